@@ -1,0 +1,46 @@
+# The README's commands. Each installs what it needs into .venv (from uv.lock) first.
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 3000
+
+.PHONY: install demo run test lint ui bench docs clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+# Reinstall only when the lock file changes.
+$(VENV)/.installed: $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(PY) -m pipeline demo
+
+run: install
+	$(PY) -m pipeline run
+
+test: install
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+ui: install
+	$(PY) -m pipeline ui --host $(HOST) --port $(PORT)
+
+bench: install
+	$(PY) bench/run.py
+
+docs: install
+	$(PY) -m pipeline docs
+
+clean:
+	rm -rf $(VENV) $(TOOLS) data

@@ -1,0 +1,1 @@
+"""Dagster assets: settings, ingestion, SQL models, polars steps and serving."""

@@ -1,0 +1,42 @@
+"""The ``pipeline_settings`` asset: this run's as_of, churn window and SLA as a one-row table.
+
+SQL models read their parameters from this table rather than from templating, so every model is
+plain SQL that runs unchanged in the DuckDB CLI against the warehouse.
+"""
+
+
+import dagster as dg
+
+from pipeline.warehouse import Warehouse, run
+
+
+@dg.asset(
+    group_name="raw",
+    kinds={"duckdb"},
+    pool="warehouse",
+    description="This run's parameters (as_of, churn_days, sla_hours, time zone) for the SQL models.",
+)
+def pipeline_settings(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    """Write the resolved settings as ``meta.pipeline_settings``."""
+    s = warehouse.settings()
+    with warehouse.connect() as con:
+        run(
+            con,
+            "create or replace table meta.pipeline_settings as select "
+            "cast(? as date) as as_of, cast(? as timestamp) as as_of_end, "
+            "cast(? as integer) as churn_days, cast(? as double) as sla_hours, "
+            "cast(? as text) as timezone",
+            [s.as_of, s.as_of_end, s.churn_days, s.sla_hours, s.timezone],
+        )
+    context.log.info(
+        f"as_of={s.as_of} churn_days={s.churn_days} sla_hours={s.sla_hours} tz={s.timezone}"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "as_of": str(s.as_of),
+            "churn_days": s.churn_days,
+            "sla_hours": s.sla_hours,
+            "timezone": s.timezone,
+            "data_dir": str(s.data_dir),
+        }
+    )

@@ -1,0 +1,1 @@
+"""Customer-retention data platform: the Dagster code location and its command line."""

@@ -1,0 +1,123 @@
+"""Command line: ``python -m pipeline {generate,run,demo,docs}``."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+
+DEMO_AS_OF = "2026-10-31"
+DEMO_CUSTOMERS = 2000
+DEMO_SEED = 42
+
+
+def _instance(data_dir: Path):
+    """The Dagster instance: $DAGSTER_HOME if set, else one kept under the data directory."""
+    import dagster as dg
+
+    from pipeline.instance import ensure_dagster_home
+
+    home = Path(os.environ.get("DAGSTER_HOME") or ensure_dagster_home(data_dir))
+    return dg.DagsterInstance.from_config(str(home))
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from pipeline.generate import generate
+
+    as_of = dt.date.fromisoformat(args.as_of) if args.as_of else dt.datetime.now(dt.UTC).date()
+    counts = generate(
+        Path(args.out),
+        customers=args.customers,
+        seed=args.seed,
+        as_of=as_of,
+        progress=lambda msg: print(msg, flush=True),
+    )
+    for entity, n in counts.items():
+        print(f"  {entity:<16} {n:>12,} rows")
+    print(f"wrote sample exports to {Path(args.out) / 'landing'}")
+    return 0
+
+
+def run_pipeline() -> int:
+    """Materialise every asset once against PIPELINE_DATA_DIR; 0 on success, 1 on failure."""
+    from pipeline.config import ConfigError, Settings
+    from pipeline.definitions import build_definitions
+    from pipeline.progress import progress_logger, root_cause
+    from pipeline.summary import print_summary
+
+    try:
+        settings = Settings.resolve()
+    except ConfigError as err:
+        print(f"configuration error: {err}", file=sys.stderr)
+        return 2
+    if not settings.landing_dir.is_dir():
+        print(
+            f"no landing folder at {settings.landing_dir}: set PIPELINE_DATA_DIR to a folder "
+            "holding landing/ (see README), or run `python -m pipeline generate --out DIR`",
+            file=sys.stderr,
+        )
+        return 2
+    print(f"data directory {settings.data_dir}, as_of {settings.as_of}", flush=True)
+    job = build_definitions().resolve_implicit_global_asset_job_def()
+    job = job.with_logger_defs({"progress": progress_logger})
+    result = job.execute_in_process(
+        instance=_instance(settings.data_dir),
+        raise_on_error=False,
+        run_config={"loggers": {"progress": {}}},
+    )
+    print_summary(settings, result.run_id)
+    if result.success:
+        return 0
+    print("\nthe run failed:", file=sys.stderr)
+    for event in result.get_step_failure_events():
+        error = event.step_failure_data.error if event.step_failure_data else None
+        print(f"  {event.step_key}: {root_cause(error)}", file=sys.stderr)
+    return 1
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    return run_pipeline()
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    data_dir = Path(os.environ.get("PIPELINE_DATA_DIR") or "./data")
+    os.environ["PIPELINE_DATA_DIR"] = str(data_dir)
+    os.environ.setdefault("PIPELINE_AS_OF", DEMO_AS_OF)
+    print(f"generating {DEMO_CUSTOMERS} sample customers into {data_dir}/landing …", flush=True)
+    gen = argparse.Namespace(
+        out=str(data_dir), customers=DEMO_CUSTOMERS, seed=DEMO_SEED, as_of=DEMO_AS_OF
+    )
+    cmd_generate(gen)
+    return run_pipeline()
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from pipeline.docs_gen import main as docs_main
+
+    return docs_main()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run the sub-command."""
+    parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="write seeded sample exports into DIR/landing")
+    gen.add_argument("--out", required=True, help="data directory to write landing/ into")
+    gen.add_argument("--customers", type=int, default=1000)
+    gen.add_argument("--seed", type=int, default=42)
+    gen.add_argument("--as-of", help="last day of the generated history (YYYY-MM-DD)")
+    gen.set_defaults(func=cmd_generate)
+
+    sub.add_parser("run", help="materialise every asset once").set_defaults(func=cmd_run)
+    sub.add_parser("demo", help="generate sample data and run").set_defaults(func=cmd_demo)
+    sub.add_parser("docs", help="regenerate docs/metrics.md").set_defaults(func=cmd_docs)
+
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

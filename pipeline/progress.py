@@ -1,0 +1,54 @@
+"""A terse Dagster logger for the command line: one line per step and per asset message."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+
+import dagster as dg
+
+_EVENTS = {"STEP_START": "…", "STEP_SUCCESS": "✓", "STEP_FAILURE": "✗", "STEP_SKIPPED": "-"}
+
+
+class _ProgressHandler(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.started = time.monotonic()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        meta = getattr(record, "dagster_meta", None) or {}
+        event = meta.get("dagster_event")
+        step = meta.get("step_key") or ""
+        elapsed = f"{time.monotonic() - self.started:7.1f}s"
+        if event is not None:
+            mark = _EVENTS.get(event.event_type_value)
+            if mark is None:
+                return
+            line = f"{elapsed} {mark} {step}"
+            if event.event_type_value == "STEP_FAILURE" and event.step_failure_data:
+                line += f": {root_cause(event.step_failure_data.error)}"
+        elif record.levelno >= logging.INFO and step:
+            line = f"{elapsed}     {step}: {meta.get('orig_message', record.getMessage())}"
+        else:
+            return
+        print(line, file=sys.stderr if record.levelno >= logging.ERROR else sys.stdout, flush=True)
+
+
+def root_cause(error) -> str:
+    """The innermost message of a Dagster error chain: what actually went wrong."""
+    if error is None:
+        return "failed"
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()
+
+
+@dg.logger(description="One line per step: start, success, failure, and each asset's messages.")
+def progress_logger(init_context) -> logging.Logger:
+    """A logger that prints concise progress to the terminal."""
+    log = logging.getLogger("pipeline.progress")
+    log.setLevel(logging.DEBUG)
+    log.propagate = False
+    log.handlers = [_ProgressHandler()]
+    return log

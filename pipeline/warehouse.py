@@ -1,0 +1,102 @@
+"""Helpers for the DuckDB warehouse that fetch every result to the end.
+
+DuckDB 2.0's client streams results: an unfinished ``con.execute`` result holds its connection.
+Everything here either fetches the whole result or goes through a relation (``con.sql``), so a
+caller never leaves a result open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import duckdb
+import polars as pl
+from dagster_duckdb import DuckDBResource
+
+from pipeline.config import PipelineConfig, Settings
+
+# Layers, in dependency order. ``meta`` holds run settings, the ingest ledger and quarantine.
+SCHEMAS = ("meta", "raw", "staging", "intermediate", "marts")
+SEARCH_PATH = ",".join(SCHEMAS)
+
+
+def run(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> None:
+    """Execute a statement and consume its result so the connection is free again."""
+    con.execute(sql, params or []).fetchall()
+
+
+def rows(
+    con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None
+) -> list[tuple]:
+    """All rows of a query, fetched to the end."""
+    return con.execute(sql, params or []).fetchall()
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> Any:
+    """The first column of the first row of a query (None for no rows)."""
+    result = con.execute(sql, params or []).fetchall()
+    return result[0][0] if result else None
+
+
+def frame(
+    con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None
+) -> pl.DataFrame:
+    """A query's result as a polars frame (through a relation, as DuckDB 2.0 requires)."""
+    return con.sql(sql, params=params).pl() if params else con.sql(sql).pl()
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    """Whether ``schema.table`` exists."""
+    return bool(
+        scalar(
+            con,
+            "select count(*) from information_schema.tables "
+            "where table_schema = ? and table_name = ?",
+            [schema, table],
+        )
+    )
+
+
+def prepare(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the layer schemas and point the search path at them, so models name tables only."""
+    for schema in SCHEMAS:
+        run(con, f"create schema if not exists {schema}")
+    run(con, f"set search_path = '{SEARCH_PATH}'")
+
+
+@contextmanager
+def open_warehouse(path: Path | str, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse file with its schemas and search path ready."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if read_only:
+        con = duckdb.connect(str(path), read_only=True)
+        try:
+            run(con, f"set search_path = '{SEARCH_PATH}'")
+            yield con
+        finally:
+            con.close()
+        return
+    # DuckDBResource retries while another process holds the file lock.
+    with DuckDBResource(database=str(path)).get_connection() as con:
+        prepare(con)
+        yield con
+
+
+class Warehouse(dg.ConfigurableResource):
+    """The pipeline's one read-write handle on ``warehouse.duckdb`` under the data directory."""
+
+    config: PipelineConfig
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection to the warehouse with the layer schemas on the search path."""
+        with open_warehouse(self.settings().warehouse_path) as con:
+            yield con
+
+    def settings(self) -> Settings:
+        return self.config.settings()

@@ -1,0 +1,40 @@
+"""Settings resolve from arguments, then PIPELINE_* variables, then defaults, and refuse bad values."""
+
+import datetime as dt
+
+import pytest
+
+from pipeline.config import ConfigError, Settings
+
+
+def test_defaults(monkeypatch, tmp_path):
+    for var in ("PIPELINE_AS_OF", "PIPELINE_TIMEZONE", "PIPELINE_CHURN_DAYS", "PIPELINE_SLA_HOURS"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("PIPELINE_DATA_DIR", str(tmp_path))
+    s = Settings.resolve()
+    assert (s.churn_days, s.sla_hours, s.timezone) == (90, 24.0, "UTC")
+    assert s.as_of == dt.datetime.now(dt.UTC).date()
+    assert s.warehouse_path == tmp_path / "warehouse.duckdb"
+
+
+def test_environment_and_as_of_end(monkeypatch):
+    monkeypatch.setenv("PIPELINE_AS_OF", "2024-02-29")
+    monkeypatch.setenv("PIPELINE_CHURN_DAYS", "120")
+    s = Settings.resolve()
+    assert s.churn_days == 120
+    assert s.as_of_end == dt.datetime(2024, 3, 1)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"churn_days": 30}, "at least 31 days"),
+        ({"churn_days": "abc"}, "not a whole number"),
+        ({"as_of": "31/12/2024"}, "YYYY-MM-DD"),
+        ({"timezone": "Mars/Olympus"}, "IANA time zone"),
+        ({"sla_hours": "0"}, "must be positive"),
+    ],
+)
+def test_bad_values_are_refused_with_a_clear_message(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        Settings.resolve(**kwargs)
