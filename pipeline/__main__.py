@@ -1,4 +1,4 @@
-"""Command line: ``python -m pipeline {generate,run,demo,docs}``."""
+"""Command line: ``python -m pipeline {generate,run,demo,ui,docs}``."""
 
 from __future__ import annotations
 
@@ -93,6 +93,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_pipeline()
 
 
+def cmd_ui(args: argparse.Namespace) -> int:
+    from pipeline.ui import main as ui_main
+
+    return ui_main(host=args.host, port=args.port)
+
+
 def cmd_docs(args: argparse.Namespace) -> int:
     from pipeline.docs_gen import main as docs_main
 
@@ -114,6 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("run", help="materialise every asset once").set_defaults(func=cmd_run)
     sub.add_parser("demo", help="generate sample data and run").set_defaults(func=cmd_demo)
     sub.add_parser("docs", help="regenerate docs/metrics.md").set_defaults(func=cmd_docs)
+
+    ui = sub.add_parser("ui", help="Dagster webserver and daemon (127.0.0.1 by default)")
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", type=int, default=3000)
+    ui.set_defaults(func=cmd_ui)
 
     args = parser.parse_args(argv)
     return args.func(args)

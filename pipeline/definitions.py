@@ -1,6 +1,6 @@
 """The one ``Definitions`` object of the code location, assembled from small modules."""
 
-from __future__ import annotations
+import importlib
 
 import dagster as dg
 
@@ -11,14 +11,14 @@ from pipeline.config import PipelineConfig
 from pipeline.warehouse import Warehouse
 
 
-def _optional(module: str, attr: str) -> list:
-    # Parts built by separate modules; while one is absent the rest of the graph still loads.
-    import importlib
-
+def _parts(module: str, attr: str) -> list:
+    """``module.attr`` as a list; empty while that part of the product is not installed."""
     try:
         return list(getattr(importlib.import_module(module), attr))
-    except ModuleNotFoundError:
-        return []
+    except ModuleNotFoundError as err:
+        if err.name and module.startswith(err.name):
+            return []
+        raise
 
 
 def build_definitions() -> dg.Definitions:
@@ -26,13 +26,18 @@ def build_definitions() -> dg.Definitions:
     config = PipelineConfig()
     assets = [
         pipeline_settings,
-        *_optional("assets.ingest", "INGEST_ASSETS"),
-        *_optional("assets.sentiment", "SENTIMENT_ASSETS"),
+        *_parts("assets.ingest", "INGEST_ASSETS"),
+        *_parts("assets.sentiment", "SENTIMENT_ASSETS"),
         *build_model_assets(),
         build_serving_asset(mart_names()),
+        *_parts("assets.charts", "CHART_ASSETS"),
     ]
     return dg.Definitions(
         assets=assets,
+        asset_checks=_parts("assets.checks", "ASSET_CHECKS"),
+        sensors=_parts("pipeline.sensors", "SENSORS"),
+        schedules=_parts("pipeline.schedules", "SCHEDULES"),
+        jobs=_parts("pipeline.schedules", "JOBS"),
         resources={"config": config, "warehouse": Warehouse(config=config)},
     )
 

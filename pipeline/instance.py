@@ -1,10 +1,22 @@
-"""The Dagster instance home the CLI and ``make ui`` share, so CLI runs show in the UI."""
+"""The Dagster instance home the CLI and ``make ui`` share, so CLI runs show in the UI.
+
+It also recovers from a killed run: a run whose process is gone stays "started" in Dagster and
+keeps its slot in the ``warehouse`` pool, which would block every later writer.
+:func:`recover_interrupted_runs` marks such runs failed and frees their slots.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-# One writer: every asset that writes the warehouse is in the pool "warehouse", limited to 1.
+import dagster as dg
+import psutil
+from dagster._core.events import DagsterEventType
+from dagster._core.storage.dagster_run import FINISHED_STATUSES
+
+# One writer: every asset that writes the warehouse is in the pool "warehouse", limited to 1
+# (granularity "op": steps queue for the slot, in one run or across runs). Run monitoring frees
+# the slots of a run that ended without releasing them.
 DAGSTER_YAML = """\
 # Written by the pipeline; safe to edit.
 telemetry:
@@ -12,7 +24,33 @@ telemetry:
 concurrency:
   pools:
     default_limit: 1
+    granularity: op
+  runs:
+    max_concurrent_runs: 4
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 180
+  max_resume_run_attempts: 0
+  free_slots_after_run_end_seconds: 10
 """
+
+# Files an earlier version wrote unchanged; upgraded in place. A file a user edited is kept.
+_PREVIOUS_YAML = (
+    """\
+# Written by the pipeline; safe to edit.
+telemetry:
+  enabled: false
+concurrency:
+  pools:
+    default_limit: 1
+""",
+)
+
+IN_PROGRESS = (
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+)
 
 
 def ensure_dagster_home(data_dir: Path) -> Path:
@@ -20,6 +58,59 @@ def ensure_dagster_home(data_dir: Path) -> Path:
     home = Path(data_dir).resolve() / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():
+    if not config.exists() or config.read_text(encoding="utf-8") in _PREVIOUS_YAML:
         config.write_text(DAGSTER_YAML, encoding="utf-8")
     return home
+
+
+def run_process_id(instance: dg.DagsterInstance, run_id: str) -> int | None:
+    """The pid of the process that executes ``run_id`` (its first engine event naming one)."""
+    for entry in instance.all_logs(run_id, of_type=DagsterEventType.ENGINE_EVENT):
+        data = entry.dagster_event.engine_event_data if entry.dagster_event else None
+        pid = data.metadata.get("pid") if data and data.metadata else None
+        if pid is not None:
+            return int(pid.value)
+    return None
+
+
+def process_alive(pid: int, started_at: float | None) -> bool:
+    """Whether ``pid`` is a live process that existed when the run started (not a reused pid)."""
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        created = proc.create_time()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+    # A process created after the run started is another program that reused the pid.
+    return started_at is None or created <= started_at + 5
+
+
+def recover_interrupted_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Mark runs whose process is gone as failed and free their pool slots; return their ids.
+
+    Also frees slots still held by finished runs. Runs on this host only (the local instance).
+    """
+    recovered: list[str] = []
+    for record in instance.get_run_records(dg.RunsFilter(statuses=list(IN_PROGRESS))):
+        run = record.dagster_run
+        pid = run_process_id(instance, run.run_id)
+        if pid is None:
+            continue  # not started executing yet: run monitoring's start timeout covers it
+        if process_alive(pid, record.start_time or record.create_timestamp.timestamp()):
+            continue
+        instance.report_run_failed(
+            run, f"the run's process (pid {pid}) is gone: it was killed or crashed"
+        )
+        recovered.append(run.run_id)
+    storage = instance.event_log_storage
+    if storage.supports_global_concurrency_limits:
+        holding = storage.get_concurrency_run_ids()
+        if holding:
+            finished = instance.get_run_records(
+                dg.RunsFilter(run_ids=list(holding), statuses=list(FINISHED_STATUSES))
+            )
+            for record in finished:
+                storage.free_concurrency_slots_for_run(record.dagster_run.run_id)
+    return recovered
+

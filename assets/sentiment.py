@@ -1,0 +1,67 @@
+"""The ``int_mention_sentiment`` asset: delivered or VADER-scored sentiment of every mention.
+
+The scoring itself lives in ``pipeline.sentiment``; this module only wires it into Dagster.
+"""
+
+
+import dagster as dg
+
+from pipeline.sentiment import NEGATIVE_THRESHOLD, POSITIVE_THRESHOLD, build_mention_sentiment
+from pipeline.warehouse import Warehouse
+
+
+@dg.asset(
+    name="int_mention_sentiment",
+    group_name="intermediate",
+    kinds={"polars", "duckdb"},
+    deps=[dg.AssetKey("stg_social_mentions")],
+    pool="warehouse",
+    description=(
+        "Final sentiment of every social mention: as delivered, else VADER on English text, "
+        "else unscored (NULL, never guessed)."
+    ),
+    metadata={
+        "dagster/column_schema": dg.TableSchema(
+            columns=[
+                dg.TableColumn("mention_id", "text", description="the mention's key"),
+                dg.TableColumn(
+                    "sentiment",
+                    "text",
+                    description="positive | neutral | negative; NULL when unscored",
+                ),
+                dg.TableColumn(
+                    "sentiment_source",
+                    "text",
+                    description="delivered | scored (VADER) | unscored (not English / no text)",
+                ),
+                dg.TableColumn(
+                    "compound",
+                    "double",
+                    description="VADER compound score in [-1, 1] of a scored mention, else NULL",
+                ),
+            ]
+        ),
+    },
+)
+def int_mention_sentiment(
+    context: dg.AssetExecutionContext, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    """Score the mentions that came without a sentiment and write the table."""
+    with warehouse.connect() as con:
+        counts = build_mention_sentiment(con)
+    context.log.info(
+        f"mentions: {counts['delivered']} delivered, {counts['scored']} scored, "
+        f"{counts['unscored']} unscored"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": counts["rows"],
+            "delivered": counts["delivered"],
+            "scored": counts["scored"],
+            "unscored": counts["unscored"],
+            "thresholds": f"positive >= {POSITIVE_THRESHOLD}, negative <= {NEGATIVE_THRESHOLD}",
+        }
+    )
+
+
+SENTIMENT_ASSETS = [int_mention_sentiment]

@@ -1,0 +1,94 @@
+"""File-level checks that need the whole delivery: damaged keys and undecidable versions.
+
+Both run in DuckDB on the parsed delivery's Parquet files, so they stay out of Python memory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from pipeline.entities import Entity
+from pipeline.warehouse import rows
+
+# What a spreadsheet writes for a long number it shows in scientific notation: 5.70306E+17.
+SCIENTIFIC = r"[+-]?[0-9](\.[0-9]+)?[eE][+-]?[0-9]+"
+
+
+def sql_path(path: Path) -> str:
+    """A path quoted for a DuckDB string literal."""
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def damaged_key(
+    con: duckdb.DuckDBPyConnection, keys: Path, entity: Entity, key_label: str
+) -> str | None:
+    """Reason to refuse when key values were rounded by a spreadsheet and now collide.
+
+    ``keys`` holds every row's key text and the text of its other required columns. A key in
+    scientific notation shared by rows that differ in a required column cannot be told apart
+    again; exact repeats of one row are not collisions.
+    """
+    others = [c for c in entity.required if c != entity.key] or [entity.key]
+    fingerprint = "hash(" + ", ".join(others) + ")"
+    found = rows(
+        con,
+        f"""
+        with k as (select * from read_parquet({sql_path(keys)}) where {entity.key} is not null),
+        g as (
+            select {entity.key} as key, count(distinct {fingerprint}) as versions,
+                   min(_row_number) as first_row, max(_row_number) as last_row
+            from k group by all
+        )
+        select
+            (select count(*) from k where regexp_full_match({entity.key}, '{SCIENTIFIC}')),
+            (select count(*) from k),
+            (select count(*) from g),
+            (select count(*) from g where versions > 1),
+            (select min(key) from g where versions > 1),
+            (select arg_min(first_row || ' and ' || last_row, key) from g where versions > 1)
+        """,
+    )[0]
+    scientific, total, distinct, colliding, example, example_rows = found
+    if not scientific or not colliding:
+        return None
+    return (
+        f"the key column {key_label} was damaged by a spreadsheet: {scientific} of {total} ids "
+        f"are in scientific notation (e.g. '{example}'), rounded so that only {distinct} "
+        f"distinct ids remain and {colliding} of them are shared by different records "
+        f"(e.g. '{example}' in rows {example_rows}). The original ids cannot be recovered; "
+        f"export the id column formatted as text and deliver the file again"
+    )
+
+
+def undecidable_versions(
+    con: duckdb.DuckDBPyConnection, good: Path, entity: Entity, key_label: str
+) -> str | None:
+    """Reason to refuse a mutable entity's file holding two versions of a key that nothing
+    orders (no ``updated_at``, or the same one)."""
+    if not entity.mutable:
+        return None
+    cols = ", ".join(entity.columns)
+    found = rows(
+        con,
+        f"""
+        with g as (
+            select {entity.key} as key, count(distinct hash({cols})) as versions,
+                   min(_row_number) as first_row, max(_row_number) as last_row
+            from read_parquet({sql_path(good)})
+            group by {entity.key}, updated_at
+            having count(distinct hash({cols})) > 1
+        )
+        select count(*), arg_min(key, first_row), min(first_row), arg_min(last_row, first_row)
+        from g
+        """,
+    )[0]
+    conflicts, key, first_row, last_row = found
+    if not conflicts:
+        return None
+    return (
+        f"{conflicts} {key_label} value(s) appear with different contents and no updated_at to "
+        f"tell which is current (e.g. '{key}' in rows {first_row} and {last_row}); deliver one "
+        f"version per {entity.key}, or add updated_at"
+    )

@@ -1,0 +1,210 @@
+"""Read a delivery as a lazy frame of text columns, whatever its file format.
+
+Every reader returns the same shape: the vendor's columns as ``String`` (values exactly as
+written, nothing inferred) plus ``_row_number``. For delimited files the row number is the
+spreadsheet row (header = row 1), counted in records, so a quoted value spanning three lines
+is still one row. For JSON and JSONL it is the object's position (first object = 1).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from pipeline.ingest.decode import to_utf8
+from pipeline.ingest.errors import FileRefused
+
+ROW = "_row_number"
+# Spare columns that catch values beyond the header's width (an unquoted delimiter in text).
+EXTRA_PREFIX = "_extra_"
+SPARE_COLUMNS = 8
+DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
+DELIMITED_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt", ".txt.gz")
+JSON_SUFFIXES = (".json", ".json.gz")
+JSONL_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
+EXCEL_SUFFIXES = (".xlsx",)
+SUPPORTED_SUFFIXES = DELIMITED_SUFFIXES + JSON_SUFFIXES + JSONL_SUFFIXES + EXCEL_SUFFIXES
+
+
+@dataclass
+class Table:
+    """A delivery opened for mapping: its header and a lazy frame of text columns."""
+
+    header: list[str]
+    frame: pl.LazyFrame  # header columns (String) + spare columns + ROW
+    layout: str  # how it was read, for messages: "csv (semicolon, cp1252)", "xlsx", ...
+
+
+def supported(name: str) -> bool:
+    """Whether a file name has one of the accepted suffixes."""
+    return name.lower().endswith(SUPPORTED_SUFFIXES)
+
+
+def clean_header(names: list[str]) -> list[str]:
+    """Header names as written, without surrounding spaces or a stray BOM; refuses duplicates."""
+    cleaned = [str(n).replace("\ufeff", "").strip() for n in names]
+    seen: set[str] = set()
+    for name in cleaned:
+        if name.lower() in seen:
+            raise FileRefused(f"the header names the column {name!r} twice")
+        seen.add(name.lower())
+    if not any(cleaned):
+        raise FileRefused("the header row is empty")
+    return cleaned
+
+
+def _first_line(path: Path) -> str:
+    with path.open(encoding="utf-8", newline="") as fh:
+        head = fh.read(1 << 16)
+    if not head.strip():
+        raise FileRefused("the file is empty")
+    return head.splitlines()[0] if head.splitlines() else head
+
+
+def count_outside_quotes(line: str, char: str) -> int:
+    """How often ``char`` occurs in ``line`` outside double-quoted text."""
+    count, quoted = 0, False
+    for c in line:
+        if c == '"':
+            quoted = not quoted
+        elif c == char and not quoted:
+            count += 1
+    return count
+
+
+def detect_delimiter(header_line: str, name: str) -> str | None:
+    """Comma, semicolon or tab (the most frequent in the header), or None for whitespace."""
+    if name.lower().endswith((".tsv", ".tsv.gz")):
+        return "\t"
+    counts = {d: count_outside_quotes(header_line, d) for d in DELIMITERS}
+    best = max(counts, key=lambda d: (counts[d], d == ","))
+    if counts[best]:
+        return best
+    # A header without any delimiter: whitespace-aligned columns (CDNOW) or a single column.
+    return None if len(header_line.split()) > 1 else ","
+
+
+def _read_delimited(path: Path, name: str, encoding: str) -> Table:
+    line = _first_line(path)
+    delimiter = detect_delimiter(line, name)
+    if delimiter is None:
+        return _read_whitespace(path, line, encoding)
+    header_frame = pl.read_csv(
+        path, separator=delimiter, n_rows=0, infer_schema=False, truncate_ragged_lines=True
+    )
+    header = clean_header(header_frame.columns)
+    spare = [f"{EXTRA_PREFIX}{i}" for i in range(SPARE_COLUMNS)]
+    frame = pl.scan_csv(
+        path,
+        separator=delimiter,
+        has_header=False,
+        skip_rows=1,
+        schema={f"_c{i}": pl.String for i in range(len(header) + SPARE_COLUMNS)},
+        truncate_ragged_lines=True,
+        missing_columns="insert",
+        empty_string_is_null=False,
+        row_index_name=ROW,
+        row_index_offset=2,
+    )
+    frame = frame.rename(dict(zip([f"_c{i}" for i in range(len(header))], header, strict=True)))
+    frame = frame.rename({f"_c{len(header) + i}": s for i, s in enumerate(spare)})
+    kind = "tsv" if delimiter == "\t" else "csv"
+    return Table(header, frame, f"{kind} ({DELIMITERS[delimiter]}, {encoding})")
+
+
+def _read_whitespace(path: Path, header_line: str, encoding: str) -> Table:
+    """Columns separated by runs of spaces (fixed-width-ish logs such as CDNOW)."""
+    header = clean_header(header_line.split())
+    tokens = pl.col("line").str.extract_all(r"\S+")
+    frame = (
+        pl.scan_lines(path, row_index_name=ROW, row_index_offset=1)
+        .filter(pl.col(ROW) > 1)
+        .select(
+            *[tokens.list.get(i, null_on_oob=True).alias(c) for i, c in enumerate(header)],
+            *[
+                tokens.list.get(len(header) + i, null_on_oob=True).alias(f"{EXTRA_PREFIX}{i}")
+                for i in range(SPARE_COLUMNS)
+            ],
+            pl.col(ROW),
+        )
+    )
+    return Table(header, frame, f"whitespace-separated text ({encoding})")
+
+
+def _read_jsonl(path: Path, encoding: str) -> Table:
+    try:
+        keys = pl.scan_ndjson(path, infer_schema_length=None).collect_schema().names()
+    except pl.exceptions.PolarsError as exc:
+        raise FileRefused(f"not valid JSON Lines: {exc}") from None
+    if not keys:
+        raise FileRefused("the file holds no JSON objects")
+    header = clean_header(keys)
+    frame = pl.scan_ndjson(path, schema={k: pl.String for k in keys}).rename(
+        dict(zip(keys, header, strict=True))
+    )
+    frame = frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
+    return Table(header, frame, f"jsonl ({encoding})")
+
+
+def _read_json_array(path: Path, workdir: Path, encoding: str) -> Table:
+    """A JSON array is read whole (it cannot be streamed) and rewritten as JSON Lines."""
+    try:
+        with path.open(encoding="utf-8") as fh:
+            # Numbers stay as written ("2.50", ids longer than a double holds).
+            records = json.load(fh, parse_float=str, parse_int=str)
+    except json.JSONDecodeError as exc:
+        raise FileRefused(f"not valid JSON (line {exc.lineno}, column {exc.colno})") from None
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise FileRefused("the JSON file is not an array of objects")
+    if not records:
+        raise FileRefused("the JSON array is empty")
+    lines = workdir / "records.jsonl"
+    with lines.open("w", encoding="utf-8") as out:
+        out.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    table = _read_jsonl(lines, encoding)
+    table.layout = f"json array ({encoding})"
+    return table
+
+
+def _read_excel(path: Path) -> Table:
+    """First sheet of a workbook; every cell as text (dates as ISO text)."""
+    try:
+        df = pl.read_excel(
+            path,
+            sheet_id=1,
+            engine="calamine",
+            infer_schema_length=0,
+            drop_empty_rows=False,
+            drop_empty_cols=False,
+            raise_if_empty=False,
+        )
+    except Exception as exc:  # calamine raises its own types for every kind of damage
+        raise FileRefused(f"not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from None
+    if not df.columns:
+        raise FileRefused("the first sheet is empty")
+    header = clean_header(df.columns)
+    df = df.rename(dict(zip(df.columns, header, strict=True))).cast(pl.String)
+    frame = df.lazy().with_row_index(ROW, offset=2).with_columns(pl.col(ROW).cast(pl.Int64))
+    return Table(header, frame, "xlsx (first sheet)")
+
+
+def open_table(path: Path, workdir: Path) -> Table:
+    """Open a delivery of any accepted format; refuses what cannot be read at all."""
+    name = path.name.lower()
+    if name.endswith(EXCEL_SUFFIXES):
+        table = _read_excel(path)
+    else:
+        text, encoding = to_utf8(path, workdir)
+        if name.endswith(JSONL_SUFFIXES):
+            table = _read_jsonl(text, encoding)
+        elif name.endswith(JSON_SUFFIXES):
+            table = _read_json_array(text, workdir, encoding)
+        else:
+            table = _read_delimited(text, name, encoding)
+    table.frame = table.frame.with_columns(pl.col(ROW).cast(pl.Int64))
+    if table.frame.head(1).collect().is_empty():
+        raise FileRefused("the file has a header but no rows")
+    return table

@@ -1,0 +1,99 @@
+"""``meta.ingest_ledger``: one row per delivery, keyed by content hash, so a file lands once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+import duckdb
+
+from pipeline.warehouse import rows, run, scalar
+
+LEDGER_DDL = """
+create table if not exists meta.ingest_ledger (
+    file_sha256 text primary key,
+    source_file text,
+    entity text,
+    mapping text,
+    status text,
+    reason text,
+    rows_read bigint,
+    rows_landed bigint,
+    rows_quarantined bigint,
+    delivery_seq bigint,
+    run_id text,
+    landed_at timestamp
+)
+"""
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def ensure_ledger(con: duckdb.DuckDBPyConnection) -> None:
+    """Create ``meta.ingest_ledger`` when it is missing."""
+    run(con, "create schema if not exists meta")
+    run(con, LEDGER_DDL)
+
+
+def delivered(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str]]:
+    """Hashes already in the ledger → (source_file, status)."""
+    return {
+        sha: (src, status)
+        for sha, src, status in rows(
+            con, "select file_sha256, source_file, status from meta.ingest_ledger"
+        )
+    }
+
+
+def last_delivery_seq(con: duckdb.DuckDBPyConnection) -> int:
+    """The highest delivery number so far (0 for an empty ledger)."""
+    return int(scalar(con, "select coalesce(max(delivery_seq), 0) from meta.ingest_ledger"))
+
+
+def record(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    sha: str,
+    source_file: str,
+    entity: str,
+    mapping: str | None,
+    status: str,
+    reason: str | None,
+    rows_read: int,
+    rows_landed: int,
+    rows_quarantined: int,
+    delivery_seq: int,
+    run_id: str,
+) -> None:
+    """Add a delivery's ledger row (inside the caller's transaction)."""
+    run(
+        con,
+        "insert into meta.ingest_ledger values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            sha,
+            source_file,
+            entity,
+            mapping,
+            status,
+            reason,
+            rows_read,
+            rows_landed,
+            rows_quarantined,
+            delivery_seq,
+            run_id,
+            utc_now(),
+        ],
+    )
+
+
+def utc_now() -> dt.datetime:
+    """Now in UTC, naive, as every timestamp in the warehouse."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)

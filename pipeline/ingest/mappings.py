@@ -1,0 +1,241 @@
+"""Declarative vendor mappings: how a vendor's export becomes canonical rows.
+
+A mapping is a TOML file in ``pipeline/vendors/`` (shipped) or ``<data dir>/vendors/`` (a user's
+own, which wins over a shipped one of the same name). ``docs/vendors.md`` describes every key.
+The canonical format of each entity is a mapping too, built from ``pipeline/entities.py``.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.entities import ENTITIES, Entity
+from pipeline.ingest.errors import FileRefused
+
+SHIPPED_DIR = Path(__file__).resolve().parent.parent / "vendors"
+TOP_KEYS = {
+    "name",
+    "entity",
+    "title",
+    "docs",
+    "signature",
+    "format",
+    "columns",
+    "values",
+    "patterns",
+    "constants",
+    "templates",
+    "minutes_after",
+    "aggregate",
+}
+FORMAT_KEYS = {"timestamp", "timestamps", "date", "decimal", "timezone"}
+
+
+class MappingError(ValueError):
+    """A mapping file that cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """Line-item exports: lines with one key become one order, gross = sum(quantity × price)."""
+
+    quantity: str  # vendor column
+    unit_price: str  # vendor column
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """One export format of one entity; see ``docs/vendors.md`` for the meaning of each field."""
+
+    name: str
+    entity: str
+    signature: tuple[str, ...]  # vendor columns that must all be in the header
+    columns: dict[str, str]  # canonical column -> vendor column
+    title: str = ""
+    docs: str = ""
+    timestamp_format: str = "iso"
+    timestamp_formats: dict[str, str] = field(default_factory=dict)  # per canonical column
+    date_format: str = "%Y-%m-%d"
+    decimal: str = "."
+    timezone: str | None = None  # naive timestamps are in this zone (else PIPELINE_TIMEZONE)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)  # lower-cased vendor keys
+    patterns: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    constants: dict[str, str] = field(default_factory=dict)
+    templates: dict[str, str] = field(default_factory=dict)  # "{Vendor col}-{n}"
+    minutes_after: dict[str, tuple[str, str]] = field(default_factory=dict)
+    aggregate: Aggregate | None = None
+    path: Path | None = None
+
+    def timestamp_format_of(self, column: str) -> str:
+        """The stated format of a canonical timestamp column."""
+        return self.timestamp_formats.get(column, self.timestamp_format)
+
+    def vendor_columns(self) -> set[str]:
+        """Every vendor column the mapping reads (for recognising and rendering)."""
+        cols = set(self.signature) | set(self.columns.values())
+        cols |= {c for t in self.templates.values() for c in template_fields(t) if c != "n"}
+        cols |= {m for _, m in self.minutes_after.values()}
+        if self.aggregate:
+            cols |= {self.aggregate.quantity, self.aggregate.unit_price}
+        return cols
+
+
+def template_fields(template: str) -> list[str]:
+    """Vendor column names in a template such as ``{Customer}-{Date}-{n}``."""
+    return re.findall(r"\{([^{}]+)\}", template)
+
+
+def canonical_mapping(entity: Entity) -> Mapping:
+    """The canonical CSV of an entity: its own column names, ISO timestamps, '.' decimals."""
+    return Mapping(
+        name=f"canonical_{entity.name}",
+        entity=entity.name,
+        title=f"canonical {entity.name} (spec/contracts.md)",
+        signature=entity.required,
+        columns={c: c for c in entity.columns},
+    )
+
+
+def _table(raw: dict, key: str, where: str) -> dict:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        raise MappingError(f"{where}: [{key}] must be a table")
+    return value
+
+
+def parse_mapping(raw: dict, where: str, default_name: str) -> Mapping:
+    """Validate a mapping read from TOML; errors name the file and the offending key."""
+    unknown = set(raw) - TOP_KEYS
+    if unknown:
+        raise MappingError(f"{where}: unknown keys {sorted(unknown)} (allowed: {sorted(TOP_KEYS)})")
+    entity_name = raw.get("entity")
+    if entity_name not in ENTITIES:
+        raise MappingError(
+            f"{where}: entity must be one of {sorted(ENTITIES)}, not {entity_name!r}"
+        )
+    entity = ENTITIES[entity_name]
+    fmt = _table(raw, "format", where)
+    if set(fmt) - FORMAT_KEYS:
+        raise MappingError(f"{where}: unknown [format] keys {sorted(set(fmt) - FORMAT_KEYS)}")
+    columns = _table(raw, "columns", where)
+    constants = {k: str(v) for k, v in _table(raw, "constants", where).items()}
+    templates = _table(raw, "templates", where)
+    minutes_after = {k: tuple(v) for k, v in _table(raw, "minutes_after", where).items()}
+    values = {
+        col: {str(k).strip().lower(): str(v) for k, v in table.items()}
+        for col, table in _table(raw, "values", where).items()
+    }
+    patterns = {
+        col: [(str(k), str(v)) for k, v in table.items()]
+        for col, table in _table(raw, "patterns", where).items()
+    }
+    for section, names in [
+        ("columns", columns),
+        ("constants", constants),
+        ("templates", templates),
+        ("minutes_after", minutes_after),
+        ("values", values),
+        ("patterns", patterns),
+        ("format.timestamps", fmt.get("timestamps", {})),
+    ]:
+        bad = set(names) - set(entity.columns)
+        if bad:
+            raise MappingError(
+                f"{where}: [{section}] names {sorted(bad)}, which are not columns of "
+                f"{entity.name} ({', '.join(entity.columns)})"
+            )
+    for col, pats in patterns.items():
+        for pattern, _ in pats:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise MappingError(f"{where}: [patterns.{col}] {pattern!r}: {exc}") from None
+    for col, pair in minutes_after.items():
+        if len(pair) != 2 or pair[0] not in entity.timestamp_columns:
+            raise MappingError(
+                f"{where}: [minutes_after] {col} must be [<timestamp column>, <vendor column>]"
+            )
+    agg = raw.get("aggregate")
+    aggregate = None
+    if agg is not None:
+        if set(agg) != {"quantity", "unit_price"}:
+            raise MappingError(f"{where}: [aggregate] needs exactly quantity and unit_price")
+        if entity.name != "orders":
+            raise MappingError(f"{where}: [aggregate] only applies to orders")
+        aggregate = Aggregate(quantity=agg["quantity"], unit_price=agg["unit_price"])
+    decimal = fmt.get("decimal", ".")
+    if decimal not in (".", ","):
+        raise MappingError(f"{where}: [format] decimal must be '.' or ','")
+    signature = raw.get("signature")
+    if not signature or not all(isinstance(s, str) for s in signature):
+        raise MappingError(f"{where}: signature must be a non-empty list of vendor column names")
+    return Mapping(
+        name=raw.get("name", default_name),
+        entity=entity.name,
+        signature=tuple(signature),
+        columns={str(k): str(v) for k, v in columns.items()},
+        title=raw.get("title", ""),
+        docs=raw.get("docs", ""),
+        timestamp_format=fmt.get("timestamp", "iso"),
+        timestamp_formats=dict(fmt.get("timestamps", {})),
+        date_format=fmt.get("date", "%Y-%m-%d"),
+        decimal=decimal,
+        timezone=fmt.get("timezone"),
+        values=values,
+        patterns=patterns,
+        constants=constants,
+        templates={str(k): str(v) for k, v in templates.items()},
+        minutes_after=minutes_after,  # type: ignore[arg-type]
+        aggregate=aggregate,
+    )
+
+
+def load_mapping_file(path: Path) -> Mapping:
+    """Read and validate one mapping file."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise MappingError(f"{path}: not valid TOML ({exc})") from None
+    mapping = parse_mapping(raw, str(path), path.stem)
+    return Mapping(**{**mapping.__dict__, "path": path})
+
+
+def load_mappings(entity: str, user_dir: Path | None = None) -> list[Mapping]:
+    """Every mapping of an entity: canonical first, then shipped, then the user's own."""
+    found: dict[str, Mapping] = {}
+    dirs = [SHIPPED_DIR] + ([user_dir] if user_dir and user_dir.is_dir() else [])
+    for folder in dirs:
+        for path in sorted(folder.glob("*.toml")):
+            mapping = load_mapping_file(path)
+            if mapping.entity == entity:
+                found[mapping.name] = mapping
+    return [canonical_mapping(ENTITIES[entity]), *found.values()]
+
+
+def recognise(header: list[str], mappings: list[Mapping]) -> tuple[Mapping, dict[str, str]]:
+    """The mapping whose signature the header carries (the most specific when several do).
+
+    Returns the mapping and a lookup from its vendor column names to the header's spelling
+    (names match case-insensitively). An unknown header is refused with the closest mapping
+    and the columns it lacks.
+    """
+    by_lower = {h.lower(): h for h in header}
+    matches = [m for m in mappings if all(s.lower() in by_lower for s in m.signature)]
+    if matches:
+        best = max(matches, key=lambda m: len(m.signature))
+        lookup = {c: by_lower[c.lower()] for c in best.vendor_columns() if c.lower() in by_lower}
+        return best, lookup
+
+    def missing(m: Mapping) -> list[str]:
+        return [s for s in m.signature if s.lower() not in by_lower]
+
+    closest = min(mappings, key=lambda m: (len(missing(m)) / len(m.signature), len(missing(m))))
+    shown = ", ".join(header[:12]) + (", …" if len(header) > 12 else "")
+    raise FileRefused(
+        f"unknown header: no mapping for {mappings[0].entity} matches it; the closest is "
+        f"{closest.name!r}, which lacks {', '.join(repr(c) for c in missing(closest))}. "
+        f"Header: {shown}. Rename the columns, or add a mapping (see docs/vendors.md)"
+    )

@@ -1,0 +1,286 @@
+"""The landing sensor: a run for each batch of new, complete files in ``landing/``.
+
+A file counts as complete when a marker ``<name>.done`` or ``<name>.ready`` sits next to it, or
+when its size and modification time have not changed for the settle period
+(``PIPELINE_SETTLE_SECONDS``, default 30). The sensor never opens the warehouse (the daemon would
+collide with a running writer): what it has seen and requested lives in its cursor, as the
+content hash of every file already requested. The run key is the hash of the batch, so a
+restarted daemon neither loses nor repeats a file; the ingest ledger makes a repeat a no-op
+anyway.
+"""
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+
+from pipeline.config import ConfigError, PipelineConfig
+from pipeline.entities import ENTITIES
+from pipeline.instance import recover_interrupted_runs
+from pipeline.schedules import REFRESH_JOB, TRIGGER_TAG
+
+SETTLE_ENV = "PIPELINE_SETTLE_SECONDS"
+DEFAULT_SETTLE_SECONDS = 30.0
+INTERVAL_ENV = "PIPELINE_SENSOR_INTERVAL_SECONDS"
+DEFAULT_INTERVAL_SECONDS = 30
+MARKER_SUFFIXES = (".done", ".ready")
+# Partial downloads and editor lock files: never a delivery.
+TEMP_SUFFIXES = (".part", ".partial", ".crdownload", ".tmp", ".reason.txt")
+TEMP_PREFIXES = (".", "~")  # "~$name" is an Office lock file
+# Hashes older than this many requests are forgotten; the ingest ledger still de-duplicates.
+MAX_REMEMBERED = 100_000
+CURSOR_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Observation:
+    """A file as last seen: size and mtime, since when they held, and its hash once complete."""
+
+    size: int
+    mtime_ns: int
+    since: float
+    sha256: str | None = None
+
+
+@dataclass
+class LandingState:
+    """The sensor cursor: files being watched and hashes already requested (oldest first)."""
+
+    files: dict[str, Observation] = field(default_factory=dict)
+    requested: list[str] = field(default_factory=list)
+
+    def to_cursor(self) -> str:
+        """Serialise for ``SensorResult(cursor=...)``."""
+        return json.dumps(
+            {
+                "v": CURSOR_VERSION,
+                "files": {
+                    k: [o.size, o.mtime_ns, o.since, o.sha256] for k, o in self.files.items()
+                },
+                "requested": self.requested[-MAX_REMEMBERED:],
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_cursor(cls, cursor: str | None) -> "LandingState":
+        """The state a cursor holds; an empty state for no cursor."""
+        if not cursor:
+            return cls()
+        doc = json.loads(cursor)
+        if doc.get("v") != CURSOR_VERSION:
+            raise ValueError(f"landing sensor cursor has version {doc.get('v')!r}, expected 1")
+        return cls(
+            files={k: Observation(*v) for k, v in doc["files"].items()},
+            requested=list(doc["requested"]),
+        )
+
+
+@dataclass(frozen=True)
+class Batch:
+    """New complete files to land in one run: path under landing/ -> (entity, sha256)."""
+
+    files: dict[str, tuple[str, str]]
+
+    @property
+    def entities(self) -> list[str]:
+        return sorted({entity for entity, _ in self.files.values()})
+
+    @property
+    def run_key(self) -> str:
+        """sha256 of the batch's sorted content hashes: the same bytes never run twice."""
+        hashes = sorted({sha for _, sha in self.files.values()})
+        return hashlib.sha256("\n".join(hashes).encode()).hexdigest()
+
+
+def settle_seconds() -> float:
+    """``PIPELINE_SETTLE_SECONDS``: how long a file must stay unchanged (default 30)."""
+    text = os.environ.get(SETTLE_ENV, "").strip()
+    if not text:
+        return DEFAULT_SETTLE_SECONDS
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"{SETTLE_ENV}={text!r} is not a number of seconds") from None
+    if value < 0:
+        raise ConfigError(f"{SETTLE_ENV}={value} must not be negative")
+    return value
+
+
+def sensor_interval() -> int:
+    """``PIPELINE_SENSOR_INTERVAL_SECONDS``: seconds between evaluations (default 30)."""
+    text = os.environ.get(INTERVAL_ENV, "").strip()
+    if not text:
+        return DEFAULT_INTERVAL_SECONDS
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError(f"{INTERVAL_ENV}={text!r} is not a whole number of seconds") from None
+    if value < 1:
+        raise ConfigError(f"{INTERVAL_ENV}={value} must be at least 1")
+    return value
+
+
+def is_delivery(path: Path) -> bool:
+    """Whether a file under landing/ is a delivery (not hidden, temporary or a marker)."""
+    name = path.name.lower()
+    if name.startswith(TEMP_PREFIXES):
+        return False
+    return not name.endswith(TEMP_SUFFIXES + MARKER_SUFFIXES)
+
+
+def landing_deliveries(landing_dir: Path) -> dict[str, tuple[str, Path]]:
+    """Every delivery under the entities' folders: path under landing/ -> (entity, path)."""
+    found: dict[str, tuple[str, Path]] = {}
+    for entity in ENTITIES.values():
+        folder = landing_dir / entity.landing_path
+        if not folder.is_dir():
+            continue
+        for path in folder.rglob("*"):
+            rel = path.relative_to(landing_dir)
+            hidden = any(part.startswith(".") for part in rel.parts)
+            if path.is_file() and not hidden and is_delivery(path):
+                found[rel.as_posix()] = (entity.name, path)
+    return found
+
+
+def has_marker(path: Path) -> bool:
+    """Whether ``<name>.done`` or ``<name>.ready`` says the file is complete."""
+    return any(path.with_name(path.name + s).exists() for s in MARKER_SUFFIXES)
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def scan(
+    landing_dir: Path, state: LandingState, now: float, settle: float
+) -> tuple[Batch | None, LandingState, list[str]]:
+    """Look at landing/ once: the batch of new complete files, the next state, files waiting."""
+    requested = set(state.requested)
+    files: dict[str, Observation] = {}
+    batch: dict[str, tuple[str, str]] = {}
+    waiting: list[str] = []
+    for rel, (entity, path) in sorted(landing_deliveries(landing_dir).items()):
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            continue  # moved away between listing and stat
+        seen = state.files.get(rel)
+        if seen is None or (seen.size, seen.mtime_ns) != (st.st_size, st.st_mtime_ns):
+            seen = Observation(st.st_size, st.st_mtime_ns, now)
+        if seen.sha256 is None and (has_marker(path) or now - seen.since >= settle):
+            seen = Observation(seen.size, seen.mtime_ns, seen.since, file_sha256(path))
+        files[rel] = seen
+        if seen.sha256 is None:
+            waiting.append(rel)
+        elif seen.sha256 not in requested:
+            batch[rel] = (entity, seen.sha256)
+    new_hashes = sorted({sha for _, sha in batch.values()})
+    next_state = LandingState(files=files, requested=[*state.requested, *new_hashes])
+    return (Batch(batch) if batch else None), next_state, waiting
+
+
+def run_selection(
+    batch: Batch, asset_graph, instance: dg.DagsterInstance
+) -> list[dg.AssetKey]:
+    """The batch's raw assets, plus raw assets never materialised, and everything downstream."""
+    raw_keys = {dg.AssetKey(ENTITIES[e].raw_table) for e in ENTITIES}
+    known = set(asset_graph.get_all_asset_keys())
+    roots = {dg.AssetKey(ENTITIES[e].raw_table) for e in batch.entities}
+    # Staging reads every raw table: one that never ran would be missing from the warehouse.
+    roots |= {k for k in raw_keys & known if instance.get_latest_materialization_event(k) is None}
+    # The run's marts describe the current as_of.
+    roots.add(dg.AssetKey("pipeline_settings"))
+    roots &= known
+    selection = dg.AssetSelection.assets(*roots).downstream()
+    return sorted(selection.resolve(asset_graph), key=lambda k: k.to_user_string())
+
+
+def build_landing_sensor(minimum_interval_seconds: int | None = None) -> dg.SensorDefinition:
+    """The sensor that starts a run for each batch of new complete files in landing/."""
+
+    @dg.sensor(
+        name="landing_files",
+        target=REFRESH_JOB,
+        minimum_interval_seconds=minimum_interval_seconds or sensor_interval(),
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=(
+            "Starts a run when new files in landing/ are complete (a .done/.ready marker, or "
+            f"unchanged for {SETTLE_ENV} seconds): their raw assets and everything downstream."
+        ),
+    )
+    def landing_files(context: dg.SensorEvaluationContext, config: PipelineConfig):
+        landing_dir = config.settings().landing_dir
+        state = LandingState.from_cursor(context.cursor)
+        if not landing_dir.is_dir():
+            return dg.SensorResult(
+                skip_reason=f"no landing folder at {landing_dir}", cursor=state.to_cursor()
+            )
+        batch, next_state, waiting = scan(landing_dir, state, time.time(), settle_seconds())
+        if batch is None:
+            reason = (
+                f"waiting for {len(waiting)} file(s) to settle: {', '.join(waiting[:5])}"
+                if waiting
+                else "no new files"
+            )
+            return dg.SensorResult(skip_reason=reason, cursor=next_state.to_cursor())
+        if context.repository_def is None:
+            raise dg.DagsterInvariantViolationError("landing_files needs the code location")
+        keys = run_selection(batch, context.repository_def.asset_graph, context.instance)
+        context.log.info(f"new files for {', '.join(batch.entities)}: {', '.join(batch.files)}")
+        request = dg.RunRequest(
+            run_key=batch.run_key,
+            asset_selection=keys,
+            tags={
+                TRIGGER_TAG: "landing",
+                "pipeline/entities": ",".join(batch.entities),
+                "pipeline/files": str(len(batch.files)),
+            },
+        )
+        return dg.SensorResult(run_requests=[request], cursor=next_state.to_cursor())
+
+    return landing_files
+
+
+def build_interrupted_runs_sensor() -> dg.SensorDefinition:
+    """The sensor that fails runs whose process was killed, freeing their warehouse slot."""
+
+    @dg.sensor(
+        name="interrupted_runs",
+        minimum_interval_seconds=60,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=(
+            "Marks runs whose process is gone (killed, crashed) as failed and frees their slot "
+            "in the warehouse pool, so later runs are not blocked behind them."
+        ),
+    )
+    def interrupted_runs(context: dg.SensorEvaluationContext) -> dg.SkipReason:
+        recovered = recover_interrupted_runs(context.instance)
+        if recovered:
+            context.log.warning(f"marked interrupted runs failed: {', '.join(recovered)}")
+            return dg.SkipReason(f"marked {len(recovered)} interrupted run(s) failed")
+        return dg.SkipReason("no interrupted runs")
+
+    return interrupted_runs
+
+
+def build_sensors() -> list[dg.SensorDefinition]:
+    """Every sensor of the code location."""
+    return [build_landing_sensor(), build_interrupted_runs_sensor()]
+
+
+def __getattr__(name: str) -> list[dg.SensorDefinition]:
+    # SENSORS reads the environment (the interval), so it is built when the definitions ask.
+    if name == "SENSORS":
+        return build_sensors()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,196 @@
+"""Sentiment of social mentions that arrive without one: VADER for English text, nothing else.
+
+A mention keeps its delivered sentiment. One without is scored with VADER when its text is
+English: by its delivered ``language`` when given, else by :func:`looks_english`, a small,
+documented heuristic (script + stop words + VADER's own lexicon). Text in any other language is
+left ``unscored`` (sentiment NULL) and counted, never guessed. See ``docs/sentiment.md``.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+import duckdb
+import polars as pl
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+from pipeline.warehouse import frame, run, scalar
+
+# VADER's authors' thresholds on the compound score (Hutto & Gilbert 2014); docs/sentiment.md
+# measures them against the human labels of the Twitter US-airline file.
+POSITIVE_THRESHOLD = 0.05
+NEGATIVE_THRESHOLD = -0.05
+
+# Frequent function words that are distinctive for each language (words shared with English,
+# such as "a", "in", "no", "die", are left out of the other lists).
+ENGLISH_WORDS = frozenset(
+    "the and is are was were you your to of for with this that my not have has it its on at be "
+    "just but what they we me so can will get from do does did all been why how when an our "
+    "would could should there their about been i'm it's don't can't you're i've"
+    " if or by as up out any than then them these those very".split()
+)
+OTHER_LANGUAGE_WORDS: dict[str, frozenset[str]] = {
+    "de": frozenset(
+        "der das und ist nicht ich sie es ein eine mit für auf dem den sich auch wir ihr "
+        "zu von bei wie aber nur noch sehr schon war".split()
+    ),
+    "fr": frozenset(
+        "le les et est pas je vous nous une des du avec pour sur dans très mais qui que "
+        "ce cette mon ma mes votre merci était".split()
+    ),
+    "es": frozenset(
+        "el los las y es que una por con para muy pero gracias mi su del al lo como "
+        "está este esta fue son".split()
+    ),
+    "it": frozenset(
+        "il gli e è che non una per con sono della molto ma grazie mio questo questa "
+        "del alla anche".split()
+    ),
+    "pt": frozenset(
+        "o os e é que não uma um por com para muito mas obrigado obrigada meu minha "
+        "você está isso".split()
+    ),
+    "nl": frozenset(
+        "de het en is niet ik je een met voor op van dat zijn maar ook heel bedankt wij".split()
+    ),
+    "ro": frozenset(
+        "și este nu eu tu o un cu pentru pe de la că mai foarte dar mulțumesc acest "
+        "această sunt".split()
+    ),
+    "sl": frozenset("in je ni jaz ti z za na da se zelo hvala ampak sem smo".split()),
+}
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
+_LATIN = re.compile(r"[A-Za-z\u00C0-\u024F]")
+_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
+
+
+@cache
+def _analyzer() -> SentimentIntensityAnalyzer:
+    return SentimentIntensityAnalyzer()
+
+
+@cache
+def _distinct_other_words() -> dict[str, frozenset[str]]:
+    # A word used by English, or by two other languages, is no evidence for any one of them.
+    lists = dict(OTHER_LANGUAGE_WORDS)
+    distinct = {}
+    for lang, words in lists.items():
+        others = set().union(*(w for other, w in lists.items() if other != lang))
+        distinct[lang] = frozenset(words - others - ENGLISH_WORDS)
+    return distinct
+
+
+def looks_english(text: str | None) -> bool:
+    """Whether undeclared ``text`` reads as English; False means "leave it unscored"."""
+    if not text or not text.strip():
+        return False
+    letters = _LETTER.findall(text)
+    if not letters:
+        return False
+    if sum(1 for ch in letters if _LATIN.match(ch)) * 2 < len(letters):
+        return False  # mostly a non-Latin script: Greek, Cyrillic, Arabic, CJK, ...
+    words = [w.lower() for w in _WORD.findall(text) if not w.startswith("@")]
+    # Handles and hashtags name things; they say nothing about the language.
+    words = [w for w in words if w]
+    english = sum(1 for w in words if w in ENGLISH_WORDS)
+    other = max(
+        (sum(1 for w in words if w in vocab) for vocab in _distinct_other_words().values()),
+        default=0,
+    )
+    if english or other:
+        return english > other
+    # No function word either way (short texts such as "great service!!"): English only if a word
+    # is in VADER's English lexicon.
+    lexicon = _analyzer().lexicon
+    return any(w in lexicon for w in words)
+
+
+def compound_score(text: str) -> float:
+    """VADER's compound score of ``text`` in [-1, 1]."""
+    return float(_analyzer().polarity_scores(text)["compound"])
+
+
+def sentiment_label(
+    compound: pl.Expr,
+    positive: float = POSITIVE_THRESHOLD,
+    negative: float = NEGATIVE_THRESHOLD,
+) -> pl.Expr:
+    """Label of a compound score: positive at or above ``positive``, negative at or below
+    ``negative``, neutral between, NULL when there is no score."""
+    return (
+        pl.when(compound >= positive)
+        .then(pl.lit("positive"))
+        .when(compound <= negative)
+        .then(pl.lit("negative"))
+        .when(compound.is_not_null())
+        .then(pl.lit("neutral"))
+    )
+
+
+def score_mentions(mentions: pl.DataFrame) -> pl.DataFrame:
+    """Final sentiment per mention: delivered, else VADER on English text, else unscored.
+
+    ``mentions`` has mention_id, text, language, sentiment; the result has mention_id, sentiment,
+    sentiment_source ('delivered' | 'scored' | 'unscored') and compound (scored rows only).
+    """
+    text = pl.col("text")
+    declared = pl.col("language").str.to_lowercase().str.strip_chars()
+    has_text = text.str.strip_chars().str.len_chars().fill_null(0) > 0
+    is_english = (
+        pl.when(declared.is_not_null() & (declared != ""))
+        .then(declared.str.starts_with("en") & has_text)
+        .otherwise(text.map_elements(looks_english, return_dtype=pl.Boolean))
+        .fill_null(False)
+    )
+    # Only mentions without a delivered sentiment are looked at, and only English ones scored.
+    scored = (
+        mentions.filter(pl.col("sentiment").is_null())
+        .filter(is_english)
+        .select(
+            "mention_id",
+            text.map_elements(compound_score, return_dtype=pl.Float64).alias("compound"),
+        )
+    )
+    compound = pl.col("compound")
+    delivered = pl.col("sentiment").is_not_null()
+    return mentions.join(scored, on="mention_id", how="left").select(
+        "mention_id",
+        pl.coalesce(pl.col("sentiment"), sentiment_label(compound)).alias("sentiment"),
+        pl.when(delivered)
+        .then(pl.lit("delivered"))
+        .when(compound.is_not_null())
+        .then(pl.lit("scored"))
+        .otherwise(pl.lit("unscored"))
+        .alias("sentiment_source"),
+        compound,
+    )
+
+
+def build_mention_sentiment(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """(Re)build ``intermediate.int_mention_sentiment`` from ``stg_social_mentions``.
+
+    Returns how many mentions were delivered with a sentiment, scored, and left unscored.
+    """
+    mentions = frame(
+        con,
+        "select mention_id, text, language, sentiment from staging.stg_social_mentions",
+    )
+    scored = score_mentions(mentions)
+    con.register("scored_mentions_frame", scored.to_arrow())
+    try:
+        run(con, "create schema if not exists intermediate")
+        run(
+            con,
+            "create or replace table intermediate.int_mention_sentiment as "
+            "select mention_id, sentiment, sentiment_source, compound from scored_mentions_frame",
+        )
+    finally:
+        con.unregister("scored_mentions_frame")
+    counts = dict.fromkeys(("delivered", "scored", "unscored"), 0)
+    for source, n in con.sql(
+        "select sentiment_source, count(*) from intermediate.int_mention_sentiment group by 1"
+    ).fetchall():
+        counts[source] = int(n)
+    counts["rows"] = int(scalar(con, "select count(*) from intermediate.int_mention_sentiment"))
+    return counts

@@ -1,0 +1,59 @@
+-- social_monthly: one row per (month, platform) with at least one mention posted on or before
+-- as_of. Sentiment is the delivered one, else the VADER score of English text; a mention left
+-- unscored (not English, no text) counts in mentions but in none of positive/neutral/negative.
+-- Portability: quantile_cont (Spark: percentile_cont / percentile).
+with months as (
+    select
+        month,
+        is_complete
+    from int_months
+),
+
+mentions as (
+    select
+        mention_id,
+        customer_id,
+        platform,
+        posted_month,
+        sentiment,
+        brand_replied_at,
+        response_minutes
+    from int_social_mentions
+),
+
+monthly as (
+    select
+        posted_month as month,
+        platform,
+        count(*) as mentions,
+        count(case when sentiment = 'positive' then 1 end) as positive,
+        count(case when sentiment = 'neutral' then 1 end) as neutral,
+        count(case when sentiment = 'negative' then 1 end) as negative,
+        count(customer_id) as linked_mentions,
+        count(brand_replied_at) as replied,
+        quantile_cont(response_minutes, 0.5) as median_response_minutes
+    from mentions
+    group by
+        posted_month,
+        platform
+)
+
+select
+    monthly.month,
+    monthly.platform,
+    months.is_complete,
+    monthly.mentions,
+    monthly.positive,
+    monthly.neutral,
+    monthly.negative,
+    cast(monthly.positive - monthly.negative as double) / monthly.mentions as net_sentiment,
+    monthly.linked_mentions,
+    monthly.replied,
+    cast(monthly.replied as double) / monthly.mentions as response_rate,
+    monthly.median_response_minutes
+from monthly
+inner join months
+    on monthly.month = months.month
+order by
+    monthly.month,
+    monthly.platform

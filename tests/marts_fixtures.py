@@ -1,0 +1,89 @@
+"""Helpers for the mart tests: a warehouse in a temp dir, canonical rows, settings, the models.
+
+Rows are inserted straight into the raw tables (canonical columns plus lineage filled here), so
+the SQL models are tested on exactly the values written in each test.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pipeline.entities import ENTITIES, LINEAGE_COLUMNS, raw_table_ddl
+from pipeline.sentiment import build_mention_sentiment
+from pipeline.sql_engine import SQL_DIR, build_models, discover_models
+from pipeline.warehouse import prepare, run
+
+
+def new_warehouse(tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    """A fresh warehouse file with every schema and every (empty) raw table."""
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    prepare(con)
+    for entity in ENTITIES.values():
+        run(con, raw_table_ddl(entity))
+    return con
+
+
+def write_settings(
+    con: duckdb.DuckDBPyConnection,
+    as_of: str,
+    churn_days: int = 90,
+    sla_hours: float = 24.0,
+) -> None:
+    """Write ``meta.pipeline_settings`` the way the pipeline_settings asset does."""
+    day = dt.date.fromisoformat(as_of)
+    run(
+        con,
+        "create or replace table meta.pipeline_settings as select "
+        "cast(? as date) as as_of, cast(? as timestamp) as as_of_end, "
+        "cast(? as integer) as churn_days, cast(? as double) as sla_hours, "
+        "cast('UTC' as text) as timezone",
+        [day, dt.datetime.combine(day + dt.timedelta(days=1), dt.time()), churn_days, sla_hours],
+    )
+
+
+def insert_rows(
+    con: duckdb.DuckDBPyConnection,
+    entity: str,
+    records: list[dict[str, Any]],
+    delivery_seq: int = 1,
+) -> None:
+    """Append canonical rows to ``raw.raw_<entity>`` as one delivery (row 2, 3, … of its file)."""
+    ent = ENTITIES[entity]
+    columns = [*ent.columns, *LINEAGE_COLUMNS]
+    unknown = {k for r in records for k in r} - set(ent.columns)
+    assert not unknown, f"not canonical {entity} columns: {unknown}"
+    values = [
+        [r.get(c) for c in ent.columns]
+        + [f"test/{entity}_{delivery_seq}.csv", i + 2, delivery_seq, "0" * 64, dt.datetime(2000, 1, 1)]
+        for i, r in enumerate(records)
+    ]
+    if values:
+        # one statement for the whole delivery: executemany is slow for hundreds of rows
+        row = "(" + ", ".join("?" for _ in columns) + ")"
+        run(
+            con,
+            f"insert into raw.{ent.raw_table} ({', '.join(columns)}) values "
+            + ", ".join(row for _ in values),
+            [v for r in values for v in r],
+        )
+
+
+def build_all(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> dict[str, int]:
+    """Build staging, the sentiment table, then every other model, as the asset graph does."""
+    models = discover_models(sql_dir)
+    staging = {m.name for m in models if m.layer == "staging"}
+    counts = build_models(con, sql_dir, only=staging)
+    build_mention_sentiment(con)
+    counts.update(build_models(con, sql_dir, only={m.name for m in models} - staging))
+    return counts
+
+
+def records(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
+    """Rows of a query as dicts."""
+    rel = con.sql(sql)
+    names = rel.columns
+    return [dict(zip(names, row, strict=True)) for row in rel.fetchall()]

@@ -1,0 +1,216 @@
+"""The landing sensor through ``build_sensor_context``, and the nightly schedule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from pipeline.config import ConfigError, PipelineConfig
+from pipeline.entities import ENTITIES
+from pipeline.schedules import REFRESH_JOB, build_nightly_schedule
+from pipeline.sensors import (
+    Batch,
+    LandingState,
+    build_landing_sensor,
+    landing_deliveries,
+    scan,
+)
+
+ORDERS = "crm/orders"
+
+
+def _stand_in(name: str, deps: list[str]) -> dg.AssetsDefinition:
+    @dg.asset(name=name, deps=deps)
+    def _asset() -> None:
+        return None
+
+    return _asset
+
+
+def small_definitions() -> dg.Definitions:
+    """Raw assets, pipeline_settings, two staging models, a mart and serving (stand-ins)."""
+    raw = [_stand_in(e.raw_table, []) for e in ENTITIES.values()]
+    return dg.Definitions(
+        assets=[
+            *raw,
+            _stand_in("pipeline_settings", []),
+            _stand_in("stg_orders", ["raw_orders", "pipeline_settings"]),
+            _stand_in("stg_contacts", ["raw_contacts", "pipeline_settings"]),
+            _stand_in("retention_monthly", ["stg_orders", "stg_contacts"]),
+            _stand_in("serving_marts", ["retention_monthly"]),
+        ],
+        jobs=[REFRESH_JOB],
+    )
+
+
+@pytest.fixture
+def instance() -> dg.DagsterInstance:
+    """An ephemeral instance where every raw asset has been materialised before."""
+    inst = dg.DagsterInstance.ephemeral()
+    for entity in ENTITIES.values():
+        inst.report_runless_asset_event(dg.AssetMaterialization(entity.raw_table))
+    return inst
+
+
+def evaluate(data_dir: Path, instance: dg.DagsterInstance, cursor: str | None):
+    """One evaluation of the landing sensor; returns the SensorResult."""
+    defs = small_definitions()
+    context = dg.build_sensor_context(
+        instance=instance,
+        cursor=cursor,
+        definitions=defs,
+        resources={"config": PipelineConfig(data_dir=str(data_dir))},
+    )
+    sensor = build_landing_sensor(minimum_interval_seconds=1)
+    return sensor(context)
+
+
+def drop(data_dir: Path, rel: str, text: str) -> Path:
+    path = data_dir / "landing" / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_new_file_gives_one_run_and_the_same_file_again_none(
+    data_dir: Path, instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PIPELINE_SETTLE_SECONDS", "0")
+    drop(data_dir, f"{ORDERS}/orders_1.csv", "order_id\nA1\n")
+    first = evaluate(data_dir, instance, None)
+    (request,) = first.run_requests
+    # raw_orders is new; pipeline_settings always runs; downstream of both: stg_orders,
+    # stg_contacts (via pipeline_settings), retention_monthly, serving_marts. Other raw: no.
+    assert sorted(k.to_user_string() for k in request.asset_selection) == [
+        "pipeline_settings",
+        "raw_orders",
+        "retention_monthly",
+        "serving_marts",
+        "stg_contacts",
+        "stg_orders",
+    ]
+    assert request.tags["pipeline/entities"] == "orders"
+    assert request.run_key == Batch({"x": ("orders", sha256_of("order_id\nA1\n"))}).run_key
+
+    again = evaluate(data_dir, instance, first.cursor)
+    assert again.run_requests == []
+    # The same bytes under another name are no new delivery either.
+    drop(data_dir, f"{ORDERS}/orders_1_copy.csv", "order_id\nA1\n")
+    copy = evaluate(data_dir, instance, again.cursor)
+    assert copy.run_requests == []
+
+
+def sha256_of(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_growing_file_is_not_picked_up(
+    data_dir: Path, instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PIPELINE_SETTLE_SECONDS", "3600")
+    path = drop(data_dir, f"{ORDERS}/big.csv", "order_id\nA1\n")
+    first = evaluate(data_dir, instance, None)
+    assert first.run_requests == []
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write("A2\n")
+    second = evaluate(data_dir, instance, first.cursor)
+    assert second.run_requests == []
+    assert "waiting for 1 file(s) to settle: crm/orders/big.csv" in second.skip_reason.skip_message
+
+
+def test_marker_file_short_circuits_the_settle_period(
+    data_dir: Path, instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PIPELINE_SETTLE_SECONDS", "3600")
+    drop(data_dir, "crm/tickets/t.csv", "ticket_id\nT1\n")
+    drop(data_dir, "social/mentions/m.csv", "mention_id\nM1\n")
+    drop(data_dir, "crm/tickets/t.csv.done", "")
+    result = evaluate(data_dir, instance, None)
+    (request,) = result.run_requests
+    # Only the ticket file has its marker; the mention waits for the settle period.
+    assert request.tags["pipeline/entities"] == "tickets"
+    assert request.tags["pipeline/files"] == "1"
+    assert result.cursor is not None
+    assert "social/mentions/m.csv" in LandingState.from_cursor(result.cursor).files
+
+
+def test_raw_assets_never_materialised_are_included(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PIPELINE_SETTLE_SECONDS", "0")
+    drop(data_dir, f"{ORDERS}/o.csv", "order_id\nA1\n")
+    result = evaluate(data_dir, dg.DagsterInstance.ephemeral(), None)
+    (request,) = result.run_requests
+    # A fresh instance: all six raw assets run so every raw table the staging reads exists.
+    selected = {k.to_user_string() for k in request.asset_selection}
+    assert {e.raw_table for e in ENTITIES.values()} <= selected
+
+
+def test_scan_settles_after_the_period_and_survives_a_restart(tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    path = landing / ORDERS / "o.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text("order_id\nA1\n", encoding="utf-8")
+    batch, state, waiting = scan(landing, LandingState(), now=1000.0, settle=30)
+    assert (batch, waiting) == (None, ["crm/orders/o.csv"])
+    # 29 s later: still inside the period.
+    batch, state, _ = scan(landing, state, now=1029.0, settle=30)
+    assert batch is None
+    # A restarted daemon resumes from the serialised cursor; at 30 s the file is complete.
+    state = LandingState.from_cursor(state.to_cursor())
+    batch, state, waiting = scan(landing, state, now=1030.0, settle=30)
+    assert batch is not None and waiting == []
+    assert batch.files == {"crm/orders/o.csv": ("orders", sha256_of("order_id\nA1\n"))}
+    # Once requested, never again, even after another restart.
+    state = LandingState.from_cursor(state.to_cursor())
+    batch, _, _ = scan(landing, state, now=5000.0, settle=30)
+    assert batch is None
+
+
+def test_hidden_temporary_and_marker_files_are_ignored(tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    folder = landing / ORDERS
+    folder.mkdir(parents=True)
+    names = [
+        "ok.csv",
+        ".hidden.csv",
+        "~$orders.xlsx",
+        "orders.csv.part",
+        "orders.csv.crdownload",
+        "x.tmp",
+        "ok.csv.done",
+        "ok.csv.ready",
+    ]
+    for name in names:
+        (folder / name).write_text("x", encoding="utf-8")
+    (folder / ".sync").mkdir()
+    (folder / ".sync" / "inner.csv").write_text("x", encoding="utf-8")
+    (landing / "unknown_folder").mkdir()
+    (landing / "unknown_folder" / "stray.csv").write_text("x", encoding="utf-8")
+    assert list(landing_deliveries(landing)) == ["crm/orders/ok.csv"]
+
+
+def test_bad_settle_period_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PIPELINE_SETTLE_SECONDS", "soon")
+    (tmp_path / "landing").mkdir()
+    with pytest.raises(ConfigError, match="PIPELINE_SETTLE_SECONDS='soon' is not a number"):
+        evaluate(tmp_path, dg.DagsterInstance.ephemeral(), None)
+
+
+def test_nightly_schedule_defaults_and_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PIPELINE_NIGHTLY_CRON", raising=False)
+    monkeypatch.setenv("PIPELINE_TIMEZONE", "Europe/Bucharest")
+    schedule = build_nightly_schedule()
+    assert schedule.cron_schedule == "0 2 * * *"
+    assert schedule.execution_timezone == "Europe/Bucharest"
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    assert schedule.job_name == "refresh"
+    monkeypatch.setenv("PIPELINE_NIGHTLY_CRON", "30 3 * * 1-5")
+    assert build_nightly_schedule().cron_schedule == "30 3 * * 1-5"
+    monkeypatch.setenv("PIPELINE_NIGHTLY_CRON", "at two")
+    with pytest.raises(ConfigError, match="PIPELINE_NIGHTLY_CRON='at two' is not a cron"):
+        build_nightly_schedule()

@@ -1,0 +1,217 @@
+"""The serving file: atomic swap, snapshots for open readers, no personal data, DuckDB 1.x."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from assets.serving import (
+    SERVING_FILE,
+    PersonalDataError,
+    build_serving_asset,
+    headline_figures,
+    publish,
+)
+from pipeline.config import PipelineConfig
+from pipeline.warehouse import Warehouse, open_warehouse, rows, run, scalar
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DUCKDB1_VERSION = "1.4.4"
+DUCKDB1_VENV = REPO_ROOT / ".tools" / "duckdb1"
+
+
+def write_marts(con: duckdb.DuckDBPyConnection, customers: int) -> None:
+    """Two tiny marts: ``customers`` loyalty rows and a two-month retention table."""
+    run(
+        con,
+        "create or replace table marts.loyalty_customers as select "
+        "printf('%016x', range) as customer_id, sha256('c' || range || '@example.com') "
+        "as email_sha256, cast(range + 1 as bigint) as purchases from range(?)",
+        [customers],
+    )
+    run(
+        con,
+        "create or replace table marts.retention_monthly as select * from (values "
+        "(date '2026-09-01', true, 10, 0.8::double), (date '2026-10-01', false, ?, 0.5)) "
+        "as t(month, is_complete, customers_end, retention_rate)",
+        [customers],
+    )
+
+
+MARTS = ["loyalty_customers", "retention_monthly"]
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_publish_writes_every_mart_and_parquet(tmp_path: Path) -> None:
+    serving = tmp_path / "serving"
+    with open_warehouse(tmp_path / "warehouse.duckdb") as con:
+        write_marts(con, customers=3)
+        counts = publish(con, serving, MARTS)
+    # 3 customers; retention_monthly always has its two literal rows.
+    assert counts == {"loyalty_customers": 3, "retention_monthly": 2}
+    reader = duckdb.connect(str(serving / SERVING_FILE), read_only=True)
+    try:
+        assert scalar(reader, "select sum(purchases) from loyalty_customers") == 1 + 2 + 3
+        # Headline: the latest complete month is September (October is open).
+        assert headline_figures(reader) == {
+            "latest_complete_month": "2026-09",
+            "active_customers": 10,
+            "retention_rate": 0.8,
+        }
+    finally:
+        reader.close()
+    assert sorted(p.name for p in (serving / "parquet").iterdir()) == [
+        "loyalty_customers.parquet",
+        "retention_monthly.parquet",
+    ]
+    assert scalar(
+        duckdb.connect(), f"select count(*) from '{serving}/parquet/loyalty_customers.parquet'"
+    ) == 3
+    # Nothing temporary is left behind.
+    assert sorted(p.name for p in serving.iterdir()) == [SERVING_FILE, "parquet"]
+
+
+def test_open_reader_keeps_its_snapshot_across_a_publish(tmp_path: Path) -> None:
+    serving = tmp_path / "serving"
+    with open_warehouse(tmp_path / "warehouse.duckdb") as con:
+        write_marts(con, customers=3)
+        publish(con, serving, MARTS)
+        reader = duckdb.connect(str(serving / SERVING_FILE), read_only=True)
+        write_marts(con, customers=5)
+        publish(con, serving, MARTS)
+    try:
+        # The reader opened before the swap still sees the 3-customer file, whole.
+        assert rows(
+            reader,
+            "select (select count(*) from loyalty_customers), "
+            "(select max(customers_end) from retention_monthly)",
+        ) == [(3, 10)]
+    finally:
+        reader.close()
+    fresh = duckdb.connect(str(serving / SERVING_FILE), read_only=True)
+    try:
+        assert scalar(fresh, "select count(*) from loyalty_customers") == 5
+    finally:
+        fresh.close()
+
+
+def test_failed_publish_leaves_previous_files_untouched(tmp_path: Path) -> None:
+    serving = tmp_path / "serving"
+    with open_warehouse(tmp_path / "warehouse.duckdb") as con:
+        write_marts(con, customers=3)
+        publish(con, serving, MARTS)
+        before = {p.name: sha(p) for p in serving.rglob("*") if p.is_file()}
+        write_marts(con, customers=5)
+        with pytest.raises(duckdb.CatalogException, match="no_such_mart"):
+            publish(con, serving, [*MARTS, "no_such_mart"])
+    after = {p.name: sha(p) for p in serving.rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_personal_data_is_refused(tmp_path: Path) -> None:
+    serving = tmp_path / "serving"
+    with open_warehouse(tmp_path / "warehouse.duckdb") as con:
+        write_marts(con, customers=3)
+        publish(con, serving, MARTS)
+        before = sha(serving / SERVING_FILE)
+        run(con, "create table marts.leaky_column as select 'x' as customer_id, 'a@b.co' as email")
+        with pytest.raises(PersonalDataError, match="'leaky_column' has column 'email'"):
+            publish(con, serving, [*MARTS, "leaky_column"])
+        run(
+            con,
+            "create table marts.leaky_value as select * from (values ('ok'), "
+            "(' Ana.Pop@Example.ro ')) as t(campaign_name)",
+        )
+        with pytest.raises(PersonalDataError, match="'campaign_name' holds 1 e-mail"):
+            publish(con, serving, ["leaky_value"])
+        run(
+            con,
+            "create table marts.raw_in_hash as select 'ana@example.ro' as email_sha256",
+        )
+        with pytest.raises(PersonalDataError, match="email_sha256"):
+            publish(con, serving, ["raw_in_hash"])
+    assert sha(serving / SERVING_FILE) == before
+
+
+def test_serving_asset_records_counts_and_headline(data_dir: Path) -> None:
+    with open_warehouse(data_dir / "warehouse.duckdb") as con:
+        write_marts(con, customers=4)
+    config = PipelineConfig(data_dir=str(data_dir))
+    result = dg.materialize(
+        [build_serving_asset(MARTS)],
+        resources={"config": config, "warehouse": Warehouse(config=config)},
+    )
+    assert result.success
+    (mat,) = result.asset_materializations_for_node("serving_marts")
+    meta = mat.metadata
+    assert meta["marts"].value == {"loyalty_customers": 4, "retention_monthly": 2}
+    assert meta["dagster/row_count"].value == 6
+    assert meta["retention_rate"].value == 0.8
+    assert meta["latest_complete_month"].value == "2026-09"
+    assert (data_dir / "serving" / SERVING_FILE).exists()
+
+
+@pytest.fixture(scope="session")
+def duckdb1_python() -> Path:
+    """A Python with DuckDB 1.x, cached under .tools/duckdb1; skipped if PyPI is unreachable."""
+    python = DUCKDB1_VENV / "bin" / "python"
+    probe = [str(python), "-c", "import duckdb; print(duckdb.__version__)"]
+    if python.exists():
+        done = subprocess.run(probe, capture_output=True, text=True)
+        if done.returncode == 0 and done.stdout.strip() == DUCKDB1_VERSION:
+            return python
+    base = getattr(sys, "_base_executable", sys.executable)
+    subprocess.run([base, "-m", "venv", "--clear", str(DUCKDB1_VENV)], check=True)
+    install = subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         f"duckdb=={DUCKDB1_VERSION}"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if install.returncode != 0:
+        pytest.skip(f"cannot install duckdb=={DUCKDB1_VERSION} from PyPI: {install.stderr[-300:]}")
+    return python
+
+
+def test_serving_file_opens_in_duckdb_1x(tmp_path: Path, duckdb1_python: Path) -> None:
+    serving = tmp_path / "serving"
+    with open_warehouse(tmp_path / "warehouse.duckdb") as con:
+        write_marts(con, customers=7)
+        run(
+            con,
+            "create table marts.typed as select 12.5::decimal(18,4) as revenue, "
+            "timestamp '2026-10-31 23:59:59' as ordered_at, true as flag",
+        )
+        publish(con, serving, [*MARTS, "typed"])
+    script = (
+        "import duckdb, sys\n"
+        "con = duckdb.connect(sys.argv[1], read_only=True)\n"
+        "print(duckdb.__version__)\n"
+        "print(con.execute('select count(*), sum(purchases) from loyalty_customers').fetchall())\n"
+        "print(con.execute('select revenue, ordered_at, flag from typed').fetchall())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run(
+        [str(duckdb1_python), "-c", script, str(serving / SERVING_FILE)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    # 7 customers with 1..7 purchases: 28.
+    assert done.stdout.splitlines() == [
+        DUCKDB1_VERSION,
+        "[(7, 28)]",
+        "[(Decimal('12.5000'), datetime.datetime(2026, 10, 31, 23, 59, 59), True)]",
+    ]
