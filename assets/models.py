@@ -1,83 +1,110 @@
-"""One Dagster asset per SQL model, built from the files in ``sql/``.
+"""The SQL models as Dagster assets: one asset per model, one step per layer.
 
-The asset key is the table name, the group is the layer, and the edges come from the table names
-the SQL reads (``pipeline.sql_engine``). Each asset shows its SQL, columns and a preview.
+Each ``sql/<layer>/<name>.sql`` is an asset keyed by its table name, grouped by its layer, with
+edges read from the table names its SQL uses (``pipeline.sql_engine``). The models of a layer run
+in one step (a subsettable multi-asset) on one connection: the graph in the UI still shows every
+model, but a run pays Dagster's per-step cost three times instead of once per model, and checks
+on one layer still block the next.
 """
-
 
 from pathlib import Path
 
 import dagster as dg
 
 from pipeline.catalog import PYTHON_TABLES
-from pipeline.sql_engine import SQL_DIR, Model, discover_models, materialize_model, preview_markdown
+from pipeline.sql_engine import (
+    LAYERS,
+    SQL_DIR,
+    Model,
+    discover_models,
+    materialize_model,
+    preview_markdown,
+)
 from pipeline.warehouse import Warehouse, rows
 
 REPO_ROOT = SQL_DIR.parent
 
 
-def _column_schema(model: Model) -> dg.TableSchema:
-    return dg.TableSchema(
-        columns=[dg.TableColumn(name=c, description=d) for c, d in model.columns.items()]
-    )
-
-
-def model_asset(model: Model) -> dg.AssetsDefinition:
-    """The Dagster asset that (re)builds one SQL model's table."""
-    deps = []
+def _deps(model: Model) -> list[dg.AssetKey]:
+    keys = []
     for parent in model.parents:
         if parent in PYTHON_TABLES:
             producer = PYTHON_TABLES[parent][1]
             if producer:
-                deps.append(dg.AssetKey(producer))
+                keys.append(dg.AssetKey(producer))
         else:
-            deps.append(dg.AssetKey(parent))
+            keys.append(dg.AssetKey(parent))
+    return keys
+
+
+def model_spec(model: Model) -> dg.AssetSpec:
+    """The asset spec of one model: key, layer, parents, description, SQL and column docs."""
     try:
         rel_path = str(model.path.relative_to(REPO_ROOT))
     except ValueError:
         rel_path = str(model.path)
-
-    @dg.asset(
-        name=model.name,
+    return dg.AssetSpec(
+        key=model.name,
         group_name=model.layer,
         kinds={"sql", "duckdb"},
-        deps=deps,
-        pool="warehouse",
+        deps=_deps(model),
         description=model.description or f"SQL model {rel_path}",
         metadata={
             "sql": dg.MetadataValue.md(f"```sql\n{model.sql}\n```"),
             "path": dg.MetadataValue.path(rel_path),
-            "dagster/column_schema": _column_schema(model),
+            "dagster/column_schema": dg.TableSchema(
+                columns=[dg.TableColumn(name=c, description=d) for c, d in model.columns.items()]
+            ),
         },
     )
-    def _build(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+
+
+def _result_metadata(con, model: Model, count: int) -> dict:
+    columns = rows(
+        con,
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = ? and table_name = ? order by ordinal_position",
+        [model.layer, model.name],
+    )
+    schema = dg.TableSchema(
+        columns=[dg.TableColumn(name=c, type=t, description=model.columns.get(c)) for c, t in columns]
+    )
+    return {
+        "dagster/row_count": count,
+        "dagster/column_schema": schema,
+        "preview": dg.MetadataValue.md(preview_markdown(con, model.qualified_name)),
+    }
+
+
+def layer_asset(layer: str, models: list[Model]) -> dg.AssetsDefinition:
+    """One subsettable multi-asset that builds the selected models of a layer in order."""
+
+    @dg.multi_asset(
+        name=f"sql_{layer}",
+        specs=[model_spec(m) for m in models],
+        can_subset=True,
+        pool="warehouse",
+    )
+    def _build(context: dg.AssetExecutionContext, warehouse: Warehouse):
+        selected = {key.to_user_string() for key in context.selected_asset_keys}
         with warehouse.connect() as con:
-            count = materialize_model(con, model)
-            columns = rows(
-                con,
-                "select column_name, data_type from information_schema.columns "
-                "where table_schema = ? and table_name = ? order by ordinal_position",
-                [model.layer, model.name],
-            )
-            preview = preview_markdown(con, model.qualified_name)
-        context.log.info(f"{model.qualified_name}: {count} rows")
-        schema = dg.TableSchema(
-            columns=[
-                dg.TableColumn(name=c, type=t, description=model.columns.get(c))
-                for c, t in columns
-            ]
-        )
-        return dg.MaterializeResult(
-            metadata={
-                "dagster/row_count": count,
-                "dagster/column_schema": schema,
-                "preview": dg.MetadataValue.md(preview),
-            }
-        )
+            for model in models:  # already in dependency order
+                if model.name not in selected:
+                    continue
+                count = materialize_model(con, model)
+                context.log.info(f"{model.qualified_name}: {count:,} rows")
+                yield dg.MaterializeResult(
+                    asset_key=model.name, metadata=_result_metadata(con, model, count)
+                )
 
     return _build
 
 
 def build_model_assets(sql_dir: Path = SQL_DIR) -> list[dg.AssetsDefinition]:
-    """Assets for every model under ``sql_dir``; raises ModelError naming a bad file."""
-    return [model_asset(m) for m in discover_models(sql_dir)]
+    """One multi-asset per layer for every model under ``sql_dir``; raises ModelError on a bad file."""
+    models = discover_models(sql_dir)
+    return [
+        layer_asset(layer, [m for m in models if m.layer == layer])
+        for layer in LAYERS
+        if any(m.layer == layer for m in models)
+    ]

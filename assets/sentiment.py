@@ -3,7 +3,6 @@
 The scoring itself lives in ``pipeline.sentiment``; this module only wires it into Dagster.
 """
 
-
 import dagster as dg
 
 from pipeline.sentiment import NEGATIVE_THRESHOLD, POSITIVE_THRESHOLD, build_mention_sentiment

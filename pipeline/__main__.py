@@ -99,6 +99,15 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return ui_main(host=args.host, port=args.port)
 
 
+def cmd_graph(args: argparse.Namespace) -> int:
+    from pipeline.graph import readme_with_graph
+
+    readme = Path(__file__).resolve().parent.parent / "README.md"
+    readme.write_text(readme_with_graph(readme.read_text(encoding="utf-8")), encoding="utf-8")
+    print(f"updated the asset graph in {readme}")
+    return 0
+
+
 def cmd_docs(args: argparse.Namespace) -> int:
     from pipeline.docs_gen import main as docs_main
 
@@ -120,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("run", help="materialise every asset once").set_defaults(func=cmd_run)
     sub.add_parser("demo", help="generate sample data and run").set_defaults(func=cmd_demo)
     sub.add_parser("docs", help="regenerate docs/metrics.md").set_defaults(func=cmd_docs)
+
+    sub.add_parser("graph", help="redraw the asset graph in README.md").set_defaults(func=cmd_graph)
 
     ui = sub.add_parser("ui", help="Dagster webserver and daemon (127.0.0.1 by default)")
     ui.add_argument("--host", default="127.0.0.1")

@@ -5,14 +5,19 @@ buying, how often they need help, what they answer in surveys, the tone of their
 how much of the marketing e-mail they read. Purchases come in one or two active periods: a buyer
 orders at a lognormal rate (with Nov/Dec peaks) until churning, and about a third of churners come
 back after more than 90 days. Order values are lognormal per order around a lognormal per-customer
-level, so spend is heavy-tailed. E-mail opens fade in the months before a customer churns.
+level, so spend is heavy-tailed. E-mail opens fade in the months before a customer churns;
+``email_events_per_month`` is the mean number of e-mail events per subscriber per subscribed month.
+The parts: ``generate_people`` (customers, contacts), ``generate_crm`` (orders, tickets, surveys),
+``generate_engagement`` (e-mail events, social mentions), ``generate_lexicon`` (names and texts),
+``generate_base`` (time window and vectorised helpers).
 
 What lands, all canonical CSV (UTF-8) under ``<out>/landing/``::
 
     crm/contacts/contacts_0001.csv …      one delivery per chunk of CHUNK_SIZE customers
     crm/contacts/contacts_delta_0001.csv  a later delivery: newer versions of some rows (orders
                                           pending -> completed, tickets open -> solved, contacts
-                                          with a new phone) plus exact repeats of a few rows
+                                          with a new phone) plus exact repeats of a few rows;
+                                          "delta" sorts after every main file of the folder
     crm/{orders,tickets,surveys}/…, email/events/events_*.csv, social/mentions/mentions_*.csv
     <each folder>/vendor_sample.*         a separate small set of extra customers, written only by
                                           ``pipeline.generate_vendor.write_vendor_samples``

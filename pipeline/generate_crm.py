@@ -68,7 +68,7 @@ def orders(
     c, t = c[order], t[order]
     m = len(c)
 
-    gross = np.minimum(np.exp(p.log_value[c] + 0.6 * rng.standard_normal(m)), 20_000)
+    gross = np.minimum(np.exp(p.log_value[c] + 0.75 * rng.standard_normal(m)), 20_000)
     gross_c = np.maximum(np.round(gross * 100), 100)
     recent = (w.as_of_end - t) < 10 * DAY
     p_pending = np.where(recent, 0.30, 0.004)

@@ -63,7 +63,7 @@ def draw_people(rng: np.random.Generator, g0: int, n: int, w: Window, t: Tables)
     a2 = np.where(back, c1 + 91 * DAY + rng.exponential(150 * DAY, n), np.nan)
     c2 = a2 + rng.exponential(200 * DAY, n)
     monthly = np.minimum(np.exp(np.log(0.45) + 0.7 * rng.standard_normal(n) + 0.25 * s), 8.0)
-    log_value = np.log(45.0) + 0.5 * rng.standard_normal(n)
+    log_value = np.log(40.0) + 0.6 * rng.standard_normal(n)
     has_dup = is_contact & (rng.random(n) < DUPLICATE_SHARE)
     attrs = _attributes(rng, g, locale, is_contact, has_dup, t)
     return People(

@@ -15,20 +15,21 @@ import duckdb
 import polars as pl
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from pipeline.warehouse import frame, run, scalar
+from pipeline.warehouse import frame, run
 
 # VADER's authors' thresholds on the compound score (Hutto & Gilbert 2014); docs/sentiment.md
 # measures them against the human labels of the Twitter US-airline file.
 POSITIVE_THRESHOLD = 0.05
 NEGATIVE_THRESHOLD = -0.05
 
-# Frequent function words that are distinctive for each language (words shared with English,
-# such as "a", "in", "no", "die", are left out of the other lists).
+# Frequent function words: English ones, and those of the languages our users write in.
 ENGLISH_WORDS = frozenset(
     "the and is are was were you your to of for with this that my not have has it its on at be "
     "just but what they we me so can will get from do does did all been why how when an our "
-    "would could should there their about been i'm it's don't can't you're i've"
-    " if or by as up out any than then them these those very".split()
+    "would could should there their about i i'm it's don't can't you're i've if or by as up out "
+    "any than then them these those very thanks thank please hi hello yes only again now today "
+    "still back here where who which more some one got had he she his her him us we've we're "
+    "they're i'd i'll you've isn't didn't doesn't won't".split()
 )
 OTHER_LANGUAGE_WORDS: dict[str, frozenset[str]] = {
     "de": frozenset(
@@ -61,6 +62,8 @@ OTHER_LANGUAGE_WORDS: dict[str, frozenset[str]] = {
     "sl": frozenset("in je ni jaz ti z za na da se zelo hvala ampak sem smo".split()),
 }
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
+# Handles, hashtags, links and HTML entities name things; they say nothing about the language.
+_NOT_PROSE = re.compile(r"(?:[@#]\w+|https?://\S+|www\.\S+|&\w+;)", re.UNICODE)
 _LATIN = re.compile(r"[A-Za-z\u00C0-\u024F]")
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 
@@ -70,34 +73,30 @@ def _analyzer() -> SentimentIntensityAnalyzer:
     return SentimentIntensityAnalyzer()
 
 
+# Words of the lists above that English texts use too ("club in Denver", "non-stop"): no evidence.
+SHARED_WITH_ENGLISH = frozenset("a e i o in non die am war will hat also man so to on".split())
+
+
 @cache
-def _distinct_other_words() -> dict[str, frozenset[str]]:
-    # A word used by English, or by two other languages, is no evidence for any one of them.
-    lists = dict(OTHER_LANGUAGE_WORDS)
-    distinct = {}
-    for lang, words in lists.items():
-        others = set().union(*(w for other, w in lists.items() if other != lang))
-        distinct[lang] = frozenset(words - others - ENGLISH_WORDS)
-    return distinct
+def _other_words() -> frozenset[str]:
+    # Which other language a text is in does not matter here, only that it is not English.
+    words = frozenset().union(*OTHER_LANGUAGE_WORDS.values())
+    return words - ENGLISH_WORDS - SHARED_WITH_ENGLISH
 
 
 def looks_english(text: str | None) -> bool:
     """Whether undeclared ``text`` reads as English; False means "leave it unscored"."""
     if not text or not text.strip():
         return False
-    letters = _LETTER.findall(text)
+    prose = _NOT_PROSE.sub(" ", text)
+    letters = _LETTER.findall(prose)
     if not letters:
         return False
     if sum(1 for ch in letters if _LATIN.match(ch)) * 2 < len(letters):
         return False  # mostly a non-Latin script: Greek, Cyrillic, Arabic, CJK, ...
-    words = [w.lower() for w in _WORD.findall(text) if not w.startswith("@")]
-    # Handles and hashtags name things; they say nothing about the language.
-    words = [w for w in words if w]
+    words = [w.lower() for w in _WORD.findall(prose)]
     english = sum(1 for w in words if w in ENGLISH_WORDS)
-    other = max(
-        (sum(1 for w in words if w in vocab) for vocab in _distinct_other_words().values()),
-        default=0,
-    )
+    other = sum(1 for w in words if w in _other_words())
     if english or other:
         return english > other
     # No function word either way (short texts such as "great service!!"): English only if a word
@@ -192,5 +191,5 @@ def build_mention_sentiment(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         "select sentiment_source, count(*) from intermediate.int_mention_sentiment group by 1"
     ).fetchall():
         counts[source] = int(n)
-    counts["rows"] = int(scalar(con, "select count(*) from intermediate.int_mention_sentiment"))
+    counts["rows"] = sum(counts.values())
     return counts

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import polars as pl
 
 from pipeline.entities import ENTITIES, LINEAGE_COLUMNS, raw_table_ddl
 from pipeline.sentiment import build_mention_sentiment
@@ -48,28 +49,34 @@ def write_settings(
 def insert_rows(
     con: duckdb.DuckDBPyConnection,
     entity: str,
-    records: list[dict[str, Any]],
+    rows: list[dict[str, Any]],
     delivery_seq: int = 1,
 ) -> None:
-    """Append canonical rows to ``raw.raw_<entity>`` as one delivery (row 2, 3, … of its file)."""
+    """Append canonical rows to ``raw.raw_<entity>`` as one delivery (row 2, 3, … of its file).
+
+    Values may be given as text (DuckDB casts them to the column types on insert).
+    """
     ent = ENTITIES[entity]
-    columns = [*ent.columns, *LINEAGE_COLUMNS]
-    unknown = {k for r in records for k in r} - set(ent.columns)
+    unknown = {k for r in rows for k in r} - set(ent.columns)
     assert not unknown, f"not canonical {entity} columns: {unknown}"
-    values = [
-        [r.get(c) for c in ent.columns]
-        + [f"test/{entity}_{delivery_seq}.csv", i + 2, delivery_seq, "0" * 64, dt.datetime(2000, 1, 1)]
-        for i, r in enumerate(records)
-    ]
-    if values:
-        # one statement for the whole delivery: executemany is slow for hundreds of rows
-        row = "(" + ", ".join("?" for _ in columns) + ")"
-        run(
-            con,
-            f"insert into raw.{ent.raw_table} ({', '.join(columns)}) values "
-            + ", ".join(row for _ in values),
-            [v for r in values for v in r],
-        )
+    if not rows:
+        return
+    delivery = pl.DataFrame(
+        {c: [None if r.get(c) is None else str(r[c]) for r in rows] for c in ent.columns},
+        schema=dict.fromkeys(ent.columns, pl.String),
+    ).with_columns(
+        pl.lit(f"test/{entity}_{delivery_seq}.csv").alias("_source_file"),
+        (pl.int_range(pl.len()) + 2).alias("_row_number"),
+        pl.lit(delivery_seq).alias("_delivery_seq"),
+        pl.lit("0" * 64).alias("_file_sha256"),
+        pl.lit(dt.datetime(2000, 1, 1)).alias("_loaded_at"),
+    )
+    columns = ", ".join([*ent.columns, *LINEAGE_COLUMNS])
+    con.register("test_delivery", delivery.to_arrow())
+    try:
+        run(con, f"insert into raw.{ent.raw_table} ({columns}) select {columns} from test_delivery")
+    finally:
+        con.unregister("test_delivery")
 
 
 def build_all(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> dict[str, int]:

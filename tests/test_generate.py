@@ -217,6 +217,7 @@ def test_tickets_mostly_answered_within_a_day(run: tuple[Path, dict[str, int]]) 
     assert tickets["first_response_at"].null_count() > 0
     assert set(tickets["channel"]) == set(ENTITIES["tickets"].enums["channel"])
     assert set(tickets["category"]) == set(ENTITIES["tickets"].enums["category"])
+    assert set(tickets["status"]) == set(ENTITIES["tickets"].enums["status"])
     assert (tickets["reopens"].cast(pl.Int64) > 0).any()
 
 

@@ -11,7 +11,6 @@ import hashlib
 from decimal import Decimal
 
 import pytest
-
 from marts_fixtures import build_all, insert_rows, new_warehouse, records, write_settings
 
 
@@ -50,9 +49,17 @@ def rows(tmp_path_factory):
         con,
         "contacts",
         [
-            {"contact_id": "M", "email": "m@x.test", "created_at": "2023-05-01 09:00:00",
-             "country": "RO", "language": "ro", "acquisition_source": "event",
-             "first_name": "Maria", "phone": "+40 1", "twitter_handle": "mtweets"},
+            {
+                "contact_id": "M",
+                "email": "m@x.test",
+                "created_at": "2023-05-01 09:00:00",
+                "country": "RO",
+                "language": "ro",
+                "acquisition_source": "event",
+                "first_name": "Maria",
+                "phone": "+40 1",
+                "twitter_handle": "mtweets",
+            },
             {"contact_id": "L", "email": "l@x.test", "created_at": "2024-01-01 09:00:00"},
         ],
     )
@@ -60,22 +67,46 @@ def rows(tmp_path_factory):
         con,
         "orders",
         [
-            {"order_id": "m1", "contact_id": "M", "ordered_at": "2024-01-10 10:00:00",
-             "status": "completed", "gross_amount": "50"},
-            {"order_id": "m2", "contact_id": "M", "ordered_at": "2024-05-15 10:00:00",
-             "status": "completed", "gross_amount": "80", "discount_amount": "10"},
-            {"order_id": "n1", "email": "n@x.test", "ordered_at": "2023-12-01 10:00:00",
-             "status": "completed", "gross_amount": "500"},
+            {
+                "order_id": "m1",
+                "contact_id": "M",
+                "ordered_at": "2024-01-10 10:00:00",
+                "status": "completed",
+                "gross_amount": "50",
+            },
+            {
+                "order_id": "m2",
+                "contact_id": "M",
+                "ordered_at": "2024-05-15 10:00:00",
+                "status": "completed",
+                "gross_amount": "80",
+                "discount_amount": "10",
+            },
+            {
+                "order_id": "n1",
+                "email": "n@x.test",
+                "ordered_at": "2023-12-01 10:00:00",
+                "status": "completed",
+                "gross_amount": "500",
+            },
         ],
     )
     insert_rows(
         con,
         "tickets",
         [
-            {"ticket_id": "t1", "contact_id": "M", "created_at": "2024-06-10 10:00:00",
-             "status": "open"},
-            {"ticket_id": "t2", "contact_id": "M", "created_at": "2023-08-01 10:00:00",
-             "status": "solved"},
+            {
+                "ticket_id": "t1",
+                "contact_id": "M",
+                "created_at": "2024-06-10 10:00:00",
+                "status": "open",
+            },
+            {
+                "ticket_id": "t2",
+                "contact_id": "M",
+                "created_at": "2023-08-01 10:00:00",
+                "status": "solved",
+            },
         ],
     )
     insert_rows(
@@ -116,12 +147,27 @@ def rows(tmp_path_factory):
         con,
         "social_mentions",
         [
-            {"mention_id": "s1", "platform": "twitter", "author_handle": "mtweets",
-             "posted_at": "2024-06-01 10:00:00", "sentiment": "negative"},
-            {"mention_id": "s2", "platform": "twitter", "author_handle": "mtweets",
-             "posted_at": "2023-08-01 10:00:00", "sentiment": "positive"},
-            {"mention_id": "s3", "platform": "twitter", "author_handle": "mtweets",
-             "posted_at": "2023-06-01 10:00:00", "sentiment": "negative"},
+            {
+                "mention_id": "s1",
+                "platform": "twitter",
+                "author_handle": "mtweets",
+                "posted_at": "2024-06-01 10:00:00",
+                "sentiment": "negative",
+            },
+            {
+                "mention_id": "s2",
+                "platform": "twitter",
+                "author_handle": "mtweets",
+                "posted_at": "2023-08-01 10:00:00",
+                "sentiment": "positive",
+            },
+            {
+                "mention_id": "s3",
+                "platform": "twitter",
+                "author_handle": "mtweets",
+                "posted_at": "2023-06-01 10:00:00",
+                "sentiment": "negative",
+            },
         ],
     )
     build_all(con)

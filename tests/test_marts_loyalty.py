@@ -6,7 +6,6 @@ import datetime as dt
 import hashlib
 
 import pytest
-
 from marts_fixtures import build_all, insert_rows, new_warehouse, records, write_settings
 
 AS_OF = dt.date(2024, 6, 30)
@@ -65,10 +64,7 @@ def grid_warehouse(tmp_path_factory):
 
 
 def test_every_rfm_cell(grid_warehouse):
-    got = {
-        r["customer_id"]: r
-        for r in records(grid_warehouse, "select * from loyalty_customers")
-    }
+    got = {r["customer_id"]: r for r in records(grid_warehouse, "select * from loyalty_customers")}
     assert len(got) == 25
     for r in range(1, 6):
         for f in range(1, 6):
@@ -98,51 +94,109 @@ def warehouse(tmp_path_factory):
     contacts = [{"contact_id": f"t{i}", "created_at": "2023-01-01 00:00:00"} for i in range(7)]
     contacts += [
         # referred, one purchase, helped: counts in ror
-        {"contact_id": "ref", "created_at": "2023-01-01 00:00:00", "acquisition_source": "referral",
-         "email": "ref@x.test"},
+        {
+            "contact_id": "ref",
+            "created_at": "2023-01-01 00:00:00",
+            "acquisition_source": "referral",
+            "email": "ref@x.test",
+        },
         # helped without purchases: in helped_customers_12m, not in ror's numerator
         {"contact_id": "nobuy", "created_at": "2023-01-01 00:00:00", "email": "nobuy@x.test"},
         # two purchases, helped: counts in ror
         {"contact_id": "rep", "created_at": "2023-01-01 00:00:00", "email": "rep@x.test"},
     ]
     orders = [
-        {"order_id": f"t{i}", "contact_id": f"t{i}", "ordered_at": "2024-01-15 12:00:00",
-         "status": "completed", "gross_amount": "20"}
+        {
+            "order_id": f"t{i}",
+            "contact_id": f"t{i}",
+            "ordered_at": "2024-01-15 12:00:00",
+            "status": "completed",
+            "gross_amount": "20",
+        }
         for i in range(7)
     ]
     orders += [
-        {"order_id": "ref1", "contact_id": "ref", "ordered_at": "2024-06-01 12:00:00",
-         "status": "completed", "gross_amount": "20"},
-        {"order_id": "rep1", "contact_id": "rep", "ordered_at": "2024-05-01 12:00:00",
-         "status": "completed", "gross_amount": "20"},
-        {"order_id": "rep2", "contact_id": "rep", "ordered_at": "2024-06-01 12:00:00",
-         "status": "completed", "gross_amount": "20"},
+        {
+            "order_id": "ref1",
+            "contact_id": "ref",
+            "ordered_at": "2024-06-01 12:00:00",
+            "status": "completed",
+            "gross_amount": "20",
+        },
+        {
+            "order_id": "rep1",
+            "contact_id": "rep",
+            "ordered_at": "2024-05-01 12:00:00",
+            "status": "completed",
+            "gross_amount": "20",
+        },
+        {
+            "order_id": "rep2",
+            "contact_id": "rep",
+            "ordered_at": "2024-06-01 12:00:00",
+            "status": "completed",
+            "gross_amount": "20",
+        },
         # five purchases: loyal; the last on 2024-04-01, exactly 90 days before as_of: not active
         *[
-            {"order_id": f"loy{k}", "email": "loyal@x.test", "ordered_at": f"2024-0{k}-01 12:00:00",
-             "status": "completed", "gross_amount": "20"}
+            {
+                "order_id": f"loy{k}",
+                "email": "loyal@x.test",
+                "ordered_at": f"2024-0{k}-01 12:00:00",
+                "status": "completed",
+                "gross_amount": "20",
+            }
             for k in range(1, 5)
         ],
-        {"order_id": "loy0", "email": "loyal@x.test", "ordered_at": "2023-12-01 12:00:00",
-         "status": "completed", "gross_amount": "20"},
+        {
+            "order_id": "loy0",
+            "email": "loyal@x.test",
+            "ordered_at": "2023-12-01 12:00:00",
+            "status": "completed",
+            "gross_amount": "20",
+        },
     ]
     tickets = [
-        {"ticket_id": "k-ref", "contact_id": "ref", "created_at": "2024-06-02 09:00:00",
-         "status": "solved"},
-        {"ticket_id": "k-nobuy", "contact_id": "nobuy", "created_at": "2023-07-02 09:00:00",
-         "status": "open"},
-        {"ticket_id": "k-rep", "contact_id": "rep", "created_at": "2024-06-02 09:00:00",
-         "status": "open"},
+        {
+            "ticket_id": "k-ref",
+            "contact_id": "ref",
+            "created_at": "2024-06-02 09:00:00",
+            "status": "solved",
+        },
+        {
+            "ticket_id": "k-nobuy",
+            "contact_id": "nobuy",
+            "created_at": "2023-07-02 09:00:00",
+            "status": "open",
+        },
+        {
+            "ticket_id": "k-rep",
+            "contact_id": "rep",
+            "created_at": "2024-06-02 09:00:00",
+            "status": "open",
+        },
         # t0's ticket is on as_of - 365 days (2023-07-01, 2024 being a leap year): outside
         # (as_of - 365, as_of], even at its last second
-        {"ticket_id": "k-t0", "contact_id": "t0", "created_at": "2023-07-01 23:59:59",
-         "status": "solved"},
+        {
+            "ticket_id": "k-t0",
+            "contact_id": "t0",
+            "created_at": "2023-07-01 23:59:59",
+            "status": "solved",
+        },
         # t1's ticket is on the window's first day (2023-07-02): inside
-        {"ticket_id": "k-t1", "contact_id": "t1", "created_at": "2023-07-02 00:00:00",
-         "status": "solved"},
+        {
+            "ticket_id": "k-t1",
+            "contact_id": "t1",
+            "created_at": "2023-07-02 00:00:00",
+            "status": "solved",
+        },
         # not a customer: no effect on any customer figure
-        {"ticket_id": "k-out", "email": "stranger@x.test", "created_at": "2024-06-02 09:00:00",
-         "status": "open"},
+        {
+            "ticket_id": "k-out",
+            "email": "stranger@x.test",
+            "created_at": "2024-06-02 09:00:00",
+            "status": "open",
+        },
     ]
     insert_rows(con, "contacts", contacts)
     insert_rows(con, "orders", orders)
@@ -152,18 +206,31 @@ def warehouse(tmp_path_factory):
         con,
         "email_events",
         [
-            {"email": "rep@x.test", "campaign_id": "k", "event_type": "open",
-             "occurred_at": "2024-06-03 09:00:00"},
-            {"email": "ref@x.test", "campaign_id": "k", "event_type": "sent",
-             "occurred_at": "2024-06-03 09:00:00"},
+            {
+                "email": "rep@x.test",
+                "campaign_id": "k",
+                "event_type": "open",
+                "occurred_at": "2024-06-03 09:00:00",
+            },
+            {
+                "email": "ref@x.test",
+                "campaign_id": "k",
+                "event_type": "sent",
+                "occurred_at": "2024-06-03 09:00:00",
+            },
         ],
     )
     insert_rows(
         con,
         "surveys",
         [
-            {"response_id": "r1", "contact_id": "rep", "responded_at": "2024-06-04 09:00:00",
-             "survey_type": "csat", "score": 5},
+            {
+                "response_id": "r1",
+                "contact_id": "rep",
+                "responded_at": "2024-06-04 09:00:00",
+                "survey_type": "csat",
+                "score": 5,
+            },
         ],
     )
     build_all(con)

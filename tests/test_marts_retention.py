@@ -7,7 +7,6 @@ purchase on or before D is at most 44 days before D (D - 45 < last <= D).
 from __future__ import annotations
 
 import pytest
-
 from marts_fixtures import build_all, insert_rows, new_warehouse, records, write_settings
 
 
@@ -105,7 +104,12 @@ def test_retention_monthly(warehouse):
     #      refunded orders do not count) is not; C (4/02) is active, not in S, not new:
     #      reactivated. E's 4/16 order is after as_of. E = 3 + 0 + 1 = 4.
     got = records(warehouse, "select * from retention_monthly order by month")
-    assert [str(r["month"]) for r in got] == ["2024-01-01", "2024-02-01", "2024-03-01", "2024-04-01"]
+    assert [str(r["month"]) for r in got] == [
+        "2024-01-01",
+        "2024-02-01",
+        "2024-03-01",
+        "2024-04-01",
+    ]
     assert [r["is_complete"] for r in got] == [True, True, True, False]
     cols = (
         "customers_start",

@@ -6,7 +6,6 @@ as_of = 2024-03-15 (end of as_of = 2024-03-16 00:00 UTC), sla_hours = 24.
 from __future__ import annotations
 
 import pytest
-
 from marts_fixtures import build_all, insert_rows, new_warehouse, records, write_settings
 
 
@@ -59,25 +58,70 @@ def warehouse(tmp_path_factory):
         "tickets",
         [
             # February
-            ticket("T1", "P", "2024-02-01 10:00:00", "solved", first_response_at="2024-02-01 12:00:00",
-                   solved_at="2024-02-02 10:00:00", agent_replies=1, category="complaint"),
-            ticket("T2", "W", "2024-02-10 00:00:00", "closed", first_response_at="2024-02-11 06:00:00",
-                   solved_at="2024-02-12 00:00:00", agent_replies=3, reopens=1, category="question"),
+            ticket(
+                "T1",
+                "P",
+                "2024-02-01 10:00:00",
+                "solved",
+                first_response_at="2024-02-01 12:00:00",
+                solved_at="2024-02-02 10:00:00",
+                agent_replies=1,
+                category="complaint",
+            ),
+            ticket(
+                "T2",
+                "W",
+                "2024-02-10 00:00:00",
+                "closed",
+                first_response_at="2024-02-11 06:00:00",
+                solved_at="2024-02-12 00:00:00",
+                agent_replies=3,
+                reopens=1,
+                category="question",
+            ),
             ticket("T3", "U", "2024-02-20 00:00:00", "open"),
-            ticket("T4", "O", "2024-02-25 00:00:00", "solved", first_response_at="2024-02-26 00:00:00",
-                   agent_replies=1, reopens=1),
+            ticket(
+                "T4",
+                "O",
+                "2024-02-25 00:00:00",
+                "solved",
+                first_response_at="2024-02-26 00:00:00",
+                agent_replies=1,
+                reopens=1,
+            ),
             # reply and solution after as_of: neither has happened yet
-            ticket("T5", "O", "2024-02-28 00:00:00", "solved", first_response_at="2024-03-20 00:00:00",
-                   solved_at="2024-03-20 00:00:00", agent_replies=1, reopens=0),
+            ticket(
+                "T5",
+                "O",
+                "2024-02-28 00:00:00",
+                "solved",
+                first_response_at="2024-03-20 00:00:00",
+                solved_at="2024-03-20 00:00:00",
+                agent_replies=1,
+                reopens=0,
+            ),
             # March
             ticket("T6", "O", "2024-03-15 12:00:00", "new"),
             ticket("T7", "O", "2024-03-14 23:00:00", "open"),
-            ticket("T8", "Y", "2024-03-15 20:00:00", "pending", first_response_at="2024-03-15 21:30:00",
-                   category="complaint"),
+            ticket(
+                "T8",
+                "Y",
+                "2024-03-15 20:00:00",
+                "pending",
+                first_response_at="2024-03-15 21:30:00",
+                category="complaint",
+            ),
             ticket("T9", "O", "2024-03-16 01:00:00", "open"),
-            ticket("T10", "q@x.test", "2024-03-01 00:00:00", "closed",
-                   first_response_at="2024-03-02 01:00:00", solved_at="2024-03-03 00:00:00",
-                   agent_replies=1, reopens=0),
+            ticket(
+                "T10",
+                "q@x.test",
+                "2024-03-01 00:00:00",
+                "closed",
+                first_response_at="2024-03-02 01:00:00",
+                solved_at="2024-03-03 00:00:00",
+                agent_replies=1,
+                reopens=0,
+            ),
             ticket("T11", "O", "2024-03-15 00:00:00", "open"),
         ],
     )
@@ -110,8 +154,12 @@ def warehouse(tmp_path_factory):
         con,
         "email_events",
         [
-            {"email": "v@x.test", "campaign_id": "c", "event_type": "spam_complaint",
-             "occurred_at": "2024-02-05 10:00:00"},
+            {
+                "email": "v@x.test",
+                "campaign_id": "c",
+                "event_type": "spam_complaint",
+                "occurred_at": "2024-02-05 10:00:00",
+            },
         ],
     )
     insert_rows(
@@ -121,10 +169,20 @@ def warehouse(tmp_path_factory):
             mention("m1", "zhandle", "2024-01-20 10:00:00", "negative"),
             mention("m2", "@PHandle", "2024-03-02 10:00:00", "negative"),
             mention("m3", "stranger", "2024-03-02 10:00:00", "negative"),
-            mention("m4", "yhandle", "2024-03-03 10:00:00", None,
-                    "This is terrible, the worst service ever."),
-            mention("m5", "yhandle", "2024-03-03 11:00:00", None,
-                    "Der Service war nicht gut und sehr langsam"),
+            mention(
+                "m4",
+                "yhandle",
+                "2024-03-03 10:00:00",
+                None,
+                "This is terrible, the worst service ever.",
+            ),
+            mention(
+                "m5",
+                "yhandle",
+                "2024-03-03 11:00:00",
+                None,
+                "Der Service war nicht gut und sehr langsam",
+            ),
         ],
     )
     build_all(con)
@@ -145,12 +203,25 @@ def test_january_has_only_a_signal(warehouse):
     # Z's negative mention; Z has no ticket in January: silent. Nothing else to measure: NULL.
     (jan,) = records(warehouse, "select * from satisfaction_monthly where month = '2024-01-01'")
     assert {k: v for k, v in jan.items() if k not in ("month", "is_complete")} == {
-        "nps_responses": 0, "promoters": 0, "passives": 0, "detractors": 0, "nps": None,
-        "csat_responses": 0, "csat": None, "ces_responses": 0, "ces": None,
-        "tickets_created": 0, "tickets_solved": 0,
-        "median_first_response_hours": None, "p90_first_response_hours": None,
-        "sla_met_rate": None, "median_resolution_hours": None, "fcr_rate": None,
-        "complaints": 0, "dissatisfied_customers": 1, "silent_dissatisfied_customers": 1,
+        "nps_responses": 0,
+        "promoters": 0,
+        "passives": 0,
+        "detractors": 0,
+        "nps": None,
+        "csat_responses": 0,
+        "csat": None,
+        "ces_responses": 0,
+        "ces": None,
+        "tickets_created": 0,
+        "tickets_solved": 0,
+        "median_first_response_hours": None,
+        "p90_first_response_hours": None,
+        "sla_met_rate": None,
+        "median_resolution_hours": None,
+        "fcr_rate": None,
+        "complaints": 0,
+        "dissatisfied_customers": 1,
+        "silent_dissatisfied_customers": 1,
         "silent_share": 1.0,
     }
 
@@ -159,7 +230,10 @@ def test_february(warehouse):
     (feb,) = records(warehouse, "select * from satisfaction_monthly where month = '2024-02-01'")
     # NPS 0 6 | 7 8 | 9 10 10: 7 responses, 3 promoters, 2 passives, 2 detractors
     assert (feb["nps_responses"], feb["promoters"], feb["passives"], feb["detractors"]) == (
-        7, 3, 2, 2,
+        7,
+        3,
+        2,
+        2,
     )
     assert feb["nps"] == pytest.approx(100 * (3 - 2) / 7)
     # CSAT 1 2 3 4 5: 4 and 5 satisfied (2 of 5); s@ is not a customer but counts in the totals

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from marts_fixtures import build_all, insert_rows, new_warehouse, records, write_settings
 
 
@@ -37,30 +36,49 @@ def warehouse(tmp_path_factory):
         con,
         "contacts",
         [
-            {"contact_id": "A", "created_at": "2023-01-01 00:00:00",
-             "twitter_handle": "Acme_Fan", "facebook_handle": "acme.fb"},
+            {
+                "contact_id": "A",
+                "created_at": "2023-01-01 00:00:00",
+                "twitter_handle": "Acme_Fan",
+                "facebook_handle": "acme.fb",
+            },
         ],
     )
     insert_rows(
         con,
         "social_mentions",
         [
-            mention("s1", "twitter", "acme_fan", "2024-02-01 10:00:00", "positive",
-                    "2024-02-01 10:30:00"),
-            mention("s2", "twitter", "someone", "2024-02-02 10:00:00", "neutral",
-                    "2024-02-02 11:30:00"),
+            mention(
+                "s1",
+                "twitter",
+                "acme_fan",
+                "2024-02-01 10:00:00",
+                "positive",
+                "2024-02-01 10:30:00",
+            ),
+            mention(
+                "s2", "twitter", "someone", "2024-02-02 10:00:00", "neutral", "2024-02-02 11:30:00"
+            ),
             mention("s3", "twitter", "@ACME_FAN", "2024-02-03 10:00:00", "negative"),
-            mention("s4", "twitter", "other", "2024-02-04 10:00:00",
-                    text="I love this, great service!"),
-            mention("s5", "twitter", "other", "2024-02-05 10:00:00", text="J'adore",
-                    language="fr"),
+            mention(
+                "s4", "twitter", "other", "2024-02-04 10:00:00", text="I love this, great service!"
+            ),
+            mention("s5", "twitter", "other", "2024-02-05 10:00:00", text="J'adore", language="fr"),
             # the brand's reply comes after as_of: no reply yet
-            mention("s6", "twitter", "other", "2024-02-28 10:00:00", "neutral",
-                    "2024-03-20 10:00:00"),
-            mention("b1", "blog", "acme_fan", "2024-02-10 10:00:00", "positive",
-                    "2024-02-10 10:10:00"),
-            mention("f1", "facebook", "acme.fb", "2024-03-15 23:59:00", "negative",
-                    "2024-03-16 00:30:00"),
+            mention(
+                "s6", "twitter", "other", "2024-02-28 10:00:00", "neutral", "2024-03-20 10:00:00"
+            ),
+            mention(
+                "b1", "blog", "acme_fan", "2024-02-10 10:00:00", "positive", "2024-02-10 10:10:00"
+            ),
+            mention(
+                "f1",
+                "facebook",
+                "acme.fb",
+                "2024-03-15 23:59:00",
+                "negative",
+                "2024-03-16 00:30:00",
+            ),
             mention("late", "twitter", "acme_fan", "2024-03-16 00:00:00", "negative"),
         ],
     )
@@ -147,8 +165,15 @@ def test_email_monthly(warehouse):
         for r in records(warehouse, "select * from email_monthly")
     }
     assert set(got) == {("2024-02-01", "K1"), ("2024-03-01", "K1"), ("2024-02-01", "K2")}
-    cols = ("sent", "delivered", "bounced", "unique_opens", "unique_clicks", "unsubscribes",
-            "spam_complaints")
+    cols = (
+        "sent",
+        "delivered",
+        "bounced",
+        "unique_opens",
+        "unique_clicks",
+        "unsubscribes",
+        "spam_complaints",
+    )
     feb = got[("2024-02-01", "K1")]
     # first sent in February: r1, r2, r3, r4, r6 (2/29 23:30); r5 has no sent event.
     # delivered r1 r2 r4 r6; bounced r3; opened r1, r2 (its March open counts in its send

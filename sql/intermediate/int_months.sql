@@ -10,15 +10,25 @@ with settings as (
 ),
 
 record_times as (
-    select ordered_at as happened_at from stg_orders
+    select
+        ordered_at as happened_at
+    from stg_orders
     union all
-    select created_at as happened_at from stg_tickets
+    select
+        created_at as happened_at
+    from stg_tickets
     union all
-    select responded_at as happened_at from stg_surveys
+    select
+        responded_at as happened_at
+    from stg_surveys
     union all
-    select occurred_at as happened_at from stg_email_events
+    select
+        occurred_at as happened_at
+    from stg_email_events
     union all
-    select posted_at as happened_at from stg_social_mentions
+    select
+        posted_at as happened_at
+    from stg_social_mentions
 ),
 
 bounds as (

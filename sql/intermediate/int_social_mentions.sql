@@ -47,19 +47,39 @@ customers as (
 ),
 
 contact_handles as (
-    select 'twitter' as platform, twitter_handle as handle, customer_contact_id, created_at, contact_id
+    select
+        'twitter' as platform,
+        twitter_handle as handle,
+        customer_contact_id,
+        created_at,
+        contact_id
     from contacts
     where twitter_handle is not null
     union all
-    select 'facebook' as platform, facebook_handle as handle, customer_contact_id, created_at, contact_id
+    select
+        'facebook' as platform,
+        facebook_handle as handle,
+        customer_contact_id,
+        created_at,
+        contact_id
     from contacts
     where facebook_handle is not null
     union all
-    select 'instagram' as platform, instagram_handle as handle, customer_contact_id, created_at, contact_id
+    select
+        'instagram' as platform,
+        instagram_handle as handle,
+        customer_contact_id,
+        created_at,
+        contact_id
     from contacts
     where instagram_handle is not null
     union all
-    select 'linkedin' as platform, linkedin_handle as handle, customer_contact_id, created_at, contact_id
+    select
+        'linkedin' as platform,
+        linkedin_handle as handle,
+        customer_contact_id,
+        created_at,
+        contact_id
     from contacts
     where linkedin_handle is not null
 ),

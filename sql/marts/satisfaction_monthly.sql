@@ -40,16 +40,24 @@ signals as (
     from int_dissatisfaction_signals
 ),
 
+data_months as (
+    select
+        created_month as month
+    from tickets
+    union all
+    select
+        responded_month as month
+    from surveys
+    union all
+    select
+        signalled_month as month
+    from signals
+),
+
 first_month as (
     select
         min(month) as first_month
-    from (
-        select created_month as month from tickets
-        union all
-        select responded_month as month from surveys
-        union all
-        select signalled_month as month from signals
-    ) as data_months
+    from data_months
 ),
 
 ticket_stats as (

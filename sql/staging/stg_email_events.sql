@@ -1,6 +1,8 @@
--- One row per e-mail event: the first delivered copy of each key (immutable). The key is event_id,
--- or when the export has none, sha256 of 'email|campaign_id|event_type|occurred_at' with the
--- e-mail normalised and occurred_at written as 'YYYY-MM-DD HH:MM:SS[.ffffff]' (UTC).
+-- One row per e-mail event: the first delivered copy of each key (immutable). The key is event_id;
+-- ingestion fills a missing one with sha256 of 'email|campaign_id|event_type|occurred_at'
+-- (pipeline.ingest.core.EVENT_ID_SQL: e-mail normalised, occurred_at in UTC as ISO 8601
+-- 'YYYY-MM-DDTHH:MM:SS' plus '.ffffff' only with microseconds). The same key is computed here
+-- for rows that reached the raw table without one.
 with source as (
     select
         event_id,
@@ -21,13 +23,12 @@ keyed as (
         coalesce(
             nullif(trim(event_id), ''),
             sha256(
-                concat_ws(
-                    '|',
-                    email,
-                    campaign_id,
-                    event_type,
-                    cast(occurred_at as varchar)
-                )
+                email || '|' || campaign_id || '|' || event_type || '|'
+                || strftime(occurred_at, '%Y-%m-%dT%H:%M:%S')
+                || case
+                    when microsecond(occurred_at) % 1000000 = 0 then ''
+                    else '.' || lpad(cast(microsecond(occurred_at) % 1000000 as varchar), 6, '0')
+                end
             )
         ) as event_key,
         *
