@@ -25,7 +25,7 @@ CP1252_NAMES = ["Jürgen Müßig", "François Déjà-vu", "Œdipe “Quoted”"]
 def contacts_csv(names: list[str], sep: str = ",") -> str:
     """A canonical contacts file with one contact per name (first name = whole name)."""
     lines = [sep.join(["contact_id", "first_name", "created_at"])]
-    lines += [sep.join([f"c{i}", n, "2024-01-0%d" % (i + 1)]) for i, n in enumerate(names)]
+    lines += [sep.join([f"c{i}", n, f"2024-01-0{i + 1}"]) for i, n in enumerate(names)]
     return "\r\n".join(lines) + "\r\n"
 
 
@@ -217,3 +217,14 @@ currency = "EUR"
         reasons[1] == "gross_amount ('Summe'): cannot read '12.50' as a number with ',' as "
         "decimal separator"
     )
+
+
+def test_spaces_split_columns_only_in_a_txt_without_delimiters(data_dir):
+    s = make_settings(data_dir)
+    drop(s, "contacts", "one.csv", "contact id created at\nc1 2024-01-01\n")
+    drop(s, "contacts", "two.txt", "contact_id   created_at\n  c1   2024-01-01\n")
+    one, two = land(s, "contacts")
+    # In a .csv the header is one column named "contact id created at"…
+    assert one.status == "refused" and "Header: contact id created at." in one.reason
+    # …in a .txt runs of spaces separate columns (as in the CDNOW log).
+    assert (two.status, two.rows_landed) == ("landed", 1)

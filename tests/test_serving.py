@@ -74,9 +74,12 @@ def test_publish_writes_every_mart_and_parquet(tmp_path: Path) -> None:
         "loyalty_customers.parquet",
         "retention_monthly.parquet",
     ]
-    assert scalar(
-        duckdb.connect(), f"select count(*) from '{serving}/parquet/loyalty_customers.parquet'"
-    ) == 3
+    assert (
+        scalar(
+            duckdb.connect(), f"select count(*) from '{serving}/parquet/loyalty_customers.parquet'"
+        )
+        == 3
+    )
     # Nothing temporary is left behind.
     assert sorted(p.name for p in serving.iterdir()) == [SERVING_FILE, "parquet"]
 
@@ -173,8 +176,15 @@ def duckdb1_python() -> Path:
     base = getattr(sys, "_base_executable", sys.executable)
     subprocess.run([base, "-m", "venv", "--clear", str(DUCKDB1_VENV)], check=True)
     install = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         f"duckdb=={DUCKDB1_VERSION}"],
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            f"duckdb=={DUCKDB1_VERSION}",
+        ],
         capture_output=True,
         text=True,
         timeout=300,

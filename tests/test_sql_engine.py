@@ -44,7 +44,10 @@ def test_models_are_ordered_by_dependency_and_built(tmp_path):
     "files, message",
     [
         (
-            {"staging/stg_a.sql": "select * from stg_b", "staging/stg_b.sql": "select * from stg_a"},
+            {
+                "staging/stg_a.sql": "select * from stg_b",
+                "staging/stg_b.sql": "select * from stg_a",
+            },
             "dependency cycle",
         ),
         ({"staging/stg_a.sql": "select * from raw_nowhere"}, "reads unknown table 'raw_nowhere'"),

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.entities import Entity
-from pipeline.warehouse import rows
+from pipeline.warehouse import rows, scalar
 
 # What a spreadsheet writes for a long number it shows in scientific notation: 5.70306E+17.
 SCIENTIFIC = r"[+-]?[0-9](\.[0-9]+)?[eE][+-]?[0-9]+"
@@ -30,28 +30,33 @@ def damaged_key(
     scientific notation shared by rows that differ in a required column cannot be told apart
     again; exact repeats of one row are not collisions.
     """
+    source = f"read_parquet({sql_path(keys)})"
+    scientific = scalar(
+        con, f"select count(*) from {source} where regexp_full_match({entity.key}, '{SCIENTIFIC}')"
+    )
+    if not scientific:
+        return None
     others = [c for c in entity.required if c != entity.key] or [entity.key]
     fingerprint = "hash(" + ", ".join(others) + ")"
     found = rows(
         con,
         f"""
-        with k as (select * from read_parquet({sql_path(keys)}) where {entity.key} is not null),
+        with k as (select * from {source} where {entity.key} is not null),
         g as (
-            select {entity.key} as key, count(distinct {fingerprint}) as versions,
+            select {entity.key} as key, min({fingerprint}) <> max({fingerprint}) as collides,
                    min(_row_number) as first_row, max(_row_number) as last_row
             from k group by all
         )
         select
-            (select count(*) from k where regexp_full_match({entity.key}, '{SCIENTIFIC}')),
             (select count(*) from k),
             (select count(*) from g),
-            (select count(*) from g where versions > 1),
-            (select min(key) from g where versions > 1),
-            (select arg_min(first_row || ' and ' || last_row, key) from g where versions > 1)
+            (select count(*) from g where collides),
+            (select min(key) from g where collides),
+            (select arg_min(first_row || ' and ' || last_row, key) from g where collides)
         """,
     )[0]
-    scientific, total, distinct, colliding, example, example_rows = found
-    if not scientific or not colliding:
+    total, distinct, colliding, example, example_rows = found
+    if not colliding:
         return None
     return (
         f"the key column {key_label} was damaged by a spreadsheet: {scientific} of {total} ids "
@@ -74,11 +79,11 @@ def undecidable_versions(
         con,
         f"""
         with g as (
-            select {entity.key} as key, count(distinct hash({cols})) as versions,
-                   min(_row_number) as first_row, max(_row_number) as last_row
+            select {entity.key} as key, min(_row_number) as first_row,
+                   max(_row_number) as last_row
             from read_parquet({sql_path(good)})
             group by {entity.key}, updated_at
-            having count(distinct hash({cols})) > 1
+            having min(hash({cols})) <> max(hash({cols}))
         )
         select count(*), arg_min(key, first_row), min(first_row), arg_min(last_row, first_row)
         from g

@@ -8,8 +8,8 @@ next run. A file that cannot be read at all is moved aside whole with a reason.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -20,12 +20,16 @@ from pipeline.entities import ENTITIES, Entity, raw_table_ddl
 from pipeline.ingest import ledger, quarantine
 from pipeline.ingest.checks import damaged_key, sql_path, undecidable_versions
 from pipeline.ingest.errors import FileRefused
-from pipeline.ingest.formats import ROW, SUPPORTED_SUFFIXES, open_table, supported
+from pipeline.ingest.formats import ROW, SUPPORTED_SUFFIXES, Table, open_table, supported
 from pipeline.ingest.mappings import Mapping, load_mappings, recognise
-from pipeline.ingest.parse import to_canonical
+from pipeline.ingest.parse import Plan, plan
+from pipeline.ingest.report import FileReport
 from pipeline.warehouse import frame, run, scalar
 
 Validator = Callable[[Entity, pl.DataFrame, str], str | None]
+# DuckDB's share of memory while a delivery lands; beyond it, it spills to disk. Its default
+# (80 % of RAM) let a 1 GB file's checks and insert take 4.6 GB.
+MEMORY_LIMIT = "1GB"
 # Files a sender or the sensor uses to signal "upload complete" or "still uploading".
 MARKER_SUFFIXES = (".done", ".ready", ".part", ".partial", ".tmp", ".crdownload", ".reason.txt")
 
@@ -39,30 +43,6 @@ EVENT_ID_SQL = (
     "case when microsecond(occurred_at) % 1000000 = 0 then '' "
     "else '.' || lpad(cast(microsecond(occurred_at) % 1000000 as text), 6, '0') end)"
 )
-
-
-@dataclass
-class FileReport:
-    """What happened to one delivery in one run."""
-
-    source_file: str  # path under landing/
-    entity: str
-    mapping: str | None
-    status: str  # 'landed' | 'refused' | 'skipped' (already delivered)
-    rows_read: int
-    rows_landed: int
-    rows_quarantined: int
-    reason: str | None
-
-    def summary(self) -> str:
-        """One line for the run log."""
-        if self.status == "landed":
-            line = (
-                f"{self.source_file}: landed via {self.mapping}: {self.rows_read} rows read, "
-                f"{self.rows_landed} landed, {self.rows_quarantined} quarantined"
-            )
-            return line + (f" ({self.reason})" if self.reason else "")
-        return f"{self.source_file}: {self.status}: {self.reason}"
 
 
 def default_validator() -> Validator | None:
@@ -123,23 +103,24 @@ def ingest_entity(
     seen = ledger.delivered(con)
     seq = ledger.last_delivery_seq(con)
     reports = []
-    for path in landing_files(settings.landing_dir / ent.landing_path):
-        rel = path.relative_to(settings.landing_dir).as_posix()
-        sha = ledger.file_sha256(path)
-        if sha in seen:
-            first, status = seen[sha]
-            report = FileReport(
-                rel, entity, None, "skipped", 0, 0, 0, f"same bytes as {first} ({status})"
-            )
-        else:
-            seq += 1
-            report = _ingest_file(
-                con, settings, ent, path, rel, sha, seq, run_id, mappings, validator
-            )
-            seen[sha] = (rel, report.status)
-        if log:
-            log(report.summary())
-        reports.append(report)
+    with _memory_limit(con, MEMORY_LIMIT):
+        for path in landing_files(settings.landing_dir / ent.landing_path):
+            rel = path.relative_to(settings.landing_dir).as_posix()
+            sha = ledger.file_sha256(path)
+            if sha in seen:
+                first, status = seen[sha]
+                report = FileReport(
+                    rel, entity, None, "skipped", 0, 0, 0, f"same bytes as {first} ({status})"
+                )
+            else:
+                seq += 1
+                report = _ingest_file(
+                    con, settings, ent, path, rel, sha, seq, run_id, mappings, validator
+                )
+                seen[sha] = (rel, report.status)
+            if log:
+                log(report.summary())
+            reports.append(report)
     return reports
 
 
@@ -168,48 +149,64 @@ def _ingest_file(
             table = open_table(path, work)
             mapping, lookup = recognise(table.header, mappings)
             mapping_name = mapping.name
-            parsed = to_canonical(table, mapping, lookup, entity, settings.timezone)
-            good, bad, keys = work / "good.parquet", work / "bad.parquet", work / "keys.parquet"
-            sinks = [parsed.good.sink_parquet(good, lazy=True)]
-            sinks.append(parsed.bad.sink_parquet(bad, lazy=True))
-            if parsed.keys is not None:
-                sinks.append(parsed.keys.sink_parquet(keys, lazy=True))
-            if mapping.aggregate:  # lines read ≠ orders landed: count the lines too
-                sinks.append(
-                    table.frame.select(pl.len().alias("n")).sink_parquet(
-                        work / "lines.parquet", lazy=True
-                    )
-                )
-            try:
-                pl.collect_all(sinks)
-            except pl.exceptions.PolarsError as exc:
-                detail = str(exc).strip().splitlines()[0]
-                raise FileRefused(f"cannot be read as {table.layout}: {detail}") from None
-            n_good = _count(con, good)
-            n_bad = _count(con, bad)
-            if mapping.aggregate:
-                n_read = int(
-                    scalar(con, f"select n from read_parquet({sql_path(work / 'lines.parquet')})")
-                )
-            else:
-                n_read = n_good + n_bad
-            key_label = f"'{mapping.columns.get(entity.key, entity.key)}'"
-            reason = damaged_key(con, keys, entity, key_label) if parsed.keys is not None else None
+            steps = plan(table, mapping, lookup, entity, settings.timezone)
+            good, bad, keys, (n_read, n_good, n_bad) = _run_plan(con, steps, table, work)
+            key_label = f"'{mapping.columns.get(entity.key, (entity.key,))[0]}'"
+            reason = damaged_key(con, keys, entity, key_label) if keys else None
             reason = reason or undecidable_versions(con, good, entity, key_label)
             select = canonical_select(entity, good)
             if reason is None and validator is not None and n_good:
                 reason = validator(entity, frame(con, select), rel)
             if reason:
                 raise FileRefused(reason)
-            _land(
-                con, entity, rel, sha, seq, run_id, mapping.name, select, bad, n_read, n_good, n_bad
+            report = FileReport(
+                rel, entity.name, mapping.name, "landed", n_read, n_good, n_bad, None
             )
-            return FileReport(rel, entity.name, mapping.name, "landed", n_read, n_good, n_bad, None)
+            _land(con, report, sha, seq, run_id, select, bad)
+            return report
         except FileRefused as refused:
+            report = FileReport(rel, entity.name, mapping_name, "refused", 0, 0, 0, refused.reason)
             _refuse(
-                con, settings, entity, path, rel, sha, seq, run_id, mapping_name, refused.reason
+                con, report, sha, seq, run_id, path, settings.quarantine_dir / entity.landing_path
             )
-            return FileReport(rel, entity.name, mapping_name, "refused", 0, 0, 0, refused.reason)
+            return report
+
+
+@contextmanager
+def _memory_limit(con: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
+    """Cap DuckDB's memory for a while, then give the connection its own setting back."""
+    before = scalar(con, "select current_setting('memory_limit')")
+    run(con, f"set memory_limit = '{limit}'")
+    try:
+        yield
+    finally:
+        run(con, f"set memory_limit = '{before}'")
+
+
+def _run_plan(
+    con: duckdb.DuckDBPyConnection, steps: Plan, table: Table, work: Path
+) -> tuple[Path, Path, Path | None, tuple[int, int, int]]:
+    """Parse the delivery into Parquet files: good rows, bad rows and (unless it is a line-item
+    export) every row's key; returns them and the rows read, good and bad."""
+    parsed = work / "parsed.parquet"
+    good, bad, keys = work / "good.parquet", work / "bad.parquet", work / "keys.parquet"
+    try:
+        # One pass over the delivery, into a temporary file: fast compression, no statistics.
+        steps.parsed.sink_parquet(parsed, compression="lz4", statistics=False)
+    except pl.exceptions.PolarsError as exc:
+        detail = str(exc).strip().splitlines()[0]
+        raise FileRefused(f"cannot be read as {table.layout}: {detail}") from None
+    scan = pl.scan_parquet(parsed)
+    key_frame = steps.keys(scan)
+    sinks = [
+        steps.good(scan).sink_parquet(good, lazy=True),
+        steps.bad(scan).sink_parquet(bad, lazy=True),
+    ]
+    if key_frame is not None:
+        sinks.append(key_frame.sink_parquet(keys, lazy=True))
+    pl.collect_all(sinks)
+    counts = (_count(con, parsed), _count(con, good), _count(con, bad))
+    return good, bad, keys if key_frame is not None else None, counts
 
 
 def _count(con: duckdb.DuckDBPyConnection, parquet: Path) -> int:
@@ -218,45 +215,32 @@ def _count(con: duckdb.DuckDBPyConnection, parquet: Path) -> int:
 
 def _land(
     con: duckdb.DuckDBPyConnection,
-    entity: Entity,
-    rel: str,
+    report: FileReport,
     sha: str,
     seq: int,
     run_id: str,
-    mapping: str,
     select: str,
     bad: Path,
-    n_read: int,
-    n_good: int,
-    n_bad: int,
 ) -> None:
     """Append the good rows, quarantine the bad ones and record the delivery, atomically."""
     run(con, "begin transaction")
     try:
         run(
             con,
-            f"insert into raw.{entity.raw_table} by name "
+            f"insert into raw.{ENTITIES[report.entity].raw_table} by name "
             f"select *, ? as _source_file, ? as _delivery_seq, ? as _file_sha256, "
-            f"? as _loaded_at from ({select}) order by {ROW}",
-            [rel, seq, sha, ledger.utc_now()],
+            f"? as _loaded_at from ({select})",
+            [report.source_file, seq, sha, ledger.utc_now()],
         )
         quarantine.insert_rows(
-            con, bad, entity=entity.name, source_file=rel, sha=sha, run_id=run_id
-        )
-        ledger.record(
             con,
+            bad,
+            entity=report.entity,
+            source_file=report.source_file,
             sha=sha,
-            source_file=rel,
-            entity=entity.name,
-            mapping=mapping,
-            status="landed",
-            reason=None,
-            rows_read=n_read,
-            rows_landed=n_good,
-            rows_quarantined=n_bad,
-            delivery_seq=seq,
             run_id=run_id,
         )
+        ledger.record(con, report, sha=sha, delivery_seq=seq, run_id=run_id)
         run(con, "commit")
     except BaseException:
         run(con, "rollback")
@@ -265,34 +249,18 @@ def _land(
 
 def _refuse(
     con: duckdb.DuckDBPyConnection,
-    settings: Settings,
-    entity: Entity,
-    path: Path,
-    rel: str,
+    report: FileReport,
     sha: str,
     seq: int,
     run_id: str,
-    mapping: str | None,
-    reason: str,
+    path: Path,
+    target_dir: Path,
 ) -> None:
-    """Record a refused delivery and move it to ``quarantine/<landing path>/``."""
+    """Record a refused delivery and move it to ``target_dir`` with its reason."""
     run(con, "begin transaction")
     try:
-        ledger.record(
-            con,
-            sha=sha,
-            source_file=rel,
-            entity=entity.name,
-            mapping=mapping,
-            status="refused",
-            reason=reason,
-            rows_read=0,
-            rows_landed=0,
-            rows_quarantined=0,
-            delivery_seq=seq,
-            run_id=run_id,
-        )
-        quarantine.move_aside(path, settings.quarantine_dir / entity.landing_path, reason, sha)
+        ledger.record(con, report, sha=sha, delivery_seq=seq, run_id=run_id)
+        quarantine.move_aside(path, target_dir, report.reason or "", sha)
         run(con, "commit")
     except BaseException:
         run(con, "rollback")

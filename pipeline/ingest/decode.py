@@ -119,6 +119,6 @@ def to_utf8(path: Path, workdir: Path) -> tuple[Path, str]:
         except UnicodeDecodeError as exc:
             failure = exc
     raise FileRefused(
-        f"undecodable bytes at byte offset {failure.start}: the file is neither UTF-8, UTF-16 with a "
-        f"byte-order mark, nor Windows-1252; save it as UTF-8 and deliver it again"
+        f"undecodable bytes at byte offset {failure.start}: the file is neither UTF-8, UTF-16 "
+        f"with a byte-order mark, nor Windows-1252; save it as UTF-8 and deliver it again"
     )

@@ -76,15 +76,18 @@ def count_outside_quotes(line: str, char: str) -> int:
 
 
 def detect_delimiter(header_line: str, name: str) -> str | None:
-    """Comma, semicolon or tab (the most frequent in the header), or None for whitespace."""
+    """Comma, semicolon or tab (the most frequent in the header), or None for columns aligned
+    with spaces."""
     if name.lower().endswith((".tsv", ".tsv.gz")):
         return "\t"
     counts = {d: count_outside_quotes(header_line, d) for d in DELIMITERS}
     best = max(counts, key=lambda d: (counts[d], d == ","))
     if counts[best]:
         return best
-    # A header without any delimiter: whitespace-aligned columns (CDNOW) or a single column.
-    return None if len(header_line.split()) > 1 else ","
+    # A .txt header without any delimiter is whitespace-aligned columns (CDNOW); in any other
+    # file it is a single column (whose name may have spaces).
+    aligned = name.lower().endswith((".txt", ".txt.gz")) and len(header_line.split()) > 1
+    return None if aligned else ","
 
 
 def _read_delimited(path: Path, name: str, encoding: str) -> Table:

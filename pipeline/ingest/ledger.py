@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline.ingest.report import FileReport
 from pipeline.warehouse import rows, run, scalar
 
 LEDGER_DDL = """
@@ -60,16 +61,9 @@ def last_delivery_seq(con: duckdb.DuckDBPyConnection) -> int:
 
 def record(
     con: duckdb.DuckDBPyConnection,
+    report: FileReport,
     *,
     sha: str,
-    source_file: str,
-    entity: str,
-    mapping: str | None,
-    status: str,
-    reason: str | None,
-    rows_read: int,
-    rows_landed: int,
-    rows_quarantined: int,
     delivery_seq: int,
     run_id: str,
 ) -> None:
@@ -79,14 +73,14 @@ def record(
         "insert into meta.ingest_ledger values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             sha,
-            source_file,
-            entity,
-            mapping,
-            status,
-            reason,
-            rows_read,
-            rows_landed,
-            rows_quarantined,
+            report.source_file,
+            report.entity,
+            report.mapping,
+            report.status,
+            report.reason,
+            report.rows_read,
+            report.rows_landed,
+            report.rows_quarantined,
             delivery_seq,
             run_id,
             utc_now(),

@@ -53,7 +53,9 @@ class Mapping:
     name: str
     entity: str
     signature: tuple[str, ...]  # vendor columns that must all be in the header
-    columns: dict[str, str]  # canonical column -> vendor column
+    # canonical column -> vendor columns; the first the header has is read (an export whose
+    # column was renamed between versions, or an optional id with a fallback)
+    columns: dict[str, tuple[str, ...]]
     title: str = ""
     docs: str = ""
     timestamp_format: str = "iso"
@@ -61,7 +63,7 @@ class Mapping:
     date_format: str = "%Y-%m-%d"
     decimal: str = "."
     timezone: str | None = None  # naive timestamps are in this zone (else PIPELINE_TIMEZONE)
-    values: dict[str, dict[str, str]] = field(default_factory=dict)  # lower-cased vendor keys
+    values: dict[str, dict[str, str]] = field(default_factory=dict)  # vendor value -> canonical
     patterns: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     constants: dict[str, str] = field(default_factory=dict)
     templates: dict[str, str] = field(default_factory=dict)  # "{Vendor col}-{n}"
@@ -75,7 +77,7 @@ class Mapping:
 
     def vendor_columns(self) -> set[str]:
         """Every vendor column the mapping reads (for recognising and rendering)."""
-        cols = set(self.signature) | set(self.columns.values())
+        cols = set(self.signature) | {c for names in self.columns.values() for c in names}
         cols |= {c for t in self.templates.values() for c in template_fields(t) if c != "n"}
         cols |= {m for _, m in self.minutes_after.values()}
         if self.aggregate:
@@ -95,7 +97,7 @@ def canonical_mapping(entity: Entity) -> Mapping:
         entity=entity.name,
         title=f"canonical {entity.name} (spec/contracts.md)",
         signature=entity.required,
-        columns={c: c for c in entity.columns},
+        columns={c: (c,) for c in entity.columns},
     )
 
 
@@ -125,7 +127,7 @@ def parse_mapping(raw: dict, where: str, default_name: str) -> Mapping:
     templates = _table(raw, "templates", where)
     minutes_after = {k: tuple(v) for k, v in _table(raw, "minutes_after", where).items()}
     values = {
-        col: {str(k).strip().lower(): str(v) for k, v in table.items()}
+        col: {str(k): str(v) for k, v in table.items()}
         for col, table in _table(raw, "values", where).items()
     }
     patterns = {
@@ -176,7 +178,9 @@ def parse_mapping(raw: dict, where: str, default_name: str) -> Mapping:
         name=raw.get("name", default_name),
         entity=entity.name,
         signature=tuple(signature),
-        columns={str(k): str(v) for k, v in columns.items()},
+        columns={
+            str(k): (v,) if isinstance(v, str) else tuple(map(str, v)) for k, v in columns.items()
+        },
         title=raw.get("title", ""),
         docs=raw.get("docs", ""),
         timestamp_format=fmt.get("timestamp", "iso"),
@@ -213,6 +217,12 @@ def load_mappings(entity: str, user_dir: Path | None = None) -> list[Mapping]:
             if mapping.entity == entity:
                 found[mapping.name] = mapping
     return [canonical_mapping(ENTITIES[entity]), *found.values()]
+
+
+def vendor_label(mapping: Mapping, col: str) -> str:
+    """How messages name a canonical column: with the vendor's name when it differs."""
+    vendor = mapping.columns.get(col, (col,))[0]
+    return col if vendor == col else f"{col} ('{vendor}')"
 
 
 def recognise(header: list[str], mappings: list[Mapping]) -> tuple[Mapping, dict[str, str]]:

@@ -1,50 +1,51 @@
-"""Vendor text columns to canonical typed columns, with a reason on every row that breaks its
-contract. Everything here is a polars expression on a lazy frame, so it streams.
+"""Vendor text columns to canonical typed columns, and the contract check of every row.
 
-The result is split in two: ``good`` (canonical columns + ``_row_number``) and ``bad``
-(``_row_number``, ``_reason``, ``_record``: the row's values as read, as JSON text).
+Everything is a polars expression on a lazy frame, so it streams. A :class:`Plan` is used in
+two passes: ``plan.parsed`` reads the delivery once and is written to Parquet (typed values,
+the source text they came from, the row as read and a ``_bad`` flag); ``plan.good``,
+``plan.bad`` and ``plan.keys`` then read that Parquet file. Reasons are only spelled out for
+bad rows, so a clean file pays nothing for its messages.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import polars as pl
 
 from pipeline.entities import SCORE_RANGES, Entity
 from pipeline.ingest.formats import EXTRA_PREFIX, ROW, Table
-from pipeline.ingest.mappings import Mapping, template_fields
+from pipeline.ingest.mappings import Mapping, template_fields, vendor_label
 
+BAD = "_bad"
 REASON = "_reason"
 RECORD = "_record"
-LINE_TOTAL = "_line_total"
-FREE_TEXT = ("text", "comment")  # never lower-cased or trimmed
 AWARE_DIRECTIVES = ("%z", "%:z", "%::z", "%#z")
-# ISO 8601 and "YYYY-MM-DD HH:MM[:SS]" (after 'T' → ' ' and 'Z' → '+00:00'): with an offset
-# they are absolute; without one they are read in the mapping's or the pipeline's time zone.
-ISO_AWARE = ("%Y-%m-%d %H:%M:%S%.f%z", "%Y-%m-%d %H:%M%z")
-ISO_NAIVE = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%d")
+# ISO 8601 and "YYYY-MM-DD HH:MM[:SS]": date, hours:minutes, seconds, fraction, offset.
+ISO_PATTERN = (
+    r"^\s*(\d{4}-\d{2}-\d{2})(?:[Tt ](\d{2}:\d{2})(?::(\d{2}))?(?:[.,](\d{1,9}))?)?"
+    r"\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?\s*$"
+)
 DECIMAL_PATTERN = {
     ".": r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$",
     ",": r"^[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?$",
 }
+# Currency symbols, spaces (also non-breaking), apostrophes (Swiss thousands) and a leading or
+# trailing ISO currency code.
+NUMBER_NOISE = r"[\s\u00a0\u202f'’\p{Sc}]|^[A-Za-z]{3}|[A-Za-z]{3}$"
 AMOUNT = pl.Decimal(18, 4)
-
-
-@dataclass
-class Parsed:
-    """The two halves of a parsed delivery, both lazy."""
-
-    good: pl.LazyFrame
-    bad: pl.LazyFrame
-    # Every row's key and required columns as text (for the damaged-key check); None for
-    # line-item exports, whose key repeats by design.
-    keys: pl.LazyFrame | None = None
+QTY, PRICE = "__qty", "__price"
 
 
 def blank_to_null(expr: pl.Expr) -> pl.Expr:
     """Empty or whitespace-only text is an absent value."""
     return pl.when(expr.str.strip_chars() != "").then(expr)
+
+
+def _blank(expr: pl.Expr) -> pl.Expr:
+    """Null or empty (cheaper than :func:`blank_to_null` for a whole-row test)."""
+    return expr.is_null() | (expr.str.len_bytes() == 0)
 
 
 def _src(col: str) -> str:
@@ -55,8 +56,33 @@ def _val(col: str) -> str:
     return f"__val_{col}"
 
 
-def _err(col: str) -> str:
-    return f"__err_{col}"
+def _iso(col: str) -> str:
+    return f"__iso_{col}"
+
+
+def iso_parts(text: pl.Expr) -> pl.Expr:
+    """The parts of ISO 8601 / ``YYYY-MM-DD HH:MM[:SS]`` text, as a struct (computed once)."""
+    return text.str.extract_groups(ISO_PATTERN)
+
+
+def parse_iso(parts: pl.Expr, timezone: str) -> pl.Expr:
+    """:func:`iso_parts` → naive UTC; text without an offset is wall time in ``timezone``."""
+    date, hm, sec, frac, off = (parts.struct.field(str(i)) for i in range(1, 6))
+    wall = pl.concat_str(
+        date, pl.lit(" "), hm.fill_null("00:00"), pl.lit(":"), sec.fill_null("00")
+    ).str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False)
+    micros = frac.str.slice(0, 6).str.pad_end(6, "0").cast(pl.Int64, strict=False).fill_null(0)
+    wall = wall + pl.duration(microseconds=micros)
+    digits = off.str.replace(":", "", literal=True)
+    hours = digits.str.slice(1, 2).cast(pl.Int32, strict=False)
+    minutes = hours * 60 + digits.str.slice(3, 2).cast(pl.Int32, strict=False).fill_null(0)
+    minutes = pl.when(off.str.starts_with("-")).then(-minutes).otherwise(minutes)
+    minutes = pl.when(off.str.to_uppercase() == "Z").then(0).otherwise(minutes)
+    return (
+        pl.when(off.is_null())
+        .then(_local_to_utc(wall, timezone))
+        .otherwise(wall - pl.duration(minutes=minutes))
+    )
 
 
 def parse_timestamp(text: pl.Expr, fmt: str, timezone: str) -> pl.Expr:
@@ -68,17 +94,7 @@ def parse_timestamp(text: pl.Expr, fmt: str, timezone: str) -> pl.Expr:
         micros = (number.cast(pl.Float64) * scale).round(0).cast(pl.Int64)
         return pl.from_epoch(micros, time_unit="us")
     if fmt == "iso":
-        norm = (
-            text.str.strip_chars()
-            .str.replace(r"^(\d{4}-\d{2}-\d{2})[Tt]", "$1 ")
-            .str.replace(r"[Zz]$", "+00:00")
-        )
-        aware = [norm.str.strptime(pl.Datetime("us"), f, strict=False) for f in ISO_AWARE]
-        naive = [norm.str.strptime(pl.Datetime("us"), f, strict=False) for f in ISO_NAIVE]
-        return pl.coalesce(
-            pl.coalesce(aware).dt.replace_time_zone(None),
-            _local_to_utc(pl.coalesce(naive), timezone),
-        )
+        return parse_iso(iso_parts(text), timezone)
     parsed = text.str.strip_chars().str.strptime(pl.Datetime("us"), fmt, strict=False)
     if any(d in fmt for d in AWARE_DIRECTIVES):
         return parsed.dt.replace_time_zone(None)
@@ -99,11 +115,7 @@ def _local_to_utc(naive: pl.Expr, timezone: str) -> pl.Expr:
 def clean_number(text: pl.Expr, decimal: str) -> pl.Expr:
     """Text of an amount without currency, spaces and thousands separators, '.' as decimal;
     null when it is not a number written with the stated decimal separator."""
-    t = (
-        text.str.replace_all(r"[\s\u00a0\u202f'’\p{Sc}]", "")
-        .str.replace(r"^[A-Za-z]{3}", "")
-        .str.replace(r"[A-Za-z]{3}$", "")
-    )
+    t = text.str.replace_all(NUMBER_NOISE, "")
     t = pl.when(t.str.contains(DECIMAL_PATTERN[decimal])).then(t)
     if decimal == ",":
         return t.str.replace_all(".", "", literal=True).str.replace(",", ".", literal=True)
@@ -126,7 +138,7 @@ def _apply_value_maps(src: pl.Expr, mapping: Mapping, col: str) -> pl.Expr:
     out = src
     table = mapping.values.get(col)
     if table:
-        keys = {k: v for k, v in table.items() if k != "*"}
+        keys = {k.strip().lower(): v for k, v in table.items() if k != "*"}
         default = pl.lit(table["*"]) if "*" in table else src
         out = (
             pl.when(src.is_null())
@@ -164,217 +176,289 @@ def _template(template: str, vendor: dict[str, pl.Expr]) -> pl.Expr:
     return pl.format(fmt, *exprs)
 
 
-def _label(mapping: Mapping, col: str) -> str:
-    vendor = mapping.columns.get(col)
-    return col if vendor in (None, col) else f"{col} ('{vendor}')"
+def _unreadable(label: str, src: pl.Expr, what: str) -> pl.Expr:
+    return pl.format(f"{label}: cannot read '{{}}' as {what}", src)
 
 
-def _unreadable(col_label: str, src: pl.Expr, what: str) -> pl.Expr:
-    return pl.format(f"{col_label}: cannot read '{{}}' as {what}", src)
+@dataclass
+class Plan:
+    """How one delivery becomes canonical rows; see the module docstring."""
+
+    parsed: pl.LazyFrame
+    entity: Entity
+    header: list[str]
+    sources: dict[str, pl.Expr]  # canonical column -> its text, from the columns as read
+    checks: list[tuple[pl.Expr, pl.Expr]] = field(default_factory=list)  # (is bad, why)
+    empty: pl.Expr = field(default_factory=lambda: pl.lit(False))
+    aggregate: bool = False
+    windowed: bool = False  # a template counts rows: sources need the whole file, not a filter
+
+    def with_sources(self, frame: pl.LazyFrame) -> pl.LazyFrame:
+        """Add the source text columns again (the Parquet file keeps only the typed values)."""
+        frame = frame.with_columns(e.alias(_src(c)) for c, e in self.sources.items())
+        if self.aggregate:
+            frame = frame.with_columns(_fill_order_fields(self.entity, prefixes=(_src,)))
+        return frame
+
+    def reason(self) -> pl.Expr:
+        """Every broken rule of a row, joined; only ``empty row`` for a blank line."""
+        joined = pl.concat_str(
+            [pl.when(bad).then(why) for bad, why in self.checks], separator="; ", ignore_nulls=True
+        )
+        return pl.when(self.empty).then(pl.lit("empty row")).otherwise(joined)
+
+    def record(self) -> pl.Expr:
+        """The row's values as read, as JSON text (for the quarantine table)."""
+        return pl.struct([pl.col(h) for h in self.header]).struct.json_encode()
+
+    def good(self, scan: pl.LazyFrame) -> pl.LazyFrame:
+        """Canonical typed rows (plus ``_row_number``) of the rows that keep their contract."""
+        canonical = [pl.col(_val(c)).alias(c) for c in self.entity.columns]
+        if not self.aggregate:
+            return scan.filter(~pl.col(BAD)).select(*canonical, pl.col(ROW))
+        return _orders_from_lines(scan.filter(~self._order_bad()), self.entity)
+
+    def bad(self, scan: pl.LazyFrame) -> pl.LazyFrame:
+        """``_row_number``, ``_reason`` and ``_record`` of every quarantined row."""
+        # Sources are recomputed for the bad rows only, unless a template counts rows.
+        if not self.aggregate:
+            rows = (
+                self.with_sources(scan).filter(pl.col(BAD))
+                if self.windowed
+                else self.with_sources(scan.filter(pl.col(BAD)))
+            )
+            return rows.select(
+                pl.col(ROW), self.reason().alias(REASON), self.record().alias(RECORD)
+            )
+        # An order with one bad line is quarantined whole, so no order lands with a wrong total;
+        # its lines all pass the filter, so the order-level fill sees the whole order.
+        sibling = pl.format("another line of order '{}' was quarantined", _val(self.entity.key))
+        return self.with_sources(scan.filter(self._order_bad())).select(
+            pl.col(ROW),
+            pl.when(pl.col(BAD)).then(self.reason()).otherwise(sibling).alias(REASON),
+            self.record().alias(RECORD),
+        )
+
+    def keys(self, scan: pl.LazyFrame) -> pl.LazyFrame | None:
+        """Every row's key and required columns as text, for the damaged-key check (None for
+        line-item exports, whose key repeats by design)."""
+        if self.aggregate:
+            return None
+        cols = dict.fromkeys([self.entity.key, *self.entity.required])
+        return scan.select(*[self.sources[c].alias(c) for c in cols], pl.col(ROW))
+
+    def _order_bad(self) -> pl.Expr:
+        return pl.col(BAD).any().over(_val(self.entity.key))
 
 
-def to_canonical(
-    table: Table, mapping: Mapping, lookup: dict[str, str], entity: Entity, timezone: str
-) -> Parsed:
-    """Map, convert and validate a delivery; see the module docstring for the result."""
-    tz = mapping.timezone or timezone
-    names = table.frame.collect_schema().names()
-    spare = [c for c in names if c.startswith(EXTRA_PREFIX)]
-    vendor = {name: blank_to_null(pl.col(actual)) for name, actual in lookup.items()}
-    agg = mapping.aggregate
-
-    # Stage 1: the source text of every canonical column (vendor value, constant or template).
+def _sources(mapping: Mapping, entity: Entity, vendor: dict[str, pl.Expr]) -> dict[str, pl.Expr]:
+    """The text each canonical column comes from: a vendor column, a constant or a template,
+    after the mapping's value maps. Line inputs and minute offsets come along."""
     sources: dict[str, pl.Expr] = {}
+    none = pl.lit(None, dtype=pl.String)
     for col in entity.columns:
         if col in mapping.constants:
             src = pl.lit(mapping.constants[col], dtype=pl.String)
         elif col in mapping.templates:
             src = _template(mapping.templates[col], vendor)
-        elif col in mapping.columns and mapping.columns[col] in vendor:
-            src = vendor[mapping.columns[col]]
+        elif any(v in vendor for v in mapping.columns.get(col, ())):
+            src = pl.coalesce([vendor[v] for v in mapping.columns[col] if v in vendor])
         else:
-            src = pl.lit(None, dtype=pl.String)
+            src = none
         sources[col] = _apply_value_maps(src, mapping, col)
-    extra_sources = {}
-    if agg:
-        extra_sources = {"__qty": agg.quantity, "__price": agg.unit_price}
+    if mapping.aggregate:
+        sources[QTY] = vendor.get(mapping.aggregate.quantity, none)
+        sources[PRICE] = vendor.get(mapping.aggregate.unit_price, none)
     for col, (_, minutes) in mapping.minutes_after.items():
-        extra_sources[f"__minutes_{col}"] = minutes
-    frame = table.frame.with_columns(
-        *[expr.alias(_src(c)) for c, expr in sources.items()],
-        *[
-            vendor.get(v, pl.lit(None, dtype=pl.String)).alias(_src(k))
-            for k, v in extra_sources.items()
-        ],
-    )
+        sources[f"__minutes_{col}"] = vendor.get(minutes, none)
+    return sources
 
-    # Stage 2: typed values, and a reason where present text cannot be read.
-    values, errors, err_cols = [], [], []
+
+def _typed(
+    col: str, typ: str, mapping: Mapping, entity: Entity, tz: str
+) -> tuple[pl.Expr, str | None]:
+    """A canonical column's typed value from its source, and what its text should have been."""
+    src = pl.col(_src(col))
+    if typ == "timestamp":
+        fmt = mapping.timestamp_format_of(col)
+        what = {"iso": "an ISO 8601 timestamp"}.get(fmt, f"a timestamp in format {fmt}")
+        if tz != "UTC" and not any(d in fmt for d in AWARE_DIRECTIVES):
+            what += f" (or a time that does not exist in {tz})"
+        if fmt == "iso":  # the parts were extracted into their own column, once
+            return parse_iso(pl.col(_iso(col)), tz), what
+        return parse_timestamp(src, fmt, tz), what
+    if typ == "date":
+        value = src.str.strip_chars().str.strptime(pl.Date, mapping.date_format, strict=False)
+        return value, f"a date in format {mapping.date_format}"
+    if typ.startswith("decimal"):
+        return parse_decimal(src, mapping.decimal), (
+            f"a number with '{mapping.decimal}' as decimal separator"
+        )
+    if typ == "integer":
+        return parse_integer(src), "a whole number"
+    if col in entity.enums:
+        return src.str.strip_chars().str.to_lowercase(), None
+    return src, None
+
+
+def plan(table: Table, mapping: Mapping, lookup: dict[str, str], entity: Entity, tz: str) -> Plan:
+    """Map, convert and check a delivery; see :class:`Plan`."""
+    tz = mapping.timezone or tz
+    vendor = {name: blank_to_null(pl.col(actual)) for name, actual in lookup.items()}
+    sources = _sources(mapping, entity, vendor)
+    frame = table.frame.with_columns(*[e.alias(_src(c)) for c, e in sources.items()])
+    iso = [c for c in entity.timestamp_columns if mapping.timestamp_format_of(c) == "iso"]
+    frame = frame.with_columns(iso_parts(pl.col(_src(c))).alias(_iso(c)) for c in iso)
+    result = Plan(
+        frame,
+        entity,
+        table.header,
+        sources,
+        aggregate=mapping.aggregate is not None,
+        windowed=bool(mapping.templates),
+    )
+    label = {c: vendor_label(mapping, c) for c in entity.columns}
+
+    # Typed values; text that is there but cannot be read is a broken rule.
+    values = []
     for col, typ in entity.columns.items():
-        src, label = pl.col(_src(col)), _label(mapping, col)
         if col in mapping.minutes_after:
             continue
-        if typ == "timestamp":
-            fmt = mapping.timestamp_format_of(col)
-            val = parse_timestamp(src, fmt, tz)
-            what = {"iso": "an ISO 8601 timestamp"}.get(fmt, f"a timestamp in format {fmt}")
-            if tz != "UTC" and not any(d in fmt for d in AWARE_DIRECTIVES):
-                what += f" (or a time that does not exist in {tz})"
-        elif typ == "date":
-            val = src.str.strip_chars().str.strptime(pl.Date, mapping.date_format, strict=False)
-            what = f"a date in format {mapping.date_format}"
-        elif typ.startswith("decimal"):
-            val = parse_decimal(src, mapping.decimal)
-            what = f"a number with '{mapping.decimal}' as decimal separator"
-        elif typ == "integer":
-            val = parse_integer(src)
-            what = "a whole number"
-        else:
-            val = src.str.strip_chars().str.to_lowercase() if col in entity.enums else src
-            what = ""
-        values.append(val.alias(_val(col)))
+        value, what = _typed(col, typ, mapping, entity, tz)
+        values.append(value.alias(_val(col)))
         if what:
-            err_cols.append(_err(col))
-            errors.append(
-                pl.when(src.is_not_null() & val.is_null())
-                .then(_unreadable(label, src, what))
-                .alias(_err(col))
+            src = pl.col(_src(col))
+            result.checks.append(
+                (
+                    src.is_not_null() & pl.col(_val(col)).is_null(),
+                    _unreadable(label[col], src, what),
+                )
             )
-    if agg:
-        for key, vcol in (("__qty", agg.quantity), ("__price", agg.unit_price)):
-            val = parse_decimal(pl.col(_src(key)), mapping.decimal)
-            values.append(val.alias(_val(key)))
-            err_cols.append(_err(key))
-            errors.append(
-                pl.when(pl.col(_src(key)).is_null())
-                .then(pl.lit(f"'{vcol}' is missing"))
-                .when(val.is_null())
-                .then(_unreadable(f"'{vcol}'", pl.col(_src(key)), "a number"))
-                .alias(_err(key))
+    if mapping.aggregate:
+        for name, vendor_col in (
+            (QTY, mapping.aggregate.quantity),
+            (PRICE, mapping.aggregate.unit_price),
+        ):
+            src = pl.col(_src(name))
+            values.append(parse_decimal(src, mapping.decimal).alias(_val(name)))
+            result.checks.append((src.is_null(), pl.lit(f"'{vendor_col}' is missing")))
+            result.checks.append(
+                (
+                    src.is_not_null() & pl.col(_val(name)).is_null(),
+                    _unreadable(f"'{vendor_col}'", src, "a number"),
+                )
             )
-    frame = frame.with_columns(*values, *errors)
+    frame = frame.with_columns(values)
     for col, (base, minutes_col) in mapping.minutes_after.items():
-        minutes_src = pl.col(_src(f"__minutes_{col}"))
-        minutes = clean_number(minutes_src, mapping.decimal).cast(pl.Float64)
+        src = pl.col(_src(f"__minutes_{col}"))
+        minutes = clean_number(src, mapping.decimal).cast(pl.Float64)
         offset = pl.duration(milliseconds=(minutes * 60_000).round(0).cast(pl.Int64))
-        err_cols.append(_err(col))
-        frame = frame.with_columns(
-            (pl.col(_val(base)) + offset).alias(_val(col)),
-            pl.when(minutes_src.is_not_null() & minutes.is_null())
-            .then(_unreadable(f"{col} ('{minutes_col}')", minutes_src, "minutes"))
-            .alias(_err(col)),
-            pl.col(_src(base)).alias(_src(col)),
-        )
-
-    # Stage 3 (line-item exports): order-level fields are often only on an order's first line.
-    if agg:
-        key = _val(entity.key)
-        frame = frame.with_columns(
-            *[
-                pl.col(c).fill_null(pl.col(c).drop_nulls().first().over(key))
-                for col in entity.columns
-                if col != entity.key
-                for c in (_src(col), _val(col))
-            ]
-        )
-
-    # Stage 4: the contract of each row.
-    reasons = []
-    header_values = [blank_to_null(pl.col(h)) for h in table.header]
-    empty = pl.all_horizontal(e.is_null() for e in header_values)
-    if spare:
-        n_extra = pl.sum_horizontal(
-            blank_to_null(pl.col(s)).is_not_null().cast(pl.Int32) for s in spare
-        )
-        reasons.append(
-            pl.when(n_extra > 0).then(
-                pl.format(
-                    f"{{}} more value(s) than the header's {len(table.header)} columns "
-                    "(an unquoted delimiter in a value?)",
-                    n_extra,
-                )
+        frame = frame.with_columns((pl.col(_val(base)) + offset).alias(_val(col)))
+        result.checks.append(
+            (
+                src.is_not_null() & clean_number(src, mapping.decimal).is_null(),
+                _unreadable(f"{col} ('{minutes_col}')", src, "minutes"),
             )
         )
-    for col in entity.required:
-        if agg and col == "gross_amount":
-            continue
-        reasons.append(
-            pl.when(pl.col(_src(col)).is_null()).then(pl.lit(f"{_label(mapping, col)} is missing"))
+
+    # Line-item exports carry order-level fields only on an order's first line.
+    if mapping.aggregate:
+        frame = frame.with_columns(_fill_order_fields(entity, prefixes=(_src, _val)))
+    spare = [c for c in table.frame.collect_schema().names() if c.startswith(EXTRA_PREFIX)]
+    _contract_checks(result, table.header, spare, mapping, label)
+    # Only what the later steps read is written: the row as read, the typed values, the flag.
+    typed = [_val(c) for c in entity.columns] + (
+        [_val(QTY), _val(PRICE)] if mapping.aggregate else []
+    )
+    result.parsed = frame.with_columns(
+        pl.any_horizontal(b for b, _ in result.checks).alias(BAD)
+    ).select(*table.header, *spare, ROW, *typed, BAD)
+    return result
+
+
+def _fill_order_fields(entity: Entity, prefixes: tuple[Callable[[str], str], ...]) -> list[pl.Expr]:
+    """Order-level fields given only on an order's first line, copied to its other lines."""
+    key = _val(entity.key)
+    return [
+        pl.col(p(col)).fill_null(pl.col(p(col)).drop_nulls().first().over(key))
+        for col in entity.columns
+        if col != entity.key
+        for p in prefixes
+    ]
+
+
+def _contract_checks(
+    result: Plan, header: list[str], spare: list[str], mapping: Mapping, label: dict[str, str]
+) -> None:
+    """Add the rules of the contract: required values, a link, enums, score ranges, width."""
+    checks, entity = result.checks, result.entity
+    # The shape of the row first: a shifted row's other reasons follow from it.
+    result.empty = pl.all_horizontal(_blank(pl.col(h)) for h in header)
+    shape = [(result.empty, pl.lit("empty row"))]
+    if spare:
+        extra = pl.sum_horizontal((~_blank(pl.col(s))).cast(pl.Int32) for s in spare)
+        shape.append(
+            (
+                extra > 0,
+                pl.format(
+                    f"{{}} more value(s) than the header's {len(header)} columns "
+                    "(an unquoted delimiter in a value?)",
+                    extra,
+                ),
+            )
         )
-    reasons.extend(pl.col(c) for c in err_cols)
+    checks[:0] = shape
+    for col in entity.required:
+        if not (mapping.aggregate and col == "gross_amount"):
+            checks.append((pl.col(_src(col)).is_null(), pl.lit(f"{label[col]} is missing")))
     if entity.contact_or_email:
-        reasons.append(
-            pl.when(pl.col(_src("contact_id")).is_null() & pl.col(_src("email")).is_null()).then(
-                pl.lit(
-                    f"neither {_label(mapping, 'contact_id')} nor {_label(mapping, 'email')} "
-                    "is given: the row cannot be linked to anyone"
-                )
+        who = f"neither {label['contact_id']} nor {label['email']} is given"
+        checks.append(
+            (
+                pl.col(_src("contact_id")).is_null() & pl.col(_src("email")).is_null(),
+                pl.lit(f"{who}: the row cannot be linked to anyone"),
             )
         )
     for col, allowed in entity.enums.items():
         val = pl.col(_val(col))
-        reasons.append(
-            pl.when(val.is_not_null() & ~val.is_in(list(allowed))).then(
-                pl.format(f"{_label(mapping, col)} '{{}}' is not one of {', '.join(allowed)}", val)
+        checks.append(
+            (
+                val.is_not_null() & ~val.is_in(list(allowed)),
+                pl.format(f"{label[col]} '{{}}' is not one of {', '.join(allowed)}", val),
             )
         )
-    if "score" in entity.columns and "survey_type" in entity.columns:
+    if "score" in entity.columns:
+        score, kind = pl.col(_val("score")), pl.col(_val("survey_type"))
         for survey_type, (low, high) in SCORE_RANGES.items():
-            score = pl.col(_val("score"))
-            reasons.append(
-                pl.when(
-                    (pl.col(_val("survey_type")) == survey_type) & ((score < low) | (score > high))
-                ).then(
-                    pl.format(f"score {{}} is outside the {survey_type} range {low}–{high}", score)
+            checks.append(
+                (
+                    (kind == survey_type) & ((score < low) | (score > high)),
+                    pl.format(f"score {{}} is outside the {survey_type} range {low}–{high}", score),
                 )
             )
-    joined = pl.concat_str(reasons, separator="; ", ignore_nulls=True)
-    # An empty row (a spreadsheet's trailing blank line) gets one reason, not one per column.
-    reason = pl.when(empty).then(pl.lit("empty row")).when(joined != "").then(joined)
-    frame = frame.with_columns(reason.alias(REASON))
-
-    record = pl.struct([pl.col(h) for h in table.header]).struct.json_encode().alias(RECORD)
-    canonical = [pl.col(_val(c)).alias(c) for c in entity.columns]
-    if not agg:
-        good = frame.filter(pl.col(REASON).is_null()).select(*canonical, pl.col(ROW))
-        bad = frame.filter(pl.col(REASON).is_not_null()).select(pl.col(ROW), pl.col(REASON), record)
-        key_cols = dict.fromkeys([entity.key, *entity.required])
-        keys = frame.select(*[pl.col(_src(c)).alias(c) for c in key_cols], pl.col(ROW))
-        return Parsed(good=good, bad=bad, keys=keys)
-    return _aggregate(frame, entity, record)
 
 
-def _aggregate(frame: pl.LazyFrame, entity: Entity, record: pl.Expr) -> Parsed:
-    """Order lines → orders. An order with any bad line is quarantined whole, line by line,
-    so that no order lands with a wrong total."""
+def _orders_from_lines(lines: pl.LazyFrame, entity: Entity) -> pl.LazyFrame:
+    """Good order lines → orders: gross = sum(quantity × price), the earliest time ordered,
+    the latest update, and the first value given of everything else."""
     key = _val(entity.key)
-    order_bad = pl.col(REASON).is_not_null().any().over(key)
-    frame = frame.with_columns(
-        pl.when(order_bad & pl.col(REASON).is_null())
-        .then(pl.format("another line of order '{}' was quarantined", pl.col(key)))
-        .otherwise(pl.col(REASON))
-        .alias(REASON)
-    )
-    bad = frame.filter(pl.col(REASON).is_not_null()).select(pl.col(ROW), pl.col(REASON), record)
     aggs = []
-    for col in entity.columns:
+    for col, typ in entity.columns.items():
         val = pl.col(_val(col))
         if col == entity.key:
             continue
         if col == "gross_amount":
-            total = (pl.col(_val("__qty")) * pl.col(_val("__price"))).sum()
+            total = (pl.col(_val(QTY)) * pl.col(_val(PRICE))).sum()
             aggs.append(total.cast(AMOUNT).alias(col))
         elif col == "updated_at":
             aggs.append(val.max().alias(col))
-        elif entity.columns[col] == "timestamp":
+        elif typ == "timestamp":
             aggs.append(val.min().alias(col))
         else:
             aggs.append(val.drop_nulls().first().alias(col))
-    good = (
-        frame.filter(pl.col(REASON).is_null())
-        .group_by(key, maintain_order=True)
+    return (
+        lines.group_by(key, maintain_order=True)
         .agg(*aggs, pl.col(ROW).min())
         .rename({key: entity.key})
         .select(*entity.columns, ROW)
     )
-    return Parsed(good=good, bad=bad)

@@ -1,0 +1,156 @@
+"""The ``retention_charts`` asset: the cohort heat map and the retention curve as PNG files.
+
+The pictures are drawn from the published serving file (what BI tools see), not the warehouse,
+so this step takes no warehouse slot. Each PNG is written to ``<data dir>/docs/`` and shown
+inline in the asset's metadata (Dagster's markdown renders ``data:image/png`` images).
+"""
+
+import base64
+import io
+import os
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import polars as pl
+
+from assets.serving import SERVING_FILE
+from pipeline.config import PipelineConfig
+
+HEATMAP_FILE = "cohort_heatmap.png"
+CURVE_FILE = "retention_curve.png"
+DPI = 80
+
+
+def cohort_matrix(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """cohort_retention as one row per cohort (cohort_month, cohort_size, then k = 0, 1, …)."""
+    cohorts = con.sql(
+        "select strftime(cohort_month, '%Y-%m') as cohort, cohort_size, months_since_first, "
+        "retention_rate from cohort_retention"
+    ).pl()
+    if cohorts.is_empty():
+        return cohorts
+    wide = cohorts.pivot(
+        on="months_since_first",
+        index=["cohort", "cohort_size"],
+        values="retention_rate",
+        sort_columns=True,
+    ).sort("cohort")
+    ks = sorted((c for c in wide.columns if c not in ("cohort", "cohort_size")), key=int)
+    return wide.select("cohort", "cohort_size", *ks)
+
+
+def retention_curve(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Share of a cohort buying again k months after its first purchase, over complete months.
+
+    Weighted by cohort size; a cohort counts at k only when month cohort + k is complete.
+    """
+    return con.sql(
+        "select c.months_since_first as k, "
+        "sum(c.retained_customers) / sum(c.cohort_size) as retention_rate, "
+        "count(*) as cohorts "
+        "from cohort_retention c join retention_monthly m "
+        "on m.month = c.cohort_month + to_months(c.months_since_first) "
+        "where m.is_complete group by k order by k"
+    ).pl()
+
+
+def _png(fig) -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def draw_heatmap(matrix: pl.DataFrame) -> bytes:
+    """The cohort heat map: cohorts down, months since first purchase across, colour = rate."""
+    from matplotlib.figure import Figure
+
+    ks = matrix.columns[2:]
+    values = matrix.select(ks).to_numpy().astype(float)
+    fig = Figure(figsize=(max(6.0, 0.35 * len(ks) + 2), max(3.0, 0.3 * matrix.height + 1.5)))
+    ax = fig.add_subplot()
+    image = ax.imshow(values, aspect="auto", cmap="viridis", vmin=0, vmax=1)
+    ax.set_xticks(range(len(ks)), labels=ks, fontsize=7)
+    labels = [f"{c} (n={n})" for c, n in matrix.select("cohort", "cohort_size").iter_rows()]
+    ax.set_yticks(range(matrix.height), labels=labels, fontsize=7)
+    ax.set_xlabel("months since first purchase")
+    ax.set_title("Cohort retention: share of each cohort buying in month k")
+    fig.colorbar(image, ax=ax, label="retention rate")
+    return _png(fig)
+
+
+def draw_curve(curve: pl.DataFrame) -> bytes:
+    """The retention curve: weighted share of cohorts buying again k months later."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 4))
+    ax = fig.add_subplot()
+    ax.plot(curve["k"].to_list(), curve["retention_rate"].to_list(), marker="o")
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel("months since first purchase")
+    ax.set_ylabel("share of cohort buying")
+    ax.set_title("Retention curve (all cohorts, complete months, weighted by size)")
+    ax.grid(alpha=0.3)
+    return _png(fig)
+
+
+def write_png(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file, so a viewer never sees half a PNG."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def image_markdown(title: str, data: bytes, path: Path) -> dg.MetadataValue:
+    """Markdown showing the PNG inline, with the file's path under it."""
+    encoded = base64.b64encode(data).decode("ascii")
+    return dg.MetadataValue.md(f"![{title}](data:image/png;base64,{encoded})\n\n`{path}`")
+
+
+@dg.asset(
+    name="retention_charts",
+    group_name="serving",
+    kinds={"matplotlib", "png"},
+    deps=[dg.AssetKey("serving_marts")],
+    description=(
+        "The cohort heat map and the retention curve, drawn from the published serving file; "
+        "PNGs in <data dir>/docs/, shown inline here."
+    ),
+)
+def retention_charts(context: dg.AssetExecutionContext, config: PipelineConfig) -> dg.MaterializeResult:
+    """Draw the two charts from ``serving/marts.duckdb``."""
+    settings = config.settings()
+    con = duckdb.connect(str(settings.serving_dir / SERVING_FILE), read_only=True)
+    try:
+        matrix = cohort_matrix(con)
+        curve = retention_curve(con)
+    finally:
+        con.close()
+    metadata: dict[str, object] = {"cohorts": matrix.height, "curve_points": curve.height}
+    if matrix.is_empty():
+        context.log.info("no cohorts yet: no charts drawn")
+        return dg.MaterializeResult(metadata=metadata)
+    heatmap_path = settings.docs_dir / HEATMAP_FILE
+    heatmap = draw_heatmap(matrix)
+    write_png(heatmap_path, heatmap)
+    metadata["cohort_heatmap"] = image_markdown("cohort heat map", heatmap, heatmap_path)
+    metadata["cohort_heatmap_path"] = dg.MetadataValue.path(str(heatmap_path))
+    if not curve.is_empty():
+        curve_path = settings.docs_dir / CURVE_FILE
+        picture = draw_curve(curve)
+        write_png(curve_path, picture)
+        metadata["retention_curve"] = image_markdown("retention curve", picture, curve_path)
+        metadata["retention_curve_path"] = dg.MetadataValue.path(str(curve_path))
+        for k in (1, 3, 6, 12):
+            hit = curve.filter(pl.col("k") == k)
+            if not hit.is_empty():
+                metadata[f"retention_month_{k}"] = float(hit["retention_rate"][0])
+    context.log.info(f"drew {HEATMAP_FILE} and {CURVE_FILE} in {settings.docs_dir}")
+    return dg.MaterializeResult(metadata=metadata)
+
+
+CHART_ASSETS = [retention_charts]

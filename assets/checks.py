@@ -1,0 +1,161 @@
+"""Asset checks: the expectation suites of every stage, blocking bad data before the dashboards.
+
+- ``landed_expectations`` on each ``raw_<entity>``: this run's deliveries. ERROR when the landed
+  suite refused a file; WARN for quarantined rows, files refused on reading and warnings.
+- ``staging_expectations`` on each ``stg_<entity>`` (new rows, key uniqueness) and on
+  ``int_customers`` (orders, tickets and surveys resolve to a customer).
+- ``mart_expectations`` on each mart: ranges, identities, one row per key, shrinkage, no
+  personal data.
+
+Every check is blocking: an ERROR stops what depends on the asset in the same run, so
+``serving_marts`` is not republished and BI keeps the last good file. WARN only shows. Checks
+are built only for assets that exist in the repository; GX is imported when a check runs.
+"""
+
+import importlib.util
+
+import dagster as dg
+
+from pipeline.entities import ENTITIES, Entity
+from pipeline.sql_engine import discover_models
+from pipeline.validation.docs import write_index
+from pipeline.validation.outcome import SuiteOutcome, markdown_table
+from pipeline.validation.stages import (
+    AssetValidation,
+    LandedValidation,
+    landed_validation,
+    suites_for,
+    validate_asset,
+)
+from pipeline.validation.suites import Suite, read_suite, read_suites
+from pipeline.warehouse import Warehouse
+
+CHECK_NAMES = {
+    "landed": "landed_expectations",
+    "staging": "staging_expectations",
+    "marts": "mart_expectations",
+}
+
+
+def _severity(status: str) -> dg.AssetCheckSeverity:
+    # Dagster reads the severity of a failed check only: WARN shows, ERROR blocks.
+    return dg.AssetCheckSeverity.WARN if status == "warning" else dg.AssetCheckSeverity.ERROR
+
+
+def _outcome_metadata(outcomes: list[SuiteOutcome], failed_only: bool = False) -> dict:
+    metadata: dict = {
+        "expectations": dg.MetadataValue.md(markdown_table(outcomes, failed_only=failed_only)),
+        "rows_validated": sum(o.rows for o in outcomes),
+        "failed_critical": sum(len(o.errors) for o in outcomes),
+        "failed_warning": sum(len(o.warnings) for o in outcomes),
+        "validation_seconds": round(sum(o.seconds for o in outcomes), 3),
+    }
+    pages = [o for o in outcomes if o.docs_path]
+    pages.sort(key=lambda o: o.status == "passed")  # a failed batch's page first
+    if pages:
+        metadata["data_docs"] = dg.MetadataValue.path(pages[0].docs_path)
+    return metadata
+
+
+def landed_result(result: LandedValidation, index: str) -> dg.AssetCheckResult:
+    """The landed check's result for this run's deliveries of one entity."""
+    outcomes = [f.outcome for f in result.files if f.outcome is not None]
+    metadata = {
+        "files": dg.MetadataValue.md(result.markdown() if result.files else "no new files"),
+        "files_refused_by_suite": sum(f.refused_by_suite for f in result.files),
+        "rows_quarantined": sum(f.rows_quarantined for f in result.files),
+        **_outcome_metadata(outcomes, failed_only=len(outcomes) > 1),
+        "data_docs_index": dg.MetadataValue.path(index),
+    }
+    return dg.AssetCheckResult(
+        passed=result.status == "passed",
+        severity=_severity(result.status),
+        description=result.summary(),
+        metadata=metadata,
+    )
+
+
+def suite_result(result: AssetValidation, suites: list[Suite], index: str) -> dg.AssetCheckResult:
+    """The staging or mart check's result for one asset."""
+    metadata = {
+        "suites": ", ".join(s.name for s in suites),
+        "batches": dg.MetadataValue.md(
+            "\n".join(f"- {o.suite}: {o.batch}" for o in result.outcomes) or "-"
+        ),
+        **_outcome_metadata(result.outcomes),
+        "data_docs_index": dg.MetadataValue.path(index),
+    }
+    return dg.AssetCheckResult(
+        passed=result.status == "passed",
+        severity=_severity(result.status),
+        description=result.summary(),
+        metadata=metadata,
+    )
+
+
+def landed_check(entity: Entity) -> dg.AssetChecksDefinition:
+    """The landed check of ``raw_<entity>``: how this run's deliveries met the landed suite."""
+
+    @dg.asset_check(
+        asset=entity.raw_table,
+        name=CHECK_NAMES["landed"],
+        blocking=True,
+        pool="warehouse",
+        description=(
+            f"Deliveries of {entity.name} in this run against expectations/landed_"
+            f"{entity.name}.json (run before insert). ERROR if the suite refused a file; "
+            "WARN for quarantined rows or files refused on reading."
+        ),
+    )
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
+        settings = warehouse.settings()
+        with warehouse.connect() as con:
+            result = landed_validation(con, settings, entity.name, context.run.run_id)
+        index = write_index(settings)
+        context.log.info(result.summary())
+        return landed_result(result, str(index))
+
+    return _check
+
+
+def suite_check(asset: str, suites: list[Suite]) -> dg.AssetChecksDefinition:
+    """The check running ``suites`` (staging or marts) on their batches of ``asset``."""
+    stage = suites[0].stage
+    paths = [s.path for s in suites]
+
+    @dg.asset_check(
+        asset=asset,
+        name=CHECK_NAMES[stage],
+        blocking=True,
+        pool="warehouse",
+        description=(
+            f"Expectation suites {', '.join(s.name for s in suites)} (expectations/); "
+            "critical expectations block everything downstream."
+        ),
+    )
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
+        settings = warehouse.settings()
+        current = [read_suite(p) for p in paths]  # an edited suite applies without a reload
+        with warehouse.connect() as con:
+            result = validate_asset(con, settings, asset, current, context.run.run_id)
+        index = write_index(settings)
+        context.log.info(f"{asset}: {result.summary()}")
+        return suite_result(result, current, str(index))
+
+    return _check
+
+
+def build_asset_checks() -> list[dg.AssetChecksDefinition]:
+    """A check for every asset in the repository that has suites (reads JSON only, no GX)."""
+    suites = read_suites()
+    checks = []
+    if importlib.util.find_spec("assets.ingest") is not None:
+        checks += [landed_check(e) for e in ENTITIES.values()]
+    for model in discover_models():
+        mine = suites_for(model.name, model.layer, suites)
+        if mine:
+            checks.append(suite_check(model.name, mine))
+    return checks
+
+
+ASSET_CHECKS: list[dg.AssetChecksDefinition] = build_asset_checks()

@@ -1,0 +1,280 @@
+"""Render ``BENCHMARKS.md`` from the measurements ``bench/run.py`` collected."""
+
+from __future__ import annotations
+
+GIB = 2**30
+TARGET_SCALE = 100_000
+MEMORY_SCALE = 1_000_000
+FULL_VS_YARDSTICK = 1.5
+INCREMENT_SHARE = 0.10
+MEMORY_LIMIT = 4 * GIB
+STAGE_LABELS = {
+    "ingest": "ingest (`raw_*`)",
+    "sql": "SQL models (`sql_*`)",
+    "polars": "polars (`int_mention_sentiment`)",
+    "validation": "validation (check steps)",
+    "serving": "serving (`serving_marts`, charts)",
+    "other": "other (`pipeline_settings`, …)",
+}
+
+
+def _s(seconds: float | None) -> str:
+    return "–" if seconds is None else f"{seconds:,.1f} s"
+
+
+def _gib(n: float | None) -> str:
+    return "–" if n is None else f"{n / GIB:.2f} GiB"
+
+
+def _rows(scale: dict) -> int:
+    return sum(scale["input_rows"].values())
+
+
+def _equal(compared: list[dict] | None) -> str:
+    if not compared:
+        return "–"
+    bad = [c["mart"] for c in compared if not c["equal"]]
+    return f"yes ({len(compared)} marts)" if not bad else f"**NO**: {', '.join(bad)}"
+
+
+def _extrapolate(scales: list[dict], customers: int, value) -> float | None:
+    """Linear in customers through the two largest measured scales."""
+    if len(scales) < 2:
+        return None
+    a, b = scales[-2], scales[-1]
+    va, vb = value(a), value(b)
+    slope = (vb - va) / (b["customers"] - a["customers"])
+    return vb + slope * (customers - b["customers"])
+
+
+def _cpu(s: dict) -> str:
+    p, y = s["full"].get("cpu_seconds"), s["yardstick"].get("cpu_seconds")
+    if p is None or y is None:
+        return "–"
+    return f"{p:,.0f} s / {y:,.0f} s = {p / y:.1f} ×"
+
+
+def _summary(scales: list[dict]) -> list[str]:
+    lines = [
+        "| customers | input rows | CSV | full build | of which Dagster process start "
+        "| full build without process start | yardstick | ratio | CPU time: pipeline / "
+        "yardstick | +1 day | +1 day / full | peak RSS | rows/s | marts equal |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for s in scales:
+        full, yard, inc = s["full"], s["yardstick"], s.get("increment")
+        ratio = full["measured_seconds"] / yard["seconds"]
+        inc_cell = _s(inc["measured_seconds"]) if inc else "–"
+        inc_ratio = f"{inc['measured_seconds'] / full['measured_seconds']:.0%}" if inc else "–"
+        peak = max(full["peak_rss"], inc["peak_rss"] if inc else 0)
+        lines.append(
+            f"| {s['customers']:,} | {_rows(s):,} | {s['landing_bytes'] / 2**20:,.0f} MiB "
+            f"| {_s(full['wall_seconds'])} | {_s(full['process_start_seconds'])} "
+            f"| {_s(full['measured_seconds'])} | {_s(yard['seconds'])} | {ratio:.1f} × "
+            f"| {_cpu(s)} | {inc_cell} | {inc_ratio} | {_gib(peak)} "
+            f"| {_rows(s) / full['measured_seconds']:,.0f} | {_equal(s['compare'])} |"
+        )
+    return lines
+
+
+def _targets(scales: list[dict]) -> list[str]:
+    by = {s["customers"]: s for s in scales}
+    lines = ["| target | measured | met? |", "|---|---|---|"]
+    s = by.get(TARGET_SCALE) or scales[-1]
+    ratio = s["full"]["measured_seconds"] / s["yardstick"]["seconds"]
+    note = "" if s["customers"] == TARGET_SCALE else f" (at {s['customers']:,}: 100k not run)"
+    lines.append(
+        f"| full build at 100k customers ≤ {FULL_VS_YARDSTICK} × yardstick (process start "
+        f"excluded) | {_s(s['full']['measured_seconds'])} vs {_s(s['yardstick']['seconds'])} "
+        f"= {ratio:.1f} ×{note}; CPU time {_cpu(s)} "
+        f"| {'yes' if ratio <= FULL_VS_YARDSTICK else '**no**'} |"
+    )
+    big = scales[-1]
+    if big.get("increment"):
+        share = big["increment"]["measured_seconds"] / big["full"]["measured_seconds"]
+        lines.append(
+            f"| one more day (~1 %) ≤ {INCREMENT_SHARE:.0%} of the full build "
+            f"| {_s(big['increment']['measured_seconds'])} vs "
+            f"{_s(big['full']['measured_seconds'])} = {share:.0%} (at {big['customers']:,}) "
+            f"| {'yes' if share <= INCREMENT_SHARE else '**no**'} |"
+        )
+    if MEMORY_SCALE in by:
+        m = by[MEMORY_SCALE]
+        peak = max(m["full"]["peak_rss"], m.get("increment", {}).get("peak_rss", 0))
+        met = "yes" if peak <= MEMORY_LIMIT else "**no**"
+        lines.append(f"| peak RSS at 1M customers ≤ 4 GiB | {_gib(peak)} | {met} |")
+    else:
+        est = _extrapolate(scales, MEMORY_SCALE, lambda x: x["full"]["peak_rss"])
+        verdict = (
+            "not measured" if est is None else ("likely" if est <= MEMORY_LIMIT else "**unlikely**")
+        )
+        lines.append(
+            f"| peak RSS at 1M customers ≤ 4 GiB | not run; linear estimate {_gib(est)} "
+            f"| {verdict} |"
+        )
+    return lines
+
+
+def _stages(s: dict) -> list[str]:
+    runs = [("full build", s["full"])]
+    if s.get("increment"):
+        runs.append(("+1 day", s["increment"]))
+    head = "| | " + " | ".join(label for label, _ in runs) + " |"
+    lines = [head, "|---" + "|---:" * len(runs) + "|"]
+
+    def row(label: str, get) -> None:
+        lines.append(f"| {label} | " + " | ".join(_s(get(r)) for _, r in runs) + " |")
+
+    row("Dagster process start (imports, definitions)", lambda r: r["process_start_seconds"])
+    for stage, label in STAGE_LABELS.items():
+        row(label, lambda r, stage=stage: r["stages"][stage])
+    row("Dagster between steps", lambda r: r["between_steps_seconds"])
+    row("after the run (summary, exit)", lambda r: r["after_run_seconds"])
+    row("**wall time**", lambda r: r["wall_seconds"])
+    row("CPU time of the process (user + system)", lambda r: r.get("cpu_seconds"))
+    lines.append(
+        "| peak RSS (process tree) | " + " | ".join(_gib(r["peak_rss"]) for _, r in runs) + " |"
+    )
+    lines.append(
+        "| load average (1 min) before → after | "
+        + " | ".join(f"{r['load_before']:.1f} → {r['load_after']:.1f}" for _, r in runs)
+        + " |"
+    )
+    return lines
+
+
+def _slowest(s: dict, n: int = 12) -> list[str]:
+    full = s["full"]
+    lines = ["| step | stage | seconds |", "|---|---|---:|"]
+    for step, sec in sorted(full["steps"].items(), key=lambda kv: -kv[1])[:n]:
+        lines.append(f"| {step} | {full['step_stage'].get(step, '?')} | {_s(sec)} |")
+    return lines
+
+
+def _models(s: dict, n: int = 10) -> list[str]:
+    assets = s["full"]["assets"]
+    models = {label.split(".", 1)[-1]: sec for label, sec in s["yardstick"]["models"].items()}
+    lines = ["| model | yardstick | pipeline (incl. its metadata) |", "|---|---:|---:|"]
+    for model, sec in sorted(models.items(), key=lambda kv: -kv[1])[:n]:
+        lines.append(f"| {model} | {_s(sec)} | {_s(assets.get(model))} |")
+    return lines
+
+
+def _estimate(scales: list[dict]) -> list[str]:
+    if any(s["customers"] == MEMORY_SCALE for s in scales) or len(scales) < 2:
+        return []
+    full = _extrapolate(scales, MEMORY_SCALE, lambda x: x["full"]["measured_seconds"])
+    yard = _extrapolate(scales, MEMORY_SCALE, lambda x: x["yardstick"]["seconds"])
+    rows = _extrapolate(scales, MEMORY_SCALE, _rows)
+    a, b = scales[-2]["customers"], scales[-1]["customers"]
+    return [
+        "## 1M customers: estimated, not run",
+        "",
+        f"1M customers was not run here (it is selectable: `--scales {a},{b},1000000`). "
+        f"Extrapolated linearly from {a:,} and {b:,} customers: about {rows:,.0f} input rows, "
+        f"a full build of about {full / 60:,.0f} min (yardstick about {yard / 60:,.0f} min). "
+        "Peak memory is in the targets table above; it is the least certain figure, since "
+        "memory does not have to grow linearly.",
+        "",
+    ]
+
+
+def render(results: dict) -> str:
+    """The whole report as markdown."""
+    scales = sorted(results["scales"], key=lambda s: s["customers"])
+    opts = results["options"]
+    m = results["machine"]
+    out = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (`bench/run.py`); do not edit by hand — rerun it. Method and "
+        "the profile of where the time goes: [docs/performance.md](docs/performance.md).",
+        "",
+        f"Run {results.get('started', '?')} – {results.get('finished', '?')} (UTC) with "
+        f"`--scales {','.join(str(c) for c in opts['scales'])} --months {opts['months']} "
+        f"--email-per-month {opts['email_per_month']:g} --seed {opts['seed']} "
+        f"--as-of {opts['as_of']} --increment {opts['increment']:g}`, code "
+        f"{results.get('code', '?')}.",
+        "",
+        "## Machine",
+        "",
+        "| | |",
+        "|---|---|",
+        *[f"| {k} | {v} |" for k, v in m.items()],
+        "",
+        "## Summary",
+        "",
+        *_summary(scales),
+        "",
+        "- *full build*: `python -m pipeline run` on an empty data directory, wall time of the "
+        "process. *Dagster process start* is from launching the process to Dagster's run-start "
+        "event (Python imports, building the definitions, opening the instance); the targets "
+        "exclude it.",
+        "- *yardstick*: the same marts by plain DuckDB over the same files (`bench/yardstick.py`, "
+        "the SQL it runs is written to `bench_out/yardstick.sql`); *ratio* = full build without "
+        "process start / yardstick. *marts equal*: every mart compared row by row with "
+        "`except all` both ways (doubles rounded to 6 decimals).",
+        "- *+1 day*: a second `python -m pipeline run` after one more day of deliveries "
+        f"(`bench/increment.py`, {opts['increment']:.0%} of each entity's rows: new records "
+        "and newer versions of existing ones), with `PIPELINE_AS_OF` one day later.",
+        "- *rows/s*: input rows (all six entities) / full build without process start.",
+        "",
+        "## Targets",
+        "",
+        *_targets(scales),
+        "",
+        *_estimate(scales),
+    ]
+    for s in scales:
+        out += [
+            f"## {s['customers']:,} customers",
+            "",
+            "Input rows: "
+            + ", ".join(f"{k} {v:,}" for k, v in s["input_rows"].items())
+            + f". Generating them took {_s(s['generate_seconds'])}.",
+            "",
+            *_stages(s),
+            "",
+            f"Yardstick: {_s(s['yardstick']['seconds'])} = load CSV "
+            f"{_s(s['yardstick']['load_seconds'])} + SQL models "
+            f"{_s(s['yardstick']['sql_seconds'])} + VADER sentiment "
+            f"{_s(s['yardstick']['sentiment_seconds'])}; peak RSS "
+            f"{_gib(s['yardstick']['peak_rss'])}.",
+            "",
+        ]
+        if s.get("increment_rows"):
+            out += [
+                "One more day: "
+                + ", ".join(f"{k} {v:,}" for k, v in s["increment_rows"].items())
+                + " rows. Marts after it equal the yardstick over everything delivered: "
+                + _equal(s.get("increment_compare"))
+                + ".",
+                "",
+            ]
+        out += ["Slowest steps of the full build:", "", *_slowest(s), ""]
+        out += ["Slowest SQL models:", "", *_models(s), ""]
+    out += [
+        "## How it is measured",
+        "",
+        "- Each scale: `pipeline.generate.generate(out, customers, seed, as_of, months, "
+        "email_events_per_month)` writes canonical CSV deliveries; its small `vendor_sample.*` "
+        "files are removed before anything runs, since they need the pipeline's vendor mappings "
+        "and the yardstick reads canonical files only.",
+        "- The pipeline runs in a subprocess as a user runs it (`PIPELINE_DATA_DIR`, "
+        "`PIPELINE_AS_OF`). Peak RSS is the larger of a psutil sample of the process tree every "
+        "0.2 s and the kernel's high-water mark (`wait4`). Stage times are the STEP_START → "
+        "STEP_SUCCESS intervals in the run's Dagster event log (`<data_dir>/dagster_home`): "
+        "`raw_*` = ingest, `sql_*` = SQL models, `int_mention_sentiment` = polars, steps that "
+        "only evaluate asset checks = validation, `serving_marts` and charts = serving. Per-asset "
+        "times are the gaps between materialisation events within a step.",
+        "- The yardstick runs in its own process: one DuckDB connection, `read_csv` of every "
+        "canonical file into the raw tables (same types and lineage columns, blank text as "
+        "NULL, enums lower-cased, timestamps to UTC), then each `sql/` model in dependency "
+        "order. Mentions without a sentiment are scored by the pipeline's own "
+        "`build_mention_sentiment` (VADER has no SQL equivalent). No validation, no ledger, "
+        "no quarantine, no metadata.",
+        "- The machine is shared (other work ran at the same time); the load average before "
+        "and after each run is in the stage tables. Figures vary by ±10–20 % between runs.",
+        "",
+    ]
+    return "\n".join(out)

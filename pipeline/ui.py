@@ -1,0 +1,164 @@
+"""``python -m pipeline ui``: the Dagster webserver and daemon, sharing one instance home.
+
+The webserver serves the UI (runs launched there, asset metadata); the daemon runs the landing
+sensor, the nightly schedule and the run queue. Both read ``workspace.yaml`` at the repository
+root and share ``DAGSTER_HOME`` ($DAGSTER_HOME, else ``<data dir>/dagster_home``), so runs of
+``python -m pipeline run`` show in the UI too. Ctrl-C stops both.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from pipeline.config import ConfigError, Settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+WORKSPACE = REPO_ROOT / "workspace.yaml"
+STOP_TIMEOUT_SECONDS = 30
+
+
+def _executable(name: str) -> str:
+    """A console script of this virtual env (next to the interpreter), else from PATH."""
+    local = Path(sys.executable).parent / name
+    if local.exists():
+        return str(local)
+    found = shutil.which(name)
+    if found is None:
+        raise FileNotFoundError(f"{name} is not installed: run `make install`")
+    return found
+
+
+def dagster_env(settings: Settings) -> dict[str, str]:
+    """The environment both processes share: DAGSTER_HOME and an absolute PIPELINE_DATA_DIR."""
+    from pipeline.instance import ensure_dagster_home
+
+    env = dict(os.environ)
+    env["PIPELINE_DATA_DIR"] = str(settings.data_dir)
+    env["DAGSTER_HOME"] = str(
+        Path(env.get("DAGSTER_HOME") or ensure_dagster_home(settings.data_dir)).resolve()
+    )
+    return env
+
+
+def commands(host: str, port: int, workspace: Path = WORKSPACE) -> dict[str, list[str]]:
+    """The command lines of the webserver and the daemon."""
+    return {
+        "daemon": [_executable("dagster-daemon"), "run", "-w", str(workspace)],
+        "webserver": [
+            _executable("dagster-webserver"),
+            "-h",
+            host,
+            "-p",
+            str(port),
+            "-w",
+            str(workspace),
+        ],
+    }
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def port_free(host: str, port: int) -> bool:
+    """Whether ``host:port`` can be bound now."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def start(host: str, port: int, env: dict[str, str]) -> dict[str, subprocess.Popen]:
+    """Start the daemon and the webserver from the repository root."""
+    procs: dict[str, subprocess.Popen] = {}
+    try:
+        for name, argv in commands(host, port).items():
+            procs[name] = subprocess.Popen(argv, cwd=REPO_ROOT, env=env)
+    except BaseException:
+        stop(procs)
+        raise
+    return procs
+
+
+def stop(procs: dict[str, subprocess.Popen], timeout: float = STOP_TIMEOUT_SECONDS) -> None:
+    """Ask each process to stop (SIGTERM), then kill what is still running after ``timeout``."""
+    for proc in procs.values():
+        if proc.poll() is None:
+            proc.terminate()
+    deadline = time.monotonic() + timeout
+    for proc in procs.values():
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _raise_keyboard_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def main(host: str = "127.0.0.1", port: int = 3000) -> int:
+    """Run the webserver and the daemon until Ctrl-C (0) or until one of them exits (1)."""
+    import dagster as dg
+
+    from pipeline.instance import recover_interrupted_runs
+
+    try:
+        settings = Settings.resolve()
+    except ConfigError as err:
+        print(f"configuration error: {err}", file=sys.stderr)
+        return 2
+    if not port_free(host, port):
+        print(f"port {port} on {host} is in use: pass another, e.g. PORT={port + 1}", file=sys.stderr)
+        return 2
+    env = dagster_env(settings)
+    os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
+    with dg.DagsterInstance.get() as instance:
+        # Runs of an earlier session that was killed still hold the warehouse slot.
+        for run_id in recover_interrupted_runs(instance):
+            print(f"marked interrupted run {run_id} failed")
+    if not is_loopback(host):
+        print(
+            f"warning: serving on {host}: anyone who can reach this machine can launch runs",
+            file=sys.stderr,
+        )
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    procs = start(host, port, env)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    print(
+        f"Dagster UI on http://{shown}:{port}  (data {settings.data_dir}, "
+        f"DAGSTER_HOME {env['DAGSTER_HOME']}); Ctrl-C stops it",
+        flush=True,
+    )
+    try:
+        while True:
+            for name, proc in procs.items():
+                code = proc.poll()
+                if code is not None:
+                    print(f"dagster {name} exited with code {code}; stopping", file=sys.stderr)
+                    return 1
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        print("stopping the Dagster webserver and daemon …", flush=True)
+        return 0
+    finally:
+        stop(procs)

@@ -1,0 +1,28 @@
+"""Expectation suites at every stage: landed files, staging tables and marts (Great Expectations).
+
+Suites are GX JSON files in ``expectations/``; GX validates pandas frames selected in DuckDB.
+Entry points: :func:`make_landed_validator` / :func:`landed_validator` (ingestion hook),
+:func:`validate_asset` and :func:`landed_validation` (asset checks). See docs/validation.md.
+"""
+
+from pipeline.validation.landed import landed_validator, make_landed_validator
+from pipeline.validation.log import ValidationLog, read_log
+from pipeline.validation.outcome import ExpectationOutcome, SuiteOutcome
+from pipeline.validation.stages import landed_validation, suites_for, validate_asset
+from pipeline.validation.suites import SuiteError, load_suite, read_suite, read_suites
+
+__all__ = [
+    "ExpectationOutcome",
+    "SuiteError",
+    "SuiteOutcome",
+    "ValidationLog",
+    "landed_validation",
+    "landed_validator",
+    "load_suite",
+    "make_landed_validator",
+    "read_log",
+    "read_suite",
+    "read_suites",
+    "suites_for",
+    "validate_asset",
+]

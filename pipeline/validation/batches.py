@@ -1,0 +1,210 @@
+"""The frames staging and mart suites run on, selected in DuckDB so GX sees only what it needs.
+
+A suite's ``meta.batch`` names its builder:
+
+- ``new_rows``: a staging table's rows delivered after the last good validation (its
+  watermark), plus every row whose key is null or not unique — uniqueness is checked against
+  the whole table while only new rows are pulled into memory;
+- ``currencies``: the distinct currencies of ``stg_orders`` with their order counts;
+- ``customer_links``: new orders, tickets and surveys with their natural key, whether the order
+  qualifies, and the customer they resolve to (where ``customer_id`` is assigned);
+- ``table``: a mart's rows (only the columns the suite reads), with ``min_row_count``;
+- ``personal_data``: a mart's column names and every text value containing ``@``.
+
+Only the referenced columns are selected, so a wide table costs what the suite reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from pipeline.validation.state import Watermark, max_shrink, min_row_count, read_watermark
+from pipeline.validation.suites import Suite
+from pipeline.warehouse import frame, rows
+
+SEQ = "_delivery_seq"
+LINKED_RECORDS = {"order": ("stg_orders", "order_id"), "ticket": ("stg_tickets", "ticket_id"),
+                  "survey": ("stg_surveys", "response_id")}  # fmt: skip
+MAX_AT_VALUES_PER_COLUMN = 200  # enough examples of a leaked e-mail; bounds memory
+
+
+@dataclass
+class Batch:
+    """A frame to validate, what it is (for people), GX parameters and watermarks to commit."""
+
+    frame: pl.DataFrame
+    description: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    watermarks: dict[str, Watermark] = field(default_factory=dict)
+
+
+class MissingTable(LookupError):
+    """The table a suite reads does not exist yet (its asset was never materialised)."""
+
+
+def table_schema(con: duckdb.DuckDBPyConnection, table: str) -> tuple[str, list[tuple[str, str]]]:
+    """The schema holding ``table`` and its (column, type) pairs; raises MissingTable."""
+    found = rows(
+        con,
+        "select table_schema, column_name, data_type from information_schema.columns "
+        "where table_name = ? order by ordinal_position",
+        [table],
+    )
+    if not found:
+        raise MissingTable(f"table {table} does not exist yet: materialise its asset first")
+    return found[0][0], [(c, t) for _, c, t in found]
+
+
+def build_batch(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch:
+    """The batch ``suite`` validates for ``asset`` (the mart, for the every-mart suite)."""
+    builders = {
+        "new_rows": _new_rows,
+        "currencies": _currencies,
+        "customer_links": _customer_links,
+        "table": _table,
+        "personal_data": _personal_data,
+    }
+    if suite.batch not in builders:
+        raise ValueError(f"{suite.path}: batch {suite.batch!r} is not built from the warehouse")
+    return builders[suite.batch](con, suite, asset)
+
+
+def _columns(suite: Suite, available: list[str]) -> list[str]:
+    wanted = suite.referenced_columns()
+    return [c for c in available if c in wanted]
+
+
+def _select(columns: list[str], derived: dict[str, str] | None = None) -> str:
+    parts = [f'"{c}"' for c in columns] + [f'{e} as "{n}"' for n, e in (derived or {}).items()]
+    return ", ".join(parts) or "1 as _row"
+
+
+def _new_rows(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch:
+    table = suite.asset
+    key = suite.meta.get("key")
+    schema, cols = table_schema(con, table)
+    names = [c for c, _ in cols]
+    if not key or key not in names or SEQ not in names:
+        raise ValueError(f"{suite.path}: meta.key {key!r} and {SEQ} must be columns of {table}")
+    mark = read_watermark(con, asset, table)
+    total, latest = rows(con, f"select count(*), max({SEQ}) from {schema}.{table}")[0]
+    since = mark.last_delivery_seq
+    if since is not None and (latest is None or latest < since):
+        since = None  # the warehouse was rebuilt: delivery numbers started again
+    where = f"{SEQ} > {int(since)}" if since is not None else "true"
+    df = frame(
+        con,
+        f"select {_select(_columns(suite, names))} from {schema}.{table} "
+        f"where {where} or {key} is null or {key} in ("
+        f"select {key} from {schema}.{table} group by {key} having count(*) > 1)",
+    )
+    scope = f"delivered after #{since}" if since is not None else "all (no earlier good run)"
+    return Batch(
+        frame=df,
+        description=f"{df.height} of {total} rows of {table}: {scope}, plus any repeated key",
+        watermarks={table: Watermark(latest if latest is not None else since, total)},
+    )
+
+
+def _currencies(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch:
+    schema, _ = table_schema(con, suite.asset)
+    df = frame(
+        con,
+        f"select currency, count(*) as orders from {schema}.{suite.asset} "
+        "where currency is not null group by currency order by currency",
+    )
+    return Batch(frame=df, description=f"{df.height} distinct currencies in {suite.asset}")
+
+
+def _customer_links(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch:
+    for needed in ("int_record_links", "int_orders", "int_customers"):
+        table_schema(con, needed)
+    parts, marks, params = [], {}, []
+    for record_type, (table, key) in LINKED_RECORDS.items():
+        try:
+            schema, _ = table_schema(con, table)
+        except MissingTable:
+            continue
+        since = read_watermark(con, asset, table).last_delivery_seq
+        total, latest = rows(con, f"select count(*), max({SEQ}) from {schema}.{table}")[0]
+        if since is not None and (latest is None or latest < since):
+            since = None
+        parts.append(
+            f"select '{record_type}' as record_type, {key} as record_id "
+            f"from {schema}.{table} where {SEQ} > ?"
+        )
+        params.append(-1 if since is None else int(since))
+        marks[table] = Watermark(latest if latest is not None else since, total)
+    if not parts:
+        raise MissingTable("none of stg_orders, stg_tickets, stg_surveys exists yet")
+    df = frame(
+        con,
+        f"""
+        with new_records as ({" union all ".join(parts)})
+        select
+            new_records.record_type,
+            new_records.record_id,
+            links.natural_key,
+            orders.is_qualifying,
+            customers.customer_id
+        from new_records
+        left join int_record_links as links
+            on links.record_type = new_records.record_type
+            and links.record_id = new_records.record_id
+        left join int_orders as orders
+            on new_records.record_type = 'order'
+            and orders.order_id = new_records.record_id
+        left join int_customers as customers
+            on customers.natural_key = links.natural_key
+        """,
+        params,
+    )
+    return Batch(
+        frame=df,
+        description=f"{df.height} orders, tickets and surveys delivered since the last good run",
+        watermarks=marks,
+    )
+
+
+def _table(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch:
+    schema, cols = table_schema(con, suite.asset)
+    df = frame(
+        con,
+        f"select {_select(_columns(suite, [c for c, _ in cols]), suite.derived_columns)} "
+        f"from {schema}.{suite.asset}",
+    )
+    last_good = read_watermark(con, asset, suite.asset).row_count
+    shrink = max_shrink()
+    floor = min_row_count(last_good, shrink)
+    since = f"last good run {last_good} rows" if last_good is not None else "no earlier good run"
+    return Batch(
+        frame=df,
+        description=f"all {df.height} rows of {suite.asset} ({since}; minimum now {floor})",
+        parameters={"min_row_count": floor},
+        watermarks={suite.asset: Watermark(None, df.height)},
+    )
+
+
+def _personal_data(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch:
+    schema, cols = table_schema(con, asset)
+    text = [c for c, t in cols if t.upper().startswith(("VARCHAR", "TEXT", "STRING"))]
+    names = " union all ".join(
+        f"select '{c}' as mart_column, cast(null as varchar) as value" for c, _ in cols
+    )
+    values = [
+        f"(select '{c}' as mart_column, cast(\"{c}\" as varchar) as value from {schema}.{asset} "
+        f"where contains(\"{c}\", '@') limit {MAX_AT_VALUES_PER_COLUMN})"
+        for c in text
+    ]
+    df = frame(con, " union all ".join([names, *values]))
+    return Batch(
+        frame=df,
+        description=(
+            f"{len(cols)} column names of {asset} and {df.height - len(cols)} text values "
+            f"with '@' (at most {MAX_AT_VALUES_PER_COLUMN} per column)"
+        ),
+    )

@@ -1,0 +1,81 @@
+"""What validation costs: the share of a run's time spent in suites and checks.
+
+``python -m pipeline.validation.cost --customers 2000 --out /tmp/cost`` generates a data set,
+runs the full job once with the landed validator plugged in, and prints the report written in
+docs/validation.md. Validation time = the check steps (batch selection in DuckDB, GX, Data
+Docs) plus the landed suites run inside the ingestion steps (from the run log).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from pipeline.validation.log import read_log
+
+
+def validation_cost(instance, data_dir: Path, run_id: str) -> dict[str, float]:
+    """Seconds of the run, of its check steps and of its landed suites, and their share."""
+    stats = instance.get_run_stats(run_id)
+    total = (stats.end_time or time.time()) - stats.start_time
+    checks = sum(
+        (s.end_time or 0) - (s.start_time or 0)
+        for s in instance.get_run_step_stats(run_id)
+        if s.step_key.endswith("_expectations")
+    )
+    outcomes = read_log(data_dir, run_id)
+    landed = sum(o.seconds for o in outcomes if o.stage == "landed")
+    return {
+        "run_seconds": round(total, 1),
+        "check_seconds": round(checks, 1),
+        "landed_seconds": round(landed, 1),
+        "validation_share": round((checks + landed) / total, 3) if total else 0.0,
+        "landed_files": sum(o.stage == "landed" for o in outcomes),
+        "rows_validated": sum(o.rows for o in outcomes),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Generate, run once, print the cost report."""
+    parser = argparse.ArgumentParser(prog="python -m pipeline.validation.cost")
+    parser.add_argument("--customers", type=int, default=2000)
+    parser.add_argument("--as-of", default="2026-10-31")
+    parser.add_argument("--out", required=True, help="data directory (emptied first)")
+    args = parser.parse_args(argv)
+
+    import dagster as dg
+
+    from pipeline.config import Settings
+    from pipeline.definitions import build_definitions
+    from pipeline.generate import generate
+    from pipeline.ingest import core as ingest_core
+    from pipeline.validation.landed import landed_validator
+
+    out = Path(args.out)
+    shutil.rmtree(out, ignore_errors=True)
+    os.environ["PIPELINE_DATA_DIR"] = str(out)
+    os.environ["PIPELINE_AS_OF"] = args.as_of
+    rows = generate(out, args.customers, 42, dt.date.fromisoformat(args.as_of))
+    settings = Settings.resolve()
+    run_id = str(uuid.uuid4())
+    if ingest_core.default_validator() is None:  # until assets/ingest.py builds it itself
+        ingest_core.default_validator = lambda: landed_validator(settings, run_id)
+    instance = dg.DagsterInstance.ephemeral()
+    job = build_definitions().resolve_implicit_global_asset_job_def()
+    result = job.execute_in_process(instance=instance, run_id=run_id, raise_on_error=False)
+    report = validation_cost(instance, out, run_id)
+    print(f"customers {args.customers:,}, rows generated {sum(rows.values()):,}")
+    print(f"run {'succeeded' if result.success else 'FAILED'}; load average {os.getloadavg()}")
+    for key, value in report.items():
+        print(f"  {key}: {value}")
+    return 0 if result.success else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

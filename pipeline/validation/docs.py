@@ -1,0 +1,72 @@
+"""Data Docs: GX renders one HTML page per validated batch; we write the site's index.
+
+GX's own index builder lists only the results held by the current (ephemeral, in-memory)
+context and deletes every other page of the site, so pages from earlier runs and from other
+steps would vanish. The index here is built from the run logs instead, and pages of runs whose
+log has been pruned are deleted with them.
+"""
+
+from __future__ import annotations
+
+import html
+import shutil
+from pathlib import Path
+
+from pipeline.config import Settings
+from pipeline.validation.log import log_dir, read_log
+
+
+def data_docs_dir(settings: Settings) -> Path:
+    """The Data Docs site: ``<data>/docs/data_docs``."""
+    return settings.docs_dir / "data_docs"
+
+
+def write_index(settings: Settings) -> Path:
+    """(Re)write ``index.html`` listing every logged batch, newest run first; returns its path."""
+    site = data_docs_dir(settings)
+    site.mkdir(parents=True, exist_ok=True)
+    logs = sorted(log_dir(settings.data_dir).glob("*.jsonl"), key=lambda p: -p.stat().st_mtime)
+    rows = []
+    kept_runs = set()
+    for log in logs:
+        outcomes = read_log(settings.data_dir, log.stem)
+        kept_runs.update(o.run_id for o in outcomes)
+        for o in outcomes:
+            page = Path(o.docs_path) if o.docs_path else None
+            link = (
+                f'<a href="{html.escape(page.relative_to(site).as_posix())}">page</a>'
+                if page and page.is_relative_to(site)
+                else ""
+            )
+            failed = "; ".join(e.describe() for e in (o.errors + o.warnings)[:3])
+            rows.append(
+                f"<tr class='{o.status}'><td>{html.escape(o.run_id)}</td>"
+                f"<td>{html.escape(o.stage)}</td><td>{html.escape(o.suite)}</td>"
+                f"<td>{html.escape(o.target)}</td><td>{o.rows}</td><td>{o.status}</td>"
+                f"<td>{html.escape(failed)}</td><td>{link}</td></tr>"
+            )
+    _prune_pages(site, kept_runs)
+    index = site / "index.html"
+    index.write_text(
+        "<!doctype html><meta charset='utf-8'><title>Validation results</title>"
+        "<style>body{font-family:sans-serif}td,th{padding:2px 8px;text-align:left}"
+        ".error{background:#fdd}.warning{background:#ffd}</style>"
+        "<h1>Validation results</h1><p>Newest run first. Pages are rendered by Great "
+        "Expectations; suites are in the repository's <code>expectations/</code>.</p>"
+        "<table><tr><th>run</th><th>stage</th><th>suite</th><th>batch</th><th>rows</th>"
+        "<th>status</th><th>failed expectations</th><th>details</th></tr>"
+        + "".join(rows)
+        + "</table>",
+        encoding="utf-8",
+    )
+    return index
+
+
+def _prune_pages(site: Path, kept_runs: set[str]) -> None:
+    """Delete ``validations/<suite>/<run>/`` folders of runs no longer in any log."""
+    validations = site / "validations"
+    if not validations.is_dir():
+        return
+    for run_dir in validations.glob("*/*"):
+        if run_dir.is_dir() and run_dir.name not in kept_runs:
+            shutil.rmtree(run_dir, ignore_errors=True)

@@ -1,0 +1,102 @@
+"""Landed validation: a delivery's suite runs before its rows are inserted into ``raw``.
+
+The ingestion core calls the validator with the file's good rows (typed canonical columns plus
+``_row_number``) after the row-level contract has quarantined bad rows. A failed critical
+expectation refuses the whole file with a reason naming the expectation, the column and a few
+unexpected values with their row numbers; warnings are only recorded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+
+from pipeline.config import Settings
+from pipeline.entities import ENTITIES, Entity
+from pipeline.validation.docs import data_docs_dir
+from pipeline.validation.log import ValidationLog
+from pipeline.validation.outcome import SuiteOutcome
+from pipeline.validation.runner import run_suite
+from pipeline.validation.suites import EXPECTATIONS_DIR, Suite, read_suite
+
+Validator = Callable[[Entity, pl.DataFrame, str], str | None]
+ResultsSink = Callable[[SuiteOutcome], None]
+# A timestamp later than this past the end of as_of (or now, if later) is a parsing mistake
+# (a day/month swap, epoch milliseconds read as seconds), not an early record.
+FUTURE_TOLERANCE = dt.timedelta(days=1)
+KEY_VERSIONS = "_key_versions"
+
+
+def latest_allowed(settings: Settings, now: dt.datetime | None = None) -> dt.datetime:
+    """The latest timestamp a delivery may hold: max(end of as_of, now) + the tolerance (UTC)."""
+    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    return max(settings.as_of_end, now) + FUTURE_TOLERANCE
+
+
+def landed_batch(entity: Entity, frame: pl.DataFrame) -> pl.DataFrame:
+    """The file's distinct rows (an exact repeat is harmless) with ``_key_versions``.
+
+    ``_key_versions`` counts the distinct versions of the row's key in the file, so the suite
+    can require ``updated_at`` wherever a key comes in several versions.
+    """
+    canonical = [c for c in entity.columns if c in frame.columns]
+    distinct = frame.unique(subset=canonical, keep="first", maintain_order=True)
+    if entity.key not in distinct.columns:
+        return distinct
+    return distinct.with_columns(pl.len().over(entity.key).cast(pl.Int64).alias(KEY_VERSIONS))
+
+
+def landed_suites(suites_dir: Path = EXPECTATIONS_DIR) -> dict[str, Suite]:
+    """The landed suite of every entity, read (not yet built in GX) from ``suites_dir``."""
+    suites = {}
+    for name in ENTITIES:
+        suite = read_suite(suites_dir / f"landed_{name}.json")
+        if suite.stage != "landed" or suite.batch != "landed_file":
+            raise ValueError(
+                f"{suite.path}: a landed suite needs stage 'landed', batch 'landed_file'"
+            )
+        suites[name] = suite
+    return suites
+
+
+def make_landed_validator(
+    settings: Settings,
+    results_sink: ResultsSink | None = None,
+    *,
+    run_id: str | None = None,
+    suites_dir: Path = EXPECTATIONS_DIR,
+) -> Validator:
+    """A validator for ``pipeline.ingest.core.ingest_entity``: runs the entity's landed suite.
+
+    Returns None to accept the file, or the reason to refuse it. Every file's outcome goes to
+    ``results_sink`` (e.g. a :class:`ValidationLog`, which the landed asset checks read).
+    """
+    suites = landed_suites(suites_dir)  # a malformed file fails here, before any delivery
+    run_name = run_id or getattr(results_sink, "run_id", None) or "manual"
+    bound = latest_allowed(settings)
+    docs_dir = data_docs_dir(settings)
+
+    def validate(entity: Entity, frame: pl.DataFrame, source_file: str) -> str | None:
+        batch = landed_batch(entity, frame)
+        outcome = run_suite(
+            suites[entity.name],
+            batch,
+            target=source_file,
+            batch=f"{frame.height} rows delivered in {source_file} ({batch.height} distinct)",
+            run_id=run_name,
+            parameters={"latest_allowed": bound},
+            docs_dir=docs_dir,
+        )
+        if results_sink is not None:
+            results_sink(outcome)
+        return outcome.reason()
+
+    return validate
+
+
+def landed_validator(settings: Settings, run_id: str) -> Validator:
+    """The validator the ingest assets use: outcomes go to the run's :class:`ValidationLog`."""
+    return make_landed_validator(settings, ValidationLog(settings.data_dir, run_id), run_id=run_id)

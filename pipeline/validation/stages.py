@@ -1,0 +1,187 @@
+"""Validate one asset with its suites, or summarise this run's landed files of one entity.
+
+These return plain results; ``assets/checks.py`` turns them into Dagster check results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+
+from pipeline.config import Settings
+from pipeline.validation.batches import MissingTable, build_batch
+from pipeline.validation.docs import data_docs_dir
+from pipeline.validation.log import ValidationLog, read_log
+from pipeline.validation.outcome import SuiteOutcome
+from pipeline.validation.runner import run_suite
+from pipeline.validation.state import write_watermarks
+from pipeline.validation.suites import EVERY_MART, Suite
+from pipeline.warehouse import rows, table_exists
+
+
+@dataclass
+class AssetValidation:
+    """The outcomes of an asset's suites, or why they could not run."""
+
+    asset: str
+    outcomes: list[SuiteOutcome] = field(default_factory=list)
+    missing: str | None = None  # the table does not exist yet
+
+    @property
+    def status(self) -> str:
+        """``error``, ``warning`` or ``passed``; a missing table is a warning."""
+        statuses = {o.status for o in self.outcomes}
+        if "error" in statuses:
+            return "error"
+        return "warning" if "warning" in statuses or self.missing else "passed"
+
+    def summary(self) -> str:
+        """One line for the check's description."""
+        if self.missing:
+            return self.missing
+        failed = [e for o in self.outcomes for e in o.errors + o.warnings]
+        rows_seen = ", ".join(f"{o.suite}: {o.rows} rows" for o in self.outcomes)
+        if not failed:
+            total = sum(len(o.expectations) for o in self.outcomes)
+            return f"all {total} expectations met ({rows_seen})"
+        described = " | ".join(e.describe() for e in failed[:3])
+        return f"{len(failed)} expectation(s) failed: {described}"
+
+
+def suites_for(asset: str, layer: str, suites: dict[str, Suite]) -> list[Suite]:
+    """The staging/mart suites guarding ``asset``: its own, plus the every-mart suites."""
+    own = [s for s in suites.values() if s.stage != "landed" and s.asset == asset]
+    shared = [s for s in suites.values() if s.asset == EVERY_MART] if layer == "marts" else []
+    return own + shared
+
+
+def validate_asset(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    asset: str,
+    suites: list[Suite],
+    run_id: str,
+) -> AssetValidation:
+    """Run ``suites`` on their batches of ``asset``; on no critical failure, move watermarks."""
+    result = AssetValidation(asset)
+    marks = {}
+    log = ValidationLog(settings.data_dir, run_id)
+    for suite in suites:
+        try:
+            batch = build_batch(con, suite, asset)
+        except MissingTable as err:
+            return AssetValidation(asset, missing=str(err))
+        outcome = run_suite(
+            suite,
+            batch.frame,
+            target=asset,
+            batch=batch.description,
+            run_id=run_id,
+            parameters=batch.parameters,
+            docs_dir=data_docs_dir(settings),
+        )
+        log(outcome)
+        result.outcomes.append(outcome)
+        marks.update(batch.watermarks)
+    if result.status != "error" and marks:
+        write_watermarks(con, asset, marks, run_id)
+    return result
+
+
+@dataclass
+class LandedFile:
+    """One delivery of this run: its ledger row and, when the suite ran, its outcome."""
+
+    source_file: str
+    status: str  # ledger status: landed | refused
+    rows_read: int
+    rows_landed: int
+    rows_quarantined: int
+    reason: str | None
+    outcome: SuiteOutcome | None = None
+
+    @property
+    def refused_by_suite(self) -> bool:
+        return self.outcome is not None and self.outcome.status == "error"
+
+
+@dataclass
+class LandedValidation:
+    """This run's deliveries of one entity, for the landed check."""
+
+    entity: str
+    files: list[LandedFile]
+
+    @property
+    def status(self) -> str:
+        """``error`` if the suite refused a file, ``warning`` for quarantined rows, other
+        refusals or failed warning-level expectations, else ``passed``."""
+        if any(f.refused_by_suite for f in self.files):
+            return "error"
+        if any(
+            f.rows_quarantined
+            or f.status == "refused"
+            or (f.outcome is not None and f.outcome.status == "warning")
+            for f in self.files
+        ):
+            return "warning"
+        return "passed"
+
+    def summary(self) -> str:
+        """One line for the check's description."""
+        if not self.files:
+            return f"no new {self.entity} deliveries in this run"
+        refused = [f for f in self.files if f.refused_by_suite]
+        quarantined = sum(f.rows_quarantined for f in self.files)
+        landed = sum(f.rows_landed for f in self.files)
+        parts = [f"{len(self.files)} file(s), {landed} rows landed"]
+        if refused:
+            first = refused[0]
+            parts.append(
+                f"{len(refused)} refused by the suite: {first.source_file}: {first.reason}"
+            )
+        other = [f for f in self.files if f.status == "refused" and not f.refused_by_suite]
+        if other:
+            parts.append(
+                f"{len(other)} refused on reading: {other[0].source_file}: {other[0].reason}"
+            )
+        if quarantined:
+            parts.append(f"{quarantined} row(s) quarantined")
+        return "; ".join(parts)
+
+    def markdown(self) -> str:
+        """The files as a markdown table."""
+        lines = [
+            "| file | status | rows read | landed | quarantined | suite | reason |",
+            "|---|---|---:|---:|---:|---|---|",
+        ]
+        for f in self.files:
+            suite = f.outcome.status if f.outcome else "not run"
+            reason = (f.reason or "").replace("|", "\\|").replace("\n", " ")
+            lines.append(
+                f"| {f.source_file} | {f.status} | {f.rows_read} | {f.rows_landed} "
+                f"| {f.rows_quarantined} | {suite} | {reason} |"
+            )
+        return "\n".join(lines)
+
+
+def landed_validation(
+    con: duckdb.DuckDBPyConnection, settings: Settings, entity: str, run_id: str
+) -> LandedValidation:
+    """This run's deliveries of ``entity`` from the ingest ledger, joined with the suite log."""
+    outcomes = {
+        o.target: o
+        for o in read_log(settings.data_dir, run_id)
+        if o.stage == "landed" and o.asset == f"raw_{entity}"
+    }
+    ledger = []
+    if table_exists(con, "meta", "ingest_ledger"):
+        ledger = rows(
+            con,
+            "select source_file, status, rows_read, rows_landed, rows_quarantined, reason "
+            "from meta.ingest_ledger where run_id = ? and entity = ? order by delivery_seq",
+            [run_id, entity],
+        )
+    files = [LandedFile(*row, outcome=outcomes.get(row[0])) for row in ledger]
+    return LandedValidation(entity, files)

@@ -1,0 +1,109 @@
+"""``meta.validation_watermarks``: what the last good validation of each asset saw.
+
+Written only when an asset's checks pass (no critical failure), so it always describes the
+last good run:
+
+- ``last_delivery_seq``: the highest ``_delivery_seq`` validated, so the next staging check
+  validates only rows delivered after it (cost and memory follow new data);
+- ``row_count``: the table's rows, so a mart that shrinks too much since then fails.
+
+Kept in the warehouse rather than read from Dagster's event log because Dagster records the
+latest materialization whether or not its checks passed, and a run may use an ephemeral
+instance (tests, ``dg.materialize``); the warehouse is the state the marts are built from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+from dataclasses import dataclass
+
+import duckdb
+
+from pipeline.config import ConfigError
+from pipeline.warehouse import rows, run
+
+MAX_SHRINK_ENV = "PIPELINE_MAX_SHRINK"
+DEFAULT_MAX_SHRINK = 0.25
+
+DDL = """
+create table if not exists meta.validation_watermarks (
+    check_asset text,
+    table_name text,
+    last_delivery_seq bigint,
+    row_count bigint,
+    run_id text,
+    validated_at timestamp,
+    primary key (check_asset, table_name)
+)
+"""
+
+
+@dataclass(frozen=True)
+class Watermark:
+    """What the last good validation of ``check_asset`` saw of ``table_name``."""
+
+    last_delivery_seq: int | None
+    row_count: int | None
+
+
+def ensure_state(con: duckdb.DuckDBPyConnection) -> None:
+    """Create ``meta.validation_watermarks`` when it is missing."""
+    run(con, "create schema if not exists meta")
+    run(con, DDL)
+
+
+def read_watermark(con: duckdb.DuckDBPyConnection, check_asset: str, table: str) -> Watermark:
+    """The watermark of ``table`` for the checks of ``check_asset`` (all None before any)."""
+    ensure_state(con)
+    found = rows(
+        con,
+        "select last_delivery_seq, row_count from meta.validation_watermarks "
+        "where check_asset = ? and table_name = ?",
+        [check_asset, table],
+    )
+    return Watermark(*found[0]) if found else Watermark(None, None)
+
+
+def write_watermarks(
+    con: duckdb.DuckDBPyConnection, check_asset: str, marks: dict[str, Watermark], run_id: str
+) -> None:
+    """Record the watermarks of a passed validation (one transaction)."""
+    ensure_state(con)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    run(con, "begin transaction")
+    try:
+        for table, mark in marks.items():
+            run(
+                con,
+                "insert or replace into meta.validation_watermarks values (?, ?, ?, ?, ?, ?)",
+                [check_asset, table, mark.last_delivery_seq, mark.row_count, run_id, now],
+            )
+        run(con, "commit")
+    except BaseException:
+        run(con, "rollback")
+        raise
+
+
+def max_shrink() -> float:
+    """``PIPELINE_MAX_SHRINK``: the largest share of its rows a mart may lose between good runs."""
+    text = os.environ.get(MAX_SHRINK_ENV, "").strip()
+    if not text:
+        return DEFAULT_MAX_SHRINK
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"{MAX_SHRINK_ENV}={text!r} is not a number") from None
+    if not 0 <= value <= 1:
+        raise ConfigError(
+            f"{MAX_SHRINK_ENV}={value} must be a share between 0 and 1 (1 disables the check)"
+        )
+    return value
+
+
+def min_row_count(last_good: int | None, shrink: float) -> int:
+    """Fewest rows a mart may have now: ``ceil(last_good × (1 - shrink))``, 0 without history."""
+    if not last_good:
+        return 0
+    return math.ceil(last_good * (1 - shrink) - 1e-9)

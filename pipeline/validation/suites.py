@@ -1,0 +1,230 @@
+"""Expectation suites: GX suite JSON files in ``expectations/``, read and checked strictly.
+
+A suite file is Great Expectations' own suite JSON (``name``, ``expectations``, ``meta``) so GX
+loads it unchanged. Our additions live in ``meta``:
+
+- ``stage``: ``landed`` | ``staging`` | ``marts``
+- ``asset``: the Dagster asset the suite guards (``*`` = every mart), ``entity`` for landed suites
+- ``batch``: which frame the suite runs on (see ``pipeline.validation.batches``)
+- ``index_columns``: columns quoted next to unexpected values (row number, month, customer_id)
+- ``derived_columns``: SQL expressions added to the frame, e.g. a sum to compare a column with
+
+Every expectation states its ``severity``: ``critical`` blocks (a Dagster ERROR), ``warning``
+only shows. GX logs and *skips* an expectation it cannot build, so :func:`build_gx_suite` compares
+what the file lists with what GX kept and raises :class:`SuiteError` on any difference.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent.parent / "expectations"
+STAGES = ("landed", "staging", "marts")
+BATCHES = ("landed_file", "new_rows", "currencies", "customer_links", "table", "personal_data")
+SEVERITIES = ("critical", "warning")
+EVERY_MART = "*"
+# Kwargs that name the columns an expectation reads.
+COLUMN_KWARGS = ("column", "column_A", "column_B")
+COLUMN_LIST_KWARGS = ("column_list",)
+
+
+class SuiteError(ValueError):
+    """A suite file that cannot be used as written; the message names the file and the fault."""
+
+
+@dataclass(frozen=True)
+class Suite:
+    """One suite file: its GX document and the stage, asset and batch it applies to."""
+
+    name: str
+    path: Path
+    stage: str
+    asset: str
+    batch: str
+    document: dict[str, Any]
+    index_columns: tuple[str, ...] = ()
+    derived_columns: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def expectations(self) -> list[dict[str, Any]]:
+        return self.document["expectations"]
+
+    @property
+    def digest(self) -> str:
+        """Hash of the document, so a changed file is never confused with a cached one."""
+        text = json.dumps(self.document, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return self.document.get("meta") or {}
+
+    def referenced_columns(self) -> set[str]:
+        """Column names the expectations read, row conditions included (a superset is fine)."""
+        names: set[str] = set(self.index_columns) | set(self.derived_columns)
+        for exp in self.expectations:
+            kwargs = exp.get("kwargs") or {}
+            names.update(kwargs[k] for k in COLUMN_KWARGS if isinstance(kwargs.get(k), str))
+            for k in COLUMN_LIST_KWARGS:
+                names.update(kwargs.get(k) or [])
+            names.update(condition_columns(kwargs.get("row_condition")))
+        return names
+
+
+def condition_columns(condition: Any) -> set[str]:
+    """Columns a GX row condition (comparison, nullity, and/or) reads."""
+    if not isinstance(condition, dict):
+        return set()
+    found = set()
+    column = condition.get("column")
+    if isinstance(column, dict) and isinstance(column.get("name"), str):
+        found.add(column["name"])
+    for part in condition.get("conditions") or []:
+        found |= condition_columns(part)
+    return found
+
+
+def condition_text(condition: Any) -> str | None:
+    """A GX row condition as people read it: ``survey_type == 'nps'``, ``email is null``."""
+    if condition is None:
+        return None
+    if not isinstance(condition, dict):
+        return str(condition)
+    kind = condition.get("type")
+    if kind in ("and", "or"):
+        return f" {kind} ".join(f"({condition_text(c)})" for c in condition.get("conditions", []))
+    name = (condition.get("column") or {}).get("name", "?")
+    if kind == "nullity":
+        return f"{name} is {'null' if condition.get('is_null') else 'not null'}"
+    if kind == "comparison":
+        return f"{name} {condition.get('operator')} {condition.get('parameter')!r}"
+    return str(condition.get("pass_through_filter") or condition)
+
+
+def read_suite(path: Path) -> Suite:
+    """Parse one suite file and check our conventions (no GX needed); raises SuiteError."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise SuiteError(f"{path}: not readable as JSON: {err}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("expectations"), list):
+        raise SuiteError(f"{path}: expected an object with an 'expectations' list")
+    name = doc.get("name")
+    if name != path.stem:
+        raise SuiteError(f"{path}: 'name' must equal the file name {path.stem!r}, not {name!r}")
+    meta = doc.get("meta") or {}
+    stage, batch = meta.get("stage"), meta.get("batch")
+    asset = meta.get("asset") or (f"raw_{meta['entity']}" if meta.get("entity") else None)
+    if stage not in STAGES:
+        raise SuiteError(f"{path}: meta.stage must be one of {STAGES}, not {stage!r}")
+    if batch not in BATCHES:
+        raise SuiteError(f"{path}: meta.batch must be one of {BATCHES}, not {batch!r}")
+    if not asset:
+        raise SuiteError(f"{path}: meta.asset (or meta.entity for a landed suite) is missing")
+    if not doc["expectations"]:
+        raise SuiteError(f"{path}: the suite has no expectations")
+    for i, exp in enumerate(doc["expectations"], start=1):
+        where = f"{path}: expectation {i} ({exp.get('type', '?')})"
+        if not isinstance(exp, dict) or not isinstance(exp.get("type"), str):
+            raise SuiteError(f"{where}: needs a 'type'")
+        if exp.get("severity") not in SEVERITIES:
+            raise SuiteError(
+                f"{where}: 'severity' must be stated as one of {SEVERITIES} "
+                f"(critical blocks, warning only shows), not {exp.get('severity')!r}"
+            )
+        kwargs = exp.get("kwargs") or {}
+        if "row_condition" in kwargs and not isinstance(kwargs["row_condition"], dict):
+            raise SuiteError(
+                f"{where}: write row_condition as a GX condition object, e.g. "
+                '{"type": "comparison", "column": {"name": "survey_type"}, "operator": "==", '
+                '"parameter": "nps"} (string conditions are deprecated since GX 1.9)'
+            )
+    derived = meta.get("derived_columns") or {}
+    if not isinstance(derived, dict):
+        raise SuiteError(f"{path}: meta.derived_columns must map a column name to an expression")
+    return Suite(
+        name=name,
+        path=path,
+        stage=stage,
+        asset=asset,
+        batch=batch,
+        document=doc,
+        index_columns=tuple(meta.get("index_columns") or ()),
+        derived_columns={str(k): str(v) for k, v in derived.items()},
+    )
+
+
+def read_suites(directory: Path = EXPECTATIONS_DIR) -> dict[str, Suite]:
+    """Every ``*.json`` suite in ``directory`` by name; raises SuiteError on the first bad file."""
+    return {s.name: s for s in (read_suite(p) for p in sorted(directory.glob("*.json")))}
+
+
+def build_gx_suite(suite: Suite):
+    """The GX ``ExpectationSuite`` of a file, or SuiteError if GX dropped or changed anything."""
+    import great_expectations as gx
+
+    try:
+        with _quiet_gx():  # GX logs a traceback per skipped expectation; we report it once
+            built = gx.ExpectationSuite(**_gx_fields(suite.document))
+    except Exception as err:  # GX raises pydantic and its own errors for a bad expectation
+        raise SuiteError(f"{suite.path}: {_diagnose(suite) or err}") from None
+    wanted = [(e["type"], e["severity"]) for e in suite.expectations]
+    kept = [(e.expectation_type, e.severity.value) for e in built.expectations]
+    if len(kept) != len(wanted) or sorted(kept) != sorted(wanted):
+        detail = _diagnose(suite) or f"the file lists {wanted}, GX kept {kept}"
+        raise SuiteError(
+            f"{suite.path}: GX kept {len(kept)} of {len(wanted)} expectations: {detail}"
+        )
+    return built
+
+
+def load_suite(path: Path):
+    """Read a suite file and build it in GX; raises SuiteError naming the file and expectation."""
+    suite = read_suite(path)
+    build_gx_suite(suite)
+    return suite
+
+
+def _gx_fields(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: doc[k] for k in ("name", "expectations", "meta", "notes") if k in doc}
+
+
+@contextmanager
+def _quiet_gx() -> Iterator[None]:
+    gx_logger = logging.getLogger("great_expectations")
+    previous = gx_logger.level
+    gx_logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        gx_logger.setLevel(previous)
+
+
+def _diagnose(suite: Suite) -> str | None:
+    """Which expectation GX refuses and why (built one at a time, only after a failure)."""
+    from great_expectations.expectations.expectation_configuration import (
+        ExpectationConfiguration,
+    )
+    from great_expectations.expectations.metadata_types import FailureSeverity
+
+    problems = []
+    with _quiet_gx():
+        for i, exp in enumerate(suite.expectations, start=1):
+            try:
+                ExpectationConfiguration(
+                    type=exp["type"],
+                    kwargs=exp.get("kwargs") or {},
+                    meta=exp.get("meta"),
+                    severity=FailureSeverity(exp.get("severity", "critical")),
+                ).to_domain_obj()
+            except Exception as err:
+                first = " ".join(str(err).split())[:300]
+                problems.append(f"expectation {i} ({exp['type']}) is invalid: {first}")
+    return "; ".join(problems) or None

@@ -1,0 +1,138 @@
+"""social_monthly and email_monthly, and the per-recipient campaign facts customer_360 uses."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from .common import month_of, ratio
+from .satisfaction import email_events, mentions
+
+FLAGS = {
+    "delivered": "delivered",
+    "bounce": "bounced",
+    "open": "opened",
+    "click": "clicked",
+    "unsubscribe": "unsubscribed",
+    "spam_complaint": "complained",
+}
+
+
+def social_monthly(identity, sentiment, settings) -> pl.DataFrame:
+    """Mentions, sentiment, linking and brand replies per (month, platform)."""
+    m = mentions(identity, sentiment, settings).with_columns(
+        month_of("posted_at").alias("month"),
+        ((pl.col("brand_replied_at") - pl.col("posted_at")).dt.total_microseconds() / 60e6).alias(
+            "_minutes"
+        ),
+    )
+    replied = pl.col("brand_replied_at").is_not_null()
+    return (
+        m.group_by("month", "platform")
+        .agg(
+            pl.len().cast(pl.Int64).alias("mentions"),
+            (pl.col("sentiment") == "positive").sum().cast(pl.Int64).alias("positive"),
+            (pl.col("sentiment") == "neutral").sum().cast(pl.Int64).alias("neutral"),
+            (pl.col("sentiment") == "negative").sum().cast(pl.Int64).alias("negative"),
+            pl.col("natural_key").is_not_null().sum().cast(pl.Int64).alias("linked_mentions"),
+            replied.sum().cast(pl.Int64).alias("replied"),
+            pl.col("_minutes").filter(replied).median().alias("median_response_minutes"),
+        )
+        .with_columns(
+            (pl.col("month").dt.month_end() <= settings.as_of).alias("is_complete"),
+            ratio(pl.col("positive") - pl.col("negative"), "mentions").alias("net_sentiment"),
+            ratio("replied", "mentions").alias("response_rate"),
+        )
+        .select(
+            "month",
+            "platform",
+            "is_complete",
+            "mentions",
+            "positive",
+            "neutral",
+            "negative",
+            "net_sentiment",
+            "linked_mentions",
+            "replied",
+            "response_rate",
+            "median_response_minutes",
+        )
+    )
+
+
+def recipients(identity, settings) -> pl.DataFrame:
+    """One row per (campaign, recipient) that was sent: first sent time and event flags.
+
+    ``is_delivered`` follows email_monthly: a delivered event, or, for a campaign without any
+    delivered event, sent and not bounced.
+    """
+    ev = email_events(identity, settings)
+    campaign_delivers = ev.group_by("campaign_id").agg(
+        (pl.col("event_type") == "delivered").any().alias("_campaign_delivers")
+    )
+    per = ev.group_by("campaign_id", "email_norm").agg(
+        pl.col("natural_key").first(),
+        pl.col("occurred_at").filter(pl.col("event_type") == "sent").min().alias("first_sent_at"),
+        *[(pl.col("event_type") == t).any().alias(f"is_{f}") for t, f in FLAGS.items()],
+    )
+    return (
+        per.filter(pl.col("first_sent_at").is_not_null())
+        .join(campaign_delivers, on="campaign_id")
+        .with_columns(
+            pl.when(pl.col("_campaign_delivers"))
+            .then(pl.col("is_delivered"))
+            .otherwise(~pl.col("is_bounced"))
+            .alias("is_delivered")
+        )
+    )
+
+
+def campaign_names(identity, settings) -> pl.DataFrame:
+    """The most frequent non-empty name of each campaign (ties: the smallest name)."""
+    ev = email_events(identity, settings).filter(
+        pl.col("campaign_name").is_not_null() & (pl.col("campaign_name").str.strip_chars() != "")
+    )
+    return (
+        ev.group_by("campaign_id", "campaign_name")
+        .agg(pl.len().alias("_n"))
+        .sort(["campaign_id", "_n", "campaign_name"], descending=[False, True, False])
+        .group_by("campaign_id", maintain_order=True)
+        .first()
+        .select("campaign_id", "campaign_name")
+    )
+
+
+def email_monthly(identity, settings) -> pl.DataFrame:
+    """Distinct recipients per event, in the month of each recipient's first send."""
+    rec = recipients(identity, settings).with_columns(month_of("first_sent_at").alias("month"))
+    out = rec.group_by("month", "campaign_id").agg(
+        pl.len().cast(pl.Int64).alias("sent"),
+        pl.col("is_delivered").sum().cast(pl.Int64).alias("delivered"),
+        pl.col("is_bounced").sum().cast(pl.Int64).alias("bounced"),
+        pl.col("is_opened").sum().cast(pl.Int64).alias("unique_opens"),
+        pl.col("is_clicked").sum().cast(pl.Int64).alias("unique_clicks"),
+        pl.col("is_unsubscribed").sum().cast(pl.Int64).alias("unsubscribes"),
+        pl.col("is_complained").sum().cast(pl.Int64).alias("spam_complaints"),
+    )
+    return (
+        out.join(campaign_names(identity, settings), on="campaign_id", how="left")
+        .with_columns(
+            ratio("unique_opens", "delivered").alias("open_rate"),
+            ratio("unique_clicks", "delivered").alias("click_rate"),
+            ratio("unsubscribes", "delivered").alias("unsubscribe_rate"),
+        )
+        .select(
+            "month",
+            "campaign_id",
+            "campaign_name",
+            "sent",
+            "delivered",
+            "bounced",
+            "unique_opens",
+            "unique_clicks",
+            "unsubscribes",
+            "spam_complaints",
+            "open_rate",
+            "click_rate",
+            "unsubscribe_rate",
+        )
+    )

@@ -1,0 +1,106 @@
+"""Resolve delivered versions into one row per key (contracts.md, "Identity": Upserts).
+
+Deliveries are ordered by ``_delivery_seq`` then ``_row_number``. Mutable entities: a later
+version replaces the current one unless both carry ``updated_at`` and the later one's is
+older. Immutable entities keep the first row per key.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+ORDER = ["_delivery_seq", "_row_number"]
+
+
+def latest_versions(raw: pl.DataFrame, key: str) -> pl.DataFrame:
+    """One row per ``key``: the version the pairwise upsert rule leaves standing.
+
+    Applying the rule delivery by delivery gives a closed form: after the last version without
+    ``updated_at`` (which replaces whatever stood), every version has one, so the greatest
+    ``updated_at`` wins, ties going to the later delivery; with none after it, it stands.
+    """
+    ordered = raw.sort(ORDER).with_columns(pl.int_range(pl.len()).over(key).alias("_pos"))
+    last_null = (
+        pl.when(pl.col("updated_at").is_null())
+        .then(pl.col("_pos"))
+        .otherwise(None)
+        .max()
+        .over(key)
+        .fill_null(-1)
+    )
+    candidates = ordered.filter(pl.col("_pos") >= last_null)
+    # Nulls sort first, so the version without updated_at wins only when it stands alone.
+    return (
+        candidates.sort([key, "updated_at", "_pos"], nulls_last=False)
+        .group_by(key, maintain_order=True)
+        .last()
+        .drop("_pos")
+    )
+
+
+def first_versions(raw: pl.DataFrame, key: str | list[str]) -> pl.DataFrame:
+    """One row per ``key``: the first delivered copy."""
+    return raw.sort(ORDER).unique(subset=key, keep="first", maintain_order=True)
+
+
+def _blank_as_null(text: pl.Expr) -> pl.Expr:
+    """An empty string read as NULL."""
+    return pl.when(text == "").then(None).otherwise(text)
+
+
+def norm_email(column: str) -> pl.Expr:
+    """``lower(trim(email))``, with an empty result read as no e-mail."""
+    return _blank_as_null(pl.col(column).str.strip_chars().str.to_lowercase())
+
+
+def norm_handle(column: str) -> pl.Expr:
+    """A social handle in lower case without a leading ``@`` (empty = none)."""
+    return _blank_as_null(pl.col(column).str.strip_chars().str.to_lowercase().str.strip_prefix("@"))
+
+
+def resolve_raw(raw: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """Every entity resolved to one row per key, with normalised e-mails and handles."""
+    events = raw["email_events"].with_columns(norm_email("email").alias("email_norm"))
+    # Without an event_id the key is (e-mail, campaign, type, time): the same event re-exported.
+    events = events.with_columns(
+        pl.coalesce(
+            pl.col("event_id"),
+            pl.concat_str(
+                [
+                    pl.col("email_norm"),
+                    pl.col("campaign_id"),
+                    pl.col("event_type"),
+                    pl.col("occurred_at").cast(pl.String),
+                ],
+                separator="\x1f",
+                ignore_nulls=True,
+            ),
+        ).alias("_event_key")
+    )
+    return {
+        "contacts": latest_versions(raw["contacts"], "contact_id").with_columns(
+            norm_email("email").alias("email_norm"),
+            # Silent in the spec; stg_contacts.yml: country upper case, language and
+            # acquisition_source lower case (so "Referral" is a referral).
+            _blank_as_null(pl.col("country").str.strip_chars().str.to_uppercase()).alias("country"),
+            _blank_as_null(pl.col("language").str.strip_chars().str.to_lowercase()).alias(
+                "language"
+            ),
+            _blank_as_null(pl.col("acquisition_source").str.strip_chars().str.to_lowercase()).alias(
+                "acquisition_source"
+            ),
+        ),
+        "orders": latest_versions(raw["orders"], "order_id").with_columns(
+            norm_email("email").alias("email_norm")
+        ),
+        "tickets": latest_versions(raw["tickets"], "ticket_id").with_columns(
+            norm_email("email").alias("email_norm")
+        ),
+        "surveys": first_versions(raw["surveys"], "response_id").with_columns(
+            norm_email("email").alias("email_norm")
+        ),
+        "email_events": first_versions(events, "_event_key"),
+        "social_mentions": first_versions(raw["social_mentions"], "mention_id").with_columns(
+            norm_handle("author_handle").alias("handle_norm")
+        ),
+    }

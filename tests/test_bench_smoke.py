@@ -1,0 +1,149 @@
+"""Smoke test of the benchmark's pieces (bench/): the yardstick builds the same marts as the
+pipeline's own ingestion and models, the comparison notices a changed row, the extra day of
+deliveries is well formed, and steps are sorted into the right stages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import duckdb
+import pytest
+
+from pipeline.config import Settings
+from pipeline.entities import ENTITIES
+from pipeline.generate import generate
+from pipeline.ingest.core import ingest_entity
+from pipeline.sentiment import build_mention_sentiment
+from pipeline.sql_engine import discover_models, materialize_model
+from pipeline.warehouse import frame, open_warehouse, run, scalar
+
+BENCH_DIR = Path(__file__).resolve().parent.parent / "bench"
+AS_OF = dt.date(2026, 10, 31)
+DAY = AS_OF + dt.timedelta(days=1)
+
+
+def _bench(name: str) -> ModuleType:
+    """A module of bench/ (a folder of scripts, not a package)."""
+    if str(BENCH_DIR) not in sys.path:
+        sys.path.insert(0, str(BENCH_DIR))
+    return importlib.import_module(name)
+
+
+def _pipeline_build(data_dir: Path, as_of: dt.date) -> None:
+    """Land every new delivery and build every model the way the Dagster assets do."""
+    yardstick = _bench("yardstick")
+    settings = Settings.resolve(data_dir=str(data_dir), as_of=as_of.isoformat(), timezone="UTC")
+    with open_warehouse(settings.warehouse_path) as con:
+        run(con, yardstick.settings_statement(as_of.isoformat()))
+        for entity in ENTITIES:
+            reports = ingest_entity(con, settings, entity)
+            assert all(r.status != "refused" for r in reports), reports
+        for model in discover_models():
+            if yardstick.SENTIMENT_TABLE in model.parents:
+                build_mention_sentiment(con)
+            materialize_model(con, model)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """200 customers, 3 months: generated, vendor files removed, built by pipeline and
+    yardstick."""
+    data_dir = tmp_path_factory.mktemp("bench")
+    generate(data_dir, customers=200, seed=3, as_of=AS_OF, months=3, email_events_per_month=4)
+    removed = _bench("run").remove_vendor_files(data_dir / "landing")
+    assert removed, "the generator writes vendor samples; the benchmark removes them"
+    _pipeline_build(data_dir, AS_OF)
+    with duckdb.connect(str(data_dir / "yardstick.duckdb")) as con:
+        result = _bench("yardstick").run_yardstick(data_dir / "landing", con, AS_OF.isoformat())
+    assert result.skipped_files == []  # nothing but canonical files is left
+    return data_dir
+
+
+def test_yardstick_marts_equal_the_pipelines(built: Path) -> None:
+    compared = _bench("compare").compare_marts(
+        built / "warehouse.duckdb", built / "yardstick.duckdb"
+    )
+    assert len(compared) == len([m for m in discover_models() if m.layer == "marts"])
+    assert [c.mart for c in compared if not c.equal] == []
+    # Not vacuous: the per-customer mart has rows.
+    assert next(c for c in compared if c.mart == "customer_360").pipeline_rows > 0
+
+
+def test_yardstick_raw_tables_hold_the_same_rows(built: Path) -> None:
+    with duckdb.connect() as con:
+        run(con, f"attach '{built / 'warehouse.duckdb'}' as p (read_only)")
+        run(con, f"attach '{built / 'yardstick.duckdb'}' as y (read_only)")
+        for entity in ENTITIES.values():
+            cols = ", ".join([*entity.columns, "_source_file", "_row_number"])
+            t = entity.raw_table
+            only_p = f"select {cols} from p.raw.{t} except all select {cols} from y.raw.{t}"
+            assert scalar(con, f"select count(*) from ({only_p})") == 0, t
+            assert scalar(con, f"select count(*) from p.raw.{t}") == scalar(
+                con, f"select count(*) from y.raw.{t}"
+            )
+
+
+def test_comparison_notices_one_changed_row(built: Path, tmp_path: Path) -> None:
+    changed = tmp_path / "changed.duckdb"
+    changed.write_bytes((built / "yardstick.duckdb").read_bytes())
+    with duckdb.connect(str(changed)) as con:
+        run(con, "update marts.loyalty_summary set customers = customers + 1")
+    compared = _bench("compare").compare_marts(built / "warehouse.duckdb", changed)
+    summary = next(c for c in compared if c.mart == "loyalty_summary")
+    # loyalty_summary has one row; the changed copy of it is on one side only, the original on
+    # the other, and the row counts still agree (1 = 1).
+    assert (summary.pipeline_rows, summary.yardstick_rows) == (1, 1)
+    assert (summary.only_in_pipeline, summary.only_in_yardstick) == (1, 1)
+    assert not summary.equal
+    assert [c.mart for c in compared if not c.equal] == ["loyalty_summary"]
+
+
+def test_increment_is_one_day_of_new_and_updated_records(built: Path, tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    for entity in ENTITIES.values():  # a private copy: the module's data stay as built
+        (landing / entity.landing_path).mkdir(parents=True)
+        for path in (built / "landing" / entity.landing_path).glob("*.csv"):
+            (landing / entity.landing_path / path.name).write_bytes(path.read_bytes())
+    increment, yardstick = _bench("increment"), _bench("yardstick")
+    written = increment.write_increment(landing, DAY, fraction=0.05)
+    with duckdb.connect() as con:
+        run(con, "set TimeZone = 'UTC'")
+        for name, entity in ENTITIES.items():
+            path = (
+                landing
+                / entity.landing_path
+                / f"{increment.FILE_PREFIX[name]}_increment_20261101.csv"
+            )
+            assert yardstick.is_canonical(path, entity)
+            rows = frame(con, yardstick.canonical_csv_select(entity, path))
+            assert rows.height == written[name]
+            primary = increment.PRIMARY[name]
+            new = rows.filter(rows[entity.key].str.ends_with("-D20261101"))
+            # Every new record starts on the new day; the rest are newer versions.
+            assert new[primary].dt.date().unique().to_list() in ([], [DAY])
+            updated = rows.filter(~rows[entity.key].str.ends_with("-D20261101"))
+            if entity.mutable:
+                assert (updated["updated_at"].dt.date() >= DAY).all()
+            else:
+                assert updated.height == 0
+        events = written["email_events"]
+    # 5 % of the events, 80 % of them new: about 4 % of the events of the full build.
+    with duckdb.connect(str(built / "yardstick.duckdb"), read_only=True) as con:
+        total = scalar(con, "select count(*) from raw.raw_email_events")
+    assert 0.02 * total < events < 0.06 * total
+
+
+def test_stage_of_sorts_steps_into_stages() -> None:
+    stage_of = _bench("measure").stage_of
+    checks_only = {"stg_orders_staging_expectations"}
+    assert stage_of("raw_orders", checks_only) == "ingest"
+    assert stage_of("sql_intermediate", checks_only) == "sql"
+    assert stage_of("int_mention_sentiment", checks_only) == "polars"
+    assert stage_of("stg_orders_staging_expectations", checks_only) == "validation"
+    assert stage_of("serving_marts", checks_only) == "serving"
+    assert stage_of("retention_charts", checks_only) == "serving"
+    assert stage_of("pipeline_settings", checks_only) == "other"

@@ -1,0 +1,344 @@
+"""Unattended operation with the REAL Dagster daemon and webserver, and recovery from a kill.
+
+``python -m pipeline ui`` runs on a temporary data directory and a free port. An export dropped
+into landing/ reaches the serving file through the landing sensor; a second delivery and a run
+launched through the GraphQL API run at the same time and both succeed (the warehouse pool
+serialises their writers) while a reader holds the serving file open and keeps its snapshot.
+Separately, a ``python -m pipeline run`` killed during ingestion leaves warehouse and serving
+consistent, and the next run completes without duplicates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipeline.entities import ENTITIES
+from tests.conftest import REPO_ROOT
+
+AS_OF = "2026-10-31"
+DEADLINE_SECONDS = 240
+NEW_EMAIL = "late.buyer@example.com"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def child_env(data_dir: Path) -> dict[str, str]:
+    """Environment of the processes under test: fast sensor, fixed as_of, bytecode cached."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIPELINE_", "DAGSTER_"))}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # each step is a new process: let imports cache
+    env.update(
+        PIPELINE_DATA_DIR=str(data_dir),
+        PIPELINE_AS_OF=AS_OF,
+        PIPELINE_SETTLE_SECONDS="1",
+        PIPELINE_SENSOR_INTERVAL_SECONDS="1",
+    )
+    return env
+
+
+def wait_for(what: str, check, deadline: float, proc: subprocess.Popen | None = None):
+    """Poll ``check()`` until it returns a truthy value; fail at the deadline or if proc dies."""
+    while True:
+        value = check()
+        if value:
+            return value
+        if proc is not None and proc.poll() is not None:
+            pytest.fail(f"{what}: the process under test exited with {proc.returncode}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not reached within {DEADLINE_SECONDS} s")
+        time.sleep(1)
+
+
+def generate_export(out: Path, customers: int = 120) -> Path:
+    """A small seeded export (all six entities) under ``out/landing``."""
+    from pipeline.generate import generate
+
+    generate(out, customers=customers, seed=11, as_of=dt.date.fromisoformat(AS_OF))
+    return out / "landing"
+
+
+def delta_orders_csv() -> str:
+    """One completed order of a buyer outside the CRM, as a canonical orders delivery."""
+    columns = list(ENTITIES["orders"].columns)
+    values = {
+        "order_id": "E2E-LATE-1",
+        "email": NEW_EMAIL,
+        "ordered_at": "2026-10-30 10:00:00",
+        "status": "completed",
+        "currency": "EUR",
+        "gross_amount": "80.00",
+        "discount_amount": "0",
+        "refund_amount": "0",
+        "updated_at": "2026-10-30 10:00:00",
+    }
+    return ",".join(columns) + "\n" + ",".join(values.get(c, "") for c in columns) + "\n"
+
+
+def serving_rows(data_dir: Path, sql: str) -> list[tuple] | None:
+    """Rows of ``sql`` on the serving file, or None while it does not exist yet."""
+    path = data_dir / "serving" / "marts.duckdb"
+    if not path.exists():
+        return None
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+class GraphQL:
+    """The webserver's GraphQL API."""
+
+    def __init__(self, port: int) -> None:
+        self.url = f"http://127.0.0.1:{port}/graphql"
+
+    def __call__(self, query: str, variables: dict | None = None) -> dict:
+        body = json.dumps({"query": query, "variables": variables or {}}).encode()
+        request = urllib.request.Request(
+            self.url, data=body, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            doc = json.load(response)
+        assert "errors" not in doc, doc
+        return doc["data"]
+
+    def up(self) -> bool:
+        try:
+            return bool(self("{ version }")["version"])
+        except OSError:
+            return False
+
+    def launch_refresh(self) -> str:
+        data = self(
+            """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) {
+                 __typename ... on LaunchRunSuccess { run { runId } }
+                 ... on PythonError { message } ... on RunConfigValidationInvalid {
+                 errors { message } } ... on InvalidSubsetError { message } } }""",
+            {
+                "p": {
+                    "selector": {
+                        "repositoryLocationName": "pipeline.definitions",
+                        "repositoryName": "__repository__",
+                        "jobName": "refresh",
+                    },
+                    "runConfigData": {},
+                }
+            },
+        )["launchRun"]
+        assert data["__typename"] == "LaunchRunSuccess", data
+        return data["run"]["runId"]
+
+    def runs(self) -> list[dict]:
+        data = self(
+            "{ runsOrError { ... on Runs { results { runId status "
+            "tags { key value } } } } }"
+        )
+        return data["runsOrError"]["results"]
+
+
+@pytest.fixture
+def ui(tmp_path: Path) -> Iterator[tuple[Path, GraphQL, subprocess.Popen]]:
+    """``python -m pipeline ui`` on a temporary data dir and a free port; stopped with SIGINT."""
+    data_dir = tmp_path / "data"
+    (data_dir / "landing").mkdir(parents=True)
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "ui", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=REPO_ROOT,
+        env=child_env(data_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        yield data_dir, GraphQL(port), proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        # The session's processes (webserver, daemon, code servers, run workers) are gone.
+        try:
+            os.killpg(proc.pid, 0)
+            leftovers = True
+        except ProcessLookupError:
+            leftovers = False
+        if leftovers:
+            os.killpg(proc.pid, signal.SIGKILL)
+        output = proc.stdout.read() if proc.stdout else ""
+        proc.stdout and proc.stdout.close()
+        print(output[-20000:])
+
+
+READER = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+q = "select (select count(*) from loyalty_customers), (select sum(purchases) from loyalty_customers), (select customers from loyalty_summary)"
+print(con.execute(q).fetchall(), flush=True)
+sys.stdin.readline()
+print(con.execute(q).fetchall(), flush=True)
+"""
+
+
+def test_daemon_sensor_runs_and_concurrent_runs(ui, tmp_path: Path) -> None:
+    data_dir, graphql, proc = ui
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    export = generate_export(tmp_path / "export")
+    wait_for("webserver up", graphql.up, deadline, proc)
+
+    # 1. An export dropped into landing/ reaches the serving file through the sensor.
+    shutil.copytree(export, data_dir / "landing", dirs_exist_ok=True)
+    first = wait_for(
+        "serving file with the export",
+        lambda: serving_rows(data_dir, "select count(*) from loyalty_customers"),
+        deadline,
+        proc,
+    )
+    assert first[0][0] > 0
+    (sensor_run,) = graphql.runs()
+    tags = {t["key"]: t["value"] for t in sensor_run["tags"]}
+    assert tags["pipeline/trigger"] == "landing"
+    assert tags["pipeline/entities"] == "contacts,email_events,orders,social_mentions,surveys,tickets"
+    # Wait for the run to finish (the charts step runs after serving).
+    wait_for(
+        "first run finished",
+        lambda: graphql.runs()[0]["status"] in ("SUCCESS", "FAILURE"),
+        deadline,
+        proc,
+    )
+    assert graphql.runs()[0]["status"] == "SUCCESS"
+
+    # 2. A reader holds the published file open across the next runs.
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(data_dir / "serving" / "marts.duckdb")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    before = reader.stdout.readline().strip()
+
+    # 3. A new delivery (sensor) and a full refresh (GraphQL) at the same time.
+    drop = data_dir / "landing" / "crm" / "orders" / "late_orders.csv"
+    drop.write_text(delta_orders_csv(), encoding="utf-8")
+    launched = graphql.launch_refresh()
+    wait_for("two more runs", lambda: len(graphql.runs()) == 3, deadline, proc)
+    wait_for(
+        "all runs finished",
+        lambda: all(r["status"] in ("SUCCESS", "FAILURE", "CANCELED") for r in graphql.runs()),
+        deadline,
+        proc,
+    )
+    runs = graphql.runs()
+    assert {r["status"] for r in runs} == {"SUCCESS"}, runs
+    assert launched in {r["runId"] for r in runs}
+
+    # The reader's view did not change under it; a new connection sees the late buyer.
+    after, _ = reader.communicate("\n", timeout=30)
+    assert after.strip() == before
+    customer_id = hashlib.sha256(f"email:{NEW_EMAIL}".encode()).hexdigest()[:16]
+    assert serving_rows(
+        data_dir,
+        f"select email_sha256, purchases from loyalty_customers where customer_id = '{customer_id}'",
+    ) == [(hashlib.sha256(NEW_EMAIL.encode()).hexdigest(), 1)]
+    assert (data_dir / "docs" / "cohort_heatmap.png").exists()
+
+    # Ctrl-C stops the webserver and the daemon cleanly.
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=60) == 0
+
+
+def finish(proc: subprocess.Popen) -> str:
+    """Wait for a CLI run; kill it and fail if it outlives the deadline."""
+    try:
+        out, _ = proc.communicate(timeout=DEADLINE_SECONDS)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+        pytest.fail(f"`python -m pipeline run` still running after {DEADLINE_SECONDS} s:\n{out}")
+    assert proc.returncode == 0, out
+    return out
+
+
+def run_cli(data_dir: Path, **popen) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "run"],
+        cwd=REPO_ROOT,
+        env=child_env(data_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        **popen,
+    )
+
+
+def warehouse_rows(data_dir: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_killed_run_leaves_everything_consistent(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    generate_export(data_dir)
+    finish(run_cli(data_dir))
+    published = serving_rows(data_dir, "select count(*) from loyalty_customers")
+
+    # A second delivery; the run is killed as soon as ingestion has started.
+    extra = data_dir / "landing" / "crm" / "orders" / "late_orders.csv"
+    extra.write_text(delta_orders_csv(), encoding="utf-8")
+    killed = run_cli(data_dir)
+    seen = []
+    for line in killed.stdout:
+        seen.append(line)
+        if "raw_" in line:
+            break
+    killed.kill()
+    killed.wait()
+    assert any("raw_" in line for line in seen), "".join(seen)
+
+    # Serving still holds the previous, complete publication; the warehouse opens.
+    assert serving_rows(data_dir, "select count(*) from loyalty_customers") == published
+    assert warehouse_rows(data_dir, "select count(*) from meta.ingest_ledger")[0][0] > 0
+
+    # The next run completes (the dead run's warehouse slot is recovered), with no duplicates.
+    finish(run_cli(data_dir))
+    # Every delivery in the ledger once (each generated file has distinct bytes).
+    deliveries = [p for p in (data_dir / "landing").rglob("*") if p.is_file()]
+    assert warehouse_rows(data_dir, "select count(*) from meta.ingest_ledger") == [
+        (len(deliveries),)
+    ]
+    assert warehouse_rows(
+        data_dir,
+        "select count(*) - count(distinct (_file_sha256, _row_number)) from raw.raw_orders",
+    ) == [(0,)]
+    assert warehouse_rows(
+        data_dir, "select count(*) from raw.raw_orders where order_id = 'E2E-LATE-1'"
+    ) == [(1,)]
+    # One more buyer than before: the late one.
+    assert serving_rows(data_dir, "select count(*) from loyalty_customers") == [
+        (published[0][0] + 1,)
+    ]

@@ -1,0 +1,232 @@
+"""The landed suites on delivered frames, and through the real ingestion core before insert.
+
+as_of is 2024-12-31 and the tests run later than that, so the latest timestamp a delivery may
+hold is now + 1 day (``latest_allowed``); 2099 is always beyond it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import pytest
+from ingest_support import drop, make_settings
+
+from pipeline.entities import ENTITIES
+from pipeline.ingest.core import ingest_entity
+from pipeline.validation import ValidationLog, landed_validation, make_landed_validator, read_log
+from pipeline.validation.landed import landed_batch, latest_allowed
+from pipeline.warehouse import open_warehouse, scalar
+
+POLARS_TYPES = {
+    "text": pl.String,
+    "timestamp": pl.Datetime("us"),
+    "date": pl.Date,
+    "integer": pl.Int32,
+    "decimal(18,4)": pl.Decimal(18, 4),
+}
+
+
+def canonical(entity: str, records: list[dict]) -> pl.DataFrame:
+    """Rows as the ingestion core hands them over: every canonical column typed, + row number."""
+    ent = ENTITIES[entity]
+    columns = {
+        c: pl.Series(c, [r.get(c) for r in records], dtype=POLARS_TYPES[t])
+        for c, t in ent.columns.items()
+    }
+    rows = pl.Series("_row_number", range(2, len(records) + 2), dtype=pl.Int64)
+    return pl.DataFrame([*columns.values(), rows])
+
+
+def order(order_id, amount="10", at=dt.datetime(2024, 6, 1), **extra) -> dict:
+    return {
+        "order_id": order_id,
+        "contact_id": "c1",
+        "ordered_at": at,
+        "status": "completed",
+        "currency": "EUR",
+        "gross_amount": Decimal(amount),
+        **extra,
+    }
+
+
+@pytest.fixture
+def validate(data_dir, monkeypatch):
+    """A landed validator for data_dir whose outcomes are collected in ``validate.outcomes``."""
+    monkeypatch.setenv("PIPELINE_DATA_DOCS", "off")  # pages are tested once, below
+    outcomes = []
+    validator = make_landed_validator(make_settings(data_dir), outcomes.append, run_id="t")
+
+    def run(entity: str, records: list[dict], name: str = "f.csv") -> str | None:
+        return validator(ENTITIES[entity], canonical(entity, records), name)
+
+    run.outcomes = outcomes
+    return run
+
+
+def test_nps_11_refuses_the_file_naming_expectation_column_and_row(validate):
+    reason = validate(
+        "surveys",
+        [
+            {
+                "response_id": "r1",
+                "contact_id": "c1",
+                "responded_at": dt.datetime(2024, 5, 1),
+                "survey_type": "nps",
+                "score": 9,
+            },
+            {
+                "response_id": "r2",
+                "contact_id": "c1",
+                "responded_at": dt.datetime(2024, 5, 2),
+                "survey_type": "nps",
+                "score": 11,
+            },
+            # 5 is fine for CSAT (1-5); the NPS range applies to NPS rows only.
+            {
+                "response_id": "r3",
+                "email": "a@x.com",
+                "responded_at": dt.datetime(2024, 5, 3),
+                "survey_type": "csat",
+                "score": 5,
+            },
+        ],
+        "crm/surveys/s.csv",
+    )
+    # Two NPS rows are checked against 0-10; r2 (spreadsheet row 3) scores 11.
+    assert reason.startswith("expectation suite landed_surveys failed: ")
+    assert (
+        "expect_column_values_to_be_between on score [0 … 10] where survey_type == 'nps': "
+        "1 of 2 rows unexpected, e.g. 11 (row 3)"
+    ) in reason
+    (outcome,) = validate.outcomes
+    assert (outcome.target, outcome.rows, outcome.status) == ("crm/surveys/s.csv", 3, "error")
+    assert [e.columns for e in outcome.errors] == ["score"]
+
+
+def test_one_order_twice_with_different_amounts_and_no_updated_at_fails(validate):
+    reason = validate("orders", [order("o1", "10"), order("o1", "12"), order("o2", "5")])
+    # Rows 2 and 3 are two versions of o1 with nothing to tell which is later.
+    assert (
+        "expect_compound_columns_to_be_unique on order_id, updated_at: 2 of 3 rows "
+        "unexpected, e.g. (order_id=o1, updated_at=null) (row 2); "
+        "(order_id=o1, updated_at=null) (row 3)"
+    ) in reason
+    assert (
+        "expect_column_values_to_not_be_null on updated_at where _key_versions > 1: "
+        "2 of 2 rows unexpected"
+    ) in reason
+
+
+def test_versions_ordered_by_updated_at_and_exact_repeats_pass(validate):
+    t1, t2 = dt.datetime(2024, 6, 1), dt.datetime(2024, 6, 2)
+    assert (
+        validate("orders", [order("o1", "10", updated_at=t1), order("o1", "12", updated_at=t2)])
+        is None
+    )
+    # The same row twice is one version: nothing to decide between.
+    assert validate("orders", [order("o1", "10"), order("o1", "10")]) is None
+    batch = landed_batch(ENTITIES["orders"], canonical("orders", [order("o1"), order("o1")]))
+    assert batch["_key_versions"].to_list() == [1]
+
+
+def test_a_null_key_fails_with_its_row(validate):
+    reason = validate("orders", [order("o1"), order("o2"), order(None)])
+    assert (
+        "expect_column_values_to_not_be_null on order_id: 1 of 3 rows unexpected, e.g. null (row 4)"
+        in reason
+    )
+
+
+def test_a_timestamp_far_in_the_future_fails(validate):
+    reason = validate("orders", [order("o1"), order("o2", at=dt.datetime(2099, 1, 1))])
+    assert "expect_column_values_to_be_between on ordered_at <= " in reason
+    assert "1 of 2 rows unexpected, e.g. 2099-01-01 00:00:00 (row 3)" in reason
+
+
+def test_latest_allowed_is_a_day_past_the_later_of_as_of_end_and_now(tmp_path):
+    from pipeline.config import Settings
+
+    future = Settings.resolve(data_dir=str(tmp_path), as_of="2030-01-01")
+    past = Settings.resolve(data_dir=str(tmp_path), as_of="2024-12-31")
+    now = dt.datetime(2026, 6, 1, 12)
+    # as_of 2030-01-01 ends 2030-01-02 00:00, after now: + 1 day = 2030-01-03.
+    assert latest_allowed(future, now) == dt.datetime(2030, 1, 3)
+    # as_of 2024-12-31 ends 2025-01-01, before now: now + 1 day.
+    assert latest_allowed(past, now) == dt.datetime(2026, 6, 2, 12)
+
+
+def test_two_currencies_are_a_warning_not_a_refusal(validate):
+    assert validate("orders", [order("o1"), order("o2", currency="USD")]) is None
+    (outcome,) = validate.outcomes
+    assert outcome.status == "warning"
+    (warning,) = outcome.warnings
+    assert (warning.expectation, warning.columns, warning.observed) == (
+        "expect_column_unique_value_count_to_be_between",
+        "currency",
+        "observed 2",
+    )
+
+
+def test_outcomes_go_to_the_run_log_with_a_data_docs_page(data_dir, monkeypatch):
+    monkeypatch.setenv("PIPELINE_DATA_DOCS", "all")
+    settings = make_settings(data_dir)
+    validator = make_landed_validator(settings, ValidationLog(data_dir, "run-1"))
+    frame = canonical("orders", [order("o1"), order("o2", at=dt.datetime(2099, 1, 1))])
+    reason = validator(ENTITIES["orders"], frame, "crm/orders/o.csv")
+    (logged,) = read_log(data_dir, "run-1")
+    assert (logged.suite, logged.target, logged.run_id, logged.status) == (
+        "landed_orders",
+        "crm/orders/o.csv",
+        "run-1",
+        "error",
+    )
+    page = Path(logged.docs_path)
+    assert page.is_file() and page.is_relative_to(data_dir / "docs" / "data_docs")
+    # GX's page words the expectation and lists the unexpected value.
+    text = page.read_text(encoding="utf-8")
+    assert "values must be less than or equal to" in text and "2099-01-01T00:00:00" in text
+    assert reason.endswith(f"(details: {page})")
+
+
+ORDERS_HEADER = (
+    "order_id,contact_id,email,ordered_at,status,currency,gross_amount,discount_amount,"
+    "refund_amount,updated_at\n"
+)
+
+
+def test_the_ingestion_core_refuses_a_file_the_suite_fails_before_insert(data_dir, monkeypatch):
+    monkeypatch.setenv("PIPELINE_DATA_DOCS", "off")
+    settings = make_settings(data_dir)
+    validator = make_landed_validator(settings, ValidationLog(data_dir, "run-2"))
+    drop(
+        settings,
+        "orders",
+        "a_good.csv",
+        ORDERS_HEADER
+        + "o1,c1,,2024-06-01,completed,EUR,10,,,\n"
+        + "o3,,,2024-06-01,completed,EUR,10,,,\n",
+    )  # row 3: no contact nor e-mail: quarantined
+    drop(
+        settings,
+        "orders",
+        "b_future.csv",
+        ORDERS_HEADER + "o2,c1,,2099-01-01,completed,EUR,10,,,\n",
+    )
+    with open_warehouse(settings.warehouse_path) as con:
+        good, future = ingest_entity(con, settings, "orders", run_id="run-2", validator=validator)
+        assert (good.status, good.rows_landed, good.rows_quarantined) == ("landed", 1, 1)
+        assert future.status == "refused"
+        assert "expect_column_values_to_be_between on ordered_at" in future.reason
+        assert "2099-01-01 00:00:00 (row 2)" in future.reason
+        # Nothing of the refused file reached raw; the good file's row did.
+        assert scalar(con, "select string_agg(order_id) from raw.raw_orders") == "o1"
+        result = landed_validation(con, settings, "orders", "run-2")
+    assert result.status == "error"
+    assert [(f.source_file, f.status, f.refused_by_suite) for f in result.files] == [
+        ("crm/orders/a_good.csv", "landed", False),
+        ("crm/orders/b_future.csv", "refused", True),
+    ]
+    assert (settings.quarantine_dir / "crm/orders/b_future.csv").exists()

@@ -1,0 +1,228 @@
+"""Staging and mart suites on a real warehouse built by the SQL models from canonical rows.
+
+as_of = 2024-12-31. Orders: o1 (c1, 2024-01-10), o2 (c2, 2024-03-05), o3 (c1, 2024-06-01), so
+retention_monthly has one row per month from 2024-01 to 2024-12: 12 rows.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from marts_fixtures import build_all, insert_rows, new_warehouse, write_settings
+
+from pipeline.config import Settings
+from pipeline.sql_engine import discover_models, materialize_model
+from pipeline.validation import validate_asset
+from pipeline.validation.stages import suites_for
+from pipeline.validation.state import read_watermark
+from pipeline.validation.suites import read_suites
+from pipeline.warehouse import prepare, run, scalar
+
+ORDERS = [
+    {"order_id": "o1", "contact_id": "c1", "ordered_at": "2024-01-10 10:00:00",
+     "status": "completed", "currency": "EUR", "gross_amount": "10"},
+    {"order_id": "o2", "contact_id": "c2", "ordered_at": "2024-03-05 10:00:00",
+     "status": "completed", "currency": "EUR", "gross_amount": "20"},
+    {"order_id": "o3", "email": "a@x.com", "ordered_at": "2024-06-01 10:00:00",
+     "status": "completed", "currency": "EUR", "gross_amount": "15"},
+]  # fmt: skip
+
+
+def fill(con: duckdb.DuckDBPyConnection) -> None:
+    """One delivery of every entity (delivery_seq 1)."""
+    write_settings(con, "2024-12-31")
+    insert_rows(con, "contacts", [
+        {"contact_id": "c1", "email": "a@x.com", "created_at": "2023-01-01 00:00:00"},
+        {"contact_id": "c2", "email": "b@x.com", "created_at": "2023-02-01 00:00:00"},
+    ])  # fmt: skip
+    insert_rows(con, "orders", ORDERS)
+    insert_rows(con, "tickets", [
+        {"ticket_id": "t1", "contact_id": "c1", "created_at": "2024-02-01 09:00:00",
+         "channel": "email", "category": "question", "status": "solved"},
+    ])  # fmt: skip
+    insert_rows(con, "surveys", [
+        {"response_id": "r1", "contact_id": "c1", "responded_at": "2024-02-02 09:00:00",
+         "survey_type": "nps", "score": 9},
+        {"response_id": "r2", "email": "b@x.com", "responded_at": "2024-03-03 09:00:00",
+         "survey_type": "csat", "score": 4},
+    ])  # fmt: skip
+    insert_rows(con, "email_events", [
+        {"event_id": "e1", "email": "a@x.com", "campaign_id": "k1", "event_type": "sent",
+         "occurred_at": "2024-02-01 08:00:00"},
+    ])  # fmt: skip
+    insert_rows(con, "social_mentions", [
+        {"mention_id": "m1", "platform": "twitter", "author_handle": "ann",
+         "posted_at": "2024-02-05 08:00:00", "sentiment": "positive"},
+    ])  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    """A warehouse with every model built from :func:`fill` (copied by each test)."""
+    folder = tmp_path_factory.mktemp("validation_built")
+    con = new_warehouse(folder)
+    fill(con)
+    build_all(con)
+    con.close()
+    return folder / "warehouse.duckdb"
+
+
+@pytest.fixture
+def wh(built, tmp_path, monkeypatch):
+    """(connection, settings, suites) on a private copy of the built warehouse."""
+    monkeypatch.setenv("PIPELINE_DATA_DOCS", "off")
+    monkeypatch.delenv("PIPELINE_MAX_SHRINK", raising=False)
+    shutil.copy(built, tmp_path / "warehouse.duckdb")
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    prepare(con)
+    settings = Settings.resolve(data_dir=str(tmp_path), as_of="2024-12-31")
+    yield con, settings, read_suites()
+    con.close()
+
+
+def check(wh, asset: str, run_id: str = "r"):
+    con, settings, suites = wh
+    layer = next(m.layer for m in discover_models() if m.name == asset)
+    return validate_asset(con, settings, asset, suites_for(asset, layer, suites), run_id)
+
+
+def failures(result) -> list[str]:
+    return [e.describe() for o in result.outcomes for e in o.errors]
+
+
+def test_staging_validates_only_rows_delivered_since_the_last_good_run(wh):
+    con = wh[0]
+    first = check(wh, "stg_orders", "run-1")
+    # First run: all three orders; the watermark moves to delivery 1.
+    assert [o.rows for o in first.outcomes if o.suite == "staging_orders"] == [3]
+    assert read_watermark(con, "stg_orders", "stg_orders").last_delivery_seq == 1
+    insert_rows(con, "orders", [{**ORDERS[0], "order_id": "o4"}], delivery_seq=2)
+    materialize_model(con, next(m for m in discover_models() if m.name == "stg_orders"))
+    second = check(wh, "stg_orders", "run-2")
+    # Second run: only o4, delivered as #2.
+    assert [o.rows for o in second.outcomes if o.suite == "staging_orders"] == [1]
+    assert read_watermark(con, "stg_orders", "stg_orders").last_delivery_seq == 2
+
+
+def test_a_key_twice_after_de_duplication_fails_even_when_old(wh):
+    con = wh[0]
+    assert check(wh, "stg_orders", "run-1").status == "passed"
+    # A de-duplication bug: o1 twice in staging, both copies from the validated delivery #1.
+    run(
+        con, "insert into staging.stg_orders select * from staging.stg_orders where order_id = 'o1'"
+    )
+    result = check(wh, "stg_orders", "run-2")
+    assert result.status == "error"
+    assert failures(result) == [
+        "expect_column_values_to_be_unique on order_id: 2 of 2 rows unexpected, "
+        "e.g. o1 (file test/orders_1.csv, row 2); o1 (file test/orders_1.csv, row 2)"
+    ]
+    # A failed run does not move the watermark.
+    assert read_watermark(con, "stg_orders", "stg_orders").last_delivery_seq == 1
+
+
+def test_an_order_whose_customer_cannot_be_resolved_fails_where_customer_id_is_assigned(wh):
+    con = wh[0]
+    # Landed rows always carry contact_id or e-mail; this one got past that (written to raw
+    # directly), so nothing links it: no natural key, and as a qualifying order no customer.
+    insert_rows(con, "orders", [{**ORDERS[0], "order_id": "o9", "contact_id": None}], 2)
+    build_all(con)
+    result = check(wh, "int_customers")
+    assert result.status == "error"
+    # No earlier good run, so every record is checked: 4 orders + 1 ticket + 2 surveys = 7;
+    # o1, o2, o3 and o9 are all qualifying purchases (completed, amount > 0).
+    assert failures(result) == [
+        "expect_column_values_to_not_be_null on natural_key: 1 of 7 rows unexpected, "
+        "e.g. null (record_type order, record_id o9)",
+        "expect_column_values_to_not_be_null on customer_id where is_qualifying == True: "
+        "1 of 4 rows unexpected, e.g. null (record_type order, record_id o9)",
+    ]
+
+
+def test_a_mart_shrinking_by_half_fails_unless_allowed(wh, monkeypatch):
+    con = wh[0]
+    assert check(wh, "retention_monthly", "run-1").status == "passed"
+    assert read_watermark(con, "retention_monthly", "retention_monthly").row_count == 12
+    run(con, "delete from marts.retention_monthly where month >= date '2024-07-01'")
+    # 6 rows left; the default PIPELINE_MAX_SHRINK = 0.25 allows ceil(12 x 0.75) = 9 at least.
+    result = check(wh, "retention_monthly", "run-2")
+    assert failures(result) == ["expect_table_row_count_to_be_between >= 9: observed 6"]
+    monkeypatch.setenv("PIPELINE_MAX_SHRINK", "0.5")  # ceil(12 x 0.5) = 6: allowed
+    assert check(wh, "retention_monthly", "run-3").status == "passed"
+    assert read_watermark(con, "retention_monthly", "retention_monthly").row_count == 6
+
+
+def test_mart_ranges_and_identities(wh):
+    con = wh[0]
+    run(con, "update marts.satisfaction_monthly set nps = 150 where month = date '2024-02-01'")
+    # satisfaction_monthly starts at the first ticket/survey month: 2024-02 … 2024-12 = 11.
+    assert failures(check(wh, "satisfaction_monthly")) == [
+        "expect_column_values_to_be_between on nps [-100 … 100]: 1 of 11 rows unexpected, "
+        "e.g. 150 (month 2024-02-01 00:00:00)"
+    ]
+    run(
+        con,
+        "update marts.cohort_retention set retention_rate = 0.5 "
+        "where cohort_month = date '2024-01-01' and months_since_first = 0",
+    )
+    # Two cohorts (c1 in 2024-01; c2 in 2024-03), so two rows at k = 0.
+    assert failures(check(wh, "cohort_retention")) == [
+        "expect_column_values_to_be_between on retention_rate [1 … 1] where "
+        "months_since_first == 0: 1 of 2 rows unexpected, e.g. 0.5 "
+        "(cohort_month 2024-01-01 00:00:00, months_since_first 0)"
+    ]
+    run(con, "update marts.retention_monthly set customers_end = 7 where month = date '2024-03-01'")
+    # March: c1 (January) is still active, c2 is new: retained 1 + new 1 + reactivated 0 = 2.
+    assert failures(check(wh, "retention_monthly")) == [
+        "expect_column_pair_values_to_be_equal on customers_end, "
+        "retained_plus_new_plus_reactivated: 1 of 12 rows unexpected, "
+        "e.g. (customers_end=7, retained_plus_new_plus_reactivated=2) (month 2024-03-01 00:00:00)"
+    ]
+
+
+def test_customer_level_marts_have_one_row_per_customer(wh):
+    con = wh[0]
+    first = scalar(con, "select min(customer_id) from marts.loyalty_customers")
+    run(
+        con,
+        "insert into marts.loyalty_customers select * from marts.loyalty_customers "
+        "where customer_id = ?",
+        [first],
+    )
+    # Two buying customers (c1, c2); one copied makes 3 rows, 2 sharing one key.
+    assert failures(check(wh, "loyalty_customers")) == [
+        f"expect_column_values_to_be_unique on customer_id: 2 of 3 rows unexpected, "
+        f"e.g. {first}; {first}"
+    ]
+
+
+def test_no_personal_data_reaches_a_mart(wh):
+    con = wh[0]
+    run(con, "alter table marts.channel_retention add column email varchar")
+    run(con, "alter table marts.channel_retention add column note varchar")
+    run(
+        con,
+        "update marts.channel_retention set note = 'ask Ann <Ann.B@example.org>' "
+        "where channels_engaged = 2",
+    )
+    # The batch: 6 column names (4 + email + note, value null) + 1 text value with '@'.
+    assert failures(check(wh, "channel_retention")) == [
+        "expect_column_values_to_not_be_in_set on mart_column in {email, first_name, "
+        "last_name, phone}: 1 of 7 rows unexpected, e.g. email",
+        "expect_column_values_to_not_match_regex on value regex "
+        r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}: 1 of 7 rows "
+        "unexpected, e.g. ask Ann <Ann.B@example.org> (mart_column note)",
+    ]
+
+
+def test_a_table_not_built_yet_is_a_warning_not_a_crash(wh):
+    con = wh[0]
+    run(con, "drop table marts.email_monthly")
+    result = check(wh, "email_monthly")
+    assert (result.status, result.missing) == (
+        "warning",
+        "table email_monthly does not exist yet: materialise its asset first",
+    )

@@ -1,0 +1,163 @@
+"""Suite files: every one loads in GX with all its expectations; a broken one fails loudly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pipeline.entities import ENTITIES, SCORE_RANGES
+from pipeline.sql_engine import discover_models
+from pipeline.validation.suites import (
+    EXPECTATIONS_DIR,
+    SuiteError,
+    build_gx_suite,
+    condition_text,
+    load_suite,
+    read_suite,
+    read_suites,
+)
+
+SUITE_FILES = sorted(EXPECTATIONS_DIR.glob("*.json"))
+
+
+@pytest.mark.parametrize("path", SUITE_FILES, ids=lambda p: p.stem)
+def test_every_suite_file_loads_with_all_its_expectations(path: Path):
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    built = build_gx_suite(read_suite(path))
+    # GX kept exactly what the file lists, type and severity, in order.
+    assert [(e.expectation_type, e.severity.value) for e in built.expectations] == [
+        (e["type"], e["severity"]) for e in doc["expectations"]
+    ]
+
+
+def test_there_is_a_suite_per_stage_and_entity_and_mart():
+    suites = read_suites()
+    for entity in ENTITIES:
+        assert suites[f"landed_{entity}"].asset == f"raw_{entity}"
+        assert suites[f"staging_{entity}"].asset == f"stg_{entity}"
+    marts = {m.name for m in discover_models() if m.layer == "marts"}
+    assert marts, "the marts helper has written no mart yet"
+    assert {s.asset for s in suites.values() if s.stage == "marts"} == marts | {"*"}
+    # Every suite guards an asset that exists (a model, or a raw table).
+    models = {m.name for m in discover_models()}
+    for suite in suites.values():
+        assert suite.asset in models | {"*"} | {e.raw_table for e in ENTITIES.values()}
+
+
+@pytest.mark.parametrize("entity", list(ENTITIES))
+def test_landed_suites_agree_with_the_entity_contract(entity):
+    ent = ENTITIES[entity]
+    exps = read_suite(EXPECTATIONS_DIR / f"landed_{entity}.json").expectations
+    not_null = {
+        e["kwargs"]["column"]
+        for e in exps
+        if e["type"] == "expect_column_values_to_not_be_null" and "row_condition" not in e["kwargs"]
+    }
+    assert not_null == set(ent.required)
+    in_set = {
+        e["kwargs"]["column"]: tuple(e["kwargs"]["value_set"])
+        for e in exps
+        if e["type"] == "expect_column_values_to_be_in_set"
+    }
+    assert in_set == ent.enums
+    typed = {e["kwargs"]["column"] for e in exps if e["type"].endswith("_in_type_list")}
+    assert typed == set(ent.columns)
+    future = {
+        e["kwargs"]["column"]
+        for e in exps
+        if e["kwargs"].get("max_value") == {"$PARAMETER": "latest_allowed"}
+    }
+    assert future == set(ent.timestamp_columns)
+    if entity == "surveys":
+        ranges = {
+            condition_text(e["kwargs"]["row_condition"]): (
+                e["kwargs"]["min_value"],
+                e["kwargs"]["max_value"],
+            )
+            for e in exps
+            if e["kwargs"].get("column") == "score" and "row_condition" in e["kwargs"]
+        }
+        assert ranges == {f"survey_type == '{t}'": r for t, r in SCORE_RANGES.items()}
+
+
+def _write(tmp_path: Path, expectations: list[dict], name: str = "marts_broken") -> Path:
+    path = tmp_path / f"{name}.json"
+    doc = {
+        "name": name,
+        "meta": {"stage": "marts", "asset": "retention_monthly", "batch": "table"},
+        "expectations": expectations,
+    }
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return path
+
+
+GOOD = {
+    "type": "expect_column_values_to_be_unique",
+    "kwargs": {"column": "month"},
+    "severity": "critical",
+}
+
+
+@pytest.mark.parametrize(
+    ("broken", "message"),
+    [
+        # An unknown expectation type: GX logs it and drops it from the suite.
+        (
+            {
+                "type": "expect_column_values_to_be_frobnicated",
+                "kwargs": {"column": "x"},
+                "severity": "critical",
+            },
+            "GX kept 1 of 2 expectations: expectation 2 (expect_column_values_to_be_frobnicated)"
+            " is invalid",
+        ),
+        # A misspelt keyword: GX's pydantic model refuses it.
+        (
+            {
+                "type": "expect_column_values_to_be_between",
+                "kwargs": {"colum": "nps"},
+                "severity": "critical",
+            },
+            "expectation 2 (expect_column_values_to_be_between) is invalid",
+        ),
+        # A severity GX does not know.
+        (
+            {**GOOD, "severity": "blocker"},
+            "'severity' must be stated as one of ('critical', 'warning')",
+        ),
+        # No severity: blocking or not must be a decision, not a default.
+        (
+            {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "month"}},
+            "'severity' must be stated",
+        ),
+        # A string row condition (deprecated in GX 1.9, and passed through unparsed).
+        (
+            {**GOOD, "kwargs": {"column": "nps", "row_condition": "month > 0"}},
+            "write row_condition as a GX condition object",
+        ),
+    ],
+    ids=["unknown-type", "misspelt-kwarg", "bad-severity", "no-severity", "no-parser"],
+)
+def test_a_broken_suite_file_fails_loudly(tmp_path, broken, message):
+    path = _write(tmp_path, [GOOD, broken])
+    with pytest.raises(SuiteError) as err:
+        load_suite(path)
+    assert str(path) in str(err.value)
+    assert message in str(err.value)
+
+
+def test_a_suite_file_must_be_named_for_its_suite_and_say_its_stage(tmp_path):
+    path = _write(tmp_path, [GOOD], name="marts_x")
+    path.rename(tmp_path / "other.json")
+    with pytest.raises(SuiteError, match="'name' must equal the file name 'other'"):
+        read_suite(tmp_path / "other.json")
+    doc = json.loads((tmp_path / "other.json").read_text())
+    doc["name"], doc["meta"]["stage"] = "other", "gold"
+    (tmp_path / "other.json").write_text(json.dumps(doc))
+    with pytest.raises(SuiteError, match="meta.stage must be one of"):
+        read_suite(tmp_path / "other.json")
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(SuiteError, match="not readable as JSON"):
+        read_suite(tmp_path / "bad.json")
