@@ -121,7 +121,9 @@ def image_markdown(title: str, data: bytes, path: Path) -> dg.MetadataValue:
         "PNGs in <data dir>/docs/, shown inline here."
     ),
 )
-def retention_charts(context: dg.AssetExecutionContext, config: PipelineConfig) -> dg.MaterializeResult:
+def retention_charts(
+    context: dg.AssetExecutionContext, config: PipelineConfig
+) -> dg.MaterializeResult:
     """Draw the two charts from ``serving/marts.duckdb``."""
     settings = config.settings()
     con = duckdb.connect(str(settings.serving_dir / SERVING_FILE), read_only=True)

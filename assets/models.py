@@ -67,7 +67,9 @@ def _result_metadata(con, model: Model, count: int) -> dict:
         [model.layer, model.name],
     )
     schema = dg.TableSchema(
-        columns=[dg.TableColumn(name=c, type=t, description=model.columns.get(c)) for c, t in columns]
+        columns=[
+            dg.TableColumn(name=c, type=t, description=model.columns.get(c)) for c, t in columns
+        ]
     )
     return {
         "dagster/row_count": count,
@@ -101,7 +103,7 @@ def layer_asset(layer: str, models: list[Model]) -> dg.AssetsDefinition:
 
 
 def build_model_assets(sql_dir: Path = SQL_DIR) -> list[dg.AssetsDefinition]:
-    """One multi-asset per layer for every model under ``sql_dir``; raises ModelError on a bad file."""
+    """One multi-asset per layer for the models under ``sql_dir``; ModelError on a bad file."""
     models = discover_models(sql_dir)
     return [
         layer_asset(layer, [m for m in models if m.layer == layer])

@@ -7,7 +7,6 @@ renamed over the published ones only when all of it succeeded, so a failed build
 previous files in place and a reader holding the old file open keeps a consistent snapshot.
 """
 
-
 import datetime as dt
 import decimal
 import os
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import psutil
 
 from pipeline.sql_engine import discover_models
 from pipeline.warehouse import Warehouse, rows, run, scalar
@@ -73,10 +73,8 @@ def assert_no_personal_data(con: duckdb.DuckDBPyConnection, schema: str, mart: s
     if not text_columns:
         return
     # One scan per mart: count e-mail-like values per text column, and malformed hashes.
-    checks = [
-        f"count_if(regexp_matches(\"{c}\", '{EMAIL_PATTERN}'))" for c in text_columns
-    ] + [
-        f"count_if(\"{c}\" is not null and not regexp_matches(\"{c}\", '{SHA256_PATTERN}'))"
+    checks = [f"count_if(regexp_matches(\"{c}\", '{EMAIL_PATTERN}'))" for c in text_columns] + [
+        f'count_if("{c}" is not null and not regexp_matches("{c}", \'{SHA256_PATTERN}\'))'
         for c in text_columns
         if c.lower() == "email_sha256"
     ]
@@ -103,6 +101,22 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
+def remove_orphans(serving_dir: Path) -> list[Path]:
+    """Delete temporary files left by a publish whose process is gone (a killed run)."""
+    found = [
+        *serving_dir.glob(".marts.*.tmp.duckdb*"),
+        *(serving_dir / PARQUET_DIR).glob(".*.tmp.parquet"),
+    ]
+    removed = []
+    for path in found:
+        # The writer's pid precedes ".tmp": .marts.<pid>.tmp.duckdb, .<mart>.<pid>.tmp.parquet
+        pid = path.name.split(".tmp")[0].rsplit(".", 1)[-1]
+        if pid.isdigit() and not psutil.pid_exists(int(pid)):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
 def publish(con: duckdb.DuckDBPyConnection, serving_dir: Path, marts: list[str]) -> dict[str, int]:
     """Copy ``marts`` into a new serving file and Parquet files, then swap them in atomically.
 
@@ -111,6 +125,7 @@ def publish(con: duckdb.DuckDBPyConnection, serving_dir: Path, marts: list[str])
     serving_dir.mkdir(parents=True, exist_ok=True)
     parquet_dir = serving_dir / PARQUET_DIR
     parquet_dir.mkdir(exist_ok=True)
+    remove_orphans(serving_dir)
     target = serving_dir / SERVING_FILE
     tag = f"{os.getpid()}"
     tmp = serving_dir / f".marts.{tag}.tmp.duckdb"
@@ -160,7 +175,7 @@ def publish(con: duckdb.DuckDBPyConnection, serving_dir: Path, marts: list[str])
 
 
 def headline_figures(con: duckdb.DuckDBPyConnection, schema: str = "main") -> dict[str, object]:
-    """A few figures a reader looks for first, read from the published marts (absent ones skipped)."""
+    """The figures a reader looks for first, from the published marts (absent ones skipped)."""
     queries = {
         "retention_monthly": (
             "select strftime(month, '%Y-%m'), customers_end, retention_rate "
@@ -173,7 +188,7 @@ def headline_figures(con: duckdb.DuckDBPyConnection, schema: str = "main") -> di
         ),
     }
     figures: dict[str, object] = {}
-    for table, (sql, names) in queries.items():
+    for sql, names in queries.values():
         try:
             found = rows(con, sql)
         except duckdb.Error:

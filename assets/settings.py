@@ -4,7 +4,6 @@ SQL models read their parameters from this table rather than from templating, so
 plain SQL that runs unchanged in the DuckDB CLI against the warehouse.
 """
 
-
 import dagster as dg
 
 from pipeline.warehouse import Warehouse, run
@@ -14,9 +13,11 @@ from pipeline.warehouse import Warehouse, run
     group_name="raw",
     kinds={"duckdb"},
     pool="warehouse",
-    description="This run's parameters (as_of, churn_days, sla_hours, time zone) for the SQL models.",
+    description="This run's parameters (as_of, churn_days, sla_hours, time zone) for the models.",
 )
-def pipeline_settings(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+def pipeline_settings(
+    context: dg.AssetExecutionContext, warehouse: Warehouse
+) -> dg.MaterializeResult:
     """Write the resolved settings as ``meta.pipeline_settings``."""
     s = warehouse.settings()
     with warehouse.connect() as con:

@@ -34,6 +34,11 @@ class ProcessRun:
     max_rss: int  # bytes, the kernel's high-water mark of the process (wait4)
     cpu_seconds: float  # user + system time of the process (wait4)
     log: str
+    samples: list[tuple[float, int]] = field(default_factory=list)  # (epoch s, tree RSS bytes)
+
+    def peak_between(self, start: float, end: float) -> int:
+        """The highest sampled tree RSS from ``start`` to ``end`` (epoch seconds); 0 if none."""
+        return max((rss for at, rss in self.samples if start <= at <= end), default=0)
 
     @property
     def wall_seconds(self) -> float:
@@ -66,6 +71,7 @@ def run_measured(
     """Run ``command`` to the end, logging its output to ``log_path`` (and each line to
     ``echo``), and measure its wall time and peak memory."""
     peak = 0
+    samples: list[tuple[float, int]] = []
     done = threading.Event()
     started = time.time()
     proc = subprocess.Popen(
@@ -83,9 +89,11 @@ def run_measured(
         nonlocal peak
         while not done.is_set():
             try:
-                peak = max(peak, _tree_rss(watched))
+                rss = _tree_rss(watched)
             except psutil.NoSuchProcess:
                 return
+            samples.append((time.time(), rss))
+            peak = max(peak, rss)
             done.wait(interval)
 
     def copy_output() -> None:
@@ -116,6 +124,7 @@ def run_measured(
         max_rss=usage.ru_maxrss * 1024,
         cpu_seconds=usage.ru_utime + usage.ru_stime,
         log=str(log_path),
+        samples=samples,
     )
 
 

@@ -34,7 +34,8 @@ def _equal(compared: list[dict] | None) -> str:
     if not compared:
         return "–"
     bad = [c["mart"] for c in compared if not c["equal"]]
-    return f"yes ({len(compared)} marts)" if not bad else f"**NO**: {', '.join(bad)}"
+    n = len(compared)
+    return f"yes ({n} mart{'s' if n != 1 else ''})" if not bad else f"**NO**: {', '.join(bad)}"
 
 
 def _extrapolate(scales: list[dict], customers: int, value) -> float | None:
@@ -145,9 +146,11 @@ def _stages(s: dict) -> list[str]:
 
 def _slowest(s: dict, n: int = 12) -> list[str]:
     full = s["full"]
-    lines = ["| step | stage | seconds |", "|---|---|---:|"]
+    peaks = full.get("step_peak_rss", {})
+    lines = ["| step | stage | seconds | peak RSS during the step |", "|---|---|---:|---:|"]
     for step, sec in sorted(full["steps"].items(), key=lambda kv: -kv[1])[:n]:
-        lines.append(f"| {step} | {full['step_stage'].get(step, '?')} | {_s(sec)} |")
+        peak = _gib(peaks[step]) if peaks.get(step) else "–"
+        lines.append(f"| {step} | {full['step_stage'].get(step, '?')} | {_s(sec)} | {peak} |")
     return lines
 
 
@@ -174,9 +177,25 @@ def _estimate(scales: list[dict]) -> list[str]:
         f"Extrapolated linearly from {a:,} and {b:,} customers: about {rows:,.0f} input rows, "
         f"a full build of about {full / 60:,.0f} min (yardstick about {yard / 60:,.0f} min). "
         "Peak memory is in the targets table above; it is the least certain figure, since "
-        "memory does not have to grow linearly.",
+        "memory does not have to grow linearly." + _peak_step(scales[-1]),
         "",
     ]
+
+
+def _peak_step(s: dict) -> str:
+    peaks = s["full"].get("step_peak_rss") or {}
+    if not peaks:
+        return ""
+    step = max(peaks, key=peaks.get)
+    return (
+        f" At {s['customers']:,} customers the peak ({_gib(peaks[step])}) was reached during "
+        f"`{step}`."
+    )
+
+
+def _notes(results: dict) -> list[str]:
+    notes = results.get("notes") or []
+    return ["## Notes on this run", "", *[f"- {n}" for n in notes], ""] if notes else []
 
 
 def render(results: dict) -> str:
@@ -196,6 +215,7 @@ def render(results: dict) -> str:
         f"--as-of {opts['as_of']} --increment {opts['increment']:g}`, code "
         f"{results.get('code', '?')}.",
         "",
+        *_notes(results),
         "## Machine",
         "",
         "| | |",
@@ -210,10 +230,10 @@ def render(results: dict) -> str:
         "process. *Dagster process start* is from launching the process to Dagster's run-start "
         "event (Python imports, building the definitions, opening the instance); the targets "
         "exclude it.",
-        "- *yardstick*: the same marts by plain DuckDB over the same files (`bench/yardstick.py`, "
-        "the SQL it runs is written to `bench_out/yardstick.sql`); *ratio* = full build without "
-        "process start / yardstick. *marts equal*: every mart compared row by row with "
-        "`except all` both ways (doubles rounded to 6 decimals).",
+        "- *yardstick*: the same marts by plain DuckDB over the same files (`bench/yardstick.py`; "
+        "the SQL it runs is written to `<out>/yardstick.sql`, `bench_out/` by default); "
+        "*ratio* = full build without process start / yardstick. *marts equal*: every mart "
+        "compared row by row with `except all` both ways (doubles rounded to 6 decimals).",
         "- *+1 day*: a second `python -m pipeline run` after one more day of deliveries "
         f"(`bench/increment.py`, {opts['increment']:.0%} of each entity's rows: new records "
         "and newer versions of existing ones), with `PIPELINE_AS_OF` one day later.",
@@ -247,7 +267,11 @@ def render(results: dict) -> str:
                 "One more day: "
                 + ", ".join(f"{k} {v:,}" for k, v in s["increment_rows"].items())
                 + " rows. Marts after it equal the yardstick over everything delivered: "
-                + _equal(s.get("increment_compare"))
+                + (
+                    _equal(s["increment_compare"])
+                    if s.get("increment_compare")
+                    else "not checked in this run (`--no-verify-increment`)"
+                )
                 + ".",
                 "",
             ]

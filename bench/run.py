@@ -76,6 +76,7 @@ def pipeline_run(data_dir: Path, as_of: dt.date, label: str, out: Path) -> dict:
         "stages": timing.stage_seconds(),
         "steps": {s.step: s.seconds for s in timing.steps},
         "step_stage": {s.step: s.stage for s in timing.steps},
+        "step_peak_rss": {s.step: proc.peak_between(s.start, s.end) for s in timing.steps},
         "assets": timing.asset_seconds(),
         "peak_rss": proc.peak_rss,
         "peak_rss_tree_sampled": proc.peak_rss_tree,
@@ -275,8 +276,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--scales",
         default=DEFAULT_SCALES,
-        help=f"customers per scale, comma-separated (default {DEFAULT_SCALES}; add 1000000 "
-        "for the memory target: about an hour and 12 GB of CSV on 2 cores)",
+        help=f"customers per scale, comma-separated (default {DEFAULT_SCALES}, about 20 min on "
+        "2 cores; 1000000 writes about 9 GB of CSV and needs well over an hour, see "
+        "docs/performance.md)",
     )
     parser.add_argument("--months", type=int, default=12, help="months of history (default 12)")
     parser.add_argument(

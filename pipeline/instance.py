@@ -7,6 +7,7 @@ keeps its slot in the ``warehouse`` pool, which would block every later writer.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dagster as dg
@@ -15,7 +16,9 @@ from dagster._core.events import DagsterEventType
 from dagster._core.storage.dagster_run import FINISHED_STATUSES
 
 # One writer: every asset that writes the warehouse is in the pool "warehouse", limited to 1
-# (granularity "op": steps queue for the slot, in one run or across runs). Run monitoring frees
+# (granularity "op": a step waits for the slot, in one run or across runs, CLI runs included).
+# Runs launched by the daemon or the UI also queue whole (max_concurrent_runs: 1): every run
+# writes the warehouse, so two at once would only interleave their steps. Run monitoring frees
 # the slots of a run that ended without releasing them.
 DAGSTER_YAML = """\
 # Written by the pipeline; safe to edit.
@@ -26,7 +29,7 @@ concurrency:
     default_limit: 1
     granularity: op
   runs:
-    max_concurrent_runs: 4
+    max_concurrent_runs: 1
 run_monitoring:
   enabled: true
   start_timeout_seconds: 180
@@ -53,14 +56,28 @@ IN_PROGRESS = (
 )
 
 
-def ensure_dagster_home(data_dir: Path) -> Path:
-    """Create ``<data_dir>/dagster_home`` with its dagster.yaml if missing; return it."""
-    home = Path(data_dir).resolve() / "dagster_home"
+def ensure_instance_config(home: Path) -> Path:
+    """Create ``home`` and its dagster.yaml (warehouse pool, run queue) if missing; return it."""
+    home = Path(home).resolve()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists() or config.read_text(encoding="utf-8") in _PREVIOUS_YAML:
         config.write_text(DAGSTER_YAML, encoding="utf-8")
     return home
+
+
+def ensure_dagster_home(data_dir: Path) -> Path:
+    """Create ``<data_dir>/dagster_home`` with its dagster.yaml if missing; return it."""
+    return ensure_instance_config(Path(data_dir).resolve() / "dagster_home")
+
+
+def resolve_dagster_home(data_dir: Path) -> Path:
+    """$DAGSTER_HOME if set, else ``<data_dir>/dagster_home``; its dagster.yaml made if missing.
+
+    Without that file Dagster would run with no warehouse pool, letting two writers collide.
+    """
+    env_home = os.environ.get("DAGSTER_HOME")
+    return ensure_instance_config(Path(env_home)) if env_home else ensure_dagster_home(data_dir)
 
 
 def run_process_id(instance: dg.DagsterInstance, run_id: str) -> int | None:
@@ -113,4 +130,3 @@ def recover_interrupted_runs(instance: dg.DagsterInstance) -> list[str]:
             for record in finished:
                 storage.free_concurrency_slots_for_run(record.dagster_run.run_id)
     return recovered
-

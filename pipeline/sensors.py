@@ -190,9 +190,7 @@ def scan(
     return (Batch(batch) if batch else None), next_state, waiting
 
 
-def run_selection(
-    batch: Batch, asset_graph, instance: dg.DagsterInstance
-) -> list[dg.AssetKey]:
+def run_selection(batch: Batch, asset_graph, instance: dg.DagsterInstance) -> list[dg.AssetKey]:
     """The batch's raw assets, plus raw assets never materialised, and everything downstream."""
     raw_keys = {dg.AssetKey(ENTITIES[e].raw_table) for e in ENTITIES}
     known = set(asset_graph.get_all_asset_keys())

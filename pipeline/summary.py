@@ -58,4 +58,6 @@ def print_summary(settings: Settings, run_id: str) -> None:
             ):
                 rr = "n/a" if repeat_rate is None else f"{repeat_rate:.1%}"
                 ro = "n/a" if ror is None else f"{ror:.1%}"
-                print(f"{customers:,} buying customers, repeat rate {rr}, return on relationship {ro}")
+                print(
+                    f"{customers:,} buying customers, repeat rate {rr}, return on relationship {ro}"
+                )

@@ -38,13 +38,11 @@ def _executable(name: str) -> str:
 
 def dagster_env(settings: Settings) -> dict[str, str]:
     """The environment both processes share: DAGSTER_HOME and an absolute PIPELINE_DATA_DIR."""
-    from pipeline.instance import ensure_dagster_home
+    from pipeline.instance import resolve_dagster_home
 
     env = dict(os.environ)
     env["PIPELINE_DATA_DIR"] = str(settings.data_dir)
-    env["DAGSTER_HOME"] = str(
-        Path(env.get("DAGSTER_HOME") or ensure_dagster_home(settings.data_dir)).resolve()
-    )
+    env["DAGSTER_HOME"] = str(resolve_dagster_home(settings.data_dir))
     return env
 
 
@@ -128,7 +126,9 @@ def main(host: str = "127.0.0.1", port: int = 3000) -> int:
         print(f"configuration error: {err}", file=sys.stderr)
         return 2
     if not port_free(host, port):
-        print(f"port {port} on {host} is in use: pass another, e.g. PORT={port + 1}", file=sys.stderr)
+        print(
+            f"port {port} on {host} is in use: pass another, e.g. PORT={port + 1}", file=sys.stderr
+        )
         return 2
     env = dagster_env(settings)
     os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
@@ -141,6 +141,9 @@ def main(host: str = "127.0.0.1", port: int = 3000) -> int:
             f"warning: serving on {host}: anyone who can reach this machine can launch runs",
             file=sys.stderr,
         )
+    # Ctrl-C and SIGTERM (systemd, kill) both stop the pair, even where the shell that started
+    # us made SIGINT ignored (background jobs).
+    signal.signal(signal.SIGINT, _raise_keyboard_interrupt)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     procs = start(host, port, env)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host

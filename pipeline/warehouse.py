@@ -69,7 +69,9 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
 
 
 @contextmanager
-def open_warehouse(path: Path | str, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+def open_warehouse(
+    path: Path | str, read_only: bool = False
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the warehouse file with its schemas and search path ready."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -147,3 +147,65 @@ def test_stage_of_sorts_steps_into_stages() -> None:
     assert stage_of("serving_marts", checks_only) == "serving"
     assert stage_of("retention_charts", checks_only) == "serving"
     assert stage_of("pipeline_settings", checks_only) == "other"
+
+
+def _measured(measured: float, start: float = 20.0, rss: float = 2**30) -> dict:
+    stages = {"ingest": measured / 2, "sql": measured / 2, "polars": 0.0, "validation": 0.0,
+              "serving": 0.0, "other": 0.0}  # fmt: skip
+    return {
+        "wall_seconds": measured + start,
+        "process_start_seconds": start,
+        "measured_seconds": measured,
+        "after_run_seconds": 0.0,
+        "between_steps_seconds": 0.0,
+        "cpu_seconds": measured,
+        "stages": stages,
+        "steps": {"raw_orders": measured / 2, "sql_staging": measured / 2},
+        "step_stage": {"raw_orders": "ingest", "sql_staging": "sql"},
+        "assets": {"stg_orders": measured / 2},
+        "peak_rss": rss,
+        "load_before": 1.0,
+        "load_after": 1.0,
+    }
+
+
+def test_report_states_targets_met_or_not() -> None:
+    scale = {
+        "customers": 100_000,
+        "input_rows": {"orders": 600_000},
+        "landing_bytes": 2**20,
+        "generate_seconds": 1.0,
+        "full": _measured(300.0),
+        "increment": _measured(20.0),
+        "increment_rows": {"orders": 6_000},
+        "yardstick": {
+            "seconds": 100.0,
+            "cpu_seconds": 100.0,
+            "load_seconds": 40.0,
+            "sql_seconds": 60.0,
+            "sentiment_seconds": 0.0,
+            "models": {"staging.stg_orders": 30.0},
+            "peak_rss": 2**30,
+        },
+        "compare": [{"mart": "retention_monthly", "equal": True}],
+    }
+    results = {
+        "machine": {"cpu": "test"},
+        "options": {
+            "scales": [100_000],
+            "months": 12,
+            "email_per_month": 10.0,
+            "seed": 1,
+            "as_of": "2026-10-31",
+            "increment": 0.01,
+        },  # fmt: skip
+        "scales": [scale],
+    }
+    text = _bench("report").render(results)
+    # Full build 300 s / yardstick 100 s = 3.0 ×, above 1.5 ×: not met.
+    assert "300.0 s vs 100.0 s = 3.0 ×" in text
+    # +1 day 20 s / 300 s = 6.7 % ≤ 10 %: met. 600,000 rows / 300 s = 2,000 rows/s.
+    assert "20.0 s vs 300.0 s = 7% (at 100,000) | yes |" in text
+    assert "| 2,000 |" in text
+    assert "| full build at 100k customers" in text and "| **no** |" in text
+    assert "yes (1 mart)" in text

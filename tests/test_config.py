@@ -1,4 +1,4 @@
-"""Settings resolve from arguments, then PIPELINE_* variables, then defaults, and refuse bad values."""
+"""Settings come from arguments, then PIPELINE_* variables, then defaults; bad values refused."""
 
 import datetime as dt
 

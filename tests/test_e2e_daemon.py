@@ -63,7 +63,7 @@ def wait_for(what: str, check, deadline: float, proc: subprocess.Popen | None = 
         if proc is not None and proc.poll() is not None:
             pytest.fail(f"{what}: the process under test exited with {proc.returncode}")
         if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not reached within {DEADLINE_SECONDS} s")
+            pytest.fail(f"{what}: not reached in time ({DEADLINE_SECONDS} s per phase)")
         time.sleep(1)
 
 
@@ -126,6 +126,21 @@ class GraphQL:
         except OSError:
             return False
 
+    def job_selector(self, job: str) -> dict:
+        """The location, repository and job name of ``job`` as the webserver knows them."""
+        data = self(
+            "{ repositoriesOrError { ... on RepositoryConnection { nodes { name "
+            "location { name } jobs { name } } } } }"
+        )
+        for repo in data["repositoriesOrError"]["nodes"]:
+            if job in {j["name"] for j in repo["jobs"]}:
+                return {
+                    "repositoryLocationName": repo["location"]["name"],
+                    "repositoryName": repo["name"],
+                    "jobName": job,
+                }
+        raise AssertionError(f"no job {job!r} in {data}")
+
     def launch_refresh(self) -> str:
         data = self(
             """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) {
@@ -134,11 +149,7 @@ class GraphQL:
                  errors { message } } ... on InvalidSubsetError { message } } }""",
             {
                 "p": {
-                    "selector": {
-                        "repositoryLocationName": "pipeline.definitions",
-                        "repositoryName": "__repository__",
-                        "jobName": "refresh",
-                    },
+                    "selector": self.job_selector("refresh"),
                     "runConfigData": {},
                 }
             },
@@ -148,8 +159,7 @@ class GraphQL:
 
     def runs(self) -> list[dict]:
         data = self(
-            "{ runsOrError { ... on Runs { results { runId status "
-            "tags { key value } } } } }"
+            "{ runsOrError { ... on Runs { results { runId status tags { key value } } } } }"
         )
         return data["runsOrError"]["results"]
 
@@ -160,15 +170,16 @@ def ui(tmp_path: Path) -> Iterator[tuple[Path, GraphQL, subprocess.Popen]]:
     data_dir = tmp_path / "data"
     (data_dir / "landing").mkdir(parents=True)
     port = free_port()
+    log = (tmp_path / "ui.log").open("w", encoding="utf-8")
     proc = subprocess.Popen(
         [sys.executable, "-m", "pipeline", "ui", "--host", "127.0.0.1", "--port", str(port)],
         cwd=REPO_ROOT,
         env=child_env(data_dir),
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
-        text=True,
         start_new_session=True,
     )
+    log.close()
     try:
         yield data_dir, GraphQL(port), proc
     finally:
@@ -187,15 +198,15 @@ def ui(tmp_path: Path) -> Iterator[tuple[Path, GraphQL, subprocess.Popen]]:
             leftovers = False
         if leftovers:
             os.killpg(proc.pid, signal.SIGKILL)
-        output = proc.stdout.read() if proc.stdout else ""
-        proc.stdout and proc.stdout.close()
-        print(output[-20000:])
+        log = tmp_path / "ui.log"
+        print(f"webserver and daemon output: {log}\n{log.read_text(encoding='utf-8')[-5000:]}")
 
 
 READER = """
 import sys, duckdb
 con = duckdb.connect(sys.argv[1], read_only=True)
-q = "select (select count(*) from loyalty_customers), (select sum(purchases) from loyalty_customers), (select customers from loyalty_summary)"
+q = ("select (select count(*) from loyalty_customers), "
+     "(select sum(purchases) from loyalty_customers), (select customers from loyalty_summary)")
 print(con.execute(q).fetchall(), flush=True)
 sys.stdin.readline()
 print(con.execute(q).fetchall(), flush=True)
@@ -204,12 +215,17 @@ print(con.execute(q).fetchall(), flush=True)
 
 def test_daemon_sensor_runs_and_concurrent_runs(ui, tmp_path: Path) -> None:
     data_dir, graphql, proc = ui
+    started = time.monotonic()
     deadline = time.monotonic() + DEADLINE_SECONDS
     export = generate_export(tmp_path / "export")
     wait_for("webserver up", graphql.up, deadline, proc)
 
+    print(f"webserver up after {time.monotonic() - started:.0f} s")
     # 1. An export dropped into landing/ reaches the serving file through the sensor.
-    shutil.copytree(export, data_dir / "landing", dirs_exist_ok=True)
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    # Swapped in whole so the export is one batch (the settle logic has its own tests).
+    shutil.copytree(export, data_dir / "landing.incoming")
+    os.replace(data_dir / "landing.incoming", data_dir / "landing")
     first = wait_for(
         "serving file with the export",
         lambda: serving_rows(data_dir, "select count(*) from loyalty_customers"),
@@ -220,7 +236,9 @@ def test_daemon_sensor_runs_and_concurrent_runs(ui, tmp_path: Path) -> None:
     (sensor_run,) = graphql.runs()
     tags = {t["key"]: t["value"] for t in sensor_run["tags"]}
     assert tags["pipeline/trigger"] == "landing"
-    assert tags["pipeline/entities"] == "contacts,email_events,orders,social_mentions,surveys,tickets"
+    assert (
+        tags["pipeline/entities"] == "contacts,email_events,orders,social_mentions,surveys,tickets"
+    )
     # Wait for the run to finish (the charts step runs after serving).
     wait_for(
         "first run finished",
@@ -229,6 +247,7 @@ def test_daemon_sensor_runs_and_concurrent_runs(ui, tmp_path: Path) -> None:
         proc,
     )
     assert graphql.runs()[0]["status"] == "SUCCESS"
+    print(f"sensor run done after {time.monotonic() - started:.0f} s")
 
     # 2. A reader holds the published file open across the next runs.
     reader = subprocess.Popen(
@@ -243,6 +262,7 @@ def test_daemon_sensor_runs_and_concurrent_runs(ui, tmp_path: Path) -> None:
     drop = data_dir / "landing" / "crm" / "orders" / "late_orders.csv"
     drop.write_text(delta_orders_csv(), encoding="utf-8")
     launched = graphql.launch_refresh()
+    deadline = time.monotonic() + DEADLINE_SECONDS
     wait_for("two more runs", lambda: len(graphql.runs()) == 3, deadline, proc)
     wait_for(
         "all runs finished",
@@ -250,6 +270,7 @@ def test_daemon_sensor_runs_and_concurrent_runs(ui, tmp_path: Path) -> None:
         deadline,
         proc,
     )
+    print(f"two more runs done after {time.monotonic() - started:.0f} s")
     runs = graphql.runs()
     assert {r["status"] for r in runs} == {"SUCCESS"}, runs
     assert launched in {r["runId"] for r in runs}
@@ -260,7 +281,8 @@ def test_daemon_sensor_runs_and_concurrent_runs(ui, tmp_path: Path) -> None:
     customer_id = hashlib.sha256(f"email:{NEW_EMAIL}".encode()).hexdigest()[:16]
     assert serving_rows(
         data_dir,
-        f"select email_sha256, purchases from loyalty_customers where customer_id = '{customer_id}'",
+        "select email_sha256, purchases from loyalty_customers "
+        f"where customer_id = '{customer_id}'",
     ) == [(hashlib.sha256(NEW_EMAIL.encode()).hexdigest(), 1)]
     assert (data_dir / "docs" / "cohort_heatmap.png").exists()
 
@@ -342,3 +364,37 @@ def test_killed_run_leaves_everything_consistent(tmp_path: Path) -> None:
     assert serving_rows(data_dir, "select count(*) from loyalty_customers") == [
         (published[0][0] + 1,)
     ]
+
+
+def test_ui_binds_loopback_by_default_and_refuses_a_busy_port(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    import inspect
+
+    from pipeline import ui
+
+    assert inspect.signature(ui.main).parameters["host"].default == "127.0.0.1"
+    assert ui.is_loopback("127.0.0.1") and ui.is_loopback("localhost") and ui.is_loopback("::1")
+    assert not ui.is_loopback("0.0.0.0")
+    web = ui.commands("127.0.0.1", 3456)["webserver"]
+    assert web[1:5] == ["-h", "127.0.0.1", "-p", "3456"]
+    monkeypatch.setenv("PIPELINE_DATA_DIR", str(tmp_path))
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert ui.main("127.0.0.1", port) == 2
+    assert f"port {port} on 127.0.0.1 is in use" in capsys.readouterr().err
+
+
+def test_a_custom_dagster_home_gets_the_warehouse_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline.config import Settings
+    from pipeline.ui import dagster_env
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "elsewhere"))
+    env = dagster_env(Settings.resolve(data_dir=str(tmp_path / "data")))
+    assert env["DAGSTER_HOME"] == str(tmp_path / "elsewhere")
+    config = (tmp_path / "elsewhere" / "dagster.yaml").read_text(encoding="utf-8")
+    assert "default_limit: 1" in config and "max_concurrent_runs: 1" in config

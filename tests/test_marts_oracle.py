@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +64,14 @@ CONFIGS = {
 
 
 @dataclass(frozen=True)
+class Outcome:
+    """The marts as the SQL built them, and as the oracle computes them from the raw tables."""
+
+    actual: dict[str, pl.DataFrame]
+    expected: dict[str, pl.DataFrame]
+
+
+@dataclass(frozen=True)
 class MartsJob:
     """The job that materialises every asset feeding the marts, and an instance to run it in."""
 
@@ -81,7 +90,7 @@ class MartsJob:
 
 
 @pytest.fixture(scope="module")
-def marts_job() -> MartsJob:
+def marts_job() -> Iterator[MartsJob]:
     """Everything `python -m pipeline run` materialises up to the marts, minus the GX checks,
     the serving copy and the charts (none of which changes a mart); built once, run per config."""
     selection = (
@@ -113,14 +122,6 @@ def _read_and_compute(data_dir: Path, config: Config) -> Outcome:
         sentiment = frame(con, "select * from intermediate.int_mention_sentiment")
         actual = {name: frame(con, f"select * from marts.{name}") for name in MART_KEYS}
     return Outcome(actual=actual, expected=compute_marts(raw, sentiment, config.settings))
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """The marts as the SQL built them, and as the oracle computes them from the raw tables."""
-
-    actual: dict[str, pl.DataFrame]
-    expected: dict[str, pl.DataFrame]
 
 
 @pytest.fixture(scope="module", params=list(CONFIGS))

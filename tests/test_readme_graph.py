@@ -1,4 +1,4 @@
-"""The README's asset-graph picture is the current graph (regenerate with `python -m pipeline graph`)."""
+"""The README's asset-graph picture is the current graph (redraw: `python -m pipeline graph`)."""
 
 from pipeline.graph import END, START, readme_with_graph
 from tests.conftest import REPO_ROOT

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -13,12 +17,17 @@ from pipeline.schedules import REFRESH_JOB, build_nightly_schedule
 from pipeline.sensors import (
     Batch,
     LandingState,
+    build_interrupted_runs_sensor,
     build_landing_sensor,
     landing_deliveries,
     scan,
 )
 
 ORDERS = "crm/orders"
+
+
+def sha256_of(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _stand_in(name: str, deps: list[str]) -> dg.AssetsDefinition:
@@ -100,12 +109,6 @@ def test_new_file_gives_one_run_and_the_same_file_again_none(
     drop(data_dir, f"{ORDERS}/orders_1_copy.csv", "order_id\nA1\n")
     copy = evaluate(data_dir, instance, again.cursor)
     assert copy.run_requests == []
-
-
-def sha256_of(text: str) -> str:
-    import hashlib
-
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def test_growing_file_is_not_picked_up(
@@ -214,3 +217,36 @@ def test_nightly_schedule_defaults_and_env(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("PIPELINE_NIGHTLY_CRON", "at two")
     with pytest.raises(ConfigError, match="PIPELINE_NIGHTLY_CRON='at two' is not a cron"):
         build_nightly_schedule()
+
+
+def started_run(instance: dg.DagsterInstance, pid: int) -> str:
+    """A run in status STARTED whose executing process is ``pid``, holding the warehouse slot."""
+    from dagster._core.events import EngineEventData
+    from dagster._core.storage.dagster_run import DagsterRun
+
+    run = instance.add_run(DagsterRun(job_name="refresh", status=dg.DagsterRunStatus.STARTED))
+    instance.report_engine_event(
+        f"Executing steps in process (pid: {pid})", run, EngineEventData.in_process(pid)
+    )
+    claim = instance.event_log_storage.claim_concurrency_slot("warehouse", run.run_id, "raw_orders")
+    assert claim.is_claimed
+    return run.run_id
+
+
+def test_interrupted_runs_sensor_fails_dead_runs_and_frees_their_slot(tmp_path: Path) -> None:
+    instance = dg.DagsterInstance.local_temp(str(tmp_path))
+    instance.event_log_storage.set_concurrency_slots("warehouse", 2)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a pid that existed and is now gone: a killed run
+    dead = started_run(instance, gone.pid)
+    alive = started_run(instance, os.getpid())
+    sensor = build_interrupted_runs_sensor()
+    result = sensor(dg.build_sensor_context(instance=instance))
+    assert result.skip_message == "marked 1 interrupted run(s) failed"
+    assert instance.get_run_by_id(dead).status == dg.DagsterRunStatus.FAILURE
+    assert instance.get_run_by_id(alive).status == dg.DagsterRunStatus.STARTED
+    # Only the live run still holds a warehouse slot.
+    info = instance.event_log_storage.get_concurrency_info("warehouse")
+    assert [s.run_id for s in info.claimed_slots] == [alive]
+    # Nothing more to do on the next tick.
+    assert sensor(dg.build_sensor_context(instance=instance)).skip_message == "no interrupted runs"

@@ -225,3 +225,61 @@ def test_serving_file_opens_in_duckdb_1x(tmp_path: Path, duckdb1_python: Path) -
         "[(7, 28)]",
         "[(Decimal('12.5000'), datetime.datetime(2026, 10, 31, 23, 59, 59), True)]",
     ]
+
+
+def test_orphans_of_a_killed_publish_are_removed(tmp_path: Path) -> None:
+    serving = tmp_path / "serving"
+    (serving / "parquet").mkdir(parents=True)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    orphan = serving / f".marts.{gone.pid}.tmp.duckdb"
+    orphan_part = serving / "parquet" / f".loyalty_customers.{gone.pid}.tmp.parquet"
+    live = serving / f".marts.{os.getpid()}.tmp.duckdb.keep"  # not a pattern publish writes
+    for path in (orphan, orphan_part, live):
+        path.write_bytes(b"x")
+    with open_warehouse(tmp_path / "warehouse.duckdb") as con:
+        write_marts(con, customers=2)
+        publish(con, serving, MARTS)
+    assert not orphan.exists() and not orphan_part.exists()
+    assert live.exists()
+
+
+def write_cohorts(con: duckdb.DuckDBPyConnection) -> None:
+    """Cohort 2026-08 (4 buyers) and 2026-09 (2 buyers); October 2026 is the open month."""
+    run(
+        con,
+        "create or replace table marts.cohort_retention as select * from (values "
+        "(date '2026-08-01', 0, 4, 4, 1.0), (date '2026-08-01', 1, 4, 2, 0.5), "
+        "(date '2026-08-01', 2, 4, 1, 0.25), (date '2026-09-01', 0, 2, 2, 1.0), "
+        "(date '2026-09-01', 1, 2, 1, 0.5)) "
+        "as t(cohort_month, months_since_first, cohort_size, retained_customers, retention_rate)",
+    )
+    run(
+        con,
+        "create or replace table marts.retention_monthly as select * from (values "
+        "(date '2026-08-01', true), (date '2026-09-01', true), (date '2026-10-01', false)) "
+        "as t(month, is_complete)",
+    )
+
+
+def test_retention_charts_are_drawn_from_the_serving_file(data_dir: Path) -> None:
+    from assets.charts import retention_charts
+
+    with open_warehouse(data_dir / "warehouse.duckdb") as con:
+        write_cohorts(con)
+        publish(con, data_dir / "serving", ["cohort_retention", "retention_monthly"])
+    result = dg.materialize(
+        [retention_charts], resources={"config": PipelineConfig(data_dir=str(data_dir))}
+    )
+    assert result.success
+    (mat,) = result.asset_materializations_for_node("retention_charts")
+    meta = mat.metadata
+    # Curve over complete months only: k=0 -> (4+2)/(4+2) = 1; k=1 -> cohort 08 only (09+1 is
+    # October, open): 2/4 = 0.5; k=2 would be October for cohort 08: no point.
+    assert meta["curve_points"].value == 2
+    assert meta["retention_month_1"].value == 0.5
+    assert meta["cohorts"].value == 2
+    assert meta["cohort_heatmap"].md_str.startswith("![cohort heat map](data:image/png;base64,")
+    png = (data_dir / "docs" / "cohort_heatmap.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (data_dir / "docs" / "retention_curve.png").exists()

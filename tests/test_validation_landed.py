@@ -230,3 +230,24 @@ def test_the_ingestion_core_refuses_a_file_the_suite_fails_before_insert(data_di
         ("crm/orders/b_future.csv", "refused", True),
     ]
     assert (settings.quarantine_dir / "crm/orders/b_future.csv").exists()
+
+
+def test_the_data_docs_index_lists_logged_runs_and_prunes_pages_of_others(data_dir):
+    from pipeline.validation import SuiteOutcome
+    from pipeline.validation.docs import write_index
+
+    settings = make_settings(data_dir)
+    site = data_dir / "docs" / "data_docs" / "validations" / "landed_orders"
+    kept, dropped = site / "run-a" / "t1" / "p.html", site / "run-gone" / "t0" / "p.html"
+    for page in (kept, dropped):
+        page.parent.mkdir(parents=True)
+        page.write_text("<html></html>")
+    ValidationLog(data_dir, "run-a")(
+        SuiteOutcome("landed_orders", "landed", "raw_orders", "crm/orders/a.csv", "run-a", 3,
+                     "3 rows", 0.1, [], docs_path=str(kept))
+    )  # fmt: skip
+    index = write_index(settings).read_text(encoding="utf-8")
+    assert "crm/orders/a.csv" in index
+    assert 'href="validations/landed_orders/run-a/t1/p.html"' in index
+    # run-gone has no log any more (pruned): its pages go too.
+    assert kept.exists() and not dropped.parent.parent.exists()

@@ -100,6 +100,8 @@ def main() -> None:
         return
     results = []
     with tempfile.TemporaryDirectory(prefix="ingest-bench-") as tmp:
+        # The floor: imports and an empty landing folder.
+        results.append(("nothing to land (baseline)", *measure(Path(tmp) / "empty", "orders")))
         if not args.skip_online_retail and ONLINE_RETAIL.is_dir():
             data = Path(tmp) / "retail"
             folder = data / "landing" / ENTITIES["orders"].landing_path

@@ -15,23 +15,22 @@ from pathlib import Path
 from pipeline.config import Settings
 from pipeline.validation.log import log_dir, read_log
 
+INDEX_RUNS = 10  # runs listed in the index (pages of older logged runs stay on disk)
+
 
 def data_docs_dir(settings: Settings) -> Path:
     """The Data Docs site: ``<data>/docs/data_docs``."""
     return settings.docs_dir / "data_docs"
 
 
-def write_index(settings: Settings) -> Path:
-    """(Re)write ``index.html`` listing every logged batch, newest run first; returns its path."""
+def write_index(settings: Settings, runs_listed: int = INDEX_RUNS) -> Path:
+    """(Re)write ``index.html`` listing the batches of the newest runs; returns its path."""
     site = data_docs_dir(settings)
     site.mkdir(parents=True, exist_ok=True)
     logs = sorted(log_dir(settings.data_dir).glob("*.jsonl"), key=lambda p: -p.stat().st_mtime)
     rows = []
-    kept_runs = set()
-    for log in logs:
-        outcomes = read_log(settings.data_dir, log.stem)
-        kept_runs.update(o.run_id for o in outcomes)
-        for o in outcomes:
+    for log in logs[:runs_listed]:
+        for o in read_log(settings.data_dir, log.stem):
             page = Path(o.docs_path) if o.docs_path else None
             link = (
                 f'<a href="{html.escape(page.relative_to(site).as_posix())}">page</a>'
@@ -45,7 +44,7 @@ def write_index(settings: Settings) -> Path:
                 f"<td>{html.escape(o.target)}</td><td>{o.rows}</td><td>{o.status}</td>"
                 f"<td>{html.escape(failed)}</td><td>{link}</td></tr>"
             )
-    _prune_pages(site, kept_runs)
+    _prune_pages(site, {log.stem for log in logs})
     index = site / "index.html"
     index.write_text(
         "<!doctype html><meta charset='utf-8'><title>Validation results</title>"
@@ -63,7 +62,10 @@ def write_index(settings: Settings) -> Path:
 
 
 def _prune_pages(site: Path, kept_runs: set[str]) -> None:
-    """Delete ``validations/<suite>/<run>/`` folders of runs no longer in any log."""
+    """Delete ``validations/<suite>/<run>/`` folders of runs no longer in any log.
+
+    A log file is named after its run id, which is also GX's folder name for the run.
+    """
     validations = site / "validations"
     if not validations.is_dir():
         return

@@ -18,7 +18,12 @@ from urllib.parse import unquote, urlparse
 
 import polars as pl
 
-from pipeline.validation.outcome import INDEX_LABELS, MAX_EXAMPLES, ExpectationOutcome, SuiteOutcome
+from pipeline.validation.outcome import (
+    INDEX_LABELS,
+    MAX_EXAMPLES,
+    ExpectationOutcome,
+    SuiteOutcome,
+)
 from pipeline.validation.suites import Suite, build_gx_suite, condition_text
 
 if TYPE_CHECKING:
@@ -27,26 +32,34 @@ if TYPE_CHECKING:
 # Data Docs pages: "all" (default), "failures" (only batches with a failed expectation), "off".
 DOCS_ENV = "PIPELINE_DATA_DOCS"
 DOCS_MODES = ("all", "failures", "off")
+MAX_ROWS_LOCATED = 1000  # failures on more rows show example values without their rows
 
 
 def to_pandas(frame: pl.DataFrame) -> pd.DataFrame:
-    """A polars frame as the pandas frame GX checks: types stable whatever the nulls.
+    """A polars frame as the pandas frame GX checks, in the dtypes GX handles vectorised.
 
-    Text becomes ``object`` (so type checks look at each value), integers nullable ``Int64``,
-    decimals ``float64``, dates and timestamps ``datetime64[us]``.
+    GX compares value by value in Python for anything but plain numpy numbers and
+    ``datetime64[ns]``, and type-checks ``object`` text value by value; that cost grows with the
+    rows. So: text is pandas ``StringDtype`` (one dtype check), integers ``int64`` (``float64``
+    when nulls are present), decimals ``float64``, dates and timestamps ``datetime64[ns]``
+    (clipped to its range, years 1678-2261: a timestamp beyond still fails any bound check).
     """
-    casts = {}
+    import pandas as pd
+
+    low, high = dt.datetime(1678, 1, 1), dt.datetime(2261, 12, 31)
+    casts = []
     for name, dtype in frame.schema.items():
+        col = pl.col(name)
         if dtype.is_decimal():
-            casts[name] = pl.Float64
+            casts.append(col.cast(pl.Float64))
         elif dtype == pl.Date or isinstance(dtype, pl.Datetime):
-            casts[name] = pl.Datetime("us")
-    df = frame.with_columns(pl.col(n).cast(t) for n, t in casts.items()).to_pandas()
+            casts.append(col.cast(pl.Datetime("us")).clip(low, high).cast(pl.Datetime("ns")))
+        elif dtype.is_integer():
+            casts.append(col.cast(pl.Int64))
+    df = frame.with_columns(casts).to_pandas()
     for name, dtype in frame.schema.items():
-        if dtype.is_integer():
-            df[name] = df[name].astype("Int64")
-        elif dtype == pl.String or dtype == pl.Null:
-            df[name] = df[name].astype(object).where(df[name].notna(), None)
+        if dtype == pl.String or dtype == pl.Null:
+            df[name] = df[name].astype(pd.StringDtype())
     return df
 
 
@@ -66,6 +79,7 @@ class _Session:
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
         self.gx = gx
+        _share_compiled_templates()
         self.context = gx.get_context(mode="ephemeral")
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
         self.datasource = self.context.data_sources.add_pandas("pipeline")
@@ -113,6 +127,44 @@ class _Session:
         return self.sites[docs_dir]
 
 
+def _share_compiled_templates() -> None:
+    """Let every GX page renderer reuse compiled Jinja templates (half of a page's cost).
+
+    GX builds a new Jinja environment, and recompiles ~30 templates, for every page. A
+    bytecode cache shared by those environments skips the recompiling. Should GX's view class
+    change shape, pages still render, only slower.
+    """
+    import jinja2
+    from great_expectations.render.view import view
+
+    cls = getattr(view, "DefaultJinjaView", None)
+    if cls is None or getattr(cls, "_pipeline_shared_cache", False):
+        return
+
+    class _MemoryCache(jinja2.BytecodeCache):
+        def __init__(self) -> None:
+            self.compiled: dict[str, bytes] = {}
+
+        def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            if bucket.key in self.compiled:
+                bucket.bytecode_from_string(self.compiled[bucket.key])
+
+        def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+    cache = _MemoryCache()
+    original = cls.__init__
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        env = getattr(self, "env", None)
+        if isinstance(env, jinja2.Environment):
+            env.bytecode_cache = cache
+
+    cls.__init__ = __init__
+    cls._pipeline_shared_cache = True
+
+
 @functools.cache
 def _session() -> _Session:
     return _Session()
@@ -135,21 +187,17 @@ def run_suite(
 
     definition = session.definition(suite)
     df = to_pandas(frame)
-    index = [c for c in suite.index_columns if c in df.columns]
-    result_format: dict[str, Any] = {
-        "result_format": "SUMMARY",
-        "partial_unexpected_count": MAX_EXAMPLES,
-    }
-    if index:
-        result_format["unexpected_index_column_names"] = index
     gx_run = RunIdentifier(run_name=run_id, run_time=dt.datetime.now(dt.UTC))
     result = definition.run(
         batch_parameters={"dataframe": df},
         expectation_parameters=parameters or {},
-        result_format=result_format,
+        result_format={"result_format": "SUMMARY", "partial_unexpected_count": MAX_EXAMPLES},
         run_id=gx_run,
     )
-    outcomes = [_outcome(r, index) for r in result.results]
+    outcomes = [_outcome(r, []) for r in result.results]
+    index = [c for c in suite.index_columns if c in df.columns]
+    if index:
+        _add_row_examples(session, definition, suite, df, index, parameters or {}, outcomes)
     outcome = SuiteOutcome(
         suite=suite.name,
         stage=suite.stage,
@@ -178,6 +226,66 @@ def run_suite(
         store.remove_key(key)
     outcome.seconds = round(time.perf_counter() - started, 3)
     return outcome
+
+
+def _add_row_examples(
+    session: _Session,
+    definition,
+    suite: Suite,
+    df: pd.DataFrame,
+    index: list[str],
+    parameters: dict[str, Any],
+    outcomes: list[ExpectationOutcome],
+) -> None:
+    """Re-run the failed expectations asking GX where the unexpected rows are.
+
+    GX lists *every* unexpected row when asked for index columns (seconds per 100,000 rows),
+    so the first pass does without, and only expectations failing on at most
+    :data:`MAX_ROWS_LOCATED` rows are asked again, their examples then naming their rows.
+    """
+    wanted = {
+        _key(o.expectation, o.columns, o.condition)
+        for o in outcomes
+        if not o.success and o.unexpected_count and o.unexpected_count <= MAX_ROWS_LOCATED
+    }
+    expectations = [
+        e
+        for e in suite.expectations
+        if _key(e["type"], _columns(e.get("kwargs") or {}), _doc_condition(e)) in wanted
+    ]
+    if not expectations:
+        return
+    located = session.gx.ExpectationSuite(name=f"{suite.name}__rows", expectations=expectations)
+    batch = definition.data.get_batch(batch_parameters={"dataframe": df})
+    result = batch.validate(
+        located,
+        result_format={
+            "result_format": "SUMMARY",
+            "partial_unexpected_count": MAX_EXAMPLES,
+            "unexpected_index_column_names": index,
+        },
+        expectation_parameters=parameters,
+    )
+    examples = {}
+    for r in result.results:
+        found = _outcome(r, index)
+        examples[_key(found.expectation, found.columns, found.condition)] = found.examples
+    for o in outcomes:
+        o.examples = examples.get(_key(o.expectation, o.columns, o.condition), o.examples)
+
+
+def _key(expectation: str, columns: str, condition: str | None) -> tuple:
+    return (expectation, columns, condition)
+
+
+def _doc_condition(expectation: dict[str, Any]) -> str | None:
+    return condition_text((expectation.get("kwargs") or {}).get("row_condition"))
+
+
+def _columns(kwargs: dict[str, Any]) -> str:
+    """The column(s) an expectation reads, as messages name them."""
+    names = [kwargs[k] for k in ("column", "column_A", "column_B") if kwargs.get(k)]
+    return ", ".join(names + list(kwargs.get("column_list") or []))
 
 
 def _render(session: _Session, docs_dir: Path, key) -> str | None:
@@ -257,8 +365,7 @@ def _expected(kwargs: dict[str, Any]) -> str | None:
 def _outcome(result, index: list[str]) -> ExpectationOutcome:
     config = result.expectation_config
     kwargs = config.kwargs
-    columns = [kwargs[k] for k in ("column", "column_A", "column_B") if kwargs.get(k)]
-    columns += list(kwargs.get("column_list") or [])
+    columns = _columns(kwargs).split(", ") if _columns(kwargs) else []
     condition = kwargs.get("row_condition")
     if condition is not None and not isinstance(condition, dict | str):
         condition = condition.dict() if hasattr(condition, "dict") else str(condition)

@@ -23,7 +23,7 @@ def _keys(df: pl.DataFrame, name: str) -> pl.DataFrame:
     )
 
 
-def channels(identity: Identity, sentiment: pl.DataFrame, settings: OracleSettings):
+def channels(identity: Identity, sentiment: pl.DataFrame, settings: OracleSettings) -> pl.DataFrame:
     """Channels each customer engaged on in (as_of - 365 days, as_of]: natural_key, count."""
     year = CHANNEL_DAYS
     ev = email_events(identity, settings)
@@ -81,7 +81,10 @@ def channel_retention(loyal: pl.DataFrame, chans: pl.DataFrame) -> pl.DataFrame:
 
 
 def _latest_score(s: pl.DataFrame, survey_type: str, name: str) -> pl.DataFrame:
-    """The score of each customer's latest response of a type (ties: the larger response_id)."""
+    """The score of each customer's latest response of a type.
+
+    Ties on responded_at: silent in the spec; int_customer_engagement.yml: highest response_id.
+    """
     return (
         s.filter(pl.col("survey_type") == survey_type, pl.col("natural_key").is_not_null())
         .sort("natural_key", "responded_at", "response_id")
@@ -92,27 +95,36 @@ def _latest_score(s: pl.DataFrame, survey_type: str, name: str) -> pl.DataFrame:
 
 
 def email_90d(identity: Identity, settings: OracleSettings) -> pl.DataFrame:
-    """Per customer: campaigns delivered, opened, clicked in the last 90 days; open rate."""
-    from .engagement import recipients
+    """Per customer: campaigns delivered, opened, clicked in the last 90 days; open rate.
 
-    ev = email_events(identity, settings).filter(pl.col("natural_key").is_not_null())
-    recent = within_days("occurred_at", RECENT_DAYS, settings)
+    Delivered as in email_monthly: a delivered event, or for a campaign with no delivered event
+    at all, a sent event and no bounce. Whether a delivered event needs a sent event of the same
+    recipient here is silent; customer_360.yml: it does not (the event in 90d is enough).
+    """
+    events = email_events(identity, settings)
     typ = pl.col("event_type")
-    per = ev.group_by("natural_key", "campaign_id").agg(
-        (recent & (typ == "delivered")).any().alias("_delivered_recent"),
-        (recent & (typ == "sent")).any().alias("_sent_recent"),
-        (recent & (typ == "open")).any().alias("_open_recent"),
-        (recent & (typ == "click")).any().alias("_click_recent"),
-        (typ == "open").any().alias("_opened"),
+    delivers = events.group_by("campaign_id").agg(
+        (typ == "delivered").any().alias("_campaign_delivers")
     )
-    rec = recipients(identity, settings).select(
-        "natural_key", "campaign_id", "_campaign_delivers", "is_bounced"
-    )
-    per = per.join(rec, on=["natural_key", "campaign_id"], how="left").with_columns(
-        pl.when(pl.col("_campaign_delivers").fill_null(True))
-        .then(pl.col("_delivered_recent"))
-        .otherwise(pl.col("_sent_recent") & ~pl.col("is_bounced"))
-        .alias("_delivered_90d")
+    recent = within_days("occurred_at", RECENT_DAYS, settings)
+    per = (
+        events.filter(pl.col("natural_key").is_not_null())
+        .group_by("natural_key", "campaign_id")
+        .agg(
+            (recent & (typ == "delivered")).any().alias("_delivered_recent"),
+            (recent & (typ == "sent")).any().alias("_sent_recent"),
+            (recent & (typ == "open")).any().alias("_open_recent"),
+            (recent & (typ == "click")).any().alias("_click_recent"),
+            (typ == "open").any().alias("_opened"),
+            (typ == "bounce").any().alias("_bounced"),
+        )
+        .join(delivers, on="campaign_id")
+        .with_columns(
+            pl.when(pl.col("_campaign_delivers"))
+            .then(pl.col("_delivered_recent"))
+            .otherwise(pl.col("_sent_recent") & ~pl.col("_bounced"))
+            .alias("_delivered_90d")
+        )
     )
     return per.group_by("natural_key").agg(
         pl.col("_delivered_90d").sum().cast(pl.Int64).alias("emails_delivered_90d"),

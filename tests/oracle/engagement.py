@@ -5,7 +5,9 @@ from __future__ import annotations
 import polars as pl
 
 from .common import month_of, ratio
+from .identity import Identity
 from .satisfaction import email_events, mentions
+from .settings import OracleSettings
 
 FLAGS = {
     "delivered": "delivered",
@@ -17,7 +19,9 @@ FLAGS = {
 }
 
 
-def social_monthly(identity, sentiment, settings) -> pl.DataFrame:
+def social_monthly(
+    identity: Identity, sentiment: pl.DataFrame, settings: OracleSettings
+) -> pl.DataFrame:
     """Mentions, sentiment, linking and brand replies per (month, platform)."""
     m = mentions(identity, sentiment, settings).with_columns(
         month_of("posted_at").alias("month"),
@@ -59,7 +63,7 @@ def social_monthly(identity, sentiment, settings) -> pl.DataFrame:
     )
 
 
-def recipients(identity, settings) -> pl.DataFrame:
+def recipients(identity: Identity, settings: OracleSettings) -> pl.DataFrame:
     """One row per (campaign, recipient) that was sent: first sent time and event flags.
 
     ``is_delivered`` follows email_monthly: a delivered event, or, for a campaign without any
@@ -86,8 +90,11 @@ def recipients(identity, settings) -> pl.DataFrame:
     )
 
 
-def campaign_names(identity, settings) -> pl.DataFrame:
-    """The most frequent non-empty name of each campaign (ties: the smallest name)."""
+def campaign_names(identity: Identity, settings: OracleSettings) -> pl.DataFrame:
+    """The most frequent non-empty name of each campaign.
+
+    Ties: silent in the spec; email_monthly.yml: alphabetically first.
+    """
     ev = email_events(identity, settings).filter(
         pl.col("campaign_name").is_not_null() & (pl.col("campaign_name").str.strip_chars() != "")
     )
@@ -101,7 +108,7 @@ def campaign_names(identity, settings) -> pl.DataFrame:
     )
 
 
-def email_monthly(identity, settings) -> pl.DataFrame:
+def email_monthly(identity: Identity, settings: OracleSettings) -> pl.DataFrame:
     """Distinct recipients per event, in the month of each recipient's first send."""
     rec = recipients(identity, settings).with_columns(month_of("first_sent_at").alias("month"))
     out = rec.group_by("month", "campaign_id").agg(

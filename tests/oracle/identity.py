@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from .settings import OracleSettings
+from .versions import norm_handle
 
 SOCIAL_PLATFORMS = ("twitter", "facebook", "instagram", "linkedin")
 NOT_PURCHASES = ("pending", "cancelled")
@@ -45,7 +46,8 @@ class Identity:
 
     contacts: pl.DataFrame  # existing contacts: contact_id, survivor_id, email_norm, attributes
     customers: pl.DataFrame  # natural_key, customer_id, email_sha256, is_contact, attributes
-    orders: pl.DataFrame  # resolved orders + natural_key, is_customer
+    # resolved records + natural_key (NULL when its key is no customer) and is_contact
+    orders: pl.DataFrame
     tickets: pl.DataFrame
     surveys: pl.DataFrame
     email_events: pl.DataFrame  # resolved events + natural_key (NULL when no customer)
@@ -99,7 +101,9 @@ def qualifying(orders: pl.DataFrame, settings: OracleSettings) -> pl.DataFrame:
     )
 
 
-def build_customers(contacts: pl.DataFrame, orders: pl.DataFrame, settings) -> pl.DataFrame:
+def build_customers(
+    contacts: pl.DataFrame, orders: pl.DataFrame, settings: OracleSettings
+) -> pl.DataFrame:
     """Every surviving contact, plus each non-contact key with a qualifying purchase."""
     survivors = contacts.filter(pl.col("contact_id") == pl.col("survivor_id")).select(
         (pl.lit("contact:") + pl.col("contact_id")).alias("natural_key"),
@@ -175,8 +179,6 @@ def link_email_events(events: pl.DataFrame, customers: pl.DataFrame) -> pl.DataF
 
 def link_mentions(mentions: pl.DataFrame, contacts: pl.DataFrame) -> pl.DataFrame:
     """Mentions link by (platform, handle) to the oldest contact holding it; blog/other never."""
-    from .versions import norm_handle
-
     holders = (
         pl.concat(
             [
