@@ -14,13 +14,16 @@ DEMO_SEED = 42
 
 
 def _instance(data_dir: Path):
-    """The Dagster instance: $DAGSTER_HOME if set, else one kept under the data directory."""
+    """The Dagster instance ($DAGSTER_HOME, else one under the data directory), with the runs
+    of a killed process marked failed so that their warehouse slot is free again."""
     import dagster as dg
 
-    from pipeline.instance import ensure_dagster_home
+    from pipeline.instance import recover_interrupted_runs, resolve_dagster_home
 
-    home = Path(os.environ.get("DAGSTER_HOME") or ensure_dagster_home(data_dir))
-    return dg.DagsterInstance.from_config(str(home))
+    instance = dg.DagsterInstance.from_config(str(resolve_dagster_home(data_dir)))
+    for run_id in recover_interrupted_runs(instance):
+        print(f"run {run_id} was interrupted (its process is gone): marked failed", flush=True)
+    return instance
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
