@@ -1,15 +1,15 @@
 """Ingestion assets: one per entity (``raw_contacts`` … ``raw_social_mentions``).
 
 Each lands the new deliveries in ``landing/<source>/<folder>/`` into ``raw.raw_<entity>``
-through :func:`pipeline.ingest.core.ingest_entity`. The validator it passes comes from
-``pipeline.ingest.core.default_validator()``, looked up at run time, so the validation layer
-can plug in a file-level check without touching this module.
+through :func:`pipeline.ingest.core.ingest_entity`, each delivery's good rows checked against
+its landed expectation suite (``expectations/landed_<entity>.json``) before they are inserted.
 """
 
 import dagster as dg
 
 from pipeline.entities import ENTITIES, Entity
 from pipeline.ingest import core as ingest_core
+from pipeline.validation.landed import landed_validator
 from pipeline.warehouse import Warehouse, scalar
 
 
@@ -51,7 +51,7 @@ def build_ingest_asset(entity: Entity) -> dg.AssetsDefinition:
                 settings,
                 entity.name,
                 run_id=context.run.run_id,
-                validator=ingest_core.default_validator(),
+                validator=landed_validator(settings, context.run.run_id),
                 log=context.log.info,
             )
             raw_rows = int(scalar(con, f"select count(*) from raw.{entity.raw_table}"))

@@ -12,7 +12,7 @@ from ingest_support import drop, land, make_settings, query
 
 from assets.ingest import INGEST_ASSETS
 from pipeline.config import PipelineConfig
-from pipeline.ingest import core, quarantine
+from pipeline.ingest import quarantine
 from pipeline.warehouse import Warehouse
 
 ORDERS_HEADER = (
@@ -285,4 +285,3 @@ def test_ingest_assets_materialise_with_metadata(data_dir):
     assert orders["rows_quarantined"].value == 1
     assert "| crm/orders/b.csv |  | 0 | 0 | 0 | refused: unknown header" in orders["files"].value
     assert mats["raw_contacts"]["dagster/row_count"].value == 0
-    assert core.default_validator() is None

@@ -3,6 +3,6 @@
 Entry point: :func:`pipeline.ingest.core.ingest_entity`. See ``docs/vendors.md``.
 """
 
-from pipeline.ingest.core import FileReport, default_validator, ingest_entity
+from pipeline.ingest.core import FileReport, ingest_entity
 
-__all__ = ["FileReport", "default_validator", "ingest_entity"]
+__all__ = ["FileReport", "ingest_entity"]

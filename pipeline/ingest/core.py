@@ -45,15 +45,6 @@ EVENT_ID_SQL = (
 )
 
 
-def default_validator() -> Validator | None:
-    """The validator the Dagster ingest assets pass to :func:`ingest_entity`.
-
-    None for now: the data-validation helper replaces this hook with a function that returns a
-    reason to refuse a file's good rows (or None to accept them).
-    """
-    return None
-
-
 def ensure_tables(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
     """Create the ledger, the quarantine table and the entity's raw table when missing."""
     ledger.ensure_ledger(con)

@@ -1,10 +1,9 @@
 """What validation costs: the share of a run's time spent in suites and checks.
 
 ``python -m pipeline.validation.cost --customers 2000 --out /tmp/cost`` generates a data set,
-runs the full job twice with the landed validator plugged in (a first load, then a run with
-nothing new), and prints the report written in docs/validation.md. Validation time = the check
-steps (batch selection in DuckDB, GX, Data Docs) plus the landed suites run inside the
-ingestion steps (from the run log).
+runs the full job twice (a first load, then a run with nothing new), and prints the report
+written in docs/validation.md. Validation time = the check steps (batch selection in DuckDB, GX,
+Data Docs) plus the landed suites run inside the ingestion steps (from the run log).
 """
 
 from __future__ import annotations
@@ -55,24 +54,19 @@ def main(argv: list[str] | None = None) -> int:
     from pipeline.config import Settings
     from pipeline.definitions import build_definitions
     from pipeline.generate import generate
-    from pipeline.ingest import core as ingest_core
-    from pipeline.validation.landed import landed_validator
 
     out = Path(args.out)
     shutil.rmtree(out, ignore_errors=True)
     os.environ["PIPELINE_DATA_DIR"] = str(out)
     os.environ["PIPELINE_AS_OF"] = args.as_of
     rows = generate(out, args.customers, 42, dt.date.fromisoformat(args.as_of))
-    settings = Settings.resolve()
-    current = {}
-    if ingest_core.default_validator() is None:  # until assets/ingest.py builds it itself
-        ingest_core.default_validator = lambda: landed_validator(settings, current["run_id"])
+    Settings.resolve()  # refuse a bad configuration before the runs
     instance = dg.DagsterInstance.ephemeral()
     job = build_definitions().resolve_implicit_global_asset_job_def()
     print(f"customers {args.customers:,}, rows generated {sum(rows.values()):,}")
     ok = True
     for label in ("first load", "nothing new"):
-        current["run_id"] = run_id = str(uuid.uuid4())
+        run_id = str(uuid.uuid4())
         result = job.execute_in_process(instance=instance, run_id=run_id, raise_on_error=False)
         ok = ok and result.success
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())

@@ -19,6 +19,7 @@ from pipeline.entities import ENTITIES, Entity
 from pipeline.validation.docs import data_docs_dir
 from pipeline.validation.log import ValidationLog
 from pipeline.validation.outcome import SuiteOutcome
+from pipeline.validation.parts import validate_in_parts
 from pipeline.validation.runner import run_suite
 from pipeline.validation.suites import EXPECTATIONS_DIR, Suite, read_suite
 
@@ -81,9 +82,11 @@ def make_landed_validator(
 
     def validate(entity: Entity, frame: pl.DataFrame, source_file: str) -> str | None:
         batch = landed_batch(entity, frame)
-        outcome = run_suite(
+        outcome = validate_in_parts(
+            run_suite,
             suites[entity.name],
             batch,
+            entity.key,
             target=source_file,
             batch=f"{frame.height} rows delivered in {source_file} ({batch.height} distinct)",
             run_id=run_name,

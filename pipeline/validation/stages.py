@@ -14,6 +14,7 @@ from pipeline.validation.batches import MissingTable, build_batch
 from pipeline.validation.docs import data_docs_dir
 from pipeline.validation.log import ValidationLog, read_log
 from pipeline.validation.outcome import SuiteOutcome
+from pipeline.validation.parts import validate_in_parts
 from pipeline.validation.runner import run_suite
 from pipeline.validation.state import write_watermarks
 from pipeline.validation.suites import EVERY_MART, Suite
@@ -72,9 +73,13 @@ def validate_asset(
             batch = build_batch(con, suite, asset)
         except MissingTable as err:
             return AssetValidation(asset, missing=str(err))
-        outcome = run_suite(
+        # New rows are split by their key when many; a mart (one small table) is run whole.
+        key = suite.meta.get("key") if suite.batch == "new_rows" else None
+        outcome = validate_in_parts(
+            run_suite,
             suite,
             batch.frame,
+            key,
             target=asset,
             batch=batch.description,
             run_id=run_id,

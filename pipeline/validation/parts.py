@@ -1,0 +1,182 @@
+"""Validate a large batch in parts, so that memory follows the part, not the delivery.
+
+GX validates a pandas frame in memory, several copies of it at once: millions of e-mail events
+in one batch cost gigabytes. A batch larger than :func:`part_rows` is split by a hash of its key
+column into parts of about that size, each part validated on its own, and the outcomes merged.
+
+That is exact for what the suites use:
+
+- row-wise expectations (not null, in set, between, regex, type, column pairs): a row fails or
+  passes on its own, so the batch's unexpected count is the sum of the parts';
+- uniqueness of the key (alone or with other columns): every row of one key falls in one part;
+- ``expect_column_unique_value_count_to_be_between``: run once, on the distinct values of its
+  column (the distinct values have the same count as the whole column).
+
+A suite with any other expectation (a row count, ``mostly``, uniqueness of a non-key column) is
+validated whole, as before: correct first, bounded where that is exact.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+from typing import Any
+
+import polars as pl
+
+from pipeline.validation.outcome import MAX_EXAMPLES, ExpectationOutcome, SuiteOutcome
+from pipeline.validation.suites import Suite
+
+PART_ROWS_ENV = "PIPELINE_VALIDATION_PART_ROWS"
+DEFAULT_PART_ROWS = 200_000
+
+ROW_WISE = frozenset(
+    {
+        "expect_column_values_to_not_be_null",
+        "expect_column_values_to_be_null",
+        "expect_column_values_to_be_in_set",
+        "expect_column_values_to_not_be_in_set",
+        "expect_column_values_to_be_between",
+        "expect_column_values_to_match_regex",
+        "expect_column_values_to_not_match_regex",
+        "expect_column_values_to_be_in_type_list",
+        "expect_column_values_to_be_of_type",
+        "expect_column_pair_values_to_be_equal",
+        "expect_column_pair_values_a_to_be_greater_than_b",
+        # Every part carries every column of the batch.
+        "expect_table_columns_to_match_set",
+    }
+)
+KEY_LOCAL = frozenset({"expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"})
+ON_DISTINCT = frozenset({"expect_column_unique_value_count_to_be_between"})
+
+Runner = Callable[..., SuiteOutcome]
+
+
+def part_rows() -> int:
+    """``PIPELINE_VALIDATION_PART_ROWS``: the most rows GX validates at once (default 200,000)."""
+    raw = os.environ.get(PART_ROWS_ENV, "").strip()
+    try:
+        value = int(raw) if raw else DEFAULT_PART_ROWS
+    except ValueError:
+        raise ValueError(f"{PART_ROWS_ENV}={raw!r} must be a whole number") from None
+    if value < 1:
+        raise ValueError(f"{PART_ROWS_ENV}={value} must be at least 1")
+    return value
+
+
+def _columns(expectation: dict[str, Any]) -> list[str]:
+    kwargs = expectation.get("kwargs") or {}
+    names = [kwargs[k] for k in ("column", "column_A", "column_B") if kwargs.get(k)]
+    return names + list(kwargs.get("column_list") or [])
+
+
+def _placement(expectation: dict[str, Any], key: str) -> str | None:
+    """``part``, ``distinct`` or None (the expectation needs the whole batch)."""
+    kwargs = expectation.get("kwargs") or {}
+    kind = expectation["type"]
+    if kwargs.get("mostly") is not None:
+        return None
+    if kind in ROW_WISE:
+        return "part"
+    if kind in KEY_LOCAL and key in _columns(expectation):
+        return "part"
+    if kind in ON_DISTINCT and not kwargs.get("row_condition"):
+        return "distinct"
+    return None
+
+
+def _subsuite(suite: Suite, suffix: str, expectations: list[dict[str, Any]]) -> Suite:
+    document = {**suite.document, "name": f"{suite.name}{suffix}", "expectations": expectations}
+    return dataclasses.replace(suite, name=document["name"], document=document)
+
+
+def validate_in_parts(
+    run: Runner, suite: Suite, frame: pl.DataFrame, key: str | None, **kwargs: Any
+) -> SuiteOutcome:
+    """``run(suite, frame, **kwargs)``, in parts split by ``key`` when the frame is large.
+
+    ``run`` is :func:`pipeline.validation.runner.run_suite`. The merged outcome carries every
+    expectation of the suite once, under the suite's own name.
+    """
+    limit = part_rows()
+    placements = [_placement(e, key) if key else None for e in suite.expectations]
+    if frame.height <= limit or key not in frame.columns or None in placements or not key:
+        return run(suite, frame, **kwargs)
+    n_parts = -(-frame.height // limit)
+    per_part = [e for e, p in zip(suite.expectations, placements, strict=True) if p == "part"]
+    on_distinct = [e for e, p in zip(suite.expectations, placements, strict=True) if p != "part"]
+    part_suite = _subsuite(suite, "__parts", per_part)
+    bucket = pl.col(key).hash(seed=0) % n_parts
+    batch = kwargs.pop("batch")
+    docs_dir = kwargs.pop("docs_dir", None)
+    outcomes: list[SuiteOutcome] = []
+    for i in range(n_parts):
+        part = frame.filter(bucket == i)
+        label = f"{batch} (part {i + 1} of {n_parts})"
+        # One Data Docs page per batch: the first part's, or that of a part that failed.
+        outcome = run(
+            part_suite, part, batch=label, docs_dir=docs_dir if i == 0 else None, **kwargs
+        )
+        if outcome.status != "passed" and i > 0 and docs_dir is not None:
+            outcome = run(part_suite, part, batch=label, docs_dir=docs_dir, **kwargs)
+        outcomes.append(outcome)
+    extra: SuiteOutcome | None = None
+    if on_distinct:
+        columns = sorted({c for e in on_distinct for c in _columns(e)})
+        extra = run(
+            _subsuite(suite, "__distinct", on_distinct),
+            frame.select(columns).unique(),
+            batch=f"{batch}: distinct values of {', '.join(columns)}",
+            docs_dir=None,
+            **kwargs,
+        )
+    return merge(suite, batch, outcomes, extra)
+
+
+def merge(
+    suite: Suite, batch: str, parts: list[SuiteOutcome], extra: SuiteOutcome | None
+) -> SuiteOutcome:
+    """One outcome from the parts' outcomes, then the distinct-values run's."""
+    by_part = zip(*(p.expectations for p in parts), strict=True)
+    expectations = [_merge_expectation(list(group)) for group in by_part]
+    expectations += extra.expectations if extra else []
+    failing = [p for p in parts if p.status != "passed" and p.docs_path]
+    pages = failing or [p for p in parts if p.docs_path]
+    return SuiteOutcome(
+        suite=suite.name,
+        stage=suite.stage,
+        asset=suite.asset,
+        target=parts[0].target,
+        run_id=parts[0].run_id,
+        rows=sum(p.rows for p in parts),
+        batch=f"{batch}, validated in {len(parts)} parts",
+        seconds=round(sum(p.seconds for p in parts) + (extra.seconds if extra else 0.0), 3),
+        expectations=expectations,
+        docs_path=pages[0].docs_path if pages else None,
+    )
+
+
+def _merge_expectation(group: list[ExpectationOutcome]) -> ExpectationOutcome:
+    """The whole batch's result of one expectation from its result on each part."""
+    first = group[0]
+    failed = [e for e in group if not e.success]
+    counted = all(e.unexpected_count is not None for e in group)
+    unexpected = sum(e.unexpected_count or 0 for e in group) if counted else None
+    total = sum(e.element_count or 0 for e in group) if counted else None
+    if counted:
+        observed = f"{unexpected} of {total} rows unexpected"
+    else:
+        observed = (failed or group)[0].observed
+    examples = [x for e in failed for x in e.examples][:MAX_EXAMPLES]
+    errors = [e.error for e in group if e.error]
+    return dataclasses.replace(
+        first,
+        success=not failed,
+        observed=observed,
+        unexpected_count=unexpected,
+        element_count=total,
+        examples=examples,
+        error=errors[0] if errors else None,
+    )

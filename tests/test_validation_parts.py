@@ -1,0 +1,93 @@
+"""A large batch validated in parts gives the same verdict and counts as validated whole."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from test_validation_landed import canonical, order
+
+from pipeline.entities import ENTITIES
+from pipeline.validation.landed import landed_batch, landed_suites
+from pipeline.validation.parts import PART_ROWS_ENV, part_rows, validate_in_parts
+from pipeline.validation.runner import run_suite
+
+LATEST = {"latest_allowed": dt.datetime(2030, 1, 1)}
+
+
+def orders_with_faults():
+    """40 orders and faults a whole-file validation finds, far apart in the file: o7 twice with
+    different amounts and no updated_at, and one order in USD among EUR ones (a warning: more
+    than one currency)."""
+    records = [order(f"o{i}", amount=str(10 + i)) for i in range(40)]
+    records[31]["currency"] = "USD"
+    records.append(order("o7", amount="99"))  # the last row, far from the first o7
+    return landed_batch(ENTITIES["orders"], canonical("orders", records))
+
+
+def run(frame, monkeypatch, part_size: int | None):
+    if part_size is None:
+        monkeypatch.delenv(PART_ROWS_ENV, raising=False)
+    else:
+        monkeypatch.setenv(PART_ROWS_ENV, str(part_size))
+    suite = landed_suites()["orders"]
+    return validate_in_parts(
+        run_suite,
+        suite,
+        frame,
+        "order_id",
+        target="f.csv",
+        batch="41 rows",
+        run_id="t",
+        parameters=LATEST,
+        docs_dir=None,
+    )
+
+
+def verdicts(outcome):
+    return {
+        (e.expectation, e.columns, e.condition): (e.success, e.unexpected_count)
+        for e in outcome.expectations
+    }
+
+
+def test_parts_find_what_the_whole_file_finds(monkeypatch):
+    frame = orders_with_faults()
+    whole = run(frame, monkeypatch, None)
+    parts = run(frame, monkeypatch, 7)  # 41 rows in 6 parts
+    assert "validated in 6 parts" in parts.batch and whole.rows == parts.rows == 41
+    assert verdicts(parts) == verdicts(whole)
+    failed = {e.expectation: e for e in parts.expectations if not e.success}
+    # The repeated key is found although the parts split the file: both o7 rows share a part.
+    unique = failed["expect_compound_columns_to_be_unique"]
+    assert unique.unexpected_count == 2 and unique.severity == "critical"
+    assert unique.examples == [
+        "(order_id=o7, updated_at=null) (row 9)",
+        "(order_id=o7, updated_at=null) (row 42)",
+    ]
+    versions = failed["expect_column_values_to_not_be_null"]
+    assert (versions.columns, versions.observed) == ("updated_at", "2 of 2 rows unexpected")
+    # Two currencies, counted over the whole file (each part alone may hold one).
+    currencies = failed["expect_column_unique_value_count_to_be_between"]
+    assert currencies.severity == "warning" and currencies.observed == "observed 2"
+    assert parts.status == whole.status == "error"
+    assert len(parts.expectations) == len(landed_suites()["orders"].expectations)
+
+
+def test_a_clean_file_passes_in_parts(monkeypatch):
+    records = [order(f"o{i}") for i in range(30)]
+    frame = landed_batch(ENTITIES["orders"], canonical("orders", records))
+    outcome = run(frame, monkeypatch, 4)
+    assert outcome.status == "passed" and "validated in 8 parts" in outcome.batch
+    assert sum(1 for e in outcome.expectations if e.element_count == 30) > 5
+
+
+def test_part_size_setting_is_checked(monkeypatch):
+    monkeypatch.setenv(PART_ROWS_ENV, "0")
+    with pytest.raises(ValueError, match="must be at least 1"):
+        part_rows()
+    monkeypatch.setenv(PART_ROWS_ENV, "lots")
+    with pytest.raises(ValueError, match="must be a whole number"):
+        part_rows()
+    monkeypatch.delenv(PART_ROWS_ENV)
+    assert part_rows() == 200_000
