@@ -17,7 +17,7 @@ from pipeline.sql_engine import (
     SQL_DIR,
     Model,
     discover_models,
-    materialize_model,
+    materialize,
     preview_markdown,
 )
 from pipeline.warehouse import Warehouse, rows
@@ -93,10 +93,11 @@ def layer_asset(layer: str, models: list[Model]) -> dg.AssetsDefinition:
             for model in models:  # already in dependency order
                 if model.name not in selected:
                     continue
-                count = materialize_model(con, model)
-                context.log.info(f"{model.qualified_name}: {count:,} rows")
+                count, how = materialize(con, model)
+                context.log.info(f"{model.qualified_name}: {count:,} rows ({how})")
                 yield dg.MaterializeResult(
-                    asset_key=model.name, metadata=_result_metadata(con, model, count)
+                    asset_key=model.name,
+                    metadata={**_result_metadata(con, model, count), "build": how},
                 )
 
     return _build

@@ -59,9 +59,11 @@ def _new_records(entity: Entity, tag: str, day_start: str) -> dict[str, str]:
     primary = PRIMARY[entity.name]
     # A random second of the day, fixed by the key, so the same input gives the same file.
     start = f"(timestamp '{day_start}' + to_seconds(hash({entity.key}) % 86400))"
+    end = f"timestamp '{day_start}' + interval 1 day - interval 1 second"
     exprs = {c: c for c in entity.columns}
     for col in entity.timestamp_columns:
-        exprs[col] = f"{col} + ({start} - {primary})"
+        # Exported at the day's end: nothing in it can have happened later (a reply, an update).
+        exprs[col] = f"least({col} + ({start} - {primary}), {end})"
     exprs[entity.key] = f"{entity.key} || '-D{tag}'"
     if entity.name == "contacts":
         exprs["email"] = f"'d{tag}.' || email"

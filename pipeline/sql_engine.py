@@ -3,11 +3,18 @@
 Parents are read from the table names in the SQL with sqlglot, so the dependency graph needs no
 ``ref()`` and each model runs unchanged in the DuckDB CLI (after ``set search_path``). Problems
 (a cycle, an unknown table, a file that is not one ``select``) fail at load time naming the file.
+
+A model is rebuilt whole (``create or replace table``) unless its ``.yml`` says
+``incremental: {unique_key: <column>}``: a model over one landed table that keeps the first
+delivered copy of each key (the immutable entities). Such a table only ever gains rows, so a run
+appends what the deliveries since its last build add under new keys, and rebuilds whole only when
+its SQL changed, the table is missing, or the landed table was rebuilt (``meta.model_builds``).
 """
 
 from __future__ import annotations
 
 import graphlib
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,10 +25,18 @@ import yaml
 from sqlglot import exp
 
 from pipeline.catalog import PYTHON_TABLES
-from pipeline.warehouse import frame, run, scalar
+from pipeline.warehouse import frame, rows, run, scalar
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 LAYERS = ("staging", "intermediate", "marts")
+SEQ = "_delivery_seq"  # delivery order of a landed row (pipeline.entities.LINEAGE_COLUMNS)
+BUILDS_DDL = """
+create table if not exists meta.model_builds (
+    model varchar primary key,
+    sql_sha256 varchar not null,
+    source_delivery_seq bigint,
+    built_at timestamp not null
+)"""
 
 
 class ModelError(ValueError):
@@ -39,10 +54,15 @@ class Model:
     parents: tuple[str, ...]
     description: str = ""
     columns: dict[str, str] = field(default_factory=dict)
+    unique_key: str | None = None  # set for an incremental model (first copy per key)
 
     @property
     def qualified_name(self) -> str:
         return f"{self.layer}.{self.name}"
+
+    @property
+    def sql_sha256(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
 
 
 def read_parents(sql: str, path: Path) -> tuple[str, ...]:
@@ -70,10 +90,11 @@ def read_parents(sql: str, path: Path) -> tuple[str, ...]:
     return tuple(sorted(parents))
 
 
-def _read_descriptions(path: Path) -> tuple[str, dict[str, str]]:
+def _read_yml(path: Path) -> tuple[str, dict[str, str], str | None]:
+    """A model's description, column descriptions and incremental unique key from its .yml."""
     yml = path.with_suffix(".yml")
     if not yml.exists():
-        return "", {}
+        return "", {}, None
     try:
         doc = yaml.safe_load(yml.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as err:
@@ -83,9 +104,19 @@ def _read_descriptions(path: Path) -> tuple[str, dict[str, str]]:
     columns = doc.get("columns") or {}
     if not isinstance(columns, dict):
         raise ModelError(f"{yml}: 'columns' must map each column name to a one-line description")
-    return str(doc.get("description") or "").strip(), {
-        str(k): str(v).strip() for k, v in columns.items()
-    }
+    incremental = doc.get("incremental")
+    key = None
+    if incremental is not None:
+        key = incremental.get("unique_key") if isinstance(incremental, dict) else None
+        if not isinstance(key, str) or not key:
+            raise ModelError(
+                f"{yml}: write 'incremental:' as 'incremental: {{unique_key: <column>}}'"
+            )
+    return (
+        str(doc.get("description") or "").strip(),
+        {str(k): str(v).strip() for k, v in columns.items()},
+        key,
+    )
 
 
 def discover_models(
@@ -100,15 +131,22 @@ def discover_models(
             if name in models or name in known:
                 raise ModelError(f"{path}: table name {name!r} is already used by another model")
             sql = path.read_text(encoding="utf-8").strip().rstrip(";").strip()
-            description, columns = _read_descriptions(path)
+            description, columns, unique_key = _read_yml(path)
+            parents = read_parents(sql, path)
+            if unique_key and len(parents) != 1:
+                raise ModelError(
+                    f"{path}: an incremental model reads exactly one landed table, "
+                    f"not {', '.join(parents) or 'none'}"
+                )
             models[name] = Model(
                 name=name,
                 layer=layer,
                 path=path,
                 sql=sql,
-                parents=read_parents(sql, path),
+                parents=parents,
                 description=description,
                 columns=columns,
+                unique_key=unique_key,
             )
     stray = [p for p in sql_dir.rglob("*.sql") if p.parent.name not in LAYERS]
     if stray:
@@ -133,17 +171,88 @@ def discover_models(
 
 
 def materialize_model(con: duckdb.DuckDBPyConnection, model: Model) -> int:
-    """(Re)build one model's table in one transaction and return its row count."""
+    """Build one model's table in one transaction and return its row count."""
+    return materialize(con, model)[0]
+
+
+def materialize(
+    con: duckdb.DuckDBPyConnection, model: Model, full_refresh: bool = False
+) -> tuple[int, str]:
+    """Build one model (appending, for an incremental one that allows it) in one transaction.
+
+    Returns the table's row count and how it was built, for the log.
+    """
     run(con, f"create schema if not exists {model.layer}")
+    run(con, "create schema if not exists meta")
+    run(con, BUILDS_DDL)
     run(con, "begin transaction")
     try:
-        run(con, f"create or replace table {model.qualified_name} as\n{model.sql}")
+        source_seq = None
+        how = "rebuilt"
+        if model.unique_key:
+            source_seq = scalar(con, f"select max({SEQ}) from {model.parents[0]}")
+            since = None if full_refresh else _append_point(con, model, source_seq)
+            if since is not None:
+                added = _append(con, model, since)
+                how = f"appended {added:,} rows (deliveries after #{since})"
+        if how == "rebuilt":
+            run(con, f"create or replace table {model.qualified_name} as\n{model.sql}")
         count = scalar(con, f"select count(*) from {model.qualified_name}")
+        run(
+            con,
+            "insert or replace into meta.model_builds values (?, ?, ?, current_timestamp)",
+            [model.name, model.sql_sha256, source_seq],
+        )
         run(con, "commit")
     except Exception as err:
         run(con, "rollback")
         raise ModelError(f"{model.path}: {err}") from err
-    return int(count)
+    return int(count), how
+
+
+def _append_point(con: duckdb.DuckDBPyConnection, model: Model, source_seq: int | None):
+    """The delivery after which an incremental model may append, or None to rebuild it."""
+    exists = scalar(
+        con,
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [model.layer, model.name],
+    )
+    found = rows(
+        con,
+        "select sql_sha256, source_delivery_seq from meta.model_builds where model = ?",
+        [model.name],
+    )
+    if not exists or not found or found[0][0] != model.sql_sha256:
+        return None
+    since = found[0][1]
+    if since is None or source_seq is None or source_seq < since:
+        return None  # nothing was landed then, or the landed table was rebuilt since
+    return int(since)
+
+
+def _append(con: duckdb.DuckDBPyConnection, model: Model, since: int) -> int:
+    """Append the new keys of deliveries after ``since``: their first copy, as a rebuild would."""
+    source = model.parents[0]
+    tree = sqlglot.parse_one(model.sql, read="duckdb")
+    cte_names = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    for table in list(tree.find_all(exp.Table)):
+        if table.name.lower() == source and source not in cte_names:
+            alias = table.alias or source
+            table.replace(
+                sqlglot.parse_one(
+                    f"(select * from {source} where {SEQ} > {int(since)}) as {alias}",
+                    read="duckdb",
+                )
+            )
+    key = model.unique_key
+    before = scalar(con, f"select count(*) from {model.qualified_name}")
+    run(
+        con,
+        f"insert into {model.qualified_name} by name "
+        f"select * from ({tree.sql(dialect='duckdb')}) as new_rows where not exists ("
+        f"select 1 from {model.qualified_name} as built where built.{key} = new_rows.{key})",
+    )
+    return int(scalar(con, f"select count(*) from {model.qualified_name}")) - int(before)
 
 
 def build_models(

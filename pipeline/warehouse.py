@@ -7,6 +7,7 @@ caller never leaves a result open.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -68,11 +69,24 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
     run(con, f"set search_path = '{SEARCH_PATH}'")
 
 
+MEMORY_LIMIT_ENV = "PIPELINE_DUCKDB_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "3GB"
+
+
+def memory_limit() -> str:
+    """``PIPELINE_DUCKDB_MEMORY_LIMIT`` (default 3GB): DuckDB's memory before it spills to disk.
+
+    DuckDB's own default is 80 % of the machine's memory; a bounded one keeps a large build's
+    peak predictable, at the price of spilling joins and sorts to ``warehouse.duckdb.tmp/``.
+    """
+    return os.environ.get(MEMORY_LIMIT_ENV, "").strip() or DEFAULT_MEMORY_LIMIT
+
+
 @contextmanager
 def open_warehouse(
     path: Path | str, read_only: bool = False
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the warehouse file with its schemas and search path ready."""
+    """Open the warehouse file with its schemas, search path and memory limit ready."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if read_only:
@@ -86,6 +100,13 @@ def open_warehouse(
     # DuckDBResource retries while another process holds the file lock.
     with DuckDBResource(database=str(path)).get_connection() as con:
         prepare(con)
+        limit = memory_limit()
+        try:
+            run(con, f"set memory_limit = '{limit}'")
+        except duckdb.Error as err:
+            raise ValueError(
+                f"{MEMORY_LIMIT_ENV}={limit!r} is not a memory size DuckDB reads (e.g. 3GB, 500MB)"
+            ) from err
         yield con
 
 

@@ -4,8 +4,14 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.sql_engine import ModelError, build_models, discover_models, read_parents
-from pipeline.warehouse import open_warehouse, rows
+from pipeline.sql_engine import (
+    ModelError,
+    build_models,
+    discover_models,
+    materialize,
+    read_parents,
+)
+from pipeline.warehouse import open_warehouse, rows, run
 
 
 def write(root: Path, rel: str, sql: str) -> Path:
@@ -69,3 +75,67 @@ def test_repository_models_load():
     models = discover_models()
     names = {m.name for m in models}
     assert {"retention_monthly", "cohort_retention"} <= names
+
+
+INCREMENTAL_SQL = """
+with ranked as (
+    select
+        *,
+        row_number() over (partition by item_id order by _delivery_seq, _row_number) as copy_rank
+    from raw_items as r
+)
+select item_id, upper(label) as label, _delivery_seq from ranked where copy_rank = 1
+"""
+
+
+def deliver(con, seq: int, items: list[tuple[str, str]]) -> None:
+    for row, (item_id, label) in enumerate(items, start=2):
+        run(con, "insert into raw.raw_items values (?, ?, ?, ?)", [item_id, label, row, seq])
+
+
+def test_an_incremental_model_appends_new_keys_as_a_rebuild_would(tmp_path):
+    sql_dir = tmp_path / "sql"
+    write(sql_dir, "staging/stg_items.sql", INCREMENTAL_SQL)
+    write(sql_dir, "staging/stg_items.yml", "incremental:\n  unique_key: item_id\n")
+    (model,) = discover_models(sql_dir, known_tables={"raw_items"})
+    assert model.unique_key == "item_id"
+    table = "select item_id, label, _delivery_seq from staging.stg_items order by item_id"
+    with open_warehouse(tmp_path / "w.duckdb") as con:
+        run(
+            con,
+            "create table raw.raw_items (item_id text, label text, _row_number int, "
+            "_delivery_seq int)",
+        )
+        deliver(con, 1, [("a", "first a"), ("b", "first b"), ("a", "second a")])
+        assert materialize(con, model) == (2, "rebuilt")  # nothing built before
+        # Delivery 2 repeats a and b (their first copies stay) and brings c twice.
+        deliver(con, 2, [("b", "late b"), ("c", "first c"), ("c", "second c")])
+        assert materialize(con, model) == (3, "appended 1 rows (deliveries after #1)")
+        appended = rows(con, table)
+        assert appended == [("a", "FIRST A", 1), ("b", "FIRST B", 1), ("c", "FIRST C", 2)]
+        # A full refresh gives the same table.
+        assert materialize(con, model, full_refresh=True) == (3, "rebuilt")
+        assert rows(con, table) == appended
+        # Nothing new: nothing appended.
+        assert materialize(con, model) == (3, "appended 0 rows (deliveries after #2)")
+        # The landed table rebuilt from scratch (delivery numbers start again): a rebuild.
+        run(con, "delete from raw.raw_items")
+        deliver(con, 1, [("z", "only z")])
+        assert materialize(con, model) == (1, "rebuilt")
+    # An edited model is rebuilt, not appended to.
+    write(sql_dir, "staging/stg_items.sql", INCREMENTAL_SQL.replace("upper", "lower"))
+    (edited,) = discover_models(sql_dir, known_tables={"raw_items"})
+    with open_warehouse(tmp_path / "w.duckdb") as con:
+        deliver(con, 2, [("y", "New Y")])
+        assert materialize(con, edited) == (2, "rebuilt")
+        assert rows(con, table) == [("y", "new y", 2), ("z", "only z", 1)]
+
+
+def test_an_incremental_model_reads_one_table_and_says_so(tmp_path):
+    write(tmp_path, "staging/stg_x.sql", "select * from raw_a join raw_b using (k)")
+    write(tmp_path, "staging/stg_x.yml", "incremental:\n  unique_key: k\n")
+    with pytest.raises(ModelError, match="reads exactly one landed table, not raw_a, raw_b"):
+        discover_models(tmp_path, known_tables={"raw_a", "raw_b"})
+    write(tmp_path, "staging/stg_x.yml", "incremental: yes\n")
+    with pytest.raises(ModelError, match="incremental: {unique_key: <column>}"):
+        discover_models(tmp_path, known_tables={"raw_a", "raw_b"})

@@ -9,8 +9,9 @@ from test_validation_landed import canonical, order
 
 from pipeline.entities import ENTITIES
 from pipeline.validation.landed import landed_batch, landed_suites
-from pipeline.validation.parts import PART_ROWS_ENV, part_rows, validate_in_parts
+from pipeline.validation.parts import PART_ROWS_ENV, SqlRows, part_rows, validate_in_parts
 from pipeline.validation.runner import run_suite
+from pipeline.warehouse import open_warehouse, rows
 
 LATEST = {"latest_allowed": dt.datetime(2030, 1, 1)}
 
@@ -72,6 +73,22 @@ def test_parts_find_what_the_whole_file_finds(monkeypatch):
     assert currencies.severity == "warning" and currencies.observed == "observed 2"
     assert parts.status == whole.status == "error"
     assert len(parts.expectations) == len(landed_suites()["orders"].expectations)
+
+
+def test_a_batch_kept_in_duckdb_is_fetched_in_parts_with_the_same_verdicts(monkeypatch, tmp_path):
+    frame = orders_with_faults()
+    whole = run(frame, monkeypatch, None)
+    with open_warehouse(tmp_path / "w.duckdb") as con:
+        con.register("delivered", frame.to_arrow())
+        kept = SqlRows(con, "select * from delivered", "landed orders")
+        assert (kept.height, kept.columns) == (41, frame.columns)
+        parts = run(kept, monkeypatch, 10)  # 41 rows in 5 parts
+        kept.close()
+        assert rows(
+            con, "select count(*) from duckdb_tables() where table_name like '_batch%'"
+        ) == [(0,)]
+    assert "validated in 5 parts" in parts.batch and parts.rows == 41
+    assert verdicts(parts) == verdicts(whole)
 
 
 def test_a_clean_file_passes_in_parts(monkeypatch):

@@ -4,7 +4,8 @@ A suite's ``meta.batch`` names its builder:
 
 - ``new_rows``: a staging table's rows delivered after the last good validation (its
   watermark), plus every row whose key is null or not unique — uniqueness is checked against
-  the whole table while only new rows are pulled into memory;
+  the whole table while only new rows are validated, kept in a DuckDB temporary table and
+  fetched a part at a time when many (``pipeline.validation.parts``);
 - ``currencies``: the distinct currencies of ``stg_orders`` with their order counts;
 - ``customer_links``: new orders, tickets and surveys with their natural key, whether the order
   qualifies, and the customer they resolve to (where ``customer_id`` is assigned);
@@ -22,6 +23,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from pipeline.validation.parts import SqlRows
 from pipeline.validation.state import Watermark, max_shrink, min_row_count, read_watermark
 from pipeline.validation.suites import Suite
 from pipeline.warehouse import frame, rows
@@ -36,10 +38,15 @@ MAX_AT_VALUES_PER_COLUMN = 200  # enough examples of a leaked e-mail; bounds mem
 class Batch:
     """A frame to validate, what it is (for people), GX parameters and watermarks to commit."""
 
-    frame: pl.DataFrame
+    frame: pl.DataFrame | SqlRows
     description: str
     parameters: dict[str, Any] = field(default_factory=dict)
     watermarks: dict[str, Watermark] = field(default_factory=dict)
+
+    def close(self) -> None:
+        """Drop what the batch keeps in DuckDB (new rows are validated from a temp table)."""
+        if isinstance(self.frame, SqlRows):
+            self.frame.close()
 
 
 class MissingTable(LookupError):
@@ -96,11 +103,13 @@ def _new_rows(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch
     if since is not None and (latest is None or latest < since):
         since = None  # the warehouse was rebuilt: delivery numbers started again
     where = f"{SEQ} > {int(since)}" if since is not None else "true"
-    df = frame(
+    # Kept in DuckDB: a first build's new rows are the whole table, validated in parts.
+    df = SqlRows(
         con,
         f"select {_select(_columns(suite, names))} from {schema}.{table} "
         f"where {where} or {key} is null or {key} in ("
         f"select {key} from {schema}.{table} group by {key} having count(*) > 1)",
+        suite.name,
     )
     scope = f"delivered after #{since}" if since is not None else "all (no earlier good run)"
     return Batch(

@@ -23,10 +23,12 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+import duckdb
 import polars as pl
 
 from pipeline.validation.outcome import MAX_EXAMPLES, ExpectationOutcome, SuiteOutcome
 from pipeline.validation.suites import Suite
+from pipeline.warehouse import frame, rows, run, scalar
 
 PART_ROWS_ENV = "PIPELINE_VALIDATION_PART_ROWS"
 DEFAULT_PART_ROWS = 200_000
@@ -52,6 +54,50 @@ KEY_LOCAL = frozenset({"expect_column_values_to_be_unique", "expect_compound_col
 ON_DISTINCT = frozenset({"expect_column_unique_value_count_to_be_between"})
 
 Runner = Callable[..., SuiteOutcome]
+
+
+class SqlRows:
+    """A batch kept in DuckDB (a temporary table) and fetched one part at a time.
+
+    A first build's new rows are the whole table: pulling them into one frame would cost what
+    validating in parts saves. ``close()`` drops the temporary table.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, sql: str, name: str) -> None:
+        self.con = con
+        self.table = "_batch_" + "".join(c if c.isalnum() else "_" for c in name)
+        run(con, f"create or replace temp table {self.table} as {sql}")
+        self.height = int(scalar(con, f"select count(*) from {self.table}"))
+        self.columns = [r[0] for r in rows(con, f"describe {self.table}")]
+
+    def collect(self) -> pl.DataFrame:
+        return frame(self.con, f"select * from {self.table}")
+
+    def part(self, key: str, i: int, n: int) -> pl.DataFrame:
+        return frame(self.con, f'select * from {self.table} where hash("{key}") % {n} = {i}')
+
+    def distinct(self, columns: list[str]) -> pl.DataFrame:
+        names = ", ".join(f'"{c}"' for c in columns)
+        return frame(self.con, f"select distinct {names} from {self.table}")
+
+    def close(self) -> None:
+        run(self.con, f"drop table if exists {self.table}")
+
+
+def _whole(rows_: pl.DataFrame | SqlRows) -> pl.DataFrame:
+    return rows_ if isinstance(rows_, pl.DataFrame) else rows_.collect()
+
+
+def _part(rows_: pl.DataFrame | SqlRows, key: str, i: int, n: int) -> pl.DataFrame:
+    if isinstance(rows_, pl.DataFrame):
+        return rows_.filter(pl.col(key).hash(seed=0) % n == i)
+    return rows_.part(key, i, n)
+
+
+def _distinct(rows_: pl.DataFrame | SqlRows, columns: list[str]) -> pl.DataFrame:
+    if isinstance(rows_, pl.DataFrame):
+        return rows_.select(columns).unique()
+    return rows_.distinct(columns)
 
 
 def part_rows() -> int:
@@ -93,41 +139,45 @@ def _subsuite(suite: Suite, suffix: str, expectations: list[dict[str, Any]]) -> 
 
 
 def validate_in_parts(
-    run: Runner, suite: Suite, frame: pl.DataFrame, key: str | None, **kwargs: Any
+    run_suite: Runner,
+    suite: Suite,
+    batch_rows: pl.DataFrame | SqlRows,
+    key: str | None,
+    **kwargs: Any,
 ) -> SuiteOutcome:
-    """``run(suite, frame, **kwargs)``, in parts split by ``key`` when the frame is large.
+    """``run_suite(suite, frame, **kwargs)``, in parts split by ``key`` when the batch is large.
 
-    ``run`` is :func:`pipeline.validation.runner.run_suite`. The merged outcome carries every
-    expectation of the suite once, under the suite's own name.
+    ``run_suite`` is :func:`pipeline.validation.runner.run_suite`. The merged outcome carries
+    every expectation of the suite once, under the suite's own name.
     """
     limit = part_rows()
     placements = [_placement(e, key) if key else None for e in suite.expectations]
-    if frame.height <= limit or key not in frame.columns or None in placements or not key:
-        return run(suite, frame, **kwargs)
-    n_parts = -(-frame.height // limit)
+    splittable = key is not None and key in batch_rows.columns and None not in placements
+    if batch_rows.height <= limit or not splittable:
+        return run_suite(suite, _whole(batch_rows), **kwargs)
+    n_parts = -(-batch_rows.height // limit)
     per_part = [e for e, p in zip(suite.expectations, placements, strict=True) if p == "part"]
     on_distinct = [e for e, p in zip(suite.expectations, placements, strict=True) if p != "part"]
     part_suite = _subsuite(suite, "__parts", per_part)
-    bucket = pl.col(key).hash(seed=0) % n_parts
     batch = kwargs.pop("batch")
     docs_dir = kwargs.pop("docs_dir", None)
     outcomes: list[SuiteOutcome] = []
     for i in range(n_parts):
-        part = frame.filter(bucket == i)
+        part = _part(batch_rows, key, i, n_parts)
         label = f"{batch} (part {i + 1} of {n_parts})"
         # One Data Docs page per batch: the first part's, or that of a part that failed.
-        outcome = run(
-            part_suite, part, batch=label, docs_dir=docs_dir if i == 0 else None, **kwargs
-        )
+        first_docs = docs_dir if i == 0 else None
+        outcome = run_suite(part_suite, part, batch=label, docs_dir=first_docs, **kwargs)
         if outcome.status != "passed" and i > 0 and docs_dir is not None:
-            outcome = run(part_suite, part, batch=label, docs_dir=docs_dir, **kwargs)
+            outcome = run_suite(part_suite, part, batch=label, docs_dir=docs_dir, **kwargs)
         outcomes.append(outcome)
+        del part
     extra: SuiteOutcome | None = None
     if on_distinct:
         columns = sorted({c for e in on_distinct for c in _columns(e)})
-        extra = run(
+        extra = run_suite(
             _subsuite(suite, "__distinct", on_distinct),
-            frame.select(columns).unique(),
+            _distinct(batch_rows, columns),
             batch=f"{batch}: distinct values of {', '.join(columns)}",
             docs_dir=None,
             **kwargs,

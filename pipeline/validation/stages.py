@@ -75,17 +75,20 @@ def validate_asset(
             return AssetValidation(asset, missing=str(err))
         # New rows are split by their key when many; a mart (one small table) is run whole.
         key = suite.meta.get("key") if suite.batch == "new_rows" else None
-        outcome = validate_in_parts(
-            run_suite,
-            suite,
-            batch.frame,
-            key,
-            target=asset,
-            batch=batch.description,
-            run_id=run_id,
-            parameters=batch.parameters,
-            docs_dir=data_docs_dir(settings),
-        )
+        try:
+            outcome = validate_in_parts(
+                run_suite,
+                suite,
+                batch.frame,
+                key,
+                target=asset,
+                batch=batch.description,
+                run_id=run_id,
+                parameters=batch.parameters,
+                docs_dir=data_docs_dir(settings),
+            )
+        finally:
+            batch.close()
         log(outcome)
         result.outcomes.append(outcome)
         marks.update(batch.watermarks)

@@ -1,0 +1,25 @@
+"""The warehouse helpers on a real DuckDB file: memory limit and results always fetched."""
+
+import pytest
+
+from pipeline.warehouse import MEMORY_LIMIT_ENV, open_warehouse, rows, scalar
+
+
+def test_memory_limit_defaults_to_3gb_and_follows_the_environment(tmp_path, monkeypatch):
+    monkeypatch.delenv(MEMORY_LIMIT_ENV, raising=False)
+    with open_warehouse(tmp_path / "w.duckdb") as con:
+        # DuckDB reports sizes in binary units: 3 GB = 3e9 bytes = 2.7 GiB.
+        assert scalar(con, "select current_setting('memory_limit')") == "2.7 GiB"
+        assert rows(con, "select current_setting('search_path')") == [
+            ("meta,raw,staging,intermediate,marts",)
+        ]
+    monkeypatch.setenv(MEMORY_LIMIT_ENV, "512MiB")
+    with open_warehouse(tmp_path / "w.duckdb") as con:
+        assert scalar(con, "select current_setting('memory_limit')") == "512.0 MiB"
+
+
+def test_a_bad_memory_limit_is_named(tmp_path, monkeypatch):
+    monkeypatch.setenv(MEMORY_LIMIT_ENV, "lots")
+    with pytest.raises(ValueError, match="PIPELINE_DUCKDB_MEMORY_LIMIT='lots' is not a memory"):
+        with open_warehouse(tmp_path / "w.duckdb"):
+            pass
