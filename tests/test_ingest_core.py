@@ -13,7 +13,7 @@ from ingest_support import drop, land, make_settings, query
 from assets.ingest import INGEST_ASSETS
 from pipeline.config import PipelineConfig
 from pipeline.ingest import quarantine
-from pipeline.warehouse import Warehouse
+from pipeline.warehouse import Warehouse, frame
 
 ORDERS_HEADER = (
     "order_id,contact_id,email,ordered_at,status,currency,gross_amount,discount_amount,"
@@ -188,7 +188,10 @@ def test_validator_sees_the_good_rows_and_can_refuse_the_file(data_dir):
     drop(s, "orders", "b.csv", ORDERS_HEADER + "o2,c1,,2024-01-01,pending,EUR,-5,,,\n")
     seen = {}
 
-    def validator(entity, good, source_file):
+    def validator(entity, delivered, source_file):
+        # The good rows stay in DuckDB: a validator reads them with the SQL it is given.
+        good = frame(delivered.con, delivered.sql)
+        assert delivered.height == good.height
         seen[source_file] = (entity.name, good["order_id"].to_list(), good["_row_number"][0])
         if (good["gross_amount"] < 0).any():
             return "negative gross_amount"

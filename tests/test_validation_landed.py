@@ -17,8 +17,8 @@ from ingest_support import drop, make_settings
 from pipeline.entities import ENTITIES
 from pipeline.ingest.core import ingest_entity
 from pipeline.validation import ValidationLog, landed_validation, make_landed_validator, read_log
-from pipeline.validation.landed import landed_batch, latest_allowed
-from pipeline.warehouse import open_warehouse, scalar
+from pipeline.validation.landed import landed_batch, landed_batch_sql, latest_allowed
+from pipeline.warehouse import frame, open_warehouse, scalar
 
 POLARS_TYPES = {
     "text": pl.String,
@@ -251,3 +251,22 @@ def test_the_data_docs_index_lists_logged_runs_and_prunes_pages_of_others(data_d
     assert 'href="validations/landed_orders/run-a/t1/p.html"' in index
     # run-gone has no log any more (pruned): its pages go too.
     assert kept.exists() and not dropped.parent.parent.exists()
+
+
+def test_the_sql_batch_is_the_frame_batch(tmp_path):
+    # o1 exactly twice (one distinct row), o2 in two versions, o3 once.
+    records = [
+        order("o1"),
+        order("o2", amount="10"),
+        order("o1"),
+        order("o3"),
+        order("o2", amount="12"),
+    ]
+    delivered = canonical("orders", records)
+    want = landed_batch(ENTITIES["orders"], delivered).sort("_row_number")
+    with open_warehouse(tmp_path / "w.duckdb") as con:
+        con.register("delivered", delivered.to_arrow())
+        sql = landed_batch_sql(ENTITIES["orders"], "select * from delivered")
+        got = frame(con, f"{sql} order by _row_number")
+    assert got["_row_number"].to_list() == [2, 3, 5, 6] == want["_row_number"].to_list()
+    assert got["_key_versions"].to_list() == [1, 2, 1, 2] == want["_key_versions"].to_list()

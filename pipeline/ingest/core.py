@@ -10,6 +10,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -24,9 +25,21 @@ from pipeline.ingest.formats import ROW, SUPPORTED_SUFFIXES, Table, open_table, 
 from pipeline.ingest.mappings import Mapping, load_mappings, recognise
 from pipeline.ingest.parse import Plan, plan
 from pipeline.ingest.report import FileReport
-from pipeline.warehouse import frame, run, scalar
+from pipeline.warehouse import run, scalar
 
-Validator = Callable[[Entity, pl.DataFrame, str], str | None]
+
+@dataclass(frozen=True)
+class DeliveredRows:
+    """A delivery's good rows, still in DuckDB: ``sql`` selects them (canonical columns and
+    ``_row_number``), typed as the raw table has them. A validator reads them from there, so a
+    large export is never pulled into Python whole."""
+
+    con: duckdb.DuckDBPyConnection
+    sql: str
+    height: int
+
+
+Validator = Callable[[Entity, "pl.DataFrame | DeliveredRows", str], str | None]
 # DuckDB's share of memory while a delivery lands; beyond it, it spills to disk. Its default
 # (80 % of RAM) let a 1 GB file's checks and insert take 4.6 GB.
 MEMORY_LIMIT = "1GB"
@@ -147,7 +160,7 @@ def _ingest_file(
             reason = reason or undecidable_versions(con, good, entity, key_label)
             select = canonical_select(entity, good)
             if reason is None and validator is not None and n_good:
-                reason = validator(entity, frame(con, select), rel)
+                reason = validator(entity, DeliveredRows(con, select, n_good), rel)
             if reason:
                 raise FileRefused(reason)
             report = FileReport(

@@ -1,7 +1,8 @@
 """Landed validation: a delivery's suite runs before its rows are inserted into ``raw``.
 
 The ingestion core calls the validator with the file's good rows (typed canonical columns plus
-``_row_number``) after the row-level contract has quarantined bad rows. A failed critical
+``_row_number``, as :class:`~pipeline.ingest.core.DeliveredRows` still in DuckDB) after the
+row-level contract has quarantined bad rows. A failed critical
 expectation refuses the whole file with a reason naming the expectation, the column and a few
 unexpected values with their row numbers; warnings are only recorded.
 """
@@ -16,14 +17,14 @@ import polars as pl
 
 from pipeline.config import Settings
 from pipeline.entities import ENTITIES, Entity
+from pipeline.ingest.core import DeliveredRows, Validator
 from pipeline.validation.docs import data_docs_dir
 from pipeline.validation.log import ValidationLog
 from pipeline.validation.outcome import SuiteOutcome
-from pipeline.validation.parts import validate_in_parts
+from pipeline.validation.parts import SqlRows, validate_in_parts
 from pipeline.validation.runner import run_suite
 from pipeline.validation.suites import EXPECTATIONS_DIR, Suite, read_suite
 
-Validator = Callable[[Entity, pl.DataFrame, str], str | None]
 ResultsSink = Callable[[SuiteOutcome], None]
 # A timestamp later than this past the end of as_of (or now, if later) is a parsing mistake
 # (a day/month swap, epoch milliseconds read as seconds), not an early record.
@@ -48,6 +49,16 @@ def landed_batch(entity: Entity, frame: pl.DataFrame) -> pl.DataFrame:
     if entity.key not in distinct.columns:
         return distinct
     return distinct.with_columns(pl.len().over(entity.key).cast(pl.Int64).alias(KEY_VERSIONS))
+
+
+def landed_batch_sql(entity: Entity, select: str) -> str:
+    """:func:`landed_batch` in SQL, over the rows ``select`` returns (for DuckDB)."""
+    canonical = ", ".join(f'"{c}"' for c in entity.columns)
+    return (
+        f'select * exclude (_copy), count(*) over (partition by "{entity.key}") '
+        f"as {KEY_VERSIONS} from (select *, row_number() over (partition by {canonical} "
+        f"order by _row_number) as _copy from ({select})) where _copy = 1"
+    )
 
 
 def landed_suites(suites_dir: Path = EXPECTATIONS_DIR) -> dict[str, Suite]:
@@ -80,19 +91,32 @@ def make_landed_validator(
     bound = latest_allowed(settings)
     docs_dir = data_docs_dir(settings)
 
-    def validate(entity: Entity, frame: pl.DataFrame, source_file: str) -> str | None:
-        batch = landed_batch(entity, frame)
-        outcome = validate_in_parts(
-            run_suite,
-            suites[entity.name],
-            batch,
-            entity.key,
-            target=source_file,
-            batch=f"{frame.height} rows delivered in {source_file} ({batch.height} distinct)",
-            run_id=run_name,
-            parameters={"latest_allowed": bound},
-            docs_dir=docs_dir,
-        )
+    def validate(
+        entity: Entity, delivered: pl.DataFrame | DeliveredRows, source_file: str
+    ) -> str | None:
+        if isinstance(delivered, pl.DataFrame):
+            batch: pl.DataFrame | SqlRows = landed_batch(entity, delivered)
+        else:  # kept in DuckDB and fetched a part at a time: a large export stays out of Python
+            batch = SqlRows(
+                delivered.con, landed_batch_sql(entity, delivered.sql), f"landed_{entity.name}"
+            )
+        try:
+            outcome = validate_in_parts(
+                run_suite,
+                suites[entity.name],
+                batch,
+                entity.key,
+                target=source_file,
+                batch=(
+                    f"{delivered.height} rows delivered in {source_file} ({batch.height} distinct)"
+                ),
+                run_id=run_name,
+                parameters={"latest_allowed": bound},
+                docs_dir=docs_dir,
+            )
+        finally:
+            if isinstance(batch, SqlRows):
+                batch.close()
         if results_sink is not None:
             results_sink(outcome)
         return outcome.reason()
