@@ -265,3 +265,10 @@ def machine() -> dict[str, str]:
         "python": platform.python_version(),
         **{name: version(name) for name in ("duckdb", "polars", "dagster", "great_expectations")},
     }
+
+
+def landed_suite_seconds(data_dir: Path, run_id: str) -> float:
+    """Seconds the landed suites took inside the ingest steps of ``run_id`` (its run log)."""
+    from pipeline.validation.log import read_log
+
+    return sum(o.seconds for o in read_log(data_dir, run_id) if o.stage == "landed")

@@ -129,6 +129,9 @@ def _stages(s: dict) -> list[str]:
     row("Dagster process start (imports, definitions)", lambda r: r["process_start_seconds"])
     for stage, label in STAGE_LABELS.items():
         row(label, lambda r, stage=stage: r["stages"][stage])
+        if stage == "ingest" and all("landed_suite_seconds" in r for _, r in runs):
+            # The landed suites run inside the ingest steps, before each delivery's insert.
+            row("  of which landed suites (GX, per delivery)", lambda r: r["landed_suite_seconds"])
     row("Dagster between steps", lambda r: r["between_steps_seconds"])
     row("after the run (summary, exit)", lambda r: r["after_run_seconds"])
     row("**wall time**", lambda r: r["wall_seconds"])

@@ -51,7 +51,7 @@ def _load() -> float:
 
 def pipeline_run(data_dir: Path, as_of: dt.date, label: str, out: Path) -> dict:
     """Run ``python -m pipeline run`` on ``data_dir`` and measure it; the result as a dict."""
-    from measure import read_run, run_measured
+    from measure import landed_suite_seconds, read_run, run_measured
 
     load_before = _load()
     proc = run_measured(
@@ -74,6 +74,7 @@ def pipeline_run(data_dir: Path, as_of: dt.date, label: str, out: Path) -> dict:
         "cpu_seconds": proc.cpu_seconds,
         "between_steps_seconds": timing.between_steps,
         "stages": timing.stage_seconds(),
+        "landed_suite_seconds": landed_suite_seconds(data_dir, timing.run_id),
         "steps": {s.step: s.seconds for s in timing.steps},
         "step_stage": {s.step: s.stage for s in timing.steps},
         "step_peak_rss": {s.step: proc.peak_between(s.start, s.end) for s in timing.steps},
