@@ -29,7 +29,7 @@ customers as (
     where email is not null
 ),
 
-email_owners as (
+ranked_owners as (
     select
         email,
         customer_id,
@@ -41,6 +41,16 @@ email_owners as (
                 natural_key
         ) as owner_rank
     from customers
+),
+
+-- Filtered before the join, not in its condition: DuckDB then builds the hash table on the
+-- owners (one per e-mail) instead of on the millions of events.
+email_owners as (
+    select
+        email,
+        customer_id
+    from ranked_owners
+    where owner_rank = 1
 ),
 
 happened as (
@@ -65,4 +75,3 @@ select
 from happened
 left join email_owners
     on happened.email = email_owners.email
-    and email_owners.owner_rank = 1
