@@ -14,9 +14,10 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-# Reinstall only when the lock file changes.
+# Reinstall only when the lock file changes. Bytecode is compiled once here: where
+# PYTHONDONTWRITEBYTECODE is set, every process would otherwise compile Dagster, GX and pandas.
 $(VENV)/.installed: $(UV) uv.lock pyproject.toml
-	$(UV) sync --frozen --python $(PYTHON)
+	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
 	touch $@
 
 install: $(VENV)/.installed
