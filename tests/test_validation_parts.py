@@ -80,7 +80,7 @@ def test_a_batch_kept_in_duckdb_is_fetched_in_parts_with_the_same_verdicts(monke
     whole = run(frame, monkeypatch, None)
     with open_warehouse(tmp_path / "w.duckdb") as con:
         con.register("delivered", frame.to_arrow())
-        kept = SqlRows(con, "select * from delivered", "landed orders")
+        kept = SqlRows(con, "select * from delivered", "landed orders", "order_id")
         assert (kept.height, kept.columns) == (41, frame.columns)
         parts = run(kept, monkeypatch, 10)  # 41 rows in 5 parts
         kept.close()

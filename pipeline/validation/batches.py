@@ -110,6 +110,7 @@ def _new_rows(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch
         f"where {where} or {key} is null or {key} in ("
         f"select {key} from {schema}.{table} group by {key} having count(*) > 1)",
         suite.name,
+        key,
     )
     scope = f"delivered after #{since}" if since is not None else "all (no earlier good run)"
     return Batch(

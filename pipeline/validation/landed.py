@@ -98,7 +98,10 @@ def make_landed_validator(
             batch: pl.DataFrame | SqlRows = landed_batch(entity, delivered)
         else:  # kept in DuckDB and fetched a part at a time: a large export stays out of Python
             batch = SqlRows(
-                delivered.con, landed_batch_sql(entity, delivered.sql), f"landed_{entity.name}"
+                delivered.con,
+                landed_batch_sql(entity, delivered.sql),
+                f"landed_{entity.name}",
+                entity.key,
             )
         try:
             outcome = validate_in_parts(

@@ -60,33 +60,33 @@ class SqlRows:
     """A batch kept in DuckDB (a temporary table) and fetched one part at a time.
 
     A first build's new rows are the whole table: pulling them into one frame would cost what
-    validating in parts saves. ``close()`` drops the temporary table.
+    validating in parts saves. Each row's key hash is stored once (``_hash``), so fetching a
+    part filters an integer column instead of hashing the keys again. ``close()`` drops the
+    temporary table.
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, sql: str, name: str) -> None:
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, sql: str, name: str, key: str | None = None
+    ) -> None:
         self.con = con
         self.table = "_batch_" + "".join(c if c.isalnum() else "_" for c in name)
-        run(con, f"create or replace temp table {self.table} as {sql}")
+        self.key = key
+        hashed = f'select *, hash("{key}") as _hash from ({sql})' if key else sql
+        run(con, f"create or replace temp table {self.table} as {hashed}")
         self.height = int(scalar(con, f"select count(*) from {self.table}"))
-        self.columns = [r[0] for r in rows(con, f"describe {self.table}")]
+        self.columns = [r[0] for r in rows(con, f"describe {self.table}") if r[0] != "_hash"]
+
+    def _select(self, where: str = "") -> str:
+        star = "* exclude (_hash)" if self.key else "*"
+        return f"select {star} from {self.table} {where}"
 
     def collect(self) -> pl.DataFrame:
-        return frame(self.con, f"select * from {self.table}")
-
-    def split(self, key: str, n: int) -> None:
-        """Number the rows' parts and store them in part order: a part's fetch then reads
-        only its own row groups (DuckDB's zone maps) instead of scanning the whole batch."""
-        split = f"{self.table}_parts"
-        run(
-            self.con,
-            f'create or replace temp table {split} as select *, hash("{key}") % {n} as _part '
-            f"from {self.table} order by _part",
-        )
-        run(self.con, f"drop table {self.table}")
-        self.table = split
+        return frame(self.con, self._select())
 
     def part(self, key: str, i: int, n: int) -> pl.DataFrame:
-        return frame(self.con, f"select * exclude (_part) from {self.table} where _part = {i}")
+        if key != self.key:
+            raise ValueError(f"{self.table} was hashed by {self.key!r}, not {key!r}")
+        return frame(self.con, self._select(f"where _hash % {n} = {i}"))
 
     def distinct(self, columns: list[str]) -> pl.DataFrame:
         names = ", ".join(f'"{c}"' for c in columns)
@@ -168,8 +168,6 @@ def validate_in_parts(
     if batch_rows.height <= limit or not splittable:
         return run_suite(suite, _whole(batch_rows), **kwargs)
     n_parts = -(-batch_rows.height // limit)
-    if isinstance(batch_rows, SqlRows):
-        batch_rows.split(key, n_parts)
     per_part = [e for e, p in zip(suite.expectations, placements, strict=True) if p == "part"]
     on_distinct = [e for e, p in zip(suite.expectations, placements, strict=True) if p != "part"]
     part_suite = _subsuite(suite, "__parts", per_part)
