@@ -25,7 +25,7 @@ import yaml
 from sqlglot import exp
 
 from pipeline.catalog import PYTHON_TABLES
-from pipeline.warehouse import frame, rows, run, scalar
+from pipeline.warehouse import frame, rows, run, scalar, table_exists
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 LAYERS = ("staging", "intermediate", "marts")
@@ -212,11 +212,7 @@ def materialize(
 
 def _append_point(con: duckdb.DuckDBPyConnection, model: Model, source_seq: int | None):
     """The delivery after which an incremental model may append, or None to rebuild it."""
-    exists = scalar(
-        con,
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [model.layer, model.name],
-    )
+    exists = table_exists(con, model.layer, model.name)
     found = rows(
         con,
         "select sql_sha256, source_delivery_seq from meta.model_builds where model = ?",
@@ -245,14 +241,15 @@ def _append(con: duckdb.DuckDBPyConnection, model: Model, since: int) -> int:
                 )
             )
     key = model.unique_key
-    before = scalar(con, f"select count(*) from {model.qualified_name}")
-    run(
-        con,
-        f"insert into {model.qualified_name} by name "
-        f"select * from ({tree.sql(dialect='duckdb')}) as new_rows where not exists ("
-        f"select 1 from {model.qualified_name} as built where built.{key} = new_rows.{key})",
+    # An insert's result is the number of rows it inserted.
+    return int(
+        scalar(
+            con,
+            f"insert into {model.qualified_name} by name "
+            f"select * from ({tree.sql(dialect='duckdb')}) as new_rows where not exists ("
+            f"select 1 from {model.qualified_name} as built where built.{key} = new_rows.{key})",
+        )
     )
-    return int(scalar(con, f"select count(*) from {model.qualified_name}")) - int(before)
 
 
 def build_models(

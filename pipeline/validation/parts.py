@@ -27,7 +27,7 @@ import duckdb
 import polars as pl
 
 from pipeline.validation.outcome import MAX_EXAMPLES, ExpectationOutcome, SuiteOutcome
-from pipeline.validation.suites import Suite
+from pipeline.validation.suites import Suite, expectation_columns
 from pipeline.warehouse import frame, rows, run, scalar
 
 PART_ROWS_ENV = "PIPELINE_VALIDATION_PART_ROWS"
@@ -125,9 +125,7 @@ def part_rows() -> int:
 
 
 def _columns(expectation: dict[str, Any]) -> list[str]:
-    kwargs = expectation.get("kwargs") or {}
-    names = [kwargs[k] for k in ("column", "column_A", "column_B") if kwargs.get(k)]
-    return names + list(kwargs.get("column_list") or [])
+    return expectation_columns(expectation.get("kwargs") or {})
 
 
 def _placement(expectation: dict[str, Any], key: str) -> str | None:

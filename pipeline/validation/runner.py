@@ -24,7 +24,7 @@ from pipeline.validation.outcome import (
     ExpectationOutcome,
     SuiteOutcome,
 )
-from pipeline.validation.suites import Suite, build_gx_suite, condition_text
+from pipeline.validation.suites import Suite, build_gx_suite, condition_text, expectation_columns
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -285,8 +285,7 @@ def _doc_condition(expectation: dict[str, Any]) -> str | None:
 
 def _columns(kwargs: dict[str, Any]) -> str:
     """The column(s) an expectation reads, as messages name them."""
-    names = [kwargs[k] for k in ("column", "column_A", "column_B") if kwargs.get(k)]
-    return ", ".join(names + list(kwargs.get("column_list") or []))
+    return ", ".join(expectation_columns(kwargs))
 
 
 def _render(session: _Session, docs_dir: Path, key) -> str | None:
@@ -366,7 +365,7 @@ def _expected(kwargs: dict[str, Any]) -> str | None:
 def _outcome(result, index: list[str]) -> ExpectationOutcome:
     config = result.expectation_config
     kwargs = config.kwargs
-    columns = _columns(kwargs).split(", ") if _columns(kwargs) else []
+    columns = expectation_columns(kwargs)
     condition = kwargs.get("row_condition")
     if condition is not None and not isinstance(condition, dict | str):
         condition = condition.dict() if hasattr(condition, "dict") else str(condition)

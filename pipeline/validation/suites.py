@@ -71,11 +71,17 @@ class Suite:
         names: set[str] = set(self.index_columns) | set(self.derived_columns)
         for exp in self.expectations:
             kwargs = exp.get("kwargs") or {}
-            names.update(kwargs[k] for k in COLUMN_KWARGS if isinstance(kwargs.get(k), str))
-            for k in COLUMN_LIST_KWARGS:
-                names.update(kwargs.get(k) or [])
+            names.update(expectation_columns(kwargs))
             names.update(condition_columns(kwargs.get("row_condition")))
         return names
+
+
+def expectation_columns(kwargs: dict[str, Any]) -> list[str]:
+    """The columns an expectation's kwargs name (``column``, ``column_A/B``, ``column_list``)."""
+    names = [kwargs[k] for k in COLUMN_KWARGS if isinstance(kwargs.get(k), str) and kwargs[k]]
+    for k in COLUMN_LIST_KWARGS:
+        names.extend(kwargs.get(k) or [])
+    return names
 
 
 def condition_columns(condition: Any) -> set[str]:
