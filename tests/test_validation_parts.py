@@ -9,7 +9,14 @@ from test_validation_landed import canonical, order
 
 from pipeline.entities import ENTITIES
 from pipeline.validation.landed import landed_batch, landed_suites
-from pipeline.validation.parts import PART_ROWS_ENV, SqlRows, part_rows, validate_in_parts
+from pipeline.validation.parts import (
+    PART_ROWS_ENV,
+    SORT_ABOVE_PARTS,
+    SqlRows,
+    hash_range,
+    part_rows,
+    validate_in_parts,
+)
 from pipeline.validation.runner import run_suite
 from pipeline.warehouse import open_warehouse, rows
 
@@ -89,6 +96,40 @@ def test_a_batch_kept_in_duckdb_is_fetched_in_parts_with_the_same_verdicts(monke
         ) == [(0,)]
     assert "validated in 5 parts" in parts.batch and parts.rows == 41
     assert verdicts(parts) == verdicts(whole)
+
+
+def test_a_batch_of_many_parts_is_sorted_by_hash_and_its_ranges_cover_every_row(
+    monkeypatch, tmp_path
+):
+    frame = orders_with_faults()
+    whole = run(frame, monkeypatch, None)
+    monkeypatch.setenv(PART_ROWS_ENV, "1")  # 41 rows, 41 parts: more than SORT_ABOVE_PARTS
+    assert 41 > SORT_ABOVE_PARTS
+    with open_warehouse(tmp_path / "w.duckdb") as con:
+        con.register("delivered", frame.to_arrow())
+        kept = SqlRows(con, "select * from delivered", "landed orders", "order_id")
+        assert kept.sorted and kept.height == 41
+        hashes = [h for (h,) in rows(con, f"select _hash from {kept.table}")]
+        assert hashes == sorted(hashes)  # stored in hash order, so a range reads its row groups
+        for n in (1, 3, 41):
+            sizes = [kept.part("order_id", i, n).height for i in range(n)]
+            assert sum(sizes) == 41, n  # the ranges neither overlap nor leave a gap
+        parts = run(kept, monkeypatch, 1)
+        kept.close()
+    assert "validated in 41 parts" in parts.batch and parts.rows == 41
+    assert verdicts(parts) == verdicts(whole)
+
+
+def test_hash_ranges_split_the_64_bit_range_evenly():
+    assert hash_range(0, 1) == (0, None)
+    assert [hash_range(i, 4) for i in range(4)] == [
+        (0, 2**62),
+        (2**62, 2**63),
+        (2**63, 3 * 2**62),
+        (3 * 2**62, None),
+    ]
+    with pytest.raises(ValueError, match="part 4 of 4 does not exist"):
+        hash_range(4, 4)
 
 
 def test_a_clean_file_passes_in_parts(monkeypatch):

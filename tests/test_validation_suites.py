@@ -161,3 +161,36 @@ def test_a_suite_file_must_be_named_for_its_suite_and_say_its_stage(tmp_path):
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(SuiteError, match="not readable as JSON"):
         read_suite(tmp_path / "bad.json")
+
+
+def test_the_email_regex_flags_what_pythons_whitespace_class_flags_and_runs_in_arrow():
+    import datetime as dt
+
+    import pandas as pd
+    import polars as pl
+
+    from pipeline.validation.runner import run_suite
+
+    suite = read_suite(EXPECTATIONS_DIR / "staging_email_events.json")
+    (regex,) = {
+        e["kwargs"]["regex"] for e in suite.expectations if e["type"].endswith("match_regex")
+    }
+    emails = ["a@x.org", "A@x.org", " a@x.org", "a@x.org\u00a0", "a@x.org\x0b", "a\tb@x.org"]
+    frame = pl.DataFrame(
+        {
+            "event_id": [f"e{i}" for i in range(len(emails))],
+            "email": emails,
+            "campaign_id": "c1",
+            "event_type": "open",
+            "occurred_at": dt.datetime(2026, 1, 1),
+        }
+    )
+    outcome = run_suite(suite, frame, target="t", batch="6 rows", run_id="t")
+    (result,) = [e for e in outcome.expectations if e.expectation.endswith("match_regex")]
+    # Upper case, and leading or trailing whitespace as Python's \s knows it (no-break space,
+    # vertical tab); whitespace inside the address is left to other checks.
+    assert result.unexpected_count == 4
+    assert sorted(result.examples) == sorted(emails[1:5])
+    # Spelled so that pandas hands it to Arrow's RE2 rather than matching row by row in Python.
+    arrow = pd.array(emails, dtype=pd.StringDtype("pyarrow"))
+    assert not arrow._needs_python_regex(regex)

@@ -32,6 +32,10 @@ from pipeline.warehouse import frame, rows, run, scalar
 
 PART_ROWS_ENV = "PIPELINE_VALIDATION_PART_ROWS"
 DEFAULT_PART_ROWS = 200_000
+# Above this many parts a batch kept in DuckDB is sorted by its key hash first. Measured: 6.4M
+# e-mail events (32 parts) in memory, 3.9 s of filtered scans against 4.3 s sorted; 20M rows
+# spilling under a 1 GB limit (100 parts), 170 s against 23 s.
+SORT_ABOVE_PARTS = 40
 
 ROW_WISE = frozenset(
     {
@@ -60,8 +64,12 @@ class SqlRows:
     """A batch kept in DuckDB (a temporary table) and fetched one part at a time.
 
     A first build's new rows are the whole table: pulling them into one frame would cost what
-    validating in parts saves. Each row's key hash is stored once (``_hash``), so fetching a
-    part filters an integer column instead of hashing the keys again. ``close()`` drops the
+    validating in parts saves. Each row's key hash is stored once (``_hash``) and a part is a
+    range of hashes, so fetching it compares an integer column instead of hashing the keys
+    again. Filtering the whole table for every part costs parts × rows, and once the table
+    spills out of DuckDB's memory every part reads it all from disk again (8 s a part for 63M
+    e-mail events). So a batch of more than :data:`SORT_ABOVE_PARTS` parts is stored ordered by
+    its hash, and a part's range then reads only its own row groups. ``close()`` drops the
     temporary table.
     """
 
@@ -75,6 +83,13 @@ class SqlRows:
         run(con, f"create or replace temp table {self.table} as {hashed}")
         self.height = int(scalar(con, f"select count(*) from {self.table}"))
         self.columns = [r[0] for r in rows(con, f"describe {self.table}") if r[0] != "_hash"]
+        self.sorted = bool(key) and self.height > SORT_ABOVE_PARTS * part_rows()
+        if self.sorted:
+            unsorted = f"{self.table}_unsorted"
+            run(con, f"drop table if exists {unsorted}")
+            run(con, f"alter table {self.table} rename to {unsorted}")
+            run(con, f"create temp table {self.table} as from {unsorted} order by _hash")
+            run(con, f"drop table {unsorted}")
 
     def _select(self, where: str = "") -> str:
         star = "* exclude (_hash)" if self.key else "*"
@@ -84,9 +99,12 @@ class SqlRows:
         return frame(self.con, self._select())
 
     def part(self, key: str, i: int, n: int) -> pl.DataFrame:
+        """Part ``i`` of ``n``: the rows whose key hash is in the ``i``-th of ``n`` equal ranges."""
         if key != self.key:
             raise ValueError(f"{self.table} was hashed by {self.key!r}, not {key!r}")
-        return frame(self.con, self._select(f"where _hash % {n} = {i}"))
+        low, high = hash_range(i, n)
+        upper = f" and _hash < {high}::ubigint" if high is not None else ""
+        return frame(self.con, self._select(f"where _hash >= {low}::ubigint{upper}"))
 
     def distinct(self, columns: list[str]) -> pl.DataFrame:
         names = ", ".join(f'"{c}"' for c in columns)
@@ -94,6 +112,13 @@ class SqlRows:
 
     def close(self) -> None:
         run(self.con, f"drop table if exists {self.table}")
+
+
+def hash_range(i: int, n: int) -> tuple[int, int | None]:
+    """Bounds of the ``i``-th of ``n`` equal ranges of DuckDB's 64-bit ``hash()`` (None: none)."""
+    if not 0 <= i < n:
+        raise ValueError(f"part {i} of {n} does not exist")
+    return i * 2**64 // n, (i + 1) * 2**64 // n if i < n - 1 else None
 
 
 def _whole(rows_: pl.DataFrame | SqlRows) -> pl.DataFrame:
