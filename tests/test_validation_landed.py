@@ -270,3 +270,23 @@ def test_the_sql_batch_is_the_frame_batch(tmp_path):
         got = frame(con, f"{sql} order by _row_number")
     assert got["_row_number"].to_list() == [2, 3, 5, 6] == want["_row_number"].to_list()
     assert got["_key_versions"].to_list() == [1, 2, 1, 2] == want["_key_versions"].to_list()
+
+
+def test_the_run_log_keeps_values_holding_line_breaks_other_than_newline(data_dir):
+    from pipeline.validation import SuiteOutcome
+    from pipeline.validation.outcome import ExpectationOutcome
+
+    # A tweet with a line separator, a regex with the characters of \s: one record each.
+    odd = ["a\u2028b", "c\x1cd\u0085e", "f\ng"]
+    expectation = ExpectationOutcome(
+        "expect_column_values_to_not_match_regex", "text", "critical", False,
+        "3 of 3 rows unexpected", None, "[\u2028\u2029]$", 3, 3, odd, None,
+    )  # fmt: skip
+    log = ValidationLog(data_dir, "run-odd")
+    for target in ("a.csv", "b.csv"):
+        log(SuiteOutcome("landed_social_mentions", "landed", "raw_social_mentions", target,
+                         "run-odd", 3, "3 rows", 0.1, [expectation]))  # fmt: skip
+    logged = read_log(data_dir, "run-odd")
+    assert [o.target for o in logged] == ["a.csv", "b.csv"]
+    assert logged[1].expectations[0].examples == odd
+    assert logged[1].expectations[0].expected == "[\u2028\u2029]$"

@@ -52,7 +52,9 @@ def read_log(data_dir: Path, run_id: str) -> list[SuiteOutcome]:
     path = log_path(data_dir, run_id)
     if not path.exists():
         return []
-    lines = path.read_text(encoding="utf-8").splitlines()
+    # Only "\n" ends a record: json.dumps escapes it inside strings, but not the other line
+    # breaks str.splitlines() knows (U+2028, U+0085, \x1c...), which a value may hold.
+    lines = path.read_text(encoding="utf-8").split("\n")
     return [SuiteOutcome.from_dict(json.loads(line)) for line in lines if line.strip()]
 
 
