@@ -207,6 +207,19 @@ def test_validator_sees_the_good_rows_and_can_refuse_the_file(data_dir):
     assert (s.quarantine_dir / "crm/orders/b.csv.reason.txt").exists()
 
 
+def test_the_same_bytes_twice_in_one_run_land_once_although_both_were_read_ahead(data_dir):
+    s = make_settings(data_dir)
+    body = ORDERS_HEADER + "o1,c1,,2024-01-05,completed,EUR,1,,,\n"
+    drop(s, "orders", "a.csv", body)
+    drop(s, "orders", "b.csv", body)
+    drop(s, "orders", "c.csv", ORDERS_HEADER + "o2,c2,,2024-01-06,completed,EUR,2,,,\n")
+    first, second, third = land(s, "orders")
+    assert (first.status, third.status) == ("landed", "landed")
+    assert (second.status, second.reason) == ("skipped", "same bytes as crm/orders/a.csv (landed)")
+    assert query(s, "select count(*) as n from raw_orders")["n"][0] == 2
+    assert not list(data_dir.glob(".ingest-*"))  # every work folder removed
+
+
 def test_a_crash_mid_file_leaves_nothing_and_the_file_is_retried(data_dir, monkeypatch):
     s = make_settings(data_dir)
     drop(s, "orders", "a.csv", ORDERS_HEADER + "o1,c1,,2024-01-01,pending,EUR,5,,,\nbad\n")
@@ -215,8 +228,11 @@ def test_a_crash_mid_file_leaves_nothing_and_the_file_is_retried(data_dir, monke
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(quarantine, "insert_rows", crash)
+    drop(s, "orders", "b.csv", ORDERS_HEADER + "o2,c1,,2024-01-02,pending,EUR,5,,,\n")
     with pytest.raises(RuntimeError, match="disk full"):
         land(s, "orders")
+    # b.csv was being read ahead when a.csv failed: its work folder goes too.
+    assert not list(data_dir.glob(".ingest-*"))
     counts = query(
         s,
         "select (select count(*) from raw_orders) as r, (select count(*) from ingest_ledger) "
@@ -224,7 +240,7 @@ def test_a_crash_mid_file_leaves_nothing_and_the_file_is_retried(data_dir, monke
     ).row(0)
     assert counts == (0, 0, 0)
     monkeypatch.undo()
-    (report,) = land(s, "orders")
+    report, _ = land(s, "orders")
     assert (report.status, report.rows_landed, report.rows_quarantined) == ("landed", 1, 1)
 
 

@@ -7,8 +7,10 @@ next run. A file that cannot be read at all is moved aside whole with a reason.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,32 +102,111 @@ def ingest_entity(
     validator: Validator | None = None,
     log: Callable[[str], None] | None = None,
 ) -> list[FileReport]:
-    """Land the new deliveries of one entity; returns one report per file found."""
+    """Land the new deliveries of one entity; returns one report per file found.
+
+    Files are read ahead: while one delivery is checked, validated and landed (DuckDB and GX,
+    on this thread), the next is hashed and parsed to Parquet (polars, on a worker thread), so
+    the two cores are both busy while GX validates, which is single-threaded Python.
+    """
     ent = ENTITIES[entity]
     ensure_tables(con, ent)
     mappings = load_mappings(entity, settings.data_dir / "vendors")
     seen = ledger.delivered(con)
     seq = ledger.last_delivery_seq(con)
     reports = []
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    paths = landing_files(settings.landing_dir / ent.landing_path)
+    known = set(seen)  # read by the worker thread: a snapshot, not the dict this loop updates
+
+    def read(path: Path) -> _Read:
+        return _read(settings, ent, path, mappings, skip=known)
+
     with _memory_limit(con, MEMORY_LIMIT):
-        for path in landing_files(settings.landing_dir / ent.landing_path):
+        for path, delivery in _read_ahead(paths, read):
             rel = path.relative_to(settings.landing_dir).as_posix()
-            sha = ledger.file_sha256(path)
-            if sha in seen:
-                first, status = seen[sha]
-                report = FileReport(
-                    rel, entity, None, "skipped", 0, 0, 0, f"same bytes as {first} ({status})"
-                )
-            else:
-                seq += 1
-                report = _ingest_file(
-                    con, settings, ent, path, rel, sha, seq, run_id, mappings, validator
-                )
-                seen[sha] = (rel, report.status)
+            with delivery:
+                if delivery.sha in seen:
+                    first, status = seen[delivery.sha]
+                    report = FileReport(
+                        rel, entity, None, "skipped", 0, 0, 0, f"same bytes as {first} ({status})"
+                    )
+                else:
+                    seq += 1
+                    report = _ingest_file(
+                        con, settings, ent, path, rel, delivery, seq, run_id, validator
+                    )
+                    seen[delivery.sha] = (rel, report.status)
             if log:
                 log(report.summary())
             reports.append(report)
     return reports
+
+
+@dataclass
+class _Read:
+    """A delivery hashed and, unless already delivered, parsed: the part that needs no DuckDB.
+
+    ``refused`` holds the reason when it cannot be read; the work folder (the Parquet files)
+    is removed when the ``with`` block ends.
+    """
+
+    sha: str
+    work: tempfile.TemporaryDirectory | None = None
+    mapping: Mapping | None = None
+    parsed: tuple[Path, Path, Path | None, tuple[int, int, int]] | None = None
+    refused: str | None = None
+
+    def __enter__(self) -> _Read:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.work is not None:
+            self.work.cleanup()
+            self.work = None
+
+
+def _read(
+    settings: Settings, entity: Entity, path: Path, mappings: list[Mapping], skip: set[str]
+) -> _Read:
+    """Hash ``path`` and, if its bytes are new, parse it into Parquet files (thread-safe)."""
+    sha = ledger.file_sha256(path)
+    if sha in skip:
+        return _Read(sha)
+    read = _Read(sha, tempfile.TemporaryDirectory(prefix=".ingest-", dir=settings.data_dir))
+    try:
+        if not supported(path.name):
+            raise FileRefused(f"unsupported file type; accepted: {', '.join(SUPPORTED_SUFFIXES)}")
+        work = Path(read.work.name)
+        table = open_table(path, work)
+        read.mapping, lookup = recognise(table.header, mappings)
+        steps = plan(table, read.mapping, lookup, entity, settings.timezone)
+        read.parsed = _run_plan(steps, table, work)
+    except FileRefused as refused:
+        read.refused = refused.reason
+    except BaseException:
+        read.close()
+        raise
+    return read
+
+
+def _read_ahead(paths: list[Path], read: Callable[[Path], _Read]) -> Iterator[tuple[Path, _Read]]:
+    """``(path, read(path))`` in order, reading the next path on a worker thread meanwhile."""
+    if not paths:
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-read") as pool:
+        ahead = pool.submit(read, paths[0])
+        try:
+            for i, path in enumerate(paths):
+                current = ahead
+                ahead = pool.submit(read, paths[i + 1]) if i + 1 < len(paths) else None
+                yield path, current.result()
+        finally:  # stopped early: wait for the file being read and remove its work folder
+            if ahead is not None and not ahead.cancel():
+                with contextlib.suppress(BaseException):
+                    ahead.result().close()
 
 
 def _ingest_file(
@@ -134,46 +215,34 @@ def _ingest_file(
     entity: Entity,
     path: Path,
     rel: str,
-    sha: str,
+    delivery: _Read,
     seq: int,
     run_id: str,
-    mappings: list[Mapping],
     validator: Validator | None,
 ) -> FileReport:
     """Land or refuse one delivery, in one transaction."""
-    mapping_name: str | None = None
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".ingest-", dir=settings.data_dir) as tmp:
-        work = Path(tmp)
-        try:
-            if not supported(path.name):
-                raise FileRefused(
-                    f"unsupported file type; accepted: {', '.join(SUPPORTED_SUFFIXES)}"
-                )
-            table = open_table(path, work)
-            mapping, lookup = recognise(table.header, mappings)
-            mapping_name = mapping.name
-            steps = plan(table, mapping, lookup, entity, settings.timezone)
-            good, bad, keys, (n_read, n_good, n_bad) = _run_plan(con, steps, table, work)
-            key_label = f"'{mapping.columns.get(entity.key, (entity.key,))[0]}'"
-            reason = damaged_key(con, keys, entity, key_label) if keys else None
-            reason = reason or undecidable_versions(con, good, entity, key_label)
-            select = canonical_select(entity, good)
-            if reason is None and validator is not None and n_good:
-                reason = validator(entity, DeliveredRows(con, select, n_good), rel)
-            if reason:
-                raise FileRefused(reason)
-            report = FileReport(
-                rel, entity.name, mapping.name, "landed", n_read, n_good, n_bad, None
-            )
-            _land(con, report, sha, seq, run_id, select, bad)
-            return report
-        except FileRefused as refused:
-            report = FileReport(rel, entity.name, mapping_name, "refused", 0, 0, 0, refused.reason)
-            _refuse(
-                con, report, sha, seq, run_id, path, settings.quarantine_dir / entity.landing_path
-            )
-            return report
+    mapping = delivery.mapping
+    sha = delivery.sha
+    try:
+        if delivery.refused is not None or delivery.parsed is None or mapping is None:
+            raise FileRefused(delivery.refused or "could not be read")
+        good, bad, keys, (n_read, n_good, n_bad) = delivery.parsed
+        key_label = f"'{mapping.columns.get(entity.key, (entity.key,))[0]}'"
+        reason = damaged_key(con, keys, entity, key_label) if keys else None
+        reason = reason or undecidable_versions(con, good, entity, key_label)
+        select = canonical_select(entity, good)
+        if reason is None and validator is not None and n_good:
+            reason = validator(entity, DeliveredRows(con, select, n_good), rel)
+        if reason:
+            raise FileRefused(reason)
+        report = FileReport(rel, entity.name, mapping.name, "landed", n_read, n_good, n_bad, None)
+        _land(con, report, sha, seq, run_id, select, bad)
+        return report
+    except FileRefused as refused:
+        name = mapping.name if mapping is not None else None
+        report = FileReport(rel, entity.name, name, "refused", 0, 0, 0, refused.reason)
+        _refuse(con, report, sha, seq, run_id, path, settings.quarantine_dir / entity.landing_path)
+        return report
 
 
 @contextmanager
@@ -188,10 +257,11 @@ def _memory_limit(con: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
 
 
 def _run_plan(
-    con: duckdb.DuckDBPyConnection, steps: Plan, table: Table, work: Path
+    steps: Plan, table: Table, work: Path
 ) -> tuple[Path, Path, Path | None, tuple[int, int, int]]:
     """Parse the delivery into Parquet files: good rows, bad rows and (unless it is a line-item
-    export) every row's key; returns them and the rows read, good and bad."""
+    export) every row's key; returns them and the rows read, good and bad. polars only, so
+    that it can run beside the DuckDB connection."""
     parsed = work / "parsed.parquet"
     good, bad, keys = work / "good.parquet", work / "bad.parquet", work / "keys.parquet"
     try:
@@ -209,12 +279,12 @@ def _run_plan(
     if key_frame is not None:
         sinks.append(key_frame.sink_parquet(keys, lazy=True))
     pl.collect_all(sinks)
-    counts = (_count(con, parsed), _count(con, good), _count(con, bad))
+    counts = (_count(parsed), _count(good), _count(bad))
     return good, bad, keys if key_frame is not None else None, counts
 
 
-def _count(con: duckdb.DuckDBPyConnection, parquet: Path) -> int:
-    return int(scalar(con, f"select count(*) from read_parquet({sql_path(parquet)})"))
+def _count(parquet: Path) -> int:
+    return int(pl.scan_parquet(parquet).select(pl.len()).collect().item())
 
 
 def _land(
