@@ -139,3 +139,53 @@ def test_an_incremental_model_reads_one_table_and_says_so(tmp_path):
     write(tmp_path, "staging/stg_x.yml", "incremental: yes\n")
     with pytest.raises(ModelError, match="incremental: {unique_key: <column>}"):
         discover_models(tmp_path, known_tables={"raw_a", "raw_b"})
+
+
+def test_a_view_model_reads_its_parents_qualified_and_can_become_a_table_again(tmp_path):
+    import duckdb
+
+    sql_dir = tmp_path / "sql"
+    write(sql_dir, "staging/stg_numbers.sql", "select range as n from range(4)")
+    write(sql_dir, "intermediate/int_doubled.sql", "select n * 2 as n from stg_numbers")
+    write(sql_dir, "intermediate/int_doubled.yml", "materialized: view\n")
+    write(sql_dir, "marts/m_total.sql", "select sum(n) as total from int_doubled")
+    models = {m.name: m for m in discover_models(sql_dir)}
+    assert models["int_doubled"].materialized == "view"
+    assert "staging.stg_numbers" in models["int_doubled"].view_sql
+    with open_warehouse(tmp_path / "w.duckdb") as con:
+        counts = build_models(con, sql_dir)
+        assert counts == {"stg_numbers": 4, "int_doubled": None, "m_total": 1}
+        assert rows(con, "select total from marts.m_total") == [(12,)]  # (0+1+2+3) * 2
+        kind = "select table_type from information_schema.tables where table_name = 'int_doubled'"
+        assert rows(con, kind) == [("VIEW",)]
+        # The view follows its parent when the parent is rebuilt.
+        run(con, "create or replace table staging.stg_numbers as select range as n from range(5)")
+        assert rows(con, "select sum(n) from intermediate.int_doubled") == [(20,)]
+    # Read by a connection without the pipeline's search path (a DuckDB CLI, say).
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as plain:
+        assert plain.sql("select count(*) from intermediate.int_doubled").fetchall() == [(5,)]
+    # Back to a table: the view is replaced by one, and the other way round.
+    (sql_dir / "intermediate/int_doubled.yml").unlink()
+    table_models = discover_models(sql_dir)
+    with open_warehouse(tmp_path / "w.duckdb") as con:
+        assert materialize(con, table_models[1]) == (5, "rebuilt")
+        assert rows(con, kind) == [("BASE TABLE",)]
+        assert materialize(con, models["int_doubled"]) == (None, "view")
+        assert rows(con, kind) == [("VIEW",)]
+
+
+@pytest.mark.parametrize(
+    "yml, message",
+    [
+        ("materialized: ephemeral\n", "'materialized' must be one of table, view"),
+        (
+            "materialized: view\nincremental:\n  unique_key: n\n",
+            "an incremental model is a table",
+        ),
+    ],
+)
+def test_a_bad_materialization_names_the_file(tmp_path, yml, message):
+    write(tmp_path, "staging/stg_numbers.sql", "select n from raw_numbers")
+    write(tmp_path, "staging/stg_numbers.yml", yml)
+    with pytest.raises(ModelError, match=message):
+        discover_models(tmp_path, known_tables={"raw_numbers"})
