@@ -59,7 +59,7 @@ def model_spec(model: Model) -> dg.AssetSpec:
     )
 
 
-def _result_metadata(con, model: Model, count: int | None) -> dict:
+def _result_metadata(con, model: Model, count: int) -> dict:
     columns = rows(
         con,
         "select column_name, data_type from information_schema.columns "
@@ -71,9 +71,8 @@ def _result_metadata(con, model: Model, count: int | None) -> dict:
             dg.TableColumn(name=c, type=t, description=model.columns.get(c)) for c, t in columns
         ]
     )
-    counted = {} if count is None else {"dagster/row_count": count}  # a view is not counted
     return {
-        **counted,
+        "dagster/row_count": count,
         "dagster/column_schema": schema,
         "preview": dg.MetadataValue.md(preview_markdown(con, model.qualified_name)),
     }
@@ -95,8 +94,7 @@ def layer_asset(layer: str, models: list[Model]) -> dg.AssetsDefinition:
                 if model.name not in selected:
                     continue
                 count, how = materialize(con, model)
-                size = "a view" if count is None else f"{count:,} rows ({how})"
-                context.log.info(f"{model.qualified_name}: {size}")
+                context.log.info(f"{model.qualified_name}: {count:,} rows ({how})")
                 yield dg.MaterializeResult(
                     asset_key=model.name,
                     metadata={**_result_metadata(con, model, count), "build": how},

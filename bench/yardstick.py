@@ -3,8 +3,7 @@
 No Dagster, no polars parsing, no validation, no ledger: each canonical CSV under ``landing/`` is
 read with DuckDB's ``read_csv`` into a table named like the pipeline's raw table (same columns,
 types and lineage columns), then every model in ``sql/`` runs in dependency order
-(``pipeline.sql_engine.discover_models``) as ``create table … as`` (``create view`` where the
-model's .yml says so, as in the pipeline). The one step SQL cannot do,
+(``pipeline.sql_engine.discover_models``) as ``create table … as``. The one step SQL cannot do,
 VADER scoring of mentions that came without a sentiment, calls the pipeline's own
 ``build_mention_sentiment`` and is timed on its own line.
 
@@ -29,7 +28,7 @@ import duckdb
 from pipeline.entities import ENTITIES, LINEAGE_COLUMNS, Entity
 from pipeline.ingest.core import EVENT_ID_SQL, landing_files
 from pipeline.sentiment import build_mention_sentiment
-from pipeline.sql_engine import SQL_DIR, create_statement, discover_models
+from pipeline.sql_engine import SQL_DIR, discover_models
 from pipeline.warehouse import SCHEMAS, run, scalar
 
 SENTIMENT_TABLE = "int_mention_sentiment"
@@ -154,7 +153,7 @@ def script(landing: Path, as_of: str, sql_dir: Path = SQL_DIR) -> str:
     for model in discover_models(sql_dir):
         if SENTIMENT_TABLE in model.parents and f"-- {SENTIMENT_TABLE}" not in "\n".join(parts):
             parts.append(f"-- {SENTIMENT_TABLE}: pipeline.sentiment.build_mention_sentiment(con)")
-        parts.append(f"{create_statement(model)};")
+        parts.append(f"create or replace table {model.qualified_name} as\n{model.sql};")
     return "\n\n".join(parts) + "\n"
 
 
@@ -202,8 +201,8 @@ def run_yardstick(
         timed(
             model.qualified_name,
             "sql",
-            create_statement(model),
-            model.qualified_name if model.materialized == "table" else None,
+            f"create or replace table {model.qualified_name} as\n{model.sql}",
+            model.qualified_name,
         )
     say(
         f"models built in {result.seconds('sql'):.1f} s "

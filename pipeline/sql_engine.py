@@ -5,8 +5,6 @@ Parents are read from the table names in the SQL with sqlglot, so the dependency
 (a cycle, an unknown table, a file that is not one ``select``) fail at load time naming the file.
 
 A model is rebuilt whole (``create or replace table``) unless its ``.yml`` says
-``materialized: view`` (a view over its parents, table names qualified with their schemas, for a
-wide pass-through that costs more to write than its readers pay to recompute it) or
 ``incremental: {unique_key: <column>}``: a model over one landed table that keeps the first
 delivered copy of each key (the immutable entities). Such a table only ever gains rows, so a run
 appends what the deliveries since its last build add under new keys, and rebuilds whole only when
@@ -18,7 +16,7 @@ from __future__ import annotations
 import graphlib
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -57,8 +55,6 @@ class Model:
     description: str = ""
     columns: dict[str, str] = field(default_factory=dict)
     unique_key: str | None = None  # set for an incremental model (first copy per key)
-    materialized: str = "table"  # or "view"
-    view_sql: str = ""  # for a view: the SQL with every table named with its schema
 
     @property
     def qualified_name(self) -> str:
@@ -94,15 +90,11 @@ def read_parents(sql: str, path: Path) -> tuple[str, ...]:
     return tuple(sorted(parents))
 
 
-MATERIALIZATIONS = ("table", "view")
-
-
-def _read_yml(path: Path) -> tuple[str, dict[str, str], str | None, str]:
-    """A model's description, column descriptions, incremental unique key and materialization
-    from its .yml."""
+def _read_yml(path: Path) -> tuple[str, dict[str, str], str | None]:
+    """A model's description, column descriptions and incremental unique key from its .yml."""
     yml = path.with_suffix(".yml")
     if not yml.exists():
-        return "", {}, None, "table"
+        return "", {}, None
     try:
         doc = yaml.safe_load(yml.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as err:
@@ -120,40 +112,11 @@ def _read_yml(path: Path) -> tuple[str, dict[str, str], str | None, str]:
             raise ModelError(
                 f"{yml}: write 'incremental:' as 'incremental: {{unique_key: <column>}}'"
             )
-    materialized = str(doc.get("materialized") or "table").strip().lower()
-    if materialized not in MATERIALIZATIONS:
-        raise ModelError(
-            f"{yml}: 'materialized' must be one of {', '.join(MATERIALIZATIONS)}, "
-            f"not {materialized!r}"
-        )
-    if materialized == "view" and key:
-        raise ModelError(f"{yml}: an incremental model is a table; drop 'materialized: view'")
     return (
         str(doc.get("description") or "").strip(),
         {str(k): str(v).strip() for k, v in columns.items()},
         key,
-        materialized,
     )
-
-
-def qualify(sql: str, schemas: dict[str, str]) -> str:
-    """``sql`` with every table it reads named with its schema (``schemas``: table -> schema).
-
-    A view's names are resolved when it is queried, with the search path of whoever queries it;
-    qualified, it reads the same tables from any connection.
-    """
-    tree = sqlglot.parse_one(sql, read="duckdb")
-    cte_names = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
-    for table in tree.find_all(exp.Table):
-        name = table.name.lower()
-        if (
-            isinstance(table.this, exp.Identifier)
-            and not table.args.get("db")
-            and name not in cte_names
-            and name in schemas
-        ):
-            table.set("db", exp.to_identifier(schemas[name]))
-    return tree.sql(dialect="duckdb", pretty=True)
 
 
 def discover_models(
@@ -168,7 +131,7 @@ def discover_models(
             if name in models or name in known:
                 raise ModelError(f"{path}: table name {name!r} is already used by another model")
             sql = path.read_text(encoding="utf-8").strip().rstrip(";").strip()
-            description, columns, unique_key, materialized = _read_yml(path)
+            description, columns, unique_key = _read_yml(path)
             parents = read_parents(sql, path)
             if unique_key and len(parents) != 1:
                 raise ModelError(
@@ -184,7 +147,6 @@ def discover_models(
                 description=description,
                 columns=columns,
                 unique_key=unique_key,
-                materialized=materialized,
             )
     stray = [p for p in sql_dir.rglob("*.sql") if p.parent.name not in LAYERS]
     if stray:
@@ -196,10 +158,6 @@ def discover_models(
                     f"{model.path}: reads unknown table {parent!r} "
                     "(not a model in sql/ nor a landed or Python-built table)"
                 )
-    schemas = {name: schema for name, (schema, _) in PYTHON_TABLES.items()}
-    schemas.update({m.name: m.layer for m in models.values()})
-    for model in [m for m in models.values() if m.materialized == "view"]:
-        models[model.name] = replace(model, view_sql=qualify(model.sql, schemas))
     sorter = graphlib.TopologicalSorter(
         {m.name: [p for p in m.parents if p in models] for m in models.values()}
     )
@@ -212,25 +170,17 @@ def discover_models(
     return [models[name] for name in order]
 
 
-def materialize_model(con: duckdb.DuckDBPyConnection, model: Model) -> int | None:
-    """Build one model's table in one transaction and return its row count (None: a view)."""
+def materialize_model(con: duckdb.DuckDBPyConnection, model: Model) -> int:
+    """Build one model's table in one transaction and return its row count."""
     return materialize(con, model)[0]
-
-
-def create_statement(model: Model) -> str:
-    """The statement that builds ``model`` whole: ``create or replace table`` or ``view``."""
-    if model.materialized == "view":
-        return f"create or replace view {model.qualified_name} as\n{model.view_sql}"
-    return f"create or replace table {model.qualified_name} as\n{model.sql}"
 
 
 def materialize(
     con: duckdb.DuckDBPyConnection, model: Model, full_refresh: bool = False
-) -> tuple[int | None, str]:
+) -> tuple[int, str]:
     """Build one model (appending, for an incremental one that allows it) in one transaction.
 
-    Returns the table's row count (None for a view: counting would run it) and how it was
-    built, for the log.
+    Returns the table's row count and how it was built, for the log.
     """
     run(con, f"create schema if not exists {model.layer}")
     run(con, "create schema if not exists meta")
@@ -245,17 +195,9 @@ def materialize(
             if since is not None:
                 added = _append(con, model, since)
                 how = f"appended {added:,} rows (deliveries after #{since})"
-        _drop_other_kind(con, model)
-        if model.materialized == "view":
-            how = "view"
-            run(con, create_statement(model))
-        elif how == "rebuilt":
-            run(con, create_statement(model))
-        count = (
-            None
-            if model.materialized == "view"
-            else scalar(con, f"select count(*) from {model.qualified_name}")
-        )
+        if how == "rebuilt":
+            run(con, f"create or replace table {model.qualified_name} as\n{model.sql}")
+        count = scalar(con, f"select count(*) from {model.qualified_name}")
         run(
             con,
             "insert or replace into meta.model_builds values (?, ?, ?, current_timestamp)",
@@ -265,21 +207,7 @@ def materialize(
     except Exception as err:
         run(con, "rollback")
         raise ModelError(f"{model.path}: {err}") from err
-    return (None if count is None else int(count)), how
-
-
-def _drop_other_kind(con: duckdb.DuckDBPyConnection, model: Model) -> None:
-    """Drop a table where the model is now a view, or a view where it is now a table."""
-    found = rows(
-        con,
-        "select table_type from information_schema.tables "
-        "where table_schema = ? and table_name = ?",
-        [model.layer, model.name],
-    )
-    wanted = "VIEW" if model.materialized == "view" else "BASE TABLE"
-    if found and found[0][0] != wanted:
-        kind = "view" if found[0][0] == "VIEW" else "table"
-        run(con, f"drop {kind} {model.qualified_name}")
+    return int(count), how
 
 
 def _append_point(con: duckdb.DuckDBPyConnection, model: Model, source_seq: int | None):
@@ -326,10 +254,9 @@ def _append(con: duckdb.DuckDBPyConnection, model: Model, since: int) -> int:
 
 def build_models(
     con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, only: set[str] | None = None
-) -> dict[str, int | None]:
-    """Build every model (or those in ``only``) in dependency order; returns row counts (None
-    for a view)."""
-    counts: dict[str, int | None] = {}
+) -> dict[str, int]:
+    """Build every model (or those in ``only``) in dependency order; returns row counts."""
+    counts: dict[str, int] = {}
     for model in discover_models(sql_dir):
         if only is None or model.name in only:
             counts[model.name] = materialize_model(con, model)
