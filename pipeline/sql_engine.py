@@ -4,17 +4,35 @@ Parents are read from the table names in the SQL with sqlglot, so the dependency
 ``ref()`` and each model runs unchanged in the DuckDB CLI (after ``set search_path``). Problems
 (a cycle, an unknown table, a file that is not one ``select``) fail at load time naming the file.
 
-A model is rebuilt whole (``create or replace table``) unless its ``.yml`` says
-``incremental: {unique_key: <column>}``: a model over one landed table that keeps the first
-delivered copy of each key (the immutable entities). Such a table only ever gains rows, so a run
-appends what the deliveries since its last build add under new keys, and rebuilds whole only when
-its SQL changed, the table is missing, or the landed table was rebuilt (``meta.model_builds``).
+A model is rebuilt whole (``create or replace table``) unless its ``.yml`` has an
+``incremental:`` block (docs/architecture.md, "Incremental models"):
+
+- ``{unique_key: <column>}`` (strategy ``append``): a model over one landed table that keeps the
+  first delivered copy of each key (the immutable entities). It only ever gains rows, so a run
+  appends what the deliveries since its last build add under new keys.
+- ``{strategy: delete+insert, unique_key: [...], source: <parent>, changed_keys: <select>}``: a
+  model whose rows for a key depend only on the ``source`` rows with that key (and on other
+  parents read whole). ``changed_keys`` is a ``select`` of the keys whose rows may differ from
+  the table as built; it may read the parents, the model's own table, ``last_build`` (one row:
+  the ``as_of_end`` of the previous build) and ``<parent>__delta``: the rows an incremental
+  parent changed since this model last read it. A run deletes those keys' rows and inserts them
+  again from the model's SQL with ``source`` narrowed to those keys.
+- ``{strategy: diff, unique_key: [...]}``: a small model computed whole whose changed keys are
+  found by comparing the result with the table as built; only those keys are rewritten.
+
+Every incremental build writes ``meta.<model>__delta``: the rows it deleted (``_change =
+'delete'``) and inserted (``'insert'``), which its children read as ``<model>__delta``. A model
+is rebuilt whole when its SQL or ``incremental:`` block changed, its table is missing, the
+landed table was rebuilt, or a parent it reads a delta of was rebuilt or built more than once
+since (``meta.model_builds`` counts builds); a rebuilt model writes no delta, so its children
+rebuild too.
 """
 
 from __future__ import annotations
 
 import graphlib
 import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,10 +55,31 @@ create table if not exists meta.model_builds (
     source_delivery_seq bigint,
     built_at timestamp not null
 )"""
+# Added after the first release; existing warehouses get them on their next build.
+BUILDS_COLUMNS = {
+    "build_id": "bigint",  # how many times the model was built
+    "as_of_end": "timestamp",  # meta.pipeline_settings.as_of_end at the build
+    "has_delta": "boolean",  # the build wrote meta.<model>__delta
+    "parent_builds": "varchar",  # JSON: build_id of each built parent when it was read
+}
+STRATEGIES = ("append", "delete+insert", "diff")
+LAST_BUILD = "last_build"
+DELTA = "__delta"
+CHANGE = "_change"
 
 
 class ModelError(ValueError):
     """A model file the engine cannot use; the message names the file and the reason."""
+
+
+@dataclass(frozen=True)
+class Incremental:
+    """How a model is kept up to date instead of rebuilt whole (see the module docstring)."""
+
+    strategy: str
+    unique_key: tuple[str, ...]
+    source: str | None = None  # delete+insert: the parent narrowed to the changed keys
+    changed_keys: str | None = None  # delete+insert: a select of the keys to rewrite
 
 
 @dataclass(frozen=True)
@@ -54,15 +93,27 @@ class Model:
     parents: tuple[str, ...]
     description: str = ""
     columns: dict[str, str] = field(default_factory=dict)
-    unique_key: str | None = None  # set for an incremental model (first copy per key)
+    incremental: Incremental | None = None
 
     @property
     def qualified_name(self) -> str:
         return f"{self.layer}.{self.name}"
 
     @property
+    def unique_key(self) -> str | None:
+        """The key of an ``append`` model (first copy per key), else None."""
+        inc = self.incremental
+        return inc.unique_key[0] if inc and inc.strategy == "append" else None
+
+    @property
     def sql_sha256(self) -> str:
-        return hashlib.sha256(self.sql.encode()).hexdigest()
+        text = self.sql
+        inc = self.incremental
+        if inc and inc.strategy != "append":  # an edited incremental: block rebuilds the model
+            text += "\n" + json.dumps(
+                [inc.strategy, inc.unique_key, inc.source, inc.changed_keys], sort_keys=True
+            )
+        return hashlib.sha256(text.encode()).hexdigest()
 
 
 def read_parents(sql: str, path: Path) -> tuple[str, ...]:
@@ -90,8 +141,39 @@ def read_parents(sql: str, path: Path) -> tuple[str, ...]:
     return tuple(sorted(parents))
 
 
-def _read_yml(path: Path) -> tuple[str, dict[str, str], str | None]:
-    """A model's description, column descriptions and incremental unique key from its .yml."""
+def _read_incremental(yml: Path, block: object) -> Incremental:
+    """The ``incremental:`` block of a model's .yml; ModelError naming the file otherwise."""
+    usage = (
+        f"{yml}: write 'incremental:' as 'incremental: {{unique_key: <column>}}', or with "
+        "'strategy: delete+insert' (unique_key, source, changed_keys) or 'strategy: diff' "
+        "(unique_key)"
+    )
+    if not isinstance(block, dict):
+        raise ModelError(usage)
+    strategy = block.get("strategy", "append")
+    key = block.get("unique_key")
+    keys = (key,) if isinstance(key, str) else tuple(key) if isinstance(key, list) else ()
+    if strategy not in STRATEGIES or not keys or not all(isinstance(k, str) and k for k in keys):
+        raise ModelError(usage)
+    if strategy == "append" and len(keys) != 1:
+        raise ModelError(f"{yml}: an append model has one unique_key column")
+    source, changed = block.get("source"), block.get("changed_keys")
+    if strategy == "delete+insert":
+        if not isinstance(source, str) or not isinstance(changed, str) or not changed.strip():
+            raise ModelError(usage)
+        changed = changed.strip().rstrip(";").strip()
+    elif source is not None or changed is not None:
+        raise ModelError(f"{yml}: 'source' and 'changed_keys' belong to strategy delete+insert")
+    return Incremental(
+        strategy=strategy,
+        unique_key=tuple(k.lower() for k in keys),
+        source=source.lower() if isinstance(source, str) else None,
+        changed_keys=changed if strategy == "delete+insert" else None,
+    )
+
+
+def _read_yml(path: Path) -> tuple[str, dict[str, str], Incremental | None]:
+    """A model's description, column descriptions and ``incremental:`` block from its .yml."""
     yml = path.with_suffix(".yml")
     if not yml.exists():
         return "", {}, None
@@ -105,18 +187,35 @@ def _read_yml(path: Path) -> tuple[str, dict[str, str], str | None]:
     if not isinstance(columns, dict):
         raise ModelError(f"{yml}: 'columns' must map each column name to a one-line description")
     incremental = doc.get("incremental")
-    key = None
-    if incremental is not None:
-        key = incremental.get("unique_key") if isinstance(incremental, dict) else None
-        if not isinstance(key, str) or not key:
-            raise ModelError(
-                f"{yml}: write 'incremental:' as 'incremental: {{unique_key: <column>}}'"
-            )
     return (
         str(doc.get("description") or "").strip(),
         {str(k): str(v).strip() for k, v in columns.items()},
-        key,
+        None if incremental is None else _read_incremental(yml, incremental),
     )
+
+
+def _check_incremental(model: Model) -> None:
+    """What an incremental model may read; ModelError naming the file otherwise."""
+    inc = model.incremental
+    if inc is None:
+        return
+    if inc.strategy == "append" and len(model.parents) != 1:
+        raise ModelError(
+            f"{model.path}: an incremental model reads exactly one landed table, "
+            f"not {', '.join(model.parents) or 'none'}"
+        )
+    if inc.strategy != "delete+insert":
+        return
+    yml = model.path.with_suffix(".yml")
+    if inc.source not in model.parents:
+        raise ModelError(f"{yml}: source {inc.source!r} is not a table the model reads")
+    allowed = {*model.parents, model.name, LAST_BUILD, *(p + DELTA for p in model.parents)}
+    unknown = sorted(set(read_parents(inc.changed_keys or "", yml)) - allowed)
+    if unknown:
+        raise ModelError(
+            f"{yml}: changed_keys reads {', '.join(unknown)}; it may read the model's parents, "
+            f"the model itself, {LAST_BUILD} and <parent>{DELTA}"
+        )
 
 
 def discover_models(
@@ -131,23 +230,19 @@ def discover_models(
             if name in models or name in known:
                 raise ModelError(f"{path}: table name {name!r} is already used by another model")
             sql = path.read_text(encoding="utf-8").strip().rstrip(";").strip()
-            description, columns, unique_key = _read_yml(path)
-            parents = read_parents(sql, path)
-            if unique_key and len(parents) != 1:
-                raise ModelError(
-                    f"{path}: an incremental model reads exactly one landed table, "
-                    f"not {', '.join(parents) or 'none'}"
-                )
-            models[name] = Model(
+            description, columns, incremental = _read_yml(path)
+            model = Model(
                 name=name,
                 layer=layer,
                 path=path,
                 sql=sql,
-                parents=parents,
+                parents=read_parents(sql, path),
                 description=description,
                 columns=columns,
-                unique_key=unique_key,
+                incremental=incremental,
             )
+            _check_incremental(model)
+            models[name] = model
     stray = [p for p in sql_dir.rglob("*.sql") if p.parent.name not in LAYERS]
     if stray:
         raise ModelError(f"{stray[0]}: models live in sql/{{{','.join(LAYERS)}}}/")
@@ -175,34 +270,117 @@ def materialize_model(con: duckdb.DuckDBPyConnection, model: Model) -> int:
     return materialize(con, model)[0]
 
 
+@dataclass(frozen=True)
+class _Build:
+    """A model's row in ``meta.model_builds``."""
+
+    sql_sha256: str
+    source_seq: int | None
+    build_id: int
+    as_of_end: object
+    has_delta: bool
+    parent_builds: dict[str, int]
+
+
+def _builds(con: duckdb.DuckDBPyConnection, names: Iterable[str]) -> dict[str, _Build]:
+    """The last build of each named model that has one."""
+    names = list(names)
+    if not names:
+        return {}
+    found = rows(
+        con,
+        "select model, sql_sha256, source_delivery_seq, coalesce(build_id, 1), as_of_end, "
+        "coalesce(has_delta, false), coalesce(parent_builds, '{}') from meta.model_builds "
+        "where model in (select unnest(?))",
+        [names],
+    )
+    return {r[0]: _Build(r[1], r[2], int(r[3]), r[4], bool(r[5]), json.loads(r[6])) for r in found}
+
+
+def _prepare_builds_table(con: duckdb.DuckDBPyConnection) -> None:
+    run(con, "create schema if not exists meta")
+    run(con, BUILDS_DDL)
+    for column, typ in BUILDS_COLUMNS.items():
+        run(con, f"alter table meta.model_builds add column if not exists {column} {typ}")
+
+
 def materialize(
     con: duckdb.DuckDBPyConnection, model: Model, full_refresh: bool = False
 ) -> tuple[int, str]:
-    """Build one model (appending, for an incremental one that allows it) in one transaction.
+    """Build one model (incrementally, where its ``incremental:`` block allows) in one
+    transaction.
 
     Returns the table's row count and how it was built, for the log.
     """
     run(con, f"create schema if not exists {model.layer}")
-    run(con, "create schema if not exists meta")
-    run(con, BUILDS_DDL)
+    _prepare_builds_table(con)
     run(con, "begin transaction")
+    views: list[str] = []
     try:
+        builds = _builds(con, [model.name, *model.parents])
+        last = builds.get(model.name)
+        as_of_end = (
+            scalar(con, "select max(as_of_end) from meta.pipeline_settings")
+            if table_exists(con, "meta", "pipeline_settings")
+            else None
+        )
+        inc = model.incremental
         source_seq = None
-        how = "rebuilt"
-        if model.unique_key:
+        how, has_delta = "rebuilt", False
+        if inc and inc.strategy == "append":
             source_seq = scalar(con, f"select max({SEQ}) from {model.parents[0]}")
-            since = None if full_refresh else _append_point(con, model, source_seq)
-            if since is not None:
-                added = _append(con, model, since)
-                how = f"appended {added:,} rows (deliveries after #{since})"
+        usable = (
+            inc is not None
+            and not full_refresh
+            and last is not None
+            and last.sql_sha256 == model.sql_sha256
+            and table_exists(con, model.layer, model.name)
+        )
+        if usable and inc.strategy == "append":
+            since = last.source_seq
+            if since is not None and source_seq is not None and source_seq >= since:
+                added = _append(con, model, int(since))
+                how, has_delta = f"appended {added:,} rows (deliveries after #{since})", True
+        elif usable and inc.strategy == "diff":
+            run(con, f"create or replace temp table _model_rows as\n{model.sql}")
+            how, has_delta = _replace_changed(con, model, _DIFF_KEYS), True
+        elif usable and inc.strategy == "delete+insert":
+            views = _delta_views(con, model, last, builds)
+            reads_last = LAST_BUILD in read_parents(inc.changed_keys or "", model.path)
+            if views is not None and not (reads_last and last.as_of_end is None):
+                run(
+                    con,
+                    f"create or replace temp table {LAST_BUILD} as "
+                    "select cast(? as timestamp) as as_of_end",
+                    [last.as_of_end],
+                )
+                views.append(LAST_BUILD)
+                how, has_delta = _replace_changed(con, model, inc.changed_keys or ""), True
+            views = views or []
         if how == "rebuilt":
             run(con, f"create or replace table {model.qualified_name} as\n{model.sql}")
+            run(con, f'drop table if exists meta."{model.name}{DELTA}"')
         count = scalar(con, f"select count(*) from {model.qualified_name}")
+        parent_builds = {p: b.build_id for p, b in builds.items() if p != model.name}
         run(
             con,
-            "insert or replace into meta.model_builds values (?, ?, ?, current_timestamp)",
-            [model.name, model.sql_sha256, source_seq],
+            "insert or replace into meta.model_builds (model, sql_sha256, source_delivery_seq, "
+            "built_at, build_id, as_of_end, has_delta, parent_builds) "
+            "values (?, ?, ?, current_timestamp, ?, ?, ?, ?)",
+            [
+                model.name,
+                model.sql_sha256,
+                source_seq,
+                (last.build_id if last else 0) + 1,
+                as_of_end,
+                has_delta,
+                json.dumps(parent_builds, sort_keys=True),
+            ],
         )
+        for view in views:
+            run(con, f"drop {'table' if view == LAST_BUILD else 'view'} if exists temp.{view}")
+        run(con, "drop table if exists temp._model_rows")
+        run(con, "drop table if exists temp._changed_keys")
         run(con, "commit")
     except Exception as err:
         run(con, "rollback")
@@ -210,46 +388,111 @@ def materialize(
     return int(count), how
 
 
-def _append_point(con: duckdb.DuckDBPyConnection, model: Model, source_seq: int | None):
-    """The delivery after which an incremental model may append, or None to rebuild it."""
-    exists = table_exists(con, model.layer, model.name)
-    found = rows(
+def _delta_views(
+    con: duckdb.DuckDBPyConnection, model: Model, last: _Build, builds: dict[str, _Build]
+) -> list[str] | None:
+    """Temp views ``<parent>__delta`` of what each parent that ``changed_keys`` reads a delta of
+    changed since this model's last build; None when one cannot say (then: rebuild)."""
+    inc = model.incremental
+    wanted = [
+        t[: -len(DELTA)]
+        for t in read_parents(inc.changed_keys or "", model.path)
+        if t.endswith(DELTA) and t[: -len(DELTA)] in model.parents
+    ]
+    views = []
+    for parent in wanted:
+        build, seen = builds.get(parent), last.parent_builds.get(parent)
+        if build is None or seen is None:
+            return None
+        if build.build_id == seen:  # not built since: nothing changed
+            body = f"select *, cast(null as varchar) as {CHANGE} from {parent} limit 0"
+        elif build.build_id == seen + 1 and build.has_delta:
+            body = f'select * from meta."{parent}{DELTA}"'
+        else:
+            return None
+        run(con, f"create or replace temp view {parent}{DELTA} as {body}")
+        views.append(parent + DELTA)
+    return views
+
+
+_DIFF_KEYS = "diff"  # _replace_changed: the keys are found by comparing _model_rows with the table
+
+
+def _replace_changed(con: duckdb.DuckDBPyConnection, model: Model, changed_keys: str) -> str:
+    """Rewrite the rows of the changed keys and record them in ``meta.<model>__delta``.
+
+    ``changed_keys`` is a select of keys, or ``_DIFF_KEYS`` when ``temp._model_rows`` holds the
+    model's whole new result to compare with the table.
+    """
+    inc = model.incremental
+    keys = ", ".join(inc.unique_key)
+    table = model.qualified_name
+    if changed_keys == _DIFF_KEYS:
+        changed_keys = (
+            f"(select * from _model_rows except select * from {table}) union all "
+            f"(select * from {table} except select * from _model_rows)"
+        )
+    run(
         con,
-        "select sql_sha256, source_delivery_seq from meta.model_builds where model = ?",
-        [model.name],
+        f"create or replace temp table _changed_keys as "
+        f"select distinct {keys} from ({changed_keys}) as changed",
     )
-    if not exists or not found or found[0][0] != model.sql_sha256:
-        return None
-    since = found[0][1]
-    if since is None or source_seq is None or source_seq < since:
-        return None  # nothing was landed then, or the landed table was rebuilt since
-    return int(since)
+    on = " and ".join(f"t.{k} is not distinct from c.{k}" for k in inc.unique_key)
+    delta = f'meta."{model.name}{DELTA}"'
+    run(
+        con,
+        f"create or replace table {delta} as select t.*, 'delete' as {CHANGE} "
+        f"from {table} as t semi join _changed_keys as c on {on}",
+    )
+    if inc.strategy == "diff":
+        new_rows = "select t.* from _model_rows as t semi join _changed_keys as c on " + on
+    else:
+        source = inc.source or ""
+        new_rows = _with_source(
+            model, source, f"select t.* from {source} as t semi join _changed_keys as c on {on}"
+        )
+    run(con, f"create or replace temp table _new_rows as {new_rows}")
+    run(con, f"delete from {table} as t using _changed_keys as c where {on}")
+    run(con, f"insert into {table} by name select * from _new_rows")
+    run(con, f"insert into {delta} by name select *, 'insert' as {CHANGE} from _new_rows")
+    deleted, inserted = rows(
+        con,
+        f"select count(*) filter ({CHANGE} = 'delete'), count(*) filter ({CHANGE} = 'insert') "
+        f"from {delta}",
+    )[0]
+    changed = scalar(con, "select count(*) from _changed_keys")
+    run(con, "drop table temp._new_rows")
+    return f"rewrote {changed:,} changed keys ({deleted:,} rows out, {inserted:,} in)"
 
 
-def _append(con: duckdb.DuckDBPyConnection, model: Model, since: int) -> int:
-    """Append the new keys of deliveries after ``since``: their first copy, as a rebuild would."""
-    source = model.parents[0]
+def _with_source(model: Model, source: str, select: str) -> str:
+    """The model's SQL with every read of the table ``source`` replaced by ``(select)``."""
     tree = sqlglot.parse_one(model.sql, read="duckdb")
     cte_names = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     for table in list(tree.find_all(exp.Table)):
         if table.name.lower() == source and source not in cte_names:
             alias = table.alias or source
-            table.replace(
-                sqlglot.parse_one(
-                    f"(select * from {source} where {SEQ} > {int(since)}) as {alias}",
-                    read="duckdb",
-                )
-            )
+            table.replace(sqlglot.parse_one(f"({select}) as {alias}", read="duckdb"))
+    return tree.sql(dialect="duckdb")
+
+
+def _append(con: duckdb.DuckDBPyConnection, model: Model, since: int) -> int:
+    """Append the new keys of deliveries after ``since``: their first copy, as a rebuild would.
+
+    The appended rows are also the model's delta (``meta.<model>__delta``).
+    """
+    source = model.parents[0]
+    new_sql = _with_source(model, source, f"select * from {source} where {SEQ} > {int(since)}")
     key = model.unique_key
-    # An insert's result is the number of rows it inserted.
-    return int(
-        scalar(
-            con,
-            f"insert into {model.qualified_name} by name "
-            f"select * from ({tree.sql(dialect='duckdb')}) as new_rows where not exists ("
-            f"select 1 from {model.qualified_name} as built where built.{key} = new_rows.{key})",
-        )
+    delta = f'meta."{model.name}{DELTA}"'
+    run(
+        con,
+        f"create or replace table {delta} as select *, 'insert' as {CHANGE} "
+        f"from ({new_sql}) as new_rows where not exists ("
+        f"select 1 from {model.qualified_name} as built where built.{key} = new_rows.{key})",
     )
+    run(con, f"insert into {model.qualified_name} by name select * exclude ({CHANGE}) from {delta}")
+    return int(scalar(con, f"select count(*) from {delta}"))
 
 
 def build_models(

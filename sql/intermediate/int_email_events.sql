@@ -1,6 +1,5 @@
--- E-mail events on or before as_of, linked by normalised e-mail to a customer. When customers
--- share an e-mail the events go to one: a contact first, then a key 'email:<e-mail>', then the
--- lowest other natural key.
+-- E-mail events on or before as_of, linked by normalised e-mail to the customer holding it
+-- (int_email_owners).
 with settings as (
     select
         as_of_end
@@ -19,38 +18,11 @@ events as (
     from stg_email_events
 ),
 
-customers as (
-    select
-        customer_id,
-        natural_key,
-        is_contact,
-        email
-    from int_customers
-    where email is not null
-),
-
-ranked_owners as (
-    select
-        email,
-        customer_id,
-        row_number() over (
-            partition by email
-            order by
-                is_contact desc,
-                natural_key = 'email:' || email desc,
-                natural_key
-        ) as owner_rank
-    from customers
-),
-
--- Filtered before the join, not in its condition: DuckDB then builds the hash table on the
--- owners (one per e-mail) instead of on the millions of events.
 email_owners as (
     select
         email,
         customer_id
-    from ranked_owners
-    where owner_rank = 1
+    from int_email_owners
 ),
 
 happened as (

@@ -14,9 +14,8 @@ with events as (
 campaigns as (
     select
         campaign_id,
-        count(case when event_type = 'delivered' then 1 end) > 0 as has_delivered_events
-    from events
-    group by campaign_id
+        has_delivered_events
+    from int_email_campaigns
 ),
 
 recipients as (
