@@ -48,9 +48,10 @@ def int_mention_sentiment(
     """Score the mentions that came without a sentiment and write the table."""
     with warehouse.connect() as con:
         counts = build_mention_sentiment(con)
+    how = "rebuilt, all" if counts["rebuilt"] else "new or changed only"
     context.log.info(
         f"mentions: {counts['delivered']} delivered, {counts['scored']} scored, "
-        f"{counts['unscored']} unscored"
+        f"{counts['unscored']} unscored; looked at {counts['new']:,} ({how})"
     )
     return dg.MaterializeResult(
         metadata={
@@ -58,6 +59,8 @@ def int_mention_sentiment(
             "delivered": counts["delivered"],
             "scored": counts["scored"],
             "unscored": counts["unscored"],
+            "looked_at": counts["new"],
+            "rebuilt": bool(counts["rebuilt"]),
             "thresholds": f"positive >= {POSITIVE_THRESHOLD}, negative <= {NEGATIVE_THRESHOLD}",
         }
     )

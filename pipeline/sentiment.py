@@ -8,19 +8,24 @@ left ``unscored`` (sentiment NULL) and counted, never guessed. See ``docs/sentim
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import re
 from functools import cache
+from pathlib import Path
 
 import duckdb
 import polars as pl
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from pipeline.warehouse import frame, run
+from pipeline.sql_engine import CHANGE, parent_delta, record_build
+from pipeline.warehouse import frame, rows, run, table_exists
 
 # VADER's authors' thresholds on the compound score (Hutto & Gilbert 2014); docs/sentiment.md
 # measures them against the human labels of the Twitter US-airline file.
 POSITIVE_THRESHOLD = 0.05
 NEGATIVE_THRESHOLD = -0.05
+TABLE = "int_mention_sentiment"
 
 # Frequent function words: English ones, and those of the languages our users write in.
 ENGLISH_WORDS = frozenset(
@@ -166,30 +171,60 @@ def score_mentions(mentions: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def build_mention_sentiment(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """(Re)build ``intermediate.int_mention_sentiment`` from ``stg_social_mentions``.
+def scorer_version() -> str:
+    """What the scores depend on: this module's code and the VADER release; a change rescores."""
+    vader = importlib.metadata.version("vaderSentiment")
+    return hashlib.sha256(Path(__file__).read_bytes() + vader.encode()).hexdigest()
 
-    Returns how many mentions were delivered with a sentiment, scored, and left unscored.
+
+def build_mention_sentiment(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Build ``intermediate.int_mention_sentiment`` from ``stg_social_mentions``: only the
+    mentions it changed since the last build when the engine can tell, else all of them.
+
+    Returns how many mentions (in the whole table) were delivered with a sentiment, scored, and
+    left unscored, and whether the table was ``rebuilt``.
     """
-    mentions = frame(
-        con,
-        "select mention_id, text, language, sentiment from staging.stg_social_mentions",
-    )
-    scored = score_mentions(mentions)
-    con.register("scored_mentions_frame", scored.to_arrow())
+    version = scorer_version()
+    columns = "mention_id, text, language, sentiment"
+    run(con, "create schema if not exists intermediate")
+    run(con, "begin transaction")
     try:
-        run(con, "create schema if not exists intermediate")
-        run(
-            con,
-            "create or replace table intermediate.int_mention_sentiment as "
-            "select mention_id, sentiment, sentiment_source, compound from scored_mentions_frame",
+        delta = parent_delta(con, TABLE, version, "stg_social_mentions")
+        rebuilt = delta is None or not table_exists(con, "intermediate", TABLE)
+        source = (
+            "staging.stg_social_mentions"
+            if rebuilt
+            else f"({delta}) as delta where {CHANGE} = 'insert'"
         )
-    finally:
-        con.unregister("scored_mentions_frame")
+        scored = score_mentions(frame(con, f"select {columns} from {source}"))
+        con.register("scored_mentions_frame", scored.to_arrow())
+        try:
+            select = (
+                "select mention_id, sentiment, sentiment_source, compound "
+                "from scored_mentions_frame"
+            )
+            if rebuilt:
+                run(con, f"create or replace table intermediate.{TABLE} as {select}")
+            else:
+                run(
+                    con,
+                    f"delete from intermediate.{TABLE} where mention_id in "
+                    f"(select mention_id from ({delta}) as delta)",
+                )
+                run(con, f"insert into intermediate.{TABLE} {select}")
+        finally:
+            con.unregister("scored_mentions_frame")
+        record_build(con, TABLE, version, ["stg_social_mentions"])
+        run(con, "commit")
+    except Exception:
+        run(con, "rollback")
+        raise
     counts = dict.fromkeys(("delivered", "scored", "unscored"), 0)
-    for source, n in con.sql(
-        "select sentiment_source, count(*) from intermediate.int_mention_sentiment group by 1"
-    ).fetchall():
-        counts[source] = int(n)
+    for source_kind, n in rows(
+        con, f"select sentiment_source, count(*) from intermediate.{TABLE} group by 1"
+    ):
+        counts[source_kind] = int(n)
     counts["rows"] = sum(counts.values())
+    counts["rebuilt"] = int(rebuilt)
+    counts["new"] = scored.height
     return counts

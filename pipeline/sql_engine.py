@@ -304,6 +304,34 @@ def _prepare_builds_table(con: duckdb.DuckDBPyConnection) -> None:
         run(con, f"alter table meta.model_builds add column if not exists {column} {typ}")
 
 
+def _write_build(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    version: str,
+    source_seq: int | None,
+    last: _Build | None,
+    as_of_end: object,
+    has_delta: bool,
+    builds: dict[str, _Build],
+) -> None:
+    parent_builds = {p: b.build_id for p, b in builds.items() if p != name}
+    run(
+        con,
+        "insert or replace into meta.model_builds (model, sql_sha256, source_delivery_seq, "
+        "built_at, build_id, as_of_end, has_delta, parent_builds) "
+        "values (?, ?, ?, current_timestamp, ?, ?, ?, ?)",
+        [
+            name,
+            version,
+            source_seq,
+            (last.build_id if last else 0) + 1,
+            as_of_end,
+            has_delta,
+            json.dumps(parent_builds, sort_keys=True),
+        ],
+    )
+
+
 def materialize(
     con: duckdb.DuckDBPyConnection, model: Model, full_refresh: bool = False
 ) -> tuple[int, str]:
@@ -361,21 +389,8 @@ def materialize(
             run(con, f"create or replace table {model.qualified_name} as\n{model.sql}")
             run(con, f'drop table if exists meta."{model.name}{DELTA}"')
         count = scalar(con, f"select count(*) from {model.qualified_name}")
-        parent_builds = {p: b.build_id for p, b in builds.items() if p != model.name}
-        run(
-            con,
-            "insert or replace into meta.model_builds (model, sql_sha256, source_delivery_seq, "
-            "built_at, build_id, as_of_end, has_delta, parent_builds) "
-            "values (?, ?, ?, current_timestamp, ?, ?, ?, ?)",
-            [
-                model.name,
-                model.sql_sha256,
-                source_seq,
-                (last.build_id if last else 0) + 1,
-                as_of_end,
-                has_delta,
-                json.dumps(parent_builds, sort_keys=True),
-            ],
+        _write_build(
+            con, model.name, model.sql_sha256, source_seq, last, as_of_end, has_delta, builds
         )
         for view in views:
             run(con, f"drop {'table' if view == LAST_BUILD else 'view'} if exists temp.{view}")
@@ -401,18 +416,48 @@ def _delta_views(
     ]
     views = []
     for parent in wanted:
-        build, seen = builds.get(parent), last.parent_builds.get(parent)
-        if build is None or seen is None:
-            return None
-        if build.build_id == seen:  # not built since: nothing changed
-            body = f"select *, cast(null as varchar) as {CHANGE} from {parent} limit 0"
-        elif build.build_id == seen + 1 and build.has_delta:
-            body = f'select * from meta."{parent}{DELTA}"'
-        else:
+        body = _delta_sql(builds.get(parent), last.parent_builds.get(parent), parent)
+        if body is None:
             return None
         run(con, f"create or replace temp view {parent}{DELTA} as {body}")
         views.append(parent + DELTA)
     return views
+
+
+def _delta_sql(build: _Build | None, seen: int | None, parent: str) -> str | None:
+    """A select of the rows ``parent`` changed after its build number ``seen``; None when that
+    cannot be told (never read, built more than once since, or rebuilt whole)."""
+    if build is None or seen is None:
+        return None
+    if build.build_id == seen:  # not built since: nothing changed
+        return f"select *, cast(null as varchar) as {CHANGE} from {parent} limit 0"
+    if build.build_id == seen + 1 and build.has_delta:
+        return f'select * from meta."{parent}{DELTA}"'
+    return None
+
+
+def parent_delta(
+    con: duckdb.DuckDBPyConnection, reader: str, version: str, parent: str
+) -> str | None:
+    """For a table built in Python: a select of what ``parent`` changed since ``reader`` was last
+    recorded (``record_build``) at this ``version`` of its code; None means rebuild it whole."""
+    _prepare_builds_table(con)
+    builds = _builds(con, [reader, parent])
+    last = builds.get(reader)
+    if last is None or last.sql_sha256 != version:
+        return None
+    return _delta_sql(builds.get(parent), last.parent_builds.get(parent), parent)
+
+
+def record_build(
+    con: duckdb.DuckDBPyConnection, name: str, version: str, parents: Iterable[str]
+) -> None:
+    """Record a build of the Python-built table ``name`` (code ``version``) and the builds of the
+    ``parents`` it read, as ``materialize`` does for a model; it writes no delta."""
+    _prepare_builds_table(con)
+    builds = _builds(con, [name, *parents])
+    last = builds.get(name)
+    _write_build(con, name, version, None, last, None, False, builds)
 
 
 _DIFF_KEYS = "diff"  # _replace_changed: the keys are found by comparing _model_rows with the table

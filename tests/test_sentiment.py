@@ -162,6 +162,25 @@ def test_asset_materializes_with_counts(tmp_path):
         ("b", "positive", "scored"),
         ("c", None, "unscored"),
     ]
+    assert (meta["looked_at"], meta["rebuilt"]) == (3, True)
+
+    # A later delivery: only its new mention is scored, the others are kept.
+    with warehouse.connect() as con:
+        insert_rows(con, "social_mentions", [
+            {"mention_id": "d", "platform": "twitter", "author_handle": "y",
+             "posted_at": "2024-01-02 00:00:00", "text": "The worst delay, awful service."},
+            {"mention_id": "a", "platform": "twitter", "author_handle": "x",
+             "posted_at": "2024-01-01 00:00:00", "text": "a repeat of a is not a new mention"},
+        ], delivery_seq=2)  # fmt: skip
+        build_models(con, only={"stg_social_mentions"})
+    result = dg.materialize([int_mention_sentiment], resources={"warehouse": warehouse})
+    (mat,) = result.asset_materializations_for_node("int_mention_sentiment")
+    meta = {k: v.value for k, v in mat.metadata.items()}
+    assert (meta["looked_at"], meta["rebuilt"], meta["dagster/row_count"]) == (1, False, 4)
+    assert (meta["delivered"], meta["scored"], meta["unscored"]) == (1, 2, 1)
+    with warehouse.connect() as con:
+        d = "select sentiment, sentiment_source from int_mention_sentiment where mention_id = 'd'"
+        assert con.sql(d).fetchall() == [("negative", "scored")]
 
 
 def test_docs_carry_the_measured_numbers(shared_data):
