@@ -61,6 +61,7 @@ BUILDS_COLUMNS = {
     "as_of_end": "timestamp",  # meta.pipeline_settings.as_of_end at the build
     "has_delta": "boolean",  # the build wrote meta.<model>__delta
     "parent_builds": "varchar",  # JSON: build_id of each built parent when it was read
+    "rebuilt_build_id": "bigint",  # the build_id of the last whole rebuild
 }
 STRATEGIES = ("append", "delete+insert", "diff")
 LAST_BUILD = "last_build"
@@ -280,6 +281,7 @@ class _Build:
     as_of_end: object
     has_delta: bool
     parent_builds: dict[str, int]
+    rebuilt_build_id: int | None  # None: not known (built before it was recorded)
 
 
 def _builds(con: duckdb.DuckDBPyConnection, names: Iterable[str]) -> dict[str, _Build]:
@@ -290,11 +292,14 @@ def _builds(con: duckdb.DuckDBPyConnection, names: Iterable[str]) -> dict[str, _
     found = rows(
         con,
         "select model, sql_sha256, source_delivery_seq, coalesce(build_id, 1), as_of_end, "
-        "coalesce(has_delta, false), coalesce(parent_builds, '{}') from meta.model_builds "
+        "coalesce(has_delta, false), coalesce(parent_builds, '{}'), rebuilt_build_id "
+        "from meta.model_builds "
         "where model in (select unnest(?))",
         [names],
     )
-    return {r[0]: _Build(r[1], r[2], int(r[3]), r[4], bool(r[5]), json.loads(r[6])) for r in found}
+    return {
+        r[0]: _Build(r[1], r[2], int(r[3]), r[4], bool(r[5]), json.loads(r[6]), r[7]) for r in found
+    }
 
 
 def _prepare_builds_table(con: duckdb.DuckDBPyConnection) -> None:
@@ -315,19 +320,22 @@ def _write_build(
     builds: dict[str, _Build],
 ) -> None:
     parent_builds = {p: b.build_id for p, b in builds.items() if p != name}
+    build_id = (last.build_id if last else 0) + 1
+    rebuilt = last.rebuilt_build_id if has_delta and last else build_id
     run(
         con,
         "insert or replace into meta.model_builds (model, sql_sha256, source_delivery_seq, "
-        "built_at, build_id, as_of_end, has_delta, parent_builds) "
-        "values (?, ?, ?, current_timestamp, ?, ?, ?, ?)",
+        "built_at, build_id, as_of_end, has_delta, parent_builds, rebuilt_build_id) "
+        "values (?, ?, ?, current_timestamp, ?, ?, ?, ?, ?)",
         [
             name,
             version,
             source_seq,
-            (last.build_id if last else 0) + 1,
+            build_id,
             as_of_end,
             has_delta,
             json.dumps(parent_builds, sort_keys=True),
+            rebuilt,
         ],
     )
 
@@ -447,6 +455,23 @@ def parent_delta(
     if last is None or last.sql_sha256 != version:
         return None
     return _delta_sql(builds.get(parent), last.parent_builds.get(parent), parent)
+
+
+def build_id(con: duckdb.DuckDBPyConnection, name: str) -> int | None:
+    """How many times the model ``name`` was built (None: no record)."""
+    _prepare_builds_table(con)
+    build = _builds(con, [name]).get(name)
+    return build.build_id if build else None
+
+
+def not_rebuilt_since(con: duckdb.DuckDBPyConnection, name: str, since_build: int) -> bool:
+    """Whether the model ``name`` was only added to (never rebuilt whole) after build
+    ``since_build``, so its rows of then are still as they were."""
+    _prepare_builds_table(con)
+    build = _builds(con, [name]).get(name)
+    return bool(
+        build and build.rebuilt_build_id is not None and build.rebuilt_build_id <= since_build
+    )
 
 
 def record_build(

@@ -16,6 +16,7 @@ from marts_fixtures import build_all, insert_rows, new_warehouse, write_settings
 from pipeline.config import Settings
 from pipeline.sql_engine import discover_models, materialize_model
 from pipeline.validation import validate_asset
+from pipeline.validation.batches import old_rows_unchanged
 from pipeline.validation.stages import suites_for
 from pipeline.validation.state import read_watermark
 from pipeline.validation.suites import read_suites
@@ -114,6 +115,9 @@ def test_a_key_twice_after_de_duplication_fails_even_when_old(wh):
     run(
         con, "insert into staging.stg_orders select * from staging.stg_orders where order_id = 'o1'"
     )
+    mark = read_watermark(con, "stg_orders", "stg_orders")
+    suite = wh[2]["staging_orders"]
+    assert not old_rows_unchanged(con, suite, "staging.stg_orders", mark, 1)  # grouped: all
     result = check(wh, "stg_orders", "run-2")
     assert result.status == "error"
     assert failures(result) == [
@@ -225,4 +229,33 @@ def test_a_table_not_built_yet_is_a_warning_not_a_crash(wh):
     assert (result.status, result.missing) == (
         "warning",
         "table email_monthly does not exist yet: materialise its asset first",
+    )
+
+
+def test_an_appended_table_groups_only_new_keys_and_still_finds_repeats(wh):
+    con = wh[0]
+    stg_events = next(m for m in discover_models() if m.name == "stg_email_events")
+    assert check(wh, "stg_email_events", "run-1").status == "passed"
+    assert read_watermark(con, "stg_email_events", "stg_email_events").build_id == 1
+    # Delivery 2 appends e2 (new) and repeats e1 (the model keeps e1's first copy).
+    insert_rows(con, "email_events", [
+        {"event_id": "e2", "email": "a@x.com", "campaign_id": "k1", "event_type": "open",
+         "occurred_at": "2024-02-02 08:00:00"},
+        {"event_id": "e1", "email": "z@x.com", "campaign_id": "k1", "event_type": "sent",
+         "occurred_at": "2024-02-01 08:00:00"},
+    ], delivery_seq=2)  # fmt: skip
+    assert materialize_model(con, stg_events) == 2
+    second = check(wh, "stg_email_events", "run-2")
+    assert second.status == "passed"
+    assert [o.rows for o in second.outcomes if o.suite == "staging_email_events"] == [1]
+    # An append that repeated a key (say a bug in it) is found by the new keys alone.
+    run(con, "insert into staging.stg_email_events select * replace (3 as _delivery_seq) "
+        "from staging.stg_email_events where event_id = 'e2'")  # fmt: skip
+    mark = read_watermark(con, "stg_email_events", "stg_email_events")
+    suite = wh[2]["staging_email_events"]
+    assert old_rows_unchanged(con, suite, "staging.stg_email_events", mark, 2)  # grouped: new only
+    third = check(wh, "stg_email_events", "run-3")
+    assert third.status == "error"
+    assert failures(third)[0].startswith(
+        "expect_column_values_to_be_unique on event_id: 2 of 2 rows unexpected, e.g. e2"
     )

@@ -46,12 +46,14 @@ class Watermark:
 
     last_delivery_seq: int | None
     row_count: int | None
+    build_id: int | None = None  # the table's build (pipeline.sql_engine) it saw
 
 
 def ensure_state(con: duckdb.DuckDBPyConnection) -> None:
     """Create ``meta.validation_watermarks`` when it is missing."""
     run(con, "create schema if not exists meta")
     run(con, DDL)
+    run(con, "alter table meta.validation_watermarks add column if not exists build_id bigint")
 
 
 def read_watermark(con: duckdb.DuckDBPyConnection, check_asset: str, table: str) -> Watermark:
@@ -59,11 +61,11 @@ def read_watermark(con: duckdb.DuckDBPyConnection, check_asset: str, table: str)
     ensure_state(con)
     found = rows(
         con,
-        "select last_delivery_seq, row_count from meta.validation_watermarks "
+        "select last_delivery_seq, row_count, build_id from meta.validation_watermarks "
         "where check_asset = ? and table_name = ?",
         [check_asset, table],
     )
-    return Watermark(*found[0]) if found else Watermark(None, None)
+    return Watermark(*found[0]) if found else Watermark(None, None, None)
 
 
 def write_watermarks(
@@ -77,8 +79,18 @@ def write_watermarks(
         for table, mark in marks.items():
             run(
                 con,
-                "insert or replace into meta.validation_watermarks values (?, ?, ?, ?, ?, ?)",
-                [check_asset, table, mark.last_delivery_seq, mark.row_count, run_id, now],
+                "insert or replace into meta.validation_watermarks (check_asset, table_name, "
+                "last_delivery_seq, row_count, run_id, validated_at, build_id) "
+                "values (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    check_asset,
+                    table,
+                    mark.last_delivery_seq,
+                    mark.row_count,
+                    run_id,
+                    now,
+                    mark.build_id,
+                ],
             )
         run(con, "commit")
     except BaseException:
