@@ -517,10 +517,15 @@ def _replace_changed(con: duckdb.DuckDBPyConnection, model: Model, changed_keys:
     if inc.strategy == "diff":
         new_rows = "select t.* from _model_rows as t semi join _changed_keys as c on " + on
     else:
+        # The source's rows of the changed keys first, on their own: inside the model's query
+        # DuckDB would join the whole source to the other parents before narrowing it.
         source = inc.source or ""
-        new_rows = _with_source(
-            model, source, f"select t.* from {source} as t semi join _changed_keys as c on {on}"
+        run(
+            con,
+            f"create or replace temp table _source_rows as "
+            f"select t.* from {source} as t semi join _changed_keys as c on {on}",
         )
+        new_rows = _with_source(model, source, "select * from temp._source_rows")
     run(con, f"create or replace temp table _new_rows as {new_rows}")
     run(con, f"delete from {table} as t using _changed_keys as c where {on}")
     run(con, f"insert into {table} by name select * from _new_rows")
@@ -532,6 +537,7 @@ def _replace_changed(con: duckdb.DuckDBPyConnection, model: Model, changed_keys:
     )[0]
     changed = scalar(con, "select count(*) from _changed_keys")
     run(con, "drop table temp._new_rows")
+    run(con, "drop table if exists temp._source_rows")
     return f"rewrote {changed:,} changed keys ({deleted:,} rows out, {inserted:,} in)"
 
 
