@@ -363,8 +363,10 @@ def materialize(
         inc = model.incremental
         source_seq = None
         how, has_delta = "rebuilt", False
-        if inc and inc.strategy == "append":
-            source_seq = scalar(con, f"select max({SEQ}) from {model.parents[0]}")
+        source = (model.parents[0] if inc.strategy == "append" else inc.source) if inc else None
+        source_has_seq = bool(source) and _has_column(con, source or "", SEQ)
+        if source_has_seq:
+            source_seq = scalar(con, f"select max({SEQ}) from {source}")
         usable = (
             inc is not None
             and not full_refresh
@@ -383,12 +385,18 @@ def materialize(
         elif usable and inc.strategy == "delete+insert":
             views = _delta_views(con, model, last, builds)
             reads_last = LAST_BUILD in read_parents(inc.changed_keys or "", model.path)
-            if views is not None and not (reads_last and last.as_of_end is None):
+            # Rebuild when the landed source was rebuilt (its deliveries numbered again from 1)
+            # or last_build cannot say what the previous build saw.
+            seq_unknown = source_has_seq and (
+                source_seq is None or last.source_seq is None or source_seq < last.source_seq
+            )
+            as_of_unknown = reads_last and last.as_of_end is None and as_of_end is not None
+            if views is not None and not seq_unknown and not as_of_unknown:
                 run(
                     con,
-                    f"create or replace temp table {LAST_BUILD} as "
-                    "select cast(? as timestamp) as as_of_end",
-                    [last.as_of_end],
+                    f"create or replace temp table {LAST_BUILD} as select "
+                    "cast(? as timestamp) as as_of_end, cast(? as bigint) as source_delivery_seq",
+                    [last.as_of_end, last.source_seq],
                 )
                 views.append(LAST_BUILD)
                 how, has_delta = _replace_changed(con, model, inc.changed_keys or ""), True
@@ -409,6 +417,15 @@ def materialize(
         run(con, "rollback")
         raise ModelError(f"{model.path}: {err}") from err
     return int(count), how
+
+
+def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    found = scalar(
+        con,
+        "select count(*) from information_schema.columns where table_name = ? and column_name = ?",
+        [table, column],
+    )
+    return bool(found)
 
 
 def _delta_views(

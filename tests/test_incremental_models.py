@@ -192,3 +192,33 @@ def test_incremental_blocks_are_checked_at_load(tmp_path, yml, message):
     with pytest.raises(ModelError, match=message) as err:
         discover_models(tmp_path, known_tables={"raw_items"})
     assert "int_totals.yml" in str(err.value)
+
+
+def order(order_id, status, updated_at=None, gross="10"):
+    return {"order_id": order_id, "contact_id": "c1", "ordered_at": "2026-01-05",
+            "status": status, "gross_amount": gross, "updated_at": updated_at}  # fmt: skip
+
+
+def test_mutable_staging_rewrites_the_keys_delivered_since(tmp_path):
+    (stg_orders,) = [m for m in discover_models() if m.name == "stg_orders"]
+    con = new_warehouse(tmp_path)
+    versions = "select order_id, status, _delivery_seq from stg_orders order by order_id"
+    insert_rows(con, "orders", [
+        order("o1", "pending", "2026-01-05 10:00:00"),
+        order("o2", "completed", "2026-01-06 10:00:00"),
+    ])  # fmt: skip
+    assert materialize(con, stg_orders) == (2, "rebuilt")
+    # Delivery 2: o1 newer (wins), o2 older than what we hold (loses), o3 new.
+    insert_rows(con, "orders", [
+        order("o1", "completed", "2026-01-07 10:00:00"),
+        order("o2", "refunded", "2026-01-01 10:00:00"),
+        order("o3", "completed"),
+    ], delivery_seq=2)  # fmt: skip
+    assert materialize(con, stg_orders) == (3, "rewrote 3 changed keys (2 rows out, 3 in)")
+    assert rows(con, versions) == [("o1", "completed", 2), ("o2", "completed", 1),
+                                   ("o3", "completed", 2)]  # fmt: skip
+    assert differs_from_whole_rebuild(con, "stg_orders") == 0
+    # The landed table rebuilt (deliveries numbered from 1 again): a rebuild.
+    run(con, "delete from raw.raw_orders where _delivery_seq = 2")
+    assert materialize(con, stg_orders) == (2, "rebuilt")
+    assert rows(con, versions) == [("o1", "pending", 1), ("o2", "completed", 1)]
