@@ -443,6 +443,8 @@ def _delta_views(
     for parent in wanted:
         body = _delta_sql(builds.get(parent), last.parent_builds.get(parent), parent)
         if body is None:
+            for view in views:
+                run(con, f"drop view temp.{view}")
             return None
         run(con, f"create or replace temp view {parent}{DELTA} as {body}")
         views.append(parent + DELTA)
