@@ -277,8 +277,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--scales",
         default=DEFAULT_SCALES,
-        help=f"customers per scale, comma-separated (default {DEFAULT_SCALES}, about 20 min on "
-        "2 cores; 1000000 writes about 9 GB of CSV and needs well over an hour, see "
+        help=f"customers per scale, comma-separated (default {DEFAULT_SCALES}, about 8 min on "
+        "2 cores; 1000000 writes about 9 GB of CSV and takes about 40 min more, see "
         "docs/performance.md)",
     )
     parser.add_argument("--months", type=int, default=12, help="months of history (default 12)")
