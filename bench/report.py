@@ -96,10 +96,17 @@ def _targets(scales: list[dict], full_only: dict[str, dict] | None = None) -> li
     big = scales[-1]
     if big.get("increment"):
         share = big["increment"]["measured_seconds"] / big["full"]["measured_seconds"]
+        others = "; ".join(
+            f"{x['increment']['measured_seconds'] / x['full']['measured_seconds']:.0%} "
+            f"at {x['customers']:,}"
+            for x in scales[:-1]
+            if x.get("increment")
+        )
         lines.append(
             f"| one more day (~1 %) ≤ {INCREMENT_SHARE:.0%} of the full build "
             f"| {_s(big['increment']['measured_seconds'])} vs "
-            f"{_s(big['full']['measured_seconds'])} = {share:.0%} (at {big['customers']:,}) "
+            f"{_s(big['full']['measured_seconds'])} = {share:.0%} (at {big['customers']:,}"
+            f"{'; ' + others if others else ''}) "
             f"| {'yes' if share <= INCREMENT_SHARE else '**no**'} |"
         )
     if MEMORY_SCALE in by:
@@ -255,6 +262,9 @@ def render(results: dict) -> str:
         "## Targets",
         "",
         *_targets(scales, results.get("full_only")),
+        "",
+        "What stands in the way of a target not met, and what was tried: "
+        "[docs/performance.md](docs/performance.md#what-stands-in-the-way-largest-first).",
         "",
         *_estimate(scales, results.get("full_only")),
     ]
