@@ -351,7 +351,6 @@ def materialize(
     run(con, f"create schema if not exists {model.layer}")
     _prepare_builds_table(con)
     run(con, "begin transaction")
-    views: list[str] = []
     try:
         builds = _builds(con, [model.name, *model.parents])
         last = builds.get(model.name)
@@ -360,63 +359,83 @@ def materialize(
             if table_exists(con, "meta", "pipeline_settings")
             else None
         )
-        inc = model.incremental
-        source_seq = None
-        how, has_delta = "rebuilt", False
-        source = (model.parents[0] if inc.strategy == "append" else inc.source) if inc else None
-        source_has_seq = bool(source) and _has_column(con, source or "", SEQ)
-        if source_has_seq:
-            source_seq = scalar(con, f"select max({SEQ}) from {source}")
-        usable = (
-            inc is not None
+        has_seq, source_seq = _source_seq(con, model)
+        how = None
+        if (
+            model.incremental
             and not full_refresh
             and last is not None
             and last.sql_sha256 == model.sql_sha256
             and table_exists(con, model.layer, model.name)
-        )
-        if usable and inc.strategy == "append":
-            since = last.source_seq
-            if since is not None and source_seq is not None and source_seq >= since:
-                added = _append(con, model, int(since))
-                how, has_delta = f"appended {added:,} rows (deliveries after #{since})", True
-        elif usable and inc.strategy == "diff":
-            run(con, f"create or replace temp table _model_rows as\n{model.sql}")
-            how, has_delta = _replace_changed(con, model, _DIFF_KEYS), True
-        elif usable and inc.strategy == "delete+insert":
-            views = _delta_views(con, model, last, builds)
-            reads_last = LAST_BUILD in read_parents(inc.changed_keys or "", model.path)
-            # Rebuild when the landed source was rebuilt (its deliveries numbered again from 1)
-            # or last_build cannot say what the previous build saw.
-            seq_unknown = source_has_seq and (
-                source_seq is None or last.source_seq is None or source_seq < last.source_seq
-            )
-            as_of_unknown = reads_last and last.as_of_end is None and as_of_end is not None
-            if views is not None and not seq_unknown and not as_of_unknown:
-                run(
-                    con,
-                    f"create or replace temp table {LAST_BUILD} as select "
-                    "cast(? as timestamp) as as_of_end, cast(? as bigint) as source_delivery_seq",
-                    [last.as_of_end, last.source_seq],
-                )
-                views.append(LAST_BUILD)
-                how, has_delta = _replace_changed(con, model, inc.changed_keys or ""), True
-            views = views or []
-        if how == "rebuilt":
+        ):
+            how = _update(con, model, last, builds, has_seq, source_seq, as_of_end)
+        if how is None:
             run(con, f"create or replace table {model.qualified_name} as\n{model.sql}")
             run(con, f'drop table if exists meta."{model.name}{DELTA}"')
         count = scalar(con, f"select count(*) from {model.qualified_name}")
         _write_build(
-            con, model.name, model.sql_sha256, source_seq, last, as_of_end, has_delta, builds
+            con, model.name, model.sql_sha256, source_seq, last, as_of_end, how is not None, builds
         )
-        for view in views:
-            run(con, f"drop {'table' if view == LAST_BUILD else 'view'} if exists temp.{view}")
-        run(con, "drop table if exists temp._model_rows")
-        run(con, "drop table if exists temp._changed_keys")
         run(con, "commit")
     except Exception as err:
         run(con, "rollback")
         raise ModelError(f"{model.path}: {err}") from err
-    return int(count), how
+    return int(count), how or "rebuilt"
+
+
+def _source_seq(con: duckdb.DuckDBPyConnection, model: Model) -> tuple[bool, int | None]:
+    """Whether the model's incremental source has ``_delivery_seq``, and its latest value."""
+    inc = model.incremental
+    source = (model.parents[0] if inc.strategy == "append" else inc.source) if inc else None
+    if not source or not _has_column(con, source, SEQ):
+        return False, None
+    return True, scalar(con, f"select max({SEQ}) from {source}")
+
+
+def _update(
+    con: duckdb.DuckDBPyConnection,
+    model: Model,
+    last: _Build,
+    builds: dict[str, _Build],
+    has_seq: bool,
+    source_seq: int | None,
+    as_of_end: object,
+) -> str | None:
+    """Bring an incremental model's table up to date and say how; None when it must be
+    rebuilt instead (it then writes no delta)."""
+    inc = model.incremental
+    if inc.strategy == "append":
+        since = last.source_seq
+        if since is None or source_seq is None or source_seq < since:
+            return None  # nothing was landed then, or the landed table was rebuilt since
+        added = _append(con, model, int(since))
+        return f"appended {added:,} rows (deliveries after #{since})"
+    if inc.strategy == "diff":
+        run(con, f"create or replace temp table _model_rows as\n{model.sql}")
+        how = _replace_changed(con, model, _DIFF_KEYS)
+        run(con, "drop table temp._model_rows")
+        return how
+    # delete+insert: rebuild when the landed source was rebuilt (its deliveries numbered again
+    # from 1) or last_build cannot say what the previous build saw.
+    if has_seq and (source_seq is None or last.source_seq is None or source_seq < last.source_seq):
+        return None
+    reads_last = LAST_BUILD in read_parents(inc.changed_keys or "", model.path)
+    if reads_last and last.as_of_end is None and as_of_end is not None:
+        return None
+    views = _delta_views(con, model, last, builds)
+    if views is None:
+        return None
+    run(
+        con,
+        f"create or replace temp table {LAST_BUILD} as select "
+        "cast(? as timestamp) as as_of_end, cast(? as bigint) as source_delivery_seq",
+        [last.as_of_end, last.source_seq],
+    )
+    how = _replace_changed(con, model, inc.changed_keys or "")
+    run(con, f"drop table temp.{LAST_BUILD}")
+    for view in views:
+        run(con, f"drop view temp.{view}")
+    return how
 
 
 def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
@@ -555,8 +574,8 @@ def _replace_changed(con: duckdb.DuckDBPyConnection, model: Model, changed_keys:
         f"from {delta}",
     )[0]
     changed = scalar(con, "select count(*) from _changed_keys")
-    run(con, "drop table temp._new_rows")
-    run(con, "drop table if exists temp._source_rows")
+    for temp in ("_new_rows", "_source_rows", "_changed_keys"):
+        run(con, f"drop table if exists temp.{temp}")
     return f"rewrote {changed:,} changed keys ({deleted:,} rows out, {inserted:,} in)"
 
 
