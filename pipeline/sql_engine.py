@@ -43,19 +43,12 @@ import yaml
 from sqlglot import exp
 
 from pipeline.catalog import PYTHON_TABLES
-from pipeline.warehouse import frame, rows, run, scalar, table_exists
+from pipeline.warehouse import add_missing_columns, frame, rows, run, scalar, table_exists
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 LAYERS = ("staging", "intermediate", "marts")
 SEQ = "_delivery_seq"  # delivery order of a landed row (pipeline.entities.LINEAGE_COLUMNS)
-BUILDS_DDL = """
-create table if not exists meta.model_builds (
-    model varchar primary key,
-    sql_sha256 varchar not null,
-    source_delivery_seq bigint,
-    built_at timestamp not null
-)"""
-# Added after the first release; existing warehouses get them on their next build.
+# Added after the first release (BUILDS_DDL creates them; older warehouses get them added).
 BUILDS_COLUMNS = {
     "build_id": "bigint",  # how many times the model was built
     "as_of_end": "timestamp",  # meta.pipeline_settings.as_of_end at the build
@@ -63,6 +56,14 @@ BUILDS_COLUMNS = {
     "parent_builds": "varchar",  # JSON: build_id of each built parent when it was read
     "rebuilt_build_id": "bigint",  # the build_id of the last whole rebuild
 }
+BUILDS_DDL = f"""
+create table if not exists meta.model_builds (
+    model varchar primary key,
+    sql_sha256 varchar not null,
+    source_delivery_seq bigint,
+    built_at timestamp not null,
+    {", ".join(f"{c} {t}" for c, t in BUILDS_COLUMNS.items())}
+)"""
 STRATEGIES = ("append", "delete+insert", "diff")
 LAST_BUILD = "last_build"
 DELTA = "__delta"
@@ -305,8 +306,7 @@ def _builds(con: duckdb.DuckDBPyConnection, names: Iterable[str]) -> dict[str, _
 def _prepare_builds_table(con: duckdb.DuckDBPyConnection) -> None:
     run(con, "create schema if not exists meta")
     run(con, BUILDS_DDL)
-    for column, typ in BUILDS_COLUMNS.items():
-        run(con, f"alter table meta.model_builds add column if not exists {column} {typ}")
+    add_missing_columns(con, "meta", "model_builds", BUILDS_COLUMNS)
 
 
 def _write_build(

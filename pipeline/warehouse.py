@@ -50,6 +50,26 @@ def frame(
     return con.sql(sql, params=params).pl() if params else con.sql(sql).pl()
 
 
+def add_missing_columns(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, columns: dict[str, str]
+) -> list[str]:
+    """Add the ``columns`` (name → type) that ``schema.table`` lacks, for a table made by an
+    older release; returns the names added. Reads the catalog and writes only when needed."""
+    have = {
+        name
+        for (name,) in rows(
+            con,
+            "select column_name from information_schema.columns "
+            "where table_schema = ? and table_name = ?",
+            [schema, table],
+        )
+    }
+    added = [c for c in columns if c not in have]
+    for column in added:
+        run(con, f"alter table {schema}.{table} add column {column} {columns[column]}")
+    return added
+
+
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     """Whether ``schema.table`` exists."""
     return bool(

@@ -23,3 +23,15 @@ def test_a_bad_memory_limit_is_named(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="PIPELINE_DUCKDB_MEMORY_LIMIT='lots' is not a memory"):
         with open_warehouse(tmp_path / "w.duckdb"):
             pass
+
+
+def test_add_missing_columns_adds_only_what_an_older_table_lacks(tmp_path):
+    from pipeline.warehouse import add_missing_columns
+
+    with open_warehouse(tmp_path / "w.duckdb") as con:
+        con.execute("create table meta.t (a integer)").fetchall()
+        con.execute("insert into meta.t values (1)").fetchall()
+        columns = {"a": "integer", "b": "bigint", "c": "varchar"}
+        assert add_missing_columns(con, "meta", "t", columns) == ["b", "c"]
+        assert add_missing_columns(con, "meta", "t", columns) == []
+        assert rows(con, "select * from meta.t") == [(1, None, None)]

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import duckdb
 
 from pipeline.config import ConfigError
-from pipeline.warehouse import rows, run
+from pipeline.warehouse import add_missing_columns, rows, run
 
 MAX_SHRINK_ENV = "PIPELINE_MAX_SHRINK"
 DEFAULT_MAX_SHRINK = 0.25
@@ -35,6 +35,7 @@ create table if not exists meta.validation_watermarks (
     row_count bigint,
     run_id text,
     validated_at timestamp,
+    build_id bigint,
     primary key (check_asset, table_name)
 )
 """
@@ -53,7 +54,7 @@ def ensure_state(con: duckdb.DuckDBPyConnection) -> None:
     """Create ``meta.validation_watermarks`` when it is missing."""
     run(con, "create schema if not exists meta")
     run(con, DDL)
-    run(con, "alter table meta.validation_watermarks add column if not exists build_id bigint")
+    add_missing_columns(con, "meta", "validation_watermarks", {"build_id": "bigint"})
 
 
 def read_watermark(con: duckdb.DuckDBPyConnection, check_asset: str, table: str) -> Watermark:
