@@ -11,7 +11,7 @@ import bisect
 import datetime as dt
 
 import pytest
-from conftest import SHARED_DATA
+from conftest import SHARED_DATA, skip_unless_ci
 from marts_fixtures import build_all, insert_rows, new_warehouse, records, write_settings
 
 AS_OF = dt.date(1998, 6, 15)  # mid-month: the last month is open
@@ -29,7 +29,7 @@ def next_month(day: dt.date) -> dt.date:
 @pytest.fixture(scope="module")
 def cdnow():
     if not SHARED_DATA.is_dir():
-        pytest.skip("../shared/data is not present")
+        skip_unless_ci("../shared/data is not present")
     lines = (SHARED_DATA / "cdnow" / "CDNOW_sample.txt").read_text().splitlines()
     purchases = []
     for i, line in enumerate(lines):

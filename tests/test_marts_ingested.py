@@ -10,9 +10,8 @@ import pytest
 from marts_fixtures import build_all, records, write_settings
 
 from pipeline.config import Settings
+from pipeline.ingest import core as ingest
 from pipeline.warehouse import open_warehouse
-
-ingest = pytest.importorskip("pipeline.ingest.core", reason="ingestion is not available yet")
 
 CONTACTS = """contact_id,email,created_at
 c1,one@x.test,2023-01-01 00:00:00
