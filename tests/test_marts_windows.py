@@ -1,0 +1,125 @@
+"""Every window at its boundary, worked by hand: a record exactly on the edge of each window.
+
+as_of = 2024-04-30, churn_days = 45, sla_hours = 24. The rules (spec/metrics.md):
+- active on day D: D - churn_days < last_purchase_date <= D;
+- 12 months: (as_of - 365 days, as_of] on the event's UTC date; 90 days likewise;
+- SLA: met = first response within sla_hours of creation (exactly 24 h is within); eligible =
+  answered, or created at least sla_hours before the end of as_of.
+"""
+
+from __future__ import annotations
+
+import pytest
+from marts_fixtures import build_all, insert_rows, new_warehouse, records, write_settings
+
+# March 2024: S is taken on Feb 29 (window (Jan 15, Feb 29]), retention on Mar 31
+# (window (Feb 15, Mar 31]). One purchase each, all contacts:
+#   P 2024-01-15: exactly 45 days before Feb 29 -> not in S
+#   Q 2024-01-16: 44 days before Feb 29 -> in S; 75 days before Mar 31 -> churned
+#   R 2024-02-15: in S; exactly 45 days before Mar 31 -> churned
+#   T 2024-02-16: in S; 44 days before Mar 31 -> retained
+PURCHASES = {"P": "2024-01-15", "Q": "2024-01-16", "R": "2024-02-15", "T": "2024-02-16"}
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory):
+    con = new_warehouse(tmp_path_factory.mktemp("windows"))
+    write_settings(con, "2024-04-30", churn_days=45)
+    contacts = [*PURCHASES, "H1", "H2", "S1", "S2", "S3", "S4"]
+    insert_rows(
+        con,
+        "contacts",
+        [{"contact_id": c, "created_at": "2023-01-01 00:00:00"} for c in contacts],
+    )
+    insert_rows(
+        con,
+        "orders",
+        [
+            {
+                "order_id": f"o{c}",
+                "contact_id": c,
+                "ordered_at": f"{day} 12:00:00",
+                "status": "completed",
+                "gross_amount": "10",
+            }
+            for c, day in PURCHASES.items()
+        ],
+    )
+    # 12 months back from 2024-04-30 is 2023-05-01 (2024 is a leap year: 365 days before
+    # 2024-04-30 is 2023-05-01). H1's ticket on 2023-05-01 is outside; H2's on 2023-05-02 inside.
+    # S1..S4 are the SLA edge (April):
+    #   S1 created 2024-04-10 08:00, answered after exactly 24 h -> eligible, met
+    #   S2 answered after 24 h and 1 s -> eligible, not met
+    #   S3 unanswered, created 2024-04-30 00:00 = exactly 24 h before the end of as_of
+    #      (2024-05-01 00:00) -> eligible
+    #   S4 unanswered, created 2024-04-30 00:00:01 -> not yet eligible
+    ticket = {"status": "open"}
+    insert_rows(
+        con,
+        "tickets",
+        [
+            {**ticket, "ticket_id": "h1", "contact_id": "H1", "created_at": "2023-05-01 23:00:00"},
+            {**ticket, "ticket_id": "h2", "contact_id": "H2", "created_at": "2023-05-02 00:00:00"},
+            {
+                **ticket,
+                "ticket_id": "s1",
+                "contact_id": "S1",
+                "created_at": "2024-04-10 08:00:00",
+                "first_response_at": "2024-04-11 08:00:00",
+            },
+            {
+                **ticket,
+                "ticket_id": "s2",
+                "contact_id": "S2",
+                "created_at": "2024-04-10 08:00:00",
+                "first_response_at": "2024-04-11 08:00:01",
+            },
+            {**ticket, "ticket_id": "s3", "contact_id": "S3", "created_at": "2024-04-30 00:00:00"},
+            {**ticket, "ticket_id": "s4", "contact_id": "S4", "created_at": "2024-04-30 00:00:01"},
+        ],
+    )
+    build_all(con)
+    yield con
+    con.close()
+
+
+def test_churn_window_edges_at_month_start_and_end(warehouse):
+    (march,) = records(warehouse, "select * from retention_monthly where month = '2024-03-01'")
+    # S = {Q, R, T}; retained = {T}; nobody new or reactivated in March; churned = {Q, R}.
+    assert (
+        march["customers_start"],
+        march["new_customers"],
+        march["retained_customers"],
+        march["reactivated_customers"],
+        march["customers_end"],
+        march["churned_customers"],
+    ) == (3, 0, 1, 0, 1, 2)
+    assert march["retention_rate"] == pytest.approx(1 / 3)
+    assert march["churn_rate"] == pytest.approx(2 / 3)
+
+
+def test_active_on_as_of_edge(warehouse):
+    # Active on 2024-04-30: (2024-03-16, 2024-04-30]; nobody bought after Feb 16: none active.
+    got = records(warehouse, "select count(*) as n from loyalty_customers where is_active")
+    assert got == [{"n": 0}]
+
+
+def test_twelve_month_window_edge(warehouse):
+    got = records(
+        warehouse,
+        "select customer_id, tickets_12m from customer_360 "
+        "where customer_id in (select customer_id from int_tickets where ticket_id in ('h1', 'h2'))"
+        " order by tickets_12m",
+    )
+    assert [r["tickets_12m"] for r in got] == [0, 1]
+    (summary,) = records(warehouse, "select helped_customers_12m from loyalty_summary")
+    # Helped in the last 12 months: H2 and S1..S4 (April 2024); not H1.
+    assert summary["helped_customers_12m"] == 5
+
+
+def test_sla_edges(warehouse):
+    (april,) = records(
+        warehouse, "select sla_met_rate from satisfaction_monthly where month = '2024-04-01'"
+    )
+    # eligible {S1, S2, S3}, met {S1}.
+    assert april["sla_met_rate"] == pytest.approx(1 / 3)
