@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 3000
 
-.PHONY: install demo run test lint ui bench docs clean
+.PHONY: install demo run test lint ui bench docs mutate clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -39,6 +39,12 @@ ui: install
 
 bench: install
 	$(PY) bench/run.py
+
+# Mutation testing (docs/testing.md): ARGS="--kind sql" or ARGS="--kind python --target sentiment".
+mutate: install
+	$(UV) sync --frozen --group mutate --python $(PYTHON)
+	$(PY) tests/mutation/run.py $(ARGS)
+	$(UV) sync --frozen --python $(PYTHON)
 
 docs: install
 	$(PY) -m pipeline docs

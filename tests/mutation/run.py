@@ -1,0 +1,247 @@
+"""``make mutate``: mutation testing where a bug changes a figure.
+
+Two kinds, each in a throw-away copy of the checkout (the tree you work in is never modified):
+
+- **SQL**: every ordering comparison in ``sql/`` (``<``, ``<=``, ``>``, ``>=``, found with
+  sqlglot's tokenizer, so comments and strings are left alone) is flipped one at a time
+  (``<`` ↔ ``<=``, ``>`` ↔ ``>=``: a window bound moved by one) and the mart tests run, the
+  hand-worked ones first and then the oracle, stopping at the first failure.
+- **Python**: cosmic-ray over the modules in ``PYTHON_TARGETS`` (ingestion parsing and
+  mappings, sentiment, the engine's incremental logic), each against the tests that cover it,
+  with the operators that change a value (comparisons, ``and``/``or``, ``+``/``-``, ``&``/``|``,
+  numbers, ``True``/``False``, ``not``).
+
+Writes ``.mutation/report.md`` (score per module and every surviving mutant with its place) and
+``.mutation/report.json``. A surviving mutant is either a missing test or an equivalent
+mutation; docs/testing.md records which.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from sqlglot.dialects.duckdb import DuckDB
+from sqlglot.tokens import TokenType
+
+REPO = Path(__file__).resolve().parents[2]
+FLIPS = {TokenType.LT: "<=", TokenType.LTE: "<", TokenType.GT: ">=", TokenType.GTE: ">"}
+# The mart tests, fastest first: a killed mutant stops at the first failure.
+SQL_TESTS = [
+    "tests/test_marts_windows.py",
+    "tests/test_marts_retention.py",
+    "tests/test_marts_loyalty.py",
+    "tests/test_marts_satisfaction.py",
+    "tests/test_marts_social_email.py",
+    "tests/test_marts_customer_360.py",
+    "tests/test_marts_identity.py",
+    "tests/test_marts_ingested.py",
+    "tests/test_marts_cdnow.py",
+    "tests/test_incremental_models.py",
+    "tests/test_marts_oracle.py",
+]
+PYTHON_TARGETS: dict[str, tuple[str, list[str]]] = {
+    "ingest/parse": (
+        "pipeline/ingest/parse.py",
+        [
+            "tests/test_ingest_core.py",
+            "tests/test_ingest_formats.py",
+            "tests/test_ingest_quarantine.py",
+            "tests/test_amount_precision.py",
+            "tests/test_ingest_vendors.py",
+        ],
+    ),
+    "ingest/mappings": (
+        "pipeline/ingest/mappings.py",
+        ["tests/test_ingest_vendors.py", "tests/test_ingest_vendor_samples.py"],
+    ),
+    "sentiment": ("pipeline/sentiment.py", ["tests/test_sentiment.py"]),
+    "engine": (
+        "pipeline/sql_engine.py",
+        ["tests/test_sql_engine.py", "tests/test_incremental_models.py"],
+    ),
+}
+# Operators that produce no figure-changing mutant worth a test run here (renaming variables,
+# removing decorators, exceptions, unary operators), and binary operators other than + - & |.
+EXCLUDED_OPERATORS = [
+    r"core/ReplaceBinaryOperator_(?!Add_Sub$|Sub_Add$|BitAnd_BitOr$|BitOr_BitAnd$)",
+    r"core/ReplaceUnaryOperator_",
+    r"core/ReplaceComparisonOperator_(Is|IsNot|In|NotIn)_",
+    r"core/ReplaceComparisonOperator_.*_(Is|IsNot|In|NotIn)$",
+    r"core/VariableInserter",
+    r"core/VariableReplacer",
+    r"core/ExceptionReplacer",
+    r"core/RemoveDecorator",
+    r"core/ZeroIterationForLoop",
+    r"core/ReplaceBreakWithContinue",
+    r"core/ReplaceContinueWithBreak",
+]
+
+
+@dataclass(frozen=True)
+class SqlMutant:
+    """One flipped comparison: file, 1-based line, the operator and its replacement."""
+
+    path: str
+    line: int
+    start: int
+    end: int
+    original: str
+    replacement: str
+
+
+def sql_mutants(sql_dir: Path) -> list[SqlMutant]:
+    """Every ordering comparison in the models, each as one mutant."""
+    found = []
+    for path in sorted(sql_dir.rglob("*.sql")):
+        text = path.read_text()
+        for token in DuckDB().tokenize(text):
+            if token.token_type in FLIPS:
+                found.append(
+                    SqlMutant(
+                        path=path.relative_to(sql_dir.parent).as_posix(),
+                        line=text.count("\n", 0, token.start) + 1,
+                        start=token.start,
+                        end=token.end + 1,
+                        original=token.text,
+                        replacement=FLIPS[token.token_type],
+                    )
+                )
+    return found
+
+
+def copy_checkout(target: Path) -> Path:
+    """A copy of the checkout's source, tests and models (no virtualenv, data or git)."""
+    skipped = (".git", ".venv", ".tools", "data", ".mutation", "__pycache__", ".pytest_cache")
+    ignore = shutil.ignore_patterns(*skipped, ".ruff_cache")
+    shutil.copytree(REPO, target, ignore=ignore)
+    return target
+
+
+def pytest_command(tests: list[str]) -> list[str]:
+    """pytest over ``tests``, stopping at the first failure, with no cache written."""
+    return [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
+
+
+def run_sql(work: Path, tests: list[str], only: str | None) -> dict:
+    """Run every SQL mutant in ``work``; the report of killed and surviving mutants."""
+    mutants = [m for m in sql_mutants(work / "sql") if not only or only in m.path]
+    baseline = subprocess.run(pytest_command(tests), cwd=work, capture_output=True, text=True)
+    if baseline.returncode != 0:
+        raise SystemExit(f"the SQL tests fail before any mutation:\n{baseline.stdout[-2000:]}")
+    survivors, killed = [], 0
+    for number, mutant in enumerate(mutants, start=1):
+        path = work / mutant.path
+        original = path.read_text()
+        path.write_text(original[: mutant.start] + mutant.replacement + original[mutant.end :])
+        began = time.monotonic()
+        try:
+            done = subprocess.run(pytest_command(tests), cwd=work, capture_output=True, text=True)
+        finally:
+            path.write_text(original)
+        outcome = "killed" if done.returncode != 0 else "SURVIVED"
+        killed += done.returncode != 0
+        if done.returncode == 0:
+            survivors.append(asdict(mutant))
+        print(
+            f"[{number}/{len(mutants)}] {mutant.path}:{mutant.line} {mutant.original} -> "
+            f"{mutant.replacement}: {outcome} ({time.monotonic() - began:.0f} s)",
+            flush=True,
+        )
+    return {"mutants": len(mutants), "killed": killed, "survivors": survivors}
+
+
+def run_python(work: Path, name: str, module: str, tests: list[str], out: Path) -> dict:
+    """cosmic-ray over one module in ``work``; the report of killed and surviving mutants."""
+    bin_dir = Path(sys.executable).parent
+    slug = name.replace("/", "-")
+    config = out / f"{slug}.toml"
+    session = out / f"{slug}.sqlite"
+    session.unlink(missing_ok=True)
+    test_command = " ".join(pytest_command(tests))
+    config.write_text(
+        "[cosmic-ray]\n"
+        f'module-path = "{module}"\n'
+        "timeout = 600.0\n"
+        "excluded-modules = []\n"
+        f"test-command = {json.dumps(test_command)}\n\n"
+        "[cosmic-ray.distributor]\n"
+        'name = "local"\n\n'
+        "[cosmic-ray.filters.operators-filter]\n"
+        f"exclude-operators = {json.dumps(EXCLUDED_OPERATORS)}\n"
+    )
+    for step in (
+        [bin_dir / "cosmic-ray", "init", config, session],
+        [bin_dir / "cr-filter-operators", session, config],
+        [bin_dir / "cosmic-ray", "exec", config, session],
+    ):
+        subprocess.run([str(s) for s in step], cwd=work, check=True)
+    with sqlite3.connect(session) as db:
+        rows = db.execute(
+            "select m.operator_name, m.start_pos_row, r.test_outcome, r.worker_outcome "
+            "from mutation_specs m join work_results r on r.job_id = m.job_id"
+        ).fetchall()
+    # A mutant the tests could not even import (INCOMPETENT) or that was filtered out is not
+    # counted; the score is killed / (killed + survived).
+    tested = [r for r in rows if r[2] in ("KILLED", "SURVIVED")]
+    survivors = [
+        {"path": module, "line": row, "operator": op}
+        for op, row, test_outcome, _ in tested
+        if test_outcome == "SURVIVED"
+    ]
+    return {"mutants": len(tested), "killed": len(tested) - len(survivors), "survivors": survivors}
+
+
+def render(results: dict[str, dict]) -> str:
+    """The report as Markdown: one row per module, then every survivor."""
+    lines = ["| module | mutants | killed | score |", "|---|---:|---:|---:|"]
+    for name, r in results.items():
+        score = f"{100 * r['killed'] / r['mutants']:.0f} %" if r["mutants"] else "–"
+        lines.append(f"| {name} | {r['mutants']} | {r['killed']} | {score} |")
+    for name, r in results.items():
+        if r["survivors"]:
+            lines += ["", f"Survivors in {name}:"]
+            for s in r["survivors"]:
+                change = (
+                    f"{s['original']} -> {s['replacement']}" if "original" in s else s["operator"]
+                )
+                lines.append(f"- {s['path']}:{s['line']} {change}")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--kind", choices=["all", "sql", "python"], default="all")
+    parser.add_argument(
+        "--target", action="append", choices=list(PYTHON_TARGETS), help="Python modules to mutate"
+    )
+    parser.add_argument("--sql-file", help="only SQL models whose path contains this text")
+    parser.add_argument("--out", type=Path, default=REPO / ".mutation", help="report folder")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    results: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory(prefix="mutate-") as tmp:
+        work = copy_checkout(Path(tmp) / "checkout")
+        if args.kind in ("all", "sql"):
+            results["sql (comparisons in sql/)"] = run_sql(work, SQL_TESTS, args.sql_file)
+        if args.kind in ("all", "python"):
+            for name in args.target or list(PYTHON_TARGETS):
+                module, tests = PYTHON_TARGETS[name]
+                results[name] = run_python(work, name, module, tests, args.out.resolve())
+    (args.out / "report.json").write_text(json.dumps(results, indent=2))
+    report = render(results)
+    (args.out / "report.md").write_text(report)
+    print(report)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
