@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 GIB = 2**30
+DEFAULT_SCALES = "10000,100000"  # what `make bench` runs (bench/run.py --scales default)
 TARGET_SCALE = 100_000
 MEMORY_SCALE = 1_000_000
 FULL_VS_YARDSTICK = 1.5
@@ -93,21 +94,28 @@ def _targets(scales: list[dict], full_only: dict[str, dict] | None = None) -> li
         f"= {ratio:.1f} ×{note}; CPU time {_cpu(s)} "
         f"| {'yes' if ratio <= FULL_VS_YARDSTICK else '**no**'} |"
     )
-    big = scales[-1]
-    if big.get("increment"):
-        share = big["increment"]["measured_seconds"] / big["full"]["measured_seconds"]
-        others = "; ".join(
-            f"{x['increment']['measured_seconds'] / x['full']['measured_seconds']:.0%} "
-            f"at {x['customers']:,}"
-            for x in scales[:-1]
-            if x.get("increment")
+    with_day = [x for x in scales if x.get("increment")]
+    if with_day:
+        # A verdict per scale: the target holds only where every measured scale meets it.
+        shares = [
+            (x, x["increment"]["measured_seconds"] / x["full"]["measured_seconds"])
+            for x in with_day
+        ]
+        measured = "; ".join(
+            f"{x['customers']:,}: {_s(x['increment']['measured_seconds'])} vs "
+            f"{_s(x['full']['measured_seconds'])} = {share:.0%}"
+            for x, share in shares
         )
+        met_at = [x["customers"] for x, share in shares if share <= INCREMENT_SHARE]
+        if len(met_at) == len(shares):
+            verdict = "yes"
+        elif met_at:
+            verdict = "**no** (met at " + ", ".join(f"{c:,}" for c in met_at) + " only)"
+        else:
+            verdict = "**no**"
         lines.append(
-            f"| one more day (~1 %) ≤ {INCREMENT_SHARE:.0%} of the full build "
-            f"| {_s(big['increment']['measured_seconds'])} vs "
-            f"{_s(big['full']['measured_seconds'])} = {share:.0%} (at {big['customers']:,}"
-            f"{'; ' + others if others else ''}) "
-            f"| {'yes' if share <= INCREMENT_SHARE else '**no**'} |"
+            f"| one more day (~1 %) ≤ {INCREMENT_SHARE:.0%} of the full build, process start "
+            f"excluded from both | {measured} | {verdict} |"
         )
     if MEMORY_SCALE in by:
         m = by[MEMORY_SCALE]
@@ -217,6 +225,17 @@ def _notes(results: dict) -> list[str]:
     return ["## Notes on this run", "", *[f"- {n}" for n in notes], ""] if notes else []
 
 
+def _written_by(opts: dict) -> str:
+    """Which command wrote the report: ``make bench`` only when its default scales ran."""
+    scales = ",".join(str(c) for c in opts["scales"])
+    if scales == DEFAULT_SCALES:
+        return "Written by `make bench` (`bench/run.py` with its default scales)"
+    return (
+        f"Written by `python bench/run.py --scales {scales}` (`make bench` runs only "
+        f"{DEFAULT_SCALES.replace(',', ' and ')} customers)"
+    )
+
+
 def render(results: dict) -> str:
     """The whole report as markdown."""
     scales = sorted(results["scales"], key=lambda s: s["customers"])
@@ -225,8 +244,9 @@ def render(results: dict) -> str:
     out = [
         "# Benchmarks",
         "",
-        "Written by `make bench` (`bench/run.py`); do not edit by hand — rerun it. Method and "
-        "the profile of where the time goes: [docs/performance.md](docs/performance.md).",
+        _written_by(opts)
+        + "; do not edit by hand — rerun it. Method and the profile of where the time goes: "
+        "[docs/performance.md](docs/performance.md).",
         "",
         f"Run {results.get('started', '?')} – {results.get('finished', '?')} (UTC) with "
         f"`--scales {','.join(str(c) for c in opts['scales'])} --months {opts['months']} "
@@ -255,7 +275,8 @@ def render(results: dict) -> str:
         "compared row by row with `except all` both ways (doubles rounded to 6 decimals).",
         "- *+1 day*: a second `python -m pipeline run` after one more day of deliveries "
         f"(`bench/increment.py`, {opts['increment']:.0%} of each entity's rows: new records "
-        "and newer versions of existing ones), with `PIPELINE_AS_OF` one day later.",
+        "and newer versions of existing ones), with `PIPELINE_AS_OF` one day later; like the "
+        "full build, measured without the Dagster process start.",
         "- *rows/s*: input rows (all six entities) / full build without process start.",
         "",
         "## Targets",
