@@ -5,6 +5,7 @@ deliveries is well formed, and steps are sorted into the right stages."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import importlib
 import sys
 from pathlib import Path
@@ -225,7 +226,5 @@ def test_benchmarks_md_is_rendered_from_its_measurements() -> None:
     measurements = repo / "BENCHMARKS.json"
     if not measurements.exists():
         pytest.fail("BENCHMARKS.json is missing: run `make bench` to write both files")
-    import json
-
     results = json.loads(measurements.read_text(encoding="utf-8"))
     assert (repo / "BENCHMARKS.md").read_text(encoding="utf-8") == _bench("report").render(results)
