@@ -5,8 +5,8 @@ deliveries is well formed, and steps are sorted into the right stages."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import importlib
+import json
 import sys
 from pathlib import Path
 from types import ModuleType
