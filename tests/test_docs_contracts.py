@@ -25,3 +25,22 @@ def test_no_doc_links_outside_the_repository() -> None:
             if target.startswith(("http://", "https://", "mailto:")):
                 continue
             assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
+
+
+def test_every_open_rule_cited_is_written_once() -> None:
+    rules_doc = (REPO_ROOT / "docs" / "open-rules.md").read_text()
+    written = re.findall(r"^\| (R\d+) \|", rules_doc, flags=re.MULTILINE)
+    assert len(written) == len(set(written)), "a rule number is used twice"
+    places = [*(REPO_ROOT / "tests" / "oracle").glob("*.py"), *(REPO_ROOT / "sql").rglob("*.yml")]
+    cited = {
+        (rule, path.name)
+        for path in places
+        for rule in re.findall(r"open-rules\.md (R\d+)", path.read_text())
+    }
+    assert {rule for rule, _ in cited} == set(written), "a rule is cited but not written, or unused"
+    for rule in written:
+        # Each rule is cited by the oracle and by a model's description: written once, used twice.
+        where = {name for r, name in cited if r == rule}
+        assert any(n.endswith(".py") for n in where) and any(n.endswith(".yml") for n in where), (
+            rule
+        )

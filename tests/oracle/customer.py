@@ -83,7 +83,7 @@ def channel_retention(loyal: pl.DataFrame, chans: pl.DataFrame) -> pl.DataFrame:
 def _latest_score(s: pl.DataFrame, survey_type: str, name: str) -> pl.DataFrame:
     """The score of each customer's latest response of a type.
 
-    Ties on responded_at: silent in the spec; int_customer_engagement.yml: highest response_id.
+    Ties on responded_at: docs/open-rules.md R4 (highest response_id).
     """
     return (
         s.filter(pl.col("survey_type") == survey_type, pl.col("natural_key").is_not_null())
@@ -98,8 +98,8 @@ def email_90d(identity: Identity, settings: OracleSettings) -> pl.DataFrame:
     """Per customer: campaigns delivered, opened, clicked in the last 90 days; open rate.
 
     Delivered as in email_monthly: a delivered event, or for a campaign with no delivered event
-    at all, a sent event and no bounce. Whether a delivered event needs a sent event of the same
-    recipient here is silent; customer_360.yml: it does not (the event in 90d is enough).
+    at all, a sent event and no bounce. A delivered event needs no sent event of the same
+    recipient here: docs/open-rules.md R6.
     """
     events = email_events(identity, settings)
     typ = pl.col("event_type")

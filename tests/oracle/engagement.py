@@ -93,7 +93,7 @@ def recipients(identity: Identity, settings: OracleSettings) -> pl.DataFrame:
 def campaign_names(identity: Identity, settings: OracleSettings) -> pl.DataFrame:
     """The most frequent non-empty name of each campaign.
 
-    Ties: silent in the spec; email_monthly.yml: alphabetically first.
+    Ties: docs/open-rules.md R5 (alphabetically first).
     """
     ev = email_events(identity, settings).filter(
         pl.col("campaign_name").is_not_null() & (pl.col("campaign_name").str.strip_chars() != "")

@@ -114,8 +114,8 @@ def build_customers(
         "created_at",
         pl.lit(True).alias("is_contact"),
     )
-    # Silent in the spec; int_customers.yml: an outsider takes the e-mail of its latest
-    # qualifying order that carries one (ordered_at, then order_id).
+    # docs/open-rules.md R2: an outsider takes the e-mail of its latest qualifying order that
+    # carries one (ordered_at, then order_id).
     outsiders = (
         qualifying(orders, settings)
         .filter(~pl.col("is_contact"))
@@ -158,8 +158,8 @@ def link_email_events(events: pl.DataFrame, customers: pl.DataFrame) -> pl.DataF
     """E-mail events link by normalised e-mail to the customer holding it.
 
     Customers can share an e-mail (an outsider keyed by contact_id carries its orders' e-mail);
-    silent in the spec, int_email_events.yml: a contact first, then the key ``email:<e-mail>``,
-    then the lowest natural key.
+    docs/open-rules.md R3: a contact first, then the key ``email:<e-mail>``, then the lowest
+    natural key.
     """
     owners = (
         customers.filter(pl.col("email_norm").is_not_null())

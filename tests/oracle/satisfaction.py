@@ -58,8 +58,8 @@ def email_events(identity: Identity, settings: OracleSettings) -> pl.DataFrame:
 def signals(identity: Identity, sentiment: pl.DataFrame, settings: OracleSettings) -> pl.DataFrame:
     """Every dissatisfaction signal: natural_key (NULL when it belongs to no customer), at.
 
-    Signals of no customer count in no customer, but (silent in the spec; satisfaction_monthly.yml)
-    they still open the month range of satisfaction_monthly.
+    Signals of no customer count in no customer, but they still open the month range of
+    satisfaction_monthly (docs/open-rules.md R7).
     """
     s = surveys(identity, settings)
     low = (

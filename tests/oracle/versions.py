@@ -80,8 +80,8 @@ def resolve_raw(raw: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     return {
         "contacts": latest_versions(raw["contacts"], "contact_id").with_columns(
             norm_email("email").alias("email_norm"),
-            # Silent in the spec; stg_contacts.yml: country upper case, language and
-            # acquisition_source lower case (so "Referral" is a referral).
+            # docs/open-rules.md R1: country upper case, language and acquisition_source lower
+            # case (so "Referral" is a referral).
             _blank_as_null(pl.col("country").str.strip_chars().str.to_uppercase()).alias("country"),
             _blank_as_null(pl.col("language").str.strip_chars().str.to_lowercase()).alias(
                 "language"
