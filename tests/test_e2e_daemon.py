@@ -159,7 +159,8 @@ class GraphQL:
 
     def runs(self) -> list[dict]:
         data = self(
-            "{ runsOrError { ... on Runs { results { runId status tags { key value } } } } }"
+            "{ runsOrError { ... on Runs { results { runId status startTime endTime "
+            "tags { key value } } } } }"
         )
         return data["runsOrError"]["results"]
 
@@ -274,6 +275,10 @@ def test_daemon_sensor_runs_and_concurrent_runs(ui, tmp_path: Path) -> None:
     runs = graphql.runs()
     assert {r["status"] for r in runs} == {"SUCCESS"}, runs
     assert launched in {r["runId"] for r in runs}
+    # One writer: the sensor's run and the refresh were launched together, but ran one after
+    # the other (the run queue admits one run at a time), never overlapping.
+    spans = sorted((r["startTime"], r["endTime"]) for r in runs)
+    assert all(end <= next_start for (_, end), (next_start, _) in zip(spans, spans[1:])), spans
 
     # The reader's view did not change under it; a new connection sees the late buyer.
     after, _ = reader.communicate("\n", timeout=30)
