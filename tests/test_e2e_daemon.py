@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -278,7 +279,7 @@ def test_daemon_sensor_runs_and_concurrent_runs(ui, tmp_path: Path) -> None:
     # One writer: the sensor's run and the refresh were launched together, but ran one after
     # the other (the run queue admits one run at a time), never overlapping.
     spans = sorted((r["startTime"], r["endTime"]) for r in runs)
-    assert all(end <= next_start for (_, end), (next_start, _) in zip(spans, spans[1:])), spans
+    assert all(end <= start for (_, end), (start, _) in itertools.pairwise(spans)), spans
 
     # The reader's view did not change under it; a new connection sees the late buyer.
     after, _ = reader.communicate("\n", timeout=30)
