@@ -140,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     ui.add_argument("--port", type=int, default=3000)
     ui.set_defaults(func=cmd_ui)
 
+    from pipeline.quarantine_report import add_command as add_quarantine_command
+
+    add_quarantine_command(sub)
+
     args = parser.parse_args(argv)
     return args.func(args)
 
