@@ -9,6 +9,7 @@ import dagster as dg
 
 from pipeline.entities import ENTITIES, Entity
 from pipeline.ingest import core as ingest_core
+from pipeline.notify import REFUSED_FILES_KEY
 from pipeline.quarantine_report import ReasonGroup, reason_groups, reasons_markdown, write_run_csvs
 from pipeline.validation.landed import landed_validator
 from pipeline.warehouse import Warehouse, scalar
@@ -85,6 +86,14 @@ def build_ingest_asset(entity: Entity) -> dg.AssetsDefinition:
                 "rows_landed": sum(r.rows_landed for r in reports),
                 "rows_quarantined": sum(r.rows_quarantined for r in reports),
                 "raw_row_count": raw_rows,
+                # Read by the notification sensors (pipeline/notify.py) from the event log.
+                REFUSED_FILES_KEY: dg.MetadataValue.json(
+                    [
+                        {"file": r.source_file, "reason": r.reason}
+                        for r in reports
+                        if r.status == "refused"
+                    ]
+                ),
                 "quarantined_rows_csv": dg.MetadataValue.md(
                     "<br>".join(str(p) for p in csvs) if csvs else "none in this run"
                 ),
