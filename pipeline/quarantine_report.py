@@ -32,7 +32,7 @@ import duckdb
 
 from pipeline.config import ConfigError, Settings
 from pipeline.entities import ENTITIES
-from pipeline.ingest.mappings import load_mappings
+from pipeline.ingest.mappings import MappingError, load_mappings
 from pipeline.ingest.report import counts_text
 from pipeline.warehouse import rows, table_exists
 
@@ -157,11 +157,11 @@ def describe_groups(groups: Sequence[ReasonGroup], indent: str = "    ") -> list
 
 def combined_mappings(settings: Settings, entity: str) -> set[str]:
     """Names of the entity's mappings that combine lines into orders (``aggregate``)."""
-    return {
-        m.name
-        for m in load_mappings(entity, settings.data_dir / "vendors")
-        if m.aggregate is not None
-    }
+    try:
+        mappings = load_mappings(entity, settings.data_dir / "vendors")
+    except MappingError:  # the run already failed on it and said why; the summary goes on
+        return set()
+    return {m.name for m in mappings if m.aggregate is not None}
 
 
 def rows_csv_path(settings: Settings, con: duckdb.DuckDBPyConnection, sha: str, src: str) -> Path:

@@ -21,9 +21,10 @@ from ingest_support import drop, make_settings
 from assets.freshness import build_freshness_check, freshness, freshness_days
 from assets.ingest import INGEST_ASSETS
 from assets.settings import pipeline_settings
+from pipeline.__main__ import main
 from pipeline.config import ConfigError, PipelineConfig
 from pipeline.ingest.ledger import ensure_ledger
-from pipeline.notify import NotifySettings, notify_run
+from pipeline.notify import SENT_INLINE_TAG, NotifySettings, notify_run
 from pipeline.notify_sensors import NOTIFY_SENSORS
 from pipeline.warehouse import Warehouse, open_warehouse, run
 
@@ -190,7 +191,9 @@ def test_failed_run_is_reported_by_the_failure_sensor(data_dir: Path, servers) -
     assert "PIPELINE_AS_OF='31/10/2026' is not a date" in message.get_content()
 
 
-def test_refused_file_is_reported_with_its_as_of(data_dir: Path, servers) -> None:
+def test_refused_file_is_reported_with_its_as_of(
+    data_dir: Path, servers, monkeypatch: pytest.MonkeyPatch
+) -> None:
     settings, posts, mails = servers
     s = make_settings(data_dir)
     drop(s, "orders", "b.csv", "nonsense\n1\n")
@@ -202,9 +205,22 @@ def test_refused_file_is_reported_with_its_as_of(data_dir: Path, servers) -> Non
         instance=instance,
     )
     assert result.success  # a refused file does not fail the run: so it must be told
-    notices, errors = notify_run(instance, result.run_id, settings)
-    assert errors == []
-    assert [n.event for n in notices] == ["file_refused"]
+    # The daemon's run-status sensor for finished runs, on this run's RUN_SUCCESS event.
+    success = instance.all_logs(result.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS)[0]
+    context = dg.build_run_status_sensor_context(
+        sensor_name="notify_run_problems",
+        dagster_event=success.dagster_event,
+        dagster_instance=instance,
+        dagster_run=instance.get_run_by_id(result.run_id),
+    )
+    monkeypatch.setenv("PIPELINE_NOTIFY_WEBHOOK", settings.webhook or "")
+    monkeypatch.setenv("PIPELINE_NOTIFY_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("PIPELINE_NOTIFY_SMTP_PORT", str(settings.smtp_port))
+    monkeypatch.setenv("PIPELINE_NOTIFY_SMTP_TLS", "none")
+    monkeypatch.setenv("PIPELINE_NOTIFY_SMTP_FROM", "pipeline@example.com")
+    monkeypatch.setenv("PIPELINE_NOTIFY_SMTP_TO", "ops@example.com, data@example.com")
+    sensor = next(s for s in NOTIFY_SENSORS if s.name == "notify_run_problems")
+    sensor(context)
     _, body = posts.get_nowait()
     assert body["title"] == "1 file(s) refused (as_of 2024-12-31)"
     assert body["as_of"] == "2024-12-31"  # from pipeline_settings in the same run
@@ -296,3 +312,29 @@ def test_freshness_check_warns_from_the_ledger(data_dir: Path) -> None:
     assert not evaluation.passed
     assert evaluation.severity == dg.AssetCheckSeverity.WARN
     assert evaluation.description.startswith("no new data for 10 days")
+
+
+def test_command_line_run_that_fails_sends_its_own_notice(
+    data_dir: Path, servers, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    settings, posts, _ = servers
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.setenv("PIPELINE_AS_OF", "2026-10-31")
+    monkeypatch.setenv("PIPELINE_NOTIFY_WEBHOOK", settings.webhook or "")
+    # A real run that fails: a user's vendor mapping without a signature stops every
+    # ingestion step (the mappings are read before any file).
+    (data_dir / "vendors").mkdir()
+    (data_dir / "vendors" / "broken.toml").write_text('entity = "orders"\n', encoding="utf-8")
+    assert main(["run"]) == 1
+    _, body = posts.get_nowait()
+    assert body["event"] == "run_failed"
+    assert body["as_of"] == "2026-10-31"
+    assert any(
+        "broken.toml: signature must be a non-empty list of vendor column names" in w
+        for w in body["what_happened"]
+    )
+    assert "sent 1 notice(s): Run failed for as_of 2026-10-31" in capsys.readouterr().out
+    # The run is tagged, so the daemon's sensors do not send the same notice again.
+    instance = dg.DagsterInstance.from_config(str(data_dir / "dagster_home"))
+    (run_record,) = instance.get_runs()
+    assert run_record.tags[SENT_INLINE_TAG] == "cli"
