@@ -95,7 +95,7 @@ def build_ingest_asset(entity: Entity) -> dg.AssetsDefinition:
                     ]
                 ),
                 "quarantined_rows_csv": dg.MetadataValue.md(
-                    "<br>".join(str(p) for p in csvs) if csvs else "none in this run"
+                    "\n".join(f"- `{p}`" for p in csvs) if csvs else "none in this run"
                 ),
                 "dagster/row_count": raw_rows,
             }

@@ -260,8 +260,9 @@ def summary_lines(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: st
 
 
 def reasons_markdown(groups: Sequence[ReasonGroup]) -> str:
-    """A file's groups for a markdown table cell: ``2 × rule (lines 6, 7)`` joined by ``<br>``."""
-    return "<br>".join(
+    """A file's groups for a markdown table cell: ``2 × rule (lines 6, 7)`` joined by ``; ``
+    (a cell holds no line break that the UI's markdown renders everywhere)."""
+    return "; ".join(
         f"{g.count:,} × {g.rule} ({g.lines()})".replace("|", "\\|").replace("\n", " ")
         for g in groups
     )
