@@ -9,22 +9,33 @@ import dagster as dg
 
 from pipeline.entities import ENTITIES, Entity
 from pipeline.ingest import core as ingest_core
+from pipeline.notify import REFUSED_FILES_KEY
+from pipeline.quarantine_report import ReasonGroup, reason_groups, reasons_markdown, write_run_csvs
 from pipeline.validation.landed import landed_validator
 from pipeline.warehouse import Warehouse, scalar
 
 
-def files_table(reports: list[ingest_core.FileReport]) -> str:
-    """The run's deliveries as a markdown table for the asset's metadata."""
+def files_table(
+    reports: list[ingest_core.FileReport],
+    reasons: dict[str, list[ReasonGroup]] | None = None,
+) -> str:
+    """The run's deliveries as a markdown table for the asset's metadata; ``reasons`` gives
+    each file's quarantine reasons (grouped, with counts and example lines)."""
+    reasons = reasons or {}
     lines = [
-        "| file | mapping | rows read | landed | quarantined | status / reason |",
-        "|---|---|---:|---:|---:|---|",
+        "| file | mapping | rows read | landed | quarantined | status / reason "
+        "| why rows were quarantined |",
+        "|---|---|---:|---:|---:|---|---|",
     ]
     for r in reports:
         status = r.status if not r.reason else f"{r.status}: {r.reason}"
+        if r.combined:
+            status += f" (lines combined into {r.rows_landed} orders)"
         status = status.replace("|", "\\|").replace("\n", " ")
+        why = reasons_markdown(reasons.get(r.source_file, []))
         lines.append(
             f"| {r.source_file} | {r.mapping or ''} | {r.rows_read} | {r.rows_landed} "
-            f"| {r.rows_quarantined} | {status} |"
+            f"| {r.rows_quarantined} | {status} | {why} |"
         )
     return "\n".join(lines)
 
@@ -55,12 +66,19 @@ def build_ingest_asset(entity: Entity) -> dg.AssetsDefinition:
                 log=context.log.info,
             )
             raw_rows = int(scalar(con, f"select count(*) from raw.{entity.raw_table}"))
+            # Bad rows beside the data, as CSV, and their reasons for the files table.
+            csvs = write_run_csvs(con, settings, context.run.run_id, entity.name)
+            reasons: dict[str, list[ReasonGroup]] = {}
+            for group in reason_groups(con, run_id=context.run.run_id, entity=entity.name):
+                reasons.setdefault(group.source_file, []).append(group)
         by_status = {
             s: sum(r.status == s for r in reports) for s in ("landed", "refused", "skipped")
         }
         return dg.MaterializeResult(
             metadata={
-                "files": dg.MetadataValue.md(files_table(reports) if reports else "no files"),
+                "files": dg.MetadataValue.md(
+                    files_table(reports, reasons) if reports else "no files"
+                ),
                 "files_landed": by_status["landed"],
                 "files_refused": by_status["refused"],
                 "files_skipped": by_status["skipped"],
@@ -68,6 +86,17 @@ def build_ingest_asset(entity: Entity) -> dg.AssetsDefinition:
                 "rows_landed": sum(r.rows_landed for r in reports),
                 "rows_quarantined": sum(r.rows_quarantined for r in reports),
                 "raw_row_count": raw_rows,
+                # Read by the notification sensors (pipeline/notify.py) from the event log.
+                REFUSED_FILES_KEY: dg.MetadataValue.json(
+                    [
+                        {"file": r.source_file, "reason": r.reason}
+                        for r in reports
+                        if r.status == "refused"
+                    ]
+                ),
+                "quarantined_rows_csv": dg.MetadataValue.md(
+                    "\n".join(f"- `{p}`" for p in csvs) if csvs else "none in this run"
+                ),
                 "dagster/row_count": raw_rows,
             }
         )

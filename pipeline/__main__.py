@@ -47,11 +47,13 @@ def run_pipeline() -> int:
     """Materialise every asset once against PIPELINE_DATA_DIR; 0 on success, 1 on failure."""
     from pipeline.config import ConfigError, Settings
     from pipeline.definitions import build_definitions
+    from pipeline.notify import SENT_INLINE_TAG, NotifySettings, notify_cli_run
     from pipeline.progress import progress_logger, root_cause
     from pipeline.summary import print_summary
 
     try:
         settings = Settings.resolve()
+        notify_settings = NotifySettings.from_env()
     except ConfigError as err:
         print(f"configuration error: {err}", file=sys.stderr)
         return 2
@@ -65,12 +67,15 @@ def run_pipeline() -> int:
     print(f"data directory {settings.data_dir}, as_of {settings.as_of}", flush=True)
     job = build_definitions().resolve_implicit_global_asset_job_def()
     job = job.with_logger_defs({"progress": progress_logger})
+    instance = _instance(settings.data_dir)
     result = job.execute_in_process(
-        instance=_instance(settings.data_dir),
+        instance=instance,
         raise_on_error=False,
         run_config={"loggers": {"progress": {}}},
+        tags={SENT_INLINE_TAG: "cli"},
     )
     print_summary(settings, result.run_id)
+    notify_cli_run(instance, result.run_id, notify_settings)
     if result.success:
         return 0
     print("\nthe run failed:", file=sys.stderr)
@@ -139,6 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)
     ui.set_defaults(func=cmd_ui)
+
+    from pipeline.quarantine_report import add_command as add_quarantine_command
+
+    add_quarantine_command(sub)
 
     args = parser.parse_args(argv)
     return args.func(args)

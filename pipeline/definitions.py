@@ -34,8 +34,14 @@ def build_definitions() -> dg.Definitions:
     ]
     return dg.Definitions(
         assets=assets,
-        asset_checks=_parts("assets.checks", "ASSET_CHECKS"),
-        sensors=_parts("pipeline.sensors", "SENSORS"),
+        asset_checks=[
+            *_parts("assets.checks", "ASSET_CHECKS"),
+            *_parts("assets.freshness", "FRESHNESS_CHECKS"),
+        ],
+        sensors=[
+            *_parts("pipeline.sensors", "SENSORS"),
+            *_parts("pipeline.notify_sensors", "NOTIFY_SENSORS"),
+        ],
         schedules=_parts("pipeline.schedules", "SCHEDULES"),
         jobs=_parts("pipeline.schedules", "JOBS"),
         resources={"config": config, "warehouse": Warehouse(config=config)},

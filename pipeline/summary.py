@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pipeline.config import Settings
+from pipeline.quarantine_report import summary_lines
 from pipeline.warehouse import open_warehouse, rows, table_exists
 
 
@@ -14,23 +15,10 @@ def print_summary(settings: Settings, run_id: str) -> None:
     if not settings.warehouse_path.exists():
         return
     with open_warehouse(settings.warehouse_path) as con:
-        if table_exists(con, "meta", "ingest_ledger"):
-            files = rows(
-                con,
-                "select source_file, status, rows_read, rows_landed, rows_quarantined, reason "
-                "from meta.ingest_ledger where run_id = ? order by delivery_seq",
-                [run_id],
-            )
-            if files:
-                print("\nfiles landed in this run:")
-                for name, status, read, landed, quarantined, reason in files:
-                    if status == "refused":
-                        print(f"  {name}: REFUSED — {reason}")
-                    else:
-                        print(
-                            f"  {name}: {read:,} read, {landed:,} landed, "
-                            f"{quarantined:,} quarantined"
-                        )
+        files = summary_lines(con, settings, run_id)
+        if files:
+            print("\nfiles landed in this run:")
+            print("\n".join(files))
         marts = rows(
             con,
             "select table_name, estimated_size from duckdb_tables() "

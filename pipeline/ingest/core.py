@@ -236,6 +236,7 @@ def _ingest_file(
         if reason:
             raise FileRefused(reason)
         report = FileReport(rel, entity.name, mapping.name, "landed", n_read, n_good, n_bad, None)
+        report.combined = mapping.aggregate is not None
         _land(con, report, sha, seq, run_id, select, bad)
         return report
     except FileRefused as refused:

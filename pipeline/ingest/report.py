@@ -17,13 +17,27 @@ class FileReport:
     rows_landed: int
     rows_quarantined: int
     reason: str | None
+    combined: bool = False  # a line-item export: rows read are lines, rows landed orders
+
+    def counts(self) -> str:
+        """The delivery's row counts in words (see :func:`counts_text`)."""
+        return counts_text(self.rows_read, self.rows_landed, self.rows_quarantined, self.combined)
 
     def summary(self) -> str:
         """One line for the run log."""
         if self.status == "landed":
-            line = (
-                f"{self.source_file}: landed via {self.mapping}: {self.rows_read} rows read, "
-                f"{self.rows_landed} landed, {self.rows_quarantined} quarantined"
-            )
+            line = f"{self.source_file}: landed via {self.mapping}: {self.counts()}"
             return line + (f" ({self.reason})" if self.reason else "")
         return f"{self.source_file}: {self.status}: {self.reason}"
+
+
+def counts_text(read: int, landed: int, quarantined: int, combined: bool) -> str:
+    """What happened to a delivery's rows; a line-item export says its lines became orders."""
+    if not combined:
+        return f"{read:,} rows read, {landed:,} landed, {quarantined:,} quarantined"
+    if quarantined:
+        return (
+            f"{read:,} lines read, {quarantined:,} quarantined, the other "
+            f"{read - quarantined:,} combined into {landed:,} orders, {landed:,} landed"
+        )
+    return f"{read:,} lines read, combined into {landed:,} orders, {landed:,} landed"

@@ -1,0 +1,124 @@
+"""Freshness of the marts: a warning when no new data has landed for a while.
+
+The marts are rebuilt every night whether or not anything arrived, so the time they were last
+built says nothing about their data. This check reads the ingest ledger instead: the newest
+delivery that landed rows, of any entity. Older than ``PIPELINE_FRESHNESS_DAYS`` (default 3)
+days → the ``fresh_data`` check of every mart warns (WARN: it shows, it blocks nothing). The
+metadata lists each entity's last landing, so the silent source is easy to spot.
+"""
+
+import datetime as dt
+import os
+
+import dagster as dg
+import duckdb
+
+from assets.serving import mart_names
+from pipeline.config import ConfigError
+from pipeline.ingest.ledger import utc_now
+from pipeline.warehouse import Warehouse, rows, table_exists
+
+FRESHNESS_DAYS_ENV = "PIPELINE_FRESHNESS_DAYS"
+DEFAULT_FRESHNESS_DAYS = 3
+CHECK_NAME = "fresh_data"
+
+
+def freshness_days() -> int:
+    """``PIPELINE_FRESHNESS_DAYS``: days without new data before the marts warn (default 3)."""
+    text = os.environ.get(FRESHNESS_DAYS_ENV, "").strip()
+    if not text:
+        return DEFAULT_FRESHNESS_DAYS
+    try:
+        days = int(text)
+    except ValueError:
+        raise ConfigError(f"{FRESHNESS_DAYS_ENV}={text!r} is not a whole number of days") from None
+    if days < 1:
+        raise ConfigError(f"{FRESHNESS_DAYS_ENV}={days} must be at least 1")
+    return days
+
+
+def last_landings(con: duckdb.DuckDBPyConnection) -> dict[str, dt.datetime]:
+    """Each entity's newest delivery that landed rows (UTC, naive)."""
+    if not table_exists(con, "meta", "ingest_ledger"):
+        return {}
+    return dict(
+        rows(
+            con,
+            "select entity, max(landed_at) from meta.ingest_ledger "
+            "where status = 'landed' and rows_landed > 0 group by entity order by entity",
+        )
+    )
+
+
+def freshness(
+    landings: dict[str, dt.datetime], now: dt.datetime, days: int
+) -> tuple[bool, str, dict]:
+    """Whether new data landed within ``days`` of ``now``: (passed, description, metadata)."""
+    table = ["| entity | last new data (UTC) | days ago |", "|---|---|---:|"]
+    for entity, at in sorted(landings.items()):
+        table.append(f"| {entity} | {at:%Y-%m-%d %H:%M} | {(now - at).days} |")
+    metadata = {
+        "max_days": days,
+        "last_landings": dg.MetadataValue.md("\n".join(table) if landings else "nothing landed"),
+    }
+    if not landings:
+        return False, "no data has landed yet", metadata
+    newest = max(landings.values())
+    age = now - newest
+    metadata["days_since_new_data"] = age.days
+    if age > dt.timedelta(days=days):
+        return (
+            False,
+            f"no new data for {age.days} days (since {newest:%Y-%m-%d %H:%M} UTC; limit "
+            f"{days}, {FRESHNESS_DAYS_ENV}): are the exports still being delivered to landing/?",
+            metadata,
+        )
+    return True, f"new data {age.days} day(s) ago (limit {days})", metadata
+
+
+def build_freshness_check(marts: list[str]) -> dg.AssetChecksDefinition:
+    """One ``fresh_data`` check per mart, evaluated together from the ledger."""
+
+    @dg.multi_asset_check(
+        specs=[
+            dg.AssetCheckSpec(
+                CHECK_NAME,
+                asset=mart,
+                blocking=False,
+                description=(
+                    f"Warns when no new data has landed for {FRESHNESS_DAYS_ENV} days "
+                    f"(default {DEFAULT_FRESHNESS_DAYS}), from meta.ingest_ledger."
+                ),
+            )
+            for mart in marts
+        ],
+        name="marts_fresh_data",
+        pool="warehouse",
+    )
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
+        days = freshness_days()
+        with warehouse.connect() as con:
+            landings = last_landings(con)
+        passed, description, metadata = freshness(landings, utc_now(), days)
+        if not passed:
+            context.log.warning(description)
+        for mart in marts:
+            yield dg.AssetCheckResult(
+                asset_key=mart,
+                check_name=CHECK_NAME,
+                passed=passed,
+                severity=dg.AssetCheckSeverity.WARN,
+                description=description,
+                metadata=metadata,
+            )
+
+    return _check
+
+
+def build_freshness_checks() -> list[dg.AssetChecksDefinition]:
+    """The freshness check of every mart in the repository (none when there are no marts)."""
+    marts = mart_names()
+    return [build_freshness_check(marts)] if marts else []
+
+
+FRESHNESS_CHECKS = build_freshness_checks()

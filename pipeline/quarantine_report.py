@@ -1,0 +1,368 @@
+"""Quarantined rows where people look: grouped reasons, a CSV beside the data, a listing.
+
+The rows themselves live in ``meta.quarantine_rows`` (one per bad row: file, row number,
+reason, the values as read as JSON). This module
+
+- groups them by reason (the row's own value blanked, so ``cannot read 'x'`` and ``cannot read
+  'y'`` are one reason) with a count and a few examples with file and line, for the run summary,
+  the ``raw_*`` assets' *files* table and ``python -m pipeline quarantine``;
+- writes each delivery's bad rows to ``quarantine/<path under landing>.rows.csv`` (file, line,
+  reason, then the delivery's own columns as read), which any spreadsheet or tool opens;
+- words the counts of a line-item export ("6 lines read, 2 quarantined, the other 4 combined
+  into 3 orders, 3 landed"), where rows read and rows landed count different things.
+
+The CSV copies the bad rows' values as delivered, personal data included (e-mail addresses,
+names, phone numbers): the same values the warehouse holds and the refused files beside them
+carry. It is written readable by its owner only (mode 0600), and it goes when the
+``quarantine/`` folder is cleared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from pipeline.config import ConfigError, Settings
+from pipeline.entities import ENTITIES
+from pipeline.ingest.mappings import MappingError, load_mappings
+from pipeline.ingest.report import counts_text
+from pipeline.warehouse import rows, table_exists
+
+EXAMPLES = 3
+# Where a reason quotes a row's value (pipeline/ingest/parse.py words them): blanked, so that
+# rows broken the same way fall into one group. Column labels in quotes stay.
+_VALUE_PATTERNS = (
+    ("read '[^']*' as ", "read '…' as "),
+    ("order '[^']*' was ", "order '…' was "),
+    ("'[^']*' is not one of ", "'…' is not one of "),
+    ("score [^ ]+ is outside ", "score … is outside "),
+    ("^[0-9]+ more value", "… more value"),
+)
+
+
+def _rule_sql(column: str) -> str:
+    expr = f"trim({column})"
+    for pattern, replacement in _VALUE_PATTERNS:
+        pat, rep = pattern.replace("'", "''"), replacement.replace("'", "''")
+        expr = f"regexp_replace({expr}, '{pat}', '{rep}', 'g')"
+    return expr
+
+
+# One rule a row broke: the reason split at "; " (parse.Plan.reason joins them so).
+_RULES_SQL = f"""
+select
+    entity,
+    source_file,
+    row_number,
+    reason,
+    {_rule_sql("rule")} as rule
+from meta.quarantine_rows,
+    unnest(string_split(coalesce(reason, ''), '; ')) as r(rule)
+"""
+
+
+@dataclass
+class ReasonGroup:
+    """Rows of one file that broke the same rule: how many, and the first few."""
+
+    entity: str
+    source_file: str
+    rule: str  # the reason with the row's value shown as …
+    count: int
+    examples: list[tuple[int, str]] = field(default_factory=list)  # (line, full reason)
+
+    def lines(self) -> str:
+        """The example lines, e.g. ``lines 6, 7``."""
+        nums = ", ".join(str(n) for n, _ in self.examples)
+        more = ", …" if self.count > len(self.examples) else ""
+        return f"line{'s' if self.count > 1 else ''} {nums}{more}"
+
+
+def reason_groups(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    run_id: str | None = None,
+    entity: str | None = None,
+    source_file: str | None = None,
+    reason: str | None = None,
+    examples: int = EXAMPLES,
+) -> list[ReasonGroup]:
+    """Quarantined rows grouped by file and rule, largest group first within a file.
+
+    ``source_file`` and ``reason`` match case-insensitively anywhere in the path or reason.
+    A row that broke two rules counts in both groups.
+    """
+    if not table_exists(con, "meta", "quarantine_rows"):
+        return []
+    where, params = _filters(run_id=run_id, entity=entity, source_file=source_file, reason=reason)
+    found = rows(
+        con,
+        f"""
+        with rules as ({_RULES_SQL} {where}),
+        ranked as (
+            select *,
+                count(*) over (partition by source_file, rule) as n,
+                row_number() over (partition by source_file, rule order by row_number) as k
+            from rules
+        )
+        select entity, source_file, rule, n, row_number, reason
+        from ranked where k <= ?
+        order by source_file, n desc, rule, row_number
+        """,
+        [*params, examples],
+    )
+    groups: dict[tuple[str, str], ReasonGroup] = {}
+    for ent, src, rule, n, line, full in found:
+        group = groups.setdefault((src, rule), ReasonGroup(ent, src, rule, int(n)))
+        group.examples.append((int(line), full))
+    return list(groups.values())
+
+
+def _filters(**given: str | None) -> tuple[str, list]:
+    clauses, params = [], []
+    if given.get("run_id"):
+        clauses.append("run_id = ?")
+        params.append(given["run_id"])
+    if given.get("entity"):
+        clauses.append("entity = ?")
+        params.append(given["entity"])
+    if given.get("source_file"):
+        clauses.append("source_file ilike ?")
+        params.append(f"%{given['source_file']}%")
+    if given.get("reason"):
+        clauses.append("reason ilike ?")
+        params.append(f"%{given['reason']}%")
+    return ("where " + " and ".join(clauses)) if clauses else "", params
+
+
+def describe_groups(groups: Sequence[ReasonGroup], indent: str = "    ") -> list[str]:
+    """Text lines for a file's groups: ``4 × rule (lines 2, 3, 5, …), e.g. full reason``."""
+    out = []
+    for g in groups:
+        example = g.examples[0][1] if g.examples else ""
+        text = f"{indent}{g.count:,} × {g.rule} ({g.lines()})"
+        if example and example != g.rule:
+            text += f", e.g. {example}"
+        out.append(text)
+    return out
+
+
+def combined_mappings(settings: Settings, entity: str) -> set[str]:
+    """Names of the entity's mappings that combine lines into orders (``aggregate``)."""
+    try:
+        mappings = load_mappings(entity, settings.data_dir / "vendors")
+    except MappingError:  # the run already failed on it and said why; the summary goes on
+        return set()
+    return {m.name for m in mappings if m.aggregate is not None}
+
+
+def rows_csv_path(settings: Settings, con: duckdb.DuckDBPyConnection, sha: str, src: str) -> Path:
+    """Where a delivery's bad rows go: ``quarantine/<src>.rows.csv``; a later delivery under
+    the same name with bad rows of its own gets the first 8 digits of its hash in front."""
+    first = rows(
+        con,
+        "select file_sha256 from meta.ingest_ledger where source_file = ? "
+        "and rows_quarantined > 0 order by delivery_seq limit 1",
+        [src],
+    )
+    target = settings.quarantine_dir / f"{src}.rows.csv"
+    if first and first[0][0] != sha:
+        target = target.with_name(f"{sha[:8]}-{target.name}")
+    return target
+
+
+def write_rows_csv(
+    con: duckdb.DuckDBPyConnection, settings: Settings, sha: str, src: str
+) -> Path | None:
+    """Write one delivery's quarantined rows as CSV (file, line, reason, the values as read);
+    returns the path, or None when the delivery has no quarantined rows."""
+    found = rows(
+        con,
+        "select row_number, reason, record from meta.quarantine_rows "
+        "where file_sha256 = ? order by row_number",
+        [sha],
+    )
+    if not found:
+        return None
+    records = [json.loads(r) if r else {} for _, _, r in found]
+    columns: list[str] = list(dict.fromkeys(k for rec in records for k in rec))
+    # A delivery's own column named file/line/reason keeps its value under a distinct name.
+    names = [f"{c} (as delivered)" if c in ("file", "line", "reason") else c for c in columns]
+    target = rows_csv_path(settings, con, sha, src)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(["file", "line", "reason", *names])
+        for (line, reason, _), rec in zip(found, records, strict=True):
+            out.writerow([src, line, reason, *(_cell(rec.get(c)) for c in columns)])
+    return target
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def write_run_csvs(
+    con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str, entity: str
+) -> list[Path]:
+    """Write the CSV of every delivery of ``entity`` that quarantined rows in ``run_id``."""
+    deliveries = rows(
+        con,
+        "select file_sha256, source_file from meta.ingest_ledger "
+        "where run_id = ? and entity = ? and rows_quarantined > 0 order by delivery_seq",
+        [run_id, entity],
+    )
+    written = [write_rows_csv(con, settings, sha, src) for sha, src in deliveries]
+    return [p for p in written if p is not None]
+
+
+def summary_lines(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str) -> list[str]:
+    """The run summary's per-file lines: counts, refusals, and the quarantine reasons with
+    where the rows were written."""
+    if not table_exists(con, "meta", "ingest_ledger"):
+        return []
+    files = rows(
+        con,
+        "select source_file, entity, mapping, status, rows_read, rows_landed, rows_quarantined, "
+        "reason, file_sha256 from meta.ingest_ledger where run_id = ? order by delivery_seq",
+        [run_id],
+    )
+    groups: dict[str, list[ReasonGroup]] = {}
+    for g in reason_groups(con, run_id=run_id):
+        groups.setdefault(g.source_file, []).append(g)
+    combined: dict[str, set[str]] = {}
+    out = []
+    for src, entity, mapping, status, read, landed, quarantined, reason, sha in files:
+        if status == "refused":
+            moved = settings.quarantine_dir / ENTITIES[entity].landing_path
+            out.append(f"  {src}: REFUSED — {reason} (moved to {moved}/)")
+            continue
+        if entity not in combined:
+            combined[entity] = combined_mappings(settings, entity)
+        out.append(
+            f"  {src}: {counts_text(read, landed, quarantined, mapping in combined[entity])}"
+        )
+        if quarantined:
+            out.extend(describe_groups(groups.get(src, [])))
+            out.append(f"    rows in {rows_csv_path(settings, con, sha, src)}")
+    return out
+
+
+def reasons_markdown(groups: Sequence[ReasonGroup]) -> str:
+    """A file's groups for a markdown table cell: ``2 × rule (lines 6, 7)`` joined by ``; ``
+    (a cell holds no line break that the UI's markdown renders everywhere)."""
+    return "; ".join(
+        f"{g.count:,} × {g.rule} ({g.lines()})".replace("|", "\\|").replace("\n", " ")
+        for g in groups
+    )
+
+
+class WarehouseBusy(RuntimeError):
+    """The warehouse is locked by a running pipeline; the message says what to do."""
+
+
+def open_read_only(path: Path) -> duckdb.DuckDBPyConnection:
+    """The warehouse opened read-only; WarehouseBusy when a run holds its lock."""
+    if not path.exists():
+        raise FileNotFoundError(f"no warehouse at {path}: nothing has been landed yet")
+    try:
+        return duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException as err:
+        if "lock" not in str(err).lower():
+            raise
+        raise WarehouseBusy(
+            f"{path} is locked by a pipeline run that is writing to it; try again when the run "
+            "has finished (see the UI's Runs page), or read "
+            "quarantine/**/*.rows.csv, which is written as each file lands"
+        ) from None
+
+
+def list_quarantine(
+    settings: Settings,
+    *,
+    entity: str | None = None,
+    source_file: str | None = None,
+    reason: str | None = None,
+    all_rows: bool = False,
+    echo: Callable[[str], None] = print,
+) -> int:
+    """Print quarantined rows grouped by file and reason (or every row with ``all_rows``);
+    returns how many rows matched."""
+    con = open_read_only(settings.warehouse_path)
+    try:
+        if not table_exists(con, "meta", "quarantine_rows"):
+            echo("no quarantined rows")
+            return 0
+        where, params = _filters(entity=entity, source_file=source_file, reason=reason)
+        total = int(rows(con, f"select count(*) from meta.quarantine_rows {where}", params)[0][0])
+        if not total:
+            echo("no quarantined rows match")
+            return 0
+        if all_rows:
+            echo("file\tline\treason")
+            for src, line, why in rows(
+                con,
+                "select source_file, row_number, reason from meta.quarantine_rows "
+                f"{where} order by source_file, row_number",
+                params,
+            ):
+                echo(f"{src}\t{line}\t{why}")
+            return total
+        current = None
+        for g in reason_groups(con, entity=entity, source_file=source_file, reason=reason):
+            if g.source_file != current:
+                current = g.source_file
+                echo(f"{g.source_file} ({g.entity}):")
+            echo(describe_groups([g], indent="  ")[0])
+        echo(f"{total:,} quarantined row(s); every row and its values: {settings.quarantine_dir}/")
+        return total
+    finally:
+        con.close()
+
+
+def add_command(sub: argparse._SubParsersAction) -> None:
+    """Register ``python -m pipeline quarantine`` on the CLI's sub-command parser."""
+    cmd = sub.add_parser(
+        "quarantine",
+        help="list quarantined rows by file and reason (reads the warehouse read-only)",
+        description=(
+            "List the rows the pipeline quarantined, grouped by file and reason with counts "
+            "and example lines, from PIPELINE_DATA_DIR's warehouse (opened read-only). Every "
+            "row with its values as delivered is also in quarantine/<file>.rows.csv."
+        ),
+    )
+    cmd.add_argument("--entity", help="only this entity (orders, contacts, …)")
+    cmd.add_argument("--file", help="only files whose path under landing/ contains this text")
+    cmd.add_argument("--reason", help="only rows whose reason contains this text")
+    cmd.add_argument("--rows", action="store_true", help="every row (file, line, reason)")
+    cmd.set_defaults(func=_cmd_quarantine)
+
+
+def _cmd_quarantine(args: argparse.Namespace) -> int:
+    try:
+        settings = Settings.resolve()
+        list_quarantine(
+            settings,
+            entity=args.entity,
+            source_file=args.file,
+            reason=args.reason,
+            all_rows=args.rows,
+        )
+    except ConfigError as err:
+        print(f"configuration error: {err}", file=sys.stderr)
+        return 2
+    except (WarehouseBusy, FileNotFoundError) as err:
+        print(str(err), file=sys.stderr)
+        return 1
+    return 0

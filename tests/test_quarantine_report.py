@@ -1,0 +1,168 @@
+"""Quarantined rows where people look: grouped reasons, the CSV beside them, the listing."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from ingest_support import FIXTURES, drop, land, make_settings
+
+from assets.ingest import INGEST_ASSETS
+from pipeline.__main__ import main
+from pipeline.config import PipelineConfig
+from pipeline.ingest.report import counts_text
+from pipeline.quarantine_report import (
+    WarehouseBusy,
+    list_quarantine,
+    reason_groups,
+    summary_lines,
+    write_rows_csv,
+)
+from pipeline.warehouse import Warehouse, open_warehouse, rows
+
+ORDERS_HEADER = (
+    "order_id,contact_id,email,ordered_at,status,currency,gross_amount,"
+    "discount_amount,refund_amount,updated_at\n"
+)
+# Five orders: o1 good; o2 and o3 with unreadable amounts; o4 with an unknown status; o5 good.
+ORDERS = ORDERS_HEADER + (
+    "o1,c1,,2024-01-01,completed,EUR,5,,,\n"
+    "o2,c2,,2024-01-02,completed,EUR,five,,,\n"
+    "o3,c3,,2024-01-03,completed,EUR,ten,,,\n"
+    "o4,c4,,2024-01-04,shipped,EUR,7,,,\n"
+    "o5,c5,,2024-01-05,pending,EUR,9,,,\n"
+)
+# How parse.py words an unreadable amount.
+NUMBER = "as a number with '.' as decimal separator"
+
+
+def test_counts_of_a_line_item_export_say_lines_became_orders() -> None:
+    # The issue's example: 84 lines, no bad ones, 41 orders.
+    assert counts_text(84, 41, 0, combined=True) == (
+        "84 lines read, combined into 41 orders, 41 landed"
+    )
+    assert counts_text(5, 1, 4, combined=False) == "5 rows read, 1 landed, 4 quarantined"
+
+
+def test_shopify_lines_reasons_and_csv(data_dir: Path) -> None:
+    s = make_settings(data_dir)
+    drop(s, "orders", "shopify.csv", (FIXTURES / "shopify_orders.csv").read_bytes())
+    (report,) = land(s, "orders")
+    # The fixture: 6 lines; #1004's two lines (rows 6 and 7) are quarantined; the other 4
+    # lines are orders #1001 (2 lines), #1002 and #1003.
+    assert report.combined
+    assert report.summary() == (
+        "crm/orders/shopify.csv: landed via shopify_orders: 6 lines read, 2 quarantined, "
+        "the other 4 combined into 3 orders, 3 landed"
+    )
+    with open_warehouse(s.warehouse_path) as con:
+        groups = reason_groups(con)
+        sha = rows(con, "select file_sha256 from meta.ingest_ledger")[0][0]
+        path = write_rows_csv(con, s, sha, "crm/orders/shopify.csv")
+    assert [(g.rule, g.count, g.examples) for g in groups] == [
+        (
+            "'Lineitem quantity': cannot read '…' as a number",
+            1,
+            [(7, "'Lineitem quantity': cannot read 'two' as a number")],
+        ),
+        (
+            "another line of order '…' was quarantined",
+            1,
+            [(6, "another line of order '#1004' was quarantined")],
+        ),
+    ]
+    assert path == s.quarantine_dir / "crm" / "orders" / "shopify.csv.rows.csv"
+    assert path.stat().st_mode & 0o777 == 0o600  # personal data: the owner only
+    with path.open(encoding="utf-8", newline="") as fh:
+        got = list(csv.DictReader(fh))
+    assert [(r["file"], r["line"], r["Name"], r["Lineitem quantity"]) for r in got] == [
+        ("crm/orders/shopify.csv", "6", "#1004", "1"),
+        ("crm/orders/shopify.csv", "7", "#1004", "two"),
+    ]
+    assert got[1]["reason"] == "'Lineitem quantity': cannot read 'two' as a number"
+
+
+def test_ingest_asset_writes_csv_and_reasons_and_summary(data_dir: Path, capsys) -> None:
+    s = make_settings(data_dir)
+    drop(s, "orders", "a.csv", ORDERS)
+    warehouse = Warehouse(config=PipelineConfig(data_dir=str(data_dir), as_of="2024-12-31"))
+    orders = [a for a in INGEST_ASSETS if a.key.path[0] == "raw_orders"]
+    result = dg.materialize(orders, resources={"warehouse": warehouse})
+    assert result.success
+    (mat,) = result.get_asset_materialization_events()
+    meta = mat.materialization.metadata
+    # o2 and o3 share one rule (lines 3, 4), o4 another (line 5): larger group first.
+    assert (
+        f"| 2 × gross_amount: cannot read '…' {NUMBER} (lines 3, 4); "
+        "1 × status '…' is not one of completed, pending, cancelled, refunded (line 5) |"
+    ) in meta["files"].value
+    csv_path = s.quarantine_dir / "crm" / "orders" / "a.csv.rows.csv"
+    assert str(csv_path) in meta["quarantined_rows_csv"].value
+    lines = csv_path.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "file,line,reason," + ORDERS_HEADER.strip()
+    assert lines[1] == (
+        "crm/orders/a.csv,3,gross_amount: cannot read 'five' as a number with '.' as decimal "
+        "separator,"
+        "o2,c2,,2024-01-02,completed,EUR,five,,,"
+    )
+    with open_warehouse(s.warehouse_path) as con:
+        text = summary_lines(con, s, result.run_id)
+    assert text == [
+        "  crm/orders/a.csv: 5 rows read, 2 landed, 3 quarantined",
+        f"    2 × gross_amount: cannot read '…' {NUMBER} (lines 3, 4), "
+        "e.g. gross_amount: cannot read 'five' as a number with '.' as decimal separator",
+        "    1 × status '…' is not one of completed, pending, cancelled, refunded (line 5), "
+        "e.g. status 'shipped' is not one of completed, pending, cancelled, refunded",
+        f"    rows in {csv_path}",
+    ]
+
+    # The command: filtered by reason, then every row of one file.
+    assert main(["quarantine", "--reason", "status"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        "crm/orders/a.csv (orders):",
+        "  1 × status '…' is not one of completed, pending, cancelled, refunded (line 5), "
+        "e.g. status 'shipped' is not one of completed, pending, cancelled, refunded",
+        f"1 quarantined row(s); every row and its values: {s.quarantine_dir}/",
+    ]
+    assert main(["quarantine", "--file", "A.CSV", "--rows"]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == [
+        f"crm/orders/a.csv\t3\tgross_amount: cannot read 'five' {NUMBER}",
+        f"crm/orders/a.csv\t4\tgross_amount: cannot read 'ten' {NUMBER}",
+        "crm/orders/a.csv\t5\tstatus 'shipped' is not one of completed, pending, cancelled, "
+        "refunded",
+    ]
+    assert main(["quarantine", "--entity", "contacts"]) == 0
+    assert capsys.readouterr().out.strip() == "no quarantined rows match"
+
+
+def test_listing_while_a_run_holds_the_lock_says_so(data_dir: Path) -> None:
+    s = make_settings(data_dir)
+    drop(s, "orders", "a.csv", ORDERS)
+    land(s, "orders")
+    # Another process opens the warehouse read-write, as a running pipeline does, and waits.
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys; con = duckdb.connect(sys.argv[1]); print('ready', flush=True); "
+            "sys.stdin.readline()",
+            str(s.warehouse_path),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        with pytest.raises(WarehouseBusy, match="locked by a pipeline run"):
+            list_quarantine(s)
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.write("\n")
+        holder.stdin.close()
+        holder.wait()
