@@ -18,6 +18,7 @@ goes into them:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import importlib.metadata
 import json
 import re
@@ -136,8 +137,10 @@ def serving_select(mart: str, columns: list[Column], spreadsheet_safe: bool) -> 
     return f"select {exprs} from marts.{identifier(mart)}"
 
 
+@functools.cache
 def model_docs() -> dict[str, Model]:
-    """Every SQL model by table name, with its description and column descriptions."""
+    """Every SQL model by table name, with its description and column descriptions (read once
+    per process: parsing every model takes about a second)."""
     return {m.name: m for m in discover_models()}
 
 

@@ -82,7 +82,11 @@ def test_publish_writes_every_mart_and_parquet(tmp_path: Path) -> None:
         == 3
     )
     # Nothing temporary is left behind: the file, the link and the one version it points to.
-    assert sorted(p.name for p in serving.iterdir()) == [SERVING_FILE, "parquet", "parquet_versions"]
+    assert sorted(p.name for p in serving.iterdir()) == [
+        SERVING_FILE,
+        "parquet",
+        "parquet_versions",
+    ]
     assert len(list((serving / "parquet_versions").iterdir())) == 1
 
 
