@@ -46,8 +46,8 @@ PUBLICATION_COLUMNS = {
     "as_of": "The date the marts describe: nothing after this day is counted.",
     "published_at": "When the serving files were written (UTC).",
     "code_version": "Version of the pipeline that built the marts (package version + git commit).",
-    "settings": "The run settings the marts were built with (JSON: as_of, churn_days, "
-    "sla_hours, timezone).",
+    "settings": "The run settings the marts were built with (JSON: as_of, as_of_end, "
+    "churn_days, sla_hours, timezone).",
 }
 
 # Power BI's fixed decimal number holds 19 digits with 4 after the point; DECIMAL(18,s) is the

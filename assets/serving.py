@@ -233,18 +233,26 @@ def stage_publication(
         descriptions = {m: docs[m].description if m in docs else "" for m in marts}
         run(con, f"attach {sql_path(tmp)} as serving (storage_version '{SERVING_STORAGE_VERSION}')")
         try:
-            for mart in marts:
-                table = f"serving.main.{identifier(mart)}"
-                select = serving_select(mart, columns[mart], spreadsheet_safe=False)
-                run(con, f"create table {table} as {select}")
-                counts[mart] = int(scalar(con, f"select count(*) from {table}"))
-                column_docs = docs[mart].columns if mart in docs else {}
-                names = [c.name for c in columns[mart]]
-                for sql in comment_statements(
-                    "serving", mart, descriptions[mart], column_docs, names
-                ):
-                    run(con, sql)
-            write_publication_table(con, "serving", info, counts, descriptions)
+            # One transaction for every table, comment and row: a commit per statement would
+            # cost more than the copies themselves.
+            run(con, "begin transaction")
+            try:
+                for mart in marts:
+                    table = f"serving.main.{identifier(mart)}"
+                    select = serving_select(mart, columns[mart], spreadsheet_safe=False)
+                    run(con, f"create table {table} as {select}")
+                    counts[mart] = int(scalar(con, f"select count(*) from {table}"))
+                    column_docs = docs[mart].columns if mart in docs else {}
+                    names = [c.name for c in columns[mart]]
+                    for sql in comment_statements(
+                        "serving", mart, descriptions[mart], column_docs, names
+                    ):
+                        run(con, sql)
+                write_publication_table(con, "serving", info, counts, descriptions)
+                run(con, "commit")
+            except BaseException:
+                run(con, "rollback")
+                raise
             # The figures a BI tool will see, read before the swap: reading the published file
             # afterwards could meet a BI client's lock and fail a run that has published.
             figures = headline_figures(con, "serving.main")
