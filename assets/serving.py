@@ -365,7 +365,15 @@ def commit_publication(staged: Staged) -> Published:
     holder = lock_holder(target)
     version = promote_version(staged)
     previous = swap_parquet_link(staged.serving_dir, version)
-    swap_serving_file(staged)
+    try:
+        swap_serving_file(staged)
+    except OSError as err:
+        held = f" (held open read-write by {holder})" if holder else ""
+        raise OSError(
+            f"publication {staged.publication_id}: the Parquet set is published "
+            f"({version}), but {target}{held} could not be replaced: {err}. BI tools reading "
+            "marts.duckdb still see the previous run; the next run publishes both again."
+        ) from err
     # Keep the previous version: a reader that resolved the link just before the swap may
     # still be opening its files. Older ones go.
     keep = {version} | ({previous} if previous is not None else set())

@@ -341,3 +341,16 @@ def _date(y: int, m: int, d: int) -> object:
     import datetime as dt
 
     return dt.date(y, m, d)
+
+
+def test_a_serving_file_that_cannot_be_replaced_is_reported_precisely(tmp_path: Path) -> None:
+    serving = tmp_path / "serving"
+    # A directory where marts.duckdb should be: the final rename fails (IsADirectoryError),
+    # after the Parquet set has been swapped in.
+    (serving / SERVING_FILE).mkdir(parents=True)
+    (serving / SERVING_FILE / "keep").write_text("x")
+    with open_warehouse(tmp_path / "warehouse.duckdb") as con:
+        write_marts(con, customers=2)
+        with pytest.raises(OSError, match="the Parquet set is published .* could not be replaced"):
+            publish(con, serving, MARTS)
+    assert visible_set(serving)["loyalty_customers"][1] == 2
