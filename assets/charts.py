@@ -1,8 +1,10 @@
 """The ``retention_charts`` asset: the cohort heat map and the retention curve as PNG files.
 
-The pictures are drawn from the published serving file (what BI tools see), not the warehouse,
-so this step takes no warehouse slot. Each PNG is written to ``<data dir>/docs/`` and shown
-inline in the asset's metadata (Dagster's markdown renders ``data:image/png`` images).
+The pictures are drawn from the published Parquet set (what BI tools see), not the warehouse, so
+this step takes no warehouse slot; and not from ``marts.duckdb``, which a BI client opened
+read-write would lock (a run that has published must not fail on that). Each PNG is written to
+``<data dir>/docs/`` and shown inline in the asset's metadata (Dagster's markdown renders
+``data:image/png`` images).
 """
 
 import base64
@@ -14,8 +16,10 @@ import dagster as dg
 import duckdb
 import polars as pl
 
-from assets.serving import SERVING_FILE
+from assets.serving import PARQUET_DIR
 from pipeline.config import PipelineConfig
+from pipeline.sqltext import sql_path
+from pipeline.warehouse import run
 
 HEATMAP_FILE = "cohort_heatmap.png"
 CURVE_FILE = "retention_curve.png"
@@ -117,17 +121,22 @@ def image_markdown(title: str, data: bytes, path: Path) -> dg.MetadataValue:
     kinds={"matplotlib", "png"},
     deps=[dg.AssetKey("serving_marts")],
     description=(
-        "The cohort heat map and the retention curve, drawn from the published serving file; "
+        "The cohort heat map and the retention curve, drawn from the published Parquet set; "
         "PNGs in <data dir>/docs/, shown inline here."
     ),
 )
 def retention_charts(
     context: dg.AssetExecutionContext, config: PipelineConfig
 ) -> dg.MaterializeResult:
-    """Draw the two charts from ``serving/marts.duckdb``."""
+    """Draw the two charts from ``serving/parquet/``."""
     settings = config.settings()
-    con = duckdb.connect(str(settings.serving_dir / SERVING_FILE), read_only=True)
+    con = duckdb.connect()
     try:
+        # Resolve the link once: both marts then come from the same publication.
+        folder = (settings.serving_dir / PARQUET_DIR).resolve()
+        for mart in ("cohort_retention", "retention_monthly"):
+            part = sql_path(folder / f"{mart}.parquet")
+            run(con, f"create view {mart} as select * from read_parquet({part})")
         matrix = cohort_matrix(con)
         curve = retention_curve(con)
     finally:

@@ -2,28 +2,50 @@
 
 BI tools never open the warehouse (DuckDB allows one writer or many readers, never both). They
 read ``serving/marts.duckdb``, written in a storage version DuckDB 1.x clients can open, plus one
-Parquet file per mart in ``serving/parquet/``. Everything is written to temporary files first and
-renamed over the published ones only when all of it succeeded, so a failed build leaves the
-previous files in place and a reader holding the old file open keeps a consistent snapshot.
+Parquet file per mart in ``serving/parquet/``. Everything is written under temporary names first
+(:func:`stage_publication`) and made visible only when all of it succeeded
+(:func:`commit_publication`): the Parquet set is a versioned folder under ``parquet_versions/``
+that the ``parquet`` link points to, swapped with one rename, and the serving file is renamed over
+the old one. A failed build leaves the previous files in place, and a reader holding the old file
+open keeps a consistent snapshot. What goes into the copies (types, comments, the publication
+table, formula-safe text) is in :mod:`assets.publication`.
 """
 
 import datetime as dt
 import decimal
 import os
+import re
+import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import psutil
 
+from assets.publication import (
+    PUBLICATION_COLUMNS,
+    PUBLICATION_DESCRIPTION,
+    PUBLICATION_TABLE,
+    check_serving_types,
+    comment_statements,
+    mart_columns,
+    model_docs,
+    parquet_metadata,
+    publication_info,
+    serving_select,
+    write_publication_table,
+)
 from pipeline.sql_engine import discover_models
+from pipeline.sqltext import identifier, literal, sql_path
 from pipeline.warehouse import Warehouse, rows, run, scalar
 
 # DuckDB 1.x clients (what BI drivers bundle) cannot read 2.0's default storage format; v1.0.0
 # is the oldest format 2.0 writes and every 1.x client reads.
 SERVING_STORAGE_VERSION = "v1.0.0"
 SERVING_FILE = "marts.duckdb"
-PARQUET_DIR = "parquet"
+PARQUET_DIR = "parquet"  # a link to the current folder under PARQUET_VERSIONS
+PARQUET_VERSIONS = "parquet_versions"
 
 # Personal data the contract forbids in the serving marts (spec/contracts.md): raw e-mail, names,
 # phone numbers, social handles. Marts carry customer_id and email_sha256 instead.
@@ -73,12 +95,14 @@ def assert_no_personal_data(con: duckdb.DuckDBPyConnection, schema: str, mart: s
     if not text_columns:
         return
     # One scan per mart: count e-mail-like values per text column, and malformed hashes.
-    checks = [f"count_if(regexp_matches(\"{c}\", '{EMAIL_PATTERN}'))" for c in text_columns] + [
-        f'count_if("{c}" is not null and not regexp_matches("{c}", \'{SHA256_PATTERN}\'))'
+    email, sha = literal(EMAIL_PATTERN), literal(SHA256_PATTERN)
+    checks = [f"count_if(regexp_matches({identifier(c)}, {email}))" for c in text_columns] + [
+        f"count_if({identifier(c)} is not null and not regexp_matches({identifier(c)}, {sha}))"
         for c in text_columns
         if c.lower() == "email_sha256"
     ]
-    counts = rows(con, f"select {', '.join(checks)} from {schema}.{mart}")[0]
+    source = f"{identifier(schema)}.{identifier(mart)}"
+    counts = rows(con, f"select {', '.join(checks)} from {source}")[0]
     for column, n in zip(text_columns, counts, strict=False):
         if n:
             raise PersonalDataError(
@@ -93,7 +117,7 @@ def assert_no_personal_data(con: duckdb.DuckDBPyConnection, schema: str, mart: s
 
 
 def _fsync(path: Path) -> None:
-    # Make the new file's bytes durable before the rename publishes it.
+    # Make the new file's bytes (or a folder's entries) durable before a rename publishes them.
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -101,77 +125,289 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
+def _writer_pid(name: str) -> int | None:
+    """The pid of the process that wrote a temporary name (``….<pid>.tmp…``), if any."""
+    found = re.search(r"(?<![0-9])([0-9]+)\.tmp", name)
+    return int(found.group(1)) if found else None
+
+
 def remove_orphans(serving_dir: Path) -> list[Path]:
-    """Delete temporary files left by a publish whose process is gone (a killed run)."""
+    """Delete temporary files, folders and links left by a publish whose process is gone."""
     found = [
         *serving_dir.glob(".marts.*.tmp.duckdb*"),
-        *(serving_dir / PARQUET_DIR).glob(".*.tmp.parquet"),
+        *serving_dir.glob(".parquet.*.tmp"),
+        *(serving_dir / PARQUET_VERSIONS).glob(".*.tmp"),
     ]
+    if not (serving_dir / PARQUET_DIR).is_symlink():  # a release before versioned folders
+        found += (serving_dir / PARQUET_DIR).glob(".*.tmp.parquet")
     removed = []
     for path in found:
-        # The writer's pid precedes ".tmp": .marts.<pid>.tmp.duckdb, .<mart>.<pid>.tmp.parquet
-        pid = path.name.split(".tmp")[0].rsplit(".", 1)[-1]
-        if pid.isdigit() and not psutil.pid_exists(int(pid)):
+        pid = _writer_pid(path.name)
+        if pid is None or psutil.pid_exists(pid):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
             path.unlink(missing_ok=True)
-            removed.append(path)
+        removed.append(path)
     return removed
 
 
-def publish(con: duckdb.DuckDBPyConnection, serving_dir: Path, marts: list[str]) -> dict[str, int]:
-    """Copy ``marts`` into a new serving file and Parquet files, then swap them in atomically.
+@dataclass
+class Staged:
+    """A publication written in full under temporary names, not yet visible to any reader."""
 
-    Returns the published row count of each mart. On any error nothing published changes.
+    serving_dir: Path
+    publication_id: str
+    serving_tmp: Path  # the new marts.duckdb
+    parquet_tmp: Path  # the new Parquet folder
+    counts: dict[str, int]
+    figures: dict[str, object]
+    published_at: str
+
+    @property
+    def version_dir(self) -> Path:
+        return self.serving_dir / PARQUET_VERSIONS / self.publication_id
+
+
+@dataclass
+class Published:
+    """What a publish did: counts, where, and anything a person should know about."""
+
+    publication_id: str
+    counts: dict[str, int]
+    figures: dict[str, object]
+    published_at: str
+    parquet_version: Path
+    previous_holder: str | None = None  # who held the old serving file open read-write
+    warnings: list[str] = field(default_factory=list)
+
+
+def lock_holder(path: Path) -> str | None:
+    """Which process holds ``path`` (a DuckDB file) open read-write, or None if nobody does.
+
+    A BI tool that opens the serving file without read-only takes DuckDB's exclusive lock; our
+    read-only open then fails with "Could not set lock", naming the holder's program and pid.
+    """
+    if not path.exists():
+        return None
+    try:
+        duckdb.connect(str(path), read_only=True).close()
+    except duckdb.Error as err:
+        text = str(err)
+        if "lock" not in text.lower():
+            return None
+        held = re.search(r"held in (.+?) \(PID ([0-9]+)\)", text)
+        return f"PID {held.group(2)} ({held.group(1)})" if held else "another process"
+    return None
+
+
+def stage_publication(
+    con: duckdb.DuckDBPyConnection, serving_dir: Path, marts: list[str]
+) -> Staged:
+    """Write the new serving file and Parquet folder under temporary names (step 1 of 4).
+
+    Raises (PersonalDataError, ServingTypeError, DuckDB errors) with nothing left behind and
+    nothing published changed.
     """
     serving_dir.mkdir(parents=True, exist_ok=True)
-    parquet_dir = serving_dir / PARQUET_DIR
-    parquet_dir.mkdir(exist_ok=True)
+    (serving_dir / PARQUET_VERSIONS).mkdir(exist_ok=True)
     remove_orphans(serving_dir)
-    target = serving_dir / SERVING_FILE
-    tag = f"{os.getpid()}"
-    tmp = serving_dir / f".marts.{tag}.tmp.duckdb"
-    staged: list[tuple[Path, Path]] = []
+    if PUBLICATION_TABLE in marts:
+        raise ValueError(f"{PUBLICATION_TABLE!r} is the publication table; no mart may be named so")
+    now = dt.datetime.now(dt.UTC)
+    publication_id = f"{now:%Y%m%dT%H%M%S}{now.microsecond:06d}Z.{os.getpid()}"
+    tmp = serving_dir / f".marts.{os.getpid()}.tmp.duckdb"
+    parquet_tmp = serving_dir / PARQUET_VERSIONS / f".{publication_id}.tmp"
     counts: dict[str, int] = {}
     for stale in (tmp, tmp.with_name(tmp.name + ".wal")):
         stale.unlink(missing_ok=True)
     try:
+        docs = model_docs()
+        info = publication_info(con, publication_id)
+        columns = {}
         for mart in marts:
             assert_no_personal_data(con, "marts", mart)
-        run(con, f"attach '{tmp}' as serving (storage_version '{SERVING_STORAGE_VERSION}')")
+            columns[mart] = mart_columns(con, "marts", mart)
+            check_serving_types(con, mart, columns[mart])
+        descriptions = {m: docs[m].description if m in docs else "" for m in marts}
+        run(con, f"attach {sql_path(tmp)} as serving (storage_version '{SERVING_STORAGE_VERSION}')")
         try:
-            for mart in marts:
-                run(con, f"create table serving.main.{mart} as select * from marts.{mart}")
-                counts[mart] = int(scalar(con, f"select count(*) from serving.main.{mart}"))
+            # One transaction for every table, comment and row: a commit per statement would
+            # cost more than the copies themselves.
+            run(con, "begin transaction")
+            try:
+                for mart in marts:
+                    table = f"serving.main.{identifier(mart)}"
+                    select = serving_select(mart, columns[mart], spreadsheet_safe=False)
+                    run(con, f"create table {table} as {select}")
+                    counts[mart] = int(scalar(con, f"select count(*) from {table}"))
+                    column_docs = docs[mart].columns if mart in docs else {}
+                    names = [c.name for c in columns[mart]]
+                    for sql in comment_statements(
+                        "serving", mart, descriptions[mart], column_docs, names
+                    ):
+                        run(con, sql)
+                write_publication_table(con, "serving", info, counts, descriptions)
+                run(con, "commit")
+            except BaseException:
+                run(con, "rollback")
+                raise
+            # The figures a BI tool will see, read before the swap: reading the published file
+            # afterwards could meet a BI client's lock and fail a run that has published.
+            figures = headline_figures(con, "serving.main")
             run(con, "checkpoint serving")
         finally:
             run(con, "detach serving")
         if tmp.with_name(tmp.name + ".wal").exists():
             raise RuntimeError(f"{tmp}: DuckDB left a WAL after detach; not publishing")
+        parquet_tmp.mkdir()
         for mart in marts:
-            part = parquet_dir / f".{mart}.{tag}.tmp.parquet"
-            staged.append((part, parquet_dir / f"{mart}.parquet"))
-            run(con, f"copy (select * from marts.{mart}) to '{part}' (format parquet)")
-        for path in [tmp, *(p for p, _ in staged)]:
+            column_docs = docs[mart].columns if mart in docs else {}
+            names = [c.name for c in columns[mart]]
+            kv = parquet_metadata(info, mart, descriptions[mart], column_docs, names)
+            select = serving_select(mart, columns[mart], spreadsheet_safe=True)
+            part = parquet_tmp / f"{mart}.parquet"
+            run(con, f"copy ({select}) to {sql_path(part)} (format parquet, kv_metadata {kv})")
+        kv = parquet_metadata(
+            info,
+            PUBLICATION_TABLE,
+            PUBLICATION_DESCRIPTION,
+            PUBLICATION_COLUMNS,
+            list(PUBLICATION_COLUMNS),
+        )
+        _copy_publication(con, tmp, parquet_tmp / f"{PUBLICATION_TABLE}.parquet", kv)
+        for path in [tmp, *parquet_tmp.iterdir(), parquet_tmp]:
             _fsync(path)
     except BaseException:
         tmp.unlink(missing_ok=True)
-        for part, _ in staged:
-            part.unlink(missing_ok=True)
+        shutil.rmtree(parquet_tmp, ignore_errors=True)
         raise
-    # Everything is written: from here on only renames, each atomic.
-    for part, final in staged:
-        os.replace(part, final)
+    return Staged(
+        serving_dir, publication_id, tmp, parquet_tmp, counts, figures, info.published_at_text
+    )
+
+
+def _copy_publication(
+    con: duckdb.DuckDBPyConnection, serving_file: Path, target: Path, kv: str
+) -> None:
+    """Copy the staged file's publication table to Parquet."""
+    run(con, f"attach {sql_path(serving_file)} as staged (read_only)")
+    try:
+        run(
+            con,
+            f"copy (select * from staged.main.{PUBLICATION_TABLE} order by mart) to "
+            f"{sql_path(target)} (format parquet, kv_metadata {kv})",
+        )
+    finally:
+        run(con, "detach staged")
+
+
+def promote_version(staged: Staged) -> Path:
+    """Give the staged Parquet folder its final name (step 2; readers still see the old set)."""
+    os.rename(staged.parquet_tmp, staged.version_dir)
+    _fsync(staged.version_dir.parent)
+    return staged.version_dir
+
+
+def swap_parquet_link(serving_dir: Path, version_dir: Path) -> Path | None:
+    """Point ``serving/parquet`` at ``version_dir`` in one rename (step 3); returns the folder
+    it pointed to before (None on the first publication).
+
+    The link is relative, so a copy of the serving folder (rsync -a) still resolves it.
+    """
+    link = serving_dir / PARQUET_DIR
+    previous: Path | None = None
+    if link.is_symlink():
+        previous = (serving_dir / os.readlink(link)).resolve()
+    elif link.is_dir():
+        # A serving folder from a release before versioned Parquet: keep it as the previous
+        # version. Only this one upgrade has a moment without serving/parquet.
+        previous = serving_dir / PARQUET_VERSIONS / f"legacy.{version_dir.name}"
+        os.rename(link, previous)
+    tmp_link = serving_dir / f".parquet.{os.getpid()}.tmp"
+    tmp_link.unlink(missing_ok=True)
+    os.symlink(os.path.relpath(version_dir, serving_dir), tmp_link)
+    os.replace(tmp_link, link)
+    _fsync(serving_dir)
+    return previous
+
+
+def swap_serving_file(staged: Staged) -> None:
+    """Rename the new serving file over ``marts.duckdb`` (step 4)."""
+    target = staged.serving_dir / SERVING_FILE
     # A WAL next to the target would be replayed against the new file; serving is read-only.
     target.with_name(target.name + ".wal").unlink(missing_ok=True)
-    os.replace(tmp, target)
-    for old in parquet_dir.glob("*.parquet"):
-        if old.stem not in counts:
-            old.unlink()  # a mart that no longer exists
-    dir_fd = os.open(serving_dir, os.O_RDONLY)
+    os.replace(staged.serving_tmp, target)
+    _fsync(staged.serving_dir)
+
+
+def remove_old_versions(serving_dir: Path, keep: set[Path]) -> list[str]:
+    """Delete Parquet versions other than ``keep`` (cleanup after a publish); returns warnings
+    instead of raising: the publication has happened and must not be reported as failed."""
+    warnings = []
+    kept = {p.resolve() for p in keep}
+    for path in sorted((serving_dir / PARQUET_VERSIONS).iterdir()):
+        if path.name.startswith(".") or path.resolve() in kept:
+            continue  # a staging folder (maybe another run's) or a version to keep
+        try:
+            shutil.rmtree(path)
+        except OSError as err:
+            warnings.append(
+                f"published, but could not remove the old Parquet version {path}: {err}"
+            )
+    return warnings
+
+
+def commit_publication(staged: Staged) -> Published:
+    """Make a staged publication visible: Parquet set in one link swap, then the serving file."""
+    target = staged.serving_dir / SERVING_FILE
+    holder = lock_holder(target)
+    version = promote_version(staged)
+    previous = swap_parquet_link(staged.serving_dir, version)
     try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-    return counts
+        swap_serving_file(staged)
+    except OSError as err:
+        held = f" (held open read-write by {holder})" if holder else ""
+        raise OSError(
+            f"publication {staged.publication_id}: the Parquet set is published "
+            f"({version}), but {target}{held} could not be replaced: {err}. BI tools reading "
+            "marts.duckdb still see the previous run; the next run publishes both again."
+        ) from err
+    # Keep the previous version: a reader that resolved the link just before the swap may
+    # still be opening its files. Older ones go.
+    keep = {version} | ({previous} if previous is not None else set())
+    warnings = remove_old_versions(staged.serving_dir, keep)
+    if holder:
+        warnings.insert(
+            0,
+            f"published {target}; the previous file was held open read-write by {holder}: "
+            "that client keeps reading the previous data until it reconnects, and should open "
+            "the file read-only (docs/bi.md)",
+        )
+    return Published(
+        staged.publication_id,
+        staged.counts,
+        staged.figures,
+        staged.published_at,
+        version,
+        holder,
+        warnings,
+    )
+
+
+def publish_marts(con: duckdb.DuckDBPyConnection, serving_dir: Path, marts: list[str]) -> Published:
+    """Copy ``marts`` into a new serving file and Parquet folder, then swap them in.
+
+    On any error before the swap nothing published changes; cleanup problems after it are
+    returned as warnings, never raised.
+    """
+    return commit_publication(stage_publication(con, serving_dir, marts))
+
+
+def publish(con: duckdb.DuckDBPyConnection, serving_dir: Path, marts: list[str]) -> dict[str, int]:
+    """:func:`publish_marts`, returning the published row count of each mart."""
+    return publish_marts(con, serving_dir, marts).counts
 
 
 def headline_figures(con: duckdb.DuckDBPyConnection, schema: str = "main") -> dict[str, object]:
@@ -227,25 +463,32 @@ def build_serving_asset(marts: list[str]) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         settings = warehouse.settings()
         with warehouse.connect() as con:
-            counts = publish(con, settings.serving_dir, marts)
+            done = publish_marts(con, settings.serving_dir, marts)
         target = settings.serving_dir / SERVING_FILE
-        # Read the figures back from the published file: what a BI tool now sees.
-        reader = duckdb.connect(str(target), read_only=True)
-        try:
-            figures = headline_figures(reader)
-        finally:
-            reader.close()
-        context.log.info(f"published {len(counts)} marts to {target}")
+        context.log.info(
+            f"published {len(done.counts)} marts to {target} and {done.parquet_version} "
+            f"(publication {done.publication_id})"
+        )
+        for warning in done.warnings:
+            context.log.warning(warning)
+        counts = done.counts
         metadata: dict[str, object] = {
             "path": dg.MetadataValue.path(str(target)),
             "parquet_dir": dg.MetadataValue.path(str(settings.serving_dir / PARQUET_DIR)),
+            "parquet_version": dg.MetadataValue.path(str(done.parquet_version)),
+            "publication_id": done.publication_id,
             "storage_version": SERVING_STORAGE_VERSION,
-            "published_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "published_at": done.published_at,
             "file_bytes": target.stat().st_size,
             "dagster/row_count": sum(counts.values()),
             "row_counts": dg.MetadataValue.md(_counts_markdown(counts)),
             "marts": dg.MetadataValue.json(counts),
         }
+        if done.previous_holder:
+            metadata["previous_file_held_by"] = done.previous_holder
+        if done.warnings:
+            metadata["warnings"] = dg.MetadataValue.md("\n".join(f"- {w}" for w in done.warnings))
+        figures = done.figures
         metadata.update(figures)
         return dg.MaterializeResult(metadata=metadata)
 

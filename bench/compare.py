@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.sql_engine import SQL_DIR, discover_models
+from pipeline.sqltext import identifier, sql_path
 from pipeline.warehouse import rows, run, scalar
 
 FLOAT_TYPES = ("DOUBLE", "FLOAT", "REAL")
@@ -50,7 +51,9 @@ def _select(con: duckdb.DuckDBPyConnection, db: str, mart: str) -> str:
     if not columns:
         raise LookupError(f"{db}: no table marts.{mart}")
     exprs = [
-        f'round("{c}", {FLOAT_DECIMALS}) as "{c}"' if t.upper() in FLOAT_TYPES else f'"{c}"'
+        f"round({identifier(c)}, {FLOAT_DECIMALS}) as {identifier(c)}"
+        if t.upper() in FLOAT_TYPES
+        else identifier(c)
         for c, t in columns
     ]
     return f"select {', '.join(exprs)} from {db}.marts.{mart}"
@@ -63,8 +66,8 @@ def compare_marts(
     marts = [m.name for m in discover_models(sql_dir) if m.layer == "marts"]
     out = []
     with duckdb.connect() as con:
-        run(con, f"attach '{pipeline_db}' as p (read_only)")
-        run(con, f"attach '{yardstick_db}' as y (read_only)")
+        run(con, f"attach {sql_path(pipeline_db)} as p (read_only)")
+        run(con, f"attach {sql_path(yardstick_db)} as y (read_only)")
         for mart in marts:
             p, y = _select(con, "p", mart), _select(con, "y", mart)
             out.append(

@@ -24,6 +24,7 @@ from yardstick import typed_column
 
 from pipeline.entities import ENTITIES, Entity
 from pipeline.generate import FILE_PREFIX
+from pipeline.sqltext import sql_path
 from pipeline.warehouse import run, scalar
 
 # The timestamp a record "starts" at; the others move with it.
@@ -98,7 +99,7 @@ def increment_sql(entity: Entity, files: list[Path], day: dt.date, fraction: flo
     """A ``select`` (text columns, canonical order) of one day's deliveries of ``entity``."""
     tag = day.strftime("%Y%m%d")
     day_start = f"{day:%Y-%m-%d} 00:00:00"
-    paths = ", ".join("'" + str(p).replace("'", "''") + "'" for p in files)
+    paths = ", ".join(sql_path(p) for p in files)
     typed = ", ".join(f"{typed_column(entity, c)} as {c}" for c in entity.columns)
     source = f"(select {typed} from read_csv([{paths}], all_varchar = true, header = true))"
     parts = []
@@ -134,7 +135,7 @@ def write_increment(landing: Path, day: dt.date, fraction: float = 0.01) -> dict
             target = folder / f"{prefix}_increment_{day:%Y%m%d}.csv"
             select = increment_sql(entity, files, day, fraction)
             tmp = target.with_name("." + target.name)  # hidden until complete
-            run(con, f"copy ({select}) to '{tmp}' (header, delimiter ',')")
-            written[name] = int(scalar(con, f"select count(*) from read_csv('{tmp}')"))
+            run(con, f"copy ({select}) to {sql_path(tmp)} (header, delimiter ',')")
+            written[name] = int(scalar(con, f"select count(*) from read_csv({sql_path(tmp)})"))
             tmp.rename(target)
     return written

@@ -29,6 +29,7 @@ from pipeline.entities import ENTITIES, LINEAGE_COLUMNS, Entity
 from pipeline.ingest.core import EVENT_ID_SQL, landing_files
 from pipeline.sentiment import build_mention_sentiment
 from pipeline.sql_engine import SQL_DIR, discover_models
+from pipeline.sqltext import literal, sql_path
 from pipeline.warehouse import SCHEMAS, run, scalar
 
 SENTIMENT_TABLE = "int_mention_sentiment"
@@ -69,10 +70,6 @@ def is_canonical(path: Path, entity: Entity) -> bool:
     return path.name.lower().endswith(".csv") and csv_header(path) == list(entity.columns)
 
 
-def _sql_text(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
 def typed_column(entity: Entity, col: str) -> str:
     """SQL turning the text column ``col`` into its canonical type, as the canonical mapping
     does: blank text is absent, enum values are trimmed and lower-cased, timestamps are UTC."""
@@ -92,7 +89,7 @@ def canonical_csv_select(entity: Entity, path: Path) -> str:
     cols = ", ".join(f"{typed_column(entity, col)} as {col}" for col in entity.columns)
     select = (
         f"select {cols}, row_number() over () + 1 as _row_number\n"
-        f"from read_csv({_sql_text(path)}, all_varchar = true, header = true)"
+        f"from read_csv({sql_path(path)}, all_varchar = true, header = true)"
     )
     if entity.name == "email_events":  # an event without a key gets the pipeline's one
         key = f"coalesce(event_id, {EVENT_ID_SQL})"
@@ -123,7 +120,7 @@ def load_statements(landing: Path) -> tuple[list[tuple[str, str]], list[str]]:
                 (
                     f"load {rel}",
                     f"insert into raw.{entity.raw_table} by name\n"
-                    f"select *, '{rel}' as _source_file, {seq} as _delivery_seq,\n"
+                    f"select *, {literal(rel)} as _source_file, {seq} as _delivery_seq,\n"
                     f"    null as _file_sha256, current_timestamp as _loaded_at\n"
                     f"from ({canonical_csv_select(entity, path)})",
                 )
@@ -135,8 +132,8 @@ def settings_statement(as_of: str, churn_days: int = 90, sla_hours: float = 24.0
     """The one-row ``meta.pipeline_settings`` the models read, as the pipeline writes it."""
     return (
         "create or replace table meta.pipeline_settings as select "
-        f"cast('{as_of}' as date) as as_of, "
-        f"cast(cast('{as_of}' as date) + interval 1 day as timestamp) as as_of_end, "
+        f"cast({literal(str(as_of))} as date) as as_of, "
+        f"cast(cast({literal(str(as_of))} as date) + interval 1 day as timestamp) as as_of_end, "
         f"cast({int(churn_days)} as integer) as churn_days, "
         f"cast({float(sla_hours)} as double) as sla_hours, cast('UTC' as text) as timezone"
     )
@@ -145,7 +142,7 @@ def settings_statement(as_of: str, churn_days: int = 90, sla_hours: float = 24.0
 def script(landing: Path, as_of: str, sql_dir: Path = SQL_DIR) -> str:
     """The whole yardstick as one SQL script (the sentiment step marked as a comment)."""
     loads, skipped = load_statements(landing)
-    parts = ["set TimeZone = 'UTC';", f"set search_path = '{','.join(SCHEMAS)}';"]
+    parts = ["set TimeZone = 'UTC';", f"set search_path = {literal(','.join(SCHEMAS))};"]
     parts += [f"create schema if not exists {s};" for s in SCHEMAS]
     parts += [f"-- skipped (not canonical): {rel}" for rel in skipped]
     parts.append(settings_statement(as_of) + ";")
@@ -177,7 +174,7 @@ def run_yardstick(
     run(con, "set TimeZone = 'UTC'")
     for schema in SCHEMAS:
         run(con, f"create schema if not exists {schema}")
-    run(con, f"set search_path = '{','.join(SCHEMAS)}'")
+    run(con, f"set search_path = {literal(','.join(SCHEMAS))}")
     timed("meta.pipeline_settings", "setup", settings_statement(as_of))
     loads, result.skipped_files = load_statements(landing)
     for label, sql in loads:

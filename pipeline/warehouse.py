@@ -19,6 +19,7 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from pipeline.config import PipelineConfig, Settings
+from pipeline.sqltext import literal
 
 # Layers, in dependency order. ``meta`` holds run settings, the ingest ledger and quarantine.
 SCHEMAS = ("meta", "raw", "staging", "intermediate", "marts")
@@ -86,7 +87,7 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
     """Create the layer schemas and point the search path at them, so models name tables only."""
     for schema in SCHEMAS:
         run(con, f"create schema if not exists {schema}")
-    run(con, f"set search_path = '{SEARCH_PATH}'")
+    run(con, f"set search_path = {literal(SEARCH_PATH)}")
 
 
 MEMORY_LIMIT_ENV = "PIPELINE_DUCKDB_MEMORY_LIMIT"
@@ -112,7 +113,7 @@ def open_warehouse(
     if read_only:
         con = duckdb.connect(str(path), read_only=True)
         try:
-            run(con, f"set search_path = '{SEARCH_PATH}'")
+            run(con, f"set search_path = {literal(SEARCH_PATH)}")
             yield con
         finally:
             con.close()
@@ -122,7 +123,7 @@ def open_warehouse(
         prepare(con)
         limit = memory_limit()
         try:
-            run(con, f"set memory_limit = '{limit}'")
+            run(con, f"set memory_limit = {literal(limit)}")
         except duckdb.Error as err:
             raise ValueError(
                 f"{MEMORY_LIMIT_ENV}={limit!r} is not a memory size DuckDB reads (e.g. 3GB, 500MB)"

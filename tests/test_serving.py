@@ -73,6 +73,7 @@ def test_publish_writes_every_mart_and_parquet(tmp_path: Path) -> None:
         reader.close()
     assert sorted(p.name for p in (serving / "parquet").iterdir()) == [
         "loyalty_customers.parquet",
+        "publication.parquet",
         "retention_monthly.parquet",
     ]
     assert (
@@ -81,8 +82,13 @@ def test_publish_writes_every_mart_and_parquet(tmp_path: Path) -> None:
         )
         == 3
     )
-    # Nothing temporary is left behind.
-    assert sorted(p.name for p in serving.iterdir()) == [SERVING_FILE, "parquet"]
+    # Nothing temporary is left behind: the file, the link and the one version it points to.
+    assert sorted(p.name for p in serving.iterdir()) == [
+        SERVING_FILE,
+        "parquet",
+        "parquet_versions",
+    ]
+    assert len(list((serving / "parquet_versions").iterdir())) == 1
 
 
 def test_open_reader_keeps_its_snapshot_across_a_publish(tmp_path: Path) -> None:

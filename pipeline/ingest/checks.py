@@ -10,15 +10,11 @@ from pathlib import Path
 import duckdb
 
 from pipeline.entities import Entity
+from pipeline.sqltext import literal, sql_path
 from pipeline.warehouse import rows, scalar
 
 # What a spreadsheet writes for a long number it shows in scientific notation: 5.70306E+17.
 SCIENTIFIC = r"[+-]?[0-9](\.[0-9]+)?[eE][+-]?[0-9]+"
-
-
-def sql_path(path: Path) -> str:
-    """A path quoted for a DuckDB string literal."""
-    return "'" + str(path).replace("'", "''") + "'"
 
 
 def damaged_key(
@@ -31,8 +27,9 @@ def damaged_key(
     again; exact repeats of one row are not collisions.
     """
     source = f"read_parquet({sql_path(keys)})"
+    pattern = literal(SCIENTIFIC)
     scientific = scalar(
-        con, f"select count(*) from {source} where regexp_full_match({entity.key}, '{SCIENTIFIC}')"
+        con, f"select count(*) from {source} where regexp_full_match({entity.key}, {pattern})"
     )
     if not scientific:
         return None

@@ -27,6 +27,7 @@ from pipeline.ingest.formats import ROW, SUPPORTED_SUFFIXES, Table, open_table, 
 from pipeline.ingest.mappings import Mapping, load_mappings, recognise
 from pipeline.ingest.parse import Plan, plan
 from pipeline.ingest.report import FileReport
+from pipeline.sqltext import literal
 from pipeline.warehouse import run, scalar
 
 
@@ -250,11 +251,11 @@ def _ingest_file(
 def _memory_limit(con: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
     """Cap DuckDB's memory for a while, then give the connection its own setting back."""
     before = scalar(con, "select current_setting('memory_limit')")
-    run(con, f"set memory_limit = '{limit}'")
+    run(con, f"set memory_limit = {literal(limit)}")
     try:
         yield
     finally:
-        run(con, f"set memory_limit = '{before}'")
+        run(con, f"set memory_limit = {literal(before)}")
 
 
 def _run_plan(

@@ -24,6 +24,7 @@ import duckdb
 import polars as pl
 
 from pipeline.sql_engine import build_id, not_rebuilt_since
+from pipeline.sqltext import identifier, literal
 from pipeline.validation.parts import SqlRows
 from pipeline.validation.state import Watermark, max_shrink, min_row_count, read_watermark
 from pipeline.validation.suites import Suite
@@ -87,7 +88,9 @@ def _columns(suite: Suite, available: list[str]) -> list[str]:
 
 
 def _select(columns: list[str], derived: dict[str, str] | None = None) -> str:
-    parts = [f'"{c}"' for c in columns] + [f'{e} as "{n}"' for n, e in (derived or {}).items()]
+    parts = [identifier(c) for c in columns] + [
+        f"{e} as {identifier(n)}" for n, e in (derived or {}).items()
+    ]
     return ", ".join(parts) or "1 as _row"
 
 
@@ -174,7 +177,7 @@ def _customer_links(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) ->
         if since is not None and (latest is None or latest < since):
             since = None
         parts.append(
-            f"select '{record_type}' as record_type, {key} as record_id "
+            f"select {literal(record_type)} as record_type, {key} as record_id "
             f"from {schema}.{table} where {SEQ} > ?"
         )
         params.append(-1 if since is None else int(since))
@@ -233,11 +236,12 @@ def _personal_data(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> 
     schema, cols = table_schema(con, asset)
     text = [c for c, t in cols if t.upper().startswith(("VARCHAR", "TEXT", "STRING"))]
     names = " union all ".join(
-        f"select '{c}' as mart_column, cast(null as varchar) as value" for c, _ in cols
+        f"select {literal(c)} as mart_column, cast(null as varchar) as value" for c, _ in cols
     )
     values = [
-        f"(select '{c}' as mart_column, cast(\"{c}\" as varchar) as value from {schema}.{asset} "
-        f"where contains(\"{c}\", '@') limit {MAX_AT_VALUES_PER_COLUMN})"
+        f"(select {literal(c)} as mart_column, cast({identifier(c)} as varchar) as value "
+        f"from {schema}.{asset} where contains({identifier(c)}, '@') "
+        f"limit {MAX_AT_VALUES_PER_COLUMN})"
         for c in text
     ]
     df = frame(con, " union all ".join([names, *values]))

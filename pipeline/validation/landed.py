@@ -18,6 +18,7 @@ import polars as pl
 from pipeline.config import Settings
 from pipeline.entities import ENTITIES, Entity
 from pipeline.ingest.core import DeliveredRows, Validator
+from pipeline.sqltext import identifier
 from pipeline.validation.docs import data_docs_dir
 from pipeline.validation.log import ValidationLog
 from pipeline.validation.outcome import SuiteOutcome
@@ -53,9 +54,9 @@ def landed_batch(entity: Entity, frame: pl.DataFrame) -> pl.DataFrame:
 
 def landed_batch_sql(entity: Entity, select: str) -> str:
     """:func:`landed_batch` in SQL, over the rows ``select`` returns (for DuckDB)."""
-    canonical = ", ".join(f'"{c}"' for c in entity.columns)
+    canonical = ", ".join(identifier(c) for c in entity.columns)
     return (
-        f'select * exclude (_copy), count(*) over (partition by "{entity.key}") '
+        f"select * exclude (_copy), count(*) over (partition by {identifier(entity.key)}) "
         f"as {KEY_VERSIONS} from (select *, row_number() over (partition by {canonical} "
         f"order by _row_number) as _copy from ({select})) where _copy = 1"
     )

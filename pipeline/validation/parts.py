@@ -26,6 +26,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from pipeline.sqltext import identifier
 from pipeline.validation.outcome import MAX_EXAMPLES, ExpectationOutcome, SuiteOutcome
 from pipeline.validation.suites import Suite, expectation_columns
 from pipeline.warehouse import frame, rows, run, scalar
@@ -79,7 +80,7 @@ class SqlRows:
         self.con = con
         self.table = "_batch_" + "".join(c if c.isalnum() else "_" for c in name)
         self.key = key
-        hashed = f'select *, hash("{key}") as _hash from ({sql})' if key else sql
+        hashed = f"select *, hash({identifier(key)}) as _hash from ({sql})" if key else sql
         run(con, f"create or replace temp table {self.table} as {hashed}")
         self.height = int(scalar(con, f"select count(*) from {self.table}"))
         self.columns = [r[0] for r in rows(con, f"describe {self.table}") if r[0] != "_hash"]
@@ -107,7 +108,7 @@ class SqlRows:
         return frame(self.con, self._select(f"where _hash >= {low}::ubigint{upper}"))
 
     def distinct(self, columns: list[str]) -> pl.DataFrame:
-        names = ", ".join(f'"{c}"' for c in columns)
+        names = ", ".join(identifier(c) for c in columns)
         return frame(self.con, f"select distinct {names} from {self.table}")
 
     def close(self) -> None:

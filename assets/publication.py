@@ -1,0 +1,280 @@
+"""What a published mart looks like to a BI tool: types, safe text, definitions and the run.
+
+``assets/serving.py`` decides *when* and *where* files are written; this module decides *what*
+goes into them:
+
+- **Types every listed tool reads.** Sums of ``decimal(18,4)`` amounts are ``DECIMAL(38,4)`` in
+  DuckDB, which Power BI's fixed decimal (19 digits, 4 decimals) cannot hold. Serving copies
+  use ``DECIMAL(18,s)`` and ``BIGINT`` instead, after a check that no value overflows.
+- **No live spreadsheet formulas in the Parquet export.** A text value starting with
+  ``= + - @``, tab or carriage return gets a leading ``'`` (OWASP's CSV-injection advice), unless
+  it is a plain number such as ``-5``. Only text columns, only the exported copy.
+- **Definitions.** Table and column descriptions from each model's ``.yml`` become ``COMMENT ON``
+  in ``marts.duckdb`` and key-value metadata in each Parquet file.
+- **The publication.** A ``publication`` table (and ``publication.parquet``): as_of, published_at,
+  code version, settings and row count per mart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import importlib.metadata
+import json
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from pipeline.sql_engine import Model, discover_models
+from pipeline.sqltext import identifier, literal
+from pipeline.warehouse import rows, run, table_exists
+
+PUBLICATION_TABLE = "publication"
+PUBLICATION_DESCRIPTION = (
+    "One row per published mart: which run of the pipeline produced the serving files, for "
+    "which as_of date, when, with which code and settings, and how many rows each mart has."
+)
+PUBLICATION_COLUMNS = {
+    "publication_id": "Identifies this publication; the same value is in every Parquet file's "
+    "metadata, so a reader can tell that files belong together.",
+    "mart": "The mart (table) this row describes.",
+    "row_count": "Rows published in the mart.",
+    "description": "What the mart holds (from its model's documentation).",
+    "as_of": "The date the marts describe: nothing after this day is counted.",
+    "published_at": "When the serving files were written (UTC).",
+    "code_version": "Version of the pipeline that built the marts (package version + git commit).",
+    "settings": "The run settings the marts were built with (JSON: as_of, as_of_end, "
+    "churn_days, sla_hours, timezone).",
+}
+
+# Power BI's fixed decimal number holds 19 digits with 4 after the point; DECIMAL(18,s) is the
+# widest DuckDB decimal stored as a 64-bit integer, which every listed driver maps to a number.
+SERVING_DECIMAL_WIDTH = 18
+# OWASP "CSV injection": cells starting with these are formulas in Excel, LibreOffice, Sheets.
+FORMULA_START = r"^[=+\-@\t\r]"
+PLAIN_NUMBER = r"[+-]?([0-9]+([.,][0-9]*)?|[.,][0-9]+)"
+_DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
+
+
+class ServingTypeError(ValueError):
+    """A value does not fit the type serving publishes; the message names mart, column, value."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a mart, with the expression that gives its serving copy."""
+
+    name: str
+    warehouse_type: str
+    serving_type: str | None  # None: published as it is
+
+    def select(self, spreadsheet_safe: bool) -> str:
+        """The column's expression in the serving ``select``."""
+        col = identifier(self.name)
+        expr = col if self.serving_type is None else f"cast({col} as {self.serving_type})"
+        if spreadsheet_safe and self.warehouse_type.upper() == "VARCHAR":
+            expr = (
+                f"case when regexp_matches({col}, {literal(FORMULA_START)}) and not "
+                f"regexp_full_match({col}, {literal(PLAIN_NUMBER)}) then '''' || {col} "
+                f"else {col} end"
+            )
+        return f"{expr} as {col}"
+
+
+def serving_type(data_type: str) -> str | None:
+    """The type a warehouse column is published as, or None to keep it."""
+    found = _DECIMAL.fullmatch(data_type.upper())
+    if found and int(found.group(1)) > SERVING_DECIMAL_WIDTH:
+        return f"DECIMAL({SERVING_DECIMAL_WIDTH},{found.group(2)})"
+    if data_type.upper() in ("HUGEINT", "UHUGEINT"):
+        return "BIGINT"
+    return None
+
+
+def mart_columns(con: duckdb.DuckDBPyConnection, schema: str, mart: str) -> list[Column]:
+    """The columns of ``schema.mart`` in order, each with its serving type."""
+    found = rows(
+        con,
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = ? and table_name = ? order by ordinal_position",
+        [schema, mart],
+    )
+    if not found:
+        raise duckdb.CatalogException(f"mart {mart!r}: the warehouse has no table {schema}.{mart}")
+    return [Column(name, typ, serving_type(typ)) for name, typ in found]
+
+
+def check_serving_types(con: duckdb.DuckDBPyConnection, mart: str, columns: list[Column]) -> None:
+    """Raise ServingTypeError if a value of ``marts.mart`` does not fit its serving type."""
+    narrowed = [c for c in columns if c.serving_type is not None]
+    if not narrowed:
+        return
+    # try_cast gives NULL where the cast would overflow: one scan counts them all.
+    checks = ", ".join(
+        f"count_if({identifier(c.name)} is not null and "
+        f"try_cast({identifier(c.name)} as {c.serving_type}) is null), "
+        f"max(abs({identifier(c.name)}))"
+        for c in narrowed
+    )
+    found = rows(con, f"select {checks} from marts.{identifier(mart)}")[0]
+    for i, column in enumerate(narrowed):
+        overflowing, largest = found[2 * i], found[2 * i + 1]
+        if overflowing:
+            raise ServingTypeError(
+                f"mart {mart!r} column {column.name!r}: {overflowing} value(s) do not fit "
+                f"{column.serving_type} (largest absolute value {largest}); serving publishes "
+                f"{column.serving_type} so that Power BI's fixed decimal (19 digits, 4 decimals) "
+                "and the other BI drivers read it. Nothing was published."
+            )
+
+
+def serving_select(mart: str, columns: list[Column], spreadsheet_safe: bool) -> str:
+    """The ``select`` over ``marts.mart`` that gives its serving copy."""
+    exprs = ", ".join(c.select(spreadsheet_safe) for c in columns)
+    return f"select {exprs} from marts.{identifier(mart)}"
+
+
+@functools.cache
+def model_docs() -> dict[str, Model]:
+    """Every SQL model by table name, with its description and column descriptions (read once
+    per process: parsing every model takes about a second)."""
+    return {m.name: m for m in discover_models()}
+
+
+def comment_statements(
+    database: str, table: str, description: str, column_docs: dict[str, str], columns: list[str]
+) -> list[str]:
+    """``COMMENT ON`` statements for ``database.main.table`` and its documented ``columns``."""
+    target = f"{database}.main.{identifier(table)}"
+    out = [f"comment on table {target} is {literal(description)}"] if description else []
+    out += [
+        f"comment on column {target}.{identifier(c)} is {literal(column_docs[c])}"
+        for c in columns
+        if column_docs.get(c)
+    ]
+    return out
+
+
+def parquet_metadata(
+    info: PublicationInfo,
+    mart: str,
+    description: str,
+    column_docs: dict[str, str],
+    columns: list[str],
+) -> str:
+    """The ``KV_METADATA {...}`` option of a Parquet copy: publication, table and column docs.
+
+    Parquet has no column comments that every reader shows; the key-value metadata of the file
+    schema is what pyarrow, polars, Spark and DuckDB (``parquet_kv_metadata``) read back.
+    """
+    pairs = {
+        "publication_id": info.publication_id,
+        "mart": mart,
+        "as_of": str(info.as_of or ""),
+        "published_at": info.published_at_text,
+        "code_version": info.code_version,
+        "description": description,
+    }
+    pairs.update({f"column:{c}": column_docs[c] for c in columns if column_docs.get(c)})
+    return "{" + ", ".join(f"{identifier(k)}: {literal(v)}" for k, v in pairs.items()) + "}"
+
+
+def code_version() -> str:
+    """The package version, plus the git commit when the code runs from a checkout."""
+    try:
+        version = importlib.metadata.version("retention-pipeline")
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown"
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return version  # no git on this machine
+    commit = done.stdout.strip()
+    return f"{version}+{commit}" if done.returncode == 0 and commit else version
+
+
+@dataclass(frozen=True)
+class PublicationInfo:
+    """One publication: its id, time, code version and the settings the marts were built with."""
+
+    publication_id: str
+    published_at: dt.datetime  # UTC, naive
+    code_version: str
+    as_of: dt.date | None
+    settings: dict[str, object]
+
+    @property
+    def published_at_text(self) -> str:
+        return self.published_at.isoformat(timespec="seconds") + "Z"
+
+
+def publication_info(con: duckdb.DuckDBPyConnection, publication_id: str) -> PublicationInfo:
+    """This publication's description, with the settings read from ``meta.pipeline_settings``
+    (what the marts were built with, not what this process was started with)."""
+    settings: dict[str, object] = {}
+    if table_exists(con, "meta", "pipeline_settings"):
+        found = con.sql("select * from meta.pipeline_settings limit 1")
+        values = found.fetchall()
+        if values:
+            settings = {
+                name: value if isinstance(value, int | float | str) else str(value)
+                for name, value in zip(found.columns, values[0], strict=True)
+            }
+    as_of = settings.get("as_of")
+    return PublicationInfo(
+        publication_id=publication_id,
+        published_at=dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0),
+        code_version=code_version(),
+        as_of=dt.date.fromisoformat(str(as_of)) if as_of else None,
+        settings=settings,
+    )
+
+
+def write_publication_table(
+    con: duckdb.DuckDBPyConnection,
+    database: str,
+    info: PublicationInfo,
+    counts: dict[str, int],
+    descriptions: dict[str, str],
+) -> None:
+    """Create ``database.main.publication``: one row per mart, with comments on it."""
+    target = f"{database}.main.{PUBLICATION_TABLE}"
+    run(
+        con,
+        f"create table {target} (publication_id varchar, mart varchar, row_count bigint, "
+        "description varchar, as_of date, published_at timestamp, code_version varchar, "
+        "settings varchar)",
+    )
+    settings = json.dumps(info.settings, sort_keys=True)
+    for mart, n in counts.items():
+        run(
+            con,
+            f"insert into {target} values (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                info.publication_id,
+                mart,
+                n,
+                descriptions.get(mart, ""),
+                info.as_of,
+                info.published_at,
+                info.code_version,
+                settings,
+            ],
+        )
+    for sql in comment_statements(
+        database,
+        PUBLICATION_TABLE,
+        PUBLICATION_DESCRIPTION,
+        PUBLICATION_COLUMNS,
+        list(PUBLICATION_COLUMNS),
+    ):
+        run(con, sql)
