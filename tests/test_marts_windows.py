@@ -25,7 +25,7 @@ PURCHASES = {"P": "2024-01-15", "Q": "2024-01-16", "R": "2024-02-15", "T": "2024
 def warehouse(tmp_path_factory):
     con = new_warehouse(tmp_path_factory.mktemp("windows"))
     write_settings(con, "2024-04-30", churn_days=45)
-    contacts = [*PURCHASES, "H1", "H2", "S1", "S2", "S3", "S4"]
+    contacts = [*PURCHASES, "H1", "H2", "S1", "S2", "S3", "S4", "V1", "V2"]
     insert_rows(
         con,
         "contacts",
@@ -78,6 +78,31 @@ def warehouse(tmp_path_factory):
             {**ticket, "ticket_id": "s4", "contact_id": "S4", "created_at": "2024-04-30 00:00:01"},
         ],
     )
+    # 90 days back from 2024-04-30 is 2024-01-31. V1 and V2 answer NPS 3 on 2024-04-01 (a
+    # dissatisfaction signal in the window); V1's ticket on 2024-01-31 is outside the window, so
+    # V1 is silent; V2's on 2024-02-01 is inside, so V2 is not.
+    insert_rows(
+        con,
+        "tickets",
+        [
+            {**ticket, "ticket_id": "v1", "contact_id": "V1", "created_at": "2024-01-31 12:00:00"},
+            {**ticket, "ticket_id": "v2", "contact_id": "V2", "created_at": "2024-02-01 00:00:00"},
+        ],
+    )
+    insert_rows(
+        con,
+        "surveys",
+        [
+            {
+                "response_id": f"r{c}",
+                "contact_id": c,
+                "responded_at": "2024-04-01 10:00:00",
+                "survey_type": "nps",
+                "score": "3",
+            }
+            for c in ("V1", "V2")
+        ],
+    )
     build_all(con)
     yield con
     con.close()
@@ -113,8 +138,21 @@ def test_twelve_month_window_edge(warehouse):
     )
     assert [r["tickets_12m"] for r in got] == [0, 1]
     (summary,) = records(warehouse, "select helped_customers_12m from loyalty_summary")
-    # Helped in the last 12 months: H2 and S1..S4 (April 2024); not H1.
-    assert summary["helped_customers_12m"] == 5
+    # Helped in the last 12 months: H2, S1..S4 (April 2024), V1 and V2; not H1.
+    assert summary["helped_customers_12m"] == 7
+
+
+def test_ninety_day_window_edge(warehouse):
+    got = records(
+        warehouse,
+        "select c.dissatisfied_90d, c.silent_dissatisfied_90d from customer_360 c "
+        "join int_tickets t on t.customer_id = c.customer_id "
+        "where t.ticket_id in ('v1', 'v2') order by t.ticket_id",
+    )
+    assert [(r["dissatisfied_90d"], r["silent_dissatisfied_90d"]) for r in got] == [
+        (True, True),
+        (True, False),
+    ]
 
 
 def test_sla_edges(warehouse):
