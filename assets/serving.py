@@ -16,6 +16,7 @@ import dagster as dg
 import duckdb
 import psutil
 
+from pipeline import pii
 from pipeline.sql_engine import discover_models
 from pipeline.warehouse import Warehouse, rows, run, scalar
 
@@ -56,7 +57,7 @@ def mart_names() -> list[str]:
 
 
 def assert_no_personal_data(con: duckdb.DuckDBPyConnection, schema: str, mart: str) -> None:
-    """Raise PersonalDataError if ``schema.mart`` has a personal column or an e-mail-like value."""
+    """Raise PersonalDataError if ``schema.mart`` has a personal column, an e-mail or a phone."""
     columns = rows(
         con,
         "select column_name, data_type from information_schema.columns "
@@ -73,7 +74,12 @@ def assert_no_personal_data(con: duckdb.DuckDBPyConnection, schema: str, mart: s
     if not text_columns:
         return
     # One scan per mart: count e-mail-like values per text column, and malformed hashes.
-    checks = [f"count_if(regexp_matches(\"{c}\", '{EMAIL_PATTERN}'))" for c in text_columns] + [
+    # E-mail-like values, and pipeline.pii's patterns (spelled-out and internationalised
+    # addresses, phone numbers: what the staging models mask, should any slip past).
+    checks = [
+        f"count_if(regexp_matches({q}, '{EMAIL_PATTERN}') or {pii.matches_sql(q)})"
+        for q in (f'"{c}"' for c in text_columns)
+    ] + [
         f'count_if("{c}" is not null and not regexp_matches("{c}", \'{SHA256_PATTERN}\'))'
         for c in text_columns
         if c.lower() == "email_sha256"
@@ -82,7 +88,8 @@ def assert_no_personal_data(con: duckdb.DuckDBPyConnection, schema: str, mart: s
     for column, n in zip(text_columns, counts, strict=False):
         if n:
             raise PersonalDataError(
-                f"mart {mart!r} column {column!r} holds {n} e-mail address(es): personal data "
+                f"mart {mart!r} column {column!r} holds {n} e-mail address(es) or phone "
+                f"number(s): personal data "
                 "is never published to serving"
             )
     if len(counts) > len(text_columns) and counts[-1]:

@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlparse
 
 import polars as pl
 
+from pipeline.validation.html_safe import escape_result
 from pipeline.validation.outcome import (
     INDEX_LABELS,
     MAX_EXAMPLES,
@@ -305,6 +306,11 @@ def _columns(kwargs: dict[str, Any]) -> str:
 
 def _render(session: _Session, docs_dir: Path, key) -> str | None:
     site = session.site(docs_dir)
+    # GX writes result values (unexpected examples, observed values, error messages) into the
+    # page unescaped: a delivered campaign name '<img src=x onerror=…>' would run as script in
+    # the reader's browser. The stored result is only used for this page, so escape it first.
+    store = session.context.validation_results_store
+    store.set(key, escape_result(store.get(key)))
     session.context.build_data_docs(
         site_names=[site], resource_identifiers=[key], build_index=False
     )

@@ -2,7 +2,11 @@
 -- ingestion fills a missing one with sha256 of 'email|campaign_id|event_type|occurred_at'
 -- (pipeline.ingest.core.EVENT_ID_SQL: e-mail normalised, occurred_at in UTC as ISO 8601
 -- 'YYYY-MM-DDTHH:MM:SS' plus '.ffffff' only with microseconds). The same key is computed here
--- for rows that reached the raw table without one.
+-- for rows that reached the raw table without one. Being immutable, a key keeps its first copy
+-- (contracts.md), so a corrected re-delivery cannot replace a leaked campaign name: masking can.
+-- Personal data in free text is masked here, before any mart (docs/operations.md): e-mail
+-- addresses, plain or spelled out, become '[email]' and phone numbers '[phone]'. The two patterns
+-- are pipeline.pii.EMAIL and pipeline.pii.PHONE, copied (tests/test_pii.py keeps them equal).
 with source as (
     select
         event_id,
@@ -49,7 +53,17 @@ select
     event_key as event_id,
     email,
     campaign_id,
-    nullif(trim(campaign_name), '') as campaign_name,
+    regexp_replace(
+        regexp_replace(
+            nullif(trim(campaign_name), ''),
+            '(?i)(?:[A-Za-z0-9_%+-]|[^\x00-\x7F\xa0])+(?:(?:[ \t\xa0]*[\[(<{][ \t\xa0]*dot[ \t\xa0]*[\])>}][ \t\xa0]*|\.|[ \t\xa0]+dot[ \t\xa0]+)(?:[A-Za-z0-9_%+-]|[^\x00-\x7F\xa0])+)*[ \t\xa0]*[\[(<{][ \t\xa0]*at[ \t\xa0]*[\])>}][ \t\xa0]*(?:[A-Za-z0-9_%+-]|[^\x00-\x7F\xa0])+(?:(?:[ \t\xa0]*[\[(<{][ \t\xa0]*dot[ \t\xa0]*[\])>}][ \t\xa0]*|\.|[ \t\xa0]+dot[ \t\xa0]+)(?:[A-Za-z0-9_%+-]|[^\x00-\x7F\xa0])+)*(?:[ \t\xa0]*[\[(<{][ \t\xa0]*dot[ \t\xa0]*[\])>}][ \t\xa0]*|\.|[ \t\xa0]+dot[ \t\xa0]+)(?:[A-Za-z]|[^\x00-\x7F\xa0]){2,}|(?:[A-Za-z0-9_%+-]|[^\x00-\x7F\xa0])+(?:(?:\.|[ \t\xa0]+dot[ \t\xa0]+)(?:[A-Za-z0-9_%+-]|[^\x00-\x7F\xa0])+)*[ \t\xa0]+at[ \t\xa0]+(?:[A-Za-z0-9_%+-]|[^\x00-\x7F\xa0])+(?:[ \t\xa0]+dot[ \t\xa0]+(?:[A-Za-z0-9_%+-]|[^\x00-\x7F\xa0])+)*[ \t\xa0]+dot[ \t\xa0]+(?:[A-Za-z]|[^\x00-\x7F\xa0]){2,}|(?:[A-Za-z0-9._%+-]|[^\x00-\x7F\xa0])+@(?:[A-Za-z0-9-]|[^\x00-\x7F\xa0])+(?:\.(?:[A-Za-z0-9-]|[^\x00-\x7F\xa0])+)*\.(?:[A-Za-z]|[^\x00-\x7F\xa0]){2,}',
+            '[email]',
+            'g'
+        ),
+        '\+[0-9]{1,3}(?:[ .-]?\([0-9]{1,4}\))?(?:[ .()-]?[0-9]){6,}|(?:\([0-9]{3}\) ?|[0-9]{3}[ .-])[0-9]{3}[ .-][0-9]{4}|0[0-9]{2,4}[ /-](?:[0-9]{6,}|[0-9]{3,4}[ -][0-9]{3,4})|0[1-9](?:[ .][0-9]{2}){4}',
+        '[phone]',
+        'g'
+    ) as campaign_name,
     event_type,
     occurred_at,
     url,
