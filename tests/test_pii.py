@@ -7,6 +7,8 @@ data in free text"): an e-mail address (plain, internationalised, or spelled out
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
 from pathlib import Path
@@ -20,8 +22,9 @@ from sqlglot import exp
 
 from assets.serving import PersonalDataError, assert_no_personal_data
 from pipeline import pii
-from pipeline.config import Settings
-from pipeline.sql_engine import SQL_DIR, discover_models
+from pipeline.config import ConfigError, Settings
+from pipeline.email_hash import hash_key, hmac_pads
+from pipeline.sql_engine import SQL_DIR, build_models, discover_models
 from pipeline.validation import validate_asset
 from pipeline.validation.html_safe import escape_values
 from pipeline.validation.suites import EXPECTATIONS_DIR, read_suites
@@ -271,4 +274,51 @@ def test_a_delivered_tag_is_text_on_its_data_docs_page(tmp_path, monkeypatch):
     assert "onerror" in html  # the value is on the page …
     assert tag not in html  # … but never as markup
     assert "&lt;img src=x onerror=alert(1)&gt; call +44 20 7946 0958" in html
+    con.close()
+
+
+# RFC 4231, test case 2: HMAC-SHA256(key "Jefe", "what do ya want for nothing?").
+RFC4231_HMAC = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+
+
+def test_the_sql_hmac_from_the_pads_is_rfc_4231s(con):
+    inner, outer = hmac_pads("Jefe")
+    got = con.execute(
+        "select sha256(?::blob || unhex(sha256(?::blob || encode(?))))",
+        [outer, inner, "what do ya want for nothing?"],
+    ).fetchone()[0]
+    assert got == RFC4231_HMAC
+    assert hmac_pads(None) == (None, None)
+
+
+def test_a_short_hash_key_is_a_configuration_error():
+    assert hash_key({}) is None
+    assert hash_key({"PIPELINE_EMAIL_HASH_KEY": "x" * 16}) == "x" * 16
+    with pytest.raises(ConfigError, match="PIPELINE_EMAIL_HASH_KEY is 4 characters long"):
+        hash_key({"PIPELINE_EMAIL_HASH_KEY": "Jefe"})
+
+
+def test_email_sha256_is_plain_by_default_and_keyed_when_a_key_is_set(tmp_path):
+    con = new_warehouse(tmp_path)
+    insert_rows(con, "contacts", [
+        {"contact_id": "A", "email": " Ann@X.test ", "created_at": "2023-01-01 00:00:00"},
+    ])  # fmt: skip
+    key = "a-secret-of-32-characters-000000"
+    expected = {
+        # The contract's sha256(lower(trim(email))) and Python's own HMAC of the same address.
+        None: hashlib.sha256(b"ann@x.test").hexdigest(),
+        key: hmac.new(key.encode(), b"ann@x.test", hashlib.sha256).hexdigest(),
+    }
+    models = {m.name: m for m in discover_models(SQL_DIR)}
+    needed, todo = set(), ["int_customers"]
+    while todo:  # int_customers and its ancestors: a tenth of the graph
+        name = todo.pop()
+        if name in models and name not in needed:
+            needed.add(name)
+            todo.extend(models[name].parents)
+    for setting, want in expected.items():
+        write_settings(con, "2024-03-31", email_hash_key=setting)
+        build_models(con, SQL_DIR, only=needed)
+        got = records(con, "select email_sha256 from intermediate.int_customers")
+        assert got == [{"email_sha256": want}]
     con.close()
