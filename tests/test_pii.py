@@ -136,6 +136,10 @@ def test_the_masking_models_transpile_to_spark():
         # Spark replaces every match without DuckDB's 'g'; its string literals escape '\'.
         assert "'[phone]')" in spark and "'[email]')" in spark
         assert pii.PHONE.replace("\\", "\\\\") in spark
+    path = next(m.path for m in discover_models() if m.name == "int_customers")
+    (spark,) = sqlglot.transpile(path.read_text(encoding="utf-8"), read="duckdb", write="spark")
+    # The keyed hash: SHA2 over binary concatenation, as DuckDB's sha256 over blobs.
+    assert "UNHEX(SHA2(settings.email_hash_inner || ENCODE(email, 'utf-8'), 256))" in spark
 
 
 # Every text column the marts publish, and why it needs no masking or where it is masked.
