@@ -13,6 +13,7 @@ import json
 import re
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
@@ -21,14 +22,15 @@ from marts_fixtures import build_all, insert_rows, new_warehouse, records, write
 from sqlglot import exp
 
 from assets.serving import PersonalDataError, assert_no_personal_data
+from assets.settings import pipeline_settings
 from pipeline import pii
-from pipeline.config import ConfigError, Settings
+from pipeline.config import ConfigError, PipelineConfig, Settings
 from pipeline.email_hash import hash_key, hmac_pads
 from pipeline.sql_engine import SQL_DIR, build_models, discover_models
 from pipeline.validation import validate_asset
 from pipeline.validation.html_safe import escape_values
 from pipeline.validation.suites import EXPECTATIONS_DIR, read_suites
-from pipeline.warehouse import run
+from pipeline.warehouse import Warehouse, run
 
 MASKED = [
     ("Follow-up for jane.doe@example.com", "Follow-up for [email]"),
@@ -326,3 +328,28 @@ def test_email_sha256_is_plain_by_default_and_keyed_when_a_key_is_set(tmp_path):
         got = records(con, "select email_sha256 from intermediate.int_customers")
         assert got == [{"email_sha256": want}]
     con.close()
+
+
+def test_the_settings_asset_writes_the_pads_only_when_a_key_is_set(tmp_path, monkeypatch):
+    new_warehouse(tmp_path).close()
+    warehouse = Warehouse(config=PipelineConfig(data_dir=str(tmp_path), as_of="2024-03-31"))
+    key = "b" * 20
+    for setting, label in ((None, "plain SHA-256"), (key, "HMAC-SHA256 (keyed)")):
+        if setting is None:
+            monkeypatch.delenv("PIPELINE_EMAIL_HASH_KEY", raising=False)
+        else:
+            monkeypatch.setenv("PIPELINE_EMAIL_HASH_KEY", setting)
+        result = dg.materialize([pipeline_settings], resources={"warehouse": warehouse})
+        (mat,) = result.asset_materializations_for_node("pipeline_settings")
+        assert mat.metadata["email_sha256"].value == label
+        assert key not in str(mat.metadata)  # the key is never shown
+        with warehouse.connect() as con:
+            pads = con.sql("select email_hash_inner, email_hash_outer from meta.pipeline_settings")
+            (inner, outer), *_ = pads.fetchall()
+        # RFC 2104: the key padded with zeros to 64 bytes, XOR 0x36 / 0x5c: 'b' is 0x62.
+        want = (
+            (None, None)
+            if setting is None
+            else (b"\x54" * 20 + b"\x36" * 44, b"\x3e" * 20 + b"\x5c" * 44)
+        )
+        assert (inner, outer) == want
