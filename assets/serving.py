@@ -36,6 +36,7 @@ from assets.publication import (
     serving_select,
     write_publication_table,
 )
+from pipeline import pii
 from pipeline.sql_engine import discover_models
 from pipeline.sqltext import identifier, literal, sql_path
 from pipeline.warehouse import Warehouse, rows, run, scalar
@@ -78,7 +79,7 @@ def mart_names() -> list[str]:
 
 
 def assert_no_personal_data(con: duckdb.DuckDBPyConnection, schema: str, mart: str) -> None:
-    """Raise PersonalDataError if ``schema.mart`` has a personal column or an e-mail-like value."""
+    """Raise PersonalDataError if ``schema.mart`` has a personal column, an e-mail or a phone."""
     columns = rows(
         con,
         "select column_name, data_type from information_schema.columns "
@@ -95,8 +96,13 @@ def assert_no_personal_data(con: duckdb.DuckDBPyConnection, schema: str, mart: s
     if not text_columns:
         return
     # One scan per mart: count e-mail-like values per text column, and malformed hashes.
+    # E-mail-like values, and pipeline.pii's patterns (spelled-out and internationalised
+    # addresses, phone numbers: what the staging models mask, should any slip past).
     email, sha = literal(EMAIL_PATTERN), literal(SHA256_PATTERN)
-    checks = [f"count_if(regexp_matches({identifier(c)}, {email}))" for c in text_columns] + [
+    checks = [
+        f"count_if(regexp_matches({q}, {email}) or {pii.matches_sql(q)})"
+        for q in (identifier(c) for c in text_columns)
+    ] + [
         f"count_if({identifier(c)} is not null and not regexp_matches({identifier(c)}, {sha}))"
         for c in text_columns
         if c.lower() == "email_sha256"
@@ -106,7 +112,8 @@ def assert_no_personal_data(con: duckdb.DuckDBPyConnection, schema: str, mart: s
     for column, n in zip(text_columns, counts, strict=False):
         if n:
             raise PersonalDataError(
-                f"mart {mart!r} column {column!r} holds {n} e-mail address(es): personal data "
+                f"mart {mart!r} column {column!r} holds {n} e-mail address(es) or phone "
+                f"number(s): personal data "
                 "is never published to serving"
             )
     if len(counts) > len(text_columns) and counts[-1]:

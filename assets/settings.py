@@ -6,6 +6,7 @@ plain SQL that runs unchanged in the DuckDB CLI against the warehouse.
 
 import dagster as dg
 
+from pipeline.email_hash import hash_key, hmac_pads
 from pipeline.warehouse import Warehouse, run
 
 
@@ -20,14 +21,18 @@ def pipeline_settings(
 ) -> dg.MaterializeResult:
     """Write the resolved settings as ``meta.pipeline_settings``."""
     s = warehouse.settings()
+    # PIPELINE_EMAIL_HASH_KEY (pipeline/email_hash.py): the HMAC pads, NULL for plain SHA-256.
+    key = hash_key()
+    inner, outer = hmac_pads(key)
     with warehouse.connect() as con:
         run(
             con,
             "create or replace table meta.pipeline_settings as select "
             "cast(? as date) as as_of, cast(? as timestamp) as as_of_end, "
             "cast(? as integer) as churn_days, cast(? as double) as sla_hours, "
-            "cast(? as text) as timezone",
-            [s.as_of, s.as_of_end, s.churn_days, s.sla_hours, s.timezone],
+            "cast(? as text) as timezone, cast(? as blob) as email_hash_inner, "
+            "cast(? as blob) as email_hash_outer",
+            [s.as_of, s.as_of_end, s.churn_days, s.sla_hours, s.timezone, inner, outer],
         )
     context.log.info(
         f"as_of={s.as_of} churn_days={s.churn_days} sla_hours={s.sla_hours} tz={s.timezone}"
@@ -39,5 +44,6 @@ def pipeline_settings(
             "sla_hours": s.sla_hours,
             "timezone": s.timezone,
             "data_dir": str(s.data_dir),
+            "email_sha256": "plain SHA-256" if key is None else "HMAC-SHA256 (keyed)",
         }
     )

@@ -135,7 +135,8 @@ def settings_statement(as_of: str, churn_days: int = 90, sla_hours: float = 24.0
         f"cast({literal(str(as_of))} as date) as as_of, "
         f"cast(cast({literal(str(as_of))} as date) + interval 1 day as timestamp) as as_of_end, "
         f"cast({int(churn_days)} as integer) as churn_days, "
-        f"cast({float(sla_hours)} as double) as sla_hours, cast('UTC' as text) as timezone"
+        f"cast({float(sla_hours)} as double) as sla_hours, cast('UTC' as text) as timezone, "
+        "cast(null as blob) as email_hash_inner, cast(null as blob) as email_hash_outer"
     )
 
 

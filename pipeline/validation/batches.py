@@ -10,7 +10,8 @@ A suite's ``meta.batch`` names its builder:
 - ``customer_links``: new orders, tickets and surveys with their natural key, whether the order
   qualifies, and the customer they resolve to (where ``customer_id`` is assigned);
 - ``table``: a mart's rows (only the columns the suite reads), with ``min_row_count``;
-- ``personal_data``: a mart's column names and every text value containing ``@``.
+- ``personal_data``: a mart's column names and every text value containing ``@`` or matching
+  :mod:`pipeline.pii`'s e-mail or phone pattern.
 
 Only the referenced columns are selected, so a wide table costs what the suite reads.
 """
@@ -23,6 +24,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from pipeline import pii
 from pipeline.sql_engine import build_id, not_rebuilt_since
 from pipeline.sqltext import identifier, literal
 from pipeline.validation.parts import SqlRows
@@ -239,16 +241,18 @@ def _personal_data(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> 
         f"select {literal(c)} as mart_column, cast(null as varchar) as value" for c, _ in cols
     )
     values = [
-        f"(select {literal(c)} as mart_column, cast({identifier(c)} as varchar) as value "
-        f"from {schema}.{asset} where contains({identifier(c)}, '@') "
+        f"(select {literal(c)} as mart_column, cast({q} as varchar) as value "
+        f"from {schema}.{asset} where contains({q}, '@') or {pii.matches_sql(q)} "
         f"limit {MAX_AT_VALUES_PER_COLUMN})"
         for c in text
+        for q in [identifier(c)]
     ]
     df = frame(con, " union all ".join([names, *values]))
     return Batch(
         frame=df,
         description=(
             f"{len(cols)} column names of {asset} and {df.height - len(cols)} text values "
-            f"with '@' (at most {MAX_AT_VALUES_PER_COLUMN} per column)"
+            f"with '@' or like an e-mail address or phone number "
+            f"(at most {MAX_AT_VALUES_PER_COLUMN} per column)"
         ),
     )

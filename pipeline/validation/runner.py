@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlparse
 
 import polars as pl
 
+from pipeline.validation.html_safe import escape_result
 from pipeline.validation.outcome import (
     INDEX_LABELS,
     MAX_EXAMPLES,
@@ -260,14 +261,20 @@ def _add_row_examples(
     :data:`MAX_ROWS_LOCATED` rows are asked again, their examples then naming their rows.
     """
     wanted = {
-        _key(o.expectation, o.columns, o.condition)
+        _key(o.expectation, o.columns, o.condition, o.expected)
         for o in outcomes
         if not o.success and o.unexpected_count and o.unexpected_count <= MAX_ROWS_LOCATED
     }
     expectations = [
         e
         for e in suite.expectations
-        if _key(e["type"], _columns(e.get("kwargs") or {}), _doc_condition(e)) in wanted
+        if _key(
+            e["type"],
+            _columns(e.get("kwargs") or {}),
+            _doc_condition(e),
+            _expected(e.get("kwargs") or {}),
+        )
+        in wanted
     ]
     if not expectations:
         return
@@ -285,13 +292,18 @@ def _add_row_examples(
     examples = {}
     for r in result.results:
         found = _outcome(r, index)
-        examples[_key(found.expectation, found.columns, found.condition)] = found.examples
+        key = _key(found.expectation, found.columns, found.condition, found.expected)
+        examples[key] = found.examples
     for o in outcomes:
-        o.examples = examples.get(_key(o.expectation, o.columns, o.condition), o.examples)
+        key = _key(o.expectation, o.columns, o.condition, o.expected)
+        o.examples = examples.get(key, o.examples)
 
 
-def _key(expectation: str, columns: str, condition: str | None) -> tuple:
-    return (expectation, columns, condition)
+def _key(expectation: str, columns: str, condition: str | None, expected: str | None) -> tuple:
+    # Two regex expectations may read one column (the personal-data suite: e-mail, phone); the
+    # regex tells them apart. Other bounds may be parameters, resolved only in the result.
+    regex = expected if expected and expected.startswith("regex ") else None
+    return (expectation, columns, condition, regex)
 
 
 def _doc_condition(expectation: dict[str, Any]) -> str | None:
@@ -305,6 +317,11 @@ def _columns(kwargs: dict[str, Any]) -> str:
 
 def _render(session: _Session, docs_dir: Path, key) -> str | None:
     site = session.site(docs_dir)
+    # GX writes result values (unexpected examples, observed values, error messages) into the
+    # page unescaped: a delivered campaign name '<img src=x onerror=…>' would run as script in
+    # the reader's browser. The stored result is only used for this page, so escape it first.
+    store = session.context.validation_results_store
+    store.set(key, escape_result(store.get(key)))
     session.context.build_data_docs(
         site_names=[site], resource_identifiers=[key], build_index=False
     )

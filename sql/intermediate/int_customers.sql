@@ -1,7 +1,16 @@
 -- One row per customer (contracts.md "Identity → Who is a customer"): every contact that survived
 -- the e-mail merge, plus every key outside the CRM with a qualifying purchase on or before as_of.
 -- A customer outside the CRM takes the e-mail of its latest qualifying order that carries one.
-with contacts as (
+-- email_sha256 is sha256(email) (contracts.md), or HMAC-SHA256 when the installation set
+-- PIPELINE_EMAIL_HASH_KEY: pipeline_settings then holds RFC 2104's padded keys (email_hash.py).
+with settings as (
+    select
+        email_hash_inner,
+        email_hash_outer
+    from pipeline_settings
+),
+
+contacts as (
     select
         contact_id,
         customer_contact_id,
@@ -95,10 +104,17 @@ select
     is_contact,
     contact_id,
     email,
-    sha256(email) as email_sha256,
+    case
+        when settings.email_hash_outer is null then sha256(email)
+        else sha256(
+            settings.email_hash_outer
+            || unhex(sha256(settings.email_hash_inner || encode(email)))
+        )
+    end as email_sha256,
     created_at,
     country,
     language,
     acquisition_source,
     merged_contacts
 from customers
+cross join settings

@@ -3,6 +3,9 @@
 -- the one before unless both carry an updated_at and the earlier one is later. So the winner is,
 -- among the versions from the last one without updated_at onwards, the one with the latest
 -- updated_at (ties and undated: the later delivery).
+-- Personal data in free text is masked here, before any mart (docs/operations.md): e-mail
+-- addresses, plain or spelled out, become '[email]' and phone numbers '[phone]'. The two patterns
+-- are pipeline.pii.EMAIL and pipeline.pii.PHONE, copied (tests/test_pii.py keeps them equal).
 with source as (
     select
         contact_id,
@@ -63,9 +66,39 @@ select
     last_name,
     phone,
     created_at,
-    nullif(upper(trim(country)), '') as country,
-    nullif(lower(trim(language)), '') as language,
-    nullif(lower(trim(acquisition_source)), '') as acquisition_source,
+    regexp_replace(
+        regexp_replace(
+            nullif(upper(trim(country)), ''),
+            '(?i)(?:[A-Za-z0-9_%+-]|[^\x00-\x7F\xa0])+(?:(?:[ \t\xa0]*[\[(<{][ \t\xa0]*dot[ \t\xa0]*[\])>}][ \t\xa0]*|\.|[ \t\xa0]+dot[ \t\xa0]+)(?:[A-Za-z0-9_%+-]|[^\x00-\x7F\xa0])+)*[ \t\xa0]*[\[(<{][ \t\xa0]*at[ \t\xa0]*[\])>}][ \t\xa0]*(?:[A-Za-z0-9_%+-]|[^\x00-\x7F\xa0])+(?:(?:[ \t\xa0]*[\[(<{][ \t\xa0]*dot[ \t\xa0]*[\])>}][ \t\xa0]*|\.|[ \t\xa0]+dot[ \t\xa0]+)(?:[A-Za-z0-9_%+-]|[^\x00-\x7F\xa0])+)*(?:[ \t\xa0]*[\[(<{][ \t\xa0]*dot[ \t\xa0]*[\])>}][ \t\xa0]*|\.|[ \t\xa0]+dot[ \t\xa0]+)(?:[A-Za-z]|[^\x00-\x7F\xa0]){2,}|(?:[A-Za-z0-9_%+-]|[^\x00-\x7F\xa0])+(?:(?:\.|[ \t\xa0]+dot[ \t\xa0]+)(?:[A-Za-z0-9_%+-]|[^\x00-\x7F\xa0])+)*[ \t\xa0]+at[ \t\xa0]+(?:[A-Za-z0-9_%+-]|[^\x00-\x7F\xa0])+(?:[ \t\xa0]+dot[ \t\xa0]+(?:[A-Za-z0-9_%+-]|[^\x00-\x7F\xa0])+)*[ \t\xa0]+dot[ \t\xa0]+(?:[A-Za-z]|[^\x00-\x7F\xa0]){2,}|(?:[A-Za-z0-9._%+-]|[^\x00-\x7F\xa0])+@(?:[A-Za-z0-9-]|[^\x00-\x7F\xa0])+(?:\.(?:[A-Za-z0-9-]|[^\x00-\x7F\xa0])+)*\.(?:[A-Za-z]|[^\x00-\x7F\xa0]){2,}',
+            '[email]',
+            'g'
+        ),
+        '\+[0-9]{1,3}(?:[ .-]?\([0-9]{1,4}\))?(?:[ .()-]?[0-9]){6,}|(?:\([0-9]{3}\) ?|[0-9]{3}[ .-])[0-9]{3}[ .-][0-9]{4}|0[0-9]{2,4}[ /-](?:[0-9]{6,}|[0-9]{3,4}[ -][0-9]{3,4})|0[1-9](?:[ .][0-9]{2}){4}',
+        '[phone]',
+        'g'
+    ) as country,
+    regexp_replace(
+        regexp_replace(
+            nullif(lower(trim(language)), ''),
+            '(?i)(?:[A-Za-z0-9_%+-]|[^\x00-\x7F\xa0])+(?:(?:[ \t\xa0]*[\[(<{][ \t\xa0]*dot[ \t\xa0]*[\])>}][ \t\xa0]*|\.|[ \t\xa0]+dot[ \t\xa0]+)(?:[A-Za-z0-9_%+-]|[^\x00-\x7F\xa0])+)*[ \t\xa0]*[\[(<{][ \t\xa0]*at[ \t\xa0]*[\])>}][ \t\xa0]*(?:[A-Za-z0-9_%+-]|[^\x00-\x7F\xa0])+(?:(?:[ \t\xa0]*[\[(<{][ \t\xa0]*dot[ \t\xa0]*[\])>}][ \t\xa0]*|\.|[ \t\xa0]+dot[ \t\xa0]+)(?:[A-Za-z0-9_%+-]|[^\x00-\x7F\xa0])+)*(?:[ \t\xa0]*[\[(<{][ \t\xa0]*dot[ \t\xa0]*[\])>}][ \t\xa0]*|\.|[ \t\xa0]+dot[ \t\xa0]+)(?:[A-Za-z]|[^\x00-\x7F\xa0]){2,}|(?:[A-Za-z0-9_%+-]|[^\x00-\x7F\xa0])+(?:(?:\.|[ \t\xa0]+dot[ \t\xa0]+)(?:[A-Za-z0-9_%+-]|[^\x00-\x7F\xa0])+)*[ \t\xa0]+at[ \t\xa0]+(?:[A-Za-z0-9_%+-]|[^\x00-\x7F\xa0])+(?:[ \t\xa0]+dot[ \t\xa0]+(?:[A-Za-z0-9_%+-]|[^\x00-\x7F\xa0])+)*[ \t\xa0]+dot[ \t\xa0]+(?:[A-Za-z]|[^\x00-\x7F\xa0]){2,}|(?:[A-Za-z0-9._%+-]|[^\x00-\x7F\xa0])+@(?:[A-Za-z0-9-]|[^\x00-\x7F\xa0])+(?:\.(?:[A-Za-z0-9-]|[^\x00-\x7F\xa0])+)*\.(?:[A-Za-z]|[^\x00-\x7F\xa0]){2,}',
+            '[email]',
+            'g'
+        ),
+        '\+[0-9]{1,3}(?:[ .-]?\([0-9]{1,4}\))?(?:[ .()-]?[0-9]){6,}|(?:\([0-9]{3}\) ?|[0-9]{3}[ .-])[0-9]{3}[ .-][0-9]{4}|0[0-9]{2,4}[ /-](?:[0-9]{6,}|[0-9]{3,4}[ -][0-9]{3,4})|0[1-9](?:[ .][0-9]{2}){4}',
+        '[phone]',
+        'g'
+    ) as language,
+    regexp_replace(
+        regexp_replace(
+            nullif(lower(trim(acquisition_source)), ''),
+            '(?i)(?:[A-Za-z0-9_%+-]|[^\x00-\x7F\xa0])+(?:(?:[ \t\xa0]*[\[(<{][ \t\xa0]*dot[ \t\xa0]*[\])>}][ \t\xa0]*|\.|[ \t\xa0]+dot[ \t\xa0]+)(?:[A-Za-z0-9_%+-]|[^\x00-\x7F\xa0])+)*[ \t\xa0]*[\[(<{][ \t\xa0]*at[ \t\xa0]*[\])>}][ \t\xa0]*(?:[A-Za-z0-9_%+-]|[^\x00-\x7F\xa0])+(?:(?:[ \t\xa0]*[\[(<{][ \t\xa0]*dot[ \t\xa0]*[\])>}][ \t\xa0]*|\.|[ \t\xa0]+dot[ \t\xa0]+)(?:[A-Za-z0-9_%+-]|[^\x00-\x7F\xa0])+)*(?:[ \t\xa0]*[\[(<{][ \t\xa0]*dot[ \t\xa0]*[\])>}][ \t\xa0]*|\.|[ \t\xa0]+dot[ \t\xa0]+)(?:[A-Za-z]|[^\x00-\x7F\xa0]){2,}|(?:[A-Za-z0-9_%+-]|[^\x00-\x7F\xa0])+(?:(?:\.|[ \t\xa0]+dot[ \t\xa0]+)(?:[A-Za-z0-9_%+-]|[^\x00-\x7F\xa0])+)*[ \t\xa0]+at[ \t\xa0]+(?:[A-Za-z0-9_%+-]|[^\x00-\x7F\xa0])+(?:[ \t\xa0]+dot[ \t\xa0]+(?:[A-Za-z0-9_%+-]|[^\x00-\x7F\xa0])+)*[ \t\xa0]+dot[ \t\xa0]+(?:[A-Za-z]|[^\x00-\x7F\xa0]){2,}|(?:[A-Za-z0-9._%+-]|[^\x00-\x7F\xa0])+@(?:[A-Za-z0-9-]|[^\x00-\x7F\xa0])+(?:\.(?:[A-Za-z0-9-]|[^\x00-\x7F\xa0])+)*\.(?:[A-Za-z]|[^\x00-\x7F\xa0]){2,}',
+            '[email]',
+            'g'
+        ),
+        '\+[0-9]{1,3}(?:[ .-]?\([0-9]{1,4}\))?(?:[ .()-]?[0-9]){6,}|(?:\([0-9]{3}\) ?|[0-9]{3}[ .-])[0-9]{3}[ .-][0-9]{4}|0[0-9]{2,4}[ /-](?:[0-9]{6,}|[0-9]{3,4}[ -][0-9]{3,4})|0[1-9](?:[ .][0-9]{2}){4}',
+        '[phone]',
+        'g'
+    ) as acquisition_source,
     birth_date,
     nullif(regexp_replace(lower(trim(twitter_handle)), '^@', ''), '') as twitter_handle,
     nullif(regexp_replace(lower(trim(facebook_handle)), '^@', ''), '') as facebook_handle,

@@ -1,5 +1,6 @@
 -- One row per social mention: the first delivered copy of each mention_id (immutable), with the
--- author handle lower case without a leading '@'.
+-- author handle lower case without a leading '@'. platform reaches a mart, so personal data in it
+-- is masked as in stg_email_events (pipeline.pii.EMAIL / PHONE; docs/operations.md).
 with source as (
     select
         mention_id,
@@ -30,7 +31,17 @@ ranked as (
 
 select
     mention_id,
-    lower(trim(platform)) as platform,
+    regexp_replace(
+        regexp_replace(
+            lower(trim(platform)),
+            '(?i)(?:[A-Za-z0-9_%+-]|[^\x00-\x7F\xa0])+(?:(?:[ \t\xa0]*[\[(<{][ \t\xa0]*dot[ \t\xa0]*[\])>}][ \t\xa0]*|\.|[ \t\xa0]+dot[ \t\xa0]+)(?:[A-Za-z0-9_%+-]|[^\x00-\x7F\xa0])+)*[ \t\xa0]*[\[(<{][ \t\xa0]*at[ \t\xa0]*[\])>}][ \t\xa0]*(?:[A-Za-z0-9_%+-]|[^\x00-\x7F\xa0])+(?:(?:[ \t\xa0]*[\[(<{][ \t\xa0]*dot[ \t\xa0]*[\])>}][ \t\xa0]*|\.|[ \t\xa0]+dot[ \t\xa0]+)(?:[A-Za-z0-9_%+-]|[^\x00-\x7F\xa0])+)*(?:[ \t\xa0]*[\[(<{][ \t\xa0]*dot[ \t\xa0]*[\])>}][ \t\xa0]*|\.|[ \t\xa0]+dot[ \t\xa0]+)(?:[A-Za-z]|[^\x00-\x7F\xa0]){2,}|(?:[A-Za-z0-9_%+-]|[^\x00-\x7F\xa0])+(?:(?:\.|[ \t\xa0]+dot[ \t\xa0]+)(?:[A-Za-z0-9_%+-]|[^\x00-\x7F\xa0])+)*[ \t\xa0]+at[ \t\xa0]+(?:[A-Za-z0-9_%+-]|[^\x00-\x7F\xa0])+(?:[ \t\xa0]+dot[ \t\xa0]+(?:[A-Za-z0-9_%+-]|[^\x00-\x7F\xa0])+)*[ \t\xa0]+dot[ \t\xa0]+(?:[A-Za-z]|[^\x00-\x7F\xa0]){2,}|(?:[A-Za-z0-9._%+-]|[^\x00-\x7F\xa0])+@(?:[A-Za-z0-9-]|[^\x00-\x7F\xa0])+(?:\.(?:[A-Za-z0-9-]|[^\x00-\x7F\xa0])+)*\.(?:[A-Za-z]|[^\x00-\x7F\xa0]){2,}',
+            '[email]',
+            'g'
+        ),
+        '\+[0-9]{1,3}(?:[ .-]?\([0-9]{1,4}\))?(?:[ .()-]?[0-9]){6,}|(?:\([0-9]{3}\) ?|[0-9]{3}[ .-])[0-9]{3}[ .-][0-9]{4}|0[0-9]{2,4}[ /-](?:[0-9]{6,}|[0-9]{3,4}[ -][0-9]{3,4})|0[1-9](?:[ .][0-9]{2}){4}',
+        '[phone]',
+        'g'
+    ) as platform,
     nullif(regexp_replace(lower(trim(author_handle)), '^@', ''), '') as author_handle,
     author_name,
     text,

@@ -1,0 +1,79 @@
+"""Personal data in free text: the patterns that find it and the masks that replace it.
+
+Free-text fields that reach a mart (campaign names, country, language, acquisition source,
+platform) are masked in the staging SQL with these patterns, and the mart guard
+(``expectations/marts_no_personal_data.json``, ``assets.serving.assert_no_personal_data``)
+checks every published text value against the same patterns. The SQL files cannot import
+Python, so the patterns are copied there; ``tests/test_pii.py`` checks the copies are equal.
+
+Every pattern is written in the subset of regular-expression syntax that DuckDB and Arrow (RE2),
+Spark (Java, through sqlglot) and Python's ``re`` read alike: no ``\\s``, ``\\d``, ``\\w`` or
+``\\b`` (RE2 reads them as ASCII only, Python as Unicode), no lookaround, no ``\\u`` escapes.
+Letters of other scripts are "any character outside ASCII" (``[^\\x00-\\x7F\\xa0]``).
+"""
+
+from __future__ import annotations
+
+# A character of a name or a domain label: ASCII letters and digits, or anything outside ASCII
+# (internationalised addresses: jane.doe@пример.рф) except the no-break space.
+_NON_ASCII = r"[^\x00-\x7F\xa0]"
+_TLD = rf"(?:[A-Za-z]|{_NON_ASCII}){{2,}}"
+_SP = r"[ \t\xa0]*"
+_AT_BRACKETED = rf"{_SP}[\[(<{{]{_SP}at{_SP}[\])>}}]{_SP}"
+_DOT_BRACKETED = rf"{_SP}[\[(<{{]{_SP}dot{_SP}[\])>}}]{_SP}"
+_DOT_WORD = r"[ \t\xa0]+dot[ \t\xa0]+"
+_WORD = rf"(?:[A-Za-z0-9_%+-]|{_NON_ASCII})+"
+
+_EMAIL_PLAIN = (
+    rf"(?:[A-Za-z0-9._%+-]|{_NON_ASCII})+@(?:[A-Za-z0-9-]|{_NON_ASCII})+"
+    rf"(?:\.(?:[A-Za-z0-9-]|{_NON_ASCII})+)*\.{_TLD}"
+)
+_ANY_DOT = rf"(?:{_DOT_BRACKETED}|\.|{_DOT_WORD})"
+# jane.doe (at) example.com, jane [at] example [dot] com
+_EMAIL_BRACKETED = (
+    rf"{_WORD}(?:{_ANY_DOT}{_WORD})*{_AT_BRACKETED}{_WORD}(?:{_ANY_DOT}{_WORD})*{_ANY_DOT}{_TLD}"
+)
+# jane at example dot com: "at" alone is ordinary English (Sale at shop.com), so only with a
+# spelled-out "dot" after it.
+_EMAIL_WORDS = (
+    rf"{_WORD}(?:(?:\.|{_DOT_WORD}){_WORD})*[ \t\xa0]+at[ \t\xa0]+{_WORD}"
+    rf"(?:{_DOT_WORD}{_WORD})*{_DOT_WORD}{_TLD}"
+)
+
+EMAIL = f"(?i){_EMAIL_BRACKETED}|{_EMAIL_WORDS}|{_EMAIL_PLAIN}"
+"""An e-mail address: plain, internationalised, or spelled out with (at), [at], at … dot."""
+
+PHONE = (
+    # international: +44 20 7946 0958, +1 (555) 010-0199, +4915112345678
+    r"\+[0-9]{1,3}(?:[ .-]?\([0-9]{1,4}\))?(?:[ .()-]?[0-9]){6,}"
+    # North American: (555) 010-0199, 555-010-0199, 555.010.0199
+    r"|(?:\([0-9]{3}\) ?|[0-9]{3}[ .-])[0-9]{3}[ .-][0-9]{4}"
+    # national with a trunk 0 and a separator: 020 7946 0958, 0151 12345678, 030/1234567
+    r"|0[0-9]{2,4}[ /-](?:[0-9]{6,}|[0-9]{3,4}[ -][0-9]{3,4})"
+    # French pairs: 06 12 34 56 78, 06.12.34.56.78
+    r"|0[1-9](?:[ .][0-9]{2}){4}"
+)
+"""A phone number; dates (2026-10-31, 31.10.2026), prices and order numbers are not."""
+
+EMAIL_MASK = "[email]"
+PHONE_MASK = "[phone]"
+
+# (pattern, mask) in the order the SQL applies them.
+MASKS: tuple[tuple[str, str], ...] = ((EMAIL, EMAIL_MASK), (PHONE, PHONE_MASK))
+
+
+def mask_sql(column: str) -> str:
+    """The portable SQL expression that masks personal data in ``column`` (one nesting per mask).
+
+    The staging models carry this expression written out; it is here for tests and for checks
+    that run their own SQL.
+    """
+    sql = column
+    for pattern, mask in MASKS:
+        sql = f"regexp_replace({sql}, '{pattern}', '{mask}', 'g')"
+    return sql
+
+
+def matches_sql(column: str) -> str:
+    """A SQL predicate: ``column`` holds something any mask's pattern finds."""
+    return "(" + " or ".join(f"regexp_matches({column}, '{p}')" for p, _ in MASKS) + ")"

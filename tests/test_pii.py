@@ -1,0 +1,357 @@
+"""Personal data in free text (issue 13, items 6, 13, 14): masked before the marts, guarded after.
+
+Every expected value below is written by hand from the rule in docs/operations.md ("Personal
+data in free text"): an e-mail address (plain, internationalised, or spelled out with (at),
+[at] or "at … dot") becomes ``[email]``, a phone number ``[phone]``; the rest of the text stays.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pandas as pd
+import pytest
+import sqlglot
+from marts_fixtures import build_all, insert_rows, new_warehouse, records, write_settings
+from sqlglot import exp
+
+from assets.serving import PersonalDataError, assert_no_personal_data
+from assets.settings import pipeline_settings
+from pipeline import pii
+from pipeline.config import ConfigError, PipelineConfig, Settings
+from pipeline.email_hash import hash_key, hmac_pads
+from pipeline.sql_engine import SQL_DIR, build_models, discover_models
+from pipeline.validation import validate_asset
+from pipeline.validation.html_safe import escape_values
+from pipeline.validation.suites import EXPECTATIONS_DIR, read_suites
+from pipeline.warehouse import Warehouse, run
+
+MASKED = [
+    ("Follow-up for jane.doe@example.com", "Follow-up for [email]"),
+    ("Follow-up for Jane.Doe+vip@Example.co.uk!", "Follow-up for [email]!"),
+    ("write to jane.doe@пример.рф today", "write to [email] today"),
+    ("JANE.DOE (at) EXAMPLE.COM", "[email]"),
+    ("jane [at] example [dot] com", "[email]"),
+    ("jane{at}example{dot}com please", "[email] please"),
+    ("Ask jane dot doe at example dot com", "Ask [email]"),
+    ("call +44 20 7946 0958 now", "call [phone] now"),
+    ("+1 (555) 010-0199", "[phone]"),
+    ("US desk 555-010-0199", "US desk [phone]"),
+    ("London 020 7946 0958", "London [phone]"),
+    ("Berlin 030/1234567", "Berlin [phone]"),
+    ("Paris 06 12 34 56 78", "Paris [phone]"),
+    ("WhatsApp +4915112345678", "WhatsApp [phone]"),
+    ("jane@x.com or +33 6 12 34 56 78", "[email] or [phone]"),
+]
+ORDINARY = [
+    "2026-10-31",
+    "Halloween 2026-10-31 10:00",
+    "Newsletter 31.10.2026",
+    "Black Friday 50% off",
+    "Up to 70% off + free shipping",
+    "Order #100234567",
+    "Order 4711-0815",
+    "SKU 123-456",
+    "€1,299.00",
+    "1.299,00 €",
+    "$19.99 today only",
+    "Sale at shop.com",
+    "Meet us at booth 12",
+    "@brand on Instagram",
+    "Q4 2026 – 20% off 3 items",
+    "Spring sale",
+]
+
+
+@pytest.fixture(scope="module")
+def con():
+    con = duckdb.connect()
+    yield con
+    con.close()
+
+
+def masked(con: duckdb.DuckDBPyConnection, text: str) -> str:
+    return con.execute(f"select {pii.mask_sql('?')}", [text]).fetchone()[0]
+
+
+@pytest.mark.parametrize(("text", "expected"), MASKED)
+def test_personal_data_in_text_is_masked(con, text, expected):
+    assert masked(con, text) == expected
+
+
+@pytest.mark.parametrize("text", ORDINARY)
+def test_ordinary_campaign_names_are_left_alone(con, text):
+    assert masked(con, text) == text
+
+
+@pytest.mark.parametrize("text", [t for t, _ in MASKED] + ORDINARY)
+def test_the_guard_agrees_with_the_masking_in_arrow_and_in_python(con, text):
+    # What GX sees (Arrow's RE2 through pandas, as the suite runs) and Python's re (Spark's
+    # Java regex reads these patterns as Python does) find what DuckDB masks, and nothing else.
+    should_find = masked(con, text) != text
+    arrow = pd.Series([text], dtype=pd.StringDtype("pyarrow"))
+    for pattern, _ in pii.MASKS:
+        assert not arrow.array._needs_python_regex(pattern)
+    found_arrow = any(bool(arrow.str.contains(p).iloc[0]) for p, _ in pii.MASKS)
+    found_python = any(re.search(p, text) for p, _ in pii.MASKS)
+    assert (found_arrow, bool(found_python)) == (should_find, should_find)
+    # A masked value passes the guard.
+    after = masked(con, text)
+    assert not any(re.search(p, after) for p, _ in pii.MASKS)
+
+
+def _regexp_replace_patterns(model: str) -> dict[str, list[str]]:
+    """For each column a select of ``model`` (or of its CTEs) names, its regexp_replace patterns."""
+    path = next(m.path for m in discover_models() if m.name == model)
+    tree = sqlglot.parse_one(path.read_text(encoding="utf-8"), read="duckdb")
+    out = {}
+    for select in tree.find_all(exp.Select):
+        for projection in select.selects:
+            calls = list(projection.find_all(exp.RegexpReplace))
+            if calls:
+                out[projection.alias_or_name] = sorted(c.expression.name for c in calls)
+    return out
+
+
+def test_every_free_text_column_of_a_mart_is_masked_in_staging_with_the_patterns():
+    want = sorted([pii.EMAIL, pii.PHONE])
+    # stg_email_events masks each distinct name once (masked_name), then joins it back.
+    assert _regexp_replace_patterns("stg_email_events") == {"masked_name": want}
+    assert _regexp_replace_patterns("stg_social_mentions")["platform"] == want
+    got = _regexp_replace_patterns("stg_contacts")
+    for column in ("country", "language", "acquisition_source"):
+        assert got[column] == want
+    # The guard suite checks the same two patterns.
+    suite = json.loads((EXPECTATIONS_DIR / "marts_no_personal_data.json").read_text())
+    regexes = [e["kwargs"]["regex"] for e in suite["expectations"] if "regex" in e["kwargs"]]
+    assert regexes == [pii.EMAIL, pii.PHONE]
+
+
+def test_the_masking_models_transpile_to_spark():
+    for model in ("stg_email_events", "stg_contacts", "stg_social_mentions"):
+        path = next(m.path for m in discover_models() if m.name == model)
+        (spark,) = sqlglot.transpile(path.read_text(encoding="utf-8"), read="duckdb", write="spark")
+        # Spark replaces every match without DuckDB's 'g'; its string literals escape '\'.
+        assert "'[phone]')" in spark and "'[email]')" in spark
+        assert pii.PHONE.replace("\\", "\\\\") in spark
+    path = next(m.path for m in discover_models() if m.name == "int_customers")
+    (spark,) = sqlglot.transpile(path.read_text(encoding="utf-8"), read="duckdb", write="spark")
+    # The keyed hash: SHA2 over binary concatenation, as DuckDB's sha256 over blobs.
+    assert "UNHEX(SHA2(settings.email_hash_inner || ENCODE(email, 'utf-8'), 256))" in spark
+
+
+# Every text column the marts publish, and why it needs no masking or where it is masked.
+MART_TEXT_COLUMNS = {
+    ("customer_360", "customer_id"): "identifier",
+    ("customer_360", "email_sha256"): "hash (the guard checks its shape)",
+    ("customer_360", "country"): "masked in stg_contacts",
+    ("customer_360", "language"): "masked in stg_contacts",
+    ("customer_360", "acquisition_source"): "masked in stg_contacts",
+    ("customer_360", "loyalty_tier"): "derived label",
+    ("customer_360", "rfm_segment"): "derived label",
+    ("loyalty_customers", "customer_id"): "identifier",
+    ("loyalty_customers", "email_sha256"): "hash",
+    ("loyalty_customers", "rfm_segment"): "derived label",
+    ("loyalty_customers", "loyalty_tier"): "derived label",
+    ("email_monthly", "campaign_id"): "identifier",
+    ("email_monthly", "campaign_name"): "masked in stg_email_events",
+    ("social_monthly", "platform"): "masked in stg_social_mentions",
+}
+
+
+@pytest.fixture(scope="module")
+def leaky(tmp_path_factory):
+    """A warehouse whose deliveries put personal data in every free-text field of a mart."""
+    folder = tmp_path_factory.mktemp("pii")
+    con = new_warehouse(folder)
+    write_settings(con, "2024-03-31")
+    insert_rows(con, "contacts", [
+        {"contact_id": "A", "email": "ann@x.test", "created_at": "2023-01-01 00:00:00",
+         "country": "ann@x.test", "language": "+40 721 234 567",
+         "acquisition_source": "ann (at) x.test", "twitter_handle": "ann"},
+    ])  # fmt: skip
+    events = [
+        ("e1", "K1", "sent", "Follow-up for jane.doe@example.com"),
+        ("e2", "K1", "delivered", "Follow-up for jane.doe@example.com"),
+        ("e3", "K2", "sent", "jane [at] example [dot] com: 2026-10-31"),
+        ("e4", "K3", "sent", "Black Friday 50% off"),
+    ]
+    insert_rows(con, "email_events", [
+        {"event_id": e, "email": "ann@x.test", "campaign_id": k, "campaign_name": name,
+         "event_type": t, "occurred_at": "2024-02-01 08:00:00"}
+        for e, k, t, name in events
+    ])  # fmt: skip
+    # A corrected re-delivery of e1: contracts.md keeps the first copy of an immutable key.
+    insert_rows(con, "email_events", [
+        {"event_id": "e1", "email": "ann@x.test", "campaign_id": "K1",
+         "campaign_name": "Follow-up", "event_type": "sent", "occurred_at": "2024-02-01 08:00:00"},
+    ], delivery_seq=2)  # fmt: skip
+    insert_rows(con, "social_mentions", [
+        {"mention_id": "m1", "platform": "Call 555-010-0199", "author_handle": "ann",
+         "posted_at": "2024-02-05 08:00:00", "sentiment": "positive"},
+    ])  # fmt: skip
+    build_all(con)
+    yield con, folder
+    con.close()
+
+
+def test_the_marts_publish_masked_text_and_every_text_column_is_accounted_for(leaky):
+    con, _ = leaky
+    names = records(con, "select campaign_id, campaign_name from email_monthly order by 1")
+    # K1: both events carry the address (the corrected copy of e1 is ignored); K2 keeps its date.
+    assert names == [
+        {"campaign_id": "K1", "campaign_name": "Follow-up for [email]"},
+        {"campaign_id": "K2", "campaign_name": "[email]: 2026-10-31"},
+        {"campaign_id": "K3", "campaign_name": "Black Friday 50% off"},
+    ]
+    (person,) = records(con, "select country, language, acquisition_source from customer_360")
+    # country is upper-cased, then masked (the e-mail pattern is case-blind): '[email]'.
+    assert person == {"country": "[email]", "language": "[phone]", "acquisition_source": "[email]"}
+    assert [r["platform"] for r in records(con, "select platform from social_monthly")] == [
+        "call [phone]"
+    ]
+    marts = [m.name for m in discover_models(SQL_DIR) if m.layer == "marts"]
+    text = {
+        (r["table_name"], r["column_name"])
+        for r in records(
+            con,
+            "select table_name, column_name from information_schema.columns "
+            "where table_schema = 'marts' and data_type = 'VARCHAR'",
+        )
+        if r["table_name"] in marts
+    }
+    assert text == set(MART_TEXT_COLUMNS)
+
+
+def test_masked_marts_pass_both_guards(leaky, monkeypatch):
+    con, folder = leaky
+    monkeypatch.setenv("PIPELINE_DATA_DOCS", "off")
+    settings = Settings.resolve(data_dir=str(folder), as_of="2024-03-31")
+    guard = read_suites()["marts_no_personal_data"]
+    for mart in ("email_monthly", "customer_360", "social_monthly"):
+        assert_no_personal_data(con, "marts", mart)  # raises on a leak
+        (outcome,) = validate_asset(con, settings, mart, [guard], "r1").outcomes
+        assert outcome.status == "passed"
+
+
+@pytest.mark.parametrize(
+    "leak",
+    ["jane.doe@пример.рф", "JANE.DOE (at) EXAMPLE.COM", "call +44 20 7946 0958", "a@b.co"],
+)
+def test_what_slips_past_the_masking_is_refused_by_both_guards(tmp_path, monkeypatch, leak):
+    con = new_warehouse(tmp_path)
+    monkeypatch.setenv("PIPELINE_DATA_DOCS", "off")
+    run(con, "create table marts.leaky as select * from (values ('ok'), (?)) as t(note)", [leak])
+    with pytest.raises(PersonalDataError, match="'note' holds 1 e-mail address"):
+        assert_no_personal_data(con, "marts", "leaky")
+    suite = read_suites()["marts_no_personal_data"]
+    settings = Settings.resolve(data_dir=str(tmp_path), as_of="2024-03-31")
+    result = validate_asset(con, settings, "leaky", [suite], "r1")
+    # One failed pattern expectation, its example the leaked value in column note.
+    (failed,) = [e for o in result.outcomes for e in o.errors]
+    assert failed.examples == [f"{leak} (mart_column note)"]
+    con.close()
+
+
+def test_escape_values_escapes_every_string_nested():
+    got = escape_values({"<k>": ["<img src=x onerror=alert(1)>", ("a&b", 3)], "n": None})
+    assert got == {"&lt;k&gt;": ["&lt;img src=x onerror=alert(1)&gt;", ("a&amp;b", 3)], "n": None}
+
+
+def test_a_delivered_tag_is_text_on_its_data_docs_page(tmp_path, monkeypatch):
+    """A real validation renders a real GX page; the campaign name shows escaped, never as a tag."""
+    con = new_warehouse(tmp_path)
+    monkeypatch.setenv("PIPELINE_DATA_DOCS", "all")
+    tag = "<img src=x onerror=alert(1)>"
+    # The guard fails on this value (a phone number), so GX lists it as an unexpected example.
+    value = f"{tag} call +44 20 7946 0958"
+    run(con, "create table marts.leaky as select ? as campaign_name", [value])
+    settings = Settings.resolve(data_dir=str(tmp_path), as_of="2024-03-31")
+    suite = read_suites()["marts_no_personal_data"]
+    (outcome,) = validate_asset(con, settings, "leaky", [suite], "r1").outcomes
+    assert outcome.status == "error"
+    page = Path(outcome.docs_path)
+    assert page.is_relative_to(tmp_path / "docs" / "data_docs" / "validations")
+    html = page.read_text(encoding="utf-8")
+    assert "onerror" in html  # the value is on the page …
+    assert tag not in html  # … but never as markup
+    assert "&lt;img src=x onerror=alert(1)&gt; call +44 20 7946 0958" in html
+    con.close()
+
+
+# RFC 4231, test case 2: HMAC-SHA256(key "Jefe", "what do ya want for nothing?").
+RFC4231_HMAC = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+
+
+def test_the_sql_hmac_from_the_pads_is_rfc_4231s(con):
+    inner, outer = hmac_pads("Jefe")
+    got = con.execute(
+        "select sha256(?::blob || unhex(sha256(?::blob || encode(?))))",
+        [outer, inner, "what do ya want for nothing?"],
+    ).fetchone()[0]
+    assert got == RFC4231_HMAC
+    assert hmac_pads(None) == (None, None)
+
+
+def test_a_short_hash_key_is_a_configuration_error():
+    assert hash_key({}) is None
+    assert hash_key({"PIPELINE_EMAIL_HASH_KEY": "x" * 16}) == "x" * 16
+    with pytest.raises(ConfigError, match="PIPELINE_EMAIL_HASH_KEY is 4 characters long"):
+        hash_key({"PIPELINE_EMAIL_HASH_KEY": "Jefe"})
+
+
+def test_email_sha256_is_plain_by_default_and_keyed_when_a_key_is_set(tmp_path):
+    con = new_warehouse(tmp_path)
+    insert_rows(con, "contacts", [
+        {"contact_id": "A", "email": " Ann@X.test ", "created_at": "2023-01-01 00:00:00"},
+    ])  # fmt: skip
+    key = "a-secret-of-32-characters-000000"
+    expected = {
+        # The contract's sha256(lower(trim(email))) and Python's own HMAC of the same address.
+        None: hashlib.sha256(b"ann@x.test").hexdigest(),
+        key: hmac.new(key.encode(), b"ann@x.test", hashlib.sha256).hexdigest(),
+    }
+    models = {m.name: m for m in discover_models(SQL_DIR)}
+    needed, todo = set(), ["int_customers"]
+    while todo:  # int_customers and its ancestors: a tenth of the graph
+        name = todo.pop()
+        if name in models and name not in needed:
+            needed.add(name)
+            todo.extend(models[name].parents)
+    for setting, want in expected.items():
+        write_settings(con, "2024-03-31", email_hash_key=setting)
+        build_models(con, SQL_DIR, only=needed)
+        got = records(con, "select email_sha256 from intermediate.int_customers")
+        assert got == [{"email_sha256": want}]
+    con.close()
+
+
+def test_the_settings_asset_writes_the_pads_only_when_a_key_is_set(tmp_path, monkeypatch):
+    new_warehouse(tmp_path).close()
+    warehouse = Warehouse(config=PipelineConfig(data_dir=str(tmp_path), as_of="2024-03-31"))
+    key = "b" * 20
+    for setting, label in ((None, "plain SHA-256"), (key, "HMAC-SHA256 (keyed)")):
+        if setting is None:
+            monkeypatch.delenv("PIPELINE_EMAIL_HASH_KEY", raising=False)
+        else:
+            monkeypatch.setenv("PIPELINE_EMAIL_HASH_KEY", setting)
+        result = dg.materialize([pipeline_settings], resources={"warehouse": warehouse})
+        (mat,) = result.asset_materializations_for_node("pipeline_settings")
+        assert mat.metadata["email_sha256"].value == label
+        assert key not in str(mat.metadata)  # the key is never shown
+        with warehouse.connect() as con:
+            pads = con.sql("select email_hash_inner, email_hash_outer from meta.pipeline_settings")
+            (inner, outer), *_ = pads.fetchall()
+        # RFC 2104: the key padded with zeros to 64 bytes, XOR 0x36 / 0x5c: 'b' is 0x62.
+        want = (
+            (None, None)
+            if setting is None
+            else (b"\x54" * 20 + b"\x36" * 44, b"\x3e" * 20 + b"\x5c" * 44)
+        )
+        assert (inner, outer) == want
