@@ -17,7 +17,7 @@ from ingest_support import drop, make_settings
 from pipeline.entities import ENTITIES
 from pipeline.ingest.core import ingest_entity
 from pipeline.validation import ValidationLog, landed_validation, make_landed_validator, read_log
-from pipeline.validation.landed import landed_batch, landed_batch_sql, latest_allowed
+from pipeline.validation.landed import landed_batch, landed_batch_sql, plausible_until
 from pipeline.warehouse import frame, open_warehouse, scalar
 
 POLARS_TYPES = {

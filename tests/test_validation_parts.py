@@ -20,7 +20,11 @@ from pipeline.validation.parts import (
 from pipeline.validation.runner import run_suite
 from pipeline.warehouse import open_warehouse, rows
 
-LATEST = {"latest_allowed": dt.datetime(2030, 1, 1)}
+LATEST = {
+    "plausible_from": dt.datetime(1971, 1, 1),
+    "plausible_until": dt.datetime(2030, 1, 1),
+    "as_of_end": dt.datetime(2030, 1, 1),
+}
 
 
 def orders_with_faults():

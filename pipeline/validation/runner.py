@@ -362,12 +362,15 @@ def _error(info: Any) -> str | None:
 def _expected(kwargs: dict[str, Any]) -> str | None:
     """The bound an expectation sets, in words: ``[0 … 10]``, ``in {a, b}``, ``≤ 1``."""
     low, high = kwargs.get("min_value"), kwargs.get("max_value")
+    strict_low, strict_high = bool(kwargs.get("strict_min")), bool(kwargs.get("strict_max"))
     if low is not None and high is not None:
-        return f"[{_text(low)} … {_text(high)}]"
+        return (
+            f"{'(' if strict_low else '['}{_text(low)} … {_text(high)}{')' if strict_high else ']'}"
+        )
     if low is not None:
-        return f">= {_text(low)}"
+        return f"{'>' if strict_low else '>='} {_text(low)}"
     if high is not None:
-        return f"<= {_text(high)}"
+        return f"{'<' if strict_high else '<='} {_text(high)}"
     for key, word in (("value_set", "in"), ("type_list", "of type")):
         if kwargs.get(key) is not None:
             values = sorted(_text(v) for v in kwargs[key])
@@ -407,4 +410,7 @@ def _outcome(result, index: list[str]) -> ExpectationOutcome:
         element_count=total,
         examples=_examples(res, columns, index) if not result.success else [],
         error=_error(result.exception_info),
+        mostly=kwargs.get("mostly"),
+        missing_count=res.get("missing_count"),
+        advice=(config.meta or {}).get("on_failure"),
     )
