@@ -260,14 +260,15 @@ def _add_row_examples(
     :data:`MAX_ROWS_LOCATED` rows are asked again, their examples then naming their rows.
     """
     wanted = {
-        _key(o.expectation, o.columns, o.condition)
+        _key(o.expectation, o.columns, o.condition, o.severity)
         for o in outcomes
         if not o.success and o.unexpected_count and o.unexpected_count <= MAX_ROWS_LOCATED
     }
     expectations = [
         e
         for e in suite.expectations
-        if _key(e["type"], _columns(e.get("kwargs") or {}), _doc_condition(e)) in wanted
+        if _key(e["type"], _columns(e.get("kwargs") or {}), _doc_condition(e), e["severity"])
+        in wanted
     ]
     if not expectations:
         return
@@ -285,13 +286,18 @@ def _add_row_examples(
     examples = {}
     for r in result.results:
         found = _outcome(r, index)
-        examples[_key(found.expectation, found.columns, found.condition)] = found.examples
+        key = _key(found.expectation, found.columns, found.condition, found.severity)
+        examples[key] = found.examples
     for o in outcomes:
-        o.examples = examples.get(_key(o.expectation, o.columns, o.condition), o.examples)
+        o.examples = examples.get(
+            _key(o.expectation, o.columns, o.condition, o.severity), o.examples
+        )
 
 
-def _key(expectation: str, columns: str, condition: str | None) -> tuple:
-    return (expectation, columns, condition)
+def _key(expectation: str, columns: str, condition: str | None, severity: str) -> tuple:
+    # The severity tells apart a column's critical bound and its warning (dates: misread / after
+    # as_of), which share type, column and condition.
+    return (expectation, columns, condition, severity)
 
 
 def _doc_condition(expectation: dict[str, Any]) -> str | None:
