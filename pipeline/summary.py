@@ -3,7 +3,19 @@
 from __future__ import annotations
 
 from pipeline.config import Settings
+from pipeline.validation.log import read_log
+from pipeline.validation.outcome import SuiteOutcome
+from pipeline.validation.stages import after_as_of_text, rows_after_as_of
 from pipeline.warehouse import open_warehouse, rows, table_exists
+
+
+def _landed_outcomes(settings: Settings, run_id: str) -> dict[str, list[SuiteOutcome]]:
+    """This run's landed-suite outcomes per delivered file (``source_file``)."""
+    found: dict[str, list[SuiteOutcome]] = {}
+    for outcome in read_log(settings.data_dir, run_id):
+        if outcome.stage == "landed":
+            found.setdefault(outcome.target, []).append(outcome)
+    return found
 
 
 def print_summary(settings: Settings, run_id: str) -> None:
@@ -22,6 +34,7 @@ def print_summary(settings: Settings, run_id: str) -> None:
                 [run_id],
             )
             if files:
+                landed_outcomes = _landed_outcomes(settings, run_id)
                 print("\nfiles landed in this run:")
                 for name, status, read, landed, quarantined, reason in files:
                     if status == "refused":
@@ -31,6 +44,9 @@ def print_summary(settings: Settings, run_id: str) -> None:
                             f"  {name}: {read:,} read, {landed:,} landed, "
                             f"{quarantined:,} quarantined"
                         )
+                        note = after_as_of_text(rows_after_as_of(landed_outcomes.get(name, [])))
+                        if note:
+                            print(f"    {note}")
         marts = rows(
             con,
             "select table_name, estimated_size from duckdb_tables() "

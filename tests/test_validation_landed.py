@@ -17,6 +17,7 @@ from ingest_support import drop, make_settings
 
 from pipeline.entities import ENTITIES
 from pipeline.ingest.core import ingest_entity
+from pipeline.summary import print_summary
 from pipeline.validation import ValidationLog, landed_validation, make_landed_validator, read_log
 from pipeline.validation.landed import landed_batch, landed_batch_sql, plausible_until
 from pipeline.warehouse import frame, open_warehouse, scalar
@@ -247,7 +248,9 @@ ORDERS_HEADER = (
 )
 
 
-def test_the_ingestion_core_refuses_a_file_the_suite_fails_before_insert(data_dir, monkeypatch):
+def test_the_ingestion_core_refuses_a_file_the_suite_fails_before_insert(
+    data_dir, monkeypatch, capsys
+):
     monkeypatch.setenv("PIPELINE_DATA_DOCS", "off")
     settings = make_settings(data_dir)
     validator = make_landed_validator(settings, ValidationLog(data_dir, "run-2"))
@@ -302,6 +305,15 @@ def test_the_ingestion_core_refuses_a_file_the_suite_fails_before_insert(data_di
         "ignore them until as_of reaches them)"
     )
     assert (settings.quarantine_dir / "crm/orders/b_future.csv").exists()
+    # The CLI's summary says the same, file by file.
+    print_summary(settings, "run-2")
+    printed = capsys.readouterr().out
+    assert "crm/orders/b_future.csv: REFUSED — expectation suite landed_orders failed" in printed
+    assert (
+        "  crm/orders/c_soon.csv: 3 read, 3 landed, 0 quarantined\n"
+        "    landed rows dated after the end of as_of: ordered_at 2 (not an error: the marts "
+        "ignore them until as_of reaches them)\n"
+    ) in printed
 
 
 def test_the_data_docs_index_lists_logged_runs_and_prunes_pages_of_others(data_dir):
