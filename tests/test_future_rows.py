@@ -18,6 +18,9 @@ from pipeline.warehouse import frame
 
 
 def test_generated_for_today_a_run_for_today_publishes_every_mart(tmp_path: Path) -> None:
+    # The case: sample data generated for today, the first run on the same day (as_of
+    # today), plus an export holding an order three days ahead: nothing is refused, the future
+    # order lands with its note, and every mart is published.
     today = dt.datetime.now(dt.UTC).date().isoformat()
     data_dir = tmp_path / "today"
     gen = cli(
@@ -25,9 +28,23 @@ def test_generated_for_today_a_run_for_today_publishes_every_mart(tmp_path: Path
         data_dir=data_dir, PIPELINE_AS_OF=today,
     )  # fmt: skip
     assert gen.returncode == 0, gen.stderr
+    # And a real export's odd rows: one order of three dated three days after as_of.
+    soon = (dt.datetime.now(dt.UTC) + dt.timedelta(days=3)).strftime("%Y-%m-%d %H:%M:%S")
+    (data_dir / "landing" / "crm" / "orders" / "orders_extra.csv").write_text(
+        "order_id,contact_id,email,ordered_at,status,currency,gross_amount,discount_amount,"
+        "refund_amount,updated_at\n"
+        "X1,,x1@x.test,2024-06-01 10:00:00,completed,EUR,10,,,\n"
+        f"X2,,x2@x.test,{soon},completed,EUR,10,,,\n"
+        "X3,,x3@x.test,2024-06-02 10:00:00,completed,EUR,10,,,\n",
+        encoding="utf-8",
+    )
     ran = cli("run", data_dir=data_dir, PIPELINE_AS_OF=today)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "REFUSED" not in ran.stdout
+    assert (
+        "crm/orders/orders_extra.csv: 3 read, 3 landed, 0 quarantined\n"
+        "    landed rows dated after the end of as_of: ordered_at 1 (not an error"
+    ) in ran.stdout
     counts = serving_counts(data_dir)
     assert set(counts) == MARTS
     assert counts["channel_retention"] == 5 and counts["loyalty_summary"] == 1
