@@ -12,8 +12,9 @@ That is exact for what the suites use:
 - ``expect_column_unique_value_count_to_be_between``: run once, on the distinct values of its
   column (the distinct values have the same count as the whole column).
 
-A row-wise expectation with ``mostly`` is exact too: the parts' unexpected and null counts are
-summed and the share of passing non-null values compared with ``mostly`` once, for the batch.
+A column-value expectation with ``mostly`` (``MOSTLY_SUMMED``) is exact too: the parts'
+unexpected and null counts are summed and the share of passing non-null values compared with
+``mostly`` once, for the batch.
 
 A suite with any other expectation (a row count, uniqueness of a non-key column) is validated
 whole, as before: correct first, bounded where that is exact.
@@ -55,6 +56,17 @@ ROW_WISE = frozenset(
         "expect_column_pair_values_a_to_be_greater_than_b",
         # Every part carries every column of the batch.
         "expect_table_columns_to_match_set",
+    }
+)
+# Row-wise expectations whose ``mostly`` share is of non-null values (GX reports missing_count):
+# summed over the parts exactly. With ``mostly``, any other expectation is validated whole.
+MOSTLY_SUMMED = frozenset(
+    {
+        "expect_column_values_to_be_in_set",
+        "expect_column_values_to_not_be_in_set",
+        "expect_column_values_to_be_between",
+        "expect_column_values_to_match_regex",
+        "expect_column_values_to_not_match_regex",
     }
 )
 KEY_LOCAL = frozenset({"expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"})
@@ -160,10 +172,10 @@ def _placement(expectation: dict[str, Any], key: str) -> str | None:
     """``part``, ``distinct`` or None (the expectation needs the whole batch)."""
     kwargs = expectation.get("kwargs") or {}
     kind = expectation["type"]
+    if kwargs.get("mostly") is not None:
+        return "part" if kind in MOSTLY_SUMMED else None
     if kind in ROW_WISE:
         return "part"
-    if kwargs.get("mostly") is not None:
-        return None  # only a row-wise share is summed over parts
     if kind in KEY_LOCAL and key in _columns(expectation):
         return "part"
     if kind in ON_DISTINCT and not kwargs.get("row_condition"):
