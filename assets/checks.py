@@ -1,7 +1,8 @@
 """Asset checks: the expectation suites of every stage, blocking bad data before the dashboards.
 
 - ``landed_expectations`` on each ``raw_<entity>``: this run's deliveries. ERROR when the landed
-  suite refused a file; WARN for quarantined rows, files refused on reading and warnings.
+  suite refused a file; WARN for quarantined rows, files refused on reading and warnings (such
+  as rows dated after as_of, which land and which the marts ignore until as_of reaches them).
 - ``staging_expectations`` on each ``stg_<entity>`` (new rows, key uniqueness) and on
   ``int_customers`` (orders, tickets and surveys resolve to a customer).
 - ``mart_expectations`` on each mart: ranges, identities, one row per key, shrinkage, no
@@ -104,7 +105,8 @@ def landed_check(entity: Entity) -> dg.AssetChecksDefinition:
         description=(
             f"Deliveries of {entity.name} in this run against expectations/landed_"
             f"{entity.name}.json (run before insert). ERROR if the suite refused a file; "
-            "WARN for quarantined rows or files refused on reading."
+            "WARN for quarantined rows, files refused on reading or rows dated after as_of "
+            "(they land; the marts ignore them until as_of reaches them)."
         ),
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:

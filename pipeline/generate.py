@@ -24,7 +24,9 @@ What lands, all canonical CSV (UTF-8) under ``<out>/landing/``::
 
 Timestamps are mostly ISO 8601 with ``Z``; about 4 % carry a ``+02:00`` offset and 4 % are naive
 ``YYYY-MM-DD HH:MM:SS`` in UTC wall time (so read them with ``PIPELINE_TIMEZONE=UTC``, the default).
-Exports are taken HORIZON_DAYS after ``as_of``, so a few records lie after it, as in real exports.
+Exports are taken at the last second of ``as_of``: nothing is dated after it (so any as_of up to
+today runs end to end). The generator writes no deliberately bad rows; rows after as_of, as a
+real export may hold, are tested on their own (``tests/test_future_rows.py``).
 
 Chunk k draws from ``numpy.random.default_rng([seed, k + 1])`` and the chunk size is fixed, so a
 seed always gives the same bytes, and memory stays bounded whatever the number of customers.

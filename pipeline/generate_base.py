@@ -19,7 +19,6 @@ from pipeline.entities import Entity
 DAY = 86_400.0
 HOUR = 3_600.0
 MONTH = 30.4375 * DAY
-HORIZON_DAYS = 7  # exports are taken a week after as_of
 SEASON = np.array([0.85, 0.8, 0.9, 0.95, 1.0, 0.95, 0.9, 0.9, 1.0, 1.1, 1.6, 1.8])  # Jan..Dec
 ORDER_HOURS = np.array(  # UTC hour of day of orders: evening peak
     [1, 0.6, 0.4, 0.3, 0.3, 0.5, 1, 2, 3, 4, 4.5, 5, 5.5, 5, 5, 5, 5.5, 6, 7, 8, 8, 7, 5, 2.5]
@@ -32,7 +31,7 @@ class Window:
 
     start: float  # first instant of the history (epoch seconds, UTC)
     as_of_end: float  # exclusive end of as_of
-    horizon: float  # when the exports were taken
+    horizon: float  # when the exports were taken: the last second of as_of
 
 
 @dataclass(frozen=True)
@@ -82,12 +81,16 @@ def epoch(day: dt.date) -> float:
 
 
 def history_window(as_of: dt.date, months: int) -> Window:
-    """The ``months`` of history ending at ``as_of``, and the export time after it."""
+    """The ``months`` of history ending at ``as_of``, and the export time.
+
+    Exports are taken at the last second of as_of (timestamps are written to the second), so
+    nothing generated is dated after as_of: a recent as_of gives data the pipeline lands whole.
+    """
     y, m = divmod(as_of.year * 12 + as_of.month - 1 - months, 12)
     day = min(as_of.day, calendar.monthrange(y, m + 1)[1])
     start = dt.date(y, m + 1, day) + dt.timedelta(days=1)
     end = epoch(as_of + dt.timedelta(days=1))
-    return Window(start=epoch(start), as_of_end=end, horizon=end + HORIZON_DAYS * DAY)
+    return Window(start=epoch(start), as_of_end=end, horizon=end - 1.0)
 
 
 def month_of_year(t: np.ndarray) -> np.ndarray:

@@ -227,9 +227,14 @@ def write_run_csvs(
     return [p for p in written if p is not None]
 
 
-def summary_lines(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str) -> list[str]:
-    """The run summary's per-file lines: counts, refusals, and the quarantine reasons with
-    where the rows were written."""
+def summary_lines(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    run_id: str,
+    notes: dict[str, list[str]] | None = None,
+) -> list[str]:
+    """The run summary's per-file lines: counts, refusals, ``notes`` per landed file, and the
+    quarantine reasons with where the rows were written."""
     if not table_exists(con, "meta", "ingest_ledger"):
         return []
     files = rows(
@@ -253,6 +258,7 @@ def summary_lines(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: st
         out.append(
             f"  {src}: {counts_text(read, landed, quarantined, mapping in combined[entity])}"
         )
+        out.extend(f"    {note}" for note in (notes or {}).get(src, []))
         if quarantined:
             out.extend(describe_groups(groups.get(src, [])))
             out.append(f"    rows in {rows_csv_path(settings, con, sha, src)}")

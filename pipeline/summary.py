@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from pipeline.config import Settings
 from pipeline.quarantine_report import summary_lines
+from pipeline.validation.log import read_log
+from pipeline.validation.outcome import SuiteOutcome
+from pipeline.validation.stages import after_as_of_text, rows_after_as_of
 from pipeline.warehouse import open_warehouse, rows, table_exists
+
+
+def _landed_outcomes(settings: Settings, run_id: str) -> dict[str, list[SuiteOutcome]]:
+    """This run's landed-suite outcomes per delivered file (``source_file``)."""
+    found: dict[str, list[SuiteOutcome]] = {}
+    for outcome in read_log(settings.data_dir, run_id):
+        if outcome.stage == "landed":
+            found.setdefault(outcome.target, []).append(outcome)
+    return found
 
 
 def print_summary(settings: Settings, run_id: str) -> None:
@@ -15,7 +27,13 @@ def print_summary(settings: Settings, run_id: str) -> None:
     if not settings.warehouse_path.exists():
         return
     with open_warehouse(settings.warehouse_path) as con:
-        files = summary_lines(con, settings, run_id)
+        landed_outcomes = _landed_outcomes(settings, run_id)
+        notes = {}
+        for name, outcomes in landed_outcomes.items():
+            note = after_as_of_text(rows_after_as_of(outcomes))
+            if note:
+                notes[name] = [note]
+        files = summary_lines(con, settings, run_id, notes)
         if files:
             print("\nfiles landed in this run:")
             print("\n".join(files))

@@ -80,9 +80,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]]
 def test_history_window_by_hand() -> None:
     # as_of 2025-06-30, 24 months back -> 2023-06-30, history starts the day after: 2023-07-01.
     # 2023-07-01 is 19539 days after 1970-01-01 (1688169600 s); as_of ends 2025-07-01 00:00
-    # (1751328000 s); exports are taken 7 days later (+ 604800 s).
+    # (1751328000 s); exports are taken at its last second (- 1 s).
     w = history_window(AS_OF, 24)
-    assert (w.start, w.as_of_end, w.horizon) == (1688169600, 1751328000, 1751932800)
+    assert (w.start, w.as_of_end, w.horizon) == (1688169600, 1751328000, 1751327999)
 
 
 def test_ids_and_email_variants_by_hand() -> None:
@@ -363,3 +363,15 @@ def test_email_opens_fade_after_the_last_purchase(run: tuple[Path, dict[str, int
     rate = dict(zip(rates["phase"], rates["rate"], strict=True))
     assert rates["len"].min() > 50  # enough sends on both sides to compare
     assert rate["before"] > 2 * rate["after"]
+
+
+def test_nothing_is_dated_after_as_of(run: tuple[Path, dict[str, int]]) -> None:
+    # as_of 2025-06-30 ends 2025-07-01 00:00 UTC; every timestamp of every main and delta file
+    # (any of the three styles) is before it, so a run with this as_of lands them all.
+    end = dt.datetime(2025, 7, 1, tzinfo=dt.UTC)
+    out, _ = run
+    for name, entity in ENTITIES.items():
+        stamps = _canonical(out, name).select(_utc(c) for c in entity.timestamp_columns)
+        latest = stamps.select(pl.max_horizontal(pl.all().max())).item()
+        assert latest < end, (name, latest)
+        assert latest > end - dt.timedelta(days=31), name  # the last month is not left empty

@@ -1,12 +1,13 @@
 """The landed suites on delivered frames, and through the real ingestion core before insert.
 
-as_of is 2024-12-31 and the tests run later than that, so the latest timestamp a delivery may
-hold is now + 1 day (``latest_allowed``); 2099 is always beyond it.
+as_of is 2024-12-31 and the tests run later than that: a date after 2025-01-01 00:00 lands with a
+warning, and the plausible dates end a year after now (``plausible_until``); 2099 is always beyond.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,10 +17,12 @@ from ingest_support import drop, make_settings
 
 from pipeline.entities import ENTITIES
 from pipeline.ingest.core import ingest_entity
+from pipeline.summary import print_summary
 from pipeline.validation import ValidationLog, landed_validation, make_landed_validator, read_log
-from pipeline.validation.landed import landed_batch, landed_batch_sql, latest_allowed
+from pipeline.validation.landed import landed_batch, landed_batch_sql, plausible_until
 from pipeline.warehouse import frame, open_warehouse, scalar
 
+END_2099 = dt.datetime(2099, 1, 1)
 POLARS_TYPES = {
     "text": pl.String,
     "timestamp": pl.Datetime("us"),
@@ -140,22 +143,69 @@ def test_a_null_key_fails_with_its_row(validate):
     )
 
 
-def test_a_timestamp_far_in_the_future_fails(validate):
-    reason = validate("orders", [order("o1"), order("o2", at=dt.datetime(2099, 1, 1))])
-    assert "expect_column_values_to_be_between on ordered_at <= " in reason
-    assert "1 of 2 rows unexpected, e.g. 2099-01-01 00:00:00 (row 3)" in reason
+def test_a_few_future_rows_land_with_a_warning_naming_the_rule(validate):
+    # as_of 2024-12-31 ends 2025-01-01 00:00: o2 at that instant and o3 in 2099 are after it
+    # (2099 is implausible too, but one value of three is not "most").
+    reason = validate(
+        "orders",
+        [order("o1"), order("o2", at=dt.datetime(2025, 1, 1)), order("o3", at=END_2099)],
+    )
+    assert reason is None
+    (outcome,) = validate.outcomes
+    assert outcome.status == "warning"
+    (warning,) = outcome.warnings
+    assert warning.describe() == (
+        "expect_column_values_to_be_between on ordered_at < 2025-01-01 00:00:00: 2 of 3 rows "
+        "unexpected, e.g. 2025-01-01 00:00:00 (row 3); 2099-01-01 00:00:00 (row 4) — dated after "
+        "the end of as_of: landed, and ignored by the marts until as_of reaches them; nothing to "
+        "do unless as_of is wrong"
+    )
 
 
-def test_latest_allowed_is_a_day_past_the_later_of_as_of_end_and_now(tmp_path):
+def test_half_of_the_dates_implausible_lands_more_than_half_refuses(validate):
+    # The boundary of "most": 1 of 2 values implausible lands; 2 of 3 is refused.
+    assert validate("orders", [order("o1"), order("o2", at=END_2099)]) is None
+    reason = validate("orders", [order("o1"), order("o2", at=END_2099), order("o3", at=END_2099)])
+    assert reason.startswith(
+        "expectation suite landed_orders failed: expect_column_values_to_be_between on "
+        "ordered_at [1971-01-01 00:00:00 … "
+    )
+    assert (
+        "for at least 50% of values: 2 of 3 rows unexpected, e.g. 2099-01-01 00:00:00 (row 3); "
+        "2099-01-01 00:00:00 (row 4) — most of this file's dates are outside [1971-01-01, "
+        "max(end of as_of, now) + 365 days], so its dates were misread"
+    ) in reason
+    assert "then deliver the file again" in reason
+
+
+def test_epoch_seconds_read_as_milliseconds_refuse_the_file(validate):
+    # 1,717,200,000 s (2024-06-01) read as milliseconds is 1,717,200 s = 19 days 21 hours:
+    # 1970-01-20 21:00, on every row.
+    misread = dt.datetime(1970, 1, 1) + dt.timedelta(milliseconds=1_717_200_000)
+    assert misread == dt.datetime(1970, 1, 20, 21, 0)
+    reason = validate("orders", [order("o1", at=misread), order("o2", at=misread)])
+    assert "2 of 2 rows unexpected, e.g. 1970-01-20 21:00:00 (row 2)" in reason
+    assert "epoch milliseconds read as seconds or seconds as milliseconds" in reason
+
+
+def test_empty_dates_are_not_judged(validate):
+    # updated_at is empty on every row: no value is implausible, the file lands.
+    assert validate("orders", [order("o1"), order("o2")]) is None
+    updated = validate.outcomes[-1].expectations
+    (bound,) = [e for e in updated if e.columns == "updated_at" and e.mostly is not None]
+    assert (bound.success, bound.unexpected_count, bound.missing_count) == (True, 0, 2)
+
+
+def test_plausible_until_is_a_year_past_the_later_of_as_of_end_and_now(tmp_path):
     from pipeline.config import Settings
 
     future = Settings.resolve(data_dir=str(tmp_path), as_of="2030-01-01")
     past = Settings.resolve(data_dir=str(tmp_path), as_of="2024-12-31")
     now = dt.datetime(2026, 6, 1, 12)
-    # as_of 2030-01-01 ends 2030-01-02 00:00, after now: + 1 day = 2030-01-03.
-    assert latest_allowed(future, now) == dt.datetime(2030, 1, 3)
-    # as_of 2024-12-31 ends 2025-01-01, before now: now + 1 day.
-    assert latest_allowed(past, now) == dt.datetime(2026, 6, 2, 12)
+    # as_of 2030-01-01 ends 2030-01-02 00:00, after now: + 365 days = 2031-01-02.
+    assert plausible_until(future, now) == dt.datetime(2031, 1, 2)
+    # as_of 2024-12-31 ends 2025-01-01, before now: now + 365 days (2027 is no leap year).
+    assert plausible_until(past, now) == dt.datetime(2027, 6, 1, 12)
 
 
 def test_two_currencies_are_a_warning_not_a_refusal(validate):
@@ -174,7 +224,7 @@ def test_outcomes_go_to_the_run_log_with_a_data_docs_page(data_dir, monkeypatch)
     monkeypatch.setenv("PIPELINE_DATA_DOCS", "all")
     settings = make_settings(data_dir)
     validator = make_landed_validator(settings, ValidationLog(data_dir, "run-1"))
-    frame = canonical("orders", [order("o1"), order("o2", at=dt.datetime(2099, 1, 1))])
+    frame = canonical("orders", [order("o1", at=END_2099), order("o2", at=END_2099)])
     reason = validator(ENTITIES["orders"], frame, "crm/orders/o.csv")
     (logged,) = read_log(data_dir, "run-1")
     assert (logged.suite, logged.target, logged.run_id, logged.status) == (
@@ -185,9 +235,10 @@ def test_outcomes_go_to_the_run_log_with_a_data_docs_page(data_dir, monkeypatch)
     )
     page = Path(logged.docs_path)
     assert page.is_file() and page.is_relative_to(data_dir / "docs" / "data_docs")
-    # GX's page words the expectation and lists the unexpected value.
-    text = page.read_text(encoding="utf-8")
-    assert "values must be less than or equal to" in text and "2099-01-01T00:00:00" in text
+    # GX's page words the expectation (with its share) and lists the unexpected value.
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page.read_text(encoding="utf-8")))
+    assert "greater than or equal to 1971-01-01T00:00:00 and less than or equal to" in text
+    assert "at least 50 % of the time" in text and "2099-01-01T00:00:00" in text
     assert reason.endswith(f"(details: {page})")
 
 
@@ -197,7 +248,9 @@ ORDERS_HEADER = (
 )
 
 
-def test_the_ingestion_core_refuses_a_file_the_suite_fails_before_insert(data_dir, monkeypatch):
+def test_the_ingestion_core_refuses_a_file_the_suite_fails_before_insert(
+    data_dir, monkeypatch, capsys
+):
     monkeypatch.setenv("PIPELINE_DATA_DOCS", "off")
     settings = make_settings(data_dir)
     validator = make_landed_validator(settings, ValidationLog(data_dir, "run-2"))
@@ -214,22 +267,53 @@ def test_the_ingestion_core_refuses_a_file_the_suite_fails_before_insert(data_di
         "orders",
         "b_future.csv",
         ORDERS_HEADER + "o2,c1,,2099-01-01,completed,EUR,10,,,\n",
-    )
+    )  # its only date is implausible: the whole file is misread
+    drop(
+        settings,
+        "orders",
+        "c_soon.csv",
+        ORDERS_HEADER
+        + "o4,c1,,2024-12-30,completed,EUR,10,,,\n"
+        + "o5,c1,,2025-01-03,completed,EUR,10,,,\n"
+        + "o6,c1,,2025-01-04,completed,EUR,10,,,\n",
+    )  # two of three rows after as_of (2024-12-31), but plausible: all land
     with open_warehouse(settings.warehouse_path) as con:
-        good, future = ingest_entity(con, settings, "orders", run_id="run-2", validator=validator)
+        good, future, soon = ingest_entity(
+            con, settings, "orders", run_id="run-2", validator=validator
+        )
         assert (good.status, good.rows_landed, good.rows_quarantined) == ("landed", 1, 1)
         assert future.status == "refused"
         assert "expect_column_values_to_be_between on ordered_at" in future.reason
         assert "2099-01-01 00:00:00 (row 2)" in future.reason
-        # Nothing of the refused file reached raw; the good file's row did.
-        assert scalar(con, "select string_agg(order_id) from raw.raw_orders") == "o1"
+        assert "its dates were misread" in future.reason
+        assert (soon.status, soon.rows_landed, soon.rows_quarantined) == ("landed", 3, 0)
+        # Nothing of the refused file reached raw; the other files' rows did.
+        landed = scalar(
+            con, "select string_agg(order_id, ',' order by order_id) from raw.raw_orders"
+        )
+        assert landed == "o1,o4,o5,o6"
         result = landed_validation(con, settings, "orders", "run-2")
     assert result.status == "error"
     assert [(f.source_file, f.status, f.refused_by_suite) for f in result.files] == [
         ("crm/orders/a_good.csv", "landed", False),
         ("crm/orders/b_future.csv", "refused", True),
+        ("crm/orders/c_soon.csv", "landed", False),
     ]
+    assert result.files[2].outcome.status == "warning"
+    assert result.summary().endswith(
+        "; landed rows dated after the end of as_of: ordered_at 2 (not an error: the marts "
+        "ignore them until as_of reaches them)"
+    )
     assert (settings.quarantine_dir / "crm/orders/b_future.csv").exists()
+    # The CLI's summary says the same, file by file.
+    print_summary(settings, "run-2")
+    printed = capsys.readouterr().out
+    assert "crm/orders/b_future.csv: REFUSED — expectation suite landed_orders failed" in printed
+    assert (
+        "  crm/orders/c_soon.csv: 3 read, 3 landed, 0 quarantined\n"
+        "    landed rows dated after the end of as_of: ordered_at 2 (not an error: the marts "
+        "ignore them until as_of reaches them)\n"
+    ) in printed
 
 
 def test_the_data_docs_index_lists_logged_runs_and_prunes_pages_of_others(data_dir):

@@ -20,7 +20,11 @@ from pipeline.validation.parts import (
 from pipeline.validation.runner import run_suite
 from pipeline.warehouse import open_warehouse, rows
 
-LATEST = {"latest_allowed": dt.datetime(2030, 1, 1)}
+LATEST = {
+    "plausible_from": dt.datetime(1971, 1, 1),
+    "plausible_until": dt.datetime(2030, 1, 1),
+    "as_of_end": dt.datetime(2030, 1, 1),
+}
 
 
 def orders_with_faults():
@@ -138,6 +142,39 @@ def test_a_clean_file_passes_in_parts(monkeypatch):
     outcome = run(frame, monkeypatch, 4)
     assert outcome.status == "passed" and "validated in 8 parts" in outcome.batch
     assert sum(1 for e in outcome.expectations if e.element_count == 30) > 5
+
+
+def test_mostly_is_judged_on_the_whole_batch_not_per_part(monkeypatch):
+    # 40 orders; with parts of 4 some parts hold more implausible dates than others. The share
+    # of implausible ordered_at values decides over the whole batch: 20 of 40 (exactly half
+    # plausible) passes, 21 of 40 (19/40 = 47.5 % plausible) refuses. updated_at is empty on
+    # every row: nothing judged, so it passes with 40 values missing.
+    def batch(implausible: int):
+        records = [
+            order(
+                f"o{i}", at=dt.datetime(2099, 1, 1) if i < implausible else dt.datetime(2024, 6, 1)
+            )
+            for i in range(40)
+        ]
+        return landed_batch(ENTITIES["orders"], canonical("orders", records))
+
+    def misread(outcome):
+        (bound,) = [e for e in outcome.expectations if e.columns == "ordered_at" and e.mostly]
+        return bound
+
+    for implausible, success in ((20, True), (21, False)):
+        whole, parts = (
+            run(batch(implausible), monkeypatch, None),
+            run(batch(implausible), monkeypatch, 4),
+        )
+        assert "validated in" in parts.batch and "validated in" not in whole.batch
+        assert misread(parts).success is misread(whole).success is success, implausible
+        assert misread(parts).unexpected_count == misread(whole).unexpected_count == implausible
+        (updated,) = [e for e in parts.expectations if e.columns == "updated_at" and e.mostly]
+        assert (updated.success, updated.missing_count) == (True, 40)
+    # The refused batch quotes implausible values from the parts that held them.
+    examples = misread(parts).examples
+    assert examples and all(x.startswith("2099-01-01 00:00:00 (row ") for x in examples)
 
 
 def test_part_size_setting_is_checked(monkeypatch):

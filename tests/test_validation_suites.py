@@ -64,12 +64,22 @@ def test_landed_suites_agree_with_the_entity_contract(entity):
     assert in_set == ent.enums
     typed = {e["kwargs"]["column"] for e in exps if e["type"].endswith("_in_type_list")}
     assert typed == set(ent.columns)
-    future = {
-        e["kwargs"]["column"]
+    # Every date is judged for a misread file (most values implausible: critical) and every
+    # date but updated_at (a later version is taken as delivered) warns when after as_of.
+    plausible = {
+        e["kwargs"]["column"]: (e["severity"], e["kwargs"]["mostly"])
         for e in exps
-        if e["kwargs"].get("max_value") == {"$PARAMETER": "latest_allowed"}
+        if e["kwargs"].get("max_value") == {"$PARAMETER": "plausible_until"}
     }
-    assert future == set(ent.timestamp_columns)
+    assert plausible == dict.fromkeys(ent.timestamp_columns, ("critical", 0.5))
+    after_as_of = {
+        e["kwargs"]["column"]: (e["severity"], e["kwargs"]["strict_max"])
+        for e in exps
+        if e["kwargs"].get("max_value") == {"$PARAMETER": "as_of_end"}
+    }
+    assert after_as_of == dict.fromkeys(
+        set(ent.timestamp_columns) - {"updated_at"}, ("warning", True)
+    )
     if entity == "surveys":
         ranges = {
             condition_text(e["kwargs"]["row_condition"]): (

@@ -4,7 +4,8 @@ The ingestion core calls the validator with the file's good rows (typed canonica
 ``_row_number``, as :class:`~pipeline.ingest.core.DeliveredRows` still in DuckDB) after the
 row-level contract has quarantined bad rows. A failed critical
 expectation refuses the whole file with a reason naming the expectation, the column and a few
-unexpected values with their row numbers; warnings are only recorded.
+unexpected values with their row numbers; warnings are only recorded. Dates: rows dated after
+the end of as_of land (a warning); only a file whose dates are mostly implausible is refused.
 """
 
 from __future__ import annotations
@@ -27,16 +28,36 @@ from pipeline.validation.runner import run_suite
 from pipeline.validation.suites import EXPECTATIONS_DIR, Suite, read_suite
 
 ResultsSink = Callable[[SuiteOutcome], None]
-# A timestamp later than this past the end of as_of (or now, if later) is a parsing mistake
-# (a day/month swap, epoch milliseconds read as seconds), not an early record.
-FUTURE_TOLERANCE = dt.timedelta(days=1)
+# The plausible dates of a delivery. A file is refused when most values of one of its date columns
+# fall outside them: its dates were misread (epoch milliseconds read as seconds lands tens of
+# thousands of years ahead, seconds read as milliseconds in January 1970, a wrong century decades
+# off). A few rows outside them (a CRM clock ahead, a follow-up saved as an activity) land.
+PLAUSIBLE_FROM = dt.datetime(1971, 1, 1)
+PLAUSIBLE_AHEAD = dt.timedelta(days=365)
 KEY_VERSIONS = "_key_versions"
 
 
-def latest_allowed(settings: Settings, now: dt.datetime | None = None) -> dt.datetime:
-    """The latest timestamp a delivery may hold: max(end of as_of, now) + the tolerance (UTC)."""
+def plausible_until(settings: Settings, now: dt.datetime | None = None) -> dt.datetime:
+    """The latest plausible date of a delivery: max(end of as_of, now) + 365 days (UTC).
+
+    ``now`` counts so that rebuilding an older as_of does not call today's deliveries misread.
+    """
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-    return max(settings.as_of_end, now) + FUTURE_TOLERANCE
+    return max(settings.as_of_end, now) + PLAUSIBLE_AHEAD
+
+
+def landed_parameters(settings: Settings, now: dt.datetime | None = None) -> dict[str, dt.datetime]:
+    """The run-time ``$PARAMETER`` values of the landed suites.
+
+    ``plausible_from`` / ``plausible_until`` bound the dates of a file read correctly (critical,
+    with ``mostly``: a file is refused only when most of a column is outside); ``as_of_end``
+    bounds what has happened by as_of (a warning: later rows land, the marts ignore them).
+    """
+    return {
+        "plausible_from": PLAUSIBLE_FROM,
+        "plausible_until": plausible_until(settings, now),
+        "as_of_end": settings.as_of_end,
+    }
 
 
 def landed_batch(entity: Entity, frame: pl.DataFrame) -> pl.DataFrame:
@@ -89,7 +110,7 @@ def make_landed_validator(
     """
     suites = landed_suites(suites_dir)  # a malformed file fails here, before any delivery
     run_name = run_id or getattr(results_sink, "run_id", None) or "manual"
-    bound = latest_allowed(settings)
+    parameters = landed_parameters(settings)
     docs_dir = data_docs_dir(settings)
 
     def validate(
@@ -115,7 +136,7 @@ def make_landed_validator(
                     f"{delivered.height} rows delivered in {source_file} ({batch.height} distinct)"
                 ),
                 run_id=run_name,
-                parameters={"latest_allowed": bound},
+                parameters=parameters,
                 docs_dir=docs_dir,
             )
         finally:

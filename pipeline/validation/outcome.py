@@ -25,12 +25,19 @@ class ExpectationOutcome:
     element_count: int | None = None
     examples: list[str] = field(default_factory=list)
     error: str | None = None  # why it could not be evaluated (e.g. a missing column)
+    # ``mostly``: the share of non-null values that must pass; None = every one.
+    mostly: float | None = None
+    missing_count: int | None = None  # null values (not judged), to merge ``mostly`` over parts
+    # What a failure means and what to do: the expectation's ``meta.on_failure`` in its suite.
+    advice: str | None = None
 
     @property
     def subject(self) -> str:
         """The expectation with its column and condition, as quoted in messages."""
         text = self.expectation + (f" on {self.columns}" if self.columns else "")
         text += f" {self.expected}" if self.expected else ""
+        if self.mostly is not None:
+            text += f" for at least {self.mostly:.0%} of values"
         return text + (f" where {self.condition}" if self.condition else "")
 
     def describe(self) -> str:
@@ -40,6 +47,8 @@ class ExpectationOutcome:
         text = f"{self.subject}: {self.observed}"
         if self.examples:
             text += ", e.g. " + "; ".join(self.examples[:3])
+        if self.advice and not self.success:
+            text += f" — {self.advice}"
         return text
 
 

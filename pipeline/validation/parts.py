@@ -12,8 +12,12 @@ That is exact for what the suites use:
 - ``expect_column_unique_value_count_to_be_between``: run once, on the distinct values of its
   column (the distinct values have the same count as the whole column).
 
-A suite with any other expectation (a row count, ``mostly``, uniqueness of a non-key column) is
-validated whole, as before: correct first, bounded where that is exact.
+A column-value expectation with ``mostly`` (``MOSTLY_SUMMED``) is exact too: the parts'
+unexpected and null counts are summed and the share of passing non-null values compared with
+``mostly`` once, for the batch.
+
+A suite with any other expectation (a row count, uniqueness of a non-key column) is validated
+whole, as before: correct first, bounded where that is exact.
 """
 
 from __future__ import annotations
@@ -53,6 +57,17 @@ ROW_WISE = frozenset(
         "expect_column_pair_values_a_to_be_greater_than_b",
         # Every part carries every column of the batch.
         "expect_table_columns_to_match_set",
+    }
+)
+# Row-wise expectations whose ``mostly`` share is of non-null values (GX reports missing_count):
+# summed over the parts exactly. With ``mostly``, any other expectation is validated whole.
+MOSTLY_SUMMED = frozenset(
+    {
+        "expect_column_values_to_be_in_set",
+        "expect_column_values_to_not_be_in_set",
+        "expect_column_values_to_be_between",
+        "expect_column_values_to_match_regex",
+        "expect_column_values_to_not_match_regex",
     }
 )
 KEY_LOCAL = frozenset({"expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"})
@@ -159,7 +174,7 @@ def _placement(expectation: dict[str, Any], key: str) -> str | None:
     kwargs = expectation.get("kwargs") or {}
     kind = expectation["type"]
     if kwargs.get("mostly") is not None:
-        return None
+        return "part" if kind in MOSTLY_SUMMED else None
     if kind in ROW_WISE:
         return "part"
     if kind in KEY_LOCAL and key in _columns(expectation):
@@ -251,15 +266,24 @@ def _merge_expectation(group: list[ExpectationOutcome]) -> ExpectationOutcome:
     counted = all(e.unexpected_count is not None for e in group)
     unexpected = sum(e.unexpected_count or 0 for e in group) if counted else None
     total = sum(e.element_count or 0 for e in group) if counted else None
+    missing = None
+    if counted and all(e.missing_count is not None for e in group):
+        missing = sum(e.missing_count or 0 for e in group)
+    success = not failed
+    if first.mostly is not None and missing is not None and not any(e.error for e in group):
+        # The batch's share of passing non-null values, as GX computes it on a whole batch.
+        judged = (total or 0) - missing
+        success = judged == 0 or (judged - (unexpected or 0)) / judged >= first.mostly
     if counted:
         observed = f"{unexpected} of {total} rows unexpected"
     else:
         observed = (failed or group)[0].observed
-    examples = [x for e in failed for x in e.examples][:MAX_EXAMPLES]
+    examples = [x for e in failed for x in e.examples][:MAX_EXAMPLES] if not success else []
     errors = [e.error for e in group if e.error]
     return dataclasses.replace(
         first,
-        success=not failed,
+        success=success,
+        missing_count=missing,
         observed=observed,
         unexpected_count=unexpected,
         element_count=total,

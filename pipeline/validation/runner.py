@@ -261,7 +261,7 @@ def _add_row_examples(
     :data:`MAX_ROWS_LOCATED` rows are asked again, their examples then naming their rows.
     """
     wanted = {
-        _key(o.expectation, o.columns, o.condition, o.expected)
+        _key(o.expectation, o.columns, o.condition, o.severity, o.expected)
         for o in outcomes
         if not o.success and o.unexpected_count and o.unexpected_count <= MAX_ROWS_LOCATED
     }
@@ -272,6 +272,7 @@ def _add_row_examples(
             e["type"],
             _columns(e.get("kwargs") or {}),
             _doc_condition(e),
+            e["severity"],
             _expected(e.get("kwargs") or {}),
         )
         in wanted
@@ -292,18 +293,24 @@ def _add_row_examples(
     examples = {}
     for r in result.results:
         found = _outcome(r, index)
-        key = _key(found.expectation, found.columns, found.condition, found.expected)
+        key = _key(
+            found.expectation, found.columns, found.condition, found.severity, found.expected
+        )
         examples[key] = found.examples
     for o in outcomes:
-        key = _key(o.expectation, o.columns, o.condition, o.expected)
+        key = _key(o.expectation, o.columns, o.condition, o.severity, o.expected)
         o.examples = examples.get(key, o.examples)
 
 
-def _key(expectation: str, columns: str, condition: str | None, expected: str | None) -> tuple:
-    # Two regex expectations may read one column (the personal-data suite: e-mail, phone); the
-    # regex tells them apart. Other bounds may be parameters, resolved only in the result.
+def _key(
+    expectation: str, columns: str, condition: str | None, severity: str, expected: str | None
+) -> tuple:
+    # Expectations of one type on one column are told apart by severity (dates: a critical
+    # misread bound and an after-as_of warning) and, for regexes, by the pattern (the
+    # personal-data suite reads a column for e-mails and for phone numbers). Other bounds may be
+    # parameters, resolved only in the result.
     regex = expected if expected and expected.startswith("regex ") else None
-    return (expectation, columns, condition, regex)
+    return (expectation, columns, condition, severity, regex)
 
 
 def _doc_condition(expectation: dict[str, Any]) -> str | None:
@@ -379,12 +386,15 @@ def _error(info: Any) -> str | None:
 def _expected(kwargs: dict[str, Any]) -> str | None:
     """The bound an expectation sets, in words: ``[0 … 10]``, ``in {a, b}``, ``≤ 1``."""
     low, high = kwargs.get("min_value"), kwargs.get("max_value")
+    strict_low, strict_high = bool(kwargs.get("strict_min")), bool(kwargs.get("strict_max"))
     if low is not None and high is not None:
-        return f"[{_text(low)} … {_text(high)}]"
+        return (
+            f"{'(' if strict_low else '['}{_text(low)} … {_text(high)}{')' if strict_high else ']'}"
+        )
     if low is not None:
-        return f">= {_text(low)}"
+        return f"{'>' if strict_low else '>='} {_text(low)}"
     if high is not None:
-        return f"<= {_text(high)}"
+        return f"{'<' if strict_high else '<='} {_text(high)}"
     for key, word in (("value_set", "in"), ("type_list", "of type")):
         if kwargs.get(key) is not None:
             values = sorted(_text(v) for v in kwargs[key])
@@ -424,4 +434,7 @@ def _outcome(result, index: list[str]) -> ExpectationOutcome:
         element_count=total,
         examples=_examples(res, columns, index) if not result.success else [],
         error=_error(result.exception_info),
+        mostly=kwargs.get("mostly"),
+        missing_count=res.get("missing_count"),
+        advice=(config.meta or {}).get("on_failure"),
     )

@@ -97,6 +97,35 @@ def validate_asset(
     return result
 
 
+# How the landed suites' as_of warnings begin their advice (``meta.on_failure``).
+AFTER_AS_OF = "dated after the end of as_of"
+
+
+def rows_after_as_of(outcomes: list[SuiteOutcome]) -> dict[str, int]:
+    """Landed rows dated after the end of as_of, per date column, from the landed outcomes.
+
+    They are warnings, not refusals: the rows land and the marts ignore them until as_of
+    reaches them (metrics.md).
+    """
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        for e in outcome.warnings:
+            if (e.advice or "").startswith(AFTER_AS_OF) and e.unexpected_count:
+                counts[e.columns] = counts.get(e.columns, 0) + e.unexpected_count
+    return counts
+
+
+def after_as_of_text(counts: dict[str, int]) -> str | None:
+    """``landed rows dated after the end of as_of: created_at 3, …``, or None for none."""
+    if not counts:
+        return None
+    per_column = ", ".join(f"{column} {n}" for column, n in counts.items())
+    return (
+        f"landed rows {AFTER_AS_OF}: {per_column} (not an error: the marts ignore them until "
+        "as_of reaches them)"
+    )
+
+
 @dataclass
 class LandedFile:
     """One delivery of this run: its ledger row and, when the suite ran, its outcome."""
@@ -156,6 +185,11 @@ class LandedValidation:
             )
         if quarantined:
             parts.append(f"{quarantined} row(s) quarantined")
+        future = after_as_of_text(
+            rows_after_as_of([f.outcome for f in self.files if f.outcome and f.status == "landed"])
+        )
+        if future:
+            parts.append(future)
         return "; ".join(parts)
 
     def markdown(self) -> str:
