@@ -42,7 +42,7 @@ def test_generated_for_today_a_run_for_today_publishes_every_mart(tmp_path: Path
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "REFUSED" not in ran.stdout
     assert (
-        "crm/orders/orders_extra.csv: 3 read, 3 landed, 0 quarantined\n"
+        "crm/orders/orders_extra.csv: 3 rows read, 3 landed, 0 quarantined\n"
         "    landed rows dated after the end of as_of: ordered_at 1 (not an error"
     ) in ran.stdout
     counts = serving_counts(data_dir)

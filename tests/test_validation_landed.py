@@ -310,7 +310,7 @@ def test_the_ingestion_core_refuses_a_file_the_suite_fails_before_insert(
     printed = capsys.readouterr().out
     assert "crm/orders/b_future.csv: REFUSED — expectation suite landed_orders failed" in printed
     assert (
-        "  crm/orders/c_soon.csv: 3 read, 3 landed, 0 quarantined\n"
+        "  crm/orders/c_soon.csv: 3 rows read, 3 landed, 0 quarantined\n"
         "    landed rows dated after the end of as_of: ordered_at 2 (not an error: the marts "
         "ignore them until as_of reaches them)\n"
     ) in printed
