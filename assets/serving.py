@@ -16,6 +16,7 @@ import dagster as dg
 import duckdb
 import psutil
 
+from pipeline.predict.docs import PREDICTION_MARTS
 from pipeline.sql_engine import discover_models
 from pipeline.warehouse import Warehouse, rows, run, scalar
 
@@ -51,8 +52,8 @@ class PersonalDataError(ValueError):
 
 
 def mart_names() -> list[str]:
-    """The public mart tables, in build order."""
-    return [m.name for m in discover_models() if m.layer == "marts"]
+    """The public mart tables, in build order (the SQL marts, then the Python-built ones)."""
+    return [m.name for m in discover_models() if m.layer == "marts"] + list(PREDICTION_MARTS)
 
 
 def assert_no_personal_data(con: duckdb.DuckDBPyConnection, schema: str, mart: str) -> None:
