@@ -9,17 +9,17 @@ customers share each, so a fit over a million customers costs a few thousand ter
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import gammaln, hyp2f1, logsumexp
+from scipy.special import digamma, gammaln, hyp2f1
 
 from pipeline.predict.fit import Fit, maximise
 
 PARAMETERS = ("r", "alpha", "a", "b")
 
 
-def log_likelihood(
-    params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weight: np.ndarray
-) -> float:
-    """Σ weight · ln L(r, α, a, b | x, t_x, T), eq. 6 as ln A1 + ln A2 + ln(A3 + δ A4)."""
+def _terms(
+    params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per triple: ln L (eq. 6) and the weights of A3 and δA4 in A3 + δA4."""
     r, alpha, a, b = params
     ln_a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
     ln_a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
@@ -32,17 +32,53 @@ def log_likelihood(
         np.log(a) - np.log(b + safe_x - 1) - (r + safe_x) * np.log(alpha + t_x),
         -np.inf,
     )
-    ln_a34 = logsumexp(np.stack([ln_a3, ln_a4]), axis=0)
-    return float(np.sum(weight * (ln_a1 + ln_a2 + ln_a34)))
+    ln_a34 = np.logaddexp(ln_a3, ln_a4)  # ln(A3 + δA4) without overflow
+    return ln_a1 + ln_a2 + ln_a34, np.exp(ln_a3 - ln_a34), np.exp(ln_a4 - ln_a34)
+
+
+def log_likelihood(
+    params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weight: np.ndarray
+) -> float:
+    """Σ weight · ln L(r, α, a, b | x, t_x, T), eq. 6 as ln A1 + ln A2 + ln(A3 + δ A4)."""
+    return float(np.sum(weight * _terms(params, x, t_x, T)[0]))
+
+
+def gradient(
+    params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weight: np.ndarray
+) -> np.ndarray:
+    """∂/∂(r, α, a, b) of :func:`log_likelihood` (digamma for the gamma functions)."""
+    return value_and_gradient(params, x, t_x, T, weight)[1]
+
+
+def value_and_gradient(
+    params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weight: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """:func:`log_likelihood` and :func:`gradient` from one pass over the triples."""
+    r, alpha, a, b = params
+    ll, w3, w4 = _terms(params, x, t_x, T)
+    repeat = x > 0
+    safe = np.where(repeat, b + x - 1, 1.0)
+    log_tx = np.log(alpha + t_x)
+    d_r = digamma(r + x) - digamma(r) + np.log(alpha) - w3 * np.log(alpha + T) - w4 * log_tx
+    d_alpha = r / alpha - (r + x) * (w3 / (alpha + T) + w4 / (alpha + t_x))
+    common = digamma(a + b) - digamma(a + b + x)
+    d_a = common + w4 / a
+    d_b = common + digamma(b + x) - digamma(b) - np.where(repeat, w4 / safe, 0.0)
+    grad = np.array([np.sum(weight * d) for d in (d_r, d_alpha, d_a, d_b)])
+    return float(np.sum(weight * ll)), grad
 
 
 def fit(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weight: np.ndarray) -> Fit:
     """Maximum-likelihood r, α, a, b from aggregated triples (weight = customers per triple)."""
     x, t_x, T, weight = (np.asarray(v, dtype=float) for v in (x, t_x, T, weight))
 
-    def negative(log_params: np.ndarray) -> float:
-        value = -log_likelihood(np.exp(log_params), x, t_x, T, weight)
-        return value if np.isfinite(value) else 1e300
+    def negative(log_params: np.ndarray) -> tuple[float, np.ndarray]:
+        params = np.exp(log_params)
+        with np.errstate(all="ignore"):
+            value, grad = value_and_gradient(params, x, t_x, T, weight)
+        if not (np.isfinite(value) and np.all(np.isfinite(grad))):
+            return 1e300, np.zeros(4)
+        return -value, -grad * params  # chain rule: ∂/∂ln θ = θ ∂/∂θ
 
     return maximise(negative, PARAMETERS, np.array([1.0, 1.0, 1.0, 1.0]), int(weight.sum()))
 

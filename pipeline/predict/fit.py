@@ -21,12 +21,15 @@ class Fit:
 
 
 def maximise(
-    negative_ll: Callable[[np.ndarray], float],
+    negative_ll: Callable[[np.ndarray], tuple[float, np.ndarray]],
     names: tuple[str, ...],
     start: np.ndarray,
     customers: int,
 ) -> Fit:
     """Minimise ``negative_ll`` over log-parameters with L-BFGS-B (positivity for free).
+
+    ``negative_ll`` returns the value and its gradient in the log-parameters: an analytic
+    gradient costs one pass over the data per step where finite differences cost five.
 
     The bounds on the logs (e^-12 … e^12) keep the optimiser from running a parameter off to
     0 or infinity on degenerate data; a fit that ends on a bound is reported as not converged.
@@ -36,6 +39,7 @@ def maximise(
         negative_ll,
         np.log(start),
         method="L-BFGS-B",
+        jac=True,
         bounds=[(-bound, bound)] * len(start),
         options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-8},
     )

@@ -7,7 +7,7 @@ per repeat customer are x (repeat purchases) and m_x, the mean value of those x 
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import gammaln
+from scipy.special import digamma, gammaln
 
 from pipeline.predict.fit import Fit, maximise
 
@@ -31,13 +31,27 @@ def log_likelihood(params: np.ndarray, x: np.ndarray, m: np.ndarray) -> float:
     )
 
 
+def gradient(params: np.ndarray, x: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """∂/∂(p, q, γ) of :func:`log_likelihood`."""
+    p, q, g = params
+    px = p * x
+    log_total = np.log(g + x * m)
+    d_p = x * (digamma(px + q) - digamma(px) + np.log(m) + np.log(x) - log_total)
+    d_q = digamma(px + q) - digamma(q) + np.log(g) - log_total
+    d_g = q / g - (px + q) / (g + x * m)
+    return np.array([np.sum(d) for d in (d_p, d_q, d_g)])
+
+
 def fit(x: np.ndarray, m: np.ndarray) -> Fit:
     """Maximum-likelihood p, q, γ from repeat customers (x ≥ 1, m > 0)."""
     x, m = np.asarray(x, dtype=float), np.asarray(m, dtype=float)
 
-    def negative(log_params: np.ndarray) -> float:
-        value = -log_likelihood(np.exp(log_params), x, m)
-        return value if np.isfinite(value) else 1e300
+    def negative(log_params: np.ndarray) -> tuple[float, np.ndarray]:
+        params = np.exp(log_params)
+        value = -log_likelihood(params, x, m)
+        if not np.isfinite(value):
+            return 1e300, np.zeros(3)
+        return value, -gradient(params, x, m) * params  # ∂/∂ln θ = θ ∂/∂θ
 
     return maximise(negative, PARAMETERS, np.array([1.0, 1.0, 1.0]), len(x))
 

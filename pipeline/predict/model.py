@@ -101,15 +101,20 @@ def fit_gamma_gamma(summary: pl.DataFrame) -> tuple[Fit | None, str]:
     return fit, FITTED
 
 
-def clv(params: dict[str, float], x, t_x, T, order_value, discount: float) -> np.ndarray:
-    """Σ_{m=1..12} (E[Y(m months)] − E[Y(m−1 months)]) × order value / (1 + d)^m."""
+def discounted_purchases(params: dict[str, float], x, t_x, T, discount: float) -> np.ndarray:
+    """Σ_{m=1..12} (E[Y(m months)] − E[Y(m−1 months)]) / (1 + d)^m: CLV per unit of value."""
     total = np.zeros(len(np.asarray(x)))
     previous = np.zeros_like(total)
     for m in range(1, 13):
         cumulative = bgnbd.expected_purchases(params, m * MONTH_WEEKS, x, t_x, T)
         total += (cumulative - previous) / (1 + discount) ** m
         previous = cumulative
-    return total * np.asarray(order_value, dtype=float)
+    return total
+
+
+def clv(params: dict[str, float], x, t_x, T, order_value, discount: float) -> np.ndarray:
+    """Σ_{m=1..12} (E[Y(m months)] − E[Y(m−1 months)]) × order value / (1 + d)^m."""
+    return discounted_purchases(params, x, t_x, T, discount) * np.asarray(order_value, float)
 
 
 def _risk(p_alive: pl.Expr) -> pl.Expr:
@@ -127,6 +132,27 @@ def _finite(*arrays: np.ndarray) -> bool:
     return all(bool(np.all(np.isfinite(a))) for a in arrays)
 
 
+def triple_predictions(
+    summary: pl.DataFrame, params: dict[str, float], discount: float
+) -> pl.DataFrame:
+    """BG/NBD figures per distinct (frequency, recency, age): they depend on nothing else, so a
+    million customers cost one evaluation per triple (hyp2f1 is the expensive part)."""
+    grid = triples(summary)
+    x = grid["frequency"].to_numpy().astype(float)
+    t_x = grid["recency_weeks"].to_numpy()
+    T = grid["age_weeks"].to_numpy()
+    return grid.select("frequency", "recency_weeks", "age_weeks").with_columns(
+        p_alive=pl.Series(bgnbd.p_alive(params, x, t_x, T)),
+        expected_purchases_90d=pl.Series(
+            bgnbd.expected_purchases(params, 90 / WEEK_DAYS, x, t_x, T)
+        ),
+        expected_purchases_365d=pl.Series(
+            bgnbd.expected_purchases(params, 365 / WEEK_DAYS, x, t_x, T)
+        ),
+        clv_per_value=pl.Series(discounted_purchases(params, x, t_x, T, discount)),
+    )
+
+
 def customer_predictions(
     summary: pl.DataFrame,
     bg: Fit | None,
@@ -134,39 +160,27 @@ def customer_predictions(
     discount: float,
 ) -> pl.DataFrame:
     """The customer_predictions frame; ``bg``/``gg`` None gives NULL predictions."""
-    x = summary["frequency"].to_numpy().astype(float)
-    t_x = summary["recency_weeks"].to_numpy()
-    T = summary["age_weeks"].to_numpy()
-    n = summary.height
-    nulls = pl.Series([None] * n, dtype=pl.Float64)
-    columns: dict[str, pl.Series] = {
-        name: nulls
-        for name in ("p_alive", "expected_purchases_90d", "expected_purchases_365d")
-        + ("expected_order_value", "predicted_clv_365d")
-    }
-    if bg is not None and n:
-        columns["p_alive"] = pl.Series(bgnbd.p_alive(bg.params, x, t_x, T))
-        columns["expected_purchases_90d"] = pl.Series(
-            bgnbd.expected_purchases(bg.params, 90 / WEEK_DAYS, x, t_x, T)
+    keys = ["frequency", "recency_weeks", "age_weeks"]
+    out = summary.select("customer_id", *keys, "monetary")
+    if bg is not None and summary.height:
+        out = out.join(triple_predictions(summary, bg.params, discount), on=keys, how="left")
+    if gg is not None and bg is not None and summary.height:
+        p, q, g = (gg.params[n] for n in gamma_gamma.PARAMETERS)
+        x = pl.col("frequency")
+        value = (
+            pl.when((x > 0) & (pl.col("monetary") > 0))
+            .then((g + x * pl.col("monetary")) * p / (p * x + q - 1))
+            .otherwise(None)
         )
-        columns["expected_purchases_365d"] = pl.Series(
-            bgnbd.expected_purchases(bg.params, 365 / WEEK_DAYS, x, t_x, T)
+        out = out.with_columns(expected_order_value=value).with_columns(
+            predicted_clv_365d=pl.col("clv_per_value") * pl.col("expected_order_value")
         )
-        if gg is not None:
-            repeat = summary["monetary"].is_not_null().to_numpy() & (x > 0)
-            m = summary["monetary"].fill_null(1.0).to_numpy()
-            value = np.where(
-                repeat, gamma_gamma.expected_value(gg.params, np.maximum(x, 1), m), np.nan
-            )
-            columns["expected_order_value"] = pl.Series(value).fill_nan(None)
-            columns["predicted_clv_365d"] = pl.Series(
-                clv(bg.params, x, t_x, T, value, discount)
-            ).fill_nan(None)
+    missing = [c for c in PREDICTION_COLUMNS if c not in out.columns]
+    out = out.with_columns([pl.lit(None, dtype=pl.Float64).alias(c) for c in missing])
     return (
-        summary.select("customer_id", "frequency", "recency_weeks", "age_weeks")
-        .with_columns(**{k: v.alias(k) for k, v in columns.items()})
-        .with_columns(churn_risk=_risk(pl.col("p_alive")))
+        out.with_columns(churn_risk=_risk(pl.col("p_alive")))
         .select([pl.col(c).cast(t) for c, t in PREDICTION_COLUMNS.items()])
+        .sort("customer_id")
     )
 
 
