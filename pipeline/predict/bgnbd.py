@@ -16,31 +16,11 @@ from pipeline.predict.fit import Fit, maximise
 PARAMETERS = ("r", "alpha", "a", "b")
 
 
-def _terms(
-    params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per triple: ln L (eq. 6) and the weights of A3 and δA4 in A3 + δA4."""
-    r, alpha, a, b = params
-    ln_a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-    ln_a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
-    ln_a3 = -(r + x) * np.log(alpha + T)
-    repeat = x > 0
-    # δ A4 is zero for x = 0; b + x − 1 may be ≤ 0 there, so it is computed for repeaters only.
-    safe_x = np.where(repeat, x, 1.0)
-    ln_a4 = np.where(
-        repeat,
-        np.log(a) - np.log(b + safe_x - 1) - (r + safe_x) * np.log(alpha + t_x),
-        -np.inf,
-    )
-    ln_a34 = np.logaddexp(ln_a3, ln_a4)  # ln(A3 + δA4) without overflow
-    return ln_a1 + ln_a2 + ln_a34, np.exp(ln_a3 - ln_a34), np.exp(ln_a4 - ln_a34)
-
-
 def log_likelihood(
     params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weight: np.ndarray
 ) -> float:
     """Σ weight · ln L(r, α, a, b | x, t_x, T), eq. 6 as ln A1 + ln A2 + ln(A3 + δ A4)."""
-    return float(np.sum(weight * _terms(params, x, t_x, T)[0]))
+    return value_and_gradient(params, x, t_x, T, weight)[0]
 
 
 def gradient(
@@ -50,32 +30,66 @@ def gradient(
     return value_and_gradient(params, x, t_x, T, weight)[1]
 
 
+def by_frequency(x: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct x and the total weight of each (sorting once, not on every step)."""
+    xs, where = np.unique(x, return_inverse=True)
+    return xs, np.bincount(where, weights=weight, minlength=len(xs))
+
+
 def value_and_gradient(
-    params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weight: np.ndarray
+    params: np.ndarray,
+    x: np.ndarray,
+    t_x: np.ndarray,
+    T: np.ndarray,
+    weight: np.ndarray,
+    grouped: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[float, np.ndarray]:
-    """:func:`log_likelihood` and :func:`gradient` from one pass over the triples."""
+    """:func:`log_likelihood` and :func:`gradient` in one pass.
+
+    ln A1 + ln A2 depend on x alone, so they (and their digammas) are summed over the few
+    distinct x with the weights totalled; only ln(A3 + δA4) is evaluated per triple.
+    """
     r, alpha, a, b = params
-    ll, w3, w4 = _terms(params, x, t_x, T)
+    xs, wx = grouped if grouped is not None else by_frequency(x, weight)
+    ln_a12 = (
+        gammaln(r + xs) - gammaln(r) + r * np.log(alpha)
+        + gammaln(a + b) + gammaln(b + xs) - gammaln(b) - gammaln(a + b + xs)
+    )  # fmt: skip
+    common = digamma(a + b) - digamma(a + b + xs)
+    per_x = (
+        digamma(r + xs) - digamma(r) + np.log(alpha),
+        np.full_like(xs, r / alpha),
+        common,
+        common + digamma(b + xs) - digamma(b),
+    )
+    log_T, log_tx = np.log(alpha + T), np.log(alpha + t_x)
+    ln_a3 = -(r + x) * log_T
     repeat = x > 0
-    safe = np.where(repeat, b + x - 1, 1.0)
-    log_tx = np.log(alpha + t_x)
-    d_r = digamma(r + x) - digamma(r) + np.log(alpha) - w3 * np.log(alpha + T) - w4 * log_tx
-    d_alpha = r / alpha - (r + x) * (w3 / (alpha + T) + w4 / (alpha + t_x))
-    common = digamma(a + b) - digamma(a + b + x)
-    d_a = common + w4 / a
-    d_b = common + digamma(b + x) - digamma(b) - np.where(repeat, w4 / safe, 0.0)
-    grad = np.array([np.sum(weight * d) for d in (d_r, d_alpha, d_a, d_b)])
-    return float(np.sum(weight * ll)), grad
+    # δ A4 is zero for x = 0; b + x − 1 may be ≤ 0 there, so it is computed for repeaters only.
+    b_x = np.where(repeat, b + x - 1, 1.0)
+    ln_a4 = np.where(repeat, np.log(a) - np.log(b_x) - (r + x) * log_tx, -np.inf)
+    ln_a34 = np.logaddexp(ln_a3, ln_a4)  # ln(A3 + δA4) without overflow
+    w3, w4 = np.exp(ln_a3 - ln_a34), np.exp(ln_a4 - ln_a34)  # shares of A3 and δA4
+    per_triple = (
+        -w3 * log_T - w4 * log_tx,
+        -(r + x) * (w3 / (alpha + T) + w4 / (alpha + t_x)),
+        w4 / a,
+        -w4 / b_x,
+    )
+    value = float(wx @ ln_a12 + weight @ ln_a34)
+    grad = np.array([wx @ px + weight @ pt for px, pt in zip(per_x, per_triple, strict=True)])
+    return value, grad
 
 
 def fit(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weight: np.ndarray) -> Fit:
     """Maximum-likelihood r, α, a, b from aggregated triples (weight = customers per triple)."""
     x, t_x, T, weight = (np.asarray(v, dtype=float) for v in (x, t_x, T, weight))
+    grouped = by_frequency(x, weight)
 
     def negative(log_params: np.ndarray) -> tuple[float, np.ndarray]:
         params = np.exp(log_params)
         with np.errstate(all="ignore"):
-            value, grad = value_and_gradient(params, x, t_x, T, weight)
+            value, grad = value_and_gradient(params, x, t_x, T, weight, grouped)
         if not (np.isfinite(value) and np.all(np.isfinite(grad))):
             return 1e300, np.zeros(4)
         return -value, -grad * params  # chain rule: ∂/∂ln θ = θ ∂/∂θ

@@ -16,42 +16,49 @@ PARAMETERS = ("p", "q", "gamma")
 
 def log_likelihood(params: np.ndarray, x: np.ndarray, m: np.ndarray) -> float:
     """Σ ln f(m_x | x; p, q, γ), the density of a customer's mean spend over x purchases."""
-    p, q, g = params
-    px = p * x
-    return float(
-        np.sum(
-            gammaln(px + q)
-            - gammaln(px)
-            - gammaln(q)
-            + q * np.log(g)
-            + (px - 1) * np.log(m)
-            + px * np.log(x)
-            - (px + q) * np.log(g + x * m)
-        )
-    )
+    return value_and_gradient(params, x, m)[0]
 
 
 def gradient(params: np.ndarray, x: np.ndarray, m: np.ndarray) -> np.ndarray:
     """∂/∂(p, q, γ) of :func:`log_likelihood`."""
+    return value_and_gradient(params, x, m)[1]
+
+
+def value_and_gradient(
+    params: np.ndarray,
+    x: np.ndarray,
+    m: np.ndarray,
+    grouped: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[float, np.ndarray]:
+    """The log-likelihood and its gradient; the gamma functions of p x + q are taken once per
+    distinct x (repeat counts are few), the rest per customer."""
     p, q, g = params
-    px = p * x
+    xs, where = grouped if grouped is not None else np.unique(x, return_inverse=True)
+    n = np.bincount(where, minlength=len(xs)).astype(float)
+    pxs = p * xs
     log_total = np.log(g + x * m)
-    d_p = x * (digamma(px + q) - digamma(px) + np.log(m) + np.log(x) - log_total)
-    d_q = digamma(px + q) - digamma(q) + np.log(g) - log_total
-    d_g = q / g - (px + q) / (g + x * m)
-    return np.array([np.sum(d) for d in (d_p, d_q, d_g)])
+    log_m, log_x = np.log(m), np.log(x)
+    per_x = gammaln(pxs + q) - gammaln(pxs) - gammaln(q) + q * np.log(g)
+    value = n @ per_x + float(np.sum((p * x - 1) * log_m + p * x * log_x - (p * x + q) * log_total))
+    psi_sum = digamma(pxs + q)[where]
+    d_p = np.sum(x * (psi_sum - digamma(pxs)[where] + log_m + log_x - log_total))
+    d_q = n @ (digamma(pxs + q) - digamma(q) + np.log(g)) - float(np.sum(log_total))
+    d_g = len(x) * q / g - float(np.sum((p * x + q) / (g + x * m)))
+    return float(value), np.array([d_p, d_q, d_g])
 
 
 def fit(x: np.ndarray, m: np.ndarray) -> Fit:
     """Maximum-likelihood p, q, γ from repeat customers (x ≥ 1, m > 0)."""
     x, m = np.asarray(x, dtype=float), np.asarray(m, dtype=float)
+    grouped = np.unique(x, return_inverse=True)  # sorted once, not on every step
 
     def negative(log_params: np.ndarray) -> tuple[float, np.ndarray]:
         params = np.exp(log_params)
-        value = -log_likelihood(params, x, m)
-        if not np.isfinite(value):
+        with np.errstate(all="ignore"):
+            value, grad = value_and_gradient(params, x, m, grouped)
+        if not (np.isfinite(value) and np.all(np.isfinite(grad))):
             return 1e300, np.zeros(3)
-        return value, -gradient(params, x, m) * params  # ∂/∂ln θ = θ ∂/∂θ
+        return -value, -grad * params  # ∂/∂ln θ = θ ∂/∂θ
 
     return maximise(negative, PARAMETERS, np.array([1.0, 1.0, 1.0]), len(x))
 
