@@ -8,7 +8,14 @@ import math
 import polars as pl
 
 from pipeline.predict import bgnbd, gamma_gamma
-from pipeline.predict.model import MIN_REPEAT_CUSTOMERS, clv, predict
+from pipeline.predict.docs import mart_docs
+from pipeline.predict.model import (
+    MIN_REPEAT_CUSTOMERS,
+    MODEL_COLUMNS,
+    PREDICTION_COLUMNS,
+    clv,
+    predict,
+)
 
 PARAMS = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 
@@ -96,3 +103,20 @@ def test_too_few_repeat_customers_gives_null_predictions():
     assert result.model.height == 7
     assert result.model["value"].null_count() == 7
     assert set(result.model["status"]) == {reason}
+
+
+def test_marts_have_the_spec_columns_and_each_is_described():
+    # The column lists of spec/metrics.md, typed here from the spec.
+    spec = {
+        "customer_predictions": "customer_id frequency recency_weeks age_weeks p_alive "
+        "expected_purchases_90d expected_purchases_365d expected_order_value "
+        "predicted_clv_365d churn_risk",
+        "prediction_model": "model parameter value log_likelihood customers time_unit "
+        "calibration_end fitted_at status",
+    }
+    docs = {d.name: d for d in mart_docs()}
+    assert list(PREDICTION_COLUMNS) == spec["customer_predictions"].split()
+    assert list(MODEL_COLUMNS) == spec["prediction_model"].split()
+    for name, columns in spec.items():
+        assert list(docs[name].columns) == columns.split(), f"pipeline/predict/{name}.yml"
+        assert docs[name].description and all(docs[name].columns.values())
