@@ -1,18 +1,21 @@
 """The predictions asset in Dagster on a real warehouse: the CDNOW sample and a tiny shop.
 
-The orders go in as raw rows, every SQL model is built, then the multi-asset fits both models
-from int_purchases and its two mart suites run as blocking checks.
+The CDNOW sample is landed through its vendor mapping, the tiny shop's orders go in as raw
+rows; every SQL model is built, then the multi-asset fits both models from int_purchases and
+its two mart suites run as blocking checks.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import shutil
 
 import dagster as dg
 import polars as pl
 import pytest
 from conftest import SHARED_DATA
+from ingest_support import land, make_settings
 from marts_fixtures import build_all, insert_rows, new_warehouse, write_settings
 
 from assets.checks import suite_check
@@ -85,19 +88,20 @@ def metadata(result, asset: str) -> dict:
 def test_cdnow_through_the_warehouse(data_dir, monkeypatch):
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is not present")
+    # Landed as delivered, through the cdnow_sample mapping (no header row), then every model.
+    settings = make_settings(data_dir)
+    target = settings.landing_dir / "crm" / "orders"
+    target.mkdir(parents=True)
+    shutil.copy(SHARED_DATA / "cdnow" / "CDNOW_sample.txt", target)
+    (report,) = land(settings, "orders")
+    assert (report.mapping, report.rows_landed) == ("cdnow_sample", 6_919)
+    con = new_warehouse(data_dir)
+    try:
+        write_settings(con, "1997-09-30")
+        build_all(con)
+    finally:
+        con.close()
     lines = (SHARED_DATA / "cdnow" / "CDNOW_sample.txt").read_text().splitlines()
-    orders = []
-    for i, line in enumerate(lines):
-        _, customer, day, _, dollars = line.split()
-        orders.append(
-            (
-                f"o{i}",
-                f"c{customer}@cdnow.test",
-                dt.datetime.strptime(day, "%Y%m%d").date(),
-                dollars,
-            )
-        )
-    load_orders(data_dir, "1997-09-30", orders)
     result = run_asset(data_dir, "1997-09-30", monkeypatch)
     assert result.success
     checks = {e.asset_key.to_user_string(): e for e in result.get_asset_check_evaluations()}
