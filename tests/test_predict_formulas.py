@@ -6,6 +6,7 @@ import datetime as dt
 import math
 
 import polars as pl
+import pytest
 
 from pipeline.predict import bgnbd, gamma_gamma
 from pipeline.predict.docs import mart_docs
@@ -16,6 +17,7 @@ from pipeline.predict.model import (
     clv,
     predict,
 )
+from pipeline.predict.settings import DISCOUNT_ENV, monthly_discount
 
 PARAMS = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 
@@ -120,3 +122,35 @@ def test_marts_have_the_spec_columns_and_each_is_described():
     for name, columns in spec.items():
         assert list(docs[name].columns) == columns.split(), f"pipeline/predict/{name}.yml"
         assert docs[name].description and all(docs[name].columns.values())
+
+
+def test_a_fit_that_does_not_converge_is_reported_not_published():
+    # 30 customers buying every week for 10 weeks up to as_of, and 10 one-time buyers: nobody
+    # has ever dropped out, so the dropout parameters run off to the edge of their range.
+    day = dt.date(2024, 1, 1)
+    rows = [
+        (f"c{i}", day + dt.timedelta(days=7 * k), 10.0 + i) for i in range(30) for k in range(11)
+    ]
+    rows += [(f"o{i}", day + dt.timedelta(days=70), 5.0) for i in range(10)]
+    days = pl.DataFrame(rows, schema=["customer_id", "day", "amount"], orient="row")
+    result = predict(days, day + dt.timedelta(days=70), 0.01, dt.datetime(2024, 7, 1))
+    assert result.bg_status.startswith("BG/NBD fit did not converge: a parameter ran to the edge")
+    assert result.bg_nbd is not None and not result.bg_nbd.converged
+    assert result.model["value"].null_count() == 7  # the numbers are not published
+    assert result.model["log_likelihood"].null_count() == 7
+    assert result.customers["p_alive"].null_count() == 40
+    # the customers' inputs are: 30 × frequency 10, recency = age = 10 weeks
+    assert int(result.customers["frequency"].sum()) == 300
+
+
+def test_monthly_discount_setting(monkeypatch):
+    monkeypatch.delenv(DISCOUNT_ENV, raising=False)
+    assert monthly_discount() == 0.01
+    monkeypatch.setenv(DISCOUNT_ENV, "0.02")
+    assert monthly_discount() == 0.02
+    monkeypatch.setenv(DISCOUNT_ENV, "1%")
+    with pytest.raises(ValueError, match=r"PIPELINE_CLV_MONTHLY_DISCOUNT='1%' is not a number"):
+        monthly_discount()
+    monkeypatch.setenv(DISCOUNT_ENV, "1.5")
+    with pytest.raises(ValueError, match=r"must be in \[0, 1\)"):
+        monthly_discount()
