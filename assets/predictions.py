@@ -7,7 +7,6 @@ customers or no convergence the marts carry NULL predictions and the reason (pre
 recency, and predicted against actual purchase days over the last 13 weeks held out.
 """
 
-
 import datetime as dt
 import time
 
