@@ -18,6 +18,7 @@ import importlib.util
 import dagster as dg
 
 from pipeline.entities import ENTITIES, Entity
+from pipeline.predict.docs import PREDICTION_MARTS
 from pipeline.sql_engine import discover_models
 from pipeline.validation.docs import write_index
 from pipeline.validation.outcome import SuiteOutcome, markdown_table
@@ -157,6 +158,10 @@ def build_asset_checks() -> list[dg.AssetChecksDefinition]:
         mine = suites_for(model.name, model.layer, suites)
         if mine:
             checks.append(suite_check(model.name, mine))
+    for mart in PREDICTION_MARTS:  # built in Python (assets/predictions.py), checked alike
+        mine = suites_for(mart, "marts", suites)
+        if mine:
+            checks.append(suite_check(mart, mine))
     return checks
 
 

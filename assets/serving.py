@@ -37,6 +37,7 @@ from assets.publication import (
     write_publication_table,
 )
 from pipeline import pii
+from pipeline.predict.docs import PREDICTION_MARTS
 from pipeline.sql_engine import discover_models
 from pipeline.sqltext import identifier, literal, sql_path
 from pipeline.warehouse import Warehouse, rows, run, scalar
@@ -74,8 +75,8 @@ class PersonalDataError(ValueError):
 
 
 def mart_names() -> list[str]:
-    """The public mart tables, in build order."""
-    return [m.name for m in discover_models() if m.layer == "marts"]
+    """The public mart tables, in build order (the SQL marts, then the Python-built ones)."""
+    return [m.name for m in discover_models() if m.layer == "marts"] + list(PREDICTION_MARTS)
 
 
 def assert_no_personal_data(con: duckdb.DuckDBPyConnection, schema: str, mart: str) -> None:

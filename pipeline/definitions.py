@@ -29,6 +29,7 @@ def build_definitions() -> dg.Definitions:
         *_parts("assets.ingest", "INGEST_ASSETS"),
         *_parts("assets.sentiment", "SENTIMENT_ASSETS"),
         *build_model_assets(),
+        *_parts("assets.predictions", "PREDICTION_ASSETS"),
         build_serving_asset(mart_names()),
         *_parts("assets.charts", "CHART_ASSETS"),
     ]

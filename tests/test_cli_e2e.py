@@ -19,6 +19,8 @@ MARTS = {
     "email_monthly",
     "channel_retention",
     "customer_360",
+    "customer_predictions",
+    "prediction_model",
 }
 
 

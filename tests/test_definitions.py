@@ -30,3 +30,5 @@ def test_serving_depends_on_every_mart():
     }
     assert marts <= serving_parents
     assert len(marts) == 9
+    # the two Python-built prediction marts are served too
+    assert {"customer_predictions", "prediction_model"} <= serving_parents

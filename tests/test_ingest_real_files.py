@@ -95,3 +95,18 @@ def test_spreadsheet_damaged_tweets_are_refused(shared_data, data_dir):
     moved = s.quarantine_dir / "social/mentions/Tweets_excel_export.csv"
     assert moved.exists() and moved.with_name(moved.name + ".reason.txt").exists()
     assert query(s, "select count(*) as n from raw_social_mentions")["n"][0] == 0
+
+
+def test_cdnow_sample(shared_data, data_dir):
+    s = deliver(shared_data, data_dir, "cdnow/CDNOW_sample.txt", "crm/orders")
+    (report,) = land(s, "orders")
+    # 6,919 lines, no header: every line lands (wc -l; 2,357 sample ids).
+    assert (report.mapping, report.rows_landed, report.rows_quarantined) == (
+        "cdnow_sample",
+        6_919,
+        0,
+    )
+    counts = query(
+        s, "select count(distinct order_id), count(distinct contact_id) from raw_orders"
+    ).row(0)
+    assert counts == (6_919, 2_357)

@@ -161,6 +161,35 @@ def test_cdnow_purchase_log(data_dir):
     ]
 
 
+def test_cdnow_sample_without_a_header_row(data_dir):
+    # The 1/10th sample has no header: the mapping names its five columns when the first line
+    # is five numbers (master id, sample id, YYYYMMDD, CDs, dollars). Every line is a record,
+    # so the first purchase is row 1.
+    report, got, bad = land_fixture(
+        data_dir,
+        "cdnow_sample",
+        "orders",
+        "_row_number, order_id, contact_id, ordered_at, gross_amount",
+        "_row_number",
+    )
+    assert (report.mapping, report.rows_landed, bad) == ("cdnow_sample", 5, [])
+    assert got == [
+        # contact_id is the master id, as in CDNOW_master.txt (and the same order ids)
+        (1, "00004-19970101-1", "00004", D(1997, 1, 1), Decimal("29.33")),
+        (2, "00004-19970118-1", "00004", D(1997, 1, 18), Decimal("29.73")),
+        (3, "00021-19970101-1", "00021", D(1997, 1, 1), Decimal("63.34")),
+        (4, "00021-19970101-2", "00021", D(1997, 1, 1), Decimal("11.77")),
+        # $0.00 lands as delivered; it is not a qualifying purchase in the marts
+        (5, "01101-19970105-1", "01101", D(1997, 1, 5), Decimal("0")),
+    ]
+
+
+def test_a_headered_cdnow_file_is_still_the_master_mapping(data_dir):
+    # A header line does not match the sample's first-line pattern: the usual recognition.
+    report, _, _ = land_fixture(data_dir, "cdnow", "orders", "order_id", "order_id")
+    assert report.mapping == "cdnow"
+
+
 def test_hubspot_tickets(data_dir):
     report, got, bad = land_fixture(
         data_dir,

@@ -24,7 +24,7 @@ from pipeline.ingest import ledger, quarantine
 from pipeline.ingest.checks import damaged_key, sql_path, undecidable_versions
 from pipeline.ingest.errors import FileRefused
 from pipeline.ingest.formats import ROW, SUPPORTED_SUFFIXES, Table, open_table, supported
-from pipeline.ingest.mappings import Mapping, load_mappings, recognise
+from pipeline.ingest.mappings import Mapping, headerless_columns, load_mappings, recognise
 from pipeline.ingest.parse import Plan, plan
 from pipeline.ingest.report import FileReport
 from pipeline.sqltext import literal
@@ -181,7 +181,7 @@ def _read(
         if not supported(path.name):
             raise FileRefused(f"unsupported file type; accepted: {', '.join(SUPPORTED_SUFFIXES)}")
         work = Path(read.work.name)
-        table = open_table(path, work)
+        table = open_table(path, work, headerless_columns(mappings))
         read.mapping, lookup = recognise(table.header, mappings)
         steps = plan(table, read.mapping, lookup, entity, settings.timezone)
         read.parsed = _run_plan(steps, table, work)

@@ -9,6 +9,7 @@ is still one row. For JSON and JSONL it is the object's position (first object =
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from pipeline.ingest.decode import to_utf8
 from pipeline.ingest.errors import FileRefused
 
 ROW = "_row_number"
+# first line of a file -> its column names when the file has no header row, else None
+HeaderlessColumns = Callable[[str], "list[str] | None"]
 # Spare columns that catch values beyond the header's width (an unquoted delimiter in text).
 EXTRA_PREFIX = "_extra_"
 SPARE_COLUMNS = 8
@@ -90,11 +93,16 @@ def detect_delimiter(header_line: str, name: str) -> str | None:
     return None if aligned else ","
 
 
-def _read_delimited(path: Path, name: str, encoding: str) -> Table:
+def _read_delimited(
+    path: Path, name: str, encoding: str, headerless: HeaderlessColumns | None = None
+) -> Table:
     line = _first_line(path)
+    names = headerless(line) if headerless else None
     delimiter = detect_delimiter(line, name)
     if delimiter is None:
-        return _read_whitespace(path, line, encoding)
+        return _read_whitespace(path, line, encoding, names)
+    if names:
+        raise FileRefused("a file without a header row is read only as whitespace-separated text")
     header_frame = pl.read_csv(
         path, separator=delimiter, n_rows=0, infer_schema=False, truncate_ragged_lines=True
     )
@@ -118,13 +126,19 @@ def _read_delimited(path: Path, name: str, encoding: str) -> Table:
     return Table(header, frame, f"{kind} ({DELIMITERS[delimiter]}, {encoding})")
 
 
-def _read_whitespace(path: Path, header_line: str, encoding: str) -> Table:
-    """Columns separated by runs of spaces (fixed-width-ish logs such as CDNOW)."""
-    header = clean_header(header_line.split())
+def _read_whitespace(
+    path: Path, header_line: str, encoding: str, names: list[str] | None = None
+) -> Table:
+    """Columns separated by runs of spaces (fixed-width-ish logs such as CDNOW).
+
+    With ``names`` the file has no header row: every line is a record and row = line number.
+    """
+    header = clean_header(names or header_line.split())
     tokens = pl.col("line").str.extract_all(r"\S+")
+    first_record = 1 if names else 2
     frame = (
         pl.scan_lines(path, row_index_name=ROW, row_index_offset=1)
-        .filter(pl.col(ROW) > 1)
+        .filter(pl.col(ROW) >= first_record)
         .select(
             *[tokens.list.get(i, null_on_oob=True).alias(c) for i, c in enumerate(header)],
             *[
@@ -134,7 +148,8 @@ def _read_whitespace(path: Path, header_line: str, encoding: str) -> Table:
             pl.col(ROW),
         )
     )
-    return Table(header, frame, f"whitespace-separated text ({encoding})")
+    layout = "whitespace-separated text" + (", no header row" if names else "")
+    return Table(header, frame, f"{layout} ({encoding})")
 
 
 def _read_jsonl(path: Path, encoding: str) -> Table:
@@ -194,8 +209,12 @@ def _read_excel(path: Path) -> Table:
     return Table(header, frame, "xlsx (first sheet)")
 
 
-def open_table(path: Path, workdir: Path) -> Table:
-    """Open a delivery of any accepted format; refuses what cannot be read at all."""
+def open_table(path: Path, workdir: Path, headerless: HeaderlessColumns | None = None) -> Table:
+    """Open a delivery of any accepted format; refuses what cannot be read at all.
+
+    ``headerless`` names the columns of a text file whose first line is data, not a header
+    (``pipeline.ingest.mappings.headerless_columns``).
+    """
     name = path.name.lower()
     if name.endswith(EXCEL_SUFFIXES):
         table = _read_excel(path)
@@ -206,7 +225,7 @@ def open_table(path: Path, workdir: Path) -> Table:
         elif name.endswith(JSON_SUFFIXES):
             table = _read_json_array(text, workdir, encoding)
         else:
-            table = _read_delimited(text, name, encoding)
+            table = _read_delimited(text, name, encoding, headerless)
     table.frame = table.frame.with_columns(pl.col(ROW).cast(pl.Int64))
     if table.frame.head(1).collect().is_empty():
         raise FileRefused("the file has a header but no rows")

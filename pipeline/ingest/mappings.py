@@ -28,6 +28,7 @@ TOP_KEYS = {
     "patterns",
     "constants",
     "templates",
+    "headerless",
     "minutes_after",
     "aggregate",
 }
@@ -69,6 +70,10 @@ class Mapping:
     templates: dict[str, str] = field(default_factory=dict)  # "{Vendor col}-{n}"
     minutes_after: dict[str, tuple[str, str]] = field(default_factory=dict)
     aggregate: Aggregate | None = None
+    # A file without a header row: its column names, for files whose first line matches
+    # ``headerless_line`` (a regular expression), e.g. the CDNOW sample
+    headerless: tuple[str, ...] = ()
+    headerless_line: str = ""
     path: Path | None = None
 
     def timestamp_format_of(self, column: str) -> str:
@@ -174,6 +179,21 @@ def parse_mapping(raw: dict, where: str, default_name: str) -> Mapping:
     signature = raw.get("signature")
     if not signature or not all(isinstance(s, str) for s in signature):
         raise MappingError(f"{where}: signature must be a non-empty list of vendor column names")
+    headerless = _table(raw, "headerless", where)
+    if headerless and (
+        set(headerless) != {"columns", "first_line"}
+        or not all(isinstance(c, str) for c in headerless["columns"])
+        or set(signature) - set(headerless["columns"])
+    ):
+        raise MappingError(
+            f"{where}: [headerless] needs columns (the file's column names, the signature's "
+            "among them) and first_line (a regular expression a first data line matches)"
+        )
+    if headerless:
+        try:
+            re.compile(headerless["first_line"])
+        except re.error as exc:
+            raise MappingError(f"{where}: [headerless] first_line: {exc}") from None
     return Mapping(
         name=raw.get("name", default_name),
         entity=entity.name,
@@ -194,7 +214,23 @@ def parse_mapping(raw: dict, where: str, default_name: str) -> Mapping:
         templates={str(k): str(v) for k, v in templates.items()},
         minutes_after=minutes_after,  # type: ignore[arg-type]
         aggregate=aggregate,
+        headerless=tuple(headerless.get("columns", ())),
+        headerless_line=str(headerless.get("first_line", "")),
     )
+
+
+def headerless_columns(mappings: list[Mapping]):
+    """A function giving, for a file's first line, the column names of the headerless mapping
+    whose ``first_line`` pattern it matches in full (None when it is a header, as usual)."""
+    candidates = [(re.compile(m.headerless_line), m.headerless) for m in mappings if m.headerless]
+
+    def columns_for(first_line: str) -> list[str] | None:
+        for pattern, names in candidates:
+            if pattern.fullmatch(first_line.rstrip("\r\n")):
+                return list(names)
+        return None
+
+    return columns_for
 
 
 def load_mapping_file(path: Path) -> Mapping:

@@ -1,0 +1,142 @@
+"""The ``customer_predictions`` and ``prediction_model`` marts: BG/NBD and Gamma-Gamma fits.
+
+One step fits both models on the qualifying purchases (``int_purchases``) and writes both marts;
+the work lives in ``pipeline.predict``. Bad input never fails the run: with too few repeat
+customers or no convergence the marts carry NULL predictions and the reason (prediction_model
+.status, and this asset's metadata). Two pictures are attached: P(alive) by frequency and
+recency, and predicted against actual purchase days over the last 13 weeks held out.
+"""
+
+import datetime as dt
+import time
+
+import dagster as dg
+import polars as pl
+
+from assets.charts import image_markdown, write_png
+from pipeline.predict.build import build_predictions
+from pipeline.predict.charts import draw_holdout, draw_p_alive
+from pipeline.predict.docs import PREDICTION_MARTS, mart_doc
+from pipeline.predict.holdout import holdout_table
+from pipeline.predict.model import FITTED, Prediction
+from pipeline.predict.settings import DISCOUNT_ENV, monthly_discount
+from pipeline.warehouse import Warehouse
+
+HOLDOUT_WEEKS = 13
+P_ALIVE_FILE = "p_alive_heatmap.png"
+HOLDOUT_FILE = "prediction_holdout.png"
+
+
+def _spec(name: str) -> dg.AssetSpec:
+    doc = mart_doc(name)
+    return dg.AssetSpec(
+        key=name,
+        group_name="marts",
+        kinds={"polars", "duckdb"},
+        deps=[dg.AssetKey("int_purchases"), dg.AssetKey("pipeline_settings")],
+        description=doc.description,
+        metadata={
+            "path": dg.MetadataValue.path(f"pipeline/predict/{name}.yml"),
+            "dagster/column_schema": dg.TableSchema(
+                columns=[dg.TableColumn(name=c, description=d) for c, d in doc.columns.items()]
+            ),
+        },
+    )
+
+
+def _table_markdown(table: pl.DataFrame) -> str:
+    lines = [
+        "| calibration repeat days | customers | actual | predicted |",
+        "|---|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r['label']} | {r['customers']:,} | {r['actual']:,} | {r['predicted']:,.1f} |"
+        for r in table.iter_rows(named=True)
+    ]
+    lines.append(
+        f"| total | {table['customers'].sum():,} | {table['actual'].sum():,} "
+        f"| {table['predicted'].sum():,.1f} |"
+    )
+    return "\n".join(lines)
+
+
+def _model_metadata(prediction: Prediction) -> dict[str, object]:
+    metadata: dict[str, object] = {
+        "bg_nbd_status": prediction.bg_status,
+        "gamma_gamma_status": prediction.gg_status,
+    }
+    for name, fit, status in (
+        ("bg_nbd", prediction.bg_nbd, prediction.bg_status),
+        ("gamma_gamma", prediction.gamma_gamma, prediction.gg_status),
+    ):
+        if fit is not None and status == FITTED:
+            metadata.update({f"{name}_{k}": round(v, 6) for k, v in fit.params.items()})
+            metadata[f"{name}_log_likelihood"] = round(fit.log_likelihood, 3)
+            metadata[f"{name}_customers"] = fit.customers
+    return metadata
+
+
+@dg.multi_asset(
+    name="predictions",
+    specs=[_spec(n) for n in PREDICTION_MARTS],
+    pool="warehouse",
+)
+def predictions(context: dg.AssetExecutionContext, warehouse: Warehouse):
+    """Fit BG/NBD and Gamma-Gamma, write both marts, draw the two pictures."""
+    settings = warehouse.settings()
+    discount = monthly_discount()
+    fitted_at = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    started = time.perf_counter()
+    with warehouse.connect() as con:
+        prediction, days, as_of = build_predictions(con, discount, fitted_at)
+    seconds = time.perf_counter() - started
+    customers = prediction.customers
+    shared = _model_metadata(prediction)
+    if prediction.bg_status != FITTED:
+        context.log.warning(f"no BG/NBD predictions: {prediction.bg_status}")
+    elif prediction.gg_status != FITTED:
+        context.log.warning(f"no Gamma-Gamma values: {prediction.gg_status}")
+    context.log.info(
+        f"customer_predictions: {customers.height:,} customers, as_of {as_of}, "
+        f"fitted in {seconds:.2f}s ({prediction.bg_status})"
+    )
+    pictures: dict[str, object] = {}
+    if prediction.bg_nbd is not None and prediction.bg_status == FITTED and customers.height:
+        max_frequency = int(customers["frequency"].quantile(0.99) or 0) + 1
+        age = float(customers["age_weeks"].max())
+        picture = draw_p_alive(prediction.bg_nbd.params, max_frequency, age)
+        path = settings.docs_dir / P_ALIVE_FILE
+        write_png(path, picture)
+        pictures["p_alive_heatmap"] = image_markdown("P(alive)", picture, path)
+    start = as_of - dt.timedelta(weeks=HOLDOUT_WEEKS)
+    table, holdout_status = holdout_table(days, start, as_of)
+    if table is None:
+        pictures["holdout"] = f"no holdout comparison (fit to {start}): {holdout_status}"
+    else:
+        title = f"Holdout {start} to {as_of}: actual vs BG/NBD fitted to {start}"
+        picture = draw_holdout(table, title)
+        path = settings.docs_dir / HOLDOUT_FILE
+        write_png(path, picture)
+        pictures["holdout_chart"] = image_markdown("holdout", picture, path)
+        pictures["holdout_table"] = dg.MetadataValue.md(_table_markdown(table))
+        pictures["holdout_actual"] = int(table["actual"].sum())
+        pictures["holdout_predicted"] = round(float(table["predicted"].sum()), 2)
+    yield dg.MaterializeResult(
+        asset_key="customer_predictions",
+        metadata={
+            "dagster/row_count": customers.height,
+            "repeat_customers": int((customers["frequency"] > 0).sum()),
+            "as_of": str(as_of),
+            "fit_seconds": round(seconds, 3),
+            DISCOUNT_ENV: discount,
+            **shared,
+            **pictures,
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key="prediction_model",
+        metadata={"dagster/row_count": prediction.model.height, **shared},
+    )
+
+
+PREDICTION_ASSETS = [predictions]

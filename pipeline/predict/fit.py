@@ -1,0 +1,61 @@
+"""What a maximum-likelihood fit returns, shared by the BG/NBD and Gamma-Gamma models."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import minimize
+
+
+@dataclass(frozen=True)
+class Fit:
+    """Fitted parameters (name → value), the maximised log-likelihood and whether it converged."""
+
+    params: dict[str, float]
+    log_likelihood: float
+    customers: int
+    converged: bool
+    message: str
+
+
+def maximise(
+    negative_ll: Callable[[np.ndarray], tuple[float, np.ndarray]],
+    names: tuple[str, ...],
+    start: np.ndarray,
+    customers: int,
+) -> Fit:
+    """Minimise ``negative_ll`` over log-parameters with L-BFGS-B (positivity for free).
+
+    ``negative_ll`` returns the value and its gradient in the log-parameters: an analytic
+    gradient costs one pass over the data per step where finite differences cost five.
+
+    The bounds on the logs (e^-12 … e^12) keep the optimiser from running a parameter off to
+    0 or infinity on degenerate data; a fit that ends on a bound is reported as not converged.
+    """
+    bound = 12.0
+    result = minimize(
+        negative_ll,
+        np.log(start),
+        method="L-BFGS-B",
+        jac=True,
+        bounds=[(-bound, bound)] * len(start),
+        options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-8},
+    )
+    on_bound = bool(np.any(np.abs(result.x) >= bound - 1e-6))
+    finite = bool(np.isfinite(result.fun))
+    converged = bool(result.success) and finite and not on_bound
+    message = str(result.message)
+    if on_bound:
+        message = "a parameter ran to the edge of its range (e^±12): the data do not identify it"
+    elif not finite:
+        message = "the log-likelihood is not finite at the optimum"
+    values = np.exp(result.x)
+    return Fit(
+        params={n: float(v) for n, v in zip(names, values, strict=True)},
+        log_likelihood=float(-result.fun),
+        customers=customers,
+        converged=converged,
+        message=message,
+    )

@@ -1,0 +1,59 @@
+"""From purchase days to the per-customer inputs of the models (frequency, recency, age, spend).
+
+A purchase is counted by its day: the models' unit is a purchase *day* (UTC date), as in the
+papers' CDNOW data, so two orders on one day are one purchase worth their summed net amount.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+WEEK_DAYS = 7.0
+
+
+def customer_summary(days: pl.DataFrame, calibration_end: dt.date) -> pl.DataFrame:
+    """One row per customer with a purchase day on or before ``calibration_end``.
+
+    ``days`` has customer_id, day (date) and amount (the day's net amount), one row per
+    customer and day. Returns customer_id, frequency (purchase days after the first),
+    recency_weeks, age_weeks and monetary (mean amount of the repeat days, NULL without any).
+    """
+    first = pl.col("day").min()
+    amount_first = pl.col("amount").sort_by("day").first()
+    return (
+        days.lazy()
+        .filter(pl.col("day") <= calibration_end)
+        .group_by("customer_id")
+        .agg(
+            frequency=(pl.len() - 1).cast(pl.Int64),
+            recency_weeks=(pl.col("day").max() - first).dt.total_days() / WEEK_DAYS,
+            age_weeks=(pl.lit(calibration_end) - first).dt.total_days() / WEEK_DAYS,
+            repeat_amount=pl.col("amount").sum() - amount_first,
+        )
+        .with_columns(
+            monetary=pl.when(pl.col("frequency") > 0).then(
+                pl.col("repeat_amount") / pl.col("frequency")
+            )
+        )
+        .drop("repeat_amount")
+        .sort("customer_id")
+        .collect()
+    )
+
+
+def triples(summary: pl.DataFrame) -> pl.DataFrame:
+    """Distinct (frequency, recency_weeks, age_weeks) with the customers sharing each."""
+    return summary.group_by("frequency", "recency_weeks", "age_weeks").agg(customers=pl.len())
+
+
+def purchases_between(days: pl.DataFrame, start: dt.date, end: dt.date) -> pl.DataFrame:
+    """Purchase days per customer in (start, end]: customer_id, purchases."""
+    return (
+        days.lazy()
+        .filter((pl.col("day") > start) & (pl.col("day") <= end))
+        .group_by("customer_id")
+        .agg(purchases=pl.len().cast(pl.Int64))
+        .collect()
+    )

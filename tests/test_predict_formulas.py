@@ -1,0 +1,156 @@
+"""The closed-form BG/NBD and Gamma-Gamma expressions for one customer, worked by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import polars as pl
+import pytest
+
+from pipeline.predict import bgnbd, gamma_gamma
+from pipeline.predict.docs import mart_docs
+from pipeline.predict.model import (
+    MIN_REPEAT_CUSTOMERS,
+    MODEL_COLUMNS,
+    PREDICTION_COLUMNS,
+    clv,
+    predict,
+)
+from pipeline.predict.settings import DISCOUNT_ENV, monthly_discount
+
+PARAMS = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+
+
+def hyp2f1_series(a: float, b: float, c: float, z: float) -> float:
+    """Gauss's series Σ (a)_k (b)_k / (c)_k z^k / k!, summed until the terms vanish."""
+    term, total, k = 1.0, 1.0, 0
+    while abs(term) > 1e-15:
+        term *= (a + k) * (b + k) / ((c + k) * (k + 1)) * z
+        total += term
+        k += 1
+    return total
+
+
+def test_p_alive_by_hand():
+    # x = 2, t_x = 30.43, T = 38.86 (CDNOW customer 1 in the papers' summary).
+    # odds = a/(b + x − 1) · ((α+T)/(α+t_x))^(r+x) = 0.793/3.426 · (43.274/34.844)^2.243
+    #      = 0.231465 · 1.241936^2.243 = 0.231465 · 1.625795 = 0.376314
+    # P(alive) = 1 / (1 + 0.376314) = 0.72659
+    assert round(float(bgnbd.p_alive(PARAMS, 2, 30.43, 38.86)), 4) == 0.7266
+    # Never bought again: δ = 0, P(alive) = 1 exactly.
+    assert float(bgnbd.p_alive(PARAMS, 0, 0.0, 38.86)) == 1.0
+
+
+def test_expected_purchases_by_hand():
+    x, t_x, T, t = 2, 30.43, 38.86, 39.0
+    r, alpha, a, b = PARAMS.values()
+    z = t / (alpha + T + t)  # 39 / 82.274 = 0.474025
+    head = (a + b + x - 1) / (a - 1)  # 4.219 / −0.207 = −20.3816
+    tail = 1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp2f1_series(
+        r + x, b + x, a + b + x - 1, z
+    )
+    odds = a / (b + x - 1) * ((alpha + T) / (alpha + t_x)) ** (r + x)
+    by_hand = head * tail / (1 + odds)
+    assert math.isclose(
+        float(bgnbd.expected_purchases(PARAMS, t, x, t_x, T)), by_hand, rel_tol=1e-9
+    )
+    # The figure itself, for the reader: about 1.23 purchase days in the next 39 weeks.
+    assert round(by_hand, 2) == 1.23
+
+
+def test_gamma_gamma_expected_value_by_hand():
+    # (γ + x m_x) p / (p x + q − 1) with p = 6.25, q = 3.74, γ = 15.44, x = 2, m_x = 30:
+    # (15.44 + 60) · 6.25 / (12.5 + 2.74) = 471.5 / 15.24 = 30.9383
+    value = gamma_gamma.expected_value({"p": 6.25, "q": 3.74, "gamma": 15.44}, 2, 30.0)
+    assert round(float(value), 4) == 30.9383
+
+
+def test_clv_discounts_each_month():
+    # With d = 0 the sum telescopes to E[Y(12 months)] × value, 12 months = 365.25 days.
+    weeks = 365.25 / 7
+    undiscounted = clv(PARAMS, [2], [30.43], [38.86], [10.0], 0.0)[0]
+    whole_year = float(bgnbd.expected_purchases(PARAMS, weeks, 2, 30.43, 38.86)) * 10.0
+    assert math.isclose(undiscounted, whole_year, rel_tol=1e-12)
+    # Discounting at 1 % a month lowers it, but by less than (1.01)^12 − 1 = 12.7 %.
+    discounted = clv(PARAMS, [2], [30.43], [38.86], [10.0], 0.01)[0]
+    assert whole_year / 1.01**12 < discounted < whole_year
+
+
+def test_too_few_repeat_customers_gives_null_predictions():
+    # 19 customers buy on two days, 30 once: one short of the 20 repeat customers needed.
+    day = dt.date(2024, 1, 1)
+    rows = [(f"r{i}", day, 10.0) for i in range(19)]
+    rows += [(f"r{i}", day + dt.timedelta(days=10 + i), 20.0) for i in range(19)]
+    rows += [(f"o{i}", day, 5.0) for i in range(30)]
+    days = pl.DataFrame(rows, schema=["customer_id", "day", "amount"], orient="row")
+    result = predict(days, dt.date(2024, 6, 30), 0.01, dt.datetime(2024, 7, 1))
+    reason = (
+        f"too few repeat customers to fit: 19 with frequency >= 1, {MIN_REPEAT_CUSTOMERS} needed"
+    )
+    assert result.bg_status == reason
+    assert result.customers.height == 49
+    predicted = result.customers.select(
+        "p_alive",
+        "expected_purchases_90d",
+        "expected_purchases_365d",
+        "expected_order_value",
+        "predicted_clv_365d",
+        "churn_risk",
+    )
+    assert predicted.null_count().row(0) == (49,) * 6
+    # The inputs are still published: 19 customers with frequency 1.
+    assert int(result.customers["frequency"].sum()) == 19
+    # prediction_model: all seven parameters, no values, the reason in status.
+    assert result.model.height == 7
+    assert result.model["value"].null_count() == 7
+    assert set(result.model["status"]) == {reason}
+
+
+def test_marts_have_the_spec_columns_and_each_is_described():
+    # The column lists of spec/metrics.md, typed here from the spec.
+    spec = {
+        "customer_predictions": "customer_id frequency recency_weeks age_weeks p_alive "
+        "expected_purchases_90d expected_purchases_365d expected_order_value "
+        "predicted_clv_365d churn_risk",
+        "prediction_model": "model parameter value log_likelihood customers time_unit "
+        "calibration_end fitted_at status",
+    }
+    docs = {d.name: d for d in mart_docs()}
+    assert list(PREDICTION_COLUMNS) == spec["customer_predictions"].split()
+    assert list(MODEL_COLUMNS) == spec["prediction_model"].split()
+    for name, columns in spec.items():
+        assert list(docs[name].columns) == columns.split(), f"pipeline/predict/{name}.yml"
+        assert docs[name].description and all(docs[name].columns.values())
+
+
+def test_a_fit_that_does_not_converge_is_reported_not_published():
+    # 30 customers buying every week for 10 weeks up to as_of, and 10 one-time buyers: nobody
+    # has ever dropped out, so the dropout parameters run off to the edge of their range.
+    day = dt.date(2024, 1, 1)
+    rows = [
+        (f"c{i}", day + dt.timedelta(days=7 * k), 10.0 + i) for i in range(30) for k in range(11)
+    ]
+    rows += [(f"o{i}", day + dt.timedelta(days=70), 5.0) for i in range(10)]
+    days = pl.DataFrame(rows, schema=["customer_id", "day", "amount"], orient="row")
+    result = predict(days, day + dt.timedelta(days=70), 0.01, dt.datetime(2024, 7, 1))
+    assert result.bg_status.startswith("BG/NBD fit did not converge: a parameter ran to the edge")
+    assert result.bg_nbd is not None and not result.bg_nbd.converged
+    assert result.model["value"].null_count() == 7  # the numbers are not published
+    assert result.model["log_likelihood"].null_count() == 7
+    assert result.customers["p_alive"].null_count() == 40
+    # the customers' inputs are: 30 × frequency 10, recency = age = 10 weeks
+    assert int(result.customers["frequency"].sum()) == 300
+
+
+def test_monthly_discount_setting(monkeypatch):
+    monkeypatch.delenv(DISCOUNT_ENV, raising=False)
+    assert monthly_discount() == 0.01
+    monkeypatch.setenv(DISCOUNT_ENV, "0.02")
+    assert monthly_discount() == 0.02
+    monkeypatch.setenv(DISCOUNT_ENV, "1%")
+    with pytest.raises(ValueError, match=r"PIPELINE_CLV_MONTHLY_DISCOUNT='1%' is not a number"):
+        monthly_discount()
+    monkeypatch.setenv(DISCOUNT_ENV, "1.5")
+    with pytest.raises(ValueError, match=r"must be in \[0, 1\)"):
+        monthly_discount()
