@@ -28,6 +28,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline.predict.docs import MartDoc, mart_docs
 from pipeline.sql_engine import Model, discover_models
 from pipeline.sqltext import identifier, literal
 from pipeline.warehouse import rows, run, table_exists
@@ -138,10 +139,10 @@ def serving_select(mart: str, columns: list[Column], spreadsheet_safe: bool) -> 
 
 
 @functools.cache
-def model_docs() -> dict[str, Model]:
-    """Every SQL model by table name, with its description and column descriptions (read once
-    per process: parsing every model takes about a second)."""
-    return {m.name: m for m in discover_models()}
+def model_docs() -> dict[str, Model | MartDoc]:
+    """Every mart's description and column descriptions by table name: the SQL models', and the
+    Python-built prediction marts' (read once per process: parsing every model takes ~1 s)."""
+    return {m.name: m for m in discover_models()} | {d.name: d for d in mart_docs()}
 
 
 def comment_statements(

@@ -354,3 +354,17 @@ def test_a_serving_file_that_cannot_be_replaced_is_reported_precisely(tmp_path: 
         with pytest.raises(OSError, match="the Parquet set is published .* could not be replaced"):
             publish(con, serving, MARTS)
     assert visible_set(serving)["loyalty_customers"][1] == 2
+
+
+def test_prediction_marts_carry_their_descriptions_too() -> None:
+    # The Python-built marts are documented in pipeline/predict/*.yml, not beside SQL: their
+    # comments and Parquet metadata come from there (text as written in the .yml).
+    from assets.publication import model_docs
+
+    docs = model_docs()
+    assert (
+        docs["prediction_model"].columns["parameter"]
+        == "r, alpha, a, b (bg_nbd); p, q, gamma (gamma_gamma)."
+    )
+    assert docs["customer_predictions"].description
+    assert docs["retention_monthly"].columns["retention_rate"]
