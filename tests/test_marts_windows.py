@@ -9,6 +9,8 @@ as_of = 2024-04-30, churn_days = 45, sla_hours = 24. The rules (spec/metrics.md)
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from marts_fixtures import build_all, insert_rows, new_warehouse, records, write_settings
 
@@ -25,11 +27,14 @@ PURCHASES = {"P": "2024-01-15", "Q": "2024-01-16", "R": "2024-02-15", "T": "2024
 def warehouse(tmp_path_factory):
     con = new_warehouse(tmp_path_factory.mktemp("windows"))
     write_settings(con, "2024-04-30", churn_days=45)
-    contacts = [*PURCHASES, "H1", "H2", "S1", "S2", "S3", "S4", "V1", "V2"]
+    contacts = [*PURCHASES, "H1", "H2", "S1", "S2", "S3", "S4", "V1", "V2", "E1", "E2", "E3"]
     insert_rows(
         con,
         "contacts",
-        [{"contact_id": c, "created_at": "2023-01-01 00:00:00"} for c in contacts],
+        [
+            {"contact_id": c, "created_at": "2023-01-01 00:00:00", "email": f"{c.lower()}@x.test"}
+            for c in contacts
+        ],
     )
     insert_rows(
         con,
@@ -103,6 +108,36 @@ def warehouse(tmp_path_factory):
             for c in ("V1", "V2")
         ],
     )
+    # E-mail windows. E1: campaign c1 delivered, opened and clicked on 2024-01-31 (90 days before
+    # as_of: outside the 90-day window), c2 on 2024-02-01 (inside) -> 1 delivered, 1 opened,
+    # 1 clicked in 90 days. E2 opened c3 on 2023-05-01 (365 days: outside 12 months), E3 on
+    # 2023-05-02 (inside): the e-mail channel counts for E3 only.
+    events = [
+        ("e1@x.test", "c1", "2024-01-31"),
+        ("e1@x.test", "c2", "2024-02-01"),
+        ("e2@x.test", "c3", "2023-05-01"),
+        ("e3@x.test", "c3", "2023-05-02"),
+    ]
+    insert_rows(
+        con,
+        "email_events",
+        [
+            {
+                "event_id": f"{email}-{campaign}-{kind}",
+                "email": email,
+                "campaign_id": campaign,
+                "event_type": kind,
+                "occurred_at": f"{day} {hour}",
+            }
+            for email, campaign, day in events
+            for kind, hour in (
+                ("sent", "08:00:00"),
+                ("delivered", "08:01:00"),
+                ("open", "09:00:00"),
+                ("click", "09:01:00"),
+            )
+        ],
+    )
     build_all(con)
     yield con
     con.close()
@@ -153,6 +188,23 @@ def test_ninety_day_window_edge(warehouse):
         (True, True),
         (True, False),
     ]
+
+
+def test_email_windows_edges(warehouse):
+    got = {
+        r["email_sha256"]: r
+        for r in records(
+            warehouse,
+            "select email_sha256, emails_delivered_90d, opens_90d, clicks_90d, open_rate_90d, "
+            "channels_engaged_12m from customer_360",
+        )
+    }
+    e1, e2, e3 = (
+        got[hashlib.sha256(f"{c}@x.test".encode()).hexdigest()] for c in ("e1", "e2", "e3")
+    )
+    assert (e1["emails_delivered_90d"], e1["opens_90d"], e1["clicks_90d"]) == (1, 1, 1)
+    assert e1["open_rate_90d"] == 1.0
+    assert (e2["channels_engaged_12m"], e3["channels_engaged_12m"]) == (0, 1)
 
 
 def test_sla_edges(warehouse):
