@@ -17,6 +17,7 @@ import polars as pl
 from pipeline.entities import SCORE_RANGES, Entity
 from pipeline.ingest.formats import EXTRA_PREFIX, ROW, Table
 from pipeline.ingest.mappings import Mapping, template_fields, vendor_label
+from pipeline.ingest.rules import row_rules
 
 BAD = "_bad"
 REASON = "_reason"
@@ -427,6 +428,7 @@ def _contract_checks(
                 pl.format(f"{label[col]} '{{}}' is not one of {', '.join(allowed)}", val),
             )
         )
+    checks.extend(row_rules(entity, label, aggregate=mapping.aggregate is not None))
     if "score" in entity.columns:
         score, kind = pl.col(_val("score")), pl.col(_val("survey_type"))
         for survey_type, (low, high) in SCORE_RANGES.items():
