@@ -58,7 +58,7 @@ def move_aside(path: Path, target_dir: Path, reason: str, sha: str) -> Path:
     """
     target_dir.mkdir(parents=True, exist_ok=True)
     target = target_dir / path.name
-    if target.exists():
+    if target.exists() or target.is_symlink():
         target = target_dir / f"{sha[:8]}-{path.name}"
     shutil.move(str(path), target)
     target.with_name(target.name + ".reason.txt").write_text(reason + "\n", encoding="utf-8")
