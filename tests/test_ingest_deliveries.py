@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ingest_support import drop, land, make_settings, query
 
+from pipeline import sensors
 from pipeline.config import Settings
 from pipeline.ingest.core import ingest_entity
 from pipeline.warehouse import open_warehouse
@@ -290,3 +291,14 @@ def test_a_hidden_delivery_is_logged_not_silently_ignored(data_dir):
         "crm/orders/..orders.csv: skipped: a hidden file (its name starts with '.') is not read; "
         "rename it to deliver it"
     ]
+
+
+def test_the_sensor_requests_a_run_for_a_link_without_reading_it(data_dir):
+    s = make_settings(data_dir)
+    folder = s.landing_dir / "crm" / "orders"
+    folder.mkdir(parents=True)
+    # A dangling link: reading it would fail, so a batch proves it was not read.
+    (folder / "link.csv").symlink_to(data_dir / "nowhere.csv")
+    batch, _, waiting = sensors.scan(s.landing_dir, sensors.LandingState(), now=100.0, settle=0)
+    assert waiting == []
+    assert batch is not None and list(batch.files) == ["crm/orders/link.csv"]
