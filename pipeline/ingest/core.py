@@ -20,7 +20,7 @@ import polars as pl
 
 from pipeline.config import Settings
 from pipeline.entities import ENTITIES, Entity, raw_table_ddl
-from pipeline.ingest import ledger, quarantine
+from pipeline.ingest import ledger, quarantine, versions
 from pipeline.ingest.checks import damaged_key, sql_path, undecidable_versions
 from pipeline.ingest.errors import FileRefused
 from pipeline.ingest.formats import ROW, SUPPORTED_SUFFIXES, Table, open_table, supported
@@ -250,12 +250,31 @@ def _ingest_file(
         reason = damaged_key(con, keys, entity, key_label) if keys else None
         reason = reason or undecidable_versions(con, good, entity, key_label)
         select = canonical_select(entity, good)
+        notes = [retry] if retry else []
+        bad_parts = [bad]
+        if reason is None and n_good and delivery.work is not None:
+            held = Path(delivery.work.name) / "held.parquet"
+            superseded, conflicts = versions.hold_back(con, entity, select, held)
+            if superseded or conflicts:
+                select = versions.without_held(select, held)
+                n_good, n_bad = n_good - superseded - conflicts, n_bad + superseded + conflicts
+                notes += versions.notes(superseded, conflicts)
+                bad_parts.append(held)
         if reason is None and validator is not None and n_good:
             reason = validator(entity, DeliveredRows(con, select, n_good), rel)
         if reason:
             raise FileRefused(reason)
-        report = FileReport(rel, entity.name, mapping.name, "landed", n_read, n_good, n_bad, retry)
-        _land(con, report, sha, seq, run_id, select, bad)
+        report = FileReport(
+            rel,
+            entity.name,
+            mapping.name,
+            "landed",
+            n_read,
+            n_good,
+            n_bad,
+            "; ".join(notes) or None,
+        )
+        _land(con, report, sha, seq, run_id, select, bad_parts)
         return report
     except FileRefused as refused:
         name = mapping.name if mapping is not None else None
@@ -314,7 +333,7 @@ def _land(
     seq: int,
     run_id: str,
     select: str,
-    bad: Path,
+    bad: list[Path],
 ) -> None:
     """Append the good rows, quarantine the bad ones and record the delivery, atomically."""
     run(con, "begin transaction")
@@ -326,14 +345,15 @@ def _land(
             f"? as _loaded_at from ({select})",
             [report.source_file, seq, sha, ledger.utc_now()],
         )
-        quarantine.insert_rows(
-            con,
-            bad,
-            entity=report.entity,
-            source_file=report.source_file,
-            sha=sha,
-            run_id=run_id,
-        )
+        for part in bad:
+            quarantine.insert_rows(
+                con,
+                part,
+                entity=report.entity,
+                source_file=report.source_file,
+                sha=sha,
+                run_id=run_id,
+            )
         ledger.forget_refusal(con, sha)
         ledger.record(con, report, sha=sha, delivery_seq=seq, run_id=run_id)
         run(con, "commit")
