@@ -9,10 +9,12 @@ import subprocess
 from decimal import Decimal
 from pathlib import Path
 
+import polars as pl
 from ingest_support import drop, land, make_settings, query
 
 from pipeline import sensors
 from pipeline.config import Settings
+from pipeline.ingest import decimals
 from pipeline.ingest.core import ingest_entity
 from pipeline.warehouse import open_warehouse
 
@@ -102,10 +104,12 @@ def test_negative_amounts_are_quarantined_with_a_reason(data_dir):
         + "o1,c1,,2024-01-05,refunded,EUR,20.00,,-20.00,\n"
         + "o2,c1,,2024-01-05,completed,EUR,20.00,-500.00,,\n"
         + "o3,c1,,2024-01-05,completed,EUR,-5,,,\n"
-        + "o4,c1,,2024-01-05,completed,EUR,20.00,5,15,\n",
+        + "o4,c1,,2024-01-05,completed,EUR,20.00,5,15,\n"
+        # A credit note (as UCI Online Retail delivers them) never counts as a purchase.
+        + "o5,c1,,2024-01-05,cancelled,EUR,-20.00,,,\n",
     )
     (report,) = land(s, "orders")
-    assert (report.rows_landed, report.rows_quarantined) == (1, 3)
+    assert (report.rows_landed, report.rows_quarantined) == (2, 3)
     reasons = [r[2] for r in quarantined(s)]
     assert reasons == [
         "refund_amount '-20.00' is negative; amounts cannot be negative",
@@ -302,3 +306,21 @@ def test_the_sensor_requests_a_run_for_a_link_without_reading_it(data_dir):
     batch, _, waiting = sensors.scan(s.landing_dir, sensors.LandingState(), now=100.0, settle=0)
     assert waiting == []
     assert batch is not None and list(batch.files) == ["crm/orders/link.csv"]
+
+
+def test_a_stated_separator_wins_over_the_values_and_unsettled_values_are_ambiguous():
+    # '42,71' reads only with ','; '1,250' both ways; '1,234.50' shows ',' as thousands.
+    frame = pl.LazyFrame({"a": ["42,71", "1,250", None]})
+    assert decimals.decide(frame, [pl.col("a")], stated=None) == decimals.Decimals(
+        ",", False, "values"
+    )
+    assert decimals.decide(frame, [pl.col("a")], stated=".").separator == "."
+    shown = pl.LazyFrame({"a": ["1,250", "€1,234.50"]})
+    assert decimals.decide(shown, [pl.col("a")], stated=None) == decimals.Decimals(
+        ".", True, "values"
+    )
+    plain = pl.LazyFrame({"a": ["1250", "0.125", "1,250", "12.500"]})
+    dec = decimals.decide(plain, [pl.col("a")], stated=None)
+    assert dec == decimals.Decimals(".", False, "values")  # '0.125' reads only with '.'
+    bad, _ = decimals.ambiguity_check(pl.col("a"), "gross_amount", dec)
+    assert plain.select(bad).collect()["a"].to_list() == [False, False, True, True]

@@ -17,9 +17,10 @@ import polars as pl
 # Currency symbols, spaces (also non-breaking), apostrophes (Swiss thousands) and a leading or
 # trailing ISO currency code.
 NUMBER_NOISE = r"[\s\u00a0\u202f'’\p{Sc}]|^[A-Za-z]{3}|[A-Za-z]{3}$"
+# A thousands group never starts with 0: '0.125' reads only with '.' as decimal separator.
 DECIMAL_PATTERN = {
-    ".": r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$",
-    ",": r"^[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?$",
+    ".": r"^[+-]?([1-9]\d{0,2}(,\d{3})+|\d+)(\.\d+)?$",
+    ",": r"^[+-]?([1-9]\d{0,2}(\.\d{3})+|\d+)(,\d+)?$",
 }
 # One separator followed by exactly three digits: a thousands group or three decimals (a
 # leading 0 is never a thousands group: 0.125 is not ambiguous).
