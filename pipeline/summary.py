@@ -27,9 +27,11 @@ def print_summary(settings: Settings, run_id: str) -> None:
                     if status == "refused":
                         print(f"  {name}: REFUSED — {reason}")
                     else:
+                        # A landed file's reason is a note: a retry, rows held back.
+                        note = f" ({reason})" if reason else ""
                         print(
                             f"  {name}: {read:,} read, {landed:,} landed, "
-                            f"{quarantined:,} quarantined"
+                            f"{quarantined:,} quarantined{note}"
                         )
         marts = rows(
             con,

@@ -16,6 +16,7 @@ from pipeline import sensors
 from pipeline.config import Settings
 from pipeline.ingest import decimals
 from pipeline.ingest.core import ingest_entity
+from pipeline.summary import print_summary
 from pipeline.warehouse import open_warehouse
 
 REPO = Path(__file__).resolve().parent.parent
@@ -42,7 +43,7 @@ def quarantined(s: Settings) -> list[tuple[str, int, str]]:
 
 
 # 1 ----------------------------------------------------------------------------------------------
-def test_a_resent_old_export_does_not_revert_a_later_update(data_dir):
+def test_a_resent_old_export_does_not_revert_a_later_update(data_dir, capsys):
     s = make_settings(data_dir)
     first = ORDERS_HEADER + "X,c1,,2024-01-05,pending,EUR,10,,,\n"
     drop(s, "orders", "a.csv", first)
@@ -60,6 +61,12 @@ def test_a_resent_old_export_does_not_revert_a_later_update(data_dir):
     assert "superseded by crm/orders/b.csv row 2" in row[2]
     # X stays completed (the second file's version), as before the re-sent export.
     assert current_orders(s) == {"X": ("completed", Decimal("10"))}
+    # The CLI's run summary says so too (every land() here has run_id 'test').
+    print_summary(s, "test")
+    assert (
+        "crm/orders/c.csv.gz: 1 read, 0 landed, 1 quarantined (1 row(s) repeat a version "
+        "already superseded (not landed))" in capsys.readouterr().out
+    )
 
 
 def test_resending_the_current_version_still_lands(data_dir):
