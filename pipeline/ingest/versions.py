@@ -39,22 +39,39 @@ def hold_back(
         return 0, 0
     key, cols = entity.key, list(entity.columns)
     row_hash = f"hash({', '.join(cols)})"
-    record = "to_json({" + ", ".join(f"'{c}': {c}" for c in cols) + "})::varchar"
+    record = "to_json({" + ", ".join(f"'{c}': s.{c}" for c in cols) + "})::varchar"
     where = "_source_file || ' row ' || _row_number"
+    superseded_reason = (
+        f"'{key} ''' || k || ''' repeats the version of ' || was || ', superseded by ' || since"
+        " || ': a replaced version does not win again (not landed)'"
+    )
+    conflict_reason = (
+        f"'conflict: {key} ''' || k || ''' has the same updated_at ' || updated_at || ' as '"
+        " || was || ' but other contents; the earlier version is kept"
+        " (deliver a change with a later updated_at)'"
+    )
     run(
         con,
         f"""
         copy (
-        with new as (
-            select {key} as k, updated_at, _row_number, {row_hash} as h, {record} as rec
-            from ({select})
+        with new as materialized (
+            select {key} as k, updated_at, _row_number, {row_hash} as h from ({select})
+        ),
+        -- Only a key with a landed version unlike the new row can hold it back: a re-sent
+        -- snapshot whose rows are all current stops here.
+        landed as (
+            select {key} as k, min({row_hash}) as lo, max({row_hash}) as hi
+            from {table} where {key} in (select k from new) group by {key}
+        ),
+        candidates as materialized (
+            select n.* from new n join landed l using (k) where not (l.lo = n.h and l.hi = n.h)
         ),
         old as (
             select {key} as k, updated_at, {row_hash} as h, {where} as place,
                    row_number() over (partition by {key} order by _delivery_seq, _row_number)
                        as pos
             from {table}
-            where {key} in (select k from new)
+            where {key} in (select k from candidates)
         ),
         -- The current version, by the staging models' rule: the latest updated_at among the
         -- versions from the last undated one on, else the later delivery.
@@ -71,34 +88,29 @@ def hold_back(
             ) = 1
         ),
         superseded as (
-            select n._row_number, any_value(n.k) as k, any_value(n.rec) as rec,
-                   arg_min(o.place, o.pos) as was, any_value(c.place) as since
-            from new n
+            select n._row_number, any_value(n.k) as k, arg_min(o.place, o.pos) as was,
+                   any_value(c.place) as since
+            from candidates n
             join current c on c.k = n.k and c.h <> n.h
             join old o on o.k = n.k and o.h = n.h
             group by n._row_number
         ),
         conflicts as (
-            select n._row_number, any_value(n.k) as k, any_value(n.rec) as rec,
-                   any_value(n.updated_at) as updated_at, arg_min(o.place, o.pos) as was
-            from new n
+            select n._row_number, any_value(n.k) as k, any_value(n.updated_at) as updated_at,
+                   arg_min(o.place, o.pos) as was
+            from candidates n
             join old o on o.k = n.k and o.updated_at = n.updated_at and o.h <> n.h
             where n._row_number not in (select _row_number from superseded)
             group by n._row_number
+        ),
+        held as (
+            select _row_number, {superseded_reason} as _reason from superseded
+            union all
+            select _row_number, {conflict_reason} as _reason from conflicts
         )
-        select _row_number,
-               '{key} ''' || k || ''' repeats the version of ' || was || ', superseded by '
-                   || since || ': a replaced version does not win again (not landed)'
-                   as _reason,
-               rec as _record
-        from superseded
-        union all
-        select _row_number,
-               'conflict: {key} ''' || k || ''' has the same updated_at ' || updated_at
-                   || ' as ' || was || ' but other contents; the earlier version is kept '
-                   || '(deliver a change with a later updated_at)' as _reason,
-               rec as _record
-        from conflicts
+        -- The record (the row's values as JSON) only for the rows held back.
+        select h._row_number, h._reason, {record} as _record
+        from held h join ({select}) s using (_row_number)
         ) to {sql_path(held)} (format parquet)
         """,
     )
