@@ -252,6 +252,28 @@ def test_symlinks_in_landing_are_refused_without_reading_them(data_dir, tmp_path
     assert outside.exists()  # the target is never touched
 
 
+def test_a_linked_entity_folder_is_refused_and_one_behind_a_linked_parent_is_not_read(
+    data_dir, tmp_path_factory
+):
+    s = make_settings(data_dir)
+    outside = tmp_path_factory.mktemp("outside")
+    (outside / "orders").mkdir()
+    (outside / "orders" / "a.csv").write_text(
+        ORDERS_HEADER + "o9,c1,,2024-01-05,completed,EUR,1,,,\n"
+    )
+    (s.landing_dir / "crm").mkdir(parents=True)
+    (s.landing_dir / "crm" / "orders").symlink_to(outside / "orders", target_is_directory=True)
+    (report,) = land(s, "orders")
+    assert (report.source_file, report.status) == ("crm/orders", "refused")
+    assert "symbolic link" in report.reason
+    (s.landing_dir / "email").symlink_to(outside, target_is_directory=True)
+    (outside / "events").mkdir()
+    (report,) = land(s, "email_events")
+    assert (report.source_file, report.status) == ("email/events", "skipped")
+    assert "outside landing" in report.reason
+    assert (outside / "orders" / "a.csv").exists()  # a link is moved, never its target
+
+
 # 16 ---------------------------------------------------------------------------------------------
 def test_work_folders_left_by_a_killed_run_are_removed(data_dir):
     s = make_settings(data_dir)

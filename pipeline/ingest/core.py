@@ -27,6 +27,7 @@ from pipeline.ingest.formats import ROW, SUPPORTED_SUFFIXES, Table, open_table, 
 from pipeline.ingest.landing import (
     HIDDEN_REASON,
     LINK_REASON,
+    OUTSIDE_REASON,
     Entry,
     landing_entries,
     remove_stale_work,
@@ -113,7 +114,7 @@ def ingest_entity(
     reports = []
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_work(settings.data_dir)
-    entries = landing_entries(settings.landing_dir / ent.landing_path)
+    entries = landing_entries(settings.landing_dir / ent.landing_path, settings.landing_dir)
     # Read by the worker thread: a snapshot, not the dict this loop updates. A refused
     # delivery is tried again when it comes back (a mapping added, a file moved).
     known = {sha for sha, (_, status) in seen.items() if status != "refused"}
@@ -127,8 +128,9 @@ def ingest_entity(
             rel = path.relative_to(settings.landing_dir).as_posix()
             with delivery:
                 before = seen.get(delivery.sha)
-                if entry.kind == "hidden":
-                    report = FileReport(rel, entity, None, "skipped", 0, 0, 0, HIDDEN_REASON)
+                if entry.kind in ("hidden", "outside"):
+                    why = HIDDEN_REASON if entry.kind == "hidden" else OUTSIDE_REASON
+                    report = FileReport(rel, entity, None, "skipped", 0, 0, 0, why)
                 elif before is not None and before[1] != "refused":
                     first, status = before
                     report = FileReport(
@@ -181,7 +183,7 @@ def _read(
     A link is refused unread: its "hash" is that of its path, so that the ledger can record it.
     """
     path = entry.path
-    if entry.kind == "hidden":
+    if entry.kind in ("hidden", "outside"):
         return _Read("")
     if entry.kind == "link":
         where = path.relative_to(settings.landing_dir).as_posix()

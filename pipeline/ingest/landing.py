@@ -23,22 +23,33 @@ LINK_REASON = (
     "copy the file itself into the folder"
 )
 HIDDEN_REASON = "a hidden file (its name starts with '.') is not read; rename it to deliver it"
+OUTSIDE_REASON = (
+    "the folder leads outside landing through a symbolic link above it; nothing in it is read"
+)
 
 
 @dataclass(frozen=True)
 class Entry:
-    """One thing found in a landing folder: a ``file`` to read, a ``link`` to refuse or a
-    ``hidden`` delivery to mention."""
+    """One thing found in a landing folder: a ``file`` to read, a ``link`` to refuse, a
+    ``hidden`` delivery to mention, or the folder itself when it is ``outside`` landing."""
 
     path: Path
     kind: str
 
 
-def landing_entries(folder: Path) -> list[Entry]:
+def landing_entries(folder: Path, landing: Path | None = None) -> list[Entry]:
     """Deliveries, links and hidden deliveries under ``folder`` (recursively), in path order;
-    marker files and hidden folders are left out."""
-    if not folder.is_dir() or folder.is_symlink():
+    marker files and hidden folders are left out.
+
+    The folder itself is a ``link`` when it is one, and ``outside`` when a link between it and
+    ``landing`` leads elsewhere (``landing`` itself may be a link).
+    """
+    if folder.is_symlink():
+        return [Entry(folder, "link")]
+    if not folder.is_dir():
         return []
+    if landing is not None and not folder.resolve().is_relative_to(landing.resolve()):
+        return [Entry(folder, "outside")]
     found = []
     for root, dirs, files in os.walk(folder, followlinks=False):
         here = Path(root)
