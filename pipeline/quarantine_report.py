@@ -255,8 +255,10 @@ def summary_lines(
             continue
         if entity not in combined:
             combined[entity] = combined_mappings(settings, entity)
+        # A landed file's reason is a note: a retry, rows held back as old or conflicting versions.
+        note = f" ({reason})" if reason else ""
         out.append(
-            f"  {src}: {counts_text(read, landed, quarantined, mapping in combined[entity])}"
+            f"  {src}: {counts_text(read, landed, quarantined, mapping in combined[entity])}{note}"
         )
         out.extend(f"    {note}" for note in (notes or {}).get(src, []))
         if quarantined:

@@ -143,7 +143,8 @@ def landing_deliveries(landing_dir: Path) -> dict[str, tuple[str, Path]]:
         for path in folder.rglob("*"):
             rel = path.relative_to(landing_dir)
             hidden = any(part.startswith(".") for part in rel.parts)
-            if path.is_file() and not hidden and is_delivery(path):
+            # A link is a delivery to refuse (ingestion says why), never followed here.
+            if (path.is_symlink() or path.is_file()) and not hidden and is_delivery(path):
                 found[rel.as_posix()] = (entity.name, path)
     return found
 
@@ -154,7 +155,9 @@ def has_marker(path: Path) -> bool:
 
 
 def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file's bytes, read in chunks."""
+    """Hex sha256 of a file's bytes, read in chunks; of its path for a link (never followed)."""
+    if path.is_symlink():
+        return hashlib.sha256(f"symbolic link:{path}".encode()).hexdigest()
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         while chunk := fh.read(1 << 20):
@@ -172,7 +175,7 @@ def scan(
     waiting: list[str] = []
     for rel, (entity, path) in sorted(landing_deliveries(landing_dir).items()):
         try:
-            st = path.stat()
+            st = path.lstat()
         except FileNotFoundError:
             continue  # moved away between listing and stat
         seen = state.files.get(rel)

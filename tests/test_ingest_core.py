@@ -185,7 +185,7 @@ def test_two_versions_ordered_by_updated_at_land(data_dir):
 def test_validator_sees_the_good_rows_and_can_refuse_the_file(data_dir):
     s = make_settings(data_dir)
     drop(s, "orders", "a.csv", ORDERS_HEADER + "o1,c1,,2024-01-01,pending,EUR,5,,,\nbad\n")
-    drop(s, "orders", "b.csv", ORDERS_HEADER + "o2,c1,,2024-01-01,pending,EUR,-5,,,\n")
+    drop(s, "orders", "b.csv", ORDERS_HEADER + "o2,c1,,2024-01-01,pending,EUR,5000,,,\n")
     seen = {}
 
     def validator(entity, delivered, source_file):
@@ -193,8 +193,8 @@ def test_validator_sees_the_good_rows_and_can_refuse_the_file(data_dir):
         good = frame(delivered.con, delivered.sql)
         assert delivered.height == good.height
         seen[source_file] = (entity.name, good["order_id"].to_list(), good["_row_number"][0])
-        if (good["gross_amount"] < 0).any():
-            return "negative gross_amount"
+        if (good["gross_amount"] > 1000).any():
+            return "gross_amount over 1000"
         return None
 
     a, b = land(s, "orders", validator=validator)
@@ -203,7 +203,7 @@ def test_validator_sees_the_good_rows_and_can_refuse_the_file(data_dir):
         "crm/orders/b.csv": ("orders", ["o2"], 2),
     }
     assert (a.status, a.rows_landed, a.rows_quarantined) == ("landed", 1, 1)
-    assert (b.status, b.reason) == ("refused", "negative gross_amount")
+    assert (b.status, b.reason) == ("refused", "gross_amount over 1000")
     assert (s.quarantine_dir / "crm/orders/b.csv.reason.txt").exists()
 
 

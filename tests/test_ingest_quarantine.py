@@ -91,19 +91,25 @@ def test_duplicate_header_names_refuse_the_file(data_dir):
     )
 
 
-def test_refused_bytes_are_skipped_and_same_names_do_not_clash(data_dir):
+def test_refused_bytes_are_retried_and_same_names_do_not_clash(data_dir):
     s = make_settings(data_dir)
     drop(s, "contacts", "x.csv", "nonsense\n1\n")
     land(s, "contacts")
-    drop(s, "contacts", "x.csv", "nonsense\n1\n")  # the same bytes again
+    first = query(s, "select file_sha256 from ingest_ledger")[0, 0]
+    drop(s, "contacts", "x.csv", "nonsense\n1\n")  # the same bytes again: tried again
     (again,) = land(s, "contacts")
-    assert (again.status, again.reason) == ("skipped", "same bytes as crm/contacts/x.csv (refused)")
+    assert again.status == "refused"
+    assert again.reason.endswith("(retry of crm/contacts/x.csv, refused earlier)")
     drop(s, "contacts", "x.csv", "other nonsense\n2\n")  # new bytes, same name
     (other,) = land(s, "contacts")
     assert other.status == "refused"
     moved = sorted(p.name for p in (s.quarantine_dir / "crm/contacts").iterdir())
     sha = query(s, "select file_sha256 from ingest_ledger order by delivery_seq desc")[0, 0]
-    assert moved == sorted(["x.csv", "x.csv.reason.txt", f"{sha[:8]}-x.csv",
+    # The retried copy and the new bytes each get their hash's first 8 digits.
+    assert moved == sorted(["x.csv", "x.csv.reason.txt", f"{first[:8]}-x.csv",
+                            f"{first[:8]}-x.csv.reason.txt", f"{sha[:8]}-x.csv",
                             f"{sha[:8]}-x.csv.reason.txt"])  # fmt: skip
-    # The skipped copy stays where it was dropped: it was delivered before.
+    # One ledger row per content: the retry replaced the first refusal.
+    assert query(s, "select count(*) as n from ingest_ledger")["n"][0] == 2
+    # Every copy was moved aside.
     assert not (s.landing_dir / "crm/contacts/x.csv").exists()

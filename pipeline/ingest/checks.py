@@ -68,7 +68,7 @@ def undecidable_versions(
     con: duckdb.DuckDBPyConnection, good: Path, entity: Entity, key_label: str
 ) -> str | None:
     """Reason to refuse a mutable entity's file holding two versions of a key that nothing
-    orders (no ``updated_at``, or the same one)."""
+    orders (no ``updated_at``, or the same one); the message says which of the two it is."""
     if not entity.mutable:
         return None
     cols = ", ".join(entity.columns)
@@ -76,21 +76,29 @@ def undecidable_versions(
         con,
         f"""
         with g as (
-            select {entity.key} as key, min(_row_number) as first_row,
+            select {entity.key} as key, updated_at, min(_row_number) as first_row,
                    max(_row_number) as last_row
             from read_parquet({sql_path(good)})
             group by {entity.key}, updated_at
             having min(hash({cols})) <> max(hash({cols}))
         )
-        select count(*), arg_min(key, first_row), min(first_row), arg_min(last_row, first_row)
+        select count(*), arg_min(key, first_row), min(first_row), arg_min(last_row, first_row),
+               arg_min(updated_at, first_row)
         from g
         """,
     )[0]
-    conflicts, key, first_row, last_row = found
+    conflicts, key, first_row, last_row, updated_at = found
     if not conflicts:
         return None
+    example = f"e.g. '{key}' in rows {first_row} and {last_row}"
+    if updated_at is None:
+        return (
+            f"{conflicts} {key_label} value(s) appear with different contents and no updated_at "
+            f"to tell which is current ({example}); deliver one version per {entity.key}, or "
+            "add updated_at"
+        )
     return (
-        f"{conflicts} {key_label} value(s) appear with different contents and no updated_at to "
-        f"tell which is current (e.g. '{key}' in rows {first_row} and {last_row}); deliver one "
-        f"version per {entity.key}, or add updated_at"
+        f"{conflicts} {key_label} value(s) appear with different contents and the same "
+        f"updated_at, so nothing tells which is current ({example}, both updated at "
+        f"{updated_at}); deliver one version per {entity.key} and updated_at"
     )

@@ -20,10 +20,19 @@ import polars as pl
 
 from pipeline.config import Settings
 from pipeline.entities import ENTITIES, Entity, raw_table_ddl
-from pipeline.ingest import ledger, quarantine
+from pipeline.ingest import ledger, quarantine, versions
 from pipeline.ingest.checks import damaged_key, sql_path, undecidable_versions
 from pipeline.ingest.errors import FileRefused
 from pipeline.ingest.formats import ROW, SUPPORTED_SUFFIXES, Table, open_table, supported
+from pipeline.ingest.landing import (
+    HIDDEN_REASON,
+    LINK_REASON,
+    OUTSIDE_REASON,
+    Entry,
+    landing_entries,
+    remove_stale_work,
+    work_folder_prefix,
+)
 from pipeline.ingest.mappings import Mapping, headerless_columns, load_mappings, recognise
 from pipeline.ingest.parse import Plan, plan
 from pipeline.ingest.report import FileReport
@@ -46,8 +55,6 @@ Validator = Callable[[Entity, "pl.DataFrame | DeliveredRows", str], str | None]
 # DuckDB's share of memory while a delivery lands; beyond it, it spills to disk. Its default
 # (80 % of RAM) let a 1 GB file's checks and insert take 4.6 GB.
 MEMORY_LIMIT = "1GB"
-# Files a sender or the sensor uses to signal "upload complete" or "still uploading".
-MARKER_SUFFIXES = (".done", ".ready", ".part", ".partial", ".tmp", ".crdownload", ".reason.txt")
 
 # The key of an e-mail event delivered without one (documented in docs/vendors.md):
 # sha256 of "lower(trim(email))|campaign_id|event_type|occurred_at", occurred_at in UTC as
@@ -70,18 +77,9 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
 
 
 def landing_files(folder: Path) -> list[Path]:
-    """Deliveries under ``folder`` (recursively) in path order, without hidden or marker files."""
-    if not folder.is_dir():
-        return []
-    found = []
-    for path in folder.rglob("*"):
-        rel = path.relative_to(folder)
-        if not path.is_file() or any(part.startswith(".") for part in rel.parts):
-            continue
-        if path.name.lower().endswith(MARKER_SUFFIXES):
-            continue
-        found.append(path)
-    return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
+    """Deliveries under ``folder`` (recursively) in path order, without hidden or marker files
+    and without links."""
+    return [e.path for e in landing_entries(folder) if e.kind == "file"]
 
 
 def canonical_select(entity: Entity, parquet: Path) -> str:
@@ -116,25 +114,34 @@ def ingest_entity(
     seq = ledger.last_delivery_seq(con)
     reports = []
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    paths = landing_files(settings.landing_dir / ent.landing_path)
-    known = set(seen)  # read by the worker thread: a snapshot, not the dict this loop updates
+    remove_stale_work(settings.data_dir)
+    entries = landing_entries(settings.landing_dir / ent.landing_path, settings.landing_dir)
+    # Read by the worker thread: a snapshot, not the dict this loop updates. A refused
+    # delivery is tried again when it comes back (a mapping added, a file moved).
+    known = {sha for sha, (_, status) in seen.items() if status != "refused"}
 
-    def read(path: Path) -> _Read:
-        return _read(settings, ent, path, mappings, skip=known)
+    def read(entry: Entry) -> _Read:
+        return _read(settings, ent, entry, mappings, skip=known)
 
     with _memory_limit(con, MEMORY_LIMIT):
-        for path, delivery in _read_ahead(paths, read):
+        for entry, delivery in _read_ahead(entries, read):
+            path = entry.path
             rel = path.relative_to(settings.landing_dir).as_posix()
             with delivery:
-                if delivery.sha in seen:
-                    first, status = seen[delivery.sha]
+                before = seen.get(delivery.sha)
+                if entry.kind in ("hidden", "outside"):
+                    why = HIDDEN_REASON if entry.kind == "hidden" else OUTSIDE_REASON
+                    report = FileReport(rel, entity, None, "skipped", 0, 0, 0, why)
+                elif before is not None and before[1] != "refused":
+                    first, status = before
                     report = FileReport(
                         rel, entity, None, "skipped", 0, 0, 0, f"same bytes as {first} ({status})"
                     )
                 else:
                     seq += 1
+                    retry = f"retry of {before[0]}, refused earlier" if before else None
                     report = _ingest_file(
-                        con, settings, ent, path, rel, delivery, seq, run_id, validator
+                        con, settings, ent, path, rel, delivery, seq, run_id, validator, retry
                     )
                     seen[delivery.sha] = (rel, report.status)
             if log:
@@ -170,13 +177,24 @@ class _Read:
 
 
 def _read(
-    settings: Settings, entity: Entity, path: Path, mappings: list[Mapping], skip: set[str]
+    settings: Settings, entity: Entity, entry: Entry, mappings: list[Mapping], skip: set[str]
 ) -> _Read:
-    """Hash ``path`` and, if its bytes are new, parse it into Parquet files (thread-safe)."""
+    """Hash a delivery and, if its bytes are new, parse it into Parquet files (thread-safe).
+
+    A link is refused unread: its "hash" is that of its path, so that the ledger can record it.
+    """
+    path = entry.path
+    if entry.kind in ("hidden", "outside"):
+        return _Read("")
+    if entry.kind == "link":
+        where = path.relative_to(settings.landing_dir).as_posix()
+        return _Read(ledger.text_sha256(f"symbolic link:{where}"), refused=LINK_REASON)
     sha = ledger.file_sha256(path)
     if sha in skip:
         return _Read(sha)
-    read = _Read(sha, tempfile.TemporaryDirectory(prefix=".ingest-", dir=settings.data_dir))
+    read = _Read(
+        sha, tempfile.TemporaryDirectory(prefix=work_folder_prefix(), dir=settings.data_dir)
+    )
     try:
         if not supported(path.name):
             raise FileRefused(f"unsupported file type; accepted: {', '.join(SUPPORTED_SUFFIXES)}")
@@ -193,8 +211,10 @@ def _read(
     return read
 
 
-def _read_ahead(paths: list[Path], read: Callable[[Path], _Read]) -> Iterator[tuple[Path, _Read]]:
-    """``(path, read(path))`` in order, reading the next path on a worker thread meanwhile."""
+def _read_ahead(
+    paths: list[Entry], read: Callable[[Entry], _Read]
+) -> Iterator[tuple[Entry, _Read]]:
+    """``(entry, read(entry))`` in order, reading the next one on a worker thread meanwhile."""
     if not paths:
         return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-read") as pool:
@@ -220,8 +240,9 @@ def _ingest_file(
     seq: int,
     run_id: str,
     validator: Validator | None,
+    retry: str | None = None,
 ) -> FileReport:
-    """Land or refuse one delivery, in one transaction."""
+    """Land or refuse one delivery, in one transaction; ``retry`` says which refusal it retries."""
     mapping = delivery.mapping
     sha = delivery.sha
     try:
@@ -232,17 +253,37 @@ def _ingest_file(
         reason = damaged_key(con, keys, entity, key_label) if keys else None
         reason = reason or undecidable_versions(con, good, entity, key_label)
         select = canonical_select(entity, good)
+        notes = [retry] if retry else []
+        bad_parts = [bad]
+        if reason is None and n_good and delivery.work is not None:
+            held = Path(delivery.work.name) / "held.parquet"
+            superseded, conflicts = versions.hold_back(con, entity, select, held)
+            if superseded or conflicts:
+                select = versions.without_held(select, held)
+                n_good, n_bad = n_good - superseded - conflicts, n_bad + superseded + conflicts
+                notes += versions.notes(superseded, conflicts)
+                bad_parts.append(held)
         if reason is None and validator is not None and n_good:
             reason = validator(entity, DeliveredRows(con, select, n_good), rel)
         if reason:
             raise FileRefused(reason)
-        report = FileReport(rel, entity.name, mapping.name, "landed", n_read, n_good, n_bad, None)
+        report = FileReport(
+            rel,
+            entity.name,
+            mapping.name,
+            "landed",
+            n_read,
+            n_good,
+            n_bad,
+            "; ".join(notes) or None,
+        )
         report.combined = mapping.aggregate is not None
-        _land(con, report, sha, seq, run_id, select, bad)
+        _land(con, report, sha, seq, run_id, select, bad_parts)
         return report
     except FileRefused as refused:
         name = mapping.name if mapping is not None else None
-        report = FileReport(rel, entity.name, name, "refused", 0, 0, 0, refused.reason)
+        reason = refused.reason + (f" ({retry})" if retry else "")
+        report = FileReport(rel, entity.name, name, "refused", 0, 0, 0, reason)
         _refuse(con, report, sha, seq, run_id, path, settings.quarantine_dir / entity.landing_path)
         return report
 
@@ -296,7 +337,7 @@ def _land(
     seq: int,
     run_id: str,
     select: str,
-    bad: Path,
+    bad: list[Path],
 ) -> None:
     """Append the good rows, quarantine the bad ones and record the delivery, atomically."""
     run(con, "begin transaction")
@@ -308,14 +349,16 @@ def _land(
             f"? as _loaded_at from ({select})",
             [report.source_file, seq, sha, ledger.utc_now()],
         )
-        quarantine.insert_rows(
-            con,
-            bad,
-            entity=report.entity,
-            source_file=report.source_file,
-            sha=sha,
-            run_id=run_id,
-        )
+        for part in bad:
+            quarantine.insert_rows(
+                con,
+                part,
+                entity=report.entity,
+                source_file=report.source_file,
+                sha=sha,
+                run_id=run_id,
+            )
+        ledger.forget_refusal(con, sha)
         ledger.record(con, report, sha=sha, delivery_seq=seq, run_id=run_id)
         run(con, "commit")
     except BaseException:
@@ -332,11 +375,23 @@ def _refuse(
     path: Path,
     target_dir: Path,
 ) -> None:
-    """Record a refused delivery and move it to ``target_dir`` with its reason."""
+    """Record a refused delivery and move it to ``target_dir`` with its reason.
+
+    A file that cannot be moved (a read-only landing folder) stays where it is and the reason
+    says so: the refusal is recorded and the other files and runs carry on. It is tried again,
+    and refused again, on every run until it is removed or can be moved.
+    """
     run(con, "begin transaction")
     try:
+        try:
+            quarantine.move_aside(path, target_dir, report.reason or "", sha)
+        except OSError as exc:
+            report.reason = (
+                f"{report.reason}; it could not be moved to {target_dir} "
+                f"({exc.strerror or exc}): it stays in landing"
+            )
+        ledger.forget_refusal(con, sha)
         ledger.record(con, report, sha=sha, delivery_seq=seq, run_id=run_id)
-        quarantine.move_aside(path, target_dir, report.reason or "", sha)
         run(con, "commit")
     except BaseException:
         run(con, "rollback")

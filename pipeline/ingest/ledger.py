@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 from pathlib import Path
 
 import duckdb
@@ -32,10 +33,16 @@ create table if not exists meta.ingest_ledger (
 def file_sha256(path: Path) -> str:
     """Hex SHA-256 of a file's bytes, read in chunks."""
     digest = hashlib.sha256()
-    with path.open("rb") as fh:
+    # O_NOFOLLOW: a file swapped for a link after it was listed is not read through the link.
+    with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as fh:
         while chunk := fh.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def text_sha256(text: str) -> str:
+    """Hex SHA-256 of a text (the ledger key of something that is not read, such as a link)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def ensure_ledger(con: duckdb.DuckDBPyConnection) -> None:
@@ -57,6 +64,11 @@ def delivered(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str]]:
 def last_delivery_seq(con: duckdb.DuckDBPyConnection) -> int:
     """The highest delivery number so far (0 for an empty ledger)."""
     return int(scalar(con, "select coalesce(max(delivery_seq), 0) from meta.ingest_ledger"))
+
+
+def forget_refusal(con: duckdb.DuckDBPyConnection, sha: str) -> None:
+    """Drop the refusal of a delivery about to be recorded again (a refused file retried)."""
+    run(con, "delete from meta.ingest_ledger where file_sha256 = ? and status = 'refused'", [sha])
 
 
 def record(

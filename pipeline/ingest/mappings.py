@@ -63,6 +63,7 @@ class Mapping:
     timestamp_formats: dict[str, str] = field(default_factory=dict)  # per canonical column
     date_format: str = "%Y-%m-%d"
     decimal: str = "."
+    decimal_stated: bool = False  # else each file's values decide (pipeline/ingest/decimals.py)
     timezone: str | None = None  # naive timestamps are in this zone (else PIPELINE_TIMEZONE)
     values: dict[str, dict[str, str]] = field(default_factory=dict)  # vendor value -> canonical
     patterns: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
@@ -207,6 +208,7 @@ def parse_mapping(raw: dict, where: str, default_name: str) -> Mapping:
         timestamp_formats=dict(fmt.get("timestamps", {})),
         date_format=fmt.get("date", "%Y-%m-%d"),
         decimal=decimal,
+        decimal_stated="decimal" in fmt,
         timezone=fmt.get("timezone"),
         values=values,
         patterns=patterns,

@@ -15,8 +15,11 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from pipeline.entities import SCORE_RANGES, Entity
+from pipeline.ingest import decimals
+from pipeline.ingest.decimals import DECIMAL_PATTERN, NUMBER_NOISE
 from pipeline.ingest.formats import EXTRA_PREFIX, ROW, Table
 from pipeline.ingest.mappings import Mapping, template_fields, vendor_label
+from pipeline.ingest.rules import row_rules
 
 BAD = "_bad"
 REASON = "_reason"
@@ -27,13 +30,6 @@ ISO_PATTERN = (
     r"^\s*(\d{4}-\d{2}-\d{2})(?:[Tt ](\d{2}:\d{2})(?::(\d{2}))?(?:[.,](\d{1,9}))?)?"
     r"\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?\s*$"
 )
-DECIMAL_PATTERN = {
-    ".": r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$",
-    ",": r"^[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?$",
-}
-# Currency symbols, spaces (also non-breaking), apostrophes (Swiss thousands) and a leading or
-# trailing ISO currency code.
-NUMBER_NOISE = r"[\s\u00a0\u202f'’\p{Sc}]|^[A-Za-z]{3}|[A-Za-z]{3}$"
 AMOUNT = pl.Decimal(18, 4)
 QTY, PRICE = "__qty", "__price"
 
@@ -275,7 +271,7 @@ def _sources(mapping: Mapping, entity: Entity, vendor: dict[str, pl.Expr]) -> di
 
 
 def _typed(
-    col: str, typ: str, mapping: Mapping, entity: Entity, tz: str
+    col: str, typ: str, mapping: Mapping, entity: Entity, tz: str, decimal: str
 ) -> tuple[pl.Expr, str | None]:
     """A canonical column's typed value from its source, and what its text should have been."""
     src = pl.col(_src(col))
@@ -291,9 +287,7 @@ def _typed(
         value = src.str.strip_chars().str.strptime(pl.Date, mapping.date_format, strict=False)
         return value, f"a date in format {mapping.date_format}"
     if typ.startswith("decimal"):
-        return parse_decimal(src, mapping.decimal), (
-            f"a number with '{mapping.decimal}' as decimal separator"
-        )
+        return parse_decimal(src, decimal), f"a number with '{decimal}' as decimal separator"
     if typ == "integer":
         return parse_integer(src), "a whole number"
     if col in entity.enums:
@@ -318,29 +312,41 @@ def plan(table: Table, mapping: Mapping, lookup: dict[str, str], entity: Entity,
         windowed=bool(mapping.templates),
     )
     label = {c: vendor_label(mapping, c) for c in entity.columns}
+    # The decimal separator is decided once for the whole file (the mapping, or its values).
+    amounts = [c for c, typ in entity.columns.items() if typ.startswith("decimal")]
+    amounts += [QTY, PRICE] if mapping.aggregate else []
+    dec = decimals.decide(
+        table.frame,
+        [sources[c] for c in amounts],
+        mapping.decimal if mapping.decimal_stated else None,
+    )
 
     # Typed values; text that is there but cannot be read is a broken rule.
     values = []
     for col, typ in entity.columns.items():
         if col in mapping.minutes_after:
             continue
-        value, what = _typed(col, typ, mapping, entity, tz)
+        value, what = _typed(col, typ, mapping, entity, tz, dec.separator)
         values.append(value.alias(_val(col)))
+        src = pl.col(_src(col))
         if what:
-            src = pl.col(_src(col))
             result.checks.append(
                 (
                     src.is_not_null() & pl.col(_val(col)).is_null(),
                     _unreadable(label[col], src, what),
                 )
             )
+        if typ.startswith("decimal") and (check := decimals.ambiguity_check(src, label[col], dec)):
+            result.checks.append(check)
     if mapping.aggregate:
         for name, vendor_col in (
             (QTY, mapping.aggregate.quantity),
             (PRICE, mapping.aggregate.unit_price),
         ):
             src = pl.col(_src(name))
-            values.append(parse_decimal(src, mapping.decimal).alias(_val(name)))
+            values.append(parse_decimal(src, dec.separator).alias(_val(name)))
+            if check := decimals.ambiguity_check(src, f"'{vendor_col}'", dec):
+                result.checks.append(check)
             result.checks.append((src.is_null(), pl.lit(f"'{vendor_col}' is missing")))
             result.checks.append(
                 (
@@ -351,12 +357,12 @@ def plan(table: Table, mapping: Mapping, lookup: dict[str, str], entity: Entity,
     frame = frame.with_columns(values)
     for col, (base, minutes_col) in mapping.minutes_after.items():
         src = pl.col(_src(f"__minutes_{col}"))
-        minutes = clean_number(src, mapping.decimal).cast(pl.Float64)
+        minutes = clean_number(src, dec.separator).cast(pl.Float64)
         offset = pl.duration(milliseconds=(minutes * 60_000).round(0).cast(pl.Int64))
         frame = frame.with_columns((pl.col(_val(base)) + offset).alias(_val(col)))
         result.checks.append(
             (
-                src.is_not_null() & clean_number(src, mapping.decimal).is_null(),
+                src.is_not_null() & clean_number(src, dec.separator).is_null(),
                 _unreadable(f"{col} ('{minutes_col}')", src, "minutes"),
             )
         )
@@ -427,6 +433,7 @@ def _contract_checks(
                 pl.format(f"{label[col]} '{{}}' is not one of {', '.join(allowed)}", val),
             )
         )
+    checks.extend(row_rules(entity, label, aggregate=mapping.aggregate is not None))
     if "score" in entity.columns:
         score, kind = pl.col(_val("score")), pl.col(_val("survey_type"))
         for survey_type, (low, high) in SCORE_RANGES.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 
@@ -58,8 +59,18 @@ def move_aside(path: Path, target_dir: Path, reason: str, sha: str) -> Path:
     """
     target_dir.mkdir(parents=True, exist_ok=True)
     target = target_dir / path.name
-    if target.exists():
+    if target.exists() or target.is_symlink():
         target = target_dir / f"{sha[:8]}-{path.name}"
-    shutil.move(str(path), target)
-    target.with_name(target.name + ".reason.txt").write_text(reason + "\n", encoding="utf-8")
+    # The reason first, and nothing half-done left behind: a file that cannot leave landing (a
+    # read-only folder: shutil.move copies, then fails to delete) keeps no copy here.
+    note = target.with_name(target.name + ".reason.txt")
+    note.write_text(reason + "\n", encoding="utf-8")
+    try:
+        shutil.move(str(path), target)
+    except OSError:
+        if path.exists() or path.is_symlink():
+            for left in (target, note):
+                with contextlib.suppress(OSError):
+                    left.unlink()
+        raise
     return target

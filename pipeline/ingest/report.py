@@ -12,7 +12,7 @@ class FileReport:
     source_file: str  # path under landing/
     entity: str
     mapping: str | None
-    status: str  # 'landed' | 'refused' | 'skipped' (already delivered)
+    status: str  # 'landed' | 'refused' | 'skipped' (already delivered, hidden, or not read)
     rows_read: int
     rows_landed: int
     rows_quarantined: int

@@ -1,0 +1,106 @@
+"""A file's decimal separator, decided once per file, and the values it leaves ambiguous
+(docs/operations.md, "Rules for deliveries").
+
+The mapping states the separator (``[format] decimal``), or the file's own values (its first
+100,000 rows) show it: a value only readable one way (``42,71``, ``1.234,56``, ``12.5``,
+``1,234,567``) is evidence. A value readable both ways with different results (``1,250``: 1250
+or 1.25?) is ambiguous; it is read under the decision only when the file shows the other
+character as its thousands separator elsewhere (``1,234.50`` in a '.' file), else it is
+quarantined, never guessed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+# Currency symbols, spaces (also non-breaking), apostrophes (Swiss thousands) and a leading or
+# trailing ISO currency code.
+NUMBER_NOISE = r"[\s\u00a0\u202f'’\p{Sc}]|^[A-Za-z]{3}|[A-Za-z]{3}$"
+# A thousands group never starts with 0: '0.125' reads only with '.' as decimal separator.
+DECIMAL_PATTERN = {
+    ".": r"^[+-]?([1-9]\d{0,2}(,\d{3})+|\d+)(\.\d+)?$",
+    ",": r"^[+-]?([1-9]\d{0,2}(\.\d{3})+|\d+)(,\d+)?$",
+}
+# One separator followed by exactly three digits: a thousands group or three decimals (a
+# leading 0 is never a thousands group: 0.125 is not ambiguous).
+AMBIGUOUS = r"^[+-]?[1-9]\d{0,2}[.,]\d{3}$"
+OTHER = {".": ",", ",": "."}
+# The rows whose values decide: reading every row cost 6 s per million rows (three amount
+# columns, on a busy 2-core machine), and a later value that contradicts the decision is
+# quarantined (unreadable, or ambiguous), never misread.
+EVIDENCE_ROWS = 100_000
+
+
+@dataclass(frozen=True)
+class Decimals:
+    """The decision for one file: the decimal separator, and whether the file shows the other
+    character as its thousands separator (which settles ``1,250``)."""
+
+    separator: str
+    thousands_shown: bool
+    evidence: str  # "mapping", "values" or "default", for messages
+
+
+def strip_noise(text: pl.Expr) -> pl.Expr:
+    """Amount text without currency, spaces and apostrophes."""
+    return text.str.replace_all(NUMBER_NOISE, "")
+
+
+def decide(frame: pl.LazyFrame, sources: list[pl.Expr], stated: str | None) -> Decimals:
+    """Decide a file's decimal separator from the mapping (``stated``) or its values.
+
+    Reads the amount columns of the file's first :data:`EVIDENCE_ROWS` rows. Without a
+    statement, values readable only with ',' and none only with '.' make it ','; anything else
+    is '.'.
+    """
+    if not sources:
+        return Decimals(stated or ".", True, "mapping" if stated else "default")
+    counts = []
+    for i in range(len(sources)):
+        t = pl.col(f"t{i}")
+        dot, comma = t.str.contains(DECIMAL_PATTERN["."]), t.str.contains(DECIMAL_PATTERN[","])
+        counts += [
+            (dot & ~comma).fill_null(False).sum().alias(f"dot{i}"),
+            (comma & ~dot).fill_null(False).sum().alias(f"comma{i}"),
+            (dot & ~comma & t.str.contains(",", literal=True))
+            .fill_null(False)
+            .sum()
+            .alias(f"dt{i}"),
+            (comma & ~dot & t.str.contains(".", literal=True))
+            .fill_null(False)
+            .sum()
+            .alias(f"ct{i}"),
+        ]
+    cleaned = frame.head(EVIDENCE_ROWS).select(
+        strip_noise(src).alias(f"t{i}") for i, src in enumerate(sources)
+    )
+    got = cleaned.select(counts).collect(engine="streaming").row(0, named=True)
+
+    def total(prefix: str) -> int:
+        return sum(v for k, v in got.items() if k.rstrip("0123456789") == prefix)
+
+    if stated:
+        separator, evidence = stated, "mapping"
+    elif total("comma") and not total("dot"):
+        separator, evidence = ",", "values"
+    else:
+        separator, evidence = ".", "values" if total("dot") else "default"
+    shown = total("dt") if separator == "." else total("ct")
+    return Decimals(separator, bool(shown), evidence)
+
+
+def ambiguity_check(src: pl.Expr, label: str, decimals: Decimals) -> tuple[pl.Expr, pl.Expr] | None:
+    """``(is bad, why)`` for values the decision leaves ambiguous, or None when it settles them."""
+    if decimals.thousands_shown:
+        return None
+    sep, other = decimals.separator, OTHER[decimals.separator]
+    bad = strip_noise(src).str.contains(AMBIGUOUS).fill_null(False)
+    why = pl.format(
+        f"{label}: '{{}}' is ambiguous: this file writes decimals with '{sep}' and shows no "
+        f"'{other}' as a thousands separator, so it may be a thousands group or three decimals; "
+        "write it with its decimals or without a thousands separator",
+        src,
+    )
+    return bad, why

@@ -1,0 +1,109 @@
+"""What is in a landing folder, without reading outside it; and work folders left by a kill.
+
+Links are never followed: a symbolic link (to a file or a folder) is listed as a link, to be
+refused without opening it, so nothing outside ``landing/`` is ever read. A hidden file that
+looks like a delivery (``..orders.csv``) is listed too, so the log says why it is not read.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.ingest.formats import supported
+
+# Files a sender or the sensor uses to signal "upload complete" or "still uploading".
+MARKER_SUFFIXES = (".done", ".ready", ".part", ".partial", ".tmp", ".crdownload", ".reason.txt")
+# Work folders (parsed copies of a delivery) are ``<data dir>/.ingest-<pid>-<random>``.
+WORK_PREFIX = ".ingest-"
+LINK_REASON = (
+    "a symbolic link: links in landing are never followed (they may point outside it); "
+    "copy the file itself into the folder"
+)
+HIDDEN_REASON = "a hidden file (its name starts with '.') is not read; rename it to deliver it"
+OUTSIDE_REASON = (
+    "the folder leads outside landing through a symbolic link above it; nothing in it is read"
+)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One thing found in a landing folder: a ``file`` to read, a ``link`` to refuse, a
+    ``hidden`` delivery to mention, or the folder itself when it is ``outside`` landing."""
+
+    path: Path
+    kind: str
+
+
+def landing_entries(folder: Path, landing: Path | None = None) -> list[Entry]:
+    """Deliveries, links and hidden deliveries under ``folder`` (recursively), in path order;
+    marker files and hidden folders are left out.
+
+    The folder itself is a ``link`` when it is one, and ``outside`` when a link between it and
+    ``landing`` leads elsewhere (``landing`` itself may be a link).
+    """
+    if folder.is_symlink():
+        return [Entry(folder, "link")]
+    if not folder.is_dir():
+        return []
+    if landing is not None and not folder.resolve().is_relative_to(landing.resolve()):
+        return [Entry(folder, "outside")]
+    found = []
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        here = Path(root)
+        for name in list(dirs):
+            if name.startswith("."):
+                dirs.remove(name)
+            elif (here / name).is_symlink():  # os.walk lists it but does not descend
+                found.append(Entry(here / name, "link"))
+        for name in files:
+            path = here / name
+            if name.lower().endswith(MARKER_SUFFIXES):
+                continue
+            if name.startswith("."):
+                if supported(name):
+                    found.append(Entry(path, "hidden"))
+            elif path.is_symlink():
+                found.append(Entry(path, "link"))
+            elif path.is_file():
+                found.append(Entry(path, "file"))
+    return sorted(found, key=lambda e: e.path.relative_to(folder).as_posix())
+
+
+def work_folder_prefix() -> str:
+    """The prefix of this process's work folders: the pid says whose a folder is."""
+    return f"{WORK_PREFIX}{os.getpid()}-"
+
+
+def remove_stale_work(data_dir: Path) -> list[Path]:
+    """Remove work folders whose process is gone (killed mid-file); returns them.
+
+    A folder of a live process (another entity's ingestion, or this one) is kept.
+    """
+    removed = []
+    for path in data_dir.glob(WORK_PREFIX + "*"):
+        if not path.is_dir() or path.is_symlink() or _alive(_pid_of(path.name)):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def _pid_of(name: str) -> int | None:
+    head = name[len(WORK_PREFIX) :].split("-", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
+def _alive(pid: int | None) -> bool:
+    """Whether a process with this pid exists (a folder without one is from an older version)."""
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True

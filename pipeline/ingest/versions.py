@@ -1,0 +1,138 @@
+"""A mutable entity's new rows against the versions already landed (docs/operations.md,
+"Rules for deliveries").
+
+Two kinds of row are held back from a delivery and quarantined with a reason:
+
+* **superseded**: the row repeats, value for value, a version of its key that was landed and
+  then replaced. Without ``updated_at`` the later delivery wins, so a re-sent old export
+  (gzipped, renamed: new bytes, the same rows) would otherwise revert every later update.
+* **conflict**: the row has the same ``updated_at`` as a landed version of its key but other
+  contents; nothing says which is right, so the earlier one is kept.
+
+A row equal to its key's current version lands as before (it changes nothing).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from pipeline.entities import Entity
+from pipeline.ingest.checks import sql_path
+from pipeline.warehouse import run, scalar
+
+SUPERSEDED_NOTE = "{n} row(s) repeat a version already superseded (not landed)"
+CONFLICT_NOTE = "{n} row(s) conflict with a landed version (same updated_at, other contents)"
+
+
+def hold_back(
+    con: duckdb.DuckDBPyConnection, entity: Entity, select: str, held: Path
+) -> tuple[int, int]:
+    """Write the delivery's superseded and conflicting rows (``_row_number``, ``_reason``,
+    ``_record``) to the Parquet file ``held``; returns how many of each (0, 0 writes nothing).
+
+    ``select`` selects the delivery's good rows (canonical columns and ``_row_number``).
+    """
+    table = f"raw.{entity.raw_table}"
+    if not entity.mutable or not scalar(con, f"select exists (select 1 from {table})"):
+        return 0, 0
+    key, cols = entity.key, list(entity.columns)
+    row_hash = f"hash({', '.join(cols)})"
+    record = "to_json({" + ", ".join(f"'{c}': s.{c}" for c in cols) + "})::varchar"
+    where = "_source_file || ' row ' || _row_number"
+    superseded_reason = (
+        f"'{key} ''' || k || ''' repeats the version of ' || was || ', superseded by ' || since"
+        " || ': a replaced version does not win again (not landed)'"
+    )
+    conflict_reason = (
+        f"'conflict: {key} ''' || k || ''' has the same updated_at ' || updated_at || ' as '"
+        " || was || ' but other contents; the earlier version is kept"
+        " (deliver a change with a later updated_at)'"
+    )
+    run(
+        con,
+        f"""
+        copy (
+        with new as materialized (
+            select {key} as k, updated_at, _row_number, {row_hash} as h from ({select})
+        ),
+        -- Only a key with a landed version unlike the new row can hold it back: a re-sent
+        -- snapshot whose rows are all current stops here.
+        landed as (
+            select {key} as k, min({row_hash}) as lo, max({row_hash}) as hi
+            from {table} where {key} in (select k from new) group by {key}
+        ),
+        candidates as materialized (
+            select n.* from new n join landed l using (k) where not (l.lo = n.h and l.hi = n.h)
+        ),
+        old as (
+            select {key} as k, updated_at, {row_hash} as h, {where} as place,
+                   row_number() over (partition by {key} order by _delivery_seq, _row_number)
+                       as pos
+            from {table}
+            where {key} in (select k from candidates)
+        ),
+        -- The current version, by the staging models' rule: the latest updated_at among the
+        -- versions from the last undated one on, else the later delivery.
+        bounds as (
+            select k, coalesce(max(case when updated_at is null then pos end), 0) as since
+            from old group by k
+        ),
+        current as (
+            select o.k, o.h, o.place
+            from old o join bounds b using (k)
+            where o.pos >= b.since
+            qualify row_number() over (
+                partition by o.k order by o.updated_at desc nulls last, o.pos desc
+            ) = 1
+        ),
+        superseded as (
+            select n._row_number, any_value(n.k) as k, arg_min(o.place, o.pos) as was,
+                   any_value(c.place) as since
+            from candidates n
+            join current c on c.k = n.k and c.h <> n.h
+            join old o on o.k = n.k and o.h = n.h
+            group by n._row_number
+        ),
+        conflicts as (
+            select n._row_number, any_value(n.k) as k, any_value(n.updated_at) as updated_at,
+                   arg_min(o.place, o.pos) as was
+            from candidates n
+            join old o on o.k = n.k and o.updated_at = n.updated_at and o.h <> n.h
+            where n._row_number not in (select _row_number from superseded)
+            group by n._row_number
+        ),
+        held as (
+            select _row_number, {superseded_reason} as _reason from superseded
+            union all
+            select _row_number, {conflict_reason} as _reason from conflicts
+        )
+        -- The record (the row's values as JSON) only for the rows held back.
+        select h._row_number, h._reason, {record} as _record
+        from held h join ({select}) s using (_row_number)
+        ) to {sql_path(held)} (format parquet)
+        """,
+    )
+    source = f"read_parquet({sql_path(held)})"
+    superseded = scalar(con, f"select count(*) from {source} where _reason like '{key} %'")
+    total = scalar(con, f"select count(*) from {source}")
+    return int(superseded), int(total - superseded)
+
+
+def without_held(select: str, held: Path) -> str:
+    """``select`` without the rows written to ``held``."""
+    return (
+        f"select s.* from ({select}) s "
+        f"anti join read_parquet({sql_path(held)}) h using (_row_number)"
+    )
+
+
+def notes(superseded: int, conflicts: int) -> list[str]:
+    """What the run summary says about held-back rows."""
+    out = []
+    if superseded:
+        out.append(SUPERSEDED_NOTE.format(n=superseded))
+    if conflicts:
+        out.append(CONFLICT_NOTE.format(n=conflicts))
+    return out
