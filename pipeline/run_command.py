@@ -70,11 +70,6 @@ def files_needing_attention(settings: Settings, run_id: str) -> int:
 
 def run_pipeline(as_of: str | None = None, trigger: str = "cli") -> int:
     """Materialise every asset once against PIPELINE_DATA_DIR; the exit status (see above)."""
-    from pipeline.definitions import build_definitions
-    from pipeline.progress import progress_logger, root_cause
-    from pipeline.run_lock import WarehouseBusy, run_lock
-    from pipeline.summary import print_summary
-
     try:
         check_environment()
         settings = Settings.resolve(as_of=as_of)
@@ -89,6 +84,12 @@ def run_pipeline(as_of: str | None = None, trigger: str = "cli") -> int:
             file=sys.stderr,
         )
         return EXIT_CONFIG
+    # Imported after the check: loading the definitions reads settings (the schedule's cron).
+    from pipeline.definitions import build_definitions
+    from pipeline.progress import progress_logger, root_cause
+    from pipeline.run_lock import WarehouseBusy, run_lock
+    from pipeline.summary import print_summary
+
     try:
         with run_lock(settings.data_dir):
             print(f"data directory {settings.data_dir}, {settings.describe_as_of()}", flush=True)
