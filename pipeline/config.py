@@ -151,7 +151,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PIPELINE_AS_OF", "", "the date the marts describe (YYYY-MM-DD); empty: today (UTC), or the demo's date in a demo data directory", _date),  # noqa: E501
     Setting("PIPELINE_TIMEZONE", "UTC", "zone of the nightly cron and of naive timestamps in the exports", _zone),  # noqa: E501
     Setting("PIPELINE_CHURN_DAYS", "90", f"days without a purchase before a customer counts as churned (at least {MIN_CHURN_DAYS})", _churn),  # noqa: E501
-    Setting("PIPELINE_SLA_HOURS", "24", "hours within which a ticket must be solved to meet the SLA", _positive),  # noqa: E501
+    Setting("PIPELINE_SLA_HOURS", "24", "first-response target for support tickets, in hours", _positive),  # noqa: E501
     Setting("PIPELINE_SETTLE_SECONDS", "30", "how long a file must stay unchanged before the sensor takes it (`0`: at once)", _number(float, 0)),  # noqa: E501
     Setting("PIPELINE_SENSOR_INTERVAL_SECONDS", "30", "seconds between landing sensor evaluations (read when the code location loads)", _number(int, 1)),  # noqa: E501
     Setting("PIPELINE_NIGHTLY_CRON", "0 2 * * *", "when the nightly refresh runs (five-field cron)", _cron),  # noqa: E501

@@ -5,6 +5,7 @@ quarantined), 4 (another process holds the warehouse), plus --as-of and the run'
 """
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -148,3 +149,47 @@ def test_quarantined_rows_exit_3_then_a_failed_older_date_exits_1(tmp_path):
         ("cli", "2026-09-30"),
         ("cli", "2026-10-31"),
     ]
+
+
+def test_ui_checks_settings_and_names_its_own_port_option(tmp_path):
+    (tmp_path / "landing").mkdir()
+    bad = cli("ui", "--port", "1", data_dir=tmp_path, PIPELINE_NIGHTLY_CRON="at two")
+    one_line_error(bad, 2, "configuration error: PIPELINE_NIGHTLY_CRON='at two' is not a cron")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if k != "MAKELEVEL"}
+        busy = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pipeline",
+                "ui",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(tmp_path),
+            ],
+            cwd=REPO_ROOT,
+            env={**env, "PIPELINE_AS_OF": "2026-10-31"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    one_line_error(busy, 2, f"python -m pipeline ui --port {port + 1}")
+    assert "PORT=" not in busy.stderr
+
+
+def test_help_shows_defaults_settings_and_exit_statuses():
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", "run", "--help"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0
+    for text in ("--as-of DATE", "--data-dir DIR", "  3  completed, but files were refused",
+                 "PIPELINE_NIGHTLY_CRON (default: 0 2 * * *)"):  # fmt: skip
+        assert text in result.stdout

@@ -25,8 +25,10 @@ def test_summary_puts_serving_first_and_explains_the_figures(tmp_path, capsys):
         )
     print_summary(s, "no-run")
     out = capsys.readouterr().out
-    assert out.index("serving/marts.duckdb") < out.index("serving/parquet") < out.index(
-        "warehouse.duckdb"
+    assert (
+        out.index("serving/marts.duckdb")
+        < out.index("serving/parquet")
+        < out.index("warehouse.duckdb")
     )
     # The latest complete month is October: 5 of its 6 starting customers stayed (5/6 = 83.3 %).
     assert "October 2026: 5 active customers at the month's end" in out
