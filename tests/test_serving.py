@@ -66,7 +66,7 @@ def test_publish_writes_every_mart_and_parquet(tmp_path: Path) -> None:
         assert headline_figures(reader) == {
             "latest_complete_month": "2026-09",
             "active_customers": 10,
-            "retention_rate": 0.8,
+            "retention_rate_pct": 80.0,  # 0.8 shown as a percentage
         }
     finally:
         reader.close()
@@ -159,7 +159,7 @@ def test_serving_asset_records_counts_and_headline(data_dir: Path) -> None:
     meta = mat.metadata
     assert meta["marts"].value == {"loyalty_customers": 4, "retention_monthly": 2}
     assert meta["dagster/row_count"].value == 6
-    assert meta["retention_rate"].value == 0.8
+    assert meta["retention_rate_pct"].value == 80.0  # 0.8 shown as a percentage
     assert meta["latest_complete_month"].value == "2026-09"
     assert (data_dir / "serving" / SERVING_FILE).exists()
 
