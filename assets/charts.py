@@ -3,8 +3,12 @@
 The pictures are drawn from the published Parquet set (what BI tools see), not the warehouse, so
 this step takes no warehouse slot; and not from ``marts.duckdb``, which a BI client opened
 read-write would lock (a run that has published must not fail on that). Each PNG is written to
-``<data dir>/docs/`` and shown inline in the asset's metadata (Dagster's markdown renders
-``data:image/png`` images).
+``<data dir>/docs/``.
+
+Dagster 1.13's UI shows a markdown metadata value inline only when it is shorter than 1,000
+characters (``MetadataEntry.tsx``: ``expandSmallValues && mdStr.length < 1000``), else behind
+*[Show Markdown]*. No PNG fits in 1,000 characters, so the pictures open with *[Show Markdown]*
+(or from the files), while the retention curve is also given as a small table that shows inline.
 """
 
 import base64
@@ -24,6 +28,8 @@ from pipeline.warehouse import run
 HEATMAP_FILE = "cohort_heatmap.png"
 CURVE_FILE = "retention_curve.png"
 DPI = 80
+# Dagster's UI renders markdown metadata inline below this many characters.
+INLINE_MARKDOWN_LIMIT = 1000
 
 
 def cohort_matrix(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
@@ -115,6 +121,22 @@ def image_markdown(title: str, data: bytes, path: Path) -> dg.MetadataValue:
     return dg.MetadataValue.md(f"![{title}](data:image/png;base64,{encoded})\n\n`{path}`")
 
 
+def curve_table(curve: pl.DataFrame) -> str:
+    """The retention curve as a markdown table short enough to show inline in the UI.
+
+    Every k up to 12, then every 6th; rates as percentages with one decimal.
+    """
+    lines = ["| months after first purchase | share buying again | cohorts |", "|---:|---:|---:|"]
+    for k, rate, cohorts in curve.select("k", "retention_rate", "cohorts").iter_rows():
+        if k <= 12 or k % 6 == 0:
+            lines.append(f"| {k} | {rate:.1%} | {cohorts} |")
+    text = "\n".join(lines)
+    while len(text) >= INLINE_MARKDOWN_LIMIT:  # a very long history: drop the last rows
+        lines.pop()
+        text = "\n".join(lines)
+    return text
+
+
 @dg.asset(
     name="retention_charts",
     group_name="serving",
@@ -122,7 +144,8 @@ def image_markdown(title: str, data: bytes, path: Path) -> dg.MetadataValue:
     deps=[dg.AssetKey("serving_marts")],
     description=(
         "The cohort heat map and the retention curve, drawn from the published Parquet set; "
-        "PNGs in <data dir>/docs/, shown inline here."
+        "PNGs in <data dir>/docs/. In the metadata: the curve as a table (inline), and both "
+        "pictures behind [Show Markdown] (Dagster shows only short markdown inline)."
     ),
 )
 def retention_charts(
@@ -154,12 +177,15 @@ def retention_charts(
         curve_path = settings.docs_dir / CURVE_FILE
         picture = draw_curve(curve)
         write_png(curve_path, picture)
+        metadata["retention_curve_table"] = dg.MetadataValue.md(curve_table(curve))
         metadata["retention_curve"] = image_markdown("retention curve", picture, curve_path)
         metadata["retention_curve_path"] = dg.MetadataValue.path(str(curve_path))
         for k in (1, 3, 6, 12):
             hit = curve.filter(pl.col("k") == k)
             if not hit.is_empty():
-                metadata[f"retention_month_{k}"] = float(hit["retention_rate"][0])
+                # A percentage (23.4, not 0.234…) that the UI can still plot across runs.
+                pct = round(float(hit["retention_rate"][0]) * 100, 1)
+                metadata[f"retention_month_{k}_pct"] = dg.MetadataValue.float(pct)
     context.log.info(f"drew {HEATMAP_FILE} and {CURVE_FILE} in {settings.docs_dir}")
     return dg.MaterializeResult(metadata=metadata)
 

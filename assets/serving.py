@@ -418,6 +418,9 @@ def publish(con: duckdb.DuckDBPyConnection, serving_dir: Path, marts: list[str])
     return publish_marts(con, serving_dir, marts).counts
 
 
+RATE_FIGURES = ("retention_rate", "repeat_rate", "return_on_relationship")
+
+
 def headline_figures(con: duckdb.DuckDBPyConnection, schema: str = "main") -> dict[str, object]:
     """The figures a reader looks for first, from the published marts (absent ones skipped)."""
     queries = {
@@ -441,6 +444,9 @@ def headline_figures(con: duckdb.DuckDBPyConnection, schema: str = "main") -> di
             for name, value in zip(names, found[0], strict=True):
                 if isinstance(value, decimal.Decimal):
                     value = float(value)  # Dagster metadata has no decimal type
+                if value is not None and name in RATE_FIGURES:
+                    # Shown as a percentage (83.3, not 0.8333…), still a number the UI plots.
+                    name, value = f"{name}_pct", round(float(value) * 100, 1)
                 if value is not None:
                     figures[name] = value
     return figures

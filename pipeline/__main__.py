@@ -1,4 +1,4 @@
-"""Command line: ``python -m pipeline {generate,run,demo,ui,docs}``."""
+"""Command line of the customer-retention pipeline (python -m pipeline COMMAND --help)."""
 
 from __future__ import annotations
 
@@ -13,23 +13,11 @@ DEMO_CUSTOMERS = 2000
 DEMO_SEED = 42
 
 
-def _instance(data_dir: Path):
-    """The Dagster instance ($DAGSTER_HOME, else one under the data directory), with the runs
-    of a killed process marked failed so that their warehouse slot is free again."""
-    import dagster as dg
-
-    from pipeline.instance import recover_interrupted_runs, resolve_dagster_home
-
-    instance = dg.DagsterInstance.from_config(str(resolve_dagster_home(data_dir)))
-    for run_id in recover_interrupted_runs(instance):
-        print(f"run {run_id} was interrupted (its process is gone): marked failed", flush=True)
-    return instance
-
-
 def cmd_generate(args: argparse.Namespace) -> int:
     from pipeline.generate import generate
 
-    as_of = dt.date.fromisoformat(args.as_of) if args.as_of else dt.datetime.now(dt.UTC).date()
+    as_of_text = getattr(args, "as_of", None)
+    as_of = dt.date.fromisoformat(as_of_text) if as_of_text else dt.datetime.now(dt.UTC).date()
     counts = generate(
         Path(args.out),
         customers=args.customers,
@@ -43,67 +31,41 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_pipeline() -> int:
-    """Materialise every asset once against PIPELINE_DATA_DIR; 0 on success, 1 on failure."""
-    from pipeline.config import ConfigError, Settings
-    from pipeline.definitions import build_definitions
-    from pipeline.notify import SENT_INLINE_TAG, NotifySettings, notify_cli_run
-    from pipeline.progress import progress_logger, root_cause
-    from pipeline.summary import print_summary
-
-    try:
-        settings = Settings.resolve()
-        notify_settings = NotifySettings.from_env()
-    except ConfigError as err:
-        print(f"configuration error: {err}", file=sys.stderr)
-        return 2
-    if not settings.landing_dir.is_dir():
-        print(
-            f"no landing folder at {settings.landing_dir}: set PIPELINE_DATA_DIR to a folder "
-            "holding landing/ (see README), or run `python -m pipeline generate --out DIR`",
-            file=sys.stderr,
-        )
-        return 2
-    print(f"data directory {settings.data_dir}, as_of {settings.as_of}", flush=True)
-    job = build_definitions().resolve_implicit_global_asset_job_def()
-    job = job.with_logger_defs({"progress": progress_logger})
-    instance = _instance(settings.data_dir)
-    result = job.execute_in_process(
-        instance=instance,
-        raise_on_error=False,
-        run_config={"loggers": {"progress": {}}},
-        tags={SENT_INLINE_TAG: "cli"},
-    )
-    print_summary(settings, result.run_id)
-    notify_cli_run(instance, result.run_id, notify_settings)
-    if result.success:
-        return 0
-    print("\nthe run failed:", file=sys.stderr)
-    for event in result.get_step_failure_events():
-        error = event.step_failure_data.error if event.step_failure_data else None
-        print(f"  {event.step_key}: {root_cause(error)}", file=sys.stderr)
-    return 1
+def _use_data_dir(args: argparse.Namespace) -> None:
+    """``--data-dir`` wins over PIPELINE_DATA_DIR (and reaches every process started later)."""
+    if getattr(args, "data_dir", None):
+        os.environ["PIPELINE_DATA_DIR"] = args.data_dir
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    return run_pipeline()
+    from pipeline.run_command import run_pipeline
+
+    _use_data_dir(args)
+    return run_pipeline(as_of=getattr(args, "as_of", None))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from pipeline.config import DEMO_AS_OF_FILE
+    from pipeline.run_command import run_pipeline
+
+    _use_data_dir(args)
     data_dir = Path(os.environ.get("PIPELINE_DATA_DIR") or "./data")
     os.environ["PIPELINE_DATA_DIR"] = str(data_dir)
-    os.environ.setdefault("PIPELINE_AS_OF", DEMO_AS_OF)
-    print(f"generating {DEMO_CUSTOMERS} sample customers into {data_dir}/landing …", flush=True)
+    print(f"generating {args.customers} sample customers into {data_dir}/landing …", flush=True)
     gen = argparse.Namespace(
-        out=str(data_dir), customers=DEMO_CUSTOMERS, seed=DEMO_SEED, as_of=DEMO_AS_OF
+        out=str(data_dir), customers=args.customers, seed=DEMO_SEED, as_of=DEMO_AS_OF
     )
     cmd_generate(gen)
-    return run_pipeline()
+    # The UI (and the landing sensor) build this date on this data directory, not today's,
+    # unless PIPELINE_AS_OF says otherwise: `make ui` after `make demo` shows the demo's figures.
+    (data_dir / DEMO_AS_OF_FILE).write_text(DEMO_AS_OF + "\n", encoding="utf-8")
+    return run_pipeline(as_of=os.environ.get("PIPELINE_AS_OF") or DEMO_AS_OF)
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
     from pipeline.ui import main as ui_main
 
+    _use_data_dir(args)
     return ui_main(host=args.host, port=args.port)
 
 
@@ -122,28 +84,113 @@ def cmd_docs(args: argparse.Namespace) -> int:
     return docs_main()
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults shown after each option's help; epilogs printed as written."""
+
+
+def _add_data_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        default=argparse.SUPPRESS,
+        help="data directory (landing/, warehouse, serving/); default: $PIPELINE_DATA_DIR, ./data",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run the sub-command."""
-    parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    from pipeline.config import settings_epilog
+    from pipeline.run_command import exit_statuses_text
 
-    gen = sub.add_parser("generate", help="write seeded sample exports into DIR/landing")
-    gen.add_argument("--out", required=True, help="data directory to write landing/ into")
-    gen.add_argument("--customers", type=int, default=1000)
-    gen.add_argument("--seed", type=int, default=42)
-    gen.add_argument("--as-of", help="last day of the generated history (YYYY-MM-DD)")
-    gen.set_defaults(func=cmd_generate)
+    epilog = settings_epilog()
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline",
+        description=__doc__,
+        epilog=epilog,
+        formatter_class=_HelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    sub.add_parser("run", help="materialise every asset once").set_defaults(func=cmd_run)
-    sub.add_parser("demo", help="generate sample data and run").set_defaults(func=cmd_demo)
-    sub.add_parser("docs", help="regenerate docs/metrics.md").set_defaults(func=cmd_docs)
+    def add(name: str, help_: str, description: str, func, extra_epilog: str = ""):
+        """A sub-command with its help, the settings epilog and the function it runs."""
+        cmd = sub.add_parser(
+            name,
+            help=help_,
+            description=description,
+            epilog=(extra_epilog + "\n\n" if extra_epilog else "") + epilog,
+            formatter_class=_HelpFormatter,
+        )
+        cmd.set_defaults(func=func)
+        return cmd
 
-    sub.add_parser("graph", help="redraw the asset graph in README.md").set_defaults(func=cmd_graph)
+    gen = add(
+        "generate",
+        "write seeded sample exports into DIR/landing",
+        "Write seeded, realistic CRM / e-mail / social exports into DIR/landing.",
+        cmd_generate,
+    )
+    gen.add_argument(
+        "--out", required=True, metavar="DIR", help="data directory to write landing/ into"
+    )
+    gen.add_argument("--customers", type=int, default=1000, help="how many customers to generate")
+    gen.add_argument("--seed", type=int, default=42, help="random seed (same seed, same files)")
+    gen.add_argument(
+        "--as-of",
+        metavar="DATE",
+        help="last day of the generated history (YYYY-MM-DD); default: today",
+    )
 
-    ui = sub.add_parser("ui", help="Dagster webserver and daemon (127.0.0.1 by default)")
-    ui.add_argument("--host", default="127.0.0.1")
-    ui.add_argument("--port", type=int, default=3000)
-    ui.set_defaults(func=cmd_ui)
+    run = add(
+        "run",
+        "land new files, rebuild every model, publish serving/",
+        "Materialise every asset once: land new files from landing/, rebuild the models, check "
+        "them and publish serving/. Another date: --as-of (rebuilds every mart as of that day).",
+        cmd_run,
+        exit_statuses_text(),
+    )
+    run.add_argument(
+        "--as-of",
+        metavar="DATE",
+        default=argparse.SUPPRESS,
+        help="the date the marts describe (YYYY-MM-DD); default: $PIPELINE_AS_OF, else the "
+        "demo's date in a demo data directory, else today (UTC)",
+    )
+    _add_data_dir(run)
+
+    demo = add(
+        "demo",
+        f"generate sample data (as of {DEMO_AS_OF}) and run",
+        f"Generate sample exports into the data directory and run once, as of {DEMO_AS_OF}; the "
+        "date is recorded there so that the UI builds it too. Exit statuses as for `run`.",
+        cmd_demo,
+        exit_statuses_text(),
+    )
+    demo.add_argument("--customers", type=int, default=DEMO_CUSTOMERS, help="how many customers")
+    _add_data_dir(demo)
+
+    add(
+        "docs",
+        "regenerate docs/metrics.md",
+        "Regenerate docs/metrics.md from the models.",
+        cmd_docs,
+    )
+    add(
+        "graph",
+        "redraw the asset graph in README.md",
+        "Redraw the asset graph (Mermaid) in README.md from the code location.",
+        cmd_graph,
+    )
+
+    ui = add(
+        "ui",
+        "Dagster webserver and daemon (127.0.0.1 by default)",
+        "Start the Dagster webserver (the UI) and the daemon (landing sensor, nightly schedule, "
+        "run queue) sharing one instance; Ctrl-C stops both.",
+        cmd_ui,
+    )
+    ui.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: network)")
+    ui.add_argument("--port", type=int, default=3000, help="port of the UI")
+    _add_data_dir(ui)
 
     from pipeline.quarantine_report import add_command as add_quarantine_command
 

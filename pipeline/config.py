@@ -1,25 +1,210 @@
-"""Run configuration: the data directory, as_of, time zone, churn window and SLA.
+"""Run configuration: every ``PIPELINE_*`` setting, declared once, and the settings of a run.
 
-Every value comes from a Dagster resource field when one is set, else from the environment
-(``PIPELINE_*``), else from the default in ``spec/metrics.md``. Nothing is read at import time:
-``Settings.resolve`` runs when an asset asks for it.
+:data:`SETTINGS` declares each setting once (name, default, help, check). The start-up check
+(:func:`check_environment`), the command line's help, ``docs/operations.md``'s table (a test
+compares them) and the modules that read a setting (:func:`setting`) all use it, so adding a
+setting is one line there. Values come from a Dagster resource field when one is set (the
+launchpad's ``config``), else from the environment, else from the default. Nothing is read at
+import time.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import re
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dagster as dg
 
 MIN_CHURN_DAYS = 31
+# ``python -m pipeline demo`` writes its as_of here, so the UI's runs on the demo data build the
+# demo's date (not today) unless PIPELINE_AS_OF says otherwise.
+DEMO_AS_OF_FILE = "demo_as_of.txt"
+TRIGGER_TAG = "pipeline/trigger"
+AS_OF_TAG = "pipeline/as_of"
 
 
 class ConfigError(ValueError):
     """A configuration value that cannot be used; the message says which and why."""
+
+
+def _date(name: str, text: str) -> dt.date | None:
+    if not text:
+        return None  # today, or the demo's date (see Settings.resolve)
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{name}={text!r} is not a date; write it as YYYY-MM-DD") from None
+
+
+def _zone(name: str, text: str) -> str:
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{name}={text!r} is not an IANA time zone (e.g. Europe/Bucharest)"
+        ) from None
+    return text
+
+
+def _cron(name: str, text: str) -> str:
+    from dagster._utils.schedules import is_valid_cron_string
+
+    if not is_valid_cron_string(text):
+        raise ConfigError(
+            f"{name}={text!r} is not a cron expression "
+            "(five fields, e.g. '0 2 * * *' for 02:00 every day)"
+        )
+    return text
+
+
+def _number(
+    kind: type, low: float | None = None, high: float | None = None
+) -> Callable[[str, str], Any]:
+    """A check reading a ``kind`` (int or float) between ``low`` and ``high`` (inclusive)."""
+    noun = "a whole number" if kind is int else "a number"
+
+    def check(name: str, text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise ConfigError(f"{name}={text!r} is not {noun}") from None
+        if (low is not None and value < low) or (high is not None and value > high):
+            bounds = (
+                f"between {low:g} and {high:g}"
+                if low is not None and high is not None
+                else f"at least {low:g}"
+                if low is not None
+                else f"at most {high:g}"
+            )
+            raise ConfigError(f"{name}={value} must be {bounds}")
+        return value
+
+    return check
+
+
+def _churn(name: str, text: str) -> int:
+    value = _number(int)(name, text)
+    if value < MIN_CHURN_DAYS:
+        raise ConfigError(
+            f"{name}={value} is too short: the churn window must be at least {MIN_CHURN_DAYS} "
+            "days so that a monthly buyer is never counted as churned"
+        )
+    return value
+
+
+def _positive(name: str, text: str) -> float:
+    value = _number(float)(name, text)
+    if value <= 0:
+        raise ConfigError(f"{name}={value} must be positive")
+    return value
+
+
+def _choice(*options: str) -> Callable[[str, str], str]:
+    def check(name: str, text: str) -> str:
+        if text.lower() not in options:
+            raise ConfigError(f"{name}={text!r} must be one of {', '.join(options)}")
+        return text.lower()
+
+    return check
+
+
+_SIZE = re.compile(r"^\s*\d+(\.\d+)?\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)\s*$", re.IGNORECASE)
+
+
+def _memory(name: str, text: str) -> str:
+    if not _SIZE.match(text):
+        raise ConfigError(f"{name}={text!r} is not a memory size DuckDB reads (e.g. 3GB, 500MB)")
+    return text
+
+
+def _path(name: str, text: str) -> Path:
+    return Path(text).expanduser().resolve()
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One ``PIPELINE_*`` setting: its name, default (text), help and check."""
+
+    name: str
+    default: str
+    help: str
+    check: Callable[[str, str], Any]
+
+    def value(self, text: str | None = None) -> Any:
+        """``text`` (else the environment, else the default) checked and converted."""
+        if text is None:
+            text = os.environ.get(self.name, "")
+        text = str(text).strip() or self.default
+        return self.check(self.name, text)
+
+
+# fmt: off
+SETTINGS: tuple[Setting, ...] = (
+    Setting("PIPELINE_DATA_DIR", "./data", "the data directory: landing/, warehouse, serving/, docs/", _path),  # noqa: E501
+    Setting("PIPELINE_AS_OF", "", "the date the marts describe (YYYY-MM-DD); empty: today (UTC), or the demo's date in a demo data directory", _date),  # noqa: E501
+    Setting("PIPELINE_TIMEZONE", "UTC", "zone of the nightly cron and of naive timestamps in the exports", _zone),  # noqa: E501
+    Setting("PIPELINE_CHURN_DAYS", "90", f"days without a purchase before a customer counts as churned (at least {MIN_CHURN_DAYS})", _churn),  # noqa: E501
+    Setting("PIPELINE_SLA_HOURS", "24", "first-response target for support tickets, in hours", _positive),  # noqa: E501
+    Setting("PIPELINE_SETTLE_SECONDS", "30", "how long a file must stay unchanged before the sensor takes it (`0`: at once)", _number(float, 0)),  # noqa: E501
+    Setting("PIPELINE_SENSOR_INTERVAL_SECONDS", "30", "seconds between landing sensor evaluations (read when the code location loads)", _number(int, 1)),  # noqa: E501
+    Setting("PIPELINE_NIGHTLY_CRON", "0 2 * * *", "when the nightly refresh runs (five-field cron)", _cron),  # noqa: E501
+    Setting("PIPELINE_DATA_DOCS", "all", "which validated batches get a Data Docs page: `all`, `failures`, `off`", _choice("all", "failures", "off")),  # noqa: E501
+    Setting("PIPELINE_MAX_SHRINK", "0.25", "a mart that lost more than this share of its rows since the last good run fails its check (`1`: never)", _number(float, 0, 1)),  # noqa: E501
+    Setting("PIPELINE_DUCKDB_MEMORY_LIMIT", "3GB", "DuckDB's memory for the warehouse before it spills to disk (ingestion uses 1GB)", _memory),  # noqa: E501
+    Setting("PIPELINE_VALIDATION_PART_ROWS", "200000", "the most rows Great Expectations checks at once; a larger batch is validated in parts", _number(int, 1)),  # noqa: E501
+)
+# fmt: on
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def setting(name: str, text: str | None = None) -> Any:
+    """The checked value of setting ``name`` (from ``text``, else the environment)."""
+    return _BY_NAME[name].value(text)
+
+
+def check_data_dir(data_dir: Path) -> None:
+    """ConfigError unless ``data_dir`` is (or can be made) a folder this process can write."""
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=data_dir, prefix=".write-check-"):
+            pass
+    except OSError as err:
+        raise ConfigError(
+            f"PIPELINE_DATA_DIR={str(data_dir)!r} is not writable ({err.strerror or err}): "
+            "the pipeline writes its warehouse, serving/ and docs/ there"
+        ) from None
+
+
+def check_environment() -> None:
+    """Check every ``PIPELINE_*`` setting and the data directory; ConfigError on the first bad
+    one. Run when a command starts, before any work, so a typo never surfaces mid-run."""
+    for item in SETTINGS:
+        item.value()
+    check_data_dir(setting("PIPELINE_DATA_DIR"))
+
+
+def settings_epilog() -> str:
+    """The settings as plain text for the command line's help."""
+    lines = ["settings (environment variables, checked when a command starts):"]
+    for s in SETTINGS:
+        default = f" (default: {s.default})" if s.default else ""
+        lines.append(f"  {s.name}{default}\n      {s.help.replace('`', '')}")
+    return "\n".join(lines)
+
+
+def settings_table_rows() -> list[str]:
+    """The settings as rows of docs/operations.md's table (``| name | default | meaning |``)."""
+    return [
+        f"| `{s.name}` | {f'`{s.default}`' if s.default else '(empty)'} | {s.help} |"
+        for s in SETTINGS
+    ]
 
 
 @dataclass(frozen=True)
@@ -31,6 +216,8 @@ class Settings:
     timezone: str
     churn_days: int
     sla_hours: float
+    # Where as_of came from: "given" (launchpad, --as-of), "PIPELINE_AS_OF", "demo", "today".
+    as_of_source: str = "today"
 
     @property
     def landing_dir(self) -> Path:
@@ -57,6 +244,16 @@ class Settings:
         """Exclusive end of ``as_of`` in UTC (naive): anything at or after it has not happened."""
         return dt.datetime.combine(self.as_of + dt.timedelta(days=1), dt.time())
 
+    def describe_as_of(self) -> str:
+        """``as_of`` and where it came from, for the first line of a run."""
+        where = {
+            "given": "as given",
+            "PIPELINE_AS_OF": "from PIPELINE_AS_OF",
+            "demo": f"the demo's date, from {self.data_dir / DEMO_AS_OF_FILE}",
+            "today": "today (UTC); set PIPELINE_AS_OF or --as-of for another date",
+        }[self.as_of_source]
+        return f"as_of {self.as_of} ({where})"
+
     @classmethod
     def resolve(
         cls,
@@ -67,54 +264,48 @@ class Settings:
         sla_hours: float | str | None = None,
     ) -> Settings:
         """Resolve each value from the argument, else ``PIPELINE_*``, else its default."""
-        env = os.environ
-        data_dir = data_dir or env.get("PIPELINE_DATA_DIR") or "./data"
-        as_of_text = as_of or env.get("PIPELINE_AS_OF") or ""
-        tz = timezone or env.get("PIPELINE_TIMEZONE") or "UTC"
-        churn = churn_days if churn_days not in (None, "") else env.get("PIPELINE_CHURN_DAYS", "90")
-        sla = sla_hours if sla_hours not in (None, "") else env.get("PIPELINE_SLA_HOURS", "24")
 
-        if as_of_text:
-            try:
-                as_of_date = dt.date.fromisoformat(as_of_text)
-            except ValueError:
-                raise ConfigError(
-                    f"PIPELINE_AS_OF={as_of_text!r} is not a date; write it as YYYY-MM-DD"
-                ) from None
+        def given(value: object) -> str | None:
+            return None if value in (None, "") else str(value)
+
+        directory = setting("PIPELINE_DATA_DIR", given(data_dir))
+        if given(as_of):
+            as_of_date, source = setting("PIPELINE_AS_OF", given(as_of)), "given"
+        elif os.environ.get("PIPELINE_AS_OF", "").strip():
+            as_of_date, source = setting("PIPELINE_AS_OF"), "PIPELINE_AS_OF"
         else:
-            as_of_date = dt.datetime.now(dt.UTC).date()
-        try:
-            ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError(
-                f"PIPELINE_TIMEZONE={tz!r} is not an IANA time zone (e.g. Europe/Bucharest)"
-            ) from None
-        try:
-            churn_int = int(churn)
-        except ValueError:
-            raise ConfigError(f"PIPELINE_CHURN_DAYS={churn!r} is not a whole number") from None
-        if churn_int < MIN_CHURN_DAYS:
-            raise ConfigError(
-                f"PIPELINE_CHURN_DAYS={churn_int} is too short: the churn window must be at least "
-                f"{MIN_CHURN_DAYS} days so that a monthly buyer is never counted as churned"
-            )
-        try:
-            sla_float = float(sla)
-        except ValueError:
-            raise ConfigError(f"PIPELINE_SLA_HOURS={sla!r} is not a number") from None
-        if sla_float <= 0:
-            raise ConfigError(f"PIPELINE_SLA_HOURS={sla_float} must be positive")
+            as_of_date, source = demo_as_of(directory), "demo"
+            if as_of_date is None:
+                as_of_date, source = dt.datetime.now(dt.UTC).date(), "today"
         return cls(
-            data_dir=Path(data_dir).expanduser().resolve(),
+            data_dir=directory,
             as_of=as_of_date,
-            timezone=tz,
-            churn_days=churn_int,
-            sla_hours=sla_float,
+            timezone=setting("PIPELINE_TIMEZONE", given(timezone)),
+            churn_days=setting("PIPELINE_CHURN_DAYS", given(churn_days)),
+            sla_hours=setting("PIPELINE_SLA_HOURS", given(sla_hours)),
+            as_of_source=source,
         )
 
 
+def demo_as_of(data_dir: Path) -> dt.date | None:
+    """The as_of ``python -m pipeline demo`` recorded in ``data_dir``, if it did."""
+    path = data_dir / DEMO_AS_OF_FILE
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{path} holds {text!r}, not a date (YYYY-MM-DD)") from None
+
+
 class PipelineConfig(dg.ConfigurableResource):
-    """Where the data lives and what the marts describe; empty fields fall back to PIPELINE_*."""
+    """Where the data lives and what the marts describe; empty fields fall back to PIPELINE_*.
+
+    Set ``as_of`` in the launchpad (``resources: config: config: as_of: "2026-10-31"``) to build
+    an older date; every asset reads it through this resource.
+    """
 
     data_dir: str | None = None
     as_of: str | None = None
@@ -131,3 +322,15 @@ class PipelineConfig(dg.ConfigurableResource):
             churn_days=self.churn_days,
             sla_hours=self.sla_hours,
         )
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Tag the run with the as_of it builds, and as launched from the UI when nothing else
+        (sensor, schedule, command line) tagged it."""
+        run = context.run
+        if run is None or context.instance is None:
+            return  # a sensor's evaluation, or a test building the resource alone
+        tags = {AS_OF_TAG: str(self.settings().as_of)}
+        if TRIGGER_TAG not in run.tags:
+            tags[TRIGGER_TAG] = "ui"
+        if any(run.tags.get(k) != v for k, v in tags.items()):
+            context.instance.add_run_tags(run.run_id, tags)

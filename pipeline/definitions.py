@@ -23,7 +23,9 @@ def _parts(module: str, attr: str) -> list:
 
 def build_definitions() -> dg.Definitions:
     """Assemble assets, checks, sensors, schedules and resources."""
-    config = PipelineConfig()
+    # Configured at launch, and shared by key: the warehouse resource resolves its "config" to the
+    # top-level resource, so an as_of set in the launchpad reaches every asset (not only charts).
+    config = PipelineConfig.configure_at_launch()
     assets = [
         pipeline_settings,
         *_parts("assets.ingest", "INGEST_ASSETS"),
@@ -46,6 +48,10 @@ def build_definitions() -> dg.Definitions:
         schedules=_parts("pipeline.schedules", "SCHEDULES"),
         jobs=_parts("pipeline.schedules", "JOBS"),
         resources={"config": config, "warehouse": Warehouse(config=config)},
+        # "Materialize" in the UI runs its steps in the run's process, like the refresh job: a
+        # process per step only adds start-up time (every writer waits for the one "warehouse"
+        # pool slot anyway, which also holds in-process).
+        executor=dg.in_process_executor,
     )
 
 

@@ -6,17 +6,13 @@ schedule all of it. The cron and time zone are read when the definitions are bui
 not at import.
 """
 
-import os
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
 import dagster as dg
-from dagster._utils.schedules import is_valid_cron_string
 
-from pipeline.config import ConfigError
+from pipeline.config import AS_OF_TAG, TRIGGER_TAG, PipelineConfig, setting
 
 DEFAULT_NIGHTLY_CRON = "0 2 * * *"
 NIGHTLY_CRON_ENV = "PIPELINE_NIGHTLY_CRON"
-TRIGGER_TAG = "pipeline/trigger"
+__all__ = ["AS_OF_TAG", "TRIGGER_TAG"]
 
 # Steps run one after another in the run's own process. Nearly every step writes the warehouse
 # and takes the one "warehouse" pool slot, so a step process each would add seconds of start-up
@@ -37,40 +33,33 @@ JOBS = [REFRESH_JOB]
 
 def nightly_cron() -> str:
     """``PIPELINE_NIGHTLY_CRON`` (default 02:00 every day); ConfigError when it is not a cron."""
-    cron = os.environ.get(NIGHTLY_CRON_ENV, "").strip() or DEFAULT_NIGHTLY_CRON
-    if not is_valid_cron_string(cron):
-        raise ConfigError(
-            f"{NIGHTLY_CRON_ENV}={cron!r} is not a cron expression "
-            "(five fields, e.g. '0 2 * * *' for 02:00 every day)"
-        )
-    return cron
+    return setting(NIGHTLY_CRON_ENV)
 
 
 def schedule_timezone() -> str:
     """``PIPELINE_TIMEZONE`` (default UTC), the zone the cron is read in."""
-    tz = os.environ.get("PIPELINE_TIMEZONE", "").strip() or "UTC"
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            f"PIPELINE_TIMEZONE={tz!r} is not an IANA time zone (e.g. Europe/Bucharest)"
-        ) from None
-    return tz
+    return setting("PIPELINE_TIMEZONE")
 
 
 def build_nightly_schedule() -> dg.ScheduleDefinition:
     """Everything at ``PIPELINE_NIGHTLY_CRON`` in ``PIPELINE_TIMEZONE``; running by default."""
     cron = nightly_cron()
     tz = schedule_timezone()
-    return dg.ScheduleDefinition(
+
+    @dg.schedule(
         name="nightly_refresh",
         cron_schedule=cron,
         execution_timezone=tz,
         target=REFRESH_JOB,
         default_status=dg.DefaultScheduleStatus.RUNNING,
-        tags={TRIGGER_TAG: "nightly"},
         description=f"Every asset, at '{cron}' ({tz}); set {NIGHTLY_CRON_ENV} to change it.",
     )
+    def nightly_refresh(context: dg.ScheduleEvaluationContext, config: PipelineConfig):
+        # The tags say which date the run builds, decided at the tick (visible before it runs).
+        as_of = config.settings().as_of
+        return dg.RunRequest(tags={TRIGGER_TAG: "schedule", AS_OF_TAG: str(as_of)})
+
+    return nightly_refresh
 
 
 def build_schedules() -> list[dg.ScheduleDefinition]:

@@ -11,17 +11,16 @@ anyway.
 
 import hashlib
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
 
-from pipeline.config import ConfigError, PipelineConfig
+from pipeline.config import PipelineConfig, setting
 from pipeline.entities import ENTITIES
 from pipeline.instance import recover_interrupted_runs
-from pipeline.schedules import REFRESH_JOB, TRIGGER_TAG
+from pipeline.schedules import AS_OF_TAG, REFRESH_JOB, TRIGGER_TAG
 
 SETTLE_ENV = "PIPELINE_SETTLE_SECONDS"
 DEFAULT_SETTLE_SECONDS = 30.0
@@ -99,30 +98,12 @@ class Batch:
 
 def settle_seconds() -> float:
     """``PIPELINE_SETTLE_SECONDS``: how long a file must stay unchanged (default 30)."""
-    text = os.environ.get(SETTLE_ENV, "").strip()
-    if not text:
-        return DEFAULT_SETTLE_SECONDS
-    try:
-        value = float(text)
-    except ValueError:
-        raise ConfigError(f"{SETTLE_ENV}={text!r} is not a number of seconds") from None
-    if value < 0:
-        raise ConfigError(f"{SETTLE_ENV}={value} must not be negative")
-    return value
+    return setting(SETTLE_ENV)
 
 
 def sensor_interval() -> int:
     """``PIPELINE_SENSOR_INTERVAL_SECONDS``: seconds between evaluations (default 30)."""
-    text = os.environ.get(INTERVAL_ENV, "").strip()
-    if not text:
-        return DEFAULT_INTERVAL_SECONDS
-    try:
-        value = int(text)
-    except ValueError:
-        raise ConfigError(f"{INTERVAL_ENV}={text!r} is not a whole number of seconds") from None
-    if value < 1:
-        raise ConfigError(f"{INTERVAL_ENV}={value} must be at least 1")
-    return value
+    return setting(INTERVAL_ENV)
 
 
 def is_delivery(path: Path) -> bool:
@@ -221,7 +202,8 @@ def build_landing_sensor(minimum_interval_seconds: int | None = None) -> dg.Sens
         ),
     )
     def landing_files(context: dg.SensorEvaluationContext, config: PipelineConfig):
-        landing_dir = config.settings().landing_dir
+        settings = config.settings()
+        landing_dir = settings.landing_dir
         state = LandingState.from_cursor(context.cursor)
         if not landing_dir.is_dir():
             return dg.SensorResult(
@@ -238,12 +220,16 @@ def build_landing_sensor(minimum_interval_seconds: int | None = None) -> dg.Sens
         if context.repository_def is None:
             raise dg.DagsterInvariantViolationError("landing_files needs the code location")
         keys = run_selection(batch, context.repository_def.asset_graph, context.instance)
-        context.log.info(f"new files for {', '.join(batch.entities)}: {', '.join(batch.files)}")
+        context.log.info(
+            f"new files for {', '.join(batch.entities)}: {', '.join(batch.files)}; "
+            f"the run builds {settings.describe_as_of()}"
+        )
         request = dg.RunRequest(
             run_key=batch.run_key,
             asset_selection=keys,
             tags={
-                TRIGGER_TAG: "landing",
+                TRIGGER_TAG: "sensor",
+                AS_OF_TAG: str(settings.as_of),
                 "pipeline/entities": ",".join(batch.entities),
                 "pipeline/files": str(len(batch.files)),
             },

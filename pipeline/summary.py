@@ -42,28 +42,68 @@ def print_summary(settings: Settings, run_id: str) -> None:
             "select table_name, estimated_size from duckdb_tables() "
             "where schema_name = 'marts' order by table_name",
         )
-        if marts:
-            print(f"\nmarts in {settings.warehouse_path}:")
-            for name, size in marts:
-                print(f"  {name:<22} {size:>10,} rows")
-        serving = settings.serving_dir / "marts.duckdb"
-        if serving.exists():
-            print(f"\nserving file for BI tools: {serving}")
-        if table_exists(con, "marts", "retention_monthly"):
-            latest = rows(
-                con,
-                "select month, customers_end, retention_rate from marts.retention_monthly "
-                "where is_complete order by month desc limit 1",
-            )
-            for month, customers, rate in latest:
-                pct = "n/a" if rate is None else f"{rate:.1%}"
-                print(f"\n{month:%B %Y}: {customers:,} active customers, retention {pct}")
-        if table_exists(con, "marts", "loyalty_summary"):
-            for customers, repeat_rate, ror in rows(
-                con, "select customers, repeat_rate, ror from marts.loyalty_summary"
-            ):
-                rr = "n/a" if repeat_rate is None else f"{repeat_rate:.1%}"
-                ro = "n/a" if ror is None else f"{ror:.1%}"
-                print(
-                    f"{customers:,} buying customers, repeat rate {rr}, return on relationship {ro}"
+        print_outputs(settings, marts)
+        print_headlines(con, settings)
+
+
+def print_outputs(settings: Settings, marts: list[tuple]) -> None:
+    """Where to look, the file BI tools open first; then each mart's rows."""
+    serving = settings.serving_dir / "marts.duckdb"
+    parquet = settings.serving_dir / "parquet"
+    data_docs = settings.docs_dir / "data_docs" / "index.html"
+    charts = [settings.docs_dir / n for n in ("cohort_heatmap.png", "retention_curve.png")]
+    places = [
+        ("for BI tools (open this file, read-only)", serving),
+        ("the same marts as Parquet files", parquet),
+        ("validation results (Data Docs)", data_docs),
+        *[("chart", c) for c in charts],
+    ]
+    found = [(what, path) for what, path in places if path.exists()]
+    if found:
+        print("\nwhere to look:")
+        for what, path in found:
+            print(f"  {what:<41} {path}")
+    if marts:
+        print(f"\nmarts ({len(marts)}; published to the serving file above; the pipeline's own")
+        print(f"copies live in {settings.warehouse_path}, which BI tools must not open):")
+        for name, size in marts:
+            print(f"  {name:<22} {size:>10,} rows")
+
+
+def print_headlines(con, settings: Settings) -> None:
+    """The headline figures, each with what it means (definitions: docs/metrics.md)."""
+    lines: list[str] = []
+    if table_exists(con, "marts", "retention_monthly"):
+        latest = rows(
+            con,
+            "select month, customers_start, customers_end, retention_rate "
+            "from marts.retention_monthly where is_complete order by month desc limit 1",
+        )
+        for month, start, end, rate in latest:
+            label = f"{month:%B %Y}"
+            lines.append(f"{label}: {end:,} active customers at the month's end")
+            if rate is not None:
+                lines.append(
+                    f"retention {rate:.1%} = of the {start:,} customers active when {label} "
+                    "began, the share still active at its end"
                 )
+    if table_exists(con, "marts", "loyalty_summary"):
+        for customers, repeat_rate, ror in rows(
+            con, "select customers, repeat_rate, ror from marts.loyalty_summary"
+        ):
+            lines.append(f"{customers:,} customers with at least one qualifying purchase")
+            if repeat_rate is not None:
+                lines.append(f"repeat rate {repeat_rate:.1%} = share of them with 2 or more")
+            if ror is not None:
+                lines.append(
+                    f"return on relationship {ror:.1%} = of the customers helped by support in "
+                    "the last 12 months, the share who bought again (2+ purchases) or were referred"
+                )
+    if lines:
+        print(f"\nheadline figures, as of {settings.as_of} (definitions: docs/metrics.md):")
+        for line in lines:
+            print(f"  {line}")
+        print(
+            "  (the charts' cohort retention is another measure: the share of the customers "
+            "who first bought in a month who buy again k months later)"
+        )

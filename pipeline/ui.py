@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from pipeline.config import ConfigError, Settings
+from pipeline.config import ConfigError, Settings, check_environment
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WORKSPACE = REPO_ROOT / "workspace.yaml"
@@ -110,6 +110,13 @@ def stop(procs: dict[str, subprocess.Popen], timeout: float = STOP_TIMEOUT_SECON
             proc.wait()
 
 
+def port_hint(port: int) -> str:
+    """How to pick another port, in the words of what started us: make sets MAKELEVEL."""
+    if os.environ.get("MAKELEVEL"):
+        return f"choose another, e.g. make ui PORT={port}"
+    return f"choose another, e.g. python -m pipeline ui --port {port}"
+
+
 def _raise_keyboard_interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
@@ -121,14 +128,14 @@ def main(host: str = "127.0.0.1", port: int = 3000) -> int:
     from pipeline.instance import recover_interrupted_runs
 
     try:
+        # Every setting now, with one line: the daemon would otherwise fail on it at each tick.
+        check_environment()
         settings = Settings.resolve()
     except ConfigError as err:
         print(f"configuration error: {err}", file=sys.stderr)
         return 2
     if not port_free(host, port):
-        print(
-            f"port {port} on {host} is in use: pass another, e.g. PORT={port + 1}", file=sys.stderr
-        )
+        print(f"port {port} on {host} is in use: {port_hint(port + 1)}", file=sys.stderr)
         return 2
     env = dagster_env(settings)
     os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
@@ -149,7 +156,8 @@ def main(host: str = "127.0.0.1", port: int = 3000) -> int:
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     print(
         f"Dagster UI on http://{shown}:{port}  (data {settings.data_dir}, "
-        f"DAGSTER_HOME {env['DAGSTER_HOME']}); Ctrl-C stops it",
+        f"DAGSTER_HOME {env['DAGSTER_HOME']}); Ctrl-C stops it\n"
+        f"runs started here build {settings.describe_as_of()}",
         flush=True,
     )
     try:

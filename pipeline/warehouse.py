@@ -5,9 +5,6 @@ Everything here either fetches the whole result or goes through a relation (``co
 caller never leaves a result open.
 """
 
-from __future__ import annotations
-
-import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +15,7 @@ import duckdb
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
-from pipeline.config import PipelineConfig, Settings
+from pipeline.config import PipelineConfig, Settings, setting
 from pipeline.sqltext import literal
 
 # Layers, in dependency order. ``meta`` holds run settings, the ingest ledger and quarantine.
@@ -100,7 +97,7 @@ def memory_limit() -> str:
     DuckDB's own default is 80 % of the machine's memory; a bounded one keeps a large build's
     peak predictable, at the price of spilling joins and sorts to ``warehouse.duckdb.tmp/``.
     """
-    return os.environ.get(MEMORY_LIMIT_ENV, "").strip() or DEFAULT_MEMORY_LIMIT
+    return setting(MEMORY_LIMIT_ENV)
 
 
 @contextmanager

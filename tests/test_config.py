@@ -38,3 +38,20 @@ def test_environment_and_as_of_end(monkeypatch):
 def test_bad_values_are_refused_with_a_clear_message(kwargs, message):
     with pytest.raises(ConfigError, match=message):
         Settings.resolve(**kwargs)
+
+
+def test_a_demo_data_dir_builds_the_demos_date_unless_told_otherwise(monkeypatch, tmp_path):
+    from pipeline.config import DEMO_AS_OF_FILE
+
+    monkeypatch.delenv("PIPELINE_AS_OF", raising=False)
+    monkeypatch.setenv("PIPELINE_DATA_DIR", str(tmp_path))
+    today = Settings.resolve()
+    assert (today.as_of, today.as_of_source) == (dt.datetime.now(dt.UTC).date(), "today")
+    assert "today (UTC); set PIPELINE_AS_OF or --as-of" in today.describe_as_of()
+    (tmp_path / DEMO_AS_OF_FILE).write_text("2026-10-31\n")
+    demo = Settings.resolve()
+    assert (demo.as_of, demo.as_of_source) == (dt.date(2026, 10, 31), "demo")
+    assert "as_of 2026-10-31 (the demo's date, from" in demo.describe_as_of()
+    monkeypatch.setenv("PIPELINE_AS_OF", "2026-06-30")
+    assert Settings.resolve().as_of == dt.date(2026, 6, 30)  # the environment wins
+    assert Settings.resolve(as_of="2026-01-31").as_of_source == "given"  # the launchpad wins

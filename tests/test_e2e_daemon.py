@@ -237,7 +237,7 @@ def test_daemon_sensor_runs_and_concurrent_runs(ui, tmp_path: Path) -> None:
     assert first[0][0] > 0
     (sensor_run,) = graphql.runs()
     tags = {t["key"]: t["value"] for t in sensor_run["tags"]}
-    assert tags["pipeline/trigger"] == "landing"
+    assert tags["pipeline/trigger"] == "sensor"
     assert (
         tags["pipeline/entities"] == "contacts,email_events,orders,social_mentions,surveys,tickets"
     )

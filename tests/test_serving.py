@@ -67,7 +67,7 @@ def test_publish_writes_every_mart_and_parquet(tmp_path: Path) -> None:
         assert headline_figures(reader) == {
             "latest_complete_month": "2026-09",
             "active_customers": 10,
-            "retention_rate": 0.8,
+            "retention_rate_pct": 80.0,  # 0.8 shown as a percentage
         }
     finally:
         reader.close()
@@ -166,7 +166,7 @@ def test_serving_asset_records_counts_and_headline(data_dir: Path) -> None:
     meta = mat.metadata
     assert meta["marts"].value == {"loyalty_customers": 4, "retention_monthly": 2}
     assert meta["dagster/row_count"].value == 6
-    assert meta["retention_rate"].value == 0.8
+    assert meta["retention_rate_pct"].value == 80.0  # 0.8 shown as a percentage
     assert meta["latest_complete_month"].value == "2026-09"
     assert (data_dir / "serving" / SERVING_FILE).exists()
 
@@ -285,7 +285,10 @@ def test_retention_charts_are_drawn_from_the_serving_file(data_dir: Path) -> Non
     # Curve over complete months only: k=0 -> (4+2)/(4+2) = 1; k=1 -> cohort 08 only (09+1 is
     # October, open): 2/4 = 0.5; k=2 would be October for cohort 08: no point.
     assert meta["curve_points"].value == 2
-    assert meta["retention_month_1"].value == 0.5
+    assert meta["retention_month_1_pct"].value == 50.0
+    # The curve as a table short enough for the UI to show inline (under 1,000 characters).
+    table = meta["retention_curve_table"].md_str
+    assert "| 0 | 100.0% | 2 |" in table and "| 1 | 50.0% | 1 |" in table and len(table) < 1000
     assert meta["cohorts"].value == 2
     assert meta["cohort_heatmap"].md_str.startswith("![cohort heat map](data:image/png;base64,")
     png = (data_dir / "docs" / "cohort_heatmap.png").read_bytes()

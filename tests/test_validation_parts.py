@@ -182,7 +182,7 @@ def test_part_size_setting_is_checked(monkeypatch):
     with pytest.raises(ValueError, match="must be at least 1"):
         part_rows()
     monkeypatch.setenv(PART_ROWS_ENV, "lots")
-    with pytest.raises(ValueError, match="must be a whole number"):
+    with pytest.raises(ValueError, match="is not a whole number"):
         part_rows()
     monkeypatch.delenv(PART_ROWS_ENV)
     assert part_rows() == 200_000

@@ -23,7 +23,6 @@ whole, as before: correct first, bounded where that is exact.
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -155,14 +154,9 @@ def _distinct(rows_: pl.DataFrame | SqlRows, columns: list[str]) -> pl.DataFrame
 
 def part_rows() -> int:
     """``PIPELINE_VALIDATION_PART_ROWS``: the most rows GX validates at once (default 200,000)."""
-    raw = os.environ.get(PART_ROWS_ENV, "").strip()
-    try:
-        value = int(raw) if raw else DEFAULT_PART_ROWS
-    except ValueError:
-        raise ValueError(f"{PART_ROWS_ENV}={raw!r} must be a whole number") from None
-    if value < 1:
-        raise ValueError(f"{PART_ROWS_ENV}={value} must be at least 1")
-    return value
+    from pipeline.config import setting
+
+    return setting(PART_ROWS_ENV)
 
 
 def _columns(expectation: dict[str, Any]) -> list[str]:

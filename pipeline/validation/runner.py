@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
-import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -67,10 +66,9 @@ def to_pandas(frame: pl.DataFrame) -> pd.DataFrame:
 
 def docs_mode() -> str:
     """``PIPELINE_DATA_DOCS``: which batches get a Data Docs page."""
-    mode = os.environ.get(DOCS_ENV, "all").strip().lower() or "all"
-    if mode not in DOCS_MODES:
-        raise ValueError(f"{DOCS_ENV}={mode!r} must be one of {', '.join(DOCS_MODES)}")
-    return mode
+    from pipeline.config import setting
+
+    return setting(DOCS_ENV)
 
 
 class _Session:

@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
 from dataclasses import dataclass
 
 import duckdb
 
-from pipeline.config import ConfigError
 from pipeline.warehouse import add_missing_columns, rows, run
 
 MAX_SHRINK_ENV = "PIPELINE_MAX_SHRINK"
@@ -101,18 +99,9 @@ def write_watermarks(
 
 def max_shrink() -> float:
     """``PIPELINE_MAX_SHRINK``: the largest share of its rows a mart may lose between good runs."""
-    text = os.environ.get(MAX_SHRINK_ENV, "").strip()
-    if not text:
-        return DEFAULT_MAX_SHRINK
-    try:
-        value = float(text)
-    except ValueError:
-        raise ConfigError(f"{MAX_SHRINK_ENV}={text!r} is not a number") from None
-    if not 0 <= value <= 1:
-        raise ConfigError(
-            f"{MAX_SHRINK_ENV}={value} must be a share between 0 and 1 (1 disables the check)"
-        )
-    return value
+    from pipeline.config import setting
+
+    return setting(MAX_SHRINK_ENV)
 
 
 def min_row_count(last_good: int | None, shrink: float) -> int:

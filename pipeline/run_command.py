@@ -1,0 +1,131 @@
+"""``python -m pipeline run``: one run of every asset, and its documented exit status.
+
+Exit statuses (README, docs/operations.md), so that cron and CI can tell the cases apart:
+
+- 0: the run succeeded and every file of it landed whole;
+- 1: the run failed (a step or a blocking check failed);
+- 2: configuration error (a ``PIPELINE_*`` setting, ``--as-of``, no landing folder, a data
+  directory that cannot be written);
+- 3: the run completed, but files were refused or rows quarantined: a human should look;
+- 4: another run holds the warehouse (its pid is named); nothing was done.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from pipeline.config import AS_OF_TAG, TRIGGER_TAG, ConfigError, Settings, check_environment
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+EXIT_NEEDS_ATTENTION = 3
+EXIT_BUSY = 4
+
+EXIT_STATUSES = {
+    EXIT_OK: "the run succeeded and every file landed whole",
+    EXIT_FAILED: "the run failed (a step or a blocking check)",
+    EXIT_CONFIG: "configuration error (a PIPELINE_* setting, --as-of, no landing folder)",
+    EXIT_NEEDS_ATTENTION: "completed, but files were refused or rows quarantined",
+    EXIT_BUSY: "another run holds the warehouse (its pid is named); nothing was done",
+}
+
+
+def exit_statuses_text() -> str:
+    """The exit statuses as plain text for the command line's help."""
+    return "exit statuses:\n" + "\n".join(f"  {k}  {v}" for k, v in EXIT_STATUSES.items())
+
+
+def _instance(data_dir):
+    """The Dagster instance ($DAGSTER_HOME, else one under the data directory), with the runs
+    of a killed process marked failed so that their warehouse slot is free again."""
+    import dagster as dg
+
+    from pipeline.instance import recover_interrupted_runs, resolve_dagster_home
+
+    instance = dg.DagsterInstance.from_config(str(resolve_dagster_home(data_dir)))
+    for run_id in recover_interrupted_runs(instance):
+        print(f"run {run_id} was interrupted (its process is gone): marked failed", flush=True)
+    return instance
+
+
+def files_needing_attention(settings: Settings, run_id: str) -> int:
+    """How many files of ``run_id`` were refused or had rows quarantined (ledger rows)."""
+    from pipeline.warehouse import open_warehouse, scalar, table_exists
+
+    if not settings.warehouse_path.exists():
+        return 0
+    with open_warehouse(settings.warehouse_path) as con:
+        if not table_exists(con, "meta", "ingest_ledger"):
+            return 0
+        return int(
+            scalar(
+                con,
+                "select count(*) from meta.ingest_ledger where run_id = ? "
+                "and (status = 'refused' or coalesce(rows_quarantined, 0) > 0)",
+                [run_id],
+            )
+        )
+
+
+def run_pipeline(as_of: str | None = None, trigger: str = "cli") -> int:
+    """Materialise every asset once against PIPELINE_DATA_DIR; the exit status (see above)."""
+    from pipeline.notify import SENT_INLINE_TAG, NotifySettings, notify_cli_run
+
+    try:
+        check_environment()
+        settings = Settings.resolve(as_of=as_of)
+        notify_settings = NotifySettings.from_env()
+    except ConfigError as err:
+        print(f"configuration error: {err}", file=sys.stderr)
+        return EXIT_CONFIG
+    if not settings.landing_dir.is_dir():
+        print(
+            f"configuration error: no landing folder at {settings.landing_dir}: set "
+            "PIPELINE_DATA_DIR (or --data-dir) to a folder holding landing/ (see README), "
+            "or run `python -m pipeline generate --out DIR`",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    # Imported after the check: loading the definitions reads settings (the schedule's cron).
+    from pipeline.definitions import build_definitions
+    from pipeline.progress import progress_logger, root_cause
+    from pipeline.run_lock import WarehouseBusy, run_lock
+    from pipeline.summary import print_summary
+
+    try:
+        with run_lock(settings.data_dir):
+            print(f"data directory {settings.data_dir}, {settings.describe_as_of()}", flush=True)
+            job = build_definitions().resolve_implicit_global_asset_job_def()
+            job = job.with_logger_defs({"progress": progress_logger})
+            run_config: dict = {"loggers": {"progress": {}}}
+            # The run builds exactly the date announced above, whatever the environment says.
+            run_config["resources"] = {"config": {"config": {"as_of": str(settings.as_of)}}}
+            instance = _instance(settings.data_dir)
+            result = job.execute_in_process(
+                instance=instance,
+                raise_on_error=False,
+                run_config=run_config,
+                # The notices of a command-line run are sent here, not by the UI's sensors.
+                tags={TRIGGER_TAG: trigger, AS_OF_TAG: str(settings.as_of), SENT_INLINE_TAG: "cli"},
+            )
+            print_summary(settings, result.run_id)
+            notify_cli_run(instance, result.run_id, notify_settings)
+            attention = files_needing_attention(settings, result.run_id)
+    except WarehouseBusy as err:
+        print(f"{err}; wait for it to finish, then run again", file=sys.stderr)
+        return EXIT_BUSY
+    if not result.success:
+        print("\nthe run failed:", file=sys.stderr)
+        for event in result.get_step_failure_events():
+            error = event.step_failure_data.error if event.step_failure_data else None
+            print(f"  {event.step_key}: {root_cause(error)}", file=sys.stderr)
+        return EXIT_FAILED
+    if attention:
+        print(
+            f"\n{attention} file(s) refused or with rows quarantined: see above "
+            f"(exit status {EXIT_NEEDS_ATTENTION})",
+            file=sys.stderr,
+        )
+        return EXIT_NEEDS_ATTENTION
+    return EXIT_OK

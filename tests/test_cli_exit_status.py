@@ -1,0 +1,195 @@
+"""``python -m pipeline run`` as cron sees it: each documented exit status, from the real CLI.
+
+0 (ok) is covered by tests/test_cli_e2e.py; here 1 (failed), 2 (configuration error), 3 (rows
+quarantined), 4 (another process holds the warehouse), plus --as-of and the run's tags.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from tests.conftest import REPO_ROOT
+from tests.test_cli_e2e import cli
+
+TICKETS = (
+    "ticket_id,contact_id,email,created_at,channel,category,status,first_response_at,"
+    "solved_at,agent_replies,reopens,updated_at\n"
+    "TX1,C1,,2026-10-01T10:00:00Z,email,question,open,,,1,0,\n"
+    "TX2,C1,,2026-10-01T10:00:00Z,fax,question,open,,,1,0,\n"  # fax is no channel: quarantined
+)
+
+
+def one_line_error(result: subprocess.CompletedProcess, status: int, text: str) -> None:
+    """The run stopped with ``status`` and one stderr line holding ``text``, no traceback."""
+    assert result.returncode == status, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and text in lines[0], result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "env, text",
+    [
+        ({"PIPELINE_TIMEZONE": "Mars/Olympus"}, "PIPELINE_TIMEZONE='Mars/Olympus'"),
+        ({"PIPELINE_NIGHTLY_CRON": "at two"}, "PIPELINE_NIGHTLY_CRON='at two' is not a cron"),
+        ({"PIPELINE_MAX_SHRINK": "50%"}, "PIPELINE_MAX_SHRINK='50%' is not a number"),
+        ({"PIPELINE_VALIDATION_PART_ROWS": "0"}, "PIPELINE_VALIDATION_PART_ROWS=0 must be"),
+        ({"PIPELINE_DATA_DOCS": "yes"}, "PIPELINE_DATA_DOCS='yes' must be one of"),
+        ({"PIPELINE_SETTLE_SECONDS": "soon"}, "PIPELINE_SETTLE_SECONDS='soon' is not a number"),
+    ],
+)
+def test_bad_settings_exit_2_with_one_line(tmp_path, env, text):
+    (tmp_path / "landing").mkdir()
+    result = cli("run", data_dir=tmp_path, **env)
+    one_line_error(result, 2, f"configuration error: {text}")
+
+
+def test_bad_as_of_option_exits_2(tmp_path):
+    (tmp_path / "landing").mkdir()
+    result = cli("run", "--as-of", "31/10/2026", data_dir=tmp_path)
+    one_line_error(result, 2, "configuration error: PIPELINE_AS_OF='31/10/2026' is not a date")
+
+
+def test_read_only_data_dir_exits_2(tmp_path):
+    data_dir = tmp_path / "data"
+    (data_dir / "landing").mkdir(parents=True)
+    data_dir.chmod(0o555)
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        # root writes anywhere: run the CLI as "nobody", for whom the folder is read-only.
+        tmp_path.chmod(0o755)
+        prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
+    env = {**os.environ, "PIPELINE_DATA_DIR": str(data_dir), "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop("DAGSTER_HOME", None)
+    result = subprocess.run(
+        [*prefix, sys.executable, "-m", "pipeline", "run"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    one_line_error(result, 2, f"configuration error: PIPELINE_DATA_DIR='{data_dir}' is not writ")
+
+
+def _holder(code: str, data_dir: Path) -> subprocess.Popen:
+    """A second real process that takes a lock, says "held" and keeps it until its stdin closes."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(data_dir)],
+        cwd=REPO_ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
+HOLD_RUN_LOCK = (
+    "import sys\nfrom pathlib import Path\nfrom pipeline.run_lock import run_lock\n"
+    "with run_lock(Path(sys.argv[1])):\n print('held', flush=True)\n sys.stdin.readline()\n"
+)
+HOLD_WAREHOUSE = (
+    "import sys, duckdb\ncon = duckdb.connect(sys.argv[1] + '/warehouse.duckdb')\n"
+    "print('held', flush=True)\nsys.stdin.readline()\n"
+)
+
+
+@pytest.mark.parametrize("code", [HOLD_RUN_LOCK, HOLD_WAREHOUSE], ids=["run", "duckdb"])
+def test_a_second_run_says_who_holds_the_warehouse_and_exits_4(tmp_path, code):
+    (tmp_path / "landing").mkdir()
+    holder = _holder(code, tmp_path)
+    try:
+        result = cli("run", data_dir=tmp_path)
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=60)
+    one_line_error(result, 4, f"another run holds the warehouse (pid {holder.pid})")
+    # Once the other process is gone the lock is free again.
+    assert holder.returncode == 0
+
+
+def test_quarantined_rows_exit_3_then_a_failed_older_date_exits_1(tmp_path):
+    # The smallest landing that quarantines a row: one tickets file, one good row, one bad.
+    data_dir = tmp_path / "data"
+    (data_dir / "landing" / "crm" / "tickets").mkdir(parents=True)
+    (data_dir / "landing" / "crm" / "tickets" / "extra.csv").write_text(TICKETS)
+    first = cli("run", data_dir=data_dir)
+    assert first.returncode == 3, first.stdout + first.stderr
+    assert "crm/tickets/extra.csv: 2 read, 1 landed, 1 quarantined" in first.stdout
+    assert "refused or with rows quarantined" in first.stderr
+
+    # An older date, from the command line; the validation folder cannot be written (it is a
+    # file), so the run fails at the first checks, after pipeline_settings recorded the date.
+    (data_dir / "validation").rename(data_dir / "validation.old")
+    (data_dir / "validation").write_text("not a folder")
+    second = cli("run", "--as-of", "2026-09-30", data_dir=data_dir)
+    assert second.returncode == 1, second.stdout + second.stderr
+    assert "as_of 2026-09-30 (as given)" in second.stdout
+    assert "the run failed" in second.stderr
+    con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
+    try:
+        assert (
+            con.execute("select as_of from meta.pipeline_settings").fetchall()[0][0].isoformat()
+            == "2026-09-30"
+        )  # noqa: E501
+    finally:
+        con.close()
+
+    # Each run is tagged with what started it and the date it built.
+    instance = dg.DagsterInstance.from_config(str(data_dir / "dagster_home"))
+    runs = instance.get_runs(limit=2)  # newest first
+    assert [(r.tags["pipeline/trigger"], r.tags["pipeline/as_of"]) for r in runs] == [
+        ("cli", "2026-09-30"),
+        ("cli", "2026-10-31"),
+    ]
+
+
+def test_ui_checks_settings_and_names_its_own_port_option(tmp_path):
+    (tmp_path / "landing").mkdir()
+    bad = cli("ui", "--port", "1", data_dir=tmp_path, PIPELINE_NIGHTLY_CRON="at two")
+    one_line_error(bad, 2, "configuration error: PIPELINE_NIGHTLY_CRON='at two' is not a cron")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if k != "MAKELEVEL"}
+        busy = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pipeline",
+                "ui",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(tmp_path),
+            ],
+            cwd=REPO_ROOT,
+            env={**env, "PIPELINE_AS_OF": "2026-10-31"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    one_line_error(busy, 2, f"python -m pipeline ui --port {port + 1}")
+    assert "PORT=" not in busy.stderr
+
+
+def test_help_shows_defaults_settings_and_exit_statuses():
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", "run", "--help"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0
+    for text in ("--as-of DATE", "--data-dir DIR", "  3  completed, but files were refused",
+                 "PIPELINE_NIGHTLY_CRON (default: 0 2 * * *)"):  # fmt: skip
+        assert text in result.stdout
