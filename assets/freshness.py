@@ -8,33 +8,22 @@ metadata lists each entity's last landing, so the silent source is easy to spot.
 """
 
 import datetime as dt
-import os
 
 import dagster as dg
 import duckdb
 
 from assets.serving import mart_names
-from pipeline.config import ConfigError
+from pipeline.config import setting
 from pipeline.ingest.ledger import utc_now
 from pipeline.warehouse import Warehouse, rows, table_exists
 
 FRESHNESS_DAYS_ENV = "PIPELINE_FRESHNESS_DAYS"
-DEFAULT_FRESHNESS_DAYS = 3
 CHECK_NAME = "fresh_data"
 
 
 def freshness_days() -> int:
     """``PIPELINE_FRESHNESS_DAYS``: days without new data before the marts warn (default 3)."""
-    text = os.environ.get(FRESHNESS_DAYS_ENV, "").strip()
-    if not text:
-        return DEFAULT_FRESHNESS_DAYS
-    try:
-        days = int(text)
-    except ValueError:
-        raise ConfigError(f"{FRESHNESS_DAYS_ENV}={text!r} is not a whole number of days") from None
-    if days < 1:
-        raise ConfigError(f"{FRESHNESS_DAYS_ENV}={days} must be at least 1")
-    return days
+    return setting(FRESHNESS_DAYS_ENV)
 
 
 def last_landings(con: duckdb.DuckDBPyConnection) -> dict[str, dt.datetime]:
@@ -87,7 +76,7 @@ def build_freshness_check(marts: list[str]) -> dg.AssetChecksDefinition:
                 blocking=False,
                 description=(
                     f"Warns when no new data has landed for {FRESHNESS_DAYS_ENV} days "
-                    f"(default {DEFAULT_FRESHNESS_DAYS}), from meta.ingest_ledger."
+                    "(default 3), from meta.ingest_ledger."
                 ),
             )
             for mart in marts

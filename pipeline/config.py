@@ -128,6 +128,45 @@ def _path(name: str, text: str) -> Path:
     return Path(text).expanduser().resolve()
 
 
+def _optional(check: Callable[[str, str], Any]) -> Callable[[str, str], Any]:
+    """A check for a setting that may be left unset (empty: None)."""
+
+    def optional(name: str, text: str) -> Any:
+        return check(name, text) if text else None
+
+    return optional
+
+
+def _text(name: str, text: str) -> str:
+    return text
+
+
+def _url(name: str, text: str) -> str:
+    if not text.lower().startswith(("http://", "https://")):
+        raise ConfigError(f"{name}={text!r} is not an http:// or https:// URL")
+    return text
+
+
+def _rate(name: str, text: str) -> float:
+    value = _number(float)(name, text)
+    if not 0 <= value < 1:
+        raise ConfigError(f"{name}={value} must be in [0, 1) (a monthly rate, 0.01 = 1 %)")
+    return value
+
+
+MIN_SECRET_CHARS = 16  # a short key can be guessed along with the addresses
+
+
+def _secret(name: str, text: str) -> str:
+    if len(text) < MIN_SECRET_CHARS:
+        raise ConfigError(
+            f"{name} is {len(text)} characters long: use at least {MIN_SECRET_CHARS} random "
+            "characters (e.g. python -c 'import secrets; print(secrets.token_hex(32))'), "
+            "or unset it for plain SHA-256"
+        )
+    return text
+
+
 @dataclass(frozen=True)
 class Setting:
     """One ``PIPELINE_*`` setting: its name, default (text), help and check."""
@@ -159,6 +198,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PIPELINE_MAX_SHRINK", "0.25", "a mart that lost more than this share of its rows since the last good run fails its check (`1`: never)", _number(float, 0, 1)),  # noqa: E501
     Setting("PIPELINE_DUCKDB_MEMORY_LIMIT", "3GB", "DuckDB's memory for the warehouse before it spills to disk (ingestion uses 1GB)", _memory),  # noqa: E501
     Setting("PIPELINE_VALIDATION_PART_ROWS", "200000", "the most rows Great Expectations checks at once; a larger batch is validated in parts", _number(int, 1)),  # noqa: E501
+    Setting("PIPELINE_FRESHNESS_DAYS", "3", "days without new data before every mart's `fresh_data` check warns", _number(int, 1)),  # noqa: E501
+    Setting("PIPELINE_CLV_MONTHLY_DISCOUNT", "0.01", "monthly discount rate d of `customer_predictions.predicted_clv_365d`, in [0, 1)", _rate),  # noqa: E501
+    Setting("PIPELINE_EMAIL_HASH_KEY", "", "a secret of at least 16 characters: `email_sha256` becomes HMAC-SHA256 keyed with it; unset: plain SHA-256", _optional(_secret)),  # noqa: E501
+    Setting("PIPELINE_NOTIFY_WEBHOOK", "", "URL that gets a JSON POST when a run fails, a file is refused or a blocking check fails", _optional(_url)),  # noqa: E501
+    Setting("PIPELINE_NOTIFY_SMTP_HOST", "", "SMTP server for the same notices by e-mail (then also set _FROM and _TO)", _optional(_text)),  # noqa: E501
+    Setting("PIPELINE_NOTIFY_SMTP_PORT", "587", "SMTP port", _number(int, 1, 65535)),  # noqa: E501
+    Setting("PIPELINE_NOTIFY_SMTP_TLS", "", "`starttls`, `ssl` or `none`; empty: `ssl` on port 465, else `starttls`", _optional(_choice("starttls", "ssl", "none"))),  # noqa: E501
+    Setting("PIPELINE_NOTIFY_SMTP_FROM", "", "sender address of the notices", _optional(_text)),  # noqa: E501
+    Setting("PIPELINE_NOTIFY_SMTP_TO", "", "recipients, comma-separated", _optional(_text)),  # noqa: E501
+    Setting("PIPELINE_NOTIFY_SMTP_USER", "", "SMTP login, if the server wants one", _optional(_text)),  # noqa: E501
+    Setting("PIPELINE_NOTIFY_SMTP_PASSWORD_ENV", "", "the name of the variable that holds the SMTP password (never the password itself)", _optional(_text)),  # noqa: E501
 )
 # fmt: on
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -15,28 +15,17 @@ addresses, so the pads reveal nothing more there; they never reach serving):
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Mapping
 
-from pipeline.config import ConfigError
+from pipeline.config import setting
 
 HASH_KEY_ENV = "PIPELINE_EMAIL_HASH_KEY"
-MIN_KEY_CHARS = 16  # a short key can be guessed along with the addresses
 _BLOCK = 64  # SHA-256's block size in bytes (RFC 2104's B)
 
 
 def hash_key(env: Mapping[str, str] | None = None) -> str | None:
     """``PIPELINE_EMAIL_HASH_KEY``, or None for plain SHA-256; ConfigError when it is too short."""
-    key = (os.environ if env is None else env).get(HASH_KEY_ENV, "")
-    if not key:
-        return None
-    if len(key) < MIN_KEY_CHARS:
-        raise ConfigError(
-            f"{HASH_KEY_ENV} is {len(key)} characters long: use at least {MIN_KEY_CHARS} random "
-            "characters (e.g. python -c 'import secrets; print(secrets.token_hex(32))'), "
-            "or unset it for plain SHA-256"
-        )
-    return key
+    return setting(HASH_KEY_ENV, None if env is None else env.get(HASH_KEY_ENV, ""))
 
 
 def hmac_pads(key: str | bytes | None) -> tuple[bytes | None, bytes | None]:

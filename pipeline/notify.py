@@ -287,6 +287,15 @@ def _step_failures(instance: dg.DagsterInstance, run_id: str) -> list[str]:
         error = data.error if data is not None else None
         message = _root_message(error) if error is not None else entry.user_message
         out.append(f"step {entry.step_key} failed: {message}")
+    if not out:
+        # A resource that cannot start (a bad setting read by the warehouse resource) fails the
+        # run before any step: its error rides on the resource-init or run-failure event.
+        for kind in (dg.DagsterEventType.RESOURCE_INIT_FAILURE, dg.DagsterEventType.RUN_FAILURE):
+            for entry in instance.all_logs(run_id, of_type=kind):
+                data = entry.dagster_event.event_specific_data if entry.dagster_event else None
+                error = getattr(data, "error", None)
+                if error is not None:
+                    return [f"the run could not start: {_root_message(error)}"]
     return out
 
 

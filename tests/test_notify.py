@@ -179,8 +179,7 @@ def test_failed_run_is_reported_by_the_failure_sensor(data_dir: Path, servers) -
     assert body["event"] == "run_failed"
     assert body["run_id"] == result.run_id
     assert body["what_happened"] == [
-        "step pipeline_settings failed: PIPELINE_AS_OF='31/10/2026' is not a date; write it "
-        "as YYYY-MM-DD"
+        "the run could not start: PIPELINE_AS_OF='31/10/2026' is not a date; write it as YYYY-MM-DD"
     ]
     assert "Re-execute → From failure" in body["what_to_do"][0]
     sender, rcpts, data = mails.get_nowait()
