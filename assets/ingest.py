@@ -16,14 +16,15 @@ from pipeline.warehouse import Warehouse, scalar
 def files_table(reports: list[ingest_core.FileReport]) -> str:
     """The run's deliveries as a markdown table for the asset's metadata."""
     lines = [
-        "| file | mapping | rows read | landed | quarantined | status / reason |",
-        "|---|---|---:|---:|---:|---|",
+        "| file | mapping | encoding (how) | rows read | landed | quarantined | status / reason |",
+        "|---|---|---|---:|---:|---:|---|",
     ]
     for r in reports:
         status = r.status if not r.reason else f"{r.status}: {r.reason}"
         status = status.replace("|", "\\|").replace("\n", " ")
+        encoding = f"{r.encoding} ({r.encoding_decided})" if r.encoding else ""
         lines.append(
-            f"| {r.source_file} | {r.mapping or ''} | {r.rows_read} | {r.rows_landed} "
+            f"| {r.source_file} | {r.mapping or ''} | {encoding} | {r.rows_read} | {r.rows_landed} "
             f"| {r.rows_quarantined} | {status} |"
         )
     return "\n".join(lines)

@@ -17,19 +17,21 @@ def print_summary(settings: Settings, run_id: str) -> None:
         if table_exists(con, "meta", "ingest_ledger"):
             files = rows(
                 con,
-                "select source_file, status, rows_read, rows_landed, rows_quarantined, reason "
-                "from meta.ingest_ledger where run_id = ? order by delivery_seq",
+                "select source_file, status, rows_read, rows_landed, rows_quarantined, reason, "
+                "encoding, encoding_decided from meta.ingest_ledger "
+                "where run_id = ? order by delivery_seq",
                 [run_id],
             )
             if files:
                 print("\nfiles landed in this run:")
-                for name, status, read, landed, quarantined, reason in files:
+                for name, status, read, landed, quarantined, reason, enc, how in files:
+                    text = f" [text {enc}, {how}]" if enc else ""
                     if status == "refused":
-                        print(f"  {name}: REFUSED — {reason}")
+                        print(f"  {name}: REFUSED — {reason}{text}")
                     else:
                         print(
                             f"  {name}: {read:,} read, {landed:,} landed, "
-                            f"{quarantined:,} quarantined"
+                            f"{quarantined:,} quarantined{text}"
                         )
         marts = rows(
             con,

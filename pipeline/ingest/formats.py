@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.ingest.decode import to_utf8
+from pipeline.ingest.decode import Declared, decode_delivery
 from pipeline.ingest.errors import FileRefused
 
 ROW = "_row_number"
@@ -36,6 +36,8 @@ class Table:
     header: list[str]
     frame: pl.LazyFrame  # header columns (String) + spare columns + ROW
     layout: str  # how it was read, for messages: "csv (semicolon, cp1252)", "xlsx", ...
+    encoding: str | None = None  # the delivery's text encoding (None for .xlsx)
+    decided: str | None = None  # how: bom | declared | utf8 | detected
 
 
 def supported(name: str) -> bool:
@@ -194,19 +196,23 @@ def _read_excel(path: Path) -> Table:
     return Table(header, frame, "xlsx (first sheet)")
 
 
-def open_table(path: Path, workdir: Path) -> Table:
-    """Open a delivery of any accepted format; refuses what cannot be read at all."""
+def open_table(path: Path, workdir: Path, declared: Declared | None = None) -> Table:
+    """Open a delivery of any accepted format; refuses what cannot be read at all.
+
+    ``declared`` is the encoding the landing folder or vendor mapping states, if any."""
     name = path.name.lower()
     if name.endswith(EXCEL_SUFFIXES):
         table = _read_excel(path)
     else:
-        text, encoding = to_utf8(path, workdir)
+        decoded = decode_delivery(path, workdir, declared)
+        text, encoding = decoded.path, decoded.encoding
         if name.endswith(JSONL_SUFFIXES):
             table = _read_jsonl(text, encoding)
         elif name.endswith(JSON_SUFFIXES):
             table = _read_json_array(text, workdir, encoding)
         else:
             table = _read_delimited(text, name, encoding)
+        table.encoding, table.decided = encoding, decoded.decided
     table.frame = table.frame.with_columns(pl.col(ROW).cast(pl.Int64))
     if table.frame.head(1).collect().is_empty():
         raise FileRefused("the file has a header but no rows")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.entities import ENTITIES, Entity
+from pipeline.ingest.decode import DECLARABLE, codec_of
 from pipeline.ingest.errors import FileRefused
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "vendors"
@@ -31,7 +32,7 @@ TOP_KEYS = {
     "minutes_after",
     "aggregate",
 }
-FORMAT_KEYS = {"timestamp", "timestamps", "date", "decimal", "timezone"}
+FORMAT_KEYS = {"timestamp", "timestamps", "date", "decimal", "timezone", "encoding"}
 
 
 class MappingError(ValueError):
@@ -70,6 +71,7 @@ class Mapping:
     minutes_after: dict[str, tuple[str, str]] = field(default_factory=dict)
     aggregate: Aggregate | None = None
     path: Path | None = None
+    encoding: str | None = None  # declared text encoding ([format] encoding), else detected
 
     def timestamp_format_of(self, column: str) -> str:
         """The stated format of a canonical timestamp column."""
@@ -171,6 +173,11 @@ def parse_mapping(raw: dict, where: str, default_name: str) -> Mapping:
     decimal = fmt.get("decimal", ".")
     if decimal not in (".", ","):
         raise MappingError(f"{where}: [format] decimal must be '.' or ','")
+    encoding = fmt.get("encoding")
+    if encoding is not None and codec_of(str(encoding)) is None:
+        raise MappingError(
+            f"{where}: [format] encoding {encoding!r} is not one of {', '.join(DECLARABLE)}"
+        )
     signature = raw.get("signature")
     if not signature or not all(isinstance(s, str) for s in signature):
         raise MappingError(f"{where}: signature must be a non-empty list of vendor column names")
@@ -194,6 +201,7 @@ def parse_mapping(raw: dict, where: str, default_name: str) -> Mapping:
         templates={str(k): str(v) for k, v in templates.items()},
         minutes_after=minutes_after,  # type: ignore[arg-type]
         aggregate=aggregate,
+        encoding=str(encoding) if encoding is not None else None,
     )
 
 

@@ -17,6 +17,8 @@ class FileReport:
     rows_landed: int
     rows_quarantined: int
     reason: str | None
+    encoding: str | None = None  # the text encoding read (None: not decoded, or .xlsx)
+    encoding_decided: str | None = None  # bom | declared | utf8 | detected
 
     def summary(self) -> str:
         """One line for the run log."""
@@ -25,5 +27,7 @@ class FileReport:
                 f"{self.source_file}: landed via {self.mapping}: {self.rows_read} rows read, "
                 f"{self.rows_landed} landed, {self.rows_quarantined} quarantined"
             )
+            if self.encoding:
+                line += f"; text {self.encoding} ({self.encoding_decided})"
             return line + (f" ({self.reason})" if self.reason else "")
         return f"{self.source_file}: {self.status}: {self.reason}"
