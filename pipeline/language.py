@@ -34,3 +34,10 @@ def identify(text: str | None) -> tuple[str | None, float]:
     lang, prob = _identifier().classify(text)
     prob = float(prob)
     return (str(lang) if prob >= MIN_CONFIDENCE else None), prob
+
+
+def top_language(text: str | None) -> str | None:
+    """py3langid's first choice for ``text`` whatever its probability (None for blank text)."""
+    if not text or not text.strip():
+        return None
+    return str(_identifier().classify(text)[0])

@@ -23,7 +23,11 @@ def social_monthly(
     identity: Identity, sentiment: pl.DataFrame, settings: OracleSettings
 ) -> pl.DataFrame:
     """Mentions, sentiment, linking and brand replies per (month, platform)."""
-    m = mentions(identity, sentiment, settings).with_columns(
+    delivered = identity.social_mentions.select(
+        "mention_id", pl.col("sentiment").alias("_delivered")
+    )
+    m = mentions(identity, sentiment, settings).join(delivered, on="mention_id", how="left")
+    m = m.with_columns(
         month_of("posted_at").alias("month"),
         ((pl.col("brand_replied_at") - pl.col("posted_at")).dt.total_microseconds() / 60e6).alias(
             "_minutes"
@@ -40,6 +44,13 @@ def social_monthly(
             pl.col("natural_key").is_not_null().sum().cast(pl.Int64).alias("linked_mentions"),
             replied.sum().cast(pl.Int64).alias("replied"),
             pl.col("_minutes").filter(replied).median().alias("median_response_minutes"),
+            # Delivered = the raw sentiment was given; scored = final sentiment without one.
+            pl.col("_delivered").is_not_null().sum().cast(pl.Int64).alias("sentiment_delivered"),
+            (pl.col("_delivered").is_null() & pl.col("sentiment").is_not_null())
+            .sum()
+            .cast(pl.Int64)
+            .alias("sentiment_scored"),
+            pl.col("sentiment").is_null().sum().cast(pl.Int64).alias("sentiment_unscored"),
         )
         .with_columns(
             (pl.col("month").dt.month_end() <= settings.as_of).alias("is_complete"),
@@ -59,6 +70,9 @@ def social_monthly(
             "replied",
             "response_rate",
             "median_response_minutes",
+            "sentiment_delivered",
+            "sentiment_scored",
+            "sentiment_unscored",
         )
     )
 
