@@ -21,6 +21,7 @@ MART_ORDER = (
     "loyalty_summary",
     "satisfaction_monthly",
     "social_monthly",
+    "social_language_monthly",
     "email_monthly",
     "channel_retention",
     "customer_360",

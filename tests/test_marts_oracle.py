@@ -1,6 +1,6 @@
 """Differential test: the SQL marts against a second implementation written from the spec.
 
-``tests/oracle`` recomputes all nine marts in plain polars from the raw tables (every delivered
+``tests/oracle`` recomputes all ten marts in plain polars from the raw tables (every delivered
 version of every row), the settings and ``int_mention_sentiment``. Each configuration generates
 seeded exports, runs the real Dagster assets (ingestion, staging, sentiment, intermediate, marts;
 the GX checks, serving copy and charts are left out, they do not change a mart) in process, then
