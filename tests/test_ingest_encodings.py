@@ -245,3 +245,15 @@ def test_old_ledger_gets_the_encoding_columns(data_dir):
             )
         ]
     assert cols[-2:] == ["encoding", "encoding_decided"]
+
+
+def test_words_are_collected_from_late_chunks_with_new_bytes():
+    # 8 ASCII chunks fill the always-searched window; the 9th brings the first ü, the 10th only
+    # repeats it: the 9th's word is kept, the 10th is not searched.
+    ev = Evidence()
+    for _ in range(8):
+        ev.add(b"plain ascii text\n")
+    ev.add("Müller\n".encode("cp1252"))
+    ev.add("Jürgen\n".encode("cp1252"))
+    assert ev.words == {"Müller".encode("cp1252")}
+    assert ev.histogram[0xFC] == 2

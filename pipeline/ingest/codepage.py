@@ -125,6 +125,8 @@ LANGUAGE_LETTERS: dict[str, frozenset[str]] = {
     }.items()
 } | {"tr": _letters("çğıöşüâîû") | {"İ"}}
 HEAD_BYTES = 1 << 16
+# Chunks (of decode.CHUNK = 1 MiB) searched for words whatever they hold.
+WORD_CHUNKS = 8
 _WORD = re.compile(rb'[^\s,;"\'()\[\]{}<>=|]*[\x80-\xff][^\s,;"\'()\[\]{}<>=|]*')
 
 
@@ -135,13 +137,21 @@ class Evidence:
     histogram: np.ndarray = field(default_factory=lambda: np.zeros(256, dtype=np.int64))
     words: set[bytes] = field(default_factory=set)
     head: bytes = b""
+    chunks: int = 0
 
     def add(self, chunk: bytes) -> None:
-        """Count one chunk of the file (chunks may split a word; that costs one odd word)."""
+        """Count one chunk of the file (chunks may split a word; that costs one odd word).
+
+        Words are collected from the first :data:`WORD_CHUNKS` chunks and from any later chunk
+        holding a byte ≥ 0x80 not seen before, so every byte of the file is seen in words
+        while a large file with the same few letters throughout is not searched whole."""
         if len(self.head) < HEAD_BYTES:
             self.head += chunk[: HEAD_BYTES - len(self.head)]
-        self.histogram += np.bincount(np.frombuffer(chunk, dtype=np.uint8), minlength=256)
-        if len(self.words) < MAX_WORDS:
+        counts = np.bincount(np.frombuffer(chunk, dtype=np.uint8), minlength=256)
+        new_bytes = bool(((counts[0x80:] > 0) & (self.histogram[0x80:] == 0)).any())
+        self.histogram += counts
+        self.chunks += 1
+        if len(self.words) < MAX_WORDS and (self.chunks <= WORD_CHUNKS or new_bytes):
             for word in _WORD.findall(chunk):
                 if len(word) <= MAX_WORD_BYTES:
                     self.words.add(word)
