@@ -257,3 +257,17 @@ def test_words_are_collected_from_late_chunks_with_new_bytes():
     ev.add("Jürgen\n".encode("cp1252"))
     assert ev.words == {"Müller".encode("cp1252")}
     assert ev.histogram[0xFC] == 2
+
+
+def test_run_summary_shows_the_encoding(data_dir, capsys):
+    from pipeline.summary import print_summary
+
+    s = make_settings(data_dir)
+    codec, names = CONTACTS["ru"]
+    drop(s, "contacts", "ru.csv", contacts_file(names).encode(codec))
+    land(s, "contacts")
+    print_summary(s, "test")
+    out = capsys.readouterr().out
+    assert (
+        "crm/contacts/ru.csv: 3 read, 3 landed, 0 quarantined [text windows-1251, detected]" in out
+    )
