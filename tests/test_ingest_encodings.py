@@ -271,3 +271,19 @@ def test_run_summary_shows_the_encoding(data_dir, capsys):
     assert (
         "crm/contacts/ru.csv: 3 read, 3 landed, 0 quarantined [text windows-1251, detected]" in out
     )
+
+
+def test_a_gzipped_greek_file_is_detected_too(data_dir):
+    import gzip
+
+    s = make_settings(data_dir)
+    codec, texts = MENTIONS["el"]
+    drop(s, "social_mentions", "el.csv.gz", gzip.compress(mentions_file(texts).encode(codec)))
+    (report,) = land(s, "social_mentions")
+    assert (report.status, report.encoding, report.encoding_decided) == (
+        "landed",
+        "windows-1253",
+        "detected",
+    )
+    got = query(s, "select text from raw_social_mentions order by mention_id")["text"]
+    assert got.to_list() == texts
