@@ -23,9 +23,9 @@ def files_table(
     each file's quarantine reasons (grouped, with counts and example lines)."""
     reasons = reasons or {}
     lines = [
-        "| file | mapping | rows read | landed | quarantined | status / reason "
+        "| file | mapping | encoding (how) | rows read | landed | quarantined | status / reason "
         "| why rows were quarantined |",
-        "|---|---|---:|---:|---:|---|---|",
+        "|---|---|---|---:|---:|---:|---|---|",
     ]
     for r in reports:
         status = r.status if not r.reason else f"{r.status}: {r.reason}"
@@ -33,9 +33,10 @@ def files_table(
             status += f" (lines combined into {r.rows_landed} orders)"
         status = status.replace("|", "\\|").replace("\n", " ")
         why = reasons_markdown(reasons.get(r.source_file, []))
+        encoding = f"{r.encoding} ({r.encoding_decided})" if r.encoding else ""
         lines.append(
-            f"| {r.source_file} | {r.mapping or ''} | {r.rows_read} | {r.rows_landed} "
-            f"| {r.rows_quarantined} | {status} | {why} |"
+            f"| {r.source_file} | {r.mapping or ''} | {encoding} | {r.rows_read} "
+            f"| {r.rows_landed} | {r.rows_quarantined} | {status} | {why} |"
         )
     return "\n".join(lines)
 

@@ -1,11 +1,17 @@
-"""The ``int_mention_sentiment`` asset: delivered or VADER-scored sentiment of every mention.
+"""The ``int_mention_sentiment`` asset: language and sentiment of every mention, delivered or
+detected and scored by a measured scorer of the mention's language.
 
 The scoring itself lives in ``pipeline.sentiment``; this module only wires it into Dagster.
 """
 
 import dagster as dg
 
-from pipeline.sentiment import NEGATIVE_THRESHOLD, POSITIVE_THRESHOLD, build_mention_sentiment
+from pipeline.sentiment import (
+    NEGATIVE_THRESHOLD,
+    POSITIVE_THRESHOLD,
+    build_mention_sentiment,
+    scorers_dir,
+)
 from pipeline.warehouse import Warehouse
 
 
@@ -16,8 +22,9 @@ from pipeline.warehouse import Warehouse
     deps=[dg.AssetKey("stg_social_mentions")],
     pool="warehouse",
     description=(
-        "Final sentiment of every social mention: as delivered, else VADER on English text, "
-        "else unscored (NULL, never guessed)."
+        "Final language and sentiment of every social mention: as delivered, else detected "
+        "(py3langid) and scored by its language's measured scorer (VADER for English), else "
+        "unscored (NULL, never guessed)."
     ),
     metadata={
         "dagster/column_schema": dg.TableSchema(
@@ -31,12 +38,26 @@ from pipeline.warehouse import Warehouse
                 dg.TableColumn(
                     "sentiment_source",
                     "text",
-                    description="delivered | scored (VADER) | unscored (not English / no text)",
+                    description=(
+                        "delivered | scored (by the scorer of its language) | unscored "
+                        "(no measured scorer for its language, unknown language, no text)"
+                    ),
                 ),
                 dg.TableColumn(
                     "compound",
                     "double",
-                    description="VADER compound score in [-1, 1] of a scored mention, else NULL",
+                    description="compound score in [-1, 1] of a scored mention, else NULL",
+                ),
+                dg.TableColumn(
+                    "language",
+                    "text",
+                    description="ISO 639-1 code, delivered or detected; NULL when unknown",
+                ),
+                dg.TableColumn(
+                    "language_source", "text", description="delivered | detected | unknown"
+                ),
+                dg.TableColumn(
+                    "scorer", "text", description="the scorer of a scored mention (vader, ...)"
                 ),
             ]
         ),
@@ -47,7 +68,8 @@ def int_mention_sentiment(
 ) -> dg.MaterializeResult:
     """Score the mentions that came without a sentiment and write the table."""
     with warehouse.connect() as con:
-        counts = build_mention_sentiment(con)
+        folder = scorers_dir(warehouse.settings().data_dir)
+        counts = build_mention_sentiment(con, folder, log=context.log.warning)
     how = "rebuilt, all" if counts["rebuilt"] else "new or changed only"
     context.log.info(
         f"mentions: {counts['delivered']} delivered, {counts['scored']} scored, "
@@ -61,6 +83,7 @@ def int_mention_sentiment(
             "unscored": counts["unscored"],
             "looked_at": counts["new"],
             "rebuilt": bool(counts["rebuilt"]),
+            "scorers": str(counts["scorers"]),
             "thresholds": f"positive >= {POSITIVE_THRESHOLD}, negative <= {NEGATIVE_THRESHOLD}",
         }
     )

@@ -23,6 +23,7 @@ MART_ORDER = (
     "loyalty_summary",
     "satisfaction_monthly",
     "social_monthly",
+    "social_language_monthly",
     "email_monthly",
     "channel_retention",
     "customer_360",
@@ -30,8 +31,10 @@ MART_ORDER = (
 
 # int_mention_sentiment is built in Python (assets/sentiment.py), not from a .sql file.
 SENTIMENT_TABLE = (
-    "Python (polars + VADER, assets/sentiment.py): each mention's sentiment as delivered, else "
-    "VADER's on English text, else unscored (NULL, counted, never guessed); see docs/sentiment.md."
+    "Python (polars + py3langid + VADER, assets/sentiment.py): each mention's language as "
+    "delivered, else detected, else unknown; its sentiment as delivered, else scored by the "
+    "measured scorer of its language (VADER for English), else unscored (NULL, counted, never "
+    "guessed); see docs/sentiment.md."
 )
 
 PREAMBLE = """\

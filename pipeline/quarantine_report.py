@@ -240,7 +240,8 @@ def summary_lines(
     files = rows(
         con,
         "select source_file, entity, mapping, status, rows_read, rows_landed, rows_quarantined, "
-        "reason, file_sha256 from meta.ingest_ledger where run_id = ? order by delivery_seq",
+        "reason, file_sha256, encoding, encoding_decided from meta.ingest_ledger "
+        "where run_id = ? order by delivery_seq",
         [run_id],
     )
     groups: dict[str, list[ReasonGroup]] = {}
@@ -248,17 +249,19 @@ def summary_lines(
         groups.setdefault(g.source_file, []).append(g)
     combined: dict[str, set[str]] = {}
     out = []
-    for src, entity, mapping, status, read, landed, quarantined, reason, sha in files:
+    for src, entity, mapping, status, read, landed, quarantined, reason, sha, enc, how in files:
+        text = f" [text {enc}, {how}]" if enc else ""  # the encoding read, and how it was decided
         if status == "refused":
             moved = settings.quarantine_dir / ENTITIES[entity].landing_path
-            out.append(f"  {src}: REFUSED — {reason} (moved to {moved}/)")
+            out.append(f"  {src}: REFUSED — {reason}{text} (moved to {moved}/)")
             continue
         if entity not in combined:
             combined[entity] = combined_mappings(settings, entity)
         # A landed file's reason is a note: a retry, rows held back as old or conflicting versions.
         note = f" ({reason})" if reason else ""
         out.append(
-            f"  {src}: {counts_text(read, landed, quarantined, mapping in combined[entity])}{note}"
+            f"  {src}: {counts_text(read, landed, quarantined, mapping in combined[entity])}"
+            f"{text}{note}"
         )
         out.extend(f"    {note}" for note in (notes or {}).get(src, []))
         if quarantined:

@@ -1,9 +1,12 @@
-"""Sentiment of social mentions that arrive without one: VADER for English text, nothing else.
+"""Language and sentiment of social mentions: delivered values win, else detected and scored
+by a measured scorer of the mention's own language, else unknown / unscored.
 
-A mention keeps its delivered sentiment. One without is scored with VADER when its text is
-English: by its delivered ``language`` when given, else by :func:`looks_english`, a small,
-documented heuristic (script + stop words + VADER's own lexicon). Text in any other language is
-left ``unscored`` (sentiment NULL) and counted, never guessed. See ``docs/sentiment.md``.
+Every mention gets a language: the delivered one (``language_source = 'delivered'``), else
+:func:`detect_language` (py3langid's shipped model, ``'detected'``), else NULL (``'unknown'``).
+A mention keeps its delivered sentiment. One without is scored only by the scorer of its
+language (:mod:`pipeline.scorers`: VADER for English, a user's measured lexicon or model for
+another); any other is left ``unscored`` (sentiment NULL) and counted, never guessed. English's
+lexicon is never applied to another language. See ``docs/sentiment.md``.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import re
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -18,6 +22,8 @@ import duckdb
 import polars as pl
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+from pipeline.language import identify, top_language
+from pipeline.scorers import Scorer, load_scorers
 from pipeline.sql_engine import CHANGE, parent_delta, record_build
 from pipeline.warehouse import frame, rows, run, table_exists
 
@@ -89,25 +95,48 @@ def _other_words() -> frozenset[str]:
     return words - ENGLISH_WORDS - SHARED_WITH_ENGLISH
 
 
-def looks_english(text: str | None) -> bool:
-    """Whether undeclared ``text`` reads as English; False means "leave it unscored"."""
-    if not text or not text.strip():
-        return False
-    prose = _NOT_PROSE.sub(" ", text)
+def _prose(text: str | None) -> str:
+    return _NOT_PROSE.sub(" ", text or "")
+
+
+def detect_language(text: str | None) -> str | None:
+    """The language of an undeclared text (ISO 639-1), or None when it cannot be told.
+
+    py3langid's answer when its probability is at least 0.5. Below that (short texts), English
+    only when the text is Latin-script and either has more English function words than other
+    languages' or, with none either way, py3langid's own first choice is English; else None.
+    VADER's lexicon is no evidence: "super" and "top" are words in German, Romanian and
+    Slovenian too.
+    """
+    prose = _prose(text)
     letters = _LETTER.findall(prose)
     if not letters:
-        return False
+        return None
+    lang, _ = identify(prose)
+    if lang is not None:
+        return lang
     if sum(1 for ch in letters if _LATIN.match(ch)) * 2 < len(letters):
-        return False  # mostly a non-Latin script: Greek, Cyrillic, Arabic, CJK, ...
+        return None  # mostly a non-Latin script py3langid is unsure of
     words = [w.lower() for w in _WORD.findall(prose)]
     english = sum(1 for w in words if w in ENGLISH_WORDS)
     other = sum(1 for w in words if w in _other_words())
     if english or other:
-        return english > other
-    # No function word either way (short texts such as "great service!!"): English only if a word
-    # is in VADER's English lexicon.
-    lexicon = _analyzer().lexicon
-    return any(w in lexicon for w in words)
+        return "en" if english > other else None
+    ascii_only = all(ord(ch) < 128 for ch in letters)
+    return "en" if ascii_only and top_language(prose) == "en" else None
+
+
+def looks_english(text: str | None) -> bool:
+    """Whether undeclared ``text`` reads as English; False means "not scored by VADER"."""
+    return detect_language(text) == "en"
+
+
+def normalise_language(code: str | None) -> str | None:
+    """A delivered language tag as its primary ISO 639 code: 'EN' / 'en-US' / 'pt_BR' → 'en',
+    'en', 'pt'; blank → None."""
+    if code is None or not code.strip():
+        return None
+    return re.split(r"[-_]", code.strip().lower(), maxsplit=1)[0]
 
 
 def compound_score(text: str) -> float:
@@ -132,33 +161,60 @@ def sentiment_label(
     )
 
 
-def score_mentions(mentions: pl.DataFrame) -> pl.DataFrame:
-    """Final sentiment per mention: delivered, else VADER on English text, else unscored.
+def score_mentions(
+    mentions: pl.DataFrame, scorers: dict[str, Scorer] | None = None
+) -> pl.DataFrame:
+    """Final language and sentiment per mention (see the module docstring).
 
-    ``mentions`` has mention_id, text, language, sentiment; the result has mention_id, sentiment,
-    sentiment_source ('delivered' | 'scored' | 'unscored') and compound (scored rows only).
+    ``mentions`` has mention_id, text, language, sentiment; the result has mention_id,
+    sentiment, sentiment_source ('delivered' | 'scored' | 'unscored'), compound (scored rows
+    only), language, language_source ('delivered' | 'detected' | 'unknown') and scorer (the
+    scorer's name on scored rows).
     """
-    text = pl.col("text")
-    declared = pl.col("language").str.to_lowercase().str.strip_chars()
-    has_text = text.str.strip_chars().str.len_chars().fill_null(0) > 0
-    is_english = (
-        pl.when(declared.is_not_null() & (declared != ""))
-        .then(declared.str.starts_with("en") & has_text)
-        .otherwise(text.map_elements(looks_english, return_dtype=pl.Boolean))
-        .fill_null(False)
+    scorers = scorers if scorers is not None else load_scorers(None)
+    delivered_lang = pl.col("language").map_elements(normalise_language, return_dtype=pl.String)
+    detected = pl.col("text").map_elements(detect_language, return_dtype=pl.String)
+    has_text = pl.col("text").str.strip_chars().str.len_chars().fill_null(0) > 0
+    base = mentions.with_columns(delivered_lang.alias("_delivered_lang")).with_columns(
+        pl.when(pl.col("_delivered_lang").is_not_null())
+        .then(pl.lit("delivered"))
+        .when(pl.col("_delivered_lang").is_null() & has_text)
+        .then(pl.lit("pending"))
+        .otherwise(pl.lit("unknown"))
+        .alias("_origin")
     )
-    # Only mentions without a delivered sentiment are looked at, and only English ones scored.
-    scored = (
-        mentions.filter(pl.col("sentiment").is_null())
-        .filter(is_english)
-        .select(
-            "mention_id",
-            text.map_elements(compound_score, return_dtype=pl.Float64).alias("compound"),
+    pending = base.filter(pl.col("_origin") == "pending").select(
+        "mention_id", detected.alias("_detected")
+    )
+    base = base.join(pending, on="mention_id", how="left").with_columns(
+        pl.coalesce("_delivered_lang", "_detected").alias("language_final"),
+        pl.when(pl.col("_origin") == "delivered")
+        .then(pl.lit("delivered"))
+        .when(pl.col("_detected").is_not_null())
+        .then(pl.lit("detected"))
+        .otherwise(pl.lit("unknown"))
+        .alias("language_source"),
+    )
+    parts = []
+    for lang, scorer in scorers.items():
+        todo = base.filter(
+            pl.col("sentiment").is_null() & (pl.col("language_final") == lang) & has_text
         )
-    )
+        if todo.height:
+            parts.append(
+                todo.select(
+                    "mention_id",
+                    pl.col("text")
+                    .map_elements(lambda t, f=scorer.score: float(f(t)), return_dtype=pl.Float64)
+                    .alias("compound"),
+                    pl.lit(scorer.name).alias("scorer"),
+                )
+            )
+    schema = {"mention_id": pl.String, "compound": pl.Float64, "scorer": pl.String}
+    scored = pl.concat(parts) if parts else pl.DataFrame(schema=schema)
     compound = pl.col("compound")
     delivered = pl.col("sentiment").is_not_null()
-    return mentions.join(scored, on="mention_id", how="left").select(
+    return base.join(scored, on="mention_id", how="left").select(
         "mention_id",
         pl.coalesce(pl.col("sentiment"), sentiment_label(compound)).alias("sentiment"),
         pl.when(delivered)
@@ -167,24 +223,50 @@ def score_mentions(mentions: pl.DataFrame) -> pl.DataFrame:
         .then(pl.lit("scored"))
         .otherwise(pl.lit("unscored"))
         .alias("sentiment_source"),
-        compound,
+        pl.when(delivered).then(None).otherwise(compound).alias("compound"),
+        pl.col("language_final").alias("language"),
+        "language_source",
+        pl.when(delivered).then(None).otherwise(pl.col("scorer")).alias("scorer"),
     )
 
 
-def scorer_version() -> str:
-    """What the scores depend on: this module's code and the VADER release; a change rescores."""
-    vader = importlib.metadata.version("vaderSentiment")
-    return hashlib.sha256(Path(__file__).read_bytes() + vader.encode()).hexdigest()
+def scorer_version(scorers: dict[str, Scorer] | None = None, folder: Path | None = None) -> str:
+    """What the scores depend on: this code, the VADER and py3langid releases and the user's
+    scorers (their files and measured accuracy); a change rescores."""
+    here = Path(__file__).parent
+    digest = hashlib.sha256()
+    for module in ("sentiment.py", "scorers.py", "language.py"):
+        digest.update((here / module).read_bytes())
+    for package in ("vaderSentiment", "py3langid"):
+        digest.update(importlib.metadata.version(package).encode())
+    for lang, scorer in sorted((scorers or {}).items()):
+        digest.update(f"{lang}|{scorer.name}|{scorer.accuracy}|{scorer.labelled}".encode())
+    if folder is not None and folder.is_dir():
+        for path in sorted(folder.iterdir()):
+            if path.is_file():
+                digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()
 
 
-def build_mention_sentiment(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+def scorers_dir(data_dir: Path) -> Path:
+    """Where a user's scorers live: ``<data dir>/sentiment`` (docs/sentiment.md)."""
+    return data_dir / "sentiment"
+
+
+def build_mention_sentiment(
+    con: duckdb.DuckDBPyConnection,
+    folder: Path | None = None,
+    log: Callable[[str], None] | None = None,
+) -> dict[str, int]:
     """Build ``intermediate.int_mention_sentiment`` from ``stg_social_mentions``: only the
     mentions it changed since the last build when the engine can tell, else all of them.
 
-    Returns how many mentions (in the whole table) were delivered with a sentiment, scored, and
-    left unscored, and whether the table was ``rebuilt``.
+    ``folder`` holds the user's scorers (:func:`scorers_dir`). Returns how many mentions (in the
+    whole table) were delivered with a sentiment, scored, and left unscored, and whether the
+    table was ``rebuilt``.
     """
-    version = scorer_version()
+    scorers = load_scorers(folder, log)
+    version = scorer_version(scorers, folder)
     columns = "mention_id, text, language, sentiment"
     run(con, "create schema if not exists intermediate")
     run(con, "begin transaction")
@@ -196,12 +278,12 @@ def build_mention_sentiment(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
             if rebuilt
             else f"({delta}) as delta where {CHANGE} = 'insert'"
         )
-        scored = score_mentions(frame(con, f"select {columns} from {source}"))
+        scored = score_mentions(frame(con, f"select {columns} from {source}"), scorers)
         con.register("scored_mentions_frame", scored.to_arrow())
         try:
             select = (
-                "select mention_id, sentiment, sentiment_source, compound "
-                "from scored_mentions_frame"
+                "select mention_id, sentiment, sentiment_source, compound, language, "
+                "language_source, scorer from scored_mentions_frame"
             )
             if rebuilt:
                 run(con, f"create or replace table intermediate.{TABLE} as {select}")
@@ -225,6 +307,10 @@ def build_mention_sentiment(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     ):
         counts[source_kind] = int(n)
     counts["rows"] = sum(counts.values())
+    counts["scorers"] = ", ".join(  # type: ignore[assignment]
+        f"{lang}: {sc.name}" + (f" ({sc.accuracy:.0%} on {sc.labelled})" if sc.accuracy else "")
+        for lang, sc in sorted(scorers.items())
+    )
     counts["rebuilt"] = int(rebuilt)
     counts["new"] = scored.height
     return counts

@@ -61,7 +61,7 @@ def _scores(predicted: pl.Series, truth: pl.Series) -> dict[str, float]:
 def evaluate(path: Path = DEFAULT_CSV) -> dict:
     """Coverage, accuracy, confusion matrix and a threshold sweep of the scorer on ``path``."""
     tweets = load_labelled(path)
-    # As the pipeline sees them: no language delivered, so the English check decides.
+    # As the pipeline sees them: no language delivered, so language detection decides.
     undeclared = score_mentions(tweets.drop("label")).join(
         tweets.select("mention_id", "label"), on="mention_id"
     )
@@ -113,7 +113,7 @@ def render_report(result: dict) -> str:
         f"Thresholds: positive when compound >= {POSITIVE_THRESHOLD}, negative when "
         f"compound <= {NEGATIVE_THRESHOLD}, neutral between.",
         "",
-        "**As the pipeline runs it** (no language delivered, so the English check decides): "
+        "**As the pipeline runs it** (no language delivered, so language detection decides): "
         f"{result['scored_share']:.1%} of the tweets are scored, {result['unscored']:,} are left "
         f"unscored; accuracy on the scored ones {s['accuracy']:.1%}, macro-F1 {s['macro_f1']:.3f}.",
         "",

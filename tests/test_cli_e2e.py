@@ -16,6 +16,7 @@ MARTS = {
     "loyalty_summary",
     "satisfaction_monthly",
     "social_monthly",
+    "social_language_monthly",
     "email_monthly",
     "channel_retention",
     "customer_360",

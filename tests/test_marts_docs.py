@@ -26,7 +26,11 @@ SPEC_COLUMNS = {
     "median_first_response_hours p90_first_response_hours sla_met_rate median_resolution_hours "
     "fcr_rate complaints dissatisfied_customers silent_dissatisfied_customers silent_share",
     "social_monthly": "month platform is_complete mentions positive neutral negative net_sentiment "
-    "linked_mentions replied response_rate median_response_minutes",
+    "linked_mentions replied response_rate median_response_minutes sentiment_delivered "
+    "sentiment_scored sentiment_unscored",
+    "social_language_monthly": "month platform language is_complete mentions language_delivered "
+    "language_detected sentiment_delivered sentiment_scored sentiment_unscored unscored_share "
+    "positive neutral negative",
     "email_monthly": "month campaign_id campaign_name sent delivered bounced unique_opens "
     "unique_clicks unsubscribes spam_complaints open_rate click_rate unsubscribe_rate",
     "channel_retention": "channels_engaged customers active_customers active_rate",

@@ -1,6 +1,6 @@
 """Differential test: the SQL marts against a second implementation written from the spec.
 
-``tests/oracle`` recomputes all nine marts in plain polars from the landing files (canonical CSV
+``tests/oracle`` recomputes all ten SQL marts in plain polars from the landing files (canonical CSV
 parsed by ``oracle.landing`` itself, so parsing, decimals and time zones are inside the
 comparison; vendor-format samples taken from the raw tables), the settings and
 ``int_mention_sentiment``. Each configuration generates

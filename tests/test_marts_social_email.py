@@ -1,4 +1,5 @@
-"""social_monthly and email_monthly against figures worked out by hand (as_of = 2024-03-15)."""
+"""social_monthly, social_language_monthly and email_monthly against figures worked out by
+hand (as_of = 2024-03-15)."""
 
 from __future__ import annotations
 
@@ -141,6 +142,13 @@ def test_social_monthly(warehouse):
     # unscored, s6 neutral
     assert (tw["mentions"], tw["positive"], tw["neutral"], tw["negative"]) == (6, 2, 2, 1)
     assert tw["net_sentiment"] == pytest.approx((2 - 1) / 6)
+    # delivered with a sentiment: s1, s2, s3, s6; scored: s4 (English, VADER); unscored: s5
+    # (French, no measured French scorer): 4 + 1 + 1 = 6 mentions
+    assert (tw["sentiment_delivered"], tw["sentiment_scored"], tw["sentiment_unscored"]) == (
+        4,
+        1,
+        1,
+    )
     # linked: s1 and s3 (handle "@ACME_FAN" normalised) to A
     assert tw["linked_mentions"] == 2
     # replied: s1 (30 min), s2 (90 min); s6's reply is after as_of
@@ -150,6 +158,11 @@ def test_social_monthly(warehouse):
     blog = got[("2024-02-01", "blog")]
     # blogs never link, even when the author's handle is a contact's
     assert (blog["mentions"], blog["positive"], blog["linked_mentions"]) == (1, 1, 0)
+    assert (blog["sentiment_delivered"], blog["sentiment_scored"], blog["sentiment_unscored"]) == (
+        1,
+        0,
+        0,
+    )
     assert (blog["net_sentiment"], blog["response_rate"]) == (1.0, 1.0)
     assert blog["median_response_minutes"] == pytest.approx(10.0)
     fb = got[("2024-03-01", "facebook")]
@@ -157,6 +170,27 @@ def test_social_monthly(warehouse):
     assert (fb["net_sentiment"], fb["response_rate"]) == (-1.0, 0.0)
     assert fb["median_response_minutes"] is None
     assert fb["is_complete"] is False
+
+
+def test_social_language_monthly(warehouse):
+    cols = (
+        "mentions language_delivered language_detected sentiment_delivered sentiment_scored "
+        "sentiment_unscored unscored_share positive neutral negative"
+    ).split()
+    got = {
+        (str(r["month"]), r["platform"], r["language"]): tuple(r[c] for c in cols)
+        for r in records(warehouse, "select * from social_language_monthly")
+    }
+    assert got == {
+        # s1, s2, s3, s6: no text and no language; delivered positive, neutral, negative, neutral
+        ("2024-02-01", "twitter", "unknown"): (4, 0, 0, 4, 0, 0, 0.0, 1, 2, 1),
+        # s4: English detected from "I love this, great service!", scored positive by VADER
+        ("2024-02-01", "twitter", "en"): (1, 0, 1, 0, 1, 0, 0.0, 1, 0, 0),
+        # s5: French delivered; no measured French scorer, so unscored
+        ("2024-02-01", "twitter", "fr"): (1, 1, 0, 0, 0, 1, 1.0, 0, 0, 0),
+        ("2024-02-01", "blog", "unknown"): (1, 0, 0, 1, 0, 0, 0.0, 1, 0, 0),
+        ("2024-03-01", "facebook", "unknown"): (1, 0, 0, 1, 0, 0, 0.0, 0, 0, 1),
+    }
 
 
 def test_email_monthly(warehouse):

@@ -22,6 +22,7 @@ from pipeline.config import Settings
 from pipeline.entities import ENTITIES, Entity, raw_table_ddl
 from pipeline.ingest import ledger, quarantine, versions
 from pipeline.ingest.checks import damaged_key, sql_path, undecidable_versions
+from pipeline.ingest.declared import declaration
 from pipeline.ingest.errors import FileRefused
 from pipeline.ingest.formats import ROW, SUPPORTED_SUFFIXES, Table, open_table, supported
 from pipeline.ingest.landing import (
@@ -163,6 +164,7 @@ class _Read:
     mapping: Mapping | None = None
     parsed: tuple[Path, Path, Path | None, tuple[int, int, int]] | None = None
     refused: str | None = None
+    encoding: tuple[str | None, str | None] = (None, None)  # (encoding, how it was decided)
 
     def __enter__(self) -> _Read:
         return self
@@ -199,7 +201,9 @@ def _read(
         if not supported(path.name):
             raise FileRefused(f"unsupported file type; accepted: {', '.join(SUPPORTED_SUFFIXES)}")
         work = Path(read.work.name)
-        table = open_table(path, work, headerless_columns(mappings))
+        declared = declaration(settings.landing_dir / entity.landing_path, path, mappings)
+        table = open_table(path, work, declared, headerless_columns(mappings))
+        read.encoding = (table.encoding, table.decided)
         read.mapping, lookup = recognise(table.header, mappings)
         steps = plan(table, read.mapping, lookup, entity, settings.timezone)
         read.parsed = _run_plan(steps, table, work)
@@ -278,12 +282,14 @@ def _ingest_file(
             "; ".join(notes) or None,
         )
         report.combined = mapping.aggregate is not None
+        report.encoding, report.encoding_decided = delivery.encoding
         _land(con, report, sha, seq, run_id, select, bad_parts)
         return report
     except FileRefused as refused:
         name = mapping.name if mapping is not None else None
         reason = refused.reason + (f" ({retry})" if retry else "")
         report = FileReport(rel, entity.name, name, "refused", 0, 0, 0, reason)
+        report.encoding, report.encoding_decided = delivery.encoding
         _refuse(con, report, sha, seq, run_id, path, settings.quarantine_dir / entity.landing_path)
         return report
 

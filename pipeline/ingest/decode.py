@@ -1,8 +1,12 @@
-"""Bytes to UTF-8 text: BOMs, UTF-16, the Windows-1252 fallback and gzip, in bounded memory.
+"""Bytes to UTF-8 text: BOMs, UTF-16, declared or detected code pages and gzip, in bounded memory.
 
-Every delimited or JSON delivery goes through :func:`to_utf8` first. A plain UTF-8 file is only
-read to check that it is valid; anything else is transcoded chunk by chunk into a temporary UTF-8
-file, so a file of any size costs a few megabytes of memory.
+Every delimited or JSON delivery goes through :func:`decode_delivery` first. Its encoding is
+decided, in this order: a byte-order mark (``bom``); an encoding declared by the landing folder
+or the vendor mapping (``declared``); valid UTF-8 (``utf8``); else the single-byte code page
+detected by the rule in :mod:`pipeline.ingest.codepage` (``detected``), or the file is refused
+naming the likely code pages. A plain UTF-8 file is only read to check that it is valid;
+anything else is transcoded chunk by chunk into a temporary UTF-8 file, so a file of any size
+costs a few megabytes of memory.
 """
 
 from __future__ import annotations
@@ -12,9 +16,11 @@ import gzip
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from pipeline.ingest.codepage import CANDIDATES, Evidence, decodes, judge
 from pipeline.ingest.errors import FileRefused
 
 CHUNK = 1 << 20
@@ -94,13 +100,90 @@ def _head(path: Path) -> bytes:
         return next(_chunks(fh), b"")
 
 
-def to_utf8(path: Path, workdir: Path) -> tuple[Path, str]:
-    """A UTF-8 (no BOM, uncompressed) copy of a delivery, or the file itself when it is one.
+# Encodings a folder or mapping may declare: UTF-8 and the code pages the detector knows, by
+# the names users write (windows-1251, cp1251, iso-8859-5, koi8-r, ...).
+DECLARABLE = ("utf-8", *CANDIDATES.values())
 
-    Returns the path to read and the encoding the delivery was in: the one its byte-order mark
-    names, else UTF-8 when every byte is valid UTF-8, else Windows-1252 (Excel's "CSV" on
-    Western Windows).
-    """
+
+@dataclass(frozen=True)
+class Declared:
+    """An encoding a user stated, and where (named in messages)."""
+
+    encoding: str  # one of DECLARABLE
+    where: str  # "landing/crm/contacts/.landing.toml", "mapping hubspot_contacts"
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A delivery as UTF-8 text, the encoding it was in and how that was decided."""
+
+    path: Path
+    encoding: str  # "utf-8", "utf-8-sig", "utf-16", "windows-1251", ...
+    decided: str  # "bom" | "declared" | "utf8" | "detected"
+    detail: str = ""  # the detector's reasoning, for the log
+
+
+def codec_of(name: str) -> str | None:
+    """The Python codec of an encoding name a user may write, or None when not declarable."""
+    try:
+        info = codecs.lookup(name.strip())
+    except LookupError:
+        return None
+    allowed = {codecs.lookup(n).name for n in DECLARABLE}
+    return info.name if info.name in allowed else None
+
+
+def _display(codec: str) -> str:
+    name = codecs.lookup(codec).name
+    for candidate, shown in CANDIDATES.items():
+        if codecs.lookup(candidate).name == name:
+            return shown
+    return name
+
+
+def _scan(path: Path) -> tuple[bool, Evidence]:
+    """One pass: whether the stream is valid UTF-8, and the evidence for the code-page rule."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    valid = True
+    evidence = Evidence()
+    with open_bytes(path) as fh:
+        for chunk in _chunks(fh):
+            evidence.add(chunk)
+            if valid:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    valid = False
+    if valid:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            valid = False
+    return valid, evidence
+
+
+def _declare_hint(likely: list[str]) -> str:
+    example = likely[0] if likely else "windows-1250"
+    return (
+        f'declare the encoding in the landing folder\'s .landing.toml (encoding = "{example}") '
+        f'or in the vendor mapping ([format] encoding = "{example}"), or save the file as UTF-8'
+    )
+
+
+def _guess_names(evidence: Evidence) -> list[str]:
+    """charset-normalizer's guesses among our code pages, best first, for a refusal message."""
+    from charset_normalizer import from_bytes
+
+    try:
+        matches = from_bytes(evidence.head, cp_isolation=list(CANDIDATES))
+    except Exception:  # a guess for a message only; its failure must not hide the refusal
+        return []
+    return [_display(m.encoding) for m in matches][:3]
+
+
+def decode_delivery(path: Path, workdir: Path, declared: Declared | None = None) -> Decoded:
+    """A UTF-8 (no BOM, uncompressed) copy of a delivery, or the file itself when it is one,
+    with the encoding it was in and how that was decided (see the module docstring)."""
     head = _head(path)
     named = detect_encoding(head)
     if not named and b"\x00" in head:
@@ -109,16 +192,68 @@ def to_utf8(path: Path, workdir: Path) -> tuple[Path, str]:
             "a byte-order mark; export it as CSV in UTF-8"
         )
     compressed = path.name.lower().endswith(".gz")
-    if not named and not compressed and _is_utf8(path):
-        return path, "utf-8"
     target = workdir / "decoded.txt"
-    for encoding in [named] if named else ["utf-8", "cp1252"]:
+    if named:
+        return _transcoded(path, named, target, "bom", "")
+    valid, evidence = _scan(path)
+    if declared is not None:
+        codec = codec_of(declared.encoding)
+        if codec is None:
+            raise FileRefused(
+                f"{declared.where} declares the encoding {declared.encoding!r}, which is not one "
+                f"of {', '.join(DECLARABLE)}"
+            )
+        multibyte = valid and bool(evidence.high_bytes())
+        if multibyte and codec != "utf-8":
+            raise FileRefused(
+                f"{declared.where} declares {_display(codec)}, but the file is valid UTF-8 with "
+                "non-ASCII text (re-saved as UTF-8?): reading it as declared would garble it; "
+                "remove or correct the declaration"
+            )
+        if codec != "utf-8":
+            bad = [b for b in evidence.high_bytes() if decodes(codec, bytes([b])) is None]
+            if bad:
+                shown = ", ".join(f"0x{b:02X}" for b in bad[:8])
+                raise FileRefused(
+                    f"{declared.where} declares {_display(codec)}, but the file holds bytes "
+                    f"({shown}) that {_display(codec)} leaves undefined or reads as control "
+                    "characters: the declaration does not fit this file"
+                )
+        if codec == "utf-8" and valid and not compressed:
+            return Decoded(path, "utf-8", "declared", declared.where)
         try:
-            _transcode(path, encoding, target)
-            return target, encoding
-        except UnicodeDecodeError as exc:
-            failure = exc
-    raise FileRefused(
-        f"undecodable bytes at byte offset {failure.start}: the file is neither UTF-8, UTF-16 "
-        f"with a byte-order mark, nor Windows-1252; save it as UTF-8 and deliver it again"
-    )
+            return _transcoded(path, codec, target, "declared", declared.where)
+        except FileRefused as refused:
+            raise FileRefused(f"{refused.reason} (declared in {declared.where})") from None
+    if valid:
+        if compressed:
+            return _transcoded(path, "utf-8", target, "utf8", "")
+        return Decoded(path, "utf-8", "utf8")
+    verdict = judge(evidence)
+    if verdict.encoding is None:
+        likely = [CANDIDATES[c] for c in verdict.plausible] or _guess_names(evidence)
+        named_likely = f"; likely {' or '.join(likely)}" if likely else ""
+        raise FileRefused(
+            f"the file is not UTF-8 and its code page cannot be decided safely: "
+            f"{verdict.detail}{named_likely}. {_declare_hint(likely)}"
+        )
+    return _transcoded(path, verdict.encoding, target, "detected", verdict.detail)
+
+
+def _transcoded(path: Path, codec: str, target: Path, decided: str, detail: str) -> Decoded:
+    """Transcode into ``target``; a byte the code page lacks (or maps to a control
+    character) refuses the file with its offset."""
+    try:
+        _transcode(path, codec, target)
+    except UnicodeDecodeError as exc:
+        raise FileRefused(
+            f"undecodable bytes at byte offset {exc.start}: not valid {_display(codec)}"
+        ) from None
+    shown = codec if codec in ("utf-8-sig", "utf-16", "utf-8") else _display(codec)
+    return Decoded(target, shown, decided, detail)
+
+
+def to_utf8(path: Path, workdir: Path) -> tuple[Path, str]:
+    """:func:`decode_delivery` without a declaration: the text's path and the encoding."""
+    decoded = decode_delivery(path, workdir)
+    return decoded.path, decoded.encoding

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.ingest.decode import to_utf8
+from pipeline.ingest.decode import Declared, decode_delivery
 from pipeline.ingest.errors import FileRefused
 
 ROW = "_row_number"
@@ -39,6 +39,8 @@ class Table:
     header: list[str]
     frame: pl.LazyFrame  # header columns (String) + spare columns + ROW
     layout: str  # how it was read, for messages: "csv (semicolon, cp1252)", "xlsx", ...
+    encoding: str | None = None  # the delivery's text encoding (None for .xlsx)
+    decided: str | None = None  # how: bom | declared | utf8 | detected
 
 
 def supported(name: str) -> bool:
@@ -209,9 +211,15 @@ def _read_excel(path: Path) -> Table:
     return Table(header, frame, "xlsx (first sheet)")
 
 
-def open_table(path: Path, workdir: Path, headerless: HeaderlessColumns | None = None) -> Table:
+def open_table(
+    path: Path,
+    workdir: Path,
+    declared: Declared | None = None,
+    headerless: HeaderlessColumns | None = None,
+) -> Table:
     """Open a delivery of any accepted format; refuses what cannot be read at all.
 
+    ``declared`` is the encoding the landing folder or vendor mapping states, if any;
     ``headerless`` names the columns of a text file whose first line is data, not a header
     (``pipeline.ingest.mappings.headerless_columns``).
     """
@@ -219,13 +227,15 @@ def open_table(path: Path, workdir: Path, headerless: HeaderlessColumns | None =
     if name.endswith(EXCEL_SUFFIXES):
         table = _read_excel(path)
     else:
-        text, encoding = to_utf8(path, workdir)
+        decoded = decode_delivery(path, workdir, declared)
+        text, encoding = decoded.path, decoded.encoding
         if name.endswith(JSONL_SUFFIXES):
             table = _read_jsonl(text, encoding)
         elif name.endswith(JSON_SUFFIXES):
             table = _read_json_array(text, workdir, encoding)
         else:
             table = _read_delimited(text, name, encoding, headerless)
+        table.encoding, table.decided = encoding, decoded.decided
     table.frame = table.frame.with_columns(pl.col(ROW).cast(pl.Int64))
     if table.frame.head(1).collect().is_empty():
         raise FileRefused("the file has a header but no rows")

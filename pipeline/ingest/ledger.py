@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.ingest.report import FileReport
-from pipeline.warehouse import rows, run, scalar
+from pipeline.warehouse import add_missing_columns, rows, run, scalar
 
 LEDGER_DDL = """
 create table if not exists meta.ingest_ledger (
@@ -25,9 +25,13 @@ create table if not exists meta.ingest_ledger (
     rows_quarantined bigint,
     delivery_seq bigint,
     run_id text,
-    landed_at timestamp
+    landed_at timestamp,
+    encoding text,
+    encoding_decided text
 )
 """
+# Columns added after the first release: an older warehouse's ledger gets them on open.
+LATER_COLUMNS = {"encoding": "text", "encoding_decided": "text"}
 
 
 def file_sha256(path: Path) -> str:
@@ -49,6 +53,7 @@ def ensure_ledger(con: duckdb.DuckDBPyConnection) -> None:
     """Create ``meta.ingest_ledger`` when it is missing."""
     run(con, "create schema if not exists meta")
     run(con, LEDGER_DDL)
+    add_missing_columns(con, "meta", "ingest_ledger", LATER_COLUMNS)
 
 
 def delivered(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str]]:
@@ -82,7 +87,9 @@ def record(
     """Add a delivery's ledger row (inside the caller's transaction)."""
     run(
         con,
-        "insert into meta.ingest_ledger values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "insert into meta.ingest_ledger (file_sha256, source_file, entity, mapping, status, "
+        "reason, rows_read, rows_landed, rows_quarantined, delivery_seq, run_id, landed_at, "
+        "encoding, encoding_decided) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             sha,
             report.source_file,
@@ -96,6 +103,8 @@ def record(
             delivery_seq,
             run_id,
             utc_now(),
+            report.encoding,
+            report.encoding_decided,
         ],
     )
 

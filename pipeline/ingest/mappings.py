@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.entities import ENTITIES, Entity
+from pipeline.ingest.decode import DECLARABLE, codec_of
 from pipeline.ingest.errors import FileRefused
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "vendors"
@@ -32,7 +33,7 @@ TOP_KEYS = {
     "minutes_after",
     "aggregate",
 }
-FORMAT_KEYS = {"timestamp", "timestamps", "date", "decimal", "timezone"}
+FORMAT_KEYS = {"timestamp", "timestamps", "date", "decimal", "timezone", "encoding"}
 
 
 class MappingError(ValueError):
@@ -76,6 +77,7 @@ class Mapping:
     headerless: tuple[str, ...] = ()
     headerless_line: str = ""
     path: Path | None = None
+    encoding: str | None = None  # declared text encoding ([format] encoding), else detected
 
     def timestamp_format_of(self, column: str) -> str:
         """The stated format of a canonical timestamp column."""
@@ -177,6 +179,11 @@ def parse_mapping(raw: dict, where: str, default_name: str) -> Mapping:
     decimal = fmt.get("decimal", ".")
     if decimal not in (".", ","):
         raise MappingError(f"{where}: [format] decimal must be '.' or ','")
+    encoding = fmt.get("encoding")
+    if encoding is not None and codec_of(str(encoding)) is None:
+        raise MappingError(
+            f"{where}: [format] encoding {encoding!r} is not one of {', '.join(DECLARABLE)}"
+        )
     signature = raw.get("signature")
     if not signature or not all(isinstance(s, str) for s in signature):
         raise MappingError(f"{where}: signature must be a non-empty list of vendor column names")
@@ -218,6 +225,7 @@ def parse_mapping(raw: dict, where: str, default_name: str) -> Mapping:
         aggregate=aggregate,
         headerless=tuple(headerless.get("columns", ())),
         headerless_line=str(headerless.get("first_line", "")),
+        encoding=str(encoding) if encoding is not None else None,
     )
 
 

@@ -17,6 +17,8 @@ class FileReport:
     rows_landed: int
     rows_quarantined: int
     reason: str | None
+    encoding: str | None = None  # the text encoding read (None: not decoded, or .xlsx)
+    encoding_decided: str | None = None  # bom | declared | utf8 | detected
     combined: bool = False  # a line-item export: rows read are lines, rows landed orders
 
     def counts(self) -> str:
@@ -27,6 +29,8 @@ class FileReport:
         """One line for the run log."""
         if self.status == "landed":
             line = f"{self.source_file}: landed via {self.mapping}: {self.counts()}"
+            if self.encoding:
+                line += f"; text {self.encoding} ({self.encoding_decided})"
             return line + (f" ({self.reason})" if self.reason else "")
         return f"{self.source_file}: {self.status}: {self.reason}"
 

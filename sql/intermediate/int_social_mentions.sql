@@ -1,5 +1,5 @@
--- Social mentions posted on or before as_of, with their final sentiment (delivered or scored,
--- int_mention_sentiment) and the customer they link to: by (platform, normalised handle) to the
+-- Social mentions posted on or before as_of, with their final language and sentiment (delivered,
+-- else detected / scored: int_mention_sentiment) and the customer they link to: by (platform, normalised handle) to the
 -- contact holding that handle (the oldest if several), then onto the customer that contact
 -- merged into. 'blog' and 'other' never link. A brand reply after as_of is no reply.
 with settings as (
@@ -23,7 +23,9 @@ sentiments as (
     select
         mention_id,
         sentiment,
-        sentiment_source
+        sentiment_source,
+        language,
+        language_source
     from int_mention_sentiment
 ),
 
@@ -116,7 +118,8 @@ select
     customers.customer_id,
     posted.platform,
     posted.author_handle,
-    posted.language,
+    coalesce(sentiments.language, posted.language) as language,
+    coalesce(sentiments.language_source, 'unknown') as language_source,
     posted.posted_at,
     cast(posted.posted_at as date) as posted_date,
     cast(date_trunc('month', posted.posted_at) as date) as posted_month,

@@ -1,6 +1,8 @@
 -- social_monthly: one row per (month, platform) with at least one mention posted on or before
--- as_of. Sentiment is the delivered one, else the VADER score of English text; a mention left
--- unscored (not English, no text) counts in mentions but in none of positive/neutral/negative.
+-- as_of. Sentiment is the delivered one, else the score of the mention's language's measured
+-- scorer (VADER for English); a mention left unscored (no scorer for its language, unknown
+-- language, no text) counts in mentions and sentiment_unscored but in none of
+-- positive/neutral/negative.
 -- Portability: quantile_cont (Spark: percentile_cont / percentile).
 with months as (
     select
@@ -16,6 +18,7 @@ mentions as (
         platform,
         posted_month,
         sentiment,
+        sentiment_source,
         brand_replied_at,
         response_minutes
     from int_social_mentions
@@ -29,6 +32,9 @@ monthly as (
         count(case when sentiment = 'positive' then 1 end) as positive,
         count(case when sentiment = 'neutral' then 1 end) as neutral,
         count(case when sentiment = 'negative' then 1 end) as negative,
+        count(case when sentiment_source = 'delivered' then 1 end) as sentiment_delivered,
+        count(case when sentiment_source = 'scored' then 1 end) as sentiment_scored,
+        count(case when sentiment is null then 1 end) as sentiment_unscored,
         count(customer_id) as linked_mentions,
         count(brand_replied_at) as replied,
         quantile_cont(response_minutes, 0.5) as median_response_minutes
@@ -50,7 +56,10 @@ select
     monthly.linked_mentions,
     monthly.replied,
     cast(monthly.replied as double) / monthly.mentions as response_rate,
-    monthly.median_response_minutes
+    monthly.median_response_minutes,
+    monthly.sentiment_delivered,
+    monthly.sentiment_scored,
+    monthly.sentiment_unscored
 from monthly
 inner join months
     on monthly.month = months.month

@@ -23,7 +23,11 @@ def social_monthly(
     identity: Identity, sentiment: pl.DataFrame, settings: OracleSettings
 ) -> pl.DataFrame:
     """Mentions, sentiment, linking and brand replies per (month, platform)."""
-    m = mentions(identity, sentiment, settings).with_columns(
+    delivered = identity.social_mentions.select(
+        "mention_id", pl.col("sentiment").alias("_delivered")
+    )
+    m = mentions(identity, sentiment, settings).join(delivered, on="mention_id", how="left")
+    m = m.with_columns(
         month_of("posted_at").alias("month"),
         ((pl.col("brand_replied_at") - pl.col("posted_at")).dt.total_microseconds() / 60e6).alias(
             "_minutes"
@@ -40,6 +44,13 @@ def social_monthly(
             pl.col("natural_key").is_not_null().sum().cast(pl.Int64).alias("linked_mentions"),
             replied.sum().cast(pl.Int64).alias("replied"),
             pl.col("_minutes").filter(replied).median().alias("median_response_minutes"),
+            # Delivered = the raw sentiment was given; scored = final sentiment without one.
+            pl.col("_delivered").is_not_null().sum().cast(pl.Int64).alias("sentiment_delivered"),
+            (pl.col("_delivered").is_null() & pl.col("sentiment").is_not_null())
+            .sum()
+            .cast(pl.Int64)
+            .alias("sentiment_scored"),
+            pl.col("sentiment").is_null().sum().cast(pl.Int64).alias("sentiment_unscored"),
         )
         .with_columns(
             (pl.col("month").dt.month_end() <= settings.as_of).alias("is_complete"),
@@ -59,6 +70,85 @@ def social_monthly(
             "replied",
             "response_rate",
             "median_response_minutes",
+            "sentiment_delivered",
+            "sentiment_scored",
+            "sentiment_unscored",
+        )
+    )
+
+
+def social_language_monthly(
+    identity: Identity, sentiment: pl.DataFrame, settings: OracleSettings
+) -> pl.DataFrame:
+    """Mentions per (month, platform, language): how the language and the sentiment were known.
+
+    The language is the delivered one (primary subtag, lower case), else the sentiment table's
+    detected one, else 'unknown'; delivered sentiment is the raw column, unscored = no final
+    sentiment, scored = the rest."""
+    delivered = identity.social_mentions.select(
+        "mention_id",
+        pl.col("sentiment").alias("_delivered"),
+        pl.col("language")
+        .str.strip_chars()
+        .str.to_lowercase()
+        .str.split("-")
+        .list.first()
+        .str.split("_")
+        .list.first()
+        .alias("_lang_delivered"),
+    ).with_columns(
+        pl.when(pl.col("_lang_delivered") == "")
+        .then(None)
+        .otherwise("_lang_delivered")
+        .alias("_lang_delivered")
+    )
+    detected = sentiment.select("mention_id", pl.col("language").alias("_lang_table"))
+    m = (
+        mentions(identity, sentiment, settings)
+        .join(delivered, on="mention_id", how="left")
+        .join(detected, on="mention_id", how="left")
+        .with_columns(
+            month_of("posted_at").alias("month"),
+            pl.coalesce("_lang_delivered", "_lang_table", pl.lit("unknown")).alias("language"),
+        )
+    )
+    count = lambda cond: cond.sum().cast(pl.Int64)  # noqa: E731
+    return (
+        m.group_by("month", "platform", "language")
+        .agg(
+            pl.len().cast(pl.Int64).alias("mentions"),
+            count(pl.col("_lang_delivered").is_not_null()).alias("language_delivered"),
+            count(pl.col("_lang_delivered").is_null() & pl.col("_lang_table").is_not_null()).alias(
+                "language_detected"
+            ),
+            count(pl.col("_delivered").is_not_null()).alias("sentiment_delivered"),
+            count(pl.col("_delivered").is_null() & pl.col("sentiment").is_not_null()).alias(
+                "sentiment_scored"
+            ),
+            count(pl.col("sentiment").is_null()).alias("sentiment_unscored"),
+            count(pl.col("sentiment") == "positive").alias("positive"),
+            count(pl.col("sentiment") == "neutral").alias("neutral"),
+            count(pl.col("sentiment") == "negative").alias("negative"),
+        )
+        .with_columns(
+            (pl.col("month").dt.month_end() <= settings.as_of).alias("is_complete"),
+            ratio("sentiment_unscored", "mentions").alias("unscored_share"),
+        )
+        .select(
+            "month",
+            "platform",
+            "language",
+            "is_complete",
+            "mentions",
+            "language_delivered",
+            "language_detected",
+            "sentiment_delivered",
+            "sentiment_scored",
+            "sentiment_unscored",
+            "unscored_share",
+            "positive",
+            "neutral",
+            "negative",
         )
     )
 

@@ -1,11 +1,11 @@
-"""Entry point: raw tables + settings + the sentiment table -> the nine marts."""
+"""Entry point: raw tables + settings + the sentiment table -> the ten marts."""
 
 from __future__ import annotations
 
 import polars as pl
 
 from .customer import channel_retention, channels, customer_360
-from .engagement import email_monthly, social_monthly
+from .engagement import email_monthly, social_language_monthly, social_monthly
 from .identity import resolve_identity
 from .loyalty import cohort_retention, loyalty_customers, loyalty_summary, purchases
 from .loyalty import retention_monthly as _retention_monthly
@@ -21,6 +21,7 @@ MART_KEYS: dict[str, list[str]] = {
     "loyalty_summary": ["as_of"],
     "satisfaction_monthly": ["month"],
     "social_monthly": ["month", "platform"],
+    "social_language_monthly": ["month", "platform", "language"],
     "email_monthly": ["month", "campaign_id"],
     "channel_retention": ["channels_engaged"],
     "customer_360": ["customer_id"],
@@ -42,6 +43,7 @@ def compute_marts(
         "loyalty_summary": loyalty_summary(loyal, identity, settings),
         "satisfaction_monthly": satisfaction_monthly(identity, sentiment, settings),
         "social_monthly": social_monthly(identity, sentiment, settings),
+        "social_language_monthly": social_language_monthly(identity, sentiment, settings),
         "email_monthly": email_monthly(identity, settings),
         "channel_retention": channel_retention(loyal, chans),
         "customer_360": customer_360(identity, loyal, chans, sentiment, settings),

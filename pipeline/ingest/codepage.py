@@ -1,0 +1,333 @@
+"""Which single-byte code page a non-UTF-8 file is in, decided by a rule that can be explained.
+
+A file that is not UTF-8 comes from a spreadsheet program saving in its locale's code page. The
+same bytes are valid in almost every code page, so "does it decode" says little; what tells them
+apart is whether the *text* is plausible. The rule (docs/vendors.md, "Encodings"):
+
+1. **Decodes**: the code page maps every byte present in the file to a defined character that is
+   not a control character (ISO-8859's 0x80–0x9F controls count as not decoding).
+2. **One alphabet**: every non-ASCII character it yields is either a common symbol (quotes,
+   dashes, €, °, …) or a letter of one alphabet family (Western, Central European, Baltic,
+   Turkish, Cyrillic, Serbian/Macedonian Cyrillic, Greek). ``Èrt Žužek`` (Slovenian in
+   Windows-1250 read as 1252) mixes families and is out; ``Črt Žužek`` is in.
+3. **Fewest implausible words**: a word (a run of non-blank characters with a non-ASCII byte)
+   is implausible when it mixes scripts (``Mьller``), has a lower-case letter followed by an
+   upper-case one with one of them non-ASCII (``юЛЕКСЕЙ``: Windows-1251 read as KOI8-R), starts
+   with a closing quote before a letter (``’ννα``: Windows-1253's Ά read as ISO-8859-7), or is
+   a Latin word of three letters or more of which over two thirds are non-ASCII
+   (``Àëåêñåé``: Cyrillic read as Windows-1252). Only the code pages with the fewest
+   implausible words stay, and only if that is at most 1 word in 50.
+4. **Fewest languages** (only when those left still read the file differently): a code page
+   stays only when the fewest languages' alphabets hold all the letters it yields (German and
+   French names in Windows-1252 need two: ü ß ç é à; the same bytes in Windows-1250 need three:
+   ü ß, ć, ŕ).
+5. **The language's own letters** (only when those left still differ): py3langid names the
+   language of the file's first 64 KiB as each of them decodes it; a code page stays only when
+   every non-ASCII letter it yields belongs to that language's alphabet (``več`` in Slovenian,
+   not ``veè``).
+
+The guess is accepted when every code page still standing reads the file as the same text (they
+map every byte present to the same character: ``Müller`` is the same in Windows-1250 and 1252);
+otherwise the file is refused, naming them. Steps 1–2 need only the file's byte histogram, step
+3 a bounded set of distinct words and step 4 the first 64 KiB, so the decision costs one pass
+over the file in bounded memory.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from itertools import combinations
+
+import numpy as np
+
+# Python codec → the name users and the ledger see, in the order a tie is named (the most
+# widely used first).
+CANDIDATES: dict[str, str] = {
+    "cp1252": "windows-1252",
+    "cp1250": "windows-1250",
+    "cp1251": "windows-1251",
+    "cp1253": "windows-1253",
+    "cp1254": "windows-1254",
+    "cp1257": "windows-1257",
+    "latin_1": "iso-8859-1",
+    "iso8859_15": "iso-8859-15",
+    "iso8859_2": "iso-8859-2",
+    "iso8859_5": "iso-8859-5",
+    "iso8859_7": "iso-8859-7",
+    "koi8_r": "koi8-r",
+}
+# Distinct words kept for step 3; beyond this many the rule has seen plenty.
+MAX_WORDS = 20_000
+MAX_WORD_BYTES = 64
+IMPLAUSIBLE_SHARE = 1 / 50
+
+_SYMBOLS = frozenset("\u00a0\u00ad«»„“”‘’‚‹›–—…•€£¥¢°§©®™№²³½¼¾×·¿¡‰µ")
+
+
+def _letters(lower: str) -> frozenset[str]:
+    return frozenset(lower) | frozenset(lower.upper())
+
+
+# Letters beyond ASCII of the languages each code-page family is used for.
+ALPHABETS: dict[str, frozenset[str]] = {
+    # German, French, Spanish, Portuguese, Italian, Dutch, Nordic, Catalan
+    "Western": _letters("àáâãäåæçèéêëìíîïðñòóôõöøùúûüýþÿœß"),
+    # Polish, Czech, Slovak, Hungarian, Slovenian, Croatian, Romanian, Albanian, German umlauts
+    "Central European": _letters("áäąćčďéęěíĺľłńňóôöőŕřśšťúůüűýźżžđăâîșțşţßëç"),
+    # Lithuanian, Latvian, Estonian
+    "Baltic": _letters("ąčęėįšųūžāēģīķļņōõäöüé"),
+    "Turkish": _letters("çğıöşüâîû") | {"İ"},
+    # Russian, Ukrainian, Belarusian, Bulgarian
+    "Cyrillic": _letters("абвгдеёжзийклмнопрстуфхцчшщъыьэюяіїєґў"),
+    # Serbian and Macedonian Cyrillic (without ё ъ ы ь э ю я щ й)
+    "Serbian/Macedonian Cyrillic": _letters("абвгдђѓежзѕијклљмнњопрстћќуфхцчџш"),
+    "Greek": _letters("αβγδεζηθικλμνξοπρσςτυφχψωάέήίόύώϊϋΐΰ"),
+}
+# Non-ASCII letters of each language py3langid may name (pipeline/language.py); English has
+# none of its own, so an English text only confirms code pages that add no letters.
+LANGUAGE_LETTERS: dict[str, frozenset[str]] = {
+    code: _letters(lower)
+    for code, lower in {
+        "en": "",
+        "de": "äöüß",
+        "fr": "àâæçéèêëîïôœùûüÿ",
+        "es": "áéíñóúü",
+        "it": "àèéìíîòóùú",
+        "pt": "áâãàçéêíóôõú",
+        "nl": "éëïóöü",
+        "sv": "åäöé",
+        "da": "æøåé",
+        "no": "æøåé",
+        "fi": "äöå",
+        "ca": "àçéèíïòóúü",
+        "ro": "ăâîșțşţ",
+        "sl": "čšž",
+        "hr": "čćđšž",
+        "sr": "čćđšž",
+        "pl": "ąćęłńóśźż",
+        "cs": "áčďéěíňóřšťúůýž",
+        "sk": "áäčďéíĺľňóôŕšťúýž",
+        "hu": "áéíóöőúüű",
+        "sq": "çë",
+        "lt": "ąčęėįšųūž",
+        "lv": "āčēģīķļņšūž",
+        "et": "äöõüšž",
+        "tr": "çğıöşüâîû",
+        "ru": "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
+        "uk": "абвгґдеєжзиіїйклмнопрстуфхцчшщьюя",
+        "be": "абвгдеёжзійклмнопрстуўфхцчшыьэюя",
+        "bg": "абвгдежзийклмнопрстуфхцчшщъьюя",
+        "mk": "абвгдѓежзѕијклљмнњопрстќуфхцчџш",
+        "el": "αβγδεζηθικλμνξοπρσςτυφχψωάέήίόύώϊϋΐΰ",
+    }.items()
+} | {"tr": _letters("çğıöşüâîû") | {"İ"}}
+HEAD_BYTES = 1 << 16
+# Chunks (of decode.CHUNK = 1 MiB) searched for words whatever they hold.
+WORD_CHUNKS = 8
+_WORD = re.compile(rb'[^\s,;"\'()\[\]{}<>=|]*[\x80-\xff][^\s,;"\'()\[\]{}<>=|]*')
+
+
+@dataclass
+class Evidence:
+    """What the rule needs from a file: its byte histogram and some of its non-ASCII words."""
+
+    histogram: np.ndarray = field(default_factory=lambda: np.zeros(256, dtype=np.int64))
+    words: set[bytes] = field(default_factory=set)
+    head: bytes = b""
+    chunks: int = 0
+
+    def add(self, chunk: bytes) -> None:
+        """Count one chunk of the file (chunks may split a word; that costs one odd word).
+
+        Words are collected from the first :data:`WORD_CHUNKS` chunks and from any later chunk
+        holding a byte ≥ 0x80 not seen before, so every byte of the file is seen in words
+        while a large file with the same few letters throughout is not searched whole."""
+        if len(self.head) < HEAD_BYTES:
+            self.head += chunk[: HEAD_BYTES - len(self.head)]
+        counts = np.bincount(np.frombuffer(chunk, dtype=np.uint8), minlength=256)
+        new_bytes = bool(((counts[0x80:] > 0) & (self.histogram[0x80:] == 0)).any())
+        self.histogram += counts
+        self.chunks += 1
+        if len(self.words) < MAX_WORDS and (self.chunks <= WORD_CHUNKS or new_bytes):
+            for word in _WORD.findall(chunk):
+                if len(word) <= MAX_WORD_BYTES:
+                    self.words.add(word)
+                    if len(self.words) >= MAX_WORDS:
+                        break
+
+    def high_bytes(self) -> bytes:
+        """The distinct bytes ≥ 0x80 present in the file."""
+        return bytes(b for b in range(0x80, 0x100) if self.histogram[b])
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The rule's outcome: ``encoding`` (a codec name) when accepted, else a refusal reason."""
+
+    encoding: str | None
+    plausible: tuple[str, ...]  # codecs still standing after step 3, in CANDIDATES order
+    detail: str  # why, for the log and the refusal message
+
+
+def decodes(codec: str, high: bytes) -> str | None:
+    """The characters ``codec`` gives the bytes ``high``, or None when one is undefined or a
+    control character."""
+    try:
+        chars = high.decode(codec)
+    except UnicodeDecodeError:
+        return None
+    if any(unicodedata.category(c) == "Cc" for c in chars):
+        return None
+    return chars
+
+
+def _family(chars: str) -> str | None:
+    """The alphabet family holding every non-symbol character of ``chars`` (None if none)."""
+    letters = {c for c in chars if c not in _SYMBOLS}
+    for name, alphabet in ALPHABETS.items():
+        if letters <= alphabet:
+            return name
+    return None
+
+
+def _script(ch: str) -> str | None:
+    if not ch.isalpha():
+        return None
+    return unicodedata.name(ch, "").split(" ")[0] or None
+
+
+_VOWELS = frozenset("аеёиоуыэюяієїўαεηιουωάέήίόύώϊϋΐΰ")
+_TONOS = frozenset("άέήίόύώΐΰ")
+_CYRILLIC_NEVER_FIRST = frozenset("ьъыЬЪЫ")
+
+
+def implausible(word: str) -> bool:
+    """Whether a decoded word cannot be natural text: mixed scripts, a case switch inside, a
+    symbol between two letters, a closing quote before its first letter, a mostly non-ASCII
+    Latin word, or a Greek or Cyrillic word breaking its script's spelling (no vowel in four
+    letters or more; Greek ς inside or σ at the end, two accents; Cyrillic ь ъ ы first)."""
+    scripts = {s for s in map(_script, word) if s}
+    if len(scripts) > 1:
+        return True
+    if len(word) > 1 and word[0] == "’" and word[1].isalpha():
+        return True
+    for a, b, c in zip(word, word[1:], word[2:], strict=False):
+        if a.isalpha() and c.isalpha() and b in _SYMBOLS and b not in "’·\u00ad":
+            return True
+    core = word.strip("".join(_SYMBOLS) + ".!?:-_/*+&%$#@0123456789")
+    if scripts & {"GREEK", "CYRILLIC"} and core:
+        lower = core.lower()
+        if len(lower) >= 4 and lower.isalpha() and not _VOWELS & set(lower):
+            return True
+        if "GREEK" in scripts and (
+            "ς" in lower[:-1] or lower.endswith("σ") or len(_TONOS & set(lower)) > 1
+        ):
+            return True
+        if "CYRILLIC" in scripts and core[0] in _CYRILLIC_NEVER_FIRST:
+            return True
+    for a, b in zip(word, word[1:], strict=False):
+        if a.islower() and b.isupper() and (ord(a) > 127 or ord(b) > 127):
+            return True
+    letters = [c for c in word if c.isalpha()]
+    foreign = sum(1 for c in letters if ord(c) > 127)
+    return scripts == {"LATIN"} and len(letters) >= 3 and foreign * 3 > len(letters) * 2
+
+
+def judge(evidence: Evidence, candidates: Iterable[str] = CANDIDATES) -> Verdict:
+    """Apply the three steps of the module's rule to a file's evidence."""
+    high = evidence.high_bytes()
+    standing: dict[str, str] = {}
+    families: dict[str, str] = {}
+    for codec in candidates:
+        chars = decodes(codec, high)
+        if chars is None:
+            continue
+        family = _family(chars)
+        if family is None:
+            continue
+        standing[codec], families[codec] = chars, family
+    if not standing:
+        return Verdict(None, (), "no code page reads its bytes as letters of one alphabet")
+    words = sorted(evidence.words)
+    bad = {
+        codec: sum(implausible(w.decode(codec, errors="replace")) for w in words)
+        for codec in standing
+    }
+    fewest = min(bad.values())
+    if words and fewest > IMPLAUSIBLE_SHARE * len(words):
+        return Verdict(
+            None,
+            (),
+            f"every code page leaves implausible words (at best {fewest} of {len(words)})",
+        )
+    plausible = tuple(c for c in standing if bad[c] == fewest)
+    why = ""
+    if len({standing[c] for c in plausible}) > 1:
+        needed = {c: languages_needed(standing[c]) for c in plausible}
+        plausible = tuple(c for c in plausible if needed[c] == min(needed.values()))
+    if len({standing[c] for c in plausible}) > 1:
+        fitting = _fit_language(evidence.head, plausible, standing)
+        if fitting:
+            plausible = tuple(fitting)
+            why = f"; {_language_note(evidence.head, plausible[0])}"
+    texts = {standing[c] for c in plausible}
+    first = plausible[0]
+    if len(texts) == 1:
+        same = [CANDIDATES.get(c, c) for c in plausible[1:]]
+        also = f" (the same text in {', '.join(same)})" if same else ""
+        return Verdict(
+            first,
+            plausible,
+            f"{families[first]} letters in {CANDIDATES.get(first, first)}{also}{why}",
+        )
+    example = _differing_word(words, plausible)
+    return Verdict(
+        None,
+        plausible,
+        "it reads as plausible but different text in "
+        + ", ".join(CANDIDATES.get(c, c) for c in plausible)
+        + (f" (e.g. {example})" if example else ""),
+    )
+
+
+def languages_needed(chars: str, most: int = 3) -> int:
+    """How few languages' alphabets hold every letter of ``chars`` (``most`` + 1 if more)."""
+    letters = {c for c in chars if c.isalpha()}
+    alphabets = [a for a in LANGUAGE_LETTERS.values() if a & letters]
+    for k in range(1, most + 1):
+        if any(set().union(*combo) >= letters for combo in combinations(alphabets, k)):
+            return k
+    return most + 1 if letters else 0
+
+
+def _fit_language(head: bytes, codecs: tuple[str, ...], chars: dict[str, str]) -> list[str]:
+    """Step 4: the code pages whose letters all belong to the language py3langid reads in
+    their decoding of ``head``."""
+    from pipeline.language import identify
+
+    fitting = []
+    for codec in codecs:
+        lang, _ = identify(head.decode(codec, errors="replace"))
+        letters = {c for c in chars[codec] if c.isalpha()}
+        if lang in LANGUAGE_LETTERS and letters <= LANGUAGE_LETTERS[lang]:
+            fitting.append(codec)
+    return fitting
+
+
+def _language_note(head: bytes, codec: str) -> str:
+    from pipeline.language import identify
+
+    lang, prob = identify(head.decode(codec, errors="replace"))
+    return f"its text reads as language '{lang}' (py3langid, p={prob:.2f}), whose letters these are"
+
+
+def _differing_word(words: list[bytes], codecs: tuple[str, ...]) -> str:
+    """A word that the first two code pages read differently, shown both ways."""
+    for word in words:
+        a, b = word.decode(codecs[0], "replace"), word.decode(codecs[1], "replace")
+        if a != b:
+            return f"{a!r} or {b!r}"
+    return ""

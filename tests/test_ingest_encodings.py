@@ -1,0 +1,290 @@
+"""Exports in the customers' own code pages: every name and text lands exactly, or the file is
+refused with a reason naming the likely encodings; declared encodings; the ledger says how.
+
+Every expected value is the text as written here: a file is encoded from it and must land as
+it (so a wrong code page, which would turn ``Алексей`` into ``Àëåêñåé``, fails the test)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.ingest.codepage import Evidence, judge, languages_needed
+from pipeline.ingest.mappings import MappingError, parse_mapping
+from tests.ingest_support import drop, land, make_settings, query
+
+# Real names and complaints in the five languages (plus German for Windows-1252).
+CONTACTS = {
+    "ru": ("cp1251", ["Алексей Смирнов", "Ольга Кузнецова", "Дмитрий Попов"]),
+    "el": ("cp1253", ["Άννα Παπαδοπούλου", "Γιώργος Νικολάου", "Ελένη Οικονόμου"]),
+    "sl": ("cp1250", ["Črt Žužek", "Špela Kovačič", "Matjaž Horvat"]),
+    "ro": ("cp1250", ["Ştefan Ţepeş", "Ioana Mureşan", "Răzvan Băluţă"]),
+    "de": ("cp1252", ["Jürgen Müßig", "Günther Schäfer", "Bärbel Weiß"]),
+}
+MENTIONS = {
+    "ru": ("cp1251", ["Ужасная доставка, больше никогда не закажу", "Спасибо, всё отлично"]),
+    "el": ("cp1253", ["Απαίσια εξυπηρέτηση, δεν θα ξαναγοράσω", "Πολύ καλή ποιότητα"]),
+    "sl": (
+        "cp1250",
+        ["Super slabo, nikoli več! Dostava je zamujala tri tedne.", "Hvala, vse je v redu"],
+    ),
+    "ro": (
+        "cp1250",
+        [
+            "Livrarea a întârziat trei săptămâni, nu mai comand niciodată",
+            "Mulţumesc, totul a fost în regulă",
+        ],
+    ),
+    "de": (
+        "cp1252",
+        ["Super schlecht, nie wieder! Lieferung kam zu spät.", "Schöne Grüße, alles gut"],
+    ),
+}
+
+
+def contacts_file(names: list[str]) -> str:
+    rows = ["contact_id;first_name;created_at"]
+    rows += [f"c{i};{n};2024-01-0{i + 1}" for i, n in enumerate(names)]
+    return "\n".join(rows) + "\n"
+
+
+def mentions_file(texts: list[str]) -> str:
+    rows = ["mention_id,platform,author_handle,posted_at,text"]
+    rows += [f'm{i},twitter,@a{i},2024-03-0{i + 1}T10:00:00,"{t}"' for i, t in enumerate(texts)]
+    return "\n".join(rows) + "\n"
+
+
+def ledger(s) -> list[tuple]:
+    return query(
+        s,
+        "select source_file, status, encoding, encoding_decided "
+        "from meta.ingest_ledger order by delivery_seq",
+    ).rows()
+
+
+@pytest.mark.parametrize("lang", sorted(CONTACTS))
+def test_contact_names_in_their_code_page_land_exactly(data_dir, lang):
+    s = make_settings(data_dir)
+    codec, names = CONTACTS[lang]
+    drop(s, "contacts", f"{lang}.csv", contacts_file(names).encode(codec))
+    (report,) = land(s, "contacts")
+    assert report.status == "landed", report.reason
+    got = query(s, "select first_name from raw_contacts order by contact_id")["first_name"]
+    assert got.to_list() == names
+    assert report.encoding_decided == "detected"
+
+
+@pytest.mark.parametrize("lang", sorted(MENTIONS))
+def test_mention_texts_in_their_code_page_land_exactly(data_dir, lang):
+    s = make_settings(data_dir)
+    codec, texts = MENTIONS[lang]
+    drop(s, "social_mentions", f"{lang}.csv", mentions_file(texts).encode(codec))
+    (report,) = land(s, "social_mentions")
+    assert report.status == "landed", report.reason
+    got = query(s, "select text from raw_social_mentions order by mention_id")["text"]
+    assert got.to_list() == texts
+
+
+def test_romanian_comma_below_in_utf8_and_cedilla_in_1250_both_land_as_delivered(data_dir):
+    s = make_settings(data_dir)
+    comma = ["Ștefan Țurcanu", "Ioana Mureșan"]  # ș ț: U+0219 / U+021B, only in UTF-8
+    drop(s, "contacts", "a_utf8.csv", contacts_file(comma))
+    drop(
+        s,
+        "contacts",
+        "b_1250.csv",
+        contacts_file(["Ştefan Ţepeş"]).replace("c0;", "x0;").encode("cp1250"),
+    )
+    reports = land(s, "contacts")
+    assert [r.status for r in reports] == ["landed", "landed"]
+    got = query(s, "select first_name from raw_contacts order by contact_id")["first_name"]
+    assert got.to_list() == [*comma, "Ştefan Ţepeş"]  # c0, c1, x0; cedillas kept, not "fixed"
+    assert [(r[2], r[3]) for r in ledger(s)] == [("utf-8", "utf8"), ("windows-1250", "detected")]
+
+
+def test_one_non_ascii_name_in_an_ascii_file_is_decided(data_dir):
+    s = make_settings(data_dir)
+    names = ["Anna Smith", "John Brown", "Peter Müller", "Mary Jones"]
+    drop(s, "contacts", "mostly_ascii.csv", contacts_file(names).encode("cp1252"))
+    (report,) = land(s, "contacts")
+    # 0xFC is ü in every Latin code page (1250, 1252, 1254, 1257, ISO-8859-1/2/15): same text.
+    assert report.status == "landed"
+    assert (
+        query(s, "select first_name from raw_contacts where contact_id = 'c2'").item()
+        == "Peter Müller"
+    )
+
+
+def test_cyrillic_valid_in_1251_and_koi8r_is_decided_by_letter_case():
+    # The same bytes read as KOI8-R give "юКЕЙЯЕИ": lower case then upper case inside a word.
+    for codec in ("cp1251", "koi8_r"):
+        ev = Evidence()
+        ev.add("Алексей Смирнов;Москва\n".encode(codec))
+        assert judge(ev).encoding == codec
+
+
+def test_short_all_capitals_cyrillic_is_decided_by_its_language():
+    # All capitals: no case switch tells 1251 from KOI8-R; py3langid reads Russian only in 1251.
+    ev = Evidence()
+    ev.add("АЛЕКСЕЙ СМИРНОВ".encode("cp1251"))
+    assert judge(ev).encoding == "cp1251"
+
+
+def test_short_romanian_text_that_fits_two_code_pages_is_refused_naming_them(data_dir):
+    s = make_settings(data_dir)
+    # "lentă" (1250) or "lentã" (1252): one letter of one language each, and py3langid cannot
+    # tell Romanian from Italian in five words: refused, never guessed.
+    drop(
+        s,
+        "social_mentions",
+        "short.csv",
+        mentions_file(["Zero stele, livrare super lentă"]).encode("cp1250"),
+    )
+    (report,) = land(s, "social_mentions")
+    assert report.status == "refused"
+    assert "windows-1250" in report.reason and "windows-1252" in report.reason
+    assert ".landing.toml" in report.reason and "[format] encoding" in report.reason
+    assert (s.quarantine_dir / "social" / "mentions" / "short.csv").exists()
+
+
+def test_a_folder_declaration_decides_and_is_not_a_delivery(data_dir):
+    s = make_settings(data_dir)
+    drop(s, "social_mentions", ".landing.toml", 'encoding = "windows-1250"\n')
+    drop(
+        s,
+        "social_mentions",
+        "short.csv",
+        mentions_file(["Zero stele, livrare super lentă"]).encode("cp1250"),
+    )
+    (report,) = land(s, "social_mentions")  # one report: the settings file is not a delivery
+    assert report.status == "landed"
+    assert (
+        query(s, "select text from raw_social_mentions").item() == "Zero stele, livrare super lentă"
+    )
+    assert ledger(s) == [("social/mentions/short.csv", "landed", "windows-1250", "declared")]
+
+
+def test_a_declaration_that_does_not_decode_refuses_the_file(data_dir):
+    s = make_settings(data_dir)
+    drop(s, "contacts", ".landing.toml", 'encoding = "windows-1253"\n')
+    # 0xD2 (Ò in 1252) is undefined in Windows-1253.
+    drop(s, "contacts", "c.csv", contacts_file(["Òscar Pérez"]).encode("cp1252"))
+    (report,) = land(s, "contacts")
+    assert report.status == "refused"
+    assert "declares windows-1253" in report.reason and "0xD2" in report.reason
+
+
+def test_a_declaration_on_a_utf8_file_with_text_refuses_it(data_dir):
+    s = make_settings(data_dir)
+    drop(s, "contacts", ".landing.toml", 'encoding = "windows-1251"\n')
+    drop(s, "contacts", "c.csv", contacts_file(["Алексей"]))
+    (report,) = land(s, "contacts")
+    assert report.status == "refused" and "valid UTF-8" in report.reason
+
+
+def test_a_mapping_declaration_decides(data_dir):
+    s = make_settings(data_dir)
+    vendors = s.data_dir / "vendors"
+    vendors.mkdir(parents=True)
+    (vendors / "ro_crm.toml").write_text(
+        'name = "ro_crm"\nentity = "social_mentions"\n'
+        'signature = ["Id", "Canal", "Autor", "Data", "Text"]\n'
+        '[format]\nencoding = "cp1250"\n'
+        '[columns]\nmention_id = "Id"\nplatform = "Canal"\nauthor_handle = "Autor"\n'
+        'posted_at = "Data"\ntext = "Text"\n',
+        encoding="utf-8",
+    )
+    body = (
+        "Id,Canal,Autor,Data,Text\n"
+        'm1,twitter,@ana,2024-03-01T10:00:00,"Zero stele, livrare super lentă"\n'
+    )
+    drop(s, "social_mentions", "ro.csv", body.encode("cp1250"))
+    (report,) = land(s, "social_mentions")
+    assert report.status == "landed", report.reason
+    assert (report.encoding, report.encoding_decided) == ("windows-1250", "declared")
+    assert (
+        query(s, "select text from raw_social_mentions").item() == "Zero stele, livrare super lentă"
+    )
+
+
+def test_a_mapping_with_an_unknown_encoding_is_rejected():
+    raw = {"entity": "contacts", "signature": ["id"], "format": {"encoding": "ebcdic-xyz"}}
+    with pytest.raises(MappingError, match="encoding"):
+        parse_mapping(raw, "x.toml", "x")
+
+
+def test_fewest_languages_prefers_one_alphabet():
+    # ü ß ç é à: German + French (2); the same bytes in 1250 give ü ß ć é ŕ: 3 languages.
+    assert languages_needed("üßçéà") == 2
+    assert languages_needed("üßćéŕ") == 3
+    assert languages_needed("čšž") == 1
+
+
+def test_old_ledger_gets_the_encoding_columns(data_dir):
+    from pipeline.ingest.ledger import ensure_ledger
+    from pipeline.warehouse import open_warehouse, rows, run
+
+    s = make_settings(data_dir)
+    s.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    with open_warehouse(s.warehouse_path) as con:
+        run(con, "create schema if not exists meta")
+        run(con, "drop table if exists meta.ingest_ledger")
+        run(
+            con,
+            "create table meta.ingest_ledger (file_sha256 text primary key, source_file text, "
+            "entity text, mapping text, status text, reason text, rows_read bigint, "
+            "rows_landed bigint, rows_quarantined bigint, delivery_seq bigint, run_id text, "
+            "landed_at timestamp)",
+        )
+        ensure_ledger(con)
+        cols = [
+            c
+            for (c,) in rows(
+                con,
+                "select column_name from information_schema.columns "
+                "where table_name = 'ingest_ledger' order by ordinal_position",
+            )
+        ]
+    assert cols[-2:] == ["encoding", "encoding_decided"]
+
+
+def test_words_are_collected_from_late_chunks_with_new_bytes():
+    # 8 ASCII chunks fill the always-searched window; the 9th brings the first ü, the 10th only
+    # repeats it: the 9th's word is kept, the 10th is not searched.
+    ev = Evidence()
+    for _ in range(8):
+        ev.add(b"plain ascii text\n")
+    ev.add("Müller\n".encode("cp1252"))
+    ev.add("Jürgen\n".encode("cp1252"))
+    assert ev.words == {"Müller".encode("cp1252")}
+    assert ev.histogram[0xFC] == 2
+
+
+def test_run_summary_shows_the_encoding(data_dir, capsys):
+    from pipeline.summary import print_summary
+
+    s = make_settings(data_dir)
+    codec, names = CONTACTS["ru"]
+    drop(s, "contacts", "ru.csv", contacts_file(names).encode(codec))
+    land(s, "contacts")
+    print_summary(s, "test")
+    out = capsys.readouterr().out
+    assert (
+        "crm/contacts/ru.csv: 3 rows read, 3 landed, 0 quarantined [text windows-1251, detected]"
+        in out
+    )
+
+
+def test_a_gzipped_greek_file_is_detected_too(data_dir):
+    import gzip
+
+    s = make_settings(data_dir)
+    codec, texts = MENTIONS["el"]
+    drop(s, "social_mentions", "el.csv.gz", gzip.compress(mentions_file(texts).encode(codec)))
+    (report,) = land(s, "social_mentions")
+    assert (report.status, report.encoding, report.encoding_decided) == (
+        "landed",
+        "windows-1253",
+        "detected",
+    )
+    got = query(s, "select text from raw_social_mentions order by mention_id")["text"]
+    assert got.to_list() == texts

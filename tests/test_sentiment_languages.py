@@ -1,0 +1,159 @@
+"""Language of every mention and sentiment only by a measured scorer of that language.
+
+Expected values are worked out by hand from the texts (see each comment), never read back from
+the code under test."""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+import pytest
+
+from pipeline.scorers import MIN_LABELLED, lexicon_scorer, load_scorers
+from pipeline.sentiment import detect_language, normalise_language, score_mentions
+
+# Short complaints whose one "English" word (super, top) VADER's lexicon rates positive.
+COMPLAINTS = {
+    "de-super": "Super schlecht, nie wieder!",
+    "de-top": "Top? Nie wieder, totaler Reinfall.",
+    "sl-super": "Super slabo, nikoli več!",
+    "sl-top": "Ni top, zelo slabo",
+    "ro-super": "Zero stele, livrare super lentă",
+    "ro-top": "Nu e top deloc, foarte slab",
+}
+
+
+def frame(rows: list[tuple]) -> pl.DataFrame:
+    return pl.DataFrame(
+        rows,
+        schema={
+            "mention_id": pl.String,
+            "text": pl.String,
+            "language": pl.String,
+            "sentiment": pl.String,
+        },
+        orient="row",
+    )
+
+
+@pytest.mark.parametrize("key", COMPLAINTS)
+def test_short_complaints_with_super_or_top_are_never_positive(key):
+    (row,) = score_mentions(frame([(key, COMPLAINTS[key], None, None)])).iter_rows(named=True)
+    assert row["sentiment"] != "positive"
+    # No scorer is measured for German, Slovenian or Romanian: unscored, not guessed.
+    assert (row["sentiment"], row["sentiment_source"], row["scorer"]) == (None, "unscored", None)
+    assert row["language"] != "en"
+
+
+def test_language_origins():
+    got = {
+        r["mention_id"]: (r["language"], r["language_source"])
+        for r in score_mentions(
+            frame(
+                [
+                    ("delivered", "whatever", "EN-us", None),
+                    (
+                        "de",
+                        "Der Flug war leider sehr verspätet und das Personal unfreundlich.",
+                        None,
+                        None,
+                    ),
+                    ("ru", "Ужасная доставка, больше никогда не закажу", None, None),
+                    ("el", "Απαίσια εξυπηρέτηση, δεν θα ξαναγοράσω", None, None),
+                    ("no-prose", "AA45 JFK", None, None),
+                    ("empty", None, " ", "negative"),
+                ]
+            )
+        ).iter_rows(named=True)
+    }
+    assert got == {
+        "delivered": ("en", "delivered"),  # 'EN-us' → primary subtag, lower case
+        "de": ("de", "detected"),
+        "ru": ("ru", "detected"),
+        "el": ("el", "detected"),
+        "no-prose": (None, "unknown"),  # no word of prose: no language
+        "empty": (None, "unknown"),
+    }
+
+
+def test_delivered_sentiment_wins_and_english_is_scored_by_vader():
+    rows = score_mentions(
+        frame(
+            [
+                ("d", "I love it", "de", "negative"),  # delivered: kept as is
+                ("en", "I love this, great service!", None, None),
+            ]
+        )
+    )
+    got = {r["mention_id"]: r for r in rows.iter_rows(named=True)}
+    assert (got["d"]["sentiment"], got["d"]["sentiment_source"]) == ("negative", "delivered")
+    assert (got["en"]["sentiment"], got["en"]["scorer"]) == ("positive", "vader")
+
+
+def test_normalise_language():
+    assert [normalise_language(x) for x in ["EN", "en-US", "pt_BR", " ", None]] == [
+        "en",
+        "en",
+        "pt",
+        None,
+        None,
+    ]
+    assert detect_language("Schöne Grüße, alles gut und danke für die schnelle Lieferung") == "de"
+
+
+def _plugin(folder, labelled_rows: list[tuple[str, str]]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "scorers.toml").write_text(
+        '[de]\nlexicon = "de.lexicon.tsv"\nlabelled = "de.labelled.csv"\n', encoding="utf-8"
+    )
+    (folder / "de.lexicon.tsv").write_text(
+        "# word<TAB>weight\ngut\t2\nsuper\t1.5\ntoll\t2.5\nschlecht\t-2\nfurchtbar\t-3\n",
+        encoding="utf-8",
+    )
+    body = "text,sentiment\n" + "".join(f'"{t}",{s}\n' for t, s in labelled_rows)
+    (folder / "de.labelled.csv").write_text(body, encoding="utf-8")
+
+
+def test_a_measured_lexicon_scores_its_language_only(tmp_path):
+    # 20 labelled texts: 9 "gut" (positive, +2 → 2/√19 = 0.46 ≥ 0.05), 9 "furchtbar" (negative),
+    # and 2 the lexicon gets wrong ("nicht gut" is negated → negative, labelled neutral; "Lieferung
+    # heute" has no lexicon word → 0 → neutral, labelled positive): accuracy 18/20 = 90 %.
+    labelled = [("Das war gut", "positive")] * 9 + [("Einfach furchtbar", "negative")] * 9
+    labelled += [("nicht gut", "neutral"), ("Lieferung heute", "positive")]
+    assert len(labelled) == MIN_LABELLED
+    _plugin(tmp_path / "sentiment", labelled)
+    scorers = load_scorers(tmp_path / "sentiment")
+    assert set(scorers) == {"en", "de"}
+    assert scorers["de"].accuracy == pytest.approx(0.9) and scorers["de"].labelled == 20
+    rows = score_mentions(
+        frame(
+            [
+                ("de", "Super schlecht, nie wieder!", None, None),
+                ("sl", "Super slabo, nikoli več!", None, None),
+            ]
+        ),
+        scorers,
+    )
+    got = {r["mention_id"]: r for r in rows.iter_rows(named=True)}
+    # super +1.5, schlecht -2 → -0.5; -0.5/√(0.25 + 15) = -0.128 ≤ -0.05: negative.
+    assert got["de"]["compound"] == pytest.approx(-0.5 / math.sqrt(15.25))
+    assert (got["de"]["sentiment"], got["de"]["scorer"]) == ("negative", "lexicon de.lexicon.tsv")
+    # Slovenian: no scorer of its own, and never the German or English one.
+    assert (got["sl"]["sentiment"], got["sl"]["sentiment_source"]) == (None, "unscored")
+
+
+def test_an_unmeasured_or_inaccurate_scorer_is_not_used(tmp_path):
+    # 10 right, 10 wrong ("gut" labelled negative): 50 % < 70 %.
+    labelled = [("Das war gut", "positive")] * 10 + [("Das war gut", "negative")] * 10
+    _plugin(tmp_path / "sentiment", labelled)
+    messages: list[str] = []
+    scorers = load_scorers(tmp_path / "sentiment", messages.append)
+    assert set(scorers) == {"en"}
+    assert "accuracy 50% on 20 labelled texts" in messages[0]
+
+
+def test_lexicon_negation_flips_the_next_words():
+    score = lexicon_scorer({"gut": 2.0})
+    assert score("gut") == pytest.approx(2 / math.sqrt(19))
+    assert score("nicht gut") == pytest.approx(-2 / math.sqrt(19))
