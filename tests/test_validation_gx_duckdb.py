@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from pipeline.validation.gx_duckdb import add_duckdb_datasource, connect_for_gx
+from pipeline.validation.gx_duckdb import BufferedConnection, add_duckdb_datasource, gx_connection
 from pipeline.warehouse import rows, run
 
 gx = pytest.importorskip("great_expectations")
@@ -30,7 +30,7 @@ def con(tmp_path):
 def test_buffered_cursor_keeps_rows_after_the_transaction_is_rolled_back(con):
     # The fault GX hits: a result fetched after its connection went back to the pool, whose
     # rollback discards a DuckDB result not yet fetched. Buffered, the 6 rows survive it.
-    wrapped = connect_for_gx(con)  # a second connection, with con's search path
+    wrapped = BufferedConnection(gx_connection(con))  # a second connection, con's search path
     wrapped.begin()
     cursor = wrapped.cursor()
     cursor.execute("select id from people order by id")
@@ -42,8 +42,12 @@ def test_buffered_cursor_keeps_rows_after_the_transaction_is_rolled_back(con):
 
 def _validate(con, query, *expectations):
     context = gx.get_context(mode="ephemeral")
-    source = add_duckdb_datasource(context, con)
-    batch = source.add_query_asset("people", query=query).add_batch_definition_whole_table("all")
+    gx_con = gx_connection(con)
+    run(gx_con, f"create temp view batch as {query}")  # GX's connection sees its temp views
+    source = add_duckdb_datasource(context, gx_con, "warehouse")
+    batch = source.add_table_asset("people", table_name="batch").add_batch_definition_whole_table(
+        "all"
+    )
     suite = gx.ExpectationSuite(name="people", expectations=list(expectations))
     result = batch.get_batch().validate(
         suite,

@@ -17,14 +17,14 @@ docs/validation.md, "GX's SQL engine on DuckDB"; measurements: shared note gx-on
    other dialect to GX's own expression.
 
 DuckDB lets one process write a database file. GX therefore never opens the file: its
-connection is ``con.cursor()``, a second connection to the same database object as the
-pipeline's ``con`` (it sees committed tables, not ``con``'s temporary ones).
+connection is ``con.cursor()`` (:func:`gx_connection`), a second connection to the same database
+object as the pipeline's ``con``; it sees committed tables, not ``con``'s temporary ones, and
+the batches are temporary views made on it.
 """
 
 from __future__ import annotations
 
 import functools
-import itertools
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -37,7 +37,6 @@ from pipeline.warehouse import run, scalar
 
 # Any URL of the duckdb dialect: with ``creator`` set, SQLAlchemy never opens it.
 DUCKDB_URL = "duckdb:///:memory:"
-_names = itertools.count()
 
 
 class BufferedCursor:
@@ -93,28 +92,29 @@ class BufferedConnection(ConnectionWrapper):
         return BufferedCursor(super().cursor())
 
 
-def connect_for_gx(con: duckdb.DuckDBPyConnection) -> BufferedConnection:
-    """A new connection to ``con``'s database, with ``con``'s search path, for GX."""
+def gx_connection(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A new connection to ``con``'s database, with ``con``'s search path, for GX to use."""
     own = con.cursor()
     path = scalar(con, "select current_setting('search_path')")
     if path:  # a connection's settings are its own: models name tables without a schema
         run(own, f"set search_path = {literal(path)}")
-    return BufferedConnection(own)
+    return own
 
 
-def add_duckdb_datasource(context: Any, con: duckdb.DuckDBPyConnection, name: str | None = None):
-    """A GX SQL data source validating inside ``con``'s database (see the module docstring).
+def add_duckdb_datasource(context: Any, gx_con: duckdb.DuckDBPyConnection, name: str):
+    """A GX SQL data source whose every query runs on ``gx_con`` (see the module docstring).
 
-    Delete it with ``context.data_sources.delete(name)`` when ``con`` closes.
+    Batches are best given as tables or views: for a query asset GX runs the whole query once
+    just to read its column names, which the buffering cursor would then fetch to the end.
     """
     from sqlalchemy.pool import StaticPool
 
     register_duckdb_regex()
     return context.data_sources.add_sql(
-        name=name or f"duckdb_{next(_names)}",
+        name=name,
         connection_string=DUCKDB_URL,
         # One connection for the data source's life (StaticPool), made by our creator.
-        kwargs={"creator": functools.partial(connect_for_gx, con), "poolclass": StaticPool},
+        kwargs={"creator": functools.partial(BufferedConnection, gx_con), "poolclass": StaticPool},
     )
 
 

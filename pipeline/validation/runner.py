@@ -25,6 +25,7 @@ from urllib.parse import unquote, urlparse
 
 import polars as pl
 
+from pipeline.sqltext import identifier
 from pipeline.validation.outcome import (
     INDEX_LABELS,
     MAX_EXAMPLES,
@@ -32,6 +33,7 @@ from pipeline.validation.outcome import (
     SuiteOutcome,
 )
 from pipeline.validation.suites import Suite, build_gx_suite, condition_text, expectation_columns
+from pipeline.warehouse import run
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -228,23 +230,25 @@ def run_suite(
 
 @dataclass
 class SqlSource:
-    """A GX SQL data source over a DuckDB connection's database (see ``gx_duckdb``)."""
+    """A GX SQL data source on GX's own connection to a DuckDB database (see ``gx_duckdb``)."""
 
-    con: Any  # duckdb.DuckDBPyConnection
+    con: Any  # duckdb.DuckDBPyConnection: GX's connection, where batches are temporary views
     datasource: Any
 
 
 @contextmanager
 def sql_source(con) -> Iterator[SqlSource]:
     """A GX SQL data source validating inside ``con``'s database, removed on exit."""
-    from pipeline.validation.gx_duckdb import add_duckdb_datasource
+    from pipeline.validation.gx_duckdb import add_duckdb_datasource, gx_connection
 
     session = _session()
-    datasource = add_duckdb_datasource(session.context, con, f"duckdb_{next(session.names)}")
+    gx_con = gx_connection(con)
+    datasource = add_duckdb_datasource(session.context, gx_con, f"duckdb_{next(session.names)}")
     try:
-        yield SqlSource(con, datasource)
+        yield SqlSource(gx_con, datasource)
     finally:
         session.context.data_sources.delete(datasource.name)
+        gx_con.close()
 
 
 def run_suite_sql(
@@ -264,8 +268,9 @@ def run_suite_sql(
     started = time.perf_counter()
     session = _session()
     name = f"{suite.name}__{next(session.names)}"
-    # GX accepts a query starting with SELECT only (a batch may start with WITH).
-    asset = source.datasource.add_query_asset(name, query=f"select * from ({sql}) as batch")
+    # A temporary view, not a query asset: GX would run a query asset whole to read its columns.
+    run(source.con, f"create or replace temp view {identifier(name)} as {sql}")
+    asset = source.datasource.add_table_asset(name, table_name=name)
     definition = session.context.validation_definitions.add(
         session.gx.ValidationDefinition(
             name=name,
@@ -274,7 +279,7 @@ def run_suite_sql(
         )
     )
     try:
-        columns = source.con.sql(f"select * from ({sql}) limit 0").columns
+        columns = source.con.sql(f"select * from {identifier(name)} limit 0").columns
         index = [c for c in suite.index_columns if c in columns]
         outcome, gx_run = _run(session, definition, suite, None, index, parameters, run_id)
         outcome.target, outcome.run_id, outcome.rows, outcome.batch = target, run_id, rows, batch
@@ -282,6 +287,7 @@ def run_suite_sql(
     finally:
         session.context.validation_definitions.delete(name)
         source.datasource.delete_asset(name)
+        run(source.con, f"drop view if exists {identifier(name)}")
 
 
 def _run(session, definition, suite, batch_parameters, index, parameters, run_id: str):
