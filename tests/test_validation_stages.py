@@ -260,3 +260,27 @@ def test_an_appended_table_groups_only_new_keys_and_still_finds_repeats(wh):
     assert failures(third)[0].startswith(
         "expect_column_values_to_be_unique on event_id: 2 of 2 rows unexpected, e.g. e2"
     )
+
+
+def test_warnings_only_warn_and_each_batch_gets_a_data_docs_page(wh, monkeypatch):
+    monkeypatch.setenv("PIPELINE_DATA_DOCS", "all")
+    con, settings, _ = wh
+    # Two currencies, one not an ISO code: o2 in 'usd'. staging_order_currencies sees
+    # {EUR, usd}: 2 distinct (max 1) and 'usd' fails ^[A-Z]{3}$ (regexp_matches in DuckDB);
+    # both are warnings, so the check warns and blocks nothing.
+    run(con, "update staging.stg_orders set currency = 'usd' where order_id = 'o2'")
+    result = check(wh, "stg_orders")
+    assert result.status == "warning"
+    (currencies,) = [o for o in result.outcomes if o.suite == "staging_order_currencies"]
+    assert currencies.errors == []
+    assert sorted(w.expectation for w in currencies.warnings) == [
+        "expect_column_unique_value_count_to_be_between",
+        "expect_column_values_to_match_regex",
+    ]
+    (regex,) = [w for w in currencies.warnings if w.expectation.endswith("match_regex")]
+    assert regex.examples == ["usd"]
+    docs = settings.data_dir / "docs" / "data_docs"
+    for outcome in result.outcomes:
+        page = Path(outcome.docs_path)
+        assert page.is_file() and page.is_relative_to(docs)
+        assert outcome.suite in page.read_text(encoding="utf-8")
