@@ -163,3 +163,4 @@ def register_duckdb_regex() -> None:
 
     finally:
         gx_logger.setLevel(previous)
+
