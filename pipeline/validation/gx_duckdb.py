@@ -163,4 +163,3 @@ def register_duckdb_regex() -> None:
 
     finally:
         gx_logger.setLevel(previous)
-
