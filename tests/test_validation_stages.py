@@ -161,12 +161,13 @@ def test_a_mart_shrinking_by_half_fails_unless_allowed(wh, monkeypatch):
 
 
 def test_mart_ranges_and_identities(wh):
+    # month columns are DATEs: GX on SQL quotes them as dates (pandas showed a midnight).
     con = wh[0]
     run(con, "update marts.satisfaction_monthly set nps = 150 where month = date '2024-02-01'")
     # satisfaction_monthly starts at the first ticket/survey month: 2024-02 … 2024-12 = 11.
     assert failures(check(wh, "satisfaction_monthly")) == [
         "expect_column_values_to_be_between on nps [-100 … 100]: 1 of 11 rows unexpected, "
-        "e.g. 150 (month 2024-02-01 00:00:00)"
+        "e.g. 150 (month 2024-02-01)"
     ]
     run(
         con,
@@ -177,14 +178,14 @@ def test_mart_ranges_and_identities(wh):
     assert failures(check(wh, "cohort_retention")) == [
         "expect_column_values_to_be_between on retention_rate [1 … 1] where "
         "months_since_first == 0: 1 of 2 rows unexpected, e.g. 0.5 "
-        "(cohort_month 2024-01-01 00:00:00, months_since_first 0)"
+        "(cohort_month 2024-01-01, months_since_first 0)"
     ]
     run(con, "update marts.retention_monthly set customers_end = 7 where month = date '2024-03-01'")
     # March: c1 (January) is still active, c2 is new: retained 1 + new 1 + reactivated 0 = 2.
     assert failures(check(wh, "retention_monthly")) == [
         "expect_column_pair_values_to_be_equal on customers_end, "
         "retained_plus_new_plus_reactivated: 1 of 12 rows unexpected, "
-        "e.g. (customers_end=7, retained_plus_new_plus_reactivated=2) (month 2024-03-01 00:00:00)"
+        "e.g. (customers_end=7, retained_plus_new_plus_reactivated=2) (month 2024-03-01)"
     ]
 
 
@@ -259,3 +260,27 @@ def test_an_appended_table_groups_only_new_keys_and_still_finds_repeats(wh):
     assert failures(third)[0].startswith(
         "expect_column_values_to_be_unique on event_id: 2 of 2 rows unexpected, e.g. e2"
     )
+
+
+def test_warnings_only_warn_and_each_batch_gets_a_data_docs_page(wh, monkeypatch):
+    monkeypatch.setenv("PIPELINE_DATA_DOCS", "all")
+    con, settings, _ = wh
+    # Two currencies, one not an ISO code: o2 in 'usd'. staging_order_currencies sees
+    # {EUR, usd}: 2 distinct (max 1) and 'usd' fails ^[A-Z]{3}$ (regexp_matches in DuckDB);
+    # both are warnings, so the check warns and blocks nothing.
+    run(con, "update staging.stg_orders set currency = 'usd' where order_id = 'o2'")
+    result = check(wh, "stg_orders")
+    assert result.status == "warning"
+    (currencies,) = [o for o in result.outcomes if o.suite == "staging_order_currencies"]
+    assert currencies.errors == []
+    assert sorted(w.expectation for w in currencies.warnings) == [
+        "expect_column_unique_value_count_to_be_between",
+        "expect_column_values_to_match_regex",
+    ]
+    (regex,) = [w for w in currencies.warnings if w.expectation.endswith("match_regex")]
+    assert regex.examples == ["usd"]
+    docs = settings.data_dir / "docs" / "data_docs"
+    for outcome in result.outcomes:
+        page = Path(outcome.docs_path)
+        assert page.is_file() and page.is_relative_to(docs)
+        assert outcome.suite in page.read_text(encoding="utf-8")

@@ -1,11 +1,10 @@
-"""The frames staging and mart suites run on, selected in DuckDB so GX sees only what it needs.
+"""The batches staging and mart suites run on: SQL queries GX's SQL engine runs inside DuckDB.
 
 A suite's ``meta.batch`` names its builder:
 
 - ``new_rows``: a staging table's rows delivered after the last good validation (its
   watermark), plus every row whose key is null or not unique — uniqueness is checked against
-  the whole table while only new rows are validated, kept in a DuckDB temporary table and
-  fetched a part at a time when many (``pipeline.validation.parts``);
+  the whole table while only new rows are validated;
 - ``currencies``: the distinct currencies of ``stg_orders`` with their order counts;
 - ``customer_links``: new orders, tickets and surveys with their natural key, whether the order
   qualifies, and the customer they resolve to (where ``customer_id`` is assigned);
@@ -13,7 +12,8 @@ A suite's ``meta.batch`` names its builder:
 - ``personal_data``: a mart's column names and every text value containing ``@`` or matching
   :mod:`pipeline.pii`'s e-mail or phone pattern.
 
-Only the referenced columns are selected, so a wide table costs what the suite reads.
+Only the referenced columns are selected, so a wide table costs what the suite reads. The
+queries name committed tables only: GX runs them on a connection of its own (``gx_duckdb``).
 """
 
 from __future__ import annotations
@@ -22,15 +22,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
-import polars as pl
 
 from pipeline import pii
 from pipeline.sql_engine import build_id, not_rebuilt_since
 from pipeline.sqltext import identifier, literal
-from pipeline.validation.parts import SqlRows
 from pipeline.validation.state import Watermark, max_shrink, min_row_count, read_watermark
 from pipeline.validation.suites import Suite
-from pipeline.warehouse import frame, rows, scalar
+from pipeline.warehouse import rows, scalar
 
 SEQ = "_delivery_seq"
 LINKED_RECORDS = {"order": ("stg_orders", "order_id"), "ticket": ("stg_tickets", "ticket_id"),
@@ -40,17 +38,18 @@ MAX_AT_VALUES_PER_COLUMN = 200  # enough examples of a leaked e-mail; bounds mem
 
 @dataclass
 class Batch:
-    """A frame to validate, what it is (for people), GX parameters and watermarks to commit."""
+    """A query to validate, its row count, what it is (for people), GX parameters and the
+    watermarks to commit."""
 
-    frame: pl.DataFrame | SqlRows
+    sql: str
+    rows: int
     description: str
     parameters: dict[str, Any] = field(default_factory=dict)
     watermarks: dict[str, Watermark] = field(default_factory=dict)
 
-    def close(self) -> None:
-        """Drop what the batch keeps in DuckDB (new rows are validated from a temp table)."""
-        if isinstance(self.frame, SqlRows):
-            self.frame.close()
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    return int(scalar(con, f"select count(*) from ({sql})"))
 
 
 class MissingTable(LookupError):
@@ -114,19 +113,17 @@ def _new_rows(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch
         # The last good validation saw every repeated key of its rows, and those rows are as
         # they were: a repeat now involves a new row, so only the new rows' keys are grouped.
         repeated += f" where {key} in (select {key} from {schema}.{table} where {where})"
-    # Kept in DuckDB: a first build's new rows are the whole table, validated in parts.
-    df = SqlRows(
-        con,
+    sql = (
         f"select {_select(_columns(suite, names))} from {schema}.{table} "
         f"where {where} or {key} is null or {key} in ({repeated} "
-        f"group by {key} having count(*) > 1)",
-        suite.name,
-        key,
+        f"group by {key} having count(*) > 1)"
     )
+    height = _count(con, sql)
     scope = f"delivered after #{since}" if since is not None else "all (no earlier good run)"
     return Batch(
-        frame=df,
-        description=f"{df.height} of {total} rows of {table}: {scope}, plus any repeated key",
+        sql=sql,
+        rows=height,
+        description=f"{height} of {total} rows of {table}: {scope}, plus any repeated key",
         watermarks={
             table: Watermark(latest if latest is not None else since, total, build_id(con, table))
         },
@@ -157,18 +154,18 @@ def old_rows_unchanged(
 
 def _currencies(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch:
     schema, _ = table_schema(con, suite.asset)
-    df = frame(
-        con,
+    sql = (
         f"select currency, count(*) as orders from {schema}.{suite.asset} "
-        "where currency is not null group by currency order by currency",
+        "where currency is not null group by currency"
     )
-    return Batch(frame=df, description=f"{df.height} distinct currencies in {suite.asset}")
+    height = _count(con, sql)
+    return Batch(sql, height, f"{height} distinct currencies in {suite.asset}")
 
 
 def _customer_links(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch:
     for needed in ("int_record_links", "int_orders", "int_customers"):
         table_schema(con, needed)
-    parts, marks, params = [], {}, []
+    parts, marks = [], {}
     for record_type, (table, key) in LINKED_RECORDS.items():
         try:
             schema, _ = table_schema(con, table)
@@ -180,15 +177,12 @@ def _customer_links(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) ->
             since = None
         parts.append(
             f"select {literal(record_type)} as record_type, {key} as record_id "
-            f"from {schema}.{table} where {SEQ} > ?"
+            f"from {schema}.{table} where {SEQ} > {-1 if since is None else int(since)}"
         )
-        params.append(-1 if since is None else int(since))
         marks[table] = Watermark(latest if latest is not None else since, total)
     if not parts:
         raise MissingTable("none of stg_orders, stg_tickets, stg_surveys exists yet")
-    df = frame(
-        con,
-        f"""
+    sql = f"""
         with new_records as ({" union all ".join(parts)})
         select
             new_records.record_type,
@@ -205,32 +199,33 @@ def _customer_links(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) ->
             and orders.order_id = new_records.record_id
         left join int_customers as customers
             on customers.natural_key = links.natural_key
-        """,
-        params,
-    )
+        """
+    height = _count(con, sql)
     return Batch(
-        frame=df,
-        description=f"{df.height} orders, tickets and surveys delivered since the last good run",
+        sql=sql,
+        rows=height,
+        description=f"{height} orders, tickets and surveys delivered since the last good run",
         watermarks=marks,
     )
 
 
 def _table(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch:
     schema, cols = table_schema(con, suite.asset)
-    df = frame(
-        con,
+    sql = (
         f"select {_select(_columns(suite, [c for c, _ in cols]), suite.derived_columns)} "
-        f"from {schema}.{suite.asset}",
+        f"from {schema}.{suite.asset}"
     )
+    height = _count(con, sql)
     last_good = read_watermark(con, asset, suite.asset).row_count
     shrink = max_shrink()
     floor = min_row_count(last_good, shrink)
     since = f"last good run {last_good} rows" if last_good is not None else "no earlier good run"
     return Batch(
-        frame=df,
-        description=f"all {df.height} rows of {suite.asset} ({since}; minimum now {floor})",
+        sql=sql,
+        rows=height,
+        description=f"all {height} rows of {suite.asset} ({since}; minimum now {floor})",
         parameters={"min_row_count": floor},
-        watermarks={suite.asset: Watermark(None, df.height)},
+        watermarks={suite.asset: Watermark(None, height)},
     )
 
 
@@ -247,11 +242,13 @@ def _personal_data(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> 
         for c in text
         for q in [identifier(c)]
     ]
-    df = frame(con, " union all ".join([names, *values]))
+    sql = " union all ".join([names, *values])
+    height = _count(con, sql)
     return Batch(
-        frame=df,
+        sql=sql,
+        rows=height,
         description=(
-            f"{len(cols)} column names of {asset} and {df.height - len(cols)} text values "
+            f"{len(cols)} column names of {asset} and {height - len(cols)} text values "
             f"with '@' or like an e-mail address or phone number "
             f"(at most {MAX_AT_VALUES_PER_COLUMN} per column)"
         ),

@@ -1,22 +1,30 @@
-"""Run a suite on a frame with Great Expectations (pandas engine) and render its Data Docs page.
+"""Run a suite with Great Expectations and render its Data Docs page.
 
-GX is imported on first use only: it takes seconds to import, and the Dagster code location
-must load without it. One ephemeral GX context per process holds the suites; each run's result
-is rendered to HTML and then dropped from GX's in-memory store, so memory stays flat.
+Staging and mart suites run on SQL batches through GX's SQL engine inside DuckDB
+(:func:`run_suite_sql`, :func:`sql_source`); landed suites still run on frames with GX's pandas
+engine (:func:`run_suite`). GX is imported on first use only: it takes seconds to import, and
+the Dagster code location must load without it. One ephemeral GX context per process holds the
+suites; each run's result is rendered to HTML and then dropped from GX's in-memory store, so
+memory stays flat.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 import polars as pl
 
+from pipeline.sqltext import identifier
 from pipeline.validation.html_safe import escape_result
 from pipeline.validation.outcome import (
     INDEX_LABELS,
@@ -25,6 +33,7 @@ from pipeline.validation.outcome import (
     SuiteOutcome,
 )
 from pipeline.validation.suites import Suite, build_gx_suite, condition_text, expectation_columns
+from pipeline.warehouse import run
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -85,18 +94,30 @@ class _Session:
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
         self.datasource = self.context.data_sources.add_pandas("pipeline")
         self.definitions: dict[str, tuple[str, Any]] = {}  # suite name -> (digest, definition)
+        self.suites: dict[str, tuple[str, Any]] = {}  # suite name -> (digest, GX suite)
         self.sites: dict[Path, str] = {}
+        self.names = itertools.count()
+
+    def suite(self, suite: Suite):
+        """The GX suite of ``suite``, (re)built when the file changed."""
+        cached = self.suites.get(suite.name)
+        if cached and cached[0] == suite.digest:
+            return cached[1]
+        if cached:
+            self.context.suites.delete(suite.name)
+        built = self.context.suites.add(build_gx_suite(suite))
+        self.suites[suite.name] = (suite.digest, built)
+        return built
 
     def definition(self, suite: Suite):
-        """The GX validation definition of ``suite``, (re)built when the file changed."""
+        """The GX validation definition of ``suite`` on a frame, (re)built when it changed."""
         cached = self.definitions.get(suite.name)
         if cached and cached[0] == suite.digest:
             return cached[1]
         if cached:
             self.context.validation_definitions.delete(suite.name)
-            self.context.suites.delete(suite.name)
             self.datasource.delete_asset(suite.name)
-        gx_suite = self.context.suites.add(build_gx_suite(suite))
+        gx_suite = self.suite(suite)
         batch = self.datasource.add_dataframe_asset(
             suite.name
         ).add_batch_definition_whole_dataframe("batch")
@@ -198,32 +219,108 @@ def run_suite(
     """Validate ``frame`` against ``suite``; renders a Data Docs page under ``docs_dir``."""
     started = time.perf_counter()  # before the import: GX's import is part of what we cost
     session = _session()
-    from great_expectations.core.run_identifier import RunIdentifier
-
     definition = session.definition(suite)
     df = to_pandas(frame)
+    index = [c for c in suite.index_columns if c in df.columns]
+    outcome, gx_run = _run(session, definition, suite, {"dataframe": df}, index, parameters, run_id)
+    outcome.target, outcome.run_id, outcome.rows, outcome.batch = target, run_id, len(df), batch
+    return _finish(session, suite, outcome, gx_run, docs_dir, started)
+
+
+@dataclass
+class SqlSource:
+    """A GX SQL data source on GX's own connection to a DuckDB database (see ``gx_duckdb``)."""
+
+    con: Any  # duckdb.DuckDBPyConnection: GX's connection, where batches are temporary views
+    datasource: Any
+
+
+@contextmanager
+def sql_source(con) -> Iterator[SqlSource]:
+    """A GX SQL data source validating inside ``con``'s database, removed on exit."""
+    from pipeline.validation.gx_duckdb import add_duckdb_datasource, gx_connection
+
+    session = _session()
+    gx_con = gx_connection(con)
+    datasource = add_duckdb_datasource(session.context, gx_con, f"duckdb_{next(session.names)}")
+    try:
+        yield SqlSource(gx_con, datasource)
+    finally:
+        session.context.data_sources.delete(datasource.name)
+        gx_con.close()
+
+
+def run_suite_sql(
+    source: SqlSource,
+    suite: Suite,
+    sql: str,
+    rows: int,
+    *,
+    target: str,
+    batch: str,
+    run_id: str,
+    parameters: dict[str, Any] | None = None,
+    docs_dir: Path | None = None,
+) -> SuiteOutcome:
+    """Validate the ``rows`` rows of query ``sql`` against ``suite`` inside DuckDB, with GX's
+    SQL engine; renders a Data Docs page under ``docs_dir``."""
+    started = time.perf_counter()
+    session = _session()
+    name = f"{suite.name}__{next(session.names)}"
+    # A temporary view, not a query asset: GX would run a query asset whole to read its columns.
+    run(source.con, f"create or replace temp view {identifier(name)} as {sql}")
+    asset = source.datasource.add_table_asset(name, table_name=name)
+    definition = session.context.validation_definitions.add(
+        session.gx.ValidationDefinition(
+            name=name,
+            data=asset.add_batch_definition_whole_table("batch"),
+            suite=session.suite(suite),
+        )
+    )
+    try:
+        columns = source.con.sql(f"select * from {identifier(name)} limit 0").columns
+        index = [c for c in suite.index_columns if c in columns]
+        outcome, gx_run = _run(session, definition, suite, None, index, parameters, run_id)
+        outcome.target, outcome.run_id, outcome.rows, outcome.batch = target, run_id, rows, batch
+        return _finish(session, suite, outcome, gx_run, docs_dir, started)
+    finally:
+        session.context.validation_definitions.delete(name)
+        source.datasource.delete_asset(name)
+        run(source.con, f"drop view if exists {identifier(name)}")
+
+
+def _run(session, definition, suite, batch_parameters, index, parameters, run_id: str):
+    """Run ``definition``; the outcome (its run fields still blank) and GX's run identifier."""
+    from great_expectations.core.run_identifier import RunIdentifier
+
     gx_run = RunIdentifier(run_name=run_id, run_time=dt.datetime.now(dt.UTC))
     result = definition.run(
-        batch_parameters={"dataframe": df},
+        batch_parameters=batch_parameters,
         expectation_parameters=parameters or {},
         result_format={"result_format": "SUMMARY", "partial_unexpected_count": MAX_EXAMPLES},
         run_id=gx_run,
     )
     outcomes = [_outcome(r, []) for r in result.results]
-    index = [c for c in suite.index_columns if c in df.columns]
     if index:
-        _add_row_examples(session, definition, suite, df, index, parameters or {}, outcomes)
+        _add_row_examples(
+            session, definition, suite, batch_parameters, index, parameters or {}, outcomes
+        )
     outcome = SuiteOutcome(
         suite=suite.name,
         stage=suite.stage,
         asset=suite.asset,
-        target=target,
-        run_id=run_id,
-        rows=len(df),
-        batch=batch,
+        target="",
+        run_id="",
+        rows=0,
+        batch="",
         seconds=0.0,
         expectations=outcomes,
     )
+    return outcome, gx_run
+
+
+def _finish(session, suite, outcome, gx_run, docs_dir, started) -> SuiteOutcome:
+    """Render the run's Data Docs page when wanted, drop GX's stored result, time the run."""
     store = session.context.validation_results_store
     keys = [
         k
@@ -247,7 +344,7 @@ def _add_row_examples(
     session: _Session,
     definition,
     suite: Suite,
-    df: pd.DataFrame,
+    batch_parameters: dict[str, Any] | None,
     index: list[str],
     parameters: dict[str, Any],
     outcomes: list[ExpectationOutcome],
@@ -278,7 +375,7 @@ def _add_row_examples(
     if not expectations:
         return
     located = session.gx.ExpectationSuite(name=f"{suite.name}__rows", expectations=expectations)
-    batch = definition.data.get_batch(batch_parameters={"dataframe": df})
+    batch = definition.data.get_batch(batch_parameters=batch_parameters)
     result = batch.validate(
         located,
         result_format={

@@ -14,8 +14,7 @@ from pipeline.validation.batches import MissingTable, build_batch
 from pipeline.validation.docs import data_docs_dir
 from pipeline.validation.log import ValidationLog, read_log
 from pipeline.validation.outcome import SuiteOutcome
-from pipeline.validation.parts import validate_in_parts
-from pipeline.validation.runner import run_suite
+from pipeline.validation.runner import run_suite_sql, sql_source
 from pipeline.validation.state import write_watermarks
 from pipeline.validation.suites import EVERY_MART, Suite
 from pipeline.warehouse import rows, table_exists
@@ -68,30 +67,28 @@ def validate_asset(
     result = AssetValidation(asset)
     marks = {}
     log = ValidationLog(settings.data_dir, run_id)
+    batches = []
     for suite in suites:
         try:
-            batch = build_batch(con, suite, asset)
+            batches.append((suite, build_batch(con, suite, asset)))
         except MissingTable as err:
             return AssetValidation(asset, missing=str(err))
-        # New rows are split by their key when many; a mart (one small table) is run whole.
-        key = suite.meta.get("key") if suite.batch == "new_rows" else None
-        try:
-            outcome = validate_in_parts(
-                run_suite,
+    with sql_source(con) as source:  # GX's SQL engine, inside this process's database
+        for suite, batch in batches:
+            outcome = run_suite_sql(
+                source,
                 suite,
-                batch.frame,
-                key,
+                batch.sql,
+                batch.rows,
                 target=asset,
                 batch=batch.description,
                 run_id=run_id,
                 parameters=batch.parameters,
                 docs_dir=data_docs_dir(settings),
             )
-        finally:
-            batch.close()
-        log(outcome)
-        result.outcomes.append(outcome)
-        marks.update(batch.watermarks)
+            log(outcome)
+            result.outcomes.append(outcome)
+            marks.update(batch.watermarks)
     if result.status != "error" and marks:
         write_watermarks(con, asset, marks, run_id)
     return result
