@@ -250,7 +250,8 @@ def summary_lines(
     combined: dict[str, set[str]] = {}
     out = []
     for src, entity, mapping, status, read, landed, quarantined, reason, sha, enc, how in files:
-        text = f" [text {enc}, {how}]" if enc else ""  # the encoding read, and how it was decided
+        # The encoding read and how it was decided, when it is not plain UTF-8 (the usual case).
+        text = f" [text {enc}, {how}]" if enc and how != "utf8" else ""
         if status == "refused":
             moved = settings.quarantine_dir / ENTITIES[entity].landing_path
             out.append(f"  {src}: REFUSED — {reason}{text} (moved to {moved}/)")

@@ -162,6 +162,8 @@ MART_TEXT_COLUMNS = {
     ("email_monthly", "campaign_id"): "identifier",
     ("email_monthly", "campaign_name"): "masked in stg_email_events",
     ("social_monthly", "platform"): "masked in stg_social_mentions",
+    ("social_language_monthly", "platform"): "masked in stg_social_mentions",
+    ("social_language_monthly", "language"): "a language code or NULL (stg_social_mentions)",
 }
 
 
@@ -355,3 +357,24 @@ def test_the_settings_asset_writes_the_pads_only_when_a_key_is_set(tmp_path, mon
             else (b"\x54" * 20 + b"\x36" * 44, b"\x3e" * 20 + b"\x5c" * 44)
         )
         assert (inner, outer) == want
+
+
+def test_a_delivered_language_that_is_not_a_code_never_reaches_a_mart(tmp_path):
+    con = new_warehouse(tmp_path)
+    write_settings(con, "2024-03-31")
+    insert_rows(
+        con,
+        "social_mentions",
+        [
+            {"mention_id": m, "platform": "twitter", "author_handle": "a", "text": "hi",
+             "posted_at": "2024-03-01 10:00:00", "language": language}
+            for m, language in (("m1", " EN "), ("m2", "pt-BR"), ("m3", "call +40 721 234 567"))
+        ],
+    )  # fmt: skip
+    build_all(con)
+    got = records(con, "select mention_id, language from stg_social_mentions order by 1")
+    assert [(r["mention_id"], r["language"]) for r in got] == [
+        ("m1", "en"),
+        ("m2", "pt-br"),
+        ("m3", None),
+    ]

@@ -45,7 +45,11 @@ select
     nullif(regexp_replace(lower(trim(author_handle)), '^@', ''), '') as author_handle,
     author_name,
     text,
-    nullif(lower(trim(language)), '') as language,
+    -- A language code or nothing: free text here (a name, an address) would reach a mart.
+    case
+        when regexp_matches(lower(trim(language)), '^[a-z]{2,3}(-[a-z0-9]{2,8})?$')
+            then lower(trim(language))
+    end as language,
     posted_at,
     nullif(lower(trim(sentiment)), '') as sentiment,
     brand_replied_at,
