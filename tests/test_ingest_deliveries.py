@@ -80,7 +80,9 @@ def test_resending_the_current_version_still_lands(data_dir):
 
 
 # 2 ----------------------------------------------------------------------------------------------
-def test_same_key_and_updated_at_with_other_content_in_a_later_file_is_a_conflict(data_dir):
+def test_same_key_and_updated_at_with_other_content_in_a_later_file_is_named(data_dir):
+    # spec/contracts.md, Upserts: with equal updated_at the later delivery wins. The change is
+    # never silent: the file's report names it.
     s = make_settings(data_dir)
     drop(
         s, "orders", "a.csv", ORDERS_HEADER + "o1,c1,,2024-01-05,completed,EUR,60.16,,,2024-01-06\n"
@@ -90,14 +92,13 @@ def test_same_key_and_updated_at_with_other_content_in_a_later_file_is_a_conflic
         s, "orders", "b.csv", ORDERS_HEADER + "o1,c1,,2024-01-05,completed,EUR,99999,,,2024-01-06\n"
     )
     report = land(s, "orders")[-1]
-    assert (report.rows_landed, report.rows_quarantined) == (0, 1)
-    assert "1 row(s) conflict with a landed version" in report.summary()
-    (row,) = quarantined(s)
-    assert row[:2] == ("crm/orders/b.csv", 2)
-    assert "conflict" in row[2] and "crm/orders/a.csv row 2" in row[2]
-    assert "the same updated_at 2024-01-06 00:00:00" in row[2]
-    # The earlier version is kept: gross 60.16, not 99,999.
-    assert current_orders(s) == {"o1": ("completed", Decimal("60.16"))}
+    assert (report.rows_landed, report.rows_quarantined) == (1, 0)
+    assert (
+        "1 row(s) replace a landed version with the same updated_at but other contents: the "
+        "later delivery wins (contract)" in report.summary()
+    )
+    assert quarantined(s) == []
+    assert current_orders(s) == {"o1": ("completed", Decimal("99999"))}
 
 
 # 3 ----------------------------------------------------------------------------------------------

@@ -262,10 +262,10 @@ def _ingest_file(
         if reason is None and n_good and delivery.work is not None:
             held = Path(delivery.work.name) / "held.parquet"
             superseded, conflicts = versions.hold_back(con, entity, select, held)
-            if superseded or conflicts:
+            notes += versions.notes(superseded, conflicts)
+            if superseded:
                 select = versions.without_held(select, held)
-                n_good, n_bad = n_good - superseded - conflicts, n_bad + superseded + conflicts
-                notes += versions.notes(superseded, conflicts)
+                n_good, n_bad = n_good - superseded, n_bad + superseded
                 bad_parts.append(held)
         if reason is None and validator is not None and n_good:
             reason = validator(entity, DeliveredRows(con, select, n_good), rel)

@@ -1,13 +1,15 @@
 """A mutable entity's new rows against the versions already landed (docs/operations.md,
 "Rules for deliveries").
 
-Two kinds of row are held back from a delivery and quarantined with a reason:
+Two kinds of row are found in a delivery:
 
 * **superseded**: the row repeats, value for value, a version of its key that was landed and
   then replaced. Without ``updated_at`` the later delivery wins, so a re-sent old export
-  (gzipped, renamed: new bytes, the same rows) would otherwise revert every later update.
+  (gzipped, renamed: new bytes, the same rows) would otherwise revert every later update. Such a
+  row is held back and quarantined with its reason.
 * **conflict**: the row has the same ``updated_at`` as a landed version of its key but other
-  contents; nothing says which is right, so the earlier one is kept.
+  contents. The contract says the later delivery wins then (spec/contracts.md, "Upserts"), so
+  it lands; it is counted and named in the run summary, so that the change is never silent.
 
 A row equal to its key's current version lands as before (it changes nothing).
 """
@@ -23,14 +25,18 @@ from pipeline.ingest.checks import sql_path
 from pipeline.warehouse import run, scalar
 
 SUPERSEDED_NOTE = "{n} row(s) repeat a version already superseded (not landed)"
-CONFLICT_NOTE = "{n} row(s) conflict with a landed version (same updated_at, other contents)"
+CONFLICT_NOTE = (
+    "{n} row(s) replace a landed version with the same updated_at but other contents: the later "
+    "delivery wins (contract); check that the sender meant to change them"
+)
 
 
 def hold_back(
     con: duckdb.DuckDBPyConnection, entity: Entity, select: str, held: Path
 ) -> tuple[int, int]:
-    """Write the delivery's superseded and conflicting rows (``_row_number``, ``_reason``,
-    ``_record``) to the Parquet file ``held``; returns how many of each (0, 0 writes nothing).
+    """Write the delivery's superseded rows (``_row_number``, ``_reason``, ``_record``) to the
+    Parquet file ``held``; returns how many rows are superseded and how many conflict (those
+    land: see the module's doc). (0, 0) writes nothing.
 
     ``select`` selects the delivery's good rows (canonical columns and ``_row_number``).
     """
@@ -47,8 +53,7 @@ def hold_back(
     )
     conflict_reason = (
         f"'conflict: {key} ''' || k || ''' has the same updated_at ' || updated_at || ' as '"
-        " || was || ' but other contents; the earlier version is kept"
-        " (deliver a change with a later updated_at)'"
+        " || was || ' but other contents; the later delivery wins'"
     )
     run(
         con,
@@ -117,6 +122,10 @@ def hold_back(
     source = f"read_parquet({sql_path(held)})"
     superseded = scalar(con, f"select count(*) from {source} where _reason like '{key} %'")
     total = scalar(con, f"select count(*) from {source}")
+    # Only the superseded rows are held back; the conflicting ones land (counted above).
+    kept = held.with_name(held.stem + "_superseded.parquet")
+    run(con, f"copy (select * from {source} where _reason like '{key} %') to {sql_path(kept)}")
+    kept.replace(held)
     return int(superseded), int(total - superseded)
 
 
