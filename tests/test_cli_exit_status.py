@@ -122,7 +122,7 @@ def test_quarantined_rows_exit_3_then_a_failed_older_date_exits_1(tmp_path):
     (data_dir / "landing" / "crm" / "tickets" / "extra.csv").write_text(TICKETS)
     first = cli("run", data_dir=data_dir)
     assert first.returncode == 3, first.stdout + first.stderr
-    assert "crm/tickets/extra.csv: 2 read, 1 landed, 1 quarantined" in first.stdout
+    assert "crm/tickets/extra.csv: 2 rows read, 1 landed, 1 quarantined" in first.stdout
     assert "refused or with rows quarantined" in first.stderr
 
     # An older date, from the command line; the validation folder cannot be written (it is a

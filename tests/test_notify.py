@@ -292,7 +292,9 @@ def test_freshness_check_warns_from_the_ledger(data_dir: Path) -> None:
         yesterday = ago + dt.timedelta(days=9)
         run(
             con,
-            "insert into meta.ingest_ledger values "
+            "insert into meta.ingest_ledger (file_sha256, source_file, entity, mapping, status, "
+            "reason, rows_read, rows_landed, rows_quarantined, delivery_seq, run_id, landed_at) "
+            "values "
             "('a', 'crm/orders/a.csv', 'orders', 'canonical_orders', 'landed', null, 5, 5, 0, "
             "1, 'r1', ?), "
             "('b', 'crm/orders/b.csv', 'orders', null, 'refused', 'unknown header', 0, 0, 0, "

@@ -29,7 +29,7 @@ class FileReport:
         """One line for the run log."""
         if self.status == "landed":
             line = f"{self.source_file}: landed via {self.mapping}: {self.counts()}"
-            if self.encoding:
+            if self.encoding and self.encoding_decided != "utf8":  # say so unless plain UTF-8
                 line += f"; text {self.encoding} ({self.encoding_decided})"
             return line + (f" ({self.reason})" if self.reason else "")
         return f"{self.source_file}: {self.status}: {self.reason}"
