@@ -44,3 +44,25 @@ def test_every_open_rule_cited_is_written_once() -> None:
         assert any(n.endswith(".py") for n in where) and any(n.endswith(".yml") for n in where), (
             rule
         )
+
+
+def test_every_documented_command_exists() -> None:
+    # `make X` (a code span or a shell line) in README and docs/ is a Makefile target, and
+    # `python -m pipeline X` a sub-command of the command line whose --help works.
+    from pipeline.__main__ import main
+
+    text = "\n".join(
+        page.read_text()
+        for page in [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
+    )
+    targets = set(re.findall(r"^([a-z]+):", (REPO_ROOT / "Makefile").read_text(), re.M))
+    made = set(re.findall(r"(?:`|^)make ([a-z]+)", text, re.M))
+    assert {"demo", "test", "ui", "bench", "mutate"} <= made
+    assert made <= targets, made - targets
+    commands = set(re.findall(r"python -m pipeline ([a-z]+)", text))
+    assert {"run", "ui", "quarantine", "graph", "docs"} <= commands
+    for command in commands:
+        try:
+            main([command, "--help"])
+        except SystemExit as done:
+            assert done.code == 0, command
