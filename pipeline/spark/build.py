@@ -17,8 +17,8 @@ from pathlib import Path
 import duckdb
 
 from pipeline.catalog import PYTHON_TABLES
-from pipeline.sql_engine import Model
 from pipeline.spark.translate import to_spark
+from pipeline.sql_engine import Model
 from pipeline.sqltext import literal
 from pipeline.warehouse import run, scalar, table_exists
 
@@ -29,17 +29,20 @@ def table_dir(lake: Path, schema: str, table: str) -> Path:
 
 
 def export_sources(
-    con: duckdb.DuckDBPyConnection, lake: Path, models: Iterable[Model]
+    con: duckdb.DuckDBPyConnection, lake: Path, models: Iterable[Model], schemas: dict[str, str]
 ) -> dict[str, Path]:
-    """Write every non-model table the models read from DuckDB to ``<lake>/<schema>/<table>``.
+    """Write every table the ``models`` read but do not build from DuckDB to the lake.
 
-    Returns table name -> folder. A table the warehouse does not have is left out (a model
-    reading it then fails on Spark naming it, as it would on DuckDB).
+    ``schemas`` maps a model's name to its layer (tables built by models not being built now);
+    other tables are looked up in pipeline.catalog. Returns table name -> Parquet folder. A
+    table the warehouse does not have is left out (a model reading it then fails on Spark naming
+    it, as it would on DuckDB).
     """
+    models = list(models)
     needed = sorted({p for m in models for p in m.parents} - {m.name for m in models})
     written: dict[str, Path] = {}
     for name in needed:
-        schema = PYTHON_TABLES[name][0]
+        schema = schemas.get(name) or PYTHON_TABLES[name][0]
         if not table_exists(con, schema, name):
             continue
         folder = table_dir(lake, schema, name)

@@ -39,7 +39,7 @@ from pipeline.sql_engine import Model, ModelError
 
 
 class SparkTranslationError(ModelError):
-    """A model with a construct that has no faithful Spark translation; names model and construct."""
+    """A model construct with no faithful Spark form; the message names model and construct."""
 
 
 # Functions left as sqlglot "Anonymous" calls that Spark has with DuckDB's meaning: the ones the
