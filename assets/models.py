@@ -12,6 +12,9 @@ from pathlib import Path
 import dagster as dg
 
 from pipeline.catalog import PYTHON_TABLES
+from pipeline.spark import session as spark_engine
+from pipeline.spark.run import build_models_on_spark, engine_metadata
+from pipeline.spark.translate import translate_models
 from pipeline.sql_engine import (
     LAYERS,
     SQL_DIR,
@@ -20,9 +23,6 @@ from pipeline.sql_engine import (
     materialize,
     preview_markdown,
 )
-from pipeline.spark import session as spark_engine
-from pipeline.spark.run import build_models_on_spark, engine_metadata
-from pipeline.spark.translate import translate_models
 from pipeline.warehouse import Warehouse, rows
 
 REPO_ROOT = SQL_DIR.parent

@@ -158,7 +158,7 @@ REWRITES: tuple[Callable[[exp.Expression], exp.Expression], ...] = (
 def _unknown_function(tree: exp.Expression) -> str | None:
     for call in tree.find_all(exp.Anonymous):
         if call.name.lower() not in SPARK_FUNCTIONS:
-            return f"function {call.name}() (no Spark translation known)"
+            return f"function {call.name}() (unknown to sqlglot, so not checked)"
     return None
 
 
