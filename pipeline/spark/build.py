@@ -58,14 +58,13 @@ def export_sources(
     return written
 
 
-def build_model(spark, model: Model, lake: Path) -> int:
-    """Compute ``model`` on Spark, write it whole to the lake, expose it as a view for the
-    models downstream (read back from Parquet, so each is computed once) and count its rows."""
+def build_model(spark, model: Model, lake: Path) -> Path:
+    """Compute ``model`` on Spark, write it whole to the lake and expose it as a view for the
+    models downstream (read back from Parquet, so each is computed once); returns its folder."""
     folder = table_dir(lake, model.layer, model.name)
     spark.sql(to_spark(model.sql, str(model.path))).write.mode("overwrite").parquet(str(folder))
-    table = spark.read.parquet(str(folder))
-    table.createOrReplaceTempView(model.name)
-    return table.count()
+    spark.read.parquet(str(folder)).createOrReplaceTempView(model.name)
+    return folder
 
 
 def register_sources(spark, sources: dict[str, Path]) -> None:

@@ -18,16 +18,18 @@ ENGINES = ("duckdb", "spark")
 DEFAULT_MASTER = "local[*]"
 # Spark's defaults as the models need them: ANSI SQL (overflow and bad casts fail as in DuckDB),
 # UTC (the warehouse's timestamps are UTC), timestamps written as TIMESTAMP_MICROS (not INT96)
-# and naive by default (DuckDB's TIMESTAMP), no web UI, few shuffle partitions (small tables).
+# and naive by default (DuckDB's TIMESTAMP), no web UI.
 SPARK_CONF = {
     "spark.sql.ansi.enabled": "true",
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.timestampType": "TIMESTAMP_NTZ",
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
     "spark.ui.enabled": "false",
-    "spark.sql.shuffle.partitions": "4",
     "spark.sql.adaptive.enabled": "true",
 }
+# Local mode only: few shuffle partitions (Spark's 200 cost more than the work on one machine).
+# On a cluster the cluster's own setting applies.
+LOCAL_CONF = {"spark.sql.shuffle.partitions": "4"}
 
 
 def engine() -> str:
@@ -70,7 +72,8 @@ def spark_session(master: str | None = None):
     master = master or spark_master()
     builder = SparkSession.builder.appName("retention-pipeline")
     builder = builder.remote(master) if master.startswith("sc://") else builder.master(master)
-    for key, value in SPARK_CONF.items():
+    conf = {**SPARK_CONF, **(LOCAL_CONF if master.startswith("local") else {})}
+    for key, value in conf.items():
         if not (master.startswith("sc://") and key.startswith("spark.ui")):
             builder = builder.config(key, value)
     return builder.getOrCreate()
