@@ -106,7 +106,11 @@ def layer_asset(
                 context.log.info(f"{model.qualified_name}: {count:,} rows ({how})")
                 yield dg.MaterializeResult(
                     asset_key=model.name,
-                    metadata={**_result_metadata(con, model, count), "build": how},
+                    metadata={
+                        **_result_metadata(con, model, count),
+                        "build": how,
+                        "engine": "duckdb",
+                    },
                 )
 
     return _build

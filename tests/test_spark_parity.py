@@ -127,6 +127,7 @@ def spark():
 
 
 def _run(job: dg.JobDefinition, data_dir: Path, engine: str) -> dg.ExecuteInProcessResult:
+    """One run of ``job`` on ``engine`` over the landing folder of ``data_dir``."""
     with pytest.MonkeyPatch.context() as mp, dg.DagsterInstance.ephemeral() as instance:
         for name, value in {
             "PIPELINE_DATA_DIR": str(data_dir),
@@ -157,9 +158,8 @@ def runs(tmp_path_factory, spark) -> Iterator[dict[str, object]]:
         build_definitions(), dg.Definitions(jobs=[dg.define_asset_job(JOB, selection=selection)])
     )
     job = defs.resolve_job_def(JOB)
-    _run(job, base / "duckdb", "duckdb")
-    result = _run(job, base / "spark", "spark")
-    yield {"duckdb": base / "duckdb", "spark": base / "spark", "result": result}
+    results = {engine: _run(job, base / engine, engine) for engine in ("duckdb", "spark")}
+    yield {"duckdb": base / "duckdb", "spark": base / "spark", "results": results}
 
 
 def _kind(duckdb_type: str) -> str:
@@ -232,10 +232,11 @@ def test_edge_rows_reached_the_marts(runs):
     assert st2["first_response_hours"] == pytest.approx(0.75 / 3600, rel=1e-9)
 
 
-def test_spark_run_shows_its_engine(runs):
-    mats = runs["result"].asset_materializations_for_node("sql_marts")
-    engines = {m.metadata["engine"].value for m in mats}
-    masters = {m.metadata["spark_master"].value for m in mats}
-    assert len(mats) == 9 and engines == {"spark"} and masters == {MASTER}
+def test_each_run_shows_its_engine(runs):
+    for engine in ("duckdb", "spark"):
+        mats = runs["results"][engine].asset_materializations_for_node("sql_marts")
+        assert len(mats) == 9 and {m.metadata["engine"].value for m in mats} == {engine}
+    mats = runs["results"]["spark"].asset_materializations_for_node("sql_staging")
+    assert {m.metadata["spark_master"].value for m in mats} == {MASTER}
     lake = runs["spark"] / "lake"
     assert (lake / "raw" / "raw_orders").is_dir() and (lake / "marts" / "customer_360").is_dir()
