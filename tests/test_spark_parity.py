@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
+import hmac
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,9 +27,11 @@ from oracle.compare import diff_frames
 from oracle.edge_cases import write_edge_deliveries
 
 from pipeline.definitions import build_definitions
+from pipeline.email_hash import hmac_pads
 from pipeline.entities import ENTITIES
 from pipeline.generate import generate
 from pipeline.spark.session import spark_session
+from pipeline.spark.translate import to_spark
 from pipeline.sql_engine import discover_models
 
 AS_OF = dt.date(2026, 10, 31)
@@ -240,3 +244,19 @@ def test_each_run_shows_its_engine(runs):
     assert {m.metadata["spark_master"].value for m in mats} == {MASTER}
     lake = runs["spark"] / "lake"
     assert (lake / "raw" / "raw_orders").is_dir() and (lake / "marts" / "customer_360").is_dir()
+
+
+def test_keyed_email_hash_same_on_spark(spark):
+    # int_customers' HMAC-SHA256 (PIPELINE_EMAIL_HASH_KEY set; the runs above use plain SHA-256):
+    # blob concatenation, encode, unhex and sha256 translated, checked against Python's hmac.
+    inner, outer = hmac_pads("parity-secret-key")
+    sql = (
+        "select sha256(outer_pad || unhex(sha256(inner_pad || encode(email)))) as h from hash_input"
+    )
+    spark.createDataFrame(
+        [(bytearray(inner), bytearray(outer), "ana@example.com")],
+        "inner_pad binary, outer_pad binary, email string",
+    ).createOrReplaceTempView("hash_input")
+    (row,) = spark.sql(to_spark(sql, "int_customers email_sha256")).collect()
+    expected = hmac.new(b"parity-secret-key", b"ana@example.com", hashlib.sha256).hexdigest()
+    assert row["h"] == expected
