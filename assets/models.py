@@ -12,6 +12,9 @@ from pathlib import Path
 import dagster as dg
 
 from pipeline.catalog import PYTHON_TABLES
+from pipeline.spark import session as spark_engine
+from pipeline.spark.run import build_models_on_spark, engine_metadata
+from pipeline.spark.translate import translate_models
 from pipeline.sql_engine import (
     LAYERS,
     SQL_DIR,
@@ -78,8 +81,11 @@ def _result_metadata(con, model: Model, count: int) -> dict:
     }
 
 
-def layer_asset(layer: str, models: list[Model]) -> dg.AssetsDefinition:
-    """One subsettable multi-asset that builds the selected models of a layer in order."""
+def layer_asset(
+    layer: str, models: list[Model], all_models: list[Model] | None = None
+) -> dg.AssetsDefinition:
+    """One subsettable multi-asset that builds the selected models of a layer in order
+    (on Spark when ``PIPELINE_ENGINE=spark``: pipeline.spark.run)."""
 
     @dg.multi_asset(
         name=f"sql_{layer}",
@@ -89,6 +95,9 @@ def layer_asset(layer: str, models: list[Model]) -> dg.AssetsDefinition:
     )
     def _build(context: dg.AssetExecutionContext, warehouse: Warehouse):
         selected = {key.to_user_string() for key in context.selected_asset_keys}
+        if spark_engine.engine() == "spark":
+            yield from _build_on_spark(context, warehouse, models, all_models or models, selected)
+            return
         with warehouse.connect() as con:
             for model in models:  # already in dependency order
                 if model.name not in selected:
@@ -97,17 +106,41 @@ def layer_asset(layer: str, models: list[Model]) -> dg.AssetsDefinition:
                 context.log.info(f"{model.qualified_name}: {count:,} rows ({how})")
                 yield dg.MaterializeResult(
                     asset_key=model.name,
-                    metadata={**_result_metadata(con, model, count), "build": how},
+                    metadata={
+                        **_result_metadata(con, model, count),
+                        "build": how,
+                        "engine": "duckdb",
+                    },
                 )
 
     return _build
 
 
+def _build_on_spark(context, warehouse: Warehouse, models, all_models, selected):
+    """The Spark path of a layer asset: the selected models built on Spark, copied back."""
+    lake = spark_engine.lake_dir(warehouse.settings().data_dir)
+    chosen = [m for m in models if m.name in selected]
+    with warehouse.connect() as con:
+        for model, count in build_models_on_spark(con, chosen, all_models, lake):
+            context.log.info(f"{model.qualified_name}: {count:,} rows (spark, rebuilt)")
+            yield dg.MaterializeResult(
+                asset_key=model.name,
+                metadata={
+                    **_result_metadata(con, model, count),
+                    "build": "rebuilt",
+                    **engine_metadata(),
+                },
+            )
+
+
 def build_model_assets(sql_dir: Path = SQL_DIR) -> list[dg.AssetsDefinition]:
-    """One multi-asset per layer for the models under ``sql_dir``; ModelError on a bad file."""
+    """One multi-asset per layer for the models under ``sql_dir``; ModelError on a bad file
+    (with ``PIPELINE_ENGINE=spark`` also on a model with no Spark translation)."""
     models = discover_models(sql_dir)
+    if spark_engine.engine() == "spark":
+        translate_models(models)  # fail at load, naming the model and the construct
     return [
-        layer_asset(layer, [m for m in models if m.layer == layer])
+        layer_asset(layer, [m for m in models if m.layer == layer], models)
         for layer in LAYERS
         if any(m.layer == layer for m in models)
     ]

@@ -198,6 +198,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PIPELINE_MAX_SHRINK", "0.25", "a mart that lost more than this share of its rows since the last good run fails its check (`1`: never)", _number(float, 0, 1)),  # noqa: E501
     Setting("PIPELINE_DUCKDB_MEMORY_LIMIT", "3GB", "DuckDB's memory for the warehouse before it spills to disk (ingestion uses 1GB)", _memory),  # noqa: E501
     Setting("PIPELINE_VALIDATION_PART_ROWS", "200000", "the most rows of a landed file Great Expectations checks at once (on pandas); a larger file is validated in parts. Staging and mart suites run inside DuckDB and ignore it", _number(int, 1)),  # noqa: E501
+    Setting("PIPELINE_ENGINE", "duckdb", "where the SQL models run: `duckdb`, or `spark` (docs/scale-out.md)", _choice("duckdb", "spark")),  # noqa: E501
+    Setting("PIPELINE_SPARK_MASTER", "local[*]", "the Spark master with PIPELINE_ENGINE=spark: `local[*]`, `spark://host:7077`, or `sc://host:15002` (Spark Connect)", _text),  # noqa: E501
+    Setting("PIPELINE_LAKE_DIR", "", "the Parquet tables Spark reads and writes; empty: `<data dir>/lake`", _optional(_path)),  # noqa: E501
     Setting("PIPELINE_FRESHNESS_DAYS", "3", "days without new data before every mart's `fresh_data` check warns", _number(int, 1)),  # noqa: E501
     Setting("PIPELINE_CLV_MONTHLY_DISCOUNT", "0.01", "monthly discount rate d of `customer_predictions.predicted_clv_365d`, in [0, 1)", _rate),  # noqa: E501
     Setting("PIPELINE_EMAIL_HASH_KEY", "", "a secret of at least 16 characters: `email_sha256` becomes HMAC-SHA256 keyed with it; unset: plain SHA-256", _optional(_secret)),  # noqa: E501

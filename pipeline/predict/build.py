@@ -19,6 +19,7 @@ select
     cast(sum(net_amount) as double) as amount
 from int_purchases
 group by all
+order by customer_id, day  -- the fit sums in this order: the same figures from either engine
 """
 
 
