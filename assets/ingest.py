@@ -22,21 +22,23 @@ def files_table(
     """The run's deliveries as a markdown table for the asset's metadata; ``reasons`` gives
     each file's quarantine reasons (grouped, with counts and example lines)."""
     reasons = reasons or {}
+    # Six columns (the UI cuts a wide table off): the counts in words, and the encoding only when
+    # it is not plain UTF-8, as in the run summary.
     lines = [
-        "| file | mapping | encoding (how) | rows read | landed | quarantined | status / reason "
-        "| why rows were quarantined |",
-        "|---|---|---|---:|---:|---:|---|---|",
+        "| file | mapping | text | rows | status / reason | why rows were quarantined |",
+        "|---|---|---|---|---|---|",
     ]
     for r in reports:
         status = r.status if not r.reason else f"{r.status}: {r.reason}"
-        if r.combined:
-            status += f" (lines combined into {r.rows_landed} orders)"
         status = status.replace("|", "\\|").replace("\n", " ")
         why = reasons_markdown(reasons.get(r.source_file, []))
-        encoding = f"{r.encoding} ({r.encoding_decided})" if r.encoding else ""
+        text = (
+            f"{r.encoding} ({r.encoding_decided})"
+            if r.encoding and r.encoding_decided != "utf8"
+            else ""
+        )
         lines.append(
-            f"| {r.source_file} | {r.mapping or ''} | {encoding} | {r.rows_read} "
-            f"| {r.rows_landed} | {r.rows_quarantined} | {status} | {why} |"
+            f"| {r.source_file} | {r.mapping or ''} | {text} | {r.counts()} | {status} | {why} |"
         )
     return "\n".join(lines)
 
