@@ -28,8 +28,9 @@ demo: install
 run: install
 	$(PY) -m pipeline run
 
+# Two workers, a test file each at a time (module fixtures stay in one process).
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 lint: install
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import subprocess
@@ -174,6 +175,13 @@ def test_serving_asset_records_counts_and_headline(data_dir: Path) -> None:
 @pytest.fixture(scope="session")
 def duckdb1_python() -> Path:
     """A Python with DuckDB 1.x, cached under .tools/duckdb1; skipped without PyPI (fails in CI)."""
+    DUCKDB1_VENV.parent.mkdir(parents=True, exist_ok=True)
+    with (DUCKDB1_VENV.parent / "duckdb1.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # parallel test workers: one builds it, the others wait
+        return _duckdb1_python()
+
+
+def _duckdb1_python() -> Path:
     python = DUCKDB1_VENV / "bin" / "python"
     probe = [str(python), "-c", "import duckdb; print(duckdb.__version__)"]
     if python.exists():
