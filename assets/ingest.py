@@ -22,24 +22,23 @@ def files_table(
     """The run's deliveries as a markdown table for the asset's metadata; ``reasons`` gives
     each file's quarantine reasons (grouped, with counts and example lines)."""
     reasons = reasons or {}
-    # Six columns (the UI cuts a wide table off): the counts in words, and the encoding only when
-    # it is not plain UTF-8, as in the run summary.
-    lines = [
-        "| file | mapping | text | rows | status / reason | why rows were quarantined |",
-        "|---|---|---|---|---|---|",
-    ]
+    # Two columns: the UI shows metadata in a pane about 700 px wide and cuts a wider table
+    # off, so everything but the file's name goes into one cell that wraps.
+    lines = ["| file | what happened |", "|---|---|"]
     for r in reports:
-        status = r.status if not r.reason else f"{r.status}: {r.reason}"
-        status = status.replace("|", "\\|").replace("\n", " ")
+        if r.status == "landed":
+            parts = [f"landed via {r.mapping}: {r.counts()}"]
+            if r.reason:
+                parts.append(r.reason)
+        else:
+            parts = [f"{r.status}: {r.reason}" if r.reason else r.status]
+        if r.encoding and r.encoding_decided != "utf8":  # say so unless plain UTF-8
+            parts.append(f"text {r.encoding} ({r.encoding_decided})")
         why = reasons_markdown(reasons.get(r.source_file, []))
-        text = (
-            f"{r.encoding} ({r.encoding_decided})"
-            if r.encoding and r.encoding_decided != "utf8"
-            else ""
-        )
-        lines.append(
-            f"| {r.source_file} | {r.mapping or ''} | {text} | {r.counts()} | {status} | {why} |"
-        )
+        if why:
+            parts.append(f"quarantined: {why}")
+        cell = "; ".join(parts).replace("|", "\\|").replace("\n", " ")
+        lines.append(f"| {r.source_file} | {cell} |")
     return "\n".join(lines)
 
 
