@@ -144,8 +144,9 @@ def curve_table(curve: pl.DataFrame) -> str:
     deps=[dg.AssetKey("serving_marts")],
     description=(
         "The cohort heat map and the retention curve, drawn from the published Parquet set; "
-        "PNGs in <data dir>/docs/. In the metadata: the curve as a table (inline), and both "
-        "pictures behind [Show Markdown] (Dagster shows only short markdown inline)."
+        "PNGs in the data directory's docs/ folder. In the metadata: the curve as a table "
+        "(inline), and both pictures behind [Show Markdown] (Dagster shows only short markdown "
+        "inline)."
     ),
 )
 def retention_charts(

@@ -19,12 +19,12 @@ def files_table(
     reports: list[ingest_core.FileReport],
     reasons: dict[str, list[ReasonGroup]] | None = None,
 ) -> str:
-    """The run's deliveries as a markdown table for the asset's metadata; ``reasons`` gives
+    """The run's deliveries as a markdown list for the asset's metadata; ``reasons`` gives
     each file's quarantine reasons (grouped, with counts and example lines)."""
     reasons = reasons or {}
-    # Two columns: the UI shows metadata in a pane about 700 px wide and cuts a wider table
-    # off, so everything but the file's name goes into one cell that wraps.
-    lines = ["| file | what happened |", "|---|---|"]
+    # A list, not a table: the UI shows a metadata value in a cell about 430 px wide and cuts
+    # a table off at its right edge (seen with two columns); list items wrap.
+    lines = []
     for r in reports:
         if r.status == "landed":
             parts = [f"landed via {r.mapping}: {r.counts()}"]
@@ -37,8 +37,7 @@ def files_table(
         why = reasons_markdown(reasons.get(r.source_file, []))
         if why:
             parts.append(f"quarantined: {why}")
-        cell = "; ".join(parts).replace("|", "\\|").replace("\n", " ")
-        lines.append(f"| {r.source_file} | {cell} |")
+        lines.append(f"- **{r.source_file}**: " + "; ".join(parts).replace("\n", " "))
     return "\n".join(lines)
 
 

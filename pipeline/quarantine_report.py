@@ -272,8 +272,8 @@ def summary_lines(
 
 
 def reasons_markdown(groups: Sequence[ReasonGroup]) -> str:
-    """A file's groups for a markdown table cell: ``2 × rule (lines 6, 7)`` joined by ``; ``
-    (a cell holds no line break that the UI's markdown renders everywhere)."""
+    """A file's groups on one markdown line: ``2 × rule (lines 6, 7)`` joined by ``; ``
+    (a line break would end the list item in the UI's markdown)."""
     return "; ".join(
         f"{g.count:,} × {g.rule} ({g.lines()})".replace("|", "\\|").replace("\n", " ")
         for g in groups

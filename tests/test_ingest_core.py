@@ -302,5 +302,5 @@ def test_ingest_assets_materialise_with_metadata(data_dir):
     assert orders["dagster/row_count"].value == 1
     assert (orders["files_landed"].value, orders["files_refused"].value) == (1, 1)
     assert orders["rows_quarantined"].value == 1
-    assert "| crm/orders/b.csv | refused: unknown header" in orders["files"].value
+    assert "- **crm/orders/b.csv**: refused: unknown header" in orders["files"].value
     assert mats["raw_contacts"]["dagster/row_count"].value == 0

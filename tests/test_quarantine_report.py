@@ -98,7 +98,7 @@ def test_ingest_asset_writes_csv_and_reasons_and_summary(data_dir: Path, capsys)
     # o2 and o3 share one rule (lines 3, 4), o4 another (line 5): larger group first.
     assert (
         f"quarantined: 2 × gross_amount: cannot read '…' {NUMBER} (lines 3, 4); "
-        "1 × status '…' is not one of completed, pending, cancelled, refunded (line 5) |"
+        "1 × status '…' is not one of completed, pending, cancelled, refunded (line 5)"
     ) in meta["files"].value
     csv_path = s.quarantine_dir / "crm" / "orders" / "a.csv.rows.csv"
     assert str(csv_path) in meta["quarantined_rows_csv"].value
