@@ -51,7 +51,15 @@ def print_outputs(settings: Settings, marts: list[tuple]) -> None:
     serving = settings.serving_dir / "marts.duckdb"
     parquet = settings.serving_dir / "parquet"
     data_docs = settings.docs_dir / "data_docs" / "index.html"
-    charts = [settings.docs_dir / n for n in ("cohort_heatmap.png", "retention_curve.png")]
+    charts = [
+        settings.docs_dir / n
+        for n in (
+            "cohort_heatmap.png",
+            "retention_curve.png",
+            "p_alive_heatmap.png",
+            "prediction_holdout.png",
+        )
+    ]
     places = [
         ("for BI tools (open this file, read-only)", serving),
         ("the same marts as Parquet files", parquet),
@@ -67,7 +75,7 @@ def print_outputs(settings: Settings, marts: list[tuple]) -> None:
         print(f"\nmarts ({len(marts)}; published to the serving file above; the pipeline's own")
         print(f"copies live in {settings.warehouse_path}, which BI tools must not open):")
         for name, size in marts:
-            print(f"  {name:<22} {size:>10,} rows")
+            print(f"  {name:<22} {size:>10,} {'row' if size == 1 else 'rows'}")
 
 
 def print_headlines(con, settings: Settings) -> None:
