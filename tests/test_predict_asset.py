@@ -13,8 +13,7 @@ import shutil
 
 import dagster as dg
 import polars as pl
-import pytest
-from conftest import SHARED_DATA
+from conftest import SHARED_DATA, skip_unless_ci
 from ingest_support import land, make_settings
 from marts_fixtures import build_all, insert_rows, new_warehouse, write_settings
 
@@ -87,7 +86,7 @@ def metadata(result, asset: str) -> dict:
 
 def test_cdnow_through_the_warehouse(data_dir, monkeypatch):
     if not SHARED_DATA.is_dir():
-        pytest.skip("../shared/data is not present")
+        skip_unless_ci("../shared/data is not present")
     # Landed as delivered, through the cdnow_sample mapping (no header row), then every model.
     settings = make_settings(data_dir)
     target = settings.landing_dir / "crm" / "orders"

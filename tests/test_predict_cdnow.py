@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 
 import polars as pl
 import pytest
-from conftest import SHARED_DATA
+from conftest import SHARED_DATA, skip_unless_ci
 
 from pipeline.predict.holdout import holdout_table
 from pipeline.predict.model import predict
@@ -24,7 +24,7 @@ HOLDOUT_END = dt.date(1998, 6, 30)
 @pytest.fixture(scope="module")
 def sample_lines() -> list[list[str]]:
     if not SHARED_DATA.is_dir():
-        pytest.skip("../shared/data is not present")
+        skip_unless_ci("../shared/data is not present")
     text = (SHARED_DATA / "cdnow" / "CDNOW_sample.txt").read_text()
     return [line.split() for line in text.splitlines()]
 
