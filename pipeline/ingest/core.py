@@ -21,7 +21,7 @@ import polars as pl
 from pipeline.config import Settings
 from pipeline.entities import ENTITIES, Entity, raw_table_ddl
 from pipeline.ingest import ledger, quarantine, versions
-from pipeline.ingest.checks import damaged_key, sql_path, undecidable_versions
+from pipeline.ingest.checks import damaged_key, undecidable_versions
 from pipeline.ingest.declared import declaration
 from pipeline.ingest.errors import FileRefused
 from pipeline.ingest.formats import ROW, SUPPORTED_SUFFIXES, Table, open_table, supported
@@ -37,7 +37,7 @@ from pipeline.ingest.landing import (
 from pipeline.ingest.mappings import Mapping, headerless_columns, load_mappings, recognise
 from pipeline.ingest.parse import Plan, plan
 from pipeline.ingest.report import FileReport
-from pipeline.sqltext import literal
+from pipeline.sqltext import literal, sql_path
 from pipeline.warehouse import run, scalar
 
 

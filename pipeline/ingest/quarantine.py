@@ -8,8 +8,8 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.ingest.checks import sql_path
 from pipeline.ingest.ledger import utc_now
+from pipeline.sqltext import sql_path
 from pipeline.warehouse import run
 
 QUARANTINE_DDL = """

@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.entities import Entity
-from pipeline.ingest.checks import sql_path
+from pipeline.sqltext import sql_path
 from pipeline.warehouse import run, scalar
 
 SUPERSEDED_NOTE = "{n} row(s) repeat a version already superseded (not landed)"
