@@ -28,11 +28,17 @@ def warehouse(tmp_path_factory):
     con = new_warehouse(tmp_path_factory.mktemp("windows"))
     write_settings(con, "2024-04-30", churn_days=45)
     contacts = [*PURCHASES, "H1", "H2", "S1", "S2", "S3", "S4", "V1", "V2", "E1", "E2", "E3"]
+    contacts += ["R1", "R2", "M1"]
     insert_rows(
         con,
         "contacts",
         [
-            {"contact_id": c, "created_at": "2023-01-01 00:00:00", "email": f"{c.lower()}@x.test"}
+            {
+                "contact_id": c,
+                "created_at": "2023-01-01 00:00:00",
+                "email": f"{c.lower()}@x.test",
+                "twitter_handle": f"{c.lower()}_handle",
+            }
             for c in contacts
         ],
     )
@@ -106,6 +112,44 @@ def warehouse(tmp_path_factory):
                 "score": "3",
             }
             for c in ("V1", "V2")
+        ]
+        # R1's CES answers: 2 on 2023-05-01 (365 days before as_of: outside 12 months) and 6 on
+        # 2023-05-02 (inside): responses_12m 1, avg_ces_12m 6.0.
+        + [
+            {
+                "response_id": f"r1-{day}",
+                "contact_id": "R1",
+                "responded_at": f"{day} 10:00:00",
+                "survey_type": "ces",
+                "score": score,
+            }
+            for day, score in (("2023-05-01", "2"), ("2023-05-02", "6"))
+        ]
+        # R2's only answer is 365 days old: no survey channel.
+        + [
+            {
+                "response_id": "r2-1",
+                "contact_id": "R2",
+                "responded_at": "2023-05-01 10:00:00",
+                "survey_type": "nps",
+                "score": "9",
+            }
+        ],
+    )
+    # M1's negative tweets: 2023-05-01 (outside 12 months) and 2023-05-02 (inside).
+    insert_rows(
+        con,
+        "social_mentions",
+        [
+            {
+                "mention_id": f"m1-{day}",
+                "platform": "twitter",
+                "author_handle": "m1_handle",
+                "text": "bad",
+                "posted_at": f"{day} 10:00:00",
+                "sentiment": "negative",
+            }
+            for day in ("2023-05-01", "2023-05-02")
         ],
     )
     # E-mail windows. E1: campaign c1 delivered, opened and clicked on 2024-01-31 (90 days before
@@ -205,6 +249,52 @@ def test_email_windows_edges(warehouse):
     assert (e1["emails_delivered_90d"], e1["opens_90d"], e1["clicks_90d"]) == (1, 1, 1)
     assert e1["open_rate_90d"] == 1.0
     assert (e2["channels_engaged_12m"], e3["channels_engaged_12m"]) == (0, 1)
+
+
+def test_survey_and_mention_twelve_month_edges(warehouse):
+    got = {
+        r["email_sha256"]: r
+        for r in records(
+            warehouse,
+            "select email_sha256, avg_ces_12m, mentions_12m, negative_mentions_12m, "
+            "channels_engaged_12m from customer_360",
+        )
+    }
+    r1, m1 = (got[hashlib.sha256(f"{c}@x.test".encode()).hexdigest()] for c in ("r1", "m1"))
+    assert (r1["avg_ces_12m"], r1["channels_engaged_12m"]) == (6.0, 1)
+    assert (m1["mentions_12m"], m1["negative_mentions_12m"], m1["channels_engaged_12m"]) == (
+        1,
+        1,
+        1,
+    )
+
+
+def test_engagement_flags(warehouse):
+    # int_customer_engagement's flags: E2's only open is 365 days old (no e-mail channel), H1's
+    # only ticket too (no support channel), R2's only answer too (no survey channel); R1
+    # answered a survey in the window, M1 was mentioned, nobody else.
+    got = {
+        r["customer_id"]: r
+        for r in records(
+            warehouse,
+            "select customer_id, engaged_email_12m, engaged_social_12m, engaged_support_12m, "
+            "engaged_survey_12m from int_customer_engagement",
+        )
+    }
+    cid = {
+        c: hashlib.sha256(f"contact:{c}".encode()).hexdigest()[:16]
+        for c in ("E2", "E3", "H1", "H2", "R1", "R2", "M1")
+    }
+    flags = ("engaged_email_12m", "engaged_social_12m", "engaged_support_12m", "engaged_survey_12m")
+    assert {c: tuple(got[i][f] for f in flags) for c, i in cid.items()} == {
+        "E2": (False, False, False, False),
+        "E3": (True, False, False, False),
+        "H1": (False, False, False, False),
+        "H2": (False, False, True, False),
+        "R1": (False, False, False, True),
+        "R2": (False, False, False, False),
+        "M1": (False, True, False, False),
+    }
 
 
 def test_sla_edges(warehouse):
