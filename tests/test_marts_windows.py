@@ -150,6 +150,18 @@ def warehouse(tmp_path_factory):
                 "sentiment": "negative",
             }
             for day in ("2023-05-01", "2023-05-02")
+        ]
+        # Posted on as_of, answered exactly at the end of as_of (midnight after): not replied yet.
+        + [
+            {
+                "mention_id": "late-reply",
+                "platform": "facebook",
+                "author_handle": "someone",
+                "text": "hello?",
+                "posted_at": "2024-04-30 10:00:00",
+                "sentiment": "neutral",
+                "brand_replied_at": "2024-05-01 00:00:00",
+            }
         ],
     )
     # E-mail windows. E1: campaign c1 delivered, opened and clicked on 2024-01-31 (90 days before
@@ -295,6 +307,15 @@ def test_engagement_flags(warehouse):
         "R2": (False, False, False, False),
         "M1": (False, True, False, False),
     }
+
+
+def test_a_reply_at_the_end_of_as_of_is_no_reply(warehouse):
+    (april,) = records(
+        warehouse,
+        "select mentions, replied, response_rate from social_monthly "
+        "where month = '2024-04-01' and platform = 'facebook'",
+    )
+    assert (april["mentions"], april["replied"], april["response_rate"]) == (1, 0, 0.0)
 
 
 def test_sla_edges(warehouse):
