@@ -28,7 +28,7 @@ def warehouse(tmp_path_factory):
     con = new_warehouse(tmp_path_factory.mktemp("windows"))
     write_settings(con, "2024-04-30", churn_days=45)
     contacts = [*PURCHASES, "H1", "H2", "S1", "S2", "S3", "S4", "V1", "V2", "E1", "E2", "E3"]
-    contacts += ["R1", "R2", "M1"]
+    contacts += ["R1", "R2", "M1", "L1", "L2"]
     insert_rows(
         con,
         "contacts",
@@ -87,6 +87,22 @@ def warehouse(tmp_path_factory):
             },
             {**ticket, "ticket_id": "s3", "contact_id": "S3", "created_at": "2024-04-30 00:00:00"},
             {**ticket, "ticket_id": "s4", "contact_id": "S4", "created_at": "2024-04-30 00:00:01"},
+            # At the end of as_of exactly (midnight after): L1's first response is no response
+            # yet, L2's solve no solve yet.
+            {
+                **ticket,
+                "ticket_id": "l1",
+                "contact_id": "L1",
+                "created_at": "2024-04-29 10:00:00",
+                "first_response_at": "2024-05-01 00:00:00",
+            },
+            {
+                "ticket_id": "l2",
+                "contact_id": "L2",
+                "created_at": "2024-04-20 10:00:00",
+                "status": "solved",
+                "solved_at": "2024-05-01 00:00:00",
+            },
         ],
     )
     # 90 days back from 2024-04-30 is 2024-01-31. V1 and V2 answer NPS 3 on 2024-04-01 (a
@@ -229,8 +245,8 @@ def test_twelve_month_window_edge(warehouse):
     )
     assert [r["tickets_12m"] for r in got] == [0, 1]
     (summary,) = records(warehouse, "select helped_customers_12m from loyalty_summary")
-    # Helped in the last 12 months: H2, S1..S4 (April 2024), V1 and V2; not H1.
-    assert summary["helped_customers_12m"] == 7
+    # Helped in the last 12 months: H2, S1..S4, L1, L2 (April 2024), V1 and V2; not H1.
+    assert summary["helped_customers_12m"] == 9
 
 
 def test_ninety_day_window_edge(warehouse):
@@ -320,7 +336,14 @@ def test_a_reply_at_the_end_of_as_of_is_no_reply(warehouse):
 
 def test_sla_edges(warehouse):
     (april,) = records(
-        warehouse, "select sla_met_rate from satisfaction_monthly where month = '2024-04-01'"
+        warehouse,
+        "select tickets_created, tickets_solved, median_first_response_hours, sla_met_rate "
+        "from satisfaction_monthly where month = '2024-04-01'",
     )
-    # eligible {S1, S2, S3}, met {S1}.
-    assert april["sla_met_rate"] == pytest.approx(1 / 3)
+    # Created in April: S1..S4, L1, L2; solved by as_of: none (L2's solve is at the end of
+    # as_of). Answered: S1 (24 h) and S2 (24 h 1 s), not L1: median (24 + 24 + 1/3600) / 2.
+    # SLA eligible: S1, S2 (answered), S3, L1, L2 (unanswered, created >= 24 h before the end of
+    # as_of); met: S1.
+    assert (april["tickets_created"], april["tickets_solved"]) == (6, 0)
+    assert april["median_first_response_hours"] == pytest.approx(24 + 0.5 / 3600, rel=1e-12)
+    assert april["sla_met_rate"] == pytest.approx(1 / 5)
