@@ -28,7 +28,7 @@ def warehouse(tmp_path_factory):
     con = new_warehouse(tmp_path_factory.mktemp("windows"))
     write_settings(con, "2024-04-30", churn_days=45)
     contacts = [*PURCHASES, "H1", "H2", "S1", "S2", "S3", "S4", "V1", "V2", "E1", "E2", "E3"]
-    contacts += ["R1", "R2", "M1", "L1", "L2"]
+    contacts += ["R1", "R2", "M1", "L1", "L2", "L3"]
     insert_rows(
         con,
         "contacts",
@@ -103,6 +103,8 @@ def warehouse(tmp_path_factory):
                 "status": "solved",
                 "solved_at": "2024-05-01 00:00:00",
             },
+            # L3's ticket is created at the end of as_of: it does not exist yet.
+            {**ticket, "ticket_id": "l3", "contact_id": "L3", "created_at": "2024-05-01 00:00:00"},
         ],
     )
     # 90 days back from 2024-04-30 is 2024-01-31. V1 and V2 answer NPS 3 on 2024-04-01 (a
@@ -245,7 +247,8 @@ def test_twelve_month_window_edge(warehouse):
     )
     assert [r["tickets_12m"] for r in got] == [0, 1]
     (summary,) = records(warehouse, "select helped_customers_12m from loyalty_summary")
-    # Helped in the last 12 months: H2, S1..S4, L1, L2 (April 2024), V1 and V2; not H1.
+    # Helped in the last 12 months: H2, S1..S4, L1, L2 (April 2024), V1 and V2; not H1, nor L3
+    # (created at the end of as_of).
     assert summary["helped_customers_12m"] == 9
 
 
