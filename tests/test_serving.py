@@ -172,6 +172,17 @@ def test_serving_asset_records_counts_and_headline(data_dir: Path) -> None:
     assert (data_dir / "serving" / SERVING_FILE).exists()
 
 
+def run_in_duckdb1(python: Path, script: str, database: Path) -> subprocess.CompletedProcess:
+    """``script`` run by the DuckDB 1.x Python with the database path as its argument; it must
+    succeed (this checkout's packages are kept off its path)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run(
+        [str(python), "-c", script, str(database)], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    return done
+
+
 @pytest.fixture(scope="session")
 def duckdb1_python() -> Path:
     """A Python with DuckDB 1.x, cached under .tools/duckdb1; skipped without PyPI (fails in CI)."""
@@ -227,14 +238,7 @@ def test_serving_file_opens_in_duckdb_1x(tmp_path: Path, duckdb1_python: Path) -
         "print(con.execute('select count(*), sum(purchases) from loyalty_customers').fetchall())\n"
         "print(con.execute('select revenue, ordered_at, flag from typed').fetchall())\n"
     )
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    done = subprocess.run(
-        [str(duckdb1_python), "-c", script, str(serving / SERVING_FILE)],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
-    assert done.returncode == 0, done.stderr
+    done = run_in_duckdb1(duckdb1_python, script, serving / SERVING_FILE)
     # 7 customers with 1..7 purchases: 28.
     assert done.stdout.splitlines() == [
         DUCKDB1_VERSION,

@@ -13,7 +13,7 @@ import dagster as dg
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-from test_serving import MARTS, write_marts
+from test_serving import MARTS, run_in_duckdb1, write_marts
 from test_serving import duckdb1_python as duckdb1_python  # the fixture, shared
 
 from assets.charts import retention_charts
@@ -297,14 +297,7 @@ def test_definitions_and_publication_are_readable_from_duckdb_1x_and_pyarrow(
         "print(con.execute('select mart, row_count, as_of, settings from publication "
         "order by mart').fetchall())\n"
     )
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    done = subprocess.run(
-        [str(duckdb1_python), "-c", script, str(serving / SERVING_FILE)],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
-    assert done.returncode == 0, done.stderr
+    done = run_in_duckdb1(duckdb1_python, script, serving / SERVING_FILE)
     out = done.stdout.splitlines()
     docs = {
         name: _yml(name) for name in ("retention_monthly", "loyalty_customers")
