@@ -7,10 +7,15 @@ its landed expectation suite (``expectations/landed_<entity>.json``) before they
 
 import dagster as dg
 
+from pipeline.automation.notify import REFUSED_FILES_KEY
+from pipeline.cli.quarantine_report import (
+    ReasonGroup,
+    reason_groups,
+    reasons_markdown,
+    write_run_csvs,
+)
 from pipeline.entities import ENTITIES, Entity
 from pipeline.ingest import core as ingest_core
-from pipeline.notify import REFUSED_FILES_KEY
-from pipeline.quarantine_report import ReasonGroup, reason_groups, reasons_markdown, write_run_csvs
 from pipeline.validation.landed import landed_validator
 from pipeline.warehouse import Warehouse, scalar
 
@@ -87,7 +92,8 @@ def build_ingest_asset(entity: Entity) -> dg.AssetsDefinition:
                 "rows_landed": sum(r.rows_landed for r in reports),
                 "rows_quarantined": sum(r.rows_quarantined for r in reports),
                 "raw_row_count": raw_rows,
-                # Read by the notification sensors (pipeline/notify.py) from the event log.
+                # Read from the event log by the notification sensors
+                # (pipeline/automation/notify.py).
                 REFUSED_FILES_KEY: dg.MetadataValue.json(
                     [
                         {"file": r.source_file, "reason": r.reason}

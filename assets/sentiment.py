@@ -1,12 +1,12 @@
 """The ``int_mention_sentiment`` asset: language and sentiment of every mention, delivered or
 detected and scored by a measured scorer of the mention's language.
 
-The scoring itself lives in ``pipeline.sentiment``; this module only wires it into Dagster.
+The scoring itself lives in ``pipeline.sentiment.scoring``; this module only wires it into Dagster.
 """
 
 import dagster as dg
 
-from pipeline.sentiment import (
+from pipeline.sentiment.scoring import (
     NEGATIVE_THRESHOLD,
     POSITIVE_THRESHOLD,
     build_mention_sentiment,

@@ -23,7 +23,7 @@ import duckdb
 from yardstick import typed_column
 
 from pipeline.entities import ENTITIES, Entity
-from pipeline.generate import FILE_PREFIX
+from pipeline.sample_data.generate import FILE_PREFIX
 from pipeline.sqltext import sql_path
 from pipeline.warehouse import run, scalar
 

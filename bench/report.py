@@ -323,10 +323,10 @@ def render(results: dict) -> str:
     out += [
         "## How it is measured",
         "",
-        "- Each scale: `pipeline.generate.generate(out, customers, seed, as_of, months, "
-        "email_events_per_month)` writes canonical CSV deliveries; its small `vendor_sample.*` "
-        "files are removed before anything runs, since they need the pipeline's vendor mappings "
-        "and the yardstick reads canonical files only.",
+        "- Each scale: `pipeline.sample_data.generate.generate(out, customers, seed, as_of, "
+        "months, email_events_per_month)` writes canonical CSV deliveries; its small "
+        "`vendor_sample.*` files are removed before anything runs, since they need the "
+        "pipeline's vendor mappings and the yardstick reads canonical files only.",
         "- The pipeline runs in a subprocess as a user runs it (`PIPELINE_DATA_DIR`, "
         "`PIPELINE_AS_OF`). Peak RSS is the larger of a psutil sample of the process tree every "
         "0.2 s and the kernel's high-water mark (`wait4`). Stage times are the STEP_START → "

@@ -176,7 +176,7 @@ def bench_scale(customers: int, args: argparse.Namespace, out: Path) -> dict:
     """Generate, build, compare and increment at one scale; the measurements as a dict."""
     from increment import write_increment
 
-    from pipeline.generate import generate
+    from pipeline.sample_data.generate import generate
 
     as_of = dt.date.fromisoformat(args.as_of)
     data_dir = out / f"data_{customers}"

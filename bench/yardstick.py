@@ -27,7 +27,7 @@ import duckdb
 
 from pipeline.entities import ENTITIES, LINEAGE_COLUMNS, Entity
 from pipeline.ingest.core import EVENT_ID_SQL, landing_files
-from pipeline.sentiment import build_mention_sentiment
+from pipeline.sentiment.scoring import build_mention_sentiment
 from pipeline.sql_engine import SQL_DIR, discover_models
 from pipeline.sqltext import literal, sql_path
 from pipeline.warehouse import SCHEMAS, run, scalar
@@ -150,7 +150,9 @@ def script(landing: Path, as_of: str, sql_dir: Path = SQL_DIR) -> str:
     parts += [sql + ";" for _, sql in loads]
     for model in discover_models(sql_dir):
         if SENTIMENT_TABLE in model.parents and f"-- {SENTIMENT_TABLE}" not in "\n".join(parts):
-            parts.append(f"-- {SENTIMENT_TABLE}: pipeline.sentiment.build_mention_sentiment(con)")
+            parts.append(
+                f"-- {SENTIMENT_TABLE}: pipeline.sentiment.scoring.build_mention_sentiment(con)"
+            )
         parts.append(f"create or replace table {model.qualified_name} as\n{model.sql};")
     return "\n\n".join(parts) + "\n"
 

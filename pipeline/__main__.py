@@ -14,7 +14,7 @@ DEMO_SEED = 42
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from pipeline.generate import generate
+    from pipeline.sample_data.generate import generate
 
     as_of_text = getattr(args, "as_of", None)
     as_of = dt.date.fromisoformat(as_of_text) if as_of_text else dt.datetime.now(dt.UTC).date()
@@ -38,15 +38,15 @@ def _use_data_dir(args: argparse.Namespace) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from pipeline.run_command import run_pipeline
+    from pipeline.cli.run import run_pipeline
 
     _use_data_dir(args)
     return run_pipeline(as_of=getattr(args, "as_of", None))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from pipeline.cli.run import run_pipeline
     from pipeline.config import DEMO_AS_OF_FILE
-    from pipeline.run_command import run_pipeline
 
     _use_data_dir(args)
     data_dir = Path(os.environ.get("PIPELINE_DATA_DIR") or "./data")
@@ -63,14 +63,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    from pipeline.ui import main as ui_main
+    from pipeline.cli.ui import main as ui_main
 
     _use_data_dir(args)
     return ui_main(host=args.host, port=args.port)
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    from pipeline.graph import readme_with_graph
+    from pipeline.cli.graph import readme_with_graph
 
     readme = Path(__file__).resolve().parent.parent / "README.md"
     readme.write_text(readme_with_graph(readme.read_text(encoding="utf-8")), encoding="utf-8")
@@ -79,7 +79,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
-    from pipeline.docs_gen import main as docs_main
+    from pipeline.cli.docs import main as docs_main
 
     return docs_main()
 
@@ -99,8 +99,8 @@ def _add_data_dir(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run the sub-command."""
+    from pipeline.cli.run import exit_statuses_text
     from pipeline.config import settings_epilog
-    from pipeline.run_command import exit_statuses_text
 
     epilog = settings_epilog()
     parser = argparse.ArgumentParser(
@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     ui.add_argument("--port", type=int, default=3000, help="port of the UI")
     _add_data_dir(ui)
 
-    from pipeline.quarantine_report import add_command as add_quarantine_command
+    from pipeline.cli.quarantine_report import add_command as add_quarantine_command
 
     add_quarantine_command(sub)
 

@@ -42,11 +42,11 @@ def build_definitions() -> dg.Definitions:
             *_parts("assets.freshness", "FRESHNESS_CHECKS"),
         ],
         sensors=[
-            *_parts("pipeline.sensors", "SENSORS"),
-            *_parts("pipeline.notify_sensors", "NOTIFY_SENSORS"),
+            *_parts("pipeline.automation.sensors", "SENSORS"),
+            *_parts("pipeline.automation.notify_sensors", "NOTIFY_SENSORS"),
         ],
-        schedules=_parts("pipeline.schedules", "SCHEDULES"),
-        jobs=_parts("pipeline.schedules", "JOBS"),
+        schedules=_parts("pipeline.automation.schedules", "SCHEDULES"),
+        jobs=_parts("pipeline.automation.schedules", "JOBS"),
         resources={"config": config, "warehouse": Warehouse(config=config)},
         # "Materialize" in the UI runs its steps in the run's process, like the refresh job: a
         # process per step only adds start-up time (every writer waits for the one "warehouse"

@@ -16,9 +16,9 @@ import pytest
 
 from pipeline.config import Settings
 from pipeline.entities import ENTITIES
-from pipeline.generate import generate
 from pipeline.ingest.core import ingest_entity
-from pipeline.sentiment import build_mention_sentiment
+from pipeline.sample_data.generate import generate
+from pipeline.sentiment.scoring import build_mention_sentiment
 from pipeline.sql_engine import discover_models, materialize_model
 from pipeline.warehouse import frame, open_warehouse, run, scalar
 

@@ -97,7 +97,7 @@ def _holder(code: str, data_dir: Path) -> subprocess.Popen:
 
 
 HOLD_RUN_LOCK = (
-    "import sys\nfrom pathlib import Path\nfrom pipeline.run_lock import run_lock\n"
+    "import sys\nfrom pathlib import Path\nfrom pipeline.cli.run_lock import run_lock\n"
     "with run_lock(Path(sys.argv[1])):\n print('held', flush=True)\n sys.stdin.readline()\n"
 )
 HOLD_WAREHOUSE = (

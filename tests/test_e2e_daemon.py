@@ -70,7 +70,7 @@ def wait_for(what: str, check, deadline: float, proc: subprocess.Popen | None = 
 
 def generate_export(out: Path, customers: int = 120) -> Path:
     """A small seeded export (all six entities) under ``out/landing``."""
-    from pipeline.generate import generate
+    from pipeline.sample_data.generate import generate
 
     generate(out, customers=customers, seed=11, as_of=dt.date.fromisoformat(AS_OF))
     return out / "landing"
@@ -377,7 +377,7 @@ def test_ui_binds_loopback_by_default_and_refuses_a_busy_port(
 ) -> None:
     import inspect
 
-    from pipeline import ui
+    from pipeline.cli import ui
 
     assert inspect.signature(ui.main).parameters["host"].default == "127.0.0.1"
     assert ui.is_loopback("127.0.0.1") and ui.is_loopback("localhost") and ui.is_loopback("::1")
@@ -396,8 +396,8 @@ def test_ui_binds_loopback_by_default_and_refuses_a_busy_port(
 def test_a_custom_dagster_home_gets_the_warehouse_pool(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from pipeline.cli.ui import dagster_env
     from pipeline.config import Settings
-    from pipeline.ui import dagster_env
 
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "elsewhere"))
     env = dagster_env(Settings.resolve(data_dir=str(tmp_path / "data")))

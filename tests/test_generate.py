@@ -9,10 +9,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-from pipeline import generate_lexicon as lex
 from pipeline.entities import ENTITIES, SCORE_RANGES
-from pipeline.generate import FILE_PREFIX, generate
-from pipeline.generate_base import email_variant, history_window, ids
+from pipeline.sample_data import lexicon as lex
+from pipeline.sample_data.base import email_variant, history_window, ids
+from pipeline.sample_data.generate import FILE_PREFIX, generate
 
 AS_OF = dt.date(2025, 6, 30)
 TS_PATTERN = r"^\d{4}-\d\d-\d\d(T\d\d:\d\d:\d\d(Z|\+02:00)| \d\d:\d\d:\d\d)$"

@@ -12,11 +12,11 @@ from pathlib import Path
 import polars as pl
 from ingest_support import drop, land, make_settings, query
 
-from pipeline import sensors
+from pipeline.automation import sensors
+from pipeline.cli.summary import print_summary
 from pipeline.config import Settings
 from pipeline.ingest import decimals
 from pipeline.ingest.core import ingest_entity
-from pipeline.summary import print_summary
 from pipeline.warehouse import open_warehouse
 
 REPO = Path(__file__).resolve().parent.parent

@@ -260,7 +260,7 @@ def test_words_are_collected_from_late_chunks_with_new_bytes():
 
 
 def test_run_summary_shows_the_encoding(data_dir, capsys):
-    from pipeline.summary import print_summary
+    from pipeline.cli.summary import print_summary
 
     s = make_settings(data_dir)
     codec, names = CONTACTS["ru"]

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from ingest_support import land, make_settings, query
 
-import pipeline.generate as generate
+import pipeline.sample_data.generate as generate
 from pipeline.entities import ENTITIES, LINEAGE_COLUMNS
 from pipeline.ingest.mappings import SHIPPED_DIR, load_mapping_file
 from pipeline.ingest.render import NotRenderable, carries, render

@@ -30,7 +30,7 @@ from oracle.versions import latest_versions
 
 from pipeline.definitions import build_definitions
 from pipeline.entities import ENTITIES
-from pipeline.generate import generate
+from pipeline.sample_data.generate import generate
 from pipeline.warehouse import frame, open_warehouse
 
 GENERATED_AS_OF = dt.date(2026, 10, 31)

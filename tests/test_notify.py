@@ -22,10 +22,10 @@ from assets.freshness import build_freshness_check, freshness, freshness_days
 from assets.ingest import INGEST_ASSETS
 from assets.settings import pipeline_settings
 from pipeline.__main__ import main
+from pipeline.automation.notify import SENT_INLINE_TAG, NotifySettings, notify_run
+from pipeline.automation.notify_sensors import NOTIFY_SENSORS
 from pipeline.config import ConfigError, PipelineConfig
 from pipeline.ingest.ledger import ensure_ledger
-from pipeline.notify import SENT_INLINE_TAG, NotifySettings, notify_run
-from pipeline.notify_sensors import NOTIFY_SENSORS
 from pipeline.warehouse import Warehouse, open_warehouse, run
 
 D = dt.datetime

@@ -1,6 +1,6 @@
 """The README's asset-graph picture is the current graph (redraw: `python -m pipeline graph`)."""
 
-from pipeline.graph import END, START, readme_with_graph
+from pipeline.cli.graph import END, START, readme_with_graph
 from tests.conftest import REPO_ROOT
 
 

@@ -2,8 +2,8 @@
 
 import dagster as dg
 
+from pipeline.automation.schedules import build_nightly_schedule
 from pipeline.config import PipelineConfig
-from pipeline.schedules import build_nightly_schedule
 
 
 def test_nightly_schedule_tags_trigger_and_as_of(monkeypatch, tmp_path):

@@ -11,16 +11,16 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from pipeline.config import ConfigError, PipelineConfig
-from pipeline.entities import ENTITIES
-from pipeline.schedules import REFRESH_JOB, build_nightly_schedule
-from pipeline.sensors import (
+from pipeline.automation.schedules import REFRESH_JOB, build_nightly_schedule
+from pipeline.automation.sensors import (
     LandingState,
     build_interrupted_runs_sensor,
     build_landing_sensor,
     landing_deliveries,
     scan,
 )
+from pipeline.config import ConfigError, PipelineConfig
+from pipeline.entities import ENTITIES
 
 ORDERS = "crm/orders"
 

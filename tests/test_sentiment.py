@@ -11,7 +11,7 @@ from marts_fixtures import insert_rows, new_warehouse
 
 from assets.sentiment import SENTIMENT_ASSETS, int_mention_sentiment
 from pipeline.config import PipelineConfig
-from pipeline.sentiment import looks_english, score_mentions
+from pipeline.sentiment.scoring import looks_english, score_mentions
 from pipeline.sql_engine import build_models
 from pipeline.warehouse import Warehouse
 
@@ -186,10 +186,12 @@ def test_asset_materializes_with_counts(tmp_path):
 
 
 def test_docs_carry_the_measured_numbers(shared_data):
-    from pipeline.sentiment_eval import BEGIN, END, evaluate, render_report
+    from pipeline.sentiment.evaluate import BEGIN, END, evaluate, render_report
 
     doc = REPO_ROOT / "docs" / "sentiment.md"
     text = doc.read_text(encoding="utf-8")
     committed = text[text.index(BEGIN) : text.index(END) + len(END)]
     fresh = render_report(evaluate(shared_data / "twitter_airline" / "Tweets.csv"))
-    assert committed == fresh, "docs/sentiment.md is stale: rerun python -m pipeline.sentiment_eval"
+    assert committed == fresh, (
+        "docs/sentiment.md is stale: rerun python -m pipeline.sentiment.evaluate"
+    )

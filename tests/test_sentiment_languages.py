@@ -10,8 +10,8 @@ import math
 import polars as pl
 import pytest
 
-from pipeline.scorers import MIN_LABELLED, lexicon_scorer, load_scorers
-from pipeline.sentiment import detect_language, normalise_language, score_mentions
+from pipeline.sentiment.scorers import MIN_LABELLED, lexicon_scorer, load_scorers
+from pipeline.sentiment.scoring import detect_language, normalise_language, score_mentions
 
 # Short complaints whose one "English" word (super, top) VADER's lexicon rates positive.
 COMPLAINTS = {

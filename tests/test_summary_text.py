@@ -2,8 +2,8 @@
 
 import datetime as dt
 
+from pipeline.cli.summary import print_summary
 from pipeline.config import Settings
-from pipeline.summary import print_summary
 from pipeline.warehouse import open_warehouse, run
 
 

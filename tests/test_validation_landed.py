@@ -15,9 +15,9 @@ import polars as pl
 import pytest
 from ingest_support import drop, make_settings
 
+from pipeline.cli.summary import print_summary
 from pipeline.entities import ENTITIES
 from pipeline.ingest.core import ingest_entity
-from pipeline.summary import print_summary
 from pipeline.validation import ValidationLog, landed_validation, make_landed_validator, read_log
 from pipeline.validation.landed import landed_batch, landed_batch_sql, plausible_until
 from pipeline.warehouse import frame, open_warehouse, scalar

@@ -86,8 +86,8 @@ ALPHABETS: dict[str, frozenset[str]] = {
     "Serbian/Macedonian Cyrillic": _letters("абвгдђѓежзѕијклљмнњопрстћќуфхцчџш"),
     "Greek": _letters("αβγδεζηθικλμνξοπρσςτυφχψωάέήίόύώϊϋΐΰ"),
 }
-# Non-ASCII letters of each language py3langid may name (pipeline/language.py); English has
-# none of its own, so an English text only confirms code pages that add no letters.
+# Non-ASCII letters of each language py3langid may name (pipeline/sentiment/language.py);
+# English has none of its own, so an English text only confirms code pages that add no letters.
 LANGUAGE_LETTERS: dict[str, frozenset[str]] = {
     code: _letters(lower)
     for code, lower in {
@@ -306,7 +306,7 @@ def languages_needed(chars: str, most: int = 3) -> int:
 def _fit_language(head: bytes, codecs: tuple[str, ...], chars: dict[str, str]) -> list[str]:
     """Step 4: the code pages whose letters all belong to the language py3langid reads in
     their decoding of ``head``."""
-    from pipeline.language import identify
+    from pipeline.sentiment.language import identify
 
     fitting = []
     for codec in codecs:
@@ -318,7 +318,7 @@ def _fit_language(head: bytes, codecs: tuple[str, ...], chars: dict[str, str]) -
 
 
 def _language_note(head: bytes, codec: str) -> str:
-    from pipeline.language import identify
+    from pipeline.sentiment.language import identify
 
     lang, prob = identify(head.decode(codec, errors="replace"))
     return f"its text reads as language '{lang}' (py3langid, p={prob:.2f}), whose letters these are"

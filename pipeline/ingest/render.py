@@ -1,6 +1,6 @@
 """The inverse of a mapping: canonical rows written in a vendor's export format.
 
-Used by the sample generator (``pipeline.generate_vendor``) so that the vendor mappings are
+Used by the sample generator (``pipeline.sample_data.vendor``) so that the vendor mappings are
 exercised end to end, and by tests that check a mapping reads back what it wrote. A mapping
 renders only what it can carry: :func:`carries` says which rows those are.
 """

@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from pipeline.config import Settings
     from pipeline.definitions import build_definitions
-    from pipeline.generate import generate
+    from pipeline.sample_data.generate import generate
 
     out = Path(args.out)
     shutil.rmtree(out, ignore_errors=True)

@@ -63,7 +63,7 @@ PYTHON_TARGETS: dict[str, tuple[str, list[str]]] = {
         "pipeline/ingest/mappings.py",
         ["tests/test_ingest_vendors.py", "tests/test_ingest_vendor_samples.py"],
     ),
-    "sentiment": ("pipeline/sentiment.py", ["tests/test_sentiment.py"]),
+    "sentiment": ("pipeline/sentiment/scoring.py", ["tests/test_sentiment.py"]),
     "engine": (
         "pipeline/sql_engine.py",
         ["tests/test_sql_engine.py", "tests/test_incremental_models.py"],

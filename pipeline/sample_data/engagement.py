@@ -13,9 +13,9 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
-from pipeline import generate_lexicon as lex
 from pipeline.entities import ENTITIES
-from pipeline.generate_base import (
+from pipeline.sample_data import lexicon as lex
+from pipeline.sample_data.base import (
     DAY,
     HOUR,
     MONTH,

@@ -4,9 +4,9 @@ by a measured scorer of the mention's own language, else unknown / unscored.
 Every mention gets a language: the delivered one (``language_source = 'delivered'``), else
 :func:`detect_language` (py3langid's shipped model, ``'detected'``), else NULL (``'unknown'``).
 A mention keeps its delivered sentiment. One without is scored only by the scorer of its
-language (:mod:`pipeline.scorers`: VADER for English, a user's measured lexicon or model for
-another); any other is left ``unscored`` (sentiment NULL) and counted, never guessed. English's
-lexicon is never applied to another language. See ``docs/sentiment.md``.
+language (:mod:`pipeline.sentiment.scorers`: VADER for English, a user's measured lexicon or
+model for another); any other is left ``unscored`` (sentiment NULL) and counted, never guessed.
+English's lexicon is never applied to another language. See ``docs/sentiment.md``.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import duckdb
 import polars as pl
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from pipeline.language import identify, top_language
-from pipeline.scorers import Scorer, load_scorers
+from pipeline.sentiment.language import identify, top_language
+from pipeline.sentiment.scorers import Scorer, load_scorers
 from pipeline.sql_engine import CHANGE, parent_delta, record_build
 from pipeline.warehouse import frame, rows, run, table_exists
 
@@ -235,7 +235,7 @@ def scorer_version(scorers: dict[str, Scorer] | None = None, folder: Path | None
     scorers (their files and measured accuracy); a change rescores."""
     here = Path(__file__).parent
     digest = hashlib.sha256()
-    for module in ("sentiment.py", "scorers.py", "language.py"):
+    for module in ("scoring.py", "scorers.py", "language.py"):
         digest.update((here / module).read_bytes())
     for package in ("vaderSentiment", "py3langid"):
         digest.update(importlib.metadata.version(package).encode())

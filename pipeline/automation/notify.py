@@ -14,8 +14,8 @@ as configured by these settings (all optional; nothing is sent when neither is s
 
 What a run did is read from Dagster's event log (public API only): the run's status and step
 failures, its asset check evaluations, and the ``refused_files`` metadata the ``raw_*`` assets
-record. So the sensors that send (``pipeline/notify_sensors.py``) never open the warehouse,
-which a running pipeline may hold.
+record. So the sensors that send (``pipeline/automation/notify_sensors.py``) never open the
+warehouse, which a running pipeline may hold.
 """
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ def root_cause(error) -> str:
 @dg.logger(description="One line per step: start, success, failure, and each asset's messages.")
 def progress_logger(init_context) -> logging.Logger:
     """A logger that prints concise progress to the terminal."""
-    log = logging.getLogger("pipeline.progress")
+    log = logging.getLogger("pipeline.cli.progress")
     log.setLevel(logging.DEBUG)
     log.propagate = False
     log.handlers = [_ProgressHandler()]

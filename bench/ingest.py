@@ -1,8 +1,8 @@
 """Ingestion benchmark: wall time and peak memory of landing one big delivery.
 
-    python -m pipeline.ingest.benchmark                    # UCI Online Retail + a 1 GB CSV
-    python -m pipeline.ingest.benchmark --gb 0.2 --skip-online-retail
-    python -m pipeline.ingest.benchmark --no-landed-suite  # without GX, to see what it costs
+    python bench/ingest.py                    # UCI Online Retail + a 1 GB CSV
+    python bench/ingest.py --gb 0.2 --skip-online-retail
+    python bench/ingest.py --no-landed-suite  # without GX, to see what it costs
 
 Each delivery is validated by its landed suite before it is inserted, as in a pipeline run
 (``pipeline.validation.landed_validator``; Data Docs pages are not written).
@@ -29,7 +29,7 @@ import polars as pl
 from pipeline.entities import ENTITIES
 
 ROWS_PER_CHUNK = 1_000_000
-ONLINE_RETAIL = Path(__file__).resolve().parents[2].parent / "shared/data/online_retail"
+ONLINE_RETAIL = Path(__file__).resolve().parents[2] / "shared/data/online_retail"
 
 
 def write_orders_csv(path: Path, target_bytes: int, seed: int = 1) -> int:
@@ -81,7 +81,7 @@ def _child(data_dir: str, entity: str, suite: bool) -> None:
 def measure(data_dir: Path, entity: str, suite: bool = True) -> tuple[float, float, str]:
     """Seconds and peak RSS (MiB) of ingesting ``entity`` in a fresh process, and its log."""
     started = time.monotonic()
-    command = [sys.executable, "-m", "pipeline.ingest.benchmark", "--child", str(data_dir), entity]
+    command = [sys.executable, __file__, "--child", str(data_dir), entity]
     proc = subprocess.Popen(
         command + ([] if suite else ["--no-landed-suite"]),
         stdout=subprocess.PIPE,

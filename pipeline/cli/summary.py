@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from pipeline.cli.quarantine_report import summary_lines
 from pipeline.config import Settings
-from pipeline.quarantine_report import summary_lines
 from pipeline.validation.log import read_log
 from pipeline.validation.outcome import SuiteOutcome
 from pipeline.validation.stages import after_as_of_text, rows_after_as_of

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pipeline.config import ConfigError, Settings, check_environment
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKSPACE = REPO_ROOT / "workspace.yaml"
 STOP_TIMEOUT_SECONDS = 30
 
@@ -38,7 +38,7 @@ def _executable(name: str) -> str:
 
 def dagster_env(settings: Settings) -> dict[str, str]:
     """The environment both processes share: DAGSTER_HOME and an absolute PIPELINE_DATA_DIR."""
-    from pipeline.instance import resolve_dagster_home
+    from pipeline.automation.instance import resolve_dagster_home
 
     env = dict(os.environ)
     env["PIPELINE_DATA_DIR"] = str(settings.data_dir)
@@ -125,7 +125,7 @@ def main(host: str = "127.0.0.1", port: int = 3000) -> int:
     """Run the webserver and the daemon until Ctrl-C (0) or until one of them exits (1)."""
     import dagster as dg
 
-    from pipeline.instance import recover_interrupted_runs
+    from pipeline.automation.instance import recover_interrupted_runs
 
     try:
         # Every setting now, with one line: the daemon would otherwise fail on it at each tick.

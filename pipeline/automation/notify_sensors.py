@@ -1,4 +1,4 @@
-"""The sensors that send notices (``pipeline/notify.py``) when a run ends.
+"""The sensors that send notices (``pipeline/automation/notify.py``) when a run ends.
 
 ``notify_run_failure`` reacts to a failed run, ``notify_run_problems`` to a successful run that
 refused files or had a blocking check fail. Both use Dagster's run-status sensors, so they see
@@ -8,7 +8,7 @@ sends its own notices and is tagged so that they are not sent twice.
 
 import dagster as dg
 
-from pipeline.notify import SENT_INLINE_TAG, NotifySettings, notify_run
+from pipeline.automation.notify import SENT_INLINE_TAG, NotifySettings, notify_run
 
 
 def _notify(context: dg.RunStatusSensorContext) -> dg.SkipReason:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from pipeline import generate_lexicon as lex
 from pipeline.entities import ENTITIES
-from pipeline.generate_base import (
+from pipeline.sample_data import lexicon as lex
+from pipeline.sample_data.base import (
     DAY,
     HOUR,
     MONTH,

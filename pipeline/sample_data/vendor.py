@@ -1,10 +1,10 @@
 """Write the generator's vendor samples: a small share of the data in a vendor's export format.
 
-``pipeline.generate`` sets aside a small group of extra customers and hands their rows here, per
-entity, as canonical typed frames (columns and order of ``pipeline.entities``; text ``String``,
-timestamp ``Datetime("us")`` holding UTC, date ``Date``, decimal ``Decimal(18, 4)``, integer
-``Int32``). These rows are written nowhere else, so rendering them in a vendor's format exercises
-the vendor mappings end to end without duplicating anything.
+``pipeline.sample_data.generate`` sets aside a small group of extra customers and hands their
+rows here, per entity, as canonical typed frames (columns and order of ``pipeline.entities``;
+text ``String``, timestamp ``Datetime("us")`` holding UTC, date ``Date``, decimal
+``Decimal(18, 4)``, integer ``Int32``). These rows are written nowhere else, so rendering them in
+a vendor's format exercises the vendor mappings end to end without duplicating anything.
 
 Each entity's rows are rendered by inverting one shipped mapping (``SAMPLE_FORMATS``) into
 ``<landing>/<path>/vendor_sample_<mapping>.csv``. A row the vendor's export has no place for (an

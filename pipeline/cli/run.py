@@ -41,7 +41,7 @@ def _instance(data_dir):
     of a killed process marked failed so that their warehouse slot is free again."""
     import dagster as dg
 
-    from pipeline.instance import recover_interrupted_runs, resolve_dagster_home
+    from pipeline.automation.instance import recover_interrupted_runs, resolve_dagster_home
 
     instance = dg.DagsterInstance.from_config(str(resolve_dagster_home(data_dir)))
     for run_id in recover_interrupted_runs(instance):
@@ -70,7 +70,7 @@ def files_needing_attention(settings: Settings, run_id: str) -> int:
 
 def run_pipeline(as_of: str | None = None, trigger: str = "cli") -> int:
     """Materialise every asset once against PIPELINE_DATA_DIR; the exit status (see above)."""
-    from pipeline.notify import SENT_INLINE_TAG, NotifySettings, notify_cli_run
+    from pipeline.automation.notify import SENT_INLINE_TAG, NotifySettings, notify_cli_run
 
     try:
         check_environment()
@@ -88,10 +88,10 @@ def run_pipeline(as_of: str | None = None, trigger: str = "cli") -> int:
         )
         return EXIT_CONFIG
     # Imported after the check: loading the definitions reads settings (the schedule's cron).
+    from pipeline.cli.progress import progress_logger, root_cause
+    from pipeline.cli.run_lock import WarehouseBusy, run_lock
+    from pipeline.cli.summary import print_summary
     from pipeline.definitions import build_definitions
-    from pipeline.progress import progress_logger, root_cause
-    from pipeline.run_lock import WarehouseBusy, run_lock
-    from pipeline.summary import print_summary
 
     try:
         with run_lock(settings.data_dir):

@@ -1,9 +1,10 @@
-"""Measure the mention scorer against human labels: ``python -m pipeline.sentiment_eval [CSV]``.
+"""Measure the mention scorer against human labels: ``python -m pipeline.sentiment.evaluate [CSV]``.
 
 Reads the Twitter US-airline file (``../shared/data/twitter_airline/Tweets.csv``: text and a
-human ``airline_sentiment``), runs it through :func:`pipeline.sentiment.score_mentions` exactly
-as the pipeline would, and prints the markdown block that ``docs/sentiment.md`` carries between
-its ``measured`` markers (a test checks the committed block equals a fresh run).
+human ``airline_sentiment``), runs it through
+:func:`pipeline.sentiment.scoring.score_mentions` exactly as the pipeline would, and prints the
+markdown block that ``docs/sentiment.md`` carries between its ``measured`` markers (a test
+checks the committed block equals a fresh run).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.sentiment import (
+from pipeline.sentiment.scoring import (
     NEGATIVE_THRESHOLD,
     POSITIVE_THRESHOLD,
     score_mentions,
@@ -21,11 +22,11 @@ from pipeline.sentiment import (
 )
 
 DEFAULT_CSV = (
-    Path(__file__).resolve().parent.parent.parent / "shared/data/twitter_airline/Tweets.csv"
+    Path(__file__).resolve().parents[3] / "shared/data/twitter_airline/Tweets.csv"
 )
 LABELS = ("negative", "neutral", "positive")
 SWEEP = (0.05, 0.1, 0.25, 0.5)
-BEGIN = "<!-- measured: begin (python -m pipeline.sentiment_eval) -->"
+BEGIN = "<!-- measured: begin (python -m pipeline.sentiment.evaluate) -->"
 END = "<!-- measured: end -->"
 
 

@@ -84,7 +84,7 @@ def read_lexicon(path: Path) -> dict[str, float]:
 
 
 def label(compound: float, positive: float = 0.05, negative: float = -0.05) -> str:
-    """The label of a compound score (the thresholds of pipeline.sentiment)."""
+    """The label of a compound score (the thresholds of pipeline.sentiment.scoring)."""
     if compound >= positive:
         return "positive"
     return "negative" if compound <= negative else "neutral"
@@ -106,7 +106,7 @@ def load_scorers(
 ) -> dict[str, Scorer]:
     """English's VADER plus every user scorer in ``folder/scorers.toml`` that passes its
     measurement; a scorer that fails is left out and ``log`` says why."""
-    from pipeline.sentiment import compound_score
+    from pipeline.sentiment.scoring import compound_score
 
     scorers = {"en": Scorer("en", "vader", compound_score, None, 0)}
     settings = folder / SETTINGS_FILE if folder else None

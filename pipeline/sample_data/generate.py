@@ -20,7 +20,7 @@ What lands, all canonical CSV (UTF-8) under ``<out>/landing/``::
                                           "delta" sorts after every main file of the folder
     crm/{orders,tickets,surveys}/…, email/events/events_*.csv, social/mentions/mentions_*.csv
     <each folder>/vendor_sample.*         a separate small set of extra customers, written only by
-                                          ``pipeline.generate_vendor.write_vendor_samples``
+                                          ``pipeline.sample_data.vendor.write_vendor_samples``
 
 Timestamps are mostly ISO 8601 with ``Z``; about 4 % carry a ``+02:00`` offset and 4 % are naive
 ``YYYY-MM-DD HH:MM:SS`` in UTC wall time (so read them with ``PIPELINE_TIMEZONE=UTC``, the default).
@@ -43,13 +43,13 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from pipeline import generate_crm as crm
-from pipeline import generate_engagement as engagement
-from pipeline import generate_lexicon as lex
-from pipeline import generate_people as gen_people
 from pipeline.entities import ENTITIES, Entity
-from pipeline.generate_base import Tables, Versions, Window, choice, history_window
-from pipeline.generate_vendor import write_vendor_samples
+from pipeline.sample_data import crm as crm
+from pipeline.sample_data import engagement as engagement
+from pipeline.sample_data import lexicon as lex
+from pipeline.sample_data import people as gen_people
+from pipeline.sample_data.base import Tables, Versions, Window, choice, history_window
+from pipeline.sample_data.vendor import write_vendor_samples
 
 CHUNK_SIZE = 20_000  # fixed, not a parameter: the chunking is part of what a seed means
 VENDOR_SHARE, VENDOR_MIN, VENDOR_MAX = 0.05, 20, 2_000  # size of the vendor sample

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from pipeline import generate_lexicon as lex
 from pipeline.entities import Entity
+from pipeline.sample_data import lexicon as lex
 
 DAY = 86_400.0
 HOUR = 3_600.0

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import dagster as dg
 
+from pipeline.automation.instance import recover_interrupted_runs
+from pipeline.automation.schedules import AS_OF_TAG, REFRESH_JOB, TRIGGER_TAG
 from pipeline.config import PipelineConfig, setting
 from pipeline.entities import ENTITIES
-from pipeline.instance import recover_interrupted_runs
-from pipeline.schedules import AS_OF_TAG, REFRESH_JOB, TRIGGER_TAG
 
 SETTLE_ENV = "PIPELINE_SETTLE_SECONDS"
 DEFAULT_SETTLE_SECONDS = 30.0
