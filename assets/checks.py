@@ -17,9 +17,9 @@ import importlib.util
 
 import dagster as dg
 
+from pipeline.engine import discover_models
 from pipeline.entities import ENTITIES, Entity
 from pipeline.predict.docs import PREDICTION_MARTS
-from pipeline.sql_engine import discover_models
 from pipeline.validation.docs import write_index
 from pipeline.validation.outcome import SuiteOutcome, markdown_table
 from pipeline.validation.stages import (

@@ -1,7 +1,7 @@
 """The SQL models as Dagster assets: one asset per model, one step per layer.
 
 Each ``sql/<layer>/<name>.sql`` is an asset keyed by its table name, grouped by its layer, with
-edges read from the table names its SQL uses (``pipeline.sql_engine``). The models of a layer run
+edges read from the table names its SQL uses (``pipeline.engine``). The models of a layer run
 in one step (a subsettable multi-asset) on one connection: the graph in the UI still shows every
 model, but a run pays Dagster's per-step cost three times instead of once per model, and checks
 on one layer still block the next.
@@ -11,18 +11,18 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipeline.catalog import PYTHON_TABLES
-from pipeline.spark import session as spark_engine
-from pipeline.spark.run import build_models_on_spark, engine_metadata
-from pipeline.spark.translate import translate_models
-from pipeline.sql_engine import (
+from pipeline.engine import (
     LAYERS,
+    PYTHON_TABLES,
     SQL_DIR,
     Model,
     discover_models,
     materialize,
     preview_markdown,
 )
+from pipeline.spark import session as spark_engine
+from pipeline.spark.run import build_models_on_spark, engine_metadata
+from pipeline.spark.translate import translate_models
 from pipeline.warehouse import Warehouse, rows
 
 REPO_ROOT = SQL_DIR.parent

@@ -37,8 +37,8 @@ from assets.publication import (
     write_publication_table,
 )
 from pipeline import pii
+from pipeline.engine import discover_models
 from pipeline.predict.docs import PREDICTION_MARTS
-from pipeline.sql_engine import discover_models
 from pipeline.sqltext import identifier, literal, sql_path
 from pipeline.warehouse import Warehouse, rows, run, scalar
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.sql_engine import SQL_DIR, discover_models
+from pipeline.engine import SQL_DIR, discover_models
 from pipeline.sqltext import identifier, sql_path
 from pipeline.warehouse import rows, run, scalar
 

@@ -3,7 +3,7 @@
 No Dagster, no polars parsing, no validation, no ledger: each canonical CSV under ``landing/`` is
 read with DuckDB's ``read_csv`` into a table named like the pipeline's raw table (same columns,
 types and lineage columns), then every model in ``sql/`` runs in dependency order
-(``pipeline.sql_engine.discover_models``) as ``create table … as``. The one step SQL cannot do,
+(``pipeline.engine.discover_models``) as ``create table … as``. The one step SQL cannot do,
 VADER scoring of mentions that came without a sentiment, calls the pipeline's own
 ``build_mention_sentiment`` and is timed on its own line.
 
@@ -25,10 +25,10 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline.engine import SQL_DIR, discover_models
 from pipeline.entities import ENTITIES, LINEAGE_COLUMNS, Entity
 from pipeline.ingest.core import EVENT_ID_SQL, landing_files
 from pipeline.sentiment import build_mention_sentiment
-from pipeline.sql_engine import SQL_DIR, discover_models
 from pipeline.sqltext import literal, sql_path
 from pipeline.warehouse import SCHEMAS, run, scalar
 

@@ -14,9 +14,9 @@ import duckdb
 import polars as pl
 
 from pipeline.email_hash import hmac_pads
+from pipeline.engine import SQL_DIR, build_models, discover_models
 from pipeline.entities import ENTITIES, LINEAGE_COLUMNS, raw_table_ddl
 from pipeline.sentiment import build_mention_sentiment
-from pipeline.sql_engine import SQL_DIR, build_models, discover_models
 from pipeline.warehouse import prepare, run
 
 
