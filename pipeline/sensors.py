@@ -264,10 +264,3 @@ def build_interrupted_runs_sensor() -> dg.SensorDefinition:
 def build_sensors() -> list[dg.SensorDefinition]:
     """Every sensor of the code location."""
     return [build_landing_sensor(), build_interrupted_runs_sensor()]
-
-
-def __getattr__(name: str) -> list[dg.SensorDefinition]:
-    # SENSORS reads the environment (the interval), so it is built when the definitions ask.
-    if name == "SENSORS":
-        return build_sensors()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
