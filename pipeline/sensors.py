@@ -19,6 +19,7 @@ import dagster as dg
 
 from pipeline.config import PipelineConfig, setting
 from pipeline.entities import ENTITIES
+from pipeline.ingest.ledger import file_sha256, text_sha256
 from pipeline.instance import recover_interrupted_runs
 from pipeline.schedules import AS_OF_TAG, REFRESH_JOB, TRIGGER_TAG
 
@@ -135,15 +136,11 @@ def has_marker(path: Path) -> bool:
     return any(path.with_name(path.name + s).exists() for s in MARKER_SUFFIXES)
 
 
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file's bytes, read in chunks; of its path for a link (never followed)."""
+def delivery_sha256(path: Path) -> str:
+    """Hex sha256 of a file's bytes; of its path for a link (never followed)."""
     if path.is_symlink():
-        return hashlib.sha256(f"symbolic link:{path}".encode()).hexdigest()
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return text_sha256(f"symbolic link:{path}")
+    return file_sha256(path)
 
 
 def scan(
@@ -163,7 +160,7 @@ def scan(
         if seen is None or (seen.size, seen.mtime_ns) != (st.st_size, st.st_mtime_ns):
             seen = Observation(st.st_size, st.st_mtime_ns, now)
         if seen.sha256 is None and (has_marker(path) or now - seen.since >= settle):
-            seen = Observation(seen.size, seen.mtime_ns, seen.since, file_sha256(path))
+            seen = Observation(seen.size, seen.mtime_ns, seen.since, delivery_sha256(path))
         files[rel] = seen
         if seen.sha256 is None:
             waiting.append(rel)
