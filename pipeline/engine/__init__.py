@@ -20,6 +20,7 @@ from pipeline.engine.discovery import (
     discover_models,
     mart_names,
     python_marts,
+    sql_marts,
 )
 from pipeline.engine.kinds import Append, DeleteInsert, Diff, ModelKind, Table
 from pipeline.engine.result import BuildMode, BuildResult
@@ -51,4 +52,5 @@ __all__ = [
     "preview_markdown",
     "python_marts",
     "read_parents",
+    "sql_marts",
 ]

@@ -134,6 +134,12 @@ def python_marts() -> list[str]:
     return [name for name, (schema, _) in PYTHON_TABLES.items() if schema == "marts"]
 
 
+def sql_marts(sql_dir: Path = SQL_DIR) -> list[str]:
+    """The marts built from SQL (``sql/marts/``), in dependency order."""
+    return [m.name for m in discover_models(sql_dir) if m.layer == "marts"]
+
+
 def mart_names(sql_dir: Path = SQL_DIR) -> list[str]:
-    """The public mart tables, in build order: the SQL marts, then the Python-built ones."""
-    return [m.name for m in discover_models(sql_dir) if m.layer == "marts"] + python_marts()
+    """The public mart tables, in build order: the SQL marts, then the Python-built ones. The
+    one list of marts: serving publishes these, freshness and the docs cover these."""
+    return sql_marts(sql_dir) + python_marts()
