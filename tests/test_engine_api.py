@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from pipeline.docs_gen import MART_ORDER
@@ -14,6 +15,7 @@ from pipeline.engine import (
     mart_names,
     sql_marts,
 )
+from pipeline.engine.settings_table import RunSettings, settings_table_sql, write_settings_table
 from pipeline.warehouse import open_warehouse, rows, run
 
 # First copy of each item, as the immutable entities' staging models keep it.
@@ -162,3 +164,24 @@ def test_the_marts_come_from_discovery():
     assert names[-2:] == ["customer_predictions", "prediction_model"]
     # docs/metrics.md orders the SQL marts as the spec does; it names each one, and no other.
     assert sorted(MART_ORDER) == sorted(sql_marts())
+
+
+def test_the_settings_table_is_written_alike_by_parameters_and_by_script(tmp_path):
+    settings = RunSettings(dt.date(2026, 10, 31), 90, 24.0, "Europe/Bucharest", b"\x00\xff", None)
+    # as_of_end: 00:00 of the day after as_of.
+    expected = [
+        (
+            dt.date(2026, 10, 31),
+            dt.datetime(2026, 11, 1),
+            90,
+            24.0,
+            "Europe/Bucharest",
+            b"\x00\xff",
+            None,
+        )
+    ]
+    with open_warehouse(tmp_path / "w.duckdb") as con:
+        write_settings_table(con, settings)
+        assert rows(con, "select * from meta.pipeline_settings") == expected
+        run(con, settings_table_sql(settings))
+        assert rows(con, "select * from meta.pipeline_settings") == expected
