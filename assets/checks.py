@@ -9,17 +9,15 @@
   personal data.
 
 Every check is blocking: an ERROR stops what depends on the asset in the same run, so
-``serving_marts`` is not republished and BI keeps the last good file. WARN only shows. Checks
-are built only for assets that exist in the repository; GX is imported when a check runs.
+``serving_marts`` is not republished and BI keeps the last good file. WARN only shows. GX is
+imported when a check runs.
 """
-
-import importlib.util
 
 import dagster as dg
 
+from pipeline.engine import discover_models
 from pipeline.entities import ENTITIES, Entity
 from pipeline.predict.docs import PREDICTION_MARTS
-from pipeline.sql_engine import discover_models
 from pipeline.validation.docs import write_index
 from pipeline.validation.outcome import SuiteOutcome, markdown_table
 from pipeline.validation.stages import (
@@ -151,9 +149,7 @@ def suite_check(asset: str, suites: list[Suite]) -> dg.AssetChecksDefinition:
 def build_asset_checks() -> list[dg.AssetChecksDefinition]:
     """A check for every asset in the repository that has suites (reads JSON only, no GX)."""
     suites = read_suites()
-    checks = []
-    if importlib.util.find_spec("assets.ingest") is not None:
-        checks += [landed_check(e) for e in ENTITIES.values()]
+    checks = [landed_check(e) for e in ENTITIES.values()]
     for model in discover_models():
         mine = suites_for(model.name, model.layer, suites)
         if mine:

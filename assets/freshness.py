@@ -12,8 +12,8 @@ import datetime as dt
 import dagster as dg
 import duckdb
 
-from assets.serving import mart_names
 from pipeline.config import setting
+from pipeline.engine import mart_names
 from pipeline.ingest.ledger import utc_now
 from pipeline.warehouse import Warehouse, rows, table_exists
 

@@ -1,7 +1,7 @@
 """The SQL models as Dagster assets: one asset per model, one step per layer.
 
 Each ``sql/<layer>/<name>.sql`` is an asset keyed by its table name, grouped by its layer, with
-edges read from the table names its SQL uses (``pipeline.sql_engine``). The models of a layer run
+edges read from the table names its SQL uses (``pipeline.engine``). The models of a layer run
 in one step (a subsettable multi-asset) on one connection: the graph in the UI still shows every
 model, but a run pays Dagster's per-step cost three times instead of once per model, and checks
 on one layer still block the next.
@@ -11,18 +11,19 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipeline.catalog import PYTHON_TABLES
+from pipeline.engine import (
+    LAYERS,
+    PYTHON_TABLES,
+    SQL_DIR,
+    BuildMode,
+    Model,
+    build,
+    discover_models,
+    preview_markdown,
+)
 from pipeline.spark import session as spark_engine
 from pipeline.spark.run import build_models_on_spark, engine_metadata
 from pipeline.spark.translate import translate_models
-from pipeline.sql_engine import (
-    LAYERS,
-    SQL_DIR,
-    Model,
-    discover_models,
-    materialize,
-    preview_markdown,
-)
 from pipeline.warehouse import Warehouse, rows
 
 REPO_ROOT = SQL_DIR.parent
@@ -41,7 +42,8 @@ def _deps(model: Model) -> list[dg.AssetKey]:
 
 
 def model_spec(model: Model) -> dg.AssetSpec:
-    """The asset spec of one model: key, layer, parents, description, SQL and column docs."""
+    """The asset spec of one model: key, layer, parents, description, SQL and column docs; its
+    code version is the hash of its SQL (and kind), so the UI marks a model whose SQL changed."""
     try:
         rel_path = str(model.path.relative_to(REPO_ROOT))
     except ValueError:
@@ -52,7 +54,9 @@ def model_spec(model: Model) -> dg.AssetSpec:
         kinds={"sql", "duckdb"},
         deps=_deps(model),
         description=model.description or f"SQL model {rel_path}",
+        code_version=model.sql_sha256,
         metadata={
+            "dagster/table_name": model.qualified_name,
             "sql": dg.MetadataValue.md(f"```sql\n{model.sql}\n```"),
             "path": dg.MetadataValue.path(rel_path),
             "dagster/column_schema": dg.TableSchema(
@@ -102,13 +106,17 @@ def layer_asset(
             for model in models:  # already in dependency order
                 if model.name not in selected:
                     continue
-                count, how = materialize(con, model)
-                context.log.info(f"{model.qualified_name}: {count:,} rows ({how})")
+                result = build(con, model)
+                how = result.description
+                if model.incremental and result.mode is BuildMode.FULL_REBUILD:
+                    how += f": {result.reason}"  # why an incremental model was rebuilt whole
+                context.log.info(f"{model.qualified_name}: {result.rows:,} rows ({how})")
                 yield dg.MaterializeResult(
                     asset_key=model.name,
                     metadata={
-                        **_result_metadata(con, model, count),
+                        **_result_metadata(con, model, result.rows),
                         "build": how,
+                        "build_mode": result.mode.value,
                         "engine": "duckdb",
                     },
                 )
@@ -128,6 +136,7 @@ def _build_on_spark(context, warehouse: Warehouse, models, all_models, selected)
                 metadata={
                     **_result_metadata(con, model, count),
                     "build": "rebuilt",
+                    "build_mode": BuildMode.FULL_REBUILD.value,
                     **engine_metadata(),
                 },
             )

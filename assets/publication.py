@@ -28,8 +28,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline.engine import Model, discover_models
 from pipeline.predict.docs import MartDoc, mart_docs
-from pipeline.sql_engine import Model, discover_models
 from pipeline.sqltext import identifier, literal
 from pipeline.warehouse import rows, run, table_exists
 

@@ -37,8 +37,6 @@ from assets.publication import (
     write_publication_table,
 )
 from pipeline import pii
-from pipeline.predict.docs import PREDICTION_MARTS
-from pipeline.sql_engine import discover_models
 from pipeline.sqltext import identifier, literal, sql_path
 from pipeline.warehouse import Warehouse, rows, run, scalar
 
@@ -72,11 +70,6 @@ SHA256_PATTERN = r"^[0-9a-f]{64}$"
 
 class PersonalDataError(ValueError):
     """A mart would publish personal data; the message names the mart, the column and why."""
-
-
-def mart_names() -> list[str]:
-    """The public mart tables, in build order (the SQL marts, then the Python-built ones)."""
-    return [m.name for m in discover_models() if m.layer == "marts"] + list(PREDICTION_MARTS)
 
 
 def assert_no_personal_data(con: duckdb.DuckDBPyConnection, schema: str, mart: str) -> None:

@@ -7,7 +7,8 @@ plain SQL that runs unchanged in the DuckDB CLI against the warehouse.
 import dagster as dg
 
 from pipeline.email_hash import hash_key, hmac_pads
-from pipeline.warehouse import Warehouse, run
+from pipeline.engine.settings_table import RunSettings, write_settings_table
+from pipeline.warehouse import Warehouse
 
 
 @dg.asset(
@@ -25,15 +26,8 @@ def pipeline_settings(
     key = hash_key()
     inner, outer = hmac_pads(key)
     with warehouse.connect() as con:
-        run(
-            con,
-            "create or replace table meta.pipeline_settings as select "
-            "cast(? as date) as as_of, cast(? as timestamp) as as_of_end, "
-            "cast(? as integer) as churn_days, cast(? as double) as sla_hours, "
-            "cast(? as text) as timezone, cast(? as blob) as email_hash_inner, "
-            "cast(? as blob) as email_hash_outer",
-            [s.as_of, s.as_of_end, s.churn_days, s.sla_hours, s.timezone, inner, outer],
-        )
+        row = RunSettings(s.as_of, s.churn_days, s.sla_hours, s.timezone, inner, outer)
+        write_settings_table(con, row)
     context.log.info(
         f"as_of={s.as_of} churn_days={s.churn_days} sla_hours={s.sla_hours} tz={s.timezone}"
     )

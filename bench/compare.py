@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.sql_engine import SQL_DIR, discover_models
+from pipeline.engine import SQL_DIR, sql_marts
 from pipeline.sqltext import identifier, sql_path
 from pipeline.warehouse import rows, run, scalar
 
@@ -63,7 +63,7 @@ def compare_marts(
     pipeline_db: Path, yardstick_db: Path, sql_dir: Path = SQL_DIR
 ) -> list[MartComparison]:
     """Compare every mart of ``sql_dir`` between the two DuckDB files."""
-    marts = [m.name for m in discover_models(sql_dir) if m.layer == "marts"]
+    marts = sql_marts(sql_dir)
     out = []
     with duckdb.connect() as con:
         run(con, f"attach {sql_path(pipeline_db)} as p (read_only)")

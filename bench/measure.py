@@ -198,7 +198,8 @@ def stage_of(step: str, check_only_steps: set[str]) -> str:
 def read_run(dagster_home: Path, run_id: str | None = None) -> RunTiming:
     """Step timings of ``run_id`` (default: the latest) from the instance in ``dagster_home``."""
     import dagster as dg
-    from dagster._core.events import DagsterEventType as T
+
+    T = dg.DagsterEventType
 
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         if run_id is None:

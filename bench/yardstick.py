@@ -3,7 +3,7 @@
 No Dagster, no polars parsing, no validation, no ledger: each canonical CSV under ``landing/`` is
 read with DuckDB's ``read_csv`` into a table named like the pipeline's raw table (same columns,
 types and lineage columns), then every model in ``sql/`` runs in dependency order
-(``pipeline.sql_engine.discover_models``) as ``create table … as``. The one step SQL cannot do,
+(``pipeline.engine.discover_models``) as ``create table … as``. The one step SQL cannot do,
 VADER scoring of mentions that came without a sentiment, calls the pipeline's own
 ``build_mention_sentiment`` and is timed on its own line.
 
@@ -16,6 +16,7 @@ Run as a script it writes a JSON report: ``python bench/yardstick.py DATA_DIR DB
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 import time
@@ -25,10 +26,11 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline.engine import SQL_DIR, discover_models
+from pipeline.engine.settings_table import RunSettings, settings_table_sql
 from pipeline.entities import ENTITIES, LINEAGE_COLUMNS, Entity
 from pipeline.ingest.core import EVENT_ID_SQL, landing_files
 from pipeline.sentiment.scoring import build_mention_sentiment
-from pipeline.sql_engine import SQL_DIR, discover_models
 from pipeline.sqltext import literal, sql_path
 from pipeline.warehouse import SCHEMAS, run, scalar
 
@@ -130,14 +132,7 @@ def load_statements(landing: Path) -> tuple[list[tuple[str, str]], list[str]]:
 
 def settings_statement(as_of: str, churn_days: int = 90, sla_hours: float = 24.0) -> str:
     """The one-row ``meta.pipeline_settings`` the models read, as the pipeline writes it."""
-    return (
-        "create or replace table meta.pipeline_settings as select "
-        f"cast({literal(str(as_of))} as date) as as_of, "
-        f"cast(cast({literal(str(as_of))} as date) + interval 1 day as timestamp) as as_of_end, "
-        f"cast({int(churn_days)} as integer) as churn_days, "
-        f"cast({float(sla_hours)} as double) as sla_hours, cast('UTC' as text) as timezone, "
-        "cast(null as blob) as email_hash_inner, cast(null as blob) as email_hash_outer"
-    )
+    return settings_table_sql(RunSettings(dt.date.fromisoformat(str(as_of)), churn_days, sla_hours))
 
 
 def script(landing: Path, as_of: str, sql_dir: Path = SQL_DIR) -> str:

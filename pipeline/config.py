@@ -54,13 +54,13 @@ def _zone(name: str, text: str) -> str:
 
 
 def _cron(name: str, text: str) -> str:
-    from dagster._utils.schedules import is_valid_cron_string
-
-    if not is_valid_cron_string(text):
+    try:  # valid exactly when Dagster accepts it for a schedule (five fields, no 30 February)
+        dg.ScheduleDefinition(name="cron_check", cron_schedule=text, job_name="cron_check")
+    except dg.DagsterInvalidDefinitionError:
         raise ConfigError(
             f"{name}={text!r} is not a cron expression "
             "(five fields, e.g. '0 2 * * *' for 02:00 every day)"
-        )
+        ) from None
     return text
 
 

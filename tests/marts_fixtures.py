@@ -14,9 +14,10 @@ import duckdb
 import polars as pl
 
 from pipeline.email_hash import hmac_pads
+from pipeline.engine import SQL_DIR, build_models, discover_models
+from pipeline.engine.settings_table import RunSettings, write_settings_table
 from pipeline.entities import ENTITIES, LINEAGE_COLUMNS, raw_table_ddl
 from pipeline.sentiment.scoring import build_mention_sentiment
-from pipeline.sql_engine import SQL_DIR, build_models, discover_models
 from pipeline.warehouse import prepare, run
 
 
@@ -37,24 +38,9 @@ def write_settings(
     email_hash_key: str | None = None,
 ) -> None:
     """Write ``meta.pipeline_settings`` the way the pipeline_settings asset does."""
-    day = dt.date.fromisoformat(as_of)
     inner, outer = hmac_pads(email_hash_key)
-    run(
-        con,
-        "create or replace table meta.pipeline_settings as select "
-        "cast(? as date) as as_of, cast(? as timestamp) as as_of_end, "
-        "cast(? as integer) as churn_days, cast(? as double) as sla_hours, "
-        "cast('UTC' as text) as timezone, cast(? as blob) as email_hash_inner, "
-        "cast(? as blob) as email_hash_outer",
-        [
-            day,
-            dt.datetime.combine(day + dt.timedelta(days=1), dt.time()),
-            churn_days,
-            sla_hours,
-            inner,
-            outer,
-        ],
-    )
+    day = dt.date.fromisoformat(as_of)
+    write_settings_table(con, RunSettings(day, churn_days, sla_hours, "UTC", inner, outer))
 
 
 def insert_rows(

@@ -15,11 +15,11 @@ import duckdb
 import pytest
 
 from pipeline.config import Settings
+from pipeline.engine import discover_models, materialize_model
 from pipeline.entities import ENTITIES
 from pipeline.ingest.core import ingest_entity
 from pipeline.sample_data.generate import generate
 from pipeline.sentiment.scoring import build_mention_sentiment
-from pipeline.sql_engine import discover_models, materialize_model
 from pipeline.warehouse import frame, open_warehouse, run, scalar
 
 BENCH_DIR = Path(__file__).resolve().parent.parent / "bench"

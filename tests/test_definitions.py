@@ -3,7 +3,7 @@
 import dagster as dg
 
 from pipeline.definitions import build_definitions
-from pipeline.sql_engine import discover_models
+from pipeline.engine import discover_models
 
 
 def test_definitions_load_with_every_model_and_its_parents():

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.sql_engine import ModelError, build_models, discover_models, materialize
+from pipeline.engine import ModelError, build_models, discover_models, materialize
 from pipeline.warehouse import open_warehouse, rows, run, scalar
 from tests.marts_fixtures import build_all, insert_rows, new_warehouse, records, write_settings
 

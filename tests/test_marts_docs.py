@@ -8,7 +8,7 @@ from marts_fixtures import build_all, new_warehouse, records, write_settings
 from sqlglot.errors import ErrorLevel
 
 from pipeline.cli.docs import DOC_PATH, render_metrics_doc
-from pipeline.sql_engine import SQL_DIR, discover_models
+from pipeline.engine import SQL_DIR, discover_models
 
 # The columns of spec/metrics.md, in its order: the marts' public interface.
 SPEC_COLUMNS = {

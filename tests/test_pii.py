@@ -26,7 +26,7 @@ from assets.settings import pipeline_settings
 from pipeline import pii
 from pipeline.config import ConfigError, PipelineConfig, Settings
 from pipeline.email_hash import hash_key, hmac_pads
-from pipeline.sql_engine import SQL_DIR, build_models, discover_models
+from pipeline.engine import SQL_DIR, build_models, discover_models
 from pipeline.validation import validate_asset
 from pipeline.validation.html_safe import escape_values
 from pipeline.validation.suites import EXPECTATIONS_DIR, read_suites

@@ -11,8 +11,8 @@ from marts_fixtures import insert_rows, new_warehouse
 
 from assets.sentiment import SENTIMENT_ASSETS, int_mention_sentiment
 from pipeline.config import PipelineConfig
+from pipeline.engine import build_models
 from pipeline.sentiment.scoring import looks_english, score_mentions
-from pipeline.sql_engine import build_models
 from pipeline.warehouse import Warehouse
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -28,11 +28,11 @@ from oracle.edge_cases import write_edge_deliveries
 
 from pipeline.definitions import build_definitions
 from pipeline.email_hash import hmac_pads
+from pipeline.engine import discover_models
 from pipeline.entities import ENTITIES
 from pipeline.sample_data.generate import generate
 from pipeline.spark.session import spark_session
 from pipeline.spark.translate import to_spark
-from pipeline.sql_engine import discover_models
 
 AS_OF = dt.date(2026, 10, 31)
 JOB = "spark_parity"

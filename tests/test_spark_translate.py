@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from assets.models import build_model_assets
+from pipeline.engine import discover_models
 from pipeline.spark import session
 from pipeline.spark.translate import SparkTranslationError, to_spark, translate_models
-from pipeline.sql_engine import discover_models
 
 
 def _flat(sql: str) -> str:

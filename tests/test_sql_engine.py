@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.sql_engine import (
+from pipeline.engine import (
     ModelError,
     build_models,
     discover_models,

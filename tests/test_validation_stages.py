@@ -15,7 +15,7 @@ from marts_fixtures import build_all, insert_rows, new_warehouse, write_settings
 
 from pipeline import pii
 from pipeline.config import Settings
-from pipeline.sql_engine import discover_models, materialize_model
+from pipeline.engine import discover_models, materialize_model
 from pipeline.validation import validate_asset
 from pipeline.validation.batches import old_rows_unchanged
 from pipeline.validation.stages import suites_for

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.engine import discover_models
 from pipeline.entities import ENTITIES, SCORE_RANGES
 from pipeline.predict.docs import PREDICTION_MARTS
-from pipeline.sql_engine import discover_models
 from pipeline.validation.suites import (
     EXPECTATIONS_DIR,
     SuiteError,

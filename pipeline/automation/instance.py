@@ -12,8 +12,6 @@ from pathlib import Path
 
 import dagster as dg
 import psutil
-from dagster._core.events import DagsterEventType
-from dagster._core.storage.dagster_run import FINISHED_STATUSES
 
 # One writer: every asset that writes the warehouse is in the pool "warehouse", limited to 1
 # (granularity "op": a step waits for the slot, in one run or across runs, CLI runs included).
@@ -49,6 +47,11 @@ concurrency:
 """,
 )
 
+FINISHED = (
+    dg.DagsterRunStatus.SUCCESS,
+    dg.DagsterRunStatus.FAILURE,
+    dg.DagsterRunStatus.CANCELED,
+)
 IN_PROGRESS = (
     dg.DagsterRunStatus.STARTING,
     dg.DagsterRunStatus.STARTED,
@@ -82,7 +85,7 @@ def resolve_dagster_home(data_dir: Path) -> Path:
 
 def run_process_id(instance: dg.DagsterInstance, run_id: str) -> int | None:
     """The pid of the process that executes ``run_id`` (its first engine event naming one)."""
-    for entry in instance.all_logs(run_id, of_type=DagsterEventType.ENGINE_EVENT):
+    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT):
         data = entry.dagster_event.engine_event_data if entry.dagster_event else None
         pid = data.metadata.get("pid") if data and data.metadata else None
         if pid is not None:
@@ -125,7 +128,7 @@ def recover_interrupted_runs(instance: dg.DagsterInstance) -> list[str]:
         holding = storage.get_concurrency_run_ids()
         if holding:
             finished = instance.get_run_records(
-                dg.RunsFilter(run_ids=list(holding), statuses=list(FINISHED_STATUSES))
+                dg.RunsFilter(run_ids=list(holding), statuses=list(FINISHED))
             )
             for record in finished:
                 storage.free_concurrency_slots_for_run(record.dagster_run.run_id)

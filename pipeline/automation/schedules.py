@@ -2,8 +2,8 @@
 
 ``refresh`` materialises every asset: the landing sensor runs subsets of it, the nightly
 schedule all of it. The cron and time zone are read when the definitions are built
-(``PIPELINE_NIGHTLY_CRON``, ``PIPELINE_TIMEZONE``), so ``SCHEDULES`` is built on first access,
-not at import.
+(``PIPELINE_NIGHTLY_CRON``, ``PIPELINE_TIMEZONE``), so the definitions call
+:func:`build_schedules` rather than reading a list made at import.
 """
 
 import dagster as dg
@@ -65,10 +65,3 @@ def build_nightly_schedule() -> dg.ScheduleDefinition:
 def build_schedules() -> list[dg.ScheduleDefinition]:
     """Every schedule of the code location."""
     return [build_nightly_schedule()]
-
-
-def __getattr__(name: str) -> list[dg.ScheduleDefinition]:
-    # SCHEDULES reads the environment, so it is built when the definitions ask for it.
-    if name == "SCHEDULES":
-        return build_schedules()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -21,6 +21,7 @@ from pipeline.automation.instance import recover_interrupted_runs
 from pipeline.automation.schedules import AS_OF_TAG, REFRESH_JOB, TRIGGER_TAG
 from pipeline.config import PipelineConfig, setting
 from pipeline.entities import ENTITIES
+from pipeline.ingest.ledger import file_sha256, text_sha256
 
 SETTLE_ENV = "PIPELINE_SETTLE_SECONDS"
 DEFAULT_SETTLE_SECONDS = 30.0
@@ -135,15 +136,11 @@ def has_marker(path: Path) -> bool:
     return any(path.with_name(path.name + s).exists() for s in MARKER_SUFFIXES)
 
 
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file's bytes, read in chunks; of its path for a link (never followed)."""
+def delivery_sha256(path: Path) -> str:
+    """Hex sha256 of a file's bytes; of its path for a link (never followed)."""
     if path.is_symlink():
-        return hashlib.sha256(f"symbolic link:{path}".encode()).hexdigest()
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return text_sha256(f"symbolic link:{path}")
+    return file_sha256(path)
 
 
 def scan(
@@ -163,7 +160,7 @@ def scan(
         if seen is None or (seen.size, seen.mtime_ns) != (st.st_size, st.st_mtime_ns):
             seen = Observation(st.st_size, st.st_mtime_ns, now)
         if seen.sha256 is None and (has_marker(path) or now - seen.since >= settle):
-            seen = Observation(seen.size, seen.mtime_ns, seen.since, file_sha256(path))
+            seen = Observation(seen.size, seen.mtime_ns, seen.since, delivery_sha256(path))
         files[rel] = seen
         if seen.sha256 is None:
             waiting.append(rel)
@@ -264,10 +261,3 @@ def build_interrupted_runs_sensor() -> dg.SensorDefinition:
 def build_sensors() -> list[dg.SensorDefinition]:
     """Every sensor of the code location."""
     return [build_landing_sensor(), build_interrupted_runs_sensor()]
-
-
-def __getattr__(name: str) -> list[dg.SensorDefinition]:
-    # SENSORS reads the environment (the interval), so it is built when the definitions ask.
-    if name == "SENSORS":
-        return build_sensors()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,9 +9,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from pipeline.engine import SQL_DIR, Model, discover_models
 from pipeline.predict.docs import HERE as PREDICT_DIR
 from pipeline.predict.docs import MartDoc, mart_docs
-from pipeline.sql_engine import SQL_DIR, Model, discover_models
 
 DOC_PATH = SQL_DIR.parent / "docs" / "metrics.md"
 

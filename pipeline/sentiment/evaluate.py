@@ -21,9 +21,7 @@ from pipeline.sentiment.scoring import (
     sentiment_label,
 )
 
-DEFAULT_CSV = (
-    Path(__file__).resolve().parents[3] / "shared/data/twitter_airline/Tweets.csv"
-)
+DEFAULT_CSV = Path(__file__).resolve().parents[3] / "shared/data/twitter_airline/Tweets.csv"
 LABELS = ("negative", "neutral", "positive")
 SWEEP = (0.05, 0.1, 0.25, 0.5)
 BEGIN = "<!-- measured: begin (python -m pipeline.sentiment.evaluate) -->"

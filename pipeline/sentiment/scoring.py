@@ -22,9 +22,9 @@ import duckdb
 import polars as pl
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+from pipeline.engine import BuildLog
 from pipeline.sentiment.language import identify, top_language
 from pipeline.sentiment.scorers import Scorer, load_scorers
-from pipeline.sql_engine import CHANGE, parent_delta, record_build
 from pipeline.warehouse import frame, rows, run, table_exists
 
 # VADER's authors' thresholds on the compound score (Hutto & Gilbert 2014); docs/sentiment.md
@@ -271,13 +271,10 @@ def build_mention_sentiment(
     run(con, "create schema if not exists intermediate")
     run(con, "begin transaction")
     try:
-        delta = parent_delta(con, TABLE, version, "stg_social_mentions")
+        log = BuildLog(con)
+        delta = log.parent_delta(TABLE, version, "stg_social_mentions")
         rebuilt = delta is None or not table_exists(con, "intermediate", TABLE)
-        source = (
-            "staging.stg_social_mentions"
-            if rebuilt
-            else f"({delta}) as delta where {CHANGE} = 'insert'"
-        )
+        source = "staging.stg_social_mentions" if rebuilt else f"({delta.inserted()}) as delta"
         scored = score_mentions(frame(con, f"select {columns} from {source}"), scorers)
         con.register("scored_mentions_frame", scored.to_arrow())
         try:
@@ -291,12 +288,12 @@ def build_mention_sentiment(
                 run(
                     con,
                     f"delete from intermediate.{TABLE} where mention_id in "
-                    f"(select mention_id from ({delta}) as delta)",
+                    f"(select mention_id from ({delta.select}) as delta)",
                 )
                 run(con, f"insert into intermediate.{TABLE} {select}")
         finally:
             con.unregister("scored_mentions_frame")
-        record_build(con, TABLE, version, ["stg_social_mentions"])
+        log.record(TABLE, version, ["stg_social_mentions"])
         run(con, "commit")
     except Exception:
         run(con, "rollback")

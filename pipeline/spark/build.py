@@ -2,8 +2,8 @@
 
 The lake (``PIPELINE_LAKE_DIR``) holds one Parquet folder per table: ``<lake>/<schema>/<table>``.
 The tables the models read that are not models (raw.*, meta.pipeline_settings, …, see
-pipeline.catalog) are exported from the DuckDB warehouse; each model is then computed by Spark
-from its translated SQL and written whole (no incremental strategies on Spark: see
+pipeline.engine.catalog) are exported from the DuckDB warehouse; each model is then computed by
+Spark from its translated SQL and written whole (no incremental strategies on Spark: see
 docs/scale-out.md). The marts are loaded back into the warehouse's ``marts`` schema so serving
 publishes them unchanged.
 """
@@ -16,9 +16,8 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.catalog import PYTHON_TABLES
+from pipeline.engine import PYTHON_TABLES, Model
 from pipeline.spark.translate import to_spark
-from pipeline.sql_engine import Model
 from pipeline.sqltext import literal
 from pipeline.warehouse import run, scalar, table_exists
 
@@ -34,7 +33,7 @@ def export_sources(
     """Write every table the ``models`` read but do not build from DuckDB to the lake.
 
     ``schemas`` maps a model's name to its layer (tables built by models not being built now);
-    other tables are looked up in pipeline.catalog. Returns table name -> Parquet folder. A
+    other tables are looked up in pipeline.engine.catalog. Returns table name -> Parquet folder. A
     table the warehouse does not have is left out (a model reading it then fails on Spark naming
     it, as it would on DuckDB).
     """

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline.engine import DELTA, Model
 from pipeline.spark.build import build_model, export_sources, load_into_warehouse, register_sources
 from pipeline.spark.session import spark_master, spark_session
-from pipeline.sql_engine import DELTA, Model
 from pipeline.warehouse import run, table_exists
 
 

@@ -35,7 +35,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, SqlglotError
 
-from pipeline.sql_engine import Model, ModelError
+from pipeline.engine import Model, ModelError
 
 
 class SparkTranslationError(ModelError):

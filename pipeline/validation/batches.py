@@ -24,7 +24,7 @@ from typing import Any
 import duckdb
 
 from pipeline import pii
-from pipeline.sql_engine import build_id, not_rebuilt_since
+from pipeline.engine import BuildLog
 from pipeline.sqltext import identifier, literal
 from pipeline.validation.state import Watermark, max_shrink, min_row_count, read_watermark
 from pipeline.validation.suites import Suite
@@ -125,7 +125,9 @@ def _new_rows(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch
         rows=height,
         description=f"{height} of {total} rows of {table}: {scope}, plus any repeated key",
         watermarks={
-            table: Watermark(latest if latest is not None else since, total, build_id(con, table))
+            table: Watermark(
+                latest if latest is not None else since, total, BuildLog(con).build_id(table)
+            )
         },
     )
 
@@ -145,7 +147,7 @@ def old_rows_unchanged(
     )
     if not critical_unique or mark.build_id is None or mark.row_count is None:
         return False
-    if not not_rebuilt_since(con, suite.asset, mark.build_id):
+    if not BuildLog(con).not_rebuilt_since(suite.asset, mark.build_id):
         return False
     return (
         scalar(con, f"select count(*) from {table} where {SEQ} <= {int(since)}") == mark.row_count

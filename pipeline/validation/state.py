@@ -45,7 +45,7 @@ class Watermark:
 
     last_delivery_seq: int | None
     row_count: int | None
-    build_id: int | None = None  # the table's build (pipeline.sql_engine) it saw
+    build_id: int | None = None  # the table's build (pipeline.engine) it saw
 
 
 def ensure_state(con: duckdb.DuckDBPyConnection) -> None:

@@ -64,8 +64,12 @@ PYTHON_TARGETS: dict[str, tuple[str, list[str]]] = {
         ["tests/test_ingest_vendors.py", "tests/test_ingest_vendor_samples.py"],
     ),
     "sentiment": ("pipeline/sentiment/scoring.py", ["tests/test_sentiment.py"]),
-    "engine": (
-        "pipeline/sql_engine.py",
+    "engine/kinds": (
+        "pipeline/engine/kinds.py",
+        ["tests/test_sql_engine.py", "tests/test_incremental_models.py"],
+    ),
+    "engine/build_log": (
+        "pipeline/engine/build_log.py",
         ["tests/test_sql_engine.py", "tests/test_incremental_models.py"],
     ),
 }

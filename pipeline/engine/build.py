@@ -1,0 +1,93 @@
+"""Building models: each in one transaction, by its kind, recorded in the build log."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import duckdb
+
+from pipeline.engine.build_log import BuildLog
+from pipeline.engine.discovery import SQL_DIR, Model, discover_models
+from pipeline.engine.kinds import SEQ, BuildContext
+from pipeline.engine.result import BuildResult
+from pipeline.engine.rewrite import ModelError
+from pipeline.warehouse import frame, run, scalar, table_exists
+
+
+def build(con: duckdb.DuckDBPyConnection, model: Model, full_refresh: bool = False) -> BuildResult:
+    """Build one model in one transaction: brought up to date where its kind allows, else
+    rebuilt whole (always with ``full_refresh``). ModelError naming the file on failure."""
+    run(con, f"create schema if not exists {model.layer}")
+    log = BuildLog(con)
+    run(con, "begin transaction")
+    try:
+        builds = log.builds([model.name, *model.parents])
+        last = builds.get(model.name)
+        as_of_end = (
+            scalar(con, "select max(as_of_end) from meta.pipeline_settings")
+            if table_exists(con, "meta", "pipeline_settings")
+            else None
+        )
+        has_seq, source_seq = _source_seq(con, model)
+        ctx = BuildContext(con, model, last, builds, has_seq, source_seq, as_of_end)
+        result = model.kind.build(ctx, full_refresh)
+        count = scalar(con, f"select count(*) from {model.qualified_name}")
+        log.write(
+            model.name, model.sql_sha256, source_seq, last, as_of_end, result.wrote_delta, builds
+        )
+        run(con, "commit")
+    except Exception as err:
+        run(con, "rollback")
+        raise ModelError(f"{model.path}: {err}") from err
+    return replace(result, rows=int(count))
+
+
+def materialize(
+    con: duckdb.DuckDBPyConnection, model: Model, full_refresh: bool = False
+) -> tuple[int, str]:
+    """:func:`build`, as the table's row count and the line the log shows."""
+    result = build(con, model, full_refresh)
+    return result.rows, result.description
+
+
+def materialize_model(con: duckdb.DuckDBPyConnection, model: Model) -> int:
+    """Build one model's table in one transaction and return its row count."""
+    return build(con, model).rows
+
+
+def build_models(
+    con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, only: set[str] | None = None
+) -> dict[str, int]:
+    """Build every model (or those in ``only``) in dependency order; returns row counts."""
+    counts: dict[str, int] = {}
+    for model in discover_models(sql_dir):
+        if only is None or model.name in only:
+            counts[model.name] = build(con, model).rows
+    return counts
+
+
+def _source_seq(con: duckdb.DuckDBPyConnection, model: Model) -> tuple[bool, int | None]:
+    """Whether the kind's source table has ``_delivery_seq``, and its latest value."""
+    source = model.kind.seq_source(model)
+    if not source or not _has_column(con, source, SEQ):
+        return False, None
+    return True, scalar(con, f"select max({SEQ}) from {source}")
+
+
+def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    found = scalar(
+        con,
+        "select count(*) from information_schema.columns where table_name = ? and column_name = ?",
+        [table, column],
+    )
+    return bool(found)
+
+
+def preview_markdown(con: duckdb.DuckDBPyConnection, table: str, limit: int = 10) -> str:
+    """The first rows of a table as a markdown table, for asset metadata."""
+    df = frame(con, f"select * from {table} limit {int(limit)}")
+    header = "| " + " | ".join(df.columns) + " |"
+    rule = "|" + "---|" * len(df.columns)
+    body = ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in df.rows()]
+    return "\n".join([header, rule, *body])

@@ -1,0 +1,352 @@
+"""Model kinds: how a model's table is kept, one class each (as sqlmesh's ``core/model/kind.py``).
+
+A model is a :class:`Table`, rebuilt whole every run (``create or replace table … as <select>``),
+unless its ``.yml`` has an ``incremental:`` block (docs/architecture.md, "SQL models"):
+
+- ``{unique_key: <column>}`` — :class:`Append`: a model over one landed table that keeps the
+  first delivered copy of each key (the immutable entities). It only ever gains rows, so a run
+  appends what the deliveries since its last build add under new keys.
+- ``{strategy: delete+insert, unique_key: [...], source: <parent>, changed_keys: <select>}`` —
+  :class:`DeleteInsert`: a model whose rows for a key depend only on the ``source`` rows with that
+  key (and on other parents read whole). ``changed_keys`` is a ``select`` of the keys whose rows
+  may differ from the table as built; it may read the parents, the model's own table,
+  ``last_build`` (one row: the ``as_of_end`` and source ``_delivery_seq`` of the previous build)
+  and ``<parent>__delta``: the rows an incremental parent changed since this model last read it.
+  A run deletes those keys' rows and inserts them again from the model's SQL with ``source``
+  narrowed to those keys.
+- ``{strategy: diff, unique_key: [...]}`` — :class:`Diff`: a small model computed whole whose
+  changed keys are found by comparing the result with the table as built; only those keys are
+  rewritten.
+
+Every incremental build writes ``meta.<model>__delta`` (build_log.py). An incremental kind is
+rebuilt whole when a full refresh is asked for, it was never built, its SQL or ``incremental:``
+block changed, or its table is missing; each kind's ``update`` may find more reasons.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+import duckdb
+
+from pipeline.engine.build_log import CHANGE, DELTA, LAST_BUILD, Build, delta_select
+from pipeline.engine.result import BuildMode, BuildResult
+from pipeline.engine.rewrite import ModelError, read_parents, with_source
+from pipeline.warehouse import rows, run, scalar, table_exists
+
+if TYPE_CHECKING:
+    from pipeline.engine.discovery import Model
+
+SEQ = "_delivery_seq"  # delivery order of a landed row (pipeline.entities.LINEAGE_COLUMNS)
+
+
+@dataclass
+class BuildContext:
+    """What a build of one model reads: the connection (in the build's transaction), the build
+    log's rows of the model and its parents, and this run's ``as_of_end``."""
+
+    con: duckdb.DuckDBPyConnection
+    model: Model
+    last: Build | None  # the model's previous build
+    builds: dict[str, Build]  # the model's and its parents' last builds
+    has_seq: bool  # the kind's source table has _delivery_seq
+    source_seq: int | None  # its latest _delivery_seq now
+    as_of_end: object
+
+    def rebuild(self, reason: str) -> BuildResult:
+        """Rebuild the table whole from the model's SQL; it then has no delta."""
+        model = self.model
+        run(self.con, f"create or replace table {model.qualified_name} as\n{model.sql}")
+        run(self.con, f'drop table if exists meta."{model.name}{DELTA}"')
+        return BuildResult(BuildMode.FULL_REBUILD, "rebuilt", reason=reason)
+
+
+class ModelKind(ABC):
+    """How a model's table is kept up to date."""
+
+    strategy: ClassVar[str]  # the name in the .yml's incremental: block
+
+    def signature(self) -> str:
+        """Text hashed with the SQL (``Model.sql_sha256``): editing it rebuilds the model."""
+        return ""
+
+    def check(self, model: Model) -> None:
+        """What the model may read under this kind; ModelError naming the file otherwise."""
+        return None  # a model rebuilt whole may read any table discovery knows
+
+    def seq_source(self, model: Model) -> str | None:
+        """The table whose latest ``_delivery_seq`` each build records, if any."""
+        return None
+
+    @abstractmethod
+    def build(self, ctx: BuildContext, full_refresh: bool = False) -> BuildResult:
+        """Build the model's table (inside the caller's transaction) and say how."""
+
+
+@dataclass(frozen=True)
+class Table(ModelKind):
+    """Rebuilt whole every run (a model without an ``incremental:`` block)."""
+
+    strategy: ClassVar[str] = "table"
+
+    def build(self, ctx: BuildContext, full_refresh: bool = False) -> BuildResult:
+        """Rebuild the table from the model's SQL."""
+        return ctx.rebuild("not incremental")
+
+
+class IncrementalKind(ModelKind):
+    """A kind that brings the table as built up to date when it can (:meth:`update`)."""
+
+    def build(self, ctx: BuildContext, full_refresh: bool = False) -> BuildResult:
+        """Update the table, or rebuild it whole when the previous build cannot be updated."""
+        last = ctx.last
+        if full_refresh:
+            return ctx.rebuild("full refresh")
+        if last is None:
+            return ctx.rebuild("no earlier build")
+        if last.sql_sha256 != ctx.model.sql_sha256:
+            return ctx.rebuild("its SQL or incremental: block changed")
+        if not table_exists(ctx.con, ctx.model.layer, ctx.model.name):
+            return ctx.rebuild("its table is missing")
+        return self.update(ctx, last)
+
+    @abstractmethod
+    def update(self, ctx: BuildContext, last: Build) -> BuildResult:
+        """Bring the table built by ``last`` up to date (or rebuild it, saying why)."""
+
+
+@dataclass(frozen=True)
+class Append(IncrementalKind):
+    """Keeps the first delivered copy of each key of one landed table; only gains rows."""
+
+    unique_key: str
+    strategy: ClassVar[str] = "append"
+
+    def check(self, model: Model) -> None:
+        """An append model reads exactly one landed table."""
+        if len(model.parents) != 1:
+            raise ModelError(
+                f"{model.path}: an incremental model reads exactly one landed table, "
+                f"not {', '.join(model.parents) or 'none'}"
+            )
+
+    def seq_source(self, model: Model) -> str | None:
+        """The landed table the model reads."""
+        return model.parents[0]
+
+    def update(self, ctx: BuildContext, last: Build) -> BuildResult:
+        """Append the new keys of the deliveries after the last build."""
+        since = last.source_seq
+        if since is None or ctx.source_seq is None or ctx.source_seq < since:
+            return ctx.rebuild("nothing was landed then, or the landed table was rebuilt since")
+        added = self._append(ctx, int(since))
+        mode = BuildMode.INCREMENTAL if added else BuildMode.UNCHANGED
+        return BuildResult(mode, f"appended {added:,} rows (deliveries after #{since})")
+
+    def _append(self, ctx: BuildContext, since: int) -> int:
+        """Append the new keys of deliveries after ``since``: their first copy, as a rebuild
+        would. The appended rows are also the model's delta (``meta.<model>__delta``)."""
+        model, con, key = ctx.model, ctx.con, self.unique_key
+        source = model.parents[0]
+        new_sql = with_source(
+            model.sql, source, f"select * from {source} where {SEQ} > {int(since)}"
+        )
+        delta = f'meta."{model.name}{DELTA}"'
+        run(
+            con,
+            f"create or replace table {delta} as select *, 'insert' as {CHANGE} "
+            f"from ({new_sql}) as new_rows where not exists ("
+            f"select 1 from {model.qualified_name} as built where built.{key} = new_rows.{key})",
+        )
+        run(
+            con,
+            f"insert into {model.qualified_name} by name select * exclude ({CHANGE}) from {delta}",
+        )
+        return int(scalar(con, f"select count(*) from {delta}"))
+
+
+@dataclass(frozen=True)
+class DeleteInsert(IncrementalKind):
+    """Rewrites the keys ``changed_keys`` names, from the ``source`` rows of those keys."""
+
+    unique_key: tuple[str, ...]
+    source: str
+    changed_keys: str
+    strategy: ClassVar[str] = "delete+insert"
+
+    def signature(self) -> str:
+        """The whole block: an edited key, source or changed_keys rebuilds the model."""
+        return json.dumps(
+            [self.strategy, self.unique_key, self.source, self.changed_keys], sort_keys=True
+        )
+
+    def check(self, model: Model) -> None:
+        """``source`` is a parent; ``changed_keys`` reads only what it may."""
+        yml = model.path.with_suffix(".yml")
+        if self.source not in model.parents:
+            raise ModelError(f"{yml}: source {self.source!r} is not a table the model reads")
+        allowed = {*model.parents, model.name, LAST_BUILD, *(p + DELTA for p in model.parents)}
+        unknown = sorted(set(read_parents(self.changed_keys, yml)) - allowed)
+        if unknown:
+            raise ModelError(
+                f"{yml}: changed_keys reads {', '.join(unknown)}; it may read the model's "
+                f"parents, the model itself, {LAST_BUILD} and <parent>{DELTA}"
+            )
+
+    def seq_source(self, model: Model) -> str | None:
+        """The parent narrowed to the changed keys."""
+        return self.source
+
+    def update(self, ctx: BuildContext, last: Build) -> BuildResult:
+        """Rewrite the changed keys, reading the parents' deltas since the last build."""
+        con, model = ctx.con, ctx.model
+        # The landed source rebuilt (its deliveries numbered again from 1), or last_build cannot
+        # say what the previous build saw: rebuild.
+        if ctx.has_seq and (
+            ctx.source_seq is None or last.source_seq is None or ctx.source_seq < last.source_seq
+        ):
+            return ctx.rebuild(f"{self.source} was rebuilt since, or nothing was landed then")
+        reads = read_parents(self.changed_keys, model.path)
+        if LAST_BUILD in reads and last.as_of_end is None and ctx.as_of_end is not None:
+            return ctx.rebuild("the last build did not record its as_of")
+        deltas: dict[str, str] = {}
+        for table in reads:
+            parent = table[: -len(DELTA)]
+            if not table.endswith(DELTA) or parent not in model.parents:
+                continue
+            select = delta_select(ctx.builds.get(parent), last.parent_builds.get(parent), parent)
+            if select is None:
+                return ctx.rebuild(f"{parent} was rebuilt or built more than once since")
+            deltas[parent] = select
+        for parent, select in deltas.items():
+            run(con, f"create or replace temp view {parent}{DELTA} as {select}")
+        run(
+            con,
+            f"create or replace temp table {LAST_BUILD} as select "
+            "cast(? as timestamp) as as_of_end, cast(? as bigint) as source_delivery_seq",
+            [last.as_of_end, last.source_seq],
+        )
+
+        def new_rows(on: str) -> str:
+            # The source's rows of the changed keys first, on their own: inside the model's query
+            # DuckDB would join the whole source to the other parents before narrowing it.
+            run(
+                con,
+                f"create or replace temp table _source_rows as "
+                f"select t.* from {self.source} as t semi join _changed_keys as c on {on}",
+            )
+            return with_source(model.sql, self.source, "select * from temp._source_rows")
+
+        result = rewrite_keys(ctx, self.unique_key, self.changed_keys, new_rows)
+        run(con, f"drop table temp.{LAST_BUILD}")
+        for parent in deltas:
+            run(con, f"drop view temp.{parent}{DELTA}")
+        return result
+
+
+@dataclass(frozen=True)
+class Diff(IncrementalKind):
+    """Computed whole; rewrites the keys whose rows differ from the table as built."""
+
+    unique_key: tuple[str, ...]
+    strategy: ClassVar[str] = "diff"
+
+    def signature(self) -> str:
+        """The whole block: an edited key rebuilds the model."""
+        return json.dumps([self.strategy, self.unique_key, None, None], sort_keys=True)
+
+    def update(self, ctx: BuildContext, last: Build) -> BuildResult:
+        """Compute the model whole and rewrite the keys whose rows differ (``except`` both
+        ways), so its children learn which keys changed."""
+        table = ctx.model.qualified_name
+        run(ctx.con, f"create or replace temp table _model_rows as\n{ctx.model.sql}")
+        changed = (
+            f"(select * from _model_rows except select * from {table}) union all "
+            f"(select * from {table} except select * from _model_rows)"
+        )
+        result = rewrite_keys(
+            ctx,
+            self.unique_key,
+            changed,
+            lambda on: f"select t.* from _model_rows as t semi join _changed_keys as c on {on}",
+        )
+        run(ctx.con, "drop table temp._model_rows")
+        return result
+
+
+def rewrite_keys(
+    ctx: BuildContext, keys: tuple[str, ...], changed: str, new_rows: Callable[[str], str]
+) -> BuildResult:
+    """Rewrite the rows of the keys the select ``changed`` names and record them in
+    ``meta.<model>__delta``. ``new_rows(on)`` returns the select of those keys' new rows
+    (``on`` joins a table ``t`` to the keys ``c``), preparing what it needs first."""
+    con, model = ctx.con, ctx.model
+    table = model.qualified_name
+    run(
+        con,
+        f"create or replace temp table _changed_keys as "
+        f"select distinct {', '.join(keys)} from ({changed}) as changed",
+    )
+    on = " and ".join(f"t.{k} is not distinct from c.{k}" for k in keys)
+    delta = f'meta."{model.name}{DELTA}"'
+    run(
+        con,
+        f"create or replace table {delta} as select t.*, 'delete' as {CHANGE} "
+        f"from {table} as t semi join _changed_keys as c on {on}",
+    )
+    run(con, f"create or replace temp table _new_rows as {new_rows(on)}")
+    run(con, f"delete from {table} as t using _changed_keys as c where {on}")
+    run(con, f"insert into {table} by name select * from _new_rows")
+    run(con, f"insert into {delta} by name select *, 'insert' as {CHANGE} from _new_rows")
+    deleted, inserted = rows(
+        con,
+        f"select count(*) filter ({CHANGE} = 'delete'), count(*) filter ({CHANGE} = 'insert') "
+        f"from {delta}",
+    )[0]
+    n_changed = scalar(con, "select count(*) from _changed_keys")
+    for temp in ("_new_rows", "_source_rows", "_changed_keys"):
+        run(con, f"drop table if exists temp.{temp}")
+    mode = BuildMode.INCREMENTAL if n_changed else BuildMode.UNCHANGED
+    return BuildResult(
+        mode, f"rewrote {n_changed:,} changed keys ({deleted:,} rows out, {inserted:,} in)"
+    )
+
+
+INCREMENTAL_KINDS: dict[str, type[IncrementalKind]] = {
+    k.strategy: k for k in (Append, DeleteInsert, Diff)
+}
+
+
+def read_kind(yml: Path, block: object) -> IncrementalKind:
+    """The kind an ``incremental:`` block of a model's .yml declares; ModelError naming the
+    file otherwise."""
+    usage = (
+        f"{yml}: write 'incremental:' as 'incremental: {{unique_key: <column>}}', or with "
+        "'strategy: delete+insert' (unique_key, source, changed_keys) or 'strategy: diff' "
+        "(unique_key)"
+    )
+    if not isinstance(block, dict):
+        raise ModelError(usage)
+    strategy = str(block.get("strategy", Append.strategy))
+    key = block.get("unique_key")
+    keys = (key,) if isinstance(key, str) else tuple(key) if isinstance(key, list) else ()
+    if strategy not in INCREMENTAL_KINDS or not keys:
+        raise ModelError(usage)
+    if not all(isinstance(k, str) and k for k in keys):
+        raise ModelError(usage)
+    if strategy == Append.strategy and len(keys) != 1:
+        raise ModelError(f"{yml}: an append model has one unique_key column")
+    keys = tuple(k.lower() for k in keys)
+    source, changed = block.get("source"), block.get("changed_keys")
+    if strategy == DeleteInsert.strategy:
+        if not isinstance(source, str) or not isinstance(changed, str) or not changed.strip():
+            raise ModelError(usage)
+        return DeleteInsert(keys, source.lower(), changed.strip().rstrip(";").strip())
+    if source is not None or changed is not None:
+        raise ModelError(f"{yml}: 'source' and 'changed_keys' belong to strategy delete+insert")
+    return Append(keys[0]) if strategy == Append.strategy else Diff(keys)
