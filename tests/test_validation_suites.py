@@ -9,8 +9,8 @@ import pytest
 
 from pipeline.entities import ENTITIES, SCORE_RANGES
 from pipeline.predict.docs import PREDICTION_MARTS
-from pipeline.validation.landed import TYPE_NAMES
 from pipeline.sql_engine import discover_models
+from pipeline.validation.landed import TYPE_NAMES
 from pipeline.validation.suites import (
     EXPECTATIONS_DIR,
     SuiteError,

@@ -182,7 +182,7 @@ def run_suite_table(
     docs_dir: Path | None = None,
     started: float | None = None,
 ) -> SuiteOutcome:
-    """Validate table (or view) ``table`` of ``source``, holding ``rows`` rows, against ``suite``."""
+    """Validate table or view ``table`` of ``source`` (``rows`` rows) against ``suite``."""
     started = time.perf_counter() if started is None else started
     session = _session()
     name = f"{suite.name}__{next(session.names)}"
