@@ -383,3 +383,31 @@ def test_the_run_log_keeps_values_holding_line_breaks_other_than_newline(data_di
     assert [o.target for o in logged] == ["a.csv", "b.csv"]
     assert logged[1].expectations[0].examples == odd
     assert logged[1].expectations[0].expected == "[\u2028\u2029]$"
+
+
+def test_rows_inside_the_ingest_transaction_are_validated_and_the_transaction_survives(
+    data_dir, tmp_path, monkeypatch
+):
+    from pipeline.ingest.core import DeliveredRows
+
+    monkeypatch.setenv("PIPELINE_DATA_DOCS", "off")
+    outcomes = []
+    validator = make_landed_validator(make_settings(data_dir), outcomes.append, run_id="t")
+    # Two orders (rows 2 and 3) in a temporary table of the ingest connection, which also holds
+    # an uncommitted insert: the validator must read them and leave the transaction as it was.
+    records = [order("o1"), order("o3", at=dt.datetime(2099, 1, 1))]
+    with open_warehouse(tmp_path / "w.duckdb") as con:
+        con.register("delivered", canonical("orders", records).to_arrow())
+        con.execute("create table kept as select 1 as x").fetchall()
+        con.execute("begin").fetchall()
+        con.execute("insert into kept values (2)").fetchall()
+        con.execute("create temp table good as select * from delivered").fetchall()
+        reason = validator(ENTITIES["orders"], DeliveredRows(con, "select * from good", 2), "f.csv")
+        con.execute("commit").fetchall()  # the transaction is still open and whole
+        assert scalar(con, "select sum(x) from kept") == 3
+    # 2099-01-01 is after the end of as_of: a warning naming row 3, the file lands.
+    assert reason is None
+    (outcome,) = outcomes
+    assert (outcome.rows, outcome.status) == (2, "warning")
+    (warning,) = outcome.warnings
+    assert (warning.columns, warning.examples) == ("ordered_at", ["2099-01-01 00:00:00 (row 3)"])

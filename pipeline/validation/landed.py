@@ -148,6 +148,8 @@ def make_landed_validator(
                 docs_dir=docs_dir,
             )
         finally:
+            if hasattr(rows_in, "close"):  # a reader left unread would block the ingest connection
+                rows_in.close()
             source.con.unregister(DELIVERED_VIEW)
             run(source.con, f"drop table if exists {table}")
         if results_sink is not None:
