@@ -187,37 +187,35 @@ def run_suite_table(
     session = _session()
     name = f"{suite.name}__{next(session.names)}"
     asset = source.datasource.add_table_asset(name, table_name=table)
-    definition = session.context.validation_definitions.add(
-        session.gx.ValidationDefinition(
-            name=name,
-            data=asset.add_batch_definition_whole_table("batch"),
-            suite=session.suite(suite),
-        )
-    )
     try:
         columns = source.con.sql(f"select * from {identifier(table)} limit 0").columns
         index = [c for c in suite.index_columns if c in columns]
-        outcome, gx_run = _run(session, definition, suite, index, parameters, run_id)
+        gx_batch = asset.add_batch_definition_whole_table("batch").get_batch()
+        outcome, result = _run(session, gx_batch, suite, index, parameters)
         outcome.target, outcome.run_id, outcome.rows, outcome.batch = target, run_id, rows, batch
-        return _finish(session, suite, outcome, gx_run, docs_dir, started)
+        if docs_dir is not None and _wants_page(outcome):
+            outcome.docs_path = _render(session, docs_dir, suite, result, gx_batch.id, run_id)
+        outcome.seconds = round(time.perf_counter() - started, 3)
+        return outcome
     finally:
-        session.context.validation_definitions.delete(name)
         source.datasource.delete_asset(name)
 
 
-def _run(session, definition, suite, index, parameters, run_id: str):
-    """Run ``definition``; the outcome (its run fields still blank) and GX's run identifier."""
-    from great_expectations.core.run_identifier import RunIdentifier
+def _run(session, gx_batch, suite, index, parameters):
+    """Validate ``gx_batch``; the outcome (its run fields still blank) and GX's result.
 
-    gx_run = RunIdentifier(run_name=run_id, run_time=dt.datetime.now(dt.UTC))
-    result = definition.run(
+    ``Batch.validate`` rather than a validation definition: a definition's run also stores its
+    definition and its result in GX's stores, which cost a third of a small suite's run; the
+    result is stored only when a Data Docs page is rendered from it.
+    """
+    result = gx_batch.validate(
+        session.suite(suite),
         expectation_parameters=parameters or {},
         result_format={"result_format": "SUMMARY", "partial_unexpected_count": MAX_EXAMPLES},
-        run_id=gx_run,
     )
     outcomes = [_outcome(r, []) for r in result.results]
     if index:
-        _add_row_examples(session, definition, suite, index, parameters or {}, outcomes)
+        _add_row_examples(session, gx_batch, suite, index, parameters or {}, outcomes)
     outcome = SuiteOutcome(
         suite=suite.name,
         stage=suite.stage,
@@ -229,33 +227,18 @@ def _run(session, definition, suite, index, parameters, run_id: str):
         seconds=0.0,
         expectations=outcomes,
     )
-    return outcome, gx_run
+    return outcome, result
 
 
-def _finish(session, suite, outcome, gx_run, docs_dir, started) -> SuiteOutcome:
-    """Render the run's Data Docs page when wanted, drop GX's stored result, time the run."""
-    store = session.context.validation_results_store
-    keys = [
-        k
-        for k in store.list_keys()
-        if k.run_id == gx_run and k.expectation_suite_identifier.name == suite.name
-    ]
+def _wants_page(outcome: SuiteOutcome) -> bool:
+    """Whether ``PIPELINE_DATA_DOCS`` asks for this batch's page."""
     mode = docs_mode()
-    if (
-        docs_dir is not None
-        and keys
-        and (mode == "all" or mode == "failures" and outcome.status != "passed")
-    ):
-        outcome.docs_path = _render(session, docs_dir, keys[0])
-    for key in keys:
-        store.remove_key(key)
-    outcome.seconds = round(time.perf_counter() - started, 3)
-    return outcome
+    return mode == "all" or (mode == "failures" and outcome.status != "passed")
 
 
 def _add_row_examples(
     session: _Session,
-    definition,
+    gx_batch,
     suite: Suite,
     index: list[str],
     parameters: dict[str, Any],
@@ -287,8 +270,7 @@ def _add_row_examples(
     if not expectations:
         return
     located = session.gx.ExpectationSuite(name=f"{suite.name}__rows", expectations=expectations)
-    batch = definition.data.get_batch()
-    result = batch.validate(
+    result = gx_batch.validate(
         located,
         result_format={
             "result_format": "SUMMARY",
@@ -329,17 +311,35 @@ def _columns(kwargs: dict[str, Any]) -> str:
     return ", ".join(expectation_columns(kwargs))
 
 
-def _render(session: _Session, docs_dir: Path, key) -> str | None:
+def _render(session: _Session, docs_dir: Path, suite: Suite, result, batch_id: str, run_id: str):
+    """Render ``result``'s Data Docs page under ``docs_dir``; returns the page's path."""
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
     site = session.site(docs_dir)
+    gx_run = RunIdentifier(run_name=run_id, run_time=dt.datetime.now(dt.UTC))
+    result.meta["run_id"] = gx_run
+    result.meta["validation_time"] = gx_run.run_time
+    key = ValidationResultIdentifier(
+        expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite.name),
+        run_id=gx_run,
+        batch_identifier=batch_id,
+    )
     # GX writes result values (unexpected examples, observed values, error messages) into the
     # page unescaped: a delivered campaign name '<img src=x onerror=…>' would run as script in
-    # the reader's browser. The stored result is only used for this page, so escape it first.
+    # the reader's browser. The result is only used for this page, so escape it first.
     store = session.context.validation_results_store
-    store.set(key, escape_result(store.get(key)))
-    session.context.build_data_docs(
-        site_names=[site], resource_identifiers=[key], build_index=False
-    )
-    urls = session.context.get_docs_sites_urls(resource_identifier=key, site_name=site)
+    store.set(key, escape_result(result))
+    try:
+        session.context.build_data_docs(
+            site_names=[site], resource_identifiers=[key], build_index=False
+        )
+        urls = session.context.get_docs_sites_urls(resource_identifier=key, site_name=site)
+    finally:
+        store.remove_key(key)
     url = urls[0].get("site_url") if urls else None
     return unquote(urlparse(url).path) if url else None
 
