@@ -411,3 +411,15 @@ def test_rows_inside_the_ingest_transaction_are_validated_and_the_transaction_su
     assert (outcome.rows, outcome.status) == (2, "warning")
     (warning,) = outcome.warnings
     assert (warning.columns, warning.examples) == ("ordered_at", ["2099-01-01 00:00:00 (row 3)"])
+
+
+def test_the_landed_database_is_in_memory_and_spills_beside_no_checkout():
+    from pipeline.validation.runner import landed_source
+
+    con = landed_source().con
+    # In memory, capped at 1 GB (DuckDB reports 10^9 bytes as 953.6 MiB), spilling to a
+    # temporary folder of its own rather than `.tmp` in the working directory.
+    assert scalar(con, "select current_setting('memory_limit')") == "953.6 MiB"
+    spill = Path(scalar(con, "select current_setting('temp_directory')"))
+    assert spill.is_absolute() and spill.name.startswith("pipeline-landed-")
+    assert scalar(con, "select count(*) from duckdb_databases() where path is not null") == 0

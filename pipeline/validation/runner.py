@@ -10,10 +10,13 @@ from GX's in-memory store, so memory stays flat.
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import functools
 import itertools
 import math
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from pipeline.sqltext import identifier
+from pipeline.sqltext import identifier, literal
 from pipeline.validation.html_safe import escape_result
 from pipeline.validation.outcome import (
     INDEX_LABELS,
@@ -137,8 +140,12 @@ def landed_source() -> SqlSource:
     from pipeline.validation.gx_duckdb import add_duckdb_datasource
 
     con = duckdb.connect(":memory:")
-    # Beyond this, a large delivery's batch spills to DuckDB's temporary directory.
+    # Beyond 1 GB a large delivery's batch spills, to a folder of its own: an in-memory
+    # database's default is ``.tmp`` in the working directory, which may be read-only.
     run(con, "set memory_limit = '1GB'")
+    spill = tempfile.mkdtemp(prefix="pipeline-landed-")
+    atexit.register(shutil.rmtree, spill, True)
+    run(con, f"set temp_directory = {literal(spill)}")
     return SqlSource(con, add_duckdb_datasource(_session().context, con, "landed"))
 
 
