@@ -212,7 +212,7 @@ def _run(session, gx_batch, suite, index, parameters):
     """Validate ``gx_batch``; the outcome (its run fields still blank) and GX's result.
 
     ``Batch.validate`` rather than a validation definition: a definition's run also stores its
-    definition and its result in GX's stores, which cost a third of a small suite's run; the
+    definition and its result in GX's stores (a sixth of three mart checks' time, profiled); the
     result is stored only when a Data Docs page is rendered from it.
     """
     result = gx_batch.validate(
