@@ -13,12 +13,14 @@ Every check is blocking: an ERROR stops what depends on the asset in the same ru
 imported when a check runs.
 """
 
+from collections.abc import Callable
+
 import dagster as dg
 
 from pipeline.engine import discover_models
 from pipeline.entities import ENTITIES, Entity
 from pipeline.predict.docs import PREDICTION_MARTS
-from pipeline.validation.docs import write_index
+from pipeline.validation.docs import index_path, write_index
 from pipeline.validation.outcome import SuiteOutcome, markdown_table
 from pipeline.validation.stages import (
     AssetValidation,
@@ -30,6 +32,8 @@ from pipeline.validation.stages import (
 from pipeline.validation.suites import Suite, read_suite, read_suites
 from pipeline.warehouse import Warehouse
 
+# Runs one check on an open connection: (context, con, settings, Data Docs index path) -> result.
+CheckRun = Callable[..., dg.AssetCheckResult]
 CHECK_NAMES = {
     "landed": "landed_expectations",
     "staging": "staging_expectations",
@@ -93,14 +97,11 @@ def suite_result(result: AssetValidation, suites: list[Suite], index: str) -> dg
     )
 
 
-def landed_check(entity: Entity) -> dg.AssetChecksDefinition:
-    """The landed check of ``raw_<entity>``: how this run's deliveries met the landed suite."""
-
-    @dg.asset_check(
+def _landed_spec(entity: Entity) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(
+        CHECK_NAMES["landed"],
         asset=entity.raw_table,
-        name=CHECK_NAMES["landed"],
         blocking=True,
-        pool="warehouse",
         description=(
             f"Deliveries of {entity.name} in this run against expectations/landed_"
             f"{entity.name}.json (run before insert). ERROR if the suite refused a file; "
@@ -108,57 +109,109 @@ def landed_check(entity: Entity) -> dg.AssetChecksDefinition:
             "(they land; the marts ignore them until as_of reaches them)."
         ),
     )
-    def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
-        settings = warehouse.settings()
-        with warehouse.connect() as con:
-            result = landed_validation(con, settings, entity.name, context.run.run_id)
-        index = write_index(settings)
-        context.log.info(result.summary())
-        return landed_result(result, str(index))
-
-    return _check
 
 
-def suite_check(asset: str, suites: list[Suite]) -> dg.AssetChecksDefinition:
-    """The check running ``suites`` (staging or marts) on their batches of ``asset``."""
-    stage = suites[0].stage
-    paths = [s.path for s in suites]
-
-    @dg.asset_check(
+def _suite_spec(asset: str, suites: list[Suite]) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(
+        CHECK_NAMES[suites[0].stage],
         asset=asset,
-        name=CHECK_NAMES[stage],
         blocking=True,
-        pool="warehouse",
         description=(
             f"Expectation suites {', '.join(s.name for s in suites)} (expectations/); "
             "critical expectations block everything downstream."
         ),
     )
-    def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
-        settings = warehouse.settings()
+
+
+def _run_landed(entity: Entity) -> CheckRun:
+    """How this run's deliveries of ``entity`` met the landed suite (read from the run log)."""
+
+    def run(context, con, settings, index: str) -> dg.AssetCheckResult:
+        result = landed_validation(con, settings, entity.name, context.run.run_id)
+        context.log.info(result.summary())
+        return landed_result(result, index)
+
+    return run
+
+
+def _run_suites(asset: str, suites: list[Suite]) -> CheckRun:
+    """Run ``suites`` (staging or marts) on their batches of ``asset``."""
+    paths = [s.path for s in suites]
+
+    def run(context, con, settings, index: str) -> dg.AssetCheckResult:
         current = [read_suite(p) for p in paths]  # an edited suite applies without a reload
-        with warehouse.connect() as con:
-            result = validate_asset(con, settings, asset, current, context.run.run_id)
-        index = write_index(settings)
+        result = validate_asset(con, settings, asset, current, context.run.run_id)
         context.log.info(f"{asset}: {result.summary()}")
-        return suite_result(result, current, str(index))
+        return suite_result(result, current, index)
+
+    return run
+
+
+def grouped_check(
+    name: str, checks: list[tuple[dg.AssetCheckSpec, CheckRun]]
+) -> dg.AssetChecksDefinition:
+    """One step evaluating ``checks`` (one spec per asset), on one connection.
+
+    Each Dagster step costs its start, a warehouse connection and a rewrite of the Data Docs
+    index, so the checks of assets built by one step share one step (its assets are all
+    materialised by then anyway). Each check keeps its own result, severity and blocking.
+    """
+    runs = {spec.key: run for spec, run in checks}
+
+    @dg.multi_asset_check(
+        name=name,
+        specs=[spec for spec, _ in checks],
+        can_subset=True,
+        pool="warehouse",  # DuckDB has one writer; the checks write the watermarks
+        description=f"Expectation suites of {len(checks)} asset(s), evaluated in one step.",
+    )
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
+        settings = warehouse.settings()
+        index = str(index_path(settings))
+        selected = context.selected_asset_check_keys
+        with warehouse.connect() as con:
+            for key, run in runs.items():
+                if key in selected:
+                    yield run(context, con, settings, index)._replace(
+                        asset_key=key.asset_key, check_name=key.name
+                    )
+        write_index(settings)
 
     return _check
 
 
+def landed_check(entity: Entity) -> dg.AssetChecksDefinition:
+    """The landed check of ``raw_<entity>`` alone, in a step of its own."""
+    return grouped_check(
+        f"{entity.raw_table}_landed_expectations", [(_landed_spec(entity), _run_landed(entity))]
+    )
+
+
+def suite_check(asset: str, suites: list[Suite]) -> dg.AssetChecksDefinition:
+    """The check running ``suites`` (staging or marts) on ``asset`` alone, in a step of its own."""
+    spec = _suite_spec(asset, suites)
+    return grouped_check(f"{asset}_{spec.name}", [(spec, _run_suites(asset, suites))])
+
+
 def build_asset_checks() -> list[dg.AssetChecksDefinition]:
-    """A check for every asset in the repository that has suites (reads JSON only, no GX)."""
+    """The checks of every asset in the repository that has suites (reads JSON only, no GX):
+    one step per step that builds the assets (ingest, each SQL layer, the prediction marts)."""
     suites = read_suites()
-    checks = [landed_check(e) for e in ENTITIES.values()]
+    groups: dict[str, list[tuple[dg.AssetCheckSpec, CheckRun]]] = {}
+    groups["landed"] = [(_landed_spec(e), _run_landed(e)) for e in ENTITIES.values()]
     for model in discover_models():
         mine = suites_for(model.name, model.layer, suites)
         if mine:
-            checks.append(suite_check(model.name, mine))
+            groups.setdefault(model.layer, []).append(
+                (_suite_spec(model.name, mine), _run_suites(model.name, mine))
+            )
     for mart in PREDICTION_MARTS:  # built in Python (assets/predictions.py), checked alike
         mine = suites_for(mart, "marts", suites)
         if mine:
-            checks.append(suite_check(mart, mine))
-    return checks
+            groups.setdefault("predictions", []).append(
+                (_suite_spec(mart, mine), _run_suites(mart, mine))
+            )
+    return [grouped_check(f"{group}_expectations", checks) for group, checks in groups.items()]
 
 
 ASSET_CHECKS: list[dg.AssetChecksDefinition] = build_asset_checks()

@@ -1,10 +1,10 @@
-"""One staging suite on a 1M-row table: GX on pandas copies (the old route) against GX's SQL
-engine inside DuckDB (the route staging and mart checks take now). Not a test; prints seconds.
+"""One staging suite on a 1M-row table, through GX's SQL engine inside DuckDB (the route every
+suite takes; the pandas route it was once compared with is gone). Not a test; prints seconds.
 
-    .venv/bin/python bench/validation_sql.py [--rows 1000000] [--route both|sql|pandas]
+    .venv/bin/python bench/validation_sql.py [--rows 1000000]
 
 The table has the columns of ``stg_email_events``; three rows are bad on purpose (an upper-case
-e-mail, a repeated event_id), so both routes must report the same two failed expectations.
+e-mail, a repeated event_id), so the run must report two failed expectations.
 """
 
 from __future__ import annotations
@@ -48,7 +48,6 @@ def main() -> None:
     """Build the table, run the suite by each route, print seconds and failures."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--route", choices=("both", "sql", "pandas"), default="both")
     args = parser.parse_args()
     os.environ["PIPELINE_DATA_DOCS"] = "off"  # the suite's own cost, not page rendering
     suite = read_suites()["staging_email_events"]
@@ -56,27 +55,15 @@ def main() -> None:
         con = build(Path(folder) / "w.duckdb", args.rows)
         from pipeline.validation.runner import _session
 
-        _session()  # GX's import and context, paid once, outside both timings
-        if args.route in ("both", "sql"):
-            from pipeline.validation.runner import run_suite_sql, sql_source
+        _session()  # GX's import and context, paid once, outside the timing
+        from pipeline.validation.runner import run_suite_sql, sql_source
 
-            started = time.perf_counter()
-            with sql_source(con) as source:
-                outcome = run_suite_sql(
-                    source, suite, SQL, args.rows, target="t", batch="all", run_id="bench"
-                )
-            report("sql (GX SQL engine in DuckDB)", started, outcome)
-        if args.route in ("both", "pandas"):
-            from pipeline.validation.parts import SqlRows, validate_in_parts
-            from pipeline.validation.runner import run_suite
-
-            started = time.perf_counter()
-            rows = SqlRows(con, SQL, suite.name, "event_id")
-            outcome = validate_in_parts(
-                run_suite, suite, rows, "event_id", target="t", batch="all", run_id="bench"
+        started = time.perf_counter()
+        with sql_source(con) as source:
+            outcome = run_suite_sql(
+                source, suite, SQL, args.rows, target="t", batch="all", run_id="bench"
             )
-            rows.close()
-            report("pandas (copies in parts)", started, outcome)
+        report("sql (GX SQL engine in DuckDB)", started, outcome)
         con.close()
 
 

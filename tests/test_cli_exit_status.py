@@ -39,7 +39,7 @@ def one_line_error(result: subprocess.CompletedProcess, status: int, text: str) 
         ({"PIPELINE_TIMEZONE": "Mars/Olympus"}, "PIPELINE_TIMEZONE='Mars/Olympus'"),
         ({"PIPELINE_NIGHTLY_CRON": "at two"}, "PIPELINE_NIGHTLY_CRON='at two' is not a cron"),
         ({"PIPELINE_MAX_SHRINK": "50%"}, "PIPELINE_MAX_SHRINK='50%' is not a number"),
-        ({"PIPELINE_VALIDATION_PART_ROWS": "0"}, "PIPELINE_VALIDATION_PART_ROWS=0 must be"),
+        ({"PIPELINE_FRESHNESS_DAYS": "0"}, "PIPELINE_FRESHNESS_DAYS=0 must be at least 1"),
         ({"PIPELINE_DATA_DOCS": "yes"}, "PIPELINE_DATA_DOCS='yes' must be one of"),
         ({"PIPELINE_SETTLE_SECONDS": "soon"}, "PIPELINE_SETTLE_SECONDS='soon' is not a number"),
     ],

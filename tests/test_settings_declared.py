@@ -47,7 +47,7 @@ def test_help_epilog_names_every_setting_with_its_default():
         ("PIPELINE_NIGHTLY_CRON", "at two", "PIPELINE_NIGHTLY_CRON='at two' is not a cron"),
         ("PIPELINE_MAX_SHRINK", "1.5", "PIPELINE_MAX_SHRINK=1.5 must be between 0 and 1"),
         ("PIPELINE_MAX_SHRINK", "a lot", "PIPELINE_MAX_SHRINK='a lot' is not a number"),
-        ("PIPELINE_VALIDATION_PART_ROWS", "0", "PIPELINE_VALIDATION_PART_ROWS=0 must be at least"),
+        ("PIPELINE_FRESHNESS_DAYS", "0", "PIPELINE_FRESHNESS_DAYS=0 must be at least 1"),
         ("PIPELINE_DATA_DOCS", "some", "PIPELINE_DATA_DOCS='some' must be one of all, failures"),
         ("PIPELINE_SETTLE_SECONDS", "-1", "PIPELINE_SETTLE_SECONDS=-1.0 must be at least 0"),
         ("PIPELINE_SENSOR_INTERVAL_SECONDS", "0.5", "is not a whole number"),

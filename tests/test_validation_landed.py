@@ -19,7 +19,7 @@ from pipeline.cli.summary import print_summary
 from pipeline.entities import ENTITIES
 from pipeline.ingest.core import ingest_entity
 from pipeline.validation import ValidationLog, landed_validation, make_landed_validator, read_log
-from pipeline.validation.landed import landed_batch, landed_batch_sql, plausible_until
+from pipeline.validation.landed import landed_batch_sql, plausible_until
 from pipeline.warehouse import frame, open_warehouse, scalar
 
 END_2099 = dt.datetime(2099, 1, 1)
@@ -111,15 +111,25 @@ def test_nps_11_refuses_the_file_naming_expectation_column_and_row(validate):
 
 def test_one_order_twice_with_different_amounts_and_no_updated_at_fails(validate):
     reason = validate("orders", [order("o1", "10"), order("o1", "12"), order("o2", "5")])
-    # Rows 2 and 3 are two versions of o1 with nothing to tell which is later.
-    assert (
-        "expect_compound_columns_to_be_unique on order_id, updated_at: 2 of 3 rows "
-        "unexpected, e.g. (order_id=o1, updated_at=null) (row 2); "
-        "(order_id=o1, updated_at=null) (row 3)"
-    ) in reason
+    # Rows 2 and 3 are two versions of o1 with nothing to tell which is later. (In SQL a null
+    # equals nothing, so the compound uniqueness below does not see them: not-null does.)
     assert (
         "expect_column_values_to_not_be_null on updated_at where _key_versions > 1: "
-        "2 of 2 rows unexpected"
+        "2 of 2 rows unexpected, e.g. null (row 2); null (row 3)"
+    ) in reason
+
+
+def test_two_versions_with_one_updated_at_fail_naming_their_rows(validate):
+    at = dt.datetime(2024, 6, 2)
+    reason = validate(
+        "orders", [order("o1", "10", updated_at=at), order("o2"), order("o1", "12", updated_at=at)]
+    )
+    # Rows 2 and 4: o1 twice at 2024-06-02, so neither version is the later one. (GX's SQL
+    # engine lists no index columns for a multi-column expectation: the values name the key.)
+    assert (
+        "expect_compound_columns_to_be_unique on order_id, updated_at: 2 of 3 rows "
+        "unexpected, e.g. (order_id=o1, updated_at=2024-06-02 00:00:00); "
+        "(order_id=o1, updated_at=2024-06-02 00:00:00)"
     ) in reason
 
 
@@ -131,8 +141,7 @@ def test_versions_ordered_by_updated_at_and_exact_repeats_pass(validate):
     )
     # The same row twice is one version: nothing to decide between.
     assert validate("orders", [order("o1", "10"), order("o1", "10")]) is None
-    batch = landed_batch(ENTITIES["orders"], canonical("orders", [order("o1"), order("o1")]))
-    assert batch["_key_versions"].to_list() == [1]
+    assert validate.outcomes[-1].rows == 1  # one distinct row
 
 
 def test_a_null_key_fails_with_its_row(validate):
@@ -337,7 +346,7 @@ def test_the_data_docs_index_lists_logged_runs_and_prunes_pages_of_others(data_d
     assert kept.exists() and not dropped.parent.parent.exists()
 
 
-def test_the_sql_batch_is_the_frame_batch(tmp_path):
+def test_the_batch_is_the_distinct_rows_with_their_key_versions(tmp_path):
     # o1 exactly twice (one distinct row), o2 in two versions, o3 once.
     records = [
         order("o1"),
@@ -347,13 +356,13 @@ def test_the_sql_batch_is_the_frame_batch(tmp_path):
         order("o2", amount="12"),
     ]
     delivered = canonical("orders", records)
-    want = landed_batch(ENTITIES["orders"], delivered).sort("_row_number")
     with open_warehouse(tmp_path / "w.duckdb") as con:
         con.register("delivered", delivered.to_arrow())
         sql = landed_batch_sql(ENTITIES["orders"], "select * from delivered")
         got = frame(con, f"{sql} order by _row_number")
-    assert got["_row_number"].to_list() == [2, 3, 5, 6] == want["_row_number"].to_list()
-    assert got["_key_versions"].to_list() == [1, 2, 1, 2] == want["_key_versions"].to_list()
+    # Rows 2..6: row 4 repeats row 2 exactly and goes; o2 (rows 3 and 6) has two versions.
+    assert got["_row_number"].to_list() == [2, 3, 5, 6]
+    assert got["_key_versions"].to_list() == [1, 2, 1, 2]
 
 
 def test_the_run_log_keeps_values_holding_line_breaks_other_than_newline(data_dir):
@@ -374,3 +383,43 @@ def test_the_run_log_keeps_values_holding_line_breaks_other_than_newline(data_di
     assert [o.target for o in logged] == ["a.csv", "b.csv"]
     assert logged[1].expectations[0].examples == odd
     assert logged[1].expectations[0].expected == "[\u2028\u2029]$"
+
+
+def test_rows_inside_the_ingest_transaction_are_validated_and_the_transaction_survives(
+    data_dir, tmp_path, monkeypatch
+):
+    from pipeline.ingest.core import DeliveredRows
+
+    monkeypatch.setenv("PIPELINE_DATA_DOCS", "off")
+    outcomes = []
+    validator = make_landed_validator(make_settings(data_dir), outcomes.append, run_id="t")
+    # Two orders (rows 2 and 3) in a temporary table of the ingest connection, which also holds
+    # an uncommitted insert: the validator must read them and leave the transaction as it was.
+    records = [order("o1"), order("o3", at=dt.datetime(2099, 1, 1))]
+    with open_warehouse(tmp_path / "w.duckdb") as con:
+        con.register("delivered", canonical("orders", records).to_arrow())
+        con.execute("create table kept as select 1 as x").fetchall()
+        con.execute("begin").fetchall()
+        con.execute("insert into kept values (2)").fetchall()
+        con.execute("create temp table good as select * from delivered").fetchall()
+        reason = validator(ENTITIES["orders"], DeliveredRows(con, "select * from good", 2), "f.csv")
+        con.execute("commit").fetchall()  # the transaction is still open and whole
+        assert scalar(con, "select sum(x) from kept") == 3
+    # 2099-01-01 is after the end of as_of: a warning naming row 3, the file lands.
+    assert reason is None
+    (outcome,) = outcomes
+    assert (outcome.rows, outcome.status) == (2, "warning")
+    (warning,) = outcome.warnings
+    assert (warning.columns, warning.examples) == ("ordered_at", ["2099-01-01 00:00:00 (row 3)"])
+
+
+def test_the_landed_database_is_in_memory_and_spills_beside_no_checkout():
+    from pipeline.validation.runner import landed_source
+
+    con = landed_source().con
+    # In memory, capped at 1 GB (DuckDB reports 10^9 bytes as 953.6 MiB), spilling to a
+    # temporary folder of its own rather than `.tmp` in the working directory.
+    assert scalar(con, "select current_setting('memory_limit')") == "953.6 MiB"
+    spill = Path(scalar(con, "select current_setting('temp_directory')"))
+    assert spill.is_absolute() and spill.name.startswith("pipeline-landed-")
+    assert scalar(con, "select count(*) from duckdb_databases() where path is not null") == 0

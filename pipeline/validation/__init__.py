@@ -1,7 +1,8 @@
 """Expectation suites at every stage: landed files, staging tables and marts (Great Expectations).
 
-Suites are GX JSON files in ``expectations/``; staging and mart suites run inside DuckDB through
-GX's SQL engine (``gx_duckdb``), landed suites on pandas frames selected in DuckDB.
+Suites are GX JSON files in ``expectations/``; every suite runs inside DuckDB through GX's SQL
+engine (``gx_duckdb``): staging and mart batches in the warehouse, landed files' rows in a
+database of the validation's own.
 Entry points: :func:`make_landed_validator` / :func:`landed_validator` (ingestion hook),
 :func:`validate_asset` and :func:`landed_validation` (asset checks). See docs/validation.md.
 """

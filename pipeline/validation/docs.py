@@ -23,6 +23,11 @@ def data_docs_dir(settings: Settings) -> Path:
     return settings.docs_dir / "data_docs"
 
 
+def index_path(settings: Settings) -> Path:
+    """The site's ``index.html`` (written by :func:`write_index`)."""
+    return data_docs_dir(settings) / "index.html"
+
+
 def write_index(settings: Settings, runs_listed: int = INDEX_RUNS) -> Path:
     """(Re)write ``index.html`` listing the batches of the newest runs; returns its path."""
     site = data_docs_dir(settings)
@@ -45,7 +50,7 @@ def write_index(settings: Settings, runs_listed: int = INDEX_RUNS) -> Path:
                 f"<td>{html.escape(failed)}</td><td>{link}</td></tr>"
             )
     _prune_pages(site, {log.stem for log in logs})
-    index = site / "index.html"
+    index = index_path(settings)
     index.write_text(
         "<!doctype html><meta charset='utf-8'><title>Validation results</title>"
         "<style>body{font-family:sans-serif}td,th{padding:2px 8px;text-align:left}"

@@ -1,7 +1,8 @@
 """Great Expectations' SQL engine inside this process's DuckDB database: the compatibility fix.
 
-Two faults stop GX 1.24 validating on DuckDB (reproduction and upstream report:
-docs/validation.md, "GX's SQL engine on DuckDB"; measurements: shared note gx-on-duckdb.md):
+Two faults stop GX 1.24 validating on DuckDB. Their minimal reproductions, written to be
+reported upstream, and how this fix works: docs/validation.md, "GX's SQL engine on DuckDB: the
+two faults and their fixes". Tests: tests/test_validation_gx_duckdb.py.
 
 1. ``SqlAlchemyExecutionEngine.execute_query`` runs a metric query inside
    ``with self.get_connection()`` and the caller fetches the rows only after the connection went
@@ -17,9 +18,9 @@ docs/validation.md, "GX's SQL engine on DuckDB"; measurements: shared note gx-on
    other dialect to GX's own expression.
 
 DuckDB lets one process write a database file. GX therefore never opens the file: its
-connection is ``con.cursor()`` (:func:`gx_connection`), a second connection to the same database
-object as the pipeline's ``con``; it sees committed tables, not ``con``'s temporary ones, and
-the batches are temporary views made on it.
+connection is one the pipeline made, either ``con.cursor()`` (:func:`gx_connection`, a second
+connection to the warehouse, which sees committed tables, not ``con``'s temporary ones; staging
+and mart batches are temporary views on it) or the landed files' in-memory database.
 """
 
 from __future__ import annotations
@@ -110,6 +111,9 @@ def add_duckdb_datasource(context: Any, gx_con: duckdb.DuckDBPyConnection, name:
     from sqlalchemy.pool import StaticPool
 
     register_duckdb_regex()
+    # GX warns on every type check that duckdb_engine exports no type module of its own; it then
+    # matches SQLAlchemy's generic types, which is what the suites' type lists name.
+    logging.getLogger("great_expectations.expectations.type_comparison").setLevel(logging.ERROR)
     return context.data_sources.add_sql(
         name=name,
         connection_string=DUCKDB_URL,

@@ -2,7 +2,9 @@
 
 The ingestion core calls the validator with the file's good rows (typed canonical columns plus
 ``_row_number``, as :class:`~pipeline.ingest.core.DeliveredRows` still in DuckDB) after the
-row-level contract has quarantined bad rows. A failed critical
+row-level contract has quarantined bad rows. The rows stream (Arrow) into a table of the
+validation's own DuckDB database (``runner.landed_source``) and GX's SQL engine validates them
+there; nothing is copied into Python objects but a few unexpected examples. A failed critical
 expectation refuses the whole file with a reason naming the expectation, the column and a few
 unexpected values with their row numbers; warnings are only recorded. Dates: rows dated after
 the end of as_of land (a warning); only a file whose dates are mostly implausible is refused.
@@ -23,9 +25,9 @@ from pipeline.sqltext import identifier
 from pipeline.validation.docs import data_docs_dir
 from pipeline.validation.log import ValidationLog
 from pipeline.validation.outcome import SuiteOutcome
-from pipeline.validation.parts import SqlRows, validate_in_parts
-from pipeline.validation.runner import run_suite
+from pipeline.validation.runner import landed_source, run_suite_table
 from pipeline.validation.suites import EXPECTATIONS_DIR, Suite, read_suite
+from pipeline.warehouse import run, scalar
 
 ResultsSink = Callable[[SuiteOutcome], None]
 # The plausible dates of a delivery. A file is refused when most values of one of its date columns
@@ -35,6 +37,19 @@ ResultsSink = Callable[[SuiteOutcome], None]
 PLAUSIBLE_FROM = dt.datetime(1971, 1, 1)
 PLAUSIBLE_AHEAD = dt.timedelta(days=365)
 KEY_VERSIONS = "_key_versions"
+# The type GX's SQL engine reports for each canonical type of pipeline/entities.py: the
+# SQLAlchemy type duckdb_engine reflects for DuckDB's column, matched with isinstance
+# ("Integer" also admits BIGINT; "NUMERIC" admits DECIMAL, not DOUBLE). The landed suites'
+# type lists use these names (tests/test_validation_suites.py holds them to it).
+TYPE_NAMES = {
+    "text": "String",
+    "timestamp": "TIMESTAMP",
+    "date": "Date",
+    "integer": "Integer",
+    "decimal(18,4)": "NUMERIC",
+}
+DELIVERED_VIEW = "_delivered"  # the delivery's rows as they stream in
+ARROW_BATCH_ROWS = 100_000
 
 
 def plausible_until(settings: Settings, now: dt.datetime | None = None) -> dt.datetime:
@@ -60,21 +75,12 @@ def landed_parameters(settings: Settings, now: dt.datetime | None = None) -> dic
     }
 
 
-def landed_batch(entity: Entity, frame: pl.DataFrame) -> pl.DataFrame:
-    """The file's distinct rows (an exact repeat is harmless) with ``_key_versions``.
+def landed_batch_sql(entity: Entity, select: str) -> str:
+    """The distinct rows ``select`` returns (an exact repeat is harmless), with ``_key_versions``.
 
     ``_key_versions`` counts the distinct versions of the row's key in the file, so the suite
     can require ``updated_at`` wherever a key comes in several versions.
     """
-    canonical = [c for c in entity.columns if c in frame.columns]
-    distinct = frame.unique(subset=canonical, keep="first", maintain_order=True)
-    if entity.key not in distinct.columns:
-        return distinct
-    return distinct.with_columns(pl.len().over(entity.key).cast(pl.Int64).alias(KEY_VERSIONS))
-
-
-def landed_batch_sql(entity: Entity, select: str) -> str:
-    """:func:`landed_batch` in SQL, over the rows ``select`` returns (for DuckDB)."""
     canonical = ", ".join(identifier(c) for c in entity.columns)
     return (
         f"select * exclude (_copy), count(*) over (partition by {identifier(entity.key)}) "
@@ -116,32 +122,36 @@ def make_landed_validator(
     def validate(
         entity: Entity, delivered: pl.DataFrame | DeliveredRows, source_file: str
     ) -> str | None:
+        source = landed_source()
+        table = f"landed_{entity.name}"
+        # Streamed as Arrow record batches: a large export never sits in Python whole.
         if isinstance(delivered, pl.DataFrame):
-            batch: pl.DataFrame | SqlRows = landed_batch(entity, delivered)
-        else:  # kept in DuckDB and fetched a part at a time: a large export stays out of Python
-            batch = SqlRows(
-                delivered.con,
-                landed_batch_sql(entity, delivered.sql),
-                f"landed_{entity.name}",
-                entity.key,
-            )
+            rows_in = delivered.to_arrow()
+        else:
+            rows_in = delivered.con.sql(delivered.sql).to_arrow_reader(ARROW_BATCH_ROWS)
+        source.con.register(DELIVERED_VIEW, rows_in)
         try:
-            outcome = validate_in_parts(
-                run_suite,
+            select = f"select * from {DELIVERED_VIEW}"
+            # In file order, so that the unexpected examples are the file's first ones.
+            batch_sql = f"{landed_batch_sql(entity, select)} order by _row_number"
+            run(source.con, f"create or replace table {table} as {batch_sql}")
+            distinct = scalar(source.con, f"select count(*) from {table}")
+            outcome = run_suite_table(
+                source,
                 suites[entity.name],
-                batch,
-                entity.key,
+                table,
+                distinct,
                 target=source_file,
-                batch=(
-                    f"{delivered.height} rows delivered in {source_file} ({batch.height} distinct)"
-                ),
+                batch=f"{delivered.height} rows delivered in {source_file} ({distinct} distinct)",
                 run_id=run_name,
                 parameters=parameters,
                 docs_dir=docs_dir,
             )
         finally:
-            if isinstance(batch, SqlRows):
-                batch.close()
+            if hasattr(rows_in, "close"):  # a reader left unread would block the ingest connection
+                rows_in.close()
+            source.con.unregister(DELIVERED_VIEW)
+            run(source.con, f"drop table if exists {table}")
         if results_sink is not None:
             results_sink(outcome)
         return outcome.reason()

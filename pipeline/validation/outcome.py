@@ -27,7 +27,7 @@ class ExpectationOutcome:
     error: str | None = None  # why it could not be evaluated (e.g. a missing column)
     # ``mostly``: the share of non-null values that must pass; None = every one.
     mostly: float | None = None
-    missing_count: int | None = None  # null values (not judged), to merge ``mostly`` over parts
+    missing_count: int | None = None  # null values (not judged by ``mostly``)
     # What a failure means and what to do: the expectation's ``meta.on_failure`` in its suite.
     advice: str | None = None
 

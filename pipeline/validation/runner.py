@@ -1,30 +1,32 @@
-"""Run a suite with Great Expectations and render its Data Docs page.
+"""Run a suite with Great Expectations' SQL engine inside DuckDB and render its Data Docs page.
 
-Staging and mart suites run on SQL batches through GX's SQL engine inside DuckDB
-(:func:`run_suite_sql`, :func:`sql_source`); landed suites still run on frames with GX's pandas
-engine (:func:`run_suite`). GX is imported on first use only: it takes seconds to import, and
-the Dagster code location must load without it. One ephemeral GX context per process holds the
-suites; each run's result is rendered to HTML and then dropped from GX's in-memory store, so
-memory stays flat.
+Every suite runs on a SQL batch: a staging or mart query (:func:`sql_source`, a temporary view
+on a second connection of the warehouse) or a landed file's rows (:func:`landed_source`, a table
+of a DuckDB database of this process's own). GX is imported on first use only: it takes seconds
+to import, and the Dagster code location must load without it. One ephemeral GX context per
+process holds the suites; each run's result is rendered to HTML (when wanted) and then dropped
+from GX's in-memory store, so memory stays flat.
 """
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import functools
 import itertools
 import math
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote, urlparse
 
-import polars as pl
-
-from pipeline.sqltext import identifier
+from pipeline.sqltext import identifier, literal
 from pipeline.validation.html_safe import escape_result
 from pipeline.validation.outcome import (
     INDEX_LABELS,
@@ -35,42 +37,10 @@ from pipeline.validation.outcome import (
 from pipeline.validation.suites import Suite, build_gx_suite, condition_text, expectation_columns
 from pipeline.warehouse import run
 
-if TYPE_CHECKING:
-    import pandas as pd
-
-# Data Docs pages: "all" (default), "failures" (only batches with a failed expectation), "off".
+# Data Docs pages: "failures" (default: only batches with a failed expectation), "all", "off".
 DOCS_ENV = "PIPELINE_DATA_DOCS"
 DOCS_MODES = ("all", "failures", "off")
 MAX_ROWS_LOCATED = 1000  # failures on more rows show example values without their rows
-
-
-def to_pandas(frame: pl.DataFrame) -> pd.DataFrame:
-    """A polars frame as the pandas frame GX checks, in the dtypes GX handles vectorised.
-
-    GX compares value by value in Python for anything but plain numpy numbers and
-    ``datetime64[ns]``, and type-checks ``object`` text value by value; that cost grows with the
-    rows. So: text is pandas ``StringDtype("pyarrow")`` (one dtype check; regex and hashing in
-    Arrow's compute rather than per value in Python: half the time), integers ``int64`` (``float64``
-    when nulls are present), decimals ``float64``, dates and timestamps ``datetime64[ns]``
-    (clipped to its range, years 1678-2261: a timestamp beyond still fails any bound check).
-    """
-    import pandas as pd
-
-    low, high = dt.datetime(1678, 1, 1), dt.datetime(2261, 12, 31)
-    casts = []
-    for name, dtype in frame.schema.items():
-        col = pl.col(name)
-        if dtype.is_decimal():
-            casts.append(col.cast(pl.Float64))
-        elif dtype == pl.Date or isinstance(dtype, pl.Datetime):
-            casts.append(col.cast(pl.Datetime("us")).clip(low, high).cast(pl.Datetime("ns")))
-        elif dtype.is_integer():
-            casts.append(col.cast(pl.Int64))
-    df = frame.with_columns(casts).to_pandas()
-    for name, dtype in frame.schema.items():
-        if dtype == pl.String or dtype == pl.Null:
-            df[name] = df[name].astype(pd.StringDtype("pyarrow"))
-    return df
 
 
 def docs_mode() -> str:
@@ -81,19 +51,15 @@ def docs_mode() -> str:
 
 
 class _Session:
-    """The process's ephemeral GX context, its pandas data source and the suites added so far."""
+    """The process's ephemeral GX context and the suites added to it so far."""
 
     def __init__(self) -> None:
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
         self.gx = gx
-        _share_compiled_templates()
-        _skip_batch_fingerprint()
         self.context = gx.get_context(mode="ephemeral")
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        self.datasource = self.context.data_sources.add_pandas("pipeline")
-        self.definitions: dict[str, tuple[str, Any]] = {}  # suite name -> (digest, definition)
         self.suites: dict[str, tuple[str, Any]] = {}  # suite name -> (digest, GX suite)
         self.sites: dict[Path, str] = {}
         self.names = itertools.count()
@@ -108,24 +74,6 @@ class _Session:
         built = self.context.suites.add(build_gx_suite(suite))
         self.suites[suite.name] = (suite.digest, built)
         return built
-
-    def definition(self, suite: Suite):
-        """The GX validation definition of ``suite`` on a frame, (re)built when it changed."""
-        cached = self.definitions.get(suite.name)
-        if cached and cached[0] == suite.digest:
-            return cached[1]
-        if cached:
-            self.context.validation_definitions.delete(suite.name)
-            self.datasource.delete_asset(suite.name)
-        gx_suite = self.suite(suite)
-        batch = self.datasource.add_dataframe_asset(
-            suite.name
-        ).add_batch_definition_whole_dataframe("batch")
-        definition = self.context.validation_definitions.add(
-            self.gx.ValidationDefinition(name=suite.name, data=batch, suite=gx_suite)
-        )
-        self.definitions[suite.name] = (suite.digest, definition)
-        return definition
 
     def site(self, docs_dir: Path) -> str:
         """Name of the filesystem Data Docs site rooted at ``docs_dir``."""
@@ -149,89 +97,16 @@ class _Session:
         return self.sites[docs_dir]
 
 
-def _share_compiled_templates() -> None:
-    """Let every GX page renderer reuse compiled Jinja templates (half of a page's cost).
-
-    GX builds a new Jinja environment, and recompiles ~30 templates, for every page. A
-    bytecode cache shared by those environments skips the recompiling. Should GX's view class
-    change shape, pages still render, only slower.
-    """
-    import jinja2
-    from great_expectations.render.view import view
-
-    cls = getattr(view, "DefaultJinjaView", None)
-    if cls is None or getattr(cls, "_pipeline_shared_cache", False):
-        return
-
-    class _MemoryCache(jinja2.BytecodeCache):
-        def __init__(self) -> None:
-            self.compiled: dict[str, bytes] = {}
-
-        def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-            if bucket.key in self.compiled:
-                bucket.bytecode_from_string(self.compiled[bucket.key])
-
-        def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-            self.compiled[bucket.key] = bucket.bytecode_to_string()
-
-    cache = _MemoryCache()
-    original = cls.__init__
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
-        env = getattr(self, "env", None)
-        if isinstance(env, jinja2.Environment):
-            env.bytecode_cache = cache
-
-    cls.__init__ = __init__
-    cls._pipeline_shared_cache = True
-
-
-def _skip_batch_fingerprint() -> None:
-    """Stop GX hashing every value of a batch for a fingerprint no result or page uses.
-
-    GX's pandas engine hashes each frame under 1 GB (``HASH_THRESHOLD``) into its batch markers:
-    about 40 % of a staging suite's run on 200,000 e-mail events (timed once, by hand). A
-    threshold of 0 skips it. Should GX rename the constant, nothing breaks; validation is only
-    slower.
-    """
-    from great_expectations.execution_engine import pandas_execution_engine
-
-    if hasattr(pandas_execution_engine, "HASH_THRESHOLD"):
-        pandas_execution_engine.HASH_THRESHOLD = 0
-
-
 @functools.cache
 def _session() -> _Session:
     return _Session()
-
-
-def run_suite(
-    suite: Suite,
-    frame: pl.DataFrame,
-    *,
-    target: str,
-    batch: str,
-    run_id: str,
-    parameters: dict[str, Any] | None = None,
-    docs_dir: Path | None = None,
-) -> SuiteOutcome:
-    """Validate ``frame`` against ``suite``; renders a Data Docs page under ``docs_dir``."""
-    started = time.perf_counter()  # before the import: GX's import is part of what we cost
-    session = _session()
-    definition = session.definition(suite)
-    df = to_pandas(frame)
-    index = [c for c in suite.index_columns if c in df.columns]
-    outcome, gx_run = _run(session, definition, suite, {"dataframe": df}, index, parameters, run_id)
-    outcome.target, outcome.run_id, outcome.rows, outcome.batch = target, run_id, len(df), batch
-    return _finish(session, suite, outcome, gx_run, docs_dir, started)
 
 
 @dataclass
 class SqlSource:
     """A GX SQL data source on GX's own connection to a DuckDB database (see ``gx_duckdb``)."""
 
-    con: Any  # duckdb.DuckDBPyConnection: GX's connection, where batches are temporary views
+    con: Any  # duckdb.DuckDBPyConnection: GX's connection, where the batches are
     datasource: Any
 
 
@@ -250,6 +125,30 @@ def sql_source(con) -> Iterator[SqlSource]:
         gx_con.close()
 
 
+@functools.cache
+def landed_source() -> SqlSource:
+    """The process's GX SQL data source for landed files: an in-memory DuckDB database.
+
+    A delivery's rows live in the ingest connection's open transaction, which another
+    connection cannot see, and GX must not run statements in that transaction (one failed
+    statement of GX's column reflection would abort the ingest). So each landed batch is
+    copied into a table of this database (a real table: GX reflects no column types of a
+    temporary table or view, and the landed suites check types).
+    """
+    import duckdb
+
+    from pipeline.validation.gx_duckdb import add_duckdb_datasource
+
+    con = duckdb.connect(":memory:")
+    # Beyond 1 GB a large delivery's batch spills, to a folder of its own: an in-memory
+    # database's default is ``.tmp`` in the working directory, which may be read-only.
+    run(con, "set memory_limit = '1GB'")
+    spill = tempfile.mkdtemp(prefix="pipeline-landed-")
+    atexit.register(shutil.rmtree, spill, True)
+    run(con, f"set temp_directory = {literal(spill)}")
+    return SqlSource(con, add_duckdb_datasource(_session().context, con, "landed"))
+
+
 def run_suite_sql(
     source: SqlSource,
     suite: Suite,
@@ -265,46 +164,65 @@ def run_suite_sql(
     """Validate the ``rows`` rows of query ``sql`` against ``suite`` inside DuckDB, with GX's
     SQL engine; renders a Data Docs page under ``docs_dir``."""
     started = time.perf_counter()
-    session = _session()
-    name = f"{suite.name}__{next(session.names)}"
+    name = f"{suite.name}__{next(_session().names)}"
     # A temporary view, not a query asset: GX would run a query asset whole to read its columns.
     run(source.con, f"create or replace temp view {identifier(name)} as {sql}")
-    asset = source.datasource.add_table_asset(name, table_name=name)
-    definition = session.context.validation_definitions.add(
-        session.gx.ValidationDefinition(
-            name=name,
-            data=asset.add_batch_definition_whole_table("batch"),
-            suite=session.suite(suite),
-        )
-    )
     try:
-        columns = source.con.sql(f"select * from {identifier(name)} limit 0").columns
-        index = [c for c in suite.index_columns if c in columns]
-        outcome, gx_run = _run(session, definition, suite, None, index, parameters, run_id)
-        outcome.target, outcome.run_id, outcome.rows, outcome.batch = target, run_id, rows, batch
-        return _finish(session, suite, outcome, gx_run, docs_dir, started)
+        return run_suite_table(
+            source, suite, name, rows, target=target, batch=batch, run_id=run_id,
+            parameters=parameters, docs_dir=docs_dir, started=started,
+        )  # fmt: skip
     finally:
-        session.context.validation_definitions.delete(name)
-        source.datasource.delete_asset(name)
         run(source.con, f"drop view if exists {identifier(name)}")
 
 
-def _run(session, definition, suite, batch_parameters, index, parameters, run_id: str):
-    """Run ``definition``; the outcome (its run fields still blank) and GX's run identifier."""
-    from great_expectations.core.run_identifier import RunIdentifier
+def run_suite_table(
+    source: SqlSource,
+    suite: Suite,
+    table: str,
+    rows: int,
+    *,
+    target: str,
+    batch: str,
+    run_id: str,
+    parameters: dict[str, Any] | None = None,
+    docs_dir: Path | None = None,
+    started: float | None = None,
+) -> SuiteOutcome:
+    """Validate table or view ``table`` of ``source`` (``rows`` rows) against ``suite``."""
+    started = time.perf_counter() if started is None else started
+    session = _session()
+    name = f"{suite.name}__{next(session.names)}"
+    asset = source.datasource.add_table_asset(name, table_name=table)
+    try:
+        columns = source.con.sql(f"select * from {identifier(table)} limit 0").columns
+        index = [c for c in suite.index_columns if c in columns]
+        gx_batch = asset.add_batch_definition_whole_table("batch").get_batch()
+        outcome, result = _run(session, gx_batch, suite, index, parameters)
+        outcome.target, outcome.run_id, outcome.rows, outcome.batch = target, run_id, rows, batch
+        if docs_dir is not None and _wants_page(outcome):
+            outcome.docs_path = _render(session, docs_dir, suite, result, gx_batch.id, run_id)
+        outcome.seconds = round(time.perf_counter() - started, 3)
+        return outcome
+    finally:
+        source.datasource.delete_asset(name)
 
-    gx_run = RunIdentifier(run_name=run_id, run_time=dt.datetime.now(dt.UTC))
-    result = definition.run(
-        batch_parameters=batch_parameters,
+
+def _run(session, gx_batch, suite, index, parameters):
+    """Validate ``gx_batch``; the outcome (its run fields still blank) and GX's result.
+
+    ``Batch.validate`` rather than a validation definition: a definition's run also stores its
+    definition and its result in GX's stores (a sixth of three mart checks' time, profiled); the
+    result is stored only when a Data Docs page is rendered from it.
+    """
+    result = gx_batch.validate(
+        session.suite(suite),
         expectation_parameters=parameters or {},
         result_format={"result_format": "SUMMARY", "partial_unexpected_count": MAX_EXAMPLES},
-        run_id=gx_run,
     )
     outcomes = [_outcome(r, []) for r in result.results]
     if index:
-        _add_row_examples(
-            session, definition, suite, batch_parameters, index, parameters or {}, outcomes
-        )
+        _add_row_examples(session, gx_batch, suite, index, parameters or {}, outcomes)
     outcome = SuiteOutcome(
         suite=suite.name,
         stage=suite.stage,
@@ -316,35 +234,19 @@ def _run(session, definition, suite, batch_parameters, index, parameters, run_id
         seconds=0.0,
         expectations=outcomes,
     )
-    return outcome, gx_run
+    return outcome, result
 
 
-def _finish(session, suite, outcome, gx_run, docs_dir, started) -> SuiteOutcome:
-    """Render the run's Data Docs page when wanted, drop GX's stored result, time the run."""
-    store = session.context.validation_results_store
-    keys = [
-        k
-        for k in store.list_keys()
-        if k.run_id == gx_run and k.expectation_suite_identifier.name == suite.name
-    ]
+def _wants_page(outcome: SuiteOutcome) -> bool:
+    """Whether ``PIPELINE_DATA_DOCS`` asks for this batch's page."""
     mode = docs_mode()
-    if (
-        docs_dir is not None
-        and keys
-        and (mode == "all" or mode == "failures" and outcome.status != "passed")
-    ):
-        outcome.docs_path = _render(session, docs_dir, keys[0])
-    for key in keys:
-        store.remove_key(key)
-    outcome.seconds = round(time.perf_counter() - started, 3)
-    return outcome
+    return mode == "all" or (mode == "failures" and outcome.status != "passed")
 
 
 def _add_row_examples(
     session: _Session,
-    definition,
+    gx_batch,
     suite: Suite,
-    batch_parameters: dict[str, Any] | None,
     index: list[str],
     parameters: dict[str, Any],
     outcomes: list[ExpectationOutcome],
@@ -375,8 +277,7 @@ def _add_row_examples(
     if not expectations:
         return
     located = session.gx.ExpectationSuite(name=f"{suite.name}__rows", expectations=expectations)
-    batch = definition.data.get_batch(batch_parameters=batch_parameters)
-    result = batch.validate(
+    result = gx_batch.validate(
         located,
         result_format={
             "result_format": "SUMMARY",
@@ -417,27 +318,43 @@ def _columns(kwargs: dict[str, Any]) -> str:
     return ", ".join(expectation_columns(kwargs))
 
 
-def _render(session: _Session, docs_dir: Path, key) -> str | None:
+def _render(session: _Session, docs_dir: Path, suite: Suite, result, batch_id: str, run_id: str):
+    """Render ``result``'s Data Docs page under ``docs_dir``; returns the page's path."""
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
     site = session.site(docs_dir)
+    gx_run = RunIdentifier(run_name=run_id, run_time=dt.datetime.now(dt.UTC))
+    result.meta["run_id"] = gx_run
+    result.meta["validation_time"] = gx_run.run_time
+    key = ValidationResultIdentifier(
+        expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite.name),
+        run_id=gx_run,
+        batch_identifier=batch_id,
+    )
     # GX writes result values (unexpected examples, observed values, error messages) into the
     # page unescaped: a delivered campaign name '<img src=x onerror=…>' would run as script in
-    # the reader's browser. The stored result is only used for this page, so escape it first.
+    # the reader's browser. The result is only used for this page, so escape it first.
     store = session.context.validation_results_store
-    store.set(key, escape_result(store.get(key)))
-    session.context.build_data_docs(
-        site_names=[site], resource_identifiers=[key], build_index=False
-    )
-    urls = session.context.get_docs_sites_urls(resource_identifier=key, site_name=site)
+    store.set(key, escape_result(result))
+    try:
+        session.context.build_data_docs(
+            site_names=[site], resource_identifiers=[key], build_index=False
+        )
+        urls = session.context.get_docs_sites_urls(resource_identifier=key, site_name=site)
+    finally:
+        store.remove_key(key)
     url = urls[0].get("site_url") if urls else None
     return unquote(urlparse(url).path) if url else None
 
 
 def _text(value: Any) -> str:
-    import pandas as pd
-
     if isinstance(value, float) and math.isnan(value):
         return "NaN"
-    if value is None or value is pd.NaT or value is pd.NA:
+    if value is None:
         return "null"
     if isinstance(value, dict):
         return "(" + ", ".join(f"{k}={_text(v)}" for k, v in value.items()) + ")"
@@ -445,6 +362,8 @@ def _text(value: Any) -> str:
         return "(" + ", ".join(_text(v) for v in value) + ")"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, Decimal):  # DECIMAL(18,4) comes back as Decimal('10.5000'): "10.5"
+        return format(value.normalize(), "f")
     return str(value)
 
 
