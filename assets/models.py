@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from pipeline import skip
 from pipeline.catalog import PYTHON_TABLES
 from pipeline.spark import session as spark_engine
 from pipeline.spark.run import build_models_on_spark, engine_metadata
@@ -20,7 +21,6 @@ from pipeline.sql_engine import (
     SQL_DIR,
     Model,
     discover_models,
-    materialize,
     preview_markdown,
 )
 from pipeline.warehouse import Warehouse, rows
@@ -98,11 +98,20 @@ def layer_asset(
         if spark_engine.engine() == "spark":
             yield from _build_on_spark(context, warehouse, models, all_models or models, selected)
             return
+        layers = {m.name: m.layer for m in all_models or models}
+        seen: dict = {}  # input fingerprints, shared by the step's models (pipeline.skip)
         with warehouse.connect() as con:
             for model in models:  # already in dependency order
                 if model.name not in selected:
                     continue
-                count, how = materialize(con, model)
+                count, how = skip.build_model(con, model, layers, context.run.run_id, seen)
+                if count is None:
+                    context.log.info(f"{model.qualified_name}: {how}")
+                    yield dg.MaterializeResult(
+                        asset_key=model.name,
+                        metadata={"build": "skipped", "skipped": how, "engine": "duckdb"},
+                    )
+                    continue
                 context.log.info(f"{model.qualified_name}: {count:,} rows ({how})")
                 yield dg.MaterializeResult(
                     asset_key=model.name,
