@@ -99,12 +99,12 @@ def layer_asset(
             yield from _build_on_spark(context, warehouse, models, all_models or models, selected)
             return
         layers = {m.name: m.layer for m in all_models or models}
-        seen: dict = {}  # input fingerprints, shared by the step's models (pipeline.skip)
         with warehouse.connect() as con:
+            prints = skip.Fingerprints(con)  # shared by the step's models
             for model in models:  # already in dependency order
                 if model.name not in selected:
                     continue
-                count, how = skip.build_model(con, model, layers, context.run.run_id, seen)
+                count, how = skip.build_model(con, model, layers, context.run.run_id, prints)
                 if count is None:
                     context.log.info(f"{model.qualified_name}: {how}")
                     yield dg.MaterializeResult(

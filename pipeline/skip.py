@@ -33,7 +33,7 @@ import duckdb
 from pipeline.catalog import PYTHON_TABLES
 from pipeline.sql_engine import Model, materialize
 from pipeline.sqltext import identifier
-from pipeline.warehouse import rows, run, scalar, table_exists
+from pipeline.warehouse import rows, run, table_exists
 
 TABLE = "meta.build_inputs"
 HASH_ROWS = 2_000_000  # above this a rebuilt table counts as changed (hashing would cost more)
@@ -57,10 +57,10 @@ class Skipped:
     reason: str
 
 
-def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
+def _table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
     return [
-        f"{name} {kind}"
-        for name, kind in rows(
+        f"{c} {k}"
+        for c, k in rows(
             con,
             "select column_name, data_type from information_schema.columns "
             "where table_schema = ? and table_name = ? order by ordinal_position",
@@ -72,8 +72,104 @@ def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[st
 def _build_number(con: duckdb.DuckDBPyConnection, table: str) -> int | None:
     if not table_exists(con, "meta", "model_builds"):
         return None
-    found = scalar(con, "select build_id from meta.model_builds where model = ?", [table])
-    return None if found is None else int(found)
+    found = rows(con, "select build_id from meta.model_builds where model = ?", [table])
+    return int(found[0][0]) if found and found[0][0] is not None else None
+
+
+class Fingerprints:
+    """Fingerprints of tables on one connection, with the catalogue, the engine's build numbers
+    and the recorded output hashes each read in one query and kept until :meth:`changed`."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self._columns: dict[str, list[str]] | None = None
+        self._builds: dict[str, int] | None = None
+        self._records: dict[str, tuple[str, dict[str, object]]] | None = None
+        self._done: dict[str, dict[str, object]] = {}
+
+    def built(self, schema: str, table: str, version: str, value: dict[str, object]) -> None:
+        """Take note that ``schema.table`` was just built and recorded (``value``, as
+        :func:`record` wrote it): only what that changed is read again."""
+        self._done.pop(f"{schema}.{table}", None)
+        if self._columns is not None:
+            self._columns[f"{schema}.{table}"] = _table_columns(self.con, schema, table)
+        if self._builds is not None and isinstance(value.get("build"), int):
+            self._builds[table] = int(value["build"])  # type: ignore[arg-type]
+        if self._records is not None:
+            self._records[table] = (version, value)
+
+    def columns(self, schema: str, table: str) -> list[str] | None:
+        """``name TYPE`` of each column of ``schema.table``; None if there is no such table."""
+        if self._columns is None:
+            self._columns = {}
+            for s, t, c, k in rows(
+                self.con,
+                "select table_schema, table_name, column_name, data_type "
+                "from information_schema.columns order by table_schema, table_name, "
+                "ordinal_position",
+            ):
+                self._columns.setdefault(f"{s}.{t}", []).append(f"{c} {k}")
+        return self._columns.get(f"{schema}.{table}")
+
+    def build(self, table: str) -> int | None:
+        """The SQL engine's build number of ``table`` (``meta.model_builds``), if it has one."""
+        if self._builds is None:
+            self._builds = {}
+            if self.columns("meta", "model_builds") is not None:
+                found = rows(self.con, "select model, build_id from meta.model_builds")
+                self._builds = {m: int(b) for m, b in found if b is not None}
+        return self._builds.get(table)
+
+    def recorded(self, target: str) -> tuple[str, dict[str, object]] | None:
+        """The code version and record (inputs, build number, content hash) of ``target``'s
+        last recorded build, if any."""
+        if self._records is None:
+            self._records = {}
+            if self.columns("meta", "build_inputs") is not None:
+                for t, version, value in rows(
+                    self.con, f"select target, version, inputs from {TABLE}"
+                ):
+                    self._records[t] = (version, json.loads(value))
+        return self._records.get(target)
+
+    def output(self, target: str) -> tuple[int | None, str | None]:
+        """The build number and content hash recorded for ``target`` right after its build."""
+        found = self.recorded(target)
+        return (found[1].get("build"), found[1].get("content")) if found else (None, None)
+
+    def of(self, schema: str, table: str) -> dict[str, object]:
+        """What identifies the current rows of ``schema.table`` (see the module docstring)."""
+        name = f"{schema}.{table}"
+        if name not in self._done:
+            self._done[name] = self._fingerprint(schema, table)
+        return self._done[name]
+
+    def _fingerprint(self, schema: str, table: str) -> dict[str, object]:
+        columns = self.columns(schema, table)
+        if columns is None:
+            return {"missing": True}
+        found: dict[str, object] = {"columns": columns}
+        build = self.build(table)
+        if build is not None:
+            found["build"] = build
+            # The content hash taken right after that very build, if it was small enough.
+            recorded_build, content = self.output(table)
+            if content is not None and recorded_build == build:
+                found["content"] = content
+            elif recorded_build != build:
+                # Built in Python (int_mention_sentiment records a build every run, new
+                # mentions or not): hashed here, if small enough.
+                source = f"{identifier(schema)}.{identifier(table)}"
+                if int(rows(self.con, f"select count(*) from {source}")[0][0]) <= HASH_ROWS:
+                    found["content"] = content_hash(self.con, schema, table)
+        elif schema == "raw" and any(c.startswith(f"{_SEQ} ") for c in columns):
+            count, seq = rows(
+                self.con, f"select count(*), max({_SEQ}) from raw.{identifier(table)}"
+            )[0]
+            found["appended"] = f"{count}:{seq}"
+        else:
+            found["content"] = content_hash(self.con, schema, table)
+        return found
 
 
 def content_hash(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str:
@@ -86,22 +182,7 @@ def content_hash(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str
 
 def fingerprint(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, object]:
     """What identifies the current rows of ``schema.table`` (see the module docstring)."""
-    if not table_exists(con, schema, table):
-        return {"missing": True}
-    columns = _columns(con, schema, table)
-    found: dict[str, object] = {"columns": columns}
-    build = _build_number(con, table)
-    if build is not None:
-        found["build"] = build
-        count = int(scalar(con, f"select count(*) from {identifier(schema)}.{identifier(table)}"))
-        if count <= HASH_ROWS:
-            found["content"] = content_hash(con, schema, table)
-    elif schema == "raw" and any(c.startswith(f"{_SEQ} ") for c in columns):
-        count, seq = rows(con, f"select count(*), max({_SEQ}) from raw.{identifier(table)}")[0]
-        found["appended"] = f"{count}:{seq}"
-    else:
-        found["content"] = content_hash(con, schema, table)
-    return found
+    return Fingerprints(con).of(schema, table)
 
 
 def same_rows(before: dict[str, object], now: dict[str, object]) -> bool:
@@ -119,15 +200,12 @@ def same_rows(before: dict[str, object], now: dict[str, object]) -> bool:
 def inputs(
     con: duckdb.DuckDBPyConnection,
     tables: Iterable[tuple[str, str]],
-    cache: dict[str, dict[str, object]] | None = None,
+    prints: Fingerprints | None = None,
 ) -> dict[str, dict[str, object]]:
     """Fingerprints of the ``(schema, table)`` pairs a build reads, keyed ``schema.table``;
-    ``cache`` keeps them across the builds of one step (several models read one table)."""
-    cache = {} if cache is None else cache
-    for s, t in tables:
-        if f"{s}.{t}" not in cache:
-            cache[f"{s}.{t}"] = fingerprint(con, s, t)
-    return {f"{s}.{t}": cache[f"{s}.{t}"] for s, t in tables}
+    ``prints`` keeps what it read across the builds of one step."""
+    prints = prints or Fingerprints(con)
+    return {f"{s}.{t}": prints.of(s, t) for s, t in tables}
 
 
 def _prepare(con: duckdb.DuckDBPyConnection) -> None:
@@ -142,6 +220,7 @@ def why_unchanged(
     version: str,
     now: dict[str, dict[str, object]],
     outputs: Iterable[tuple[str, str]],
+    prints: Fingerprints | None = None,
 ) -> str | None:
     """The reason the build of ``target`` can be skipped, or None if it must run.
 
@@ -149,15 +228,14 @@ def why_unchanged(
     (all must exist). A target built since its record by anything that does not record (a
     test's ``build_models``, the Spark engine) has another build number and is not skipped.
     """
-    _prepare(con)
-    if not all(table_exists(con, s, t) for s, t in outputs):
+    prints = prints or Fingerprints(con)
+    if not all(prints.columns(s, t) is not None for s, t in outputs):
         return None
-    found = rows(con, f"select version, inputs from {TABLE} where target = ?", [target])
-    if not found or found[0][0] != version:
+    found = prints.recorded(target)
+    if found is None or found[0] != version:
         return None
-    recorded = json.loads(found[0][1])
-    before = recorded.get("inputs", {})
-    if recorded.get("build") != _build_number(con, target) or set(before) != set(now):
+    before = found[1].get("inputs", {})
+    if found[1].get("build") != prints.build(target) or set(before) != set(now):
         return None
     if not all(same_rows(before[name], now[name]) for name in now):
         return None
@@ -166,17 +244,27 @@ def why_unchanged(
 
 
 def record(
-    con: duckdb.DuckDBPyConnection, target: str, version: str, seen: dict[str, dict[str, object]]
-) -> None:
+    con: duckdb.DuckDBPyConnection,
+    target: str,
+    version: str,
+    seen: dict[str, dict[str, object]],
+    output: tuple[str, str] | None = None,
+    count: int | None = None,
+) -> dict[str, object]:
     """Remember that ``target`` was just built by ``version`` from inputs fingerprinted ``seen``
-    (taken before the build), with its build number now."""
+    (taken before the build), with its build number now and, for an ``output`` table of at most
+    ``HASH_ROWS`` rows (``count``), the hash of its content: its readers compare that when it is
+    rebuilt, instead of hashing it themselves. Returns what it recorded."""
     _prepare(con)
-    value = {"inputs": seen, "build": _build_number(con, target)}
+    value: dict[str, object] = {"inputs": seen, "build": _build_number(con, target)}
+    if output is not None and count is not None and count <= HASH_ROWS:
+        value["content"] = content_hash(con, *output)
     run(
         con,
         f"insert or replace into {TABLE} values (?, ?, ?, current_timestamp)",
         [target, version, json.dumps(value, sort_keys=True)],
     )
+    return value
 
 
 def forget(con: duckdb.DuckDBPyConnection, target: str) -> None:
@@ -214,19 +302,21 @@ def build_model(
     model: Model,
     layers: dict[str, str],
     run_id: str | None = None,
-    cache: dict[str, dict[str, object]] | None = None,
+    prints: Fingerprints | None = None,
 ) -> tuple[int | None, str]:
     """Build ``model`` (``pipeline.sql_engine.materialize``) unless its code and inputs are as
     at its last build; returns its row count and how it was built, or (None, the reason) when
-    skipped. ``layers`` maps every model's name to its schema; ``cache`` as in :func:`inputs`."""
+    skipped. ``layers`` maps every model's name to its schema; ``prints`` as in :func:`inputs`."""
     tables = [(layers.get(p) or PYTHON_TABLES[p][0], p) for p in model.parents]
-    cache = {} if cache is None else cache
-    seen = inputs(con, tables, cache)
-    why = why_unchanged(con, model.name, model.sql_sha256, seen, [(model.layer, model.name)])
+    prints = prints or Fingerprints(con)
+    seen = inputs(con, tables, prints)
+    why = why_unchanged(
+        con, model.name, model.sql_sha256, seen, [(model.layer, model.name)], prints
+    )
     if why:
         note_skipped(con, run_id, model.name, why)
         return None, why
     count, how = materialize(con, model)
-    cache.pop(model.qualified_name, None)  # rebuilt: its readers fingerprint it afresh
-    record(con, model.name, model.sql_sha256, seen)
+    value = record(con, model.name, model.sql_sha256, seen, (model.layer, model.name), count)
+    prints.built(model.layer, model.name, model.sql_sha256, value)
     return count, how

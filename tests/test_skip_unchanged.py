@@ -49,10 +49,12 @@ def _build(data_dir: Path, run_id: str) -> dict[str, str]:
     done = {}
     with open_warehouse(data_dir / "warehouse.duckdb") as con:
         _land(con, data_dir, run_id)
+        prints = skip.Fingerprints(con)
         for model in models:
             if "int_mention_sentiment" in model.parents:
                 build_mention_sentiment(con)
-            count, how = skip.build_model(con, model, layers, run_id)
+                prints = skip.Fingerprints(con)  # a table built outside build_model
+            count, how = skip.build_model(con, model, layers, run_id, prints)
             done[model.name] = "skipped" if count is None else how
     return done
 
