@@ -98,7 +98,9 @@ def import_costs(env: dict[str, str], cwd: Path) -> dict[str, float]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def delivery_result(measured: dict, imports: dict[str, float], file: Path) -> dict:
+def delivery_result(
+    measured: dict, imports: dict[str, float], file: Path, after_increment: bool = True
+) -> dict:
     """What the report shows of the delivery run (``measured`` is ``pipeline_run``'s dict)."""
     keep = (
         "wall_seconds",
@@ -122,6 +124,7 @@ def delivery_result(measured: dict, imports: dict[str, float], file: Path) -> di
         "rows": DELIVERY_ROWS,
         "entity": ENTITY,
         "imports": imports,
+        "after_increment": after_increment,
     }
 
 
@@ -132,9 +135,10 @@ def bench_delivery(
     pipeline_run: Callable[[Path, dt.date, str], dict],
     env: dict[str, str],
     cwd: Path,
+    after_increment: bool = True,
 ) -> dict:
     """Drop one file of 100 orders into ``data_dir``'s landing, run the pipeline as of ``day``
     (the previous run's date: a delivery within the day) and measure it."""
     file = write_delivery(data_dir / "landing", day)
     measured = pipeline_run(data_dir, day, label)
-    return delivery_result(measured, import_costs(env, cwd), file)
+    return delivery_result(measured, import_costs(env, cwd), file, after_increment)
