@@ -24,9 +24,11 @@ table, or a changed column list rebuilds as before.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 
@@ -320,3 +322,15 @@ def build_model(
     value = record(con, model.name, model.sql_sha256, seen, (model.layer, model.name), count)
     prints.built(model.layer, model.name, model.sql_sha256, value)
     return count, how
+
+
+def code_version(paths: Iterable[Path], *settings: object) -> str:
+    """A version of Python-built tables: a hash of the code files (a folder: its ``.py`` and
+    ``.yml`` files) and the settings that shape the rows."""
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        files = sorted([*path.rglob("*.py"), *path.rglob("*.yml")]) if path.is_dir() else [path]
+        for file in files:
+            digest.update(file.name.encode() + b"\0" + file.read_bytes())
+    digest.update(repr(settings).encode())
+    return digest.hexdigest()

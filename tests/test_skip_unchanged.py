@@ -11,17 +11,22 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import dagster as dg
 import duckdb
 import pytest
 
+from assets.charts import CHART_ASSETS
+from assets.predictions import PREDICTION_ASSETS
+from assets.serving import build_serving_asset, mart_names
+from assets.settings import pipeline_settings
 from pipeline import skip
-from pipeline.config import Settings
+from pipeline.config import PipelineConfig, Settings
 from pipeline.entities import ENTITIES, LINEAGE_COLUMNS
 from pipeline.generate import generate
 from pipeline.ingest.core import ingest_entity
 from pipeline.sentiment import build_mention_sentiment
 from pipeline.sql_engine import discover_models, materialize_model
-from pipeline.warehouse import open_warehouse, rows, run, scalar
+from pipeline.warehouse import Warehouse, open_warehouse, rows, run, scalar
 
 BENCH_DIR = Path(__file__).resolve().parent.parent / "bench"
 AS_OF = dt.date(2026, 10, 31)
@@ -200,3 +205,39 @@ def test_changed_code_or_a_build_elsewhere_is_not_skipped() -> None:
         run(con, "create table meta.model_builds (model varchar, build_id int)")
         run(con, "insert into meta.model_builds values ('m', 7)")
         assert skip.why_unchanged(con, "m", "v1", seen, [("main", "m")]) is None
+
+
+def _publish(data_dir: Path, as_of: str) -> dg.ExecuteInProcessResult:
+    """Settings, predictions, serving and charts as one real Dagster run on ``data_dir``."""
+    config = PipelineConfig(data_dir=str(data_dir), as_of=as_of, timezone="UTC")
+    return dg.materialize(
+        [pipeline_settings, *PREDICTION_ASSETS, build_serving_asset(mart_names()), *CHART_ASSETS],
+        resources={"config": config, "warehouse": Warehouse(config=config)},
+    )
+
+
+def _meta(result: dg.ExecuteInProcessResult, node: str) -> list[dict]:
+    return [m.metadata for m in result.asset_materializations_for_node(node)]
+
+
+def test_unchanged_marts_are_not_fitted_published_or_drawn_again(delivered) -> None:
+    data_dir, _ = delivered
+    first = _publish(data_dir, AS_OF.isoformat())
+    assert "skipped" not in str(_meta(first, "predictions") + _meta(first, "serving_marts"))
+    serving = data_dir / "serving" / "marts.duckdb"
+    published = serving.read_bytes()
+    heatmap = (data_dir / "docs" / "cohort_heatmap.png").stat().st_mtime_ns
+    # The same marts and settings again: nothing to fit, publish or draw.
+    second = _publish(data_dir, AS_OF.isoformat())
+    assert all("skipped" in m for m in _meta(second, "predictions"))  # both marts
+    assert "skipped" in _meta(second, "serving_marts")[0]
+    assert "skipped" in _meta(second, "retention_charts")[0]
+    assert serving.read_bytes() == published  # not written again
+    assert (data_dir / "docs" / "cohort_heatmap.png").stat().st_mtime_ns == heatmap
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        skipped = {s.target for s in skip.skipped_in(con, second.run_id)}
+    assert skipped == {"predictions", "serving_marts"}
+    # Another as_of changes meta.pipeline_settings, an input of both: they run again.
+    third = _publish(data_dir, (AS_OF + dt.timedelta(days=1)).isoformat())
+    assert "skipped" not in str(_meta(third, "predictions") + _meta(third, "serving_marts"))
+    assert serving.read_bytes() != published
