@@ -23,7 +23,7 @@ from pipeline.sql_engine import (
     discover_models,
     preview_markdown,
 )
-from pipeline.warehouse import Warehouse, rows
+from pipeline.warehouse import Warehouse, rows, scalar
 
 REPO_ROOT = SQL_DIR.parent
 
@@ -109,7 +109,15 @@ def layer_asset(
                     context.log.info(f"{model.qualified_name}: {how}")
                     yield dg.MaterializeResult(
                         asset_key=model.name,
-                        metadata={"build": "skipped", "skipped": how, "engine": "duckdb"},
+                        metadata={
+                            # The table as it stands, so the UI's row count stays filled in.
+                            "dagster/row_count": int(
+                                scalar(con, f"select count(*) from {model.qualified_name}")
+                            ),
+                            "build": "skipped",
+                            "skipped": how,
+                            "engine": "duckdb",
+                        },
                     )
                     continue
                 context.log.info(f"{model.qualified_name}: {count:,} rows ({how})")
