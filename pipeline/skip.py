@@ -8,12 +8,12 @@ is skipped and the reason is said (the step's log and metadata, and the run summ
 delivery of 100 orders then rebuilds what orders reach and nothing else: not the social or
 e-mail models, not a mart whose inputs the orders did not change.
 
-A fingerprint is (docs/performance.md, "Fixed cost of a run"):
+A fingerprint is (docs/architecture.md, "Builds a run cannot change are skipped"):
 
-- for a table the SQL engine builds (``meta.model_builds``): its build number; a table rebuilt
-  since is also compared by content when it is small enough to hash (``HASH_ROWS``), so that a
+- for a table the SQL engine builds (``meta.model_builds``): its build number, and the hash of
+  its rows taken once right after that build when it has at most ``HASH_ROWS`` rows, so that a
   rebuild that produced the same rows (``int_customers`` after orders of known customers) does
-  not force its readers to rebuild;
+  not force its readers to rebuild (a table built in Python is hashed when read);
 - for a landed raw table: its row count and latest ``_delivery_seq`` (raw tables are only
   appended to, each row with a larger sequence number than every row before it);
 - anything else (``meta.pipeline_settings``): its columns and a hash of its rows.
@@ -267,12 +267,6 @@ def record(
         [target, version, json.dumps(value, sort_keys=True)],
     )
     return value
-
-
-def forget(con: duckdb.DuckDBPyConnection, target: str) -> None:
-    """Drop ``target``'s record: its next build runs whatever its inputs."""
-    _prepare(con)
-    run(con, f"delete from {TABLE} where target = ?", [target])
 
 
 def note_skipped(
