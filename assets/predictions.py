@@ -19,6 +19,7 @@ from pipeline import skip
 from pipeline.predict.build import build_predictions
 from pipeline.predict.charts import draw_holdout, draw_p_alive
 from pipeline.predict.docs import PREDICTION_MARTS, mart_doc
+from pipeline.predict.fit_cache import cached_bg_nbd
 from pipeline.predict.holdout import holdout_table
 from pipeline.predict.model import FITTED, Prediction
 from pipeline.predict.settings import DISCOUNT_ENV, monthly_discount
@@ -102,13 +103,16 @@ def predictions(context: dg.AssetExecutionContext, warehouse: Warehouse):
             skip.note_skipped(con, context.run.run_id, "predictions", why)
         else:
             prediction, days, as_of = build_predictions(con, discount, fitted_at)
+            seconds = time.perf_counter() - started
+            start = as_of - dt.timedelta(weeks=HOLDOUT_WEEKS)
+            # The calibration purchases rarely change: their fit is kept between runs.
+            table, holdout_status = holdout_table(days, start, as_of, cached_bg_nbd(con))
             skip.record(con, "predictions", version, seen)
     if why:
         context.log.info(f"predictions: {why}")
         for name in PREDICTION_MARTS:
             yield dg.MaterializeResult(asset_key=name, metadata={"skipped": why})
         return
-    seconds = time.perf_counter() - started
     customers = prediction.customers
     shared = _model_metadata(prediction)
     if prediction.bg_status != FITTED:
@@ -127,8 +131,6 @@ def predictions(context: dg.AssetExecutionContext, warehouse: Warehouse):
         path = settings.docs_dir / P_ALIVE_FILE
         write_png(path, picture)
         pictures["p_alive_heatmap"] = image_markdown("P(alive)", picture, path)
-    start = as_of - dt.timedelta(weeks=HOLDOUT_WEEKS)
-    table, holdout_status = holdout_table(days, start, as_of)
     if table is None:
         pictures["holdout"] = f"no holdout comparison (fit to {start}): {holdout_status}"
     else:
