@@ -12,7 +12,9 @@ characters (``MetadataEntry.tsx``: ``expandSmallValues && mdStr.length < 1000``)
 """
 
 import base64
+import hashlib
 import io
+import json
 import os
 from pathlib import Path
 
@@ -30,6 +32,38 @@ CURVE_FILE = "retention_curve.png"
 DPI = 80
 # Dagster's UI renders markdown metadata inline below this many characters.
 INLINE_MARKDOWN_LIMIT = 1000
+# What the PNGs were last drawn from (a hash of the data and of this file): the same data
+# draws the same pictures, so they are not drawn again (docs/performance.md).
+STAMP_FILE = ".retention_charts.json"
+
+
+def _drawn_from(matrix: pl.DataFrame, curve: pl.DataFrame) -> str:
+    """A hash of what the two pictures show, and of the code that draws them."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    for frame in (matrix, curve):
+        digest.update(frame.write_csv().encode())
+    return digest.hexdigest()
+
+
+def _picture(path: Path, stamp: str, draw) -> tuple[bytes, bool]:
+    """The PNG at ``path`` if it was drawn from ``stamp``'s data, else ``draw()`` written there;
+    and whether it was drawn."""
+    stamp_file = path.parent / STAMP_FILE
+    try:
+        drawn = json.loads(stamp_file.read_text(encoding="utf-8")).get(path.name)
+    except (OSError, ValueError):
+        drawn = None
+    if drawn == stamp and path.exists():
+        return path.read_bytes(), False
+    data = draw()
+    write_png(path, data)
+    try:
+        stamps = json.loads(stamp_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        stamps = {}
+    stamps[path.name] = stamp
+    stamp_file.write_text(json.dumps(stamps, sort_keys=True), encoding="utf-8")
+    return data, True
 
 
 def cohort_matrix(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
@@ -170,14 +204,15 @@ def retention_charts(
         context.log.info("no cohorts yet: no charts drawn")
         return dg.MaterializeResult(metadata=metadata)
     heatmap_path = settings.docs_dir / HEATMAP_FILE
-    heatmap = draw_heatmap(matrix)
-    write_png(heatmap_path, heatmap)
+    stamp = _drawn_from(matrix, curve)
+    heatmap, drew = _picture(heatmap_path, stamp, lambda: draw_heatmap(matrix))
+    drawn = [HEATMAP_FILE] if drew else []
     metadata["cohort_heatmap"] = image_markdown("cohort heat map", heatmap, heatmap_path)
     metadata["cohort_heatmap_path"] = dg.MetadataValue.path(str(heatmap_path))
     if not curve.is_empty():
         curve_path = settings.docs_dir / CURVE_FILE
-        picture = draw_curve(curve)
-        write_png(curve_path, picture)
+        picture, drew = _picture(curve_path, stamp, lambda: draw_curve(curve))
+        drawn += [CURVE_FILE] if drew else []
         metadata["retention_curve_table"] = dg.MetadataValue.md(curve_table(curve))
         metadata["retention_curve"] = image_markdown("retention curve", picture, curve_path)
         metadata["retention_curve_path"] = dg.MetadataValue.path(str(curve_path))
@@ -187,7 +222,12 @@ def retention_charts(
                 # A percentage (23.4, not 0.234…) that the UI can still plot across runs.
                 pct = round(float(hit["retention_rate"][0]) * 100, 1)
                 metadata[f"retention_month_{k}_pct"] = dg.MetadataValue.float(pct)
-    context.log.info(f"drew {HEATMAP_FILE} and {CURVE_FILE} in {settings.docs_dir}")
+    if drawn:
+        context.log.info(f"drew {' and '.join(drawn)} in {settings.docs_dir}")
+    else:
+        # Same data as the pictures in docs/: they are kept, and said so in the metadata.
+        metadata["skipped"] = "same cohorts and curve as the pictures already drawn"
+        context.log.info(f"retention_charts: {metadata['skipped']}; not drawn again")
     return dg.MaterializeResult(metadata=metadata)
 
 

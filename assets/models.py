@@ -17,9 +17,9 @@ from pipeline.engine import (
     SQL_DIR,
     BuildMode,
     Model,
-    build,
     discover_models,
     preview_markdown,
+    skip,
 )
 from pipeline.spark import session as spark_engine
 from pipeline.spark.run import build_models_on_spark, engine_metadata
@@ -102,15 +102,29 @@ def layer_asset(
         if spark_engine.engine() == "spark":
             yield from _build_on_spark(context, warehouse, models, all_models or models, selected)
             return
+        layers = {m.name: m.layer for m in all_models or models}
         with warehouse.connect() as con:
+            prints = skip.Fingerprints(con)  # shared by the step's models
             for model in models:  # already in dependency order
                 if model.name not in selected:
                     continue
-                result = build(con, model)
+                result = skip.build_model(con, model, layers, context.run.run_id, prints)
                 how = result.description
                 if model.incremental and result.mode is BuildMode.FULL_REBUILD:
                     how += f": {result.reason}"  # why an incremental model was rebuilt whole
                 context.log.info(f"{model.qualified_name}: {result.rows:,} rows ({how})")
+                if result.mode is BuildMode.SKIPPED:
+                    yield dg.MaterializeResult(
+                        asset_key=model.name,
+                        metadata={
+                            "dagster/row_count": result.rows,  # the table as it stands
+                            "build": "skipped",
+                            "skipped": how,
+                            "build_mode": result.mode.value,
+                            "engine": "duckdb",
+                        },
+                    )
+                    continue
                 yield dg.MaterializeResult(
                     asset_key=model.name,
                     metadata={

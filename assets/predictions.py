@@ -9,14 +9,17 @@ recency, and predicted against actual purchase days over the last 13 weeks held 
 
 import datetime as dt
 import time
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
 from assets.charts import image_markdown, write_png
+from pipeline.engine import skip
 from pipeline.predict.build import build_predictions
 from pipeline.predict.charts import draw_holdout, draw_p_alive
 from pipeline.predict.docs import PREDICTION_MARTS, mart_doc
+from pipeline.predict.fit_cache import cached_bg_nbd
 from pipeline.predict.holdout import holdout_table
 from pipeline.predict.model import FITTED, Prediction
 from pipeline.predict.settings import DISCOUNT_ENV, monthly_discount
@@ -25,6 +28,9 @@ from pipeline.warehouse import Warehouse
 HOLDOUT_WEEKS = 13
 P_ALIVE_FILE = "p_alive_heatmap.png"
 HOLDOUT_FILE = "prediction_holdout.png"
+# What the two marts are computed from (pipeline.engine.skip): unchanged, the fit would be the same.
+INPUTS = [("intermediate", "int_purchases"), ("meta", "pipeline_settings")]
+CODE = [Path(__file__), Path(__file__).resolve().parent.parent / "pipeline" / "predict"]
 
 
 def _spec(name: str) -> dg.AssetSpec:
@@ -87,9 +93,26 @@ def predictions(context: dg.AssetExecutionContext, warehouse: Warehouse):
     discount = monthly_discount()
     fitted_at = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     started = time.perf_counter()
+    version = skip.code_version(CODE, discount, HOLDOUT_WEEKS)
     with warehouse.connect() as con:
-        prediction, days, as_of = build_predictions(con, discount, fitted_at)
-    seconds = time.perf_counter() - started
+        seen = skip.inputs(con, INPUTS)
+        why = skip.why_unchanged(
+            con, "predictions", version, seen, [("marts", n) for n in PREDICTION_MARTS]
+        )
+        if why:
+            skip.note_skipped(con, context.run.run_id, "predictions", why)
+        else:
+            prediction, days, as_of = build_predictions(con, discount, fitted_at)
+            seconds = time.perf_counter() - started
+            start = as_of - dt.timedelta(weeks=HOLDOUT_WEEKS)
+            # The calibration purchases rarely change: their fit is kept between runs.
+            table, holdout_status = holdout_table(days, start, as_of, cached_bg_nbd(con))
+            skip.record(con, "predictions", version, seen)
+    if why:
+        context.log.info(f"predictions: {why}")
+        for name in PREDICTION_MARTS:
+            yield dg.MaterializeResult(asset_key=name, metadata={"skipped": why})
+        return
     customers = prediction.customers
     shared = _model_metadata(prediction)
     if prediction.bg_status != FITTED:
@@ -108,8 +131,6 @@ def predictions(context: dg.AssetExecutionContext, warehouse: Warehouse):
         path = settings.docs_dir / P_ALIVE_FILE
         write_png(path, picture)
         pictures["p_alive_heatmap"] = image_markdown("P(alive)", picture, path)
-    start = as_of - dt.timedelta(weeks=HOLDOUT_WEEKS)
-    table, holdout_status = holdout_table(days, start, as_of)
     if table is None:
         pictures["holdout"] = f"no holdout comparison (fit to {start}): {holdout_status}"
     else:

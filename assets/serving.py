@@ -37,6 +37,7 @@ from assets.publication import (
     write_publication_table,
 )
 from pipeline import pii
+from pipeline.engine import skip
 from pipeline.sqltext import identifier, literal, sql_path
 from pipeline.warehouse import Warehouse, rows, run, scalar
 
@@ -44,6 +45,14 @@ from pipeline.warehouse import Warehouse, rows, run, scalar
 # is the oldest format 2.0 writes and every 1.x client reads.
 SERVING_STORAGE_VERSION = "v1.0.0"
 SERVING_FILE = "marts.duckdb"
+SETTINGS_TABLE = ("meta", "pipeline_settings")  # as_of, published with every publication
+# What shapes a publication besides the marts' rows: this code and the marts' descriptions.
+SERVING_CODE = [
+    Path(__file__),
+    Path(__file__).with_name("publication.py"),
+    Path(__file__).resolve().parent.parent / "sql" / "marts",
+    Path(__file__).resolve().parent.parent / "pipeline" / "predict",
+]
 PARQUET_DIR = "parquet"  # a link to the current folder under PARQUET_VERSIONS
 PARQUET_VERSIONS = "parquet_versions"
 
@@ -469,9 +478,25 @@ def build_serving_asset(marts: list[str]) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, warehouse: Warehouse
     ) -> dg.MaterializeResult:
         settings = warehouse.settings()
-        with warehouse.connect() as con:
-            done = publish_marts(con, settings.serving_dir, marts)
         target = settings.serving_dir / SERVING_FILE
+        with warehouse.connect() as con:
+            # Every mart and the settings as last published, the files in place: the new
+            # publication would hold the same rows (pipeline.engine.skip), so none is written.
+            seen = skip.inputs(con, [("marts", m) for m in marts] + [SETTINGS_TABLE])
+            version = skip.code_version(SERVING_CODE, SERVING_STORAGE_VERSION, marts)
+            why = None
+            if target.exists() and (settings.serving_dir / PARQUET_DIR).exists():
+                why = skip.why_unchanged(con, "serving_marts", version, seen, [])
+            if why:
+                skip.note_skipped(con, context.run.run_id, "serving_marts", why)
+            else:
+                done = publish_marts(con, settings.serving_dir, marts)
+                skip.record(con, "serving_marts", version, seen)
+        if why:
+            context.log.info(f"serving_marts: {why}; {target} left as published")
+            return dg.MaterializeResult(
+                metadata={"path": dg.MetadataValue.path(str(target)), "skipped": why}
+            )
         context.log.info(
             f"published {len(done.counts)} marts to {target} and {done.parquet_version} "
             f"(publication {done.publication_id})"

@@ -222,6 +222,22 @@ def bench_scale(customers: int, args: argparse.Namespace, out: Path) -> dict:
                 data_dir, day, f"{customers}_increment", out
             )
             result["increment_compare"] = compare(data_dir)
+    if args.delivery:
+        # The fixed cost of a run: one file of 100 orders within the day (bench/delivery.py).
+        from delivery import bench_delivery
+
+        day = as_of + dt.timedelta(days=1 if args.increment > 0 else 0)
+        say(f"{customers:,}: one file of 100 orders delivered, as of {day} …")
+        result["delivery"] = bench_delivery(
+            data_dir,
+            day,
+            f"{customers}_delivery",
+            lambda d, a, label: pipeline_run(d, a, label, out),
+            _env(data_dir, day),
+            REPO_ROOT,
+            after_increment=args.increment > 0,
+        )
+        say(f"{customers:,}: delivery run took {result['delivery']['wall_seconds']:.1f} s")
     if args.profile and customers == min(args.scales):
         result["profile"] = profile_run(data_dir, as_of, out, customers)
     if not args.keep:
@@ -303,6 +319,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         dest="verify_increment",
         action="store_false",
         help="skip the yardstick check after the incremental run",
+    )
+    parser.add_argument(
+        "--no-delivery",
+        dest="delivery",
+        action="store_false",
+        help="skip the run after one small delivery (one file of 100 orders)",
     )
     parser.add_argument(
         "--profile", action="store_true", help="also cProfile a build at the smallest scale"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pipeline.cli.quarantine_report import summary_lines
 from pipeline.config import Settings
+from pipeline.engine.skip import skipped_in
 from pipeline.validation.log import read_log
 from pipeline.validation.outcome import SuiteOutcome
 from pipeline.validation.stages import after_as_of_text, rows_after_as_of
@@ -37,6 +38,12 @@ def print_summary(settings: Settings, run_id: str) -> None:
         if files:
             print("\nfiles landed in this run:")
             print("\n".join(files))
+        skipped = skipped_in(con, run_id)
+        if skipped:
+            # What the run left as it was, and why (pipeline/engine/skip.py): a small delivery
+            # should say that it did not rebuild what it could not change.
+            print(f"\nleft as they were ({len(skipped)}): same code, inputs unchanged:")
+            print("  " + ", ".join(s.target for s in skipped))
         marts = rows(
             con,
             "select table_name, estimated_size from duckdb_tables() "

@@ -12,6 +12,7 @@ class BuildMode(Enum):
     FULL_REBUILD = "full rebuild"  # create or replace table from the whole SQL; no delta
     INCREMENTAL = "incremental"  # rows appended or rewritten; the delta holds them
     UNCHANGED = "unchanged"  # an incremental build that found nothing to change (empty delta)
+    SKIPPED = "skipped"  # not run: code and inputs as at its last build (pipeline/engine/skip.py)
 
 
 @dataclass(frozen=True)
@@ -27,4 +28,4 @@ class BuildResult:
     @property
     def wrote_delta(self) -> bool:
         """Whether the build wrote ``meta.<model>__delta`` (every build but a full rebuild)."""
-        return self.mode is not BuildMode.FULL_REBUILD
+        return self.mode in (BuildMode.INCREMENTAL, BuildMode.UNCHANGED)

@@ -8,10 +8,12 @@ and by the number of calibration repeat purchases (0, 1, …, 7+).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import polars as pl
 
 from pipeline.predict import bgnbd
+from pipeline.predict.fit import Fit
 from pipeline.predict.model import FITTED, fit_bg_nbd
 from pipeline.predict.summary import WEEK_DAYS, customer_summary, purchases_between
 
@@ -19,12 +21,16 @@ TOP_GROUP = 7  # "7+": the paper's last column
 
 
 def holdout_table(
-    days: pl.DataFrame, calibration_end: dt.date, holdout_end: dt.date
+    days: pl.DataFrame,
+    calibration_end: dt.date,
+    holdout_end: dt.date,
+    fit_model: Callable[[pl.DataFrame], tuple[Fit | None, str]] = fit_bg_nbd,
 ) -> tuple[pl.DataFrame | None, str]:
     """Per calibration frequency 0…7+: customers, actual and predicted purchase days in the
-    holdout (sums) and their means; None and the reason when the model cannot be fitted."""
+    holdout (sums) and their means; None and the reason when the model cannot be fitted.
+    ``fit_model`` fits BG/NBD on the calibration summary (``fit_cache`` keeps it between runs)."""
     summary = customer_summary(days, calibration_end)
-    fit, status = fit_bg_nbd(summary)
+    fit, status = fit_model(summary)
     if status != FITTED or fit is None:
         return None, status
     weeks = (holdout_end - calibration_end).days / WEEK_DAYS

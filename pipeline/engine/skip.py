@@ -1,0 +1,330 @@
+"""Skip the builds a run cannot change: a table whose code and inputs are as they were at its
+last build is left as it is.
+
+Every build records, in ``meta.build_inputs``, the version of its code and a fingerprint of
+each table it read. Before the next build the inputs are fingerprinted again; when the code and
+every fingerprint are the same, the build would compute the same rows from the same rows, so it
+is skipped and the reason is said (the step's log and metadata, and the run summary). A
+delivery of 100 orders then rebuilds what orders reach and nothing else: not the social or
+e-mail models, not a mart whose inputs the orders did not change.
+
+A fingerprint is (docs/architecture.md, "Builds a run cannot change are skipped"):
+
+- for a table the SQL engine builds (``meta.model_builds``): its build number, and the hash of
+  its rows taken once right after that build when it has at most ``HASH_ROWS`` rows, so that a
+  rebuild that produced the same rows (``int_customers`` after orders of known customers) does
+  not force its readers to rebuild (a table built in Python is hashed when read);
+- for a landed raw table: its row count and latest ``_delivery_seq`` (raw tables are only
+  appended to, each row with a larger sequence number than every row before it);
+- anything else (``meta.pipeline_settings``): its columns and a hash of its rows.
+
+Nothing is skipped that was never recorded: the first run after this module existed, a new
+table, or a changed column list rebuilds as before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from pipeline.engine import PYTHON_TABLES, BuildMode, BuildResult, Model, build
+from pipeline.sqltext import identifier
+from pipeline.warehouse import rows, run, scalar, table_exists
+
+TABLE = "meta.build_inputs"
+HASH_ROWS = 2_000_000  # above this a rebuilt table counts as changed (hashing would cost more)
+_SEQ = "_delivery_seq"
+SKIPPED_TABLE = "meta.skipped_builds"
+_DDL = (
+    f"create table if not exists {TABLE} (target varchar primary key, version varchar, "
+    "inputs varchar, recorded_at timestamp)"
+)
+_SKIPPED_DDL = (
+    f"create table if not exists {SKIPPED_TABLE} (run_id varchar, target varchar, "
+    "reason varchar, skipped_at timestamp)"
+)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A build left out of a run, and why (for the log, the metadata and the summary)."""
+
+    target: str
+    reason: str
+
+
+def _table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
+    return [
+        f"{c} {k}"
+        for c, k in rows(
+            con,
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = ? and table_name = ? order by ordinal_position",
+            [schema, table],
+        )
+    ]
+
+
+def _build_number(con: duckdb.DuckDBPyConnection, table: str) -> int | None:
+    if not table_exists(con, "meta", "model_builds"):
+        return None
+    found = rows(con, "select build_id from meta.model_builds where model = ?", [table])
+    return int(found[0][0]) if found and found[0][0] is not None else None
+
+
+class Fingerprints:
+    """Fingerprints of tables on one connection, with the catalogue, the engine's build numbers
+    and the recorded output hashes each read in one query and kept until :meth:`changed`."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self._columns: dict[str, list[str]] | None = None
+        self._builds: dict[str, int] | None = None
+        self._records: dict[str, tuple[str, dict[str, object]]] | None = None
+        self._done: dict[str, dict[str, object]] = {}
+
+    def built(self, schema: str, table: str, version: str, value: dict[str, object]) -> None:
+        """Take note that ``schema.table`` was just built and recorded (``value``, as
+        :func:`record` wrote it): only what that changed is read again."""
+        self._done.pop(f"{schema}.{table}", None)
+        if self._columns is not None:
+            self._columns[f"{schema}.{table}"] = _table_columns(self.con, schema, table)
+        if self._builds is not None and isinstance(value.get("build"), int):
+            self._builds[table] = int(value["build"])  # type: ignore[arg-type]
+        if self._records is not None:
+            self._records[table] = (version, value)
+
+    def columns(self, schema: str, table: str) -> list[str] | None:
+        """``name TYPE`` of each column of ``schema.table``; None if there is no such table."""
+        if self._columns is None:
+            self._columns = {}
+            for s, t, c, k in rows(
+                self.con,
+                "select table_schema, table_name, column_name, data_type "
+                "from information_schema.columns order by table_schema, table_name, "
+                "ordinal_position",
+            ):
+                self._columns.setdefault(f"{s}.{t}", []).append(f"{c} {k}")
+        return self._columns.get(f"{schema}.{table}")
+
+    def build(self, table: str) -> int | None:
+        """The SQL engine's build number of ``table`` (``meta.model_builds``), if it has one."""
+        if self._builds is None:
+            self._builds = {}
+            if self.columns("meta", "model_builds") is not None:
+                found = rows(self.con, "select model, build_id from meta.model_builds")
+                self._builds = {m: int(b) for m, b in found if b is not None}
+        return self._builds.get(table)
+
+    def recorded(self, target: str) -> tuple[str, dict[str, object]] | None:
+        """The code version and record (inputs, build number, content hash) of ``target``'s
+        last recorded build, if any."""
+        if self._records is None:
+            self._records = {}
+            if self.columns("meta", "build_inputs") is not None:
+                for t, version, value in rows(
+                    self.con, f"select target, version, inputs from {TABLE}"
+                ):
+                    self._records[t] = (version, json.loads(value))
+        return self._records.get(target)
+
+    def output(self, target: str) -> tuple[int | None, str | None]:
+        """The build number and content hash recorded for ``target`` right after its build."""
+        found = self.recorded(target)
+        return (found[1].get("build"), found[1].get("content")) if found else (None, None)
+
+    def of(self, schema: str, table: str) -> dict[str, object]:
+        """What identifies the current rows of ``schema.table`` (see the module docstring)."""
+        name = f"{schema}.{table}"
+        if name not in self._done:
+            self._done[name] = self._fingerprint(schema, table)
+        return self._done[name]
+
+    def _fingerprint(self, schema: str, table: str) -> dict[str, object]:
+        columns = self.columns(schema, table)
+        if columns is None:
+            return {"missing": True}
+        found: dict[str, object] = {"columns": columns}
+        build = self.build(table)
+        if build is not None:
+            found["build"] = build
+            # The content hash taken right after that very build, if it was small enough.
+            recorded_build, content = self.output(table)
+            if content is not None and recorded_build == build:
+                found["content"] = content
+            elif recorded_build != build:
+                # Built in Python (int_mention_sentiment records a build every run, new
+                # mentions or not): hashed here, if small enough.
+                source = f"{identifier(schema)}.{identifier(table)}"
+                if int(rows(self.con, f"select count(*) from {source}")[0][0]) <= HASH_ROWS:
+                    found["content"] = content_hash(self.con, schema, table)
+        elif schema == "raw" and any(c.startswith(f"{_SEQ} ") for c in columns):
+            count, seq = rows(
+                self.con, f"select count(*), max({_SEQ}) from raw.{identifier(table)}"
+            )[0]
+            found["appended"] = f"{count}:{seq}"
+        else:
+            found["content"] = content_hash(self.con, schema, table)
+        return found
+
+
+def content_hash(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str:
+    """Row count and an order-independent sum of row hashes of ``schema.table``."""
+    source = f"{identifier(schema)}.{identifier(table)}"
+    # hash() of the row alias hashes every column; a sum (not xor) keeps duplicate rows apart.
+    count, total = rows(con, f"select count(*), sum(hash(t)::hugeint) from {source} t")[0]
+    return f"{count}:{total}"
+
+
+def fingerprint(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, object]:
+    """What identifies the current rows of ``schema.table`` (see the module docstring)."""
+    return Fingerprints(con).of(schema, table)
+
+
+def same_rows(before: dict[str, object], now: dict[str, object]) -> bool:
+    """Whether two fingerprints of one table prove its rows are the same."""
+    if before.get("missing") or now.get("missing") or before.get("columns") != now.get("columns"):
+        return False
+    for key in ("build", "appended", "content"):
+        # One kind of evidence that both have and that agrees is enough; the build number is
+        # tried first because it is exact and free.
+        if key in before and key in now and before[key] == now[key]:
+            return True
+    return False
+
+
+def inputs(
+    con: duckdb.DuckDBPyConnection,
+    tables: Iterable[tuple[str, str]],
+    prints: Fingerprints | None = None,
+) -> dict[str, dict[str, object]]:
+    """Fingerprints of the ``(schema, table)`` pairs a build reads, keyed ``schema.table``;
+    ``prints`` keeps what it read across the builds of one step."""
+    prints = prints or Fingerprints(con)
+    return {f"{s}.{t}": prints.of(s, t) for s, t in tables}
+
+
+def _prepare(con: duckdb.DuckDBPyConnection) -> None:
+    run(con, "create schema if not exists meta")
+    run(con, _DDL)
+    run(con, _SKIPPED_DDL)
+
+
+def why_unchanged(
+    con: duckdb.DuckDBPyConnection,
+    target: str,
+    version: str,
+    now: dict[str, dict[str, object]],
+    outputs: Iterable[tuple[str, str]],
+    prints: Fingerprints | None = None,
+) -> str | None:
+    """The reason the build of ``target`` can be skipped, or None if it must run.
+
+    ``now`` are its inputs' fingerprints (:func:`inputs`), ``outputs`` the tables it writes
+    (all must exist). A target built since its record by anything that does not record (a
+    test's ``build_models``, the Spark engine) has another build number and is not skipped.
+    """
+    prints = prints or Fingerprints(con)
+    if not all(prints.columns(s, t) is not None for s, t in outputs):
+        return None
+    found = prints.recorded(target)
+    if found is None or found[0] != version:
+        return None
+    before = found[1].get("inputs", {})
+    if found[1].get("build") != prints.build(target) or set(before) != set(now):
+        return None
+    if not all(same_rows(before[name], now[name]) for name in now):
+        return None
+    names = ", ".join(sorted(now)) or "none"
+    return f"same code, inputs unchanged since its last build ({names})"
+
+
+def record(
+    con: duckdb.DuckDBPyConnection,
+    target: str,
+    version: str,
+    seen: dict[str, dict[str, object]],
+    output: tuple[str, str] | None = None,
+    count: int | None = None,
+) -> dict[str, object]:
+    """Remember that ``target`` was just built by ``version`` from inputs fingerprinted ``seen``
+    (taken before the build), with its build number now and, for an ``output`` table of at most
+    ``HASH_ROWS`` rows (``count``), the hash of its content: its readers compare that when it is
+    rebuilt, instead of hashing it themselves. Returns what it recorded."""
+    _prepare(con)
+    value: dict[str, object] = {"inputs": seen, "build": _build_number(con, target)}
+    if output is not None and count is not None and count <= HASH_ROWS:
+        value["content"] = content_hash(con, *output)
+    run(
+        con,
+        f"insert or replace into {TABLE} values (?, ?, ?, current_timestamp)",
+        [target, version, json.dumps(value, sort_keys=True)],
+    )
+    return value
+
+
+def note_skipped(
+    con: duckdb.DuckDBPyConnection, run_id: str | None, target: str, reason: str
+) -> None:
+    """Remember that run ``run_id`` skipped ``target`` and why (the run summary lists them)."""
+    _prepare(con)
+    run(
+        con,
+        f"insert into {SKIPPED_TABLE} values (?, ?, ?, current_timestamp)",
+        [run_id or "", target, reason],
+    )
+
+
+def skipped_in(con: duckdb.DuckDBPyConnection, run_id: str) -> list[Skipped]:
+    """The builds run ``run_id`` skipped, in the order it skipped them."""
+    if not table_exists(con, "meta", "skipped_builds"):
+        return []
+    found = rows(
+        con,
+        f"select target, reason from {SKIPPED_TABLE} where run_id = ? order by skipped_at, rowid",
+        [run_id],
+    )
+    return [Skipped(t, r) for t, r in found]
+
+
+def build_model(
+    con: duckdb.DuckDBPyConnection,
+    model: Model,
+    layers: dict[str, str],
+    run_id: str | None = None,
+    prints: Fingerprints | None = None,
+) -> BuildResult:
+    """Build ``model`` (:func:`pipeline.engine.build`) unless its code and inputs are as at its
+    last build; then the result's mode is ``SKIPPED``, its description the reason. ``layers``
+    maps every model's name to its schema; ``prints`` as in :func:`inputs`."""
+    tables = [(layers.get(p) or PYTHON_TABLES[p][0], p) for p in model.parents]
+    prints = prints or Fingerprints(con)
+    seen = inputs(con, tables, prints)
+    why = why_unchanged(
+        con, model.name, model.sql_sha256, seen, [(model.layer, model.name)], prints
+    )
+    if why:
+        note_skipped(con, run_id, model.name, why)
+        count = scalar(con, f"select count(*) from {model.qualified_name}")
+        return BuildResult(BuildMode.SKIPPED, why, rows=int(count))
+    result = build(con, model)
+    value = record(con, model.name, model.sql_sha256, seen, (model.layer, model.name), result.rows)
+    prints.built(model.layer, model.name, model.sql_sha256, value)
+    return result
+
+
+def code_version(paths: Iterable[Path], *settings: object) -> str:
+    """A version of Python-built tables: a hash of the code files (a folder: its ``.py`` and
+    ``.yml`` files) and the settings that shape the rows."""
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        files = sorted([*path.rglob("*.py"), *path.rglob("*.yml")]) if path.is_dir() else [path]
+        for file in files:
+            digest.update(file.name.encode() + b"\0" + file.read_bytes())
+    digest.update(repr(settings).encode())
+    return digest.hexdigest()
