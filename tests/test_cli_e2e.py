@@ -6,8 +6,7 @@ import sys
 from pathlib import Path
 
 import duckdb
-
-from tests.conftest import REPO_ROOT
+from helpers import REPO_ROOT
 
 MARTS = {
     "retention_monthly",

@@ -13,8 +13,8 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
+from helpers import REPO_ROOT
 
-from tests.conftest import REPO_ROOT
 from tests.test_cli_e2e import cli
 
 TICKETS = (

@@ -27,9 +27,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from helpers import REPO_ROOT
 
 from pipeline.entities import ENTITIES
-from tests.conftest import REPO_ROOT
 
 AS_OF = "2026-10-31"
 DEADLINE_SECONDS = 240
