@@ -8,12 +8,16 @@ rootdir-relative ``prepend`` import mode), as it does for ``marts_fixtures`` and
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+# The local master of the shared `spark` fixture (conftest.py): two threads, the two cores.
+SPARK_MASTER = "local[2]"
 
 
 def skip_unless_ci(reason: str) -> None:
@@ -24,3 +28,18 @@ def skip_unless_ci(reason: str) -> None:
     if os.environ.get("CI", "").strip().lower() in ("1", "true", "yes"):
         pytest.fail(f"{reason} (CI=true: a missing prerequisite is a failure, not a skip)")
     pytest.skip(reason)
+
+
+def cli(*args: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess:
+    """``python -m pipeline ARGS`` on ``data_dir`` (as_of 2026-10-31, no DAGSTER_HOME), captured."""
+    environ = {**os.environ, "PIPELINE_DATA_DIR": str(data_dir), "PIPELINE_AS_OF": "2026-10-31"}
+    environ.pop("DAGSTER_HOME", None)
+    environ.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *args],
+        cwd=REPO_ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )

@@ -1,12 +1,12 @@
 """The command line end to end: generate a tiny data set, run, re-run, and refuse bad settings."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
-from helpers import REPO_ROOT
+import pytest
+from helpers import cli
+
+pytestmark = pytest.mark.e2e
 
 MARTS = {
     "retention_monthly",
@@ -22,20 +22,6 @@ MARTS = {
     "customer_predictions",
     "prediction_model",
 }
-
-
-def cli(*args: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess:
-    environ = {**os.environ, "PIPELINE_DATA_DIR": str(data_dir), "PIPELINE_AS_OF": "2026-10-31"}
-    environ.pop("DAGSTER_HOME", None)
-    environ.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline", *args],
-        cwd=REPO_ROOT,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
 
 
 def serving_counts(data_dir: Path) -> dict[str, int]:
