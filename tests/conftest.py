@@ -21,6 +21,7 @@ SLOW_FILES = (
     "test_validation_parts.py",
     "test_marts_oracle.py",
     "test_incremental_models.py",
+    "test_e2e_launchpad.py",
     "test_validation_e2e.py",
 )
 

@@ -1,8 +1,6 @@
 """Unattended operation with the REAL Dagster daemon and webserver, and recovery from a kill.
 
-``python -m pipeline ui`` runs on a temporary data directory and a free port, started once for
-the launchpad test and the daemon test. A run launched as the launchpad does builds the as_of
-given there. An export dropped
+``python -m pipeline ui`` runs on a temporary data directory and a free port. An export dropped
 into landing/ reaches the serving file through the landing sensor; a second delivery and a run
 launched through the GraphQL API run at the same time and both succeed (the warehouse pool
 serialises their writers) while a reader holds the serving file open and keeps its snapshot.
@@ -168,16 +166,9 @@ class GraphQL:
         return data["runsOrError"]["results"]
 
 
-@pytest.fixture(scope="module")
-def ui(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[Path, GraphQL, subprocess.Popen]]:
-    """``python -m pipeline ui`` on a temporary data dir and a free port; stopped with SIGINT.
-
-    Started once for the module (a webserver, a daemon and their code servers take a while to
-    come up): the launchpad test uses it first, then the daemon test, which stops it with Ctrl-C.
-    """
-    tmp_path = tmp_path_factory.mktemp("ui")
+@pytest.fixture
+def ui(tmp_path: Path) -> Iterator[tuple[Path, GraphQL, subprocess.Popen]]:
+    """``python -m pipeline ui`` on a temporary data dir and a free port; stopped with SIGINT."""
     data_dir = tmp_path / "data"
     (data_dir / "landing").mkdir(parents=True)
     port = free_port()
@@ -224,66 +215,12 @@ print(con.execute(q).fetchall(), flush=True)
 """
 
 
-# The launchpad's as_of through the GraphQL API: a run launched as the UI's launchpad does it,
-# with ``resources: config: config: as_of`` set to a date other than PIPELINE_AS_OF, builds that
-# date (meta.pipeline_settings, read from the warehouse) and is tagged with it and with its
-# trigger, "ui". Only ``pipeline_settings`` is selected, so the run is short. It comes before the
-# daemon test, which ends by stopping the shared webserver.
-LAUNCHPAD_AS_OF = "2026-09-30"  # not the fixture's PIPELINE_AS_OF (2026-10-31)
-
-
-@pytest.mark.e2e
-def test_launchpad_as_of_reaches_the_warehouse_and_the_tags(ui) -> None:
-    data_dir, graphql, proc = ui
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    wait_for("webserver up", graphql.up, deadline, proc)
-    selector = graphql.job_selector("__ASSET_JOB")
-    selector["assetSelection"] = [{"path": ["pipeline_settings"]}]
-    launched = graphql(
-        """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) {
-             __typename ... on LaunchRunSuccess { run { runId } }
-             ... on PythonError { message } ... on RunConfigValidationInvalid {
-             errors { message } } ... on InvalidSubsetError { message } } }""",
-        {
-            "p": {
-                "selector": selector,
-                "runConfigData": {"resources": {"config": {"config": {"as_of": LAUNCHPAD_AS_OF}}}},
-            }
-        },
-    )["launchRun"]
-    assert launched["__typename"] == "LaunchRunSuccess", launched
-    run_id = launched["run"]["runId"]
-
-    def finished() -> dict | None:
-        (run,) = [r for r in graphql.runs() if r["runId"] == run_id]
-        return run if run["status"] in ("SUCCESS", "FAILURE", "CANCELED") else None
-
-    run = wait_for("the launched run finished", finished, deadline, proc)
-    assert run["status"] == "SUCCESS", run
-    tags = {t["key"]: t["value"] for t in run["tags"]}
-    assert tags["pipeline/as_of"] == LAUNCHPAD_AS_OF
-    assert tags["pipeline/trigger"] == "ui"
-    con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
-    try:
-        (as_of,) = con.execute("select as_of from meta.pipeline_settings").fetchone()
-    finally:
-        con.close()
-    assert as_of.isoformat() == LAUNCHPAD_AS_OF != AS_OF
-
-
 @pytest.mark.e2e
 def test_daemon_sensor_runs_and_concurrent_runs(ui, tmp_path: Path) -> None:
     data_dir, graphql, proc = ui
     started = time.monotonic()
     deadline = time.monotonic() + DEADLINE_SECONDS
     export = generate_export(tmp_path / "export")
-    wait_for("webserver up", graphql.up, deadline, proc)
-    # The webserver is shared with the launchpad test: only the runs started here count.
-    earlier = {r["runId"] for r in graphql.runs()}
-
-    def new_runs() -> list[dict]:
-        return [r for r in graphql.runs() if r["runId"] not in earlier]
-
     wait_for("webserver up", graphql.up, deadline, proc)
 
     print(f"webserver up after {time.monotonic() - started:.0f} s")
@@ -299,7 +236,7 @@ def test_daemon_sensor_runs_and_concurrent_runs(ui, tmp_path: Path) -> None:
         proc,
     )
     assert first[0][0] > 0
-    (sensor_run,) = new_runs()
+    (sensor_run,) = graphql.runs()
     tags = {t["key"]: t["value"] for t in sensor_run["tags"]}
     assert tags["pipeline/trigger"] == "sensor"
     assert (
@@ -308,11 +245,11 @@ def test_daemon_sensor_runs_and_concurrent_runs(ui, tmp_path: Path) -> None:
     # Wait for the run to finish (the charts step runs after serving).
     wait_for(
         "first run finished",
-        lambda: new_runs()[0]["status"] in ("SUCCESS", "FAILURE"),
+        lambda: graphql.runs()[0]["status"] in ("SUCCESS", "FAILURE"),
         deadline,
         proc,
     )
-    assert new_runs()[0]["status"] == "SUCCESS"
+    assert graphql.runs()[0]["status"] == "SUCCESS"
     print(f"sensor run done after {time.monotonic() - started:.0f} s")
 
     # 2. A reader holds the published file open across the next runs.
@@ -329,15 +266,15 @@ def test_daemon_sensor_runs_and_concurrent_runs(ui, tmp_path: Path) -> None:
     drop.write_text(delta_orders_csv(), encoding="utf-8")
     launched = graphql.launch_refresh()
     deadline = time.monotonic() + DEADLINE_SECONDS
-    wait_for("two more runs", lambda: len(new_runs()) == 3, deadline, proc)
+    wait_for("two more runs", lambda: len(graphql.runs()) == 3, deadline, proc)
     wait_for(
         "all runs finished",
-        lambda: all(r["status"] in ("SUCCESS", "FAILURE", "CANCELED") for r in new_runs()),
+        lambda: all(r["status"] in ("SUCCESS", "FAILURE", "CANCELED") for r in graphql.runs()),
         deadline,
         proc,
     )
     print(f"two more runs done after {time.monotonic() - started:.0f} s")
-    runs = new_runs()
+    runs = graphql.runs()
     assert {r["status"] for r in runs} == {"SUCCESS"}, runs
     assert launched in {r["runId"] for r in runs}
     # One writer: the sensor's run and the refresh were launched together, but ran one after
