@@ -28,12 +28,16 @@ demo: install
 run: install
 	$(PY) -m pipeline run
 
-# Two workers, a test file each at a time (module fixtures stay in one process).
+# Two workers, a test file each at a time (module fixtures stay in one process), the longest
+# files first in the order of tests/conftest.py (SLOW_FILES), not xdist's by number of tests.
+# The fast loop without the end-to-end tests: .venv/bin/python -m pytest -m "not e2e" (docs/testing.md).
 test: install
-	$(PY) -m pytest -n 2 --dist loadfile
+	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder
 
+# ruff over the Python, sqlfluff over the SQL models (.sqlfluff: dialect duckdb, the house style).
 lint: install
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+	$(VENV)/bin/sqlfluff lint sql
 
 ui: install
 	$(PY) -m pipeline ui --host $(HOST) --port $(PORT)

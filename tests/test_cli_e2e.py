@@ -1,31 +1,17 @@
 """The command line end to end: generate a tiny data set, run, re-run, and refuse bad settings."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
+import pytest
+from helpers import cli
 
 from pipeline.engine import mart_names
-from tests.conftest import REPO_ROOT
+
+pytestmark = pytest.mark.e2e
 
 # Every mart is published (which marts exist: tests/test_engine_api.py).
 MARTS = set(mart_names())
-
-
-def cli(*args: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess:
-    environ = {**os.environ, "PIPELINE_DATA_DIR": str(data_dir), "PIPELINE_AS_OF": "2026-10-31"}
-    environ.pop("DAGSTER_HOME", None)
-    environ.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline", *args],
-        cwd=REPO_ROOT,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
 
 
 def serving_counts(data_dir: Path) -> dict[str, int]:

@@ -13,9 +13,9 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
+from helpers import REPO_ROOT, cli
 
-from tests.conftest import REPO_ROOT
-from tests.test_cli_e2e import cli
+pytestmark = pytest.mark.e2e
 
 TICKETS = (
     "ticket_id,contact_id,email,created_at,channel,category,status,first_response_at,"

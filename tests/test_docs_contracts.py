@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import REPO_ROOT, skip_unless_ci
+from helpers import REPO_ROOT, skip_unless_ci
 
 SPEC = REPO_ROOT.parent / "shared" / "spec" / "contracts.md"
 

@@ -27,9 +27,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from helpers import REPO_ROOT
 
 from pipeline.entities import ENTITIES
-from tests.conftest import REPO_ROOT
 
 AS_OF = "2026-10-31"
 DEADLINE_SECONDS = 240
@@ -215,6 +215,7 @@ print(con.execute(q).fetchall(), flush=True)
 """
 
 
+@pytest.mark.e2e
 def test_daemon_sensor_runs_and_concurrent_runs(ui, tmp_path: Path) -> None:
     data_dir, graphql, proc = ui
     started = time.monotonic()
@@ -329,6 +330,7 @@ def warehouse_rows(data_dir: Path, sql: str) -> list[tuple]:
         con.close()
 
 
+@pytest.mark.e2e
 def test_killed_run_leaves_everything_consistent(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     generate_export(data_dir)

@@ -11,8 +11,11 @@ from __future__ import annotations
 import time
 
 import duckdb
+import pytest
 
 from tests.test_e2e_daemon import AS_OF, DEADLINE_SECONDS, ui, wait_for  # noqa: F401
+
+pytestmark = pytest.mark.e2e
 
 LAUNCHPAD_AS_OF = "2026-09-30"  # not the fixture's PIPELINE_AS_OF (2026-10-31)
 

@@ -11,7 +11,7 @@ import bisect
 import datetime as dt
 
 import pytest
-from conftest import SHARED_DATA, skip_unless_ci
+from helpers import SHARED_DATA, skip_unless_ci
 from marts_fixtures import build_all, insert_rows, new_warehouse, records, write_settings
 
 AS_OF = dt.date(1998, 6, 15)  # mid-month: the last month is open

@@ -13,7 +13,7 @@ import shutil
 
 import dagster as dg
 import polars as pl
-from conftest import SHARED_DATA, skip_unless_ci
+from helpers import SHARED_DATA, skip_unless_ci
 from ingest_support import land, make_settings
 from marts_fixtures import build_all, insert_rows, new_warehouse, write_settings
 

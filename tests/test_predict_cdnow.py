@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 
 import polars as pl
 import pytest
-from conftest import SHARED_DATA, skip_unless_ci
+from helpers import SHARED_DATA, skip_unless_ci
 
 from pipeline.predict.holdout import holdout_table
 from pipeline.predict.model import predict

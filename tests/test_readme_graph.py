@@ -1,7 +1,8 @@
 """The README's asset-graph picture is the current graph (redraw: `python -m pipeline graph`)."""
 
+from helpers import REPO_ROOT
+
 from pipeline.cli.graph import END, START, readme_with_graph
-from tests.conftest import REPO_ROOT
 
 
 def test_readme_graph_is_current():

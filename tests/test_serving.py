@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from conftest import skip_unless_ci
+from helpers import skip_unless_ci
 
 from assets.serving import (
     SERVING_FILE,

@@ -4,6 +4,7 @@ in the command line's help and docs/operations.md."""
 import re
 
 import pytest
+from helpers import REPO_ROOT
 
 from pipeline.config import (
     SETTINGS,
@@ -12,7 +13,6 @@ from pipeline.config import (
     settings_epilog,
     settings_table_rows,
 )
-from tests.conftest import REPO_ROOT
 
 NAME = re.compile(r"\bPIPELINE_[A-Z_]+[A-Z]\b")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import skip_unless_ci
+from helpers import skip_unless_ci
 
 
 def test_a_missing_prerequisite_skips_outside_ci(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -20,6 +20,6 @@ def test_a_missing_prerequisite_fails_in_ci(monkeypatch: pytest.MonkeyPatch, val
 
 
 def test_ci_runs_the_tests_with_ci_true() -> None:
-    from conftest import REPO_ROOT
+    from helpers import REPO_ROOT
 
     assert "CI=true make test" in (REPO_ROOT / ".ci" / "run").read_text()

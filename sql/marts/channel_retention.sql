@@ -4,7 +4,7 @@
 with channel_counts as (
     select
         channels_engaged
-    from (values (0), (1), (2), (3), (4)) as spine (channels_engaged)
+    from (values (0), (1), (2), (3), (4)) as spine (channels_engaged) -- noqa: AL05
 ),
 
 buyers as (

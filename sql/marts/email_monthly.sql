@@ -36,7 +36,7 @@ campaign_names as (
         campaign_name,
         row_number() over (
             partition by campaign_id
-            order by uses desc, campaign_name
+            order by uses desc, campaign_name -- noqa: AM03
         ) as name_rank
     from names
 ),
