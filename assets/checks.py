@@ -8,6 +8,10 @@
 - ``mart_expectations`` on each mart: ranges, identities, one row per key, shrinkage, no
   personal data.
 
+With ``PIPELINE_ENGINE=spark`` the staging and mart suites of the SQL models run on their Spark
+tables in the lake with GX's Spark engine (pipeline.validation.spark), same suites, same
+outcomes and blocking; the Python-built prediction marts stay on the DuckDB route.
+
 Every check is blocking: an ERROR stops what depends on the asset in the same run, so
 ``serving_marts`` is not republished and BI keeps the last good file. WARN only shows. Checks
 are built only for assets that exist in the repository; GX is imported when a check runs.
@@ -19,6 +23,7 @@ import dagster as dg
 
 from pipeline.entities import ENTITIES, Entity
 from pipeline.predict.docs import PREDICTION_MARTS
+from pipeline.spark import session as spark_engine
 from pipeline.sql_engine import discover_models
 from pipeline.validation.docs import write_index
 from pipeline.validation.outcome import SuiteOutcome, markdown_table
@@ -121,8 +126,11 @@ def landed_check(entity: Entity) -> dg.AssetChecksDefinition:
     return _check
 
 
-def suite_check(asset: str, suites: list[Suite]) -> dg.AssetChecksDefinition:
-    """The check running ``suites`` (staging or marts) on their batches of ``asset``."""
+def suite_check(
+    asset: str, suites: list[Suite], sql_model: bool = False
+) -> dg.AssetChecksDefinition:
+    """The check running ``suites`` (staging or marts) on their batches of ``asset`` (for a
+    ``sql_model`` on its Spark table when ``PIPELINE_ENGINE=spark``)."""
     stage = suites[0].stage
     paths = [s.path for s in suites]
 
@@ -140,7 +148,15 @@ def suite_check(asset: str, suites: list[Suite]) -> dg.AssetChecksDefinition:
         settings = warehouse.settings()
         current = [read_suite(p) for p in paths]  # an edited suite applies without a reload
         with warehouse.connect() as con:
-            result = validate_asset(con, settings, asset, current, context.run.run_id)
+            if sql_model and spark_engine.engine() == "spark":
+                from pipeline.validation.spark import validate_asset_on_spark
+
+                lake = spark_engine.lake_dir(settings.data_dir)
+                result = validate_asset_on_spark(
+                    con, settings, asset, current, context.run.run_id, lake
+                )
+            else:
+                result = validate_asset(con, settings, asset, current, context.run.run_id)
         index = write_index(settings)
         context.log.info(f"{asset}: {result.summary()}")
         return suite_result(result, current, str(index))
@@ -149,15 +165,22 @@ def suite_check(asset: str, suites: list[Suite]) -> dg.AssetChecksDefinition:
 
 
 def build_asset_checks() -> list[dg.AssetChecksDefinition]:
-    """A check for every asset in the repository that has suites (reads JSON only, no GX)."""
+    """A check for every asset in the repository that has suites (reads JSON only; with
+    ``PIPELINE_ENGINE=spark`` also GX's registry, to refuse an expectation Spark cannot run)."""
     suites = read_suites()
     checks = []
     if importlib.util.find_spec("assets.ingest") is not None:
         checks += [landed_check(e) for e in ENTITIES.values()]
+    on_spark: list[Suite] = []
     for model in discover_models():
         mine = suites_for(model.name, model.layer, suites)
         if mine:
-            checks.append(suite_check(model.name, mine))
+            checks.append(suite_check(model.name, mine, sql_model=True))
+            on_spark += mine
+    if spark_engine.engine() == "spark":
+        from pipeline.validation.spark import check_suites_run_on_spark
+
+        check_suites_run_on_spark(on_spark)  # an expectation Spark cannot run stops the load
     for mart in PREDICTION_MARTS:  # built in Python (assets/predictions.py), checked alike
         mine = suites_for(mart, "marts", suites)
         if mine:

@@ -227,6 +227,19 @@ def test_serving_marts_equal_on_both_engines(runs):
         _assert_same(expected.select(same), actual.select(same), f"serving {table}")
 
 
+def test_serving_parquet_equal_on_both_engines(runs):
+    # serving/parquet (a link to the current publication's folder): the same files, each with
+    # the same columns and types and the same rows as the DuckDB run's.
+    folders = {e: runs[e] / "serving" / "parquet" for e in ("duckdb", "spark")}
+    names = {e: sorted(p.name for p in f.glob("*.parquet")) for e, f in folders.items()}
+    assert names["spark"] == names["duckdb"] and len(names["duckdb"]) >= 9
+    for name in names["duckdb"]:
+        expected, actual = (pl.read_parquet(folders[e] / name) for e in ("duckdb", "spark"))
+        assert actual.schema == expected.schema, name
+        same = [c for c in expected.columns if c not in RUN_TIMES]
+        _assert_same(expected.select(same), actual.select(same), f"serving/parquet/{name}")
+
+
 def test_edge_rows_reached_the_marts(runs):
     # SO3 and SO4: two customers with one purchase of 19.98 EUR each tie on frequency and
     # revenue; ntile breaks the tie by customer_id on both engines (compared above).
