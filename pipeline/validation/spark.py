@@ -132,11 +132,20 @@ def batch_frame(spark, con: duckdb.DuckDBPyConnection, sql: str, lake: Path, whe
     return spark.sql(to_spark(unqualified, where))
 
 
-def _datasource(session) -> Any:
-    """The GX session's Spark data source (added once; GX uses the active Spark session)."""
-    if not hasattr(session, "spark_datasource"):
-        session.spark_datasource = session.context.data_sources.add_spark("spark")
-    return session.spark_datasource
+def _datasource(session, spark) -> Any:
+    """The GX session's Spark data source for the Spark session ``spark``.
+
+    GX's Spark engine takes the active Spark session when the data source is made; a data
+    source made for an earlier (since stopped) session is replaced.
+    """
+    made_for = getattr(session, "spark_datasource", None)
+    if made_for is not None and made_for[0] is spark:
+        return made_for[1]
+    if made_for is not None:
+        session.context.data_sources.delete(made_for[1].name)
+    datasource = session.context.data_sources.add_spark(f"spark_{next(session.names)}")
+    session.spark_datasource = (spark, datasource)
+    return datasource
 
 
 def run_suite_spark(
@@ -156,7 +165,7 @@ def run_suite_spark(
 
     started = time.perf_counter()
     session = _session()
-    datasource = _datasource(session)
+    datasource = _datasource(session, frame.sparkSession)
     name = f"{suite.name}__{next(session.names)}"
     asset = datasource.add_dataframe_asset(name)
     definition = session.context.validation_definitions.add(
