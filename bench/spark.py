@@ -110,7 +110,7 @@ def table(results: dict) -> str:
     for r in results["scales"]:
         d, s = r["duckdb"], r["spark"]
         lines += [
-            f"{r['customers']:,} customers | DuckDB | Spark (local) |",
+            f"| {r['customers']:,} customers | DuckDB | Spark (local) |",
             "|---|---:|---:|",
             f"| full run, wall time of the process | {d['wall_seconds']:.1f} s "
             f"| {s['wall_seconds']:.1f} s |",
