@@ -234,9 +234,19 @@ def test_serving_parquet_equal_on_both_engines(runs):
     folders = {e: runs[e] / "serving" / "parquet" for e in ("duckdb", "spark")}
     names = {e: sorted(p.name for p in f.glob("*.parquet")) for e, f in folders.items()}
     assert names["spark"] == names["duckdb"] and len(names["duckdb"]) >= 9
-    for name in names["duckdb"]:
-        expected, actual = (pl.read_parquet(folders[e] / name) for e in ("duckdb", "spark"))
-        assert actual.schema == expected.schema, name
+    frames = {
+        name: [pl.read_parquet(folders[e] / name) for e in ("duckdb", "spark")]
+        for name in names["duckdb"]
+    }
+    types = [
+        f"{name}.{c}: {t} on DuckDB, {actual.schema.get(c)} on Spark"
+        for name, (expected, actual) in frames.items()
+        for c, t in expected.schema.items()
+        if actual.schema.get(c) != t
+    ]
+    assert not types, "\n".join(types)
+    for name, (expected, actual) in frames.items():
+        assert actual.columns == expected.columns, name
         same = [c for c in expected.columns if c not in RUN_TIMES]
         _assert_same(expected.select(same), actual.select(same), f"serving/parquet/{name}")
 
