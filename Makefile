@@ -43,7 +43,7 @@ ui: install
 	$(PY) -m pipeline ui --host $(HOST) --port $(PORT)
 
 bench: install
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(if $(ENGINE),--engine $(ENGINE))
 
 # Mutation testing (docs/testing.md): ARGS="--kind sql" or ARGS="--kind python --target sentiment".
 mutate: install

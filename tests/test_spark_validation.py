@@ -1,0 +1,208 @@
+"""Staging and mart suites on Spark tables with GX's Spark engine (pipeline.validation.spark).
+
+A warehouse built by the DuckDB models from tests/test_validation_stages.py's rows (contacts
+c1 and c2, delivery 1) gives the tables; their Parquet goes to a lake folder, as a Spark build
+leaves it. The real suites in expectations/ run on a real local Spark session and must give the
+DuckDB route's outcome records, and the same blocking: a failed critical expectation is an
+ERROR (blocks, watermark kept), a failed warning a WARN (does not block, watermark moves).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+from marts_fixtures import build_all, new_warehouse
+from test_validation_stages import fill
+
+from assets.checks import suite_result
+from pipeline.config import Settings
+from pipeline.spark.session import spark_session
+from pipeline.sqltext import literal
+from pipeline.validation import validate_asset
+from pipeline.validation.batches import build_batch
+from pipeline.validation.spark import (
+    batch_frame,
+    check_suites_run_on_spark,
+    validate_asset_on_spark,
+)
+from pipeline.validation.stages import AssetValidation
+from pipeline.validation.state import read_watermark
+from pipeline.validation.suites import SuiteError, read_suite, read_suites
+from pipeline.warehouse import prepare, run
+from pipeline.warehouse import rows as duckdb_rows
+
+TABLES = {"staging": ["stg_contacts"], "marts": ["customer_360"]}
+# A suite of this test: a warning that fails on c2 (contact_id not in {c1}).
+WARN_SUITE = {
+    "name": "staging_contacts_warn",
+    "meta": {"stage": "staging", "asset": "stg_contacts", "batch": "new_rows",
+             "key": "contact_id", "index_columns": ["_source_file", "_row_number"]},
+    "expectations": [
+        {"type": "expect_column_values_to_be_in_set",
+         "kwargs": {"column": "contact_id", "value_set": ["c1"]}, "severity": "warning"},
+    ],
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def spark():
+    """One local Spark session for the module (GX's Spark data source uses the active one)."""
+    session = spark_session("local[2]")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("spark_validation")
+    con = new_warehouse(folder)
+    fill(con)
+    build_all(con)
+    con.close()
+    return folder / "warehouse.duckdb"
+
+
+def _engine_dir(built: Path, folder: Path) -> tuple[duckdb.DuckDBPyConnection, Settings, Path]:
+    """A copy of the warehouse in ``folder``, its settings and its lake (Parquet of TABLES)."""
+    folder.mkdir()
+    shutil.copy(built, folder / "warehouse.duckdb")
+    con = duckdb.connect(str(folder / "warehouse.duckdb"))
+    prepare(con)
+    return con, Settings.resolve(data_dir=str(folder), as_of="2024-12-31"), folder / "lake"
+
+
+def _to_lake(con: duckdb.DuckDBPyConnection, lake: Path) -> None:
+    for schema, tables in TABLES.items():
+        for table in tables:
+            out = lake / schema / table
+            shutil.rmtree(out, ignore_errors=True)
+            out.mkdir(parents=True)
+            run(con, f"copy {schema}.{table} to {literal(str(out / 'part-0.parquet'))}")
+
+
+def _records(result) -> list[dict]:
+    """Outcome records without what differs between any two runs (time, Data Docs page)."""
+    return [
+        {k: v for k, v in asdict(o).items() if k not in ("seconds", "docs_path")}
+        for o in result.outcomes
+    ]
+
+
+@pytest.fixture
+def engines(built, tmp_path, monkeypatch, spark):
+    monkeypatch.setenv("PIPELINE_DATA_DOCS", "off")
+    monkeypatch.delenv("PIPELINE_MAX_SHRINK", raising=False)
+    (tmp_path / "staging_contacts_warn.json").write_text(json.dumps(WARN_SUITE))
+    duck = _engine_dir(built, tmp_path / "duckdb")
+    on_spark = _engine_dir(built, tmp_path / "spark")
+    yield duck, on_spark, tmp_path / "staging_contacts_warn.json"
+    duck[0].close()
+    on_spark[0].close()
+
+
+def test_same_outcomes_and_blocking_as_duckdb(engines, spark):
+    # One Spark validation (GX on Spark costs seconds per expectation): the real suite of
+    # stg_contacts and this test's warning suite, after a de-duplication bug put c1 (delivery
+    # 1: contacts c1 and c2) in staging twice. No earlier good run, so the batch is every row:
+    # c1, c1, c2. Uniqueness (critical) fails on the two c1 rows: ERROR, which blocks, and the
+    # watermark does not move. The warning fails on c2 (file row 3: header row 1, c1 row 2).
+    (dcon, dset, _), (scon, sset, lake), warn_path = engines
+    suites = [read_suites()["staging_contacts"], read_suite(warn_path)]
+    for con in (dcon, scon):
+        run(con, "insert into staging.stg_contacts select * from staging.stg_contacts "
+                 "where contact_id = 'c1'")  # fmt: skip
+    _to_lake(scon, lake)
+    result = validate_asset_on_spark(scon, sset, "stg_contacts", suites, "run-1", lake, spark)
+
+    assert [o.status for o in result.outcomes] == ["error", "warning"]
+    check = suite_result(result, suites, "index.html")
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+    (error,) = result.outcomes[0].errors
+    assert (error.expectation, error.unexpected_count, error.element_count) == (
+        "expect_column_values_to_be_unique",
+        2,
+        3,
+    )
+    assert read_watermark(scon, "stg_contacts", "stg_contacts").last_delivery_seq is None
+    # The warning alone is a WARN: it shows and does not block.
+    warned = AssetValidation("stg_contacts", outcomes=result.outcomes[1:])
+    check = suite_result(warned, suites[1:], "index.html")
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert result.outcomes[1].warnings[0].describe() == (
+        "expect_column_values_to_be_in_set on contact_id in {c1}: 1 of 3 rows unexpected, "
+        "e.g. c2 (file test/contacts_1.csv, row 3)"
+    )
+    # The same outcome records, field by field, as GX's SQL engine inside DuckDB gives.
+    duck = validate_asset(dcon, dset, "stg_contacts", suites, "run-1")
+    assert _records(result) == _records(duck)
+
+
+def test_personal_data_batch_same_rows_on_spark(engines, spark):
+    # The every-mart suite's batch (pipeline/pii.py's regexes, translated to Spark's RLIKE):
+    # an e-mail address and a phone number put into customer_360's rfm_segment are found by
+    # Spark's query as by DuckDB's: one row per column name plus the two values.
+    (dcon, _, _), (scon, _, lake), _ = engines
+    suite = read_suites()["marts_no_personal_data"]
+    for con in (dcon, scon):
+        run(con, "update marts.customer_360 set rfm_segment = case customer_id "
+                 "when (select min(customer_id) from marts.customer_360) then 'ann@example.com' "
+                 "else '+40 721 234 567' end")  # fmt: skip
+    _to_lake(scon, lake)
+    batch = build_batch(scon, suite, "customer_360")
+    frame = batch_frame(spark, scon, batch.sql, lake, "personal data batch")
+    found = sorted(tuple(r) for r in frame.collect() if r["value"] is not None)
+    customers = duckdb_rows(dcon, "select count(*) from marts.customer_360")[0][0]
+    assert customers == 2  # c1 and c2
+    assert found == [("rfm_segment", "+40 721 234 567"), ("rfm_segment", "ann@example.com")]
+    assert frame.count() == batch.rows
+
+
+def test_table_missing_from_the_lake_is_named(engines, spark):
+    _, (scon, sset, lake), _ = engines
+    suites = [read_suites()["staging_contacts"]]
+    result = validate_asset_on_spark(scon, sset, "stg_contacts", suites, "r", lake, spark)
+    assert result.status == "warning"
+    assert result.missing == (
+        f"table staging.stg_contacts is not in the lake ({lake / 'staging' / 'stg_contacts'}): "
+        "build it with PIPELINE_ENGINE=spark first"
+    )
+
+
+def test_every_suite_of_the_sql_models_runs_on_spark():
+    # No Spark needed: GX's registry has a Spark form of every metric the suites use.
+    suites = [s for s in read_suites().values() if s.stage != "landed"]
+    check_suites_run_on_spark(suites)
+
+
+@pytest.mark.parametrize(
+    ("expectation", "reason"),
+    [
+        (
+            {"type": "expect_column_values_to_match_like_pattern",
+             "kwargs": {"column": "x", "like_pattern": "a%"}},
+            "GX has no Spark implementation of metric column_values.match_like_pattern.condition",
+        ),
+        (
+            {"type": "expect_column_values_to_be_in_type_list",
+             "kwargs": {"column": "x", "type_list": ["VARCHAR"]}},
+            "type names differ between DuckDB and Spark",
+        ),
+    ],
+)  # fmt: skip
+def test_expectation_spark_cannot_run_fails_at_load(tmp_path, expectation, reason):
+    doc = {**WARN_SUITE, "name": "staging_x"}
+    doc["expectations"] = [WARN_SUITE["expectations"][0], {**expectation, "severity": "critical"}]
+    path = tmp_path / "staging_x.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(SuiteError) as err:
+        check_suites_run_on_spark([read_suite(path)])
+    assert str(err.value) == (
+        f"{path}: expectation 2 ({expectation['type']}) cannot run on Spark "
+        f"(PIPELINE_ENGINE=spark): {reason}"
+    )
