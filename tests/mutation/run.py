@@ -163,10 +163,13 @@ def run_sql(work: Path, tests: list[str], only: str | None) -> dict:
     return {"mutants": len(mutants), "killed": killed, "survivors": survivors}
 
 
-def run_python(work: Path, name: str, module: str, tests: list[str], out: Path) -> dict:
-    """cosmic-ray over one module in ``work``; the report of killed and surviving mutants."""
+def run_python(
+    work: Path, name: str, module: str, tests: list[str], out: Path, lines: str | None = None
+) -> dict:
+    """cosmic-ray over one module in ``work`` (only ``lines``, e.g. ``"37-130"``, when given:
+    a long module is run in parts); the report of killed and surviving mutants."""
     bin_dir = Path(sys.executable).parent
-    slug = name.replace("/", "-")
+    slug = name.replace("/", "-") + (f"-lines-{lines}" if lines else "")
     config = out / f"{slug}.toml"
     session = out / f"{slug}.sqlite"
     session.unlink(missing_ok=True)
@@ -192,9 +195,14 @@ def run_python(work: Path, name: str, module: str, tests: list[str], out: Path) 
         "[cosmic-ray.filters.operators-filter]\n"
         f"exclude-operators = {json.dumps(EXCLUDED_OPERATORS)}\n"
     )
+    if lines:
+        ranges = json.dumps([part.strip() for part in lines.split(",")])
+        with config.open("a") as toml:
+            toml.write(f'\n[cosmic-ray.filters.line-filter.lines]\n"{module}" = {ranges}\n')
     for step in (
         [bin_dir / "cosmic-ray", "init", config, session],
         [bin_dir / "cr-filter-operators", session, config],
+        *([[bin_dir / "cr-filter-lines", "--config", config, session]] if lines else []),
         [bin_dir / "cosmic-ray", "exec", config, session],
     ):
         subprocess.run([str(s) for s in step], cwd=work, check=True)
@@ -206,12 +214,19 @@ def run_python(work: Path, name: str, module: str, tests: list[str], out: Path) 
     # A mutant the tests could not even import (INCOMPETENT) or that was filtered out is not
     # counted; the score is killed / (killed + survived).
     tested = [r for r in rows if r[2] in ("KILLED", "SURVIVED")]
+    if lines:
+        name = f"{name} (lines {lines})"
     survivors = [
         {"path": module, "line": row, "operator": op}
         for op, row, test_outcome, _ in tested
         if test_outcome == "SURVIVED"
     ]
-    return {"mutants": len(tested), "killed": len(tested) - len(survivors), "survivors": survivors}
+    return {
+        "name": name,
+        "mutants": len(tested),
+        "killed": len(tested) - len(survivors),
+        "survivors": survivors,
+    }
 
 
 def render(results: dict[str, dict]) -> str:
@@ -238,6 +253,9 @@ def main(argv: list[str] | None = None) -> int:
         "--target", action="append", choices=list(PYTHON_TARGETS), help="Python modules to mutate"
     )
     parser.add_argument("--sql-file", help="only SQL models whose path contains this text")
+    parser.add_argument(
+        "--lines", help="only mutants on these lines of the Python target (e.g. 37-130,273-297)"
+    )
     parser.add_argument("--out", type=Path, default=REPO / ".mutation", help="report folder")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -249,7 +267,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.kind in ("all", "python"):
             for name in args.target or list(PYTHON_TARGETS):
                 module, tests = PYTHON_TARGETS[name]
-                results[name] = run_python(work, name, module, tests, args.out.resolve())
+                result = run_python(work, name, module, tests, args.out.resolve(), args.lines)
+                results[result.pop("name")] = result
     (args.out / "report.json").write_text(json.dumps(results, indent=2))
     report = render(results)
     (args.out / "report.md").write_text(report)
