@@ -1,0 +1,90 @@
+"""Direct tests of ``pipeline/ingest/mappings.py``'s rules that the landing tests leave open:
+how a refused header is described, which ``[headerless]`` tables are refused, how messages
+name a vendor column. Each expected message is written out by hand."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from pipeline.ingest.errors import FileRefused
+from pipeline.ingest.mappings import (
+    Mapping,
+    MappingError,
+    load_mappings,
+    parse_mapping,
+    recognise,
+    vendor_label,
+)
+
+
+def test_an_unknown_header_of_twelve_columns_is_shown_whole():
+    header = [f"c{i}" for i in range(1, 13)]
+    with pytest.raises(FileRefused) as refused:
+        recognise(header, load_mappings("surveys"))
+    # Twelve columns: all shown, no ellipsis. Every surveys mapping lacks its whole signature,
+    # so the closest is the one lacking fewest, the first among equals: the canonical one
+    # (four required columns, as many as hubspot_feedback's signature, and listed first).
+    assert str(refused.value) == (
+        "unknown header: no mapping for surveys matches it; the closest is 'canonical_surveys', "
+        "which lacks 'response_id', 'responded_at', 'survey_type', 'score'. "
+        "Header: c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12. "
+        "Rename the columns, or add a mapping (see docs/vendors.md)"
+    )
+
+
+def test_an_unknown_header_of_thirteen_columns_shows_twelve_and_an_ellipsis():
+    header = [f"c{i}" for i in range(1, 14)]
+    with pytest.raises(FileRefused, match=r"Header: c1, c2, .*, c11, c12, …\. Rename"):
+        recognise(header, load_mappings("surveys"))
+
+
+def raw_headerless(**headerless) -> dict:
+    """A minimal orders mapping with the given ``[headerless]`` table."""
+    return {
+        "entity": "orders",
+        "signature": ["Id", "Date"],
+        "columns": {"order_id": "Id", "ordered_at": "Date"},
+        "headerless": headerless,
+    }
+
+
+def test_headerless_tables_are_checked_whole():
+    good = parse_mapping(raw_headerless(columns=["Id", "Date"], first_line="^\\d"), "m.toml", "m")
+    assert good.headerless == ("Id", "Date")
+    assert good.headerless_line == "^\\d"
+    needs = r"m\.toml: \[headerless\] needs columns"
+    # Without first_line; with a column name that is not text; without a signature column;
+    # with a key of its own: each is refused naming the file and the table.
+    for headerless in (
+        {"columns": ["Id", "Date"]},
+        {"columns": ["Id", "Date", 5], "first_line": "^\\d"},
+        {"columns": ["Id"], "first_line": "^\\d"},
+        {"columns": ["Id", "Date"], "first_line": "^\\d", "extra": 1},
+    ):
+        with pytest.raises(MappingError, match=needs):
+            parse_mapping(raw_headerless(**headerless), "m.toml", "m")
+
+
+def test_vendor_label_names_the_vendor_column_only_when_it_differs():
+    mapping = Mapping(
+        name="m",
+        entity="surveys",
+        signature=("valoare",),
+        columns={"score": ("valoare",), "comment": ("comment",), "email": ("Contact email",)},
+    )
+    # A vendor name that sorts after the canonical one, one equal to it, one before it, and a
+    # column the mapping does not read (named by itself).
+    assert vendor_label(mapping, "score") == "score ('valoare')"
+    assert vendor_label(mapping, "comment") == "comment"
+    assert vendor_label(mapping, "email") == "email ('Contact email')"
+    assert vendor_label(mapping, "ticket_id") == "ticket_id"
+
+
+def test_a_mapping_cannot_be_changed_once_loaded():
+    # Mappings are loaded once per run and shared by every file of an entity: a change made
+    # while reading one file must not leak into the next.
+    mapping = load_mappings("orders")[1]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        mapping.decimal = ","  # type: ignore[misc]
