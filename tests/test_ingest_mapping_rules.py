@@ -88,3 +88,15 @@ def test_a_mapping_cannot_be_changed_once_loaded():
     mapping = load_mappings("orders")[1]
     with pytest.raises(dataclasses.FrozenInstanceError):
         mapping.decimal = ","  # type: ignore[misc]
+
+
+def test_an_unknown_short_header_is_shown_whole():
+    with pytest.raises(FileRefused, match=r"Header: a, b, c\. Rename"):
+        recognise(["a", "b", "c"], load_mappings("surveys"))
+
+
+def test_a_user_folder_that_is_missing_adds_no_mappings(tmp_path):
+    # No folder, or a folder that does not exist: the canonical and shipped mappings only.
+    shipped = [m.name for m in load_mappings("surveys")]
+    assert shipped[0] == "canonical_surveys"
+    assert [m.name for m in load_mappings("surveys", tmp_path / "absent")] == shipped
