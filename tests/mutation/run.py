@@ -77,6 +77,7 @@ PYTHON_TARGETS: dict[str, tuple[str, list[str]]] = {
     "sentiment": (
         "pipeline/sentiment.py",
         [
+            "tests/test_sentiment_rules.py",
             "tests/test_sentiment.py",
             "--deselect",
             "tests/test_sentiment.py::test_docs_carry_the_measured_numbers",
@@ -243,6 +244,53 @@ def run_python(
     }
 
 
+def recheck_python(
+    work: Path, name: str, module: str, tests: list[str], out: Path, lines: str | None = None
+) -> dict:
+    """Apply each survivor of the last run of ``name`` (its session in ``out``) again and run
+    today's tests: which survivors the tests written since then kill, and which still live."""
+    slug = name.replace("/", "-") + (f"-lines-{lines}" if lines else "")
+    with sqlite3.connect(out / f"{slug}.sqlite") as db:
+        survivors = db.execute(
+            "select m.module_path, m.operator_name, m.occurrence, m.start_pos_row "
+            "from mutation_specs m join work_results r on r.job_id = m.job_id "
+            "where r.test_outcome = 'SURVIVED' order by m.start_pos_row"
+        ).fetchall()
+    path = work / module
+    original = path.read_text()
+    killed, alive = [], []
+    for module_path, operator, occurrence, row in survivors:
+        subprocess.run(
+            [
+                str(Path(sys.executable).parent / "cosmic-ray"),
+                "apply",
+                module_path,
+                operator,
+                str(occurrence),
+            ],
+            cwd=work,
+            check=True,
+            capture_output=True,
+        )
+        try:
+            done = subprocess.run(pytest_command(tests), cwd=work, capture_output=True, text=True)
+        finally:
+            path.write_text(original)
+        entry = {"path": module, "line": row, "operator": f"{operator} #{occurrence}"}
+        (killed if done.returncode != 0 else alive).append(entry)
+        print(
+            f"{module}:{row} {operator} #{occurrence}: "
+            f"{'killed now' if done.returncode else 'STILL SURVIVES'}",
+            flush=True,
+        )
+    return {
+        "name": f"{name} (survivors rechecked)" + (f" (lines {lines})" if lines else ""),
+        "mutants": len(survivors),
+        "killed": len(killed),
+        "survivors": alive,
+    }
+
+
 def render(results: dict[str, dict]) -> str:
     """The report as Markdown: one row per module, then every survivor."""
     lines = ["| module | mutants | killed | score |", "|---|---:|---:|---:|"]
@@ -270,6 +318,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--lines", help="only mutants on these lines of the Python target (e.g. 37-130,273-297)"
     )
+    parser.add_argument(
+        "--recheck",
+        action="store_true",
+        help="rerun only the survivors of the last run of each --target against today's tests",
+    )
     parser.add_argument("--out", type=Path, default=REPO / ".mutation", help="report folder")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -281,7 +334,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.kind in ("all", "python"):
             for name in args.target or list(PYTHON_TARGETS):
                 module, tests = PYTHON_TARGETS[name]
-                result = run_python(work, name, module, tests, args.out.resolve(), args.lines)
+                run = recheck_python if args.recheck else run_python
+                result = run(work, name, module, tests, args.out.resolve(), args.lines)
                 results[result.pop("name")] = result
     (args.out / "report.json").write_text(json.dumps(results, indent=2))
     report = render(results)
