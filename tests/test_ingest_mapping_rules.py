@@ -85,9 +85,11 @@ def test_vendor_label_names_the_vendor_column_only_when_it_differs():
 def test_a_mapping_cannot_be_changed_once_loaded():
     # Mappings are loaded once per run and shared by every file of an entity: a change made
     # while reading one file must not leak into the next.
-    mapping = load_mappings("orders")[1]
+    shopify = next(m for m in load_mappings("orders") if m.name == "shopify_orders")
     with pytest.raises(dataclasses.FrozenInstanceError):
-        mapping.decimal = ","  # type: ignore[misc]
+        shopify.decimal = ","  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        shopify.aggregate.quantity = "Qty"  # type: ignore[misc, union-attr]
 
 
 def test_an_unknown_short_header_is_shown_whole():
@@ -100,3 +102,15 @@ def test_a_user_folder_that_is_missing_adds_no_mappings(tmp_path):
     shipped = [m.name for m in load_mappings("surveys")]
     assert shipped[0] == "canonical_surveys"
     assert [m.name for m in load_mappings("surveys", tmp_path / "absent")] == shipped
+
+
+def test_a_user_folder_adds_its_mappings_last(tmp_path):
+    (tmp_path / "my_surveys.toml").write_text(
+        'entity = "surveys"\nsignature = ["Id", "When", "Kind", "Stars"]\n'
+        '[columns]\nresponse_id = "Id"\nresponded_at = "When"\nsurvey_type = "Kind"\n'
+        'score = "Stars"\n',
+        encoding="utf-8",
+    )
+    shipped = [m.name for m in load_mappings("surveys")]
+    # The file's stem names it (no name key); it comes after the canonical and shipped ones.
+    assert [m.name for m in load_mappings("surveys", tmp_path)] == [*shipped, "my_surveys"]

@@ -67,6 +67,7 @@ PYTHON_TARGETS: dict[str, tuple[str, list[str]]] = {
     "ingest/mappings": (
         "pipeline/ingest/mappings.py",
         [
+            "tests/test_ingest_mapping_rules.py",
             "tests/test_ingest_vendor_samples.py::test_vendor_sample_lines_land_with_every_column_as_worked_by_hand",
             "tests/test_ingest_vendors.py",
             "tests/test_ingest_vendor_samples.py",
