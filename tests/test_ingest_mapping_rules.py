@@ -72,7 +72,12 @@ def test_vendor_label_names_the_vendor_column_only_when_it_differs():
         name="m",
         entity="surveys",
         signature=("valoare",),
-        columns={"score": ("valoare",), "comment": ("comment",), "email": ("Contact email",)},
+        columns={
+            "score": ("valoare",),
+            "comment": ("comment",),
+            "email": ("Contact email",),
+            "contact_id": ("Contact ID", "Record ID"),
+        },
     )
     # A vendor name that sorts after the canonical one, one equal to it, one before it, and a
     # column the mapping does not read (named by itself).
@@ -80,6 +85,8 @@ def test_vendor_label_names_the_vendor_column_only_when_it_differs():
     assert vendor_label(mapping, "comment") == "comment"
     assert vendor_label(mapping, "email") == "email ('Contact email')"
     assert vendor_label(mapping, "ticket_id") == "ticket_id"
+    # Of several vendor names, the first (the one the mapping prefers) names the column.
+    assert vendor_label(mapping, "contact_id") == "contact_id ('Contact ID')"
 
 
 def test_a_mapping_cannot_be_changed_once_loaded():
@@ -114,3 +121,52 @@ def test_a_user_folder_adds_its_mappings_last(tmp_path):
     shipped = [m.name for m in load_mappings("surveys")]
     # The file's stem names it (no name key); it comes after the canonical and shipped ones.
     assert [m.name for m in load_mappings("surveys", tmp_path)] == [*shipped, "my_surveys"]
+
+
+def raw_mapping(entity: str = "orders", **extra) -> dict:
+    """A minimal valid mapping of ``entity`` plus ``extra`` top-level keys."""
+    columns = {"orders": {"order_id": "Id", "ordered_at": "Date"}, "tickets": {"ticket_id": "Id"}}
+    return {"entity": entity, "signature": ["Id"], "columns": columns[entity], **extra}
+
+
+def test_invalid_mappings_are_refused_naming_the_file_and_the_key():
+    cases = [
+        # an unknown [format] key is named, sorted
+        (raw_mapping(format={"decimals": ",", "zone": "UTC"}), "unknown [format] keys "
+         "['decimals', 'zone']"),
+        # [aggregate] with a key missing, or with one too many
+        (raw_mapping(aggregate={"quantity": "Qty"}), "[aggregate] needs exactly"),
+        (raw_mapping(aggregate={"quantity": "Q", "unit_price": "P", "tax": "T"}),
+         "[aggregate] needs exactly"),
+        # a signature that is empty, or names a column with something that is not text
+        (raw_mapping(signature=[]), "signature must be a non-empty list"),
+        (raw_mapping(signature=["Id", 5]), "signature must be a non-empty list"),
+        # [minutes_after]: three items, or a first item that is not a timestamp column
+        (raw_mapping("tickets", minutes_after={"first_response_at": ["created_at", "M", "x"]}),
+         "[minutes_after] first_response_at must be"),
+        (raw_mapping("tickets", minutes_after={"first_response_at": ["status", "M"]}),
+         "[minutes_after] first_response_at must be"),
+    ]  # fmt: skip
+    for raw, message in cases:
+        with pytest.raises(MappingError) as refused:
+            parse_mapping(raw, "m.toml", "m")
+        assert str(refused.value).startswith(f"m.toml: {message}"), raw
+    # The valid forms of the same keys are accepted.
+    ok = parse_mapping(
+        raw_mapping(
+            "tickets", minutes_after={"first_response_at": ["created_at", "Minutes to reply"]}
+        ),
+        "m.toml",
+        "m",
+    )
+    assert ok.minutes_after == {"first_response_at": ("created_at", "Minutes to reply")}
+
+
+def test_vendor_columns_include_template_fields_but_not_the_counter():
+    mapping = parse_mapping(
+        raw_mapping(templates={"order_id": "{Customer}-{order}-{n}"}, signature=["Date"]),
+        "m.toml",
+        "m",
+    )
+    # Signature, mapped columns and the template's fields; "{n}" is the row counter, no column.
+    assert mapping.vendor_columns() == {"Date", "Id", "Customer", "order"}
