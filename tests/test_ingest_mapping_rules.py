@@ -8,10 +8,12 @@ import dataclasses
 
 import pytest
 
+from pipeline.entities import ENTITIES
 from pipeline.ingest.errors import FileRefused
 from pipeline.ingest.mappings import (
     Mapping,
     MappingError,
+    canonical_mapping,
     load_mappings,
     parse_mapping,
     recognise,
@@ -170,3 +172,10 @@ def test_vendor_columns_include_template_fields_but_not_the_counter():
     )
     # Signature, mapped columns and the template's fields; "{n}" is the row counter, no column.
     assert mapping.vendor_columns() == {"Date", "Id", "Customer", "order"}
+
+
+def test_an_unknown_header_against_the_canonical_mapping_alone():
+    # Only the canonical mapping to compare with: it is the closest, and the message names it.
+    only = [canonical_mapping(ENTITIES["surveys"])]
+    with pytest.raises(FileRefused, match=r"^unknown header: no mapping for surveys matches"):
+        recognise(["a"], only)
