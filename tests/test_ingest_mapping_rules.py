@@ -5,8 +5,10 @@ name a vendor column. Each expected message is written out by hand."""
 from __future__ import annotations
 
 import dataclasses
+from decimal import Decimal
 
 import pytest
+from ingest_support import drop, land, make_settings, query
 
 from pipeline.entities import ENTITIES
 from pipeline.ingest.errors import FileRefused
@@ -179,3 +181,45 @@ def test_an_unknown_header_against_the_canonical_mapping_alone():
     only = [canonical_mapping(ENTITIES["surveys"])]
     with pytest.raises(FileRefused, match=r"^unknown header: no mapping for surveys matches"):
         recognise(["a"], only)
+
+
+def test_every_mapping_loaded_for_an_entity_is_of_that_entity():
+    for entity in ENTITIES:
+        assert {m.entity for m in load_mappings(entity)} == {entity}
+
+
+def test_more_invalid_forms_of_minutes_after_and_aggregate():
+    cases = [
+        # one item only
+        (raw_mapping("tickets", minutes_after={"first_response_at": ["created_at"]}),
+         "[minutes_after] first_response_at must be"),
+        # [aggregate] on an entity before and after "orders" in the alphabet
+        (raw_mapping("tickets", aggregate={"quantity": "Q", "unit_price": "P"}),
+         "[aggregate] only applies to orders"),
+        ({"entity": "contacts", "signature": ["Id"], "columns": {"contact_id": "Id"},
+          "aggregate": {"quantity": "Q", "unit_price": "P"}},
+         "[aggregate] only applies to orders"),
+    ]  # fmt: skip
+    for raw, message in cases:
+        with pytest.raises(MappingError) as refused:
+            parse_mapping(raw, "m.toml", "m")
+        assert str(refused.value).startswith(f"m.toml: {message}"), raw
+
+
+def test_canonical_files_decide_their_decimal_separator_from_their_values(tmp_path):
+    # The canonical mapping states no separator, so the file's values decide: "12,50" and
+    # "1.234,56" read only with ',' (a two-digit group; a '.' thousands group), so ',' it is:
+    # 12.50 and 1234.56 (docs/operations.md, "Decimal separators").
+    settings = make_settings(tmp_path)
+    drop(
+        settings,
+        "orders",
+        "orders.csv",
+        "order_id,contact_id,ordered_at,status,gross_amount\n"
+        'O1,C1,2024-01-05T10:00:00Z,completed,"12,50"\n'
+        'O2,C1,2024-01-06T10:00:00Z,completed,"1.234,56"\n',
+    )
+    (report,) = land(settings, "orders")
+    assert (report.status, report.rows_landed, report.rows_quarantined) == ("landed", 2, 0)
+    got = query(settings, "select order_id, gross_amount from raw_orders order by 1")
+    assert got.rows() == [("O1", Decimal("12.5000")), ("O2", Decimal("1234.5600"))]
