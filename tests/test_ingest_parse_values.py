@@ -191,3 +191,19 @@ def test_patterns_are_tried_in_order_before_the_value_map():
         "completed",
         None,
     ]
+
+
+def test_a_stated_format_starting_with_a_word_is_not_iso():
+    # A stated format that begins with text ("on", which sorts after "iso") is a format like
+    # any other: "on 05.01.2024 14:30" is 2024-01-05 14:30 UTC.
+    got = values(parse_timestamp(pl.col("t"), "on %d.%m.%Y %H:%M", "UTC"), ["on 05.01.2024 14:30"])
+    assert got == [T(2024, 1, 5, 14, 30)]
+
+
+def test_a_zone_named_after_utc_in_the_alphabet_is_still_converted():
+    # "WET" (Western European Time) is UTC+1 in summer, UTC+0 in winter: 12:00 on 1 July is
+    # 11:00 UTC, 12:00 on 15 January is 12:00 UTC.
+    got = values(
+        parse_timestamp(pl.col("t"), "iso", "WET"), ["2024-07-01 12:00:00", "2024-01-15 12:00:00"]
+    )
+    assert got == [T(2024, 7, 1, 11), T(2024, 1, 15, 12)]
