@@ -11,6 +11,11 @@ Two kinds, each in a throw-away copy of the checkout (the tree you work in is ne
   with the operators that change a value (comparisons, ``and``/``or``, ``+``/``-``, ``&``/``|``,
   numbers, ``True``/``False``, ``not``).
 
+Each Python mutant runs only its target's tests (fast direct ones first, ``-x``, no cache, no
+xdist) and is stopped, and counted killed, after three times the unmutated run plus a minute.
+``--lines`` mutates only some lines of a target (a long module in parts); ``--recheck`` reruns
+only the survivors of a target's last run against today's tests.
+
 Writes ``.mutation/report.md`` (score per module and every surviving mutant with its place) and
 ``.mutation/report.json``. A surviving mutant is either a missing test or an equivalent
 mutation; docs/testing.md records which.
