@@ -15,6 +15,7 @@ import polars as pl
 from pipeline.ingest.mappings import Mapping
 from pipeline.ingest.parse import _apply_value_maps as apply_value_maps
 from pipeline.ingest.parse import (
+    _template,
     blank_to_null,
     clean_number,
     parse_decimal,
@@ -207,3 +208,11 @@ def test_a_zone_named_after_utc_in_the_alphabet_is_still_converted():
         parse_timestamp(pl.col("t"), "iso", "WET"), ["2024-07-01 12:00:00", "2024-01-15 12:00:00"]
     )
     assert got == [T(2024, 7, 1, 11), T(2024, 1, 15, 12)]
+
+
+def test_template_counter_numbers_rows_with_the_same_fields():
+    # "{order}-{n}": n counts the rows with the same order, from 1 (A-1, A-2, then B-1, A-3);
+    # "order" is a field (sorting after "n" makes it no counter).
+    frame = pl.DataFrame({"order": ["A", "A", "B", "A"]})
+    got = frame.select(_template("{order}-{n}", {"order": pl.col("order")}).alias("v"))
+    assert got["v"].to_list() == ["A-1", "A-2", "B-1", "A-3"]
