@@ -216,3 +216,27 @@ def test_template_counter_numbers_rows_with_the_same_fields():
     frame = pl.DataFrame({"order": ["A", "A", "B", "A"]})
     got = frame.select(_template("{order}-{n}", {"order": pl.col("order")}).alias("v"))
     assert got["v"].to_list() == ["A-1", "A-2", "B-1", "A-3"]
+
+
+def test_values_that_fit_the_pattern_but_not_the_type_are_null_not_an_error():
+    # Each matches its pattern yet cannot be its type; the row is quarantined, the file is not
+    # refused: 30 February does not exist, 25:00 is no hour, 17 integer digits exceed
+    # DECIMAL(18,4)'s 14, 3,000,000,000 exceeds a 32-bit integer (2,147,483,647).
+    iso = parse_timestamp(pl.col("t"), "iso", "UTC")
+    assert values(iso, ["2024-02-30T10:00:00Z", "2024-03-01T25:00:00Z", "2024-03-01"]) == [
+        None,
+        None,
+        T(2024, 3, 1),
+    ]
+    amounts = ["12345678901234567.5", "12345678901234.5"]
+    assert values(parse_decimal(pl.col("t"), "."), amounts) == [
+        None,
+        Decimal("12345678901234.5000"),
+    ]
+    assert values(parse_integer(pl.col("t")), ["3000000000", "2147483647"]) == [None, 2147483647]
+
+
+def test_epoch_fractions_round_to_the_nearest_microsecond():
+    # 0.0009 ms is 0.9 µs: rounded to 1 µs (not cut to 0); 0.0004 ms is 0.4 µs: 0.
+    got = values(parse_timestamp(pl.col("t"), "epoch_ms", "UTC"), ["0.0009", "0.0004"])
+    assert got == [T(1970, 1, 1, 0, 0, 0, 1), T(1970, 1, 1)]
