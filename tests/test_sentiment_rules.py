@@ -46,15 +46,16 @@ def test_language_source_and_blank_texts():
     schema = {c: pl.String for c in ("mention_id", "text", "language", "sentiment")}
     mentions = pl.DataFrame(
         {
-            "mention_id": ["tagged", "untagged", "blank", "blank-en"],
+            "mention_id": ["tagged", "untagged", "blank", "blank-en", "one-char"],
             "text": [
                 "Le vol était en retard.",
                 "The flight was late and the staff were not very friendly.",
                 "   ",
                 "   ",
+                "!",
             ],
-            "language": ["FR-ca", None, None, "en"],
-            "sentiment": ["negative", None, None, None],
+            "language": ["FR-ca", None, None, "en", "en"],
+            "sentiment": ["negative", None, None, None, None],
         },
         schema=schema,
     )
@@ -70,9 +71,11 @@ def test_language_source_and_blank_texts():
     # A delivered tag wins and is reduced to its primary code; an untagged English sentence is
     # detected as English (function words "the", "was", "and", "were", "not", "very") and
     # scored; blank text has no language to detect, and blank text tagged English is not scored
-    # (no text, no score: VADER would call it neutral).
+    # (no text, no score: VADER would call it neutral); one character is text, scored: "!"
+    # alone has no lexicon word, compound 0.0, neutral.
     assert got["tagged"] == ("fr", "delivered", "negative", "delivered")
     assert got["untagged"][:2] == ("en", "detected")
     assert got["untagged"][3] == "scored"
     assert got["blank"] == (None, "unknown", None, "unscored")
     assert got["blank-en"] == ("en", "delivered", None, "unscored")
+    assert got["one-char"] == ("en", "delivered", "neutral", "scored")
