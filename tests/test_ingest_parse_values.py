@@ -12,16 +12,22 @@ from decimal import Decimal
 
 import polars as pl
 
+from pipeline.entities import ENTITIES
+from pipeline.ingest.formats import ROW
 from pipeline.ingest.mappings import Mapping
-from pipeline.ingest.parse import _apply_value_maps as apply_value_maps
 from pipeline.ingest.parse import (
+    PRICE,
+    QTY,
+    _orders_from_lines,
     _template,
+    _val,
     blank_to_null,
     clean_number,
     parse_decimal,
     parse_integer,
     parse_timestamp,
 )
+from pipeline.ingest.parse import _apply_value_maps as apply_value_maps
 
 T = dt.datetime
 
@@ -240,3 +246,39 @@ def test_epoch_fractions_round_to_the_nearest_microsecond():
     # 0.0009 ms is 0.9 µs: rounded to 1 µs (not cut to 0); 0.0004 ms is 0.4 µs: 0.
     got = values(parse_timestamp(pl.col("t"), "epoch_ms", "UTC"), ["0.0009", "0.0004"])
     assert got == [T(1970, 1, 1, 0, 0, 0, 1), T(1970, 1, 1)]
+
+
+def test_order_lines_become_orders_worked_by_hand():
+    orders = ENTITIES["orders"]
+    lines = {c: [None, None, None, None] for c in orders.columns}
+    lines |= {
+        "order_id": ["A", "A", "B", "A"],
+        "contact_id": [None, "C1", "C2", "C9"],
+        "ordered_at": [T(2024, 1, 2), T(2024, 1, 1), T(2024, 1, 5), T(2024, 1, 3)],
+        "updated_at": [T(2024, 2, 1), T(2024, 3, 1), None, T(2024, 1, 15)],
+        "status": ["completed", "completed", "pending", "completed"],
+        "currency": ["EUR", "EUR", "USD", "EUR"],
+        QTY: [2, 1, 3, 1],
+        PRICE: [Decimal("1.5"), Decimal("10.25"), Decimal("0.1"), Decimal("4")],
+    }
+    schema = {_val(c): pl.Datetime("us") for c in orders.timestamp_columns}
+    frame = pl.DataFrame(
+        {_val(c): v for c, v in lines.items()} | {ROW: [7, 3, 5, 9]},
+        schema_overrides=schema | {_val(PRICE): pl.Decimal(18, 4)},
+    )
+    got = _orders_from_lines(frame.lazy(), orders).collect().to_dicts()
+    # A: gross 2 × 1.5 + 1 × 10.25 + 1 × 4 = 17.25; the earliest ordered_at (1 Jan), the
+    # latest updated_at (1 Mar), the first contact given (C1: the first line has none), the
+    # first line's row number of the order (3). B: 3 × 0.1 = 0.3, its only line.
+    assert [(o["order_id"], o["gross_amount"], o["contact_id"]) for o in got] == [
+        ("A", Decimal("17.25"), "C1"),
+        ("B", Decimal("0.3"), "C2"),
+    ]
+    assert [(o["ordered_at"], o["updated_at"], o[ROW]) for o in got] == [
+        (T(2024, 1, 1), T(2024, 3, 1), 3),
+        (T(2024, 1, 5), None, 5),
+    ]
+    assert [(o["status"], o["currency"], o["discount_amount"]) for o in got] == [
+        ("completed", "EUR", None),
+        ("pending", "USD", None),
+    ]
