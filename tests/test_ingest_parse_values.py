@@ -253,7 +253,7 @@ def test_order_lines_become_orders_worked_by_hand():
     lines = {c: [None, None, None, None] for c in orders.columns}
     lines |= {
         "order_id": ["A", "A", "B", "A"],
-        "contact_id": [None, "C1", "C2", "C9"],
+        "contact_id": [None, "C9", "C2", "C1"],
         "ordered_at": [T(2024, 1, 2), T(2024, 1, 1), T(2024, 1, 5), T(2024, 1, 3)],
         "updated_at": [T(2024, 2, 1), T(2024, 3, 1), None, T(2024, 1, 15)],
         "status": ["completed", "completed", "pending", "completed"],
@@ -268,10 +268,11 @@ def test_order_lines_become_orders_worked_by_hand():
     )
     got = _orders_from_lines(frame.lazy(), orders).collect().to_dicts()
     # A: gross 2 × 1.5 + 1 × 10.25 + 1 × 4 = 17.25; the earliest ordered_at (1 Jan), the
-    # latest updated_at (1 Mar), the first contact given (C1: the first line has none), the
+    # latest updated_at (1 Mar), the first contact given (C9: the first line has none; not the
+    # smallest, C1), the
     # first line's row number of the order (3). B: 3 × 0.1 = 0.3, its only line.
     assert [(o["order_id"], o["gross_amount"], o["contact_id"]) for o in got] == [
-        ("A", Decimal("17.25"), "C1"),
+        ("A", Decimal("17.25"), "C9"),
         ("B", Decimal("0.3"), "C2"),
     ]
     assert [(o["ordered_at"], o["updated_at"], o[ROW]) for o in got] == [
