@@ -87,6 +87,11 @@ def suite_result(result: AssetValidation, suites: list[Suite], index: str) -> dg
             "\n".join(f"- {o.suite}: {o.batch}" for o in result.outcomes) or "-"
         ),
         **_outcome_metadata(result.outcomes),
+        **(
+            {"unchanged_since_run": result.unchanged.run_id, "unchanged": result.unchanged.text()}
+            if result.unchanged
+            else {}
+        ),
         "data_docs_index": dg.MetadataValue.path(index),
     }
     return dg.AssetCheckResult(
