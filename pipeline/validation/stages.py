@@ -17,7 +17,13 @@ from pipeline.validation.outcome import SuiteOutcome
 from pipeline.validation.runner import run_suite_sql, sql_source
 from pipeline.validation.state import write_watermarks
 from pipeline.validation.suites import EVERY_MART, Suite
-from pipeline.validation.unchanged import Unchanged, fingerprint, record_pass, unchanged_since
+from pipeline.validation.unchanged import (
+    Unchanged,
+    fingerprint,
+    record_pass,
+    suites_key,
+    unchanged_since,
+)
 from pipeline.warehouse import rows, table_exists
 
 
@@ -72,8 +78,9 @@ def validate_asset(
     When the tables they read are as at their last passing validation, with the same suites,
     nothing runs and the result says so (:mod:`pipeline.validation.unchanged`).
     """
-    tables = fingerprint(con, suites, asset)
-    same = unchanged_since(con, asset, suites, tables)
+    # The key is taken before GX runs: building a GX suite edits the documents' dicts in place.
+    key, tables = suites_key(suites), fingerprint(con, suites, asset)
+    same = unchanged_since(con, asset, key, tables)
     if same is not None:
         return AssetValidation(asset, unchanged=same)
     result = AssetValidation(asset)
@@ -104,7 +111,7 @@ def validate_asset(
     if result.status != "error" and marks:
         write_watermarks(con, asset, marks, run_id)
     if result.status == "passed":
-        record_pass(con, asset, suites, tables, run_id)
+        record_pass(con, asset, key, tables, run_id)
     return result
 
 

@@ -90,9 +90,10 @@ def _prepare(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def unchanged_since(
-    con: duckdb.DuckDBPyConnection, asset: str, suites: list[Suite], tables: dict
+    con: duckdb.DuckDBPyConnection, asset: str, suites: str, tables: dict
 ) -> Unchanged | None:
-    """The last passing validation of ``asset`` if it saw the same suites and ``tables``."""
+    """The last passing validation of ``asset`` if it saw the same ``suites`` (their
+    :func:`suites_key`) and ``tables``."""
     _prepare(con)
     found = rows(
         con,
@@ -102,19 +103,20 @@ def unchanged_since(
     if not found or None in tables.values():
         return None
     suites_then, tables_then, run_id, at = found[0]
-    if suites_then != suites_key(suites) or json.loads(tables_then) != tables:
+    if suites_then != suites or json.loads(tables_then) != tables:
         return None
     return Unchanged(run_id, at)
 
 
 def record_pass(
-    con: duckdb.DuckDBPyConnection, asset: str, suites: list[Suite], tables: dict, run_id: str
+    con: duckdb.DuckDBPyConnection, asset: str, suites: str, tables: dict, run_id: str
 ) -> None:
-    """Remember that ``asset``'s suites passed on ``tables`` (hashed before they ran)."""
+    """Remember that ``asset``'s suites (their :func:`suites_key`, taken before they ran: GX
+    edits a suite's expectations in place when it builds them) passed on ``tables``."""
     _prepare(con)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     run(
         con,
         f"insert or replace into {TABLE} values (?, ?, ?, ?, ?)",
-        [asset, suites_key(suites), json.dumps(tables, sort_keys=True), run_id, now],
+        [asset, suites, json.dumps(tables, sort_keys=True), run_id, now],
     )
