@@ -22,6 +22,7 @@ from pipeline.entities import ENTITIES, Entity
 from pipeline.predict.docs import PREDICTION_MARTS
 from pipeline.validation.docs import index_path, write_index
 from pipeline.validation.outcome import SuiteOutcome, markdown_table
+from pipeline.validation.runner import shared_sql_source
 from pipeline.validation.stages import (
     AssetValidation,
     LandedValidation,
@@ -174,7 +175,7 @@ def grouped_check(
         settings = warehouse.settings()
         index = str(index_path(settings))
         selected = context.selected_asset_check_keys
-        with warehouse.connect() as con:
+        with warehouse.connect() as con, shared_sql_source(con):  # one GX data source a step
             for key, run in runs.items():
                 if key in selected:
                     yield run(context, con, settings, index)._replace(
