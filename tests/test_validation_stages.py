@@ -318,3 +318,18 @@ def test_a_changed_suite_validates_again(wh, tmp_path):
     result = validate_asset(con, settings, "stg_orders", [edited], "run-3")
     assert result.unchanged is None and result.status == "passed"
     assert [len(o.expectations) for o in result.outcomes] == [len(own.expectations) + 1]
+
+
+def test_a_big_table_is_vouched_for_by_its_row_count_and_build_number(wh, monkeypatch):
+    from pipeline.validation import unchanged
+
+    con = wh[0]
+    monkeypatch.setattr(unchanged, "HASH_ROWS", 0)  # every table counts as big: no hash
+    assert check(wh, "stg_orders", "run-1").status == "passed"
+    assert check(wh, "stg_orders", "run-2").unchanged is not None
+    # One more order delivered and the model built again: 4 rows, a new build: validated.
+    insert_rows(con, "orders", [{**ORDERS[0], "order_id": "o4"}], delivery_seq=2)
+    materialize_model(con, next(m for m in discover_models() if m.name == "stg_orders"))
+    result = check(wh, "stg_orders", "run-3")
+    assert result.unchanged is None
+    assert [o.rows for o in result.outcomes if o.suite == "staging_orders"] == [1]  # o4 only

@@ -11,7 +11,9 @@ was, so a run with nothing new runs no suite at all.
 Only a pass (no critical failure, no warning) is reused: a warning or an error is evaluated
 again, so it stays visible in every run. ``meta.validation_passes`` holds one row per check
 asset; a failed validation leaves it as it was (the rows it vouches for are still those hashes).
-The hash is of the whole table, not its build number, so a hand edit of a table is seen too.
+The hash is of the whole table, not its build number, so a hand edit of a table is seen too;
+above ``HASH_ROWS`` rows (as in ``pipeline.engine.skip``) the row count and the engine's build
+number stand in for it (a table without a build number is then always validated).
 """
 
 from __future__ import annotations
@@ -23,10 +25,12 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.engine.skip import code_version, content_hash
+from pipeline.engine import BuildLog
+from pipeline.engine.skip import HASH_ROWS, code_version, content_hash
+from pipeline.sqltext import identifier
 from pipeline.validation.batches import LINKED_RECORDS, MissingTable, table_schema
 from pipeline.validation.suites import Suite
-from pipeline.warehouse import rows, run
+from pipeline.warehouse import rows, run, scalar
 
 TABLE = "meta.validation_passes"
 _DDL = (
@@ -80,7 +84,17 @@ def fingerprint(con: duckdb.DuckDBPyConnection, suites: list[Suite], asset: str)
             except MissingTable:
                 found[table] = None
                 continue
-            found[table] = content_hash(con, schema, table)
+            count = int(
+                scalar(con, f"select count(*) from {identifier(schema)}.{identifier(table)}")
+            )
+            if count <= HASH_ROWS:
+                found[table] = content_hash(con, schema, table)
+            else:
+                # Hashing a big table (60M e-mail events at 1M customers) would cost seconds on
+                # every run it changed in: its build number (pipeline.engine) vouches instead,
+                # None (never reused) when it has none.
+                build = BuildLog(con).build_id(table)
+                found[table] = None if build is None else f"{count} rows, build {build}"
     return found
 
 
