@@ -27,6 +27,7 @@ from pipeline.predict.docs import PREDICTION_MARTS
 from pipeline.spark import session as spark_engine
 from pipeline.validation.docs import index_path, write_index
 from pipeline.validation.outcome import SuiteOutcome, markdown_table
+from pipeline.validation.runner import shared_sql_source
 from pipeline.validation.stages import (
     AssetValidation,
     LandedValidation,
@@ -92,6 +93,11 @@ def suite_result(result: AssetValidation, suites: list[Suite], index: str) -> dg
             "\n".join(f"- {o.suite}: {o.batch}" for o in result.outcomes) or "-"
         ),
         **_outcome_metadata(result.outcomes),
+        **(
+            {"unchanged_since_run": result.unchanged.run_id, "unchanged": result.unchanged.text()}
+            if result.unchanged
+            else {}
+        ),
         "data_docs_index": dg.MetadataValue.path(index),
     }
     return dg.AssetCheckResult(
@@ -183,7 +189,7 @@ def grouped_check(
         settings = warehouse.settings()
         index = str(index_path(settings))
         selected = context.selected_asset_check_keys
-        with warehouse.connect() as con:
+        with warehouse.connect() as con, shared_sql_source(con):  # one GX data source a step
             for key, run in runs.items():
                 if key in selected:
                     yield run(context, con, settings, index)._replace(

@@ -17,6 +17,7 @@ import pytest
 from pipeline.config import Settings
 from pipeline.definitions import build_definitions
 from pipeline.entities import ENTITIES
+from pipeline.validation.log import read_log
 
 EXPORTS = {
     "contacts": "contact_id,email,first_name,last_name,phone,created_at,country,language,"
@@ -104,6 +105,20 @@ def test_a_corrupted_export_blocks_downstream_and_keeps_the_last_good_serving_fi
     assert good.success
     serving = settings.serving_dir / "marts.duckdb"
     published = sha256(serving)
+
+    # Nothing new: no model is rebuilt and no table's content hash changed, so no suite runs
+    # (the run log holds no outcome) and every check passes, naming the run that validated it.
+    same_id = "00000000-0000-0000-0000-000000000003"
+    same = run(same_id)
+    assert same.success
+    assert read_log(settings.data_dir, same_id) == []
+    suite_checks = [
+        e
+        for e in same.get_asset_check_evaluations()
+        if e.check_name.endswith("_expectations") and e.check_name != "landed_expectations"
+    ]
+    assert len(suite_checks) == 6 + 1 + 10 + 2 and all(e.passed for e in suite_checks)
+    assert {e.metadata["unchanged_since_run"].value for e in suite_checks} == {good.run_id}
 
     write_export(settings, "orders", "orders_2.csv", CORRUPT_ORDERS)
     bad = run("00000000-0000-0000-0000-000000000002")

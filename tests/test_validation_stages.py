@@ -6,6 +6,7 @@ retention_monthly has one row per month from 2024-01 to 2024-12: 12 rows.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -284,3 +285,51 @@ def test_warnings_only_warn_and_each_batch_gets_a_data_docs_page(wh, monkeypatch
         page = Path(outcome.docs_path)
         assert page.is_file() and page.is_relative_to(docs)
         assert outcome.suite in page.read_text(encoding="utf-8")
+
+
+def test_an_unchanged_table_is_not_validated_again_and_a_changed_one_is(wh):
+    con = wh[0]
+    first = check(wh, "retention_monthly", "run-1")
+    # Two suites ran: the mart's own and marts_no_personal_data.
+    assert first.status == "passed" and len(first.outcomes) == 2
+    again = check(wh, "retention_monthly", "run-2")
+    # Nothing changed: no suite runs, the check passes and names the run that validated it.
+    assert again.status == "passed" and again.outcomes == []
+    assert again.unchanged is not None and again.unchanged.run_id == "run-1"
+    assert again.summary().startswith("unchanged since validation in run run-1")
+    # A hand edit changes the content hash: validated again (12 rows, one changed).
+    run(con, "update marts.retention_monthly set churn_rate = 2 where month = date '2024-05-01'")
+    changed = check(wh, "retention_monthly", "run-3")
+    assert changed.unchanged is None and changed.status == "error"
+    # ...and, failed, it is validated again next time too (only a pass is reused).
+    assert check(wh, "retention_monthly", "run-4").unchanged is None
+
+
+def test_a_changed_suite_validates_again(wh, tmp_path):
+    con, settings, suites = wh
+    assert check(wh, "stg_orders", "run-1").status == "passed"
+    assert check(wh, "stg_orders", "run-2").unchanged is not None
+    # The same suite with one more (passing) expectation: a new digest, so the suites run.
+    own = suites["staging_orders"]
+    document = {**own.document, "expectations": [*own.expectations, {
+        "type": "expect_column_to_exist", "kwargs": {"column": "order_id"},
+        "severity": "warning"}]}  # fmt: skip
+    edited = dataclasses.replace(own, document=document)
+    result = validate_asset(con, settings, "stg_orders", [edited], "run-3")
+    assert result.unchanged is None and result.status == "passed"
+    assert [len(o.expectations) for o in result.outcomes] == [len(own.expectations) + 1]
+
+
+def test_a_big_table_is_vouched_for_by_its_row_count_and_build_number(wh, monkeypatch):
+    from pipeline.validation import unchanged
+
+    con = wh[0]
+    monkeypatch.setattr(unchanged, "HASH_ROWS", 0)  # every table counts as big: no hash
+    assert check(wh, "stg_orders", "run-1").status == "passed"
+    assert check(wh, "stg_orders", "run-2").unchanged is not None
+    # One more order delivered and the model built again: 4 rows, a new build: validated.
+    insert_rows(con, "orders", [{**ORDERS[0], "order_id": "o4"}], delivery_seq=2)
+    materialize_model(con, next(m for m in discover_models() if m.name == "stg_orders"))
+    result = check(wh, "stg_orders", "run-3")
+    assert result.unchanged is None
+    assert [o.rows for o in result.outcomes if o.suite == "staging_orders"] == [1]  # o4 only

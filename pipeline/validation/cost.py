@@ -24,14 +24,17 @@ def validation_cost(instance, data_dir: Path, run_id: str) -> dict[str, float]:
     """Seconds of the run, of its check steps and of its landed suites, and their share."""
     stats = instance.get_run_stats(run_id)
     total = (stats.end_time or time.time()) - stats.start_time
-    checks = sum(
-        (s.end_time or 0) - (s.start_time or 0)
+    steps = {
+        s.step_key: (s.end_time or 0) - (s.start_time or 0)
         for s in instance.get_run_step_stats(run_id)
         if s.step_key.endswith("_expectations")
-    )
+    }
+    checks = sum(steps.values())
     outcomes = read_log(data_dir, run_id)
     landed = sum(o.seconds for o in outcomes if o.stage == "landed")
     return {
+        **{f"step {k}": round(v, 1) for k, v in sorted(steps.items())},
+        "suite_runs": sum(o.stage != "landed" for o in outcomes),
         "run_seconds": round(total, 1),
         "check_seconds": round(checks, 1),
         "landed_seconds": round(landed, 1),
@@ -67,12 +70,15 @@ def main(argv: list[str] | None = None) -> int:
     ok = True
     for label in ("first load", "nothing new"):
         run_id = str(uuid.uuid4())
+        cpu = time.process_time()  # the machine may be loaded: CPU time compares better
         result = job.execute_in_process(instance=instance, run_id=run_id, raise_on_error=False)
+        cpu = time.process_time() - cpu
         ok = ok and result.success
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         print(f"{label}: {'succeeded' if result.success else 'FAILED'} (load average {load})")
         for key, value in validation_cost(instance, out, run_id).items():
             print(f"  {key}: {value}")
+        print(f"  process_cpu_seconds: {cpu:.1f}")
     return 0 if ok else 1
 
 

@@ -17,6 +17,13 @@ from pipeline.validation.outcome import SuiteOutcome
 from pipeline.validation.runner import run_suite_sql, sql_source
 from pipeline.validation.state import write_watermarks
 from pipeline.validation.suites import EVERY_MART, Suite
+from pipeline.validation.unchanged import (
+    Unchanged,
+    fingerprint,
+    record_pass,
+    suites_key,
+    unchanged_since,
+)
 from pipeline.warehouse import rows, table_exists
 
 
@@ -27,6 +34,7 @@ class AssetValidation:
     asset: str
     outcomes: list[SuiteOutcome] = field(default_factory=list)
     missing: str | None = None  # the table does not exist yet
+    unchanged: Unchanged | None = None  # as at its last passing validation: not run again
 
     @property
     def status(self) -> str:
@@ -40,6 +48,8 @@ class AssetValidation:
         """One line for the check's description."""
         if self.missing:
             return self.missing
+        if self.unchanged:
+            return self.unchanged.text()
         failed = [e for o in self.outcomes for e in o.errors + o.warnings]
         rows_seen = ", ".join(f"{o.suite}: {o.rows} rows" for o in self.outcomes)
         if not failed:
@@ -63,7 +73,16 @@ def validate_asset(
     suites: list[Suite],
     run_id: str,
 ) -> AssetValidation:
-    """Run ``suites`` on their batches of ``asset``; on no critical failure, move watermarks."""
+    """Run ``suites`` on their batches of ``asset``; on no critical failure, move watermarks.
+
+    When the tables they read are as at their last passing validation, with the same suites,
+    nothing runs and the result says so (:mod:`pipeline.validation.unchanged`).
+    """
+    # The key is taken before GX runs: building a GX suite edits the documents' dicts in place.
+    key, tables = suites_key(suites), fingerprint(con, suites, asset)
+    same = unchanged_since(con, asset, key, tables)
+    if same is not None:
+        return AssetValidation(asset, unchanged=same)
     result = AssetValidation(asset)
     marks = {}
     log = ValidationLog(settings.data_dir, run_id)
@@ -91,6 +110,8 @@ def validate_asset(
             marks.update(batch.watermarks)
     if result.status != "error" and marks:
         write_watermarks(con, asset, marks, run_id)
+    if result.status == "passed":
+        record_pass(con, asset, key, tables, run_id)
     return result
 
 

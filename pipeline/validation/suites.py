@@ -16,6 +16,7 @@ what the file lists with what GX kept and raises :class:`SuiteError` on any diff
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
@@ -178,7 +179,9 @@ def build_gx_suite(suite: Suite):
 
     try:
         with _quiet_gx():  # GX logs a traceback per skipped expectation; we report it once
-            built = gx.ExpectationSuite(**_gx_fields(suite.document))
+            # A copy: GX edits the expectation dicts it is given in place, which would change
+            # the suite's digest (the key of reused passes, pipeline.validation.unchanged).
+            built = gx.ExpectationSuite(**_gx_fields(copy.deepcopy(suite.document)))
     except Exception as err:  # GX raises pydantic and its own errors for a bad expectation
         raise SuiteError(f"{suite.path}: {_diagnose(suite) or err}") from None
     wanted = [(e["type"], e["severity"]) for e in suite.expectations]
