@@ -234,14 +234,37 @@ def run_suite_table(
         columns = source.con.sql(f"select * from {identifier(table)} limit 0").columns
         index = [c for c in suite.index_columns if c in columns]
         gx_batch = asset.add_batch_definition_whole_table("batch").get_batch()
-        outcome, result = _run(session, gx_batch, suite, index, parameters)
-        outcome.target, outcome.run_id, outcome.rows, outcome.batch = target, run_id, rows, batch
-        if docs_dir is not None and _wants_page(outcome):
-            outcome.docs_path = _render(session, docs_dir, suite, result, gx_batch.id, run_id)
-        outcome.seconds = round(time.perf_counter() - started, 3)
-        return outcome
+        return validate_batch(
+            gx_batch, suite, index, rows, target=target, batch=batch, run_id=run_id,
+            parameters=parameters, docs_dir=docs_dir, started=started,
+        )  # fmt: skip
     finally:
         source.datasource.delete_asset(name)
+
+
+def validate_batch(
+    gx_batch,
+    suite: Suite,
+    index: list[str],
+    rows: int,
+    *,
+    target: str,
+    batch: str,
+    run_id: str,
+    parameters: dict[str, Any] | None,
+    docs_dir: Path | None,
+    started: float,
+) -> SuiteOutcome:
+    """Validate a GX batch (of any execution engine: DuckDB here, Spark in
+    pipeline/validation/spark.py) against ``suite``: the outcome record, with unexpected
+    examples by ``index`` and a Data Docs page when ``PIPELINE_DATA_DOCS`` asks for one."""
+    session = _session()
+    outcome, result = _run(session, gx_batch, suite, index, parameters)
+    outcome.target, outcome.run_id, outcome.rows, outcome.batch = target, run_id, rows, batch
+    if docs_dir is not None and _wants_page(outcome):
+        outcome.docs_path = _render(session, docs_dir, suite, result, gx_batch.id, run_id)
+    outcome.seconds = round(time.perf_counter() - started, 3)
+    return outcome
 
 
 def _run(session, gx_batch, suite, index, parameters):

@@ -37,7 +37,7 @@ from pipeline.validation.batches import MissingTable, build_batch, table_schema
 from pipeline.validation.docs import data_docs_dir
 from pipeline.validation.log import ValidationLog
 from pipeline.validation.outcome import SuiteOutcome
-from pipeline.validation.runner import _finish, _run, _session
+from pipeline.validation.runner import _session, validate_batch
 from pipeline.validation.stages import AssetValidation
 from pipeline.validation.state import write_watermarks
 from pipeline.validation.suites import Suite, SuiteError
@@ -161,29 +161,22 @@ def run_suite_spark(
 ) -> SuiteOutcome:
     """Validate the Spark DataFrame ``frame`` (``rows`` rows) against ``suite`` with GX's Spark
     engine; the outcome record and Data Docs page as the DuckDB route makes them."""
-    import great_expectations as gx
 
     started = time.perf_counter()
     session = _session()
     datasource = _datasource(session, frame.sparkSession)
     name = f"{suite.name}__{next(session.names)}"
     asset = datasource.add_dataframe_asset(name)
-    definition = session.context.validation_definitions.add(
-        gx.ValidationDefinition(
-            name=name,
-            data=asset.add_batch_definition_whole_dataframe("batch"),
-            suite=session.suite(suite),
-        )
-    )
     try:
-        index = [c for c in suite.index_columns if c in frame.columns]
-        outcome, gx_run = _run(
-            session, definition, suite, {"dataframe": frame}, index, parameters, run_id
+        gx_batch = asset.add_batch_definition_whole_dataframe("batch").get_batch(
+            batch_parameters={"dataframe": frame}
         )
-        outcome.target, outcome.run_id, outcome.rows, outcome.batch = target, run_id, rows, batch
-        return _finish(session, suite, outcome, gx_run, docs_dir, started)
+        index = [c for c in suite.index_columns if c in frame.columns]
+        return validate_batch(
+            gx_batch, suite, index, rows, target=target, batch=batch, run_id=run_id,
+            parameters=parameters, docs_dir=docs_dir, started=started,
+        )  # fmt: skip
     finally:
-        session.context.validation_definitions.delete(name)
         datasource.delete_asset(name)
 
 

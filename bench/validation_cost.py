@@ -1,6 +1,6 @@
 """What validation costs: the share of a run's time spent in suites and checks.
 
-``python -m pipeline.validation.cost --customers 2000 --out /tmp/cost`` generates a data set,
+``python bench/validation_cost.py --customers 2000 --out /tmp/cost`` generates a data set,
 runs the full job twice (a first load, then a run with nothing new), and prints the report
 written in docs/validation.md. Validation time = the check steps (batch selection in DuckDB, GX,
 Data Docs) plus the landed suites run inside the ingestion steps (from the run log).
@@ -46,7 +46,7 @@ def validation_cost(instance, data_dir: Path, run_id: str) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     """Generate, run once, print the cost report."""
-    parser = argparse.ArgumentParser(prog="python -m pipeline.validation.cost")
+    parser = argparse.ArgumentParser(prog="python bench/validation_cost.py")
     parser.add_argument("--customers", type=int, default=2000)
     parser.add_argument("--as-of", default="2026-10-31")
     parser.add_argument("--out", required=True, help="data directory (emptied first)")
