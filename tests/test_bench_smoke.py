@@ -205,19 +205,24 @@ def test_report_states_targets_met_or_not() -> None:
     text = _bench("report").render(results)
     # Full build 300 s / yardstick 100 s = 3.0 ×, above 1.5 ×: not met.
     assert "300.0 s vs 100.0 s = 3.0 ×" in text
-    # +1 day 20 s / 300 s = 6.7 % ≤ 10 %: met. 600,000 rows / 300 s = 2,000 rows/s.
+    # +1 day 20 s / 300 s = 6.7 % ≤ 15 % (the 100k target): met.
+    # 600,000 rows / 300 s = 2,000 rows/s.
     assert "| 100,000: 20.0 s vs 300.0 s = 7% | yes |" in text
     assert "| 2,000 |" in text
     assert "| full build at 100k customers" in text and "| **no** |" in text
     assert "yes (1 mart)" in text
     # --scales 100000 is not make bench's default (10000,100000): the report says what ran.
     assert "Written by `python bench/run.py --scales 100000`" in text
-    # A second, smaller scale whose day takes 50 s of a 200 s build (25 %) fails the target:
-    # the verdict is per scale, not taken from the largest one.
+    # The verdict is per scale, each against its own target (issue 14: ≤ 15 % at 100k, ≤ 5 % at
+    # 1M). 10k has none: its 50 s of 200 s (25 %) is shown, not judged, so 100k's 7 % decides.
     small = {**scale, "customers": 10_000, "full": _measured(200.0), "increment": _measured(50.0)}
     text = _bench("report").render({**results, "scales": [small, scale]})
-    assert "10,000: 50.0 s vs 200.0 s = 25%; 100,000: 20.0 s vs 300.0 s = 7%" in text
-    assert "| **no** (met at 100,000 only) |" in text
+    assert "10,000: 50.0 s vs 200.0 s = 25%; 100,000: 20.0 s vs 300.0 s = 7% | yes |" in text
+    # A 1M scale whose day takes 60 s of a 1,000 s build (6 % > 5 %) fails its target, though
+    # 100k meets 15 %.
+    big = {**scale, "customers": 1_000_000, "full": _measured(1000.0), "increment": _measured(60.0)}
+    text = _bench("report").render({**results, "scales": [scale, big]})
+    assert "100,000: 20.0 s vs 300.0 s = 7%; 1,000,000: 60.0 s vs 1,000.0 s = 6% | **no** |" in text
 
 
 def test_benchmarks_md_is_rendered_from_its_measurements() -> None:
