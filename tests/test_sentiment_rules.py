@@ -5,15 +5,20 @@ These run first in ``make mutate``'s sentiment target."""
 
 from __future__ import annotations
 
+import duckdb
 import polars as pl
 
 from pipeline.sentiment.scoring import (
     NEGATIVE_THRESHOLD,
     POSITIVE_THRESHOLD,
+    build_mention_sentiment,
+    detect_language,
     normalise_language,
     score_mentions,
+    scorer_version,
     sentiment_label,
 )
+from pipeline.warehouse import run
 
 
 def test_label_thresholds_are_inclusive():
@@ -79,3 +84,52 @@ def test_language_source_and_blank_texts():
     assert got["blank"] == (None, "unknown", None, "unscored")
     assert got["blank-en"] == ("en", "delivered", None, "unscored")
     assert got["one-char"] == ("en", "delivered", "neutral", "scored")
+
+
+def test_detection_fallback_edges():
+    # Texts py3langid is unsure of (probability below 0.5), decided by the fallback rules.
+    # "is Рй": 2 Latin letters of 4, exactly half, is not "mostly non-Latin" (2 * 2 < 4 is
+    # false); "is" is an English function word, no other language's: English.
+    assert detect_language("is Рй") == "en"
+    # "is Рйз": 2 Latin letters of 5, 2 * 2 < 5: mostly non-Latin, no answer.
+    assert detect_language("is Рйз") is None
+    # "the der": one English word ("the"), one German ("der"): not more English, no answer;
+    # "the and der": two English words against one: English.
+    assert detect_language("the der") is None
+    assert detect_language("the and der") == "en"
+    # "great sérvice": no function word either way; "é" is not ASCII, so py3langid's first
+    # choice (English) is not taken: no answer.
+    assert detect_language("great sérvice") is None
+
+
+def test_scorer_version_reads_the_files_of_the_scorers_folder(tmp_path):
+    # A user's scorer file that changes must change the version (and so rescore everything).
+    (tmp_path / "lexicon.tsv").write_text("bon\t2\n")
+    before = scorer_version({}, tmp_path)
+    (tmp_path / "lexicon.tsv").write_text("bon\t3\n")
+    assert scorer_version({}, tmp_path) != before
+
+
+def test_build_counts_and_rebuilds_when_the_parent_has_no_build_log(tmp_path):
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    run(con, "create schema staging")
+    run(
+        con,
+        "create table staging.stg_social_mentions "
+        "(mention_id varchar, text varchar, language varchar, sentiment varchar)",
+    )
+    run(
+        con,
+        "insert into staging.stg_social_mentions values "
+        "('a', 'x', null, 'negative'), ('b', 'The flight was great.', null, null)",
+    )
+    # a keeps its delivered sentiment; b is detected English ("the", "was") and scored by
+    # VADER; nothing is left unscored, which must count 0, not be missing or guessed.
+    want = {"delivered": 1, "scored": 1, "unscored": 0, "rows": 2, "rebuilt": 1, "new": 2}
+    first = build_mention_sentiment(con)
+    assert {k: first[k] for k in want} == want
+    # The staging table was made by hand, so the engine's log cannot tell what changed in it
+    # since: the second build rebuilds the (now existing) table whole, with the same counts.
+    second = build_mention_sentiment(con)
+    assert {k: second[k] for k in want} == want
+    con.close()
