@@ -100,6 +100,9 @@ def test_detection_fallback_edges():
     # "great sérvice": no function word either way; "é" is not ASCII, so py3langid's first
     # choice (English) is not taken: no answer.
     assert detect_language("great sérvice") is None
+    # "super service": ASCII, no function word, but py3langid's first choice is Danish ("da"),
+    # not English: no answer ("da" sorting before "en" must not count).
+    assert detect_language("super service") is None
 
 
 def test_scorer_version_reads_the_files_of_the_scorers_folder(tmp_path):
