@@ -12,12 +12,14 @@ from pipeline.sentiment.scoring import (
     NEGATIVE_THRESHOLD,
     POSITIVE_THRESHOLD,
     build_mention_sentiment,
+    compound_score,
     detect_language,
     normalise_language,
     score_mentions,
     scorer_version,
     sentiment_label,
 )
+from pipeline.sentiment.scorers import Scorer
 from pipeline.warehouse import run
 
 
@@ -97,6 +99,8 @@ def test_detection_fallback_edges():
     # "the and der": two English words against one: English.
     assert detect_language("the der") is None
     assert detect_language("the and der") == "en"
+    # "the der und": one English word against two German: fewer, no answer.
+    assert detect_language("the der und") is None
     # "great sérvice": no function word either way; "é" is not ASCII, so py3langid's first
     # choice (English) is not taken: no answer.
     assert detect_language("great sérvice") is None
@@ -111,6 +115,13 @@ def test_scorer_version_reads_the_files_of_the_scorers_folder(tmp_path):
     before = scorer_version({}, tmp_path)
     (tmp_path / "lexicon.tsv").write_text("bon\t3\n")
     assert scorer_version({}, tmp_path) != before
+
+
+def test_scorer_version_names_the_scorers():
+    # The scorers in use (name, accuracy, labelled count) are part of the version: adding one
+    # must change it.
+    vader = Scorer("en", "vader", compound_score, None, 0)
+    assert scorer_version({"en": vader}) != scorer_version({})
 
 
 def test_build_counts_and_rebuilds_when_the_parent_has_no_build_log(tmp_path):
