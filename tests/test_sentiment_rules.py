@@ -8,6 +8,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
+from pipeline.sentiment.scorers import Scorer
 from pipeline.sentiment.scoring import (
     NEGATIVE_THRESHOLD,
     POSITIVE_THRESHOLD,
@@ -19,7 +20,6 @@ from pipeline.sentiment.scoring import (
     scorer_version,
     sentiment_label,
 )
-from pipeline.sentiment.scorers import Scorer
 from pipeline.warehouse import run
 
 
