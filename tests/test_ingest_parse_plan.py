@@ -1,0 +1,88 @@
+"""Direct, fast tests of ``pipeline/ingest/parse.py``'s plan and contract checks (lines
+173–447): which rows are good, and each bad row's reason, worked out by hand.
+
+They run a :class:`~pipeline.ingest.parse.Plan` over a small in-memory table (no Parquet, no
+DuckDB, no Dagster), so ``make mutate``'s ingest/parse target can run them per mutant.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from pipeline.entities import ENTITIES
+from pipeline.ingest.formats import ROW, Table
+from pipeline.ingest.mappings import Mapping
+from pipeline.ingest.parse import plan
+
+SURVEY_HEADER = ["rid", "contact_id", "email", "responded_at", "survey_type", "score"]
+SPARE = "_extra_1"
+
+
+def run_plan(
+    mapping: Mapping, header: list[str], rows: list[list[str]], entity: str, tz: str = "UTC"
+) -> tuple[pl.DataFrame, list[tuple[int, str]]]:
+    """``plan`` over ``rows`` (the header's values, then one spare column): the good rows and
+    the (row number, reason) of every bad one."""
+    cols = [*header, SPARE]
+    frame = (
+        pl.DataFrame(
+            [dict(zip(cols, r, strict=True)) for r in rows], schema=dict.fromkeys(cols, pl.String)
+        )
+        .with_row_index(ROW, offset=1)
+        .lazy()
+    )
+    table = Table(header=header, frame=frame, layout="csv")
+    steps = plan(table, mapping, {c: c for c in cols}, ENTITIES[entity], tz)
+    scan = steps.parsed.collect().lazy()
+    bad = steps.bad(scan).collect()
+    return steps.good(scan).collect(), list(zip(bad[ROW], bad["_reason"], strict=True))
+
+
+def survey_mapping(**fields) -> Mapping:
+    """Surveys read from columns named as the canonical ones, but ``rid`` for the key."""
+    return Mapping(
+        name="m",
+        entity="surveys",
+        signature=("rid",),
+        columns={"response_id": ("rid",), **{c: (c,) for c in SURVEY_HEADER[1:]}},
+        **fields,
+    )
+
+
+def test_survey_contract_checks_worked_by_hand():
+    at = "2026-01-02T03:04:05Z"
+    rows = [
+        ["r1", "c1", "", at, "nps", "10", ""],  # nps 0–10: 10 is the top, good
+        ["r2", "c1", "", at, "csat", "0", ""],  # csat 1–5: 0 is below
+        ["r3", "", "a@x.io", at, "CES ", "8", ""],  # 'CES ' is ces (trimmed, lower); 8 > 7
+        ["r4", "", "", at, "xyz", "3", ""],  # no contact nor e-mail; xyz no survey type
+        ["", "", "", "", "", "", ""],  # blank line: only "empty row"
+        ["r6", "c1", "", at, "nps", "abc", "spill"],  # one spare value; 'abc' no number
+        ["r7", "c1", "", at, "ces", "1", ""],  # ces 1–7: 1 is the bottom, good
+    ]
+    good, bad = run_plan(survey_mapping(), SURVEY_HEADER, rows, "surveys")
+    # Rows 1 and 7 keep the contract; the time is the Z time itself (UTC, naive).
+    assert good["response_id"].to_list() == ["r1", "r7"]
+    assert good["score"].to_list() == [10, 1]
+    assert good["survey_type"].to_list() == ["nps", "ces"]
+    assert good["responded_at"].to_list() == [dt.datetime(2026, 1, 2, 3, 4, 5)] * 2
+    assert good[ROW].to_list() == [1, 7]
+    # The shape first (empty row, spare values), then the checks in the order written:
+    # unreadable values, required, the link, enums, then score ranges.
+    assert bad == [
+        (2, "score 0 is outside the csat range 1–5"),
+        (3, "score 8 is outside the ces range 1–7"),
+        (
+            4,
+            "neither contact_id nor email is given: the row cannot be linked to anyone; "
+            "survey_type 'xyz' is not one of nps, csat, ces",
+        ),
+        (5, "empty row"),
+        (
+            6,
+            "1 more value(s) than the header's 6 columns (an unquoted delimiter in a value?); "
+            "score: cannot read 'abc' as a whole number",
+        ),
+    ]
