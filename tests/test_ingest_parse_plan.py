@@ -8,12 +8,13 @@ DuckDB, no Dagster), so ``make mutate``'s ingest/parse target can run them per m
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import polars as pl
 
 from pipeline.entities import ENTITIES
 from pipeline.ingest.formats import ROW, Table
-from pipeline.ingest.mappings import Mapping
+from pipeline.ingest.mappings import Aggregate, Mapping
 from pipeline.ingest.parse import plan
 
 SURVEY_HEADER = ["rid", "contact_id", "email", "responded_at", "survey_type", "score"]
@@ -85,4 +86,39 @@ def test_survey_contract_checks_worked_by_hand():
             "1 more value(s) than the header's 6 columns (an unquoted delimiter in a value?); "
             "score: cannot read 'abc' as a whole number",
         ),
+    ]
+
+
+def test_line_item_orders_worked_by_hand():
+    at = "2026-01-01T10:00:00Z"
+    rows = [
+        ["o1", "a@x.io", at, "completed", "2", "1.50", ""],  # 2 × 1.50
+        ["o1", "", "", "", "1", "3", ""],  # + 1 × 3 = 6; order fields from line 1
+        ["o2", "b@x.io", at, "completed", "x", "2", ""],  # 'x' is no quantity
+        ["o2", "", "", "", "1", "", ""],  # no price
+        ["o3", "c@x.io", at, "Pending", "1", "5", ""],  # good, but its order is not
+        ["o3", "", "", "", "1", "-", ""],  # '-' is no price
+    ]
+    mapping = Mapping(
+        name="m",
+        entity="orders",
+        signature=("oid",),
+        columns={"order_id": ("oid",), **{c: (c,) for c in ("email", "ordered_at", "status")}},
+        aggregate=Aggregate(quantity="qty", unit_price="price"),
+    )
+    header = ["oid", "email", "ordered_at", "status", "qty", "price"]
+    good, bad = run_plan(mapping, header, rows, "orders")
+    # Only o1 lands, one row, its gross summed (no gross column: not "missing", not checked
+    # per line), its fields from the first line.
+    assert good.select("order_id", "email", "status", "gross_amount", ROW).rows() == [
+        ("o1", "a@x.io", "completed", Decimal("6.0000"), 1)
+    ]
+    assert good["ordered_at"].to_list() == [dt.datetime(2026, 1, 1, 10, 0)]
+    # Line 4 lacks order fields too, but they are copied from line 3 (same order): only its
+    # price is missing. Line 5 is good but its order is quarantined whole.
+    assert bad == [
+        (3, "'qty': cannot read 'x' as a number"),
+        (4, "'price' is missing"),
+        (5, "another line of order 'o3' was quarantined"),
+        (6, "'price': cannot read '-' as a number"),
     ]
