@@ -122,3 +122,70 @@ def test_line_item_orders_worked_by_hand():
         (5, "another line of order 'o3' was quarantined"),
         (6, "'price': cannot read '-' as a number"),
     ]
+
+
+def test_score_range_edges_and_the_order_of_reasons():
+    at = "2026-01-02T03:04:05Z"
+    # Each range's edges: one below the bottom, the bottom, the top, one above the top.
+    edges = [("nps", -1), ("nps", 0), ("nps", 10), ("nps", 11)]
+    edges += [("csat", 0), ("csat", 1), ("csat", 5), ("csat", 6)]
+    edges += [("ces", 0), ("ces", 1), ("ces", 7), ("ces", 8)]
+    rows = [
+        [f"r{i}", "c1", "", at, kind, str(score), ""] for i, (kind, score) in enumerate(edges, 1)
+    ]
+    # A spare value comes first (the shape), before the broken time and the missing values.
+    rows.append(["r13", "c1", "", "soon", "nps", "5", "spill"])
+    rows.append(["r14", "c1", "", "soon", "", "", "spill"])
+    good, bad = run_plan(survey_mapping(), SURVEY_HEADER, rows, "surveys")
+    assert good["response_id"].to_list() == ["r2", "r3", "r6", "r7", "r10", "r11"]
+    shape = "1 more value(s) than the header's 6 columns (an unquoted delimiter in a value?)"
+    soon = "responded_at: cannot read 'soon' as an ISO 8601 timestamp"
+    assert bad == [
+        (1, "score -1 is outside the nps range 0–10"),
+        (4, "score 11 is outside the nps range 0–10"),
+        (5, "score 0 is outside the csat range 1–5"),
+        (8, "score 6 is outside the csat range 1–5"),
+        (9, "score 0 is outside the ces range 1–7"),
+        (12, "score 8 is outside the ces range 1–7"),
+        (13, f"{shape}; {soon}"),
+        (14, f"{shape}; {soon}; survey_type is missing; score is missing"),
+    ]
+
+
+def test_the_mappings_zone_and_a_stated_format_starting_with_a_word():
+    # The mapping's zone wins over the one passed in (UTC). 02.01.2026 04:04 in Berlin is
+    # winter time, UTC+1: 03:04 UTC. 29.03.2026 02:30 falls in the spring gap (02:00 → 03:00),
+    # so it does not exist; a date alone does not fit the format. The format starts with
+    # "on", which sorts after "iso": it must still be read as a stated format.
+    fmt = "on %d.%m.%Y %H:%M"
+    rows = [
+        ["r1", "c1", "", "on 02.01.2026 04:04", "nps", "5", ""],
+        ["r2", "c1", "", "on 29.03.2026 02:30", "nps", "5", ""],
+        ["r3", "c1", "", "2026-01-02", "nps", "5", ""],
+    ]
+    mapping = survey_mapping(timestamp_format=fmt, timezone="Europe/Berlin")
+    good, bad = run_plan(mapping, SURVEY_HEADER, rows, "surveys")
+    assert good["responded_at"].to_list() == [dt.datetime(2026, 1, 2, 3, 4)]
+    why = f"as a timestamp in format {fmt} (or a time that does not exist in Europe/Berlin)"
+    assert bad == [
+        (2, f"responded_at: cannot read 'on 29.03.2026 02:30' {why}"),
+        (3, f"responded_at: cannot read '2026-01-02' {why}"),
+    ]
+
+
+def test_the_zone_passed_in_names_the_gap_in_iso_messages():
+    # No zone in the mapping: the one passed in is used (Berlin, as above: UTC+1 in January,
+    # 02:30 on 29 March 2026 does not exist).
+    rows = [
+        ["r1", "c1", "", "2026-01-02 04:04", "nps", "5", ""],
+        ["r2", "c1", "", "2026-03-29 02:30", "nps", "5", ""],
+    ]
+    good, bad = run_plan(survey_mapping(), SURVEY_HEADER, rows, "surveys", tz="Europe/Berlin")
+    assert good["responded_at"].to_list() == [dt.datetime(2026, 1, 2, 3, 4)]
+    assert bad == [
+        (
+            2,
+            "responded_at: cannot read '2026-03-29 02:30' as an ISO 8601 timestamp "
+            "(or a time that does not exist in Europe/Berlin)",
+        )
+    ]
