@@ -98,6 +98,7 @@ def test_line_item_orders_worked_by_hand():
         ["o2", "", "", "", "1", "", ""],  # no price
         ["o3", "c@x.io", at, "Pending", "1", "5", ""],  # good, but its order is not
         ["o3", "", "", "", "1", "-", ""],  # '-' is no price
+        ["o4", "d@x.io", at, "", "1", "1", ""],  # one line, no status
     ]
     mapping = Mapping(
         name="m",
@@ -121,6 +122,7 @@ def test_line_item_orders_worked_by_hand():
         (4, "'price' is missing"),
         (5, "another line of order 'o3' was quarantined"),
         (6, "'price': cannot read '-' as a number"),
+        (7, "status is missing"),
     ]
 
 
@@ -189,3 +191,29 @@ def test_the_zone_passed_in_names_the_gap_in_iso_messages():
             "(or a time that does not exist in Europe/Berlin)",
         )
     ]
+
+
+def test_a_template_counter_in_a_bad_rows_message_counts_the_whole_file():
+    # gross_amount = "-{n}": rows 1, 2, 3 get -1, -2, -3. A negative gross is allowed only for
+    # a cancelled order, so row 2 alone is bad, and its message shows -2 (its number in the
+    # file), not -1 (its number among the bad rows).
+    at = "2026-01-01T10:00:00Z"
+    rows = [
+        ["o1", "a@x.io", at, "cancelled", ""],
+        ["o2", "a@x.io", at, "completed", ""],
+        ["o3", "a@x.io", at, "cancelled", ""],
+    ]
+    header = ["oid", "email", "ordered_at", "status"]
+    mapping = Mapping(
+        name="m",
+        entity="orders",
+        signature=("oid",),
+        columns={"order_id": ("oid",), **{c: (c,) for c in header[1:]}},
+        templates={"gross_amount": "-{n}"},
+    )
+    good, bad = run_plan(mapping, header, rows, "orders")
+    assert good.select("order_id", "gross_amount").rows() == [
+        ("o1", Decimal("-1.0000")),
+        ("o3", Decimal("-3.0000")),
+    ]
+    assert bad == [(2, "gross_amount '-2' is negative; amounts cannot be negative")]
