@@ -217,3 +217,34 @@ def test_a_template_counter_in_a_bad_rows_message_counts_the_whole_file():
         ("o3", Decimal("-3.0000")),
     ]
     assert bad == [(2, "gross_amount '-2' is negative; amounts cannot be negative")]
+
+
+def test_minutes_after_another_time():
+    # first_response_at = created_at + mins minutes: 90 min → 11:30; 0.5 min → 30 s;
+    # 0.00001 min = 0.6 ms, rounded to 1 ms; blank → no time (not an error); 'soon' → error.
+    at = "2026-01-01T10:00:00Z"
+    rows = [
+        ["t1", "a@x.io", at, "open", "90", ""],
+        ["t2", "a@x.io", at, "open", "0.5", ""],
+        ["t3", "a@x.io", at, "open", "", ""],
+        ["t4", "a@x.io", at, "open", "soon", ""],
+        ["t5", "a@x.io", at, "open", "0.00001", ""],
+    ]
+    header = ["tid", "email", "created_at", "status", "mins"]
+    mapping = Mapping(
+        name="m",
+        entity="tickets",
+        signature=("tid",),
+        columns={"ticket_id": ("tid",), **{c: (c,) for c in header[1:4]}},
+        minutes_after={"first_response_at": ("created_at", "mins")},
+    )
+    good, bad = run_plan(mapping, header, rows, "tickets")
+    ten = dt.datetime(2026, 1, 1, 10, 0)
+    assert good.select("ticket_id", "first_response_at").rows() == [
+        ("t1", dt.datetime(2026, 1, 1, 11, 30)),
+        ("t2", dt.datetime(2026, 1, 1, 10, 0, 30)),
+        ("t3", None),
+        ("t5", ten + dt.timedelta(milliseconds=1)),
+    ]
+    assert good["created_at"].to_list() == [ten] * 4
+    assert bad == [(4, "first_response_at ('mins'): cannot read 'soon' as minutes")]
