@@ -248,3 +248,30 @@ def test_minutes_after_another_time():
     ]
     assert good["created_at"].to_list() == [ten] * 4
     assert bad == [(4, "first_response_at ('mins'): cannot read 'soon' as minutes")]
+
+
+def test_an_ambiguous_amount_is_quarantined():
+    # '12.50' writes decimals with '.'; no amount shows ',' grouping thousands beyond doubt,
+    # so '1,234' may be 1234 or 1.234: refused with the rule spelled out, 12.50 lands.
+    at = "2026-01-01T10:00:00Z"
+    rows = [
+        ["o1", "a@x.io", at, "completed", "1,234", ""],
+        ["o2", "a@x.io", at, "completed", "12.50", ""],
+    ]
+    header = ["oid", "email", "ordered_at", "status", "gross_amount"]
+    mapping = Mapping(
+        name="m",
+        entity="orders",
+        signature=("oid",),
+        columns={"order_id": ("oid",), **{c: (c,) for c in header[1:]}},
+    )
+    good, bad = run_plan(mapping, header, rows, "orders")
+    assert good.select("order_id", "gross_amount").rows() == [("o2", Decimal("12.5000"))]
+    assert bad == [
+        (
+            1,
+            "gross_amount: '1,234' is ambiguous: this file writes decimals with '.' and shows "
+            "no ',' as a thousands separator, so it may be a thousands group or three "
+            "decimals; write it with its decimals or without a thousands separator",
+        )
+    ]
