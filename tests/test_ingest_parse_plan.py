@@ -275,3 +275,17 @@ def test_an_ambiguous_amount_is_quarantined():
             "decimals; write it with its decimals or without a thousands separator",
         )
     ]
+
+
+def test_a_zone_after_utc_in_the_alphabet_names_its_gap_too():
+    # WET (UTC+0 in winter, UTC+1 in summer) springs forward at 01:00 UTC on 29 March 2026:
+    # 01:30 does not exist. "WET" sorts after "UTC", and still gets the note.
+    rows = [["r1", "c1", "", "2026-03-29 01:30", "nps", "5", ""]]
+    _, bad = run_plan(survey_mapping(), SURVEY_HEADER, rows, "surveys", tz="WET")
+    assert bad == [
+        (
+            1,
+            "responded_at: cannot read '2026-03-29 01:30' as an ISO 8601 timestamp "
+            "(or a time that does not exist in WET)",
+        )
+    ]
