@@ -60,6 +60,7 @@ PYTHON_TARGETS: dict[str, tuple[str, list[str]]] = {
     "ingest/parse": (
         "pipeline/ingest/parse.py",
         [
+            "tests/test_ingest_parse_plan.py",
             "tests/test_ingest_parse_values.py",
             "tests/test_ingest_formats.py",
             "tests/test_ingest_vendors.py",
