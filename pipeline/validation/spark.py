@@ -34,12 +34,9 @@ from sqlglot import exp
 
 from pipeline.config import Settings
 from pipeline.validation.batches import MissingTable, build_batch, table_schema
-from pipeline.validation.docs import data_docs_dir
-from pipeline.validation.log import ValidationLog
 from pipeline.validation.outcome import SuiteOutcome
 from pipeline.validation.runner import _session, validate_batch
-from pipeline.validation.stages import AssetValidation
-from pipeline.validation.state import write_watermarks
+from pipeline.validation.stages import AssetValidation, run_batches
 from pipeline.validation.suites import Suite, SuiteError
 
 # Expectations GX runs on Spark but whose outcome would not be the DuckDB route's: type names
@@ -193,33 +190,18 @@ def validate_asset_on_spark(
     critical failure, move the watermarks (as pipeline.validation.stages.validate_asset)."""
     from pipeline.spark.session import spark_session
 
-    result = AssetValidation(asset)
-    log = ValidationLog(settings.data_dir, run_id)
     batches = []
     try:
         for suite in suites:
             batches.append((suite, build_batch(con, suite, asset)))
         spark = spark or spark_session()
-        frames = [
-            batch_frame(spark, con, b.sql, lake, f"{s.path} batch of {asset}") for s, b in batches
-        ]
+        frames = {
+            suite.path: batch_frame(spark, con, b.sql, lake, f"{suite.path} batch of {asset}")
+            for suite, b in batches
+        }
     except MissingTable as err:
         return AssetValidation(asset, missing=str(err))
-    marks = {}
-    for (suite, batch), frame in zip(batches, frames, strict=True):
-        outcome = run_suite_spark(
-            frame,
-            suite,
-            batch.rows,
-            target=asset,
-            batch=batch.description,
-            run_id=run_id,
-            parameters=batch.parameters,
-            docs_dir=data_docs_dir(settings),
-        )
-        log(outcome)
-        result.outcomes.append(outcome)
-        marks.update(batch.watermarks)
-    if result.status != "error" and marks:
-        write_watermarks(con, asset, marks, run_id)
-    return result
+    return run_batches(
+        con, settings, asset, run_id, batches,
+        lambda s, b, **kw: run_suite_spark(frames[s.path], s, b.rows, **kw),
+    )  # fmt: skip

@@ -5,12 +5,13 @@ These return plain results; ``assets/checks.py`` turns them into Dagster check r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
 
 from pipeline.config import Settings
-from pipeline.validation.batches import MissingTable, build_batch
+from pipeline.validation.batches import Batch, MissingTable, build_batch
 from pipeline.validation.docs import data_docs_dir
 from pipeline.validation.log import ValidationLog, read_log
 from pipeline.validation.outcome import SuiteOutcome
@@ -83,9 +84,6 @@ def validate_asset(
     same = unchanged_since(con, asset, key, tables)
     if same is not None:
         return AssetValidation(asset, unchanged=same)
-    result = AssetValidation(asset)
-    marks = {}
-    log = ValidationLog(settings.data_dir, run_id)
     batches = []
     for suite in suites:
         try:
@@ -93,25 +91,39 @@ def validate_asset(
         except MissingTable as err:
             return AssetValidation(asset, missing=str(err))
     with sql_source(con) as source:  # GX's SQL engine, inside this process's database
-        for suite, batch in batches:
-            outcome = run_suite_sql(
-                source,
-                suite,
-                batch.sql,
-                batch.rows,
-                target=asset,
-                batch=batch.description,
-                run_id=run_id,
-                parameters=batch.parameters,
-                docs_dir=data_docs_dir(settings),
-            )
-            log(outcome)
-            result.outcomes.append(outcome)
-            marks.update(batch.watermarks)
-    if result.status != "error" and marks:
-        write_watermarks(con, asset, marks, run_id)
+        result = run_batches(
+            con, settings, asset, run_id, batches,
+            lambda s, b, **kw: run_suite_sql(source, s, b.sql, b.rows, **kw),
+        )  # fmt: skip
     if result.status == "passed":
         record_pass(con, asset, key, tables, run_id)
+    return result
+
+
+def run_batches(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    asset: str,
+    run_id: str,
+    batches: list[tuple[Suite, Batch]],
+    validate: Callable[..., SuiteOutcome],
+) -> AssetValidation:
+    """Validate each ``(suite, batch)`` of ``asset`` with one engine's ``validate(suite, batch,
+    **fields)``, log the outcomes and, on no critical failure, move the watermarks: what the
+    DuckDB route and the Spark route (pipeline/validation/spark.py) share."""
+    result = AssetValidation(asset)
+    log = ValidationLog(settings.data_dir, run_id)
+    marks = {}
+    for suite, batch in batches:
+        outcome = validate(
+            suite, batch, target=asset, batch=batch.description, run_id=run_id,
+            parameters=batch.parameters, docs_dir=data_docs_dir(settings),
+        )  # fmt: skip
+        log(outcome)
+        result.outcomes.append(outcome)
+        marks.update(batch.watermarks)
+    if result.status != "error" and marks:
+        write_watermarks(con, asset, marks, run_id)
     return result
 
 
