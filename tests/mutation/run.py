@@ -90,9 +90,18 @@ PYTHON_TARGETS: dict[str, tuple[str, list[str]]] = {
             "tests/test_sentiment.py::test_docs_carry_the_measured_numbers",
         ],
     ),
+    # The rules on small models first (a second or two), the slow e-mail models (7 s) last.
     "engine/kinds": (
         "pipeline/engine/kinds.py",
-        ["tests/test_sql_engine.py", "tests/test_incremental_models.py"],
+        [
+            "tests/test_engine_kinds_rules.py",
+            "tests/test_engine_api.py",
+            "tests/test_sql_engine.py",
+            "tests/test_incremental_models.py::test_delete_insert_rebuilds_when_it_cannot_tell_what_changed",
+            "tests/test_incremental_models.py::test_incremental_blocks_are_checked_at_load",
+            "tests/test_incremental_models.py::test_mutable_staging_rewrites_the_keys_delivered_since",
+            "tests/test_incremental_models.py::test_email_models_follow_new_owners_campaigns_and_as_of",
+        ],
     ),
     "engine/build_log": (
         "pipeline/engine/build_log.py",
