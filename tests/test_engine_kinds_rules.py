@@ -6,11 +6,21 @@ expected tables, modes and reasons are worked out by hand from the rows landed (
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
-from pipeline.engine import BuildMode, DeleteInsert, ModelError, build, discover_models
+from pipeline.engine import (
+    Append,
+    BuildMode,
+    DeleteInsert,
+    Diff,
+    ModelError,
+    Table,
+    build,
+    discover_models,
+)
 from pipeline.warehouse import open_warehouse, rows, run
 
 # The first delivered copy of each item, as the immutable entities' staging models keep it.
@@ -220,3 +230,77 @@ def test_a_delete_insert_block_is_read_in_lower_case_and_without_its_semicolon(t
     # unique_key K -> ("k",); source lower case; the text stripped, its ";" and the space
     # before it dropped.
     assert totals.kind == DeleteInsert(("k",), "stg_items", "select k from stg_items")
+
+
+# Totals per key straight from a landed table (as stg_orders reads raw_orders): the keys to
+# rewrite are those delivered after the model's last build.
+LANDED_TOTALS_SQL = (
+    "select k, sum(v) as total, max(_delivery_seq) as _delivery_seq from raw_items group by k"
+)
+LANDED_TOTALS_YML = """incremental:
+  strategy: delete+insert
+  unique_key: [k]
+  source: raw_items
+  changed_keys: >-
+    select k from raw_items cross join last_build
+    where raw_items._delivery_seq > last_build.source_delivery_seq
+"""
+
+
+def test_delete_insert_over_a_landed_table_rebuilds_when_deliveries_cannot_be_compared(
+    tmp_path,
+):
+    sql = tmp_path / "sql"
+    write(sql, "staging/stg_totals.sql", LANDED_TOTALS_SQL)
+    write(sql, "staging/stg_totals.yml", LANDED_TOTALS_YML)
+    stg = models(sql, {"raw_items"})["stg_totals"]
+    totals = "select k, total from staging.stg_totals order by k"
+    landed = "raw_items was rebuilt since, or nothing was landed then"
+    with open_warehouse(tmp_path / "w.duckdb") as con:
+        run(con, "create table raw.raw_items (k text, v int, _delivery_seq int)")
+        # Nothing landed: an empty table; the build records no delivery number.
+        assert build(con, stg).reason == "no earlier build"
+        run(con, "insert into raw.raw_items values ('a', 1, 1), ('b', 2, 1)")
+        # The last build saw no delivery: which keys are new cannot be told, so a rebuild.
+        assert how(build(con, stg)) == (BuildMode.FULL_REBUILD, 2, "rebuilt", landed)
+        run(con, "insert into raw.raw_items values ('a', 10, 2)")
+        # Delivery 2 after #1 brings a: a's total 1 + 10 = 11.
+        assert how(build(con, stg)) == (
+            BuildMode.INCREMENTAL,
+            2,
+            "rewrote 1 changed keys (1 rows out, 1 in)",
+            "",
+        )
+        assert rows(con, totals) == [("a", 11), ("b", 2)]
+        # Nothing delivered after #2: no key changed.
+        assert how(build(con, stg)) == (
+            BuildMode.UNCHANGED,
+            2,
+            "rewrote 0 changed keys (0 rows out, 0 in)",
+            "",
+        )
+        # The landed table rebuilt (deliveries numbered from 1 again, 1 < 2): a rebuild.
+        run(con, "delete from raw.raw_items")
+        run(con, "insert into raw.raw_items values ('c', 5, 1)")
+        assert how(build(con, stg)) == (BuildMode.FULL_REBUILD, 1, "rebuilt", landed)
+        assert rows(con, totals) == [("c", 5)]
+        # The landed table emptied: its latest delivery is null, so a rebuild (of nothing).
+        run(con, "delete from raw.raw_items")
+        assert how(build(con, stg)) == (BuildMode.FULL_REBUILD, 0, "rebuilt", landed)
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        Table(),
+        Append("k"),
+        DeleteInsert(("k",), "stg_items", "select k from stg_items"),
+        Diff(("k",)),
+    ],
+    ids=["table", "append", "delete+insert", "diff"],
+)
+def test_a_kind_cannot_be_changed_once_read(kind):
+    # A model's version hashes its kind's signature when asked (Model.sql_sha256); a kind
+    # changed in place after loading would change the version of a model already built.
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        kind.unique_key = ("j",)
