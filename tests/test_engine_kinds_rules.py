@@ -144,7 +144,7 @@ def test_delete_insert_over_a_source_without_deliveries_and_the_as_of_rule(tmp_p
         assert rows(con, totals) == [("a", 11), ("b", 2)]
 
 
-def test_a_parent_read_whole_needs_no_delta_even_when_its_name_ends_like_one(tmp_path):
+def test_a_parent_read_whole_needs_no_delta_nor_a_recorded_as_of(tmp_path):
     # stg_a_extras is 7 characters longer than stg_a, as <parent>__delta is: it is still a
     # table read whole, and stg_a (rebuilt whole since: no delta) is not asked for a delta.
     sql = tmp_path / "sql"
@@ -171,6 +171,11 @@ def test_a_parent_read_whole_needs_no_delta_even_when_its_name_ends_like_one(tmp
             build(con, m[name])
         run(con, "update raw.raw_a set v = 5")
         build(con, m["stg_a"])
+        # An as_of now, none at the last build: changed_keys does not read last_build, so
+        # that does not matter.
+        run(
+            con, "create table meta.pipeline_settings as select timestamp '2026-03-31' as as_of_end"
+        )
         # The key in stg_a_extras (a) is rewritten from stg_a's rows now: (a, 5, n); b is kept.
         assert how(build(con, m["int_m"])) == (
             BuildMode.INCREMENTAL,
