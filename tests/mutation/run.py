@@ -94,9 +94,20 @@ PYTHON_TARGETS: dict[str, tuple[str, list[str]]] = {
         "pipeline/engine/kinds.py",
         ["tests/test_sql_engine.py", "tests/test_incremental_models.py"],
     ),
+    # The build log's API directly first (5 s), then the engine's builds over it.
     "engine/build_log": (
         "pipeline/engine/build_log.py",
-        ["tests/test_sql_engine.py", "tests/test_incremental_models.py"],
+        [
+            "tests/test_engine_api.py",
+            "tests/test_sql_engine.py",
+            "tests/test_incremental_models.py",
+        ],
+    ),
+    # Whether a build is skipped: a bug leaves stale figures. test_skip_unchanged.py (a minute:
+    # three builds of a generated warehouse and a Dagster publication) last.
+    "engine/skip": (
+        "pipeline/engine/skip.py",
+        ["tests/test_skip_unchanged.py"],
     ),
 }
 # Operators that produce no figure-changing mutant worth a test run here (renaming variables,
