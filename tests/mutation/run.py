@@ -94,10 +94,11 @@ PYTHON_TARGETS: dict[str, tuple[str, list[str]]] = {
         "pipeline/engine/kinds.py",
         ["tests/test_sql_engine.py", "tests/test_incremental_models.py"],
     ),
-    # The build log's API directly first (5 s), then the engine's builds over it.
+    # The build log's rules and API directly first (a few seconds), then the engine's builds.
     "engine/build_log": (
         "pipeline/engine/build_log.py",
         [
+            "tests/test_engine_build_log_rules.py",
             "tests/test_engine_api.py",
             "tests/test_sql_engine.py",
             "tests/test_incremental_models.py",
@@ -107,7 +108,7 @@ PYTHON_TARGETS: dict[str, tuple[str, list[str]]] = {
     # three builds of a generated warehouse and a Dagster publication) last.
     "engine/skip": (
         "pipeline/engine/skip.py",
-        ["tests/test_skip_unchanged.py"],
+        ["tests/test_engine_skip_rules.py", "tests/test_skip_unchanged.py"],
     ),
 }
 # Operators that produce no figure-changing mutant worth a test run here (renaming variables,
