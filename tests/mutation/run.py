@@ -7,9 +7,9 @@ Two kinds, each in a throw-away copy of the checkout (the tree you work in is ne
   (``<`` ↔ ``<=``, ``>`` ↔ ``>=``: a window bound moved by one) and the mart tests run, the
   hand-worked ones first and then the oracle, stopping at the first failure.
 - **Python**: cosmic-ray over the modules in ``PYTHON_TARGETS`` (ingestion parsing and
-  mappings, sentiment, the engine's incremental logic), each against the tests that cover it,
-  with the operators that change a value (comparisons, ``and``/``or``, ``+``/``-``, ``&``/``|``,
-  numbers, ``True``/``False``, ``not``).
+  mappings, sentiment, the engine's incremental logic: its kinds, its build log and which builds
+  are skipped), each against the tests that cover it, with the operators that change a value
+  (comparisons, ``and``/``or``, ``+``/``-``, ``&``/``|``, numbers, ``True``/``False``, ``not``).
 
 Each Python mutant runs only its target's tests (fast direct ones first, ``-x``, no cache, no
 xdist) and is stopped, and counted killed, after three times the unmutated run plus a minute.
