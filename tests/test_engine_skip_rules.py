@@ -17,7 +17,7 @@ import pytest
 
 from pipeline.engine import BuildMode, discover_models, skip
 from pipeline.engine.build_log import BuildLog
-from pipeline.warehouse import prepare, run
+from pipeline.warehouse import prepare, rows, run
 
 BIG = skip.HASH_ROWS  # 2,000,000 (docs/validation.md): at most this many rows are hashed
 COLS = ["a INTEGER"]
@@ -110,6 +110,11 @@ def test_the_output_hash_is_recorded_up_to_hash_rows_and_only_with_a_count():
         assert "content" not in skip.record(con, "m", "v", {}, ("main", "m"), BIG + 1)
         assert "content" not in skip.record(con, "m", "v", {}, ("main", "m"), None)
         assert "content" not in skip.record(con, "m", "v", {}, None, 1)
+        # The record as stored, keys in name order: the same record always reads the same.
+        skip.record(con, "m", "v", {"main.t": {"appended": "1:1"}}, None, None)
+        assert rows(con, "select version, inputs from meta.build_inputs where target = 'm'") == [
+            ("v", '{"build": 2, "inputs": {"main.t": {"appended": "1:1"}}}')
+        ]
 
 
 def test_a_table_built_in_python_is_hashed_when_read_up_to_hash_rows():
@@ -281,4 +286,8 @@ def test_build_model_skips_what_its_inputs_did_not_change(tmp_path: Path):
         again = build_all("r3")
         assert [mode is BuildMode.SKIPPED for mode, _ in again] == [False, False]
         assert again[1][1] == 1 and skip.skipped_in(con, "r3") == []
+        # Called alone (no Fingerprints shared by a step): the same answers.
+        assert skip.build_model(con, models[0], layers, "r4").mode is BuildMode.SKIPPED
+        run(con, "insert into raw.raw_contacts values (4, 3)")
+        assert skip.build_model(con, models[0], layers, "r5").rows == 4
         assert con.sql("select n from marts.c_count").fetchall() == [(3,)]
