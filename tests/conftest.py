@@ -63,6 +63,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     ``make test`` distributes whole files (``--dist loadfile --no-loadscope-reorder``) in
     collection order; a long file started last would leave one worker idle while the other
     finishes it. Files are ordered by :data:`SLOW_FILES` (longest first), then as collected.
+    Without xdist (no worker) the order given is kept: ``make mutate`` lists its fast tests
+    first and stops at the first failure (``-x``).
     """
+    if not hasattr(config, "workerinput"):
+        return
     rank = {name: i for i, name in enumerate(SLOW_FILES)}
     items.sort(key=lambda item: rank.get(item.path.name, len(SLOW_FILES)))
