@@ -7,9 +7,9 @@ Two kinds, each in a throw-away copy of the checkout (the tree you work in is ne
   (``<`` ↔ ``<=``, ``>`` ↔ ``>=``: a window bound moved by one) and the mart tests run, the
   hand-worked ones first and then the oracle, stopping at the first failure.
 - **Python**: cosmic-ray over the modules in ``PYTHON_TARGETS`` (ingestion parsing and
-  mappings, sentiment, the engine's incremental logic), each against the tests that cover it,
-  with the operators that change a value (comparisons, ``and``/``or``, ``+``/``-``, ``&``/``|``,
-  numbers, ``True``/``False``, ``not``).
+  mappings, sentiment, the engine's incremental logic: its kinds, its build log and which builds
+  are skipped), each against the tests that cover it, with the operators that change a value
+  (comparisons, ``and``/``or``, ``+``/``-``, ``&``/``|``, numbers, ``True``/``False``, ``not``).
 
 Each Python mutant runs only its target's tests (fast direct ones first, ``-x``, no cache, no
 xdist) and is stopped, and counted killed, after three times the unmutated run plus a minute.
@@ -103,9 +103,21 @@ PYTHON_TARGETS: dict[str, tuple[str, list[str]]] = {
             "tests/test_incremental_models.py::test_email_models_follow_new_owners_campaigns_and_as_of",
         ],
     ),
+    # The build log's rules and API directly first (a few seconds), then the engine's builds.
     "engine/build_log": (
         "pipeline/engine/build_log.py",
-        ["tests/test_sql_engine.py", "tests/test_incremental_models.py"],
+        [
+            "tests/test_engine_build_log_rules.py",
+            "tests/test_engine_api.py",
+            "tests/test_sql_engine.py",
+            "tests/test_incremental_models.py",
+        ],
+    ),
+    # Whether a build is skipped: a bug leaves stale figures. test_skip_unchanged.py (a minute:
+    # three builds of a generated warehouse and a Dagster publication) last.
+    "engine/skip": (
+        "pipeline/engine/skip.py",
+        ["tests/test_engine_skip_rules.py", "tests/test_skip_unchanged.py"],
     ),
 }
 # Operators that produce no figure-changing mutant worth a test run here (renaming variables,
