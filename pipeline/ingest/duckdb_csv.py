@@ -1,5 +1,6 @@
 """Canonical CSV parsed by DuckDB's reader: the same rows, values, row numbers and quarantine
-reasons as :mod:`pipeline.ingest.parse`, in about half its CPU time (docs/performance.md).
+reasons as :mod:`pipeline.ingest.parse`, in less CPU time for a large file (18–31 % less for
+the files measured in docs/performance.md, "Ingest of a large canonical CSV").
 
 Which files: a delimited text (UTF-8 by now: :mod:`pipeline.ingest.decode` transcodes every
 other encoding first) whose mapping only names columns — no value maps, patterns, constants,
@@ -9,9 +10,11 @@ The canonical CSV of every entity is such a file. Everything else goes the polar
 How: DuckDB reads the text in its own in-memory database (every column VARCHAR, named, nothing
 sniffed, one thread so rows keep their order and number), then one statement computes each
 canonical column's value and whether the row breaks a rule, mirroring ``parse.py`` rule by
-rule with the same regular expressions. The good rows and the keys go to the Parquet files the
-polars route writes; the bad rows (few) go through ``parse.plan`` itself, which writes their
-reasons, so a reason is always parse.py's own text.
+rule with the same regular expressions. The good rows (and the keys, when one is in a
+spreadsheet's scientific notation) go to the Parquet files the polars route writes; the bad
+rows (few) go through ``parse.plan`` itself, which writes their reasons, so a reason is always
+parse.py's own text. A plan with more or fewer rules than this SQL has (a rule added to
+parse.py and not here) sends the file to polars.
 
 Where DuckDB's functions might accept text polars refuses, the SQL here refuses it (more than
 four decimals, a leap second, a non-ASCII enum value, …). Such a row is flagged bad, parse.py
@@ -46,7 +49,7 @@ WS = r"\t\n\x{0b}\f\r \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{20
 MEMORY_LIMIT = "1GB"
 # Smaller files go the polars route: this one's fixed cost (a database, the bad rows' plan)
 # outweighs what it saves below about 150,000 rows (measured: a 3 MB file of 20,000 contacts
-# took 0.23 s of CPU here against 0.15 s; 1M orders, 75 MB, 3.1 s against 4.6 s).
+# took 0.23 s of CPU here against 0.15 s; 1M orders, 75 MB, 3.1 s against 4.5 s).
 MIN_BYTES = 16 * 1024**2
 Parsed = tuple[Path, Path, Path | None, tuple[int, int, int]]
 
