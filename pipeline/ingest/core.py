@@ -23,6 +23,7 @@ from pipeline.entities import ENTITIES, Entity, raw_table_ddl
 from pipeline.ingest import ledger, quarantine, versions
 from pipeline.ingest.checks import damaged_key, undecidable_versions
 from pipeline.ingest.declared import declaration
+from pipeline.ingest.duckdb_csv import parse_with_duckdb
 from pipeline.ingest.errors import FileRefused
 from pipeline.ingest.formats import ROW, SUPPORTED_SUFFIXES, Table, open_table, supported
 from pipeline.ingest.landing import (
@@ -205,8 +206,11 @@ def _read(
         table = open_table(path, work, declared, headerless_columns(mappings))
         read.encoding = (table.encoding, table.decided)
         read.mapping, lookup = recognise(table.header, mappings)
-        steps = plan(table, read.mapping, lookup, entity, settings.timezone)
-        read.parsed = _run_plan(steps, table, work)
+        # Canonical CSV through DuckDB's reader when it reads it exactly as polars would.
+        tz = settings.timezone
+        read.parsed = parse_with_duckdb(table, read.mapping, lookup, entity, tz, work)
+        if read.parsed is None:
+            read.parsed = _run_plan(plan(table, read.mapping, lookup, entity, tz), table, work)
     except FileRefused as refused:
         read.refused = refused.reason
     except BaseException:

@@ -141,25 +141,13 @@ def _display(codec: str) -> str:
     return name
 
 
-def _scan(path: Path) -> tuple[bool, Evidence]:
-    """One pass: whether the stream is valid UTF-8, and the evidence for the code-page rule."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    valid = True
+def _evidence(path: Path) -> Evidence:
+    """The evidence for the code-page rule: one pass over the stream."""
     evidence = Evidence()
     with open_bytes(path) as fh:
         for chunk in _chunks(fh):
             evidence.add(chunk)
-            if valid:
-                try:
-                    decoder.decode(chunk)
-                except UnicodeDecodeError:
-                    valid = False
-    if valid:
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            valid = False
-    return valid, evidence
+    return evidence
 
 
 def _declare_hint(likely: list[str]) -> str:
@@ -195,7 +183,14 @@ def decode_delivery(path: Path, workdir: Path, declared: Declared | None = None)
     target = workdir / "decoded.txt"
     if named:
         return _transcoded(path, named, target, "bom", "")
-    valid, evidence = _scan(path)
+    # Validity first: gathering the evidence (a byte histogram and a word search) cost 1.5 s
+    # of CPU per 160 MB file, and a plain UTF-8 file without a declaration never needs it.
+    valid = _is_utf8(path)
+    if declared is None and valid:
+        if compressed:
+            return _transcoded(path, "utf-8", target, "utf8", "")
+        return Decoded(path, "utf-8", "utf8")
+    evidence = _evidence(path)
     if declared is not None:
         codec = codec_of(declared.encoding)
         if codec is None:
@@ -225,10 +220,6 @@ def decode_delivery(path: Path, workdir: Path, declared: Declared | None = None)
             return _transcoded(path, codec, target, "declared", declared.where)
         except FileRefused as refused:
             raise FileRefused(f"{refused.reason} (declared in {declared.where})") from None
-    if valid:
-        if compressed:
-            return _transcoded(path, "utf-8", target, "utf8", "")
-        return Decoded(path, "utf-8", "utf8")
     verdict = judge(evidence)
     if verdict.encoding is None:
         likely = [CANDIDATES[c] for c in verdict.plausible] or _guess_names(evidence)

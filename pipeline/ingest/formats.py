@@ -41,6 +41,10 @@ class Table:
     layout: str  # how it was read, for messages: "csv (semicolon, cp1252)", "xlsx", ...
     encoding: str | None = None  # the delivery's text encoding (None for .xlsx)
     decided: str | None = None  # how: bom | declared | utf8 | detected
+    # A delimited file's UTF-8 text and delimiter, for readers other than polars
+    # (pipeline/ingest/duckdb_csv.py); None for other formats.
+    text: Path | None = None
+    delimiter: str | None = None
 
 
 def supported(name: str) -> bool:
@@ -125,7 +129,8 @@ def _read_delimited(
     frame = frame.rename(dict(zip([f"_c{i}" for i in range(len(header))], header, strict=True)))
     frame = frame.rename({f"_c{len(header) + i}": s for i, s in enumerate(spare)})
     kind = "tsv" if delimiter == "\t" else "csv"
-    return Table(header, frame, f"{kind} ({DELIMITERS[delimiter]}, {encoding})")
+    layout = f"{kind} ({DELIMITERS[delimiter]}, {encoding})"
+    return Table(header, frame, layout, text=path, delimiter=delimiter)
 
 
 def _read_whitespace(

@@ -295,8 +295,35 @@ def _typed(
     return src, None
 
 
-def plan(table: Table, mapping: Mapping, lookup: dict[str, str], entity: Entity, tz: str) -> Plan:
-    """Map, convert and check a delivery; see :class:`Plan`."""
+def decide_decimals(
+    frame: pl.LazyFrame, mapping: Mapping, lookup: dict[str, str], entity: Entity
+) -> decimals.Decimals:
+    """The decimal separator of a delivery (see :mod:`pipeline.ingest.decimals`), from the
+    mapping or the amount columns of ``frame`` (the vendor's columns as read)."""
+    vendor = {name: blank_to_null(pl.col(actual)) for name, actual in lookup.items()}
+    sources = _sources(mapping, entity, vendor)
+    amounts = [c for c, typ in entity.columns.items() if typ.startswith("decimal")]
+    amounts += [QTY, PRICE] if mapping.aggregate else []
+    return decimals.decide(
+        frame,
+        [sources[c] for c in amounts],
+        mapping.decimal if mapping.decimal_stated else None,
+    )
+
+
+def plan(
+    table: Table,
+    mapping: Mapping,
+    lookup: dict[str, str],
+    entity: Entity,
+    tz: str,
+    dec: decimals.Decimals | None = None,
+) -> Plan:
+    """Map, convert and check a delivery; see :class:`Plan`.
+
+    ``dec`` is the file's decimal decision when it was taken already (a plan over some of a
+    file's rows must read them as the whole file was read); else it is decided here.
+    """
     tz = mapping.timezone or tz
     vendor = {name: blank_to_null(pl.col(actual)) for name, actual in lookup.items()}
     sources = _sources(mapping, entity, vendor)
@@ -313,13 +340,7 @@ def plan(table: Table, mapping: Mapping, lookup: dict[str, str], entity: Entity,
     )
     label = {c: vendor_label(mapping, c) for c in entity.columns}
     # The decimal separator is decided once for the whole file (the mapping, or its values).
-    amounts = [c for c, typ in entity.columns.items() if typ.startswith("decimal")]
-    amounts += [QTY, PRICE] if mapping.aggregate else []
-    dec = decimals.decide(
-        table.frame,
-        [sources[c] for c in amounts],
-        mapping.decimal if mapping.decimal_stated else None,
-    )
+    dec = dec or decide_decimals(table.frame, mapping, lookup, entity)
 
     # Typed values; text that is there but cannot be read is a broken rule.
     values = []

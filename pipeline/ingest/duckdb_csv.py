@@ -1,0 +1,410 @@
+"""Canonical CSV parsed by DuckDB's reader: the same rows, values, row numbers and quarantine
+reasons as :mod:`pipeline.ingest.parse`, in less CPU time for a large file (18–31 % less for
+the files measured in docs/performance.md, "Ingest of a large canonical CSV").
+
+Which files: a delimited text (UTF-8 by now: :mod:`pipeline.ingest.decode` transcodes every
+other encoding first) whose mapping only names columns — no value maps, patterns, constants,
+templates, line items or minute offsets; ISO 8601 timestamps, ``%Y-%m-%d`` dates, read in UTC.
+The canonical CSV of every entity is such a file. Everything else goes the polars route.
+
+How: DuckDB reads the text in its own in-memory database (every column VARCHAR, named, nothing
+sniffed, one thread so rows keep their order and number), then one statement computes each
+canonical column's value and whether the row breaks a rule, mirroring ``parse.py`` rule by
+rule with the same regular expressions. The good rows (and the keys, when one is in a
+spreadsheet's scientific notation) go to the Parquet files the polars route writes; the bad
+rows (few) go through ``parse.plan`` itself, which writes their reasons, so a reason is always
+parse.py's own text. A plan with more or fewer rules than this SQL has (a rule added to
+parse.py and not here) sends the file to polars.
+
+Where DuckDB's functions might accept text polars refuses, the SQL here refuses it (more than
+four decimals, a leap second, a non-ASCII enum value, …). Such a row is flagged bad, parse.py
+then finds it good, and :func:`parse_with_duckdb` returns None: the file is parsed by polars,
+as are files the reader cannot take exactly as polars does (a blank line, a lone carriage
+return, a field DuckDB's strict reader rejects). So the route can cost time, never a row.
+"""
+
+from __future__ import annotations
+
+import mmap
+import re
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipeline.entities import SCORE_RANGES, Entity
+from pipeline.ingest import decimals, rules
+from pipeline.ingest.checks import SCIENTIFIC
+from pipeline.ingest.decimals import AMBIGUOUS, DECIMAL_PATTERN, NUMBER_NOISE
+from pipeline.ingest.formats import EXTRA_PREFIX, ROW, SPARE_COLUMNS, Table
+from pipeline.ingest.mappings import Mapping
+from pipeline.ingest.parse import BAD, ISO_PATTERN, decide_decimals, plan
+from pipeline.sqltext import literal, sql_path
+from pipeline.warehouse import run, scalar
+
+# Unicode White_Space, which polars' (Rust's) ``\s`` and ``strip_chars()`` mean; RE2's ``\s``
+# is ASCII only. Written for inside a character class.
+WS = r"\t\n\x{0b}\f\r \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}"
+# The reader's own database: a share of memory like the ingest connection's, spilling beyond.
+MEMORY_LIMIT = "1GB"
+# Smaller files go the polars route: this one's fixed cost (a database, the bad rows' plan)
+# outweighs what it saves below about 150,000 rows (measured: a 3 MB file of 20,000 contacts
+# took 0.23 s of CPU here against 0.15 s; 1M orders, 75 MB, 3.1 s against 4.5 s).
+MIN_BYTES = 16 * 1024**2
+Parsed = tuple[Path, Path, Path | None, tuple[int, int, int]]
+
+
+def re2(pattern: str) -> str:
+    """A polars (Rust ``regex``) pattern of this package in RE2's syntax, with the same meaning:
+    ``\\d`` is any Unicode digit, ``\\s`` any Unicode white space, ``\\uXXXX`` a code point."""
+    out = pattern.replace(r"\d", r"\p{Nd}").replace(r"[\s", "[" + WS).replace(r"\s", f"[{WS}]")
+    return re.sub(r"\\u([0-9a-fA-F]{4})", r"\\x{\1}", out)
+
+
+def eligible(table: Table, mapping: Mapping, entity: Entity, timezone: str) -> bool:
+    """Whether the delivery can be read by this route (see the module docstring)."""
+    return (
+        table.text is not None
+        and table.delimiter is not None
+        and not (mapping.values or mapping.patterns or mapping.constants or mapping.templates)
+        and not (mapping.minutes_after or mapping.aggregate)
+        and all(mapping.timestamp_format_of(c) == "iso" for c in entity.timestamp_columns)
+        and mapping.date_format == "%Y-%m-%d"
+        and (mapping.timezone or timezone) == "UTC"
+    )
+
+
+def plain_layout(text: Path) -> bool:
+    """Whether DuckDB numbers the records as polars does: no blank line (polars counts it as an
+    empty row, DuckDB skips it), no carriage return outside a CR LF, and a header line with
+    balanced quotes (both skip exactly one line)."""
+    with text.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        first = mm.find(b"\n")
+        header = mm[: first if first >= 0 else len(mm)]
+        if header.count(b'"') % 2 or mm.find(b"\n\n") >= 0 or mm.find(b"\n\r\n") >= 0:
+            return False
+        return mm.find(b"\r") < 0 or re.search(rb"\r(?!\n)", mm) is None  # type: ignore[call-overload]
+
+
+def parse_with_duckdb(
+    table: Table,
+    mapping: Mapping,
+    lookup: dict[str, str],
+    entity: Entity,
+    tz: str,
+    work: Path,
+    min_bytes: int | None = None,
+) -> Parsed | None:
+    """Good rows, bad rows and keys of the delivery as Parquet files in ``work`` and the rows
+    read, good and bad — what ``core._run_plan`` returns — or None when the polars route must
+    parse it: not eligible, smaller than ``min_bytes`` (default :data:`MIN_BYTES`), or not
+    read exactly as polars reads it."""
+    if not eligible(table, mapping, entity, tz) or table.text is None:
+        return None
+    floor = MIN_BYTES if min_bytes is None else min_bytes
+    if table.text.stat().st_size < floor or not plain_layout(table.text):
+        return None
+    con = duckdb.connect()
+    try:
+        run(con, f"set memory_limit = {literal(MEMORY_LIMIT)}")
+        run(con, f"set temp_directory = {sql_path(work / 'duckdb_tmp')}")
+        run(con, "set enable_progress_bar = false")
+        try:
+            _read(con, table)
+        except duckdb.Error:
+            return None  # strict CSV rules broken somewhere: polars says what, or reads it
+        return _parse(con, table, mapping, lookup, entity, tz, work)
+    finally:
+        con.close()
+
+
+def _read(con: duckdb.DuckDBPyConnection, table: Table) -> None:
+    """The delivery's records into table ``rd``: ``c<i>`` per header column, ``x<i>`` spare."""
+    names = [f"c{i}" for i in range(len(table.header))] + [f"x{i}" for i in range(SPARE_COLUMNS)]
+    columns = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in names) + "}"
+    run(
+        con,
+        f"create table rd as select * from read_csv({sql_path(table.text or '')}, "
+        f"header = false, skip = 1, columns = {columns}, "
+        f"delim = {literal(table.delimiter or ',')}, "
+        "quote = '\"', escape = '\"', auto_detect = false, null_padding = true, "
+        # One thread: the parallel reader refuses quoted newlines with padding, and the rows
+        # must keep their order (the row number is the table's rowid).
+        "parallel = false)",
+    )
+
+
+def _blank_to_null(x: str) -> str:
+    # Text starting with a visible ASCII character is not blank: no pattern needed (cheaper).
+    return (
+        f"case when ascii({x}) between 33 and 126 then {x} "
+        f"when regexp_full_match({x}, '[{WS}]*') then null else {x} end"
+    )
+
+
+def _strip(x: str) -> str:
+    # The replacement only for text that starts or ends with white space (it is dearer).
+    edges = f"regexp_matches({x}, '^[{WS}]|[{WS}]$')"
+    return f"case when {edges} then regexp_replace({x}, '^[{WS}]+|[{WS}]+$', '', 'g') else {x} end"
+
+
+def _iso_value(parts: str) -> str:
+    """SQL of ``parse.parse_iso`` (UTC) over a struct of the ISO pattern's groups."""
+    date, hm, sec, frac, off = (f"nullif({parts}.g{i}, '')" for i in range(1, 6))
+    wall = (
+        f"try_strptime({date} || ' ' || coalesce({hm}, '00:00') || ':' || coalesce({sec}, '00'),"
+        " '%Y-%m-%d %H:%M:%S')"
+    )
+    micros = f"coalesce(try_cast(rpad(left({frac}, 6), 6, '0') as bigint), 0)"
+    digits = f"replace({off}, ':', '')"
+    minutes = (
+        f"(try_cast(substr({digits}, 2, 2) as integer) * 60 "
+        f"+ coalesce(try_cast(substr({digits}, 4, 2) as integer), 0))"
+    )
+    signed = (
+        f"case when upper({off}) = 'Z' then 0 when starts_with({off}, '-') then -{minutes} "
+        f"else {minutes} end"
+    )
+    # A leap second (":60") is refused here; polars reads it, and the file goes its way.
+    return (
+        f"case when {off} is null then {wall} + to_microseconds({micros}) "
+        f"else {wall} + to_microseconds({micros}) - to_minutes({signed}) end"
+    )
+
+
+def _plain_number(separator: str) -> str:
+    """The pattern of an amount that needs no cleaning: ASCII digits and at most four decimals
+    (what nearly every canonical file holds); ``parse_decimal`` reads it as a plain cast does."""
+    return f"[0-9]{{1,14}}({re.escape(separator)}[0-9]{{1,4}})?"
+
+
+def _noise_free(col: str, separator: str) -> str:
+    """SQL of ``decimals.strip_noise`` of ``s_<col>`` (``n_<col>``), for the amounts that are
+    not plain numbers."""
+    src = f"s_{col}"
+    plain = f"regexp_full_match({src}, '{_plain_number(separator)}')"
+    noise = literal(re2(NUMBER_NOISE))
+    return f"case when not {plain} then regexp_replace({src}, {noise}, '', 'g') end"
+
+
+def _decimal_value(col: str, separator: str) -> str:
+    """SQL of ``parse.parse_decimal`` of ``s_<col>``; more than four decimals (polars rounds half
+    to even, DuckDB half away from zero) or fourteen integer digits is left unread (the file
+    then goes the polars route, see the module docstring)."""
+    src, noise_free = f"s_{col}", f"n_{col}"
+    pattern = literal(re2(DECIMAL_PATTERN[separator]))
+    text = f"case when regexp_matches({noise_free}, {pattern}) then {noise_free} end"
+    if separator == ",":
+        text = f"replace(replace({text}, '.', ''), ',', '.')"
+    else:
+        text = f"replace({text}, ',', '')"
+    sure = r"[+-]?[0-9]{1,14}(\.[0-9]{1,4})?"
+    plain = f"regexp_full_match({src}, '{_plain_number(separator)}')"
+    return (
+        f"case when {plain} then cast(replace({src}, ',', '.') as decimal(18,4)) "
+        f"when regexp_full_match({text}, '{sure}') then try_cast({text} as decimal(18,4)) end"
+    )
+
+
+# The shapes nearly every canonical timestamp has, read without the general pattern's group
+# extraction (ten times dearer): exactly what parse_iso makes of them, with ASCII digits.
+ISO_FAST = (
+    ("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z", "%Y-%m-%dT%H:%M:%SZ"),
+    ("[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}", "%Y-%m-%d %H:%M:%S"),
+)
+
+
+def _iso_parts(col: str) -> str:
+    """SQL of the ISO pattern's groups of ``s_<col>`` (``i_<col>``), for the uncommon shapes."""
+    src = f"s_{col}"
+    common = " or ".join(f"regexp_full_match({src}, '{shape}')" for shape, _ in ISO_FAST)
+    groups = "['g1', 'g2', 'g3', 'g4', 'g5']"
+    pattern = literal(re2(ISO_PATTERN))
+    return f"case when not ({common}) then regexp_extract({src}, {pattern}, {groups}) end"
+
+
+def _timestamp_value(col: str) -> str:
+    """SQL of ``parse.parse_iso`` (UTC) of ``s_<col>``: the common shapes directly, the others
+    from their groups (``i_<col>``)."""
+    src = f"s_{col}"
+    fast = " ".join(
+        f"when regexp_full_match({src}, '{shape}') then try_strptime({src}, '{fmt}')"
+        for shape, fmt in ISO_FAST
+    )
+    return f"case {fast} else {_iso_value(f'i_{col}')} end"
+
+
+def _value(col: str, typ: str, entity: Entity, separator: str) -> str:
+    """SQL of a canonical column's typed value (``parse._typed``) from ``s_<col>``."""
+    src = f"s_{col}"
+    if typ == "timestamp":
+        return _timestamp_value(col)
+    if typ == "date":
+        stripped = _strip(src)
+        return (
+            f"case when regexp_full_match({stripped}, '[0-9]{{4}}-[0-9]{{1,2}}-[0-9]{{1,2}}') "
+            f"then cast(try_strptime({stripped}, '%Y-%m-%d') as date) end"
+        )
+    if typ.startswith("decimal"):
+        return _decimal_value(col, separator)
+    if typ == "integer":
+        text = f"regexp_replace({_strip(src)}, '\\.0+$', '')"
+        whole = f"regexp_full_match({text}, '[+-]?[0-9]+')"
+        return f"case when {whole} then try_cast({text} as integer) end"
+    if col in entity.enums:
+        return f"lower({_strip(src)})"
+    return src
+
+
+def _checks(entity: Entity, header: int, dec: decimals.Decimals) -> list[str]:
+    """SQL of every ``(is bad)`` of ``parse.plan`` for this route's mappings, in its order."""
+    checks = [" and ".join(f"coalesce(c{i}, '') = ''" for i in range(header))]  # empty row
+    checks.append(" or ".join(f"coalesce(x{i}, '') <> ''" for i in range(SPARE_COLUMNS)))
+    for col, typ in entity.columns.items():
+        if typ in ("timestamp", "date", "integer") or typ.startswith("decimal"):
+            checks.append(f"s_{col} is not null and v_{col} is null")
+        if typ.startswith("decimal") and not dec.thousands_shown:
+            # n_<col> is null for a plain number, which has no noise to strip.
+            stripped = f"coalesce(n_{col}, s_{col})"
+            checks.append(f"regexp_matches({stripped}, {literal(re2(AMBIGUOUS))})")
+    checks += [f"s_{col} is null" for col in entity.required]
+    if entity.contact_or_email:
+        checks.append("s_contact_id is null and s_email is null")
+    for col, allowed in entity.enums.items():
+        values = ", ".join(literal(v) for v in allowed)
+        # A non-ASCII value is refused: Unicode lower-casing differs between the two (İ).
+        ascii_only = f"regexp_full_match({_strip(f's_{col}')}, '[\\x00-\\x7f]*')"
+        checks.append(f"v_{col} is not null and (v_{col} not in ({values}) or not {ascii_only})")
+    for col in rules.NON_NEGATIVE.get(entity.name, ()):
+        if col in entity.columns:
+            bad = f"v_{col} < 0"
+            if col == "gross_amount":
+                bad += f" and coalesce(v_status, '') <> {literal(rules.NEGATIVE_GROSS_STATUS)}"
+            checks.append(f"coalesce({bad}, false)")
+    for later, earlier in rules.TIME_ORDER.get(entity.name, ()):
+        checks.append(f"coalesce(v_{later} < v_{earlier}, false)")
+    if "score" in entity.columns:
+        for kind, (low, high) in SCORE_RANGES.items():
+            checks.append(
+                f"v_survey_type = {literal(kind)} and (v_score < {low} or v_score > {high})"
+            )
+    return checks
+
+
+def _parse(
+    con: duckdb.DuckDBPyConnection,
+    table: Table,
+    mapping: Mapping,
+    lookup: dict[str, str],
+    entity: Entity,
+    tz: str,
+    work: Path,
+) -> Parsed | None:
+    header = table.header
+    index = {name: i for i, name in enumerate(header)}
+    sources = []
+    for col in entity.columns:
+        found = [f"c{index[lookup[v]]}" for v in mapping.columns.get(col, ()) if v in lookup]
+        blanked = [_blank_to_null(c) for c in found]
+        expr = f"coalesce({', '.join(blanked)})" if blanked else "cast(null as varchar)"
+        sources.append(f"{expr} as s_{col}")
+    iso = [f"{_iso_parts(c)} as i_{c}" for c in entity.timestamp_columns]
+    dec = _decimals(con, table, mapping, lookup, entity)
+    iso += [
+        f"{_noise_free(c, dec.separator)} as n_{c}"
+        for c, t in entity.columns.items()
+        if t.startswith("decimal")
+    ]
+    values = [f"{_value(c, t, entity, dec.separator)} as v_{c}" for c, t in entity.columns.items()]
+    checks = _checks(entity, len(header), dec)
+    keys = list(dict.fromkeys([entity.key, *entity.required]))
+    run(
+        con,
+        f"""
+        create table parsed as
+        with s as (select rowid + 2 as {ROW}, *, {", ".join(sources)} from rd),
+        i as (select *{"".join(", " + e for e in iso)} from s),
+        v as (select *, {", ".join(values)} from i)
+        select {ROW}, {", ".join(f"s_{c}" for c in keys)},
+               {", ".join(f"v_{c}" for c in entity.columns)},
+               ({" or ".join(f"coalesce({c}, false)" for c in checks)}) as {BAD}
+        from v
+        """,
+    )
+    bad = _bad_rows(con, table, mapping, lookup, entity, tz, dec, len(checks))
+    if bad is None:
+        return None
+    good_path, bad_path, keys_path = (
+        work / "good.parquet",
+        work / "bad.parquet",
+        work / "keys.parquet",
+    )
+    bad.write_parquet(bad_path)
+    canonical = ", ".join(f"v_{c} as {c}" for c in entity.columns)
+    run(
+        con,
+        f"copy (select {canonical}, {ROW} from parsed where not {BAD}) "
+        f"to {sql_path(good_path)} (format parquet)",
+    )
+    # The keys only matter when one is in a spreadsheet's scientific notation (checks.py);
+    # without one, the damaged-key check has nothing to look at.
+    scientific = literal(SCIENTIFIC)
+    if scalar(
+        con, f"select count(*) from parsed where regexp_full_match(s_{entity.key}, {scientific})"
+    ):
+        run(
+            con,
+            f"copy (select {', '.join(f's_{c} as {c}' for c in keys)}, {ROW} from parsed) "
+            f"to {sql_path(keys_path)} (format parquet)",
+        )
+    else:
+        keys_path = None
+    n_read = int(scalar(con, "select count(*) from parsed"))
+    return good_path, bad_path, keys_path, (n_read, n_read - bad.height, bad.height)
+
+
+def _polars_frame(con: duckdb.DuckDBPyConnection, table: Table, where: str) -> pl.DataFrame:
+    """Rows of ``rd`` as polars reads them: header names, spare columns, ``''`` for nothing."""
+    cols = [f"coalesce(c{i}, '') as c{i}" for i in range(len(table.header))]
+    cols += [f"coalesce(x{i}, '') as x{i}" for i in range(SPARE_COLUMNS)]
+    found = con.sql(f"select {', '.join(cols)}, rowid + 2 as {ROW} from rd {where}").pl()
+    names = dict(zip([f"c{i}" for i in range(len(table.header))], table.header, strict=True))
+    names |= {f"x{i}": f"{EXTRA_PREFIX}{i}" for i in range(SPARE_COLUMNS)}
+    return found.rename(names).with_columns(pl.col(ROW).cast(pl.Int64))
+
+
+def _decimals(
+    con: duckdb.DuckDBPyConnection,
+    table: Table,
+    mapping: Mapping,
+    lookup: dict[str, str],
+    entity: Entity,
+) -> decimals.Decimals:
+    """The file's decimal decision, by parse.py's own rule over its first rows."""
+    if not any(t.startswith("decimal") for t in entity.columns.values()):
+        return decide_decimals(pl.LazyFrame(), mapping, lookup, entity)
+    head = _polars_frame(con, table, f"where rowid < {decimals.EVIDENCE_ROWS}")
+    return decide_decimals(head.lazy(), mapping, lookup, entity)
+
+
+def _bad_rows(
+    con: duckdb.DuckDBPyConnection,
+    table: Table,
+    mapping: Mapping,
+    lookup: dict[str, str],
+    entity: Entity,
+    tz: str,
+    dec: decimals.Decimals,
+    n_checks: int,
+) -> pl.DataFrame | None:
+    """``_row_number``, ``_reason``, ``_record`` of the rows flagged bad, by parse.py's plan;
+    None when parse.py has other rules than these, or finds one of the rows good."""
+    where = f"where rowid + 2 in (select {ROW} from parsed where {BAD}) order by rowid"
+    frame = _polars_frame(con, table, where)
+    steps = plan(Table(table.header, frame.lazy(), table.layout), mapping, lookup, entity, tz, dec)
+    if len(steps.checks) != n_checks:
+        return None  # parse.py has a rule this module does not know: keep to polars
+    parsed = steps.parsed.collect()
+    if not parsed[BAD].fill_null(False).all():
+        return None
+    return steps.bad(parsed.lazy()).collect()
