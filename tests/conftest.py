@@ -66,3 +66,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """
     rank = {name: i for i, name in enumerate(SLOW_FILES)}
     items.sort(key=lambda item: rank.get(item.path.name, len(SLOW_FILES)))
+
+
+# Files that share a costly resource of the worker process run in the same worker, one after the
+# other: both Spark files use the worker's `spark` session (a JVM: about 11 s of CPU to start).
+# Under `--dist loadfile` each file is otherwise a unit of its own, sent to either worker.
+SAME_WORKER = {
+    "test_spark_parity.py": "spark session",
+    "test_spark_validation.py": "spark session",
+}
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """``--dist loadfile`` with the files of :data:`SAME_WORKER` as one unit of work."""
+    if config.getvalue("dist") != "loadfile":
+        return None  # xdist's own scheduler
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedResourceScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            return SAME_WORKER.get(Path(scope).name, scope)
+
+    return SharedResourceScheduling(config, log)
