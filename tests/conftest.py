@@ -7,23 +7,22 @@ from pathlib import Path
 import pytest
 from helpers import SHARED_DATA, SPARK_MASTER, skip_unless_ci
 
-# The longest test files, longest first (each file's share of the suite's test time, measured
-# with `make test` on the 2-core machine, 2026-12-06; docs/testing.md). Started first, they do
-# not end up alone at the end of the run. A file not listed keeps its place after them.
+# The longest test files, longest first, by the CPU time each takes alone (user + system, the
+# JVM's included; measured file by file on the 2-core machine under a load of 20-26 from other
+# sessions, 2026-12-06, so wall times were 3-12 times longer; docs/testing.md). Started first,
+# they do not end up alone at the end of the run. A file not listed keeps its place after them.
 SLOW_FILES = (
-    "test_e2e_daemon.py",  # 22 % of the suite's test time
-    "test_cli_exit_status.py",  # 13 %
-    "test_spark_parity.py",  # 10 %
-    "test_cli_e2e.py",  # 8 %
-    "test_future_rows.py",  # 7 %
-    "test_spark_validation.py",  # added later: about a minute
-    "test_skip_unchanged.py",  # added later: about a minute
+    "test_spark_parity.py",  # with test_spark_validation.py (same worker, SAME_WORKER): ~146 s
+    "test_spark_validation.py",
+    "test_e2e_daemon.py",  # webserver + daemon, three runs and a launchpad run
+    "test_cli_e2e.py",  # ~72 s: generate, run, run again, a killed run, the next run
+    "test_cli_exit_status.py",
+    "test_marts_oracle.py",
+    "test_skip_unchanged.py",
+    "test_validation_e2e.py",
     "test_validation_stages.py",
     "test_serving_publication.py",
-    "test_marts_oracle.py",
     "test_incremental_models.py",
-    "test_e2e_launchpad.py",
-    "test_validation_e2e.py",
 )
 
 

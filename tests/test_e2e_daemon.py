@@ -66,7 +66,7 @@ def wait_for(what: str, check, deadline: float, proc: subprocess.Popen | None = 
         time.sleep(1)
 
 
-def generate_export(out: Path, customers: int = 120) -> Path:
+def generate_export(out: Path, customers: int = 40) -> Path:
     """A small seeded export (all six entities) under ``out/landing``."""
     from pipeline.sample_data.generate import generate
 
