@@ -76,6 +76,7 @@ SAME_WORKER = {
 }
 
 
+@pytest.hookimpl(optionalhook=True)  # a run without xdist (-p no:xdist) has no such hook
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
     """``--dist loadfile`` with the files of :data:`SAME_WORKER` as one unit of work."""
     if config.getvalue("dist") != "loadfile":
