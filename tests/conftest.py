@@ -7,23 +7,22 @@ from pathlib import Path
 import pytest
 from helpers import SHARED_DATA, SPARK_MASTER, skip_unless_ci
 
-# The longest test files, longest first (each file's share of the suite's test time, measured
-# with `make test` on the 2-core machine, 2026-12-06; docs/testing.md). Started first, they do
-# not end up alone at the end of the run. A file not listed keeps its place after them.
+# The longest test files, longest first, by the CPU time each takes alone (user + system, the
+# JVM's included; measured file by file on the 2-core machine under a load of 20-26 from other
+# sessions, 2026-12-06, so wall times were 3-12 times longer; docs/testing.md). Started first,
+# they do not end up alone at the end of the run. A file not listed keeps its place after them.
 SLOW_FILES = (
-    "test_e2e_daemon.py",  # 22 % of the suite's test time
-    "test_cli_exit_status.py",  # 13 %
-    "test_spark_parity.py",  # 10 %
-    "test_cli_e2e.py",  # 8 %
-    "test_future_rows.py",  # 7 %
-    "test_spark_validation.py",  # added later: about a minute
-    "test_skip_unchanged.py",  # added later: about a minute
+    "test_spark_parity.py",  # with test_spark_validation.py (same worker, SAME_WORKER): ~146 s
+    "test_spark_validation.py",
+    "test_e2e_daemon.py",  # webserver + daemon, three runs and a launchpad run
+    "test_cli_e2e.py",  # ~72 s: generate, run, run again, a killed run, the next run
+    "test_cli_exit_status.py",
+    "test_marts_oracle.py",
+    "test_skip_unchanged.py",
+    "test_validation_e2e.py",
     "test_validation_stages.py",
     "test_serving_publication.py",
-    "test_marts_oracle.py",
     "test_incremental_models.py",
-    "test_e2e_launchpad.py",
-    "test_validation_e2e.py",
 )
 
 
@@ -70,3 +69,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     rank = {name: i for i, name in enumerate(SLOW_FILES)}
     items.sort(key=lambda item: rank.get(item.path.name, len(SLOW_FILES)))
+
+
+# Files that share a costly resource of the worker process run in the same worker, one after the
+# other: both Spark files use the worker's `spark` session (a JVM: about 11 s of CPU to start).
+# Under `--dist loadfile` each file is otherwise a unit of its own, sent to either worker.
+SAME_WORKER = {
+    "test_spark_parity.py": "spark session",
+    "test_spark_validation.py": "spark session",
+}
+
+
+@pytest.hookimpl(optionalhook=True)  # a run without xdist (-p no:xdist) has no such hook
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """``--dist loadfile`` with the files of :data:`SAME_WORKER` as one unit of work."""
+    if config.getvalue("dist") != "loadfile":
+        return None  # xdist's own scheduler
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedResourceScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            return SAME_WORKER.get(Path(scope).name, scope)
+
+    return SharedResourceScheduling(config, log)

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -30,16 +31,75 @@ def skip_unless_ci(reason: str) -> None:
     pytest.skip(reason)
 
 
-def cli(*args: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess:
-    """``python -m pipeline ARGS`` on ``data_dir`` (as_of 2026-10-31, no DAGSTER_HOME), captured."""
+def cli_env(data_dir: Path, **env: str) -> dict[str, str]:
+    """The environment of :func:`cli`: ``data_dir``, as_of 2026-10-31, no DAGSTER_HOME, ``env``."""
     environ = {**os.environ, "PIPELINE_DATA_DIR": str(data_dir), "PIPELINE_AS_OF": "2026-10-31"}
     environ.pop("DAGSTER_HOME", None)
     environ.update(env)
+    return environ
+
+
+def cli(*args: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess:
+    """``python -m pipeline ARGS`` on ``data_dir`` (as_of 2026-10-31, no DAGSTER_HOME), captured."""
     return subprocess.run(
         [sys.executable, "-m", "pipeline", *args],
         cwd=REPO_ROOT,
-        env=environ,
+        env=cli_env(data_dir, **env),
         capture_output=True,
         text=True,
         timeout=600,
     )
+
+
+def start_cli(*args: str, data_dir: Path, **env: str) -> subprocess.Popen:
+    """:func:`cli` started, not awaited: its stdout (stderr merged) is a text pipe to read."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline", *args],
+        cwd=REPO_ROOT,
+        env=cli_env(data_dir, **env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+# The buyer of delta_orders_csv: outside the CRM, so a new customer once the order lands.
+NEW_EMAIL = "late.buyer@example.com"
+
+
+def delta_orders_csv(ordered_at: str = "2026-10-30 10:00:00") -> str:
+    """One completed order of a buyer outside the CRM, as a canonical orders delivery."""
+    from pipeline.entities import ENTITIES
+
+    columns = list(ENTITIES["orders"].columns)
+    values = {
+        "order_id": "E2E-LATE-1",
+        "email": NEW_EMAIL,
+        "ordered_at": ordered_at,
+        "status": "completed",
+        "currency": "EUR",
+        "gross_amount": "80.00",
+        "discount_amount": "0",
+        "refund_amount": "0",
+        "updated_at": ordered_at,
+    }
+    return ",".join(columns) + "\n" + ",".join(values.get(c, "") for c in columns) + "\n"
+
+
+def _rows(path: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def serving_rows(data_dir: Path, sql: str) -> list[tuple] | None:
+    """Rows of ``sql`` on the serving file, or None while it does not exist yet."""
+    path = data_dir / "serving" / "marts.duckdb"
+    return _rows(path, sql) if path.exists() else None
+
+
+def warehouse_rows(data_dir: Path, sql: str) -> list[tuple]:
+    """Rows of ``sql`` on the warehouse file, opened read-only."""
+    return _rows(data_dir / "warehouse.duckdb", sql)

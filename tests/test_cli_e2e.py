@@ -1,10 +1,35 @@
-"""The command line end to end: generate a tiny data set, run, re-run, and refuse bad settings."""
+"""The command line end to end, on one data directory that every step builds on (a module fixture,
+so the sample data is generated and run once, not once per test):
 
+1. ``generate`` a tiny data set for today, plus a real export's odd rows (an order dated three
+   days after as_of), in a path holding a ``'``;
+2. ``run`` as of today: every mart is published, the future order lands with its note;
+3. ``run`` again on the same files: nothing new lands and every mart keeps its rows;
+4. a second delivery, and a ``run`` killed as soon as ingestion has started: warehouse and
+   serving stay consistent;
+5. the next ``run`` completes (the dead run's warehouse slot is recovered), without duplicates.
+
+Also: bad settings and a missing landing folder are refused with a clear message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import subprocess
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pytest
-from helpers import cli
+from helpers import (
+    NEW_EMAIL,
+    cli,
+    delta_orders_csv,
+    serving_rows,
+    start_cli,
+    warehouse_rows,
+)
 
 from pipeline.engine import mart_names
 
@@ -12,6 +37,7 @@ pytestmark = pytest.mark.e2e
 
 # Every mart is published (which marts exist: tests/test_engine_api.py).
 MARTS = set(mart_names())
+LOYALTY = "select count(*) from loyalty_customers"
 
 
 def serving_counts(data_dir: Path) -> dict[str, int]:
@@ -23,37 +49,141 @@ def serving_counts(data_dir: Path) -> dict[str, int]:
         con.close()
 
 
-def test_generate_run_and_rerun_in_another_data_dir(tmp_path):
-    # A ' in the path: every path put into SQL is quoted (it used to stop publishing).
-    data_dir = tmp_path / "o'brien's data"
-    gen = cli(
-        "generate",
-        "--out",
-        str(data_dir),
-        "--customers",
-        "150",
-        "--seed",
-        "7",
-        "--as-of",
-        "2026-10-31",
-        data_dir=data_dir,
+@dataclass
+class Story:
+    """What each step of the story printed and left behind, for the tests to assert on."""
+
+    data_dir: Path
+    generate: subprocess.CompletedProcess | None = None
+    first: subprocess.CompletedProcess | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    second: subprocess.CompletedProcess | None = None
+    counts_again: dict[str, int] = field(default_factory=dict)
+    killed_output: list[str] = field(default_factory=list)
+    loyalty_before_kill: list[tuple] | None = None
+    loyalty_after_kill: list[tuple] | None = None
+    ledger_after_kill: list[tuple] = field(default_factory=list)
+    recovered: subprocess.CompletedProcess | None = None
+    after: dict[str, object] = field(default_factory=dict)
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory: pytest.TempPathFactory) -> Story:
+    """Steps 1–5 of the module's docstring on one data directory; each step's outcome kept."""
+    # The issue's case: sample data generated for today, the first run on the same day (as_of
+    # today). A ' in the path: every path put into SQL is quoted (it used to stop publishing).
+    today = dt.datetime.now(dt.UTC).date()
+    env = {"PIPELINE_AS_OF": today.isoformat()}
+    data_dir = tmp_path_factory.mktemp("cli") / "o'brien's data"
+    s = Story(data_dir)
+    s.generate = cli(
+        "generate", "--out", str(data_dir), "--customers", "60", "--seed", "3",
+        "--as-of", today.isoformat(), data_dir=data_dir, **env,
+    )  # fmt: skip
+    if s.generate.returncode != 0:
+        return s
+    # And a real export's odd rows: one order of three dated three days after as_of.
+    soon = (dt.datetime.now(dt.UTC) + dt.timedelta(days=3)).strftime("%Y-%m-%d %H:%M:%S")
+    (data_dir / "landing" / "crm" / "orders" / "orders_extra.csv").write_text(
+        "order_id,contact_id,email,ordered_at,status,currency,gross_amount,discount_amount,"
+        "refund_amount,updated_at\n"
+        "X1,,x1@x.test,2024-06-01 10:00:00,completed,EUR,10,,,\n"
+        f"X2,,x2@x.test,{soon},completed,EUR,10,,,\n"
+        "X3,,x3@x.test,2024-06-02 10:00:00,completed,EUR,10,,,\n",
+        encoding="utf-8",
     )
-    assert gen.returncode == 0, gen.stderr
-    first = cli("run", data_dir=data_dir)
+    s.first = cli("run", data_dir=data_dir, **env)
+    if s.first.returncode != 0:
+        return s
+    s.counts = serving_counts(data_dir)
+    s.second = cli("run", data_dir=data_dir, **env)
+    s.counts_again = serving_counts(data_dir)
+
+    # A second delivery (the day before as_of); the run is killed as soon as ingestion started.
+    s.loyalty_before_kill = serving_rows(data_dir, LOYALTY)
+    yesterday = f"{today - dt.timedelta(days=1)} 10:00:00"
+    extra = data_dir / "landing" / "crm" / "orders" / "late_orders.csv"
+    extra.write_text(delta_orders_csv(yesterday), encoding="utf-8")
+    killed = start_cli("run", data_dir=data_dir, **env)
+    for line in killed.stdout:
+        s.killed_output.append(line)
+        if "raw_" in line:
+            break
+    killed.kill()
+    killed.communicate()
+    s.loyalty_after_kill = serving_rows(data_dir, LOYALTY)
+    s.ledger_after_kill = warehouse_rows(data_dir, "select count(*) from meta.ingest_ledger")
+
+    s.recovered = cli("run", data_dir=data_dir, **env)
+    s.after = {
+        "deliveries": [p for p in (data_dir / "landing").rglob("*") if p.is_file()],
+        "ledger": warehouse_rows(data_dir, "select count(*) from meta.ingest_ledger"),
+        "duplicates": warehouse_rows(
+            data_dir,
+            "select count(*) - count(distinct (_file_sha256, _row_number)) from raw.raw_orders",
+        ),
+        "late_order": warehouse_rows(
+            data_dir, "select count(*) from raw.raw_orders where order_id = 'E2E-LATE-1'"
+        ),
+        "loyalty": serving_rows(data_dir, LOYALTY),
+        "late_buyer": serving_rows(
+            data_dir, "select purchases from loyalty_customers where email_sha256 = "
+            f"'{hashlib.sha256(NEW_EMAIL.encode()).hexdigest()}'",
+        ),
+    }  # fmt: skip
+    return s
+
+
+def test_generate_and_run_for_today_publishes_every_mart(story: Story) -> None:
+    assert story.generate.returncode == 0, story.generate.stderr
+    first = story.first
     assert first.returncode == 0, first.stdout + first.stderr
     assert "files landed in this run" in first.stdout
-    counts = serving_counts(data_dir)
+    counts = story.counts
     assert set(counts) == MARTS | {"publication"}  # + one row per mart describing the run
     assert counts["publication"] == len(MARTS)
     assert counts["channel_retention"] == 5  # always its five rows (0..4 channels)
     assert counts["loyalty_summary"] == 1
-    assert (data_dir / "serving" / "parquet" / "customer_360.parquet").exists()
+    assert counts["customer_360"] > 0
+    assert (story.data_dir / "serving" / "parquet" / "customer_360.parquet").exists()
 
-    # The same files again: nothing new lands and every mart keeps its rows.
-    second = cli("run", data_dir=data_dir)
+
+def test_a_row_dated_after_as_of_lands_with_its_note(story: Story) -> None:
+    # Nothing is refused; the future order lands, named in the run's summary (test_future_rows.py:
+    # the marts ignore it).
+    assert story.first.returncode == 0, story.first.stdout + story.first.stderr
+    assert "REFUSED" not in story.first.stdout
+    assert (
+        "crm/orders/orders_extra.csv: 3 rows read, 3 landed, 0 quarantined\n"
+        "    landed rows dated after the end of as_of: ordered_at 1 (not an error"
+    ) in story.first.stdout
+
+
+def test_the_same_files_again_land_nothing_and_change_no_mart(story: Story) -> None:
+    second = story.second
     assert second.returncode == 0, second.stderr
     assert "files landed in this run" not in second.stdout
-    assert serving_counts(data_dir) == counts
+    assert story.counts_again == story.counts
+
+
+def test_killed_run_leaves_everything_consistent(story: Story) -> None:
+    assert any("raw_" in line for line in story.killed_output), "".join(story.killed_output)
+    # Serving still holds the previous, complete publication; the warehouse opens.
+    assert story.loyalty_before_kill == [(story.counts["loyalty_customers"],)]
+    assert story.loyalty_after_kill == story.loyalty_before_kill
+    assert story.ledger_after_kill[0][0] > 0
+
+    # The next run completes (the dead run's warehouse slot is recovered), with no duplicates.
+    recovered = story.recovered
+    assert recovered.returncode == 0, recovered.stdout + recovered.stderr
+    after = story.after
+    # Every delivery in the ledger once (each generated file has distinct bytes).
+    assert after["ledger"] == [(len(after["deliveries"]),)]
+    assert after["duplicates"] == [(0,)]
+    assert after["late_order"] == [(1,)]
+    # One more buyer than before: the late one, with its one purchase.
+    assert after["loyalty"] == [(story.loyalty_before_kill[0][0] + 1,)]
+    assert after["late_buyer"] == [(1,)]
 
 
 def test_bad_configuration_exits_with_a_clear_message(tmp_path):

@@ -1,11 +1,13 @@
-"""Unattended operation with the REAL Dagster daemon and webserver, and recovery from a kill.
+"""Unattended operation with the REAL Dagster daemon and webserver.
 
 ``python -m pipeline ui`` runs on a temporary data directory and a free port. An export dropped
 into landing/ reaches the serving file through the landing sensor; a second delivery and a run
 launched through the GraphQL API run at the same time and both succeed (the warehouse pool
 serialises their writers) while a reader holds the serving file open and keeps its snapshot.
-Separately, a ``python -m pipeline run`` killed during ingestion leaves warehouse and serving
-consistent, and the next run completes without duplicates.
+Then, on the same webserver, a run launched as the UI's launchpad does it, with ``resources:
+config: config: as_of`` set to another date, builds that date and is tagged with it and with its
+trigger, "ui" (it comes last, so it cannot change what the runs before it built). A
+``python -m pipeline run`` killed during ingestion: tests/test_cli_e2e.py.
 """
 
 from __future__ import annotations
@@ -25,15 +27,11 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-import duckdb
 import pytest
-from helpers import REPO_ROOT
-
-from pipeline.entities import ENTITIES
+from helpers import NEW_EMAIL, REPO_ROOT, delta_orders_csv, serving_rows, warehouse_rows
 
 AS_OF = "2026-10-31"
-DEADLINE_SECONDS = 240
-NEW_EMAIL = "late.buyer@example.com"
+DEADLINE_SECONDS = 600  # a hang guard per phase, generous for a loaded machine
 
 
 def free_port() -> int:
@@ -68,41 +66,12 @@ def wait_for(what: str, check, deadline: float, proc: subprocess.Popen | None = 
         time.sleep(1)
 
 
-def generate_export(out: Path, customers: int = 120) -> Path:
+def generate_export(out: Path, customers: int = 40) -> Path:
     """A small seeded export (all six entities) under ``out/landing``."""
     from pipeline.sample_data.generate import generate
 
     generate(out, customers=customers, seed=11, as_of=dt.date.fromisoformat(AS_OF))
     return out / "landing"
-
-
-def delta_orders_csv() -> str:
-    """One completed order of a buyer outside the CRM, as a canonical orders delivery."""
-    columns = list(ENTITIES["orders"].columns)
-    values = {
-        "order_id": "E2E-LATE-1",
-        "email": NEW_EMAIL,
-        "ordered_at": "2026-10-30 10:00:00",
-        "status": "completed",
-        "currency": "EUR",
-        "gross_amount": "80.00",
-        "discount_amount": "0",
-        "refund_amount": "0",
-        "updated_at": "2026-10-30 10:00:00",
-    }
-    return ",".join(columns) + "\n" + ",".join(values.get(c, "") for c in columns) + "\n"
-
-
-def serving_rows(data_dir: Path, sql: str) -> list[tuple] | None:
-    """Rows of ``sql`` on the serving file, or None while it does not exist yet."""
-    path = data_dir / "serving" / "marts.duckdb"
-    if not path.exists():
-        return None
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 class GraphQL:
@@ -164,6 +133,31 @@ class GraphQL:
             "tags { key value } } } } }"
         )
         return data["runsOrError"]["results"]
+
+    def why_not_success(self, runs: list[dict]) -> str:
+        """The last messages of every run that did not succeed: the reason, read from Dagster.
+
+        The webserver's log is gone with the temporary folder by the time a failure is read.
+        """
+        lines = []
+        for run in runs:
+            if run["status"] == "SUCCESS":
+                continue
+            data = self(
+                "query($id: ID!) { logsForRun(runId: $id) { ... on EventConnection { events { "
+                "__typename ... on MessageEvent { message level } } } } }",
+                {"id": run["runId"]},
+            )
+            events = data["logsForRun"].get("events") or []
+            lines.append(f"run {run['runId']} {run['status']}:")
+            failures = [
+                e
+                for e in events
+                if "Failure" in e["__typename"] or e.get("level") in ("ERROR", "CRITICAL")
+            ]
+            shown = failures + [e for e in events[-5:] if e not in failures]
+            lines += [f"  {e['__typename']}: {e.get('message', '')}"[:2000] for e in shown]
+        return "\n".join(lines)
 
 
 @pytest.fixture
@@ -249,7 +243,8 @@ def test_daemon_sensor_runs_and_concurrent_runs(ui, tmp_path: Path) -> None:
         deadline,
         proc,
     )
-    assert graphql.runs()[0]["status"] == "SUCCESS"
+    first_run = graphql.runs()[:1]
+    assert first_run[0]["status"] == "SUCCESS", graphql.why_not_success(first_run)
     print(f"sensor run done after {time.monotonic() - started:.0f} s")
 
     # 2. A reader holds the published file open across the next runs.
@@ -275,7 +270,7 @@ def test_daemon_sensor_runs_and_concurrent_runs(ui, tmp_path: Path) -> None:
     )
     print(f"two more runs done after {time.monotonic() - started:.0f} s")
     runs = graphql.runs()
-    assert {r["status"] for r in runs} == {"SUCCESS"}, runs
+    assert {r["status"] for r in runs} == {"SUCCESS"}, graphql.why_not_success(runs)
     assert launched in {r["runId"] for r in runs}
     # One writer: the sensor's run and the refresh were launched together, but ran one after
     # the other (the run queue admits one run at a time), never overlapping.
@@ -293,85 +288,53 @@ def test_daemon_sensor_runs_and_concurrent_runs(ui, tmp_path: Path) -> None:
     ) == [(hashlib.sha256(NEW_EMAIL.encode()).hexdigest(), 1)]
     assert (data_dir / "docs" / "cohort_heatmap.png").exists()
 
+    # 4. The launchpad's as_of, on the same webserver (one start less than a test of its own).
+    launchpad_as_of(data_dir, graphql, proc)
+    print(f"launchpad run done after {time.monotonic() - started:.0f} s")
+
     # Ctrl-C stops the webserver and the daemon cleanly.
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=60) == 0
 
 
-def finish(proc: subprocess.Popen) -> str:
-    """Wait for a CLI run; kill it and fail if it outlives the deadline."""
-    try:
-        out, _ = proc.communicate(timeout=DEADLINE_SECONDS)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate()
-        pytest.fail(f"`python -m pipeline run` still running after {DEADLINE_SECONDS} s:\n{out}")
-    assert proc.returncode == 0, out
-    return out
+LAUNCHPAD_AS_OF = "2026-09-30"  # not the fixture's PIPELINE_AS_OF (2026-10-31)
 
 
-def run_cli(data_dir: Path, **popen) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "run"],
-        cwd=REPO_ROOT,
-        env=child_env(data_dir),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        **popen,
-    )
+def launchpad_as_of(data_dir: Path, graphql: GraphQL, proc: subprocess.Popen) -> None:
+    """A run launched as the launchpad does, with another as_of: it builds and tags that date.
 
+    Only ``pipeline_settings`` is selected, so the run is short; meta.pipeline_settings is read
+    from the warehouse.
+    """
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    selector = graphql.job_selector("__ASSET_JOB")
+    selector["assetSelection"] = [{"path": ["pipeline_settings"]}]
+    launched = graphql(
+        """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) {
+             __typename ... on LaunchRunSuccess { run { runId } }
+             ... on PythonError { message } ... on RunConfigValidationInvalid {
+             errors { message } } ... on InvalidSubsetError { message } } }""",
+        {
+            "p": {
+                "selector": selector,
+                "runConfigData": {"resources": {"config": {"config": {"as_of": LAUNCHPAD_AS_OF}}}},
+            }
+        },
+    )["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    run_id = launched["run"]["runId"]
 
-def warehouse_rows(data_dir: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+    def finished() -> dict | None:
+        (run,) = [r for r in graphql.runs() if r["runId"] == run_id]
+        return run if run["status"] in ("SUCCESS", "FAILURE", "CANCELED") else None
 
-
-@pytest.mark.e2e
-def test_killed_run_leaves_everything_consistent(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
-    generate_export(data_dir)
-    finish(run_cli(data_dir))
-    published = serving_rows(data_dir, "select count(*) from loyalty_customers")
-
-    # A second delivery; the run is killed as soon as ingestion has started.
-    extra = data_dir / "landing" / "crm" / "orders" / "late_orders.csv"
-    extra.write_text(delta_orders_csv(), encoding="utf-8")
-    killed = run_cli(data_dir)
-    seen = []
-    for line in killed.stdout:
-        seen.append(line)
-        if "raw_" in line:
-            break
-    killed.kill()
-    killed.wait()
-    assert any("raw_" in line for line in seen), "".join(seen)
-
-    # Serving still holds the previous, complete publication; the warehouse opens.
-    assert serving_rows(data_dir, "select count(*) from loyalty_customers") == published
-    assert warehouse_rows(data_dir, "select count(*) from meta.ingest_ledger")[0][0] > 0
-
-    # The next run completes (the dead run's warehouse slot is recovered), with no duplicates.
-    finish(run_cli(data_dir))
-    # Every delivery in the ledger once (each generated file has distinct bytes).
-    deliveries = [p for p in (data_dir / "landing").rglob("*") if p.is_file()]
-    assert warehouse_rows(data_dir, "select count(*) from meta.ingest_ledger") == [
-        (len(deliveries),)
-    ]
-    assert warehouse_rows(
-        data_dir,
-        "select count(*) - count(distinct (_file_sha256, _row_number)) from raw.raw_orders",
-    ) == [(0,)]
-    assert warehouse_rows(
-        data_dir, "select count(*) from raw.raw_orders where order_id = 'E2E-LATE-1'"
-    ) == [(1,)]
-    # One more buyer than before: the late one.
-    assert serving_rows(data_dir, "select count(*) from loyalty_customers") == [
-        (published[0][0] + 1,)
-    ]
+    run = wait_for("the launched run finished", finished, deadline, proc)
+    assert run["status"] == "SUCCESS", graphql.why_not_success([run])
+    tags = {t["key"]: t["value"] for t in run["tags"]}
+    assert tags["pipeline/as_of"] == LAUNCHPAD_AS_OF
+    assert tags["pipeline/trigger"] == "ui"
+    (as_of,) = warehouse_rows(data_dir, "select as_of from meta.pipeline_settings")[0]
+    assert as_of.isoformat() == LAUNCHPAD_AS_OF != AS_OF
 
 
 def test_ui_binds_loopback_by_default_and_refuses_a_busy_port(

@@ -1,4 +1,5 @@
-"""Rows dated after as_of: generated data for today runs end to end; the marts ignore such rows.
+"""Rows dated after as_of: the marts ignore such rows (generated data for today, with an order
+dated after as_of, runs end to end through the command line: tests/test_cli_e2e.py).
 
 The rule (docs/architecture.md, input contracts): a row dated after the end of as_of lands (the
 landed suite warns, naming the rule), and every SQL model treats it as not yet happened, so the
@@ -7,50 +8,14 @@ marts are those of the same data without it until as_of reaches it.
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
 from marts_fixtures import build_all, insert_rows, new_warehouse, write_settings
-from test_cli_e2e import MARTS, cli, serving_counts
+from test_cli_e2e import MARTS
 
 from pipeline.predict.docs import PREDICTION_MARTS
 from pipeline.warehouse import frame
-
-
-def test_generated_for_today_a_run_for_today_publishes_every_mart(tmp_path: Path) -> None:
-    # The issue's case: sample data generated for today, the first run on the same day (as_of
-    # today), plus an export holding an order three days ahead: nothing is refused, the future
-    # order lands with its note, and every mart is published.
-    today = dt.datetime.now(dt.UTC).date().isoformat()
-    data_dir = tmp_path / "today"
-    gen = cli(
-        "generate", "--out", str(data_dir), "--customers", "60", "--seed", "3", "--as-of", today,
-        data_dir=data_dir, PIPELINE_AS_OF=today,
-    )  # fmt: skip
-    assert gen.returncode == 0, gen.stderr
-    # And a real export's odd rows: one order of three dated three days after as_of.
-    soon = (dt.datetime.now(dt.UTC) + dt.timedelta(days=3)).strftime("%Y-%m-%d %H:%M:%S")
-    (data_dir / "landing" / "crm" / "orders" / "orders_extra.csv").write_text(
-        "order_id,contact_id,email,ordered_at,status,currency,gross_amount,discount_amount,"
-        "refund_amount,updated_at\n"
-        "X1,,x1@x.test,2024-06-01 10:00:00,completed,EUR,10,,,\n"
-        f"X2,,x2@x.test,{soon},completed,EUR,10,,,\n"
-        "X3,,x3@x.test,2024-06-02 10:00:00,completed,EUR,10,,,\n",
-        encoding="utf-8",
-    )
-    ran = cli("run", data_dir=data_dir, PIPELINE_AS_OF=today)
-    assert ran.returncode == 0, ran.stdout + ran.stderr
-    assert "REFUSED" not in ran.stdout
-    assert (
-        "crm/orders/orders_extra.csv: 3 rows read, 3 landed, 0 quarantined\n"
-        "    landed rows dated after the end of as_of: ordered_at 1 (not an error"
-    ) in ran.stdout
-    counts = serving_counts(data_dir)
-    assert set(counts) == MARTS | {"publication"}
-    assert counts["channel_retention"] == 5 and counts["loyalty_summary"] == 1
-    assert counts["customer_360"] > 0
-
 
 AS_OF = "2024-06-30"  # ends 2024-07-01 00:00 UTC: everything dated from then on is "future"
 # The SQL marts (build_all); the prediction marts are fitted in Python (tests/test_predict_*).

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import dagster as dg
@@ -220,34 +220,62 @@ def test_nightly_schedule_defaults_and_env(monkeypatch: pytest.MonkeyPatch) -> N
         build_nightly_schedule()
 
 
-def started_run(instance: dg.DagsterInstance, pid: int) -> str:
-    """A run in status STARTED whose executing process is ``pid``, holding the warehouse slot."""
-    from dagster._core.events import EngineEventData
-    from dagster._core.storage.dagster_run import DagsterRun
+# A real run killed in its step: its process exits while the run is STARTED and holds a slot of
+# the warehouse pool, as a `python -m pipeline run` killed with SIGKILL leaves it. (Public API
+# only: Dagster's in-process executor records the pid, which the sensor reads back.)
+DIES_IN_ITS_STEP = """
+import os, sys
+import dagster as dg
 
-    run = instance.add_run(DagsterRun(job_name="refresh", status=dg.DagsterRunStatus.STARTED))
-    instance.report_engine_event(
-        f"Executing steps in process (pid: {pid})", run, EngineEventData.in_process(pid)
-    )
-    claim = instance.event_log_storage.claim_concurrency_slot("warehouse", run.run_id, "raw_orders")
-    assert claim.is_claimed
-    return run.run_id
+@dg.asset(pool="warehouse")
+def raw_orders():
+    os._exit(1)
+
+dg.materialize([raw_orders], instance=dg.DagsterInstance.from_config(sys.argv[1]))
+"""
 
 
 def test_interrupted_runs_sensor_fails_dead_runs_and_frees_their_slot(tmp_path: Path) -> None:
     instance = dg.DagsterInstance.local_temp(str(tmp_path))
     instance.event_log_storage.set_concurrency_slots("warehouse", 2)
-    gone = subprocess.Popen([sys.executable, "-c", "pass"])
-    gone.wait()  # a pid that existed and is now gone: a killed run
-    dead = started_run(instance, gone.pid)
-    alive = started_run(instance, os.getpid())
-    sensor = build_interrupted_runs_sensor()
-    result = sensor(dg.build_sensor_context(instance=instance))
-    assert result.skip_message == "marked 1 interrupted run(s) failed"
-    assert instance.get_run_by_id(dead).status == dg.DagsterRunStatus.FAILURE
-    assert instance.get_run_by_id(alive).status == dg.DagsterRunStatus.STARTED
-    # Only the live run still holds a warehouse slot.
-    info = instance.event_log_storage.get_concurrency_info("warehouse")
-    assert [s.run_id for s in info.claimed_slots] == [alive]
-    # Nothing more to do on the next tick.
-    assert sensor(dg.build_sensor_context(instance=instance)).skip_message == "no interrupted runs"
+    gone = subprocess.run([sys.executable, "-c", DIES_IN_ITS_STEP, str(tmp_path)], timeout=300)
+    assert gone.returncode == 1
+    (dead,) = [r.run_id for r in instance.get_runs()]
+    # A live run: this process, in its step on another thread until released.
+    in_step, release = threading.Event(), threading.Event()
+
+    @dg.asset(pool="warehouse")
+    def raw_contacts() -> None:
+        in_step.set()
+        release.wait(timeout=300)
+
+    live = threading.Thread(
+        target=dg.materialize, args=([raw_contacts],), kwargs={"instance": instance}
+    )
+    live.start()
+    try:
+        assert in_step.wait(timeout=300)
+        (alive,) = [r.run_id for r in instance.get_runs() if r.run_id != dead]
+        assert {r.run_id: r.status for r in instance.get_runs()} == {
+            dead: dg.DagsterRunStatus.STARTED,
+            alive: dg.DagsterRunStatus.STARTED,
+        }
+        # Both hold a warehouse slot: the dead run's was never given back.
+        info = instance.event_log_storage.get_concurrency_info("warehouse")
+        assert sorted(s.run_id for s in info.claimed_slots) == sorted([dead, alive])
+        sensor = build_interrupted_runs_sensor()
+        result = sensor(dg.build_sensor_context(instance=instance))
+        assert result.skip_message == "marked 1 interrupted run(s) failed"
+        assert instance.get_run_by_id(dead).status == dg.DagsterRunStatus.FAILURE
+        assert instance.get_run_by_id(alive).status == dg.DagsterRunStatus.STARTED
+        # Only the live run still holds a warehouse slot.
+        info = instance.event_log_storage.get_concurrency_info("warehouse")
+        assert [s.run_id for s in info.claimed_slots] == [alive]
+        # Nothing more to do on the next tick.
+        assert sensor(dg.build_sensor_context(instance=instance)).skip_message == (
+            "no interrupted runs"
+        )
+    finally:
+        release.set()
+        live.join(timeout=300)
+    assert instance.get_run_by_id(alive).status == dg.DagsterRunStatus.SUCCESS

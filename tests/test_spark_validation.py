@@ -5,6 +5,8 @@ c1 and c2, delivery 1) gives the tables; their Parquet goes to a lake folder, as
 leaves it. The real suites in expectations/ run on a real local Spark session and must give the
 DuckDB route's outcome records, and the same blocking: a failed critical expectation is an
 ERROR (blocks, watermark kept), a failed warning a WARN (does not block, watermark moves).
+The Spark session is the worker's (``spark`` in tests/conftest.py; GX's Spark data source uses
+the active one), shared with tests/test_spark_parity.py.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from test_validation_stages import fill
 
 from assets.checks import suite_result
 from pipeline.config import Settings
-from pipeline.spark.session import spark_session
 from pipeline.sqltext import literal
 from pipeline.validation import validate_asset
 from pipeline.validation.batches import build_batch
@@ -48,14 +49,6 @@ WARN_SUITE = {
          "kwargs": {"column": "contact_id", "value_set": ["c1"]}, "severity": "warning"},
     ],
 }  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def spark():
-    """One local Spark session for the module (GX's Spark data source uses the active one)."""
-    session = spark_session("local[2]")
-    yield session
-    session.stop()
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +99,7 @@ def engines(built, tmp_path, monkeypatch, spark):
     on_spark[0].close()
 
 
+@pytest.mark.spark
 def test_same_outcomes_and_blocking_as_duckdb(engines, spark):
     # One Spark validation (GX on Spark costs seconds per expectation): the real suite of
     # stg_contacts and this test's warning suite, after a de-duplication bug put c1 (delivery
@@ -143,6 +137,7 @@ def test_same_outcomes_and_blocking_as_duckdb(engines, spark):
     assert _records(result) == _records(duck)
 
 
+@pytest.mark.spark
 def test_personal_data_batch_same_rows_on_spark(engines, spark):
     # The every-mart suite's batch (pipeline/pii.py's regexes, translated to Spark's RLIKE):
     # an e-mail address and a phone number put into customer_360's rfm_segment are found by
@@ -163,6 +158,7 @@ def test_personal_data_batch_same_rows_on_spark(engines, spark):
     assert frame.count() == batch.rows
 
 
+@pytest.mark.spark
 def test_table_missing_from_the_lake_is_named(engines, spark):
     _, (scon, sset, lake), _ = engines
     suites = [read_suites()["staging_contacts"]]

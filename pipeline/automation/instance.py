@@ -83,18 +83,19 @@ def resolve_dagster_home(data_dir: Path) -> Path:
     return ensure_instance_config(Path(env_home)) if env_home else ensure_dagster_home(data_dir)
 
 
-def run_process_id(instance: dg.DagsterInstance, run_id: str) -> int | None:
-    """The pid of the process that executes ``run_id`` (its first engine event naming one)."""
+def run_process(instance: dg.DagsterInstance, run_id: str) -> tuple[int, float] | None:
+    """The pid of the process that executes ``run_id`` and when it was recorded (the first
+    engine event naming one), or None before any."""
     for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT):
         data = entry.dagster_event.engine_event_data if entry.dagster_event else None
         pid = data.metadata.get("pid") if data and data.metadata else None
         if pid is not None:
-            return int(pid.value)
+            return int(pid.value), entry.timestamp
     return None
 
 
-def process_alive(pid: int, started_at: float | None) -> bool:
-    """Whether ``pid`` is a live process that existed when the run started (not a reused pid)."""
+def process_alive(pid: int, named_at: float | None) -> bool:
+    """Whether ``pid`` is a live process that existed when it was named (not a reused pid)."""
     try:
         proc = psutil.Process(pid)
         if proc.status() == psutil.STATUS_ZOMBIE:
@@ -102,8 +103,8 @@ def process_alive(pid: int, started_at: float | None) -> bool:
         created = proc.create_time()
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return False
-    # A process created after the run started is another program that reused the pid.
-    return started_at is None or created <= started_at + 5
+    # A process created after the event naming the pid is another program that reused it.
+    return named_at is None or created <= named_at + 5
 
 
 def recover_interrupted_runs(instance: dg.DagsterInstance) -> list[str]:
@@ -114,10 +115,14 @@ def recover_interrupted_runs(instance: dg.DagsterInstance) -> list[str]:
     recovered: list[str] = []
     for record in instance.get_run_records(dg.RunsFilter(statuses=list(IN_PROGRESS))):
         run = record.dagster_run
-        pid = run_process_id(instance, run.run_id)
-        if pid is None:
+        named = run_process(instance, run.run_id)
+        if named is None:
             continue  # not started executing yet: run monitoring's start timeout covers it
-        if process_alive(pid, record.start_time or record.create_timestamp.timestamp()):
+        pid, named_at = named
+        # Compared with when the pid was recorded, not with the run's start: a queued run's
+        # process starts long after the run was created, and the start time is set only once
+        # the process has loaded the code (a live run was failed in that gap under load).
+        if process_alive(pid, named_at):
             continue
         instance.report_run_failed(
             run, f"the run's process (pid {pid}) is gone: it was killed or crashed"
