@@ -44,8 +44,14 @@ def customer_summary(days: pl.DataFrame, calibration_end: dt.date) -> pl.DataFra
 
 
 def triples(summary: pl.DataFrame) -> pl.DataFrame:
-    """Distinct (frequency, recency_weeks, age_weeks) with the customers sharing each."""
-    return summary.group_by("frequency", "recency_weeks", "age_weeks").agg(customers=pl.len())
+    """Distinct (frequency, recency_weeks, age_weeks) with the customers sharing each, sorted.
+
+    Sorted because the fit sums the log-likelihood over these rows: in polars' group order
+    (which varies from call to call) the same counts converged in one run and ran a parameter
+    to the edge of its range in the next.
+    """
+    keys = ("frequency", "recency_weeks", "age_weeks")
+    return summary.group_by(*keys).agg(customers=pl.len()).sort(*keys)
 
 
 def purchases_between(days: pl.DataFrame, start: dt.date, end: dt.date) -> pl.DataFrame:
