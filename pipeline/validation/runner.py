@@ -168,8 +168,8 @@ def landed_source() -> SqlSource:
     A delivery's rows live in the ingest connection's open transaction, which another
     connection cannot see, and GX must not run statements in that transaction (one failed
     statement of GX's column reflection would abort the ingest). So each landed batch is
-    copied into a table of this database (a real table: GX reflects no column types of a
-    temporary table or view, and the landed suites check types).
+    copied into a table of this database: the file's distinct rows, which GX's dozen queries
+    then scan without de-duplicating again.
     """
     import duckdb
 
