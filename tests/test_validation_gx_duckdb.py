@@ -145,3 +145,51 @@ def test_one_shared_data_source_per_step_sees_what_the_pipeline_commits(con, tmp
         "observed 7",
     ]
     assert (first.status, second.status) == ("passed", "error")
+
+
+def test_a_materialised_batch_is_validated_like_its_view_and_dropped(con, tmp_path):
+    # A selecting batch (batches.Batch.materialize) is run once into a temporary table of GX's
+    # connection; the suite must see the same rows as through a view, and the table must go.
+    from pipeline.validation.runner import run_suite_sql, sql_source
+    from pipeline.validation.suites import Suite
+
+    document = {
+        "name": "people_emails",
+        "expectations": [
+            {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "email"},
+             "severity": "critical"}
+        ],
+    }  # fmt: skip
+    suite = Suite(
+        "people_emails", tmp_path / "people_emails.json", "staging", "people", "new_rows",
+        document, index_columns=("id",),
+    )  # fmt: skip
+    query = "select id, email from people where id >= 3"  # rows 3-6; row 5 has no e-mail
+    outcomes = []
+    with sql_source(con) as source:
+        for materialize in (False, True):
+            outcomes.append(
+                run_suite_sql(
+                    source,
+                    suite,
+                    query,
+                    4,
+                    target="people",
+                    batch="ids >= 3",
+                    run_id="r",
+                    materialize=materialize,
+                )  # fmt: skip
+            )
+        left = rows(source.con, "select table_name from duckdb_tables() where temporary")
+    assert left == []
+    view, table = (o.expectations[0] for o in outcomes)
+    assert (view.success, view.observed, view.examples) == (
+        False,
+        "1 of 4 rows unexpected",
+        ["null (id 5)"],
+    )
+    assert (table.success, table.observed, table.examples) == (
+        view.success,
+        view.observed,
+        view.examples,
+    )

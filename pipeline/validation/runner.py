@@ -168,8 +168,8 @@ def landed_source() -> SqlSource:
     A delivery's rows live in the ingest connection's open transaction, which another
     connection cannot see, and GX must not run statements in that transaction (one failed
     statement of GX's column reflection would abort the ingest). So each landed batch is
-    copied into a table of this database (a real table: GX reflects no column types of a
-    temporary table or view, and the landed suites check types).
+    copied into a table of this database: the file's distinct rows, which GX's dozen queries
+    then scan without de-duplicating again.
     """
     import duckdb
 
@@ -196,20 +196,26 @@ def run_suite_sql(
     run_id: str,
     parameters: dict[str, Any] | None = None,
     docs_dir: Path | None = None,
+    materialize: bool = False,
 ) -> SuiteOutcome:
     """Validate the ``rows`` rows of query ``sql`` against ``suite`` inside DuckDB, with GX's
-    SQL engine; renders a Data Docs page under ``docs_dir``."""
+    SQL engine; renders a Data Docs page under ``docs_dir``.
+
+    The batch is a temporary view of ``sql``, or with ``materialize`` a temporary table of its
+    rows: GX sends every metric as a query of its own, and a view runs ``sql`` again for each.
+    """
     started = time.perf_counter()
     name = f"{suite.name}__{next(_session().names)}"
-    # A temporary view, not a query asset: GX would run a query asset whole to read its columns.
-    run(source.con, f"create or replace temp view {identifier(name)} as {sql}")
+    # Not a query asset: GX would run a query asset whole to read its columns.
+    kind = "table" if materialize else "view"
+    run(source.con, f"create or replace temp {kind} {identifier(name)} as {sql}")
     try:
         return run_suite_table(
             source, suite, name, rows, target=target, batch=batch, run_id=run_id,
             parameters=parameters, docs_dir=docs_dir, started=started,
         )  # fmt: skip
     finally:
-        run(source.con, f"drop view if exists {identifier(name)}")
+        run(source.con, f"drop {kind} if exists {identifier(name)}")
 
 
 def run_suite_table(

@@ -93,7 +93,9 @@ def validate_asset(
     with sql_source(con) as source:  # GX's SQL engine, inside this process's database
         result = run_batches(
             con, settings, asset, run_id, batches,
-            lambda s, b, **kw: run_suite_sql(source, s, b.sql, b.rows, **kw),
+            lambda s, b, **kw: run_suite_sql(
+                source, s, b.sql, b.rows, materialize=b.materialize, **kw
+            ),
         )  # fmt: skip
     if result.status == "passed":
         record_pass(con, asset, key, tables, run_id)
