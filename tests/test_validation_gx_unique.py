@@ -22,13 +22,14 @@ RESULT_FORMAT = {
 }
 
 
-def _suite() -> object:
+def _suite(**kwargs) -> object:
     return gx.ExpectationSuite(
-        name="unique", expectations=[gx.expectations.ExpectColumnValuesToBeUnique(column="k")]
+        name="unique",
+        expectations=[gx.expectations.ExpectColumnValuesToBeUnique(column="k", **kwargs)],
     )
 
 
-def _duckdb_result(tmp_path, rows, statements: list[str] | None = None):
+def _duckdb_result(tmp_path, rows, statements: list[str] | None = None, **kwargs):
     """The unique expectation on key ``k`` of ``rows`` with GX's SQL engine on a DuckDB file;
     every SQL statement GX sends is appended to ``statements``."""
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
@@ -40,7 +41,7 @@ def _duckdb_result(tmp_path, rows, statements: list[str] | None = None):
     if statements is not None:
         engine = gx_batch.data.execution_engine.engine
         event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
-    result = gx_batch.validate(_suite(), result_format=RESULT_FORMAT).results[0]
+    result = gx_batch.validate(_suite(**kwargs), result_format=RESULT_FORMAT).results[0]
     # The grouping went into temporary tables on GX's connection, which the runner drops.
     assert _repeated_tables(con), "no table of repeated keys: GX's window ran"
     drop_repeated_keys(con)
@@ -100,6 +101,16 @@ def test_distinct_keys_pass(tmp_path):
     assert mine.result["partial_unexpected_list"] == []
     assert mine.result["missing_count"] == 2
     assert _pandas_result(rows).success is True
+
+
+def test_a_row_condition_is_applied_before_grouping(tmp_path):
+    # Only ids above 2: a at ids 3 and 7 repeats (2 unexpected rows); b (id 6) and c are once.
+    from great_expectations.expectations.row_conditions import Column
+
+    mine = _duckdb_result(tmp_path, ROWS, row_condition=Column("id") > 2)
+    assert mine.result["unexpected_count"] == 2
+    located = sorted((r["id"], r["k"]) for r in mine.result["partial_unexpected_index_list"])
+    assert located == [(3, "a"), (7, "a")]
 
 
 def test_other_dialects_keep_gx_window(tmp_path):
