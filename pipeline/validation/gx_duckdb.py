@@ -111,9 +111,11 @@ def add_duckdb_datasource(context: Any, gx_con: duckdb.DuckDBPyConnection, name:
     from sqlalchemy.pool import StaticPool
 
     from pipeline.validation.gx_columns import register_duckdb_column_types
+    from pipeline.validation.gx_unique import register_duckdb_unique
 
     register_duckdb_regex()
     register_duckdb_column_types()
+    register_duckdb_unique()
     # GX warns on every type check that duckdb_engine exports no type module of its own; it then
     # matches SQLAlchemy's generic types, which is what the suites' type lists name.
     logging.getLogger("great_expectations.expectations.type_comparison").setLevel(logging.ERROR)

@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from pipeline.sqltext import identifier, literal
+from pipeline.validation.gx_unique import drop_repeated_keys
 from pipeline.validation.html_safe import escape_result
 from pipeline.validation.outcome import (
     INDEX_LABELS,
@@ -246,6 +247,7 @@ def run_suite_table(
         )  # fmt: skip
     finally:
         source.datasource.delete_asset(name)
+        drop_repeated_keys(source.con)  # the uniqueness metric's tables (gx_unique)
 
 
 def validate_batch(
