@@ -28,7 +28,7 @@ def warehouse(tmp_path_factory):
     con = new_warehouse(tmp_path_factory.mktemp("windows"))
     write_settings(con, "2024-04-30", churn_days=45)
     contacts = [*PURCHASES, "H1", "H2", "S1", "S2", "S3", "S4", "V1", "V2", "E1", "E2", "E3"]
-    contacts += ["R1", "R2", "M1", "L1", "L2", "L3"]
+    contacts += ["R1", "R2", "M1", "L1", "L2", "L3", "E4", "E5"]
     insert_rows(
         con,
         "contacts",
@@ -192,6 +192,18 @@ def warehouse(tmp_path_factory):
         ("e2@x.test", "c3", "2023-05-01"),
         ("e3@x.test", "c3", "2023-05-02"),
     ]
+    # The e-mail channel is an open or a click in 12 months, each on its own: E4 opened c4 on
+    # 2023-05-02 (364 days: inside) and never clicked; E5 opened c4 on 2023-05-01 (365 days:
+    # outside) and clicked it on 2023-05-02 (inside).
+    single = [
+        ("e4@x.test", "c4", "sent", "2023-05-02 08:00:00"),
+        ("e4@x.test", "c4", "delivered", "2023-05-02 08:01:00"),
+        ("e4@x.test", "c4", "open", "2023-05-02 09:00:00"),
+        ("e5@x.test", "c4", "sent", "2023-05-01 08:00:00"),
+        ("e5@x.test", "c4", "delivered", "2023-05-01 08:01:00"),
+        ("e5@x.test", "c4", "open", "2023-05-01 09:00:00"),
+        ("e5@x.test", "c4", "click", "2023-05-02 09:00:00"),
+    ]
     insert_rows(
         con,
         "email_events",
@@ -210,6 +222,16 @@ def warehouse(tmp_path_factory):
                 ("open", "09:00:00"),
                 ("click", "09:01:00"),
             )
+        ]
+        + [
+            {
+                "event_id": f"{email}-{campaign}-{kind}",
+                "email": email,
+                "campaign_id": campaign,
+                "event_type": kind,
+                "occurred_at": at,
+            }
+            for email, campaign, kind, at in single
         ],
     )
     build_all(con)
@@ -280,6 +302,22 @@ def test_email_windows_edges(warehouse):
     assert (e1["emails_delivered_90d"], e1["opens_90d"], e1["clicks_90d"]) == (1, 1, 1)
     assert e1["open_rate_90d"] == 1.0
     assert (e2["channels_engaged_12m"], e3["channels_engaged_12m"]) == (0, 1)
+
+
+def test_an_open_or_a_click_alone_at_364_days_is_the_email_channel(warehouse):
+    # E4: an open 364 days old, no click; E5: an open 365 days old (outside) and a click 364
+    # days old (inside). Each has the e-mail channel from one event alone, and no other channel.
+    got = {
+        r["customer_id"]: r
+        for r in records(
+            warehouse,
+            "select customer_id, engaged_email_12m, channels_engaged_12m "
+            "from int_customer_engagement",
+        )
+    }
+    e4, e5 = (got[hashlib.sha256(f"contact:{c}".encode()).hexdigest()[:16]] for c in ("E4", "E5"))
+    assert (e4["engaged_email_12m"], e4["channels_engaged_12m"]) == (True, 1)
+    assert (e5["engaged_email_12m"], e5["channels_engaged_12m"]) == (True, 1)
 
 
 def test_survey_and_mention_twelve_month_edges(warehouse):
