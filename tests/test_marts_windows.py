@@ -28,7 +28,7 @@ def warehouse(tmp_path_factory):
     con = new_warehouse(tmp_path_factory.mktemp("windows"))
     write_settings(con, "2024-04-30", churn_days=45)
     contacts = [*PURCHASES, "H1", "H2", "S1", "S2", "S3", "S4", "V1", "V2", "E1", "E2", "E3"]
-    contacts += ["R1", "R2", "M1", "L1", "L2", "L3", "E4", "E5"]
+    contacts += ["R1", "R2", "M1", "L1", "L2", "L3", "E4", "E5", "D1", "D2"]
     insert_rows(
         con,
         "contacts",
@@ -142,6 +142,19 @@ def warehouse(tmp_path_factory):
                 "score": score,
             }
             for day, score in (("2023-05-01", "2"), ("2023-05-02", "6"))
+        ]
+        # D1 and D2 answer NPS 2 (a dissatisfaction signal) and nothing else: D1 on 2024-01-31
+        # 23:00 (90 days before as_of: outside the 90-day window), D2 on 2024-02-01 00:00
+        # (89 days: inside).
+        + [
+            {
+                "response_id": f"r{c}",
+                "contact_id": c,
+                "responded_at": at,
+                "survey_type": "nps",
+                "score": "2",
+            }
+            for c, at in (("D1", "2024-01-31 23:00:00"), ("D2", "2024-02-01 00:00:00"))
         ]
         # R2's only answer is 365 days old: no survey channel.
         + [
@@ -285,6 +298,20 @@ def test_ninety_day_window_edge(warehouse):
         (True, True),
         (True, False),
     ]
+
+
+def test_a_signal_90_days_old_is_outside_and_89_days_inside(warehouse):
+    # D1's only signal is 90 days old: not dissatisfied. D2's is 89 days old: dissatisfied, and
+    # silent (D2 has no ticket at all).
+    got = {
+        r["customer_id"]: (r["dissatisfied_90d"], r["silent_dissatisfied_90d"])
+        for r in records(
+            warehouse,
+            "select customer_id, dissatisfied_90d, silent_dissatisfied_90d from customer_360",
+        )
+    }
+    d1, d2 = (got[hashlib.sha256(f"contact:{c}".encode()).hexdigest()[:16]] for c in ("D1", "D2"))
+    assert (d1, d2) == ((False, False), (True, True))
 
 
 def test_email_windows_edges(warehouse):
