@@ -306,11 +306,20 @@ SQL_KINDS = {"comparison": "sql (comparisons in sql/)", "bound": "sql (window bo
 
 
 def run_sql(
-    work: Path, tests: list[str], only: str | None, kinds: tuple[str, ...] = tuple(SQL_KINDS)
+    work: Path,
+    tests: list[str],
+    only: str | None,
+    kinds: tuple[str, ...] = tuple(SQL_KINDS),
+    places: list[str] | None = None,
 ) -> dict[str, dict]:
-    """Run every SQL mutant of ``kinds`` in ``work``: per kind (its row name in the report),
-    the count of mutants, killed and the survivors."""
-    mutants = [m for m in sql_mutants(work / "sql", kinds) if not only or only in m.path]
+    """Run every SQL mutant of ``kinds`` in ``work`` (only in files whose path contains
+    ``only``, and only on the lines ``places``, ``sql/x.sql:12``, when given): per kind (its row
+    name in the report), the count of mutants, killed and the survivors."""
+    mutants = [
+        m
+        for m in sql_mutants(work / "sql", kinds)
+        if (not only or only in m.path) and (not places or f"{m.path}:{m.line}" in places)
+    ]
     began = time.monotonic()
     baseline = subprocess.run(pytest_command(tests), cwd=work, capture_output=True, text=True)
     if baseline.returncode != 0:
@@ -486,6 +495,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--sql-file", help="only SQL models whose path contains this text")
     parser.add_argument(
+        "--sql-at",
+        action="append",
+        metavar="FILE:LINE",
+        help="only the SQL mutants on this line (e.g. sql/marts/x.sql:12; repeatable)",
+    )
+    parser.add_argument(
         "--sql-mutants",
         choices=["all", *SQL_KINDS],
         default="all",
@@ -507,7 +522,7 @@ def main(argv: list[str] | None = None) -> int:
         work = copy_checkout(Path(tmp) / "checkout")
         if args.kind in ("all", "sql"):
             kinds = tuple(SQL_KINDS) if args.sql_mutants == "all" else (args.sql_mutants,)
-            results.update(run_sql(work, SQL_TESTS, args.sql_file, kinds))
+            results.update(run_sql(work, SQL_TESTS, args.sql_file, kinds, args.sql_at))
         if args.kind in ("all", "python"):
             for name in args.target or list(PYTHON_TARGETS):
                 module, tests = PYTHON_TARGETS[name]
