@@ -9,10 +9,13 @@ as_of = 2024-04-30, churn_days = 45, sla_hours = 24. The rules (spec/metrics.md)
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 
 import pytest
 from marts_fixtures import build_all, insert_rows, new_warehouse, records, write_settings
+
+from pipeline.engine import SQL_DIR, build_models, discover_models
 
 # March 2024: S is taken on Feb 29 (window (Jan 15, Feb 29]), retention on Mar 31
 # (window (Feb 15, Mar 31]). One purchase each, all contacts:
@@ -415,3 +418,32 @@ def test_sla_edges(warehouse):
     assert (april["tickets_created"], april["tickets_solved"]) == (6, 0)
     assert april["median_first_response_hours"] == pytest.approx(24 + 0.5 / 3600, rel=1e-12)
     assert april["sla_met_rate"] == pytest.approx(1 / 5)
+
+
+def test_a_record_at_the_end_of_as_of_does_not_start_the_month_series(tmp_path):
+    # The only record of all is a ticket created at the end of as_of exactly (2024-05-01 00:00,
+    # the midnight after as_of 2024-04-30): nothing is dated on or before as_of, so the month
+    # series is as_of's month alone, April 2024, which ends on as_of (complete). Counting the
+    # ticket would start the series in May, after its end: no month at all.
+    con = new_warehouse(tmp_path)
+    write_settings(con, "2024-04-30", churn_days=45)
+    insert_rows(
+        con,
+        "tickets",
+        [
+            {
+                "ticket_id": "t",
+                "contact_id": "X",
+                "created_at": "2024-05-01 00:00:00",
+                "status": "open",
+            }
+        ],
+    )
+    staging = {m.name for m in discover_models(SQL_DIR) if m.layer == "staging"}
+    build_models(con, SQL_DIR, only=staging | {"int_months"})
+    got = records(con, "select month, month_end_date, period_end_date, is_complete from int_months")
+    april, end = dt.date(2024, 4, 1), dt.date(2024, 4, 30)
+    assert got == [
+        {"month": april, "month_end_date": end, "period_end_date": end, "is_complete": True}
+    ]
+    con.close()
