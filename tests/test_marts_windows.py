@@ -9,10 +9,13 @@ as_of = 2024-04-30, churn_days = 45, sla_hours = 24. The rules (spec/metrics.md)
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 
 import pytest
 from marts_fixtures import build_all, insert_rows, new_warehouse, records, write_settings
+
+from pipeline.engine import SQL_DIR, build_models, discover_models
 
 # March 2024: S is taken on Feb 29 (window (Jan 15, Feb 29]), retention on Mar 31
 # (window (Feb 15, Mar 31]). One purchase each, all contacts:
@@ -28,7 +31,7 @@ def warehouse(tmp_path_factory):
     con = new_warehouse(tmp_path_factory.mktemp("windows"))
     write_settings(con, "2024-04-30", churn_days=45)
     contacts = [*PURCHASES, "H1", "H2", "S1", "S2", "S3", "S4", "V1", "V2", "E1", "E2", "E3"]
-    contacts += ["R1", "R2", "M1", "L1", "L2", "L3"]
+    contacts += ["R1", "R2", "M1", "L1", "L2", "L3", "E4", "E5", "D1", "D2"]
     insert_rows(
         con,
         "contacts",
@@ -143,6 +146,19 @@ def warehouse(tmp_path_factory):
             }
             for day, score in (("2023-05-01", "2"), ("2023-05-02", "6"))
         ]
+        # D1 and D2 answer NPS 2 (a dissatisfaction signal) and nothing else: D1 on 2024-01-31
+        # 23:00 (90 days before as_of: outside the 90-day window), D2 on 2024-02-01 00:00
+        # (89 days: inside).
+        + [
+            {
+                "response_id": f"r{c}",
+                "contact_id": c,
+                "responded_at": at,
+                "survey_type": "nps",
+                "score": "2",
+            }
+            for c, at in (("D1", "2024-01-31 23:00:00"), ("D2", "2024-02-01 00:00:00"))
+        ]
         # R2's only answer is 365 days old: no survey channel.
         + [
             {
@@ -192,6 +208,18 @@ def warehouse(tmp_path_factory):
         ("e2@x.test", "c3", "2023-05-01"),
         ("e3@x.test", "c3", "2023-05-02"),
     ]
+    # The e-mail channel is an open or a click in 12 months, each on its own: E4 opened c4 on
+    # 2023-05-02 (364 days: inside) and never clicked; E5 opened c4 on 2023-05-01 (365 days:
+    # outside) and clicked it on 2023-05-02 (inside).
+    single = [
+        ("e4@x.test", "c4", "sent", "2023-05-02 08:00:00"),
+        ("e4@x.test", "c4", "delivered", "2023-05-02 08:01:00"),
+        ("e4@x.test", "c4", "open", "2023-05-02 09:00:00"),
+        ("e5@x.test", "c4", "sent", "2023-05-01 08:00:00"),
+        ("e5@x.test", "c4", "delivered", "2023-05-01 08:01:00"),
+        ("e5@x.test", "c4", "open", "2023-05-01 09:00:00"),
+        ("e5@x.test", "c4", "click", "2023-05-02 09:00:00"),
+    ]
     insert_rows(
         con,
         "email_events",
@@ -210,6 +238,16 @@ def warehouse(tmp_path_factory):
                 ("open", "09:00:00"),
                 ("click", "09:01:00"),
             )
+        ]
+        + [
+            {
+                "event_id": f"{email}-{campaign}-{kind}",
+                "email": email,
+                "campaign_id": campaign,
+                "event_type": kind,
+                "occurred_at": at,
+            }
+            for email, campaign, kind, at in single
         ],
     )
     build_all(con)
@@ -265,6 +303,20 @@ def test_ninety_day_window_edge(warehouse):
     ]
 
 
+def test_a_signal_90_days_old_is_outside_and_89_days_inside(warehouse):
+    # D1's only signal is 90 days old: not dissatisfied. D2's is 89 days old: dissatisfied, and
+    # silent (D2 has no ticket at all).
+    got = {
+        r["customer_id"]: (r["dissatisfied_90d"], r["silent_dissatisfied_90d"])
+        for r in records(
+            warehouse,
+            "select customer_id, dissatisfied_90d, silent_dissatisfied_90d from customer_360",
+        )
+    }
+    d1, d2 = (got[hashlib.sha256(f"contact:{c}".encode()).hexdigest()[:16]] for c in ("D1", "D2"))
+    assert (d1, d2) == ((False, False), (True, True))
+
+
 def test_email_windows_edges(warehouse):
     got = {
         r["email_sha256"]: r
@@ -280,6 +332,22 @@ def test_email_windows_edges(warehouse):
     assert (e1["emails_delivered_90d"], e1["opens_90d"], e1["clicks_90d"]) == (1, 1, 1)
     assert e1["open_rate_90d"] == 1.0
     assert (e2["channels_engaged_12m"], e3["channels_engaged_12m"]) == (0, 1)
+
+
+def test_an_open_or_a_click_alone_at_364_days_is_the_email_channel(warehouse):
+    # E4: an open 364 days old, no click; E5: an open 365 days old (outside) and a click 364
+    # days old (inside). Each has the e-mail channel from one event alone, and no other channel.
+    got = {
+        r["customer_id"]: r
+        for r in records(
+            warehouse,
+            "select customer_id, engaged_email_12m, channels_engaged_12m "
+            "from int_customer_engagement",
+        )
+    }
+    e4, e5 = (got[hashlib.sha256(f"contact:{c}".encode()).hexdigest()[:16]] for c in ("E4", "E5"))
+    assert (e4["engaged_email_12m"], e4["channels_engaged_12m"]) == (True, 1)
+    assert (e5["engaged_email_12m"], e5["channels_engaged_12m"]) == (True, 1)
 
 
 def test_survey_and_mention_twelve_month_edges(warehouse):
@@ -350,3 +418,32 @@ def test_sla_edges(warehouse):
     assert (april["tickets_created"], april["tickets_solved"]) == (6, 0)
     assert april["median_first_response_hours"] == pytest.approx(24 + 0.5 / 3600, rel=1e-12)
     assert april["sla_met_rate"] == pytest.approx(1 / 5)
+
+
+def test_a_record_at_the_end_of_as_of_does_not_start_the_month_series(tmp_path):
+    # The only record of all is a ticket created at the end of as_of exactly (2024-05-01 00:00,
+    # the midnight after as_of 2024-04-30): nothing is dated on or before as_of, so the month
+    # series is as_of's month alone, April 2024, which ends on as_of (complete). Counting the
+    # ticket would start the series in May, after its end: no month at all.
+    con = new_warehouse(tmp_path)
+    write_settings(con, "2024-04-30", churn_days=45)
+    insert_rows(
+        con,
+        "tickets",
+        [
+            {
+                "ticket_id": "t",
+                "contact_id": "X",
+                "created_at": "2024-05-01 00:00:00",
+                "status": "open",
+            }
+        ],
+    )
+    staging = {m.name for m in discover_models(SQL_DIR) if m.layer == "staging"}
+    build_models(con, SQL_DIR, only=staging | {"int_months"})
+    got = records(con, "select month, month_end_date, period_end_date, is_complete from int_months")
+    april, end = dt.date(2024, 4, 1), dt.date(2024, 4, 30)
+    assert got == [
+        {"month": april, "month_end_date": end, "period_end_date": end, "is_complete": True}
+    ]
+    con.close()

@@ -2,10 +2,27 @@
 
 Two kinds, each in a throw-away copy of the checkout (the tree you work in is never modified):
 
-- **SQL**: every ordering comparison in ``sql/`` (``<``, ``<=``, ``>``, ``>=``, found with
-  sqlglot's tokenizer, so comments and strings are left alone) is flipped one at a time
-  (``<`` ↔ ``<=``, ``>`` ↔ ``>=``: a window bound moved by one) and the mart tests run, the
-  hand-worked ones first and then the oracle, stopping at the first failure.
+- **SQL**: two sets of mutants in ``sql/``, found with sqlglot's tokenizer (so comments and
+  strings are left alone), each applied alone while the mart tests run, the hand-worked ones
+  first and then the oracle, stopping at the first failure:
+
+  - *comparisons*: every ordering comparison (``<``, ``<=``, ``>``, ``>=``) flipped
+    (``<`` ↔ ``<=``, ``>`` ↔ ``>=``: an edge moved from one side of the bound to the other);
+  - *window bounds*: the length of every window moved by one each way (``N`` → ``N-1`` and
+    ``N+1``; ``N-1`` only when ``N > 0``). A whole number is a window length when it is
+
+    1. compared (``<``, ``<=``, ``>``, ``>=``) with a name ending in ``_days``, ``_hours``,
+       ``_minutes``, ``_weeks``, ``_months`` or ``_years`` (``age_days < 365``) or with a
+       ``date_diff``/``datediff`` call (``date_diff('day', a, b) <= 90``), on either side;
+    2. the count of an interval: ``interval 90 day``, or the leading number of an interval
+       string, ``interval '12 months'`` (the only strings touched);
+    3. a window frame's ``N preceding`` / ``N following``;
+    4. a day count added to or taken from a date: after ``+``/``-`` following
+       ``cast(… as date)``, ``as_of`` or a name ending in ``_date`` (``… as date) - 1``).
+
+    Thresholds on scores and counts (``score <= 6``, ``purchases >= 5``), ``ntile(5)``, unit
+    conversions (``/ 3600.0``) and settings (``settings.churn_days``: moving it by one day is
+    what the flip of its ``<`` already does) are not window lengths and are left alone.
 - **Python**: cosmic-ray over the modules in ``PYTHON_TARGETS`` (ingestion parsing and
   mappings, sentiment, the engine's incremental logic: its kinds, its build log and which builds
   are skipped), each against the tests that cover it, with the operators that change a value
@@ -25,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -139,7 +157,9 @@ EXCLUDED_OPERATORS = [
 
 @dataclass(frozen=True)
 class SqlMutant:
-    """One flipped comparison: file, 1-based line, the operator and its replacement."""
+    """One SQL mutant: file, 1-based line and column, the text at ``start:end`` (offsets in
+    the file) and its replacement; ``kind`` is ``comparison`` (a flipped operator) or
+    ``bound`` (a window length moved by one)."""
 
     path: str
     line: int
@@ -147,23 +167,144 @@ class SqlMutant:
     end: int
     original: str
     replacement: str
+    kind: str = "comparison"
+    column: int = 1
 
 
-def sql_mutants(sql_dir: Path) -> list[SqlMutant]:
-    """Every ordering comparison in the models, each as one mutant."""
+# Names that hold a length of time, compared with a window length (``age_days < 365``).
+DURATION_SUFFIXES = ("_days", "_hours", "_minutes", "_weeks", "_months", "_years")
+DIFF_FUNCTIONS = {"date_diff", "datediff"}
+# The leading count of an interval string: ``'12 months'`` (after the opening quote).
+INTERVAL_COUNT = re.compile(r"'\s*(\d+)\b")
+
+
+def comparison_mutants(text: str) -> list[tuple[int, int, str, str]]:
+    """Every ordering comparison in ``text``, flipped: (start, end, original, replacement)."""
+    return [
+        (t.start, t.end + 1, t.text, FLIPS[t.token_type])
+        for t in DuckDB().tokenize(text)
+        if t.token_type in FLIPS
+    ]
+
+
+def _ends_duration(tokens: list, i: int) -> bool:
+    """Whether an operand ending at ``tokens[i]`` is a length of time: a name ending in a unit
+    (``age_days``, ``t.age_days``) or a ``date_diff(...)`` call."""
+    if i < 0:
+        return False
+    if tokens[i].token_type == TokenType.R_PAREN:
+        return _call_name(tokens, i) in DIFF_FUNCTIONS
+    return tokens[i].text.lower().endswith(DURATION_SUFFIXES)
+
+
+def _starts_duration(tokens: list, i: int) -> bool:
+    """Whether an operand starting at ``tokens[i]`` is a length of time (``age_days``,
+    ``t.age_days``, ``date_diff(...)``)."""
+    while i + 2 < len(tokens) and tokens[i + 1].token_type == TokenType.DOT:
+        i += 2  # a qualified name: its last part says what it holds
+    if i >= len(tokens):
+        return False
+    name = tokens[i].text.lower()
+    if name in DIFF_FUNCTIONS:
+        return i + 1 < len(tokens) and tokens[i + 1].token_type == TokenType.L_PAREN
+    return name.endswith(DURATION_SUFFIXES)
+
+
+def _opening(tokens: list, close: int) -> int:
+    """The index of the ``(`` that the ``)`` at ``close`` closes (-1 when unbalanced)."""
+    depth = 0
+    for j in range(close, -1, -1):
+        if tokens[j].token_type == TokenType.R_PAREN:
+            depth += 1
+        elif tokens[j].token_type == TokenType.L_PAREN:
+            depth -= 1
+            if depth == 0:
+                return j
+    return -1
+
+
+def _call_name(tokens: list, close: int) -> str:
+    """The lower-case name of the function whose call ends at the ``)`` at ``close``."""
+    opening = _opening(tokens, close)
+    return tokens[opening - 1].text.lower() if opening > 0 else ""
+
+
+def _is_date(tokens: list, i: int) -> bool:
+    """Whether ``tokens[i]`` ends a date: ``cast(… as date)``, ``as_of`` or ``*_date``."""
+    if i < 0:
+        return False
+    token = tokens[i]
+    if token.token_type == TokenType.R_PAREN:
+        return (
+            _call_name(tokens, i) == "cast"
+            and i >= 2
+            and tokens[i - 1].token_type == TokenType.DATE
+            and tokens[i - 2].token_type == TokenType.ALIAS
+        )
+    name = token.text.lower()
+    return token.token_type == TokenType.VAR and (name == "as_of" or name.endswith("_date"))
+
+
+def _is_window_length(tokens: list, i: int) -> bool:
+    """Whether the number ``tokens[i]`` is a window length (rules 1 to 4 of the module's
+    docstring; the interval strings of rule 2 are found by the caller)."""
+    before = tokens[i - 1].token_type if i > 0 else None
+    after = tokens[i + 1] if i + 1 < len(tokens) else None
+    if before == TokenType.INTERVAL:
+        return True
+    if before in FLIPS and _ends_duration(tokens, i - 2):
+        return True
+    if after is not None and after.token_type in FLIPS and _starts_duration(tokens, i + 2):
+        return True
+    if after is not None and after.text.lower() in ("preceding", "following"):
+        return True
+    return before in (TokenType.PLUS, TokenType.DASH) and _is_date(tokens, i - 2)
+
+
+def bound_mutants(text: str) -> list[tuple[int, int, str, str]]:
+    """Every window length in ``text`` moved by one, ``N-1`` then ``N+1`` (see the module's
+    docstring for what counts as a window length): (start, end, original, replacement)."""
+    tokens = DuckDB().tokenize(text)
+    found = []
+    for i, token in enumerate(tokens):
+        if token.token_type == TokenType.NUMBER and token.text.isdigit():
+            if not _is_window_length(tokens, i):
+                continue
+            start, end, number = token.start, token.end + 1, int(token.text)
+        elif (
+            token.token_type == TokenType.STRING
+            and i > 0
+            and tokens[i - 1].token_type == TokenType.INTERVAL
+            and (count := INTERVAL_COUNT.match(text, token.start)) is not None
+        ):
+            start, end, number = count.start(1), count.end(1), int(count.group(1))
+        else:
+            continue
+        for moved in (number - 1, number + 1):
+            if moved >= 0:
+                found.append((start, end, text[start:end], str(moved)))
+    return found
+
+
+def sql_mutants(sql_dir: Path, kinds: tuple[str, ...] = ("comparison", "bound")) -> list[SqlMutant]:
+    """The mutants of the models in ``sql_dir``, file by file in text order: the flipped
+    comparisons and the window lengths moved by one (``kinds`` chooses)."""
+    finders = {"comparison": comparison_mutants, "bound": bound_mutants}
     found = []
     for path in sorted(sql_dir.rglob("*.sql")):
         text = path.read_text()
-        for token in DuckDB().tokenize(text):
-            if token.token_type in FLIPS:
+        for kind in kinds:
+            for start, end, original, replacement in finders[kind](text):
                 found.append(
                     SqlMutant(
                         path=path.relative_to(sql_dir.parent).as_posix(),
-                        line=text.count("\n", 0, token.start) + 1,
-                        start=token.start,
-                        end=token.end + 1,
-                        original=token.text,
-                        replacement=FLIPS[token.token_type],
+                        line=text.count("\n", 0, start) + 1,
+                        column=start - text.rfind("\n", 0, start),
+                        start=start,
+                        end=end,
+                        original=original,
+                        replacement=replacement,
+                        kind=kind,
                     )
                 )
     return found
@@ -182,32 +323,58 @@ def pytest_command(tests: list[str]) -> list[str]:
     return [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
 
 
-def run_sql(work: Path, tests: list[str], only: str | None) -> dict:
-    """Run every SQL mutant in ``work``; the report of killed and surviving mutants."""
-    mutants = [m for m in sql_mutants(work / "sql") if not only or only in m.path]
+SQL_KINDS = {"comparison": "sql (comparisons in sql/)", "bound": "sql (window bounds in sql/)"}
+
+
+def run_sql(
+    work: Path,
+    tests: list[str],
+    only: str | None,
+    kinds: tuple[str, ...] = tuple(SQL_KINDS),
+    places: list[str] | None = None,
+) -> dict[str, dict]:
+    """Run every SQL mutant of ``kinds`` in ``work`` (only in files whose path contains
+    ``only``, and only on the lines ``places``, ``sql/x.sql:12``, when given): per kind (its row
+    name in the report), the count of mutants, killed and the survivors."""
+    mutants = [
+        m
+        for m in sql_mutants(work / "sql", kinds)
+        if (not only or only in m.path) and (not places or f"{m.path}:{m.line}" in places)
+    ]
+    began = time.monotonic()
     baseline = subprocess.run(pytest_command(tests), cwd=work, capture_output=True, text=True)
     if baseline.returncode != 0:
         raise SystemExit(f"the SQL tests fail before any mutation:\n{baseline.stdout[-2000:]}")
-    survivors, killed = [], 0
+    # A mutant could make a query endless: stopped, and counted killed, like a Python mutant.
+    timeout = 3 * (time.monotonic() - began) + 60
+    print(f"sql: unmutated tests pass; timeout per mutant {timeout:.0f} s", flush=True)
+    results = {SQL_KINDS[k]: {"mutants": 0, "killed": 0, "survivors": []} for k in kinds}
     for number, mutant in enumerate(mutants, start=1):
         path = work / mutant.path
         original = path.read_text()
         path.write_text(original[: mutant.start] + mutant.replacement + original[mutant.end :])
         began = time.monotonic()
         try:
-            done = subprocess.run(pytest_command(tests), cwd=work, capture_output=True, text=True)
+            done = subprocess.run(
+                pytest_command(tests), cwd=work, capture_output=True, text=True, timeout=timeout
+            )
+            survived = done.returncode == 0
+        except subprocess.TimeoutExpired:
+            survived = False
         finally:
             path.write_text(original)
-        outcome = "killed" if done.returncode != 0 else "SURVIVED"
-        killed += done.returncode != 0
-        if done.returncode == 0:
-            survivors.append(asdict(mutant))
+        result = results[SQL_KINDS[mutant.kind]]
+        result["mutants"] += 1
+        result["killed"] += not survived
+        if survived:
+            result["survivors"].append(asdict(mutant))
         print(
-            f"[{number}/{len(mutants)}] {mutant.path}:{mutant.line} {mutant.original} -> "
-            f"{mutant.replacement}: {outcome} ({time.monotonic() - began:.0f} s)",
+            f"[{number}/{len(mutants)}] {mutant.path}:{mutant.line}:{mutant.column} "
+            f"{mutant.original} -> {mutant.replacement}: "
+            f"{'SURVIVED' if survived else 'killed'} ({time.monotonic() - began:.0f} s)",
             flush=True,
         )
-    return {"mutants": len(mutants), "killed": killed, "survivors": survivors}
+    return results
 
 
 def run_python(
@@ -336,7 +503,8 @@ def render(results: dict[str, dict]) -> str:
                 change = (
                     f"{s['original']} -> {s['replacement']}" if "original" in s else s["operator"]
                 )
-                lines.append(f"- {s['path']}:{s['line']} {change}")
+                place = f"{s['path']}:{s['line']}" + (f":{s['column']}" if "column" in s else "")
+                lines.append(f"- {place} {change}")
     return "\n".join(lines) + "\n"
 
 
@@ -347,6 +515,18 @@ def main(argv: list[str] | None = None) -> int:
         "--target", action="append", choices=list(PYTHON_TARGETS), help="Python modules to mutate"
     )
     parser.add_argument("--sql-file", help="only SQL models whose path contains this text")
+    parser.add_argument(
+        "--sql-at",
+        action="append",
+        metavar="FILE:LINE",
+        help="only the SQL mutants on this line (e.g. sql/marts/x.sql:12; repeatable)",
+    )
+    parser.add_argument(
+        "--sql-mutants",
+        choices=["all", *SQL_KINDS],
+        default="all",
+        help="only the flipped comparisons, or only the window bounds moved by one",
+    )
     parser.add_argument(
         "--lines", help="only mutants on these lines of the Python target (e.g. 37-130,273-297)"
     )
@@ -362,7 +542,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="mutate-") as tmp:
         work = copy_checkout(Path(tmp) / "checkout")
         if args.kind in ("all", "sql"):
-            results["sql (comparisons in sql/)"] = run_sql(work, SQL_TESTS, args.sql_file)
+            kinds = tuple(SQL_KINDS) if args.sql_mutants == "all" else (args.sql_mutants,)
+            results.update(run_sql(work, SQL_TESTS, args.sql_file, kinds, args.sql_at))
         if args.kind in ("all", "python"):
             for name in args.target or list(PYTHON_TARGETS):
                 module, tests = PYTHON_TARGETS[name]

@@ -1,0 +1,107 @@
+"""The SQL mutant finder of ``make mutate`` (tests/mutation/run.py) on a model written by hand:
+which comparisons it flips and which window lengths it moves by one, and what it leaves alone."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+RUNNER = Path(__file__).parent / "mutation" / "run.py"
+_spec = importlib.util.spec_from_file_location("mutation_run", RUNNER)
+assert _spec is not None and _spec.loader is not None
+run = importlib.util.module_from_spec(_spec)
+# dataclasses look their module up in sys.modules while the class is built.
+sys.modules["mutation_run"] = run
+_spec.loader.exec_module(run)
+
+# Line numbers in the comments: the first line of MODEL is line 1.
+MODEL = """\
+-- 90 days back: a comment, left alone (age_days < 30)
+select
+    count(case when age_days < 365 then 1 end) as n_12m,
+    count(case when t.open_age_days <= 90 then 1 end) as n_90d,
+    date_diff('day', a.last_at, s.as_of) >= 30 as lapsed,
+    7 > recency_days as fresh,
+    e.score <= 6 as detractor,
+    ntile(5) over (order by x) as quintile,
+    x / 3600.0 as hours,
+    y < settings.churn_days as active,
+    'age_days < 45' as label,
+    d + interval 2 day as later,
+    d - interval '12 months' as earlier,
+    cast(d as date) - 1 as day_before,
+    first_date + 0 as same_day,
+    max(x) over (order by m rows between unbounded preceding and 1 preceding) as prior
+from t
+"""
+
+
+def mutated_lines(mutants: list[tuple[int, int, str, str]]) -> list[tuple[int, str]]:
+    """Each mutant applied alone to MODEL: its line number and the line as mutated."""
+    out = []
+    for start, end, _original, replacement in mutants:
+        text = MODEL[:start] + replacement + MODEL[end:]
+        number = MODEL.count("\n", 0, start) + 1
+        out.append((number, text.splitlines()[number - 1].strip()))
+    return out
+
+
+def test_window_lengths_are_moved_by_one_each_way_and_nothing_else():
+    # Worked from the rules in the runner's docstring, line by line:
+    #   1 comment: skipped by the tokenizer; 3 age_days < 365 (rule 1, a *_days name on the
+    #   left); 4 t.open_age_days <= 90 (rule 1, qualified); 5 date_diff(...) >= 30 (rule 1, a
+    #   date_diff call); 6 7 > recency_days (rule 1, the name on the right); 7 score <= 6,
+    #   8 ntile(5), 9 3600.0 (not whole), 10 settings.churn_days (no number), 11 a string, and
+    #   every "then 1": not windows; 12 interval 2 day and 13 interval '12 months' (rule 2);
+    #   14 cast(d as date) - 1 and 15 first_date + 0 (rule 4; 0 - 1 is not made); 16 1 preceding
+    #   (rule 3; "unbounded preceding" has no number).
+    assert mutated_lines(run.bound_mutants(MODEL)) == [
+        (3, "count(case when age_days < 364 then 1 end) as n_12m,"),
+        (3, "count(case when age_days < 366 then 1 end) as n_12m,"),
+        (4, "count(case when t.open_age_days <= 89 then 1 end) as n_90d,"),
+        (4, "count(case when t.open_age_days <= 91 then 1 end) as n_90d,"),
+        (5, "date_diff('day', a.last_at, s.as_of) >= 29 as lapsed,"),
+        (5, "date_diff('day', a.last_at, s.as_of) >= 31 as lapsed,"),
+        (6, "6 > recency_days as fresh,"),
+        (6, "8 > recency_days as fresh,"),
+        (12, "d + interval 1 day as later,"),
+        (12, "d + interval 3 day as later,"),
+        (13, "d - interval '11 months' as earlier,"),
+        (13, "d - interval '13 months' as earlier,"),
+        (14, "cast(d as date) - 0 as day_before,"),
+        (14, "cast(d as date) - 2 as day_before,"),
+        (15, "first_date + 1 as same_day,"),
+        (16, "max(x) over (order by m rows between unbounded preceding and 0 preceding) as prior"),
+        (16, "max(x) over (order by m rows between unbounded preceding and 2 preceding) as prior"),
+    ]
+
+
+def test_comparisons_are_flipped_outside_comments_and_strings():
+    # Lines 3 (<), 4 (<=), 5 (>=), 6 (>), 7 (<=), 10 (<); the "<" of line 1 (a comment) and of
+    # line 11 (a string) are not operators.
+    assert mutated_lines(run.comparison_mutants(MODEL)) == [
+        (3, "count(case when age_days <= 365 then 1 end) as n_12m,"),
+        (4, "count(case when t.open_age_days < 90 then 1 end) as n_90d,"),
+        (5, "date_diff('day', a.last_at, s.as_of) > 30 as lapsed,"),
+        (6, "7 >= recency_days as fresh,"),
+        (7, "e.score < 6 as detractor,"),
+        (10, "y <= settings.churn_days as active,"),
+    ]
+
+
+def test_sql_mutants_name_the_file_line_and_column(tmp_path):
+    models = tmp_path / "sql" / "marts"
+    models.mkdir(parents=True)
+    (models / "m.sql").write_text("select\n  age_days < 90 as recent\nfrom t\n")
+    # Line 2 is "  age_days < 90 as recent": "<" at column 12, "90" at column 14; offsets count
+    # the 7 characters of "select\n" first.
+    got = run.sql_mutants(tmp_path / "sql")
+    assert [
+        (m.path, m.line, m.column, m.start, m.original, m.replacement, m.kind) for m in got
+    ] == [
+        ("sql/marts/m.sql", 2, 12, 18, "<", "<=", "comparison"),
+        ("sql/marts/m.sql", 2, 14, 20, "90", "89", "bound"),
+        ("sql/marts/m.sql", 2, 14, 20, "90", "91", "bound"),
+    ]
+    assert [m.kind for m in run.sql_mutants(tmp_path / "sql", ("bound",))] == ["bound", "bound"]
