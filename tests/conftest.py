@@ -17,6 +17,7 @@ SLOW_FILES = (
     "test_e2e_daemon.py",  # webserver + daemon, three runs and a launchpad run
     "test_cli_e2e.py",  # ~72 s: generate, run, run again, a killed run, the next run
     "test_cli_exit_status.py",
+    "test_sensors.py",  # 2 s alone, but its interrupted-runs test took 62 s in a full run
     "test_marts_oracle.py",
     "test_skip_unchanged.py",
     "test_validation_e2e.py",
