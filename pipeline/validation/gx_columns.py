@@ -23,9 +23,10 @@ leaves every other dialect, and any batch DuckDB cannot describe, to GX's own fu
 from __future__ import annotations
 
 import functools
-import logging
 import re
 from typing import Any
+
+from pipeline.validation.gx_duckdb import overriding_metrics
 
 # DuckDB's name of a type -> the name DuckDB's pg_catalog.format_type gives it (duckdb_engine
 # reflects a column by that name); only these types are described here.
@@ -123,10 +124,7 @@ def register_duckdb_column_types() -> None:
         table = getattr(data, "source_table_name", None)
         return (table, data.source_schema_name) if table else None
 
-    gx_logger = logging.getLogger("great_expectations.expectations.registry")
-    previous = gx_logger.level
-    gx_logger.setLevel(logging.ERROR)  # GX warns "overwriting metric_provider": we mean to
-    try:
+    with overriding_metrics():
 
         class DuckDBColumnTypes(ColumnTypes):
             @metric_value(engine=SqlAlchemyExecutionEngine)
@@ -142,6 +140,3 @@ def register_duckdb_column_types() -> None:
                     metric_domain_kwargs=metric_domain_kwargs,
                     **kwargs,
                 )
-
-    finally:
-        gx_logger.setLevel(previous)

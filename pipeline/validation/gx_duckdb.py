@@ -25,9 +25,10 @@ and mart batches are temporary views on it) or the landed files' in-memory datab
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import duckdb
@@ -127,6 +128,20 @@ def add_duckdb_datasource(context: Any, gx_con: duckdb.DuckDBPyConnection, name:
     )
 
 
+@contextlib.contextmanager
+def overriding_metrics() -> Iterator[None]:
+    """Register metric providers that replace GX's own (the DuckDB fixes here and in
+    gx_columns/gx_unique) without GX's "overwriting metric_provider" warning for each: we mean
+    to. GX's logger level is restored after."""
+    gx_logger = logging.getLogger("great_expectations.expectations.registry")
+    previous = gx_logger.level
+    gx_logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        gx_logger.setLevel(previous)
+
+
 @functools.cache
 def register_duckdb_regex() -> None:
     """Give GX's two regex metrics a DuckDB expression (``regexp_matches``); once per process.
@@ -155,10 +170,7 @@ def register_duckdb_regex() -> None:
             raise NotImplementedError(f"Regex is not supported for dialect {dialect}")
         return found
 
-    gx_logger = logging.getLogger("great_expectations.expectations.registry")
-    previous = gx_logger.level
-    gx_logger.setLevel(logging.ERROR)  # GX warns "overwriting metric_provider": we mean to
-    try:
+    with overriding_metrics():
 
         class DuckDBMatchRegex(ColumnValuesMatchRegex):
             @column_condition_partial(engine=SqlAlchemyExecutionEngine)
@@ -169,6 +181,3 @@ def register_duckdb_regex() -> None:
             @column_condition_partial(engine=SqlAlchemyExecutionEngine)
             def _sqlalchemy(cls, column, regex, _dialect, **kwargs):
                 return expression(column, regex, _dialect, positive=False)
-
-    finally:
-        gx_logger.setLevel(previous)

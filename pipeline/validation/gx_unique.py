@@ -32,6 +32,7 @@ import logging
 from typing import Any
 
 from pipeline.sqltext import identifier
+from pipeline.validation.gx_duckdb import overriding_metrics
 from pipeline.warehouse import rows, run
 
 # Temporary tables of repeated keys, one per unique expectation run: this prefix and a number.
@@ -99,10 +100,7 @@ def register_duckdb_unique() -> None:
         ).subquery("repeated_rows")
         return sa.select(expanded.c[column_name], expanded.c[label]).alias(alias)
 
-    gx_logger = logging.getLogger("great_expectations.expectations.registry")
-    previous = gx_logger.level
-    gx_logger.setLevel(logging.ERROR)  # GX warns "overwriting metric_provider": we mean to
-    try:
+    with overriding_metrics():
 
         class DuckDBColumnValuesUnique(gx_unique):
             # GX's column_function_partial hides the execution engine, and DuckDB's dialect
@@ -148,6 +146,3 @@ def register_duckdb_unique() -> None:
                     )
                     return gx_own()
                 return found, compute, accessor
-
-    finally:
-        gx_logger.setLevel(previous)
