@@ -268,6 +268,34 @@ def machine() -> dict[str, str]:
     }
 
 
+def run_scales(
+    scales: list[int],
+    bench_scale: Callable[[int], dict],
+    results_path: Path,
+    options: dict[str, object],
+    **header: object,
+) -> dict:
+    """Run ``bench_scale`` at each scale, the results (machine, ``header``, start and end time,
+    options, one entry per scale) written to ``results_path`` after every scale, so a long run
+    that is stopped keeps what it measured."""
+    import datetime as dt
+    import json
+
+    results: dict = {
+        "machine": machine(),
+        **header,
+        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "options": options,
+        "scales": [],
+    }
+    for customers in scales:
+        results["scales"].append(bench_scale(customers))
+        results_path.write_text(json.dumps(results, indent=1), encoding="utf-8")
+    results["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    results_path.write_text(json.dumps(results, indent=1), encoding="utf-8")
+    return results
+
+
 def landed_suite_seconds(data_dir: Path, run_id: str) -> float:
     """Seconds the landed suites took inside the ingest steps of ``run_id`` (its run log)."""
     from pipeline.validation.log import read_log

@@ -350,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and write the report."""
     args = parse_args(argv)
     sys.path.insert(1, str(REPO_ROOT))  # this tree's pipeline, as the subprocesses get it
-    from measure import machine
+    from measure import run_scales
     from report import render
 
     if args.engine == "spark":
@@ -362,11 +362,11 @@ def main(argv: list[str] | None = None) -> int:
     else:
         out = args.out.resolve()
         out.mkdir(parents=True, exist_ok=True)
-        results = {
-            "machine": machine(),
-            "code": code_version(),
-            "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "options": {
+        results = run_scales(
+            args.scales,
+            lambda customers: bench_scale(customers, args, out),
+            out / "results.json",
+            {
                 "scales": args.scales,
                 "months": args.months,
                 "email_per_month": args.email_per_month,
@@ -374,13 +374,8 @@ def main(argv: list[str] | None = None) -> int:
                 "as_of": args.as_of,
                 "increment": args.increment,
             },
-            "scales": [],
-        }
-        for customers in args.scales:
-            results["scales"].append(bench_scale(customers, args, out))
-            (out / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
-        results["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        (out / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+            code=code_version(),
+        )
     args.report.write_text(render(results), encoding="utf-8")
     # The measurements behind the report sit beside it, so that it can be re-rendered and
     # checked (tests/test_bench_smoke.py) without running the benchmark again.

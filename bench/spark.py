@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import shutil
 import sys
@@ -134,25 +133,21 @@ def main(args: argparse.Namespace) -> int:
     """Run the engine comparison at ``args.scales``; called by bench/run.py."""
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    from measure import machine
+    from measure import run_scales
 
-    results = {
-        "machine": machine(),
-        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "options": {
-            "scales": args.scales,
-            "months": args.months,
-            "email_per_month": args.email_per_month,
-            "seed": args.seed,
-            "as_of": args.as_of,
-        },
-        "scales": [],
+    options = {
+        "scales": args.scales,
+        "months": args.months,
+        "email_per_month": args.email_per_month,
+        "seed": args.seed,
+        "as_of": args.as_of,
     }
-    for customers in args.scales:
-        results["scales"].append(bench_scale(customers, args, out))
-        (out / "spark_results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
-    results["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    (out / "spark_results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+    results = run_scales(
+        args.scales,
+        lambda customers: bench_scale(customers, args, out),
+        out / "spark_results.json",
+        options,
+    )
     print(table(results), flush=True)
     print(f"[{time.strftime('%H:%M:%S')}] wrote {out / 'spark_results.json'}", flush=True)
     return 0
