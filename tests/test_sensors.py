@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 import dagster as dg
+import psutil
 import pytest
 
 from pipeline.automation.schedules import REFRESH_JOB, build_nightly_schedule
@@ -278,4 +279,14 @@ def test_interrupted_runs_sensor_fails_dead_runs_and_frees_their_slot(tmp_path: 
     finally:
         release.set()
         live.join(timeout=300)
+        _stop_orphans(tmp_path)
     assert instance.get_run_by_id(alive).status == dg.DagsterRunStatus.SUCCESS
+
+
+def _stop_orphans(under: Path) -> None:
+    """Stop the processes the killed run left behind: Dagster's compute-log tailers (``tail -F``
+    of the step's log files under ``under``) outlive a process that exits without cleaning up,
+    so each run of the test above left two of them running for good."""
+    for proc in psutil.process_iter(["cmdline"]):
+        if any(str(under) in part for part in proc.info["cmdline"] or []):
+            proc.kill()
