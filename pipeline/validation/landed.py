@@ -3,8 +3,9 @@
 The ingestion core calls the validator with the file's good rows (typed canonical columns plus
 ``_row_number``, as :class:`~pipeline.ingest.core.DeliveredRows` still in DuckDB) after the
 row-level contract has quarantined bad rows. The rows stream (Arrow) into a table of the
-validation's own DuckDB database (``runner.landed_source``) and GX's SQL engine validates them
-there; nothing is copied into Python objects but a few unexpected examples. A failed critical
+validation's own DuckDB database (``runner.landed_source``), their columns and types are checked
+with one ``DESCRIBE``, and GX's SQL engine validates them there; nothing is copied into Python
+objects but a few unexpected examples. A failed critical
 expectation refuses the whole file with a reason naming the expectation, the column and a few
 unexpected values with their row numbers; warnings are only recorded. Dates: rows dated after
 the end of as_of land (a warning); only a file whose dates are mostly implausible is refused.
