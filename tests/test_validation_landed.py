@@ -1,4 +1,4 @@
-"""The landed suites on delivered frames, and through the real ingestion core before insert.
+"""The landed suites on delivered rows, and through the real ingestion core before insert.
 
 as_of is 2024-12-31 and the tests run later than that: a date after 2025-01-01 00:00 lands with a
 warning, and the plausible dates end a year after now (``plausible_until``); 2099 is always beyond.
