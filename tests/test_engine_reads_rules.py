@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline.engine import BuildMode, discover_models, skip
+from pipeline.engine import BuildMode, build, discover_models, skip
 from pipeline.engine.reads import parent_reads
 from pipeline.warehouse import prepare, rows, run, scalar
 
@@ -158,3 +158,35 @@ def test_a_record_from_before_reads_gets_them_at_its_next_skip(tmp_path: Path):
         run(con, "insert into raw.raw_contacts values (3, 'b', 'z', 2)")
         assert _build(con, models, "r3")["int_a"] is BuildMode.SKIPPED
         assert _equals_a_rebuild(con, models[1])
+
+
+def test_changed_keys_match_null_keys_and_plain_ones_alike(tmp_path: Path):
+    # A diff model keyed on k (kinds.py rewrite_keys): with a NULL among the changed keys the
+    # rows are matched null-safe, without one by plain '='; both must rewrite exactly the
+    # changed keys' rows, as a rebuild would.
+    sql = tmp_path / "sql"
+    (sql / "intermediate").mkdir(parents=True)
+    (sql / "intermediate" / "int_k.sql").write_text("select k, v from raw_contacts")
+    (sql / "intermediate" / "int_k.yml").write_text(
+        "incremental:\n  strategy: diff\n  unique_key: k\n"
+    )
+    (model,) = discover_models(sql)
+    with duckdb.connect() as con:
+        prepare(con)
+        run(con, "create table raw.raw_contacts (k varchar, v int)")
+        run(con, "insert into raw.raw_contacts values (null, 1), ('a', 2), ('b', 3)")
+        assert build(con, model).mode is BuildMode.FULL_REBUILD
+        # The NULL key's row changes (1 -> 5): one key rewritten, one row out and one in; a
+        # plain '=' would match nothing and leave both (NULL, 1) and (NULL, 5).
+        run(con, "update raw.raw_contacts set v = 5 where k is null")
+        result = build(con, model)
+        assert result.description == "rewrote 1 changed keys (1 rows out, 1 in)"
+        assert _equals_a_rebuild(con, model) and scalar(con, "select count(*) from int_k") == 3
+        # Only 'a' changes (2 -> 4): no NULL among the changed keys; the NULL row is left.
+        run(con, "update raw.raw_contacts set v = 4 where k = 'a'")
+        result = build(con, model)
+        assert result.description == "rewrote 1 changed keys (1 rows out, 1 in)"
+        assert sorted(rows(con, "select k, v from int_k"), key=str) == sorted(
+            [(None, 5), ("a", 4), ("b", 3)], key=str
+        )
+        assert _equals_a_rebuild(con, model)
