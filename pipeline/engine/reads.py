@@ -12,9 +12,9 @@ change are skipped").
 A read counts as such a select only when its result depends on nothing but the parent's rows,
 one row at a time: a ``select`` (the body of a CTE, or a branch of a union there) whose only
 table is the parent, with no join, subquery, aggregate, window, ``limit``, sample or
-non-deterministic function, whose columns are all the parent's. Any other read of the parent
-(a join, ``select * from parent`` with no filter, a correlated subquery) makes the answer
-None: the parent is then compared whole, as before.
+non-deterministic function, whose columns are all the parent's; and at least one of them has a
+``where``. Any other read of the parent (a join, a select with no filter, a correlated
+subquery) makes the answer None: the parent is then compared whole, as before.
 """
 
 from __future__ import annotations
@@ -114,22 +114,22 @@ def parent_reads(
 ) -> tuple[str, ...] | None:
     """The selects (each over ``qualified``, the parent's ``schema.table``) through which the
     model ``sql`` reads the table ``parent`` of ``columns``, in the order they appear; None when
-    it reads the parent in any other way, or reads all of it (its content then says as much)."""
+    it reads the parent in any other way, or when none of them filters rows: a select that only
+    leaves columns out is rarely the same when its table changed, and hashing it would cost a
+    scan of the parent each time the parent is rebuilt."""
     tree = sqlglot.parse_one(sql, read="duckdb")
     cte_names = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     if parent.lower() in cte_names:
         return None
     wanted = {c.lower() for c in columns}
     slices: list[str] = []
-    narrower = False
+    filtered = False
     for table in tree.find_all(exp.Table):
         if table.name.lower() != parent.lower() or not isinstance(table.this, exp.Identifier):
             continue
         found = _slice(table, wanted, qualified)
         if found is None:
             return None
-        select = table.parent.parent  # type: ignore[union-attr]
-        projected = {c.alias_or_name.lower() for c in select.expressions}
-        narrower |= bool(select.args.get("where")) or not ("*" in projected or wanted <= projected)
+        filtered |= bool(table.parent.parent.args.get("where"))  # type: ignore[union-attr]
         slices.append(found)
-    return tuple(slices) if slices and narrower else None
+    return tuple(slices) if slices and filtered else None
