@@ -13,32 +13,34 @@ import duckdb
 import pytest
 
 from pipeline.engine import BuildMode, build, discover_models, skip
-from pipeline.engine.reads import parent_reads
+from pipeline.engine.reads import filtered_reads, reads_of
+from pipeline.engine.rewrite import parse_select
 from pipeline.warehouse import prepare, rows, run, scalar
 
 COLS = ("id", "kind", "k")  # the parent p's columns in the rule tests
 
 
 def _reads(sql: str, parent: str = "p") -> tuple[str, ...] | None:
-    return parent_reads(sql, parent, f"main.{parent}", COLS)
+    found = filtered_reads(parse_select(sql, Path("m.sql"))).get(parent)
+    return None if found is None else reads_of(found, COLS)
 
 
 def test_a_filtered_or_narrowed_select_in_a_cte_is_what_the_model_reads():
     # The CTE's select, the table qualified, its alias kept so the columns still resolve.
     assert _reads("with x as (select id, k from p where kind = 'a') select * from x") == (
-        "SELECT id, k FROM main.p AS p WHERE kind = 'a'",
+        "SELECT id, k FROM p WHERE kind = 'a'",
     )
     # Qualified by its alias; an order by dropped (the rows as a multiset).
     assert _reads(
         "with x as (select t.id from p as t where t.k > 1 order by t.id) select * from x"
-    ) == ("SELECT t.id FROM main.p AS t WHERE t.k > 1",)
+    ) == ("SELECT t.id FROM p AS t WHERE t.k > 1",)
     # Two branches of a union in one CTE: two selects, in order.
     assert _reads(
         "with x as (select id from p where kind = 'a' union all select id from p where kind = 'b')"
         " select * from x"
     ) == (
-        "SELECT id FROM main.p AS p WHERE kind = 'a'",
-        "SELECT id FROM main.p AS p WHERE kind = 'b'",
+        "SELECT id FROM p WHERE kind = 'a'",
+        "SELECT id FROM p WHERE kind = 'b'",
     )
 
 

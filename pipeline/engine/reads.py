@@ -7,7 +7,8 @@ same rows again, whatever else changed in the parent. ``int_surveys`` reads ``in
 only as ``select record_id, natural_key from int_record_links where record_type = 'survey'``,
 so a delivery of orders, which rewrites the order links, leaves it as it was
 (``pipeline/engine/skip.py`` hashes these selects; docs/architecture.md, "Builds a run cannot
-change are skipped").
+change are skipped"). They are found once, when the models are discovered, from the tree the
+discovery parses anyway: parsing at build time cost 20–60 ms of CPU per model and parent.
 
 A read counts as such a select only when its result depends on nothing but the parent's rows,
 one row at a time: a ``select`` (the body of a CTE, or a branch of a union there) whose only
@@ -19,9 +20,9 @@ subquery) makes the answer None: the parent is then compared whole, as before.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Iterable
+from dataclasses import dataclass
 
-import sqlglot
 from sqlglot import exp
 
 # Functions whose value is not fixed by their arguments: a select calling one is not a slice.
@@ -49,6 +50,14 @@ _VOLATILE_TYPES = tuple(
 )
 
 
+@dataclass(frozen=True)
+class Read:
+    """One row-wise select through which a model reads a parent."""
+
+    select: str  # as the model runs it: the parent named as in the model (the search path)
+    columns: frozenset[str]  # the unqualified column names it uses: all must be the parent's
+
+
 def _is_volatile(node: exp.Expression) -> bool:
     if isinstance(node, _VOLATILE_TYPES):
         return True
@@ -71,9 +80,9 @@ def _from(select: exp.Select) -> exp.Expression | None:
     return select.args.get("from_") or select.args.get("from")
 
 
-def _slice(table: exp.Table, columns: set[str], qualified: str) -> str | None:
-    """The select that reads ``table`` as a row-wise slice, with the table ``qualified``; None
-    when the read is anything else."""
+def _read(table: exp.Table) -> tuple[Read, bool] | None:
+    """The select that reads ``table`` row by row, and whether it filters rows; None when the
+    read is anything else."""
     from_ = table.parent
     select = from_.parent if isinstance(from_, exp.From) else None
     if not isinstance(select, exp.Select) or _from(select) is not from_:
@@ -86,50 +95,50 @@ def _slice(table: exp.Table, columns: set[str], qualified: str) -> str | None:
     if table.args.get("sample") or table.args.get("joins") or table.args.get("pivots"):
         return None
     names = {table.name.lower(), (table.alias or "").lower()} - {""}
+    unqualified: set[str] = set()
     for node in select.walk():
         if node is not select and isinstance(node, (exp.Select, exp.Subquery, exp.Query)):
             return None  # a subquery: it may read other tables or the outer row
         if isinstance(node, (exp.AggFunc, exp.Window)) or _is_volatile(node):
             return None
         if isinstance(node, exp.Column):
-            # Qualified by the parent, or a column it has: not an outer reference, nor an
-            # output alias reused in the filter.
             if node.table and node.table.lower() not in names:
-                return None
-            if not node.table and node.name.lower() not in columns:
-                return None
+                return None  # another table's column: an outer reference
+            if not node.table:
+                unqualified.add(node.name.lower())
     copy = select.copy()
     copy.set("order", None)  # the rows as a multiset: order does not matter
-    for found in copy.find_all(exp.Table):
-        alias = found.alias or found.name
-        new = exp.to_table(qualified, dialect="duckdb")
-        new.set("alias", exp.TableAlias(this=exp.to_identifier(alias)))
-        found.replace(new)
-    return copy.sql(dialect="duckdb")
+    filtered = bool(select.args.get("where"))
+    return Read(copy.sql(dialect="duckdb"), frozenset(unqualified)), filtered
 
 
-@lru_cache(maxsize=512)
-def parent_reads(
-    sql: str, parent: str, qualified: str, columns: tuple[str, ...]
-) -> tuple[str, ...] | None:
-    """The selects (each over ``qualified``, the parent's ``schema.table``) through which the
-    model ``sql`` reads the table ``parent`` of ``columns``, in the order they appear; None when
-    it reads the parent in any other way, or when none of them filters rows: a select that only
-    leaves columns out is rarely the same when its table changed, and hashing it would cost a
-    scan of the parent each time the parent is rebuilt."""
-    tree = sqlglot.parse_one(sql, read="duckdb")
+def filtered_reads(tree: exp.Expression) -> dict[str, tuple[Read, ...]]:
+    """For each table the model ``tree`` reads only through row-wise selects, at least one of
+    which has a ``where``: those selects, in the order they appear. A select that only leaves
+    columns out is rarely the same when its table changed, and hashing it would cost a scan of
+    the parent each time the parent is rebuilt, so such parents are left out."""
     cte_names = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
-    if parent.lower() in cte_names:
-        return None
-    wanted = {c.lower() for c in columns}
-    slices: list[str] = []
-    filtered = False
+    found: dict[str, list[Read]] = {}
+    filtered: set[str] = set()
+    refused: set[str] = set()
     for table in tree.find_all(exp.Table):
-        if table.name.lower() != parent.lower() or not isinstance(table.this, exp.Identifier):
+        name = table.name.lower()
+        if not isinstance(table.this, exp.Identifier) or not name or name in cte_names:
             continue
-        found = _slice(table, wanted, qualified)
-        if found is None:
-            return None
-        filtered |= bool(table.parent.parent.args.get("where"))  # type: ignore[union-attr]
-        slices.append(found)
-    return tuple(slices) if slices and filtered else None
+        read = _read(table)
+        if read is None:
+            refused.add(name)
+            continue
+        found.setdefault(name, []).append(read[0])
+        if read[1]:
+            filtered.add(name)
+    return {n: tuple(r) for n, r in found.items() if n in filtered and n not in refused}
+
+
+def reads_of(reads: tuple[Read, ...], columns: Iterable[str]) -> tuple[str, ...] | None:
+    """The selects of ``reads`` when every unqualified column they use is one of the parent's
+    ``columns`` (otherwise one may be an outer reference or an output alias: None)."""
+    names = {c.lower() for c in columns}
+    if not reads or not all(r.columns <= names for r in reads):
+        return None
+    return tuple(r.select for r in reads)

@@ -38,7 +38,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.engine import PYTHON_TABLES, BuildMode, BuildResult, Model, build
-from pipeline.engine.reads import parent_reads
+from pipeline.engine.reads import reads_of
 from pipeline.sqltext import identifier
 from pipeline.warehouse import rows, run, scalar, table_exists
 
@@ -246,10 +246,9 @@ def with_reads(
         out[name] = now
         schema, table = name.split(".", 1)
         columns = prints.columns(schema, table)
-        if columns is None or "appended" in now:
+        if columns is None or "appended" in now or table not in model.reads:
             continue
-        names = tuple(c.split(" ", 1)[0] for c in columns)
-        selects = parent_reads(model.sql, table, name, names)
+        selects = reads_of(model.reads[table], (c.split(" ", 1)[0] for c in columns))
         if not selects:
             continue
         key = hashlib.sha256("\n".join(selects).encode()).hexdigest()[:16]
