@@ -157,12 +157,17 @@ class Append(IncrementalKind):
             model.sql, source, f"select * from {source} where {SEQ} > {int(since)}"
         )
         delta = f'meta."{model.name}{DELTA}"'
+        # The new deliveries' rows first, on their own: with the model's select inline, DuckDB
+        # plans the anti join as a delim join around it; stg_email_events' append at 100k (47,600
+        # new events against 6.2M) took 0.80-0.87 s of CPU that way, 0.11 + 0.27-0.31 s so.
+        run(con, f"create or replace temp table _appended as {new_sql}")
         run(
             con,
             f"create or replace table {delta} as select *, 'insert' as {CHANGE} "
-            f"from ({new_sql}) as new_rows where not exists ("
+            f"from temp._appended as new_rows where not exists ("
             f"select 1 from {model.qualified_name} as built where built.{key} = new_rows.{key})",
         )
+        run(con, "drop table temp._appended")
         run(
             con,
             f"insert into {model.qualified_name} by name select * exclude ({CHANGE}) from {delta}",
