@@ -161,10 +161,9 @@ def test_a_record_from_before_reads_gets_them_at_its_next_skip(tmp_path: Path):
         assert _equals_a_rebuild(con, models[1])
 
 
-def test_changed_keys_match_null_keys_and_plain_ones_alike(tmp_path: Path):
-    # A diff model keyed on k (kinds.py rewrite_keys): with a NULL among the changed keys the
-    # rows are matched null-safe, without one by plain '='; both must rewrite exactly the
-    # changed keys' rows, as a rebuild would.
+def test_changed_keys_with_a_null_among_them_are_rewritten_like_the_others(tmp_path: Path):
+    # A diff model keyed on k (kinds.py rewrite_keys): a NULL key is a key like any other
+    # ('is not distinct from'), so its row is rewritten, not added a second time.
     sql = tmp_path / "sql"
     (sql / "intermediate").mkdir(parents=True)
     (sql / "intermediate" / "int_k.sql").write_text("select k, v from raw_contacts")
@@ -178,12 +177,12 @@ def test_changed_keys_match_null_keys_and_plain_ones_alike(tmp_path: Path):
         run(con, "insert into raw.raw_contacts values (null, 1), ('a', 2), ('b', 3)")
         assert build(con, model).mode is BuildMode.FULL_REBUILD
         # The NULL key's row changes (1 -> 5): one key rewritten, one row out and one in; a
-        # plain '=' would match nothing and leave both (NULL, 1) and (NULL, 5).
+        # match by '=' would find nothing to delete and leave both (NULL, 1) and (NULL, 5).
         run(con, "update raw.raw_contacts set v = 5 where k is null")
         result = build(con, model)
         assert result.description == "rewrote 1 changed keys (1 rows out, 1 in)"
         assert _equals_a_rebuild(con, model) and scalar(con, "select count(*) from int_k") == 3
-        # Only 'a' changes (2 -> 4): no NULL among the changed keys; the NULL row is left.
+        # Only 'a' changes (2 -> 4): the NULL key's row is left as it is.
         run(con, "update raw.raw_contacts set v = 4 where k = 'a'")
         result = build(con, model)
         assert result.description == "rewrote 1 changed keys (1 rows out, 1 in)"

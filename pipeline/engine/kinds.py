@@ -297,7 +297,7 @@ def rewrite_keys(
         f"create or replace temp table _changed_keys as "
         f"select distinct {', '.join(keys)} from ({changed}) as changed",
     )
-    on = _key_match(con, keys)
+    on = " and ".join(f"t.{k} is not distinct from c.{k}" for k in keys)
     delta = f'meta."{model.name}{DELTA}"'
     run(
         con,
@@ -320,18 +320,6 @@ def rewrite_keys(
     return BuildResult(
         mode, f"rewrote {n_changed:,} changed keys ({deleted:,} rows out, {inserted:,} in)"
     )
-
-
-def _key_match(con: duckdb.DuckDBPyConnection, keys: tuple[str, ...]) -> str:
-    """The condition joining a table ``t`` to the changed keys ``c``: a NULL key matches a NULL
-    key (``is not distinct from``). When no changed key has a NULL, plain ``=`` matches the very
-    same rows (a row of ``t`` with a NULL key matches no key of ``c`` either way) and DuckDB
-    joins on it faster: over the 6.2M rows of ``int_email_events`` at 100k, 0.34 → 0.20 s of
-    CPU for a semi join with 47,600 keys."""
-    any_null = " or ".join(f"{k} is null" for k in keys)
-    if scalar(con, f"select count(*) from _changed_keys where {any_null}"):
-        return " and ".join(f"t.{k} is not distinct from c.{k}" for k in keys)
-    return " and ".join(f"t.{k} = c.{k}" for k in keys)
 
 
 INCREMENTAL_KINDS: dict[str, type[IncrementalKind]] = {
