@@ -18,7 +18,8 @@ import yaml
 
 from pipeline.engine.catalog import PYTHON_TABLES
 from pipeline.engine.kinds import Append, IncrementalKind, ModelKind, Table, read_kind
-from pipeline.engine.rewrite import ModelError, read_parents
+from pipeline.engine.reads import Read, filtered_reads
+from pipeline.engine.rewrite import ModelError, parents_of, parse_select
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 LAYERS = ("staging", "intermediate", "marts")
@@ -36,6 +37,8 @@ class Model:
     description: str = ""
     columns: dict[str, str] = field(default_factory=dict)
     kind: ModelKind = field(default_factory=Table)
+    # parent -> the row-wise selects through which the model reads it (reads.py), if only so
+    reads: dict[str, tuple[Read, ...]] = field(default_factory=dict)
 
     @property
     def qualified_name(self) -> str:
@@ -95,15 +98,17 @@ def discover_models(
                 raise ModelError(f"{path}: table name {name!r} is already used by another model")
             sql = path.read_text(encoding="utf-8").strip().rstrip(";").strip()
             description, columns, kind = _read_yml(path)
+            tree = parse_select(sql, path)  # parsed once: parents and reads
             model = Model(
                 name=name,
                 layer=layer,
                 path=path,
                 sql=sql,
-                parents=read_parents(sql, path),
+                parents=parents_of(tree),
                 description=description,
                 columns=columns,
                 kind=kind,
+                reads=filtered_reads(tree),
             )
             kind.check(model)
             models[name] = model

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from pipeline.engine.discovery import Model
 
 SEQ = "_delivery_seq"  # delivery order of a landed row (pipeline.entities.LINEAGE_COLUMNS)
+_ROW_ID = "_engine_row_id"  # a changed row's rowid while its keys are rewritten (rewrite_keys)
 
 
 @dataclass
@@ -157,12 +158,17 @@ class Append(IncrementalKind):
             model.sql, source, f"select * from {source} where {SEQ} > {int(since)}"
         )
         delta = f'meta."{model.name}{DELTA}"'
+        # The new deliveries' rows first, on their own: with the model's select inline, DuckDB
+        # plans the anti join as a delim join around it; stg_email_events' append at 100k (47,600
+        # new events against 6.2M) took 0.80-0.87 s of CPU that way, 0.11 + 0.27-0.31 s so.
+        run(con, f"create or replace temp table _appended as {new_sql}")
         run(
             con,
             f"create or replace table {delta} as select *, 'insert' as {CHANGE} "
-            f"from ({new_sql}) as new_rows where not exists ("
+            f"from temp._appended as new_rows where not exists ("
             f"select 1 from {model.qualified_name} as built where built.{key} = new_rows.{key})",
         )
+        run(con, "drop table temp._appended")
         run(
             con,
             f"insert into {model.qualified_name} by name select * exclude ({CHANGE}) from {delta}",
@@ -294,13 +300,22 @@ def rewrite_keys(
     )
     on = " and ".join(f"t.{k} is not distinct from c.{k}" for k in keys)
     delta = f'meta."{model.name}{DELTA}"'
+    # The changed keys' rows as built, with their row ids: the delete then finds them by row
+    # id instead of matching the keys again (one scan of the table, not two: deleting 47,600
+    # keys' rows from the 6.2M e-mail events at 100k, 0.25 -> 0.03 s of CPU). The ids hold:
+    # nothing writes to the table in between, inside the build's one transaction.
     run(
         con,
-        f"create or replace table {delta} as select t.*, 'delete' as {CHANGE} "
+        f"create or replace temp table _old_rows as select t.rowid as {_ROW_ID}, t.* "
         f"from {table} as t semi join _changed_keys as c on {on}",
     )
+    run(
+        con,
+        f"create or replace table {delta} as select * exclude ({_ROW_ID}), "
+        f"'delete' as {CHANGE} from temp._old_rows",
+    )
     run(con, f"create or replace temp table _new_rows as {new_rows(on)}")
-    run(con, f"delete from {table} as t using _changed_keys as c where {on}")
+    run(con, f"delete from {table} where rowid in (select {_ROW_ID} from temp._old_rows)")
     run(con, f"insert into {table} by name select * from _new_rows")
     run(con, f"insert into {delta} by name select *, 'insert' as {CHANGE} from _new_rows")
     deleted, inserted = rows(
@@ -309,7 +324,7 @@ def rewrite_keys(
         f"from {delta}",
     )[0]
     n_changed = scalar(con, "select count(*) from _changed_keys")
-    for temp in ("_new_rows", "_source_rows", "_changed_keys"):
+    for temp in ("_new_rows", "_source_rows", "_changed_keys", "_old_rows"):
         run(con, f"drop table if exists temp.{temp}")
     mode = BuildMode.INCREMENTAL if n_changed else BuildMode.UNCHANGED
     return BuildResult(

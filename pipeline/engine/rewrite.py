@@ -19,6 +19,11 @@ class ModelError(ValueError):
 
 def read_parents(sql: str, path: Path) -> tuple[str, ...]:
     """Table names a single ``select`` reads, CTE names excluded; raises ModelError otherwise."""
+    return parents_of(parse_select(sql, path))
+
+
+def parse_select(sql: str, path: Path) -> exp.Query:
+    """The tree of a single ``select``; raises ModelError naming ``path`` otherwise."""
     try:
         statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
     except sqlglot.errors.ParseError as err:
@@ -31,6 +36,11 @@ def read_parents(sql: str, path: Path) -> tuple[str, ...]:
     if not isinstance(statement, exp.Query):
         kind = statement.key.upper()
         raise ModelError(f"{path}: a model must be one select, not a {kind} statement")
+    return statement
+
+
+def parents_of(statement: exp.Expression) -> tuple[str, ...]:
+    """Table names a parsed ``select`` reads, CTE names and table functions excluded."""
     cte_names = {cte.alias_or_name.lower() for cte in statement.find_all(exp.CTE)}
     parents: set[str] = set()
     for table in statement.find_all(exp.Table):

@@ -16,7 +16,12 @@ A fingerprint is (docs/architecture.md, "Builds a run cannot change are skipped"
   not force its readers to rebuild (a table built in Python is hashed when read);
 - for a landed raw table: its row count and latest ``_delivery_seq`` (raw tables are only
   appended to, each row with a larger sequence number than every row before it);
-- anything else (``meta.pipeline_settings``): its columns and a hash of its rows.
+- anything else (``meta.pipeline_settings``): its columns and a hash of its rows;
+- and, for one reader, when it reads a parent only through row-wise selects (``select
+  <columns> from parent where <filter>``, ``pipeline/engine/reads.py``) and the parent has at
+  most ``HASH_ROWS`` rows: a hash of each select's result (``reads``). A parent rebuilt with
+  other rows then leaves the reader as it was when what it reads is the same: ``int_surveys``
+  after a delivery of orders, which rewrites only the order links of ``int_record_links``.
 
 Nothing is skipped that was never recorded: the first run after this module existed, a new
 table, or a changed column list rebuilds as before.
@@ -33,6 +38,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.engine import PYTHON_TABLES, BuildMode, BuildResult, Model, build
+from pipeline.engine.reads import reads_of
 from pipeline.sqltext import identifier
 from pipeline.warehouse import rows, run, scalar, table_exists
 
@@ -98,6 +104,11 @@ class Fingerprints:
             self._builds[table] = int(value["build"])  # type: ignore[arg-type]
         if self._records is not None:
             self._records[table] = (version, value)
+
+    def rerecorded(self, target: str, version: str, value: dict[str, object]) -> None:
+        """Take note that ``target``'s record was rewritten (``value``) without a build."""
+        if self._records is not None:
+            self._records[target] = (version, value)
 
     def columns(self, schema: str, table: str) -> list[str] | None:
         """``name TYPE`` of each column of ``schema.table``; None if there is no such table."""
@@ -190,9 +201,10 @@ def same_rows(before: dict[str, object], now: dict[str, object]) -> bool:
     """Whether two fingerprints of one table prove its rows are the same."""
     if before.get("missing") or now.get("missing") or before.get("columns") != now.get("columns"):
         return False
-    for key in ("build", "appended", "content"):
+    for key in ("build", "appended", "content", "reads"):
         # One kind of evidence that both have and that agrees is enough; the build number is
-        # tried first because it is exact and free.
+        # tried first because it is exact and free. "reads" is what one reader reads of the
+        # table (with_reads): equal, that reader sees the same rows.
         if key in before and key in now and before[key] == now[key]:
             return True
     return False
@@ -207,6 +219,51 @@ def inputs(
     ``prints`` keeps what it read across the builds of one step."""
     prints = prints or Fingerprints(con)
     return {f"{s}.{t}": prints.of(s, t) for s, t in tables}
+
+
+def select_hash(con: duckdb.DuckDBPyConnection, select: str) -> str:
+    """Row count and an order-independent sum of row hashes of a select's result."""
+    count, total = rows(con, f"select count(*), sum(hash(t)::hugeint) from ({select}) t")[0]
+    return f"{count}:{total}"
+
+
+def with_reads(
+    con: duckdb.DuckDBPyConnection,
+    model: Model,
+    seen: dict[str, dict[str, object]],
+    prints: Fingerprints,
+) -> dict[str, dict[str, object]]:
+    """``seen`` (the fingerprints of ``model``'s inputs) with, for each parent the model reads
+    only through row-wise selects (``pipeline/engine/reads.py``), the hash of those selects'
+    results under ``reads``. Taken from the model's record when the parent provably has the
+    same rows as then (the same selects give the same rows: no query); hashed otherwise, up to
+    ``HASH_ROWS`` rows of the parent. A landed raw table is left out: its readers re-rank its
+    versions, and it only grows."""
+    found = prints.recorded(model.name)
+    recorded = found[1].get("inputs", {}) if found and found[0] == model.sql_sha256 else {}
+    out: dict[str, dict[str, object]] = {}
+    for name, now in seen.items():
+        out[name] = now
+        schema, table = name.split(".", 1)
+        columns = prints.columns(schema, table)
+        if columns is None or "appended" in now or table not in model.reads:
+            continue
+        selects = reads_of(model.reads[table], (c.split(" ", 1)[0] for c in columns))
+        if not selects:
+            continue
+        key = hashlib.sha256("\n".join(selects).encode()).hexdigest()[:16]
+        before = recorded.get(name)
+        kept = before.get("reads") if isinstance(before, dict) else None
+        if isinstance(kept, dict) and kept.get("sql") == key:
+            evidence = {k: v for k, v in before.items() if k != "reads"}
+            if same_rows(evidence, now):
+                out[name] = {**now, "reads": kept}
+                continue
+        source = f"{identifier(schema)}.{identifier(table)}"
+        if int(rows(con, f"select count(*) from {source}")[0][0]) > HASH_ROWS:
+            continue
+        out[name] = {**now, "reads": {"sql": key, "rows": [select_hash(con, s) for s in selects]}}
+    return out
 
 
 def _prepare(con: duckdb.DuckDBPyConnection) -> None:
@@ -304,18 +361,41 @@ def build_model(
     maps every model's name to its schema; ``prints`` as in :func:`inputs`."""
     tables = [(layers.get(p) or PYTHON_TABLES[p][0], p) for p in model.parents]
     prints = prints or Fingerprints(con)
-    seen = inputs(con, tables, prints)
+    seen = with_reads(con, model, inputs(con, tables, prints), prints)
     why = why_unchanged(
         con, model.name, model.sql_sha256, seen, [(model.layer, model.name)], prints
     )
     if why:
         note_skipped(con, run_id, model.name, why)
+        _refresh_inputs(con, model.name, seen, prints)
         count = scalar(con, f"select count(*) from {model.qualified_name}")
         return BuildResult(BuildMode.SKIPPED, why, rows=int(count))
     result = build(con, model)
     value = record(con, model.name, model.sql_sha256, seen, (model.layer, model.name), result.rows)
     prints.built(model.layer, model.name, model.sql_sha256, value)
     return result
+
+
+def _refresh_inputs(
+    con: duckdb.DuckDBPyConnection,
+    target: str,
+    seen: dict[str, dict[str, object]],
+    prints: Fingerprints,
+) -> None:
+    """After a skip, keep ``seen`` as the record's inputs when it says more than the record:
+    the inputs are provably those of the last build, so their newer evidence (the hashes of
+    what the model reads, a parent's later build number) describes the same rows, and the
+    next run can compare against it (a record written before ``reads`` existed gets them)."""
+    found = prints.recorded(target)
+    if found is None or found[1].get("inputs") == seen:
+        return
+    version, value = found[0], {**found[1], "inputs": seen}
+    run(
+        con,
+        f"update {TABLE} set inputs = ? where target = ?",
+        [json.dumps(value, sort_keys=True), target],
+    )
+    prints.rerecorded(target, version, value)
 
 
 def code_version(paths: Iterable[Path], *settings: object) -> str:

@@ -23,15 +23,16 @@ contacts as (
     from int_contacts
 ),
 
-qualifying_orders as (
+-- Only orders outside the CRM are read (filtered here, not below): a delivery of contacts'
+-- orders then leaves what this model reads of int_orders as it was (pipeline/engine/reads.py).
+outside_qualifying_orders as (
     select
         order_id,
         natural_key,
-        is_contact,
         email,
         ordered_at
     from int_orders
-    where is_qualifying
+    where is_qualifying and not is_contact
 ),
 
 merge_counts as (
@@ -67,8 +68,7 @@ outside_orders as (
             partition by natural_key
             order by email is null, ordered_at desc, order_id desc
         ) as recency_rank
-    from qualifying_orders
-    where not is_contact
+    from outside_qualifying_orders
 ),
 
 outside_customers as (

@@ -1,0 +1,144 @@
+"""What a model reads of a parent, when that is less than the parent: the row-wise selects
+(``select <columns> from parent where <filter>``) through which it reads it.
+
+A model that reads a table only through such selects sees nothing of it but their results: if
+each of them returns the same rows as at the model's last build, the model would compute the
+same rows again, whatever else changed in the parent. ``int_surveys`` reads ``int_record_links``
+only as ``select record_id, natural_key from int_record_links where record_type = 'survey'``,
+so a delivery of orders, which rewrites the order links, leaves it as it was
+(``pipeline/engine/skip.py`` hashes these selects; docs/architecture.md, "Builds a run cannot
+change are skipped"). They are found once, when the models are discovered, from the tree the
+discovery parses anyway: parsing at build time cost 20–60 ms of CPU per model and parent.
+
+A read counts as such a select only when its result depends on nothing but the parent's rows,
+one row at a time: a ``select`` (the body of a CTE, or a branch of a union there) whose only
+table is the parent, with no join, subquery, aggregate, window, ``limit``, sample or
+non-deterministic function, whose columns are all the parent's; and at least one of them has a
+``where``. Any other read of the parent (a join, a select with no filter, a correlated
+subquery) makes the answer None: the parent is then compared whole, as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+# Functions whose value is not fixed by their arguments: a select calling one is not a slice.
+_VOLATILE_NAMES = frozenset(
+    {
+        "random",
+        "rand",
+        "uuid",
+        "gen_random_uuid",
+        "nextval",
+        "currval",
+        "now",
+        "get_current_time",
+        "current_timestamp",
+        "current_date",
+        "current_time",
+        "transaction_timestamp",
+        "setseed",
+    }
+)
+_VOLATILE_TYPES = tuple(
+    getattr(exp, name)
+    for name in ("Rand", "Uuid", "CurrentDate", "CurrentTime", "CurrentTimestamp")
+    if hasattr(exp, name)
+)
+
+
+@dataclass(frozen=True)
+class Read:
+    """One row-wise select through which a model reads a parent."""
+
+    select: str  # as the model runs it: the parent named as in the model (the search path)
+    columns: frozenset[str]  # the unqualified column names it uses: all must be the parent's
+
+
+def _is_volatile(node: exp.Expression) -> bool:
+    if isinstance(node, _VOLATILE_TYPES):
+        return True
+    if isinstance(node, exp.Anonymous):
+        return str(node.this).lower() in _VOLATILE_NAMES
+    return isinstance(node, exp.Func) and node.sql_name().lower() in _VOLATILE_NAMES
+
+
+def _in_cte(select: exp.Select) -> bool:
+    """Whether ``select`` is a CTE's body, or a branch of a union that is (not a subquery in an
+    expression, which may be correlated, and not the model's own select)."""
+    node: exp.Expression | None = select.parent
+    while isinstance(node, (exp.Union, exp.Subquery, exp.Paren)):
+        node = node.parent
+    return isinstance(node, exp.CTE)
+
+
+def _from(select: exp.Select) -> exp.Expression | None:
+    # sqlglot names the FROM clause "from_" since 28, "from" before.
+    return select.args.get("from_") or select.args.get("from")
+
+
+def _read(table: exp.Table) -> tuple[Read, bool] | None:
+    """The select that reads ``table`` row by row, and whether it filters rows; None when the
+    read is anything else."""
+    from_ = table.parent
+    select = from_.parent if isinstance(from_, exp.From) else None
+    if not isinstance(select, exp.Select) or _from(select) is not from_:
+        return None
+    if not _in_cte(select) or select.args.get("joins") or select.args.get("laterals"):
+        return None
+    for arg in ("limit", "offset", "group", "having", "qualify", "windows", "distinct"):
+        if select.args.get(arg):
+            return None
+    if table.args.get("sample") or table.args.get("joins") or table.args.get("pivots"):
+        return None
+    names = {table.name.lower(), (table.alias or "").lower()} - {""}
+    unqualified: set[str] = set()
+    for node in select.walk():
+        if node is not select and isinstance(node, (exp.Select, exp.Subquery, exp.Query)):
+            return None  # a subquery: it may read other tables or the outer row
+        if isinstance(node, (exp.AggFunc, exp.Window)) or _is_volatile(node):
+            return None
+        if isinstance(node, exp.Column):
+            if node.table and node.table.lower() not in names:
+                return None  # another table's column: an outer reference
+            if not node.table:
+                unqualified.add(node.name.lower())
+    copy = select.copy()
+    copy.set("order", None)  # the rows as a multiset: order does not matter
+    filtered = bool(select.args.get("where"))
+    return Read(copy.sql(dialect="duckdb"), frozenset(unqualified)), filtered
+
+
+def filtered_reads(tree: exp.Expression) -> dict[str, tuple[Read, ...]]:
+    """For each table the model ``tree`` reads only through row-wise selects, at least one of
+    which has a ``where``: those selects, in the order they appear. A select that only leaves
+    columns out is rarely the same when its table changed, and hashing it would cost a scan of
+    the parent each time the parent is rebuilt, so such parents are left out."""
+    cte_names = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    found: dict[str, list[Read]] = {}
+    filtered: set[str] = set()
+    refused: set[str] = set()
+    for table in tree.find_all(exp.Table):
+        name = table.name.lower()
+        if not isinstance(table.this, exp.Identifier) or not name or name in cte_names:
+            continue
+        read = _read(table)
+        if read is None:
+            refused.add(name)
+            continue
+        found.setdefault(name, []).append(read[0])
+        if read[1]:
+            filtered.add(name)
+    return {n: tuple(r) for n, r in found.items() if n in filtered and n not in refused}
+
+
+def reads_of(reads: tuple[Read, ...], columns: Iterable[str]) -> tuple[str, ...] | None:
+    """The selects of ``reads`` when every unqualified column they use is one of the parent's
+    ``columns`` (otherwise one may be an outer reference or an output alias: None)."""
+    names = {c.lower() for c in columns}
+    if not reads or not all(r.columns <= names for r in reads):
+        return None
+    return tuple(r.select for r in reads)
