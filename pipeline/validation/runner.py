@@ -219,6 +219,31 @@ def run_suite_sql(
         run(source.con, f"drop {kind} if exists {identifier(name)}")
 
 
+def run_suite_with_counts(
+    source: SqlSource, suite: Suite, sql: str, by: str, **fields: Any
+) -> tuple[SuiteOutcome, dict[str, dict[str, int]]]:
+    """:func:`run_suite_sql` on the rows of ``sql`` (run once into a temporary table), with
+    their counts per value of column ``by``: ``{value: {"rows": n, column: non-null n, …}}``."""
+    started = time.perf_counter()
+    name = f"{suite.name}__{next(_session().names)}"
+    run(source.con, f"create or replace temp table {identifier(name)} as {sql}")
+    try:
+        columns = [c for c in source.con.sql(f"select * from {identifier(name)} limit 0").columns]
+        counted = ", ".join(f"count({identifier(c)})" for c in columns if c != by)
+        found = source.con.sql(
+            f"select {identifier(by)}, count(*), {counted} from {identifier(name)} group by all"
+        ).fetchall()
+        others = [c for c in columns if c != by]
+        counts = {
+            row[0]: {"rows": row[1], **dict(zip(others, row[2:], strict=True))} for row in found
+        }
+        total = sum(c["rows"] for c in counts.values())
+        outcome = run_suite_table(source, suite, name, total, started=started, **fields)
+        return outcome, counts
+    finally:
+        run(source.con, f"drop table if exists {identifier(name)}")
+
+
 def run_suite_table(
     source: SqlSource,
     suite: Suite,
