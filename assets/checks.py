@@ -223,13 +223,6 @@ def grouped_check(
     return _check
 
 
-def landed_check(entity: Entity) -> dg.AssetChecksDefinition:
-    """The landed check of ``raw_<entity>`` alone, in a step of its own."""
-    return grouped_check(
-        f"{entity.raw_table}_landed_expectations", [(_landed_spec(entity), _run_landed(entity))]
-    )
-
-
 def suite_check(asset: str, suites: list[Suite]) -> dg.AssetChecksDefinition:
     """The check running ``suites`` (staging or marts) on ``asset`` alone, in a step of its own."""
     spec = _suite_spec(asset, suites)

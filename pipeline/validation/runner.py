@@ -111,27 +111,6 @@ class SqlSource:
     datasource: Any
 
 
-# Data sources shared by every suite run of one check step: id(con) -> source (None until used).
-_shared: dict[int, SqlSource | None] = {}
-
-
-@contextmanager
-def shared_sql_source(con) -> Iterator[None]:
-    """Within this block every :func:`sql_source` of ``con`` is one GX data source, made on
-    first use and removed on exit: a check step validating twelve marts creates one data
-    source and one GX connection, not twelve."""
-    if id(con) in _shared:  # nested: the outer block owns it
-        yield
-        return
-    _shared[id(con)] = None
-    try:
-        yield
-    finally:
-        source = _shared.pop(id(con))
-        if source is not None:
-            _close(source)
-
-
 def _open(con) -> SqlSource:
     from pipeline.validation.gx_duckdb import add_duckdb_datasource, gx_connection
 
@@ -148,13 +127,8 @@ def _close(source: SqlSource) -> None:
 
 @contextmanager
 def sql_source(con) -> Iterator[SqlSource]:
-    """A GX SQL data source validating inside ``con``'s database, removed on exit (or at the
-    end of the enclosing :func:`shared_sql_source` block)."""
-    if id(con) in _shared:
-        if _shared[id(con)] is None:
-            _shared[id(con)] = _open(con)
-        yield _shared[id(con)]  # type: ignore[misc]
-        return
+    """A GX SQL data source validating inside ``con``'s database, removed on exit: one per check
+    step (``stages.validate_assets``), not one per asset."""
     source = _open(con)
     try:
         yield source
