@@ -20,7 +20,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -109,6 +109,17 @@ class SqlSource:
 
     con: Any  # duckdb.DuckDBPyConnection: GX's connection, where the batches are
     datasource: Any
+    # Table name -> GX's batch definition of a table asset on it, made on first use and kept:
+    # adding or deleting an asset makes GX write its whole project configuration out as YAML
+    # (a tenth of a small suite run, profiled), and a batch reads the table's current rows.
+    definitions: dict[str, Any] = field(default_factory=dict)
+
+    def batch_definition(self, table: str) -> Any:
+        """The whole-table batch definition of ``table`` (made once per table name)."""
+        if table not in self.definitions:
+            asset = self.datasource.add_table_asset(table, table_name=table)
+            self.definitions[table] = asset.add_batch_definition_whole_table("batch")
+        return self.definitions[table]
 
 
 def _open(con) -> SqlSource:
@@ -180,9 +191,10 @@ def run_suite_sql(
     rows: GX sends every metric as a query of its own, and a view runs ``sql`` again for each.
     """
     started = time.perf_counter()
-    name = f"{suite.name}__{next(_session().names)}"
-    # Not a query asset: GX would run a query asset whole to read its columns.
+    # Not a query asset: GX would run a query asset whole to read its columns. One name per
+    # kind, so GX's asset on it is made once per data source (SqlSource.batch_definition).
     kind = "table" if materialize else "view"
+    name = f"gx_batch_{kind}"
     run(source.con, f"create or replace temp {kind} {identifier(name)} as {sql}")
     try:
         return run_suite_table(
@@ -199,7 +211,7 @@ def run_suite_with_counts(
     """:func:`run_suite_sql` on the rows of ``sql`` (run once into a temporary table), with
     their counts per value of column ``by``: ``{value: {"rows": n, column: non-null n, …}}``."""
     started = time.perf_counter()
-    name = f"{suite.name}__{next(_session().names)}"
+    name = "gx_batch_counted"
     run(source.con, f"create or replace temp table {identifier(name)} as {sql}")
     try:
         columns = [c for c in source.con.sql(f"select * from {identifier(name)} limit 0").columns]
@@ -233,19 +245,15 @@ def run_suite_table(
 ) -> SuiteOutcome:
     """Validate table or view ``table`` of ``source`` (``rows`` rows) against ``suite``."""
     started = time.perf_counter() if started is None else started
-    session = _session()
-    name = f"{suite.name}__{next(session.names)}"
-    asset = source.datasource.add_table_asset(name, table_name=table)
     try:
         columns = source.con.sql(f"select * from {identifier(table)} limit 0").columns
         index = [c for c in suite.index_columns if c in columns]
-        gx_batch = asset.add_batch_definition_whole_table("batch").get_batch()
+        gx_batch = source.batch_definition(table).get_batch()
         return validate_batch(
             gx_batch, suite, index, rows, target=target, batch=batch, run_id=run_id,
             parameters=parameters, docs_dir=docs_dir, started=started,
         )  # fmt: skip
     finally:
-        source.datasource.delete_asset(name)
         drop_repeated_keys(source.con)  # the uniqueness metric's tables (gx_unique)
 
 
