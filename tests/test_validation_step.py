@@ -13,6 +13,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 from marts_fixtures import build_all, new_warehouse
@@ -21,7 +22,9 @@ from test_validation_stages import fill
 from assets.checks import ASSET_CHECKS, CHECK_NAMES
 from pipeline import pii
 from pipeline.config import Settings
+from pipeline.definitions import build_definitions
 from pipeline.engine import mart_names
+from pipeline.predict.docs import PREDICTION_MARTS
 from pipeline.validation import validate_asset
 from pipeline.validation.log import read_log
 from pipeline.validation.stages import suites_for, validate_assets
@@ -139,3 +142,27 @@ def test_every_mart_is_checked_in_one_step_with_its_freshness():
         assert specs[(mart, CHECK_NAMES["marts"])].blocking
         assert not specs[(mart, "fresh_data")].blocking
     assert len(specs) == 2 * len(marts)
+
+
+def _closure(graph, keys: set, step) -> set:
+    seen, todo = set(), list(keys)
+    while todo:
+        key = todo.pop()
+        for nxt in step(graph.get(key)):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+def test_the_prediction_marts_checks_block_as_much_in_the_marts_step():
+    # A blocking check stops what is downstream of its asset and not yet run. The marts' step
+    # runs after every mart is built, so the prediction marts' checks may wait for the SQL marts
+    # only if nothing downstream of a prediction mart is a SQL mart or feeds one.
+    graph = build_definitions().resolve_asset_graph()
+    predictions = {dg.AssetKey(m) for m in PREDICTION_MARTS}
+    sql_marts = {dg.AssetKey(m) for m in mart_names()} - predictions
+    before_the_step = sql_marts | _closure(graph, sql_marts, lambda n: n.parent_keys)
+    downstream = _closure(graph, predictions, lambda n: n.child_keys)
+    assert dg.AssetKey("serving_marts") in downstream
+    assert downstream & before_the_step == set()
