@@ -269,12 +269,18 @@ def validate_batch(
     parameters: dict[str, Any] | None,
     docs_dir: Path | None,
     started: float,
+    result_format: str = "SUMMARY",
 ) -> SuiteOutcome:
     """Validate a GX batch (of any execution engine: DuckDB here, Spark in
     pipeline/validation/spark.py) against ``suite``: the outcome record, with unexpected
-    examples by ``index`` and a Data Docs page when ``PIPELINE_DATA_DOCS`` asks for one."""
+    examples by ``index`` and a Data Docs page when ``PIPELINE_DATA_DOCS`` asks for one.
+
+    ``result_format`` is GX's level for the first pass: ``BASIC`` has every count and example
+    value the outcome reads; ``SUMMARY`` adds two metrics per map expectation (an index list and
+    an index query) that only the second pass, with index columns, fills.
+    """
     session = _session()
-    outcome, result = _run(session, gx_batch, suite, index, parameters)
+    outcome, result = _run(session, gx_batch, suite, index, parameters, result_format)
     outcome.target, outcome.run_id, outcome.rows, outcome.batch = target, run_id, rows, batch
     if docs_dir is not None and _wants_page(outcome):
         outcome.docs_path = _render(session, docs_dir, suite, result, gx_batch.id, run_id)
@@ -282,7 +288,7 @@ def validate_batch(
     return outcome
 
 
-def _run(session, gx_batch, suite, index, parameters):
+def _run(session, gx_batch, suite, index, parameters, result_format="SUMMARY"):
     """Validate ``gx_batch``; the outcome (its run fields still blank) and GX's result.
 
     ``Batch.validate`` rather than a validation definition: a definition's run also stores its
@@ -292,7 +298,7 @@ def _run(session, gx_batch, suite, index, parameters):
     result = gx_batch.validate(
         session.suite(suite),
         expectation_parameters=parameters or {},
-        result_format={"result_format": "SUMMARY", "partial_unexpected_count": MAX_EXAMPLES},
+        result_format={"result_format": result_format, "partial_unexpected_count": MAX_EXAMPLES},
     )
     outcomes = [_outcome(r, []) for r in result.results]
     if index:
