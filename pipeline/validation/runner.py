@@ -252,6 +252,7 @@ def run_suite_table(
         return validate_batch(
             gx_batch, suite, index, rows, target=target, batch=batch, run_id=run_id,
             parameters=parameters, docs_dir=docs_dir, started=started,
+            result_format="BASIC",  # 100k check steps' suites, CPU: 7.7-7.9 s -> 7.1-7.2 s
         )  # fmt: skip
     finally:
         drop_repeated_keys(source.con)  # the uniqueness metric's tables (gx_unique)
