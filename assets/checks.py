@@ -15,25 +15,33 @@ outcomes and blocking; the Python-built prediction marts stay on the DuckDB rout
 Every check is blocking: an ERROR stops what depends on the asset in the same run, so
 ``serving_marts`` is not republished and BI keeps the last good file. WARN only shows. GX is
 imported when a check runs.
+
+Four check steps: ``landed_expectations`` (after ingest), ``staging_expectations``,
+``intermediate_expectations`` and ``marts_expectations`` (the SQL marts, the prediction marts
+and every mart's ``fresh_data`` check, assets/freshness.py). A step's suite checks run through
+one GX data source, the personal-data suite once over all of its changed marts
+(``pipeline.validation.stages.validate_assets``).
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 import dagster as dg
 
-from pipeline.engine import discover_models
+from assets.freshness import freshness_check
+from pipeline.engine import discover_models, mart_names
 from pipeline.entities import ENTITIES, Entity
 from pipeline.predict.docs import PREDICTION_MARTS
 from pipeline.spark import session as spark_engine
 from pipeline.validation.docs import index_path, write_index
 from pipeline.validation.outcome import SuiteOutcome, markdown_table
-from pipeline.validation.runner import shared_sql_source
 from pipeline.validation.stages import (
     AssetValidation,
     LandedValidation,
     landed_validation,
     suites_for,
-    validate_asset,
+    validate_assets,
 )
 from pipeline.validation.suites import Suite, read_suite, read_suites
 from pipeline.warehouse import Warehouse
@@ -145,30 +153,39 @@ def _run_landed(entity: Entity) -> CheckRun:
     return run
 
 
-def _run_suites(asset: str, suites: list[Suite], sql_model: bool = False) -> CheckRun:
-    """Run ``suites`` (staging or marts) on their batches of ``asset`` (for a ``sql_model`` on
-    its Spark table when ``PIPELINE_ENGINE=spark``)."""
-    paths = [s.path for s in suites]
+@dataclass(frozen=True)
+class SuiteCheck:
+    """The staging or mart suites of ``asset`` (on its Spark table when ``PIPELINE_ENGINE=spark``
+    and it is a ``sql_model``); a step runs its suite checks together (:func:`run_suite_checks`)."""
 
-    def run(context, con, settings, index: str) -> dg.AssetCheckResult:
-        current = [read_suite(p) for p in paths]  # an edited suite applies without a reload
-        if sql_model and spark_engine.engine() == "spark":
+    asset: str
+    paths: tuple[Path, ...]
+    sql_model: bool = False
+
+
+def run_suite_checks(
+    con, settings, checks: list[SuiteCheck], run_id: str
+) -> dict[str, tuple[AssetValidation, list[Suite]]]:
+    """Each check's result and the suites it ran (read again: an edited suite applies without
+    a reload), the DuckDB ones through one GX data source (``validate_assets``)."""
+    current = {c.asset: [read_suite(p) for p in c.paths] for c in checks}
+    results: dict[str, AssetValidation] = {}
+    on_spark = spark_engine.engine() == "spark"
+    for c in checks:
+        if c.sql_model and on_spark:
             from pipeline.validation.spark import validate_asset_on_spark
 
             lake = spark_engine.lake_dir(settings.data_dir)
-            result = validate_asset_on_spark(
-                con, settings, asset, current, context.run.run_id, lake
+            results[c.asset] = validate_asset_on_spark(
+                con, settings, c.asset, current[c.asset], run_id, lake
             )
-        else:
-            result = validate_asset(con, settings, asset, current, context.run.run_id)
-        context.log.info(f"{asset}: {result.summary()}")
-        return suite_result(result, current, index)
-
-    return run
+    duck = [(c.asset, current[c.asset]) for c in checks if c.asset not in results]
+    results.update(validate_assets(con, settings, duck, run_id))
+    return {c.asset: (results[c.asset], current[c.asset]) for c in checks}
 
 
 def grouped_check(
-    name: str, checks: list[tuple[dg.AssetCheckSpec, CheckRun]]
+    name: str, checks: list[tuple[dg.AssetCheckSpec, CheckRun | SuiteCheck]]
 ) -> dg.AssetChecksDefinition:
     """One step evaluating ``checks`` (one spec per asset), on one connection.
 
@@ -183,61 +200,71 @@ def grouped_check(
         specs=[spec for spec, _ in checks],
         can_subset=True,
         pool="warehouse",  # DuckDB has one writer; the checks write the watermarks
-        description=f"Expectation suites of {len(checks)} asset(s), evaluated in one step.",
+        description=f"{len(checks)} asset check(s), evaluated in one step.",
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
         settings = warehouse.settings()
         index = str(index_path(settings))
-        selected = context.selected_asset_check_keys
-        with warehouse.connect() as con, shared_sql_source(con):  # one GX data source a step
-            for key, run in runs.items():
-                if key in selected:
-                    yield run(context, con, settings, index)._replace(
-                        asset_key=key.asset_key, check_name=key.name
-                    )
+        selected = {k: r for k, r in runs.items() if k in context.selected_asset_check_keys}
+        run_id = context.run.run_id
+        with warehouse.connect() as con:
+            suites = [r for r in selected.values() if isinstance(r, SuiteCheck)]
+            validated = run_suite_checks(con, settings, suites, run_id) if suites else {}
+            for key, run in selected.items():
+                if isinstance(run, SuiteCheck):
+                    result, current = validated[run.asset]
+                    context.log.info(f"{run.asset}: {result.summary()}")
+                    outcome = suite_result(result, current, index)
+                else:
+                    outcome = run(context, con, settings, index)
+                yield outcome._replace(asset_key=key.asset_key, check_name=key.name)
         write_index(settings)
 
     return _check
 
 
-def landed_check(entity: Entity) -> dg.AssetChecksDefinition:
-    """The landed check of ``raw_<entity>`` alone, in a step of its own."""
-    return grouped_check(
-        f"{entity.raw_table}_landed_expectations", [(_landed_spec(entity), _run_landed(entity))]
-    )
-
-
 def suite_check(asset: str, suites: list[Suite]) -> dg.AssetChecksDefinition:
     """The check running ``suites`` (staging or marts) on ``asset`` alone, in a step of its own."""
     spec = _suite_spec(asset, suites)
-    return grouped_check(f"{asset}_{spec.name}", [(spec, _run_suites(asset, suites))])
+    return grouped_check(f"{asset}_{spec.name}", [(spec, _suite_check(asset, suites))])
+
+
+def _suite_check(asset: str, suites: list[Suite], sql_model: bool = False) -> SuiteCheck:
+    return SuiteCheck(asset, tuple(s.path for s in suites), sql_model)
 
 
 def build_asset_checks() -> list[dg.AssetChecksDefinition]:
     """The checks of every asset in the repository that has suites (reads JSON only; with
     ``PIPELINE_ENGINE=spark`` also GX's registry, to refuse an expectation Spark cannot run):
-    one step per step that builds the assets (ingest, each SQL layer, the prediction marts)."""
+    one step after ingest, one after each of the staging and intermediate layers, and one for
+    every mart (the SQL marts, the prediction marts and their ``fresh_data`` checks)."""
     suites = read_suites()
-    groups: dict[str, list[tuple[dg.AssetCheckSpec, CheckRun]]] = {}
+    groups: dict[str, list[tuple[dg.AssetCheckSpec, CheckRun | SuiteCheck]]] = {}
     groups["landed"] = [(_landed_spec(e), _run_landed(e)) for e in ENTITIES.values()]
     on_spark: list[Suite] = []
     for model in discover_models():
         mine = suites_for(model.name, model.layer, suites)
         if mine:
             groups.setdefault(model.layer, []).append(
-                (_suite_spec(model.name, mine), _run_suites(model.name, mine, sql_model=True))
+                (_suite_spec(model.name, mine), _suite_check(model.name, mine, sql_model=True))
             )
             on_spark += mine
     if spark_engine.engine() == "spark":
         from pipeline.validation.spark import check_suites_run_on_spark
 
         check_suites_run_on_spark(on_spark)  # an expectation Spark cannot run stops the load
-    for mart in PREDICTION_MARTS:  # built in Python (assets/predictions.py), checked alike
+    # The prediction marts (built in Python, assets/predictions.py) are checked in the marts'
+    # step: nothing but serving and the charts reads them, as it reads the SQL marts, so their
+    # checks block the same assets either way, one Dagster step fewer.
+    for mart in PREDICTION_MARTS:
         mine = suites_for(mart, "marts", suites)
         if mine:
-            groups.setdefault("predictions", []).append(
-                (_suite_spec(mart, mine), _run_suites(mart, mine))
+            groups.setdefault("marts", []).append(
+                (_suite_spec(mart, mine), _suite_check(mart, mine))
             )
+    fresh = [freshness_check(mart) for mart in mart_names()]
+    if fresh:
+        groups.setdefault("marts", []).extend(fresh)
     return [grouped_check(f"{group}_expectations", checks) for group, checks in groups.items()]
 
 

@@ -4,18 +4,19 @@ The marts are rebuilt every night whether or not anything arrived, so the time t
 built says nothing about their data. This check reads the ingest ledger instead: the newest
 delivery that landed rows, of any entity. Older than ``PIPELINE_FRESHNESS_DAYS`` (default 3)
 days → the ``fresh_data`` check of every mart warns (WARN: it shows, it blocks nothing). The
-metadata lists each entity's last landing, so the silent source is easy to spot.
+metadata lists each entity's last landing, so the silent source is easy to spot. The checks are
+evaluated in the marts' check step, with their expectation suites (``assets/checks.py``).
 """
 
 import datetime as dt
+from collections.abc import Callable
 
 import dagster as dg
 import duckdb
 
 from pipeline.config import setting
-from pipeline.engine import mart_names
 from pipeline.ingest.ledger import utc_now
-from pipeline.warehouse import Warehouse, rows, table_exists
+from pipeline.warehouse import rows, table_exists
 
 FRESHNESS_DAYS_ENV = "PIPELINE_FRESHNESS_DAYS"
 CHECK_NAME = "fresh_data"
@@ -65,49 +66,31 @@ def freshness(
     return True, f"new data {age.days} day(s) ago (limit {days})", metadata
 
 
-def build_freshness_check(marts: list[str]) -> dg.AssetChecksDefinition:
-    """One ``fresh_data`` check per mart, evaluated together from the ledger."""
+def freshness_check(mart: str) -> tuple[dg.AssetCheckSpec, Callable[..., dg.AssetCheckResult]]:
+    """The ``fresh_data`` check of ``mart``: its spec and how it runs on an open connection.
 
-    @dg.multi_asset_check(
-        specs=[
-            dg.AssetCheckSpec(
-                CHECK_NAME,
-                asset=mart,
-                blocking=False,
-                description=(
-                    f"Warns when no new data has landed for {FRESHNESS_DAYS_ENV} days "
-                    "(default 3), from meta.ingest_ledger."
-                ),
-            )
-            for mart in marts
-        ],
-        name="marts_fresh_data",
-        pool="warehouse",
+    Evaluated in the marts' check step (``assets/checks.py``): a step of its own cost more
+    than the check (Dagster's start of a step, a warehouse connection).
+    """
+    spec = dg.AssetCheckSpec(
+        CHECK_NAME,
+        asset=mart,
+        blocking=False,
+        description=(
+            f"Warns when no new data has landed for {FRESHNESS_DAYS_ENV} days "
+            "(default 3), from meta.ingest_ledger."
+        ),
     )
-    def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
-        days = freshness_days()
-        with warehouse.connect() as con:
-            landings = last_landings(con)
-        passed, description, metadata = freshness(landings, utc_now(), days)
+
+    def run(context, con: duckdb.DuckDBPyConnection, settings, index: str) -> dg.AssetCheckResult:
+        passed, description, metadata = freshness(last_landings(con), utc_now(), freshness_days())
         if not passed:
-            context.log.warning(description)
-        for mart in marts:
-            yield dg.AssetCheckResult(
-                asset_key=mart,
-                check_name=CHECK_NAME,
-                passed=passed,
-                severity=dg.AssetCheckSeverity.WARN,
-                description=description,
-                metadata=metadata,
-            )
+            context.log.warning(f"{mart}: {description}")
+        return dg.AssetCheckResult(
+            passed=passed,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=description,
+            metadata=metadata,
+        )
 
-    return _check
-
-
-def build_freshness_checks() -> list[dg.AssetChecksDefinition]:
-    """The freshness check of every mart in the repository (none when there are no marts)."""
-    marts = mart_names()
-    return [build_freshness_check(marts)] if marts else []
-
-
-FRESHNESS_CHECKS = build_freshness_checks()
+    return spec, run

@@ -9,7 +9,6 @@ import dagster as dg
 
 from assets.charts import CHART_ASSETS
 from assets.checks import ASSET_CHECKS
-from assets.freshness import FRESHNESS_CHECKS
 from assets.ingest import INGEST_ASSETS
 from assets.models import build_model_assets
 from assets.predictions import PREDICTION_ASSETS
@@ -56,7 +55,7 @@ def build_definitions() -> dg.Definitions:
     ]
     return dg.Definitions(
         assets=dg.map_asset_specs(_policy, assets),
-        asset_checks=[*ASSET_CHECKS, *FRESHNESS_CHECKS],
+        asset_checks=ASSET_CHECKS,  # freshness too (assets/checks.py)
         # Built here, not at import: they read their interval and cron from the environment.
         sensors=[*build_sensors(), *NOTIFY_SENSORS],
         schedules=build_schedules(),

@@ -92,15 +92,14 @@ def test_a_corrupted_export_blocks_downstream_and_keeps_the_last_good_serving_fi
     # marts), besides the freshness checks (assets/freshness.py); all met on clean data.
     assert sum(e.check_name.endswith("_expectations") for e in evaluations) == 6 + 6 + 1 + 10 + 2
     assert [(e.asset_key.to_user_string(), e.check_name) for e in evaluations if not e.passed] == []
-    # ... evaluated in one step per step that builds their assets (ingest, the three SQL
-    # layers, the prediction marts), not one step each.
+    # ... evaluated in one step after ingest, one after each of the staging and intermediate
+    # layers, and one for every mart (SQL and prediction marts, with their freshness checks).
     steps = {e.step_key for e in good.all_events if (e.step_key or "").endswith("_expectations")}
     assert steps == {
         "landed_expectations",
         "staging_expectations",
         "intermediate_expectations",
         "marts_expectations",
-        "predictions_expectations",
     }
     assert good.success
     serving = settings.serving_dir / "marts.duckdb"

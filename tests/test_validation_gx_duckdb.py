@@ -107,10 +107,10 @@ def test_the_pipeline_connection_stays_usable_and_is_seen(con):
     assert rows(con, "select count(*) from people") == [(7,)]
 
 
-def test_one_shared_data_source_per_step_sees_what_the_pipeline_commits(con, tmp_path):
-    # A check step validates several assets through one GX data source (runner.shared_sql_source)
+def test_one_data_source_per_step_sees_what_the_pipeline_commits(con, tmp_path):
+    # A check step validates several assets through one GX data source (stages.validate_assets)
     # while its own connection writes watermarks between them; each run sees those writes.
-    from pipeline.validation.runner import _session, run_suite_sql, shared_sql_source, sql_source
+    from pipeline.validation.runner import _session, run_suite_sql, sql_source
     from pipeline.validation.suites import Suite
 
     document = {
@@ -129,14 +129,11 @@ def test_one_shared_data_source_per_step_sees_what_the_pipeline_commits(con, tmp
             source, suite, "select * from people", 0, target="people", batch="all", run_id="r"
         )
 
-    with shared_sql_source(con):
-        with sql_source(con) as first_source:
-            first = validate(first_source)
+    with sql_source(con) as source:
+        first = validate(source)
         run(con, "insert into people values (7, 'fay@example.org')")
-        with sql_source(con) as second_source:
-            second = validate(second_source)
-        assert second_source is first_source  # the same data source, not one per asset
-        name = first_source.datasource.name
+        second = validate(source)
+        name = source.datasource.name
         assert name in _session().context.data_sources.all()
     assert name not in _session().context.data_sources.all()  # removed at the step's end
     # 6 rows, then 7 after the pipeline's insert (max 6: fails), counted by hand above.

@@ -11,16 +11,16 @@ from pipeline.validation.landed import landed_validator, make_landed_validator
 from pipeline.validation.log import ValidationLog, read_log
 from pipeline.validation.outcome import ExpectationOutcome, SuiteOutcome
 from pipeline.validation.stages import landed_validation, suites_for, validate_asset
-from pipeline.validation.suites import SuiteError, load_suite, read_suite, read_suites
+from pipeline.validation.suites import SuiteError, build_gx_suite, read_suite, read_suites
 
 __all__ = [
     "ExpectationOutcome",
     "SuiteError",
     "SuiteOutcome",
     "ValidationLog",
+    "build_gx_suite",
     "landed_validation",
     "landed_validator",
-    "load_suite",
     "make_landed_validator",
     "read_log",
     "read_suite",

@@ -34,6 +34,7 @@ SEQ = "_delivery_seq"
 LINKED_RECORDS = {"order": ("stg_orders", "order_id"), "ticket": ("stg_tickets", "ticket_id"),
                   "survey": ("stg_surveys", "response_id")}  # fmt: skip
 MAX_AT_VALUES_PER_COLUMN = 200  # enough examples of a leaked e-mail; bounds memory
+MART_COLUMN = "mart"  # which mart a row of a step-wide personal-data batch comes from
 
 
 @dataclass
@@ -243,7 +244,8 @@ def _table(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch:
     )
 
 
-def _personal_data(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch:
+def _personal_data_sql(con: duckdb.DuckDBPyConnection, asset: str) -> tuple[str, int]:
+    """The personal-data query of one mart (``mart_column``, ``value``) and its column count."""
     schema, cols = table_schema(con, asset)
     text = [c for c, t in cols if t.upper().startswith(("VARCHAR", "TEXT", "STRING"))]
     names = " union all ".join(
@@ -256,14 +258,49 @@ def _personal_data(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> 
         for c in text
         for q in [identifier(c)]
     ]
-    sql = " union all ".join([names, *values])
+    return " union all ".join([names, *values]), len(cols)
+
+
+def personal_data_description(asset: str, columns: int, height: int) -> str:
+    """What a personal-data batch of ``asset`` holds, for people."""
+    return (
+        f"{columns} column names of {asset} and {height - columns} text values "
+        f"with '@' or like an e-mail address or phone number "
+        f"(at most {MAX_AT_VALUES_PER_COLUMN} per column)"
+    )
+
+
+def _personal_data(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch:
+    sql, columns = _personal_data_sql(con, asset)
     height = _count(con, sql)
     return Batch(
-        sql=sql,
-        rows=height,
-        description=(
-            f"{len(cols)} column names of {asset} and {height - len(cols)} text values "
-            f"with '@' or like an e-mail address or phone number "
-            f"(at most {MAX_AT_VALUES_PER_COLUMN} per column)"
-        ),
+        sql=sql, rows=height, description=personal_data_description(asset, columns, height)
     )
+
+
+@dataclass
+class StepBatch:
+    """The personal-data batch of several marts in one query: a ``mart`` column names each
+    row's mart; ``columns`` is each mart's column count (its rows with a null value)."""
+
+    sql: str
+    assets: list[str]
+    columns: dict[str, int]
+
+    @property
+    def description(self) -> str:
+        return f"column names and text values of {len(self.assets)} marts: {', '.join(self.assets)}"
+
+
+def personal_data_batch(con: duckdb.DuckDBPyConnection, assets: list[str]) -> StepBatch | None:
+    """The personal-data batch of every mart of ``assets`` that exists (None if none does)."""
+    parts, columns = [], {}
+    for asset in assets:
+        try:
+            sql, columns[asset] = _personal_data_sql(con, asset)
+        except MissingTable:
+            continue  # its own check says so
+        parts.append(f"select {literal(asset)} as {MART_COLUMN}, * from ({sql})")
+    if not parts:
+        return None
+    return StepBatch(" union all ".join(parts), list(columns), columns)

@@ -5,17 +5,32 @@ These return plain results; ``assets/checks.py`` turns them into Dagster check r
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
 
 from pipeline.config import Settings
-from pipeline.validation.batches import Batch, MissingTable, build_batch
+from pipeline.validation.batches import (
+    MART_COLUMN,
+    Batch,
+    MissingTable,
+    StepBatch,
+    build_batch,
+    personal_data_batch,
+    personal_data_description,
+)
 from pipeline.validation.docs import data_docs_dir
 from pipeline.validation.log import ValidationLog, read_log
 from pipeline.validation.outcome import SuiteOutcome
-from pipeline.validation.runner import run_suite_sql, sql_source
+from pipeline.validation.runner import (
+    SqlSource,
+    docs_mode,
+    run_suite_sql,
+    run_suite_with_counts,
+    sql_source,
+)
 from pipeline.validation.state import write_watermarks
 from pipeline.validation.suites import EVERY_MART, Suite
 from pipeline.validation.unchanged import (
@@ -79,27 +94,127 @@ def validate_asset(
     When the tables they read are as at their last passing validation, with the same suites,
     nothing runs and the result says so (:mod:`pipeline.validation.unchanged`).
     """
-    # The key is taken before GX runs: building a GX suite edits the documents' dicts in place.
-    key, tables = suites_key(suites), fingerprint(con, suites, asset)
-    same = unchanged_since(con, asset, key, tables)
-    if same is not None:
-        return AssetValidation(asset, unchanged=same)
-    batches = []
+    return validate_assets(con, settings, [(asset, suites)], run_id)[asset]
+
+
+def validate_assets(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    targets: list[tuple[str, list[Suite]]],
+    run_id: str,
+) -> dict[str, AssetValidation]:
+    """:func:`validate_asset` for each ``(asset, suites)`` of one check step, through one GX
+    data source; a suite several of the changed assets share (the personal-data guard) runs
+    once over all of them (:func:`_step_outcomes`)."""
+    results: dict[str, AssetValidation] = {}
+    pending = []
+    for asset, suites in targets:
+        # The key is taken before GX runs: building a GX suite edits the documents' dicts in
+        # place.
+        key, tables = suites_key(suites), fingerprint(con, suites, asset)
+        same = unchanged_since(con, asset, key, tables)
+        if same is not None:
+            results[asset] = AssetValidation(asset, unchanged=same)
+        else:
+            pending.append((asset, suites, key, tables))
+    if not pending:
+        return results
+    with sql_source(con) as source:  # GX's SQL engine, inside this process's database
+        shared = _step_outcomes(con, source, run_id, [(a, s) for a, s, _, _ in pending])
+        for asset, suites, key, tables in pending:
+            result = _validate(con, source, settings, asset, suites, run_id, shared)
+            if result.status == "passed":
+                record_pass(con, asset, key, tables, run_id)
+            results[asset] = result
+    return results
+
+
+def _validate(con, source, settings, asset, suites, run_id, shared) -> AssetValidation:
+    """One asset's suites on its batches, or the step's outcome where ``shared`` has one."""
+    batches: list[tuple[Suite, Batch | SuiteOutcome]] = []
     for suite in suites:
+        if (suite.name, asset) in shared:
+            batches.append((suite, shared[(suite.name, asset)]))
+            continue
         try:
             batches.append((suite, build_batch(con, suite, asset)))
         except MissingTable as err:
             return AssetValidation(asset, missing=str(err))
-    with sql_source(con) as source:  # GX's SQL engine, inside this process's database
-        result = run_batches(
-            con, settings, asset, run_id, batches,
-            lambda s, b, **kw: run_suite_sql(
-                source, s, b.sql, b.rows, materialize=b.materialize, **kw
-            ),
+    return run_batches(
+        con, settings, asset, run_id, batches,
+        lambda s, b, **kw: run_suite_sql(
+            source, s, b.sql, b.rows, materialize=b.materialize, **kw
+        ),
+    )  # fmt: skip
+
+
+def _step_outcomes(
+    con: duckdb.DuckDBPyConnection,
+    source: SqlSource,
+    run_id: str,
+    pending: list[tuple[str, list[Suite]]],
+) -> dict[tuple[str, str], SuiteOutcome]:
+    """``(suite, asset) -> outcome`` of the personal-data suite, run once over every asset of
+    the step that needs it (GX's fixed cost per suite run, not per mart).
+
+    Only a pass is shared, each asset getting its own rows' share of it (:func:`share`); on a
+    failure, or a suite an asset runs alone, each asset runs the suite on its own batch, so
+    failures read as before, with their own counts and examples. With
+    ``PIPELINE_DATA_DOCS=all`` every asset keeps its own run, and so its own page.
+    """
+    if docs_mode() == "all":
+        return {}
+    wanted: dict[str, tuple[Suite, list[str]]] = {}
+    for asset, suites in pending:
+        for suite in suites:
+            if suite.batch == "personal_data":
+                wanted.setdefault(suite.name, (suite, []))[1].append(asset)
+    found: dict[tuple[str, str], SuiteOutcome] = {}
+    for suite, assets in wanted.values():
+        if len(assets) < 2:
+            continue
+        batch = personal_data_batch(con, assets)
+        if batch is None:
+            continue
+        outcome, counts = run_suite_with_counts(
+            source, suite, batch.sql, MART_COLUMN,
+            target=", ".join(batch.assets), batch=batch.description, run_id=run_id,
         )  # fmt: skip
-    if result.status == "passed":
-        record_pass(con, asset, key, tables, run_id)
-    return result
+        if outcome.status != "passed" or any(
+            e.unexpected_count is None for e in outcome.expectations
+        ):
+            continue
+        for asset in batch.assets:
+            found[(suite.name, asset)] = share(outcome, asset, counts.get(asset), batch)
+    return found
+
+
+def share(
+    outcome: SuiteOutcome, asset: str, counts: dict[str, int] | None, batch: StepBatch
+) -> SuiteOutcome:
+    """``asset``'s part of a passing step-wide ``outcome``: its rows, each expectation's
+    element and missing counts on them (every value was expected: none is unexpected)."""
+    counts = counts or {"rows": 0}
+    n = counts["rows"]
+    expectations = [
+        dataclasses.replace(
+            e,
+            element_count=n,
+            unexpected_count=0,
+            missing_count=n - counts.get(e.columns, n) if e.missing_count is not None else None,
+            observed=f"0 of {n} rows unexpected",
+        )
+        for e in outcome.expectations
+    ]
+    return dataclasses.replace(
+        outcome,
+        target=asset,
+        rows=n,
+        batch=personal_data_description(asset, batch.columns[asset], n)
+        + f" (validated in one run with the step's {len(batch.assets)} changed marts)",
+        seconds=round(outcome.seconds / len(batch.assets), 3),
+        expectations=expectations,
+    )
 
 
 def run_batches(
@@ -107,23 +222,27 @@ def run_batches(
     settings: Settings,
     asset: str,
     run_id: str,
-    batches: list[tuple[Suite, Batch]],
+    batches: list[tuple[Suite, Batch | SuiteOutcome]],
     validate: Callable[..., SuiteOutcome],
 ) -> AssetValidation:
     """Validate each ``(suite, batch)`` of ``asset`` with one engine's ``validate(suite, batch,
-    **fields)``, log the outcomes and, on no critical failure, move the watermarks: what the
-    DuckDB route and the Spark route (pipeline/validation/spark.py) share."""
+    **fields)`` (a batch already validated with the step's other assets: its outcome), log the
+    outcomes and, on no critical failure, move the watermarks: what the DuckDB route and the
+    Spark route (pipeline/validation/spark.py) share."""
     result = AssetValidation(asset)
     log = ValidationLog(settings.data_dir, run_id)
     marks = {}
     for suite, batch in batches:
-        outcome = validate(
-            suite, batch, target=asset, batch=batch.description, run_id=run_id,
-            parameters=batch.parameters, docs_dir=data_docs_dir(settings),
-        )  # fmt: skip
+        if isinstance(batch, SuiteOutcome):
+            outcome = batch
+        else:
+            outcome = validate(
+                suite, batch, target=asset, batch=batch.description, run_id=run_id,
+                parameters=batch.parameters, docs_dir=data_docs_dir(settings),
+            )  # fmt: skip
+            marks.update(batch.watermarks)
         log(outcome)
         result.outcomes.append(outcome)
-        marks.update(batch.watermarks)
     if result.status != "error" and marks:
         write_watermarks(con, asset, marks, run_id)
     return result

@@ -194,13 +194,6 @@ def build_gx_suite(suite: Suite):
     return built
 
 
-def load_suite(path: Path):
-    """Read a suite file and build it in GX; raises SuiteError naming the file and expectation."""
-    suite = read_suite(path)
-    build_gx_suite(suite)
-    return suite
-
-
 def _gx_fields(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: doc[k] for k in ("name", "expectations", "meta", "notes") if k in doc}
 

@@ -1,0 +1,168 @@
+"""A check step's suites together: the personal-data suite once over the step's changed marts.
+
+The warehouse is the one of tests/test_validation_stages.py (every model built from its
+``fill``). Column counts are read off the marts' SQL: ``channel_retention`` selects 4 columns
+(channels_engaged, customers, active_customers, active_rate), ``loyalty_summary`` 9 (as_of,
+customers, repeat_customers, repeat_rate, loyal_customers, loyal_share, active_customers,
+helped_customers_12m, ror); neither has a text column, so their personal-data batches are their
+column names with a null value.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+from marts_fixtures import build_all, new_warehouse
+from test_validation_stages import fill
+
+from assets.checks import ASSET_CHECKS, CHECK_NAMES
+from pipeline import pii
+from pipeline.config import Settings
+from pipeline.definitions import build_definitions
+from pipeline.engine import mart_names
+from pipeline.predict.docs import PREDICTION_MARTS
+from pipeline.validation import validate_asset
+from pipeline.validation.log import read_log
+from pipeline.validation.stages import suites_for, validate_assets
+from pipeline.validation.suites import read_suites
+from pipeline.warehouse import prepare, run
+
+GUARD = "marts_no_personal_data"
+MARTS = ("channel_retention", "loyalty_summary")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("validation_step")
+    con = new_warehouse(folder)
+    fill(con)
+    build_all(con)
+    con.close()
+    return folder / "warehouse.duckdb"
+
+
+@pytest.fixture
+def wh(built, tmp_path, monkeypatch):
+    monkeypatch.setenv("PIPELINE_DATA_DOCS", "failures")
+    shutil.copy(built, tmp_path / "warehouse.duckdb")
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    prepare(con)
+    settings = Settings.resolve(data_dir=str(tmp_path), as_of="2024-12-31")
+    yield con, settings, read_suites()
+    con.close()
+
+
+def step(wh, run_id: str) -> dict:
+    con, settings, suites = wh
+    targets = [(m, suites_for(m, "marts", suites)) for m in MARTS]
+    return validate_assets(con, settings, targets, run_id)
+
+
+def guard(result):
+    (outcome,) = [o for o in result.outcomes if o.suite == GUARD]
+    return outcome
+
+
+def counts(outcome) -> list[tuple]:
+    return [
+        (e.expectation, e.success, e.element_count, e.unexpected_count, e.missing_count, e.observed)
+        for e in outcome.expectations
+    ]
+
+
+def test_the_guard_runs_once_for_the_step_and_each_mart_gets_its_own_counts(wh):
+    con, settings, suites = wh
+    results = step(wh, "run-1")
+    assert {m: r.status for m, r in results.items()} == dict.fromkeys(MARTS, "passed")
+    # One run for both marts: each outcome says so and counts its own mart's rows only.
+    assert [guard(results[m]).rows for m in MARTS] == [4, 9]
+    assert all("one run with the step's 2 changed marts" in guard(results[m]).batch for m in MARTS)
+    regex = "expect_column_values_to_not_match_regex"
+    assert counts(guard(results["loyalty_summary"])) == [
+        ("expect_column_values_to_not_be_in_set", True, 9, 0, 0, "0 of 9 rows unexpected"),
+        (regex, True, 9, 0, 9, "0 of 9 rows unexpected"),  # every value is null: names only
+        (regex, True, 9, 0, 9, "0 of 9 rows unexpected"),
+    ]
+    # Logged per mart, as the checks and the Data Docs index read them.
+    logged = [(o.target, o.rows) for o in read_log(settings.data_dir, "run-1") if o.suite == GUARD]
+    assert logged == [("channel_retention", 4), ("loyalty_summary", 9)]
+    # A pass is recorded for each mart: nothing runs again while they are unchanged.
+    again = step(wh, "run-2")
+    assert all(r.unchanged is not None for r in again.values())
+    # The same counts as the mart's own run of the suite (passes forgotten, so it runs).
+    run(con, "delete from meta.validation_passes")
+    alone = validate_asset(con, settings, "channel_retention", [suites[GUARD]], "run-3")
+    assert "one run" not in guard(alone).batch
+    assert counts(guard(alone)) == counts(guard(results["channel_retention"]))
+
+
+def test_a_leak_in_one_mart_is_reported_by_that_marts_own_run(wh):
+    con = wh[0]
+    run(con, "alter table marts.channel_retention add column note varchar")
+    run(
+        con,
+        "update marts.channel_retention set note = 'ask Ann <Ann.B@example.org>' "
+        "where channels_engaged = 2",
+    )
+    results = step(wh, "run-1")
+    # The step's run failed, so each mart ran the suite on its own batch: the leak reads as
+    # in a check of its own (5 column names + 1 value = 6 rows), the other mart passes.
+    leaky = guard(results["channel_retention"])
+    assert (leaky.status, leaky.rows) == ("error", 6)
+    assert [e.describe() for e in leaky.errors] == [
+        f"expect_column_values_to_not_match_regex on value regex {pii.EMAIL}: 1 of 6 rows "
+        "unexpected, e.g. ask Ann <Ann.B@example.org> (mart_column note)",
+    ]
+    assert results["channel_retention"].status == "error"
+    clean = guard(results["loyalty_summary"])
+    assert (clean.status, clean.rows) == ("passed", 9)
+    assert "one run" not in clean.batch
+
+
+def test_every_mart_is_checked_in_one_step_with_its_freshness():
+    steps = {c.node_def.name: c for c in ASSET_CHECKS}
+    # Landed after ingest, then one step per SQL layer before the marts, then every mart.
+    assert set(steps) == {
+        "landed_expectations",
+        "staging_expectations",
+        "intermediate_expectations",
+        "marts_expectations",
+    }
+    specs = {
+        (s.asset_key.to_user_string(), s.name): s for s in steps["marts_expectations"].check_specs
+    }
+    marts = mart_names()
+    assert {"customer_predictions", "prediction_model"} <= set(marts)
+    for mart in marts:
+        # The suites block what depends on the mart; freshness only warns.
+        assert specs[(mart, CHECK_NAMES["marts"])].blocking
+        assert not specs[(mart, "fresh_data")].blocking
+    assert len(specs) == 2 * len(marts)
+
+
+def _closure(graph, keys: set, step) -> set:
+    seen, todo = set(), list(keys)
+    while todo:
+        key = todo.pop()
+        for nxt in step(graph.get(key)):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+def test_the_prediction_marts_checks_block_as_much_in_the_marts_step():
+    # A blocking check stops what is downstream of its asset and not yet run. The marts' step
+    # runs after every mart is built, so the prediction marts' checks may wait for the SQL marts
+    # only if nothing downstream of a prediction mart is a SQL mart or feeds one.
+    graph = build_definitions().resolve_asset_graph()
+    predictions = {dg.AssetKey(m) for m in PREDICTION_MARTS}
+    sql_marts = {dg.AssetKey(m) for m in mart_names()} - predictions
+    before_the_step = sql_marts | _closure(graph, sql_marts, lambda n: n.parent_keys)
+    downstream = _closure(graph, predictions, lambda n: n.child_keys)
+    assert dg.AssetKey("serving_marts") in downstream
+    assert downstream & before_the_step == set()
