@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import mmap
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -40,7 +41,7 @@ from pipeline.ingest.formats import EXTRA_PREFIX, ROW, SPARE_COLUMNS, Table
 from pipeline.ingest.mappings import Mapping
 from pipeline.ingest.parse import BAD, ISO_PATTERN, decide_decimals, plan
 from pipeline.sqltext import literal, sql_path
-from pipeline.warehouse import run, scalar
+from pipeline.warehouse import rows, run
 
 # Unicode White_Space, which polars' (Rust's) ``\s`` and ``strip_chars()`` mean; RE2's ``\s``
 # is ASCII only. Written for inside a character class.
@@ -51,7 +52,27 @@ MEMORY_LIMIT = "1GB"
 # outweighs what it saves below about 150,000 rows (measured: a 3 MB file of 20,000 contacts
 # took 0.23 s of CPU here against 0.15 s; 1M orders, 75 MB, 3.1 s against 4.5 s).
 MIN_BYTES = 16 * 1024**2
-Parsed = tuple[Path, Path, Path | None, tuple[int, int, int]]
+# The good rows and keys: Parquet files, or the names of views over the staged parse.
+Parsed = tuple[Path | str, Path, Path | str | None, tuple[int, int, int]]
+# The scratch database a run attaches in memory to the warehouse's DuckDB (core.ingest_entity):
+# a delivery parsed there is read by the checks, the landed suite and the insert as it is,
+# without a Parquet copy in between.
+STAGE_CATALOG = "_ingest_stage"
+
+
+@dataclass(frozen=True)
+class Stage:
+    """Where to parse a delivery: ``con``, a cursor on the warehouse's database (used by one
+    thread at a time), and ``schema``, a schema of :data:`STAGE_CATALOG` to create for this
+    delivery alone. The caller drops the schema once the delivery has landed or been refused."""
+
+    con: duckdb.DuckDBPyConnection
+    schema: str
+
+    @property
+    def prefix(self) -> str:
+        """The qualifier of the delivery's tables and views: ``_ingest_stage.<schema>.``."""
+        return f"{STAGE_CATALOG}.{self.schema}."
 
 
 def re2(pattern: str) -> str:
@@ -94,37 +115,51 @@ def parse_with_duckdb(
     tz: str,
     work: Path,
     min_bytes: int | None = None,
+    stage: Stage | None = None,
 ) -> Parsed | None:
-    """Good rows, bad rows and keys of the delivery as Parquet files in ``work`` and the rows
-    read, good and bad — what ``core._run_plan`` returns — or None when the polars route must
-    parse it: not eligible, smaller than ``min_bytes`` (default :data:`MIN_BYTES`), or not
-    read exactly as polars reads it."""
+    """Good rows, bad rows and keys of the delivery and the rows read, good and bad — what
+    ``core._run_plan`` returns — or None when the polars route must parse it: not eligible,
+    smaller than ``min_bytes`` (default :data:`MIN_BYTES`), or not read exactly as polars
+    reads it. With a ``stage`` the good rows and keys are views in its schema; without one
+    the file is read in a database of its own and they are Parquet files in ``work``. The
+    bad rows are always a Parquet file (``parse.plan`` writes their reasons)."""
     if not eligible(table, mapping, entity, tz) or table.text is None:
         return None
     floor = MIN_BYTES if min_bytes is None else min_bytes
     if table.text.stat().st_size < floor or not plain_layout(table.text):
         return None
-    con = duckdb.connect()
-    try:
+    if stage is None:
+        con = duckdb.connect()
         run(con, f"set memory_limit = {literal(MEMORY_LIMIT)}")
         run(con, f"set temp_directory = {sql_path(work / 'duckdb_tmp')}")
         run(con, "set enable_progress_bar = false")
+        q = ""
+    else:
+        con, q = stage.con, stage.prefix
+        run(con, f"create schema {STAGE_CATALOG}.{stage.schema}")
+    parsed: Parsed | None = None
+    try:
         try:
-            _read(con, table)
+            _read(con, table, q)
         except duckdb.Error:
             return None  # strict CSV rules broken somewhere: polars says what, or reads it
-        return _parse(con, table, mapping, lookup, entity, tz, work)
+        parsed = _parse(con, table, mapping, lookup, entity, tz, work, q)
+        return parsed
     finally:
-        con.close()
+        if stage is None:
+            con.close()
+        elif parsed is None:  # nothing for the caller to drop
+            run(con, f"drop schema if exists {STAGE_CATALOG}.{stage.schema} cascade")
 
 
-def _read(con: duckdb.DuckDBPyConnection, table: Table) -> None:
-    """The delivery's records into table ``rd``: ``c<i>`` per header column, ``x<i>`` spare."""
+def _read(con: duckdb.DuckDBPyConnection, table: Table, q: str) -> None:
+    """The delivery's records into table ``<q>rd``: ``c<i>`` per header column, ``x<i>``
+    spare."""
     names = [f"c{i}" for i in range(len(table.header))] + [f"x{i}" for i in range(SPARE_COLUMNS)]
     columns = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in names) + "}"
     run(
         con,
-        f"create table rd as select * from read_csv({sql_path(table.text or '')}, "
+        f"create table {q}rd as select * from read_csv({sql_path(table.text or '')}, "
         f"header = false, skip = 1, columns = {columns}, "
         f"delim = {literal(table.delimiter or ',')}, "
         "quote = '\"', escape = '\"', auto_detect = false, null_padding = true, "
@@ -299,6 +334,7 @@ def _parse(
     entity: Entity,
     tz: str,
     work: Path,
+    q: str,
 ) -> Parsed | None:
     header = table.header
     index = {name: i for i, name in enumerate(header)}
@@ -309,7 +345,7 @@ def _parse(
         expr = f"coalesce({', '.join(blanked)})" if blanked else "cast(null as varchar)"
         sources.append(f"{expr} as s_{col}")
     iso = [f"{_iso_parts(c)} as i_{c}" for c in entity.timestamp_columns]
-    dec = _decimals(con, table, mapping, lookup, entity)
+    dec = _decimals(con, table, mapping, lookup, entity, q)
     iso += [
         f"{_noise_free(c, dec.separator)} as n_{c}"
         for c, t in entity.columns.items()
@@ -321,8 +357,8 @@ def _parse(
     run(
         con,
         f"""
-        create table parsed as
-        with s as (select rowid + 2 as {ROW}, *, {", ".join(sources)} from rd),
+        create table {q}parsed as
+        with s as (select rowid + 2 as {ROW}, *, {", ".join(sources)} from {q}rd),
         i as (select *{"".join(", " + e for e in iso)} from s),
         v as (select *, {", ".join(values)} from i)
         select {ROW}, {", ".join(f"s_{c}" for c in keys)},
@@ -331,43 +367,45 @@ def _parse(
         from v
         """,
     )
-    bad = _bad_rows(con, table, mapping, lookup, entity, tz, dec, len(checks))
+    bad = _bad_rows(con, table, mapping, lookup, entity, tz, dec, len(checks), q)
     if bad is None:
         return None
-    good_path, bad_path, keys_path = (
-        work / "good.parquet",
-        work / "bad.parquet",
-        work / "keys.parquet",
-    )
+    bad_path = work / "bad.parquet"
     bad.write_parquet(bad_path)
-    canonical = ", ".join(f"v_{c} as {c}" for c in entity.columns)
-    run(
-        con,
-        f"copy (select {canonical}, {ROW} from parsed where not {BAD}) "
-        f"to {sql_path(good_path)} (format parquet)",
-    )
     # The keys only matter when one is in a spreadsheet's scientific notation (checks.py);
     # without one, the damaged-key check has nothing to look at.
     scientific = literal(SCIENTIFIC)
-    if scalar(
-        con, f"select count(*) from parsed where regexp_full_match(s_{entity.key}, {scientific})"
-    ):
-        run(
-            con,
-            f"copy (select {', '.join(f's_{c} as {c}' for c in keys)}, {ROW} from parsed) "
-            f"to {sql_path(keys_path)} (format parquet)",
-        )
+    n_read, n_scientific = rows(
+        con,
+        f"select count(*), count(*) filter (regexp_full_match(s_{entity.key}, {scientific})) "
+        f"from {q}parsed",
+    )[0]
+    good_rows = f"select {', '.join(f'v_{c} as {c}' for c in entity.columns)}, {ROW} "
+    good_rows += f"from {q}parsed where not {BAD}"
+    key_rows = f"select {', '.join(f's_{c} as {c}' for c in keys)}, {ROW} from {q}parsed"
+    good: Path | str
+    keys_out: Path | str | None = None
+    if q:  # staged: views the warehouse's connection reads as they are
+        run(con, f"drop table {q}rd")
+        good = f"{q}good"
+        run(con, f"create view {good} as {good_rows}")
+        if n_scientific:
+            keys_out = f"{q}keys"
+            run(con, f"create view {keys_out} as {key_rows}")
     else:
-        keys_path = None
-    n_read = int(scalar(con, "select count(*) from parsed"))
-    return good_path, bad_path, keys_path, (n_read, n_read - bad.height, bad.height)
+        good = work / "good.parquet"
+        run(con, f"copy ({good_rows}) to {sql_path(good)} (format parquet)")
+        if n_scientific:
+            keys_out = work / "keys.parquet"
+            run(con, f"copy ({key_rows}) to {sql_path(keys_out)} (format parquet)")
+    return good, bad_path, keys_out, (n_read, n_read - bad.height, bad.height)
 
 
-def _polars_frame(con: duckdb.DuckDBPyConnection, table: Table, where: str) -> pl.DataFrame:
+def _polars_frame(con: duckdb.DuckDBPyConnection, table: Table, where: str, q: str) -> pl.DataFrame:
     """Rows of ``rd`` as polars reads them: header names, spare columns, ``''`` for nothing."""
     cols = [f"coalesce(c{i}, '') as c{i}" for i in range(len(table.header))]
     cols += [f"coalesce(x{i}, '') as x{i}" for i in range(SPARE_COLUMNS)]
-    found = con.sql(f"select {', '.join(cols)}, rowid + 2 as {ROW} from rd {where}").pl()
+    found = con.sql(f"select {', '.join(cols)}, rowid + 2 as {ROW} from {q}rd {where}").pl()
     names = dict(zip([f"c{i}" for i in range(len(table.header))], table.header, strict=True))
     names |= {f"x{i}": f"{EXTRA_PREFIX}{i}" for i in range(SPARE_COLUMNS)}
     return found.rename(names).with_columns(pl.col(ROW).cast(pl.Int64))
@@ -379,11 +417,12 @@ def _decimals(
     mapping: Mapping,
     lookup: dict[str, str],
     entity: Entity,
+    q: str,
 ) -> decimals.Decimals:
     """The file's decimal decision, by parse.py's own rule over its first rows."""
     if not any(t.startswith("decimal") for t in entity.columns.values()):
         return decide_decimals(pl.LazyFrame(), mapping, lookup, entity)
-    head = _polars_frame(con, table, f"where rowid < {decimals.EVIDENCE_ROWS}")
+    head = _polars_frame(con, table, f"where rowid < {decimals.EVIDENCE_ROWS}", q)
     return decide_decimals(head.lazy(), mapping, lookup, entity)
 
 
@@ -396,11 +435,12 @@ def _bad_rows(
     tz: str,
     dec: decimals.Decimals,
     n_checks: int,
+    q: str,
 ) -> pl.DataFrame | None:
     """``_row_number``, ``_reason``, ``_record`` of the rows flagged bad, by parse.py's plan;
     None when parse.py has other rules than these, or finds one of the rows good."""
-    where = f"where rowid + 2 in (select {ROW} from parsed where {BAD}) order by rowid"
-    frame = _polars_frame(con, table, where)
+    where = f"where rowid + 2 in (select {ROW} from {q}parsed where {BAD}) order by rowid"
+    frame = _polars_frame(con, table, where, q)
     steps = plan(Table(table.header, frame.lazy(), table.layout), mapping, lookup, entity, tz, dec)
     if len(steps.checks) != n_checks:
         return None  # parse.py has a rule this module does not know: keep to polars
