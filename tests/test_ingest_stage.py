@@ -9,12 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.entities import Entity
+from pipeline.entities import ENTITIES, Entity
 from pipeline.ingest import duckdb_csv
 from pipeline.ingest.core import DeliveredRows
+from pipeline.ingest.formats import open_table
+from pipeline.ingest.mappings import load_mappings, recognise
 from pipeline.warehouse import open_warehouse, rows, scalar
 from tests.ingest_support import drop, land, make_settings, query
 
+# parse.py's reason for a timestamp it cannot read (pipeline/ingest/parse.py).
+REASON = "occurred_at: cannot read '2025-02-30T08:00:00Z' as an ISO 8601 timestamp"
 HEADER = "event_id,email,campaign_id,campaign_name,event_type,occurred_at,url\n"
 
 
@@ -76,3 +80,52 @@ def test_staged_rows_are_validated_landed_and_dropped(tmp_path: Path, every_size
             con, "select count(*) from duckdb_databases() where database_name = '_ingest_stage'"
         )
     assert attached == 0
+
+
+def parse(path: Path, work: Path) -> duckdb_csv.Parsed | None:
+    """The DuckDB route over one e-mail events file, in a database of its own (no floor)."""
+    table = open_table(path, work)
+    mapping, lookup = recognise(table.header, load_mappings("email_events", work / "none"))
+    entity = ENTITIES["email_events"]
+    return duckdb_csv.parse_with_duckdb(table, mapping, lookup, entity, "UTC", work, min_bytes=0)
+
+
+def test_shortcuts_for_common_values_keep_parse_py_values(tmp_path: Path, every_size: None) -> None:
+    # Enum values with and without white space at their edges (an ASCII space, a no-break
+    # space), the two common timestamp shapes, one in the common shape that is no date
+    # (30 February) and one in another shape: the shortcuts the SQL takes for the common
+    # values must give what parse.py gives.
+    text = HEADER + (
+        "e1,a@x.example,c1,A,open,2025-11-04T08:00:01Z,\n"
+        "e2,a@x.example,c1,A, Click,2025-11-04 09:30:00,\n"
+        "e3,a@x.example,c1,A,Bounce\u00a0,2025-11-04T10:00:00.25+01:00,\n"
+        "e4,a@x.example,c1,A,open,2025-02-30T08:00:00Z,\n"
+    )
+    src = tmp_path / "events.csv"
+    src.write_text(text, encoding="utf-8")
+    assert parse(src, tmp_path) is not None  # the DuckDB route reads this file
+    settings = make_settings(tmp_path / "data")
+    drop(settings, "email_events", "events.csv", text)
+    (report,) = land(settings, "email_events")
+    assert (report.rows_read, report.rows_landed, report.rows_quarantined) == (4, 3, 1)
+    landed = query(
+        settings,
+        "select event_id, event_type, occurred_at::text, _row_number from raw_email_events "
+        "order by event_id",
+    )
+    # Lower-cased and stripped; 10:00:00.25 at +01:00 is 09:00:00.25 UTC.
+    assert landed.rows() == [
+        ("e1", "open", "2025-11-04 08:00:01", 2),
+        ("e2", "click", "2025-11-04 09:30:00", 3),
+        ("e3", "bounce", "2025-11-04 09:00:00.25", 4),
+    ]
+    quarantined = query(settings, "select row_number, reason from quarantine_rows")
+    assert quarantined.rows() == [(5, REASON)]
+
+
+def test_a_non_ascii_enum_value_leaves_the_file_to_polars(tmp_path: Path) -> None:
+    # 'clic' + KELVIN SIGN (U+212A) lower-cases to 'click' in polars; the SQL refuses any
+    # non-ASCII enum value (its bytes outnumber its characters), so the file goes to polars.
+    src = tmp_path / "events.csv"
+    src.write_text(HEADER + "e1,a@x.example,c1,A,clic\u212a,2025-11-04T08:00:01Z,\n", "utf-8")
+    assert parse(src, tmp_path) is None

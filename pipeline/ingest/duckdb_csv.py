@@ -48,10 +48,11 @@ from pipeline.warehouse import rows, run
 WS = r"\t\n\x{0b}\f\r \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}"
 # The reader's own database: a share of memory like the ingest connection's, spilling beyond.
 MEMORY_LIMIT = "1GB"
-# Smaller files go the polars route: this one's fixed cost (a database, the bad rows' plan)
-# outweighs what it saves below about 150,000 rows (measured: a 3 MB file of 20,000 contacts
-# took 0.23 s of CPU here against 0.15 s; 1M orders, 75 MB, 3.1 s against 4.5 s).
-MIN_BYTES = 16 * 1024**2
+# Smaller files go the polars route: this one's fixed cost (a schema, the bad rows' plan)
+# outweighs what it saves below about 2 MB. Measured, parse CPU, the best of five, DuckDB
+# against polars: 650 contacts (0.1 MB) 0.053 s / 0.026 s; 9,600 surveys (0.9 MB) 0.068 /
+# 0.061; 19,400 contacts (3 MB) 0.127 / 0.141; 47,000 e-mail events (6.7 MB) 0.155 / 0.229.
+MIN_BYTES = 2 * 1024**2
 # The good rows and keys: Parquet files, or the names of views over the staged parse.
 Parsed = tuple[Path | str, Path, Path | str | None, tuple[int, int, int]]
 # The scratch database a run attaches in memory to the warehouse's DuckDB (core.ingest_entity):
@@ -102,9 +103,12 @@ def plain_layout(text: Path) -> bool:
     with text.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
         first = mm.find(b"\n")
         header = mm[: first if first >= 0 else len(mm)]
-        if header.count(b'"') % 2 or mm.find(b"\n\n") >= 0 or mm.find(b"\n\r\n") >= 0:
+        if header.count(b'"') % 2 or mm.find(b"\n\n") >= 0:
             return False
-        return mm.find(b"\r") < 0 or re.search(rb"\r(?!\n)", mm) is None  # type: ignore[call-overload]
+        # Without a carriage return (most files) there is nothing more to look for.
+        if mm.find(b"\r") < 0:
+            return True
+        return mm.find(b"\n\r\n") < 0 and re.search(rb"\r(?!\n)", mm) is None  # type: ignore[call-overload]
 
 
 def parse_with_duckdb(
@@ -178,9 +182,12 @@ def _blank_to_null(x: str) -> str:
 
 
 def _strip(x: str) -> str:
-    # The replacement only for text that starts or ends with white space (it is dearer).
+    # Text between two visible ASCII characters needs nothing (no pattern: cheaper); the
+    # replacement only for text that starts or ends with white space (it is dearer).
+    visible = f"ascii({x}) between 33 and 126 and ascii(right({x}, 1)) between 33 and 126"
     edges = f"regexp_matches({x}, '^[{WS}]|[{WS}]$')"
-    return f"case when {edges} then regexp_replace({x}, '^[{WS}]+|[{WS}]+$', '', 'g') else {x} end"
+    strip = f"regexp_replace({x}, '^[{WS}]+|[{WS}]+$', '', 'g')"
+    return f"case when {visible} then {x} when {edges} then {strip} else {x} end"
 
 
 def _iso_value(parts: str) -> str:
@@ -249,24 +256,37 @@ ISO_FAST = (
 )
 
 
-def _iso_parts(col: str) -> str:
-    """SQL of the ISO pattern's groups of ``s_<col>`` (``i_<col>``), for the uncommon shapes."""
-    src = f"s_{col}"
-    common = " or ".join(f"regexp_full_match({src}, '{shape}')" for shape, _ in ISO_FAST)
-    groups = "['g1', 'g2', 'g3', 'g4', 'g5']"
-    pattern = literal(re2(ISO_PATTERN))
-    return f"case when not ({common}) then regexp_extract({src}, {pattern}, {groups}) end"
-
-
-def _timestamp_value(col: str) -> str:
-    """SQL of ``parse.parse_iso`` (UTC) of ``s_<col>``: the common shapes directly, the others
-    from their groups (``i_<col>``)."""
+def _fast_timestamp(col: str) -> str:
+    """SQL of ``s_<col>``'s value when it has one of the common shapes (``f_<col>``), else
+    null."""
     src = f"s_{col}"
     fast = " ".join(
         f"when regexp_full_match({src}, '{shape}') then try_strptime({src}, '{fmt}')"
         for shape, fmt in ISO_FAST
     )
-    return f"case {fast} else {_iso_value(f'i_{col}')} end"
+    return f"case {fast} end"
+
+
+def _iso_parts(col: str) -> str:
+    """SQL of the ISO pattern's groups of ``s_<col>`` (``i_<col>``), for the values the common
+    shapes did not read. (A common shape that is no date, 2025-02-30, is read again from its
+    groups, which are the same numbers: no value either.)"""
+    groups = "['g1', 'g2', 'g3', 'g4', 'g5']"
+    pattern = literal(re2(ISO_PATTERN))
+    return f"case when f_{col} is null then regexp_extract(s_{col}, {pattern}, {groups}) end"
+
+
+def _timestamp_value(col: str) -> str:
+    """SQL of ``parse.parse_iso`` (UTC) of ``s_<col>``: the common shapes (``f_<col>``), else
+    from the groups (``i_<col>``)."""
+    return f"coalesce(f_{col}, {_iso_value(f'i_{col}')})"
+
+
+def _verbatim(col: str, typ: str, entity: Entity) -> bool:
+    """Whether a canonical column's value is its text as delivered (``v_<col>`` is
+    ``s_<col>``), so that the parse keeps one copy of it."""
+    typed = typ in ("timestamp", "date", "integer") or typ.startswith("decimal")
+    return not typed and col not in entity.enums
 
 
 def _value(col: str, typ: str, entity: Entity, separator: str) -> str:
@@ -308,7 +328,11 @@ def _checks(entity: Entity, header: int, dec: decimals.Decimals) -> list[str]:
     for col, allowed in entity.enums.items():
         values = ", ".join(literal(v) for v in allowed)
         # A non-ASCII value is refused: Unicode lower-casing differs between the two (İ).
-        ascii_only = f"regexp_full_match({_strip(f's_{col}')}, '[\\x00-\\x7f]*')"
+        # As many bytes as characters: ASCII (no pattern needed); else the stripped text's.
+        ascii_only = (
+            f"(strlen(s_{col}) = length(s_{col}) "
+            f"or regexp_full_match({_strip(f's_{col}')}, '[\\x00-\\x7f]*'))"
+        )
         checks.append(f"v_{col} is not null and (v_{col} not in ({values}) or not {ascii_only})")
     for col in rules.NON_NEGATIVE.get(entity.name, ()):
         if col in entity.columns:
@@ -344,6 +368,7 @@ def _parse(
         blanked = [_blank_to_null(c) for c in found]
         expr = f"coalesce({', '.join(blanked)})" if blanked else "cast(null as varchar)"
         sources.append(f"{expr} as s_{col}")
+    fast = [f"{_fast_timestamp(c)} as f_{c}" for c in entity.timestamp_columns]
     iso = [f"{_iso_parts(c)} as i_{c}" for c in entity.timestamp_columns]
     dec = _decimals(con, table, mapping, lookup, entity, q)
     iso += [
@@ -354,15 +379,19 @@ def _parse(
     values = [f"{_value(c, t, entity, dec.separator)} as v_{c}" for c, t in entity.columns.items()]
     checks = _checks(entity, len(header), dec)
     keys = list(dict.fromkeys([entity.key, *entity.required]))
+    # The text of the key and required columns, for the keys (checks.damaged_key); a
+    # column whose value is its text is kept once, as its value (half the strings to copy).
+    text = {c: f"v_{c}" if _verbatim(c, entity.columns[c], entity) else f"s_{c}" for c in keys}
+    kept = [t for t in text.values() if t.startswith("s_")] + [f"v_{c}" for c in entity.columns]
     run(
         con,
         f"""
         create table {q}parsed as
         with s as (select rowid + 2 as {ROW}, *, {", ".join(sources)} from {q}rd),
-        i as (select *{"".join(", " + e for e in iso)} from s),
+        f as (select *{"".join(", " + e for e in fast)} from s),
+        i as (select *{"".join(", " + e for e in iso)} from f),
         v as (select *, {", ".join(values)} from i)
-        select {ROW}, {", ".join(f"s_{c}" for c in keys)},
-               {", ".join(f"v_{c}" for c in entity.columns)},
+        select {ROW}, {", ".join(kept)},
                ({" or ".join(f"coalesce({c}, false)" for c in checks)}) as {BAD}
         from v
         """,
@@ -377,12 +406,12 @@ def _parse(
     scientific = literal(SCIENTIFIC)
     n_read, n_scientific = rows(
         con,
-        f"select count(*), count(*) filter (regexp_full_match(s_{entity.key}, {scientific})) "
+        f"select count(*), count(*) filter (regexp_full_match({text[entity.key]}, {scientific})) "
         f"from {q}parsed",
     )[0]
     good_rows = f"select {', '.join(f'v_{c} as {c}' for c in entity.columns)}, {ROW} "
     good_rows += f"from {q}parsed where not {BAD}"
-    key_rows = f"select {', '.join(f's_{c} as {c}' for c in keys)}, {ROW} from {q}parsed"
+    key_rows = f"select {', '.join(f'{text[c]} as {c}' for c in keys)}, {ROW} from {q}parsed"
     good: Path | str
     keys_out: Path | str | None = None
     if q:  # staged: views the warehouse's connection reads as they are
