@@ -167,7 +167,8 @@ def ingest_entity(
 
 @dataclass
 class _Read:
-    """A delivery hashed and, unless already delivered, parsed: the part that needs no DuckDB.
+    """A delivery hashed and, unless already delivered, parsed: the part done on the reading
+    thread (polars, or DuckDB through the stage's own cursor).
 
     ``refused`` holds the reason when it cannot be read; the work folder (the Parquet files)
     and the staged parse (``drop``) are removed when the ``with`` block ends.
@@ -337,7 +338,10 @@ def _staging(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnecti
 
 def _drop_stage(con: duckdb.DuckDBPyConnection, stage: Stage) -> None:
     """Free a delivery's staged parse (its memory) once it has landed or been refused."""
-    run(con, f"drop schema if exists {STAGE_CATALOG}.{stage.schema} cascade")
+    # Should the drop fail, the delivery is landed all the same: the memory is freed when the
+    # scratch database is detached at the end of the run.
+    with contextlib.suppress(duckdb.Error):
+        run(con, f"drop schema if exists {STAGE_CATALOG}.{stage.schema} cascade")
 
 
 @contextmanager

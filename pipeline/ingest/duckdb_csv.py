@@ -1,19 +1,22 @@
 """Canonical CSV parsed by DuckDB's reader: the same rows, values, row numbers and quarantine
-reasons as :mod:`pipeline.ingest.parse`, in less CPU time for a large file (18–31 % less for
-the files measured in docs/performance.md, "Ingest of a large canonical CSV").
+reasons as :mod:`pipeline.ingest.parse`, in less CPU time from about 2 MB (docs/performance.md,
+"Ingest of a large canonical CSV" and "The parse staged in the warehouse").
 
 Which files: a delimited text (UTF-8 by now: :mod:`pipeline.ingest.decode` transcodes every
 other encoding first) whose mapping only names columns — no value maps, patterns, constants,
 templates, line items or minute offsets; ISO 8601 timestamps, ``%Y-%m-%d`` dates, read in UTC.
 The canonical CSV of every entity is such a file. Everything else goes the polars route.
 
-How: DuckDB reads the text in its own in-memory database (every column VARCHAR, named, nothing
-sniffed, one thread so rows keep their order and number), then one statement computes each
-canonical column's value and whether the row breaks a rule, mirroring ``parse.py`` rule by
-rule with the same regular expressions. The good rows (and the keys, when one is in a
-spreadsheet's scientific notation) go to the Parquet files the polars route writes; the bad
-rows (few) go through ``parse.plan`` itself, which writes their reasons, so a reason is always
-parse.py's own text. A plan with more or fewer rules than this SQL has (a rule added to
+How: DuckDB reads the text into a table (every column VARCHAR, named, nothing sniffed, one
+thread so rows keep their order and number), then one statement computes each canonical
+column's value and whether the row breaks a rule, mirroring ``parse.py`` rule by rule with the
+same regular expressions. In a run the tables are in a :class:`Stage`, the delivery's schema
+of an in-memory database attached to the warehouse's, and the good rows (and the keys, when
+one is in a spreadsheet's scientific notation) are views there that the checks, the landed
+suite and the insert read as they are; without a stage the file is read in a database of its
+own and they are written to the Parquet files the polars route writes. The bad rows (few) go
+through ``parse.plan`` itself, which writes their reasons, so a reason is always parse.py's
+own text. A plan with more or fewer rules than this SQL has (a rule added to
 parse.py and not here) sends the file to polars.
 
 Where DuckDB's functions might accept text polars refuses, the SQL here refuses it (more than
