@@ -14,7 +14,8 @@ from pipeline.ingest import duckdb_csv
 from pipeline.ingest.core import DeliveredRows
 from pipeline.ingest.formats import open_table
 from pipeline.ingest.mappings import load_mappings, recognise
-from pipeline.warehouse import open_warehouse, rows, scalar
+from pipeline.ingest.staging import Staging
+from pipeline.warehouse import open_warehouse, rows, run, scalar
 from tests.ingest_support import drop, land, make_settings, query
 
 # parse.py's reason for a timestamp it cannot read (pipeline/ingest/parse.py).
@@ -129,3 +130,27 @@ def test_a_non_ascii_enum_value_leaves_the_file_to_polars(tmp_path: Path) -> Non
     src = tmp_path / "events.csv"
     src.write_text(HEADER + "e1,a@x.example,c1,A,clic\u212a,2025-11-04T08:00:01Z,\n", "utf-8")
     assert parse(src, tmp_path) is None
+
+
+def test_staging_attaches_numbers_drops_and_detaches(tmp_path: Path) -> None:
+    with open_warehouse(tmp_path / "w.duckdb") as con:
+        staging = Staging(con)
+        with staging:
+            first, second = staging.next_stage(), staging.next_stage()
+            assert (first.schema, second.schema) == ("d1", "d2")
+            # The reading thread's cursor writes; the main connection sees it in the same
+            # database (one row written, one row read).
+            run(first.con, "create schema _ingest_stage.d1")
+            run(first.con, "create table _ingest_stage.d1.t as select 42 as x")
+            assert scalar(con, "select x from _ingest_stage.d1.t") == 42
+            staging.drop(first)
+            left = "select count(*) from duckdb_schemas() where database_name = '_ingest_stage'"
+            assert scalar(con, left + " and schema_name = 'd1'") == 0
+        assert (
+            scalar(
+                con, "select count(*) from duckdb_databases() where database_name = '_ingest_stage'"
+            )
+            == 0
+        )
+        with pytest.raises(RuntimeError, match="outside its with block"):
+            staging.next_stage()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import itertools
 import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +24,7 @@ from pipeline.entities import ENTITIES, Entity, raw_table_ddl
 from pipeline.ingest import ledger, quarantine, versions
 from pipeline.ingest.checks import damaged_key, relation, undecidable_versions
 from pipeline.ingest.declared import declaration
-from pipeline.ingest.duckdb_csv import STAGE_CATALOG, Parsed, Stage, parse_with_duckdb
+from pipeline.ingest.duckdb_csv import Parsed, Stage, parse_with_duckdb
 from pipeline.ingest.errors import FileRefused
 from pipeline.ingest.formats import ROW, SUPPORTED_SUFFIXES, Table, open_table, supported
 from pipeline.ingest.landing import (
@@ -40,6 +39,7 @@ from pipeline.ingest.landing import (
 from pipeline.ingest.mappings import Mapping, headerless_columns, load_mappings, recognise
 from pipeline.ingest.parse import Plan, plan
 from pipeline.ingest.report import FileReport
+from pipeline.ingest.staging import Staging
 from pipeline.sqltext import literal
 from pipeline.warehouse import run, scalar
 
@@ -111,9 +111,9 @@ def ingest_entity(
     Files are read ahead: while one delivery is checked, validated and landed (DuckDB and GX,
     on this thread), the next is hashed and parsed (on a worker thread), so the two cores are
     both busy while GX validates, which is single-threaded Python. Canonical CSV is parsed by
-    DuckDB into a scratch database attached in memory to the warehouse's (through a cursor of
-    the worker's own), where the checks, the landed suite and the insert read it; other files
-    are parsed by polars into Parquet files.
+    DuckDB into a scratch database attached in memory to the warehouse's (``staging.py``),
+    where the checks, the landed suite and the insert read it; other files are parsed by
+    polars into Parquet files.
     """
     ent = ENTITIES[entity]
     ensure_tables(con, ent)
@@ -128,40 +128,40 @@ def ingest_entity(
     # delivery is tried again when it comes back (a mapping added, a file moved).
     known = {sha for sha, (_, status) in seen.items() if status != "refused"}
 
-    with _memory_limit(con, MEMORY_LIMIT), _staging(con) as cursor:
-        schemas = itertools.count(1)
+    staging = Staging(con)
 
-        def read(entry: Entry) -> _Read:
-            # On the worker thread, the only user of ``cursor``; the main thread drops the
-            # delivery's schema once it has landed or been refused.
-            stage = Stage(cursor, f"d{next(schemas)}")
-            delivery = _read(settings, ent, entry, mappings, skip=known, stage=stage)
-            if delivery.parsed is not None and isinstance(delivery.parsed[0], str):
-                delivery.drop = functools.partial(_drop_stage, con, stage)
-            return delivery
+    def read(entry: Entry) -> _Read:
+        stage = staging.next_stage()
+        delivery = _read(settings, ent, entry, mappings, skip=known, stage=stage)
+        if delivery.parsed is not None and isinstance(delivery.parsed[0], str):
+            delivery.drop = functools.partial(staging.drop, stage)  # on the main thread
+        return delivery
 
-        with closing(_read_ahead(entries, read)) as deliveries:
-            for entry, delivery in deliveries:
-                path = entry.path
-                rel = path.relative_to(settings.landing_dir).as_posix()
-                with delivery:
-                    before = seen.get(delivery.sha)
-                    if entry.kind in ("hidden", "outside"):
-                        why = HIDDEN_REASON if entry.kind == "hidden" else OUTSIDE_REASON
-                        report = FileReport(rel, entity, None, "skipped", 0, 0, 0, why)
-                    elif before is not None and before[1] != "refused":
-                        same = f"same bytes as {before[0]} ({before[1]})"
-                        report = FileReport(rel, entity, None, "skipped", 0, 0, 0, same)
-                    else:
-                        seq += 1
-                        retry = f"retry of {before[0]}, refused earlier" if before else None
-                        report = _ingest_file(
-                            con, settings, ent, path, rel, delivery, seq, run_id, validator, retry
-                        )
-                        seen[delivery.sha] = (rel, report.status)
-                if log:
-                    log(report.summary())
-                reports.append(report)
+    # Closed in this order: the reading thread is done before the staging database goes.
+    with _memory_limit(con, MEMORY_LIMIT), staging, closing(_read_ahead(entries, read)) as ahead:
+        for entry, delivery in ahead:
+            path = entry.path
+            rel = path.relative_to(settings.landing_dir).as_posix()
+            with delivery:
+                before = seen.get(delivery.sha)
+                if entry.kind in ("hidden", "outside"):
+                    why = HIDDEN_REASON if entry.kind == "hidden" else OUTSIDE_REASON
+                    report = FileReport(rel, entity, None, "skipped", 0, 0, 0, why)
+                elif before is not None and before[1] != "refused":
+                    first, status = before
+                    report = FileReport(
+                        rel, entity, None, "skipped", 0, 0, 0, f"same bytes as {first} ({status})"
+                    )
+                else:
+                    seq += 1
+                    retry = f"retry of {before[0]}, refused earlier" if before else None
+                    report = _ingest_file(
+                        con, settings, ent, path, rel, delivery, seq, run_id, validator, retry
+                    )
+                    seen[delivery.sha] = (rel, report.status)
+            if log:
+                log(report.summary())
+            reports.append(report)
     return reports
 
 
@@ -320,28 +320,6 @@ def _ingest_file(
         report.encoding, report.encoding_decided = delivery.encoding
         _refuse(con, report, sha, seq, run_id, path, settings.quarantine_dir / entity.landing_path)
         return report
-
-
-@contextmanager
-def _staging(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Attach the in-memory scratch database the deliveries are parsed into and yield a cursor
-    on it for the reading thread; detach it (whatever is left in it) at the end."""
-    run(con, f"attach if not exists ':memory:' as {STAGE_CATALOG}")
-    cursor = con.cursor()
-    try:
-        yield cursor
-    finally:
-        cursor.close()
-        with contextlib.suppress(duckdb.Error):  # do not hide the error that got us here
-            run(con, f"detach database if exists {STAGE_CATALOG}")
-
-
-def _drop_stage(con: duckdb.DuckDBPyConnection, stage: Stage) -> None:
-    """Free a delivery's staged parse (its memory) once it has landed or been refused."""
-    # Should the drop fail, the delivery is landed all the same: the memory is freed when the
-    # scratch database is detached at the end of the run.
-    with contextlib.suppress(duckdb.Error):
-        run(con, f"drop schema if exists {STAGE_CATALOG}.{stage.schema} cascade")
 
 
 @contextmanager

@@ -58,7 +58,7 @@ MEMORY_LIMIT = "1GB"
 MIN_BYTES = 2 * 1024**2
 # The good rows and keys: Parquet files, or the names of views over the staged parse.
 Parsed = tuple[Path | str, Path, Path | str | None, tuple[int, int, int]]
-# The scratch database a run attaches in memory to the warehouse's DuckDB (core.ingest_entity):
+# The scratch database a run attaches in memory to the warehouse's DuckDB (staging.py):
 # a delivery parsed there is read by the checks, the landed suite and the insert as it is,
 # without a Parquet copy in between.
 STAGE_CATALOG = "_ingest_stage"
