@@ -1,5 +1,5 @@
 """Canonical CSV parsed into the warehouse's in-memory scratch database (``_ingest_stage``,
-pipeline/ingest/core.py and duckdb_csv.py): the validator and the insert read the staged rows,
+pipeline/ingest/staging.py, core.py and duckdb_csv.py): the validator and the insert read the staged rows,
 each delivery's schema is dropped once it has landed or been refused, and nothing is left
 attached after the run."""
 
