@@ -1,6 +1,7 @@
 """File-level checks that need the whole delivery: damaged keys and undecidable versions.
 
-Both run in DuckDB on the parsed delivery's Parquet files, so they stay out of Python memory.
+Both run in DuckDB on the parsed delivery (Parquet files, or views of a parse staged in the
+warehouse's database), so they stay out of Python memory.
 """
 
 from __future__ import annotations
@@ -17,8 +18,14 @@ from pipeline.warehouse import rows, scalar
 SCIENTIFIC = r"[+-]?[0-9](\.[0-9]+)?[eE][+-]?[0-9]+"
 
 
+def relation(rows: Path | str) -> str:
+    """SQL reading a parsed delivery's rows: a Parquet file, or a staged table or view (by
+    its qualified name, see ``pipeline.ingest.duckdb_csv.Stage``)."""
+    return f"read_parquet({sql_path(rows)})" if isinstance(rows, Path) else rows
+
+
 def damaged_key(
-    con: duckdb.DuckDBPyConnection, keys: Path, entity: Entity, key_label: str
+    con: duckdb.DuckDBPyConnection, keys: Path | str, entity: Entity, key_label: str
 ) -> str | None:
     """Reason to refuse when key values were rounded by a spreadsheet and now collide.
 
@@ -26,7 +33,7 @@ def damaged_key(
     scientific notation shared by rows that differ in a required column cannot be told apart
     again; exact repeats of one row are not collisions.
     """
-    source = f"read_parquet({sql_path(keys)})"
+    source = relation(keys)
     pattern = literal(SCIENTIFIC)
     scientific = scalar(
         con, f"select count(*) from {source} where regexp_full_match({entity.key}, {pattern})"
@@ -65,7 +72,7 @@ def damaged_key(
 
 
 def undecidable_versions(
-    con: duckdb.DuckDBPyConnection, good: Path, entity: Entity, key_label: str
+    con: duckdb.DuckDBPyConnection, good: Path | str, entity: Entity, key_label: str
 ) -> str | None:
     """Reason to refuse a mutable entity's file holding two versions of a key that nothing
     orders (no ``updated_at``, or the same one); the message says which of the two it is."""
@@ -78,7 +85,7 @@ def undecidable_versions(
         with g as (
             select {entity.key} as key, updated_at, min(_row_number) as first_row,
                    max(_row_number) as last_row
-            from read_parquet({sql_path(good)})
+            from {relation(good)}
             group by {entity.key}, updated_at
             having min(hash({cols})) <> max(hash({cols}))
         )

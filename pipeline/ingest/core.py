@@ -8,10 +8,11 @@ next run. A file that cannot be read at all is moved aside whole with a reason.
 from __future__ import annotations
 
 import contextlib
+import functools
 import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,9 +22,9 @@ import polars as pl
 from pipeline.config import Settings
 from pipeline.entities import ENTITIES, Entity, raw_table_ddl
 from pipeline.ingest import ledger, quarantine, versions
-from pipeline.ingest.checks import damaged_key, undecidable_versions
+from pipeline.ingest.checks import damaged_key, relation, undecidable_versions
 from pipeline.ingest.declared import declaration
-from pipeline.ingest.duckdb_csv import parse_with_duckdb
+from pipeline.ingest.duckdb_csv import Parsed, Stage, parse_with_duckdb
 from pipeline.ingest.errors import FileRefused
 from pipeline.ingest.formats import ROW, SUPPORTED_SUFFIXES, Table, open_table, supported
 from pipeline.ingest.landing import (
@@ -38,7 +39,8 @@ from pipeline.ingest.landing import (
 from pipeline.ingest.mappings import Mapping, headerless_columns, load_mappings, recognise
 from pipeline.ingest.parse import Plan, plan
 from pipeline.ingest.report import FileReport
-from pipeline.sqltext import literal, sql_path
+from pipeline.ingest.staging import Staging
+from pipeline.sqltext import literal
 from pipeline.warehouse import run, scalar
 
 
@@ -84,15 +86,16 @@ def landing_files(folder: Path) -> list[Path]:
     return [e.path for e in landing_entries(folder) if e.kind == "file"]
 
 
-def canonical_select(entity: Entity, parquet: Path) -> str:
-    """SQL selecting a parsed delivery's canonical columns, typed as the raw table has them."""
+def canonical_select(entity: Entity, good: Path | str) -> str:
+    """SQL selecting a parsed delivery's canonical columns, typed as the raw table has them;
+    ``good`` is its good rows' Parquet file or staged view (``checks.relation``)."""
     cols = []
     for col, typ in entity.columns.items():
         expr = f"cast({col} as {typ})"
         if entity.name == "email_events" and col == "event_id":
             expr = f"coalesce({col}, {EVENT_ID_SQL})"
         cols.append(f"{expr} as {col}")
-    return f"select {', '.join(cols)}, {ROW} from read_parquet({sql_path(parquet)})"
+    return f"select {', '.join(cols)}, {ROW} from {relation(good)}"
 
 
 def ingest_entity(
@@ -106,8 +109,11 @@ def ingest_entity(
     """Land the new deliveries of one entity; returns one report per file found.
 
     Files are read ahead: while one delivery is checked, validated and landed (DuckDB and GX,
-    on this thread), the next is hashed and parsed to Parquet (polars, on a worker thread), so
-    the two cores are both busy while GX validates, which is single-threaded Python.
+    on this thread), the next is hashed and parsed (on a worker thread), so the two cores are
+    both busy while GX validates, which is single-threaded Python. Canonical CSV is parsed by
+    DuckDB into a scratch database attached in memory to the warehouse's (``staging.py``),
+    where the checks, the landed suite and the insert read it; other files are parsed by
+    polars into Parquet files.
     """
     ent = ENTITIES[entity]
     ensure_tables(con, ent)
@@ -122,11 +128,18 @@ def ingest_entity(
     # delivery is tried again when it comes back (a mapping added, a file moved).
     known = {sha for sha, (_, status) in seen.items() if status != "refused"}
 
-    def read(entry: Entry) -> _Read:
-        return _read(settings, ent, entry, mappings, skip=known)
+    staging = Staging(con)
 
-    with _memory_limit(con, MEMORY_LIMIT):
-        for entry, delivery in _read_ahead(entries, read):
+    def read(entry: Entry) -> _Read:
+        stage = staging.next_stage()
+        delivery = _read(settings, ent, entry, mappings, skip=known, stage=stage)
+        if delivery.parsed is not None and isinstance(delivery.parsed[0], str):
+            delivery.drop = functools.partial(staging.drop, stage)  # on the main thread
+        return delivery
+
+    # Closed in this order: the reading thread is done before the staging database goes.
+    with _memory_limit(con, MEMORY_LIMIT), staging, closing(_read_ahead(entries, read)) as ahead:
+        for entry, delivery in ahead:
             path = entry.path
             rel = path.relative_to(settings.landing_dir).as_posix()
             with delivery:
@@ -154,18 +167,20 @@ def ingest_entity(
 
 @dataclass
 class _Read:
-    """A delivery hashed and, unless already delivered, parsed: the part that needs no DuckDB.
+    """A delivery hashed and, unless already delivered, parsed: the part done on the reading
+    thread (polars, or DuckDB through the stage's own cursor).
 
     ``refused`` holds the reason when it cannot be read; the work folder (the Parquet files)
-    is removed when the ``with`` block ends.
+    and the staged parse (``drop``) are removed when the ``with`` block ends.
     """
 
     sha: str
     work: tempfile.TemporaryDirectory | None = None
     mapping: Mapping | None = None
-    parsed: tuple[Path, Path, Path | None, tuple[int, int, int]] | None = None
+    parsed: Parsed | None = None
     refused: str | None = None
     encoding: tuple[str | None, str | None] = (None, None)  # (encoding, how it was decided)
+    drop: Callable[[], None] | None = None  # removes the staged parse, on the main thread
 
     def __enter__(self) -> _Read:
         return self
@@ -177,12 +192,21 @@ class _Read:
         if self.work is not None:
             self.work.cleanup()
             self.work = None
+        if self.drop is not None:
+            drop, self.drop = self.drop, None
+            drop()
 
 
 def _read(
-    settings: Settings, entity: Entity, entry: Entry, mappings: list[Mapping], skip: set[str]
+    settings: Settings,
+    entity: Entity,
+    entry: Entry,
+    mappings: list[Mapping],
+    skip: set[str],
+    stage: Stage | None = None,
 ) -> _Read:
-    """Hash a delivery and, if its bytes are new, parse it into Parquet files (thread-safe).
+    """Hash a delivery and, if its bytes are new, parse it (thread-safe): canonical CSV into
+    ``stage`` when given, else into Parquet files.
 
     A link is refused unread: its "hash" is that of its path, so that the ledger can record it.
     """
@@ -208,7 +232,7 @@ def _read(
         read.mapping, lookup = recognise(table.header, mappings)
         # Canonical CSV through DuckDB's reader when it reads it exactly as polars would.
         tz = settings.timezone
-        read.parsed = parse_with_duckdb(table, read.mapping, lookup, entity, tz, work)
+        read.parsed = parse_with_duckdb(table, read.mapping, lookup, entity, tz, work, stage=stage)
         if read.parsed is None:
             read.parsed = _run_plan(plan(table, read.mapping, lookup, entity, tz), table, work)
     except FileRefused as refused:
@@ -309,9 +333,7 @@ def _memory_limit(con: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
         run(con, f"set memory_limit = {literal(before)}")
 
 
-def _run_plan(
-    steps: Plan, table: Table, work: Path
-) -> tuple[Path, Path, Path | None, tuple[int, int, int]]:
+def _run_plan(steps: Plan, table: Table, work: Path) -> Parsed:
     """Parse the delivery into Parquet files: good rows, bad rows and (unless it is a line-item
     export) every row's key; returns them and the rows read, good and bad. polars only, so
     that it can run beside the DuckDB connection."""

@@ -1,19 +1,22 @@
 """Canonical CSV parsed by DuckDB's reader: the same rows, values, row numbers and quarantine
-reasons as :mod:`pipeline.ingest.parse`, in less CPU time for a large file (18–31 % less for
-the files measured in docs/performance.md, "Ingest of a large canonical CSV").
+reasons as :mod:`pipeline.ingest.parse`, in less CPU time from about 2 MB (docs/performance.md,
+"Ingest of a large canonical CSV" and "The parse staged in the warehouse").
 
 Which files: a delimited text (UTF-8 by now: :mod:`pipeline.ingest.decode` transcodes every
 other encoding first) whose mapping only names columns — no value maps, patterns, constants,
 templates, line items or minute offsets; ISO 8601 timestamps, ``%Y-%m-%d`` dates, read in UTC.
 The canonical CSV of every entity is such a file. Everything else goes the polars route.
 
-How: DuckDB reads the text in its own in-memory database (every column VARCHAR, named, nothing
-sniffed, one thread so rows keep their order and number), then one statement computes each
-canonical column's value and whether the row breaks a rule, mirroring ``parse.py`` rule by
-rule with the same regular expressions. The good rows (and the keys, when one is in a
-spreadsheet's scientific notation) go to the Parquet files the polars route writes; the bad
-rows (few) go through ``parse.plan`` itself, which writes their reasons, so a reason is always
-parse.py's own text. A plan with more or fewer rules than this SQL has (a rule added to
+How: DuckDB reads the text into a table (every column VARCHAR, named, nothing sniffed, one
+thread so rows keep their order and number), then one statement computes each canonical
+column's value and whether the row breaks a rule, mirroring ``parse.py`` rule by rule with the
+same regular expressions. In a run the tables are in a :class:`Stage`, the delivery's schema
+of an in-memory database attached to the warehouse's, and the good rows (and the keys, when
+one is in a spreadsheet's scientific notation) are views there that the checks, the landed
+suite and the insert read as they are; without a stage the file is read in a database of its
+own and they are written to the Parquet files the polars route writes. The bad rows (few) go
+through ``parse.plan`` itself, which writes their reasons, so a reason is always parse.py's
+own text. A plan with more or fewer rules than this SQL has (a rule added to
 parse.py and not here) sends the file to polars.
 
 Where DuckDB's functions might accept text polars refuses, the SQL here refuses it (more than
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import mmap
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -40,18 +44,39 @@ from pipeline.ingest.formats import EXTRA_PREFIX, ROW, SPARE_COLUMNS, Table
 from pipeline.ingest.mappings import Mapping
 from pipeline.ingest.parse import BAD, ISO_PATTERN, decide_decimals, plan
 from pipeline.sqltext import literal, sql_path
-from pipeline.warehouse import run, scalar
+from pipeline.warehouse import rows, run
 
 # Unicode White_Space, which polars' (Rust's) ``\s`` and ``strip_chars()`` mean; RE2's ``\s``
 # is ASCII only. Written for inside a character class.
 WS = r"\t\n\x{0b}\f\r \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}"
 # The reader's own database: a share of memory like the ingest connection's, spilling beyond.
 MEMORY_LIMIT = "1GB"
-# Smaller files go the polars route: this one's fixed cost (a database, the bad rows' plan)
-# outweighs what it saves below about 150,000 rows (measured: a 3 MB file of 20,000 contacts
-# took 0.23 s of CPU here against 0.15 s; 1M orders, 75 MB, 3.1 s against 4.5 s).
-MIN_BYTES = 16 * 1024**2
-Parsed = tuple[Path, Path, Path | None, tuple[int, int, int]]
+# Smaller files go the polars route: this one's fixed cost (a schema, the bad rows' plan)
+# outweighs what it saves below about 2 MB. Measured, parse CPU, the best of five, DuckDB
+# against polars: 650 contacts (0.1 MB) 0.053 s / 0.026 s; 9,600 surveys (0.9 MB) 0.068 /
+# 0.061; 19,400 contacts (3 MB) 0.127 / 0.141; 47,000 e-mail events (6.7 MB) 0.155 / 0.229.
+MIN_BYTES = 2 * 1024**2
+# The good rows and keys: Parquet files, or the names of views over the staged parse.
+Parsed = tuple[Path | str, Path, Path | str | None, tuple[int, int, int]]
+# The scratch database a run attaches in memory to the warehouse's DuckDB (staging.py):
+# a delivery parsed there is read by the checks, the landed suite and the insert as it is,
+# without a Parquet copy in between.
+STAGE_CATALOG = "_ingest_stage"
+
+
+@dataclass(frozen=True)
+class Stage:
+    """Where to parse a delivery: ``con``, a cursor on the warehouse's database (used by one
+    thread at a time), and ``schema``, a schema of :data:`STAGE_CATALOG` to create for this
+    delivery alone. The caller drops the schema once the delivery has landed or been refused."""
+
+    con: duckdb.DuckDBPyConnection
+    schema: str
+
+    @property
+    def prefix(self) -> str:
+        """The qualifier of the delivery's tables and views: ``_ingest_stage.<schema>.``."""
+        return f"{STAGE_CATALOG}.{self.schema}."
 
 
 def re2(pattern: str) -> str:
@@ -81,9 +106,12 @@ def plain_layout(text: Path) -> bool:
     with text.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
         first = mm.find(b"\n")
         header = mm[: first if first >= 0 else len(mm)]
-        if header.count(b'"') % 2 or mm.find(b"\n\n") >= 0 or mm.find(b"\n\r\n") >= 0:
+        if header.count(b'"') % 2 or mm.find(b"\n\n") >= 0:
             return False
-        return mm.find(b"\r") < 0 or re.search(rb"\r(?!\n)", mm) is None  # type: ignore[call-overload]
+        # Without a carriage return (most files) there is nothing more to look for.
+        if mm.find(b"\r") < 0:
+            return True
+        return mm.find(b"\n\r\n") < 0 and re.search(rb"\r(?!\n)", mm) is None  # type: ignore[call-overload]
 
 
 def parse_with_duckdb(
@@ -94,37 +122,51 @@ def parse_with_duckdb(
     tz: str,
     work: Path,
     min_bytes: int | None = None,
+    stage: Stage | None = None,
 ) -> Parsed | None:
-    """Good rows, bad rows and keys of the delivery as Parquet files in ``work`` and the rows
-    read, good and bad — what ``core._run_plan`` returns — or None when the polars route must
-    parse it: not eligible, smaller than ``min_bytes`` (default :data:`MIN_BYTES`), or not
-    read exactly as polars reads it."""
+    """Good rows, bad rows and keys of the delivery and the rows read, good and bad — what
+    ``core._run_plan`` returns — or None when the polars route must parse it: not eligible,
+    smaller than ``min_bytes`` (default :data:`MIN_BYTES`), or not read exactly as polars
+    reads it. With a ``stage`` the good rows and keys are views in its schema; without one
+    the file is read in a database of its own and they are Parquet files in ``work``. The
+    bad rows are always a Parquet file (``parse.plan`` writes their reasons)."""
     if not eligible(table, mapping, entity, tz) or table.text is None:
         return None
     floor = MIN_BYTES if min_bytes is None else min_bytes
     if table.text.stat().st_size < floor or not plain_layout(table.text):
         return None
-    con = duckdb.connect()
-    try:
+    if stage is None:
+        con = duckdb.connect()
         run(con, f"set memory_limit = {literal(MEMORY_LIMIT)}")
         run(con, f"set temp_directory = {sql_path(work / 'duckdb_tmp')}")
         run(con, "set enable_progress_bar = false")
+        q = ""
+    else:
+        con, q = stage.con, stage.prefix
+        run(con, f"create schema {STAGE_CATALOG}.{stage.schema}")
+    parsed: Parsed | None = None
+    try:
         try:
-            _read(con, table)
+            _read(con, table, q)
         except duckdb.Error:
             return None  # strict CSV rules broken somewhere: polars says what, or reads it
-        return _parse(con, table, mapping, lookup, entity, tz, work)
+        parsed = _parse(con, table, mapping, lookup, entity, tz, work, q)
+        return parsed
     finally:
-        con.close()
+        if stage is None:
+            con.close()
+        elif parsed is None:  # nothing for the caller to drop
+            run(con, f"drop schema if exists {STAGE_CATALOG}.{stage.schema} cascade")
 
 
-def _read(con: duckdb.DuckDBPyConnection, table: Table) -> None:
-    """The delivery's records into table ``rd``: ``c<i>`` per header column, ``x<i>`` spare."""
+def _read(con: duckdb.DuckDBPyConnection, table: Table, q: str) -> None:
+    """The delivery's records into table ``<q>rd``: ``c<i>`` per header column, ``x<i>``
+    spare."""
     names = [f"c{i}" for i in range(len(table.header))] + [f"x{i}" for i in range(SPARE_COLUMNS)]
     columns = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in names) + "}"
     run(
         con,
-        f"create table rd as select * from read_csv({sql_path(table.text or '')}, "
+        f"create table {q}rd as select * from read_csv({sql_path(table.text or '')}, "
         f"header = false, skip = 1, columns = {columns}, "
         f"delim = {literal(table.delimiter or ',')}, "
         "quote = '\"', escape = '\"', auto_detect = false, null_padding = true, "
@@ -143,9 +185,12 @@ def _blank_to_null(x: str) -> str:
 
 
 def _strip(x: str) -> str:
-    # The replacement only for text that starts or ends with white space (it is dearer).
+    # Text between two visible ASCII characters needs nothing (no pattern: cheaper); the
+    # replacement only for text that starts or ends with white space (it is dearer).
+    visible = f"ascii({x}) between 33 and 126 and ascii(right({x}, 1)) between 33 and 126"
     edges = f"regexp_matches({x}, '^[{WS}]|[{WS}]$')"
-    return f"case when {edges} then regexp_replace({x}, '^[{WS}]+|[{WS}]+$', '', 'g') else {x} end"
+    strip = f"regexp_replace({x}, '^[{WS}]+|[{WS}]+$', '', 'g')"
+    return f"case when {visible} then {x} when {edges} then {strip} else {x} end"
 
 
 def _iso_value(parts: str) -> str:
@@ -214,24 +259,37 @@ ISO_FAST = (
 )
 
 
-def _iso_parts(col: str) -> str:
-    """SQL of the ISO pattern's groups of ``s_<col>`` (``i_<col>``), for the uncommon shapes."""
-    src = f"s_{col}"
-    common = " or ".join(f"regexp_full_match({src}, '{shape}')" for shape, _ in ISO_FAST)
-    groups = "['g1', 'g2', 'g3', 'g4', 'g5']"
-    pattern = literal(re2(ISO_PATTERN))
-    return f"case when not ({common}) then regexp_extract({src}, {pattern}, {groups}) end"
-
-
-def _timestamp_value(col: str) -> str:
-    """SQL of ``parse.parse_iso`` (UTC) of ``s_<col>``: the common shapes directly, the others
-    from their groups (``i_<col>``)."""
+def _fast_timestamp(col: str) -> str:
+    """SQL of ``s_<col>``'s value when it has one of the common shapes (``f_<col>``), else
+    null."""
     src = f"s_{col}"
     fast = " ".join(
         f"when regexp_full_match({src}, '{shape}') then try_strptime({src}, '{fmt}')"
         for shape, fmt in ISO_FAST
     )
-    return f"case {fast} else {_iso_value(f'i_{col}')} end"
+    return f"case {fast} end"
+
+
+def _iso_parts(col: str) -> str:
+    """SQL of the ISO pattern's groups of ``s_<col>`` (``i_<col>``), for the values the common
+    shapes did not read. (A common shape that is no date, 2025-02-30, is read again from its
+    groups, which are the same numbers: no value either.)"""
+    groups = "['g1', 'g2', 'g3', 'g4', 'g5']"
+    pattern = literal(re2(ISO_PATTERN))
+    return f"case when f_{col} is null then regexp_extract(s_{col}, {pattern}, {groups}) end"
+
+
+def _timestamp_value(col: str) -> str:
+    """SQL of ``parse.parse_iso`` (UTC) of ``s_<col>``: the common shapes (``f_<col>``), else
+    from the groups (``i_<col>``)."""
+    return f"coalesce(f_{col}, {_iso_value(f'i_{col}')})"
+
+
+def _verbatim(col: str, typ: str, entity: Entity) -> bool:
+    """Whether a canonical column's value is its text as delivered (``v_<col>`` is
+    ``s_<col>``), so that the parse keeps one copy of it."""
+    typed = typ in ("timestamp", "date", "integer") or typ.startswith("decimal")
+    return not typed and col not in entity.enums
 
 
 def _value(col: str, typ: str, entity: Entity, separator: str) -> str:
@@ -273,7 +331,11 @@ def _checks(entity: Entity, header: int, dec: decimals.Decimals) -> list[str]:
     for col, allowed in entity.enums.items():
         values = ", ".join(literal(v) for v in allowed)
         # A non-ASCII value is refused: Unicode lower-casing differs between the two (İ).
-        ascii_only = f"regexp_full_match({_strip(f's_{col}')}, '[\\x00-\\x7f]*')"
+        # As many bytes as characters: ASCII (no pattern needed); else the stripped text's.
+        ascii_only = (
+            f"(strlen(s_{col}) = length(s_{col}) "
+            f"or regexp_full_match({_strip(f's_{col}')}, '[\\x00-\\x7f]*'))"
+        )
         checks.append(f"v_{col} is not null and (v_{col} not in ({values}) or not {ascii_only})")
     for col in rules.NON_NEGATIVE.get(entity.name, ()):
         if col in entity.columns:
@@ -299,6 +361,7 @@ def _parse(
     entity: Entity,
     tz: str,
     work: Path,
+    q: str,
 ) -> Parsed | None:
     header = table.header
     index = {name: i for i, name in enumerate(header)}
@@ -308,8 +371,9 @@ def _parse(
         blanked = [_blank_to_null(c) for c in found]
         expr = f"coalesce({', '.join(blanked)})" if blanked else "cast(null as varchar)"
         sources.append(f"{expr} as s_{col}")
+    fast = [f"{_fast_timestamp(c)} as f_{c}" for c in entity.timestamp_columns]
     iso = [f"{_iso_parts(c)} as i_{c}" for c in entity.timestamp_columns]
-    dec = _decimals(con, table, mapping, lookup, entity)
+    dec = _decimals(con, table, mapping, lookup, entity, q)
     iso += [
         f"{_noise_free(c, dec.separator)} as n_{c}"
         for c, t in entity.columns.items()
@@ -318,56 +382,62 @@ def _parse(
     values = [f"{_value(c, t, entity, dec.separator)} as v_{c}" for c, t in entity.columns.items()]
     checks = _checks(entity, len(header), dec)
     keys = list(dict.fromkeys([entity.key, *entity.required]))
+    # The text of the key and required columns, for the keys (checks.damaged_key); a
+    # column whose value is its text is kept once, as its value (half the strings to copy).
+    text = {c: f"v_{c}" if _verbatim(c, entity.columns[c], entity) else f"s_{c}" for c in keys}
+    kept = [t for t in text.values() if t.startswith("s_")] + [f"v_{c}" for c in entity.columns]
     run(
         con,
         f"""
-        create table parsed as
-        with s as (select rowid + 2 as {ROW}, *, {", ".join(sources)} from rd),
-        i as (select *{"".join(", " + e for e in iso)} from s),
+        create table {q}parsed as
+        with s as (select rowid + 2 as {ROW}, *, {", ".join(sources)} from {q}rd),
+        f as (select *{"".join(", " + e for e in fast)} from s),
+        i as (select *{"".join(", " + e for e in iso)} from f),
         v as (select *, {", ".join(values)} from i)
-        select {ROW}, {", ".join(f"s_{c}" for c in keys)},
-               {", ".join(f"v_{c}" for c in entity.columns)},
+        select {ROW}, {", ".join(kept)},
                ({" or ".join(f"coalesce({c}, false)" for c in checks)}) as {BAD}
         from v
         """,
     )
-    bad = _bad_rows(con, table, mapping, lookup, entity, tz, dec, len(checks))
+    bad = _bad_rows(con, table, mapping, lookup, entity, tz, dec, len(checks), q)
     if bad is None:
         return None
-    good_path, bad_path, keys_path = (
-        work / "good.parquet",
-        work / "bad.parquet",
-        work / "keys.parquet",
-    )
+    bad_path = work / "bad.parquet"
     bad.write_parquet(bad_path)
-    canonical = ", ".join(f"v_{c} as {c}" for c in entity.columns)
-    run(
-        con,
-        f"copy (select {canonical}, {ROW} from parsed where not {BAD}) "
-        f"to {sql_path(good_path)} (format parquet)",
-    )
     # The keys only matter when one is in a spreadsheet's scientific notation (checks.py);
     # without one, the damaged-key check has nothing to look at.
     scientific = literal(SCIENTIFIC)
-    if scalar(
-        con, f"select count(*) from parsed where regexp_full_match(s_{entity.key}, {scientific})"
-    ):
-        run(
-            con,
-            f"copy (select {', '.join(f's_{c} as {c}' for c in keys)}, {ROW} from parsed) "
-            f"to {sql_path(keys_path)} (format parquet)",
-        )
+    n_read, n_scientific = rows(
+        con,
+        f"select count(*), count(*) filter (regexp_full_match({text[entity.key]}, {scientific})) "
+        f"from {q}parsed",
+    )[0]
+    good_rows = f"select {', '.join(f'v_{c} as {c}' for c in entity.columns)}, {ROW} "
+    good_rows += f"from {q}parsed where not {BAD}"
+    key_rows = f"select {', '.join(f'{text[c]} as {c}' for c in keys)}, {ROW} from {q}parsed"
+    good: Path | str
+    keys_out: Path | str | None = None
+    if q:  # staged: views the warehouse's connection reads as they are
+        run(con, f"drop table {q}rd")
+        good = f"{q}good"
+        run(con, f"create view {good} as {good_rows}")
+        if n_scientific:
+            keys_out = f"{q}keys"
+            run(con, f"create view {keys_out} as {key_rows}")
     else:
-        keys_path = None
-    n_read = int(scalar(con, "select count(*) from parsed"))
-    return good_path, bad_path, keys_path, (n_read, n_read - bad.height, bad.height)
+        good = work / "good.parquet"
+        run(con, f"copy ({good_rows}) to {sql_path(good)} (format parquet)")
+        if n_scientific:
+            keys_out = work / "keys.parquet"
+            run(con, f"copy ({key_rows}) to {sql_path(keys_out)} (format parquet)")
+    return good, bad_path, keys_out, (n_read, n_read - bad.height, bad.height)
 
 
-def _polars_frame(con: duckdb.DuckDBPyConnection, table: Table, where: str) -> pl.DataFrame:
+def _polars_frame(con: duckdb.DuckDBPyConnection, table: Table, where: str, q: str) -> pl.DataFrame:
     """Rows of ``rd`` as polars reads them: header names, spare columns, ``''`` for nothing."""
     cols = [f"coalesce(c{i}, '') as c{i}" for i in range(len(table.header))]
     cols += [f"coalesce(x{i}, '') as x{i}" for i in range(SPARE_COLUMNS)]
-    found = con.sql(f"select {', '.join(cols)}, rowid + 2 as {ROW} from rd {where}").pl()
+    found = con.sql(f"select {', '.join(cols)}, rowid + 2 as {ROW} from {q}rd {where}").pl()
     names = dict(zip([f"c{i}" for i in range(len(table.header))], table.header, strict=True))
     names |= {f"x{i}": f"{EXTRA_PREFIX}{i}" for i in range(SPARE_COLUMNS)}
     return found.rename(names).with_columns(pl.col(ROW).cast(pl.Int64))
@@ -379,11 +449,12 @@ def _decimals(
     mapping: Mapping,
     lookup: dict[str, str],
     entity: Entity,
+    q: str,
 ) -> decimals.Decimals:
     """The file's decimal decision, by parse.py's own rule over its first rows."""
     if not any(t.startswith("decimal") for t in entity.columns.values()):
         return decide_decimals(pl.LazyFrame(), mapping, lookup, entity)
-    head = _polars_frame(con, table, f"where rowid < {decimals.EVIDENCE_ROWS}")
+    head = _polars_frame(con, table, f"where rowid < {decimals.EVIDENCE_ROWS}", q)
     return decide_decimals(head.lazy(), mapping, lookup, entity)
 
 
@@ -396,11 +467,12 @@ def _bad_rows(
     tz: str,
     dec: decimals.Decimals,
     n_checks: int,
+    q: str,
 ) -> pl.DataFrame | None:
     """``_row_number``, ``_reason``, ``_record`` of the rows flagged bad, by parse.py's plan;
     None when parse.py has other rules than these, or finds one of the rows good."""
-    where = f"where rowid + 2 in (select {ROW} from parsed where {BAD}) order by rowid"
-    frame = _polars_frame(con, table, where)
+    where = f"where rowid + 2 in (select {ROW} from {q}parsed where {BAD}) order by rowid"
+    frame = _polars_frame(con, table, where, q)
     steps = plan(Table(table.header, frame.lazy(), table.layout), mapping, lookup, entity, tz, dec)
     if len(steps.checks) != n_checks:
         return None  # parse.py has a rule this module does not know: keep to polars
