@@ -55,7 +55,7 @@ class DeliveredRows:
     height: int
 
 
-Validator = Callable[[Entity, "pl.DataFrame | DeliveredRows", str], str | None]
+Validator = Callable[[Entity, DeliveredRows, str], str | None]
 # DuckDB's share of memory while a delivery lands; beyond it, it spills to disk. Its default
 # (80 % of RAM) let a 1 GB file's checks and insert take 4.6 GB.
 MEMORY_LIMIT = "1GB"
