@@ -88,20 +88,25 @@ def run_pipeline(as_of: str | None = None, trigger: str = "cli") -> int:
         )
         return EXIT_CONFIG
     # Imported after the check: loading the definitions reads settings (the schedule's cron).
+    from pipeline.cli.preload import start_preload
     from pipeline.cli.progress import progress_logger, root_cause
     from pipeline.cli.run_lock import WarehouseBusy, run_lock
     from pipeline.cli.summary import print_summary
-    from pipeline.definitions import build_definitions
+    from pipeline.definitions import defs
 
     try:
         with run_lock(settings.data_dir):
             print(f"data directory {settings.data_dir}, {settings.describe_as_of()}", flush=True)
-            job = build_definitions().resolve_implicit_global_asset_job_def()
+            # The definitions built when the module was imported, just now: building them
+            # again would parse every SQL model once more.
+            job = defs.resolve_implicit_global_asset_job_def()
             job = job.with_logger_defs({"progress": progress_logger})
             run_config: dict = {"loggers": {"progress": {}}}
             # The run builds exactly the date announced above, whatever the environment says.
             run_config["resources"] = {"config": {"config": {"as_of": str(settings.as_of)}}}
             instance = _instance(settings.data_dir)
+            # GX and matplotlib load while the first steps write events and hash files.
+            start_preload()
             result = job.execute_in_process(
                 instance=instance,
                 raise_on_error=False,
