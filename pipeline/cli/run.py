@@ -90,7 +90,6 @@ def run_pipeline(as_of: str | None = None, trigger: str = "cli") -> int:
     # Imported after the check: loading the definitions reads settings (the schedule's cron).
     from pipeline.automation.instance import resolve_dagster_home
     from pipeline.cli.event_log import quick_commits
-    from pipeline.cli.preload import start_preload
     from pipeline.cli.progress import progress_logger, root_cause
     from pipeline.cli.run_lock import WarehouseBusy, run_lock
     from pipeline.cli.summary import print_summary
@@ -109,8 +108,6 @@ def run_pipeline(as_of: str | None = None, trigger: str = "cli") -> int:
             # Dagster's event log without an fsync per event (pipeline/cli/event_log.py).
             with quick_commits(resolve_dagster_home(settings.data_dir)):
                 instance = _instance(settings.data_dir)
-                # GX and matplotlib load while the first steps write events and hash files.
-                start_preload()
                 result = job.execute_in_process(
                     instance=instance,
                     raise_on_error=False,
