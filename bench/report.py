@@ -240,8 +240,7 @@ def _delivery(s: dict) -> list[str]:
         lines += [
             "",
             "Imports and the GX context, timed one after the other in a fresh process (the run "
-            "pays the first two in its process start, the GX import on a background thread from "
-            "just before the run starts, overlapping its first steps): "
+            "pays the first two in its process start, the GX import in its first ingest step): "
             + "; ".join(f"{k} {_s(v)}" for k, v in imports.items())
             + ".",
         ]
