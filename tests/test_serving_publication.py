@@ -361,3 +361,21 @@ def test_prediction_marts_carry_their_descriptions_too() -> None:
     )
     assert docs["customer_predictions"].description
     assert docs["retention_monthly"].columns["retention_rate"]
+
+
+def test_mart_docs_read_from_the_yml_alone_equal_the_discovered_models() -> None:
+    # The serving step reads the marts' descriptions from their .yml without parsing the SQL
+    # (docs/performance.md); it must publish exactly what model discovery reads from them.
+    from assets.publication import model_docs
+    from pipeline.engine import discover_models
+
+    docs = model_docs()
+    marts = [m for m in discover_models() if m.layer == "marts"]
+    assert marts
+    for model in marts:
+        assert docs[model.name].description == model.description, model.name
+        assert docs[model.name].columns == model.columns, model.name
+    # As written in sql/marts/loyalty_summary.yml, the quotes and nothing else removed.
+    assert (
+        docs["loyalty_summary"].columns["customers"] == "Customers with >= 1 qualifying purchase."
+    )

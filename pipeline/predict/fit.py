@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize
+from threadpoolctl import threadpool_limits
 
 
 @dataclass(frozen=True)
@@ -35,14 +36,19 @@ def maximise(
     0 or infinity on degenerate data; a fit that ends on a bound is reported as not converged.
     """
     bound = 12.0
-    result = minimize(
-        negative_ll,
-        np.log(start),
-        method="L-BFGS-B",
-        jac=True,
-        bounds=[(-bound, bound)] * len(start),
-        options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-8},
-    )
+    # One BLAS thread: the fit's vectors are small (a few thousand triples, 4 parameters), and
+    # OpenBLAS's threads cost more than they share out. At 100k customers one BG/NBD fit took
+    # 1.0 s of CPU (5 s on a busy 2-core machine) with them and 0.06 s without
+    # (docs/performance.md, "Fixed cost of a run").
+    with threadpool_limits(limits=1, user_api="blas"):
+        result = minimize(
+            negative_ll,
+            np.log(start),
+            method="L-BFGS-B",
+            jac=True,
+            bounds=[(-bound, bound)] * len(start),
+            options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-8},
+        )
     on_bound = bool(np.any(np.abs(result.x) >= bound - 1e-6))
     finite = bool(np.isfinite(result.fun))
     converged = bool(result.success) and finite and not on_bound

@@ -1,0 +1,73 @@
+"""Dagster's SQLite event log under quick_commits (pipeline/cli/event_log.py): a real instance
+and a real run; every event is stored and readable, before and after the block ends."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import dagster as dg
+import sqlalchemy as sa
+
+from pipeline.cli.event_log import quick_commits
+
+
+@dg.asset
+def _one() -> int:
+    return 1
+
+
+@dg.asset
+def _two(_one: int) -> int:
+    return _one + 1
+
+
+def test_a_run_under_quick_commits_stores_every_event(tmp_path: Path) -> None:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    job = dg.Definitions(assets=[_one, _two]).resolve_implicit_global_asset_job_def()
+    with quick_commits(home) as held:
+        instance = dg.DagsterInstance.from_config(str(home))
+        result = job.execute_in_process(instance=instance)
+        # Kept open: the run storage, the event log index and this run's own event log.
+        files = {Path(f).name for f in held}
+        assert f"{result.run_id}.db" in files and "index.db" in files and "runs.db" in files
+        run_db = next(Path(f) for f in held if Path(f).name == f"{result.run_id}.db")
+        # Dagster's connections commit without a full sync (2 = FULL, 1 = NORMAL).
+        engine = sa.create_engine(f"sqlite:///{run_db}")
+        with engine.connect() as con:
+            assert con.execute(sa.text("pragma synchronous")).scalar() == 1
+        engine.dispose()
+    assert result.success and held == {}  # closed on leaving
+    # Read back by a fresh process's view: two steps, each started and succeeded, and the run
+    # (stored under Dagster's legacy name PIPELINE_SUCCESS).
+    with sqlite3.connect(run_db) as con:
+        counts = dict(
+            con.execute(
+                "select dagster_event_type, count(*) from event_logs "
+                "where dagster_event_type in ('STEP_START', 'STEP_SUCCESS', 'PIPELINE_SUCCESS') "
+                "group by 1"
+            ).fetchall()
+        )
+    assert counts == {"STEP_START": 2, "STEP_SUCCESS": 2, "PIPELINE_SUCCESS": 1}
+    instance = dg.DagsterInstance.from_config(str(home))
+    assert instance.get_run_by_id(result.run_id).is_success
+    assert instance.get_latest_materialization_event(dg.AssetKey("_two")) is not None
+    # The hook is gone: a connection made now keeps SQLite's default (FULL).
+    engine = sa.create_engine(f"sqlite:///{run_db}")
+    with engine.connect() as con:
+        assert con.execute(sa.text("pragma synchronous")).scalar() == 2
+    engine.dispose()
+
+
+def test_other_databases_are_left_alone(tmp_path: Path) -> None:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    elsewhere = tmp_path / "other.db"
+    with quick_commits(home) as held:
+        engine = sa.create_engine(f"sqlite:///{elsewhere}")
+        with engine.connect() as con:
+            con.execute(sa.text("pragma journal_mode = wal"))
+            assert con.execute(sa.text("pragma synchronous")).scalar() == 2
+        engine.dispose()
+        assert held == {}
