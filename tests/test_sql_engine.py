@@ -139,3 +139,18 @@ def test_an_incremental_model_reads_one_table_and_says_so(tmp_path):
     write(tmp_path, "staging/stg_x.yml", "incremental: yes\n")
     with pytest.raises(ModelError, match="incremental: {unique_key: <column>}"):
         discover_models(tmp_path, known_tables={"raw_a", "raw_b"})
+
+
+def test_discovery_sees_an_edited_model_at_once(tmp_path):
+    # Discovery keeps its result while the files are the same; an edit of the same size made
+    # right after (same modification time on a coarse clock) must still be read.
+    write(tmp_path, "staging/stg_numbers.sql", "select range as n from range(4)")
+    first = discover_models(tmp_path)
+    assert discover_models(tmp_path) == first
+    write(tmp_path, "staging/stg_numbers.sql", "select range as m from range(4)")
+    write(tmp_path, "staging/stg_numbers.yml", "description: Numbers.\n")
+    (edited,) = discover_models(tmp_path)
+    assert edited.sql == "select range as m from range(4)"
+    assert edited.description == "Numbers."
+    write(tmp_path, "marts/m_total.sql", "select sum(m) as total from stg_numbers")
+    assert [m.name for m in discover_models(tmp_path)] == ["stg_numbers", "m_total"]

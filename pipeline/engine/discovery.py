@@ -88,8 +88,34 @@ def _read_yml(path: Path) -> tuple[str, dict[str, str], ModelKind]:
 def discover_models(
     sql_dir: Path = SQL_DIR, known_tables: Iterable[str] | None = None
 ) -> list[Model]:
-    """All models under ``sql_dir`` in dependency order; raises ModelError on any problem."""
-    known = set(PYTHON_TABLES if known_tables is None else known_tables)
+    """All models under ``sql_dir`` in dependency order; raises ModelError on any problem.
+
+    Parsing every model's SQL takes about 0.2 s and a run's definitions, checks and serving each
+    ask for the models: the result is kept for as long as the ``.sql`` and ``.yml`` files under
+    ``sql_dir`` are the same (names and contents, read again on every call: a millisecond), so
+    an edited model is parsed again.
+    """
+    known = frozenset(PYTHON_TABLES if known_tables is None else known_tables)
+    key = (str(Path(sql_dir).resolve()), known, _files_signature(Path(sql_dir)))
+    found = _DISCOVERED.get(key)
+    if found is None:
+        found = tuple(_discover(Path(sql_dir), known))
+        _DISCOVERED.clear()  # one entry: a changed file makes the old one useless
+        _DISCOVERED[key] = found
+    return list(found)
+
+
+_DISCOVERED: dict[tuple, tuple[Model, ...]] = {}
+
+
+def _files_signature(sql_dir: Path) -> tuple:
+    """Name and content of every model and .yml file under ``sql_dir``."""
+    files = sorted(p for pattern in ("*.sql", "*.yml") for p in sql_dir.rglob(pattern))
+    return tuple((str(p), p.read_bytes()) for p in files)
+
+
+def _discover(sql_dir: Path, known: frozenset[str]) -> list[Model]:
+    """discover_models without the cache."""
     models: dict[str, Model] = {}
     for layer in LAYERS:
         for path in sorted((sql_dir / layer).glob("*.sql")):
