@@ -268,8 +268,8 @@ def test_daemon_sensor_runs_and_concurrent_runs(ui, tmp_path: Path) -> None:
     runs = graphql.runs()
     assert {r["status"] for r in runs} == {"SUCCESS"}, graphql.why_not_success(runs)
     assert launched in {r["runId"] for r in runs}
-    # One writer: the sensor's run and the launched one were queued together, but ran one after
-    # the other (the run queue admits one run at a time), never overlapping.
+    # One writer: the launched run was queued while the sensor's ran, and ran after it (the run
+    # queue admits one run at a time), never overlapping.
     spans = sorted((r["startTime"], r["endTime"]) for r in runs)
     assert all(end <= start for (_, end), (start, _) in itertools.pairwise(spans)), spans
 
