@@ -8,19 +8,18 @@ from pathlib import Path
 import pytest
 from helpers import SHARED_DATA, SPARK_MASTER, skip_unless_ci
 
-# The longest test files, longest first, by the CPU time each takes alone (user + system of
-# pytest and the processes it waits for, the JVM's included; measured file by file on the
-# 2-core machine, 2026-12-06; docs/testing.md). Started first, they do not end up alone at the
-# end of the run. A file not listed keeps its place after them.
+# The longest test files, longest first, by the time each takes alone on the nearly idle 2-core
+# machine (2026-12-06, docs/testing.md). Started first, they do not end up alone at the end of
+# the run. A file not listed keeps its place after them.
 SLOW_FILES = (
-    "test_cli_e2e.py",  # ~84 s: generate, run, run again, a killed run, two more runs
-    "test_e2e_daemon.py",  # ~55 s: webserver + daemon, two sensor runs and a launchpad run
-    "test_spark_parity.py",  # with test_spark_validation.py (same worker, SAME_WORKER): ~88 s,
-    "test_spark_validation.py",  # half of it in the JVM's two threads
-    "test_marts_oracle.py",  # four in-process runs of 300 customers
+    "test_cli_e2e.py",  # 88 s: generate, run, run again, a killed run, two more runs
+    "test_e2e_daemon.py",  # 72 s: webserver + daemon, two sensor runs and a launchpad run
+    "test_spark_parity.py",  # with test_spark_validation.py (same worker, SAME_WORKER): 80 s,
+    "test_spark_validation.py",  # the JVM on both cores part of the time
+    "test_marts_oracle.py",  # ~36 s: four in-process runs of 300 customers
     "test_validation_stages.py",
     "test_validation_e2e.py",
-    "test_cli_exit_status.py",  # ~17 s: a dozen command lines refused at their settings
+    "test_cli_exit_status.py",  # 16 s: a dozen command lines refused at their settings
     "test_sensors.py",  # 2 s alone, but its interrupted-runs test took 62 s in a full run
     "test_skip_unchanged.py",
     "test_incremental_models.py",
