@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from helpers import SHARED_DATA, SPARK_MASTER, skip_unless_ci
 
-# The longest test files, longest first, by the CPU time each takes alone (user + system, the
-# JVM's included; measured file by file on the 2-core machine under a load of 20-26 from other
-# sessions, 2026-12-06, so wall times were 3-12 times longer; docs/testing.md). Started first,
-# they do not end up alone at the end of the run. A file not listed keeps its place after them.
+# The longest test files, longest first, by the time each takes alone on the nearly idle 2-core
+# machine (2026-12-06, docs/testing.md). Started first, they do not end up alone at the end of
+# the run. A file not listed keeps its place after them.
 SLOW_FILES = (
-    "test_spark_parity.py",  # with test_spark_validation.py (same worker, SAME_WORKER): ~146 s
-    "test_spark_validation.py",
-    "test_e2e_daemon.py",  # webserver + daemon, three runs and a launchpad run
-    "test_cli_e2e.py",  # ~72 s: generate, run, run again, a killed run, the next run
-    "test_cli_exit_status.py",
-    "test_sensors.py",  # 2 s alone, but its interrupted-runs test took 62 s in a full run
-    "test_marts_oracle.py",
-    "test_skip_unchanged.py",
-    "test_validation_e2e.py",
+    "test_cli_e2e.py",  # 88 s: generate, run, run again, a killed run, two more runs
+    "test_e2e_daemon.py",  # 72 s: webserver + daemon, two sensor runs and a launchpad run
+    "test_spark_parity.py",  # with test_spark_validation.py (same worker, SAME_WORKER): 80 s,
+    "test_spark_validation.py",  # the JVM on both cores part of the time
+    "test_marts_oracle.py",  # ~36 s: four in-process runs of 300 customers
     "test_validation_stages.py",
-    "test_serving_publication.py",
+    "test_validation_e2e.py",
+    "test_cli_exit_status.py",  # 16 s: a dozen command lines refused at their settings
+    "test_sensors.py",  # 2 s alone, but its interrupted-runs test took 62 s in a full run
+    "test_skip_unchanged.py",
     "test_incremental_models.py",
+    "test_serving_publication.py",
+    "test_notify.py",
 )
 
 
@@ -43,6 +44,14 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+# The JVM of the tests runs many small queries for a few minutes: compiled by the C1 compiler
+# only (no C2 re-compilation of code that will not run long enough to pay it back) and with the
+# serial garbage collector (no parallel GC threads for a small heap), it took 43 s of CPU
+# instead of 88 s for test_spark_parity.py and test_spark_validation.py (docs/testing.md). They
+# change how the JVM runs, not what Spark computes. A PYSPARK_SUBMIT_ARGS of your own wins.
+SPARK_SUBMIT_ARGS = '--driver-java-options "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC" pyspark-shell'
+
+
 @pytest.fixture(scope="session")
 def spark():
     """One local Spark session per test process (each xdist worker), started on first use.
@@ -52,7 +61,10 @@ def spark():
     """
     from pipeline.spark.session import spark_session
 
-    session = spark_session(SPARK_MASTER)
+    with pytest.MonkeyPatch.context() as mp:
+        # Read once, when the JVM starts (pyspark's launch_gateway).
+        mp.setenv("PYSPARK_SUBMIT_ARGS", os.environ.get("PYSPARK_SUBMIT_ARGS", SPARK_SUBMIT_ARGS))
+        session = spark_session(SPARK_MASTER)
     yield session
     session.stop()
 

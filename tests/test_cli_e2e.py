@@ -7,8 +7,13 @@ so the sample data is generated and run once, not once per test):
 3. ``run`` again on the same files: nothing new lands and every mart keeps its rows;
 4. a second delivery, and a ``run`` killed as soon as ingestion has started: warehouse and
    serving stay consistent;
-5. the next ``run`` completes (the dead run's warehouse slot is recovered), without duplicates.
+5. the next ``run``, with one more delivery holding a bad row, completes (the dead run's
+   warehouse slot is recovered) without duplicates, and exits 3 (rows quarantined);
+6. a ``run --as-of`` an older date that fails at its first checks exits 1, after recording that
+   date; every run is tagged with its trigger and date.
 
+Steps 5 and 6 are the exit statuses 3 and 1 of tests/test_cli_exit_status.py (the others are
+there): on this data directory they cost one run, on a directory of their own two.
 Also: bad settings and a missing landing folder are refused with a clear message.
 """
 
@@ -20,6 +25,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 from helpers import (
@@ -38,6 +44,13 @@ pytestmark = pytest.mark.e2e
 # Every mart is published (which marts exist: tests/test_engine_api.py).
 MARTS = set(mart_names())
 LOYALTY = "select count(*) from loyalty_customers"
+# Step 5's extra delivery: one good ticket and one on "fax", which is no channel (quarantined).
+TICKETS = (
+    "ticket_id,contact_id,email,created_at,channel,category,status,first_response_at,"
+    "solved_at,agent_replies,reopens,updated_at\n"
+    "TX1,C1,,2026-10-01T10:00:00Z,email,question,open,,,1,0,\n"
+    "TX2,C1,,2026-10-01T10:00:00Z,fax,question,open,,,1,0,\n"
+)
 
 
 def serving_counts(data_dir: Path) -> dict[str, int]:
@@ -65,11 +78,16 @@ class Story:
     ledger_after_kill: list[tuple] = field(default_factory=list)
     recovered: subprocess.CompletedProcess | None = None
     after: dict[str, object] = field(default_factory=dict)
+    today: str = ""
+    older_as_of: str = ""
+    failed: subprocess.CompletedProcess | None = None
+    settings_after_failure: list[tuple] = field(default_factory=list)
+    tags: list[tuple[str, str]] = field(default_factory=list)
 
 
 @pytest.fixture(scope="module")
 def story(tmp_path_factory: pytest.TempPathFactory) -> Story:
-    """Steps 1–5 of the module's docstring on one data directory; each step's outcome kept."""
+    """Steps 1–6 of the module's docstring on one data directory; each step's outcome kept."""
     # The issue's case: sample data generated for today, the first run on the same day (as_of
     # today). A ' in the path: every path put into SQL is quoted (it used to stop publishing).
     today = dt.datetime.now(dt.UTC).date()
@@ -114,6 +132,9 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Story:
     s.loyalty_after_kill = serving_rows(data_dir, LOYALTY)
     s.ledger_after_kill = warehouse_rows(data_dir, "select count(*) from meta.ingest_ledger")
 
+    # After the kill (which might have landed it), so that the next run is the one to land it.
+    tickets = data_dir / "landing" / "crm" / "tickets" / "extra.csv"
+    tickets.write_text(TICKETS, encoding="utf-8")
     s.recovered = cli("run", data_dir=data_dir, **env)
     s.after = {
         "deliveries": [p for p in (data_dir / "landing").rglob("*") if p.is_file()],
@@ -131,6 +152,18 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Story:
             f"'{hashlib.sha256(NEW_EMAIL.encode()).hexdigest()}'",
         ),
     }  # fmt: skip
+
+    # An older date, from the command line; the validation folder cannot be written (it is a
+    # file), so the run fails at the first checks, after pipeline_settings recorded the date.
+    s.today, s.older_as_of = today.isoformat(), (today - dt.timedelta(days=31)).isoformat()
+    (data_dir / "validation").rename(data_dir / "validation.old")
+    (data_dir / "validation").write_text("not a folder")
+    s.failed = cli("run", "--as-of", s.older_as_of, data_dir=data_dir, **env)
+    s.settings_after_failure = warehouse_rows(data_dir, "select as_of from meta.pipeline_settings")
+    instance = dg.DagsterInstance.from_config(str(data_dir / "dagster_home"))
+    s.tags = [  # the two newest runs, newest first
+        (r.tags["pipeline/trigger"], r.tags["pipeline/as_of"]) for r in instance.get_runs(limit=2)
+    ]
     return s
 
 
@@ -173,9 +206,10 @@ def test_killed_run_leaves_everything_consistent(story: Story) -> None:
     assert story.loyalty_after_kill == story.loyalty_before_kill
     assert story.ledger_after_kill[0][0] > 0
 
-    # The next run completes (the dead run's warehouse slot is recovered), with no duplicates.
+    # The next run completes (the dead run's warehouse slot is recovered), with no duplicates;
+    # it exits 3 for step 5's quarantined ticket (test_quarantined_rows_exit_3 below).
     recovered = story.recovered
-    assert recovered.returncode == 0, recovered.stdout + recovered.stderr
+    assert recovered.returncode == 3, recovered.stdout + recovered.stderr
     after = story.after
     # Every delivery in the ledger once (each generated file has distinct bytes).
     assert after["ledger"] == [(len(after["deliveries"]),)]
@@ -184,6 +218,25 @@ def test_killed_run_leaves_everything_consistent(story: Story) -> None:
     # One more buyer than before: the late one, with its one purchase.
     assert after["loyalty"] == [(story.loyalty_before_kill[0][0] + 1,)]
     assert after["late_buyer"] == [(1,)]
+
+
+def test_quarantined_rows_exit_3(story: Story) -> None:
+    # Step 5: the tickets file has two rows, one on the unknown channel "fax".
+    recovered = story.recovered
+    assert recovered.returncode == 3, recovered.stdout + recovered.stderr
+    assert "crm/tickets/extra.csv: 2 rows read, 1 landed, 1 quarantined" in recovered.stdout
+    assert "refused or with rows quarantined" in recovered.stderr
+
+
+def test_a_failed_run_for_an_older_date_exits_1_and_runs_are_tagged(story: Story) -> None:
+    # Step 6: the date given on the command line is recorded before the checks fail.
+    failed = story.failed
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert f"as_of {story.older_as_of} (as given)" in failed.stdout
+    assert "the run failed" in failed.stderr
+    assert [(d.isoformat(),) for (d,) in story.settings_after_failure] == [(story.older_as_of,)]
+    # Each run is tagged with what started it and the date it built (step 5's: today).
+    assert story.tags == [("cli", story.older_as_of), ("cli", story.today)]
 
 
 def test_bad_configuration_exits_with_a_clear_message(tmp_path):

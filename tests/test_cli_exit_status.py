@@ -1,7 +1,8 @@
 """``python -m pipeline run`` as cron sees it: each documented exit status, from the real CLI.
 
-0 (ok) is covered by tests/test_cli_e2e.py; here 1 (failed), 2 (configuration error), 3 (rows
-quarantined), 4 (another process holds the warehouse), plus --as-of and the run's tags.
+Here 2 (configuration error) and 4 (another process holds the warehouse). 0 (ok), 3 (rows
+quarantined) and 1 (failed), with --as-of and the run's tags, are steps of the command-line story
+in tests/test_cli_e2e.py: they need full runs, which there build on one data directory.
 """
 
 import os
@@ -10,19 +11,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import dagster as dg
-import duckdb
 import pytest
 from helpers import REPO_ROOT, cli
 
 pytestmark = pytest.mark.e2e
-
-TICKETS = (
-    "ticket_id,contact_id,email,created_at,channel,category,status,first_response_at,"
-    "solved_at,agent_replies,reopens,updated_at\n"
-    "TX1,C1,,2026-10-01T10:00:00Z,email,question,open,,,1,0,\n"
-    "TX2,C1,,2026-10-01T10:00:00Z,fax,question,open,,,1,0,\n"  # fax is no channel: quarantined
-)
 
 
 def one_line_error(result: subprocess.CompletedProcess, status: int, text: str) -> None:
@@ -118,42 +110,6 @@ def test_a_second_run_says_who_holds_the_warehouse_and_exits_4(tmp_path, code):
     one_line_error(result, 4, f"another run holds the warehouse (pid {holder.pid})")
     # Once the other process is gone the lock is free again.
     assert holder.returncode == 0
-
-
-def test_quarantined_rows_exit_3_then_a_failed_older_date_exits_1(tmp_path):
-    # The smallest landing that quarantines a row: one tickets file, one good row, one bad.
-    data_dir = tmp_path / "data"
-    (data_dir / "landing" / "crm" / "tickets").mkdir(parents=True)
-    (data_dir / "landing" / "crm" / "tickets" / "extra.csv").write_text(TICKETS)
-    first = cli("run", data_dir=data_dir)
-    assert first.returncode == 3, first.stdout + first.stderr
-    assert "crm/tickets/extra.csv: 2 rows read, 1 landed, 1 quarantined" in first.stdout
-    assert "refused or with rows quarantined" in first.stderr
-
-    # An older date, from the command line; the validation folder cannot be written (it is a
-    # file), so the run fails at the first checks, after pipeline_settings recorded the date.
-    (data_dir / "validation").rename(data_dir / "validation.old")
-    (data_dir / "validation").write_text("not a folder")
-    second = cli("run", "--as-of", "2026-09-30", data_dir=data_dir)
-    assert second.returncode == 1, second.stdout + second.stderr
-    assert "as_of 2026-09-30 (as given)" in second.stdout
-    assert "the run failed" in second.stderr
-    con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
-    try:
-        assert (
-            con.execute("select as_of from meta.pipeline_settings").fetchall()[0][0].isoformat()
-            == "2026-09-30"
-        )  # noqa: E501
-    finally:
-        con.close()
-
-    # Each run is tagged with what started it and the date it built.
-    instance = dg.DagsterInstance.from_config(str(data_dir / "dagster_home"))
-    runs = instance.get_runs(limit=2)  # newest first
-    assert [(r.tags["pipeline/trigger"], r.tags["pipeline/as_of"]) for r in runs] == [
-        ("cli", "2026-09-30"),
-        ("cli", "2026-10-31"),
-    ]
 
 
 def test_ui_checks_settings_and_names_its_own_port_option(tmp_path):
