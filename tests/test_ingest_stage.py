@@ -1,7 +1,7 @@
 """Canonical CSV parsed into the warehouse's in-memory scratch database (``_ingest_stage``,
-pipeline/ingest/staging.py, core.py and duckdb_csv.py): the validator and the insert read the staged rows,
-each delivery's schema is dropped once it has landed or been refused, and nothing is left
-attached after the run."""
+pipeline/ingest/staging.py, core.py and duckdb_csv.py): the validator and the insert read the
+staged rows, each delivery's schema is dropped once it has landed or been refused, and nothing
+is left attached after the run."""
 
 from __future__ import annotations
 
