@@ -19,8 +19,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from marts_fixtures import build_all, new_warehouse
-from test_validation_stages import fill
+from test_validation_stages import built_warehouse
 
 from assets.checks import suite_result
 from pipeline.config import Settings
@@ -53,12 +52,7 @@ WARN_SUITE = {
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("spark_validation")
-    con = new_warehouse(folder)
-    fill(con)
-    build_all(con)
-    con.close()
-    return folder / "warehouse.duckdb"
+    return built_warehouse(tmp_path_factory, "spark_validation")
 
 
 def _engine_dir(built: Path, folder: Path) -> tuple[duckdb.DuckDBPyConnection, Settings, Path]:

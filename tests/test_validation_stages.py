@@ -62,15 +62,21 @@ def fill(con: duckdb.DuckDBPyConnection) -> None:
     ])  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    """A warehouse with every model built from :func:`fill` (copied by each test)."""
-    folder = tmp_path_factory.mktemp("validation_built")
+def built_warehouse(tmp_path_factory, name: str) -> Path:
+    """A warehouse file with every model built from :func:`fill`, for tests to copy (the
+    validation, step and Spark validation tests share it)."""
+    folder = tmp_path_factory.mktemp(name)
     con = new_warehouse(folder)
     fill(con)
     build_all(con)
     con.close()
     return folder / "warehouse.duckdb"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    """A warehouse with every model built from :func:`fill` (copied by each test)."""
+    return built_warehouse(tmp_path_factory, "validation_built")
 
 
 @pytest.fixture

@@ -16,8 +16,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from marts_fixtures import build_all, new_warehouse
-from test_validation_stages import fill
+from test_validation_stages import built_warehouse
 
 from assets.checks import ASSET_CHECKS, CHECK_NAMES
 from pipeline import pii
@@ -37,12 +36,7 @@ MARTS = ("channel_retention", "loyalty_summary")
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("validation_step")
-    con = new_warehouse(folder)
-    fill(con)
-    build_all(con)
-    con.close()
-    return folder / "warehouse.duckdb"
+    return built_warehouse(tmp_path_factory, "validation_step")
 
 
 @pytest.fixture
