@@ -28,13 +28,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import duckdb
 from duckdb_engine import ConnectionWrapper
 
 from pipeline.sqltext import literal
+from pipeline.validation.suites import gx_logger_at
 from pipeline.warehouse import run, scalar
 
 # Any URL of the duckdb dialect: with ``creator`` set, SQLAlchemy never opens it.
@@ -128,18 +129,11 @@ def add_duckdb_datasource(context: Any, gx_con: duckdb.DuckDBPyConnection, name:
     )
 
 
-@contextlib.contextmanager
-def overriding_metrics() -> Iterator[None]:
+def overriding_metrics() -> contextlib.AbstractContextManager[None]:
     """Register metric providers that replace GX's own (the DuckDB fixes here and in
     gx_columns/gx_unique) without GX's "overwriting metric_provider" warning for each: we mean
     to. GX's logger level is restored after."""
-    gx_logger = logging.getLogger("great_expectations.expectations.registry")
-    previous = gx_logger.level
-    gx_logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        gx_logger.setLevel(previous)
+    return gx_logger_at("great_expectations.expectations.registry", logging.ERROR)
 
 
 @functools.cache

@@ -199,14 +199,19 @@ def _gx_fields(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 @contextmanager
-def _quiet_gx() -> Iterator[None]:
-    gx_logger = logging.getLogger("great_expectations")
+def gx_logger_at(name: str, level: int) -> Iterator[None]:
+    """Within the block, GX's logger ``name`` logs at ``level`` and above; restored after."""
+    gx_logger = logging.getLogger(name)
     previous = gx_logger.level
-    gx_logger.setLevel(logging.CRITICAL)
+    gx_logger.setLevel(level)
     try:
         yield
     finally:
         gx_logger.setLevel(previous)
+
+
+def _quiet_gx():
+    return gx_logger_at("great_expectations", logging.CRITICAL)
 
 
 def _diagnose(suite: Suite) -> str | None:
