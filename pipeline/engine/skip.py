@@ -102,8 +102,7 @@ class Fingerprints:
             self._columns[f"{schema}.{table}"] = _table_columns(self.con, schema, table)
         if self._builds is not None and isinstance(value.get("build"), int):
             self._builds[table] = int(value["build"])  # type: ignore[arg-type]
-        if self._records is not None:
-            self._records[table] = (version, value)
+        self.rerecorded(table, version, value)
 
     def rerecorded(self, target: str, version: str, value: dict[str, object]) -> None:
         """Take note that ``target``'s record was rewritten (``value``) without a build."""
