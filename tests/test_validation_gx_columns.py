@@ -1,4 +1,4 @@
-"""Column types for GX from DuckDB's DESCRIBE (pipeline/validation/gx_columns.py)."""
+"""Column types for GX from DuckDB's DESCRIBE (pipeline/validation/gx_duckdb.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,13 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.pool import StaticPool
 
-from pipeline.validation.gx_columns import FORMAT_NAMES, sqlalchemy_type
-from pipeline.validation.gx_duckdb import DUCKDB_URL, BufferedConnection, add_duckdb_datasource
+from pipeline.validation.gx_duckdb import (
+    DUCKDB_URL,
+    FORMAT_NAMES,
+    BufferedConnection,
+    add_duckdb_datasource,
+    sqlalchemy_type,
+)
 from pipeline.warehouse import run
 
 gx = pytest.importorskip("great_expectations")

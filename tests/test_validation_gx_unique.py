@@ -1,4 +1,4 @@
-"""GX's uniqueness metric on DuckDB: grouped repeated keys (pipeline/validation/gx_unique.py)."""
+"""GX's uniqueness metric on DuckDB: grouped repeated keys (pipeline/validation/gx_duckdb.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import event
 
-from pipeline.validation.gx_duckdb import add_duckdb_datasource
-from pipeline.validation.gx_unique import TABLE_PREFIX, drop_repeated_keys
+from pipeline.validation.gx_duckdb import TABLE_PREFIX, add_duckdb_datasource, drop_repeated_keys
 from pipeline.warehouse import rows, run
 
 gx = pytest.importorskip("great_expectations")
@@ -118,9 +117,9 @@ def test_other_dialects_keep_gx_window(tmp_path):
     # DuckDB only), with the same outcome as above: 5 unexpected rows.
     import sqlite3
 
-    from pipeline.validation.gx_unique import register_duckdb_unique
+    from pipeline.validation.gx_duckdb import register_duckdb_metrics
 
-    register_duckdb_unique()
+    register_duckdb_metrics()
     path = tmp_path / "t.sqlite"
     with sqlite3.connect(path) as lite:
         lite.execute("create table t (id integer, k text)")
