@@ -28,7 +28,7 @@ from pipeline.config import ConfigError, PipelineConfig, Settings
 from pipeline.email_hash import hash_key, hmac_pads
 from pipeline.engine import SQL_DIR, build_models, discover_models
 from pipeline.validation import validate_asset
-from pipeline.validation.html_safe import escape_values
+from pipeline.validation.runner import escape_values
 from pipeline.validation.suites import EXPECTATIONS_DIR, read_suites
 from pipeline.warehouse import Warehouse, run
 

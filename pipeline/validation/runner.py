@@ -1,11 +1,10 @@
 """Run a suite with Great Expectations' SQL engine inside DuckDB and render its Data Docs page.
 
-Every suite runs on a SQL batch: a staging or mart query (:func:`sql_source`, a temporary view
-on a second connection of the warehouse) or a landed file's rows (:func:`landed_source`, a table
-of a DuckDB database of this process's own). GX is imported on first use only: it takes seconds
-to import, and the Dagster code location must load without it. One ephemeral GX context per
-process holds the suites; each run's result is rendered to HTML (when wanted) and then dropped
-from GX's in-memory store, so memory stays flat.
+A suite runs on a SQL batch: a staging or mart query (:func:`sql_source`, a temporary view or
+table on a second connection of the warehouse) or a landed file's rows (:func:`landed_source`).
+GX is imported on first use only (it takes seconds; the Dagster code location loads without
+it). One ephemeral GX context per process holds the suites; a result is stored only while its
+page is rendered, so memory stays flat.
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ from __future__ import annotations
 import atexit
 import datetime as dt
 import functools
+import html
 import itertools
 import math
 import shutil
@@ -27,8 +27,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from pipeline.sqltext import identifier, literal
-from pipeline.validation.gx_unique import drop_repeated_keys
-from pipeline.validation.html_safe import escape_result
+from pipeline.validation.gx_duckdb import drop_repeated_keys
 from pipeline.validation.outcome import (
     INDEX_LABELS,
     MAX_EXAMPLES,
@@ -38,17 +37,14 @@ from pipeline.validation.outcome import (
 from pipeline.validation.suites import Suite, build_gx_suite, condition_text, expectation_columns
 from pipeline.warehouse import run
 
-# Data Docs pages: "failures" (default: only batches with a failed expectation), "all", "off".
-DOCS_ENV = "PIPELINE_DATA_DOCS"
-DOCS_MODES = ("all", "failures", "off")
 MAX_ROWS_LOCATED = 1000  # failures on more rows show example values without their rows
 
 
 def docs_mode() -> str:
-    """``PIPELINE_DATA_DOCS``: which batches get a Data Docs page."""
+    """``PIPELINE_DATA_DOCS``: which batches get a Data Docs page (failures, all, off)."""
     from pipeline.config import setting
 
-    return setting(DOCS_ENV)
+    return setting("PIPELINE_DATA_DOCS")
 
 
 class _Session:
@@ -109,9 +105,8 @@ class SqlSource:
 
     con: Any  # duckdb.DuckDBPyConnection: GX's connection, where the batches are
     datasource: Any
-    # Table name -> GX's batch definition of a table asset on it, made on first use and kept:
-    # adding or deleting an asset makes GX write its whole project configuration out as YAML
-    # (a tenth of a small suite run, profiled), and a batch reads the table's current rows.
+    # Table name -> batch definition, made once: adding or deleting an asset makes GX write its
+    # whole configuration out as YAML (a tenth of a small suite run); a batch reads current rows.
     definitions: dict[str, Any] = field(default_factory=dict)
 
     def batch_definition(self, table: str) -> Any:
@@ -122,29 +117,22 @@ class SqlSource:
         return self.definitions[table]
 
 
-def _open(con) -> SqlSource:
-    from pipeline.validation.gx_duckdb import add_duckdb_datasource, gx_connection
-
-    session = _session()
-    gx_con = gx_connection(con)
-    datasource = add_duckdb_datasource(session.context, gx_con, f"duckdb_{next(session.names)}")
-    return SqlSource(gx_con, datasource)
-
-
-def _close(source: SqlSource) -> None:
-    _session().context.data_sources.delete(source.datasource.name)
-    source.con.close()
-
-
 @contextmanager
 def sql_source(con) -> Iterator[SqlSource]:
     """A GX SQL data source validating inside ``con``'s database, removed on exit: one per check
     step (``stages.validate_assets``), not one per asset."""
-    source = _open(con)
+    from pipeline.validation.gx_duckdb import add_duckdb_datasource, gx_connection
+
+    session = _session()
+    gx_con = gx_connection(con)
+    source = SqlSource(
+        gx_con, add_duckdb_datasource(session.context, gx_con, f"duckdb_{next(session.names)}")
+    )
     try:
         yield source
     finally:
-        _close(source)
+        session.context.data_sources.delete(source.datasource.name)
+        gx_con.close()
 
 
 @functools.cache
@@ -171,38 +159,30 @@ def landed_source() -> SqlSource:
     return SqlSource(con, add_duckdb_datasource(_session().context, con, "landed"))
 
 
-def run_suite_sql(
-    source: SqlSource,
-    suite: Suite,
-    sql: str,
-    rows: int,
-    *,
-    target: str,
-    batch: str,
-    run_id: str,
-    parameters: dict[str, Any] | None = None,
-    docs_dir: Path | None = None,
-    materialize: bool = False,
-) -> SuiteOutcome:
-    """Validate the ``rows`` rows of query ``sql`` against ``suite`` inside DuckDB, with GX's
-    SQL engine; renders a Data Docs page under ``docs_dir``.
+@contextmanager
+def _relation(source: SqlSource, kind: str, name: str, sql: str) -> Iterator[str]:
+    """``sql`` as temporary ``kind`` (view or table) ``name`` of GX's connection, then dropped.
 
-    The batch is a temporary view of ``sql``, or with ``materialize`` a temporary table of its
-    rows: GX sends every metric as a query of its own, and a view runs ``sql`` again for each.
+    Not a query asset: GX would run a query asset whole to read its columns. One name per use,
+    so GX's asset on it is made once per data source (:meth:`SqlSource.batch_definition`).
     """
-    started = time.perf_counter()
-    # Not a query asset: GX would run a query asset whole to read its columns. One name per
-    # kind, so GX's asset on it is made once per data source (SqlSource.batch_definition).
-    kind = "table" if materialize else "view"
-    name = f"gx_batch_{kind}"
     run(source.con, f"create or replace temp {kind} {identifier(name)} as {sql}")
     try:
-        return run_suite_table(
-            source, suite, name, rows, target=target, batch=batch, run_id=run_id,
-            parameters=parameters, docs_dir=docs_dir, started=started,
-        )  # fmt: skip
+        yield name
     finally:
         run(source.con, f"drop {kind} if exists {identifier(name)}")
+
+
+def run_suite_sql(
+    source: SqlSource, suite: Suite, sql: str, rows: int, *, materialize: bool = False, **fields
+) -> SuiteOutcome:
+    """Validate the ``rows`` rows of query ``sql`` against ``suite`` inside DuckDB (``fields``:
+    :func:`validate_batch`'s). The batch is a temporary view, or with ``materialize`` a table:
+    GX sends every metric as a query of its own, and a view runs ``sql`` again for each."""
+    started = time.perf_counter()
+    kind = "table" if materialize else "view"
+    with _relation(source, kind, f"gx_batch_{kind}", sql) as name:
+        return run_suite_table(source, suite, name, rows, started=started, **fields)
 
 
 def run_suite_with_counts(
@@ -211,51 +191,37 @@ def run_suite_with_counts(
     """:func:`run_suite_sql` on the rows of ``sql`` (run once into a temporary table), with
     their counts per value of column ``by``: ``{value: {"rows": n, column: non-null n, …}}``."""
     started = time.perf_counter()
-    name = "gx_batch_counted"
-    run(source.con, f"create or replace temp table {identifier(name)} as {sql}")
-    try:
-        columns = [c for c in source.con.sql(f"select * from {identifier(name)} limit 0").columns]
-        counted = ", ".join(f"count({identifier(c)})" for c in columns if c != by)
+    with _relation(source, "table", "gx_batch_counted", sql) as name:
+        others = [c for c in source.con.sql(f"select * from {name} limit 0").columns if c != by]
+        counted = ", ".join(f"count({identifier(c)})" for c in others)
         found = source.con.sql(
-            f"select {identifier(by)}, count(*), {counted} from {identifier(name)} group by all"
-        ).fetchall()
-        others = [c for c in columns if c != by]
+            f"select {identifier(by)}, count(*), {counted} from {name} group by all"
+        )
         counts = {
-            row[0]: {"rows": row[1], **dict(zip(others, row[2:], strict=True))} for row in found
+            row[0]: {"rows": row[1], **dict(zip(others, row[2:], strict=True))}
+            for row in found.fetchall()
         }
         total = sum(c["rows"] for c in counts.values())
-        outcome = run_suite_table(source, suite, name, total, started=started, **fields)
-        return outcome, counts
-    finally:
-        run(source.con, f"drop table if exists {identifier(name)}")
+        return run_suite_table(source, suite, name, total, started=started, **fields), counts
 
 
 def run_suite_table(
-    source: SqlSource,
-    suite: Suite,
-    table: str,
-    rows: int,
-    *,
-    target: str,
-    batch: str,
-    run_id: str,
-    parameters: dict[str, Any] | None = None,
-    docs_dir: Path | None = None,
-    started: float | None = None,
+    source: SqlSource, suite: Suite, table: str, rows: int, *, started: float, **fields: Any
 ) -> SuiteOutcome:
     """Validate table or view ``table`` of ``source`` (``rows`` rows) against ``suite``."""
-    started = time.perf_counter() if started is None else started
     try:
         columns = source.con.sql(f"select * from {identifier(table)} limit 0").columns
-        index = [c for c in suite.index_columns if c in columns]
-        gx_batch = source.batch_definition(table).get_batch()
         return validate_batch(
-            gx_batch, suite, index, rows, target=target, batch=batch, run_id=run_id,
-            parameters=parameters, docs_dir=docs_dir, started=started,
+            source.batch_definition(table).get_batch(),
+            suite,
+            [c for c in suite.index_columns if c in columns],
+            rows,
+            started=started,
             result_format="BASIC",  # 100k check steps' suites, CPU: 7.7-7.9 s -> 7.1-7.2 s
-        )  # fmt: skip
+            **fields,
+        )
     finally:
-        drop_repeated_keys(source.con)  # the uniqueness metric's tables (gx_unique)
+        drop_repeated_keys(source.con)  # the uniqueness metric's tables (gx_duckdb)
 
 
 def validate_batch(
@@ -267,61 +233,39 @@ def validate_batch(
     target: str,
     batch: str,
     run_id: str,
-    parameters: dict[str, Any] | None,
-    docs_dir: Path | None,
     started: float,
+    parameters: dict[str, Any] | None = None,
+    docs_dir: Path | None = None,
     result_format: str = "SUMMARY",
 ) -> SuiteOutcome:
-    """Validate a GX batch (of any execution engine: DuckDB here, Spark in
-    pipeline/validation/spark.py) against ``suite``: the outcome record, with unexpected
-    examples by ``index`` and a Data Docs page when ``PIPELINE_DATA_DOCS`` asks for one.
+    """Validate a GX batch (of any engine: DuckDB here, Spark in spark.py) against ``suite``:
+    the outcome, with unexpected examples by ``index`` and a Data Docs page if wanted.
 
-    ``result_format`` is GX's level for the first pass: ``BASIC`` has every count and example
-    value the outcome reads; ``SUMMARY`` adds two metrics per map expectation (an index list and
-    an index query) that only the second pass, with index columns, fills.
+    ``Batch.validate``, not a validation definition, which would store its definition and result
+    (a sixth of three mart checks' time). ``BASIC`` has every count and example the outcome
+    reads; ``SUMMARY`` adds per map expectation an index list and query that only
+    :func:`_add_row_examples` fills.
     """
     session = _session()
-    outcome, result = _run(session, gx_batch, suite, index, parameters, result_format)
-    outcome.target, outcome.run_id, outcome.rows, outcome.batch = target, run_id, rows, batch
-    if docs_dir is not None and _wants_page(outcome):
-        outcome.docs_path = _render(session, docs_dir, suite, result, gx_batch.id, run_id)
-    outcome.seconds = round(time.perf_counter() - started, 3)
-    return outcome
-
-
-def _run(session, gx_batch, suite, index, parameters, result_format="SUMMARY"):
-    """Validate ``gx_batch``; the outcome (its run fields still blank) and GX's result.
-
-    ``Batch.validate`` rather than a validation definition: a definition's run also stores its
-    definition and its result in GX's stores (a sixth of three mart checks' time, profiled); the
-    result is stored only when a Data Docs page is rendered from it.
-    """
     result = gx_batch.validate(
         session.suite(suite),
         expectation_parameters=parameters or {},
         result_format={"result_format": result_format, "partial_unexpected_count": MAX_EXAMPLES},
     )
-    outcomes = [_outcome(r, []) for r in result.results]
+    outcomes = {r.expectation_config.id: _outcome(r, []) for r in result.results}
     if index:
         _add_row_examples(session, gx_batch, suite, index, parameters or {}, outcomes)
     outcome = SuiteOutcome(
-        suite=suite.name,
-        stage=suite.stage,
-        asset=suite.asset,
-        target="",
-        run_id="",
-        rows=0,
-        batch="",
-        seconds=0.0,
-        expectations=outcomes,
-    )
-    return outcome, result
-
-
-def _wants_page(outcome: SuiteOutcome) -> bool:
-    """Whether ``PIPELINE_DATA_DOCS`` asks for this batch's page."""
+        suite=suite.name, stage=suite.stage, asset=suite.asset, target=target, run_id=run_id,
+        rows=rows, batch=batch, seconds=0.0, expectations=list(outcomes.values()),
+    )  # fmt: skip
     mode = docs_mode()
-    return mode == "all" or (mode == "failures" and outcome.status != "passed")
+    if docs_dir is not None and (
+        mode == "all" or (mode == "failures" and outcome.status != "passed")
+    ):
+        outcome.docs_path = _render(session, docs_dir, suite, result, gx_batch.id, run_id)
+    outcome.seconds = round(time.perf_counter() - started, 3)
+    return outcome
 
 
 def _add_row_examples(
@@ -330,34 +274,24 @@ def _add_row_examples(
     suite: Suite,
     index: list[str],
     parameters: dict[str, Any],
-    outcomes: list[ExpectationOutcome],
+    outcomes: dict[str, ExpectationOutcome],
 ) -> None:
     """Re-run the failed expectations asking GX where the unexpected rows are.
 
     GX lists *every* unexpected row when asked for index columns (seconds per 100,000 rows),
     so the first pass does without, and only expectations failing on at most
     :data:`MAX_ROWS_LOCATED` rows are asked again, their examples then naming their rows.
+    Results are matched by the expectation's id in the context's suite.
     """
-    wanted = {
-        _key(o.expectation, o.columns, o.condition, o.severity, o.expected)
-        for o in outcomes
-        if not o.success and o.unexpected_count and o.unexpected_count <= MAX_ROWS_LOCATED
-    }
-    expectations = [
-        e
-        for e in suite.expectations
-        if _key(
-            e["type"],
-            _columns(e.get("kwargs") or {}),
-            _doc_condition(e),
-            e["severity"],
-            _expected(e.get("kwargs") or {}),
-        )
-        in wanted
+    again = [
+        e.configuration
+        for e in session.suite(suite).expectations
+        if not outcomes[e.id].success
+        and 0 < (outcomes[e.id].unexpected_count or 0) <= MAX_ROWS_LOCATED
     ]
-    if not expectations:
+    if not again:
         return
-    located = session.gx.ExpectationSuite(name=f"{suite.name}__rows", expectations=expectations)
+    located = session.gx.ExpectationSuite(name=f"{suite.name}__rows", expectations=again)
     result = gx_batch.validate(
         located,
         result_format={
@@ -367,36 +301,19 @@ def _add_row_examples(
         },
         expectation_parameters=parameters,
     )
-    examples = {}
     for r in result.results:
-        found = _outcome(r, index)
-        key = _key(
-            found.expectation, found.columns, found.condition, found.severity, found.expected
-        )
-        examples[key] = found.examples
-    for o in outcomes:
-        key = _key(o.expectation, o.columns, o.condition, o.severity, o.expected)
-        o.examples = examples.get(key, o.examples)
+        outcomes[r.expectation_config.id].examples = _outcome(r, index).examples
 
 
-def _key(
-    expectation: str, columns: str, condition: str | None, severity: str, expected: str | None
-) -> tuple:
-    # Expectations of one type on one column are told apart by severity (dates: a critical
-    # misread bound and an after-as_of warning) and, for regexes, by the pattern (the
-    # personal-data suite reads a column for e-mails and for phone numbers). Other bounds may be
-    # parameters, resolved only in the result.
-    regex = expected if expected and expected.startswith("regex ") else None
-    return (expectation, columns, condition, severity, regex)
-
-
-def _doc_condition(expectation: dict[str, Any]) -> str | None:
-    return condition_text((expectation.get("kwargs") or {}).get("row_condition"))
-
-
-def _columns(kwargs: dict[str, Any]) -> str:
-    """The column(s) an expectation reads, as messages name them."""
-    return ", ".join(expectation_columns(kwargs))
+def escape_values(value: Any) -> Any:
+    """``value`` with every string in it (in dicts, lists, tuples, keys too) HTML-escaped."""
+    if isinstance(value, str):
+        return html.escape(value, quote=True)
+    if isinstance(value, dict):
+        return {escape_values(k): escape_values(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(escape_values(v) for v in value)
+    return value
 
 
 def _render(session: _Session, docs_dir: Path, suite: Suite, result, batch_id: str, run_id: str):
@@ -419,8 +336,11 @@ def _render(session: _Session, docs_dir: Path, suite: Suite, result, batch_id: s
     # GX writes result values (unexpected examples, observed values, error messages) into the
     # page unescaped: a delivered campaign name '<img src=x onerror=…>' would run as script in
     # the reader's browser. The result is only used for this page, so escape it first.
+    for r in result.results:
+        r.result = escape_values(dict(r.result or {}))
+        r.exception_info = escape_values(r.exception_info)
     store = session.context.validation_results_store
-    store.set(key, escape_result(result))
+    store.set(key, result)
     try:
         session.context.build_data_docs(
             site_names=[site], resource_identifiers=[key], build_index=False
@@ -468,13 +388,9 @@ def _examples(result: dict[str, Any], columns: list[str], index: list[str]) -> l
 
 def _error(info: Any) -> str | None:
     """The exception message of a result's ``exception_info`` (flat or per metric)."""
-    if not isinstance(info, dict):
-        return None
-    if info.get("raised_exception"):
-        return str(info.get("exception_message") or "unknown error")
-    for value in info.values():
-        if isinstance(value, dict) and value.get("raised_exception"):
-            return str(value.get("exception_message") or "unknown error")
+    for found in (info, *info.values()) if isinstance(info, dict) else ():
+        if isinstance(found, dict) and found.get("raised_exception"):
+            return str(found.get("exception_message") or "unknown error")
     return None
 
 
@@ -519,9 +435,7 @@ def _outcome(result, index: list[str]) -> ExpectationOutcome:
         expectation=config.type,
         columns=", ".join(columns),
         expected=_expected(kwargs),
-        severity=config.severity.value
-        if hasattr(config.severity, "value")
-        else str(config.severity),
+        severity=config.severity.value,
         success=bool(result.success),
         observed=observed,
         condition=condition_text(condition),
