@@ -40,13 +40,9 @@ MART_COLUMN = "mart"  # which mart a row of a step-wide personal-data batch come
 @dataclass
 class Batch:
     """A query to validate, its row count, what it is (for people), GX parameters and the
-    watermarks to commit.
-
-    ``materialize``: the query selects (filters, joins, groups) rather than projects a table,
-    so it is run once into a temporary table for GX: GX sends a dozen queries per suite, and on
-    a view each of them would run the selection again (on 6.2M e-mail events, the repeated-key
-    grouping took about as long as the metric itself, for every metric).
-    """
+    watermarks to commit. ``materialize``: a selecting (not projecting) query, run once into a
+    temporary table: on a view each of GX's dozen queries would select again (on 6.2M e-mail
+    events, the repeated-key grouping cost as much as each metric)."""
 
     sql: str
     rows: int
@@ -103,18 +99,25 @@ def _select(columns: list[str], derived: dict[str, str] | None = None) -> str:
     return ", ".join(parts) or "1 as _row"
 
 
-def _new_rows(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch:
-    table = suite.asset
-    key = suite.meta.get("key")
-    schema, cols = table_schema(con, table)
-    names = [c for c, _ in cols]
-    if not key or key not in names or SEQ not in names:
-        raise ValueError(f"{suite.path}: meta.key {key!r} and {SEQ} must be columns of {table}")
+def _since(con: duckdb.DuckDBPyConnection, asset: str, schema: str, table: str):
+    """The watermark of ``table`` for ``asset``, the delivery it validated up to (None when
+    none, or when the warehouse was rebuilt: delivery numbers started again), the table's row
+    count and its latest delivery."""
     mark = read_watermark(con, asset, table)
     total, latest = rows(con, f"select count(*), max({SEQ}) from {schema}.{table}")[0]
     since = mark.last_delivery_seq
     if since is not None and (latest is None or latest < since):
-        since = None  # the warehouse was rebuilt: delivery numbers started again
+        since = None
+    return mark, since, total, latest
+
+
+def _new_rows(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch:
+    table, key = suite.asset, suite.meta.get("key")
+    schema, cols = table_schema(con, table)
+    names = [c for c, _ in cols]
+    if not key or key not in names or SEQ not in names:
+        raise ValueError(f"{suite.path}: meta.key {key!r} and {SEQ} must be columns of {table}")
+    mark, since, total, latest = _since(con, asset, schema, table)
     # With no watermark the batch is every row (repeats included): a projection, no filter.
     sql = f"select {_select(_columns(suite, names))} from {schema}.{table}"
     if since is not None:
@@ -122,8 +125,7 @@ def _new_rows(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch
         repeated = f"select {key} from {schema}.{table}"
         if old_rows_unchanged(con, suite, f"{schema}.{table}", mark, since):
             # The last good validation saw every repeated key of its rows, and those rows are
-            # as they were: a repeat now involves a new row, so only the new rows' keys are
-            # grouped.
+            # as they were: a repeat now involves a new row, so only new rows' keys are grouped.
             repeated += f" where {key} in (select {key} from {schema}.{table} where {where})"
         sql += (
             f" where {where} or {key} is null or {key} in ({repeated} "
@@ -135,11 +137,7 @@ def _new_rows(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch
         sql=sql,
         rows=height,
         description=f"{height} of {total} rows of {table}: {scope}, plus any repeated key",
-        watermarks={
-            table: Watermark(
-                latest if latest is not None else since, total, BuildLog(con).build_id(table)
-            )
-        },
+        watermarks={table: Watermark(latest, total, BuildLog(con).build_id(table))},
         materialize=since is not None,
     )
 
@@ -167,11 +165,8 @@ def old_rows_unchanged(
 
 
 def _currencies(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch:
-    schema, _ = table_schema(con, suite.asset)
-    sql = (
-        f"select currency, count(*) as orders from {schema}.{suite.asset} "
-        "where currency is not null group by currency"
-    )
+    table = f"{table_schema(con, suite.asset)[0]}.{suite.asset}"
+    sql = f"select currency, count(*) as orders from {table} where currency is not null group by 1"
     height = _count(con, sql)
     return Batch(sql, height, f"{height} distinct currencies in {suite.asset}")
 
@@ -185,15 +180,12 @@ def _customer_links(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) ->
             schema, _ = table_schema(con, table)
         except MissingTable:
             continue
-        since = read_watermark(con, asset, table).last_delivery_seq
-        total, latest = rows(con, f"select count(*), max({SEQ}) from {schema}.{table}")[0]
-        if since is not None and (latest is None or latest < since):
-            since = None
+        _, since, total, latest = _since(con, asset, schema, table)
         parts.append(
             f"select {literal(record_type)} as record_type, {key} as record_id "
             f"from {schema}.{table} where {SEQ} > {-1 if since is None else int(since)}"
         )
-        marks[table] = Watermark(latest if latest is not None else since, total)
+        marks[table] = Watermark(latest, total)
     if not parts:
         raise MissingTable("none of stg_orders, stg_tickets, stg_surveys exists yet")
     sql = f"""
@@ -286,10 +278,6 @@ class StepBatch:
     sql: str
     assets: list[str]
     columns: dict[str, int]
-
-    @property
-    def description(self) -> str:
-        return f"column names and text values of {len(self.assets)} marts: {', '.join(self.assets)}"
 
 
 def personal_data_batch(con: duckdb.DuckDBPyConnection, assets: list[str]) -> StepBatch | None:

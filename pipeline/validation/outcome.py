@@ -105,7 +105,8 @@ class SuiteOutcome:
         return cls(**fields)
 
 
-def _cell(text: object) -> str:
+def cell(text: object) -> str:
+    """``text`` for a markdown table cell."""
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
@@ -131,7 +132,7 @@ def markdown_table(outcomes: list[SuiteOutcome], failed_only: bool = False) -> s
         observed = f"could not be evaluated: {exp.error}" if exp.error else exp.observed
         mark = "✅" if exp.success else ("❌" if exp.severity == "critical" else "⚠️")
         lines.append(
-            f"| {_cell(suite)} | {_cell(expectation)} | {_cell(column)} | {exp.severity} "
-            f"| {mark} | {_cell(observed)} | {_cell('; '.join(exp.examples[:MAX_EXAMPLES]))} |"
+            f"| {cell(suite)} | {cell(expectation)} | {cell(column)} | {exp.severity} "
+            f"| {mark} | {cell(observed)} | {cell('; '.join(exp.examples[:MAX_EXAMPLES]))} |"
         )
     return "\n".join(lines)

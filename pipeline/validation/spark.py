@@ -1,24 +1,12 @@
 """Staging and mart suites on the Spark tables (``PIPELINE_ENGINE=spark``): GX's Spark engine.
 
-With the Spark engine the SQL models live in the lake (``<lake>/<layer>/<model>/``, Parquet
-written by Spark; pipeline.spark.build). Their suites — the same files in ``expectations/``,
-unchanged — run there with Great Expectations' Spark execution engine (a GX 1.x Spark data
-source, one DataFrame batch per suite) instead of inside DuckDB:
-
-- the batch is the DuckDB route's own query (pipeline.validation.batches: only the columns the
-  suite reads, new rows since the watermark, derived columns, ...) translated to Spark SQL with
-  the models' translation (pipeline.spark.translate) and run by Spark over the lake's tables;
-- outcome records, the run log, Data Docs pages, watermarks and the blocking rule (a failed
-  ``critical`` expectation is an ERROR that blocks, a ``warning`` a WARN that does not) are the
-  DuckDB route's (pipeline.validation.runner, .stages), so a check reads the same either way.
-
-The bookkeeping around a batch — its schema, its row count, the watermarks read and written —
-still runs on the warehouse, which holds a copy of every model (loaded from the same Parquet).
-
-:func:`check_suites_run_on_spark` runs when the definitions load with the Spark engine: an
-expectation GX cannot evaluate on Spark (no Spark implementation of its metric) or that would
-mean something else there stops the load, naming the suite file and the expectation; it is
-never dropped.
+The same suite files run on the lake's Parquet tables with GX's Spark execution engine, one
+DataFrame batch per suite: the DuckDB route's batch query (``batches``) translated to Spark SQL
+(pipeline.spark.translate). Outcomes, run log, Data Docs, watermarks and blocking are the DuckDB
+route's (``runner``, ``stages``), and the bookkeeping (schemas, counts, watermarks) still runs on
+the warehouse, which holds a copy of every model. :func:`check_suites_run_on_spark` stops the
+definitions' load on an expectation GX cannot run on Spark, or that means something else there,
+naming the file and the expectation: none is dropped.
 """
 
 from __future__ import annotations
@@ -49,11 +37,8 @@ SPARK_ENGINE = "SparkDFExecutionEngine"
 
 
 def spark_problem(expectation_type: str) -> str | None:
-    """Why GX cannot run ``expectation_type`` on Spark as on DuckDB, or None if it can.
-
-    Reads GX's registry: a map expectation needs a Spark form of its row condition
-    (``<map_metric>.condition``), any other the Spark form of each metric it depends on.
-    """
+    """Why GX cannot run ``expectation_type`` on Spark as on DuckDB, or None if it can: from
+    GX's registry, the Spark form of a map expectation's condition or of each metric it needs."""
     from great_expectations.expectations.registry import _registered_metrics, get_expectation_impl
 
     if expectation_type in NOT_ON_SPARK:
@@ -90,10 +75,8 @@ def check_suites_run_on_spark(suites: Iterable[Suite]) -> None:
 
 
 def _lake_table_sql(con: duckdb.DuckDBPyConnection, sql: str, lake: Path) -> tuple[str, dict]:
-    """``sql`` with its tables unqualified, and each table's lake folder by name.
-
-    A table the lake does not hold raises MissingTable naming its folder.
-    """
+    """``sql`` with its tables unqualified, and each table's lake folder by name (MissingTable
+    names the folder of one the lake does not hold)."""
     from pipeline.spark.build import table_dir
 
     tree = sqlglot.parse_one(sql, read="duckdb")
@@ -116,11 +99,8 @@ def _lake_table_sql(con: duckdb.DuckDBPyConnection, sql: str, lake: Path) -> tup
 
 
 def batch_frame(spark, con: duckdb.DuckDBPyConnection, sql: str, lake: Path, where: str):
-    """The Spark DataFrame of a DuckDB batch query ``sql`` over the lake's tables.
-
-    Each table is read from its Parquet folder as a temporary view of its name (as the Spark
-    model builds expose them); ``where`` names the batch in a translation error.
-    """
+    """The Spark DataFrame of DuckDB batch query ``sql``, each table a temporary view of its
+    Parquet folder (as the Spark models see them); ``where`` names the batch in an error."""
     from pipeline.spark.translate import to_spark
 
     unqualified, folders = _lake_table_sql(con, sql, lake)
@@ -130,11 +110,8 @@ def batch_frame(spark, con: duckdb.DuckDBPyConnection, sql: str, lake: Path, whe
 
 
 def _datasource(session, spark) -> Any:
-    """The GX session's Spark data source for the Spark session ``spark``.
-
-    GX's Spark engine takes the active Spark session when the data source is made; a data
-    source made for an earlier (since stopped) session is replaced.
-    """
+    """The GX session's Spark data source for ``spark``: GX takes the active Spark session when
+    the data source is made, so one made for an earlier (since stopped) session is replaced."""
     made_for = getattr(session, "spark_datasource", None)
     if made_for is not None and made_for[0] is spark:
         return made_for[1]
@@ -145,34 +122,19 @@ def _datasource(session, spark) -> Any:
     return datasource
 
 
-def run_suite_spark(
-    frame,
-    suite: Suite,
-    rows: int,
-    *,
-    target: str,
-    batch: str,
-    run_id: str,
-    parameters: dict[str, Any] | None = None,
-    docs_dir: Path | None = None,
-) -> SuiteOutcome:
+def run_suite_spark(frame, suite: Suite, rows: int, **fields: Any) -> SuiteOutcome:
     """Validate the Spark DataFrame ``frame`` (``rows`` rows) against ``suite`` with GX's Spark
-    engine; the outcome record and Data Docs page as the DuckDB route makes them."""
-
+    engine (``fields``: :func:`~pipeline.validation.runner.validate_batch`'s)."""
     started = time.perf_counter()
     session = _session()
     datasource = _datasource(session, frame.sparkSession)
     name = f"{suite.name}__{next(session.names)}"
     asset = datasource.add_dataframe_asset(name)
     try:
-        gx_batch = asset.add_batch_definition_whole_dataframe("batch").get_batch(
-            batch_parameters={"dataframe": frame}
-        )
+        definition = asset.add_batch_definition_whole_dataframe("batch")
+        gx_batch = definition.get_batch(batch_parameters={"dataframe": frame})
         index = [c for c in suite.index_columns if c in frame.columns]
-        return validate_batch(
-            gx_batch, suite, index, rows, target=target, batch=batch, run_id=run_id,
-            parameters=parameters, docs_dir=docs_dir, started=started,
-        )  # fmt: skip
+        return validate_batch(gx_batch, suite, index, rows, started=started, **fields)
     finally:
         datasource.delete_asset(name)
 
@@ -190,10 +152,8 @@ def validate_asset_on_spark(
     critical failure, move the watermarks (as pipeline.validation.stages.validate_asset)."""
     from pipeline.spark.session import spark_session
 
-    batches = []
     try:
-        for suite in suites:
-            batches.append((suite, build_batch(con, suite, asset)))
+        batches = [(suite, build_batch(con, suite, asset)) for suite in suites]
         spark = spark or spark_session()
         frames = {
             suite.path: batch_frame(spark, con, b.sql, lake, f"{suite.path} batch of {asset}")

@@ -23,7 +23,7 @@ from pipeline.validation.batches import (
 )
 from pipeline.validation.docs import data_docs_dir
 from pipeline.validation.log import ValidationLog, read_log
-from pipeline.validation.outcome import SuiteOutcome
+from pipeline.validation.outcome import SuiteOutcome, cell
 from pipeline.validation.runner import (
     SqlSource,
     docs_mode,
@@ -62,10 +62,8 @@ class AssetValidation:
 
     def summary(self) -> str:
         """One line for the check's description."""
-        if self.missing:
-            return self.missing
-        if self.unchanged:
-            return self.unchanged.text()
+        if self.missing or self.unchanged:
+            return self.missing or self.unchanged.text()
         failed = [e for o in self.outcomes for e in o.errors + o.warnings]
         rows_seen = ", ".join(f"{o.suite}: {o.rows} rows" for o in self.outcomes)
         if not failed:
@@ -83,17 +81,9 @@ def suites_for(asset: str, layer: str, suites: dict[str, Suite]) -> list[Suite]:
 
 
 def validate_asset(
-    con: duckdb.DuckDBPyConnection,
-    settings: Settings,
-    asset: str,
-    suites: list[Suite],
-    run_id: str,
+    con: duckdb.DuckDBPyConnection, settings: Settings, asset: str, suites: list[Suite], run_id: str
 ) -> AssetValidation:
-    """Run ``suites`` on their batches of ``asset``; on no critical failure, move watermarks.
-
-    When the tables they read are as at their last passing validation, with the same suites,
-    nothing runs and the result says so (:mod:`pipeline.validation.unchanged`).
-    """
+    """:func:`validate_assets` for one asset."""
     return validate_assets(con, settings, [(asset, suites)], run_id)[asset]
 
 
@@ -103,14 +93,14 @@ def validate_assets(
     targets: list[tuple[str, list[Suite]]],
     run_id: str,
 ) -> dict[str, AssetValidation]:
-    """:func:`validate_asset` for each ``(asset, suites)`` of one check step, through one GX
-    data source; a suite several of the changed assets share (the personal-data guard) runs
-    once over all of them (:func:`_step_outcomes`)."""
+    """Run each ``(asset, suites)`` of one check step on its batches, through one GX data
+    source; on no critical failure, move the asset's watermarks. An asset whose tables and
+    suites are as at its last passing validation is not run again (:mod:`.unchanged`); a suite
+    several assets share (the personal-data guard) runs once over all (:func:`_step_outcomes`)."""
     results: dict[str, AssetValidation] = {}
     pending = []
     for asset, suites in targets:
-        # The key is taken before GX runs: building a GX suite edits the documents' dicts in
-        # place.
+        # Taken before GX runs: building a GX suite edits the documents' dicts in place.
         key, tables = suites_key(suites), fingerprint(con, suites, asset)
         same = unchanged_since(con, asset, key, tables)
         if same is not None:
@@ -155,13 +145,9 @@ def _step_outcomes(
     pending: list[tuple[str, list[Suite]]],
 ) -> dict[tuple[str, str], SuiteOutcome]:
     """``(suite, asset) -> outcome`` of the personal-data suite, run once over every asset of
-    the step that needs it (GX's fixed cost per suite run, not per mart).
-
-    Only a pass is shared, each asset getting its own rows' share of it (:func:`share`); on a
-    failure, or a suite an asset runs alone, each asset runs the suite on its own batch, so
-    failures read as before, with their own counts and examples. With
-    ``PIPELINE_DATA_DOCS=all`` every asset keeps its own run, and so its own page.
-    """
+    the step that needs it (GX's fixed cost per suite run, not per mart). Only a pass is shared
+    (:func:`share`): on a failure each asset runs the suite on its own batch, so failures keep
+    their own counts and examples; with ``PIPELINE_DATA_DOCS=all`` each keeps its own page."""
     if docs_mode() == "all":
         return {}
     wanted: dict[str, tuple[Suite, list[str]]] = {}
@@ -178,7 +164,9 @@ def _step_outcomes(
             continue
         outcome, counts = run_suite_with_counts(
             source, suite, batch.sql, MART_COLUMN,
-            target=", ".join(batch.assets), batch=batch.description, run_id=run_id,
+            target=", ".join(batch.assets), run_id=run_id,
+            batch=f"column names and text values of {len(batch.assets)} marts: "
+            + ", ".join(batch.assets),
         )  # fmt: skip
         if outcome.status != "passed" or any(
             e.unexpected_count is None for e in outcome.expectations
@@ -226,9 +214,8 @@ def run_batches(
     validate: Callable[..., SuiteOutcome],
 ) -> AssetValidation:
     """Validate each ``(suite, batch)`` of ``asset`` with one engine's ``validate(suite, batch,
-    **fields)`` (a batch already validated with the step's other assets: its outcome), log the
-    outcomes and, on no critical failure, move the watermarks: what the DuckDB route and the
-    Spark route (pipeline/validation/spark.py) share."""
+    **fields)`` (or take its outcome, validated with the step's other assets), log the outcomes
+    and, on no critical failure, move the watermarks: shared by the DuckDB and Spark routes."""
     result = AssetValidation(asset)
     log = ValidationLog(settings.data_dir, run_id)
     marks = {}
@@ -253,11 +240,8 @@ AFTER_AS_OF = "dated after the end of as_of"
 
 
 def rows_after_as_of(outcomes: list[SuiteOutcome]) -> dict[str, int]:
-    """Landed rows dated after the end of as_of, per date column, from the landed outcomes.
-
-    They are warnings, not refusals: the rows land and the marts ignore them until as_of
-    reaches them (metrics.md).
-    """
+    """Landed rows dated after the end of as_of, per date column: warnings, not refusals (the
+    rows land; the marts ignore them until as_of reaches them, metrics.md)."""
     counts: dict[str, int] = {}
     for outcome in outcomes:
         for e in outcome.warnings:
@@ -351,10 +335,9 @@ class LandedValidation:
         ]
         for f in self.files:
             suite = f.outcome.status if f.outcome else "not run"
-            reason = (f.reason or "").replace("|", "\\|").replace("\n", " ")
             lines.append(
                 f"| {f.source_file} | {f.status} | {f.rows_read} | {f.rows_landed} "
-                f"| {f.rows_quarantined} | {suite} | {reason} |"
+                f"| {f.rows_quarantined} | {suite} | {cell(f.reason or '')} |"
             )
         return "\n".join(lines)
 
@@ -368,13 +351,14 @@ def landed_validation(
         for o in read_log(settings.data_dir, run_id)
         if o.stage == "landed" and o.asset == f"raw_{entity}"
     }
-    ledger = []
-    if table_exists(con, "meta", "ingest_ledger"):
-        ledger = rows(
+    ledger = (
+        rows(
             con,
             "select source_file, status, rows_read, rows_landed, rows_quarantined, reason "
             "from meta.ingest_ledger where run_id = ? and entity = ? order by delivery_seq",
             [run_id, entity],
         )
-    files = [LandedFile(*row, outcome=outcomes.get(row[0])) for row in ledger]
-    return LandedValidation(entity, files)
+        if table_exists(con, "meta", "ingest_ledger")
+        else []
+    )
+    return LandedValidation(entity, [LandedFile(*r, outcome=outcomes.get(r[0])) for r in ledger])

@@ -10,8 +10,7 @@ loads it unchanged. Our additions live in ``meta``:
 - ``derived_columns``: SQL expressions added to the frame, e.g. a sum to compare a column with
 
 Every expectation states its ``severity``: ``critical`` blocks (a Dagster ERROR), ``warning``
-only shows. GX logs and *skips* an expectation it cannot build, so :func:`build_gx_suite` compares
-what the file lists with what GX kept and raises :class:`SuiteError` on any difference.
+only shows. A suite GX cannot build whole raises :class:`SuiteError` (:func:`build_gx_suite`).
 """
 
 from __future__ import annotations
@@ -174,28 +173,33 @@ def read_suites(directory: Path = EXPECTATIONS_DIR) -> dict[str, Suite]:
 
 
 def build_gx_suite(suite: Suite):
-    """The GX ``ExpectationSuite`` of a file, or SuiteError if GX dropped or changed anything."""
+    """The GX ``ExpectationSuite`` of a file; SuiteError names each expectation GX refuses.
+
+    Each expectation is built on its own: given a suite's dicts, GX logs and *skips* one it
+    cannot build. Copies: GX edits the dicts in place, which would change the suite's digest.
+    """
     import great_expectations as gx
+    from great_expectations.expectations.expectation_configuration import (
+        ExpectationConfiguration,
+    )
 
-    try:
-        with _quiet_gx():  # GX logs a traceback per skipped expectation; we report it once
-            # A copy: GX edits the expectation dicts it is given in place, which would change
-            # the suite's digest (the key of reused passes, pipeline.validation.unchanged).
-            built = gx.ExpectationSuite(**_gx_fields(copy.deepcopy(suite.document)))
-    except Exception as err:  # GX raises pydantic and its own errors for a bad expectation
-        raise SuiteError(f"{suite.path}: {_diagnose(suite) or err}") from None
-    wanted = [(e["type"], e["severity"]) for e in suite.expectations]
-    kept = [(e.expectation_type, e.severity.value) for e in built.expectations]
-    if len(kept) != len(wanted) or sorted(kept) != sorted(wanted):
-        detail = _diagnose(suite) or f"the file lists {wanted}, GX kept {kept}"
+    built, problems = [], []
+    with gx_logger_at("great_expectations", logging.CRITICAL):  # one message, not tracebacks
+        for i, exp in enumerate(copy.deepcopy(suite.expectations), start=1):
+            try:
+                built.append(ExpectationConfiguration(**exp).to_domain_obj())
+            except Exception as err:  # GX raises pydantic and its own errors
+                first = " ".join(str(err).split())[:300]
+                problems.append(f"expectation {i} ({exp['type']}) is invalid: {first}")
+    if problems:
         raise SuiteError(
-            f"{suite.path}: GX kept {len(kept)} of {len(wanted)} expectations: {detail}"
+            f"{suite.path}: GX kept {len(built)} of {len(problems) + len(built)} expectations: "
+            + "; ".join(problems)
         )
-    return built
-
-
-def _gx_fields(doc: dict[str, Any]) -> dict[str, Any]:
-    return {k: doc[k] for k in ("name", "expectations", "meta", "notes") if k in doc}
+    doc = suite.document
+    return gx.ExpectationSuite(
+        name=suite.name, expectations=built, meta=doc.get("meta"), notes=doc.get("notes")
+    )
 
 
 @contextmanager
@@ -208,30 +212,3 @@ def gx_logger_at(name: str, level: int) -> Iterator[None]:
         yield
     finally:
         gx_logger.setLevel(previous)
-
-
-def _quiet_gx():
-    return gx_logger_at("great_expectations", logging.CRITICAL)
-
-
-def _diagnose(suite: Suite) -> str | None:
-    """Which expectation GX refuses and why (built one at a time, only after a failure)."""
-    from great_expectations.expectations.expectation_configuration import (
-        ExpectationConfiguration,
-    )
-    from great_expectations.expectations.metadata_types import FailureSeverity
-
-    problems = []
-    with _quiet_gx():
-        for i, exp in enumerate(suite.expectations, start=1):
-            try:
-                ExpectationConfiguration(
-                    type=exp["type"],
-                    kwargs=exp.get("kwargs") or {},
-                    meta=exp.get("meta"),
-                    severity=FailureSeverity(exp.get("severity", "critical")),
-                ).to_domain_obj()
-            except Exception as err:
-                first = " ".join(str(err).split())[:300]
-                problems.append(f"expectation {i} ({exp['type']}) is invalid: {first}")
-    return "; ".join(problems) or None
