@@ -27,8 +27,8 @@ from pipeline import pii
 from pipeline.config import ConfigError, PipelineConfig, Settings
 from pipeline.email_hash import hash_key, hmac_pads
 from pipeline.engine import SQL_DIR, build_models, discover_models
-from pipeline.validation import validate_asset
 from pipeline.validation.runner import escape_values
+from pipeline.validation.stages import validate_assets
 from pipeline.validation.suites import EXPECTATIONS_DIR, read_suites
 from pipeline.warehouse import Warehouse, run
 
@@ -238,7 +238,7 @@ def test_masked_marts_pass_both_guards(leaky, monkeypatch):
     guard = read_suites()["marts_no_personal_data"]
     for mart in ("email_monthly", "customer_360", "social_monthly"):
         assert_no_personal_data(con, "marts", mart)  # raises on a leak
-        (outcome,) = validate_asset(con, settings, mart, [guard], "r1").outcomes
+        (outcome,) = validate_assets(con, settings, [(mart, [guard])], "r1")[mart].outcomes
         assert outcome.status == "passed"
 
 
@@ -254,7 +254,7 @@ def test_what_slips_past_the_masking_is_refused_by_both_guards(tmp_path, monkeyp
         assert_no_personal_data(con, "marts", "leaky")
     suite = read_suites()["marts_no_personal_data"]
     settings = Settings.resolve(data_dir=str(tmp_path), as_of="2024-03-31")
-    result = validate_asset(con, settings, "leaky", [suite], "r1")
+    result = validate_assets(con, settings, [("leaky", [suite])], "r1")["leaky"]
     # One failed pattern expectation, its example the leaked value in column note.
     (failed,) = [e for o in result.outcomes for e in o.errors]
     assert failed.examples == [f"{leak} (mart_column note)"]
@@ -276,7 +276,7 @@ def test_a_delivered_tag_is_text_on_its_data_docs_page(tmp_path, monkeypatch):
     run(con, "create table marts.leaky as select ? as campaign_name", [value])
     settings = Settings.resolve(data_dir=str(tmp_path), as_of="2024-03-31")
     suite = read_suites()["marts_no_personal_data"]
-    (outcome,) = validate_asset(con, settings, "leaky", [suite], "r1").outcomes
+    (outcome,) = validate_assets(con, settings, [("leaky", [suite])], "r1")["leaky"].outcomes
     assert outcome.status == "error"
     page = Path(outcome.docs_path)
     assert page.is_relative_to(tmp_path / "docs" / "data_docs" / "validations")

@@ -24,14 +24,13 @@ from test_validation_stages import built_warehouse
 from assets.checks import suite_result
 from pipeline.config import Settings
 from pipeline.sqltext import literal
-from pipeline.validation import validate_asset
 from pipeline.validation.batches import build_batch
 from pipeline.validation.spark import (
     batch_frame,
     check_suites_run_on_spark,
     validate_asset_on_spark,
 )
-from pipeline.validation.stages import AssetValidation
+from pipeline.validation.stages import AssetValidation, validate_assets
 from pipeline.validation.state import read_watermark
 from pipeline.validation.suites import SuiteError, read_suite, read_suites
 from pipeline.warehouse import prepare, run
@@ -127,7 +126,7 @@ def test_same_outcomes_and_blocking_as_duckdb(engines, spark):
         "e.g. c2 (file test/contacts_1.csv, row 3)"
     )
     # The same outcome records, field by field, as GX's SQL engine inside DuckDB gives.
-    duck = validate_asset(dcon, dset, "stg_contacts", suites, "run-1")
+    duck = validate_assets(dcon, dset, [("stg_contacts", suites)], "run-1")["stg_contacts"]
     assert _records(result) == _records(duck)
 
 

@@ -17,9 +17,8 @@ from marts_fixtures import build_all, insert_rows, new_warehouse, write_settings
 from pipeline import pii
 from pipeline.config import Settings
 from pipeline.engine import discover_models, materialize_model
-from pipeline.validation import validate_asset
 from pipeline.validation.batches import old_rows_unchanged
-from pipeline.validation.stages import suites_for
+from pipeline.validation.stages import suites_for, validate_assets
 from pipeline.validation.state import read_watermark
 from pipeline.validation.suites import read_suites
 from pipeline.warehouse import prepare, run, scalar
@@ -95,7 +94,9 @@ def wh(built, tmp_path, monkeypatch):
 def check(wh, asset: str, run_id: str = "r"):
     con, settings, suites = wh
     layer = next(m.layer for m in discover_models() if m.name == asset)
-    return validate_asset(con, settings, asset, suites_for(asset, layer, suites), run_id)
+    return validate_assets(con, settings, [(asset, suites_for(asset, layer, suites))], run_id)[
+        asset
+    ]
 
 
 def failures(result) -> list[str]:
@@ -321,7 +322,7 @@ def test_a_changed_suite_validates_again(wh, tmp_path):
         "type": "expect_column_to_exist", "kwargs": {"column": "order_id"},
         "severity": "warning"}]}  # fmt: skip
     edited = dataclasses.replace(own, document=document)
-    result = validate_asset(con, settings, "stg_orders", [edited], "run-3")
+    result = validate_assets(con, settings, [("stg_orders", [edited])], "run-3")["stg_orders"]
     assert result.unchanged is None and result.status == "passed"
     assert [len(o.expectations) for o in result.outcomes] == [len(own.expectations) + 1]
 

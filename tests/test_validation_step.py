@@ -24,7 +24,6 @@ from pipeline.config import Settings
 from pipeline.definitions import build_definitions
 from pipeline.engine import mart_names
 from pipeline.predict.docs import PREDICTION_MARTS
-from pipeline.validation import validate_asset
 from pipeline.validation.log import read_log
 from pipeline.validation.stages import suites_for, validate_assets
 from pipeline.validation.suites import read_suites
@@ -89,7 +88,9 @@ def test_the_guard_runs_once_for_the_step_and_each_mart_gets_its_own_counts(wh):
     assert all(r.unchanged is not None for r in again.values())
     # The same counts as the mart's own run of the suite (passes forgotten, so it runs).
     run(con, "delete from meta.validation_passes")
-    alone = validate_asset(con, settings, "channel_retention", [suites[GUARD]], "run-3")
+    alone = validate_assets(con, settings, [("channel_retention", [suites[GUARD]])], "run-3")[
+        "channel_retention"
+    ]
     assert "one run" not in guard(alone).batch
     assert counts(guard(alone)) == counts(guard(results["channel_retention"]))
 

@@ -223,8 +223,7 @@ def _table(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch:
     )
     height = _count(con, sql)
     last_good = read_watermark(con, asset, suite.asset).row_count
-    shrink = max_shrink()
-    floor = min_row_count(last_good, shrink)
+    floor = min_row_count(last_good, max_shrink())
     since = f"last good run {last_good} rows" if last_good is not None else "no earlier good run"
     return Batch(
         sql=sql,
@@ -265,9 +264,7 @@ def personal_data_description(asset: str, columns: int, height: int) -> str:
 def _personal_data(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch:
     sql, columns = _personal_data_sql(con, asset)
     height = _count(con, sql)
-    return Batch(
-        sql=sql, rows=height, description=personal_data_description(asset, columns, height)
-    )
+    return Batch(sql, height, personal_data_description(asset, columns, height))
 
 
 @dataclass

@@ -1,32 +1,24 @@
 """Great Expectations' SQL engine inside this process's DuckDB database: the compatibility fix.
 
-Two faults stop GX 1.24 validating on DuckDB; their minimal reproductions, written to be
-reported upstream: docs/validation.md, "GX's SQL engine on DuckDB". Tests:
-tests/test_validation_gx_duckdb.py.
+The faults' minimal reproductions, written to be reported upstream: docs/validation.md, "GX's
+SQL engine on DuckDB". Tests: tests/test_validation_gx_duckdb.py, _gx_columns.py, _gx_unique.py.
 
 1. GX fetches a metric query's rows after its connection went back to the pool, whose rollback
-   discards DuckDB's unbuffered result (IndexError). Fix, through SQLAlchemy's ``creator`` hook:
-   GX's DB-API cursors fetch each result whole when it runs (:class:`BufferedCursor`); GX's
-   metric queries return aggregates or a few examples, so this costs nothing.
-2. GX maps no regex operator for the ``duckdb`` dialect. Fix: the two regex metrics again with
-   DuckDB's ``regexp_matches`` (a partial match, like pandas and PostgreSQL's ``~``).
+   discards DuckDB's unbuffered result (IndexError). Through SQLAlchemy's ``creator`` hook, GX's
+   cursors fetch each (small: aggregates, a few examples) result whole (:class:`BufferedCursor`).
+2. GX maps no regex operator for ``duckdb``: here ``regexp_matches``, a partial match like
+   PostgreSQL's ``~`` (DuckDB's ``~`` is a full match).
+3. ``table.column_types`` reflects through duckdb_engine's PostgreSQL inspector, 60 ms of CPU
+   twice a suite run (40 % of a small landed suite); ``DESCRIBE`` takes under 1 ms, mapped to
+   the SQLAlchemy types reflection gives.
+4. Uniqueness is ``count(*) over (partition by key)`` over every row, twice: here the repeated
+   keys are grouped once (half the CPU) into a temporary table GX's queries read, one row per
+   repeated row (:func:`drop_repeated_keys` drops it).
 
-And two costs, fixed the same way (GX's metric-provider mechanism: a subclass of GX's provider
-registers its functions under the same metric names; other dialects keep GX's own function):
-
-3. ``table.column_types`` reflects through duckdb_engine's PostgreSQL inspector (a rejected
-   ``REGCLASS`` query, ``pg_catalog``): about 60 ms of CPU, twice a suite run, 40 % of a small
-   landed suite. ``DESCRIBE`` answers in under a millisecond, mapped to the SQLAlchemy types
-   reflection gives (tests/test_validation_gx_columns.py compares both on every type).
-4. ``expect_column_values_to_be_unique`` is ``count(*) over (partition by key)`` over every
-   row, twice (count and examples): about twice the CPU of a grouping (6.2M keys: 2.6 s against
-   1.3 s). Here the repeated keys are grouped once into a temporary table on GX's connection,
-   expanded back to one row per repeated row; GX's condition, counts and examples read that
-   (tests/test_validation_gx_unique.py). :func:`drop_repeated_keys` drops the tables.
-
-GX never opens the database file (DuckDB lets one process write it): its connection is one the
-pipeline made, ``con.cursor()`` (:func:`gx_connection`, which sees committed tables) or the
-landed files' in-memory database.
+2-4 use GX's metric-provider mechanism: a subclass of GX's provider registers its functions
+under the same metric names; other dialects keep GX's own. GX never opens the database file
+(one process may write it): its connection is ``con.cursor()`` (:func:`gx_connection`, seeing
+committed tables) or the landed files' in-memory database.
 """
 
 from __future__ import annotations

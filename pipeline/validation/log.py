@@ -1,9 +1,9 @@
 """The run log: every suite outcome of a run, one JSON line each, under ``<data>/validation/``.
 
-The landed validator runs inside the ingestion step and the asset checks in their own steps
-(separate processes where a run uses Dagster's multiprocess executor), so results pass through
-a file: ``<data>/validation/runs/<run_id>.jsonl``. The checks read this run's lines back, and the
-cost report sums their ``seconds``. Only the newest :data:`KEEP_RUNS` logs are kept.
+The landed validator runs in the ingestion step and the asset checks in their own steps (other
+processes under Dagster's multiprocess executor), so results pass through
+``<data>/validation/runs/<run_id>.jsonl``, which the checks and the cost report read back. Only
+the newest :data:`KEEP_RUNS` logs are kept.
 """
 
 from __future__ import annotations

@@ -149,7 +149,7 @@ def validate_asset_on_spark(
     spark=None,
 ) -> AssetValidation:
     """Run ``suites`` on their batches of ``asset``'s lake table with GX's Spark engine; on no
-    critical failure, move the watermarks (as pipeline.validation.stages.validate_asset)."""
+    critical failure, move the watermarks (as ``stages.validate_assets``)."""
     from pipeline.spark.session import spark_session
 
     try:

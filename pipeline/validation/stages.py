@@ -80,13 +80,6 @@ def suites_for(asset: str, layer: str, suites: dict[str, Suite]) -> list[Suite]:
     return own + shared
 
 
-def validate_asset(
-    con: duckdb.DuckDBPyConnection, settings: Settings, asset: str, suites: list[Suite], run_id: str
-) -> AssetValidation:
-    """:func:`validate_assets` for one asset."""
-    return validate_assets(con, settings, [(asset, suites)], run_id)[asset]
-
-
 def validate_assets(
     con: duckdb.DuckDBPyConnection,
     settings: Settings,

@@ -1,15 +1,10 @@
 """``meta.validation_watermarks``: what the last good validation of each asset saw.
 
-Written only when an asset's checks pass (no critical failure), so it always describes the
-last good run:
-
-- ``last_delivery_seq``: the highest ``_delivery_seq`` validated, so the next staging check
-  validates only rows delivered after it (cost and memory follow new data);
-- ``row_count``: the table's rows, so a mart that shrinks too much since then fails.
-
-Kept in the warehouse rather than read from Dagster's event log because Dagster records the
-latest materialization whether or not its checks passed, and a run may use an ephemeral
-instance (tests, ``dg.materialize``); the warehouse is the state the marts are built from.
+Written only when an asset's checks pass (no critical failure): ``last_delivery_seq``, the
+highest ``_delivery_seq`` validated (the next staging check validates only later rows), and
+``row_count`` (a mart that shrinks too much since fails). In the warehouse, not Dagster's event
+log: Dagster records a materialization whether or not its checks passed, and a run may use an
+ephemeral instance; the warehouse is the state the marts are built from.
 """
 
 from __future__ import annotations
@@ -21,9 +16,6 @@ from dataclasses import dataclass
 import duckdb
 
 from pipeline.warehouse import add_missing_columns, rows, run
-
-MAX_SHRINK_ENV = "PIPELINE_MAX_SHRINK"
-DEFAULT_MAX_SHRINK = 0.25
 
 DDL = """
 create table if not exists meta.validation_watermarks (
@@ -70,38 +62,27 @@ def read_watermark(con: duckdb.DuckDBPyConnection, check_asset: str, table: str)
 def write_watermarks(
     con: duckdb.DuckDBPyConnection, check_asset: str, marks: dict[str, Watermark], run_id: str
 ) -> None:
-    """Record the watermarks of a passed validation (one transaction)."""
+    """Record the watermarks of a passed validation (one statement: all or none)."""
     ensure_state(con)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    run(con, "begin transaction")
-    try:
-        for table, mark in marks.items():
-            run(
-                con,
-                "insert or replace into meta.validation_watermarks (check_asset, table_name, "
-                "last_delivery_seq, row_count, run_id, validated_at, build_id) "
-                "values (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    check_asset,
-                    table,
-                    mark.last_delivery_seq,
-                    mark.row_count,
-                    run_id,
-                    now,
-                    mark.build_id,
-                ],
-            )
-        run(con, "commit")
-    except BaseException:
-        run(con, "rollback")
-        raise
+    values = [
+        [check_asset, table, m.last_delivery_seq, m.row_count, run_id, now, m.build_id]
+        for table, m in marks.items()
+    ]
+    run(
+        con,
+        "insert or replace into meta.validation_watermarks (check_asset, table_name, "
+        "last_delivery_seq, row_count, run_id, validated_at, build_id) "
+        f"values {', '.join(['(?, ?, ?, ?, ?, ?, ?)'] * len(values))}",
+        [v for row in values for v in row],
+    )
 
 
 def max_shrink() -> float:
     """``PIPELINE_MAX_SHRINK``: the largest share of its rows a mart may lose between good runs."""
     from pipeline.config import setting
 
-    return setting(MAX_SHRINK_ENV)
+    return setting("PIPELINE_MAX_SHRINK")
 
 
 def min_row_count(last_good: int | None, shrink: float) -> int:

@@ -185,7 +185,8 @@ def build_gx_suite(suite: Suite):
 
     built, problems = [], []
     with gx_logger_at("great_expectations", logging.CRITICAL):  # one message, not tracebacks
-        for i, exp in enumerate(copy.deepcopy(suite.expectations), start=1):
+        doc = copy.deepcopy(suite.document)
+        for i, exp in enumerate(doc["expectations"], start=1):
             try:
                 built.append(ExpectationConfiguration(**exp).to_domain_obj())
             except Exception as err:  # GX raises pydantic and its own errors
@@ -196,7 +197,6 @@ def build_gx_suite(suite: Suite):
             f"{suite.path}: GX kept {len(built)} of {len(problems) + len(built)} expectations: "
             + "; ".join(problems)
         )
-    doc = suite.document
     return gx.ExpectationSuite(
         name=suite.name, expectations=built, meta=doc.get("meta"), notes=doc.get("notes")
     )

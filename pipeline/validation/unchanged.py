@@ -1,19 +1,12 @@
 """Do not validate again what has not changed since it last passed.
 
-A check's suites read a few tables (``tables_read``). When every one of them holds the rows it
-held at the check's last *passing* validation (same content hash, :func:`pipeline.engine.skip.
-content_hash`, taken in DuckDB), and the suites' JSON and the code that selects their batches
-are the same, the suites would find what they found then: nothing. So the check reuses that
-outcome and says so ("unchanged since validation in run X") instead of paying GX's fixed cost
-per suite run again. A build skipped by ``pipeline.engine.skip`` leaves its table's hash as it
-was, so a run with nothing new runs no suite at all.
-
-Only a pass (no critical failure, no warning) is reused: a warning or an error is evaluated
-again, so it stays visible in every run. ``meta.validation_passes`` holds one row per check
-asset; a failed validation leaves it as it was (the rows it vouches for are still those hashes).
-The hash is of the whole table, not its build number, so a hand edit of a table is seen too;
-above ``HASH_ROWS`` rows (as in ``pipeline.engine.skip``) the row count and the engine's build
-number stand in for it (a table without a build number is then always validated).
+When every table a check's suites read (:func:`tables_read`) has the content hash it had at the
+check's last *passing* validation (``pipeline.engine.skip.content_hash``, in DuckDB; above
+``HASH_ROWS`` rows the row count and build number stand in), and the suites' JSON and the batch
+code are the same, the suites would find what they found then. So the check reuses that pass
+and says so, instead of paying GX's fixed cost again; a run with nothing new runs no suite.
+Only a pass is reused (a warning or an error stays visible in every run): a failed validation
+leaves ``meta.validation_passes`` (one row per check asset) as it was.
 """
 
 from __future__ import annotations
@@ -87,12 +80,11 @@ def fingerprint(con: duckdb.DuckDBPyConnection, suites: list[Suite], asset: str)
             count = int(
                 scalar(con, f"select count(*) from {identifier(schema)}.{identifier(table)}")
             )
+            # Hashing a big table (60M e-mail events at 1M customers) would cost seconds on every
+            # run it changed in: its build number vouches instead (none: never reused).
             if count <= HASH_ROWS:
                 found[table] = content_hash(con, schema, table)
             else:
-                # Hashing a big table (60M e-mail events at 1M customers) would cost seconds on
-                # every run it changed in: its build number (pipeline.engine) vouches instead,
-                # None (never reused) when it has none.
                 build = BuildLog(con).build_id(table)
                 found[table] = None if build is None else f"{count} rows, build {build}"
     return found
