@@ -68,6 +68,11 @@ class BufferedCursor:
         self._rows = list(self._inner.fetchall()) if self.description else []
         self.rowcount = len(self._rows) if self.description else -1
 
+    def executemany(self, statement: str, parameters: Any = None, context: Any = None) -> None:
+        """Run ``statement`` once per parameter set (no result)."""
+        self._inner.executemany(statement, parameters)
+        self.description, self._rows, self.rowcount = None, [], -1
+
     def fetchmany(self, size: int | None = None) -> list[tuple]:
         """The next ``size`` rows (``arraysize`` by default)."""
         size = self.arraysize if size is None else size
@@ -86,7 +91,7 @@ class BufferedCursor:
         """Drop the rows kept."""
         self._rows = []
 
-    def __getattr__(self, name: str) -> Any:  # executemany and the rest: duckdb_engine's
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
 
