@@ -171,11 +171,11 @@ def test_a_mart_shrinking_by_half_fails_unless_allowed(wh, monkeypatch):
 def test_mart_ranges_and_identities(wh):
     # month columns are DATEs: GX on SQL quotes them as dates (pandas showed a midnight).
     con = wh[0]
-    run(con, "update marts.satisfaction_monthly set nps = 150 where month = date '2024-02-01'")
+    run(con, "update marts.satisfaction_monthly set ces = 9 where month = date '2024-02-01'")
     # satisfaction_monthly starts at the first ticket/survey month: 2024-02 … 2024-12 = 11.
     assert failures(check(wh, "satisfaction_monthly")) == [
-        "expect_column_values_to_be_between on nps [-100 … 100]: 1 of 11 rows unexpected, "
-        "e.g. 150 (month 2024-02-01)"
+        "expect_column_values_to_be_between on ces [1 … 7]: 1 of 11 rows unexpected, "
+        "e.g. 9 (month 2024-02-01)"
     ]
     run(
         con,
@@ -188,12 +188,16 @@ def test_mart_ranges_and_identities(wh):
         "months_since_first == 0: 1 of 2 rows unexpected, e.g. 0.5 "
         "(cohort_month 2024-01-01, months_since_first 0)"
     ]
-    run(con, "update marts.retention_monthly set customers_end = 7 where month = date '2024-03-01'")
-    # March: c1 (January) is still active, c2 is new: retained 1 + new 1 + reactivated 0 = 2.
-    assert failures(check(wh, "retention_monthly")) == [
-        "expect_column_pair_values_to_be_equal on customers_end, "
-        "retained_plus_new_plus_reactivated: 1 of 12 rows unexpected, "
-        "e.g. (customers_end=7, retained_plus_new_plus_reactivated=2) (month 2024-03-01)"
+    run(
+        con,
+        "update marts.satisfaction_monthly set ces = null, nps_responses = 7 "
+        "where month = date '2024-02-01'",
+    )
+    # February's one NPS response (r1, score 9) is a promoter: 1 + 0 + 0 = 1, not 7.
+    assert failures(check(wh, "satisfaction_monthly")) == [
+        "expect_column_pair_values_to_be_equal on nps_responses, "
+        "promoters_passives_detractors: 1 of 11 rows unexpected, "
+        "e.g. (nps_responses=7, promoters_passives_detractors=1) (month 2024-02-01)"
     ]
 
 
@@ -305,7 +309,10 @@ def test_an_unchanged_table_is_not_validated_again_and_a_changed_one_is(wh):
     assert again.unchanged is not None and again.unchanged.run_id == "run-1"
     assert again.summary().startswith("unchanged since validation in run run-1")
     # A hand edit changes the content hash: validated again (12 rows, one changed).
-    run(con, "update marts.retention_monthly set churn_rate = 2 where month = date '2024-05-01'")
+    run(
+        con,
+        "update marts.retention_monthly set month = date '2024-04-01' where month = '2024-05-01'",
+    )
     changed = check(wh, "retention_monthly", "run-3")
     assert changed.unchanged is None and changed.status == "error"
     # ...and, failed, it is validated again next time too (only a pass is reused).
