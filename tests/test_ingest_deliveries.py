@@ -101,6 +101,41 @@ def test_same_key_and_updated_at_with_other_content_in_a_later_file_is_named(dat
     assert current_orders(s) == {"o1": ("completed", Decimal("99999"))}
 
 
+def test_a_superseded_row_is_held_back_and_a_conflict_in_the_same_file_lands(data_dir):
+    # X: a (pending, undated) then b (completed, undated) is current; c repeats a's version.
+    # Y: landed with updated_at 2024-01-06; c brings other contents with the same updated_at
+    # (the later delivery wins). So c lands Y (7) and holds back X alone.
+    s = make_settings(data_dir)
+    x_pending = "X,c1,,2024-01-05,pending,EUR,10,,,\n"
+    drop(
+        s,
+        "orders",
+        "a.csv",
+        ORDERS_HEADER + x_pending + "Y,c2,,2024-01-05,completed,EUR,5,,,2024-01-06\n",
+    )
+    land(s, "orders")
+    drop(s, "orders", "b.csv", ORDERS_HEADER + "X,c1,,2024-01-05,completed,EUR,10,,,\n")
+    land(s, "orders")
+    drop(
+        s,
+        "orders",
+        "c.csv",
+        ORDERS_HEADER + x_pending + "Y,c2,,2024-01-05,completed,EUR,7,,,2024-01-06\n",
+    )
+    report = land(s, "orders")[-1]
+    assert (report.rows_read, report.rows_landed, report.rows_quarantined) == (2, 1, 1)
+    assert "1 row(s) repeat a version already superseded" in report.summary()
+    assert "1 row(s) replace a landed version with the same updated_at" in report.summary()
+    # Only X's row (row 2 of c.csv) is quarantined; Y's conflict is not.
+    ((source, row, reason),) = quarantined(s)
+    assert (source, row) == ("crm/orders/c.csv", 2)
+    assert "'X' repeats the version of crm/orders/a.csv row 2" in reason
+    assert current_orders(s) == {
+        "X": ("completed", Decimal("10")),
+        "Y": ("completed", Decimal("7")),
+    }
+
+
 # 3 ----------------------------------------------------------------------------------------------
 def test_negative_amounts_are_quarantined_with_a_reason(data_dir):
     s = make_settings(data_dir)

@@ -243,3 +243,48 @@ def test_re2_translation_by_hand() -> None:
     assert duckdb_csv.re2(r"^\d+$") == r"^\p{Nd}+$"
     assert duckdb_csv.re2(r"[\s\u00a0]") == "[" + duckdb_csv.WS + r"\x{00a0}]"
     assert duckdb_csv.re2(r"a\sb") == f"a[{duckdb_csv.WS}]b"
+
+
+def test_settled_enum_values_by_hand() -> None:
+    # Only values that lower-casing and stripping leave as they are may skip both.
+    assert duckdb_csv._settled(("sent", "Open", " click", "café", "spam_complaint")) == (
+        "'sent', 'spam_complaint'"
+    )
+    assert duckdb_csv._settled(("Open",)) == ""
+
+
+def test_enum_text_already_allowed_and_text_to_clean_read_alike(tmp_path: Path) -> None:
+    # "sent" is allowed as written; "SENT" and "sent" + a no-break space need lower-casing
+    # and stripping (Unicode white space, as polars strips it); "ѕent" starts with a Cyrillic
+    # dze, which only looks like an s: not allowed.
+    text = EVENTS_HEADER + (
+        "e1,a@example.com,c1,C,sent,2025-11-04T08:00:01Z,\n"
+        "e2,a@example.com,c1,C,SENT,2025-11-04T08:00:02Z,\n"
+        "e3,a@example.com,c1,C,sent\u00a0,2025-11-04T08:00:03Z,\n"
+        "e4,a@example.com,c1,C,\u0455ent,2025-11-04T08:00:04Z,\n"
+    )
+    src = tmp_path / "events.csv"
+    src.write_text(text, encoding="utf-8")
+    parsed = parse(src, "email_events", tmp_path)
+    assert parsed is not None, "the file should take the DuckDB route"
+    good, bad, _, counts = parsed
+    assert counts == (4, 3, 1)
+    got = pl.read_parquet(good).sort("_row_number").select("event_id", "event_type").rows()
+    assert got == [("e1", "sent"), ("e2", "sent"), ("e3", "sent")]
+    reasons = pl.read_parquet(bad).select("_row_number", "_reason").rows()
+    assert reasons == [(5, f"event_type '\u0455ent' is not one of {ENUM}")]
+
+
+def test_a_file_without_a_flagged_row_has_an_empty_bad_file(tmp_path: Path) -> None:
+    # No row breaks a rule: the plan is still made (over no rows) and writes no reason.
+    text = EVENTS_HEADER + "e1,a@example.com,c1,C,open,2025-11-04T08:00:01Z,\n"
+    src = tmp_path / "events.csv"
+    src.write_text(text, encoding="utf-8")
+    parsed = parse(src, "email_events", tmp_path)
+    assert parsed is not None
+    good, bad, keys, counts = parsed
+    assert counts == (1, 1, 0)
+    assert keys is None
+    assert pl.read_parquet(bad).height == 0
+    assert set(pl.read_parquet(bad).columns) >= {"_row_number", "_reason", "_record"}
+    assert pl.read_parquet(good)["event_id"].to_list() == ["e1"]

@@ -21,7 +21,7 @@ import polars as pl
 
 from pipeline.config import Settings
 from pipeline.entities import ENTITIES, Entity, raw_table_ddl
-from pipeline.ingest import ledger, quarantine, versions
+from pipeline.ingest import checks, ledger, quarantine, versions
 from pipeline.ingest.checks import damaged_key, relation, undecidable_versions
 from pipeline.ingest.declared import declaration
 from pipeline.ingest.duckdb_csv import Parsed, Stage, parse_with_duckdb
@@ -86,13 +86,14 @@ def landing_files(folder: Path) -> list[Path]:
     return [e.path for e in landing_entries(folder) if e.kind == "file"]
 
 
-def canonical_select(entity: Entity, good: Path | str) -> str:
+def canonical_select(entity: Entity, good: Path | str, keyed: bool = False) -> str:
     """SQL selecting a parsed delivery's canonical columns, typed as the raw table has them;
-    ``good`` is its good rows' Parquet file or staged view (``checks.relation``)."""
+    ``good`` is its good rows' Parquet file or staged view (``checks.relation``). ``keyed``:
+    every e-mail event has its event_id, so none is made (``checks.every_key_delivered``)."""
     cols = []
     for col, typ in entity.columns.items():
         expr = f"cast({col} as {typ})"
-        if entity.name == "email_events" and col == "event_id":
+        if entity.name == "email_events" and col == "event_id" and not keyed:
             expr = f"coalesce({col}, {EVENT_ID_SQL})"
         cols.append(f"{expr} as {col}")
     return f"select {', '.join(cols)}, {ROW} from {relation(good)}"
@@ -284,7 +285,7 @@ def _ingest_file(
         key_label = f"'{mapping.columns.get(entity.key, (entity.key,))[0]}'"
         reason = damaged_key(con, keys, entity, key_label) if keys else None
         reason = reason or undecidable_versions(con, good, entity, key_label)
-        select = canonical_select(entity, good)
+        select = canonical_select(entity, good, checks.every_key_delivered(con, good, entity))
         notes = [retry] if retry else []
         bad_parts = [bad]
         if reason is None and n_good and delivery.work is not None:

@@ -22,6 +22,7 @@ from typing import BinaryIO
 
 from pipeline.ingest.codepage import CANDIDATES, Evidence, decodes, judge
 from pipeline.ingest.errors import FileRefused
+from pipeline.ingest.utf8 import valid_utf8
 
 CHUNK = 1 << 20
 BOMS: tuple[tuple[bytes, str], ...] = (
@@ -66,15 +67,8 @@ def detect_encoding(head: bytes) -> str | None:
 
 def _is_utf8(path: Path) -> bool:
     """Whether the whole (decompressed) stream is valid UTF-8, checked chunk by chunk."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
     with open_bytes(path) as fh:
-        try:
-            for chunk in _chunks(fh):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return False
-    return True
+        return valid_utf8(_chunks(fh))
 
 
 def _transcode(path: Path, encoding: str, target: Path) -> None:

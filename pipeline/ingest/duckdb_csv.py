@@ -106,7 +106,9 @@ def plain_layout(text: Path) -> bool:
     with text.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
         first = mm.find(b"\n")
         header = mm[: first if first >= 0 else len(mm)]
-        if header.count(b'"') % 2 or mm.find(b"\n\n") >= 0:
+        # re's literal search finds the pair in a third of bytes.find's time (0.05 s against
+        # 0.14 s for 160 MB): find(b"\n\n") stops at every single newline.
+        if header.count(b'"') % 2 or re.search(rb"\n\n", mm) is not None:  # type: ignore[call-overload]
             return False
         # Without a carriage return (most files) there is nothing more to look for.
         if mm.find(b"\r") < 0:
@@ -310,8 +312,19 @@ def _value(col: str, typ: str, entity: Entity, separator: str) -> str:
         whole = f"regexp_full_match({text}, '[+-]?[0-9]+')"
         return f"case when {whole} then try_cast({text} as integer) end"
     if col in entity.enums:
-        return f"lower({_strip(src)})"
+        # A value already one of the allowed ones (nearly all) is its own lowered, stripped
+        # self: the IN list is cheaper than lower() and the strip (0.06 s against 0.15 s for
+        # 1.2M e-mail events).
+        same = _settled(entity.enums[col])
+        stripped = f"lower({_strip(src)})"
+        return f"case when {src} in ({same}) then {src} else {stripped} end" if same else stripped
     return src
+
+
+def _settled(values: tuple[str, ...]) -> str:
+    """The SQL ``in`` list of an enum's allowed values that lower-casing and stripping leave
+    as they are (ASCII), for the shortcuts above; ``''`` when there is none."""
+    return ", ".join(literal(v) for v in values if v.isascii() and v == v.lower().strip())
 
 
 def _checks(entity: Entity, header: int, dec: decimals.Decimals) -> list[str]:
@@ -336,7 +349,13 @@ def _checks(entity: Entity, header: int, dec: decimals.Decimals) -> list[str]:
             f"(strlen(s_{col}) = length(s_{col}) "
             f"or regexp_full_match({_strip(f's_{col}')}, '[\\x00-\\x7f]*'))"
         )
-        checks.append(f"v_{col} is not null and (v_{col} not in ({values}) or not {ascii_only})")
+        # Text that is exactly an allowed value (ASCII, nothing to strip) breaks no rule:
+        # the first test spares nearly every row the rest.
+        same = _settled(allowed)
+        checks.append(
+            (f"s_{col} not in ({same}) and " if same else "")
+            + f"v_{col} is not null and (v_{col} not in ({values}) or not {ascii_only})"
+        )
     for col in rules.NON_NEGATIVE.get(entity.name, ()):
         if col in entity.columns:
             bad = f"v_{col} < 0"
@@ -399,19 +418,19 @@ def _parse(
         from v
         """,
     )
-    bad = _bad_rows(con, table, mapping, lookup, entity, tz, dec, len(checks), q)
+    # The keys only matter when one is in a spreadsheet's scientific notation (checks.py);
+    # without one, the damaged-key check has nothing to look at.
+    scientific = literal(SCIENTIFIC)
+    n_read, n_scientific, n_flagged = rows(
+        con,
+        f"select count(*), count(*) filter (regexp_full_match({text[entity.key]}, {scientific})), "
+        f"count(*) filter ({BAD}) from {q}parsed",
+    )[0]
+    bad = _bad_rows(con, table, mapping, lookup, entity, tz, dec, len(checks), q, n_flagged)
     if bad is None:
         return None
     bad_path = work / "bad.parquet"
     bad.write_parquet(bad_path)
-    # The keys only matter when one is in a spreadsheet's scientific notation (checks.py);
-    # without one, the damaged-key check has nothing to look at.
-    scientific = literal(SCIENTIFIC)
-    n_read, n_scientific = rows(
-        con,
-        f"select count(*), count(*) filter (regexp_full_match({text[entity.key]}, {scientific})) "
-        f"from {q}parsed",
-    )[0]
     good_rows = f"select {', '.join(f'v_{c} as {c}' for c in entity.columns)}, {ROW} "
     good_rows += f"from {q}parsed where not {BAD}"
     key_rows = f"select {', '.join(f'{text[c]} as {c}' for c in keys)}, {ROW} from {q}parsed"
@@ -468,10 +487,15 @@ def _bad_rows(
     dec: decimals.Decimals,
     n_checks: int,
     q: str,
+    flagged: int = 1,
 ) -> pl.DataFrame | None:
-    """``_row_number``, ``_reason``, ``_record`` of the rows flagged bad, by parse.py's plan;
-    None when parse.py has other rules than these, or finds one of the rows good."""
-    where = f"where rowid + 2 in (select {ROW} from {q}parsed where {BAD}) order by rowid"
+    """``_row_number``, ``_reason``, ``_record`` of the rows flagged bad (``flagged`` of them),
+    by parse.py's plan; None when parse.py has other rules than these, or finds one of the
+    rows good."""
+    # The plan is made all the same (it says whether parse.py's rules are these), over no
+    # rows when none is flagged: no scan of the read text for them.
+    where = "where false" if not flagged else ""
+    where = where or f"where rowid + 2 in (select {ROW} from {q}parsed where {BAD}) order by rowid"
     frame = _polars_frame(con, table, where, q)
     steps = plan(Table(table.header, frame.lazy(), table.layout), mapping, lookup, entity, tz, dec)
     if len(steps.checks) != n_checks:

@@ -22,7 +22,7 @@ import duckdb
 
 from pipeline.entities import Entity
 from pipeline.sqltext import sql_path
-from pipeline.warehouse import run, scalar
+from pipeline.warehouse import rows, run, scalar
 
 SUPERSEDED_NOTE = "{n} row(s) repeat a version already superseded (not landed)"
 CONFLICT_NOTE = (
@@ -120,12 +120,15 @@ def hold_back(
         """,
     )
     source = f"read_parquet({sql_path(held)})"
-    superseded = scalar(con, f"select count(*) from {source} where _reason like '{key} %'")
-    total = scalar(con, f"select count(*) from {source}")
-    # Only the superseded rows are held back; the conflicting ones land (counted above).
-    kept = held.with_name(held.stem + "_superseded.parquet")
-    run(con, f"copy (select * from {source} where _reason like '{key} %') to {sql_path(kept)}")
-    kept.replace(held)
+    superseded, total = rows(
+        con, f"select count(*) filter (_reason like '{key} %'), count(*) from {source}"
+    )[0]
+    if total > superseded:
+        # Only the superseded rows are held back; the conflicting ones land (counted above).
+        # (Most files have neither: nothing to rewrite then.)
+        kept = held.with_name(held.stem + "_superseded.parquet")
+        run(con, f"copy (select * from {source} where _reason like '{key} %') to {sql_path(kept)}")
+        kept.replace(held)
     return int(superseded), int(total - superseded)
 
 
