@@ -128,12 +128,14 @@ def ingest_entity(
     # Read by the worker thread: a snapshot, not the dict this loop updates. A refused
     # delivery is tried again when it comes back (a mapping added, a file moved).
     known = {sha for sha, (_, status) in seen.items() if status != "refused"}
+    hashes = ledger.hashed_before(con)  # files' hashes as last read (ledger.STATS_DDL)
+    hashed: dict[str, tuple[ledger.FileStat, str]] = {}
 
     staging = Staging(con)
 
     def read(entry: Entry) -> _Read:
         stage = staging.next_stage()
-        delivery = _read(settings, ent, entry, mappings, skip=known, stage=stage)
+        delivery = _read(settings, ent, entry, mappings, skip=known, stage=stage, hashes=hashes)
         if delivery.parsed is not None and isinstance(delivery.parsed[0], str):
             delivery.drop = functools.partial(staging.drop, stage)  # on the main thread
         return delivery
@@ -144,6 +146,8 @@ def ingest_entity(
             path = entry.path
             rel = path.relative_to(settings.landing_dir).as_posix()
             with delivery:
+                if delivery.stat is not None:
+                    hashed[rel] = (delivery.stat, delivery.sha)
                 before = seen.get(delivery.sha)
                 if entry.kind in ("hidden", "outside"):
                     why = HIDDEN_REASON if entry.kind == "hidden" else OUTSIDE_REASON
@@ -163,6 +167,7 @@ def ingest_entity(
             if log:
                 log(report.summary())
             reports.append(report)
+    ledger.remember_hashes(con, hashed)
     return reports
 
 
@@ -182,6 +187,7 @@ class _Read:
     refused: str | None = None
     encoding: tuple[str | None, str | None] = (None, None)  # (encoding, how it was decided)
     drop: Callable[[], None] | None = None  # removes the staged parse, on the main thread
+    stat: ledger.FileStat | None = None  # the file's stat when hashed now (not from the cache)
 
     def __enter__(self) -> _Read:
         return self
@@ -205,6 +211,7 @@ def _read(
     mappings: list[Mapping],
     skip: set[str],
     stage: Stage | None = None,
+    hashes: dict[str, tuple[ledger.FileStat, str]] | None = None,
 ) -> _Read:
     """Hash a delivery and, if its bytes are new, parse it (thread-safe): canonical CSV into
     ``stage`` when given, else into Parquet files.
@@ -217,11 +224,14 @@ def _read(
     if entry.kind == "link":
         where = path.relative_to(settings.landing_dir).as_posix()
         return _Read(ledger.text_sha256(f"symbolic link:{where}"), refused=LINK_REASON)
-    sha = ledger.file_sha256(path)
+    rel = path.relative_to(settings.landing_dir).as_posix()
+    sha, stat = ledger.cached_sha256(path, (hashes or {}).get(rel))
     if sha in skip:
-        return _Read(sha)
+        return _Read(sha, stat=stat)
     read = _Read(
-        sha, tempfile.TemporaryDirectory(prefix=work_folder_prefix(), dir=settings.data_dir)
+        sha,
+        tempfile.TemporaryDirectory(prefix=work_folder_prefix(), dir=settings.data_dir),
+        stat=stat,
     )
     try:
         if not supported(path.name):
