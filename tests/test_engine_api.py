@@ -74,6 +74,12 @@ def test_each_build_says_its_mode_and_why_it_rebuilt(tmp_path):
         )
         refresh = build(con, m["stg_items"], full_refresh=True)
         assert (refresh.mode, refresh.reason) == (BuildMode.FULL_REBUILD, "full refresh")
+        # Each build says the number it recorded: the fourth build of stg_items is number 4,
+        # as meta.model_builds holds it (skip.record takes it from here, not a second query).
+        assert [r.build_id for r in (first, second, third, refresh)] == [1, 2, 3, 4]
+        assert rows(con, "select build_id from meta.model_builds where model = 'stg_items'") == [
+            (4,)
+        ]
         mart = build(con, m["item_count"])
         assert (mart.mode, mart.rows, mart.reason) == (BuildMode.FULL_REBUILD, 1, "not incremental")
         assert rows(con, "select n from marts.item_count") == [(3,)]

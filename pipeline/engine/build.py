@@ -33,14 +33,14 @@ def build(con: duckdb.DuckDBPyConnection, model: Model, full_refresh: bool = Fal
         ctx = BuildContext(con, model, last, builds, has_seq, source_seq, as_of_end)
         result = model.kind.build(ctx, full_refresh)
         count = scalar(con, f"select count(*) from {model.qualified_name}")
-        log.write(
+        build_id = log.write(
             model.name, model.sql_sha256, source_seq, last, as_of_end, result.wrote_delta, builds
         )
         run(con, "commit")
     except Exception as err:
         run(con, "rollback")
         raise ModelError(f"{model.path}: {err}") from err
-    return replace(result, rows=int(count))
+    return replace(result, rows=int(count), build_id=build_id)
 
 
 def materialize(

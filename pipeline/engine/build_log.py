@@ -152,8 +152,9 @@ class BuildLog:
         as_of_end: object,
         has_delta: bool,
         builds: dict[str, Build],
-    ) -> None:
-        """Record one build of ``name``: the next build number, and the parents' builds read."""
+    ) -> int:
+        """Record one build of ``name``: the next build number (returned), and the parents'
+        builds read."""
         parent_builds = {p: b.build_id for p, b in builds.items() if p != name}
         build_id = (last.build_id if last else 0) + 1
         rebuilt = last.rebuilt_build_id if has_delta and last else build_id
@@ -173,3 +174,4 @@ class BuildLog:
                 rebuilt,
             ],
         )
+        return build_id

@@ -24,6 +24,7 @@ class BuildResult:
     description: str
     rows: int = 0  # the table's row count after the build
     reason: str = ""  # why a full rebuild (not incremental, full refresh, SQL changed, …)
+    build_id: int | None = None  # the build number it recorded in meta.model_builds
 
     @property
     def wrote_delta(self) -> bool:

@@ -307,13 +307,17 @@ def record(
     seen: dict[str, dict[str, object]],
     output: tuple[str, str] | None = None,
     count: int | None = None,
+    build_id: int | None = None,
 ) -> dict[str, object]:
     """Remember that ``target`` was just built by ``version`` from inputs fingerprinted ``seen``
     (taken before the build), with its build number now and, for an ``output`` table of at most
     ``HASH_ROWS`` rows (``count``), the hash of its content: its readers compare that when it is
-    rebuilt, instead of hashing it themselves. Returns what it recorded."""
+    rebuilt, instead of hashing it themselves. ``build_id``: the build number the engine just
+    wrote (:attr:`BuildResult.build_id`), else it is read from ``meta.model_builds``. Returns
+    what it recorded."""
     _prepare(con)
-    value: dict[str, object] = {"inputs": seen, "build": _build_number(con, target)}
+    build = build_id if build_id is not None else _build_number(con, target)
+    value: dict[str, object] = {"inputs": seen, "build": build}
     if output is not None and count is not None and count <= HASH_ROWS:
         value["content"] = content_hash(con, *output)
     run(
@@ -370,7 +374,8 @@ def build_model(
         count = scalar(con, f"select count(*) from {model.qualified_name}")
         return BuildResult(BuildMode.SKIPPED, why, rows=int(count))
     result = build(con, model)
-    value = record(con, model.name, model.sql_sha256, seen, (model.layer, model.name), result.rows)
+    output = (model.layer, model.name)
+    value = record(con, model.name, model.sql_sha256, seen, output, result.rows, result.build_id)
     prints.built(model.layer, model.name, model.sql_sha256, value)
     return result
 
