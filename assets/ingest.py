@@ -27,6 +27,9 @@ from pipeline.ingest import core as ingest_core
 from pipeline.validation.landed import landed_validator
 from pipeline.warehouse import Warehouse, scalar
 
+# How a delivery landed before reads in its report's summary (pipeline/ingest/core.py).
+SKIPPED_AS_LANDED = ": skipped: same bytes as "
+
 
 def files_table(
     reports: list[ingest_core.FileReport],
@@ -58,14 +61,27 @@ def ingest_metadata(
     context: dg.AssetExecutionContext, con, settings, entity: Entity
 ) -> dict[str, object]:
     """Land ``entity``'s new deliveries on ``con``; the metadata of its materialisation."""
+
+    def log(line: str) -> None:
+        # Files landed before are counted below, not logged one by one: every log line is an
+        # event Dagster stores (a few ms each), and a run re-reads every delivery ever made.
+        if SKIPPED_AS_LANDED not in line:
+            context.log.info(line)
+
     reports = ingest_core.ingest_entity(
         con,
         settings,
         entity.name,
         run_id=context.run.run_id,
         validator=landed_validator(settings, context.run.run_id),
-        log=context.log.info,
+        log=log,
     )
+    again = sum(SKIPPED_AS_LANDED in r.summary() for r in reports)
+    if again:
+        context.log.info(
+            f"{entity.raw_table}: {again} file(s) skipped, landed before (same bytes): "
+            "see the asset's files metadata"
+        )
     raw_rows = int(scalar(con, f"select count(*) from raw.{entity.raw_table}"))
     # Bad rows beside the data, as CSV, and their reasons for the files table.
     csvs = write_run_csvs(con, settings, context.run.run_id, entity.name)

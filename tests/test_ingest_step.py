@@ -41,3 +41,33 @@ def test_an_entity_that_fails_does_not_stop_the_others_and_fails_the_step(data_d
     assert "ingest failed for raw_contacts" in failure.step_failure_data.error.message
     with open_warehouse(s.warehouse_path) as con:
         assert scalar(con, "select count(*) from raw.raw_orders") == 1  # the one order of a.csv
+
+
+def test_files_landed_before_are_counted_in_one_log_line(data_dir):
+    s = make_settings(data_dir)
+    drop(s, "orders", "a.csv", ORDERS)
+    drop(s, "orders", "b.csv", ORDERS.replace("o1,", "o2,"))
+    warehouse = Warehouse(config=PipelineConfig(data_dir=str(data_dir), as_of="2024-12-31"))
+    instance = dg.DagsterInstance.ephemeral()
+
+    def messages() -> list[str]:
+        result = dg.materialize(
+            INGEST_ASSETS,
+            selection=["raw_orders"],
+            resources={"warehouse": warehouse},
+            instance=instance,
+        )
+        assert result.success
+        return [e.user_message for e in instance.all_logs(result.run_id) if e.dagster_event is None]
+
+    first = messages()
+    assert (
+        "crm/orders/a.csv: landed via canonical_orders: 1 rows read, 1 landed, 0 quarantined"
+        in first
+    )
+    again = messages()  # the same two files: each skipped, one line for both
+    assert (
+        "raw_orders: 2 file(s) skipped, landed before (same bytes): see the asset's files metadata"
+        in again
+    )
+    assert not [m for m in again if "same bytes as crm/orders" in m]
