@@ -17,7 +17,7 @@ STAGE_LABELS = {
     "ingest": "ingest (`raw_*`)",
     "sql": "SQL models (`sql_*`)",
     "polars": "polars (`int_mention_sentiment`)",
-    "validation": "validation (checks at the end of their steps)",
+    "validation": "validation (check steps)",
     "serving": "serving (`serving_marts`, charts)",
     "other": "other (`pipeline_settings`, …)",
 }
@@ -409,9 +409,8 @@ def render(results: dict) -> str:
         "`PIPELINE_AS_OF`). Peak RSS is the larger of a psutil sample of the process tree every "
         "0.2 s and the kernel's high-water mark (`wait4`). Stage times are the STEP_START → "
         "STEP_SUCCESS intervals in the run's Dagster event log (`<data_dir>/dagster_home`): "
-        "`raw_*` = ingest, `sql_*` = SQL models, `int_mention_sentiment` = polars, the checks "
-        "evaluated at the end of a building step (from its last materialisation to its end, "
-        "shown as `<step> (checks)`) = validation, `serving_marts` and charts = serving. Per-asset "
+        "`raw_*` = ingest, `sql_*` = SQL models, `int_mention_sentiment` = polars, steps that "
+        "only evaluate asset checks = validation, `serving_marts` and charts = serving. Per-asset "
         "times are the gaps between materialisation events within a step.",
         "- The yardstick runs in its own process: one DuckDB connection, `read_csv` of every "
         "canonical file into the raw tables (same types and lineage columns, blank text as "
