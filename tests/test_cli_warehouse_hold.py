@@ -2,10 +2,11 @@
 
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 
-from pipeline.cli.warehouse_hold import warehouse_held_open
+from pipeline.cli.warehouse_hold import other_runs_active, warehouse_held_open
 from pipeline.warehouse import open_warehouse, run, scalar
 
 
@@ -24,3 +25,14 @@ def test_steps_share_the_held_instance_and_it_is_closed_after(tmp_path: Path) ->
     # Released: a read-only client (another configuration) opens it and sees the rows.
     with duckdb.connect(str(path), read_only=True) as con:
         assert con.sql("select count(*) from meta.t").fetchall() == [(3,)]
+
+
+def test_a_run_in_progress_is_seen_and_a_finished_one_is_not() -> None:
+    from dagster._core.test_utils import create_run_for_test
+
+    instance = dg.DagsterInstance.ephemeral()
+    assert not other_runs_active(instance)  # no runs at all
+    create_run_for_test(instance, status=dg.DagsterRunStatus.SUCCESS)
+    assert not other_runs_active(instance)  # finished: it holds nothing
+    create_run_for_test(instance, status=dg.DagsterRunStatus.STARTED)
+    assert other_runs_active(instance)  # a run from the UI that is running now

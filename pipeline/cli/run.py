@@ -13,6 +13,7 @@ Exit statuses (README, docs/operations.md), so that cron and CI can tell the cas
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
 
 from pipeline.config import AS_OF_TAG, TRIGGER_TAG, ConfigError, Settings, check_environment
 
@@ -93,7 +94,7 @@ def run_pipeline(as_of: str | None = None, trigger: str = "cli") -> int:
     from pipeline.cli.progress import progress_logger, root_cause
     from pipeline.cli.run_lock import WarehouseBusy, run_lock
     from pipeline.cli.summary import print_summary
-    from pipeline.cli.warehouse_hold import warehouse_held_open
+    from pipeline.cli.warehouse_hold import other_runs_active, warehouse_held_open
     from pipeline.definitions import defs
 
     try:
@@ -109,8 +110,10 @@ def run_pipeline(as_of: str | None = None, trigger: str = "cli") -> int:
             # Dagster's event log without an fsync per event (pipeline/cli/event_log.py).
             with quick_commits(resolve_dagster_home(settings.data_dir)):
                 instance = _instance(settings.data_dir)
-                # One warehouse instance for every step (pipeline/cli/warehouse_hold.py).
-                with warehouse_held_open(settings.warehouse_path):
+                # One warehouse instance for every step (pipeline/cli/warehouse_hold.py),
+                # unless a run from the UI is in progress and needs its turns in between.
+                hold = not other_runs_active(instance)
+                with warehouse_held_open(settings.warehouse_path) if hold else nullcontext():
                     result = job.execute_in_process(
                         instance=instance,
                         raise_on_error=False,

@@ -6,9 +6,13 @@ connection checkpoints whatever the step wrote: a small run paid both some twent
 (docs/performance.md, "Fixed cost of a run"). DuckDB's Python client keeps a database
 instance while any connection to it is open and hands a new ``connect`` of the same file and
 configuration that instance, so one connection held for the run makes every step's open a
-lookup and leaves one checkpoint, when the run is over. The run already holds the warehouse
-alone (``run_lock``; the steps share one ``warehouse`` pool slot), so nothing else waited for
-the file between steps.
+lookup and leaves one checkpoint, when the run is over.
+
+The file stays locked between the run's steps, where a run from the UI could otherwise take
+its turn in the ``warehouse`` pool (docs/operations.md, "One writer"). Runs from the UI and the
+daemon are not started while this run is in progress (the run queue counts every active run
+of the instance, this one too), so the only one that could want a turn is one already running
+when this run starts: then nothing is held (:func:`other_runs_active`).
 """
 
 from __future__ import annotations
@@ -17,7 +21,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import dagster as dg
+
 from pipeline.warehouse import open_warehouse
+
+
+def other_runs_active(instance: dg.DagsterInstance) -> bool:
+    """Whether a run of ``instance`` is starting, started or cancelling (this one not yet)."""
+    from dagster._core.storage.dagster_run import ACTIVE_RUN_STATUSES
+
+    return bool(instance.get_run_records(dg.RunsFilter(statuses=ACTIVE_RUN_STATUSES), limit=1))
 
 
 @contextmanager
