@@ -13,6 +13,7 @@ the others: the step fails after they have landed.
 from collections.abc import Sequence
 
 import dagster as dg
+import duckdb
 
 from assets.checks import CheckEntry, checks_of, evaluate_checks
 from pipeline.automation.notify import REFUSED_FILES_KEY
@@ -22,6 +23,7 @@ from pipeline.cli.quarantine_report import (
     reasons_markdown,
     write_run_csvs,
 )
+from pipeline.config import Settings
 from pipeline.entities import ENTITIES, Entity
 from pipeline.ingest import core as ingest_core
 from pipeline.validation.landed import landed_validator
@@ -58,7 +60,10 @@ def files_table(
 
 
 def ingest_metadata(
-    context: dg.AssetExecutionContext, con, settings, entity: Entity
+    context: dg.AssetExecutionContext,
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    entity: Entity,
 ) -> dict[str, object]:
     """Land ``entity``'s new deliveries on ``con``; the metadata of its materialisation."""
 
