@@ -16,14 +16,20 @@ Every check is blocking: an ERROR stops what depends on the asset in the same ru
 ``serving_marts`` is not republished and BI keeps the last good file. WARN only shows. GX is
 imported when a check runs.
 
-Four check steps: ``landed_expectations`` (after ingest), ``staging_expectations``,
-``intermediate_expectations`` and ``marts_expectations`` (the SQL marts, the prediction marts
-and every mart's ``fresh_data`` check, assets/freshness.py). A step's suite checks run through
-one GX data source, the personal-data suite once over all of its changed marts
+No step of their own: each check is evaluated at the end of the step that builds its asset
+(``check_specs`` of that multi-asset, :func:`evaluate_checks`): the landed checks in
+``raw_ingest``, the staging, intermediate and SQL marts' suites (and the SQL marts'
+``fresh_data``, assets/freshness.py) in ``sql_staging``, ``sql_intermediate`` and ``sql_marts``,
+the prediction marts' in ``predictions``. A blocking check that fails with ERROR fails that
+step once all of its results are in, so what depends on any of its assets does not run, as a
+failed check step did before; each check keeps its own result, severity and place in the UI.
+A step saved is a Dagster step start, a warehouse connection and a Data Docs index write
+(docs/performance.md). A step's suite checks run through one GX data source, the
+personal-data suite once over all of its changed marts
 (``pipeline.validation.stages.validate_assets``).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -184,16 +190,40 @@ def run_suite_checks(
     return {c.asset: (results[c.asset], current[c.asset]) for c in checks}
 
 
-def grouped_check(
-    name: str, checks: list[tuple[dg.AssetCheckSpec, CheckRun | SuiteCheck]]
-) -> dg.AssetChecksDefinition:
-    """One step evaluating ``checks`` (one spec per asset), on one connection.
+# A check as its building step holds it: its spec, and how it is evaluated.
+CheckEntry = tuple[dg.AssetCheckSpec, CheckRun | SuiteCheck]
 
-    Each Dagster step costs its start, a warehouse connection and a rewrite of the Data Docs
-    index, so the checks of assets built by one step share one step (its assets are all
-    materialised by then anyway). Each check keeps its own result, severity and blocking.
-    """
-    runs = {spec.key: run for spec, run in checks}
+
+def evaluate_checks(
+    context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext,
+    con,
+    settings,
+    checks: Sequence[CheckEntry],
+) -> Iterator[dg.AssetCheckResult]:
+    """The selected ones of ``checks`` evaluated on ``con``, each result keyed to its own check;
+    then the Data Docs index is written again (once per step, not per check)."""
+    chosen = context.selected_asset_check_keys
+    selected = {spec.key: run for spec, run in checks if spec.key in chosen}
+    if not selected:
+        return
+    index = str(index_path(settings))
+    suites = [r for r in selected.values() if isinstance(r, SuiteCheck)]
+    validated = run_suite_checks(con, settings, suites, context.run.run_id) if suites else {}
+    for key, run in selected.items():
+        if isinstance(run, SuiteCheck):
+            result, current = validated[run.asset]
+            context.log.info(f"{run.asset}: {result.summary()}")
+            outcome = suite_result(result, current, index)
+        else:
+            outcome = run(context, con, settings, index)
+        yield outcome._replace(asset_key=key.asset_key, check_name=key.name)
+    write_index(settings)
+
+
+def grouped_check(name: str, checks: list[CheckEntry]) -> dg.AssetChecksDefinition:
+    """One step evaluating ``checks`` (one spec per asset), on one connection, for checks of
+    assets built elsewhere (the pipeline's own are evaluated in their building step,
+    :func:`build_step_checks`). Each check keeps its own result, severity and blocking."""
 
     @dg.multi_asset_check(
         name=name,
@@ -204,21 +234,8 @@ def grouped_check(
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
         settings = warehouse.settings()
-        index = str(index_path(settings))
-        selected = {k: r for k, r in runs.items() if k in context.selected_asset_check_keys}
-        run_id = context.run.run_id
         with warehouse.connect() as con:
-            suites = [r for r in selected.values() if isinstance(r, SuiteCheck)]
-            validated = run_suite_checks(con, settings, suites, run_id) if suites else {}
-            for key, run in selected.items():
-                if isinstance(run, SuiteCheck):
-                    result, current = validated[run.asset]
-                    context.log.info(f"{run.asset}: {result.summary()}")
-                    outcome = suite_result(result, current, index)
-                else:
-                    outcome = run(context, con, settings, index)
-                yield outcome._replace(asset_key=key.asset_key, check_name=key.name)
-        write_index(settings)
+            yield from evaluate_checks(context, con, settings, checks)
 
     return _check
 
@@ -233,19 +250,20 @@ def _suite_check(asset: str, suites: list[Suite], sql_model: bool = False) -> Su
     return SuiteCheck(asset, tuple(s.path for s in suites), sql_model)
 
 
-def build_asset_checks() -> list[dg.AssetChecksDefinition]:
-    """The checks of every asset in the repository that has suites (reads JSON only; with
-    ``PIPELINE_ENGINE=spark`` also GX's registry, to refuse an expectation Spark cannot run):
-    one step after ingest, one after each of the staging and intermediate layers, and one for
-    every mart (the SQL marts, the prediction marts and their ``fresh_data`` checks)."""
+def build_step_checks() -> dict[str, list[CheckEntry]]:
+    """The checks of every asset in the repository that has suites, by the step that builds the
+    asset and evaluates them: ``landed`` (``raw_ingest``), each SQL layer (``staging``,
+    ``intermediate``, ``marts``: the SQL marts with their ``fresh_data`` checks) and
+    ``predictions`` (the prediction marts, with theirs). Reads JSON only; with
+    ``PIPELINE_ENGINE=spark`` also GX's registry, to refuse an expectation Spark cannot run."""
     suites = read_suites()
-    groups: dict[str, list[tuple[dg.AssetCheckSpec, CheckRun | SuiteCheck]]] = {}
-    groups["landed"] = [(_landed_spec(e), _run_landed(e)) for e in ENTITIES.values()]
+    steps: dict[str, list[CheckEntry]] = {"landed": [], "predictions": []}
+    steps["landed"] = [(_landed_spec(e), _run_landed(e)) for e in ENTITIES.values()]
     on_spark: list[Suite] = []
     for model in discover_models():
         mine = suites_for(model.name, model.layer, suites)
         if mine:
-            groups.setdefault(model.layer, []).append(
+            steps.setdefault(model.layer, []).append(
                 (_suite_spec(model.name, mine), _suite_check(model.name, mine, sql_model=True))
             )
             on_spark += mine
@@ -253,19 +271,21 @@ def build_asset_checks() -> list[dg.AssetChecksDefinition]:
         from pipeline.validation.spark import check_suites_run_on_spark
 
         check_suites_run_on_spark(on_spark)  # an expectation Spark cannot run stops the load
-    # The prediction marts (built in Python, assets/predictions.py) are checked in the marts'
-    # step: nothing but serving and the charts reads them, as it reads the SQL marts, so their
-    # checks block the same assets either way, one Dagster step fewer.
+    # The prediction marts (built in Python, assets/predictions.py) are checked in their own
+    # step: nothing but serving and the charts reads them, as it reads the SQL marts.
     for mart in PREDICTION_MARTS:
         mine = suites_for(mart, "marts", suites)
         if mine:
-            groups.setdefault("marts", []).append(
-                (_suite_spec(mart, mine), _suite_check(mart, mine))
-            )
-    fresh = [freshness_check(mart) for mart in mart_names()]
-    if fresh:
-        groups.setdefault("marts", []).extend(fresh)
-    return [grouped_check(f"{group}_expectations", checks) for group, checks in groups.items()]
+            steps["predictions"].append((_suite_spec(mart, mine), _suite_check(mart, mine)))
+    for mart in mart_names():
+        step = "predictions" if mart in PREDICTION_MARTS else "marts"
+        steps.setdefault(step, []).append(freshness_check(mart))
+    return steps
 
 
-ASSET_CHECKS: list[dg.AssetChecksDefinition] = build_asset_checks()
+def checks_of(checks: Sequence[CheckEntry], assets: set[str]) -> list[CheckEntry]:
+    """The ones of ``checks`` on ``assets`` (a step may build fewer assets than its layer)."""
+    return [c for c in checks if c[0].asset_key.to_user_string() in assets]
+
+
+STEP_CHECKS: dict[str, list[CheckEntry]] = build_step_checks()

@@ -1,12 +1,21 @@
-"""Ingestion assets: one per entity (``raw_contacts`` … ``raw_social_mentions``).
+"""Ingestion: one asset per entity (``raw_contacts`` … ``raw_social_mentions``), one step.
 
-Each lands the new deliveries in ``landing/<source>/<folder>/`` into ``raw.raw_<entity>``
-through :func:`pipeline.ingest.core.ingest_entity`, each delivery's good rows checked against
-its landed expectation suite (``expectations/landed_<entity>.json``) before they are inserted.
+Each asset lands the new deliveries in ``landing/<source>/<folder>/`` into
+``raw.raw_<entity>`` through :func:`pipeline.ingest.core.ingest_entity`, each delivery's good
+rows checked against its landed expectation suite (``expectations/landed_<entity>.json``)
+before they are inserted. The six share one Dagster step, ``raw_ingest`` (a subsettable
+multi-asset): a run with nothing new for most entities paid a step start and a warehouse
+connection six times (docs/performance.md). Their ``landed_expectations`` checks are evaluated
+at the end of the same step (assets/checks.py). An entity whose ingest raises does not stop
+the others: the step fails after they have landed.
 """
 
-import dagster as dg
+from collections.abc import Sequence
 
+import dagster as dg
+import duckdb
+
+from assets.checks import CheckEntry, checks_of, evaluate_checks
 from pipeline.automation.notify import REFUSED_FILES_KEY
 from pipeline.cli.quarantine_report import (
     ReasonGroup,
@@ -14,10 +23,14 @@ from pipeline.cli.quarantine_report import (
     reasons_markdown,
     write_run_csvs,
 )
+from pipeline.config import Settings
 from pipeline.entities import ENTITIES, Entity
 from pipeline.ingest import core as ingest_core
 from pipeline.validation.landed import landed_validator
 from pipeline.warehouse import Warehouse, scalar
+
+# How a delivery landed before reads in its report's summary (pipeline/ingest/core.py).
+SKIPPED_AS_LANDED = ": skipped: same bytes as "
 
 
 def files_table(
@@ -46,74 +59,113 @@ def files_table(
     return "\n".join(lines)
 
 
-def build_ingest_asset(entity: Entity) -> dg.AssetsDefinition:
-    """The Dagster asset that lands one entity's deliveries."""
+def ingest_metadata(
+    context: dg.AssetExecutionContext,
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    entity: Entity,
+) -> dict[str, object]:
+    """Land ``entity``'s new deliveries on ``con``; the metadata of its materialisation."""
 
-    @dg.asset(
-        name=entity.raw_table,
+    def log(line: str) -> None:
+        # Files landed before are counted below, not logged one by one: every log line is an
+        # event Dagster stores (a few ms each), and a run re-reads every delivery ever made.
+        if SKIPPED_AS_LANDED not in line:
+            context.log.info(line)
+
+    reports = ingest_core.ingest_entity(
+        con,
+        settings,
+        entity.name,
+        run_id=context.run.run_id,
+        validator=landed_validator(settings, context.run.run_id),
+        log=log,
+    )
+    again = sum(SKIPPED_AS_LANDED in r.summary() for r in reports)
+    if again:
+        context.log.info(
+            f"{entity.raw_table}: {again} file(s) skipped, landed before (same bytes): "
+            "see the asset's files metadata"
+        )
+    raw_rows = int(scalar(con, f"select count(*) from raw.{entity.raw_table}"))
+    # Bad rows beside the data, as CSV, and their reasons for the files table.
+    csvs = write_run_csvs(con, settings, context.run.run_id, entity.name)
+    reasons: dict[str, list[ReasonGroup]] = {}
+    for group in reason_groups(con, run_id=context.run.run_id, entity=entity.name):
+        reasons.setdefault(group.source_file, []).append(group)
+    by_status = {s: sum(r.status == s for r in reports) for s in ("landed", "refused", "skipped")}
+    return {
+        "files": dg.MetadataValue.md(files_table(reports, reasons) if reports else "no files"),
+        "files_landed": by_status["landed"],
+        "files_refused": by_status["refused"],
+        "files_skipped": by_status["skipped"],
+        "rows_read": sum(r.rows_read for r in reports),
+        "rows_landed": sum(r.rows_landed for r in reports),
+        "rows_quarantined": sum(r.rows_quarantined for r in reports),
+        "raw_row_count": raw_rows,
+        # Read from the event log by the notification sensors (pipeline/automation/notify.py).
+        REFUSED_FILES_KEY: dg.MetadataValue.json(
+            [{"file": r.source_file, "reason": r.reason} for r in reports if r.status == "refused"]
+        ),
+        "quarantined_rows_csv": dg.MetadataValue.md(
+            "\n".join(f"- `{p}`" for p in csvs) if csvs else "none in this run"
+        ),
+        "dagster/row_count": raw_rows,
+    }
+
+
+def _spec(entity: Entity) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        entity.raw_table,
         group_name="raw",
         kinds={"polars", "duckdb"},
-        pool="warehouse",
         description=(
             f"{entity.name} as delivered: every file in landing/{entity.landing_path}/ landed "
             f"once (by content hash), mapped to the canonical columns; bad rows go to "
             f"quarantine_rows, unreadable files to quarantine/{entity.landing_path}/."
         ),
     )
-    def _ingest(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+
+
+def build_ingest_asset(checks: Sequence[CheckEntry] = ()) -> dg.AssetsDefinition:
+    """The one step landing every entity's deliveries (any subset of them), then evaluating
+    ``checks`` (the landed checks, assets/checks.py) of the entities it landed."""
+    entities = list(ENTITIES.values())
+    checks = checks_of(checks, {e.raw_table for e in entities})
+
+    @dg.multi_asset(
+        name="raw_ingest",
+        specs=[_spec(e) for e in entities],
+        check_specs=[spec for spec, _ in checks],
+        can_subset=True,
+        pool="warehouse",
+    )
+    def raw_ingest(context: dg.AssetExecutionContext, warehouse: Warehouse):
+        selected = {key.to_user_string() for key in context.selected_asset_keys}
         settings = warehouse.settings()
+        failed: dict[str, Exception] = {}
         with warehouse.connect() as con:
-            reports = ingest_core.ingest_entity(
-                con,
-                settings,
-                entity.name,
-                run_id=context.run.run_id,
-                validator=landed_validator(settings, context.run.run_id),
-                log=context.log.info,
-            )
-            raw_rows = int(scalar(con, f"select count(*) from raw.{entity.raw_table}"))
-            # Bad rows beside the data, as CSV, and their reasons for the files table.
-            csvs = write_run_csvs(con, settings, context.run.run_id, entity.name)
-            reasons: dict[str, list[ReasonGroup]] = {}
-            for group in reason_groups(con, run_id=context.run.run_id, entity=entity.name):
-                reasons.setdefault(group.source_file, []).append(group)
-        by_status = {
-            s: sum(r.status == s for r in reports) for s in ("landed", "refused", "skipped")
-        }
-        return dg.MaterializeResult(
-            metadata={
-                "files": dg.MetadataValue.md(
-                    files_table(reports, reasons) if reports else "no files"
-                ),
-                "files_landed": by_status["landed"],
-                "files_refused": by_status["refused"],
-                "files_skipped": by_status["skipped"],
-                "rows_read": sum(r.rows_read for r in reports),
-                "rows_landed": sum(r.rows_landed for r in reports),
-                "rows_quarantined": sum(r.rows_quarantined for r in reports),
-                "raw_row_count": raw_rows,
-                # Read from the event log by the notification sensors
-                # (pipeline/automation/notify.py).
-                REFUSED_FILES_KEY: dg.MetadataValue.json(
-                    [
-                        {"file": r.source_file, "reason": r.reason}
-                        for r in reports
-                        if r.status == "refused"
-                    ]
-                ),
-                "quarantined_rows_csv": dg.MetadataValue.md(
-                    "\n".join(f"- `{p}`" for p in csvs) if csvs else "none in this run"
-                ),
-                "dagster/row_count": raw_rows,
-            }
-        )
+            for entity in entities:
+                if entity.raw_table not in selected:
+                    continue
+                try:
+                    metadata = ingest_metadata(context, con, settings, entity)
+                except Exception as err:  # the other entities still land; raised below
+                    context.log.error(f"{entity.raw_table}: {err}")
+                    failed[entity.raw_table] = err
+                    continue
+                yield dg.MaterializeResult(asset_key=entity.raw_table, metadata=metadata)
+            landed = [c for c in checks if c[0].asset_key.to_user_string() not in failed]
+            yield from evaluate_checks(context, con, settings, landed)
+        if failed:
+            first = next(iter(failed.values()))
+            raise dg.Failure(
+                f"ingest failed for {', '.join(failed)}: {first}",
+                metadata={name: str(err) for name, err in failed.items()},
+            ) from first
 
-    return _ingest
+    return raw_ingest
 
 
-def ingest_assets() -> list[dg.AssetsDefinition]:
-    """One ingestion asset per canonical entity."""
-    return [build_ingest_asset(e) for e in ENTITIES.values()]
-
-
-INGEST_ASSETS: list[dg.AssetsDefinition] = ingest_assets()
+# The step without its checks (the definitions add them: pipeline/definitions.py).
+INGEST_ASSETS: list[dg.AssetsDefinition] = [build_ingest_asset()]

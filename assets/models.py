@@ -3,14 +3,17 @@
 Each ``sql/<layer>/<name>.sql`` is an asset keyed by its table name, grouped by its layer, with
 edges read from the table names its SQL uses (``pipeline.engine``). The models of a layer run
 in one step (a subsettable multi-asset) on one connection: the graph in the UI still shows every
-model, but a run pays Dagster's per-step cost three times instead of once per model, and checks
-on one layer still block the next.
+model, but a run pays Dagster's per-step cost three times instead of once per model. The
+layer's expectation checks (assets/checks.py) are evaluated at the end of the same step, so a
+failed blocking check on one layer still stops the next.
 """
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import dagster as dg
 
+from assets.checks import CheckEntry, checks_of, evaluate_checks
 from pipeline.engine import (
     LAYERS,
     PYTHON_TABLES,
@@ -86,14 +89,20 @@ def _result_metadata(con, model: Model, count: int) -> dict:
 
 
 def layer_asset(
-    layer: str, models: list[Model], all_models: list[Model] | None = None
+    layer: str,
+    models: list[Model],
+    all_models: list[Model] | None = None,
+    checks: Sequence[CheckEntry] = (),
 ) -> dg.AssetsDefinition:
     """One subsettable multi-asset that builds the selected models of a layer in order
-    (on Spark when ``PIPELINE_ENGINE=spark``: pipeline.spark.run)."""
+    (on Spark when ``PIPELINE_ENGINE=spark``: pipeline.spark.run), then evaluates the selected
+    ones of ``checks`` (its models' expectation checks)."""
+    checks = checks_of(checks, {m.name for m in models})
 
     @dg.multi_asset(
         name=f"sql_{layer}",
         specs=[model_spec(m) for m in models],
+        check_specs=[spec for spec, _ in checks],
         can_subset=True,
         pool="warehouse",
     )
@@ -101,6 +110,8 @@ def layer_asset(
         selected = {key.to_user_string() for key in context.selected_asset_keys}
         if spark_engine.engine() == "spark":
             yield from _build_on_spark(context, warehouse, models, all_models or models, selected)
+            with warehouse.connect() as con:
+                yield from evaluate_checks(context, con, warehouse.settings(), checks)
             return
         layers = {m.name: m.layer for m in all_models or models}
         with warehouse.connect() as con:
@@ -134,6 +145,7 @@ def layer_asset(
                         "engine": "duckdb",
                     },
                 )
+            yield from evaluate_checks(context, con, warehouse.settings(), checks)
 
     return _build
 
@@ -156,14 +168,18 @@ def _build_on_spark(context, warehouse: Warehouse, models, all_models, selected)
             )
 
 
-def build_model_assets(sql_dir: Path = SQL_DIR) -> list[dg.AssetsDefinition]:
-    """One multi-asset per layer for the models under ``sql_dir``; ModelError on a bad file
+def build_model_assets(
+    sql_dir: Path = SQL_DIR, checks: Mapping[str, Sequence[CheckEntry]] | None = None
+) -> list[dg.AssetsDefinition]:
+    """One multi-asset per layer for the models under ``sql_dir``, each evaluating its layer's
+    ``checks`` (by layer name, assets/checks.py ``STEP_CHECKS``); ModelError on a bad file
     (with ``PIPELINE_ENGINE=spark`` also on a model with no Spark translation)."""
     models = discover_models(sql_dir)
     if spark_engine.engine() == "spark":
         translate_models(models)  # fail at load, naming the model and the construct
+    checks = checks or {}
     return [
-        layer_asset(layer, [m for m in models if m.layer == layer], models)
+        layer_asset(layer, [m for m in models if m.layer == layer], models, checks.get(layer, ()))
         for layer in LAYERS
         if any(m.layer == layer for m in models)
     ]

@@ -4,17 +4,21 @@ One step fits both models on the qualifying purchases (``int_purchases``) and wr
 the work lives in ``pipeline.predict``. Bad input never fails the run: with too few repeat
 customers or no convergence the marts carry NULL predictions and the reason (prediction_model
 .status, and this asset's metadata). Two pictures are attached: P(alive) by frequency and
-recency, and predicted against actual purchase days over the last 13 weeks held out.
+recency, and predicted against actual purchase days over the last 13 weeks held out. The
+marts' expectation and freshness checks are evaluated at the end of the same step
+(assets/checks.py).
 """
 
 import datetime as dt
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
 from assets.charts import image_markdown, write_png
+from assets.checks import CheckEntry, checks_of, evaluate_checks
 from pipeline.engine import skip
 from pipeline.predict.build import build_predictions
 from pipeline.predict.charts import draw_holdout, draw_p_alive
@@ -82,12 +86,7 @@ def _model_metadata(prediction: Prediction) -> dict[str, object]:
     return metadata
 
 
-@dg.multi_asset(
-    name="predictions",
-    specs=[_spec(n) for n in PREDICTION_MARTS],
-    pool="warehouse",
-)
-def predictions(context: dg.AssetExecutionContext, warehouse: Warehouse):
+def _predict(context: dg.AssetExecutionContext, warehouse: Warehouse):
     """Fit BG/NBD and Gamma-Gamma, write both marts, draw the two pictures."""
     settings = warehouse.settings()
     discount = monthly_discount()
@@ -160,4 +159,26 @@ def predictions(context: dg.AssetExecutionContext, warehouse: Warehouse):
     )
 
 
+def build_predictions_asset(checks: Sequence[CheckEntry] = ()) -> dg.AssetsDefinition:
+    """The step writing both marts, then evaluating ``checks`` (their checks, assets/checks.py)."""
+    checks = checks_of(checks, set(PREDICTION_MARTS))
+
+    @dg.multi_asset(
+        name="predictions",
+        specs=[_spec(n) for n in PREDICTION_MARTS],
+        check_specs=[spec for spec, _ in checks],
+        pool="warehouse",
+    )
+    def predictions(context: dg.AssetExecutionContext, warehouse: Warehouse):
+        """Fit BG/NBD and Gamma-Gamma, write both marts, draw the two pictures; then checks."""
+        yield from _predict(context, warehouse)
+        if checks:
+            with warehouse.connect() as con:
+                yield from evaluate_checks(context, con, warehouse.settings(), checks)
+
+    return predictions
+
+
+# The step without its checks (the definitions add them: pipeline/definitions.py).
+predictions = build_predictions_asset()
 PREDICTION_ASSETS = [predictions]

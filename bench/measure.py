@@ -20,6 +20,8 @@ from pathlib import Path
 import psutil
 
 STAGES = ("ingest", "sql", "polars", "validation", "serving", "other")
+# The validating part of a step that builds assets and then evaluates their checks.
+CHECKS_SUFFIX = " (checks)"
 
 
 @dataclass
@@ -213,6 +215,7 @@ def read_run(dagster_home: Path, run_id: str | None = None) -> RunTiming:
         materialising: set[str] = set()
         materializations: list[tuple[str, str, float]] = []
         checking: set[str] = set()
+        first_check: dict[str, float] = {}
         run_start = run_end = None
         for entry in instance.all_logs(run_id):
             event = entry.dagster_event
@@ -233,14 +236,26 @@ def read_run(dagster_home: Path, run_id: str | None = None) -> RunTiming:
                 materializations.append((step, asset, entry.timestamp))
             elif kind == T.ASSET_CHECK_EVALUATION and step:
                 checking.add(step)
+                first_check.setdefault(step, entry.timestamp)
     if run_start is None or run_end is None:
         raise LookupError(f"run {run_id}: no start or end event")
     check_only = checking - materialising
-    steps = [
-        StepTiming(step, stage_of(step, check_only), start, ends[step])
-        for step, start in sorted(starts.items(), key=lambda kv: kv[1])
-        if step in ends
-    ]
+    steps = []
+    for step, start in sorted(starts.items(), key=lambda kv: kv[1]):
+        if step not in ends:
+            continue
+        stage = stage_of(step, check_only)
+        if step in first_check and stage != "validation":
+            # A step that builds assets and then evaluates their checks (assets/checks.py):
+            # from its last materialisation before the first check result on, it validates.
+            split = max(
+                (at for s, _, at in materializations if s == step and at <= first_check[step]),
+                default=start,
+            )
+            steps.append(StepTiming(step, stage, start, split))
+            steps.append(StepTiming(f"{step}{CHECKS_SUFFIX}", "validation", split, ends[step]))
+        else:
+            steps.append(StepTiming(step, stage, start, ends[step]))
     status = run.status.value if run else "?"
     return RunTiming(run_id, status, run_start, run_end, steps, materializations)
 

@@ -8,10 +8,10 @@ version (the hash of their SQL, assets/models.py).
 import dagster as dg
 
 from assets.charts import CHART_ASSETS
-from assets.checks import ASSET_CHECKS
-from assets.ingest import INGEST_ASSETS
+from assets.checks import STEP_CHECKS
+from assets.ingest import build_ingest_asset
 from assets.models import build_model_assets
-from assets.predictions import PREDICTION_ASSETS
+from assets.predictions import build_predictions_asset
 from assets.sentiment import SENTIMENT_ASSETS
 from assets.serving import build_serving_asset
 from assets.settings import pipeline_settings
@@ -44,18 +44,18 @@ def build_definitions() -> dg.Definitions:
     # Configured at launch, and shared by key: the warehouse resource resolves its "config" to the
     # top-level resource, so an as_of set in the launchpad reaches every asset (not only charts).
     config = PipelineConfig.configure_at_launch()
+    # Every check is evaluated in the step that builds its asset (assets/checks.py).
     assets = [
         pipeline_settings,
-        *INGEST_ASSETS,
+        build_ingest_asset(STEP_CHECKS["landed"]),
         *SENTIMENT_ASSETS,
-        *build_model_assets(),
-        *PREDICTION_ASSETS,
+        *build_model_assets(checks=STEP_CHECKS),
+        build_predictions_asset(STEP_CHECKS["predictions"]),
         build_serving_asset(mart_names()),
         *CHART_ASSETS,
     ]
     return dg.Definitions(
         assets=dg.map_asset_specs(_policy, assets),
-        asset_checks=ASSET_CHECKS,  # freshness too (assets/checks.py)
         # Built here, not at import: they read their interval and cron from the environment.
         sensors=[*build_sensors(), *NOTIFY_SENSORS],
         schedules=build_schedules(),

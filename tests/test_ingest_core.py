@@ -280,7 +280,7 @@ def test_ingest_assets_materialise_with_metadata(data_dir):
     drop(s, "orders", "a.csv", ORDERS_HEADER + "o1,c1,,2024-01-01,pending,EUR,5,,,\nbad\n")
     drop(s, "orders", "b.csv", "nonsense\n1\n")
     warehouse = Warehouse(config=PipelineConfig(data_dir=str(data_dir), as_of="2024-12-31"))
-    assert [a.key.to_user_string() for a in INGEST_ASSETS] == [
+    assert [spec.key.to_user_string() for a in INGEST_ASSETS for spec in a.specs] == [
         "raw_contacts",
         "raw_orders",
         "raw_tickets",
@@ -288,10 +288,9 @@ def test_ingest_assets_materialise_with_metadata(data_dir):
         "raw_email_events",
         "raw_social_mentions",
     ]
-    contacts_and_orders = [
-        a for a in INGEST_ASSETS if a.key.path[0] in ("raw_contacts", "raw_orders")
-    ]
-    result = dg.materialize(contacts_and_orders, resources={"warehouse": warehouse})
+    result = dg.materialize(
+        INGEST_ASSETS, selection=["raw_contacts", "raw_orders"], resources={"warehouse": warehouse}
+    )
     assert result.success
     mats = {
         m.asset_key.to_user_string(): m.metadata

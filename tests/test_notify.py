@@ -198,9 +198,9 @@ def test_refused_file_is_reported_with_its_as_of(
     s = make_settings(data_dir)
     drop(s, "orders", "b.csv", "nonsense\n1\n")
     instance = dg.DagsterInstance.ephemeral()
-    orders = [a for a in INGEST_ASSETS if a.key.path[0] == "raw_orders"]
     result = dg.materialize(
-        [pipeline_settings, *orders],
+        [pipeline_settings, *INGEST_ASSETS],
+        selection=["pipeline_settings", "raw_orders"],
         resources={"warehouse": _warehouse(data_dir)},
         instance=instance,
     )

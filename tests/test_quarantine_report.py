@@ -90,8 +90,9 @@ def test_ingest_asset_writes_csv_and_reasons_and_summary(data_dir: Path, capsys)
     s = make_settings(data_dir)
     drop(s, "orders", "a.csv", ORDERS)
     warehouse = Warehouse(config=PipelineConfig(data_dir=str(data_dir), as_of="2024-12-31"))
-    orders = [a for a in INGEST_ASSETS if a.key.path[0] == "raw_orders"]
-    result = dg.materialize(orders, resources={"warehouse": warehouse})
+    result = dg.materialize(
+        INGEST_ASSETS, selection=["raw_orders"], resources={"warehouse": warehouse}
+    )
     assert result.success
     (mat,) = result.get_asset_materialization_events()
     meta = mat.materialization.metadata

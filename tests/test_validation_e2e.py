@@ -92,15 +92,14 @@ def test_a_corrupted_export_blocks_downstream_and_keeps_the_last_good_serving_fi
     # marts), besides the freshness checks (assets/freshness.py); all met on clean data.
     assert sum(e.check_name.endswith("_expectations") for e in evaluations) == 6 + 6 + 1 + 10 + 2
     assert [(e.asset_key.to_user_string(), e.check_name) for e in evaluations if not e.passed] == []
-    # ... evaluated in one step after ingest, one after each of the staging and intermediate
-    # layers, and one for every mart (SQL and prediction marts, with their freshness checks).
-    steps = {e.step_key for e in good.all_events if (e.step_key or "").endswith("_expectations")}
-    assert steps == {
-        "landed_expectations",
-        "staging_expectations",
-        "intermediate_expectations",
-        "marts_expectations",
+    # ... each evaluated in the step that builds its asset: ingest, each SQL layer, the
+    # prediction marts' step (the marts' freshness checks with them).
+    steps = {
+        e.step_key
+        for e in good.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION" and e.step_key
     }
+    assert steps == {"raw_ingest", "sql_staging", "sql_intermediate", "sql_marts", "predictions"}
     assert good.success
     serving = settings.serving_dir / "marts.duckdb"
     published = sha256(serving)
@@ -138,7 +137,7 @@ def test_a_corrupted_export_blocks_downstream_and_keeps_the_last_good_serving_fi
     done = materialized(bad)
     # Ingestion itself ran (it refused the file), and so did the other raw tables.
     assert {"raw_orders", "raw_contacts", "raw_tickets"} <= done
-    # Nothing downstream of raw_orders (the SQL models build one step per layer, so the
-    # whole staging step waits for every landed check), and no new serving file.
+    # Nothing downstream of raw_orders (its failed landed check fails the ingest step, once
+    # every raw table has landed), and no new serving file.
     assert not {d for d in done if not d.startswith("raw_") and d != "pipeline_settings"}
     assert sha256(serving) == published

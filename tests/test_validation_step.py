@@ -18,7 +18,7 @@ import duckdb
 import pytest
 from test_validation_stages import built_warehouse
 
-from assets.checks import ASSET_CHECKS, CHECK_NAMES
+from assets.checks import CHECK_NAMES
 from pipeline import pii
 from pipeline.config import Settings
 from pipeline.definitions import build_definitions
@@ -118,46 +118,34 @@ def test_a_leak_in_one_mart_is_reported_by_that_marts_own_run(wh):
     assert "one run" not in clean.batch
 
 
-def test_every_mart_is_checked_in_one_step_with_its_freshness():
-    steps = {c.node_def.name: c for c in ASSET_CHECKS}
-    # Landed after ingest, then one step per SQL layer before the marts, then every mart.
-    assert set(steps) == {
-        "landed_expectations",
-        "staging_expectations",
-        "intermediate_expectations",
-        "marts_expectations",
+def test_every_check_is_evaluated_in_the_step_that_builds_its_asset():
+    defs = build_definitions()
+    steps = {
+        a.node_def.name: a
+        for a in defs.assets
+        if isinstance(a, dg.AssetsDefinition) and a.is_executable
     }
-    specs = {
-        (s.asset_key.to_user_string(), s.name): s for s in steps["marts_expectations"].check_specs
-    }
+    # No step evaluates checks alone: each check is in the step that builds its asset.
+    assert not [a for a in defs.asset_checks or []]
+    checked = {name for name, a in steps.items() if a.check_specs_by_output_name}
+    assert checked == {"raw_ingest", "sql_staging", "sql_intermediate", "sql_marts", "predictions"}
+    for a in steps.values():
+        assert {s.asset_key for s in a.check_specs} <= set(a.keys)
     marts = mart_names()
     assert {"customer_predictions", "prediction_model"} <= set(marts)
+    specs = {
+        (s.asset_key.to_user_string(), s.name): s
+        for name in ("sql_marts", "predictions")
+        for s in steps[name].check_specs
+    }
     for mart in marts:
         # The suites block what depends on the mart; freshness only warns.
         assert specs[(mart, CHECK_NAMES["marts"])].blocking
         assert not specs[(mart, "fresh_data")].blocking
     assert len(specs) == 2 * len(marts)
-
-
-def _closure(graph, keys: set, step) -> set:
-    seen, todo = set(), list(keys)
-    while todo:
-        key = todo.pop()
-        for nxt in step(graph.get(key)):
-            if nxt not in seen:
-                seen.add(nxt)
-                todo.append(nxt)
-    return seen
-
-
-def test_the_prediction_marts_checks_block_as_much_in_the_marts_step():
-    # A blocking check stops what is downstream of its asset and not yet run. The marts' step
-    # runs after every mart is built, so the prediction marts' checks may wait for the SQL marts
-    # only if nothing downstream of a prediction mart is a SQL mart or feeds one.
-    graph = build_definitions().resolve_asset_graph()
-    predictions = {dg.AssetKey(m) for m in PREDICTION_MARTS}
-    sql_marts = {dg.AssetKey(m) for m in mart_names()} - predictions
-    before_the_step = sql_marts | _closure(graph, sql_marts, lambda n: n.parent_keys)
-    downstream = _closure(graph, predictions, lambda n: n.child_keys)
-    assert dg.AssetKey("serving_marts") in downstream
-    assert downstream & before_the_step == set()
+    assert {s.asset_key.to_user_string() for s in steps["predictions"].check_specs} == set(
+        PREDICTION_MARTS
+    )
+    # The landed checks, one per raw table, block.
+    landed = [s for s in steps["raw_ingest"].check_specs if s.name == CHECK_NAMES["landed"]]
+    assert len(landed) == 6 and all(s.blocking for s in landed)

@@ -13,6 +13,7 @@ Exit statuses (README, docs/operations.md), so that cron and CI can tell the cas
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
 
 from pipeline.config import AS_OF_TAG, TRIGGER_TAG, ConfigError, Settings, check_environment
 
@@ -93,6 +94,7 @@ def run_pipeline(as_of: str | None = None, trigger: str = "cli") -> int:
     from pipeline.cli.progress import progress_logger, root_cause
     from pipeline.cli.run_lock import WarehouseBusy, run_lock
     from pipeline.cli.summary import print_summary
+    from pipeline.cli.warehouse_hold import other_runs_active, warehouse_held_open
     from pipeline.definitions import defs
 
     try:
@@ -108,17 +110,21 @@ def run_pipeline(as_of: str | None = None, trigger: str = "cli") -> int:
             # Dagster's event log without an fsync per event (pipeline/cli/event_log.py).
             with quick_commits(resolve_dagster_home(settings.data_dir)):
                 instance = _instance(settings.data_dir)
-                result = job.execute_in_process(
-                    instance=instance,
-                    raise_on_error=False,
-                    run_config=run_config,
-                    # The notices of a command-line run are sent here, not by the UI's sensors.
-                    tags={
-                        TRIGGER_TAG: trigger,
-                        AS_OF_TAG: str(settings.as_of),
-                        SENT_INLINE_TAG: "cli",
-                    },
-                )
+                # One warehouse instance for every step (pipeline/cli/warehouse_hold.py),
+                # unless a run from the UI is in progress and needs its turns in between.
+                hold = not other_runs_active(instance)
+                with warehouse_held_open(settings.warehouse_path) if hold else nullcontext():
+                    result = job.execute_in_process(
+                        instance=instance,
+                        raise_on_error=False,
+                        run_config=run_config,
+                        # The notices of a command-line run are sent here, not by the UI's sensors.
+                        tags={
+                            TRIGGER_TAG: trigger,
+                            AS_OF_TAG: str(settings.as_of),
+                            SENT_INLINE_TAG: "cli",
+                        },
+                    )
                 print_summary(settings, result.run_id)
                 notify_cli_run(instance, result.run_id, notify_settings)
             attention = files_needing_attention(settings, result.run_id)

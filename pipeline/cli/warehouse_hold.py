@@ -1,0 +1,44 @@
+"""One warehouse instance for a whole command-line run, instead of one per step.
+
+Every step opens ``warehouse.duckdb`` (``Warehouse.connect``) and closes it when done. Opening a
+700 MB file reads its catalogue (about 35 ms at 100k customers), and closing the last
+connection checkpoints whatever the step wrote: a small run paid both some twenty times
+(docs/performance.md, "Fixed cost of a run"). DuckDB's Python client keeps a database
+instance while any connection to it is open and hands a new ``connect`` of the same file and
+configuration that instance, so one connection held for the run makes every step's open a
+lookup and leaves one checkpoint, when the run is over.
+
+The file stays locked between the run's steps, where a run from the UI could otherwise take
+its turn in the ``warehouse`` pool (docs/operations.md, "One writer"). Runs from the UI and the
+daemon are not started while this run is in progress (the run queue counts every active run
+of the instance, this one too), so the only one that could want a turn is one already running
+when this run starts: then nothing is held (:func:`other_runs_active`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+
+from pipeline.warehouse import open_warehouse
+
+
+def other_runs_active(instance: dg.DagsterInstance) -> bool:
+    """Whether a run of ``instance`` is starting, started or cancelling (this one not yet)."""
+    from dagster._core.storage.dagster_run import ACTIVE_RUN_STATUSES
+
+    return bool(instance.get_run_records(dg.RunsFilter(statuses=ACTIVE_RUN_STATUSES), limit=1))
+
+
+@contextmanager
+def warehouse_held_open(path: Path) -> Iterator[None]:
+    """Hold ``path`` open (read-write, as the steps open it) until the block ends.
+
+    The connection is opened by :func:`pipeline.warehouse.open_warehouse`, so with the very
+    configuration every step uses: DuckDB refuses a second configuration of an open file.
+    """
+    with open_warehouse(path):
+        yield

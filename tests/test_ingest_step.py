@@ -1,0 +1,73 @@
+"""``raw_ingest``: the six raw tables in one Dagster step; one entity's failure spares the rest."""
+
+from __future__ import annotations
+
+import dagster as dg
+from ingest_support import drop, make_settings
+
+from assets.ingest import INGEST_ASSETS
+from pipeline.config import PipelineConfig
+from pipeline.warehouse import Warehouse, open_warehouse, run, scalar
+
+ORDERS = (
+    "order_id,contact_id,email,ordered_at,status,currency,gross_amount,discount_amount,"
+    "refund_amount,updated_at\no1,c1,,2024-01-01,pending,EUR,5,,,\n"
+)
+CONTACTS = (
+    "contact_id,email,first_name,last_name,phone,created_at,country,language,acquisition_source,"
+    "birth_date,twitter_handle,facebook_handle,instagram_handle,linkedin_handle,updated_at\n"
+    "c1,a@example.com,Ann,B,,2024-01-01,DE,de,web,,,,,,\n"
+)
+
+
+def test_an_entity_that_fails_does_not_stop_the_others_and_fails_the_step(data_dir):
+    s = make_settings(data_dir)
+    drop(s, "orders", "a.csv", ORDERS)
+    drop(s, "contacts", "a.csv", CONTACTS)
+    # raw.raw_contacts with a column of its own: landing the contacts fails, as any error would.
+    with open_warehouse(s.warehouse_path) as con:
+        run(con, "create table raw.raw_contacts (x integer)")
+    warehouse = Warehouse(config=PipelineConfig(data_dir=str(data_dir), as_of="2024-12-31"))
+    result = dg.materialize(
+        INGEST_ASSETS,
+        selection=["raw_contacts", "raw_orders"],
+        resources={"warehouse": warehouse},
+        raise_on_error=False,
+    )
+    assert not result.success
+    landed = {m.asset_key.to_user_string() for m in result.get_asset_materialization_events()}
+    assert landed == {"raw_orders"}  # orders come after contacts and still land
+    (failure,) = result.get_step_failure_events()
+    assert "ingest failed for raw_contacts" in failure.step_failure_data.error.message
+    with open_warehouse(s.warehouse_path) as con:
+        assert scalar(con, "select count(*) from raw.raw_orders") == 1  # the one order of a.csv
+
+
+def test_files_landed_before_are_counted_in_one_log_line(data_dir):
+    s = make_settings(data_dir)
+    drop(s, "orders", "a.csv", ORDERS)
+    drop(s, "orders", "b.csv", ORDERS.replace("o1,", "o2,"))
+    warehouse = Warehouse(config=PipelineConfig(data_dir=str(data_dir), as_of="2024-12-31"))
+    instance = dg.DagsterInstance.ephemeral()
+
+    def messages() -> list[str]:
+        result = dg.materialize(
+            INGEST_ASSETS,
+            selection=["raw_orders"],
+            resources={"warehouse": warehouse},
+            instance=instance,
+        )
+        assert result.success
+        return [e.user_message for e in instance.all_logs(result.run_id) if e.dagster_event is None]
+
+    first = messages()
+    assert (
+        "crm/orders/a.csv: landed via canonical_orders: 1 rows read, 1 landed, 0 quarantined"
+        in first
+    )
+    again = messages()  # the same two files: each skipped, one line for both
+    assert (
+        "raw_orders: 2 file(s) skipped, landed before (same bytes): see the asset's files metadata"
+        in again
+    )
+    assert not [m for m in again if "same bytes as crm/orders" in m]
