@@ -167,11 +167,17 @@ def build_predictions_asset(checks: Sequence[CheckEntry] = ()) -> dg.AssetsDefin
         name="predictions",
         specs=[_spec(n) for n in PREDICTION_MARTS],
         check_specs=[spec for spec, _ in checks],
+        # Subsettable so that a job may leave the checks out (tests/test_marts_oracle.py); both
+        # marts come from one fit, so both are written whichever of them is selected.
+        can_subset=True,
         pool="warehouse",
     )
     def predictions(context: dg.AssetExecutionContext, warehouse: Warehouse):
         """Fit BG/NBD and Gamma-Gamma, write both marts, draw the two pictures; then checks."""
-        yield from _predict(context, warehouse)
+        selected = context.selected_asset_keys
+        for result in _predict(context, warehouse):
+            if result.asset_key in selected:
+                yield result
         if checks:
             with warehouse.connect() as con:
                 yield from evaluate_checks(context, con, warehouse.settings(), checks)
