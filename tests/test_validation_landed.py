@@ -46,9 +46,9 @@ def canonical(entity: str, records: list[dict]) -> pl.DataFrame:
 
 def delivered(con, entity: str, records: list[dict]) -> DeliveredRows:
     """The rows as the ingestion core hands them over: a query of its connection (here a
-    temporary table of ``con``)."""
+    table of ``con``'s database, committed, as the staged parse is)."""
     con.register("records", canonical(entity, records).to_arrow())
-    con.execute("create or replace temp table delivered as select * from records").fetchall()
+    con.execute("create or replace table delivered as select * from records").fetchall()
     con.unregister("records")
     return DeliveredRows(con, "select * from delivered", len(records))
 
@@ -370,7 +370,7 @@ def test_the_batch_is_the_distinct_rows_with_their_key_versions(tmp_path):
     ]
     with open_warehouse(tmp_path / "w.duckdb") as con:
         con.register("records", canonical("orders", records).to_arrow())
-        con.execute("create table batch as select * from records").fetchall()
+        con.execute("create temp table batch as select * from records").fetchall()
         kept = load_landed_batch(con, ENTITIES["orders"], "batch", key_versions=True)
         got = frame(con, "select * from batch")
     # Rows 2..6: row 4 repeats row 2 exactly and goes; o2 (rows 3 and 6) has two versions.
@@ -383,7 +383,7 @@ def test_a_file_without_repeats_is_kept_as_delivered(tmp_path):
     # Three different orders (rows 2..4): nothing to de-duplicate, no _key_versions asked for.
     with open_warehouse(tmp_path / "w.duckdb") as con:
         con.register("records", canonical("orders", [order("o1"), order("o2"), order("o3")]))
-        con.execute("create table batch as select * from records").fetchall()
+        con.execute("create temp table batch as select * from records").fetchall()
         assert load_landed_batch(con, ENTITIES["orders"], "batch", key_versions=False) == 3
         got = frame(con, "select * from batch")
     assert got["_row_number"].to_list() == [2, 3, 4]
@@ -442,39 +442,35 @@ def test_the_run_log_keeps_values_holding_line_breaks_other_than_newline(data_di
     assert logged[1].expectations[0].expected == "[\u2028\u2029]$"
 
 
-def test_rows_inside_the_ingest_transaction_are_validated_and_the_transaction_survives(
+def test_staged_rows_are_validated_in_the_ingest_database_and_its_transaction_survives(
     data_dir, tmp_path, monkeypatch
 ):
     monkeypatch.setenv("PIPELINE_DATA_DOCS", "off")
     outcomes = []
     validator = make_landed_validator(make_settings(data_dir), outcomes.append, run_id="t")
-    # Two orders (rows 2 and 3) in a temporary table of the ingest connection, which also holds
-    # an uncommitted insert: the validator must read them and leave the transaction as it was.
+    # Two orders (rows 2 and 3) in a view of an in-memory database attached to the warehouse,
+    # as pipeline/ingest/staging.py stages a parse; the ingest connection also holds an
+    # uncommitted insert: the validator must read the rows and leave the transaction as it was.
     records = [order("o1"), order("o3", at=dt.datetime(2099, 1, 1))]
     with open_warehouse(tmp_path / "w.duckdb") as con:
+        tables_before = scalar(con, "select count(*) from duckdb_tables()")
+        con.execute("attach ':memory:' as stage").fetchall()
         con.register("delivered", canonical("orders", records).to_arrow())
+        con.execute("create table stage.main.parsed as select * from delivered").fetchall()
+        con.execute("create view stage.main.good as select * from stage.main.parsed").fetchall()
         con.execute("create table kept as select 1 as x").fetchall()
         con.execute("begin").fetchall()
         con.execute("insert into kept values (2)").fetchall()
-        con.execute("create temp table good as select * from delivered").fetchall()
-        reason = validator(ENTITIES["orders"], DeliveredRows(con, "select * from good", 2), "f.csv")
+        rows_in = DeliveredRows(con, "select * from stage.main.good", 2)
+        reason = validator(ENTITIES["orders"], rows_in, "f.csv")
         con.execute("commit").fetchall()  # the transaction is still open and whole
         assert scalar(con, "select sum(x) from kept") == 3
+        # The batch was a temporary table of the validator's own connection, gone with it:
+        # the warehouse holds the two tables made here (parsed, kept) and nothing else.
+        assert scalar(con, "select count(*) from duckdb_tables()") == tables_before + 2
     # 2099-01-01 is after the end of as_of: a warning naming row 3, the file lands.
     assert reason is None
     (outcome,) = outcomes
     assert (outcome.rows, outcome.status) == (2, "warning")
     (warning,) = outcome.warnings
     assert (warning.columns, warning.examples) == ("ordered_at", ["2099-01-01 00:00:00 (row 3)"])
-
-
-def test_the_landed_database_is_in_memory_and_spills_beside_no_checkout():
-    from pipeline.validation.runner import landed_source
-
-    con = landed_source().con
-    # In memory, capped at 1 GB (DuckDB reports 10^9 bytes as 953.6 MiB), spilling to a
-    # temporary folder of its own rather than `.tmp` in the working directory.
-    assert scalar(con, "select current_setting('memory_limit')") == "953.6 MiB"
-    spill = Path(scalar(con, "select current_setting('temp_directory')"))
-    assert spill.is_absolute() and spill.name.startswith("pipeline-landed-")
-    assert scalar(con, "select count(*) from duckdb_databases() where path is not null") == 0
