@@ -370,8 +370,8 @@ def test_the_batch_is_the_distinct_rows_with_their_key_versions(tmp_path):
     ]
     with open_warehouse(tmp_path / "w.duckdb") as con:
         con.register("records", canonical("orders", records).to_arrow())
-        con.execute("create temp table batch as select * from records").fetchall()
-        kept = load_landed_batch(con, ENTITIES["orders"], "batch", key_versions=True)
+        con.execute("create temp table delivered as select * from records").fetchall()
+        kept = load_landed_batch(con, ENTITIES["orders"], "delivered", "batch", key_versions=True)
         got = frame(con, "select * from batch")
     # Rows 2..6: row 4 repeats row 2 exactly and goes; o2 (rows 3 and 6) has two versions.
     assert kept == 4
@@ -379,15 +379,32 @@ def test_the_batch_is_the_distinct_rows_with_their_key_versions(tmp_path):
     assert got["_key_versions"].to_list() == [1, 2, 1, 2]
 
 
-def test_a_file_without_repeats_is_kept_as_delivered(tmp_path):
-    # Three different orders (rows 2..4): nothing to de-duplicate, no _key_versions asked for.
+def test_a_repeated_row_goes_without_key_versions_when_the_suite_reads_none(tmp_path):
+    # o1 at rows 2 and 4 exactly alike, o2 at row 3: two distinct rows, in file order.
+    records = [order("o1"), order("o2"), order("o1")]
+    with open_warehouse(tmp_path / "w.duckdb") as con:
+        con.register("records", canonical("orders", records).to_arrow())
+        con.execute("create temp table delivered as select * from records").fetchall()
+        kept = load_landed_batch(con, ENTITIES["orders"], "delivered", "batch", key_versions=False)
+        got = frame(con, "select * from batch")
+    assert kept == 2
+    assert got["_row_number"].to_list() == [2, 3]
+    assert "_key_versions" not in got.columns
+
+
+def test_a_file_without_repeats_is_validated_where_it_is(tmp_path):
+    # Three different orders (rows 2..4): nothing to de-duplicate, no _key_versions asked for,
+    # so the batch is a view of the delivered rows, not a copy of them.
     with open_warehouse(tmp_path / "w.duckdb") as con:
         con.register("records", canonical("orders", [order("o1"), order("o2"), order("o3")]))
-        con.execute("create temp table batch as select * from records").fetchall()
-        assert load_landed_batch(con, ENTITIES["orders"], "batch", key_versions=False) == 3
+        con.execute("create temp table delivered as select * from records").fetchall()
+        kept = load_landed_batch(con, ENTITIES["orders"], "delivered", "batch", key_versions=False)
         got = frame(con, "select * from batch")
+        views = scalar(con, "select count(*) from duckdb_views() where view_name = 'batch'")
+    assert kept == 3
     assert got["_row_number"].to_list() == [2, 3, 4]
     assert "_key_versions" not in got.columns
+    assert views == 1
 
 
 def test_rows_not_typed_as_raw_stop_the_step_naming_the_columns(tmp_path):

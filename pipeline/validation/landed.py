@@ -68,34 +68,41 @@ def landed_parameters(settings: Settings, now: dt.datetime | None = None) -> dic
 
 
 def load_landed_batch(
-    con: duckdb.DuckDBPyConnection, entity: Entity, table: str, key_versions: bool
+    con: duckdb.DuckDBPyConnection, entity: Entity, delivered: str, batch: str, key_versions: bool
 ) -> int:
-    """Make temporary table ``table`` (the file's rows, as delivered, in file order) the
-    suite's batch: its distinct rows (an exact repeat is harmless), with ``_key_versions`` when
-    ``key_versions``; returns how many rows it keeps.
+    """Make ``batch`` the suite's batch of table or view ``delivered`` (the file's rows, as
+    delivered, in file order): its distinct rows (an exact repeat is harmless), with
+    ``_key_versions`` when ``key_versions``; returns how many rows it keeps.
 
     ``_key_versions`` counts the distinct versions of the row's key in the file, so a suite
     can require ``updated_at`` wherever a key comes in several versions. Most files repeat no
-    row: one hash count says so (0.2 s of CPU for 1.23M e-mail events), and only a file with
-    repeats is de-duplicated, which costs a window over every column (about 1.4 s there).
+    row: one hash count says so (0.2 s of CPU for 1.23M e-mail events), and ``batch`` is then a
+    temporary view of ``delivered``, which GX's queries read where the rows are. Only a file
+    with repeats is de-duplicated (a window over every column, about 1.4 s there), and only a
+    suite reading ``_key_versions`` adds it: either way a temporary table, in file order.
     """
     cols = ", ".join(identifier(c) for c in entity.columns)
-    name = identifier(table)
-    total, distinct = rows(con, f"select count(*), count(distinct hash({cols})) from {name}")[0]
+    source, name = identifier(delivered), identifier(batch)
+    total, distinct = rows(con, f"select count(*), count(distinct hash({cols})) from {source}")[0]
+    if distinct == total and not key_versions:
+        run(con, f"create or replace temp view {name} as select * from {source}")
+        return total
     if distinct < total:  # a repeat, or two rows of one hash: de-duplicating is then harmless
-        run(
-            con,
-            f"create or replace temp table {name} as select * from {name} qualify row_number() "
-            f"over (partition by {cols} order by _row_number) = 1 order by _row_number",
+        source = (
+            f"(select * from {source} qualify row_number() "
+            f"over (partition by {cols} order by _row_number) = 1)"
         )
-        total = scalar(con, f"select count(*) from {name}")
-    if key_versions:
-        run(
-            con,
-            f"create or replace temp table {name} as select *, count(*) over (partition by "
-            f"{identifier(entity.key)}) as {KEY_VERSIONS} from {name} order by _row_number",
-        )
-    return total
+    versions = (
+        f", count(*) over (partition by {identifier(entity.key)}) as {KEY_VERSIONS}"
+        if key_versions
+        else ""
+    )
+    run(
+        con,
+        f"create or replace temp table {name} as select *{versions} from {source} "
+        f"order by _row_number",
+    )
+    return total if distinct == total else scalar(con, f"select count(*) from {name}")
 
 
 def delivered_types(con: duckdb.DuckDBPyConnection, entity: Entity, table: str) -> None:
@@ -167,15 +174,15 @@ def make_landed_validator(
         suite = suites[entity.name]
         table = f"landed_{entity.name}"  # one GX table asset per entity serves every file
         with delivery_connection(delivered.con) as con:
-            # In file order, so that the unexpected examples are the file's first ones.
-            run(
-                con,
-                f"create temp table {table} as select * from ({delivered.sql}) "
-                f"order by _row_number",
-            )
-            delivered_types(con, entity, table)
+            # The delivery's rows where they are (the staged parse, a Parquet file): no copy.
+            run(con, f"create temp view {table}_delivered as {delivered.sql}")
+            delivered_types(con, entity, f"{table}_delivered")
             distinct = load_landed_batch(
-                con, entity, table, KEY_VERSIONS in suite.referenced_columns()
+                con,
+                entity,
+                f"{table}_delivered",
+                table,
+                KEY_VERSIONS in suite.referenced_columns(),
             )
             started = time.perf_counter()
             outcome = validate_batch(
