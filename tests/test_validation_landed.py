@@ -491,3 +491,25 @@ def test_staged_rows_are_validated_in_the_ingest_database_and_its_transaction_su
     assert (outcome.rows, outcome.status) == (2, "warning")
     (warning,) = outcome.warnings
     assert (warning.columns, warning.examples) == ("ordered_at", ["2099-01-01 00:00:00 (row 3)"])
+
+
+def test_the_landed_data_source_follows_each_delivery_and_is_released_after(validate, data_dir):
+    from pipeline.validation.runner import LANDED_CONNECTION
+
+    # One good order, then rows whose score is text (a pipeline bug: TypeError, see above):
+    # after either, GX's landed connection points at no delivery's connection any more.
+    assert validate("orders", [order("o1")]) is None
+    assert LANDED_CONNECTION.target is None
+    con = duckdb.connect()
+    con.execute(
+        "create table delivered as select 'r1' as response_id, 'c1' as contact_id, "
+        "null::varchar as email, timestamp '2024-05-01' as responded_at, 'nps' as survey_type, "
+        "'9' as score, null::varchar as comment, null::varchar as ticket_id, 2 as _row_number"
+    ).fetchall()
+    validator = make_landed_validator(make_settings(data_dir), run_id="t")
+    with pytest.raises(TypeError, match="score VARCHAR"):
+        validator(ENTITIES["surveys"], DeliveredRows(con, "select * from delivered", 1), "s.csv")
+    assert LANDED_CONNECTION.target is None
+    with pytest.raises(RuntimeError, match="outside a delivery's validation"):
+        LANDED_CONNECTION.execute("select 1")
+    con.close()
