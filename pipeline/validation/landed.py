@@ -174,6 +174,10 @@ def make_landed_validator(
         suite = suites[entity.name]
         table = f"landed_{entity.name}"  # one GX table asset per entity serves every file
         with delivery_connection(delivered.con) as con:
+            source = landed_source()  # on first use GX's import and context: not counted
+            # The outcome's seconds (make bench's "landed suites") cover the rest of the call:
+            # with the rows read where they are, GX's queries do the reading a copy did before.
+            started = time.perf_counter()
             # The delivery's rows where they are (the staged parse, a Parquet file): no copy.
             run(con, f"create temp view {table}_delivered as {delivered.sql}")
             delivered_types(con, entity, f"{table}_delivered")
@@ -184,9 +188,8 @@ def make_landed_validator(
                 table,
                 KEY_VERSIONS in suite.referenced_columns(),
             )
-            started = time.perf_counter()
             outcome = validate_batch(
-                landed_source().batch_definition(table).get_batch(),
+                source.batch_definition(table).get_batch(),
                 suite,
                 list(suite.index_columns),
                 distinct,
