@@ -2,14 +2,15 @@
 
 The ingestion core calls the validator with the file's good rows (typed canonical columns plus
 ``_row_number``, as :class:`~pipeline.ingest.core.DeliveredRows` still in DuckDB) after the
-row-level contract has quarantined bad rows. They are selected, in the same DuckDB database,
-into a temporary table of a second connection (``con.cursor()``) on which GX's SQL engine runs
-(``runner.landed_source``): no copy leaves DuckDB, and none of GX's statements runs on the
-ingest connection. Their columns and types are checked with one ``DESCRIBE``; nothing is
-copied into Python objects but a few unexpected examples. A failed critical
-expectation refuses the whole file with a reason naming the expectation, the column and a few
-unexpected values with their row numbers; warnings are only recorded. Dates: rows dated after
-the end of as_of land (a warning); only a file whose dates are mostly implausible is refused.
+row-level contract has quarantined bad rows. GX's SQL engine (``runner.landed_source``) reads
+them where they are, through a temporary view on a second connection of the same DuckDB
+database (``con.cursor()``; a temporary table only to de-duplicate them or add
+``_key_versions``), so none of GX's statements runs on the ingest connection. Their columns and
+types are checked with one ``DESCRIBE``; nothing is copied into Python objects but a few
+unexpected examples. A failed critical expectation refuses the whole file with a reason naming
+the expectation, the column and a few unexpected values with their row numbers; warnings are
+only recorded. Dates: rows dated after the end of as_of land (a warning); only a file whose
+dates are mostly implausible is refused.
 """
 
 from __future__ import annotations
