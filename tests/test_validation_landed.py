@@ -46,9 +46,9 @@ def canonical(entity: str, records: list[dict]) -> pl.DataFrame:
 
 def delivered(con, entity: str, records: list[dict]) -> DeliveredRows:
     """The rows as the ingestion core hands them over: a query of its connection (here a
-    temporary table of ``con``)."""
+    table of ``con``'s database, committed, as the staged parse is)."""
     con.register("records", canonical(entity, records).to_arrow())
-    con.execute("create or replace temp table delivered as select * from records").fetchall()
+    con.execute("create or replace table delivered as select * from records").fetchall()
     con.unregister("records")
     return DeliveredRows(con, "select * from delivered", len(records))
 
@@ -370,8 +370,8 @@ def test_the_batch_is_the_distinct_rows_with_their_key_versions(tmp_path):
     ]
     with open_warehouse(tmp_path / "w.duckdb") as con:
         con.register("records", canonical("orders", records).to_arrow())
-        con.execute("create table batch as select * from records").fetchall()
-        kept = load_landed_batch(con, ENTITIES["orders"], "batch", key_versions=True)
+        con.execute("create temp table delivered as select * from records").fetchall()
+        kept = load_landed_batch(con, ENTITIES["orders"], "delivered", "batch", key_versions=True)
         got = frame(con, "select * from batch")
     # Rows 2..6: row 4 repeats row 2 exactly and goes; o2 (rows 3 and 6) has two versions.
     assert kept == 4
@@ -379,15 +379,32 @@ def test_the_batch_is_the_distinct_rows_with_their_key_versions(tmp_path):
     assert got["_key_versions"].to_list() == [1, 2, 1, 2]
 
 
-def test_a_file_without_repeats_is_kept_as_delivered(tmp_path):
-    # Three different orders (rows 2..4): nothing to de-duplicate, no _key_versions asked for.
+def test_a_repeated_row_goes_without_key_versions_when_the_suite_reads_none(tmp_path):
+    # o1 at rows 2 and 4 exactly alike, o2 at row 3: two distinct rows, in file order.
+    records = [order("o1"), order("o2"), order("o1")]
+    with open_warehouse(tmp_path / "w.duckdb") as con:
+        con.register("records", canonical("orders", records).to_arrow())
+        con.execute("create temp table delivered as select * from records").fetchall()
+        kept = load_landed_batch(con, ENTITIES["orders"], "delivered", "batch", key_versions=False)
+        got = frame(con, "select * from batch")
+    assert kept == 2
+    assert got["_row_number"].to_list() == [2, 3]
+    assert "_key_versions" not in got.columns
+
+
+def test_a_file_without_repeats_is_validated_where_it_is(tmp_path):
+    # Three different orders (rows 2..4): nothing to de-duplicate, no _key_versions asked for,
+    # so the batch is a view of the delivered rows, not a copy of them.
     with open_warehouse(tmp_path / "w.duckdb") as con:
         con.register("records", canonical("orders", [order("o1"), order("o2"), order("o3")]))
-        con.execute("create table batch as select * from records").fetchall()
-        assert load_landed_batch(con, ENTITIES["orders"], "batch", key_versions=False) == 3
+        con.execute("create temp table delivered as select * from records").fetchall()
+        kept = load_landed_batch(con, ENTITIES["orders"], "delivered", "batch", key_versions=False)
         got = frame(con, "select * from batch")
+        views = scalar(con, "select count(*) from duckdb_views() where view_name = 'batch'")
+    assert kept == 3
     assert got["_row_number"].to_list() == [2, 3, 4]
     assert "_key_versions" not in got.columns
+    assert views == 1
 
 
 def test_rows_not_typed_as_raw_stop_the_step_naming_the_columns(tmp_path):
@@ -442,24 +459,32 @@ def test_the_run_log_keeps_values_holding_line_breaks_other_than_newline(data_di
     assert logged[1].expectations[0].expected == "[\u2028\u2029]$"
 
 
-def test_rows_inside_the_ingest_transaction_are_validated_and_the_transaction_survives(
+def test_staged_rows_are_validated_in_the_ingest_database_and_its_transaction_survives(
     data_dir, tmp_path, monkeypatch
 ):
     monkeypatch.setenv("PIPELINE_DATA_DOCS", "off")
     outcomes = []
     validator = make_landed_validator(make_settings(data_dir), outcomes.append, run_id="t")
-    # Two orders (rows 2 and 3) in a temporary table of the ingest connection, which also holds
-    # an uncommitted insert: the validator must read them and leave the transaction as it was.
+    # Two orders (rows 2 and 3) in a view of an in-memory database attached to the warehouse,
+    # as pipeline/ingest/staging.py stages a parse; the ingest connection also holds an
+    # uncommitted insert: the validator must read the rows and leave the transaction as it was.
     records = [order("o1"), order("o3", at=dt.datetime(2099, 1, 1))]
     with open_warehouse(tmp_path / "w.duckdb") as con:
+        tables_before = scalar(con, "select count(*) from duckdb_tables()")
+        con.execute("attach ':memory:' as stage").fetchall()
         con.register("delivered", canonical("orders", records).to_arrow())
+        con.execute("create table stage.main.parsed as select * from delivered").fetchall()
+        con.execute("create view stage.main.good as select * from stage.main.parsed").fetchall()
         con.execute("create table kept as select 1 as x").fetchall()
         con.execute("begin").fetchall()
         con.execute("insert into kept values (2)").fetchall()
-        con.execute("create temp table good as select * from delivered").fetchall()
-        reason = validator(ENTITIES["orders"], DeliveredRows(con, "select * from good", 2), "f.csv")
+        rows_in = DeliveredRows(con, "select * from stage.main.good", 2)
+        reason = validator(ENTITIES["orders"], rows_in, "f.csv")
         con.execute("commit").fetchall()  # the transaction is still open and whole
         assert scalar(con, "select sum(x) from kept") == 3
+        # The batch was a temporary table of the validator's own connection, gone with it:
+        # the warehouse holds the two tables made here (parsed, kept) and nothing else.
+        assert scalar(con, "select count(*) from duckdb_tables()") == tables_before + 2
     # 2099-01-01 is after the end of as_of: a warning naming row 3, the file lands.
     assert reason is None
     (outcome,) = outcomes
@@ -468,13 +493,23 @@ def test_rows_inside_the_ingest_transaction_are_validated_and_the_transaction_su
     assert (warning.columns, warning.examples) == ("ordered_at", ["2099-01-01 00:00:00 (row 3)"])
 
 
-def test_the_landed_database_is_in_memory_and_spills_beside_no_checkout():
-    from pipeline.validation.runner import landed_source
+def test_the_landed_data_source_follows_each_delivery_and_is_released_after(validate, data_dir):
+    from pipeline.validation.runner import LANDED_CONNECTION
 
-    con = landed_source().con
-    # In memory, capped at 1 GB (DuckDB reports 10^9 bytes as 953.6 MiB), spilling to a
-    # temporary folder of its own rather than `.tmp` in the working directory.
-    assert scalar(con, "select current_setting('memory_limit')") == "953.6 MiB"
-    spill = Path(scalar(con, "select current_setting('temp_directory')"))
-    assert spill.is_absolute() and spill.name.startswith("pipeline-landed-")
-    assert scalar(con, "select count(*) from duckdb_databases() where path is not null") == 0
+    # One good order, then rows whose score is text (a pipeline bug: TypeError, see above):
+    # after either, GX's landed connection points at no delivery's connection any more.
+    assert validate("orders", [order("o1")]) is None
+    assert LANDED_CONNECTION.target is None
+    con = duckdb.connect()
+    con.execute(
+        "create table delivered as select 'r1' as response_id, 'c1' as contact_id, "
+        "null::varchar as email, timestamp '2024-05-01' as responded_at, 'nps' as survey_type, "
+        "'9' as score, null::varchar as comment, null::varchar as ticket_id, 2 as _row_number"
+    ).fetchall()
+    validator = make_landed_validator(make_settings(data_dir), run_id="t")
+    with pytest.raises(TypeError, match="score VARCHAR"):
+        validator(ENTITIES["surveys"], DeliveredRows(con, "select * from delivered", 1), "s.csv")
+    assert LANDED_CONNECTION.target is None
+    with pytest.raises(RuntimeError, match="outside a delivery's validation"):
+        LANDED_CONNECTION.execute("select 1")
+    con.close()

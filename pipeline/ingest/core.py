@@ -48,7 +48,9 @@ from pipeline.warehouse import run, scalar
 class DeliveredRows:
     """A delivery's good rows, still in DuckDB: ``sql`` selects them (canonical columns and
     ``_row_number``), typed as the raw table has them. A validator reads them from there, so a
-    large export is never pulled into Python whole."""
+    large export is never pulled into Python whole, through a second connection of ``con``'s
+    database: ``sql`` reads only what that sees (the staged parse, Parquet files; not ``con``'s
+    temporary tables), and no transaction of ``con`` is open."""
 
     con: duckdb.DuckDBPyConnection
     sql: str

@@ -1,22 +1,20 @@
 """Run a suite with Great Expectations' SQL engine inside DuckDB and render its Data Docs page.
 
 A suite runs on a SQL batch: a staging or mart query (:func:`sql_source`, a temporary view or
-table on a second connection of the warehouse) or a landed file's rows (:func:`landed_source`).
-GX is imported on first use only (it takes seconds; the Dagster code location loads without
-it). One ephemeral GX context per process holds the suites; a result is stored only while its
-page is rendered, so memory stays flat.
+table on a second connection of the warehouse) or a landed file's rows (:func:`landed_source`,
+a view or temporary table on a second connection of the ingest connection's database). GX is
+imported on first use only (it takes seconds; the Dagster code location loads without it). One
+ephemeral GX context per process holds the suites; a result is stored only while its page is
+rendered, so memory stays flat.
 """
 
 from __future__ import annotations
 
-import atexit
 import datetime as dt
 import functools
 import html
 import itertools
 import math
-import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from pipeline.sqltext import identifier, literal
+from pipeline.sqltext import identifier
 from pipeline.validation.gx_duckdb import drop_repeated_keys
 from pipeline.validation.outcome import (
     INDEX_LABELS,
@@ -135,28 +133,38 @@ def sql_source(con) -> Iterator[SqlSource]:
         gx_con.close()
 
 
+class ConnectionSwitch:
+    """The landed data source's DuckDB connection: a stand-in forwarding to the connection of
+    the delivery being validated (``target``), which changes with every delivery."""
+
+    target: Any = None
+
+    def close(self) -> None:
+        """Nothing: each target is closed by whoever set it (SQLAlchemy closes at exit)."""
+
+    def __getattr__(self, name: str) -> Any:
+        if self.target is None:
+            raise RuntimeError("the landed data source is used outside a delivery's validation")
+        return getattr(self.target, name)
+
+
+LANDED_CONNECTION = ConnectionSwitch()
+
+
 @functools.cache
 def landed_source() -> SqlSource:
-    """The process's GX SQL data source for landed files: an in-memory DuckDB database.
+    """The process's GX SQL data source for landed files, made once (adding a data source and
+    its table assets per delivery would make GX write its configuration out each time).
 
-    A delivery's rows live in the ingest connection's open transaction, which another
-    connection cannot see, and GX must not run statements in that transaction (one failed
-    statement of GX's column reflection would abort the ingest). So each landed batch is
-    copied into a table of this database: the file's distinct rows, which GX's dozen queries
-    then scan without de-duplicating again.
+    Its connection is :data:`LANDED_CONNECTION`: for each delivery the validator points it at
+    a new connection of the ingest connection's own database (``landed.delivery_connection``),
+    where the file's rows already are, and closes that connection after the suite. GX tests
+    the data source's connection as it adds it: the first call needs a target set.
     """
-    import duckdb
-
     from pipeline.validation.gx_duckdb import add_duckdb_datasource
 
-    con = duckdb.connect(":memory:")
-    # Beyond 1 GB a large delivery's batch spills, to a folder of its own: an in-memory
-    # database's default is ``.tmp`` in the working directory, which may be read-only.
-    run(con, "set memory_limit = '1GB'")
-    spill = tempfile.mkdtemp(prefix="pipeline-landed-")
-    atexit.register(shutil.rmtree, spill, True)
-    run(con, f"set temp_directory = {literal(spill)}")
-    return SqlSource(con, add_duckdb_datasource(_session().context, con, "landed"))
+    datasource = add_duckdb_datasource(_session().context, LANDED_CONNECTION, "landed")
+    return SqlSource(LANDED_CONNECTION, datasource)
 
 
 @contextmanager
