@@ -126,7 +126,8 @@ def delivered_types(con: duckdb.DuckDBPyConnection, entity: Entity, table: str) 
 @contextmanager
 def delivery_connection(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """A new connection of ``con``'s database on which the landed data source's GX queries run
-    until exit; closed on exit, which drops its temporary tables (the batch, the uniqueness metric's: gx_duckdb).
+    until exit; closed on exit, which drops its temporary tables (the batch, and the
+    uniqueness metric's of gx_duckdb).
 
     It sees what ``con`` has committed and every database attached to it (the staged parse of
     ``pipeline/ingest/staging.py``), not ``con``'s temporary tables. GX's statements run there,
