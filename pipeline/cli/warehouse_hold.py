@@ -25,12 +25,13 @@ import dagster as dg
 
 from pipeline.warehouse import open_warehouse
 
+# A run in one of these may open the warehouse between our steps; a queued one waits for ours.
+RUNNING = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
+
 
 def other_runs_active(instance: dg.DagsterInstance) -> bool:
     """Whether a run of ``instance`` is starting, started or cancelling (this one not yet)."""
-    from dagster._core.storage.dagster_run import ACTIVE_RUN_STATUSES
-
-    return bool(instance.get_run_records(dg.RunsFilter(statuses=ACTIVE_RUN_STATUSES), limit=1))
+    return bool(instance.get_run_records(dg.RunsFilter(statuses=RUNNING), limit=1))
 
 
 @contextmanager
