@@ -76,15 +76,22 @@ def _measures(suite: Suite) -> dict[tuple[str, str | None], dict[str, str]]:
 
 
 def passed_outright(outcome: SuiteOutcome) -> bool:
-    """Whether every expectation passed with no row unexpected (see the module's doc)."""
+    """Whether every expectation passed with no row unexpected (see the module's doc), or
+    judged no row at all (its row condition held for none: GX then reports no counts)."""
     return outcome.status == "passed" and all(
         e.error is None
         and (
             e.unexpected_count == 0
             or (e.unexpected_count is None and e.expectation in BOUNDED_ABOVE)
+            or _judged_none(e)
         )
         for e in outcome.expectations
     )
+
+
+def _judged_none(e: ExpectationOutcome) -> bool:
+    """A map expectation's result when no row met its condition: GX reports no counts."""
+    return e.unexpected_count is None and not e.element_count and not e.observed
 
 
 def file_counts(
@@ -132,9 +139,13 @@ def share(
 
 def _share(e: ExpectationOutcome, counts: dict[tuple[str, str | None], dict[str, int]]):
     own = counts[(e.columns, e.condition)]
-    if e.unexpected_count is None:  # BOUNDED_ABOVE: GX's observed value is the distinct count
+    if e.expectation in BOUNDED_ABOVE:  # GX's observed value is the distinct count
         return dataclasses.replace(e, observed=f"observed {own['distinct']}")
     n = own["rows"]
+    if n == 0:  # its condition held for none of the file's rows: GX reports no counts
+        return dataclasses.replace(
+            e, element_count=0, unexpected_count=None, missing_count=None, observed=""
+        )
     return dataclasses.replace(
         e,
         element_count=n,
