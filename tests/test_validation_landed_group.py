@@ -51,7 +51,8 @@ def ingest(data_dir, monkeypatch):
 
 
 A = "o1,c1,,2024-06-01,completed,EUR,10,,,\no2,,x@y.z,2024-06-02,pending,EUR,20,,,\n"
-B = "o3,,x@y.z,2024-06-03,completed,EUR,30,,,\n"  # by e-mail: "contact_id ... where email is null" judges no row
+# By e-mail only: "contact_id not null where email is null" judges none of its rows.
+B = "o3,,x@y.z,2024-06-03,completed,EUR,30,,,\n"
 C = (
     "o4,c2,,2024-06-04,completed,EUR,40,,,\n"
     "o5,c2,,2024-06-05,completed,EUR,50,,,\n"
