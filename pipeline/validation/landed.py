@@ -26,10 +26,17 @@ import duckdb
 from pipeline.config import Settings
 from pipeline.entities import ENTITIES, Entity
 from pipeline.ingest.core import DeliveredRows, Validator
-from pipeline.sqltext import identifier, literal
+from pipeline.sqltext import identifier
 from pipeline.validation.docs import data_docs_dir
 from pipeline.validation.gx_duckdb import gx_connection
-from pipeline.validation.landed_group import SOURCE, file_counts, passed_outright, share
+from pipeline.validation.landed_group import (
+    SOURCE,
+    file_counts,
+    group_select,
+    keyed_by_file,
+    passed_outright,
+    share,
+)
 from pipeline.validation.log import ValidationLog
 from pipeline.validation.outcome import SuiteOutcome
 from pipeline.validation.runner import (
@@ -226,9 +233,12 @@ def make_landed_validator(
         if docs_mode() == "all":  # each file keeps a Data Docs page of its own
             return False
         suite = suites[entity.name]
+        keyed = keyed_by_file(suite, entity.columns)
+        if keyed is None:
+            return False
         table = f"landed_{entity.name}_group"
         union = " union all ".join(
-            f"select *, {literal(rel)} as {SOURCE} from ({rows_.sql})" for rows_, rel in parts
+            group_select(rows_.sql, i, rel, keyed) for i, (rows_, rel) in enumerate(parts, 1)
         )
         with delivery_connection(parts[0][0].con) as con:
             source = landed_source()

@@ -21,14 +21,53 @@ import duckdb
 
 from pipeline.sqltext import identifier, literal
 from pipeline.validation.outcome import ExpectationOutcome, SuiteOutcome
-from pipeline.validation.suites import Suite, condition_text, expectation_columns
+from pipeline.validation.suites import (
+    Suite,
+    condition_columns,
+    condition_text,
+    expectation_columns,
+)
 from pipeline.warehouse import rows
 
 SOURCE = "_source_file"  # the delivery a row of a group's batch comes from
 # Expectations without unexpected rows that a pass on the union still proves for each file:
 # a maximum count of distinct values (a file's values are some of the union's).
 BOUNDED_ABOVE = ("expect_column_unique_value_count_to_be_between",)
+# Uniqueness holds within a delivery, not across deliveries (a key re-sent later is a new
+# version): in a group's batch, each such expectation's first column is told apart by file.
+UNIQUENESS = ("expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique")
+# What else may read a column told apart by file: its nulls stay nulls.
+NULLS_ONLY = ("expect_column_values_to_not_be_null",)
 OPERATORS = {"==": "=", "!=": "<>", ">": ">", ">=": ">=", "<": "<", "<=": "<="}
+
+
+def keyed_by_file(suite: Suite, types: dict[str, str]) -> list[str] | None:
+    """The columns a group's batch prefixes with its file's number (``3:`` + value), so that
+    ``suite``'s uniqueness expectations hold across the group exactly when they hold in each
+    file; None when that would change another expectation's result (a column that is not
+    text, or is read by more than a null check), and the group cannot be validated at once.
+    """
+    keyed = []
+    for exp in suite.expectations:
+        columns = expectation_columns(exp.get("kwargs") or {})
+        if exp.get("type") in UNIQUENESS and columns:
+            keyed.append(columns[0])
+    for exp in suite.expectations:
+        kwargs = exp.get("kwargs") or {}
+        read = set(expectation_columns(kwargs)) | condition_columns(kwargs.get("row_condition"))
+        if exp.get("type") not in (*UNIQUENESS, *NULLS_ONLY) and read & set(keyed):
+            return None
+    if any(types.get(c) != "text" for c in keyed):
+        return None
+    return sorted(set(keyed))
+
+
+def group_select(sql: str, number: int, source: str, keyed: list[str]) -> str:
+    """A delivery's rows (``sql``) in its group's batch: with its file in :data:`SOURCE` and the
+    ``keyed`` columns prefixed with its ``number`` (:func:`keyed_by_file`; a null stays null)."""
+    replace = ", ".join(f"'{number}:' || {identifier(c)} as {identifier(c)}" for c in keyed)
+    star = f"* replace ({replace})" if keyed else "*"
+    return f"select {star}, {literal(source)} as {SOURCE} from ({sql})"
 
 
 def condition_sql(condition: Any) -> str:
