@@ -7,13 +7,15 @@ from __future__ import annotations
 import dataclasses
 import re
 
+import duckdb
 import pytest
 from ingest_support import drop, make_settings
 
 from pipeline.entities import ENTITIES
 from pipeline.ingest.core import ingest_entity
 from pipeline.validation import make_landed_validator
-from pipeline.validation.landed_group import condition_sql
+from pipeline.validation.landed_group import condition_sql, group_select, keyed_by_file
+from pipeline.validation.suites import EXPECTATIONS_DIR, read_suite
 from pipeline.warehouse import open_warehouse, rows
 
 ORDERS_HEADER = (
@@ -214,3 +216,33 @@ def test_row_conditions_as_sql():
     with pytest.raises(ValueError, match="no SQL form"):
         condition_sql("email is null")
     assert "orders" in ENTITIES
+
+
+def test_a_key_sent_again_in_a_later_file_of_the_group_is_unique_within_each(ingest):
+    # o1 in a.csv and again, identical, in b.csv: unique in each file, so the group passes in
+    # one run (its batch tells the two o1 apart by file) and both land.
+    row = "o1,c1,,2024-06-01,completed,EUR,10,,,2024-06-01\n"
+    reports, outcomes, _, landed = ingest({"a.csv": row, "b.csv": row + B, "c.csv": C})
+    assert [(r.status, r.rows_landed) for r in reports] == [
+        ("landed", 1),
+        ("landed", 2),
+        ("landed", 3),
+    ]
+    assert all(GROUPED in o.batch for o in outcomes)
+    assert [r[0] for r in landed][:3] == ["o1", "o1", "o3"]
+
+
+def test_key_columns_are_told_apart_by_file_only_where_nothing_else_reads_their_values():
+    orders = read_suite(EXPECTATIONS_DIR / "landed_orders.json")
+    assert keyed_by_file(orders, ENTITIES["orders"].columns) == ["order_id"]
+    # A key also checked against a set of values would no longer be in it once prefixed.
+    in_set = {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "order_id"}}
+    changed = dataclasses.replace(
+        orders, document={**orders.document, "expectations": [*orders.expectations, in_set]}
+    )
+    assert keyed_by_file(changed, ENTITIES["orders"].columns) is None
+    # A null key stays null (its not-null check judges it as in the file's own run).
+    with duckdb.connect() as con:
+        sql = "select * from (values ('k'), (null)) t(order_id)"
+        found = con.sql(group_select(sql, 3, "a.csv", ["order_id"])).fetchall()
+    assert found == [("3:k", "a.csv"), (None, "a.csv")]
