@@ -123,7 +123,8 @@ def ingest_entity(
     both busy while GX validates, which is single-threaded Python. Canonical CSV is parsed by
     DuckDB into a scratch database attached in memory to the warehouse's (``staging.py``),
     where the checks, the landed suite and the insert read it; other files are parsed by
-    polars into Parquet files.
+    polars into Parquet files. Consecutive small deliveries wait for one landed suite run over
+    all of them when the validator can (:class:`_Group`); each still lands on its own.
     """
     ent = ENTITIES[entity]
     ensure_tables(con, ent)

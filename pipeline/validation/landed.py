@@ -10,7 +10,8 @@ types are checked with one ``DESCRIBE``; nothing is copied into Python objects b
 unexpected examples. A failed critical expectation refuses the whole file with a reason naming
 the expectation, the column and a few unexpected values with their row numbers; warnings are
 only recorded. Dates: rows dated after the end of as_of land (a warning); only a file whose
-dates are mostly implausible is refused.
+dates are mostly implausible is refused. The validator's ``group`` validates several small
+deliveries in one run (:mod:`pipeline.validation.landed_group`).
 """
 
 from __future__ import annotations
