@@ -441,24 +441,6 @@ def _flush(
             file.delivery.close()
 
 
-def _ingest_file(
-    con: duckdb.DuckDBPyConnection,
-    settings: Settings,
-    entity: Entity,
-    path: Path,
-    rel: str,
-    delivery: _Read,
-    seq: int,
-    run_id: str,
-    validator: Validator | None,
-    retry: str | None = None,
-) -> FileReport:
-    """Land or refuse one delivery, in one transaction; ``retry`` says which refusal it retries."""
-    file = _File(path, rel, delivery, seq, retry)
-    file.prepare(con, entity)
-    return _finish(con, settings, entity, file, run_id, validator)
-
-
 def _finish(
     con: duckdb.DuckDBPyConnection,
     settings: Settings,
