@@ -22,7 +22,7 @@ ORDERS_HEADER = (
     "order_id,contact_id,email,ordered_at,status,currency,gross_amount,discount_amount,"
     "refund_amount,updated_at\n"
 )
-GROUPED = "validated in one run with 2 other deliveries"
+GROUPED = "validated in one run of 3 deliveries"
 
 
 @pytest.fixture
@@ -246,3 +246,30 @@ def test_key_columns_are_told_apart_by_file_only_where_nothing_else_reads_their_
         sql = "select * from (values ('k'), (null)) t(order_id)"
         found = con.sql(group_select(sql, 3, "a.csv", ["order_id"])).fetchall()
     assert found == [("3:k", "a.csv"), (None, "a.csv")]
+
+
+def test_a_file_with_the_bytes_of_one_waiting_in_the_group_is_skipped_as_before(ingest):
+    # b.csv repeats a.csv byte for byte: a lands first, then b is "same bytes as" a.
+    reports, outcomes, ledger, _ = ingest({"a.csv": A, "b.csv": A, "c.csv": C})
+    assert [(r.status, r.reason) for r in reports] == [
+        ("landed", None),
+        ("skipped", "same bytes as crm/orders/a.csv (landed)"),
+        ("landed", None),
+    ]
+    assert [s for s, *_ in ledger] == ["crm/orders/a.csv", "crm/orders/c.csv"]
+    assert [(o.target, o.rows) for o in outcomes] == [
+        ("crm/orders/a.csv", 2),
+        ("crm/orders/c.csv", 3),
+    ]
+
+
+def test_a_group_ends_before_it_would_pass_its_rows(ingest, monkeypatch):
+    # At most 3 rows a group: a.csv (2) and b.csv (1) go together, c.csv (3) is alone.
+    monkeypatch.setattr("pipeline.ingest.core.GROUP_ROWS", 3)
+    reports, outcomes, _, _ = ingest({"a.csv": A, "b.csv": B, "c.csv": C})
+    assert [r.rows_landed for r in reports] == [2, 1, 3]
+    assert ["validated in one run of 2 deliveries" in o.batch for o in outcomes] == [
+        True,
+        True,
+        False,
+    ]

@@ -170,7 +170,7 @@ def share(
         outcome,
         target=target,
         rows=counts[("", None)]["rows"],
-        batch=f"{batch}; validated in one run with {files - 1} other deliveries",
+        batch=f"{batch}; validated in one run of {files} deliveries",
         seconds=round(outcome.seconds / files, 3),
         expectations=expectations,
     )
