@@ -10,7 +10,8 @@ types are checked with one ``DESCRIBE``; nothing is copied into Python objects b
 unexpected examples. A failed critical expectation refuses the whole file with a reason naming
 the expectation, the column and a few unexpected values with their row numbers; warnings are
 only recorded. Dates: rows dated after the end of as_of land (a warning); only a file whose
-dates are mostly implausible is refused.
+dates are mostly implausible is refused. The validator's ``group`` validates several small
+deliveries in one run (:mod:`pipeline.validation.landed_group`).
 """
 
 from __future__ import annotations
@@ -29,9 +30,22 @@ from pipeline.ingest.core import DeliveredRows, Validator
 from pipeline.sqltext import identifier
 from pipeline.validation.docs import data_docs_dir
 from pipeline.validation.gx_duckdb import gx_connection
+from pipeline.validation.landed_group import (
+    SOURCE,
+    file_counts,
+    group_select,
+    keyed_by_file,
+    passed_outright,
+    share,
+)
 from pipeline.validation.log import ValidationLog
 from pipeline.validation.outcome import SuiteOutcome
-from pipeline.validation.runner import LANDED_CONNECTION, landed_source, validate_batch
+from pipeline.validation.runner import (
+    LANDED_CONNECTION,
+    docs_mode,
+    landed_source,
+    validate_batch,
+)
 from pipeline.validation.suites import EXPECTATIONS_DIR, Suite, read_suite
 from pipeline.warehouse import rows, run, scalar
 
@@ -69,7 +83,12 @@ def landed_parameters(settings: Settings, now: dt.datetime | None = None) -> dic
 
 
 def load_landed_batch(
-    con: duckdb.DuckDBPyConnection, entity: Entity, delivered: str, batch: str, key_versions: bool
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    delivered: str,
+    batch: str,
+    key_versions: bool,
+    by: str | None = None,
 ) -> int:
     """Make ``batch`` the suite's batch of table or view ``delivered`` (the file's rows, as
     delivered, in file order): its distinct rows (an exact repeat is harmless), with
@@ -81,8 +100,13 @@ def load_landed_batch(
     temporary view of ``delivered``, which GX's queries read where the rows are. Only a file
     with repeats is de-duplicated (a window over every column, about 1.4 s there), and only a
     suite reading ``_key_versions`` adds it: either way a temporary table, in file order.
+
+    ``by`` names the column telling files apart in a group's batch (:data:`SOURCE`): rows are
+    then de-duplicated, and their key's versions counted, within their own file.
     """
-    cols = ", ".join(identifier(c) for c in entity.columns)
+    within = [by] if by else []
+    cols = ", ".join(identifier(c) for c in [*within, *entity.columns])
+    key = ", ".join(identifier(c) for c in [*within, entity.key])
     source, name = identifier(delivered), identifier(batch)
     total, distinct = rows(con, f"select count(*), count(distinct hash({cols})) from {source}")[0]
     if distinct == total and not key_versions:
@@ -93,15 +117,11 @@ def load_landed_batch(
             f"(select * from {source} qualify row_number() "
             f"over (partition by {cols} order by _row_number) = 1)"
         )
-    versions = (
-        f", count(*) over (partition by {identifier(entity.key)}) as {KEY_VERSIONS}"
-        if key_versions
-        else ""
-    )
+    order = ", ".join([*map(identifier, within), "_row_number"])
+    versions = f", count(*) over (partition by {key}) as {KEY_VERSIONS}" if key_versions else ""
     run(
         con,
-        f"create or replace temp table {name} as select *{versions} from {source} "
-        f"order by _row_number",
+        f"create or replace temp table {name} as select *{versions} from {source} order by {order}",
     )
     return total if distinct == total else scalar(con, f"select count(*) from {name}")
 
@@ -207,6 +227,64 @@ def make_landed_validator(
             results_sink(outcome)
         return outcome.reason()
 
+    def validate_group(entity: Entity, parts: list[tuple[DeliveredRows, str]]) -> bool:
+        """One suite run over several small deliveries (``pipeline.ingest.core._Group``): True,
+        with each file's outcome sent to the sink, when they pass outright
+        (:mod:`~pipeline.validation.landed_group`); False to validate each on its own."""
+        if docs_mode() == "all":  # each file keeps a Data Docs page of its own
+            return False
+        suite = suites[entity.name]
+        keyed = keyed_by_file(suite, entity.columns)
+        if keyed is None:
+            return False
+        table = f"landed_{entity.name}_group"
+        union = " union all ".join(
+            group_select(rows_.sql, i, rel, keyed) for i, (rows_, rel) in enumerate(parts, 1)
+        )
+        with delivery_connection(parts[0][0].con) as con:
+            source = landed_source()
+            started = time.perf_counter()
+            run(con, f"create temp view {table}_delivered as {union}")
+            delivered_types(con, entity, f"{table}_delivered")
+            distinct = load_landed_batch(
+                con,
+                entity,
+                f"{table}_delivered",
+                table,
+                KEY_VERSIONS in suite.referenced_columns(),
+                by=SOURCE,
+            )
+            delivered = sum(rows_.height for rows_, _ in parts)
+            outcome = validate_batch(
+                source.batch_definition(table).get_batch(),
+                suite,
+                [],  # a pass has no examples; a failure is validated again file by file
+                distinct,
+                target=", ".join(rel for _, rel in parts),
+                batch=f"{delivered} rows delivered in {len(parts)} files ({distinct} distinct)",
+                run_id=run_name,
+                parameters=parameters,
+                started=started,
+                result_format="BASIC",
+            )
+            if not passed_outright(outcome):
+                return False
+            try:
+                counts = file_counts(con, suite, table)
+            except ValueError:  # a row condition without a SQL form: no counts of its own
+                return False
+        if any(rel not in counts for _, rel in parts):  # cannot happen: each has good rows
+            return False
+        if results_sink is not None:
+            for rows_, rel in parts:
+                own = counts[rel]
+                batch = (
+                    f"{rows_.height} rows delivered in {rel} ({own[('', None)]['rows']} distinct)"
+                )
+                results_sink(share(outcome, own, target=rel, batch=batch, files=len(parts)))
+        return True
+
+    validate.group = validate_group  # type: ignore[attr-defined]
     return validate
 
 
