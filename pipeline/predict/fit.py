@@ -6,8 +6,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
+from scipy.optimize import OptimizeResult, minimize
 from threadpoolctl import threadpool_limits
+
+# L-BFGS-B's line search gives up ("ABNORMAL") when no step lowers the function any more, which
+# at the optimum depends on the last bits of the input sums (their order varies with polars'
+# grouping): the CDNOW Gamma-Gamma fit stopped so in 3 of 60 runs over the same purchases, at
+# the published parameters, its gradient 2e-5 against a log-likelihood of 4,056 (a step of 1 %
+# in any parameter would change it by 2e-7). Started again from there it stops again at once.
+# Such a stop counts as converged when the gradient is this small relative to the function.
+STALL_GRADIENT = 1e-7
 
 
 @dataclass(frozen=True)
@@ -19,6 +27,15 @@ class Fit:
     customers: int
     converged: bool
     message: str
+
+
+def stalled_at_optimum(result: OptimizeResult) -> bool:
+    """Whether L-BFGS-B's line search gave up where the gradient is already negligible
+    (:data:`STALL_GRADIENT` relative to the function): an optimum, not a failure."""
+    if not str(result.message).startswith("ABNORMAL"):
+        return False
+    scale = max(1.0, abs(float(result.fun)))
+    return bool(np.max(np.abs(result.jac)) <= STALL_GRADIENT * scale)
 
 
 def maximise(
@@ -51,7 +68,7 @@ def maximise(
         )
     on_bound = bool(np.any(np.abs(result.x) >= bound - 1e-6))
     finite = bool(np.isfinite(result.fun))
-    converged = bool(result.success) and finite and not on_bound
+    converged = (bool(result.success) or stalled_at_optimum(result)) and finite and not on_bound
     message = str(result.message)
     if on_bound:
         message = "a parameter ran to the edge of its range (e^±12): the data do not identify it"
