@@ -409,9 +409,12 @@ def render(results: dict) -> str:
         "`PIPELINE_AS_OF`). Peak RSS is the larger of a psutil sample of the process tree every "
         "0.2 s and the kernel's high-water mark (`wait4`). Stage times are the STEP_START → "
         "STEP_SUCCESS intervals in the run's Dagster event log (`<data_dir>/dagster_home`): "
-        "`raw_*` = ingest, `sql_*` = SQL models, `int_mention_sentiment` = polars, steps that "
-        "only evaluate asset checks = validation, `serving_marts` and charts = serving. Per-asset "
-        "times are the gaps between materialisation events within a step.",
+        "`raw_ingest` = ingest, `sql_*` = SQL models, `int_mention_sentiment` = polars, "
+        "`serving_marts` and charts = serving; a step that builds assets and then evaluates "
+        "their checks counts from its last materialisation on as validation (`<step> (checks)`), "
+        "as does a step that only evaluates checks. The landed suites run inside the ingest "
+        "(their seconds are summed from the run's validation log). Per-asset times are the gaps "
+        "between materialisation events within a step.",
         "- The yardstick runs in its own process: one DuckDB connection, `read_csv` of every "
         "canonical file into the raw tables (same types and lineage columns, blank text as "
         "NULL, enums lower-cased, timestamps to UTC), then each `sql/` model in dependency "
