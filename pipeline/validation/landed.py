@@ -192,36 +192,55 @@ def make_landed_validator(
     parameters = landed_parameters(settings)
     docs_dir = data_docs_dir(settings)
 
-    def validate(entity: Entity, delivered: DeliveredRows, source_file: str) -> str | None:
+    def run_suite(
+        con: duckdb.DuckDBPyConnection,
+        entity: Entity,
+        sql: str,
+        table: str,
+        *,
+        index: list[str],
+        target: str,
+        delivered: str,
+        by: str | None = None,
+        docs: Path | None = None,
+    ) -> SuiteOutcome:
+        """The entity's landed suite over the rows of ``sql`` where they are (the staged parse,
+        a Parquet file: no copy), as GX table asset ``table`` (one per entity serves every
+        file); ``delivered`` says what they are, for the outcome's batch text."""
         suite = suites[entity.name]
-        table = f"landed_{entity.name}"  # one GX table asset per entity serves every file
+        source = landed_source()  # on first use GX's import and context: not counted
+        # The outcome's seconds (make bench's "landed suites") cover the rest of the call:
+        # with the rows read where they are, GX's queries do the reading a copy did before.
+        started = time.perf_counter()
+        run(con, f"create temp view {table}_delivered as {sql}")
+        delivered_types(con, entity, f"{table}_delivered")
+        key_versions = KEY_VERSIONS in suite.referenced_columns()
+        distinct = load_landed_batch(con, entity, f"{table}_delivered", table, key_versions, by)
+        return validate_batch(
+            source.batch_definition(table).get_batch(),
+            suite,
+            index,
+            distinct,
+            target=target,
+            batch=f"{delivered} ({distinct} distinct)",
+            run_id=run_name,
+            parameters=parameters,
+            docs_dir=docs,
+            started=started,
+            result_format="BASIC",  # SUMMARY's index metrics are for the second pass
+        )
+
+    def validate(entity: Entity, delivered: DeliveredRows, source_file: str) -> str | None:
         with delivery_connection(delivered.con) as con:
-            source = landed_source()  # on first use GX's import and context: not counted
-            # The outcome's seconds (make bench's "landed suites") cover the rest of the call:
-            # with the rows read where they are, GX's queries do the reading a copy did before.
-            started = time.perf_counter()
-            # The delivery's rows where they are (the staged parse, a Parquet file): no copy.
-            run(con, f"create temp view {table}_delivered as {delivered.sql}")
-            delivered_types(con, entity, f"{table}_delivered")
-            distinct = load_landed_batch(
+            outcome = run_suite(
                 con,
                 entity,
-                f"{table}_delivered",
-                table,
-                KEY_VERSIONS in suite.referenced_columns(),
-            )
-            outcome = validate_batch(
-                source.batch_definition(table).get_batch(),
-                suite,
-                list(suite.index_columns),
-                distinct,
+                delivered.sql,
+                f"landed_{entity.name}",
+                index=list(suites[entity.name].index_columns),
                 target=source_file,
-                batch=f"{delivered.height} rows delivered in {source_file} ({distinct} distinct)",
-                run_id=run_name,
-                parameters=parameters,
-                docs_dir=docs_dir,
-                started=started,
-                result_format="BASIC",  # SUMMARY's index metrics are for the second pass
+                delivered=f"{delivered.height} rows delivered in {source_file}",
+                docs=docs_dir,
             )
         if results_sink is not None:
             results_sink(outcome)
@@ -242,30 +261,16 @@ def make_landed_validator(
             group_select(rows_.sql, i, rel, keyed) for i, (rows_, rel) in enumerate(parts, 1)
         )
         with delivery_connection(parts[0][0].con) as con:
-            source = landed_source()
-            started = time.perf_counter()
-            run(con, f"create temp view {table}_delivered as {union}")
-            delivered_types(con, entity, f"{table}_delivered")
-            distinct = load_landed_batch(
+            delivered = sum(rows_.height for rows_, _ in parts)
+            outcome = run_suite(
                 con,
                 entity,
-                f"{table}_delivered",
+                union,
                 table,
-                KEY_VERSIONS in suite.referenced_columns(),
-                by=SOURCE,
-            )
-            delivered = sum(rows_.height for rows_, _ in parts)
-            outcome = validate_batch(
-                source.batch_definition(table).get_batch(),
-                suite,
-                [],  # a pass has no examples; a failure is validated again file by file
-                distinct,
+                index=[],  # a pass has no examples; a failure is validated again file by file
                 target=", ".join(rel for _, rel in parts),
-                batch=f"{delivered} rows delivered in {len(parts)} files ({distinct} distinct)",
-                run_id=run_name,
-                parameters=parameters,
-                started=started,
-                result_format="BASIC",
+                delivered=f"{delivered} rows delivered in {len(parts)} files",
+                by=SOURCE,
             )
             if not passed_outright(outcome):
                 return False
