@@ -240,12 +240,6 @@ def grouped_check(name: str, checks: list[CheckEntry]) -> dg.AssetChecksDefiniti
     return _check
 
 
-def suite_check(asset: str, suites: list[Suite]) -> dg.AssetChecksDefinition:
-    """The check running ``suites`` (staging or marts) on ``asset`` alone, in a step of its own."""
-    spec = _suite_spec(asset, suites)
-    return grouped_check(f"{asset}_{spec.name}", [(spec, _suite_check(asset, suites))])
-
-
 def _suite_check(asset: str, suites: list[Suite], sql_model: bool = False) -> SuiteCheck:
     return SuiteCheck(asset, tuple(s.path for s in suites), sql_model)
 
