@@ -221,9 +221,10 @@ def evaluate_checks(
 
 
 def grouped_check(name: str, checks: list[CheckEntry]) -> dg.AssetChecksDefinition:
-    """One step evaluating ``checks`` (one spec per asset), on one connection, for checks of
-    assets built elsewhere (the pipeline's own are evaluated in their building step,
-    :func:`build_step_checks`). Each check keeps its own result, severity and blocking."""
+    """One step evaluating ``checks`` (one spec per asset), on one connection; each check keeps
+    its own result, severity and blocking. The pipeline's own checks are evaluated in their
+    building step (:func:`build_step_checks`), so this serves checks on an asset defined
+    elsewhere (tests/test_notify.py's freshness check on a stand-in mart)."""
 
     @dg.multi_asset_check(
         name=name,
