@@ -9,7 +9,7 @@
   personal data.
 
 With ``PIPELINE_ENGINE=spark`` the staging and mart suites of the SQL models run on their Spark
-tables in the lake with GX's Spark engine (pipeline.validation.spark), same suites, same
+tables in the lake with GX's Spark engine (pipeline.spark.checks), same suites, same
 outcomes and blocking; the Python-built prediction marts stay on the DuckDB route.
 
 Every check is blocking: an ERROR stops what depends on the asset in the same run, so
@@ -179,7 +179,7 @@ def run_suite_checks(
     on_spark = spark_engine.engine() == "spark"
     for c in checks:
         if c.sql_model and on_spark:
-            from pipeline.validation.spark import validate_asset_on_spark
+            from pipeline.spark.checks import validate_asset_on_spark
 
             lake = spark_engine.lake_dir(settings.data_dir)
             results[c.asset] = validate_asset_on_spark(
@@ -263,7 +263,7 @@ def build_step_checks() -> dict[str, list[CheckEntry]]:
             )
             on_spark += mine
     if spark_engine.engine() == "spark":
-        from pipeline.validation.spark import check_suites_run_on_spark
+        from pipeline.spark.checks import check_suites_run_on_spark
 
         check_suites_run_on_spark(on_spark)  # an expectation Spark cannot run stops the load
     # The prediction marts (built in Python, assets/predictions.py) are checked in their own

@@ -1,4 +1,4 @@
-"""Staging and mart suites on Spark tables with GX's Spark engine (pipeline.validation.spark).
+"""Staging and mart suites on Spark tables with GX's Spark engine (pipeline.spark.checks).
 
 A warehouse built by the DuckDB models from tests/test_validation_stages.py's rows (contacts
 c1 and c2, delivery 1) gives the tables; their Parquet goes to a lake folder, as a Spark build
@@ -23,13 +23,13 @@ from test_validation_stages import built_warehouse
 
 from assets.checks import suite_result
 from pipeline.config import Settings
-from pipeline.sqltext import literal
-from pipeline.validation.batches import build_batch
-from pipeline.validation.spark import (
+from pipeline.spark.checks import (
     batch_frame,
     check_suites_run_on_spark,
     validate_asset_on_spark,
 )
+from pipeline.sqltext import literal
+from pipeline.validation.batches import build_batch
 from pipeline.validation.stages import AssetValidation, validate_assets
 from pipeline.validation.state import read_watermark
 from pipeline.validation.suites import SuiteError, read_suite, read_suites
