@@ -338,10 +338,10 @@ def test_a_changed_suite_validates_again(wh, tmp_path):
 
 
 def test_a_big_table_is_vouched_for_by_its_row_count_and_build_number(wh, monkeypatch):
-    from pipeline.validation import unchanged
+    from pipeline.validation import state
 
     con = wh[0]
-    monkeypatch.setattr(unchanged, "HASH_ROWS", 0)  # every table counts as big: no hash
+    monkeypatch.setattr(state, "HASH_ROWS", 0)  # every table counts as big: no hash
     assert check(wh, "stg_orders", "run-1").status == "passed"
     assert check(wh, "stg_orders", "run-2").unchanged is not None
     # One more order delivered and the model built again: 4 rows, a new build: validated.

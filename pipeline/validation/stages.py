@@ -31,15 +31,15 @@ from pipeline.validation.runner import (
     run_suite_with_counts,
     sql_source,
 )
-from pipeline.validation.state import write_watermarks
-from pipeline.validation.suites import EVERY_MART, Suite
-from pipeline.validation.unchanged import (
+from pipeline.validation.state import (
     Unchanged,
     fingerprint,
     record_pass,
     suites_key,
     unchanged_since,
+    write_watermarks,
 )
+from pipeline.validation.suites import EVERY_MART, Suite
 from pipeline.warehouse import rows, table_exists
 
 
@@ -88,7 +88,7 @@ def validate_assets(
 ) -> dict[str, AssetValidation]:
     """Run each ``(asset, suites)`` of one check step on its batches, through one GX data
     source; on no critical failure, move the asset's watermarks. An asset whose tables and
-    suites are as at its last passing validation is not run again (:mod:`.unchanged`); a suite
+    suites are as at its last passing validation is not run again (:mod:`.state`); a suite
     several assets share (the personal-data guard) runs once over all (:func:`_step_outcomes`)."""
     results: dict[str, AssetValidation] = {}
     pending = []

@@ -1,50 +1,77 @@
-"""``meta.validation_watermarks``: what the last good validation of each asset saw.
+"""What the last passing validation of each check asset saw, kept in the warehouse.
 
-Written only when an asset's checks pass (no critical failure): ``last_delivery_seq``, the
-highest ``_delivery_seq`` validated (the next staging check validates only later rows), and
-``row_count`` (a mart that shrinks too much since fails). In the warehouse, not Dagster's event
-log: Dagster records a materialization whether or not its checks passed, and a run may use an
-ephemeral instance; the warehouse is the state the marts are built from.
+- ``meta.validation_watermarks``, per table: the highest ``_delivery_seq`` validated (the next
+  staging check validates only later rows), the row count (a mart that shrinks too much fails)
+  and the build it saw. Moved only when the asset's checks have no critical failure.
+- ``meta.validation_passes``, per check asset: its suites and its tables' content at its last
+  *pass*. When both are the same, the suites would find what they found then, so the check
+  reuses that pass instead of paying GX's fixed cost again; a warning or an error is never
+  reused (it stays visible in every run).
+
+In the warehouse, not Dagster's event log: Dagster records a materialization whether or not
+its checks passed, and a run may use an ephemeral instance.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 
-from pipeline.warehouse import add_missing_columns, rows, run
+from pipeline.engine import BuildLog
+from pipeline.engine.skip import HASH_ROWS, code_version, content_hash
+from pipeline.sqltext import identifier
+from pipeline.validation.suites import Suite
+from pipeline.warehouse import add_missing_columns, rows, run, scalar
 
-DDL = """
-create table if not exists meta.validation_watermarks (
-    check_asset text,
-    table_name text,
-    last_delivery_seq bigint,
-    row_count bigint,
-    run_id text,
-    validated_at timestamp,
-    build_id bigint,
-    primary key (check_asset, table_name)
+DDL = (
+    "create schema if not exists meta",
+    "create table if not exists meta.validation_watermarks (check_asset text, table_name text, "
+    "last_delivery_seq bigint, row_count bigint, run_id text, validated_at timestamp, "
+    "build_id bigint, primary key (check_asset, table_name))",
+    "create table if not exists meta.validation_passes (check_asset varchar primary key, "
+    "suites varchar, tables varchar, run_id varchar, validated_at timestamp)",
 )
-"""
+_HERE = Path(__file__).resolve().parent
+# The code that chooses a batch's rows: a change to it validates everything again.
+_BATCH_CODE = (_HERE / "batches.py", _HERE.parent / "pii.py")
 
 
 @dataclass(frozen=True)
 class Watermark:
-    """What the last good validation of ``check_asset`` saw of ``table_name``."""
+    """What the last good validation of a check asset saw of one table."""
 
     last_delivery_seq: int | None
     row_count: int | None
     build_id: int | None = None  # the table's build (pipeline.engine) it saw
 
 
+@dataclass(frozen=True)
+class Unchanged:
+    """A check whose tables are as they were at its last passing validation."""
+
+    run_id: str
+    validated_at: dt.datetime
+
+    def text(self) -> str:
+        """The sentence the check reports."""
+        when = self.validated_at.strftime("%Y-%m-%d %H:%M:%S")
+        return f"unchanged since validation in run {self.run_id} ({when} UTC): not run again"
+
+
 def ensure_state(con: duckdb.DuckDBPyConnection) -> None:
-    """Create ``meta.validation_watermarks`` when it is missing."""
-    run(con, "create schema if not exists meta")
-    run(con, DDL)
+    """Create both tables when missing (and ``build_id`` in a warehouse made before it)."""
+    for sql in DDL:
+        run(con, sql)
     add_missing_columns(con, "meta", "validation_watermarks", {"build_id": "bigint"})
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def read_watermark(con: duckdb.DuckDBPyConnection, check_asset: str, table: str) -> Watermark:
@@ -64,17 +91,17 @@ def write_watermarks(
 ) -> None:
     """Record the watermarks of a passed validation (one statement: all or none)."""
     ensure_state(con)
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     values = [
-        [check_asset, table, m.last_delivery_seq, m.row_count, run_id, now, m.build_id]
+        v
         for table, m in marks.items()
+        for v in (check_asset, table, m.last_delivery_seq, m.row_count, run_id, _now(), m.build_id)
     ]
     run(
         con,
         "insert or replace into meta.validation_watermarks (check_asset, table_name, "
         "last_delivery_seq, row_count, run_id, validated_at, build_id) "
-        f"values {', '.join(['(?, ?, ?, ?, ?, ?, ?)'] * len(values))}",
-        [v for row in values for v in row],
+        f"values {', '.join(['(?, ?, ?, ?, ?, ?, ?)'] * len(marks))}",
+        values,
     )
 
 
@@ -87,6 +114,73 @@ def max_shrink() -> float:
 
 def min_row_count(last_good: int | None, shrink: float) -> int:
     """Fewest rows a mart may have now: ``ceil(last_good × (1 - shrink))``, 0 without history."""
-    if not last_good:
-        return 0
-    return math.ceil(last_good * (1 - shrink) - 1e-9)
+    return math.ceil(last_good * (1 - shrink) - 1e-9) if last_good else 0
+
+
+def suites_key(suites: list[Suite]) -> str:
+    """The suites (name and JSON digest) and the batch code's version, as one string."""
+    names = ",".join(f"{s.name}:{s.digest}" for s in sorted(suites, key=lambda s: s.name))
+    return f"{names};{code_version(_BATCH_CODE)[:16]}"
+
+
+def fingerprint(con: duckdb.DuckDBPyConnection, suites: list[Suite], asset: str) -> dict:
+    """Content hash of every table the suites' batches of ``asset`` read (missing: ``None``)."""
+    # batches reads watermarks from here: imported on use.
+    from pipeline.validation.batches import LINKED_RECORDS, MissingTable, table_schema
+
+    found: dict[str, str | None] = {}
+    for suite in suites:
+        read = {
+            "customer_links": ["int_record_links", "int_orders", "int_customers"]
+            + [table for table, _ in LINKED_RECORDS.values()],
+            "personal_data": [asset],
+        }.get(suite.batch, [suite.asset])
+        for table in (t for t in read if t not in found):
+            try:
+                schema = table_schema(con, table)[0]
+            except MissingTable:
+                found[table] = None
+                continue
+            count = int(
+                scalar(con, f"select count(*) from {identifier(schema)}.{identifier(table)}")
+            )
+            # Hashing a big table (60M e-mail events at 1M customers) would cost seconds on every
+            # run it changed in: its build number vouches instead (none: never reused).
+            if count <= HASH_ROWS:
+                found[table] = content_hash(con, schema, table)
+            else:
+                build = BuildLog(con).build_id(table)
+                found[table] = None if build is None else f"{count} rows, build {build}"
+    return found
+
+
+def unchanged_since(
+    con: duckdb.DuckDBPyConnection, asset: str, suites: str, tables: dict
+) -> Unchanged | None:
+    """The last pass of ``asset`` if it saw the same ``suites`` (:func:`suites_key`) and
+    ``tables`` (:func:`fingerprint`), else None."""
+    ensure_state(con)
+    found = rows(
+        con,
+        "select suites, tables, run_id, validated_at from meta.validation_passes "
+        "where check_asset = ?",
+        [asset],
+    )
+    if not found or None in tables.values():
+        return None
+    suites_then, tables_then, run_id, at = found[0]
+    same = suites_then == suites and json.loads(tables_then) == tables
+    return Unchanged(run_id, at) if same else None
+
+
+def record_pass(
+    con: duckdb.DuckDBPyConnection, asset: str, suites: str, tables: dict, run_id: str
+) -> None:
+    """Remember that ``asset``'s suites passed on ``tables``; ``suites`` is taken before they
+    ran (building a GX suite edits its expectations in place)."""
+    ensure_state(con)
+    run(
+        con,
+        "insert or replace into meta.validation_passes values (?, ?, ?, ?, ?)",
+        [asset, suites, json.dumps(tables, sort_keys=True), run_id, _now()],
+    )
