@@ -27,7 +27,7 @@ from pipeline import pii
 from pipeline.config import ConfigError, PipelineConfig, Settings
 from pipeline.email_hash import hash_key, hmac_pads
 from pipeline.engine import SQL_DIR, build_models, discover_models
-from pipeline.validation.runner import escape_values
+from pipeline.validation.outcome import escape_values
 from pipeline.validation.stages import validate_assets
 from pipeline.validation.suites import EXPECTATIONS_DIR, read_suites
 from pipeline.warehouse import Warehouse, run

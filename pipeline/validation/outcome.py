@@ -1,9 +1,18 @@
-"""What a suite run found, as plain data: kept in run logs, shown in Dagster, quoted in refusals."""
+"""What a suite run found, as plain data: kept in run logs, shown in Dagster, quoted in refusals.
+
+:func:`expectation_outcome` turns one GX result into an :class:`ExpectationOutcome`, with the
+bound in words and a few unexpected values, each with its index columns (row, file, month).
+"""
 
 from __future__ import annotations
 
+import html
+import math
 from dataclasses import asdict, dataclass, field
+from decimal import Decimal
 from typing import Any
+
+from pipeline.validation.suites import condition_text, expectation_columns
 
 MAX_EXAMPLES = 5
 # How index columns are named in messages.
@@ -25,11 +34,9 @@ class ExpectationOutcome:
     element_count: int | None = None
     examples: list[str] = field(default_factory=list)
     error: str | None = None  # why it could not be evaluated (e.g. a missing column)
-    # ``mostly``: the share of non-null values that must pass; None = every one.
-    mostly: float | None = None
+    mostly: float | None = None  # the share of non-null values that must pass; None = all
     missing_count: int | None = None  # null values (not judged by ``mostly``)
-    # What a failure means and what to do: the expectation's ``meta.on_failure`` in its suite.
-    advice: str | None = None
+    advice: str | None = None  # what a failure means and what to do: ``meta.on_failure``
 
     @property
     def subject(self) -> str:
@@ -89,9 +96,7 @@ class SuiteOutcome:
         if len(failed) > limit:
             parts.append(f"and {len(failed) - limit} more failed expectation(s)")
         text = f"expectation suite {self.suite} failed: " + " | ".join(parts)
-        if self.docs_path:
-            text += f" (details: {self.docs_path})"
-        return text
+        return text + (f" (details: {self.docs_path})" if self.docs_path else "")
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (the run log's line)."""
@@ -100,39 +105,130 @@ class SuiteOutcome:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SuiteOutcome:
         """The outcome written by :meth:`to_dict`."""
-        fields = dict(data)
-        fields["expectations"] = [ExpectationOutcome(**e) for e in data["expectations"]]
-        return cls(**fields)
+        expectations = [ExpectationOutcome(**e) for e in data["expectations"]]
+        return cls(**{**data, "expectations": expectations})
 
 
-def cell(text: object) -> str:
-    """``text`` for a markdown table cell."""
-    return str(text).replace("|", "\\|").replace("\n", " ")
+def text(value: Any) -> str:
+    """``value`` as people read it: null, NaN, 10 (not 10.0), 10.5 (not Decimal 10.5000)."""
+    if isinstance(value, float) and math.isnan(value):
+        return "NaN"
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        return "(" + ", ".join(f"{k}={text(v)}" for k, v in value.items()) + ")"
+    if isinstance(value, list | tuple):
+        return "(" + ", ".join(text(v) for v in value) + ")"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, Decimal):  # DECIMAL(18,4) comes back as Decimal('10.5000')
+        return format(value.normalize(), "f")
+    return str(value)
+
+
+def escape_values(value: Any) -> Any:
+    """``value`` with every string in it (in dicts, lists, tuples, keys too) HTML-escaped."""
+    if isinstance(value, str):
+        return html.escape(value, quote=True)
+    if isinstance(value, dict):
+        return {escape_values(k): escape_values(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(escape_values(v) for v in value)
+    return value
+
+
+def _expected(kwargs: dict[str, Any]) -> str | None:
+    """The bound an expectation sets, in words: ``[0 … 10]``, ``> 0``, ``in {a, b}``."""
+    low, high = kwargs.get("min_value"), kwargs.get("max_value")
+    open_low, open_high = bool(kwargs.get("strict_min")), bool(kwargs.get("strict_max"))
+    if low is not None and high is not None:
+        return f"{'(' if open_low else '['}{text(low)} … {text(high)}{')' if open_high else ']'}"
+    if low is not None:
+        return f"{'>' if open_low else '>='} {text(low)}"
+    if high is not None:
+        return f"{'<' if open_high else '<='} {text(high)}"
+    if kwargs.get("value_set") is not None:
+        return "in {" + ", ".join(sorted(text(v) for v in kwargs["value_set"])) + "}"
+    return f"regex {kwargs['regex']}" if kwargs.get("regex") else None
+
+
+def _examples(result: dict[str, Any], columns: list[str], index: list[str]) -> list[str]:
+    """A few unexpected values, each with its index columns when GX listed them."""
+    indexed = result.get("partial_unexpected_index_list") or []
+    if not (indexed and isinstance(indexed[0], dict)):
+        return [text(v) for v in (result.get("partial_unexpected_list") or [])[:MAX_EXAMPLES]]
+    out = []
+    for item in indexed[:MAX_EXAMPLES]:
+        shown = [c for c in columns if c in item]
+        value = text(item[shown[0]]) if len(shown) == 1 else text({c: item[c] for c in shown})
+        at = [c for c in index if c in item and c not in shown]
+        where = ", ".join(f"{INDEX_LABELS.get(c, c)} {text(item[c])}" for c in at)
+        out.append(f"{value} ({where})" if where else value)
+    return out
+
+
+def _error(info: Any) -> str | None:
+    """The exception message of a result's ``exception_info`` (flat or per metric)."""
+    for found in (info, *info.values()) if isinstance(info, dict) else ():
+        if isinstance(found, dict) and found.get("raised_exception"):
+            return str(found.get("exception_message") or "unknown error")
+    return None
+
+
+def expectation_outcome(result: Any, index: list[str]) -> ExpectationOutcome:
+    """The outcome of one GX ``ExpectationValidationResult``; ``index``: the columns GX was
+    asked to list with each unexpected value."""
+    config, res = result.expectation_config, dict(result.result or {})
+    kwargs = config.kwargs
+    columns = expectation_columns(kwargs)
+    condition = kwargs.get("row_condition")
+    if condition is not None and not isinstance(condition, dict | str):
+        condition = condition.dict() if hasattr(condition, "dict") else str(condition)
+    unexpected, total = res.get("unexpected_count"), res.get("element_count")
+    if "observed_value" in res:
+        observed = f"observed {text(res['observed_value'])}"
+    else:
+        observed = "" if unexpected is None else f"{unexpected} of {total} rows unexpected"
+    return ExpectationOutcome(
+        expectation=config.type,
+        columns=", ".join(columns),
+        expected=_expected(kwargs),
+        severity=config.severity.value,
+        success=bool(result.success),
+        observed=observed,
+        condition=condition_text(condition),
+        unexpected_count=unexpected,
+        element_count=total,
+        examples=[] if result.success else _examples(res, columns, index),
+        error=_error(result.exception_info),
+        mostly=kwargs.get("mostly"),
+        missing_count=res.get("missing_count"),
+        advice=(config.meta or {}).get("on_failure"),
+    )
+
+
+def cell(value: object) -> str:
+    """``value`` for a markdown table cell."""
+    return str(value).replace("|", "\\|").replace("\n", " ")
 
 
 def markdown_table(outcomes: list[SuiteOutcome], failed_only: bool = False) -> str:
-    """The expectations of ``outcomes`` as one markdown table, failures first.
-
-    The first column is the suite, followed by the file it ran on for a landed delivery.
-    """
+    """The expectations of ``outcomes`` as one markdown table, failures first; the suite
+    column names the file it ran on for a landed delivery."""
     lines = [
         "| suite | expectation | column | severity | success | observed | unexpected examples |",
         "|---|---|---|---|---|---|---|",
     ]
-    rows = [(o, e) for o in outcomes for e in o.expectations if not (failed_only and e.success)]
-    rows.sort(key=lambda pair: (pair[1].success, pair[1].severity != "critical"))
-    for outcome, exp in rows:
-        suite = (
-            outcome.suite
-            if outcome.target == outcome.asset
-            else (f"{outcome.suite}: {outcome.target}")
-        )
-        column = exp.columns + (f" where {exp.condition}" if exp.condition else "")
-        expectation = exp.expectation + (f" {exp.expected}" if exp.expected else "")
-        observed = f"could not be evaluated: {exp.error}" if exp.error else exp.observed
-        mark = "✅" if exp.success else ("❌" if exp.severity == "critical" else "⚠️")
+    found = [(o, e) for o in outcomes for e in o.expectations if not (failed_only and e.success)]
+    found.sort(key=lambda pair: (pair[1].success, pair[1].severity != "critical"))
+    for o, e in found:
+        suite = o.suite if o.target == o.asset else f"{o.suite}: {o.target}"
+        column = e.columns + (f" where {e.condition}" if e.condition else "")
+        expectation = e.expectation + (f" {e.expected}" if e.expected else "")
+        observed = f"could not be evaluated: {e.error}" if e.error else e.observed
+        mark = "✅" if e.success else ("❌" if e.severity == "critical" else "⚠️")
         lines.append(
-            f"| {cell(suite)} | {cell(expectation)} | {cell(column)} | {exp.severity} "
-            f"| {mark} | {cell(observed)} | {cell('; '.join(exp.examples[:MAX_EXAMPLES]))} |"
+            f"| {cell(suite)} | {cell(expectation)} | {cell(column)} | {e.severity} "
+            f"| {mark} | {cell(observed)} | {cell('; '.join(e.examples[:MAX_EXAMPLES]))} |"
         )
     return "\n".join(lines)

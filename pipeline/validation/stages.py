@@ -12,15 +12,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from pipeline.config import Settings
-from pipeline.validation.batches import (
-    MART_COLUMN,
-    Batch,
-    MissingTable,
-    StepBatch,
-    build_batch,
-    personal_data_batch,
-    personal_data_description,
-)
+from pipeline.validation.batches import Batch, MissingTable, build_batch, personal_data_batch
 from pipeline.validation.docs import data_docs_dir
 from pipeline.validation.log import ValidationLog, read_log
 from pipeline.validation.outcome import SuiteOutcome, cell
@@ -28,7 +20,6 @@ from pipeline.validation.runner import (
     SqlSource,
     docs_mode,
     run_suite_sql,
-    run_suite_with_counts,
     sql_source,
 )
 from pipeline.validation.state import (
@@ -137,65 +128,38 @@ def _step_outcomes(
     run_id: str,
     pending: list[tuple[str, list[Suite]]],
 ) -> dict[tuple[str, str], SuiteOutcome]:
-    """``(suite, asset) -> outcome`` of the personal-data suite, run once over every asset of
-    the step that needs it (GX's fixed cost per suite run, not per mart). Only a pass is shared
-    (:func:`share`): on a failure each asset runs the suite on its own batch, so failures keep
-    their own counts and examples; with ``PIPELINE_DATA_DOCS=all`` each keeps its own page."""
+    """``(suite, asset) -> outcome`` of the personal-data suite run once over every asset of the
+    step that needs it (GX's fixed cost per suite run, not per mart). Only a pass is shared, as
+    it is, with the step's counts: on a failure each asset runs the suite on its own batch, so
+    failures keep their own counts and examples; with ``PIPELINE_DATA_DOCS=all`` each keeps its
+    own page."""
     if docs_mode() == "all":
         return {}
     wanted: dict[str, tuple[Suite, list[str]]] = {}
     for asset, suites in pending:
-        for suite in suites:
-            if suite.batch == "personal_data":
-                wanted.setdefault(suite.name, (suite, []))[1].append(asset)
+        for suite in (s for s in suites if s.batch == "personal_data"):
+            wanted.setdefault(suite.name, (suite, []))[1].append(asset)
     found: dict[tuple[str, str], SuiteOutcome] = {}
     for suite, assets in wanted.values():
-        if len(assets) < 2:
-            continue
-        batch = personal_data_batch(con, assets)
+        batch = personal_data_batch(con, assets) if len(assets) > 1 else None
         if batch is None:
             continue
-        outcome, counts = run_suite_with_counts(
-            source, suite, batch.sql, MART_COLUMN,
-            target=", ".join(batch.assets), run_id=run_id,
-            batch=f"column names and text values of {len(batch.assets)} marts: "
-            + ", ".join(batch.assets),
-        )  # fmt: skip
-        if outcome.status != "passed" or any(
-            e.unexpected_count is None for e in outcome.expectations
-        ):
-            continue
-        for asset in batch.assets:
-            found[(suite.name, asset)] = share(outcome, asset, counts.get(asset), batch)
-    return found
-
-
-def share(
-    outcome: SuiteOutcome, asset: str, counts: dict[str, int] | None, batch: StepBatch
-) -> SuiteOutcome:
-    """``asset``'s part of a passing step-wide ``outcome``: its rows, each expectation's
-    element and missing counts on them (every value was expected: none is unexpected)."""
-    counts = counts or {"rows": 0}
-    n = counts["rows"]
-    expectations = [
-        dataclasses.replace(
-            e,
-            element_count=n,
-            unexpected_count=0,
-            missing_count=n - counts.get(e.columns, n) if e.missing_count is not None else None,
-            observed=f"0 of {n} rows unexpected",
+        marts = ", ".join(batch.assets)
+        text = (
+            f"column names and text values of {marts}, validated in one run with the step's "
+            f"{len(batch.assets)} changed marts: rows and counts are the step's"
         )
-        for e in outcome.expectations
-    ]
-    return dataclasses.replace(
-        outcome,
-        target=asset,
-        rows=n,
-        batch=personal_data_description(asset, batch.columns[asset], n)
-        + f" (validated in one run with the step's {len(batch.assets)} changed marts)",
-        seconds=round(outcome.seconds / len(batch.assets), 3),
-        expectations=expectations,
-    )
+        outcome = run_suite_sql(
+            source, suite, batch.sql, 0, materialize=True, target=marts, batch=text, run_id=run_id
+        )
+        if outcome.status != "passed":
+            continue
+        # Not counted apart: every row has a mart_column, so GX's element count is the rows.
+        outcome.rows = max(e.element_count or 0 for e in outcome.expectations)
+        outcome.seconds = round(outcome.seconds / len(batch.assets), 3)  # logged once per mart
+        for asset in batch.assets:
+            found[(suite.name, asset)] = dataclasses.replace(outcome, target=asset)
+    return found
 
 
 def run_batches(
