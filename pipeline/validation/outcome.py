@@ -1,8 +1,5 @@
-"""What a suite run found, as plain data: kept in run logs, shown in Dagster, quoted in refusals.
-
-:func:`expectation_outcome` turns one GX result into an :class:`ExpectationOutcome`, with the
-bound in words and a few unexpected values, each with its index columns (row, file, month).
-"""
+"""What a suite run found, as plain data (from GX's results: :func:`expectation_outcome`):
+kept in run logs, shown in Dagster, quoted in refusals."""
 
 from __future__ import annotations
 
@@ -95,8 +92,8 @@ class SuiteOutcome:
         parts = [e.describe() for e in failed[:limit]]
         if len(failed) > limit:
             parts.append(f"and {len(failed) - limit} more failed expectation(s)")
-        text = f"expectation suite {self.suite} failed: " + " | ".join(parts)
-        return text + (f" (details: {self.docs_path})" if self.docs_path else "")
+        details = f" (details: {self.docs_path})" if self.docs_path else ""
+        return f"expectation suite {self.suite} failed: " + " | ".join(parts) + details
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (the run log's line)."""
@@ -111,16 +108,14 @@ class SuiteOutcome:
 
 def text(value: Any) -> str:
     """``value`` as people read it: null, NaN, 10 (not 10.0), 10.5 (not Decimal 10.5000)."""
-    if isinstance(value, float) and math.isnan(value):
-        return "NaN"
     if value is None:
         return "null"
     if isinstance(value, dict):
         return "(" + ", ".join(f"{k}={text(v)}" for k, v in value.items()) + ")"
     if isinstance(value, list | tuple):
         return "(" + ", ".join(text(v) for v in value) + ")"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+    if isinstance(value, float):
+        return "NaN" if math.isnan(value) else str(int(value)) if value.is_integer() else str(value)
     if isinstance(value, Decimal):  # DECIMAL(18,4) comes back as Decimal('10.5000')
         return format(value.normalize(), "f")
     return str(value)

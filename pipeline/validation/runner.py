@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from pipeline.sqltext import identifier
 from pipeline.validation.gx_duckdb import drop_repeated_keys
 from pipeline.validation.outcome import (
     MAX_EXAMPLES,
@@ -120,8 +119,8 @@ def sql_source(con) -> Iterator[SqlSource]:
 
 
 class ConnectionSwitch:
-    """The landed data source's DuckDB connection: a stand-in forwarding to the connection of
-    the delivery being validated (``target``), which changes with every delivery."""
+    """The landed data source's connection: forwards to that of the delivery being validated
+    (``target``), which changes with every delivery."""
 
     target: Any = None
 
@@ -157,29 +156,17 @@ def run_suite_sql(
 ) -> SuiteOutcome:
     """Validate the ``rows`` rows of query ``sql`` against ``suite`` inside DuckDB (``fields``:
     :func:`validate_batch`'s). The batch is a temporary view, or with ``materialize`` a table:
-    GX sends every metric as a query of its own, and a view runs ``sql`` again for each.
-
-    Not a query asset: GX would run it whole to read its columns. One name per kind, so GX's
-    asset on it is made once per data source.
-    """
+    GX sends every metric as a query of its own, and a view runs ``sql`` again for each. Not a
+    query asset: GX would run it whole to read its columns; one name per kind, so GX's asset on
+    it is made once per data source."""
     started = time.perf_counter()
     kind = "table" if materialize else "view"
-    name = identifier(f"gx_batch_{kind}")
+    name = f"gx_batch_{kind}"
     run(source.con, f"create or replace temp {kind} {name} as {sql}")
     try:
-        return run_suite_table(source, suite, f"gx_batch_{kind}", rows, started=started, **fields)
-    finally:
-        run(source.con, f"drop {kind} if exists {name}")
-
-
-def run_suite_table(
-    source: SqlSource, suite: Suite, table: str, rows: int, *, started: float, **fields: Any
-) -> SuiteOutcome:
-    """Validate table or view ``table`` of ``source`` (``rows`` rows) against ``suite``."""
-    try:
-        columns = source.con.sql(f"select * from {identifier(table)} limit 0").columns
+        columns = source.con.sql(f"select * from {name} limit 0").columns
         return validate_batch(
-            source.batch_definition(table).get_batch(),
+            source.batch_definition(name).get_batch(),
             suite,
             [c for c in suite.index_columns if c in columns],
             rows,
@@ -188,6 +175,7 @@ def run_suite_table(
             **fields,
         )
     finally:
+        run(source.con, f"drop {kind} if exists {name}")
         drop_repeated_keys(source.con)  # the uniqueness metric's tables (gx_duckdb)
 
 

@@ -1,7 +1,5 @@
-"""Validate one asset with its suites, or summarise this run's landed files of one entity.
-
-These return plain results; ``assets/checks.py`` turns them into Dagster check results.
-"""
+"""Validate a check step's assets with their suites, or summarise this run's landed files of
+one entity: plain results, which ``assets/checks.py`` turns into Dagster check results."""
 
 from __future__ import annotations
 
@@ -16,12 +14,7 @@ from pipeline.validation.batches import Batch, MissingTable, build_batch, person
 from pipeline.validation.docs import data_docs_dir
 from pipeline.validation.log import ValidationLog, read_log
 from pipeline.validation.outcome import SuiteOutcome, cell
-from pipeline.validation.runner import (
-    SqlSource,
-    docs_mode,
-    run_suite_sql,
-    sql_source,
-)
+from pipeline.validation.runner import SqlSource, docs_mode, run_suite_sql, sql_source
 from pipeline.validation.state import (
     Unchanged,
     fingerprint,
@@ -46,10 +39,8 @@ class AssetValidation:
     @property
     def status(self) -> str:
         """``error``, ``warning`` or ``passed``; a missing table is a warning."""
-        statuses = {o.status for o in self.outcomes}
-        if "error" in statuses:
-            return "error"
-        return "warning" if "warning" in statuses or self.missing else "passed"
+        found = {o.status for o in self.outcomes} | ({"warning"} if self.missing else set())
+        return next((s for s in ("error", "warning") if s in found), "passed")
 
     def summary(self) -> str:
         """One line for the check's description."""
@@ -209,12 +200,12 @@ def rows_after_as_of(outcomes: list[SuiteOutcome]) -> dict[str, int]:
 
 def after_as_of_text(counts: dict[str, int]) -> str | None:
     """``landed rows dated after the end of as_of: created_at 3, …``, or None for none."""
-    if not counts:
-        return None
     per_column = ", ".join(f"{column} {n}" for column, n in counts.items())
     return (
         f"landed rows {AFTER_AS_OF}: {per_column} (not an error: the marts ignore them until "
         "as_of reaches them)"
+        if counts
+        else None
     )
 
 
@@ -248,41 +239,31 @@ class LandedValidation:
         refusals or failed warning-level expectations, else ``passed``."""
         if any(f.refused_by_suite for f in self.files):
             return "error"
-        if any(
+        warned = (
             f.rows_quarantined
             or f.status == "refused"
             or (f.outcome is not None and f.outcome.status == "warning")
             for f in self.files
-        ):
-            return "warning"
-        return "passed"
+        )
+        return "warning" if any(warned) else "passed"
 
     def summary(self) -> str:
         """One line for the check's description."""
         if not self.files:
             return f"no new {self.entity} deliveries in this run"
+        parts = [f"{len(self.files)} file(s), {sum(f.rows_landed for f in self.files)} rows landed"]
         refused = [f for f in self.files if f.refused_by_suite]
-        quarantined = sum(f.rows_quarantined for f in self.files)
-        landed = sum(f.rows_landed for f in self.files)
-        parts = [f"{len(self.files)} file(s), {landed} rows landed"]
-        if refused:
-            first = refused[0]
-            parts.append(
-                f"{len(refused)} refused by the suite: {first.source_file}: {first.reason}"
-            )
         other = [f for f in self.files if f.status == "refused" and not f.refused_by_suite]
-        if other:
-            parts.append(
-                f"{len(other)} refused on reading: {other[0].source_file}: {other[0].reason}"
-            )
-        if quarantined:
+        for found, how in ((refused, "by the suite"), (other, "on reading")):
+            if found:
+                parts.append(
+                    f"{len(found)} refused {how}: {found[0].source_file}: {found[0].reason}"
+                )
+        if quarantined := sum(f.rows_quarantined for f in self.files):
             parts.append(f"{quarantined} row(s) quarantined")
-        future = after_as_of_text(
-            rows_after_as_of([f.outcome for f in self.files if f.outcome and f.status == "landed"])
-        )
-        if future:
-            parts.append(future)
-        return "; ".join(parts)
+        landed = [f.outcome for f in self.files if f.outcome and f.status == "landed"]
+        future = after_as_of_text(rows_after_as_of(landed))
+        return "; ".join(parts + ([future] if future else []))
 
     def markdown(self) -> str:
         """The files as a markdown table."""
@@ -308,14 +289,12 @@ def landed_validation(
         for o in read_log(settings.data_dir, run_id)
         if o.stage == "landed" and o.asset == f"raw_{entity}"
     }
-    ledger = (
-        rows(
-            con,
-            "select source_file, status, rows_read, rows_landed, rows_quarantined, reason "
-            "from meta.ingest_ledger where run_id = ? and entity = ? order by delivery_seq",
-            [run_id, entity],
-        )
-        if table_exists(con, "meta", "ingest_ledger")
-        else []
+    if not table_exists(con, "meta", "ingest_ledger"):
+        return LandedValidation(entity, [])
+    ledger = rows(
+        con,
+        "select source_file, status, rows_read, rows_landed, rows_quarantined, reason "
+        "from meta.ingest_ledger where run_id = ? and entity = ? order by delivery_seq",
+        [run_id, entity],
     )
     return LandedValidation(entity, [LandedFile(*r, outcome=outcomes.get(r[0])) for r in ledger])

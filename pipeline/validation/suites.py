@@ -1,16 +1,10 @@
-"""Expectation suites: GX suite JSON files in ``expectations/``, read and checked strictly.
+"""Expectation suites: GX's own suite JSON files in ``expectations/``, read and checked strictly.
 
-A suite file is Great Expectations' own suite JSON (``name``, ``expectations``, ``meta``) so GX
-loads it unchanged. Our additions live in ``meta``:
-
-- ``stage``: ``landed`` | ``staging`` | ``marts``
-- ``asset``: the Dagster asset the suite guards (``*`` = every mart), ``entity`` for landed suites
-- ``batch``: which frame the suite runs on (see ``pipeline.validation.batches``)
-- ``index_columns``: columns quoted next to unexpected values (row number, month, customer_id)
-- ``derived_columns``: SQL expressions added to the frame, e.g. a sum to compare a column with
-
-Every expectation states its ``severity``: ``critical`` blocks (a Dagster ERROR), ``warning``
-only shows. A suite GX cannot build whole raises :class:`SuiteError` (:func:`build_gx_suite`).
+Our additions live in ``meta``: ``stage`` (landed | staging | marts), ``asset`` (``*`` = every
+mart; ``entity`` for landed suites), ``batch`` (its builder, ``pipeline.validation.batches``),
+``index_columns`` (quoted next to unexpected values) and ``derived_columns`` (SQL expressions
+added to the batch). Every expectation states its ``severity``: ``critical`` blocks (a Dagster
+ERROR), ``warning`` only shows. A suite GX cannot build whole raises :class:`SuiteError`.
 """
 
 from __future__ import annotations
@@ -30,9 +24,6 @@ STAGES = ("landed", "staging", "marts")
 BATCHES = ("landed_file", "new_rows", "currencies", "customer_links", "table", "personal_data")
 SEVERITIES = ("critical", "warning")
 EVERY_MART = "*"
-# Kwargs that name the columns an expectation reads.
-COLUMN_KWARGS = ("column", "column_A", "column_B")
-COLUMN_LIST_KWARGS = ("column_list",)
 
 
 class SuiteError(ValueError):
@@ -78,23 +69,18 @@ class Suite:
 
 def expectation_columns(kwargs: dict[str, Any]) -> list[str]:
     """The columns an expectation's kwargs name (``column``, ``column_A/B``, ``column_list``)."""
-    names = [kwargs[k] for k in COLUMN_KWARGS if isinstance(kwargs.get(k), str) and kwargs[k]]
-    for k in COLUMN_LIST_KWARGS:
-        names.extend(kwargs.get(k) or [])
-    return names
+    names = [kwargs.get(k) for k in ("column", "column_A", "column_B")]
+    return [n for n in names if isinstance(n, str) and n] + list(kwargs.get("column_list") or [])
 
 
 def condition_columns(condition: Any) -> set[str]:
     """Columns a GX row condition (comparison, nullity, and/or) reads."""
     if not isinstance(condition, dict):
         return set()
-    found = set()
     column = condition.get("column")
-    if isinstance(column, dict) and isinstance(column.get("name"), str):
-        found.add(column["name"])
-    for part in condition.get("conditions") or []:
-        found |= condition_columns(part)
-    return found
+    name = column.get("name") if isinstance(column, dict) else None
+    found = {name} if isinstance(name, str) else set()
+    return found.union(*(condition_columns(part) for part in condition.get("conditions") or []))
 
 
 def condition_text(condition: Any) -> str | None:
