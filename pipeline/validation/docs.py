@@ -67,13 +67,8 @@ def write_index(settings: Settings, runs_listed: int = INDEX_RUNS) -> Path:
 
 
 def _prune_pages(site: Path, kept_runs: set[str]) -> None:
-    """Delete ``validations/<suite>/<run>/`` folders of runs no longer in any log.
-
-    A log file is named after its run id, which is also GX's folder name for the run.
-    """
-    validations = site / "validations"
-    if not validations.is_dir():
-        return
-    for run_dir in validations.glob("*/*"):
+    """Delete ``validations/<suite>/<run>/`` folders of runs no longer in any log (a log file is
+    named after its run id, which is also GX's folder name for the run)."""
+    for run_dir in (site / "validations").glob("*/*"):
         if run_dir.is_dir() and run_dir.name not in kept_runs:
             shutil.rmtree(run_dir, ignore_errors=True)

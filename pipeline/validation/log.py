@@ -1,15 +1,16 @@
 """The run log: every suite outcome of a run, one JSON line each, under ``<data>/validation/``.
 
-The landed validator runs in the ingestion step and the asset checks in their own steps (other
-processes under Dagster's multiprocess executor), so results pass through
-``<data>/validation/runs/<run_id>.jsonl``, which the checks and the cost report read back. Only
-the newest :data:`KEEP_RUNS` logs are kept.
+The landed validator and the checks run in the steps that build their assets (other processes
+under Dagster's multiprocess executor), so results pass through
+``<data>/validation/runs/<run_id>.jsonl``, which the checks, the Data Docs index and the cost
+report read back. Only the newest :data:`KEEP_RUNS` logs are kept.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import asdict
 from pathlib import Path
 
 from pipeline.validation.outcome import SuiteOutcome
@@ -40,7 +41,7 @@ class ValidationLog:
         """Record one outcome (one short append, safe across processes)."""
         new = not self.path.exists()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(outcome.to_dict(), ensure_ascii=False, default=str)
+        line = json.dumps(asdict(outcome), ensure_ascii=False, default=str)
         with self.path.open("a", encoding="utf-8") as fh:
             fh.write(line + "\n")
         if new:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -95,13 +95,9 @@ class SuiteOutcome:
         details = f" (details: {self.docs_path})" if self.docs_path else ""
         return f"expectation suite {self.suite} failed: " + " | ".join(parts) + details
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (the run log's line)."""
-        return asdict(self)
-
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SuiteOutcome:
-        """The outcome written by :meth:`to_dict`."""
+        """The outcome a run log line holds (``dataclasses.asdict`` of one)."""
         expectations = [ExpectationOutcome(**e) for e in data["expectations"]]
         return cls(**{**data, "expectations": expectations})
 

@@ -64,16 +64,15 @@ class _Session:
         return built
 
     def site(self, docs_dir: Path) -> str:
-        """Name of the filesystem Data Docs site rooted at ``docs_dir``."""
+        """Name of the filesystem Data Docs site rooted at ``docs_dir`` (its index is
+        ``pipeline.validation.docs``'s: GX's lists only this process's results)."""
         docs_dir = docs_dir.resolve()
         if docs_dir not in self.sites:
             self.sites[docs_dir] = name = f"site_{len(self.sites)}"
             backend = {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)}
-            # GX's index lists only this process's results and deletes the rest of the site's
-            # pages; pipeline.validation.docs writes the index instead.
-            index = {"class_name": "DefaultSiteIndexBuilder"}
-            site = {"class_name": "SiteBuilder", "store_backend": backend}
-            self.context.add_data_docs_site(name, {**site, "site_index_builder": index})
+            self.context.add_data_docs_site(
+                name, {"class_name": "SiteBuilder", "store_backend": backend}
+            )
         return self.sites[docs_dir]
 
 

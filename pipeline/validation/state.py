@@ -1,15 +1,13 @@
-"""What the last passing validation of each check asset saw, kept in the warehouse.
+"""What the last passing validation of each check asset saw, kept in the warehouse (Dagster
+records a materialization whether or not its checks passed, and a run may use an ephemeral
+instance).
 
 - ``meta.validation_watermarks``, per table: the highest ``_delivery_seq`` validated (the next
   staging check validates only later rows), the row count (a mart that shrinks too much fails)
-  and the build it saw. Moved only when the asset's checks have no critical failure.
+  and the build; moved only when the asset's checks have no critical failure.
 - ``meta.validation_passes``, per check asset: its suites and its tables' content at its last
-  *pass*. When both are the same, the suites would find what they found then, so the check
-  reuses that pass instead of paying GX's fixed cost again; a warning or an error is never
-  reused (it stays visible in every run).
-
-In the warehouse, not Dagster's event log: Dagster records a materialization whether or not
-its checks passed, and a run may use an ephemeral instance.
+  *pass*. When both are the same, the suites would find what they found then: the check reuses
+  that pass instead of paying GX's fixed cost again. A warning or an error is never reused.
 """
 
 from __future__ import annotations
@@ -70,7 +68,7 @@ def ensure_state(con: duckdb.DuckDBPyConnection) -> None:
     add_missing_columns(con, "meta", "validation_watermarks", {"build_id": "bigint"})
 
 
-def _now() -> dt.datetime:
+def _now() -> dt.datetime:  # naive UTC, as the timestamp columns hold
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
