@@ -1,10 +1,6 @@
-"""Data Docs: GX renders one HTML page per validated batch; we write the site's index.
-
-GX's own index builder lists only the results held by the current (ephemeral, in-memory)
-context and deletes every other page of the site, so pages from earlier runs and from other
-steps would vanish. The index here is built from the run logs instead, and pages of runs whose
-log has been pruned are deleted with them.
-"""
+"""Data Docs: GX renders one HTML page per validated batch; we write the site's index from the
+run logs (GX's lists only its in-memory context's results and deletes every other page), and
+delete the pages of runs whose log has been pruned."""
 
 from __future__ import annotations
 

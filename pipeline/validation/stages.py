@@ -96,15 +96,10 @@ def validate_assets(
 
 def _validate(con, source, settings, asset, suites, run_id, shared) -> AssetValidation:
     """One asset's suites on its batches, or the step's outcome where ``shared`` has one."""
-    batches: list[tuple[Suite, Batch | SuiteOutcome]] = []
-    for suite in suites:
-        if (suite.name, asset) in shared:
-            batches.append((suite, shared[(suite.name, asset)]))
-            continue
-        try:
-            batches.append((suite, build_batch(con, suite, asset)))
-        except MissingTable as err:
-            return AssetValidation(asset, missing=str(err))
+    try:
+        batches = [(s, shared.get((s.name, asset)) or build_batch(con, s, asset)) for s in suites]
+    except MissingTable as err:
+        return AssetValidation(asset, missing=str(err))
     return run_batches(
         con, settings, asset, run_id, batches,
         lambda s, b, **kw: run_suite_sql(
@@ -113,12 +108,7 @@ def _validate(con, source, settings, asset, suites, run_id, shared) -> AssetVali
     )  # fmt: skip
 
 
-def _step_outcomes(
-    con: duckdb.DuckDBPyConnection,
-    source: SqlSource,
-    run_id: str,
-    pending: list[tuple[str, list[Suite]]],
-) -> dict[tuple[str, str], SuiteOutcome]:
+def _step_outcomes(con, source: SqlSource, run_id: str, pending) -> dict[tuple, SuiteOutcome]:
     """``(suite, asset) -> outcome`` of the personal-data suite run once over every asset of the
     step that needs it (GX's fixed cost per suite run, not per mart). Only a pass is shared, as
     it is, with the step's counts: on a failure each asset runs the suite on its own batch, so
