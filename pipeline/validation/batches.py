@@ -270,11 +270,10 @@ def _personal_data(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> 
 @dataclass
 class StepBatch:
     """The personal-data batch of several marts in one query: a ``mart`` column names each
-    row's mart; ``columns`` is each mart's column count (its rows with a null value)."""
+    row's mart."""
 
     sql: str
     assets: list[str]
-    columns: dict[str, int]
 
 
 def personal_data_batch(con: duckdb.DuckDBPyConnection, assets: list[str]) -> StepBatch | None:
@@ -288,4 +287,4 @@ def personal_data_batch(con: duckdb.DuckDBPyConnection, assets: list[str]) -> St
         parts.append(f"select {literal(asset)} as {MART_COLUMN}, * from ({sql})")
     if not parts:
         return None
-    return StepBatch(" union all ".join(parts), list(columns), columns)
+    return StepBatch(" union all ".join(parts), list(columns))
