@@ -172,9 +172,6 @@ def expectation_outcome(result: Any, index: list[str]) -> ExpectationOutcome:
     config, res = result.expectation_config, dict(result.result or {})
     kwargs = config.kwargs
     columns = expectation_columns(kwargs)
-    condition = kwargs.get("row_condition")
-    if condition is not None and not isinstance(condition, dict | str):
-        condition = condition.dict() if hasattr(condition, "dict") else str(condition)
     unexpected, total = res.get("unexpected_count"), res.get("element_count")
     if "observed_value" in res:
         observed = f"observed {text(res['observed_value'])}"
@@ -187,7 +184,7 @@ def expectation_outcome(result: Any, index: list[str]) -> ExpectationOutcome:
         severity=config.severity.value,
         success=bool(result.success),
         observed=observed,
-        condition=condition_text(condition),
+        condition=condition_text(kwargs.get("row_condition")),
         unexpected_count=unexpected,
         element_count=total,
         examples=[] if result.success else _examples(res, columns, index),

@@ -84,11 +84,10 @@ def condition_columns(condition: Any) -> set[str]:
 
 
 def condition_text(condition: Any) -> str | None:
-    """A GX row condition as people read it: ``survey_type == 'nps'``, ``email is null``."""
+    """A GX row condition as people read it: ``survey_type == 'nps'``, ``email is null``
+    (``read_suite`` lets only condition objects through)."""
     if condition is None:
         return None
-    if not isinstance(condition, dict):
-        return str(condition)
     kind = condition.get("type")
     if kind in ("and", "or"):
         return f" {kind} ".join(f"({condition_text(c)})" for c in condition.get("conditions", []))
@@ -97,7 +96,7 @@ def condition_text(condition: Any) -> str | None:
         return f"{name} is {'null' if condition.get('is_null') else 'not null'}"
     if kind == "comparison":
         return f"{name} {condition.get('operator')} {condition.get('parameter')!r}"
-    return str(condition.get("pass_through_filter") or condition)
+    return str(condition)
 
 
 def read_suite(path: Path) -> Suite:
