@@ -174,6 +174,31 @@ def test_a_suite_file_must_be_named_for_its_suite_and_say_its_stage(tmp_path):
         read_suite(tmp_path / "bad.json")
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.update(expectations={}), "expected an object with an 'expectations' list"),
+        (lambda d: d["meta"].update(batch="rows"), "meta.batch must be one of"),
+        (lambda d: d["meta"].pop("asset"), "meta.asset (or meta.entity for a landed suite)"),
+        (lambda d: d.update(expectations=[]), "the suite has no expectations"),
+        (lambda d: d["expectations"].append({"kwargs": {}}), "expectation 2 (?): needs a 'type'"),
+        (lambda d: d["meta"].update(derived_columns=["a + b"]), "meta.derived_columns must map"),
+    ],
+    ids=["not-a-list", "unknown-batch", "no-asset", "empty", "no-type", "derived-not-a-map"],
+)
+def test_strict_loading_refuses_a_suite_it_cannot_use_as_written(tmp_path, change, message):
+    # Each case breaks one rule of read_suite in an otherwise good file: loading stops with the
+    # file's path and the rule, instead of running the suite with an expectation dropped.
+    path = _write(tmp_path, [GOOD])
+    doc = json.loads(path.read_text())
+    change(doc)
+    path.write_text(json.dumps(doc))
+    with pytest.raises(SuiteError) as err:
+        read_suite(path)
+    assert str(err.value).startswith(f"{path}: ")
+    assert message in str(err.value)
+
+
 def test_the_email_regex_flags_what_pythons_whitespace_class_flags_in_duckdb(tmp_path):
     import duckdb
 
