@@ -81,44 +81,32 @@ def validate(data_dir, monkeypatch):
     con.close()
 
 
-def test_nps_11_refuses_the_file_naming_expectation_column_and_row(validate):
+def ticket(ticket_id, replies, at=dt.datetime(2024, 5, 1)) -> dict:
+    return {
+        "ticket_id": ticket_id,
+        "contact_id": "c1",
+        "created_at": at,
+        "status": "open",
+        "agent_replies": replies,
+        "reopens": 0,
+    }
+
+
+def test_a_negative_reply_count_refuses_the_file_naming_expectation_column_and_row(validate):
+    # No rule of the row contract bounds agent_replies (rules.NON_NEGATIVE is orders' amounts),
+    # so the landed suite does: t2 (spreadsheet row 3) has -1 of the file's 3 rows; t3's null
+    # count is not unexpected.
     reason = validate(
-        "surveys",
-        [
-            {
-                "response_id": "r1",
-                "contact_id": "c1",
-                "responded_at": dt.datetime(2024, 5, 1),
-                "survey_type": "nps",
-                "score": 9,
-            },
-            {
-                "response_id": "r2",
-                "contact_id": "c1",
-                "responded_at": dt.datetime(2024, 5, 2),
-                "survey_type": "nps",
-                "score": 11,
-            },
-            # 5 is fine for CSAT (1-5); the NPS range applies to NPS rows only.
-            {
-                "response_id": "r3",
-                "email": "a@x.com",
-                "responded_at": dt.datetime(2024, 5, 3),
-                "survey_type": "csat",
-                "score": 5,
-            },
-        ],
-        "crm/surveys/s.csv",
+        "tickets", [ticket("t1", 2), ticket("t2", -1), ticket("t3", None)], "crm/tickets/t.csv"
     )
-    # Two NPS rows are checked against 0-10; r2 (spreadsheet row 3) scores 11.
-    assert reason.startswith("expectation suite landed_surveys failed: ")
+    assert reason.startswith("expectation suite landed_tickets failed: ")
     assert (
-        "expect_column_values_to_be_between on score [0 … 10] where survey_type == 'nps': "
-        "1 of 2 rows unexpected, e.g. 11 (row 3)"
+        "expect_column_values_to_be_between on agent_replies >= 0: "
+        "1 of 3 rows unexpected, e.g. -1 (row 3)"
     ) in reason
     (outcome,) = validate.outcomes
-    assert (outcome.target, outcome.rows, outcome.status) == ("crm/surveys/s.csv", 3, "error")
-    assert [e.columns for e in outcome.errors] == ["score"]
+    assert (outcome.target, outcome.rows, outcome.status) == ("crm/tickets/t.csv", 3, "error")
+    assert [e.columns for e in outcome.errors] == ["agent_replies"]
 
 
 def test_one_order_twice_with_different_amounts_and_no_updated_at_fails(validate):
@@ -154,14 +142,6 @@ def test_versions_ordered_by_updated_at_and_exact_repeats_pass(validate):
     # The same row twice is one version: nothing to decide between.
     assert validate("orders", [order("o1", "10"), order("o1", "10")]) is None
     assert validate.outcomes[-1].rows == 1  # one distinct row
-
-
-def test_a_null_key_fails_with_its_row(validate):
-    reason = validate("orders", [order("o1"), order("o2"), order(None)])
-    assert (
-        "expect_column_values_to_not_be_null on order_id: 1 of 3 rows unexpected, e.g. null (row 4)"
-        in reason
-    )
 
 
 def test_a_few_future_rows_land_with_a_warning_naming_the_rule(validate):
