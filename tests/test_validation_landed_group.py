@@ -209,12 +209,12 @@ def test_a_group_ends_before_it_would_pass_its_rows(ingest, monkeypatch):
     ]
 
 
-def test_a_key_sent_again_with_other_values_fails_the_group_and_each_file_passes_alone(ingest):
-    # o1 at updated_at 2024-06-01 in a.csv, and again with another status and the same
-    # updated_at in b.csv: (order_id, updated_at) is unique in each file, not in the group's
-    # batch, so the group's run fails and each file is validated on its own, and passes.
-    a = "o1,c1,,2024-06-01,completed,EUR,10,,,2024-06-01\n"
-    b = "o1,c1,,2024-06-01,refunded,EUR,10,,10,2024-06-01\n"
+def test_a_key_undated_in_one_file_and_dated_in_another_fails_the_group_not_the_files(ingest):
+    # o1 without updated_at in a.csv, and a later version of it, dated, in b.csv: one version
+    # of o1 in each file, so each file's own run passes; the group's batch holds two, one
+    # without updated_at, so its run fails and each file is validated on its own.
+    a = "o1,c1,,2024-06-01,completed,EUR,10,,,\n"
+    b = "o1,c1,,2024-06-01,refunded,EUR,10,,10,2024-06-02\n"
     _, outcomes, _, _ = ingest({"a.csv": a, "b.csv": b + B, "c.csv": C})
     assert [(o.target, o.rows, o.status) for o in outcomes] == [
         ("crm/orders/a.csv", 1, "passed"),
