@@ -81,67 +81,54 @@ def validate(data_dir, monkeypatch):
     con.close()
 
 
-def test_nps_11_refuses_the_file_naming_expectation_column_and_row(validate):
+def ticket(ticket_id, replies, at=dt.datetime(2024, 5, 1)) -> dict:
+    return {
+        "ticket_id": ticket_id,
+        "contact_id": "c1",
+        "created_at": at,
+        "status": "open",
+        "agent_replies": replies,
+        "reopens": 0,
+    }
+
+
+def test_a_negative_reply_count_refuses_the_file_naming_expectation_column_and_row(validate):
+    # No rule of the row contract bounds agent_replies (rules.NON_NEGATIVE is orders' amounts),
+    # so the landed suite does: t2 (spreadsheet row 3) has -1 of the file's 3 rows; t3's null
+    # count is not unexpected.
     reason = validate(
-        "surveys",
-        [
-            {
-                "response_id": "r1",
-                "contact_id": "c1",
-                "responded_at": dt.datetime(2024, 5, 1),
-                "survey_type": "nps",
-                "score": 9,
-            },
-            {
-                "response_id": "r2",
-                "contact_id": "c1",
-                "responded_at": dt.datetime(2024, 5, 2),
-                "survey_type": "nps",
-                "score": 11,
-            },
-            # 5 is fine for CSAT (1-5); the NPS range applies to NPS rows only.
-            {
-                "response_id": "r3",
-                "email": "a@x.com",
-                "responded_at": dt.datetime(2024, 5, 3),
-                "survey_type": "csat",
-                "score": 5,
-            },
-        ],
-        "crm/surveys/s.csv",
+        "tickets", [ticket("t1", 2), ticket("t2", -1), ticket("t3", None)], "crm/tickets/t.csv"
     )
-    # Two NPS rows are checked against 0-10; r2 (spreadsheet row 3) scores 11.
-    assert reason.startswith("expectation suite landed_surveys failed: ")
+    assert reason.startswith("expectation suite landed_tickets failed: ")
     assert (
-        "expect_column_values_to_be_between on score [0 … 10] where survey_type == 'nps': "
-        "1 of 2 rows unexpected, e.g. 11 (row 3)"
+        "expect_column_values_to_be_between on agent_replies >= 0: "
+        "1 of 3 rows unexpected, e.g. -1 (row 3)"
     ) in reason
     (outcome,) = validate.outcomes
-    assert (outcome.target, outcome.rows, outcome.status) == ("crm/surveys/s.csv", 3, "error")
-    assert [e.columns for e in outcome.errors] == ["score"]
+    assert (outcome.target, outcome.rows, outcome.status) == ("crm/tickets/t.csv", 3, "error")
+    assert [e.columns for e in outcome.errors] == ["agent_replies"]
 
 
 def test_one_order_twice_with_different_amounts_and_no_updated_at_fails(validate):
     reason = validate("orders", [order("o1", "10"), order("o1", "12"), order("o2", "5")])
-    # Rows 2 and 3 are two versions of o1 with nothing to tell which is later. (In SQL a null
-    # equals nothing, so the compound uniqueness below does not see them: not-null does.)
+    # Rows 2 and 3 are two versions of o1 with nothing to tell which is later. (In the pipeline
+    # checks.undecidable_versions refuses such a file before its suite; see the next test.)
     assert (
         "expect_column_values_to_not_be_null on updated_at where _key_versions > 1: "
         "2 of 2 rows unexpected, e.g. null (row 2); null (row 3)"
     ) in reason
 
 
-def test_two_versions_with_one_updated_at_fail_naming_their_rows(validate):
+def test_a_dated_and_an_undated_version_of_a_key_fail_naming_the_undated_row(validate):
+    # checks.undecidable_versions refuses two versions that share an updated_at (or have none)
+    # before the suite (tests/test_ingest_deliveries.py), so the suite holds no uniqueness of
+    # (order_id, updated_at); o1 undated (row 2) and dated (row 4) gets through it: two
+    # versions of o1, so updated_at is required on both, and row 2 has none.
     at = dt.datetime(2024, 6, 2)
-    reason = validate(
-        "orders", [order("o1", "10", updated_at=at), order("o2"), order("o1", "12", updated_at=at)]
-    )
-    # Rows 2 and 4: o1 twice at 2024-06-02, so neither version is the later one. (GX's SQL
-    # engine lists no index columns for a multi-column expectation: the values name the key.)
+    reason = validate("orders", [order("o1", "10"), order("o2"), order("o1", "12", updated_at=at)])
     assert (
-        "expect_compound_columns_to_be_unique on order_id, updated_at: 2 of 3 rows "
-        "unexpected, e.g. (order_id=o1, updated_at=2024-06-02 00:00:00); "
-        "(order_id=o1, updated_at=2024-06-02 00:00:00)"
+        "expect_column_values_to_not_be_null on updated_at where _key_versions > 1: "
+        "1 of 2 rows unexpected, e.g. null (row 2)"
     ) in reason
 
 
@@ -154,14 +141,6 @@ def test_versions_ordered_by_updated_at_and_exact_repeats_pass(validate):
     # The same row twice is one version: nothing to decide between.
     assert validate("orders", [order("o1", "10"), order("o1", "10")]) is None
     assert validate.outcomes[-1].rows == 1  # one distinct row
-
-
-def test_a_null_key_fails_with_its_row(validate):
-    reason = validate("orders", [order("o1"), order("o2"), order(None)])
-    assert (
-        "expect_column_values_to_not_be_null on order_id: 1 of 3 rows unexpected, e.g. null (row 4)"
-        in reason
-    )
 
 
 def test_a_few_future_rows_land_with_a_warning_naming_the_rule(validate):

@@ -4,18 +4,11 @@ its own. as_of is 2024-12-31; 2099 is beyond the plausible dates (test_validatio
 
 from __future__ import annotations
 
-import dataclasses
-import re
-
-import duckdb
 import pytest
 from ingest_support import drop, make_settings
 
-from pipeline.entities import ENTITIES
 from pipeline.ingest.core import ingest_entity
 from pipeline.validation import make_landed_validator
-from pipeline.validation.landed_group import condition_sql, group_select, keyed_by_file
-from pipeline.validation.suites import EXPECTATIONS_DIR, read_suite
 from pipeline.warehouse import open_warehouse, rows
 
 ORDERS_HEADER = (
@@ -78,56 +71,31 @@ def test_a_group_of_three_good_files_lands_each_with_its_own_ledger_row_and_outc
     assert [r[1] for r in landed] == ["crm/orders/a.csv"] * 2 + ["crm/orders/b.csv"] + [
         "crm/orders/c.csv"
     ] * 3
-    # One outcome per file, from the one run, with the file's own row counts.
+    # One outcome per file (the landed check joins them by file), each the group's run: its
+    # 2 + 1 + 3 = 6 distinct rows, which its batch text says.
     assert [(o.target, o.rows, o.status) for o in outcomes] == [
-        ("crm/orders/a.csv", 2, "passed"),
-        ("crm/orders/b.csv", 1, "passed"),
-        ("crm/orders/c.csv", 3, "passed"),
+        ("crm/orders/a.csv", 6, "passed"),
+        ("crm/orders/b.csv", 6, "passed"),
+        ("crm/orders/c.csv", 6, "passed"),
     ]
-    assert all(GROUPED in o.batch for o in outcomes)
-    assert outcomes[0].batch.startswith("2 rows delivered in crm/orders/a.csv (2 distinct)")
-    # a.csv's counts by hand: 2 rows; "contact_id not null where email is null" judges only o1
-    # (o2 has an e-mail); discount_amount is empty in both rows, which no expectation reads.
-    found = {(e.expectation, e.columns, e.condition): e for e in outcomes[0].expectations}
-    by_order = found[("expect_column_values_to_not_be_null", "order_id", None)]
-    assert (by_order.element_count, by_order.unexpected_count, by_order.observed) == (
-        2,
-        0,
-        "0 of 2 rows unexpected",
+    assert outcomes[0].batch == (
+        "2 rows delivered in crm/orders/a.csv; validated in one run of 3 deliveries "
+        "(crm/orders/a.csv, crm/orders/b.csv, crm/orders/c.csv): the counts are the group's"
     )
-    contact = found[("expect_column_values_to_not_be_null", "contact_id", "email is null")]
-    assert (contact.element_count, contact.observed) == (1, "0 of 1 rows unexpected")
+    assert all(o.expectations == outcomes[0].expectations for o in outcomes)
+    # The group's counts by hand: 6 orders, each ordered in 2024 (plausible, before as_of);
+    # one currency (EUR) in all; updated_at is empty everywhere, so its range judges none.
+    found = {(e.expectation, e.columns, e.condition): e for e in outcomes[0].expectations}
+    ordered = found[("expect_column_values_to_be_between", "ordered_at", None)]
+    assert (ordered.element_count, ordered.unexpected_count) == (6, 0)
     currencies = found[("expect_column_unique_value_count_to_be_between", "currency", None)]
     assert currencies.observed == "observed 1"
 
 
-def test_the_shared_outcome_is_what_the_files_own_run_finds(ingest, tmp_path, monkeypatch):
-    # The same files landed in another warehouse one at a time (the validator without its
-    # ``group``, as before grouping) report the same expectations, counts and observations.
-    files = {"a.csv": A, "b.csv": B, "c.csv": C}
-    _, grouped, _, _ = ingest(files)
-    monkeypatch.setenv("PIPELINE_DATA_DOCS", "off")
-    settings = make_settings(tmp_path / "alone")
-    for name, body in files.items():
-        drop(settings, "orders", name, ORDERS_HEADER + body)
-    alone = []
-    validator = make_landed_validator(settings, alone.append, run_id="g")
-    del validator.group
-    with open_warehouse(settings.warehouse_path) as con:
-        ingest_entity(con, settings, "orders", run_id="g", validator=validator)
-    assert [(o.target, o.rows) for o in alone] == [(o.target, o.rows) for o in grouped]
-    assert not any(GROUPED in o.batch for o in alone)
-    for mine, theirs in zip(grouped, alone, strict=True):
-        assert same(mine.expectations) == same(theirs.expectations)
-
-
-def same(expectations):
-    """The expectations with plausible_until's time of day left out: each validator takes
-    "now" when it is made."""
-    return [
-        dataclasses.replace(e, expected=re.sub(r" \d\d:\d\d:\d\d\]$", "]", e.expected or ""))
-        for e in expectations
-    ]
+def test_the_files_of_a_group_share_its_seconds(ingest):
+    # make bench's "landed suites" sums the outcomes' seconds: the group's run counts once.
+    _, outcomes, _, _ = ingest({"a.csv": A, "b.csv": B, "c.csv": C})
+    assert len({o.seconds for o in outcomes}) == 1
 
 
 def test_a_middle_file_failing_a_critical_expectation_is_refused_alone(ingest):
@@ -200,27 +168,9 @@ def test_a_version_re_sent_in_the_group_is_held_back_as_if_landed_one_by_one(ing
     ]
 
 
-def test_row_conditions_as_sql():
-    assert condition_sql(None) == "true"
-    cond = {"type": "comparison", "column": {"name": "_key_versions"}, "operator": ">"}
-    assert condition_sql({**cond, "parameter": 1}) == '("_key_versions" > 1)'
-    assert (
-        condition_sql(
-            {"type": "comparison", "column": {"name": "t"}, "operator": "==", "parameter": "it's"}
-        )
-        == "(\"t\" = 'it''s')"
-    )
-    assert condition_sql({"type": "nullity", "column": {"name": "email"}, "is_null": True}) == (
-        '("email" is null)'
-    )
-    with pytest.raises(ValueError, match="no SQL form"):
-        condition_sql("email is null")
-    assert "orders" in ENTITIES
-
-
-def test_a_key_sent_again_in_a_later_file_of_the_group_is_unique_within_each(ingest):
-    # o1 in a.csv and again, identical, in b.csv: unique in each file, so the group passes in
-    # one run (its batch tells the two o1 apart by file) and both land.
+def test_a_row_sent_again_in_a_later_file_of_the_group_passes_in_one_run(ingest):
+    # o1 in a.csv and again, identical, in b.csv: unique in each file, and in the group's
+    # batch, which keeps one of two identical rows: the group passes in one run, both land.
     row = "o1,c1,,2024-06-01,completed,EUR,10,,,2024-06-01\n"
     reports, outcomes, _, landed = ingest({"a.csv": row, "b.csv": row + B, "c.csv": C})
     assert [(r.status, r.rows_landed) for r in reports] == [
@@ -230,22 +180,6 @@ def test_a_key_sent_again_in_a_later_file_of_the_group_is_unique_within_each(ing
     ]
     assert all(GROUPED in o.batch for o in outcomes)
     assert [r[0] for r in landed][:3] == ["o1", "o1", "o3"]
-
-
-def test_key_columns_are_told_apart_by_file_only_where_nothing_else_reads_their_values():
-    orders = read_suite(EXPECTATIONS_DIR / "landed_orders.json")
-    assert keyed_by_file(orders, ENTITIES["orders"].columns) == ["order_id"]
-    # A key also checked against a set of values would no longer be in it once prefixed.
-    in_set = {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "order_id"}}
-    changed = dataclasses.replace(
-        orders, document={**orders.document, "expectations": [*orders.expectations, in_set]}
-    )
-    assert keyed_by_file(changed, ENTITIES["orders"].columns) is None
-    # A null key stays null (its not-null check judges it as in the file's own run).
-    with duckdb.connect() as con:
-        sql = "select * from (values ('k'), (null)) t(order_id)"
-        found = con.sql(group_select(sql, 3, "a.csv", ["order_id"])).fetchall()
-    assert found == [("3:k", "a.csv"), (None, "a.csv")]
 
 
 def test_a_file_with_the_bytes_of_one_waiting_in_the_group_is_skipped_as_before(ingest):
@@ -273,3 +207,18 @@ def test_a_group_ends_before_it_would_pass_its_rows(ingest, monkeypatch):
         True,
         False,
     ]
+
+
+def test_a_key_undated_in_one_file_and_dated_in_another_fails_the_group_not_the_files(ingest):
+    # o1 without updated_at in a.csv, and a later version of it, dated, in b.csv: one version
+    # of o1 in each file, so each file's own run passes; the group's batch holds two, one
+    # without updated_at, so its run fails and each file is validated on its own.
+    a = "o1,c1,,2024-06-01,completed,EUR,10,,,\n"
+    b = "o1,c1,,2024-06-01,refunded,EUR,10,,10,2024-06-02\n"
+    _, outcomes, _, _ = ingest({"a.csv": a, "b.csv": b + B, "c.csv": C})
+    assert [(o.target, o.rows, o.status) for o in outcomes] == [
+        ("crm/orders/a.csv", 1, "passed"),
+        ("crm/orders/b.csv", 2, "passed"),
+        ("crm/orders/c.csv", 3, "passed"),
+    ]
+    assert not any(GROUPED in o.batch for o in outcomes)
