@@ -92,8 +92,14 @@ class PersonalDataError(ValueError):
     """A mart would publish personal data; the message names the mart, the column and why."""
 
 
-def assert_no_personal_data(con: duckdb.DuckDBPyConnection, schema: str, mart: str) -> None:
-    """Raise PersonalDataError if ``schema.mart`` has a personal column, an e-mail or a phone."""
+def assert_no_personal_data(
+    con: duckdb.DuckDBPyConnection, schema: str, mart: str, scanned: str | None = None
+) -> None:
+    """Raise PersonalDataError if ``schema.mart`` has a personal column, an e-mail or a phone.
+
+    ``scanned``: a table whose rows passed this scan already (the mart as last published); only
+    the mart's rows with other text values are scanned then.
+    """
     columns = rows(
         con,
         "select column_name, data_type from information_schema.columns "
@@ -122,7 +128,18 @@ def assert_no_personal_data(con: duckdb.DuckDBPyConnection, schema: str, mart: s
         if c.lower() == "email_sha256"
     ]
     source = f"{identifier(schema)}.{identifier(mart)}"
-    counts = rows(con, f"select {', '.join(checks)} from {source}")[0]
+    counts = None
+    if scanned is not None:
+        # The regular expressions cost far more than a set difference: after a small delivery
+        # only the rows it changed are new (about 0.3 s CPU less on the 100k marts).
+        text = ", ".join(identifier(c) for c in text_columns)
+        new_rows = f"(select {text} from {source} except select {text} from {scanned})"
+        try:
+            counts = rows(con, f"select {', '.join(checks)} from {new_rows}")[0]
+        except duckdb.Error:
+            counts = None  # the published copy has other columns: scan everything
+    if counts is None:
+        counts = rows(con, f"select {', '.join(checks)} from {source}")[0]
     for column, n in zip(text_columns, counts, strict=False):
         if n:
             raise PersonalDataError(
@@ -237,13 +254,13 @@ def previous_publication(serving_dir: Path) -> tuple[str, Path] | None:
 
 def _copy_previous(
     con: duckdb.DuckDBPyConnection, serving_dir: Path, tmp: Path, keep: list[str]
-) -> tuple[list[str], Path | None]:
-    """Copy the serving file in place to ``tmp`` when it is the publication the link names and
-    holds every mart of ``keep`` (each with its previous Parquet file); returns the marts kept
-    and the previous Parquet folder, or ``([], None)`` with nothing copied."""
-    previous = previous_publication(serving_dir) if keep else None
+) -> Path | None:
+    """Copy the serving file in place to ``tmp`` and attach the copy read-only as ``previous``
+    when it is the publication the link names and holds every mart of ``keep`` (each with its
+    Parquet file); returns that publication's Parquet folder, or None with nothing copied."""
+    previous = previous_publication(serving_dir)
     if previous is None or not all((previous[1] / f"{m}.parquet").is_file() for m in keep):
-        return [], None
+        return None
     shutil.copyfile(serving_dir / SERVING_FILE, tmp)
     run(con, f"attach {sql_path(tmp)} as previous (read_only)")
     try:
@@ -258,29 +275,29 @@ def _copy_previous(
         }
     except duckdb.Error:
         ids, tables = [], set()  # not a serving file this code wrote: publish everything
-    finally:
-        run(con, "detach previous")
     if ids != [(previous[0],)] or not set(keep) <= tables:
         # A file put there by hand, or a swap that failed half-way: nothing in it is trusted.
+        run(con, "detach previous")
         tmp.unlink(missing_ok=True)
-        return [], None
-    return keep, previous[1]
+        return None
+    return previous[1]
 
 
 def stage_publication(
     con: duckdb.DuckDBPyConnection,
     serving_dir: Path,
     marts: list[str],
-    keep: Collection[str] = (),
+    keep: Collection[str] | None = None,
 ) -> Staged:
     """Write the new serving file and Parquet folder under temporary names (step 1 of 4).
 
-    ``keep``: marts whose rows are as in the publication in place (:func:`kept_marts`). When
-    that publication's files are all there, the new file starts as a copy of it and only the
-    other marts are scanned and written again; the kept marts' Parquet files are copied from
-    the previous folder with this publication's metadata. The result is the same as a
-    publication of every mart. Raises (PersonalDataError, ServingTypeError, DuckDB errors) with
-    nothing left behind and nothing published changed.
+    ``keep``: None, or the marts whose rows are as in the publication in place, which this
+    code wrote (:func:`kept_marts`). When that publication's files are all there, the new file
+    starts as a copy of it and only the other marts are written again, their personal-data
+    scan limited to rows it does not hold; the kept marts' Parquet files are copied from the
+    previous folder with this publication's metadata. The result is the same as a publication
+    of every mart. Raises (PersonalDataError, ServingTypeError, DuckDB errors) with nothing
+    left behind and nothing published changed.
     """
     serving_dir.mkdir(parents=True, exist_ok=True)
     (serving_dir / PARQUET_VERSIONS).mkdir(exist_ok=True)
@@ -295,18 +312,24 @@ def stage_publication(
     for stale in (tmp, tmp.with_name(tmp.name + ".wal")):
         stale.unlink(missing_ok=True)
     try:
-        kept, previous_parquet = _copy_previous(
-            con, serving_dir, tmp, [m for m in marts if m in keep]
-        )
+        kept = [m for m in marts if m in keep] if keep is not None else []
+        previous_parquet = _copy_previous(con, serving_dir, tmp, kept) if keep is not None else None
+        if previous_parquet is None:
+            kept = []
         rebuilt = [m for m in marts if m not in kept]
         docs = model_docs()
         info = publication_info(con, publication_id)
         columns = {}
-        for mart in marts:
-            columns[mart] = mart_columns(con, "marts", mart)
-        for mart in rebuilt:
-            assert_no_personal_data(con, "marts", mart)
-            check_serving_types(con, mart, columns[mart])
+        try:
+            for mart in marts:
+                columns[mart] = mart_columns(con, "marts", mart)
+            for mart in rebuilt:
+                was = f"previous.main.{identifier(mart)}" if previous_parquet else None
+                assert_no_personal_data(con, "marts", mart, was)
+                check_serving_types(con, mart, columns[mart])
+        finally:
+            if previous_parquet is not None:
+                run(con, "detach previous")
         descriptions = {m: docs[m].description if m in docs else "" for m in marts}
         run(con, f"attach {sql_path(tmp)} as serving (storage_version '{SERVING_STORAGE_VERSION}')")
         try:
@@ -500,7 +523,7 @@ def publish_marts(
     con: duckdb.DuckDBPyConnection,
     serving_dir: Path,
     marts: list[str],
-    keep: Collection[str] = (),
+    keep: Collection[str] | None = None,
 ) -> Published:
     """Copy ``marts`` into a new serving file and Parquet folder, then swap them in; the marts
     of ``keep`` come from the publication in place (:func:`stage_publication`).
@@ -516,18 +539,18 @@ def kept_marts(
     version: str,
     now: dict[str, dict[str, object]],
     marts: list[str],
-) -> set[str]:
-    """The marts whose rows are as in the publication in place: the serving record
-    (``recorded``, :meth:`skip.Fingerprints.recorded`) is of this code ``version`` and of that
-    very publication (``PUBLISHED_INPUT``), and the mart's fingerprint is the same in it and
-    ``now``."""
+) -> set[str] | None:
+    """The marts whose rows are as in the publication in place, or None when that publication
+    is not known: the serving record (``recorded``, :meth:`skip.Fingerprints.recorded`) must be
+    of this code ``version`` and of that very publication (``PUBLISHED_INPUT``); a mart is kept
+    when its fingerprint is the same in the record and ``now``."""
     if recorded is None or recorded[0] != version:
-        return set()
+        return None
     before = recorded[1].get("inputs", {})
     if not isinstance(before, dict):
-        return set()
+        return None
     if not skip.same_rows(before.get(PUBLISHED_INPUT, {}), now[PUBLISHED_INPUT]):
-        return set()
+        return None
     return {
         m
         for m in marts

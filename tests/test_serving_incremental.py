@@ -129,3 +129,34 @@ def test_a_serving_file_not_from_the_recorded_publication_is_not_copied(data_dir
     five_customers(data_dir)
     # ... so the step trusts nothing in place and writes every mart.
     assert publish_step(data_dir)["marts_kept"] == []
+
+
+def test_a_new_row_with_an_email_is_still_refused(data_dir: Path) -> None:
+    with open_warehouse(data_dir / "warehouse.duckdb") as con:
+        write_marts(con, customers=3)
+    first = publish_step(data_dir)
+    with open_warehouse(data_dir / "warehouse.duckdb") as con:
+        # One new row among the published ones: only it is scanned, and it holds an address.
+        run(
+            con,
+            "insert into marts.loyalty_customers values "
+            "('ann@example.com', sha256('ann@example.com'), 1)",
+        )
+    config = PipelineConfig(data_dir=str(data_dir))
+    result = dg.materialize(
+        [build_serving_asset(MARTS)],
+        resources={"config": config, "warehouse": Warehouse(config=config)},
+        raise_on_error=False,
+    )
+    assert not result.success
+    (failure,) = result.get_step_failure_events()
+    message = failure.step_failure_data.error.cause.message  # the step's own error
+    assert "mart 'loyalty_customers' column 'customer_id' holds 1 e-mail" in message
+    # Nothing published changed: the file still holds the first publication.
+    con = duckdb.connect(str(data_dir / "serving" / SERVING_FILE), read_only=True)
+    try:
+        ids = rows(con, "select distinct publication_id from publication")
+        assert rows(con, "select count(*) from loyalty_customers") == [(3,)]
+    finally:
+        con.close()
+    assert ids == [(first["publication_id"],)]
