@@ -4,7 +4,8 @@ One step fits both models on the qualifying purchases (``int_purchases``) and wr
 the work lives in ``pipeline.predict``. Bad input never fails the run: with too few repeat
 customers or no convergence the marts carry NULL predictions and the reason (prediction_model
 .status, and this asset's metadata). Two pictures are attached: P(alive) by frequency and
-recency, and predicted against actual purchase days over the last 13 weeks held out. The
+recency, and predicted against actual purchase days over the last 13 weeks held out, each
+drawn again only when the figures it shows changed (``picture_stamp``). The
 marts' expectation and freshness checks are evaluated at the end of the same step
 (assets/checks.py).
 """
