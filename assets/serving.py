@@ -93,19 +93,25 @@ class PersonalDataError(ValueError):
 
 
 def assert_no_personal_data(
-    con: duckdb.DuckDBPyConnection, schema: str, mart: str, scanned: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    mart: str,
+    scanned: str | None = None,
+    columns: list[tuple[str, str]] | None = None,
 ) -> None:
     """Raise PersonalDataError if ``schema.mart`` has a personal column, an e-mail or a phone.
 
     ``scanned``: a table whose rows passed this scan already (the mart as last published); only
-    the mart's rows with other text values are scanned then.
+    the mart's rows with other text values are scanned then. ``columns``: the mart's (name,
+    type) pairs when the caller has read them already.
     """
-    columns = rows(
-        con,
-        "select column_name, data_type from information_schema.columns "
-        "where table_schema = ? and table_name = ? order by ordinal_position",
-        [schema, mart],
-    )
+    if columns is None:
+        columns = rows(
+            con,
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = ? and table_name = ? order by ordinal_position",
+            [schema, mart],
+        )
     for column, _ in columns:
         if column.lower() in FORBIDDEN_COLUMNS or column.lower().endswith("_handle"):
             raise PersonalDataError(
@@ -319,13 +325,12 @@ def stage_publication(
         rebuilt = [m for m in marts if m not in kept]
         docs = model_docs()
         info = publication_info(con, publication_id)
-        columns = {}
         try:
-            for mart in marts:
-                columns[mart] = mart_columns(con, "marts", mart)
+            columns = mart_columns(con, "marts", marts)
             for mart in rebuilt:
                 was = f"previous.main.{identifier(mart)}" if previous_parquet else None
-                assert_no_personal_data(con, "marts", mart, was)
+                pairs = [(c.name, c.warehouse_type) for c in columns[mart]]
+                assert_no_personal_data(con, "marts", mart, was, pairs)
                 check_serving_types(con, mart, columns[mart])
         finally:
             if previous_parquet is not None:
