@@ -268,7 +268,13 @@ def _copy_previous(
     if previous is None or not all((previous[1] / f"{m}.parquet").is_file() for m in keep):
         return None
     shutil.copyfile(serving_dir / SERVING_FILE, tmp)
-    run(con, f"attach {sql_path(tmp)} as previous (read_only)")
+    try:
+        run(con, f"attach {sql_path(tmp)} as previous (read_only)")
+    except duckdb.Error:
+        # Not a DuckDB file we can open (a copy taken while a client wrote to it, which
+        # docs/bi.md advises against): publish everything.
+        tmp.unlink(missing_ok=True)
+        return None
     try:
         ids = rows(con, f"select distinct publication_id from previous.main.{PUBLICATION_TABLE}")
         tables = {

@@ -160,3 +160,16 @@ def test_a_new_row_with_an_email_is_still_refused(data_dir: Path) -> None:
     finally:
         con.close()
     assert ids == [(first["publication_id"],)]
+
+
+def test_a_damaged_serving_file_is_not_copied(data_dir: Path) -> None:
+    with open_warehouse(data_dir / "warehouse.duckdb") as con:
+        write_marts(con, customers=3)
+    publish_step(data_dir)
+    # The file in place is no DuckDB file any more (a torn copy, a disk error) ...
+    (data_dir / "serving" / SERVING_FILE).write_bytes(b"not a database")
+    five_customers(data_dir)
+    # ... so the step writes every mart into a new file instead of failing.
+    meta = publish_step(data_dir)
+    assert meta["marts_kept"] == []
+    assert meta["marts"] == {"loyalty_customers": 5, "retention_monthly": 2}
