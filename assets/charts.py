@@ -45,7 +45,7 @@ def _drawn_from(matrix: pl.DataFrame, curve: pl.DataFrame) -> str:
     return digest.hexdigest()
 
 
-def _picture(path: Path, stamp: str, draw) -> tuple[bytes, bool]:
+def stamped_picture(path: Path, stamp: str, draw) -> tuple[bytes, bool]:
     """The PNG at ``path`` if it was drawn from ``stamp``'s data, else ``draw()`` written there;
     and whether it was drawn."""
     stamp_file = path.parent / STAMP_FILE
@@ -205,13 +205,13 @@ def retention_charts(
         return dg.MaterializeResult(metadata=metadata)
     heatmap_path = settings.docs_dir / HEATMAP_FILE
     stamp = _drawn_from(matrix, curve)
-    heatmap, drew = _picture(heatmap_path, stamp, lambda: draw_heatmap(matrix))
+    heatmap, drew = stamped_picture(heatmap_path, stamp, lambda: draw_heatmap(matrix))
     drawn = [HEATMAP_FILE] if drew else []
     metadata["cohort_heatmap"] = image_markdown("cohort heat map", heatmap, heatmap_path)
     metadata["cohort_heatmap_path"] = dg.MetadataValue.path(str(heatmap_path))
     if not curve.is_empty():
         curve_path = settings.docs_dir / CURVE_FILE
-        picture, drew = _picture(curve_path, stamp, lambda: draw_curve(curve))
+        picture, drew = stamped_picture(curve_path, stamp, lambda: draw_curve(curve))
         drawn += [CURVE_FILE] if drew else []
         metadata["retention_curve_table"] = dg.MetadataValue.md(curve_table(curve))
         metadata["retention_curve"] = image_markdown("retention curve", picture, curve_path)

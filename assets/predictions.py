@@ -4,12 +4,15 @@ One step fits both models on the qualifying purchases (``int_purchases``) and wr
 the work lives in ``pipeline.predict``. Bad input never fails the run: with too few repeat
 customers or no convergence the marts carry NULL predictions and the reason (prediction_model
 .status, and this asset's metadata). Two pictures are attached: P(alive) by frequency and
-recency, and predicted against actual purchase days over the last 13 weeks held out. The
+recency, and predicted against actual purchase days over the last 13 weeks held out, each
+drawn again only when the figures it shows changed (``picture_stamp``). The
 marts' expectation and freshness checks are evaluated at the end of the same step
 (assets/checks.py).
 """
 
 import datetime as dt
+import hashlib
+import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,7 +20,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from assets.charts import image_markdown, write_png
+from assets.charts import image_markdown, stamped_picture
 from assets.checks import CheckEntry, checks_of, evaluate_checks
 from pipeline.engine import skip
 from pipeline.predict.build import build_predictions
@@ -35,6 +38,23 @@ HOLDOUT_FILE = "prediction_holdout.png"
 # What the two marts are computed from (pipeline.engine.skip): unchanged, the fit would be the same.
 INPUTS = [("intermediate", "int_purchases"), ("meta", "pipeline_settings")]
 CODE = [Path(__file__), Path(__file__).resolve().parent.parent / "pipeline" / "predict"]
+# What draws the two pictures: with the same code and the same figures they are the same PNGs.
+PICTURE_CODE = [
+    Path(__file__).resolve().parent.parent / "pipeline" / "predict" / name
+    for name in ("charts.py", "bgnbd.py")  # bgnbd: the P(alive) formula the heat map shows
+]
+
+
+def picture_stamp(*shown: object) -> str:
+    """A hash of what a picture shows (``repr`` keeps every bit of a float) and of the code
+    drawing it: the same stamp draws the same PNG, so it is not drawn again (matplotlib's
+    import and the two pictures are about three quarters of a refit's step,
+    docs/performance.md)."""
+    digest = hashlib.sha256()
+    for path in PICTURE_CODE:
+        digest.update(path.read_bytes())
+    digest.update(json.dumps([repr(x) for x in shown]).encode())
+    return digest.hexdigest()
 
 
 def _spec(name: str) -> dg.AssetSpec:
@@ -126,17 +146,18 @@ def _predict(context: dg.AssetExecutionContext, warehouse: Warehouse):
     if prediction.bg_nbd is not None and prediction.bg_status == FITTED and customers.height:
         max_frequency = int(customers["frequency"].quantile(0.99) or 0) + 1
         age = float(customers["age_weeks"].max())
-        picture = draw_p_alive(prediction.bg_nbd.params, max_frequency, age)
+        params = prediction.bg_nbd.params
         path = settings.docs_dir / P_ALIVE_FILE
-        write_png(path, picture)
+        stamp = picture_stamp(sorted(params.items()), max_frequency, age)
+        picture, _ = stamped_picture(path, stamp, lambda: draw_p_alive(params, max_frequency, age))
         pictures["p_alive_heatmap"] = image_markdown("P(alive)", picture, path)
     if table is None:
         pictures["holdout"] = f"no holdout comparison (fit to {start}): {holdout_status}"
     else:
         title = f"Holdout {start} to {as_of}: actual vs BG/NBD fitted to {start}"
-        picture = draw_holdout(table, title)
         path = settings.docs_dir / HOLDOUT_FILE
-        write_png(path, picture)
+        stamp = picture_stamp(table.write_csv(), title)
+        picture, _ = stamped_picture(path, stamp, lambda: draw_holdout(table, title))
         pictures["holdout_chart"] = image_markdown("holdout", picture, path)
         pictures["holdout_table"] = dg.MetadataValue.md(_table_markdown(table))
         pictures["holdout_actual"] = int(table["actual"].sum())

@@ -96,17 +96,25 @@ def serving_type(data_type: str) -> str | None:
     return None
 
 
-def mart_columns(con: duckdb.DuckDBPyConnection, schema: str, mart: str) -> list[Column]:
-    """The columns of ``schema.mart`` in order, each with its serving type."""
-    found = rows(
+def mart_columns(
+    con: duckdb.DuckDBPyConnection, schema: str, marts: list[str]
+) -> dict[str, list[Column]]:
+    """The columns of each ``schema.mart`` in order, each with its serving type: one catalogue
+    query for all (each query of ``information_schema`` costs 5–10 ms on the warehouse)."""
+    found: dict[str, list[Column]] = {}
+    for table, name, typ in rows(
         con,
-        "select column_name, data_type from information_schema.columns "
-        "where table_schema = ? and table_name = ? order by ordinal_position",
-        [schema, mart],
-    )
-    if not found:
-        raise duckdb.CatalogException(f"mart {mart!r}: the warehouse has no table {schema}.{mart}")
-    return [Column(name, typ, serving_type(typ)) for name, typ in found]
+        "select table_name, column_name, data_type from information_schema.columns "
+        "where table_schema = ? order by table_name, ordinal_position",
+        [schema],
+    ):
+        found.setdefault(table, []).append(Column(name, typ, serving_type(typ)))
+    for mart in marts:
+        if mart not in found:
+            raise duckdb.CatalogException(
+                f"mart {mart!r}: the warehouse has no table {schema}.{mart}"
+            )
+    return {m: found[m] for m in marts}
 
 
 def check_serving_types(con: duckdb.DuckDBPyConnection, mart: str, columns: list[Column]) -> None:

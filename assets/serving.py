@@ -1,4 +1,4 @@
-"""The serving file BI tools read: every mart, built whole and swapped in atomically.
+"""The serving file BI tools read: every mart, in one file swapped in atomically.
 
 BI tools never open the warehouse (DuckDB allows one writer or many readers, never both). They
 read ``serving/marts.duckdb``, written in a storage version DuckDB 1.x clients can open, plus one
@@ -9,6 +9,12 @@ that the ``parquet`` link points to, swapped with one rename, and the serving fi
 the old one. A failed build leaves the previous files in place, and a reader holding the old file
 open keeps a consistent snapshot. What goes into the copies (types, comments, the publication
 table, formula-safe text) is in :mod:`assets.publication`.
+
+A publication after a small delivery starts from a copy of the previous serving file and
+rewrites only the marts whose rows changed (``keep`` names the others, :func:`kept_marts`): the
+kept marts are neither scanned for personal data nor copied from the warehouse again, and their
+Parquet files are re-stamped copies of the previous ones (each file names its publication). The
+new file is still staged whole under a temporary name and swapped in the same way.
 """
 
 import datetime as dt
@@ -16,6 +22,7 @@ import decimal
 import os
 import re
 import shutil
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,7 +59,11 @@ SERVING_CODE = [
     Path(__file__).with_name("publication.py"),
     Path(__file__).resolve().parent.parent / "sql" / "marts",
     Path(__file__).resolve().parent.parent / "pipeline" / "predict",
+    Path(__file__).resolve().parent.parent / "pipeline" / "pii.py",  # the personal-data scan
 ]
+# The publication a serving record describes (the id the ``parquet`` link points to): a mart is
+# kept from the previous file only when that file is the one the record was written after.
+PUBLISHED_INPUT = "serving.published"
 PARQUET_DIR = "parquet"  # a link to the current folder under PARQUET_VERSIONS
 PARQUET_VERSIONS = "parquet_versions"
 
@@ -81,14 +92,26 @@ class PersonalDataError(ValueError):
     """A mart would publish personal data; the message names the mart, the column and why."""
 
 
-def assert_no_personal_data(con: duckdb.DuckDBPyConnection, schema: str, mart: str) -> None:
-    """Raise PersonalDataError if ``schema.mart`` has a personal column, an e-mail or a phone."""
-    columns = rows(
-        con,
-        "select column_name, data_type from information_schema.columns "
-        "where table_schema = ? and table_name = ? order by ordinal_position",
-        [schema, mart],
-    )
+def assert_no_personal_data(
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    mart: str,
+    scanned: str | None = None,
+    columns: list[tuple[str, str]] | None = None,
+) -> None:
+    """Raise PersonalDataError if ``schema.mart`` has a personal column, an e-mail or a phone.
+
+    ``scanned``: a table whose rows passed this scan already (the mart as last published); only
+    the mart's rows with other text values are scanned then. ``columns``: the mart's (name,
+    type) pairs when the caller has read them already.
+    """
+    if columns is None:
+        columns = rows(
+            con,
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = ? and table_name = ? order by ordinal_position",
+            [schema, mart],
+        )
     for column, _ in columns:
         if column.lower() in FORBIDDEN_COLUMNS or column.lower().endswith("_handle"):
             raise PersonalDataError(
@@ -111,7 +134,18 @@ def assert_no_personal_data(con: duckdb.DuckDBPyConnection, schema: str, mart: s
         if c.lower() == "email_sha256"
     ]
     source = f"{identifier(schema)}.{identifier(mart)}"
-    counts = rows(con, f"select {', '.join(checks)} from {source}")[0]
+    counts = None
+    if scanned is not None:
+        # The regular expressions cost far more than a set difference: after a small delivery
+        # only the rows it changed are new (about 0.3 s CPU less on the 100k marts).
+        text = ", ".join(identifier(c) for c in text_columns)
+        new_rows = f"(select {text} from {source} except select {text} from {scanned})"
+        try:
+            counts = rows(con, f"select {', '.join(checks)} from {new_rows}")[0]
+        except duckdb.Error:
+            counts = None  # the published copy has other columns: scan everything
+    if counts is None:
+        counts = rows(con, f"select {', '.join(checks)} from {source}")[0]
     for column, n in zip(text_columns, counts, strict=False):
         if n:
             raise PersonalDataError(
@@ -174,6 +208,7 @@ class Staged:
     counts: dict[str, int]
     figures: dict[str, object]
     published_at: str
+    kept: list[str] = field(default_factory=list)  # marts copied from the previous publication
 
     @property
     def version_dir(self) -> Path:
@@ -191,6 +226,7 @@ class Published:
     parquet_version: Path
     previous_holder: str | None = None  # who held the old serving file open read-write
     warnings: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # marts copied from the previous publication
 
 
 def lock_holder(path: Path) -> str | None:
@@ -212,13 +248,68 @@ def lock_holder(path: Path) -> str | None:
     return None
 
 
+def previous_publication(serving_dir: Path) -> tuple[str, Path] | None:
+    """The id and Parquet folder of the publication ``serving/parquet`` points to, if a serving
+    file and a versioned Parquet folder are in place (the folder is named by the id)."""
+    link = serving_dir / PARQUET_DIR
+    if not link.is_symlink() or not (serving_dir / SERVING_FILE).is_file():
+        return None
+    folder = (serving_dir / os.readlink(link)).resolve()
+    return (folder.name, folder) if folder.is_dir() else None
+
+
+def _copy_previous(
+    con: duckdb.DuckDBPyConnection, serving_dir: Path, tmp: Path, keep: list[str]
+) -> Path | None:
+    """Copy the serving file in place to ``tmp`` and attach the copy read-only as ``previous``
+    when it is the publication the link names and holds every mart of ``keep`` (each with its
+    Parquet file); returns that publication's Parquet folder, or None with nothing copied."""
+    previous = previous_publication(serving_dir)
+    if previous is None or not all((previous[1] / f"{m}.parquet").is_file() for m in keep):
+        return None
+    shutil.copyfile(serving_dir / SERVING_FILE, tmp)
+    try:
+        run(con, f"attach {sql_path(tmp)} as previous (read_only)")
+    except duckdb.Error:
+        # Not a DuckDB file we can open (a copy taken while a client wrote to it, which
+        # docs/bi.md advises against): publish everything.
+        tmp.unlink(missing_ok=True)
+        return None
+    try:
+        ids = rows(con, f"select distinct publication_id from previous.main.{PUBLICATION_TABLE}")
+        tables = {
+            t
+            for (t,) in rows(
+                con,
+                "select table_name from duckdb_tables() where database_name = 'previous' "
+                "and schema_name = 'main'",
+            )
+        }
+    except duckdb.Error:
+        ids, tables = [], set()  # not a serving file this code wrote: publish everything
+    if ids != [(previous[0],)] or not set(keep) <= tables:
+        # A file put there by hand, or a swap that failed half-way: nothing in it is trusted.
+        run(con, "detach previous")
+        tmp.unlink(missing_ok=True)
+        return None
+    return previous[1]
+
+
 def stage_publication(
-    con: duckdb.DuckDBPyConnection, serving_dir: Path, marts: list[str]
+    con: duckdb.DuckDBPyConnection,
+    serving_dir: Path,
+    marts: list[str],
+    keep: Collection[str] | None = None,
 ) -> Staged:
     """Write the new serving file and Parquet folder under temporary names (step 1 of 4).
 
-    Raises (PersonalDataError, ServingTypeError, DuckDB errors) with nothing left behind and
-    nothing published changed.
+    ``keep``: None, or the marts whose rows are as in the publication in place, which this
+    code wrote (:func:`kept_marts`). When that publication's files are all there, the new file
+    starts as a copy of it and only the other marts are written again, their personal-data
+    scan limited to rows it does not hold; the kept marts' Parquet files are copied from the
+    previous folder with this publication's metadata. The result is the same as a publication
+    of every mart. Raises (PersonalDataError, ServingTypeError, DuckDB errors) with nothing
+    left behind and nothing published changed.
     """
     serving_dir.mkdir(parents=True, exist_ok=True)
     (serving_dir / PARQUET_VERSIONS).mkdir(exist_ok=True)
@@ -233,13 +324,23 @@ def stage_publication(
     for stale in (tmp, tmp.with_name(tmp.name + ".wal")):
         stale.unlink(missing_ok=True)
     try:
+        kept = [m for m in marts if m in keep] if keep is not None else []
+        previous_parquet = _copy_previous(con, serving_dir, tmp, kept) if keep is not None else None
+        if previous_parquet is None:
+            kept = []
+        rebuilt = [m for m in marts if m not in kept]
         docs = model_docs()
         info = publication_info(con, publication_id)
-        columns = {}
-        for mart in marts:
-            assert_no_personal_data(con, "marts", mart)
-            columns[mart] = mart_columns(con, "marts", mart)
-            check_serving_types(con, mart, columns[mart])
+        try:
+            columns = mart_columns(con, "marts", marts)
+            for mart in rebuilt:
+                was = f"previous.main.{identifier(mart)}" if previous_parquet else None
+                pairs = [(c.name, c.warehouse_type) for c in columns[mart]]
+                assert_no_personal_data(con, "marts", mart, was, pairs)
+                check_serving_types(con, mart, columns[mart])
+        finally:
+            if previous_parquet is not None:
+                run(con, "detach previous")
         descriptions = {m: docs[m].description if m in docs else "" for m in marts}
         run(con, f"attach {sql_path(tmp)} as serving (storage_version '{SERVING_STORAGE_VERSION}')")
         try:
@@ -247,17 +348,26 @@ def stage_publication(
             # cost more than the copies themselves.
             run(con, "begin transaction")
             try:
-                for mart in marts:
+                for (table,) in rows(
+                    con,
+                    "select table_name from duckdb_tables() where database_name = 'serving' "
+                    "and schema_name = 'main'",
+                ):
+                    if table not in kept:  # what changed, the publication table, stale marts
+                        run(con, f"drop table serving.main.{identifier(table)}")
+                for mart in rebuilt:
                     table = f"serving.main.{identifier(mart)}"
                     select = serving_select(mart, columns[mart], spreadsheet_safe=False)
                     run(con, f"create table {table} as {select}")
-                    counts[mart] = int(scalar(con, f"select count(*) from {table}"))
                     column_docs = docs[mart].columns if mart in docs else {}
                     names = [c.name for c in columns[mart]]
                     for sql in comment_statements(
                         "serving", mart, descriptions[mart], column_docs, names
                     ):
                         run(con, sql)
+                for mart in marts:
+                    table = f"serving.main.{identifier(mart)}"
+                    counts[mart] = int(scalar(con, f"select count(*) from {table}"))
                 write_publication_table(con, "serving", info, counts, descriptions)
                 run(con, "commit")
             except BaseException:
@@ -276,7 +386,13 @@ def stage_publication(
             column_docs = docs[mart].columns if mart in docs else {}
             names = [c.name for c in columns[mart]]
             kv = parquet_metadata(info, mart, descriptions[mart], column_docs, names)
-            select = serving_select(mart, columns[mart], spreadsheet_safe=True)
+            if mart in kept and previous_parquet is not None:
+                # The same rows, already formula-safe: only the metadata is new.
+                select = (
+                    f"select * from read_parquet({sql_path(previous_parquet / f'{mart}.parquet')})"
+                )
+            else:
+                select = serving_select(mart, columns[mart], spreadsheet_safe=True)
             part = parquet_tmp / f"{mart}.parquet"
             run(con, f"copy ({select}) to {sql_path(part)} (format parquet, kv_metadata {kv})")
         kv = parquet_metadata(
@@ -294,7 +410,14 @@ def stage_publication(
         shutil.rmtree(parquet_tmp, ignore_errors=True)
         raise
     return Staged(
-        serving_dir, publication_id, tmp, parquet_tmp, counts, figures, info.published_at_text
+        serving_dir,
+        publication_id,
+        tmp,
+        parquet_tmp,
+        counts,
+        figures,
+        info.published_at_text,
+        kept,
     )
 
 
@@ -403,16 +526,47 @@ def commit_publication(staged: Staged) -> Published:
         version,
         holder,
         warnings,
+        staged.kept,
     )
 
 
-def publish_marts(con: duckdb.DuckDBPyConnection, serving_dir: Path, marts: list[str]) -> Published:
-    """Copy ``marts`` into a new serving file and Parquet folder, then swap them in.
+def publish_marts(
+    con: duckdb.DuckDBPyConnection,
+    serving_dir: Path,
+    marts: list[str],
+    keep: Collection[str] | None = None,
+) -> Published:
+    """Copy ``marts`` into a new serving file and Parquet folder, then swap them in; the marts
+    of ``keep`` come from the publication in place (:func:`stage_publication`).
 
     On any error before the swap nothing published changes; cleanup problems after it are
     returned as warnings, never raised.
     """
-    return commit_publication(stage_publication(con, serving_dir, marts))
+    return commit_publication(stage_publication(con, serving_dir, marts, keep))
+
+
+def kept_marts(
+    recorded: tuple[str, dict[str, object]] | None,
+    version: str,
+    now: dict[str, dict[str, object]],
+    marts: list[str],
+) -> set[str] | None:
+    """The marts whose rows are as in the publication in place, or None when that publication
+    is not known: the serving record (``recorded``, :meth:`skip.Fingerprints.recorded`) must be
+    of this code ``version`` and of that very publication (``PUBLISHED_INPUT``); a mart is kept
+    when its fingerprint is the same in the record and ``now``."""
+    if recorded is None or recorded[0] != version:
+        return None
+    before = recorded[1].get("inputs", {})
+    if not isinstance(before, dict):
+        return None
+    if not skip.same_rows(before.get(PUBLISHED_INPUT, {}), now[PUBLISHED_INPUT]):
+        return None
+    return {
+        m
+        for m in marts
+        if f"marts.{m}" in before and skip.same_rows(before[f"marts.{m}"], now[f"marts.{m}"])
+    }
 
 
 def publish(con: duckdb.DuckDBPyConnection, serving_dir: Path, marts: list[str]) -> dict[str, int]:
@@ -482,24 +636,30 @@ def build_serving_asset(marts: list[str]) -> dg.AssetsDefinition:
         with warehouse.connect() as con:
             # Every mart and the settings as last published, the files in place: the new
             # publication would hold the same rows (pipeline.engine.skip), so none is written.
-            seen = skip.inputs(con, [("marts", m) for m in marts] + [SETTINGS_TABLE])
+            prints = skip.Fingerprints(con)
+            seen = skip.inputs(con, [("marts", m) for m in marts] + [SETTINGS_TABLE], prints)
+            previous = previous_publication(settings.serving_dir)
+            seen[PUBLISHED_INPUT] = {"columns": [], "content": previous[0] if previous else None}
             version = skip.code_version(SERVING_CODE, SERVING_STORAGE_VERSION, marts)
             why = None
             if target.exists() and (settings.serving_dir / PARQUET_DIR).exists():
-                why = skip.why_unchanged(con, "serving_marts", version, seen, [])
+                why = skip.why_unchanged(con, "serving_marts", version, seen, [], prints)
             if why:
                 skip.note_skipped(con, context.run.run_id, "serving_marts", why)
             else:
-                done = publish_marts(con, settings.serving_dir, marts)
-                skip.record(con, "serving_marts", version, seen)
+                keep = kept_marts(prints.recorded("serving_marts"), version, seen, marts)
+                done = publish_marts(con, settings.serving_dir, marts, keep)
+                published = {"columns": [], "content": done.publication_id}
+                skip.record(con, "serving_marts", version, {**seen, PUBLISHED_INPUT: published})
         if why:
             context.log.info(f"serving_marts: {why}; {target} left as published")
             return dg.MaterializeResult(
                 metadata={"path": dg.MetadataValue.path(str(target)), "skipped": why}
             )
+        kept = f"; {len(done.kept)} unchanged kept from the previous" if done.kept else ""
         context.log.info(
             f"published {len(done.counts)} marts to {target} and {done.parquet_version} "
-            f"(publication {done.publication_id})"
+            f"(publication {done.publication_id}{kept})"
         )
         for warning in done.warnings:
             context.log.warning(warning)
@@ -515,6 +675,8 @@ def build_serving_asset(marts: list[str]) -> dg.AssetsDefinition:
             "dagster/row_count": sum(counts.values()),
             "row_counts": dg.MetadataValue.md(_counts_markdown(counts)),
             "marts": dg.MetadataValue.json(counts),
+            # Marts whose rows had not changed: copied from the previous publication.
+            "marts_kept": dg.MetadataValue.json(done.kept),
         }
         if done.previous_holder:
             metadata["previous_file_held_by"] = done.previous_holder
