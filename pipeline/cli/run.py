@@ -91,15 +91,11 @@ def run_pipeline(as_of: str | None = None, trigger: str = "cli") -> int:
     # Imported after the check: loading the definitions reads settings (the schedule's cron).
     from pipeline.automation.instance import resolve_dagster_home
     from pipeline.cli.event_log import quick_commits
-    from pipeline.cli.lean_imports import leave_out_pyspark
     from pipeline.cli.progress import progress_logger, root_cause
     from pipeline.cli.run_lock import WarehouseBusy, run_lock
     from pipeline.cli.summary import print_summary
     from pipeline.cli.warehouse_hold import other_runs_active, warehouse_held_open
     from pipeline.definitions import defs
-    from pipeline.spark.session import engine
-
-    leave_out_pyspark(engine())  # GX would import it in the first ingest step, for nothing
 
     try:
         with run_lock(settings.data_dir):
