@@ -7,6 +7,7 @@ retention_monthly has one row per month from 2024-01 to 2024-12: 12 rows.
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from pipeline.config import Settings
 from pipeline.engine import discover_models, materialize_model
 from pipeline.validation.stages import suites_for, validate_assets
 from pipeline.validation.state import read_watermark
-from pipeline.validation.suites import read_suites
+from pipeline.validation.suites import read_suite, read_suites
 from pipeline.warehouse import prepare, run, scalar
 
 ORDERS = [
@@ -131,6 +132,38 @@ def test_a_null_key_among_validated_rows_is_still_found(wh):
     ]
     # A failed run does not move the watermark.
     assert read_watermark(con, "stg_orders", "stg_orders").last_delivery_seq == 1
+
+
+def test_a_suite_expecting_its_key_unique_sees_old_rows_repeating_it(wh, tmp_path):
+    # No staging suite expects its key unique (their models make it so); one that does gets,
+    # besides the new rows and null keys, every old row whose key repeats: uniqueness holds
+    # against the whole table.
+    con, settings, suites = wh
+    doc = json.loads(suites["staging_orders"].path.read_text(encoding="utf-8"))
+    doc["name"] = "staging_orders_unique"
+    doc["expectations"].append(
+        {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "order_id"},
+         "severity": "critical"}
+    )  # fmt: skip
+    (tmp_path / "staging_orders_unique.json").write_text(json.dumps(doc), encoding="utf-8")
+    suite = read_suite(tmp_path / "staging_orders_unique.json")
+    assert (
+        validate_assets(con, settings, [("stg_orders", [suite])], "run-1")["stg_orders"].status
+        == "passed"
+    )
+    # o1 twice, both copies from the validated delivery #1, and o4 new (#2).
+    run(
+        con, "insert into staging.stg_orders select * from staging.stg_orders where order_id = 'o1'"
+    )
+    run(con, "insert into staging.stg_orders select * replace ('o4' as order_id, 2 as "
+        "_delivery_seq) from staging.stg_orders where order_id = 'o2'")  # fmt: skip
+    result = validate_assets(con, settings, [("stg_orders", [suite])], "run-2")["stg_orders"]
+    # The batch: o4 and the two o1 rows (o2, o3 are old and unrepeated).
+    assert [o.rows for o in result.outcomes] == [3]
+    assert failures(result) == [
+        "expect_column_values_to_be_unique on order_id: 2 of 3 rows unexpected, "
+        "e.g. o1 (file test/orders_1.csv, row 2); o1 (file test/orders_1.csv, row 2)"
+    ]
 
 
 def test_an_order_whose_customer_cannot_be_resolved_fails_where_customer_id_is_assigned(wh):

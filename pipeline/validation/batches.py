@@ -120,15 +120,19 @@ def _new_rows(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch
         raise ValueError(f"{suite.path}: meta.key {key!r} and {SEQ} must be columns of {table}")
     _, since, total, latest = _since(con, asset, schema, table)
     # With no watermark the batch is every row: a projection, no filter.
-    sql = f"select {_select(_columns(suite, names))} from {schema}.{table}"
+    sql = select = f"select {_select(_columns(suite, names))} from {schema}.{table}"
     if since is not None:
-        sql += f" where {SEQ} > {int(since)} or {key} is null"
+        new = f"{SEQ} > {int(since)}"
+        # Two selects, not one ``or``: each skips the row groups its filter rules out by their
+        # min/max and null counts (stg_email_events at 100k, 47,600 new of 6.2M rows: 0.02 s of
+        # CPU, against 0.30 s for a scan of every row).
+        sql = f"{select} where {new} union all {select} where {key} is null and ({new}) is not true"
         if _checks_unique(suite, key):
             # Uniqueness holds against the whole table: every row whose key repeats, too. (The
             # staging suites check none: their models' selects make the key unique.)
             sql += (
-                f" or {key} in (select {key} from {schema}.{table} "
-                f"group by {key} having count(*) > 1)"
+                f" union all {select} where ({new}) is not true and {key} in ("
+                f"select {key} from {schema}.{table} group by {key} having count(*) > 1)"
             )
     height = _count(con, sql)
     scope = f"delivered after #{since}" if since is not None else "all (no earlier good run)"
