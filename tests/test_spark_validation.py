@@ -95,15 +95,14 @@ def engines(built, tmp_path, monkeypatch, spark):
 @pytest.mark.spark
 def test_same_outcomes_and_blocking_as_duckdb(engines, spark):
     # One Spark validation (GX on Spark costs seconds per expectation): the real suite of
-    # stg_contacts and this test's warning suite, after a de-duplication bug put c1 (delivery
-    # 1: contacts c1 and c2) in staging twice. No earlier good run, so the batch is every row:
-    # c1, c1, c2. Uniqueness (critical) fails on the two c1 rows: ERROR, which blocks, and the
-    # watermark does not move. The warning fails on c2 (file row 3: header row 1, c1 row 2).
+    # stg_contacts and this test's warning suite, after c1 lost its created_at in staging
+    # (delivery 1: contacts c1 and c2). No earlier good run, so the batch is every row: c1, c2.
+    # created_at not null (critical) fails on c1: ERROR, which blocks, and the watermark does
+    # not move. The warning fails on c2 (file row 3: header row 1, c1 row 2).
     (dcon, dset, _), (scon, sset, lake), warn_path = engines
     suites = [read_suites()["staging_contacts"], read_suite(warn_path)]
     for con in (dcon, scon):
-        run(con, "insert into staging.stg_contacts select * from staging.stg_contacts "
-                 "where contact_id = 'c1'")  # fmt: skip
+        run(con, "update staging.stg_contacts set created_at = null where contact_id = 'c1'")
     _to_lake(scon, lake)
     result = validate_asset_on_spark(scon, sset, "stg_contacts", suites, "run-1", lake, spark)
 
@@ -112,9 +111,9 @@ def test_same_outcomes_and_blocking_as_duckdb(engines, spark):
     assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
     (error,) = result.outcomes[0].errors
     assert (error.expectation, error.unexpected_count, error.element_count) == (
-        "expect_column_values_to_be_unique",
+        "expect_column_values_to_not_be_null",
+        1,
         2,
-        3,
     )
     assert read_watermark(scon, "stg_contacts", "stg_contacts").last_delivery_seq is None
     # The warning alone is a WARN: it shows and does not block.
@@ -122,7 +121,7 @@ def test_same_outcomes_and_blocking_as_duckdb(engines, spark):
     check = suite_result(warned, suites[1:], "index.html")
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
     assert result.outcomes[1].warnings[0].describe() == (
-        "expect_column_values_to_be_in_set on contact_id in {c1}: 1 of 3 rows unexpected, "
+        "expect_column_values_to_be_in_set on contact_id in {c1}: 1 of 2 rows unexpected, "
         "e.g. c2 (file test/contacts_1.csv, row 3)"
     )
     # The same outcome records, field by field, as GX's SQL engine inside DuckDB gives.

@@ -7,6 +7,7 @@ retention_monthly has one row per month from 2024-01 to 2024-12: 12 rows.
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 from pathlib import Path
 
@@ -17,10 +18,9 @@ from marts_fixtures import build_all, insert_rows, new_warehouse, write_settings
 from pipeline import pii
 from pipeline.config import Settings
 from pipeline.engine import discover_models, materialize_model
-from pipeline.validation.batches import old_rows_unchanged
 from pipeline.validation.stages import suites_for, validate_assets
 from pipeline.validation.state import read_watermark
-from pipeline.validation.suites import read_suites
+from pipeline.validation.suites import read_suite, read_suites
 from pipeline.warehouse import prepare, run, scalar
 
 ORDERS = [
@@ -117,24 +117,53 @@ def test_staging_validates_only_rows_delivered_since_the_last_good_run(wh):
     assert read_watermark(con, "stg_orders", "stg_orders").last_delivery_seq == 2
 
 
-def test_a_key_twice_after_de_duplication_fails_even_when_old(wh):
+def test_a_null_key_among_validated_rows_is_still_found(wh):
     con = wh[0]
     assert check(wh, "stg_orders", "run-1").status == "passed"
-    # A de-duplication bug: o1 twice in staging, both copies from the validated delivery #1.
-    run(
-        con, "insert into staging.stg_orders select * from staging.stg_orders where order_id = 'o1'"
-    )
-    mark = read_watermark(con, "stg_orders", "stg_orders")
-    suite = wh[2]["staging_orders"]
-    assert not old_rows_unchanged(con, suite, "staging.stg_orders", mark, 1)  # grouped: all
+    # A copy of o1 (file row 2 of delivery #1, already validated) with its key gone: not new,
+    # yet the batch takes every null key, so not_null on order_id fails on that one row.
+    run(con, "insert into staging.stg_orders select * replace (null as order_id) "
+        "from staging.stg_orders where order_id = 'o1'")  # fmt: skip
     result = check(wh, "stg_orders", "run-2")
     assert result.status == "error"
     assert failures(result) == [
-        "expect_column_values_to_be_unique on order_id: 2 of 2 rows unexpected, "
-        "e.g. o1 (file test/orders_1.csv, row 2); o1 (file test/orders_1.csv, row 2)"
+        "expect_column_values_to_not_be_null on order_id: 1 of 1 rows unexpected, "
+        "e.g. null (file test/orders_1.csv, row 2)"
     ]
     # A failed run does not move the watermark.
     assert read_watermark(con, "stg_orders", "stg_orders").last_delivery_seq == 1
+
+
+def test_a_suite_expecting_its_key_unique_sees_old_rows_repeating_it(wh, tmp_path):
+    # No staging suite expects its key unique (their models make it so); one that does gets,
+    # besides the new rows and null keys, every old row whose key repeats: uniqueness holds
+    # against the whole table.
+    con, settings, suites = wh
+    doc = json.loads(suites["staging_orders"].path.read_text(encoding="utf-8"))
+    doc["name"] = "staging_orders_unique"
+    doc["expectations"].append(
+        {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "order_id"},
+         "severity": "critical"}
+    )  # fmt: skip
+    (tmp_path / "staging_orders_unique.json").write_text(json.dumps(doc), encoding="utf-8")
+    suite = read_suite(tmp_path / "staging_orders_unique.json")
+    assert (
+        validate_assets(con, settings, [("stg_orders", [suite])], "run-1")["stg_orders"].status
+        == "passed"
+    )
+    # o1 twice, both copies from the validated delivery #1, and o4 new (#2).
+    run(
+        con, "insert into staging.stg_orders select * from staging.stg_orders where order_id = 'o1'"
+    )
+    run(con, "insert into staging.stg_orders select * replace ('o4' as order_id, 2 as "
+        "_delivery_seq) from staging.stg_orders where order_id = 'o2'")  # fmt: skip
+    result = validate_assets(con, settings, [("stg_orders", [suite])], "run-2")["stg_orders"]
+    # The batch: o4 and the two o1 rows (o2, o3 are old and unrepeated).
+    assert [o.rows for o in result.outcomes] == [3]
+    assert failures(result) == [
+        "expect_column_values_to_be_unique on order_id: 2 of 3 rows unexpected, "
+        "e.g. o1 (file test/orders_1.csv, row 2); o1 (file test/orders_1.csv, row 2)"
+    ]
 
 
 def test_an_order_whose_customer_cannot_be_resolved_fails_where_customer_id_is_assigned(wh):
@@ -245,33 +274,41 @@ def test_a_table_not_built_yet_is_a_warning_not_a_crash(wh):
     )
 
 
-def test_an_appended_table_groups_only_new_keys_and_still_finds_repeats(wh):
+def test_a_redelivered_key_stays_one_row_and_only_new_rows_are_validated(wh):
+    # The staging suites expect no key unique: the models' selects keep one row per key
+    # (row_number() ... = 1), and their incremental builds give the table a whole rebuild
+    # would (tests/test_incremental_models.py). Here both kinds, with a key delivered again.
     con = wh[0]
-    stg_events = next(m for m in discover_models() if m.name == "stg_email_events")
+    models = {m.name: m for m in discover_models()}
     assert check(wh, "stg_email_events", "run-1").status == "passed"
-    assert read_watermark(con, "stg_email_events", "stg_email_events").build_id == 1
-    # Delivery 2 appends e2 (new) and repeats e1 (the model keeps e1's first copy).
+    assert check(wh, "stg_orders", "run-1").status == "passed"
+    # Delivery 2: e2 (new) and e1 again (an append keeps e1's first copy); o1 again, a later
+    # version (delete+insert rewrites o1's row).
     insert_rows(con, "email_events", [
         {"event_id": "e2", "email": "a@x.com", "campaign_id": "k1", "event_type": "open",
          "occurred_at": "2024-02-02 08:00:00"},
         {"event_id": "e1", "email": "z@x.com", "campaign_id": "k1", "event_type": "sent",
          "occurred_at": "2024-02-01 08:00:00"},
     ], delivery_seq=2)  # fmt: skip
-    assert materialize_model(con, stg_events) == 2
-    second = check(wh, "stg_email_events", "run-2")
-    assert second.status == "passed"
-    assert [o.rows for o in second.outcomes if o.suite == "staging_email_events"] == [1]
-    # An append that repeated a key (say a bug in it) is found by the new keys alone.
-    run(con, "insert into staging.stg_email_events select * replace (3 as _delivery_seq) "
-        "from staging.stg_email_events where event_id = 'e2'")  # fmt: skip
-    mark = read_watermark(con, "stg_email_events", "stg_email_events")
-    suite = wh[2]["staging_email_events"]
-    assert old_rows_unchanged(con, suite, "staging.stg_email_events", mark, 2)  # grouped: new only
-    third = check(wh, "stg_email_events", "run-3")
-    assert third.status == "error"
-    assert failures(third)[0].startswith(
-        "expect_column_values_to_be_unique on event_id: 2 of 2 rows unexpected, e.g. e2"
-    )
+    insert_rows(con, "orders", [{**ORDERS[0], "gross_amount": "11"}], delivery_seq=2)
+    for name in ("stg_email_events", "stg_orders"):
+        materialize_model(con, models[name])
+    # e1, e2 and o1, o2, o3: each key once.
+    assert scalar(con, "select list(event_id order by event_id) from stg_email_events") == [
+        "e1",
+        "e2",
+    ]
+    assert scalar(con, "select list(order_id order by order_id) from stg_orders") == [
+        "o1",
+        "o2",
+        "o3",
+    ]
+    # Run 2 validates the rows of delivery #2 only: e2, and o1's new version.
+    for asset in ("stg_email_events", "stg_orders"):
+        result = check(wh, asset, "run-2")
+        assert result.status == "passed"
+        (own,) = [o for o in result.outcomes if o.suite == f"staging_{asset[4:]}"]
+        assert own.rows == 1
 
 
 def test_warnings_only_warn_and_each_batch_gets_a_data_docs_page(wh, monkeypatch):

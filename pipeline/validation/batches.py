@@ -3,8 +3,8 @@
 A suite's ``meta.batch`` names its builder:
 
 - ``new_rows``: a staging table's rows delivered after the last good validation (its
-  watermark), plus every row whose key is null or not unique — uniqueness is checked against
-  the whole table while only new rows are validated;
+  watermark), plus every row whose key is null (and, for a suite expecting the key unique,
+  every row whose key repeats: uniqueness holds against the whole table);
 - ``currencies``: the distinct currencies of ``stg_orders`` with their order counts;
 - ``customer_links``: new orders, tickets and surveys with their natural key, whether the order
   qualifies, and the customer they resolve to (where ``customer_id`` is assigned);
@@ -24,7 +24,6 @@ from typing import Any
 import duckdb
 
 from pipeline import pii
-from pipeline.engine import BuildLog
 from pipeline.sqltext import identifier, literal
 from pipeline.validation.state import Watermark, max_shrink, min_row_count, read_watermark
 from pipeline.validation.suites import Suite
@@ -64,8 +63,10 @@ def table_schema(con: duckdb.DuckDBPyConnection, table: str) -> tuple[str, list[
     """The schema holding ``table`` and its (column, type) pairs; raises MissingTable."""
     found = rows(
         con,
-        "select table_schema, column_name, data_type from information_schema.columns "
-        "where table_name = ? order by ordinal_position",
+        # duckdb_columns(), not information_schema.columns (a view over it): a third of the CPU
+        # per call (2 vs 3 ms at 100k), paid for every table of every check of a step.
+        "select schema_name, column_name, data_type from duckdb_columns() "
+        "where table_name = ? and not internal order by column_index",
         [table],
     )
     if not found:
@@ -117,50 +118,39 @@ def _new_rows(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch
     names = [c for c, _ in cols]
     if not key or key not in names or SEQ not in names:
         raise ValueError(f"{suite.path}: meta.key {key!r} and {SEQ} must be columns of {table}")
-    mark, since, total, latest = _since(con, asset, schema, table)
-    # With no watermark the batch is every row (repeats included): a projection, no filter.
-    sql = f"select {_select(_columns(suite, names))} from {schema}.{table}"
+    _, since, total, latest = _since(con, asset, schema, table)
+    # With no watermark the batch is every row: a projection, no filter.
+    sql = select = f"select {_select(_columns(suite, names))} from {schema}.{table}"
     if since is not None:
-        where = f"{SEQ} > {int(since)}"
-        repeated = f"select {key} from {schema}.{table}"
-        if old_rows_unchanged(con, suite, f"{schema}.{table}", mark, since):
-            # The last good validation saw every repeated key of its rows, and those rows are
-            # as they were: a repeat now involves a new row, so only new rows' keys are grouped.
-            repeated += f" where {key} in (select {key} from {schema}.{table} where {where})"
-        sql += (
-            f" where {where} or {key} is null or {key} in ({repeated} "
-            f"group by {key} having count(*) > 1)"
-        )
+        new = f"{SEQ} > {int(since)}"
+        # Two selects, not one ``or``: each skips the row groups its filter rules out by their
+        # min/max and null counts (stg_email_events at 100k, 47,600 new of 6.2M rows: 0.02 s of
+        # CPU, against 0.30 s for a scan of every row).
+        sql = f"{select} where {new} union all {select} where {key} is null and ({new}) is not true"
+        if _checks_unique(suite, key):
+            # Uniqueness holds against the whole table: every row whose key repeats, too. (The
+            # staging suites check none: their models' selects make the key unique.)
+            sql += (
+                f" union all {select} where ({new}) is not true and {key} in ("
+                f"select {key} from {schema}.{table} group by {key} having count(*) > 1)"
+            )
     height = _count(con, sql)
     scope = f"delivered after #{since}" if since is not None else "all (no earlier good run)"
     return Batch(
         sql=sql,
         rows=height,
-        description=f"{height} of {total} rows of {table}: {scope}, plus any repeated key",
-        watermarks={table: Watermark(latest, total, BuildLog(con).build_id(table))},
+        description=f"{height} of {total} rows of {table}: {scope}, plus any null key",
+        watermarks={table: Watermark(latest, total)},
         materialize=since is not None,
     )
 
 
-def old_rows_unchanged(
-    con: duckdb.DuckDBPyConnection, suite: Suite, table: str, mark: Watermark, since: int
-) -> bool:
-    """Whether the rows the last good validation saw are still all there is up to ``since``:
-    the key's uniqueness fails critically (so a repeat then kept the watermark back), the model
-    was only appended to since, and as many rows are delivered up to ``since`` as it counted."""
-    key = suite.meta.get("key")
-    critical_unique = any(
+def _checks_unique(suite: Suite, key: str) -> bool:
+    """Whether ``suite`` expects its key column ``key`` to be unique."""
+    return any(
         e.get("type") == "expect_column_values_to_be_unique"
         and (e.get("kwargs") or {}).get("column") == key
-        and e.get("severity") == "critical"
         for e in suite.expectations
-    )
-    if not critical_unique or mark.build_id is None or mark.row_count is None:
-        return False
-    if not BuildLog(con).not_rebuilt_since(suite.asset, mark.build_id):
-        return False
-    return (
-        scalar(con, f"select count(*) from {table} where {SEQ} <= {int(since)}") == mark.row_count
     )
 
 
