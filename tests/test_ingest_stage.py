@@ -160,8 +160,8 @@ def test_a_record_the_strict_reader_refuses_goes_to_polars_and_leaves_no_stage(
     tmp_path: Path, every_size: None
 ) -> None:
     # Row 3 holds 7 + 9 fields: more than the header's 7 and the 8 spare columns, which
-    # DuckDB's strict reader refuses while the parse reads the text (duckdb_csv reads it
-    # through a view). The file goes the polars route: row 2 lands, row 3 is quarantined.
+    # DuckDB's strict reader refuses. The file goes the polars route (its staged schema is
+    # dropped at once): row 2 lands, row 3 is quarantined with its reason.
     settings = make_settings(tmp_path)
     text = HEADER + "e1,a@x.example,c1,A,open,2025-11-04T08:00:01Z,\n" + "e2" + ",v" * 15 + "\n"
     drop(settings, "email_events", "wide.csv", text)

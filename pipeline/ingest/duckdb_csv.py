@@ -58,8 +58,6 @@ MEMORY_LIMIT = "1GB"
 MIN_BYTES = 2 * 1024**2
 # The good rows and keys: Parquet files, or the names of views over the staged parse.
 Parsed = tuple[Path | str, Path, Path | str | None, tuple[int, int, int]]
-# The column of the parse holding a flagged row's text as read (a struct of ``c<i>``, ``x<i>``).
-TEXT = "_text"
 # The scratch database a run attaches in memory to the warehouse's DuckDB (staging.py):
 # a delivery parsed there is read by the checks, the landed suite and the insert as it is,
 # without a Parquet copy in between.
@@ -150,11 +148,11 @@ def parse_with_duckdb(
         run(con, f"create schema {STAGE_CATALOG}.{stage.schema}")
     parsed: Parsed | None = None
     try:
-        _read(con, table, q)
         try:
-            parsed = _parse(con, table, mapping, lookup, entity, tz, work, q)
-        except duckdb.InvalidInputException:
+            _read(con, table, q)
+        except duckdb.Error:
             return None  # strict CSV rules broken somewhere: polars says what, or reads it
+        parsed = _parse(con, table, mapping, lookup, entity, tz, work, q)
         return parsed
     finally:
         if stage is None:
@@ -164,29 +162,20 @@ def parse_with_duckdb(
 
 
 def _read(con: duckdb.DuckDBPyConnection, table: Table, q: str) -> None:
-    """View ``<q>rd`` of the delivery's records: ``rid`` (0 for the first record), ``c<i>``
-    per header column, ``x<i>`` spare. A view, not a table: the parse reads the text once,
-    straight into its own table (a copy of the text as a table cost about 8 % of the read
-    and parse of 1.2M e-mail events); the first rows (decimals) and the rare bad rows read
-    it again. A record the strict reader refuses raises ``duckdb.InvalidInputException`` where
-    the view is read."""
-    columns = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in _text_columns(table)) + "}"
+    """The delivery's records into table ``<q>rd``: ``c<i>`` per header column, ``x<i>``
+    spare."""
+    names = [f"c{i}" for i in range(len(table.header))] + [f"x{i}" for i in range(SPARE_COLUMNS)]
+    columns = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in names) + "}"
     run(
         con,
-        f"create view {q}rd as select row_number() over () - 1 as rid, * "
-        f"from read_csv({sql_path(table.text or '')}, "
+        f"create table {q}rd as select * from read_csv({sql_path(table.text or '')}, "
         f"header = false, skip = 1, columns = {columns}, "
         f"delim = {literal(table.delimiter or ',')}, "
         "quote = '\"', escape = '\"', auto_detect = false, null_padding = true, "
         # One thread: the parallel reader refuses quoted newlines with padding, and the rows
-        # must keep their order (the row number counts the records as read, in file order).
+        # must keep their order (the row number is the table's rowid).
         "parallel = false)",
     )
-
-
-def _text_columns(table: Table) -> list[str]:
-    """The columns of ``rd``: ``c<i>`` per header column, then the spare ``x<i>``."""
-    return [f"c{i}" for i in range(len(table.header))] + [f"x{i}" for i in range(SPARE_COLUMNS)]
 
 
 def _blank_to_null(x: str) -> str:
@@ -416,23 +405,17 @@ def _parse(
     # column whose value is its text is kept once, as its value (half the strings to copy).
     text = {c: f"v_{c}" if _verbatim(c, entity.columns[c], entity) else f"s_{c}" for c in keys}
     kept = [t for t in text.values() if t.startswith("s_")] + [f"v_{c}" for c in entity.columns]
-    # A flagged row's text as read, for its reason (_bad_rows): kept here, null for the good
-    # rows, so that the text is never read a second time (that cost 0.6 s per 1.2M e-mail
-    # events). A list, of one child column: a struct's fifteen cost 0.2 s per 1.2M rows.
-    record = f"[{', '.join(_text_columns(table))}]"
     run(
         con,
         f"""
         create table {q}parsed as
-        with s as (select rid + 2 as {ROW}, *, {", ".join(sources)} from {q}rd),
+        with s as (select rowid + 2 as {ROW}, *, {", ".join(sources)} from {q}rd),
         f as (select *{"".join(", " + e for e in fast)} from s),
         i as (select *{"".join(", " + e for e in iso)} from f),
-        v as (select *, {", ".join(values)} from i),
-        b as (
-            select *, ({" or ".join(f"coalesce({c}, false)" for c in checks)}) as {BAD} from v
-        )
-        select {ROW}, {", ".join(kept)}, {BAD}, case when {BAD} then {record} end as {TEXT}
-        from b
+        v as (select *, {", ".join(values)} from i)
+        select {ROW}, {", ".join(kept)},
+               ({" or ".join(f"coalesce({c}, false)" for c in checks)}) as {BAD}
+        from v
         """,
     )
     # The keys only matter when one is in a spreadsheet's scientific notation (checks.py);
@@ -454,7 +437,7 @@ def _parse(
     good: Path | str
     keys_out: Path | str | None = None
     if q:  # staged: views the warehouse's connection reads as they are
-        run(con, f"drop view {q}rd")
+        run(con, f"drop table {q}rd")
         good = f"{q}good"
         run(con, f"create view {good} as {good_rows}")
         if n_scientific:
@@ -473,17 +456,16 @@ def _polars_frame(
     con: duckdb.DuckDBPyConnection,
     table: Table,
     where: str,
-    source: str,
+    q: str,
     only: set[str] | None = None,
 ) -> pl.DataFrame:
-    """Rows of ``source`` (``rd``, or the flagged rows' text) as polars reads them: header
-    names, spare columns, ``''`` for nothing; ``only``: just these header columns (and the
-    row number)."""
+    """Rows of ``rd`` as polars reads them: header names, spare columns, ``''`` for nothing;
+    ``only``: just these header columns (and the row number)."""
     names = {f"c{i}": name for i, name in enumerate(table.header) if only is None or name in only}
     if only is None:
         names |= {f"x{i}": f"{EXTRA_PREFIX}{i}" for i in range(SPARE_COLUMNS)}
     cols = [f"coalesce({c}, '') as {c}" for c in names]
-    found = con.sql(f"select {', '.join([*cols, f'rid + 2 as {ROW}'])} from {source} {where}").pl()
+    found = con.sql(f"select {', '.join([*cols, f'rowid + 2 as {ROW}'])} from {q}rd {where}").pl()
     return found.rename(names).with_columns(pl.col(ROW).cast(pl.Int64))
 
 
@@ -498,12 +480,11 @@ def _decimals(
     """The file's decimal decision, by parse.py's own rule over its first rows."""
     if not any(t.startswith("decimal") for t in entity.columns.values()):
         return decide_decimals(pl.LazyFrame(), mapping, lookup, entity)
-    # Only the amount columns' text: the decision reads nothing else (a copy of every column
-    # into polars cost as much as the decision itself).
+    # Only the amount columns' text: the decision reads nothing else, and a copy of every
+    # column into polars cost about as much as the decision itself.
     amounts = [c for c, t in entity.columns.items() if t.startswith("decimal")]
     used = {lookup[v] for c in amounts for v in mapping.columns.get(c, ()) if v in lookup}
-    n = decimals.EVIDENCE_ROWS  # the limit stops the reader once they are read
-    head = _polars_frame(con, table, f"where rid < {n} limit {n}", f"{q}rd", only=used)
+    head = _polars_frame(con, table, f"where rowid < {decimals.EVIDENCE_ROWS}", q, only=used)
     return decide_decimals(head.lazy(), mapping, lookup, entity)
 
 
@@ -523,10 +504,10 @@ def _bad_rows(
     by parse.py's plan; None when parse.py has other rules than these, or finds one of the
     rows good."""
     # The plan is made all the same (it says whether parse.py's rules are these), over no
-    # rows when none is flagged. Their text is the parse's (``_text``): not read again.
-    text = ", ".join(f"{TEXT}[{i + 1}] as {c}" for i, c in enumerate(_text_columns(table)))
-    source = f"(select {text}, {ROW} - 2 as rid from {q}parsed where {BAD})"
-    frame = _polars_frame(con, table, "order by rid" if flagged else "where false", source)
+    # rows when none is flagged: no scan of the read text for them.
+    where = "where false" if not flagged else ""
+    where = where or f"where rowid + 2 in (select {ROW} from {q}parsed where {BAD}) order by rowid"
+    frame = _polars_frame(con, table, where, q)
     steps = plan(Table(table.header, frame.lazy(), table.layout), mapping, lookup, entity, tz, dec)
     if len(steps.checks) != n_checks:
         return None  # parse.py has a rule this module does not know: keep to polars
