@@ -56,6 +56,7 @@ class Phases:
     def __init__(self) -> None:
         self.totals: Totals = defaultdict(lambda: [0.0, 0.0])
         self.stack: list[list[float]] = []  # the children's [cpu, wall] of each open phase
+        self.replaced: list[tuple[Any, str, Any]] = []  # (owner, attr, original)
 
     @contextlib.contextmanager
     def phase(self, name: str) -> Iterator[None]:
@@ -77,6 +78,7 @@ class Phases:
         """Replace ``owner.attr`` with a wrapper counting its calls to a phase (a name, or a
         function of the call's arguments giving one)."""
         original = getattr(owner, attr)
+        self.replaced.append((owner, attr, original))
 
         @functools.wraps(original)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -85,6 +87,12 @@ class Phases:
                 return original(*args, **kwargs)
 
         setattr(owner, attr, wrapper)
+
+    def restore(self) -> None:
+        """Put back every function :meth:`wrap` replaced (and the read-ahead)."""
+        for owner, attr, original in reversed(self.replaced):
+            setattr(owner, attr, original)
+        self.replaced.clear()
 
 
 def _sql_phase(con: Any, sql: str, *args: Any, **kwargs: Any) -> str:
@@ -103,6 +111,7 @@ def _sequential(paths: list, read: Callable) -> Iterator:
 
 def instrument(p: Phases) -> None:
     """Wrap the ingest functions of each phase (and read the files one after the other)."""
+    p.replaced.append((core, "_read_ahead", core._read_ahead))
     core._read_ahead = _sequential  # type: ignore[assignment]
     p.wrap(ledger, "cached_sha256", "hashing")
     p.wrap(formats, "decode_delivery", "decode + UTF-8 check")
@@ -138,16 +147,19 @@ def profile_pipeline(data_dir: Path, entities: list[str]) -> dict[str, tuple[Tot
     instrument(p)
     settings = Settings.resolve(data_dir=str(data_dir))
     out = {}
-    with open_warehouse(settings.warehouse_path) as con:
-        run(con, "set enable_progress_bar = false")
-        for entity in entities:
-            p.totals.clear()
-            c0, w0 = cpu(), time.perf_counter()
-            with p.phase("rest (Python between phases)"):
-                reports = core.ingest_entity(con, settings, entity)
-            landed = sum(r.rows_landed for r in reports)
-            print(f"{entity}: {len(reports)} files, {landed:,} rows landed", flush=True)
-            out[entity] = (dict(p.totals), cpu() - c0, time.perf_counter() - w0)
+    try:
+        with open_warehouse(settings.warehouse_path) as con:
+            run(con, "set enable_progress_bar = false")
+            for entity in entities:
+                p.totals.clear()
+                c0, w0 = cpu(), time.perf_counter()
+                with p.phase("rest (Python between phases)"):
+                    reports = core.ingest_entity(con, settings, entity)
+                landed = sum(r.rows_landed for r in reports)
+                print(f"{entity}: {len(reports)} files, {landed:,} rows landed", flush=True)
+                out[entity] = (dict(p.totals), cpu() - c0, time.perf_counter() - w0)
+    finally:
+        p.restore()
     return out
 
 
