@@ -154,3 +154,30 @@ def test_staging_attaches_numbers_drops_and_detaches(tmp_path: Path) -> None:
         )
         with pytest.raises(RuntimeError, match="outside its with block"):
             staging.next_stage()
+
+
+def test_a_record_the_strict_reader_refuses_goes_to_polars_and_leaves_no_stage(
+    tmp_path: Path, every_size: None
+) -> None:
+    # Row 3 holds 7 + 9 fields: more than the header's 7 and the 8 spare columns, which
+    # DuckDB's strict reader refuses. The file goes the polars route (its staged schema is
+    # dropped at once): row 2 lands, row 3 is quarantined with its reason.
+    settings = make_settings(tmp_path)
+    text = HEADER + "e1,a@x.example,c1,A,open,2025-11-04T08:00:01Z,\n" + "e2" + ",v" * 15 + "\n"
+    drop(settings, "email_events", "wide.csv", text)
+    src = settings.landing_dir / ENTITIES["email_events"].landing_path / "wide.csv"
+    table = open_table(src, tmp_path)
+    mapping, lookup = recognise(table.header, load_mappings("email_events", tmp_path / "none"))
+    with open_warehouse(tmp_path / "w.duckdb") as con, Staging(con) as staging:
+        stage = staging.next_stage()
+        parsed = duckdb_csv.parse_with_duckdb(
+            table, mapping, lookup, ENTITIES["email_events"], "UTC", tmp_path, stage=stage
+        )
+        assert parsed is None
+        left = rows(
+            con, "select schema_name from duckdb_schemas() where database_name = '_ingest_stage'"
+        )
+        assert (stage.schema,) not in left
+    land(settings, "email_events")
+    assert query(settings, "select event_id from raw_email_events").rows() == [("e1",)]
+    assert query(settings, "select row_number from quarantine_rows").rows() == [(3,)]

@@ -452,13 +452,20 @@ def _parse(
     return good, bad_path, keys_out, (n_read, n_read - bad.height, bad.height)
 
 
-def _polars_frame(con: duckdb.DuckDBPyConnection, table: Table, where: str, q: str) -> pl.DataFrame:
-    """Rows of ``rd`` as polars reads them: header names, spare columns, ``''`` for nothing."""
-    cols = [f"coalesce(c{i}, '') as c{i}" for i in range(len(table.header))]
-    cols += [f"coalesce(x{i}, '') as x{i}" for i in range(SPARE_COLUMNS)]
-    found = con.sql(f"select {', '.join(cols)}, rowid + 2 as {ROW} from {q}rd {where}").pl()
-    names = dict(zip([f"c{i}" for i in range(len(table.header))], table.header, strict=True))
-    names |= {f"x{i}": f"{EXTRA_PREFIX}{i}" for i in range(SPARE_COLUMNS)}
+def _polars_frame(
+    con: duckdb.DuckDBPyConnection,
+    table: Table,
+    where: str,
+    q: str,
+    only: set[str] | None = None,
+) -> pl.DataFrame:
+    """Rows of ``rd`` as polars reads them: header names, spare columns, ``''`` for nothing;
+    ``only``: just these header columns (and the row number)."""
+    names = {f"c{i}": name for i, name in enumerate(table.header) if only is None or name in only}
+    if only is None:
+        names |= {f"x{i}": f"{EXTRA_PREFIX}{i}" for i in range(SPARE_COLUMNS)}
+    cols = [f"coalesce({c}, '') as {c}" for c in names]
+    found = con.sql(f"select {', '.join([*cols, f'rowid + 2 as {ROW}'])} from {q}rd {where}").pl()
     return found.rename(names).with_columns(pl.col(ROW).cast(pl.Int64))
 
 
@@ -473,7 +480,11 @@ def _decimals(
     """The file's decimal decision, by parse.py's own rule over its first rows."""
     if not any(t.startswith("decimal") for t in entity.columns.values()):
         return decide_decimals(pl.LazyFrame(), mapping, lookup, entity)
-    head = _polars_frame(con, table, f"where rowid < {decimals.EVIDENCE_ROWS}", q)
+    # Only the amount columns' text: the decision reads nothing else, and a copy of every
+    # column into polars cost about as much as the decision itself.
+    amounts = [c for c, t in entity.columns.items() if t.startswith("decimal")]
+    used = {lookup[v] for c in amounts for v in mapping.columns.get(c, ()) if v in lookup}
+    head = _polars_frame(con, table, f"where rowid < {decimals.EVIDENCE_ROWS}", q, only=used)
     return decide_decimals(head.lazy(), mapping, lookup, entity)
 
 
