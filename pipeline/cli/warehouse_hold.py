@@ -3,7 +3,7 @@
 Every step opens ``warehouse.duckdb`` (``Warehouse.connect``) and closes it when done. Opening a
 700 MB file reads its catalogue (about 35 ms at 100k customers), and closing the last
 connection checkpoints whatever the step wrote: a small run paid both some twenty times
-(docs/performance.md, "Fixed cost of a run"). DuckDB's Python client keeps a database
+(docs/performance.md, "Dagster and process start"). DuckDB's Python client keeps a database
 instance while any connection to it is open and hands a new ``connect`` of the same file and
 configuration that instance, so one connection held for the run makes every step's open a
 lookup and leaves one checkpoint, when the run is over.

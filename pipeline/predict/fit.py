@@ -56,7 +56,7 @@ def maximise(
     # One BLAS thread: the fit's vectors are small (a few thousand triples, 4 parameters), and
     # OpenBLAS's threads cost more than they share out. At 100k customers one BG/NBD fit took
     # 1.0 s of CPU (5 s on a busy 2-core machine) with them and 0.06 s without
-    # (docs/performance.md, "Fixed cost of a run").
+    # (docs/performance.md, "Serving and predictions").
     with threadpool_limits(limits=1, user_api="blas"):
         result = minimize(
             negative_ll,
