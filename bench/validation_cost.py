@@ -1,8 +1,8 @@
 """What validation costs: the share of a run's time spent in suites and checks.
 
 ``python bench/validation_cost.py --customers 2000 --out /tmp/cost`` generates a data set,
-runs the full job twice (a first load, then a run with nothing new), and prints the report
-written in docs/validation.md. Validation time = the check steps (batch selection in DuckDB, GX,
+runs the full job twice (a first load, then a run with nothing new), and prints what share of
+each run validation took. Validation time = the check steps (batch selection in DuckDB, GX,
 Data Docs) plus the landed suites run inside the ingestion steps (from the run log).
 """
 
