@@ -106,7 +106,7 @@ def test_the_build_log_api_validation_and_sentiment_use(tmp_path):
         deliver(con, 2, ["b"])
         build(con, stg)  # build 2: appends b
         assert log.build_id("stg_items") == 2
-        assert log.not_rebuilt_since("stg_items", 1)  # only appended to after build 1
+        assert log.builds(["stg_items"])["stg_items"].rebuilt_build_id == 1  # appended to since
         delta = log.parent_delta("scored", "v1", "stg_items")
         assert rows(con, f"select item_id, {CHANGE} from ({delta.inserted()}) as d") == [
             ("b", "insert")
@@ -114,7 +114,7 @@ def test_the_build_log_api_validation_and_sentiment_use(tmp_path):
         # Another code version of the reader: its table is stale, no delta.
         assert log.parent_delta("scored", "v2", "stg_items") is None
         build(con, stg, full_refresh=True)  # build 3: rebuilt whole
-        assert not log.not_rebuilt_since("stg_items", 2)
+        assert log.builds(["stg_items"])["stg_items"].rebuilt_build_id == 3
         # The reader read build 1; stg_items is at build 3: more than one build, no delta.
         assert log.parent_delta("scored", "v1", "stg_items") is None
 

@@ -82,23 +82,6 @@ def test_builds_gives_back_every_field_and_reads_nulls_as_the_first_release():
         assert (log.build_id("m"), log.build_id("old"), log.build_id("never")) == (6, 1, None)
 
 
-def test_a_table_counts_as_only_added_to_after_its_last_whole_rebuild():
-    with duckdb.connect() as con:
-        log = BuildLog(con)
-        run(
-            con,
-            "insert into meta.model_builds (model, sql_sha256, built_at, build_id, "
-            "rebuilt_build_id) values ('m', 's', now(), 6, 4), ('old', 's', now(), null, null)",
-        )
-        # Rebuilt whole at build 4: rows read at build 3 may be gone, rows of 4 and 5 are kept.
-        assert not log.not_rebuilt_since("m", 3)
-        assert log.not_rebuilt_since("m", 4)
-        assert log.not_rebuilt_since("m", 5)
-        # Rebuild not known, or never built: nothing can be promised.
-        assert not log.not_rebuilt_since("old", 9)
-        assert not log.not_rebuilt_since("never", 9)
-
-
 def test_each_write_counts_one_build_and_keeps_the_last_whole_rebuild():
     with duckdb.connect() as con:
         log = BuildLog(con)

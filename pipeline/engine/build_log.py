@@ -118,14 +118,6 @@ class BuildLog:
         build = self.builds([name]).get(name)
         return build.build_id if build else None
 
-    def not_rebuilt_since(self, name: str, since_build: int) -> bool:
-        """Whether the table ``name`` was only added to (never rebuilt whole) after build
-        ``since_build``, so its rows of then are still as they were."""
-        build = self.builds([name]).get(name)
-        return bool(
-            build and build.rebuilt_build_id is not None and build.rebuilt_build_id <= since_build
-        )
-
     def parent_delta(self, reader: str, version: str, parent: str) -> ParentDelta | None:
         """For a table built in Python: what ``parent`` changed since ``reader`` was last
         recorded (:meth:`record`) at this code ``version``; None when that cannot be told, and
