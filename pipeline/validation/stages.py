@@ -68,10 +68,9 @@ def validate_assets(
     targets: list[tuple[str, list[Suite]]],
     run_id: str,
 ) -> dict[str, AssetValidation]:
-    """Run each ``(asset, suites)`` of one check step on its batches, through one GX data
-    source; on no critical failure, move the asset's watermarks. An asset whose tables and
-    suites are as at its last passing validation is not run again (:mod:`.state`); a suite
-    several assets share (the personal-data guard) runs once over all (:func:`_step_outcomes`)."""
+    """Run each ``(asset, suites)`` of one check step on its batches through one GX data source
+    (:func:`run_batches`). An asset whose tables and suites are as at its last pass is not run
+    again (:mod:`.state`); the personal-data guard runs once over all (:func:`_step_outcomes`)."""
     results: dict[str, AssetValidation] = {}
     pending = []
     for asset, suites in targets:
@@ -86,26 +85,22 @@ def validate_assets(
         return results
     with sql_source(con) as source:  # GX's SQL engine, inside this process's database
         shared = _step_outcomes(con, source, run_id, [(a, s) for a, s, _, _ in pending])
+
+        def validate(suite: Suite, b: Batch, /, **fields) -> SuiteOutcome:
+            return run_suite_sql(source, suite, b.sql, b.rows, materialize=b.materialize, **fields)
+
         for asset, suites, key, tables in pending:
-            result = _validate(con, source, settings, asset, suites, run_id, shared)
-            if result.status == "passed":
+            try:  # the step's shared outcome where there is one
+                batches = [
+                    (s, shared.get((s.name, asset)) or build_batch(con, s, asset)) for s in suites
+                ]
+            except MissingTable as err:
+                results[asset] = AssetValidation(asset, missing=str(err))
+                continue
+            results[asset] = run_batches(con, settings, asset, run_id, batches, validate)
+            if results[asset].status == "passed":
                 record_pass(con, asset, key, tables, run_id)
-            results[asset] = result
     return results
-
-
-def _validate(con, source, settings, asset, suites, run_id, shared) -> AssetValidation:
-    """One asset's suites on its batches, or the step's outcome where ``shared`` has one."""
-    try:
-        batches = [(s, shared.get((s.name, asset)) or build_batch(con, s, asset)) for s in suites]
-    except MissingTable as err:
-        return AssetValidation(asset, missing=str(err))
-    return run_batches(
-        con, settings, asset, run_id, batches,
-        lambda s, b, **kw: run_suite_sql(
-            source, s, b.sql, b.rows, materialize=b.materialize, **kw
-        ),
-    )  # fmt: skip
 
 
 def _step_outcomes(con, source: SqlSource, run_id: str, pending) -> dict[tuple, SuiteOutcome]:
