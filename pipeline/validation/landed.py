@@ -25,12 +25,7 @@ from pipeline.validation.docs import data_docs_dir
 from pipeline.validation.gx_duckdb import gx_connection
 from pipeline.validation.log import ValidationLog
 from pipeline.validation.outcome import SuiteOutcome
-from pipeline.validation.runner import (
-    LANDED_CONNECTION,
-    docs_mode,
-    landed_source,
-    validate_batch,
-)
+from pipeline.validation.runner import LANDED_CONNECTION, docs_mode, landed_source, validate_batch
 from pipeline.validation.suites import EXPECTATIONS_DIR, read_suite
 from pipeline.warehouse import rows, run, scalar
 

@@ -4,6 +4,7 @@ one entity: plain results, which ``assets/checks.py`` turns into Dagster check r
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -104,11 +105,9 @@ def validate_assets(
 
 
 def _step_outcomes(con, source: SqlSource, run_id: str, pending) -> dict[tuple, SuiteOutcome]:
-    """``(suite, asset) -> outcome`` of the personal-data suite run once over every asset of the
-    step that needs it (GX's fixed cost per suite run, not per mart). Only a pass is shared, as
-    it is, with the step's counts: on a failure each asset runs the suite on its own batch, so
-    failures keep their own counts and examples; with ``PIPELINE_DATA_DOCS=all`` each keeps its
-    own page."""
+    """``(suite, asset) -> outcome`` of the personal-data suite run once over the step's assets
+    (GX's fixed cost per suite run, not per mart). Only a pass is shared: on a failure, or with
+    ``PIPELINE_DATA_DOCS=all``, each asset runs it on its own batch (own counts, examples, page)."""
     if docs_mode() == "all":
         return {}
     wanted: dict[str, tuple[Suite, list[str]]] = {}
@@ -117,8 +116,7 @@ def _step_outcomes(con, source: SqlSource, run_id: str, pending) -> dict[tuple, 
             wanted.setdefault(suite.name, (suite, []))[1].append(asset)
     found: dict[tuple[str, str], SuiteOutcome] = {}
     for suite, assets in wanted.values():
-        batch = personal_data_batch(con, assets) if len(assets) > 1 else None
-        if batch is None:
+        if len(assets) < 2 or (batch := personal_data_batch(con, assets)) is None:
             continue
         marts = ", ".join(batch.assets)
         text = (
@@ -175,23 +173,18 @@ AFTER_AS_OF = "dated after the end of as_of"
 def rows_after_as_of(outcomes: list[SuiteOutcome]) -> dict[str, int]:
     """Landed rows dated after the end of as_of, per date column: warnings, not refusals (the
     rows land; the marts ignore them until as_of reaches them, metrics.md)."""
-    counts: dict[str, int] = {}
-    for outcome in outcomes:
-        for e in outcome.warnings:
-            if (e.advice or "").startswith(AFTER_AS_OF) and e.unexpected_count:
-                counts[e.columns] = counts.get(e.columns, 0) + e.unexpected_count
-    return counts
+    counts: Counter[str] = Counter()
+    for e in (e for outcome in outcomes for e in outcome.warnings):
+        if (e.advice or "").startswith(AFTER_AS_OF) and e.unexpected_count:
+            counts[e.columns] += e.unexpected_count
+    return dict(counts)
 
 
 def after_as_of_text(counts: dict[str, int]) -> str | None:
     """``landed rows dated after the end of as_of: created_at 3, …``, or None for none."""
     per_column = ", ".join(f"{column} {n}" for column, n in counts.items())
-    return (
-        f"landed rows {AFTER_AS_OF}: {per_column} (not an error: the marts ignore them until "
-        "as_of reaches them)"
-        if counts
-        else None
-    )
+    note = "(not an error: the marts ignore them until as_of reaches them)"
+    return f"landed rows {AFTER_AS_OF}: {per_column} {note}" if counts else None
 
 
 @dataclass
