@@ -13,7 +13,6 @@ import datetime as dt
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import duckdb
 
@@ -47,11 +46,7 @@ def plausible_until(settings: Settings, now: dt.datetime | None = None) -> dt.da
 
 
 def load_landed_batch(
-    con: duckdb.DuckDBPyConnection,
-    entity: Entity,
-    delivered: str,
-    batch: str,
-    key_versions: bool,
+    con: duckdb.DuckDBPyConnection, entity: Entity, delivered: str, batch: str, key_versions: bool
 ) -> int:
     """Make ``batch`` the suite's batch of ``delivered`` (the file's rows, in file order): its
     distinct rows, with ``_key_versions`` (the versions of the row's key in the file) when
@@ -107,10 +102,7 @@ def delivery_connection(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckD
 
 
 def make_landed_validator(
-    settings: Settings,
-    results_sink: ResultsSink | None = None,
-    *,
-    run_id: str | None = None,
+    settings: Settings, results_sink: ResultsSink | None = None, *, run_id: str | None = None
 ) -> Validator:
     """A validator for ``pipeline.ingest.core.ingest_entity``: runs the entity's landed suite
     and returns None to accept the file, or the reason to refuse it. Every file's outcome goes
@@ -131,39 +123,33 @@ def make_landed_validator(
     }
     docs_dir = data_docs_dir(settings)
 
-    def run_suite(
-        ingest_con: duckdb.DuckDBPyConnection,
-        entity: Entity,
-        sql: str,
-        table: str,
-        *,
-        index: list[str],
-        target: str,
-        delivered: str,
-        docs: Path | None = None,
-    ) -> SuiteOutcome:
-        """The entity's landed suite over the rows of ``sql`` where they are, as GX table asset
-        ``table`` (one per entity); ``delivered`` says what they are, for the batch text."""
-        suite = suites[entity.name]
-        with delivery_connection(ingest_con) as con:
+    def run_suite(entity: Entity, parts: list[tuple[DeliveredRows, str]]) -> SuiteOutcome:
+        """The entity's landed suite over the rows of one delivery, or of a group of them (one
+        GX table asset each: ``landed_<entity>``, ``landed_<entity>_group``), where they are."""
+        suite, files, alone = suites[entity.name], [rel for _, rel in parts], len(parts) == 1
+        table = f"landed_{entity.name}" + ("" if alone else "_group")
+        union = " union all ".join(f"select * from ({rows_.sql})" for rows_, _ in parts)
+        sql = parts[0][0].sql if alone else union
+        height = sum(rows_.height for rows_, _ in parts)
+        delivered = f"{height} rows delivered in " + (files[0] if alone else f"{len(files)} files")
+        with delivery_connection(parts[0][0].con) as con:
             source = landed_source()  # on first use GX's import and context: not counted
             started = time.perf_counter()  # make bench's "landed suites"
             run(con, f"create temp view {table}_delivered as {sql}")
             delivered_types(con, entity, f"{table}_delivered")
             key_versions = KEY_VERSIONS in suite.referenced_columns()
             distinct = load_landed_batch(con, entity, f"{table}_delivered", table, key_versions)
+            # A group's pass has no examples; a failure is validated again file by file.
             return validate_batch(
-                source.batch_definition(table).get_batch(), suite, index, distinct, target=target,
+                source.batch_definition(table).get_batch(), suite,
+                list(suite.index_columns) if alone else [], distinct, target=", ".join(files),
                 batch=f"{delivered} ({distinct} distinct)", run_id=run_name,
-                parameters=parameters, docs_dir=docs, started=started, result_format="BASIC",
+                parameters=parameters, docs_dir=docs_dir if alone else None, started=started,
+                result_format="BASIC",
             )  # fmt: skip
 
     def validate(entity: Entity, delivered: DeliveredRows, source_file: str) -> str | None:
-        outcome = run_suite(
-            delivered.con, entity, delivered.sql, f"landed_{entity.name}",
-            index=list(suites[entity.name].index_columns), target=source_file,
-            delivered=f"{delivered.height} rows delivered in {source_file}", docs=docs_dir,
-        )  # fmt: skip
+        outcome = run_suite(entity, [(delivered, source_file)])
         if results_sink is not None:
             results_sink(outcome)
         return outcome.reason()
@@ -175,14 +161,7 @@ def make_landed_validator(
         if docs_mode() == "all":  # each file keeps a Data Docs page of its own
             return False
         files = [rel for _, rel in parts]
-        outcome = run_suite(
-            parts[0][0].con, entity,
-            " union all ".join(f"select * from ({rows_.sql})" for rows_, _ in parts),
-            f"landed_{entity.name}_group",
-            index=[],  # a pass has no examples; a failure is validated again file by file
-            target=", ".join(files),
-            delivered=f"{sum(r.height for r, _ in parts)} rows delivered in {len(files)} files",
-        )  # fmt: skip
+        outcome = run_suite(entity, parts)
         if not passed_outright(outcome):
             return False
         group = f"validated in one run of {len(files)} deliveries ({', '.join(files)})"

@@ -155,9 +155,7 @@ def build_gx_suite(suite: Suite):
     cannot build. Copies: GX edits the dicts in place, which would change the suite's digest.
     """
     import great_expectations as gx
-    from great_expectations.expectations.expectation_configuration import (
-        ExpectationConfiguration,
-    )
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     built, problems = [], []
     with gx_logger_at("great_expectations", logging.CRITICAL):  # one message, not tracebacks
