@@ -54,13 +54,10 @@ class _Session:
     def suite(self, suite: Suite):
         """The GX suite of ``suite``, (re)built when the file changed."""
         cached = self.suites.get(suite.name)
-        if cached and cached[0] == suite.digest:
-            return cached[1]
-        if cached:
-            self.context.suites.delete(suite.name)
-        built = self.context.suites.add(build_gx_suite(suite))
-        self.suites[suite.name] = (suite.digest, built)
-        return built
+        if cached is None or cached[0] != suite.digest:
+            cached = (suite.digest, self.context.suites.add_or_update(build_gx_suite(suite)))
+            self.suites[suite.name] = cached
+        return cached[1]
 
 
 @functools.cache
@@ -91,11 +88,9 @@ def sql_source(con) -> Iterator[SqlSource]:
     step (``stages.validate_assets``), not one per asset."""
     from pipeline.validation.gx_duckdb import add_duckdb_datasource, gx_connection
 
-    session = _session()
-    gx_con = gx_connection(con)
-    source = SqlSource(
-        gx_con, add_duckdb_datasource(session.context, gx_con, f"duckdb_{next(session.names)}")
-    )
+    session, gx_con = _session(), gx_connection(con)
+    name = f"duckdb_{next(session.names)}"
+    source = SqlSource(gx_con, add_duckdb_datasource(session.context, gx_con, name))
     try:
         yield source
     finally:
@@ -142,7 +137,7 @@ def run_suite_sql(
     GX would run it whole to read its columns."""
     started = time.perf_counter()
     kind = "table" if materialize else "view"
-    name = f"gx_batch_{kind}"
+    name = f"gx_batch_{kind}"  # one name per kind: GX's asset on it is made once per source
     run(source.con, f"create or replace temp {kind} {name} as {sql}")
     try:
         columns = source.con.sql(f"select * from {name} limit 0").columns
@@ -193,10 +188,8 @@ def validate_batch(
         suite=suite.name, stage=suite.stage, asset=suite.asset, target=target, run_id=run_id,
         rows=rows, batch=batch, seconds=0.0, expectations=list(outcomes.values()),
     )  # fmt: skip
-    mode = docs_mode()
-    if docs_dir is not None and (
-        mode == "all" or (mode == "failures" and outcome.status != "passed")
-    ):
+    paged = {"all", "failures"} if outcome.status != "passed" else {"all"}
+    if docs_dir is not None and docs_mode() in paged:
         outcome.docs_path = _render(session, docs_dir, suite, result, gx_batch.id, run_id)
     outcome.seconds = round(time.perf_counter() - started, 3)
     return outcome
@@ -254,11 +247,7 @@ def _render(session: _Session, docs_dir: Path, suite: Suite, result, batch_id: s
     gx_run = RunIdentifier(run_name=run_id, run_time=dt.datetime.now(dt.UTC))
     result.meta["run_id"] = gx_run
     result.meta["validation_time"] = gx_run.run_time
-    key = ValidationResultIdentifier(
-        expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite.name),
-        run_id=gx_run,
-        batch_identifier=batch_id,
-    )
+    key = ValidationResultIdentifier(ExpectationSuiteIdentifier(suite.name), gx_run, batch_id)
     # GX writes result values (unexpected examples, observed values, error messages) into the
     # page unescaped: a delivered campaign name '<img src=x onerror=…>' would run as script in
     # the reader's browser. The result is only used for this page, so escape it first.
