@@ -29,10 +29,8 @@ from pipeline.validation.suites import EXPECTATIONS_DIR, read_suite
 from pipeline.warehouse import rows, run, scalar
 
 ResultsSink = Callable[[SuiteOutcome], None]
-# The plausible dates of a delivery. A file is refused when most values of one of its date columns
-# fall outside them: its dates were misread (epoch milliseconds read as seconds lands tens of
-# thousands of years ahead, seconds read as milliseconds in January 1970, a wrong century decades
-# off). A few rows outside them (a CRM clock ahead, a follow-up saved as an activity) land.
+# The plausible dates of a delivery: a file with most values of a date column outside was misread
+# (epoch ms read as seconds, seconds as ms, a wrong century); a few rows outside land.
 PLAUSIBLE_FROM = dt.datetime(1971, 1, 1)
 PLAUSIBLE_AHEAD = dt.timedelta(days=365)
 KEY_VERSIONS = "_key_versions"

@@ -60,9 +60,7 @@ class _Session:
         return cached[1]
 
 
-@functools.cache
-def _session() -> _Session:
-    return _Session()
+_session = functools.cache(_Session)  # the process's one session, made on first use
 
 
 @dataclass
