@@ -166,13 +166,9 @@ def validate_batch(
 ) -> SuiteOutcome:
     """Validate a GX batch (of any engine: DuckDB here, Spark in pipeline.spark.checks) against
     ``suite``: the outcome, with unexpected examples by ``index`` and a Data Docs page if wanted.
-
-    ``Batch.validate``, not a validation definition, which would store its definition and result
-    (a sixth of three mart checks' time). No examples in this pass (count 0): GX's example query
-    per map expectation scans the whole batch when nothing is unexpected (the e-mail regex on
-    6.2M staging rows: a second scan as long as the count's); :func:`_add_examples` asks for
-    them for failed expectations only.
-    """
+    ``Batch.validate``: a validation definition would store itself and its result (a sixth of
+    three mart checks' time). No examples in this pass: GX's example query scans the whole batch
+    even when nothing is unexpected; :func:`_add_examples` asks for failed expectations' only."""
     session = _session()
     parameters = parameters or {}
     result = gx_batch.validate(
@@ -195,10 +191,8 @@ def validate_batch(
 
 def _add_examples(session, gx_batch, suite, index, parameters, outcomes, result) -> None:
     """Re-run the failed expectations asking GX for a few unexpected values, with their rows
-    (``index``) when they failed on at most :data:`MAX_ROWS_LOCATED` rows: asked for index
-    columns, GX lists *every* unexpected row (seconds per 100,000 rows). The new results
-    replace the first pass's in ``result`` (matched by expectation id), for the Data Docs page.
-    """
+    (``index``) when they failed on at most :data:`MAX_ROWS_LOCATED` rows (GX then lists *every*
+    unexpected row). The new results replace the first pass's in ``result``, for the page."""
     failed = {
         e.id: e.configuration
         for e in session.suite(suite).expectations
