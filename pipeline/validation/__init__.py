@@ -1,8 +1,6 @@
-"""Expectation suites at every stage: landed files, staging tables and marts (Great Expectations).
-
-Suites are GX JSON files in ``expectations/``, run inside DuckDB by GX's SQL engine
-(``gx_duckdb``). Entry points: :func:`landed_validator` (the ingestion hook) and
-``stages.validate_assets`` / :func:`landed_validation` (asset checks). See docs/validation.md.
+"""Expectation suites (GX JSON files in ``expectations/``) on landed files, staging tables and
+marts, run inside DuckDB by GX's SQL engine: :func:`landed_validator` (the ingestion hook),
+``stages.validate_assets`` and :func:`landed_validation` (asset checks). See docs/validation.md.
 """
 
 from pipeline.validation.landed import landed_validator, make_landed_validator

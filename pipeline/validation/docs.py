@@ -24,28 +24,30 @@ def index_path(settings: Settings) -> Path:
     return data_docs_dir(settings) / "index.html"
 
 
-def write_index(settings: Settings, runs_listed: int = INDEX_RUNS) -> Path:
-    """(Re)write ``index.html`` listing the batches of the newest runs; returns its path."""
+def write_index(settings: Settings) -> Path:
+    """(Re)write ``index.html`` listing the batches of the newest runs; returns its path.
+    Deletes the ``validations/<suite>/<run>/`` page folders of runs no longer logged (a log
+    is named after its run id, which is also GX's folder name for the run)."""
     site = data_docs_dir(settings)
     site.mkdir(parents=True, exist_ok=True)
     logs = sorted(log_dir(settings.data_dir).glob("*.jsonl"), key=lambda p: -p.stat().st_mtime)
     rows = []
-    for log in logs[:runs_listed]:
+    for log in logs[:INDEX_RUNS]:
         for o in read_log(settings.data_dir, log.stem):
-            page = Path(o.docs_path) if o.docs_path else None
+            page = Path(o.docs_path or "")
             link = (
                 f'<a href="{html.escape(page.relative_to(site).as_posix())}">page</a>'
-                if page and page.is_relative_to(site)
+                if o.docs_path and page.is_relative_to(site)
                 else ""
             )
             failed = "; ".join(e.describe() for e in (o.errors + o.warnings)[:3])
-            rows.append(
-                f"<tr class='{o.status}'><td>{html.escape(o.run_id)}</td>"
-                f"<td>{html.escape(o.stage)}</td><td>{html.escape(o.suite)}</td>"
-                f"<td>{html.escape(o.target)}</td><td>{o.rows}</td><td>{o.status}</td>"
-                f"<td>{html.escape(failed)}</td><td>{link}</td></tr>"
-            )
-    _prune_pages(site, {log.stem for log in logs})
+            cells = (o.run_id, o.stage, o.suite, o.target, o.rows, o.status, failed)
+            tds = "".join(f"<td>{html.escape(str(c))}</td>" for c in cells)
+            rows.append(f"<tr class='{o.status}'>{tds}<td>{link}</td></tr>")
+    kept = {log.stem for log in logs}
+    for run_dir in (site / "validations").glob("*/*"):
+        if run_dir.is_dir() and run_dir.name not in kept:
+            shutil.rmtree(run_dir, ignore_errors=True)
     index = index_path(settings)
     index.write_text(
         "<!doctype html><meta charset='utf-8'><title>Validation results</title>"
@@ -60,11 +62,3 @@ def write_index(settings: Settings, runs_listed: int = INDEX_RUNS) -> Path:
         encoding="utf-8",
     )
     return index
-
-
-def _prune_pages(site: Path, kept_runs: set[str]) -> None:
-    """Delete ``validations/<suite>/<run>/`` folders of runs no longer in any log (a log file is
-    named after its run id, which is also GX's folder name for the run)."""
-    for run_dir in (site / "validations").glob("*/*"):
-        if run_dir.is_dir() and run_dir.name not in kept_runs:
-            shutil.rmtree(run_dir, ignore_errors=True)

@@ -1,17 +1,9 @@
-"""Landed validation: a delivery's suite runs before its rows are inserted into ``raw``.
-
-The ingestion core calls the validator with the file's good rows (typed canonical columns plus
-``_row_number``, as :class:`~pipeline.ingest.core.DeliveredRows` still in DuckDB) after the
-row-level contract has quarantined bad rows. GX's SQL engine (``runner.landed_source``) reads
-them where they are, through a temporary view on a second connection of the same DuckDB
-database (``con.cursor()``; a temporary table only to de-duplicate them or add
-``_key_versions``), so none of GX's statements runs on the ingest connection. Their columns and
-types are checked with one ``DESCRIBE``; nothing is copied into Python objects but a few
-unexpected examples. A failed critical expectation refuses the whole file with a reason naming
-the expectation, the column and a few unexpected values with their row numbers; warnings are
-only recorded. Dates: rows dated after the end of as_of land (a warning); only a file whose
-dates are mostly implausible is refused. The validator's ``group`` validates several small
-deliveries in one run (:func:`make_landed_validator`).
+"""Landed validation: a delivery's suite runs on its good rows before they are inserted into
+``raw`` (docs/validation.md#landed-files). GX reads the rows where they are, through a temporary
+view on a second connection of the same DuckDB database, so none of GX's statements runs on the
+ingest connection. A failed critical expectation refuses the whole file with a reason naming the
+expectation, the column and a few unexpected values with their row numbers; warnings are only
+recorded. The validator's ``group`` validates several small deliveries in one run.
 """
 
 from __future__ import annotations
@@ -21,7 +13,6 @@ import datetime as dt
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import duckdb
 
@@ -32,67 +23,34 @@ from pipeline.sqltext import identifier
 from pipeline.validation.docs import data_docs_dir
 from pipeline.validation.gx_duckdb import gx_connection
 from pipeline.validation.log import ValidationLog
-from pipeline.validation.outcome import ExpectationOutcome, SuiteOutcome
-from pipeline.validation.runner import (
-    LANDED_CONNECTION,
-    docs_mode,
-    landed_source,
-    validate_batch,
-)
-from pipeline.validation.suites import EXPECTATIONS_DIR, Suite, read_suite
+from pipeline.validation.outcome import SuiteOutcome
+from pipeline.validation.runner import LANDED_CONNECTION, docs_mode, landed_source, validate_batch
+from pipeline.validation.suites import EXPECTATIONS_DIR, read_suite
 from pipeline.warehouse import rows, run, scalar
 
 ResultsSink = Callable[[SuiteOutcome], None]
-# The plausible dates of a delivery. A file is refused when most values of one of its date columns
-# fall outside them: its dates were misread (epoch milliseconds read as seconds lands tens of
-# thousands of years ahead, seconds read as milliseconds in January 1970, a wrong century decades
-# off). A few rows outside them (a CRM clock ahead, a follow-up saved as an activity) land.
+# The plausible dates of a delivery: a file with most values of a date column outside was misread
+# (epoch ms read as seconds, seconds as ms, a wrong century); a few rows outside land.
 PLAUSIBLE_FROM = dt.datetime(1971, 1, 1)
 PLAUSIBLE_AHEAD = dt.timedelta(days=365)
 KEY_VERSIONS = "_key_versions"
 
 
 def plausible_until(settings: Settings, now: dt.datetime | None = None) -> dt.datetime:
-    """The latest plausible date of a delivery: max(end of as_of, now) + 365 days (UTC).
-
-    ``now`` counts so that rebuilding an older as_of does not call today's deliveries misread.
-    """
+    """The latest plausible date of a delivery: max(end of as_of, now) + 365 days (UTC); ``now``
+    counts so that rebuilding an older as_of does not call today's deliveries misread."""
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     return max(settings.as_of_end, now) + PLAUSIBLE_AHEAD
 
 
-def landed_parameters(settings: Settings, now: dt.datetime | None = None) -> dict[str, dt.datetime]:
-    """The run-time ``$PARAMETER`` values of the landed suites.
-
-    ``plausible_from`` / ``plausible_until`` bound the dates of a file read correctly (critical,
-    with ``mostly``: a file is refused only when most of a column is outside); ``as_of_end``
-    bounds what has happened by as_of (a warning: later rows land, the marts ignore them).
-    """
-    return {
-        "plausible_from": PLAUSIBLE_FROM,
-        "plausible_until": plausible_until(settings, now),
-        "as_of_end": settings.as_of_end,
-    }
-
-
 def load_landed_batch(
-    con: duckdb.DuckDBPyConnection,
-    entity: Entity,
-    delivered: str,
-    batch: str,
-    key_versions: bool,
+    con: duckdb.DuckDBPyConnection, entity: Entity, delivered: str, batch: str, key_versions: bool
 ) -> int:
-    """Make ``batch`` the suite's batch of table or view ``delivered`` (the file's rows, as
-    delivered, in file order): its distinct rows (an exact repeat is harmless), with
-    ``_key_versions`` when ``key_versions``; returns how many rows it keeps.
-
-    ``_key_versions`` counts the distinct versions of the row's key in the file, so a suite
-    can require ``updated_at`` wherever a key comes in several versions. Most files repeat no
-    row: one hash count says so (0.2 s of CPU for 1.23M e-mail events), and ``batch`` is then a
-    temporary view of ``delivered``, which GX's queries read where the rows are. Only a file
-    with repeats is de-duplicated (a window over every column, about 1.4 s there), and only a
-    suite reading ``_key_versions`` adds it: either way a temporary table, in file order.
-    """
+    """Make ``batch`` the suite's batch of ``delivered`` (the file's rows, in file order): its
+    distinct rows, with ``_key_versions`` (the versions of the row's key in the file) when
+    ``key_versions``; returns how many rows it keeps. A file with no repeat (one hash count
+    says so: 0.2 s of CPU for 1.23M e-mail events) and no ``_key_versions`` is a view; else a
+    temporary table (de-duplicating: a window over every column, about 1.4 s there)."""
     cols = ", ".join(identifier(c) for c in entity.columns)
     source, name = identifier(delivered), identifier(batch)
     total, distinct = rows(con, f"select count(*), count(distinct hash({cols})) from {source}")[0]
@@ -116,13 +74,8 @@ def load_landed_batch(
 
 def delivered_types(con: duckdb.DuckDBPyConnection, entity: Entity, table: str) -> None:
     """Raise :class:`TypeError` unless ``table`` has every canonical column of ``entity`` with
-    its canonical type (pipeline/entities.py).
-
-    The ingestion core's select casts every column to its raw type, so a difference is a bug
-    of the pipeline, not of the delivery: it stops the ingest step instead of refusing the file.
-    This one ``DESCRIBE`` replaces a GX type expectation per column (plus a column-set one), 68
-    in all, which cost a third of a small delivery's suite run and could not fail.
-    """
+    its canonical type: the ingestion core casts every column, so a difference is the
+    pipeline's bug (it stops the step). One ``DESCRIBE`` instead of 68 GX type expectations."""
     casts = ", ".join(f"cast(null as {t}) as {identifier(c)}" for c, t in entity.columns.items())
     want = dict(rows(con, f"select column_name, column_type from (describe select {casts})"))
     got = dict(rows(con, f"select column_name, column_type from (describe {identifier(table)})"))
@@ -133,14 +86,10 @@ def delivered_types(con: duckdb.DuckDBPyConnection, entity: Entity, table: str) 
 
 @contextmanager
 def delivery_connection(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A new connection of ``con``'s database on which the landed data source's GX queries run
-    until exit; closed on exit, which drops its temporary tables (the batch, and the
-    uniqueness metric's of gx_duckdb).
-
-    It sees what ``con`` has committed and every database attached to it (the staged parse of
-    ``pipeline/ingest/staging.py``), not ``con``'s temporary tables. GX's statements run there,
-    never in ``con``: its column reflection once made DuckDB abort the ingest's transaction.
-    """
+    """A new connection of ``con``'s database for the landed data source's GX queries until
+    exit, when closing it drops its temporary tables. It sees what ``con`` committed and
+    attached, not its temporary tables; GX's column reflection once made DuckDB abort the
+    ingest's transaction when run on ``con``."""
     own = gx_connection(con)
     LANDED_CONNECTION.target = own
     try:
@@ -150,118 +99,74 @@ def delivery_connection(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckD
         own.close()
 
 
-def landed_suites(suites_dir: Path = EXPECTATIONS_DIR) -> dict[str, Suite]:
-    """The landed suite of every entity, read (not yet built in GX) from ``suites_dir``."""
-    suites = {}
+def make_landed_validator(
+    settings: Settings, results_sink: ResultsSink | None = None, *, run_id: str | None = None
+) -> Validator:
+    """A validator for ``pipeline.ingest.core.ingest_entity``: runs the entity's landed suite
+    and returns None to accept the file, or the reason to refuse it. Every file's outcome goes
+    to ``results_sink`` (e.g. a :class:`ValidationLog`, which the landed asset checks read)."""
+    suites = {}  # read here: a malformed file fails before any delivery
     for name in ENTITIES:
-        suite = read_suite(suites_dir / f"landed_{name}.json")
+        suites[name] = suite = read_suite(EXPECTATIONS_DIR / f"landed_{name}.json")
         if suite.stage != "landed" or suite.batch != "landed_file":
             raise ValueError(
                 f"{suite.path}: a landed suite needs stage 'landed', batch 'landed_file'"
             )
-        suites[name] = suite
-    return suites
-
-
-def make_landed_validator(
-    settings: Settings,
-    results_sink: ResultsSink | None = None,
-    *,
-    run_id: str | None = None,
-    suites_dir: Path = EXPECTATIONS_DIR,
-) -> Validator:
-    """A validator for ``pipeline.ingest.core.ingest_entity``: runs the entity's landed suite.
-
-    Returns None to accept the file, or the reason to refuse it. Every file's outcome goes to
-    ``results_sink`` (e.g. a :class:`ValidationLog`, which the landed asset checks read).
-    """
-    suites = landed_suites(suites_dir)  # a malformed file fails here, before any delivery
     run_name = run_id or getattr(results_sink, "run_id", None) or "manual"
-    parameters = landed_parameters(settings)
+    # plausible_*: a file read correctly (critical, with mostly); as_of_end: a warning
+    parameters = {
+        "plausible_from": PLAUSIBLE_FROM,
+        "plausible_until": plausible_until(settings),
+        "as_of_end": settings.as_of_end,
+    }
     docs_dir = data_docs_dir(settings)
 
-    def run_suite(
-        con: duckdb.DuckDBPyConnection,
-        entity: Entity,
-        sql: str,
-        table: str,
-        *,
-        index: list[str],
-        target: str,
-        delivered: str,
-        docs: Path | None = None,
-    ) -> SuiteOutcome:
-        """The entity's landed suite over the rows of ``sql`` where they are (the staged parse,
-        a Parquet file: no copy), as GX table asset ``table`` (one per entity serves every
-        file); ``delivered`` says what they are, for the outcome's batch text."""
-        suite = suites[entity.name]
-        source = landed_source()  # on first use GX's import and context: not counted
-        # The outcome's seconds (make bench's "landed suites") cover the rest of the call:
-        # with the rows read where they are, GX's queries do the reading a copy did before.
-        started = time.perf_counter()
-        run(con, f"create temp view {table}_delivered as {sql}")
-        delivered_types(con, entity, f"{table}_delivered")
-        key_versions = KEY_VERSIONS in suite.referenced_columns()
-        distinct = load_landed_batch(con, entity, f"{table}_delivered", table, key_versions)
-        return validate_batch(
-            source.batch_definition(table).get_batch(),
-            suite,
-            index,
-            distinct,
-            target=target,
-            batch=f"{delivered} ({distinct} distinct)",
-            run_id=run_name,
-            parameters=parameters,
-            docs_dir=docs,
-            started=started,
-            result_format="BASIC",  # SUMMARY's index metrics are for the second pass
-        )
+    def run_suite(entity: Entity, parts: list[tuple[DeliveredRows, str]]) -> SuiteOutcome:
+        """The entity's landed suite over the rows of one delivery, or of a group of them (one
+        GX table asset each: ``landed_<entity>``, ``landed_<entity>_group``), where they are."""
+        suite, files, alone = suites[entity.name], [rel for _, rel in parts], len(parts) == 1
+        table = f"landed_{entity.name}" + ("" if alone else "_group")
+        union = " union all ".join(f"select * from ({rows_.sql})" for rows_, _ in parts)
+        sql = parts[0][0].sql if alone else union
+        height = sum(rows_.height for rows_, _ in parts)
+        delivered = f"{height} rows delivered in " + (files[0] if alone else f"{len(files)} files")
+        with delivery_connection(parts[0][0].con) as con:
+            source = landed_source()  # on first use GX's import and context: not counted
+            started = time.perf_counter()  # make bench's "landed suites"
+            run(con, f"create temp view {table}_delivered as {sql}")
+            delivered_types(con, entity, f"{table}_delivered")
+            key_versions = KEY_VERSIONS in suite.referenced_columns()
+            distinct = load_landed_batch(con, entity, f"{table}_delivered", table, key_versions)
+            # A group's pass has no examples; a failure is validated again file by file.
+            return validate_batch(
+                source.batch_definition(table).get_batch(), suite,
+                list(suite.index_columns) if alone else [], distinct, target=", ".join(files),
+                batch=f"{delivered} ({distinct} distinct)", run_id=run_name,
+                parameters=parameters, docs_dir=docs_dir if alone else None, started=started,
+                result_format="BASIC",
+            )  # fmt: skip
 
     def validate(entity: Entity, delivered: DeliveredRows, source_file: str) -> str | None:
-        with delivery_connection(delivered.con) as con:
-            outcome = run_suite(
-                con,
-                entity,
-                delivered.sql,
-                f"landed_{entity.name}",
-                index=list(suites[entity.name].index_columns),
-                target=source_file,
-                delivered=f"{delivered.height} rows delivered in {source_file}",
-                docs=docs_dir,
-            )
+        outcome = run_suite(entity, [(delivered, source_file)])
         if results_sink is not None:
             results_sink(outcome)
         return outcome.reason()
 
     def validate_group(entity: Entity, parts: list[tuple[DeliveredRows, str]]) -> bool:
         """One suite run over several small deliveries (``pipeline.ingest.core._Group``): True,
-        with the group's outcome logged for each file, when they pass outright
-        (:func:`passed_outright`); False to validate each on its own."""
+        with the outcome logged for each file, when they pass outright; False to validate
+        each on its own."""
         if docs_mode() == "all":  # each file keeps a Data Docs page of its own
             return False
         files = [rel for _, rel in parts]
-        with delivery_connection(parts[0][0].con) as con:
-            outcome = run_suite(
-                con,
-                entity,
-                " union all ".join(f"select * from ({rows_.sql})" for rows_, _ in parts),
-                f"landed_{entity.name}_group",
-                index=[],  # a pass has no examples; a failure is validated again file by file
-                target=", ".join(files),
-                delivered=f"{sum(r.height for r, _ in parts)} rows delivered in {len(files)} files",
-            )
+        outcome = run_suite(entity, parts)
         if not passed_outright(outcome):
             return False
-        if results_sink is not None:  # the landed check joins the log by file
-            group = f"validated in one run of {len(files)} deliveries ({', '.join(files)})"
-            for rows_, rel in parts:
-                batch = (
-                    f"{rows_.height} rows delivered in {rel}; {group}: the counts are the group's"
-                )
-                share = outcome.seconds / len(files)  # make bench sums the files' seconds
-                results_sink(
-                    dataclasses.replace(outcome, target=rel, batch=batch, seconds=round(share, 3))
-                )
+        group = f"validated in one run of {len(files)} deliveries ({', '.join(files)})"
+        share = round(outcome.seconds / len(files), 3)  # make bench sums the files' seconds
+        for rows_, rel in parts if results_sink is not None else ():  # the check joins by file
+            batch = f"{rows_.height} rows delivered in {rel}; {group}: the counts are the group's"
+            results_sink(dataclasses.replace(outcome, target=rel, batch=batch, seconds=share))
         return True
 
     validate.group = validate_group  # type: ignore[attr-defined]
@@ -279,14 +184,17 @@ def passed_outright(outcome: SuiteOutcome) -> bool:
     in its file, a key unique in the group is unique in its file, ``_key_versions`` is at least
     as high in the group (its condition selects more rows), and at most one currency in the
     group is at most one in each file. ``mostly`` lets some rows of the group be unexpected,
-    maybe all of one file's: hence none at all. A warning, too, is a file's own."""
+    maybe all of one file's: hence none at all. A warning, too, is a file's own. Met without
+    row counts: a bound on distinct values (GX counts none), or a row condition no row met."""
     return outcome.status == "passed" and all(
-        e.error is None and (e.unexpected_count == 0 or _no_count(e)) for e in outcome.expectations
+        e.error is None
+        and (
+            e.unexpected_count == 0
+            or e.unexpected_count is None
+            and (
+                e.expectation == "expect_column_unique_value_count_to_be_between"
+                or not (e.element_count or e.observed)
+            )
+        )
+        for e in outcome.expectations
     )
-
-
-def _no_count(e: ExpectationOutcome) -> bool:
-    """An expectation met without row counts: a bound on distinct values (GX counts none), or a
-    row condition no row met."""
-    bounded = e.expectation == "expect_column_unique_value_count_to_be_between"
-    return e.unexpected_count is None and (bounded or (not e.element_count and not e.observed))

@@ -1,9 +1,7 @@
-"""The run log: every suite outcome of a run, one JSON line each, under ``<data>/validation/``.
-
-The landed validator and the checks run in the steps that build their assets (other processes
-under Dagster's multiprocess executor), so results pass through
-``<data>/validation/runs/<run_id>.jsonl``, which the checks, the Data Docs index and the cost
-report read back. Only the newest :data:`KEEP_RUNS` logs are kept.
+"""The run log: every suite outcome of a run, one JSON line each, in
+``<data>/validation/runs/<run_id>.jsonl``. The landed validator and the checks run in other
+processes (Dagster's multiprocess executor); the checks, the Data Docs index and the cost report
+read the log back. Only the newest :data:`KEEP_RUNS` logs are kept.
 """
 
 from __future__ import annotations
@@ -16,7 +14,6 @@ from pathlib import Path
 from pipeline.validation.outcome import SuiteOutcome
 
 KEEP_RUNS = 50
-_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
 def log_dir(data_dir: Path) -> Path:
@@ -26,26 +23,27 @@ def log_dir(data_dir: Path) -> Path:
 
 def log_path(data_dir: Path, run_id: str) -> Path:
     """The log file of one run."""
-    return log_dir(data_dir) / f"{_SAFE.sub('_', run_id)}.jsonl"
+    return log_dir(data_dir) / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', run_id)}.jsonl"
 
 
 class ValidationLog:
     """A results sink: appends each outcome of run ``run_id`` to the run's log file."""
 
     def __init__(self, data_dir: Path, run_id: str) -> None:
-        self.data_dir = Path(data_dir)
-        self.run_id = run_id
+        self.data_dir, self.run_id = Path(data_dir), run_id
         self.path = log_path(self.data_dir, run_id)
 
     def __call__(self, outcome: SuiteOutcome) -> None:
-        """Record one outcome (one short append, safe across processes)."""
+        """Record one outcome (one short append, safe across processes); a new log prunes the
+        oldest."""
         new = not self.path.exists()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(asdict(outcome), ensure_ascii=False, default=str)
         with self.path.open("a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
+            fh.write(json.dumps(asdict(outcome), ensure_ascii=False, default=str) + "\n")
         if new:
-            prune(self.data_dir)
+            logs = sorted(log_dir(self.data_dir).glob("*.jsonl"), key=lambda p: p.stat().st_mtime)
+            for old in logs[:-KEEP_RUNS]:
+                old.unlink(missing_ok=True)
 
 
 def read_log(data_dir: Path, run_id: str) -> list[SuiteOutcome]:
@@ -57,10 +55,3 @@ def read_log(data_dir: Path, run_id: str) -> list[SuiteOutcome]:
     # breaks str.splitlines() knows (U+2028, U+0085, \x1c...), which a value may hold.
     lines = path.read_text(encoding="utf-8").split("\n")
     return [SuiteOutcome.from_dict(json.loads(line)) for line in lines if line.strip()]
-
-
-def prune(data_dir: Path, keep: int = KEEP_RUNS) -> None:
-    """Delete all but the ``keep`` most recently written run logs."""
-    logs = sorted(log_dir(data_dir).glob("*.jsonl"), key=lambda p: p.stat().st_mtime)
-    for old in logs[:-keep]:
-        old.unlink(missing_ok=True)

@@ -84,14 +84,12 @@ class SuiteOutcome:
         """``error`` (a critical expectation failed), ``warning`` or ``passed``."""
         return "error" if self.errors else "warning" if self.warnings else "passed"
 
-    def reason(self, limit: int = 3) -> str | None:
+    def reason(self) -> str | None:
         """Why the batch fails its critical expectations (None when none failed)."""
-        failed = self.errors
-        if not failed:
+        if not (failed := self.errors):
             return None
-        parts = [e.describe() for e in failed[:limit]]
-        if len(failed) > limit:
-            parts.append(f"and {len(failed) - limit} more failed expectation(s)")
+        parts = [e.describe() for e in failed[:3]]
+        parts += [f"and {len(failed) - 3} more failed expectation(s)"] if len(failed) > 3 else []
         details = f" (details: {self.docs_path})" if self.docs_path else ""
         return f"expectation suite {self.suite} failed: " + " | ".join(parts) + details
 
@@ -173,10 +171,9 @@ def expectation_outcome(result: Any, index: list[str]) -> ExpectationOutcome:
     kwargs = config.kwargs
     columns = expectation_columns(kwargs)
     unexpected, total = res.get("unexpected_count"), res.get("element_count")
+    observed = "" if unexpected is None else f"{unexpected} of {total} rows unexpected"
     if "observed_value" in res:
         observed = f"observed {text(res['observed_value'])}"
-    else:
-        observed = "" if unexpected is None else f"{unexpected} of {total} rows unexpected"
     return ExpectationOutcome(
         expectation=config.type,
         columns=", ".join(columns),

@@ -1,8 +1,7 @@
 """Run a suite with Great Expectations' SQL engine inside DuckDB and render its Data Docs page.
 
-GX is imported on first use only (it takes seconds; the Dagster code location loads without
-it). One ephemeral GX context per process holds the suites; a result is stored only while its
-page is rendered, so memory stays flat.
+GX is imported on first use (it takes seconds). One ephemeral GX context per process holds the
+suites; a result is stored only while its page is rendered, so memory stays flat.
 """
 
 from __future__ import annotations
@@ -49,36 +48,19 @@ class _Session:
         self.context = gx.get_context(mode="ephemeral")
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
         self.suites: dict[str, tuple[str, Any]] = {}  # suite name -> (digest, GX suite)
-        self.sites: dict[Path, str] = {}
+        self.sites: dict[Path, str] = {}  # Data Docs root -> GX site name
         self.names = itertools.count()
 
     def suite(self, suite: Suite):
         """The GX suite of ``suite``, (re)built when the file changed."""
         cached = self.suites.get(suite.name)
-        if cached and cached[0] == suite.digest:
-            return cached[1]
-        if cached:
-            self.context.suites.delete(suite.name)
-        built = self.context.suites.add(build_gx_suite(suite))
-        self.suites[suite.name] = (suite.digest, built)
-        return built
-
-    def site(self, docs_dir: Path) -> str:
-        """Name of the filesystem Data Docs site rooted at ``docs_dir`` (its index is
-        ``pipeline.validation.docs``'s: GX's lists only this process's results)."""
-        docs_dir = docs_dir.resolve()
-        if docs_dir not in self.sites:
-            self.sites[docs_dir] = name = f"site_{len(self.sites)}"
-            backend = {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)}
-            self.context.add_data_docs_site(
-                name, {"class_name": "SiteBuilder", "store_backend": backend}
-            )
-        return self.sites[docs_dir]
+        if cached is None or cached[0] != suite.digest:
+            cached = (suite.digest, self.context.suites.add_or_update(build_gx_suite(suite)))
+            self.suites[suite.name] = cached
+        return cached[1]
 
 
-@functools.cache
-def _session() -> _Session:
-    return _Session()
+_session = functools.cache(_Session)  # the process's one session, made on first use
 
 
 @dataclass
@@ -87,12 +69,11 @@ class SqlSource:
 
     con: Any  # duckdb.DuckDBPyConnection: GX's connection, where the batches are
     datasource: Any
-    # Made once per table name: adding or deleting an asset makes GX write its whole
-    # configuration out as YAML (a tenth of a small suite run); a batch reads current rows.
     definitions: dict[str, Any] = field(default_factory=dict)
 
     def batch_definition(self, table: str) -> Any:
-        """The whole-table batch definition of ``table``."""
+        """The whole-table batch definition of ``table``, made once per name: adding or deleting
+        an asset makes GX write its configuration out as YAML (a tenth of a small suite run)."""
         if table not in self.definitions:
             asset = self.datasource.add_table_asset(table, table_name=table)
             self.definitions[table] = asset.add_batch_definition_whole_table("batch")
@@ -105,11 +86,9 @@ def sql_source(con) -> Iterator[SqlSource]:
     step (``stages.validate_assets``), not one per asset."""
     from pipeline.validation.gx_duckdb import add_duckdb_datasource, gx_connection
 
-    session = _session()
-    gx_con = gx_connection(con)
-    source = SqlSource(
-        gx_con, add_duckdb_datasource(session.context, gx_con, f"duckdb_{next(session.names)}")
-    )
+    session, gx_con = _session(), gx_connection(con)
+    name = f"duckdb_{next(session.names)}"
+    source = SqlSource(gx_con, add_duckdb_datasource(session.context, gx_con, name))
     try:
         yield source
     finally:
@@ -124,7 +103,7 @@ class ConnectionSwitch:
     target: Any = None
 
     def close(self) -> None:
-        """Nothing: each target is closed by whoever set it (SQLAlchemy closes at exit)."""
+        """Nothing: whoever set a target closes it (SQLAlchemy closes at exit)."""
 
     def __getattr__(self, name: str) -> Any:
         if self.target is None:
@@ -137,13 +116,10 @@ LANDED_CONNECTION = ConnectionSwitch()
 
 @functools.cache
 def landed_source() -> SqlSource:
-    """The process's GX SQL data source for landed files, made once (adding a data source and
-    its table assets per delivery would make GX write its configuration out each time).
-
-    Its connection is :data:`LANDED_CONNECTION`, which the validator points at each delivery's
-    connection (``landed.delivery_connection``). GX tests the connection as it adds the data
-    source: the first call needs a target set.
-    """
+    """The process's GX SQL data source for landed files, made once (GX writes its configuration
+    out on every new data source) on :data:`LANDED_CONNECTION`, which the validator points at
+    each delivery's connection (``landed.delivery_connection``): GX tests the connection as it
+    adds the data source, so the first call needs a target set."""
     from pipeline.validation.gx_duckdb import add_duckdb_datasource
 
     datasource = add_duckdb_datasource(_session().context, LANDED_CONNECTION, "landed")
@@ -154,24 +130,20 @@ def run_suite_sql(
     source: SqlSource, suite: Suite, sql: str, rows: int, *, materialize: bool = False, **fields
 ) -> SuiteOutcome:
     """Validate the ``rows`` rows of query ``sql`` against ``suite`` inside DuckDB (``fields``:
-    :func:`validate_batch`'s). The batch is a temporary view, or with ``materialize`` a table:
-    GX sends every metric as a query of its own, and a view runs ``sql`` again for each. Not a
-    query asset: GX would run it whole to read its columns; one name per kind, so GX's asset on
-    it is made once per data source."""
+    :func:`validate_batch`'s), as a temporary view, or with ``materialize`` a table (GX sends
+    each metric as a query of its own: a view runs ``sql`` again for each). Not a query asset:
+    GX would run it whole to read its columns."""
     started = time.perf_counter()
     kind = "table" if materialize else "view"
-    name = f"gx_batch_{kind}"
+    name = f"gx_batch_{kind}"  # one name per kind: GX's asset on it is made once per source
     run(source.con, f"create or replace temp {kind} {name} as {sql}")
     try:
         columns = source.con.sql(f"select * from {name} limit 0").columns
+        index = [c for c in suite.index_columns if c in columns]
+        batch = source.batch_definition(name).get_batch()
+        # BASIC: 100k check steps' suites, CPU 7.7-7.9 s -> 7.1-7.2 s
         return validate_batch(
-            source.batch_definition(name).get_batch(),
-            suite,
-            [c for c in suite.index_columns if c in columns],
-            rows,
-            started=started,
-            result_format="BASIC",  # 100k check steps' suites, CPU: 7.7-7.9 s -> 7.1-7.2 s
-            **fields,
+            batch, suite, index, rows, started=started, result_format="BASIC", **fields
         )
     finally:
         run(source.con, f"drop {kind} if exists {name}")
@@ -194,13 +166,9 @@ def validate_batch(
 ) -> SuiteOutcome:
     """Validate a GX batch (of any engine: DuckDB here, Spark in pipeline.spark.checks) against
     ``suite``: the outcome, with unexpected examples by ``index`` and a Data Docs page if wanted.
-
-    ``Batch.validate``, not a validation definition, which would store its definition and result
-    (a sixth of three mart checks' time). No examples in this pass (count 0): GX's example query
-    per map expectation scans the whole batch when nothing is unexpected (the e-mail regex on
-    6.2M staging rows: a second scan as long as the count's); :func:`_add_examples` asks for
-    them for failed expectations only.
-    """
+    ``Batch.validate``: a validation definition would store itself and its result (a sixth of
+    three mart checks' time). No examples in this pass: GX's example query scans the whole batch
+    even when nothing is unexpected; :func:`_add_examples` asks for failed expectations' only."""
     session = _session()
     parameters = parameters or {}
     result = gx_batch.validate(
@@ -214,10 +182,8 @@ def validate_batch(
         suite=suite.name, stage=suite.stage, asset=suite.asset, target=target, run_id=run_id,
         rows=rows, batch=batch, seconds=0.0, expectations=list(outcomes.values()),
     )  # fmt: skip
-    mode = docs_mode()
-    if docs_dir is not None and (
-        mode == "all" or (mode == "failures" and outcome.status != "passed")
-    ):
+    paged = {"all", "failures"} if outcome.status != "passed" else {"all"}
+    if docs_dir is not None and docs_mode() in paged:
         outcome.docs_path = _render(session, docs_dir, suite, result, gx_batch.id, run_id)
     outcome.seconds = round(time.perf_counter() - started, 3)
     return outcome
@@ -225,10 +191,8 @@ def validate_batch(
 
 def _add_examples(session, gx_batch, suite, index, parameters, outcomes, result) -> None:
     """Re-run the failed expectations asking GX for a few unexpected values, with their rows
-    (``index``) when they failed on at most :data:`MAX_ROWS_LOCATED` rows: asked for index
-    columns, GX lists *every* unexpected row (seconds per 100,000 rows). The new results
-    replace the first pass's in ``result`` (matched by expectation id), for the Data Docs page.
-    """
+    (``index``) when they failed on at most :data:`MAX_ROWS_LOCATED` rows (GX then lists *every*
+    unexpected row). The new results replace the first pass's in ``result``, for the page."""
     failed = {
         e.id: e.configuration
         for e in session.suite(suite).expectations
@@ -265,15 +229,17 @@ def _render(session: _Session, docs_dir: Path, suite: Suite, result, batch_id: s
         ValidationResultIdentifier,
     )
 
-    site = session.site(docs_dir)
+    docs_dir = docs_dir.resolve()  # one filesystem site per root; its index is docs.py's
+    if docs_dir not in session.sites:
+        session.sites[docs_dir] = f"site_{len(session.sites)}"
+        backend = {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)}
+        store = {"class_name": "SiteBuilder", "store_backend": backend}
+        session.context.add_data_docs_site(session.sites[docs_dir], store)
+    site = session.sites[docs_dir]
     gx_run = RunIdentifier(run_name=run_id, run_time=dt.datetime.now(dt.UTC))
     result.meta["run_id"] = gx_run
     result.meta["validation_time"] = gx_run.run_time
-    key = ValidationResultIdentifier(
-        expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite.name),
-        run_id=gx_run,
-        batch_identifier=batch_id,
-    )
+    key = ValidationResultIdentifier(ExpectationSuiteIdentifier(suite.name), gx_run, batch_id)
     # GX writes result values (unexpected examples, observed values, error messages) into the
     # page unescaped: a delivered campaign name '<img src=x onerror=…>' would run as script in
     # the reader's browser. The result is only used for this page, so escape it first.

@@ -4,6 +4,7 @@ one entity: plain results, which ``assets/checks.py`` turns into Dagster check r
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -68,10 +69,9 @@ def validate_assets(
     targets: list[tuple[str, list[Suite]]],
     run_id: str,
 ) -> dict[str, AssetValidation]:
-    """Run each ``(asset, suites)`` of one check step on its batches, through one GX data
-    source; on no critical failure, move the asset's watermarks. An asset whose tables and
-    suites are as at its last passing validation is not run again (:mod:`.state`); a suite
-    several assets share (the personal-data guard) runs once over all (:func:`_step_outcomes`)."""
+    """Run each ``(asset, suites)`` of one check step on its batches through one GX data source
+    (:func:`run_batches`). An asset whose tables and suites are as at its last pass is not run
+    again (:mod:`.state`); the personal-data guard runs once over all (:func:`_step_outcomes`)."""
     results: dict[str, AssetValidation] = {}
     pending = []
     for asset, suites in targets:
@@ -86,34 +86,28 @@ def validate_assets(
         return results
     with sql_source(con) as source:  # GX's SQL engine, inside this process's database
         shared = _step_outcomes(con, source, run_id, [(a, s) for a, s, _, _ in pending])
+
+        def validate(suite: Suite, b: Batch, /, **fields) -> SuiteOutcome:
+            return run_suite_sql(source, suite, b.sql, b.rows, materialize=b.materialize, **fields)
+
         for asset, suites, key, tables in pending:
-            result = _validate(con, source, settings, asset, suites, run_id, shared)
-            if result.status == "passed":
+            try:  # the step's shared outcome where there is one
+                batches = [
+                    (s, shared.get((s.name, asset)) or build_batch(con, s, asset)) for s in suites
+                ]
+            except MissingTable as err:
+                results[asset] = AssetValidation(asset, missing=str(err))
+                continue
+            results[asset] = run_batches(con, settings, asset, run_id, batches, validate)
+            if results[asset].status == "passed":
                 record_pass(con, asset, key, tables, run_id)
-            results[asset] = result
     return results
 
 
-def _validate(con, source, settings, asset, suites, run_id, shared) -> AssetValidation:
-    """One asset's suites on its batches, or the step's outcome where ``shared`` has one."""
-    try:
-        batches = [(s, shared.get((s.name, asset)) or build_batch(con, s, asset)) for s in suites]
-    except MissingTable as err:
-        return AssetValidation(asset, missing=str(err))
-    return run_batches(
-        con, settings, asset, run_id, batches,
-        lambda s, b, **kw: run_suite_sql(
-            source, s, b.sql, b.rows, materialize=b.materialize, **kw
-        ),
-    )  # fmt: skip
-
-
 def _step_outcomes(con, source: SqlSource, run_id: str, pending) -> dict[tuple, SuiteOutcome]:
-    """``(suite, asset) -> outcome`` of the personal-data suite run once over every asset of the
-    step that needs it (GX's fixed cost per suite run, not per mart). Only a pass is shared, as
-    it is, with the step's counts: on a failure each asset runs the suite on its own batch, so
-    failures keep their own counts and examples; with ``PIPELINE_DATA_DOCS=all`` each keeps its
-    own page."""
+    """``(suite, asset) -> outcome`` of the personal-data suite run once over the step's assets
+    (GX's fixed cost per suite run, not per mart). Only a pass is shared: on a failure, or with
+    ``PIPELINE_DATA_DOCS=all``, each asset runs it on its own batch (own counts, examples, page)."""
     if docs_mode() == "all":
         return {}
     wanted: dict[str, tuple[Suite, list[str]]] = {}
@@ -122,8 +116,7 @@ def _step_outcomes(con, source: SqlSource, run_id: str, pending) -> dict[tuple, 
             wanted.setdefault(suite.name, (suite, []))[1].append(asset)
     found: dict[tuple[str, str], SuiteOutcome] = {}
     for suite, assets in wanted.values():
-        batch = personal_data_batch(con, assets) if len(assets) > 1 else None
-        if batch is None:
+        if len(assets) < 2 or (batch := personal_data_batch(con, assets)) is None:
             continue
         marts = ", ".join(batch.assets)
         text = (
@@ -180,23 +173,18 @@ AFTER_AS_OF = "dated after the end of as_of"
 def rows_after_as_of(outcomes: list[SuiteOutcome]) -> dict[str, int]:
     """Landed rows dated after the end of as_of, per date column: warnings, not refusals (the
     rows land; the marts ignore them until as_of reaches them, metrics.md)."""
-    counts: dict[str, int] = {}
-    for outcome in outcomes:
-        for e in outcome.warnings:
-            if (e.advice or "").startswith(AFTER_AS_OF) and e.unexpected_count:
-                counts[e.columns] = counts.get(e.columns, 0) + e.unexpected_count
-    return counts
+    counts: Counter[str] = Counter()
+    for e in (e for outcome in outcomes for e in outcome.warnings):
+        if (e.advice or "").startswith(AFTER_AS_OF) and e.unexpected_count:
+            counts[e.columns] += e.unexpected_count
+    return dict(counts)
 
 
 def after_as_of_text(counts: dict[str, int]) -> str | None:
     """``landed rows dated after the end of as_of: created_at 3, …``, or None for none."""
     per_column = ", ".join(f"{column} {n}" for column, n in counts.items())
-    return (
-        f"landed rows {AFTER_AS_OF}: {per_column} (not an error: the marts ignore them until "
-        "as_of reaches them)"
-        if counts
-        else None
-    )
+    note = "(not an error: the marts ignore them until as_of reaches them)"
+    return f"landed rows {AFTER_AS_OF}: {per_column} {note}" if counts else None
 
 
 @dataclass

@@ -1,13 +1,12 @@
 """What the last passing validation of each check asset saw, kept in the warehouse (Dagster
 records a materialization whether or not its checks passed, and a run may use an ephemeral
-instance).
+instance; docs/validation.md#staging).
 
 - ``meta.validation_watermarks``, per table: the highest ``_delivery_seq`` validated (the next
   staging check validates only later rows), the row count (a mart that shrinks too much fails)
   and the build; moved only when the asset's checks have no critical failure.
 - ``meta.validation_passes``, per check asset: its suites and its tables' content at its last
-  *pass*. When both are the same, the suites would find what they found then: the check reuses
-  that pass instead of paying GX's fixed cost again. A warning or an error is never reused.
+  *pass*; when both are the same, the check reuses that pass. A warning is never reused.
 """
 
 from __future__ import annotations
@@ -160,15 +159,11 @@ def unchanged_since(
     ensure_state(con)
     found = rows(
         con,
-        "select suites, tables, run_id, validated_at from meta.validation_passes "
-        "where check_asset = ?",
-        [asset],
+        "select run_id, validated_at from meta.validation_passes "
+        "where check_asset = ? and suites = ? and tables = ?",
+        [asset, suites, json.dumps(tables, sort_keys=True)],
     )
-    if not found or None in tables.values():
-        return None
-    suites_then, tables_then, run_id, at = found[0]
-    same = suites_then == suites and json.loads(tables_then) == tables
-    return Unchanged(run_id, at) if same else None
+    return Unchanged(*found[0]) if found and None not in tables.values() else None
 
 
 def record_pass(

@@ -77,8 +77,7 @@ def condition_columns(condition: Any) -> set[str]:
     """Columns a GX row condition (comparison, nullity, and/or) reads."""
     if not isinstance(condition, dict):
         return set()
-    column = condition.get("column")
-    name = column.get("name") if isinstance(column, dict) else None
+    name = (condition.get("column") or {}).get("name")
     found = {name} if isinstance(name, str) else set()
     return found.union(*(condition_columns(part) for part in condition.get("conditions") or []))
 
@@ -113,10 +112,9 @@ def read_suite(path: Path) -> Suite:
     meta = doc.get("meta") or {}
     stage, batch = meta.get("stage"), meta.get("batch")
     asset = meta.get("asset") or (f"raw_{meta['entity']}" if meta.get("entity") else None)
-    if stage not in STAGES:
-        raise SuiteError(f"{path}: meta.stage must be one of {STAGES}, not {stage!r}")
-    if batch not in BATCHES:
-        raise SuiteError(f"{path}: meta.batch must be one of {BATCHES}, not {batch!r}")
+    for key, value, allowed in (("stage", stage, STAGES), ("batch", batch, BATCHES)):
+        if value not in allowed:
+            raise SuiteError(f"{path}: meta.{key} must be one of {allowed}, not {value!r}")
     if not asset:
         raise SuiteError(f"{path}: meta.asset (or meta.entity for a landed suite) is missing")
     if not doc["expectations"]:
@@ -140,16 +138,9 @@ def read_suite(path: Path) -> Suite:
     derived = meta.get("derived_columns") or {}
     if not isinstance(derived, dict):
         raise SuiteError(f"{path}: meta.derived_columns must map a column name to an expression")
-    return Suite(
-        name=name,
-        path=path,
-        stage=stage,
-        asset=asset,
-        batch=batch,
-        document=doc,
-        index_columns=tuple(meta.get("index_columns") or ()),
-        derived_columns={str(k): str(v) for k, v in derived.items()},
-    )
+    index = tuple(meta.get("index_columns") or ())
+    derived = {str(k): str(v) for k, v in derived.items()}
+    return Suite(name, path, stage, asset, batch, doc, index, derived)
 
 
 def read_suites(directory: Path = EXPECTATIONS_DIR) -> dict[str, Suite]:
@@ -164,9 +155,7 @@ def build_gx_suite(suite: Suite):
     cannot build. Copies: GX edits the dicts in place, which would change the suite's digest.
     """
     import great_expectations as gx
-    from great_expectations.expectations.expectation_configuration import (
-        ExpectationConfiguration,
-    )
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     built, problems = [], []
     with gx_logger_at("great_expectations", logging.CRITICAL):  # one message, not tracebacks
