@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import dagster as dg
@@ -37,11 +38,14 @@ INLINE_MARKDOWN_LIMIT = 1000
 STAMP_FILE = ".retention_charts.json"
 
 
-def _drawn_from(matrix: pl.DataFrame, curve: pl.DataFrame) -> str:
-    """A hash of what the two pictures show, and of the code that draws them."""
-    digest = hashlib.sha256(Path(__file__).read_bytes())
-    for frame in (matrix, curve):
-        digest.update(frame.write_csv().encode())
+def picture_stamp(code: Sequence[Path], *shown: object) -> str:
+    """A hash of what a picture shows (a frame as CSV, anything else by ``repr``, which keeps
+    every bit of a float) and of the ``code`` drawing it: the same stamp draws the same PNG."""
+    digest = hashlib.sha256()
+    for path in code:
+        digest.update(path.read_bytes())
+    text = [x.write_csv() if isinstance(x, pl.DataFrame) else repr(x) for x in shown]
+    digest.update(json.dumps(text).encode())
     return digest.hexdigest()
 
 
@@ -204,7 +208,7 @@ def retention_charts(
         context.log.info("no cohorts yet: no charts drawn")
         return dg.MaterializeResult(metadata=metadata)
     heatmap_path = settings.docs_dir / HEATMAP_FILE
-    stamp = _drawn_from(matrix, curve)
+    stamp = picture_stamp([Path(__file__)], matrix, curve)
     heatmap, drew = stamped_picture(heatmap_path, stamp, lambda: draw_heatmap(matrix))
     drawn = [HEATMAP_FILE] if drew else []
     metadata["cohort_heatmap"] = image_markdown("cohort heat map", heatmap, heatmap_path)

@@ -5,14 +5,12 @@ the work lives in ``pipeline.predict``. Bad input never fails the run: with too 
 customers or no convergence the marts carry NULL predictions and the reason (prediction_model
 .status, and this asset's metadata). Two pictures are attached: P(alive) by frequency and
 recency, and predicted against actual purchase days over the last 13 weeks held out, each
-drawn again only when the figures it shows changed (``picture_stamp``). The
+drawn again only when the figures it shows changed (``assets.charts.picture_stamp``). The
 marts' expectation and freshness checks are evaluated at the end of the same step
 (assets/checks.py).
 """
 
 import datetime as dt
-import hashlib
-import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,7 +18,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from assets.charts import image_markdown, stamped_picture
+from assets.charts import image_markdown, picture_stamp, stamped_picture
 from assets.checks import CheckEntry, checks_of, evaluate_checks
 from pipeline.engine import skip
 from pipeline.predict.build import build_predictions
@@ -38,23 +36,13 @@ HOLDOUT_FILE = "prediction_holdout.png"
 # What the two marts are computed from (pipeline.engine.skip): unchanged, the fit would be the same.
 INPUTS = [("intermediate", "int_purchases"), ("meta", "pipeline_settings")]
 CODE = [Path(__file__), Path(__file__).resolve().parent.parent / "pipeline" / "predict"]
-# What draws the two pictures: with the same code and the same figures they are the same PNGs.
+# What draws the two pictures: with the same code and the same figures they are the same PNGs,
+# not drawn again (assets/charts.picture_stamp): matplotlib's import and the two pictures are
+# about three quarters of a refit's step (docs/performance.md).
 PICTURE_CODE = [
     Path(__file__).resolve().parent.parent / "pipeline" / "predict" / name
     for name in ("charts.py", "bgnbd.py")  # bgnbd: the P(alive) formula the heat map shows
 ]
-
-
-def picture_stamp(*shown: object) -> str:
-    """A hash of what a picture shows (``repr`` keeps every bit of a float) and of the code
-    drawing it: the same stamp draws the same PNG, so it is not drawn again (matplotlib's
-    import and the two pictures are about three quarters of a refit's step,
-    docs/performance.md)."""
-    digest = hashlib.sha256()
-    for path in PICTURE_CODE:
-        digest.update(path.read_bytes())
-    digest.update(json.dumps([repr(x) for x in shown]).encode())
-    return digest.hexdigest()
 
 
 def _spec(name: str) -> dg.AssetSpec:
@@ -148,7 +136,7 @@ def _predict(context: dg.AssetExecutionContext, warehouse: Warehouse):
         age = float(customers["age_weeks"].max())
         params = prediction.bg_nbd.params
         path = settings.docs_dir / P_ALIVE_FILE
-        stamp = picture_stamp(sorted(params.items()), max_frequency, age)
+        stamp = picture_stamp(PICTURE_CODE, sorted(params.items()), max_frequency, age)
         picture, _ = stamped_picture(path, stamp, lambda: draw_p_alive(params, max_frequency, age))
         pictures["p_alive_heatmap"] = image_markdown("P(alive)", picture, path)
     if table is None:
@@ -156,7 +144,7 @@ def _predict(context: dg.AssetExecutionContext, warehouse: Warehouse):
     else:
         title = f"Holdout {start} to {as_of}: actual vs BG/NBD fitted to {start}"
         path = settings.docs_dir / HOLDOUT_FILE
-        stamp = picture_stamp(table.write_csv(), title)
+        stamp = picture_stamp(PICTURE_CODE, table, title)
         picture, _ = stamped_picture(path, stamp, lambda: draw_holdout(table, title))
         pictures["holdout_chart"] = image_markdown("holdout", picture, path)
         pictures["holdout_table"] = dg.MetadataValue.md(_table_markdown(table))

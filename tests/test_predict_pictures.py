@@ -7,8 +7,8 @@ from pathlib import Path
 
 import polars as pl
 
-from assets.charts import stamped_picture
-from assets.predictions import picture_stamp
+from assets.charts import picture_stamp, stamped_picture
+from assets.predictions import PICTURE_CODE
 from pipeline.predict.charts import draw_holdout, draw_p_alive
 
 PARAMS = {"r": 0.47, "alpha": 5.6, "a": 1.2, "b": 13.1}
@@ -16,7 +16,7 @@ PARAMS = {"r": 0.47, "alpha": 5.6, "a": 1.2, "b": 13.1}
 
 def draw(path: Path, params: dict[str, float]) -> tuple[bytes, bool]:
     """The P(alive) picture as the step draws it: stamped by parameters, frequency and age."""
-    stamp = picture_stamp(sorted(params.items()), 6, 52.0)
+    stamp = picture_stamp(PICTURE_CODE, sorted(params.items()), 6, 52.0)
     return stamped_picture(path, stamp, lambda: draw_p_alive(params, 6, 52.0))
 
 
@@ -37,7 +37,7 @@ def test_a_deleted_png_is_drawn_again(tmp_path: Path) -> None:
     table = pl.DataFrame(
         {"label": ["0", "1"], "actual_mean": [0.2, 0.9], "predicted_mean": [0.25, 0.8]}
     )
-    stamp = picture_stamp(table.write_csv(), "holdout")
+    stamp = picture_stamp(PICTURE_CODE, table, "holdout")
     _, drew = stamped_picture(path, stamp, lambda: draw_holdout(table, "holdout"))
     assert drew
     path.unlink()
