@@ -1,4 +1,4 @@
-"""``warehouse_held_open``: one DuckDB instance of the warehouse for a whole command-line run."""
+"""The warehouse held open for a whole command-line run: one DuckDB instance for every step."""
 
 from pathlib import Path
 
@@ -6,13 +6,13 @@ import dagster as dg
 import duckdb
 import pytest
 
-from pipeline.cli.warehouse_hold import other_runs_active, warehouse_held_open
+from pipeline.cli.warehouse_hold import other_runs_active
 from pipeline.warehouse import open_warehouse, run, scalar
 
 
 def test_steps_share_the_held_instance_and_it_is_closed_after(tmp_path: Path) -> None:
     path = tmp_path / "warehouse.duckdb"
-    with warehouse_held_open(path):
+    with open_warehouse(path):  # as pipeline/cli/run.py holds it for the run
         # Two "steps", each opening and closing the warehouse as Warehouse.connect does.
         with open_warehouse(path) as con:
             run(con, "create table meta.t as select range as n from range(3)")

@@ -94,8 +94,9 @@ def run_pipeline(as_of: str | None = None, trigger: str = "cli") -> int:
     from pipeline.cli.progress import progress_logger, root_cause
     from pipeline.cli.run_lock import WarehouseBusy, run_lock
     from pipeline.cli.summary import print_summary
-    from pipeline.cli.warehouse_hold import other_runs_active, warehouse_held_open
+    from pipeline.cli.warehouse_hold import other_runs_active
     from pipeline.definitions import defs
+    from pipeline.warehouse import open_warehouse
 
     try:
         with run_lock(settings.data_dir):
@@ -113,7 +114,7 @@ def run_pipeline(as_of: str | None = None, trigger: str = "cli") -> int:
                 # One warehouse instance for every step (pipeline/cli/warehouse_hold.py),
                 # unless a run from the UI is in progress and needs its turns in between.
                 hold = not other_runs_active(instance)
-                with warehouse_held_open(settings.warehouse_path) if hold else nullcontext():
+                with open_warehouse(settings.warehouse_path) if hold else nullcontext():
                     result = job.execute_in_process(
                         instance=instance,
                         raise_on_error=False,

@@ -5,8 +5,10 @@ Every step opens ``warehouse.duckdb`` (``Warehouse.connect``) and closes it when
 connection checkpoints whatever the step wrote: a small run paid both some twenty times
 (docs/performance.md, "Dagster and process start"). DuckDB's Python client keeps a database
 instance while any connection to it is open and hands a new ``connect`` of the same file and
-configuration that instance, so one connection held for the run makes every step's open a
-lookup and leaves one checkpoint, when the run is over.
+configuration that instance, so one connection held for the run (``pipeline.warehouse
+.open_warehouse``, the very configuration every step opens it with: DuckDB refuses a second
+configuration of an open file) makes every step's open a lookup and leaves one checkpoint,
+when the run is over.
 
 The file stays locked between the run's steps, where a run from the UI could otherwise take
 its turn in the ``warehouse`` pool (docs/operations.md, "One writer"). Runs from the UI and the
@@ -17,13 +19,7 @@ when this run starts: then nothing is held (:func:`other_runs_active`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-
 import dagster as dg
-
-from pipeline.warehouse import open_warehouse
 
 # A run in one of these may open the warehouse between our steps; a queued one waits for ours.
 RUNNING = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
@@ -32,14 +28,3 @@ RUNNING = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.Dagster
 def other_runs_active(instance: dg.DagsterInstance) -> bool:
     """Whether a run of ``instance`` is starting, started or cancelling (this one not yet)."""
     return bool(instance.get_run_records(dg.RunsFilter(statuses=RUNNING), limit=1))
-
-
-@contextmanager
-def warehouse_held_open(path: Path) -> Iterator[None]:
-    """Hold ``path`` open (read-write, as the steps open it) until the block ends.
-
-    The connection is opened by :func:`pipeline.warehouse.open_warehouse`, so with the very
-    configuration every step uses: DuckDB refuses a second configuration of an open file.
-    """
-    with open_warehouse(path):
-        yield
