@@ -9,8 +9,8 @@ A suite's ``meta.batch`` names its builder:
 - ``customer_links``: new orders, tickets and surveys with their natural key, whether the order
   qualifies, and the customer they resolve to (where ``customer_id`` is assigned);
 - ``table``: a mart's rows (only the columns the suite reads), with ``min_row_count``;
-- ``personal_data``: a mart's column names and every text value containing ``@`` or matching
-  :mod:`pipeline.pii`'s e-mail or phone pattern.
+- ``personal_data``: marts' column names and every text value containing ``@`` or matching
+  :mod:`pipeline.pii`'s e-mail or phone pattern (one mart, or a check step's marts at once).
 
 Only the referenced columns are selected, so a wide table costs what the suite reads. The
 queries name committed tables only: GX runs them on a connection of its own (``gx_duckdb``).
@@ -25,15 +25,19 @@ import duckdb
 
 from pipeline import pii
 from pipeline.sqltext import identifier, literal
-from pipeline.validation.state import Watermark, max_shrink, min_row_count, read_watermark
+from pipeline.validation.state import (
+    LINKED_RECORDS,
+    LINKED_TABLES,
+    Watermark,
+    max_shrink,
+    min_row_count,
+    read_watermark,
+)
 from pipeline.validation.suites import Suite
 from pipeline.warehouse import rows, scalar
 
 SEQ = "_delivery_seq"
-LINKED_RECORDS = {"order": ("stg_orders", "order_id"), "ticket": ("stg_tickets", "ticket_id"),
-                  "survey": ("stg_surveys", "response_id")}  # fmt: skip
 MAX_AT_VALUES_PER_COLUMN = 200  # enough examples of a leaked e-mail; bounds memory
-MART_COLUMN = "mart"  # which mart a row of a step-wide personal-data batch comes from
 
 
 @dataclass
@@ -41,7 +45,8 @@ class Batch:
     """A query to validate, its row count, what it is (for people), GX parameters and the
     watermarks to commit. ``materialize``: a selecting (not projecting) query, run once into a
     temporary table: on a view each of GX's dozen queries would select again (on 6.2M e-mail
-    events, the repeated-key grouping cost as much as each metric)."""
+    events, the repeated-key grouping cost as much as each metric). ``assets``: the marts of
+    a personal-data batch."""
 
     sql: str
     rows: int
@@ -49,6 +54,7 @@ class Batch:
     parameters: dict[str, Any] = field(default_factory=dict)
     watermarks: dict[str, Watermark] = field(default_factory=dict)
     materialize: bool = True
+    assets: list[str] = field(default_factory=list)
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
@@ -76,40 +82,29 @@ def table_schema(con: duckdb.DuckDBPyConnection, table: str) -> tuple[str, list[
 
 def build_batch(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch:
     """The batch ``suite`` validates for ``asset`` (the mart, for the every-mart suite)."""
-    builders = {
-        "new_rows": _new_rows,
-        "currencies": _currencies,
-        "customer_links": _customer_links,
-        "table": _table,
-        "personal_data": _personal_data,
-    }
+    builders = {"new_rows": _new_rows, "currencies": _currencies, "table": _table,
+                "customer_links": _customer_links}  # fmt: skip
+    if suite.batch == "personal_data":
+        return personal_data_batch(con, [asset])
     if suite.batch not in builders:
         raise ValueError(f"{suite.path}: batch {suite.batch!r} is not built from the warehouse")
     return builders[suite.batch](con, suite, asset)
 
 
-def _columns(suite: Suite, available: list[str]) -> list[str]:
+def _select(suite: Suite, available: list[str], derived: dict[str, str] | None = None) -> str:
+    """The select list of the columns of ``available`` that ``suite`` reads, and ``derived``."""
     wanted = suite.referenced_columns()
-    return [c for c in available if c in wanted]
-
-
-def _select(columns: list[str], derived: dict[str, str] | None = None) -> str:
-    parts = [identifier(c) for c in columns] + [
-        f"{e} as {identifier(n)}" for n, e in (derived or {}).items()
-    ]
+    parts = [identifier(c) for c in available if c in wanted]
+    parts += [f"{e} as {identifier(n)}" for n, e in (derived or {}).items()]
     return ", ".join(parts) or "1 as _row"
 
 
 def _since(con: duckdb.DuckDBPyConnection, asset: str, schema: str, table: str):
-    """The watermark of ``table`` for ``asset``, the delivery it validated up to (None when
-    none, or when the warehouse was rebuilt: delivery numbers started again), the table's row
-    count and its latest delivery."""
-    mark = read_watermark(con, asset, table)
+    """The delivery ``asset``'s checks validated ``table`` up to (None when none, or when the
+    warehouse was rebuilt: delivery numbers started again), its row count and latest delivery."""
+    since = read_watermark(con, asset, table).last_delivery_seq
     total, latest = rows(con, f"select count(*), max({SEQ}) from {schema}.{table}")[0]
-    since = mark.last_delivery_seq
-    if since is not None and (latest is None or latest < since):
-        since = None
-    return mark, since, total, latest
+    return (None if latest is None or (since or 0) > latest else since), total, latest
 
 
 def _new_rows(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch:
@@ -118,18 +113,19 @@ def _new_rows(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch
     names = [c for c, _ in cols]
     if not key or key not in names or SEQ not in names:
         raise ValueError(f"{suite.path}: meta.key {key!r} and {SEQ} must be columns of {table}")
-    _, since, total, latest = _since(con, asset, schema, table)
+    since, total, latest = _since(con, asset, schema, table)
     # With no watermark the batch is every row: a projection, no filter.
-    sql = select = f"select {_select(_columns(suite, names))} from {schema}.{table}"
+    sql = select = f"select {_select(suite, names)} from {schema}.{table}"
     if since is not None:
         new = f"{SEQ} > {int(since)}"
         # Two selects, not one ``or``: each skips the row groups its filter rules out by their
         # min/max and null counts (stg_email_events at 100k, 47,600 new of 6.2M rows: 0.02 s of
         # CPU, against 0.30 s for a scan of every row).
         sql = f"{select} where {new} union all {select} where {key} is null and ({new}) is not true"
-        if _checks_unique(suite, key):
-            # Uniqueness holds against the whole table: every row whose key repeats, too. (The
-            # staging suites check none: their models' selects make the key unique.)
+        if any(
+            e["type"] == "expect_column_values_to_be_unique" and e["kwargs"].get("column") == key
+            for e in suite.expectations
+        ):  # Uniqueness holds against the whole table: every row whose key repeats, too.
             sql += (
                 f" union all {select} where ({new}) is not true and {key} in ("
                 f"select {key} from {schema}.{table} group by {key} having count(*) > 1)"
@@ -145,15 +141,6 @@ def _new_rows(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch
     )
 
 
-def _checks_unique(suite: Suite, key: str) -> bool:
-    """Whether ``suite`` expects its key column ``key`` to be unique."""
-    return any(
-        e.get("type") == "expect_column_values_to_be_unique"
-        and (e.get("kwargs") or {}).get("column") == key
-        for e in suite.expectations
-    )
-
-
 def _currencies(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch:
     table = f"{table_schema(con, suite.asset)[0]}.{suite.asset}"
     sql = f"select currency, count(*) as orders from {table} where currency is not null group by 1"
@@ -162,7 +149,7 @@ def _currencies(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Bat
 
 
 def _customer_links(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch:
-    for needed in ("int_record_links", "int_orders", "int_customers"):
+    for needed in LINKED_TABLES:
         table_schema(con, needed)
     parts, marks = [], {}
     for record_type, (table, key) in LINKED_RECORDS.items():
@@ -170,7 +157,7 @@ def _customer_links(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) ->
             schema, _ = table_schema(con, table)
         except MissingTable:
             continue
-        _, since, total, latest = _since(con, asset, schema, table)
+        since, total, latest = _since(con, asset, schema, table)
         parts.append(
             f"select {literal(record_type)} as record_type, {key} as record_id "
             f"from {schema}.{table} where {SEQ} > {-1 if since is None else int(since)}"
@@ -207,10 +194,8 @@ def _customer_links(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) ->
 
 def _table(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch:
     schema, cols = table_schema(con, suite.asset)
-    sql = (
-        f"select {_select(_columns(suite, [c for c, _ in cols]), suite.derived_columns)} "
-        f"from {schema}.{suite.asset}"
-    )
+    select = _select(suite, [c for c, _ in cols], suite.derived_columns)
+    sql = f"select {select} from {schema}.{suite.asset}"
     height = _count(con, sql)
     last_good = read_watermark(con, asset, suite.asset).row_count
     floor = min_row_count(last_good, max_shrink())
@@ -225,56 +210,43 @@ def _table(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch:
     )
 
 
-def _personal_data_sql(con: duckdb.DuckDBPyConnection, asset: str) -> tuple[str, int]:
-    """The personal-data query of one mart (``mart_column``, ``value``) and its column count."""
-    schema, cols = table_schema(con, asset)
-    text = [c for c, t in cols if t.upper().startswith(("VARCHAR", "TEXT", "STRING"))]
-    names = " union all ".join(
-        f"select {literal(c)} as mart_column, cast(null as varchar) as value" for c, _ in cols
-    )
-    values = [
-        f"(select {literal(c)} as mart_column, cast({q} as varchar) as value "
-        f"from {schema}.{asset} where contains({q}, '@') or {pii.matches_sql(q)} "
-        f"limit {MAX_AT_VALUES_PER_COLUMN})"
-        for c in text
-        for q in [identifier(c)]
-    ]
-    return " union all ".join([names, *values]), len(cols)
-
-
-def personal_data_description(asset: str, columns: int, height: int) -> str:
-    """What a personal-data batch of ``asset`` holds, for people."""
-    return (
-        f"{columns} column names of {asset} and {height - columns} text values "
-        f"with '@' or like an e-mail address or phone number "
-        f"(at most {MAX_AT_VALUES_PER_COLUMN} per column)"
-    )
-
-
-def _personal_data(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch:
-    sql, columns = _personal_data_sql(con, asset)
-    height = _count(con, sql)
-    return Batch(sql, height, personal_data_description(asset, columns, height))
-
-
-@dataclass
-class StepBatch:
-    """The personal-data batch of several marts in one query: a ``mart`` column names each
-    row's mart."""
-
-    sql: str
-    assets: list[str]
-
-
-def personal_data_batch(con: duckdb.DuckDBPyConnection, assets: list[str]) -> StepBatch | None:
-    """The personal-data batch of every mart of ``assets`` that exists (None if none does)."""
-    parts, columns = [], {}
-    for asset in assets:
+def personal_data_batch(con: duckdb.DuckDBPyConnection, marts: list[str]) -> Batch:
+    """The personal-data batch of the ``marts`` that exist (MissingTable if none does): per
+    mart (``mart``), one row per column name (``mart_column``, value null) and each text value
+    with '@' or like an e-mail address or phone number (``value``)."""
+    parts, found = [], {}
+    for mart in marts:
         try:
-            sql, columns[asset] = _personal_data_sql(con, asset)
+            schema, cols = table_schema(con, mart)
         except MissingTable:
+            if len(marts) == 1:
+                raise
             continue  # its own check says so
-        parts.append(f"select {literal(asset)} as {MART_COLUMN}, * from ({sql})")
-    if not parts:
-        return None
-    return StepBatch(" union all ".join(parts), list(columns))
+        found[mart] = len(cols)
+        parts += [
+            f"select {literal(mart)} as mart, {literal(c)} as mart_column, "
+            "cast(null as varchar) as value"
+            for c, _ in cols
+        ]
+        parts += [
+            f"(select {literal(mart)} as mart, {literal(c)} as mart_column, cast({q} as varchar) "
+            f"as value from {schema}.{mart} where contains({q}, '@') or {pii.matches_sql(q)} "
+            f"limit {MAX_AT_VALUES_PER_COLUMN})"
+            for c, t in cols
+            if t.upper().startswith(("VARCHAR", "TEXT", "STRING"))
+            for q in [identifier(c)]
+        ]
+    if not found:
+        raise MissingTable(f"none of the marts {', '.join(marts)} exists yet")
+    sql = " union all ".join(parts)
+    height, columns = _count(con, sql), sum(found.values())
+    return Batch(
+        sql=sql,
+        rows=height,
+        description=(
+            f"{columns} column names of {', '.join(found)} and {height - columns} text values "
+            f"with '@' or like an e-mail address or phone number "
+            f"(at most {MAX_AT_VALUES_PER_COLUMN} per column)"
+        ),
+        assets=list(found),
+    )

@@ -71,21 +71,21 @@ def validate_assets(
 ) -> dict[str, AssetValidation]:
     """Run each ``(asset, suites)`` of one check step on its batches through one GX data source
     (:func:`run_batches`). An asset whose tables and suites are as at its last pass is not run
-    again (:mod:`.state`); the personal-data guard runs once over all (:func:`_step_outcomes`)."""
+    again (:mod:`.state`); the personal-data suite runs once over all
+    (:func:`_shared_outcomes`)."""
     results: dict[str, AssetValidation] = {}
     pending = []
     for asset, suites in targets:
         # Taken before GX runs: building a GX suite edits the documents' dicts in place.
         key, tables = suites_key(suites), fingerprint(con, suites, asset)
-        same = unchanged_since(con, asset, key, tables)
-        if same is not None:
+        if same := unchanged_since(con, asset, key, tables):
             results[asset] = AssetValidation(asset, unchanged=same)
         else:
             pending.append((asset, suites, key, tables))
     if not pending:
         return results
     with sql_source(con) as source:  # GX's SQL engine, inside this process's database
-        shared = _step_outcomes(con, source, run_id, [(a, s) for a, s, _, _ in pending])
+        shared = _shared_outcomes(con, source, run_id, [(a, s) for a, s, _, _ in pending])
 
         def validate(suite: Suite, b: Batch, /, **fields) -> SuiteOutcome:
             return run_suite_sql(source, suite, b.sql, b.rows, materialize=b.materialize, **fields)
@@ -104,35 +104,32 @@ def validate_assets(
     return results
 
 
-def _step_outcomes(con, source: SqlSource, run_id: str, pending) -> dict[tuple, SuiteOutcome]:
+def _shared_outcomes(con, source: SqlSource, run_id: str, pending) -> dict[tuple, SuiteOutcome]:
     """``(suite, asset) -> outcome`` of the personal-data suite run once over the step's assets
     (GX's fixed cost per suite run, not per mart). Only a pass is shared: on a failure, or with
     ``PIPELINE_DATA_DOCS=all``, each asset runs it on its own batch (own counts, examples, page)."""
-    if docs_mode() == "all":
-        return {}
     wanted: dict[str, tuple[Suite, list[str]]] = {}
-    for asset, suites in pending:
+    for asset, suites in pending if docs_mode() != "all" else ():
         for suite in (s for s in suites if s.batch == "personal_data"):
             wanted.setdefault(suite.name, (suite, []))[1].append(asset)
     found: dict[tuple[str, str], SuiteOutcome] = {}
-    for suite, assets in wanted.values():
-        if len(assets) < 2 or (batch := personal_data_batch(con, assets)) is None:
-            continue
-        marts = ", ".join(batch.assets)
+    for suite, assets in (w for w in wanted.values() if len(w[1]) > 1):
+        try:
+            batch = personal_data_batch(con, assets)
+        except MissingTable:
+            continue  # each check says so
         text = (
-            f"column names and text values of {marts}, validated in one run with the step's "
-            f"{len(batch.assets)} changed marts: rows and counts are the step's"
+            f"{batch.description}, validated in one run with the step's {len(batch.assets)} "
+            "changed marts: rows and counts are the step's"
         )
         outcome = run_suite_sql(
-            source, suite, batch.sql, 0, materialize=True, target=marts, batch=text, run_id=run_id
-        )
-        if outcome.status != "passed":
-            continue
-        # Not counted apart: every row has a mart_column, so GX's element count is the rows.
-        outcome.rows = max(e.element_count or 0 for e in outcome.expectations)
-        outcome.seconds = round(outcome.seconds / len(batch.assets), 3)  # logged once per mart
-        for asset in batch.assets:
-            found[(suite.name, asset)] = dataclasses.replace(outcome, target=asset)
+            source, suite, batch.sql, batch.rows, target=", ".join(batch.assets), batch=text,
+            run_id=run_id, materialize=True,
+        )  # fmt: skip
+        if outcome.status == "passed":
+            outcome.seconds = round(outcome.seconds / len(batch.assets), 3)  # logged per mart
+            for asset in batch.assets:
+                found[(suite.name, asset)] = dataclasses.replace(outcome, target=asset)
     return found
 
 

@@ -3,8 +3,8 @@ records a materialization whether or not its checks passed, and a run may use an
 instance; docs/validation.md#staging).
 
 - ``meta.validation_watermarks``, per table: the highest ``_delivery_seq`` validated (the next
-  staging check validates only later rows), the row count (a mart that shrinks too much fails)
-  and the build; moved only when the asset's checks have no critical failure.
+  staging check validates only later rows) and the row count (a mart that shrinks too much
+  fails); moved only when the asset's checks have no critical failure.
 - ``meta.validation_passes``, per check asset: its suites and its tables' content at its last
   *pass*; when both are the same, the check reuses that pass. A warning is never reused.
 """
@@ -23,19 +23,23 @@ from pipeline.engine import BuildLog
 from pipeline.engine.skip import HASH_ROWS, code_version, content_hash
 from pipeline.sqltext import identifier
 from pipeline.validation.suites import Suite
-from pipeline.warehouse import add_missing_columns, rows, run, scalar
+from pipeline.warehouse import rows, run, scalar
 
 DDL = (
     "create schema if not exists meta",
     "create table if not exists meta.validation_watermarks (check_asset text, table_name text, "
     "last_delivery_seq bigint, row_count bigint, run_id text, validated_at timestamp, "
-    "build_id bigint, primary key (check_asset, table_name))",
+    "primary key (check_asset, table_name))",
     "create table if not exists meta.validation_passes (check_asset varchar primary key, "
     "suites varchar, tables varchar, run_id varchar, validated_at timestamp)",
 )
 _HERE = Path(__file__).resolve().parent
 # The code that chooses a batch's rows: a change to it validates everything again.
 _BATCH_CODE = (_HERE / "batches.py", _HERE.parent / "pii.py")
+# The tables a batch reads besides its suite's own (``personal_data``: the mart checked).
+LINKED_TABLES = ("int_record_links", "int_orders", "int_customers")
+LINKED_RECORDS = {"order": ("stg_orders", "order_id"), "ticket": ("stg_tickets", "ticket_id"),
+                  "survey": ("stg_surveys", "response_id")}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,6 @@ class Watermark:
 
     last_delivery_seq: int | None
     row_count: int | None
-    build_id: int | None = None  # the table's build (pipeline.engine) it saw
 
 
 @dataclass(frozen=True)
@@ -61,10 +64,9 @@ class Unchanged:
 
 
 def ensure_state(con: duckdb.DuckDBPyConnection) -> None:
-    """Create both tables when missing (and ``build_id`` in a warehouse made before it)."""
+    """Create both tables when missing."""
     for sql in DDL:
         run(con, sql)
-    add_missing_columns(con, "meta", "validation_watermarks", {"build_id": "bigint"})
 
 
 def _now() -> dt.datetime:  # naive UTC, as the timestamp columns hold
@@ -76,11 +78,11 @@ def read_watermark(con: duckdb.DuckDBPyConnection, check_asset: str, table: str)
     ensure_state(con)
     found = rows(
         con,
-        "select last_delivery_seq, row_count, build_id from meta.validation_watermarks "
+        "select last_delivery_seq, row_count from meta.validation_watermarks "
         "where check_asset = ? and table_name = ?",
         [check_asset, table],
     )
-    return Watermark(*found[0]) if found else Watermark(None, None, None)
+    return Watermark(*found[0]) if found else Watermark(None, None)
 
 
 def write_watermarks(
@@ -91,13 +93,13 @@ def write_watermarks(
     values = [
         v
         for table, m in marks.items()
-        for v in (check_asset, table, m.last_delivery_seq, m.row_count, run_id, _now(), m.build_id)
+        for v in (check_asset, table, m.last_delivery_seq, m.row_count, run_id, _now())
     ]
     run(
         con,
         "insert or replace into meta.validation_watermarks (check_asset, table_name, "
-        "last_delivery_seq, row_count, run_id, validated_at, build_id) "
-        f"values {', '.join(['(?, ?, ?, ?, ?, ?, ?)'] * len(marks))}",
+        "last_delivery_seq, row_count, run_id, validated_at) "
+        f"values {', '.join(['(?, ?, ?, ?, ?, ?)'] * len(marks))}",
         values,
     )
 
@@ -121,33 +123,30 @@ def suites_key(suites: list[Suite]) -> str:
 
 
 def fingerprint(con: duckdb.DuckDBPyConnection, suites: list[Suite], asset: str) -> dict:
-    """Content hash of every table the suites' batches of ``asset`` read (missing: ``None``)."""
-    # batches reads watermarks from here: imported on use.
-    from pipeline.validation.batches import LINKED_RECORDS, MissingTable, table_schema
-
-    found: dict[str, str | None] = {}
+    """Content hash of every table the suites' batches of ``asset`` read (missing: ``None``).
+    Not the engine's fingerprints (``pipeline.engine.skip``): they vouch for a build, not for
+    rows changed since (by hand, or by a test standing in for a build)."""
+    schemas = dict(rows(con, "select table_name, schema_name from duckdb_tables()"))
+    read = {asset}
     for suite in suites:
-        read = {
-            "customer_links": ["int_record_links", "int_orders", "int_customers"]
-            + [table for table, _ in LINKED_RECORDS.values()],
-            "personal_data": [asset],
-        }.get(suite.batch, [suite.asset])
-        for table in (t for t in read if t not in found):
-            try:
-                schema = table_schema(con, table)[0]
-            except MissingTable:
-                found[table] = None
-                continue
-            count = int(
-                scalar(con, f"select count(*) from {identifier(schema)}.{identifier(table)}")
-            )
-            # Hashing a big table (60M e-mail events at 1M customers) would cost seconds on every
-            # run it changed in: its build number vouches instead (none: never reused).
-            if count <= HASH_ROWS:
-                found[table] = content_hash(con, schema, table)
-            else:
-                build = BuildLog(con).build_id(table)
-                found[table] = None if build is None else f"{count} rows, build {build}"
+        if suite.batch == "customer_links":
+            read |= {*LINKED_TABLES, *(t for t, _ in LINKED_RECORDS.values())}
+        elif suite.batch != "personal_data":
+            read.add(suite.asset)
+    found: dict[str, str | None] = {}
+    for table in sorted(read):
+        if (schema := schemas.get(table)) is None:
+            found[table] = None
+            continue
+        count = int(scalar(con, f"select count(*) from {identifier(schema)}.{identifier(table)}"))
+        # Hashing a big table (60M e-mail events at 1M customers) would cost seconds on every
+        # run it changed in: its build number vouches instead (none: never reused).
+        build = BuildLog(con).build_id(table) if count > HASH_ROWS else None
+        found[table] = (
+            content_hash(con, schema, table)
+            if count <= HASH_ROWS
+            else (None if build is None else f"{count} rows, build {build}")
+        )
     return found
 
 
