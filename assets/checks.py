@@ -3,30 +3,15 @@
 - ``landed_expectations`` on each ``raw_<entity>``: this run's deliveries. ERROR when the landed
   suite refused a file; WARN for quarantined rows, files refused on reading and warnings (such
   as rows dated after as_of, which land and which the marts ignore until as_of reaches them).
-- ``staging_expectations`` on each ``stg_<entity>`` (new rows, key uniqueness) and on
-  ``int_customers`` (orders, tickets and surveys resolve to a customer).
-- ``mart_expectations`` on each mart: ranges, identities, one row per key, shrinkage, no
-  personal data.
-
-With ``PIPELINE_ENGINE=spark`` the staging and mart suites of the SQL models run on their Spark
-tables in the lake with GX's Spark engine (pipeline.spark.checks), same suites, same
-outcomes and blocking; the Python-built prediction marts stay on the DuckDB route.
-
-Every check is blocking: an ERROR stops what depends on the asset in the same run, so
-``serving_marts`` is not republished and BI keeps the last good file. WARN only shows. GX is
-imported when a check runs.
+- ``staging_expectations`` on each ``stg_<entity>`` and on ``int_customers``; ``mart_expectations``
+  on each mart. With ``PIPELINE_ENGINE=spark`` those of the SQL models run on their lake tables
+  with GX's Spark engine (pipeline.spark.checks); the prediction marts stay on DuckDB.
 
 No step of their own: each check is evaluated at the end of the step that builds its asset
-(``check_specs`` of that multi-asset, :func:`evaluate_checks`): the landed checks in
-``raw_ingest``, the staging, intermediate and SQL marts' suites (and the SQL marts'
-``fresh_data``, assets/freshness.py) in ``sql_staging``, ``sql_intermediate`` and ``sql_marts``,
-the prediction marts' in ``predictions``. A blocking check that fails with ERROR fails that
-step once all of its results are in, so what depends on any of its assets does not run, as a
-failed check step did before; each check keeps its own result, severity and place in the UI.
-A step saved is a Dagster step start, a warehouse connection and a Data Docs index write
-(docs/performance.md). A step's suite checks run through one GX data source, the
-personal-data suite once over all of its changed marts
-(``pipeline.validation.stages.validate_assets``).
+(``check_specs`` of that multi-asset, :func:`evaluate_checks`). Every check is blocking: an ERROR
+fails that step once all its results are in, so what depends on its assets does not run and
+BI keeps the last good file; WARN only shows. A step's suite checks run through one GX data
+source (``pipeline.validation.stages.validate_assets``). GX is imported when a check runs.
 """
 
 from collections.abc import Callable, Iterator, Sequence
@@ -54,16 +39,22 @@ from pipeline.warehouse import Warehouse
 
 # Runs one check on an open connection: (context, con, settings, Data Docs index path) -> result.
 CheckRun = Callable[..., dg.AssetCheckResult]
-CHECK_NAMES = {
-    "landed": "landed_expectations",
-    "staging": "staging_expectations",
-    "marts": "mart_expectations",
-}
+CHECK_NAMES = {"landed": "landed_expectations", "staging": "staging_expectations",
+               "marts": "mart_expectations"}  # fmt: skip
 
 
-def _severity(status: str) -> dg.AssetCheckSeverity:
-    # Dagster reads the severity of a failed check only: WARN shows, ERROR blocks.
-    return dg.AssetCheckSeverity.WARN if status == "warning" else dg.AssetCheckSeverity.ERROR
+@dataclass(frozen=True)
+class SuiteCheck:
+    """The staging or mart suites of ``asset`` (on its Spark table when ``PIPELINE_ENGINE=spark``
+    and it is a ``sql_model``); a step runs its suite checks together (:func:`run_suite_checks`)."""
+
+    asset: str
+    paths: tuple[Path, ...]
+    sql_model: bool = False
+
+
+# A check as its building step holds it: its spec, and how it is evaluated.
+CheckEntry = tuple[dg.AssetCheckSpec, CheckRun | SuiteCheck]
 
 
 def _outcome_metadata(outcomes: list[SuiteOutcome], failed_only: bool = False) -> dict:
@@ -81,6 +72,15 @@ def _outcome_metadata(outcomes: list[SuiteOutcome], failed_only: bool = False) -
     return metadata
 
 
+def _result(status: str, summary: str, metadata: dict, index: str) -> dg.AssetCheckResult:
+    metadata["data_docs_index"] = dg.MetadataValue.path(index)
+    # Dagster reads the severity of a failed check only: WARN shows, ERROR blocks.
+    severity = dg.AssetCheckSeverity.WARN if status == "warning" else dg.AssetCheckSeverity.ERROR
+    return dg.AssetCheckResult(
+        passed=status == "passed", severity=severity, description=summary, metadata=metadata
+    )
+
+
 def landed_result(result: LandedValidation, index: str) -> dg.AssetCheckResult:
     """The landed check's result for this run's deliveries of one entity."""
     outcomes = [f.outcome for f in result.files if f.outcome is not None]
@@ -89,84 +89,54 @@ def landed_result(result: LandedValidation, index: str) -> dg.AssetCheckResult:
         "files_refused_by_suite": sum(f.refused_by_suite for f in result.files),
         "rows_quarantined": sum(f.rows_quarantined for f in result.files),
         **_outcome_metadata(outcomes, failed_only=len(outcomes) > 1),
-        "data_docs_index": dg.MetadataValue.path(index),
     }
-    return dg.AssetCheckResult(
-        passed=result.status == "passed",
-        severity=_severity(result.status),
-        description=result.summary(),
-        metadata=metadata,
-    )
+    return _result(result.status, result.summary(), metadata, index)
 
 
 def suite_result(result: AssetValidation, suites: list[Suite], index: str) -> dg.AssetCheckResult:
     """The staging or mart check's result for one asset."""
+    batches = "\n".join(f"- {o.suite}: {o.batch}" for o in result.outcomes) or "-"
     metadata = {
         "suites": ", ".join(s.name for s in suites),
-        "batches": dg.MetadataValue.md(
-            "\n".join(f"- {o.suite}: {o.batch}" for o in result.outcomes) or "-"
-        ),
+        "batches": dg.MetadataValue.md(batches),
         **_outcome_metadata(result.outcomes),
-        **(
-            {"unchanged_since_run": result.unchanged.run_id, "unchanged": result.unchanged.text()}
-            if result.unchanged
-            else {}
-        ),
-        "data_docs_index": dg.MetadataValue.path(index),
     }
-    return dg.AssetCheckResult(
-        passed=result.status == "passed",
-        severity=_severity(result.status),
-        description=result.summary(),
-        metadata=metadata,
-    )
+    if result.unchanged:
+        metadata |= {"unchanged_since_run": result.unchanged.run_id,
+                     "unchanged": result.unchanged.text()}  # fmt: skip
+    return _result(result.status, result.summary(), metadata, index)
 
 
-def _landed_spec(entity: Entity) -> dg.AssetCheckSpec:
-    return dg.AssetCheckSpec(
-        CHECK_NAMES["landed"],
-        asset=entity.raw_table,
-        blocking=True,
-        description=(
-            f"Deliveries of {entity.name} in this run against expectations/landed_"
-            f"{entity.name}.json (run before insert). ERROR if the suite refused a file; "
-            "WARN for quarantined rows, files refused on reading or rows dated after as_of "
-            "(they land; the marts ignore them until as_of reaches them)."
-        ),
-    )
-
-
-def _suite_spec(asset: str, suites: list[Suite]) -> dg.AssetCheckSpec:
-    return dg.AssetCheckSpec(
-        CHECK_NAMES[suites[0].stage],
-        asset=asset,
-        blocking=True,
-        description=(
-            f"Expectation suites {', '.join(s.name for s in suites)} (expectations/); "
-            "critical expectations block everything downstream."
-        ),
-    )
-
-
-def _run_landed(entity: Entity) -> CheckRun:
-    """How this run's deliveries of ``entity`` met the landed suite (read from the run log)."""
+def _landed_entry(entity: Entity) -> CheckEntry:
+    """The landed check of ``entity``: how this run's deliveries met its suite (the run log)."""
 
     def run(context, con, settings, index: str) -> dg.AssetCheckResult:
         result = landed_validation(con, settings, entity.name, context.run.run_id)
         context.log.info(result.summary())
         return landed_result(result, index)
 
-    return run
+    description = (
+        f"Deliveries of {entity.name} in this run against expectations/landed_{entity.name}"
+        ".json (run before insert). ERROR if the suite refused a file; WARN for quarantined "
+        "rows, files refused on reading or rows dated after as_of (they land; the marts ignore "
+        "them until as_of reaches them)."
+    )
+    spec = dg.AssetCheckSpec(
+        CHECK_NAMES["landed"], asset=entity.raw_table, blocking=True, description=description
+    )
+    return spec, run
 
 
-@dataclass(frozen=True)
-class SuiteCheck:
-    """The staging or mart suites of ``asset`` (on its Spark table when ``PIPELINE_ENGINE=spark``
-    and it is a ``sql_model``); a step runs its suite checks together (:func:`run_suite_checks`)."""
-
-    asset: str
-    paths: tuple[Path, ...]
-    sql_model: bool = False
+def _suite_entry(asset: str, suites: list[Suite], sql_model: bool = True) -> CheckEntry:
+    """The staging or mart check of ``asset``: its suites (on Spark too if a ``sql_model``)."""
+    description = (
+        f"Expectation suites {', '.join(s.name for s in suites)} (expectations/); "
+        "critical expectations block everything downstream."
+    )
+    spec = dg.AssetCheckSpec(
+        CHECK_NAMES[suites[0].stage], asset=asset, blocking=True, description=description
+    )
+    return spec, SuiteCheck(asset, tuple(s.path for s in suites), sql_model)
 
 
 def run_suite_checks(
@@ -188,10 +158,6 @@ def run_suite_checks(
     duck = [(c.asset, current[c.asset]) for c in checks if c.asset not in results]
     results.update(validate_assets(con, settings, duck, run_id))
     return {c.asset: (results[c.asset], current[c.asset]) for c in checks}
-
-
-# A check as its building step holds it: its spec, and how it is evaluated.
-CheckEntry = tuple[dg.AssetCheckSpec, CheckRun | SuiteCheck]
 
 
 def evaluate_checks(
@@ -241,10 +207,6 @@ def grouped_check(name: str, checks: list[CheckEntry]) -> dg.AssetChecksDefiniti
     return _check
 
 
-def _suite_check(asset: str, suites: list[Suite], sql_model: bool = False) -> SuiteCheck:
-    return SuiteCheck(asset, tuple(s.path for s in suites), sql_model)
-
-
 def build_step_checks() -> dict[str, list[CheckEntry]]:
     """The checks of every asset in the repository that has suites, by the step that builds the
     asset and evaluates them: ``landed`` (``raw_ingest``), each SQL layer (``staging``,
@@ -253,14 +215,12 @@ def build_step_checks() -> dict[str, list[CheckEntry]]:
     ``PIPELINE_ENGINE=spark`` also GX's registry, to refuse an expectation Spark cannot run."""
     suites = read_suites()
     steps: dict[str, list[CheckEntry]] = {"landed": [], "predictions": []}
-    steps["landed"] = [(_landed_spec(e), _run_landed(e)) for e in ENTITIES.values()]
+    steps["landed"] = [_landed_entry(e) for e in ENTITIES.values()]
     on_spark: list[Suite] = []
     for model in discover_models():
         mine = suites_for(model.name, model.layer, suites)
         if mine:
-            steps.setdefault(model.layer, []).append(
-                (_suite_spec(model.name, mine), _suite_check(model.name, mine, sql_model=True))
-            )
+            steps.setdefault(model.layer, []).append(_suite_entry(model.name, mine))
             on_spark += mine
     if spark_engine.engine() == "spark":
         from pipeline.spark.checks import check_suites_run_on_spark
@@ -271,7 +231,7 @@ def build_step_checks() -> dict[str, list[CheckEntry]]:
     for mart in PREDICTION_MARTS:
         mine = suites_for(mart, "marts", suites)
         if mine:
-            steps["predictions"].append((_suite_spec(mart, mine), _suite_check(mart, mine)))
+            steps["predictions"].append(_suite_entry(mart, mine, sql_model=False))
     for mart in mart_names():
         step = "predictions" if mart in PREDICTION_MARTS else "marts"
         steps.setdefault(step, []).append(freshness_check(mart))

@@ -100,10 +100,11 @@ def _datasource(session, spark):
     return datasource
 
 
-def run_suite_spark(frame, suite: Suite, rows: int, **fields) -> SuiteOutcome:
-    """Validate DataFrame ``frame`` (``rows`` rows) against ``suite`` (``fields``:
-    ``validate_batch``'s); its asset is removed after, as a batch holds the frame."""
+def run_suite_spark(frame, suite: Suite, rows: int | None, **fields) -> SuiteOutcome:
+    """Validate DataFrame ``frame`` (``rows`` rows, None: counted) against ``suite``
+    (``fields``: ``validate_batch``'s); its asset is removed after, as a batch holds it."""
     started = time.perf_counter()
+    rows = frame.count() if rows is None else rows
     session = _session()
     datasource = _datasource(session, frame.sparkSession)
     name = f"{suite.name}__{next(session.names)}"

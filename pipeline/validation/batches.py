@@ -49,7 +49,7 @@ class Batch:
     a personal-data batch."""
 
     sql: str
-    rows: int
+    rows: int | None  # None: counted when validated
     description: str
     parameters: dict[str, Any] = field(default_factory=dict)
     watermarks: dict[str, Watermark] = field(default_factory=dict)
@@ -238,13 +238,11 @@ def personal_data_batch(con: duckdb.DuckDBPyConnection, marts: list[str]) -> Bat
         ]
     if not found:
         raise MissingTable(f"none of the marts {', '.join(marts)} exists yet")
-    sql = " union all ".join(parts)
-    height, columns = _count(con, sql), sum(found.values())
     return Batch(
-        sql=sql,
-        rows=height,
+        sql=" union all ".join(parts),
+        rows=None,  # counted in its temporary table: the scan runs once
         description=(
-            f"{columns} column names of {', '.join(found)} and {height - columns} text values "
+            f"{sum(found.values())} column names of {', '.join(found)} and the text values "
             f"with '@' or like an e-mail address or phone number "
             f"(at most {MAX_AT_VALUES_PER_COLUMN} per column)"
         ),
