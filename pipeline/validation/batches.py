@@ -1,19 +1,7 @@
-"""The batches staging and mart suites run on: SQL queries GX's SQL engine runs inside DuckDB.
-
-A suite's ``meta.batch`` names its builder:
-
-- ``new_rows``: a staging table's rows delivered after the last good validation (its
-  watermark), plus every row whose key is null (and, for a suite expecting the key unique,
-  every row whose key repeats: uniqueness holds against the whole table);
-- ``currencies``: the distinct currencies of ``stg_orders`` with their order counts;
-- ``customer_links``: new orders, tickets and surveys with their natural key, whether the order
-  qualifies, and the customer they resolve to (where ``customer_id`` is assigned);
-- ``table``: a mart's rows (only the columns the suite reads), with ``min_row_count``;
-- ``personal_data``: marts' column names and every text value containing ``@`` or matching
-  :mod:`pipeline.pii`'s e-mail or phone pattern (one mart, or a check step's marts at once).
-
-Only the referenced columns are selected, so a wide table costs what the suite reads. The
-queries name committed tables only: GX runs them on a connection of its own (``gx_duckdb``).
+"""The batches staging and mart suites run on: SQL queries GX's SQL engine runs inside DuckDB,
+one builder per ``meta.batch`` (``new_rows``, ``currencies``, ``customer_links``, ``table``,
+``personal_data``; docs/validation.md#suite-files). Only the columns a suite reads are selected,
+and only committed tables named: GX runs them on a connection of its own (``gx_duckdb``).
 """
 
 from __future__ import annotations

@@ -1,12 +1,8 @@
-"""What the last passing validation of each check asset saw, kept in the warehouse (Dagster
-records a materialization whether or not its checks passed, and a run may use an ephemeral
-instance; docs/validation.md#staging).
-
-- ``meta.validation_watermarks``, per table: the highest ``_delivery_seq`` validated (the next
-  staging check validates only later rows) and the row count (a mart that shrinks too much
-  fails); moved only when the asset's checks have no critical failure.
-- ``meta.validation_passes``, per check asset: its suites and its tables' content at its last
-  *pass*; when both are the same, the check reuses that pass. A warning is never reused.
+"""What each check asset's last good validation saw, kept in the warehouse (Dagster records a
+materialization whether or not its checks passed; docs/validation.md, "Watermarks and unchanged
+checks"): ``meta.validation_watermarks`` (per table: the last ``_delivery_seq`` validated, the
+row count), moved without a critical failure; ``meta.validation_passes`` (per check asset: its
+suites and its tables' content at its last *pass*), which a check with both the same reuses.
 """
 
 from __future__ import annotations
