@@ -122,7 +122,13 @@ def fingerprint(con: duckdb.DuckDBPyConnection, suites: list[Suite], asset: str)
     """Content hash of every table the suites' batches of ``asset`` read (missing: ``None``).
     Not the engine's fingerprints (``pipeline.engine.skip``): they vouch for a build, not for
     rows changed since (by hand, or by a test standing in for a build)."""
-    schemas = dict(rows(con, "select table_name, schema_name from duckdb_tables()"))
+    schemas = dict(
+        rows(
+            con,
+            "select table_name, schema_name from duckdb_tables() union all "
+            "select view_name, schema_name from duckdb_views() where not internal",
+        )
+    )
     read = {asset}
     for suite in suites:
         if suite.batch == "customer_links":
@@ -135,14 +141,12 @@ def fingerprint(con: duckdb.DuckDBPyConnection, suites: list[Suite], asset: str)
             found[table] = None
             continue
         count = int(scalar(con, f"select count(*) from {identifier(schema)}.{identifier(table)}"))
-        # Hashing a big table (60M e-mail events at 1M customers) would cost seconds on every
-        # run it changed in: its build number vouches instead (none: never reused).
-        build = BuildLog(con).build_id(table) if count > HASH_ROWS else None
-        found[table] = (
-            content_hash(con, schema, table)
-            if count <= HASH_ROWS
-            else (None if build is None else f"{count} rows, build {build}")
-        )
+        if count <= HASH_ROWS:
+            found[table] = content_hash(con, schema, table)
+        else:  # Hashing a big table (60M e-mail events at 1M customers) would cost seconds on
+            # every run it changed in: its build number vouches instead (none: never reused).
+            build = BuildLog(con).build_id(table)
+            found[table] = None if build is None else f"{count} rows, build {build}"
     return found
 
 
