@@ -40,8 +40,9 @@ def cpu() -> float:
 @dataclass
 class StepTiming:
     """One ``raw_ingest`` run: totals, and per entity (in landing order) its wall and CPU
-    from the end of the entity before, its rows landed and the seconds the step waited for
-    its files to be read (the first one's apart: the wait a read-ahead across entities cuts)."""
+    from the end of the entity before, its rows landed, the seconds the step waited for its
+    files to be read (the first one's apart: the wait a read-ahead across entities cuts), and
+    how long before the entity's turn its first file was read ahead (its head start)."""
 
     wall: float = 0.0
     cpu: float = 0.0
@@ -55,9 +56,11 @@ def _timed(timing: StepTiming) -> list[tuple[Any, str, Any]]:
     marks = [(cpu(), time.perf_counter())]
     metadata = ingest_asset.ingest_metadata
     reads = core.Ingestion._reads
+    read_next = core.Ingestion._read_next_entity
+    submitted: dict[str, float] = {}  # when an entity's first file was read ahead
 
     def entity(name: str) -> dict[str, float]:
-        return timing.entities.setdefault(name, {"wait": 0.0, "first_wait": 0.0})
+        return timing.entities.setdefault(name, {"wait": 0.0, "first_wait": 0.0, "head_start": 0.0})
 
     def timed_metadata(context: Any, con: Any, settings: Any, ent: Any, *a: Any) -> Any:
         out = metadata(context, con, settings, ent, *a)
@@ -82,14 +85,22 @@ def _timed(timing: StepTiming) -> list[tuple[Any, str, Any]]:
                 entity(name)["wait"] += waited
                 if first:
                     entity(name)["first_wait"] = waited
+                    if name in submitted:
+                        entity(name)["head_start"] = t - submitted[name]
                     first = False
                 yield item
         finally:  # closed early (an error): the read-ahead's own clean-up runs now
             it.close()  # type: ignore[attr-defined]
 
+    def timed_read_next(self: core.Ingestion, name: str) -> None:
+        read_next(self, name)
+        if self._ahead is not None:
+            submitted[self._ahead[0]] = time.perf_counter()
+
     for owner, attr, new in (
         (ingest_asset, "ingest_metadata", timed_metadata),
         (core.Ingestion, "_reads", timed_reads),
+        (core.Ingestion, "_read_next_entity", timed_read_next),
     ):
         replaced.append((owner, attr, getattr(owner, attr)))
         setattr(owner, attr, new)
@@ -122,12 +133,15 @@ def time_step(landing: Path, work: Path, as_of: str = "2026-11-01") -> StepTimin
 def report(timing: StepTiming, out: Callable[[str], None] = print) -> None:
     """The run as a markdown table."""
     out(f"raw_ingest: wall {timing.wall:.2f} s, CPU {timing.cpu:.2f} s\n")
-    out("| entity | rows | wall s | CPU s | waited for reads s | of which first file s |")
-    out("|---|---:|---:|---:|---:|---:|")
+    out(
+        "| entity | rows | wall s | CPU s | waited for reads s | of which first file s "
+        "| first file's head start s |"
+    )
+    out("|---|---:|---:|---:|---:|---:|---:|")
     for name, t in timing.entities.items():
         out(
             f"| {name} | {t.get('rows', 0):,.0f} | {t.get('wall', 0):.2f} | {t.get('cpu', 0):.2f}"
-            f" | {t['wait']:.2f} | {t['first_wait']:.2f} |"
+            f" | {t['wait']:.2f} | {t['first_wait']:.2f} | {t['head_start']:.2f} |"
         )
     waited = sum(t["wait"] for t in timing.entities.values())
     firsts = sum(t["first_wait"] for t in timing.entities.values())

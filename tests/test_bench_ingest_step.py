@@ -31,7 +31,11 @@ def test_the_step_timed_alone_lands_every_entity_and_restores_the_functions(
     source = make_settings(tmp_path / "source")
     drop(source, "orders", "a.csv", ORDERS + "o1,c1,,2024-01-01,pending,EUR,5,,,\n")
     drop(source, "orders", "b.csv", ORDERS + "o2,c2,,2024-01-02,pending,EUR,6,,,\n")
-    before = (ingest_asset.ingest_metadata, core.Ingestion._reads)
+    before = (
+        ingest_asset.ingest_metadata,
+        core.Ingestion._reads,
+        core.Ingestion._read_next_entity,
+    )
     work = tmp_path / "work"
     timing = step.time_step(source.landing_dir, work, as_of="2024-12-31")
     # Every entity of the step, in its order; the two orders files' two rows, nothing else.
@@ -52,7 +56,11 @@ def test_the_step_timed_alone_lands_every_entity_and_restores_the_functions(
         "social_mentions": 0,
     }
     assert "first_wait" in timing.entities["orders"] and timing.wall > 0
-    assert (ingest_asset.ingest_metadata, core.Ingestion._reads) == before
+    assert (
+        ingest_asset.ingest_metadata,
+        core.Ingestion._reads,
+        core.Ingestion._read_next_entity,
+    ) == before
     assert not work.exists()  # the data directory is removed
     lines: list[str] = []
     step.report(timing, lines.append)
