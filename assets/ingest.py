@@ -7,7 +7,9 @@ before they are inserted. The six share one Dagster step, ``raw_ingest`` (a subs
 multi-asset): a run with nothing new for most entities paid a step start and a warehouse
 connection six times (docs/performance.md). Their ``landed_expectations`` checks are evaluated
 at the end of the same step (assets/checks.py). An entity whose ingest raises does not stop
-the others: the step fails after they have landed.
+the others: the step fails after they have landed. The entities land one after the other
+through one :class:`pipeline.ingest.core.Ingestion`, whose read-ahead crosses from one
+entity's last file to the next one's first.
 """
 
 from collections.abc import Sequence
@@ -64,8 +66,10 @@ def ingest_metadata(
     con: duckdb.DuckDBPyConnection,
     settings: Settings,
     entity: Entity,
+    ingestion: ingest_core.Ingestion | None = None,
 ) -> dict[str, object]:
-    """Land ``entity``'s new deliveries on ``con``; the metadata of its materialisation."""
+    """Land ``entity``'s new deliveries on ``con`` (through ``ingestion``, which reads ahead
+    across entities, when given); the metadata of its materialisation."""
 
     def log(line: str) -> None:
         # Files landed before are counted below, not logged one by one: every log line is an
@@ -73,14 +77,13 @@ def ingest_metadata(
         if SKIPPED_AS_LANDED not in line:
             context.log.info(line)
 
-    reports = ingest_core.ingest_entity(
-        con,
-        settings,
-        entity.name,
-        run_id=context.run.run_id,
-        validator=landed_validator(settings, context.run.run_id),
-        log=log,
-    )
+    validator = landed_validator(settings, context.run.run_id)
+    if ingestion is None:
+        reports = ingest_core.ingest_entity(
+            con, settings, entity.name, context.run.run_id, validator, log
+        )
+    else:
+        reports = ingestion.land(entity.name, context.run.run_id, validator, log)
     again = sum(SKIPPED_AS_LANDED in r.summary() for r in reports)
     if again:
         context.log.info(
@@ -144,17 +147,19 @@ def build_ingest_asset(checks: Sequence[CheckEntry] = ()) -> dg.AssetsDefinition
         selected = {key.to_user_string() for key in context.selected_asset_keys}
         settings = warehouse.settings()
         failed: dict[str, Exception] = {}
+        chosen = [e for e in entities if e.raw_table in selected]
         with warehouse.connect() as con:
-            for entity in entities:
-                if entity.raw_table not in selected:
-                    continue
-                try:
-                    metadata = ingest_metadata(context, con, settings, entity)
-                except Exception as err:  # the other entities still land; raised below
-                    context.log.error(f"{entity.raw_table}: {err}")
-                    failed[entity.raw_table] = err
-                    continue
-                yield dg.MaterializeResult(asset_key=entity.raw_table, metadata=metadata)
+            # One read-ahead for all: the next entity's first file is parsed while this one
+            # lands its last and its metadata is gathered (pipeline/ingest/core.py).
+            with ingest_core.Ingestion(con, settings, [e.name for e in chosen]) as ingestion:
+                for entity in chosen:
+                    try:
+                        metadata = ingest_metadata(context, con, settings, entity, ingestion)
+                    except Exception as err:  # the other entities still land; raised below
+                        context.log.error(f"{entity.raw_table}: {err}")
+                        failed[entity.raw_table] = err
+                        continue
+                    yield dg.MaterializeResult(asset_key=entity.raw_table, metadata=metadata)
             landed = [c for c in checks if c[0].asset_key.to_user_string() not in failed]
             yield from evaluate_checks(context, con, settings, landed)
         if failed:

@@ -104,15 +104,10 @@ def _sql_phase(con: Any, sql: str, *args: Any, **kwargs: Any) -> str:
     return "other SQL"
 
 
-def _sequential(paths: list, read: Callable) -> Iterator:
-    for path in paths:
-        yield path, read(path)
-
-
 def instrument(p: Phases) -> None:
     """Wrap the ingest functions of each phase (and read the files one after the other)."""
-    p.replaced.append((core, "_read_ahead", core._read_ahead))
-    core._read_ahead = _sequential  # type: ignore[assignment]
+    p.replaced.append((core.Ingestion, "read_ahead", core.Ingestion.read_ahead))
+    core.Ingestion.read_ahead = False
     p.wrap(ledger, "cached_sha256", "hashing")
     p.wrap(formats, "decode_delivery", "decode + UTF-8 check")
     p.wrap(decode, "valid_utf8", "decode + UTF-8 check")

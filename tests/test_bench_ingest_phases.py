@@ -37,7 +37,7 @@ def test_profiled_ingest_lands_the_files_and_restores_the_functions(tmp_path: Pa
         + "e2,b@x.example,c1,A,click,2025-11-04T09:00:00Z,\n"
         + "e3,,c1,A,open,2025-11-04T09:00:00Z,\n",  # no e-mail: quarantined
     )
-    before = (core._read_ahead, ledger.cached_sha256, core.run)
+    before = (core.Ingestion.read_ahead, ledger.cached_sha256, core.run)
     result = phases.profile_pipeline(tmp_path, ["email_events"])
     # Two files, three rows: e1 and e2 land, e3 (no e-mail, a required column) is quarantined.
     assert query(settings, "select event_id from raw_email_events order by 1").rows() == [
@@ -51,7 +51,7 @@ def test_profiled_ingest_lands_the_files_and_restores_the_functions(tmp_path: Pa
         assert phase in totals
     assert "DuckDB read_csv" not in totals
     assert cpu >= 0 and wall >= 0
-    assert (core._read_ahead, ledger.cached_sha256, core.run) == before
+    assert (core.Ingestion.read_ahead, ledger.cached_sha256, core.run) == before
 
 
 def test_yardstick_statements_of_one_entity(tmp_path: Path) -> None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import tempfile
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,84 +120,239 @@ def ingest_entity(
 ) -> list[FileReport]:
     """Land the new deliveries of one entity; returns one report per file found.
 
-    Files are read ahead: while one delivery is checked, validated and landed (DuckDB and GX,
-    on this thread), the next is hashed and parsed (on a worker thread), so the two cores are
-    both busy while GX validates, which is single-threaded Python. Canonical CSV is parsed by
-    DuckDB into a scratch database attached in memory to the warehouse's (``staging.py``),
-    where the checks, the landed suite and the insert read it; other files are parsed by
-    polars into Parquet files. Consecutive small deliveries wait for one landed suite run over
-    all of them when the validator can (:class:`_Group`); each still lands on its own.
+    One entity alone: :class:`Ingestion` lands several, reading ahead across them.
     """
-    ent = ENTITIES[entity]
-    ensure_tables(con, ent)
-    mappings = load_mappings(entity, settings.data_dir / "vendors")
-    seen = ledger.delivered(con)
-    seq = ledger.last_delivery_seq(con)
-    reports = []
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    remove_stale_work(settings.data_dir)
-    entries = landing_entries(settings.landing_dir / ent.landing_path, settings.landing_dir)
-    # Read by the worker thread: a snapshot, not the dict this loop updates. A refused
-    # delivery is tried again when it comes back (a mapping added, a file moved).
-    known = {sha for sha, (_, status) in seen.items() if status != "refused"}
-    hashes = ledger.hashed_before(con)  # files' hashes as last read (ledger.STATS_DDL)
-    hashed: dict[str, tuple[ledger.FileStat, str]] = {}
+    with Ingestion(con, settings, [entity]) as ingestion:
+        return ingestion.land(entity, run_id, validator, log)
 
-    staging = Staging(con)
 
-    def read(entry: Entry) -> _Read:
-        stage = staging.next_stage()
-        delivery = _read(settings, ent, entry, mappings, skip=known, stage=stage, hashes=hashes)
-        if delivery.parsed is not None and isinstance(delivery.parsed[0], str):
-            delivery.drop = functools.partial(staging.drop, stage)  # on the main thread
-        return delivery
+@dataclass
+class _Plan:
+    """What an entity's reads need, found on the main thread before its first file is read."""
 
-    group = _Group(con, settings, ent, run_id, validator)
+    entity: Entity
+    mappings: list[Mapping]
+    entries: list[Entry]
+    # Read by the worker thread: a snapshot, not the ledger the landing loop updates. A refused
+    # delivery is tried again when it comes back (a mapping added, a file moved). Taken before
+    # the entity lands, maybe while the one before it lands: a file with the same bytes as one
+    # landed since is parsed for nothing, then skipped as landed (the loop reads the ledger).
+    known: set[str]
+    hashes: dict[str, tuple[ledger.FileStat, str]]  # files' hashes as last read (STATS_DDL)
 
-    def done(report: FileReport) -> None:
-        if log:
-            log(report.summary())
-        reports.append(report)
 
-    # Closed in this order: the reading thread is done before the staging database goes.
-    with _memory_limit(con, MEMORY_LIMIT), staging, closing(_read_ahead(entries, read)) as ahead:
+class Ingestion:
+    """Several entities landed one after the other on ``con``, in ``order``, with one read-ahead.
+
+    ``with Ingestion(con, settings, ["contacts", "orders"]) as ingestion:`` then
+    ``ingestion.land(name, ...)`` for each. Files are read ahead: while one delivery is checked,
+    validated and landed (DuckDB and GX, on this thread), the next is hashed and parsed on a
+    worker thread, so the two cores are both busy while GX validates, which is single-threaded
+    Python. The next file is the next entity's first when this one has no more, so an entity
+    does not start cold (its first file parsed while the one before lands its last, and while
+    the caller records it). At most one file is read ahead; the landing itself (ledger, delivery
+    sequence, reports) stays on this thread in ``order``, as without the read-ahead.
+
+    Canonical CSV is parsed by DuckDB into a scratch database attached in memory to the
+    warehouse's (``staging.py``), where the checks, the landed suite and the insert read it;
+    other files are parsed by polars into Parquet files. Consecutive small deliveries wait for
+    one landed suite run over all of them when the validator can (:class:`_Group`); each still
+    lands on its own.
+    """
+
+    # False reads each file when its turn comes (bench/ingest_phases.py times phases so).
+    read_ahead = True
+
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, settings: Settings, order: Sequence[str]
+    ) -> None:
+        self.con, self.settings, self.order = con, settings, list(order)
+        self._plans: dict[str, _Plan] = {}
+        # The file read ahead: (entity, index in its entries, the read).
+        self._ahead: tuple[str, int, Future[_Read]] | None = None
+        self._stack = contextlib.ExitStack()
+
+    def __enter__(self) -> Ingestion:
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        remove_stale_work(self.settings.data_dir)
+        with self._stack as stack:
+            stack.enter_context(_memory_limit(self.con, MEMORY_LIMIT))
+            self.staging = stack.enter_context(Staging(self.con))
+            self.pool = stack.enter_context(
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-read")
+            )
+            # Closed in reverse: the file read ahead is done (and freed) before the reading
+            # thread stops, and the thread before the staging database goes.
+            stack.callback(self._discard_ahead)
+            self._stack = stack.pop_all()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def land(
+        self,
+        entity: str,
+        run_id: str = "manual",
+        validator: Validator | None = None,
+        log: Callable[[str], None] | None = None,
+    ) -> list[FileReport]:
+        """Land the new deliveries of ``entity``; returns one report per file found. An entity
+        that raises leaves the others to land (its file read ahead is freed)."""
+        plan = self._plan(entity)
+        con, settings, ent = self.con, self.settings, plan.entity
+        seen = ledger.delivered(con)
+        seq = ledger.last_delivery_seq(con)
+        reports = []
+        hashed: dict[str, tuple[ledger.FileStat, str]] = {}
+        group = _Group(con, settings, ent, run_id, validator)
+
+        def done(report: FileReport) -> None:
+            if log:
+                log(report.summary())
+            reports.append(report)
+
+        # Closed in this order: the group's files, then the file read ahead if it is this
+        # entity's (the next entity's first is kept for it).
+        with closing(self._reads(entity)) as reads:
+            try:
+                for entry, delivery in reads:
+                    group.current = delivery  # closed with the group if this loop fails
+                    path = entry.path
+                    rel = path.relative_to(settings.landing_dir).as_posix()
+                    if delivery.stat is not None:
+                        hashed[rel] = (delivery.stat, delivery.sha)
+                    if delivery.sha in group.shas:  # same bytes as a file not yet landed
+                        _flush(group, seen, done)
+                    before = seen.get(delivery.sha)
+                    if entry.kind in ("hidden", "outside"):
+                        why = HIDDEN_REASON if entry.kind == "hidden" else OUTSIDE_REASON
+                        report = FileReport(rel, entity, None, "skipped", 0, 0, 0, why)
+                    elif before is not None and before[1] != "refused":
+                        first, status = before
+                        report = FileReport(
+                            rel,
+                            entity,
+                            None,
+                            "skipped",
+                            0,
+                            0,
+                            0,
+                            f"same bytes as {first} ({status})",
+                        )
+                    else:
+                        seq += 1
+                        retry = f"retry of {before[0]}, refused earlier" if before else None
+                        file = group.prepare(_File(path, rel, delivery, seq, retry))
+                        if group.takes(file):
+                            continue  # validated and landed with its group
+                        _flush(group, seen, done)
+                        if group.takes(file):
+                            continue
+                        report = group.finish(file)
+                        seen[delivery.sha] = (rel, report.status)
+                    _flush(group, seen, done)  # reports stay in landing order
+                    delivery.close()
+                    done(report)
+                _flush(group, seen, done)
+            finally:
+                group.close()
+        ledger.remember_hashes(con, hashed)
+        return reports
+
+    def _plan(self, entity: str) -> _Plan:
+        """``entity``'s plan (its tables made when missing), found once."""
+        if entity not in self._plans:
+            ent = ENTITIES[entity]
+            ensure_tables(self.con, ent)
+            seen = ledger.delivered(self.con)
+            self._plans[entity] = _Plan(
+                ent,
+                load_mappings(entity, self.settings.data_dir / "vendors"),
+                landing_entries(
+                    self.settings.landing_dir / ent.landing_path, self.settings.landing_dir
+                ),
+                {sha for sha, (_, status) in seen.items() if status != "refused"},
+                ledger.hashed_before(self.con),
+            )
+        return self._plans[entity]
+
+    def _reader(self, plan: _Plan) -> Callable[[Entry], _Read]:
+        """Hash and parse one of ``plan``'s entries (on the reading thread)."""
+        settings, staging = self.settings, self.staging
+
+        def read(entry: Entry) -> _Read:
+            stage = staging.next_stage()
+            delivery = _read(
+                settings,
+                plan.entity,
+                entry,
+                plan.mappings,
+                skip=plan.known,
+                stage=stage,
+                hashes=plan.hashes,
+            )
+            if delivery.parsed is not None and isinstance(delivery.parsed[0], str):
+                delivery.drop = functools.partial(staging.drop, stage)  # on the main thread
+            return delivery
+
+        return read
+
+    def _reads(self, entity: str) -> Iterator[tuple[Entry, _Read]]:
+        """``(entry, its read)`` for each of ``entity``'s entries in order, the next file (this
+        entity's or the next one's first) read on the worker thread meanwhile."""
+        plan = self._plan(entity)
+        read = self._reader(plan)
         try:
-            for entry, delivery in ahead:
-                group.current = delivery  # closed with the group if this loop fails
-                path = entry.path
-                rel = path.relative_to(settings.landing_dir).as_posix()
-                if delivery.stat is not None:
-                    hashed[rel] = (delivery.stat, delivery.sha)
-                if delivery.sha in group.shas:  # same bytes as a file not yet landed: say which
-                    _flush(group, seen, done)
-                before = seen.get(delivery.sha)
-                if entry.kind in ("hidden", "outside"):
-                    why = HIDDEN_REASON if entry.kind == "hidden" else OUTSIDE_REASON
-                    report = FileReport(rel, entity, None, "skipped", 0, 0, 0, why)
-                elif before is not None and before[1] != "refused":
-                    first, status = before
-                    report = FileReport(
-                        rel, entity, None, "skipped", 0, 0, 0, f"same bytes as {first} ({status})"
-                    )
+            for i, entry in enumerate(plan.entries):
+                if not self.read_ahead:
+                    yield entry, read(entry)
+                    continue
+                current = self._take(entity, i) or self.pool.submit(read, entry)
+                if i + 1 < len(plan.entries):
+                    self._ahead = (entity, i + 1, self.pool.submit(read, plan.entries[i + 1]))
                 else:
-                    seq += 1
-                    retry = f"retry of {before[0]}, refused earlier" if before else None
-                    file = group.prepare(_File(path, rel, delivery, seq, retry))
-                    if group.takes(file):
-                        continue  # validated and landed with its group
-                    _flush(group, seen, done)
-                    if group.takes(file):
-                        continue
-                    report = group.finish(file)
-                    seen[delivery.sha] = (rel, report.status)
-                _flush(group, seen, done)  # reports stay in landing order
-                delivery.close()
-                done(report)
-            _flush(group, seen, done)
-        finally:
-            group.close()
-    ledger.remember_hashes(con, hashed)
-    return reports
+                    self._read_next_entity(entity)
+                yield entry, current.result()
+        finally:  # stopped early: wait for this entity's file being read and free it
+            if self._ahead is not None and self._ahead[0] == entity:
+                self._discard_ahead()
+
+    def _take(self, entity: str, index: int) -> Future[_Read] | None:
+        """The read of ``entity``'s entry ``index`` when it is the one read ahead."""
+        if self._ahead is None:
+            return None
+        name, i, future = self._ahead
+        if (name, i) != (entity, index):  # the caller went another way: free it
+            self._discard_ahead()
+            return None
+        self._ahead = None
+        return future
+
+    def _read_next_entity(self, entity: str) -> None:
+        """Start reading the first file of the entity after ``entity`` in ``order`` that has
+        any. Finding its plan may fail (its table cannot be made): then nothing is read ahead,
+        and the error is that entity's, raised when it lands."""
+        if entity not in self.order:
+            return
+        for name in self.order[self.order.index(entity) + 1 :]:
+            try:
+                plan = self._plan(name)
+            except Exception:  # raised again by land(name), and reported there
+                return
+            if plan.entries:
+                self._ahead = (name, 0, self.pool.submit(self._reader(plan), plan.entries[0]))
+                return
+
+    def _discard_ahead(self) -> None:
+        """Wait for the file read ahead, if any, and free it unused."""
+        if self._ahead is None:
+            return
+        _, _, future = self._ahead
+        self._ahead = None
+        if not future.cancel():
+            with contextlib.suppress(BaseException):
+                future.result().close()
 
 
 @dataclass
@@ -281,25 +436,6 @@ def _read(
         read.close()
         raise
     return read
-
-
-def _read_ahead(
-    paths: list[Entry], read: Callable[[Entry], _Read]
-) -> Iterator[tuple[Entry, _Read]]:
-    """``(entry, read(entry))`` in order, reading the next one on a worker thread meanwhile."""
-    if not paths:
-        return
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-read") as pool:
-        ahead = pool.submit(read, paths[0])
-        try:
-            for i, path in enumerate(paths):
-                current = ahead
-                ahead = pool.submit(read, paths[i + 1]) if i + 1 < len(paths) else None
-                yield path, current.result()
-        finally:  # stopped early: wait for the file being read and remove its work folder
-            if ahead is not None and not ahead.cancel():
-                with contextlib.suppress(BaseException):
-                    ahead.result().close()
 
 
 @dataclass
