@@ -168,12 +168,23 @@ class Append(IncrementalKind):
         # plans the anti join as a delim join around it; stg_email_events' append at 100k (47,600
         # new events against 6.2M) took 0.80-0.87 s of CPU that way, 0.11 + 0.27-0.31 s so.
         run(con, f"create or replace temp table _appended as {new_sql}")
+        # The keys already built among them first, as a semi join of the built table: DuckDB
+        # then filters its scan by the new keys (a Bloom filter) instead of probing a hash table
+        # with every built key, as the anti join does (47,600 new e-mail events against 6.3M at
+        # 100k: 0.25-0.30 -> 0.21 s of CPU). Both compare keys with =, as before.
+        run(
+            con,
+            f"create or replace temp table _built_keys as select built.{key} "
+            f"from {model.qualified_name} as built semi join temp._appended as new_rows "
+            f"on built.{key} = new_rows.{key}",
+        )
         run(
             con,
             f"create or replace table {delta} as select *, 'insert' as {CHANGE} "
-            f"from temp._appended as new_rows where not exists ("
-            f"select 1 from {model.qualified_name} as built where built.{key} = new_rows.{key})",
+            f"from temp._appended as new_rows anti join temp._built_keys as built "
+            f"on built.{key} = new_rows.{key}",
         )
+        run(con, "drop table temp._built_keys")
         run(con, "drop table temp._appended")
         run(
             con,
@@ -344,15 +355,23 @@ def rewrite_keys(
     # keys' rows from the 6.2M e-mail events at 100k, 0.25 -> 0.03 s of CPU). The ids hold:
     # nothing writes to the table in between, inside the build's one transaction.
     # With old_rows, t.rowid is that select's column: the row ids of the model's table.
-    found = (
-        f"select t.rowid as {_ROW_ID}, t.* exclude (rowid) from ({old_rows}) as t"
-        if old_rows
-        else f"select t.rowid as {_ROW_ID}, t.* from {table} as t"
-    )
-    run(
-        con,
-        f"create or replace temp table _old_rows as {found} semi join _changed_keys as c on {on}",
-    )
+    # Without, the row ids of the changed keys first, reading only the key columns, then their
+    # rows by row id: int_email_recipients' 47,300 of 2.6M on a day at 100k, 0.16-0.20 s of CPU
+    # in one statement reading every column, 0.06 + 0.08 s so.
+    if old_rows:
+        found = f"select t.rowid as {_ROW_ID}, t.* exclude (rowid) from ({old_rows}) as t"
+        found += f" semi join _changed_keys as c on {on}"
+    else:
+        run(
+            con,
+            f"create or replace temp table _old_ids as select t.rowid as {_ROW_ID} "
+            f"from {table} as t semi join _changed_keys as c on {on}",
+        )
+        found = (
+            f"select t.rowid as {_ROW_ID}, t.* from {table} as t "
+            f"where t.rowid in (select {_ROW_ID} from temp._old_ids)"
+        )
+    run(con, f"create or replace temp table _old_rows as {found}")
     run(
         con,
         f"create or replace table {delta} as select * exclude ({_ROW_ID}), "
@@ -368,7 +387,7 @@ def rewrite_keys(
         f"from {delta}",
     )[0]
     n_changed = scalar(con, "select count(*) from _changed_keys")
-    for temp in ("_new_rows", "_source_rows", "_changed_keys", "_old_rows"):
+    for temp in ("_new_rows", "_source_rows", "_changed_keys", "_old_rows", "_old_ids"):
         run(con, f"drop table if exists temp.{temp}")
     mode = BuildMode.INCREMENTAL if n_changed else BuildMode.UNCHANGED
     return BuildResult(
