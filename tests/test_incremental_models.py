@@ -182,7 +182,8 @@ def test_delete_insert_rebuilds_when_it_cannot_tell_what_changed(tmp_path):
          "changed_keys reads raw_items; it may read the model's parents"),
         (TOTALS_YML.replace("  source: stg_items\n", ""), "strategy: delete\\+insert"),
         ("incremental:\n  strategy: diff\n  unique_key: k\n  source: stg_items\n",
-         "'source' and 'changed_keys' belong to strategy delete\\+insert"),
+         "'source', 'changed_keys', 'source_rows' and 'old_rows' belong to strategy "
+         "delete\\+insert"),
         ("incremental:\n  strategy: merge\n  unique_key: k\n", "strategy: diff"),
     ],
 )  # fmt: skip

@@ -18,7 +18,7 @@ import yaml
 
 from pipeline.engine.catalog import PYTHON_TABLES
 from pipeline.engine.kinds import Append, IncrementalKind, ModelKind, Table, read_kind
-from pipeline.engine.reads import Read, filtered_reads
+from pipeline.engine.reads import Read, filtered_reads, read_columns
 from pipeline.engine.rewrite import ModelError, parents_of, parse_select
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
@@ -39,6 +39,8 @@ class Model:
     kind: ModelKind = field(default_factory=Table)
     # parent -> the row-wise selects through which the model reads it (reads.py), if only so
     reads: dict[str, tuple[Read, ...]] = field(default_factory=dict)
+    # parent -> the columns of it the model uses, when it reads it only through such selects
+    read_columns: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def qualified_name(self) -> str:
@@ -135,6 +137,7 @@ def _discover(sql_dir: Path, known: frozenset[str]) -> list[Model]:
                 columns=columns,
                 kind=kind,
                 reads=filtered_reads(tree),
+                read_columns=read_columns(tree),
             )
             kind.check(model)
             models[name] = model

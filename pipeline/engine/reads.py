@@ -135,6 +135,34 @@ def filtered_reads(tree: exp.Expression) -> dict[str, tuple[Read, ...]]:
     return {n: tuple(r) for n, r in found.items() if n in filtered and n not in refused}
 
 
+def read_columns(tree: exp.Expression) -> dict[str, frozenset[str]]:
+    """For each table the model ``tree`` reads only through row-wise selects (filtered or not),
+    none of them with a ``*``: the column names those selects use, lower-cased. A
+    ``delete+insert`` build then copies only these columns of its source (kinds.py); a name
+    that is an alias, not a column, is dropped there."""
+    cte_names = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    found: dict[str, set[str]] = {}
+    refused: set[str] = set()
+    for table in tree.find_all(exp.Table):
+        name = table.name.lower()
+        if not isinstance(table.this, exp.Identifier) or not name or name in cte_names:
+            continue
+        read = _read(table)
+        select = table.parent.parent if read is not None else None
+        if read is None or select is None or any(select.find_all(exp.Star)):
+            refused.add(name)
+            continue
+        # _read keeps the unqualified names; the parent's qualified ones count too.
+        names = {name, (table.alias or "").lower()} - {""}
+        qualified = {
+            c.name.lower()
+            for c in select.find_all(exp.Column)
+            if c.table and c.table.lower() in names
+        }
+        found.setdefault(name, set()).update(read[0].columns | qualified)
+    return {n: frozenset(c) for n, c in found.items() if n not in refused and c}
+
+
 def reads_of(reads: tuple[Read, ...], columns: Iterable[str]) -> tuple[str, ...] | None:
     """The selects of ``reads`` when every unqualified column they use is one of the parent's
     ``columns`` (otherwise one may be an outer reference or an output alias: None)."""
