@@ -386,6 +386,21 @@ def test_a_file_without_repeats_is_validated_where_it_is(tmp_path):
     assert views == 1
 
 
+def test_distinct_keys_make_a_view_declaring_the_key_unique_in_one_version_each(tmp_path):
+    # o1, o2, o3 at rows 2..4, each key once: no row can repeat, so the batch is a view (no
+    # copy), every _key_versions is 1, and its comment declares order_id unique for GX.
+    with open_warehouse(tmp_path / "w.duckdb") as con:
+        con.register("records", canonical("orders", [order("o1"), order("o2"), order("o3")]))
+        con.execute("create temp table delivered as select * from records").fetchall()
+        kept = load_landed_batch(con, ENTITIES["orders"], "delivered", "batch", key_versions=True)
+        got = frame(con, "select * from batch")
+        comment = scalar(con, "select comment from duckdb_views() where view_name = 'batch'")
+    assert kept == 3
+    assert got["_row_number"].to_list() == [2, 3, 4]
+    assert got["_key_versions"].to_list() == [1, 1, 1]
+    assert comment == "unique: order_id"
+
+
 def test_rows_not_typed_as_raw_stop_the_step_naming_the_columns(tmp_path):
     # Of the eight canonical columns (pipeline/entities.py) score is text and responded_at
     # is missing; the rest are right. The ingestion core's select casts every canonical

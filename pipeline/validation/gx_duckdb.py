@@ -13,7 +13,8 @@ SQL engine on DuckDB". Tests: tests/test_validation_gx_duckdb.py, _gx_columns.py
    the SQLAlchemy types reflection gives.
 4. Uniqueness is ``count(*) over (partition by key)`` over every row, twice: here the repeated
    keys are grouped once (half the CPU) into a temporary table GX's queries read, one row per
-   repeated row (:func:`drop_repeated_keys` drops it).
+   repeated row (:func:`drop_repeated_keys` drops it); not at all where the batch's view
+   declares the key unique (:func:`declare_unique`: landed batches, which count their keys).
 
 2-4 use GX's metric-provider mechanism: a subclass of GX's provider registers its functions
 under the same metric names; other dialects keep GX's own. GX never opens the database file
@@ -50,6 +51,7 @@ FORMAT_NAMES = {
 )}  # fmt: skip
 DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
 TABLE_PREFIX = "gx_repeated_keys_"  # the uniqueness metric's temporary tables, numbered
+UNIQUE = "unique: "  # a temporary view's comment declaring a column unique: UNIQUE + name
 _numbers = itertools.count()
 
 
@@ -153,19 +155,31 @@ def sqlalchemy_type(dialect: Any, duckdb_type: str) -> Any | None:
     return names[name]() if name in names else None
 
 
+def declare_unique(con: duckdb.DuckDBPyConnection, view: str, column: str) -> None:
+    """Declare ``column`` unique in the temporary ``view`` by its comment, which goes with the
+    view: GX's uniqueness metric then finds no repeated key without reading the rows. Only for
+    a column known unique (e.g. counted so in the statement that chose a view)."""
+    run(con, f"comment on view temp.main.{identifier(view)} is {literal(UNIQUE + column)}")
+
+
+def _batch_source(engine: Any, domain: dict) -> tuple[str | None, str] | None:
+    """The batch's (schema, table or view), or None for a batch that is not one."""
+    batch_id = domain.get("batch_id") or engine.batch_manager.active_batch_data_id
+    data = engine.batch_manager.batch_data_cache.get(batch_id)
+    table = getattr(data, "source_table_name", None)
+    return (data.source_schema_name, table) if table else None
+
+
 def _described_columns(engine: Any, domain: dict) -> list[dict] | None:
     """GX's column metadata of the batch's table from ``DESCRIBE`` (None: a type left to
     reflection, or a batch that is not a table)."""
     import sqlalchemy as sa
 
-    batch_id = domain.get("batch_id") or engine.batch_manager.active_batch_data_id
-    data = engine.batch_manager.batch_data_cache.get(batch_id)
-    table = getattr(data, "source_table_name", None)
-    if not table:
+    source = _batch_source(engine, domain)
+    if source is None:
         return None
-    schema = data.source_schema_name
     quote = engine.dialect.identifier_preparer.quote
-    name = f"{quote(schema)}.{quote(table)}" if schema else quote(table)
+    name = ".".join(quote(part) for part in source if part)
     columns = []
     for column, duckdb_type, null, _key, default, _extra in engine.execute_query(
         sa.text(f"describe {name}")
@@ -180,13 +194,32 @@ def _described_columns(engine: Any, domain: dict) -> list[dict] | None:
     return columns
 
 
-def _repeated_keys(engine: Any, column_name: str, table: Any, label: str, alias: str) -> Any:
+def _repeated_keys(engine: Any, domain: dict, column_name: str, table: Any, label: str) -> Any:
     """Each row whose non-null key repeats, as (key, count of its key): grouped once into a
-    temporary table, which the selectable reads."""
+    temporary table, which the selectable reads; none where the batch's view declares the key
+    unique (:func:`declare_unique`: unique in the batch, unique under any row condition)."""
     import sqlalchemy as sa
+    from great_expectations.expectations.metrics.column_map_metrics import column_values_unique
 
-    source = table.subquery() if isinstance(table, sa.Select) else table
+    alias = column_values_unique._DUP_KEY_SUBQUERY_ALIAS
+    batch = _batch_source(engine, domain)
+    declared = (
+        batch is not None
+        and engine.execute_query(
+            sa.select(sa.func.count())
+            .select_from(sa.func.duckdb_views())
+            .where(
+                sa.column("temporary"),
+                sa.column("view_name") == batch[1],
+                sa.column("comment") == UNIQUE + column_name,
+            )  # fmt: skip
+        ).scalar()
+    )
+    if declared:
+        none = sa.select(sa.null().label(column_name), sa.literal(0).label(label))
+        return none.where(sa.false()).alias(alias)
     key = sa.column(column_name)
+    source = table.subquery() if isinstance(table, sa.Select) else table
     grouped = (
         sa.select(key, sa.func.count().label(label))
         .select_from(source)
@@ -293,6 +326,5 @@ def register_duckdb_metrics() -> None:
                     domain_kwargs=domain, domain_type=MetricDomainTypes.COLUMN
                 )
                 label = column_values_unique._count_label(metrics["table.columns"])
-                alias = column_values_unique._DUP_KEY_SUBQUERY_ALIAS
-                found = _repeated_keys(execution_engine, accessor["column"], table, label, alias)
+                found = _repeated_keys(execution_engine, domain, accessor["column"], table, label)
                 return found, compute, accessor
