@@ -12,9 +12,9 @@ SQL engine on DuckDB". Tests: tests/test_validation_gx_duckdb.py, _gx_columns.py
    twice a suite run (40 % of a small landed suite); ``DESCRIBE`` takes under 1 ms, mapped to
    the SQLAlchemy types reflection gives.
 4. Uniqueness is ``count(*) over (partition by key)`` over every row, twice: here the repeated
-   keys are grouped once (half the CPU) into a temporary table GX's queries read, one row per
-   repeated row (:func:`drop_repeated_keys` drops it); not at all where the batch's view
-   declares the key unique (:func:`declare_unique`: landed batches, which count their keys).
+   keys are grouped once (half the CPU), one row per repeated row; not at all where the
+   batch's view declares the key unique (:func:`declare_unique`: landed batches, which count
+   their keys anyway).
 
 2-4 use GX's metric-provider mechanism: a subclass of GX's provider registers its functions
 under the same metric names; other dialects keep GX's own. GX never opens the database file
@@ -25,7 +25,6 @@ committed tables) or the landed files' in-memory database.
 from __future__ import annotations
 
 import functools
-import itertools
 import logging
 import re
 from typing import Any
@@ -35,7 +34,7 @@ from duckdb_engine import ConnectionWrapper
 
 from pipeline.sqltext import identifier, literal
 from pipeline.validation.suites import gx_logger_at
-from pipeline.warehouse import rows, run, scalar
+from pipeline.warehouse import run, scalar
 
 # Any URL of the duckdb dialect: with ``creator`` set, SQLAlchemy never opens it.
 DUCKDB_URL = "duckdb:///:memory:"
@@ -50,9 +49,7 @@ FORMAT_NAMES = {
     "DATE", "TIME", "TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "INTERVAL", "UUID",
 )}  # fmt: skip
 DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
-TABLE_PREFIX = "gx_repeated_keys_"  # the uniqueness metric's temporary tables, numbered
 UNIQUE = "unique: "  # a temporary view's comment declaring a column unique: UNIQUE + name
-_numbers = itertools.count()
 
 
 class BufferedCursor:
@@ -133,17 +130,6 @@ def add_duckdb_datasource(context: Any, gx_con: duckdb.DuckDBPyConnection, name:
     )
 
 
-def drop_repeated_keys(con: Any) -> None:
-    """Drop every table of repeated keys made on GX's connection ``con`` (a DuckDB connection)."""
-    found = rows(
-        con,
-        "select table_name from duckdb_tables() where temporary and starts_with(table_name, ?)",
-        [TABLE_PREFIX],
-    )
-    for (name,) in found:
-        run(con, f"drop table if exists temp.main.{identifier(name)}")
-
-
 def sqlalchemy_type(dialect: Any, duckdb_type: str) -> Any | None:
     """The SQLAlchemy type duckdb_engine reflects for a column of ``duckdb_type`` (as DuckDB's
     ``DESCRIBE`` spells it), or None for a type left to reflection."""
@@ -195,9 +181,10 @@ def _described_columns(engine: Any, domain: dict) -> list[dict] | None:
 
 
 def _repeated_keys(engine: Any, domain: dict, column_name: str, table: Any, label: str) -> Any:
-    """Each row whose non-null key repeats, as (key, count of its key): grouped once into a
-    temporary table, which the selectable reads; none where the batch's view declares the key
-    unique (:func:`declare_unique`: unique in the batch, unique under any row condition)."""
+    """Each row whose non-null key repeats, as (key, count of its key), from one grouping of
+    the keys; none where the batch's view declares the key unique (:func:`declare_unique`:
+    unique in the batch, unique under any row condition). GX's first pass reads it once
+    (its example query asks for no rows: DuckDB runs nothing for a ``limit 0``)."""
     import sqlalchemy as sa
     from great_expectations.expectations.metrics.column_map_metrics import column_values_unique
 
@@ -219,26 +206,19 @@ def _repeated_keys(engine: Any, domain: dict, column_name: str, table: Any, labe
         none = sa.select(sa.null().label(column_name), sa.literal(0).label(label))
         return none.where(sa.false()).alias(alias)
     key = sa.column(column_name)
-    source = table.subquery() if isinstance(table, sa.Select) else table
     grouped = (
         sa.select(key, sa.func.count().label(label))
-        .select_from(source)
+        .select_from(table.subquery() if isinstance(table, sa.Select) else table)
         .where(key.is_not(None))
         .group_by(key)
         .having(sa.func.count() >= 2)
+        .subquery("repeated_keys")
     )
-    name = f"{TABLE_PREFIX}{next(_numbers)}"
-    # Values written into the statement: DuckDB binds no parameter in a DDL.
-    select = grouped.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True})
-    engine.execute_query_in_transaction(
-        sa.text(f"create temp table {identifier(name)} as {select}")
-    )
-    found = sa.table(name, sa.column(column_name), sa.column(label))
     # One row per row of the batch whose key repeats: GX counts rows, not keys.
     expanded = sa.select(
-        found.c[column_name],
-        found.c[label],
-        sa.func.unnest(sa.func.range(found.c[label])).label(f"{label}_copy"),
+        grouped.c[column_name],
+        grouped.c[label],
+        sa.func.unnest(sa.func.range(grouped.c[label])).label(f"{label}_copy"),
     ).subquery("repeated_rows")
     return sa.select(expanded.c[column_name], expanded.c[label]).alias(alias)
 
