@@ -25,6 +25,7 @@ committed tables) or the landed files' in-memory database.
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import re
 from typing import Any
@@ -50,6 +51,7 @@ FORMAT_NAMES = {
 )}  # fmt: skip
 DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
 UNIQUE = "unique: "  # a temporary view's comment declaring a column unique: UNIQUE + name
+DECLARED = "select count(*) from duckdb_views() where temporary and view_name = :v and comment = :c"
 
 
 class BufferedCursor:
@@ -58,37 +60,35 @@ class BufferedCursor:
     arraysize = 1
 
     def __init__(self, inner: Any) -> None:
-        self._inner, self._rows, self.description, self.rowcount = inner, [], None, -1
+        self._inner, self._rows, self.description, self.rowcount = inner, iter(()), None, -1
 
     def execute(self, statement: str, parameters: Any = None, context: Any = None) -> None:
         """Run ``statement`` and keep all its rows, so the connection is free at once."""
         self._inner.execute(statement, parameters)
         self.description = self._inner.description
-        self._rows = list(self._inner.fetchall()) if self.description else []
-        self.rowcount = len(self._rows) if self.description else -1
+        found = self._inner.fetchall() if self.description else None
+        self._rows, self.rowcount = iter(found or ()), -1 if found is None else len(found)
 
     def executemany(self, statement: str, parameters: Any = None, context: Any = None) -> None:
         """Run ``statement`` once per parameter set (no result)."""
         self._inner.executemany(statement, parameters)
-        self.description, self._rows, self.rowcount = None, [], -1
+        self.description, self._rows, self.rowcount = None, iter(()), -1
 
     def fetchmany(self, size: int | None = None) -> list[tuple]:
         """The next ``size`` rows (``arraysize`` by default)."""
-        size = self.arraysize if size is None else size
-        taken, self._rows = self._rows[:size], self._rows[size:]
-        return taken
+        return list(itertools.islice(self._rows, self.arraysize if size is None else size))
 
     def fetchone(self) -> tuple | None:
         """The next row, or None."""
-        return (self.fetchmany(1) or [None])[0]
+        return next(self._rows, None)
 
     def fetchall(self) -> list[tuple]:
         """Every row not yet fetched."""
-        return self.fetchmany(len(self._rows))
+        return list(self._rows)
 
     def close(self) -> None:
         """Drop the rows kept."""
-        self._rows = []
+        self._rows = iter(())
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -180,32 +180,19 @@ def _described_columns(engine: Any, domain: dict) -> list[dict] | None:
     return columns
 
 
-def _repeated_keys(engine: Any, domain: dict, column_name: str, table: Any, label: str) -> Any:
+def _repeated_keys(engine: Any, domain: dict, column: str, table: Any, label: str, alias: str):
     """Each row whose non-null key repeats, as (key, count of its key), from one grouping of
     the keys; none where the batch's view declares the key unique (:func:`declare_unique`:
     unique in the batch, unique under any row condition). GX's first pass reads it once
     (its example query asks for no rows: DuckDB runs nothing for a ``limit 0``)."""
     import sqlalchemy as sa
-    from great_expectations.expectations.metrics.column_map_metrics import column_values_unique
 
-    alias = column_values_unique._DUP_KEY_SUBQUERY_ALIAS
     batch = _batch_source(engine, domain)
-    declared = (
-        batch is not None
-        and engine.execute_query(
-            sa.select(sa.func.count())
-            .select_from(sa.func.duckdb_views())
-            .where(
-                sa.column("temporary"),
-                sa.column("view_name") == batch[1],
-                sa.column("comment") == UNIQUE + column_name,
-            )  # fmt: skip
-        ).scalar()
-    )
-    if declared:
-        none = sa.select(sa.null().label(column_name), sa.literal(0).label(label))
+    declared = sa.text(DECLARED).bindparams(v=batch and batch[1], c=UNIQUE + column)
+    if batch and engine.execute_query(declared).scalar():
+        none = sa.select(sa.null().label(column), sa.literal(0).label(label))
         return none.where(sa.false()).alias(alias)
-    key = sa.column(column_name)
+    key = sa.column(column)
     grouped = (
         sa.select(key, sa.func.count().label(label))
         .select_from(table.subquery() if isinstance(table, sa.Select) else table)
@@ -215,12 +202,8 @@ def _repeated_keys(engine: Any, domain: dict, column_name: str, table: Any, labe
         .subquery("repeated_keys")
     )
     # One row per row of the batch whose key repeats: GX counts rows, not keys.
-    expanded = sa.select(
-        grouped.c[column_name],
-        grouped.c[label],
-        sa.func.unnest(sa.func.range(grouped.c[label])).label(f"{label}_copy"),
-    ).subquery("repeated_rows")
-    return sa.select(expanded.c[column_name], expanded.c[label]).alias(alias)
+    copies = sa.func.unnest(sa.func.range(grouped.c[label])).label(f"{label}_copy")
+    return sa.select(grouped.c[column], grouped.c[label], copies).alias(alias)
 
 
 @functools.cache
@@ -306,5 +289,8 @@ def register_duckdb_metrics() -> None:
                     domain_kwargs=domain, domain_type=MetricDomainTypes.COLUMN
                 )
                 label = column_values_unique._count_label(metrics["table.columns"])
-                found = _repeated_keys(execution_engine, domain, accessor["column"], table, label)
+                alias = column_values_unique._DUP_KEY_SUBQUERY_ALIAS
+                found = _repeated_keys(
+                    execution_engine, domain, accessor["column"], table, label, alias
+                )
                 return found, compute, accessor
