@@ -51,32 +51,30 @@ def load_landed_batch(
     distinct rows, with ``_key_versions`` (the versions of the row's key in the file) when
     ``key_versions``; returns how many rows it keeps. Keys whose hashes all differ are all
     distinct, and so are the rows: the batch is then a view, its key declared unique for GX's
-    uniqueness metric (``gx_duckdb.declare_unique``), every key in one version. Else the rows'
-    hashes tell whether to de-duplicate (a window over every column) into a temporary table."""
+    uniqueness metric (``gx_duckdb.declare_unique``), every key in one version. Else it is a
+    temporary table, where only the rows of a repeated key are de-duplicated and counted."""
     source, name, key = identifier(delivered), identifier(batch), identifier(entity.key)
-    cols = ", ".join(identifier(c) for c in entity.columns)
     # 0.2 s of CPU for 1.23M e-mail events (the key's grouping for GX was 0.35 s more)
     total, keys = rows(con, f"select count(*), count(distinct hash({key})) from {source}")[0]
-    rows_hashed = f"select count(distinct hash({cols})) from {source}"
-    distinct = total if keys == total else scalar(con, rows_hashed)
-    if keys == total or distinct == total and not key_versions:
-        one = f", 1::bigint as {KEY_VERSIONS}" if key_versions else ""  # keys == total
+    one = f", 1::bigint as {KEY_VERSIONS}" if key_versions else ""
+    if keys == total:
         run(con, f"create or replace temp view {name} as select *{one} from {source}")
-        if keys == total:
-            declare_unique(con, batch, entity.key)
+        declare_unique(con, batch, entity.key)
         return total
-    if distinct < total:  # a repeat, or two rows of one hash: de-duplicating is then harmless
-        source = (
-            f"(select * from {source} qualify row_number() "
-            f"over (partition by {cols} order by _row_number) = 1)"
-        )
+    cols = ", ".join(identifier(c) for c in entity.columns)
     versions = f", count(*) over (partition by {key}) as {KEY_VERSIONS}" if key_versions else ""
+    repeated = f"exists (select 1 from repeated r where r.{key} is not distinct from d.{key})"
+    # Rows of a key met once pass as they are (a grouped delivery: 100k contacts 0.25 -> 0.15 s)
     run(
         con,
         f"create or replace temp table {name} as "
-        f"select *{versions} from {source} order by _row_number",
+        f"with repeated as (select {key} from {source} group by all having count(*) > 1) "
+        f"select *{one} from {source} d where not {repeated} union all "
+        f"select *{versions} from (select * from {source} d where {repeated} "
+        f"qualify row_number() over (partition by {cols} order by _row_number) = 1) "
+        "order by _row_number",
     )
-    return total if distinct == total else scalar(con, f"select count(*) from {name}")
+    return scalar(con, f"select count(*) from {name}")
 
 
 def delivered_types(con: duckdb.DuckDBPyConnection, entity: Entity, table: str) -> None:
