@@ -371,6 +371,19 @@ def test_a_repeated_row_goes_without_key_versions_when_the_suite_reads_none(tmp_
     assert "_key_versions" not in got.columns
 
 
+def test_rows_repeated_without_a_key_go_too(tmp_path):
+    # Rows 2 and 4 alike without order_id (no delivery has one: the contract requires it, but
+    # a null is a key like any other here), o2 at row 3: two distinct rows, each key once.
+    with open_warehouse(tmp_path / "w.duckdb") as con:
+        con.register("records", canonical("orders", [order(None), order("o2"), order(None)]))
+        con.execute("create temp table delivered as select * from records").fetchall()
+        kept = load_landed_batch(con, ENTITIES["orders"], "delivered", "batch", key_versions=True)
+        got = frame(con, "select * from batch")
+    assert kept == 2
+    assert got["_row_number"].to_list() == [2, 3]
+    assert got["_key_versions"].to_list() == [1, 1]
+
+
 def test_a_file_without_repeats_is_validated_where_it_is(tmp_path):
     # Three different orders (rows 2..4): nothing to de-duplicate, no _key_versions asked for,
     # so the batch is a view of the delivered rows, not a copy of them.
@@ -384,6 +397,21 @@ def test_a_file_without_repeats_is_validated_where_it_is(tmp_path):
     assert got["_row_number"].to_list() == [2, 3, 4]
     assert "_key_versions" not in got.columns
     assert views == 1
+
+
+def test_distinct_keys_make_a_view_declaring_the_key_unique_in_one_version_each(tmp_path):
+    # o1, o2, o3 at rows 2..4, each key once: no row can repeat, so the batch is a view (no
+    # copy), every _key_versions is 1, and its comment declares order_id unique for GX.
+    with open_warehouse(tmp_path / "w.duckdb") as con:
+        con.register("records", canonical("orders", [order("o1"), order("o2"), order("o3")]))
+        con.execute("create temp table delivered as select * from records").fetchall()
+        kept = load_landed_batch(con, ENTITIES["orders"], "delivered", "batch", key_versions=True)
+        got = frame(con, "select * from batch")
+        comment = scalar(con, "select comment from duckdb_views() where view_name = 'batch'")
+    assert kept == 3
+    assert got["_row_number"].to_list() == [2, 3, 4]
+    assert got["_key_versions"].to_list() == [1, 1, 1]
+    assert comment == "unique: order_id"
 
 
 def test_rows_not_typed_as_raw_stop_the_step_naming_the_columns(tmp_path):

@@ -12,8 +12,9 @@ SQL engine on DuckDB". Tests: tests/test_validation_gx_duckdb.py, _gx_columns.py
    twice a suite run (40 % of a small landed suite); ``DESCRIBE`` takes under 1 ms, mapped to
    the SQLAlchemy types reflection gives.
 4. Uniqueness is ``count(*) over (partition by key)`` over every row, twice: here the repeated
-   keys are grouped once (half the CPU) into a temporary table GX's queries read, one row per
-   repeated row (:func:`drop_repeated_keys` drops it).
+   keys are grouped once (half the CPU), one row per repeated row; not at all where the
+   batch's view declares the key unique (:func:`declare_unique`: landed batches, which count
+   their keys anyway).
 
 2-4 use GX's metric-provider mechanism: a subclass of GX's provider registers its functions
 under the same metric names; other dialects keep GX's own. GX never opens the database file
@@ -34,7 +35,7 @@ from duckdb_engine import ConnectionWrapper
 
 from pipeline.sqltext import identifier, literal
 from pipeline.validation.suites import gx_logger_at
-from pipeline.warehouse import rows, run, scalar
+from pipeline.warehouse import run, scalar
 
 # Any URL of the duckdb dialect: with ``creator`` set, SQLAlchemy never opens it.
 DUCKDB_URL = "duckdb:///:memory:"
@@ -49,8 +50,8 @@ FORMAT_NAMES = {
     "DATE", "TIME", "TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "INTERVAL", "UUID",
 )}  # fmt: skip
 DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
-TABLE_PREFIX = "gx_repeated_keys_"  # the uniqueness metric's temporary tables, numbered
-_numbers = itertools.count()
+UNIQUE = "unique: "  # a temporary view's comment declaring a column unique: UNIQUE + name
+DECLARED = "select count(*) from duckdb_views() where temporary and view_name = :v and comment = :c"
 
 
 class BufferedCursor:
@@ -59,37 +60,35 @@ class BufferedCursor:
     arraysize = 1
 
     def __init__(self, inner: Any) -> None:
-        self._inner, self._rows, self.description, self.rowcount = inner, [], None, -1
+        self._inner, self._rows, self.description, self.rowcount = inner, iter(()), None, -1
 
     def execute(self, statement: str, parameters: Any = None, context: Any = None) -> None:
         """Run ``statement`` and keep all its rows, so the connection is free at once."""
         self._inner.execute(statement, parameters)
         self.description = self._inner.description
-        self._rows = list(self._inner.fetchall()) if self.description else []
-        self.rowcount = len(self._rows) if self.description else -1
+        found = self._inner.fetchall() if self.description else None
+        self._rows, self.rowcount = iter(found or ()), -1 if found is None else len(found)
 
     def executemany(self, statement: str, parameters: Any = None, context: Any = None) -> None:
         """Run ``statement`` once per parameter set (no result)."""
         self._inner.executemany(statement, parameters)
-        self.description, self._rows, self.rowcount = None, [], -1
+        self.description, self._rows, self.rowcount = None, iter(()), -1
 
     def fetchmany(self, size: int | None = None) -> list[tuple]:
         """The next ``size`` rows (``arraysize`` by default)."""
-        size = self.arraysize if size is None else size
-        taken, self._rows = self._rows[:size], self._rows[size:]
-        return taken
+        return list(itertools.islice(self._rows, self.arraysize if size is None else size))
 
     def fetchone(self) -> tuple | None:
         """The next row, or None."""
-        return (self.fetchmany(1) or [None])[0]
+        return next(self._rows, None)
 
     def fetchall(self) -> list[tuple]:
         """Every row not yet fetched."""
-        return self.fetchmany(len(self._rows))
+        return list(self._rows)
 
     def close(self) -> None:
         """Drop the rows kept."""
-        self._rows = []
+        self._rows = iter(())
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -131,17 +130,6 @@ def add_duckdb_datasource(context: Any, gx_con: duckdb.DuckDBPyConnection, name:
     )
 
 
-def drop_repeated_keys(con: Any) -> None:
-    """Drop every table of repeated keys made on GX's connection ``con`` (a DuckDB connection)."""
-    found = rows(
-        con,
-        "select table_name from duckdb_tables() where temporary and starts_with(table_name, ?)",
-        [TABLE_PREFIX],
-    )
-    for (name,) in found:
-        run(con, f"drop table if exists temp.main.{identifier(name)}")
-
-
 def sqlalchemy_type(dialect: Any, duckdb_type: str) -> Any | None:
     """The SQLAlchemy type duckdb_engine reflects for a column of ``duckdb_type`` (as DuckDB's
     ``DESCRIBE`` spells it), or None for a type left to reflection."""
@@ -153,19 +141,31 @@ def sqlalchemy_type(dialect: Any, duckdb_type: str) -> Any | None:
     return names[name]() if name in names else None
 
 
+def declare_unique(con: duckdb.DuckDBPyConnection, view: str, column: str) -> None:
+    """Declare ``column`` unique in the temporary ``view`` by its comment, which goes with the
+    view: GX's uniqueness metric then finds no repeated key without reading the rows. Only for
+    a column known unique (e.g. counted so in the statement that chose a view)."""
+    run(con, f"comment on view temp.main.{identifier(view)} is {literal(UNIQUE + column)}")
+
+
+def _batch_source(engine: Any, domain: dict) -> tuple[str | None, str] | None:
+    """The batch's (schema, table or view), or None for a batch that is not one."""
+    batch_id = domain.get("batch_id") or engine.batch_manager.active_batch_data_id
+    data = engine.batch_manager.batch_data_cache.get(batch_id)
+    table = getattr(data, "source_table_name", None)
+    return (data.source_schema_name, table) if table else None
+
+
 def _described_columns(engine: Any, domain: dict) -> list[dict] | None:
     """GX's column metadata of the batch's table from ``DESCRIBE`` (None: a type left to
     reflection, or a batch that is not a table)."""
     import sqlalchemy as sa
 
-    batch_id = domain.get("batch_id") or engine.batch_manager.active_batch_data_id
-    data = engine.batch_manager.batch_data_cache.get(batch_id)
-    table = getattr(data, "source_table_name", None)
-    if not table:
+    source = _batch_source(engine, domain)
+    if source is None:
         return None
-    schema = data.source_schema_name
     quote = engine.dialect.identifier_preparer.quote
-    name = f"{quote(schema)}.{quote(table)}" if schema else quote(table)
+    name = ".".join(quote(part) for part in source if part)
     columns = []
     for column, duckdb_type, null, _key, default, _extra in engine.execute_query(
         sa.text(f"describe {name}")
@@ -180,34 +180,30 @@ def _described_columns(engine: Any, domain: dict) -> list[dict] | None:
     return columns
 
 
-def _repeated_keys(engine: Any, column_name: str, table: Any, label: str, alias: str) -> Any:
-    """Each row whose non-null key repeats, as (key, count of its key): grouped once into a
-    temporary table, which the selectable reads."""
+def _repeated_keys(engine: Any, domain: dict, column: str, table: Any, label: str, alias: str):
+    """Each row whose non-null key repeats, as (key, count of its key), from one grouping of
+    the keys; none where the batch's view declares the key unique (:func:`declare_unique`:
+    unique in the batch, unique under any row condition). GX's first pass reads it once
+    (its example query asks for no rows: DuckDB runs nothing for a ``limit 0``)."""
     import sqlalchemy as sa
 
-    source = table.subquery() if isinstance(table, sa.Select) else table
-    key = sa.column(column_name)
+    batch = _batch_source(engine, domain)
+    declared = sa.text(DECLARED).bindparams(v=batch and batch[1], c=UNIQUE + column)
+    if batch and engine.execute_query(declared).scalar():
+        none = sa.select(sa.null().label(column), sa.literal(0).label(label))
+        return none.where(sa.false()).alias(alias)
+    key = sa.column(column)
     grouped = (
         sa.select(key, sa.func.count().label(label))
-        .select_from(source)
+        .select_from(table.subquery() if isinstance(table, sa.Select) else table)
         .where(key.is_not(None))
         .group_by(key)
         .having(sa.func.count() >= 2)
+        .subquery("repeated_keys")
     )
-    name = f"{TABLE_PREFIX}{next(_numbers)}"
-    # Values written into the statement: DuckDB binds no parameter in a DDL.
-    select = grouped.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True})
-    engine.execute_query_in_transaction(
-        sa.text(f"create temp table {identifier(name)} as {select}")
-    )
-    found = sa.table(name, sa.column(column_name), sa.column(label))
     # One row per row of the batch whose key repeats: GX counts rows, not keys.
-    expanded = sa.select(
-        found.c[column_name],
-        found.c[label],
-        sa.func.unnest(sa.func.range(found.c[label])).label(f"{label}_copy"),
-    ).subquery("repeated_rows")
-    return sa.select(expanded.c[column_name], expanded.c[label]).alias(alias)
+    copies = sa.func.unnest(sa.func.range(grouped.c[label])).label(f"{label}_copy")
+    return sa.select(grouped.c[column], grouped.c[label], copies).alias(alias)
 
 
 @functools.cache
@@ -294,5 +290,7 @@ def register_duckdb_metrics() -> None:
                 )
                 label = column_values_unique._count_label(metrics["table.columns"])
                 alias = column_values_unique._DUP_KEY_SUBQUERY_ALIAS
-                found = _repeated_keys(execution_engine, accessor["column"], table, label, alias)
+                found = _repeated_keys(
+                    execution_engine, domain, accessor["column"], table, label, alias
+                )
                 return found, compute, accessor

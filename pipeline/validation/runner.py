@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from pipeline.validation.gx_duckdb import drop_repeated_keys
 from pipeline.validation.outcome import (
     MAX_EXAMPLES,
     SuiteOutcome,
@@ -154,7 +153,6 @@ def run_suite_sql(
         )
     finally:
         run(source.con, f"drop {kind} if exists {name}")
-        drop_repeated_keys(source.con)  # the uniqueness metric's tables (gx_duckdb)
 
 
 def validate_batch(
