@@ -90,7 +90,7 @@ def run_pipeline(as_of: str | None = None, trigger: str = "cli") -> int:
         return EXIT_CONFIG
     # Imported after the check: loading the definitions reads settings (the schedule's cron).
     from pipeline.automation.instance import resolve_dagster_home
-    from pipeline.cli.event_log import quick_commits
+    from pipeline.cli.event_log import pooled_event_log, quick_commits
     from pipeline.cli.progress import progress_logger, root_cause
     from pipeline.cli.run_lock import WarehouseBusy, run_lock
     from pipeline.cli.summary import print_summary
@@ -112,9 +112,13 @@ def run_pipeline(as_of: str | None = None, trigger: str = "cli") -> int:
             with quick_commits(resolve_dagster_home(settings.data_dir)):
                 instance = _instance(settings.data_dir)
                 # One warehouse instance for every step (pipeline/cli/warehouse_hold.py),
-                # unless a run from the UI is in progress and needs its turns in between.
+                # unless a run from the UI is in progress and needs its turns in between; the
+                # summary and the count of files needing attention read it before it closes.
                 hold = not other_runs_active(instance)
-                with open_warehouse(settings.warehouse_path) if hold else nullcontext():
+                with (
+                    open_warehouse(settings.warehouse_path) if hold else nullcontext(),
+                    pooled_event_log(instance),  # one SQLite engine per shard, not per event
+                ):
                     result = job.execute_in_process(
                         instance=instance,
                         raise_on_error=False,
@@ -126,9 +130,9 @@ def run_pipeline(as_of: str | None = None, trigger: str = "cli") -> int:
                             SENT_INLINE_TAG: "cli",
                         },
                     )
-                print_summary(settings, result.run_id)
-                notify_cli_run(instance, result.run_id, notify_settings)
-            attention = files_needing_attention(settings, result.run_id)
+                    print_summary(settings, result.run_id)
+                    notify_cli_run(instance, result.run_id, notify_settings)
+                    attention = files_needing_attention(settings, result.run_id)
     except WarehouseBusy as err:
         print(f"{err}; wait for it to finish, then run again", file=sys.stderr)
         return EXIT_BUSY
