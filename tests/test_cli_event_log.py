@@ -84,9 +84,11 @@ def test_a_run_with_pooled_event_log_stores_every_event(tmp_path: Path) -> None:
             result = job.execute_in_process(instance=instance)
             # One kept engine for the index and one for the run's own shard, created on use.
             assert set(engines) == {"index", result.run_id}
+            # Dagster's index database has its asset table, and no table by a made-up name.
+            assert storage.has_table("asset_keys") and not storage.has_table("no_such_table")
         assert engines == {}  # disposed on leaving
-        # The storage's own method is back (an instance attribute no longer shadows it).
-        assert "_connect" not in vars(storage)
+        # The storage's own methods are back (instance attributes no longer shadow them).
+        assert "_connect" not in vars(storage) and "has_table" not in vars(storage)
         # Events stored after the block go through Dagster's own path and are read back too.
         instance.report_run_canceled(result.dagster_run, message="after the block")
     with sqlite3.connect(storage.path_for_shard(result.run_id)) as con:

@@ -100,12 +100,16 @@ def pooled_event_log(instance: object) -> Iterator[dict[str, Engine]]:
     per shard instead of a new engine per event (see the module docstring); yields them by
     shard. Any other event log storage (Postgres, a consolidated SQLite file) is left alone.
 
-    Dagster 1.13's ``SqliteEventLogStorage._connect`` is replaced on this one storage object
-    only (not the class), by the same steps with a kept engine: the shard's database created
-    on first use as Dagster does (``_initdb``), one transaction per call under its lock. The
-    engines are disposed on leaving, and the storage's own method is back.
+    Dagster 1.13's ``SqliteEventLogStorage._connect`` and ``has_table`` (asked before storing
+    an asset event) are replaced on this one storage object only, not the class, by the same
+    steps with a kept engine: the shard's database created on first use as Dagster does
+    (``_initdb``), one transaction per call under its lock. On leaving, the storage's own
+    methods are back and the engines are disposed.
     """
-    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+        INDEX_SHARD_NAME,
+        SqliteEventLogStorage,
+    )
     from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 
     storage = getattr(instance, "event_log_storage", None)
@@ -113,28 +117,39 @@ def pooled_event_log(instance: object) -> Iterator[dict[str, Engine]]:
     if type(storage) is not SqliteEventLogStorage:
         yield engines
         return
+    made = threading.Lock()  # not Dagster's lock: has_table may be asked inside a transaction
+
+    def _engine(shard: str) -> Engine:
+        with made:
+            if shard not in engines:
+                engines[shard] = create_engine(
+                    storage.conn_string_for_shard(shard),
+                    connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+                )
+            return engines[shard]
 
     @contextmanager
     def _connect(shard: str) -> Iterator[Connection]:
         with storage._db_lock:
-            engine = engines.get(shard)
-            if engine is None:
-                engine = create_engine(
-                    storage.conn_string_for_shard(shard),
-                    connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
-                )
-                if shard not in storage._initialized_dbs:
-                    storage._initdb(engine)
-                    storage._initialized_dbs.add(shard)
-                engines[shard] = engine
+            engine = _engine(shard)
+            if shard not in storage._initialized_dbs:
+                storage._initdb(engine)
+                storage._initialized_dbs.add(shard)
             with engine.connect() as conn, conn.begin():
                 yield conn
 
+    def has_table(table_name: str) -> bool:
+        engine = _engine(INDEX_SHARD_NAME)
+        with engine.connect() as conn:
+            return bool(engine.dialect.has_table(conn, table_name))
+
     storage._connect = _connect
+    storage.has_table = has_table
     try:
         yield engines
     finally:
-        del storage._connect  # the class's method again
-        for engine in engines.values():
-            engine.dispose()
-        engines.clear()
+        del storage._connect, storage.has_table  # the class's methods again
+        with made:
+            for engine in engines.values():
+                engine.dispose()
+            engines.clear()
