@@ -12,8 +12,10 @@ Exit statuses (README, docs/operations.md), so that cron and CI can tell the cas
 
 from __future__ import annotations
 
+import gc
 import sys
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 
 from pipeline.config import AS_OF_TAG, TRIGGER_TAG, ConfigError, Settings, check_environment
 
@@ -48,6 +50,24 @@ def _instance(data_dir):
     for run_id in recover_interrupted_runs(instance):
         print(f"run {run_id} was interrupted (its process is gone): marked failed", flush=True)
     return instance
+
+
+@contextmanager
+def frozen_heap() -> Iterator[None]:
+    """Within the block, the objects alive on entering are left out of Python's cyclic garbage
+    collection (``gc.freeze``); on leaving they are collected as before (``gc.unfreeze``).
+
+    What is loaded when a run starts (Dagster, the definitions, the instance) lives for the
+    whole run, yet every full collection during it scanned all of it again: after one file of
+    100 orders at 100k, the full collections inside the run cost 0.69 s of CPU, 0.31 s with
+    the start frozen (one-off, ``gc.callbacks``). Objects freed by reference counting are freed
+    as ever; only cycles among the frozen objects wait until the block ends.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def files_needing_attention(settings: Settings, run_id: str) -> int:
@@ -116,6 +136,7 @@ def run_pipeline(as_of: str | None = None, trigger: str = "cli") -> int:
                 # summary and the count of files needing attention read it before it closes.
                 hold = not other_runs_active(instance)
                 with (
+                    frozen_heap(),
                     open_warehouse(settings.warehouse_path) if hold else nullcontext(),
                     pooled_event_log(instance),  # one SQLite engine per shard, not per event
                 ):
