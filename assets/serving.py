@@ -86,6 +86,13 @@ FORBIDDEN_COLUMNS = frozenset(
 )
 EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}"
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
+# The scan's patterns as one alternation (each a group of its own, so that an inline flag such
+# as pipeline.pii's "(?i)" stays within its pattern): a value matches it exactly when it matches
+# one of them, and RE2 reads each value once instead of once per pattern (the 100k marts'
+# scan 0.29 -> 0.12 s of CPU, one-off).
+PERSONAL_DATA_PATTERN = "|".join(
+    f"(?:{p})" for p in [EMAIL_PATTERN, *(pattern for pattern, _ in pii.MASKS)]
+)
 
 
 class PersonalDataError(ValueError):
@@ -124,11 +131,8 @@ def assert_no_personal_data(
     # One scan per mart: count e-mail-like values per text column, and malformed hashes.
     # E-mail-like values, and pipeline.pii's patterns (spelled-out and internationalised
     # addresses, phone numbers: what the staging models mask, should any slip past).
-    email, sha = literal(EMAIL_PATTERN), literal(SHA256_PATTERN)
-    checks = [
-        f"count_if(regexp_matches({q}, {email}) or {pii.matches_sql(q)})"
-        for q in (identifier(c) for c in text_columns)
-    ] + [
+    personal, sha = literal(PERSONAL_DATA_PATTERN), literal(SHA256_PATTERN)
+    checks = [f"count_if(regexp_matches({identifier(c)}, {personal}))" for c in text_columns] + [
         f"count_if({identifier(c)} is not null and not regexp_matches({identifier(c)}, {sha}))"
         for c in text_columns
         if c.lower() == "email_sha256"

@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 import sqlalchemy as sa
 
-from pipeline.cli.event_log import quick_commits
+from pipeline.cli.event_log import pooled_event_log, quick_commits
 
 
 @dg.asset
@@ -71,3 +71,49 @@ def test_other_databases_are_left_alone(tmp_path: Path) -> None:
             assert con.execute(sa.text("pragma synchronous")).scalar() == 2
         engine.dispose()
         assert held == {}
+
+
+def test_a_run_with_pooled_event_log_stores_every_event(tmp_path: Path) -> None:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    job = dg.Definitions(assets=[_one, _two]).resolve_implicit_global_asset_job_def()
+    with quick_commits(home):
+        instance = dg.DagsterInstance.from_config(str(home))
+        storage = instance.event_log_storage
+        with pooled_event_log(instance) as engines:
+            result = job.execute_in_process(instance=instance)
+            # One kept engine for the index and one for the run's own shard, created on use.
+            assert set(engines) == {"index", result.run_id}
+            # Dagster's index database has its asset table, and no table by a made-up name.
+            assert storage.has_table("asset_keys") and not storage.has_table("no_such_table")
+        assert engines == {}  # disposed on leaving
+        # The storage's own methods are back (instance attributes no longer shadow them).
+        assert "_connect" not in vars(storage) and "has_table" not in vars(storage)
+        # Events stored after the block go through Dagster's own path and are read back too.
+        instance.report_run_canceled(result.dagster_run, message="after the block")
+    with sqlite3.connect(storage.path_for_shard(result.run_id)) as con:
+        counts = dict(
+            con.execute(
+                "select dagster_event_type, count(*) from event_logs "
+                "where dagster_event_type in ('STEP_START', 'STEP_SUCCESS', 'PIPELINE_SUCCESS', "
+                "'PIPELINE_CANCELED') group by 1"
+            ).fetchall()
+        )
+    # Two steps, each started and succeeded; the run's success; the event stored afterwards.
+    assert counts == {
+        "STEP_START": 2,
+        "STEP_SUCCESS": 2,
+        "PIPELINE_SUCCESS": 1,
+        "PIPELINE_CANCELED": 1,
+    }
+    fresh = dg.DagsterInstance.from_config(str(home))
+    assert fresh.get_latest_materialization_event(dg.AssetKey("_two")) is not None
+
+
+def test_pooled_event_log_leaves_other_storages_alone(tmp_path: Path) -> None:
+    # An ephemeral instance keeps its events in memory: nothing to pool, nothing replaced.
+    instance = dg.DagsterInstance.ephemeral()
+    with pooled_event_log(instance) as engines:
+        result = dg.materialize([_one], instance=instance)
+        assert result.success and engines == {}
+    assert "_connect" not in vars(instance.event_log_storage)

@@ -17,6 +17,7 @@ from helpers import skip_unless_ci
 from assets.serving import (
     SERVING_FILE,
     PersonalDataError,
+    assert_no_personal_data,
     build_serving_asset,
     headline_figures,
     publish,
@@ -152,6 +153,35 @@ def test_personal_data_is_refused(tmp_path: Path) -> None:
         with pytest.raises(PersonalDataError, match="email_sha256"):
             publish(con, serving, ["raw_in_hash"])
     assert sha(serving / SERVING_FILE) == before
+
+
+@pytest.mark.parametrize(
+    ("value", "found"),
+    [
+        ("ana@example.ro", 1),  # the plain e-mail pattern
+        ("ANA (AT) EXAMPLE (DOT) RO", 1),  # pii's spelled-out address, case-insensitive
+        ("call +40 721 123 456", 1),  # pii's phone pattern
+        ("C100036828", 0),  # identifiers and words are no personal data
+        ("SO0000200011318-DX20261101", 0),
+        ("Spring sale at the shop", 0),
+    ],
+)
+def test_each_personal_pattern_is_found_by_the_one_scan(
+    tmp_path: Path, value: str, found: int
+) -> None:
+    # Three rows hold the value, one holds a clean name: a match counts 3 rows, else none.
+    with open_warehouse(tmp_path / "warehouse.duckdb") as con:
+        run(
+            con,
+            "create table marts.texts as select * from (values (?), (?), (?), ('Anna')) "
+            "as t(campaign_name)",
+            [value, value, value],
+        )
+        if found:
+            with pytest.raises(PersonalDataError, match="'campaign_name' holds 3 e-mail"):
+                assert_no_personal_data(con, "marts", "texts")
+        else:
+            assert_no_personal_data(con, "marts", "texts")
 
 
 def test_serving_asset_records_counts_and_headline(data_dir: Path) -> None:

@@ -12,8 +12,10 @@ Exit statuses (README, docs/operations.md), so that cron and CI can tell the cas
 
 from __future__ import annotations
 
+import gc
 import sys
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 
 from pipeline.config import AS_OF_TAG, TRIGGER_TAG, ConfigError, Settings, check_environment
 
@@ -48,6 +50,24 @@ def _instance(data_dir):
     for run_id in recover_interrupted_runs(instance):
         print(f"run {run_id} was interrupted (its process is gone): marked failed", flush=True)
     return instance
+
+
+@contextmanager
+def frozen_heap() -> Iterator[None]:
+    """Within the block, the objects alive on entering are left out of Python's cyclic garbage
+    collection (``gc.freeze``); on leaving they are collected as before (``gc.unfreeze``).
+
+    What is loaded when a run starts (Dagster, the definitions, the instance) lives for the
+    whole run, yet every full collection during it scanned all of it again: after one file of
+    100 orders at 100k, the full collections inside the run cost 0.69 s of CPU, 0.31 s with
+    the start frozen (one-off, ``gc.callbacks``). Objects freed by reference counting are freed
+    as ever; only cycles among the frozen objects wait until the block ends.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def files_needing_attention(settings: Settings, run_id: str) -> int:
@@ -90,7 +110,7 @@ def run_pipeline(as_of: str | None = None, trigger: str = "cli") -> int:
         return EXIT_CONFIG
     # Imported after the check: loading the definitions reads settings (the schedule's cron).
     from pipeline.automation.instance import resolve_dagster_home
-    from pipeline.cli.event_log import quick_commits
+    from pipeline.cli.event_log import pooled_event_log, quick_commits
     from pipeline.cli.progress import progress_logger, root_cause
     from pipeline.cli.run_lock import WarehouseBusy, run_lock
     from pipeline.cli.summary import print_summary
@@ -112,9 +132,14 @@ def run_pipeline(as_of: str | None = None, trigger: str = "cli") -> int:
             with quick_commits(resolve_dagster_home(settings.data_dir)):
                 instance = _instance(settings.data_dir)
                 # One warehouse instance for every step (pipeline/cli/warehouse_hold.py),
-                # unless a run from the UI is in progress and needs its turns in between.
+                # unless a run from the UI is in progress and needs its turns in between; the
+                # summary and the count of files needing attention read it before it closes.
                 hold = not other_runs_active(instance)
-                with open_warehouse(settings.warehouse_path) if hold else nullcontext():
+                with (
+                    frozen_heap(),
+                    open_warehouse(settings.warehouse_path) if hold else nullcontext(),
+                    pooled_event_log(instance),  # one SQLite engine per shard, not per event
+                ):
                     result = job.execute_in_process(
                         instance=instance,
                         raise_on_error=False,
@@ -126,9 +151,9 @@ def run_pipeline(as_of: str | None = None, trigger: str = "cli") -> int:
                             SENT_INLINE_TAG: "cli",
                         },
                     )
-                print_summary(settings, result.run_id)
-                notify_cli_run(instance, result.run_id, notify_settings)
-            attention = files_needing_attention(settings, result.run_id)
+                    print_summary(settings, result.run_id)
+                    notify_cli_run(instance, result.run_id, notify_settings)
+                    attention = files_needing_attention(settings, result.run_id)
     except WarehouseBusy as err:
         print(f"{err}; wait for it to finish, then run again", file=sys.stderr)
         return EXIT_BUSY
