@@ -13,7 +13,7 @@ from pipeline.engine.discovery import SQL_DIR, Model, discover_models
 from pipeline.engine.kinds import SEQ, BuildContext
 from pipeline.engine.result import BuildResult
 from pipeline.engine.rewrite import ModelError
-from pipeline.warehouse import frame, run, scalar, table_exists
+from pipeline.warehouse import frame, run, scalar
 
 
 def build(
@@ -36,11 +36,7 @@ def build(
     try:
         builds = log.builds([model.name, *model.parents])
         last = builds.get(model.name)
-        as_of_end = (
-            scalar(con, "select max(as_of_end) from meta.pipeline_settings")
-            if table_exists(con, "meta", "pipeline_settings")
-            else None
-        )
+        as_of_end = log.as_of_end()
         has_seq, source_seq = _source_seq(con, model)
         ctx = BuildContext(con, model, last, builds, has_seq, source_seq, as_of_end)
         result = model.kind.build(ctx, full_refresh)
