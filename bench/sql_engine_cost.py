@@ -77,12 +77,23 @@ class Statements:
 
         return timed
 
-    def install(self, modules: list[Any]) -> None:
+    @contextmanager
+    def installed(self, modules: list[Any]) -> Iterator[None]:
+        """The modules' (and pipeline.warehouse's) statement helpers timed, put back after."""
         originals = {n: getattr(wh, n) for n in ("run", "rows", "scalar", "frame")}
-        for module in [*modules, wh]:
-            for name, fn in originals.items():
-                if hasattr(module, name):
-                    setattr(module, name, self.wrap(fn))
+        saved = [
+            (module, name, getattr(module, name))
+            for module in ([*modules, wh] if modules else [])
+            for name in originals
+            if hasattr(module, name)
+        ]
+        for module, name, _ in saved:
+            setattr(module, name, self.wrap(originals[name]))
+        try:
+            yield
+        finally:
+            for module, name, fn in saved:
+                setattr(module, name, fn)
 
     def take(self) -> list[tuple[str, float, float]]:
         out, self.seen = self.seen, []
@@ -117,11 +128,21 @@ def _wal(path: Path) -> int:
 def time_layers(db: Path, mode: str, detail: bool, threshold: str | None = None) -> None:
     """Build the three layers on ``db`` in ``mode`` and print the timings."""
     statements = Statements()
+    timed: list[Any] = []
     if mode == "engine":
         from assets import models as assets_models
 
         engine_build = sys.modules["pipeline.engine.build"]  # the module, not the function
-        statements.install([skip, engine_build, build_log, kinds, assets_models])
+        timed = [skip, engine_build, build_log, kinds, assets_models]
+    with statements.installed(timed):
+        _time_layers(db, mode, detail, threshold, statements)
+
+
+def _time_layers(
+    db: Path, mode: str, detail: bool, threshold: str | None, statements: Statements
+) -> None:
+    if mode == "engine":
+        from assets import models as assets_models
     models = discover_models()
     layers = {m.name: m.layer for m in models}
     totals: dict[str, list[float]] = {}
