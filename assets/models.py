@@ -69,12 +69,17 @@ def model_spec(model: Model) -> dg.AssetSpec:
     )
 
 
-def _result_metadata(con, model: Model, count: int) -> dict:
-    columns = rows(
-        con,
-        "select column_name, data_type from information_schema.columns "
-        "where table_schema = ? and table_name = ? order by ordinal_position",
-        [model.layer, model.name],
+def _result_metadata(con, model: Model, count: int, known: list[str] | None = None) -> dict:
+    # known: the built table's "name TYPE" list the step's fingerprints just read (no 2nd query).
+    columns = (
+        [tuple(c.split(" ", 1)) for c in known]
+        if known is not None
+        else rows(
+            con,
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = ? and table_name = ? order by ordinal_position",
+            [model.layer, model.name],
+        )
     )
     schema = dg.TableSchema(
         columns=[
@@ -139,7 +144,9 @@ def layer_asset(
                 yield dg.MaterializeResult(
                     asset_key=model.name,
                     metadata={
-                        **_result_metadata(con, model, result.rows),
+                        **_result_metadata(
+                            con, model, result.rows, prints.columns(model.layer, model.name)
+                        ),
                         "build": how,
                         "build_mode": result.mode.value,
                         "engine": "duckdb",

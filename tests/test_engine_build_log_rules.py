@@ -143,3 +143,19 @@ def test_build_and_parent_delta_are_frozen():
         _build(1, False).build_id = 2  # type: ignore[misc]
     with pytest.raises(dataclasses.FrozenInstanceError):
         ParentDelta("p", "select 1").parent = "q"  # type: ignore[misc]
+
+
+def test_the_runs_as_of_end_is_read_once_per_log():
+    """A layer step shares one log across its models (skip.Fingerprints.log): the run's
+    as_of_end is read from meta.pipeline_settings once; a new log reads it again."""
+    with duckdb.connect() as con:
+        # No settings table yet: None.
+        assert BuildLog(con).as_of_end() is None
+        run(con, "create table meta.pipeline_settings (as_of_end timestamp)")
+        run(con, "insert into meta.pipeline_settings values ('2026-11-01'), ('2026-11-02')")
+        log = BuildLog(con)
+        # The later of the two rows: 2026-11-02 00:00.
+        assert log.as_of_end() == dt.datetime(2026, 11, 2)
+        run(con, "update meta.pipeline_settings set as_of_end = '2026-12-01'")
+        assert log.as_of_end() == dt.datetime(2026, 11, 2)  # the step's value
+        assert BuildLog(con).as_of_end() == dt.datetime(2026, 12, 1)

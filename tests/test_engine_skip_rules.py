@@ -291,3 +291,39 @@ def test_build_model_skips_what_its_inputs_did_not_change(tmp_path: Path):
         run(con, "insert into raw.raw_contacts values (4, 3)")
         assert skip.build_model(con, models[0], layers, "r5").rows == 4
         assert con.sql("select n from marts.c_count").fetchall() == [(3,)]
+
+
+def test_a_build_and_its_skip_record_commit_together(tmp_path: Path):
+    """build_model writes the skip record inside the build's transaction (one commit per
+    model): a record that fails takes the build with it, so a table never stands built
+    without the record the next run compares against."""
+    sql = tmp_path / "sql"
+    (sql / "staging").mkdir(parents=True)
+    (sql / "staging" / "stg_c.sql").write_text("select id from raw_contacts")
+    models = discover_models(sql)
+    layers = {m.name: m.layer for m in models}
+    with duckdb.connect() as con:
+        prepare(con)
+        run(con, "create table raw.raw_contacts (id int, _delivery_seq bigint)")
+        run(con, "insert into raw.raw_contacts values (1, 1), (2, 1)")
+        prints = skip.Fingerprints(con)
+        first = skip.build_model(con, models[0], layers, "r1", prints)
+        # Build number 1, recorded with the hash of its 2 rows ("2:…").
+        assert first.build_id == 1
+        found = prints.recorded("stg_c")
+        assert found is not None and found[1]["build"] == 1
+        assert str(found[1]["content"]).startswith("2:")
+        # One more contact; the record's insert then fails (its table made unwritable by a
+        # check no JSON satisfies): the rebuild is rolled back with it.
+        run(con, "insert into raw.raw_contacts values (3, 2)")
+        run(con, "drop table meta.build_inputs")
+        run(
+            con,
+            "create table meta.build_inputs (target varchar primary key, version varchar, "
+            "inputs varchar check (inputs is null), recorded_at timestamp)",
+        )
+        with pytest.raises(Exception, match="stg_c"):
+            skip.build_model(con, models[0], layers, "r2", skip.Fingerprints(con))
+        # The table and the build log are as after build 1: 2 rows, build number 1.
+        assert rows(con, "select count(*) from staging.stg_c") == [(2,)]
+        assert rows(con, "select build_id from meta.model_builds where model = 'stg_c'") == [(1,)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,23 +13,30 @@ from pipeline.engine.discovery import SQL_DIR, Model, discover_models
 from pipeline.engine.kinds import SEQ, BuildContext
 from pipeline.engine.result import BuildResult
 from pipeline.engine.rewrite import ModelError
-from pipeline.warehouse import frame, run, scalar, table_exists
+from pipeline.warehouse import frame, run, scalar
 
 
-def build(con: duckdb.DuckDBPyConnection, model: Model, full_refresh: bool = False) -> BuildResult:
+def build(
+    con: duckdb.DuckDBPyConnection,
+    model: Model,
+    full_refresh: bool = False,
+    log: BuildLog | None = None,
+    then: Callable[[BuildResult], object] | None = None,
+) -> BuildResult:
     """Build one model in one transaction: brought up to date where its kind allows, else
-    rebuilt whole (always with ``full_refresh``). ModelError naming the file on failure."""
+    rebuilt whole (always with ``full_refresh``). ModelError naming the file on failure.
+
+    ``log``: the build log of a step that builds many models on this connection (made once,
+    not per model). ``then``: called with the result inside the build's transaction, just
+    before the commit, so that what it writes (the skip record, ``skip.build_model``) is
+    committed with the build: one commit per model, and never a build without its record."""
     run(con, f"create schema if not exists {model.layer}")
-    log = BuildLog(con)
+    log = log or BuildLog(con)
     run(con, "begin transaction")
     try:
         builds = log.builds([model.name, *model.parents])
         last = builds.get(model.name)
-        as_of_end = (
-            scalar(con, "select max(as_of_end) from meta.pipeline_settings")
-            if table_exists(con, "meta", "pipeline_settings")
-            else None
-        )
+        as_of_end = log.as_of_end()
         has_seq, source_seq = _source_seq(con, model)
         ctx = BuildContext(con, model, last, builds, has_seq, source_seq, as_of_end)
         result = model.kind.build(ctx, full_refresh)
@@ -36,11 +44,14 @@ def build(con: duckdb.DuckDBPyConnection, model: Model, full_refresh: bool = Fal
         build_id = log.write(
             model.name, model.sql_sha256, source_seq, last, as_of_end, result.wrote_delta, builds
         )
+        result = replace(result, rows=int(count), build_id=build_id)
+        if then is not None:
+            then(result)
         run(con, "commit")
     except Exception as err:
         run(con, "rollback")
         raise ModelError(f"{model.path}: {err}") from err
-    return replace(result, rows=int(count), build_id=build_id)
+    return result
 
 
 def materialize(

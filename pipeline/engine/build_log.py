@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from pipeline.warehouse import add_missing_columns, rows, run
+from pipeline.warehouse import add_missing_columns, rows, run, scalar, table_exists
 
 DELTA = "__delta"  # meta.<model>__delta, read by children as <model>__delta
 CHANGE = "_change"  # the delta's column: 'delete' or 'insert'
@@ -94,6 +94,19 @@ class BuildLog:
         run(con, DDL)
         later = {c: t for c, t in COLUMNS.items() if c not in FIRST_RELEASE}
         add_missing_columns(con, "meta", "model_builds", later)
+        self._as_of_end: tuple[object] | None = None
+
+    def as_of_end(self) -> object:
+        """The run's ``as_of_end`` (``meta.pipeline_settings``; None without it), read once per
+        log: a layer step builds all its models for the one run's settings."""
+        if self._as_of_end is None:
+            end = (
+                scalar(self.con, "select max(as_of_end) from meta.pipeline_settings")
+                if table_exists(self.con, "meta", "pipeline_settings")
+                else None
+            )
+            self._as_of_end = (end,)
+        return self._as_of_end[0]
 
     def builds(self, names: Iterable[str]) -> dict[str, Build]:
         """The last build of each named table that has one."""

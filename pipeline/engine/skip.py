@@ -38,6 +38,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.engine import PYTHON_TABLES, BuildMode, BuildResult, Model, build
+from pipeline.engine.build_log import BuildLog
 from pipeline.engine.reads import reads_of
 from pipeline.sqltext import identifier
 from pipeline.warehouse import rows, run, scalar, table_exists
@@ -93,6 +94,21 @@ class Fingerprints:
         self._builds: dict[str, int] | None = None
         self._records: dict[str, tuple[str, dict[str, object]]] | None = None
         self._done: dict[str, dict[str, object]] = {}
+        self._log: BuildLog | None = None
+        self._prepared = False
+
+    def prepare(self) -> None:
+        """Create the skip tables once for the step (not once per model: each ``create …
+        if not exists`` is a statement and a commit)."""
+        if not self._prepared:
+            _prepare(self.con)
+            self._prepared = True
+
+    def log(self) -> BuildLog:
+        """The build log on this connection, made (and brought to its columns) once."""
+        if self._log is None:
+            self._log = BuildLog(self.con)
+        return self._log
 
     def built(self, schema: str, table: str, version: str, value: dict[str, object]) -> None:
         """Take note that ``schema.table`` was just built and recorded (``value``, as
@@ -308,14 +324,17 @@ def record(
     output: tuple[str, str] | None = None,
     count: int | None = None,
     build_id: int | None = None,
+    prepared: bool = False,
 ) -> dict[str, object]:
     """Remember that ``target`` was just built by ``version`` from inputs fingerprinted ``seen``
     (taken before the build), with its build number now and, for an ``output`` table of at most
     ``HASH_ROWS`` rows (``count``), the hash of its content: its readers compare that when it is
     rebuilt, instead of hashing it themselves. ``build_id``: the build number the engine just
-    wrote (:attr:`BuildResult.build_id`), else it is read from ``meta.model_builds``. Returns
-    what it recorded."""
-    _prepare(con)
+    wrote (:attr:`BuildResult.build_id`), else it is read from ``meta.model_builds``.
+    ``prepared``: the caller made the tables (:meth:`Fingerprints.prepare`). Returns what it
+    recorded."""
+    if not prepared:
+        _prepare(con)
     build = build_id if build_id is not None else _build_number(con, target)
     value: dict[str, object] = {"inputs": seen, "build": build}
     if output is not None and count is not None and count <= HASH_ROWS:
@@ -329,10 +348,16 @@ def record(
 
 
 def note_skipped(
-    con: duckdb.DuckDBPyConnection, run_id: str | None, target: str, reason: str
+    con: duckdb.DuckDBPyConnection,
+    run_id: str | None,
+    target: str,
+    reason: str,
+    prepared: bool = False,
 ) -> None:
-    """Remember that run ``run_id`` skipped ``target`` and why (the run summary lists them)."""
-    _prepare(con)
+    """Remember that run ``run_id`` skipped ``target`` and why (the run summary lists them);
+    ``prepared`` as in :func:`record`."""
+    if not prepared:
+        _prepare(con)
     run(
         con,
         f"insert into {SKIPPED_TABLE} values (?, ?, ?, current_timestamp)",
@@ -368,14 +393,31 @@ def build_model(
     why = why_unchanged(
         con, model.name, model.sql_sha256, seen, [(model.layer, model.name)], prints
     )
+    prints.prepare()
     if why:
-        note_skipped(con, run_id, model.name, why)
+        note_skipped(con, run_id, model.name, why, prepared=True)
         _refresh_inputs(con, model.name, seen, prints)
         count = scalar(con, f"select count(*) from {model.qualified_name}")
         return BuildResult(BuildMode.SKIPPED, why, rows=int(count))
-    result = build(con, model)
     output = (model.layer, model.name)
-    value = record(con, model.name, model.sql_sha256, seen, output, result.rows, result.build_id)
+    value: dict[str, object] = {}
+
+    def _record(result: BuildResult) -> None:
+        # Inside the build's transaction: the record is committed with the build it describes.
+        value.update(
+            record(
+                con,
+                model.name,
+                model.sql_sha256,
+                seen,
+                output,
+                result.rows,
+                result.build_id,
+                prepared=True,
+            )
+        )
+
+    result = build(con, model, log=prints.log(), then=_record)
     prints.built(model.layer, model.name, model.sql_sha256, value)
     return result
 
