@@ -26,6 +26,7 @@ from pipeline.ingest.checks import damaged_key, relation, undecidable_versions
 from pipeline.ingest.declared import declaration
 from pipeline.ingest.duckdb_csv import Parsed, Stage, parse_with_duckdb
 from pipeline.ingest.errors import FileRefused
+from pipeline.ingest.event_id import event_id_sql
 from pipeline.ingest.formats import ROW, SUPPORTED_SUFFIXES, Table, open_table, supported
 from pipeline.ingest.landing import (
     HIDDEN_REASON,
@@ -71,16 +72,9 @@ GROUP_ROWS = 500_000
 # (80 % of RAM) let a 1 GB file's checks and insert take 4.6 GB.
 MEMORY_LIMIT = "1GB"
 
-# The key of an e-mail event delivered without one (documented in docs/vendors.md):
-# sha256 of "lower(trim(email))|campaign_id|event_type|occurred_at", occurred_at in UTC as
-# ISO 8601 "YYYY-MM-DDTHH:MM:SS" plus ".ffffff" only when it has microseconds (Python's
-# datetime.isoformat()).
-EVENT_ID_SQL = (
-    "sha256(lower(trim(email)) || '|' || campaign_id || '|' || event_type || '|' || "
-    "strftime(occurred_at, '%Y-%m-%dT%H:%M:%S') || "
-    "case when microsecond(occurred_at) % 1000000 = 0 then '' "
-    "else '.' || lpad(cast(microsecond(occurred_at) % 1000000 as text), 6, '0') end)"
-)
+# The key of an e-mail event delivered without one (``event_id.py``); a delivery parsed by
+# DuckDB has it made once, in its parse (``duckdb_csv``), and needs none here.
+EVENT_ID_SQL = event_id_sql()
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:

@@ -40,6 +40,7 @@ from pipeline.entities import SCORE_RANGES, Entity
 from pipeline.ingest import decimals, rules
 from pipeline.ingest.checks import SCIENTIFIC
 from pipeline.ingest.decimals import AMBIGUOUS, DECIMAL_PATTERN, NUMBER_NOISE
+from pipeline.ingest.event_id import event_id_sql
 from pipeline.ingest.formats import EXTRA_PREFIX, ROW, SPARE_COLUMNS, Table
 from pipeline.ingest.mappings import Mapping
 from pipeline.ingest.parse import BAD, ISO_PATTERN, decide_decimals, plan
@@ -405,6 +406,14 @@ def _parse(
     # column whose value is its text is kept once, as its value (half the strings to copy).
     text = {c: f"v_{c}" if _verbatim(c, entity.columns[c], entity) else f"s_{c}" for c in keys}
     kept = [t for t in text.values() if t.startswith("s_")] + [f"v_{c}" for c in entity.columns]
+    # An e-mail event delivered without its event_id gets the one made from its contents here,
+    # once: in the good rows' view it was made again on every read (the checks, the landed
+    # suite's key count and aggregate query, the insert), 0.09 s of CPU each per 1.2M rows
+    # with 5 % of them without one. Apart (k_event_id, NULL where delivered) so that the
+    # keys keep the text as delivered (checks.damaged_key).
+    made = entity.name == "email_events" and "event_id" in entity.columns
+    if made:
+        kept.append(f"case when v_event_id is null then {event_id_sql('v_')} end as k_event_id")
     run(
         con,
         f"""
@@ -431,7 +440,10 @@ def _parse(
         return None
     bad_path = work / "bad.parquet"
     bad.write_parquet(bad_path)
-    good_rows = f"select {', '.join(f'v_{c} as {c}' for c in entity.columns)}, {ROW} "
+    values = {c: f"v_{c}" for c in entity.columns}
+    if made:
+        values["event_id"] = "coalesce(v_event_id, k_event_id)"
+    good_rows = f"select {', '.join(f'{v} as {c}' for c, v in values.items())}, {ROW} "
     good_rows += f"from {q}parsed where not {BAD}"
     key_rows = f"select {', '.join(f'{text[c]} as {c}' for c in keys)}, {ROW} from {q}parsed"
     good: Path | str

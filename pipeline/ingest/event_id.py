@@ -1,0 +1,20 @@
+"""The key of an e-mail event delivered without one (documented in docs/vendors.md and the
+contract): sha256 of "lower(trim(email))|campaign_id|event_type|occurred_at", occurred_at in
+UTC as ISO 8601 "YYYY-MM-DDTHH:MM:SS" plus ".ffffff" only when it has microseconds (Python's
+datetime.isoformat())."""
+
+from __future__ import annotations
+
+
+def event_id_sql(prefix: str = "") -> str:
+    """SQL of the made event_id from the typed columns ``<prefix>email``, ``<prefix>campaign_id``,
+    ``<prefix>event_type`` and ``<prefix>occurred_at`` (``v_`` in the DuckDB parse)."""
+    email, campaign, kind, at = (
+        f"{prefix}{c}" for c in ("email", "campaign_id", "event_type", "occurred_at")
+    )
+    return (
+        f"sha256(lower(trim({email})) || '|' || {campaign} || '|' || {kind} || '|' || "
+        f"strftime({at}, '%Y-%m-%dT%H:%M:%S') || "
+        f"case when microsecond({at}) % 1000000 = 0 then '' "
+        f"else '.' || lpad(cast(microsecond({at}) % 1000000 as text), 6, '0') end)"
+    )
