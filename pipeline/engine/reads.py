@@ -20,7 +20,7 @@ subquery) makes the answer None: the parent is then compared whole, as before.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from sqlglot import exp
@@ -112,19 +112,25 @@ def _read(table: exp.Table) -> tuple[Read, bool] | None:
     return Read(copy.sql(dialect="duckdb"), frozenset(unqualified)), filtered
 
 
+def _tables(tree: exp.Expression) -> Iterator[tuple[str, exp.Table]]:
+    """Each table reference of the model ``tree`` that names a table (not one of its CTEs),
+    with its lower-cased name."""
+    cte_names = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    for table in tree.find_all(exp.Table):
+        name = table.name.lower()
+        if isinstance(table.this, exp.Identifier) and name and name not in cte_names:
+            yield name, table
+
+
 def filtered_reads(tree: exp.Expression) -> dict[str, tuple[Read, ...]]:
     """For each table the model ``tree`` reads only through row-wise selects, at least one of
     which has a ``where``: those selects, in the order they appear. A select that only leaves
     columns out is rarely the same when its table changed, and hashing it would cost a scan of
     the parent each time the parent is rebuilt, so such parents are left out."""
-    cte_names = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     found: dict[str, list[Read]] = {}
     filtered: set[str] = set()
     refused: set[str] = set()
-    for table in tree.find_all(exp.Table):
-        name = table.name.lower()
-        if not isinstance(table.this, exp.Identifier) or not name or name in cte_names:
-            continue
+    for name, table in _tables(tree):
         read = _read(table)
         if read is None:
             refused.add(name)
@@ -140,13 +146,9 @@ def read_columns(tree: exp.Expression) -> dict[str, frozenset[str]]:
     none of them with a ``*``: the column names those selects use, lower-cased. A
     ``delete+insert`` build then copies only these columns of its source (kinds.py); a name
     that is an alias, not a column, is dropped there."""
-    cte_names = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     found: dict[str, set[str]] = {}
     refused: set[str] = set()
-    for table in tree.find_all(exp.Table):
-        name = table.name.lower()
-        if not isinstance(table.this, exp.Identifier) or not name or name in cte_names:
-            continue
+    for name, table in _tables(tree):
         read = _read(table)
         select = table.parent.parent if read is not None else None
         if read is None or select is None or any(select.find_all(exp.Star)):
