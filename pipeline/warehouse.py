@@ -6,7 +6,7 @@ caller never leaves a result open.
 """
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ import dagster as dg
 import duckdb
 import polars as pl
 from dagster_duckdb import DuckDBResource
+from pydantic import PrivateAttr
 
 from pipeline.config import PipelineConfig, Settings, setting
 from pipeline.sqltext import literal
@@ -132,6 +133,19 @@ class Warehouse(dg.ConfigurableResource):
     """The pipeline's one read-write handle on ``warehouse.duckdb`` under the data directory."""
 
     config: PipelineConfig
+    _run_stack: ExitStack | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Enter the launched run's speed-ups (pipeline/automation/run_process.py)."""
+        from pipeline.automation.run_process import launched_run_stack
+
+        self._run_stack = launched_run_stack(context)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        """Leave them when the run's steps are done."""
+        if self._run_stack is not None:
+            self._run_stack.close()
+            self._run_stack = None
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -1,0 +1,49 @@
+"""Two of ``python -m pipeline run``'s speed-ups for runs the daemon or the UI launches.
+
+A run launched from the UI, the landing sensor or the nightly schedule executes in a process
+the run launcher starts (``dagster api execute_run`` or the code server's subprocess), not in
+``python -m pipeline run``, so it got none of the command line's speed-ups
+(docs/performance.md, "Dagster and process start"). :func:`launched_run_stack` gives it, from
+the ``warehouse`` resource's documented ``setup_for_execution`` hook, the two that need no
+Dagster internals:
+
+- the start-up heap frozen out of Python's cyclic garbage collection
+  (:func:`pipeline.cli.run.frozen_heap`);
+- Dagster's SQLite files committed without an fsync per event
+  (:func:`pipeline.cli.event_log.quick_commits`, SQLAlchemy's ``connect`` event).
+
+Not the other two: ``pooled_event_log`` replaces private methods of Dagster's storage (no
+supported hook), and the held warehouse connection would keep the file locked between steps
+while another run waits for its turn in the ``warehouse`` pool.
+"""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from pathlib import Path
+
+import dagster as dg
+
+from pipeline.automation.notify import SENT_INLINE_TAG
+
+
+def launched_run_stack(context: dg.InitResourceContext) -> ExitStack:
+    """The speed-ups entered for the run of ``context`` (closed by the caller at teardown).
+
+    Nothing for a run of ``python -m pipeline run`` (tagged ``SENT_INLINE_TAG: cli``), which
+    enters both itself around the whole run; nothing outside a run (a resource built for a
+    sensor or a test without one).
+    """
+    from pipeline.cli.event_log import quick_commits
+    from pipeline.cli.run import frozen_heap
+
+    stack = ExitStack()
+    run = context.run
+    if run is None or run.tags.get(SENT_INLINE_TAG) == "cli":
+        return stack
+    stack.enter_context(frozen_heap())
+    instance = context.instance
+    # An ephemeral instance (in-memory storage) has no SQLite file to tune.
+    if instance is not None and not instance.is_ephemeral:
+        stack.enter_context(quick_commits(Path(instance.root_directory)))
+    return stack
