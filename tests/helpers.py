@@ -7,6 +7,7 @@ rootdir-relative ``prepend`` import mode), as it does for ``marts_fixtures`` and
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
@@ -17,8 +18,17 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+BENCH_DIR = REPO_ROOT / "bench"
 # The local master of the shared `spark` fixture (conftest.py): two threads, the two cores.
 SPARK_MASTER = "local[2]"
+
+
+def bench_module(name: str):  # noqa: ANN201 - the script's module
+    """A script of ``bench/`` (a folder of scripts, not a package), imported as the bench runs
+    it: with ``bench/`` on ``sys.path``."""
+    if str(BENCH_DIR) not in sys.path:
+        sys.path.insert(0, str(BENCH_DIR))
+    return importlib.import_module(name)
 
 
 def skip_unless_ci(reason: str) -> None:

@@ -5,30 +5,21 @@ judges it against the 5 s target."""
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import duckdb
+from helpers import bench_module
 
 from pipeline.sample_data.generate import generate
 from pipeline.sqltext import sql_path
 from pipeline.warehouse import rows
 
-BENCH_DIR = Path(__file__).resolve().parent.parent / "bench"
 AS_OF = dt.date(2026, 10, 31)
-
-
-def _bench(name: str) -> ModuleType:
-    if str(BENCH_DIR) not in sys.path:
-        sys.path.insert(0, str(BENCH_DIR))
-    return importlib.import_module(name)
 
 
 def test_delivery_is_100_new_orders_within_the_day(tmp_path: Path) -> None:
     generate(tmp_path, customers=200, seed=2, as_of=AS_OF, months=2, email_events_per_month=1)
-    file = _bench("delivery").write_delivery(tmp_path / "landing", AS_OF)
+    file = bench_module("delivery").write_delivery(tmp_path / "landing", AS_OF)
     assert file.name == "orders_zdelivery_20261031.csv"
     folder = file.parent
     with duckdb.connect() as con:
@@ -53,12 +44,12 @@ def test_delivery_is_100_new_orders_within_the_day(tmp_path: Path) -> None:
     # Every timestamp moved into the as_of day (written as ISO text with a Z).
     assert first >= "2026-10-31T00:00:00Z" and last <= "2026-10-31T23:59:59Z"
     # The same input gives the same file.
-    again = _bench("delivery").write_delivery(tmp_path / "landing", AS_OF)
+    again = bench_module("delivery").write_delivery(tmp_path / "landing", AS_OF)
     assert again.read_bytes() == file.read_bytes()
 
 
 def test_report_labels_the_delivery_and_judges_the_target() -> None:
-    report = _bench("report")
+    report = bench_module("report")
     stages = dict.fromkeys(report.STAGE_LABELS, 0.0)
     delivery = {
         "wall_seconds": 10.0,

@@ -3,25 +3,18 @@ back every function it wrapped, and runs the yardstick's statements of one entit
 
 from __future__ import annotations
 
-import importlib
-import sys
 from pathlib import Path
+
+from helpers import bench_module
 
 from pipeline.ingest import core, ledger
 from tests.ingest_support import drop, make_settings, query
 
-BENCH_DIR = Path(__file__).resolve().parent.parent / "bench"
 HEADER = "event_id,email,campaign_id,campaign_name,event_type,occurred_at,url\n"
 
 
-def _module():  # noqa: ANN202 - the bench script, imported as the bench runs it
-    if str(BENCH_DIR) not in sys.path:
-        sys.path.insert(0, str(BENCH_DIR))
-    return importlib.import_module("ingest_phases")
-
-
 def test_profiled_ingest_lands_the_files_and_restores_the_functions(tmp_path: Path) -> None:
-    phases = _module()
+    phases = bench_module("ingest_phases")
     settings = make_settings(tmp_path)
     drop(
         settings,
@@ -55,7 +48,7 @@ def test_profiled_ingest_lands_the_files_and_restores_the_functions(tmp_path: Pa
 
 
 def test_yardstick_statements_of_one_entity(tmp_path: Path) -> None:
-    phases = _module()
+    phases = bench_module("ingest_phases")
     csv = tmp_path / "events.csv"
     csv.write_text(HEADER + "e1,a@x.example,c1,A,open,2025-11-04T08:00:01Z,\n", encoding="utf-8")
     sql = tmp_path / "yardstick.sql"

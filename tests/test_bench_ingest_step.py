@@ -3,31 +3,24 @@ entity in landing order, and puts back what it wrapped."""
 
 from __future__ import annotations
 
-import importlib
-import sys
 from pathlib import Path
+
+from helpers import bench_module
 
 import assets.ingest as ingest_asset
 from pipeline.ingest import core
 from tests.ingest_support import drop, make_settings
 
-BENCH_DIR = Path(__file__).resolve().parent.parent / "bench"
 ORDERS = (
     "order_id,contact_id,email,ordered_at,status,currency,gross_amount,discount_amount,"
     "refund_amount,updated_at\n"
 )
 
 
-def _module():  # noqa: ANN202 - the bench script, imported as the bench runs it
-    if str(BENCH_DIR) not in sys.path:
-        sys.path.insert(0, str(BENCH_DIR))
-    return importlib.import_module("ingest_step")
-
-
 def test_the_step_timed_alone_lands_every_entity_and_restores_the_functions(
     tmp_path: Path,
 ) -> None:
-    step = _module()
+    step = bench_module("ingest_step")
     source = make_settings(tmp_path / "source")
     drop(source, "orders", "a.csv", ORDERS + "o1,c1,,2024-01-01,pending,EUR,5,,,\n")
     drop(source, "orders", "b.csv", ORDERS + "o2,c2,,2024-01-02,pending,EUR,6,,,\n")

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
-import sys
 from pathlib import Path
 
 import dagster as dg
-
-BENCH_DIR = Path(__file__).resolve().parent.parent / "bench"
+from helpers import bench_module
 
 
 def test_a_building_step_s_checks_count_as_validation(tmp_path: Path) -> None:
-    if str(BENCH_DIR) not in sys.path:
-        sys.path.insert(0, str(BENCH_DIR))
-    measure = importlib.import_module("measure")
+    measure = bench_module("measure")
 
     @dg.multi_asset(
         name="sql_layer",

@@ -5,14 +5,12 @@ deliveries is well formed, and steps are sorted into the right stages."""
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import duckdb
 import pytest
+from helpers import REPO_ROOT, bench_module
 
 from pipeline.config import Settings
 from pipeline.engine import discover_models, materialize_model
@@ -22,21 +20,13 @@ from pipeline.sample_data.generate import generate
 from pipeline.sentiment.scoring import build_mention_sentiment
 from pipeline.warehouse import frame, open_warehouse, run, scalar
 
-BENCH_DIR = Path(__file__).resolve().parent.parent / "bench"
 AS_OF = dt.date(2026, 10, 31)
 DAY = AS_OF + dt.timedelta(days=1)
 
 
-def _bench(name: str) -> ModuleType:
-    """A module of bench/ (a folder of scripts, not a package)."""
-    if str(BENCH_DIR) not in sys.path:
-        sys.path.insert(0, str(BENCH_DIR))
-    return importlib.import_module(name)
-
-
 def _pipeline_build(data_dir: Path, as_of: dt.date) -> None:
     """Land every new delivery and build every model the way the Dagster assets do."""
-    yardstick = _bench("yardstick")
+    yardstick = bench_module("yardstick")
     settings = Settings.resolve(data_dir=str(data_dir), as_of=as_of.isoformat(), timezone="UTC")
     with open_warehouse(settings.warehouse_path) as con:
         run(con, yardstick.settings_statement(as_of.isoformat()))
@@ -55,17 +45,19 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     yardstick."""
     data_dir = tmp_path_factory.mktemp("bench")
     generate(data_dir, customers=200, seed=3, as_of=AS_OF, months=3, email_events_per_month=4)
-    removed = _bench("run").remove_vendor_files(data_dir / "landing")
+    removed = bench_module("run").remove_vendor_files(data_dir / "landing")
     assert removed, "the generator writes vendor samples; the benchmark removes them"
     _pipeline_build(data_dir, AS_OF)
     with duckdb.connect(str(data_dir / "yardstick.duckdb")) as con:
-        result = _bench("yardstick").run_yardstick(data_dir / "landing", con, AS_OF.isoformat())
+        result = bench_module("yardstick").run_yardstick(
+            data_dir / "landing", con, AS_OF.isoformat()
+        )
     assert result.skipped_files == []  # nothing but canonical files is left
     return data_dir
 
 
 def test_yardstick_marts_equal_the_pipelines(built: Path) -> None:
-    compared = _bench("compare").compare_marts(
+    compared = bench_module("compare").compare_marts(
         built / "warehouse.duckdb", built / "yardstick.duckdb"
     )
     assert len(compared) == len([m for m in discover_models() if m.layer == "marts"])
@@ -93,7 +85,7 @@ def test_comparison_notices_one_changed_row(built: Path, tmp_path: Path) -> None
     changed.write_bytes((built / "yardstick.duckdb").read_bytes())
     with duckdb.connect(str(changed)) as con:
         run(con, "update marts.loyalty_summary set customers = customers + 1")
-    compared = _bench("compare").compare_marts(built / "warehouse.duckdb", changed)
+    compared = bench_module("compare").compare_marts(built / "warehouse.duckdb", changed)
     summary = next(c for c in compared if c.mart == "loyalty_summary")
     # loyalty_summary has one row; the changed copy of it is on one side only, the original on
     # the other, and the row counts still agree (1 = 1).
@@ -109,7 +101,7 @@ def test_increment_is_one_day_of_new_and_updated_records(built: Path, tmp_path: 
         (landing / entity.landing_path).mkdir(parents=True)
         for path in (built / "landing" / entity.landing_path).glob("*.csv"):
             (landing / entity.landing_path / path.name).write_bytes(path.read_bytes())
-    increment, yardstick = _bench("increment"), _bench("yardstick")
+    increment, yardstick = bench_module("increment"), bench_module("yardstick")
     written = increment.write_increment(landing, DAY, fraction=0.05)
     with duckdb.connect() as con:
         run(con, "set TimeZone = 'UTC'")
@@ -139,7 +131,7 @@ def test_increment_is_one_day_of_new_and_updated_records(built: Path, tmp_path: 
 
 
 def test_stage_of_sorts_steps_into_stages() -> None:
-    stage_of = _bench("measure").stage_of
+    stage_of = bench_module("measure").stage_of
     checks_only = {"stg_orders_staging_expectations"}
     assert stage_of("raw_orders", checks_only) == "ingest"
     assert stage_of("sql_intermediate", checks_only) == "sql"
@@ -202,7 +194,7 @@ def test_report_states_targets_met_or_not() -> None:
         },  # fmt: skip
         "scales": [scale],
     }
-    text = _bench("report").render(results)
+    text = bench_module("report").render(results)
     # Full build 300 s / yardstick 100 s = 3.0 ×, above 1.5 ×: not met.
     assert "300.0 s vs 100.0 s = 3.0 ×" in text
     # +1 day 20 s / 300 s = 6.7 % ≤ 15 % (the 100k target): met.
@@ -216,20 +208,22 @@ def test_report_states_targets_met_or_not() -> None:
     # The verdict is per scale, each against its own target (issue 14: ≤ 15 % at 100k, ≤ 5 % at
     # 1M). 10k has none: its 50 s of 200 s (25 %) is shown, not judged, so 100k's 7 % decides.
     small = {**scale, "customers": 10_000, "full": _measured(200.0), "increment": _measured(50.0)}
-    text = _bench("report").render({**results, "scales": [small, scale]})
+    text = bench_module("report").render({**results, "scales": [small, scale]})
     assert "10,000: 50.0 s vs 200.0 s = 25%; 100,000: 20.0 s vs 300.0 s = 7% | yes |" in text
     # A 1M scale whose day takes 60 s of a 1,000 s build (6 % > 5 %) fails its target, though
     # 100k meets 15 %.
     big = {**scale, "customers": 1_000_000, "full": _measured(1000.0), "increment": _measured(60.0)}
-    text = _bench("report").render({**results, "scales": [scale, big]})
+    text = bench_module("report").render({**results, "scales": [scale, big]})
     assert "100,000: 20.0 s vs 300.0 s = 7%; 1,000,000: 60.0 s vs 1,000.0 s = 6% | **no** |" in text
 
 
 def test_benchmarks_md_is_rendered_from_its_measurements() -> None:
     # BENCHMARKS.md is only ever the rendering of BENCHMARKS.json, written by one bench run.
-    repo = BENCH_DIR.parent
+    repo = REPO_ROOT
     measurements = repo / "BENCHMARKS.json"
     if not measurements.exists():
         pytest.fail("BENCHMARKS.json is missing: run `make bench` to write both files")
     results = json.loads(measurements.read_text(encoding="utf-8"))
-    assert (repo / "BENCHMARKS.md").read_text(encoding="utf-8") == _bench("report").render(results)
+    assert (repo / "BENCHMARKS.md").read_text(encoding="utf-8") == bench_module("report").render(
+        results
+    )

@@ -3,21 +3,11 @@ and its table reads the measurements given (hand-made here; nothing is run)."""
 
 from __future__ import annotations
 
-import importlib
-import sys
-from pathlib import Path
-
-BENCH_DIR = Path(__file__).resolve().parent.parent / "bench"
-
-
-def _bench(name: str):
-    if str(BENCH_DIR) not in sys.path:
-        sys.path.insert(0, str(BENCH_DIR))
-    return importlib.import_module(name)
+from helpers import bench_module
 
 
 def test_engine_option():
-    run = _bench("run")
+    run = bench_module("run")
     assert run.parse_args(["--engine", "spark", "--scales", "100000"]).engine == "spark"
     assert run.parse_args([]).engine == "duckdb"  # make bench without ENGINE: as before
 
@@ -36,7 +26,7 @@ def test_table_of_both_engines():
             }
         ]
     }
-    lines = _bench("spark").table(results).splitlines()
+    lines = bench_module("spark").table(results).splitlines()
     assert lines[:2] == ["| 100,000 customers | DuckDB | Spark (local) |", "|---|---:|---:|"]
     # SQL layers: 1 + 2 + 0.5 = 3.5 s on DuckDB, 10 + 20 + 5.25 = 35.25 s on Spark.
     assert "| of which the SQL layers | 3.5 s | 35.2 s |" in lines

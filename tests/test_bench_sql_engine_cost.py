@@ -4,25 +4,17 @@ delta; the statement timer puts back the helpers it wrapped."""
 
 from __future__ import annotations
 
-import importlib
-import sys
 from pathlib import Path
+
+from helpers import bench_module
 
 from pipeline import warehouse as wh
 from pipeline.engine import BuildLog, skip
 from pipeline.warehouse import open_warehouse, rows, run
 
-BENCH_DIR = Path(__file__).resolve().parent.parent / "bench"
-
-
-def _module():  # noqa: ANN202 - the bench script, imported as the bench runs it
-    if str(BENCH_DIR) not in sys.path:
-        sys.path.insert(0, str(BENCH_DIR))
-    return importlib.import_module("sql_engine_cost")
-
 
 def test_the_landed_copy_drops_only_the_sql_models(tmp_path: Path) -> None:
-    bench = _module()
+    bench = bench_module("sql_engine_cost")
     source = tmp_path / "built.duckdb"
     with open_warehouse(source) as con:
         run(con, "create table raw.raw_orders (order_id text, _delivery_seq bigint)")
@@ -59,7 +51,7 @@ def test_the_landed_copy_drops_only_the_sql_models(tmp_path: Path) -> None:
 
 
 def test_the_statement_timer_labels_and_puts_back_what_it_wrapped() -> None:
-    bench = _module()
+    bench = bench_module("sql_engine_cost")
     timer = bench.Statements()
     before = (skip.run, skip.rows, wh.run)
     with open_warehouse(":memory:") as con, timer.installed([skip]):

@@ -5,15 +5,13 @@ the run summary, and every model and mart equals a full rebuild over the same fi
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import shutil
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import dagster as dg
 import duckdb
 import pytest
+from helpers import bench_module
 
 from assets.charts import CHART_ASSETS
 from assets.predictions import PREDICTION_ASSETS
@@ -27,20 +25,13 @@ from pipeline.sample_data.generate import generate
 from pipeline.sentiment.scoring import build_mention_sentiment
 from pipeline.warehouse import Warehouse, open_warehouse, rows, run, scalar
 
-BENCH_DIR = Path(__file__).resolve().parent.parent / "bench"
 AS_OF = dt.date(2026, 10, 31)
 DELIVERED = 20  # orders in the small delivery
 
 
-def _bench(name: str) -> ModuleType:
-    if str(BENCH_DIR) not in sys.path:
-        sys.path.insert(0, str(BENCH_DIR))
-    return importlib.import_module(name)
-
-
 def _land(con: duckdb.DuckDBPyConnection, data_dir: Path, run_id: str) -> None:
     settings = Settings.resolve(data_dir=str(data_dir), as_of=AS_OF.isoformat(), timezone="UTC")
-    run(con, _bench("yardstick").settings_statement(AS_OF.isoformat()))
+    run(con, bench_module("yardstick").settings_statement(AS_OF.isoformat()))
     for entity in ENTITIES:
         reports = ingest_entity(con, settings, entity, run_id=run_id)
         assert all(r.status != "refused" for r in reports), reports
@@ -80,9 +71,9 @@ def delivered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, dic
     new built a third time."""
     data_dir = tmp_path_factory.mktemp("skip")
     generate(data_dir, customers=100, seed=5, as_of=AS_OF, months=2, email_events_per_month=2)
-    _bench("run").remove_vendor_files(data_dir / "landing")
+    bench_module("run").remove_vendor_files(data_dir / "landing")
     first = _build(data_dir, "build")
-    _bench("delivery").write_delivery(data_dir / "landing", AS_OF, rows=DELIVERED)
+    bench_module("delivery").write_delivery(data_dir / "landing", AS_OF, rows=DELIVERED)
     second = _build(data_dir, "delivery")
     third = _build(data_dir, "nothing")
     return data_dir, {"build": first, "delivery": second, "nothing": third}
