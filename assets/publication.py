@@ -52,6 +52,11 @@ PUBLICATION_COLUMNS = {
     "churn_days, sla_hours, timezone).",
 }
 
+# Columns of meta.pipeline_settings never published: the HMAC pads of PIPELINE_EMAIL_HASH_KEY
+# are the key itself (key XOR 0x36 / 0x5c), and the serving file goes to people who must not be
+# able to re-identify customers from their addresses (docs/operations.md, "Personal data").
+UNPUBLISHED_SETTINGS = frozenset({"email_hash_inner", "email_hash_outer"})
+
 # Power BI's fixed decimal number holds 19 digits with 4 after the point; DECIMAL(18,s) is the
 # widest DuckDB decimal stored as a 64-bit integer, which every listed driver maps to a number.
 SERVING_DECIMAL_WIDTH = 18
@@ -257,6 +262,7 @@ def publication_info(con: duckdb.DuckDBPyConnection, publication_id: str) -> Pub
             settings = {
                 name: value if isinstance(value, int | float | str) else str(value)
                 for name, value in zip(found.columns, values[0], strict=True)
+                if name not in UNPUBLISHED_SETTINGS
             }
     as_of = settings.get("as_of")
     return PublicationInfo(

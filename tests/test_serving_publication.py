@@ -13,6 +13,7 @@ import dagster as dg
 import duckdb
 import pyarrow.parquet as pq
 import pytest
+from marts_fixtures import write_settings
 from test_serving import MARTS, run_in_duckdb1, write_marts
 from test_serving import duckdb1_python as duckdb1_python  # the fixture, shared
 
@@ -379,3 +380,36 @@ def test_mart_docs_read_from_the_yml_alone_equal_the_discovered_models() -> None
     assert (
         docs["loyalty_summary"].columns["customers"] == "Customers with >= 1 qualifying purchase."
     )
+
+
+def test_the_email_hash_key_never_reaches_the_serving_files(tmp_path: Path) -> None:
+    # meta.pipeline_settings holds the HMAC pads of PIPELINE_EMAIL_HASH_KEY (the key XOR 0x36 /
+    # 0x5c, so as good as the key); the publication table's settings must leave them out.
+    serving = tmp_path / "serving"
+    with open_warehouse(tmp_path / "warehouse.duckdb") as con:
+        write_marts(con, customers=3)
+        write_settings(con, "2026-10-31", email_hash_key="k" * 20)
+        assert scalar(con, "select email_hash_inner is not null from meta.pipeline_settings")
+        publish(con, serving, MARTS)
+    # Written out by hand: as_of 2026-10-31 ends at 00:00 on 1 November; the fixture's defaults
+    # are 90 churn days, 24 SLA hours and UTC.
+    want = {
+        "as_of": "2026-10-31",
+        "as_of_end": "2026-11-01 00:00:00",
+        "churn_days": 90,
+        "sla_hours": 24.0,
+        "timezone": "UTC",
+    }
+    reader = duckdb.connect(str(serving / SERVING_FILE), read_only=True)
+    try:
+        published = [
+            json.loads(text) for (text,) in rows(reader, "select settings from publication")
+        ]
+    finally:
+        reader.close()
+    assert published == [want, want]  # one row per mart
+    table = pq.read_table(serving / "parquet" / "publication.parquet")
+    assert [json.loads(text) for text in table.column("settings").to_pylist()] == [want, want]
+    # 'k' is 0x6b: the inner pad starts with 0x6b ^ 0x36 = 0x5d (']'), the outer with 0x37 ('7').
+    for path in (serving / SERVING_FILE, serving / "parquet" / "publication.parquet"):
+        assert b"]" * 20 not in path.read_bytes() and b"7" * 20 not in path.read_bytes()
