@@ -253,6 +253,18 @@ def test_hidden_and_marker_files_are_ignored_and_subfolders_are_read(data_dir):
     assert [r.source_file for r in reports] == ["crm/orders/2024/01/a.csv"]
 
 
+def test_an_office_lock_file_is_left_alone_like_the_sensor_leaves_it(data_dir):
+    # Excel keeps "~$a.xlsx" beside a workbook it has open; the sensor ignores "~" files
+    # (docs/operations.md), so a run must neither read nor refuse (move away) it.
+    s = make_settings(data_dir)
+    drop(s, "orders", "~$a.xlsx", "owner name, not a workbook")
+    drop(s, "orders", "a.csv", ORDERS_HEADER + "o1,c1,,2024-01-01,pending,EUR,5,,,\n")
+    reports = land(s, "orders")
+    assert [(r.source_file, r.status) for r in reports] == [("crm/orders/a.csv", "landed")]
+    assert (s.landing_dir / "crm" / "orders" / "~$a.xlsx").is_file()
+    assert not (s.data_dir / "quarantine" / "crm" / "orders" / "~$a.xlsx").exists()
+
+
 def test_email_event_without_id_gets_the_documented_hash(data_dir):
     s = make_settings(data_dir)
     drop(

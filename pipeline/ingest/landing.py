@@ -16,6 +16,9 @@ from pipeline.ingest.formats import supported
 
 # Files a sender or the sensor uses to signal "upload complete" or "still uploading".
 MARKER_SUFFIXES = (".done", ".ready", ".part", ".partial", ".tmp", ".crdownload", ".reason.txt")
+# Office lock files (``~$name.xlsx``) and other ``~`` files an editor keeps beside an open file:
+# never a delivery (the landing sensor ignores them too), so never refused and moved away.
+LOCK_PREFIX = "~"
 # Work folders (parsed copies of a delivery) are ``<data dir>/.ingest-<pid>-<random>``.
 WORK_PREFIX = ".ingest-"
 LINK_REASON = (
@@ -39,7 +42,7 @@ class Entry:
 
 def landing_entries(folder: Path, landing: Path | None = None) -> list[Entry]:
     """Deliveries, links and hidden deliveries under ``folder`` (recursively), in path order;
-    marker files and hidden folders are left out.
+    marker files, lock files and hidden folders are left out.
 
     The folder itself is a ``link`` when it is one, and ``outside`` when a link between it and
     ``landing`` leads elsewhere (``landing`` itself may be a link).
@@ -60,7 +63,7 @@ def landing_entries(folder: Path, landing: Path | None = None) -> list[Entry]:
                 found.append(Entry(here / name, "link"))
         for name in files:
             path = here / name
-            if name.lower().endswith(MARKER_SUFFIXES):
+            if name.lower().endswith(MARKER_SUFFIXES) or name.startswith(LOCK_PREFIX):
                 continue
             if name.startswith("."):
                 if supported(name):
