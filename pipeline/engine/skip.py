@@ -66,16 +66,20 @@ class Skipped:
     reason: str
 
 
-def _table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
-    return [
-        f"{c} {k}"
-        for c, k in rows(
-            con,
-            "select column_name, data_type from information_schema.columns "
-            "where table_schema = ? and table_name = ? order by ordinal_position",
-            [schema, table],
-        )
-    ]
+def _catalogue(
+    con: duckdb.DuckDBPyConnection, table: tuple[str, str] | None = None
+) -> dict[str, list[str]]:
+    """``name TYPE`` of each column, keyed ``schema.table``: of every table, or of ``table``."""
+    where = "where table_schema = ? and table_name = ? " if table else ""
+    found: dict[str, list[str]] = {}
+    for s, t, c, k in rows(
+        con,
+        "select table_schema, table_name, column_name, data_type from information_schema.columns "
+        f"{where}order by table_schema, table_name, ordinal_position",
+        list(table) if table else None,
+    ):
+        found.setdefault(f"{s}.{t}", []).append(f"{c} {k}")
+    return found
 
 
 def _build_number(con: duckdb.DuckDBPyConnection, table: str) -> int | None:
@@ -87,7 +91,8 @@ def _build_number(con: duckdb.DuckDBPyConnection, table: str) -> int | None:
 
 class Fingerprints:
     """Fingerprints of tables on one connection, with the catalogue, the engine's build numbers
-    and the recorded output hashes each read in one query and kept until :meth:`changed`."""
+    and the recorded output hashes each read in one query and kept for the step; a build
+    updates what it changed (:meth:`built`, :meth:`rerecorded`)."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
@@ -106,9 +111,10 @@ class Fingerprints:
     def built(self, schema: str, table: str, version: str, value: dict[str, object]) -> None:
         """Take note that ``schema.table`` was just built and recorded (``value``, as
         :func:`record` wrote it): only what that changed is read again."""
-        self._done.pop(f"{schema}.{table}", None)
+        name = f"{schema}.{table}"
+        self._done.pop(name, None)
         if self._columns is not None:
-            self._columns[f"{schema}.{table}"] = _table_columns(self.con, schema, table)
+            self._columns[name] = _catalogue(self.con, (schema, table)).get(name, [])
         if self._builds is not None and isinstance(value.get("build"), int):
             self._builds[table] = int(value["build"])  # type: ignore[arg-type]
         self.rerecorded(table, version, value)
@@ -121,14 +127,7 @@ class Fingerprints:
     def columns(self, schema: str, table: str) -> list[str] | None:
         """``name TYPE`` of each column of ``schema.table``; None if there is no such table."""
         if self._columns is None:
-            self._columns = {}
-            for s, t, c, k in rows(
-                self.con,
-                "select table_schema, table_name, column_name, data_type "
-                "from information_schema.columns order by table_schema, table_name, "
-                "ordinal_position",
-            ):
-                self._columns.setdefault(f"{s}.{t}", []).append(f"{c} {k}")
+            self._columns = _catalogue(self.con)
             if not all(name in self._columns for name in (TABLE, SKIPPED_TABLE)):
                 _MADE.discard(self.con)  # dropped since this connection made them: again
         return self._columns.get(f"{schema}.{table}")
