@@ -273,6 +273,7 @@ class DeleteInsert(IncrementalKind):
             return with_source(model.sql, self.source, "select * from temp._source_rows")
 
         result = rewrite_keys(ctx, self.unique_key, self.changed_keys, new_rows, self.old_rows)
+        run(con, "drop table temp._source_rows")
         run(con, f"drop table temp.{LAST_BUILD}")
         for parent in deltas:
             run(con, f"drop view temp.{parent}{DELTA}")
@@ -330,7 +331,8 @@ def rewrite_keys(
 ) -> BuildResult:
     """Rewrite the rows of the keys the select ``changed`` names and record them in
     ``meta.<model>__delta``. ``new_rows(on)`` returns the select of those keys' new rows
-    (``on`` joins a table ``t`` to the keys ``c``), preparing what it needs first.
+    (``on`` joins a table ``t`` to the keys ``c``), preparing what it needs first (the
+    caller drops that after).
     ``old_rows``: a select of ``rowid, *`` of the model's rows that holds every row of those
     keys once (else the whole table is searched)."""
     con, model = ctx.con, ctx.model
@@ -379,7 +381,7 @@ def rewrite_keys(
         f"from {delta}",
     )[0]
     n_changed = scalar(con, "select count(*) from _changed_keys")
-    for temp in ("_new_rows", "_source_rows", "_changed_keys", "_old_rows", "_old_ids"):
+    for temp in ("_new_rows", "_changed_keys", "_old_rows", "_old_ids"):
         run(con, f"drop table if exists temp.{temp}")
     mode = BuildMode.INCREMENTAL if n_changed else BuildMode.UNCHANGED
     return BuildResult(
