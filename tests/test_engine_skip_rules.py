@@ -232,6 +232,62 @@ def test_skipped_builds_are_listed_per_run_in_order():
             skip.Skipped("t", "r").reason = "other"  # type: ignore[misc]
 
 
+def test_the_skip_tables_are_made_once_per_connection(tmp_path: Path, monkeypatch):
+    """A step records every model on one connection: the schema and the two skip tables are
+    created by its first record only. A re-opened connection makes them again (``if not
+    exists``: no error), and a step's catalogue read notices that they were dropped."""
+    sent: list[str] = []
+    real_run = skip.run
+
+    def counted(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> None:
+        sent.append(sql.split()[0])  # the statement's first word, then the real statement
+        real_run(con, sql, params)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(skip, "run", counted)
+    path = tmp_path / "w.duckdb"
+    with duckdb.connect(str(path)) as con:
+        skip.record(con, "m", "v", {})
+        skip.note_skipped(con, "r1", "m", "same")
+        skip.record(con, "n", "v", {})
+        # create schema + two create tables, once; then one insert per call (three).
+        assert sent == ["create"] * 3 + ["insert"] * 3
+    sent.clear()
+    with duckdb.connect(str(path)) as con:  # the same file re-opened: a new connection
+        skip.note_skipped(con, "r2", "n", "same")
+        assert sent == ["create"] * 3 + ["insert"]
+        assert skip.skipped_in(con, "r2") == [skip.Skipped("n", "same")]
+        # The meta schema dropped on this very connection: the next step's catalogue read
+        # (a new Fingerprints) finds the tables gone, and the next record makes them again.
+        run(con, "drop schema meta cascade")
+        assert skip.Fingerprints(con).columns("meta", "build_inputs") is None
+        sent.clear()
+        skip.record(con, "m", "v2", {})
+        assert sent == ["create"] * 3 + ["insert"]
+        assert rows(con, "select target, version from meta.build_inputs") == [("m", "v2")]
+
+
+def test_a_step_after_the_meta_schema_was_dropped_makes_its_tables_again(tmp_path: Path):
+    sql = tmp_path / "sql"
+    (sql / "staging").mkdir(parents=True)
+    (sql / "staging" / "stg_c.sql").write_text("select id from raw_contacts")
+    models = discover_models(sql)
+    layers = {m.name: m.layer for m in models}
+    with duckdb.connect() as con:
+        prepare(con)
+        run(con, "create table raw.raw_contacts (id int, _delivery_seq bigint)")
+        run(con, "insert into raw.raw_contacts values (1, 1), (2, 1)")
+        assert skip.build_model(con, models[0], layers, "r1", skip.Fingerprints(con)).build_id == 1
+        run(con, "drop schema meta cascade")  # the build log and both skip tables with it
+        prepare(con)  # the search path names meta: set again, as a re-opened warehouse does
+        # The next step on the same connection: no record, no build log, so built again as
+        # build 1 (2 rows), recorded; the step after skips it.
+        again = skip.build_model(con, models[0], layers, "r2", skip.Fingerprints(con))
+        assert (again.mode is BuildMode.SKIPPED, again.build_id, again.rows) == (False, 1, 2)
+        third = skip.build_model(con, models[0], layers, "r3", skip.Fingerprints(con))
+        assert third.mode is BuildMode.SKIPPED
+        assert skip.skipped_in(con, "r3") == [skip.Skipped("stg_c", third.description)]
+
+
 def test_code_version_follows_code_files_their_names_and_settings(tmp_path: Path):
     code = tmp_path / "code"
     (code / "sub").mkdir(parents=True)

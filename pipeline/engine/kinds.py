@@ -168,23 +168,15 @@ class Append(IncrementalKind):
         # plans the anti join as a delim join around it; stg_email_events' append at 100k (47,600
         # new events against 6.2M) took 0.80-0.87 s of CPU that way, 0.11 + 0.27-0.31 s so.
         run(con, f"create or replace temp table _appended as {new_sql}")
-        # The keys already built among them first, as a semi join of the built table: DuckDB
-        # then filters its scan by the new keys (a Bloom filter) instead of probing a hash table
-        # with every built key, as the anti join does (47,600 new e-mail events against 6.3M at
-        # 100k: 0.25-0.30 -> 0.21 s of CPU). Both compare keys with =, as before.
-        run(
-            con,
-            f"create or replace temp table _built_keys as select built.{key} "
-            f"from {model.qualified_name} as built semi join temp._appended as new_rows "
-            f"on built.{key} = new_rows.{key}",
-        )
+        # One anti join against the table as built. Finding the built keys first by a semi
+        # join (a Bloom-filtered scan) took the statement from 0.25-0.30 to 0.21 s of CPU, but
+        # not the model's build: 0.50 s either way on a 100k day (docs/performance.md).
         run(
             con,
             f"create or replace table {delta} as select *, 'insert' as {CHANGE} "
-            f"from temp._appended as new_rows anti join temp._built_keys as built "
-            f"on built.{key} = new_rows.{key}",
+            f"from temp._appended as new_rows where not exists ("
+            f"select 1 from {model.qualified_name} as built where built.{key} = new_rows.{key})",
         )
-        run(con, "drop table temp._built_keys")
         run(con, "drop table temp._appended")
         run(
             con,
@@ -281,6 +273,7 @@ class DeleteInsert(IncrementalKind):
             return with_source(model.sql, self.source, "select * from temp._source_rows")
 
         result = rewrite_keys(ctx, self.unique_key, self.changed_keys, new_rows, self.old_rows)
+        run(con, "drop table temp._source_rows")
         run(con, f"drop table temp.{LAST_BUILD}")
         for parent in deltas:
             run(con, f"drop view temp.{parent}{DELTA}")
@@ -338,7 +331,8 @@ def rewrite_keys(
 ) -> BuildResult:
     """Rewrite the rows of the keys the select ``changed`` names and record them in
     ``meta.<model>__delta``. ``new_rows(on)`` returns the select of those keys' new rows
-    (``on`` joins a table ``t`` to the keys ``c``), preparing what it needs first.
+    (``on`` joins a table ``t`` to the keys ``c``), preparing what it needs first (the
+    caller drops that after).
     ``old_rows``: a select of ``rowid, *`` of the model's rows that holds every row of those
     keys once (else the whole table is searched)."""
     con, model = ctx.con, ctx.model
@@ -387,7 +381,7 @@ def rewrite_keys(
         f"from {delta}",
     )[0]
     n_changed = scalar(con, "select count(*) from _changed_keys")
-    for temp in ("_new_rows", "_source_rows", "_changed_keys", "_old_rows", "_old_ids"):
+    for temp in ("_new_rows", "_changed_keys", "_old_rows", "_old_ids"):
         run(con, f"drop table if exists temp.{temp}")
     mode = BuildMode.INCREMENTAL if n_changed else BuildMode.UNCHANGED
     return BuildResult(

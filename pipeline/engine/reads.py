@@ -80,9 +80,18 @@ def _from(select: exp.Select) -> exp.Expression | None:
     return select.args.get("from_") or select.args.get("from")
 
 
-def _read(table: exp.Table) -> tuple[Read, bool] | None:
-    """The select that reads ``table`` row by row, and whether it filters rows; None when the
-    read is anything else."""
+@dataclass(frozen=True)
+class _Slice:
+    """One row-wise select of a parent, with what the two questions below ask of it."""
+
+    read: Read
+    filtered: bool  # it has a where
+    uses: frozenset[str]  # every column name it uses: unqualified, or qualified by the parent
+    star: bool  # it selects a * (every column of the parent)
+
+
+def _read(table: exp.Table) -> _Slice | None:
+    """The select that reads ``table`` row by row; None when the read is anything else."""
     from_ = table.parent
     select = from_.parent if isinstance(from_, exp.From) else None
     if not isinstance(select, exp.Select) or _from(select) is not from_:
@@ -96,20 +105,36 @@ def _read(table: exp.Table) -> tuple[Read, bool] | None:
         return None
     names = {table.name.lower(), (table.alias or "").lower()} - {""}
     unqualified: set[str] = set()
+    qualified: set[str] = set()
+    star = False
     for node in select.walk():
         if node is not select and isinstance(node, (exp.Select, exp.Subquery, exp.Query)):
             return None  # a subquery: it may read other tables or the outer row
         if isinstance(node, (exp.AggFunc, exp.Window)) or _is_volatile(node):
             return None
+        star = star or isinstance(node, exp.Star)
         if isinstance(node, exp.Column):
             if node.table and node.table.lower() not in names:
                 return None  # another table's column: an outer reference
-            if not node.table:
-                unqualified.add(node.name.lower())
+            (qualified if node.table else unqualified).add(node.name.lower())
     copy = select.copy()
     copy.set("order", None)  # the rows as a multiset: order does not matter
-    filtered = bool(select.args.get("where"))
-    return Read(copy.sql(dialect="duckdb"), frozenset(unqualified)), filtered
+    read = Read(copy.sql(dialect="duckdb"), frozenset(unqualified))
+    return _Slice(read, bool(select.args.get("where")), frozenset(unqualified | qualified), star)
+
+
+def _slices(tree: exp.Expression) -> dict[str, list[_Slice]]:
+    """For each table the model ``tree`` reads only through row-wise selects: those selects,
+    in the order they appear (a table read any other way, even once, is left out)."""
+    found: dict[str, list[_Slice]] = {}
+    refused: set[str] = set()
+    for name, table in _tables(tree):
+        found_slice = _read(table)
+        if found_slice is None:
+            refused.add(name)
+        else:
+            found.setdefault(name, []).append(found_slice)
+    return {name: slices for name, slices in found.items() if name not in refused}
 
 
 def _tables(tree: exp.Expression) -> Iterator[tuple[str, exp.Table]]:
@@ -127,18 +152,11 @@ def filtered_reads(tree: exp.Expression) -> dict[str, tuple[Read, ...]]:
     which has a ``where``: those selects, in the order they appear. A select that only leaves
     columns out is rarely the same when its table changed, and hashing it would cost a scan of
     the parent each time the parent is rebuilt, so such parents are left out."""
-    found: dict[str, list[Read]] = {}
-    filtered: set[str] = set()
-    refused: set[str] = set()
-    for name, table in _tables(tree):
-        read = _read(table)
-        if read is None:
-            refused.add(name)
-            continue
-        found.setdefault(name, []).append(read[0])
-        if read[1]:
-            filtered.add(name)
-    return {n: tuple(r) for n, r in found.items() if n in filtered and n not in refused}
+    return {
+        name: tuple(s.read for s in slices)
+        for name, slices in _slices(tree).items()
+        if any(s.filtered for s in slices)
+    }
 
 
 def read_columns(tree: exp.Expression) -> dict[str, frozenset[str]]:
@@ -146,23 +164,12 @@ def read_columns(tree: exp.Expression) -> dict[str, frozenset[str]]:
     none of them with a ``*``: the column names those selects use, lower-cased. A
     ``delete+insert`` build then copies only these columns of its source (kinds.py); a name
     that is an alias, not a column, is dropped there."""
-    found: dict[str, set[str]] = {}
-    refused: set[str] = set()
-    for name, table in _tables(tree):
-        read = _read(table)
-        select = table.parent.parent if read is not None else None
-        if read is None or select is None or any(select.find_all(exp.Star)):
-            refused.add(name)
-            continue
-        # _read keeps the unqualified names; the parent's qualified ones count too.
-        names = {name, (table.alias or "").lower()} - {""}
-        qualified = {
-            c.name.lower()
-            for c in select.find_all(exp.Column)
-            if c.table and c.table.lower() in names
-        }
-        found.setdefault(name, set()).update(read[0].columns | qualified)
-    return {n: frozenset(c) for n, c in found.items() if n not in refused and c}
+    found = {
+        name: frozenset().union(*(s.uses for s in slices))
+        for name, slices in _slices(tree).items()
+        if not any(s.star for s in slices)
+    }
+    return {name: columns for name, columns in found.items() if columns}
 
 
 def reads_of(reads: tuple[Read, ...], columns: Iterable[str]) -> tuple[str, ...] | None:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,16 +66,20 @@ class Skipped:
     reason: str
 
 
-def _table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
-    return [
-        f"{c} {k}"
-        for c, k in rows(
-            con,
-            "select column_name, data_type from information_schema.columns "
-            "where table_schema = ? and table_name = ? order by ordinal_position",
-            [schema, table],
-        )
-    ]
+def _catalogue(
+    con: duckdb.DuckDBPyConnection, table: tuple[str, str] | None = None
+) -> dict[str, list[str]]:
+    """``name TYPE`` of each column, keyed ``schema.table``: of every table, or of ``table``."""
+    where = "where table_schema = ? and table_name = ? " if table else ""
+    found: dict[str, list[str]] = {}
+    for s, t, c, k in rows(
+        con,
+        "select table_schema, table_name, column_name, data_type from information_schema.columns "
+        f"{where}order by table_schema, table_name, ordinal_position",
+        list(table) if table else None,
+    ):
+        found.setdefault(f"{s}.{t}", []).append(f"{c} {k}")
+    return found
 
 
 def _build_number(con: duckdb.DuckDBPyConnection, table: str) -> int | None:
@@ -86,7 +91,8 @@ def _build_number(con: duckdb.DuckDBPyConnection, table: str) -> int | None:
 
 class Fingerprints:
     """Fingerprints of tables on one connection, with the catalogue, the engine's build numbers
-    and the recorded output hashes each read in one query and kept until :meth:`changed`."""
+    and the recorded output hashes each read in one query and kept for the step; a build
+    updates what it changed (:meth:`built`, :meth:`rerecorded`)."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
@@ -95,14 +101,6 @@ class Fingerprints:
         self._records: dict[str, tuple[str, dict[str, object]]] | None = None
         self._done: dict[str, dict[str, object]] = {}
         self._log: BuildLog | None = None
-        self._prepared = False
-
-    def prepare(self) -> None:
-        """Create the skip tables once for the step (not once per model: each ``create …
-        if not exists`` is a statement and a commit)."""
-        if not self._prepared:
-            _prepare(self.con)
-            self._prepared = True
 
     def log(self) -> BuildLog:
         """The build log on this connection, made (and brought to its columns) once."""
@@ -113,9 +111,10 @@ class Fingerprints:
     def built(self, schema: str, table: str, version: str, value: dict[str, object]) -> None:
         """Take note that ``schema.table`` was just built and recorded (``value``, as
         :func:`record` wrote it): only what that changed is read again."""
-        self._done.pop(f"{schema}.{table}", None)
+        name = f"{schema}.{table}"
+        self._done.pop(name, None)
         if self._columns is not None:
-            self._columns[f"{schema}.{table}"] = _table_columns(self.con, schema, table)
+            self._columns[name] = _catalogue(self.con, (schema, table)).get(name, [])
         if self._builds is not None and isinstance(value.get("build"), int):
             self._builds[table] = int(value["build"])  # type: ignore[arg-type]
         self.rerecorded(table, version, value)
@@ -128,14 +127,9 @@ class Fingerprints:
     def columns(self, schema: str, table: str) -> list[str] | None:
         """``name TYPE`` of each column of ``schema.table``; None if there is no such table."""
         if self._columns is None:
-            self._columns = {}
-            for s, t, c, k in rows(
-                self.con,
-                "select table_schema, table_name, column_name, data_type "
-                "from information_schema.columns order by table_schema, table_name, "
-                "ordinal_position",
-            ):
-                self._columns.setdefault(f"{s}.{t}", []).append(f"{c} {k}")
+            self._columns = _catalogue(self.con)
+            if not all(name in self._columns for name in (TABLE, SKIPPED_TABLE)):
+                _MADE.discard(self.con)  # dropped since this connection made them: again
         return self._columns.get(f"{schema}.{table}")
 
     def build(self, table: str) -> int | None:
@@ -281,10 +275,23 @@ def with_reads(
     return out
 
 
+# The connections that made the skip tables. Each ``create … if not exists`` is a statement
+# and a commit, and a step builds all its models on the connection it opened: made once per
+# connection, not once per record. Weak, so a closed connection is forgotten and a new or
+# re-opened one makes them again; a step's catalogue read (Fingerprints.columns) forgets a
+# connection whose tables are gone (a test that dropped the meta schema).
+_MADE: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
+
+
 def _prepare(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the skip tables unless this connection already did. Called outside a
+    transaction: a rolled-back creation would leave the connection noted with no tables."""
+    if con in _MADE:
+        return
     run(con, "create schema if not exists meta")
     run(con, _DDL)
     run(con, _SKIPPED_DDL)
+    _MADE.add(con)
 
 
 def why_unchanged(
@@ -324,17 +331,14 @@ def record(
     output: tuple[str, str] | None = None,
     count: int | None = None,
     build_id: int | None = None,
-    prepared: bool = False,
 ) -> dict[str, object]:
     """Remember that ``target`` was just built by ``version`` from inputs fingerprinted ``seen``
     (taken before the build), with its build number now and, for an ``output`` table of at most
     ``HASH_ROWS`` rows (``count``), the hash of its content: its readers compare that when it is
     rebuilt, instead of hashing it themselves. ``build_id``: the build number the engine just
     wrote (:attr:`BuildResult.build_id`), else it is read from ``meta.model_builds``.
-    ``prepared``: the caller made the tables (:meth:`Fingerprints.prepare`). Returns what it
-    recorded."""
-    if not prepared:
-        _prepare(con)
+    Returns what it recorded."""
+    _prepare(con)
     build = build_id if build_id is not None else _build_number(con, target)
     value: dict[str, object] = {"inputs": seen, "build": build}
     if output is not None and count is not None and count <= HASH_ROWS:
@@ -352,12 +356,9 @@ def note_skipped(
     run_id: str | None,
     target: str,
     reason: str,
-    prepared: bool = False,
 ) -> None:
-    """Remember that run ``run_id`` skipped ``target`` and why (the run summary lists them);
-    ``prepared`` as in :func:`record`."""
-    if not prepared:
-        _prepare(con)
+    """Remember that run ``run_id`` skipped ``target`` and why (the run summary lists them)."""
+    _prepare(con)
     run(
         con,
         f"insert into {SKIPPED_TABLE} values (?, ?, ?, current_timestamp)",
@@ -393,9 +394,9 @@ def build_model(
     why = why_unchanged(
         con, model.name, model.sql_sha256, seen, [(model.layer, model.name)], prints
     )
-    prints.prepare()
+    _prepare(con)  # here, not first inside the build's transaction (see _prepare)
     if why:
-        note_skipped(con, run_id, model.name, why, prepared=True)
+        note_skipped(con, run_id, model.name, why)
         _refresh_inputs(con, model.name, seen, prints)
         count = scalar(con, f"select count(*) from {model.qualified_name}")
         return BuildResult(BuildMode.SKIPPED, why, rows=int(count))
@@ -405,16 +406,7 @@ def build_model(
     def _record(result: BuildResult) -> None:
         # Inside the build's transaction: the record is committed with the build it describes.
         value.update(
-            record(
-                con,
-                model.name,
-                model.sql_sha256,
-                seen,
-                output,
-                result.rows,
-                result.build_id,
-                prepared=True,
-            )
+            record(con, model.name, model.sql_sha256, seen, output, result.rows, result.build_id)
         )
 
     result = build(con, model, log=prints.log(), then=_record)
