@@ -500,13 +500,17 @@ def test_staged_rows_are_validated_in_the_ingest_database_and_its_transaction_su
     assert (warning.columns, warning.examples) == ("ordered_at", ["2099-01-01 00:00:00 (row 3)"])
 
 
-def test_the_landed_data_source_follows_each_delivery_and_is_released_after(validate, data_dir):
-    from pipeline.validation.runner import LANDED_CONNECTION
+def test_each_landed_run_removes_its_data_source_and_connection(validate, data_dir):
+    from pipeline.validation.runner import _session
 
+    def sources() -> set[str]:
+        return set(_session().context.data_sources.all())
+
+    before = sources()
     # One good order, then rows whose score is text (a pipeline bug: TypeError, see above):
-    # after either, GX's landed connection points at no delivery's connection any more.
+    # after either, the run's GX data source is gone again, so none outlives its delivery.
     assert validate("orders", [order("o1")]) is None
-    assert LANDED_CONNECTION.target is None
+    assert sources() == before
     con = duckdb.connect()
     con.execute(
         "create table delivered as select 'r1' as response_id, 'c1' as contact_id, "
@@ -516,7 +520,5 @@ def test_the_landed_data_source_follows_each_delivery_and_is_released_after(vali
     validator = make_landed_validator(make_settings(data_dir), run_id="t")
     with pytest.raises(TypeError, match="score VARCHAR"):
         validator(ENTITIES["surveys"], DeliveredRows(con, "select * from delivered", 1), "s.csv")
-    assert LANDED_CONNECTION.target is None
-    with pytest.raises(RuntimeError, match="outside a delivery's validation"):
-        LANDED_CONNECTION.execute("select 1")
+    assert sources() == before
     con.close()

@@ -25,6 +25,9 @@ from pipeline.validation.suites import Suite
 from pipeline.warehouse import rows, scalar
 
 SEQ = "_delivery_seq"
+# A selecting batch's row count in its description, filled in once counted: in its temporary
+# table (``runner.run_suite_sql``), not by running the batch's query once more to count it.
+ROWS = "{rows}"
 MAX_AT_VALUES_PER_COLUMN = 200  # enough examples of a leaked e-mail; bounds memory
 
 
@@ -38,7 +41,7 @@ class Batch:
 
     sql: str
     rows: int | None  # None: counted when validated
-    description: str
+    description: str  # :data:`ROWS` where the count goes
     parameters: dict[str, Any] = field(default_factory=dict)
     watermarks: dict[str, Watermark] = field(default_factory=dict)
     materialize: bool = True
@@ -68,15 +71,23 @@ def table_schema(con: duckdb.DuckDBPyConnection, table: str) -> tuple[str, list[
     return found[0][0], [(c, t) for _, c, t in found]
 
 
-def build_batch(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch:
-    """The batch ``suite`` validates for ``asset`` (the mart, for the every-mart suite)."""
+def build_batch(
+    con: duckdb.DuckDBPyConnection, suite: Suite, asset: str, *, counted: bool = True
+) -> Batch:
+    """The batch ``suite`` validates for ``asset`` (the mart, for the every-mart suite); with
+    ``counted`` False a selecting batch's rows are left to count where it is validated."""
     builders = {"new_rows": _new_rows, "currencies": _currencies, "table": _table,
                 "customer_links": _customer_links}  # fmt: skip
     if suite.batch == "personal_data":
         return personal_data_batch(con, [asset])
     if suite.batch not in builders:
         raise ValueError(f"{suite.path}: batch {suite.batch!r} is not built from the warehouse")
-    return builders[suite.batch](con, suite, asset)
+    batch = builders[suite.batch](con, suite, asset)
+    if counted and batch.rows is None:
+        batch.rows = _count(con, batch.sql)
+    if batch.rows is not None:
+        batch.description = batch.description.replace(ROWS, str(batch.rows))
+    return batch
 
 
 def _select(suite: Suite, available: list[str], derived: dict[str, str] | None = None) -> str:
@@ -118,12 +129,11 @@ def _new_rows(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch
                 f" union all {select} where ({new}) is not true and {key} in ("
                 f"select {key} from {schema}.{table} group by {key} having count(*) > 1)"
             )
-    height = _count(con, sql)
     scope = f"delivered after #{since}" if since is not None else "all (no earlier good run)"
     return Batch(
         sql=sql,
-        rows=height,
-        description=f"{height} of {total} rows of {table}: {scope}, plus any null key",
+        rows=None if since is not None else total,  # no watermark: every row
+        description=f"{ROWS} of {total} rows of {table}: {scope}, plus any null key",
         watermarks={table: Watermark(latest, total)},
         materialize=since is not None,
     )
@@ -132,8 +142,7 @@ def _new_rows(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch
 def _currencies(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch:
     table = f"{table_schema(con, suite.asset)[0]}.{suite.asset}"
     sql = f"select currency, count(*) as orders from {table} where currency is not null group by 1"
-    height = _count(con, sql)
-    return Batch(sql, height, f"{height} distinct currencies in {suite.asset}")
+    return Batch(sql, None, f"{ROWS} distinct currencies in {suite.asset}")
 
 
 def _customer_links(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch:
@@ -171,11 +180,10 @@ def _customer_links(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) ->
         left join int_customers as customers
             on customers.natural_key = links.natural_key
         """
-    height = _count(con, sql)
     return Batch(
         sql=sql,
-        rows=height,
-        description=f"{height} orders, tickets and surveys delivered since the last good run",
+        rows=None,
+        description=f"{ROWS} orders, tickets and surveys delivered since the last good run",
         watermarks=marks,
     )
 

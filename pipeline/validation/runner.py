@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from pipeline.validation.batches import ROWS
 from pipeline.validation.outcome import (
     MAX_EXAMPLES,
     SuiteOutcome,
@@ -81,8 +82,9 @@ class SqlSource:
 
 @contextmanager
 def sql_source(con) -> Iterator[SqlSource]:
-    """A GX SQL data source validating inside ``con``'s database, removed on exit: one per check
-    step (``stages.validate_assets``), not one per asset."""
+    """A GX SQL data source on a new connection of ``con``'s database, removed (and the
+    connection closed, dropping its temporary tables) on exit: one per check step
+    (``stages.validate_assets``), not one per asset, and one per landed GX run (``landed``)."""
     from pipeline.validation.gx_duckdb import add_duckdb_datasource, gx_connection
 
     session, gx_con = _session(), gx_connection(con)
@@ -93,36 +95,6 @@ def sql_source(con) -> Iterator[SqlSource]:
     finally:
         session.context.data_sources.delete(source.datasource.name)
         gx_con.close()
-
-
-class ConnectionSwitch:
-    """The landed data source's connection: forwards to that of the delivery being validated
-    (``target``), which changes with every delivery."""
-
-    target: Any = None
-
-    def close(self) -> None:
-        """Nothing: whoever set a target closes it (SQLAlchemy closes at exit)."""
-
-    def __getattr__(self, name: str) -> Any:
-        if self.target is None:
-            raise RuntimeError("the landed data source is used outside a delivery's validation")
-        return getattr(self.target, name)
-
-
-LANDED_CONNECTION = ConnectionSwitch()
-
-
-@functools.cache
-def landed_source() -> SqlSource:
-    """The process's GX SQL data source for landed files, made once (GX writes its configuration
-    out on every new data source) on :data:`LANDED_CONNECTION`, which the validator points at
-    each delivery's connection (``landed.delivery_connection``): GX tests the connection as it
-    adds the data source, so the first call needs a target set."""
-    from pipeline.validation.gx_duckdb import add_duckdb_datasource
-
-    datasource = add_duckdb_datasource(_session().context, LANDED_CONNECTION, "landed")
-    return SqlSource(LANDED_CONNECTION, datasource)
 
 
 def run_suite_sql(
@@ -185,7 +157,8 @@ def validate_batch(
     _add_examples(session, gx_batch, suite, index, parameters, outcomes, result)
     outcome = SuiteOutcome(
         suite=suite.name, stage=suite.stage, asset=suite.asset, target=target, run_id=run_id,
-        rows=rows, batch=batch, seconds=0.0, expectations=list(outcomes.values()),
+        rows=rows, batch=batch.replace(ROWS, str(rows)), seconds=0.0,
+        expectations=list(outcomes.values()),
     )  # fmt: skip
     paged = {"all", "failures"} if outcome.status != "passed" else {"all"}
     if docs_dir is not None and docs_mode() in paged:

@@ -93,7 +93,8 @@ def validate_assets(
         for asset, suites, key, tables in pending:
             try:  # the step's shared outcome where there is one
                 batches = [
-                    (s, shared.get((s.name, asset)) or build_batch(con, s, asset)) for s in suites
+                    (s, shared.get((s.name, asset)) or build_batch(con, s, asset, counted=False))
+                    for s in suites
                 ]
             except MissingTable as err:
                 results[asset] = AssetValidation(asset, missing=str(err))
