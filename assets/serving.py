@@ -86,13 +86,9 @@ FORBIDDEN_COLUMNS = frozenset(
 )
 EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}"
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
-# The scan's patterns as one alternation (each a group of its own, so that an inline flag such
-# as pipeline.pii's "(?i)" stays within its pattern): a value matches it exactly when it matches
-# one of them, and RE2 reads each value once instead of once per pattern (the 100k marts'
-# scan 0.29 -> 0.12 s of CPU, one-off).
-PERSONAL_DATA_PATTERN = "|".join(
-    f"(?:{p})" for p in [EMAIL_PATTERN, *(pattern for pattern, _ in pii.MASKS)]
-)
+# The scan's patterns as one alternation (pipeline.pii.any_of): a value matches it exactly when
+# it matches one of them.
+PERSONAL_DATA_PATTERN = pii.any_of([EMAIL_PATTERN, *(pattern for pattern, _ in pii.MASKS)])
 
 
 class PersonalDataError(ValueError):

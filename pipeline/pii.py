@@ -14,6 +14,8 @@ Letters of other scripts are "any character outside ASCII" (``[^\\x00-\\x7F\\xa0
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 # A character of a name or a domain label: ASCII letters and digits, or anything outside ASCII
 # (internationalised addresses: jane.doe@пример.рф) except the no-break space.
 _NON_ASCII = r"[^\x00-\x7F\xa0]"
@@ -74,9 +76,14 @@ def mask_sql(column: str) -> str:
     return sql
 
 
-def matches_sql(column: str) -> str:
-    """A SQL predicate: ``column`` holds something any mask's pattern finds. One alternation,
-    each pattern a group of its own (``EMAIL``'s "(?i)" stays within it): RE2 reads a value once
+def any_of(patterns: Iterable[str]) -> str:
+    """One RE2 pattern that matches where any of ``patterns`` does. Each is a group of its own,
+    so an inline flag such as ``EMAIL``'s "(?i)" stays within it; RE2 then reads a value once
     instead of once per pattern (the 100k personal-data batch of three marts 184 -> 111 ms of
-    CPU, one-off)."""
-    return f"regexp_matches({column}, '{'|'.join(f'(?:{p})' for p, _ in MASKS)}')"
+    CPU, serving's scan of the marts 0.29 -> 0.12 s; one-off)."""
+    return "|".join(f"(?:{p})" for p in patterns)
+
+
+def matches_sql(column: str) -> str:
+    """A SQL predicate: ``column`` holds something any mask's pattern finds."""
+    return f"regexp_matches({column}, '{any_of(p for p, _ in MASKS)}')"
