@@ -23,7 +23,9 @@ the run ends the process at once (see :class:`Stopper`).
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import io
 import os
 import signal
 import sys
@@ -227,8 +229,11 @@ class Watcher:
             return next_state
         # Not requested until a run took them: a busy warehouse retries them at the next look.
         retry = LandingState(files=next_state.files, requested=state.requested)
-        prepared = prepare_run(self.as_of)  # settings anew: today's date after midnight
-        if isinstance(prepared, int):
+        # Settings anew: today's date after midnight, the demo's date file as it is now.
+        with contextlib.redirect_stderr(io.StringIO()) as why:
+            prepared = prepare_run(self.as_of)
+        if isinstance(prepared, int):  # e.g. a demo date file edited wrong: said once
+            self.say_once(why.getvalue().strip() + "; trying again at each look")
             return retry
         settings, notify_settings = prepared
         try:
