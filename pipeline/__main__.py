@@ -174,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
         ".done/.ready markers) and run as `run` does when new files are complete, taking turns "
         "with other runs. Ctrl-C or SIGTERM: exits at once when idle, after the run otherwise.",
         cmd_watch,
-        "exit status of each run printed as for `run`:\n" + exit_statuses_text(),
+        "the watcher exits 0 when stopped, 2 for a configuration error at start; after each "
+        "run it prints the run's status, as `run` would exit with it:\n" + exit_statuses_text(),
     )
     watch.add_argument(
         "--as-of",
