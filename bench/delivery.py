@@ -31,23 +31,31 @@ DELIVERY_ROWS = 100
 ENTITY = "orders"
 
 
-def delivery_path(landing: Path, day: dt.date, entity: str = ENTITY) -> Path:
+def delivery_path(
+    landing: Path, day: dt.date, entity: str = ENTITY, name: str = "zdelivery"
+) -> Path:
     """Where the delivery goes: the entity's landing folder, sorting after every other file."""
     e = ENTITIES[entity]
-    return landing / e.landing_path / f"{FILE_PREFIX[entity]}_zdelivery_{day:%Y%m%d}.csv"
+    return landing / e.landing_path / f"{FILE_PREFIX[entity]}_{name}_{day:%Y%m%d}.csv"
 
 
 def write_delivery(
-    landing: Path, day: dt.date, rows: int = DELIVERY_ROWS, entity: str = ENTITY
+    landing: Path,
+    day: dt.date,
+    rows: int = DELIVERY_ROWS,
+    entity: str = ENTITY,
+    key_prefix: str = "X",
+    name: str = "zdelivery",
 ) -> Path:
     """Write one canonical CSV of ``rows`` new records of ``entity`` (new keys, same people,
-    timestamps moved into ``day``) into its landing folder; returns the file."""
+    timestamps moved into ``day``) into its landing folder; returns the file. Another
+    ``key_prefix`` and ``name``: another delivery of the same day, with keys of its own."""
     e = ENTITIES[entity]
     folder = landing / e.landing_path
     files = sorted(folder.glob(f"{FILE_PREFIX[entity]}_[0-9][0-9][0-9][0-9].csv"))
     if not files:
         raise FileNotFoundError(f"{folder}: no generated {entity} files to copy records from")
-    tag = f"X{day:%Y%m%d}"
+    tag = f"{key_prefix}{day:%Y%m%d}"
     exprs = _new_records(e, tag, f"{day:%Y-%m-%d} 00:00:00")
     paths = ", ".join(sql_path(p) for p in files)
     typed = ", ".join(f"{typed_column(e, c)} as {c}" for c in e.columns)
@@ -58,7 +66,7 @@ def write_delivery(
         f"order by hash({e.key} || '{tag}'), {e.key} limit {int(rows)}"
     )
     out = ", ".join(f"{_text(e, c, c)} as {c}" for c in e.columns)
-    target = delivery_path(landing, day, entity)
+    target = delivery_path(landing, day, entity, name)
     tmp = target.with_name("." + target.name)  # hidden from the pipeline until complete
     with duckdb.connect() as con:
         run(con, "set TimeZone = 'UTC'")
@@ -142,3 +150,88 @@ def bench_delivery(
     file = write_delivery(data_dir / "landing", day)
     measured = pipeline_run(data_dir, day, label)
     return delivery_result(measured, import_costs(env, cwd), file, after_increment)
+
+
+WATCH_READY = "ready, watching"
+WATCH_DONE = "exit status"
+WATCH_DEADLINE = 900.0  # seconds for the watcher's start, or for its run
+
+
+def bench_watched_delivery(
+    data_dir: Path, day: dt.date, env: dict[str, str], cwd: Path, log_path: Path
+) -> dict:
+    """The same delivery to a warm worker: start ``python -m pipeline watch`` on ``data_dir``,
+    wait for "ready", drop another 100 orders (other keys), wait for its run's exit-status line,
+    stop the watcher. Timed as the cold run: Dagster's event log (steps, stages, between steps)
+    and, as ``measured_seconds``, the run's start to its exit-status line (the cold run's is its
+    start to the process's end). ``cpu_seconds``: the watcher's CPU time from the drop to that
+    line. ``warm_up_seconds``: from the start of the process to "ready"."""
+    import signal
+    import time
+
+    import psutil
+    from measure import read_run
+
+    env = {**env, "PIPELINE_SETTLE_SECONDS": "0"}  # the file appears whole (renamed)
+    started = time.time()
+    lines: list[str] = []
+    with open(log_path, "w", encoding="utf-8") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pipeline", "watch", "--interval", "0.5"],
+            env=env,
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+        )
+        assert proc.stdout is not None
+
+        def wait_for(text: str) -> float:
+            """Read output up to a line holding ``text``; when it was read."""
+            end = time.time() + WATCH_DEADLINE
+            for line in proc.stdout:  # type: ignore[union-attr]
+                log.write(line)
+                lines.append(line.rstrip("\n"))
+                print(f"      | {lines[-1]}", flush=True)
+                if text in line:
+                    return time.time()
+                if time.time() > end:
+                    break
+            proc.kill()
+            raise SystemExit(f"the watcher printed no {text!r}; see {log_path}")
+
+        try:
+            ready = wait_for(WATCH_READY)
+            watched = psutil.Process(proc.pid)
+            cpu = watched.cpu_times()
+            file = write_delivery(data_dir / "landing", day, key_prefix="W", name="zwatched")
+            done = wait_for(WATCH_DONE)
+            cpu_after = watched.cpu_times()
+            rss = watched.memory_info().rss
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            for line in proc.stdout:
+                log.write(line)
+            proc.wait(timeout=WATCH_DEADLINE)
+    status = lines[-1] if lines else ""
+    if not status.startswith(f"{WATCH_DONE} 0"):
+        raise SystemExit(f"the watched delivery's run did not succeed ({status}); see {log_path}")
+    timing = read_run(data_dir / "dagster_home")
+    return {
+        "warm_up_seconds": ready - started,
+        "measured_seconds": done - timing.run_start,
+        "run_seconds": timing.run_seconds,
+        "steps_seconds": max(s.end for s in timing.steps) - min(s.start for s in timing.steps),
+        "after_run_seconds": done - timing.run_end,
+        "between_steps_seconds": timing.between_steps,
+        "cpu_seconds": (cpu_after.user + cpu_after.system) - (cpu.user + cpu.system),
+        "stages": timing.stage_seconds(),
+        "steps": {s.step: s.seconds for s in timing.steps},
+        "step_stage": {s.step: s.stage for s in timing.steps},
+        "rss_after": rss,
+        "run_id": timing.run_id,
+        "file": file.name,
+        "rows": DELIVERY_ROWS,
+        "entity": ENTITY,
+    }

@@ -239,6 +239,15 @@ def bench_scale(customers: int, args: argparse.Namespace, out: Path) -> dict:
             after_increment=args.increment > 0,
         )
         say(f"{customers:,}: delivery run took {result['delivery']['wall_seconds']:.1f} s")
+        # The same delivery to a warm worker (`python -m pipeline watch`), other keys.
+        from delivery import bench_watched_delivery
+
+        say(f"{customers:,}: one more file of 100 orders, to `python -m pipeline watch` …")
+        result["delivery_watch"] = bench_watched_delivery(
+            data_dir, day, _env(data_dir, day), REPO_ROOT, out / f"pipeline_{customers}_watch.log"
+        )
+        w = result["delivery_watch"]
+        say(f"{customers:,}: watched delivery's run took {w['measured_seconds']:.1f} s")
     if args.profile and customers == min(args.scales):
         result["profile"] = profile_run(data_dir, as_of, out, customers)
     if not args.keep:

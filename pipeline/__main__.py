@@ -44,6 +44,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run_pipeline(as_of=getattr(args, "as_of", None))
 
 
+def cmd_watch(args: argparse.Namespace) -> int:
+    from pipeline.cli.watch import watch
+
+    _use_data_dir(args)
+    return watch(as_of=getattr(args, "as_of", None), interval=args.interval)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from pipeline.cli.run import run_pipeline
     from pipeline.config import DEMO_AS_OF_FILE
@@ -156,6 +163,35 @@ def main(argv: list[str] | None = None) -> int:
         "demo's date in a demo data directory, else today (UTC)",
     )
     _add_data_dir(run)
+
+    from pipeline.cli.watch import DEFAULT_INTERVAL_SECONDS
+
+    watch = add(
+        "watch",
+        "stay warm and run as new files land (a long-lived run worker)",
+        "Load Dagster, the definitions and Great Expectations once, then look at landing/ "
+        "every --interval seconds with the landing sensor's rules (PIPELINE_SETTLE_SECONDS, "
+        ".done/.ready markers) and run as `run` does when new files are complete, taking turns "
+        "with other runs. Ctrl-C or SIGTERM: exits at once when idle, after the run otherwise.",
+        cmd_watch,
+        "the watcher exits 0 when stopped, 2 for a configuration error at start; after each "
+        "run it prints the run's status, as `run` would exit with it:\n" + exit_statuses_text(),
+    )
+    watch.add_argument(
+        "--as-of",
+        metavar="DATE",
+        default=argparse.SUPPRESS,
+        help="the date every run builds (YYYY-MM-DD); default: resolved anew for each run as "
+        "for `run` ($PIPELINE_AS_OF, the demo's date, else today)",
+    )
+    watch.add_argument(
+        "--interval",
+        type=float,
+        default=DEFAULT_INTERVAL_SECONDS,
+        metavar="SECONDS",
+        help="seconds between looks at landing/",
+    )
+    _add_data_dir(watch)
 
     demo = add(
         "demo",

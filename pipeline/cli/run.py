@@ -12,12 +12,17 @@ Exit statuses (README, docs/operations.md), so that cron and CI can tell the cas
 
 from __future__ import annotations
 
+import functools
 import gc
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from typing import TYPE_CHECKING
 
 from pipeline.config import AS_OF_TAG, TRIGGER_TAG, ConfigError, Settings, check_environment
+
+if TYPE_CHECKING:
+    from pipeline.automation.notify import NotifySettings
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -89,9 +94,10 @@ def files_needing_attention(settings: Settings, run_id: str) -> int:
         )
 
 
-def run_pipeline(as_of: str | None = None, trigger: str = "cli") -> int:
-    """Materialise every asset once against PIPELINE_DATA_DIR; the exit status (see above)."""
-    from pipeline.automation.notify import SENT_INLINE_TAG, NotifySettings, notify_cli_run
+def prepare_run(as_of: str | None = None) -> tuple[Settings, NotifySettings] | int:
+    """The settings of one run, resolved now (an unset as_of is today's date as of this call),
+    and its notice settings; EXIT_CONFIG, with the reason printed, when they are wrong."""
+    from pipeline.automation.notify import NotifySettings
 
     try:
         check_environment()
@@ -108,55 +114,84 @@ def run_pipeline(as_of: str | None = None, trigger: str = "cli") -> int:
             file=sys.stderr,
         )
         return EXIT_CONFIG
-    # Imported after the check: loading the definitions reads settings (the schedule's cron).
-    from pipeline.automation.instance import resolve_dagster_home
-    from pipeline.cli.event_log import pooled_event_log, quick_commits
-    from pipeline.cli.progress import progress_logger, root_cause
-    from pipeline.cli.run_lock import WarehouseBusy, run_lock
-    from pipeline.cli.summary import print_summary
-    from pipeline.cli.warehouse_hold import other_runs_active
+    return settings, notify_settings
+
+
+@functools.cache
+def pipeline_job():
+    """Every asset's job, logging progress lines: made once per process (``watch`` runs it
+    again and again). Loading the definitions reads settings (the schedule's cron), so this is
+    called after :func:`prepare_run`'s checks."""
+    from pipeline.cli.progress import progress_logger
     from pipeline.definitions import defs
-    from pipeline.warehouse import open_warehouse
+
+    # The definitions built when the module was imported: building them again would parse
+    # every SQL model once more.
+    job = defs.resolve_implicit_global_asset_job_def()
+    return job.with_logger_defs({"progress": progress_logger})
+
+
+def run_pipeline(as_of: str | None = None, trigger: str = "cli") -> int:
+    """Materialise every asset once against PIPELINE_DATA_DIR; the exit status (see above)."""
+    prepared = prepare_run(as_of)
+    if isinstance(prepared, int):
+        return prepared
+    settings, notify_settings = prepared
+    pipeline_job()  # loaded before the lock is taken, as before
+    from pipeline.cli.run_lock import WarehouseBusy, run_lock
 
     try:
         with run_lock(settings.data_dir):
-            print(f"data directory {settings.data_dir}, {settings.describe_as_of()}", flush=True)
-            # The definitions built when the module was imported, just now: building them
-            # again would parse every SQL model once more.
-            job = defs.resolve_implicit_global_asset_job_def()
-            job = job.with_logger_defs({"progress": progress_logger})
-            run_config: dict = {"loggers": {"progress": {}}}
-            # The run builds exactly the date announced above, whatever the environment says.
-            run_config["resources"] = {"config": {"config": {"as_of": str(settings.as_of)}}}
-            # Dagster's event log without an fsync per event (pipeline/cli/event_log.py).
-            with quick_commits(resolve_dagster_home(settings.data_dir)):
-                instance = _instance(settings.data_dir)
-                # One warehouse instance for every step (pipeline/cli/warehouse_hold.py),
-                # unless a run from the UI is in progress and needs its turns in between; the
-                # summary and the count of files needing attention read it before it closes.
-                hold = not other_runs_active(instance)
-                with (
-                    frozen_heap(),
-                    open_warehouse(settings.warehouse_path) if hold else nullcontext(),
-                    pooled_event_log(instance),  # one SQLite engine per shard, not per event
-                ):
-                    result = job.execute_in_process(
-                        instance=instance,
-                        raise_on_error=False,
-                        run_config=run_config,
-                        # The notices of a command-line run are sent here, not by the UI's sensors.
-                        tags={
-                            TRIGGER_TAG: trigger,
-                            AS_OF_TAG: str(settings.as_of),
-                            SENT_INLINE_TAG: "cli",
-                        },
-                    )
-                    print_summary(settings, result.run_id)
-                    notify_cli_run(instance, result.run_id, notify_settings)
-                    attention = files_needing_attention(settings, result.run_id)
+            return run_once(settings, notify_settings, trigger)
     except WarehouseBusy as err:
         print(f"{err}; wait for it to finish, then run again", file=sys.stderr)
         return EXIT_BUSY
+
+
+def run_once(settings: Settings, notify_settings: NotifySettings, trigger: str) -> int:
+    """One run of every asset, recorded in the Dagster instance with ``trigger``, its summary
+    and notices, and its exit status; the caller holds the run lock (``run_lock``). The body
+    of both ``python -m pipeline run`` and ``python -m pipeline watch``."""
+    from pipeline.automation.instance import resolve_dagster_home
+    from pipeline.automation.notify import SENT_INLINE_TAG, notify_cli_run
+    from pipeline.cli.event_log import pooled_event_log, quick_commits
+    from pipeline.cli.progress import root_cause
+    from pipeline.cli.summary import print_summary
+    from pipeline.cli.warehouse_hold import other_runs_active
+    from pipeline.warehouse import open_warehouse
+
+    print(f"data directory {settings.data_dir}, {settings.describe_as_of()}", flush=True)
+    job = pipeline_job()
+    run_config: dict = {"loggers": {"progress": {}}}
+    # The run builds exactly the date announced above, whatever the environment says.
+    run_config["resources"] = {"config": {"config": {"as_of": str(settings.as_of)}}}
+    # Dagster's event log without an fsync per event (pipeline/cli/event_log.py).
+    with quick_commits(resolve_dagster_home(settings.data_dir)):
+        instance = _instance(settings.data_dir)
+        # One warehouse instance for every step (pipeline/cli/warehouse_hold.py), unless a
+        # run from the UI is in progress and needs its turns in between; the summary and the
+        # count of files needing attention read it before it closes.
+        hold = not other_runs_active(instance)
+        with (
+            instance,  # disposed after the run: a watcher makes one per run
+            frozen_heap(),
+            open_warehouse(settings.warehouse_path) if hold else nullcontext(),
+            pooled_event_log(instance),  # one SQLite engine per shard, not per event
+        ):
+            result = job.execute_in_process(
+                instance=instance,
+                raise_on_error=False,
+                run_config=run_config,
+                # The notices of a command-line run are sent here, not by the UI's sensors.
+                tags={
+                    TRIGGER_TAG: trigger,
+                    AS_OF_TAG: str(settings.as_of),
+                    SENT_INLINE_TAG: "cli",
+                },
+            )
+            print_summary(settings, result.run_id)
+            notify_cli_run(instance, result.run_id, notify_settings)
+            attention = files_needing_attention(settings, result.run_id)
     if not result.success:
         print("\nthe run failed:", file=sys.stderr)
         for event in result.get_step_failure_events():

@@ -1,0 +1,269 @@
+"""``python -m pipeline watch``: a long-lived run worker that stays warm between deliveries.
+
+A cold ``python -m pipeline run`` for one small delivery pays, before its first step, the
+interpreter's start, Dagster's and the definitions' imports, and inside ``raw_ingest`` the import
+of Great Expectations and its context (about 2.2 s each on an idle machine, docs/performance.md).
+The watcher pays them once, at start, then prints ``ready, watching <landing>`` and looks at
+``landing/`` every ``--interval`` seconds with the landing sensor's own rules
+(``pipeline.automation.sensors.scan``: settle seconds, ``.done``/``.ready`` markers, temporary
+and hidden files left alone). When new complete files are there it runs exactly what ``pipeline
+run`` runs (``pipeline.cli.run.run_once``, tagged ``pipeline/trigger=watch``), recorded in the
+Dagster instance like a command-line run, with the same summary and exit-status lines.
+
+One writer: between runs the watcher holds no warehouse connection. It takes the run lock for
+each look that found files (``run_lock``: another ``pipeline run``, a run from the UI or a
+DuckDB shell holding the warehouse makes it wait for the next look, said once). Files the
+ingest ledger already has (landed, skipped or refused) start no run. A failed run, or one with
+refused files, is reported and the watcher carries on.
+
+Signals: SIGINT or SIGTERM while idle ends the watcher at once with status 0; during a run it
+says "stopping after this run", lets the run finish and then ends with 0; a second one during
+the run ends the process at once (see :class:`Stopper`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import io
+import os
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from pipeline.cli.run import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, EXIT_STATUSES
+
+# Seconds between looks. Not the landing sensor's 30 s: that paces a daemon that starts a
+# process per run, while a look here is a directory listing and a stat per file (files are
+# hashed once settled), cheap enough to keep a delivery's wait short.
+DEFAULT_INTERVAL_SECONDS = 5.0
+TRIGGER = "watch"
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class _Stop(Exception):  # noqa: N818 - not an error: the watcher was asked to stop
+    """Raised in the main thread by a stop signal that arrives while the watcher is idle."""
+
+
+class Stopper:
+    """What SIGINT and SIGTERM do to the watcher.
+
+    Dagster replaces the process's SIGINT and SIGTERM handlers while a run executes in the main
+    thread, and interrupts the run at its next step on the first signal. A run therefore
+    executes in a thread of its own (where Dagster leaves the handlers alone) while the main
+    thread waits for it and keeps these handlers: idle, the first signal stops the watcher at
+    once; during a run it asks to stop after the run; a second one during a run ends the
+    process at once (status 130), as a kill would: what the run committed stays (each file
+    lands in its own transaction), the rest is not written, and the run, left "started" in
+    the Dagster instance, is marked failed by the next run (``recover_interrupted_runs``).
+    """
+
+    def __init__(self) -> None:
+        self.stopping = False
+        self.running = False
+        self._runner: ThreadPoolExecutor | None = None
+
+    def install(self) -> None:
+        """Handle SIGINT and SIGTERM from now on (in the main thread)."""
+        for signo in STOP_SIGNALS:
+            signal.signal(signo, self._handle)
+
+    def _handle(self, signo: int, _frame: object) -> None:
+        name = signal.Signals(signo).name
+        if not self.running:
+            self.stopping = True
+            raise _Stop(name)
+        if self.stopping:
+            print(f"{name} again: ending now, the run unfinished", file=sys.stderr, flush=True)
+            os._exit(130)
+        self.stopping = True
+        print(f"{name}: stopping after this run", flush=True)
+
+    def run(self, work: Callable[[], int]) -> int:
+        """``work()`` on the run thread, waited for here; its result (EXIT_FAILED if it raised,
+        after printing the traceback).
+
+        Always the same thread: caches keyed by thread stay one entry each. Matplotlib caches
+        an open font per thread (``font_manager.get_font``): on a new thread per run, a
+        watcher kept two more font files open after every run that drew the charts."""
+        if self._runner is None:
+            self._runner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="watch-run")
+        self.running = True
+        try:
+            future = self._runner.submit(work)
+            # A signal's handler runs in this (the main) thread while it waits.
+            return future.result()
+        except Exception:  # noqa: BLE001 - the watcher outlives a run that raised
+            traceback.print_exc()
+            return EXIT_FAILED
+        finally:
+            self.running = False
+
+
+def warm_up() -> float:
+    """Load now what a run would load on first use; the seconds it took: Dagster, the
+    definitions and the job (``pipeline_job``), Great Expectations and the process's ephemeral
+    GX context (``runner._session``)."""
+    from pipeline.cli.run import pipeline_job
+    from pipeline.validation.runner import _session
+
+    started = time.perf_counter()
+    pipeline_job()
+    _session()
+    return time.perf_counter() - started
+
+
+def ledger_known(warehouse: Path):  # noqa: ANN201 - (hashes in the ledger, landing_stats rows)
+    """The ledger's hashes (any status) and ``meta.landing_stats``' hash of each landing file
+    with its stat then, read from ``warehouse`` (read-only, closed on return); empty for a
+    warehouse that has none yet. The caller holds the run lock."""
+    from pipeline.ingest.ledger import hashed_before
+    from pipeline.warehouse import open_warehouse, rows, table_exists
+
+    if not warehouse.exists():
+        return set(), {}
+    with open_warehouse(warehouse, read_only=True) as con:
+        known = set()
+        if table_exists(con, "meta", "ingest_ledger"):
+            known = {sha for (sha,) in rows(con, "select file_sha256 from meta.ingest_ledger")}
+        stats = hashed_before(con) if table_exists(con, "meta", "landing_stats") else {}
+    return known, stats
+
+
+def seeded_state(landing: Path, known: set[str], stats: dict):  # noqa: ANN201 - LandingState
+    """The sensor state of a watcher that starts now: every landing file whose stat is the one
+    the ingest recorded with its hash keeps that hash (no reading 850 MB again at 100k), and
+    the ledger's hashes count as requested, so only files the ledger lacks start a run."""
+    from pipeline.automation.sensors import LandingState, Observation, landing_deliveries
+    from pipeline.ingest.ledger import file_stat
+
+    files = {}
+    for rel, (_entity, path) in landing_deliveries(landing).items():
+        before = stats.get(rel)
+        try:
+            stat = file_stat(path)
+        except FileNotFoundError:
+            continue
+        if before is not None and before[0] == stat:
+            files[rel] = Observation(stat[0], stat[1], 0.0, before[1])
+    return LandingState(files=files, requested=sorted(known))
+
+
+class Watcher:
+    """The loop of ``python -m pipeline watch`` (see the module docstring)."""
+
+    def __init__(self, as_of: str | None, interval: float, stopper: Stopper) -> None:
+        self.as_of = as_of
+        self.interval = interval
+        self.stopper = stopper
+        self.said = ""  # the last notice printed, so that a repeated one is said once
+        self.runs = 0
+
+    def say_once(self, text: str) -> None:
+        """Print ``text`` unless it is what was said last."""
+        if text != self.said:
+            print(text, flush=True)
+            self.said = text
+
+    def main(self) -> int:
+        """Warm up, then watch until a signal; the exit status."""
+        from pipeline.cli.run import prepare_run
+        from pipeline.cli.run_lock import WarehouseBusy, run_lock
+
+        prepared = prepare_run(self.as_of)
+        if isinstance(prepared, int):
+            return prepared
+        settings = prepared[0]
+        landing = settings.landing_dir
+        seconds = warm_up()
+        from pipeline.automation.sensors import LandingState
+
+        state, done = LandingState(), "none known"
+        try:
+            with run_lock(settings.data_dir):
+                known, stats = ledger_known(settings.warehouse_path)
+            state = seeded_state(landing, known, stats)
+            done = sum(o.sha256 in known for o in state.files.values())
+            done = f"{done} file(s) in landing already in the ledger"
+        except WarehouseBusy as err:
+            self.say_once(f"{err}: the files in landing are hashed again at the first look")
+        if self.stopper.stopping:  # a signal during the warm-up
+            return EXIT_OK
+        print(
+            f"ready, watching {landing} (warmed up in {seconds:.1f} s; {done}; a look every "
+            f"{self.interval:g} s)",
+            flush=True,
+        )
+        while not self.stopper.stopping:
+            state = self.look(landing, state)
+            if not self.stopper.stopping:
+                time.sleep(self.interval)  # a stop signal ends the sleep (raises _Stop)
+        print(f"stopped after {self.runs} run(s)", flush=True)
+        return EXIT_OK
+
+    def look(self, landing: Path, state):  # noqa: ANN001, ANN201 - LandingState in and out
+        """Look at landing/ once and run for new complete files; the next state."""
+        from pipeline.automation.sensors import LandingState, scan, settle_seconds
+        from pipeline.cli.run import prepare_run
+        from pipeline.cli.run_lock import WarehouseBusy, run_lock
+
+        batch, next_state, _waiting = scan(landing, state, time.time(), settle_seconds())
+        if batch is None or self.stopper.stopping:
+            return next_state
+        # Not requested until a run took them: a busy warehouse retries them at the next look.
+        retry = LandingState(files=next_state.files, requested=state.requested)
+        # Settings anew: today's date after midnight, the demo's date file as it is now.
+        with contextlib.redirect_stderr(io.StringIO()) as why:
+            prepared = prepare_run(self.as_of)
+        if isinstance(prepared, int):  # e.g. a demo date file edited wrong: said once
+            self.say_once(why.getvalue().strip() + "; trying again at each look")
+            return retry
+        settings, notify_settings = prepared
+        try:
+            with run_lock(settings.data_dir):
+                known, _stats = ledger_known(settings.warehouse_path)
+                new = sorted(rel for rel, (_, sha) in batch.files.items() if sha not in known)
+                if not new:
+                    self.say_once(f"already in the ledger, no run: {', '.join(batch.files)}")
+                    return next_state
+                if self.stopper.stopping:
+                    return retry
+                self.said = ""
+                print(f"\nnew files: {', '.join(new)}", flush=True)
+                code = self.run(settings, notify_settings)
+        except WarehouseBusy as err:
+            self.say_once(f"{err}; trying again at each look")
+            return retry
+        self.runs += 1
+        print(f"exit status {code}: {EXIT_STATUSES[code]}", flush=True)
+        # The run's cyclic garbage, collected now while idle: each run freezes the heap it
+        # starts with (``frozen_heap``), garbage of the runs before included, and full
+        # collections are rare; without this a watcher grew by about 8 MB a run at 10k.
+        gc.collect()
+        return next_state
+
+    def run(self, settings, notify_settings) -> int:  # noqa: ANN001 - pipeline.cli.run's
+        """``run_once`` on the run thread (see :class:`Stopper`); its exit status."""
+        from pipeline.cli.run import run_once
+
+        return self.stopper.run(lambda: run_once(settings, notify_settings, TRIGGER))
+
+
+def watch(as_of: str | None = None, interval: float | None = None) -> int:
+    """Run ``python -m pipeline watch`` until SIGINT or SIGTERM; the exit status."""
+    # One line at a time, even into a pipe or a log file: a watcher's output is read as it runs.
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    stopper = Stopper()
+    stopper.install()
+    if interval is not None and interval <= 0:
+        print(f"configuration error: --interval {interval:g}: give seconds > 0", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        return Watcher(as_of, interval or DEFAULT_INTERVAL_SECONDS, stopper).main()
+    except _Stop as stop:
+        print(f"{stop}: stopped", flush=True)
+        return EXIT_OK

@@ -1,0 +1,172 @@
+"""``python -m pipeline watch`` as a user runs it: a real watcher process on a tiny data directory.
+
+One watcher (settle 0, a look every 0.2 s) is started on an empty landing folder and fed three
+deliveries one after another: a good order, a file that is refused, a second good order. Each
+must start one run of its own, printing its exit status; a SIGTERM sent during the last run
+lets it finish, then the watcher exits 0. A second watcher started on the same data directory
+finds every file already in the ledger, runs nothing, and exits 0 at once on SIGTERM while idle.
+No sleeps: each step waits for the watcher's output line, with a deadline.
+"""
+
+from __future__ import annotations
+
+import queue
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from helpers import NEW_EMAIL, delta_orders_csv, start_cli, warehouse_rows
+
+pytestmark = pytest.mark.e2e
+
+ENV = {"PIPELINE_SETTLE_SECONDS": "0"}
+DEADLINE = 180.0  # seconds for one awaited line: a run here takes about 5 s, start-up about 8 s
+
+
+@dataclass
+class Watcher:
+    """A running watcher and every line it printed so far (stderr merged)."""
+
+    proc: subprocess.Popen
+    lines: list[str] = field(default_factory=list)
+    queue: queue.Queue = field(default_factory=queue.Queue)
+
+    @classmethod
+    def start(cls, data_dir: Path) -> Watcher:
+        proc = start_cli("watch", "--interval", "0.2", data_dir=data_dir, **ENV)
+        watcher = cls(proc)
+        threading.Thread(target=watcher._read, daemon=True).start()
+        return watcher
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.queue.put(line.rstrip("\n"))
+        self.queue.put(None)  # the process closed its output
+
+    def wait_for(self, text: str) -> str:
+        """The next line holding ``text``; fails at the deadline or when the process ends."""
+        end = time.monotonic() + DEADLINE
+        while (left := end - time.monotonic()) > 0:
+            try:
+                line = self.queue.get(timeout=left)
+            except queue.Empty:
+                break
+            if line is None:
+                pytest.fail(f"watcher ended before {text!r}:\n" + "\n".join(self.lines))
+            self.lines.append(line)
+            if text in line:
+                return line
+        pytest.fail(f"no {text!r} within {DEADLINE} s:\n" + "\n".join(self.lines))
+
+    def stop(self) -> int:
+        """The exit status after SIGTERM, the rest of its output read."""
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=DEADLINE)
+        while (line := self.queue.get(timeout=DEADLINE)) is not None:
+            self.lines.append(line)
+        return code
+
+
+def drop(data_dir: Path, name: str, text: str) -> None:
+    """Deliver ``text`` as crm/orders/``name``, written under a hidden name and renamed (as a
+    careful sender does: the sensor's rules never take a hidden file)."""
+    folder = data_dir / "landing" / "crm" / "orders"
+    folder.mkdir(parents=True, exist_ok=True)
+    hidden = folder / f".{name}"
+    hidden.write_text(text, encoding="utf-8")
+    hidden.rename(folder / name)
+
+
+@dataclass
+class Story:
+    data_dir: Path
+    first: Watcher
+    first_status: int
+    second: Watcher
+    second_status: int
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory: pytest.TempPathFactory) -> Story:
+    data_dir = tmp_path_factory.mktemp("watch")
+    (data_dir / "landing").mkdir()
+    first = Watcher.start(data_dir)
+    first.wait_for("ready, watching")
+    drop(data_dir, "orders_late_1.csv", delta_orders_csv("2026-10-30 10:00:00"))
+    first.wait_for("exit status")
+    drop(data_dir, "orders_broken.csv", "order_no;buyer\n1;someone\n")
+    first.wait_for("exit status")
+    second_order = delta_orders_csv("2026-10-31 09:00:00").replace("E2E-LATE-1", "E2E-LATE-2")
+    drop(data_dir, "orders_late_2.csv", second_order.replace("80.00", "20.00"))
+    first.wait_for("new files: crm/orders/orders_late_2.csv")
+    first_status = first.stop()  # during the run: it finishes, then the watcher ends
+
+    second = Watcher.start(data_dir)
+    second.wait_for("ready, watching")
+    second_status = second.stop()  # idle
+    return Story(data_dir, first, first_status, second, second_status)
+
+
+def test_each_delivery_starts_one_run_with_its_exit_status(story: Story) -> None:
+    out = "\n".join(story.first.lines)
+    assert story.first_status == 0, out
+    statuses = [line for line in story.first.lines if line.startswith("exit status")]
+    # good file: 0; the refused file: 3 (a human should look); the second good file: 0
+    assert [s.split(":")[0] for s in statuses] == [
+        "exit status 0",
+        "exit status 3",
+        "exit status 0",
+    ]
+    assert "SIGTERM: stopping after this run" in out
+    assert "stopped after 3 run(s)" in out
+    assert "crm/orders/orders_broken.csv" in out and "refused" in out
+
+
+def test_the_runs_land_the_good_files_and_build_the_marts(story: Story) -> None:
+    # Read after both watchers ended. By hand: the buyer's orders of 80.00 (30 Oct 10:00) and
+    # 20.00 (31 Oct 09:00), both completed: two purchases, revenue 100.00.
+    orders = warehouse_rows(
+        story.data_dir, "select order_id, gross_amount from raw.raw_orders order by order_id"
+    )
+    assert [(o, float(a)) for o, a in orders] == [("E2E-LATE-1", 80.0), ("E2E-LATE-2", 20.0)]
+    ledger = warehouse_rows(
+        story.data_dir, "select source_file, status from meta.ingest_ledger order by source_file"
+    )
+    assert [(Path(f).name, s) for f, s in ledger] == [
+        ("orders_broken.csv", "refused"),
+        ("orders_late_1.csv", "landed"),
+        ("orders_late_2.csv", "landed"),
+    ]
+    row = warehouse_rows(
+        story.data_dir,
+        "select purchases, revenue, first_purchase_at::text, last_purchase_at::text "
+        f"from marts.customer_360 where email_sha256 = sha256('{NEW_EMAIL}')",
+    )
+    assert [(p, float(r), f, la) for p, r, f, la in row] == [
+        (2, 100.0, "2026-10-30 10:00:00", "2026-10-31 09:00:00")
+    ]
+
+
+def test_runs_are_recorded_in_the_dagster_instance_tagged_watch(story: Story) -> None:
+    from pipeline.automation.instance import resolve_dagster_home
+
+    home = resolve_dagster_home(story.data_dir)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        runs = instance.get_runs()
+    assert [r.tags.get("pipeline/trigger") for r in runs] == ["watch"] * 3
+    assert [r.status for r in runs] == [dg.DagsterRunStatus.SUCCESS] * 3
+
+
+def test_a_restarted_watcher_runs_nothing_landed_and_stops_at_once_when_idle(story: Story) -> None:
+    out = "\n".join(story.second.lines)
+    assert story.second_status == 0, out
+    assert "new files" not in out
+    # The two landed files are still in landing/, known to the ledger (the refused one was
+    # moved to quarantine): the watcher counts them as done.
+    assert "2 file(s) in landing already in the ledger" in out
