@@ -233,6 +233,9 @@ class Watcher:
                 if self.stopper.stopping:
                     return retry
                 self.said = ""
+                # Running from here on: a signal after the line below waits for the run, as the
+                # line promises (else one arriving before the run thread starts ends the watcher).
+                self.stopper.running = True
                 print(f"\nnew files: {', '.join(new)}", flush=True)
                 code = self.run(settings, notify_settings)
         except WarehouseBusy as err:
