@@ -1,7 +1,8 @@
 """``python -m pipeline watch`` as a user runs it: a real watcher process on a tiny data directory.
 
 One watcher (settle 0, a look every 0.2 s) is started on an empty landing folder and fed three
-deliveries one after another: a good order, a file that is refused, a second good order. Each
+deliveries one after another: a good order, a file that is refused, a second good order that
+lands while another writer holds the run lock (said once; run after the lock is released). Each
 must start one run of its own, printing its exit status; a SIGTERM sent during the last run
 lets it finish, then the watcher exits 0. A second watcher started on the same data directory
 finds every file already in the ledger, runs nothing, and exits 0 at once on SIGTERM while idle.
@@ -10,6 +11,9 @@ No sleeps: each step waits for the watcher's output line, with a deadline.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 import queue
 import signal
 import subprocess
@@ -21,6 +25,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from helpers import NEW_EMAIL, delta_orders_csv, start_cli, warehouse_rows
+
+from pipeline.cli.run_lock import LOCK_FILE
 
 pytestmark = pytest.mark.e2e
 
@@ -73,6 +79,20 @@ class Watcher:
         return code
 
 
+@contextlib.contextmanager
+def holding_run_lock(data_dir: Path):
+    """Hold ``run.lock`` as a ``pipeline run`` does (flock, our pid in it), waiting for a look
+    of the watcher that holds it now to end (a blocking flock: no polling)."""
+    fd = os.open(data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
 def drop(data_dir: Path, name: str, text: str) -> None:
     """Deliver ``text`` as crm/orders/``name``, written under a hidden name and renamed (as a
     careful sender does: the sensor's rules never take a hidden file)."""
@@ -103,7 +123,11 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Story:
     drop(data_dir, "orders_broken.csv", "order_no;buyer\n1;someone\n")
     first.wait_for("exit status")
     second_order = delta_orders_csv("2026-10-31 09:00:00").replace("E2E-LATE-1", "E2E-LATE-2")
-    drop(data_dir, "orders_late_2.csv", second_order.replace("80.00", "20.00"))
+    # Another writer (this process, as a `pipeline run` would) holds the run lock while the file
+    # lands: the watcher says so once and runs the file at a look after the lock is released.
+    with holding_run_lock(data_dir):
+        drop(data_dir, "orders_late_2.csv", second_order.replace("80.00", "20.00"))
+        first.wait_for("trying again at each look")
     first.wait_for("new files: crm/orders/orders_late_2.csv")
     first_status = first.stop()  # during the run: it finishes, then the watcher ends
 
@@ -123,6 +147,9 @@ def test_each_delivery_starts_one_run_with_its_exit_status(story: Story) -> None
         "exit status 3",
         "exit status 0",
     ]
+    # The busy warehouse, said once (the watcher looked every 0.2 s while it waited), naming us.
+    busy = [line for line in story.first.lines if "trying again at each look" in line]
+    assert len(busy) == 1 and f"another run holds the warehouse (pid {os.getpid()})" in busy[0]
     assert "SIGTERM: stopping after this run" in out
     assert "stopped after 3 run(s)" in out
     assert "crm/orders/orders_broken.csv" in out and "refused" in out
