@@ -213,6 +213,18 @@ def _delivery_label(d: dict, customers: int) -> str:
     )
 
 
+def _run_tables(r: dict, before: list[str], after: list[str]) -> list[str]:
+    """A measured run's seconds by stage, with its own rows ``before`` the stages and ``after``
+    Dagster's time between steps, then by step, slowest first (the cold and the watched
+    delivery)."""
+    lines = ["| | seconds |", "|---|---:|", *before]
+    lines += [f"| {label} | {_s(r['stages'][stage])} |" for stage, label in STAGE_LABELS.items()]
+    lines += [f"| Dagster between steps | {_s(r['between_steps_seconds'])} |", *after]
+    lines += ["", "| step | stage | seconds |", "|---|---|---:|"]
+    by_time = sorted(r["steps"].items(), key=lambda kv: -kv[1])
+    return lines + [f"| {s} | {r['step_stage'].get(s, '?')} | {_s(sec)} |" for s, sec in by_time]
+
+
 def _watched_label(w: dict) -> str:
     return (
         f"the same, {w['rows']} more {w['entity']} to a running `python -m pipeline watch` "
@@ -232,23 +244,17 @@ def _watched(w: dict | None) -> list[str]:
         f"ready in {_s(w['warm_up_seconds'])}): its run from Dagster's event log, from the "
         "run's start to the watcher's exit-status line, slowest step first.",
         "",
-        "| | seconds |",
-        "|---|---:|",
     ]
-    for stage, label in STAGE_LABELS.items():
-        lines.append(f"| {label} | {_s(w['stages'][stage])} |")
-    lines += [
-        f"| Dagster between steps | {_s(w['between_steps_seconds'])} |",
-        f"| after the run (summary) | {_s(w['after_run_seconds'])} |",
-        f"| **run start to exit-status line** | **{_s(w['measured_seconds'])}** |",
-        f"| first step start to last step end | {_s(w['steps_seconds'])} |",
-        f"| CPU time of the watcher, drop to exit status | {_s(w['cpu_seconds'])} |",
-        "",
-        "| step | stage | seconds |",
-        "|---|---|---:|",
-    ]
-    for step, sec in sorted(w["steps"].items(), key=lambda kv: -kv[1]):
-        lines.append(f"| {step} | {w['step_stage'].get(step, '?')} | {_s(sec)} |")
+    lines += _run_tables(
+        w,
+        [],
+        [
+            f"| after the run (summary) | {_s(w['after_run_seconds'])} |",
+            f"| **run start to exit-status line** | **{_s(w['measured_seconds'])}** |",
+            f"| first step start to last step end | {_s(w['steps_seconds'])} |",
+            f"| CPU time of the watcher, drop to exit status | {_s(w['cpu_seconds'])} |",
+        ],
+    )
     return [*lines, ""]
 
 
@@ -263,24 +269,19 @@ def _delivery(s: dict) -> list[str]:
         f"`{d['file']}` ({d['rows']} rows) dropped into landing, then `python -m pipeline run` "
         "as of the same day. Steps from Dagster's event log, slowest first.",
         "",
-        "| | seconds |",
-        "|---|---:|",
-        f"| Dagster process start (imports, definitions; excluded) | "
-        f"{_s(d['process_start_seconds'])} |",
     ]
-    for stage, label in STAGE_LABELS.items():
-        lines.append(f"| {label} | {_s(d['stages'][stage])} |")
-    lines += [
-        f"| Dagster between steps | {_s(d['between_steps_seconds'])} |",
-        f"| after the run (summary, exit) | {_s(d['after_run_seconds'])} |",
-        f"| **process start excluded** | **{_s(d['measured_seconds'])}** |",
-        f"| wall time | {_s(d['wall_seconds'])} |",
-        "",
-        "| step | stage | seconds |",
-        "|---|---|---:|",
-    ]
-    for step, sec in sorted(d["steps"].items(), key=lambda kv: -kv[1]):
-        lines.append(f"| {step} | {d['step_stage'].get(step, '?')} | {_s(sec)} |")
+    lines += _run_tables(
+        d,
+        [
+            "| Dagster process start (imports, definitions; excluded) | "
+            f"{_s(d['process_start_seconds'])} |"
+        ],
+        [
+            f"| after the run (summary, exit) | {_s(d['after_run_seconds'])} |",
+            f"| **process start excluded** | **{_s(d['measured_seconds'])}** |",
+            f"| wall time | {_s(d['wall_seconds'])} |",
+        ],
+    )
     imports = d.get("imports") or {}
     if imports:
         lines += [
