@@ -208,13 +208,16 @@ def retention_charts(
         context.log.info("no cohorts yet: no charts drawn")
         return dg.MaterializeResult(metadata=metadata)
     heatmap_path = settings.docs_dir / HEATMAP_FILE
-    stamp = picture_stamp([Path(__file__)], matrix, curve)
+    # One stamp per picture, of what that picture shows: a delivery in the open month changes
+    # the heat map's last cohorts but not the curve (complete months only), which is then kept.
+    stamp = picture_stamp([Path(__file__)], HEATMAP_FILE, matrix)
     heatmap, drew = stamped_picture(heatmap_path, stamp, lambda: draw_heatmap(matrix))
     drawn = [HEATMAP_FILE] if drew else []
     metadata["cohort_heatmap"] = image_markdown("cohort heat map", heatmap, heatmap_path)
     metadata["cohort_heatmap_path"] = dg.MetadataValue.path(str(heatmap_path))
     if not curve.is_empty():
         curve_path = settings.docs_dir / CURVE_FILE
+        stamp = picture_stamp([Path(__file__)], CURVE_FILE, curve)
         picture, drew = stamped_picture(curve_path, stamp, lambda: draw_curve(curve))
         drawn += [CURVE_FILE] if drew else []
         metadata["retention_curve_table"] = dg.MetadataValue.md(curve_table(curve))
@@ -226,8 +229,12 @@ def retention_charts(
                 # A percentage (23.4, not 0.234…) that the UI can still plot across runs.
                 pct = round(float(hit["retention_rate"][0]) * 100, 1)
                 metadata[f"retention_month_{k}_pct"] = dg.MetadataValue.float(pct)
+    metadata["pictures_drawn"] = dg.MetadataValue.json(drawn)
     if drawn:
-        context.log.info(f"drew {' and '.join(drawn)} in {settings.docs_dir}")
+        shown = [HEATMAP_FILE] + ([] if curve.is_empty() else [CURVE_FILE])
+        kept = [f for f in shown if f not in drawn]
+        same = f"; {' and '.join(kept)} kept (the same figures)" if kept else ""
+        context.log.info(f"drew {' and '.join(drawn)} in {settings.docs_dir}{same}")
     else:
         # Same data as the pictures in docs/: they are kept, and said so in the metadata.
         metadata["skipped"] = "same cohorts and curve as the pictures already drawn"

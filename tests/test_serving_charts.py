@@ -1,0 +1,90 @@
+"""The retention charts: each picture is drawn again only when what it shows changed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from assets.charts import CURVE_FILE, HEATMAP_FILE, retention_charts
+from assets.serving import publish
+from pipeline.config import PipelineConfig
+from pipeline.warehouse import open_warehouse, run
+
+
+def write_cohorts(con: duckdb.DuckDBPyConnection, september_k1: int) -> None:
+    """Cohort 2026-08 (4 buyers) and 2026-09 (2 buyers, ``september_k1`` of them buying again
+    in October); October 2026 is the open month."""
+    run(
+        con,
+        "create or replace table marts.cohort_retention as select * from (values "
+        "(date '2026-08-01', 0, 4, 4, 1.0), (date '2026-08-01', 1, 4, 2, 0.5), "
+        "(date '2026-08-01', 2, 4, 1, 0.25), (date '2026-09-01', 0, 2, 2, 1.0), "
+        "(date '2026-09-01', 1, 2, ?, ? / 2)) "
+        "as t(cohort_month, months_since_first, cohort_size, retained_customers, retention_rate)",
+        [september_k1, september_k1],
+    )
+    run(
+        con,
+        "create or replace table marts.retention_monthly as select * from (values "
+        "(date '2026-08-01', true), (date '2026-09-01', true), (date '2026-10-01', false)) "
+        "as t(month, is_complete)",
+    )
+
+
+def draw(data_dir: Path, september_k1: int) -> dict:
+    """Publish the cohorts and run the charts step; its metadata."""
+    with open_warehouse(data_dir / "warehouse.duckdb") as con:
+        write_cohorts(con, september_k1)
+        publish(con, data_dir / "serving", ["cohort_retention", "retention_monthly"])
+    result = dg.materialize(
+        [retention_charts], resources={"config": PipelineConfig(data_dir=str(data_dir))}
+    )
+    assert result.success
+    (mat,) = result.asset_materializations_for_node("retention_charts")
+    return mat.metadata
+
+
+def test_an_order_in_the_open_month_redraws_the_heat_map_only(data_dir: Path) -> None:
+    docs = data_dir / "docs"
+    first = draw(data_dir, september_k1=1)
+    assert first["pictures_drawn"].value == [HEATMAP_FILE, CURVE_FILE]
+    curve_png = (docs / CURVE_FILE).read_bytes()
+    curve_time = (docs / CURVE_FILE).stat().st_mtime_ns
+    heatmap_png = (docs / HEATMAP_FILE).read_bytes()
+    # The September cohort's second buyer buys again in October, the open month: its k = 1 cell
+    # goes from 1/2 to 2/2, so the heat map changes. The curve counts complete months only: k=0
+    # (4+2)/(4+2) = 1, k=1 cohort 08 alone 2/4 = 0.5 (09 + 1 is October), as before.
+    second = draw(data_dir, september_k1=2)
+    assert second["pictures_drawn"].value == [HEATMAP_FILE]
+    assert "skipped" not in second
+    assert second["retention_month_1_pct"].value == 50.0 and second["curve_points"].value == 2
+    assert (docs / HEATMAP_FILE).read_bytes() != heatmap_png
+    assert (docs / CURVE_FILE).read_bytes() == curve_png  # the file drawn the first time
+    assert (docs / CURVE_FILE).stat().st_mtime_ns == curve_time  # not written again
+    # Its picture in the metadata is the kept file's.
+    assert second["retention_curve"].md_str == first["retention_curve"].md_str
+    # The same figures again: neither is drawn.
+    third = draw(data_dir, september_k1=2)
+    assert third["pictures_drawn"].value == [] and "skipped" in third
+
+
+def test_a_change_in_a_complete_month_redraws_both(data_dir: Path) -> None:
+    draw(data_dir, september_k1=1)
+    with open_warehouse(data_dir / "warehouse.duckdb") as con:
+        # A change in a complete month: cohort 08's k = 1 (September) from 2/4 to 3/4, a
+        # point of the curve.
+        write_cohorts(con, september_k1=1)
+        run(
+            con,
+            "update marts.cohort_retention set retained_customers = 3, retention_rate = 0.75 "
+            "where cohort_month = date '2026-08-01' and months_since_first = 1",
+        )
+        publish(con, data_dir / "serving", ["cohort_retention", "retention_monthly"])
+    result = dg.materialize(
+        [retention_charts], resources={"config": PipelineConfig(data_dir=str(data_dir))}
+    )
+    (mat,) = result.asset_materializations_for_node("retention_charts")
+    assert mat.metadata["pictures_drawn"].value == [HEATMAP_FILE, CURVE_FILE]
+    assert mat.metadata["retention_month_1_pct"].value == 75.0  # 3 of cohort 08's 4
