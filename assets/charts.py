@@ -33,8 +33,8 @@ CURVE_FILE = "retention_curve.png"
 DPI = 80
 # Dagster's UI renders markdown metadata inline below this many characters.
 INLINE_MARKDOWN_LIMIT = 1000
-# What the PNGs were last drawn from (a hash of the data and of this file): the same data
-# draws the same pictures, so they are not drawn again (docs/performance.md).
+# What each PNG was last drawn from (a hash of the figures it shows and of the code drawing it):
+# the same figures draw the same picture, so it is not drawn again (docs/performance.md).
 STAMP_FILE = ".retention_charts.json"
 
 
