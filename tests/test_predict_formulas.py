@@ -178,3 +178,35 @@ def test_a_line_search_that_stops_at_the_optimum_counts_as_converged():
     assert not stalled_at_optimum(
         OptimizeResult(**{**stopped, "message": "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT"})
     )
+
+
+def test_the_triples_are_grouped_once_and_score_as_the_scoring_alone_does(monkeypatch):
+    from helpers import bench_module
+
+    from pipeline.predict import model
+
+    # 300 simulated BG/NBD buyers (bench/predict_fit.py, seed 7): 542 purchase days, 198
+    # customers without a repeat day; both fits converge on them.
+    predict_fit = bench_module("predict_fit")
+    days = predict_fit.simulate(300)
+    calls = []
+    grouping = model.triples
+
+    def counted(summary: pl.DataFrame) -> pl.DataFrame:
+        calls.append(summary.height)
+        return grouping(summary)  # the real grouping, counted
+
+    monkeypatch.setattr(model, "triples", counted)
+    result = model.predict(days, predict_fit.AS_OF, 0.01, dt.datetime(2026, 1, 1))
+    assert (result.bg_status, result.gg_status) == ("fitted", "fitted")
+    assert calls == [300]  # grouped once, for the fit and the scoring
+    # What the scoring gives when it groups the triples itself (the path before): the same.
+    summary = model.customer_summary(days, predict_fit.AS_OF)
+    alone = model.customer_predictions(summary, result.bg_nbd, result.gamma_gamma, 0.01)
+    assert result.customers.equals(alone)
+    # By hand: without a repeat day x = 0, so the odds of having dropped out are 0 and
+    # P(alive) = 1 (the δ_{x>0} term is 0); customers of one triple share every BG/NBD figure.
+    once = result.customers.filter(pl.col("frequency") == 0)
+    assert once.height == 198 and set(once["p_alive"]) == {1.0}
+    shared = ["frequency", "recency_weeks", "age_weeks", "p_alive", "expected_purchases_90d"]
+    assert once.select(shared).unique().height == once.select(shared[:3]).unique().height

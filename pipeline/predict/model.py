@@ -59,15 +59,16 @@ class Prediction:
     gg_status: str
 
 
-def fit_bg_nbd(summary: pl.DataFrame) -> tuple[Fit | None, str]:
-    """BG/NBD on the customers' triples; the fit (if made) and ``fitted`` or why not."""
+def fit_bg_nbd(summary: pl.DataFrame, grid: pl.DataFrame | None = None) -> tuple[Fit | None, str]:
+    """BG/NBD on the customers' triples; the fit (if made) and ``fitted`` or why not.
+    ``grid``: ``triples(summary)`` when the caller has it already."""
     repeaters = int((summary["frequency"] > 0).sum()) if summary.height else 0
     if repeaters < MIN_REPEAT_CUSTOMERS:
         return None, (
             f"too few repeat customers to fit: {repeaters} with frequency >= 1, "
             f"{MIN_REPEAT_CUSTOMERS} needed"
         )
-    grid = triples(summary)
+    grid = triples(summary) if grid is None else grid
     fit = bgnbd.fit(
         grid["frequency"].to_numpy(),
         grid["recency_weeks"].to_numpy(),
@@ -133,11 +134,15 @@ def _finite(*arrays: np.ndarray) -> bool:
 
 
 def triple_predictions(
-    summary: pl.DataFrame, params: dict[str, float], discount: float
+    summary: pl.DataFrame,
+    params: dict[str, float],
+    discount: float,
+    grid: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """BG/NBD figures per distinct (frequency, recency, age): they depend on nothing else, so a
-    million customers cost one evaluation per triple (hyp2f1 is the expensive part)."""
-    grid = triples(summary)
+    million customers cost one evaluation per triple (hyp2f1 is the expensive part).
+    ``grid``: ``triples(summary)`` when the caller has it already."""
+    grid = triples(summary) if grid is None else grid
     x = grid["frequency"].to_numpy().astype(float)
     t_x = grid["recency_weeks"].to_numpy()
     T = grid["age_weeks"].to_numpy()
@@ -158,12 +163,15 @@ def customer_predictions(
     bg: Fit | None,
     gg: Fit | None,
     discount: float,
+    grid: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """The customer_predictions frame; ``bg``/``gg`` None gives NULL predictions."""
+    """The customer_predictions frame; ``bg``/``gg`` None gives NULL predictions. ``grid``:
+    ``triples(summary)`` when the caller has it already."""
     keys = ["frequency", "recency_weeks", "age_weeks"]
     out = summary.select("customer_id", *keys, "monetary")
     if bg is not None and summary.height:
-        out = out.join(triple_predictions(summary, bg.params, discount), on=keys, how="left")
+        scored = triple_predictions(summary, bg.params, discount, grid)
+        out = out.join(scored, on=keys, how="left")
     if gg is not None and bg is not None and summary.height:
         p, q, g = (gg.params[n] for n in gamma_gamma.PARAMETERS)
         x = pl.col("frequency")
@@ -226,13 +234,17 @@ def predict(
     ``days``: customer_id, day, amount (one row per customer and purchase day).
     """
     summary = customer_summary(days, as_of)
-    bg, bg_status = fit_bg_nbd(summary)
+    # The fit and the scoring both read the distinct triples: grouped and sorted once (about
+    # 10 ms at 100k customers), the same frame either way.
+    grid = triples(summary)
+    bg, bg_status = fit_bg_nbd(summary, grid)
     gg, gg_status = fit_gamma_gamma(summary) if bg_status == FITTED else (None, bg_status)
     customers = customer_predictions(
         summary,
         bg if bg_status == FITTED else None,
         gg if gg_status == FITTED else None,
         discount,
+        grid,
     )
     predicted = customers.select(
         "p_alive", "expected_purchases_90d", "expected_purchases_365d"
