@@ -19,12 +19,9 @@ new file is still staged whole under a temporary name and swapped in the same wa
 
 import datetime as dt
 import decimal
-import fcntl
 import os
 import re
 import shutil
-import struct
-import sys
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -232,56 +229,14 @@ class Published:
     kept: list[str] = field(default_factory=list)  # marts copied from the previous publication
 
 
-# struct flock on Linux (fcntl(2)): l_type, l_whence, l_start, l_len, l_pid, padded to 32 bytes.
-_FLOCK = "hhqqi4x"
-
-
-def _write_lock_pid(path: Path) -> int | None:
-    """The pid of a process holding a POSIX write lock on ``path`` (what DuckDB takes when it
-    opens a file read-write), asked of the kernel with ``F_GETLK``; None if there is none.
-
-    Only on Linux, where the layout of ``struct flock`` is the one above; elsewhere
-    :class:`NotImplementedError`. Opening and closing the file here would release a lock this
-    process held on it, but this process never opens the published file.
-    """
-    if not sys.platform.startswith("linux"):
-        raise NotImplementedError("struct flock's layout is known on Linux only")
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        # Would a read lock on the whole file be refused? The kernel answers with the
-        # conflicting (write) lock and its holder's pid, or F_UNLCK.
-        query = struct.pack(_FLOCK, fcntl.F_RDLCK, os.SEEK_SET, 0, 0, 0)
-        kind, _, _, _, pid = struct.unpack(_FLOCK, fcntl.fcntl(fd, fcntl.F_GETLK, query))
-    finally:
-        os.close(fd)
-    return pid if kind != fcntl.F_UNLCK and pid > 0 else None
-
-
 def lock_holder(path: Path) -> str | None:
     """Which process holds ``path`` (a DuckDB file) open read-write, or None if nobody does.
 
-    A BI tool that opens the serving file without read-only takes DuckDB's exclusive lock (a
-    POSIX write lock on the file). The kernel names its holder (:func:`_write_lock_pid`),
-    named like DuckDB's own "Could not set lock" error (program and pid); opening the file
-    read-only to provoke that error read its catalogue, about 30 ms of CPU a publication.
+    A BI tool that opens the serving file without read-only takes DuckDB's exclusive lock; our
+    read-only open then fails with "Could not set lock", naming the holder's program and pid.
     """
     if not path.exists():
         return None
-    try:
-        pid = _write_lock_pid(path)
-    except NotImplementedError:
-        return _lock_holder_by_opening(path)
-    if pid is None:
-        return None
-    try:
-        return f"PID {pid} ({psutil.Process(pid).exe()})"
-    except psutil.Error:
-        return f"PID {pid}"
-
-
-def _lock_holder_by_opening(path: Path) -> str | None:
-    """:func:`lock_holder` where the kernel's lock table cannot be read: a read-only open of
-    ``path`` fails with "Could not set lock", naming the holder's program and pid."""
     try:
         duckdb.connect(str(path), read_only=True).close()
     except duckdb.Error as err:

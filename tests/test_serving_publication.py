@@ -19,14 +19,7 @@ from test_serving import duckdb1_python as duckdb1_python  # the fixture, shared
 
 from assets.charts import retention_charts
 from assets.publication import ServingTypeError
-from assets.serving import (
-    SERVING_FILE,
-    _lock_holder_by_opening,
-    _write_lock_pid,
-    build_serving_asset,
-    lock_holder,
-    publish,
-)
+from assets.serving import SERVING_FILE, build_serving_asset, lock_holder, publish
 from pipeline.config import PipelineConfig
 from pipeline.warehouse import Warehouse, open_warehouse, rows, run, scalar
 
@@ -133,18 +126,16 @@ def test_old_versions_are_removed_and_a_legacy_parquet_folder_is_replaced(tmp_pa
 
 HOLD_SCRIPT = """
 import sys, duckdb
-# read-write, as a careless BI client does; or read-only (argv[2]), as docs/bi.md asks
-con = duckdb.connect(sys.argv[1], read_only=len(sys.argv) > 2)
+con = duckdb.connect(sys.argv[1])  # read-write, as a careless BI client does
 print("holding", flush=True)
 sys.stdin.read()
 """
 
 
-def hold_read_write(path: Path, read_only: bool = False) -> subprocess.Popen:
-    """A second process that holds ``path`` open read-write (or read-only) until its stdin
-    closes."""
+def hold_read_write(path: Path) -> subprocess.Popen:
+    """A second process that holds ``path`` open read-write until its stdin closes."""
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_SCRIPT, str(path), *(["read-only"] if read_only else [])],
+        [sys.executable, "-c", HOLD_SCRIPT, str(path)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -197,30 +188,6 @@ def test_a_bi_client_holding_the_file_read_write_does_not_fail_a_published_run(
     finally:
         holder.stdin.close()
         holder.wait()
-
-
-def test_the_kernel_names_the_read_write_holder_as_duckdb_does(tmp_path: Path) -> None:
-    path = tmp_path / SERVING_FILE
-    duckdb.connect(str(path)).close()
-    assert _write_lock_pid(path) is None and lock_holder(path) is None  # nobody holds it
-    reader = hold_read_write(path, read_only=True)
-    try:
-        # A read-only client's lock is shared: a read lock does not conflict with it.
-        assert _write_lock_pid(path) is None and lock_holder(path) is None
-        assert _lock_holder_by_opening(path) is None  # DuckDB's own answer agrees
-    finally:
-        reader.stdin.close()
-        reader.wait()
-    holder = hold_read_write(path)
-    try:
-        assert _write_lock_pid(path) == holder.pid
-        # The same words as DuckDB's "Could not set lock" error gives (the old route).
-        assert lock_holder(path) == _lock_holder_by_opening(path)
-        assert lock_holder(path) == f"PID {holder.pid} ({_exe(holder.pid)})"
-    finally:
-        holder.stdin.close()
-        holder.wait()
-    assert lock_holder(path) is None  # released when the holder exits
 
 
 def _exe(pid: int) -> str:
