@@ -70,11 +70,6 @@ class BufferedCursor:
         found = self._inner.fetchall() if self.description else None
         self._rows, self.rowcount = iter(found or ()), -1 if found is None else len(found)
 
-    def executemany(self, statement: str, parameters: Any = None, context: Any = None) -> None:
-        """Run ``statement`` once per parameter set (no result)."""
-        self._inner.executemany(statement, parameters)
-        self.description, self._rows, self.rowcount = None, iter(()), -1
-
     def fetchmany(self, size: int | None = None) -> list[tuple]:
         """The next ``size`` rows (``arraysize`` by default)."""
         return list(itertools.islice(self._rows, self.arraysize if size is None else size))

@@ -82,12 +82,6 @@ class SqlSource:
             self.definitions[table] = asset.add_batch_definition_whole_table("batch")
         return self.definitions[table]
 
-    def connection(self) -> Any:
-        """The open block's connection, for GX (``gx_duckdb.add_duckdb_datasource``)."""
-        if self.con is None:
-            raise RuntimeError("GX opened a connection outside runner.sql_source")
-        return self.con
-
 
 @contextmanager
 def sql_source(con) -> Iterator[SqlSource]:
@@ -103,7 +97,7 @@ def sql_source(con) -> Iterator[SqlSource]:
     source.con = gx_connection(con)
     try:
         if source.datasource is None:
-            source.datasource = add_duckdb_datasource(session.context, source.connection, "duckdb")
+            source.datasource = add_duckdb_datasource(session.context, lambda: source.con, "duckdb")
         yield source
     finally:
         source.con.close()
