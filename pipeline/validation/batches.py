@@ -12,12 +12,12 @@ from typing import Any
 import duckdb
 
 from pipeline import pii
-from pipeline.config import setting
 from pipeline.sqltext import identifier, literal
 from pipeline.validation.state import (
     LINKED_RECORDS,
     LINKED_TABLES,
     Watermark,
+    max_shrink,
     min_row_count,
     read_watermark,
 )
@@ -194,8 +194,7 @@ def _table(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch:
     sql = f"select {select} from {schema}.{suite.asset}"
     height = _count(con, sql)
     last_good = read_watermark(con, asset, suite.asset).row_count
-    # PIPELINE_MAX_SHRINK: the largest share of its rows a mart may lose between good runs
-    floor = min_row_count(last_good, setting("PIPELINE_MAX_SHRINK"))
+    floor = min_row_count(last_good, max_shrink())
     since = f"last good run {last_good} rows" if last_good is not None else "no earlier good run"
     return Batch(
         sql=sql,

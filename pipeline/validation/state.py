@@ -100,6 +100,13 @@ def write_watermarks(
     )
 
 
+def max_shrink() -> float:
+    """``PIPELINE_MAX_SHRINK``: the largest share of its rows a mart may lose between good runs."""
+    from pipeline.config import setting
+
+    return setting("PIPELINE_MAX_SHRINK")
+
+
 def min_row_count(last_good: int | None, shrink: float) -> int:
     """Fewest rows a mart may have now: ``ceil(last_good × (1 - shrink))``, 0 without history."""
     return math.ceil(last_good * (1 - shrink) - 1e-9) if last_good else 0
