@@ -59,7 +59,7 @@ def test_type_list_on_a_temporary_table():
     # with KeyError 'type'); DESCRIBE does. 'amount' is DECIMAL(18,4): NUMERIC, not Integer.
     con = duckdb.connect()
     run(con, "create temp table batch as select 1 as id, 10.5::decimal(18,4) as amount")
-    source = add_duckdb_datasource(gx.get_context(mode="ephemeral"), con, "temp")
+    source = add_duckdb_datasource(gx.get_context(mode="ephemeral"), lambda: con, "temp")
     batch = source.add_table_asset("b", table_name="batch").add_batch_definition_whole_table("all")
     result = batch.get_batch().validate(
         gx.ExpectationSuite(

@@ -44,7 +44,7 @@ def _validate(con, query, *expectations):
     context = gx.get_context(mode="ephemeral")
     gx_con = gx_connection(con)
     run(gx_con, f"create temp view batch as {query}")  # GX's connection sees its temp views
-    source = add_duckdb_datasource(context, gx_con, "warehouse")
+    source = add_duckdb_datasource(context, lambda: gx_con, "warehouse")
     batch = source.add_table_asset("people", table_name="batch").add_batch_definition_whole_table(
         "all"
     )
@@ -133,15 +133,23 @@ def test_one_data_source_per_step_sees_what_the_pipeline_commits(con, tmp_path):
         first = validate(source)
         run(con, "insert into people values (7, 'fay@example.org')")
         second = validate(source)
-        name = source.datasource.name
-        assert name in _session().context.data_sources.all()
-    assert name not in _session().context.data_sources.all()  # removed at the step's end
-    # 6 rows, then 7 after the pipeline's insert (max 6: fails), counted by hand above.
-    assert [e.observed for o in (first, second) for e in o.expectations] == [
+        gx_con, datasource = source.con, source.datasource
+        assert datasource.name in _session().context.data_sources.all()
+    with pytest.raises(duckdb.ConnectionException):  # closed at the step's end
+        gx_con.execute("select 1")
+    run(con, "delete from people where id = 7")
+    # The next step: the process's one GX data source again, its engine on a new connection.
+    with sql_source(con) as again:
+        assert again.datasource is datasource and again.con is not gx_con
+        third = validate(again)
+    # 6 rows, then 7 after the pipeline's insert (max 6: fails), then 6 again after the delete,
+    # counted by hand above.
+    assert [e.observed for o in (first, second, third) for e in o.expectations] == [
         "observed 6",
         "observed 7",
+        "observed 6",
     ]
-    assert (first.status, second.status) == ("passed", "error")
+    assert (first.status, second.status, third.status) == ("passed", "error", "passed")
 
 
 def test_a_materialised_batch_is_validated_like_its_view_and_dropped(con, tmp_path):

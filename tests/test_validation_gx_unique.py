@@ -38,7 +38,7 @@ def _duckdb_result(tmp_path, rows, statements: list[str] | None = None, declare=
     run(con, "create temp view t as select * from rows")
     if declare:
         declare_unique(con, "t", declare)
-    source = add_duckdb_datasource(gx.get_context(mode="ephemeral"), con, "warehouse")
+    source = add_duckdb_datasource(gx.get_context(mode="ephemeral"), lambda: con, "warehouse")
     batch = source.add_table_asset("t", table_name="t").add_batch_definition_whole_table("all")
     gx_batch = batch.get_batch()
     if statements is not None:

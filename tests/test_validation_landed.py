@@ -500,17 +500,17 @@ def test_staged_rows_are_validated_in_the_ingest_database_and_its_transaction_su
     assert (warning.columns, warning.examples) == ("ordered_at", ["2099-01-01 00:00:00 (row 3)"])
 
 
-def test_each_landed_run_removes_its_data_source_and_connection(validate, data_dir):
+def test_each_landed_run_closes_its_connection_and_keeps_one_data_source(validate, data_dir):
     from pipeline.validation.runner import _session
 
     def sources() -> set[str]:
         return set(_session().context.data_sources.all())
 
-    before = sources()
     # One good order, then rows whose score is text (a pipeline bug: TypeError, see above):
-    # after either, the run's GX data source is gone again, so none outlives its delivery.
+    # after either, the run's connection is closed and the process's one SQL data source stays.
     assert validate("orders", [order("o1")]) is None
-    assert sources() == before
+    before, source = sources(), _session().sql
+    assert "duckdb" in before and source.con is None
     con = duckdb.connect()
     con.execute(
         "create table delivered as select 'r1' as response_id, 'c1' as contact_id, "
@@ -520,5 +520,5 @@ def test_each_landed_run_removes_its_data_source_and_connection(validate, data_d
     validator = make_landed_validator(make_settings(data_dir), run_id="t")
     with pytest.raises(TypeError, match="score VARCHAR"):
         validator(ENTITIES["surveys"], DeliveredRows(con, "select * from delivered", 1), "s.csv")
-    assert sources() == before
+    assert sources() == before and source.con is None
     con.close()

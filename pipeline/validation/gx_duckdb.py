@@ -28,6 +28,7 @@ import functools
 import itertools
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 import duckdb
@@ -69,11 +70,6 @@ class BufferedCursor:
         found = self._inner.fetchall() if self.description else None
         self._rows, self.rowcount = iter(found or ()), -1 if found is None else len(found)
 
-    def executemany(self, statement: str, parameters: Any = None, context: Any = None) -> None:
-        """Run ``statement`` once per parameter set (no result)."""
-        self._inner.executemany(statement, parameters)
-        self.description, self._rows, self.rowcount = None, iter(()), -1
-
     def fetchmany(self, size: int | None = None) -> list[tuple]:
         """The next ``size`` rows (``arraysize`` by default)."""
         return list(itertools.islice(self._rows, self.arraysize if size is None else size))
@@ -95,10 +91,14 @@ class BufferedCursor:
 
 
 class BufferedConnection(ConnectionWrapper):
-    """duckdb_engine's DB-API connection whose cursors buffer their results."""
+    """duckdb_engine's DB-API connection whose cursors buffer their results, over a DuckDB
+    connection its owner closes (SQLAlchemy's pool closes this one on every check-in)."""
 
     def cursor(self) -> BufferedCursor:  # type: ignore[override]
         return BufferedCursor(super().cursor())
+
+    def close(self) -> None:
+        """Leave the DuckDB connection open: its owner closes it."""
 
 
 def gx_connection(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
@@ -110,13 +110,17 @@ def gx_connection(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     return own
 
 
-def add_duckdb_datasource(context: Any, gx_con: duckdb.DuckDBPyConnection, name: str):
-    """A GX SQL data source whose every query runs on ``gx_con`` (see the module docstring).
+def add_duckdb_datasource(
+    context: Any, connection: Callable[[], duckdb.DuckDBPyConnection], name: str
+):
+    """A GX SQL data source whose every query runs on the DuckDB connection ``connection()``
+    returns when GX opens one (see the module docstring): the data source and its assets are
+    made once, the connection may change between GX runs (``runner.sql_source``).
 
     Give batches as tables or views: for a query asset GX runs the whole query to read its
     column names, which the buffering cursor would fetch to the end.
     """
-    from sqlalchemy.pool import StaticPool
+    from sqlalchemy.pool import NullPool
 
     register_duckdb_metrics()
     # GX warns on every type check that duckdb_engine exports no type module of its own; it then
@@ -125,8 +129,8 @@ def add_duckdb_datasource(context: Any, gx_con: duckdb.DuckDBPyConnection, name:
     return context.data_sources.add_sql(
         name=name,
         connection_string=DUCKDB_URL,
-        # One connection for the data source's life (StaticPool), made by our creator.
-        kwargs={"creator": functools.partial(BufferedConnection, gx_con), "poolclass": StaticPool},
+        # A new wrapper per checkout (NullPool), over the connection of the moment.
+        kwargs={"creator": lambda: BufferedConnection(connection()), "poolclass": NullPool},
     )
 
 

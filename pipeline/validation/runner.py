@@ -50,6 +50,7 @@ class _Session:
         self.suites: dict[str, tuple[str, Any]] = {}  # suite name -> (digest, GX suite)
         self.sites: dict[Path, str] = {}  # Data Docs root -> GX site name
         self.names = itertools.count()
+        self.sql = SqlSource()  # the SQL data source, made on first use
 
     def suite(self, suite: Suite):
         """The GX suite of ``suite``, (re)built when the file changed."""
@@ -65,15 +66,17 @@ _session = functools.cache(_Session)  # the process's one session, made on first
 
 @dataclass
 class SqlSource:
-    """A GX SQL data source on GX's own connection to a DuckDB database (see ``gx_duckdb``)."""
+    """The process's GX SQL data source on DuckDB (``gx_duckdb``) and its batch definitions,
+    made once: adding or deleting a data source, an asset or a batch definition makes GX write
+    its whole configuration out as YAML (about 27 ms of CPU a check step, one-off)."""
 
-    con: Any  # duckdb.DuckDBPyConnection: GX's connection, where the batches are
-    datasource: Any
+    datasource: Any = None
+    con: Any = None  # duckdb.DuckDBPyConnection: the open block's, where the batches are
     definitions: dict[str, Any] = field(default_factory=dict)
 
     def batch_definition(self, table: str) -> Any:
-        """The whole-table batch definition of ``table``, made once per name: adding or deleting
-        an asset makes GX write its configuration out as YAML (a tenth of a small suite run)."""
+        """The whole-table batch definition of ``table`` (which must exist the first time: GX
+        reads from it once when the asset is added)."""
         if table not in self.definitions:
             asset = self.datasource.add_table_asset(table, table_name=table)
             self.definitions[table] = asset.add_batch_definition_whole_table("batch")
@@ -82,19 +85,23 @@ class SqlSource:
 
 @contextmanager
 def sql_source(con) -> Iterator[SqlSource]:
-    """A GX SQL data source on a new connection of ``con``'s database, removed (and the
-    connection closed, dropping its temporary tables) on exit: one per check step
-    (``stages.validate_assets``), not one per asset, and one per landed GX run (``landed``)."""
+    """The process's GX SQL data source, for the block on a new connection of ``con``'s
+    database, closed on exit (dropping its temporary tables): one block per check step
+    (``stages.validate_assets``) and per landed GX run (``landed``); one at a time."""
     from pipeline.validation.gx_duckdb import add_duckdb_datasource, gx_connection
 
-    session, gx_con = _session(), gx_connection(con)
-    name = f"duckdb_{next(session.names)}"
-    source = SqlSource(gx_con, add_duckdb_datasource(session.context, gx_con, name))
+    session = _session()
+    source = session.sql
+    if source.con is not None:
+        raise RuntimeError("runner.sql_source: a block is open already")
+    source.con = gx_connection(con)
     try:
+        if source.datasource is None:
+            source.datasource = add_duckdb_datasource(session.context, lambda: source.con, "duckdb")
         yield source
     finally:
-        session.context.data_sources.delete(source.datasource.name)
-        gx_con.close()
+        source.con.close()
+        source.con = None
 
 
 def run_suite_sql(

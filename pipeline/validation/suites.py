@@ -143,9 +143,10 @@ def read_suite(path: Path) -> Suite:
     return Suite(name, path, stage, asset, batch, doc, index, derived)
 
 
-def read_suites(directory: Path = EXPECTATIONS_DIR) -> dict[str, Suite]:
-    """Every ``*.json`` suite in ``directory`` by name; raises SuiteError on the first bad file."""
-    return {s.name: s for s in (read_suite(p) for p in sorted(directory.glob("*.json")))}
+def read_suites() -> dict[str, Suite]:
+    """Every ``*.json`` suite in ``expectations/`` by name; raises SuiteError on the first bad
+    file."""
+    return {s.name: s for s in (read_suite(p) for p in sorted(EXPECTATIONS_DIR.glob("*.json")))}
 
 
 def build_gx_suite(suite: Suite):
