@@ -116,10 +116,13 @@ def test_fork_hazards_name_open_duckdb_files(tmp_path: Path) -> None:
     assert f"open file {path}" not in before
 
 
-def test_the_instance_uses_the_warm_launcher(tmp_path: Path) -> None:
+def test_the_instance_uses_the_warm_launcher_and_a_quick_queue(tmp_path: Path) -> None:
     home = ensure_instance_config(tmp_path / "home")
     with dg.DagsterInstance.from_config(str(home)) as instance:
         assert type(instance.run_launcher) is WarmRunLauncher
+        # The queue is looked at every second (Dagster's default: 5), one run at a time.
+        assert instance.run_coordinator.dequeue_interval_seconds == 1
+        assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 1
     # A file the previous version wrote unchanged gains the launcher.
     previous = DAGSTER_YAML.split("run_launcher:")[0]
     old = tmp_path / "old"
