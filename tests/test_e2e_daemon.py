@@ -332,7 +332,8 @@ def test_warm_worker_terminate_and_cold_fallback(ui, tmp_path: Path) -> None:
     address = data_dir / "dagster_home" / "warm_worker.json"
     wait_for("webserver up", graphql.up, deadline, proc)
     wait_for("warm worker ready", address.exists, deadline, proc)
-    worker_pid = json.loads(address.read_text(encoding="utf-8"))["pid"]
+    worker = json.loads(address.read_text(encoding="utf-8"))
+    worker_pid = worker["pid"]
 
     # 1. The export through the sensor. The test holds the warehouse's write lock, so the run's
     # first step waits for it (the DuckDB resource retries for about 100 s): the run is surely
@@ -377,6 +378,7 @@ def test_warm_worker_terminate_and_cold_fallback(ui, tmp_path: Path) -> None:
     # 2. The worker killed (its address file stays behind): the launchpad's run still runs,
     # cold, saying why.
     os.kill(worker_pid, signal.SIGKILL)
+    shutil.rmtree(Path(worker["socket"]).parent)  # its private folder, left by the kill
     launched = launch_as_of(graphql)
     wait_for(
         "the cold run finished",
