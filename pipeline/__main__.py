@@ -221,7 +221,8 @@ def main(argv: list[str] | None = None) -> int:
         "ui",
         "Dagster webserver and daemon (127.0.0.1 by default)",
         "Start the Dagster webserver (the UI) and the daemon (landing sensor, nightly schedule, "
-        "run queue) sharing one instance; Ctrl-C stops both.",
+        "run queue) sharing one instance, and the warm run worker that executes their runs "
+        "without a new interpreter's imports; Ctrl-C stops them.",
         cmd_ui,
     )
     ui.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: network)")

@@ -120,6 +120,20 @@ class GraphQL:
         )
         return data["runsOrError"]["results"]
 
+    def messages(self, run_id: str) -> list[str]:
+        """The messages of the run's events, oldest first."""
+        data = self(
+            "query($id: ID!) { logsForRun(runId: $id) { ... on EventConnection { events { "
+            "... on MessageEvent { message } } } } }",
+            {"id": run_id},
+        )
+        return [e.get("message", "") for e in data["logsForRun"].get("events") or []]
+
+    def run(self, run_id: str) -> dict:
+        """One run (status, tags) by id."""
+        (run,) = [r for r in self.runs() if r["runId"] == run_id]
+        return run
+
     def why_not_success(self, runs: list[dict]) -> str:
         """The last messages of every run that did not succeed: the reason, read from Dagster.
 
@@ -289,6 +303,11 @@ def test_daemon_sensor_runs_and_concurrent_runs(ui, tmp_path: Path) -> None:
     tags = {t["key"]: t["value"] for t in run["tags"]}
     assert tags["pipeline/as_of"] == LAUNCHPAD_AS_OF
     assert tags["pipeline/trigger"] == "ui"
+    # It went through the warm run worker (ready long before: the sensor's runs came first):
+    # executed by the child the worker forked, whose pid the launcher tagged.
+    assert tags["pipeline/launcher"] == "warm"
+    messages = graphql.messages(launched)
+    assert f"Started process for run (pid: {tags['pipeline/run_pid']})." in messages
     (as_of,) = warehouse_rows(data_dir, "select as_of from meta.pipeline_settings")[0]
     assert as_of.isoformat() == LAUNCHPAD_AS_OF != AS_OF
 
@@ -298,6 +317,86 @@ def test_daemon_sensor_runs_and_concurrent_runs(ui, tmp_path: Path) -> None:
 
 
 LAUNCHPAD_AS_OF = "2026-09-30"  # not the fixture's PIPELINE_AS_OF (2026-10-31)
+
+
+@pytest.mark.e2e
+def test_warm_worker_terminate_and_cold_fallback(ui, tmp_path: Path) -> None:
+    """The sensor's run goes to the warm worker and is terminated from the UI (its child ends,
+    the run is canceled); with the worker killed, a run launched from the UI runs cold."""
+    import duckdb
+    import psutil
+
+    data_dir, graphql, proc = ui
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    export = generate_export(tmp_path / "export")
+    address = data_dir / "dagster_home" / "warm_worker.json"
+    wait_for("webserver up", graphql.up, deadline, proc)
+    wait_for("warm worker ready", address.exists, deadline, proc)
+    worker = json.loads(address.read_text(encoding="utf-8"))
+    worker_pid = worker["pid"]
+
+    # 1. The export through the sensor. The test holds the warehouse's write lock, so the run's
+    # first step waits for it (the DuckDB resource retries for about 100 s): the run is surely
+    # executing, in its child, when it is terminated.
+    holder = duckdb.connect(str(data_dir / "warehouse.duckdb"))
+    shutil.copytree(export, data_dir / "landing.incoming")
+    os.replace(data_dir / "landing.incoming", data_dir / "landing")
+
+    def started_warm() -> dict | None:
+        runs = graphql.runs()
+        return runs[0] if runs and runs[0]["status"] == "STARTED" else None
+
+    run = wait_for("the sensor's run started", started_warm, deadline, proc)
+    tags = {t["key"]: t["value"] for t in run["tags"]}
+    assert tags["pipeline/launcher"] == "warm"
+    child = int(tags["pipeline/run_pid"])
+    assert psutil.Process(child).ppid() == worker_pid  # forked by the worker
+    terminated = graphql(
+        "mutation($id: String!) { terminateRun(runId: $id) { __typename "
+        "... on TerminateRunFailure { message } ... on PythonError { message } } }",
+        {"id": run["runId"]},
+    )["terminateRun"]
+    assert terminated["__typename"] == "TerminateRunSuccess", terminated
+    wait_for(
+        "the run canceled",
+        lambda: graphql.run(run["runId"])["status"] == "CANCELED",
+        deadline,
+        proc,
+    )
+
+    def child_gone() -> bool:
+        try:
+            return psutil.Process(child).status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return True
+
+    wait_for("the run's child ended", child_gone, deadline, proc)
+    holder.close()
+    assert 'Execution of run for "refresh" canceled.' in graphql.messages(run["runId"])
+    assert psutil.pid_exists(worker_pid)  # the worker outlives its child
+
+    # 2. The worker killed (its address file stays behind): the launchpad's run still runs,
+    # cold, saying why.
+    os.kill(worker_pid, signal.SIGKILL)
+    shutil.rmtree(Path(worker["socket"]).parent)  # its private folder, left by the kill
+    launched = launch_as_of(graphql)
+    wait_for(
+        "the cold run finished",
+        lambda: graphql.run(launched)["status"] in ("SUCCESS", "FAILURE", "CANCELED"),
+        deadline,
+        proc,
+    )
+    run = graphql.run(launched)
+    assert run["status"] == "SUCCESS", graphql.why_not_success([run])
+    tags = {t["key"]: t["value"] for t in run["tags"]}
+    assert tags["pipeline/launcher"] == "cold" and "pipeline/run_pid" not in tags
+    messages = graphql.messages(launched)
+    cold = f"[WarmRunLauncher] Launched cold: the warm run worker (pid {worker_pid}) is not"
+    assert any(m.startswith(cold + " reachable") for m in messages), messages
+    # The run did its work: the date the launchpad asked for is the warehouse's.
+    (as_of,) = warehouse_rows(data_dir, "select as_of from meta.pipeline_settings")[0]
+    assert as_of.isoformat() == LAUNCHPAD_AS_OF
+    assert proc.poll() is None  # the UI carries on without its worker
 
 
 def launch_as_of(graphql: GraphQL) -> str:

@@ -17,7 +17,11 @@ import psutil
 # (granularity "op": a step waits for the slot, in one run or across runs, CLI runs included).
 # Runs launched by the daemon or the UI also queue whole (max_concurrent_runs: 1): every run
 # writes the warehouse, so two at once would only interleave their steps. Run monitoring frees
-# the slots of a run that ended without releasing them.
+# the slots of a run that ended without releasing them. The run launcher hands each run to the
+# warm run worker of `python -m pipeline ui` (pipeline/automation/warm_launcher.py), and launches
+# it as Dagster's default launcher does when the worker is not there. The queue is looked at
+# every second, not Dagster's 5: a queued run waited 4-10 s for its launch (one 100-order delivery),
+# as long as a warm run's steps; a look at an empty queue is one SQLite query.
 DAGSTER_YAML = """\
 # Written by the pipeline; safe to edit.
 telemetry:
@@ -33,6 +37,14 @@ run_monitoring:
   start_timeout_seconds: 180
   max_resume_run_attempts: 0
   free_slots_after_run_end_seconds: 10
+run_launcher:
+  module: pipeline.automation.warm_launcher
+  class: WarmRunLauncher
+run_coordinator:
+  module: dagster.core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
+    dequeue_interval_seconds: 1
 """
 
 # Files an earlier version wrote unchanged; upgraded in place. A file a user edited is kept.
@@ -44,6 +56,22 @@ telemetry:
 concurrency:
   pools:
     default_limit: 1
+""",
+    """\
+# Written by the pipeline; safe to edit.
+telemetry:
+  enabled: false
+concurrency:
+  pools:
+    default_limit: 1
+    granularity: op
+  runs:
+    max_concurrent_runs: 1
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 180
+  max_resume_run_attempts: 0
+  free_slots_after_run_end_seconds: 10
 """,
 )
 

@@ -1,9 +1,12 @@
 """``python -m pipeline ui``: the Dagster webserver and daemon, sharing one instance home.
 
 The webserver serves the UI (runs launched there, asset metadata); the daemon runs the landing
-sensor, the nightly schedule and the run queue. Both read ``workspace.yaml`` at the repository
-root and share ``DAGSTER_HOME`` ($DAGSTER_HOME, else ``<data dir>/dagster_home``), so runs of
-``python -m pipeline run`` show in the UI too. Ctrl-C stops both.
+sensor, the nightly schedule and the run queue; the warm run worker
+(:mod:`pipeline.automation.warm_worker`) executes the runs they launch without a new
+interpreter's imports (when it is not there, a run is launched cold). The first two read
+``workspace.yaml`` at the repository root; all three share ``DAGSTER_HOME`` ($DAGSTER_HOME,
+else ``<data dir>/dagster_home``), so runs of ``python -m pipeline run`` show in the UI too.
+Ctrl-C stops them.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pipeline.config import ConfigError, Settings, check_environment
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKSPACE = REPO_ROOT / "workspace.yaml"
 STOP_TIMEOUT_SECONDS = 30
+WORKER = "warm run worker"
 
 
 def _executable(name: str) -> str:
@@ -47,8 +51,9 @@ def dagster_env(settings: Settings) -> dict[str, str]:
 
 
 def commands(host: str, port: int, workspace: Path = WORKSPACE) -> dict[str, list[str]]:
-    """The command lines of the webserver and the daemon."""
+    """The command lines of the webserver, the daemon and the warm run worker."""
     return {
+        WORKER: [sys.executable, "-m", "pipeline.automation.warm_worker"],
         "daemon": [_executable("dagster-daemon"), "run", "-w", str(workspace)],
         "webserver": [
             _executable("dagster-webserver"),
@@ -85,7 +90,7 @@ def port_free(host: str, port: int) -> bool:
 
 
 def start(host: str, port: int, env: dict[str, str]) -> dict[str, subprocess.Popen]:
-    """Start the daemon and the webserver from the repository root."""
+    """Start the warm run worker, the daemon and the webserver from the repository root."""
     procs: dict[str, subprocess.Popen] = {}
     try:
         for name, argv in commands(host, port).items():
@@ -122,7 +127,8 @@ def _raise_keyboard_interrupt(signum, frame) -> None:
 
 
 def main(host: str = "127.0.0.1", port: int = 3000) -> int:
-    """Run the webserver and the daemon until Ctrl-C (0) or until one of them exits (1)."""
+    """Run the webserver, the daemon and the warm run worker until Ctrl-C (0) or until the
+    webserver or the daemon exits (1); without the worker runs are launched cold."""
     import dagster as dg
 
     from pipeline.automation.instance import recover_interrupted_runs
@@ -162,14 +168,21 @@ def main(host: str = "127.0.0.1", port: int = 3000) -> int:
     )
     try:
         while True:
-            for name, proc in procs.items():
+            for name, proc in list(procs.items()):
                 code = proc.poll()
-                if code is not None:
+                if code is not None and name == WORKER:
+                    print(
+                        f"the {WORKER} exited with code {code}; runs are launched cold",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    del procs[name]
+                elif code is not None:
                     print(f"dagster {name} exited with code {code}; stopping", file=sys.stderr)
                     return 1
             time.sleep(0.5)
     except KeyboardInterrupt:
-        print("stopping the Dagster webserver and daemon …", flush=True)
+        print("stopping the Dagster webserver, daemon and warm run worker …", flush=True)
         return 0
     finally:
         stop(procs)

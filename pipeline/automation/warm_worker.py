@@ -1,0 +1,257 @@
+"""The warm run worker: runs launched by the daemon or the UI without an interpreter's start.
+
+Dagster's own launcher asks the code server to start each run in a fresh interpreter
+(``multiprocessing`` "spawn"), which pays Dagster's, the definitions', Great Expectations' and
+matplotlib's imports and GX's context again for every run (about 3.5-5 s, docs/performance.md).
+``python -m pipeline ui`` starts this worker beside the webserver and the daemon. It pays those
+once (:func:`pipeline.cli.watch.warm_up`, shared with ``python -m pipeline watch``, plus the
+repository the run's job is rebuilt from), then waits on a Unix socket for the run launcher
+(:mod:`pipeline.automation.warm_launcher`) and forks one child per run. The child executes the
+run exactly as ``dagster api execute_run`` does; fork isolates it (memory, a crash, termination
+by SIGINT from the launcher).
+
+What the parent may hold when it forks, checked before each fork (a run is refused, and then
+launched cold, otherwise): no Python thread but its own (GX's import starts a Spark Connect
+thread pool, shut down after the warm-up) and no open DuckDB file. It never opens the
+warehouse, nor a Dagster instance: the child makes its own from the launcher's instance ref.
+
+A code change must not run stale code: every request compares the project's files (names,
+sizes, modification times) with those at load; if they differ the worker refuses the run (the
+launcher launches it cold) and restarts itself (``exec``) to load the new code.
+
+Its address is ``<DAGSTER_HOME>/warm_worker.json`` (pid, socket path, code fingerprint); the
+socket lives in a private temporary folder, as a socket path is limited to about 100 bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+STATE_FILE = "warm_worker.json"
+# What a run's code is made of: the definitions, the SQL models, the suites.
+CODE_DIRS = ("pipeline", "assets", "sql", "expectations")
+CODE_FILES = ("workspace.yaml", "pyproject.toml")
+CODE_SUFFIXES = (".py", ".sql", ".json", ".yaml", ".yml", ".toml")
+REQUEST_TIMEOUT_SECONDS = 10.0
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+LOOK_SECONDS = 1.0  # how often the idle worker reaps finished children and checks for a stop
+
+
+def code_fingerprint(root: Path = REPO_ROOT) -> str:
+    """A hash of the name, size and modification time of every code file of the project.
+
+    Stat only (a few hundred files, a few milliseconds): the worker compares it per run.
+    """
+    digest = hashlib.sha256()
+    paths = [root / name for name in CODE_FILES if (root / name).is_file()]
+    for folder in CODE_DIRS:
+        if (root / folder).is_dir():
+            paths += [p for p in (root / folder).rglob("*") if p.suffix in CODE_SUFFIXES]
+    for path in sorted(paths):
+        with contextlib.suppress(FileNotFoundError):  # removed while we looked: still a change
+            st = path.stat()
+            digest.update(f"{path.relative_to(root)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def state_path(home: Path) -> Path:
+    """Where the worker of the Dagster instance home ``home`` writes its address."""
+    return Path(home) / STATE_FILE
+
+
+def fork_hazards() -> list[str]:
+    """Why forking now would be unsafe (empty if it is safe): other Python threads (a lock held
+    by one stays held in the child) and open DuckDB files (a second handle on a file)."""
+    import psutil
+
+    hazards = [
+        f"thread {t.name}" for t in threading.enumerate() if t is not threading.main_thread()
+    ]
+    hazards += [
+        f"open file {f.path}"
+        for f in psutil.Process().open_files()
+        if f.path.endswith((".duckdb", ".duckdb.wal"))
+    ]
+    return hazards
+
+
+def warm_up(root: Path = REPO_ROOT) -> float:
+    """Load what a run loads (see :func:`pipeline.cli.watch.warm_up`) and the repository of the
+    workspace's code location, as the child rebuilds the run's job from it; seconds it took."""
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+    from pipeline.cli.watch import warm_up as load_run_code
+
+    started = time.perf_counter()
+    load_run_code()
+    # The same module and attribute as workspace.yaml: the Definitions object caches its
+    # repository, so the child's ``recon_job.get_definition()`` finds it built.
+    ReconstructableRepository.for_module(
+        "pipeline.definitions", "defs", working_directory=str(root)
+    ).get_definition()
+    # GX imports pyspark's Spark Connect client when pyspark is installed, whose class body
+    # starts a thread pool; the pool is made again on first use (never, with DuckDB).
+    reattach = sys.modules.get("pyspark.sql.connect.client.reattach")
+    if reattach is not None:
+        reattach.ExecutePlanResponseReattachableIterator.shutdown()
+    return time.perf_counter() - started
+
+
+def execute_in_child(run_id: str, instance_ref: str) -> int:
+    """Execute the run ``run_id`` in this (forked) process as ``dagster api execute_run`` does;
+    its exit status. The run's events and status go to the instance, as from a cold launch."""
+    from dagster import DagsterInstance
+    from dagster._cli.api import _execute_run_command_body
+    from dagster._core.instance.ref import InstanceRef
+    from dagster._serdes import deserialize_value
+    from dagster._utils.interrupts import capture_interrupts
+
+    # The parent's handlers stop the worker; the run wants Python's (SIGINT: KeyboardInterrupt,
+    # which Dagster turns into a canceled run when the launcher marked it canceling). Both
+    # signals are blocked since before the fork: one sent meanwhile is delivered here, once
+    # Dagster's handler is in place.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    ref = deserialize_value(instance_ref, InstanceRef)
+    with capture_interrupts(), DagsterInstance.from_ref(ref) as instance:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+        # The same body as `dagster api execute_run`: the "Started process for run (pid)" event
+        # (read by recovery and termination), env vars, failure reporting.
+        return _execute_run_command_body(
+            run_id, instance, lambda _event: None, set_exit_code_on_failure=False
+        )
+
+
+class Worker:
+    """The warm parent: serves run requests on a Unix socket and forks a child per run."""
+
+    def __init__(self, home: Path, code: str, root: Path = REPO_ROOT) -> None:
+        self.home = Path(home)
+        self.root = root
+        self.code = code  # taken before the warm-up: a change during it counts as a change
+        self.stopping = False
+        self.restart = False
+        self._dir = Path(tempfile.mkdtemp(prefix="pipeline-warm-"))  # mode 0700: ours only
+        self.socket_path = self._dir / "worker.sock"
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(str(self.socket_path))
+        self.listener.listen(8)
+
+    def publish(self) -> None:
+        """Write the address file the launcher reads (atomically: never half a file)."""
+        doc = {"pid": os.getpid(), "socket": str(self.socket_path), "code": self.code}
+        tmp = state_path(self.home).with_suffix(".tmp")
+        tmp.write_text(json.dumps(doc), encoding="utf-8")
+        os.replace(tmp, state_path(self.home))
+
+    def close(self) -> None:
+        """Remove the address file (if still ours) and the socket."""
+        path = state_path(self.home)
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            if json.loads(path.read_text(encoding="utf-8")).get("pid") == os.getpid():
+                path.unlink()
+        self.listener.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    @staticmethod
+    def reap() -> None:
+        """Collect finished children, also those forked before a restart (no zombies)."""
+        with contextlib.suppress(ChildProcessError):
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass
+
+    def serve(self) -> None:
+        """Answer requests until stopped or until the code changed."""
+        while not self.stopping and not self.restart:
+            ready, _, _ = select.select([self.listener], [], [], LOOK_SECONDS)
+            self.reap()
+            if ready and not self.stopping:
+                conn, _ = self.listener.accept()
+                with conn:
+                    conn.settimeout(REQUEST_TIMEOUT_SECONDS)
+                    with contextlib.suppress(OSError, ValueError):
+                        self.answer(conn)
+
+    def answer(self, conn: socket.socket) -> None:
+        """Read one request (a JSON line: run_id, instance_ref), fork its child, reply."""
+        request = json.loads(conn.makefile("rb").readline())
+        if code_fingerprint(self.root) != self.code:
+            self.restart = True
+            reply = {"refused": "the project's code changed since the worker loaded it"}
+        elif hazards := fork_hazards():
+            reply = {"refused": "unsafe to fork: " + ", ".join(hazards)}
+        else:
+            pid = self.fork(request["run_id"], request["instance_ref"], conn)
+            reply = {"pid": pid}
+        conn.sendall(json.dumps(reply).encode() + b"\n")
+
+    def fork(self, run_id: str, instance_ref: str, conn: socket.socket) -> int:
+        """Fork the child that executes ``run_id``; its pid (in the parent)."""
+        sys.stdout.flush()
+        sys.stderr.flush()
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        pid = os.fork()
+        if pid != 0:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+        else:  # the child: never returns
+            code = 1
+            try:
+                self.listener.close()
+                conn.close()  # the parent answers the launcher
+                code = execute_in_child(run_id, instance_ref)
+            except BaseException:  # noqa: BLE001 - reported by Dagster; the child must exit
+                import traceback
+
+                traceback.print_exc()
+            finally:
+                from pipeline.__main__ import exit_now
+
+                exit_now(code)  # no teardown: DuckDB's bindings print leak warnings there
+        return pid
+
+
+def _stop(worker: Worker):  # noqa: ANN202 - a signal handler
+    def handle(_signo: int, _frame: object) -> None:
+        worker.stopping = True
+
+    return handle
+
+
+def main() -> int:
+    """Warm up, publish the address, serve until SIGINT/SIGTERM; restart on a code change."""
+    home = Path(os.environ["DAGSTER_HOME"])
+    print(f"warm run worker: loading the code (pid {os.getpid()}) …", flush=True)
+    code = code_fingerprint()
+    seconds = warm_up()
+    worker = Worker(home, code)
+    for signo in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signo, _stop(worker))
+    worker.publish()
+    print(f"warm run worker ready after {seconds:.1f} s", flush=True)
+    try:
+        worker.serve()
+    finally:
+        worker.close()
+    if worker.restart:
+        print("warm run worker: the code changed, restarting to load it", flush=True)
+        os.execv(sys.executable, [sys.executable, "-m", "pipeline.automation.warm_worker"])
+    return 0
+
+
+if __name__ == "__main__":
+    from pipeline.__main__ import exit_now
+
+    exit_now(main())
