@@ -96,6 +96,13 @@ def warm_up(root: Path = REPO_ROOT) -> float:
     from pipeline.cli.watch import warm_up as load_run_code
 
     started = time.perf_counter()
+    # The child's Dagster names (private: see execute_in_child), imported here so that a Dagster
+    # whose names moved stops the worker at its start and runs launch cold, never a run failing.
+    from dagster._cli.api import _execute_run_command_body  # noqa: F401
+    from dagster._core.instance.ref import InstanceRef  # noqa: F401
+    from dagster._serdes import deserialize_value  # noqa: F401
+    from dagster._utils.interrupts import capture_interrupts  # noqa: F401
+
     load_run_code()
     # The same module and attribute as workspace.yaml: the Definitions object caches its
     # repository, so the child's ``recon_job.get_definition()`` finds it built.
