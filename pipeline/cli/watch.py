@@ -14,7 +14,9 @@ One writer: between runs the watcher holds no warehouse connection. It takes the
 each look that found files (``run_lock``: another ``pipeline run``, a run from the UI or a
 DuckDB shell holding the warehouse makes it wait for the next look, said once). Files the
 ingest ledger already has (landed, skipped or refused) start no run. A failed run, or one with
-refused files, is reported and the watcher carries on.
+refused files, is reported and the watcher carries on. So does a configuration error found after
+the start (landing/ gone or unreadable, the demo's date file edited wrong, a warehouse DuckDB
+cannot open): said once, checked again at each look.
 
 Signals: SIGINT or SIGTERM while idle ends the watcher at once with status 0; during a run it
 says "stopping after this run", lets the run finish and then ends with 0; a second one during
