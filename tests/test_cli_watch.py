@@ -212,9 +212,9 @@ def test_a_restarted_watcher_runs_nothing_landed_and_stops_at_once_when_idle(sto
 
 @dataclass
 class Troubles:
-    """A watcher that met, after its start, a missing landing folder, the demo's date file
-    edited wrong, a warehouse held by a DuckDB connection of another process, and then two
-    SIGTERMs during a run; and the ``pipeline run`` made after it."""
+    """A watcher that met, after its start, a missing landing folder, a warehouse file that is
+    not a database, the demo's date file edited wrong, a warehouse held by a DuckDB connection
+    of another process, and then two SIGTERMs during a run; and the ``pipeline run`` after it."""
 
     data_dir: Path
     watcher: Watcher
@@ -239,10 +239,15 @@ def troubles(tmp_path_factory: pytest.TempPathFactory) -> Troubles:
     (data_dir / "landing.moved").rename(landing)
     watcher.wait_for(f"watching {landing} again")
 
-    # The demo's date file edited wrong when a file lands: no run until it is right again.
-    demo_date.write_text("31/10/2026\n", encoding="utf-8")
+    # A file lands while warehouse.duckdb is not a DuckDB database, then while the demo's date
+    # file is edited wrong (read first at each look): no run until both are right again.
+    warehouse = data_dir / "warehouse.duckdb"
+    warehouse.write_text("not a database\n", encoding="utf-8")
     drop(data_dir, "orders_late_1.csv", delta_orders_csv("2026-10-30 10:00:00"))
+    watcher.wait_for("cannot open the run lock or the warehouse")
+    demo_date.write_text("31/10/2026\n", encoding="utf-8")
     watcher.wait_for("not a date")
+    warehouse.unlink()
     demo_date.write_text("2026-10-31\n", encoding="utf-8")
     watcher.wait_for("new files: crm/orders/orders_late_1.csv")
     watcher.wait_for("exit status")
@@ -281,6 +286,8 @@ def test_configuration_errors_after_the_start_are_said_once_and_the_watcher_carr
         f"configuration error: no landing folder at {landing} any more (removed or moved "
         "after the watcher started): looking for it again at each look"
     ], out
+    bad_file = [line for line in lines if "cannot open the run lock or the warehouse" in line]
+    assert len(bad_file) == 1 and str(troubles.data_dir / "warehouse.duckdb") in bad_file[0], out
     bad_date = [line for line in lines if "not a date" in line]
     assert len(bad_date) == 1 and "'31/10/2026'" in bad_date[0], out
     assert bad_date[0].endswith("; trying again at each look")
