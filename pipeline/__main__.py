@@ -174,7 +174,9 @@ def main(argv: list[str] | None = None) -> int:
         ".done/.ready markers) and run as `run` does when new files are complete, taking turns "
         "with other runs. Ctrl-C or SIGTERM: exits at once when idle, after the run otherwise.",
         cmd_watch,
-        "the watcher exits 0 when stopped, 2 for a configuration error at start; after each "
+        "the watcher exits 0 when stopped, 130 on a second signal during a run, 2 for a "
+        "configuration error at start (one found later, such as the landing folder gone, is "
+        "said once and checked again at each look); after each "
         "run it prints the run's status, as `run` would exit with it:\n" + exit_statuses_text(),
     )
     watch.add_argument(

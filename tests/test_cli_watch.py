@@ -23,10 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
-from helpers import NEW_EMAIL, delta_orders_csv, start_cli, warehouse_rows
+from helpers import NEW_EMAIL, cli, delta_orders_csv, start_cli, warehouse_rows
 
 from pipeline.cli.run_lock import LOCK_FILE
+from pipeline.config import DEMO_AS_OF_FILE
 
 pytestmark = pytest.mark.e2e
 
@@ -43,8 +45,8 @@ class Watcher:
     queue: queue.Queue = field(default_factory=queue.Queue)
 
     @classmethod
-    def start(cls, data_dir: Path) -> Watcher:
-        proc = start_cli("watch", "--interval", "0.2", data_dir=data_dir, **ENV)
+    def start(cls, data_dir: Path, **env: str) -> Watcher:
+        proc = start_cli("watch", "--interval", "0.2", data_dir=data_dir, **ENV, **env)
         watcher = cls(proc)
         threading.Thread(target=watcher._read, daemon=True).start()
         return watcher
@@ -70,13 +72,22 @@ class Watcher:
                 return line
         pytest.fail(f"no {text!r} within {DEADLINE} s:\n" + "\n".join(self.lines))
 
-    def stop(self) -> int:
-        """The exit status after SIGTERM, the rest of its output read."""
-        self.proc.send_signal(signal.SIGTERM)
+    def seen_or_wait_for(self, text: str, since: int) -> str:
+        """A line holding ``text`` read already from line ``since`` on, else the next one."""
+        seen = (line for line in self.lines[since:] if text in line)
+        return next(seen, None) or self.wait_for(text)
+
+    def ended(self) -> int:
+        """The exit status of a watcher that is ending by itself, the rest of its output read."""
         code = self.proc.wait(timeout=DEADLINE)
         while (line := self.queue.get(timeout=DEADLINE)) is not None:
             self.lines.append(line)
         return code
+
+    def stop(self) -> int:
+        """The exit status after SIGTERM, the rest of its output read."""
+        self.proc.send_signal(signal.SIGTERM)
+        return self.ended()
 
 
 @contextlib.contextmanager
@@ -197,3 +208,139 @@ def test_a_restarted_watcher_runs_nothing_landed_and_stops_at_once_when_idle(sto
     # The two landed files are still in landing/, known to the ledger (the refused one was
     # moved to quarantine): the watcher counts them as done.
     assert "2 file(s) in landing already in the ledger" in out
+
+
+@dataclass
+class Troubles:
+    """A watcher that met, after its start, a missing landing folder, a warehouse file that is
+    not a database, the demo's date file edited wrong, a warehouse held by a DuckDB connection
+    of another process, and then two SIGTERMs during a run; and the ``pipeline run`` after it."""
+
+    data_dir: Path
+    watcher: Watcher
+    status: int
+    recovery: subprocess.CompletedProcess
+
+
+@pytest.fixture(scope="module")
+def troubles(tmp_path_factory: pytest.TempPathFactory) -> Troubles:
+    data_dir = tmp_path_factory.mktemp("watch_troubles")
+    landing = data_dir / "landing"
+    landing.mkdir()
+    demo_date = data_dir / DEMO_AS_OF_FILE
+    demo_date.write_text("2026-10-31\n", encoding="utf-8")
+    # No PIPELINE_AS_OF: each run takes its date from the demo's date file, read per run.
+    watcher = Watcher.start(data_dir, PIPELINE_AS_OF="")
+    watcher.wait_for("ready, watching")
+
+    # The landing folder moved away while the watcher is idle, then back.
+    landing.rename(data_dir / "landing.moved")
+    watcher.wait_for("no landing folder at")
+    (data_dir / "landing.moved").rename(landing)
+    watcher.wait_for(f"watching {landing} again")
+
+    # A file lands while warehouse.duckdb is not a DuckDB database, then while the demo's date
+    # file is edited wrong (read first at each look): no run until both are right again.
+    warehouse = data_dir / "warehouse.duckdb"
+    warehouse.write_text("not a database\n", encoding="utf-8")
+    drop(data_dir, "orders_late_1.csv", delta_orders_csv("2026-10-30 10:00:00"))
+    watcher.wait_for("cannot open the run lock or the warehouse")
+    demo_date.write_text("31/10/2026\n", encoding="utf-8")
+    watcher.wait_for("not a date")
+    warehouse.unlink()
+    demo_date.write_text("2026-10-31\n", encoding="utf-8")
+    watcher.wait_for("new files: crm/orders/orders_late_1.csv")
+    watcher.wait_for("exit status")
+
+    # A DuckDB connection of this process holds the warehouse (as a DuckDB shell would).
+    second_order = delta_orders_csv("2026-10-31 09:00:00").replace("E2E-LATE-1", "E2E-LATE-2")
+    con = duckdb.connect(str(data_dir / "warehouse.duckdb"))
+    try:
+        drop(data_dir, "orders_late_2.csv", second_order.replace("80.00", "20.00"))
+        watcher.wait_for("is open in another process")
+    finally:
+        con.close()
+    watcher.wait_for("new files: crm/orders/orders_late_2.csv")
+    run_started = len(watcher.lines)
+
+    # Two SIGTERMs during that run, the second once the file has landed (raw_ingest done):
+    # the process ends at once, the rest of the run not done.
+    watcher.proc.send_signal(signal.SIGTERM)
+    watcher.wait_for("SIGTERM: stopping after this run")
+    watcher.seen_or_wait_for("✓ raw_ingest", since=run_started)
+    watcher.proc.send_signal(signal.SIGTERM)
+    status = watcher.ended()
+    recovery = cli("run", data_dir=data_dir, PIPELINE_AS_OF="")
+    return Troubles(data_dir, watcher, status, recovery)
+
+
+def test_configuration_errors_after_the_start_are_said_once_and_the_watcher_carries_on(
+    troubles: Troubles,
+) -> None:
+    lines = troubles.watcher.lines
+    out = "\n".join(lines)
+    landing = troubles.data_dir / "landing"
+    # Each trouble said once although the watcher looked every 0.2 s while it lasted.
+    gone = [line for line in lines if "no landing folder at" in line]
+    assert gone == [
+        f"configuration error: no landing folder at {landing} any more (removed or moved "
+        "after the watcher started): looking for it again at each look"
+    ], out
+    bad_file = [line for line in lines if "cannot open the run lock or the warehouse" in line]
+    assert len(bad_file) == 1 and str(troubles.data_dir / "warehouse.duckdb") in bad_file[0], out
+    bad_date = [line for line in lines if "not a date" in line]
+    assert len(bad_date) == 1 and "'31/10/2026'" in bad_date[0], out
+    assert bad_date[0].endswith("; trying again at each look")
+    held = [line for line in lines if "is open in another process" in line]
+    assert len(held) == 1 and f"(pid {os.getpid()})" in held[0], out
+    # The first file ran once the date was right again, as of the demo's date.
+    assert "as_of 2026-10-31" in out
+    assert [line for line in lines if line.startswith("exit status")] == [
+        "exit status 0: the run succeeded and every file landed whole"
+    ], out
+
+
+def test_a_second_signal_during_a_run_ends_the_watcher_at_once_with_130(
+    troubles: Troubles,
+) -> None:
+    out = "\n".join(troubles.watcher.lines)
+    assert troubles.status == 130, out
+    assert "SIGTERM again: ending now, the run unfinished" in out
+    # Ended during the run: neither the run's status line nor the watcher's farewell.
+    assert "stopped after" not in out
+    assert out.count("exit status") == 1
+
+
+def test_the_next_run_marks_the_interrupted_run_failed_and_builds_the_landed_file(
+    troubles: Troubles,
+) -> None:
+    recovery = troubles.recovery
+    assert recovery.returncode == 0, recovery.stdout + recovery.stderr
+    assert "was interrupted (its process is gone): marked failed" in recovery.stdout
+    # The second file landed before the process ended (its raw_ingest had finished): the
+    # ledger has it once, and the next run lands nothing again but builds the marts from it.
+    ledger = warehouse_rows(
+        troubles.data_dir, "select source_file, status from meta.ingest_ledger order by 1"
+    )
+    assert [(Path(f).name, s) for f, s in ledger] == [
+        ("orders_late_1.csv", "landed"),
+        ("orders_late_2.csv", "landed"),
+    ]
+    # By hand, as in the first story: orders of 80.00 and 20.00, both completed.
+    row = warehouse_rows(
+        troubles.data_dir,
+        "select purchases, revenue, first_purchase_at::text, last_purchase_at::text "
+        f"from marts.customer_360 where email_sha256 = sha256('{NEW_EMAIL}')",
+    )
+    assert [(p, float(r), f, la) for p, r, f, la in row] == [
+        (2, 100.0, "2026-10-30 10:00:00", "2026-10-31 09:00:00")
+    ]
+    from pipeline.automation.instance import resolve_dagster_home
+
+    with dg.DagsterInstance.from_config(str(resolve_dagster_home(troubles.data_dir))) as inst:
+        runs = inst.get_runs()  # newest first
+    assert [(r.tags.get("pipeline/trigger"), r.status) for r in runs] == [
+        ("cli", dg.DagsterRunStatus.SUCCESS),
+        ("watch", dg.DagsterRunStatus.FAILURE),
+        ("watch", dg.DagsterRunStatus.SUCCESS),
+    ]

@@ -14,7 +14,9 @@ One writer: between runs the watcher holds no warehouse connection. It takes the
 each look that found files (``run_lock``: another ``pipeline run``, a run from the UI or a
 DuckDB shell holding the warehouse makes it wait for the next look, said once). Files the
 ingest ledger already has (landed, skipped or refused) start no run. A failed run, or one with
-refused files, is reported and the watcher carries on.
+refused files, is reported and the watcher carries on. So does a configuration error found after
+the start (landing/ gone or unreadable, the demo's date file edited wrong, a warehouse DuckDB
+cannot open): said once, checked again at each look.
 
 Signals: SIGINT or SIGTERM while idle ends the watcher at once with status 0; during a run it
 says "stopping after this run", lets the run finish and then ends with 0; a second one during
@@ -170,6 +172,7 @@ class Watcher:
         self.interval = interval
         self.stopper = stopper
         self.said = ""  # the last notice printed, so that a repeated one is said once
+        self.lost_landing = False  # landing/ was missing or unreadable at the last look
         self.runs = 0
 
     def say_once(self, text: str) -> None:
@@ -216,11 +219,32 @@ class Watcher:
 
     def look(self, landing: Path, state):  # noqa: ANN001, ANN201 - LandingState in and out
         """Look at landing/ once and run for new complete files; the next state."""
+        import duckdb
+
         from pipeline.automation.sensors import LandingState, scan, settle_seconds
         from pipeline.cli.run import prepare_run
         from pipeline.cli.run_lock import WarehouseBusy, run_lock
 
-        batch, next_state, _waiting = scan(landing, state, time.time(), settle_seconds())
+        # The landing folder can go away or become unreadable after the start (an unmounted
+        # share, a folder moved or re-permissioned): said once, looked for again at each look.
+        try:
+            if not landing.is_dir():
+                self.say_once(
+                    f"configuration error: no landing folder at {landing} any more (removed or "
+                    "moved after the watcher started): looking for it again at each look"
+                )
+                self.lost_landing = True
+                return state
+            batch, next_state, _waiting = scan(landing, state, time.time(), settle_seconds())
+        except OSError as err:
+            self.say_once(
+                f"configuration error: cannot read {landing}: {err}; trying again at each look"
+            )
+            self.lost_landing = True
+            return state
+        if self.lost_landing:
+            self.lost_landing = False
+            self.say_once(f"watching {landing} again")
         if batch is None or self.stopper.stopping:
             return next_state
         # Not requested until a run took them: a busy warehouse retries them at the next look.
@@ -249,6 +273,12 @@ class Watcher:
                 code = self.run(settings, notify_settings)
         except WarehouseBusy as err:
             self.say_once(f"{err}; trying again at each look")
+            return retry
+        except (OSError, duckdb.Error) as err:  # e.g. a warehouse file DuckDB cannot open
+            self.say_once(
+                f"cannot open the run lock or the warehouse in {settings.data_dir}: {err}; "
+                "trying again at each look"
+            )
             return retry
         self.runs += 1
         print(f"exit status {code}: {EXIT_STATUSES[code]}", flush=True)
