@@ -275,6 +275,7 @@ class Watcher:
             self.say_once(f"{err}; trying again at each look")
             return retry
         except (OSError, duckdb.Error) as err:  # e.g. a warehouse file DuckDB cannot open
+            self.stopper.running = False  # no run started (the run thread resets it itself)
             self.say_once(
                 f"cannot open the run lock or the warehouse in {settings.data_dir}: {err}; "
                 "trying again at each look"
