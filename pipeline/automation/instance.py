@@ -7,6 +7,7 @@ keeps its slot in the ``warehouse`` pool, which would block every later writer.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -47,32 +48,13 @@ run_coordinator:
     dequeue_interval_seconds: 1
 """
 
-# Files an earlier version wrote unchanged; upgraded in place. A file a user edited is kept.
-_PREVIOUS_YAML = (
-    """\
-# Written by the pipeline; safe to edit.
-telemetry:
-  enabled: false
-concurrency:
-  pools:
-    default_limit: 1
-""",
-    """\
-# Written by the pipeline; safe to edit.
-telemetry:
-  enabled: false
-concurrency:
-  pools:
-    default_limit: 1
-    granularity: op
-  runs:
-    max_concurrent_runs: 1
-run_monitoring:
-  enabled: true
-  start_timeout_seconds: 180
-  max_resume_run_attempts: 0
-  free_slots_after_run_end_seconds: 10
-""",
+# sha256 of the files earlier versions wrote (their texts: this module's git history); such a
+# file, unchanged, is upgraded in place. A file a user edited is kept.
+_PREVIOUS_YAML_SHA256 = frozenset(
+    {
+        "9c845a397f9c859bcc1b06909dc8c5684771c4ae64e585f90cd4ff09ee90de22",
+        "18739aaae5a0c6e38296b7d7536c5ea6073a2ca0fa48a03fa57e0b50c6ecbde4",
+    }
 )
 
 FINISHED = (
@@ -87,12 +69,16 @@ IN_PROGRESS = (
 )
 
 
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def ensure_instance_config(home: Path) -> Path:
     """Create ``home`` and its dagster.yaml (warehouse pool, run queue) if missing; return it."""
     home = Path(home).resolve()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists() or config.read_text(encoding="utf-8") in _PREVIOUS_YAML:
+    if not config.exists() or _sha256(config.read_text(encoding="utf-8")) in _PREVIOUS_YAML_SHA256:
         config.write_text(DAGSTER_YAML, encoding="utf-8")
     return home
 
