@@ -59,6 +59,7 @@ from typing import Any
 import psutil
 from delivery import write_delivery  # bench/ is a folder of scripts: siblings import by name
 from measure import STAGES, machine, read_run
+from run import code_version
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
@@ -67,7 +68,7 @@ LAUNCHER_TAG = "pipeline/launcher"  # pipeline.automation.warm_launcher.LAUNCHER
 SENSOR = "landing_files"  # pipeline.automation.sensors.build_landing_sensor
 HIDDEN_SUFFIX = ".bench-hidden"
 SAMPLE_SECONDS = 0.05
-POLL_SECONDS = 0.2
+POLL_SECONDS = 0.5  # our own polling of the instance: light, as it shares the CPU with runs
 START_DEADLINE_SECONDS = 600.0  # the UI's start, the worker's warm-up and a first sensor run
 RUN_DEADLINE_SECONDS = 900.0  # one delivery's run
 STOP_TIMEOUT_SECONDS = 60.0
@@ -352,7 +353,7 @@ def daemon_idle(instance: Any, since: float) -> bool:
 
 def new_run(instance: Any, known: set[str]) -> Any | None:
     """The run that is not one of ``known`` (run ids), if one is; a clear error if several."""
-    fresh = [r.dagster_run for r in instance.get_run_records(limit=len(known) + 5)]
+    fresh = [r.dagster_run for r in instance.get_run_records(limit=5)]  # the newest first
     fresh = [run for run in fresh if run.run_id not in known]
     if len(fresh) > 1:
         ids = ", ".join(run.run_id for run in fresh)
@@ -394,6 +395,22 @@ def worker_hidden(address: Path) -> Iterator[None]:
             hidden.unlink(missing_ok=True)
         else:
             os.replace(hidden, address)
+
+
+def clear_stale_address(address: Path) -> None:
+    """Remove an address file (or one this script hid) a worker that is gone left behind; stop
+    if its worker still runs: another UI on this data directory."""
+    for path in (address, address.with_name(address.name + HIDDEN_SUFFIX)):
+        try:
+            pid = json.loads(path.read_text(encoding="utf-8")).get("pid")
+        except FileNotFoundError:
+            continue
+        except ValueError:
+            pid = None
+        if pid is not None and psutil.pid_exists(int(pid)):
+            raise SystemExit(f"{path}: its warm run worker (pid {pid}) runs: is a UI running?")
+        say(f"removing {path}, left by a worker that is gone")
+        path.unlink()
 
 
 def deliver(
@@ -509,11 +526,10 @@ def bench(data_dir: Path, as_of: dt.date, pairs: int) -> dict[str, Any]:
     if "warm_launcher.WarmRunLauncher" not in (home / "dagster.yaml").read_text("utf-8"):
         raise SystemExit(f"{home / 'dagster.yaml'} does not name WarmRunLauncher: no warm runs")
     address = state_path(home)
-    hidden = address.with_name(address.name + HIDDEN_SUFFIX)
-    if hidden.exists() or address.exists():
-        raise SystemExit(f"{address}(.bench-hidden) exists: is a UI running on {data_dir}?")
+    clear_stale_address(address)
     results: dict[str, Any] = {
         "machine": machine(),
+        "code": code_version(),
         "data_dir": str(data_dir),
         "as_of": as_of.isoformat(),
         "pairs": pairs,
