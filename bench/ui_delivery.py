@@ -69,7 +69,7 @@ SENSOR = "landing_files"  # pipeline.automation.sensors.build_landing_sensor
 HIDDEN_SUFFIX = ".bench-hidden"
 SAMPLE_SECONDS = 0.05
 POLL_SECONDS = 0.5  # our own polling of the instance: light, as it shares the CPU with runs
-START_DEADLINE_SECONDS = 600.0  # the UI's start, the worker's warm-up and a first sensor run
+START_DEADLINE_SECONDS = 1800.0  # the UI's start, the worker's warm-up, a first sensor run
 RUN_DEADLINE_SECONDS = 900.0  # one delivery's run
 STOP_TIMEOUT_SECONDS = 60.0
 
@@ -425,7 +425,8 @@ def deliver(
     stamp: str,
 ) -> dict[str, Any]:
     """Drop one 100-order file, wait for the sensor's run (launched ``mode``) and measure it."""
-    wait_until("the daemon to be idle", lambda: daemon_idle(instance, ui.started), _later(), ui)
+    idle = time.monotonic() + RUN_DEADLINE_SECONDS
+    wait_until("the daemon to be idle", lambda: daemon_idle(instance, ui.started), idle, ui)
     if not address.exists():
         raise SystemExit(f"{address}: the warm run worker's address file is gone; see {ui.log}")
     load = os.getloadavg()[0]
@@ -498,10 +499,6 @@ def deliver(
     }
 
 
-def _later(seconds: float = START_DEADLINE_SECONDS) -> float:
-    return time.monotonic() + seconds
-
-
 def _run_process(instance: Any, run_id: str) -> tuple[int, float] | None:
     from pipeline.automation.instance import run_process
 
@@ -541,7 +538,7 @@ def bench(data_dir: Path, as_of: dt.date, pairs: int) -> dict[str, Any]:
     ui = UI(data_dir, ui_env(data_dir, home, as_of), data_dir / "ui_delivery.log")
     say(f"`python -m pipeline ui` on port {ui.port} (pid {ui.proc.pid}), log {ui.log}")
     try:
-        deadline = _later()
+        deadline = time.monotonic() + START_DEADLINE_SECONDS
         wait_until("the webserver", lambda: webserver_answers(ui.port), deadline, ui)
         say("webserver answers; waiting for the warm run worker …")
         wait_until(
@@ -550,7 +547,10 @@ def bench(data_dir: Path, as_of: dt.date, pairs: int) -> dict[str, Any]:
             deadline,
             ui,
         )
-        results["worker_warm_up_seconds"] = ui.worker_seconds()
+        # Printed just after the address file is written.
+        results["worker_warm_up_seconds"] = wait_until(
+            "the worker's ready line", ui.worker_seconds, deadline, ui
+        )
         say(f"warm run worker ready after {results['worker_warm_up_seconds']} s")
         with dg.DagsterInstance.from_config(str(home)) as instance:
             say("waiting for the daemon to be idle (a first sensor run, if any, to end) …")
