@@ -57,6 +57,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+import yaml
 from delivery import write_delivery  # bench/ is a folder of scripts: siblings import by name
 from measure import STAGES, machine, read_run
 from run import code_version
@@ -520,8 +521,9 @@ def bench(data_dir: Path, as_of: dt.date, pairs: int) -> dict[str, Any]:
             f"{data_dir}: no warehouse.duckdb; build it first (python -m pipeline run)"
         )
     home = ensure_dagster_home(data_dir)  # an outdated dagster.yaml the pipeline wrote: renewed
-    if "warm_launcher.WarmRunLauncher" not in (home / "dagster.yaml").read_text("utf-8"):
-        raise SystemExit(f"{home / 'dagster.yaml'} does not name WarmRunLauncher: no warm runs")
+    config = yaml.safe_load((home / "dagster.yaml").read_text("utf-8")) or {}
+    if (config.get("run_launcher") or {}).get("class") != "WarmRunLauncher":
+        raise SystemExit(f"{home / 'dagster.yaml'}: its run_launcher is not WarmRunLauncher")
     address = state_path(home)
     clear_stale_address(address)
     results: dict[str, Any] = {
