@@ -104,6 +104,19 @@ def holding_run_lock(data_dir: Path):
         os.close(fd)
 
 
+def assert_new_buyer_built(data_dir: Path) -> None:
+    """customer_360's row of the new buyer (NEW_EMAIL): two completed orders of 80.00 and 20.00,
+    worked out by hand from the two late files."""
+    row = warehouse_rows(
+        data_dir,
+        "select purchases, revenue, first_purchase_at::text, last_purchase_at::text "
+        f"from marts.customer_360 where email_sha256 = sha256('{NEW_EMAIL}')",
+    )
+    assert [(p, float(r), f, la) for p, r, f, la in row] == [
+        (2, 100.0, "2026-10-30 10:00:00", "2026-10-31 09:00:00")
+    ]
+
+
 def drop(data_dir: Path, name: str, text: str) -> None:
     """Deliver ``text`` as crm/orders/``name``, written under a hidden name and renamed (as a
     careful sender does: the sensor's rules never take a hidden file)."""
@@ -181,14 +194,7 @@ def test_the_runs_land_the_good_files_and_build_the_marts(story: Story) -> None:
         ("orders_late_1.csv", "landed"),
         ("orders_late_2.csv", "landed"),
     ]
-    row = warehouse_rows(
-        story.data_dir,
-        "select purchases, revenue, first_purchase_at::text, last_purchase_at::text "
-        f"from marts.customer_360 where email_sha256 = sha256('{NEW_EMAIL}')",
-    )
-    assert [(p, float(r), f, la) for p, r, f, la in row] == [
-        (2, 100.0, "2026-10-30 10:00:00", "2026-10-31 09:00:00")
-    ]
+    assert_new_buyer_built(story.data_dir)
 
 
 def test_runs_are_recorded_in_the_dagster_instance_tagged_watch(story: Story) -> None:
@@ -327,14 +333,7 @@ def test_the_next_run_marks_the_interrupted_run_failed_and_builds_the_landed_fil
         ("orders_late_2.csv", "landed"),
     ]
     # By hand, as in the first story: orders of 80.00 and 20.00, both completed.
-    row = warehouse_rows(
-        troubles.data_dir,
-        "select purchases, revenue, first_purchase_at::text, last_purchase_at::text "
-        f"from marts.customer_360 where email_sha256 = sha256('{NEW_EMAIL}')",
-    )
-    assert [(p, float(r), f, la) for p, r, f, la in row] == [
-        (2, 100.0, "2026-10-30 10:00:00", "2026-10-31 09:00:00")
-    ]
+    assert_new_buyer_built(troubles.data_dir)
     from pipeline.automation.instance import resolve_dagster_home
 
     with dg.DagsterInstance.from_config(str(resolve_dagster_home(troubles.data_dir))) as inst:
