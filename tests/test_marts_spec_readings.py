@@ -197,3 +197,57 @@ def test_satisfaction_counts_a_ticket_of_no_customer(warehouse):
             "silent_dissatisfied_customers": 0,
         }
     ]
+
+
+def test_a_response_dated_before_the_record_is_kept_as_delivered(tmp_path):
+    # docs/open-rules.md R9. Ticket n1 created 10:00, first response 08:00 (-2 h: within the
+    # 24 h SLA, so eligible and met), solved 09:00 (-1 h), agent_replies 1, no reopens (FCR).
+    # Mention m1 posted 10:00, brand reply 09:00: -60 minutes.
+    con = new_warehouse(tmp_path)
+    write_settings(con, "2024-04-30")
+    insert_rows(
+        con,
+        "tickets",
+        [
+            {
+                "ticket_id": "n1",
+                "email": "n@x.test",
+                "created_at": "2024-04-10 10:00:00",
+                "first_response_at": "2024-04-10 08:00:00",
+                "status": "solved",
+                "solved_at": "2024-04-10 09:00:00",
+                "agent_replies": "1",
+            }
+        ],
+    )
+    insert_rows(
+        con,
+        "social_mentions",
+        [
+            {
+                "mention_id": "m1",
+                "platform": "twitter",
+                "author_handle": "someone",
+                "posted_at": "2024-04-10 10:00:00",
+                "brand_replied_at": "2024-04-10 09:00:00",
+                "sentiment": "neutral",
+            }
+        ],
+    )
+    build_all(con)
+    assert records(
+        con,
+        "select median_first_response_hours, sla_met_rate, median_resolution_hours, fcr_rate"
+        " from satisfaction_monthly",
+    ) == [
+        {
+            "median_first_response_hours": -2.0,
+            "sla_met_rate": 1.0,
+            "median_resolution_hours": -1.0,
+            "fcr_rate": 1.0,
+        }
+    ]
+    assert records(con, "select median_response_minutes from social_monthly") == [
+        {"median_response_minutes": -60.0}
+    ]
+    con.close()
