@@ -387,3 +387,22 @@ def test_a_big_table_is_vouched_for_by_its_row_count_and_build_number(wh, monkey
     result = check(wh, "stg_orders", "run-3")
     assert result.unchanged is None
     assert [o.rows for o in result.outcomes if o.suite == "staging_orders"] == [1]  # o4 only
+
+
+def test_an_email_rate_above_one_warns_and_a_negative_one_stops(wh):
+    # docs/open-rules.md R8: opens without a delivered event can put a rate over delivered above
+    # 1 (the spec's formula); the mart is published with a warning naming the row. A negative
+    # rate cannot come from the formula: it stops. The one row is (2024-02-01, k1) (fill above).
+    con = wh[0]
+    run(con, "update marts.email_monthly set open_rate = 2.0")
+    result = check(wh, "email_monthly", "run-r8")
+    assert result.status == "warning"
+    (warning,) = [e for o in result.outcomes for e in o.warnings]
+    assert (warning.columns, warning.expected, warning.unexpected_count) == ("open_rate", "<= 1", 1)
+    assert "R8" in warning.advice
+    run(con, "update marts.email_monthly set open_rate = -0.5")
+    result = check(wh, "email_monthly", "run-negative")
+    assert result.status == "error"
+    assert [e.subject for o in result.outcomes for e in o.errors] == [
+        "expect_column_values_to_be_between on open_rate >= 0"
+    ]

@@ -212,6 +212,7 @@ def email_monthly(identity: Identity, settings: OracleSettings) -> pl.DataFrame:
     )
     return (
         out.join(campaign_names(identity, settings), on="campaign_id", how="left")
+        # Each count of its own event over delivered, so above 1 can happen: docs/open-rules.md R8.
         .with_columns(
             ratio("unique_opens", "delivered").alias("open_rate"),
             ratio("unique_clicks", "delivered").alias("click_rate"),

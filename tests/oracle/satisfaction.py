@@ -107,6 +107,7 @@ def satisfaction_monthly(
         ),
     ]
 
+    # Differences as delivered, negative ones too: docs/open-rules.md R9.
     answer_h = hours_between("created_at", "first_response_at")
     solved = pl.col("is_solved")
     answered = pl.col("first_response_at").is_not_null()
