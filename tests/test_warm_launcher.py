@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -17,6 +18,7 @@ import dagster as dg
 import duckdb
 
 from pipeline.automation.instance import DAGSTER_YAML, ensure_instance_config
+from pipeline.automation.loaded_code import LoadedCode, installed_packages
 from pipeline.automation.warm_launcher import (
     LAUNCHER_TAG,
     RUN_PID_TAG,
@@ -47,6 +49,42 @@ def test_code_fingerprint_changes_with_code_only(tmp_path: Path) -> None:
     assert code_fingerprint(root) != first
 
 
+def test_loaded_code_names_what_changed_in_the_code_and_the_packages(tmp_path: Path) -> None:
+    root = _code_tree(tmp_path / "repo")
+    site, shadowed = tmp_path / "site", tmp_path / "later"
+    for folder in ("dagster-1.13.0.dist-info", "polars-1.2.0.dist-info", "gone-0.1.dist-info"):
+        (site / folder).mkdir(parents=True)
+    os.utime(site / "polars-1.2.0.dist-info", ns=(10**18, 10**18))
+    # A second copy later on the path is not the one imported: left out.
+    (shadowed / "dagster-9.9.dist-info").mkdir(parents=True)
+    path = [str(site), str(shadowed), str(tmp_path / "python311.zip")]  # the zip: not a folder
+    before = LoadedCode.now(root, path)
+    assert installed_packages(path) == {
+        "dagster": ("1.13.0", (site / "dagster-1.13.0.dist-info").stat().st_mtime_ns),
+        "gone": ("0.1", (site / "gone-0.1.dist-info").stat().st_mtime_ns),
+        "polars": ("1.2.0", 10**18),
+    }
+    assert LoadedCode.now(root, path).changes_since(before) == ""
+    # An upgrade (uv renames the folder), a reinstall (a new folder: a new mtime), an
+    # uninstall, a new package; a file changed, one added, one removed.
+    (site / "dagster-1.13.0.dist-info").rename(site / "dagster-1.13.1.dist-info")
+    os.utime(site / "polars-1.2.0.dist-info", ns=(2 * 10**18, 2 * 10**18))
+    (site / "gone-0.1.dist-info").rmdir()
+    (site / "newpkg-2.0.dist-info").mkdir()
+    (root / "pipeline" / "a.py").write_text("x = 2  # longer\n", encoding="utf-8")
+    (root / "pipeline" / "b.py").write_text("y = 1\n", encoding="utf-8")
+    (root / "sql" / "m.sql").unlink()
+    after = LoadedCode.now(root, path)
+    assert after.digest() != before.digest()
+    # By hand: files in path order, then packages by name, removed ones last, three named.
+    assert after.changes_since(before) == (
+        "the project's code changed since the worker loaded it: pipeline/a.py changed, "
+        "pipeline/b.py added, sql/m.sql removed; the installed packages changed since the "
+        "worker loaded them: dagster 1.13.0 → 1.13.1, newpkg 2.0 installed, "
+        "polars 1.2.0 reinstalled and 1 more"
+    )
+
+
 def test_no_worker_no_address_or_no_listener(tmp_path: Path) -> None:
     assert request_warm_run(tmp_path, "r1", "{}") == (
         None,
@@ -72,8 +110,9 @@ def _serve_one(worker: Worker) -> threading.Thread:
 
 def test_worker_refuses_when_its_code_changed_and_asks_to_restart(tmp_path: Path) -> None:
     root = _code_tree(tmp_path / "repo")
-    worker = Worker(tmp_path, code="the code at load", root=root)
+    worker = Worker(tmp_path, code=LoadedCode.now(root), root=root)
     worker.publish()
+    (root / "sql" / "m.sql").write_text("select 2 as changed\n", encoding="utf-8")
     thread = _serve_one(worker)
     try:
         pid, why = request_warm_run(tmp_path, "r1", "{}")
@@ -81,16 +120,15 @@ def test_worker_refuses_when_its_code_changed_and_asks_to_restart(tmp_path: Path
         thread.join(timeout=30)  # the loop ends by itself: restart requested
         worker.close()
     assert pid is None
-    assert why == (
-        "the warm run worker refused the run: the project's code changed since the worker loaded it"
-    )
-    assert worker.restart and not thread.is_alive()
+    changed = "the project's code changed since the worker loaded it: sql/m.sql changed"
+    assert why == f"the warm run worker refused the run: {changed}"
+    assert worker.restart == changed and not thread.is_alive()
     assert not state_path(tmp_path).exists()  # its address is gone with it
 
 
 def test_worker_refuses_to_fork_with_another_thread(tmp_path: Path) -> None:
     root = _code_tree(tmp_path / "repo")
-    worker = Worker(tmp_path, code=code_fingerprint(root), root=root)
+    worker = Worker(tmp_path, code=LoadedCode.now(root), root=root)
     worker.publish()
     # Serving from a thread: that thread is not the main one, so forking is refused.
     thread = _serve_one(worker)
@@ -103,6 +141,30 @@ def test_worker_refuses_to_fork_with_another_thread(tmp_path: Path) -> None:
     assert pid is None
     assert why.startswith("the warm run worker refused the run: unsafe to fork: ")
     assert "thread serve-under-test" in why
+
+
+def test_worker_makes_its_socket_and_address_file_again_when_removed(tmp_path: Path) -> None:
+    root = _code_tree(tmp_path / "repo")
+    worker = Worker(tmp_path, code=LoadedCode.now(root), root=root)
+    worker.publish()
+    first = worker.socket_path
+    shutil.rmtree(first.parent)  # as a cleaner of /tmp does to an old folder
+    worker.keep_address()
+    assert worker.socket_path != first and worker.socket_path.exists()
+    address = json.loads(state_path(tmp_path).read_text(encoding="utf-8"))
+    assert address["socket"] == str(worker.socket_path)
+    state_path(tmp_path).unlink()  # an instance home tidied by hand
+    worker.keep_address()
+    thread = _serve_one(worker)
+    try:
+        # Reachable at the new address: it answers (forking is refused only because the
+        # loop serves from a thread here).
+        pid, why = request_warm_run(tmp_path, "r1", "{}")
+    finally:
+        worker.stopping = True
+        thread.join(timeout=30)
+        worker.close()
+    assert pid is None and "unsafe to fork: thread serve-under-test" in why
 
 
 def test_fork_hazards_name_open_duckdb_files(tmp_path: Path) -> None:
