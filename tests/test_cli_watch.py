@@ -12,20 +12,31 @@ No sleeps: each step waits for the watcher's output line, with a deadline.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import os
 import queue
 import signal
 import subprocess
+import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pytest
-from helpers import NEW_EMAIL, cli, delta_orders_csv, start_cli, warehouse_rows
+from helpers import (
+    NEW_EMAIL,
+    REPO_ROOT,
+    cli,
+    cli_env,
+    delta_orders_csv,
+    start_cli,
+    warehouse_rows,
+)
 
 from pipeline.cli.run_lock import LOCK_FILE
 from pipeline.config import DEMO_AS_OF_FILE
@@ -45,8 +56,19 @@ class Watcher:
     queue: queue.Queue = field(default_factory=queue.Queue)
 
     @classmethod
-    def start(cls, data_dir: Path, **env: str) -> Watcher:
-        proc = start_cli("watch", "--interval", "0.2", data_dir=data_dir, **ENV, **env)
+    def start(cls, data_dir: Path, preexec_fn: Callable[[], None] | None = None, **env: str):  # noqa: ANN206
+        if preexec_fn is None:
+            proc = start_cli("watch", "--interval", "0.2", data_dir=data_dir, **ENV, **env)
+        else:  # start_cli's process, with preexec_fn
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "pipeline", "watch", "--interval", "0.2"],
+                cwd=REPO_ROOT,
+                env=cli_env(data_dir, **ENV, **env),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                preexec_fn=preexec_fn,
+            )
         watcher = cls(proc)
         threading.Thread(target=watcher._read, daemon=True).start()
         return watcher
@@ -216,16 +238,61 @@ def test_a_restarted_watcher_runs_nothing_landed_and_stops_at_once_when_idle(sto
     assert "2 file(s) in landing already in the ledger" in out
 
 
+# Linux capabilities (linux/capability.h, linux/prctl.h): root's override of file modes.
+CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, PR_CAPBSET_DROP = 1, 2, 24
+
+
+def without_mode_override() -> None:
+    """``preexec_fn``: drop root's override of file modes from the bounding set, so the program
+    the child runs obeys a folder's mode as its owner would (chmod 000: no access).
+
+    Not uid 65534 (``user=``): the interpreter is under /root (mode 0700), which another user
+    cannot enter; this keeps the user and takes away only what lets root read anything.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
+        if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), f"prctl(PR_CAPBSET_DROP, {cap})")
+
+
+def mode_000_denies(folder: Path) -> str:
+    """Why a folder made mode 000 cannot be tested as unreadable to the watcher ("" if it can):
+    a process started with :func:`without_mode_override` must fail to list it."""
+    if os.geteuid() != 0:
+        # The test delivers a file into the unreadable folder, which needs root's override.
+        return "needs root: the test writes into the folder it made unreadable to the watcher"
+    probe = folder / "probe"
+    probe.mkdir()
+    probe.chmod(0)
+    try:
+        listed = subprocess.run(
+            [sys.executable, "-c", "import os, sys; os.listdir(sys.argv[1])", str(probe)],
+            capture_output=True,
+            text=True,
+            preexec_fn=without_mode_override,
+        )
+    except subprocess.SubprocessError as err:  # prctl refused: no CAP_SETPCAP here
+        return f"cannot drop root's override of file modes: {err}"
+    finally:
+        probe.chmod(0o755)
+        probe.rmdir()
+    if listed.returncode == 0:
+        return "a folder of mode 000 stays readable to a process without CAP_DAC_OVERRIDE"
+    return ""
+
+
 @dataclass
 class Troubles:
-    """A watcher that met, after its start, a missing landing folder, a warehouse file that is
-    not a database, the demo's date file edited wrong, a warehouse held by a DuckDB connection
-    of another process, and then two SIGTERMs during a run; and the ``pipeline run`` after it."""
+    """A watcher that met, after its start, a missing landing folder, an unreadable one (mode
+    000; as root, without root's override of file modes), a warehouse file that is not a
+    database, the demo's date file edited wrong, a warehouse held by a DuckDB connection of
+    another process, and then two SIGTERMs during a run; and the ``pipeline run`` after it."""
 
     data_dir: Path
     watcher: Watcher
     status: int
     recovery: subprocess.CompletedProcess
+    unreadable_untested: str  # why the landing folder was not made unreadable ("" if it was)
 
 
 @pytest.fixture(scope="module")
@@ -235,8 +302,13 @@ def troubles(tmp_path_factory: pytest.TempPathFactory) -> Troubles:
     landing.mkdir()
     demo_date = data_dir / DEMO_AS_OF_FILE
     demo_date.write_text("2026-10-31\n", encoding="utf-8")
-    # No PIPELINE_AS_OF: each run takes its date from the demo's date file, read per run.
-    watcher = Watcher.start(data_dir, PIPELINE_AS_OF="")
+    untested = mode_000_denies(data_dir)
+    # No PIPELINE_AS_OF: each run takes its date from the demo's date file, read per run. As
+    # root, without root's override of file modes, so that a folder of mode 000 is unreadable
+    # to the watcher as to any user (everything else here is root's own: no other change).
+    watcher = Watcher.start(
+        data_dir, preexec_fn=None if untested else without_mode_override, PIPELINE_AS_OF=""
+    )
     watcher.wait_for("ready, watching")
 
     # The landing folder moved away while the watcher is idle, then back.
@@ -247,9 +319,17 @@ def troubles(tmp_path_factory: pytest.TempPathFactory) -> Troubles:
 
     # A file lands while warehouse.duckdb is not a DuckDB database, then while the demo's date
     # file is edited wrong (read first at each look): no run until both are right again.
+    # The landing folder unreadable (as after a chmod or a change of owner): said once; a file
+    # delivered meanwhile is picked up once it is readable again.
+    if not untested:
+        landing.chmod(0)
+        watcher.wait_for(f"configuration error: cannot read {landing}")
     warehouse = data_dir / "warehouse.duckdb"
     warehouse.write_text("not a database\n", encoding="utf-8")
     drop(data_dir, "orders_late_1.csv", delta_orders_csv("2026-10-30 10:00:00"))
+    if not untested:
+        landing.chmod(0o755)
+        watcher.wait_for(f"watching {landing} again")
     watcher.wait_for("cannot open the run lock or the warehouse")
     demo_date.write_text("31/10/2026\n", encoding="utf-8")
     watcher.wait_for("not a date")
@@ -277,7 +357,7 @@ def troubles(tmp_path_factory: pytest.TempPathFactory) -> Troubles:
     watcher.proc.send_signal(signal.SIGTERM)
     status = watcher.ended()
     recovery = cli("run", data_dir=data_dir, PIPELINE_AS_OF="")
-    return Troubles(data_dir, watcher, status, recovery)
+    return Troubles(data_dir, watcher, status, recovery, untested)
 
 
 def test_configuration_errors_after_the_start_are_said_once_and_the_watcher_carries_on(
@@ -304,6 +384,28 @@ def test_configuration_errors_after_the_start_are_said_once_and_the_watcher_carr
     assert [line for line in lines if line.startswith("exit status")] == [
         "exit status 0: the run succeeded and every file landed whole"
     ], out
+
+
+def test_an_unreadable_landing_folder_is_said_once_and_its_file_run_when_readable_again(
+    troubles: Troubles,
+) -> None:
+    if troubles.unreadable_untested:
+        pytest.skip(troubles.unreadable_untested)
+    lines = troubles.watcher.lines
+    out = "\n".join(lines)
+    landing = troubles.data_dir / "landing"
+    # Said once although the watcher looked every 0.2 s while the folder was mode 000: the
+    # first entity folder's stat fails (no search permission on landing/).
+    unreadable = [line for line in lines if "cannot read" in line]
+    assert len(unreadable) == 1, out
+    assert unreadable[0].startswith(
+        f"configuration error: cannot read {landing}: [Errno 13] Permission denied: '{landing}/"
+    )
+    assert unreadable[0].endswith("'; trying again at each look")
+    # Back after the folder was moved away and after it was unreadable.
+    assert lines.count(f"watching {landing} again") == 2, out
+    # The file delivered while it was unreadable ran once the warehouse and date were right.
+    assert "new files: crm/orders/orders_late_1.csv" in out
 
 
 def test_a_second_signal_during_a_run_ends_the_watcher_at_once_with_130(
