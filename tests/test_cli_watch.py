@@ -12,7 +12,6 @@ No sleeps: each step waits for the watcher's output line, with a deadline.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import fcntl
 import os
 import queue
@@ -34,8 +33,10 @@ from helpers import (
     cli,
     cli_env,
     delta_orders_csv,
+    mode_000_denies,
     start_cli,
     warehouse_rows,
+    without_mode_override,
 )
 
 from pipeline.cli.run_lock import LOCK_FILE
@@ -236,49 +237,6 @@ def test_a_restarted_watcher_runs_nothing_landed_and_stops_at_once_when_idle(sto
     # The two landed files are still in landing/, known to the ledger (the refused one was
     # moved to quarantine): the watcher counts them as done.
     assert "2 file(s) in landing already in the ledger" in out
-
-
-# Linux capabilities (linux/capability.h, linux/prctl.h): root's override of file modes.
-CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, PR_CAPBSET_DROP = 1, 2, 24
-
-
-def without_mode_override() -> None:
-    """``preexec_fn``: drop root's override of file modes from the bounding set, so the program
-    the child runs obeys a folder's mode as its owner would (chmod 000: no access).
-
-    Not uid 65534 (``user=``): the interpreter is under /root (mode 0700), which another user
-    cannot enter; this keeps the user and takes away only what lets root read anything.
-    """
-    libc = ctypes.CDLL(None, use_errno=True)
-    for cap in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
-        if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), f"prctl(PR_CAPBSET_DROP, {cap})")
-
-
-def mode_000_denies(folder: Path) -> str:
-    """Why a folder made mode 000 cannot be tested as unreadable to the watcher ("" if it can):
-    a process started with :func:`without_mode_override` must fail to list it."""
-    if os.geteuid() != 0:
-        # The test delivers a file into the unreadable folder, which needs root's override.
-        return "needs root: the test writes into the folder it made unreadable to the watcher"
-    probe = folder / "probe"
-    probe.mkdir()
-    probe.chmod(0)
-    try:
-        listed = subprocess.run(
-            [sys.executable, "-c", "import os, sys; os.listdir(sys.argv[1])", str(probe)],
-            capture_output=True,
-            text=True,
-            preexec_fn=without_mode_override,
-        )
-    except subprocess.SubprocessError as err:  # prctl refused: no CAP_SETPCAP here
-        return f"cannot drop root's override of file modes: {err}"
-    finally:
-        probe.chmod(0o755)
-        probe.rmdir()
-    if listed.returncode == 0:
-        return "a folder of mode 000 stays readable to a process without CAP_DAC_OVERRIDE"
-    return ""
 
 
 @dataclass

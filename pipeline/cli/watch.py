@@ -16,7 +16,8 @@ DuckDB shell holding the warehouse makes it wait for the next look, said once). 
 ingest ledger already has (landed, skipped or refused) start no run. A failed run, or one with
 refused files, is reported and the watcher carries on. So does a configuration error found after
 the start (landing/ gone or unreadable, the demo's date file edited wrong, a warehouse DuckDB
-cannot open): said once, checked again at each look.
+cannot open): said once, checked again at each look. A folder or file inside landing/ that
+cannot be read is said too (once), while the other files run; it runs once it can be read.
 
 Signals: SIGINT or SIGTERM while idle ends the watcher at once with status 0; during a run it
 says "stopping after this run", lets the run finish and then ends with 0; a second one during
@@ -245,6 +246,11 @@ class Watcher:
         if self.lost_landing:
             self.lost_landing = False
             self.say_once(f"watching {landing} again")
+        if next_state.unreadable:  # a folder or file in landing/ we may not read: not silent
+            self.say_once(
+                f"cannot read in {landing}: {', '.join(next_state.unreadable)}; the other files "
+                "go on, these are tried again at each look"
+            )
         if batch is None or self.stopper.stopping:
             return next_state
         # Not requested until a run took them: a busy warehouse retries them at the next look.
