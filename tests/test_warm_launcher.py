@@ -162,11 +162,20 @@ def test_worker_makes_its_socket_and_address_file_again_when_removed(tmp_path: P
     assert address["socket"] == str(worker.socket_path)
     state_path(tmp_path).unlink()  # an instance home tidied by hand
     worker.keep_address()
+    assert json.loads(state_path(tmp_path).read_text(encoding="utf-8")) == address
+    # The whole instance home gone (a data directory deleted): nothing to write into, no error;
+    # written again once the folder is back.
+    worker.home = tmp_path / "home"
+    worker.keep_address()
+    assert not worker.home.exists()
+    worker.home.mkdir()
+    worker.keep_address()
+    assert json.loads(state_path(worker.home).read_text(encoding="utf-8")) == address
     thread = _serve_one(worker)
     try:
         # Reachable at the new address: it answers (forking is refused only because the
         # loop serves from a thread here).
-        pid, why = request_warm_run(tmp_path, "r1", "{}")
+        pid, why = request_warm_run(worker.home, "r1", "{}")
     finally:
         worker.stopping = True
         thread.join(timeout=30)

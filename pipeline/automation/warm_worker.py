@@ -139,10 +139,19 @@ def execute_in_child(run_id: str, instance_ref: str) -> int:
 class Worker:
     """The warm parent: serves run requests on a Unix socket and forks a child per run."""
 
-    def __init__(self, home: Path, code: LoadedCode, root: Path = REPO_ROOT) -> None:
+    def __init__(
+        self,
+        home: Path,
+        code: LoadedCode,
+        root: Path = REPO_ROOT,
+        search_path: list[str] | None = None,
+    ) -> None:
         self.home = Path(home)
         self.root = root
         self.code = code  # taken before the warm-up: a change during it counts as a change
+        # The package folders ``code`` was taken from: a folder the warm-up added to sys.path
+        # must not count as a change (a restart at every request).
+        self.search_path = list(sys.path if search_path is None else search_path)
         self.stopping = False
         self.restart = ""  # why the worker must restart to load new code ("" while it need not)
         self.children: dict[int, str] = {}  # pid -> run id, until reaped
@@ -227,7 +236,7 @@ class Worker:
     def answer(self, conn: socket.socket) -> None:
         """Read one request (a JSON line: run_id, instance_ref), fork its child, reply."""
         request = json.loads(conn.makefile("rb").readline())
-        if changed := LoadedCode.now(self.root).changes_since(self.code):
+        if changed := LoadedCode.now(self.root, self.search_path).changes_since(self.code):
             self.restart = changed
             reply = {"refused": changed}
         elif hazards := fork_hazards():
@@ -283,16 +292,16 @@ def restart(why: str) -> None:
     os.execv(sys.executable, [sys.executable, "-m", "pipeline.automation.warm_worker"])
 
 
-def wait_for_change(code: LoadedCode, root: Path = REPO_ROOT) -> str:
-    """Wait until the code or the installed packages differ from ``code``: what changed, or ""
-    when stopped by SIGINT/SIGTERM first."""
+def wait_for_change(code: LoadedCode, search_path: list[str], root: Path = REPO_ROOT) -> str:
+    """Wait until the code or the installed packages (in the folders of ``search_path``)
+    differ from ``code``: what changed, or "" when stopped by SIGINT/SIGTERM first."""
     for signo in STOP_SIGNALS:
         signal.signal(signo, _stop(_Stopped))
     while not _Stopped.stopping:
         time.sleep(LOOK_SECONDS)  # a signal's handler runs, then the sleep goes on: one look
         if _Stopped.stopping:
             break
-        if changed := LoadedCode.now(root).changes_since(code):
+        if changed := LoadedCode.now(root, search_path).changes_since(code):
             return changed
     return ""
 
@@ -301,7 +310,8 @@ def main() -> int:
     """Warm up, publish the address, serve until SIGINT/SIGTERM; restart on a code change."""
     home = Path(os.environ["DAGSTER_HOME"])
     print(f"warm run worker: loading the code (pid {os.getpid()}) …", flush=True)
-    code = LoadedCode.now()
+    search_path = list(sys.path)
+    code = LoadedCode.now(search_path=search_path)
     try:
         seconds = warm_up()
     except Exception:  # noqa: BLE001 - new code that does not load: said, then waited out
@@ -313,10 +323,10 @@ def main() -> int:
             "until the code or the installed packages change and it loads",
             flush=True,
         )
-        if changed := wait_for_change(code):
+        if changed := wait_for_change(code, search_path):
             restart(changed)
         return 0
-    worker = Worker(home, code)
+    worker = Worker(home, code, search_path=search_path)
     for signo in STOP_SIGNALS:
         signal.signal(signo, _stop(worker))
     worker.publish()
