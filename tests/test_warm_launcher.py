@@ -150,37 +150,34 @@ def test_worker_refuses_to_fork_with_another_thread(tmp_path: Path) -> None:
     assert "thread serve-under-test" in why
 
 
-def test_worker_makes_its_socket_and_address_file_again_when_removed(tmp_path: Path) -> None:
+def test_worker_listens_again_when_its_socket_is_removed(tmp_path: Path) -> None:
     root = _code_tree(tmp_path / "repo")
     worker = Worker(tmp_path, code=LoadedCode.now(root), root=root)
     worker.publish()
     first = worker.socket_path
+    worker.keep_address()  # nothing removed: nothing to do
+    assert worker.socket_path == first
     shutil.rmtree(first.parent)  # as a cleaner of /tmp does to an old folder
     worker.keep_address()
     assert worker.socket_path != first and worker.socket_path.exists()
     address = json.loads(state_path(tmp_path).read_text(encoding="utf-8"))
     assert address["socket"] == str(worker.socket_path)
-    state_path(tmp_path).unlink()  # an instance home tidied by hand
-    worker.keep_address()
-    assert json.loads(state_path(tmp_path).read_text(encoding="utf-8")) == address
-    # The whole instance home gone (a data directory deleted): nothing to write into, no error;
-    # written again once the folder is back.
-    worker.home = tmp_path / "home"
-    worker.keep_address()
-    assert not worker.home.exists()
-    worker.home.mkdir()
-    worker.keep_address()
-    assert json.loads(state_path(worker.home).read_text(encoding="utf-8")) == address
     thread = _serve_one(worker)
     try:
         # Reachable at the new address: it answers (forking is refused only because the
         # loop serves from a thread here).
-        pid, why = request_warm_run(worker.home, "r1", "{}")
+        pid, why = request_warm_run(tmp_path, "r1", "{}")
     finally:
         worker.stopping = True
         thread.join(timeout=30)
         worker.close()
     assert pid is None and "unsafe to fork: thread serve-under-test" in why
+    # With its instance home gone too (a data directory deleted), no error: it listens.
+    worker = Worker(tmp_path / "gone", code=LoadedCode.now(root), root=root)
+    shutil.rmtree(worker.socket_path.parent)
+    worker.keep_address()
+    assert worker.socket_path.exists() and not (tmp_path / "gone").exists()
+    worker.close()
 
 
 def test_fork_hazards_name_open_duckdb_files(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ import) is said with its traceback; the worker then waits, without an address (r
 cold), until the code or the packages change again, and tries once more.
 
 A long-lived process: it looks every second for its socket (a cleaner of ``/tmp`` may remove
-it) and its address file, and makes them again if they are gone; a child that ends by a signal
+it) and listens on a new one if it is gone; a child that ends by a signal
 (killed, crashed) or with a status other than 0 is said with its run (the run itself is marked
 failed by the ``interrupted_runs`` sensor, as for any run whose process is gone).
 
@@ -173,21 +173,20 @@ class Worker:
         os.replace(tmp, state_path(self.home))
 
     def keep_address(self) -> None:
-        """Make the socket and the address file again if they were removed (a cleaner of
-        ``/tmp``, a tidied instance home): a long-lived worker must stay reachable."""
-        if not self.socket_path.exists():
-            self.listener.close()
-            shutil.rmtree(self._dir, ignore_errors=True)
-            self._bind()
-            print(
-                f"warm run worker: its socket was removed; listening again on {self.socket_path}",
-                flush=True,
-            )
+        """Listen on a new socket if ours was removed (a cleaner of ``/tmp`` removes old
+        folders): a long-lived worker must stay reachable. A removed address file is left
+        removed: that is how ``bench/ui_delivery.py`` has runs launched cold."""
+        if self.socket_path.exists():
+            return
+        self.listener.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
+        self._bind()
+        print(
+            f"warm run worker: its socket was removed; listening again on {self.socket_path}",
+            flush=True,
+        )
+        with contextlib.suppress(OSError):  # the instance home is gone (its data directory)
             self.publish()
-        elif not state_path(self.home).exists():
-            with contextlib.suppress(OSError):  # the instance home itself is gone: next look
-                self.publish()
-                print("warm run worker: its address file was removed; written again", flush=True)
 
     def close(self) -> None:
         """Remove the address file (if still ours) and the socket."""
