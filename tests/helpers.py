@@ -7,6 +7,7 @@ rootdir-relative ``prepend`` import mode), as it does for ``marts_fixtures`` and
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import os
 import subprocess
@@ -71,6 +72,49 @@ def start_cli(*args: str, data_dir: Path, **env: str) -> subprocess.Popen:
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+# Linux capabilities (linux/capability.h, linux/prctl.h): root's override of file modes.
+CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, PR_CAPBSET_DROP = 1, 2, 24
+
+
+def without_mode_override() -> None:
+    """``preexec_fn``: drop root's override of file modes from the bounding set, so the program
+    the child runs obeys a folder's mode as its owner would (chmod 000: no access).
+
+    Not uid 65534 (``user=``): the interpreter is under /root (mode 0700), which another user
+    cannot enter; this keeps the user and takes away only what lets root read anything.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
+        if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), f"prctl(PR_CAPBSET_DROP, {cap})")
+
+
+def mode_000_denies(folder: Path) -> str:
+    """Why a folder of mode 000 cannot be tested as unreadable to a process started with
+    :func:`without_mode_override` ("" if it can): such a process must fail to list one."""
+    if os.geteuid() != 0:
+        # The tests write into the folder they made unreadable, which needs root's override.
+        return "needs root: the test writes into a folder it made unreadable to the process"
+    probe = folder / "probe"
+    probe.mkdir()
+    probe.chmod(0)
+    try:
+        listed = subprocess.run(
+            [sys.executable, "-c", "import os, sys; os.listdir(sys.argv[1])", str(probe)],
+            capture_output=True,
+            text=True,
+            preexec_fn=without_mode_override,
+        )
+    except subprocess.SubprocessError as err:  # prctl refused: no CAP_SETPCAP here
+        return f"cannot drop root's override of file modes: {err}"
+    finally:
+        probe.chmod(0o755)
+        probe.rmdir()
+    if listed.returncode == 0:
+        return "a folder of mode 000 stays readable to a process without CAP_DAC_OVERRIDE"
+    return ""
 
 
 # The buyer of delta_orders_csv: outside the CRM, so a new customer once the order lands.

@@ -12,20 +12,33 @@ No sleeps: each step waits for the watcher's output line, with a deadline.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import queue
 import signal
 import subprocess
+import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pytest
-from helpers import NEW_EMAIL, cli, delta_orders_csv, start_cli, warehouse_rows
+from helpers import (
+    NEW_EMAIL,
+    REPO_ROOT,
+    cli,
+    cli_env,
+    delta_orders_csv,
+    mode_000_denies,
+    start_cli,
+    warehouse_rows,
+    without_mode_override,
+)
 
 from pipeline.cli.run_lock import LOCK_FILE
 from pipeline.config import DEMO_AS_OF_FILE
@@ -45,8 +58,19 @@ class Watcher:
     queue: queue.Queue = field(default_factory=queue.Queue)
 
     @classmethod
-    def start(cls, data_dir: Path, **env: str) -> Watcher:
-        proc = start_cli("watch", "--interval", "0.2", data_dir=data_dir, **ENV, **env)
+    def start(cls, data_dir: Path, preexec_fn: Callable[[], None] | None = None, **env: str):  # noqa: ANN206
+        if preexec_fn is None:
+            proc = start_cli("watch", "--interval", "0.2", data_dir=data_dir, **ENV, **env)
+        else:  # start_cli's process, with preexec_fn
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "pipeline", "watch", "--interval", "0.2"],
+                cwd=REPO_ROOT,
+                env=cli_env(data_dir, **ENV, **env),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                preexec_fn=preexec_fn,
+            )
         watcher = cls(proc)
         threading.Thread(target=watcher._read, daemon=True).start()
         return watcher
@@ -218,25 +242,77 @@ def test_a_restarted_watcher_runs_nothing_landed_and_stops_at_once_when_idle(sto
 
 @dataclass
 class Troubles:
-    """A watcher that met, after its start, a missing landing folder, a warehouse file that is
-    not a database, the demo's date file edited wrong, a warehouse held by a DuckDB connection
-    of another process, and then two SIGTERMs during a run; and the ``pipeline run`` after it."""
+    """A watcher that met, after its start, a missing landing folder, an unreadable one (mode
+    000; as root, without root's override of file modes), a warehouse file that is not a
+    database, the demo's date file edited wrong, a warehouse held by a DuckDB connection of
+    another process, and then two SIGTERMs during a run; and the ``pipeline run`` after it."""
 
     data_dir: Path
     watcher: Watcher
     status: int
     recovery: subprocess.CompletedProcess
+    unreadable_untested: str  # why the landing folder was not made unreadable ("" if it was)
+    disk_untested: str  # why the disk was not filled ("" if it was)
+
+
+DISK_BYTES = 128 << 20  # the troubles' small disk: its runs write about 15 MB
+
+
+def small_disk(folder: Path) -> str:
+    """Mount a disk of DISK_BYTES (tmpfs) on the empty ``folder``; why not ("" if mounted)."""
+    if os.geteuid() != 0:
+        return "needs root: the full disk is a small tmpfs mounted for the test"
+    options = f"size={DISK_BYTES},mode=700"
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+    )
+    return "" if done.returncode == 0 else f"cannot mount a small disk: {done.stderr.strip()}"
+
+
+def fill(folder: Path) -> Path:
+    """Write zeros into ``folder/filler.bin`` until its disk is full; the file."""
+    filler = folder / "filler.bin"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        chunk = bytes(1 << 20)
+        while True:
+            try:
+                os.write(fd, chunk)
+            except OSError as err:
+                if err.errno != errno.ENOSPC:
+                    raise
+                return filler
+    finally:
+        os.close(fd)
 
 
 @pytest.fixture(scope="module")
-def troubles(tmp_path_factory: pytest.TempPathFactory) -> Troubles:
+def troubles(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Troubles]:
     data_dir = tmp_path_factory.mktemp("watch_troubles")
+    disk_untested = small_disk(data_dir)
+    try:
+        yield watch_troubles(data_dir, disk_untested)
+    finally:
+        if not disk_untested:
+            subprocess.run(["umount", "--lazy", str(data_dir)], check=True)
+
+
+def watch_troubles(data_dir: Path, disk_untested: str) -> Troubles:
+    """The story of :class:`Troubles` on ``data_dir`` (a small disk of its own unless
+    ``disk_untested`` says why not)."""
     landing = data_dir / "landing"
     landing.mkdir()
     demo_date = data_dir / DEMO_AS_OF_FILE
     demo_date.write_text("2026-10-31\n", encoding="utf-8")
-    # No PIPELINE_AS_OF: each run takes its date from the demo's date file, read per run.
-    watcher = Watcher.start(data_dir, PIPELINE_AS_OF="")
+    untested = mode_000_denies(data_dir)
+    # No PIPELINE_AS_OF: each run takes its date from the demo's date file, read per run. As
+    # root, without root's override of file modes, so that a folder of mode 000 is unreadable
+    # to the watcher as to any user (everything else here is root's own: no other change).
+    watcher = Watcher.start(
+        data_dir, preexec_fn=None if untested else without_mode_override, PIPELINE_AS_OF=""
+    )
     watcher.wait_for("ready, watching")
 
     # The landing folder moved away while the watcher is idle, then back.
@@ -245,16 +321,31 @@ def troubles(tmp_path_factory: pytest.TempPathFactory) -> Troubles:
     (data_dir / "landing.moved").rename(landing)
     watcher.wait_for(f"watching {landing} again")
 
-    # A file lands while warehouse.duckdb is not a DuckDB database, then while the demo's date
-    # file is edited wrong (read first at each look): no run until both are right again.
+    # The landing folder unreadable (as after a chmod or a change of owner): said once; a file
+    # delivered meanwhile is picked up once it is readable again. It lands while
+    # warehouse.duckdb is not a DuckDB database, then while the demo's date file is edited
+    # wrong (read first at each look), then while the disk is full: no run until all three
+    # are right again.
+    if not untested:
+        landing.chmod(0)
+        watcher.wait_for(f"configuration error: cannot read {landing}")
     warehouse = data_dir / "warehouse.duckdb"
     warehouse.write_text("not a database\n", encoding="utf-8")
     drop(data_dir, "orders_late_1.csv", delta_orders_csv("2026-10-30 10:00:00"))
+    if not untested:
+        landing.chmod(0o755)
+        watcher.wait_for(f"watching {landing} again")
     watcher.wait_for("cannot open the run lock or the warehouse")
     demo_date.write_text("31/10/2026\n", encoding="utf-8")
     watcher.wait_for("not a date")
+    right_date = data_dir / ".as_of.right"  # written now: there is no room for it later
+    right_date.write_text("2026-10-31\n", encoding="utf-8")
+    filler = None if disk_untested else fill(data_dir)
     warehouse.unlink()
-    demo_date.write_text("2026-10-31\n", encoding="utf-8")
+    right_date.replace(demo_date)
+    if filler is not None:
+        watcher.wait_for(f"the disk holding {data_dir} is full")
+        filler.unlink()
     watcher.wait_for("new files: crm/orders/orders_late_1.csv")
     watcher.wait_for("exit status")
 
@@ -277,7 +368,7 @@ def troubles(tmp_path_factory: pytest.TempPathFactory) -> Troubles:
     watcher.proc.send_signal(signal.SIGTERM)
     status = watcher.ended()
     recovery = cli("run", data_dir=data_dir, PIPELINE_AS_OF="")
-    return Troubles(data_dir, watcher, status, recovery)
+    return Troubles(data_dir, watcher, status, recovery, untested, disk_untested)
 
 
 def test_configuration_errors_after_the_start_are_said_once_and_the_watcher_carries_on(
@@ -304,6 +395,44 @@ def test_configuration_errors_after_the_start_are_said_once_and_the_watcher_carr
     assert [line for line in lines if line.startswith("exit status")] == [
         "exit status 0: the run succeeded and every file landed whole"
     ], out
+
+
+def test_an_unreadable_landing_folder_is_said_once_and_its_file_run_when_readable_again(
+    troubles: Troubles,
+) -> None:
+    if troubles.unreadable_untested:
+        pytest.skip(troubles.unreadable_untested)
+    lines = troubles.watcher.lines
+    out = "\n".join(lines)
+    landing = troubles.data_dir / "landing"
+    # Said once although the watcher looked every 0.2 s while the folder was mode 000: the
+    # first entity folder's stat fails (no search permission on landing/).
+    unreadable = [line for line in lines if "cannot read" in line]
+    assert len(unreadable) == 1, out
+    assert unreadable[0].startswith(
+        f"configuration error: cannot read {landing}: [Errno 13] Permission denied: '{landing}/"
+    )
+    assert unreadable[0].endswith("'; trying again at each look")
+    # Back after the folder was moved away and after it was unreadable.
+    assert lines.count(f"watching {landing} again") == 2, out
+    # The file delivered while it was unreadable ran once the warehouse and date were right.
+    assert "new files: crm/orders/orders_late_1.csv" in out
+
+
+def test_a_full_disk_is_said_once_and_the_file_run_when_there_is_room(troubles: Troubles) -> None:
+    if troubles.disk_untested:
+        pytest.skip(troubles.disk_untested)
+    lines = troubles.watcher.lines
+    out = "\n".join(lines)
+    # Said once while the disk stayed full (looks every 0.2 s), instead of a run failing with
+    # SQLite's "disk I/O error"; the file ran, once, when there was room again.
+    full = [line for line in lines if "is full" in line]
+    assert full == [
+        f"the disk holding {troubles.data_dir} is full (less than 1 MiB free): no run until "
+        "there is room; trying again at each look"
+    ], out
+    assert lines.index(full[0]) < lines.index("new files: crm/orders/orders_late_1.csv")
+    assert "disk I/O error" not in out
 
 
 def test_a_second_signal_during_a_run_ends_the_watcher_at_once_with_130(

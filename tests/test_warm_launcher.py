@@ -8,15 +8,24 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import shutil
+import signal
 import subprocess
 import sys
 import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pytest
+from helpers import REPO_ROOT
 
 from pipeline.automation.instance import DAGSTER_YAML, ensure_instance_config
+from pipeline.automation.loaded_code import LoadedCode, installed_packages
 from pipeline.automation.warm_launcher import (
     LAUNCHER_TAG,
     RUN_PID_TAG,
@@ -47,6 +56,42 @@ def test_code_fingerprint_changes_with_code_only(tmp_path: Path) -> None:
     assert code_fingerprint(root) != first
 
 
+def test_loaded_code_names_what_changed_in_the_code_and_the_packages(tmp_path: Path) -> None:
+    root = _code_tree(tmp_path / "repo")
+    site, shadowed = tmp_path / "site", tmp_path / "later"
+    for folder in ("dagster-1.13.0.dist-info", "polars-1.2.0.dist-info", "gone-0.1.dist-info"):
+        (site / folder).mkdir(parents=True)
+    os.utime(site / "polars-1.2.0.dist-info", ns=(10**18, 10**18))
+    # A second copy later on the path is not the one imported: left out.
+    (shadowed / "dagster-9.9.dist-info").mkdir(parents=True)
+    path = [str(site), str(shadowed), str(tmp_path / "python311.zip")]  # the zip: not a folder
+    before = LoadedCode.now(root, path)
+    assert installed_packages(path) == {
+        "dagster": ("1.13.0", (site / "dagster-1.13.0.dist-info").stat().st_mtime_ns),
+        "gone": ("0.1", (site / "gone-0.1.dist-info").stat().st_mtime_ns),
+        "polars": ("1.2.0", 10**18),
+    }
+    assert LoadedCode.now(root, path).changes_since(before) == ""
+    # An upgrade (uv renames the folder), a reinstall (a new folder: a new mtime), an
+    # uninstall, a new package; a file changed, one added, one removed.
+    (site / "dagster-1.13.0.dist-info").rename(site / "dagster-1.13.1.dist-info")
+    os.utime(site / "polars-1.2.0.dist-info", ns=(2 * 10**18, 2 * 10**18))
+    (site / "gone-0.1.dist-info").rmdir()
+    (site / "newpkg-2.0.dist-info").mkdir()
+    (root / "pipeline" / "a.py").write_text("x = 2  # longer\n", encoding="utf-8")
+    (root / "pipeline" / "b.py").write_text("y = 1\n", encoding="utf-8")
+    (root / "sql" / "m.sql").unlink()
+    after = LoadedCode.now(root, path)
+    assert after.digest() != before.digest()
+    # By hand: files in path order, then packages by name, removed ones last, three named.
+    assert after.changes_since(before) == (
+        "the project's code changed since the worker loaded it: pipeline/a.py changed, "
+        "pipeline/b.py added, sql/m.sql removed; the installed packages changed since the "
+        "worker loaded them: dagster 1.13.0 → 1.13.1, newpkg 2.0 installed, "
+        "polars 1.2.0 reinstalled and 1 more"
+    )
+
+
 def test_no_worker_no_address_or_no_listener(tmp_path: Path) -> None:
     assert request_warm_run(tmp_path, "r1", "{}") == (
         None,
@@ -72,8 +117,9 @@ def _serve_one(worker: Worker) -> threading.Thread:
 
 def test_worker_refuses_when_its_code_changed_and_asks_to_restart(tmp_path: Path) -> None:
     root = _code_tree(tmp_path / "repo")
-    worker = Worker(tmp_path, code="the code at load", root=root)
+    worker = Worker(tmp_path, code=LoadedCode.now(root), root=root)
     worker.publish()
+    (root / "sql" / "m.sql").write_text("select 2 as changed\n", encoding="utf-8")
     thread = _serve_one(worker)
     try:
         pid, why = request_warm_run(tmp_path, "r1", "{}")
@@ -81,16 +127,15 @@ def test_worker_refuses_when_its_code_changed_and_asks_to_restart(tmp_path: Path
         thread.join(timeout=30)  # the loop ends by itself: restart requested
         worker.close()
     assert pid is None
-    assert why == (
-        "the warm run worker refused the run: the project's code changed since the worker loaded it"
-    )
-    assert worker.restart and not thread.is_alive()
+    changed = "the project's code changed since the worker loaded it: sql/m.sql changed"
+    assert why == f"the warm run worker refused the run: {changed}"
+    assert worker.restart == changed and not thread.is_alive()
     assert not state_path(tmp_path).exists()  # its address is gone with it
 
 
 def test_worker_refuses_to_fork_with_another_thread(tmp_path: Path) -> None:
     root = _code_tree(tmp_path / "repo")
-    worker = Worker(tmp_path, code=code_fingerprint(root), root=root)
+    worker = Worker(tmp_path, code=LoadedCode.now(root), root=root)
     worker.publish()
     # Serving from a thread: that thread is not the main one, so forking is refused.
     thread = _serve_one(worker)
@@ -103,6 +148,36 @@ def test_worker_refuses_to_fork_with_another_thread(tmp_path: Path) -> None:
     assert pid is None
     assert why.startswith("the warm run worker refused the run: unsafe to fork: ")
     assert "thread serve-under-test" in why
+
+
+def test_worker_listens_again_when_its_socket_is_removed(tmp_path: Path) -> None:
+    root = _code_tree(tmp_path / "repo")
+    worker = Worker(tmp_path, code=LoadedCode.now(root), root=root)
+    worker.publish()
+    first = worker.socket_path
+    worker.keep_address()  # nothing removed: nothing to do
+    assert worker.socket_path == first
+    shutil.rmtree(first.parent)  # as a cleaner of /tmp does to an old folder
+    worker.keep_address()
+    assert worker.socket_path != first and worker.socket_path.exists()
+    address = json.loads(state_path(tmp_path).read_text(encoding="utf-8"))
+    assert address["socket"] == str(worker.socket_path)
+    thread = _serve_one(worker)
+    try:
+        # Reachable at the new address: it answers (forking is refused only because the
+        # loop serves from a thread here).
+        pid, why = request_warm_run(tmp_path, "r1", "{}")
+    finally:
+        worker.stopping = True
+        thread.join(timeout=30)
+        worker.close()
+    assert pid is None and "unsafe to fork: thread serve-under-test" in why
+    # With its instance home gone too (a data directory deleted), no error: it listens.
+    worker = Worker(tmp_path / "gone", code=LoadedCode.now(root), root=root)
+    shutil.rmtree(worker.socket_path.parent)
+    worker.keep_address()
+    assert worker.socket_path.exists() and not (tmp_path / "gone").exists()
+    worker.close()
 
 
 def test_fork_hazards_name_open_duckdb_files(tmp_path: Path) -> None:
@@ -172,3 +247,218 @@ def test_warm_child_alive_only_for_a_worker_child() -> None:
             proc.stdin.close()
             proc.wait()
     assert not warm_child_alive(proc.pid)
+
+
+# A real worker, as `python -m pipeline ui` starts it, on a copy of the code (so that the code
+# can change without touching the checkout) and a folder of packages on its PYTHONPATH (so that
+# a package can be "upgraded" without touching .venv).
+WORKER_DEADLINE = 180.0  # seconds for one awaited line: a warm-up takes about 5 s idle
+AS_OF = "2026-10-31"
+BROKEN = "pipeline/automation/schedules.py"  # imported by the warm-up, not by the worker's start
+
+
+class WorkerProcess:
+    """``python -m pipeline.automation.warm_worker`` and every line it printed (its children's
+    output included: they inherit its stdout and stderr)."""
+
+    def __init__(self, code: Path, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "pipeline.automation.warm_worker"],
+            cwd=code,  # first on sys.path: the copy's `pipeline` is imported, not the checkout's
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self.queue: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.queue.put(line.rstrip("\n"))
+        self.queue.put(None)
+
+    def wait_for(self, text: str) -> str:
+        """The next line holding ``text``; fails at the deadline or when the worker ends."""
+        end = time.monotonic() + WORKER_DEADLINE
+        while (left := end - time.monotonic()) > 0:
+            try:
+                line = self.queue.get(timeout=left)
+            except queue.Empty:
+                break
+            if line is None:
+                pytest.fail(f"worker ended before {text!r}:\n" + "\n".join(self.lines[-60:]))
+            self.lines.append(line)
+            if text in line:
+                return line
+        pytest.fail(f"no {text!r} within {WORKER_DEADLINE} s:\n" + "\n".join(self.lines[-60:]))
+
+
+def _settings_run(instance: dg.DagsterInstance, code: Path) -> dg.DagsterRun:
+    """A run of the asset ``pipeline_settings`` (the launchpad's shortest run), its job
+    reconstructed from the copy of the code, as a run of the code location is."""
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+    repository = ReconstructableRepository.for_module(
+        "pipeline.definitions", "defs", working_directory=str(code)
+    )
+    job = repository.get_reconstructable_job("__ASSET_JOB")
+    selection = frozenset({dg.AssetKey("pipeline_settings")})
+    return instance.create_run_for_job(
+        job_def=job.get_definition().get_subset(asset_selection=selection),
+        job_code_origin=job.get_python_origin(),
+        asset_selection=selection,
+    )
+
+
+def _launch(instance: dg.DagsterInstance, run: dg.DagsterRun) -> int:
+    """Launch ``run`` with the instance's launcher; the pid of the warm child it went to."""
+    from dagster._core.launcher import LaunchRunContext
+
+    # No workspace: the warm path does not read it (a cold launch would fail here, loudly).
+    instance.run_launcher.launch_run(LaunchRunContext(dagster_run=run, workspace=None))
+    tags = instance.get_run_by_id(run.run_id).tags
+    assert tags[LAUNCHER_TAG] == "warm", tags
+    return int(tags[RUN_PID_TAG])
+
+
+@dataclass
+class WorkerStory:
+    """What a real worker did: a killed run, a refused one, two restarts, a run after them."""
+
+    worker: WorkerProcess
+    killed: dg.DagsterRun
+    killed_pid: int
+    recovered: list[str]
+    killed_status: dg.DagsterRunStatus
+    refusal: tuple[int | None, str]
+    run: dg.DagsterRun
+    run_status: dg.DagsterRunStatus
+    as_of: list[tuple]
+    exit_code: int
+    address_left: bool
+
+
+@pytest.fixture(scope="module")
+def worker_story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerStory]:
+    from pipeline.automation.instance import recover_interrupted_runs
+    from pipeline.automation.loaded_code import CODE_DIRS, CODE_FILES
+
+    base = tmp_path_factory.mktemp("warm_worker")
+    code, site, data = base / "code", base / "site", base / "data"
+    for folder in CODE_DIRS:
+        shutil.copytree(REPO_ROOT / folder, code / folder, ignore=shutil.ignore_patterns("__py*"))
+    for name in CODE_FILES:
+        shutil.copy2(REPO_ROOT / name, code / name)
+    (site / "fakepkg-1.0.dist-info").mkdir(parents=True)
+    home = ensure_instance_config(data / "dagster_home")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIPELINE_", "DAGSTER_"))}
+    env.update(
+        DAGSTER_HOME=str(home),
+        PIPELINE_DATA_DIR=str(data),
+        PIPELINE_AS_OF=AS_OF,
+        PYTHONPATH=str(site),
+    )
+    worker = WorkerProcess(code, env)
+    try:
+        worker.wait_for("warm run worker ready after")
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            # 1. A run whose child is killed mid-step (as the OOM killer would): the test holds
+            # the warehouse's write lock, so the step is surely waiting for it when killed.
+            killed = _settings_run(instance, code)
+            holder = duckdb.connect(str(data / "warehouse.duckdb"))
+            try:
+                killed_pid = _launch(instance, killed)
+                worker.wait_for(f"{killed.run_id} - {killed_pid} - pipeline_settings - STEP_START")
+                os.kill(killed_pid, signal.SIGKILL)
+                worker.wait_for(f"(pid {killed_pid}) was ended by SIGKILL")
+            finally:
+                holder.close()
+            # What the interrupted_runs sensor does at its next tick (`make ui`'s daemon).
+            recovered = recover_interrupted_runs(instance)
+            killed_status = instance.get_run_by_id(killed.run_id).status
+
+            # 2. The code changes (and does not import: a save mid-edit) and a package is
+            # upgraded: the next request is refused, saying what changed, and the worker
+            # restarts; the new code fails to load, said; put right, the worker is back.
+            schedules = code / BROKEN
+            original = schedules.read_text(encoding="utf-8")
+            schedules.write_text(original + "\nthis is not python(\n", encoding="utf-8")
+            (site / "fakepkg-1.0.dist-info").rename(site / "fakepkg-2.0.dist-info")
+            refusal = request_warm_run(home, "refused-run", "{}")
+            worker.wait_for("warm run worker: restarting to load the new code (")
+            worker.wait_for("warm run worker: cannot load the code")
+            schedules.write_text(original, encoding="utf-8")
+            worker.wait_for("warm run worker: restarting to load the new code (")
+            worker.wait_for("warm run worker ready after")
+
+            # 3. A run after the restarts: warm, and it does its work (the killed run's slot
+            # in the warehouse pool was freed by the recovery).
+            run = _settings_run(instance, code)
+            pid = _launch(instance, run)
+            worker.wait_for(f"{run.run_id} - {pid} - RUN_SUCCESS")
+            run_status = instance.get_run_by_id(run.run_id).status
+        with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
+            as_of = con.sql("select as_of::text from meta.pipeline_settings").fetchall()
+        worker.proc.send_signal(signal.SIGTERM)
+        exit_code = worker.proc.wait(timeout=WORKER_DEADLINE)
+        yield WorkerStory(
+            worker,
+            killed,
+            killed_pid,
+            recovered,
+            killed_status,
+            refusal,
+            run,
+            run_status,
+            as_of,
+            exit_code,
+            state_path(home).exists(),
+        )
+    finally:
+        if worker.proc.poll() is None:
+            worker.proc.kill()
+            worker.proc.wait()
+
+
+@pytest.mark.e2e
+def test_a_killed_child_is_said_and_its_run_recovered(worker_story: WorkerStory) -> None:
+    story = worker_story
+    said = [line for line in story.worker.lines if "was ended by SIGKILL" in line]
+    assert said == [
+        f"warm run worker: the process of run {story.killed.run_id} (pid {story.killed_pid}) "
+        "was ended by SIGKILL; a run it left unfinished is marked failed by the "
+        "interrupted_runs sensor"
+    ]
+    assert story.recovered == [story.killed.run_id]
+    assert story.killed_status == dg.DagsterRunStatus.FAILURE
+
+
+@pytest.mark.e2e
+def test_a_code_change_and_a_package_upgrade_restart_the_worker_saying_why(
+    worker_story: WorkerStory,
+) -> None:
+    story = worker_story
+    code = f"the project's code changed since the worker loaded it: {BROKEN} changed"
+    packages = "the installed packages changed since the worker loaded them: fakepkg 1.0 → 2.0"
+    # The launcher gets the reason (it launches that run cold, and puts it in the run's log).
+    assert story.refusal == (None, f"the warm run worker refused the run: {code}; {packages}")
+    restarts = [line for line in story.worker.lines if "restarting to load" in line]
+    assert restarts == [
+        f"warm run worker: restarting to load the new code ({code}; {packages})",
+        f"warm run worker: restarting to load the new code ({code})",  # the file put right
+    ]
+    out = "\n".join(story.worker.lines)
+    assert "SyntaxError" in out and out.count("warm run worker ready after") == 2
+
+
+@pytest.mark.e2e
+def test_a_run_after_the_restarts_runs_warm_and_the_worker_stops_cleanly(
+    worker_story: WorkerStory,
+) -> None:
+    assert worker_story.run_status == dg.DagsterRunStatus.SUCCESS
+    assert worker_story.as_of == [(AS_OF,)]  # the worker's PIPELINE_AS_OF, recorded by the run
+    assert worker_story.exit_code == 0
+    assert not worker_story.address_left

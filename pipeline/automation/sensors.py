@@ -11,6 +11,7 @@ anyway.
 
 import hashlib
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,10 +49,15 @@ class Observation:
 
 @dataclass
 class LandingState:
-    """The sensor cursor: files being watched and hashes already requested (oldest first)."""
+    """The sensor cursor: files being watched and hashes already requested (oldest first).
+
+    ``unreadable`` is what the scan that made this state could not read (a folder or a file,
+    path under landing/ with the reason); not kept in the cursor: every scan looks again.
+    """
 
     files: dict[str, Observation] = field(default_factory=dict)
     requested: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list, compare=False)
 
     def to_cursor(self) -> str:
         """Serialise for ``SensorResult(cursor=...)``."""
@@ -115,20 +121,40 @@ def is_delivery(path: Path) -> bool:
     return not name.endswith(TEMP_SUFFIXES + MARKER_SUFFIXES)
 
 
-def landing_deliveries(landing_dir: Path) -> dict[str, tuple[str, Path]]:
-    """Every delivery under the entities' folders: path under landing/ -> (entity, path)."""
+def landing_listing(landing_dir: Path) -> tuple[dict[str, tuple[str, Path]], list[str]]:
+    """Every delivery under the entities' folders (path under landing/ -> (entity, path)),
+    and the folders under them that cannot be listed ("crm/orders/2026/: Permission denied").
+
+    A folder that cannot be listed is said, not skipped in silence: its files would never
+    land. ``landing/`` itself unreadable raises (the caller says the whole folder is lost).
+    """
     found: dict[str, tuple[str, Path]] = {}
+    unreadable: list[str] = []
+
+    def note(err: OSError) -> None:
+        rel = Path(err.filename).relative_to(landing_dir).as_posix()
+        unreadable.append(f"{rel}/: {err.strerror}")
+
     for entity in ENTITIES.values():
         folder = landing_dir / entity.landing_path
         if not folder.is_dir():
             continue
-        for path in folder.rglob("*"):
-            rel = path.relative_to(landing_dir)
-            hidden = any(part.startswith(".") for part in rel.parts)
-            # A link is a delivery to refuse (ingestion says why), never followed here.
-            if (path.is_symlink() or path.is_file()) and not hidden and is_delivery(path):
-                found[rel.as_posix()] = (entity.name, path)
-    return found
+        for top, dirs, names in os.walk(folder, onerror=note):
+            here = Path(top)
+            # A link to a folder is a delivery to refuse (ingestion says why), never followed;
+            # a hidden folder (a sync tool's) is never looked into.
+            links = [d for d in dirs if (here / d).is_symlink()]
+            dirs[:] = sorted(d for d in dirs if d not in links and not d.startswith("."))
+            for name in sorted(names + links):
+                path = here / name
+                if (path.is_symlink() or path.is_file()) and is_delivery(path):
+                    found[path.relative_to(landing_dir).as_posix()] = (entity.name, path)
+    return found, unreadable
+
+
+def landing_deliveries(landing_dir: Path) -> dict[str, tuple[str, Path]]:
+    """Every delivery under the entities' folders: path under landing/ -> (entity, path)."""
+    return landing_listing(landing_dir)[0]
 
 
 def has_marker(path: Path) -> bool:
@@ -151,7 +177,8 @@ def scan(
     files: dict[str, Observation] = {}
     batch: dict[str, tuple[str, str]] = {}
     waiting: list[str] = []
-    for rel, (entity, path) in sorted(landing_deliveries(landing_dir).items()):
+    deliveries, unreadable = landing_listing(landing_dir)
+    for rel, (entity, path) in sorted(deliveries.items()):
         try:
             st = path.lstat()
         except FileNotFoundError:
@@ -160,14 +187,19 @@ def scan(
         if seen is None or (seen.size, seen.mtime_ns) != (st.st_size, st.st_mtime_ns):
             seen = Observation(st.st_size, st.st_mtime_ns, now)
         if seen.sha256 is None and (has_marker(path) or now - seen.since >= settle):
-            seen = Observation(seen.size, seen.mtime_ns, seen.since, delivery_sha256(path))
+            try:
+                seen = Observation(seen.size, seen.mtime_ns, seen.since, delivery_sha256(path))
+            except PermissionError as err:  # said, hashed at a later look; the others go on
+                files[rel] = seen
+                unreadable.append(f"{rel}: {err.strerror}")
+                continue
         files[rel] = seen
         if seen.sha256 is None:
             waiting.append(rel)
         elif seen.sha256 not in requested:
             batch[rel] = (entity, seen.sha256)
     new_hashes = sorted({sha for _, sha in batch.values()})
-    next_state = LandingState(files=files, requested=[*state.requested, *new_hashes])
+    next_state = LandingState(files, [*state.requested, *new_hashes], unreadable)
     return (Batch(batch) if batch else None), next_state, waiting
 
 
@@ -207,13 +239,19 @@ def build_landing_sensor(minimum_interval_seconds: int | None = None) -> dg.Sens
                 skip_reason=f"no landing folder at {landing_dir}", cursor=state.to_cursor()
             )
         batch, next_state, waiting = scan(landing_dir, state, time.time(), settle_seconds())
+        cannot = ""
+        if next_state.unreadable:
+            cannot = f"cannot read {', '.join(next_state.unreadable[:5])} (tried at each tick)"
         if batch is None:
             reason = (
                 f"waiting for {len(waiting)} file(s) to settle: {', '.join(waiting[:5])}"
                 if waiting
                 else "no new files"
             )
+            reason = f"{reason}; {cannot}" if cannot else reason
             return dg.SensorResult(skip_reason=reason, cursor=next_state.to_cursor())
+        if cannot:
+            context.log.warning(f"{cannot}; the other files are requested")
         if context.repository_def is None:
             raise dg.DagsterInvariantViolationError("landing_files needs the code location")
         keys = run_selection(batch, context.repository_def.asset_graph, context.instance)

@@ -16,8 +16,17 @@ thread pool, shut down after the warm-up) and no open DuckDB file. It never open
 warehouse, nor a Dagster instance: the child makes its own from the launcher's instance ref.
 
 A code change must not run stale code: every request compares the project's files (names,
-sizes, modification times) with those at load; if they differ the worker refuses the run (the
-launcher launches it cold) and restarts itself (``exec``) to load the new code.
+sizes, modification times) and the installed packages (their metadata folders) with those at
+load (:mod:`pipeline.automation.loaded_code`); if they differ the worker refuses the run (the
+launcher launches it cold), says what changed, and restarts itself (``exec``) to load the new
+code. New code that does not load (a syntax error saved mid-edit, a package that does not
+import) is said with its traceback; the worker then waits, without an address (runs are
+cold), until the code or the packages change again, and tries once more.
+
+A long-lived process: it looks every second for its socket (a cleaner of ``/tmp`` may remove
+it) and listens on a new one if it is gone; a child that ends by a signal
+(killed, crashed) or with a status other than 0 is said with its run (the run itself is marked
+failed by the ``interrupted_runs`` sensor, as for any run whose process is gone).
 
 Its address is ``<DAGSTER_HOME>/warm_worker.json`` (pid, socket path, code fingerprint); the
 socket lives in a private temporary folder, as a socket path is limited to about 100 bytes.
@@ -26,7 +35,6 @@ socket lives in a private temporary folder, as a socket path is limited to about
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import select
@@ -39,32 +47,18 @@ import threading
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from pipeline.automation.loaded_code import REPO_ROOT, LoadedCode
+
 STATE_FILE = "warm_worker.json"
-# What a run's code is made of: the definitions, the SQL models, the suites.
-CODE_DIRS = ("pipeline", "assets", "sql", "expectations")
-CODE_FILES = ("workspace.yaml", "pyproject.toml")
-CODE_SUFFIXES = (".py", ".sql", ".json", ".yaml", ".yml", ".toml")
 REQUEST_TIMEOUT_SECONDS = 10.0
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 LOOK_SECONDS = 1.0  # how often the idle worker reaps finished children and checks for a stop
 
 
 def code_fingerprint(root: Path = REPO_ROOT) -> str:
-    """A hash of the name, size and modification time of every code file of the project.
-
-    Stat only (a few hundred files, a few milliseconds): the worker compares it per run.
-    """
-    digest = hashlib.sha256()
-    paths = [root / name for name in CODE_FILES if (root / name).is_file()]
-    for folder in CODE_DIRS:
-        if (root / folder).is_dir():
-            paths += [p for p in (root / folder).rglob("*") if p.suffix in CODE_SUFFIXES]
-    for path in sorted(paths):
-        with contextlib.suppress(FileNotFoundError):  # removed while we looked: still a change
-            st = path.stat()
-            digest.update(f"{path.relative_to(root)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
+    """One hash of the project's code files under ``root`` and the installed packages
+    (:class:`~pipeline.automation.loaded_code.LoadedCode`); stat only, a few milliseconds."""
+    return LoadedCode.now(root).digest()
 
 
 def state_path(home: Path) -> Path:
@@ -145,12 +139,26 @@ def execute_in_child(run_id: str, instance_ref: str) -> int:
 class Worker:
     """The warm parent: serves run requests on a Unix socket and forks a child per run."""
 
-    def __init__(self, home: Path, code: str, root: Path = REPO_ROOT) -> None:
+    def __init__(
+        self,
+        home: Path,
+        code: LoadedCode,
+        root: Path = REPO_ROOT,
+        search_path: list[str] | None = None,
+    ) -> None:
         self.home = Path(home)
         self.root = root
         self.code = code  # taken before the warm-up: a change during it counts as a change
+        # The package folders ``code`` was taken from: a folder the warm-up added to sys.path
+        # must not count as a change (a restart at every request).
+        self.search_path = list(sys.path if search_path is None else search_path)
         self.stopping = False
-        self.restart = False
+        self.restart = ""  # why the worker must restart to load new code ("" while it need not)
+        self.children: dict[int, str] = {}  # pid -> run id, until reaped
+        self._bind()
+
+    def _bind(self) -> None:
+        """A listening socket in a new private folder."""
         self._dir = Path(tempfile.mkdtemp(prefix="pipeline-warm-"))  # mode 0700: ours only
         self.socket_path = self._dir / "worker.sock"
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -159,10 +167,26 @@ class Worker:
 
     def publish(self) -> None:
         """Write the address file the launcher reads (atomically: never half a file)."""
-        doc = {"pid": os.getpid(), "socket": str(self.socket_path), "code": self.code}
+        doc = {"pid": os.getpid(), "socket": str(self.socket_path), "code": self.code.digest()}
         tmp = state_path(self.home).with_suffix(".tmp")
         tmp.write_text(json.dumps(doc), encoding="utf-8")
         os.replace(tmp, state_path(self.home))
+
+    def keep_address(self) -> None:
+        """Listen on a new socket if ours was removed (a cleaner of ``/tmp`` removes old
+        folders): a long-lived worker must stay reachable. A removed address file is left
+        removed: that is how ``bench/ui_delivery.py`` has runs launched cold."""
+        if self.socket_path.exists():
+            return
+        self.listener.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
+        self._bind()
+        print(
+            f"warm run worker: its socket was removed; listening again on {self.socket_path}",
+            flush=True,
+        )
+        with contextlib.suppress(OSError):  # the instance home is gone (its data directory)
+            self.publish()
 
     def close(self) -> None:
         """Remove the address file (if still ours) and the socket."""
@@ -173,12 +197,25 @@ class Worker:
         self.listener.close()
         shutil.rmtree(self._dir, ignore_errors=True)
 
-    @staticmethod
-    def reap() -> None:
-        """Collect finished children, also those forked before a restart (no zombies)."""
+    def reap(self) -> None:
+        """Collect finished children, also those forked before a restart (no zombies); say
+        which run's child ended by a signal or with a status other than 0."""
         with contextlib.suppress(ChildProcessError):
-            while os.waitpid(-1, os.WNOHANG)[0]:
-                pass
+            while (ended := os.waitpid(-1, os.WNOHANG))[0]:
+                pid, status = ended
+                run_id = self.children.pop(pid, None)
+                if os.WIFSIGNALED(status):
+                    how = f"was ended by {signal.Signals(os.WTERMSIG(status)).name}"
+                elif os.waitstatus_to_exitcode(status) != 0:
+                    how = f"exited with status {os.waitstatus_to_exitcode(status)}"
+                else:
+                    continue  # the run reported its own outcome, failed runs included
+                of = f"of run {run_id} " if run_id else ""
+                print(
+                    f"warm run worker: the process {of}(pid {pid}) {how}; a run it left "
+                    "unfinished is marked failed by the interrupted_runs sensor",
+                    flush=True,
+                )
 
     def serve(self) -> None:
         """Answer requests until stopped or until the code changed."""
@@ -186,22 +223,26 @@ class Worker:
             ready, _, _ = select.select([self.listener], [], [], LOOK_SECONDS)
             self.reap()
             if ready and not self.stopping:
-                conn, _ = self.listener.accept()
-                with conn:
-                    conn.settimeout(REQUEST_TIMEOUT_SECONDS)
-                    with contextlib.suppress(OSError, ValueError):
-                        self.answer(conn)
+                with contextlib.suppress(OSError):  # a launcher that gave up before we accepted
+                    conn, _ = self.listener.accept()
+                    with conn:
+                        conn.settimeout(REQUEST_TIMEOUT_SECONDS)
+                        with contextlib.suppress(OSError, ValueError):
+                            self.answer(conn)
+            if not self.stopping and not self.restart:
+                self.keep_address()
 
     def answer(self, conn: socket.socket) -> None:
         """Read one request (a JSON line: run_id, instance_ref), fork its child, reply."""
         request = json.loads(conn.makefile("rb").readline())
-        if code_fingerprint(self.root) != self.code:
-            self.restart = True
-            reply = {"refused": "the project's code changed since the worker loaded it"}
+        if changed := LoadedCode.now(self.root, self.search_path).changes_since(self.code):
+            self.restart = changed
+            reply = {"refused": changed}
         elif hazards := fork_hazards():
             reply = {"refused": "unsafe to fork: " + ", ".join(hazards)}
         else:
             pid = self.fork(request["run_id"], request["instance_ref"], conn)
+            self.children[pid] = request["run_id"]
             reply = {"pid": pid}
         conn.sendall(json.dumps(reply).encode() + b"\n")
 
@@ -230,21 +271,62 @@ class Worker:
         return pid
 
 
-def _stop(worker: Worker):  # noqa: ANN202 - a signal handler
+class _Stopped:
+    """Set by SIGINT/SIGTERM while the worker waits for loadable code."""
+
+    stopping = False
+
+
+def _stop(worker: Worker | type[_Stopped]):  # noqa: ANN202 - a signal handler
     def handle(_signo: int, _frame: object) -> None:
         worker.stopping = True
 
     return handle
 
 
+def restart(why: str) -> None:
+    """Load the code again in a new program image (same pid, so the children forked before
+    stay ours to reap); never returns."""
+    print(f"warm run worker: restarting to load the new code ({why})", flush=True)
+    os.execv(sys.executable, [sys.executable, "-m", "pipeline.automation.warm_worker"])
+
+
+def wait_for_change(code: LoadedCode, search_path: list[str], root: Path = REPO_ROOT) -> str:
+    """Wait until the code or the installed packages (in the folders of ``search_path``)
+    differ from ``code``: what changed, or "" when stopped by SIGINT/SIGTERM first."""
+    for signo in STOP_SIGNALS:
+        signal.signal(signo, _stop(_Stopped))
+    while not _Stopped.stopping:
+        time.sleep(LOOK_SECONDS)  # a signal's handler runs, then the sleep goes on: one look
+        if _Stopped.stopping:
+            break
+        if changed := LoadedCode.now(root, search_path).changes_since(code):
+            return changed
+    return ""
+
+
 def main() -> int:
     """Warm up, publish the address, serve until SIGINT/SIGTERM; restart on a code change."""
     home = Path(os.environ["DAGSTER_HOME"])
     print(f"warm run worker: loading the code (pid {os.getpid()}) …", flush=True)
-    code = code_fingerprint()
-    seconds = warm_up()
-    worker = Worker(home, code)
-    for signo in (signal.SIGINT, signal.SIGTERM):
+    search_path = list(sys.path)
+    code = LoadedCode.now(search_path=search_path)
+    try:
+        seconds = warm_up()
+    except Exception:  # noqa: BLE001 - new code that does not load: said, then waited out
+        import traceback
+
+        traceback.print_exc()
+        print(
+            "warm run worker: cannot load the code (the error above); runs are launched cold "
+            "until the code or the installed packages change and it loads",
+            flush=True,
+        )
+        if changed := wait_for_change(code, search_path):
+            restart(changed)
+        return 0
+    worker = Worker(home, code, search_path=search_path)
+    for signo in STOP_SIGNALS:
         signal.signal(signo, _stop(worker))
     worker.publish()
     print(f"warm run worker ready after {seconds:.1f} s", flush=True)
@@ -253,8 +335,7 @@ def main() -> int:
     finally:
         worker.close()
     if worker.restart:
-        print("warm run worker: the code changed, restarting to load it", flush=True)
-        os.execv(sys.executable, [sys.executable, "-m", "pipeline.automation.warm_worker"])
+        restart(worker.restart)
     return 0
 
 

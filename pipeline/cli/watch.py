@@ -16,7 +16,9 @@ DuckDB shell holding the warehouse makes it wait for the next look, said once). 
 ingest ledger already has (landed, skipped or refused) start no run. A failed run, or one with
 refused files, is reported and the watcher carries on. So does a configuration error found after
 the start (landing/ gone or unreadable, the demo's date file edited wrong, a warehouse DuckDB
-cannot open): said once, checked again at each look.
+cannot open, a full disk): said once, checked again at each look. A folder or file inside
+landing/ that cannot be read is said too (once), while the other files run; it runs once it can
+be read.
 
 Signals: SIGINT or SIGTERM while idle ends the watcher at once with status 0; during a run it
 says "stopping after this run", lets the run finish and then ends with 0; a second one during
@@ -29,6 +31,7 @@ import contextlib
 import gc
 import io
 import os
+import shutil
 import signal
 import sys
 import time
@@ -45,6 +48,18 @@ from pipeline.cli.run import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, EXIT_STATUSES
 DEFAULT_INTERVAL_SECONDS = 5.0
 TRIGGER = "watch"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# Less room than this on the data directory's disk counts as full: a run started then failed
+# before its first step with SQLite's "disk I/O error" and a page of traceback, and its files
+# were not tried again. The watcher waits for room instead, said once, and then runs them.
+MIN_FREE_BYTES = 1 << 20
+
+
+def disk_full(folder: Path) -> str:
+    """Why no run can write into ``folder`` now ("" if one can): the disk holding it is full
+    (room for this user, as ``df`` shows it)."""
+    if shutil.disk_usage(folder).free >= MIN_FREE_BYTES:
+        return ""
+    return f"the disk holding {folder} is full (less than {MIN_FREE_BYTES >> 20} MiB free)"
 
 
 class _Stop(Exception):  # noqa: N818 - not an error: the watcher was asked to stop
@@ -245,6 +260,11 @@ class Watcher:
         if self.lost_landing:
             self.lost_landing = False
             self.say_once(f"watching {landing} again")
+        if next_state.unreadable:  # a folder or file in landing/ we may not read: not silent
+            self.say_once(
+                f"cannot read in {landing}: {', '.join(next_state.unreadable)}; the other files "
+                "go on, these are tried again at each look"
+            )
         if batch is None or self.stopper.stopping:
             return next_state
         # Not requested until a run took them: a busy warehouse retries them at the next look.
@@ -264,6 +284,9 @@ class Watcher:
                     self.say_once(f"already in the ledger, no run: {', '.join(batch.files)}")
                     return next_state
                 if self.stopper.stopping:
+                    return retry
+                if full := disk_full(settings.data_dir):
+                    self.say_once(f"{full}: no run until there is room; trying again at each look")
                     return retry
                 self.said = ""
                 # Running from here on: a signal after the line below waits for the run, as the
