@@ -127,6 +127,8 @@ LANGUAGE_LETTERS: dict[str, frozenset[str]] = {
 HEAD_BYTES = 1 << 16
 # Chunks (of decode.CHUNK = 1 MiB) searched for words whatever they hold.
 WORD_CHUNKS = 8
+# Step 5: the share of py3langid's probability a code page's languages must get.
+MIN_LANGUAGE_SHARE = 0.5
 _WORD = re.compile(rb'[^\s,;"\'()\[\]{}<>=|]*[\x80-\xff][^\s,;"\'()\[\]{}<>=|]*')
 
 
@@ -202,6 +204,7 @@ def _script(ch: str) -> str | None:
 _VOWELS = frozenset("аеёиоуыэюяієїўαεηιουωάέήίόύώϊϋΐΰ")
 _TONOS = frozenset("άέήίόύώΐΰ")
 _CYRILLIC_NEVER_FIRST = frozenset("ьъыЬЪЫ")
+_DIAERESIS = frozenset("ϊϋΐΰ")
 
 
 def implausible(word: str) -> bool:
@@ -223,7 +226,10 @@ def implausible(word: str) -> bool:
         if len(lower) >= 4 and lower.isalpha() and not _VOWELS & set(lower):
             return True
         if "GREEK" in scripts and (
-            "ς" in lower[:-1] or lower.endswith("σ") or len(_TONOS & set(lower)) > 1
+            "ς" in lower[:-1]
+            or lower.endswith("σ")
+            or len(_TONOS & set(lower)) > 1
+            or _greek_misspelt(lower)
         ):
             return True
         if "CYRILLIC" in scripts and core[0] in _CYRILLIC_NEVER_FIRST:
@@ -234,6 +240,22 @@ def implausible(word: str) -> bool:
     letters = [c for c in word if c.isalpha()]
     foreign = sum(1 for c in letters if ord(c) > 127)
     return scripts == {"LATIN"} and len(letters) >= 3 and foreign * 3 > len(letters) * 2
+
+
+def _greek_misspelt(lower: str) -> bool:
+    """Whether a lower-case Greek word breaks two spelling rules that Cyrillic text read in a
+    Greek code page keeps breaking: a diaeresis (ϊ ϋ ΐ ΰ) marks a vowel said apart from the
+    vowel before it, so it never follows a consonant or starts a word (Windows-1251's а is
+    Windows-1253's ΰ: ``Москва`` reads ``Μξρκβΰ``); and no Greek word has five consonants in a
+    row (``годовой`` reads ``γξδξβξι``; ``εκστρατεία`` has four)."""
+    run = 0
+    for i, ch in enumerate(lower):
+        if ch in _DIAERESIS and (i == 0 or lower[i - 1] not in _VOWELS):
+            return True
+        run = run + 1 if ch.isalpha() and ch not in _VOWELS else 0
+        if run >= 5:
+            return True
+    return False
 
 
 def judge(evidence: Evidence, candidates: Iterable[str] = CANDIDATES) -> Verdict:
@@ -269,7 +291,7 @@ def judge(evidence: Evidence, candidates: Iterable[str] = CANDIDATES) -> Verdict
         needed = {c: languages_needed(standing[c]) for c in plausible}
         plausible = tuple(c for c in plausible if needed[c] == min(needed.values()))
     if len({standing[c] for c in plausible}) > 1:
-        fitting = _fit_language(evidence.head, plausible, standing)
+        fitting = _fit_language(evidence.head, plausible, standing, families)
         if fitting:
             plausible = tuple(fitting)
             why = f"; {_language_note(evidence.head, plausible[0])}"
@@ -303,9 +325,17 @@ def languages_needed(chars: str, most: int = 3) -> int:
     return most + 1 if letters else 0
 
 
-def _fit_language(head: bytes, codecs: tuple[str, ...], chars: dict[str, str]) -> list[str]:
-    """Step 4: the code pages whose letters all belong to the language py3langid reads in
-    their decoding of ``head``."""
+def _fit_language(
+    head: bytes, codecs: tuple[str, ...], chars: dict[str, str], families: dict[str, str]
+) -> list[str]:
+    """Step 5: the code pages whose letters all belong to the language py3langid reads in
+    their decoding of ``head`` (its first language, with at least half the probability).
+
+    A code page of another alphabet family than every one so confirmed stays too when the
+    languages of its letters get half the probability together: py3langid splits a short
+    Russian text between Russian, Bulgarian, Ukrainian and Macedonian (none above one half),
+    while the same bytes read as Greek letters go wholly to Greek, the only language of its
+    script; by the first language alone, ``Щукин`` read as ``Ωσκθν`` won."""
     from pipeline.sentiment.language import identify
 
     fitting = []
@@ -314,7 +344,31 @@ def _fit_language(head: bytes, codecs: tuple[str, ...], chars: dict[str, str]) -
         letters = {c for c in chars[codec] if c.isalpha()}
         if lang in LANGUAGE_LETTERS and letters <= LANGUAGE_LETTERS[lang]:
             fitting.append(codec)
-    return fitting
+    confirmed = {families[c] for c in fitting}
+    return [
+        c
+        for c in codecs
+        if c in fitting
+        or (
+            fitting
+            and families[c] not in confirmed
+            and _language_share(head, c, chars[c])[0] >= MIN_LANGUAGE_SHARE
+        )
+    ]
+
+
+def _language_share(head: bytes, codec: str, chars: str) -> tuple[float, list[str]]:
+    """py3langid's probability, for ``codec``'s decoding of ``head``, of the languages whose
+    alphabets hold every letter of ``chars``, and those languages, likeliest first."""
+    from pipeline.sentiment.language import probabilities
+
+    letters = {c for c in chars if c.isalpha()}
+    probs = probabilities(head.decode(codec, errors="replace"))
+    fitting = sorted(
+        (lang for lang in probs if letters <= LANGUAGE_LETTERS.get(lang, frozenset())),
+        key=lambda lang: -probs[lang],
+    )
+    return sum(probs[lang] for lang in fitting), fitting
 
 
 def _language_note(head: bytes, codec: str) -> str:
