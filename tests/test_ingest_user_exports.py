@@ -63,3 +63,54 @@ def test_a_russian_deal_name_in_1251_is_not_taken_for_greek():
     ev = Evidence()
     ev.add("9201;Щукин — годовой;Closed Won;12\u00a0345,67\r\n".encode("cp1251"))
     assert judge(ev).encoding == "cp1251"  # was cp1253: "Ωσκθν — γξδξβξι"
+
+
+def test_a_salesforce_report_saved_as_a_workbook_keeps_its_date_cells(data_dir):
+    # The report opened in Excel (de-DE) and saved as .xlsx: its dates became date cells,
+    # which read as "2024-01-05 09:30:00", not the mapping's "1/5/2024 9:30 AM". They were
+    # all quarantined ("cannot read … in format %m/%d/%Y %I:%M %p"); a date cell is a date.
+    import datetime as dt
+
+    import xlsxwriter
+
+    s = make_settings(data_dir, timezone="Europe/Berlin")
+    path = s.landing_dir / "crm" / "contacts" / "Kontakte.xlsx"
+    path.parent.mkdir(parents=True)
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Bericht")
+    stamp = book.add_format({"num_format": "dd.mm.yyyy hh:mm"})
+    day = book.add_format({"num_format": "dd.mm.yyyy"})
+    header = ["First Name", "Last Name", "Contact ID", "Email", "Birthdate", "Created Date"]
+    sheet.write_row(0, 0, header)
+    sheet.write_row(1, 0, ["Jürgen", "Größe", "0035g00000XyZ01", "jg@beispiel.de"])
+    sheet.write_datetime(1, 4, dt.datetime(1980, 5, 17), day)
+    sheet.write_datetime(1, 5, dt.datetime(2024, 1, 5, 9, 30), stamp)
+    # A cell typed as text in the report's own format still reads in that format…
+    sheet.write_row(2, 0, ["Bärbel", "Weiß", "0035g00000XyZ02", "bw@beispiel.de"])
+    sheet.write_string(2, 4, "3/14/1985")
+    sheet.write_string(2, 5, "1/6/2024 12:05 PM")
+    # …and text in another format is still no date: quarantined, its neighbours land.
+    sheet.write_row(3, 0, ["Žiga", "Čebašek", "0035g00000XyZ03", "z@primer.si", ""])
+    sheet.write_string(3, 5, "06.01.2024 12:05")
+    book.close()
+    (report,) = land(s, "contacts")
+    assert (report.rows_landed, report.rows_quarantined) == (2, 1)
+    got = query(
+        s,
+        "select first_name, last_name, birth_date, created_at from raw_contacts "
+        "order by _row_number",
+    ).rows()
+    # Berlin wall time (UTC+1 in January) → UTC, by hand: 09:30 → 08:30, 12:05 PM → 11:05.
+    assert got == [
+        ("Jürgen", "Größe", dt.date(1980, 5, 17), dt.datetime(2024, 1, 5, 8, 30)),
+        ("Bärbel", "Weiß", dt.date(1985, 3, 14), dt.datetime(2024, 1, 6, 11, 5)),
+    ]
+    bad = query(s, "select row_number, reason from quarantine_rows").rows()
+    assert bad == [
+        (
+            4,
+            "created_at ('Created Date'): cannot read '06.01.2024 12:05' as a timestamp in "
+            "format %m/%d/%Y %I:%M %p or a date cell (or a time that does not exist in "
+            "Europe/Berlin)",
+        )
+    ]

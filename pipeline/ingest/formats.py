@@ -46,6 +46,12 @@ class Table:
     text: Path | None = None
     delimiter: str | None = None
 
+    @property
+    def workbook(self) -> bool:
+        """Whether the delivery is a workbook, whose date cells read as ISO text
+        (``YYYY-MM-DD HH:MM:SS``) whatever the format a mapping states for typed text."""
+        return self.layout.startswith("xlsx")
+
 
 def supported(name: str) -> bool:
     """Whether a file name has one of the accepted suffixes."""

@@ -25,6 +25,8 @@ BAD = "_bad"
 REASON = "_reason"
 RECORD = "_record"
 AWARE_DIRECTIVES = ("%z", "%:z", "%::z", "%#z")
+# How a workbook's date cell reads (calamine renders it so, fractions of a second when set).
+DATE_CELL = "%Y-%m-%d %H:%M:%S%.f"
 # ISO 8601 and "YYYY-MM-DD HH:MM[:SS]": date, hours:minutes, seconds, fraction, offset.
 ISO_PATTERN = (
     r"^\s*(\d{4}-\d{2}-\d{2})(?:[Tt ](\d{2}:\d{2})(?::(\d{2}))?(?:[.,](\d{1,9}))?)?"
@@ -271,21 +273,42 @@ def _sources(mapping: Mapping, entity: Entity, vendor: dict[str, pl.Expr]) -> di
 
 
 def _typed(
-    col: str, typ: str, mapping: Mapping, entity: Entity, tz: str, decimal: str
+    col: str,
+    typ: str,
+    mapping: Mapping,
+    entity: Entity,
+    tz: str,
+    decimal: str,
+    workbook: bool = False,
 ) -> tuple[pl.Expr, str | None]:
-    """A canonical column's typed value from its source, and what its text should have been."""
+    """A canonical column's typed value from its source, and what its text should have been.
+
+    In a ``workbook`` (.xlsx) a date cell is no text in any format: it reads as
+    :data:`DATE_CELL`, which a timestamp or date column accepts besides the stated format (a
+    Salesforce report saved as a workbook keeps its dates as cells, not as ``1/5/2024 9:30 AM``)."""
     src = pl.col(_src(col))
     if typ == "timestamp":
         fmt = mapping.timestamp_format_of(col)
         what = {"iso": "an ISO 8601 timestamp"}.get(fmt, f"a timestamp in format {fmt}")
+        if workbook and fmt != "iso":
+            what += " or a date cell"
         if tz != "UTC" and not any(d in fmt for d in AWARE_DIRECTIVES):
             what += f" (or a time that does not exist in {tz})"
         if fmt == "iso":  # the parts were extracted into their own column, once
             return parse_iso(pl.col(_iso(col)), tz), what
-        return parse_timestamp(src, fmt, tz), what
+        value = parse_timestamp(src, fmt, tz)
+        if workbook:  # a date cell, read as its wall time, naive like the stated format
+            local = src.str.strptime(pl.Datetime("us"), DATE_CELL, strict=False)
+            value = pl.coalesce(value, _local_to_utc(local, tz))
+        return value, what
     if typ == "date":
         value = src.str.strip_chars().str.strptime(pl.Date, mapping.date_format, strict=False)
-        return value, f"a date in format {mapping.date_format}"
+        what = f"a date in format {mapping.date_format}"
+        if workbook:  # a date cell holds a day (its time 00:00:00)
+            cell = src.str.strptime(pl.Datetime("us"), DATE_CELL, strict=False)
+            day = pl.when(cell.dt.time() == pl.time(0)).then(cell.dt.date())
+            value, what = pl.coalesce(value, day), what + " or a date cell"
+        return value, what
     if typ.startswith("decimal"):
         return parse_decimal(src, decimal), f"a number with '{decimal}' as decimal separator"
     if typ == "integer":
@@ -347,7 +370,7 @@ def plan(
     for col, typ in entity.columns.items():
         if col in mapping.minutes_after:
             continue
-        value, what = _typed(col, typ, mapping, entity, tz, dec.separator)
+        value, what = _typed(col, typ, mapping, entity, tz, dec.separator, table.workbook)
         values.append(value.alias(_val(col)))
         src = pl.col(_src(col))
         if what:
