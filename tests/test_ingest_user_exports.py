@@ -114,3 +114,77 @@ def test_a_salesforce_report_saved_as_a_workbook_keeps_its_date_cells(data_dir):
             "Europe/Berlin)",
         )
     ]
+
+
+def test_excel_for_mac_line_ends_a_lone_cr_each(data_dir):
+    # "CSV (Macintosh)" in Windows-1250 (Slovenian): every line ends with CR alone. polars
+    # saw one header line and no rows: "the file has a header but no rows". A CR inside a
+    # quoted value is the value's own text and stays.
+    s = make_settings(data_dir)
+    body = (
+        "Record ID,First Name,Last Name,Email,Create Date\r"
+        '501,Žiga,"Čebašek\rml.",ziga@primer.si,2024-02-01 09:00\r'
+        "502,Špela,Kovačič,spela@primer.si,2024-02-02 09:00\r"
+    )
+    drop(s, "contacts", "mac.csv", body.encode("cp1250"))
+    (report,) = land(s, "contacts")
+    assert (report.status, report.rows_landed, report.encoding) == ("landed", 2, "windows-1250")
+    got = query(s, "select first_name, last_name, _row_number from raw_contacts order by 3")
+    assert got.rows() == [("Žiga", "Čebašek\rml.", 2), ("Špela", "Kovačič", 3)]
+
+
+def test_mixed_line_ends_keep_every_row(data_dir):
+    # Two exports pasted together: CR LF, then a Mac line (CR), then LF, the last line
+    # without one. The CR-ended row ran into the next: one row quarantined, one lost.
+    s = make_settings(data_dir)
+    body = (
+        "contact_id;first_name;created_at\r\n"
+        "c1;Ștefan;2024-01-01\r"
+        "c2;Jürgen;2024-01-02\n"
+        "c3;Σωκράτης;2024-01-03"
+    )
+    drop(s, "contacts", "mixed.csv", body)
+    (report,) = land(s, "contacts")
+    assert (report.rows_landed, report.rows_quarantined) == (3, 0)
+    got = query(s, "select contact_id, first_name, _row_number from raw_contacts order by 1")
+    assert got.rows() == [("c1", "Ștefan", 2), ("c2", "Jürgen", 3), ("c3", "Σωκράτης", 4)]
+
+
+def test_excels_sep_line_names_the_delimiter_and_is_no_row(data_dir):
+    # Excel (de-DE) reads and writes a first line "sep=;"; it was taken for the header
+    # ("unknown header … Header: sep=, ."). Header is row 1 as Excel shows it.
+    s = make_settings(data_dir)
+    body = (
+        "sep=;\r\n"
+        "Record ID;Deal Name;Deal Stage;Amount;Currency;Close Date;Associated Contact IDs\r\n"
+        "9101;Größe, Jahresabo;Closed Won;1.234,50 €;EUR;2024-03-01 10:00;401\r\n"
+    )
+    drop(s, "orders", "deals.csv", body.encode("cp1252"))
+    (report,) = land(s, "orders")
+    assert (report.status, report.mapping, report.rows_landed) == ("landed", "hubspot_deals", 1)
+    got = query(s, "select order_id, gross_amount, _row_number from raw_orders").row(0)
+    assert (got[0], str(got[1]), got[2]) == ("9101", "1234.5000", 2)
+
+
+def test_lone_cr_is_found_across_chunk_boundaries():
+    from pipeline.ingest.lines import bytes_lone_cr
+
+    def lone(*chunks: bytes) -> bool:
+        watch = bytes_lone_cr()
+        for chunk in chunks:
+            watch.feed(chunk)
+        return watch.end()
+
+    assert not lone(b"a\r\nb\r", b"\nc\r\n")  # a CR LF split between two chunks
+    assert lone(b"a\r\nb\r", b"c\r\n")  # a CR ending a chunk, no LF after it
+    assert lone(b"a\r\nb\r")  # the stream ends with a CR
+    assert not lone(b"a\nb\n", b"")
+
+
+def test_normalise_turns_lone_crs_outside_quotes_into_lfs(tmp_path):
+    from pipeline.ingest.lines import normalise
+
+    src = tmp_path / "in.txt"
+    src.write_bytes(b'sep=,\ra,"x\ry",b\r\nc,d\r')
+    out = normalise(src, tmp_path / "out.txt", quoted=True, drop_first_line=True)
+    assert out.read_bytes() == b'a,"x\ry",b\r\nc,d\n'

@@ -17,6 +17,7 @@ import polars as pl
 
 from pipeline.ingest.decode import Declared, decode_delivery
 from pipeline.ingest.errors import FileRefused
+from pipeline.ingest.lines import normalise, sep_line
 
 ROW = "_row_number"
 # first line of a file -> its column names when the file has no header row, else None
@@ -106,11 +107,15 @@ def detect_delimiter(header_line: str, name: str) -> str | None:
 
 
 def _read_delimited(
-    path: Path, name: str, encoding: str, headerless: HeaderlessColumns | None = None
+    path: Path,
+    name: str,
+    encoding: str,
+    headerless: HeaderlessColumns | None = None,
+    delimiter: str | None = None,
 ) -> Table:
     line = _first_line(path)
     names = headerless(line) if headerless else None
-    delimiter = detect_delimiter(line, name)
+    delimiter = delimiter or detect_delimiter(line, name)
     if delimiter is None:
         return _read_whitespace(path, line, encoding, names)
     if names:
@@ -241,11 +246,18 @@ def open_table(
         decoded = decode_delivery(path, workdir, declared)
         text, encoding = decoded.path, decoded.encoding
         if name.endswith(JSONL_SUFFIXES):
+            if decoded.lone_cr:
+                text = normalise(text, workdir / "lines.jsonl", quoted=False, drop_first_line=False)
             table = _read_jsonl(text, encoding)
         elif name.endswith(JSON_SUFFIXES):
             table = _read_json_array(text, workdir, encoding)
         else:
-            table = _read_delimited(text, name, encoding, headerless)
+            # Excel's "sep=;" line names the delimiter and is no row; it goes, as lone CRs do.
+            sep = sep_line(_first_line(text)) if text.stat().st_size else None
+            if decoded.lone_cr or sep:
+                target = workdir / "lines.txt"
+                text = normalise(text, target, quoted=True, drop_first_line=sep is not None)
+            table = _read_delimited(text, name, encoding, headerless, sep)
         table.encoding, table.decided = encoding, decoded.decided
     table.frame = table.frame.with_columns(pl.col(ROW).cast(pl.Int64))
     if table.frame.head(1).collect().is_empty():
