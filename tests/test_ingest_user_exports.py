@@ -188,3 +188,37 @@ def test_normalise_turns_lone_crs_outside_quotes_into_lfs(tmp_path):
     src.write_bytes(b'sep=,\ra,"x\ry",b\r\nc,d\r')
     out = normalise(src, tmp_path / "out.txt", quoted=True, drop_first_line=True)
     assert out.read_bytes() == b'a,"x\ry",b\r\nc,d\n'
+
+
+def test_a_json_lines_export_cut_short_keeps_its_whole_lines(data_dir):
+    # A Klaviyo export whose download stopped mid-line, and a line someone broke by hand.
+    # polars refused the whole file ("not valid JSON Lines: Syntax at character 0"), naming
+    # no line and losing the good ones. Now each bad line is a quarantined row with its text.
+    import json
+
+    s = make_settings(data_dir)
+    head = '{"Event ID": "e%d", "Event": "Opened Email", "Timestamp": "2024-08-01 09:0%d:00", '
+    head += '"Message ID": "RmSgTq", '
+    lines = [
+        head % (1, 1) + '"Email": "ziga@primer.si", "Campaign Name": "Avgust – Žiga"}',
+        '{"Event ID": "e2", "Event": ',
+        head % (3, 3) + '"Email": "s@paradeigma.gr", "Campaign Name": "Καλοκαίρι"}',
+        head % (4, 4) + '"Email": "d@primer.ru", "Campaign Name": "Лет',
+    ]
+    drop(s, "email_events", "klaviyo.jsonl", "\n".join(lines))  # no line break at the end
+    (report,) = land(s, "email_events")
+    assert (report.status, report.rows_landed, report.rows_quarantined) == ("landed", 2, 2)
+    got = query(s, "select event_id, campaign_name, _row_number from raw_email_events order by 3")
+    assert got.rows() == [("e1", "Avgust – Žiga", 1), ("e3", "Καλοκαίρι", 3)]
+    bad = query(s, "select row_number, reason, record from quarantine_rows order by 1").rows()
+    # Python's json names the column where the string it could not end starts (1-based).
+    assert [(r, why) for r, why, _ in bad] == [
+        (2, "not a JSON object (Expecting value at column 29)"),  # after '"Event": '
+        (
+            4,
+            "not a JSON object (Unterminated string starting at column "
+            f"{lines[3].index('Лет')}): the file ends in this line without a line break "
+            "(cut short?)",
+        ),
+    ]
+    assert json.loads(bad[1][2]) == {"text": lines[3]}

@@ -24,6 +24,11 @@ ROW = "_row_number"
 HeaderlessColumns = Callable[[str], "list[str] | None"]
 # Spare columns that catch values beyond the header's width (an unquoted delimiter in text).
 EXTRA_PREFIX = "_extra_"
+# A row the reader could not read as a record (a JSON line that is no object): why, and its
+# text as read (the first RAW_TEXT_CHARS characters); the row is quarantined with them.
+UNREADABLE = "_unreadable"
+RAW = "_raw_text"
+RAW_TEXT_CHARS = 1000
 SPARE_COLUMNS = 8
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
 DELIMITED_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt", ".txt.gz")
@@ -170,11 +175,13 @@ def _read_whitespace(
     return Table(header, frame, f"{layout} ({encoding})")
 
 
-def _read_jsonl(path: Path, encoding: str) -> Table:
+def _read_jsonl(path: Path, encoding: str, workdir: Path | None = None) -> Table:
     try:
         keys = pl.scan_ndjson(path, infer_schema_length=None).collect_schema().names()
     except pl.exceptions.PolarsError as exc:
-        raise FileRefused(f"not valid JSON Lines: {exc}") from None
+        if workdir is None:
+            raise FileRefused(f"not valid JSON Lines: {exc}") from None
+        return _read_jsonl_lines(path, encoding, workdir)
     if not keys:
         raise FileRefused("the file holds no JSON objects")
     header = clean_header(keys)
@@ -182,6 +189,66 @@ def _read_jsonl(path: Path, encoding: str) -> Table:
         dict(zip(keys, header, strict=True))
     )
     frame = frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
+    return Table(header, frame, f"jsonl ({encoding})")
+
+
+def _read_jsonl_lines(path: Path, encoding: str, workdir: Path) -> Table:
+    """JSON Lines with lines that are no JSON object (a download cut short mid-line, a line
+    broken by hand): each such line is a row of its own whose :data:`UNREADABLE` column says
+    why (it is quarantined with its text), and the other lines are read as usual.
+
+    polars reads a file of JSON lines only whole; this pass parses each line in Python, so it
+    runs only for a file polars refused."""
+    good, rows, bad = workdir / "good.jsonl", [], []
+    keys: dict[str, None] = {}
+    with path.open(encoding="utf-8", newline="") as fh, good.open("w", encoding="utf-8") as out:
+        row = 0
+        for line in fh:
+            if not line.strip():
+                continue  # polars skips blank lines too: rows count objects
+            row += 1
+            text = line.rstrip("\r\n")
+            try:
+                record = json.loads(text)
+            except json.JSONDecodeError as exc:
+                at = " " if exc.msg.endswith(" at") else " at "
+                reason = f"not a JSON object ({exc.msg}{at}column {exc.colno})"
+            else:
+                if isinstance(record, dict):
+                    keys.update(dict.fromkeys(record))
+                    out.write(text + "\n")
+                    rows.append(row)
+                    continue
+                reason = f"not a JSON object (a JSON {type(record).__name__})"
+            if not line.endswith("\n"):
+                reason += ": the file ends in this line without a line break (cut short?)"
+            bad.append((row, reason, text[:RAW_TEXT_CHARS]))
+    if not keys:
+        raise FileRefused("the file holds no JSON objects")
+    header = clean_header(list(keys))
+    names = dict(zip(keys, header, strict=True))
+    frame = pl.concat(
+        [
+            pl.scan_ndjson(good, schema={k: pl.String for k in keys}).rename(names),
+            pl.LazyFrame({ROW: rows}, schema={ROW: pl.Int64}),
+        ],
+        how="horizontal",
+    ).with_columns(pl.lit(None, pl.String).alias(UNREADABLE), pl.lit(None, pl.String).alias(RAW))
+    unreadable = pl.LazyFrame(
+        {
+            **{h: [None] * len(bad) for h in header},
+            ROW: [b[0] for b in bad],
+            UNREADABLE: [b[1] for b in bad],
+            RAW: [b[2] for b in bad],
+        },
+        schema={
+            **{h: pl.String for h in header},
+            ROW: pl.Int64,
+            UNREADABLE: pl.String,
+            RAW: pl.String,
+        },
+    )
+    frame = pl.concat([frame, unreadable]).sort(ROW)
     return Table(header, frame, f"jsonl ({encoding})")
 
 
@@ -248,7 +315,7 @@ def open_table(
         if name.endswith(JSONL_SUFFIXES):
             if decoded.lone_cr:
                 text = normalise(text, workdir / "lines.jsonl", quoted=False, drop_first_line=False)
-            table = _read_jsonl(text, encoding)
+            table = _read_jsonl(text, encoding, workdir)
         elif name.endswith(JSON_SUFFIXES):
             table = _read_json_array(text, workdir, encoding)
         else:

@@ -17,7 +17,7 @@ import polars as pl
 from pipeline.entities import SCORE_RANGES, Entity
 from pipeline.ingest import decimals
 from pipeline.ingest.decimals import DECIMAL_PATTERN, NUMBER_NOISE
-from pipeline.ingest.formats import EXTRA_PREFIX, ROW, Table
+from pipeline.ingest.formats import EXTRA_PREFIX, RAW, ROW, UNREADABLE, Table
 from pipeline.ingest.mappings import Mapping, template_fields, vendor_label
 from pipeline.ingest.rules import row_rules
 
@@ -188,6 +188,8 @@ class Plan:
     sources: dict[str, pl.Expr]  # canonical column -> its text, from the columns as read
     checks: list[tuple[pl.Expr, pl.Expr]] = field(default_factory=list)  # (is bad, why)
     empty: pl.Expr = field(default_factory=lambda: pl.lit(False))
+    # A row the reader could not read as a record (formats.UNREADABLE): its only reason.
+    unreadable: pl.Expr | None = None
     aggregate: bool = False
     windowed: bool = False  # a template counts rows: sources need the whole file, not a filter
 
@@ -203,11 +205,19 @@ class Plan:
         joined = pl.concat_str(
             [pl.when(bad).then(why) for bad, why in self.checks], separator="; ", ignore_nulls=True
         )
-        return pl.when(self.empty).then(pl.lit("empty row")).otherwise(joined)
+        reason = pl.when(self.empty).then(pl.lit("empty row")).otherwise(joined)
+        if self.unreadable is not None:
+            reason = pl.when(self.unreadable.is_not_null()).then(self.unreadable).otherwise(reason)
+        return reason
 
     def record(self) -> pl.Expr:
-        """The row's values as read, as JSON text (for the quarantine table)."""
-        return pl.struct([pl.col(h) for h in self.header]).struct.json_encode()
+        """The row's values as read, as JSON text (for the quarantine table); an unreadable
+        row's text as read, as ``{"text": …}``."""
+        record = pl.struct([pl.col(h) for h in self.header]).struct.json_encode()
+        if self.unreadable is None:
+            return record
+        raw = pl.struct(pl.col(RAW).alias("text")).struct.json_encode()
+        return pl.when(self.unreadable.is_not_null()).then(raw).otherwise(record)
 
     def good(self, scan: pl.LazyFrame) -> pl.LazyFrame:
         """Canonical typed rows (plus ``_row_number``) of the rows that keep their contract."""
@@ -414,15 +424,21 @@ def plan(
     # Line-item exports carry order-level fields only on an order's first line.
     if mapping.aggregate:
         frame = frame.with_columns(_fill_order_fields(entity, prefixes=(_src, _val)))
-    spare = [c for c in table.frame.collect_schema().names() if c.startswith(EXTRA_PREFIX)]
+    names = table.frame.collect_schema().names()
+    spare = [c for c in names if c.startswith(EXTRA_PREFIX)]
     _contract_checks(result, table.header, spare, mapping, label)
+    unreadable = [UNREADABLE, RAW] if UNREADABLE in names else []
+    if unreadable:
+        result.unreadable = pl.col(UNREADABLE)
+        result.empty = result.empty & result.unreadable.is_null()
+        result.checks.insert(0, (result.unreadable.is_not_null(), result.unreadable))
     # Only what the later steps read is written: the row as read, the typed values, the flag.
     typed = [_val(c) for c in entity.columns] + (
         [_val(QTY), _val(PRICE)] if mapping.aggregate else []
     )
     result.parsed = frame.with_columns(
         pl.any_horizontal(b for b, _ in result.checks).alias(BAD)
-    ).select(*table.header, *spare, ROW, *typed, BAD)
+    ).select(*table.header, *spare, *unreadable, ROW, *typed, BAD)
     return result
 
 
