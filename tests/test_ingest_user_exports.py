@@ -222,3 +222,65 @@ def test_a_json_lines_export_cut_short_keeps_its_whole_lines(data_dir):
         ),
     ]
     assert json.loads(bad[1][2]) == {"text": lines[3]}
+
+
+def test_a_csv_cut_short_in_its_last_row_quarantines_that_row(data_dir):
+    # The copy stopped after "Kova": the row landed as last name "Kova", no e-mail, and
+    # nothing said so. A last line without a line break that is short of the header's
+    # values is a cut row.
+    import json
+
+    s = make_settings(data_dir)
+    body = hubspot_contacts(
+        "501,Žiga,Čebašek,ziga@primer.si,2024-02-01 09:00,Ljubljana",
+        "502,Ștefan,Țăranu,stefan@exemplu.ro,2024-02-02 09:00,Cluj",
+    )
+    drop(s, "contacts", "cut.csv", body + "503,Špela,Kova")
+    (report,) = land(s, "contacts")
+    assert (report.rows_landed, report.rows_quarantined) == (2, 1)
+    got = query(s, "select last_name from raw_contacts order by _row_number")["last_name"]
+    assert got.to_list() == ["Čebašek", "Țăranu"]
+    ((row, reason, record),) = query(
+        s, "select row_number, reason, record from quarantine_rows"
+    ).rows()
+    assert (row, reason) == (
+        4,
+        "the file ends in this row, after 3 of the header's 6 values and without a line break "
+        "(cut short?); deliver the whole file again",
+    )
+    assert json.loads(record) == {"text": "503,Špela,Kova"}
+
+
+def test_a_csv_cut_short_inside_a_quoted_value_keeps_the_rows_before(data_dir):
+    # Cut inside the quoted text of the last mention: polars refused the whole file
+    # ("could not parse `"Hvala za hitro po` as dtype `str` at column '_c4'"), naming no row.
+    s = make_settings(data_dir)
+    body = (
+        "Date,Network,Author,Author Name,Text,Sentiment,Language,Url\r\n"
+        '2024-09-01 10:00:00,Twitter,@ziga,Žiga Čebašek,"Zamuda, nikoli več!",Negative,sl,'
+        "https://x.com/ziga/status/1\r\n"
+        '2024-09-02 10:00:00,Facebook,spela.k,Špela Kovačič,"Hvala za hitro po'
+    )
+    drop(s, "social_mentions", "cut.csv", body.encode("cp1250"))
+    (report,) = land(s, "social_mentions")
+    assert (report.status, report.rows_landed, report.rows_quarantined) == ("landed", 1, 1)
+    assert query(s, "select text from raw_social_mentions").item() == "Zamuda, nikoli več!"
+    assert query(s, "select row_number, reason from quarantine_rows").row(0) == (
+        3,
+        "the file ends inside a quoted value of this row, without a line break (cut short?); "
+        "deliver the whole file again",
+    )
+
+
+def test_a_whole_last_row_without_a_line_break_is_no_cut_row(tmp_path):
+    from pipeline.ingest.lines import cut_short
+
+    # Not every tool ends its file with a line break: a whole last row is no cut row.
+    path = tmp_path / "f.csv"
+    path.write_text('a,b,c\n1,"x\ny",3\n4,5,6', encoding="utf-8")
+    assert cut_short(path, ",", 3) is None
+    path.write_text('a,b,c\n1,"x\ny",3\n4,"5,6', encoding="utf-8")
+    cut = cut_short(path, ",", 3)
+    assert cut is not None and cut.keep == len('a,b,c\n1,"x\ny",3\n')
+    path.write_text('a,b,c\n1,"x\n5,6', encoding="utf-8")  # the quote opened above: not known
+    assert cut_short(path, ",", 3) is None

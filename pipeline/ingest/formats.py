@@ -17,7 +17,7 @@ import polars as pl
 
 from pipeline.ingest.decode import Declared, decode_delivery
 from pipeline.ingest.errors import FileRefused
-from pipeline.ingest.lines import normalise, sep_line
+from pipeline.ingest.lines import CutShort, cut_short, normalise, sep_line
 
 ROW = "_row_number"
 # first line of a file -> its column names when the file has no header row, else None
@@ -117,6 +117,7 @@ def _read_delimited(
     encoding: str,
     headerless: HeaderlessColumns | None = None,
     delimiter: str | None = None,
+    workdir: Path | None = None,
 ) -> Table:
     line = _first_line(path)
     names = headerless(line) if headerless else None
@@ -129,6 +130,47 @@ def _read_delimited(
         path, separator=delimiter, n_rows=0, infer_schema=False, truncate_ragged_lines=True
     )
     header = clean_header(header_frame.columns)
+    kind = "tsv" if delimiter == "\t" else "csv"
+    layout = f"{kind} ({DELIMITERS[delimiter]}, {encoding})"
+    cut = cut_short(path, delimiter, len(header)) if workdir else None
+    if cut is None:
+        return Table(header, _scan(path, delimiter, header), layout, text=path, delimiter=delimiter)
+    return Table(header, _with_cut_row(path, delimiter, header, cut, workdir), layout)
+
+
+def _with_cut_row(
+    path: Path, delimiter: str, header: list[str], cut: CutShort, workdir: Path | None
+) -> pl.LazyFrame:
+    """The rows of a file that ends inside its last row (:func:`lines.cut_short`), that row
+    flagged :data:`UNREADABLE` with its text. The file is left to polars (``text`` unset):
+    only these rows carry the flag."""
+    if cut.keep is not None and workdir is not None:
+        kept = workdir / "kept.txt"
+        with path.open("rb") as src, kept.open("wb") as out:
+            out.write(src.read(cut.keep))  # the file before its last line: not large to cut
+        path = kept
+    frame = _scan(path, delimiter, header)
+    last = frame.select(pl.len()).collect().item() + 1  # the rows are numbered from 2
+    flag = [pl.lit(None, pl.String).alias(UNREADABLE), pl.lit(None, pl.String).alias(RAW)]
+    if cut.keep is None:  # the last row read is the short one
+        is_cut = pl.col(ROW) == last
+        flag = [
+            pl.when(is_cut).then(pl.lit(cut.reason)).alias(UNREADABLE),
+            pl.when(is_cut).then(pl.lit(cut.text)).alias(RAW),
+        ]
+        return frame.with_columns(flag)
+    names = frame.collect_schema()
+    row = pl.LazyFrame(
+        {ROW: [last + 1], UNREADABLE: [cut.reason], RAW: [cut.text]},
+        schema={ROW: pl.Int64, UNREADABLE: pl.String, RAW: pl.String},
+    )
+    return pl.concat([frame.with_columns(flag), row], how="diagonal_relaxed").select(
+        *names, UNREADABLE, RAW
+    )
+
+
+def _scan(path: Path, delimiter: str, header: list[str]) -> pl.LazyFrame:
+    """A delimited file's records as text columns: the header's, spare ones, and ROW."""
     spare = [f"{EXTRA_PREFIX}{i}" for i in range(SPARE_COLUMNS)]
     frame = pl.scan_csv(
         path,
@@ -143,10 +185,7 @@ def _read_delimited(
         row_index_offset=2,
     )
     frame = frame.rename(dict(zip([f"_c{i}" for i in range(len(header))], header, strict=True)))
-    frame = frame.rename({f"_c{len(header) + i}": s for i, s in enumerate(spare)})
-    kind = "tsv" if delimiter == "\t" else "csv"
-    layout = f"{kind} ({DELIMITERS[delimiter]}, {encoding})"
-    return Table(header, frame, layout, text=path, delimiter=delimiter)
+    return frame.rename({f"_c{len(header) + i}": s for i, s in enumerate(spare)})
 
 
 def _read_whitespace(
@@ -324,7 +363,7 @@ def open_table(
             if decoded.lone_cr or sep:
                 target = workdir / "lines.txt"
                 text = normalise(text, target, quoted=True, drop_first_line=sep is not None)
-            table = _read_delimited(text, name, encoding, headerless, sep)
+            table = _read_delimited(text, name, encoding, headerless, sep, workdir)
         table.encoding, table.decided = encoding, decoded.decided
     table.frame = table.frame.with_columns(pl.col(ROW).cast(pl.Int64))
     if table.frame.head(1).collect().is_empty():

@@ -15,6 +15,7 @@ Excel also writes and reads a first line ``sep=;`` naming the delimiter; the lin
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import AnyStr, Generic
 
@@ -96,3 +97,73 @@ def normalise(src: Path, target: Path, *, quoted: bool, drop_first_line: bool) -
         if carry:
             out.write("\r" if inside else "\n")
     return target
+
+
+# How far back from a file's end its last line is looked for.
+TAIL_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class CutShort:
+    """A delimited file's last line that the file seems to end inside (no line break after
+    it): its text, why, and, when it opens a quoted value it never closes, the byte length of
+    the file before it (the rest is read without it; a reader would take it for a value
+    running to the end of the file and refuse the whole file)."""
+
+    text: str
+    reason: str
+    keep: int | None = None
+
+
+def _quotes(path: Path) -> int:
+    count = 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK):
+            count += chunk.count(b'"')
+    return count
+
+
+def cut_short(path: Path, delimiter: str, columns: int) -> CutShort | None:
+    """The last line of a delimited UTF-8 file (LF line ends) when the file ends in it without
+    a line break and it is short of the header's ``columns`` values or inside a quoted value:
+    a download or copy stopped mid-row. None otherwise (a last row that is whole but has no
+    line break after it is common and fine)."""
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        fh.seek(max(0, size - TAIL_BYTES))
+        tail = fh.read()
+    if not tail or tail.endswith(b"\n"):
+        return None
+    start = tail.rfind(b"\n")
+    if start < 0:
+        return None  # the header line alone, or a last line longer than TAIL_BYTES
+    line = tail[start + 1 :].decode("utf-8", errors="replace")
+    inside_before = (_quotes(path) - line.count('"')) % 2 == 1
+    if inside_before:
+        return None  # the last line goes on a quoted value begun above: not known to be cut
+    again = "deliver the whole file again"
+    if line.count('"') % 2:
+        return CutShort(
+            line,
+            "the file ends inside a quoted value of this row, without a line break "
+            f"(cut short?); {again}",
+            keep=size - len(tail) + start + 1,
+        )
+    values = _outside_quotes(line, delimiter) + 1
+    if values < columns:
+        return CutShort(
+            line,
+            f"the file ends in this row, after {values} of the header's {columns} values and "
+            f"without a line break (cut short?); {again}",
+        )
+    return None
+
+
+def _outside_quotes(line: str, char: str) -> int:
+    count, quoted = 0, False
+    for c in line:
+        if c == '"':
+            quoted = not quoted
+        elif c == char and not quoted:
+            count += 1
+    return count

@@ -217,7 +217,7 @@ class Plan:
         if self.unreadable is None:
             return record
         raw = pl.struct(pl.col(RAW).alias("text")).struct.json_encode()
-        return pl.when(self.unreadable.is_not_null()).then(raw).otherwise(record)
+        return pl.when(pl.col(RAW).is_not_null()).then(raw).otherwise(record)
 
     def good(self, scan: pl.LazyFrame) -> pl.LazyFrame:
         """Canonical typed rows (plus ``_row_number``) of the rows that keep their contract."""
