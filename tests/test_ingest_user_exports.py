@@ -284,3 +284,32 @@ def test_a_whole_last_row_without_a_line_break_is_no_cut_row(tmp_path):
     assert cut is not None and cut.keep == len('a,b,c\n1,"x\ny",3\n')
     path.write_text('a,b,c\n1,"x\n5,6', encoding="utf-8")  # the quote opened above: not known
     assert cut_short(path, ",", 3) is None
+
+
+def test_zendesk_minutes_with_a_decimal_comma_after_greek_excel(data_dir):
+    # A Zendesk export opened and saved by Excel in el-GR: Windows-1253, semicolons, and
+    # "First reply time in minutes" 15,5. The minutes were read with '.', the row quarantined
+    # ("cannot read '15,5' as minutes"); they now count in the file's decimal decision.
+    import datetime as dt
+
+    s = make_settings(data_dir)
+    head = (
+        "Id;Requester;Requester email;Subject;Status;Via;Created at;Satisfaction Score;"
+        "First reply time in minutes"
+    )
+    body = (
+        f"{head}\r\n"
+        "41;Σωκράτης Παπαδόπουλος;sokratis@paradeigma.gr;Σπασμένη κούπα;solved;Mail;"
+        "2024-06-01T08:00:00Z;good;90\r\n"
+        "42;Ελένη Οικονόμου;eleni@paradeigma.gr;Πού είναι η παραγγελία μου;open;Web Widget;"
+        "2024-06-03T12:00:00Z;offered;15,5\r\n"
+    )
+    drop(s, "tickets", "zendesk.csv", body.encode("cp1253"))
+    (report,) = land(s, "tickets")
+    assert (report.rows_landed, report.encoding) == (2, "windows-1253")
+    got = query(s, "select ticket_id, first_response_at from raw_tickets order by 1").rows()
+    # 08:00 + 90 min = 09:30; 12:00 + 15.5 min = 12:15:30.
+    assert got == [
+        ("41", dt.datetime(2024, 6, 1, 9, 30)),
+        ("42", dt.datetime(2024, 6, 3, 12, 15, 30)),
+    ]

@@ -337,6 +337,8 @@ def decide_decimals(
     sources = _sources(mapping, entity, vendor)
     amounts = [c for c, typ in entity.columns.items() if typ.startswith("decimal")]
     amounts += [QTY, PRICE] if mapping.aggregate else []
+    # Minutes are numbers too (Zendesk's "15.5"; "15,5" once Excel in el-GR saved the file).
+    amounts += [f"__minutes_{col}" for col in mapping.minutes_after]
     return decimals.decide(
         frame,
         [sources[c] for c in amounts],
