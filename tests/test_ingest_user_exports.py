@@ -246,7 +246,7 @@ def test_a_csv_cut_short_in_its_last_row_quarantines_that_row(data_dir):
     assert (row, reason) == (
         4,
         "the file ends in this row, after 3 of the header's 6 values and without a line break "
-        "(cut short?); deliver the whole file again",
+        "(cut short? deliver the whole file again)",
     )
     assert json.loads(record) == {"text": "503,Špela,Kova"}
 
@@ -267,8 +267,8 @@ def test_a_csv_cut_short_inside_a_quoted_value_keeps_the_rows_before(data_dir):
     assert query(s, "select text from raw_social_mentions").item() == "Zamuda, nikoli več!"
     assert query(s, "select row_number, reason from quarantine_rows").row(0) == (
         3,
-        "the file ends inside a quoted value of this row, without a line break (cut short?); "
-        "deliver the whole file again",
+        "the file ends inside a quoted value of this row, without a line break "
+        "(cut short? deliver the whole file again)",
     )
 
 

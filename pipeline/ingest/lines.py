@@ -141,12 +141,12 @@ def cut_short(path: Path, delimiter: str, columns: int) -> CutShort | None:
     inside_before = (_quotes(path) - line.count('"')) % 2 == 1
     if inside_before:
         return None  # the last line goes on a quoted value begun above: not known to be cut
-    again = "deliver the whole file again"
+    again = "cut short? deliver the whole file again"
     if line.count('"') % 2:
         return CutShort(
             line,
             "the file ends inside a quoted value of this row, without a line break "
-            f"(cut short?); {again}",
+            f"({again})",
             keep=size - len(tail) + start + 1,
         )
     values = _outside_quotes(line, delimiter) + 1
@@ -154,7 +154,7 @@ def cut_short(path: Path, delimiter: str, columns: int) -> CutShort | None:
         return CutShort(
             line,
             f"the file ends in this row, after {values} of the header's {columns} values and "
-            f"without a line break (cut short?); {again}",
+            f"without a line break ({again})",
         )
     return None
 
