@@ -313,3 +313,20 @@ def test_zendesk_minutes_with_a_decimal_comma_after_greek_excel(data_dir):
         ("41", dt.datetime(2024, 6, 1, 9, 30)),
         ("42", dt.datetime(2024, 6, 3, 12, 15, 30)),
     ]
+
+
+def test_a_json_array_cut_short_is_refused_saying_so(data_dir):
+    # An array is one document; cut short, it is refused whole, now saying where and why.
+    s = make_settings(data_dir)
+    body = (
+        '[{"contact_id": "c1", "first_name": "Žiga", "created_at": "2024-01-01"},\n'
+        ' {"contact_id": "c2", "first_name": "Špe'
+    )
+    drop(s, "contacts", "contacts.json", body)
+    (report,) = land(s, "contacts")
+    assert (report.status, report.reason) == (
+        "refused",
+        # column 37: the opening quote of "Špe…, counted by hand on line 2
+        "not valid JSON (Unterminated string starting at line 2, column 37): the file ends "
+        "before the array closes (cut short? deliver the whole file again)",
+    )

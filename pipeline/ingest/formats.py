@@ -298,7 +298,15 @@ def _read_json_array(path: Path, workdir: Path, encoding: str) -> Table:
             # Numbers stay as written ("2.50", ids longer than a double holds).
             records = json.load(fh, parse_float=str, parse_int=str)
     except json.JSONDecodeError as exc:
-        raise FileRefused(f"not valid JSON (line {exc.lineno}, column {exc.colno})") from None
+        # An array is one document: cut short, none of its objects can be trusted to be all.
+        cut = (
+            ": the file ends before the array closes (cut short? deliver the whole file again)"
+            if exc.doc.lstrip().startswith("[") and not exc.doc.rstrip().endswith("]")
+            else ""
+        )
+        at = " " if exc.msg.endswith(" at") else " at "
+        where = f"{exc.msg}{at}line {exc.lineno}, column {exc.colno}"
+        raise FileRefused(f"not valid JSON ({where}){cut}") from None
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise FileRefused("the JSON file is not an array of objects")
     if not records:
