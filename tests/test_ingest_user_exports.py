@@ -330,3 +330,39 @@ def test_a_json_array_cut_short_is_refused_saying_so(data_dir):
         "not valid JSON (Unterminated string starting at line 2, column 37): the file ends "
         "before the array closes (cut short? deliver the whole file again)",
     )
+
+
+def test_rows_in_two_encodings_are_refused_naming_the_utf8_words(data_dir):
+    # A Windows-1252 export (French names) with one row pasted in from a UTF-8 export. Read
+    # as Windows-1252 the pasted "Weiß" is "WeiÃŸ", two letters of its alphabet: the file
+    # was accepted as Windows-1252 and the name landed garbled.
+    s = make_settings(data_dir)
+    names = ["François", "Hélène", "Jérôme", "Gaëlle", "Benoît"]
+    body = b"contact_id;last_name;created_at\r\n"
+    body += "".join(f"c{i};{n};2024-01-01\r\n" for i, n in enumerate(names)).encode("cp1252")
+    body += "c9;Weiß;2024-01-02\r\n".encode()
+    drop(s, "contacts", "pasted.csv", body)
+    (report,) = land(s, "contacts")
+    assert report.status == "refused"
+    assert report.reason == (
+        "the file is not UTF-8 and cannot be read in one code page: some of its words are "
+        "UTF-8 ('Weiß') and its other bytes are not: rows in two encodings (pasted "
+        "together from two exports?), which no one code page reads right. Save the whole file "
+        "in one encoding (UTF-8), or deliver the parts as two files"
+    )
+
+
+def test_single_byte_text_is_not_taken_for_utf8_words():
+    # Capitals of Central European, Cyrillic and Greek code pages are lead bytes of UTF-8
+    # pairs (Windows-1250 "ÓŁ" is the UTF-8 of ӣ): such words must not count as pasted UTF-8.
+    from pipeline.ingest.codepage import utf8_words
+
+    samples = {
+        "cp1250": "KRÓŁ ŻÓŁĆ GĘŚLĄ ŽLUŤOUČKÝ KŮŇ ÚPĚL ŞTEFAN ŢEPEŞ PĂŞUNE ČŠ Črt Žužek",
+        "cp1252": "STRAßE SÃO PAULO AÇÃO ÉCOLE CRÈME BRÛLÉE ÅSA ØRESUND ÞÓR Müßig",
+        "cp1251": "ВЁДРА ТЁМА ЖУРАВЛЁВ ЇЖАК ЄВГЕН ЉУБИША ЂОРЂЕ Щукин",
+        "cp1253": "ΆΝΝΑ ΈΛΕΝΑ ΣΩΚΡΑΤΗΣ ΠΡΟΪΟΝ Ευρωπαϊκή",
+    }
+    for codec, text in samples.items():
+        assert utf8_words(set(text.encode(codec).split())) == [], codec
+    assert utf8_words({"Weiß".encode()}) == ["Weiß"]

@@ -172,6 +172,37 @@ class Verdict:
     encoding: str | None
     plausible: tuple[str, ...]  # codecs still standing after step 3, in CANDIDATES order
     detail: str  # why, for the log and the refusal message
+    mixed: bool = False  # some words are UTF-8: rows in two encodings (:func:`utf8_words`)
+
+
+# Letters a UTF-8 word pasted into a single-byte file spells: Latin-1 and Latin Extended-A
+# (ä ß é ă ș ł č š ž …), Greek and Cyrillic. Other code points a byte pair may happen to form
+# (Latin Extended-B, Hebrew, CJK) are left out: capitals such as "ČŠ" in Windows-1250 are the
+# UTF-8 of Ȋ, a letter no export holds.
+_UTF8_LETTERS = ((0x00C0, 0x017F), (0x0370, 0x03FF), (0x0400, 0x04FF))
+
+
+def utf8_words(words: Iterable[bytes], most: int = 3) -> list[str]:
+    """Words of a file that is not UTF-8 that are UTF-8 themselves, read as UTF-8 (up to
+    ``most``): valid UTF-8 with a letter of more than one byte, every non-ASCII character a
+    letter of :data:`_UTF8_LETTERS`, and plausible. A single-byte code page would read them as
+    ``WeiÃŸ`` or ``JÃ¼rgen``; in a file whose other bytes are no UTF-8 they are rows pasted from
+    a UTF-8 export, and no one code page reads the whole file right."""
+    found = []
+    for word in sorted(words):
+        try:
+            text = word.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        wide = [c for c in text if ord(c) > 127]
+        if wide and all(
+            c.isalpha() and any(lo <= ord(c) <= hi for lo, hi in _UTF8_LETTERS) for c in wide
+        ):
+            if not implausible(text):
+                found.append(text)
+                if len(found) >= most:
+                    break
+    return found
 
 
 def decodes(codec: str, high: bytes) -> str | None:
@@ -260,6 +291,16 @@ def _greek_misspelt(lower: str) -> bool:
 
 def judge(evidence: Evidence, candidates: Iterable[str] = CANDIDATES) -> Verdict:
     """Apply the three steps of the module's rule to a file's evidence."""
+    pasted = utf8_words(evidence.words)
+    if pasted:
+        shown = ", ".join(repr(w) for w in pasted)
+        return Verdict(
+            None,
+            (),
+            f"some of its words are UTF-8 ({shown}) and its other bytes are not: rows in two "
+            "encodings (pasted together from two exports?), which no one code page reads right",
+            mixed=True,
+        )
     high = evidence.high_bytes()
     standing: dict[str, str] = {}
     families: dict[str, str] = {}

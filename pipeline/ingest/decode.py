@@ -233,6 +233,11 @@ def decode_delivery(path: Path, workdir: Path, declared: Declared | None = None)
         except FileRefused as refused:
             raise FileRefused(f"{refused.reason} (declared in {declared.where})") from None
     verdict = judge(evidence)
+    if verdict.mixed:
+        raise FileRefused(
+            f"the file is not UTF-8 and cannot be read in one code page: {verdict.detail}. "
+            "Save the whole file in one encoding (UTF-8), or deliver the parts as two files"
+        )
     if verdict.encoding is None:
         likely = [CANDIDATES[c] for c in verdict.plausible] or _guess_names(evidence)
         named_likely = f"; likely {' or '.join(likely)}" if likely else ""

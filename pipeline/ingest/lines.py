@@ -145,8 +145,7 @@ def cut_short(path: Path, delimiter: str, columns: int) -> CutShort | None:
     if line.count('"') % 2:
         return CutShort(
             line,
-            "the file ends inside a quoted value of this row, without a line break "
-            f"({again})",
+            f"the file ends inside a quoted value of this row, without a line break ({again})",
             keep=size - len(tail) + start + 1,
         )
     values = _outside_quotes(line, delimiter) + 1
