@@ -13,10 +13,12 @@ apart is whether the *text* is plausible. The rule (docs/vendors.md, "Encodings"
 3. **Fewest implausible words**: a word (a run of non-blank characters with a non-ASCII byte)
    is implausible when it mixes scripts (``Mьller``), has a lower-case letter followed by an
    upper-case one with one of them non-ASCII (``юЛЕКСЕЙ``: Windows-1251 read as KOI8-R), starts
-   with a closing quote before a letter (``’ννα``: Windows-1253's Ά read as ISO-8859-7), or is
+   with a closing quote before a letter (``’ννα``: Windows-1253's Ά read as ISO-8859-7), is
    a Latin word of three letters or more of which over two thirds are non-ASCII
-   (``Àëåêñåé``: Cyrillic read as Windows-1252). Only the code pages with the fewest
-   implausible words stay, and only if that is at most 1 word in 50.
+   (``Àëåêñåé``: Cyrillic read as Windows-1252), or breaks Greek or Cyrillic spelling
+   (:func:`implausible`; ``Кузнецова`` read as Greek is ``Κσηνεφξβΰ``, a diaeresis after a
+   consonant). Only the code pages with the fewest implausible words stay, and only if that
+   is at most 1 word in 50.
 4. **Fewest languages** (only when those left still read the file differently): a code page
    stays only when the fewest languages' alphabets hold all the letters it yields (German and
    French names in Windows-1252 need two: ü ß ç é à; the same bytes in Windows-1250 need three:
@@ -24,7 +26,11 @@ apart is whether the *text* is plausible. The rule (docs/vendors.md, "Encodings"
 5. **The language's own letters** (only when those left still differ): py3langid names the
    language of the file's first 64 KiB as each of them decodes it; a code page stays only when
    every non-ASCII letter it yields belongs to that language's alphabet (``več`` in Slovenian,
-   not ``veè``).
+   not ``veè``); a code page of another alphabet family stays too when its letters' languages
+   get half the probability together (:func:`_fit_language`).
+
+Before these, words that are UTF-8 in a file that is not (:func:`utf8_words`) refuse it: rows
+in two encodings, which no single code page reads right.
 
 The guess is accepted when every code page still standing reads the file as the same text (they
 map every byte present to the same character: ``Müller`` is the same in Windows-1250 and 1252);
