@@ -368,3 +368,58 @@ def test_single_byte_text_is_not_taken_for_utf8_words():
     for codec, text in samples.items():
         assert utf8_words(set(text.encode(codec).split())) == [], codec
     assert utf8_words({"Weiß".encode()}) == ["Weiß"]
+
+
+SHOP_DE = """entity = "orders"
+signature = ["Bestellnummer", "Kunde", "Datum", "Summe"]
+[format]
+timestamp = "%d.%m.%Y %H:%M"
+decimal = ","
+[columns]
+order_id = "Bestellnummer"
+contact_id = "Kunde"
+ordered_at = "Datum"
+gross_amount = "Summe"
+[constants]
+status = "completed"
+currency = "EUR"
+"""
+
+
+def test_a_workbook_s_number_cells_are_numbers_whatever_decimal_the_mapping_states(data_dir):
+    # A shop's mapping written for its de-DE CSV exports (decimal = ","); the same export saved
+    # as .xlsx holds number cells, which read as "1234.5": every amount was quarantined
+    # ("cannot read '1234.5' as a number with ','"). In a workbook the values decide.
+    import datetime as dt
+
+    import xlsxwriter
+
+    s = make_settings(data_dir)
+    (data_dir / "vendors").mkdir()
+    (data_dir / "vendors" / "shop_de.toml").write_text(SHOP_DE, encoding="utf-8")
+    path = s.landing_dir / "crm" / "orders" / "Bestellungen.xlsx"
+    path.parent.mkdir(parents=True)
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet()
+    euro = book.add_format({"num_format": "#,##0.00 €"})
+    stamp = book.add_format({"num_format": "dd.mm.yyyy hh:mm"})
+    sheet.write_row(0, 0, ["Bestellnummer", "Kunde", "Datum", "Summe"])
+    sheet.write_row(1, 0, ["B1", "Größe"])
+    sheet.write_datetime(1, 2, dt.datetime(2024, 2, 3, 14, 5), stamp)
+    sheet.write_number(1, 3, 1234.5, euro)  # shown as "1.234,50 €", stored as 1234.5
+    sheet.write_row(2, 0, ["B2", "Weiß", "04.02.2024 10:00"])  # a date typed as text
+    sheet.write_number(2, 3, 99.9, euro)
+    sheet.write_row(3, 0, ["B3", "Weiß", "05.02.2024 10:00", "12,00"])  # an amount as text
+    book.close()
+    (report,) = land(s, "orders")
+    assert (report.mapping, report.rows_landed, report.rows_quarantined) == ("shop_de", 2, 1)
+    got = query(s, "select order_id, contact_id, ordered_at, gross_amount from raw_orders")
+    assert [(o, c, t, str(a)) for o, c, t, a in got.rows()] == [
+        ("B1", "Größe", dt.datetime(2024, 2, 3, 14, 5), "1234.5000"),
+        ("B2", "Weiß", dt.datetime(2024, 2, 4, 10, 0), "99.9000"),
+    ]
+    # Text among number cells is quarantined, never read in a guessed locale.
+    assert query(s, "select row_number, reason from quarantine_rows").row(0) == (
+        4,
+        "gross_amount ('Summe'): cannot read '12,00' as a number with '.' as decimal separator",
+    )

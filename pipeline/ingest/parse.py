@@ -329,10 +329,19 @@ def _typed(
 
 
 def decide_decimals(
-    frame: pl.LazyFrame, mapping: Mapping, lookup: dict[str, str], entity: Entity
+    frame: pl.LazyFrame,
+    mapping: Mapping,
+    lookup: dict[str, str],
+    entity: Entity,
+    workbook: bool = False,
 ) -> decimals.Decimals:
     """The decimal separator of a delivery (see :mod:`pipeline.ingest.decimals`), from the
-    mapping or the amount columns of ``frame`` (the vendor's columns as read)."""
+    mapping or the amount columns of ``frame`` (the vendor's columns as read).
+
+    A ``workbook``'s values decide even when the mapping states a separator: its numbers are
+    cells, which read as ``1234.5`` in every locale (a mapping written for a shop's de-DE CSV
+    exports, ``decimal = ","``, quarantined every amount of the same export saved as .xlsx),
+    and amounts typed as text in a locale's form still show their separator."""
     vendor = {name: blank_to_null(pl.col(actual)) for name, actual in lookup.items()}
     sources = _sources(mapping, entity, vendor)
     amounts = [c for c, typ in entity.columns.items() if typ.startswith("decimal")]
@@ -342,7 +351,7 @@ def decide_decimals(
     return decimals.decide(
         frame,
         [sources[c] for c in amounts],
-        mapping.decimal if mapping.decimal_stated else None,
+        mapping.decimal if mapping.decimal_stated and not workbook else None,
     )
 
 
@@ -375,7 +384,7 @@ def plan(
     )
     label = {c: vendor_label(mapping, c) for c in entity.columns}
     # The decimal separator is decided once for the whole file (the mapping, or its values).
-    dec = dec or decide_decimals(table.frame, mapping, lookup, entity)
+    dec = dec or decide_decimals(table.frame, mapping, lookup, entity, table.workbook)
 
     # Typed values; text that is there but cannot be read is a broken rule.
     values = []
