@@ -147,7 +147,10 @@ def _with_cut_row(
     if cut.keep is not None and workdir is not None:
         kept = workdir / "kept.txt"
         with path.open("rb") as src, kept.open("wb") as out:
-            out.write(src.read(cut.keep))  # the file before its last line: not large to cut
+            left = cut.keep  # the file before its last line, copied chunk by chunk
+            while left and (chunk := src.read(min(left, 1 << 20))):
+                out.write(chunk)
+                left -= len(chunk)
         path = kept
     frame = _scan(path, delimiter, header)
     last = frame.select(pl.len()).collect().item() + 1  # the rows are numbered from 2
