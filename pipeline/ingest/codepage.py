@@ -13,10 +13,12 @@ apart is whether the *text* is plausible. The rule (docs/vendors.md, "Encodings"
 3. **Fewest implausible words**: a word (a run of non-blank characters with a non-ASCII byte)
    is implausible when it mixes scripts (``Mьller``), has a lower-case letter followed by an
    upper-case one with one of them non-ASCII (``юЛЕКСЕЙ``: Windows-1251 read as KOI8-R), starts
-   with a closing quote before a letter (``’ννα``: Windows-1253's Ά read as ISO-8859-7), or is
+   with a closing quote before a letter (``’ννα``: Windows-1253's Ά read as ISO-8859-7), is
    a Latin word of three letters or more of which over two thirds are non-ASCII
-   (``Àëåêñåé``: Cyrillic read as Windows-1252). Only the code pages with the fewest
-   implausible words stay, and only if that is at most 1 word in 50.
+   (``Àëåêñåé``: Cyrillic read as Windows-1252), or breaks Greek or Cyrillic spelling
+   (:func:`implausible`; ``Кузнецова`` read as Greek is ``Κσηνεφξβΰ``, a diaeresis after a
+   consonant). Only the code pages with the fewest implausible words stay, and only if that
+   is at most 1 word in 50.
 4. **Fewest languages** (only when those left still read the file differently): a code page
    stays only when the fewest languages' alphabets hold all the letters it yields (German and
    French names in Windows-1252 need two: ü ß ç é à; the same bytes in Windows-1250 need three:
@@ -24,7 +26,11 @@ apart is whether the *text* is plausible. The rule (docs/vendors.md, "Encodings"
 5. **The language's own letters** (only when those left still differ): py3langid names the
    language of the file's first 64 KiB as each of them decodes it; a code page stays only when
    every non-ASCII letter it yields belongs to that language's alphabet (``več`` in Slovenian,
-   not ``veè``).
+   not ``veè``); a code page of another alphabet family stays too when its letters' languages
+   get half the probability together (:func:`_fit_language`).
+
+Before these, words that are UTF-8 in a file that is not (:func:`utf8_words`) refuse it: rows
+in two encodings, which no single code page reads right.
 
 The guess is accepted when every code page still standing reads the file as the same text (they
 map every byte present to the same character: ``Müller`` is the same in Windows-1250 and 1252);
@@ -127,6 +133,8 @@ LANGUAGE_LETTERS: dict[str, frozenset[str]] = {
 HEAD_BYTES = 1 << 16
 # Chunks (of decode.CHUNK = 1 MiB) searched for words whatever they hold.
 WORD_CHUNKS = 8
+# Step 5: the share of py3langid's probability a code page's languages must get.
+MIN_LANGUAGE_SHARE = 0.5
 _WORD = re.compile(rb'[^\s,;"\'()\[\]{}<>=|]*[\x80-\xff][^\s,;"\'()\[\]{}<>=|]*')
 
 
@@ -170,6 +178,37 @@ class Verdict:
     encoding: str | None
     plausible: tuple[str, ...]  # codecs still standing after step 3, in CANDIDATES order
     detail: str  # why, for the log and the refusal message
+    mixed: bool = False  # some words are UTF-8: rows in two encodings (:func:`utf8_words`)
+
+
+# Letters a UTF-8 word pasted into a single-byte file spells: Latin-1 and Latin Extended-A
+# (ä ß é ă ș ł č š ž …), Greek and Cyrillic. Other code points a byte pair may happen to form
+# (Latin Extended-B, Hebrew, CJK) are left out: capitals such as "ČŠ" in Windows-1250 are the
+# UTF-8 of Ȋ, a letter no export holds.
+_UTF8_LETTERS = ((0x00C0, 0x017F), (0x0370, 0x03FF), (0x0400, 0x04FF))
+
+
+def utf8_words(words: Iterable[bytes], most: int = 3) -> list[str]:
+    """Words of a file that is not UTF-8 that are UTF-8 themselves, read as UTF-8 (up to
+    ``most``): valid UTF-8 with a letter of more than one byte, every non-ASCII character a
+    letter of :data:`_UTF8_LETTERS`, and plausible. A single-byte code page would read them as
+    ``WeiÃŸ`` or ``JÃ¼rgen``; in a file whose other bytes are no UTF-8 they are rows pasted from
+    a UTF-8 export, and no one code page reads the whole file right."""
+    found = []
+    for word in sorted(words):
+        try:
+            text = word.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        wide = [c for c in text if ord(c) > 127]
+        if wide and all(
+            c.isalpha() and any(lo <= ord(c) <= hi for lo, hi in _UTF8_LETTERS) for c in wide
+        ):
+            if not implausible(text):
+                found.append(text)
+                if len(found) >= most:
+                    break
+    return found
 
 
 def decodes(codec: str, high: bytes) -> str | None:
@@ -202,6 +241,7 @@ def _script(ch: str) -> str | None:
 _VOWELS = frozenset("аеёиоуыэюяієїўαεηιουωάέήίόύώϊϋΐΰ")
 _TONOS = frozenset("άέήίόύώΐΰ")
 _CYRILLIC_NEVER_FIRST = frozenset("ьъыЬЪЫ")
+_DIAERESIS = frozenset("ϊϋΐΰ")
 
 
 def implausible(word: str) -> bool:
@@ -223,7 +263,10 @@ def implausible(word: str) -> bool:
         if len(lower) >= 4 and lower.isalpha() and not _VOWELS & set(lower):
             return True
         if "GREEK" in scripts and (
-            "ς" in lower[:-1] or lower.endswith("σ") or len(_TONOS & set(lower)) > 1
+            "ς" in lower[:-1]
+            or lower.endswith("σ")
+            or len(_TONOS & set(lower)) > 1
+            or _greek_misspelt(lower)
         ):
             return True
         if "CYRILLIC" in scripts and core[0] in _CYRILLIC_NEVER_FIRST:
@@ -236,8 +279,34 @@ def implausible(word: str) -> bool:
     return scripts == {"LATIN"} and len(letters) >= 3 and foreign * 3 > len(letters) * 2
 
 
+def _greek_misspelt(lower: str) -> bool:
+    """Whether a lower-case Greek word breaks two spelling rules that Cyrillic text read in a
+    Greek code page keeps breaking: a diaeresis (ϊ ϋ ΐ ΰ) marks a vowel said apart from the
+    vowel before it, so it never follows a consonant or starts a word (Windows-1251's а is
+    Windows-1253's ΰ: ``Москва`` reads ``Μξρκβΰ``); and no Greek word has five consonants in a
+    row (``годовой`` reads ``γξδξβξι``; ``εκστρατεία`` has four)."""
+    run = 0
+    for i, ch in enumerate(lower):
+        if ch in _DIAERESIS and (i == 0 or lower[i - 1] not in _VOWELS):
+            return True
+        run = run + 1 if ch.isalpha() and ch not in _VOWELS else 0
+        if run >= 5:
+            return True
+    return False
+
+
 def judge(evidence: Evidence, candidates: Iterable[str] = CANDIDATES) -> Verdict:
     """Apply the three steps of the module's rule to a file's evidence."""
+    pasted = utf8_words(evidence.words)
+    if pasted:
+        shown = ", ".join(repr(w) for w in pasted)
+        return Verdict(
+            None,
+            (),
+            f"some of its words are UTF-8 ({shown}) and its other bytes are not: rows in two "
+            "encodings (pasted together from two exports?), which no one code page reads right",
+            mixed=True,
+        )
     high = evidence.high_bytes()
     standing: dict[str, str] = {}
     families: dict[str, str] = {}
@@ -269,7 +338,7 @@ def judge(evidence: Evidence, candidates: Iterable[str] = CANDIDATES) -> Verdict
         needed = {c: languages_needed(standing[c]) for c in plausible}
         plausible = tuple(c for c in plausible if needed[c] == min(needed.values()))
     if len({standing[c] for c in plausible}) > 1:
-        fitting = _fit_language(evidence.head, plausible, standing)
+        fitting = _fit_language(evidence.head, plausible, standing, families)
         if fitting:
             plausible = tuple(fitting)
             why = f"; {_language_note(evidence.head, plausible[0])}"
@@ -303,9 +372,17 @@ def languages_needed(chars: str, most: int = 3) -> int:
     return most + 1 if letters else 0
 
 
-def _fit_language(head: bytes, codecs: tuple[str, ...], chars: dict[str, str]) -> list[str]:
-    """Step 4: the code pages whose letters all belong to the language py3langid reads in
-    their decoding of ``head``."""
+def _fit_language(
+    head: bytes, codecs: tuple[str, ...], chars: dict[str, str], families: dict[str, str]
+) -> list[str]:
+    """Step 5: the code pages whose letters all belong to the language py3langid reads in
+    their decoding of ``head`` (its first language, with at least half the probability).
+
+    A code page of another alphabet family than every one so confirmed stays too when the
+    languages of its letters get half the probability together: py3langid splits a short
+    Russian text between Russian, Bulgarian, Ukrainian and Macedonian (none above one half),
+    while the same bytes read as Greek letters go wholly to Greek, the only language of its
+    script; by the first language alone, ``Щукин`` read as ``Ωσκθν`` won."""
     from pipeline.sentiment.language import identify
 
     fitting = []
@@ -314,7 +391,31 @@ def _fit_language(head: bytes, codecs: tuple[str, ...], chars: dict[str, str]) -
         letters = {c for c in chars[codec] if c.isalpha()}
         if lang in LANGUAGE_LETTERS and letters <= LANGUAGE_LETTERS[lang]:
             fitting.append(codec)
-    return fitting
+    confirmed = {families[c] for c in fitting}
+    return [
+        c
+        for c in codecs
+        if c in fitting
+        or (
+            fitting
+            and families[c] not in confirmed
+            and _language_share(head, c, chars[c])[0] >= MIN_LANGUAGE_SHARE
+        )
+    ]
+
+
+def _language_share(head: bytes, codec: str, chars: str) -> tuple[float, list[str]]:
+    """py3langid's probability, for ``codec``'s decoding of ``head``, of the languages whose
+    alphabets hold every letter of ``chars``, and those languages, likeliest first."""
+    from pipeline.sentiment.language import probabilities
+
+    letters = {c for c in chars if c.isalpha()}
+    probs = probabilities(head.decode(codec, errors="replace"))
+    fitting = sorted(
+        (lang for lang in probs if letters <= LANGUAGE_LETTERS.get(lang, frozenset())),
+        key=lambda lang: -probs[lang],
+    )
+    return sum(probs[lang] for lang in fitting), fitting
 
 
 def _language_note(head: bytes, codec: str) -> str:

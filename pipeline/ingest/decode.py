@@ -22,6 +22,7 @@ from typing import BinaryIO
 
 from pipeline.ingest.codepage import CANDIDATES, Evidence, decodes, judge
 from pipeline.ingest.errors import FileRefused
+from pipeline.ingest.lines import bytes_lone_cr, text_lone_cr
 from pipeline.ingest.utf8 import valid_utf8
 
 CHUNK = 1 << 20
@@ -65,28 +66,44 @@ def detect_encoding(head: bytes) -> str | None:
     return None
 
 
-def _is_utf8(path: Path) -> bool:
-    """Whether the whole (decompressed) stream is valid UTF-8, checked chunk by chunk."""
+def _is_utf8(path: Path) -> tuple[bool, bool]:
+    """Whether the whole (decompressed) stream is valid UTF-8, checked chunk by chunk, and
+    whether it holds a lone CR (:mod:`pipeline.ingest.lines`), seen in the same pass."""
+    lone = bytes_lone_cr()
+
+    def watched(fh: BinaryIO) -> Iterator[bytes]:
+        for chunk in _chunks(fh):
+            lone.feed(chunk)
+            yield chunk
+
     with open_bytes(path) as fh:
-        return valid_utf8(_chunks(fh))
+        valid = valid_utf8(watched(fh))
+    return valid, lone.end()
 
 
-def _transcode(path: Path, encoding: str, target: Path) -> None:
-    """Write the stream re-encoded as UTF-8 (no BOM) to ``target``, chunk by chunk.
+def _transcode(path: Path, encoding: str, target: Path) -> bool:
+    """Write the stream re-encoded as UTF-8 (no BOM) to ``target``, chunk by chunk; returns
+    whether the text holds a lone CR.
 
     Raises ``UnicodeDecodeError`` with ``start`` set to the byte offset in the whole stream.
     """
     decoder = codecs.getincrementaldecoder(encoding)()
+    lone = text_lone_cr()
     offset = 0
     with open_bytes(path) as fh, target.open("w", encoding="utf-8", newline="") as out:
         try:
             for chunk in _chunks(fh):
-                out.write(decoder.decode(chunk))
+                text = decoder.decode(chunk)
+                lone.feed(text)
+                out.write(text)
                 offset += len(chunk)
-            out.write(decoder.decode(b"", final=True))
+            text = decoder.decode(b"", final=True)
+            lone.feed(text)
+            out.write(text)
         except UnicodeDecodeError as exc:
             exc.start += offset
             raise
+    return lone.end()
 
 
 def _head(path: Path) -> bytes:
@@ -115,6 +132,7 @@ class Decoded:
     encoding: str  # "utf-8", "utf-8-sig", "utf-16", "windows-1251", ...
     decided: str  # "bom" | "declared" | "utf8" | "detected"
     detail: str = ""  # the detector's reasoning, for the log
+    lone_cr: bool = False  # a CR not followed by LF: a line break to normalise (lines.py)
 
 
 def codec_of(name: str) -> str | None:
@@ -179,11 +197,11 @@ def decode_delivery(path: Path, workdir: Path, declared: Declared | None = None)
         return _transcoded(path, named, target, "bom", "")
     # Validity first: gathering the evidence (a byte histogram and a word search) cost 1.5 s
     # of CPU per 160 MB file, and a plain UTF-8 file without a declaration never needs it.
-    valid = _is_utf8(path)
+    valid, lone_cr = _is_utf8(path)
     if declared is None and valid:
         if compressed:
             return _transcoded(path, "utf-8", target, "utf8", "")
-        return Decoded(path, "utf-8", "utf8")
+        return Decoded(path, "utf-8", "utf8", lone_cr=lone_cr)
     evidence = _evidence(path)
     if declared is not None:
         codec = codec_of(declared.encoding)
@@ -209,12 +227,17 @@ def decode_delivery(path: Path, workdir: Path, declared: Declared | None = None)
                     "characters: the declaration does not fit this file"
                 )
         if codec == "utf-8" and valid and not compressed:
-            return Decoded(path, "utf-8", "declared", declared.where)
+            return Decoded(path, "utf-8", "declared", declared.where, lone_cr)
         try:
             return _transcoded(path, codec, target, "declared", declared.where)
         except FileRefused as refused:
             raise FileRefused(f"{refused.reason} (declared in {declared.where})") from None
     verdict = judge(evidence)
+    if verdict.mixed:
+        raise FileRefused(
+            f"the file is not UTF-8 and cannot be read in one code page: {verdict.detail}. "
+            "Save the whole file in one encoding (UTF-8), or deliver the parts as two files"
+        )
     if verdict.encoding is None:
         likely = [CANDIDATES[c] for c in verdict.plausible] or _guess_names(evidence)
         named_likely = f"; likely {' or '.join(likely)}" if likely else ""
@@ -229,13 +252,13 @@ def _transcoded(path: Path, codec: str, target: Path, decided: str, detail: str)
     """Transcode into ``target``; a byte the code page lacks (or maps to a control
     character) refuses the file with its offset."""
     try:
-        _transcode(path, codec, target)
+        lone_cr = _transcode(path, codec, target)
     except UnicodeDecodeError as exc:
         raise FileRefused(
             f"undecodable bytes at byte offset {exc.start}: not valid {_display(codec)}"
         ) from None
     shown = codec if codec in ("utf-8-sig", "utf-16", "utf-8") else _display(codec)
-    return Decoded(target, shown, decided, detail)
+    return Decoded(target, shown, decided, detail, lone_cr)
 
 
 def to_utf8(path: Path, workdir: Path) -> tuple[Path, str]:

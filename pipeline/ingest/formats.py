@@ -17,12 +17,18 @@ import polars as pl
 
 from pipeline.ingest.decode import Declared, decode_delivery
 from pipeline.ingest.errors import FileRefused
+from pipeline.ingest.lines import CutShort, cut_short, normalise, sep_line
 
 ROW = "_row_number"
 # first line of a file -> its column names when the file has no header row, else None
 HeaderlessColumns = Callable[[str], "list[str] | None"]
 # Spare columns that catch values beyond the header's width (an unquoted delimiter in text).
 EXTRA_PREFIX = "_extra_"
+# A row the reader could not read as a record (a JSON line that is no object): why, and its
+# text as read (the first RAW_TEXT_CHARS characters); the row is quarantined with them.
+UNREADABLE = "_unreadable"
+RAW = "_raw_text"
+RAW_TEXT_CHARS = 1000
 SPARE_COLUMNS = 8
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
 DELIMITED_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt", ".txt.gz")
@@ -45,6 +51,12 @@ class Table:
     # (pipeline/ingest/duckdb_csv.py); None for other formats.
     text: Path | None = None
     delimiter: str | None = None
+
+    @property
+    def workbook(self) -> bool:
+        """Whether the delivery is a workbook, whose date cells read as ISO text
+        (``YYYY-MM-DD HH:MM:SS``) whatever the format a mapping states for typed text."""
+        return self.layout.startswith("xlsx")
 
 
 def supported(name: str) -> bool:
@@ -100,11 +112,16 @@ def detect_delimiter(header_line: str, name: str) -> str | None:
 
 
 def _read_delimited(
-    path: Path, name: str, encoding: str, headerless: HeaderlessColumns | None = None
+    path: Path,
+    name: str,
+    encoding: str,
+    headerless: HeaderlessColumns | None = None,
+    delimiter: str | None = None,
+    workdir: Path | None = None,
 ) -> Table:
     line = _first_line(path)
     names = headerless(line) if headerless else None
-    delimiter = detect_delimiter(line, name)
+    delimiter = delimiter or detect_delimiter(line, name)
     if delimiter is None:
         return _read_whitespace(path, line, encoding, names)
     if names:
@@ -113,6 +130,50 @@ def _read_delimited(
         path, separator=delimiter, n_rows=0, infer_schema=False, truncate_ragged_lines=True
     )
     header = clean_header(header_frame.columns)
+    kind = "tsv" if delimiter == "\t" else "csv"
+    layout = f"{kind} ({DELIMITERS[delimiter]}, {encoding})"
+    cut = cut_short(path, delimiter, len(header)) if workdir else None
+    if cut is None:
+        return Table(header, _scan(path, delimiter, header), layout, text=path, delimiter=delimiter)
+    return Table(header, _with_cut_row(path, delimiter, header, cut, workdir), layout)
+
+
+def _with_cut_row(
+    path: Path, delimiter: str, header: list[str], cut: CutShort, workdir: Path | None
+) -> pl.LazyFrame:
+    """The rows of a file that ends inside its last row (:func:`lines.cut_short`), that row
+    flagged :data:`UNREADABLE` with its text. The file is left to polars (``text`` unset):
+    only these rows carry the flag."""
+    if cut.keep is not None and workdir is not None:
+        kept = workdir / "kept.txt"
+        with path.open("rb") as src, kept.open("wb") as out:
+            left = cut.keep  # the file before its last line, copied chunk by chunk
+            while left and (chunk := src.read(min(left, 1 << 20))):
+                out.write(chunk)
+                left -= len(chunk)
+        path = kept
+    frame = _scan(path, delimiter, header)
+    last = frame.select(pl.len()).collect().item() + 1  # the rows are numbered from 2
+    flag = [pl.lit(None, pl.String).alias(UNREADABLE), pl.lit(None, pl.String).alias(RAW)]
+    if cut.keep is None:  # the last row read is the short one
+        is_cut = pl.col(ROW) == last
+        flag = [
+            pl.when(is_cut).then(pl.lit(cut.reason)).alias(UNREADABLE),
+            pl.when(is_cut).then(pl.lit(cut.text)).alias(RAW),
+        ]
+        return frame.with_columns(flag)
+    names = frame.collect_schema()
+    row = pl.LazyFrame(
+        {ROW: [last + 1], UNREADABLE: [cut.reason], RAW: [cut.text]},
+        schema={ROW: pl.Int64, UNREADABLE: pl.String, RAW: pl.String},
+    )
+    return pl.concat([frame.with_columns(flag), row], how="diagonal_relaxed").select(
+        *names, UNREADABLE, RAW
+    )
+
+
+def _scan(path: Path, delimiter: str, header: list[str]) -> pl.LazyFrame:
+    """A delimited file's records as text columns: the header's, spare ones, and ROW."""
     spare = [f"{EXTRA_PREFIX}{i}" for i in range(SPARE_COLUMNS)]
     frame = pl.scan_csv(
         path,
@@ -127,10 +188,7 @@ def _read_delimited(
         row_index_offset=2,
     )
     frame = frame.rename(dict(zip([f"_c{i}" for i in range(len(header))], header, strict=True)))
-    frame = frame.rename({f"_c{len(header) + i}": s for i, s in enumerate(spare)})
-    kind = "tsv" if delimiter == "\t" else "csv"
-    layout = f"{kind} ({DELIMITERS[delimiter]}, {encoding})"
-    return Table(header, frame, layout, text=path, delimiter=delimiter)
+    return frame.rename({f"_c{len(header) + i}": s for i, s in enumerate(spare)})
 
 
 def _read_whitespace(
@@ -159,11 +217,13 @@ def _read_whitespace(
     return Table(header, frame, f"{layout} ({encoding})")
 
 
-def _read_jsonl(path: Path, encoding: str) -> Table:
+def _read_jsonl(path: Path, encoding: str, workdir: Path | None = None) -> Table:
     try:
         keys = pl.scan_ndjson(path, infer_schema_length=None).collect_schema().names()
     except pl.exceptions.PolarsError as exc:
-        raise FileRefused(f"not valid JSON Lines: {exc}") from None
+        if workdir is None:
+            raise FileRefused(f"not valid JSON Lines: {exc}") from None
+        return _read_jsonl_lines(path, encoding, workdir)
     if not keys:
         raise FileRefused("the file holds no JSON objects")
     header = clean_header(keys)
@@ -174,6 +234,66 @@ def _read_jsonl(path: Path, encoding: str) -> Table:
     return Table(header, frame, f"jsonl ({encoding})")
 
 
+def _read_jsonl_lines(path: Path, encoding: str, workdir: Path) -> Table:
+    """JSON Lines with lines that are no JSON object (a download cut short mid-line, a line
+    broken by hand): each such line is a row of its own whose :data:`UNREADABLE` column says
+    why (it is quarantined with its text), and the other lines are read as usual.
+
+    polars reads a file of JSON lines only whole; this pass parses each line in Python, so it
+    runs only for a file polars refused."""
+    good, rows, bad = workdir / "good.jsonl", [], []
+    keys: dict[str, None] = {}
+    with path.open(encoding="utf-8", newline="") as fh, good.open("w", encoding="utf-8") as out:
+        row = 0
+        for line in fh:
+            if not line.strip():
+                continue  # polars skips blank lines too: rows count objects
+            row += 1
+            text = line.rstrip("\r\n")
+            try:
+                record = json.loads(text)
+            except json.JSONDecodeError as exc:
+                at = " " if exc.msg.endswith(" at") else " at "
+                reason = f"not a JSON object ({exc.msg}{at}column {exc.colno})"
+            else:
+                if isinstance(record, dict):
+                    keys.update(dict.fromkeys(record))
+                    out.write(text + "\n")
+                    rows.append(row)
+                    continue
+                reason = f"not a JSON object (a JSON {type(record).__name__})"
+            if not line.endswith("\n"):
+                reason += ": the file ends in this line without a line break (cut short?)"
+            bad.append((row, reason, text[:RAW_TEXT_CHARS]))
+    if not keys:
+        raise FileRefused("the file holds no JSON objects")
+    header = clean_header(list(keys))
+    names = dict(zip(keys, header, strict=True))
+    frame = pl.concat(
+        [
+            pl.scan_ndjson(good, schema={k: pl.String for k in keys}).rename(names),
+            pl.LazyFrame({ROW: rows}, schema={ROW: pl.Int64}),
+        ],
+        how="horizontal",
+    ).with_columns(pl.lit(None, pl.String).alias(UNREADABLE), pl.lit(None, pl.String).alias(RAW))
+    unreadable = pl.LazyFrame(
+        {
+            **{h: [None] * len(bad) for h in header},
+            ROW: [b[0] for b in bad],
+            UNREADABLE: [b[1] for b in bad],
+            RAW: [b[2] for b in bad],
+        },
+        schema={
+            **{h: pl.String for h in header},
+            ROW: pl.Int64,
+            UNREADABLE: pl.String,
+            RAW: pl.String,
+        },
+    )
+    frame = pl.concat([frame, unreadable]).sort(ROW)
+    return Table(header, frame, f"jsonl ({encoding})")
+
+
 def _read_json_array(path: Path, workdir: Path, encoding: str) -> Table:
     """A JSON array is read whole (it cannot be streamed) and rewritten as JSON Lines."""
     try:
@@ -181,7 +301,15 @@ def _read_json_array(path: Path, workdir: Path, encoding: str) -> Table:
             # Numbers stay as written ("2.50", ids longer than a double holds).
             records = json.load(fh, parse_float=str, parse_int=str)
     except json.JSONDecodeError as exc:
-        raise FileRefused(f"not valid JSON (line {exc.lineno}, column {exc.colno})") from None
+        # An array is one document: cut short, none of its objects can be trusted to be all.
+        cut = (
+            ": the file ends before the array closes (cut short? deliver the whole file again)"
+            if exc.doc.lstrip().startswith("[") and not exc.doc.rstrip().endswith("]")
+            else ""
+        )
+        at = " " if exc.msg.endswith(" at") else " at "
+        where = f"{exc.msg}{at}line {exc.lineno}, column {exc.colno}"
+        raise FileRefused(f"not valid JSON ({where}){cut}") from None
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise FileRefused("the JSON file is not an array of objects")
     if not records:
@@ -235,11 +363,18 @@ def open_table(
         decoded = decode_delivery(path, workdir, declared)
         text, encoding = decoded.path, decoded.encoding
         if name.endswith(JSONL_SUFFIXES):
-            table = _read_jsonl(text, encoding)
+            if decoded.lone_cr:
+                text = normalise(text, workdir / "lines.jsonl", quoted=False, drop_first_line=False)
+            table = _read_jsonl(text, encoding, workdir)
         elif name.endswith(JSON_SUFFIXES):
             table = _read_json_array(text, workdir, encoding)
         else:
-            table = _read_delimited(text, name, encoding, headerless)
+            # Excel's "sep=;" line names the delimiter and is no row; it goes, as lone CRs do.
+            sep = sep_line(_first_line(text)) if text.stat().st_size else None
+            if decoded.lone_cr or sep:
+                target = workdir / "lines.txt"
+                text = normalise(text, target, quoted=True, drop_first_line=sep is not None)
+            table = _read_delimited(text, name, encoding, headerless, sep, workdir)
         table.encoding, table.decided = encoding, decoded.decided
     table.frame = table.frame.with_columns(pl.col(ROW).cast(pl.Int64))
     if table.frame.head(1).collect().is_empty():

@@ -17,7 +17,7 @@ import polars as pl
 from pipeline.entities import SCORE_RANGES, Entity
 from pipeline.ingest import decimals
 from pipeline.ingest.decimals import DECIMAL_PATTERN, NUMBER_NOISE
-from pipeline.ingest.formats import EXTRA_PREFIX, ROW, Table
+from pipeline.ingest.formats import EXTRA_PREFIX, RAW, ROW, UNREADABLE, Table
 from pipeline.ingest.mappings import Mapping, template_fields, vendor_label
 from pipeline.ingest.rules import row_rules
 
@@ -25,6 +25,8 @@ BAD = "_bad"
 REASON = "_reason"
 RECORD = "_record"
 AWARE_DIRECTIVES = ("%z", "%:z", "%::z", "%#z")
+# How a workbook's date cell reads (calamine renders it so, fractions of a second when set).
+DATE_CELL = "%Y-%m-%d %H:%M:%S%.f"
 # ISO 8601 and "YYYY-MM-DD HH:MM[:SS]": date, hours:minutes, seconds, fraction, offset.
 ISO_PATTERN = (
     r"^\s*(\d{4}-\d{2}-\d{2})(?:[Tt ](\d{2}:\d{2})(?::(\d{2}))?(?:[.,](\d{1,9}))?)?"
@@ -186,6 +188,8 @@ class Plan:
     sources: dict[str, pl.Expr]  # canonical column -> its text, from the columns as read
     checks: list[tuple[pl.Expr, pl.Expr]] = field(default_factory=list)  # (is bad, why)
     empty: pl.Expr = field(default_factory=lambda: pl.lit(False))
+    # A row the reader could not read as a record (formats.UNREADABLE): its only reason.
+    unreadable: pl.Expr | None = None
     aggregate: bool = False
     windowed: bool = False  # a template counts rows: sources need the whole file, not a filter
 
@@ -201,11 +205,19 @@ class Plan:
         joined = pl.concat_str(
             [pl.when(bad).then(why) for bad, why in self.checks], separator="; ", ignore_nulls=True
         )
-        return pl.when(self.empty).then(pl.lit("empty row")).otherwise(joined)
+        reason = pl.when(self.empty).then(pl.lit("empty row")).otherwise(joined)
+        if self.unreadable is not None:
+            reason = pl.when(self.unreadable.is_not_null()).then(self.unreadable).otherwise(reason)
+        return reason
 
     def record(self) -> pl.Expr:
-        """The row's values as read, as JSON text (for the quarantine table)."""
-        return pl.struct([pl.col(h) for h in self.header]).struct.json_encode()
+        """The row's values as read, as JSON text (for the quarantine table); an unreadable
+        row's text as read, as ``{"text": …}``."""
+        record = pl.struct([pl.col(h) for h in self.header]).struct.json_encode()
+        if self.unreadable is None:
+            return record
+        raw = pl.struct(pl.col(RAW).alias("text")).struct.json_encode()
+        return pl.when(pl.col(RAW).is_not_null()).then(raw).otherwise(record)
 
     def good(self, scan: pl.LazyFrame) -> pl.LazyFrame:
         """Canonical typed rows (plus ``_row_number``) of the rows that keep their contract."""
@@ -271,21 +283,42 @@ def _sources(mapping: Mapping, entity: Entity, vendor: dict[str, pl.Expr]) -> di
 
 
 def _typed(
-    col: str, typ: str, mapping: Mapping, entity: Entity, tz: str, decimal: str
+    col: str,
+    typ: str,
+    mapping: Mapping,
+    entity: Entity,
+    tz: str,
+    decimal: str,
+    workbook: bool = False,
 ) -> tuple[pl.Expr, str | None]:
-    """A canonical column's typed value from its source, and what its text should have been."""
+    """A canonical column's typed value from its source, and what its text should have been.
+
+    In a ``workbook`` (.xlsx) a date cell is no text in any format: it reads as
+    :data:`DATE_CELL`, which a timestamp or date column accepts besides the stated format (a
+    Salesforce report saved as a workbook keeps its dates as cells, not as ``1/5/2024 9:30 AM``)."""
     src = pl.col(_src(col))
     if typ == "timestamp":
         fmt = mapping.timestamp_format_of(col)
         what = {"iso": "an ISO 8601 timestamp"}.get(fmt, f"a timestamp in format {fmt}")
+        if workbook and fmt != "iso":
+            what += " or a date cell"
         if tz != "UTC" and not any(d in fmt for d in AWARE_DIRECTIVES):
             what += f" (or a time that does not exist in {tz})"
         if fmt == "iso":  # the parts were extracted into their own column, once
             return parse_iso(pl.col(_iso(col)), tz), what
-        return parse_timestamp(src, fmt, tz), what
+        value = parse_timestamp(src, fmt, tz)
+        if workbook:  # a date cell, read as its wall time, naive like the stated format
+            local = src.str.strptime(pl.Datetime("us"), DATE_CELL, strict=False)
+            value = pl.coalesce(value, _local_to_utc(local, tz))
+        return value, what
     if typ == "date":
         value = src.str.strip_chars().str.strptime(pl.Date, mapping.date_format, strict=False)
-        return value, f"a date in format {mapping.date_format}"
+        what = f"a date in format {mapping.date_format}"
+        if workbook:  # a date cell holds a day (its time 00:00:00)
+            cell = src.str.strptime(pl.Datetime("us"), DATE_CELL, strict=False)
+            day = pl.when(cell.dt.time() == pl.time(0)).then(cell.dt.date())
+            value, what = pl.coalesce(value, day), what + " or a date cell"
+        return value, what
     if typ.startswith("decimal"):
         return parse_decimal(src, decimal), f"a number with '{decimal}' as decimal separator"
     if typ == "integer":
@@ -296,18 +329,29 @@ def _typed(
 
 
 def decide_decimals(
-    frame: pl.LazyFrame, mapping: Mapping, lookup: dict[str, str], entity: Entity
+    frame: pl.LazyFrame,
+    mapping: Mapping,
+    lookup: dict[str, str],
+    entity: Entity,
+    workbook: bool = False,
 ) -> decimals.Decimals:
     """The decimal separator of a delivery (see :mod:`pipeline.ingest.decimals`), from the
-    mapping or the amount columns of ``frame`` (the vendor's columns as read)."""
+    mapping or the amount columns of ``frame`` (the vendor's columns as read).
+
+    A ``workbook``'s values decide even when the mapping states a separator: its numbers are
+    cells, which read as ``1234.5`` in every locale (a mapping written for a shop's de-DE CSV
+    exports, ``decimal = ","``, quarantined every amount of the same export saved as .xlsx),
+    and amounts typed as text in a locale's form still show their separator."""
     vendor = {name: blank_to_null(pl.col(actual)) for name, actual in lookup.items()}
     sources = _sources(mapping, entity, vendor)
     amounts = [c for c, typ in entity.columns.items() if typ.startswith("decimal")]
     amounts += [QTY, PRICE] if mapping.aggregate else []
+    # Minutes are numbers too (Zendesk's "15.5"; "15,5" once Excel in el-GR saved the file).
+    amounts += [f"__minutes_{col}" for col in mapping.minutes_after]
     return decimals.decide(
         frame,
         [sources[c] for c in amounts],
-        mapping.decimal if mapping.decimal_stated else None,
+        mapping.decimal if mapping.decimal_stated and not workbook else None,
     )
 
 
@@ -340,14 +384,14 @@ def plan(
     )
     label = {c: vendor_label(mapping, c) for c in entity.columns}
     # The decimal separator is decided once for the whole file (the mapping, or its values).
-    dec = dec or decide_decimals(table.frame, mapping, lookup, entity)
+    dec = dec or decide_decimals(table.frame, mapping, lookup, entity, table.workbook)
 
     # Typed values; text that is there but cannot be read is a broken rule.
     values = []
     for col, typ in entity.columns.items():
         if col in mapping.minutes_after:
             continue
-        value, what = _typed(col, typ, mapping, entity, tz, dec.separator)
+        value, what = _typed(col, typ, mapping, entity, tz, dec.separator, table.workbook)
         values.append(value.alias(_val(col)))
         src = pl.col(_src(col))
         if what:
@@ -391,15 +435,21 @@ def plan(
     # Line-item exports carry order-level fields only on an order's first line.
     if mapping.aggregate:
         frame = frame.with_columns(_fill_order_fields(entity, prefixes=(_src, _val)))
-    spare = [c for c in table.frame.collect_schema().names() if c.startswith(EXTRA_PREFIX)]
+    names = table.frame.collect_schema().names()
+    spare = [c for c in names if c.startswith(EXTRA_PREFIX)]
     _contract_checks(result, table.header, spare, mapping, label)
+    unreadable = [UNREADABLE, RAW] if UNREADABLE in names else []
+    if unreadable:
+        result.unreadable = pl.col(UNREADABLE)
+        result.empty = result.empty & result.unreadable.is_null()
+        result.checks.insert(0, (result.unreadable.is_not_null(), result.unreadable))
     # Only what the later steps read is written: the row as read, the typed values, the flag.
     typed = [_val(c) for c in entity.columns] + (
         [_val(QTY), _val(PRICE)] if mapping.aggregate else []
     )
     result.parsed = frame.with_columns(
         pl.any_horizontal(b for b, _ in result.checks).alias(BAD)
-    ).select(*table.header, *spare, ROW, *typed, BAD)
+    ).select(*table.header, *spare, *unreadable, ROW, *typed, BAD)
     return result
 
 

@@ -36,6 +36,11 @@ def identify(text: str | None) -> tuple[str | None, float]:
     return (str(lang) if prob >= MIN_CONFIDENCE else None), prob
 
 
+def probabilities(text: str) -> dict[str, float]:
+    """py3langid's normalised probability for each of :data:`LANGUAGES` (summing to 1)."""
+    return {str(lang): float(prob) for lang, prob in _identifier().rank(text)}
+
+
 def top_language(text: str | None) -> str | None:
     """py3langid's first choice for ``text`` whatever its probability (None for blank text)."""
     if not text or not text.strip():

@@ -1,0 +1,425 @@
+"""A retention team's own exports, written by hand as their tools and Excel write them in
+Romania, Germany, Greece, Russia and Slovenia: each lands exactly as typed, or is refused (or its
+row quarantined) with a reason naming file, row and reason.
+
+Every expected value is the text typed here; the bytes on disk are that text encoded as the
+user's program would, so a wrong code page (``Москва`` read as Greek ``Μξρκβΰ``) fails."""
+
+from __future__ import annotations
+
+from ingest_support import drop, land, make_settings, query
+
+from pipeline.ingest.codepage import Evidence, implausible, judge
+
+HUBSPOT_HEAD = "Record ID,First Name,Last Name,Email,Create Date,City\r\n"
+
+
+def hubspot_contacts(*rows: str) -> str:
+    """A HubSpot contacts export (its column labels) with the given data lines."""
+    return HUBSPOT_HEAD + "".join(r + "\r\n" for r in rows)
+
+
+def test_ascii_file_with_one_cyrillic_word_in_1251_lands_as_cyrillic(data_dir):
+    # Windows-1251's а (0xE0) is Windows-1253's ΰ, a diaeresis letter that in Greek only
+    # follows a vowel: read as Greek, "Кузнецова" is "Κσηνεφξβΰ". It was landed so before.
+    s = make_settings(data_dir)
+    body = hubspot_contacts(
+        "301,John,Smith,john@example.com,2024-02-01 09:00,London",
+        "302,Olga,Кузнецова,olga@example.ru,2024-02-02 09:00,Moscow",
+        "303,Mary,Jones,mary@example.com,2024-02-03 09:00,Leeds",
+    )
+    drop(s, "contacts", "hubspot_ru.csv", body.encode("cp1251"))
+    (report,) = land(s, "contacts")
+    assert (report.status, report.rows_landed) == ("landed", 3), report.reason
+    assert (report.encoding, report.encoding_decided) == ("windows-1251", "detected")
+    got = query(s, "select last_name from raw_contacts where contact_id = '302'").item()
+    assert got == "Кузнецова"
+
+
+def test_a_single_cyrillic_name_that_also_reads_as_greek_is_refused_not_guessed(data_dir):
+    # "Щукин" in Windows-1251 is "Ωσκθν" in Windows-1253: both spell a word. py3langid gives
+    # the Greek reading wholly to Greek and splits the Russian one between Russian, Bulgarian,
+    # Ukrainian and Macedonian; it was landed as "Ωσκθν". Now: refused, naming both.
+    s = make_settings(data_dir)
+    body = hubspot_contacts("302,Dmitry,Щукин,dmitry@example.ru,2024-02-02 09:00,Moscow")
+    drop(s, "contacts", "one_name.csv", body.encode("cp1251"))
+    (report,) = land(s, "contacts")
+    assert report.status == "refused"
+    assert "windows-1251" in report.reason and "windows-1253" in report.reason
+    assert "'Щукин' or 'Ωσκθν'" in report.reason
+    assert (s.quarantine_dir / "crm" / "contacts" / "one_name.csv").exists()
+
+
+def test_greek_spelling_rules_for_cyrillic_read_as_greek():
+    # Cyrillic (1251) bytes read in 1253, by hand from the two code charts:
+    # Москва → Μξρκβΰ (ΰ after a consonant), годовой → γξδξβξι (five consonants γξδξβξ).
+    assert implausible("Μξρκβΰ") and implausible("γξδξβξι")
+    # Real Greek keeps its diaeresis after a vowel and at most four consonants in a row.
+    for word in ("Ταΐζω", "προϊόν", "Ευρωπαϊκή", "ΠΡΟΪΟΝ", "εκστρατεία", "Ταΰγετος"):
+        assert not implausible(word), word
+
+
+def test_a_russian_deal_name_in_1251_is_not_taken_for_greek():
+    ev = Evidence()
+    ev.add("9201;Щукин — годовой;Closed Won;12\u00a0345,67\r\n".encode("cp1251"))
+    assert judge(ev).encoding == "cp1251"  # was cp1253: "Ωσκθν — γξδξβξι"
+
+
+def test_a_salesforce_report_saved_as_a_workbook_keeps_its_date_cells(data_dir):
+    # The report opened in Excel (de-DE) and saved as .xlsx: its dates became date cells,
+    # which read as "2024-01-05 09:30:00", not the mapping's "1/5/2024 9:30 AM". They were
+    # all quarantined ("cannot read … in format %m/%d/%Y %I:%M %p"); a date cell is a date.
+    import datetime as dt
+
+    import xlsxwriter
+
+    s = make_settings(data_dir, timezone="Europe/Berlin")
+    path = s.landing_dir / "crm" / "contacts" / "Kontakte.xlsx"
+    path.parent.mkdir(parents=True)
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Bericht")
+    stamp = book.add_format({"num_format": "dd.mm.yyyy hh:mm"})
+    day = book.add_format({"num_format": "dd.mm.yyyy"})
+    header = ["First Name", "Last Name", "Contact ID", "Email", "Birthdate", "Created Date"]
+    sheet.write_row(0, 0, header)
+    sheet.write_row(1, 0, ["Jürgen", "Größe", "0035g00000XyZ01", "jg@beispiel.de"])
+    sheet.write_datetime(1, 4, dt.datetime(1980, 5, 17), day)
+    sheet.write_datetime(1, 5, dt.datetime(2024, 1, 5, 9, 30), stamp)
+    # A cell typed as text in the report's own format still reads in that format…
+    sheet.write_row(2, 0, ["Bärbel", "Weiß", "0035g00000XyZ02", "bw@beispiel.de"])
+    sheet.write_string(2, 4, "3/14/1985")
+    sheet.write_string(2, 5, "1/6/2024 12:05 PM")
+    # …and text in another format is still no date: quarantined, its neighbours land.
+    sheet.write_row(3, 0, ["Žiga", "Čebašek", "0035g00000XyZ03", "z@primer.si", ""])
+    sheet.write_string(3, 5, "06.01.2024 12:05")
+    book.close()
+    (report,) = land(s, "contacts")
+    assert (report.rows_landed, report.rows_quarantined) == (2, 1)
+    got = query(
+        s,
+        "select first_name, last_name, birth_date, created_at from raw_contacts "
+        "order by _row_number",
+    ).rows()
+    # Berlin wall time (UTC+1 in January) → UTC, by hand: 09:30 → 08:30, 12:05 PM → 11:05.
+    assert got == [
+        ("Jürgen", "Größe", dt.date(1980, 5, 17), dt.datetime(2024, 1, 5, 8, 30)),
+        ("Bärbel", "Weiß", dt.date(1985, 3, 14), dt.datetime(2024, 1, 6, 11, 5)),
+    ]
+    bad = query(s, "select row_number, reason from quarantine_rows").rows()
+    assert bad == [
+        (
+            4,
+            "created_at ('Created Date'): cannot read '06.01.2024 12:05' as a timestamp in "
+            "format %m/%d/%Y %I:%M %p or a date cell (or a time that does not exist in "
+            "Europe/Berlin)",
+        )
+    ]
+
+
+def test_excel_for_mac_line_ends_a_lone_cr_each(data_dir):
+    # "CSV (Macintosh)" in Windows-1250 (Slovenian): every line ends with CR alone. polars
+    # saw one header line and no rows: "the file has a header but no rows". A CR inside a
+    # quoted value is the value's own text and stays.
+    s = make_settings(data_dir)
+    body = (
+        "Record ID,First Name,Last Name,Email,Create Date\r"
+        '501,Žiga,"Čebašek\rml.",ziga@primer.si,2024-02-01 09:00\r'
+        "502,Špela,Kovačič,spela@primer.si,2024-02-02 09:00\r"
+    )
+    drop(s, "contacts", "mac.csv", body.encode("cp1250"))
+    (report,) = land(s, "contacts")
+    assert (report.status, report.rows_landed, report.encoding) == ("landed", 2, "windows-1250")
+    got = query(s, "select first_name, last_name, _row_number from raw_contacts order by 3")
+    assert got.rows() == [("Žiga", "Čebašek\rml.", 2), ("Špela", "Kovačič", 3)]
+
+
+def test_mixed_line_ends_keep_every_row(data_dir):
+    # Two exports pasted together: CR LF, then a Mac line (CR), then LF, the last line
+    # without one. The CR-ended row ran into the next: one row quarantined, one lost.
+    s = make_settings(data_dir)
+    body = (
+        "contact_id;first_name;created_at\r\n"
+        "c1;Ștefan;2024-01-01\r"
+        "c2;Jürgen;2024-01-02\n"
+        "c3;Σωκράτης;2024-01-03"
+    )
+    drop(s, "contacts", "mixed.csv", body)
+    (report,) = land(s, "contacts")
+    assert (report.rows_landed, report.rows_quarantined) == (3, 0)
+    got = query(s, "select contact_id, first_name, _row_number from raw_contacts order by 1")
+    assert got.rows() == [("c1", "Ștefan", 2), ("c2", "Jürgen", 3), ("c3", "Σωκράτης", 4)]
+
+
+def test_excels_sep_line_names_the_delimiter_and_is_no_row(data_dir):
+    # Excel (de-DE) reads and writes a first line "sep=;"; it was taken for the header
+    # ("unknown header … Header: sep=, ."). Header is row 1 as Excel shows it.
+    s = make_settings(data_dir)
+    body = (
+        "sep=;\r\n"
+        "Record ID;Deal Name;Deal Stage;Amount;Currency;Close Date;Associated Contact IDs\r\n"
+        "9101;Größe, Jahresabo;Closed Won;1.234,50 €;EUR;2024-03-01 10:00;401\r\n"
+    )
+    drop(s, "orders", "deals.csv", body.encode("cp1252"))
+    (report,) = land(s, "orders")
+    assert (report.status, report.mapping, report.rows_landed) == ("landed", "hubspot_deals", 1)
+    got = query(s, "select order_id, gross_amount, _row_number from raw_orders").row(0)
+    assert (got[0], str(got[1]), got[2]) == ("9101", "1234.5000", 2)
+
+
+def test_lone_cr_is_found_across_chunk_boundaries():
+    from pipeline.ingest.lines import bytes_lone_cr
+
+    def lone(*chunks: bytes) -> bool:
+        watch = bytes_lone_cr()
+        for chunk in chunks:
+            watch.feed(chunk)
+        return watch.end()
+
+    assert not lone(b"a\r\nb\r", b"\nc\r\n")  # a CR LF split between two chunks
+    assert lone(b"a\r\nb\r", b"c\r\n")  # a CR ending a chunk, no LF after it
+    assert lone(b"a\r\nb\r")  # the stream ends with a CR
+    assert not lone(b"a\nb\n", b"")
+
+
+def test_normalise_turns_lone_crs_outside_quotes_into_lfs(tmp_path):
+    from pipeline.ingest.lines import normalise
+
+    src = tmp_path / "in.txt"
+    src.write_bytes(b'sep=,\ra,"x\ry",b\r\nc,d\r')
+    out = normalise(src, tmp_path / "out.txt", quoted=True, drop_first_line=True)
+    assert out.read_bytes() == b'a,"x\ry",b\r\nc,d\n'
+
+
+def test_a_json_lines_export_cut_short_keeps_its_whole_lines(data_dir):
+    # A Klaviyo export whose download stopped mid-line, and a line someone broke by hand.
+    # polars refused the whole file ("not valid JSON Lines: Syntax at character 0"), naming
+    # no line and losing the good ones. Now each bad line is a quarantined row with its text.
+    import json
+
+    s = make_settings(data_dir)
+    head = '{"Event ID": "e%d", "Event": "Opened Email", "Timestamp": "2024-08-01 09:0%d:00", '
+    head += '"Message ID": "RmSgTq", '
+    lines = [
+        head % (1, 1) + '"Email": "ziga@primer.si", "Campaign Name": "Avgust – Žiga"}',
+        '{"Event ID": "e2", "Event": ',
+        head % (3, 3) + '"Email": "s@paradeigma.gr", "Campaign Name": "Καλοκαίρι"}',
+        head % (4, 4) + '"Email": "d@primer.ru", "Campaign Name": "Лет',
+    ]
+    drop(s, "email_events", "klaviyo.jsonl", "\n".join(lines))  # no line break at the end
+    (report,) = land(s, "email_events")
+    assert (report.status, report.rows_landed, report.rows_quarantined) == ("landed", 2, 2)
+    got = query(s, "select event_id, campaign_name, _row_number from raw_email_events order by 3")
+    assert got.rows() == [("e1", "Avgust – Žiga", 1), ("e3", "Καλοκαίρι", 3)]
+    bad = query(s, "select row_number, reason, record from quarantine_rows order by 1").rows()
+    # Python's json names the column where the string it could not end starts (1-based).
+    assert [(r, why) for r, why, _ in bad] == [
+        (2, "not a JSON object (Expecting value at column 29)"),  # after '"Event": '
+        (
+            4,
+            "not a JSON object (Unterminated string starting at column "
+            f"{lines[3].index('Лет')}): the file ends in this line without a line break "
+            "(cut short?)",
+        ),
+    ]
+    assert json.loads(bad[1][2]) == {"text": lines[3]}
+
+
+def test_a_csv_cut_short_in_its_last_row_quarantines_that_row(data_dir):
+    # The copy stopped after "Kova": the row landed as last name "Kova", no e-mail, and
+    # nothing said so. A last line without a line break that is short of the header's
+    # values is a cut row.
+    import json
+
+    s = make_settings(data_dir)
+    body = hubspot_contacts(
+        "501,Žiga,Čebašek,ziga@primer.si,2024-02-01 09:00,Ljubljana",
+        "502,Ștefan,Țăranu,stefan@exemplu.ro,2024-02-02 09:00,Cluj",
+    )
+    drop(s, "contacts", "cut.csv", body + "503,Špela,Kova")
+    (report,) = land(s, "contacts")
+    assert (report.rows_landed, report.rows_quarantined) == (2, 1)
+    got = query(s, "select last_name from raw_contacts order by _row_number")["last_name"]
+    assert got.to_list() == ["Čebašek", "Țăranu"]
+    ((row, reason, record),) = query(
+        s, "select row_number, reason, record from quarantine_rows"
+    ).rows()
+    assert (row, reason) == (
+        4,
+        "the file ends in this row, after 3 of the header's 6 values and without a line break "
+        "(cut short? deliver the whole file again)",
+    )
+    assert json.loads(record) == {"text": "503,Špela,Kova"}
+
+
+def test_a_csv_cut_short_inside_a_quoted_value_keeps_the_rows_before(data_dir):
+    # Cut inside the quoted text of the last mention: polars refused the whole file
+    # ("could not parse `"Hvala za hitro po` as dtype `str` at column '_c4'"), naming no row.
+    s = make_settings(data_dir)
+    body = (
+        "Date,Network,Author,Author Name,Text,Sentiment,Language,Url\r\n"
+        '2024-09-01 10:00:00,Twitter,@ziga,Žiga Čebašek,"Zamuda, nikoli več!",Negative,sl,'
+        "https://x.com/ziga/status/1\r\n"
+        '2024-09-02 10:00:00,Facebook,spela.k,Špela Kovačič,"Hvala za hitro po'
+    )
+    drop(s, "social_mentions", "cut.csv", body.encode("cp1250"))
+    (report,) = land(s, "social_mentions")
+    assert (report.status, report.rows_landed, report.rows_quarantined) == ("landed", 1, 1)
+    assert query(s, "select text from raw_social_mentions").item() == "Zamuda, nikoli več!"
+    assert query(s, "select row_number, reason from quarantine_rows").row(0) == (
+        3,
+        "the file ends inside a quoted value of this row, without a line break "
+        "(cut short? deliver the whole file again)",
+    )
+
+
+def test_a_whole_last_row_without_a_line_break_is_no_cut_row(tmp_path):
+    from pipeline.ingest.lines import cut_short
+
+    # Not every tool ends its file with a line break: a whole last row is no cut row.
+    path = tmp_path / "f.csv"
+    path.write_text('a,b,c\n1,"x\ny",3\n4,5,6', encoding="utf-8")
+    assert cut_short(path, ",", 3) is None
+    path.write_text('a,b,c\n1,"x\ny",3\n4,"5,6', encoding="utf-8")
+    cut = cut_short(path, ",", 3)
+    assert cut is not None and cut.keep == len('a,b,c\n1,"x\ny",3\n')
+    path.write_text('a,b,c\n1,"x\n5,6', encoding="utf-8")  # the quote opened above: not known
+    assert cut_short(path, ",", 3) is None
+
+
+def test_zendesk_minutes_with_a_decimal_comma_after_greek_excel(data_dir):
+    # A Zendesk export opened and saved by Excel in el-GR: Windows-1253, semicolons, and
+    # "First reply time in minutes" 15,5. The minutes were read with '.', the row quarantined
+    # ("cannot read '15,5' as minutes"); they now count in the file's decimal decision.
+    import datetime as dt
+
+    s = make_settings(data_dir)
+    head = (
+        "Id;Requester;Requester email;Subject;Status;Via;Created at;Satisfaction Score;"
+        "First reply time in minutes"
+    )
+    body = (
+        f"{head}\r\n"
+        "41;Σωκράτης Παπαδόπουλος;sokratis@paradeigma.gr;Σπασμένη κούπα;solved;Mail;"
+        "2024-06-01T08:00:00Z;good;90\r\n"
+        "42;Ελένη Οικονόμου;eleni@paradeigma.gr;Πού είναι η παραγγελία μου;open;Web Widget;"
+        "2024-06-03T12:00:00Z;offered;15,5\r\n"
+    )
+    drop(s, "tickets", "zendesk.csv", body.encode("cp1253"))
+    (report,) = land(s, "tickets")
+    assert (report.rows_landed, report.encoding) == (2, "windows-1253")
+    got = query(s, "select ticket_id, first_response_at from raw_tickets order by 1").rows()
+    # 08:00 + 90 min = 09:30; 12:00 + 15.5 min = 12:15:30.
+    assert got == [
+        ("41", dt.datetime(2024, 6, 1, 9, 30)),
+        ("42", dt.datetime(2024, 6, 3, 12, 15, 30)),
+    ]
+
+
+def test_a_json_array_cut_short_is_refused_saying_so(data_dir):
+    # An array is one document; cut short, it is refused whole, now saying where and why.
+    s = make_settings(data_dir)
+    body = (
+        '[{"contact_id": "c1", "first_name": "Žiga", "created_at": "2024-01-01"},\n'
+        ' {"contact_id": "c2", "first_name": "Špe'
+    )
+    drop(s, "contacts", "contacts.json", body)
+    (report,) = land(s, "contacts")
+    assert (report.status, report.reason) == (
+        "refused",
+        # column 37: the opening quote of "Špe…, counted by hand on line 2
+        "not valid JSON (Unterminated string starting at line 2, column 37): the file ends "
+        "before the array closes (cut short? deliver the whole file again)",
+    )
+
+
+def test_rows_in_two_encodings_are_refused_naming_the_utf8_words(data_dir):
+    # A Windows-1252 export (60 French names) with one row pasted in from a UTF-8 export.
+    # Read as Windows-1252 the pasted "Weiß" is "WeiÃŸ": one implausible word in 61, within
+    # the rule's 1 in 50, so the file was accepted as Windows-1252 and the name landed so.
+    s = make_settings(data_dir)
+    names = [
+        f"{n}{i}" for i in range(12) for n in ("François", "Hélène", "Jérôme", "Gaëlle", "Noël")
+    ]
+    body = b"contact_id;last_name;created_at\r\n"
+    body += "".join(f"c{i};{n};2024-01-01\r\n" for i, n in enumerate(names)).encode("cp1252")
+    body += "c9;Weiß;2024-01-02\r\n".encode()
+    drop(s, "contacts", "pasted.csv", body)
+    (report,) = land(s, "contacts")
+    assert report.status == "refused"
+    assert report.reason == (
+        "the file is not UTF-8 and cannot be read in one code page: some of its words are "
+        "UTF-8 ('Weiß') and its other bytes are not: rows in two encodings (pasted "
+        "together from two exports?), which no one code page reads right. Save the whole file "
+        "in one encoding (UTF-8), or deliver the parts as two files"
+    )
+
+
+def test_single_byte_text_is_not_taken_for_utf8_words():
+    # Capitals of Central European, Cyrillic and Greek code pages are lead bytes of UTF-8
+    # pairs (Windows-1250 "ÓŁ" is the UTF-8 of ӣ): such words must not count as pasted UTF-8.
+    from pipeline.ingest.codepage import utf8_words
+
+    samples = {
+        "cp1250": "KRÓŁ ŻÓŁĆ GĘŚLĄ ŽLUŤOUČKÝ KŮŇ ÚPĚL ŞTEFAN ŢEPEŞ PĂŞUNE ČŠ Črt Žužek",
+        "cp1252": "STRAßE SÃO PAULO AÇÃO ÉCOLE CRÈME BRÛLÉE ÅSA ØRESUND ÞÓR Müßig",
+        "cp1251": "ВЁДРА ТЁМА ЖУРАВЛЁВ ЇЖАК ЄВГЕН ЉУБИША ЂОРЂЕ Щукин",
+        "cp1253": "ΆΝΝΑ ΈΛΕΝΑ ΣΩΚΡΑΤΗΣ ΠΡΟΪΟΝ Ευρωπαϊκή",
+    }
+    for codec, text in samples.items():
+        assert utf8_words(set(text.encode(codec).split())) == [], codec
+    assert utf8_words({"Weiß".encode()}) == ["Weiß"]
+
+
+SHOP_DE = """entity = "orders"
+signature = ["Bestellnummer", "Kunde", "Datum", "Summe"]
+[format]
+timestamp = "%d.%m.%Y %H:%M"
+decimal = ","
+[columns]
+order_id = "Bestellnummer"
+contact_id = "Kunde"
+ordered_at = "Datum"
+gross_amount = "Summe"
+[constants]
+status = "completed"
+currency = "EUR"
+"""
+
+
+def test_a_workbook_s_number_cells_are_numbers_whatever_decimal_the_mapping_states(data_dir):
+    # A shop's mapping written for its de-DE CSV exports (decimal = ","); the same export saved
+    # as .xlsx holds number cells, which read as "1234.5": every amount was quarantined
+    # ("cannot read '1234.5' as a number with ','"). In a workbook the values decide.
+    import datetime as dt
+
+    import xlsxwriter
+
+    s = make_settings(data_dir)
+    (data_dir / "vendors").mkdir()
+    (data_dir / "vendors" / "shop_de.toml").write_text(SHOP_DE, encoding="utf-8")
+    path = s.landing_dir / "crm" / "orders" / "Bestellungen.xlsx"
+    path.parent.mkdir(parents=True)
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet()
+    euro = book.add_format({"num_format": "#,##0.00 €"})
+    stamp = book.add_format({"num_format": "dd.mm.yyyy hh:mm"})
+    sheet.write_row(0, 0, ["Bestellnummer", "Kunde", "Datum", "Summe"])
+    sheet.write_row(1, 0, ["B1", "Größe"])
+    sheet.write_datetime(1, 2, dt.datetime(2024, 2, 3, 14, 5), stamp)
+    sheet.write_number(1, 3, 1234.5, euro)  # shown as "1.234,50 €", stored as 1234.5
+    sheet.write_row(2, 0, ["B2", "Weiß", "04.02.2024 10:00"])  # a date typed as text
+    sheet.write_number(2, 3, 99.9, euro)
+    sheet.write_row(3, 0, ["B3", "Weiß", "05.02.2024 10:00", "12,00"])  # an amount as text
+    book.close()
+    (report,) = land(s, "orders")
+    assert (report.mapping, report.rows_landed, report.rows_quarantined) == ("shop_de", 2, 1)
+    got = query(s, "select order_id, contact_id, ordered_at, gross_amount from raw_orders")
+    assert [(o, c, t, str(a)) for o, c, t, a in got.rows()] == [
+        ("B1", "Größe", dt.datetime(2024, 2, 3, 14, 5), "1234.5000"),
+        ("B2", "Weiß", dt.datetime(2024, 2, 4, 10, 0), "99.9000"),
+    ]
+    # Text among number cells is quarantined, never read in a guessed locale.
+    assert query(s, "select row_number, reason from quarantine_rows").row(0) == (
+        4,
+        "gross_amount ('Summe'): cannot read '12,00' as a number with '.' as decimal separator",
+    )
