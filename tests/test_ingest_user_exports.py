@@ -36,6 +36,21 @@ def test_ascii_file_with_one_cyrillic_word_in_1251_lands_as_cyrillic(data_dir):
     assert got == "Кузнецова"
 
 
+def test_a_russian_her_in_1251_is_not_taken_for_a_pasted_utf8_row(data_dir):
+    # "Её" in Windows-1251 is the bytes C5 B8, valid UTF-8 for "Ÿ": a word of one letter read so
+    # must not make the file "rows in two encodings". Survey comments in Russian, canonical CSV.
+    s = make_settings(data_dir)
+    body = "response_id,contact_id,responded_at,survey_type,score,comment\r\n"
+    body += "r1,c1,2024-02-01 09:00:00,nps,3,Её заказ опоздал на неделю\r\n"
+    body += "r2,c2,2024-02-02 09:00:00,csat,5,Всё отлично\r\n"
+    drop(s, "surveys", "opros.csv", body.encode("cp1251"))
+    (report,) = land(s, "surveys")
+    assert (report.status, report.rows_landed) == ("landed", 2), report.reason
+    assert report.encoding == "windows-1251"
+    got = query(s, "select comment from raw_surveys order by response_id")["comment"].to_list()
+    assert got == ["Её заказ опоздал на неделю", "Всё отлично"]
+
+
 def test_a_single_cyrillic_name_that_also_reads_as_greek_is_refused_not_guessed(data_dir):
     # "Щукин" in Windows-1251 is "Ωσκθν" in Windows-1253: both spell a word. py3langid gives
     # the Greek reading wholly to Greek and splits the Russian one between Russian, Bulgarian,
@@ -362,7 +377,7 @@ def test_single_byte_text_is_not_taken_for_utf8_words():
     samples = {
         "cp1250": "KRÓŁ ŻÓŁĆ GĘŚLĄ ŽLUŤOUČKÝ KŮŇ ÚPĚL ŞTEFAN ŢEPEŞ PĂŞUNE ČŠ Črt Žužek",
         "cp1252": "STRAßE SÃO PAULO AÇÃO ÉCOLE CRÈME BRÛLÉE ÅSA ØRESUND ÞÓR Müßig",
-        "cp1251": "ВЁДРА ТЁМА ЖУРАВЛЁВ ЇЖАК ЄВГЕН ЉУБИША ЂОРЂЕ Щукин",
+        "cp1251": "ВЁДРА ТЁМА ЖУРАВЛЁВ ЇЖАК ЄВГЕН ЉУБИША ЂОРЂЕ Щукин Её Ні",
         "cp1253": "ΆΝΝΑ ΈΛΕΝΑ ΣΩΚΡΑΤΗΣ ΠΡΟΪΟΝ Ευρωπαϊκή",
     }
     for codec, text in samples.items():

@@ -191,9 +191,9 @@ _UTF8_LETTERS = ((0x00C0, 0x017F), (0x0370, 0x03FF), (0x0400, 0x04FF))
 def utf8_words(words: Iterable[bytes], most: int = 3) -> list[str]:
     """Words of a file that is not UTF-8 that are UTF-8 themselves, read as UTF-8 (up to
     ``most``): valid UTF-8 with a letter of more than one byte, every non-ASCII character a
-    letter of :data:`_UTF8_LETTERS`, and plausible. A single-byte code page would read them as
-    ``WeiÃŸ`` or ``JÃ¼rgen``; in a file whose other bytes are no UTF-8 they are rows pasted from
-    a UTF-8 export, and no one code page reads the whole file right."""
+    letter of :data:`_UTF8_LETTERS`, two letters at least, and plausible. A single-byte code
+    page would read them as ``WeiÃŸ`` or ``JÃ¼rgen``; in a file whose other bytes are no UTF-8
+    they are rows pasted from a UTF-8 export, and no one code page reads the whole file right."""
     found = []
     for word in sorted(words):
         try:
@@ -201,8 +201,14 @@ def utf8_words(words: Iterable[bytes], most: int = 3) -> list[str]:
         except UnicodeDecodeError:
             continue
         wide = [c for c in text if ord(c) > 127]
-        if wide and all(
-            c.isalpha() and any(lo <= ord(c) <= hi for lo, hi in _UTF8_LETTERS) for c in wide
+        # Two letters at least: a short word of two capitals can be one UTF-8 letter by chance
+        # (Russian "Её" in Windows-1251 is the UTF-8 of "Ÿ", Ukrainian "Ні" that of "ͳ").
+        if (
+            wide
+            and sum(c.isalpha() for c in text) >= 2
+            and all(
+                c.isalpha() and any(lo <= ord(c) <= hi for lo, hi in _UTF8_LETTERS) for c in wide
+            )
         ):
             if not implausible(text):
                 found.append(text)
