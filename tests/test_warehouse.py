@@ -57,3 +57,40 @@ def test_prepare_makes_only_the_missing_layer_schemas(tmp_path):
         ]
     finally:
         con.close()
+
+
+def test_deferred_checkpoints_keep_a_large_commit_in_the_wal_until_the_file_closes(tmp_path):
+    from pipeline.warehouse import defer_checkpoints
+
+    # 100,000 rows of about 200 bytes: some 21 MB of WAL, past DuckDB's default threshold of
+    # 16 MiB; fewer rows than a row group (122,880), so none is written to the file before
+    # the commit either.
+    make = "create table marts.t as select range as n, repeat('x', 200) || range as s "
+    make += "from range(100000)"
+    by_default, deferred = tmp_path / "default.duckdb", tmp_path / "deferred.duckdb"
+    then = "create table meta.note as select 1 as n"  # the next commit, a small one
+    with open_warehouse(by_default) as con:
+        run_sql(con, make)
+        run_sql(con, then)
+        # DuckDB 2.0 checkpointed on the commit after the WAL passed 16 MiB: all in the file.
+        assert wal_bytes(by_default) < 16 * 2**20
+    with open_warehouse(deferred) as con:
+        defer_checkpoints(con)
+        run_sql(con, make)
+        run_sql(con, then)
+        assert wal_bytes(deferred) > 16 * 2**20  # in the WAL, not yet in the file
+        other = con.cursor()  # another connection to the instance has the same setting
+        assert scalar(other, "select current_setting('checkpoint_threshold')") == "244.1 MiB"
+    # Closing checkpointed once: no WAL left, every row in the file (0 + 1 + … + 99,999).
+    assert wal_bytes(deferred) == 0
+    with open_warehouse(deferred, read_only=True) as con:
+        assert rows(con, "select count(*), sum(n) from t") == [(100_000, 4_999_950_000)]
+
+
+def run_sql(con, sql: str) -> None:
+    con.execute(sql).fetchall()
+
+
+def wal_bytes(path) -> int:
+    wal = path.with_name(path.name + ".wal")
+    return wal.stat().st_size if wal.exists() else 0
