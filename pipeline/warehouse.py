@@ -98,27 +98,6 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
     run(con, f"set search_path = {literal(SEARCH_PATH)}")
 
 
-# A run holding the warehouse checkpoints once, when it closes (defer_checkpoints).
-DEFERRED_CHECKPOINT_THRESHOLD = "256MB"
-
-
-def defer_checkpoints(con: duckdb.DuckDBPyConnection) -> None:
-    """Let the database instance of ``con`` checkpoint when its last connection closes (or its
-    WAL passes 256 MB), not in the middle of a run.
-
-    DuckDB checkpoints once a commit has taken the WAL past ``checkpoint_threshold`` (16 MiB by
-    default; DuckDB 2.0 does it on the connection's next statement, and a commit estimated that
-    large skips the WAL and checkpoints at once): a one-file delivery at 100k customers
-    checkpointed after ``int_customers`` and after ``customer_360`` (0.2 and 0.27 s), before
-    its serving file was published, and again on closing. With 256 MB its
-    commits stay in the WAL (75 MB for that delivery) and the one checkpoint comes at the end,
-    after the publication (docs/performance.md). Durability is the same: a commit is in the
-    WAL, replayed on the next open after a crash. A setting of the instance (every connection
-    to the open file), gone when it closes; what waits for the checkpoint counts against the
-    memory limit like any other data and is bounded by the 256 MB."""
-    run(con, f"set checkpoint_threshold = {literal(DEFERRED_CHECKPOINT_THRESHOLD)}")
-
-
 MEMORY_LIMIT_ENV = "PIPELINE_DUCKDB_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "3GB"
 

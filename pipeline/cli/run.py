@@ -158,7 +158,7 @@ def run_once(settings: Settings, notify_settings: NotifySettings, trigger: str) 
     from pipeline.cli.progress import root_cause
     from pipeline.cli.summary import print_summary
     from pipeline.cli.warehouse_hold import other_runs_active
-    from pipeline.warehouse import defer_checkpoints, open_warehouse
+    from pipeline.warehouse import open_warehouse
 
     print(f"data directory {settings.data_dir}, {settings.describe_as_of()}", flush=True)
     job = pipeline_job()
@@ -175,13 +175,9 @@ def run_once(settings: Settings, notify_settings: NotifySettings, trigger: str) 
         with (
             instance,  # disposed after the run: a watcher makes one per run
             frozen_heap(),
-            open_warehouse(settings.warehouse_path) if hold else nullcontext() as held,
+            open_warehouse(settings.warehouse_path) if hold else nullcontext(),
             pooled_event_log(instance),  # one SQLite engine per shard, not per event
         ):
-            if held is not None:
-                # One checkpoint when the hold closes, after the serving file is published,
-                # instead of two in the SQL steps before it (pipeline.warehouse).
-                defer_checkpoints(held)
             result = job.execute_in_process(
                 instance=instance,
                 raise_on_error=False,
