@@ -21,6 +21,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets.freshness import freshness_check
+from pipeline.cli.progress import SUMMARY
 from pipeline.engine import discover_models, mart_names
 from pipeline.entities import ENTITIES, Entity
 from pipeline.predict.docs import PREDICTION_MARTS
@@ -112,8 +113,9 @@ def _landed_entry(entity: Entity) -> CheckEntry:
 
     def run(context, con, settings, index: str) -> dg.AssetCheckResult:
         result = landed_validation(con, settings, entity.name, context.run.run_id)
-        context.log.info(result.summary())
-        return landed_result(result, index)
+        outcome = landed_result(result, index)
+        # The run log's line rides on the result (pipeline/cli/progress.py): no log event.
+        return outcome._replace(metadata={**outcome.metadata, SUMMARY: result.summary()})
 
     description = (
         f"Deliveries of {entity.name} in this run against expectations/landed_{entity.name}"
@@ -178,8 +180,10 @@ def evaluate_checks(
     for key, run in selected.items():
         if isinstance(run, SuiteCheck):
             result, current = validated[run.asset]
-            context.log.info(f"{run.asset}: {result.summary()}")
             outcome = suite_result(result, current, index)
+            # The run log's line rides on the result (pipeline/cli/progress.py): no log event.
+            line = f"{run.asset}: {result.summary()}"
+            outcome = outcome._replace(metadata={**outcome.metadata, SUMMARY: line})
         else:
             outcome = run(context, con, settings, index)
         yield outcome._replace(asset_key=key.asset_key, check_name=key.name)

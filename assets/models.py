@@ -14,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets.checks import CheckEntry, checks_of, evaluate_checks
+from pipeline.cli.progress import SUMMARY
 from pipeline.engine import (
     LAYERS,
     PYTHON_TABLES,
@@ -128,11 +129,15 @@ def layer_asset(
                 how = result.description
                 if model.incremental and result.mode is BuildMode.FULL_REBUILD:
                     how += f": {result.reason}"  # why an incremental model was rebuilt whole
-                context.log.info(f"{model.qualified_name}: {result.rows:,} rows ({how})")
+                # The run log's line for this model is the materialisation's own metadata
+                # (the UI shows it with the event; `pipeline run` prints it): not a log event
+                # of its own, one of Dagster's stored events fewer per model (performance.md).
+                line = {SUMMARY: f"{model.qualified_name}: {result.rows:,} rows ({how})"}
                 if result.mode is BuildMode.SKIPPED:
                     yield dg.MaterializeResult(
                         asset_key=model.name,
                         metadata={
+                            **line,
                             "dagster/row_count": result.rows,  # the table as it stands
                             "build": "skipped",
                             "skipped": how,
@@ -144,6 +149,7 @@ def layer_asset(
                 yield dg.MaterializeResult(
                     asset_key=model.name,
                     metadata={
+                        **line,
                         **_result_metadata(
                             con, model, result.rows, prints.columns(model.layer, model.name)
                         ),

@@ -154,3 +154,31 @@ def test_discovery_sees_an_edited_model_at_once(tmp_path):
     assert edited.description == "Numbers."
     write(tmp_path, "marts/m_total.sql", "select sum(m) as total from stg_numbers")
     assert [m.name for m in discover_models(tmp_path)] == ["stg_numbers", "m_total"]
+
+
+def test_a_built_tables_columns_read_from_its_query_match_the_catalogue(tmp_path):
+    # skip.Fingerprints reads a just-built table's columns from its bound query instead of the
+    # catalogue; a fingerprint compares them as text with the catalogue's next run, so both
+    # must name every type alike (here: the kinds of column the models make).
+    from pipeline.engine.skip import _catalogue, _columns_of
+
+    with open_warehouse(tmp_path / "w.duckdb") as con:
+        run(
+            con,
+            "create table marts.t as select 1::bigint as n, 2.5::decimal(18, 2) as amount, "
+            "'x' as s, timestamp '2026-11-01 10:00' as at, date '2026-11-01' as day, "
+            "[1, 2] as xs, {'a': 1} as st, 0.5::double as share, true as flag",
+        )
+        expected = [
+            "n BIGINT",
+            "amount DECIMAL(18,2)",
+            "s VARCHAR",
+            "at TIMESTAMP",
+            "day DATE",
+            "xs INTEGER[]",
+            "st STRUCT(a INTEGER)",
+            "share DOUBLE",
+            "flag BOOLEAN",
+        ]
+        assert _catalogue(con, ("marts", "t")) == {"marts.t": expected}
+        assert _columns_of(con, "marts", "t") == expected

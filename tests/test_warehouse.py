@@ -35,3 +35,25 @@ def test_add_missing_columns_adds_only_what_an_older_table_lacks(tmp_path):
         assert add_missing_columns(con, "meta", "t", columns) == ["b", "c"]
         assert add_missing_columns(con, "meta", "t", columns) == []
         assert rows(con, "select * from meta.t") == [(1, None, None)]
+
+
+def test_prepare_makes_only_the_missing_layer_schemas(tmp_path):
+    import duckdb
+
+    from pipeline.warehouse import SCHEMAS, prepare
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    try:
+        con.execute("create schema staging").fetchall()
+        con.execute("create table staging.t as select 1 as a").fetchall()
+        prepare(con)  # staging is there (with its table): the other four are made
+        have = {s for (s,) in rows(con, "select schema_name from duckdb_schemas()")}
+        assert set(SCHEMAS) <= have
+        assert rows(con, "select a from t") == [(1,)]  # found through the search path
+        other = con.cursor()  # a second connection to the same database: nothing to make
+        prepare(other)
+        assert rows(other, "select current_setting('search_path')") == [
+            ("meta,raw,staging,intermediate,marts",)
+        ]
+    finally:
+        con.close()

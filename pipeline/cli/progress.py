@@ -9,6 +9,25 @@ import time
 import dagster as dg
 
 _EVENTS = {"STEP_START": "…", "STEP_SUCCESS": "✓", "STEP_FAILURE": "✗", "STEP_SKIPPED": "-"}
+# The metadata entry of a materialisation or an asset check's result that holds its line for
+# the run log (a SQL model's rows and how it was built, a check's outcome): printed like a log
+# message, without a log event of its own.
+SUMMARY = "summary"
+
+
+def event_line(event) -> str | None:
+    """The run-log line an event carries in its ``summary`` metadata, if any (a
+    materialisation or an asset check's evaluation). Dagster stores every log line as an event
+    of its own; these lines ride on events the run stores anyway."""
+    data = event.event_specific_data
+    if event.event_type_value == "ASSET_MATERIALIZATION":
+        metadata = data.materialization.metadata
+    elif event.event_type_value == "ASSET_CHECK_EVALUATION":
+        metadata = data.metadata
+    else:
+        return None
+    entry = metadata.get(SUMMARY)
+    return None if entry is None else str(getattr(entry, "value", entry))
 
 
 class _ProgressHandler(logging.Handler):
@@ -24,6 +43,10 @@ class _ProgressHandler(logging.Handler):
         if event is not None:
             mark = _EVENTS.get(event.event_type_value)
             if mark is None:
+                text = event_line(event)
+                if text is None or not step:
+                    return
+                print(f"{elapsed}     {step}: {text}", flush=True)
                 return
             line = f"{elapsed} {mark} {step}"
             if event.event_type_value == "STEP_FAILURE" and event.step_failure_data:
