@@ -17,7 +17,7 @@ import polars as pl
 
 from pipeline.ingest.decode import Declared, decode_delivery
 from pipeline.ingest.errors import FileRefused
-from pipeline.ingest.lines import CutShort, cut_short, normalise, sep_line
+from pipeline.ingest.lines import CutShort, count_outside_quotes, cut_short, normalise, sep_line
 
 ROW = "_row_number"
 # first line of a file -> its column names when the file has no header row, else None
@@ -83,17 +83,6 @@ def _first_line(path: Path) -> str:
     if not head.strip():
         raise FileRefused("the file is empty")
     return head.splitlines()[0] if head.splitlines() else head
-
-
-def count_outside_quotes(line: str, char: str) -> int:
-    """How often ``char`` occurs in ``line`` outside double-quoted text."""
-    count, quoted = 0, False
-    for c in line:
-        if c == '"':
-            quoted = not quoted
-        elif c == char and not quoted:
-            count += 1
-    return count
 
 
 def detect_delimiter(header_line: str, name: str) -> str | None:

@@ -148,7 +148,7 @@ def cut_short(path: Path, delimiter: str, columns: int) -> CutShort | None:
             f"the file ends inside a quoted value of this row, without a line break ({again})",
             keep=size - len(tail) + start + 1,
         )
-    values = _outside_quotes(line, delimiter) + 1
+    values = count_outside_quotes(line, delimiter) + 1
     if values < columns:
         return CutShort(
             line,
@@ -158,7 +158,8 @@ def cut_short(path: Path, delimiter: str, columns: int) -> CutShort | None:
     return None
 
 
-def _outside_quotes(line: str, char: str) -> int:
+def count_outside_quotes(line: str, char: str) -> int:
+    """How often ``char`` occurs in ``line`` outside double-quoted text."""
     count, quoted = 0, False
     for c in line:
         if c == '"':
