@@ -10,8 +10,11 @@ from __future__ import annotations
 import ctypes
 import importlib
 import os
+import queue
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import duckdb
@@ -157,3 +160,36 @@ def serving_rows(data_dir: Path, sql: str) -> list[tuple] | None:
 def warehouse_rows(data_dir: Path, sql: str) -> list[tuple]:
     """Rows of ``sql`` on the warehouse file, opened read-only."""
     return _rows(data_dir / "warehouse.duckdb", sql)
+
+
+class OutputLines:
+    """Every line a process prints (its stderr merged into stdout), read on a thread, and
+    awaited by the text it holds: for the long-lived processes under test (the watcher, the
+    warm run worker)."""
+
+    def __init__(self, proc: subprocess.Popen, name: str, deadline: float) -> None:
+        self.proc, self.name, self.deadline = proc, name, deadline
+        self.lines: list[str] = []
+        self.queue: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.queue.put(line.rstrip("\n"))
+        self.queue.put(None)  # the process closed its output
+
+    def wait_for(self, text: str) -> str:
+        """The next line holding ``text``; fails at the deadline or when the process ends."""
+        end = time.monotonic() + self.deadline
+        while (left := end - time.monotonic()) > 0:
+            try:
+                line = self.queue.get(timeout=left)
+            except queue.Empty:
+                break
+            if line is None:
+                pytest.fail(f"{self.name} ended before {text!r}:\n" + "\n".join(self.lines[-60:]))
+            self.lines.append(line)
+            if text in line:
+                return line
+        pytest.fail(f"no {text!r} within {self.deadline} s:\n" + "\n".join(self.lines[-60:]))

@@ -15,14 +15,11 @@ import contextlib
 import errno
 import fcntl
 import os
-import queue
 import signal
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -31,6 +28,7 @@ import pytest
 from helpers import (
     NEW_EMAIL,
     REPO_ROOT,
+    OutputLines,
     cli,
     cli_env,
     delta_orders_csv,
@@ -49,13 +47,8 @@ ENV = {"PIPELINE_SETTLE_SECONDS": "0"}
 DEADLINE = 180.0  # seconds for one awaited line: a run here takes about 5 s, start-up about 8 s
 
 
-@dataclass
-class Watcher:
+class Watcher(OutputLines):
     """A running watcher and every line it printed so far (stderr merged)."""
-
-    proc: subprocess.Popen
-    lines: list[str] = field(default_factory=list)
-    queue: queue.Queue = field(default_factory=queue.Queue)
 
     @classmethod
     def start(cls, data_dir: Path, preexec_fn: Callable[[], None] | None = None, **env: str):  # noqa: ANN206
@@ -71,30 +64,7 @@ class Watcher:
                 text=True,
                 preexec_fn=preexec_fn,
             )
-        watcher = cls(proc)
-        threading.Thread(target=watcher._read, daemon=True).start()
-        return watcher
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.queue.put(line.rstrip("\n"))
-        self.queue.put(None)  # the process closed its output
-
-    def wait_for(self, text: str) -> str:
-        """The next line holding ``text``; fails at the deadline or when the process ends."""
-        end = time.monotonic() + DEADLINE
-        while (left := end - time.monotonic()) > 0:
-            try:
-                line = self.queue.get(timeout=left)
-            except queue.Empty:
-                break
-            if line is None:
-                pytest.fail(f"watcher ended before {text!r}:\n" + "\n".join(self.lines))
-            self.lines.append(line)
-            if text in line:
-                return line
-        pytest.fail(f"no {text!r} within {DEADLINE} s:\n" + "\n".join(self.lines))
+        return cls(proc, "watcher", DEADLINE)
 
     def seen_or_wait_for(self, text: str, since: int) -> str:
         """A line holding ``text`` read already from line ``since`` on, else the next one."""

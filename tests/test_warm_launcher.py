@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import shutil
 import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +20,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from helpers import REPO_ROOT
+from helpers import REPO_ROOT, OutputLines
 
 from pipeline.automation.instance import DAGSTER_YAML, ensure_instance_config
 from pipeline.automation.loaded_code import LoadedCode, installed_packages
@@ -259,12 +257,12 @@ AS_OF = "2026-10-31"
 BROKEN = "pipeline/automation/schedules.py"  # imported by the warm-up, not by the worker's start
 
 
-class WorkerProcess:
+class WorkerProcess(OutputLines):
     """``python -m pipeline.automation.warm_worker`` and every line it printed (its children's
     output included: they inherit its stdout and stderr)."""
 
     def __init__(self, code: Path, env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen(
+        proc = subprocess.Popen(
             [sys.executable, "-m", "pipeline.automation.warm_worker"],
             cwd=code,  # first on sys.path: the copy's `pipeline` is imported, not the checkout's
             env=env,
@@ -272,30 +270,7 @@ class WorkerProcess:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        self.lines: list[str] = []
-        self.queue: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.queue.put(line.rstrip("\n"))
-        self.queue.put(None)
-
-    def wait_for(self, text: str) -> str:
-        """The next line holding ``text``; fails at the deadline or when the worker ends."""
-        end = time.monotonic() + WORKER_DEADLINE
-        while (left := end - time.monotonic()) > 0:
-            try:
-                line = self.queue.get(timeout=left)
-            except queue.Empty:
-                break
-            if line is None:
-                pytest.fail(f"worker ended before {text!r}:\n" + "\n".join(self.lines[-60:]))
-            self.lines.append(line)
-            if text in line:
-                return line
-        pytest.fail(f"no {text!r} within {WORKER_DEADLINE} s:\n" + "\n".join(self.lines[-60:]))
+        super().__init__(proc, "worker", WORKER_DEADLINE)
 
 
 def _settings_run(instance: dg.DagsterInstance, code: Path) -> dg.DagsterRun:
