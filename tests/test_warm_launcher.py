@@ -131,18 +131,24 @@ def test_worker_refuses_when_its_code_changed_and_asks_to_restart(tmp_path: Path
     assert not state_path(tmp_path).exists()  # its address is gone with it
 
 
+def _ask_once(worker: Worker, home: Path) -> tuple[int | None, str]:
+    """One run request to ``worker`` serving from a thread (:func:`_serve_one`), whose answer
+    is then returned with the worker stopped and closed."""
+    thread = _serve_one(worker)
+    try:
+        return request_warm_run(home, "r1", "{}")
+    finally:
+        worker.stopping = True
+        thread.join(timeout=30)
+        worker.close()
+
+
 def test_worker_refuses_to_fork_with_another_thread(tmp_path: Path) -> None:
     root = _code_tree(tmp_path / "repo")
     worker = Worker(tmp_path, code=LoadedCode.now(root), root=root)
     worker.publish()
     # Serving from a thread: that thread is not the main one, so forking is refused.
-    thread = _serve_one(worker)
-    try:
-        pid, why = request_warm_run(tmp_path, "r1", "{}")
-    finally:
-        worker.stopping = True
-        thread.join(timeout=30)
-        worker.close()
+    pid, why = _ask_once(worker, tmp_path)
     assert pid is None
     assert why.startswith("the warm run worker refused the run: unsafe to fork: ")
     assert "thread serve-under-test" in why
@@ -160,15 +166,9 @@ def test_worker_listens_again_when_its_socket_is_removed(tmp_path: Path) -> None
     assert worker.socket_path != first and worker.socket_path.exists()
     address = json.loads(state_path(tmp_path).read_text(encoding="utf-8"))
     assert address["socket"] == str(worker.socket_path)
-    thread = _serve_one(worker)
-    try:
-        # Reachable at the new address: it answers (forking is refused only because the
-        # loop serves from a thread here).
-        pid, why = request_warm_run(tmp_path, "r1", "{}")
-    finally:
-        worker.stopping = True
-        thread.join(timeout=30)
-        worker.close()
+    # Reachable at the new address: it answers (forking is refused only because the loop
+    # serves from a thread here).
+    pid, why = _ask_once(worker, tmp_path)
     # Other tests of the session may leave threads of their own: named before or after it.
     assert pid is None and why.startswith("the warm run worker refused the run: unsafe to fork: ")
     assert "thread serve-under-test" in why
