@@ -570,3 +570,27 @@ def test_a_brand_reply_before_its_mention_lands_with_a_warning(validate):
     assert warning.examples == [
         "(brand_replied_at=2024-06-01 09:55:00, posted_at=2024-06-01 10:00:00) (row 2)"
     ]
+
+
+def test_a_name_with_a_lost_letter_lands_with_a_warning(validate):
+    # Excel saving "Ștefan Țăranu" in Windows-1250 (which lacks ș and ț) writes "?tefan ?ăranu";
+    # a decoder meeting bytes it cannot read writes U+FFFD. Rows 2 and 3 land as delivered, with
+    # a warning naming them; row 4 ("Ana-Maria Popescu") is a plain name.
+    at = dt.datetime(2024, 1, 1)
+    contact = {"created_at": at, "email": "x@example.ro"}
+    reason = validate(
+        "contacts",
+        [
+            {**contact, "contact_id": "c1", "first_name": "?tefan", "last_name": "?ăranu"},
+            {**contact, "contact_id": "c2", "first_name": "Ioana", "last_name": "Ciobanu\ufffd"},
+            {**contact, "contact_id": "c3", "first_name": "Ana-Maria", "last_name": "Popescu"},
+        ],
+    )
+    assert reason is None
+    (outcome,) = validate.outcomes
+    found = {w.columns: (w.unexpected_count, w.examples) for w in outcome.warnings}
+    assert found == {
+        "first_name": (1, ["?tefan (row 2)"]),
+        "last_name": (2, ["?ăranu (row 2)", "Ciobanu\ufffd (row 3)"]),
+    }
+    assert all("UTF-8" in w.advice for w in outcome.warnings)
