@@ -140,7 +140,28 @@ def warm_up() -> float:
     import matplotlib.backends.backend_agg  # noqa: F401 - what the charts' first draw imports
     import matplotlib.figure  # noqa: F401
 
+    _first_instance()
     return time.perf_counter() - started
+
+
+def _first_instance() -> None:
+    """Make and drop a Dagster instance configured as ours, in a scratch folder: a process's
+    first instance imports its storages (SQLite, alembic) and the run queue and launcher, 0.5 s
+    of CPU (one-off, 100k) that the watcher's first run, and every run the warm run worker forks
+    (its children make their own instance), would pay. Not the user's instance: the worker holds
+    no open file at a fork."""
+    import tempfile
+
+    import dagster as dg
+
+    from pipeline.automation.instance import ensure_instance_config
+
+    folder = Path(tempfile.mkdtemp(prefix="pipeline-warm-instance-"))
+    try:
+        with dg.DagsterInstance.from_config(str(ensure_instance_config(folder))):
+            pass
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def ledger_known(warehouse: Path):  # noqa: ANN201 - (hashes in the ledger, landing_stats rows)
