@@ -220,6 +220,7 @@ class Troubles:
     data_dir: Path
     watcher: Watcher
     status: int
+    interrupted_landed: list[str]  # the files landed (ledger) when the watcher ended
     recovery: subprocess.CompletedProcess
     unreadable_untested: str  # why the landing folder was not made unreadable ("" if it was)
     disk_untested: str  # why the disk was not filled ("" if it was)
@@ -330,15 +331,25 @@ def watch_troubles(data_dir: Path, disk_untested: str) -> Troubles:
     watcher.wait_for("new files: crm/orders/orders_late_2.csv")
     run_started = len(watcher.lines)
 
-    # Two SIGTERMs during that run, the second once the file has landed (raw_ingest done):
-    # the process ends at once, the rest of the run not done.
+    # Two SIGTERMs during that run, the second once its first step has started (the run is
+    # in the Dagster instance): the process ends at once, the rest of the run not done. Not
+    # timed to a later step: waiting for raw_ingest's end raced the run's end on a busy CI
+    # machine (a run here lasts seconds after its first step, 2-5 s after raw_ingest on an
+    # idle one). Whether the file had landed is read from the ledger the process left
+    # (read-only: DuckDB replays the log of what was committed, without writing).
     watcher.proc.send_signal(signal.SIGTERM)
     watcher.wait_for("SIGTERM: stopping after this run")
-    watcher.seen_or_wait_for("✓ raw_ingest", since=run_started)
+    watcher.seen_or_wait_for("… pipeline_settings", since=run_started)
     watcher.proc.send_signal(signal.SIGTERM)
     status = watcher.ended()
+    landed = warehouse_rows(
+        data_dir, "select source_file from meta.ingest_ledger where status = 'landed' order by 1"
+    )
+    interrupted_landed = [Path(f).name for (f,) in landed]
     recovery = cli("run", data_dir=data_dir, PIPELINE_AS_OF="")
-    return Troubles(data_dir, watcher, status, recovery, untested, disk_untested)
+    return Troubles(
+        data_dir, watcher, status, interrupted_landed, recovery, untested, disk_untested
+    )
 
 
 def test_configuration_errors_after_the_start_are_said_once_and_the_watcher_carries_on(
@@ -422,8 +433,14 @@ def test_the_next_run_marks_the_interrupted_run_failed_and_builds_the_landed_fil
     recovery = troubles.recovery
     assert recovery.returncode == 0, recovery.stdout + recovery.stderr
     assert "was interrupted (its process is gone): marked failed" in recovery.stdout
-    # The second file landed before the process ended (its raw_ingest had finished): the
-    # ledger has it once, and the next run lands nothing again but builds the marts from it.
+    # The first file landed in the watcher's first run. The second landed in the interrupted
+    # run (its file's transaction committed before the process ended: then the next run lands
+    # nothing again and builds the marts from it) or did not (then the next run lands it):
+    # either way the ledger has it once.
+    assert troubles.interrupted_landed[0] == "orders_late_1.csv"
+    assert troubles.interrupted_landed[1:] in ([], ["orders_late_2.csv"])
+    late_2 = "crm/orders/orders_late_2.csv: landed via canonical_orders: 1 rows read, 1 landed"
+    assert (late_2 in recovery.stdout) == (len(troubles.interrupted_landed) == 1), recovery.stdout
     ledger = warehouse_rows(
         troubles.data_dir, "select source_file, status from meta.ingest_ledger order by 1"
     )

@@ -38,6 +38,7 @@ import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 
 from pipeline.cli.run import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, EXIT_STATUSES
@@ -52,6 +53,8 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # before its first step with SQLite's "disk I/O error" and a page of traceback, and its files
 # were not tried again. The watcher waits for room instead, said once, and then runs them.
 MIN_FREE_BYTES = 1 << 20
+# At most this long between a stop signal and its handler while a run goes on (Stopper.run).
+HANDLER_DELAY_SECONDS = 0.2
 
 
 def disk_full(folder: Path) -> str:
@@ -112,8 +115,14 @@ class Stopper:
         self.running = True
         try:
             future = self._runner.submit(work)
-            # A signal's handler runs in this (the main) thread while it waits.
-            return future.result()
+            # A signal's handler runs in this (the main) thread while it waits, as soon as the
+            # signal wakes it (within milliseconds here). Python runs handlers only in this
+            # thread, at its next line, whichever thread the kernel handed the signal to; in
+            # slices, a signal that did not wake it waits HANDLER_DELAY_SECONDS at most, not
+            # the rest of the run (in one CI run "stopping after this run" came at its end).
+            while True:
+                with contextlib.suppress(FutureTimeout):
+                    return future.result(timeout=HANDLER_DELAY_SECONDS)
         except Exception:  # noqa: BLE001 - the watcher outlives a run that raised
             traceback.print_exc()
             return EXIT_FAILED
