@@ -52,10 +52,17 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from pipeline.cli.run import run_pipeline
-    from pipeline.config import DEMO_AS_OF_FILE
+    from pipeline.cli.run import EXIT_CONFIG, run_pipeline
+    from pipeline.config import DEMO_AS_OF_FILE, ConfigError, check_environment
 
     _use_data_dir(args)
+    try:
+        # Before generating: a bad setting would otherwise stop the run only after the sample
+        # exports were written.
+        check_environment()
+    except ConfigError as err:
+        print(f"configuration error: {err}", file=sys.stderr)
+        return EXIT_CONFIG
     data_dir = Path(os.environ.get("PIPELINE_DATA_DIR") or "./data")
     os.environ["PIPELINE_DATA_DIR"] = str(data_dir)
     print(f"generating {args.customers} sample customers into {data_dir}/landing …", flush=True)
@@ -118,13 +125,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def add(name: str, help_: str, description: str, func, extra_epilog: str = ""):
-        """A sub-command with its help, the settings epilog and the function it runs."""
+    def add(name: str, help_: str, description: str, func, extra_epilog: str = "", settings=True):
+        """A sub-command with its help, the settings epilog (unless it reads no setting) and the
+        function it runs."""
         cmd = sub.add_parser(
             name,
             help=help_,
             description=description,
-            epilog=(extra_epilog + "\n\n" if extra_epilog else "") + epilog,
+            epilog=(extra_epilog + "\n\n" if extra_epilog else "") + (epilog if settings else ""),
             formatter_class=_HelpFormatter,
         )
         cmd.set_defaults(func=func)
@@ -135,16 +143,23 @@ def main(argv: list[str] | None = None) -> int:
         "write seeded sample exports into DIR/landing",
         "Write seeded, realistic CRM / e-mail / social exports into DIR/landing.",
         cmd_generate,
+        "generate reads no PIPELINE_* setting: its options say everything.",
+        settings=False,
     )
     gen.add_argument(
-        "--out", required=True, metavar="DIR", help="data directory to write landing/ into"
+        "--out",
+        required=True,
+        metavar="DIR",
+        default=argparse.SUPPRESS,  # required: no "(default: None)" in the help
+        help="data directory to write landing/ into",
     )
     gen.add_argument("--customers", type=int, default=1000, help="how many customers to generate")
     gen.add_argument("--seed", type=int, default=42, help="random seed (same seed, same files)")
     gen.add_argument(
         "--as-of",
         metavar="DATE",
-        help="last day of the generated history (YYYY-MM-DD); default: today",
+        default=argparse.SUPPRESS,  # the help says the default in words
+        help="last day of the generated history (YYYY-MM-DD); default: today (UTC)",
     )
 
     run = add(

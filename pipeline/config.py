@@ -11,10 +11,13 @@ import time.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import functools
 import os
 import re
+import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -234,11 +237,42 @@ def check_data_dir(data_dir: Path) -> None:
         ) from None
 
 
+def unknown_settings(environ: Mapping[str, str] | None = None) -> list[str]:
+    """One warning per ``PIPELINE_*`` variable that is set but is no setting, naming the
+    setting it most likely misspells.
+
+    A mistyped name (the churn days without their final S) would otherwise leave the default
+    in force without a word. A warning, not an error: other tools set ``PIPELINE_*`` variables
+    of their own (Azure Pipelines sets one for its workspace), which must not stop a run.
+    """
+    environ = os.environ if environ is None else environ
+    warnings = []
+    for name in sorted(n for n in environ if n.startswith("PIPELINE_") and n not in _BY_NAME):
+        close = difflib.get_close_matches(name, list(_BY_NAME), n=1, cutoff=0.8)
+        hint = f"; did you mean {close[0]}?" if close else " (python -m pipeline --help lists them)"
+        warnings.append(f"warning: {name} is not a setting of the pipeline and is ignored{hint}")
+    return warnings
+
+
+@functools.cache
+def _warn_once(warnings: tuple[str, ...]) -> None:
+    # Once per process: `pipeline watch` checks the settings again before every run.
+    for line in warnings:
+        print(line, file=sys.stderr, flush=True)
+
+
+def check_settings() -> None:
+    """Check every ``PIPELINE_*`` setting (ConfigError on the first bad one) and warn on stderr
+    about a ``PIPELINE_*`` name that is no setting; writes nothing (``pipeline quarantine``)."""
+    for item in SETTINGS:
+        item.value()
+    _warn_once(tuple(unknown_settings()))
+
+
 def check_environment() -> None:
     """Check every ``PIPELINE_*`` setting and the data directory; ConfigError on the first bad
     one. Run when a command starts, before any work, so a typo never surfaces mid-run."""
-    for item in SETTINGS:
-        item.value()
+    check_settings()
     check_data_dir(setting("PIPELINE_DATA_DIR"))
 
 

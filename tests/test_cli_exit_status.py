@@ -45,7 +45,7 @@ def test_bad_settings_exit_2_with_one_line(tmp_path, env, text):
 def test_bad_as_of_option_exits_2(tmp_path):
     (tmp_path / "landing").mkdir()
     result = cli("run", "--as-of", "31/10/2026", data_dir=tmp_path)
-    one_line_error(result, 2, "configuration error: PIPELINE_AS_OF='31/10/2026' is not a date")
+    one_line_error(result, 2, "configuration error: --as-of '31/10/2026' is not a date")
 
 
 def test_read_only_data_dir_exits_2(tmp_path):

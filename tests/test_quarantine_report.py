@@ -167,3 +167,17 @@ def test_listing_while_a_run_holds_the_lock_says_so(data_dir: Path) -> None:
         holder.stdin.write("\n")
         holder.stdin.close()
         holder.wait()
+
+
+def test_listing_another_data_dir_with_data_dir_option(
+    data_dir: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch, capsys
+) -> None:
+    s = make_settings(data_dir)
+    drop(s, "orders", "a.csv", ORDERS)
+    land(s, "orders")
+    # The environment names another folder; --data-dir wins, as for run, watch, demo and ui.
+    monkeypatch.setenv("PIPELINE_DATA_DIR", str(tmp_path_factory.mktemp("elsewhere")))
+    assert main(["quarantine", "--data-dir", str(data_dir), "--entity", "orders"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "crm/orders/a.csv (orders):"
+    assert out[-1] == f"3 quarantined row(s); every row and its values: {s.quarantine_dir}/"

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.config import ConfigError, Settings
+from pipeline.config import ConfigError, Settings, check_settings
 from pipeline.entities import ENTITIES
 from pipeline.ingest.mappings import MappingError, load_mappings
 from pipeline.ingest.report import counts_text
@@ -287,7 +287,9 @@ class WarehouseBusy(RuntimeError):
 def open_read_only(path: Path) -> duckdb.DuckDBPyConnection:
     """The warehouse opened read-only; WarehouseBusy when a run holds its lock."""
     if not path.exists():
-        raise FileNotFoundError(f"no warehouse at {path}: nothing has been landed yet")
+        raise FileNotFoundError(
+            f"no warehouse at {path}: nothing has been landed yet (python -m pipeline run)"
+        )
     try:
         return duckdb.connect(str(path), read_only=True)
     except duckdb.IOException as err:
@@ -354,16 +356,37 @@ def add_command(sub: argparse._SubParsersAction) -> None:
             "row with its values as delivered is also in quarantine/<file>.rows.csv."
         ),
     )
-    cmd.add_argument("--entity", help="only this entity (orders, contacts, …)")
+    # A mistyped entity ("order") would otherwise match nothing and say so as if all were well.
+    cmd.add_argument(
+        "--entity",
+        choices=list(ENTITIES),
+        metavar="ENTITY",
+        help=f"only this entity: {', '.join(ENTITIES)}",
+    )
     cmd.add_argument("--file", help="only files whose path under landing/ contains this text")
     cmd.add_argument("--reason", help="only rows whose reason contains this text")
     cmd.add_argument("--rows", action="store_true", help="every row (file, line, reason)")
+    cmd.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        default=argparse.SUPPRESS,
+        help="data directory (landing/, warehouse, serving/); default: $PIPELINE_DATA_DIR, ./data",
+    )
     cmd.set_defaults(func=_cmd_quarantine)
 
 
 def _cmd_quarantine(args: argparse.Namespace) -> int:
+    if getattr(args, "data_dir", None):
+        os.environ["PIPELINE_DATA_DIR"] = args.data_dir
     try:
+        check_settings()  # as every command does; nothing is written, so no write check
         settings = Settings.resolve()
+        if not settings.warehouse_path.exists() and not settings.landing_dir.is_dir():
+            raise ConfigError(
+                f"{settings.data_dir} is no data directory of the pipeline (no warehouse.duckdb, "
+                "no landing/): set PIPELINE_DATA_DIR (or --data-dir) to the folder `pipeline "
+                "run` uses"
+            )
         list_quarantine(
             settings,
             entity=args.entity,

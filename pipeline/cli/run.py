@@ -16,10 +16,19 @@ import functools
 import gc
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.config import AS_OF_TAG, TRIGGER_TAG, ConfigError, Settings, check_environment
+from pipeline.config import (
+    AS_OF_TAG,
+    TRIGGER_TAG,
+    ConfigError,
+    Settings,
+    check_environment,
+    setting,
+)
+from pipeline.entities import ENTITIES
 
 if TYPE_CHECKING:
     from pipeline.automation.notify import NotifySettings
@@ -33,7 +42,8 @@ EXIT_BUSY = 4
 EXIT_STATUSES = {
     EXIT_OK: "the run succeeded and every file landed whole",
     EXIT_FAILED: "the run failed (a step or a blocking check)",
-    EXIT_CONFIG: "configuration error (a PIPELINE_* setting, --as-of, no landing folder)",
+    EXIT_CONFIG: "configuration error (a PIPELINE_* setting, --as-of, no landing folder, a "
+    "data directory that cannot be written)",
     EXIT_NEEDS_ATTENTION: "completed, but files were refused or rows quarantined",
     EXIT_BUSY: "another run holds the warehouse (its pid is named); nothing was done",
 }
@@ -100,6 +110,17 @@ def prepare_run(as_of: str | None = None) -> tuple[Settings, NotifySettings] | i
     from pipeline.automation.notify import NotifySettings
 
     try:
+        if as_of:
+            # Named as the user wrote it: the option, not the variable it stands in for.
+            setting("PIPELINE_AS_OF", as_of)
+    except ConfigError:
+        print(
+            f"configuration error: --as-of {as_of!r} is not a date; write it as YYYY-MM-DD",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    try:
+        data_dir_existed = setting("PIPELINE_DATA_DIR").exists()
         check_environment()
         settings = Settings.resolve(as_of=as_of)
         notify_settings = NotifySettings.from_env()
@@ -107,14 +128,35 @@ def prepare_run(as_of: str | None = None) -> tuple[Settings, NotifySettings] | i
         print(f"configuration error: {err}", file=sys.stderr)
         return EXIT_CONFIG
     if not settings.landing_dir.is_dir():
-        print(
-            f"configuration error: no landing folder at {settings.landing_dir}: set "
-            "PIPELINE_DATA_DIR (or --data-dir) to a folder holding landing/ (see README), "
-            "or run `python -m pipeline generate --out DIR`",
-            file=sys.stderr,
-        )
+        text = no_landing_text(settings.data_dir, existed=data_dir_existed)
+        print(f"configuration error: {text}", file=sys.stderr)
+        if not data_dir_existed:
+            # The write check made it: a mistyped path leaves no empty folder behind.
+            with suppress(OSError):
+                settings.data_dir.rmdir()
         return EXIT_CONFIG
     return settings, notify_settings
+
+
+def no_landing_text(data_dir: Path, existed: bool = True) -> str:
+    """Why ``data_dir`` has no ``landing/`` as far as can be told, and what to do about it
+    (``existed``: whether the data directory was there before the command started)."""
+    landing = data_dir / "landing"
+    advice = (
+        "set PIPELINE_DATA_DIR (or --data-dir) to a folder holding landing/ (see README), "
+        "or run `python -m pipeline generate --out DIR`"
+    )
+    sources = sorted({e.source for e in ENTITIES.values() if (data_dir / e.source).is_dir()})
+    if sources:
+        # Pointed at landing/ itself (its crm/, email/ or social/ folders are right there).
+        return (
+            f"no landing folder at {landing}: {data_dir} holds {'/, '.join(sources)}/ and looks "
+            f"like the landing folder itself; set PIPELINE_DATA_DIR (or --data-dir) to its "
+            f"parent, {data_dir.parent}"
+        )
+    if not existed:
+        return f"no landing folder at {landing}: {data_dir} does not exist; {advice}"
+    return f"no landing folder at {landing}: {advice}"
 
 
 @functools.cache

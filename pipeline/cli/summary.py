@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from pipeline.cli.quarantine_report import summary_lines
 from pipeline.config import Settings
 from pipeline.engine.skip import skipped_in
+from pipeline.entities import ENTITIES
+from pipeline.ingest.formats import supported
+from pipeline.ingest.landing import LOCK_PREFIX, MARKER_SUFFIXES
 from pipeline.validation.log import read_log
 from pipeline.validation.outcome import SuiteOutcome
 from pipeline.validation.stages import after_as_of_text, rows_after_as_of
@@ -20,12 +26,64 @@ def _landed_outcomes(settings: Settings, run_id: str) -> dict[str, list[SuiteOut
     return found
 
 
+# How many of the files outside the entity folders the summary names; the rest are counted.
+STRAY_SHOWN = 10
+
+
+def files_outside_entity_folders(landing: Path) -> list[str]:
+    """Files under ``landing`` that look like deliveries (a format ingestion reads) but lie in
+    no entity's folder, as paths under ``landing``, sorted.
+
+    Neither ingestion nor the sensor looks outside the entity folders, so a file dropped into
+    ``crm/order/`` or straight into ``landing/`` would wait there for ever without a word.
+    Hidden, lock and marker files are left out as ingestion leaves them; links are not followed.
+    """
+    if not landing.is_dir():
+        return []
+    entity_folders = {e.landing_path for e in ENTITIES.values()}
+    found = []
+    for root, dirs, files in os.walk(landing, followlinks=False):
+        here = Path(root).relative_to(landing).as_posix()
+        # The entity folders are ingestion's; hidden folders are nobody's deliveries.
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if not d.startswith(".") and (d if here == "." else f"{here}/{d}") not in entity_folders
+        )
+        for name in files:
+            if name.startswith((".", LOCK_PREFIX)) or name.lower().endswith(MARKER_SUFFIXES):
+                continue
+            if supported(name):
+                found.append(name if here == "." else f"{here}/{name}")
+    return sorted(found)
+
+
+def stray_files_text(landing: Path) -> list[str]:
+    """Lines naming the files :func:`files_outside_entity_folders` finds, and what to do."""
+    stray = files_outside_entity_folders(landing)
+    if not stray:
+        return []
+    folders = ", ".join(e.landing_path for e in ENTITIES.values())
+    lines = [
+        f"\nnot read: {len(stray)} file(s) in {landing} outside the entity folders ({folders}); "
+        "move each into its entity's folder to have it landed:"
+    ]
+    lines += [f"  {path}" for path in stray[:STRAY_SHOWN]]
+    if len(stray) > STRAY_SHOWN:
+        lines.append(f"  … and {len(stray) - STRAY_SHOWN} more")
+    return lines
+
+
 def print_summary(settings: Settings, run_id: str) -> None:
-    """Print per-file ingest results of ``run_id``, mart row counts and a few headline figures.
+    """Print per-file ingest results of ``run_id``, the files in landing/ no run reads, mart row
+    counts and a few headline figures.
 
     Opens the warehouse read-write: the run just finished in this process, which is the writer.
     """
+    stray = stray_files_text(settings.landing_dir)
     if not settings.warehouse_path.exists():
+        if stray:
+            print("\n".join(stray))
         return
     with open_warehouse(settings.warehouse_path) as con:
         landed_outcomes = _landed_outcomes(settings, run_id)
@@ -38,6 +96,8 @@ def print_summary(settings: Settings, run_id: str) -> None:
         if files:
             print("\nfiles landed in this run:")
             print("\n".join(files))
+        if stray:
+            print("\n".join(stray))
         skipped = skipped_in(con, run_id)
         if skipped:
             # What the run left as it was, and why (pipeline/engine/skip.py): a small delivery
