@@ -120,7 +120,11 @@ def prepare_run(as_of: str | None = None) -> tuple[Settings, NotifySettings] | i
         )
         return EXIT_CONFIG
     try:
-        data_dir_existed = setting("PIPELINE_DATA_DIR").exists()
+        data_dir = setting("PIPELINE_DATA_DIR")
+        try:
+            data_dir_existed = data_dir.exists()
+        except OSError:  # a folder above it this user may not search: the check below says so
+            data_dir_existed = True
         check_environment()
         settings = Settings.resolve(as_of=as_of)
         notify_settings = NotifySettings.from_env()
