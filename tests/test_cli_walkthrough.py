@@ -11,6 +11,7 @@ import pytest
 from pipeline.__main__ import main
 from pipeline.cli.summary import files_outside_entity_folders, print_summary
 from pipeline.config import Settings, unknown_settings
+from pipeline.warehouse import open_warehouse, run
 
 
 def test_a_mistyped_setting_name_is_named_with_the_setting_it_misspells():
@@ -157,3 +158,15 @@ def test_quarantine_on_a_wrong_data_dir_or_entity_says_so(tmp_path, monkeypatch,
         main(["quarantine", "--entity", "order"])
     assert stopped.value.code == 2
     assert "invalid choice: 'order' (choose from 'contacts', 'orders'," in capsys.readouterr().err
+
+
+def test_the_marts_row_counts_line_up_under_the_longest_name(tmp_path, capsys):
+    s = Settings.resolve(data_dir=str(tmp_path), as_of="2026-10-31")
+    with open_warehouse(s.warehouse_path) as con:
+        run(con, "create table marts.email_monthly as select 1 as campaigns")
+        run(con, "create table marts.social_language_monthly as select 1 as n where false")
+    print_summary(s, "no-run")
+    out = capsys.readouterr().out.splitlines()
+    # 23 characters of social_language_monthly, a space, the count right-aligned in 10.
+    assert "  email_monthly                    1 row" in out
+    assert "  social_language_monthly          0 rows" in out

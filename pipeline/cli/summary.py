@@ -141,8 +141,9 @@ def print_outputs(settings: Settings, marts: list[tuple]) -> None:
     if marts:
         print(f"\nmarts ({len(marts)}; published to the serving file above; the pipeline's own")
         print(f"copies live in {settings.warehouse_path}, which BI tools must not open):")
+        width = max(len(name) for name, _ in marts)  # social_language_monthly is 23 long
         for name, size in marts:
-            print(f"  {name:<22} {size:>10,} {'row' if size == 1 else 'rows'}")
+            print(f"  {name:<{width}} {size:>10,} {'row' if size == 1 else 'rows'}")
 
 
 def print_headlines(con, settings: Settings) -> None:
