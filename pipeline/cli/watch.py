@@ -14,15 +14,16 @@ One writer: between runs the watcher holds no warehouse connection. It takes the
 each look that found files (``run_lock``: another ``pipeline run``, a run from the UI or a
 DuckDB shell holding the warehouse makes it wait for the next look, said once). Files the
 ingest ledger already has (landed, skipped or refused) start no run. A run with refused files is
-reported and the watcher carries on. A failed run is reported and its files tried again later
-(:class:`Backoff`: 1 min after the failure, doubling after each failed retry up to 30 min;
-``--retry-after``, ``--retry-max``), each retry said with its attempt number and the wait
-before the next; a new or changed file still starts a run at once, a refused file is never
-tried again, and a run that succeeds resets the wait. So does a configuration error found after
-the start (landing/ gone or unreadable, the demo's date file edited wrong, a warehouse DuckDB
-cannot open, a full disk): said once, checked again at each look. A folder or file inside
-landing/ that cannot be read is said too (once), while the other files run; it runs once it can
-be read.
+reported and the watcher carries on. So does a configuration error found after the start
+(landing/ gone or unreadable, the demo's date file edited wrong, a warehouse DuckDB cannot
+open, a full disk): said once, checked again at each look. A folder or file inside landing/
+that cannot be read is said too (once), while the other files run; it runs once it can be read.
+
+A failed run is reported and its files are tried again later (:class:`Backoff`: 1 min after
+the failure, doubling after each failed try up to 30 min; ``--retry-after``, ``--retry-max``),
+each try said with its attempt number and the wait before the next; a new or changed file still
+starts a run at once (the failed run's files go with it), a file the run refused is never tried
+again, and a run that completes (status 0 or 3) resets the wait.
 
 Signals: SIGINT or SIGTERM while idle ends the watcher at once with status 0; during a run it
 says "stopping after this run", lets the run finish and then ends with 0; a second one during
