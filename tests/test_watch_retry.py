@@ -116,3 +116,14 @@ def test_a_failed_run_with_nothing_left_to_try_or_a_stopping_watcher_tries_nothi
     watcher.stopper.stopping = True  # SIGTERM during the run: the watcher ends after it
     watcher.after_run(EXIT_FAILED, {A: "sha-a"}, landing, {})
     assert watcher.retry is None and capsys.readouterr().out == ""
+
+
+def test_retry_waits_that_make_no_sense_are_refused_saying_why() -> None:
+    assert Backoff.given(0.2, 0.2) == Backoff(0.2, 0.2)
+    with pytest.raises(ValueError) as refused:
+        Backoff.given(60, 30)
+    assert str(refused.value) == (
+        "--retry-after 60 --retry-max 30: give seconds > 0, the most at least the first"
+    )
+    with pytest.raises(ValueError, match="^--retry-after 0 --retry-max 1800: "):
+        Backoff.given(0, 1800)

@@ -68,7 +68,7 @@ MIN_FREE_BYTES = 1 << 20
 # At most this long between a stop signal and its handler while a run goes on (Stopper.run).
 HANDLER_DELAY_SECONDS = 0.2
 # A failed run's files are tried again this long after it, the wait doubling after each failed
-# retry up to the cap: a cause that clears by itself (a full disk freed, a share back) is met
+# retry up to the cap: a cause that clears by itself (a share mounted again, a lock let go) is met
 # within a minute, one that needs a human costs a run every half hour, not every look.
 DEFAULT_RETRY_SECONDS = 60.0
 DEFAULT_RETRY_MAX_SECONDS = 1800.0
@@ -89,6 +89,17 @@ class Backoff:
 
     first: float = DEFAULT_RETRY_SECONDS
     most: float = DEFAULT_RETRY_MAX_SECONDS
+
+    @classmethod
+    def given(cls, retry_after: float, retry_max: float) -> Backoff:
+        """The backoff of ``--retry-after`` and ``--retry-max``; ValueError, saying why, for
+        waits that make no sense (none, or a most below the first)."""
+        if retry_after <= 0 or retry_max < retry_after:
+            raise ValueError(
+                f"--retry-after {retry_after:g} --retry-max {retry_max:g}: give seconds > 0, "
+                "the most at least the first"
+            )
+        return cls(retry_after, retry_max)
 
     def wait(self, failures: int) -> float:
         """Seconds from the end of the ``failures``-th failed run in a row to the next try."""
@@ -489,14 +500,11 @@ def watch(
     if interval is not None and interval <= 0:
         print(f"configuration error: --interval {interval:g}: give seconds > 0", file=sys.stderr)
         return EXIT_CONFIG
-    if retry_after <= 0 or retry_max < retry_after:
-        print(
-            f"configuration error: --retry-after {retry_after:g} --retry-max {retry_max:g}: "
-            "give seconds > 0, the most at least the first",
-            file=sys.stderr,
-        )
+    try:
+        backoff = Backoff.given(retry_after, retry_max)
+    except ValueError as err:
+        print(f"configuration error: {err}", file=sys.stderr)
         return EXIT_CONFIG
-    backoff = Backoff(retry_after, retry_max)
     try:
         return Watcher(as_of, interval or DEFAULT_INTERVAL_SECONDS, stopper, backoff).main()
     except _Stop as stop:
