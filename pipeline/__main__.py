@@ -48,7 +48,12 @@ def cmd_watch(args: argparse.Namespace) -> int:
     from pipeline.cli.watch import watch
 
     _use_data_dir(args)
-    return watch(as_of=getattr(args, "as_of", None), interval=args.interval)
+    return watch(
+        as_of=getattr(args, "as_of", None),
+        interval=args.interval,
+        retry_after=args.retry_after,
+        retry_max=args.retry_max,
+    )
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -179,7 +184,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     _add_data_dir(run)
 
-    from pipeline.cli.watch import DEFAULT_INTERVAL_SECONDS
+    from pipeline.cli.watch import (
+        DEFAULT_INTERVAL_SECONDS,
+        DEFAULT_RETRY_MAX_SECONDS,
+        DEFAULT_RETRY_SECONDS,
+    )
 
     watch = add(
         "watch",
@@ -207,6 +216,21 @@ def main(argv: list[str] | None = None) -> int:
         default=DEFAULT_INTERVAL_SECONDS,
         metavar="SECONDS",
         help="seconds between looks at landing/",
+    )
+    watch.add_argument(
+        "--retry-after",
+        type=float,
+        default=DEFAULT_RETRY_SECONDS,
+        metavar="SECONDS",
+        help="seconds from a failed run to the first try of its files again (doubling after "
+        "each failed try; a new or changed file runs at once, a refused one never again)",
+    )
+    watch.add_argument(
+        "--retry-max",
+        type=float,
+        default=DEFAULT_RETRY_MAX_SECONDS,
+        metavar="SECONDS",
+        help="the longest wait between two tries of a failed run's files",
     )
     _add_data_dir(watch)
 

@@ -6,6 +6,9 @@ lands while another writer holds the run lock (said once; run after the lock is 
 must start one run of its own, printing its exit status; a SIGTERM sent during the last run
 lets it finish, then the watcher exits 0. A second watcher started on the same data directory
 finds every file already in the ledger, runs nothing, and exits 0 at once on SIGTERM while idle.
+A third watcher meets a run that fails (a file where the serving folder should be): it tries
+the run's files again with a backoff, never the file the run refused, and publishes once the
+cause is put right, without a restart.
 No sleeps: each step waits for the watcher's output line, with a deadline.
 """
 
@@ -15,6 +18,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -33,6 +37,7 @@ from helpers import (
     cli_env,
     delta_orders_csv,
     mode_000_denies,
+    serving_rows,
     start_cli,
     warehouse_rows,
     without_mode_override,
@@ -51,12 +56,20 @@ class Watcher(OutputLines):
     """A running watcher and every line it printed so far (stderr merged)."""
 
     @classmethod
-    def start(cls, data_dir: Path, preexec_fn: Callable[[], None] | None = None, **env: str):  # noqa: ANN206
+    def start(  # noqa: ANN206
+        cls,
+        data_dir: Path,
+        preexec_fn: Callable[[], None] | None = None,
+        options: tuple[str, ...] = (),
+        **env: str,
+    ):
         if preexec_fn is None:
-            proc = start_cli("watch", "--interval", "0.2", data_dir=data_dir, **ENV, **env)
+            proc = start_cli(
+                "watch", "--interval", "0.2", *options, data_dir=data_dir, **ENV, **env
+            )
         else:  # start_cli's process, with preexec_fn
             proc = subprocess.Popen(
-                [sys.executable, "-m", "pipeline", "watch", "--interval", "0.2"],
+                [sys.executable, "-m", "pipeline", "watch", "--interval", "0.2", *options],
                 cwd=REPO_ROOT,
                 env=cli_env(data_dir, **ENV, **env),
                 stdout=subprocess.PIPE,
@@ -459,3 +472,96 @@ def test_the_next_run_marks_the_interrupted_run_failed_and_builds_the_landed_fil
         ("watch", dg.DagsterRunStatus.FAILURE),
         ("watch", dg.DagsterRunStatus.SUCCESS),
     ]
+
+
+@dataclass
+class Retries:
+    """A watcher whose runs fail (a file stands where the serving folder should be, as after a
+    mistaken copy) until the file is removed; it tries again 0.2 s after the first failure,
+    0.4 s after the others (``--retry-after 0.2 --retry-max 0.4``)."""
+
+    data_dir: Path
+    watcher: Watcher
+    status: int
+
+
+@pytest.fixture(scope="module")
+def retries(tmp_path_factory: pytest.TempPathFactory) -> Retries:
+    data_dir = tmp_path_factory.mktemp("watch_retries")
+    (data_dir / "landing" / "crm").mkdir(parents=True)
+    blocker = data_dir / "serving"
+    blocker.write_text("not a folder\n", encoding="utf-8")
+    watcher = Watcher.start(data_dir, options=("--retry-after", "0.2", "--retry-max", "0.4"))
+    watcher.wait_for("ready, watching")
+    # A good order and a file the ingest refuses, in one batch: their folder is moved into
+    # place whole (a hidden folder is never looked into).
+    incoming = data_dir / "landing" / "crm" / ".orders.incoming"
+    incoming.mkdir()
+    (incoming / "orders_late_1.csv").write_text(delta_orders_csv(), encoding="utf-8")
+    (incoming / "orders_broken.csv").write_text("order_no;buyer\n1;someone\n", encoding="utf-8")
+    incoming.rename(data_dir / "landing" / "crm" / "orders")
+    watcher.wait_for("exit status 1")
+    # The first try again fails too (the cause is still there); then the cause is removed,
+    # and a later try (the next one, unless the machine was slow to get here) succeeds.
+    watcher.wait_for("trying again, attempt 2")
+    watcher.wait_for("exit status 1")
+    blocker.unlink()
+    watcher.wait_for("exit status 0")
+    return Retries(data_dir, watcher, watcher.stop())
+
+
+def test_a_failed_run_is_tried_again_with_a_backoff_until_it_succeeds(retries: Retries) -> None:
+    lines = retries.watcher.lines
+    out = "\n".join(lines)
+    assert retries.status == 0, out
+    statuses = [line.split(":")[0] for line in lines if line.startswith("exit status")]
+    # Failed runs (the first and at least one try again), then the one that published.
+    assert len(statuses) >= 3 and statuses == ["exit status 1"] * (len(statuses) - 1) + [
+        "exit status 0"
+    ], out
+    tries = len(statuses) - 1  # the runs after the first: each a try again, no new file came
+    # Stopped while idle: at once (or, had the signal come during a look, at its end).
+    assert lines[-1] in ("SIGTERM: stopped", f"stopped after {tries + 1} run(s)"), out
+    late = "crm/orders/orders_late_1.csv"
+    assert f"new files: crm/orders/orders_broken.csv, {late}" in lines, out
+    # After each failure: when its files are tried next, the wait doubling from 0.2 s to the
+    # most, 0.4 s; each try says its attempt and the wait after it, should it fail. The
+    # refused file is never tried again.
+    waits = ["0.2 s"] + ["0.4 s"] * tries
+    failed = [line for line in lines if line.startswith("the run failed: trying")]
+    assert [re.sub(r"\(at \d\d:\d\d:\d\d; ", "(at T; ", line) for line in failed] == [
+        f"the run failed: trying {late} again in {waits[n - 2]} (at T; attempt {n}), or at "
+        "once with a new or changed file"
+        for n in range(2, tries + 2)
+    ], out
+    again = [line for line in lines if line.startswith("trying again")]
+    assert again == [
+        f"trying again, attempt {n} (if it fails, the next in {waits[n - 1]}): {late}"
+        for n in range(2, tries + 2)
+    ], out
+    assert "orders_broken.csv" not in "\n".join(failed + again)
+
+
+def test_the_try_after_the_cause_was_removed_publishes_the_delivery(retries: Retries) -> None:
+    # By hand: the one order of 80.00, completed, of the new buyer; served once the serving
+    # folder could be made, with no restart of the watcher.
+    row = serving_rows(
+        retries.data_dir,
+        f"select purchases, revenue from customer_360 where email_sha256 = sha256('{NEW_EMAIL}')",
+    )
+    assert [(p, float(r)) for p, r in row] == [(1, 80.0)]
+    ledger = warehouse_rows(
+        retries.data_dir, "select source_file, status from meta.ingest_ledger order by 1"
+    )
+    assert [(Path(f).name, s) for f, s in ledger] == [
+        ("orders_broken.csv", "refused"),
+        ("orders_late_1.csv", "landed"),
+    ]
+    from pipeline.automation.instance import resolve_dagster_home
+
+    with dg.DagsterInstance.from_config(str(resolve_dagster_home(retries.data_dir))) as inst:
+        runs = inst.get_runs()  # newest first
+    assert [r.status for r in runs] == [dg.DagsterRunStatus.SUCCESS] + [
+        dg.DagsterRunStatus.FAILURE
+    ] * (len(runs) - 1)
+    assert len(runs) >= 3 and {r.tags.get("pipeline/trigger") for r in runs} == {"watch"}

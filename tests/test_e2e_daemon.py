@@ -322,7 +322,8 @@ LAUNCHPAD_AS_OF = "2026-09-30"  # not the fixture's PIPELINE_AS_OF (2026-10-31)
 @pytest.mark.e2e
 def test_warm_worker_terminate_and_cold_fallback(ui, tmp_path: Path) -> None:
     """The sensor's run goes to the warm worker and is terminated from the UI (its child ends,
-    the run is canceled); with the worker killed, a run launched from the UI runs cold."""
+    the run is canceled); the worker killed is started again, up to three times; with the
+    last one killed, a run launched from the UI runs cold."""
     import duckdb
     import psutil
 
@@ -375,10 +376,50 @@ def test_warm_worker_terminate_and_cold_fallback(ui, tmp_path: Path) -> None:
     assert 'Execution of run for "refresh" canceled.' in graphql.messages(run["runId"])
     assert psutil.pid_exists(worker_pid)  # the worker outlives its child
 
-    # 2. The worker killed (its address file stays behind): the launchpad's run still runs,
-    # cold, saying why.
+    # 2. The worker killed (its address file stays behind): `pipeline ui` says so and starts a
+    # new one, which warms up and publishes its address. Killed three more times (at most 3
+    # restarts in 10 minutes), it is left dead, said; the launchpad's run still runs, cold,
+    # saying why.
+    log = tmp_path / "ui.log"
+    killed = {worker_pid: Path(worker["socket"]).parent}
     os.kill(worker_pid, signal.SIGKILL)
-    shutil.rmtree(Path(worker["socket"]).parent)  # its private folder, left by the kill
+    for restart in (1, 2, 3):
+        line = wait_for(
+            f"restart {restart} said",
+            lambda n=restart: said(log, f"restart {n} of at most 3 in 10 min"),
+            deadline,
+            proc,
+        )
+        assert line.startswith(
+            f"the warm run worker (pid {list(killed)[-1]}) was ended by SIGKILL;"
+        )
+        new_pid = int(line.split("started again (pid ")[1].split(")")[0])
+        if restart == 1:  # a worker started again is a working one: it warms up and publishes
+            wait_for(
+                "the restarted worker ready",
+                lambda pid=new_pid: address_of(address).get("pid") == pid,
+                deadline,
+                proc,
+            )
+        # Its socket's folder, if it published its address before it is killed (left by the kill).
+        published = address_of(address)
+        killed[new_pid] = (
+            Path(published["socket"]).parent if published.get("pid") == new_pid else None
+        )
+        os.kill(new_pid, signal.SIGKILL)
+    given_up = wait_for(
+        "no more restarts said",
+        lambda: said(log, "not started again"),
+        deadline,
+        proc,
+    )
+    assert given_up == (
+        f"the warm run worker (pid {list(killed)[-1]}) was ended by SIGKILL; not started again: "
+        "3 restarts in 10 min; runs are launched cold until `pipeline ui` is restarted"
+    )
+    for folder in killed.values():
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
     launched = launch_as_of(graphql)
     wait_for(
         "the cold run finished",
@@ -391,12 +432,32 @@ def test_warm_worker_terminate_and_cold_fallback(ui, tmp_path: Path) -> None:
     tags = {t["key"]: t["value"] for t in run["tags"]}
     assert tags["pipeline/launcher"] == "cold" and "pipeline/run_pid" not in tags
     messages = graphql.messages(launched)
-    cold = f"[WarmRunLauncher] Launched cold: the warm run worker (pid {worker_pid}) is not"
-    assert any(m.startswith(cold + " reachable") for m in messages), messages
+    # The address left is the last that a worker published: the first restarted one's, or a
+    # later one's that warmed up before it was killed.
+    cold = [
+        f"[WarmRunLauncher] Launched cold: the warm run worker (pid {pid}) is not reachable"
+        for pid in killed
+    ]
+    assert any(m.startswith(tuple(cold[1:])) for m in messages), messages
     # The run did its work: the date the launchpad asked for is the warehouse's.
     (as_of,) = warehouse_rows(data_dir, "select as_of from meta.pipeline_settings")[0]
     assert as_of.isoformat() == LAUNCHPAD_AS_OF
     assert proc.poll() is None  # the UI carries on without its worker
+
+
+def said(log: Path, text: str) -> str | None:
+    """The last line of ``log`` (the output of `pipeline ui` and its processes) holding
+    ``text``, or None."""
+    lines = [line for line in log.read_text(encoding="utf-8").splitlines() if text in line]
+    return lines[-1] if lines else None
+
+
+def address_of(path: Path) -> dict:
+    """The warm run worker's address file (written whole, by a rename); {} when there is none."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
 
 
 def launch_as_of(graphql: GraphQL) -> str:

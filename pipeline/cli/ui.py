@@ -7,6 +7,10 @@ interpreter's imports (when it is not there, a run is launched cold). The first 
 ``workspace.yaml`` at the repository root; all three share ``DAGSTER_HOME`` ($DAGSTER_HOME,
 else ``<data dir>/dagster_home``), so runs of ``python -m pipeline run`` show in the UI too.
 Ctrl-C stops them.
+
+A warm run worker that exits (killed, crashed) is said with its exit status or signal and
+started again (:class:`WorkerKeeper`), at most three times in ten minutes: a worker that keeps
+dying is left dead, said, and runs are launched cold until ``pipeline ui`` is restarted.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from pipeline.config import ConfigError, Settings, check_environment
@@ -27,6 +32,11 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKSPACE = REPO_ROOT / "workspace.yaml"
 STOP_TIMEOUT_SECONDS = 30
 WORKER = "warm run worker"
+# At most this many restarts of a warm run worker that exits, in this many seconds: enough for
+# a worker killed now and then (the OOM killer, a mistaken kill), while one that dies again at
+# each start is not started forever, its warm-up's CPU taken from the runs it should serve.
+WORKER_RESTARTS = 3
+WORKER_RESTART_WINDOW_SECONDS = 600.0
 
 
 def _executable(name: str) -> str:
@@ -115,6 +125,65 @@ def stop(procs: dict[str, subprocess.Popen], timeout: float = STOP_TIMEOUT_SECON
             proc.wait()
 
 
+def how_it_ended(returncode: int) -> str:
+    """A child's end in words, from ``Popen.returncode``: "was ended by SIGKILL" (negative: the
+    signal) or "exited with status 1"."""
+    if returncode < 0:
+        try:
+            return f"was ended by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"was ended by signal {-returncode}"
+    return f"exited with status {returncode}"
+
+
+class WorkerKeeper:
+    """Keeps the warm run worker running: when it exits, says how and starts a new one, at most
+    ``limit`` times in ``window`` seconds (``clock``'s); after that it is left dead, said once,
+    and runs are launched cold. Looked at by :meth:`check`, from ``main``'s loop."""
+
+    def __init__(
+        self,
+        proc: subprocess.Popen,
+        start: Callable[[], subprocess.Popen],
+        limit: int = WORKER_RESTARTS,
+        window: float = WORKER_RESTART_WINDOW_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.proc: subprocess.Popen | None = proc  # None once given up
+        self.start = start
+        self.limit, self.window, self.clock = limit, window, clock
+        self.restarts: list[float] = []  # when each restart in the window was made
+
+    def check(self) -> None:
+        """If the worker exited: say so and start a new one, or say that none is started."""
+        if self.proc is None or (code := self.proc.poll()) is None:
+            return
+        ended = f"the {WORKER} (pid {self.proc.pid}) {how_it_ended(code)}"
+        now = self.clock()
+        self.restarts = [t for t in self.restarts if now - t < self.window]
+        window = f"{self.window / 60:g} min"
+        cold = "runs are launched cold until `pipeline ui` is restarted"
+        if len(self.restarts) >= self.limit:
+            self.proc = None
+            self.say(f"{ended}; not started again: {self.limit} restarts in {window}; {cold}")
+            return
+        try:
+            self.proc = self.start()
+        except OSError as err:  # no memory for a process, the interpreter gone
+            self.proc = None
+            self.say(f"{ended}; cannot start it again: {err}; {cold}")
+            return
+        self.restarts.append(now)
+        self.say(
+            f"{ended}; started again (pid {self.proc.pid}), restart {len(self.restarts)} of at "
+            f"most {self.limit} in {window}; runs are launched cold until it is ready"
+        )
+
+    def say(self, text: str) -> None:
+        """Print ``text`` where the webserver and the daemon log (stderr)."""
+        print(text, file=sys.stderr, flush=True)
+
+
 def port_hint(port: int) -> str:
     """How to pick another port, in the words of what started us: make sets MAKELEVEL."""
     if os.environ.get("MAKELEVEL"):
@@ -128,7 +197,8 @@ def _raise_keyboard_interrupt(signum, frame) -> None:
 
 def main(host: str = "127.0.0.1", port: int = 3000) -> int:
     """Run the webserver, the daemon and the warm run worker until Ctrl-C (0) or until the
-    webserver or the daemon exits (1); without the worker runs are launched cold."""
+    webserver or the daemon exits (1); a worker that exits is started again (WorkerKeeper),
+    and without one runs are launched cold."""
     import dagster as dg
 
     from pipeline.automation.instance import recover_interrupted_runs
@@ -159,6 +229,10 @@ def main(host: str = "127.0.0.1", port: int = 3000) -> int:
     signal.signal(signal.SIGINT, _raise_keyboard_interrupt)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     procs = start(host, port, env)
+    worker = WorkerKeeper(
+        procs.pop(WORKER),
+        lambda: subprocess.Popen(commands(host, port)[WORKER], cwd=REPO_ROOT, env=env),
+    )
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     print(
         f"Dagster UI on http://{shown}:{port}  (data {settings.data_dir}, "
@@ -168,16 +242,9 @@ def main(host: str = "127.0.0.1", port: int = 3000) -> int:
     )
     try:
         while True:
-            for name, proc in list(procs.items()):
-                code = proc.poll()
-                if code is not None and name == WORKER:
-                    print(
-                        f"the {WORKER} exited with code {code}; runs are launched cold",
-                        file=sys.stderr,
-                        flush=True,
-                    )
-                    del procs[name]
-                elif code is not None:
+            worker.check()
+            for name, proc in procs.items():
+                if (code := proc.poll()) is not None:
                     print(f"dagster {name} exited with code {code}; stopping", file=sys.stderr)
                     return 1
             time.sleep(0.5)
@@ -185,4 +252,4 @@ def main(host: str = "127.0.0.1", port: int = 3000) -> int:
         print("stopping the Dagster webserver, daemon and warm run worker …", flush=True)
         return 0
     finally:
-        stop(procs)
+        stop({WORKER: worker.proc, **procs} if worker.proc is not None else procs)

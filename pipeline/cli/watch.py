@@ -13,12 +13,17 @@ Dagster instance like a command-line run, with the same summary and exit-status 
 One writer: between runs the watcher holds no warehouse connection. It takes the run lock for
 each look that found files (``run_lock``: another ``pipeline run``, a run from the UI or a
 DuckDB shell holding the warehouse makes it wait for the next look, said once). Files the
-ingest ledger already has (landed, skipped or refused) start no run. A failed run, or one with
-refused files, is reported and the watcher carries on. So does a configuration error found after
-the start (landing/ gone or unreadable, the demo's date file edited wrong, a warehouse DuckDB
-cannot open, a full disk): said once, checked again at each look. A folder or file inside
-landing/ that cannot be read is said too (once), while the other files run; it runs once it can
-be read.
+ingest ledger already has (landed, skipped or refused) start no run. A run with refused files is
+reported and the watcher carries on. So does a configuration error found after the start
+(landing/ gone or unreadable, the demo's date file edited wrong, a warehouse DuckDB cannot
+open, a full disk): said once, checked again at each look. A folder or file inside landing/
+that cannot be read is said too (once), while the other files run; it runs once it can be read.
+
+A failed run is reported and its files are tried again later (:class:`Backoff`: 1 min after
+the failure, doubling after each failed try up to 30 min; ``--retry-after``, ``--retry-max``),
+each try said with its attempt number and the wait before the next; a new or changed file still
+starts a run at once (the failed run's files go with it), a file the run refused is never tried
+again, and a run that completes (status 0 or 3) resets the wait.
 
 Signals: SIGINT or SIGTERM while idle ends the watcher at once with status 0; during a run it
 says "stopping after this run", lets the run finish and then ends with 0; a second one during
@@ -39,9 +44,16 @@ import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.cli.run import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, EXIT_STATUSES
+from pipeline.cli.run import (
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    EXIT_NEEDS_ATTENTION,
+    EXIT_OK,
+    EXIT_STATUSES,
+)
 
 # Seconds between looks. Not the landing sensor's 30 s: that paces a daemon that starts a
 # process per run, while a look here is a directory listing and a stat per file (files are
@@ -55,6 +67,67 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 MIN_FREE_BYTES = 1 << 20
 # At most this long between a stop signal and its handler while a run goes on (Stopper.run).
 HANDLER_DELAY_SECONDS = 0.2
+# A failed run's files are tried again this long after it, the wait doubling after each failed
+# retry up to the cap: a cause that clears by itself (a share mounted again, a lock let go) is met
+# within a minute, one that needs a human costs a run every half hour, not every look.
+DEFAULT_RETRY_SECONDS = 60.0
+DEFAULT_RETRY_MAX_SECONDS = 1800.0
+# The runs whose files are not tried again: they completed (refused files and quarantined
+# rows are the files' own fault, and another run would refuse them again).
+COMPLETED = (EXIT_OK, EXIT_NEEDS_ATTENTION)
+
+
+def said_seconds(seconds: float) -> str:
+    """A wait in words: "0.4 s", "45 s", "2 min", "1.5 min"."""
+    return f"{seconds:g} s" if seconds < 60 else f"{seconds / 60:g} min"
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """When the files of a failed run are tried again: ``first`` seconds after the first
+    failure, twice as long after each further failure in a row, never longer than ``most``."""
+
+    first: float = DEFAULT_RETRY_SECONDS
+    most: float = DEFAULT_RETRY_MAX_SECONDS
+
+    @classmethod
+    def given(cls, retry_after: float, retry_max: float) -> Backoff:
+        """The backoff of ``--retry-after`` and ``--retry-max``; ValueError, saying why, for
+        waits that make no sense (none, or a most below the first)."""
+        if retry_after <= 0 or retry_max < retry_after:
+            raise ValueError(
+                f"--retry-after {retry_after:g} --retry-max {retry_max:g}: give seconds > 0, "
+                "the most at least the first"
+            )
+        return cls(retry_after, retry_max)
+
+    def wait(self, failures: int) -> float:
+        """Seconds from the end of the ``failures``-th failed run in a row to the next try."""
+        if failures < 1:
+            raise ValueError(f"failures must be at least 1, not {failures}")
+        # The exponent is bounded: 2.0 ** 1024 overflows, and any cap is reached long before.
+        return min(self.most, self.first * 2.0 ** min(failures - 1, 64))
+
+
+@dataclass
+class Retry:
+    """The files of the failed runs in a row since the last run that completed, and when they
+    are tried next (``time.monotonic()``)."""
+
+    files: dict[str, str]  # path under landing/ -> sha256, as the failed run took it
+    failures: int  # failed runs in a row: the next try is attempt failures + 1
+    due: float
+
+    def still_to_try(self, state, ledger: dict[str, str]) -> dict[str, str]:  # noqa: ANN001
+        """The files still in landing/ as the failed run took them (``state``: the last
+        look's) and not refused by the ingest (``ledger``: hash -> status)."""
+        return {
+            rel: sha
+            for rel, sha in self.files.items()
+            if (seen := state.files.get(rel)) is not None
+            and seen.sha256 == sha
+            and ledger.get(sha) != "refused"
+        }
 
 
 def disk_full(folder: Path) -> str:
@@ -173,24 +246,26 @@ def _first_instance() -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def ledger_known(warehouse: Path):  # noqa: ANN201 - (hashes in the ledger, landing_stats rows)
-    """The ledger's hashes (any status) and ``meta.landing_stats``' hash of each landing file
-    with its stat then, read from ``warehouse`` (read-only, closed on return); empty for a
-    warehouse that has none yet. The caller holds the run lock."""
+def ledger_known(warehouse: Path):  # noqa: ANN201 - ({hash: ledger status}, landing_stats rows)
+    """The ledger's hashes with their status (landed, skipped, refused) and
+    ``meta.landing_stats``' hash of each landing file with its stat then, read from
+    ``warehouse`` (read-only, closed on return); empty for a warehouse that has none yet. The
+    caller holds the run lock."""
     from pipeline.ingest.ledger import hashed_before
     from pipeline.warehouse import open_warehouse, rows, table_exists
 
     if not warehouse.exists():
-        return set(), {}
+        return {}, {}
     with open_warehouse(warehouse, read_only=True) as con:
-        known = set()
+        known = {}
         if table_exists(con, "meta", "ingest_ledger"):
-            known = {sha for (sha,) in rows(con, "select file_sha256 from meta.ingest_ledger")}
+            sql = "select file_sha256, status from meta.ingest_ledger"
+            known = dict(rows(con, sql))
         stats = hashed_before(con) if table_exists(con, "meta", "landing_stats") else {}
     return known, stats
 
 
-def seeded_state(landing: Path, known: set[str], stats: dict):  # noqa: ANN201 - LandingState
+def seeded_state(landing: Path, known: dict[str, str], stats: dict):  # noqa: ANN201 - LandingState
     """The sensor state of a watcher that starts now: every landing file whose stat is the one
     the ingest recorded with its hash keeps that hash (no reading 850 MB again at 100k), and
     the ledger's hashes count as requested, so only files the ledger lacks start a run."""
@@ -212,13 +287,17 @@ def seeded_state(landing: Path, known: set[str], stats: dict):  # noqa: ANN201 -
 class Watcher:
     """The loop of ``python -m pipeline watch`` (see the module docstring)."""
 
-    def __init__(self, as_of: str | None, interval: float, stopper: Stopper) -> None:
+    def __init__(
+        self, as_of: str | None, interval: float, stopper: Stopper, backoff: Backoff = Backoff()
+    ) -> None:
         self.as_of = as_of
         self.interval = interval
         self.stopper = stopper
+        self.backoff = backoff
         self.said = ""  # the last notice printed, so that a repeated one is said once
         self.lost_landing = False  # landing/ was missing or unreadable at the last look
         self.runs = 0
+        self.retry: Retry | None = None  # the failed runs' files, until a run completes
 
     def say_once(self, text: str) -> None:
         """Print ``text`` unless it is what was said last."""
@@ -295,7 +374,9 @@ class Watcher:
                 f"cannot read in {landing}: {', '.join(next_state.unreadable)}; the other files "
                 "go on, these are tried again at each look"
             )
-        if batch is None or self.stopper.stopping:
+        if self.stopper.stopping:
+            return next_state
+        if batch is None and (self.retry is None or time.monotonic() < self.retry.due):
             return next_state
         # Not requested until a run took them: a busy warehouse retries them at the next look.
         retry = LandingState(files=next_state.files, requested=state.requested)
@@ -309,9 +390,20 @@ class Watcher:
         try:
             with run_lock(settings.data_dir):
                 known, _stats = ledger_known(settings.warehouse_path)
-                new = sorted(rel for rel, (_, sha) in batch.files.items() if sha not in known)
-                if not new:
-                    self.say_once(f"already in the ledger, no run: {', '.join(batch.files)}")
+                again = {} if self.retry is None else self.retry.still_to_try(next_state, known)
+                new = []
+                if batch is not None:
+                    new = sorted(rel for rel, (_, sha) in batch.files.items() if sha not in known)
+                    if not new:
+                        self.say_once(f"already in the ledger, no run: {', '.join(batch.files)}")
+                        return next_state
+                elif not again:  # a retry, but its files were refused, removed or changed
+                    print(
+                        f"not tried again: the failed run's files are no longer in {landing} as "
+                        "it took them, or were refused",
+                        flush=True,
+                    )
+                    self.retry = None
                     return next_state
                 if self.stopper.stopping:
                     return retry
@@ -322,8 +414,12 @@ class Watcher:
                 # Running from here on: a signal after the line below waits for the run, as the
                 # line promises (else one arriving before the run thread starts ends the watcher).
                 self.stopper.running = True
-                print(f"\nnew files: {', '.join(new)}", flush=True)
+                print("\n" + self.run_heading(new, again), flush=True)
                 code = self.run(settings, notify_settings)
+                if code not in COMPLETED:
+                    # What the run refused is not tried again: read from the ledger it left.
+                    with contextlib.suppress(OSError, duckdb.Error):
+                        known, _stats = ledger_known(settings.warehouse_path)
         except WarehouseBusy as err:
             self.say_once(f"{err}; trying again at each look")
             return retry
@@ -336,11 +432,52 @@ class Watcher:
             return retry
         self.runs += 1
         print(f"exit status {code}: {EXIT_STATUSES[code]}", flush=True)
+        ran = {**again, **{rel: batch.files[rel][1] for rel in new}} if batch else again
+        self.after_run(code, ran, landing, known)
         # The run's cyclic garbage, collected now while idle: each run freezes the heap it
         # starts with (``frozen_heap``), garbage of the runs before included, and full
         # collections are rare; without this a watcher grew by about 8 MB a run at 10k.
         gc.collect()
         return next_state
+
+    def run_heading(self, new: list[str], again: dict[str, str]) -> str:
+        """The line before a run: its new files, or the attempt of the failed run's files it
+        tries again, with the wait before the next attempt should this one fail."""
+        if self.retry is None or not again:
+            return f"new files: {', '.join(new)}"
+        attempt = self.retry.failures + 1
+        then = said_seconds(self.backoff.wait(attempt))
+        files = ", ".join(sorted(again))
+        if new:
+            return f"new files: {', '.join(new)}; with them again, attempt {attempt}: {files}"
+        return f"trying again, attempt {attempt} (if it fails, the next in {then}): {files}"
+
+    def after_run(self, code: int, ran: dict[str, str], landing: Path, ledger: dict) -> None:
+        """Forget the retry after a run that completed; after a failed one, say when its files
+        are tried next (those refused, or gone from ``landing``, never)."""
+        if code in COMPLETED:
+            self.retry = None
+            return
+        if self.stopper.stopping:  # the watcher ends after this run: no next attempt
+            return
+        failures = 1 if self.retry is None else self.retry.failures + 1
+        files = {
+            rel: sha
+            for rel, sha in ran.items()
+            if ledger.get(sha) != "refused" and (landing / rel).is_file()
+        }
+        if not files:
+            self.retry = None
+            print("not tried again: the failed run's files were refused or are gone", flush=True)
+            return
+        wait = self.backoff.wait(failures)
+        self.retry = Retry(files, failures, time.monotonic() + wait)
+        at = time.strftime("%H:%M:%S", time.localtime(time.time() + wait))
+        print(
+            f"the run failed: trying {', '.join(sorted(files))} again in {said_seconds(wait)} "
+            f"(at {at}; attempt {failures + 1}), or at once with a new or changed file",
+            flush=True,
+        )
 
     def run(self, settings, notify_settings) -> int:  # noqa: ANN001 - pipeline.cli.run's
         """``run_once`` on the run thread (see :class:`Stopper`); its exit status."""
@@ -349,7 +486,12 @@ class Watcher:
         return self.stopper.run(lambda: run_once(settings, notify_settings, TRIGGER))
 
 
-def watch(as_of: str | None = None, interval: float | None = None) -> int:
+def watch(
+    as_of: str | None = None,
+    interval: float | None = None,
+    retry_after: float = DEFAULT_RETRY_SECONDS,
+    retry_max: float = DEFAULT_RETRY_MAX_SECONDS,
+) -> int:
     """Run ``python -m pipeline watch`` until SIGINT or SIGTERM; the exit status."""
     # One line at a time, even into a pipe or a log file: a watcher's output is read as it runs.
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
@@ -359,7 +501,12 @@ def watch(as_of: str | None = None, interval: float | None = None) -> int:
         print(f"configuration error: --interval {interval:g}: give seconds > 0", file=sys.stderr)
         return EXIT_CONFIG
     try:
-        return Watcher(as_of, interval or DEFAULT_INTERVAL_SECONDS, stopper).main()
+        backoff = Backoff.given(retry_after, retry_max)
+    except ValueError as err:
+        print(f"configuration error: {err}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        return Watcher(as_of, interval or DEFAULT_INTERVAL_SECONDS, stopper, backoff).main()
     except _Stop as stop:
         print(f"{stop}: stopped", flush=True)
         return EXIT_OK

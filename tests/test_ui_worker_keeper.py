@@ -1,0 +1,160 @@
+"""``python -m pipeline ui`` starts its warm run worker again when it exits
+(``pipeline.cli.ui.WorkerKeeper``), on real child processes that stand for the worker: each
+reads its exit status from stdin, or is ended by a signal. The restarts' times come from a
+clock the test sets, so that the ten-minute window is checked without waiting for it.
+
+The real ``pipeline ui`` with its real worker killed is in tests/test_e2e_daemon.py.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from pipeline.cli.ui import WorkerKeeper, how_it_ended
+
+# A stand-in worker: it runs until told its exit status on stdin (or killed).
+STAND_IN = "import sys; sys.exit(int(sys.stdin.readline()))"
+COLD = "runs are launched cold until `pipeline ui` is restarted"
+
+
+class Clock:
+    """The keeper's clock, in seconds, set by the test."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def started() -> Iterator[list[subprocess.Popen]]:
+    """Every stand-in worker started by the test; those still running are killed after it."""
+    procs: list[subprocess.Popen] = []
+    yield procs
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        if proc.stdin is not None:
+            proc.stdin.close()
+
+
+@pytest.fixture
+def start(started: list[subprocess.Popen]) -> Callable[[], subprocess.Popen]:
+    def start_one() -> subprocess.Popen:
+        proc = subprocess.Popen([sys.executable, "-c", STAND_IN], stdin=subprocess.PIPE, text=True)
+        started.append(proc)
+        return proc
+
+    return start_one
+
+
+def exits(proc: subprocess.Popen, status: int) -> None:
+    """Make ``proc`` exit with ``status`` and wait for it (so the keeper's poll sees it)."""
+    assert proc.stdin is not None
+    proc.stdin.write(f"{status}\n")
+    proc.stdin.close()
+    assert proc.wait(timeout=60) == status
+
+
+def ended_by(proc: subprocess.Popen, signo: signal.Signals) -> None:
+    proc.send_signal(signo)
+    assert proc.wait(timeout=60) == -signo
+
+
+def test_a_worker_that_exits_is_said_and_started_again_three_times_in_ten_minutes(
+    start: Callable[[], subprocess.Popen], capsys: pytest.CaptureFixture[str]
+) -> None:
+    clock = Clock()
+    keeper = WorkerKeeper(start(), start, clock=clock)
+    first = keeper.proc
+    keeper.check()  # running: nothing to do
+    assert keeper.proc is first and capsys.readouterr().err == ""
+
+    said = []
+    for at, end in ((0, signal.SIGKILL), (100, 3), (200, signal.SIGTERM)):
+        clock.now = at
+        dead = keeper.proc
+        if isinstance(end, signal.Signals):
+            ended_by(dead, end)
+        else:
+            exits(dead, end)
+        keeper.check()
+        assert keeper.proc is not dead and keeper.proc.poll() is None  # a new one, running
+        said.append((dead.pid, keeper.proc.pid))
+    ready = "runs are launched cold until it is ready"
+    assert capsys.readouterr().err.splitlines() == [
+        f"the warm run worker (pid {said[0][0]}) was ended by SIGKILL; started again "
+        f"(pid {said[0][1]}), restart 1 of at most 3 in 10 min; {ready}",
+        f"the warm run worker (pid {said[1][0]}) exited with status 3; started again "
+        f"(pid {said[1][1]}), restart 2 of at most 3 in 10 min; {ready}",
+        f"the warm run worker (pid {said[2][0]}) was ended by SIGTERM; started again "
+        f"(pid {said[2][1]}), restart 3 of at most 3 in 10 min; {ready}",
+    ]
+
+    # A fourth exit 5 minutes after the first restart: three restarts in the last ten
+    # minutes already, so none more; said once, then nothing to look after.
+    clock.now = 300
+    last = keeper.proc
+    exits(last, 1)
+    keeper.check()
+    assert keeper.proc is None
+    keeper.check()
+    assert capsys.readouterr().err.splitlines() == [
+        f"the warm run worker (pid {last.pid}) exited with status 1; not started again: "
+        f"3 restarts in 10 min; {COLD}"
+    ]
+
+
+def test_restarts_older_than_ten_minutes_no_longer_count(
+    start: Callable[[], subprocess.Popen], capsys: pytest.CaptureFixture[str]
+) -> None:
+    clock = Clock()
+    keeper = WorkerKeeper(start(), start, clock=clock)
+    for at in (0, 100, 200):
+        clock.now = at
+        ended_by(keeper.proc, signal.SIGKILL)
+        keeper.check()
+    # Ten minutes after the first restart it leaves the window: a fourth restart is made.
+    clock.now = 600
+    ended_by(keeper.proc, signal.SIGKILL)
+    keeper.check()
+    assert keeper.proc is not None and keeper.proc.poll() is None
+    assert "restart 3 of at most 3 in 10 min" in capsys.readouterr().err.splitlines()[-1]
+    # Those at 100, 200 and 600 s are all within ten minutes of 650 s: given up.
+    clock.now = 650
+    ended_by(keeper.proc, signal.SIGKILL)
+    keeper.check()
+    assert keeper.proc is None
+    assert capsys.readouterr().err.endswith(f"not started again: 3 restarts in 10 min; {COLD}\n")
+
+
+def test_a_worker_that_cannot_be_started_again_is_said(
+    start: Callable[[], subprocess.Popen], capsys: pytest.CaptureFixture[str]
+) -> None:
+    def cannot() -> subprocess.Popen:
+        return subprocess.Popen(["/nonexistent/python"])
+
+    keeper = WorkerKeeper(start(), cannot, clock=Clock())
+    dead = keeper.proc
+    exits(dead, 0)
+    keeper.check()
+    assert keeper.proc is None
+    assert capsys.readouterr().err == (
+        f"the warm run worker (pid {dead.pid}) exited with status 0; cannot start it again: "
+        f"[Errno 2] No such file or directory: '/nonexistent/python'; {COLD}\n"
+    )
+
+
+def test_how_a_child_ended_in_words() -> None:
+    assert how_it_ended(-signal.SIGKILL) == "was ended by SIGKILL"
+    assert how_it_ended(-signal.SIGSEGV) == "was ended by SIGSEGV"
+    assert how_it_ended(0) == "exited with status 0"
+    assert how_it_ended(1) == "exited with status 1"
+    assert how_it_ended(-200) == "was ended by signal 200"  # not a signal Python names
