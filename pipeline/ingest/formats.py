@@ -17,7 +17,18 @@ import polars as pl
 
 from pipeline.ingest.decode import Declared, decode_delivery
 from pipeline.ingest.errors import FileRefused
-from pipeline.ingest.lines import CutShort, count_outside_quotes, cut_short, normalise, sep_line
+from pipeline.ingest.lines import (
+    OPEN_QUOTE_REASON,
+    CutShort,
+    OpenQuote,
+    count_outside_quotes,
+    cut_short,
+    normalise,
+    open_quotes,
+    sep_line,
+    unended_line_quotes_odd,
+    without_lines,
+)
 
 ROW = "_row_number"
 # first line of a file -> its column names when the file has no header row, else None
@@ -107,6 +118,7 @@ def _read_delimited(
     headerless: HeaderlessColumns | None = None,
     delimiter: str | None = None,
     workdir: Path | None = None,
+    odd_quotes: bool = False,
 ) -> Table:
     line = _first_line(path)
     names = headerless(line) if headerless else None
@@ -121,19 +133,34 @@ def _read_delimited(
     header = clean_header(header_frame.columns)
     kind = "tsv" if delimiter == "\t" else "csv"
     layout = f"{kind} ({DELIMITERS[delimiter]}, {encoding})"
+    # A quote that never closes makes a reader take the rest of the file for one value and
+    # refuse it whole. Only a file whose quotes do not pair up before a last line cut short
+    # (which cut_short judges) is searched for it, line by line (slower).
+    search = workdir is not None and odd_quotes != unended_line_quotes_odd(path)
+    stray = open_quotes(path, delimiter, len(header)) if search else []
+    if stray and workdir is not None:
+        path = without_lines(path, workdir / "readable.txt", stray)
     cut = cut_short(path, delimiter, len(header)) if workdir else None
-    if cut is None:
+    if cut is None and not stray:
         return Table(header, _scan(path, delimiter, header), layout, text=path, delimiter=delimiter)
-    return Table(header, _with_cut_row(path, delimiter, header, cut, workdir), layout)
+    frame = _with_unreadable(path, delimiter, header, cut, stray, workdir)
+    return Table(header, frame, layout)
 
 
-def _with_cut_row(
-    path: Path, delimiter: str, header: list[str], cut: CutShort, workdir: Path | None
+def _with_unreadable(
+    path: Path,
+    delimiter: str,
+    header: list[str],
+    cut: CutShort | None,
+    stray: list[OpenQuote],
+    workdir: Path | None,
 ) -> pl.LazyFrame:
-    """The rows of a file that ends inside its last row (:func:`lines.cut_short`), that row
-    flagged :data:`UNREADABLE` with its text. The file is left to polars (``text`` unset):
-    only these rows carry the flag."""
-    if cut.keep is not None and workdir is not None:
+    """The rows of a file with rows that cannot be read, those flagged :data:`UNREADABLE`
+    with their text: the rows opening a quote that never closes (:func:`lines.open_quotes`,
+    empty lines in ``path`` by now, so every row keeps its number) and a last row the file
+    ends inside (:func:`lines.cut_short`). The file is left to polars (``text`` unset): only
+    these rows carry the flag."""
+    if cut is not None and cut.keep is not None and workdir is not None:
         kept = workdir / "kept.txt"
         with path.open("rb") as src, kept.open("wb") as out:
             left = cut.keep  # the file before its last line, copied chunk by chunk
@@ -142,23 +169,25 @@ def _with_cut_row(
                 left -= len(chunk)
         path = kept
     frame = _scan(path, delimiter, header)
+    flagged = {s.row: (OPEN_QUOTE_REASON, s.text[:RAW_TEXT_CHARS]) for s in stray}
     last = frame.select(pl.len()).collect().item() + 1  # the rows are numbered from 2
-    flag = [pl.lit(None, pl.String).alias(UNREADABLE), pl.lit(None, pl.String).alias(RAW)]
-    if cut.keep is None:  # the last row read is the short one
-        is_cut = pl.col(ROW) == last
-        flag = [
-            pl.when(is_cut).then(pl.lit(cut.reason)).alias(UNREADABLE),
-            pl.when(is_cut).then(pl.lit(cut.text)).alias(RAW),
-        ]
-        return frame.with_columns(flag)
+    if cut is not None and cut.keep is None:  # the last row read is the short one
+        flagged[last] = (cut.reason, cut.text)
+
+    def flag(i: int) -> pl.Expr:
+        return pl.col(ROW).replace_strict(
+            list(flagged), [f[i] for f in flagged.values()], default=None, return_dtype=pl.String
+        )
+
+    frame = frame.with_columns(flag(0).alias(UNREADABLE), flag(1).alias(RAW))
+    if cut is None or cut.keep is None:
+        return frame
     names = frame.collect_schema()
     row = pl.LazyFrame(
         {ROW: [last + 1], UNREADABLE: [cut.reason], RAW: [cut.text]},
         schema={ROW: pl.Int64, UNREADABLE: pl.String, RAW: pl.String},
     )
-    return pl.concat([frame.with_columns(flag), row], how="diagonal_relaxed").select(
-        *names, UNREADABLE, RAW
-    )
+    return pl.concat([frame, row], how="diagonal_relaxed").select(*names)
 
 
 def _scan(path: Path, delimiter: str, header: list[str]) -> pl.LazyFrame:
@@ -363,7 +392,9 @@ def open_table(
             if decoded.lone_cr or sep:
                 target = workdir / "lines.txt"
                 text = normalise(text, target, quoted=True, drop_first_line=sep is not None)
-            table = _read_delimited(text, name, encoding, headerless, sep, workdir)
+            table = _read_delimited(
+                text, name, encoding, headerless, sep, workdir, decoded.odd_quotes
+            )
         table.encoding, table.decided = encoding, decoded.decided
     table.frame = table.frame.with_columns(pl.col(ROW).cast(pl.Int64))
     if table.frame.head(1).collect().is_empty():
