@@ -480,21 +480,76 @@ def test_zendesk_minutes_with_a_decimal_comma_after_greek_excel(data_dir):
     ]
 
 
-def test_a_json_array_cut_short_is_refused_saying_so(data_dir):
-    # An array is one document; cut short, it is refused whole, now saying where and why.
+def test_a_json_array_cut_short_keeps_its_whole_objects(data_dir):
+    # A download stopped inside the second object: the whole file was refused ("not valid
+    # JSON (Unterminated string ...): the file ends before the array closes"), the whole first
+    # object with it. Now it lands, and the cut object is quarantined with its text.
+    import json
+
     s = make_settings(data_dir)
     body = (
-        '[{"contact_id": "c1", "first_name": "Žiga", "created_at": "2024-01-01"},\n'
-        ' {"contact_id": "c2", "first_name": "Špe'
+        '[{"contact_id": "c1", "first_name": "Žiga", "created_at": "2024-01-01",\n'
+        '  "tags": {"seen": ["web", "}"]}},\n'
+        ' {"contact_id": "c2", "first_name": "Ελένη", "created_at": "2024-01-02"},\n'
+        ' {"contact_id": "c3", "tags": {"seen": ["}"]}, "first_name": "Špe'
     )
     drop(s, "contacts", "contacts.json", body)
     (report,) = land(s, "contacts")
-    assert (report.status, report.reason) == (
-        "refused",
-        # column 37: the opening quote of "Špe…, counted by hand on line 2
-        "not valid JSON (Unterminated string starting at line 2, column 37): the file ends "
-        "before the array closes (cut short? deliver the whole file again)",
+    assert (report.status, report.rows_landed, report.rows_quarantined) == ("landed", 2, 1)
+    got = query(s, "select contact_id, first_name, _row_number from raw_contacts order by 3")
+    assert got.rows() == [("c1", "Žiga", 1), ("c2", "Ελένη", 2)]
+    ((row, reason, record),) = query(
+        s, "select row_number, reason, record from quarantine_rows"
+    ).rows()
+    # The third object (row 3) starts on the file's line 4.
+    assert (row, reason) == (
+        3,
+        "the file ends inside this object, which starts on line 4 "
+        "(cut short? deliver the whole file again)",
     )
+    # Its braces are read as JSON reads them (the one in a string closes nothing).
+    assert json.loads(record) == {
+        "text": '{"contact_id": "c3", "tags": {"seen": ["}"]}, "first_name": "Špe'
+    }
+
+
+def test_a_json_array_cut_after_an_object_says_the_rest_is_missing(data_dir):
+    # Cut after a comma: every object read is whole, but the array never closes, so objects
+    # after it may be missing; a row says so, and the whole ones land.
+    s = make_settings(data_dir)
+    body = '[{"contact_id": "c1", "first_name": "Ana", "created_at": "2024-01-01"},\n'
+    drop(s, "contacts", "contacts.json", body)
+    (report,) = land(s, "contacts")
+    assert (report.status, report.rows_landed, report.rows_quarantined) == ("landed", 1, 1)
+    assert query(s, "select row_number, reason, record from quarantine_rows").row(0) == (
+        2,
+        "the file ends after object 1, before the array closes "
+        "(cut short? deliver the whole file again)",
+        '{"text":""}',
+    )
+
+
+def test_a_json_array_broken_before_its_end_is_refused_whole(data_dir):
+    # A missing comma in the first object (column 44, counted by hand): what follows the
+    # break cannot be trusted, so the file stays refused even though it is cut short too.
+    s = make_settings(data_dir)
+    first = '{"contact_id": "c1", "first_name": "Žiga" "created_at": "2024-01-01"}'
+    drop(s, "contacts", "cut.json", f'[{first},\n {{"contact_id": "c2", "first_n')
+    drop(s, "contacts", "whole.json", f'[{first},\n {{"contact_id": "c2"}}]')
+    reports = land(s, "contacts")
+    assert [(r.source_file, r.status, r.reason) for r in reports] == [
+        (
+            "crm/contacts/cut.json",
+            "refused",
+            "not valid JSON (Expecting ',' delimiter at line 1, column 44): the file ends "
+            "before the array closes (cut short? deliver the whole file again)",
+        ),
+        (
+            "crm/contacts/whole.json",
+            "refused",
+            "not valid JSON (Expecting ',' delimiter at line 1, column 44)",
+        ),
+    ]
 
 
 def test_rows_in_two_encodings_are_refused_naming_the_utf8_words(data_dir):

@@ -294,7 +294,14 @@ def _read_jsonl_lines(path: Path, encoding: str, workdir: Path) -> Table:
         ],
         how="horizontal",
     ).with_columns(pl.lit(None, pl.String).alias(UNREADABLE), pl.lit(None, pl.String).alias(RAW))
-    unreadable = pl.LazyFrame(
+    frame = pl.concat([frame, _unreadable_rows(header, bad)]).sort(ROW)
+    return Table(header, frame, f"jsonl ({encoding})")
+
+
+def _unreadable_rows(header: list[str], bad: list[tuple[int, str, str]]) -> pl.LazyFrame:
+    """Rows that could not be read as records, ``(row, why, text as read)``: no values, and
+    :data:`UNREADABLE` and :data:`RAW` set, to be quarantined with their text."""
+    return pl.LazyFrame(
         {
             **{h: [None] * len(bad) for h in header},
             ROW: [b[0] for b in bad],
@@ -308,26 +315,31 @@ def _read_jsonl_lines(path: Path, encoding: str, workdir: Path) -> Table:
             RAW: pl.String,
         },
     )
-    frame = pl.concat([frame, unreadable]).sort(ROW)
-    return Table(header, frame, f"jsonl ({encoding})")
 
 
 def _read_json_array(path: Path, workdir: Path, encoding: str) -> Table:
-    """A JSON array is read whole (it cannot be streamed) and rewritten as JSON Lines."""
+    """A JSON array is read whole (it cannot be streamed) and rewritten as JSON Lines.
+
+    An array cut short (no closing bracket, its last object cut: a download stopped) keeps
+    its whole objects; the cut one is a row flagged :data:`UNREADABLE` (:func:`_cut_array`).
+    One broken anywhere else is refused whole: what follows the break cannot be trusted."""
+    cut: _CutTail | None = None
     try:
         with path.open(encoding="utf-8") as fh:
             # Numbers stay as written ("2.50", ids longer than a double holds).
             records = json.load(fh, parse_float=str, parse_int=str)
     except json.JSONDecodeError as exc:
-        # An array is one document: cut short, none of its objects can be trusted to be all.
-        cut = (
-            ": the file ends before the array closes (cut short? deliver the whole file again)"
-            if exc.doc.lstrip().startswith("[") and not exc.doc.rstrip().endswith("]")
-            else ""
-        )
-        at = " " if exc.msg.endswith(" at") else " at "
-        where = f"{exc.msg}{at}line {exc.lineno}, column {exc.colno}"
-        raise FileRefused(f"not valid JSON ({where}){cut}") from None
+        is_array = exc.doc.lstrip().startswith("[")
+        ends_open = is_array and not exc.doc.rstrip().endswith("]")
+        salvaged = _cut_array(exc.doc) if is_array else None
+        if salvaged is None or not salvaged[0]:
+            at = " " if exc.msg.endswith(" at") else " at "
+            where = f"{exc.msg}{at}line {exc.lineno}, column {exc.colno}"
+            again = (
+                ": the file ends before the array closes (cut short? deliver the whole file again)"
+            )
+            raise FileRefused(f"not valid JSON ({where}){again if ends_open else ''}") from None
+        records, cut = salvaged
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise FileRefused("the JSON file is not an array of objects")
     if not records:
@@ -337,7 +349,87 @@ def _read_json_array(path: Path, workdir: Path, encoding: str) -> Table:
         out.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
     table = _read_jsonl(lines, encoding)
     table.layout = f"json array ({encoding})"
+    if cut is not None:
+        row = [(len(records) + 1, cut.reason, cut.text[:RAW_TEXT_CHARS])]
+        flagged = table.frame.with_columns(
+            pl.lit(None, pl.String).alias(UNREADABLE), pl.lit(None, pl.String).alias(RAW)
+        )
+        unreadable = _unreadable_rows(table.header, row)
+        table.frame = pl.concat([flagged, unreadable], how="diagonal_relaxed")
     return table
+
+
+@dataclass(frozen=True)
+class _CutTail:
+    """What follows a cut JSON array's last whole object: its text and why it is no row."""
+
+    text: str
+    reason: str
+
+
+def _cut_array(doc: str) -> tuple[list[dict], _CutTail] | None:
+    """The whole objects of a JSON array that ends inside its last element, and that element's
+    text; None when the array breaks before it (an element that closes yet does not parse,
+    a missing comma): only a break at the very end is a file cut short."""
+    decoder = json.JSONDecoder(parse_float=str, parse_int=str)
+    i = _skip_space(doc, 0) + 1  # past the "["
+    records: list[dict] = []
+    while True:
+        i = _skip_space(doc, i)
+        try:
+            record, end = decoder.raw_decode(doc, i)
+        except json.JSONDecodeError:
+            break
+        if not isinstance(record, dict):
+            return None
+        records.append(record)
+        i = _skip_space(doc, end)
+        if i < len(doc) and doc[i] == ",":
+            i += 1
+        elif i < len(doc):
+            return None  # something other than a comma after an object: broken, not cut
+    tail = doc[i:]
+    again = "(cut short? deliver the whole file again)"
+    if not tail:
+        n = len(records)
+        reason = f"the file ends after object {n}, before the array closes {again}"
+        return records, _CutTail("", reason)
+    if not _never_closes(tail):
+        return None
+    line = doc.count("\n", 0, i) + 1
+    reason = f"the file ends inside this object, which starts on line {line} {again}"
+    return records, _CutTail(tail, reason)
+
+
+def _skip_space(doc: str, i: int) -> int:
+    while i < len(doc) and doc[i] in " \t\r\n":
+        i += 1
+    return i
+
+
+def _never_closes(tail: str) -> bool:
+    """Whether ``tail`` opens an object that the text ends inside: its brackets and braces
+    nest rightly and never close the object (a string may be cut too)."""
+    if not tail.startswith("{"):
+        return False
+    stack: list[str] = []
+    in_string = escaped = False
+    for ch in tail:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "{[":
+            stack.append("}" if ch == "{" else "]")
+        elif ch in "}]":
+            if not stack or stack.pop() != ch or not stack:
+                return False  # a bracket that does not fit, or the object closes
+    return True
 
 
 def _read_excel(path: Path) -> Table:
