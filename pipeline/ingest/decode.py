@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from pipeline.ingest.codepage import CANDIDATES, Evidence, decodes, judge
+from pipeline.ingest.codepage import CANDIDATES, Evidence, decodes, judge, utf8_words
 from pipeline.ingest.errors import FileRefused
 from pipeline.ingest.lines import bytes_lone_cr, text_lone_cr
 from pipeline.ingest.utf8 import valid_utf8
@@ -226,6 +226,18 @@ def decode_delivery(path: Path, workdir: Path, declared: Declared | None = None)
                 f"{declared.where} declares {_display(codec)}, but the file is valid UTF-8 with "
                 "non-ASCII text (re-saved as UTF-8?): reading it as declared would garble it; "
                 "remove or correct the declaration"
+            )
+        # Words pasted from a UTF-8 export into a file in the declared code page would land
+        # as "WeiÃŸ": the declaration is right for the file but not for those rows.
+        pasted = utf8_words(evidence.words) if codec != "utf-8" else []
+        if pasted:
+            name, shown = _display(codec), ", ".join(repr(w) for w in pasted)
+            garbled = pasted[0].encode("utf-8").decode(codec, errors="replace")
+            raise FileRefused(
+                f"{declared.where} declares {name}, but some of the file's words are UTF-8 "
+                f"({shown}) and its other bytes are not: rows in two encodings (pasted together "
+                f"from two exports?), which {name} would garble ({pasted[0]!r} as {garbled!r}). "
+                "Save the whole file in one encoding (UTF-8), or deliver the parts as two files"
             )
         if codec != "utf-8":
             bad = [b for b in evidence.high_bytes() if decodes(codec, bytes([b])) is None]
