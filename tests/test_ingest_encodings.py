@@ -129,6 +129,32 @@ def test_short_all_capitals_cyrillic_is_decided_by_its_language():
     assert judge(ev).encoding == "cp1251"
 
 
+def test_short_cyrillic_in_1251_is_not_landed_as_iso_8859_5(data_dir):
+    # Windows-1251's "Нина Панина" read as ISO-8859-5 is "Эшэр Ярэшэр" (а-п shift by 16
+    # places): py3langid gave it to Belarusian (p=0.97) and it landed so. Its letters are
+    # rare ones (э ш я р): the 1251 reading is e^18.7 times likelier, letter by letter.
+    s = make_settings(data_dir)
+    drop(s, "contacts", "nina.csv", contacts_file(["Нина Панина"]).encode("cp1251"))
+    # "Алла" or "Рыыр": e^2.7 only, within the margin: refused, not guessed (it landed as
+    # "Рыыр" too).
+    drop(s, "contacts", "zz_alla.csv", contacts_file(["Алла"]).encode("cp1251"))
+    nina, alla = land(s, "contacts")
+    assert (nina.status, nina.encoding) == ("landed", "windows-1251"), nina.reason
+    assert query(s, "select first_name from raw_contacts").item() == "Нина Панина"
+    assert alla.status == "refused"
+    assert "windows-1251, iso-8859-5 (e.g. 'Алла' or 'Рыыр')" in alla.reason
+
+
+def test_short_cyrillic_in_iso_8859_5_is_decided_or_refused_never_misread():
+    # "Соколов" in ISO-8859-5 was taken for KOI8-R ("ачзчшчр"), "Пётр" for Windows-1251
+    # ("їсва"). The first is now decided by its common letters; the second, whose KOI8-R
+    # reading "©ЯБЮ" scores e^4.1 likelier (ё is rare in print), is refused.
+    for text, expected in (("Соколов", "iso8859_5"), ("Пётр", None)):
+        ev = Evidence()
+        ev.add(f"c1;{text};2024-01-01\r\n".encode("iso8859_5"))
+        assert judge(ev).encoding == expected, text
+
+
 def test_short_romanian_text_that_fits_two_code_pages_is_refused_naming_them(data_dir):
     s = make_settings(data_dir)
     # "lentă" (1250) or "lentã" (1252): one letter of one language each, and py3langid cannot
