@@ -395,6 +395,45 @@ def test_a_stray_quote_and_a_last_row_cut_inside_its_quoted_value(data_dir):
     ]
 
 
+def test_a_stray_quote_in_a_line_item_export_holds_back_the_orders_beside_it(data_dir):
+    # Shopify: one row per order line. The row with the stray quote has no order id to read,
+    # so its order's total is unknown: #2001 landed as 2 x 50.00 = 100.00 without its teapot.
+    # An order's lines are consecutive, so the row was a line of #2001 or #2002 (or an order
+    # of its own): both are held back; #2003 lands, 1 x 20.00.
+    from tests.ingest_support import FIXTURES
+
+    head = (FIXTURES / "shopify_orders.csv").read_text(encoding="utf-8").splitlines()[0]
+    order = (
+        "{},{}@example.ro,paid,,,,,RON,{t},0.00,0.00,{t},,0.00,Standard,{at} +0300,"
+        "{q},{item},{p},,SKU,,0.00,{i}"
+    )
+    lines = [
+        head,
+        order.format(
+            "#2001", "ana", t="140.00", at="2024-05-01 10:00:00", q=2, item="Mug", p="50.00", i=1
+        ),
+        '#2001,,,,,,,,,,,,,,,,1,"Teapot,40.00,,TEA-1,,,',
+        order.format(
+            "#2002", "ion", t="30.00", at="2024-05-02 10:00:00", q=3, item="Spoon", p="10.00", i=2
+        ),
+        order.format(
+            "#2003", "eva", t="20.00", at="2024-05-03 10:00:00", q=1, item="Plate", p="20.00", i=3
+        ),
+    ]
+    s = make_settings(data_dir)
+    drop(s, "orders", "shop.csv", "\n".join(lines) + "\n")
+    (report,) = land(s, "orders")
+    assert (report.mapping, report.rows_landed, report.rows_quarantined) == ("shopify_orders", 1, 3)
+    got = query(s, "select order_id, gross_amount from raw_orders").rows()
+    assert [(o, str(a)) for o, a in got] == [("#2003", "20.0000")]
+    held = "is held back: a row next to its lines could not be read and may be one of them"
+    assert query(s, "select row_number, reason from quarantine_rows order by 1").rows() == [
+        (2, f"order '#2001' {held}"),
+        (3, STRAY),
+        (4, f"order '#2002' {held}"),
+    ]
+
+
 def test_open_quotes_names_only_the_rows_a_stray_quote_breaks(tmp_path):
     from pipeline.ingest.lines import open_quotes
 
