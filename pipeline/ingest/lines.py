@@ -235,10 +235,11 @@ def unended_line_quotes_odd(path: Path) -> bool:
     the lines before it hold a quote that never closes."""
     size = path.stat().st_size
     with path.open("rb") as fh:
+        fh.seek(max(0, size - 1))
+        if fh.read(1) in (b"", b"\n"):  # most files: nothing more to read
+            return False
         fh.seek(max(0, size - TAIL_BYTES))
         tail = fh.read()
-    if not tail or tail.endswith(b"\n"):
-        return False
     return tail[tail.rfind(b"\n") + 1 :].count(b'"') % 2 == 1
 
 
