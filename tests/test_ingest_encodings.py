@@ -129,6 +129,32 @@ def test_short_all_capitals_cyrillic_is_decided_by_its_language():
     assert judge(ev).encoding == "cp1251"
 
 
+def test_short_cyrillic_in_1251_is_not_landed_as_iso_8859_5(data_dir):
+    # Windows-1251's "Нина Панина" read as ISO-8859-5 is "Эшэр Ярэшэр" (а-п shift by 16
+    # places): py3langid gave it to Belarusian (p=0.97) and it landed so. Its letters are
+    # rare ones (э ш я р): the 1251 reading is e^18.7 times likelier, letter by letter.
+    s = make_settings(data_dir)
+    drop(s, "contacts", "nina.csv", contacts_file(["Нина Панина"]).encode("cp1251"))
+    # "Алла" or "Рыыр": e^2.7 only, within the margin: refused, not guessed (it landed as
+    # "Рыыр" too).
+    drop(s, "contacts", "zz_alla.csv", contacts_file(["Алла"]).encode("cp1251"))
+    nina, alla = land(s, "contacts")
+    assert (nina.status, nina.encoding) == ("landed", "windows-1251"), nina.reason
+    assert query(s, "select first_name from raw_contacts").item() == "Нина Панина"
+    assert alla.status == "refused"
+    assert "windows-1251, iso-8859-5 (e.g. 'Алла' or 'Рыыр')" in alla.reason
+
+
+def test_short_cyrillic_in_iso_8859_5_is_decided_or_refused_never_misread():
+    # "Соколов" in ISO-8859-5 was taken for KOI8-R ("ачзчшчр"), "Пётр" for Windows-1251
+    # ("їсва"). The first is now decided by its common letters; the second, whose KOI8-R
+    # reading "©ЯБЮ" scores e^4.1 likelier (ё is rare in print), is refused.
+    for text, expected in (("Соколов", "iso8859_5"), ("Пётр", None)):
+        ev = Evidence()
+        ev.add(f"c1;{text};2024-01-01\r\n".encode("iso8859_5"))
+        assert judge(ev).encoding == expected, text
+
+
 def test_short_romanian_text_that_fits_two_code_pages_is_refused_naming_them(data_dir):
     s = make_settings(data_dir)
     # "lentă" (1250) or "lentã" (1252): one letter of one language each, and py3langid cannot
@@ -204,6 +230,64 @@ def test_a_mapping_declaration_decides(data_dir):
     assert (
         query(s, "select text from raw_social_mentions").item() == "Zero stele, livrare super lentă"
     )
+
+
+def test_a_declared_code_page_with_words_pasted_in_utf8_is_refused(data_dir):
+    # A Windows-1252 export, declared so by its mapping, with one row pasted in from a UTF-8
+    # export. Only the detected path refused "rows in two encodings"; a declared code page
+    # was trusted and "Weiß" landed as "WeiÃŸ" (0xC3 0x9F read as Windows-1252, by hand).
+    s = make_settings(data_dir)
+    vendors = s.data_dir / "vendors"
+    vendors.mkdir(parents=True)
+    (vendors / "de_crm.toml").write_text(
+        'name = "de_crm"\nentity = "contacts"\nsignature = ["Kundennr", "Nachname"]\n'
+        '[format]\nencoding = "windows-1252"\n'
+        '[columns]\ncontact_id = "Kundennr"\nlast_name = "Nachname"\ncreated_at = "Angelegt"\n',
+        encoding="utf-8",
+    )
+    body = "Kundennr;Nachname;Angelegt\r\nk1;Müßig;2024-01-01\r\nk2;Schäfer;2024-01-02\r\n"
+    drop(s, "contacts", "kunden.csv", body.encode("cp1252") + "k3;Weiß;2024-01-03\r\n".encode())
+    (report,) = land(s, "contacts")
+    assert (report.status, report.reason) == (
+        "refused",
+        "mapping de_crm declares windows-1252, but some of the file's words are UTF-8 "
+        "('Weiß') and its other bytes are not: rows in two encodings (pasted together from "
+        "two exports?), which windows-1252 would garble ('Weiß' as 'WeiÃŸ'). Save the whole "
+        "file in one encoding (UTF-8), or deliver the parts as two files",
+    )
+
+
+def test_a_folder_declared_code_page_with_utf8_words_is_refused_its_own_text_lands(data_dir):
+    # Slovenian in Windows-1250, declared by the landing folder, with "Čebašek" pasted as UTF-8
+    # (0xC4 0x8C is "ÄŚ" in 1250): refused. The same folder's file without it lands exactly,
+    # and a Russian file declared 1251 whose "Её" is also UTF-8 bytes by chance lands too.
+    s = make_settings(data_dir)
+    drop(s, "contacts", ".landing.toml", 'encoding = "windows-1250"\n')
+    names = ["Črt Žužek", "Špela Kovačič", "Matjaž Horvat"]
+    drop(
+        s,
+        "contacts",
+        "a_pasted.csv",
+        contacts_file(names).encode("cp1250") + "c9;Žiga Čebašek;2024-01-09\n".encode(),
+    )
+    drop(s, "contacts", "b_own.csv", contacts_file(names).encode("cp1250"))
+    pasted, own = land(s, "contacts")
+    assert pasted.status == "refused"
+    assert pasted.reason.startswith(
+        "crm/contacts/.landing.toml declares windows-1250, but some of the file's words are UTF-8 "
+        "('Čebašek', 'Žiga')"
+    )
+    assert "would garble ('Čebašek' as 'ÄŚebaĹˇek')" in pasted.reason
+    assert (own.status, own.encoding_decided) == ("landed", "declared")
+    got = query(s, "select first_name from raw_contacts order by contact_id")["first_name"]
+    assert got.to_list() == names
+    drop(s, "surveys", ".landing.toml", 'encoding = "windows-1251"\n')
+    body = "response_id,contact_id,responded_at,survey_type,score,comment\r\n"
+    body += "r1,c1,2024-02-01 09:00:00,nps,3,Её заказ опоздал\r\n"
+    drop(s, "surveys", "opros.csv", body.encode("cp1251"))
+    (report,) = land(s, "surveys")
+    assert (report.status, report.encoding_decided) == ("landed", "declared"), report.reason
+    assert query(s, "select comment from raw_surveys").item() == "Её заказ опоздал"
 
 
 def test_a_mapping_with_an_unknown_encoding_is_rejected():

@@ -17,7 +17,18 @@ import polars as pl
 
 from pipeline.ingest.decode import Declared, decode_delivery
 from pipeline.ingest.errors import FileRefused
-from pipeline.ingest.lines import CutShort, count_outside_quotes, cut_short, normalise, sep_line
+from pipeline.ingest.lines import (
+    OPEN_QUOTE_REASON,
+    CutShort,
+    OpenQuote,
+    count_outside_quotes,
+    cut_short,
+    normalise,
+    open_quotes,
+    sep_line,
+    unended_line_quotes_odd,
+    without_lines,
+)
 
 ROW = "_row_number"
 # first line of a file -> its column names when the file has no header row, else None
@@ -107,6 +118,7 @@ def _read_delimited(
     headerless: HeaderlessColumns | None = None,
     delimiter: str | None = None,
     workdir: Path | None = None,
+    odd_quotes: bool = False,
 ) -> Table:
     line = _first_line(path)
     names = headerless(line) if headerless else None
@@ -121,19 +133,34 @@ def _read_delimited(
     header = clean_header(header_frame.columns)
     kind = "tsv" if delimiter == "\t" else "csv"
     layout = f"{kind} ({DELIMITERS[delimiter]}, {encoding})"
+    # A quote that never closes makes a reader take the rest of the file for one value and
+    # refuse it whole. Only a file whose quotes do not pair up before a last line cut short
+    # (which cut_short judges) is searched for it, line by line (slower).
+    search = workdir is not None and odd_quotes != unended_line_quotes_odd(path)
+    stray = open_quotes(path, delimiter, len(header)) if search else []
+    if stray and workdir is not None:
+        path = without_lines(path, workdir / "readable.txt", stray)
     cut = cut_short(path, delimiter, len(header)) if workdir else None
-    if cut is None:
+    if cut is None and not stray:
         return Table(header, _scan(path, delimiter, header), layout, text=path, delimiter=delimiter)
-    return Table(header, _with_cut_row(path, delimiter, header, cut, workdir), layout)
+    frame = _with_unreadable(path, delimiter, header, cut, stray, workdir)
+    return Table(header, frame, layout)
 
 
-def _with_cut_row(
-    path: Path, delimiter: str, header: list[str], cut: CutShort, workdir: Path | None
+def _with_unreadable(
+    path: Path,
+    delimiter: str,
+    header: list[str],
+    cut: CutShort | None,
+    stray: list[OpenQuote],
+    workdir: Path | None,
 ) -> pl.LazyFrame:
-    """The rows of a file that ends inside its last row (:func:`lines.cut_short`), that row
-    flagged :data:`UNREADABLE` with its text. The file is left to polars (``text`` unset):
-    only these rows carry the flag."""
-    if cut.keep is not None and workdir is not None:
+    """The rows of a file with rows that cannot be read, those flagged :data:`UNREADABLE`
+    with their text: the rows opening a quote that never closes (:func:`lines.open_quotes`,
+    empty lines in ``path`` by now, so every row keeps its number) and a last row the file
+    ends inside (:func:`lines.cut_short`). The file is left to polars (``text`` unset): only
+    these rows carry the flag."""
+    if cut is not None and cut.keep is not None and workdir is not None:
         kept = workdir / "kept.txt"
         with path.open("rb") as src, kept.open("wb") as out:
             left = cut.keep  # the file before its last line, copied chunk by chunk
@@ -142,23 +169,25 @@ def _with_cut_row(
                 left -= len(chunk)
         path = kept
     frame = _scan(path, delimiter, header)
+    flagged = {s.row: (OPEN_QUOTE_REASON, s.text[:RAW_TEXT_CHARS]) for s in stray}
     last = frame.select(pl.len()).collect().item() + 1  # the rows are numbered from 2
-    flag = [pl.lit(None, pl.String).alias(UNREADABLE), pl.lit(None, pl.String).alias(RAW)]
-    if cut.keep is None:  # the last row read is the short one
-        is_cut = pl.col(ROW) == last
-        flag = [
-            pl.when(is_cut).then(pl.lit(cut.reason)).alias(UNREADABLE),
-            pl.when(is_cut).then(pl.lit(cut.text)).alias(RAW),
-        ]
-        return frame.with_columns(flag)
+    if cut is not None and cut.keep is None:  # the last row read is the short one
+        flagged[last] = (cut.reason, cut.text)
+
+    def flag(i: int) -> pl.Expr:
+        return pl.col(ROW).replace_strict(
+            list(flagged), [f[i] for f in flagged.values()], default=None, return_dtype=pl.String
+        )
+
+    frame = frame.with_columns(flag(0).alias(UNREADABLE), flag(1).alias(RAW))
+    if cut is None or cut.keep is None:
+        return frame
     names = frame.collect_schema()
     row = pl.LazyFrame(
         {ROW: [last + 1], UNREADABLE: [cut.reason], RAW: [cut.text]},
         schema={ROW: pl.Int64, UNREADABLE: pl.String, RAW: pl.String},
     )
-    return pl.concat([frame.with_columns(flag), row], how="diagonal_relaxed").select(
-        *names, UNREADABLE, RAW
-    )
+    return pl.concat([frame, row], how="diagonal_relaxed").select(*names)
 
 
 def _scan(path: Path, delimiter: str, header: list[str]) -> pl.LazyFrame:
@@ -265,7 +294,14 @@ def _read_jsonl_lines(path: Path, encoding: str, workdir: Path) -> Table:
         ],
         how="horizontal",
     ).with_columns(pl.lit(None, pl.String).alias(UNREADABLE), pl.lit(None, pl.String).alias(RAW))
-    unreadable = pl.LazyFrame(
+    frame = pl.concat([frame, _unreadable_rows(header, bad)]).sort(ROW)
+    return Table(header, frame, f"jsonl ({encoding})")
+
+
+def _unreadable_rows(header: list[str], bad: list[tuple[int, str, str]]) -> pl.LazyFrame:
+    """Rows that could not be read as records, ``(row, why, text as read)``: no values, and
+    :data:`UNREADABLE` and :data:`RAW` set, to be quarantined with their text."""
+    return pl.LazyFrame(
         {
             **{h: [None] * len(bad) for h in header},
             ROW: [b[0] for b in bad],
@@ -279,26 +315,31 @@ def _read_jsonl_lines(path: Path, encoding: str, workdir: Path) -> Table:
             RAW: pl.String,
         },
     )
-    frame = pl.concat([frame, unreadable]).sort(ROW)
-    return Table(header, frame, f"jsonl ({encoding})")
 
 
 def _read_json_array(path: Path, workdir: Path, encoding: str) -> Table:
-    """A JSON array is read whole (it cannot be streamed) and rewritten as JSON Lines."""
+    """A JSON array is read whole (it cannot be streamed) and rewritten as JSON Lines.
+
+    An array cut short (no closing bracket, its last object cut: a download stopped) keeps
+    its whole objects; the cut one is a row flagged :data:`UNREADABLE` (:func:`_cut_array`).
+    One broken anywhere else is refused whole: what follows the break cannot be trusted."""
+    cut: _CutTail | None = None
     try:
         with path.open(encoding="utf-8") as fh:
             # Numbers stay as written ("2.50", ids longer than a double holds).
             records = json.load(fh, parse_float=str, parse_int=str)
     except json.JSONDecodeError as exc:
-        # An array is one document: cut short, none of its objects can be trusted to be all.
-        cut = (
-            ": the file ends before the array closes (cut short? deliver the whole file again)"
-            if exc.doc.lstrip().startswith("[") and not exc.doc.rstrip().endswith("]")
-            else ""
-        )
-        at = " " if exc.msg.endswith(" at") else " at "
-        where = f"{exc.msg}{at}line {exc.lineno}, column {exc.colno}"
-        raise FileRefused(f"not valid JSON ({where}){cut}") from None
+        is_array = exc.doc.lstrip().startswith("[")
+        ends_open = is_array and not exc.doc.rstrip().endswith("]")
+        salvaged = _cut_array(exc.doc) if is_array else None
+        if salvaged is None or not salvaged[0]:
+            at = " " if exc.msg.endswith(" at") else " at "
+            where = f"{exc.msg}{at}line {exc.lineno}, column {exc.colno}"
+            again = (
+                ": the file ends before the array closes (cut short? deliver the whole file again)"
+            )
+            raise FileRefused(f"not valid JSON ({where}){again if ends_open else ''}") from None
+        records, cut = salvaged
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise FileRefused("the JSON file is not an array of objects")
     if not records:
@@ -308,7 +349,87 @@ def _read_json_array(path: Path, workdir: Path, encoding: str) -> Table:
         out.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
     table = _read_jsonl(lines, encoding)
     table.layout = f"json array ({encoding})"
+    if cut is not None:
+        row = [(len(records) + 1, cut.reason, cut.text[:RAW_TEXT_CHARS])]
+        flagged = table.frame.with_columns(
+            pl.lit(None, pl.String).alias(UNREADABLE), pl.lit(None, pl.String).alias(RAW)
+        )
+        unreadable = _unreadable_rows(table.header, row)
+        table.frame = pl.concat([flagged, unreadable], how="diagonal_relaxed")
     return table
+
+
+@dataclass(frozen=True)
+class _CutTail:
+    """What follows a cut JSON array's last whole object: its text and why it is no row."""
+
+    text: str
+    reason: str
+
+
+def _cut_array(doc: str) -> tuple[list[dict], _CutTail] | None:
+    """The whole objects of a JSON array that ends inside its last element, and that element's
+    text; None when the array breaks before it (an element that closes yet does not parse,
+    a missing comma): only a break at the very end is a file cut short."""
+    decoder = json.JSONDecoder(parse_float=str, parse_int=str)
+    i = _skip_space(doc, 0) + 1  # past the "["
+    records: list[dict] = []
+    while True:
+        i = _skip_space(doc, i)
+        try:
+            record, end = decoder.raw_decode(doc, i)
+        except json.JSONDecodeError:
+            break
+        if not isinstance(record, dict):
+            return None
+        records.append(record)
+        i = _skip_space(doc, end)
+        if i < len(doc) and doc[i] == ",":
+            i += 1
+        elif i < len(doc):
+            return None  # something other than a comma after an object: broken, not cut
+    tail = doc[i:]
+    again = "(cut short? deliver the whole file again)"
+    if not tail:
+        n = len(records)
+        reason = f"the file ends after object {n}, before the array closes {again}"
+        return records, _CutTail("", reason)
+    if not _never_closes(tail):
+        return None
+    line = doc.count("\n", 0, i) + 1
+    reason = f"the file ends inside this object, which starts on line {line} {again}"
+    return records, _CutTail(tail, reason)
+
+
+def _skip_space(doc: str, i: int) -> int:
+    while i < len(doc) and doc[i] in " \t\r\n":
+        i += 1
+    return i
+
+
+def _never_closes(tail: str) -> bool:
+    """Whether ``tail`` opens an object that the text ends inside: its brackets and braces
+    nest rightly and never close the object (a string may be cut too)."""
+    if not tail.startswith("{"):
+        return False
+    stack: list[str] = []
+    in_string = escaped = False
+    for ch in tail:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "{[":
+            stack.append("}" if ch == "{" else "]")
+        elif ch in "}]":
+            if not stack or stack.pop() != ch or not stack:
+                return False  # a bracket that does not fit, or the object closes
+    return True
 
 
 def _read_excel(path: Path) -> Table:
@@ -363,7 +484,9 @@ def open_table(
             if decoded.lone_cr or sep:
                 target = workdir / "lines.txt"
                 text = normalise(text, target, quoted=True, drop_first_line=sep is not None)
-            table = _read_delimited(text, name, encoding, headerless, sep, workdir)
+            table = _read_delimited(
+                text, name, encoding, headerless, sep, workdir, decoded.odd_quotes
+            )
         table.encoding, table.decided = encoding, decoded.decided
     table.frame = table.frame.with_columns(pl.col(ROW).cast(pl.Int64))
     if table.frame.head(1).collect().is_empty():

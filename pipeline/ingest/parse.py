@@ -24,6 +24,8 @@ from pipeline.ingest.rules import row_rules
 BAD = "_bad"
 REASON = "_reason"
 RECORD = "_record"
+# A line-item row next to a row that could not be read (Plan._beside_lost).
+BESIDE_LOST = "_beside_lost"
 AWARE_DIRECTIVES = ("%z", "%:z", "%::z", "%#z")
 # How a workbook's date cell reads (calamine renders it so, fractions of a second when set).
 DATE_CELL = "%Y-%m-%d %H:%M:%S%.f"
@@ -224,7 +226,8 @@ class Plan:
         canonical = [pl.col(_val(c)).alias(c) for c in self.entity.columns]
         if not self.aggregate:
             return scan.filter(~pl.col(BAD)).select(*canonical, pl.col(ROW))
-        return _orders_from_lines(scan.filter(~self._order_bad()), self.entity)
+        kept = self._beside_lost(scan).filter(~self._order_bad())
+        return _orders_from_lines(kept, self.entity)
 
     def bad(self, scan: pl.LazyFrame) -> pl.LazyFrame:
         """``_row_number``, ``_reason`` and ``_record`` of every quarantined row."""
@@ -240,10 +243,21 @@ class Plan:
             )
         # An order with one bad line is quarantined whole, so no order lands with a wrong total;
         # its lines all pass the filter, so the order-level fill sees the whole order.
-        sibling = pl.format("another line of order '{}' was quarantined", _val(self.entity.key))
-        return self.with_sources(scan.filter(self._order_bad())).select(
+        key = _val(self.entity.key)
+        sibling = pl.format("another line of order '{}' was quarantined", key)
+        beside = pl.format(
+            "order '{}' is held back: a row next to its lines could not be read and may be one "
+            "of them",
+            key,
+        )
+        return self.with_sources(self._beside_lost(scan).filter(self._order_bad())).select(
             pl.col(ROW),
-            pl.when(pl.col(BAD)).then(self.reason()).otherwise(sibling).alias(REASON),
+            pl.when(pl.col(BAD))
+            .then(self.reason())
+            .when(pl.col(BAD).any().over(key))
+            .then(sibling)
+            .otherwise(beside)
+            .alias(REASON),
             self.record().alias(RECORD),
         )
 
@@ -255,8 +269,22 @@ class Plan:
         cols = dict.fromkeys([self.entity.key, *self.entity.required])
         return scan.select(*[self.sources[c].alias(c) for c in cols], pl.col(ROW))
 
+    def _beside_lost(self, scan: pl.LazyFrame) -> pl.LazyFrame:
+        """``scan`` with :data:`BESIDE_LOST`: whether the row is next to one that could not be
+        read and has no order id to say whose line it was. An order's lines are consecutive,
+        so it was a line of the order before or after it (or of one of its own)."""
+        if self.unreadable is None:
+            return scan.with_columns(pl.lit(False).alias(BESIDE_LOST))
+        lost = pl.col(ROW).filter(
+            self.unreadable.is_not_null() & pl.col(_val(self.entity.key)).is_null()
+        )
+        near = (pl.col(ROW) - 1).is_in(lost.implode()) | (pl.col(ROW) + 1).is_in(lost.implode())
+        return scan.with_columns(near.alias(BESIDE_LOST))
+
     def _order_bad(self) -> pl.Expr:
-        return pl.col(BAD).any().over(_val(self.entity.key))
+        """Whether a line's order is quarantined: one of its lines is bad or next to a line
+        that could not be read (:meth:`_beside_lost`)."""
+        return (pl.col(BAD) | pl.col(BESIDE_LOST)).any().over(_val(self.entity.key))
 
 
 def _sources(mapping: Mapping, entity: Entity, vendor: dict[str, pl.Expr]) -> dict[str, pl.Expr]:
