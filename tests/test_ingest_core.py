@@ -149,6 +149,29 @@ def test_unknown_header_names_the_closest_mapping_and_its_missing_columns(data_d
     assert "Header: order_id, contact_id, ordered_at, total" in report.reason
 
 
+def test_a_file_in_another_entitys_folder_is_refused_naming_the_folder_it_belongs_in(data_dir):
+    s = make_settings(data_dir)
+    orders = "order_id,contact_id,ordered_at,status,gross_amount\no1,c1,2024-01-01,completed,3\n"
+    drop(s, "contacts", "orders_misplaced.csv", orders)
+    (report,) = land(s, "contacts")
+    assert report.status == "refused"
+    # canonical_contacts needs contact_id and created_at; the header is canonical_orders'.
+    assert report.reason.startswith(
+        "unknown header: no mapping for contacts matches it; the closest is "
+        "'canonical_contacts', which lacks 'created_at'. "
+    )
+    assert report.reason.endswith(
+        "; it is a header of orders ('canonical_orders'): deliver the file into crm/orders/"
+    )
+    # A vendor's header too: HubSpot's contacts export delivered as orders.
+    drop(s, "orders", "contacts_misplaced.csv", "Record ID,Email,Create Date\n1,a@b.c,2024-01-01\n")
+    (report,) = land(s, "orders")
+    assert report.status == "refused"
+    assert report.reason.endswith(
+        "; it is a header of contacts ('hubspot_contacts'): deliver the file into crm/contacts/"
+    )
+
+
 def test_two_versions_of_a_key_without_updated_at_refuse_the_file(data_dir):
     s = make_settings(data_dir)
     drop(

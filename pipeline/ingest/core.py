@@ -37,7 +37,13 @@ from pipeline.ingest.landing import (
     remove_stale_work,
     work_folder_prefix,
 )
-from pipeline.ingest.mappings import Mapping, headerless_columns, load_mappings, recognise
+from pipeline.ingest.mappings import (
+    Mapping,
+    belongs_elsewhere,
+    headerless_columns,
+    load_mappings,
+    recognise,
+)
 from pipeline.ingest.parse import Plan, plan
 from pipeline.ingest.report import FileReport
 from pipeline.ingest.staging import Staging
@@ -418,7 +424,12 @@ def _read(
         declared = declaration(settings.landing_dir / entity.landing_path, path, mappings)
         table = open_table(path, work, declared, headerless_columns(mappings))
         read.encoding = (table.encoding, table.decided)
-        read.mapping, lookup = recognise(table.header, mappings)
+        try:
+            read.mapping, lookup = recognise(table.header, mappings)
+        except FileRefused as refused:
+            user_dir = settings.data_dir / "vendors"
+            elsewhere = belongs_elsewhere(table.header, entity.name, user_dir)
+            raise FileRefused(refused.reason + elsewhere) from None
         # Canonical CSV through DuckDB's reader when it reads it exactly as polars would.
         tz = settings.timezone
         read.parsed = parse_with_duckdb(table, read.mapping, lookup, entity, tz, work, stage=stage)

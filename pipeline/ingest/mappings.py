@@ -295,3 +295,21 @@ def recognise(header: list[str], mappings: list[Mapping]) -> tuple[Mapping, dict
         f"{closest.name!r}, which lacks {', '.join(repr(c) for c in missing(closest))}. "
         f"Header: {shown}. Rename the columns, or add a mapping (see docs/vendors.md)"
     )
+
+
+def belongs_elsewhere(header: list[str], entity: str, user_dir: Path | None = None) -> str:
+    """Where a file whose header no mapping of ``entity`` recognises belongs instead, as a
+    clause for its refusal ("" when no other entity's mapping recognises it either).
+
+    An orders export saved into crm/contacts/ was refused as the contacts header it is closest
+    to ("lacks 'created_at'"), which sends the user to rename columns that are right."""
+    for other in ENTITIES:
+        if other == entity:
+            continue
+        try:
+            mapping, _lookup = recognise(header, load_mappings(other, user_dir))
+        except FileRefused:
+            continue
+        folder = ENTITIES[other].landing_path
+        return f"; it is a header of {other} ({mapping.name!r}): deliver the file into {folder}/"
+    return ""
