@@ -350,8 +350,12 @@ def test_daemon_sensor_runs_and_concurrent_runs(ui, tmp_path: Path) -> None:
 
     # 3. A new delivery (sensor) and a run launched through GraphQL at the same time: the
     # launchpad's, with another as_of.
+    # Written beside landing/ and moved in whole: a file created empty and written a moment
+    # later would be one empty delivery and then another, had the test been paused longer than
+    # the settle period in between (a run more for the sensor).
     drop = data_dir / "landing" / "crm" / "orders" / "late_orders.csv"
-    drop.write_text(delta_orders_csv(), encoding="utf-8")
+    (data_dir / "late_orders.csv").write_text(delta_orders_csv(), encoding="utf-8")
+    os.replace(data_dir / "late_orders.csv", drop)
     deadline = time.monotonic() + DEADLINE_SECONDS
 
     # Launched once the sensor's run has started: the queue admits one run at a time, so the
@@ -410,7 +414,7 @@ def test_daemon_sensor_runs_and_concurrent_runs(ui, tmp_path: Path) -> None:
 
     # Ctrl-C stops the webserver and the daemon cleanly.
     proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=60) == 0
+    assert proc.wait(timeout=DEADLINE_SECONDS) == 0  # it kills what is left after 30 s
 
 
 LAUNCHPAD_AS_OF = "2026-09-30"  # not the fixture's PIPELINE_AS_OF (2026-10-31)
