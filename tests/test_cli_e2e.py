@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import signal
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +74,7 @@ class Story:
     second: subprocess.CompletedProcess | None = None
     counts_again: dict[str, int] = field(default_factory=dict)
     killed_output: list[str] = field(default_factory=list)
+    killed_status: int | None = None
     loyalty_before_kill: list[tuple] | None = None
     loyalty_after_kill: list[tuple] | None = None
     ledger_after_kill: list[tuple] = field(default_factory=list)
@@ -129,6 +131,7 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Story:
             break
     killed.kill()
     killed.communicate()
+    s.killed_status = killed.returncode
     s.loyalty_after_kill = serving_rows(data_dir, LOYALTY)
     s.ledger_after_kill = warehouse_rows(data_dir, "select count(*) from meta.ingest_ledger")
 
@@ -201,6 +204,8 @@ def test_the_same_files_again_land_nothing_and_change_no_mart(story: Story) -> N
 
 def test_killed_run_leaves_everything_consistent(story: Story) -> None:
     assert any("raw_" in line for line in story.killed_output), "".join(story.killed_output)
+    # Killed, not ended on its own before the kill: the assertions below are about a killed run.
+    assert story.killed_status == -signal.SIGKILL, "".join(story.killed_output)
     # Serving still holds the previous, complete publication; the warehouse opens.
     assert story.loyalty_before_kill == [(story.counts["loyalty_customers"],)]
     assert story.loyalty_after_kill == story.loyalty_before_kill

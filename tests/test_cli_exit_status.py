@@ -15,6 +15,10 @@ import pytest
 from helpers import REPO_ROOT, cli
 
 pytestmark = pytest.mark.e2e
+# A hang guard, as helpers.cli's, not a speed limit: each command line imports Dagster before
+# it refuses (about 3.4 s of CPU, docs/testing.md), which a loaded 2-core machine stretches many
+# times; 60 s and 120 s left it a margin of a few times only.
+HANG_SECONDS = 600
 
 
 def one_line_error(result: subprocess.CompletedProcess, status: int, text: str) -> None:
@@ -70,7 +74,7 @@ def test_read_only_data_dir_exits_2(tmp_path):
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=HANG_SECONDS,
     )
     one_line_error(result, 2, f"configuration error: PIPELINE_DATA_DIR='{data_dir}' is not writ")
 
@@ -136,7 +140,7 @@ def test_ui_checks_settings_and_names_its_own_port_option(tmp_path):
             env={**env, "PIPELINE_AS_OF": "2026-10-31"},
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=HANG_SECONDS,
         )
     one_line_error(busy, 2, f"python -m pipeline ui --port {port + 1}")
     assert "PORT=" not in busy.stderr
@@ -148,7 +152,7 @@ def test_help_shows_defaults_settings_and_exit_statuses():
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=HANG_SECONDS,
     )
     assert result.returncode == 0
     for text in ("--as-of DATE", "--data-dir DIR", "  3  completed, but files were refused",

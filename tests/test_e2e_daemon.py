@@ -19,6 +19,7 @@ import hashlib
 import itertools
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -34,23 +35,50 @@ from helpers import NEW_EMAIL, REPO_ROOT, delta_orders_csv, serving_rows, wareho
 
 AS_OF = "2026-10-31"
 DEADLINE_SECONDS = 600  # a hang guard per phase, generous for a loaded machine
+PORT_ATTEMPTS = 5  # ports tried when another program takes the chosen one first
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
+    """A port nothing listens on now, below the kernel's ephemeral range where there is room.
+
+    An outgoing connection or a bind to port 0, by any program on the machine, takes its port
+    from the ephemeral range (``ip_local_port_range``). A port found free there is bound by the
+    webserver only seconds later (it imports Dagster first), so another program could take it
+    meanwhile; below that range only a program asking for that very number can. The fixture
+    still tries another port when it was taken (:func:`ui`).
+    """
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 0
+    candidates = list(range(10_000, low))
+    random.shuffle(candidates)
+    for port in candidates[:200]:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    with socket.socket() as sock:  # no room below the range: any free port
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
 def child_env(data_dir: Path) -> dict[str, str]:
-    """Environment of the processes under test: fast sensor, fixed as_of, bytecode cached."""
+    """Environment of the processes under test: fast sensor, fixed as_of, bytecode cached, and
+    the nightly schedule 12 hours from now (its default, 02:00 UTC, would add a run to a test
+    that happens to span 02:00)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIPELINE_", "DAGSTER_"))}
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # each step is a new process: let imports cache
+    far_hour = (dt.datetime.now(dt.UTC).hour + 12) % 24
     env.update(
         PIPELINE_DATA_DIR=str(data_dir),
         PIPELINE_AS_OF=AS_OF,
         PIPELINE_SETTLE_SECONDS="1",
         PIPELINE_SENSOR_INTERVAL_SECONDS="1",
+        PIPELINE_TIMEZONE="UTC",
+        PIPELINE_NIGHTLY_CRON=f"0 {far_hour} * * *",
     )
     return env
 
@@ -160,41 +188,106 @@ class GraphQL:
         return "\n".join(lines)
 
 
+def start_ui(data_dir: Path, port: int, log_path: Path) -> subprocess.Popen:
+    """``python -m pipeline ui`` on ``data_dir`` and ``port``, in a session of its own, its
+    output in ``log_path``."""
+    (data_dir / "landing").mkdir(parents=True)
+    with log_path.open("w", encoding="utf-8") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "pipeline", "ui", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=REPO_ROOT,
+            env=child_env(data_dir),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def stop_ui(proc: subprocess.Popen) -> None:
+    """Ctrl-C, then SIGKILL to whatever of its session is left after a minute."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    # The session's processes (webserver, daemon, code servers, run workers) are gone.
+    try:
+        os.killpg(proc.pid, 0)
+        leftovers = True
+    except ProcessLookupError:
+        leftovers = False
+    if leftovers:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def listener_is_ours(port: int, proc: subprocess.Popen) -> bool:
+    """Whether the process listening on 127.0.0.1:``port`` is ``proc`` or one it started: the
+    answer to a request there is our webserver's, not another program's that took the port."""
+    import psutil
+
+    try:
+        ours = {proc.pid, *(c.pid for c in psutil.Process(proc.pid).children(recursive=True))}
+    except psutil.NoSuchProcess:
+        return False
+    return any(
+        c.status == psutil.CONN_LISTEN and c.laddr.port == port and c.pid in ours
+        for c in psutil.net_connections(kind="tcp")
+    )
+
+
+def webserver_up(graphql: GraphQL, port: int, proc: subprocess.Popen, deadline: float) -> bool:
+    """Wait until our webserver answers on ``port`` (True) or ``proc`` exits (False)."""
+    while proc.poll() is None:
+        if graphql.up() and listener_is_ours(port, proc):
+            return True
+        if time.monotonic() > deadline:
+            pytest.fail(f"webserver up: not reached in time ({DEADLINE_SECONDS} s)")
+        time.sleep(1)
+    return False
+
+
 @pytest.fixture
 def ui(tmp_path: Path) -> Iterator[tuple[Path, GraphQL, subprocess.Popen]]:
-    """``python -m pipeline ui`` on a temporary data dir and a free port; stopped with SIGINT."""
-    data_dir = tmp_path / "data"
-    (data_dir / "landing").mkdir(parents=True)
-    port = free_port()
-    log = (tmp_path / "ui.log").open("w", encoding="utf-8")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "ui", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=REPO_ROOT,
-        env=child_env(data_dir),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    log.close()
+    """``python -m pipeline ui`` on a temporary data dir and a free port, its webserver up;
+    stopped with SIGINT.
+
+    Another program may take the port between the choice and the webserver's bind (it is not
+    ours to hold meanwhile): then the ui stops, saying the port is in use, and the next attempt
+    starts afresh (a new data directory) on another port.
+    """
+    started = time.monotonic()
+    deadline = started + DEADLINE_SECONDS
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        folder = tmp_path / f"ui{attempt}"
+        folder.mkdir()
+        data_dir, log = folder / "data", folder / "ui.log"
+        port = free_port()
+        proc = start_ui(data_dir, port, log)
+        graphql = GraphQL(port)
+        try:
+            up = webserver_up(graphql, port, proc, deadline)
+        except BaseException:
+            stop_ui(proc)
+            raise
+        if up:
+            break
+        stop_ui(proc)
+        said = log.read_text(encoding="utf-8")
+        # Our own check ("port N on 127.0.0.1 is in use") or uvicorn's failed bind.
+        if "is in use" not in said and "address already in use" not in said.lower():
+            pytest.fail(
+                f"the ui exited with {proc.returncode} before its webserver was up:\n" + said
+            )
+        print(f"port {port} was taken before the webserver bound it; trying another")
+    else:
+        pytest.fail(f"{PORT_ATTEMPTS} ports were each taken before the webserver bound them")
+    print(f"webserver up after {time.monotonic() - started:.0f} s (port {port})")
     try:
-        yield data_dir, GraphQL(port), proc
+        yield data_dir, graphql, proc
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        # The session's processes (webserver, daemon, code servers, run workers) are gone.
-        try:
-            os.killpg(proc.pid, 0)
-            leftovers = True
-        except ProcessLookupError:
-            leftovers = False
-        if leftovers:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log = tmp_path / "ui.log"
+        stop_ui(proc)
         print(f"webserver and daemon output: {log}\n{log.read_text(encoding='utf-8')[-5000:]}")
 
 
@@ -213,11 +306,7 @@ print(con.execute(q).fetchall(), flush=True)
 def test_daemon_sensor_runs_and_concurrent_runs(ui, tmp_path: Path) -> None:
     data_dir, graphql, proc = ui
     started = time.monotonic()
-    deadline = time.monotonic() + DEADLINE_SECONDS
     export = generate_export(tmp_path / "export")
-    wait_for("webserver up", graphql.up, deadline, proc)
-
-    print(f"webserver up after {time.monotonic() - started:.0f} s")
     # 1. An export dropped into landing/ reaches the serving file through the sensor.
     deadline = time.monotonic() + DEADLINE_SECONDS
     # Swapped in whole so the export is one batch (the settle logic has its own tests).
@@ -255,11 +344,18 @@ def test_daemon_sensor_runs_and_concurrent_runs(ui, tmp_path: Path) -> None:
         text=True,
     )
     before = reader.stdout.readline().strip()
+    # The export's customers, so the comparison below is one of two real snapshots (a reader
+    # that failed would print nothing, before and after).
+    assert before.startswith(f"[({first[0][0]}, "), before
 
     # 3. A new delivery (sensor) and a run launched through GraphQL at the same time: the
     # launchpad's, with another as_of.
+    # Written beside landing/ and moved in whole: a file created empty and written a moment
+    # later would be one empty delivery and then another, had the test been paused longer than
+    # the settle period in between (a run more for the sensor).
     drop = data_dir / "landing" / "crm" / "orders" / "late_orders.csv"
-    drop.write_text(delta_orders_csv(), encoding="utf-8")
+    (data_dir / "late_orders.csv").write_text(delta_orders_csv(), encoding="utf-8")
+    os.replace(data_dir / "late_orders.csv", drop)
     deadline = time.monotonic() + DEADLINE_SECONDS
 
     # Launched once the sensor's run has started: the queue admits one run at a time, so the
@@ -270,6 +366,11 @@ def test_daemon_sensor_runs_and_concurrent_runs(ui, tmp_path: Path) -> None:
         return len(runs) == 2 and runs[0]["status"] not in ("NOT_STARTED", "QUEUED", "STARTING")
 
     wait_for("the sensor's second run started", second_run_started, deadline, proc)
+    # The launched run is to go to the warm run worker (asserted below): launched once the
+    # worker has published its address, not on the guess that its warm-up ended during the
+    # sensor's first run.
+    address = data_dir / "dagster_home" / "warm_worker.json"
+    wait_for("warm worker ready", address.exists, deadline, proc)
     launched = launch_as_of(graphql)
     wait_for("two more runs", lambda: len(graphql.runs()) == 3, deadline, proc)
     wait_for(
@@ -303,8 +404,8 @@ def test_daemon_sensor_runs_and_concurrent_runs(ui, tmp_path: Path) -> None:
     tags = {t["key"]: t["value"] for t in run["tags"]}
     assert tags["pipeline/as_of"] == LAUNCHPAD_AS_OF
     assert tags["pipeline/trigger"] == "ui"
-    # It went through the warm run worker (ready long before: the sensor's runs came first):
-    # executed by the child the worker forked, whose pid the launcher tagged.
+    # It went through the warm run worker (ready before it was launched): executed by the
+    # child the worker forked, whose pid the launcher tagged.
     assert tags["pipeline/launcher"] == "warm"
     messages = graphql.messages(launched)
     assert f"Started process for run (pid: {tags['pipeline/run_pid']})." in messages
@@ -313,7 +414,7 @@ def test_daemon_sensor_runs_and_concurrent_runs(ui, tmp_path: Path) -> None:
 
     # Ctrl-C stops the webserver and the daemon cleanly.
     proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=60) == 0
+    assert proc.wait(timeout=DEADLINE_SECONDS) == 0  # it kills what is left after 30 s
 
 
 LAUNCHPAD_AS_OF = "2026-09-30"  # not the fixture's PIPELINE_AS_OF (2026-10-31)
@@ -331,7 +432,6 @@ def test_warm_worker_terminate_and_cold_fallback(ui, tmp_path: Path) -> None:
     deadline = time.monotonic() + DEADLINE_SECONDS
     export = generate_export(tmp_path / "export")
     address = data_dir / "dagster_home" / "warm_worker.json"
-    wait_for("webserver up", graphql.up, deadline, proc)
     wait_for("warm worker ready", address.exists, deadline, proc)
     worker = json.loads(address.read_text(encoding="utf-8"))
     worker_pid = worker["pid"]
