@@ -480,7 +480,7 @@ def test_warm_worker_terminate_and_cold_fallback(ui, tmp_path: Path) -> None:
     # new one, which warms up and publishes its address. Killed three more times (at most 3
     # restarts in 10 minutes), it is left dead, said; the launchpad's run still runs, cold,
     # saying why.
-    log = tmp_path / "ui.log"
+    log = data_dir.parent / "ui.log"  # the ui fixture's log, beside the data directory
     killed = {worker_pid: Path(worker["socket"]).parent}
     os.kill(worker_pid, signal.SIGKILL)
     for restart in (1, 2, 3):
