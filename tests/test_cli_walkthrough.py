@@ -170,3 +170,37 @@ def test_the_marts_row_counts_line_up_under_the_longest_name(tmp_path, capsys):
     # 23 characters of social_language_monthly, a space, the count right-aligned in 10.
     assert "  email_monthly                    1 row" in out
     assert "  social_language_monthly          0 rows" in out
+
+
+def test_a_watcher_names_files_outside_the_entity_folders_at_its_look_once_each_time_they_change(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    from pipeline.automation.sensors import LandingState
+    from pipeline.cli.watch import Stopper, Watcher
+
+    landing = tmp_path / "landing"
+    (landing / "crm" / "order").mkdir(parents=True)
+    (landing / "crm" / "order" / "x.csv").write_text("order_id\nA1\n", encoding="utf-8")
+    watcher = Watcher(None, 1.0, Stopper())
+    folders = "crm/contacts, crm/orders, crm/tickets, crm/surveys, email/events, social/mentions"
+    state = watcher.look(landing, LandingState())
+    state = watcher.look(landing, state)  # the same file: not said again
+    assert capsys.readouterr().out == (
+        f"not read: 1 file(s) in {landing} outside the entity folders ({folders}); move each "
+        "into its entity's folder to have it landed:\n  crm/order/x.csv\n"
+    )
+    (landing / "y.csv").write_text("order_id\nA2\n", encoding="utf-8")
+    state = watcher.look(landing, state)
+    assert capsys.readouterr().out == (
+        f"not read: 2 file(s) in {landing} outside the entity folders ({folders}); move each "
+        "into its entity's folder to have it landed:\n  crm/order/x.csv\n  y.csv\n"
+    )
+    # Taken away: nothing more to say; brought back: said again.
+    (landing / "crm" / "order" / "x.csv").unlink()
+    (landing / "y.csv").unlink()
+    state = watcher.look(landing, state)
+    assert capsys.readouterr().out == ""
+    (landing / "y.csv").write_text("order_id\nA2\n", encoding="utf-8")
+    watcher.look(landing, state)
+    assert capsys.readouterr().out.endswith("have it landed:\n  y.csv\n")
+    assert watcher.runs == 0

@@ -58,9 +58,10 @@ def files_outside_entity_folders(landing: Path) -> list[str]:
     return sorted(found)
 
 
-def stray_files_text(landing: Path) -> list[str]:
-    """Lines naming the files :func:`files_outside_entity_folders` finds, and what to do."""
-    stray = files_outside_entity_folders(landing)
+def stray_files_text(landing: Path, stray: list[str] | None = None) -> list[str]:
+    """Lines naming the files :func:`files_outside_entity_folders` finds (``stray``, when the
+    caller has them already), and what to do."""
+    stray = files_outside_entity_folders(landing) if stray is None else stray
     if not stray:
         return []
     folders = ", ".join(e.landing_path for e in ENTITIES.values())

@@ -298,6 +298,7 @@ class Watcher:
         self.lost_landing = False  # landing/ was missing or unreadable at the last look
         self.runs = 0
         self.retry: Retry | None = None  # the failed runs' files, until a run completes
+        self.stray: list[str] = []  # files outside the entity folders, as said last
 
     def say_once(self, text: str) -> None:
         """Print ``text`` unless it is what was said last."""
@@ -374,6 +375,7 @@ class Watcher:
                 f"cannot read in {landing}: {', '.join(next_state.unreadable)}; the other files "
                 "go on, these are tried again at each look"
             )
+        self.say_stray_files(landing)
         if self.stopper.stopping:
             return next_state
         if batch is None and (self.retry is None or time.monotonic() < self.retry.due):
@@ -439,6 +441,17 @@ class Watcher:
         # collections are rare; without this a watcher grew by about 8 MB a run at 10k.
         gc.collect()
         return next_state
+
+    def say_stray_files(self, landing: Path) -> None:
+        """Name the files in ``landing`` outside the entity folders, which no run reads, each
+        time they change (a file dropped into ``crm/order/`` is said at the next look, not
+        only in the summary of a run that other files start)."""
+        from pipeline.cli.summary import files_outside_entity_folders, stray_files_text
+
+        stray = files_outside_entity_folders(landing)
+        if stray and stray != self.stray:
+            print("\n".join(stray_files_text(landing, stray)).lstrip("\n"), flush=True)
+        self.stray = stray
 
     def run_heading(self, new: list[str], again: dict[str, str]) -> str:
         """The line before a run: its new files, or the attempt of the failed run's files it
