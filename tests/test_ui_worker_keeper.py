@@ -3,19 +3,27 @@
 reads its exit status from stdin, or is ended by a signal. The restarts' times come from a
 clock the test sets, so that the ten-minute window is checked without waiting for it.
 
-The real ``pipeline ui`` with its real worker killed is in tests/test_e2e_daemon.py.
+With the instance home, the keeper also tells the run launcher of each death (the dead
+worker's address removed, a note saying why runs are cold), read here through the launcher's
+own ``request_warm_run``. A real worker killed under the keeper is in tests/test_warm_launcher.py;
+the real ``pipeline ui`` with its real worker killed is in tests/test_e2e_daemon.py.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
-from pipeline.cli.ui import WorkerKeeper, how_it_ended
+from pipeline.automation.warm_launcher import request_warm_run
+from pipeline.automation.warm_worker import state_path
+from pipeline.cli.ui import WorkerKeeper, how_it_ended, stale_address_pid
 
 # A stand-in worker: it runs until told its exit status on stdin (or killed).
 STAND_IN = "import sys; sys.exit(int(sys.stdin.readline()))"
@@ -158,3 +166,84 @@ def test_how_a_child_ended_in_words() -> None:
     assert how_it_ended(0) == "exited with status 0"
     assert how_it_ended(1) == "exited with status 1"
     assert how_it_ended(-200) == "was ended by signal 200"  # not a signal Python names
+
+
+def test_the_run_launcher_is_told_of_each_death_before_the_new_worker_starts(
+    start: Callable[[], subprocess.Popen],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With the instance home, the keeper removes a dead worker's address (and its socket's
+    folder) as soon as it sees the death, and what a run launched then is told (the note the
+    launcher reads) says the worker is restarting; once given up, that it is not started again;
+    when `pipeline ui` stops, the note goes."""
+    monkeypatch.setattr("pipeline.cli.ui.clock_time", lambda: "05:41:02 UTC")
+    clock = Clock()
+    keeper = WorkerKeeper(start(), start, clock=clock, home=tmp_path)
+    folder = tmp_path / "pipeline-warm-abc"  # as the worker's private socket folder is named
+    folder.mkdir()
+    dead = keeper.proc
+
+    def published(proc: subprocess.Popen) -> None:
+        """The address file as the worker writes it when ready."""
+        address = {"pid": proc.pid, "socket": str(folder / "worker.sock"), "code": "x"}
+        state_path(tmp_path).write_text(json.dumps(address), encoding="utf-8")
+
+    published(dead)
+    keeper.check()  # running: nothing told
+    assert request_warm_run(tmp_path, "r1", "{}")[1].startswith(
+        f"the warm run worker (pid {dead.pid}) is not reachable: "  # a stand-in has no socket
+    )
+    ended_by(dead, signal.SIGKILL)
+    keeper.check()
+    assert not state_path(tmp_path).exists() and not folder.exists()
+    restarting = (
+        f"the warm run worker is restarting: the previous one (pid {dead.pid}) was ended by "
+        "SIGKILL at 05:41:02 UTC; the new one is not ready yet"
+    )
+    assert request_warm_run(tmp_path, "r1", "{}") == (None, restarting)
+
+    # Killed again before it published its address (in its warm-up): the note is renewed.
+    second = keeper.proc
+    exits(second, 1)
+    keeper.check()
+    assert request_warm_run(tmp_path, "r1", "{}") == (
+        None,
+        f"the warm run worker is restarting: the previous one (pid {second.pid}) exited with "
+        "status 1 at 05:41:02 UTC; the new one is not ready yet",
+    )
+    # The third worker publishes (the note would be removed by it: test_warm_launcher.py),
+    # then dies; the fourth dies too: three restarts in ten minutes, given up.
+    third = keeper.proc
+    published(third)
+    ended_by(third, signal.SIGTERM)
+    keeper.check()
+    assert not state_path(tmp_path).exists()
+    fourth = keeper.proc
+    ended_by(fourth, signal.SIGKILL)
+    keeper.check()
+    assert keeper.proc is None
+    assert request_warm_run(tmp_path, "r1", "{}") == (
+        None,
+        f"the warm run worker (pid {fourth.pid}) was ended by SIGKILL at 05:41:02 UTC and is "
+        "not started again (3 restarts in 10 min) until `pipeline ui` is restarted",
+    )
+    keeper.close()
+    assert request_warm_run(tmp_path, "r1", "{}") == (
+        None,
+        "the warm run worker is not running (`python -m pipeline ui` starts it)",
+    )
+
+
+def test_an_address_left_by_a_dead_process_is_stale(
+    started: list[subprocess.Popen], tmp_path: Path
+) -> None:
+    assert stale_address_pid(tmp_path) is None  # no address file
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a pid that existed and is gone (reaped)
+    state_path(tmp_path).write_text(json.dumps({"pid": gone.pid}), encoding="utf-8")
+    assert stale_address_pid(tmp_path) == gone.pid
+    state_path(tmp_path).write_text(json.dumps({"pid": os.getpid()}), encoding="utf-8")
+    assert stale_address_pid(tmp_path) is None  # a live process: not ours to judge
+    state_path(tmp_path).write_text("{half", encoding="utf-8")
+    assert stale_address_pid(tmp_path) is None

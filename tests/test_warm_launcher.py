@@ -31,7 +31,13 @@ from pipeline.automation.warm_launcher import (
     request_warm_run,
     warm_child_alive,
 )
-from pipeline.automation.warm_worker import Worker, code_fingerprint, fork_hazards, state_path
+from pipeline.automation.warm_worker import (
+    Worker,
+    code_fingerprint,
+    down_path,
+    fork_hazards,
+    state_path,
+)
 
 
 def _code_tree(root: Path) -> Path:
@@ -129,6 +135,11 @@ def test_worker_refuses_when_its_code_changed_and_asks_to_restart(tmp_path: Path
     assert why == f"the warm run worker refused the run: {changed}"
     assert worker.restart == changed and not thread.is_alive()
     assert not state_path(tmp_path).exists()  # its address is gone with it
+    # A run launched while it restarts is told why, not that no worker runs.
+    assert request_warm_run(tmp_path, "r2", "{}") == (
+        None,
+        f"the warm run worker (pid {os.getpid()}) is restarting to load the new code ({changed})",
+    )
 
 
 def _ask_once(worker: Worker, home: Path) -> tuple[int | None, str]:
@@ -141,6 +152,29 @@ def _ask_once(worker: Worker, home: Path) -> tuple[int | None, str]:
         worker.stopping = True
         thread.join(timeout=30)
         worker.close()
+
+
+def test_an_address_the_note_names_is_not_tried_and_publishing_removes_the_note(
+    tmp_path: Path,
+) -> None:
+    root = _code_tree(tmp_path / "repo")
+    worker = Worker(tmp_path, code=LoadedCode.now(root), root=root)
+    worker.publish()
+    # A note naming the address's pid: not tried, though the worker would answer (the note is
+    # written before a dead worker's address is removed: that moment is this one).
+    state = json.loads(state_path(tmp_path).read_text(encoding="utf-8"))
+    down_path(tmp_path).write_text(json.dumps({"pid": state["pid"], "why": "it died"}), "utf-8")
+    assert request_warm_run(tmp_path, "r1", "{}") == (None, "it died")
+    # A note naming another pid (the worker before this one) does not stop the launcher.
+    down_path(tmp_path).write_text(json.dumps({"pid": 4321, "why": "it died"}), "utf-8")
+    pid, why = _ask_once(worker, tmp_path)  # answered: refused only as served from a thread
+    assert pid is None and why.startswith("the warm run worker refused the run: unsafe to fork: ")
+    # A worker that publishes its address (a new one, or one listening on a new socket)
+    # removes the note: it no longer says anything true.
+    worker = Worker(tmp_path, code=LoadedCode.now(root), root=root)
+    worker.publish()
+    assert not down_path(tmp_path).exists()
+    worker.close()
 
 
 def test_worker_refuses_to_fork_with_another_thread(tmp_path: Path) -> None:
@@ -441,3 +475,58 @@ def test_a_run_after_the_restarts_runs_warm_and_the_worker_stops_cleanly(
     assert worker_story.as_of == [(AS_OF,)]  # the worker's PIPELINE_AS_OF, recorded by the run
     assert worker_story.exit_code == 0
     assert not worker_story.address_left
+
+
+@pytest.mark.e2e
+def test_a_killed_worker_is_not_tried_and_a_run_then_is_told_it_is_restarting(
+    tmp_path: Path,
+) -> None:
+    """A real worker under `pipeline ui`'s keeper, killed: its address is removed when the
+    keeper sees the death, and a run launched before the new worker is ready is not sent to the
+    dead one's socket; its reason says the worker is restarting. The new worker is held stopped
+    before it loads anything (SIGSTOP), so the launch falls in that window on any machine."""
+    import re
+
+    from pipeline.cli.ui import WORKER, WorkerKeeper, commands
+
+    home = ensure_instance_config(tmp_path / "dagster_home")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIPELINE_", "DAGSTER_"))}
+    env.update(DAGSTER_HOME=str(home), PIPELINE_DATA_DIR=str(tmp_path), PIPELINE_AS_OF=AS_OF)
+    argv = commands("127.0.0.1", 3000)[WORKER]  # the command `pipeline ui` starts it with
+    new: list[subprocess.Popen] = []
+
+    def start_held() -> subprocess.Popen:
+        # A shell that stops itself, then (were it continued) becomes the worker: stopped
+        # after its exec, as Popen waits for that.
+        held = ["/bin/sh", "-c", 'kill -STOP $$; exec "$@"', "sh", *argv]
+        proc = subprocess.Popen(
+            held, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        new.append(proc)
+        return proc
+
+    worker = WorkerProcess(REPO_ROOT, env)
+    try:
+        worker.wait_for("warm run worker ready after")
+        address = json.loads(state_path(home).read_text(encoding="utf-8"))
+        assert address["pid"] == worker.proc.pid
+        keeper = WorkerKeeper(worker.proc, start_held, home=home)
+        os.kill(worker.proc.pid, signal.SIGKILL)
+        worker.proc.wait(timeout=WORKER_DEADLINE)
+        keeper.check()
+        assert keeper.proc is new[0]
+        # Its address and its socket's folder went with it.
+        assert not state_path(home).exists()
+        assert not Path(address["socket"]).parent.exists()
+        pid, why = request_warm_run(home, "r1", "{}")
+        assert pid is None
+        assert re.fullmatch(
+            rf"the warm run worker is restarting: the previous one \(pid {worker.proc.pid}\) "
+            r"was ended by SIGKILL at \d\d:\d\d:\d\d UTC; the new one is not ready yet",
+            why,
+        ), why
+    finally:
+        for proc in (worker.proc, *new):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()

@@ -7,7 +7,10 @@ worker of the same instance home (:mod:`pipeline.automation.warm_worker`, starte
 -m pipeline ui``), which forks a child that executes it. When the worker is not running, not
 reachable or refuses (its code changed, unsafe to fork), the run is launched as Dagster's
 :class:`~dagster.DefaultRunLauncher` does, in a fresh process of the code server; the run gets
-an engine event saying why it was cold, and the daemon's or webserver's log a line.
+an engine event saying why it was cold, and the daemon's or webserver's log a line. A worker
+known not to serve (dead and being started again, still warming up, restarting for new code:
+the note of :func:`~pipeline.automation.warm_worker.write_down_note`) is not tried, and the
+note is that reason.
 
 Tags: ``pipeline/launcher`` is ``warm`` or ``cold``; a warm run also has ``pipeline/run_pid``,
 its child's pid, which termination signals (SIGINT: the run is marked canceled as Dagster
@@ -27,7 +30,7 @@ from pathlib import Path
 import dagster as dg
 from dagster._core.launcher import LaunchRunContext
 
-from pipeline.automation.warm_worker import REQUEST_TIMEOUT_SECONDS, state_path
+from pipeline.automation.warm_worker import REQUEST_TIMEOUT_SECONDS, read_down_note, state_path
 
 LAUNCHER_TAG = "pipeline/launcher"
 RUN_PID_TAG = "pipeline/run_pid"
@@ -38,12 +41,18 @@ log = logging.getLogger(__name__)
 def request_warm_run(home: Path, run_id: str, instance_ref: str) -> tuple[int | None, str]:
     """Ask the worker of ``home`` to execute ``run_id``: (the child's pid, "") or (None, why
     not). Never raises for a missing, dead or refusing worker."""
+    # Read before the address: a note names the pid of an address not yet removed after it.
+    note = read_down_note(home)
     try:
         address = json.loads(state_path(home).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        return None, "the warm run worker is not running (`python -m pipeline ui` starts it)"
+        return None, note.get("why") or (
+            "the warm run worker is not running (`python -m pipeline ui` starts it)"
+        )
     except ValueError as err:
         return None, f"the warm run worker's address file is unreadable: {err}"
+    if note.get("why") and note.get("pid") == address.get("pid"):
+        return None, note["why"]  # known dead or restarting: not tried
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
             conn.settimeout(REQUEST_TIMEOUT_SECONDS)

@@ -30,6 +30,11 @@ failed by the ``interrupted_runs`` sensor, as for any run whose process is gone)
 
 Its address is ``<DAGSTER_HOME>/warm_worker.json`` (pid, socket path, code fingerprint); the
 socket lives in a private temporary folder, as a socket path is limited to about 100 bytes.
+Beside it, ``warm_worker_down.json`` says why no worker is to be tried (:func:`write_down_note`):
+written by ``pipeline ui`` when it starts a worker or sees one die, and by the worker when it
+restarts for new code or cannot load it; a worker that publishes its address removes it. The
+launcher does not try an address whose pid the note names: a dead worker's address is never
+tried, and the run's log says the worker is restarting instead of "not reachable".
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ from pathlib import Path
 from pipeline.automation.loaded_code import REPO_ROOT, LoadedCode
 
 STATE_FILE = "warm_worker.json"
+DOWN_FILE = "warm_worker_down.json"
 REQUEST_TIMEOUT_SECONDS = 10.0
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 LOOK_SECONDS = 1.0  # how often the idle worker reaps finished children and checks for a stop
@@ -64,6 +70,62 @@ def code_fingerprint(root: Path = REPO_ROOT) -> str:
 def state_path(home: Path) -> Path:
     """Where the worker of the Dagster instance home ``home`` writes its address."""
     return Path(home) / STATE_FILE
+
+
+def down_path(home: Path) -> Path:
+    """Where the note saying why the worker of ``home`` is not to be tried is written."""
+    return Path(home) / DOWN_FILE
+
+
+def write_atomically(path: Path, doc: dict) -> None:
+    """Write ``doc`` as JSON to ``path`` by a rename: a reader sees the old file or the new one,
+    never half of one. The temporary name is unique, as ``pipeline ui`` and a worker both write
+    beside each other."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(json.dumps(doc))
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def write_down_note(home: Path, why: str, pid: int | None = None) -> None:
+    """Say why no warm run worker is to be tried (``why``, shown in a cold run's log after
+    "Launched cold: "), then remove the address of the worker ``pid`` if it is still there.
+
+    In that order, so that the launcher never tries a worker known dead: until the address is
+    removed, the note names its pid, and an address whose pid the note names is not tried.
+    """
+    write_atomically(down_path(home), {"pid": pid, "why": why})
+    if pid is None:
+        return
+    path = state_path(home)
+    with contextlib.suppress(FileNotFoundError, ValueError):
+        address = json.loads(path.read_text(encoding="utf-8"))
+        if address.get("pid") == pid:
+            path.unlink()
+            # The dead worker's private socket folder is left by its death: ours to remove.
+            folder = Path(address.get("socket", "")).parent
+            if folder.name.startswith("pipeline-warm-"):
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def read_down_note(home: Path) -> dict:
+    """The note of :func:`write_down_note` ({} when there is none or it is unreadable)."""
+    try:
+        note = json.loads(down_path(home).read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return {}
+    return note if isinstance(note, dict) else {}
+
+
+def remove_down_note(home: Path) -> None:
+    """Remove the note (a worker published its address; ``pipeline ui`` stops)."""
+    with contextlib.suppress(FileNotFoundError):
+        down_path(home).unlink()
 
 
 def fork_hazards() -> list[str]:
@@ -166,11 +228,11 @@ class Worker:
         self.listener.listen(8)
 
     def publish(self) -> None:
-        """Write the address file the launcher reads (atomically: never half a file)."""
+        """Write the address file the launcher reads (atomically: never half a file), then
+        remove the note that said why there was none (its pid may be ours: a restart)."""
         doc = {"pid": os.getpid(), "socket": str(self.socket_path), "code": self.code.digest()}
-        tmp = state_path(self.home).with_suffix(".tmp")
-        tmp.write_text(json.dumps(doc), encoding="utf-8")
-        os.replace(tmp, state_path(self.home))
+        write_atomically(state_path(self.home), doc)
+        remove_down_note(self.home)
 
     def keep_address(self) -> None:
         """Listen on a new socket if ours was removed (a cleaner of ``/tmp`` removes old
@@ -189,7 +251,16 @@ class Worker:
             self.publish()
 
     def close(self) -> None:
-        """Remove the address file (if still ours) and the socket."""
+        """Remove the address file (if still ours) and the socket; when restarting for new
+        code, say so first (the note), so that runs launched meanwhile say why they are cold."""
+        if self.restart:
+            with contextlib.suppress(OSError):  # the instance home is gone (its data directory)
+                write_down_note(
+                    self.home,
+                    f"the warm run worker (pid {os.getpid()}) is restarting to load the new "
+                    f"code ({self.restart})",
+                    os.getpid(),
+                )
         path = state_path(self.home)
         with contextlib.suppress(FileNotFoundError, ValueError):
             if json.loads(path.read_text(encoding="utf-8")).get("pid") == os.getpid():
@@ -322,6 +393,14 @@ def main() -> int:
             "until the code or the installed packages change and it loads",
             flush=True,
         )
+        with contextlib.suppress(OSError):
+            write_down_note(
+                home,
+                f"the warm run worker (pid {os.getpid()}) cannot load the code (its error is in "
+                "the output of `pipeline ui`); it tries again when the code or the installed "
+                "packages change",
+                os.getpid(),
+            )
         if changed := wait_for_change(code, search_path):
             restart(changed)
         return 0

@@ -10,12 +10,19 @@ Ctrl-C stops them.
 
 A warm run worker that exits (killed, crashed) is said with its exit status or signal and
 started again (:class:`WorkerKeeper`), at most three times in ten minutes: a worker that keeps
-dying is left dead, said, and runs are launched cold until ``pipeline ui`` is restarted.
+dying is left dead, said, and runs are launched cold until ``pipeline ui`` is restarted. Each
+time, before a worker is started and as soon as one is seen dead, the run launcher is told
+(:func:`~pipeline.automation.warm_worker.write_down_note`): a run launched before the new
+worker is ready goes cold at once, its log saying that the worker is starting or restarting,
+instead of trying the dead worker's address.
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import ipaddress
+import json
 import os
 import shutil
 import signal
@@ -26,6 +33,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from pipeline.automation.warm_worker import remove_down_note, state_path, write_down_note
 from pipeline.config import ConfigError, Settings, check_environment
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -136,10 +144,31 @@ def how_it_ended(returncode: int) -> str:
     return f"exited with status {returncode}"
 
 
+def clock_time() -> str:
+    """Now as the notes for the run launcher say it: "05:41:02 UTC"."""
+    return dt.datetime.now(dt.UTC).strftime("%H:%M:%S UTC")
+
+
+def stale_address_pid(home: Path) -> int | None:
+    """The pid in ``home``'s warm worker address file if no such process runs (an earlier
+    ``pipeline ui`` killed with its worker), else None."""
+    import psutil
+
+    try:
+        pid = json.loads(state_path(home).read_text(encoding="utf-8")).get("pid")
+    except (FileNotFoundError, ValueError, AttributeError):
+        return None
+    return pid if isinstance(pid, int) and not psutil.pid_exists(pid) else None
+
+
 class WorkerKeeper:
     """Keeps the warm run worker running: when it exits, says how and starts a new one, at most
     ``limit`` times in ``window`` seconds (``clock``'s); after that it is left dead, said once,
-    and runs are launched cold. Looked at by :meth:`check`, from ``main``'s loop."""
+    and runs are launched cold. Looked at by :meth:`check`, from ``main``'s loop.
+
+    With the instance home ``home``, the run launcher is told of each death before anything
+    else (a note naming the dead pid: its address is not tried), and why runs are cold until
+    the new worker publishes its address."""
 
     def __init__(
         self,
@@ -148,29 +177,46 @@ class WorkerKeeper:
         limit: int = WORKER_RESTARTS,
         window: float = WORKER_RESTART_WINDOW_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        home: Path | None = None,
     ) -> None:
         self.proc: subprocess.Popen | None = proc  # None once given up
         self.start = start
         self.limit, self.window, self.clock = limit, window, clock
+        self.home = home
         self.restarts: list[float] = []  # when each restart in the window was made
 
     def check(self) -> None:
         """If the worker exited: say so and start a new one, or say that none is started."""
         if self.proc is None or (code := self.proc.poll()) is None:
             return
-        ended = f"the {WORKER} (pid {self.proc.pid}) {how_it_ended(code)}"
+        dead = self.proc.pid
+        how = how_it_ended(code)
+        ended = f"the {WORKER} (pid {dead}) {how}"
         now = self.clock()
         self.restarts = [t for t in self.restarts if now - t < self.window]
         window = f"{self.window / 60:g} min"
         cold = "runs are launched cold until `pipeline ui` is restarted"
+        at = f"{ended} at {clock_time()}"
         if len(self.restarts) >= self.limit:
             self.proc = None
+            self.tell(
+                f"{at} and is not started again ({self.limit} restarts in {window}) until "
+                "`pipeline ui` is restarted",
+                dead,
+            )
             self.say(f"{ended}; not started again: {self.limit} restarts in {window}; {cold}")
             return
+        # Told before the new worker starts: it removes the note when it publishes its address.
+        self.tell(
+            f"the {WORKER} is restarting: the previous one (pid {dead}) {how} at "
+            f"{clock_time()}; the new one is not ready yet",
+            dead,
+        )
         try:
             self.proc = self.start()
         except OSError as err:  # no memory for a process, the interpreter gone
             self.proc = None
+            self.tell(f"{at} and cannot be started again: {err}", dead)
             self.say(f"{ended}; cannot start it again: {err}; {cold}")
             return
         self.restarts.append(now)
@@ -178,6 +224,22 @@ class WorkerKeeper:
             f"{ended}; started again (pid {self.proc.pid}), restart {len(self.restarts)} of at "
             f"most {self.limit} in {window}; runs are launched cold until it is ready"
         )
+
+    def tell(self, why: str, dead: int | None) -> None:
+        """Tell the run launcher why runs go cold (the note), and that ``dead``'s address is
+        not to be tried; never fails the loop (an instance home deleted: said)."""
+        if self.home is None:
+            return
+        try:
+            write_down_note(self.home, why, dead)
+        except OSError as err:
+            self.say(f"cannot tell the run launcher that {why}: {err}")
+
+    def close(self) -> None:
+        """Remove the note, as no worker of ours is coming (``pipeline ui`` stops)."""
+        if self.home is not None:
+            with contextlib.suppress(OSError):
+                remove_down_note(self.home)
 
     def say(self, text: str) -> None:
         """Print ``text`` where the webserver and the daemon log (stderr)."""
@@ -228,10 +290,19 @@ def main(host: str = "127.0.0.1", port: int = 3000) -> int:
     # us made SIGINT ignored (background jobs).
     signal.signal(signal.SIGINT, _raise_keyboard_interrupt)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    home = Path(env["DAGSTER_HOME"])
+    # Runs launched during the worker's warm-up go cold saying so, not trying an address an
+    # earlier session's killed worker left behind.
+    write_down_note(
+        home,
+        f"the {WORKER} is starting (since {clock_time()}) and not ready yet",
+        stale_address_pid(home),
+    )
     procs = start(host, port, env)
     worker = WorkerKeeper(
         procs.pop(WORKER),
         lambda: subprocess.Popen(commands(host, port)[WORKER], cwd=REPO_ROOT, env=env),
+        home=home,
     )
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     print(
@@ -253,3 +324,4 @@ def main(host: str = "127.0.0.1", port: int = 3000) -> int:
         return 0
     finally:
         stop({WORKER: worker.proc, **procs} if worker.proc is not None else procs)
+        worker.close()
