@@ -20,6 +20,7 @@ import itertools
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -476,10 +477,10 @@ def test_warm_worker_terminate_and_cold_fallback(ui, tmp_path: Path) -> None:
     assert 'Execution of run for "refresh" canceled.' in graphql.messages(run["runId"])
     assert psutil.pid_exists(worker_pid)  # the worker outlives its child
 
-    # 2. The worker killed (its address file stays behind): `pipeline ui` says so and starts a
-    # new one, which warms up and publishes its address. Killed three more times (at most 3
-    # restarts in 10 minutes), it is left dead, said; the launchpad's run still runs, cold,
-    # saying why.
+    # 2. The worker killed: `pipeline ui` says so, removes the dead worker's address (a run is
+    # not sent there) and starts a new one, which warms up and publishes its address. Killed
+    # three more times (at most 3 restarts in 10 minutes), it is left dead, said; the
+    # launchpad's run still runs, cold, saying why.
     log = data_dir.parent / "ui.log"  # the ui fixture's log, beside the data directory
     killed = {worker_pid: Path(worker["socket"]).parent}
     os.kill(worker_pid, signal.SIGKILL)
@@ -513,13 +514,14 @@ def test_warm_worker_terminate_and_cold_fallback(ui, tmp_path: Path) -> None:
         deadline,
         proc,
     )
+    last = list(killed)[-1]
     assert given_up == (
-        f"the warm run worker (pid {list(killed)[-1]}) was ended by SIGKILL; not started again: "
+        f"the warm run worker (pid {last}) was ended by SIGKILL; not started again: "
         "3 restarts in 10 min; runs are launched cold until `pipeline ui` is restarted"
     )
-    for folder in killed.values():
-        if folder is not None:
-            shutil.rmtree(folder, ignore_errors=True)
+    # No dead worker's address is left, nor the socket folder of one that published it.
+    assert not address.exists()
+    assert [f for f in killed.values() if f is not None and f.exists()] == []
     launched = launch_as_of(graphql)
     wait_for(
         "the cold run finished",
@@ -532,13 +534,13 @@ def test_warm_worker_terminate_and_cold_fallback(ui, tmp_path: Path) -> None:
     tags = {t["key"]: t["value"] for t in run["tags"]}
     assert tags["pipeline/launcher"] == "cold" and "pipeline/run_pid" not in tags
     messages = graphql.messages(launched)
-    # The address left is the last that a worker published: the first restarted one's, or a
-    # later one's that warmed up before it was killed.
-    cold = [
-        f"[WarmRunLauncher] Launched cold: the warm run worker (pid {pid}) is not reachable"
-        for pid in killed
-    ]
-    assert any(m.startswith(tuple(cold[1:])) for m in messages), messages
+    # Not "not reachable": the launcher knows the worker is dead and why none is started.
+    cold = re.compile(
+        rf"\[WarmRunLauncher\] Launched cold: the warm run worker \(pid {last}\) was ended by "
+        r"SIGKILL at \d\d:\d\d:\d\d UTC and is not started again \(3 restarts in 10 min\) "
+        r"until `pipeline ui` is restarted\.$"
+    )
+    assert [m for m in messages if cold.match(m)], messages
     # The run did its work: the date the launchpad asked for is the warehouse's.
     (as_of,) = warehouse_rows(data_dir, "select as_of from meta.pipeline_settings")[0]
     assert as_of.isoformat() == LAUNCHPAD_AS_OF
