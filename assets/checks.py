@@ -10,11 +10,13 @@
 No step of their own: each check is evaluated at the end of the step that builds its asset
 (``check_specs`` of that multi-asset, :func:`evaluate_checks`). Every check is blocking: an ERROR
 fails that step once all its results are in, so what depends on its assets does not run and
-BI keeps the last good file; WARN only shows. A step's suite checks run through one GX data
+BI keeps the last good file; WARN only shows. The step's error then names each failed check
+and what it found (the file, the rows, the reason: :func:`fail_if_blocked`), where Dagster's
+own would name only the checks. A step's suite checks run through one GX data
 source (``pipeline.validation.stages.validate_assets``). GX is imported when a check runs.
 """
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -190,6 +192,39 @@ def evaluate_checks(
     write_index(settings)
 
 
+def blocked_text(failed: Sequence[dg.AssetCheckResult]) -> str:
+    """What a step failed by blocking checks says: a first line naming the checks (what a
+    notice and the run list show), then each check's finding, which names the file, the rows
+    and the reason (the check's description)."""
+    names = ", ".join(f"{r.check_name} on {r.asset_key.to_user_string()}" for r in failed)
+    lines = [f"{len(failed)} blocking check(s) failed: {names}; what depends on them is not built"]
+    lines += [
+        f"- {r.check_name} on {r.asset_key.to_user_string()}: {r.description or 'failed'}"
+        for r in failed
+    ]
+    return "\n".join(lines)
+
+
+def fail_if_blocked(events: Iterable, checks: Sequence[CheckEntry]) -> Iterator:
+    """A step's events, passed through; once all are out (its connection closed, its work
+    kept), the step fails with :func:`blocked_text` if one of its blocking ``checks`` failed
+    with ERROR. Dagster would fail it too, but its error names only the checks, and the run's
+    page shows that error first."""
+    blocking = {spec.key for spec, _ in checks if spec.blocking}
+    failed = []
+    for event in events:
+        if (
+            isinstance(event, dg.AssetCheckResult)
+            and not event.passed
+            and event.severity == dg.AssetCheckSeverity.ERROR
+            and dg.AssetCheckKey(event.asset_key, event.check_name) in blocking
+        ):
+            failed.append(event)
+        yield event
+    if failed:
+        raise dg.Failure(description=blocked_text(failed), allow_retries=False)
+
+
 def grouped_check(name: str, checks: list[CheckEntry]) -> dg.AssetChecksDefinition:
     """One step evaluating ``checks`` (one spec per asset), on one connection; each check keeps
     its own result, severity and blocking. The pipeline's own checks are evaluated in their
@@ -204,6 +239,9 @@ def grouped_check(name: str, checks: list[CheckEntry]) -> dg.AssetChecksDefiniti
         description=f"{len(checks)} asset check(s), evaluated in one step.",
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
+        yield from fail_if_blocked(_evaluate(context, warehouse), checks)
+
+    def _evaluate(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
         settings = warehouse.settings()
         with warehouse.connect() as con:
             yield from evaluate_checks(context, con, settings, checks)

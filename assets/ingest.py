@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import dagster as dg
 import duckdb
 
-from assets.checks import CheckEntry, checks_of, evaluate_checks
+from assets.checks import CheckEntry, checks_of, evaluate_checks, fail_if_blocked
 from pipeline.automation.notify import REFUSED_FILES_KEY
 from pipeline.cli.quarantine_report import (
     ReasonGroup,
@@ -144,6 +144,9 @@ def build_ingest_asset(checks: Sequence[CheckEntry] = ()) -> dg.AssetsDefinition
         pool="warehouse",
     )
     def raw_ingest(context: dg.AssetExecutionContext, warehouse: Warehouse):
+        yield from fail_if_blocked(land(context, warehouse), checks)
+
+    def land(context: dg.AssetExecutionContext, warehouse: Warehouse):
         selected = {key.to_user_string() for key in context.selected_asset_keys}
         settings = warehouse.settings()
         failed: dict[str, Exception] = {}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.checks import CheckEntry, checks_of, evaluate_checks
+from assets.checks import CheckEntry, checks_of, evaluate_checks, fail_if_blocked
 from pipeline.cli.progress import SUMMARY
 from pipeline.engine import (
     LAYERS,
@@ -113,6 +113,9 @@ def layer_asset(
         pool="warehouse",
     )
     def _build(context: dg.AssetExecutionContext, warehouse: Warehouse):
+        yield from fail_if_blocked(build(context, warehouse), checks)
+
+    def build(context: dg.AssetExecutionContext, warehouse: Warehouse):
         selected = {key.to_user_string() for key in context.selected_asset_keys}
         if spark_engine.engine() == "spark":
             yield from _build_on_spark(context, warehouse, models, all_models or models, selected)

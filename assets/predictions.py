@@ -19,7 +19,7 @@ import dagster as dg
 import polars as pl
 
 from assets.charts import image_markdown, picture_stamp, stamped_picture
-from assets.checks import CheckEntry, checks_of, evaluate_checks
+from assets.checks import CheckEntry, checks_of, evaluate_checks, fail_if_blocked
 from pipeline.engine import skip
 from pipeline.predict.build import build_predictions
 from pipeline.predict.charts import draw_holdout, draw_p_alive
@@ -183,6 +183,9 @@ def build_predictions_asset(checks: Sequence[CheckEntry] = ()) -> dg.AssetsDefin
     )
     def predictions(context: dg.AssetExecutionContext, warehouse: Warehouse):
         """Fit BG/NBD and Gamma-Gamma, write both marts, draw the two pictures; then checks."""
+        yield from fail_if_blocked(build(context, warehouse), checks)
+
+    def build(context: dg.AssetExecutionContext, warehouse: Warehouse):
         selected = context.selected_asset_keys
         for result in _predict(context, warehouse):
             if result.asset_key in selected:

@@ -133,6 +133,15 @@ def test_a_corrupted_export_blocks_downstream_and_keeps_the_last_good_serving_fi
     assert "expect_column_values_to_be_between on ordered_at" in landed.description
     assert "2099-01-01 10:00:00 (row 2)" in landed.description
     assert Path(landed.metadata["data_docs"].path).is_file()
+    # The step's error, which the run's page shows first, names the check and then what it
+    # found (file, row, reason), not only the check as Dagster's own error does.
+    (failure,) = bad.get_step_failure_events()
+    assert failure.step_key == "raw_ingest"
+    assert failure.step_failure_data.user_failure_data.description.splitlines() == [
+        "1 blocking check(s) failed: landed_expectations on raw_orders; what depends on them "
+        "is not built",
+        f"- landed_expectations on raw_orders: {landed.description}",
+    ]
 
     done = materialized(bad)
     # Ingestion itself ran (it refused the file), and so did the other raw tables.

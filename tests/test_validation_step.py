@@ -18,7 +18,7 @@ import duckdb
 import pytest
 from test_validation_stages import built_warehouse
 
-from assets.checks import CHECK_NAMES
+from assets.checks import CHECK_NAMES, fail_if_blocked
 from pipeline import pii
 from pipeline.config import Settings
 from pipeline.definitions import build_definitions
@@ -152,3 +152,39 @@ def test_every_check_is_evaluated_in_the_step_that_builds_its_asset():
     # The landed checks, one per raw table, block.
     landed = [s for s in steps["raw_ingest"].check_specs if s.name == CHECK_NAMES["landed"]]
     assert len(landed) == 6 and all(s.blocking for s in landed)
+
+
+def test_a_step_fails_naming_each_failed_blocking_check_and_its_finding() -> None:
+    def spec(asset: str, name: str, blocking: bool = True) -> tuple:
+        return dg.AssetCheckSpec(name, asset=asset, blocking=blocking), None
+
+    checks = [spec("stg_orders", "staging_expectations"), spec("stg_orders", "advisory", False)]
+
+    def result(name: str, passed: bool, severity=dg.AssetCheckSeverity.ERROR, text=None):
+        return dg.AssetCheckResult(
+            asset_key=dg.AssetKey("stg_orders"),
+            check_name=name,
+            passed=passed,
+            severity=severity,
+            description=text,
+        )
+
+    # Passed, failed with WARN (shows only), failed but not blocking: the step goes on.
+    fine = [
+        result("staging_expectations", True),
+        result("staging_expectations", False, dg.AssetCheckSeverity.WARN),
+        result("advisory", False),
+    ]
+    assert list(fail_if_blocked(iter(fine), checks)) == fine
+    # A blocking check failed with ERROR: every event still comes out first (the step's work is
+    # kept), then the step fails naming the check and what it found.
+    failed = result("staging_expectations", False, text="order_id not unique: o1 (rows 2, 5)")
+    events = fail_if_blocked(iter(["materialised", failed]), checks)
+    assert [next(events), next(events)] == ["materialised", failed]
+    with pytest.raises(dg.Failure) as raised:
+        next(events)
+    assert raised.value.description == (
+        "1 blocking check(s) failed: staging_expectations on stg_orders; what depends on them "
+        "is not built\n"
+        "- staging_expectations on stg_orders: order_id not unique: o1 (rows 2, 5)"
+    )
