@@ -7,6 +7,7 @@ import datetime as dt
 import email
 import email.policy
 import json
+import os
 import queue
 import socketserver
 import threading
@@ -189,6 +190,33 @@ def test_failed_run_is_reported_by_the_failure_sensor(data_dir: Path, servers) -
     assert rcpts == ["ops@example.com"]
     assert message["Subject"].startswith("[retention pipeline] Run failed for as_of ")
     assert "PIPELINE_AS_OF='31/10/2026' is not a date" in message.get_content()
+
+
+def test_without_a_channel_the_failure_sensor_says_which_run_it_did_not_report(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    instance = dg.DagsterInstance.ephemeral()
+    result = dg.materialize(
+        [pipeline_settings],
+        resources={"warehouse": _warehouse(data_dir, as_of="31/10/2026")},
+        instance=instance,
+        raise_on_error=False,
+    )
+    failure = instance.all_logs(result.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)[0]
+    context = dg.build_run_status_sensor_context(
+        sensor_name="notify_run_failure",
+        dagster_event=failure.dagster_event,
+        dagster_instance=instance,
+        dagster_run=instance.get_run_by_id(result.run_id),
+    ).for_run_failure()
+    for name in list(os.environ):
+        if name.startswith("PIPELINE_NOTIFY_"):
+            monkeypatch.delenv(name)
+    sensor = next(s for s in NOTIFY_SENSORS if s.name == "notify_run_failure")
+    assert sensor(context).skip_message == (
+        f"run {result.run_id}: no notice sent, as no notification channel is configured "
+        "(PIPELINE_NOTIFY_WEBHOOK or PIPELINE_NOTIFY_SMTP_HOST, docs/operations.md)"
+    )
 
 
 def test_refused_file_is_reported_with_its_as_of(

@@ -124,7 +124,19 @@ def test_growing_file_is_not_picked_up(
         fh.write("A2\n")
     second = evaluate(data_dir, instance, first.cursor)
     assert second.run_requests == []
-    assert "waiting for 1 file(s) to settle: crm/orders/big.csv" in second.skip_reason.skip_message
+    assert second.skip_reason.skip_message == (
+        "waiting for 1 file(s) to settle (unchanged for 3600 s, or a .done/.ready marker "
+        "beside it): crm/orders/big.csv"
+    )
+    # Seven growing files: five named, and the two left out counted (not a list cut silently).
+    for n in range(2, 8):
+        drop(data_dir, f"{ORDERS}/big{n}.csv", "order_id\nA1\n")
+    third = evaluate(data_dir, instance, second.cursor)
+    assert third.skip_reason.skip_message.endswith(
+        ": crm/orders/big.csv, crm/orders/big2.csv, crm/orders/big3.csv, crm/orders/big4.csv, "
+        "crm/orders/big5.csv and 2 more"
+    )
+    assert third.skip_reason.skip_message.startswith("waiting for 7 file(s) to settle")
 
 
 def test_marker_file_short_circuits_the_settle_period(

@@ -217,6 +217,13 @@ def run_selection(batch: Batch, asset_graph, instance: dg.DagsterInstance) -> li
     return sorted(selection.resolve(asset_graph), key=lambda k: k.to_user_string())
 
 
+def some_of(names: list[str], shown: int = 5) -> str:
+    """The first ``shown`` of ``names`` and how many more: a tick's message is one line in the
+    UI, and a list cut short without saying so reads as the whole list."""
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
 def build_landing_sensor(minimum_interval_seconds: int | None = None) -> dg.SensorDefinition:
     """The sensor that starts a run for each batch of new complete files in landing/."""
 
@@ -238,13 +245,15 @@ def build_landing_sensor(minimum_interval_seconds: int | None = None) -> dg.Sens
             return dg.SensorResult(
                 skip_reason=f"no landing folder at {landing_dir}", cursor=state.to_cursor()
             )
-        batch, next_state, waiting = scan(landing_dir, state, time.time(), settle_seconds())
+        settle = settle_seconds()
+        batch, next_state, waiting = scan(landing_dir, state, time.time(), settle)
         cannot = ""
         if next_state.unreadable:
-            cannot = f"cannot read {', '.join(next_state.unreadable[:5])} (tried at each tick)"
+            cannot = f"cannot read {some_of(next_state.unreadable)} (tried at each tick)"
         if batch is None:
             reason = (
-                f"waiting for {len(waiting)} file(s) to settle: {', '.join(waiting[:5])}"
+                f"waiting for {len(waiting)} file(s) to settle (unchanged for {settle:g} s, "
+                f"or a .done/.ready marker beside it): {some_of(waiting)}"
                 if waiting
                 else "no new files"
             )
