@@ -28,7 +28,7 @@ from pipeline.predict.fit_cache import cached_bg_nbd
 from pipeline.predict.holdout import holdout_table
 from pipeline.predict.model import FITTED, Prediction
 from pipeline.predict.settings import DISCOUNT_ENV, monthly_discount
-from pipeline.warehouse import Warehouse
+from pipeline.warehouse import Warehouse, scalar
 
 HOLDOUT_WEEKS = 13
 P_ALIVE_FILE = "p_alive_heatmap.png"
@@ -108,6 +108,9 @@ def _predict(context: dg.AssetExecutionContext, warehouse: Warehouse):
         )
         if why:
             skip.note_skipped(con, context.run.run_id, "predictions", why)
+            # The tables as they stand: the UI's row count is the latest materialisation's,
+            # and would vanish from the catalog after every skipped run (as the SQL models').
+            counts = {n: scalar(con, f"select count(*) from marts.{n}") for n in PREDICTION_MARTS}
         else:
             prediction, days, as_of = build_predictions(con, discount, fitted_at)
             seconds = time.perf_counter() - started
@@ -118,7 +121,9 @@ def _predict(context: dg.AssetExecutionContext, warehouse: Warehouse):
     if why:
         context.log.info(f"predictions: {why}")
         for name in PREDICTION_MARTS:
-            yield dg.MaterializeResult(asset_key=name, metadata={"skipped": why})
+            yield dg.MaterializeResult(
+                asset_key=name, metadata={"dagster/row_count": counts[name], "skipped": why}
+            )
         return
     customers = prediction.customers
     shared = _model_metadata(prediction)

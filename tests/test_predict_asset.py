@@ -172,3 +172,10 @@ def test_too_few_repeat_customers_publishes_nulls_and_the_reason(data_dir, monke
         (1, round(20 / 7, 12), None, None, None, None),
     ]
     assert statuses == [(reason, 0)]
+    # Run again on the same purchases: skipped, and the row counts the UI shows stay (the
+    # three customers, the seven parameters), not gone with the skip.
+    again = run_asset(data_dir, "2024-06-30", monkeypatch)
+    for mart, count in (("customer_predictions", 3), ("prediction_model", 7)):
+        meta = metadata(again, mart)
+        assert meta["dagster/row_count"] == count
+        assert meta["skipped"].startswith("same code, inputs unchanged since its last build")

@@ -223,6 +223,10 @@ def test_unchanged_marts_are_not_fitted_published_or_drawn_again(delivered) -> N
     assert all("skipped" in m for m in _meta(second, "predictions"))  # both marts
     assert "skipped" in _meta(second, "serving_marts")[0]
     assert "skipped" in _meta(second, "retention_charts")[0]
+    # A skipped build still gives the row counts the UI's catalog shows: those of the first.
+    for node in ("predictions", "serving_marts"):
+        counts = [m["dagster/row_count"].value for m in _meta(first, node)]
+        assert [m["dagster/row_count"].value for m in _meta(second, node)] == counts
     assert serving.read_bytes() == published  # not written again
     assert (data_dir / "docs" / "cohort_heatmap.png").stat().st_mtime_ns == heatmap
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
