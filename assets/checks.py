@@ -60,9 +60,15 @@ class SuiteCheck:
 CheckEntry = tuple[dg.AssetCheckSpec, CheckRun | SuiteCheck]
 
 
+# Where no suite ran (nothing delivered, the table unchanged since it was validated): an empty
+# table with its header only read in the UI as a table that failed to load.
+NONE_RUN = "no expectation ran in this step (see summary)"
+
+
 def _outcome_metadata(outcomes: list[SuiteOutcome], failed_only: bool = False) -> dict:
+    table = markdown_table(outcomes, failed_only=failed_only) if outcomes else NONE_RUN
     metadata: dict = {
-        "expectations": dg.MetadataValue.md(markdown_table(outcomes, failed_only=failed_only)),
+        "expectations": dg.MetadataValue.md(table),
         "rows_validated": sum(o.rows for o in outcomes),
         "failed_critical": sum(len(o.errors) for o in outcomes),
         "failed_warning": sum(len(o.warnings) for o in outcomes),

@@ -117,6 +117,10 @@ def test_a_corrupted_export_blocks_downstream_and_keeps_the_last_good_serving_fi
     ]
     assert len(suite_checks) == 6 + 1 + 10 + 2 and all(e.passed for e in suite_checks)
     assert {e.metadata["unchanged_since_run"].value for e in suite_checks} == {good.run_id}
+    # Said in words, not as an empty table (its header only) in the check's metadata.
+    assert {e.metadata["expectations"].value for e in suite_checks} == {
+        "no expectation ran in this step (see summary)"
+    }
 
     write_export(settings, "orders", "orders_2.csv", CORRUPT_ORDERS)
     bad = run("00000000-0000-0000-0000-000000000002")
