@@ -278,7 +278,9 @@ def test_interrupted_runs_sensor_fails_dead_runs_and_frees_their_slot(tmp_path: 
         assert sorted(s.run_id for s in info.claimed_slots) == sorted([dead, alive])
         sensor = build_interrupted_runs_sensor()
         result = sensor(dg.build_sensor_context(instance=instance))
-        assert result.skip_message == "marked 1 interrupted run(s) failed"
+        assert result.skip_message == (
+            f"marked 1 interrupted run(s) failed (their process was gone): {dead}"
+        )
         assert instance.get_run_by_id(dead).status == dg.DagsterRunStatus.FAILURE
         assert instance.get_run_by_id(alive).status == dg.DagsterRunStatus.STARTED
         # Only the live run still holds a warehouse slot.

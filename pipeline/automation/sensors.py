@@ -299,7 +299,11 @@ def build_interrupted_runs_sensor() -> dg.SensorDefinition:
         recovered = recover_interrupted_runs(context.instance)
         if recovered:
             context.log.warning(f"marked interrupted runs failed: {', '.join(recovered)}")
-            return dg.SkipReason(f"marked {len(recovered)} interrupted run(s) failed")
+            # Named: the tick list is where an operator looks for which runs were failed.
+            return dg.SkipReason(
+                f"marked {len(recovered)} interrupted run(s) failed (their process was gone): "
+                f"{some_of(recovered)}"
+            )
         return dg.SkipReason("no interrupted runs")
 
     return interrupted_runs
