@@ -110,9 +110,9 @@ def prepare_run(as_of: str | None = None) -> tuple[Settings, NotifySettings] | i
     from pipeline.automation.notify import NotifySettings
 
     try:
-        if as_of:
-            # Named as the user wrote it: the option, not the variable it stands in for.
-            setting("PIPELINE_AS_OF", as_of)
+        # Parsed once, here, to be named as the user wrote it (the option, not the variable it
+        # stands in for); ``Settings.resolve`` takes the date as it is.
+        as_of_date = setting("PIPELINE_AS_OF", as_of) if as_of else None
     except ConfigError:
         print(
             f"configuration error: --as-of {as_of!r} is not a date; write it as YYYY-MM-DD",
@@ -126,7 +126,7 @@ def prepare_run(as_of: str | None = None) -> tuple[Settings, NotifySettings] | i
         except OSError:  # a folder above it this user may not search: the check below says so
             data_dir_existed = True
         check_environment()
-        settings = Settings.resolve(as_of=as_of)
+        settings = Settings.resolve(as_of=as_of_date)
         notify_settings = NotifySettings.from_env()
     except ConfigError as err:
         print(f"configuration error: {err}", file=sys.stderr)
