@@ -16,6 +16,7 @@ from pipeline.validation.log import read_log
 from pipeline.validation.outcome import SuiteOutcome
 from pipeline.validation.stages import after_as_of_text, rows_after_as_of
 from pipeline.warehouse import open_warehouse, rows, table_exists
+from pipeline.words import counted
 
 
 def _landed_outcomes(settings: Settings, run_id: str) -> dict[str, list[SuiteOutcome]]:
@@ -175,17 +176,17 @@ def print_headlines(con, settings: Settings) -> None:
         )
         for month, start, end, rate in latest:
             label = f"{month:%B %Y}"
-            lines.append(f"{label}: {end:,} active customers at the month's end")
+            lines.append(f"{label}: {counted(end, 'active customer')} at the month's end")
             if rate is not None:
                 lines.append(
-                    f"retention {rate:.1%} = of the {start:,} customers active when {label} "
-                    "began, the share still active at its end"
+                    f"retention {rate:.1%} = of the {counted(start, 'customer')} active when "
+                    f"{label} began, the share still active at its end"
                 )
     if table_exists(con, "marts", "loyalty_summary"):
         for customers, repeat_rate, ror in rows(
             con, "select customers, repeat_rate, ror from marts.loyalty_summary"
         ):
-            lines.append(f"{customers:,} customers with at least one qualifying purchase")
+            lines.append(f"{counted(customers, 'customer')} with at least one qualifying purchase")
             if repeat_rate is not None:
                 lines.append(f"repeat rate {repeat_rate:.1%} = share of them with 2 or more")
             if ror is not None:

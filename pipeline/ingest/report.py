@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from pipeline.words import counted
+
 # The raw assets' metadata entry holding this run's files, one report each by path: what the
 # run summary says of each file. The ingest ledger cannot: it keeps one row per content hash,
 # so the same bytes refused under one path and landed (or refused again) under another in one
@@ -56,10 +58,11 @@ class FileReport:
 def counts_text(read: int, landed: int, quarantined: int, combined: bool) -> str:
     """What happened to a delivery's rows; a line-item export says its lines became orders."""
     if not combined:
-        return f"{read:,} rows read, {landed:,} landed, {quarantined:,} quarantined"
+        return f"{counted(read, 'row')} read, {landed:,} landed, {quarantined:,} quarantined"
+    orders = counted(landed, "order")
     if quarantined:
         return (
-            f"{read:,} lines read, {quarantined:,} quarantined, the other "
-            f"{read - quarantined:,} combined into {landed:,} orders, {landed:,} landed"
+            f"{counted(read, 'line')} read, {quarantined:,} quarantined, the other "
+            f"{read - quarantined:,} combined into {orders}, {landed:,} landed"
         )
-    return f"{read:,} lines read, combined into {landed:,} orders, {landed:,} landed"
+    return f"{counted(read, 'line')} read, combined into {orders}, {landed:,} landed"
