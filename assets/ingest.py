@@ -28,6 +28,7 @@ from pipeline.cli.quarantine_report import (
 from pipeline.config import Settings
 from pipeline.entities import ENTITIES, Entity
 from pipeline.ingest import core as ingest_core
+from pipeline.ingest.report import RUN_FILES_KEY
 from pipeline.validation.landed import landed_validator
 from pipeline.warehouse import Warehouse, scalar
 
@@ -106,6 +107,9 @@ def ingest_metadata(
         "rows_landed": sum(r.rows_landed for r in reports),
         "rows_quarantined": sum(r.rows_quarantined for r in reports),
         "raw_row_count": raw_rows,
+        # This run's files by path, for the run summary (pipeline/cli/summary.py); not the
+        # deliveries of earlier runs met again, which every run skips.
+        RUN_FILES_KEY: dg.MetadataValue.json([r.as_json() for r in reports if not r.earlier_run]),
         # Read from the event log by the notification sensors (pipeline/automation/notify.py).
         REFUSED_FILES_KEY: dg.MetadataValue.json(
             [{"file": r.source_file, "reason": r.reason} for r in reports if r.status == "refused"]

@@ -29,6 +29,7 @@ from pipeline.spark import session as spark_engine
 from pipeline.spark.run import build_models_on_spark, engine_metadata
 from pipeline.spark.translate import translate_models
 from pipeline.warehouse import Warehouse, rows
+from pipeline.words import counted
 
 REPO_ROOT = SQL_DIR.parent
 
@@ -135,7 +136,7 @@ def layer_asset(
                 # The run log's line for this model is the materialisation's own metadata
                 # (the UI shows it with the event; `pipeline run` prints it): not a log event
                 # of its own, one of Dagster's stored events fewer per model (performance.md).
-                line = {SUMMARY: f"{model.qualified_name}: {result.rows:,} rows ({how})"}
+                line = {SUMMARY: f"{model.qualified_name}: {counted(result.rows, 'row')} ({how})"}
                 if result.mode is BuildMode.SKIPPED:
                     yield dg.MaterializeResult(
                         asset_key=model.name,
@@ -172,7 +173,7 @@ def _build_on_spark(context, warehouse: Warehouse, models, all_models, selected)
     chosen = [m for m in models if m.name in selected]
     with warehouse.connect() as con:
         for model, count in build_models_on_spark(con, chosen, all_models, lake):
-            context.log.info(f"{model.qualified_name}: {count:,} rows (spark, rebuilt)")
+            context.log.info(f"{model.qualified_name}: {counted(count, 'row')} (spark, rebuilt)")
             yield dg.MaterializeResult(
                 asset_key=model.name,
                 metadata={

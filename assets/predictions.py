@@ -29,6 +29,7 @@ from pipeline.predict.holdout import holdout_table
 from pipeline.predict.model import FITTED, Prediction
 from pipeline.predict.settings import DISCOUNT_ENV, monthly_discount
 from pipeline.warehouse import Warehouse, scalar
+from pipeline.words import counted
 
 HOLDOUT_WEEKS = 13
 P_ALIVE_FILE = "p_alive_heatmap.png"
@@ -132,7 +133,7 @@ def _predict(context: dg.AssetExecutionContext, warehouse: Warehouse):
     elif prediction.gg_status != FITTED:
         context.log.warning(f"no Gamma-Gamma values: {prediction.gg_status}")
     context.log.info(
-        f"customer_predictions: {customers.height:,} customers, as_of {as_of}, "
+        f"customer_predictions: {counted(customers.height, 'customer')}, as_of {as_of}, "
         f"fitted in {seconds:.2f}s ({prediction.bg_status})"
     )
     pictures: dict[str, object] = {}

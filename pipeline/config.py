@@ -344,18 +344,21 @@ class Settings:
     def resolve(
         cls,
         data_dir: str | None = None,
-        as_of: str | None = None,
+        as_of: str | dt.date | None = None,
         timezone: str | None = None,
         churn_days: int | str | None = None,
         sla_hours: float | str | None = None,
     ) -> Settings:
-        """Resolve each value from the argument, else ``PIPELINE_*``, else its default."""
+        """Resolve each value from the argument, else ``PIPELINE_*``, else its default; an
+        ``as_of`` given as a date was parsed by the caller (``--as-of``), and is not again."""
 
         def given(value: object) -> str | None:
             return None if value in (None, "") else str(value)
 
         directory = setting("PIPELINE_DATA_DIR", given(data_dir))
-        if given(as_of):
+        if isinstance(as_of, dt.date):
+            as_of_date, source = as_of, "given"
+        elif given(as_of):
             as_of_date, source = setting("PIPELINE_AS_OF", given(as_of)), "given"
         elif os.environ.get("PIPELINE_AS_OF", "").strip():
             as_of_date, source = setting("PIPELINE_AS_OF"), "PIPELINE_AS_OF"

@@ -4,11 +4,15 @@ the demo generates anything. Each answer names what is wrong and what to do."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from pathlib import Path
 
 import pytest
 
+from pipeline import config
 from pipeline.__main__ import main
+from pipeline.cli.run import prepare_run
 from pipeline.cli.summary import files_outside_entity_folders, print_summary
 from pipeline.config import Settings, unknown_settings
 from pipeline.warehouse import open_warehouse, run
@@ -54,6 +58,26 @@ def test_a_bad_as_of_option_is_named_as_the_option(tmp_path, monkeypatch, capsys
     assert capsys.readouterr().err.splitlines() == [
         "configuration error: --as-of '31/10/2026' is not a date; write it as YYYY-MM-DD"
     ]
+
+
+def test_the_as_of_option_is_parsed_once(tmp_path, monkeypatch):
+    (tmp_path / "landing").mkdir()
+    monkeypatch.setenv("PIPELINE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("PIPELINE_AS_OF", "2026-10-31")  # the option wins over the variable
+    # The real date check, counting the texts it is given as PIPELINE_AS_OF's.
+    checked = []
+    as_of_setting = config._BY_NAME["PIPELINE_AS_OF"]
+
+    def counting(name, text):
+        checked.append(text)
+        return as_of_setting.check(name, text)
+
+    monkeypatch.setitem(
+        config._BY_NAME, "PIPELINE_AS_OF", dataclasses.replace(as_of_setting, check=counting)
+    )
+    settings, _notify = prepare_run("2026-09-30")
+    assert (settings.as_of, settings.as_of_source) == (dt.date(2026, 9, 30), "given")
+    assert checked == ["2026-09-30"]  # once to name the option in an error, not again
 
 
 def test_a_data_dir_that_does_not_exist_is_said_and_not_left_behind(tmp_path, monkeypatch, capsys):

@@ -452,7 +452,7 @@ def test_the_next_run_marks_the_interrupted_run_failed_and_builds_the_landed_fil
     # either way the ledger has it once.
     assert troubles.interrupted_landed[0] == "orders_late_1.csv"
     assert troubles.interrupted_landed[1:] in ([], ["orders_late_2.csv"])
-    late_2 = "crm/orders/orders_late_2.csv: landed via canonical_orders: 1 rows read, 1 landed"
+    late_2 = "crm/orders/orders_late_2.csv: landed via canonical_orders: 1 row read, 1 landed"
     assert (late_2 in recovery.stdout) == (len(troubles.interrupted_landed) == 1), recovery.stdout
     ledger = warehouse_rows(
         troubles.data_dir, "select source_file, status from meta.ingest_ledger order by 1"

@@ -66,7 +66,7 @@ def test_each_build_says_its_mode_and_why_it_rebuilt(tmp_path):
         deliver(con, 2, ["c", "a"])
         second = build(con, m["stg_items"])
         assert (second.mode, second.rows) == (BuildMode.INCREMENTAL, 3)
-        assert second.description == "appended 1 rows (deliveries after #1)"
+        assert second.description == "appended 1 row (deliveries after #1)"
         third = build(con, m["stg_items"])
         assert (third.mode, third.description) == (
             BuildMode.UNCHANGED,

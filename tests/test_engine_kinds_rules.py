@@ -64,7 +64,7 @@ def test_an_append_model_says_why_it_rebuilds(tmp_path):
         assert how(build(con, stg)) == (
             BuildMode.INCREMENTAL,
             3,
-            "appended 1 rows (deliveries after #1)",
+            "appended 1 row (deliveries after #1)",
             "",
         )
         assert rows(con, items) == [("a", "a1"), ("b", "b1"), ("c", "c2")]
@@ -138,7 +138,7 @@ def test_delete_insert_over_a_source_without_deliveries_and_the_as_of_rule(tmp_p
         assert how(build(con, m["int_totals"])) == (
             BuildMode.INCREMENTAL,
             2,
-            "rewrote 1 changed keys (1 rows out, 1 in)",
+            "rewrote 1 changed key (1 row out, 1 in)",
             "",
         )
         assert rows(con, totals) == [("a", 11), ("b", 2)]
@@ -180,7 +180,7 @@ def test_a_parent_read_whole_needs_no_delta_nor_a_recorded_as_of(tmp_path):
         assert how(build(con, m["int_m"])) == (
             BuildMode.INCREMENTAL,
             2,
-            "rewrote 1 changed keys (1 rows out, 1 in)",
+            "rewrote 1 changed key (1 row out, 1 in)",
             "",
         )
         assert rows(con, "select * from intermediate.int_m order by k") == [
@@ -273,7 +273,7 @@ def test_delete_insert_over_a_landed_table_rebuilds_when_deliveries_cannot_be_co
         assert how(build(con, stg)) == (
             BuildMode.INCREMENTAL,
             2,
-            "rewrote 1 changed keys (1 rows out, 1 in)",
+            "rewrote 1 changed key (1 row out, 1 in)",
             "",
         )
         assert rows(con, totals) == [("a", 11), ("b", 2)]

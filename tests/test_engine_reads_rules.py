@@ -180,12 +180,12 @@ def test_changed_keys_with_a_null_among_them_are_rewritten_like_the_others(tmp_p
         # match by '=' would find nothing to delete and leave both (NULL, 1) and (NULL, 5).
         run(con, "update raw.raw_contacts set v = 5 where k is null")
         result = build(con, model)
-        assert result.description == "rewrote 1 changed keys (1 rows out, 1 in)"
+        assert result.description == "rewrote 1 changed key (1 row out, 1 in)"
         assert _equals_a_rebuild(con, model) and scalar(con, "select count(*) from int_k") == 3
         # Only 'a' changes (2 -> 4): the NULL key's row is left as it is.
         run(con, "update raw.raw_contacts set v = 4 where k = 'a'")
         result = build(con, model)
-        assert result.description == "rewrote 1 changed keys (1 rows out, 1 in)"
+        assert result.description == "rewrote 1 changed key (1 row out, 1 in)"
         assert sorted(rows(con, "select k, v from int_k"), key=str) == sorted(
             [(None, 5), ("a", 4), ("b", 3)], key=str
         )

@@ -87,10 +87,10 @@ def test_email_models_follow_new_owners_campaigns_and_as_of(tmp_path):
     ], delivery_seq=2)  # fmt: skip
     hows = build_hows(con)
     assert hows == {
-        "int_email_owners": "rewrote 1 changed keys (1 rows out, 1 in)",  # b@x.com
+        "int_email_owners": "rewrote 1 changed key (1 row out, 1 in)",  # b@x.com
         # e8, e9 new; e7 crossed as_of; e4, e5 relinked to c2
         "int_email_events": "rewrote 5 changed keys (2 rows out, 5 in)",
-        "int_email_campaigns": "rewrote 1 changed keys (1 rows out, 1 in)",  # K2 flipped
+        "int_email_campaigns": "rewrote 1 changed key (1 row out, 1 in)",  # K2 flipped
         # (K1, b) relinked, (K2, b) new, (K2, a): its campaign flipped and e7 arrived
         "int_email_recipients": "rewrote 3 changed keys (2 rows out, 3 in)",
     }
@@ -153,7 +153,7 @@ def test_delete_insert_rebuilds_when_it_cannot_tell_what_changed(tmp_path):
         materialize(con, models["stg_items"])
         assert materialize(con, models["int_totals"]) == (
             2,
-            "rewrote 1 changed keys (1 rows out, 1 in)",
+            "rewrote 1 changed key (1 row out, 1 in)",
         )
         assert rows(con, totals) == [("a", 11), ("b", 2)]
         # The parent built twice since: the first delta is gone, so a rebuild.

@@ -73,7 +73,7 @@ def test_source_rows_and_old_rows_rewrite_the_changed_keys_only(tmp_path, yml):
         materialize(con, models["stg_items"])
         assert materialize(con, models["int_totals"]) == (
             3,
-            "rewrote 2 changed keys (1 rows out, 2 in)",  # a out and in, c in
+            "rewrote 2 changed keys (1 row out, 2 in)",  # a out and in, c in
         )
         # a: w = 2 + 20 = 22, x = w + 1 per item = 24, 2 items; b: 4, 5, 1; c: 10, 11, 1.
         assert rows(con, totals) == [("a", 22, 24, 2), ("b", 4, 5, 1), ("c", 10, 11, 1)]

@@ -64,7 +64,7 @@ def test_a_resent_old_export_does_not_revert_a_later_update(data_dir, capsys):
     # The CLI's run summary says so too (every land() here has run_id 'test').
     print_summary(s, "test")
     assert (
-        "crm/orders/c.csv.gz: 1 rows read, 0 landed, 1 quarantined (1 row(s) repeat a version "
+        "crm/orders/c.csv.gz: 1 row read, 0 landed, 1 quarantined (1 row(s) repeat a version "
         "already superseded (not landed))" in capsys.readouterr().out
     )
 

@@ -62,7 +62,7 @@ def test_files_landed_before_are_counted_in_one_log_line(data_dir):
 
     first = messages()
     assert (
-        "crm/orders/a.csv: landed via canonical_orders: 1 rows read, 1 landed, 0 quarantined"
+        "crm/orders/a.csv: landed via canonical_orders: 1 row read, 1 landed, 0 quarantined"
         in first
     )
     again = messages()  # the same two files: each skipped, one line for both

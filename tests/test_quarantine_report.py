@@ -23,6 +23,7 @@ from pipeline.cli.quarantine_report import (
 from pipeline.config import PipelineConfig
 from pipeline.ingest.report import counts_text
 from pipeline.warehouse import Warehouse, open_warehouse, rows
+from pipeline.words import counted
 
 ORDERS_HEADER = (
     "order_id,contact_id,email,ordered_at,status,currency,gross_amount,"
@@ -46,6 +47,25 @@ def test_counts_of_a_line_item_export_say_lines_became_orders() -> None:
         "84 lines read, combined into 41 orders, 41 landed"
     )
     assert counts_text(5, 1, 4, combined=False) == "5 rows read, 1 landed, 4 quarantined"
+
+
+def test_one_of_a_thing_is_said_in_the_singular() -> None:
+    assert counts_text(1, 1, 0, combined=False) == "1 row read, 1 landed, 0 quarantined"
+    assert counts_text(1, 1, 0, combined=True) == "1 line read, combined into 1 order, 1 landed"
+    assert counts_text(2, 1, 1, combined=True) == (
+        "2 lines read, 1 quarantined, the other 1 combined into 1 order, 1 landed"
+    )
+    assert counts_text(1_250, 0, 1_250, combined=False) == (
+        "1,250 rows read, 0 landed, 1,250 quarantined"
+    )
+    assert [counted(n, "row") for n in (0, 1, 2, 1_000)] == [
+        "0 rows",
+        "1 row",
+        "2 rows",
+        "1,000 rows",
+    ]
+    assert counted(1, "changed key") == "1 changed key"
+    assert counted(3, "delivery", "deliveries") == "3 deliveries"
 
 
 def test_shopify_lines_reasons_and_csv(data_dir: Path) -> None:

@@ -139,6 +139,33 @@ def test_growing_file_is_not_picked_up(
     assert third.skip_reason.skip_message.startswith("waiting for 7 file(s) to settle")
 
 
+def test_a_tick_with_nothing_new_names_the_files_outside_the_entity_folders(
+    data_dir: Path, instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PIPELINE_SETTLE_SECONDS", "3600")
+    drop(data_dir, f"{ORDERS}/big.csv", "order_id\nA1\n")  # waits to settle
+    # Nothing reads these: a mistyped entity folder and the landing folder itself.
+    drop(data_dir, "crm/order/o.csv", "order_id\nA2\n")
+    drop(data_dir, "contacts.csv", "contact_id\nC1\n")
+    result = evaluate(data_dir, instance, None)
+    assert result.run_requests == []
+    landing = data_dir / "landing"
+    # The run summary's and the watcher's words (pipeline/cli/summary.py), on one line.
+    assert result.skip_reason.skip_message == (
+        "waiting for 1 file(s) to settle: crm/orders/big.csv; "
+        f"not read: 2 file(s) in {landing} outside the entity folders (crm/contacts, "
+        "crm/orders, crm/tickets, crm/surveys, email/events, social/mentions); move each into "
+        "its entity's folder to have it landed: contacts.csv, crm/order/o.csv"
+    )
+    # Moved where they belong, they are no longer named (and the orders file waits to settle).
+    (landing / "crm/order/o.csv").rename(landing / ORDERS / "o.csv")
+    (landing / "contacts.csv").unlink()
+    again = evaluate(data_dir, instance, result.cursor)
+    assert again.skip_reason.skip_message == (
+        "waiting for 2 file(s) to settle: crm/orders/big.csv, crm/orders/o.csv"
+    )
+
+
 def test_marker_file_short_circuits_the_settle_period(
     data_dir: Path, instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -110,7 +110,7 @@ def test_an_incremental_model_appends_new_keys_as_a_rebuild_would(tmp_path):
         assert materialize(con, model) == (2, "rebuilt")  # nothing built before
         # Delivery 2 repeats a and b (their first copies stay) and brings c twice.
         deliver(con, 2, [("b", "late b"), ("c", "first c"), ("c", "second c")])
-        assert materialize(con, model) == (3, "appended 1 rows (deliveries after #1)")
+        assert materialize(con, model) == (3, "appended 1 row (deliveries after #1)")
         appended = rows(con, table)
         assert appended == [("a", "FIRST A", 1), ("b", "FIRST B", 1), ("c", "FIRST C", 2)]
         # A full refresh gives the same table.

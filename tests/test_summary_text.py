@@ -1,10 +1,16 @@
-"""The run summary: the serving file first, then the other outputs, and what each figure means."""
+"""The run summary: what happened to each file of the run, the serving file first, then the other
+outputs, and what each figure means."""
 
 import datetime as dt
 
-from pipeline.cli.summary import print_summary
-from pipeline.config import Settings
-from pipeline.warehouse import open_warehouse, run
+import dagster as dg
+from ingest_support import drop, make_settings
+
+from assets.ingest import INGEST_ASSETS
+from pipeline.cli.run import files_needing_attention
+from pipeline.cli.summary import print_summary, run_reports
+from pipeline.config import PipelineConfig, Settings
+from pipeline.warehouse import Warehouse, open_warehouse, run
 
 
 def test_summary_puts_serving_first_and_explains_the_figures(tmp_path, capsys):
@@ -36,3 +42,65 @@ def test_summary_puts_serving_first_and_explains_the_figures(tmp_path, capsys):
     assert "repeat rate 37.5% = share of them with 2 or more" in out  # 3 / 8
     assert "return on relationship 57.1% = of the customers helped" in out  # 4 / 7
     assert f"as of {dt.date(2026, 10, 31)}" in out
+
+
+ORDERS = (
+    "order_id,contact_id,email,ordered_at,status,currency,gross_amount,discount_amount,"
+    "refund_amount,updated_at\no1,c1,,2024-01-01,pending,EUR,5,,,\no2,c1,,2024-01-02,pending,EUR,6,,,\n"
+)
+
+
+def test_the_same_bytes_under_several_paths_in_one_run_are_each_said_as_they_went(data_dir, capsys):
+    s = make_settings(data_dir)
+    # One export of orders dropped into the contacts folder too, and copied once more; a broken
+    # file delivered twice under two names.
+    drop(s, "contacts", "o.csv", ORDERS)
+    drop(s, "orders", "o.csv", ORDERS)
+    drop(s, "orders", "p.csv", ORDERS)
+    drop(s, "orders", "x.csv", "nonsense\n1\n")
+    drop(s, "orders", "y.csv", "nonsense\n1\n")
+    warehouse = Warehouse(config=PipelineConfig(data_dir=str(data_dir), as_of="2024-12-31"))
+    instance = dg.DagsterInstance.ephemeral()
+
+    def ingest() -> tuple[str, list]:
+        result = dg.materialize(
+            INGEST_ASSETS,
+            selection=["raw_contacts", "raw_orders"],
+            resources={"warehouse": warehouse},
+            instance=instance,
+        )
+        return result.run_id, run_reports(instance, result.run_id)
+
+    run_id, reports = ingest()
+    capsys.readouterr()
+    print_summary(s, run_id, reports)
+    files = capsys.readouterr().out.split("files landed in this run:\n")[1].split("\n\n")[0]
+    moved = s.quarantine_dir / "crm"
+    contacts_refusal = (
+        "unknown header: no mapping for contacts matches it; the closest is "
+        "'canonical_contacts', which lacks 'created_at'. Header: order_id, contact_id, email, "
+        "ordered_at, status, currency, gross_amount, discount_amount, refund_amount, "
+        "updated_at. Rename the columns, or add a mapping (see docs/vendors.md); it is a header "
+        "of orders ('canonical_orders'): deliver the file into crm/orders/"
+    )
+    orders_refusal = (
+        "unknown header: no mapping for orders matches it; the closest is 'canonical_orders', "
+        "which lacks 'order_id', 'ordered_at', 'status', 'gross_amount'. Header: nonsense. "
+        "Rename the columns, or add a mapping (see docs/vendors.md)"
+    )
+    # The ledger, one row per hash, kept only o.csv's landing and y.csv's refusal, and said
+    # "retry of …, refused earlier" of both: nothing was retried, all happened in this run.
+    assert files.splitlines() == [
+        f"  crm/contacts/o.csv: REFUSED — {contacts_refusal} (moved to {moved}/contacts/)",
+        "  crm/orders/o.csv: 2 rows read, 2 landed, 0 quarantined",
+        "  crm/orders/p.csv: skipped — same bytes as crm/orders/o.csv (landed)",
+        f"  crm/orders/x.csv: REFUSED — {orders_refusal} (moved to {moved}/orders/)",
+        f"  crm/orders/y.csv: REFUSED — {orders_refusal} (moved to {moved}/orders/)",
+    ]
+    # Three refused files, not the one the ledger keeps of them: the run's exit status is 3.
+    assert files_needing_attention(s, run_id, reports) == 3
+    # The next run meets o.csv and p.csv again, delivered before: nothing to say of them.
+    run_id, reports = ingest()
+    assert reports == []
+    print_summary(s, run_id, reports)
+    assert "files landed in this run" not in capsys.readouterr().out

@@ -20,6 +20,7 @@ import dagster as dg
 
 from pipeline.automation.instance import recover_interrupted_runs
 from pipeline.automation.schedules import AS_OF_TAG, REFRESH_JOB, TRIGGER_TAG
+from pipeline.cli.summary import stray_files_text
 from pipeline.config import PipelineConfig, setting
 from pipeline.entities import ENTITIES
 from pipeline.ingest.ledger import file_sha256, text_sha256
@@ -203,6 +204,15 @@ def scan(
     return (Batch(batch) if batch else None), next_state, waiting
 
 
+def stray_files_said(landing_dir: Path) -> str:
+    """The run summary's lines on files in ``landing_dir`` outside the entity folders, which
+    nothing reads (``pipeline.cli.summary.stray_files_text``), on one line for a tick's skip
+    message; "" when there are none. Said at every tick while they are there: a skip message
+    is the only word an operator of the UI gets about a file dropped into ``crm/order/``."""
+    lines = [line.strip() for line in stray_files_text(landing_dir)]
+    return f"{lines[0]} {', '.join(lines[1:])}" if lines else ""
+
+
 def run_selection(batch: Batch, asset_graph, instance: dg.DagsterInstance) -> list[dg.AssetKey]:
     """The batch's raw assets, plus raw assets never materialised, and everything downstream."""
     raw_keys = {dg.AssetKey(ENTITIES[e].raw_table) for e in ENTITIES}
@@ -250,6 +260,7 @@ def build_landing_sensor(minimum_interval_seconds: int | None = None) -> dg.Sens
         cannot = ""
         if next_state.unreadable:
             cannot = f"cannot read {some_of(next_state.unreadable)} (tried at each tick)"
+        stray = stray_files_said(landing_dir)
         if batch is None:
             reason = (
                 f"waiting for {len(waiting)} file(s) to settle (unchanged for {settle:g} s, "
@@ -257,10 +268,12 @@ def build_landing_sensor(minimum_interval_seconds: int | None = None) -> dg.Sens
                 if waiting
                 else "no new files"
             )
-            reason = f"{reason}; {cannot}" if cannot else reason
+            reason = "; ".join(part for part in (reason, cannot, stray) if part)
             return dg.SensorResult(skip_reason=reason, cursor=next_state.to_cursor())
         if cannot:
             context.log.warning(f"{cannot}; the other files are requested")
+        if stray:
+            context.log.warning(stray)
         if context.repository_def is None:
             raise dg.DagsterInvariantViolationError("landing_files needs the code location")
         keys = run_selection(batch, context.repository_def.asset_graph, context.instance)

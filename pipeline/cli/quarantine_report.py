@@ -33,7 +33,7 @@ import duckdb
 from pipeline.config import ConfigError, Settings, check_settings
 from pipeline.entities import ENTITIES
 from pipeline.ingest.mappings import MappingError, load_mappings
-from pipeline.ingest.report import counts_text
+from pipeline.ingest.report import FileReport, counts_text
 from pipeline.warehouse import rows, table_exists
 
 EXAMPLES = 3
@@ -227,23 +227,60 @@ def write_run_csvs(
     return [p for p in written if p is not None]
 
 
-def summary_lines(
-    con: duckdb.DuckDBPyConnection,
-    settings: Settings,
-    run_id: str,
-    notes: dict[str, list[str]] | None = None,
-) -> list[str]:
-    """The run summary's per-file lines: counts, refusals, ``notes`` per landed file, and the
-    quarantine reasons with where the rows were written."""
+def run_files(
+    con: duckdb.DuckDBPyConnection, run_id: str, reports: Sequence[FileReport] | None = None
+) -> list[tuple]:
+    """The files of ``run_id``, one per path: (source_file, entity, mapping, status, rows_read,
+    rows_landed, rows_quarantined, reason, file_sha256, encoding, encoding_decided).
+
+    ``reports`` are the run's own, by path (its raw assets' ``run_files`` metadata); each takes
+    its hash from the ledger row of its path. The ledger alone is keyed by hash and keeps the
+    last path's outcome only: the same bytes refused as crm/contacts/a.csv and landed as
+    crm/orders/a.csv in one run left no word of the refusal. Ledger rows of the run whose path
+    no report has (an entity whose ingest raised records no metadata) follow; without
+    ``reports`` (a run outside Dagster), the ledger's rows are all there is.
+    """
     if not table_exists(con, "meta", "ingest_ledger"):
         return []
-    files = rows(
+    ledger_rows = rows(
         con,
         "select source_file, entity, mapping, status, rows_read, rows_landed, rows_quarantined, "
         "reason, file_sha256, encoding, encoding_decided from meta.ingest_ledger "
         "where run_id = ? order by delivery_seq",
         [run_id],
     )
+    if reports is None:
+        return ledger_rows
+    sha_of = {row[0]: row[8] for row in ledger_rows}
+    said = [
+        (r.source_file, r.entity, r.mapping, r.status, r.rows_read, r.rows_landed,
+         r.rows_quarantined, r.reason, sha_of.get(r.source_file), r.encoding,
+         r.encoding_decided)
+        for r in reports
+    ]  # fmt: skip
+    paths = {r.source_file for r in reports}
+    return said + [row for row in ledger_rows if row[0] not in paths]
+
+
+def needs_attention(files: Sequence[tuple]) -> int:
+    """How many of :func:`run_files`' files were refused or had rows quarantined."""
+    return sum(
+        status == "refused" or (quarantined or 0) > 0
+        for _, _, _, status, _, _, quarantined, *_ in files
+    )
+
+
+def summary_lines(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    run_id: str,
+    notes: dict[str, list[str]] | None = None,
+    reports: Sequence[FileReport] | None = None,
+) -> list[str]:
+    """The run summary's per-file lines (:func:`run_files`, ``reports`` the run's own):
+    counts, refusals, skips, ``notes`` per landed file, and the quarantine reasons with where
+    the rows were written."""
+    files = run_files(con, run_id, reports)
     groups: dict[str, list[ReasonGroup]] = {}
     for g in reason_groups(con, run_id=run_id):
         groups.setdefault(g.source_file, []).append(g)
@@ -255,6 +292,9 @@ def summary_lines(
         if status == "refused":
             moved = settings.quarantine_dir / ENTITIES[entity].landing_path
             out.append(f"  {src}: REFUSED — {reason}{text} (moved to {moved}/)")
+            continue
+        if status == "skipped":  # the same bytes as another file of this run, or a hidden name
+            out.append(f"  {src}: skipped — {reason}")
             continue
         if entity not in combined:
             combined[entity] = combined_mappings(settings, entity)

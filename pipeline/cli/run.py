@@ -32,6 +32,7 @@ from pipeline.entities import ENTITIES
 
 if TYPE_CHECKING:
     from pipeline.automation.notify import NotifySettings
+    from pipeline.ingest.report import FileReport
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -85,23 +86,18 @@ def frozen_heap() -> Iterator[None]:
         gc.unfreeze()
 
 
-def files_needing_attention(settings: Settings, run_id: str) -> int:
-    """How many files of ``run_id`` were refused or had rows quarantined (ledger rows)."""
-    from pipeline.warehouse import open_warehouse, scalar, table_exists
+def files_needing_attention(
+    settings: Settings, run_id: str, reports: list[FileReport] | None = None
+) -> int:
+    """How many files of ``run_id`` were refused or had rows quarantined: per path, as the
+    summary lists them (``reports``: the run's own; else the ledger's rows of the run)."""
+    from pipeline.cli.quarantine_report import needs_attention, run_files
+    from pipeline.warehouse import open_warehouse
 
     if not settings.warehouse_path.exists():
         return 0
     with open_warehouse(settings.warehouse_path) as con:
-        if not table_exists(con, "meta", "ingest_ledger"):
-            return 0
-        return int(
-            scalar(
-                con,
-                "select count(*) from meta.ingest_ledger where run_id = ? "
-                "and (status = 'refused' or coalesce(rows_quarantined, 0) > 0)",
-                [run_id],
-            )
-        )
+        return needs_attention(run_files(con, run_id, reports))
 
 
 def prepare_run(as_of: str | None = None) -> tuple[Settings, NotifySettings] | int:
@@ -110,9 +106,9 @@ def prepare_run(as_of: str | None = None) -> tuple[Settings, NotifySettings] | i
     from pipeline.automation.notify import NotifySettings
 
     try:
-        if as_of:
-            # Named as the user wrote it: the option, not the variable it stands in for.
-            setting("PIPELINE_AS_OF", as_of)
+        # Parsed once, here, to be named as the user wrote it (the option, not the variable it
+        # stands in for); ``Settings.resolve`` takes the date as it is.
+        as_of_date = setting("PIPELINE_AS_OF", as_of) if as_of else None
     except ConfigError:
         print(
             f"configuration error: --as-of {as_of!r} is not a date; write it as YYYY-MM-DD",
@@ -126,7 +122,7 @@ def prepare_run(as_of: str | None = None) -> tuple[Settings, NotifySettings] | i
         except OSError:  # a folder above it this user may not search: the check below says so
             data_dir_existed = True
         check_environment()
-        settings = Settings.resolve(as_of=as_of)
+        settings = Settings.resolve(as_of=as_of_date)
         notify_settings = NotifySettings.from_env()
     except ConfigError as err:
         print(f"configuration error: {err}", file=sys.stderr)
@@ -202,7 +198,7 @@ def run_once(settings: Settings, notify_settings: NotifySettings, trigger: str) 
     from pipeline.automation.notify import SENT_INLINE_TAG, notify_cli_run
     from pipeline.cli.event_log import pooled_event_log, quick_commits
     from pipeline.cli.progress import root_cause
-    from pipeline.cli.summary import print_summary
+    from pipeline.cli.summary import print_summary, run_reports
     from pipeline.cli.warehouse_hold import other_runs_active
     from pipeline.warehouse import open_warehouse
 
@@ -235,9 +231,11 @@ def run_once(settings: Settings, notify_settings: NotifySettings, trigger: str) 
                     SENT_INLINE_TAG: "cli",
                 },
             )
-            print_summary(settings, result.run_id)
+            # What the ingest did with each file, by path: the ledger keeps one path per hash.
+            reports = run_reports(instance, result.run_id)
+            print_summary(settings, result.run_id, reports)
             notify_cli_run(instance, result.run_id, notify_settings)
-            attention = files_needing_attention(settings, result.run_id)
+            attention = files_needing_attention(settings, result.run_id, reports)
     if not result.success:
         print("\nthe run failed:", file=sys.stderr)
         for event in result.get_step_failure_events():

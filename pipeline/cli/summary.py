@@ -11,10 +11,12 @@ from pipeline.engine.skip import skipped_in
 from pipeline.entities import ENTITIES
 from pipeline.ingest.formats import supported
 from pipeline.ingest.landing import LOCK_PREFIX, MARKER_SUFFIXES
+from pipeline.ingest.report import RUN_FILES_KEY, FileReport
 from pipeline.validation.log import read_log
 from pipeline.validation.outcome import SuiteOutcome
 from pipeline.validation.stages import after_as_of_text, rows_after_as_of
 from pipeline.warehouse import open_warehouse, rows, table_exists
+from pipeline.words import counted
 
 
 def _landed_outcomes(settings: Settings, run_id: str) -> dict[str, list[SuiteOutcome]]:
@@ -75,9 +77,25 @@ def stray_files_text(landing: Path, stray: list[str] | None = None) -> list[str]
     return lines
 
 
-def print_summary(settings: Settings, run_id: str) -> None:
-    """Print per-file ingest results of ``run_id``, the files in landing/ no run reads, mart row
-    counts and a few headline figures.
+def run_reports(instance, run_id: str) -> list[FileReport] | None:  # noqa: ANN001 - Dagster's
+    """What ``run_id``'s ingest did with each file, by path (the raw assets' ``run_files``
+    metadata in the run's event log); None when it recorded none (a run that failed before, or
+    one of an older version)."""
+    import dagster as dg
+
+    found = None
+    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
+        mat = entry.asset_materialization
+        value = mat.metadata.get(RUN_FILES_KEY) if mat is not None else None
+        if value is not None and isinstance(value.value, list):
+            found = (found or []) + [FileReport.from_json(doc) for doc in value.value]
+    return found
+
+
+def print_summary(settings: Settings, run_id: str, reports: list[FileReport] | None = None) -> None:
+    """Print per-file ingest results of ``run_id`` (``reports``: the run's own, by path, from
+    :func:`run_reports`; else the ledger's rows of the run), the files in landing/ no run
+    reads, mart row counts and a few headline figures.
 
     Opens the warehouse read-write: the run just finished in this process, which is the writer.
     """
@@ -93,7 +111,7 @@ def print_summary(settings: Settings, run_id: str) -> None:
             note = after_as_of_text(rows_after_as_of(outcomes))
             if note:
                 notes[name] = [note]
-        files = summary_lines(con, settings, run_id, notes)
+        files = summary_lines(con, settings, run_id, notes, reports)
         if files:
             print("\nfiles landed in this run:")
             print("\n".join(files))
@@ -158,17 +176,17 @@ def print_headlines(con, settings: Settings) -> None:
         )
         for month, start, end, rate in latest:
             label = f"{month:%B %Y}"
-            lines.append(f"{label}: {end:,} active customers at the month's end")
+            lines.append(f"{label}: {counted(end, 'active customer')} at the month's end")
             if rate is not None:
                 lines.append(
-                    f"retention {rate:.1%} = of the {start:,} customers active when {label} "
-                    "began, the share still active at its end"
+                    f"retention {rate:.1%} = of the {counted(start, 'customer')} active when "
+                    f"{label} began, the share still active at its end"
                 )
     if table_exists(con, "marts", "loyalty_summary"):
         for customers, repeat_rate, ror in rows(
             con, "select customers, repeat_rate, ror from marts.loyalty_summary"
         ):
-            lines.append(f"{customers:,} customers with at least one qualifying purchase")
+            lines.append(f"{counted(customers, 'customer')} with at least one qualifying purchase")
             if repeat_rate is not None:
                 lines.append(f"repeat rate {repeat_rate:.1%} = share of them with 2 or more")
             if ror is not None:

@@ -120,14 +120,29 @@ class Retry:
 
     def still_to_try(self, state, ledger: dict[str, str]) -> dict[str, str]:  # noqa: ANN001
         """The files still in landing/ as the failed run took them (``state``: the last
-        look's) and not refused by the ingest (``ledger``: hash -> status)."""
-        return {
-            rel: sha
-            for rel, sha in self.files.items()
-            if (seen := state.files.get(rel)) is not None
-            and seen.sha256 == sha
-            and ledger.get(sha) != "refused"
-        }
+        look's, which hashed them) and not refused by the ingest (``ledger``: hash -> status)."""
+
+        def unchanged(rel: str, sha: str) -> bool:
+            seen = state.files.get(rel)
+            return seen is not None and seen.sha256 == sha
+
+        return worth_trying(self.files, ledger, unchanged)
+
+
+def worth_trying(
+    files: dict[str, str], ledger: dict[str, str], still_there: Callable[[str, str], bool]
+) -> dict[str, str]:
+    """The files of a failed run (path under landing/ -> sha256) to try again: those the
+    ingest did not refuse (``ledger``: hash -> status; a refusal is the file's own fault, and
+    another run would refuse it again) and ``still_there(path, sha256)``, in landing/ as the
+    run took them. The one rule of both the end of a failed run (:meth:`Watcher.after_run`:
+    still a file there, nothing hashed again) and each try (:meth:`Retry.still_to_try`:
+    unchanged at the last look, which hashed it)."""
+    return {
+        rel: sha
+        for rel, sha in files.items()
+        if ledger.get(sha) != "refused" and still_there(rel, sha)
+    }
 
 
 def disk_full(folder: Path) -> str:
@@ -474,11 +489,7 @@ class Watcher:
         if self.stopper.stopping:  # the watcher ends after this run: no next attempt
             return
         failures = 1 if self.retry is None else self.retry.failures + 1
-        files = {
-            rel: sha
-            for rel, sha in ran.items()
-            if ledger.get(sha) != "refused" and (landing / rel).is_file()
-        }
+        files = worth_trying(ran, ledger, lambda rel, _sha: (landing / rel).is_file())
         if not files:
             self.retry = None
             print("not tried again: the failed run's files were refused or are gone", flush=True)

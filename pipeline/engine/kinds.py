@@ -44,6 +44,7 @@ from pipeline.engine.build_log import CHANGE, DELTA, LAST_BUILD, Build, delta_se
 from pipeline.engine.result import BuildMode, BuildResult
 from pipeline.engine.rewrite import ModelError, read_parents, with_source
 from pipeline.warehouse import rows, run, scalar, table_exists
+from pipeline.words import counted
 
 if TYPE_CHECKING:
     from pipeline.engine.discovery import Model
@@ -153,7 +154,7 @@ class Append(IncrementalKind):
             return ctx.rebuild("nothing was landed then, or the landed table was rebuilt since")
         added = self._append(ctx, int(since))
         mode = BuildMode.INCREMENTAL if added else BuildMode.UNCHANGED
-        return BuildResult(mode, f"appended {added:,} rows (deliveries after #{since})")
+        return BuildResult(mode, f"appended {counted(added, 'row')} (deliveries after #{since})")
 
     def _append(self, ctx: BuildContext, since: int) -> int:
         """Append the new keys of deliveries after ``since``: their first copy, as a rebuild
@@ -385,7 +386,9 @@ def rewrite_keys(
         run(con, f"drop table if exists temp.{temp}")
     mode = BuildMode.INCREMENTAL if n_changed else BuildMode.UNCHANGED
     return BuildResult(
-        mode, f"rewrote {n_changed:,} changed keys ({deleted:,} rows out, {inserted:,} in)"
+        mode,
+        f"rewrote {counted(n_changed, 'changed key')} ({counted(deleted, 'row')} out, "
+        f"{inserted:,} in)",
     )
 
 

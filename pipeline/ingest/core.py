@@ -171,6 +171,10 @@ class Ingestion:
         # The file read ahead: (entity, index in its entries, the read).
         self._ahead: tuple[str, int, Future[_Read]] | None = None
         self._stack = contextlib.ExitStack()
+        # The hashes this run landed or refused, whichever entity: the same bytes met again
+        # under another path are no retry of a refusal made earlier, nor a delivery of an
+        # earlier run (the ledger, keyed by hash, keeps only the last path's outcome).
+        self.decided: set[str] = set()
 
     def __enter__(self) -> Ingestion:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -207,7 +211,9 @@ class Ingestion:
         hashed: dict[str, tuple[ledger.FileStat, str]] = {}
         group = _Group(con, settings, ent, run_id, validator)
 
-        def done(report: FileReport) -> None:
+        def done(report: FileReport, sha: str | None = None) -> None:
+            if sha is not None:  # landed or refused now
+                self.decided.add(sha)
             if log:
                 log(report.summary())
             reports.append(report)
@@ -225,6 +231,8 @@ class Ingestion:
                     if delivery.sha in group.shas:  # same bytes as a file not yet landed
                         _flush(group, seen, done)
                     before = seen.get(delivery.sha)
+                    earlier = delivery.sha not in self.decided  # before is an earlier run's
+                    decided = None  # the hash, once this file is landed or refused here
                     if entry.kind in ("hidden", "outside"):
                         why = HIDDEN_REASON if entry.kind == "hidden" else OUTSIDE_REASON
                         report = FileReport(rel, entity, None, "skipped", 0, 0, 0, why)
@@ -240,9 +248,12 @@ class Ingestion:
                             0,
                             f"same bytes as {first} ({status})",
                         )
+                        report.earlier_run = earlier
                     else:
                         seq += 1
-                        retry = f"retry of {before[0]}, refused earlier" if before else None
+                        retry = None
+                        if before and earlier:
+                            retry = f"retry of {before[0]}, refused earlier"
                         file = group.prepare(_File(path, rel, delivery, seq, retry))
                         if group.takes(file):
                             continue  # validated and landed with its group
@@ -251,9 +262,10 @@ class Ingestion:
                             continue
                         report = group.finish(file)
                         seen[delivery.sha] = (rel, report.status)
+                        decided = delivery.sha
                     _flush(group, seen, done)  # reports stay in landing order
                     delivery.close()
-                    done(report)
+                    done(report, decided)
                 _flush(group, seen, done)
             finally:
                 group.close()
@@ -565,7 +577,7 @@ class _Group:
 def _flush(
     group: _Group,
     seen: dict[str, tuple[str, str]],
-    done: Callable[[FileReport], None],
+    done: Callable[[FileReport, str], None],
 ) -> None:
     """Validate the waiting deliveries in one run (a lone one on its own), land each in order."""
     files = group.take_all()
@@ -578,7 +590,7 @@ def _flush(
             report = group.finish(file, validated)
             seen[file.delivery.sha] = (file.rel, report.status)
             file.delivery.close()
-            done(report)
+            done(report, file.delivery.sha)
     finally:
         for file in files:
             file.delivery.close()

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+
+from pipeline.words import counted
+
+# The raw assets' metadata entry holding this run's files, one report each by path: what the
+# run summary says of each file. The ingest ledger cannot: it keeps one row per content hash,
+# so the same bytes refused under one path and landed (or refused again) under another in one
+# run leave one row, of the last path.
+RUN_FILES_KEY = "run_files"
 
 
 @dataclass
@@ -20,6 +28,18 @@ class FileReport:
     encoding: str | None = None  # the text encoding read (None: not decoded, or .xlsx)
     encoding_decided: str | None = None  # bom | declared | utf8 | detected
     combined: bool = False  # a line-item export: rows read are lines, rows landed orders
+    # Skipped as the same bytes as a delivery of an earlier run: every run meets every delivery
+    # ever made again, so these are counted, not listed in the run summary.
+    earlier_run: bool = False
+
+    def as_json(self) -> dict:
+        """The report as the ``run_files`` metadata holds it (:func:`from_json` reads it)."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, doc: dict) -> FileReport:
+        """The report :meth:`as_json` wrote; keys it does not know (a later version's) are left."""
+        return cls(**{k: v for k, v in doc.items() if k in cls.__dataclass_fields__})
 
     def counts(self) -> str:
         """The delivery's row counts in words (see :func:`counts_text`)."""
@@ -38,10 +58,11 @@ class FileReport:
 def counts_text(read: int, landed: int, quarantined: int, combined: bool) -> str:
     """What happened to a delivery's rows; a line-item export says its lines became orders."""
     if not combined:
-        return f"{read:,} rows read, {landed:,} landed, {quarantined:,} quarantined"
+        return f"{counted(read, 'row')} read, {landed:,} landed, {quarantined:,} quarantined"
+    orders = counted(landed, "order")
     if quarantined:
         return (
-            f"{read:,} lines read, {quarantined:,} quarantined, the other "
-            f"{read - quarantined:,} combined into {landed:,} orders, {landed:,} landed"
+            f"{counted(read, 'line')} read, {quarantined:,} quarantined, the other "
+            f"{read - quarantined:,} combined into {orders}, {landed:,} landed"
         )
-    return f"{read:,} lines read, combined into {landed:,} orders, {landed:,} landed"
+    return f"{counted(read, 'line')} read, combined into {orders}, {landed:,} landed"

@@ -26,6 +26,7 @@ from pipeline.validation.outcome import SuiteOutcome
 from pipeline.validation.runner import _session, docs_mode, sql_source, validate_batch
 from pipeline.validation.suites import EXPECTATIONS_DIR, read_suite
 from pipeline.warehouse import rows, run, scalar
+from pipeline.words import counted
 
 ResultsSink = Callable[[SuiteOutcome], None]
 # The plausible dates of a delivery: a file with most values of a date column outside was misread
@@ -117,7 +118,9 @@ def make_landed_validator(
         suite, files, alone = suites[entity.name], [rel for _, rel in parts], len(parts) == 1
         sql = " union all ".join(f"select * from ({rows_.sql})" for rows_, _ in parts)
         height = sum(rows_.height for rows_, _ in parts)
-        delivered = f"{height} rows delivered in " + (files[0] if alone else f"{len(files)} files")
+        delivered = f"{counted(height, 'row')} delivered in " + (
+            files[0] if alone else f"{len(files)} files"
+        )
         _session()  # on first use GX's import and context: not counted
         started = time.perf_counter()  # make bench's "landed suites"
         # The new connection sees what the ingest committed and attached, not its temporary
@@ -158,7 +161,10 @@ def make_landed_validator(
         group = f"validated in one run of {len(files)} deliveries ({', '.join(files)})"
         share = round(outcome.seconds / len(files), 3)  # make bench sums the files' seconds
         for rows_, rel in parts if results_sink is not None else ():  # the check joins by file
-            batch = f"{rows_.height} rows delivered in {rel}; {group}: the counts are the group's"
+            batch = (
+                f"{counted(rows_.height, 'row')} delivered in {rel}; {group}: the counts are the "
+                "group's"
+            )
             results_sink(dataclasses.replace(outcome, target=rel, batch=batch, seconds=share))
         return True
 

@@ -26,6 +26,7 @@ from pipeline.validation.state import (
 )
 from pipeline.validation.suites import EVERY_MART, Suite
 from pipeline.warehouse import rows, table_exists
+from pipeline.words import counted
 
 
 @dataclass
@@ -48,7 +49,7 @@ class AssetValidation:
         if self.missing or self.unchanged:
             return self.missing or self.unchanged.text()
         failed = [e for o in self.outcomes for e in o.errors + o.warnings]
-        rows_seen = ", ".join(f"{o.suite}: {o.rows} rows" for o in self.outcomes)
+        rows_seen = ", ".join(f"{o.suite}: {counted(o.rows, 'row')}" for o in self.outcomes)
         if not failed:
             total = sum(len(o.expectations) for o in self.outcomes)
             return f"all {total} expectations met ({rows_seen})"
@@ -227,7 +228,8 @@ class LandedValidation:
         """One line for the check's description."""
         if not self.files:
             return f"no new {self.entity} deliveries in this run"
-        parts = [f"{len(self.files)} file(s), {sum(f.rows_landed for f in self.files)} rows landed"]
+        landed = counted(sum(f.rows_landed for f in self.files), "row")
+        parts = [f"{len(self.files)} file(s), {landed} landed"]
         refused = [f for f in self.files if f.refused_by_suite]
         other = [f for f in self.files if f.status == "refused" and not f.refused_by_suite]
         for found, how in ((refused, "by the suite"), (other, "on reading")):
