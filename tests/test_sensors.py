@@ -152,7 +152,8 @@ def test_a_tick_with_nothing_new_names_the_files_outside_the_entity_folders(
     landing = data_dir / "landing"
     # The run summary's and the watcher's words (pipeline/cli/summary.py), on one line.
     assert result.skip_reason.skip_message == (
-        "waiting for 1 file(s) to settle: crm/orders/big.csv; "
+        "waiting for 1 file(s) to settle (unchanged for 3600 s, or a .done/.ready marker beside "
+        "it): crm/orders/big.csv; "
         f"not read: 2 file(s) in {landing} outside the entity folders (crm/contacts, "
         "crm/orders, crm/tickets, crm/surveys, email/events, social/mentions); move each into "
         "its entity's folder to have it landed: contacts.csv, crm/order/o.csv"
@@ -162,7 +163,8 @@ def test_a_tick_with_nothing_new_names_the_files_outside_the_entity_folders(
     (landing / "contacts.csv").unlink()
     again = evaluate(data_dir, instance, result.cursor)
     assert again.skip_reason.skip_message == (
-        "waiting for 2 file(s) to settle: crm/orders/big.csv, crm/orders/o.csv"
+        "waiting for 2 file(s) to settle (unchanged for 3600 s, or a .done/.ready marker beside "
+        "it): crm/orders/big.csv, crm/orders/o.csv"
     )
 
 
