@@ -61,7 +61,7 @@ def test_a_single_cyrillic_name_that_also_reads_as_greek_is_refused_not_guessed(
     (report,) = land(s, "contacts")
     assert report.status == "refused"
     assert "windows-1251" in report.reason and "windows-1253" in report.reason
-    assert "'Щукин' or 'Ωσκθν'" in report.reason
+    assert "(e.g. line 2: 'Щукин' in windows-1251 or 'Ωσκθν' in windows-1253)" in report.reason
     assert (s.quarantine_dir / "crm" / "contacts" / "one_name.csv").exists()
 
 
