@@ -161,9 +161,10 @@ def test_short_cyrillic_in_iso_8859_5_is_decided_or_refused_never_misread():
 
 def test_short_cyrillic_that_reads_as_greek_is_refused_naming_line_and_both_readings(data_dir):
     # py3langid gives any text in Greek letters to Greek, and these landed so. KOI8-R's
-    # capitals are 1253's small letters without accents: "χιταμικ" (three syllables, no
-    # accent) and "ιμψρ" (ends in two consonants) are no Greek spelling. 1251's "Эх" is 1253's
-    # "έυ": two letters, too few to tell. Each is refused naming its line and both readings.
+    # capitals are 1253's small letters without accents: "χιταμικ" (three syllables ending in
+    # κ, no accent) and "ιμψρ" (two consonants at the end) end as no Greek word. 1251's "Эх"
+    # is 1253's "έυ": two letters, too few to tell. Each is refused naming its line and both
+    # readings.
     s = make_settings(data_dir)
     drop(s, "contacts", "a_eh.csv", contacts_file(["Эх"]).encode("cp1251"))
     drop(s, "contacts", "b_vitaly.csv", contacts_file(["Anna", "ВИТАЛИЙ"]).encode("koi8_r"))
@@ -195,14 +196,24 @@ def test_short_greek_that_reads_as_ukrainian_is_refused_and_greek_still_lands():
 
 
 def test_greek_spelling_rules():
-    # An accent on every lower-case word of two syllables or more; none in capitals; no
-    # ending in two consonants.
-    assert greek_spelt("Γιώργος") and greek_spelt("ΓΙΩΡΓΟΣ") and greek_spelt("Άννα")
-    assert greek_spelt("γεια") and greek_spelt("και")  # one syllable: no accent
+    # Greek words end in a vowel, ς, ν or ρ (in two syllables or more, unless accented or in
+    # capitals: loans and Hebrew names), and never in two consonants.
+    assert greek_spelt("Γιώργος") and greek_spelt("ΓΙΩΡΓΟΣ") and greek_spelt("Έκτωρ")
+    assert greek_spelt("Μιχαήλ") and greek_spelt("ΚΟΝΙΑΚ") and greek_spelt("ροκ")
+    assert greek_spelt("ευχαριστω") and greek_spelt("Γιωργος")  # typed without accents
     assert greek_spelt("Müller")  # not Greek: nothing to say
     assert not greek_spelt("χιταμικ")  # KOI8-R's ВИТАЛИЙ
     assert not greek_spelt("ιμψρ")  # KOI8-R's ИЛЬЯ
-    assert not greek_spelt("Γιωργος")
+    assert not greek_spelt("κλαμπ")  # a loan ending in two consonants: refused, never misread
+
+
+def test_greek_typed_without_accents_is_decided_as_before():
+    # Casual Greek drops its accents; a rule asking for them refused these short texts, which
+    # land in Windows-1253 (their Cyrillic readings are dropped by py3langid's Greek).
+    for text in ("ευχαριστω πολυ για την γρηγορη αποστολη", "Χαλια", "Αριαδνη"):
+        ev = Evidence()
+        ev.add(f"m1;{text};2024-01-01\r\n".encode("cp1253"))
+        assert judge(ev).encoding == "cp1253", text
 
 
 # Of the short texts in tests/short_texts.py, one per file, how many each code page decides

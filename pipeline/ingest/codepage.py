@@ -39,9 +39,9 @@ apart is whether the *text* is plausible. The rule (docs/vendors.md, "Encodings"
    Ярэшэр`` as Belarusian (p=0.97), and ``Нина Панина`` landed so. Nor does it decide between
    a Greek and a Cyrillic reading on its own (:func:`_spelling_agrees`): py3langid gives any
    text in Greek letters to Greek, its script's only language (KOI8-R's ``ВИТАЛИЙ`` read as
-   ``χιταμικ``: p=1.00), so a Greek reading wins only when it is spelled as Greek is written
+   ``χιταμικ``: p=1.00), so a Greek reading wins only when its words end as Greek words do
    (:func:`greek_spelt`) in three letters or more, and a Cyrillic one only when the Greek
-   reading is not.
+   reading's do not.
 
 Before these, words that are UTF-8 in a file that is not (:func:`utf8_words`) refuse it: rows
 in two encodings, which no single code page reads right.
@@ -337,26 +337,27 @@ def _greek_misspelt(lower: str) -> bool:
 
 
 def greek_spelt(word: str) -> bool:
-    """Whether a word keeps two rules of modern Greek spelling (monotonic, since 1982) that
-    Cyrillic read in a Greek code page keeps breaking: a word with a lower-case letter and two
-    syllables or more (runs of vowels: ``για`` is one) carries an accent, and no native word
-    ends in two consonants (a loan such as ``κλαμπ`` does: at worst its file is refused).
-    KOI8-R's capitals are Windows-1253's small letters without accents: ``ВИТАЛИЙ`` reads
-    ``χιταμικ``, ``ИЛЬЯ`` ``ιμψρ``. Not a step 3 rule: Greek typed in haste drops its accents,
-    and a file of such words is Greek all the same."""
+    """Whether a Greek word ends as Greek words do, which Cyrillic read in a Greek code page
+    keeps failing: never in two consonants, and, in two syllables or more (runs of vowels:
+    ``για`` is one), in a vowel, ς, ν or ρ unless it carries an accent (loans and Hebrew names
+    such as ``κονιάκ``, ``Μιχαήλ`` do, in monotonic spelling). KOI8-R's capitals are
+    Windows-1253's small letters without accents: ``ВИТАЛИЙ`` reads ``χιταμικ``, ``ИЛЬЯ``
+    ``ιμψρ``. Greek typed in haste without accents (``ευχαριστω πολυ``) keeps both rules, and
+    a word in capitals, written without accents, is spared the second (``ΚΟΝΙΑΚ``)."""
     core = word.strip("".join(_SYMBOLS) + ".!?:;-_/*+&%$#@0123456789")
     if not any(_script(ch) == "GREEK" for ch in core):
         return True  # not a Greek word: nothing to say
     lower = core.lower()
+    end = lower[-2:]
+    if len(end) == 2 and end.isalpha() and not _VOWELS & set(end):
+        return False
     syllables, in_vowels = 0, False
     for ch in lower:
         vowel = ch in _VOWELS
         syllables += vowel and not in_vowels
         in_vowels = vowel
-    if syllables >= 2 and core != core.upper() and not _TONOS & set(lower):
-        return False
-    end = lower[-2:]
-    return not (len(end) == 2 and end.isalpha() and not _VOWELS & set(end))
+    accented = bool(_TONOS & set(lower)) or core == core.upper()
+    return syllables < 2 or accented or lower[-1] in _VOWELS or lower[-1] in "ςνρ"
 
 
 def judge(
@@ -477,8 +478,8 @@ def _spelling_agrees(
     """Step 5 between Greek and Cyrillic: ``fitting`` when Greek spelling agrees with the
     language's choice, else no choice (``[]``). A Greek reading may drop a Cyrillic one only
     when every word of it is :func:`greek_spelt`; a Cyrillic reading may drop a Greek one only
-    when the Greek is not (``Ίων`` in 1253 is Ukrainian-looking ``єщн`` in 1251 and landed so);
-    neither on fewer than :data:`MIN_GREEK_OR_CYRILLIC_LETTERS` letters."""
+    when some word of the Greek is not (``Ίων`` in 1253 is Ukrainian-looking ``єщн`` in 1251
+    and landed so); neither on fewer than :data:`MIN_GREEK_OR_CYRILLIC_LETTERS` letters."""
     greek = [c for c in codecs if families[c] == "Greek"]
     cyrillic = [c for c in codecs if families[c] in _CYRILLIC_FAMILIES]
     kept_greek = [c for c in greek if c in fitting]
