@@ -202,6 +202,52 @@ def test_a_value_only_polars_reads_leaves_the_file_to_polars(
     assert (report.status, report.rows_landed, report.rows_quarantined) == ("landed", 1, 0)
 
 
+def test_quotes_that_pair_up_but_not_as_values_cost_only_their_row(tmp_path: Path) -> None:
+    # '"Ștefan" Ion': a quoted value that goes on after its quote, in row 20,000 of a
+    # canonical CSV large enough for this route. DuckDB's strict reader refuses the file
+    # ("Value with unterminated quote"), then polars' ("not properly escaped"): it was
+    # refused whole. Now the row is set aside and the rest read by polars (the set-aside
+    # line is a blank one, which DuckDB would skip); an inch mark inside a value and an
+    # escaped quote land as written.
+    rows = [
+        f"o{i},c{i % 997},,2025-01-02T10:00:00Z,completed,EUR,{i % 500}.25,0,0,\n"
+        for i in range(45_000)
+    ]
+    clean = tmp_path / "clean.csv"
+    clean.write_text(ORDERS_HEADER + "".join(rows), encoding="utf-8")
+    assert clean.stat().st_size >= duckdb_csv.MIN_BYTES
+    (tmp_path / "a").mkdir()
+    assert parse(clean, "orders", tmp_path / "a") is not None  # this route's, clean
+    rows[19_998] = 'o19998,"Ștefan" Ion,,2025-01-03T10:00:00Z,completed,EUR,20.00,0,0,\n'
+    rows[19_999] = 'o19999,c 15" 2",,2025-01-04T10:00:00Z,completed,EUR,30.25,0,0,\n'
+    rows[20_000] = 'o20000,"c ""x""",,2025-01-05T10:00:00Z,completed,EUR,40.00,0,0,\n'
+    text = ORDERS_HEADER + "".join(rows)
+    src = tmp_path / "orders.csv"
+    src.write_text(text, encoding="utf-8")
+    assert parse(src, "orders", tmp_path) is None  # DuckDB's reader refuses it
+    settings = make_settings(tmp_path / "data")
+    drop(settings, "orders", "orders.csv", text)
+    (report,) = land(settings, "orders")
+    assert (report.status, report.rows_landed, report.rows_quarantined) == ("landed", 44_999, 1)
+    got = query(
+        settings,
+        "select order_id, contact_id, gross_amount, _row_number from raw_orders "
+        "where _row_number between 19999 and 20002 order by 4",
+    )
+    assert got.rows() == [
+        ("o19997", "c57", Decimal("497.2500"), 19_999),
+        ("o19999", 'c 15" 2"', Decimal("30.2500"), 20_001),
+        ("o20000", 'c "x"', Decimal("40.0000"), 20_002),
+    ]
+    assert query(settings, "select row_number, reason from quarantine_rows").rows() == [
+        (
+            20_000,
+            "a quoted value in this row goes on after its closing quote (a stray '\"' in a "
+            "value?), so the row cannot be read",
+        )
+    ]
+
+
 STRINGS = [
     "2025-11-04T08:00:01Z",
     " 2025-11-04 08:00 ",

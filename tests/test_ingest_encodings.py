@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.ingest.codepage import Evidence, judge, languages_needed
+from pipeline.ingest.codepage import Evidence, greek_spelt, judge, languages_needed
 from pipeline.ingest.mappings import MappingError, parse_mapping
 from tests.ingest_support import drop, land, make_settings, query
+from tests.short_texts import GREEK, RUSSIAN
 
 # Real names and complaints in the five languages (plus German for Windows-1252).
 CONTACTS = {
@@ -142,7 +143,10 @@ def test_short_cyrillic_in_1251_is_not_landed_as_iso_8859_5(data_dir):
     assert (nina.status, nina.encoding) == ("landed", "windows-1251"), nina.reason
     assert query(s, "select first_name from raw_contacts").item() == "Нина Панина"
     assert alla.status == "refused"
-    assert "windows-1251, iso-8859-5 (e.g. 'Алла' or 'Рыыр')" in alla.reason
+    assert (
+        "windows-1251, iso-8859-5 (e.g. line 2: 'Алла' in windows-1251 or 'Рыыр' in iso-8859-5)"
+        in alla.reason
+    )
 
 
 def test_short_cyrillic_in_iso_8859_5_is_decided_or_refused_never_misread():
@@ -153,6 +157,85 @@ def test_short_cyrillic_in_iso_8859_5_is_decided_or_refused_never_misread():
         ev = Evidence()
         ev.add(f"c1;{text};2024-01-01\r\n".encode("iso8859_5"))
         assert judge(ev).encoding == expected, text
+
+
+def test_short_cyrillic_that_reads_as_greek_is_refused_naming_line_and_both_readings(data_dir):
+    # py3langid gives any text in Greek letters to Greek, and these landed so. KOI8-R's
+    # capitals are 1253's small letters without accents: "χιταμικ" (three syllables ending in
+    # κ, no accent) and "ιμψρ" (two consonants at the end) end as no Greek word. 1251's "Эх"
+    # is 1253's "έυ": two letters, too few to tell. Each is refused naming its line and both
+    # readings.
+    s = make_settings(data_dir)
+    drop(s, "contacts", "a_eh.csv", contacts_file(["Эх"]).encode("cp1251"))
+    drop(s, "contacts", "b_vitaly.csv", contacts_file(["Anna", "ВИТАЛИЙ"]).encode("koi8_r"))
+    drop(s, "contacts", "c_ilya.csv", contacts_file(["ИЛЬЯ"]).encode("koi8_r"))
+    reports = land(s, "contacts")
+    assert [(r.source_file, r.status) for r in reports] == [
+        ("crm/contacts/a_eh.csv", "refused"),
+        ("crm/contacts/b_vitaly.csv", "refused"),
+        ("crm/contacts/c_ilya.csv", "refused"),
+    ]
+    eh, vitaly, ilya = (r.reason for r in reports)
+    assert "(e.g. line 2: 'Эх' in windows-1251 or 'έυ' in windows-1253)" in eh
+    assert "(e.g. line 3: 'χιταμικ' in windows-1253 or 'ВИТАЛИЙ' in koi8-r)" in vitaly
+    assert "(e.g. line 2: 'ιμψρ' in windows-1253 or 'ИЛЬЯ' in koi8-r)" in ilya
+    assert (s.quarantine_dir / "crm" / "contacts" / "b_vitaly.csv").exists()
+    assert query(s, "select count(*) from meta.ingest_ledger where status = 'landed'").item() == 0
+
+
+def test_short_greek_that_reads_as_ukrainian_is_refused_and_greek_still_lands():
+    # 1253's "Ίων" is 1251's "єщн", which py3langid read as Ukrainian (p=0.67): it landed so.
+    # "Ζωή" (ISO-8859-5 "Цљо") and "ΚΩΝΣΤΑΝΤΙΝΟΣ" (KOI8-R "йымстамтимос") are spelled as Greek
+    # is, and land as before.
+    verdicts = {}
+    for text in ("Ίων", "Ζωή", "ΚΩΝΣΤΑΝΤΙΝΟΣ"):
+        ev = Evidence()
+        ev.add(f"c1;{text};2024-01-01\r\n".encode("cp1253"))
+        verdicts[text] = judge(ev).encoding
+    assert verdicts == {"Ίων": None, "Ζωή": "cp1253", "ΚΩΝΣΤΑΝΤΙΝΟΣ": "cp1253"}
+
+
+def test_greek_spelling_rules():
+    # Greek words end in a vowel, ς, ν or ρ (in two syllables or more, unless accented or in
+    # capitals: loans and Hebrew names), and never in two consonants.
+    assert greek_spelt("Γιώργος") and greek_spelt("ΓΙΩΡΓΟΣ") and greek_spelt("Έκτωρ")
+    assert greek_spelt("Μιχαήλ") and greek_spelt("ΚΟΝΙΑΚ") and greek_spelt("ροκ")
+    assert greek_spelt("ευχαριστω") and greek_spelt("Γιωργος")  # typed without accents
+    assert greek_spelt("Müller")  # not Greek: nothing to say
+    assert not greek_spelt("χιταμικ")  # KOI8-R's ВИТАЛИЙ
+    assert not greek_spelt("ιμψρ")  # KOI8-R's ИЛЬЯ
+    assert not greek_spelt("κλαμπ")  # a loan ending in two consonants: refused, never misread
+
+
+def test_greek_typed_without_accents_is_decided_as_before():
+    # Casual Greek drops its accents; a rule asking for them refused these short texts, which
+    # land in Windows-1253 (their Cyrillic readings are dropped by py3langid's Greek).
+    for text in ("ευχαριστω πολυ για την γρηγορη αποστολη", "Χαλια", "Αριαδνη"):
+        ev = Evidence()
+        ev.add(f"m1;{text};2024-01-01\r\n".encode("cp1253"))
+        assert judge(ev).encoding == "cp1253", text
+
+
+# Of the short texts in tests/short_texts.py, one per file, how many each code page decides
+# (the rest are refused); docs/vendors.md quotes these counts.
+DECIDED = {"cp1251": 229, "iso8859_5": 284, "koi8_r": 284, "cp1253": 192, "iso8859_7": 198}
+
+
+def test_short_texts_are_decided_or_refused_never_misread():
+    decided, misread = {}, []
+    for codec in DECIDED:
+        texts = GREEK if codec in ("cp1253", "iso8859_7") else RUSSIAN
+        decided[codec] = 0
+        for text in texts:
+            data = f"c1;{text};2024-01-01\r\n".encode(codec)
+            ev = Evidence()
+            ev.add(data)
+            got = judge(ev).encoding
+            if got is not None and data.decode(got) != data.decode(codec):
+                misread.append((codec, text, got))
+            decided[codec] += got is not None
+    assert misread == []
+    assert decided == DECIDED
 
 
 def test_short_romanian_text_that_fits_two_code_pages_is_refused_naming_them(data_dir):

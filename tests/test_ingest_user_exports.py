@@ -61,7 +61,7 @@ def test_a_single_cyrillic_name_that_also_reads_as_greek_is_refused_not_guessed(
     (report,) = land(s, "contacts")
     assert report.status == "refused"
     assert "windows-1251" in report.reason and "windows-1253" in report.reason
-    assert "'Щукин' or 'Ωσκθν'" in report.reason
+    assert "(e.g. line 2: 'Щукин' in windows-1251 or 'Ωσκθν' in windows-1253)" in report.reason
     assert (s.quarantine_dir / "crm" / "contacts" / "one_name.csv").exists()
 
 
@@ -488,6 +488,102 @@ def test_a_large_canonical_csv_with_a_stray_quote_leaves_the_fast_route(tmp_path
         s, "select order_id, _row_number from raw_orders where _row_number in (19999, 20001)"
     )
     assert sorted(got.rows()) == [("o19997", 19_999), ("o19999", 20_001)]
+
+
+QUOTE_FAULT = (
+    "a quoted value in this row goes on after its closing quote (a stray '\"' in a value?), "
+    "so the row cannot be read"
+)
+
+
+def test_quotes_that_pair_up_but_not_as_values_cost_only_their_rows(data_dir):
+    # A nickname typed in quotes at the start of a cell ('"Ștefan" Ion': its quote closes, then
+    # the value goes on), and two names typed with '"' for an apostrophe, rows apart (O"Neil,
+    # D"Souza). The file's quotes pair up, so no quote was looked for, and every reader
+    # refused the file whole ("cannot be read as csv (comma, utf-8): could not parse
+    # '"Ștefan" Ion' ..."). Now each costs its own row; the values across lines before and
+    # after them still read as one row each, and an inch mark inside a value lands as written.
+    import json
+
+    s = make_settings(data_dir)
+    nickname = '502,"Ștefan" Ion,Țăranu,stefan@exemplu.ro,2024-02-02 09:00,Romania'
+    oneil = '505,Sean,O"Neil,sean@example.ie,2024-02-05 09:00,Ireland'
+    dsouza = '507,Ana,D"Souza,ana@example.in,2024-02-07 09:00,India'
+    body = hubspot_contacts(
+        '501,Žiga,"Čebašek\nKovač",ziga@primer.si,2024-02-01 09:00,Slovenia',
+        nickname,
+        "503,Ana,Pop,ana@exemplu.ro,2024-02-03 09:00,Romania",
+        '504,Ion,"Pop, Jr.\n""Nord""",ion@exemplu.ro,2024-02-04 09:00,"Romania"',
+        oneil,
+        '506,Eva,Ionescu 15" 2",eva@exemplu.ro,2024-02-06 09:00,Romania',
+        dsouza,
+        "508,Dan,Popa,dan@exemplu.ro,2024-02-08 09:00,Romania",
+    )
+    assert body.count('"') % 2 == 0
+    drop(s, "contacts", "paired.csv", body)
+    (report,) = land(s, "contacts")
+    assert (report.status, report.rows_read, report.rows_landed, report.rows_quarantined) == (
+        "landed",
+        8,
+        5,
+        3,
+    ), report.reason
+    got = query(s, "select contact_id, last_name, _row_number from raw_contacts order by 3")
+    # Spreadsheet rows: 501's and 504's cells span two lines each.
+    assert got.rows() == [
+        ("501", "Čebašek\nKovač", 2),
+        ("503", "Pop", 4),
+        ("504", 'Pop, Jr.\n"Nord"', 5),
+        ("506", 'Ionescu 15" 2"', 7),
+        ("508", "Popa", 9),
+    ]
+    quarantined = query(s, "select row_number, reason, record from quarantine_rows order by 1")
+    assert [(row, reason, json.loads(record)) for row, reason, record in quarantined.rows()] == [
+        (3, QUOTE_FAULT, {"text": nickname}),
+        (6, STRAY, {"text": oneil}),
+        (8, STRAY, {"text": dsouza}),
+    ]
+
+
+def test_a_quote_fault_in_the_first_row_no_longer_stops_the_run(data_dir):
+    # polars met the fault while looking for a first row, and its ComputeError went unhandled:
+    # the entity's ingest failed. Windows-1250, semicolons, CR LF.
+    s = make_settings(data_dir)
+    body = (
+        "contact_id;first_name;last_name;created_at\r\n"
+        'c1;"Črt" Jože;Žužek;2024-01-01\r\n'
+        "c2;Špela;Kovačič;2024-01-02\r\n"
+    )
+    drop(s, "contacts", "sl.csv", body.encode("cp1250"))
+    (report,) = land(s, "contacts")
+    assert (report.status, report.rows_landed, report.rows_quarantined) == ("landed", 1, 1)
+    assert query(s, "select first_name, _row_number from raw_contacts").rows() == [("Špela", 3)]
+    assert query(s, "select row_number, reason from quarantine_rows").rows() == [(2, QUOTE_FAULT)]
+
+
+def test_quote_faults_names_the_rows_whose_quotes_a_reader_cannot_read(tmp_path):
+    from pipeline.ingest.lines import quote_faults
+
+    path = tmp_path / "f.csv"
+
+    def faults(text: str) -> list[tuple[int, str]]:
+        path.write_text(text, encoding="utf-8")
+        return [(q.row, q.reason) for q in quote_faults(path, ",", 3)]
+
+    # Quoted values, escaped quotes, a value across lines and an inch mark: nothing.
+    assert faults('a,b,c\n1,"x,y",3\n4,"a""b",6\n7,"a\nb",9\n1,15" x 2",3\n') == []
+    # A quoted value going on after its quote (or a space after it), wherever it is.
+    assert faults('a,b,c\n1,"x"y,3\n4,5,6\n7,8,"9" \n') == [(2, QUOTE_FAULT), (4, QUOTE_FAULT)]
+    # The last line too, without a line break; a header's own odd quote: nothing (refused).
+    assert faults('a,b,c\n1,2,3\n4,"x"y,6') == [(3, QUOTE_FAULT)]
+    assert faults('a,"b,c\n1,"x"y,3\n') == []
+    # Two stray quotes that pair up as no value: both rows; the value across lines after
+    # them still reads (row 5: its line break is inside it), and the row after it is row 6.
+    assert faults('a,b,c\n1,a"b,3\n4,c"d,6\n7,"x\ny",9\n1,"p"q,3\n') == [
+        (2, STRAY),
+        (3, STRAY),
+        (5, QUOTE_FAULT),
+    ]
 
 
 def test_zendesk_minutes_with_a_decimal_comma_after_greek_excel(data_dir):

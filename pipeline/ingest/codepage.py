@@ -36,7 +36,12 @@ apart is whether the *text* is plausible. The rule (docs/vendors.md, "Encodings"
    not ``veè``); a code page of another alphabet family stays too when its letters' languages
    get half the probability together (:func:`_fit_language`). The language never picks a
    Cyrillic reading over a likelier one by step 4b's frequencies: py3langid read ``Эшэр
-   Ярэшэр`` as Belarusian (p=0.97), and ``Нина Панина`` landed so.
+   Ярэшэр`` as Belarusian (p=0.97), and ``Нина Панина`` landed so. Nor does it decide between
+   a Greek and a Cyrillic reading on its own (:func:`_spelling_agrees`): py3langid gives any
+   text in Greek letters to Greek, its script's only language (KOI8-R's ``ВИТАЛИЙ`` read as
+   ``χιταμικ``: p=1.00), so a Greek reading wins only when its words end as Greek words do
+   (:func:`greek_spelt`) in three letters or more, and a Cyrillic one only when the Greek
+   reading's do not.
 
 Before these, words that are UTF-8 in a file that is not (:func:`utf8_words`) refuse it: rows
 in two encodings, which no single code page reads right.
@@ -53,7 +58,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import combinations
 
@@ -160,6 +165,11 @@ HEAD_BYTES = 1 << 16
 WORD_CHUNKS = 8
 # Step 5: the share of py3langid's probability a code page's languages must get.
 MIN_LANGUAGE_SHARE = 0.5
+# Step 5 between Greek and Cyrillic: the fewest non-ASCII letters (in the file's distinct words)
+# on which the language and Greek spelling may decide. 1251's "Эх" is "έυ" in 1253: two letters
+# spelled as Greek can be, which py3langid gave to Greek (p=0.60); no rule tells them apart.
+MIN_GREEK_OR_CYRILLIC_LETTERS = 3
+_CYRILLIC_FAMILIES = frozenset({"Cyrillic", "Serbian/Macedonian Cyrillic"})
 _WORD = re.compile(rb'[^\s,;"\'()\[\]{}<>=|]*[\x80-\xff][^\s,;"\'()\[\]{}<>=|]*')
 
 
@@ -326,8 +336,37 @@ def _greek_misspelt(lower: str) -> bool:
     return False
 
 
-def judge(evidence: Evidence, candidates: Iterable[str] = CANDIDATES) -> Verdict:
-    """Apply the three steps of the module's rule to a file's evidence."""
+def greek_spelt(word: str) -> bool:
+    """Whether a Greek word ends as Greek words do, which Cyrillic read in a Greek code page
+    keeps failing: never in two consonants, and, in two syllables or more (runs of vowels:
+    ``για`` is one), in a vowel, ς, ν or ρ unless it carries an accent (loans and Hebrew names
+    such as ``κονιάκ``, ``Μιχαήλ`` do, in monotonic spelling). KOI8-R's capitals are
+    Windows-1253's small letters without accents: ``ВИТАЛИЙ`` reads ``χιταμικ``, ``ИЛЬЯ``
+    ``ιμψρ``. Greek typed in haste without accents (``ευχαριστω πολυ``) keeps both rules, and
+    a word in capitals, written without accents, is spared the second (``ΚΟΝΙΑΚ``)."""
+    core = word.strip("".join(_SYMBOLS) + ".!?:;-_/*+&%$#@0123456789")
+    if not any(_script(ch) == "GREEK" for ch in core):
+        return True  # not a Greek word: nothing to say
+    lower = core.lower()
+    end = lower[-2:]
+    if len(end) == 2 and end.isalpha() and not _VOWELS & set(end):
+        return False
+    syllables, in_vowels = 0, False
+    for ch in lower:
+        vowel = ch in _VOWELS
+        syllables += vowel and not in_vowels
+        in_vowels = vowel
+    accented = bool(_TONOS & set(lower)) or core == core.upper()
+    return syllables < 2 or accented or lower[-1] in _VOWELS or lower[-1] in "ςνρ"
+
+
+def judge(
+    evidence: Evidence,
+    candidates: Iterable[str] = CANDIDATES,
+    line_of: Callable[[bytes], int | None] | None = None,
+) -> Verdict:
+    """Apply the steps of the module's rule to a file's evidence. ``line_of`` finds the line
+    of a word, for a refusal to name where the code pages read the file differently."""
     pasted = utf8_words(evidence.words)
     if pasted:
         shown = ", ".join(repr(w) for w in pasted)
@@ -385,6 +424,7 @@ def judge(evidence: Evidence, candidates: Iterable[str] = CANDIDATES) -> Verdict
         # as Belarusian as readily as the text itself as Russian.
         left_out = [scores[c] for c in plausible if c in scores and c not in fitting]
         taken = [scores[c] for c in fitting if c in scores]
+        fitting = _spelling_agrees(words, plausible, fitting, families)
         if fitting and not (left_out and taken and max(left_out) > min(taken)):
             plausible = tuple(fitting)
             why += f"; {_language_note(evidence.head, plausible[0])}"
@@ -398,7 +438,7 @@ def judge(evidence: Evidence, candidates: Iterable[str] = CANDIDATES) -> Verdict
             plausible,
             f"{families[first]} letters in {CANDIDATES.get(first, first)}{also}{why}",
         )
-    example = _differing_word(words, plausible)
+    example = _differing_word(words, plausible, line_of)
     return Verdict(
         None,
         plausible,
@@ -430,6 +470,28 @@ def _likelier_cyrillic(
     best = max(scores.values())
     kept = tuple(c for c in codecs if scores.get(c, best) > best - CYRILLIC_LOG_MARGIN)
     return kept, scores
+
+
+def _spelling_agrees(
+    words: list[bytes], codecs: tuple[str, ...], fitting: list[str], families: dict[str, str]
+) -> list[str]:
+    """Step 5 between Greek and Cyrillic: ``fitting`` when Greek spelling agrees with the
+    language's choice, else no choice (``[]``). A Greek reading may drop a Cyrillic one only
+    when every word of it is :func:`greek_spelt`; a Cyrillic reading may drop a Greek one only
+    when some word of the Greek is not (``Ίων`` in 1253 is Ukrainian-looking ``єщн`` in 1251
+    and landed so); neither on fewer than :data:`MIN_GREEK_OR_CYRILLIC_LETTERS` letters."""
+    greek = [c for c in codecs if families[c] == "Greek"]
+    cyrillic = [c for c in codecs if families[c] in _CYRILLIC_FAMILIES]
+    kept_greek = [c for c in greek if c in fitting]
+    kept_cyrillic = [c for c in cyrillic if c in fitting]
+    if not greek or not cyrillic or bool(kept_greek) == bool(kept_cyrillic):
+        return fitting  # the language kept both families, or neither: nothing to check
+    if sum(b >= 0x80 for word in words for b in word) < MIN_GREEK_OR_CYRILLIC_LETTERS:
+        return []
+    spelt = {c: all(greek_spelt(w.decode(c, errors="replace")) for w in words) for c in greek}
+    if kept_greek:
+        return fitting if all(spelt[c] for c in kept_greek) else []
+    return [] if any(spelt.values()) else fitting
 
 
 def languages_needed(chars: str, most: int = 3) -> int:
@@ -495,10 +557,20 @@ def _language_note(head: bytes, codec: str) -> str:
     return f"its text reads as language '{lang}' (py3langid, p={prob:.2f}), whose letters these are"
 
 
-def _differing_word(words: list[bytes], codecs: tuple[str, ...]) -> str:
-    """A word that the first two code pages read differently, shown both ways."""
+def _differing_word(
+    words: list[bytes], codecs: tuple[str, ...], line_of: Callable[[bytes], int | None] | None
+) -> str:
+    """A word that two of the code pages read differently, shown both ways with the code pages'
+    names (the first two that differ: 1253 and ISO-8859-7 read most Greek alike) and, when
+    ``line_of`` finds it, its line."""
     for word in words:
-        a, b = word.decode(codecs[0], "replace"), word.decode(codecs[1], "replace")
-        if a != b:
-            return f"{a!r} or {b!r}"
+        for a, b in combinations(codecs, 2):
+            first, second = word.decode(a, "replace"), word.decode(b, "replace")
+            if first != second:
+                line = line_of(word) if line_of else None
+                where = f"line {line}: " if line else ""
+                return (
+                    f"{where}{first!r} in {CANDIDATES.get(a, a)} or {second!r} in "
+                    f"{CANDIDATES.get(b, b)}"
+                )
     return ""

@@ -25,9 +25,16 @@ from pipeline.ingest import checks, ledger, quarantine, versions
 from pipeline.ingest.checks import damaged_key, relation, undecidable_versions
 from pipeline.ingest.declared import declaration
 from pipeline.ingest.duckdb_csv import Parsed, Stage, parse_with_duckdb
-from pipeline.ingest.errors import FileRefused
+from pipeline.ingest.errors import FileRefused, Unreadable
 from pipeline.ingest.event_id import event_id_sql
-from pipeline.ingest.formats import ROW, SUPPORTED_SUFFIXES, Table, open_table, supported
+from pipeline.ingest.formats import (
+    ROW,
+    SUPPORTED_SUFFIXES,
+    Table,
+    open_table,
+    supported,
+    unreadable,
+)
 from pipeline.ingest.landing import (
     HIDDEN_REASON,
     LINK_REASON,
@@ -432,27 +439,49 @@ def _read(
     try:
         if not supported(path.name):
             raise FileRefused(f"unsupported file type; accepted: {', '.join(SUPPORTED_SUFFIXES)}")
-        work = Path(read.work.name)
-        declared = declaration(settings.landing_dir / entity.landing_path, path, mappings)
-        table = open_table(path, work, declared, headerless_columns(mappings))
-        read.encoding = (table.encoding, table.decided)
         try:
-            read.mapping, lookup = recognise(table.header, mappings)
-        except FileRefused as refused:
-            user_dir = settings.data_dir / "vendors"
-            elsewhere = belongs_elsewhere(table.header, entity.name, user_dir)
-            raise FileRefused(refused.reason + elsewhere) from None
-        # Canonical CSV through DuckDB's reader when it reads it exactly as polars would.
-        tz = settings.timezone
-        read.parsed = parse_with_duckdb(table, read.mapping, lookup, entity, tz, work, stage=stage)
-        if read.parsed is None:
-            read.parsed = _run_plan(plan(table, read.mapping, lookup, entity, tz), table, work)
+            _parse(read, path, entity, settings, mappings, stage)
+        except Unreadable as refused:
+            if not refused.delimited:
+                raise
+            # Rows whose quotes the reader could not read (1,"x"y,3): set them aside and
+            # read the rest; none found, the refusal stands (lines.quote_faults).
+            _parse(read, path, entity, settings, mappings, stage, refused)
     except FileRefused as refused:
         read.refused = refused.reason
     except BaseException:
         read.close()
         raise
     return read
+
+
+def _parse(
+    read: _Read,
+    path: Path,
+    entity: Entity,
+    settings: Settings,
+    mappings: list[Mapping],
+    stage: Stage | None,
+    faults: Unreadable | None = None,
+) -> None:
+    """Open, recognise and parse a delivery into ``read``; ``faults``: the reader's refusal of
+    a first reading (``open_table``)."""
+    assert read.work is not None
+    work = Path(read.work.name)
+    declared = declaration(settings.landing_dir / entity.landing_path, path, mappings)
+    table = open_table(path, work, declared, headerless_columns(mappings), faults)
+    read.encoding = (table.encoding, table.decided)
+    try:
+        read.mapping, lookup = recognise(table.header, mappings)
+    except FileRefused as refused:
+        user_dir = settings.data_dir / "vendors"
+        elsewhere = belongs_elsewhere(table.header, entity.name, user_dir)
+        raise FileRefused(refused.reason + elsewhere) from None
+    # Canonical CSV through DuckDB's reader when it reads it exactly as polars would.
+    tz = settings.timezone
+    read.parsed = parse_with_duckdb(table, read.mapping, lookup, entity, tz, work, stage=stage)
+    if read.parsed is None:
+        read.parsed = _run_plan(plan(table, read.mapping, lookup, entity, tz), table, work)
 
 
 @dataclass
@@ -659,8 +688,7 @@ def _run_plan(steps: Plan, table: Table, work: Path) -> Parsed:
         # One pass over the delivery, into a temporary file: fast compression, no statistics.
         steps.parsed.sink_parquet(parsed, compression="lz4", statistics=False)
     except pl.exceptions.PolarsError as exc:
-        detail = str(exc).strip().splitlines()[0]
-        raise FileRefused(f"cannot be read as {table.layout}: {detail}") from None
+        raise unreadable(table, exc) from None
     scan = pl.scan_parquet(parsed)
     key_frame = steps.keys(scan)
     sinks = [

@@ -172,6 +172,23 @@ def _evidence(path: Path) -> Evidence:
     return evidence
 
 
+def _line_of(path: Path, word: bytes) -> int | None:
+    """The line (from 1) of the first occurrence of ``word`` in the stream, or None; a pass
+    over the file that only a refusal pays for."""
+    line, tail = 1, b""
+    with open_bytes(path) as fh:
+        for chunk in _chunks(fh):
+            # The tail of the last chunk keeps a word split between two chunks findable.
+            text = tail + chunk
+            at = text.find(word)
+            if at >= 0:
+                return line + text.count(b"\n", 0, at)
+            keep = len(word) - 1
+            line += text.count(b"\n", 0, max(len(text) - keep, 0))
+            tail = text[len(text) - keep :] if keep else b""
+    return None
+
+
 def _declare_hint(likely: list[str]) -> str:
     example = likely[0] if likely else "windows-1250"
     return (
@@ -254,7 +271,7 @@ def decode_delivery(path: Path, workdir: Path, declared: Declared | None = None)
             return _transcoded(path, codec, target, "declared", declared.where)
         except FileRefused as refused:
             raise FileRefused(f"{refused.reason} (declared in {declared.where})") from None
-    verdict = judge(evidence)
+    verdict = judge(evidence, line_of=lambda word: _line_of(path, word))
     if verdict.mixed:
         raise FileRefused(
             f"the file is not UTF-8 and cannot be read in one code page: {verdict.detail}. "

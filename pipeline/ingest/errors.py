@@ -1,4 +1,4 @@
-"""The one exception that moves a whole delivery aside."""
+"""The exception that moves a whole delivery aside, and its kind for a reader's failure."""
 
 from __future__ import annotations
 
@@ -9,3 +9,13 @@ class FileRefused(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class Unreadable(FileRefused):
+    """A delivery the reader failed on; ``delimited``: a delimited text file, in which rows
+    with quotes the reader cannot read may be set aside and the rest read again
+    (``core._read``)."""
+
+    def __init__(self, reason: str, delimited: bool) -> None:
+        super().__init__(reason)
+        self.delimited = delimited

@@ -16,15 +16,15 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.ingest.decode import Declared, decode_delivery
-from pipeline.ingest.errors import FileRefused
+from pipeline.ingest.errors import FileRefused, Unreadable
 from pipeline.ingest.lines import (
-    OPEN_QUOTE_REASON,
     CutShort,
     OpenQuote,
     count_outside_quotes,
     cut_short,
     normalise,
     open_quotes,
+    quote_faults,
     sep_line,
     unended_line_quotes_odd,
     without_lines,
@@ -58,8 +58,9 @@ class Table:
     layout: str  # how it was read, for messages: "csv (semicolon, cp1252)", "xlsx", ...
     encoding: str | None = None  # the delivery's text encoding (None for .xlsx)
     decided: str | None = None  # how: bom | declared | utf8 | detected
-    # A delimited file's UTF-8 text and delimiter, for readers other than polars
-    # (pipeline/ingest/duckdb_csv.py); None for other formats.
+    # A delimited file's UTF-8 text, for readers other than polars
+    # (pipeline/ingest/duckdb_csv.py; None when it has rows flagged UNREADABLE), and its
+    # delimiter; None for other formats.
     text: Path | None = None
     delimiter: str | None = None
 
@@ -119,6 +120,7 @@ def _read_delimited(
     delimiter: str | None = None,
     workdir: Path | None = None,
     odd_quotes: bool = False,
+    faults: Unreadable | None = None,
 ) -> Table:
     line = _first_line(path)
     names = headerless(line) if headerless else None
@@ -135,16 +137,23 @@ def _read_delimited(
     layout = f"{kind} ({DELIMITERS[delimiter]}, {encoding})"
     # A quote that never closes makes a reader take the rest of the file for one value and
     # refuse it whole. Only a file whose quotes do not pair up before a last line cut short
-    # (which cut_short judges) is searched for it, line by line (slower).
+    # (which cut_short judges) is searched for it, line by line (slower). Quotes that pair up
+    # yet not as quoted values do (1,"x"y,3) are looked for only once the reader has refused
+    # the file (``faults``): a good file never pays for that search.
     search = workdir is not None and odd_quotes != unended_line_quotes_odd(path)
-    stray = open_quotes(path, delimiter, len(header)) if search else []
+    if faults is not None and workdir is not None:
+        stray = quote_faults(path, delimiter, len(header))
+        if not stray:
+            raise faults
+    else:
+        stray = open_quotes(path, delimiter, len(header)) if search else []
     if stray and workdir is not None:
         path = without_lines(path, workdir / "readable.txt", stray)
     cut = cut_short(path, delimiter, len(header)) if workdir else None
     if cut is None and not stray:
         return Table(header, _scan(path, delimiter, header), layout, text=path, delimiter=delimiter)
     frame = _with_unreadable(path, delimiter, header, cut, stray, workdir)
-    return Table(header, frame, layout)
+    return Table(header, frame, layout, delimiter=delimiter)
 
 
 def _with_unreadable(
@@ -169,7 +178,7 @@ def _with_unreadable(
                 left -= len(chunk)
         path = kept
     frame = _scan(path, delimiter, header)
-    flagged = {s.row: (OPEN_QUOTE_REASON, s.text[:RAW_TEXT_CHARS]) for s in stray}
+    flagged = {s.row: (s.reason, s.text[:RAW_TEXT_CHARS]) for s in stray}
     last = frame.select(pl.len()).collect().item() + 1  # the rows are numbered from 2
     if cut is not None and cut.keep is None:  # the last row read is the short one
         flagged[last] = (cut.reason, cut.text)
@@ -459,12 +468,16 @@ def open_table(
     workdir: Path,
     declared: Declared | None = None,
     headerless: HeaderlessColumns | None = None,
+    faults: Unreadable | None = None,
 ) -> Table:
     """Open a delivery of any accepted format; refuses what cannot be read at all.
 
     ``declared`` is the encoding the landing folder or vendor mapping states, if any;
     ``headerless`` names the columns of a text file whose first line is data, not a header
-    (``pipeline.ingest.mappings.headerless_columns``).
+    (``pipeline.ingest.mappings.headerless_columns``); ``faults``: the reader's refusal of
+    the delimited file at a first reading, so the rows whose quotes it could not read are
+    looked for (:func:`lines.quote_faults`) and flagged :data:`UNREADABLE`, or the refusal
+    raised again when there is none.
     """
     name = path.name.lower()
     if name.endswith(EXCEL_SUFFIXES):
@@ -485,10 +498,20 @@ def open_table(
                 target = workdir / "lines.txt"
                 text = normalise(text, target, quoted=True, drop_first_line=sep is not None)
             table = _read_delimited(
-                text, name, encoding, headerless, sep, workdir, decoded.odd_quotes
+                text, name, encoding, headerless, sep, workdir, decoded.odd_quotes, faults
             )
         table.encoding, table.decided = encoding, decoded.decided
     table.frame = table.frame.with_columns(pl.col(ROW).cast(pl.Int64))
-    if table.frame.head(1).collect().is_empty():
+    try:
+        empty = table.frame.head(1).collect().is_empty()
+    except pl.exceptions.PolarsError as exc:  # the first rows already break the reader
+        raise unreadable(table, exc) from None
+    if empty:
         raise FileRefused("the file has a header but no rows")
     return table
+
+
+def unreadable(table: Table, exc: Exception) -> Unreadable:
+    """The refusal of a file polars' reader fails on, with the first line of its reason."""
+    detail = str(exc).strip().splitlines()[0]
+    return Unreadable(f"cannot be read as {table.layout}: {detail}", table.delimiter is not None)

@@ -14,12 +14,16 @@ Excel also writes and reads a first line ``sep=;`` naming the delimiter; the lin
 A quote that never closes (``502,"Ștefan,…`` typed by hand) makes polars and DuckDB take the
 rest of the file for one value and refuse it whole. In a file whose quotes do not pair up
 (counted in the pass that checks or transcodes it), :func:`open_quotes` finds the rows that
-open one, so that only those are quarantined and the rows around them are read.
+open one, so that only those are quarantined and the rows around them are read. Quotes that
+pair up yet not as quoted values do (``1,"x"y,3``; ``ab"c`` on one line and ``de"f`` on a
+later one) are not counted for: they cost no pass over a good file. A reader refuses such a
+file, and only then :func:`quote_faults` looks for them, line by line.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import AnyStr, BinaryIO, Generic
@@ -179,28 +183,34 @@ def count_outside_quotes(line: str, char: str) -> int:
 MAX_QUOTED_BYTES = 1 << 20
 
 
+OPEN_QUOTE_REASON = (
+    "a quote opened in this row never closes (a stray '\"' in a value?), so the row cannot be read"
+)
+QUOTE_FAULT_REASON = (
+    "a quoted value in this row goes on after its closing quote (a stray '\"' in a value?), "
+    "so the row cannot be read"
+)
+
+
 @dataclass(frozen=True)
 class OpenQuote:
-    """A line of a delimited file that opens a quoted value no later line closes as a value:
-    its spreadsheet row, its byte offset and length (line break included) and its text."""
+    """A line of a delimited file that a reader cannot read for its quotes (one opening a
+    quoted value no later line closes as a value, or :data:`QUOTE_FAULT_REASON`): its
+    spreadsheet row, its byte offset and length (line break included), its text and why."""
 
     row: int
     offset: int
     length: int
     text: str
+    reason: str = OPEN_QUOTE_REASON
 
 
-OPEN_QUOTE_REASON = (
-    "a quote opened in this row never closes (a stray '\"' in a value?), so the row cannot be read"
-)
-
-
-def _odd_lines(path: Path) -> list[tuple[int, int, int]]:
-    """``(line index, byte offset, byte length)`` of every line of a UTF-8 file (LF line ends;
-    line 0 is the header) holding an odd number of double quotes, in one pass in chunks.
-    Only lines with a quote are looked at one by one (found by ``bytes.find``: a pattern
-    over every line took 1.7 s of CPU per 160 MB with one quote); the others are counted."""
-    found: list[tuple[int, int, int]] = []
+def _quoted_lines(path: Path) -> Iterator[tuple[int, int, int, bool]]:
+    """``(line index, byte offset, byte length, odd)`` of every line of a UTF-8 file (LF line
+    ends; line 0 is the header) holding a double quote, and whether it holds an odd number of
+    them, in one pass in chunks. Only lines with a quote are looked at one by one (found by
+    ``bytes.find``: a pattern over every line took 1.7 s of CPU per 160 MB with one quote);
+    the others are counted."""
     line, offset, carry = 0, 0, b""
     with path.open("rb") as fh:
         while True:
@@ -218,15 +228,19 @@ def _odd_lines(path: Path) -> list[tuple[int, int, int]]:
                 start = whole.rfind(b"\n", 0, quote) + 1
                 end = whole.find(b"\n", quote) + 1 or len(whole)
                 line += whole.count(b"\n", at, start)
-                if whole.count(b'"', start, end) % 2:
-                    found.append((line, offset + start, end - start))
+                yield line, offset + start, end - start, whole.count(b'"', start, end) % 2 == 1
                 line += whole.endswith(b"\n", start, end)
                 at, quote = end, whole.find(b'"', end)
             line += whole.count(b"\n", at)
             offset += cut
             if not chunk:
                 break
-    return found
+
+
+def _odd_lines(path: Path) -> list[tuple[int, int, int]]:
+    """``(line index, byte offset, byte length)`` of every line holding an odd number of
+    double quotes (:func:`_quoted_lines`)."""
+    return [(line, offset, length) for line, offset, length, odd in _quoted_lines(path) if odd]
 
 
 def unended_line_quotes_odd(path: Path) -> bool:
@@ -316,6 +330,83 @@ def open_quotes(path: Path, delimiter: str, columns: int) -> list[OpenQuote]:
                 text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
                 found.append(OpenQuote(row, offset, length, text))
             k += 1
+    return found
+
+
+def _quotes_read(body: str, delimiter: str) -> bool:
+    """Whether a line whose quotes pair up reads as polars and DuckDB read it: a value that
+    starts with a quote ends at its closing quote (``""`` inside is a quote), followed by the
+    delimiter or the line's end; a quote inside a value that does not start with one is text
+    (``x"y"z``, which both read as written)."""
+    i, end = 0, len(body)
+    while i <= end:
+        if i < end and body[i] == '"':
+            i += 1
+            while True:
+                close = body.find('"', i)
+                if close < 0:
+                    return False
+                if body.startswith('""', close):
+                    i = close + 2
+                    continue
+                i = close + 1
+                break
+            if i < end and body[i] != delimiter:
+                return False
+        else:
+            stop = body.find(delimiter, i)
+            i = end if stop < 0 else stop
+        i += 1
+    return True
+
+
+def quote_faults(path: Path, delimiter: str, columns: int) -> list[OpenQuote]:
+    """The rows of a delimited UTF-8 file (LF line ends, header first) that a reader cannot
+    read for their quotes, wherever they pair up: those :func:`open_quotes` finds and, of the
+    lines whose quotes pair up, those in which a quoted value goes on after its closing quote
+    (``1,"x"y,3``: :data:`QUOTE_FAULT_REASON`). Each line with a quote is looked at in Python,
+    so this runs only for a file a reader refused; memory stays bounded (the lines after an
+    odd one are kept only up to :data:`MAX_QUOTED_BYTES`). A genuine value across lines (an
+    odd line and the next odd one read as one strictly quoted record of ``columns`` values,
+    as in :func:`open_quotes`) is kept whole; a last line without a line break is left to
+    :func:`cut_short`; a header with an odd count gives nothing (the file stays refused)."""
+    found: list[OpenQuote] = []
+    absorbed = 0  # lines joined into the records before, beyond their first
+    lines = _quoted_lines(path)
+    again: list[tuple[int, int, int, bool]] = []  # lines to look at afresh, next last
+    with path.open("rb") as fh:
+
+        def read(offset: int, length: int) -> str:
+            fh.seek(offset)
+            return fh.read(length).decode("utf-8", errors="replace")
+
+        while item := (again.pop() if again else next(lines, None)):
+            line, offset, length, odd = item
+            if line == 0:
+                if odd:
+                    return []
+                continue
+            text = read(offset, length)
+            row, body, whole = line + 1 - absorbed, text.rstrip("\r\n"), text.endswith("\n")
+            if not odd:
+                if not _quotes_read(body, delimiter):
+                    found.append(OpenQuote(row, offset, length, body, QUOTE_FAULT_REASON))
+                continue
+            # The lines up to the next odd one: the quoted value this line may open.
+            after: list[tuple[int, int, int, bool]] = []
+            while (nxt := again.pop() if again else next(lines, None)) is not None:
+                after.append(nxt)
+                if nxt[3] or nxt[1] + nxt[2] - offset > MAX_QUOTED_BYTES:
+                    break
+            close = after[-1] if after and after[-1][3] else None
+            span = close[1] + close[2] - offset if close else 0
+            if close and span <= MAX_QUOTED_BYTES:
+                if _values_of_record(read(offset, span), delimiter) == columns:
+                    absorbed += close[0] - line
+                    continue
+            if whole:
+                found.append(OpenQuote(row, offset, length, body))
+            again.extend(reversed(after))
     return found
 
 
