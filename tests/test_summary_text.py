@@ -36,3 +36,17 @@ def test_summary_puts_serving_first_and_explains_the_figures(tmp_path, capsys):
     assert "repeat rate 37.5% = share of them with 2 or more" in out  # 3 / 8
     assert "return on relationship 57.1% = of the customers helped" in out  # 4 / 7
     assert f"as of {dt.date(2026, 10, 31)}" in out
+
+
+def test_a_removed_models_table_is_not_listed_as_a_published_mart(tmp_path, capsys):
+    # A mart removed from sql/marts/ leaves its table in the warehouse; serving no longer
+    # publishes it (mart_names), so the summary's "published" list must not count it.
+    s = Settings.resolve(data_dir=str(tmp_path), as_of="2026-10-31")
+    with open_warehouse(s.warehouse_path) as con:
+        run(con, "create table marts.email_monthly as select 1 as campaigns")
+        run(con, "create table marts.orders_status_monthly as select 1 as orders")
+    print_summary(s, "no-run")
+    out = capsys.readouterr().out
+    assert "marts (1; published to the serving file above" in out
+    assert "  email_monthly          1 row" in out.splitlines()
+    assert "orders_status_monthly" not in out
