@@ -60,23 +60,27 @@ def test_a_model_that_cannot_load_exits_2_naming_file_line_and_fix(tmp_path):
         "select\n    order_month,\n    count(*) as orders\nfrom int_order\ngroup by order_month\n"
     )
     (data / "landing").mkdir(parents=True)
-    result = subprocess.run(
-        [sys.executable, "-m", "pipeline", "run"],
-        cwd=code,  # the copy's pipeline package, first on sys.path
-        env=cli_env(data, PYTHONDONTWRITEBYTECODE="1"),
-        capture_output=True,
-        text=True,
-        timeout=HANG_SECONDS,
-    )
-    one_line_error(
-        result,
-        2,
+    readme = "# copy\n<!-- asset-graph:start -->\n<!-- asset-graph:end -->\n"
+    (code / "README.md").write_text(readme)
+    said = (
         "configuration error: cannot load the models and suites: "
         f"{code / 'sql/marts/orders_per_month.sql'}, line 4: reads unknown table 'int_order' "
-        "(did you mean 'int_orders'?)",
+        "(did you mean 'int_orders'?)"
     )
-    assert result.stderr.strip().endswith("sql/<layer>/int_order.sql; nothing was done")
+    # The same for the next steps of a new model: the docs and the README's graph.
+    for command in ("run", "docs", "graph"):
+        result = subprocess.run(
+            [sys.executable, "-m", "pipeline", command],
+            cwd=code,  # the copy's pipeline package, first on sys.path
+            env=cli_env(data, PYTHONDONTWRITEBYTECODE="1"),
+            capture_output=True,
+            text=True,
+            timeout=HANG_SECONDS,
+        )
+        one_line_error(result, 2, said)
+    assert result.stderr.strip().endswith("sql/<layer>/int_order.sql")
     assert not (data / "warehouse.duckdb").exists()
+    assert (code / "README.md").read_text() == readme
 
 
 def test_bad_as_of_option_exits_2(tmp_path):
