@@ -2,8 +2,8 @@
 
 Each model's ``.yml`` beside it gives its description, column descriptions and kind
 (``incremental:``, kinds.py); parents are read from the SQL (rewrite.py). Problems (a cycle, an
-unknown table, a file that is not one ``select``, a bad ``.yml``) fail at load time naming the
-file.
+unknown table, a file that is not one ``select``, a bad ``.yml``: an unknown key, ``columns:``
+unlike the select's) fail at load time naming the file, the line where known, and the fix.
 """
 
 from __future__ import annotations
@@ -155,7 +155,8 @@ def _check_columns(model: Model, tree: exp.Query, lines: dict[str, int]) -> None
 
 
 def _line_of(path: Path, name: str) -> str:
-    """`` (line N)``: the first line of ``path`` outside a comment that names ``name``."""
+    """``, line N``: the first line of ``path`` that names ``name`` outside a comment (or ``""``),
+    so that a message points at the misspelt table, not just the file."""
     pattern = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)", re.IGNORECASE)
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if pattern.search(line.split("--", 1)[0]):
