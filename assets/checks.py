@@ -25,7 +25,9 @@ import dagster as dg
 from assets.freshness import freshness_check
 from pipeline.cli.progress import SUMMARY
 from pipeline.engine import discover_models, mart_names
+from pipeline.engine.catalog import PYTHON_TABLES
 from pipeline.entities import ENTITIES, Entity
+from pipeline.predict.docs import HERE as PREDICTION_DIR
 from pipeline.predict.docs import PREDICTION_MARTS
 from pipeline.spark import session as spark_engine
 from pipeline.validation.docs import index_path, write_index
@@ -37,7 +39,7 @@ from pipeline.validation.stages import (
     suites_for,
     validate_assets,
 )
-from pipeline.validation.suites import Suite, read_suite, read_suites
+from pipeline.validation.suites import Suite, check_targets, read_suite, read_suites
 from pipeline.warehouse import Warehouse
 
 # Runs one check on an open connection: (context, con, settings, Data Docs index path) -> result.
@@ -262,10 +264,17 @@ def build_step_checks() -> dict[str, list[CheckEntry]]:
     ``predictions`` (the prediction marts, with theirs). Reads JSON only; with
     ``PIPELINE_ENGINE=spark`` also GX's registry, to refuse an expectation Spark cannot run."""
     suites = read_suites()
+    models = discover_models()
+    check_targets(
+        suites,
+        {m.name for m in models} | set(PYTHON_TABLES),
+        {m.name: m.path for m in models if m.layer == "marts"}
+        | {mart: PREDICTION_DIR / f"{mart}.yml" for mart in PREDICTION_MARTS},
+    )
     steps: dict[str, list[CheckEntry]] = {"landed": [], "predictions": []}
     steps["landed"] = [_landed_entry(e) for e in ENTITIES.values()]
     on_spark: list[Suite] = []
-    for model in discover_models():
+    for model in models:
         mine = suites_for(model.name, model.layer, suites)
         if mine:
             steps.setdefault(model.layer, []).append(_suite_entry(model.name, mine))

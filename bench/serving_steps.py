@@ -35,6 +35,7 @@ import assets.publication as publication  # noqa: E402
 import assets.serving as serving  # noqa: E402
 import pipeline.warehouse as warehouse  # noqa: E402
 from assets import charts  # noqa: E402
+from pipeline.engine import mart_names  # noqa: E402
 from pipeline.predict import build, holdout, model  # noqa: E402
 from pipeline.predict import charts as predict_charts  # noqa: E402
 from pipeline.predict.fit_cache import cached_bg_nbd  # noqa: E402
@@ -183,12 +184,7 @@ def main() -> None:
     scratch = args.data_dir.parent / "serving_scratch"
     con = duckdb.connect(str(args.data_dir / "warehouse.duckdb"))
     warehouse.prepare(con)
-    marts = [
-        r[0]
-        for r in con.execute(
-            "select table_name from duckdb_tables() where schema_name = 'marts' order by 1"
-        ).fetchall()
-    ]
+    marts = mart_names()  # what serving publishes (a removed model's table may linger)
     # Warm-up: imports, matplotlib, the catalogue.
     serving_round(con, args.serving_before, scratch, marts)
     charts_round(scratch)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import sys
@@ -89,18 +90,37 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    from pipeline.cli.graph import readme_with_graph
-
     readme = Path(__file__).resolve().parent.parent / "README.md"
-    readme.write_text(readme_with_graph(readme.read_text(encoding="utf-8")), encoding="utf-8")
-    print(f"updated the asset graph in {readme}")
-    return 0
+    with models_problem_said():
+        from pipeline.cli.graph import readme_with_graph  # loads the definitions
+
+        text = readme_with_graph(readme.read_text(encoding="utf-8"))
+        readme.write_text(text, encoding="utf-8")
+        print(f"updated the asset graph in {readme}")
+        return 0
+    return 2  # reached only when the models could not be loaded (said on stderr)
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
-    from pipeline.cli.docs import main as docs_main
+    with models_problem_said():
+        from pipeline.cli.docs import main as docs_main
 
-    return docs_main()
+        return docs_main()
+    return 2  # reached only when the models could not be loaded (said on stderr)
+
+
+@contextlib.contextmanager
+def models_problem_said():
+    """Within the block, a model or suite file that cannot be loaded is said in one line on
+    stderr (the file, the place, the fix), as ``run`` says it, instead of a traceback, and
+    the block is left (its caller then returns exit status 2)."""
+    from pipeline.engine import ModelError
+    from pipeline.validation.suites import SuiteError
+
+    try:
+        yield
+    except (ModelError, SuiteError) as err:
+        print(f"configuration error: cannot load the models and suites: {err}", file=sys.stderr)
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):

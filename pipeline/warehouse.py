@@ -99,7 +99,6 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
 
 
 MEMORY_LIMIT_ENV = "PIPELINE_DUCKDB_MEMORY_LIMIT"
-DEFAULT_MEMORY_LIMIT = "3GB"
 
 
 def memory_limit() -> str:

@@ -6,13 +6,14 @@ in tests/test_cli_e2e.py: they need full runs, which there build on one data dir
 """
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from helpers import REPO_ROOT, cli
+from helpers import REPO_ROOT, cli, cli_env
 
 pytestmark = pytest.mark.e2e
 # A hang guard, as helpers.cli's, not a speed limit: each command line imports Dagster before
@@ -44,6 +45,42 @@ def test_bad_settings_exit_2_with_one_line(tmp_path, env, text):
     (tmp_path / "landing").mkdir()
     result = cli("run", data_dir=tmp_path, **env)
     one_line_error(result, 2, f"configuration error: {text}")
+
+
+def test_a_model_that_cannot_load_exits_2_naming_file_line_and_fix(tmp_path):
+    # A new mart reading a misspelt table, in a copy of the code (the checkout stays as it is):
+    # one line naming the file, the line and the table it likely meant, not a traceback from
+    # the definitions' import, and nothing run.
+    from pipeline.automation.loaded_code import CODE_DIRS
+
+    code, data = tmp_path / "code", tmp_path / "data"
+    for folder in CODE_DIRS:
+        shutil.copytree(REPO_ROOT / folder, code / folder, ignore=shutil.ignore_patterns("__py*"))
+    (code / "sql/marts/orders_per_month.sql").write_text(
+        "select\n    order_month,\n    count(*) as orders\nfrom int_order\ngroup by order_month\n"
+    )
+    (data / "landing").mkdir(parents=True)
+    readme = "# copy\n<!-- asset-graph:start -->\n<!-- asset-graph:end -->\n"
+    (code / "README.md").write_text(readme)
+    said = (
+        "configuration error: cannot load the models and suites: "
+        f"{code / 'sql/marts/orders_per_month.sql'}, line 4: reads unknown table 'int_order' "
+        "(did you mean 'int_orders'?)"
+    )
+    # The same for the next steps of a new model: the docs and the README's graph.
+    for command in ("run", "docs", "graph"):
+        result = subprocess.run(
+            [sys.executable, "-m", "pipeline", command],
+            cwd=code,  # the copy's pipeline package, first on sys.path
+            env=cli_env(data, PYTHONDONTWRITEBYTECODE="1"),
+            capture_output=True,
+            text=True,
+            timeout=HANG_SECONDS,
+        )
+        one_line_error(result, 2, said)
+    assert result.stderr.strip().endswith("sql/<layer>/int_order.sql")
+    assert not (data / "warehouse.duckdb").exists()
+    assert (code / "README.md").read_text() == readme
 
 
 def test_bad_as_of_option_exits_2(tmp_path):

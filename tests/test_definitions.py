@@ -28,7 +28,7 @@ def test_serving_depends_on_every_mart():
     serving_parents = {
         k.to_user_string() for k in graph.get(dg.AssetKey("serving_marts")).parent_keys
     }
-    assert marts <= serving_parents
-    assert len(marts) == 10  # the nine of spec/metrics.md + social_language_monthly
+    # Which marts there are is tests/test_marts_docs.py's (the spec's list), not counted here.
+    assert marts <= serving_parents, f"not served: {sorted(marts - serving_parents)}"
     # the two Python-built prediction marts are served too
     assert {"customer_predictions", "prediction_model"} <= serving_parents

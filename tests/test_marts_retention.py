@@ -119,12 +119,16 @@ def test_retention_monthly(warehouse):
         "customers_end",
         "churned_customers",
     )
-    assert [tuple(r[c] for c in cols) for r in got] == [
-        (0, 3, 0, 0, 3, 0),
-        (3, 2, 2, 0, 4, 1),
-        (4, 1, 3, 0, 4, 1),
-        (4, 0, 3, 1, 4, 1),
-    ]
+    # By month and column name, so that a failure says which month and figure differ.
+    expected = {
+        "2024-01-01": (0, 3, 0, 0, 3, 0),
+        "2024-02-01": (3, 2, 2, 0, 4, 1),
+        "2024-03-01": (4, 1, 3, 0, 4, 1),
+        "2024-04-01": (4, 0, 3, 1, 4, 1),
+    }
+    assert {str(r["month"]): {c: r[c] for c in cols} for r in got} == {
+        month: dict(zip(cols, values, strict=True)) for month, values in expected.items()
+    }
     assert got[0]["retention_rate"] is None
     assert got[0]["churn_rate"] is None
     assert got[0]["crr_textbook"] is None

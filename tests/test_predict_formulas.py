@@ -15,7 +15,7 @@ from pipeline.predict.model import (
     MIN_REPEAT_CUSTOMERS,
     MODEL_COLUMNS,
     PREDICTION_COLUMNS,
-    clv,
+    discounted_purchases,
     predict,
 )
 from pipeline.predict.settings import DISCOUNT_ENV, monthly_discount
@@ -63,18 +63,25 @@ def test_expected_purchases_by_hand():
 def test_gamma_gamma_expected_value_by_hand():
     # (γ + x m_x) p / (p x + q − 1) with p = 6.25, q = 3.74, γ = 15.44, x = 2, m_x = 30:
     # (15.44 + 60) · 6.25 / (12.5 + 2.74) = 471.5 / 15.24 = 30.9383
-    value = gamma_gamma.expected_value({"p": 6.25, "q": 3.74, "gamma": 15.44}, 2, 30.0)
-    assert round(float(value), 4) == 30.9383
+    params = {"p": 6.25, "q": 3.74, "gamma": 15.44}
+    assert round(float(gamma_gamma.expected_value(params, 2, 30.0)), 4) == 30.9383
+    # The same on polars columns, as customer_predictions computes expected_order_value.
+    frame = pl.DataFrame({"frequency": [2], "monetary": [30.0]})
+    value = frame.select(
+        gamma_gamma.expected_value(params, pl.col("frequency"), pl.col("monetary"))
+    )
+    assert round(value.item(), 4) == 30.9383
 
 
 def test_clv_discounts_each_month():
+    # predicted_clv_365d = discounted purchases × expected order value (customer_predictions).
     # With d = 0 the sum telescopes to E[Y(12 months)] × value, 12 months = 365.25 days.
     weeks = 365.25 / 7
-    undiscounted = clv(PARAMS, [2], [30.43], [38.86], [10.0], 0.0)[0]
+    undiscounted = discounted_purchases(PARAMS, [2], [30.43], [38.86], 0.0)[0] * 10.0
     whole_year = float(bgnbd.expected_purchases(PARAMS, weeks, 2, 30.43, 38.86)) * 10.0
     assert math.isclose(undiscounted, whole_year, rel_tol=1e-12)
     # Discounting at 1 % a month lowers it, but by less than (1.01)^12 − 1 = 12.7 %.
-    discounted = clv(PARAMS, [2], [30.43], [38.86], [10.0], 0.01)[0]
+    discounted = discounted_purchases(PARAMS, [2], [30.43], [38.86], 0.01)[0] * 10.0
     assert whole_year / 1.01**12 < discounted < whole_year
 
 

@@ -71,6 +71,79 @@ def test_load_time_errors_name_the_file(tmp_path, files, message):
     assert "stg_a.sql" in str(err.value)
 
 
+# A contributor's mistakes in a new model, each with the message it gets, written out by hand:
+# the file, the line, what is wrong and what to do.
+MART_SQL = """-- orders per status
+select
+    status,
+    count(*) as orders
+from {table}
+group by status
+"""
+MART_YML = """description: "Orders per status."
+{columns_key}:
+  {status}: "The status."
+  orders: "Orders."
+"""
+
+
+@pytest.mark.parametrize(
+    "table, columns_key, status, message",
+    [
+        # A typo in a table name: line 5 of the file (the comment's line 1 counts), the model
+        # it likely meant, and the two ways out.
+        (
+            "stg_order",
+            "columns",
+            "status",
+            "m_status.sql, line 5: reads unknown table 'stg_order' (did you mean 'stg_orders'?):"
+            " it is no model in sql/ nor a landed or Python-built table "
+            "(pipeline/engine/catalog.py); fix the name, or add the model "
+            "sql/<layer>/stg_order.sql",
+        ),
+        # A misspelt key of the .yml (line 2) was ignored: every column went undescribed.
+        (
+            "stg_orders",
+            "colums",
+            "status",
+            "m_status.yml, line 2: unknown key 'colums' (did you mean 'columns'?); a model's "
+            ".yml holds 'description:', 'columns:', 'incremental:'",
+        ),
+        # A misspelt column (line 3) left the real one without its description in serving.
+        (
+            "stg_orders",
+            "columns",
+            "statuss",
+            "m_status.yml: 'columns:' does not match the select of m_status.sql: 'statuss' "
+            "(line 3) is not a column of the select (did you mean 'status'?); 'status' has no "
+            "description; list each column the select gives, in its order: status, orders",
+        ),
+    ],
+    ids=["unknown-table", "misspelt-yml-key", "misspelt-column"],
+)
+def test_a_new_models_mistakes_name_the_file_line_and_fix(
+    tmp_path, table, columns_key, status, message
+):
+    write(tmp_path, "staging/stg_orders.sql", "select 'paid' as status")
+    write(tmp_path, "marts/m_status.sql", MART_SQL.format(table=table))
+    write(tmp_path, "marts/m_status.yml", MART_YML.format(columns_key=columns_key, status=status))
+    with pytest.raises(ModelError) as err:
+        discover_models(tmp_path)
+    assert str(err.value) == f"{tmp_path / 'marts'}/{message}"
+
+
+def test_yml_columns_must_follow_the_selects_order(tmp_path):
+    write(tmp_path, "marts/m_two.sql", "select 1 as a, 2 as b")
+    write(tmp_path, "marts/m_two.yml", "description: Two.\ncolumns:\n  b: B.\n  a: A.\n")
+    with pytest.raises(ModelError, match="listed in another order than the select's"):
+        discover_models(tmp_path)
+    # Without 'columns:', or with a select of '*', nothing is compared.
+    write(tmp_path, "marts/m_two.yml", "description: Two.\n")
+    write(tmp_path, "marts/m_star.sql", "select * from m_two")
+    write(tmp_path, "marts/m_star.yml", "description: All.\ncolumns:\n  b: B.\n")
+    assert [m.name for m in discover_models(tmp_path)] == ["m_two", "m_star"]
+
+
 def test_repository_models_load():
     models = discover_models()
     names = {m.name for m in models}

@@ -104,3 +104,17 @@ def test_the_same_bytes_under_several_paths_in_one_run_are_each_said_as_they_wen
     assert reports == []
     print_summary(s, run_id, reports)
     assert "files landed in this run" not in capsys.readouterr().out
+
+
+def test_a_removed_models_table_is_not_listed_as_a_published_mart(tmp_path, capsys):
+    # A mart removed from sql/marts/ leaves its table in the warehouse; serving no longer
+    # publishes it (mart_names), so the summary's "published" list must not count it.
+    s = Settings.resolve(data_dir=str(tmp_path), as_of="2026-10-31")
+    with open_warehouse(s.warehouse_path) as con:
+        run(con, "create table marts.email_monthly as select 1 as campaigns")
+        run(con, "create table marts.orders_status_monthly as select 1 as orders")
+    print_summary(s, "no-run")
+    out = capsys.readouterr().out
+    assert "marts (1; published to the serving file above" in out
+    assert "  email_monthly          1 row" in out.splitlines()
+    assert "orders_status_monthly" not in out

@@ -274,6 +274,41 @@ def test_a_table_not_built_yet_is_a_warning_not_a_crash(wh):
     )
 
 
+def test_a_suite_reading_a_column_its_table_lacks_names_file_expectation_and_column(wh, tmp_path):
+    # A contributor's misspelt column: GX said only that the column is not in its batch (the
+    # batch leaves out what the table lacks), without the file. Now the check fails (ERROR: the
+    # suite checks nothing until fixed) with the file, the expectation, the likely column and
+    # the table's columns, here loyalty_summary's nine (spec/metrics.md).
+    con, settings, suites = wh
+    path = tmp_path / "marts_loyalty_summary.json"
+    doc = json.loads(suites["marts_loyalty_summary"].path.read_text(encoding="utf-8"))
+    doc["expectations"].append(
+        {"type": "expect_column_values_to_be_between", "severity": "critical",
+         "kwargs": {"column": "repeat_rat", "min_value": 0, "max_value": 1}}
+    )  # fmt: skip
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    result = validate_assets(con, settings, [("loyalty_summary", [read_suite(path)])], "r")
+    assert result["loyalty_summary"].status == "error"
+    assert result["loyalty_summary"].summary() == (
+        f"{path}: expectation 2 (expect_column_values_to_be_between) reads column 'repeat_rat' "
+        "(did you mean 'repeat_rate'?), which loyalty_summary does not have (its columns: "
+        "as_of, customers, repeat_customers, repeat_rate, loyal_customers, loyal_share, "
+        "active_customers, helped_customers_12m, ror): fix the name in the suite, or add the "
+        "column to the model"
+    )
+    # The same for a staging suite's index column (its batch: the new rows).
+    doc = json.loads(suites["staging_orders"].path.read_text(encoding="utf-8"))
+    doc["meta"]["index_columns"] = ["_source_file", "_row_numbr"]
+    path = tmp_path / "staging_orders.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    result = validate_assets(con, settings, [("stg_orders", [read_suite(path)])], "r")
+    assert result["stg_orders"].status == "error"
+    assert result["stg_orders"].broken.startswith(
+        f"{path}: meta.index_columns reads column '_row_numbr' (did you mean '_row_number'?), "
+        "which stg_orders does not have (its columns: order_id, "
+    )
+
+
 def test_a_redelivered_key_stays_one_row_and_only_new_rows_are_validated(wh):
     # The staging suites expect no key unique: the models' selects keep one row per key
     # (row_number() ... = 1), and their incremental builds give the table a whole rebuild

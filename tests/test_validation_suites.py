@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -239,3 +240,35 @@ def test_the_staging_suites_share_one_email_pattern():
         "staging_surveys",
         "staging_tickets",
     }
+
+
+def test_a_suite_must_check_an_existing_table_and_every_mart_needs_one(tmp_path):
+    # A misspelt meta.asset left the suite unrun, and a mart without a suite showed no check:
+    # both passed every run without a word. Now the definitions do not load (check_targets),
+    # naming the file, the likely table, and what to add.
+    from pipeline.validation.suites import check_targets
+
+    guard = read_suite(_write(tmp_path, [GOOD], name="marts_m_status"))  # asset retention_monthly
+    tables = {"retention_monthly", "stg_orders"}
+    mart_file = tmp_path / "m_status.sql"
+    check_targets({guard.name: guard}, tables, {"retention_monthly": mart_file})
+    typo = dataclasses.replace(guard, asset="retention_montly")
+    with pytest.raises(SuiteError) as err:
+        check_targets({typo.name: typo}, tables, {})
+    assert str(err.value) == (
+        f"{guard.path}: meta.asset names 'retention_montly' (did you mean 'retention_monthly'?), "
+        "which is no table of the pipeline, so the suite would never run: name the model or mart "
+        "it checks"
+    )
+    with pytest.raises(SuiteError) as err:
+        check_targets({guard.name: guard}, tables, {"m_status": mart_file})
+    assert str(err.value) == (
+        f"{mart_file}: the mart 'm_status' has no expectation suite: add "
+        "expectations/marts_m_status.json with meta.stage 'marts', meta.asset 'm_status' and "
+        "meta.batch 'table' (docs/validation.md, 'Suite files')"
+    )
+    # The personal-data suite guards every mart ('*'), and is no suite of a mart of its own.
+    every = dataclasses.replace(guard, asset="*")
+    check_targets({every.name: every}, tables, {})
+    with pytest.raises(SuiteError, match="'m_status' has no expectation suite"):
+        check_targets({every.name: every}, tables, {"m_status": mart_file})

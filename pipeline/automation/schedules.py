@@ -10,7 +10,6 @@ import dagster as dg
 
 from pipeline.config import AS_OF_TAG, TRIGGER_TAG, PipelineConfig, setting
 
-DEFAULT_NIGHTLY_CRON = "0 2 * * *"
 NIGHTLY_CRON_ENV = "PIPELINE_NIGHTLY_CRON"
 __all__ = ["AS_OF_TAG", "TRIGGER_TAG"]
 

@@ -26,7 +26,6 @@ from pipeline.entities import ENTITIES
 from pipeline.ingest.ledger import file_sha256, text_sha256
 
 SETTLE_ENV = "PIPELINE_SETTLE_SECONDS"
-DEFAULT_SETTLE_SECONDS = 30.0
 INTERVAL_ENV = "PIPELINE_SENSOR_INTERVAL_SECONDS"
 DEFAULT_INTERVAL_SECONDS = 30
 MARKER_SUFFIXES = (".done", ".ready")

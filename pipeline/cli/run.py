@@ -5,7 +5,7 @@ Exit statuses (README, docs/operations.md), so that cron and CI can tell the cas
 - 0: the run succeeded and every file of it landed whole;
 - 1: the run failed (a step or a blocking check failed);
 - 2: configuration error (a ``PIPELINE_*`` setting, ``--as-of``, no landing folder, a data
-  directory that cannot be written);
+  directory that cannot be written, a model or suite file that cannot be loaded);
 - 3: the run completed, but files were refused or rows quarantined: a human should look;
 - 4: another run holds the warehouse (its pid is named); nothing was done.
 """
@@ -44,7 +44,7 @@ EXIT_STATUSES = {
     EXIT_OK: "the run succeeded and every file landed whole",
     EXIT_FAILED: "the run failed (a step or a blocking check)",
     EXIT_CONFIG: "configuration error (a PIPELINE_* setting, --as-of, no landing folder, a "
-    "data directory that cannot be written)",
+    "data directory that cannot be written, a model or suite file that cannot be loaded)",
     EXIT_NEEDS_ATTENTION: "completed, but files were refused or rows quarantined",
     EXIT_BUSY: "another run holds the warehouse (its pid is named); nothing was done",
 }
@@ -173,13 +173,28 @@ def pipeline_job():
     return job.with_logger_defs({"progress": progress_logger})
 
 
+def definitions_problem() -> str | None:
+    """Load the job (before the run lock is taken); a model or suite file it cannot use gives one
+    line naming the file, the place and what to fix, instead of a traceback (None: loaded)."""
+    from pipeline.engine import ModelError
+    from pipeline.validation.suites import SuiteError
+
+    try:
+        pipeline_job()
+    except (ModelError, SuiteError) as err:
+        return f"configuration error: cannot load the models and suites: {err}; nothing was done"
+    return None
+
+
 def run_pipeline(as_of: str | None = None, trigger: str = "cli") -> int:
     """Materialise every asset once against PIPELINE_DATA_DIR; the exit status (see above)."""
     prepared = prepare_run(as_of)
     if isinstance(prepared, int):
         return prepared
     settings, notify_settings = prepared
-    pipeline_job()  # loaded before the lock is taken, as before
+    if (problem := definitions_problem()) is not None:
+        print(problem, file=sys.stderr)
+        return EXIT_CONFIG
     from pipeline.cli.run_lock import WarehouseBusy, run_lock
 
     try:

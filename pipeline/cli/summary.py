@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pipeline.cli.quarantine_report import summary_lines
 from pipeline.config import Settings
+from pipeline.engine import mart_names
 from pipeline.engine.skip import skipped_in
 from pipeline.entities import ENTITIES
 from pipeline.ingest.formats import supported
@@ -123,10 +124,13 @@ def print_summary(settings: Settings, run_id: str, reports: list[FileReport] | N
             # should say that it did not rebuild what it could not change.
             print(f"\nleft as they were ({len(skipped)}): same code, inputs unchanged:")
             print("  " + ", ".join(s.target for s in skipped))
+        # The marts serving publishes (mart_names), not every table of the schema: a model
+        # removed from sql/marts/ leaves its table behind, and is published no more.
         marts = rows(
             con,
             "select table_name, estimated_size from duckdb_tables() "
-            "where schema_name = 'marts' order by table_name",
+            "where schema_name = 'marts' and list_contains(?, table_name) order by table_name",
+            [mart_names()],
         )
         print_outputs(settings, marts)
         print_headlines(con, settings)

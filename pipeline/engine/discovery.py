@@ -2,19 +2,22 @@
 
 Each model's ``.yml`` beside it gives its description, column descriptions and kind
 (``incremental:``, kinds.py); parents are read from the SQL (rewrite.py). Problems (a cycle, an
-unknown table, a file that is not one ``select``, a bad ``.yml``) fail at load time naming the
-file.
+unknown table, a file that is not one ``select``, a bad ``.yml``: an unknown key, ``columns:``
+unlike the select's) fail at load time naming the file, the line where known, and the fix.
 """
 
 from __future__ import annotations
 
+import difflib
 import graphlib
 import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from sqlglot import exp
 
 from pipeline.engine.catalog import PYTHON_TABLES
 from pipeline.engine.kinds import Append, IncrementalKind, ModelKind, Table, read_kind
@@ -23,6 +26,8 @@ from pipeline.engine.rewrite import ModelError, parents_of, parse_select
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 LAYERS = ("staging", "intermediate", "marts")
+# The keys a model's .yml may hold; any other is a misspelling that would be ignored silently.
+YML_KEYS = ("description", "columns", "incremental")
 
 
 @dataclass(frozen=True)
@@ -65,17 +70,28 @@ class Model:
         return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _read_yml(path: Path) -> tuple[str, dict[str, str], ModelKind]:
-    """A model's description, column descriptions and kind from its .yml."""
+def _read_yml(path: Path) -> tuple[str, dict[str, str], ModelKind, dict[str, int]]:
+    """A model's description, column descriptions and kind from its .yml, and the line of each
+    column's entry (for messages). A key other than :data:`YML_KEYS` raises ModelError: a
+    misspelt ``colums:`` would otherwise leave every column undescribed without a word."""
     yml = path.with_suffix(".yml")
     if not yml.exists():
-        return "", {}, Table()
+        return "", {}, Table(), {}
+    text = yml.read_text(encoding="utf-8")
     try:
-        doc = yaml.safe_load(yml.read_text(encoding="utf-8")) or {}
+        doc = yaml.safe_load(text) or {}
     except yaml.YAMLError as err:
         raise ModelError(f"{yml}: not valid YAML: {err}") from None
     if not isinstance(doc, dict):
         raise ModelError(f"{yml}: expected 'description:' and 'columns:' keys")
+    lines = key_lines(text)
+    for key in doc:
+        if key not in YML_KEYS:
+            raise ModelError(
+                f"{yml}, line {lines.get(('', str(key)), '?')}: unknown key {key!r}"
+                f"{did_you_mean(str(key), YML_KEYS)}; a model's .yml holds "
+                + ", ".join(f"'{k}:'" for k in YML_KEYS)
+            )
     columns = doc.get("columns") or {}
     if not isinstance(columns, dict):
         raise ModelError(f"{yml}: 'columns' must map each column name to a one-line description")
@@ -84,7 +100,68 @@ def _read_yml(path: Path) -> tuple[str, dict[str, str], ModelKind]:
         str(doc.get("description") or "").strip(),
         {str(k): str(v).strip() for k, v in columns.items()},
         Table() if incremental is None else read_kind(yml, incremental),
+        {name: line for (parent, name), line in lines.items() if parent == "columns"},
     )
+
+
+def key_lines(text: str) -> dict[tuple[str, str], int]:
+    """``(parent key, key) -> line`` (1-based) of the keys of a YAML mapping and of the
+    mappings directly under it (the top level's parent is ``""``)."""
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return {}
+    found: dict[tuple[str, str], int] = {}
+    if not isinstance(root, yaml.MappingNode):
+        return found
+    for key, value in root.value:
+        found[("", str(key.value))] = key.start_mark.line + 1
+        if isinstance(value, yaml.MappingNode):
+            for sub, _ in value.value:
+                found[(str(key.value), str(sub.value))] = sub.start_mark.line + 1
+    return found
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the candidate closest to a misspelt ``name``, else ``""``."""
+    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _check_columns(model: Model, tree: exp.Query, lines: dict[str, int]) -> None:
+    """A .yml that lists ``columns:`` lists the select's output columns, in its order: each is a
+    public column's one description (serving's comments, docs/metrics.md), and a misspelt name
+    would leave the real column undescribed. A select with ``*`` names no columns to compare."""
+    if not model.columns or any(isinstance(s, exp.Star) or s.is_star for s in tree.selects):
+        return
+    selected, described = list(tree.named_selects), list(model.columns)
+    if selected == described:
+        return
+    yml = model.path.with_suffix(".yml")
+    problems = [
+        f"'{name}' (line {lines.get(name, '?')}) is not a column of the select"
+        f"{did_you_mean(name, set(selected) - set(described))}"
+        for name in described
+        if name not in selected
+    ]
+    problems += [f"'{name}' has no description" for name in selected if name not in described]
+    if not problems:
+        problems = ["the columns are listed in another order than the select's"]
+    raise ModelError(
+        f"{yml}: 'columns:' does not match the select of {model.path.name}: "
+        + "; ".join(problems)
+        + f"; list each column the select gives, in its order: {', '.join(selected)}"
+    )
+
+
+def _line_of(path: Path, name: str) -> str:
+    """``, line N``: the first line of ``path`` that names ``name`` outside a comment (or ``""``),
+    so that a message points at the misspelt table, not just the file."""
+    pattern = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)", re.IGNORECASE)
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if pattern.search(line.split("--", 1)[0]):
+            return f", line {number}"
+    return ""
 
 
 def discover_models(
@@ -125,8 +202,8 @@ def _discover(sql_dir: Path, known: frozenset[str]) -> list[Model]:
             if name in models or name in known:
                 raise ModelError(f"{path}: table name {name!r} is already used by another model")
             sql = path.read_text(encoding="utf-8").strip().rstrip(";").strip()
-            description, columns, kind = _read_yml(path)
-            tree = parse_select(sql, path)  # parsed once: parents and reads
+            description, columns, kind, column_lines = _read_yml(path)
+            tree = parse_select(sql, path)  # parsed once: parents, reads and columns
             model = Model(
                 name=name,
                 layer=layer,
@@ -140,6 +217,7 @@ def _discover(sql_dir: Path, known: frozenset[str]) -> list[Model]:
                 read_columns=read_columns(tree),
             )
             kind.check(model)
+            _check_columns(model, tree, column_lines)
             models[name] = model
     stray = [p for p in sql_dir.rglob("*.sql") if p.parent.name not in LAYERS]
     if stray:
@@ -148,8 +226,11 @@ def _discover(sql_dir: Path, known: frozenset[str]) -> list[Model]:
         for parent in model.parents:
             if parent not in models and parent not in known:
                 raise ModelError(
-                    f"{model.path}: reads unknown table {parent!r} "
-                    "(not a model in sql/ nor a landed or Python-built table)"
+                    f"{model.path}{_line_of(model.path, parent)}: reads unknown table "
+                    f"{parent!r}{did_you_mean(parent, [*models, *known])}: it is no model in "
+                    "sql/ nor a landed or Python-built table (pipeline/engine/catalog.py); "
+                    "fix the name, or add the model sql/<layer>/"
+                    f"{parent}.sql"
                 )
     sorter = graphlib.TopologicalSorter(
         {m.name: [p for p in m.parents if p in models] for m in models.values()}

@@ -16,20 +16,6 @@ from pipeline.predict.fit import Fit, maximise
 PARAMETERS = ("r", "alpha", "a", "b")
 
 
-def log_likelihood(
-    params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weight: np.ndarray
-) -> float:
-    """Σ weight · ln L(r, α, a, b | x, t_x, T), eq. 6 as ln A1 + ln A2 + ln(A3 + δ A4)."""
-    return value_and_gradient(params, x, t_x, T, weight)[0]
-
-
-def gradient(
-    params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weight: np.ndarray
-) -> np.ndarray:
-    """∂/∂(r, α, a, b) of :func:`log_likelihood` (digamma for the gamma functions)."""
-    return value_and_gradient(params, x, t_x, T, weight)[1]
-
-
 def by_frequency(x: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct x and the total weight of each (sorting once, not on every step)."""
     xs, where = np.unique(x, return_inverse=True)
@@ -44,7 +30,8 @@ def value_and_gradient(
     weight: np.ndarray,
     grouped: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[float, np.ndarray]:
-    """:func:`log_likelihood` and :func:`gradient` in one pass.
+    """Σ weight · ln L(r, α, a, b | x, t_x, T), eq. 6 as ln A1 + ln A2 + ln(A3 + δ A4), and its
+    gradient ∂/∂(r, α, a, b) (digamma for the gamma functions), in one pass.
 
     ln A1 + ln A2 depend on x alone, so they (and their digammas) are summed over the few
     distinct x with the weights totalled; only ln(A3 + δA4) is evaluated per triple.
@@ -124,12 +111,3 @@ def expected_purchases(params: dict[str, float], t: float, x, t_x, T) -> np.ndar
     head = (a + b + x - 1) / (a - 1)
     tail = 1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp2f1(r + x, b + x, a + b + x - 1, z)
     return head * tail / (1.0 + _alive_odds(params, x, t_x, T))
-
-
-def expected_new_customer(params: dict[str, float], t: float) -> float:
-    """E[X(t)] for a customer just acquired (eq. 9): the unconditional expectation."""
-    r, alpha, a, b = (params[n] for n in PARAMETERS)
-    z = t / (alpha + t)
-    return float(
-        (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp2f1(r, b, a + b - 1, z))
-    )

@@ -14,24 +14,15 @@ from pipeline.predict.fit import Fit, maximise
 PARAMETERS = ("p", "q", "gamma")
 
 
-def log_likelihood(params: np.ndarray, x: np.ndarray, m: np.ndarray) -> float:
-    """Σ ln f(m_x | x; p, q, γ), the density of a customer's mean spend over x purchases."""
-    return value_and_gradient(params, x, m)[0]
-
-
-def gradient(params: np.ndarray, x: np.ndarray, m: np.ndarray) -> np.ndarray:
-    """∂/∂(p, q, γ) of :func:`log_likelihood`."""
-    return value_and_gradient(params, x, m)[1]
-
-
 def value_and_gradient(
     params: np.ndarray,
     x: np.ndarray,
     m: np.ndarray,
     grouped: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[float, np.ndarray]:
-    """The log-likelihood and its gradient; the gamma functions of p x + q are taken once per
-    distinct x (repeat counts are few), the rest per customer."""
+    """Σ ln f(m_x | x; p, q, γ), the density of a customer's mean spend over x purchases, and
+    its gradient ∂/∂(p, q, γ); the gamma functions of p x + q are taken once per distinct x
+    (repeat counts are few), the rest per customer."""
     p, q, g = params
     xs, where = grouped if grouped is not None else np.unique(x, return_inverse=True)
     n = np.bincount(where, minlength=len(xs)).astype(float)
@@ -63,8 +54,9 @@ def fit(x: np.ndarray, m: np.ndarray) -> Fit:
     return maximise(negative, PARAMETERS, np.array([1.0, 1.0, 1.0]), len(x))
 
 
-def expected_value(params: dict[str, float], x, m) -> np.ndarray:
-    """E[M | p, q, γ, m_x, x] = (γ + x m_x) p / (p x + q − 1): expected mean spend."""
+def expected_value(params: dict[str, float], x, m):
+    """E[M | p, q, γ, m_x, x] = (γ + x m_x) p / (p x + q − 1): expected mean spend. ``x`` and
+    ``m`` are numbers, arrays or polars expressions (customer_predictions passes its columns,
+    so the formula tested by hand is the one the mart computes)."""
     p, q, g = (params[n] for n in PARAMETERS)
-    x, m = np.asarray(x, dtype=float), np.asarray(m, dtype=float)
     return (g + x * m) * p / (p * x + q - 1)

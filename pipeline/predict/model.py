@@ -113,11 +113,6 @@ def discounted_purchases(params: dict[str, float], x, t_x, T, discount: float) -
     return total
 
 
-def clv(params: dict[str, float], x, t_x, T, order_value, discount: float) -> np.ndarray:
-    """Σ_{m=1..12} (E[Y(m months)] − E[Y(m−1 months)]) × order value / (1 + d)^m."""
-    return discounted_purchases(params, x, t_x, T, discount) * np.asarray(order_value, float)
-
-
 def _risk(p_alive: pl.Expr) -> pl.Expr:
     return (
         pl.when(p_alive >= LOW_RISK)
@@ -173,11 +168,10 @@ def customer_predictions(
         scored = triple_predictions(summary, bg.params, discount, grid)
         out = out.join(scored, on=keys, how="left")
     if gg is not None and bg is not None and summary.height:
-        p, q, g = (gg.params[n] for n in gamma_gamma.PARAMETERS)
-        x = pl.col("frequency")
+        x, m = pl.col("frequency"), pl.col("monetary")
         value = (
-            pl.when((x > 0) & (pl.col("monetary") > 0))
-            .then((g + x * pl.col("monetary")) * p / (p * x + q - 1))
+            pl.when((x > 0) & (m > 0))
+            .then(gamma_gamma.expected_value(gg.params, x, m))
             .otherwise(None)
         )
         out = out.with_columns(expected_order_value=value).with_columns(

@@ -141,6 +141,8 @@ def validate_asset_on_spark(
         }
     except MissingTable as err:
         return AssetValidation(asset, missing=str(err))
+    except SuiteError as err:
+        return AssetValidation(asset, broken=str(err))
     return run_batches(
         con, settings, asset, run_id, batches,
         lambda s, b, **kw: run_suite_spark(frames[s.path], s, b.rows, **kw),

@@ -18,7 +18,6 @@ ENGINE_ENV = "PIPELINE_ENGINE"
 MASTER_ENV = "PIPELINE_SPARK_MASTER"
 LAKE_ENV = "PIPELINE_LAKE_DIR"
 ENGINES = ("duckdb", "spark")
-DEFAULT_MASTER = "local[*]"
 # Spark's defaults as the models need them: ANSI SQL (overflow and bad casts fail as in DuckDB),
 # UTC (the warehouse's timestamps are UTC), timestamps written as TIMESTAMP_MICROS (not INT96)
 # and naive by default (DuckDB's TIMESTAMP), no web UI and no progress bars in the run's log.

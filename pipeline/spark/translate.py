@@ -52,10 +52,6 @@ SPARK_FUNCTIONS = frozenset({"percentile", "unix_micros", "date_format"})
 STRFTIME = {"%Y": "yyyy", "%m": "MM", "%d": "dd", "%H": "HH", "%M": "mm", "%S": "ss", "%%": "%"}
 
 
-def _spark_expr(sql: str) -> exp.Expression:
-    return sqlglot.parse_one(sql, read="spark")
-
-
 def _double(node: exp.Expression) -> exp.Expression:
     return exp.cast(node, exp.DataType.build("double"))
 

@@ -90,8 +90,12 @@ def build_batch(
     return batch
 
 
-def _select(suite: Suite, available: list[str], derived: dict[str, str] | None = None) -> str:
-    """The select list of the columns of ``available`` that ``suite`` reads, and ``derived``."""
+def _select(
+    suite: Suite, table: str, available: list[str], derived: dict[str, str] | None = None
+) -> str:
+    """The select list of the columns of ``available`` that ``suite`` reads, and ``derived``;
+    SuiteError when it reads a column ``table`` does not have."""
+    suite.check_columns(table, available)
     wanted = suite.referenced_columns()
     parts = [identifier(c) for c in available if c in wanted]
     parts += [f"{e} as {identifier(n)}" for n, e in (derived or {}).items()]
@@ -114,7 +118,7 @@ def _new_rows(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch
         raise ValueError(f"{suite.path}: meta.key {key!r} and {SEQ} must be columns of {table}")
     since, total, latest = _since(con, asset, schema, table)
     # With no watermark the batch is every row: a projection, no filter.
-    sql = select = f"select {_select(suite, names)} from {schema}.{table}"
+    sql = select = f"select {_select(suite, table, names)} from {schema}.{table}"
     if since is not None:
         new = f"{SEQ} > {int(since)}"
         # Two selects, not one ``or``: each skips the row groups its filter rules out by their
@@ -190,7 +194,7 @@ def _customer_links(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) ->
 
 def _table(con: duckdb.DuckDBPyConnection, suite: Suite, asset: str) -> Batch:
     schema, cols = table_schema(con, suite.asset)
-    select = _select(suite, [c for c, _ in cols], suite.derived_columns)
+    select = _select(suite, suite.asset, [c for c, _ in cols], suite.derived_columns)
     sql = f"select {select} from {schema}.{suite.asset}"
     height = _count(con, sql)
     last_good = read_watermark(con, asset, suite.asset).row_count

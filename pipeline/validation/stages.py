@@ -24,7 +24,7 @@ from pipeline.validation.state import (
     unchanged_since,
     write_watermarks,
 )
-from pipeline.validation.suites import EVERY_MART, Suite
+from pipeline.validation.suites import EVERY_MART, Suite, SuiteError
 from pipeline.warehouse import rows, table_exists
 from pipeline.words import counted
 
@@ -37,17 +37,20 @@ class AssetValidation:
     outcomes: list[SuiteOutcome] = field(default_factory=list)
     missing: str | None = None  # the table does not exist yet
     unchanged: Unchanged | None = None  # as at its last passing validation: not run again
+    broken: str | None = None  # a suite reads what its table does not have (SuiteError)
 
     @property
     def status(self) -> str:
-        """``error``, ``warning`` or ``passed``; a missing table is a warning."""
+        """``error``, ``warning`` or ``passed``; a missing table is a warning, a suite that
+        cannot run on its table an error (it checks nothing until fixed)."""
         found = {o.status for o in self.outcomes} | ({"warning"} if self.missing else set())
+        found |= {"error"} if self.broken else set()
         return next((s for s in ("error", "warning") if s in found), "passed")
 
     def summary(self) -> str:
         """One line for the check's description."""
-        if self.missing or self.unchanged:
-            return self.missing or self.unchanged.text()
+        if self.broken or self.missing or self.unchanged:
+            return self.broken or self.missing or self.unchanged.text()
         failed = [e for o in self.outcomes for e in o.errors + o.warnings]
         rows_seen = ", ".join(f"{o.suite}: {counted(o.rows, 'row')}" for o in self.outcomes)
         if not failed:
@@ -99,6 +102,9 @@ def validate_assets(
                 ]
             except MissingTable as err:
                 results[asset] = AssetValidation(asset, missing=str(err))
+                continue
+            except SuiteError as err:
+                results[asset] = AssetValidation(asset, broken=str(err))
                 continue
             results[asset] = run_batches(con, settings, asset, run_id, batches, validate)
             if results[asset].status == "passed":

@@ -57,6 +57,28 @@ class Suite:
     def meta(self) -> dict[str, Any]:
         return self.document.get("meta") or {}
 
+    def check_columns(self, table: str, available: list[str]) -> None:
+        """Raise SuiteError naming the first expectation (or ``meta.index_columns``) that reads a
+        column ``table`` does not have: GX would only say the column is not in its batch,
+        without the file, and the batch leaves out what the table lacks."""
+        from pipeline.engine.discovery import did_you_mean
+
+        have = set(available) | set(self.derived_columns)
+        places = [("meta.index_columns", list(self.index_columns))]
+        for i, exp in enumerate(self.expectations, start=1):
+            kwargs = exp.get("kwargs") or {}
+            names = expectation_columns(kwargs)
+            names += sorted(condition_columns(kwargs.get("row_condition")))
+            places.append((f"expectation {i} ({exp['type']})", names))
+        for where, names in places:
+            for name in (n for n in names if n not in have):
+                raise SuiteError(
+                    f"{self.path}: {where} reads column {name!r}"
+                    f"{did_you_mean(name, available)}, which {table} does not have (its "
+                    f"columns: {', '.join(available)}): fix the name in the suite, or add the "
+                    "column to the model"
+                )
+
     def referenced_columns(self) -> set[str]:
         """Column names the expectations read, row conditions included (a superset is fine)."""
         names: set[str] = set(self.index_columns) | set(self.derived_columns)
@@ -147,6 +169,33 @@ def read_suites() -> dict[str, Suite]:
     """Every ``*.json`` suite in ``expectations/`` by name; raises SuiteError on the first bad
     file."""
     return {s.name: s for s in (read_suite(p) for p in sorted(EXPECTATIONS_DIR.glob("*.json")))}
+
+
+def check_targets(suites: dict[str, Suite], tables: set[str], marts: dict[str, Path]) -> None:
+    """Raise SuiteError unless every suite names a table that exists (``tables``: the models and
+    the landed and Python-built tables) and every mart (``marts``: name -> its file) has a suite
+    of its own. A suite whose ``meta.asset`` is misspelt would otherwise never run, and a mart
+    without one would show no check: either passes every run without a word."""
+    from pipeline.engine.discovery import did_you_mean
+
+    for suite in suites.values():
+        if suite.asset == EVERY_MART and suite.stage == "marts":
+            continue
+        if suite.asset not in tables:
+            key = "meta.entity" if suite.stage == "landed" else "meta.asset"
+            raise SuiteError(
+                f"{suite.path}: {key} names {suite.asset!r}{did_you_mean(suite.asset, tables)}, "
+                "which is no table of the pipeline, so the suite would never run: name the model "
+                "or mart it checks"
+            )
+    guarded = {s.asset for s in suites.values() if s.stage == "marts"}
+    for mart, path in marts.items():
+        if mart not in guarded:
+            raise SuiteError(
+                f"{path}: the mart {mart!r} has no expectation suite: add "
+                f"{EXPECTATIONS_DIR.name}/marts_{mart}.json with meta.stage 'marts', meta.asset "
+                f"{mart!r} and meta.batch 'table' (docs/validation.md, 'Suite files')"
+            )
 
 
 def build_gx_suite(suite: Suite):
