@@ -67,8 +67,9 @@ def test_a_model_that_cannot_load_exits_2_naming_file_line_and_fix(tmp_path):
         f"{code / 'sql/marts/orders_per_month.sql'}, line 4: reads unknown table 'int_order' "
         "(did you mean 'int_orders'?)"
     )
-    # The same for the next steps of a new model: the docs and the README's graph.
-    for command in ("run", "docs", "graph"):
+    # The same for a watcher started on it (it stops at once instead of warming up into a
+    # traceback) and for the next steps of a new model: the docs and the README's graph.
+    for command in ("run", "watch", "docs", "graph"):
         result = subprocess.run(
             [sys.executable, "-m", "pipeline", command],
             cwd=code,  # the copy's pipeline package, first on sys.path
