@@ -298,9 +298,3 @@ def _transcoded(path: Path, codec: str, target: Path, decided: str, detail: str)
         ) from None
     shown = codec if codec in ("utf-8-sig", "utf-16", "utf-8") else _display(codec)
     return Decoded(target, shown, decided, detail, lone_cr, odd_quotes)
-
-
-def to_utf8(path: Path, workdir: Path) -> tuple[Path, str]:
-    """:func:`decode_delivery` without a declaration: the text's path and the encoding."""
-    decoded = decode_delivery(path, workdir)
-    return decoded.path, decoded.encoding
