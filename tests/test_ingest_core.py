@@ -97,7 +97,9 @@ def test_redelivery_under_another_name_changes_nothing(data_dir):
     (first, second) = land(s, "orders")
     assert first.status == "skipped" and first.source_file == "crm/orders/a.csv"
     assert second.status == "skipped"
-    assert second.reason == "same bytes as crm/orders/a.csv (landed)"
+    # A copy met for the first time says when its bytes landed (the run summary shows it).
+    day = query(s, "select landed_at::date as d from ingest_ledger")["d"][0]
+    assert second.reason == f"same bytes as crm/orders/a.csv, landed on {day}"
     assert query(s, "select count(*) as n from raw_orders")["n"][0] == 1
     assert query(s, "select count(*) as n from ingest_ledger")["n"][0] == 1
 

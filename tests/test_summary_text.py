@@ -10,7 +10,7 @@ from assets.ingest import INGEST_ASSETS
 from pipeline.cli.run import files_needing_attention
 from pipeline.cli.summary import print_summary, run_reports
 from pipeline.config import PipelineConfig, Settings
-from pipeline.warehouse import Warehouse, open_warehouse, run
+from pipeline.warehouse import Warehouse, open_warehouse, run, scalar
 
 
 def test_summary_puts_serving_first_and_explains_the_figures(tmp_path, capsys):
@@ -104,6 +104,42 @@ def test_the_same_bytes_under_several_paths_in_one_run_are_each_said_as_they_wen
     assert reports == []
     print_summary(s, run_id, reports)
     assert "files landed in this run" not in capsys.readouterr().out
+
+
+def test_a_copy_of_a_delivery_landed_in_an_earlier_run_is_said_once_with_its_day(data_dir, capsys):
+    # The same export saved again under another name a run later: nothing of it lands, and the
+    # summary said nothing of it either (only the asset log counted "1 file(s) skipped").
+    s = make_settings(data_dir)
+    drop(s, "orders", "o.csv", ORDERS)
+    warehouse = Warehouse(config=PipelineConfig(data_dir=str(data_dir), as_of="2024-12-31"))
+    instance = dg.DagsterInstance.ephemeral()
+
+    def summary() -> list[str]:
+        result = dg.materialize(
+            INGEST_ASSETS,
+            selection=["raw_orders"],
+            resources={"warehouse": warehouse},
+            instance=instance,
+        )
+        capsys.readouterr()
+        print_summary(s, result.run_id, run_reports(instance, result.run_id))
+        out = capsys.readouterr().out
+        if "files landed in this run:\n" not in out:
+            return []
+        return out.split("files landed in this run:\n")[1].split("\n\n")[0].splitlines()
+
+    assert summary() == ["  crm/orders/o.csv: 2 rows read, 2 landed, 0 quarantined"]
+    # The day the ledger recorded o.csv's landing: its bytes landed then, not in this run.
+    with open_warehouse(s.warehouse_path) as con:
+        day = scalar(con, "select landed_at::date from meta.ingest_ledger")
+    drop(s, "orders", "o (1).csv", ORDERS)
+    assert summary() == [
+        f"  crm/orders/o (1).csv: skipped — same bytes as crm/orders/o.csv, landed on {day}"
+    ]
+    # Said once: the next run meets both files again, delivered before, and says nothing.
+    assert summary() == []
+    with open_warehouse(s.warehouse_path) as con:
+        assert scalar(con, "select count(*) from raw.raw_orders") == 2
 
 
 def test_a_removed_models_table_is_not_listed_as_a_published_mart(tmp_path, capsys):

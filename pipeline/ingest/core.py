@@ -133,6 +133,28 @@ def ingest_entity(
         return ingestion.land(entity, run_id, validator, log)
 
 
+def _said_once(
+    report: FileReport,
+    first: str,
+    met: tuple[ledger.FileStat, str] | None,
+    sha: str,
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    """Word ``report`` of a file with the bytes of ``first``, landed in an earlier run.
+
+    Every run meets every delivery ever made again: ``first`` itself, and a path an earlier
+    run hashed with these bytes (``met``, from ``meta.landing_stats``), are counted, not
+    listed (``earlier_run``). A path met for the first time (a copy, a re-export saved under
+    another name) is said once, with the day its bytes landed, so the user sees why nothing
+    of it landed; before, only the asset log's count of skipped files told."""
+    if report.source_file == first or (met is not None and met[1] == sha):
+        report.earlier_run = True
+        return
+    landed = ledger.landed_on(con, sha)
+    when = f", landed on {landed:%Y-%m-%d}" if landed is not None else ", landed before"
+    report.reason = f"same bytes as {first}{when}"
+
+
 @dataclass
 class _Plan:
     """What an entity's reads need, found on the main thread before its first file is read."""
@@ -255,7 +277,8 @@ class Ingestion:
                             0,
                             f"same bytes as {first} ({status})",
                         )
-                        report.earlier_run = earlier
+                        if earlier:
+                            _said_once(report, first, plan.hashes.get(rel), delivery.sha, con)
                     else:
                         seq += 1
                         retry = None

@@ -127,6 +127,12 @@ def delivered(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str]]:
     }
 
 
+def landed_on(con: duckdb.DuckDBPyConnection, sha: str) -> dt.datetime | None:
+    """When the delivery with hash ``sha`` was recorded (UTC), or None when it is not."""
+    found = rows(con, "select landed_at from meta.ingest_ledger where file_sha256 = ?", [sha])
+    return found[0][0] if found else None
+
+
 def last_delivery_seq(con: duckdb.DuckDBPyConnection) -> int:
     """The highest delivery number so far (0 for an empty ledger)."""
     return int(scalar(con, "select coalesce(max(delivery_seq), 0) from meta.ingest_ledger"))

@@ -28,8 +28,9 @@ class FileReport:
     encoding: str | None = None  # the text encoding read (None: not decoded, or .xlsx)
     encoding_decided: str | None = None  # bom | declared | utf8 | detected
     combined: bool = False  # a line-item export: rows read are lines, rows landed orders
-    # Skipped as the same bytes as a delivery of an earlier run: every run meets every delivery
-    # ever made again, so these are counted, not listed in the run summary.
+    # Skipped as the same bytes as a delivery of an earlier run, met again at its own path or
+    # at one an earlier run met: every run meets every delivery ever made again, so these are
+    # counted, not listed in the run summary. A new path with such bytes is listed, once.
     earlier_run: bool = False
 
     def as_json(self) -> dict:
