@@ -212,7 +212,10 @@ def test_edge_identity_by_hand(edge_marts):
     xc4 = _c360(edge_marts, "contact:XC4")
     assert xc4["email_sha256"] == hashlib.sha256(b"edge.merge@example.com").hexdigest()
     # XO4 (contact_id XC5) is XC4's: 30; XO5 refunded to net 0 and XO6 pending do not qualify.
-    assert (xc4["purchases"], float(xc4["revenue"])) == (1, 30.0)
+    assert {"purchases": xc4["purchases"], "revenue": float(xc4["revenue"])} == {
+        "purchases": 1,
+        "revenue": 30.0,
+    }
     # XR1 nps 3 (10-20) and XR2 nps 9 (10-21, by e-mail in capitals): the latest is 9. XR1's
     # re-delivery with 10 is ignored (immutable: first copy).
     assert xc4["last_nps"] == 9
