@@ -47,6 +47,11 @@ def test_bad_values_are_refused_with_a_clear_message(kwargs, message):
         Settings.resolve(**kwargs)
 
 
+def test_churn_days_of_31_is_the_shortest_accepted():
+    # metrics.md: churn_days "at least 31": 31 itself is a valid window, 30 is refused (above).
+    assert Settings.resolve(as_of="2024-06-30", churn_days=31).churn_days == 31
+
+
 def test_a_demo_data_dir_builds_the_demos_date_unless_told_otherwise(monkeypatch, tmp_path):
     from pipeline.config import DEMO_AS_OF_FILE
 

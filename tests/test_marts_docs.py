@@ -91,7 +91,8 @@ def test_empty_inputs_give_the_fixed_rows(empty_warehouse):
         "channel_retention": 5,
     }
     (summary,) = records(con, "select * from loyalty_summary")
-    assert (summary["customers"], summary["repeat_rate"], summary["ror"]) == (0, None, None)
+    cols = ("customers", "repeat_rate", "ror")
+    assert {c: summary[c] for c in cols} == {"customers": 0, "repeat_rate": None, "ror": None}
 
 
 def test_committed_metrics_doc_matches_the_yml():

@@ -290,10 +290,13 @@ def test_customers_and_their_published_keys(warehouse):
     assert set(got) == {cid(k) for k in expected_keys}
     ann = got[cid("contact:c2")]
     # the merged customer keeps the oldest contact's attributes
-    assert (ann["country"], ann["acquisition_source"]) == ("RO", "referral")
+    assert {c: ann[c] for c in ("country", "acquisition_source")} == {
+        "country": "RO",
+        "acquisition_source": "referral",
+    }
     assert ann["email_sha256"] == sha("ann@example.com")
     # o1 (names c1, latest version 100), o2 (e-mail only), o3 (unknown contact_id, e-mail)
-    assert (ann["purchases"], ann["revenue"]) == (3, 300)
+    assert {c: ann[c] for c in ("purchases", "revenue")} == {"purchases": 3, "revenue": 300}
     assert got[cid("contact:X7")]["email_sha256"] == sha("guest@shop.test")
     assert got[cid("email:solo@shop.test")]["email_sha256"] == sha("solo@shop.test")
     assert got[cid("contact:c6")]["email_sha256"] is None

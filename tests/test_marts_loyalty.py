@@ -66,21 +66,32 @@ def grid_warehouse(tmp_path_factory):
 def test_every_rfm_cell(grid_warehouse):
     got = {r["customer_id"]: r for r in records(grid_warehouse, "select * from loyalty_customers")}
     assert len(got) == 25
+    cols = (
+        "r_score",
+        "f_score",
+        "m_score",
+        "rfm_segment",
+        "purchases",
+        "revenue",
+        "avg_order_value",
+        "recency_days",
+        "tenure_days",
+        "loyalty_tier",
+        "is_active",
+    )
+    expected = {}
     for r in range(1, 6):
         for f in range(1, 6):
-            row = got[cid(f"contact:g{r}{f}")]
             purchases = 5 * (f - 1) + r
-            assert (row["r_score"], row["f_score"], row["m_score"]) == (r, f, f)
-            assert row["rfm_segment"] == GRID[r][f - 1]
-            assert row["purchases"] == purchases
-            assert row["revenue"] == 10 * purchases
-            assert row["avg_order_value"] == pytest.approx(10.0)
-            assert row["recency_days"] == 10 * (5 - r) + f
-            assert row["tenure_days"] == 10 * (5 - r) + f + purchases - 1
             tier = "new" if purchases == 1 else "repeat" if purchases <= 4 else "loyal"
-            assert row["loyalty_tier"] == tier
+            recency = 10 * (5 - r) + f
             # recency <= 45 < churn_days 90: everyone is active
-            assert row["is_active"] is True
+            values = (r, f, f, GRID[r][f - 1], purchases, 10 * purchases, 10.0, recency)
+            expected[f"g{r}{f}"] = (*values, recency + purchases - 1, tier, True)
+    # By buyer and column name, so that a failure says which cell and figure differ.
+    assert {who: {c: got[cid(f"contact:{who}")][c] for c in cols} for who in expected} == {
+        who: dict(zip(cols, values, strict=True)) for who, values in expected.items()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -244,23 +255,34 @@ def test_ntile_ties_split_by_customer_id(warehouse):
     # r_score: recency descending, then customer_id: t0..t6 (167 d) first in customer_id
     # order, then loyal@ (90 d), rep (30 d), ref (29 d).
     got = {r["customer_id"]: r for r in records(warehouse, "select * from loyalty_customers")}
+    names = {cid(f"contact:t{i}"): f"t{i}" for i in range(7)}
+    names |= {cid("email:loyal@x.test"): "loyal@", cid("contact:rep"): "rep"}
+    names[cid("contact:ref")] = "ref"
     tied = sorted(cid(f"contact:t{i}") for i in range(7))
     r_order = [*tied, cid("email:loyal@x.test"), cid("contact:rep"), cid("contact:ref")]
-    assert [got[c]["r_score"] for c in r_order] == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
     # f_score: purchases ascending, then customer_id: the eight 1-purchase buyers, rep (2),
-    # loyal@ (5)
+    # loyal@ (5); m_score: revenue 20 for the eight, 40 for rep, 100 for loyal@: the same order
     ones = sorted([*tied, cid("contact:ref")])
     f_order = [*ones, cid("contact:rep"), cid("email:loyal@x.test")]
-    assert [got[c]["f_score"] for c in f_order] == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
-    # m_score: revenue 20 for the eight, 40 for rep, 100 for loyal@: the same order
-    assert [got[c]["m_score"] for c in f_order] == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    buckets = [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    # By buyer and score, so that a failure says which buyer's score differs.
+    assert {names[c]: {s: got[c][s] for s in ("r_score", "f_score", "m_score")} for c in names} == {
+        names[c]: {
+            "r_score": buckets[r_order.index(c)],
+            "f_score": buckets[f_order.index(c)],
+            "m_score": buckets[f_order.index(c)],
+        }
+        for c in names
+    }
 
 
 def test_loyalty_customer_flags(warehouse):
     got = {r["customer_id"]: r for r in records(warehouse, "select * from loyalty_customers")}
     loyal = got[cid("email:loyal@x.test")]
-    assert (loyal["purchases"], loyal["loyalty_tier"], loyal["is_active"]) == (5, "loyal", False)
-    assert loyal["recency_days"] == 90
+    cols = ("purchases", "loyalty_tier", "is_active", "recency_days")
+    assert {"loyal@": {c: loyal[c] for c in cols}} == {
+        "loyal@": {"purchases": 5, "loyalty_tier": "loyal", "is_active": False, "recency_days": 90}
+    }
     assert str(loyal["first_purchase_at"]) == "2023-12-01 12:00:00"
     assert got[cid("contact:rep")]["loyalty_tier"] == "repeat"
     assert got[cid("contact:ref")]["is_referred"] is True
@@ -300,11 +322,9 @@ def test_channel_retention(warehouse):
     #   ref: support (k-ref) = 1 (a sent e-mail alone is no engagement), active
     #   t1: support = 1, not active; t0 (ticket too old), t2..t6, loyal@: 0, not active
     got = records(warehouse, "select * from channel_retention order by channels_engaged")
-    assert [(r["channels_engaged"], r["customers"], r["active_customers"]) for r in got] == [
-        (0, 7, 0),
-        (1, 2, 1),
-        (2, 0, 0),
-        (3, 1, 1),
-        (4, 0, 0),
-    ]
-    assert [r["active_rate"] for r in got] == [0.0, 0.5, None, 1.0, None]
+    cols = ("customers", "active_customers", "active_rate")
+    # By channels_engaged and column name, so that a failure says which row and figure differ.
+    expected = {0: (7, 0, 0.0), 1: (2, 1, 0.5), 2: (0, 0, None), 3: (1, 1, 1.0), 4: (0, 0, None)}
+    assert {r["channels_engaged"]: {c: r[c] for c in cols} for r in got} == {
+        channels: dict(zip(cols, values, strict=True)) for channels, values in expected.items()
+    }

@@ -28,8 +28,8 @@ def invoices() -> pl.DataFrame:
         skip_unless_ci("../shared/data is not present")
     lines = pl.read_csv(path, infer_schema_length=0).filter(pl.col("CustomerID").is_not_null())
     assert lines.filter(pl.col("Quantity").cast(pl.Int64) > 0).select(
-        pl.col("CustomerID").n_unique(), pl.col("InvoiceNo").n_unique()
-    ).row(0) == (4_339, 18_536)
+        customers=pl.col("CustomerID").n_unique(), invoices=pl.col("InvoiceNo").n_unique()
+    ).row(0, named=True) == {"customers": 4_339, "invoices": 18_536}
     amount = pl.col("Quantity").cast(pl.Int64) * pl.col("UnitPrice").cast(pl.Decimal(18, 4))
     return (
         lines.with_columns(amount.alias("total"))

@@ -212,7 +212,10 @@ def test_edge_identity_by_hand(edge_marts):
     xc4 = _c360(edge_marts, "contact:XC4")
     assert xc4["email_sha256"] == hashlib.sha256(b"edge.merge@example.com").hexdigest()
     # XO4 (contact_id XC5) is XC4's: 30; XO5 refunded to net 0 and XO6 pending do not qualify.
-    assert (xc4["purchases"], float(xc4["revenue"])) == (1, 30.0)
+    assert {"purchases": xc4["purchases"], "revenue": float(xc4["revenue"])} == {
+        "purchases": 1,
+        "revenue": 30.0,
+    }
     # XR1 nps 3 (10-20) and XR2 nps 9 (10-21, by e-mail in capitals): the latest is 9. XR1's
     # re-delivery with 10 is ignored (immutable: first copy).
     assert xc4["last_nps"] == 9
@@ -249,7 +252,10 @@ def test_edge_monthly_by_hand(edge_marts):
     assert october["sla_met_rate"] == pytest.approx(2 / 8, rel=1e-12)
     # Solved by as_of: XT4 (no solved_at) and XT6; XT5's solved_at is after as_of. FCR: XT4 only
     # (1 reply, empty reopens); XT6 has no agent_replies.
-    assert (october["tickets_solved"], october["fcr_rate"]) == (2, 0.5)
+    assert {c: october[c] for c in ("tickets_solved", "fcr_rate")} == {
+        "tickets_solved": 2,
+        "fcr_rate": 0.5,
+    }
     # The unlinked negative blog mention of 2024-06 opens the satisfaction months.
     assert edge_marts["satisfaction_monthly"]["month"].min() == dt.date(2024, 6, 1)
     email = edge_marts["email_monthly"].sort("month", "campaign_id")
@@ -257,16 +263,22 @@ def test_edge_monthly_by_hand(edge_marts):
     # 09-30, again 10-02) -> 1 sent, 1 delivered, 1 click. October: merge, outsider1 (bounced),
     # edge.future, outsider2 -> 4 sent, 3 delivered, 1 open. cmp-edge2 has a delivered event (of a
     # recipient never sent), so xc10 is sent but not delivered; names tie 1-1: "Alpha".
-    assert email.select("month", "campaign_id", "campaign_name", "sent", "delivered").rows() == [
-        (dt.date(2026, 9, 1), "cmp-edge", "Edge A", 1, 1),
-        (dt.date(2026, 9, 1), "cmp-edge2", "Alpha", 1, 0),
-        (dt.date(2026, 10, 1), "cmp-edge", "Edge A", 4, 3),
-    ]
+    cols = ("campaign_name", "sent", "delivered")
+    # By (month, campaign_id) and column name, so that a failure says which figure differs.
+    assert {
+        (row["month"], row["campaign_id"]): {c: row[c] for c in cols}
+        for row in email.iter_rows(named=True)
+    } == {
+        (dt.date(2026, 9, 1), "cmp-edge"): {"campaign_name": "Edge A", "sent": 1, "delivered": 1},
+        (dt.date(2026, 9, 1), "cmp-edge2"): {"campaign_name": "Alpha", "sent": 1, "delivered": 0},
+        (dt.date(2026, 10, 1), "cmp-edge"): {"campaign_name": "Edge A", "sent": 4, "delivered": 3},
+    }
     # Linked mentions: XM1 -> XC8 (oldest holder of edge_handle), XM3 -> XC4 (shared_ig tie on
     # created_at: XC4), XM5 -> XC10 ("XC10" < "XC9"), XM8 -> XC4 (via merged XC5); XM2 and XM7
     # are blog, XM6's handle belongs to a contact that does not exist yet.
     social = edge_marts["social_monthly"].filter(pl.col("month") == dt.date(2026, 10, 1))
-    assert social.select(pl.col("mentions").sum(), pl.col("linked_mentions").sum()).row(0) == (6, 4)
+    totals = social.select(pl.col("mentions").sum(), pl.col("linked_mentions").sum())
+    assert totals.row(0, named=True) == {"mentions": 6, "linked_mentions": 4}
 
 
 def test_oracle_upsert_rule():

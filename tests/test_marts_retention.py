@@ -147,25 +147,23 @@ def test_cohort_retention(warehouse):
     # Cohorts by first qualifying purchase: Jan {A, B, C}, Feb {D, G}, Mar {F}.
     # Jan: k=1 Feb A; k=2 Mar A; k=3 Apr C.  Feb: k=1 Mar G (D only cancelled); k=2 Apr none
     # (D's pending and refunded orders).  Mar: k=1 Apr F (4/15 23:59:59).
-    got = records(
-        warehouse,
-        "select cohort_month, months_since_first, cohort_size, retained_customers, "
-        "retention_rate from cohort_retention order by 1, 2",
-    )
-    assert [
-        (str(r["cohort_month"]), r["months_since_first"], r["cohort_size"], r["retained_customers"])
-        for r in got
-    ] == [
-        ("2024-01-01", 0, 3, 3),
-        ("2024-01-01", 1, 3, 1),
-        ("2024-01-01", 2, 3, 1),
-        ("2024-01-01", 3, 3, 1),
-        ("2024-02-01", 0, 2, 2),
-        ("2024-02-01", 1, 2, 1),
-        ("2024-02-01", 2, 2, 0),
-        ("2024-03-01", 0, 1, 1),
-        ("2024-03-01", 1, 1, 1),
-    ]
-    assert [r["retention_rate"] for r in got] == pytest.approx(
-        [1.0, 1 / 3, 1 / 3, 1 / 3, 1.0, 0.5, 0.0, 1.0, 1.0]
-    )
+    got = records(warehouse, "select * from cohort_retention order by 1, 2")
+    cols = ("cohort_size", "retained_customers", "retention_rate")
+    # By (cohort month, months since first) and column name, as retention_monthly above.
+    expected = {
+        ("2024-01-01", 0): (3, 3, 1.0),
+        ("2024-01-01", 1): (3, 1, 1 / 3),
+        ("2024-01-01", 2): (3, 1, 1 / 3),
+        ("2024-01-01", 3): (3, 1, 1 / 3),
+        ("2024-02-01", 0): (2, 2, 1.0),
+        ("2024-02-01", 1): (2, 1, 0.5),
+        ("2024-02-01", 2): (2, 0, 0.0),
+        ("2024-03-01", 0): (1, 1, 1.0),
+        ("2024-03-01", 1): (1, 1, 1.0),
+    }
+    assert {
+        (str(r["cohort_month"]), r["months_since_first"]): {c: r[c] for c in cols} for r in got
+    } == {
+        key: dict(zip(cols, (size, retained, pytest.approx(rate)), strict=True))
+        for key, (size, retained, rate) in expected.items()
+    }

@@ -137,39 +137,38 @@ def test_social_monthly(warehouse):
         ("2024-02-01", "blog"),
         ("2024-03-01", "facebook"),
     }
-    tw = got[("2024-02-01", "twitter")]
-    # s1 positive, s2 neutral, s3 negative, s4 scored positive ("love … great"), s5 French:
-    # unscored, s6 neutral
-    assert (tw["mentions"], tw["positive"], tw["neutral"], tw["negative"]) == (6, 2, 2, 1)
-    assert tw["net_sentiment"] == pytest.approx((2 - 1) / 6)
-    # delivered with a sentiment: s1, s2, s3, s6; scored: s4 (English, VADER); unscored: s5
-    # (French, no measured French scorer): 4 + 1 + 1 = 6 mentions
-    assert (tw["sentiment_delivered"], tw["sentiment_scored"], tw["sentiment_unscored"]) == (
-        4,
-        1,
-        1,
+    cols = (
+        "is_complete",
+        "mentions",
+        "positive",
+        "neutral",
+        "negative",
+        "net_sentiment",
+        "sentiment_delivered",
+        "sentiment_scored",
+        "sentiment_unscored",
+        "linked_mentions",
+        "replied",
+        "response_rate",
+        "median_response_minutes",
     )
-    # linked: s1 and s3 (handle "@ACME_FAN" normalised) to A
-    assert tw["linked_mentions"] == 2
-    # replied: s1 (30 min), s2 (90 min); s6's reply is after as_of
-    assert (tw["replied"], tw["response_rate"]) == (2, pytest.approx(2 / 6))
-    assert tw["median_response_minutes"] == pytest.approx(60.0)
-    assert tw["is_complete"] is True
-    blog = got[("2024-02-01", "blog")]
-    # blogs never link, even when the author's handle is a contact's
-    assert (blog["mentions"], blog["positive"], blog["linked_mentions"]) == (1, 1, 0)
-    assert (blog["sentiment_delivered"], blog["sentiment_scored"], blog["sentiment_unscored"]) == (
-        1,
-        0,
-        0,
-    )
-    assert (blog["net_sentiment"], blog["response_rate"]) == (1.0, 1.0)
-    assert blog["median_response_minutes"] == pytest.approx(10.0)
-    fb = got[("2024-03-01", "facebook")]
-    assert (fb["mentions"], fb["negative"], fb["linked_mentions"], fb["replied"]) == (1, 1, 1, 0)
-    assert (fb["net_sentiment"], fb["response_rate"]) == (-1.0, 0.0)
-    assert fb["median_response_minutes"] is None
-    assert fb["is_complete"] is False
+    expected = {
+        # s1 positive, s2 neutral, s3 negative, s4 scored positive ("love … great"), s5 French:
+        # unscored, s6 neutral. Delivered with a sentiment: s1, s2, s3, s6; scored: s4 (English,
+        # VADER); unscored: s5 (French, no measured French scorer): 4 + 1 + 1 = 6 mentions.
+        # Linked: s1 and s3 (handle "@ACME_FAN" normalised) to A. Replied: s1 (30 min), s2
+        # (90 min); s6's reply is after as_of.
+        ("2024-02-01", "twitter"): (True, 6, 2, 2, 1, (2 - 1) / 6, 4, 1, 1, 2, 2, 2 / 6, 60.0),
+        # blogs never link, even when the author's handle is a contact's
+        ("2024-02-01", "blog"): (True, 1, 1, 0, 0, 1.0, 1, 0, 0, 0, 1, 1.0, 10.0),
+        # f1 posted 23:59 on as_of, its reply after the end of as_of: not replied yet
+        ("2024-03-01", "facebook"): (False, 1, 0, 0, 1, -1.0, 1, 0, 0, 1, 0, 0.0, None),
+    }
+    # By (month, platform) and column name, so that a failure says which row and figure differ.
+    assert {key: {c: row[c] for c in cols} for key, row in got.items()} == {
+        key: dict(zip(cols, [v if v is None else pytest.approx(v) for v in values], strict=True))
+        for key, values in expected.items()
+    }
 
 
 def test_social_language_monthly(warehouse):
@@ -178,10 +177,11 @@ def test_social_language_monthly(warehouse):
         "sentiment_unscored unscored_share positive neutral negative"
     ).split()
     got = {
-        (str(r["month"]), r["platform"], r["language"]): tuple(r[c] for c in cols)
+        (str(r["month"]), r["platform"], r["language"]): {c: r[c] for c in cols}
         for r in records(warehouse, "select * from social_language_monthly")
     }
-    assert got == {
+    # By (month, platform, language) and column name, so that a failure names the figure.
+    expected = {
         # s1, s2, s3, s6: no text and no language; delivered positive, neutral, negative, neutral
         ("2024-02-01", "twitter", "unknown"): (4, 0, 0, 4, 0, 0, 0.0, 1, 2, 1),
         # s4: English detected from "I love this, great service!", scored positive by VADER
@@ -191,6 +191,7 @@ def test_social_language_monthly(warehouse):
         ("2024-02-01", "blog", "unknown"): (1, 0, 0, 1, 0, 0, 0.0, 1, 0, 0),
         ("2024-03-01", "facebook", "unknown"): (1, 0, 0, 1, 0, 0, 0.0, 0, 0, 1),
     }
+    assert got == {key: dict(zip(cols, values, strict=True)) for key, values in expected.items()}
 
 
 def test_email_monthly(warehouse):
@@ -198,8 +199,8 @@ def test_email_monthly(warehouse):
         (str(r["month"]), r["campaign_id"]): r
         for r in records(warehouse, "select * from email_monthly")
     }
-    assert set(got) == {("2024-02-01", "K1"), ("2024-03-01", "K1"), ("2024-02-01", "K2")}
     cols = (
+        "campaign_name",
         "sent",
         "delivered",
         "bounced",
@@ -207,24 +208,27 @@ def test_email_monthly(warehouse):
         "unique_clicks",
         "unsubscribes",
         "spam_complaints",
+        "open_rate",
+        "click_rate",
+        "unsubscribe_rate",
     )
-    feb = got[("2024-02-01", "K1")]
-    # first sent in February: r1, r2, r3, r4, r6 (2/29 23:30); r5 has no sent event.
-    # delivered r1 r2 r4 r6; bounced r3; opened r1, r2 (its March open counts in its send
-    # month), r6 (twice: one recipient); clicked r1; unsubscribed r2; complained r4
-    assert tuple(feb[c] for c in cols) == (5, 4, 1, 3, 1, 1, 1)
-    assert feb["open_rate"] == pytest.approx(3 / 4)
-    assert feb["click_rate"] == pytest.approx(1 / 4)
-    assert feb["unsubscribe_rate"] == pytest.approx(1 / 4)
-    # name: "Spring sale" on 9 events (before as_of), "spring sale (copy)" on 1; "" is no name
-    assert feb["campaign_name"] == "Spring sale"
-    mar = got[("2024-03-01", "K1")]
-    # r7 only; r8's send is after as_of
-    assert tuple(mar[c] for c in cols) == (1, 1, 0, 1, 0, 0, 0)
-    assert (mar["open_rate"], mar["click_rate"], mar["unsubscribe_rate"]) == (1.0, 0.0, 0.0)
-    k2 = got[("2024-02-01", "K2")]
-    # no delivered event in K2: delivered = sent and not bounced = q1, q3
-    assert tuple(k2[c] for c in cols) == (3, 2, 1, 1, 0, 0, 0)
-    assert k2["open_rate"] == pytest.approx(1 / 2)
-    # "News A" and "News B" are on two events each: the alphabetically first
-    assert k2["campaign_name"] == "News A"
+    expected = {
+        # First sent in February: r1, r2, r3, r4, r6 (2/29 23:30); r5 has no sent event.
+        # Delivered r1 r2 r4 r6; bounced r3; opened r1, r2 (its March open counts in its send
+        # month), r6 (twice: one recipient); clicked r1; unsubscribed r2; complained r4.
+        # Name: "Spring sale" on 9 events (before as_of), "spring sale (copy)" on 1; "" is no
+        # name.
+        ("2024-02-01", "K1"): ("Spring sale", 5, 4, 1, 3, 1, 1, 1, 3 / 4, 1 / 4, 1 / 4),
+        # r7 only; r8's send is after as_of
+        ("2024-03-01", "K1"): ("Spring sale", 1, 1, 0, 1, 0, 0, 0, 1.0, 0.0, 0.0),
+        # No delivered event in K2: delivered = sent and not bounced = q1, q3. "News A" and
+        # "News B" are on two events each: the alphabetically first.
+        ("2024-02-01", "K2"): ("News A", 3, 2, 1, 1, 0, 0, 0, 1 / 2, 0.0, 0.0),
+    }
+    # By (month, campaign_id) and column name, so that a failure says which figure differs.
+    assert {key: {c: row[c] for c in cols} for key, row in got.items()} == {
+        key: dict(
+            zip(cols, [v if isinstance(v, str) else pytest.approx(v) for v in values], strict=True)
+        )
+        for key, values in expected.items()
+    }

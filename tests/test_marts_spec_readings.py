@@ -116,22 +116,27 @@ def test_email_monthly_delivery_rules(warehouse):
     counts = ("sent", "delivered", "bounced", "unique_opens", "unsubscribes", "spam_complaints")
 
     def figures(key):
-        return tuple(got[key][c] for c in counts)
+        # by column name, so that a failure says which figure differs
+        return {c: got[key][c] for c in counts}
+
+    def expect(*values):
+        return dict(zip(counts, values, strict=True))
 
     # C1: sent a, b; delivered a only (b has no delivered event); opened a, b; b unsubscribed.
     # open_rate = 2 / 1 and unsubscribe_rate = 1 / 1, the spec's formula (R8).
-    assert figures((APRIL, "C1")) == (2, 1, 0, 2, 1, 0)
-    assert (got[(APRIL, "C1")]["open_rate"], got[(APRIL, "C1")]["unsubscribe_rate"]) == (2.0, 1.0)
+    assert figures((APRIL, "C1")) == expect(2, 1, 0, 2, 1, 0)
+    rates = ("open_rate", "unsubscribe_rate")
+    assert {c: got[(APRIL, "C1")][c] for c in rates} == {"open_rate": 2.0, "unsubscribe_rate": 1.0}
     # G2: q's delivered event is not yet at as_of, so G2 has none: delivered = p, q (sent, not
     # bounced)
-    assert figures((APRIL, "G2")) == (2, 2, 0, 0, 0, 0)
+    assert figures((APRIL, "G2")) == expect(2, 2, 0, 0, 0, 0)
     assert got[(APRIL, "G2")]["open_rate"] == 0.0
     # G3: p's first sent is in March, so its April bounce counts there; q alone in April
-    assert figures((MARCH, "G3")) == (1, 0, 1, 0, 0, 0)
+    assert figures((MARCH, "G3")) == expect(1, 0, 1, 0, 0, 0)
     assert got[(MARCH, "G3")]["open_rate"] is None  # nothing delivered
-    assert figures((APRIL, "G3")) == (1, 1, 0, 0, 0, 0)
+    assert figures((APRIL, "G3")) == expect(1, 1, 0, 0, 0, 0)
     # G4: r (never sent) is left out; p and z are sent but not delivered; z opened, complained
-    assert figures((APRIL, "G4")) == (2, 0, 0, 1, 0, 1)
+    assert figures((APRIL, "G4")) == expect(2, 0, 0, 1, 0, 1)
     assert got[(APRIL, "G4")]["open_rate"] is None
 
 
@@ -168,10 +173,11 @@ def test_customer_360_email_and_signal_figures(warehouse):
         "silent_dissatisfied_90d",
     )
     got = {
-        r["customer_id"]: tuple(r[c] for c in columns)
+        r["customer_id"]: {c: r[c] for c in columns}
         for r in records(warehouse, "select * from customer_360")
     }
-    assert got == {
+    # By customer and column name, so that a failure says which figure differs.
+    expected = {
         # A: o1; C1 delivered and opened on 2024-04-01 (29 days before as_of)
         cid("contact:A"): (1, 0, 1, 1, 1.0, False, False, False),
         # Z: o2; ticket t2 (t1 is no customer's); G4 not delivered (G4 has a delivered
@@ -179,6 +185,7 @@ def test_customer_360_email_and_signal_figures(warehouse):
         # the same 90 days makes it not silent
         cid("contact:Z"): (1, 1, 0, 1, None, False, True, False),
     }
+    assert got == {key: dict(zip(columns, values, strict=True)) for key, values in expected.items()}
 
 
 def test_satisfaction_counts_a_ticket_of_no_customer(warehouse):

@@ -258,16 +258,20 @@ def warehouse(tmp_path_factory):
 def test_churn_window_edges_at_month_start_and_end(warehouse):
     (march,) = records(warehouse, "select * from retention_monthly where month = '2024-03-01'")
     # S = {Q, R, T}; retained = {T}; nobody new or reactivated in March; churned = {Q, R}.
-    assert (
-        march["customers_start"],
-        march["new_customers"],
-        march["retained_customers"],
-        march["reactivated_customers"],
-        march["customers_end"],
-        march["churned_customers"],
-    ) == (3, 0, 1, 0, 1, 2)
-    assert march["retention_rate"] == pytest.approx(1 / 3)
-    assert march["churn_rate"] == pytest.approx(2 / 3)
+    cols = (
+        "customers_start",
+        "new_customers",
+        "retained_customers",
+        "reactivated_customers",
+        "customers_end",
+        "churned_customers",
+        "retention_rate",
+        "churn_rate",
+    )
+    # By column name, so that a failure says which figure differs.
+    assert {c: march[c] for c in cols} == dict(
+        zip(cols, (3, 0, 1, 0, 1, 2, pytest.approx(1 / 3), pytest.approx(2 / 3)), strict=True)
+    )
 
 
 def test_active_on_as_of_edge(warehouse):
@@ -283,7 +287,8 @@ def test_twelve_month_window_edge(warehouse):
         "where customer_id in (select customer_id from int_tickets where ticket_id in ('h1', 'h2'))"
         " order by tickets_12m",
     )
-    assert [r["tickets_12m"] for r in got] == [0, 1]
+    # H1's ticket (365 days old) is outside, H2's (364 days) inside
+    assert {f"H{i}": r["tickets_12m"] for i, r in enumerate(got, 1)} == {"H1": 0, "H2": 1}
     (summary,) = records(warehouse, "select helped_customers_12m from loyalty_summary")
     # Helped in the last 12 months: H2, S1..S4, L1, L2 (April 2024), V1 and V2; not H1, nor L3
     # (created at the end of as_of).
@@ -297,10 +302,11 @@ def test_ninety_day_window_edge(warehouse):
         "join int_tickets t on t.customer_id = c.customer_id "
         "where t.ticket_id in ('v1', 'v2') order by t.ticket_id",
     )
-    assert [(r["dissatisfied_90d"], r["silent_dissatisfied_90d"]) for r in got] == [
-        (True, True),
-        (True, False),
-    ]
+    cols = ("dissatisfied_90d", "silent_dissatisfied_90d")
+    assert {f"v{i}": {c: r[c] for c in cols} for i, r in enumerate(got, 1)} == {
+        "v1": {"dissatisfied_90d": True, "silent_dissatisfied_90d": True},
+        "v2": {"dissatisfied_90d": True, "silent_dissatisfied_90d": False},
+    }
 
 
 def test_a_signal_90_days_old_is_outside_and_89_days_inside(warehouse):
@@ -314,7 +320,8 @@ def test_a_signal_90_days_old_is_outside_and_89_days_inside(warehouse):
         )
     }
     d1, d2 = (got[hashlib.sha256(f"contact:{c}".encode()).hexdigest()[:16]] for c in ("D1", "D2"))
-    assert (d1, d2) == ((False, False), (True, True))
+    # (dissatisfied_90d, silent_dissatisfied_90d) by customer
+    assert {"D1": d1, "D2": d2} == {"D1": (False, False), "D2": (True, True)}
 
 
 def test_email_windows_edges(warehouse):
@@ -329,9 +336,10 @@ def test_email_windows_edges(warehouse):
     e1, e2, e3 = (
         got[hashlib.sha256(f"{c}@x.test".encode()).hexdigest()] for c in ("e1", "e2", "e3")
     )
-    assert (e1["emails_delivered_90d"], e1["opens_90d"], e1["clicks_90d"]) == (1, 1, 1)
-    assert e1["open_rate_90d"] == 1.0
-    assert (e2["channels_engaged_12m"], e3["channels_engaged_12m"]) == (0, 1)
+    cols = ("emails_delivered_90d", "opens_90d", "clicks_90d", "open_rate_90d")
+    assert {"E1": {c: e1[c] for c in cols}} == {"E1": dict(zip(cols, (1, 1, 1, 1.0), strict=True))}
+    engaged = {"E2": e2["channels_engaged_12m"], "E3": e3["channels_engaged_12m"]}
+    assert engaged == {"E2": 0, "E3": 1}
 
 
 def test_an_open_or_a_click_alone_at_364_days_is_the_email_channel(warehouse):
@@ -346,8 +354,11 @@ def test_an_open_or_a_click_alone_at_364_days_is_the_email_channel(warehouse):
         )
     }
     e4, e5 = (got[hashlib.sha256(f"contact:{c}".encode()).hexdigest()[:16]] for c in ("E4", "E5"))
-    assert (e4["engaged_email_12m"], e4["channels_engaged_12m"]) == (True, 1)
-    assert (e5["engaged_email_12m"], e5["channels_engaged_12m"]) == (True, 1)
+    cols = ("engaged_email_12m", "channels_engaged_12m")
+    assert {"E4": {c: e4[c] for c in cols}, "E5": {c: e5[c] for c in cols}} == {
+        "E4": {"engaged_email_12m": True, "channels_engaged_12m": 1},
+        "E5": {"engaged_email_12m": True, "channels_engaged_12m": 1},
+    }
 
 
 def test_survey_and_mention_twelve_month_edges(warehouse):
@@ -360,12 +371,11 @@ def test_survey_and_mention_twelve_month_edges(warehouse):
         )
     }
     r1, m1 = (got[hashlib.sha256(f"{c}@x.test".encode()).hexdigest()] for c in ("r1", "m1"))
-    assert (r1["avg_ces_12m"], r1["channels_engaged_12m"]) == (6.0, 1)
-    assert (m1["mentions_12m"], m1["negative_mentions_12m"], m1["channels_engaged_12m"]) == (
-        1,
-        1,
-        1,
-    )
+    cols = ("avg_ces_12m", "mentions_12m", "negative_mentions_12m", "channels_engaged_12m")
+    assert {"R1": {c: r1[c] for c in cols}, "M1": {c: m1[c] for c in cols}} == {
+        "R1": dict(zip(cols, (6.0, 0, 0, 1), strict=True)),
+        "M1": dict(zip(cols, (None, 1, 1, 1), strict=True)),
+    }
 
 
 def test_engagement_flags(warehouse):
@@ -385,7 +395,7 @@ def test_engagement_flags(warehouse):
         for c in ("E2", "E3", "H1", "H2", "R1", "R2", "M1")
     }
     flags = ("engaged_email_12m", "engaged_social_12m", "engaged_support_12m", "engaged_survey_12m")
-    assert {c: tuple(got[i][f] for f in flags) for c, i in cid.items()} == {
+    expected = {
         "E2": (False, False, False, False),
         "E3": (True, False, False, False),
         "H1": (False, False, False, False),
@@ -393,6 +403,9 @@ def test_engagement_flags(warehouse):
         "R1": (False, False, False, True),
         "R2": (False, False, False, False),
         "M1": (False, True, False, False),
+    }
+    assert {c: {f: got[i][f] for f in flags} for c, i in cid.items()} == {
+        c: dict(zip(flags, values, strict=True)) for c, values in expected.items()
     }
 
 
@@ -402,7 +415,7 @@ def test_a_reply_at_the_end_of_as_of_is_no_reply(warehouse):
         "select mentions, replied, response_rate from social_monthly "
         "where month = '2024-04-01' and platform = 'facebook'",
     )
-    assert (april["mentions"], april["replied"], april["response_rate"]) == (1, 0, 0.0)
+    assert april == {"mentions": 1, "replied": 0, "response_rate": 0.0}
 
 
 def test_sla_edges(warehouse):
@@ -415,9 +428,12 @@ def test_sla_edges(warehouse):
     # as_of). Answered: S1 (24 h) and S2 (24 h 1 s), not L1: median (24 + 24 + 1/3600) / 2.
     # SLA eligible: S1, S2 (answered), S3, L1, L2 (unanswered, created >= 24 h before the end of
     # as_of); met: S1.
-    assert (april["tickets_created"], april["tickets_solved"]) == (6, 0)
-    assert april["median_first_response_hours"] == pytest.approx(24 + 0.5 / 3600, rel=1e-12)
-    assert april["sla_met_rate"] == pytest.approx(1 / 5)
+    assert april == {
+        "tickets_created": 6,
+        "tickets_solved": 0,
+        "median_first_response_hours": pytest.approx(24 + 0.5 / 3600, rel=1e-12),
+        "sla_met_rate": pytest.approx(1 / 5),
+    }
 
 
 def test_a_record_at_the_end_of_as_of_does_not_start_the_month_series(tmp_path):

@@ -127,6 +127,7 @@ def satisfaction_monthly(
         .filter(solved & pl.col("solved_at").is_not_null())
         .median()
         .alias("median_resolution_hours"),
+        # an empty agent_replies is not 1 (docs/open-rules.md R10); empty reopens are 0
         (solved & (pl.col("agent_replies") == 1) & (pl.col("reopens").fill_null(0) == 0))
         .fill_null(False)
         .sum()
