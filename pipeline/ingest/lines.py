@@ -257,6 +257,17 @@ def unended_line_quotes_odd(path: Path) -> bool:
     return tail[tail.rfind(b"\n") + 1 :].count(b'"') % 2 == 1
 
 
+def _past_quoted(body: str, start: int) -> int:
+    """Where the quoted value opening at ``start`` (a ``"``) ends: the index just after its
+    closing quote (``""`` inside is a quote), or -1 when it never closes."""
+    i = start + 1
+    while (close := body.find('"', i)) >= 0:
+        if not body.startswith('""', close):
+            return close + 1
+        i = close + 2
+    return -1
+
+
 def _values_of_record(text: str, delimiter: str) -> int | None:
     """How many values ``text`` (one record, its line breaks inside quoted values) holds when
     it is strictly quoted: a quoted value opens at a value's start and its closing quote is
@@ -267,16 +278,9 @@ def _values_of_record(text: str, delimiter: str) -> int | None:
     i, end, values = 0, len(body), 1
     while True:
         if i < end and body[i] == '"':
-            i += 1
-            while True:
-                close = body.find('"', i)
-                if close < 0:
-                    return None
-                if body.startswith('""', close):
-                    i = close + 2
-                    continue
-                i = close + 1
-                break
+            i = _past_quoted(body, i)
+            if i < 0:
+                return None
             if i == end:
                 return values
             if body[i] != delimiter:
@@ -341,16 +345,9 @@ def _quotes_read(body: str, delimiter: str) -> bool:
     i, end = 0, len(body)
     while i <= end:
         if i < end and body[i] == '"':
-            i += 1
-            while True:
-                close = body.find('"', i)
-                if close < 0:
-                    return False
-                if body.startswith('""', close):
-                    i = close + 2
-                    continue
-                i = close + 1
-                break
+            i = _past_quoted(body, i)
+            if i < 0:
+                return False
             if i < end and body[i] != delimiter:
                 return False
         else:
