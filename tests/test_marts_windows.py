@@ -283,12 +283,13 @@ def test_active_on_as_of_edge(warehouse):
 def test_twelve_month_window_edge(warehouse):
     got = records(
         warehouse,
-        "select customer_id, tickets_12m from customer_360 "
-        "where customer_id in (select customer_id from int_tickets where ticket_id in ('h1', 'h2'))"
-        " order by tickets_12m",
+        "select t.ticket_id, c.tickets_12m from customer_360 c "
+        "join int_tickets t on t.customer_id = c.customer_id "
+        "where t.ticket_id in ('h1', 'h2') order by t.ticket_id",
     )
-    # H1's ticket (365 days old) is outside, H2's (364 days) inside
-    assert {f"H{i}": r["tickets_12m"] for i, r in enumerate(got, 1)} == {"H1": 0, "H2": 1}
+    # H1's ticket (365 days old) is outside, H2's (364 days) inside; by ticket, so that a
+    # window that took H1's and left H2's would fail (ordered by the count it would not).
+    assert {r["ticket_id"]: r["tickets_12m"] for r in got} == {"h1": 0, "h2": 1}
     (summary,) = records(warehouse, "select helped_customers_12m from loyalty_summary")
     # Helped in the last 12 months: H2, S1..S4, L1, L2 (April 2024), V1 and V2; not H1, nor L3
     # (created at the end of as_of).
