@@ -143,10 +143,10 @@ def test_settings_are_checked() -> None:
     assert "secret" not in repr(got)
 
 
-def test_failed_run_is_reported_by_the_failure_sensor(data_dir: Path, servers) -> None:
-    settings, posts, mails = servers
+def failed_run(data_dir: Path):  # noqa: ANN201 - Dagster's failure sensor context
+    """A real run that fails (pipeline_settings with an as_of that is not a date) and the
+    context the failure sensor gets for it, as in the daemon: (run id, context)."""
     instance = dg.DagsterInstance.ephemeral()
-    # A real run that fails: pipeline_settings with an as_of that is not a date.
     result = dg.materialize(
         [pipeline_settings],
         resources={"warehouse": _warehouse(data_dir, as_of="31/10/2026")},
@@ -161,6 +161,12 @@ def test_failed_run_is_reported_by_the_failure_sensor(data_dir: Path, servers) -
         dagster_instance=instance,
         dagster_run=instance.get_run_by_id(result.run_id),
     ).for_run_failure()
+    return result.run_id, context
+
+
+def test_failed_run_is_reported_by_the_failure_sensor(data_dir: Path, servers) -> None:
+    settings, posts, mails = servers
+    run_id, context = failed_run(data_dir)
     sensor = next(s for s in NOTIFY_SENSORS if s.name == "notify_run_failure")
     # The sensor reads the settings from the environment, as in the daemon.
     env = {
@@ -179,7 +185,7 @@ def test_failed_run_is_reported_by_the_failure_sensor(data_dir: Path, servers) -
     content_type, body = posts.get_nowait()
     assert content_type == "application/json"
     assert body["event"] == "run_failed"
-    assert body["run_id"] == result.run_id
+    assert body["run_id"] == run_id
     assert body["what_happened"] == [
         "the run could not start: PIPELINE_AS_OF='31/10/2026' is not a date; write it as YYYY-MM-DD"
     ]
@@ -195,26 +201,13 @@ def test_failed_run_is_reported_by_the_failure_sensor(data_dir: Path, servers) -
 def test_without_a_channel_the_failure_sensor_says_which_run_it_did_not_report(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    instance = dg.DagsterInstance.ephemeral()
-    result = dg.materialize(
-        [pipeline_settings],
-        resources={"warehouse": _warehouse(data_dir, as_of="31/10/2026")},
-        instance=instance,
-        raise_on_error=False,
-    )
-    failure = instance.all_logs(result.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)[0]
-    context = dg.build_run_status_sensor_context(
-        sensor_name="notify_run_failure",
-        dagster_event=failure.dagster_event,
-        dagster_instance=instance,
-        dagster_run=instance.get_run_by_id(result.run_id),
-    ).for_run_failure()
+    run_id, context = failed_run(data_dir)
     for name in list(os.environ):
         if name.startswith("PIPELINE_NOTIFY_"):
             monkeypatch.delenv(name)
     sensor = next(s for s in NOTIFY_SENSORS if s.name == "notify_run_failure")
     assert sensor(context).skip_message == (
-        f"run {result.run_id}: no notice sent, as no notification channel is configured "
+        f"run {run_id}: no notice sent, as no notification channel is configured "
         "(PIPELINE_NOTIFY_WEBHOOK or PIPELINE_NOTIFY_SMTP_HOST, docs/operations.md)"
     )
 
