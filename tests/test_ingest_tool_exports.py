@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import gzip
 import json
 from decimal import Decimal
 
@@ -180,6 +181,66 @@ def test_a_json_object_naming_a_key_twice_is_quarantined_alone(data_dir):
         "email": "b@example.si",
         "created_at": "2024-01-02",
     }
+
+
+# Three contacts, one a line; the second names "email" twice. Blank lines are no rows (polars
+# skips them), so c3 is row 3.
+JSONL_KEY_TWICE = (
+    '{"contact_id": "c1", "email": "a@example.gr", "created_at": "2024-01-02"}\n'
+    "\n"
+    '{"contact_id": "c2", "email": "b@example.gr", "created_at": "2024-01-03", '
+    '"email": "c@example.gr"}\r\n'
+    '{"contact_id": "c3", "email": "d@example.gr", "created_at": "2024-01-04"}\n'
+)
+
+
+@pytest.mark.parametrize("name", ["contacts.jsonl", "contacts.ndjson", "contacts.jsonl.gz"])
+def test_a_json_lines_object_naming_a_key_twice_is_quarantined_alone(data_dir, name):
+    # polars' JSON Lines reader kept the first "email" (b@…) and dropped c@… without a word;
+    # json would keep the last. Quarantined as a JSON array's object is, with the line as
+    # written (both values); the lines around it land exactly.
+    s = make_settings(data_dir)
+    body = JSONL_KEY_TWICE.encode("utf-8")
+    drop(s, "contacts", name, gzip.compress(body, mtime=0) if name.endswith(".gz") else body)
+    (report,) = land(s, "contacts")
+    assert (report.status, report.rows_landed, report.rows_quarantined) == ("landed", 2, 1)
+    got = query(s, "select contact_id, email, _row_number from raw_contacts order by 1").rows()
+    assert got == [("c1", "a@example.gr", 1), ("c3", "d@example.gr", 3)]
+    assert quarantined(s) == [(2, "the object names the key 'email' twice: which value is right?")]
+    record = json.loads(query(s, "select record from quarantine_rows")["record"][0])
+    assert record["text"] == (
+        '{"contact_id": "c2", "email": "b@example.gr", "created_at": "2024-01-03", '
+        '"email": "c@example.gr"}'
+    )
+
+
+def test_a_json_lines_key_twice_next_to_a_broken_line_is_quarantined_too(data_dir):
+    # A line that is no JSON object sends the file down the line-by-line reading
+    # (formats._read_jsonl_lines); a key named twice is caught there as well.
+    s = make_settings(data_dir)
+    body = JSONL_KEY_TWICE + '{"contact_id": "c4", "email": "e@example.gr", "created_at": \n'
+    drop(s, "contacts", "contacts.jsonl", body)
+    (report,) = land(s, "contacts")
+    assert (report.rows_landed, report.rows_quarantined) == (2, 2)
+    assert query(s, "select contact_id from raw_contacts order by 1").rows() == [("c1",), ("c3",)]
+    assert quarantined(s) == [
+        (2, "the object names the key 'email' twice: which value is right?"),
+        (4, "not a JSON object (Expecting value at column 61)"),  # after 60 characters
+    ]
+
+
+def test_a_json_wrapper_naming_its_array_key_twice_is_refused(data_dir):
+    # {"data": [c1], "data": [c2]}: json kept the second array and c1 was lost whole.
+    s = make_settings(data_dir)
+    c1 = '{"contact_id": "c1", "created_at": "2024-01-02"}'
+    c2 = '{"contact_id": "c2", "created_at": "2024-01-02"}'
+    drop(s, "contacts", "api.json", f'{{"data": [{c1}], "data": [{c2}]}}')
+    (report,) = land(s, "contacts")
+    assert (report.status, report.reason) == (
+        "refused",
+        "the JSON file is an object naming the key 'data' twice: which holds the export? "
+        "deliver the array of records alone",
+    )
 
 
 def test_a_quoted_value_holding_crlf_and_a_header_in_other_case_with_spaces(data_dir):
