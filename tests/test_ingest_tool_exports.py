@@ -57,6 +57,77 @@ def test_a_report_workbook_with_a_title_above_and_a_total_below(data_dir):
     ]
 
 
+def test_a_workbook_title_row_of_two_values_above_the_header_lands(data_dir):
+    # A HubSpot contacts export saved as a report: "Contacts export | 2026-11-01" above a blank
+    # row and the header. Two values made the title row the header (the first row of two
+    # values or more): "unknown header … Header: Contacts export, 2026-11-01, …". The header
+    # is the first row naming a mapping's signature (Record ID, Email, Create Date): row 3.
+    s = make_settings(data_dir)
+    path = s.landing_dir / "crm" / "contacts" / "Contacts export.xlsx"
+    path.parent.mkdir(parents=True)
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Contacts")
+    sheet.write_row(0, 0, ["Contacts export", "2026-11-01"])
+    sheet.write_row(2, 0, ["Record ID", "First Name", "Email", "Create Date"])
+    sheet.write_row(3, 0, ["101", "Ελένη", "eleni@example.gr", "2026-10-30 09:15"])
+    sheet.write_row(4, 0, ["102", "Ştefan", "stefan@example.ro", "2026-10-31 17:40"])
+    book.close()
+    (report,) = land(s, "contacts")
+    assert (report.status, report.mapping, report.rows_landed) == ("landed", "hubspot_contacts", 2)
+    got = query(
+        s, "select contact_id, first_name, email, created_at, _row_number from raw_contacts"
+    ).rows()
+    assert got == [
+        ("101", "Ελένη", "eleni@example.gr", dt.datetime(2026, 10, 30, 9, 15), 4),
+        ("102", "Ştefan", "stefan@example.ro", dt.datetime(2026, 10, 31, 17, 40), 5),
+    ]
+
+
+def test_a_workbook_title_row_of_three_values_right_above_the_canonical_header(data_dir):
+    # Title, date and the user who ran the report in row 1, the canonical header in row 2:
+    # the header is the row naming the contract's required columns (contact_id, created_at).
+    s = make_settings(data_dir)
+    path = s.landing_dir / "crm" / "contacts" / "report.xlsx"
+    path.parent.mkdir(parents=True)
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, ["Contacts", "2026-11-01", "exported by ana"])
+    sheet.write_row(1, 0, ["contact_id", "email", "created_at"])
+    sheet.write_row(2, 0, ["c1", "a@example.si", "2026-10-01"])
+    book.close()
+    (report,) = land(s, "contacts")
+    assert (report.status, report.mapping, report.rows_landed) == (
+        "landed",
+        "canonical_contacts",
+        1,
+    )
+    got = query(s, "select contact_id, email, _row_number from raw_contacts").rows()
+    assert got == [("c1", "a@example.si", 3)]
+
+
+def test_a_workbook_with_no_row_naming_a_mappings_columns_is_refused_naming_the_sheet(data_dir):
+    # No row of the sheet names contact_id and created_at (nor a vendor's signature): refused,
+    # naming the sheet, the rows looked at and the closest mapping's missing columns.
+    s = make_settings(data_dir)
+    path = s.landing_dir / "crm" / "contacts" / "Kontakte.xlsx"
+    path.parent.mkdir(parents=True)
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Kontakte")
+    sheet.write_row(0, 0, ["Contacts export", "2026-11-01"])
+    sheet.write_row(1, 0, ["Kunde", "E-Mail", "Angelegt"])
+    sheet.write_row(2, 0, ["c1", "a@example.de", "2026-10-01"])
+    book.close()
+    (report,) = land(s, "contacts")
+    assert (report.status, report.reason) == (
+        "refused",
+        "none of the first 3 rows of the first sheet, 'Kontakte', names the columns a mapping "
+        "of this folder looks for (row 1 read as the header): unknown header: no mapping for "
+        "contacts matches it; the closest is 'canonical_contacts', which lacks 'contact_id', "
+        "'created_at'. Header: Contacts export, 2026-11-01, __UNNAMED__2. Rename the columns, "
+        "or add a mapping (see docs/vendors.md)",
+    )
+
+
 def test_a_workbook_whose_first_sheet_is_a_cover_sheet_is_refused_naming_the_others(data_dir):
     # Only the first sheet is read (the contract). A cover sheet first said "the file has a
     # header but no rows", with no word of the sheet holding the export.

@@ -49,6 +49,7 @@ from pipeline.ingest.mappings import (
     belongs_elsewhere,
     headerless_columns,
     load_mappings,
+    names_columns_of,
     recognise,
 )
 from pipeline.ingest.parse import Plan, plan
@@ -492,14 +493,17 @@ def _parse(
     assert read.work is not None
     work = Path(read.work.name)
     declared = declaration(settings.landing_dir / entity.landing_path, path, mappings)
-    table = open_table(path, work, declared, headerless_columns(mappings), faults)
+    table = open_table(
+        path, work, declared, headerless_columns(mappings), faults, names_columns_of(mappings)
+    )
     read.encoding = (table.encoding, table.decided)
     try:
         read.mapping, lookup = recognise(table.header, mappings)
     except FileRefused as refused:
         user_dir = settings.data_dir / "vendors"
         elsewhere = belongs_elsewhere(table.header, entity.name, user_dir)
-        raise FileRefused(refused.reason + elsewhere) from None
+        note = f"{table.note}: " if table.note else ""
+        raise FileRefused(note + refused.reason + elsewhere) from None
     # Canonical CSV through DuckDB's reader when it reads it exactly as polars would.
     tz = settings.timezone
     read.parsed = parse_with_duckdb(table, read.mapping, lookup, entity, tz, work, stage=stage)

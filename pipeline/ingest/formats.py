@@ -35,6 +35,8 @@ from pipeline.ingest.lines import (
 ROW = "_row_number"
 # first line of a file -> its column names when the file has no header row, else None
 HeaderlessColumns = Callable[[str], "list[str] | None"]
+# a workbook row's cells -> whether they name the columns of one of the entity's mappings
+HeaderTest = Callable[[tuple], bool]
 # Spare columns that catch values beyond the header's width (an unquoted delimiter in text).
 EXTRA_PREFIX = "_extra_"
 # A row the reader could not read as a record (a JSON line that is no object): why, and its
@@ -43,7 +45,7 @@ UNREADABLE = "_unreadable"
 RAW = "_raw_text"
 RAW_TEXT_CHARS = 1000
 SPARE_COLUMNS = 8
-# A workbook's rows looked at for a title above its header (see _read_excel).
+# A workbook's rows looked at for its header below a report's title (see _read_excel).
 TITLE_ROWS = 10
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
 DELIMITED_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt", ".txt.gz")
@@ -67,6 +69,9 @@ class Table:
     # delimiter; None for other formats.
     text: Path | None = None
     delimiter: str | None = None
+    # What was looked for and not found, said before an unknown header's refusal (a workbook
+    # with no row naming a mapping's columns among its first rows).
+    note: str | None = None
 
     @property
     def workbook(self) -> bool:
@@ -600,13 +605,18 @@ def _never_closes(tail: str) -> bool:
     return True
 
 
-def _read_excel(path: Path) -> Table:
+def _read_excel(path: Path, names_header: HeaderTest | None = None) -> Table:
     """First sheet of a workbook; every cell as text (dates as ISO text).
 
-    The header is the sheet's first row, or the first of its first :data:`TITLE_ROWS` rows
-    to hold two values or more when every row above it holds one at most: a report's title
-    and date above its header (``Contacts export 2024-03-01``, a blank row) were read as the
-    header and refused as unknown. Rows keep their numbers in the sheet, as Excel shows them."""
+    The header is the first of the sheet's first :data:`TITLE_ROWS` rows that ``names_header``
+    takes (it names the columns of one of the entity's mappings: the contract's required
+    columns, or a vendor's signature): a report's title and date above its header were read
+    as the header and refused as unknown, or, as a title row of two values
+    (``Contacts export | 2026-11-01``), mis-read whenever a count of values decided. When no
+    row names them (or without ``names_header``), the header is the first row holding two
+    values or more below rows of one at most, as before, and :attr:`Table.note` says what was
+    looked for and where, for the refusal of the unknown header. Rows keep their numbers in
+    the sheet, as Excel shows them."""
     try:
         df = pl.read_excel(
             path,
@@ -620,10 +630,22 @@ def _read_excel(path: Path) -> Table:
         )
     except Exception as exc:  # calamine raises its own types for every kind of damage
         raise FileRefused(f"not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from None
-    top = df.head(TITLE_ROWS).select(pl.sum_horizontal(pl.all().is_not_null()))
-    filled = top.to_series().to_list()
-    # Every row above the first with two values holds one at most: a title, a date, blank.
-    first = next((i for i, n in enumerate(filled) if n >= 2), 0)
+    top = df.head(TITLE_ROWS)
+    named = [i for i, row in enumerate(top.iter_rows()) if names_header and names_header(row)]
+    note = None
+    if named:
+        first = named[0]
+    else:
+        filled = top.select(pl.sum_horizontal(pl.all().is_not_null())).to_series().to_list()
+        # Every row above the first with two values holds one at most: a title, a date, blank.
+        first = next((i for i, n in enumerate(filled) if n >= 2), 0)
+        if names_header is not None and not df.is_empty():
+            sheet = _sheet_names(path)[:1]
+            shown = f"the first sheet, {sheet[0]!r}," if sheet else "the first sheet"
+            note = (
+                f"none of the first {min(TITLE_ROWS, df.height)} rows of {shown} names the "
+                f"columns a mapping of this folder looks for (row {first + 1} read as the header)"
+            )
     if df.height <= first + 1:
         raise FileRefused(_empty_sheet(path, "is empty" if df.is_empty() else "has no rows"))
     names = df.row(first)
@@ -634,18 +656,24 @@ def _read_excel(path: Path) -> Table:
     layout = (
         "xlsx (first sheet)" if first == 0 else f"xlsx (first sheet, header in row {first + 1})"
     )
-    return Table(header, frame, layout)
+    return Table(header, frame, layout, note=note)
+
+
+def _sheet_names(path: Path) -> list[str]:
+    """A workbook's sheet names, in order (none when they cannot be read: they only help a
+    message)."""
+    try:
+        import fastexcel
+
+        return fastexcel.read_excel(path).sheet_names
+    except Exception:  # the sheet was read; its names only help the message
+        return []
 
 
 def _empty_sheet(path: Path, what: str) -> str:
     """Why a workbook whose first sheet holds no rows is refused, naming its other sheets:
     only the first is read, and an export saved behind a cover sheet looked empty."""
-    try:
-        import fastexcel
-
-        sheets = fastexcel.read_excel(path).sheet_names
-    except Exception:  # the sheet was read; its names only help the message
-        sheets = []
+    sheets = _sheet_names(path)
     if len(sheets) < 2:
         return (
             f"the first sheet {what}" if what == "is empty" else "the file has a header but no rows"
@@ -663,6 +691,7 @@ def open_table(
     declared: Declared | None = None,
     headerless: HeaderlessColumns | None = None,
     faults: Unreadable | None = None,
+    names_header: HeaderTest | None = None,
 ) -> Table:
     """Open a delivery of any accepted format; refuses what cannot be read at all.
 
@@ -671,7 +700,9 @@ def open_table(
     (``pipeline.ingest.mappings.headerless_columns``); ``faults``: the reader's refusal of
     the delimited file at a first reading, so the rows whose quotes it could not read are
     looked for (:func:`lines.quote_faults`) and flagged :data:`UNREADABLE`, or the refusal
-    raised again when there is none.
+    raised again when there is none; ``names_header``: whether a workbook's row names the
+    columns of one of the entity's mappings, to find its header below a report's title
+    (:func:`_read_excel`; ``pipeline.ingest.mappings.names_columns_of``).
     """
     name = path.name.lower()
     if path.stat().st_size == 0:
@@ -679,7 +710,7 @@ def open_table(
         # value at line 1, column 1)", a workbook a calamine zip error naming temporary paths.
         raise FileRefused("the file is empty (0 bytes: a download or an export that failed?)")
     if name.endswith(EXCEL_SUFFIXES):
-        table = _read_excel(path)
+        table = _read_excel(path, names_header)
     else:
         decoded = decode_delivery(path, workdir, declared)
         text, encoding = decoded.path, decoded.encoding

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -269,6 +270,19 @@ def vendor_label(mapping: Mapping, col: str) -> str:
     """How messages name a canonical column: with the vendor's name when it differs."""
     vendor = mapping.columns.get(col, (col,))[0]
     return col if vendor == col else f"{col} ('{vendor}')"
+
+
+def names_columns_of(mappings: list[Mapping]) -> Callable[[tuple], bool]:
+    """Whether a row's cells name every signature column of one of ``mappings`` (as
+    :func:`recognise` matches them: case-insensitively, without surrounding spaces), to find
+    a workbook's header below a report's title."""
+    signatures = [{c.lower() for c in m.signature} for m in mappings]
+
+    def names(cells: tuple) -> bool:
+        found = {str(c).replace("\ufeff", "").strip().lower() for c in cells if c is not None}
+        return any(signature <= found for signature in signatures)
+
+    return names
 
 
 def recognise(header: list[str], mappings: list[Mapping]) -> tuple[Mapping, dict[str, str]]:
