@@ -17,8 +17,9 @@ apart is whether the *text* is plausible. The rule (docs/vendors.md, "Encodings"
    a Latin word of three letters or more of which over two thirds are non-ASCII
    (``Àëåêñåé``: Cyrillic read as Windows-1252), or breaks Greek or Cyrillic spelling
    (:func:`implausible`; ``Кузнецова`` read as Greek is ``Κσηνεφξβΰ``, a diaeresis after a
-   consonant). Only the code pages with the fewest implausible words stay, and only if that
-   is at most 1 word in 50.
+   consonant; ``Γιώργος`` read as Windows-1251 is ``Гйюсгпт``, й after a consonant). Only
+   the code pages with the fewest implausible words stay, and only if that is at most 1 word
+   in 50.
 4. **Fewest languages** (only when those left still read the file differently): a code page
    stays only when the fewest languages' alphabets hold all the letters it yields (German and
    French names in Windows-1252 need two: ü ß ç é à; the same bytes in Windows-1250 need three:
@@ -42,6 +43,13 @@ apart is whether the *text* is plausible. The rule (docs/vendors.md, "Encodings"
    ``χιταμικ``: p=1.00), so a Greek reading wins only when its words end as Greek words do
    (:func:`greek_spelt`) in three letters or more, and a Cyrillic one only when the Greek
    reading's do not.
+6. **Greek or Cyrillic by their letters** (only when Greek and Cyrillic readings, and only
+   those, still differ): the family whose likeliest reading is over e^7 times likelier,
+   letter by letter (Greek by Greek Scrabble's tiles, :data:`GREEK_TILES`; Cyrillic by step
+   4b's frequencies), keeps its readings (:func:`_greek_or_cyrillic`): ``Ίων`` (1253) is
+   e^8.6 likelier than its 1251 reading ``єщн``. The margin is above the most a wrong
+   reading was found likelier (e^5.6: 1251's ``Фёдор`` as 1253's ``ΤΈδξπ``) among the short
+   texts of tests/short_texts.py; not on fewer than three letters.
 
 Before these, words that are UTF-8 in a file that is not (:func:`utf8_words`) refuse it: rows
 in two encodings, which no single code page reads right.
@@ -122,6 +130,31 @@ CYRILLIC_FREQUENCY: dict[str, float] = {
 # the ratio of the products of its letters' frequencies over the file's words).
 CYRILLIC_LOG_MARGIN = 7.0
 _LOG_FREQUENCY = {ch: math.log(n / 10_000) for ch, n in CYRILLIC_FREQUENCY.items()}
+# Step 6: how often each Greek letter occurs, as the tiles of Greek Scrabble count them (104
+# letter tiles, made to follow the letters' frequency in Greek text; Wikipedia, "Scrabble
+# letter distributions"). A tile stands for its letter with or without an accent (ά is α);
+# the diaeresis letters ϊ ϋ ΐ ΰ, which no tile shows and Greek writes seldom, count as rare
+# (1 in 10,000), as the Cyrillic table counts the letters Russian lacks.
+GREEK_TILES: dict[str, int] = {
+    "α": 12, "ο": 9, "ε": 8, "ι": 8, "τ": 8, "η": 7, "σ": 7, "ν": 6, "ρ": 5, "κ": 4, "π": 4,
+    "υ": 4, "λ": 3, "μ": 3, "ω": 3, "γ": 2, "δ": 2, "β": 1, "φ": 1, "χ": 1, "ζ": 1, "θ": 1,
+    "ξ": 1, "ψ": 1,
+}  # fmt: skip
+_RARE = math.log(1 / 10_000)
+_GREEK_LOG_FREQUENCY = {
+    **{ch: math.log(n / 104) for ch, n in GREEK_TILES.items()},
+    "ς": math.log(GREEK_TILES["σ"] / 104),
+    **{
+        accented: math.log(GREEK_TILES[unicodedata.normalize("NFD", accented)[0]] / 104)
+        for accented in "άέήίόύώ"
+    },
+    **dict.fromkeys("ϊϋΐΰ", _RARE),
+}
+# Step 6: a Greek reading and a Cyrillic one, still standing after every other step, are
+# decided by their letters when one is this many times likelier (natural log): above the most
+# a wrong reading was found likelier, e^5.6 (1251's "Фёдор" read as 1253's "ΤΈδξπ"), among
+# the short texts of tests/short_texts.py.
+GREEK_CYRILLIC_LOG_MARGIN = 7.0
 # Non-ASCII letters of each language py3langid may name (pipeline/sentiment/language.py);
 # English has none of its own, so an English text only confirms code pages that add no letters.
 LANGUAGE_LETTERS: dict[str, frozenset[str]] = {
@@ -310,7 +343,9 @@ def implausible(word: str) -> bool:
             or _greek_misspelt(lower)
         ):
             return True
-        if "CYRILLIC" in scripts and core[0] in _CYRILLIC_NEVER_FIRST:
+        if "CYRILLIC" in scripts and (
+            core[0] in _CYRILLIC_NEVER_FIRST or _cyrillic_misspelt(lower)
+        ):
             return True
     for a, b in zip(word, word[1:], strict=False):
         if a.islower() and b.isupper() and (ord(a) > 127 or ord(b) > 127):
@@ -332,6 +367,24 @@ def _greek_misspelt(lower: str) -> bool:
             return True
         run = run + 1 if ch.isalpha() and ch not in _VOWELS else 0
         if run >= 5:
+            return True
+    return False
+
+
+def _cyrillic_misspelt(lower: str) -> bool:
+    """Whether a lower-case Cyrillic word misplaces й, a glide that follows a vowel (ь, ъ or
+    an apostrophe before it in loans: Ukrainian ``мільйон``) or starts a word before a vowel,
+    or before т or д in Ukrainian ``йти``, ``йде``. Greek typed in small letters read as KOI8-R
+    keeps breaking it, since KOI8-R's Й is Windows-1253's κ: ``τανκ`` reads ``ТАМЙ``,
+    ``μπλογκ`` ``ЛПКОЦЙ``, ``κρασί``'s first letters ``ЙЯ``."""
+    for i, ch in enumerate(lower):
+        if ch != "й":
+            continue
+        before = lower[i - 1] if i else ""
+        after = lower[i + 1] if i + 1 < len(lower) else ""
+        if before.isalpha() and before not in _VOWELS and before not in "ьъ":
+            return True
+        if not before.isalpha() and after.isalpha() and after not in _VOWELS | {"т", "д"}:
             return True
     return False
 
@@ -428,6 +481,9 @@ def judge(
         if fitting and not (left_out and taken and max(left_out) > min(taken)):
             plausible = tuple(fitting)
             why += f"; {_language_note(evidence.head, plausible[0])}"
+    if len({standing[c] for c in plausible}) > 1:
+        plausible, note = _greek_or_cyrillic(words, plausible, families)
+        why += note
     texts = {standing[c] for c in plausible}
     first = plausible[0]
     if len(texts) == 1:
@@ -492,6 +548,51 @@ def _spelling_agrees(
     if kept_greek:
         return fitting if all(spelt[c] for c in kept_greek) else []
     return [] if any(spelt.values()) else fitting
+
+
+def letter_likelihood(words: Iterable[bytes], codec: str, family: str) -> float:
+    """Step 6: the natural log of how likely ``codec``'s reading of ``words`` is, character
+    by character, as text of its alphabet ``family`` (Greek: :data:`GREEK_TILES`; Cyrillic:
+    :data:`CYRILLIC_FREQUENCY`). Every non-ASCII character counts (ASCII reads alike in every
+    code page): one that is no letter of the family counts as rare, so a reading of symbols
+    (``Έ²°½``) gains nothing by them."""
+    table = _GREEK_LOG_FREQUENCY if family == "Greek" else _LOG_FREQUENCY
+    return sum(
+        table.get(ch, _RARE)
+        for word in words
+        for ch in word.decode(codec, errors="replace").lower()
+        if ord(ch) > 127
+    )
+
+
+def _greek_or_cyrillic(
+    words: list[bytes], codecs: tuple[str, ...], families: dict[str, str]
+) -> tuple[tuple[str, ...], str]:
+    """Step 6, when Greek and Cyrillic readings (and only those) still read the file
+    differently: the family whose likeliest reading, by :func:`letter_likelihood`, is
+    :data:`GREEK_CYRILLIC_LOG_MARGIN` likelier than the other's keeps its readings, and a note
+    saying so; else ``codecs`` unchanged. Greek read as Windows-1251 turns its commonest
+    letters (α ο ι ς η) into rarer consonants (б п й т з: ``Γιώργος`` is ``Гйюсгпт``), and
+    Russian read as Windows-1253 its commonest (о и а) into rare Greek letters (ξ θ ΰ:
+    ``Фёдор`` is ``ΤΈδξπ``); the two texts of short spelling-fast names that the language and
+    spelling steps leave undecided are told apart so. Not on fewer than
+    :data:`MIN_GREEK_OR_CYRILLIC_LETTERS` non-ASCII letters."""
+    greek = [c for c in codecs if families[c] == "Greek"]
+    cyrillic = [c for c in codecs if families[c] in _CYRILLIC_FAMILIES]
+    if not greek or not cyrillic or len(greek) + len(cyrillic) < len(codecs):
+        return codecs, ""
+    if sum(b >= 0x80 for word in words for b in word) < MIN_GREEK_OR_CYRILLIC_LETTERS:
+        return codecs, ""
+    best_greek = max(letter_likelihood(words, c, "Greek") for c in greek)
+    best_cyrillic = max(letter_likelihood(words, c, "Cyrillic") for c in cyrillic)
+    if abs(best_greek - best_cyrillic) <= GREEK_CYRILLIC_LOG_MARGIN:
+        return codecs, ""
+    kept, dropped = (greek, "Cyrillic") if best_greek > best_cyrillic else (cyrillic, "Greek")
+    note = (
+        f"; read as {dropped} its letters are rarer (letter log-likelihood "
+        f"{min(best_greek, best_cyrillic):.1f} against {max(best_greek, best_cyrillic):.1f})"
+    )
+    return tuple(c for c in codecs if c in kept), note
 
 
 def languages_needed(chars: str, most: int = 3) -> int:
