@@ -631,10 +631,11 @@ def _read_excel(path: Path, names_header: HeaderTest | None = None) -> Table:
     except Exception as exc:  # calamine raises its own types for every kind of damage
         raise FileRefused(f"not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from None
     top = df.head(TITLE_ROWS)
-    named = [i for i, row in enumerate(top.iter_rows()) if names_header and names_header(row)]
+    rows = enumerate(top.iter_rows())
+    named = next((i for i, row in rows if names_header(row)), None) if names_header else None
     note = None
-    if named:
-        first = named[0]
+    if named is not None:
+        first = named
     else:
         filled = top.select(pl.sum_horizontal(pl.all().is_not_null())).to_series().to_list()
         # Every row above the first with two values holds one at most: a title, a date, blank.
