@@ -1,9 +1,10 @@
 """README.md and docs/*.md name only what exists: repository paths, `python -m pipeline` commands
-and their flags, `PIPELINE_*` settings, `make` targets, `bench/*.py` flags and code names.
+and their flags, `PIPELINE_*` settings, `make` targets, `bench/*.py` flags, constants and code
+names.
 
 Code moves fast; a doc naming a file, function, flag or variable that is gone sends a newcomer or
 an operator nowhere. Every check reads files (ast, regex): no subprocess and no Dagster or GX
-import, so the whole module takes well under a second. Markdown links are checked apart, in
+import, so the whole module takes about a second. Markdown links are checked apart, in
 test_docs_contracts.py.
 """
 
@@ -47,6 +48,7 @@ ALLOWED_MISSING = {
 
 
 def doc_text(page: Path) -> str:
+    """The Markdown of a page."""
     return page.read_text(encoding="utf-8")
 
 
@@ -78,7 +80,7 @@ def in_docs() -> list[tuple[str, str]]:
 
 
 @functools.cache
-def tracked_names() -> frozenset[str]:
+def file_names() -> frozenset[str]:
     """The file names under the ROOTS folders (what `kinds.py` or `test_config.py` may mean)."""
     return frozenset(
         path.name
@@ -117,10 +119,10 @@ def path_problem(word: str) -> str | None:
     if word in ALLOWED_MISSING:
         return None
     if "/" not in word:
-        return None if word in tracked_names() else "no file of the checkout has this name"
+        return None if word in file_names() else "no file of the checkout has this name"
     if word.split("/")[0] == "pipeline" and word.split("=")[0] in run_tags():
         return None  # a run tag (`pipeline/trigger=watch`), not a path
-    if re.search(r"[<*{]", word):
+    if re.search(r"[<*]", word):
         # A placeholder (`sql/marts/<name>.sql`, `tests/test_marts_*.py`) must match something.
         pattern = re.sub(r"<[^>]*>", "*", word).rstrip("/")
         return None if any(REPO_ROOT.glob(pattern)) else "the pattern matches no file"
@@ -180,6 +182,7 @@ def top_level(file: str) -> dict[str, ast.AST]:
 
 
 def defined_names(node: ast.AST) -> list[str]:
+    """The names a statement binds in its scope."""
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return [node.name]
     if isinstance(node, ast.Assign):
@@ -212,13 +215,11 @@ def unambiguous() -> dict[str, str]:
 
 def attribute_problem(file: str, names: list[str]) -> str | None:
     """Why ``names`` (an attribute, then maybe one of a class) is not in module ``file``."""
-    if file.endswith("__init__.py") and (REPO_ROOT / file).parent.joinpath(names[0]).exists():
-        return None  # a sub-module of a package
-    if (
-        file.endswith("__init__.py")
-        and (REPO_ROOT / file).parent.joinpath(f"{names[0]}.py").exists()
+    package = (REPO_ROOT / file).parent
+    if file.endswith("__init__.py") and any(
+        (package / name).exists() for name in (names[0], f"{names[0]}.py")
     ):
-        return None
+        return None  # a sub-module of a package
     node = top_level(file).get(names[0])
     if node is None:
         return f"{file} defines no {names[0]}"
@@ -228,6 +229,7 @@ def attribute_problem(file: str, names: list[str]) -> str | None:
 
 
 def class_problem(file: str, node: ast.ClassDef, name: str) -> str | None:
+    """Why ``name`` is no member of the class ``node`` (a method, a field, a class attribute)."""
     members = {n for child in node.body for n in defined_names(child)}
     if name in members:
         return None
@@ -446,6 +448,30 @@ def test_every_documented_make_target_and_variable_exists() -> None:
                     if variable not in variables:
                         wrong.append(f"{page.name}: `make {target} {variable}=`: not read")
     assert wrong == [], "\n".join(wrong)
+
+
+# Flags of other programs that the docs name alone, each with its program.
+OUTSIDE_FLAGS = {
+    "--strict-markers": "pytest",
+    "--durations": "pytest",
+    "--no-loadscope-reorder": "pytest-xdist",
+    "--delay-updates": "rsync",
+}
+
+
+def test_every_flag_named_alone_is_a_flag_of_the_project() -> None:
+    # `--recheck`, `--no-delivery`: a span that starts with a flag names an option of the
+    # command line, a bench script or the mutation runner.
+    scripts = [*sorted((REPO_ROOT / "bench").glob("*.py")), REPO_ROOT / "tests/mutation/run.py"]
+    known = set(OUTSIDE_FLAGS).union(*cli_flags().values())
+    for script in scripts:
+        known = known.union(*parser_flags(str(script.relative_to(REPO_ROOT))).values())
+    unknown = sorted(
+        f"{page}: `{span}`"
+        for page, span in in_docs()
+        if (flag := re.match(r"--[a-z][a-z0-9-]*", span)) and flag.group() not in known
+    )
+    assert unknown == [], "\n".join(unknown)
 
 
 # --- settings ---------------------------------------------------------------------------
