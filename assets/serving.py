@@ -47,6 +47,7 @@ from pipeline import pii
 from pipeline.engine import skip
 from pipeline.sqltext import identifier, literal, sql_path
 from pipeline.warehouse import Warehouse, rows, run, scalar
+from pipeline.words import agreeing, counted
 
 # DuckDB 1.x clients (what BI drivers bundle) cannot read 2.0's default storage format; v1.0.0
 # is the oldest format 2.0 writes and every 1.x client reads.
@@ -149,14 +150,15 @@ def assert_no_personal_data(
     for column, n in zip(text_columns, counts, strict=False):
         if n:
             raise PersonalDataError(
-                f"mart {mart!r} column {column!r} holds {n} e-mail address(es) or phone "
-                f"number(s): personal data "
-                "is never published to serving"
+                f"mart {mart!r} column {column!r} holds {n:,} e-mail "
+                f"{agreeing(n, 'address or phone number', 'addresses or phone numbers')}: "
+                "personal data is never published to serving"
             )
     if len(counts) > len(text_columns) and counts[-1]:
         raise PersonalDataError(
-            f"mart {mart!r} column 'email_sha256' has {counts[-1]} value(s) that are not a "
-            "lower-case hex sha256: a raw value may have leaked"
+            f"mart {mart!r} column 'email_sha256' has {counted(counts[-1], 'value')} that "
+            f"{agreeing(counts[-1], 'is', 'are')} not a lower-case hex sha256: a raw value may "
+            "have leaked"
         )
 
 

@@ -69,8 +69,8 @@ def stray_files_text(landing: Path, stray: list[str] | None = None) -> list[str]
         return []
     folders = ", ".join(e.landing_path for e in ENTITIES.values())
     lines = [
-        f"\nnot read: {len(stray)} file(s) in {landing} outside the entity folders ({folders}); "
-        "move each into its entity's folder to have it landed:"
+        f"\nnot read: {counted(len(stray), 'file')} in {landing} outside the entity folders "
+        f"({folders}); move each into its entity's folder to have it landed:"
     ]
     lines += [f"  {path}" for path in stray[:STRAY_SHOWN]]
     if len(stray) > STRAY_SHOWN:
