@@ -26,6 +26,7 @@ from pipeline.engine.build_log import DELTA
 from pipeline.engine.catalog import PYTHON_READERS, PYTHON_TABLES
 from pipeline.engine.discovery import LAYERS
 from pipeline.engine.skip import TABLE as BUILD_INPUTS
+from pipeline.sqltext import identifier
 from pipeline.validation.state import LINKED_RECORDS, LINKED_TABLES
 from pipeline.validation.suites import Suite, read_suites
 from pipeline.warehouse import rows, run, table_exists
@@ -68,7 +69,7 @@ class LeftTable:
 
 def _name(name: str) -> str:
     """A table name as typed: plain when it is a plain word, else quoted."""
-    return name if re.fullmatch(r"[a-z_][a-z0-9_]*", name) else '"' + name.replace('"', '""') + '"'
+    return name if re.fullmatch(r"[a-z_][a-z0-9_]*", name) else identifier(name)
 
 
 def suite_readers(suites: Iterable[Suite]) -> dict[str, list[str]]:
