@@ -223,6 +223,21 @@ def test_a_restarted_watcher_runs_nothing_landed_and_stops_at_once_when_idle(sto
     assert "2 files in landing already in the ledger" in out
 
 
+def test_one_run_and_one_file_known_are_said_in_the_singular(tmp_path: Path) -> None:
+    (tmp_path / "landing").mkdir()
+    first = Watcher.start(tmp_path)
+    first.wait_for("ready, watching")
+    drop(tmp_path, "orders_late_1.csv", delta_orders_csv("2026-10-30 10:00:00"))
+    first.wait_for("new files: crm/orders/orders_late_1.csv")
+    # Stopped during its one run: the run finishes, then the watcher's farewell.
+    assert first.stop() == 0, "\n".join(first.lines)
+    assert first.lines[-1] == "stopped after 1 run", "\n".join(first.lines)
+    second = Watcher.start(tmp_path)
+    ready = second.wait_for("ready, watching")
+    assert "; 1 file in landing already in the ledger; " in ready, ready
+    assert second.stop() == 0
+
+
 @dataclass
 class Troubles:
     """A watcher that met, after its start, a missing landing folder, an unreadable one (mode
