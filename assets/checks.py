@@ -41,6 +41,7 @@ from pipeline.validation.stages import (
 )
 from pipeline.validation.suites import Suite, check_targets, read_suite, read_suites
 from pipeline.warehouse import Warehouse
+from pipeline.words import counted
 
 # Runs one check on an open connection: (context, con, settings, Data Docs index path) -> result.
 CheckRun = Callable[..., dg.AssetCheckResult]
@@ -205,7 +206,10 @@ def blocked_text(failed: Sequence[dg.AssetCheckResult]) -> str:
     notice and the run list show), then each check's finding, which names the file, the rows
     and the reason (the check's description)."""
     names = ", ".join(f"{r.check_name} on {r.asset_key.to_user_string()}" for r in failed)
-    lines = [f"{len(failed)} blocking check(s) failed: {names}; what depends on them is not built"]
+    lines = [
+        f"{counted(len(failed), 'blocking check')} failed: {names}; what depends on them is not "
+        "built"
+    ]
     lines += [
         f"- {r.check_name} on {r.asset_key.to_user_string()}: {r.description or 'failed'}"
         for r in failed
@@ -244,7 +248,7 @@ def grouped_check(name: str, checks: list[CheckEntry]) -> dg.AssetChecksDefiniti
         specs=[spec for spec, _ in checks],
         can_subset=True,
         pool="warehouse",  # DuckDB has one writer; the checks write the watermarks
-        description=f"{len(checks)} asset check(s), evaluated in one step.",
+        description=f"{counted(len(checks), 'asset check')}, evaluated in one step.",
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
         yield from fail_if_blocked(_evaluate(context, warehouse), checks)

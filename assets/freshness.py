@@ -17,6 +17,7 @@ import duckdb
 from pipeline.config import setting
 from pipeline.ingest.ledger import utc_now
 from pipeline.warehouse import rows, table_exists
+from pipeline.words import counted
 
 FRESHNESS_DAYS_ENV = "PIPELINE_FRESHNESS_DAYS"
 CHECK_NAME = "fresh_data"
@@ -63,7 +64,7 @@ def freshness(
             f"{days}, {FRESHNESS_DAYS_ENV}): are the exports still being delivered to landing/?",
             metadata,
         )
-    return True, f"new data {age.days} day(s) ago (limit {days})", metadata
+    return True, f"new data {counted(age.days, 'day')} ago (limit {days})", metadata
 
 
 def freshness_check(mart: str) -> tuple[dg.AssetCheckSpec, Callable[..., dg.AssetCheckResult]]:

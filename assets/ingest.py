@@ -31,6 +31,7 @@ from pipeline.ingest import core as ingest_core
 from pipeline.ingest.report import RUN_FILES_KEY
 from pipeline.validation.landed import landed_validator
 from pipeline.warehouse import Warehouse, scalar
+from pipeline.words import counted
 
 # How a delivery landed before reads in its report's summary (pipeline/ingest/core.py).
 SKIPPED_AS_LANDED = ": skipped: same bytes as "
@@ -88,7 +89,7 @@ def ingest_metadata(
     again = sum(SKIPPED_AS_LANDED in r.summary() for r in reports)
     if again:
         context.log.info(
-            f"{entity.raw_table}: {again} file(s) skipped, landed before (same bytes): "
+            f"{entity.raw_table}: {counted(again, 'file')} skipped, landed before (same bytes): "
             "see the asset's files metadata"
         )
     raw_rows = int(scalar(con, f"select count(*) from raw.{entity.raw_table}"))

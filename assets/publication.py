@@ -33,6 +33,7 @@ from pipeline.engine import SQL_DIR
 from pipeline.predict.docs import MartDoc, mart_docs
 from pipeline.sqltext import identifier, literal
 from pipeline.warehouse import rows, run, table_exists
+from pipeline.words import agreeing, counted
 
 PUBLICATION_TABLE = "publication"
 PUBLICATION_DESCRIPTION = (
@@ -139,7 +140,8 @@ def check_serving_types(con: duckdb.DuckDBPyConnection, mart: str, columns: list
         overflowing, largest = found[2 * i], found[2 * i + 1]
         if overflowing:
             raise ServingTypeError(
-                f"mart {mart!r} column {column.name!r}: {overflowing} value(s) do not fit "
+                f"mart {mart!r} column {column.name!r}: {counted(overflowing, 'value')} "
+                f"{agreeing(overflowing, 'does', 'do')} not fit "
                 f"{column.serving_type} (largest absolute value {largest}); serving publishes "
                 f"{column.serving_type} so that Power BI's fixed decimal (19 digits, 4 decimals) "
                 "and the other BI drivers read it. Nothing was published."

@@ -44,9 +44,11 @@ from assets.publication import (
     write_publication_table,
 )
 from pipeline import pii
-from pipeline.engine import skip
+from pipeline.engine import discover_models, skip
+from pipeline.engine.leftovers import LeftTable, forget_removed, left_tables, left_tables_text
 from pipeline.sqltext import identifier, literal, sql_path
 from pipeline.warehouse import Warehouse, rows, run, scalar
+from pipeline.words import agreeing, counted
 
 # DuckDB 1.x clients (what BI drivers bundle) cannot read 2.0's default storage format; v1.0.0
 # is the oldest format 2.0 writes and every 1.x client reads.
@@ -149,14 +151,15 @@ def assert_no_personal_data(
     for column, n in zip(text_columns, counts, strict=False):
         if n:
             raise PersonalDataError(
-                f"mart {mart!r} column {column!r} holds {n} e-mail address(es) or phone "
-                f"number(s): personal data "
-                "is never published to serving"
+                f"mart {mart!r} column {column!r} holds {n:,} e-mail "
+                f"{agreeing(n, 'address or phone number', 'addresses or phone numbers')}: "
+                "personal data is never published to serving"
             )
     if len(counts) > len(text_columns) and counts[-1]:
         raise PersonalDataError(
-            f"mart {mart!r} column 'email_sha256' has {counts[-1]} value(s) that are not a "
-            "lower-case hex sha256: a raw value may have leaked"
+            f"mart {mart!r} column 'email_sha256' has {counted(counts[-1], 'value')} that "
+            f"{agreeing(counts[-1], 'is', 'are')} not a lower-case hex sha256: a raw value may "
+            "have leaked"
         )
 
 
@@ -614,6 +617,13 @@ def _counts_markdown(counts: dict[str, int]) -> str:
     return "\n".join(lines)
 
 
+def _left_metadata(left: list[LeftTable]) -> dict[str, object]:
+    """The tables of removed models, for the asset page (none: no entry)."""
+    if not left:
+        return {}
+    return {"tables_left": dg.MetadataValue.json([f"{t.schema}.{t.name}" for t in left])}
+
+
 def build_serving_asset(marts: list[str]) -> dg.AssetsDefinition:
     """The asset that publishes ``marts`` to ``serving/``."""
 
@@ -634,6 +644,13 @@ def build_serving_asset(marts: list[str]) -> dg.AssetsDefinition:
         settings = warehouse.settings()
         target = settings.serving_dir / SERVING_FILE
         with warehouse.connect() as con:
+            # Tables of removed models: said once a run, here, where the run decides what is
+            # published (they never are: only ``marts``); dropped by nobody but the operator.
+            models = [m.name for m in discover_models()]
+            left = left_tables(con, models)
+            forget_removed(con, models)
+            if left:
+                context.log.warning("\n".join(left_tables_text(left)))
             # Every mart and the settings as last published, the files in place: the new
             # publication would hold the same rows (pipeline.engine.skip), so none is written.
             prints = skip.Fingerprints(con)
@@ -661,6 +678,7 @@ def build_serving_asset(marts: list[str]) -> dg.AssetsDefinition:
                     "path": dg.MetadataValue.path(str(target)),
                     "dagster/row_count": rows_served,
                     "skipped": why,
+                    **_left_metadata(left),
                 }
             )
         kept = f"; {len(done.kept)} unchanged kept from the previous" if done.kept else ""
@@ -691,6 +709,7 @@ def build_serving_asset(marts: list[str]) -> dg.AssetsDefinition:
             metadata["warnings"] = dg.MetadataValue.md("\n".join(f"- {w}" for w in done.warnings))
         figures = done.figures
         metadata.update(figures)
+        metadata.update(_left_metadata(left))
         return dg.MaterializeResult(metadata=metadata)
 
     return serving_marts

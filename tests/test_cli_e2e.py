@@ -230,7 +230,9 @@ def test_quarantined_rows_exit_3(story: Story) -> None:
     recovered = story.recovered
     assert recovered.returncode == 3, recovered.stdout + recovered.stderr
     assert "crm/tickets/extra.csv: 2 rows read, 1 landed, 1 quarantined" in recovered.stdout
-    assert "refused or with rows quarantined" in recovered.stderr
+    assert "\n1 file refused or with rows quarantined: see above (exit status 3)" in (
+        recovered.stderr
+    )
 
 
 def test_a_failed_run_for_an_older_date_exits_1_and_runs_are_tagged(story: Story) -> None:

@@ -153,7 +153,7 @@ def test_the_run_summary_names_them_and_says_where_they_belong(tmp_path, capsys)
     print_summary(s, "no-run")  # no warehouse yet: the note is printed all the same
     lines = capsys.readouterr().out.splitlines()
     assert lines[1] == (
-        f"not read: 12 file(s) in {s.landing_dir} outside the entity folders (crm/contacts, "
+        f"not read: 12 files in {s.landing_dir} outside the entity folders (crm/contacts, "
         "crm/orders, crm/tickets, crm/surveys, email/events, social/mentions); move each into "
         "its entity's folder to have it landed:"
     )
@@ -210,13 +210,13 @@ def test_a_watcher_names_files_outside_the_entity_folders_at_its_look_once_each_
     state = watcher.look(landing, LandingState())
     state = watcher.look(landing, state)  # the same file: not said again
     assert capsys.readouterr().out == (
-        f"not read: 1 file(s) in {landing} outside the entity folders ({folders}); move each "
+        f"not read: 1 file in {landing} outside the entity folders ({folders}); move each "
         "into its entity's folder to have it landed:\n  crm/order/x.csv\n"
     )
     (landing / "y.csv").write_text("order_id\nA2\n", encoding="utf-8")
     state = watcher.look(landing, state)
     assert capsys.readouterr().out == (
-        f"not read: 2 file(s) in {landing} outside the entity folders ({folders}); move each "
+        f"not read: 2 files in {landing} outside the entity folders ({folders}); move each "
         "into its entity's folder to have it landed:\n  crm/order/x.csv\n  y.csv\n"
     )
     # Taken away: nothing more to say; brought back: said again.

@@ -182,7 +182,7 @@ def test_each_delivery_starts_one_run_with_its_exit_status(story: Story) -> None
     busy = [line for line in story.first.lines if "trying again at each look" in line]
     assert len(busy) == 1 and f"another run holds the warehouse (pid {os.getpid()})" in busy[0]
     assert "SIGTERM: stopping after this run" in out
-    assert "stopped after 3 run(s)" in out
+    assert "stopped after 3 runs" in out
     assert "crm/orders/orders_broken.csv" in out and "refused" in out
 
 
@@ -220,7 +220,22 @@ def test_a_restarted_watcher_runs_nothing_landed_and_stops_at_once_when_idle(sto
     assert "new files" not in out
     # The two landed files are still in landing/, known to the ledger (the refused one was
     # moved to quarantine): the watcher counts them as done.
-    assert "2 file(s) in landing already in the ledger" in out
+    assert "2 files in landing already in the ledger" in out
+
+
+def test_one_run_and_one_file_known_are_said_in_the_singular(tmp_path: Path) -> None:
+    (tmp_path / "landing").mkdir()
+    first = Watcher.start(tmp_path)
+    first.wait_for("ready, watching")
+    drop(tmp_path, "orders_late_1.csv", delta_orders_csv("2026-10-30 10:00:00"))
+    first.wait_for("new files: crm/orders/orders_late_1.csv")
+    # Stopped during its one run: the run finishes, then the watcher's farewell.
+    assert first.stop() == 0, "\n".join(first.lines)
+    assert first.lines[-1] == "stopped after 1 run", "\n".join(first.lines)
+    second = Watcher.start(tmp_path)
+    ready = second.wait_for("ready, watching")
+    assert "; 1 file in landing already in the ledger; " in ready, ready
+    assert second.stop() == 0
 
 
 @dataclass
@@ -521,7 +536,7 @@ def test_a_failed_run_is_tried_again_with_a_backoff_until_it_succeeds(retries: R
     ], out
     tries = len(statuses) - 1  # the runs after the first: each a try again, no new file came
     # Stopped while idle: at once (or, had the signal come during a look, at its end).
-    assert lines[-1] in ("SIGTERM: stopped", f"stopped after {tries + 1} run(s)"), out
+    assert lines[-1] in ("SIGTERM: stopped", f"stopped after {tries + 1} runs"), out
     late = "crm/orders/orders_late_1.csv"
     assert f"new files: crm/orders/orders_broken.csv, {late}" in lines, out
     # After each failure: when its files are tried next, the wait doubling from 0.2 s to the

@@ -188,7 +188,7 @@ def test_two_versions_of_a_key_without_updated_at_refuse_the_file(data_dir):
     )
     (report,) = land(s, "orders")
     assert report.status == "refused"
-    assert "1 'order_id' value(s) appear with different contents" in report.reason
+    assert "1 'order_id' value appears with different contents" in report.reason
     assert "'o1' in rows 2 and 3" in report.reason
     assert query(s, "select count(*) as n from raw_orders")["n"][0] == 0
 

@@ -54,7 +54,7 @@ def test_a_resent_old_export_does_not_revert_a_later_update(data_dir, capsys):
     drop(s, "orders", "c.csv.gz", gzip.compress(first.encode()))
     report = land(s, "orders")[-1]
     assert (report.status, report.rows_landed, report.rows_quarantined) == ("landed", 0, 1)
-    assert "1 row(s) repeat a version already superseded" in report.summary()
+    assert "1 row repeats a version already superseded" in report.summary()
     (row,) = quarantined(s)
     assert row[:2] == ("crm/orders/c.csv.gz", 2)
     assert "'X' repeats the version of crm/orders/a.csv row 2" in row[2]
@@ -64,7 +64,7 @@ def test_a_resent_old_export_does_not_revert_a_later_update(data_dir, capsys):
     # The CLI's run summary says so too (every land() here has run_id 'test').
     print_summary(s, "test")
     assert (
-        "crm/orders/c.csv.gz: 1 row read, 0 landed, 1 quarantined (1 row(s) repeat a version "
+        "crm/orders/c.csv.gz: 1 row read, 0 landed, 1 quarantined (1 row repeats a version "
         "already superseded (not landed))" in capsys.readouterr().out
     )
 
@@ -94,7 +94,7 @@ def test_same_key_and_updated_at_with_other_content_in_a_later_file_is_named(dat
     report = land(s, "orders")[-1]
     assert (report.rows_landed, report.rows_quarantined) == (1, 0)
     assert (
-        "1 row(s) replace a landed version with the same updated_at but other contents: the "
+        "1 row replaces a landed version with the same updated_at but other contents: the "
         "later delivery wins (contract)" in report.summary()
     )
     assert quarantined(s) == []
@@ -124,8 +124,8 @@ def test_a_superseded_row_is_held_back_and_a_conflict_in_the_same_file_lands(dat
     )
     report = land(s, "orders")[-1]
     assert (report.rows_read, report.rows_landed, report.rows_quarantined) == (2, 1, 1)
-    assert "1 row(s) repeat a version already superseded" in report.summary()
-    assert "1 row(s) replace a landed version with the same updated_at" in report.summary()
+    assert "1 row repeats a version already superseded" in report.summary()
+    assert "1 row replaces a landed version with the same updated_at" in report.summary()
     # Only X's row (row 2 of c.csv) is quarantined; Y's conflict is not.
     ((source, row, reason),) = quarantined(s)
     assert (source, row) == ("crm/orders/c.csv", 2)

@@ -83,7 +83,7 @@ def test_survey_contract_checks_worked_by_hand():
         (5, "empty row"),
         (
             6,
-            "1 more value(s) than the header's 6 columns (an unquoted delimiter in a value?); "
+            "1 more value than the header's 6 columns (an unquoted delimiter in a value?); "
             "score: cannot read 'abc' as a whole number",
         ),
     ]
@@ -140,7 +140,7 @@ def test_score_range_edges_and_the_order_of_reasons():
     rows.append(["r14", "c1", "", "soon", "", "", "spill"])
     good, bad = run_plan(survey_mapping(), SURVEY_HEADER, rows, "surveys")
     assert good["response_id"].to_list() == ["r2", "r3", "r6", "r7", "r10", "r11"]
-    shape = "1 more value(s) than the header's 6 columns (an unquoted delimiter in a value?)"
+    shape = "1 more value than the header's 6 columns (an unquoted delimiter in a value?)"
     soon = "responded_at: cannot read 'soon' as an ISO 8601 timestamp"
     assert bad == [
         (1, "score -1 is outside the nps range 0–10"),

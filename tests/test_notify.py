@@ -24,7 +24,13 @@ from assets.freshness import freshness, freshness_check, freshness_days
 from assets.ingest import INGEST_ASSETS
 from assets.settings import pipeline_settings
 from pipeline.__main__ import main
-from pipeline.automation.notify import SENT_INLINE_TAG, NotifySettings, notify_run
+from pipeline.automation.notify import (
+    AS_OF_TAG,
+    SENT_INLINE_TAG,
+    NotifySettings,
+    notify_run,
+    run_notices,
+)
 from pipeline.automation.notify_sensors import NOTIFY_SENSORS
 from pipeline.config import ConfigError, PipelineConfig
 from pipeline.ingest.ledger import ensure_ledger
@@ -243,7 +249,7 @@ def test_refused_file_is_reported_with_its_as_of(
     sensor = next(s for s in NOTIFY_SENSORS if s.name == "notify_run_problems")
     sensor(context)
     _, body = posts.get_nowait()
-    assert body["title"] == "1 file(s) refused (as_of 2024-12-31)"
+    assert body["title"] == "1 file refused (as_of 2024-12-31)"
     assert body["as_of"] == "2024-12-31"  # from pipeline_settings in the same run
     assert body["what_happened"][0].startswith("crm/orders/b.csv was refused: unknown header")
     assert "moved to quarantine/" in body["what_to_do"][0]
@@ -276,6 +282,28 @@ def test_failed_blocking_check_is_reported(servers) -> None:
         in body["what_happened"]
     )
     assert any("Data Docs" in todo for todo in body["what_to_do"])
+
+
+def test_a_failed_check_of_a_run_that_succeeded_is_one_notice_in_the_singular() -> None:
+    @dg.asset
+    def orders_mart() -> None:
+        return None
+
+    # Not blocking, so the run succeeds; ERROR severity, so the notice is sent.
+    @dg.asset_check(asset=orders_mart, blocking=False)
+    def revenue_adds_up() -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(passed=False, description="revenue ≠ sum of lines in 3 rows")
+
+    instance = dg.DagsterInstance.ephemeral()
+    result = dg.materialize(
+        [orders_mart, revenue_adds_up], instance=instance, tags={AS_OF_TAG: "2026-10-31"}
+    )
+    assert result.success
+    (notice,) = run_notices(instance, result.run_id)
+    assert (notice.event, notice.title) == (
+        "check_failed",
+        "1 blocking check failed (as_of 2026-10-31)",
+    )
 
 
 def test_nothing_is_sent_for_a_clean_run(data_dir: Path, servers) -> None:
@@ -356,7 +384,7 @@ def test_command_line_run_that_fails_sends_its_own_notice(
         "broken.toml: signature must be a non-empty list of vendor column names" in w
         for w in body["what_happened"]
     )
-    assert "sent 1 notice(s): Run failed for as_of 2026-10-31" in capsys.readouterr().out
+    assert "sent 1 notice: Run failed for as_of 2026-10-31" in capsys.readouterr().out
     # The run is tagged, so the daemon's sensors do not send the same notice again.
     instance = dg.DagsterInstance.from_config(str(data_dir / "dagster_home"))
     (run_record,) = instance.get_runs()

@@ -148,7 +148,7 @@ def test_ingest_asset_writes_csv_and_reasons_and_summary(data_dir: Path, capsys)
         "crm/orders/a.csv (orders):",
         "  1 × status '…' is not one of completed, pending, cancelled, refunded (line 5), "
         "e.g. status 'shipped' is not one of completed, pending, cancelled, refunded",
-        f"1 quarantined row(s); every row and its values: {s.quarantine_dir}/",
+        f"1 quarantined row; every row and its values: {s.quarantine_dir}/",
     ]
     assert main(["quarantine", "--file", "A.CSV", "--rows"]) == 0
     assert capsys.readouterr().out.splitlines()[1:] == [
@@ -200,4 +200,4 @@ def test_listing_another_data_dir_with_data_dir_option(
     assert main(["quarantine", "--data-dir", str(data_dir), "--entity", "orders"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "crm/orders/a.csv (orders):"
-    assert out[-1] == f"3 quarantined row(s); every row and its values: {s.quarantine_dir}/"
+    assert out[-1] == f"3 quarantined rows; every row and its values: {s.quarantine_dir}/"

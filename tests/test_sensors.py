@@ -125,7 +125,7 @@ def test_growing_file_is_not_picked_up(
     second = evaluate(data_dir, instance, first.cursor)
     assert second.run_requests == []
     assert second.skip_reason.skip_message == (
-        "waiting for 1 file(s) to settle (unchanged for 3600 s, or a .done/.ready marker "
+        "waiting for 1 file to settle (unchanged for 3600 s, or a .done/.ready marker "
         "beside it): crm/orders/big.csv"
     )
     # Seven growing files: five named, and the two left out counted (not a list cut silently).
@@ -136,7 +136,7 @@ def test_growing_file_is_not_picked_up(
         ": crm/orders/big.csv, crm/orders/big2.csv, crm/orders/big3.csv, crm/orders/big4.csv, "
         "crm/orders/big5.csv and 2 more"
     )
-    assert third.skip_reason.skip_message.startswith("waiting for 7 file(s) to settle")
+    assert third.skip_reason.skip_message.startswith("waiting for 7 files to settle")
 
 
 def test_a_tick_with_nothing_new_names_the_files_outside_the_entity_folders(
@@ -152,9 +152,9 @@ def test_a_tick_with_nothing_new_names_the_files_outside_the_entity_folders(
     landing = data_dir / "landing"
     # The run summary's and the watcher's words (pipeline/cli/summary.py), on one line.
     assert result.skip_reason.skip_message == (
-        "waiting for 1 file(s) to settle (unchanged for 3600 s, or a .done/.ready marker beside "
+        "waiting for 1 file to settle (unchanged for 3600 s, or a .done/.ready marker beside "
         "it): crm/orders/big.csv; "
-        f"not read: 2 file(s) in {landing} outside the entity folders (crm/contacts, "
+        f"not read: 2 files in {landing} outside the entity folders (crm/contacts, "
         "crm/orders, crm/tickets, crm/surveys, email/events, social/mentions); move each into "
         "its entity's folder to have it landed: contacts.csv, crm/order/o.csv"
     )
@@ -163,7 +163,7 @@ def test_a_tick_with_nothing_new_names_the_files_outside_the_entity_folders(
     (landing / "contacts.csv").unlink()
     again = evaluate(data_dir, instance, result.cursor)
     assert again.skip_reason.skip_message == (
-        "waiting for 2 file(s) to settle (unchanged for 3600 s, or a .done/.ready marker beside "
+        "waiting for 2 files to settle (unchanged for 3600 s, or a .done/.ready marker beside "
         "it): crm/orders/big.csv, crm/orders/o.csv"
     )
 
@@ -308,7 +308,7 @@ def test_interrupted_runs_sensor_fails_dead_runs_and_frees_their_slot(tmp_path: 
         sensor = build_interrupted_runs_sensor()
         result = sensor(dg.build_sensor_context(instance=instance))
         assert result.skip_message == (
-            f"marked 1 interrupted run(s) failed (their process was gone): {dead}"
+            f"marked 1 interrupted run failed (their process was gone): {dead}"
         )
         assert instance.get_run_by_id(dead).status == dg.DagsterRunStatus.FAILURE
         assert instance.get_run_by_id(alive).status == dg.DagsterRunStatus.STARTED

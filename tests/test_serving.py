@@ -144,7 +144,8 @@ def test_personal_data_is_refused(tmp_path: Path) -> None:
             "create table marts.leaky_value as select * from (values ('ok'), "
             "(' Ana.Pop@Example.ro ')) as t(campaign_name)",
         )
-        with pytest.raises(PersonalDataError, match="'campaign_name' holds 1 e-mail"):
+        one = "'campaign_name' holds 1 e-mail address or phone number: "
+        with pytest.raises(PersonalDataError, match=one):
             publish(con, serving, ["leaky_value"])
         run(
             con,
@@ -152,6 +153,12 @@ def test_personal_data_is_refused(tmp_path: Path) -> None:
         )
         with pytest.raises(PersonalDataError, match="email_sha256"):
             publish(con, serving, ["raw_in_hash"])
+        # A value that is no address but no hash either (upper-case hex, one character short).
+        run(con, "create table marts.bad_hash as select repeat('A', 63) as email_sha256")
+        with pytest.raises(
+            PersonalDataError, match="'email_sha256' has 1 value that is not a lower-case hex"
+        ):
+            publish(con, serving, ["bad_hash"])
     assert sha(serving / SERVING_FILE) == before
 
 
@@ -178,7 +185,8 @@ def test_each_personal_pattern_is_found_by_the_one_scan(
             [value, value, value],
         )
         if found:
-            with pytest.raises(PersonalDataError, match="'campaign_name' holds 3 e-mail"):
+            three = "'campaign_name' holds 3 e-mail addresses or phone numbers: "
+            with pytest.raises(PersonalDataError, match=three):
                 assert_no_personal_data(con, "marts", "texts")
         else:
             assert_no_personal_data(con, "marts", "texts")

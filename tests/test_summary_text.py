@@ -108,7 +108,7 @@ def test_the_same_bytes_under_several_paths_in_one_run_are_each_said_as_they_wen
 
 def test_a_copy_of_a_delivery_landed_in_an_earlier_run_is_said_once_with_its_day(data_dir, capsys):
     # The same export saved again under another name a run later: nothing of it lands, and the
-    # summary said nothing of it either (only the asset log counted "1 file(s) skipped").
+    # summary said nothing of it either (only the asset log counted "1 file skipped").
     s = make_settings(data_dir)
     drop(s, "orders", "o.csv", ORDERS)
     warehouse = Warehouse(config=PipelineConfig(data_dir=str(data_dir), as_of="2024-12-31"))

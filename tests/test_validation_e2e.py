@@ -142,7 +142,7 @@ def test_a_corrupted_export_blocks_downstream_and_keeps_the_last_good_serving_fi
     (failure,) = bad.get_step_failure_events()
     assert failure.step_key == "raw_ingest"
     assert failure.step_failure_data.user_failure_data.description.splitlines() == [
-        "1 blocking check(s) failed: landed_expectations on raw_orders; what depends on them "
+        "1 blocking check failed: landed_expectations on raw_orders; what depends on them "
         "is not built",
         f"- landed_expectations on raw_orders: {landed.description}",
     ]

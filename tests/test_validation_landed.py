@@ -301,6 +301,11 @@ def test_the_ingestion_core_refuses_a_file_the_suite_fails_before_insert(
         ("crm/orders/c_soon.csv", "landed", False),
     ]
     assert result.files[2].outcome.status == "warning"
+    # 1 + 3 rows landed; a_good.csv's second row quarantined.
+    assert result.summary().startswith(
+        "3 files, 4 rows landed; 1 refused by the suite: crm/orders/b_future.csv: "
+    )
+    assert "; 1 row quarantined; " in result.summary()
     assert result.summary().endswith(
         "; landed rows dated after the end of as_of: ordered_at 2 (not an error: the marts "
         "ignore them until as_of reaches them)"

@@ -184,7 +184,7 @@ def test_a_step_fails_naming_each_failed_blocking_check_and_its_finding() -> Non
     with pytest.raises(dg.Failure) as raised:
         next(events)
     assert raised.value.description == (
-        "1 blocking check(s) failed: staging_expectations on stg_orders; what depends on them "
+        "1 blocking check failed: staging_expectations on stg_orders; what depends on them "
         "is not built\n"
         "- staging_expectations on stg_orders: order_id not unique: o1 (rows 2, 5)"
     )

@@ -33,6 +33,7 @@ from email.message import EmailMessage
 import dagster as dg
 
 from pipeline.config import ConfigError, Settings, setting
+from pipeline.words import counted
 
 WEBHOOK_ENV = "PIPELINE_NOTIFY_WEBHOOK"
 SMTP_HOST_ENV = "PIPELINE_NOTIFY_SMTP_HOST"
@@ -241,7 +242,7 @@ def run_notices(instance: dg.DagsterInstance, run_id: str) -> list[Notice]:
         notices.append(
             Notice(
                 "file_refused",
-                f"{len(refused)} file(s) refused (as_of {as_of})",
+                f"{counted(len(refused), 'file')} refused (as_of {as_of})",
                 what_happened=refused_lines,
                 what_to_do=[refused_todo],
                 **base,
@@ -251,7 +252,7 @@ def run_notices(instance: dg.DagsterInstance, run_id: str) -> list[Notice]:
         notices.append(
             Notice(
                 "check_failed",
-                f"{len(checks)} blocking check(s) failed (as_of {as_of})",
+                f"{counted(len(checks), 'blocking check')} failed (as_of {as_of})",
                 what_happened=checks,
                 what_to_do=[check_todo],
                 **base,
@@ -332,6 +333,6 @@ def notify_cli_run(
     """Send a command-line run's notices and say so (the run is tagged ``SENT_INLINE_TAG``)."""
     notices, errors = notify_run(instance, run_id, settings)
     if notices:
-        print(f"\nsent {len(notices)} notice(s): {', '.join(n.title for n in notices)}")
+        print(f"\nsent {counted(len(notices), 'notice')}: {', '.join(n.title for n in notices)}")
     for error in errors:
         print(f"could not send a notice: {error}", file=sys.stderr)

@@ -24,6 +24,7 @@ from pipeline.cli.summary import stray_files_text
 from pipeline.config import PipelineConfig, setting
 from pipeline.entities import ENTITIES
 from pipeline.ingest.ledger import file_sha256, text_sha256
+from pipeline.words import counted
 
 SETTLE_ENV = "PIPELINE_SETTLE_SECONDS"
 INTERVAL_ENV = "PIPELINE_SENSOR_INTERVAL_SECONDS"
@@ -262,7 +263,8 @@ def build_landing_sensor(minimum_interval_seconds: int | None = None) -> dg.Sens
         stray = stray_files_said(landing_dir)
         if batch is None:
             reason = (
-                f"waiting for {len(waiting)} file(s) to settle (unchanged for {settle:g} s, "
+                f"waiting for {counted(len(waiting), 'file')} to settle "
+                f"(unchanged for {settle:g} s, "
                 f"or a .done/.ready marker beside it): {some_of(waiting)}"
                 if waiting
                 else "no new files"
@@ -313,7 +315,8 @@ def build_interrupted_runs_sensor() -> dg.SensorDefinition:
             context.log.warning(f"marked interrupted runs failed: {', '.join(recovered)}")
             # Named: the tick list is where an operator looks for which runs were failed.
             return dg.SkipReason(
-                f"marked {len(recovered)} interrupted run(s) failed (their process was gone): "
+                f"marked {counted(len(recovered), 'interrupted run')} failed "
+                f"(their process was gone): "
                 f"{some_of(recovered)}"
             )
         return dg.SkipReason("no interrupted runs")

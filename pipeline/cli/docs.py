@@ -9,6 +9,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import duckdb
+
 from pipeline.engine import SQL_DIR, Model, discover_models
 from pipeline.predict.docs import HERE as PREDICT_DIR
 from pipeline.predict.docs import MartDoc, mart_docs
@@ -137,11 +139,37 @@ def render_metrics_doc(sql_dir: Path = SQL_DIR) -> str:
     return "\n\n".join(sections) + "\n"
 
 
+def left_tables_said(sql_dir: Path = SQL_DIR) -> list[str]:
+    """The lines naming the tables of ``PIPELINE_DATA_DIR``'s warehouse that no model of
+    ``sql_dir`` names (a model removed: its table stays), read-only; [] when there is no
+    warehouse, and one line when it cannot be read (a run holds it)."""
+    from pipeline.config import ConfigError, setting
+    from pipeline.engine.leftovers import left_tables, left_tables_text
+    from pipeline.warehouse import open_warehouse
+
+    try:
+        path = Path(setting("PIPELINE_DATA_DIR")) / "warehouse.duckdb"
+    except ConfigError:
+        return []  # no data directory to look in; the docs do not need one
+    if not path.exists():
+        return []
+    try:
+        with open_warehouse(path, read_only=True) as con:
+            found = left_tables(con, [m.name for m in discover_models(sql_dir)])
+    except duckdb.Error as err:
+        first = str(err).splitlines()[0]
+        return [f"could not look for tables of removed models in {path}: {first}"]
+    return left_tables_text(found)
+
+
 def main() -> int:
-    """Write ``docs/metrics.md`` from the yml files; prints where it wrote."""
+    """Write ``docs/metrics.md`` from the yml files; prints where it wrote, then the tables of
+    removed models the warehouse still holds (the next step after removing a model)."""
     DOC_PATH.parent.mkdir(parents=True, exist_ok=True)
     DOC_PATH.write_text(render_metrics_doc(SQL_DIR), encoding="utf-8")
     print(f"wrote {DOC_PATH}")
+    for line in left_tables_said():
+        print(line)
     return 0
 
 

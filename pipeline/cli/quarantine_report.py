@@ -35,6 +35,7 @@ from pipeline.entities import ENTITIES
 from pipeline.ingest.mappings import MappingError, load_mappings
 from pipeline.ingest.report import FileReport, counts_text
 from pipeline.warehouse import rows, table_exists
+from pipeline.words import counted
 
 EXAMPLES = 3
 # Where a reason quotes a row's value (pipeline/ingest/parse.py words them): blanked, so that
@@ -379,7 +380,10 @@ def list_quarantine(
                 current = g.source_file
                 echo(f"{g.source_file} ({g.entity}):")
             echo(describe_groups([g], indent="  ")[0])
-        echo(f"{total:,} quarantined row(s); every row and its values: {settings.quarantine_dir}/")
+        echo(
+            f"{counted(total, 'quarantined row')}; every row and its values: "
+            f"{settings.quarantine_dir}/"
+        )
         return total
     finally:
         con.close()

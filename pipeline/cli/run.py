@@ -29,6 +29,7 @@ from pipeline.config import (
     setting,
 )
 from pipeline.entities import ENTITIES
+from pipeline.words import counted
 
 if TYPE_CHECKING:
     from pipeline.automation.notify import NotifySettings
@@ -259,7 +260,7 @@ def run_once(settings: Settings, notify_settings: NotifySettings, trigger: str) 
         return EXIT_FAILED
     if attention:
         print(
-            f"\n{attention} file(s) refused or with rows quarantined: see above "
+            f"\n{counted(attention, 'file')} refused or with rows quarantined: see above "
             f"(exit status {EXIT_NEEDS_ATTENTION})",
             file=sys.stderr,
         )

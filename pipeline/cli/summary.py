@@ -69,8 +69,8 @@ def stray_files_text(landing: Path, stray: list[str] | None = None) -> list[str]
         return []
     folders = ", ".join(e.landing_path for e in ENTITIES.values())
     lines = [
-        f"\nnot read: {len(stray)} file(s) in {landing} outside the entity folders ({folders}); "
-        "move each into its entity's folder to have it landed:"
+        f"\nnot read: {counted(len(stray), 'file')} in {landing} outside the entity folders "
+        f"({folders}); move each into its entity's folder to have it landed:"
     ]
     lines += [f"  {path}" for path in stray[:STRAY_SHOWN]]
     if len(stray) > STRAY_SHOWN:
@@ -170,9 +170,11 @@ def print_outputs(settings: Settings, marts: list[tuple]) -> None:
 
 
 def print_headlines(con, settings: Settings) -> None:
-    """The headline figures, each with what it means (definitions: docs/metrics.md)."""
+    """The headline figures, each with what it means (definitions: docs/metrics.md), from the
+    marts the pipeline publishes only: a removed mart's table left in the warehouse is stale."""
     lines: list[str] = []
-    if table_exists(con, "marts", "retention_monthly"):
+    served = set(mart_names())
+    if "retention_monthly" in served and table_exists(con, "marts", "retention_monthly"):
         latest = rows(
             con,
             "select month, customers_start, customers_end, retention_rate "
@@ -186,7 +188,7 @@ def print_headlines(con, settings: Settings) -> None:
                     f"retention {rate:.1%} = of the {counted(start, 'customer')} active when "
                     f"{label} began, the share still active at its end"
                 )
-    if table_exists(con, "marts", "loyalty_summary"):
+    if "loyalty_summary" in served and table_exists(con, "marts", "loyalty_summary"):
         for customers, repeat_rate, ror in rows(
             con, "select customers, repeat_rate, ror from marts.loyalty_summary"
         ):

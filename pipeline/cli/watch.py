@@ -54,6 +54,7 @@ from pipeline.cli.run import (
     EXIT_OK,
     EXIT_STATUSES,
 )
+from pipeline.words import counted
 
 # Seconds between looks. Not the landing sensor's 30 s: that paces a daemon that starts a
 # process per run, while a look here is a directory listing and a stat per file (files are
@@ -343,7 +344,7 @@ class Watcher:
                 known, stats = ledger_known(settings.warehouse_path)
             state = seeded_state(landing, known, stats)
             done = sum(o.sha256 in known for o in state.files.values())
-            done = f"{done} file(s) in landing already in the ledger"
+            done = f"{counted(done, 'file')} in landing already in the ledger"
         except WarehouseBusy as err:
             self.say_once(f"{err}: the files in landing are hashed again at the first look")
         if self.stopper.stopping:  # a signal during the warm-up
@@ -357,7 +358,7 @@ class Watcher:
             state = self.look(landing, state)
             if not self.stopper.stopping:
                 time.sleep(self.interval)  # a stop signal ends the sleep (raises _Stop)
-        print(f"stopped after {self.runs} run(s)", flush=True)
+        print(f"stopped after {counted(self.runs, 'run')}", flush=True)
         return EXIT_OK
 
     def look(self, landing: Path, state):  # noqa: ANN001, ANN201 - LandingState in and out

@@ -19,3 +19,11 @@ PYTHON_TABLES: dict[str, tuple[str, str | None]] = {
     # Built in Python (assets/predictions.py) into the marts schema, published like the SQL marts.
     **{name: ("marts", name) for name in PREDICTION_MARTS},
 }
+
+# The SQL models that Python-built assets read by name (their ``deps``), and those assets: a
+# removed model's table left in the warehouse would still be read by them
+# (pipeline/engine/leftovers.py). tests/test_leftover_tables.py compares it with the definitions.
+PYTHON_READERS: dict[str, tuple[str, ...]] = {
+    "int_purchases": ("customer_predictions", "prediction_model"),  # assets/predictions.py
+    "stg_social_mentions": ("int_mention_sentiment",),  # assets/sentiment.py
+}

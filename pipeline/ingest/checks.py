@@ -13,6 +13,7 @@ import duckdb
 from pipeline.entities import Entity
 from pipeline.sqltext import literal, sql_path
 from pipeline.warehouse import rows, scalar
+from pipeline.words import agreeing, counted
 
 # What a spreadsheet writes for a long number it shows in scientific notation: 5.70306E+17.
 SCIENTIFIC = r"[+-]?[0-9](\.[0-9]+)?[eE][+-]?[0-9]+"
@@ -98,14 +99,16 @@ def undecidable_versions(
     if not conflicts:
         return None
     example = f"e.g. '{key}' in rows {first_row} and {last_row}"
+    appear = agreeing(conflicts, "appears", "appear")
     if updated_at is None:
         return (
-            f"{conflicts} {key_label} value(s) appear with different contents and no updated_at "
+            f"{counted(conflicts, key_label + ' value')} {appear} with different contents and no "
+            "updated_at "
             f"to tell which is current ({example}); deliver one version per {entity.key}, or "
             "add updated_at"
         )
     return (
-        f"{conflicts} {key_label} value(s) appear with different contents and the same "
+        f"{counted(conflicts, key_label + ' value')} {appear} with different contents and the same "
         f"updated_at, so nothing tells which is current ({example}, both updated at "
         f"{updated_at}); deliver one version per {entity.key} and updated_at"
     )

@@ -506,9 +506,10 @@ def _contract_checks(
             (
                 extra > 0,
                 pl.format(
-                    f"{{}} more value(s) than the header's {len(header)} columns "
+                    f"{{}} more {{}} than the header's {len(header)} columns "
                     "(an unquoted delimiter in a value?)",
                     extra,
+                    pl.when(extra == 1).then(pl.lit("value")).otherwise(pl.lit("values")),
                 ),
             )
         )

@@ -23,12 +23,24 @@ import duckdb
 from pipeline.entities import Entity
 from pipeline.sqltext import sql_path
 from pipeline.warehouse import rows, run, scalar
+from pipeline.words import agreeing, counted
 
-SUPERSEDED_NOTE = "{n} row(s) repeat a version already superseded (not landed)"
-CONFLICT_NOTE = (
-    "{n} row(s) replace a landed version with the same updated_at but other contents: the later "
-    "delivery wins (contract); check that the sender meant to change them"
-)
+
+def superseded_note(n: int) -> str:
+    """What the run summary says of ``n`` rows held back as an older version."""
+    return (
+        f"{counted(n, 'row')} {agreeing(n, 'repeats', 'repeat')} a version already superseded "
+        "(not landed)"
+    )
+
+
+def conflict_note(n: int) -> str:
+    """What the run summary says of ``n`` rows that replaced a version of the same updated_at."""
+    return (
+        f"{counted(n, 'row')} {agreeing(n, 'replaces', 'replace')} a landed version with the same "
+        "updated_at but other contents: the later delivery wins (contract); check that the "
+        f"sender meant to change {agreeing(n, 'it', 'them')}"
+    )
 
 
 def hold_back(
@@ -144,7 +156,7 @@ def notes(superseded: int, conflicts: int) -> list[str]:
     """What the run summary says about held-back rows."""
     out = []
     if superseded:
-        out.append(SUPERSEDED_NOTE.format(n=superseded))
+        out.append(superseded_note(superseded))
     if conflicts:
-        out.append(CONFLICT_NOTE.format(n=conflicts))
+        out.append(conflict_note(conflicts))
     return out

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from pipeline.validation.suites import condition_text, expectation_columns
+from pipeline.words import counted
 
 MAX_EXAMPLES = 5
 # How index columns are named in messages.
@@ -89,7 +90,8 @@ class SuiteOutcome:
         if not (failed := self.errors):
             return None
         parts = [e.describe() for e in failed[:3]]
-        parts += [f"and {len(failed) - 3} more failed expectation(s)"] if len(failed) > 3 else []
+        more = len(failed) - 3
+        parts += [f"and {counted(more, 'more failed expectation')}"] if more > 0 else []
         details = f" (details: {self.docs_path})" if self.docs_path else ""
         return f"expectation suite {self.suite} failed: " + " | ".join(parts) + details
 

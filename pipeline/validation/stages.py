@@ -57,7 +57,7 @@ class AssetValidation:
             total = sum(len(o.expectations) for o in self.outcomes)
             return f"all {total} expectations met ({rows_seen})"
         described = " | ".join(e.describe() for e in failed[:3])
-        return f"{len(failed)} expectation(s) failed: {described}"
+        return f"{counted(len(failed), 'expectation')} failed: {described}"
 
 
 def suites_for(asset: str, layer: str, suites: dict[str, Suite]) -> list[Suite]:
@@ -235,7 +235,7 @@ class LandedValidation:
         if not self.files:
             return f"no new {self.entity} deliveries in this run"
         landed = counted(sum(f.rows_landed for f in self.files), "row")
-        parts = [f"{len(self.files)} file(s), {landed} landed"]
+        parts = [f"{counted(len(self.files), 'file')}, {landed} landed"]
         refused = [f for f in self.files if f.refused_by_suite]
         other = [f for f in self.files if f.status == "refused" and not f.refused_by_suite]
         for found, how in ((refused, "by the suite"), (other, "on reading")):
@@ -244,7 +244,7 @@ class LandedValidation:
                     f"{len(found)} refused {how}: {found[0].source_file}: {found[0].reason}"
                 )
         if quarantined := sum(f.rows_quarantined for f in self.files):
-            parts.append(f"{quarantined} row(s) quarantined")
+            parts.append(f"{counted(quarantined, 'row')} quarantined")
         landed = [f.outcome for f in self.files if f.outcome and f.status == "landed"]
         future = after_as_of_text(rows_after_as_of(landed))
         return "; ".join(parts + ([future] if future else []))
