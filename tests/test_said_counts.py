@@ -51,6 +51,18 @@ def test_a_check_with_one_failed_expectation_says_it_in_the_singular() -> None:
     assert two.summary().startswith("2 expectations failed: ")
 
 
+def test_a_check_whose_one_expectation_is_met_says_it_in_the_singular() -> None:
+    def met(column: str) -> ExpectationOutcome:
+        return ExpectationOutcome(
+            "expect_column_values_to_not_be_null", column, "critical", True, "0 nulls"
+        )
+
+    one = AssetValidation("x", outcomes=[outcome(met("a"), rows=1)])
+    assert one.summary() == "its 1 expectation met (marts_x: 1 row)"
+    two = AssetValidation("x", outcomes=[outcome(met("a"), met("b"), rows=1200)])
+    assert two.summary() == "all 2 expectations met (marts_x: 1,200 rows)"
+
+
 def test_one_more_failed_expectation_than_shown_is_said_in_the_singular() -> None:
     # The reason shows three failed expectations; a fourth is "1 more", a fifth "2 more".
     four = outcome(*(failed(c) for c in "abcd"))

@@ -55,7 +55,8 @@ class AssetValidation:
         rows_seen = ", ".join(f"{o.suite}: {counted(o.rows, 'row')}" for o in self.outcomes)
         if not failed:
             total = sum(len(o.expectations) for o in self.outcomes)
-            return f"all {total} expectations met ({rows_seen})"
+            met = "its 1 expectation met" if total == 1 else f"all {total:,} expectations met"
+            return f"{met} ({rows_seen})"
         described = " | ".join(e.describe() for e in failed[:3])
         return f"{counted(len(failed), 'expectation')} failed: {described}"
 
