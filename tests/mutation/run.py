@@ -137,6 +137,38 @@ PYTHON_TARGETS: dict[str, tuple[str, list[str]]] = {
         "pipeline/engine/skip.py",
         ["tests/test_engine_skip_rules.py", "tests/test_skip_unchanged.py"],
     ),
+    # Which version of a mutable record wins a later delivery: a bug reverts an order's update.
+    # The delivery tests land files in a real DuckDB (a second or so each).
+    "ingest/versions": (
+        "pipeline/ingest/versions.py",
+        ["tests/test_ingest_deliveries.py", "tests/test_ingest_core.py"],
+    ),
+    # A file's decimal separator: a wrong one multiplies an amount by 1000. The unit test of
+    # decide first, then the plans and the landings that reach it.
+    "ingest/decimals": (
+        "pipeline/ingest/decimals.py",
+        [
+            "tests/test_ingest_deliveries.py::test_a_stated_separator_wins_over_the_values_and_unsettled_values_are_ambiguous",
+            "tests/test_ingest_parse_plan.py",
+            "tests/test_ingest_deliveries.py",
+            "tests/test_ingest_duckdb_csv.py",
+            "tests/test_amount_precision.py",
+        ],
+    ),
+    # Whether a validation is skipped as unchanged, and the mart shrink floor: a bug lets a
+    # check that should run pass without running.
+    "validation/state": (
+        "pipeline/validation/state.py",
+        ["tests/test_validation_stages.py"],
+    ),
+    # The masks and the guard's pattern that keep personal data out of the served marts.
+    "pii": (
+        "pipeline/pii.py",
+        [
+            "tests/test_pii.py",
+            "tests/test_validation_stages.py::test_no_personal_data_reaches_a_mart",
+        ],
+    ),
 }
 # Operators that produce no figure-changing mutant worth a test run here (renaming variables,
 # removing decorators, exceptions, unary operators), and binary operators other than + - & |.
