@@ -136,6 +136,42 @@ def test_a_superseded_row_is_held_back_and_a_conflict_in_the_same_file_lands(dat
     }
 
 
+def test_a_first_delivery_names_no_conflict(data_dir):
+    # Nothing of orders has landed yet: no version to repeat or to conflict with, so the file's
+    # report carries no note at all (not "0 row(s) replace…", nor a count made up).
+    s = make_settings(data_dir)
+    drop(s, "orders", "a.csv", ORDERS_HEADER + "o1,c1,,2024-01-05,completed,EUR,10,,,2024-01-06\n")
+    (report,) = land(s, "orders")
+    assert (report.status, report.rows_landed, report.rows_quarantined) == ("landed", 1, 0)
+    assert report.reason is None
+
+
+def test_an_immutable_entity_delivered_again_is_not_compared_by_version(data_dir):
+    # Surveys are immutable (the staging model keeps a response's first delivery) and have no
+    # updated_at: a second delivery repeating r1 with another score is no superseded row and
+    # no conflict. Both of its rows land, nothing is quarantined or noted.
+    s = make_settings(data_dir)
+    header = "response_id,contact_id,email,responded_at,survey_type,score,comment,ticket_id\n"
+    drop(s, "surveys", "a.csv", header + "r1,c1,,2024-01-05 10:00,nps,9,,\n")
+    land(s, "surveys")
+    drop(
+        s,
+        "surveys",
+        "b.csv",
+        header + "r1,c1,,2024-01-05 10:00,nps,3,,\nr2,c1,,2024-01-06 10:00,nps,7,,\n",
+    )
+    report = land(s, "surveys")[-1]
+    assert (report.source_file, report.status) == ("crm/surveys/b.csv", "landed")
+    assert (report.rows_read, report.rows_landed, report.rows_quarantined) == (2, 2, 0)
+    assert report.reason is None
+    got = query(s, "select response_id, score, _source_file from raw_surveys order by all").rows()
+    assert got == [
+        ("r1", 3, "crm/surveys/b.csv"),
+        ("r1", 9, "crm/surveys/a.csv"),
+        ("r2", 7, "crm/surveys/b.csv"),
+    ]
+
+
 # 3 ----------------------------------------------------------------------------------------------
 def test_negative_amounts_are_quarantined_with_a_reason(data_dir):
     s = make_settings(data_dir)
