@@ -24,9 +24,11 @@ Two kinds, each in a throw-away copy of the checkout (the tree you work in is ne
     conversions (``/ 3600.0``) and settings (``settings.churn_days``: moving it by one day is
     what the flip of its ``<`` already does) are not window lengths and are left alone.
 - **Python**: cosmic-ray over the modules in ``PYTHON_TARGETS`` (ingestion parsing and
-  mappings, sentiment, the engine's incremental logic: its kinds, its build log and which builds
-  are skipped), each against the tests that cover it, with the operators that change a value
-  (comparisons, ``and``/``or``, ``+``/``-``, ``&``/``|``, numbers, ``True``/``False``, ``not``).
+  mappings, which version of a record wins, a file's decimal separator, sentiment, the engine's
+  incremental logic: its kinds, its build log and which builds are skipped, which validations
+  are reused, the personal-data masks), each against the tests that cover it, with the
+  operators that change a value (comparisons, ``and``/``or``, ``+``/``-``, ``&``/``|``,
+  numbers, ``True``/``False``, ``not``).
 
 Each Python mutant runs only its target's tests (fast direct ones first, ``-x``, no cache, no
 xdist) and is stopped, and counted killed, after three times the unmutated run plus a minute.
@@ -156,10 +158,11 @@ PYTHON_TARGETS: dict[str, tuple[str, list[str]]] = {
         ],
     ),
     # Whether a validation is skipped as unchanged, and the mart shrink floor: a bug lets a
-    # check that should run pass without running.
+    # check that should run pass without running. The rules on an in-memory DuckDB first (a
+    # second), then the suites on a built warehouse (15 s).
     "validation/state": (
         "pipeline/validation/state.py",
-        ["tests/test_validation_stages.py"],
+        ["tests/test_validation_state_rules.py", "tests/test_validation_stages.py"],
     ),
     # The masks and the guard's pattern that keep personal data out of the served marts.
     "pii": (
