@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import os
 import subprocess
@@ -10,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
+import pytest
 from ingest_support import drop, land, make_settings, query
 
 from pipeline.automation import sensors
@@ -134,6 +136,42 @@ def test_a_superseded_row_is_held_back_and_a_conflict_in_the_same_file_lands(dat
         "X": ("completed", Decimal("10")),
         "Y": ("completed", Decimal("7")),
     }
+
+
+def test_a_first_delivery_names_no_conflict(data_dir):
+    # Nothing of orders has landed yet: no version to repeat or to conflict with, so the file's
+    # report carries no note at all (not "0 row(s) replace…", nor a count made up).
+    s = make_settings(data_dir)
+    drop(s, "orders", "a.csv", ORDERS_HEADER + "o1,c1,,2024-01-05,completed,EUR,10,,,2024-01-06\n")
+    (report,) = land(s, "orders")
+    assert (report.status, report.rows_landed, report.rows_quarantined) == ("landed", 1, 0)
+    assert report.reason is None
+
+
+def test_an_immutable_entity_delivered_again_is_not_compared_by_version(data_dir):
+    # Surveys are immutable (the staging model keeps a response's first delivery) and have no
+    # updated_at: a second delivery repeating r1 with another score is no superseded row and
+    # no conflict. Both of its rows land, nothing is quarantined or noted.
+    s = make_settings(data_dir)
+    header = "response_id,contact_id,email,responded_at,survey_type,score,comment,ticket_id\n"
+    drop(s, "surveys", "a.csv", header + "r1,c1,,2024-01-05 10:00,nps,9,,\n")
+    land(s, "surveys")
+    drop(
+        s,
+        "surveys",
+        "b.csv",
+        header + "r1,c1,,2024-01-05 10:00,nps,3,,\nr2,c1,,2024-01-06 10:00,nps,7,,\n",
+    )
+    report = land(s, "surveys")[-1]
+    assert (report.source_file, report.status) == ("crm/surveys/b.csv", "landed")
+    assert (report.rows_read, report.rows_landed, report.rows_quarantined) == (2, 2, 0)
+    assert report.reason is None
+    got = query(s, "select response_id, score, _source_file from raw_surveys order by all").rows()
+    assert got == [
+        ("r1", 3, "crm/surveys/b.csv"),
+        ("r1", 9, "crm/surveys/a.csv"),
+        ("r2", 7, "crm/surveys/b.csv"),
+    ]
 
 
 # 3 ----------------------------------------------------------------------------------------------
@@ -389,3 +427,46 @@ def test_a_stated_separator_wins_over_the_values_and_unsettled_values_are_ambigu
     assert dec == decimals.Decimals(".", False, "values")  # '0.125' reads only with '.'
     bad, _ = decimals.ambiguity_check(pl.col("a"), "gross_amount", dec)
     assert plain.select(bad).collect()["a"].to_list() == [False, False, True, True]
+
+
+def test_only_values_readable_one_way_decide_the_separator():
+    # '1,250' and '1.250' read both ways: no evidence, so '.' by default, and both stay
+    # ambiguous (no ',' or '.' shown as thousands). 'abc' and a blank read neither way.
+    unsure = pl.LazyFrame({"a": ["1,250", "1.250", "abc", None]})
+    assert decimals.decide(unsure, [pl.col("a")], stated=None) == decimals.Decimals(
+        ".", False, "default"
+    )
+    # '12.5' reads only with '.', whatever the mapping says: stated ',' keeps ',', and '12.5'
+    # shows no '.' grouping thousands, so '1,250' stays ambiguous (not read as 1.25).
+    dotted = pl.LazyFrame({"a": ["12.5", "1,250"]})
+    assert decimals.decide(dotted, [pl.col("a")], stated=",") == decimals.Decimals(
+        ",", False, "mapping"
+    )
+    # Several amount columns add up: '42,71' in one and '1.234,50' (a '.' thousands group)
+    # in the other.
+    two = pl.LazyFrame({"a": ["42,71", None], "b": [None, "1.234,50"]})
+    assert decimals.decide(two, [pl.col("a"), pl.col("b")], stated=None) == decimals.Decimals(
+        ",", True, "values"
+    )
+
+
+def test_a_file_without_amounts_leaves_nothing_ambiguous():
+    # No amount column: nothing to read, and no value to hold back as ambiguous.
+    frame = pl.LazyFrame({"a": ["1,250"]})
+    assert decimals.decide(frame, [], stated=None) == decimals.Decimals(".", True, "default")
+    assert decimals.decide(frame, [], stated=",") == decimals.Decimals(",", True, "mapping")
+    assert decimals.ambiguity_check(pl.col("a"), "x", decimals.decide(frame, [], None)) is None
+    # A decision is made once per file: it cannot be changed afterwards.
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        decimals.decide(frame, [], None).separator = ","  # type: ignore[misc]
+
+
+def test_the_first_100000_rows_decide():
+    # '42,71' (readable only with ',') as row 100,000 decides; as row 100,001 it is not read,
+    # and with nothing else to go by the separator is '.'.
+    last_read = pl.LazyFrame({"a": [None] * 99_999 + ["42,71"]})
+    assert decimals.decide(last_read, [pl.col("a")], None).separator == ","
+    first_unread = pl.LazyFrame({"a": [None] * 100_000 + ["42,71"]})
+    assert decimals.decide(first_unread, [pl.col("a")], None) == decimals.Decimals(
+        ".", False, "default"
+    )

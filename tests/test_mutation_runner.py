@@ -105,3 +105,17 @@ def test_sql_mutants_name_the_file_line_and_column(tmp_path):
         ("sql/marts/m.sql", 2, 14, 20, "90", "91", "bound"),
     ]
     assert [m.kind for m in run.sql_mutants(tmp_path / "sql", ("bound",))] == ["bound", "bound"]
+
+
+def test_every_python_target_names_a_module_and_tests_that_exist():
+    # A moved module or a renamed test would only show when the target's unmutated run fails;
+    # and every target is listed in docs/testing.md, where its results are recorded.
+    repo = RUNNER.parents[2]
+    docs = (repo / "docs" / "testing.md").read_text()
+    for name, (module, tests) in run.PYTHON_TARGETS.items():
+        assert (repo / module).is_file(), name
+        assert f"`{name}`" in docs, name
+        for test in (t for t in tests if not t.startswith("--")):
+            path, _, function = test.partition("::")
+            assert (repo / path).is_file(), test
+            assert not function or f"def {function}(" in (repo / path).read_text(), test

@@ -24,9 +24,11 @@ Two kinds, each in a throw-away copy of the checkout (the tree you work in is ne
     conversions (``/ 3600.0``) and settings (``settings.churn_days``: moving it by one day is
     what the flip of its ``<`` already does) are not window lengths and are left alone.
 - **Python**: cosmic-ray over the modules in ``PYTHON_TARGETS`` (ingestion parsing and
-  mappings, sentiment, the engine's incremental logic: its kinds, its build log and which builds
-  are skipped), each against the tests that cover it, with the operators that change a value
-  (comparisons, ``and``/``or``, ``+``/``-``, ``&``/``|``, numbers, ``True``/``False``, ``not``).
+  mappings, which version of a record wins, a file's decimal separator, sentiment, the engine's
+  incremental logic: its kinds, its build log and which builds are skipped, which validations
+  are reused, the personal-data masks), each against the tests that cover it, with the
+  operators that change a value (comparisons, ``and``/``or``, ``+``/``-``, ``&``/``|``,
+  numbers, ``True``/``False``, ``not``).
 
 Each Python mutant runs only its target's tests (fast direct ones first, ``-x``, no cache, no
 xdist) and is stopped, and counted killed, after three times the unmutated run plus a minute.
@@ -136,6 +138,39 @@ PYTHON_TARGETS: dict[str, tuple[str, list[str]]] = {
     "engine/skip": (
         "pipeline/engine/skip.py",
         ["tests/test_engine_skip_rules.py", "tests/test_skip_unchanged.py"],
+    ),
+    # Which version of a mutable record wins a later delivery: a bug reverts an order's update.
+    # The delivery tests land files in a real DuckDB (a second or so each).
+    "ingest/versions": (
+        "pipeline/ingest/versions.py",
+        ["tests/test_ingest_deliveries.py", "tests/test_ingest_core.py"],
+    ),
+    # A file's decimal separator: a wrong one multiplies an amount by 1000. The unit test of
+    # decide first, then the plans and the landings that reach it.
+    "ingest/decimals": (
+        "pipeline/ingest/decimals.py",
+        [
+            "tests/test_ingest_deliveries.py::test_a_stated_separator_wins_over_the_values_and_unsettled_values_are_ambiguous",
+            "tests/test_ingest_parse_plan.py",
+            "tests/test_ingest_deliveries.py",
+            "tests/test_ingest_duckdb_csv.py",
+            "tests/test_amount_precision.py",
+        ],
+    ),
+    # Whether a validation is skipped as unchanged, and the mart shrink floor: a bug lets a
+    # check that should run pass without running. The rules on an in-memory DuckDB first (a
+    # second), then the suites on a built warehouse (15 s).
+    "validation/state": (
+        "pipeline/validation/state.py",
+        ["tests/test_validation_state_rules.py", "tests/test_validation_stages.py"],
+    ),
+    # The masks and the guard's pattern that keep personal data out of the served marts.
+    "pii": (
+        "pipeline/pii.py",
+        [
+            "tests/test_pii.py",
+            "tests/test_validation_stages.py::test_no_personal_data_reaches_a_mart",
+        ],
     ),
 }
 # Operators that produce no figure-changing mutant worth a test run here (renaming variables,
