@@ -26,21 +26,33 @@ def quarantined(settings) -> list[tuple]:
     return query(settings, "select row_number, reason from quarantine_rows order by 1").rows()
 
 
+def workbook(settings, folder: str, name: str, rows: dict[int, list], sheet: str | None = None):
+    """An .xlsx of one sheet in ``crm/<folder>/``: each of ``rows`` written at its row index
+    (0 is Excel's row 1), the rows between left blank. The open workbook is returned for a
+    test that writes more (a formula); the caller closes it."""
+    path = settings.landing_dir / "crm" / folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book = xlsxwriter.Workbook(str(path))
+    ws = book.add_worksheet(sheet)
+    for at, values in rows.items():
+        ws.write_row(at, 0, values)
+    return book
+
+
 def test_a_report_workbook_with_a_title_above_and_a_total_below(data_dir):
     # A CRM "report" saved as .xlsx: a title and a blank row above the header, a totals row
     # (a formula) below. The title was taken for the header: "unknown header … Header:
     # Orders Q1 2024, __UNNAMED__1, …", and nothing landed.
     s = make_settings(data_dir)
-    path = s.landing_dir / "crm" / "orders" / "Bericht.xlsx"
-    path.parent.mkdir(parents=True)
-    book = xlsxwriter.Workbook(str(path))
-    sheet = book.add_worksheet("Bestellungen")
-    sheet.write_row(0, 0, ["Orders Q1 2024 (exported 2024-04-02)"])
-    sheet.write_row(2, 0, ["order_id", "contact_id", "ordered_at", "status", "gross_amount"])
-    sheet.write_row(3, 0, ["o1", "c1", "2024-01-02 09:00", "completed", 10.5])
-    sheet.write_row(4, 0, ["o2", "c2", "2024-02-03 10:00", "completed", 1234.5])
-    sheet.write_row(5, 0, ["Total", None, None, None])
-    sheet.write_formula(5, 4, "=SUM(E4:E5)", None, 1245)
+    rows = {
+        0: ["Orders Q1 2024 (exported 2024-04-02)"],
+        2: ["order_id", "contact_id", "ordered_at", "status", "gross_amount"],
+        3: ["o1", "c1", "2024-01-02 09:00", "completed", 10.5],
+        4: ["o2", "c2", "2024-02-03 10:00", "completed", 1234.5],
+        5: ["Total", None, None, None],
+    }
+    book = workbook(s, "orders", "Bericht.xlsx", rows, sheet="Bestellungen")
+    book.worksheets()[0].write_formula(5, 4, "=SUM(E4:E5)", None, 1245)
     book.close()
     (report,) = land(s, "orders")
     assert (report.status, report.rows_landed, report.rows_quarantined) == ("landed", 2, 1)
@@ -63,15 +75,13 @@ def test_a_workbook_title_row_of_two_values_above_the_header_lands(data_dir):
     # values or more): "unknown header … Header: Contacts export, 2026-11-01, …". The header
     # is the first row naming a mapping's signature (Record ID, Email, Create Date): row 3.
     s = make_settings(data_dir)
-    path = s.landing_dir / "crm" / "contacts" / "Contacts export.xlsx"
-    path.parent.mkdir(parents=True)
-    book = xlsxwriter.Workbook(str(path))
-    sheet = book.add_worksheet("Contacts")
-    sheet.write_row(0, 0, ["Contacts export", "2026-11-01"])
-    sheet.write_row(2, 0, ["Record ID", "First Name", "Email", "Create Date"])
-    sheet.write_row(3, 0, ["101", "Ελένη", "eleni@example.gr", "2026-10-30 09:15"])
-    sheet.write_row(4, 0, ["102", "Ştefan", "stefan@example.ro", "2026-10-31 17:40"])
-    book.close()
+    rows = {
+        0: ["Contacts export", "2026-11-01"],
+        2: ["Record ID", "First Name", "Email", "Create Date"],
+        3: ["101", "Ελένη", "eleni@example.gr", "2026-10-30 09:15"],
+        4: ["102", "Ştefan", "stefan@example.ro", "2026-10-31 17:40"],
+    }
+    workbook(s, "contacts", "Contacts export.xlsx", rows, sheet="Contacts").close()
     (report,) = land(s, "contacts")
     assert (report.status, report.mapping, report.rows_landed) == ("landed", "hubspot_contacts", 2)
     got = query(
@@ -87,14 +97,12 @@ def test_a_workbook_title_row_of_three_values_right_above_the_canonical_header(d
     # Title, date and the user who ran the report in row 1, the canonical header in row 2:
     # the header is the row naming the contract's required columns (contact_id, created_at).
     s = make_settings(data_dir)
-    path = s.landing_dir / "crm" / "contacts" / "report.xlsx"
-    path.parent.mkdir(parents=True)
-    book = xlsxwriter.Workbook(str(path))
-    sheet = book.add_worksheet()
-    sheet.write_row(0, 0, ["Contacts", "2026-11-01", "exported by ana"])
-    sheet.write_row(1, 0, ["contact_id", "email", "created_at"])
-    sheet.write_row(2, 0, ["c1", "a@example.si", "2026-10-01"])
-    book.close()
+    rows = {
+        0: ["Contacts", "2026-11-01", "exported by ana"],
+        1: ["contact_id", "email", "created_at"],
+        2: ["c1", "a@example.si", "2026-10-01"],
+    }
+    workbook(s, "contacts", "report.xlsx", rows).close()
     (report,) = land(s, "contacts")
     assert (report.status, report.mapping, report.rows_landed) == (
         "landed",
@@ -109,14 +117,12 @@ def test_a_workbook_with_no_row_naming_a_mappings_columns_is_refused_naming_the_
     # No row of the sheet names contact_id and created_at (nor a vendor's signature): refused,
     # naming the sheet, the rows looked at and the closest mapping's missing columns.
     s = make_settings(data_dir)
-    path = s.landing_dir / "crm" / "contacts" / "Kontakte.xlsx"
-    path.parent.mkdir(parents=True)
-    book = xlsxwriter.Workbook(str(path))
-    sheet = book.add_worksheet("Kontakte")
-    sheet.write_row(0, 0, ["Contacts export", "2026-11-01"])
-    sheet.write_row(1, 0, ["Kunde", "E-Mail", "Angelegt"])
-    sheet.write_row(2, 0, ["c1", "a@example.de", "2026-10-01"])
-    book.close()
+    rows = {
+        0: ["Contacts export", "2026-11-01"],
+        1: ["Kunde", "E-Mail", "Angelegt"],
+        2: ["c1", "a@example.de", "2026-10-01"],
+    }
+    workbook(s, "contacts", "Kontakte.xlsx", rows, sheet="Kontakte").close()
     (report,) = land(s, "contacts")
     assert (report.status, report.reason) == (
         "refused",
