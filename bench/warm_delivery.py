@@ -110,7 +110,8 @@ class StepClock:
                 self.events += 1
 
         dg.DagsterInstance.handle_new_event = handle_new_event
-        for module in (importlib.import_module(m) for m in ("assets.models", "assets.predictions")):
+        steps = ("assets.ingest", "assets.models", "assets.predictions")
+        for module in (importlib.import_module(m) for m in steps):
             module.evaluate_checks = self._timed_checks(module.evaluate_checks)
         gc.callbacks.append(self._gc)
 

@@ -49,13 +49,14 @@ def test_the_step_clock_sees_every_event_of_a_run_and_its_steps(
 ) -> None:
     import gc
 
+    import assets.ingest
     import assets.models
     import assets.predictions
 
     warm = bench_module("warm_delivery")
     # What install() wraps, put back after the test.
     monkeypatch.setattr(dg.DagsterInstance, "handle_new_event", dg.DagsterInstance.handle_new_event)
-    for module in (assets.models, assets.predictions):
+    for module in (assets.ingest, assets.models, assets.predictions):
         monkeypatch.setattr(module, "evaluate_checks", module.evaluate_checks)
     clock = warm.StepClock()
     clock.install()
