@@ -12,12 +12,17 @@ the process's CPU seconds (every thread: DuckDB's too). It prints one JSON line 
 run's Dagster events by kind (read from the run's SQLite shard afterwards) and, with
 ``--trace``, the warehouse statements that went through ``pipeline.warehouse``'s helpers, their
 seconds, and the commits among them (tracing costs a few µs a statement: time without it).
+With ``--steps`` it adds each step's CPU and wall seconds (from its start to its success or
+failure, as Dagster handles those events), the CPU of each step's checks (``evaluate_checks``),
+of handing Dagster the run's events (storing them included) and of Python's garbage collections,
+and the CPU outside the steps (the run's set-up and summary): where a delivery's seconds go.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib
 import json
 import os
 import sqlite3
@@ -44,6 +49,99 @@ def _trace(record: list[tuple[float, str]]) -> None:
                 record.append((time.perf_counter() - started, " ".join(str(sql).split())))
 
         setattr(w, name, timed)
+
+
+# The step events that bound a step, as Dagster names their kinds.
+STEP_BOUNDS = ("STEP_START", "STEP_SUCCESS", "STEP_FAILURE")
+
+
+def step_seconds(marks: list[tuple[str, str, float, float]]) -> dict[str, list[float]]:
+    """``{step: [cpu, wall]}`` from ``(kind, step, cpu, wall)`` readings taken at each of
+    :data:`STEP_BOUNDS` (CPU and wall clocks of the process); a step not ended is left out."""
+    started: dict[str, tuple[float, float]] = {}
+    found: dict[str, list[float]] = {}
+    for kind, step, cpu, wall in marks:
+        if kind == "STEP_START":
+            started[step] = (cpu, wall)
+        elif step in started:
+            found[step] = [round(cpu - started[step][0], 3), round(wall - started[step][1], 3)]
+    return found
+
+
+class StepClock:
+    """The CPU and wall clocks read at each step's bounds, the CPU of handling each event, of
+    each step's checks and of the garbage collections, for one run at a time (:meth:`clear`).
+    Installed by wrapping ``DagsterInstance.handle_new_event`` (every event of a run passes it)
+    and the ``evaluate_checks`` the step modules call, before the definitions are built."""
+
+    def __init__(self) -> None:
+        self.marks: list[tuple[str, str, float, float]] = []
+        self.event_cpu = 0.0
+        self.events = 0
+        self.checks: dict[str, float] = {}
+        self.gc_cpu = 0.0
+        self._gc_started = 0.0
+
+    def clear(self) -> None:
+        """Forget the readings of the run before."""
+        self.marks.clear()
+        self.checks.clear()
+        self.event_cpu = self.gc_cpu = 0.0
+        self.events = 0
+
+    def install(self) -> None:
+        """Wrap Dagster's event handling, the steps' check evaluation and ``gc``'s callbacks."""
+        import gc
+
+        import dagster as dg
+
+        inner = dg.DagsterInstance.handle_new_event
+
+        def handle_new_event(instance, event, *args, **kwargs):  # noqa: ANN001, ANN202
+            found = event.dagster_event
+            if found is not None and found.event_type_value in STEP_BOUNDS:
+                kind = found.event_type_value
+                self.marks.append((kind, found.step_key, time.process_time(), time.perf_counter()))
+            started = time.process_time()
+            try:
+                return inner(instance, event, *args, **kwargs)
+            finally:
+                self.event_cpu += time.process_time() - started
+                self.events += 1
+
+        dg.DagsterInstance.handle_new_event = handle_new_event
+        steps = ("assets.ingest", "assets.models", "assets.predictions")
+        for module in (importlib.import_module(m) for m in steps):
+            module.evaluate_checks = self._timed_checks(module.evaluate_checks)
+        gc.callbacks.append(self._gc)
+
+    def _timed_checks(self, inner):  # noqa: ANN001, ANN202
+        def evaluate_checks(context, *args, **kwargs):  # noqa: ANN001, ANN202
+            started = time.process_time()
+            try:
+                yield from inner(context, *args, **kwargs)
+            finally:
+                step = context.op_def.name
+                self.checks[step] = self.checks.get(step, 0.0) + time.process_time() - started
+
+        return evaluate_checks
+
+    def _gc(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._gc_started = time.process_time()
+        else:
+            self.gc_cpu += time.process_time() - self._gc_started
+
+    def report(self, cpu: float) -> dict[str, object]:
+        """The readings of the run whose CPU seconds were ``cpu``, for its JSON line."""
+        steps = step_seconds(self.marks)
+        return {
+            "steps_cpu_wall": steps,
+            "checks_cpu": {step: round(t, 3) for step, t in self.checks.items()},
+            "outside_steps_cpu": round(cpu - sum(c for c, _ in steps.values()), 3),
+            "events_cpu": round(self.event_cpu, 3),
+            "gc_cpu": round(self.gc_cpu, 3),
+        }
 
 
 def _events(dagster_home: Path, since: float) -> tuple[dict[str, int], dict[str, float]]:
@@ -82,6 +180,9 @@ def main() -> None:
     parser.add_argument("--show", action="store_true", help="print the run's progress lines")
     parser.add_argument("--top", type=int, default=0, help="with --trace: print the N slowest")
     parser.add_argument("--dump", type=Path, help="with --trace: write the statements")
+    parser.add_argument(
+        "--steps", action="store_true", help="CPU and wall per step, checks, events and gc"
+    )
     args = parser.parse_args()
 
     os.environ.update(
@@ -96,6 +197,9 @@ def main() -> None:
     record: list[tuple[float, str]] = []
     if args.trace:
         _trace(record)
+    clock = StepClock()
+    if args.steps:
+        clock.install()
 
     from delivery import write_delivery
 
@@ -110,6 +214,7 @@ def main() -> None:
         assert not isinstance(prepared, int), prepared
         settings, notify = prepared
         record.clear()
+        clock.clear()
         since = time.time()
         wall, cpu = time.perf_counter(), time.process_time()
         stdout = sys.stdout
@@ -147,6 +252,8 @@ def main() -> None:
                 "commits": len(commits),
                 "commit_seconds": round(sum(commits), 3),
             }
+        if args.steps:
+            out |= clock.report(cpu) | {"load": round(os.getloadavg()[0], 2)}
         print(json.dumps(out), flush=True)
         if args.dump:
             args.dump.write_text(json.dumps(record))
