@@ -228,3 +228,24 @@ def test_every_kind_is_found_by_sql_mutants_and_named_in_the_report(tmp_path):
         "distinct ",
         "",
     )
+
+
+def test_a_mutant_over_several_lines_is_reported_on_one():
+    results = {
+        "sql (coalesce to a literal in sql/)": {
+            "mutants": 1,
+            "killed": 0,
+            "survivors": [
+                {
+                    "path": "sql/marts/m.sql",
+                    "line": 3,
+                    "column": 5,
+                    "original": "coalesce(\n    a <= b,\n    false\n)",
+                    "replacement": "(a <= b)",
+                }
+            ],
+        }
+    }
+    assert run.render(results).splitlines()[-1] == (
+        "- sql/marts/m.sql:3:5 coalesce( a <= b, false ) -> (a <= b)"
+    )

@@ -513,6 +513,12 @@ def sql_mutants(sql_dir: Path, kinds: tuple[str, ...] = ("comparison", "bound"))
     return found
 
 
+def one_line(sql: str) -> str:
+    """``sql`` on one line, its runs of spaces and newlines made one space: a ``coalesce(…)``
+    written over several lines reads as one line of the log and the report."""
+    return " ".join(sql.split())
+
+
 def copy_checkout(target: Path) -> Path:
     """A copy of the checkout's source, tests and models (no virtualenv, data or git)."""
     skipped = (".git", ".venv", ".tools", "data", ".mutation", "__pycache__", ".pytest_cache")
@@ -581,7 +587,7 @@ def run_sql(
             result["survivors"].append(asdict(mutant))
         print(
             f"[{number}/{len(mutants)}] {mutant.path}:{mutant.line}:{mutant.column} "
-            f"{mutant.original} -> {mutant.replacement}: "
+            f"{one_line(mutant.original)} -> {one_line(mutant.replacement)}: "
             f"{'SURVIVED' if survived else 'killed'} ({time.monotonic() - began:.0f} s)",
             flush=True,
         )
@@ -712,7 +718,9 @@ def render(results: dict[str, dict]) -> str:
             lines += ["", f"Survivors in {name}:"]
             for s in r["survivors"]:
                 change = (
-                    f"{s['original']} -> {s['replacement']}" if "original" in s else s["operator"]
+                    f"{one_line(s['original'])} -> {one_line(s['replacement'])}"
+                    if "original" in s
+                    else s["operator"]
                 )
                 place = f"{s['path']}:{s['line']}" + (f":{s['column']}" if "column" in s else "")
                 lines.append(f"- {place} {change}")
