@@ -160,6 +160,14 @@ def warehouse(tmp_path_factory):
                 "event_type": "spam_complaint",
                 "occurred_at": "2024-02-05 10:00:00",
             },
+            # A send (no signal) in November 2023: the warehouse's months start there, this
+            # mart's still at its first signal, in January.
+            {
+                "email": "v@x.test",
+                "campaign_id": "c",
+                "event_type": "sent",
+                "occurred_at": "2023-11-20 10:00:00",
+            },
         ],
     )
     insert_rows(
@@ -191,6 +199,10 @@ def warehouse(tmp_path_factory):
 
 
 def test_months_start_at_the_first_signal(warehouse):
+    # int_months starts in November 2023 (the send); November and December have no ticket,
+    # response or signal, so they are not rows here.
+    (first,) = records(warehouse, "select min(month) as month from int_months")
+    assert str(first["month"]) == "2023-11-01"
     got = records(warehouse, "select month, is_complete from satisfaction_monthly order by 1")
     assert {str(r["month"]): r["is_complete"] for r in got} == {
         "2024-01-01": True,

@@ -119,6 +119,9 @@ def warehouse(tmp_path_factory):
             event("q3@x.test", "K2", "sent", "2024-02-10 08:00:00"),
             # K3 exists only after as_of
             event("q1@x.test", "K3", "sent", "2024-03-20 08:00:00", "Later"),
+            # K4 has no name on any event: its row stays, with no name
+            event("n1@x.test", "K4", "sent", "2024-02-12 08:00:00"),
+            event("n1@x.test", "K4", "delivered", "2024-02-12 08:01:00", ""),
         ],
     )
     build_all(con)
@@ -224,11 +227,18 @@ def test_email_monthly(warehouse):
         # No delivered event in K2: delivered = sent and not bounced = q1, q3. "News A" and
         # "News B" are on two events each: the alphabetically first.
         ("2024-02-01", "K2"): ("News A", 3, 2, 1, 1, 0, 0, 0, 1 / 2, 0.0, 0.0),
+        # n1 only, sent and delivered, nothing opened; no name ("" is none): NULL, the row kept
+        # (an inner join to the names would drop the campaign's figures).
+        ("2024-02-01", "K4"): (None, 1, 1, 0, 0, 0, 0, 0, 0.0, 0.0, 0.0),
     }
     # By (month, campaign_id) and column name, so that a failure says which figure differs.
     assert {key: {c: row[c] for c in cols} for key, row in got.items()} == {
         key: dict(
-            zip(cols, [v if isinstance(v, str) else pytest.approx(v) for v in values], strict=True)
+            zip(
+                cols,
+                [v if v is None or isinstance(v, str) else pytest.approx(v) for v in values],
+                strict=True,
+            )
         )
         for key, values in expected.items()
     }

@@ -119,3 +119,133 @@ def test_every_python_target_names_a_module_and_tests_that_exist():
             path, _, function = test.partition("::")
             assert (repo / path).is_file(), test
             assert not function or f"def {function}(" in (repo / path).read_text(), test
+
+
+# The meaning-changing kinds, on a second model written by hand; line 1 is the first line.
+MEANING = """\
+-- count(distinct x), left join, a or b, coalesce(y, 0), union all: a comment, left alone
+with last as (
+    select distinct customer_id from orders
+    where status = 'paid' and (amount > 0 or is_gift)
+    union all
+    select customer_id from gifts
+    union
+    select customer_id from refunds
+)
+select
+    count(distinct o.order_id) as orders,
+    sum(distinct(o.amount)) as amounts,
+    coalesce(sum(o.amount), 0) as revenue,
+    coalesce(c.is_active, false) as is_active,
+    coalesce(c.language, 'unknown') as language,
+    coalesce(c.a, c.b) as a_or_b,
+    coalesce(c.a, c.b, 0) as any_of,
+    coalesce(c.delta, -1) as delta,
+    case when c.x between 1 and 5 and c.y then 'and or' end as band,
+    max(x) over (order by m rows between 2 preceding and current row) as recent
+from customers as c
+left join orders as o on o.customer_id = c.customer_id and o.status = 'paid'
+join last using (customer_id)
+inner join regions as r on r.id = c.region_id
+left outer join notes as n on n.id = c.id
+cross join settings
+full join others as x on x.id = c.id
+"""
+
+
+def meaning_lines(mutants: list[tuple[int, int, str, str]]) -> list[tuple[int, str]]:
+    """Each mutant applied alone to MEANING: its line number and the line as mutated."""
+    out = []
+    for start, end, _original, replacement in mutants:
+        text = MEANING[:start] + replacement + MEANING[end:]
+        number = MEANING.count("\n", 0, start) + 1
+        out.append((number, text.splitlines()[number - 1].strip()))
+    return out
+
+
+def test_distinct_is_dropped_only_inside_an_aggregate_call():
+    # Line 11 count(distinct …) and line 12 sum(distinct(…)); line 3's "select distinct" is
+    # not an aggregate's and line 1 is a comment.
+    assert meaning_lines(run.distinct_mutants(MEANING)) == [
+        (11, "count(o.order_id) as orders,"),
+        (12, "sum((o.amount)) as amounts,"),
+    ]
+
+
+def test_left_joins_become_joins_and_inner_joins_left_joins():
+    # Line 22 left join → join, 23 join → left join, 24 inner join → left join, 25 left outer
+    # join → join; the cross join (26, no condition to miss) and the full join (27) are left.
+    assert meaning_lines(run.join_mutants(MEANING)) == [
+        (22, "join orders as o on o.customer_id = c.customer_id and o.status = 'paid'"),
+        (23, "left join last using (customer_id)"),
+        (24, "left join regions as r on r.id = c.region_id"),
+        (25, "join notes as n on n.id = c.id"),
+    ]
+
+
+def test_and_and_or_swap_except_the_and_of_between():
+    # Line 4 has an and and an or; line 19 a "between 1 and 5" (left) then a boolean and; line
+    # 20's frame "between 2 preceding and current row" is not a boolean; line 22's on … and;
+    # the string 'and or' (19) and the comment (1) are not operators.
+    assert meaning_lines(run.logic_mutants(MEANING)) == [
+        (4, "where status = 'paid' or (amount > 0 or is_gift)"),
+        (4, "where status = 'paid' and (amount > 0 and is_gift)"),
+        (19, "case when c.x between 1 and 5 or c.y then 'and or' end as band,"),
+        (22, "left join orders as o on o.customer_id = c.customer_id or o.status = 'paid'"),
+    ]
+
+
+def test_coalesce_to_a_literal_is_dropped():
+    # Lines 13 (a number after a call), 14 (false), 15 (a string), 18 (a negative number);
+    # 16 falls back to a column and 17 has three arguments: not a default, left alone.
+    assert meaning_lines(run.coalesce_mutants(MEANING)) == [
+        (13, "(sum(o.amount)) as revenue,"),
+        (14, "(c.is_active) as is_active,"),
+        (15, "(c.language) as language,"),
+        (18, "(c.delta) as delta,"),
+    ]
+
+
+def test_union_and_union_all_swap():
+    assert meaning_lines(run.union_mutants(MEANING)) == [(5, "union"), (7, "union all")]
+
+
+def test_every_kind_is_found_by_sql_mutants_and_named_in_the_report(tmp_path):
+    models = tmp_path / "sql" / "marts"
+    models.mkdir(parents=True)
+    (models / "m.sql").write_text(MEANING)
+    kinds = ("distinct", "join", "logic", "coalesce", "union")
+    got = run.sql_mutants(tmp_path / "sql", kinds)
+    # 2 + 4 + 4 + 4 + 2 mutants, as counted in the tests above; every kind has its report row.
+    assert [m.kind for m in got].count("join") == 4
+    assert len(got) == 16
+    assert set(run.SQL_KINDS) == {"comparison", "bound", *kinds} == set(run.FINDERS)
+    first = got[0]
+    assert (first.path, first.line, first.column, first.original, first.replacement) == (
+        "sql/marts/m.sql",
+        11,
+        11,
+        "distinct ",
+        "",
+    )
+
+
+def test_a_mutant_over_several_lines_is_reported_on_one():
+    results = {
+        "sql (coalesce to a literal in sql/)": {
+            "mutants": 1,
+            "killed": 0,
+            "survivors": [
+                {
+                    "path": "sql/marts/m.sql",
+                    "line": 3,
+                    "column": 5,
+                    "original": "coalesce(\n    a <= b,\n    false\n)",
+                    "replacement": "(a <= b)",
+                }
+            ],
+        }
+    }
+    assert run.render(results).splitlines()[-1] == (
+        "- sql/marts/m.sql:3:5 coalesce( a <= b, false ) -> (a <= b)"
+    )

@@ -1,10 +1,11 @@
 """``make mutate``: mutation testing where a bug changes a figure.
 
-Two kinds, each in a throw-away copy of the checkout (the tree you work in is never modified):
+Two sets, each in a throw-away copy of the checkout (the tree you work in is never modified):
 
-- **SQL**: two sets of mutants in ``sql/``, found with sqlglot's tokenizer (so comments and
+- **SQL**: mutants in ``sql/``, found with sqlglot's tokenizer (so comments and
   strings are left alone), each applied alone while the mart tests run, the hand-worked ones
-  first and then the oracle, stopping at the first failure:
+  first and then the oracle, stopping at the first failure (``--sql-mutants`` runs one kind).
+  Two kinds move an edge:
 
   - *comparisons*: every ordering comparison (``<``, ``<=``, ``>``, ``>=``) flipped
     (``<`` ↔ ``<=``, ``>`` ↔ ``>=``: an edge moved from one side of the bound to the other);
@@ -23,6 +24,19 @@ Two kinds, each in a throw-away copy of the checkout (the tree you work in is ne
     Thresholds on scores and counts (``score <= 6``, ``purchases >= 5``), ``ntile(5)``, unit
     conversions (``/ 3600.0``) and settings (``settings.churn_days``: moving it by one day is
     what the flip of its ``<`` already does) are not window lengths and are left alone.
+
+  and five change what a query means, the bugs data engineers write:
+
+  - *distinct*: ``distinct`` dropped inside an aggregate call (``count(distinct x)`` →
+    ``count(x)``: a customer counted once per order); ``select distinct`` is left alone;
+  - *join*: ``left join`` → ``join`` (rows without a match dropped, from a rate's denominator)
+    and ``join``/``inner join`` → ``left join`` (rows without a match kept, with NULLs);
+  - *logic*: ``and`` ↔ ``or`` wherever they join conditions (``where``, ``on``, ``case
+    when``); the ``and`` of ``between … and …`` is not a boolean and is left alone;
+  - *coalesce*: ``coalesce(x, literal)`` → ``(x)`` (the NULL it caught reaches a sum, a rate
+    or a flag);
+  - *union*: ``union all`` → ``union`` (duplicate rows collapsed) and ``union`` →
+    ``union all``.
 - **Python**: cosmic-ray over the modules in ``PYTHON_TARGETS`` (ingestion parsing and
   mappings, which version of a record wins, a file's decimal separator, sentiment, the engine's
   incremental logic: its kinds, its build log and which builds are skipped, which validations
@@ -193,8 +207,9 @@ EXCLUDED_OPERATORS = [
 @dataclass(frozen=True)
 class SqlMutant:
     """One SQL mutant: file, 1-based line and column, the text at ``start:end`` (offsets in
-    the file) and its replacement; ``kind`` is ``comparison`` (a flipped operator) or
-    ``bound`` (a window length moved by one)."""
+    the file) and its replacement; ``kind`` is ``comparison`` (a flipped operator), ``bound``
+    (a window length moved by one) or one of the meaning-changing kinds (``distinct``,
+    ``join``, ``logic``, ``coalesce``, ``union``: see the module's docstring)."""
 
     path: str
     line: int
@@ -321,15 +336,168 @@ def bound_mutants(text: str) -> list[tuple[int, int, str, str]]:
     return found
 
 
+# Join keywords that make a ``join`` something other than an inner join (or say which one):
+# only a bare ``join`` or ``inner join`` becomes a ``left join``.
+JOIN_QUALIFIERS = {
+    TokenType.LEFT,
+    TokenType.RIGHT,
+    TokenType.FULL,
+    TokenType.OUTER,
+    TokenType.CROSS,
+    TokenType.NATURAL,
+    TokenType.SEMI,
+    TokenType.ANTI,
+    TokenType.ASOF,
+    TokenType.POSITIONAL,
+}
+# A literal: what ``coalesce(x, literal)`` falls back to.
+LITERALS = {TokenType.NUMBER, TokenType.STRING, TokenType.TRUE, TokenType.FALSE}
+
+
+def _closing(tokens: list, opening: int) -> int:
+    """The index of the ``)`` that closes the ``(`` at ``opening`` (-1 when unbalanced)."""
+    depth = 0
+    for j in range(opening, len(tokens)):
+        if tokens[j].token_type == TokenType.L_PAREN:
+            depth += 1
+        elif tokens[j].token_type == TokenType.R_PAREN:
+            depth -= 1
+            if depth == 0:
+                return j
+    return -1
+
+
+def distinct_mutants(text: str) -> list[tuple[int, int, str, str]]:
+    """Every ``distinct`` inside an aggregate call dropped (``count(distinct x)`` → ``count(x)``:
+    a customer counted once per order); ``select distinct`` is left alone."""
+    tokens = DuckDB().tokenize(text)
+    return [
+        (t.start, tokens[i + 1].start, text[t.start : tokens[i + 1].start], "")
+        for i, t in enumerate(tokens)
+        if t.token_type == TokenType.DISTINCT
+        and i >= 2
+        and i + 1 < len(tokens)
+        and tokens[i - 1].token_type == TokenType.L_PAREN
+        and tokens[i - 2].token_type == TokenType.VAR
+    ]
+
+
+def join_mutants(text: str) -> list[tuple[int, int, str, str]]:
+    """Every ``left join`` (``left outer join``) made an inner ``join`` (rows without a match
+    dropped), and every ``join``/``inner join`` made a ``left join`` (rows without a match kept,
+    with NULLs); cross, full, right, semi, anti, as-of and positional joins are left alone."""
+    tokens = DuckDB().tokenize(text)
+    found = []
+    for i, t in enumerate(tokens):
+        if t.token_type != TokenType.JOIN:
+            continue
+        first = i
+        while first > 0 and tokens[first - 1].token_type in (JOIN_QUALIFIERS | {TokenType.INNER}):
+            first -= 1
+        words = {tok.token_type for tok in tokens[first:i]}
+        start, end = tokens[first].start, t.end + 1
+        if words in ({TokenType.LEFT}, {TokenType.LEFT, TokenType.OUTER}):
+            found.append((start, end, text[start:end], "join"))
+        elif words <= {TokenType.INNER}:
+            found.append((start, end, text[start:end], "left join"))
+    return found
+
+
+def logic_mutants(text: str) -> list[tuple[int, int, str, str]]:
+    """Every boolean ``and`` made ``or`` and every ``or`` made ``and`` (in a ``where``, an
+    ``on``, a ``case when``, anywhere); the ``and`` of ``between … and …`` (a range or a window
+    frame, not a boolean) is left alone."""
+    tokens = DuckDB().tokenize(text)
+    found = []
+    # Per parenthesis depth, whether a ``between`` there still waits for its ``and``.
+    between: dict[int, bool] = {}
+    depth = 0
+    for t in tokens:
+        if t.token_type == TokenType.L_PAREN:
+            depth += 1
+        elif t.token_type == TokenType.R_PAREN:
+            between.pop(depth, None)
+            depth -= 1
+        elif t.token_type == TokenType.BETWEEN:
+            between[depth] = True
+        elif t.token_type == TokenType.AND and between.pop(depth, False):
+            continue
+        elif t.token_type in (TokenType.AND, TokenType.OR):
+            flipped = "or" if t.token_type == TokenType.AND else "and"
+            found.append((t.start, t.end + 1, t.text, flipped))
+    return found
+
+
+def coalesce_mutants(text: str) -> list[tuple[int, int, str, str]]:
+    """Every ``coalesce(x, literal)`` (two arguments, the second a number, a string or
+    ``true``/``false``) replaced by ``(x)``: the NULL it caught reaches the sum, the rate or
+    the flag."""
+    tokens = DuckDB().tokenize(text)
+    found = []
+    for i, t in enumerate(tokens[:-1]):
+        if t.text.lower() != "coalesce" or tokens[i + 1].token_type != TokenType.L_PAREN:
+            continue
+        close = _closing(tokens, i + 1)
+        if close < 0:
+            continue
+        # The commas at the call's own depth split its arguments.
+        commas, depth = [], 0
+        for j in range(i + 2, close):
+            kind = tokens[j].token_type
+            depth += (kind == TokenType.L_PAREN) - (kind == TokenType.R_PAREN)
+            if kind == TokenType.COMMA and depth == 0:
+                commas.append(j)
+        if len(commas) != 1:
+            continue
+        fallback = tokens[commas[0] + 1 : close]
+        if fallback and fallback[0].token_type == TokenType.DASH:
+            fallback = fallback[1:]
+        if len(fallback) != 1 or fallback[0].token_type not in LITERALS:
+            continue
+        first = text[tokens[i + 2].start : tokens[commas[0] - 1].end + 1]
+        # The string's quotes are not part of its token: the call ends at the ``)``.
+        end = tokens[close].end + 1
+        found.append((t.start, end, text[t.start : end], f"({first})"))
+    return found
+
+
+def union_mutants(text: str) -> list[tuple[int, int, str, str]]:
+    """Every ``union all`` made ``union`` (duplicate rows collapsed) and every ``union`` made
+    ``union all`` (duplicates kept)."""
+    tokens = DuckDB().tokenize(text)
+    found = []
+    for i, t in enumerate(tokens):
+        if t.token_type != TokenType.UNION:
+            continue
+        if i + 1 < len(tokens) and tokens[i + 1].token_type == TokenType.ALL:
+            end = tokens[i + 1].end + 1
+            found.append((t.start, end, text[t.start : end], "union"))
+        else:
+            found.append((t.start, t.end + 1, t.text, "union all"))
+    return found
+
+
+# Each SQL kind's finder, in the order the kinds run.
+FINDERS = {
+    "comparison": comparison_mutants,
+    "bound": bound_mutants,
+    "distinct": distinct_mutants,
+    "join": join_mutants,
+    "logic": logic_mutants,
+    "coalesce": coalesce_mutants,
+    "union": union_mutants,
+}
+
+
 def sql_mutants(sql_dir: Path, kinds: tuple[str, ...] = ("comparison", "bound")) -> list[SqlMutant]:
     """The mutants of the models in ``sql_dir``, file by file in text order: the flipped
-    comparisons and the window lengths moved by one (``kinds`` chooses)."""
-    finders = {"comparison": comparison_mutants, "bound": bound_mutants}
+    comparisons and the window lengths moved by one, or any other kinds of ``FINDERS``
+    (``kinds`` chooses)."""
     found = []
     for path in sorted(sql_dir.rglob("*.sql")):
         text = path.read_text()
         for kind in kinds:
-            for start, end, original, replacement in finders[kind](text):
+            for start, end, original, replacement in FINDERS[kind](text):
                 found.append(
                     SqlMutant(
                         path=path.relative_to(sql_dir.parent).as_posix(),
@@ -345,6 +513,12 @@ def sql_mutants(sql_dir: Path, kinds: tuple[str, ...] = ("comparison", "bound"))
     return found
 
 
+def one_line(sql: str) -> str:
+    """``sql`` on one line, its runs of spaces and newlines made one space: a ``coalesce(…)``
+    written over several lines reads as one line of the log and the report."""
+    return " ".join(sql.split())
+
+
 def copy_checkout(target: Path) -> Path:
     """A copy of the checkout's source, tests and models (no virtualenv, data or git)."""
     skipped = (".git", ".venv", ".tools", "data", ".mutation", "__pycache__", ".pytest_cache")
@@ -358,7 +532,15 @@ def pytest_command(tests: list[str]) -> list[str]:
     return [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
 
 
-SQL_KINDS = {"comparison": "sql (comparisons in sql/)", "bound": "sql (window bounds in sql/)"}
+SQL_KINDS = {
+    "comparison": "sql (comparisons in sql/)",
+    "bound": "sql (window bounds in sql/)",
+    "distinct": "sql (distinct in aggregates in sql/)",
+    "join": "sql (left join and join in sql/)",
+    "logic": "sql (and and or in sql/)",
+    "coalesce": "sql (coalesce to a literal in sql/)",
+    "union": "sql (union and union all in sql/)",
+}
 
 
 def run_sql(
@@ -405,7 +587,7 @@ def run_sql(
             result["survivors"].append(asdict(mutant))
         print(
             f"[{number}/{len(mutants)}] {mutant.path}:{mutant.line}:{mutant.column} "
-            f"{mutant.original} -> {mutant.replacement}: "
+            f"{one_line(mutant.original)} -> {one_line(mutant.replacement)}: "
             f"{'SURVIVED' if survived else 'killed'} ({time.monotonic() - began:.0f} s)",
             flush=True,
         )
@@ -536,7 +718,9 @@ def render(results: dict[str, dict]) -> str:
             lines += ["", f"Survivors in {name}:"]
             for s in r["survivors"]:
                 change = (
-                    f"{s['original']} -> {s['replacement']}" if "original" in s else s["operator"]
+                    f"{one_line(s['original'])} -> {one_line(s['replacement'])}"
+                    if "original" in s
+                    else s["operator"]
                 )
                 place = f"{s['path']}:{s['line']}" + (f":{s['column']}" if "column" in s else "")
                 lines.append(f"- {place} {change}")
@@ -560,7 +744,9 @@ def main(argv: list[str] | None = None) -> int:
         "--sql-mutants",
         choices=["all", *SQL_KINDS],
         default="all",
-        help="only the flipped comparisons, or only the window bounds moved by one",
+        help="only one kind of SQL mutant (the flipped comparisons, the window bounds moved by "
+        "one, a dropped distinct, join kinds swapped, and/or swapped, a dropped coalesce, "
+        "union/union all swapped)",
     )
     parser.add_argument(
         "--lines", help="only mutants on these lines of the Python target (e.g. 37-130,273-297)"
