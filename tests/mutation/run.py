@@ -260,22 +260,22 @@ def _starts_duration(tokens: list, i: int) -> bool:
     return name.endswith(DURATION_SUFFIXES)
 
 
-def _opening(tokens: list, close: int) -> int:
-    """The index of the ``(`` that the ``)`` at ``close`` closes (-1 when unbalanced)."""
+def _partner(tokens: list, at: int) -> int:
+    """The index of the parenthesis matching the one at ``at``: the ``)`` closing a ``(``, or
+    the ``(`` a ``)`` closes (-1 when unbalanced)."""
+    step = 1 if tokens[at].token_type == TokenType.L_PAREN else -1
     depth = 0
-    for j in range(close, -1, -1):
-        if tokens[j].token_type == TokenType.R_PAREN:
-            depth += 1
-        elif tokens[j].token_type == TokenType.L_PAREN:
-            depth -= 1
-            if depth == 0:
-                return j
+    for j in range(at, len(tokens) if step == 1 else -1, step):
+        kind = tokens[j].token_type
+        depth += (kind == TokenType.L_PAREN) - (kind == TokenType.R_PAREN)
+        if depth == 0:
+            return j
     return -1
 
 
 def _call_name(tokens: list, close: int) -> str:
     """The lower-case name of the function whose call ends at the ``)`` at ``close``."""
-    opening = _opening(tokens, close)
+    opening = _partner(tokens, close)
     return tokens[opening - 1].text.lower() if opening > 0 else ""
 
 
@@ -354,19 +354,6 @@ JOIN_QUALIFIERS = {
 LITERALS = {TokenType.NUMBER, TokenType.STRING, TokenType.TRUE, TokenType.FALSE}
 
 
-def _closing(tokens: list, opening: int) -> int:
-    """The index of the ``)`` that closes the ``(`` at ``opening`` (-1 when unbalanced)."""
-    depth = 0
-    for j in range(opening, len(tokens)):
-        if tokens[j].token_type == TokenType.L_PAREN:
-            depth += 1
-        elif tokens[j].token_type == TokenType.R_PAREN:
-            depth -= 1
-            if depth == 0:
-                return j
-    return -1
-
-
 def distinct_mutants(text: str) -> list[tuple[int, int, str, str]]:
     """Every ``distinct`` inside an aggregate call dropped (``count(distinct x)`` → ``count(x)``:
     a customer counted once per order); ``select distinct`` is left alone."""
@@ -437,7 +424,7 @@ def coalesce_mutants(text: str) -> list[tuple[int, int, str, str]]:
     for i, t in enumerate(tokens[:-1]):
         if t.text.lower() != "coalesce" or tokens[i + 1].token_type != TokenType.L_PAREN:
             continue
-        close = _closing(tokens, i + 1)
+        close = _partner(tokens, i + 1)
         if close < 0:
             continue
         # The commas at the call's own depth split its arguments.
