@@ -25,6 +25,7 @@ from pipeline.engine import (
     preview_markdown,
     skip,
 )
+from pipeline.engine.leftovers import forget_removed
 from pipeline.spark import session as spark_engine
 from pipeline.spark.run import build_models_on_spark, engine_metadata
 from pipeline.spark.translate import translate_models
@@ -121,10 +122,15 @@ def layer_asset(
         if spark_engine.engine() == "spark":
             yield from _build_on_spark(context, warehouse, models, all_models or models, selected)
             with warehouse.connect() as con:
+                forget_removed(con, [m.name for m in all_models or models])  # checks' state
                 yield from evaluate_checks(context, con, warehouse.settings(), checks)
             return
         layers = {m.name: m.layer for m in all_models or models}
         with warehouse.connect() as con:
+            # A model removed from sql/ is forgotten before any build decides to skip: put
+            # back, it is rebuilt whole and checked in full (pipeline/engine/leftovers.py).
+            # The first layer step of a run does it; the others find nothing to forget.
+            forget_removed(con, layers)
             prints = skip.Fingerprints(con)  # shared by the step's models
             for model in models:  # already in dependency order
                 if model.name not in selected:
