@@ -6,6 +6,10 @@ in one step (a subsettable multi-asset) on one connection: the graph in the UI s
 model, but a run pays Dagster's per-step cost three times instead of once per model. The
 layer's expectation checks (assets/checks.py) are evaluated at the end of the same step, so a
 failed blocking check on one layer still stops the next.
+
+The first layer step of a run also forgets the records of models removed from ``sql/`` and
+says the tables they left (pipeline/engine/leftovers.py), before it builds: every run that
+builds models says them once, even one stopped by a blocking check or selecting a few models.
 """
 
 from collections.abc import Mapping, Sequence
@@ -25,7 +29,7 @@ from pipeline.engine import (
     preview_markdown,
     skip,
 )
-from pipeline.engine.leftovers import forget_removed
+from pipeline.engine.leftovers import forget_removed, left_tables_once, left_tables_text
 from pipeline.spark import session as spark_engine
 from pipeline.spark.run import build_models_on_spark, engine_metadata
 from pipeline.spark.translate import translate_models
@@ -122,15 +126,14 @@ def layer_asset(
         if spark_engine.engine() == "spark":
             yield from _build_on_spark(context, warehouse, models, all_models or models, selected)
             with warehouse.connect() as con:
-                forget_removed(con, [m.name for m in all_models or models])  # checks' state
+                forget_and_say_removed(
+                    context, con, [m.name for m in all_models or models]
+                )  # checks' state
                 yield from evaluate_checks(context, con, warehouse.settings(), checks)
             return
         layers = {m.name: m.layer for m in all_models or models}
         with warehouse.connect() as con:
-            # A model removed from sql/ is forgotten before any build decides to skip: put
-            # back, it is rebuilt whole and checked in full (pipeline/engine/leftovers.py).
-            # The first layer step of a run does it; the others find nothing to forget.
-            forget_removed(con, layers)
+            forget_and_say_removed(context, con, layers)
             prints = skip.Fingerprints(con)  # shared by the step's models
             for model in models:  # already in dependency order
                 if model.name not in selected:
@@ -171,6 +174,18 @@ def layer_asset(
             yield from evaluate_checks(context, con, warehouse.settings(), checks)
 
     return _build
+
+
+def forget_and_say_removed(context: dg.AssetExecutionContext, con, models) -> None:
+    """Forget the records of the models removed from ``sql/`` (names not in ``models``; the
+    run's first layer step finds them) and warn of the tables they left, once a run."""
+    # Before any build decides to skip: a model put back is rebuilt whole and checked in full.
+    forget_removed(con, models)
+    # Here, not only in serving_marts: a run stopped by a blocking check, or selecting a few
+    # models, never reaches serving, and the operator would not hear of the table.
+    left = left_tables_once(con, models, context.run.run_id)
+    if left:
+        context.log.warning("\n".join(left_tables_text(left)))
 
 
 def _build_on_spark(context, warehouse: Warehouse, models, all_models, selected):

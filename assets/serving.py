@@ -45,7 +45,7 @@ from assets.publication import (
 )
 from pipeline import pii
 from pipeline.engine import discover_models, skip
-from pipeline.engine.leftovers import LeftTable, left_tables, left_tables_text
+from pipeline.engine.leftovers import LeftTable, left_tables, left_tables_text, said_once
 from pipeline.sqltext import identifier, literal, sql_path
 from pipeline.warehouse import Warehouse, rows, run, scalar
 from pipeline.words import agreeing, counted
@@ -644,11 +644,12 @@ def build_serving_asset(marts: list[str]) -> dg.AssetsDefinition:
         settings = warehouse.settings()
         target = settings.serving_dir / SERVING_FILE
         with warehouse.connect() as con:
-            # Tables of removed models: said once a run, here, where the run decides what is
-            # published (they never are: only ``marts``); dropped by nobody but the operator.
-            # (The layer steps forgot their records: assets/models.py.)
+            # Tables of removed models: never published (only ``marts`` are), dropped by
+            # nobody but the operator, listed in the metadata. Said once a run, by its first
+            # layer step (assets/models.py, which also forgets their records); here only when
+            # no step of this run said them (a run of serving_marts alone).
             left = left_tables(con, [m.name for m in discover_models()])
-            if left:
+            if left and said_once(con, context.run.run_id):
                 context.log.warning("\n".join(left_tables_text(left)))
             # Every mart and the settings as last published, the files in place: the new
             # publication would hold the same rows (pipeline.engine.skip), so none is written.

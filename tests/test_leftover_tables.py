@@ -8,19 +8,29 @@ tests/test_removed_model.py.
 
 from __future__ import annotations
 
+import logging
+import shutil
 from pathlib import Path
 
+import dagster as dg
+import duckdb
+import pytest
 from marts_fixtures import insert_rows, new_warehouse, write_settings
+from test_validation_stages import built_warehouse
 
+from pipeline.definitions import build_definitions
 from pipeline.engine import BuildMode, discover_models
 from pipeline.engine.catalog import PYTHON_READERS
 from pipeline.engine.leftovers import (
     REMOVED,
     forget_removed,
     left_tables,
+    left_tables_once,
     left_tables_text,
+    said_once,
 )
 from pipeline.engine.skip import build_model
+from pipeline.predict.docs import PREDICTION_MARTS
 from pipeline.validation.state import Watermark, record_pass, write_watermarks
 from pipeline.validation.suites import read_suites
 from pipeline.warehouse import rows, run, scalar
@@ -141,3 +151,72 @@ def test_the_python_readers_are_the_definitions_deps_on_sql_models() -> None:
             if parent.to_user_string() in MODELS:
                 found.setdefault(parent.to_user_string(), []).append(name)
     assert {k: tuple(v) for k, v in found.items()} == PYTHON_READERS
+
+
+def test_a_run_says_its_left_tables_once_whichever_step_asks_first(tmp_path: Path) -> None:
+    con = new_warehouse(tmp_path)
+    run(con, "create table marts.old_summary as select 1 as n")
+    # The first step of run-1 to ask says the table; its later steps, none; run-2 says it again.
+    assert [t.name for t in left_tables_once(con, list(MODELS), "run-1")] == ["old_summary"]
+    assert left_tables_once(con, list(MODELS), "run-1") == []
+    assert said_once(con, "run-1") is False
+    assert [t.name for t in left_tables_once(con, list(MODELS), "run-2")] == ["old_summary"]
+    # Nothing left: nothing to say, and no run is recorded as having said it.
+    run(con, "drop table marts.old_summary")
+    assert left_tables_once(con, list(MODELS), "run-3") == []
+    assert said_once(con, "run-3") is True
+    assert rows(con, "select run_id from meta.left_tables_said order by 1") == [
+        ("run-1",),
+        ("run-2",),
+        ("run-3",),
+    ]
+    con.close()
+
+
+def warnings_said(instance: dg.DagsterInstance, run_id: str) -> list[tuple[str, str]]:
+    """(step, first line) of each warning of the run that names left tables."""
+    return [
+        (entry.step_key, entry.user_message.splitlines()[0])
+        for entry in instance.all_logs(run_id)
+        if entry.level == logging.WARNING and "that no model names" in entry.user_message
+    ]
+
+
+def test_a_run_of_selected_models_says_the_left_table_once(
+    data_dir: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A warehouse with every model built, and a mart whose model was removed (made by hand).
+    monkeypatch.setenv("PIPELINE_AS_OF", "2024-12-31")
+    monkeypatch.setenv("PIPELINE_DATA_DOCS", "off")
+    shutil.copy(built_warehouse(tmp_path_factory, "left_tables"), data_dir / "warehouse.duckdb")
+    con = duckdb.connect(str(data_dir / "warehouse.duckdb"))
+    run(con, "create table marts.old_summary as select 1 as n")
+    con.close()
+    job = build_definitions().resolve_implicit_global_asset_job_def()
+    instance = dg.DagsterInstance.ephemeral()
+    # "Materialize selected" of a staging model and a mart that does not read it: two layer
+    # steps, in either order; the first says it, the other not (before, only serving_marts
+    # did, and this run does not reach it).
+    picked = job.execute_in_process(
+        instance=instance,
+        asset_selection=[dg.AssetKey("stg_surveys"), dg.AssetKey("loyalty_summary")],
+    )
+    assert picked.success
+    first = (
+        "1 table in the warehouse that no model names (its model was removed from sql/; nothing "
+        "builds, checks or drops it): drop each by hand while no run is writing "
+        '(docs/architecture.md, "Removing a model"):'
+    )
+    ((step, line),) = warnings_said(instance, picked.run_id)
+    assert step in ("sql_staging", "sql_marts") and line == first
+    # A run that builds no SQL model (the predictions and serving) says it in serving_marts,
+    # which never publishes the table.
+    served = job.execute_in_process(
+        instance=instance,
+        asset_selection=[dg.AssetKey(k) for k in (*PREDICTION_MARTS, "serving_marts")],
+    )
+    assert served.success
+    assert warnings_said(instance, served.run_id) == [("serving_marts", first)]
+    (done,) = served.asset_materializations_for_node("serving_marts")
+    assert done.metadata["tables_left"].value == ["marts.old_summary"]
+    assert "old_summary" not in done.metadata["marts"].value

@@ -5,7 +5,8 @@ The steps of docs/architecture.md, "Removing a model", on the demo's data (300 c
 ``expectations/`` are what its ``python -m pipeline`` reads): ``channel_retention`` (read by
 no other model, nor by any Python step) loses its ``.sql``, ``.yml`` and suite. Its table stays
 in the warehouse, unchanged, published no more; every run says so once with the statement that
-drops it, and so does ``python -m pipeline docs``. Put back, it is rebuilt and checked again.
+drops it (its first layer step, so a run stopped by a blocking check before serving says it
+too), and so does ``python -m pipeline docs``. Put back, it is rebuilt and checked again.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class Story:
     docs: subprocess.CompletedProcess  # python -m pipeline docs then
     left: list[tuple]  # the mart's table in the warehouse after that run
     served_without: dict[str, object]  # what the serving file and Parquet set held then
+    blocked: subprocess.CompletedProcess  # a run stopped by a mart's blocking check
     restored: subprocess.CompletedProcess  # the run with the mart put back
     restored_rows: list[tuple]
     served_again: list[tuple] | None
@@ -87,6 +89,15 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Story:
     docs = pipeline(code, data, "docs")
     left = warehouse_rows(data, ROWS)
     served_without = published(data)
+    # A mart's blocking check made to fail (its suite asks for 2 rows of the 1 it always has):
+    # sql_marts fails, serving_marts does not run.
+    suite = code / "expectations/marts_loyalty_summary.json"
+    kept = suite.read_text(encoding="utf-8")
+    one_row = '"min_value": 1, "max_value": 1'
+    assert one_row in kept
+    suite.write_text(kept.replace(one_row, '"min_value": 2, "max_value": 2'), encoding="utf-8")
+    blocked = pipeline(code, data, "run")
+    suite.write_text(kept, encoding="utf-8")
     for rel in FILES:
         (aside / rel).rename(code / rel)
     restored = pipeline(code, data, "run")
@@ -97,6 +108,7 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Story:
         docs,
         left,
         served_without,
+        blocked,
         restored,
         warehouse_rows(data, ROWS),
         serving_rows(data, f"select * from {MART} order by all"),
@@ -106,14 +118,30 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Story:
 def test_the_run_says_once_which_table_is_left_and_how_to_drop_it(story: Story) -> None:
     out = story.removed.stdout
     assert story.removed.returncode == 0, out + story.removed.stderr
-    # The serving step's warning, as `pipeline run` prints a step's log line, said once.
-    assert out.count(f"drop table marts.{MART};") == 1, out
-    (said,) = [i for i, line in enumerate(out.splitlines()) if "that no model names" in line]
-    lines = out.splitlines()[said : said + 3]
-    assert lines[0].endswith("serving_marts: " + SAID[0]), out
-    assert lines[1:] == SAID[1:], out
+    # The first layer step's warning, as `pipeline run` prints a step's log line, said once
+    # (not again by the other layer steps nor by serving_marts).
+    assert said(out, "sql_staging"), out
     # The summary lists the marts published, not the one left behind.
     assert f"  {MART} " not in out
+
+
+def said(out: str, step: str) -> bool:
+    """Whether ``out`` says the left mart once, as ``SAID``, in ``step``'s log line."""
+    found = [i for i, line in enumerate(out.splitlines()) if "that no model names" in line]
+    if len(found) != 1 or out.count(f"drop table marts.{MART};") != 1:
+        return False
+    lines = out.splitlines()[found[0] : found[0] + 3]
+    return lines[0].endswith(f"{step}: {SAID[0]}") and lines[1:] == SAID[1:]
+
+
+def test_a_run_stopped_by_a_blocking_check_before_serving_says_it_too(story: Story) -> None:
+    out, err = story.blocked.stdout, story.blocked.stderr
+    assert story.blocked.returncode == 1, out + err
+    # Stopped by the mart's check, in sql_marts; serving_marts never started.
+    assert "1 blocking check failed: mart_expectations on loyalty_summary" in err, err
+    assert "serving_marts" not in out, out
+    # Before, only serving_marts said the left table: this run said nothing of it.
+    assert said(out, "sql_staging"), out
 
 
 def test_the_left_table_is_not_dropped_and_not_published(story: Story) -> None:

@@ -5,8 +5,9 @@ Removing a model deletes its files (docs/architecture.md, "Removing a model"); i
 in ``staging``, ``intermediate`` or ``marts``. The pipeline does not drop it: a table no model
 names may hold the only copy of rows someone still wants (a model removed by mistake, a table
 made by hand), and dropping is the operator's call. It says so instead, once a run (the
-serving step) and in ``python -m pipeline docs``, naming each table, whether anything still
-reads it, and the statement that drops it.
+first step of the run that builds models or publishes them: ``left_tables_once``) and in
+``python -m pipeline docs``, naming each table, whether anything still reads it, and the
+statement that drops it.
 
 It also forgets what the engine and the checks recorded of a removed model (its skip record,
 its checks' watermarks and last pass; its build counter is kept but marked, so that build
@@ -36,6 +37,13 @@ from pipeline.words import agreeing, counted
 # has "its SQL changed" and is rebuilt whole, while its build counter goes on from where it was
 # (a counter started again at 1 could equal the build number a reader recorded long ago).
 REMOVED = "removed"
+
+# The runs that said their left tables: the first model-building or publishing step of a run
+# says them, the others of that run find the run here and say nothing (one warning a run, not
+# one a layer step, whatever the run selected and wherever a blocking check stopped it). Rows
+# older than a week go: a run's steps end within hours, and two runs may interleave their steps.
+SAID = "meta.left_tables_said"
+SAID_DDL = f"create table if not exists {SAID} (run_id varchar primary key, said_at timestamptz)"
 
 
 @dataclass(frozen=True)
@@ -137,6 +145,25 @@ def left_tables_text(found: list[LeftTable]) -> list[str]:
         lines.append(f"  {table.schema}.{table.name}: {table.describe()}")
         lines += [f"    {statement}" for statement in table.drop_statements()]
     return lines
+
+
+def said_once(con: duckdb.DuckDBPyConnection, run_id: str) -> bool:
+    """True the first time run ``run_id`` asks, False after: that run has said its left
+    tables (recorded in ``meta.left_tables_said``)."""
+    run(con, SAID_DDL)
+    run(con, f"delete from {SAID} where said_at < now() - interval 7 days")
+    return bool(
+        rows(con, f"insert or ignore into {SAID} values (?, now()) returning run_id", [run_id])
+    )
+
+
+def left_tables_once(
+    con: duckdb.DuckDBPyConnection, models: Iterable[str], run_id: str
+) -> list[LeftTable]:
+    """The tables no model of ``models`` names (``left_tables``) the first time run ``run_id``
+    asks, to be said; [] when none is left or the run said them already (an earlier step)."""
+    found = left_tables(con, models)
+    return found if found and said_once(con, run_id) else []
 
 
 def forget_removed(con: duckdb.DuckDBPyConnection, models: Iterable[str]) -> list[str]:
