@@ -38,6 +38,24 @@ def test_an_unknown_header_of_twelve_columns_is_shown_whole():
     )
 
 
+def test_an_own_export_sharing_one_column_with_a_vendor_is_sent_to_the_contract():
+    # A shop's own export: "date" is one of the four signature columns of the CDNOW dataset's
+    # mapping (customer_id, date, number_of_cds, dollar_value), none of canonical_orders'. The
+    # refusal named 'cdnow' as the closest, sending the user to rename "total" into
+    # "dollar_value" and invent "number_of_cds"; it names the contract's columns instead.
+    with pytest.raises(FileRefused) as refused:
+        recognise(["id", "customer", "date", "total"], load_mappings("orders"))
+    assert "cdnow" not in str(refused.value)
+    assert str(refused.value).startswith(
+        "unknown header: no mapping for orders matches it; the closest is 'canonical_orders', "
+        "which lacks 'order_id', 'ordered_at', 'status', 'gross_amount'. "
+        "Header: id, customer, date, total. "
+    )
+    # Three of a vendor's four signature columns are a near miss, named as before.
+    with pytest.raises(FileRefused, match="the closest is 'cdnow', which lacks 'dollar_value'"):
+        recognise(["customer_id", "date", "number_of_cds", "total"], load_mappings("orders"))
+
+
 def test_an_unknown_header_of_thirteen_columns_shows_twelve_and_an_ellipsis():
     header = [f"c{i}" for i in range(1, 14)]
     with pytest.raises(FileRefused, match=r"Header: c1, c2, .*, c11, c12, …\. Rename"):

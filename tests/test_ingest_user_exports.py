@@ -682,9 +682,23 @@ def test_a_json_array_broken_before_its_end_is_refused_whole(data_dir):
         (
             "crm/contacts/whole.json",
             "refused",
-            "not valid JSON (Expecting ',' delimiter at line 1, column 44)",
+            "not valid JSON (Expecting ',' delimiter at line 1, column 44): fix the file at "
+            "that place, or export it again, and deliver it again",
         ),
     ]
+
+
+def test_a_json_file_that_is_no_json_is_refused_naming_how_it_begins(data_dir):
+    # A CSV export saved as .json: json's own "Expecting value at line 1, column 1" was all
+    # the user was told. The refusal now shows how the file begins and what to do.
+    s = make_settings(data_dir)
+    drop(s, "tickets", "tickets.json", "ticket_id,created_at,channel\nt1,2024-01-01,email\n")
+    (report,) = land(s, "tickets")
+    assert report.status == "refused"
+    assert report.reason.startswith("not valid JSON (Expecting value at line 1, column 1): ")
+    # How it begins (its first line) and the way out.
+    assert "it begins 'ticket_id,created_at,channel', not '[' or '{'" in report.reason
+    assert "deliver it with its own extension (.csv" in report.reason
 
 
 def test_rows_in_two_encodings_are_refused_naming_the_utf8_words(data_dir):

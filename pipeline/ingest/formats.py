@@ -409,6 +409,25 @@ def _unreadable_rows(header: list[str], bad: list[tuple[int, str, str]]) -> pl.L
     )
 
 
+def _json_advice(doc: str, ends_open: bool) -> str:
+    """What to do with a ``.json`` file json could not read: said from how it begins and ends,
+    since the parser's own words ("Expecting value") do not tell a user what went wrong."""
+    if ends_open:
+        return "the file ends before the array closes (cut short? deliver the whole file again)"
+    begins = doc.lstrip()
+    if not begins.startswith(("[", "{")):
+        # Text that is no JSON at all: most often another format saved under .json. Its first
+        # line (cut at 40 characters) is what the user recognises: a CSV header, an HTML page.
+        first = begins.splitlines()[0] if begins else ""
+        shown = first[:40] + ("…" if len(first) > 40 else "")
+        return (
+            f"it begins {shown!r}, not '[' or '{{' as JSON does: is it another format named "
+            ".json? deliver it with its own extension (.csv, .tsv, .xlsx), or export it "
+            "again as JSON"
+        )
+    return "fix the file at that place, or export it again, and deliver it again"
+
+
 def _read_json_array(path: Path, workdir: Path, encoding: str) -> Table:
     """A JSON array is read whole (it cannot be streamed) and rewritten as JSON Lines.
 
@@ -429,10 +448,9 @@ def _read_json_array(path: Path, workdir: Path, encoding: str) -> Table:
         if salvaged is None or not salvaged[0]:
             at = " " if exc.msg.endswith(" at") else " at "
             where = f"{exc.msg}{at}line {exc.lineno}, column {exc.colno}"
-            again = (
-                ": the file ends before the array closes (cut short? deliver the whole file again)"
-            )
-            raise FileRefused(f"not valid JSON ({where}){again if ends_open else ''}") from None
+            raise FileRefused(
+                f"not valid JSON ({where}): {_json_advice(exc.doc, ends_open)}"
+            ) from None
         records, cut = salvaged
     under = None
     if isinstance(records, _JsonObject) and records.twice:

@@ -303,6 +303,12 @@ def recognise(header: list[str], mappings: list[Mapping]) -> tuple[Mapping, dict
         return [s for s in m.signature if s.lower() not in by_lower]
 
     closest = min(mappings, key=lambda m: (len(missing(m)) / len(m.signature), len(missing(m))))
+    if len(missing(closest)) * 2 > len(closest.signature):
+        # A vendor's mapping that shares a column or two of its signature (a "date", an
+        # "email") is no near miss: renaming to its other columns would turn a shop's own
+        # export into, say, the CDNOW dataset. The contract's columns (``mappings[0]``, the
+        # canonical mapping: load_mappings lists it first) are then what to rename to.
+        closest = mappings[0]
     shown = ", ".join(header[:12]) + (", …" if len(header) > 12 else "")
     raise FileRefused(
         f"unknown header: no mapping for {mappings[0].entity} matches it; the closest is "
