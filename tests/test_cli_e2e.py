@@ -85,6 +85,7 @@ class Story:
     failed: subprocess.CompletedProcess | None = None
     settings_after_failure: list[tuple] = field(default_factory=list)
     tags: list[tuple[str, str]] = field(default_factory=list)
+    soon: str = ""  # the ordered_at of orders_extra.csv's row 3, after as_of
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +105,7 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Story:
         return s
     # And a real export's odd rows: one order of three dated three days after as_of.
     soon = (dt.datetime.now(dt.UTC) + dt.timedelta(days=3)).strftime("%Y-%m-%d %H:%M:%S")
+    s.soon = soon
     (data_dir / "landing" / "crm" / "orders" / "orders_extra.csv").write_text(
         "order_id,contact_id,email,ordered_at,status,currency,gross_amount,discount_amount,"
         "refund_amount,updated_at\n"
@@ -191,7 +193,8 @@ def test_a_row_dated_after_as_of_lands_with_its_note(story: Story) -> None:
     assert "REFUSED" not in story.first.stdout
     assert (
         "crm/orders/orders_extra.csv: 3 rows read, 3 landed, 0 quarantined\n"
-        "    landed rows dated after the end of as_of: ordered_at 1 (not an error"
+        f"    landed rows dated after the end of as_of: ordered_at 1, e.g. {story.soon} (row 3) "
+        "(not an error"
     ) in story.first.stdout
 
 

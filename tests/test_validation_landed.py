@@ -306,19 +306,21 @@ def test_the_ingestion_core_refuses_a_file_the_suite_fails_before_insert(
         "3 files, 4 rows landed; 1 refused by the suite: crm/orders/b_future.csv: "
     )
     assert "; 1 row quarantined; " in result.summary()
-    assert result.summary().endswith(
-        "; landed rows dated after the end of as_of: ordered_at 2 (not an error: the marts "
-        "ignore them until as_of reaches them)"
+    # The rows after as_of are named by their values and lines (o5 and o6: lines 3 and 4 of
+    # c_soon.csv, under its header), so that a typed-in year can be found.
+    future = (
+        "landed rows dated after the end of as_of: ordered_at 2, e.g. 2025-01-03 00:00:00 "
+        "(row 3), 2025-01-04 00:00:00 (row 4) (not an error: the marts ignore them until as_of "
+        "reaches them; nothing to do unless as_of or one of these dates is wrong)"
     )
+    assert result.summary().endswith(f"; {future}")
     assert (settings.quarantine_dir / "crm/orders/b_future.csv").exists()
     # The CLI's summary says the same, file by file.
     print_summary(settings, "run-2")
     printed = capsys.readouterr().out
     assert "crm/orders/b_future.csv: REFUSED — expectation suite landed_orders failed" in printed
     assert (
-        "  crm/orders/c_soon.csv: 3 rows read, 3 landed, 0 quarantined\n"
-        "    landed rows dated after the end of as_of: ordered_at 2 (not an error: the marts "
-        "ignore them until as_of reaches them)\n"
+        f"  crm/orders/c_soon.csv: 3 rows read, 3 landed, 0 quarantined\n    {future}\n"
     ) in printed
 
 

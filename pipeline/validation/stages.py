@@ -4,7 +4,6 @@ one entity: plain results, which ``assets/checks.py`` turns into Dagster check r
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -176,21 +175,32 @@ def run_batches(
 AFTER_AS_OF = "dated after the end of as_of"
 
 
-def rows_after_as_of(outcomes: list[SuiteOutcome]) -> dict[str, int]:
-    """Landed rows dated after the end of as_of, per date column: warnings, not refusals (the
-    rows land; the marts ignore them until as_of reaches them, metrics.md)."""
-    counts: Counter[str] = Counter()
+def rows_after_as_of(outcomes: list[SuiteOutcome]) -> dict[str, tuple[int, list[str]]]:
+    """Landed rows dated after the end of as_of, per date column: their count and a few
+    examples (``2026-11-02 10:00:00 (row 3)``). Warnings, not refusals (the rows land; the
+    marts ignore them until as_of reaches them, metrics.md)."""
+    found: dict[str, tuple[int, list[str]]] = {}
     for e in (e for outcome in outcomes for e in outcome.warnings):
         if (e.advice or "").startswith(AFTER_AS_OF) and e.unexpected_count:
-            counts[e.columns] += e.unexpected_count
-    return dict(counts)
+            count, examples = found.get(e.columns, (0, []))
+            found[e.columns] = (count + e.unexpected_count, examples + e.examples)
+    return found
 
 
-def after_as_of_text(counts: dict[str, int]) -> str | None:
-    """``landed rows dated after the end of as_of: created_at 3, …``, or None for none."""
-    per_column = ", ".join(f"{column} {n}" for column, n in counts.items())
-    note = "(not an error: the marts ignore them until as_of reaches them)"
-    return f"landed rows {AFTER_AS_OF}: {per_column} {note}" if counts else None
+def after_as_of_text(found: dict[str, tuple[int, list[str]]]) -> str | None:
+    """``landed rows dated after the end of as_of: ordered_at 1, e.g. 2062-10-15 10:00:00
+    (row 3) (not an error: …)``, or None for none."""
+    # The rows themselves, not only their count: a date years ahead (2062 for 2026) is a typo
+    # the user can only find by its row.
+    per_column = "; ".join(
+        f"{column} {count}" + (f", e.g. {', '.join(examples[:2])}" if examples else "")
+        for column, (count, examples) in found.items()
+    )
+    note = (
+        "(not an error: the marts ignore them until as_of reaches them; nothing to do unless "
+        "as_of or one of these dates is wrong)"
+    )
+    return f"landed rows {AFTER_AS_OF}: {per_column} {note}" if found else None
 
 
 @dataclass
