@@ -6,7 +6,9 @@ import dagster as dg
 from ingest_support import drop, make_settings
 
 from assets.ingest import INGEST_ASSETS
+from pipeline.cli.progress import event_line
 from pipeline.config import PipelineConfig
+from pipeline.definitions import build_definitions
 from pipeline.warehouse import Warehouse, open_warehouse, run, scalar
 
 ORDERS = (
@@ -76,3 +78,31 @@ def test_files_landed_before_are_counted_in_one_log_line(data_dir):
         in again
     )
     assert not [m for m in again if "same bytes as crm/orders" in m]
+
+
+def test_each_entitys_landed_line_names_its_raw_table(data_dir, monkeypatch):
+    # The landed checks' lines of the run log all come from the raw_ingest step: each says
+    # whose files it counts (it was "1 file, 1 row landed", twice, for orders and contacts).
+    s = make_settings(data_dir)
+    drop(s, "orders", "a.csv", ORDERS)
+    drop(s, "contacts", "a.csv", CONTACTS)
+    drop(s, "contacts", "empty.csv", "")
+    monkeypatch.setenv("PIPELINE_AS_OF", "2024-12-31")
+    monkeypatch.setenv("PIPELINE_DATA_DOCS", "off")
+    # The definitions' job: the landed checks are wired to the raw tables there.
+    job = build_definitions().resolve_implicit_global_asset_job_def()
+    result = job.execute_in_process(
+        asset_selection=[dg.AssetKey("raw_contacts"), dg.AssetKey("raw_orders")],
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    assert result.success
+    lines = sorted(
+        line
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION" and (line := event_line(e))
+    )
+    assert lines == [
+        "raw_contacts: 2 files, 1 row landed; 1 refused on reading: crm/contacts/empty.csv: "
+        "the file is empty (0 bytes: a download or an export that failed?)",
+        "raw_orders: 1 file, 1 row landed",
+    ]
