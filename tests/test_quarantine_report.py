@@ -161,6 +161,43 @@ def test_ingest_asset_writes_csv_and_reasons_and_summary(data_dir: Path, capsys)
     assert capsys.readouterr().out.strip() == "no quarantined rows match"
 
 
+def test_refused_files_are_listed_with_their_reasons(data_dir: Path, capsys) -> None:
+    # A run that refused two files and quarantined no row: the listing said only "no
+    # quarantined rows match" while quarantine/ held both files.
+    s = make_settings(data_dir)
+    drop(s, "orders", "a.csv", ORDERS_HEADER + "o1,c1,,2024-01-01,completed,EUR,5,,,\n")
+    drop(s, "orders", "empty.csv", "")
+    drop(s, "tickets", "header_only.csv", "ticket_id,created_at\n")
+    warehouse = Warehouse(config=PipelineConfig(data_dir=str(data_dir), as_of="2024-12-31"))
+    result = dg.materialize(
+        INGEST_ASSETS, selection=["raw_orders", "raw_tickets"], resources={"warehouse": warehouse}
+    )
+    assert result.success
+    capsys.readouterr()
+    assert main(["quarantine"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "no quarantined rows",
+        f"2 refused files in {s.quarantine_dir}/, each with its reason in <name>.reason.txt "
+        "(fix or re-export them and put them in landing/ again, where a corrected file is a "
+        "new delivery):",
+        "  crm/orders/empty.csv: the file is empty (0 bytes: a download or an export that failed?)",
+        "  crm/tickets/header_only.csv: the file has a header but no rows",
+    ]
+    # The filters apply to them as to the rows: by entity, file and reason.
+    assert main(["quarantine", "--entity", "tickets"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "no quarantined rows match"
+    assert out[2:] == ["  crm/tickets/header_only.csv: the file has a header but no rows"]
+    assert main(["quarantine", "--reason", "0 BYTES"]) == 0
+    assert capsys.readouterr().out.splitlines()[2:] == [
+        "  crm/orders/empty.csv: the file is empty (0 bytes: a download or an export that failed?)"
+    ]
+    # A refused file taken out of quarantine/ (fixed and delivered again) is no longer listed.
+    (s.quarantine_dir / "crm" / "orders" / "empty.csv").unlink()
+    assert main(["quarantine", "--file", "empty"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["no quarantined rows match"]
+
+
 def test_listing_while_a_run_holds_the_lock_says_so(data_dir: Path) -> None:
     s = make_settings(data_dir)
     drop(s, "orders", "a.csv", ORDERS)

@@ -96,6 +96,10 @@ def test_the_same_bytes_under_several_paths_in_one_run_are_each_said_as_they_wen
         "  crm/orders/p.csv: skipped — same bytes as crm/orders/o.csv (landed)",
         f"  crm/orders/x.csv: REFUSED — {orders_refusal} (moved to {moved}/orders/)",
         f"  crm/orders/y.csv: REFUSED — {orders_refusal} (moved to {moved}/orders/)",
+        # What to do with them, once under the list (each line says only why and where).
+        "  the refused files: fix or re-export them and put them in landing/ again, where a "
+        "corrected file is a new delivery; python -m pipeline quarantine lists them with the "
+        "reasons",
     ]
     # Three refused files, not the one the ledger keeps of them: the run's exit status is 3.
     assert files_needing_attention(s, run_id, reports) == 3

@@ -35,7 +35,7 @@ from pipeline.entities import ENTITIES
 from pipeline.ingest.mappings import MappingError, load_mappings
 from pipeline.ingest.report import FileReport, counts_text
 from pipeline.warehouse import rows, table_exists
-from pipeline.words import counted
+from pipeline.words import agreeing, counted
 
 EXAMPLES = 3
 # Where a reason quotes a row's value (pipeline/ingest/parse.py words them): blanked, so that
@@ -287,12 +287,14 @@ def summary_lines(
         groups.setdefault(g.source_file, []).append(g)
     combined: dict[str, set[str]] = {}
     out = []
+    refused = 0
     for src, entity, mapping, status, read, landed, quarantined, reason, sha, enc, how in files:
         # The encoding read and how it was decided, when it is not plain UTF-8 (the usual case).
         text = f" [text {enc}, {how}]" if enc and how != "utf8" else ""
         if status == "refused":
             moved = settings.quarantine_dir / ENTITIES[entity].landing_path
             out.append(f"  {src}: REFUSED — {reason}{text} (moved to {moved}/)")
+            refused += 1
             continue
         if status == "skipped":  # the same bytes as another file of this run, or a hidden name
             out.append(f"  {src}: skipped — {reason}")
@@ -309,6 +311,14 @@ def summary_lines(
         if quarantined:
             out.extend(describe_groups(groups.get(src, [])))
             out.append(f"    rows in {rows_csv_path(settings, con, sha, src)}")
+    if refused:
+        # The way back for a refused file, said once under the list: each line says why and
+        # where it went, none what to do next.
+        out.append(
+            f"  {agreeing(refused, 'the refused file', 'the refused files')}: "
+            f"{refused_todo(refused)}; python -m pipeline quarantine lists "
+            f"{agreeing(refused, 'it', 'them')} with the reasons"
+        )
     return out
 
 
@@ -343,6 +353,43 @@ def open_read_only(path: Path) -> duckdb.DuckDBPyConnection:
         ) from None
 
 
+def refused_todo(n: int) -> str:
+    """What to do with ``n`` refused files: said by the run summary and the quarantine listing
+    (the notices say it too: pipeline/automation/notify.py)."""
+    it = agreeing(n, "it", "them")
+    return (
+        f"fix or re-export {it} and put {it} in landing/ again, where a corrected file is a new "
+        "delivery"
+    )
+
+
+def refused_files(
+    settings: Settings,
+    *,
+    entity: str | None = None,
+    source_file: str | None = None,
+    reason: str | None = None,
+) -> list[tuple[str, str]]:
+    """The refused files still in ``quarantine/`` (each moved there with ``<name>.reason.txt``
+    beside it), as (path under quarantine/, reason), filtered as the rows are (the text
+    filters ignoring case); read from the folder, so a file the user removed is not listed."""
+    found = []
+    for note in sorted(settings.quarantine_dir.rglob("*.reason.txt")):
+        moved = note.with_name(note.name.removesuffix(".reason.txt"))
+        path = moved.relative_to(settings.quarantine_dir).as_posix()
+        if not moved.exists():
+            continue  # the file was taken away (fixed and delivered again), its note left
+        why = note.read_text(encoding="utf-8", errors="replace").strip()
+        if entity and not path.startswith(ENTITIES[entity].landing_path + "/"):
+            continue
+        if source_file and source_file.lower() not in path.lower():
+            continue
+        if reason and reason.lower() not in why.lower():
+            continue
+        found.append((path, why))
+    return found
+
+
 def list_quarantine(
     settings: Settings,
     *,
@@ -352,8 +399,32 @@ def list_quarantine(
     all_rows: bool = False,
     echo: Callable[[str], None] = print,
 ) -> int:
-    """Print quarantined rows grouped by file and reason (or every row with ``all_rows``);
-    returns how many rows matched."""
+    """Print quarantined rows grouped by file and reason (or every row with ``all_rows``), then
+    the refused files still in quarantine/ with their reasons; returns how many rows matched."""
+    refused = refused_files(settings, entity=entity, source_file=source_file, reason=reason)
+    total = _list_rows(settings, entity, source_file, reason, all_rows, echo)
+    if refused:
+        # Before, only rows were listed: after a run that refused files and quarantined no
+        # row, this said "no quarantined rows" while quarantine/ held the files.
+        echo(
+            f"{counted(len(refused), 'refused file')} in {settings.quarantine_dir}/, each with "
+            f"its reason in <name>.reason.txt ({refused_todo(len(refused))}):"
+        )
+        for path, why in refused:
+            echo(f"  {path}: {why}")
+    return total
+
+
+def _list_rows(
+    settings: Settings,
+    entity: str | None,
+    source_file: str | None,
+    reason: str | None,
+    all_rows: bool,
+    echo: Callable[[str], None],
+) -> int:
+    """The quarantined rows' part of :func:`list_quarantine`; returns how many matched."""
+    filtered = bool(entity or source_file or reason)
     con = open_read_only(settings.warehouse_path)
     try:
         if not table_exists(con, "meta", "quarantine_rows"):
@@ -362,7 +433,7 @@ def list_quarantine(
         where, params = _filters(entity=entity, source_file=source_file, reason=reason)
         total = int(rows(con, f"select count(*) from meta.quarantine_rows {where}", params)[0][0])
         if not total:
-            echo("no quarantined rows match")
+            echo("no quarantined rows match" if filtered else "no quarantined rows")
             return 0
         if all_rows:
             echo("file\tline\treason")
@@ -393,11 +464,12 @@ def add_command(sub: argparse._SubParsersAction) -> None:
     """Register ``python -m pipeline quarantine`` on the CLI's sub-command parser."""
     cmd = sub.add_parser(
         "quarantine",
-        help="list quarantined rows by file and reason (reads the warehouse read-only)",
+        help="list quarantined rows by file and reason, and refused files",
         description=(
             "List the rows the pipeline quarantined, grouped by file and reason with counts "
-            "and example lines, from PIPELINE_DATA_DIR's warehouse (opened read-only). Every "
-            "row with its values as delivered is also in quarantine/<file>.rows.csv."
+            "and example lines, from PIPELINE_DATA_DIR's warehouse (opened read-only), then "
+            "the refused files still in quarantine/ with their reasons. Every row with its "
+            "values as delivered is also in quarantine/<file>.rows.csv."
         ),
     )
     # A mistyped entity ("order") would otherwise match nothing and say so as if all were well.
