@@ -5,7 +5,7 @@ no log event for them; a real Dagster run with the logger, its printed lines rea
 import dagster as dg
 import pytest
 
-from pipeline.cli.progress import SUMMARY, progress_logger
+from pipeline.cli.progress import SUMMARY, progress_logger, root_cause
 
 
 @dg.asset(check_specs=[dg.AssetCheckSpec("rows_ok", asset="_model")])
@@ -45,3 +45,29 @@ def test_summary_metadata_is_printed_as_the_steps_line(capsys: pytest.CaptureFix
     # The summaries were never log events: the run stored the one log line _plain made.
     logs = [e.user_message for e in instance.all_logs(result.run_id) if e.dagster_event is None]
     assert logs == ["a line of its own"]
+
+
+@dg.asset
+def _blocked():
+    raise dg.Failure(description="1 blocking check failed: rows_ok on _blocked\n- rows_ok: 0 rows")
+
+
+def test_a_failure_is_said_by_its_message_without_dagsters_class_path(
+    capsys: pytest.CaptureFixture,
+) -> None:
+    # As a step stopped by a blocking check fails (assets/checks.py): the line read
+    # "✗ _blocked: dagster._core.definitions.events.Failure: 1 blocking check failed: …".
+    job = dg.Definitions(assets=[_blocked]).resolve_implicit_global_asset_job_def()
+    result = job.with_logger_defs({"progress": progress_logger}).execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(),
+        run_config={"loggers": {"progress": {}}},
+        raise_on_error=False,
+    )
+    assert not result.success
+    err = capsys.readouterr().err
+    (line,) = [line for line in err.splitlines() if "✗ _blocked" in line]
+    assert line.split("s ", 1)[1] == "✗ _blocked: 1 blocking check failed: rows_ok on _blocked"
+    (event,) = result.get_step_failure_events()
+    assert root_cause(event.step_failure_data.error) == (
+        "1 blocking check failed: rows_ok on _blocked\n- rows_ok: 0 rows"
+    )

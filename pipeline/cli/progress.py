@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
 
@@ -64,7 +65,13 @@ def root_cause(error) -> str:
         return "failed"
     while error.cause is not None:
         error = error.cause
-    return error.message.strip()
+    message = error.message.strip()
+    if error.cls_name == "Failure":
+        # A dg.Failure is a step's own message to the operator ("1 blocking check failed: …");
+        # Dagster's "dagster._core.definitions.events.Failure: " before it is noise to them.
+        # Other errors keep their class: "CatalogException: …" says what kind of thing failed.
+        message = re.sub(r"^[\w.]*Failure: ", "", message)
+    return message
 
 
 @dg.logger(description="One line per step: start, success, failure, and each asset's messages.")
