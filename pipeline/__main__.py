@@ -267,8 +267,9 @@ def main(argv: list[str] | None = None) -> int:
 
     add(
         "docs",
-        "regenerate docs/metrics.md",
-        "Regenerate docs/metrics.md from the models.",
+        "regenerate docs/metrics.md; name tables of removed models",
+        "Regenerate docs/metrics.md from the models, then name the tables of removed models "
+        "that the warehouse still holds, with the statements that drop them (read-only).",
         cmd_docs,
     )
     add(
