@@ -5,7 +5,7 @@ no log event for them; a real Dagster run with the logger, its printed lines rea
 import dagster as dg
 import pytest
 
-from pipeline.cli.progress import SUMMARY, progress_logger, root_cause
+from pipeline.cli.progress import SUMMARY, not_run, progress_logger, root_cause
 
 
 @dg.asset(check_specs=[dg.AssetCheckSpec("rows_ok", asset="_model")])
@@ -52,12 +52,22 @@ def _blocked():
     raise dg.Failure(description="1 blocking check failed: rows_ok on _blocked\n- rows_ok: 0 rows")
 
 
+@dg.asset(deps=[_blocked])
+def _after():
+    pass
+
+
+@dg.asset(deps=[_after])
+def _later():
+    pass
+
+
 def test_a_failure_is_said_by_its_message_without_dagsters_class_path(
     capsys: pytest.CaptureFixture,
 ) -> None:
     # As a step stopped by a blocking check fails (assets/checks.py): the line read
     # "✗ _blocked: dagster._core.definitions.events.Failure: 1 blocking check failed: …".
-    job = dg.Definitions(assets=[_blocked]).resolve_implicit_global_asset_job_def()
+    job = dg.Definitions(assets=[_blocked, _after, _later]).resolve_implicit_global_asset_job_def()
     result = job.with_logger_defs({"progress": progress_logger}).execute_in_process(
         instance=dg.DagsterInstance.ephemeral(),
         run_config={"loggers": {"progress": {}}},
@@ -67,7 +77,24 @@ def test_a_failure_is_said_by_its_message_without_dagsters_class_path(
     err = capsys.readouterr().err
     (line,) = [line for line in err.splitlines() if "✗ _blocked" in line]
     assert line.split("s ", 1)[1] == "✗ _blocked: 1 blocking check failed: rows_ok on _blocked"
+    # The steps left out are said in a word each, not as Dagster's "Dependencies for step
+    # _after failed: ['_blocked']. Not executing." (a name repeated once per asset it feeds).
+    skipped = [line.split("s ", 1)[1] for line in err.splitlines() if " - _" in line]
+    assert skipped == [
+        "- _after: not run: _blocked failed",
+        "- _later: not run: _after was not run",
+    ]
     (event,) = result.get_step_failure_events()
     assert root_cause(event.step_failure_data.error) == (
         "1 blocking check failed: rows_ok on _blocked\n- rows_ok: 0 rows"
     )
+
+
+def test_a_step_left_out_names_each_upstream_step_once() -> None:
+    # As `pipeline run` printed serving_marts after a blocking check failed in raw_ingest.
+    said = (
+        "Dependencies for step serving_marts were not executed: ['sql_marts', 'sql_marts', "
+        "'predictions', 'sql_marts', 'predictions']. Not executing."
+    )
+    assert not_run(said) == "not run: sql_marts, predictions were not run"
+    assert not_run("published 12 marts") is None

@@ -9,6 +9,8 @@ import time
 
 import dagster as dg
 
+from pipeline.words import agreeing
+
 _EVENTS = {"STEP_START": "…", "STEP_SUCCESS": "✓", "STEP_FAILURE": "✗", "STEP_SKIPPED": "-"}
 # The metadata entry of a materialisation or an asset check's result that holds its line for
 # the run log (a SQL model's rows and how it was built, a check's outcome): printed like a log
@@ -53,10 +55,33 @@ class _ProgressHandler(logging.Handler):
             if event.event_type_value == "STEP_FAILURE" and event.step_failure_data:
                 line += f": {root_cause(event.step_failure_data.error)}"
         elif record.levelno >= logging.INFO and step:
-            line = f"{elapsed}     {step}: {meta.get('orig_message', record.getMessage())}"
+            message = meta.get("orig_message", record.getMessage())
+            skipped = not_run(message)
+            line = (
+                f"{elapsed} - {step}: {skipped}" if skipped else f"{elapsed}     {step}: {message}"
+            )
         else:
             return
         print(line, file=sys.stderr if record.levelno >= logging.ERROR else sys.stdout, flush=True)
+
+
+# Dagster's word for a step left out after a failure upstream: the step named again, and each
+# upstream step once per asset it feeds ("['raw_ingest', 'raw_ingest', …]", six times).
+_NOT_RUN = re.compile(
+    r"Dependencies for step \S+ (?P<how>failed|were not executed): \[(?P<steps>[^\]]*)\]\. "
+    r"Not executing\."
+)
+
+
+def not_run(message: str) -> str | None:
+    """``not run: raw_ingest failed`` for Dagster's message of a step skipped after a failure
+    upstream (None for any other message): each upstream step once, and what became of it."""
+    found = _NOT_RUN.fullmatch(message.strip())
+    if not found:
+        return None
+    steps = list(dict.fromkeys(re.findall(r"'([^']*)'", found["steps"])))
+    how = "failed" if found["how"] == "failed" else agreeing(len(steps), "was", "were") + " not run"
+    return f"not run: {', '.join(steps)} {how}"
 
 
 def root_cause(error) -> str:
