@@ -123,6 +123,7 @@ def test_the_run_says_once_which_table_is_left_and_how_to_drop_it(story: Story) 
     assert said(out, "sql_staging"), out
     # The summary lists the marts published, not the one left behind.
     assert f"  {MART} " not in out
+    assert "marts (11; published to the serving file above" in out, out
 
 
 def said(out: str, step: str) -> bool:
@@ -142,6 +143,10 @@ def test_a_run_stopped_by_a_blocking_check_before_serving_says_it_too(story: Sto
     assert "serving_marts" not in out, out
     # Before, only serving_marts said the left table: this run said nothing of it.
     assert said(out, "sql_staging"), out
+    # The summary does not call the warehouse's marts published (they were rebuilt, one
+    # failing its check; BI still sees the last publication).
+    assert "this run published nothing" in out and "published to the serving file" not in out
+    assert "headline figures, as of 2026-10-31, from the warehouse's marts, unpublished" in out
 
 
 def test_the_left_table_is_not_dropped_and_not_published(story: Story) -> None:

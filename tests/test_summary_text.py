@@ -42,6 +42,15 @@ def test_summary_puts_serving_first_and_explains_the_figures(tmp_path, capsys):
     assert "repeat rate 37.5% = share of them with 2 or more" in out  # 3 / 8
     assert "return on relationship 57.1% = of the customers helped" in out  # 4 / 7
     assert f"as of {dt.date(2026, 10, 31)}" in out
+    assert "marts (2; published to the serving file above;" in out
+    # A run stopped before serving (published=False): the same figures, not called published.
+    print_summary(s, "no-run", published=False)
+    out = capsys.readouterr().out
+    assert "published to the serving file" not in out
+    assert "marts (2) as this run left them in " in out
+    assert "this run published nothing (BI tools still see the last" in out
+    assert "headline figures, as of 2026-10-31, from the warehouse's marts, unpublished" in out
+    assert "retention 83.3% = of the 6 customers active when October 2026 began" in out
 
 
 ORDERS = (

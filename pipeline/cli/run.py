@@ -249,7 +249,12 @@ def run_once(settings: Settings, notify_settings: NotifySettings, trigger: str) 
             )
             # What the ingest did with each file, by path: the ledger keeps one path per hash.
             reports = run_reports(instance, result.run_id)
-            print_summary(settings, result.run_id, reports)
+            # A run stopped before serving published nothing: the summary says so.
+            published = any(
+                e.asset_key.to_user_string() == "serving_marts"
+                for e in result.get_asset_materialization_events()
+            )
+            print_summary(settings, result.run_id, reports, published)
             notify_cli_run(instance, result.run_id, notify_settings)
             attention = files_needing_attention(settings, result.run_id, reports)
     if not result.success:

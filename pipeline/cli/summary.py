@@ -93,10 +93,16 @@ def run_reports(instance, run_id: str) -> list[FileReport] | None:  # noqa: ANN0
     return found
 
 
-def print_summary(settings: Settings, run_id: str, reports: list[FileReport] | None = None) -> None:
+def print_summary(
+    settings: Settings,
+    run_id: str,
+    reports: list[FileReport] | None = None,
+    published: bool = True,
+) -> None:
     """Print per-file ingest results of ``run_id`` (``reports``: the run's own, by path, from
     :func:`run_reports`; else the ledger's rows of the run), the files in landing/ no run
-    reads, mart row counts and a few headline figures.
+    reads, mart row counts and a few headline figures; ``published``: whether the run's
+    serving step published (else the marts are said to be the warehouse's, unpublished).
 
     Opens the warehouse read-write: the run just finished in this process, which is the writer.
     """
@@ -132,12 +138,13 @@ def print_summary(settings: Settings, run_id: str, reports: list[FileReport] | N
             "where schema_name = 'marts' and list_contains(?, table_name) order by table_name",
             [mart_names()],
         )
-        print_outputs(settings, marts)
-        print_headlines(con, settings)
+        print_outputs(settings, marts, published)
+        print_headlines(con, settings, published)
 
 
-def print_outputs(settings: Settings, marts: list[tuple]) -> None:
-    """Where to look, the file BI tools open first; then each mart's rows."""
+def print_outputs(settings: Settings, marts: list[tuple], published: bool = True) -> None:
+    """Where to look, the file BI tools open first; then each mart's rows (``published``:
+    whether this run published them, else they are said to be the warehouse's only)."""
     serving = settings.serving_dir / "marts.duckdb"
     parquet = settings.serving_dir / "parquet"
     data_docs = settings.docs_dir / "data_docs" / "index.html"
@@ -161,7 +168,14 @@ def print_outputs(settings: Settings, marts: list[tuple]) -> None:
         print("\nwhere to look:")
         for what, path in found:
             print(f"  {what:<41} {path}")
-    if marts:
+    if marts and not published:
+        # A run stopped before serving (a failed step or blocking check): its marts, some
+        # perhaps rebuilt and failing their checks, were said "published"; BI still sees the
+        # last good publication.
+        print(f"\nmarts ({len(marts)}) as this run left them in {settings.warehouse_path}, which")
+        print("BI tools must not open; this run published nothing (BI tools still see the last")
+        print("publication, in the serving file above):")
+    elif marts:
         print(f"\nmarts ({len(marts)}; published to the serving file above; the pipeline's own")
         print(f"copies live in {settings.warehouse_path}, which BI tools must not open):")
         width = max(len(name) for name, _ in marts)  # social_language_monthly is 23 long
@@ -169,9 +183,10 @@ def print_outputs(settings: Settings, marts: list[tuple]) -> None:
             print(f"  {name:<{width}} {size:>10,} {'row' if size == 1 else 'rows'}")
 
 
-def print_headlines(con, settings: Settings) -> None:
+def print_headlines(con, settings: Settings, published: bool = True) -> None:
     """The headline figures, each with what it means (definitions: docs/metrics.md), from the
-    marts the pipeline publishes only: a removed mart's table left in the warehouse is stale."""
+    marts the pipeline publishes only: a removed mart's table left in the warehouse is stale
+    (``published``: whether this run published them, as the heading says)."""
     lines: list[str] = []
     served = set(mart_names())
     if "retention_monthly" in served and table_exists(con, "marts", "retention_monthly"):
@@ -201,7 +216,11 @@ def print_headlines(con, settings: Settings) -> None:
                     "the last 12 months, the share who bought again (2+ purchases) or were referred"
                 )
     if lines:
-        print(f"\nheadline figures, as of {settings.as_of} (definitions: docs/metrics.md):")
+        unpublished = "" if published else ", from the warehouse's marts, unpublished"
+        print(
+            f"\nheadline figures, as of {settings.as_of}{unpublished} "
+            "(definitions: docs/metrics.md):"
+        )
         for line in lines:
             print(f"  {line}")
         print(
