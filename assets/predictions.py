@@ -120,7 +120,8 @@ def _predict(context: dg.AssetExecutionContext, warehouse: Warehouse):
             table, holdout_status = holdout_table(days, start, as_of, cached_bg_nbd(con))
             skip.record(con, "predictions", version, seen)
     if why:
-        context.log.info(f"predictions: {why}")
+        # Not "predictions: " before it: the run log names the step already.
+        context.log.info(why)
         for name in PREDICTION_MARTS:
             yield dg.MaterializeResult(
                 asset_key=name, metadata={"dagster/row_count": counts[name], "skipped": why}

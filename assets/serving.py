@@ -672,7 +672,8 @@ def build_serving_asset(marts: list[str]) -> dg.AssetsDefinition:
                 published = {"columns": [], "content": done.publication_id}
                 skip.record(con, "serving_marts", version, {**seen, PUBLISHED_INPUT: published})
         if why:
-            context.log.info(f"serving_marts: {why}; {target} left as published")
+            # No "serving_marts: " before it: the run log names the step already.
+            context.log.info(f"{why}; {target} left as published")
             return dg.MaterializeResult(
                 metadata={
                     "path": dg.MetadataValue.path(str(target)),

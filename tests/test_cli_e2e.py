@@ -202,6 +202,11 @@ def test_the_same_files_again_land_nothing_and_change_no_mart(story: Story) -> N
     second = story.second
     assert second.returncode == 0, second.stderr
     assert "files landed in this run" not in second.stdout
+    # The steps that skip say why once, under their own name ("serving_marts: serving_marts:
+    # same code, …" named the step twice).
+    for step in ("predictions", "serving_marts", "retention_charts"):
+        assert f"{step}: {step}:" not in second.stdout
+    assert "     serving_marts: same code, inputs unchanged since its last build (" in second.stdout
     assert story.counts_again == story.counts
 
 
