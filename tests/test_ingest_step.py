@@ -87,6 +87,7 @@ def test_each_entitys_landed_line_names_its_raw_table(data_dir, monkeypatch):
     drop(s, "orders", "a.csv", ORDERS)
     drop(s, "contacts", "a.csv", CONTACTS)
     drop(s, "contacts", "empty.csv", "")
+    drop(s, "contacts", "header_only.csv", "contact_id,created_at\n")
     monkeypatch.setenv("PIPELINE_AS_OF", "2024-12-31")
     monkeypatch.setenv("PIPELINE_DATA_DOCS", "off")
     # The definitions' job: the landed checks are wired to the raw tables there.
@@ -102,7 +103,10 @@ def test_each_entitys_landed_line_names_its_raw_table(data_dir, monkeypatch):
         if e.event_type_value == "ASSET_CHECK_EVALUATION" and (line := event_line(e))
     )
     assert lines == [
-        "raw_contacts: 2 files, 1 row landed; 1 refused on reading: crm/contacts/empty.csv: "
-        "the file is empty (0 bytes: a download or an export that failed?)",
+        # Two refused: the first with its reason, the other named (it read "2 refused …"
+        # followed by one file only).
+        "raw_contacts: 3 files, 1 row landed; 2 refused on reading: crm/contacts/empty.csv: "
+        "the file is empty (0 bytes: a download or an export that failed?); also "
+        "crm/contacts/header_only.csv (their reasons: the files list)",
         "raw_orders: 1 file, 1 row landed",
     ]

@@ -251,8 +251,14 @@ class LandedValidation:
         other = [f for f in self.files if f.status == "refused" and not f.refused_by_suite]
         for found, how in ((refused, "by the suite"), (other, "on reading")):
             if found:
+                # The first file's reason in full; the others by name, so that "2 refused"
+                # does not read as the one file named (the files list has every reason).
+                others = [f.source_file for f in found[1:3]]
+                others += [f"{len(found) - 3} more"] if len(found) > 3 else []
+                also = f"; also {', '.join(others)} (their reasons: the files list)"
                 parts.append(
                     f"{len(found)} refused {how}: {found[0].source_file}: {found[0].reason}"
+                    f"{also if others else ''}"
                 )
         if quarantined := sum(f.rows_quarantined for f in self.files):
             parts.append(f"{counted(quarantined, 'row')} quarantined")
