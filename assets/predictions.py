@@ -133,9 +133,11 @@ def _predict(context: dg.AssetExecutionContext, warehouse: Warehouse):
         context.log.warning(f"no BG/NBD predictions: {prediction.bg_status}")
     elif prediction.gg_status != FITTED:
         context.log.warning(f"no Gamma-Gamma values: {prediction.gg_status}")
+    # "fitted in 0.03s (too few repeat customers to fit …)" contradicted itself: the time is
+    # a fit's only when there was one; else the warning above says why there was none.
+    how = f"fitted in {seconds:.2f}s" if prediction.bg_status == FITTED else "no fit"
     context.log.info(
-        f"customer_predictions: {counted(customers.height, 'customer')}, as_of {as_of}, "
-        f"fitted in {seconds:.2f}s ({prediction.bg_status})"
+        f"customer_predictions: {counted(customers.height, 'customer')}, as_of {as_of}, {how}"
     )
     pictures: dict[str, object] = {}
     if prediction.bg_nbd is not None and prediction.bg_status == FITTED and customers.height:

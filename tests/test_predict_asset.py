@@ -63,7 +63,7 @@ def file_days(lines: list[str], drop_zero: bool) -> pl.DataFrame:
     return frame.group_by("customer_id", "day").agg(pl.col("amount").sum())
 
 
-def run_asset(data_dir, as_of: str, monkeypatch):
+def run_asset(data_dir, as_of: str, monkeypatch, instance: dg.DagsterInstance | None = None):
     monkeypatch.setenv("PIPELINE_DATA_DOCS", "failures")
     # The step as the pipeline defines it, its suites evaluated inside it; without the
     # fresh_data checks (a WARN on these hand-made warehouses, whose ledgers are empty or old).
@@ -73,6 +73,7 @@ def run_asset(data_dir, as_of: str, monkeypatch):
     return dg.materialize(
         [build_predictions_asset(suites)],
         resources={"config": config, "warehouse": Warehouse(config=config)},
+        instance=instance,
     )
 
 
@@ -150,8 +151,17 @@ def test_too_few_repeat_customers_publishes_nulls_and_the_reason(data_dir, monke
         ("o4", "c@x.test", day + dt.timedelta(days=3), "7"),
     ]
     load_orders(data_dir, "2024-06-30", orders)
-    result = run_asset(data_dir, "2024-06-30", monkeypatch)
+    instance = dg.DagsterInstance.ephemeral()
+    result = run_asset(data_dir, "2024-06-30", monkeypatch, instance)
     assert result.success  # the run does not fail
+    # The run log says there was no fit, and why; not "fitted in 0.03s (too few …)".
+    said = [e.user_message for e in instance.all_logs(result.run_id) if e.dagster_event is None]
+    assert (
+        "no BG/NBD predictions: too few repeat customers to fit: 1 with frequency >= 1, "
+        "20 needed" in said
+    )
+    assert "customer_predictions: 3 customers, as_of 2024-06-30, no fit" in said
+    assert not any("fitted in" in line for line in said)
     assert all(e.passed for e in result.get_asset_check_evaluations())
     reason = "too few repeat customers to fit: 1 with frequency >= 1, 20 needed"
     assert metadata(result, "customer_predictions")["bg_nbd_status"] == reason
