@@ -146,8 +146,8 @@ def pipeline_job():
     """Every asset's job, logging progress lines: made once per process (``watch`` runs it
     again and again). Loading the definitions reads settings (the schedule's cron), so this is
     called after :func:`prepare_run`'s checks."""
-    from pipeline.cli.progress import progress_logger
     from pipeline.definitions import defs
+    from pipeline.progress import progress_logger
 
     # The definitions built when the module was imported: building them again would parse
     # every SQL model once more.
@@ -193,10 +193,10 @@ def run_once(settings: Settings, notify_settings: NotifySettings, trigger: str) 
     of both ``python -m pipeline run`` and ``python -m pipeline watch``."""
     from pipeline.automation.instance import resolve_dagster_home
     from pipeline.automation.notify import notify_cli_run
-    from pipeline.cli.progress import root_cause
     from pipeline.cli.summary import print_summary, run_reports
     from pipeline.cli.warehouse_hold import other_runs_active
     from pipeline.event_log import pooled_event_log, quick_commits
+    from pipeline.progress import root_cause
     from pipeline.run_process import frozen_heap
     from pipeline.warehouse import open_warehouse
 
