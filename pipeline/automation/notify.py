@@ -33,6 +33,7 @@ from email.message import EmailMessage
 import dagster as dg
 
 from pipeline.config import ConfigError, Settings, setting
+from pipeline.ingest.report import REFUSED_FILES_KEY
 from pipeline.words import counted
 
 WEBHOOK_ENV = "PIPELINE_NOTIFY_WEBHOOK"
@@ -45,7 +46,6 @@ SMTP_PASSWORD_ENV_ENV = "PIPELINE_NOTIFY_SMTP_PASSWORD_ENV"
 SMTP_TLS_ENV = "PIPELINE_NOTIFY_SMTP_TLS"
 AS_OF_TAG = "pipeline/as_of"
 TIMEOUT_SECONDS = 10.0
-REFUSED_FILES_KEY = "refused_files"
 
 
 @dataclass(frozen=True)
