@@ -73,7 +73,7 @@ def files_needing_attention(
 ) -> int:
     """How many files of ``run_id`` were refused or had rows quarantined: per path, as the
     summary lists them (``reports``: the run's own; else the ledger's rows of the run)."""
-    from pipeline.cli.quarantine_report import needs_attention, run_files
+    from pipeline.ingest.quarantine_report import needs_attention, run_files
     from pipeline.warehouse import open_warehouse
 
     if not settings.warehouse_path.exists():

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pipeline.cli.quarantine_report import summary_lines
 from pipeline.config import Settings
 from pipeline.engine import mart_names
 from pipeline.engine.skip import skipped_in
 from pipeline.ingest.landing import stray_files_text
+from pipeline.ingest.quarantine_report import summary_lines
 from pipeline.ingest.report import RUN_FILES_KEY, FileReport
 from pipeline.validation.log import read_log
 from pipeline.validation.outcome import SuiteOutcome
