@@ -336,7 +336,7 @@ class Worker:
 
                 traceback.print_exc()
             finally:
-                from pipeline.__main__ import exit_now
+                from pipeline.process_exit import exit_now
 
                 exit_now(code)  # no teardown: DuckDB's bindings print leak warnings there
         return pid
@@ -419,6 +419,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    from pipeline.__main__ import exit_now
+    from pipeline.process_exit import exit_now
 
     exit_now(main())
