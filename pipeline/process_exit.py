@@ -1,6 +1,6 @@
 """How the pipeline's processes end once their work is done: the command line's and a warm run
-worker's child alike (pipeline/__main__.py, pipeline/automation/warm_worker.py), so it sits
-below both. Nothing but the standard library: the command line imports it whatever the command.
+worker's child alike (pipeline/__main__.py, pipeline/cli/warm_worker.py), so it sits below
+both. Nothing but the standard library: the command line imports it whatever the command.
 """
 
 from __future__ import annotations
