@@ -23,12 +23,12 @@ from pathlib import Path
 import dagster as dg
 
 from assets.freshness import freshness_check
-from pipeline.cli.progress import SUMMARY
 from pipeline.engine import discover_models, mart_names
 from pipeline.engine.catalog import PYTHON_TABLES
 from pipeline.entities import ENTITIES, Entity
 from pipeline.predict.docs import HERE as PREDICTION_DIR
 from pipeline.predict.docs import PREDICTION_MARTS
+from pipeline.progress import SUMMARY
 from pipeline.spark import session as spark_engine
 from pipeline.validation.docs import index_path, write_index
 from pipeline.validation.outcome import SuiteOutcome, markdown_table
@@ -125,7 +125,7 @@ def _landed_entry(entity: Entity) -> CheckEntry:
     def run(context, con, settings, index: str) -> dg.AssetCheckResult:
         result = landed_validation(con, settings, entity.name, context.run.run_id)
         outcome = landed_result(result, index)
-        # The run log's line rides on the result (pipeline/cli/progress.py): no log event. It
+        # The run log's line rides on the result (pipeline/progress.py): no log event. It
         # names the raw table, as the other checks' lines name their asset: every entity's
         # line comes from the one raw_ingest step, and "2 files, 5 rows landed" alone does not
         # say whose files.
@@ -196,7 +196,7 @@ def evaluate_checks(
         if isinstance(run, SuiteCheck):
             result, current = validated[run.asset]
             outcome = suite_result(result, current, index)
-            # The run log's line rides on the result (pipeline/cli/progress.py): no log event.
+            # The run log's line rides on the result (pipeline/progress.py): no log event.
             line = f"{run.asset}: {result.summary()}"
             outcome = outcome._replace(metadata={**outcome.metadata, SUMMARY: line})
         else:

@@ -18,17 +18,16 @@ import dagster as dg
 import duckdb
 
 from assets.checks import CheckEntry, checks_of, evaluate_checks, fail_if_blocked
-from pipeline.automation.notify import REFUSED_FILES_KEY
-from pipeline.cli.quarantine_report import (
+from pipeline.config import Settings
+from pipeline.entities import ENTITIES, Entity
+from pipeline.ingest import core as ingest_core
+from pipeline.ingest.quarantine_report import (
     ReasonGroup,
     reason_groups,
     reasons_markdown,
     write_run_csvs,
 )
-from pipeline.config import Settings
-from pipeline.entities import ENTITIES, Entity
-from pipeline.ingest import core as ingest_core
-from pipeline.ingest.report import RUN_FILES_KEY
+from pipeline.ingest.report import REFUSED_FILES_KEY, RUN_FILES_KEY
 from pipeline.validation.landed import landed_validator
 from pipeline.warehouse import Warehouse, scalar
 from pipeline.words import counted

@@ -18,7 +18,6 @@ from pathlib import Path
 import dagster as dg
 
 from assets.checks import CheckEntry, checks_of, evaluate_checks, fail_if_blocked
-from pipeline.cli.progress import SUMMARY
 from pipeline.engine import (
     LAYERS,
     PYTHON_TABLES,
@@ -30,6 +29,7 @@ from pipeline.engine import (
     skip,
 )
 from pipeline.engine.leftovers import forget_removed, left_tables_once, left_tables_text
+from pipeline.progress import SUMMARY
 from pipeline.spark import session as spark_engine
 from pipeline.spark.run import build_models_on_spark, engine_metadata
 from pipeline.spark.translate import translate_models

@@ -73,7 +73,7 @@ def main() -> None:
             steps.setdefault(model.layer, []).append((model.name, mine))
     steps["predictions"] = [(m, suites_for(m, "marts", suites)) for m in PREDICTION_MARTS]
     gc.collect()
-    gc.freeze()  # as a run does (``pipeline.cli.run.frozen_heap``)
+    gc.freeze()  # as a run does (``pipeline.run_process.frozen_heap``)
     for i in range(args.repeat):
         with open_warehouse(settings.warehouse_path) as con:
             rewind(con)

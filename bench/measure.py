@@ -8,6 +8,7 @@ instance the CLI keeps under ``<data_dir>/dagster_home`` and sorts each step int
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import platform
 import subprocess
@@ -18,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 STAGES = ("ingest", "sql", "polars", "validation", "serving", "other")
 # The validating part of a step that builds assets and then evaluates their checks.
@@ -316,3 +319,22 @@ def landed_suite_seconds(data_dir: Path, run_id: str) -> float:
     from pipeline.validation.log import read_log
 
     return sum(o.seconds for o in read_log(data_dir, run_id) if o.stage == "landed")
+
+
+def say(msg: str) -> None:
+    """Progress on the terminal, with the time of day."""
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def pipeline_env(data_dir: Path, as_of: dt.date) -> dict[str, str]:
+    """The environment of a measured ``python -m pipeline`` on ``data_dir`` as of ``as_of``."""
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    env.update(
+        PIPELINE_DATA_DIR=str(data_dir),
+        PIPELINE_AS_OF=as_of.isoformat(),
+        PIPELINE_TIMEZONE="UTC",
+        PYTHONUNBUFFERED="1",
+        # This tree's packages, whatever the virtualenv's editable install points at.
+        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
+    )
+    return env

@@ -22,29 +22,12 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from report import DEFAULT_SCALES  # bench/ is a folder of scripts: its siblings import by name
+from measure import pipeline_env, say  # bench/ is a folder of scripts: its siblings import by name
+from report import DEFAULT_SCALES
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 DEFAULT_AS_OF = "2026-10-31"
-
-
-def say(msg: str) -> None:
-    """Progress on the terminal, with the time of day."""
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
-def _env(data_dir: Path, as_of: dt.date) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
-    env.update(
-        PIPELINE_DATA_DIR=str(data_dir),
-        PIPELINE_AS_OF=as_of.isoformat(),
-        PIPELINE_TIMEZONE="UTC",
-        PYTHONUNBUFFERED="1",
-        # This tree's packages, whatever the virtualenv's editable install points at.
-        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
-    )
-    return env
 
 
 def _load() -> float:
@@ -58,7 +41,7 @@ def pipeline_run(data_dir: Path, as_of: dt.date, label: str, out: Path) -> dict:
     load_before = _load()
     proc = run_measured(
         [sys.executable, "-m", "pipeline", "run"],
-        env=_env(data_dir, as_of),
+        env=pipeline_env(data_dir, as_of),
         log_path=out / f"pipeline_{label}.log",
         echo=lambda line: print(f"      | {line}", flush=True),
         cwd=REPO_ROOT,
@@ -110,7 +93,7 @@ def yardstick_run(data_dir: Path, as_of: dt.date, label: str, out: Path) -> dict
             "--script",
             str(out / "yardstick.sql"),
         ],
-        env=_env(data_dir, as_of),
+        env=pipeline_env(data_dir, as_of),
         log_path=out / f"yardstick_{label}.log",
         echo=lambda line: print(f"      | {line}", flush=True),
         cwd=REPO_ROOT,
@@ -156,26 +139,10 @@ def compare(data_dir: Path) -> list[dict]:
     return [{**asdict(c), "equal": c.equal} for c in found]
 
 
-def remove_vendor_files(landing: Path) -> list[Path]:
-    """Delete the files that are not canonical CSV (the generator's vendor samples): they need
-    the pipeline's vendor mappings, which the yardstick does not have. Returns them."""
-    from yardstick import is_canonical
-
-    from pipeline.entities import ENTITIES
-    from pipeline.ingest.core import landing_files
-
-    removed = []
-    for entity in ENTITIES.values():
-        for path in landing_files(landing / entity.landing_path):
-            if not is_canonical(path, entity):
-                path.unlink()
-                removed.append(path)
-    return removed
-
-
 def bench_scale(customers: int, args: argparse.Namespace, out: Path) -> dict:
     """Generate, build, compare and increment at one scale; the measurements as a dict."""
     from increment import write_increment
+    from yardstick import remove_vendor_files
 
     from pipeline.sample_data.generate import generate
 
@@ -234,7 +201,7 @@ def bench_scale(customers: int, args: argparse.Namespace, out: Path) -> dict:
             day,
             f"{customers}_delivery",
             lambda d, a, label: pipeline_run(d, a, label, out),
-            _env(data_dir, day),
+            pipeline_env(data_dir, day),
             REPO_ROOT,
             after_increment=args.increment > 0,
         )
@@ -244,7 +211,11 @@ def bench_scale(customers: int, args: argparse.Namespace, out: Path) -> dict:
 
         say(f"{customers:,}: one more file of 100 orders, to `python -m pipeline watch` …")
         result["delivery_watch"] = bench_watched_delivery(
-            data_dir, day, _env(data_dir, day), REPO_ROOT, out / f"pipeline_{customers}_watch.log"
+            data_dir,
+            day,
+            pipeline_env(data_dir, day),
+            REPO_ROOT,
+            out / f"pipeline_{customers}_watch.log",
         )
         w = result["delivery_watch"]
         say(f"{customers:,}: watched delivery's run took {w['measured_seconds']:.1f} s")
@@ -268,7 +239,7 @@ def profile_run(data_dir: Path, as_of: dt.date, out: Path, customers: int) -> st
     say(f"{customers:,}: profiling a full build under cProfile …")
     run_measured(
         [sys.executable, "-m", "cProfile", "-o", str(stats), "-m", "pipeline", "run"],
-        env=_env(prof_dir, as_of),
+        env=pipeline_env(prof_dir, as_of),
         log_path=out / f"profile_{customers}.log",
         cwd=REPO_ROOT,
     )

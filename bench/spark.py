@@ -26,7 +26,7 @@ ENGINES = ("duckdb", "spark")
 
 
 def _env(data_dir: Path, as_of: dt.date, engine: str) -> dict[str, str]:
-    from run import _env as base_env
+    from measure import pipeline_env as base_env
 
     env = base_env(data_dir, as_of)
     env["PIPELINE_ENGINE"] = engine
@@ -36,8 +36,7 @@ def _env(data_dir: Path, as_of: dt.date, engine: str) -> dict[str, str]:
 
 def engine_run(data_dir: Path, as_of: dt.date, engine: str, out: Path) -> dict:
     """One ``python -m pipeline run`` on ``engine``, measured: wall, stages and SQL steps."""
-    from measure import read_run, run_measured
-    from run import say
+    from measure import read_run, run_measured, say
 
     proc = run_measured(
         [sys.executable, "-m", "pipeline", "run"],
@@ -71,7 +70,8 @@ def lake_bytes(data_dir: Path) -> int:
 def bench_scale(customers: int, args: argparse.Namespace, out: Path) -> dict:
     """Generate once, run both engines, compare their marts; the measurements as a dict."""
     from compare import compare_marts
-    from run import remove_vendor_files, say
+    from measure import say
+    from yardstick import remove_vendor_files
 
     from pipeline.sample_data.generate import generate
 

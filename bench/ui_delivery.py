@@ -514,7 +514,7 @@ def bench(data_dir: Path, as_of: dt.date, pairs: int) -> dict[str, Any]:
     import dagster as dg
 
     from pipeline.automation.instance import ensure_dagster_home
-    from pipeline.automation.warm_worker import state_path
+    from pipeline.automation.worker_address import state_path
 
     if not (data_dir / "warehouse.duckdb").exists():
         raise SystemExit(

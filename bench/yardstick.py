@@ -206,6 +206,21 @@ def run_yardstick(
     return result
 
 
+def remove_vendor_files(landing: Path) -> list[Path]:
+    """Delete the files that are not canonical CSV (the generator's vendor samples): they need
+    the pipeline's vendor mappings, which the yardstick does not have. Returns them."""
+    from pipeline.entities import ENTITIES
+    from pipeline.ingest.core import landing_files
+
+    removed = []
+    for entity in ENTITIES.values():
+        for path in landing_files(landing / entity.landing_path):
+            if not is_canonical(path, entity):
+                path.unlink()
+                removed.append(path)
+    return removed
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the yardstick over DATA_DIR/landing into the DuckDB file DB; print or write JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

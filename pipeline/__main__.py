@@ -299,19 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     return args.func(args)
 
 
-def exit_now(code: int) -> None:
-    """Flush and exit without the interpreter's teardown.
-
-    At teardown DuckDB 2.0's bindings (nanobind) print a page of "leaked instance" warnings once
-    Dagster and GX have held DuckDB objects; the work is done and committed by then.
-    """
-    import logging
-
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
-
-
 if __name__ == "__main__":
+    from pipeline.process_exit import exit_now
+
     exit_now(main())

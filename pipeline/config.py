@@ -31,6 +31,10 @@ MIN_CHURN_DAYS = 31
 DEMO_AS_OF_FILE = "demo_as_of.txt"
 TRIGGER_TAG = "pipeline/trigger"
 AS_OF_TAG = "pipeline/as_of"
+# A run whose own process sends its notices (the command line) carries this tag, so that the
+# sensors of a daemon watching the same instance do not send them a second time; the run's
+# process speed-ups (pipeline/run_process.py) leave such a run to the command line too.
+SENT_INLINE_TAG = "pipeline/notified"
 
 
 class ConfigError(ValueError):

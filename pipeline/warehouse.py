@@ -145,8 +145,8 @@ class Warehouse(dg.ConfigurableResource):
     _run_stack: ExitStack | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        """Enter the launched run's speed-ups (pipeline/automation/run_process.py)."""
-        from pipeline.automation.run_process import launched_run_stack
+        """Enter the launched run's speed-ups (pipeline/run_process.py)."""
+        from pipeline.run_process import launched_run_stack
 
         self._run_stack = launched_run_stack(context)
 

@@ -45,7 +45,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     yardstick."""
     data_dir = tmp_path_factory.mktemp("bench")
     generate(data_dir, customers=200, seed=3, as_of=AS_OF, months=3, email_events_per_month=4)
-    removed = bench_module("run").remove_vendor_files(data_dir / "landing")
+    removed = bench_module("yardstick").remove_vendor_files(data_dir / "landing")
     assert removed, "the generator writes vendor samples; the benchmark removes them"
     _pipeline_build(data_dir, AS_OF)
     with duckdb.connect(str(data_dir / "yardstick.duckdb")) as con:

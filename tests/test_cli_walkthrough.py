@@ -13,8 +13,9 @@ import pytest
 from pipeline import config
 from pipeline.__main__ import main
 from pipeline.cli.run import prepare_run
-from pipeline.cli.summary import files_outside_entity_folders, print_summary
+from pipeline.cli.summary import print_summary
 from pipeline.config import Settings, unknown_settings
+from pipeline.ingest.landing import files_outside_entity_folders
 from pipeline.warehouse import open_warehouse, run
 
 

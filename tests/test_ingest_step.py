@@ -6,9 +6,9 @@ import dagster as dg
 from ingest_support import drop, make_settings
 
 from assets.ingest import INGEST_ASSETS
-from pipeline.cli.progress import event_line
 from pipeline.config import PipelineConfig
 from pipeline.definitions import build_definitions
+from pipeline.progress import event_line
 from pipeline.warehouse import Warehouse, open_warehouse, run, scalar
 
 ORDERS = (

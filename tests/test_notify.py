@@ -26,13 +26,12 @@ from assets.settings import pipeline_settings
 from pipeline.__main__ import main
 from pipeline.automation.notify import (
     AS_OF_TAG,
-    SENT_INLINE_TAG,
     NotifySettings,
     notify_run,
     run_notices,
 )
 from pipeline.automation.notify_sensors import NOTIFY_SENSORS
-from pipeline.config import ConfigError, PipelineConfig
+from pipeline.config import SENT_INLINE_TAG, ConfigError, PipelineConfig
 from pipeline.ingest.ledger import ensure_ledger
 from pipeline.warehouse import Warehouse, open_warehouse, run
 

@@ -13,14 +13,9 @@ from ingest_support import FIXTURES, drop, land, make_settings
 
 from assets.ingest import INGEST_ASSETS
 from pipeline.__main__ import main
-from pipeline.cli.quarantine_report import (
-    WarehouseBusy,
-    list_quarantine,
-    reason_groups,
-    summary_lines,
-    write_rows_csv,
-)
+from pipeline.cli.quarantine_report import WarehouseBusy, list_quarantine
 from pipeline.config import PipelineConfig
+from pipeline.ingest.quarantine_report import reason_groups, summary_lines, write_rows_csv
 from pipeline.ingest.report import counts_text
 from pipeline.warehouse import Warehouse, open_warehouse, rows
 from pipeline.words import counted

@@ -13,8 +13,7 @@ from pathlib import Path
 import dagster as dg
 from sqlalchemy import create_engine, text
 
-from pipeline.automation.notify import SENT_INLINE_TAG
-from pipeline.config import PipelineConfig
+from pipeline.config import SENT_INLINE_TAG, PipelineConfig
 from pipeline.warehouse import Warehouse
 
 

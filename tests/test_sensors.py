@@ -150,7 +150,7 @@ def test_a_tick_with_nothing_new_names_the_files_outside_the_entity_folders(
     result = evaluate(data_dir, instance, None)
     assert result.run_requests == []
     landing = data_dir / "landing"
-    # The run summary's and the watcher's words (pipeline/cli/summary.py), on one line.
+    # The run summary's and the watcher's words (pipeline/ingest/landing.py), on one line.
     assert result.skip_reason.skip_message == (
         "waiting for 1 file to settle (unchanged for 3600 s, or a .done/.ready marker beside "
         "it): crm/orders/big.csv; "

@@ -71,7 +71,7 @@ def delivered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, dic
     new built a third time."""
     data_dir = tmp_path_factory.mktemp("skip")
     generate(data_dir, customers=100, seed=5, as_of=AS_OF, months=2, email_events_per_month=2)
-    bench_module("run").remove_vendor_files(data_dir / "landing")
+    bench_module("yardstick").remove_vendor_files(data_dir / "landing")
     first = _build(data_dir, "build")
     bench_module("delivery").write_delivery(data_dir / "landing", AS_OF, rows=DELIVERED)
     second = _build(data_dir, "delivery")

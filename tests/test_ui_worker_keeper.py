@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.automation.warm_launcher import request_warm_run
-from pipeline.automation.warm_worker import state_path
+from pipeline.automation.worker_address import state_path
 from pipeline.cli.ui import WorkerKeeper, how_it_ended, stale_address_pid
 
 # A stand-in worker: it runs until told its exit status on stdin (or killed).

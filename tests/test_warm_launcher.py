@@ -31,13 +31,8 @@ from pipeline.automation.warm_launcher import (
     request_warm_run,
     warm_child_alive,
 )
-from pipeline.automation.warm_worker import (
-    Worker,
-    code_fingerprint,
-    down_path,
-    fork_hazards,
-    state_path,
-)
+from pipeline.automation.worker_address import down_path, state_path
+from pipeline.cli.warm_worker import Worker, code_fingerprint, fork_hazards
 
 
 def _code_tree(root: Path) -> Path:
@@ -269,7 +264,7 @@ def test_warm_child_alive_only_for_a_worker_child() -> None:
     assert not warm_child_alive(os.getpid())  # pytest is not a warm worker's child
     script = "import sys; print('up', flush=True); sys.stdin.read()"
     with subprocess.Popen(
-        [sys.executable, "-c", script, "pipeline.automation.warm_worker"],
+        [sys.executable, "-c", script, "pipeline.cli.warm_worker"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
     ) as proc:
@@ -294,12 +289,12 @@ BROKEN = "pipeline/automation/schedules.py"  # imported by the warm-up, not by t
 
 
 class WorkerProcess(OutputLines):
-    """``python -m pipeline.automation.warm_worker`` and every line it printed (its children's
+    """``python -m pipeline.cli.warm_worker`` and every line it printed (its children's
     output included: they inherit its stdout and stderr)."""
 
     def __init__(self, code: Path, env: dict[str, str]) -> None:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "pipeline.automation.warm_worker"],
+            [sys.executable, "-m", "pipeline.cli.warm_worker"],
             cwd=code,  # first on sys.path: the copy's `pipeline` is imported, not the checkout's
             env=env,
             stdout=subprocess.PIPE,

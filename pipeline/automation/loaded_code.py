@@ -1,6 +1,6 @@
 """What a warm process has loaded: the project's code files and the installed packages.
 
-The warm run worker (:mod:`pipeline.automation.warm_worker`) forks every run from modules it
+The warm run worker (:mod:`pipeline.cli.warm_worker`) forks every run from modules it
 imported once, so a run must never execute code older than what is on disk. Before each run it
 takes :meth:`LoadedCode.now` again and compares it with what it took before loading:
 

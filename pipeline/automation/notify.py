@@ -33,6 +33,7 @@ from email.message import EmailMessage
 import dagster as dg
 
 from pipeline.config import ConfigError, Settings, setting
+from pipeline.ingest.report import REFUSED_FILES_KEY
 from pipeline.words import counted
 
 WEBHOOK_ENV = "PIPELINE_NOTIFY_WEBHOOK"
@@ -43,12 +44,8 @@ SMTP_TO_ENV = "PIPELINE_NOTIFY_SMTP_TO"
 SMTP_USER_ENV = "PIPELINE_NOTIFY_SMTP_USER"
 SMTP_PASSWORD_ENV_ENV = "PIPELINE_NOTIFY_SMTP_PASSWORD_ENV"
 SMTP_TLS_ENV = "PIPELINE_NOTIFY_SMTP_TLS"
-# A run whose own process sends its notices (the command line) carries this tag, so that the
-# sensors of a daemon watching the same instance do not send them a second time.
-SENT_INLINE_TAG = "pipeline/notified"
 AS_OF_TAG = "pipeline/as_of"
 TIMEOUT_SECONDS = 10.0
-REFUSED_FILES_KEY = "refused_files"
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ sends its own notices and is tagged so that they are not sent twice.
 
 import dagster as dg
 
-from pipeline.automation.notify import SENT_INLINE_TAG, NotifySettings, notify_run
+from pipeline.automation.notify import NotifySettings, notify_run
+from pipeline.config import SENT_INLINE_TAG
 
 
 def _notify(context: dg.RunStatusSensorContext) -> dg.SkipReason:

@@ -20,9 +20,9 @@ import dagster as dg
 
 from pipeline.automation.instance import recover_interrupted_runs
 from pipeline.automation.schedules import AS_OF_TAG, REFRESH_JOB, TRIGGER_TAG
-from pipeline.cli.summary import stray_files_text
 from pipeline.config import PipelineConfig, setting
 from pipeline.entities import ENTITIES
+from pipeline.ingest.landing import stray_files_text
 from pipeline.ingest.ledger import file_sha256, text_sha256
 from pipeline.words import counted
 
@@ -206,7 +206,7 @@ def scan(
 
 def stray_files_said(landing_dir: Path) -> str:
     """The run summary's lines on files in ``landing_dir`` outside the entity folders, which
-    nothing reads (``pipeline.cli.summary.stray_files_text``), on one line for a tick's skip
+    nothing reads (``pipeline.ingest.landing.stray_files_text``), on one line for a tick's skip
     message; "" when there are none. Said at every tick while they are there: a skip message
     is the only word an operator of the UI gets about a file dropped into ``crm/order/``."""
     lines = [line.strip() for line in stray_files_text(landing_dir)]

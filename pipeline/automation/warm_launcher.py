@@ -3,13 +3,13 @@
 Configured in the dagster.yaml the pipeline writes (:mod:`pipeline.automation.instance`), so
 the webserver (runs launched from the UI) and the daemon (the landing sensor's and the nightly
 schedule's runs, through the run queue) both launch with it. Each run goes to the warm run
-worker of the same instance home (:mod:`pipeline.automation.warm_worker`, started by ``python
+worker of the same instance home (:mod:`pipeline.cli.warm_worker`, started by ``python
 -m pipeline ui``), which forks a child that executes it. When the worker is not running, not
 reachable or refuses (its code changed, unsafe to fork), the run is launched as Dagster's
 :class:`~dagster.DefaultRunLauncher` does, in a fresh process of the code server; the run gets
 an engine event saying why it was cold, and the daemon's or webserver's log a line. A worker
 known not to serve (dead and being started again, still warming up, restarting for new code:
-the note of :func:`~pipeline.automation.warm_worker.write_down_note`) is not tried, and the
+the note of :func:`~pipeline.automation.worker_address.write_down_note`) is not tried, and the
 note is that reason.
 
 Tags: ``pipeline/launcher`` is ``warm`` or ``cold``; a warm run also has ``pipeline/run_pid``,
@@ -30,11 +30,11 @@ from pathlib import Path
 import dagster as dg
 from dagster._core.launcher import LaunchRunContext
 
-from pipeline.automation.warm_worker import REQUEST_TIMEOUT_SECONDS, read_down_note, state_path
+from pipeline.automation.worker_address import REQUEST_TIMEOUT_SECONDS, read_down_note, state_path
 
 LAUNCHER_TAG = "pipeline/launcher"
 RUN_PID_TAG = "pipeline/run_pid"
-WORKER_MODULE = "pipeline.automation.warm_worker"
+WORKER_MODULE = "pipeline.cli.warm_worker"
 log = logging.getLogger(__name__)
 
 

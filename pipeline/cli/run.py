@@ -13,15 +13,14 @@ Exit statuses (README, docs/operations.md), so that cron and CI can tell the cas
 from __future__ import annotations
 
 import functools
-import gc
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext, suppress
+from contextlib import nullcontext, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.config import (
     AS_OF_TAG,
+    SENT_INLINE_TAG,
     TRIGGER_TAG,
     ConfigError,
     Settings,
@@ -69,30 +68,12 @@ def _instance(data_dir):
     return instance
 
 
-@contextmanager
-def frozen_heap() -> Iterator[None]:
-    """Within the block, the objects alive on entering are left out of Python's cyclic garbage
-    collection (``gc.freeze``); on leaving they are collected as before (``gc.unfreeze``).
-
-    What is loaded when a run starts (Dagster, the definitions, the instance) lives for the
-    whole run, yet every full collection during it scanned all of it again: after one file of
-    100 orders at 100k, the full collections inside the run cost 0.69 s of CPU, 0.31 s with
-    the start frozen (one-off, ``gc.callbacks``). Objects freed by reference counting are freed
-    as ever; only cycles among the frozen objects wait until the block ends.
-    """
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-
-
 def files_needing_attention(
     settings: Settings, run_id: str, reports: list[FileReport] | None = None
 ) -> int:
     """How many files of ``run_id`` were refused or had rows quarantined: per path, as the
     summary lists them (``reports``: the run's own; else the ledger's rows of the run)."""
-    from pipeline.cli.quarantine_report import needs_attention, run_files
+    from pipeline.ingest.quarantine_report import needs_attention, run_files
     from pipeline.warehouse import open_warehouse
 
     if not settings.warehouse_path.exists():
@@ -165,8 +146,8 @@ def pipeline_job():
     """Every asset's job, logging progress lines: made once per process (``watch`` runs it
     again and again). Loading the definitions reads settings (the schedule's cron), so this is
     called after :func:`prepare_run`'s checks."""
-    from pipeline.cli.progress import progress_logger
     from pipeline.definitions import defs
+    from pipeline.progress import progress_logger
 
     # The definitions built when the module was imported: building them again would parse
     # every SQL model once more.
@@ -211,11 +192,12 @@ def run_once(settings: Settings, notify_settings: NotifySettings, trigger: str) 
     and notices, and its exit status; the caller holds the run lock (``run_lock``). The body
     of both ``python -m pipeline run`` and ``python -m pipeline watch``."""
     from pipeline.automation.instance import resolve_dagster_home
-    from pipeline.automation.notify import SENT_INLINE_TAG, notify_cli_run
-    from pipeline.cli.event_log import pooled_event_log, quick_commits
-    from pipeline.cli.progress import root_cause
+    from pipeline.automation.notify import notify_cli_run
     from pipeline.cli.summary import print_summary, run_reports
     from pipeline.cli.warehouse_hold import other_runs_active
+    from pipeline.event_log import pooled_event_log, quick_commits
+    from pipeline.progress import root_cause
+    from pipeline.run_process import frozen_heap
     from pipeline.warehouse import open_warehouse
 
     print(f"data directory {settings.data_dir}, {settings.describe_as_of()}", flush=True)
@@ -223,7 +205,7 @@ def run_once(settings: Settings, notify_settings: NotifySettings, trigger: str) 
     run_config: dict = {"loggers": {"progress": {}}}
     # The run builds exactly the date announced above, whatever the environment says.
     run_config["resources"] = {"config": {"config": {"as_of": str(settings.as_of)}}}
-    # Dagster's event log without an fsync per event (pipeline/cli/event_log.py).
+    # Dagster's event log without an fsync per event (pipeline/event_log.py).
     with quick_commits(resolve_dagster_home(settings.data_dir)):
         instance = _instance(settings.data_dir)
         # One warehouse instance for every step (pipeline/cli/warehouse_hold.py), unless a

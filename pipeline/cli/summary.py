@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
-from pipeline.cli.quarantine_report import summary_lines
 from pipeline.config import Settings
 from pipeline.engine import mart_names
 from pipeline.engine.skip import skipped_in
-from pipeline.entities import ENTITIES
-from pipeline.ingest.formats import supported
-from pipeline.ingest.landing import LOCK_PREFIX, MARKER_SUFFIXES
+from pipeline.ingest.landing import stray_files_text
+from pipeline.ingest.quarantine_report import summary_lines
 from pipeline.ingest.report import RUN_FILES_KEY, FileReport
 from pipeline.validation.log import read_log
 from pipeline.validation.outcome import SuiteOutcome
@@ -27,55 +22,6 @@ def _landed_outcomes(settings: Settings, run_id: str) -> dict[str, list[SuiteOut
         if outcome.stage == "landed":
             found.setdefault(outcome.target, []).append(outcome)
     return found
-
-
-# How many of the files outside the entity folders the summary names; the rest are counted.
-STRAY_SHOWN = 10
-
-
-def files_outside_entity_folders(landing: Path) -> list[str]:
-    """Files under ``landing`` that look like deliveries (a format ingestion reads) but lie in
-    no entity's folder, as paths under ``landing``, sorted.
-
-    Neither ingestion nor the sensor looks outside the entity folders, so a file dropped into
-    ``crm/order/`` or straight into ``landing/`` would wait there for ever without a word.
-    Hidden, lock and marker files are left out as ingestion leaves them; links are not followed.
-    """
-    if not landing.is_dir():
-        return []
-    entity_folders = {e.landing_path for e in ENTITIES.values()}
-    found = []
-    for root, dirs, files in os.walk(landing, followlinks=False):
-        here = Path(root).relative_to(landing).as_posix()
-        # The entity folders are ingestion's; hidden folders are nobody's deliveries.
-        dirs[:] = sorted(
-            d
-            for d in dirs
-            if not d.startswith(".") and (d if here == "." else f"{here}/{d}") not in entity_folders
-        )
-        for name in files:
-            if name.startswith((".", LOCK_PREFIX)) or name.lower().endswith(MARKER_SUFFIXES):
-                continue
-            if supported(name):
-                found.append(name if here == "." else f"{here}/{name}")
-    return sorted(found)
-
-
-def stray_files_text(landing: Path, stray: list[str] | None = None) -> list[str]:
-    """Lines naming the files :func:`files_outside_entity_folders` finds (``stray``, when the
-    caller has them already), and what to do."""
-    stray = files_outside_entity_folders(landing) if stray is None else stray
-    if not stray:
-        return []
-    folders = ", ".join(e.landing_path for e in ENTITIES.values())
-    lines = [
-        f"\nnot read: {counted(len(stray), 'file')} in {landing} outside the entity folders "
-        f"({folders}); move each into its entity's folder to have it landed:"
-    ]
-    lines += [f"  {path}" for path in stray[:STRAY_SHOWN]]
-    if len(stray) > STRAY_SHOWN:
-        lines.append(f"  … and {len(stray) - STRAY_SHOWN} more")
-    return lines
 
 
 def run_reports(instance, run_id: str) -> list[FileReport] | None:  # noqa: ANN001 - Dagster's

@@ -2,7 +2,7 @@
 
 The webserver serves the UI (runs launched there, asset metadata); the daemon runs the landing
 sensor, the nightly schedule and the run queue; the warm run worker
-(:mod:`pipeline.automation.warm_worker`) executes the runs they launch without a new
+(:mod:`pipeline.cli.warm_worker`) executes the runs they launch without a new
 interpreter's imports (when it is not there, a run is launched cold). The first two read
 ``workspace.yaml`` at the repository root; all three share ``DAGSTER_HOME`` ($DAGSTER_HOME,
 else ``<data dir>/dagster_home``), so runs of ``python -m pipeline run`` show in the UI too.
@@ -12,7 +12,7 @@ A warm run worker that exits (killed, crashed) is said with its exit status or s
 started again (:class:`WorkerKeeper`), at most three times in ten minutes: a worker that keeps
 dying is left dead, said, and runs are launched cold until ``pipeline ui`` is restarted. Each
 time, before a worker is started and as soon as one is seen dead, the run launcher is told
-(:func:`~pipeline.automation.warm_worker.write_down_note`): a run launched before the new
+(:func:`~pipeline.automation.worker_address.write_down_note`): a run launched before the new
 worker is ready goes cold at once, its log saying that the worker is starting or restarting,
 instead of trying the dead worker's address.
 """
@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from pipeline.automation.warm_worker import remove_down_note, state_path, write_down_note
+from pipeline.automation.worker_address import remove_down_note, state_path, write_down_note
 from pipeline.config import ConfigError, Settings, check_environment
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -71,7 +71,7 @@ def dagster_env(settings: Settings) -> dict[str, str]:
 def commands(host: str, port: int, workspace: Path = WORKSPACE) -> dict[str, list[str]]:
     """The command lines of the webserver, the daemon and the warm run worker."""
     return {
-        WORKER: [sys.executable, "-m", "pipeline.automation.warm_worker"],
+        WORKER: [sys.executable, "-m", "pipeline.cli.warm_worker"],
         "daemon": [_executable("dagster-daemon"), "run", "-w", str(workspace)],
         "webserver": [
             _executable("dagster-webserver"),

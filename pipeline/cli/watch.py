@@ -465,7 +465,7 @@ class Watcher:
         """Name the files in ``landing`` outside the entity folders, which no run reads, each
         time they change (a file dropped into ``crm/order/`` is said at the next look, not
         only in the summary of a run that other files start)."""
-        from pipeline.cli.summary import files_outside_entity_folders, stray_files_text
+        from pipeline.ingest.landing import files_outside_entity_folders, stray_files_text
 
         stray = files_outside_entity_folders(landing)
         if stray and stray != self.stray:

@@ -155,7 +155,7 @@ _GREEK_LOG_FREQUENCY = {
 # a wrong reading was found likelier, e^5.6 (1251's "Фёдор" read as 1253's "ΤΈδξπ"), among
 # the short texts of tests/short_texts.py.
 GREEK_CYRILLIC_LOG_MARGIN = 7.0
-# Non-ASCII letters of each language py3langid may name (pipeline/sentiment/language.py);
+# Non-ASCII letters of each language py3langid may name (pipeline/language.py);
 # English has none of its own, so an English text only confirms code pages that add no letters.
 LANGUAGE_LETTERS: dict[str, frozenset[str]] = {
     code: _letters(lower)
@@ -616,7 +616,7 @@ def _fit_language(
     Russian text between Russian, Bulgarian, Ukrainian and Macedonian (none above one half),
     while the same bytes read as Greek letters go wholly to Greek, the only language of its
     script; by the first language alone, ``Щукин`` read as ``Ωσκθν`` won."""
-    from pipeline.sentiment.language import identify
+    from pipeline.language import identify
 
     fitting = []
     for codec in codecs:
@@ -640,7 +640,7 @@ def _fit_language(
 def _language_share(head: bytes, codec: str, chars: str) -> tuple[float, list[str]]:
     """py3langid's probability, for ``codec``'s decoding of ``head``, of the languages whose
     alphabets hold every letter of ``chars``, and those languages, likeliest first."""
-    from pipeline.sentiment.language import probabilities
+    from pipeline.language import probabilities
 
     letters = {c for c in chars if c.isalpha()}
     probs = probabilities(head.decode(codec, errors="replace"))
@@ -652,7 +652,7 @@ def _language_share(head: bytes, codec: str, chars: str) -> tuple[float, list[st
 
 
 def _language_note(head: bytes, codec: str) -> str:
-    from pipeline.sentiment.language import identify
+    from pipeline.language import identify
 
     lang, prob = identify(head.decode(codec, errors="replace"))
     return f"its text reads as language '{lang}' (py3langid, p={prob:.2f}), whose letters these are"

@@ -1,5 +1,8 @@
 """What is in a landing folder, without reading outside it; and work folders left by a kill.
 
+Also the files that lie in no entity's folder, in the words the run summary, the watcher and the
+landing sensor all say them (:func:`stray_files_text`): here, below the three of them.
+
 Links are never followed: a symbolic link (to a file or a folder) is listed as a link, to be
 refused without opening it, so nothing outside ``landing/`` is ever read. A hidden file that
 looks like a delivery (``..orders.csv``) is listed too, so the log says why it is not read.
@@ -12,7 +15,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.entities import ENTITIES
 from pipeline.ingest.formats import supported
+from pipeline.words import counted
 
 # Files a sender or the sensor uses to signal "upload complete" or "still uploading".
 MARKER_SUFFIXES = (".done", ".ready", ".part", ".partial", ".tmp", ".crdownload", ".reason.txt")
@@ -110,3 +115,52 @@ def _alive(pid: int | None) -> bool:
     except PermissionError:  # someone else's process
         return True
     return True
+
+
+# How many of the files outside the entity folders the summary names; the rest are counted.
+STRAY_SHOWN = 10
+
+
+def files_outside_entity_folders(landing: Path) -> list[str]:
+    """Files under ``landing`` that look like deliveries (a format ingestion reads) but lie in
+    no entity's folder, as paths under ``landing``, sorted.
+
+    Neither ingestion nor the sensor looks outside the entity folders, so a file dropped into
+    ``crm/order/`` or straight into ``landing/`` would wait there for ever without a word.
+    Hidden, lock and marker files are left out as ingestion leaves them; links are not followed.
+    """
+    if not landing.is_dir():
+        return []
+    entity_folders = {e.landing_path for e in ENTITIES.values()}
+    found = []
+    for root, dirs, files in os.walk(landing, followlinks=False):
+        here = Path(root).relative_to(landing).as_posix()
+        # The entity folders are ingestion's; hidden folders are nobody's deliveries.
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if not d.startswith(".") and (d if here == "." else f"{here}/{d}") not in entity_folders
+        )
+        for name in files:
+            if name.startswith((".", LOCK_PREFIX)) or name.lower().endswith(MARKER_SUFFIXES):
+                continue
+            if supported(name):
+                found.append(name if here == "." else f"{here}/{name}")
+    return sorted(found)
+
+
+def stray_files_text(landing: Path, stray: list[str] | None = None) -> list[str]:
+    """Lines naming the files :func:`files_outside_entity_folders` finds (``stray``, when the
+    caller has them already), and what to do."""
+    stray = files_outside_entity_folders(landing) if stray is None else stray
+    if not stray:
+        return []
+    folders = ", ".join(e.landing_path for e in ENTITIES.values())
+    lines = [
+        f"\nnot read: {counted(len(stray), 'file')} in {landing} outside the entity folders "
+        f"({folders}); move each into its entity's folder to have it landed:"
+    ]
+    lines += [f"  {path}" for path in stray[:STRAY_SHOWN]]
+    if len(stray) > STRAY_SHOWN:
+        lines.append(f"  … and {len(stray) - STRAY_SHOWN} more")
+    return lines

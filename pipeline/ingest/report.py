@@ -11,6 +11,9 @@ from pipeline.words import counted
 # so the same bytes refused under one path and landed (or refused again) under another in one
 # run leave one row, of the last path.
 RUN_FILES_KEY = "run_files"
+# Their metadata entry of this run's refused files (file, reason), read from the event log by the
+# notification sensors (pipeline/automation/notify.py).
+REFUSED_FILES_KEY = "refused_files"
 
 
 @dataclass

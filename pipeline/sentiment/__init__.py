@@ -1,2 +1,2 @@
-"""Language and sentiment of social mentions: language detection, the per-language scorers, and
-their measurement against human labels."""
+"""Sentiment of social mentions: the per-language scorers (the language by pipeline/language.py,
+which ingestion's code-page guess asks too), and their measurement against human labels."""

@@ -23,7 +23,7 @@ import polars as pl
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from pipeline.engine import BuildLog
-from pipeline.sentiment.language import identify, top_language
+from pipeline.language import identify, top_language
 from pipeline.sentiment.scorers import Scorer, load_scorers
 from pipeline.warehouse import frame, rows, run, table_exists
 
@@ -235,8 +235,9 @@ def scorer_version(scorers: dict[str, Scorer] | None = None, folder: Path | None
     scorers (their files and measured accuracy); a change rescores."""
     here = Path(__file__).parent
     digest = hashlib.sha256()
-    for module in ("scoring.py", "scorers.py", "language.py"):
-        digest.update((here / module).read_bytes())
+    # The language identifier sits below the package, shared with ingestion (pipeline/language.py).
+    for module in (here / "scoring.py", here / "scorers.py", here.parent / "language.py"):
+        digest.update(module.read_bytes())
     for package in ("vaderSentiment", "py3langid"):
         digest.update(importlib.metadata.version(package).encode())
     for lang, scorer in sorted((scorers or {}).items()):

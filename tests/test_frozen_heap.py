@@ -1,4 +1,4 @@
-"""pipeline/cli/run.frozen_heap: what is alive when a run starts is left out of the cyclic
+"""pipeline/run_process.frozen_heap: what is alive when a run starts is left out of the cyclic
 collector during the run, and collected as before afterwards."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 import weakref
 
-from pipeline.cli.run import frozen_heap
+from pipeline.run_process import frozen_heap
 
 
 class _Node:

@@ -8,7 +8,8 @@ once (:func:`pipeline.cli.watch.warm_up`, shared with ``python -m pipeline watch
 repository the run's job is rebuilt from), then waits on a Unix socket for the run launcher
 (:mod:`pipeline.automation.warm_launcher`) and forks one child per run. The child executes the
 run exactly as ``dagster api execute_run`` does; fork isolates it (memory, a crash, termination
-by SIGINT from the launcher).
+by SIGINT from the launcher). It lives with the command line that starts it, above the
+definitions it loads (docs/architecture.md, "Layers").
 
 What the parent may hold when it forks, checked before each fork (a run is refused, and then
 launched cold, otherwise): no Python thread but its own (GX's import starts a Spark Connect
@@ -30,7 +31,8 @@ failed by the ``interrupted_runs`` sensor, as for any run whose process is gone)
 
 Its address is ``<DAGSTER_HOME>/warm_worker.json`` (pid, socket path, code fingerprint); the
 socket lives in a private temporary folder, as a socket path is limited to about 100 bytes.
-Beside it, ``warm_worker_down.json`` says why no worker is to be tried (:func:`write_down_note`):
+Beside it, ``warm_worker_down.json`` says why no worker is to be tried (:func:`write_down_note`;
+both files are :mod:`pipeline.automation.worker_address`'s, which the launcher reads):
 written by ``pipeline ui`` when it starts a worker or sees one die, and by the worker when it
 restarts for new code or cannot load it; a worker that publishes its address removes it. The
 launcher does not try an address whose pid the note names: a dead worker's address is never
@@ -53,10 +55,14 @@ import time
 from pathlib import Path
 
 from pipeline.automation.loaded_code import REPO_ROOT, LoadedCode
+from pipeline.automation.worker_address import (
+    REQUEST_TIMEOUT_SECONDS,
+    remove_down_note,
+    state_path,
+    write_atomically,
+    write_down_note,
+)
 
-STATE_FILE = "warm_worker.json"
-DOWN_FILE = "warm_worker_down.json"
-REQUEST_TIMEOUT_SECONDS = 10.0
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 LOOK_SECONDS = 1.0  # how often the idle worker reaps finished children and checks for a stop
 
@@ -65,67 +71,6 @@ def code_fingerprint(root: Path = REPO_ROOT) -> str:
     """One hash of the project's code files under ``root`` and the installed packages
     (:class:`~pipeline.automation.loaded_code.LoadedCode`); stat only, a few milliseconds."""
     return LoadedCode.now(root).digest()
-
-
-def state_path(home: Path) -> Path:
-    """Where the worker of the Dagster instance home ``home`` writes its address."""
-    return Path(home) / STATE_FILE
-
-
-def down_path(home: Path) -> Path:
-    """Where the note saying why the worker of ``home`` is not to be tried is written."""
-    return Path(home) / DOWN_FILE
-
-
-def write_atomically(path: Path, doc: dict) -> None:
-    """Write ``doc`` as JSON to ``path`` by a rename: a reader sees the old file or the new one,
-    never half of one. The temporary name is unique, as ``pipeline ui`` and a worker both write
-    beside each other."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(json.dumps(doc))
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def write_down_note(home: Path, why: str, pid: int | None = None) -> None:
-    """Say why no warm run worker is to be tried (``why``, shown in a cold run's log after
-    "Launched cold: "), then remove the address of the worker ``pid`` if it is still there.
-
-    In that order, so that the launcher never tries a worker known dead: until the address is
-    removed, the note names its pid, and an address whose pid the note names is not tried.
-    """
-    write_atomically(down_path(home), {"pid": pid, "why": why})
-    if pid is None:
-        return
-    path = state_path(home)
-    with contextlib.suppress(FileNotFoundError, ValueError):
-        address = json.loads(path.read_text(encoding="utf-8"))
-        if address.get("pid") == pid:
-            path.unlink()
-            # The dead worker's private socket folder is left by its death: ours to remove.
-            folder = Path(address.get("socket", "")).parent
-            if folder.name.startswith("pipeline-warm-"):
-                shutil.rmtree(folder, ignore_errors=True)
-
-
-def read_down_note(home: Path) -> dict:
-    """The note of :func:`write_down_note` ({} when there is none or it is unreadable)."""
-    try:
-        note = json.loads(down_path(home).read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError):
-        return {}
-    return note if isinstance(note, dict) else {}
-
-
-def remove_down_note(home: Path) -> None:
-    """Remove the note (a worker published its address; ``pipeline ui`` stops)."""
-    with contextlib.suppress(FileNotFoundError):
-        down_path(home).unlink()
 
 
 def fork_hazards() -> list[str]:
@@ -336,7 +281,7 @@ class Worker:
 
                 traceback.print_exc()
             finally:
-                from pipeline.__main__ import exit_now
+                from pipeline.process_exit import exit_now
 
                 exit_now(code)  # no teardown: DuckDB's bindings print leak warnings there
         return pid
@@ -359,7 +304,7 @@ def restart(why: str) -> None:
     """Load the code again in a new program image (same pid, so the children forked before
     stay ours to reap); never returns."""
     print(f"warm run worker: restarting to load the new code ({why})", flush=True)
-    os.execv(sys.executable, [sys.executable, "-m", "pipeline.automation.warm_worker"])
+    os.execv(sys.executable, [sys.executable, "-m", "pipeline.cli.warm_worker"])
 
 
 def wait_for_change(code: LoadedCode, search_path: list[str], root: Path = REPO_ROOT) -> str:
@@ -419,6 +364,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    from pipeline.__main__ import exit_now
+    from pipeline.process_exit import exit_now
 
     exit_now(main())

@@ -1,4 +1,4 @@
-"""Dagster's SQLite event log under quick_commits (pipeline/cli/event_log.py): a real instance
+"""Dagster's SQLite event log under quick_commits (pipeline/event_log.py): a real instance
 and a real run; every event is stored and readable, before and after the block ends."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 import sqlalchemy as sa
 
-from pipeline.cli.event_log import pooled_event_log, quick_commits
+from pipeline.event_log import pooled_event_log, quick_commits
 
 
 @dg.asset

@@ -116,7 +116,7 @@ def pooled_event_log(instance: object) -> Iterator[dict[str, Engine]]:
     engines: dict[str, Engine] = {}
     # Only the storage class whose steps are copied below, and only while it still has the
     # private names they use: after a Dagster upgrade that renames one, runs are slower, not
-    # broken (tests/test_cli_event_log.py fails on it, so the copy is looked at again).
+    # broken (tests/test_event_log.py fails on it, so the copy is looked at again).
     needed = ("_connect", "_db_lock", "_initdb", "_initialized_dbs", "conn_string_for_shard")
     if type(storage) is not SqliteEventLogStorage or not all(hasattr(storage, n) for n in needed):
         yield engines

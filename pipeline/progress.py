@@ -1,4 +1,8 @@
-"""A terse Dagster logger for the command line: one line per step and per asset message."""
+"""A terse Dagster logger for the command line: one line per step and per asset message.
+
+It sits below both its users: the assets, which put their line in the ``summary`` metadata entry
+(:data:`SUMMARY`), and the command line, which prints it (docs/architecture.md, "Layers").
+"""
 
 from __future__ import annotations
 
@@ -102,7 +106,7 @@ def root_cause(error) -> str:
 @dg.logger(description="One line per step: start, success, failure, and each asset's messages.")
 def progress_logger(init_context) -> logging.Logger:
     """A logger that prints concise progress to the terminal."""
-    log = logging.getLogger("pipeline.cli.progress")
+    log = logging.getLogger("pipeline.progress")
     log.setLevel(logging.DEBUG)
     log.propagate = False
     log.handlers = [_ProgressHandler()]

@@ -1,11 +1,11 @@
-"""The command line's progress logger (pipeline/cli/progress.py) prints the run-log lines that
+"""The command line's progress logger (pipeline/progress.py) prints the run-log lines that
 ride on materialisations and check evaluations (their ``summary`` metadata), so the steps need
 no log event for them; a real Dagster run with the logger, its printed lines read back."""
 
 import dagster as dg
 import pytest
 
-from pipeline.cli.progress import SUMMARY, not_run, progress_logger, root_cause
+from pipeline.progress import SUMMARY, not_run, progress_logger, root_cause
 
 
 @dg.asset(check_specs=[dg.AssetCheckSpec("rows_ok", asset="_model")])

@@ -1,7 +1,9 @@
 """Which language a text is in: py3langid's shipped model, restricted to the languages the
 platform has letters and scorers for, with a confidence floor below which the answer is unknown.
 
-The model ships inside the package (about 4 MB); nothing is downloaded at run time.
+The model ships inside the package (about 4 MB); nothing is downloaded at run time. Asked by
+the sentiment scorers (pipeline/sentiment/scoring.py) and by ingestion's code-page guess
+(pipeline/ingest/codepage.py), so it sits below both (docs/architecture.md, "Layers").
 """
 
 from __future__ import annotations
