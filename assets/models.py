@@ -33,6 +33,7 @@ from pipeline.progress import SUMMARY
 from pipeline.spark import session as spark_engine
 from pipeline.spark.run import build_models_on_spark, engine_metadata
 from pipeline.spark.translate import translate_models
+from pipeline.validation.state import suite_readers
 from pipeline.warehouse import Warehouse, rows
 from pipeline.words import counted
 
@@ -183,7 +184,7 @@ def forget_and_say_removed(context: dg.AssetExecutionContext, con, models) -> No
     forget_removed(con, models)
     # Here, not only in serving_marts: a run stopped by a blocking check, or selecting a few
     # models, never reaches serving, and the operator would not hear of the table.
-    left = left_tables_once(con, models, context.run.run_id)
+    left = left_tables_once(con, models, context.run.run_id, suite_readers)
     if left:
         context.log.warning("\n".join(left_tables_text(left)))
 

@@ -47,6 +47,7 @@ from pipeline import pii
 from pipeline.engine import discover_models, skip
 from pipeline.engine.leftovers import LeftTable, left_tables, left_tables_text, said_once
 from pipeline.sqltext import identifier, literal, sql_path
+from pipeline.validation.state import suite_readers
 from pipeline.warehouse import Warehouse, rows, run, scalar
 from pipeline.words import agreeing, counted
 
@@ -648,7 +649,7 @@ def build_serving_asset(marts: list[str]) -> dg.AssetsDefinition:
             # nobody but the operator, listed in the metadata. Said once a run, by its first
             # layer step (assets/models.py, which also forgets their records); here only when
             # no step of this run said them (a run of serving_marts alone).
-            left = left_tables(con, [m.name for m in discover_models()])
+            left = left_tables(con, [m.name for m in discover_models()], suite_readers)
             if left and said_once(con, context.run.run_id):
                 context.log.warning("\n".join(left_tables_text(left)))
             # Every mart and the settings as last published, the files in place: the new

@@ -31,8 +31,7 @@ from pipeline.engine.leftovers import (
 )
 from pipeline.engine.skip import build_model
 from pipeline.predict.docs import PREDICTION_MARTS
-from pipeline.validation.state import Watermark, record_pass, write_watermarks
-from pipeline.validation.suites import read_suites
+from pipeline.validation.state import Watermark, record_pass, suite_readers, write_watermarks
 from pipeline.warehouse import rows, run, scalar
 
 MODELS = {m.name: m for m in discover_models()}
@@ -60,7 +59,7 @@ def test_each_left_table_is_named_with_its_readers_and_its_drop_statement(tmp_pa
     ):
         run(con, f"create table {table} as select 1 as n")
     models = [m for m in MODELS if m not in ("stg_surveys", "int_purchases")]
-    found = left_tables(con, models, read_suites().values())
+    found = left_tables(con, models, suite_readers)
     assert left_tables_text(found) == [
         "4 tables in the warehouse that no model name (their models were removed from sql/; "
         "nothing builds, checks or drops them): drop each by hand while no run is writing "

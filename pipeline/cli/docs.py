@@ -145,6 +145,7 @@ def left_tables_said(sql_dir: Path = SQL_DIR) -> list[str]:
     warehouse, and one line when it cannot be read (a run holds it)."""
     from pipeline.config import ConfigError, setting
     from pipeline.engine.leftovers import left_tables, left_tables_text
+    from pipeline.validation.state import suite_readers
     from pipeline.warehouse import open_warehouse
 
     try:
@@ -155,7 +156,7 @@ def left_tables_said(sql_dir: Path = SQL_DIR) -> list[str]:
         return []
     try:
         with open_warehouse(path, read_only=True) as con:
-            found = left_tables(con, [m.name for m in discover_models(sql_dir)])
+            found = left_tables(con, [m.name for m in discover_models(sql_dir)], suite_readers)
     except duckdb.Error as err:
         first = str(err).splitlines()[0]
         return [f"could not look for tables of removed models in {path}: {first}"]

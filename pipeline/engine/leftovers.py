@@ -18,7 +18,7 @@ is rebuilt whole and checked in full instead of trusting a table it no longer ow
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import duckdb
@@ -28,8 +28,6 @@ from pipeline.engine.catalog import PYTHON_READERS, PYTHON_TABLES
 from pipeline.engine.discovery import LAYERS
 from pipeline.engine.skip import TABLE as BUILD_INPUTS
 from pipeline.sqltext import identifier
-from pipeline.validation.state import LINKED_RECORDS, LINKED_TABLES
-from pipeline.validation.suites import Suite, read_suites
 from pipeline.warehouse import rows, run, table_exists
 from pipeline.words import agreeing, counted
 
@@ -80,25 +78,18 @@ def _name(name: str) -> str:
     return name if re.fullmatch(r"[a-z_][a-z0-9_]*", name) else identifier(name)
 
 
-def suite_readers(suites: Iterable[Suite]) -> dict[str, list[str]]:
-    """The suites whose batch reads a table besides its own asset, by that table: the
-    ``customer_links`` batch joins the linked tables and the records it links by name
-    (pipeline/validation/batches.py)."""
-    readers: dict[str, list[str]] = {}
-    for suite in suites:
-        if suite.batch == "customer_links":
-            for table in (*LINKED_TABLES, *(t for t, _ in LINKED_RECORDS.values())):
-                readers.setdefault(table, []).append(f"the suite {suite.name}")
-    return readers
+# Who else reads tables by name, by table ("the suite staging_customer_links"): asked only
+# when a table is left. The validation layer's suite_readers, handed in by the caller: the
+# engine sits below validation and reads no suite itself (docs/architecture.md, "Layers").
+Readers = Callable[[], Mapping[str, Sequence[str]]]
 
 
 def left_tables(
-    con: duckdb.DuckDBPyConnection, models: Iterable[str], suites: Iterable[Suite] | None = None
+    con: duckdb.DuckDBPyConnection, models: Iterable[str], readers: Readers | None = None
 ) -> list[LeftTable]:
     """The tables of the engine's schemas (the model layers) that neither a model of ``models``
-    (their names) nor a Python step names, in schema and name order; ``suites``: the suites in
-    use, to say which of them still read such a table (None: ``expectations/``, read only
-    when a table is left)."""
+    (their names) nor a Python step names, in schema and name order, each with the Python steps
+    and the ``readers`` (called only when a table is left; None: none) that still read it."""
     known = set(models) | {t for t, (schema, _) in PYTHON_TABLES.items() if schema in LAYERS}
     found = rows(
         con,
@@ -118,7 +109,7 @@ def left_tables(
     found = [(schema, name) for schema, name in found if name not in known]
     if not found:
         return []
-    by_suites = suite_readers(read_suites().values() if suites is None else suites)
+    by_suites = readers() if readers is not None else {}
     return [
         LeftTable(
             schema,
@@ -158,11 +149,14 @@ def said_once(con: duckdb.DuckDBPyConnection, run_id: str) -> bool:
 
 
 def left_tables_once(
-    con: duckdb.DuckDBPyConnection, models: Iterable[str], run_id: str
+    con: duckdb.DuckDBPyConnection,
+    models: Iterable[str],
+    run_id: str,
+    readers: Readers | None = None,
 ) -> list[LeftTable]:
     """The tables no model of ``models`` names (``left_tables``) the first time run ``run_id``
     asks, to be said; [] when none is left or the run said them already (an earlier step)."""
-    found = left_tables(con, models)
+    found = left_tables(con, models, readers)
     return found if found and said_once(con, run_id) else []
 
 

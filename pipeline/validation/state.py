@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import duckdb
 from pipeline.engine import BuildLog
 from pipeline.engine.skip import HASH_ROWS, code_version, content_hash
 from pipeline.sqltext import identifier
-from pipeline.validation.suites import Suite
+from pipeline.validation.suites import Suite, read_suites
 from pipeline.warehouse import rows, run, scalar
 
 DDL = (
@@ -36,6 +37,20 @@ _BATCH_CODE = (_HERE / "batches.py", _HERE.parent / "pii.py")
 LINKED_TABLES = ("int_record_links", "int_orders", "int_customers")
 LINKED_RECORDS = {"order": ("stg_orders", "order_id"), "ticket": ("stg_tickets", "ticket_id"),
                   "survey": ("stg_surveys", "response_id")}  # fmt: skip
+
+
+def suite_readers(suites: Iterable[Suite] | None = None) -> dict[str, list[str]]:
+    """The suites whose batch reads a table besides its own asset, by that table: the
+    ``customer_links`` batch joins the linked tables and the records it links by name
+    (pipeline/validation/batches.py); ``suites``: those in use (None: ``expectations/``'s).
+    What a table of a removed model still feeds (pipeline/engine/leftovers.py, which is
+    handed this function: the engine sits below validation and reads no suite itself)."""
+    readers: dict[str, list[str]] = {}
+    for suite in read_suites().values() if suites is None else suites:
+        if suite.batch == "customer_links":
+            for table in (*LINKED_TABLES, *(t for t, _ in LINKED_RECORDS.values())):
+                readers.setdefault(table, []).append(f"the suite {suite.name}")
+    return readers
 
 
 @dataclass(frozen=True)
