@@ -12,15 +12,10 @@ import ast
 import re
 from pathlib import Path
 
-import pytest
 from helpers import REPO_ROOT
 
 DOC = REPO_ROOT / "docs" / "architecture.md"
 PACKAGES = ("pipeline", "assets")
-
-# (importing file, imported layer entry): why the import may go against the order for now.
-# None: pipeline/engine/leftovers.py, the last, is handed the suites' readers by its callers.
-ALLOWED: dict[tuple[str, str], str] = {}
 
 
 def layer_entries(text: str) -> list[list[str]]:
@@ -114,18 +109,8 @@ def upward_imports() -> dict[tuple[str, str], list[str]]:
 
 
 def test_imports_go_to_the_same_or_a_lower_layer() -> None:
-    wrong = [
-        line for key, lines in upward_imports().items() if key not in ALLOWED for line in lines
-    ]
+    wrong = [line for lines in upward_imports().values() for line in lines]
     assert not wrong, "imports against the layers of docs/architecture.md:\n" + "\n".join(wrong)
-
-
-@pytest.mark.parametrize("allowed", sorted(ALLOWED))
-def test_each_allowed_exception_is_still_needed(allowed: tuple[str, str]) -> None:
-    assert allowed in upward_imports(), (
-        f"{allowed[0]} no longer imports from {allowed[1]}: remove its exception "
-        f"({ALLOWED[allowed]})"
-    )
 
 
 def test_the_benchmark_scripts_import_in_no_circle() -> None:
