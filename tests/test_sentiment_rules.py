@@ -8,12 +8,11 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from pipeline.sentiment.scorers import Scorer
+from pipeline.sentiment.scorers import Scorer, compound_score
 from pipeline.sentiment.scoring import (
     NEGATIVE_THRESHOLD,
     POSITIVE_THRESHOLD,
     build_mention_sentiment,
-    compound_score,
     detect_language,
     normalise_language,
     score_mentions,

@@ -27,7 +27,10 @@ import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 MIN_ACCURACY = 0.7
 MIN_LABELLED = 20
@@ -83,6 +86,16 @@ def read_lexicon(path: Path) -> dict[str, float]:
     return weights
 
 
+@cache
+def _analyzer() -> SentimentIntensityAnalyzer:
+    return SentimentIntensityAnalyzer()
+
+
+def compound_score(text: str) -> float:
+    """VADER's compound score of ``text`` in [-1, 1]: English's scorer."""
+    return float(_analyzer().polarity_scores(text)["compound"])
+
+
 def label(compound: float, positive: float = 0.05, negative: float = -0.05) -> str:
     """The label of a compound score (the thresholds of pipeline.sentiment.scoring)."""
     if compound >= positive:
@@ -106,8 +119,6 @@ def load_scorers(
 ) -> dict[str, Scorer]:
     """English's VADER plus every user scorer in ``folder/scorers.toml`` that passes its
     measurement; a scorer that fails is left out and ``log`` says why."""
-    from pipeline.sentiment.scoring import compound_score
-
     scorers = {"en": Scorer("en", "vader", compound_score, None, 0)}
     settings = folder / SETTINGS_FILE if folder else None
     if settings is None or not settings.is_file():

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from pipeline.engine import BuildLog
 from pipeline.language import identify, top_language
@@ -79,11 +78,6 @@ _LATIN = re.compile(r"[A-Za-z\u00C0-\u024F]")
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 
 
-@cache
-def _analyzer() -> SentimentIntensityAnalyzer:
-    return SentimentIntensityAnalyzer()
-
-
 # Words of the lists above that English texts use too ("club in Denver", "non-stop"): no evidence.
 SHARED_WITH_ENGLISH = frozenset("a e i o in non die am war will hat also man so to on".split())
 
@@ -137,11 +131,6 @@ def normalise_language(code: str | None) -> str | None:
     if code is None or not code.strip():
         return None
     return re.split(r"[-_]", code.strip().lower(), maxsplit=1)[0]
-
-
-def compound_score(text: str) -> float:
-    """VADER's compound score of ``text`` in [-1, 1]."""
-    return float(_analyzer().polarity_scores(text)["compound"])
 
 
 def sentiment_label(
