@@ -464,3 +464,56 @@ def test_a_record_at_the_end_of_as_of_does_not_start_the_month_series(tmp_path):
         {"month": april, "month_end_date": end, "period_end_date": end, "is_complete": True}
     ]
     con.close()
+
+
+def test_a_recipient_outside_every_window_counts_only_by_its_unsubscribe(tmp_path):
+    # int_customer_engagement leaves out, before grouping, the recipients that count in no
+    # e-mail fact: no delivery in 90 days, no open or click in 12 months, no unsubscribe. as_of
+    # 2024-04-30. U1 got c1 on 2023-04-01 (395 days old) and unsubscribed from it then: outside
+    # every window, but an unsubscribe counts whenever it was. U2 got, opened and clicked c1 on
+    # the same day and never unsubscribed: it counts nowhere, so U2 has the facts of a customer
+    # without e-mail (zero counts, no open rate, not unsubscribed), not a missing row.
+    con = new_warehouse(tmp_path)
+    write_settings(con, "2024-04-30")
+    insert_rows(
+        con,
+        "contacts",
+        [
+            {"contact_id": c, "created_at": "2023-01-01 00:00:00", "email": f"{c}@x.test"}
+            for c in ("u1", "u2")
+        ],
+    )
+    kinds = {
+        "u1": ("sent", "delivered", "unsubscribe"),
+        "u2": ("sent", "delivered", "open", "click"),
+    }
+    insert_rows(
+        con,
+        "email_events",
+        [
+            {
+                "event_id": f"{c}-{kind}",
+                "email": f"{c}@x.test",
+                "campaign_id": "c1",
+                "event_type": kind,
+                "occurred_at": f"2023-04-01 08:0{i}:00",
+            }
+            for c, events in kinds.items()
+            for i, kind in enumerate(events)
+        ],
+    )
+    build_all(con)
+    cols = "emails_delivered_90d, opens_90d, clicks_90d, open_rate_90d, is_unsubscribed"
+    got = {
+        r.pop("customer_id"): r
+        for r in records(
+            con, f"select customer_id, {cols}, engaged_email_12m from int_customer_engagement"
+        )
+    }
+    u1, u2 = (hashlib.sha256(f"contact:{c}".encode()).hexdigest()[:16] for c in ("u1", "u2"))
+    nothing = {"emails_delivered_90d": 0, "opens_90d": 0, "clicks_90d": 0, "open_rate_90d": None}
+    assert got == {
+        u1: {**nothing, "is_unsubscribed": True, "engaged_email_12m": False},
+        u2: {**nothing, "is_unsubscribed": False, "engaged_email_12m": False},
+    }
+    con.close()
