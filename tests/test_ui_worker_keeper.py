@@ -25,8 +25,19 @@ from pipeline.automation.warm_launcher import request_warm_run
 from pipeline.automation.worker_address import state_path
 from pipeline.cli.ui import WorkerKeeper, how_it_ended, stale_address_pid
 
-# A stand-in worker: it runs until told its exit status on stdin (or killed).
-STAND_IN = "import sys; sys.exit(int(sys.stdin.readline()))"
+# A stand-in worker: it runs until told its exit status on stdin (or killed). It first puts
+# SIGTERM and SIGINT back to their defaults, unblocked, then says it is ready: a child inherits
+# an ignored or blocked signal from the process that starts it, and in one full `make test` the
+# stand-in started by a pytest worker outlived a SIGTERM (both signal tests failed after 60 s,
+# passing alone and in other runs; what left that worker's signals so was not found). The real
+# worker is started by `pipeline ui`'s own process.
+STAND_IN = (
+    "import signal, sys; signal.signal(signal.SIGTERM, signal.SIG_DFL); "
+    "signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT}); "
+    "print('ready', flush=True); "
+    "sys.exit(int(sys.stdin.readline()))"
+)
 COLD = "runs are launched cold until `pipeline ui` is restarted"
 
 
@@ -49,15 +60,22 @@ def started() -> Iterator[list[subprocess.Popen]]:
         if proc.poll() is None:
             proc.kill()
         proc.wait()
-        if proc.stdin is not None:
-            proc.stdin.close()
+        for stream in (proc.stdin, proc.stdout):
+            if stream is not None:
+                stream.close()
 
 
 @pytest.fixture
 def start(started: list[subprocess.Popen]) -> Callable[[], subprocess.Popen]:
     def start_one() -> subprocess.Popen:
-        proc = subprocess.Popen([sys.executable, "-c", STAND_IN], stdin=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", STAND_IN],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         started.append(proc)
+        assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
         return proc
 
     return start_one
