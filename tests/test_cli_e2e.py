@@ -176,7 +176,7 @@ def test_generate_and_run_for_today_publishes_every_mart(story: Story) -> None:
     assert story.generate.returncode == 0, story.generate.stderr
     first = story.first
     assert first.returncode == 0, first.stdout + first.stderr
-    assert "files landed in this run" in first.stdout
+    assert "files read in this run" in first.stdout
     counts = story.counts
     assert set(counts) == MARTS | {"publication"}  # + one row per mart describing the run
     assert counts["publication"] == len(MARTS)
@@ -201,7 +201,7 @@ def test_a_row_dated_after_as_of_lands_with_its_note(story: Story) -> None:
 def test_the_same_files_again_land_nothing_and_change_no_mart(story: Story) -> None:
     second = story.second
     assert second.returncode == 0, second.stderr
-    assert "files landed in this run" not in second.stdout
+    assert "files read in this run" not in second.stdout
     # The steps that skip say why once, under their own name ("serving_marts: serving_marts:
     # same code, …" named the step twice).
     for step in ("predictions", "serving_marts", "retention_charts"):

@@ -83,7 +83,7 @@ def test_the_same_bytes_under_several_paths_in_one_run_are_each_said_as_they_wen
     run_id, reports = ingest()
     capsys.readouterr()
     print_summary(s, run_id, reports)
-    files = capsys.readouterr().out.split("files landed in this run:\n")[1].split("\n\n")[0]
+    files = capsys.readouterr().out.split("files read in this run:\n")[1].split("\n\n")[0]
     moved = s.quarantine_dir / "crm"
     contacts_refusal = (
         "unknown header: no mapping for contacts matches it; the closest is "
@@ -116,7 +116,7 @@ def test_the_same_bytes_under_several_paths_in_one_run_are_each_said_as_they_wen
     run_id, reports = ingest()
     assert reports == []
     print_summary(s, run_id, reports)
-    assert "files landed in this run" not in capsys.readouterr().out
+    assert "files read in this run" not in capsys.readouterr().out
 
 
 def test_a_copy_of_a_delivery_landed_in_an_earlier_run_is_said_once_with_its_day(data_dir, capsys):
@@ -137,9 +137,9 @@ def test_a_copy_of_a_delivery_landed_in_an_earlier_run_is_said_once_with_its_day
         capsys.readouterr()
         print_summary(s, result.run_id, run_reports(instance, result.run_id))
         out = capsys.readouterr().out
-        if "files landed in this run:\n" not in out:
+        if "files read in this run:\n" not in out:
             return []
-        return out.split("files landed in this run:\n")[1].split("\n\n")[0].splitlines()
+        return out.split("files read in this run:\n")[1].split("\n\n")[0].splitlines()
 
     assert summary() == ["  crm/orders/o.csv: 2 rows read, 2 landed, 0 quarantined"]
     # The day the ledger recorded o.csv's landing: its bytes landed then, not in this run.

@@ -66,7 +66,7 @@ def print_summary(
                 notes[name] = [note]
         files = summary_lines(con, settings, run_id, notes, reports)
         if files:
-            print("\nfiles landed in this run:")
+            print("\nfiles read in this run:")  # landed or refused: each line says which
             print("\n".join(files))
         if stray:
             print("\n".join(stray))
