@@ -124,15 +124,13 @@ def layer_asset(
 
     def build(context: dg.AssetExecutionContext, warehouse: Warehouse):
         selected = {key.to_user_string() for key in context.selected_asset_keys}
+        layers = {m.name: m.layer for m in all_models or models}
         if spark_engine.engine() == "spark":
             yield from _build_on_spark(context, warehouse, models, all_models or models, selected)
             with warehouse.connect() as con:
-                forget_and_say_removed(
-                    context, con, [m.name for m in all_models or models]
-                )  # checks' state
+                forget_and_say_removed(context, con, layers)  # the checks' state
                 yield from evaluate_checks(context, con, warehouse.settings(), checks)
             return
-        layers = {m.name: m.layer for m in all_models or models}
         with warehouse.connect() as con:
             forget_and_say_removed(context, con, layers)
             prints = skip.Fingerprints(con)  # shared by the step's models
