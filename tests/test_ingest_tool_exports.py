@@ -252,12 +252,55 @@ def test_a_json_object_naming_a_key_twice_is_quarantined_alone(data_dir):
     assert (report.rows_landed, report.rows_quarantined) == (1, 1)
     assert query(s, "select contact_id, email from raw_contacts").rows() == [("c2", "c@example.si")]
     assert quarantined(s) == [(1, "the object names the key 'email' twice: which value is right?")]
+    # The quarantined text keeps both values, as the file has them (json kept only the last).
     record = query(s, "select record from quarantine_rows")["record"][0]
-    assert json.loads(json.loads(record)["text"]) == {
-        "contact_id": "c1",
-        "email": "b@example.si",
-        "created_at": "2024-01-02",
-    }
+    assert json.loads(record)["text"] == (
+        '{"contact_id": "c1", "email": "a@example.si", "email": "b@example.si", '
+        '"created_at": "2024-01-02"}'
+    )
+
+
+def test_a_key_twice_inside_a_nested_json_array_object_lands_both_values_as_written(data_dir):
+    # A value that is an object lands as its JSON text (as a .jsonl line's does). json kept
+    # the last of a nested key's two values, and the array was written again from dicts: the
+    # mention landed as '{"en": "Late again."}', without a word. Now the text is the file's.
+    s = make_settings(data_dir)
+    nested = '{"ro": "Mulțumesc!", "ro": "Întârziat din nou."}'
+    body = (
+        f'[{{"mention_id": "m1", "platform": "twitter", "author_handle": "@ana", "text": {nested}, '
+        '"posted_at": "2024-03-01T10:00:00+02:00"},\n'
+        ' {"mention_id": "m2", "platform": "twitter", "author_handle": "@ion", "text": "ok", '
+        '"posted_at": "2024-03-01T11:00:00+02:00"}]'
+    )
+    drop(s, "social_mentions", "mentions.json", body)
+    (report,) = land(s, "social_mentions")
+    assert (report.rows_landed, report.rows_quarantined) == (2, 0)
+    got = query(s, "select mention_id, text from raw_social_mentions order by 1").rows()
+    assert got == [("m1", nested), ("m2", "ok")]
+
+
+def test_a_cut_json_array_notes_an_object_naming_a_key_twice_too(data_dir):
+    # A download stopped inside its last object: the whole objects before it are read one by
+    # one (formats._cut_array), and that reading once kept a repeated key's last value unseen.
+    s = make_settings(data_dir)
+    body = (
+        '[{"contact_id": "c1", "email": "a@example.si", "email": "b@example.si", '
+        '"created_at": "2024-01-02"},\n'
+        ' {"contact_id": "c2", "email": "c@example.si", "created_at": "2024-01-03"},\n'
+        ' {"contact_id": "c3", "ema'
+    )
+    drop(s, "contacts", "contacts.json", body)
+    (report,) = land(s, "contacts")
+    assert (report.rows_landed, report.rows_quarantined) == (1, 2)
+    assert query(s, "select contact_id, email from raw_contacts").rows() == [("c2", "c@example.si")]
+    assert quarantined(s) == [
+        (1, "the object names the key 'email' twice: which value is right?"),
+        (
+            3,
+            "the file ends inside this object, which starts on line 3 "
+            "(cut short? deliver the whole file again)",
+        ),
+    ]
 
 
 # Three contacts, one a line; the second names "email" twice. Blank lines are no rows (polars

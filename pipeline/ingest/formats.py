@@ -12,6 +12,7 @@ import csv
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from itertools import islice
 from pathlib import Path
 
@@ -435,16 +436,15 @@ def _read_json_array(path: Path, workdir: Path, encoding: str) -> Table:
     its whole objects; the cut one is a row flagged :data:`UNREADABLE` (:func:`_cut_array`).
     One broken anywhere else is refused whole: what follows the break cannot be trusted."""
     cut: _CutTail | None = None
+    hook, repeats = _JsonObject.hook()
     try:
         with path.open(encoding="utf-8") as fh:
             # Numbers stay as written ("2.50", ids longer than a double holds).
-            records = json.load(
-                fh, parse_float=str, parse_int=str, object_pairs_hook=_JsonObject.of
-            )
+            records = json.load(fh, parse_float=str, parse_int=str, object_pairs_hook=hook)
     except json.JSONDecodeError as exc:
         is_array = exc.doc.lstrip().startswith("[")
         ends_open = is_array and not exc.doc.rstrip().endswith("]")
-        salvaged = _cut_array(exc.doc) if is_array else None
+        salvaged = _cut_array(exc.doc, hook) if is_array else None
         if salvaged is None or not salvaged[0]:
             at = " " if exc.msg.endswith(" at") else " at "
             where = f"{exc.msg}{at}line {exc.lineno}, column {exc.colno}"
@@ -472,10 +472,14 @@ def _read_json_array(path: Path, workdir: Path, encoding: str) -> Table:
         for i, r in enumerate(records, start=1)
         if isinstance(r, _JsonObject) and r.twice
     ]
+    # A key repeated inside a nested object (`"text": {"en": "…", "en": "…"}`) is written as
+    # the file has it, so that polars lands that object's text whole, as it does a JSON Lines
+    # file's: written through a dict, the first value would be lost without a word.
+    dumps = _as_written if repeats else partial(json.dumps, ensure_ascii=False)
     lines = workdir / "records.jsonl"
     with lines.open("w", encoding="utf-8") as out:
-        out.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-    table = _read_jsonl(lines, encoding, repeats=False)  # written from dicts: no repeats
+        out.writelines(dumps(r) + "\n" for r in records)
+    table = _read_jsonl(lines, encoding, repeats=False)  # its repeats are flagged above
     table.layout = f"json array ({encoding})"
     if under is not None:
         table.layout = f"json array under {under!r} ({encoding})"
@@ -492,9 +496,11 @@ def _read_json_array(path: Path, workdir: Path, encoding: str) -> Table:
 
 
 class _JsonObject(dict):
-    """A JSON object as :func:`json.load` reads it, with the keys it names more than once."""
+    """A JSON object as :func:`json.load` reads it, with the keys it names more than once and
+    its ``pairs`` as written (json keeps a repeated key's last value)."""
 
     twice: list[str] = []
+    pairs: list[tuple[str, object]] = []
 
     @classmethod
     def of(cls, pairs: list[tuple[str, object]]) -> dict:
@@ -503,12 +509,42 @@ class _JsonObject(dict):
         CPU for 300,000 objects, 41 MB, on the 2-core machine); a subclass made for every
         object, over twice as slow."""
         obj = dict(pairs)
-        if len(obj) == len(pairs):
-            return obj
+        return obj if len(obj) == len(pairs) else cls._noting(pairs)
+
+    @classmethod
+    def _noting(cls, pairs: list[tuple[str, object]]) -> _JsonObject:
         keys = [k for k, _ in pairs]
         found = cls(pairs)
+        found.pairs = pairs
         found.twice = sorted({k for k in keys if keys.count(k) > 1}, key=keys.index)
         return found
+
+    @classmethod
+    def hook(cls) -> tuple[Callable[[list], dict], list[_JsonObject]]:
+        """An ``object_pairs_hook`` like :meth:`of` and the list it adds each repeating object
+        to, at any depth: one parse's own (files are read on two threads). Its test is
+        :meth:`of`'s own, not a call of it: a call more per object cost 10 % of the parse."""
+        made: list[_JsonObject] = []
+
+        def of(pairs: list[tuple[str, object]]) -> dict:
+            obj = dict(pairs)
+            if len(obj) == len(pairs):
+                return obj
+            made.append(found := cls._noting(pairs))
+            return found
+
+        return of, made
+
+
+def _as_written(value: object) -> str:
+    """``value`` as JSON, an object naming a key twice with both of its values, as the file
+    has them (numbers were read as text, so they are written quoted, as json.dumps does)."""
+    if isinstance(value, list):
+        return "[" + ", ".join(_as_written(v) for v in value) + "]"
+    if not isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    items = value.pairs if isinstance(value, _JsonObject) else value.items()
+    return "{" + ", ".join(f"{_as_written(k)}: {_as_written(v)}" for k, v in items) + "}"
 
 
 def _named_twice(obj: _JsonObject) -> str:
@@ -518,7 +554,7 @@ def _named_twice(obj: _JsonObject) -> str:
 
 
 def _text(record: dict) -> str:
-    return json.dumps(record, ensure_ascii=False)[:RAW_TEXT_CHARS]
+    return _as_written(record)[:RAW_TEXT_CHARS]
 
 
 def _flag(bad: list[tuple[int, str, str]], i: int) -> pl.Expr:
@@ -558,11 +594,12 @@ class _CutTail:
     reason: str
 
 
-def _cut_array(doc: str) -> tuple[list[dict], _CutTail] | None:
+def _cut_array(doc: str, hook: Callable[[list], dict]) -> tuple[list[dict], _CutTail] | None:
     """The whole objects of a JSON array that ends inside its last element, and that element's
     text; None when the array breaks before it (an element that closes yet does not parse,
-    a missing comma): only a break at the very end is a file cut short."""
-    decoder = json.JSONDecoder(parse_float=str, parse_int=str)
+    a missing comma): only a break at the very end is a file cut short. ``hook`` notes an
+    object naming a key twice, as the whole file's parse does."""
+    decoder = json.JSONDecoder(parse_float=str, parse_int=str, object_pairs_hook=hook)
     i = _skip_space(doc, 0) + 1  # past the "["
     records: list[dict] = []
     while True:
