@@ -10,6 +10,12 @@ it and with its trigger, "ui". It is launched once the sensor's run has started,
 it and cannot change what that run built. (It used to be a whole ``refresh`` run, then the
 launchpad's a third: one whole run more, ~20 s of CPU, for the same assertions; a run of every
 asset is `python -m pipeline run`'s, in tests/test_cli_e2e.py, with a killed run.)
+
+Then, on the same ``pipeline ui`` (one start of the webserver, the daemon, their code servers
+and the warm run worker for the module: alone, the file took 10 s of CPU and 14 s less than
+with a start a test), a sensor run is terminated in the warm worker's child, the worker is
+killed until ``pipeline ui`` gives up on it and a run launched from the UI goes cold; last,
+Ctrl-C stops it all with status 0.
 """
 
 from __future__ import annotations
@@ -249,10 +255,16 @@ def webserver_up(graphql: GraphQL, port: int, proc: subprocess.Popen, deadline: 
     return False
 
 
-@pytest.fixture
-def ui(tmp_path: Path) -> Iterator[tuple[Path, GraphQL, subprocess.Popen]]:
+@pytest.fixture(scope="module")
+def ui(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Path, GraphQL, subprocess.Popen]]:
     """``python -m pipeline ui`` on a temporary data dir and a free port, its webserver up;
     stopped with SIGINT.
+
+    One for the module: the tests that take it run in the order of the file, each on what the
+    one before left (the warm worker's test kills the worker for good, so it comes after the
+    test that needs it warm; the Ctrl-C test ends it).
 
     Another program may take the port between the choice and the webserver's bind (it is not
     ours to hold meanwhile): then the ui stops, saying the port is in use, and the next attempt
@@ -260,6 +272,7 @@ def ui(tmp_path: Path) -> Iterator[tuple[Path, GraphQL, subprocess.Popen]]:
     """
     started = time.monotonic()
     deadline = started + DEADLINE_SECONDS
+    tmp_path = tmp_path_factory.mktemp("ui")
     for attempt in range(1, PORT_ATTEMPTS + 1):
         folder = tmp_path / f"ui{attempt}"
         folder.mkdir()
@@ -413,36 +426,41 @@ def test_daemon_sensor_runs_and_concurrent_runs(ui, tmp_path: Path) -> None:
     (as_of,) = warehouse_rows(data_dir, "select as_of from meta.pipeline_settings")[0]
     assert as_of.isoformat() == LAUNCHPAD_AS_OF != AS_OF
 
-    # Ctrl-C stops the webserver and the daemon cleanly.
-    proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=DEADLINE_SECONDS) == 0  # it kills what is left after 30 s
-
 
 LAUNCHPAD_AS_OF = "2026-09-30"  # not the fixture's PIPELINE_AS_OF (2026-10-31)
+# The cold run's: neither the fixture's nor the launchpad run's before it, so the date found
+# in the warehouse afterwards is the cold run's work.
+COLD_AS_OF = "2026-08-31"
 
 
 @pytest.mark.e2e
-def test_warm_worker_terminate_and_cold_fallback(ui, tmp_path: Path) -> None:
+def test_warm_worker_terminate_and_cold_fallback(ui) -> None:
     """The sensor's run goes to the warm worker and is terminated from the UI (its child ends,
     the run is canceled); the worker killed is started again, up to three times; with the
-    last one killed, a run launched from the UI runs cold."""
+    last one killed, a run launched from the UI runs cold.
+
+    On the ui of the test before (its export built, its runs done), or a fresh one when run
+    alone: the sensor's run here is for one more orders file, which either way is new."""
     import duckdb
     import psutil
 
     data_dir, graphql, proc = ui
     deadline = time.monotonic() + DEADLINE_SECONDS
-    export = generate_export(tmp_path / "export")
     address = data_dir / "dagster_home" / "warm_worker.json"
     wait_for("warm worker ready", address.exists, deadline, proc)
     worker = json.loads(address.read_text(encoding="utf-8"))
     worker_pid = worker["pid"]
 
-    # 1. The export through the sensor. The test holds the warehouse's write lock, so the run's
+    # 1. A delivery through the sensor. The test holds the warehouse's write lock, so the run's
     # first step waits for it (the DuckDB resource retries for about 100 s): the run is surely
-    # executing, in its child, when it is terminated.
+    # executing, in its child, when it is terminated. Written beside landing/ and moved in
+    # whole (one delivery, as in the test before).
     holder = duckdb.connect(str(data_dir / "warehouse.duckdb"))
-    shutil.copytree(export, data_dir / "landing.incoming")
-    os.replace(data_dir / "landing.incoming", data_dir / "landing")
+    late = delta_orders_csv("2026-10-31 09:00:00").replace("E2E-LATE-1", "E2E-LATE-2")
+    (data_dir / "late_orders_2.csv").write_text(late, encoding="utf-8")
+    folder = data_dir / "landing" / "crm" / "orders"
+    folder.mkdir(parents=True, exist_ok=True)
+    os.replace(data_dir / "late_orders_2.csv", folder / "late_orders_2.csv")
 
     def started_warm() -> dict | None:
         runs = graphql.runs()
@@ -522,7 +540,7 @@ def test_warm_worker_terminate_and_cold_fallback(ui, tmp_path: Path) -> None:
     # No dead worker's address is left, nor the socket folder of one that published it.
     assert not address.exists()
     assert [f for f in killed.values() if f is not None and f.exists()] == []
-    launched = launch_as_of(graphql)
+    launched = launch_as_of(graphql, COLD_AS_OF)
     wait_for(
         "the cold run finished",
         lambda: graphql.run(launched)["status"] in ("SUCCESS", "FAILURE", "CANCELED"),
@@ -543,8 +561,18 @@ def test_warm_worker_terminate_and_cold_fallback(ui, tmp_path: Path) -> None:
     assert [m for m in messages if cold.match(m)], messages
     # The run did its work: the date the launchpad asked for is the warehouse's.
     (as_of,) = warehouse_rows(data_dir, "select as_of from meta.pipeline_settings")[0]
-    assert as_of.isoformat() == LAUNCHPAD_AS_OF
+    assert as_of.isoformat() == COLD_AS_OF
     assert proc.poll() is None  # the UI carries on without its worker
+
+
+@pytest.mark.e2e
+def test_ctrl_c_stops_the_webserver_and_the_daemon_cleanly(ui) -> None:
+    """Last on the module's ui: Ctrl-C stops the webserver, the daemon and the worker (if any
+    is left) and exits 0. (The exit status does not depend on the worker: `pipeline ui` stops
+    whatever of its processes is running, killing one after 30 s.)"""
+    _, _, proc = ui
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=DEADLINE_SECONDS) == 0  # it kills what is left after 30 s
 
 
 def said(log: Path, text: str) -> str | None:
@@ -562,7 +590,7 @@ def address_of(path: Path) -> dict:
         return {}
 
 
-def launch_as_of(graphql: GraphQL) -> str:
+def launch_as_of(graphql: GraphQL, as_of: str = LAUNCHPAD_AS_OF) -> str:
     """Launch a run as the launchpad does, with another as_of; return its id.
 
     Only ``pipeline_settings`` is selected, so the run is short (it records the date in
@@ -578,7 +606,7 @@ def launch_as_of(graphql: GraphQL) -> str:
         {
             "p": {
                 "selector": selector,
-                "runConfigData": {"resources": {"config": {"config": {"as_of": LAUNCHPAD_AS_OF}}}},
+                "runConfigData": {"resources": {"config": {"config": {"as_of": as_of}}}},
             }
         },
     )["launchRun"]

@@ -2,7 +2,7 @@
 the backoff's arithmetic, which files a try takes, and what the watcher says after a run.
 
 The whole story, a real watcher whose runs fail until the cause is removed, is in
-tests/test_cli_watch.py.
+tests/test_cli_watch_troubles.py.
 """
 
 from __future__ import annotations

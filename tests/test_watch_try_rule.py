@@ -2,7 +2,7 @@
 (``pipeline.cli.watch.worth_trying``) at the end of the failed run and at each try.
 
 The backoff and what the watcher says are in tests/test_watch_retry.py; a real watcher whose
-runs fail is in tests/test_cli_watch.py.
+runs fail is in tests/test_cli_watch_troubles.py.
 """
 
 from __future__ import annotations
