@@ -320,14 +320,15 @@ def _lines_naming_a_key_twice(path: Path) -> list[tuple[int, str, str]]:
     written."""
     bad: list[tuple[int, str, str]] = []
     row = 0
+    hook, _ = _JsonObject.hook()
     with path.open(encoding="utf-8", newline="") as fh:
         while block := list(islice(fh, JSONL_BLOCK)):
             # polars skips blank lines: rows count objects
             lines = [t for line in block if (t := line.rstrip("\r\n")).strip()]
             try:
-                objects = json.loads("[" + ",".join(lines) + "]", object_pairs_hook=_JsonObject.of)
+                objects = json.loads("[" + ",".join(lines) + "]", object_pairs_hook=hook)
             except (json.JSONDecodeError, RecursionError):
-                objects = [_loads_or_none(t) for t in lines]  # lines polars took and json not
+                objects = [_loads_or_none(t, hook) for t in lines]  # polars took, json not
             for i, obj in enumerate(objects, start=row + 1):
                 if isinstance(obj, _JsonObject) and obj.twice:
                     bad.append((i, _named_twice(obj), lines[i - row - 1][:RAW_TEXT_CHARS]))
@@ -335,9 +336,9 @@ def _lines_naming_a_key_twice(path: Path) -> list[tuple[int, str, str]]:
     return bad
 
 
-def _loads_or_none(text: str) -> object:
+def _loads_or_none(text: str, hook: Callable[[list], dict]) -> object:
     try:
-        return json.loads(text, object_pairs_hook=_JsonObject.of)
+        return json.loads(text, object_pairs_hook=hook)
     except (json.JSONDecodeError, RecursionError):
         return None
 
@@ -351,6 +352,7 @@ def _read_jsonl_lines(path: Path, encoding: str, workdir: Path) -> Table:
     runs only for a file polars refused."""
     good, rows, bad = workdir / "good.jsonl", [], []
     keys: dict[str, None] = {}
+    hook, _ = _JsonObject.hook()
     with path.open(encoding="utf-8", newline="") as fh, good.open("w", encoding="utf-8") as out:
         row = 0
         for line in fh:
@@ -359,7 +361,7 @@ def _read_jsonl_lines(path: Path, encoding: str, workdir: Path) -> Table:
             row += 1
             text = line.rstrip("\r\n")
             try:
-                record = json.loads(text, object_pairs_hook=_JsonObject.of)
+                record = json.loads(text, object_pairs_hook=hook)
             except json.JSONDecodeError as exc:
                 at = " " if exc.msg.endswith(" at") else " at "
                 reason = f"not a JSON object ({exc.msg}{at}column {exc.colno})"
@@ -503,15 +505,6 @@ class _JsonObject(dict):
     pairs: list[tuple[str, object]] = []
 
     @classmethod
-    def of(cls, pairs: list[tuple[str, object]]) -> dict:
-        """The object of ``pairs`` (``object_pairs_hook``): a plain dict, or one of this class
-        noting its repeated keys. The hook made json.load 1.5 times as slow (0.34 → 0.51 s of
-        CPU for 300,000 objects, 41 MB, on the 2-core machine); a subclass made for every
-        object, over twice as slow."""
-        obj = dict(pairs)
-        return obj if len(obj) == len(pairs) else cls._noting(pairs)
-
-    @classmethod
     def _noting(cls, pairs: list[tuple[str, object]]) -> _JsonObject:
         keys = [k for k, _ in pairs]
         found = cls(pairs)
@@ -521,9 +514,11 @@ class _JsonObject(dict):
 
     @classmethod
     def hook(cls) -> tuple[Callable[[list], dict], list[_JsonObject]]:
-        """An ``object_pairs_hook`` like :meth:`of` and the list it adds each repeating object
-        to, at any depth: one parse's own (files are read on two threads). Its test is
-        :meth:`of`'s own, not a call of it: a call more per object cost 10 % of the parse."""
+        """An ``object_pairs_hook`` making each object a plain dict, or one of this class noting
+        its repeated keys, and the list it adds each of those to, at any depth: one parse's own
+        (files are read on two threads). The hook made json.load 1.5 times as slow (0.34 → 0.51
+        s of CPU for 300,000 objects, 41 MB, on the 2-core machine); a subclass made for every
+        object, over twice as slow."""
         made: list[_JsonObject] = []
 
         def of(pairs: list[tuple[str, object]]) -> dict:
