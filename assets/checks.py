@@ -40,7 +40,6 @@ from pipeline.validation.stages import (
     validate_assets,
 )
 from pipeline.validation.suites import Suite, check_targets, read_suite, read_suites
-from pipeline.warehouse import Warehouse
 from pipeline.words import counted
 
 # Runs one check on an open connection: (context, con, settings, Data Docs index path) -> result.
@@ -239,30 +238,6 @@ def fail_if_blocked(events: Iterable, checks: Sequence[CheckEntry]) -> Iterator:
         yield event
     if failed:
         raise dg.Failure(description=blocked_text(failed), allow_retries=False)
-
-
-def grouped_check(name: str, checks: list[CheckEntry]) -> dg.AssetChecksDefinition:
-    """One step evaluating ``checks`` (one spec per asset), on one connection; each check keeps
-    its own result, severity and blocking. The pipeline's own checks are evaluated in their
-    building step (:func:`build_step_checks`), so this serves checks on an asset defined
-    elsewhere (tests/test_notify.py's freshness check on a stand-in mart)."""
-
-    @dg.multi_asset_check(
-        name=name,
-        specs=[spec for spec, _ in checks],
-        can_subset=True,
-        pool="warehouse",  # DuckDB has one writer; the checks write the watermarks
-        description=f"{counted(len(checks), 'asset check')}, evaluated in one step.",
-    )
-    def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
-        yield from fail_if_blocked(_evaluate(context, warehouse), checks)
-
-    def _evaluate(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
-        settings = warehouse.settings()
-        with warehouse.connect() as con:
-            yield from evaluate_checks(context, con, settings, checks)
-
-    return _check
 
 
 def build_step_checks() -> dict[str, list[CheckEntry]]:

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from check_support import check_step
 from ingest_support import drop, make_settings
 
-from assets.checks import grouped_check
 from assets.freshness import freshness, freshness_check, freshness_days
 from assets.ingest import INGEST_ASSETS
 from assets.settings import pipeline_settings
@@ -355,7 +355,7 @@ def test_freshness_check_warns_from_the_ledger(data_dir: Path) -> None:
     def mart() -> None:
         return None
 
-    check = grouped_check("marts_fresh_data", [freshness_check("retention_monthly")])
+    check = check_step("marts_fresh_data", [freshness_check("retention_monthly")])
     result = dg.materialize([mart, check], resources={"warehouse": _warehouse(data_dir)})
     assert result.success  # WARN blocks nothing
     (evaluation,) = result.get_asset_check_evaluations()

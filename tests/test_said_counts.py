@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import dagster as dg
-
-from assets.checks import grouped_check
 from assets.freshness import freshness
 from pipeline.ingest.versions import notes
 from pipeline.validation.outcome import ExpectationOutcome, SuiteOutcome
@@ -111,13 +108,3 @@ def test_held_back_rows_are_said_in_the_singular_for_one() -> None:
         "3 rows replace a landed version with the same updated_at but other contents: the "
         "later delivery wins (contract); check that the sender meant to change them",
     ]
-
-
-def test_a_check_step_of_one_check_says_so_in_its_description() -> None:
-    @dg.asset
-    def x() -> None:
-        return None
-
-    spec = dg.AssetCheckSpec("rows_present", asset=x)
-    one = grouped_check("one_check", [(spec, lambda *_: None)])
-    assert one.node_def.description == "1 asset check, evaluated in one step."
