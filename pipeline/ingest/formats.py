@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from itertools import islice
 from pathlib import Path
@@ -46,6 +46,20 @@ UNREADABLE = "_unreadable"
 RAW = "_raw_text"
 RAW_TEXT_CHARS = 1000
 SPARE_COLUMNS = 8
+# A workbook's column of the error cells (#N/A, #DIV/0!) of the column of that index: calamine
+# reads an error cell as an empty one, and a failed VLOOKUP landed as no discount.
+CELL_ERROR = "_cell_error_"
+# calamine's names of Excel's errors -> what the cell shows.
+EXCEL_ERRORS = {
+    "Div0": "#DIV/0!",
+    "NA": "#N/A",
+    "Name": "#NAME?",
+    "Null": "#NULL!",
+    "Num": "#NUM!",
+    "Ref": "#REF!",
+    "Value": "#VALUE!",
+    "GettingData": "#GETTING_DATA",
+}
 # A workbook's rows looked at for its header below a report's title (see _read_excel).
 TITLE_ROWS = 10
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
@@ -73,6 +87,8 @@ class Table:
     # What was looked for and not found, said before an unknown header's refusal (a workbook
     # with no row naming a mapping's columns among its first rows).
     note: str | None = None
+    # A workbook's columns holding error cells -> the column saying which (:data:`CELL_ERROR`).
+    cell_errors: dict[str, str] = field(default_factory=dict)
 
     @property
     def workbook(self) -> bool:
@@ -656,7 +672,9 @@ def _never_closes(tail: str) -> bool:
 
 
 def _read_excel(path: Path, names_header: HeaderTest | None = None) -> Table:
-    """First sheet of a workbook; every cell as text (dates as ISO text).
+    """First sheet of a workbook, as Excel shows it (hidden sheets passed over); every cell
+    as text (dates as ISO text), and each error cell (``#N/A``, ``#DIV/0!``) said in a column
+    of its own (:data:`CELL_ERROR`) for the rows that read its column to be quarantined.
 
     The header is the first of the sheet's first :data:`TITLE_ROWS` rows that ``names_header``
     takes (it names the columns of one of the entity's mappings: the contract's required
@@ -666,20 +684,13 @@ def _read_excel(path: Path, names_header: HeaderTest | None = None) -> Table:
     row names them (or without ``names_header``), the header is the first row holding two
     values or more below rows of one at most, as before, and :attr:`Table.note` says what was
     looked for and where, for the refusal of the unknown header. Rows keep their numbers in
-    the sheet, as Excel shows them."""
+    the sheet, as Excel shows them, blank rows above the table counted."""
     try:
-        df = pl.read_excel(
-            path,
-            sheet_id=1,
-            engine="calamine",
-            has_header=False,
-            infer_schema_length=0,
-            drop_empty_rows=False,
-            drop_empty_cols=False,
-            raise_if_empty=False,
-        )
+        df, errors, sheet = _first_sheet(path)
     except Exception as exc:  # calamine raises its own types for every kind of damage
         raise FileRefused(f"not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from None
+    if df.width == 0:  # no cell at all: counting the values of its rows raised polars' error
+        raise FileRefused(_empty_sheet(path, "is empty"))
     top = df.head(TITLE_ROWS)
     rows = enumerate(top.iter_rows())
     named = next((i for i, row in rows if names_header(row)), None) if names_header else None
@@ -691,32 +702,85 @@ def _read_excel(path: Path, names_header: HeaderTest | None = None) -> Table:
         # Every row above the first with two values holds one at most: a title, a date, blank.
         first = next((i for i, n in enumerate(filled) if n >= 2), 0)
         if names_header is not None and not df.is_empty():
-            sheet = _sheet_names(path)[:1]
-            shown = f"the first sheet, {sheet[0]!r}," if sheet else "the first sheet"
             note = (
-                f"none of the first {min(TITLE_ROWS, df.height)} rows of {shown} names the "
-                f"columns a mapping of this folder looks for (row {first + 1} read as the header)"
+                f"none of the first {min(TITLE_ROWS, df.height)} rows of the first sheet, "
+                f"{sheet!r}, names the columns a mapping of this folder looks for (row "
+                f"{first + 1} read as the header)"
             )
     if df.height <= first + 1:
         raise FileRefused(_empty_sheet(path, "is empty" if df.is_empty() else "has no rows"))
     names = df.row(first)
     refuse_duplicates([n for n in names if n is not None])
     header = clean_header([n if n is not None else f"__UNNAMED__{i}" for i, n in enumerate(names)])
-    df = df.slice(first + 1).rename(dict(zip(df.columns, header, strict=True)))
-    frame = df.lazy().with_row_index(ROW, offset=first + 2).with_columns(pl.col(ROW).cast(pl.Int64))
+    df = df.rename(dict(zip(df.columns, header, strict=True)))
+    df, cell_errors = _with_cell_errors(df, header, errors, first)
+    frame = df.slice(first + 1).lazy().with_row_index(ROW, offset=first + 2)
     layout = (
         "xlsx (first sheet)" if first == 0 else f"xlsx (first sheet, header in row {first + 1})"
     )
-    return Table(header, frame, layout, note=note)
+    table = Table(header, frame.with_columns(pl.col(ROW).cast(pl.Int64)), layout, note=note)
+    table.cell_errors = cell_errors
+    return table
+
+
+def _first_sheet(path: Path) -> tuple[pl.DataFrame, list[tuple[int, int, str]], str]:
+    """The first visible sheet's cells as text, one row per sheet row from row 1 (blank rows
+    above the table kept, so rows keep Excel's numbers), its error cells as (row, column,
+    calamine's name of the error), and the sheet's name.
+
+    A hidden sheet is no tab in Excel: a template's hidden lookup sheet in front of the
+    export is not what its user calls the first sheet. ``skip_rows=0``: without it the sheet
+    starts at its first used row (calamine's range), and rows were numbered from there."""
+    import fastexcel
+
+    book = fastexcel.read_excel(path)
+    if not book.sheet_names:
+        return pl.DataFrame(), [], ""
+    sheets = (
+        book.load_sheet(index, header_row=None, dtypes="string", skip_rows=0)
+        for index in range(len(book.sheet_names))
+    )
+    # Excel keeps one sheet visible at least; a workbook another tool wrote may not.
+    loaded = next((sheet for sheet in sheets if sheet.visible == "visible"), None)
+    if loaded is None:
+        loaded = book.load_sheet(0, header_row=None, dtypes="string", skip_rows=0)
+    batch, found = loaded.to_arrow_with_errors()
+    errors = []
+    for cell in found.errors if found else []:
+        # "Expected string but got 'Error(Div0)'": the only cells text cannot hold.
+        kind = cell.detail.rsplit("Error(", 1)[-1].rstrip(")'")
+        errors.append((cell.position[0], cell.position[1], kind))
+    return pl.DataFrame(pl.from_arrow(batch)), errors, loaded.name
+
+
+def _with_cell_errors(
+    df: pl.DataFrame, header: list[str], errors: list[tuple[int, int, str]], first: int
+) -> tuple[pl.DataFrame, dict[str, str]]:
+    """``df`` with a :data:`CELL_ERROR` column for each column holding error cells below the
+    header (``#N/A`` where the cell shows it, else null), and which column says each one's."""
+    shown: dict[int, dict[int, str]] = {}
+    for row, col, kind in errors:
+        if row > first:
+            shown.setdefault(col, {})[row] = EXCEL_ERRORS.get(kind, kind)
+    named = {header[col]: f"{CELL_ERROR}{col}" for col in shown}
+    return df.with_columns(
+        pl.Series(f"{CELL_ERROR}{col}", [cells.get(i) for i in range(df.height)], pl.String)
+        for col, cells in shown.items()
+    ), named
 
 
 def _sheet_names(path: Path) -> list[str]:
-    """A workbook's sheet names, in order (none when they cannot be read: they only help a
-    message)."""
+    """A workbook's visible sheet names, in order (none when they cannot be read: they only
+    help a message)."""
     try:
         import fastexcel
 
-        return fastexcel.read_excel(path).sheet_names
+        book = fastexcel.read_excel(path)
+        return [
+            name
+            for i, name in enumerate(book.sheet_names)
+            if book.load_sheet(i, header_row=None, n_rows=0).visible == "visible"
+        ]
     except Exception:  # the sheet was read; its names only help the message
         return []
 

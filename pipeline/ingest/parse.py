@@ -192,6 +192,8 @@ class Plan:
     empty: pl.Expr = field(default_factory=lambda: pl.lit(False))
     # A row the reader could not read as a record (formats.UNREADABLE): its only reason.
     unreadable: pl.Expr | None = None
+    # A workbook row whose cells the mapping reads hold Excel's errors: its only reason.
+    cell_errors: pl.Expr | None = None
     aggregate: bool = False
     windowed: bool = False  # a template counts rows: sources need the whole file, not a filter
 
@@ -208,6 +210,11 @@ class Plan:
             [pl.when(bad).then(why) for bad, why in self.checks], separator="; ", ignore_nulls=True
         )
         reason = pl.when(self.empty).then(pl.lit("empty row")).otherwise(joined)
+        if self.cell_errors is not None:
+            # The error is why the cell reads empty: "is missing" beside it would mislead.
+            reason = (
+                pl.when(self.cell_errors.is_not_null()).then(self.cell_errors).otherwise(reason)
+            )
         if self.unreadable is not None:
             reason = pl.when(self.unreadable.is_not_null()).then(self.unreadable).otherwise(reason)
         return reason
@@ -466,6 +473,11 @@ def plan(
     names = table.frame.collect_schema().names()
     spare = [c for c in names if c.startswith(EXTRA_PREFIX)]
     _contract_checks(result, table.header, spare, mapping, label)
+    errors = _cell_errors(table, mapping, lookup, entity, label)
+    if errors is not None:
+        result.cell_errors = errors
+        result.empty = result.empty & errors.is_null()
+        result.checks.insert(0, (errors.is_not_null(), errors))
     unreadable = [UNREADABLE, RAW] if UNREADABLE in names else []
     if unreadable:
         result.unreadable = pl.col(UNREADABLE)
@@ -477,8 +489,39 @@ def plan(
     )
     result.parsed = frame.with_columns(
         pl.any_horizontal(b for b, _ in result.checks).alias(BAD)
-    ).select(*table.header, *spare, *unreadable, ROW, *typed, BAD)
+    ).select(*table.header, *spare, *unreadable, *table.cell_errors.values(), ROW, *typed, BAD)
     return result
+
+
+def _cell_errors(
+    table: Table, mapping: Mapping, lookup: dict[str, str], entity: Entity, label: dict[str, str]
+) -> pl.Expr | None:
+    """Why a workbook row is quarantined for Excel's error cells (``#N/A``, ``#DIV/0!``) in
+    the columns the mapping reads, or null; None when no such column holds one.
+
+    calamine reads an error cell as an empty one: a discount whose VLOOKUP failed landed as
+    no discount, a ``#DIV/0!`` amount was said to be "missing". A column the mapping does not
+    read (the user's own notes) costs its row nothing."""
+    read = set(lookup.values())
+    named = {
+        lookup[v]: label[col]
+        for col in reversed(entity.columns)
+        for v in mapping.columns.get(col, ())
+        if v in lookup
+    }
+    reasons = [
+        pl.format(
+            f"{named.get(column, repr(column))}: the cell holds Excel's error {{}} (a formula "
+            "that failed), not a value: correct it or paste the values, and deliver again",
+            pl.col(errors),
+        )
+        for column, errors in table.cell_errors.items()
+        if column in read
+    ]
+    if not reasons:
+        return None
+    joined = pl.concat_str(reasons, separator="; ", ignore_nulls=True)
+    return pl.when(joined != "").then(joined)
 
 
 def _fill_order_fields(entity: Entity, prefixes: tuple[Callable[[str], str], ...]) -> list[pl.Expr]:

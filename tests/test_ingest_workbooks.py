@@ -1,0 +1,167 @@
+"""Workbooks as people's spreadsheet programs leave them: rows left blank above the table,
+formulas whose cells hold Excel's errors (``#N/A``, ``#DIV/0!``, ``#REF!``), a hidden sheet in
+front of the export.
+
+Each workbook is written cell by cell with xlsxwriter as Excel stores it (an error cell is a
+formula with its cached error, ``t="e"``), landed by the real ingestion into a real DuckDB
+file, and the landed rows and quarantine reasons compared with values worked out by hand."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import xlsxwriter
+from ingest_support import land, make_settings, query
+
+ORDERS = ["order_id", "contact_id", "ordered_at", "status", "gross_amount"]
+
+
+def quarantined(settings) -> list[tuple]:
+    return query(settings, "select row_number, reason from quarantine_rows order by 1").rows()
+
+
+def new_book(settings, folder: str, name: str) -> xlsxwriter.Workbook:
+    path = settings.landing_dir / "crm" / folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return xlsxwriter.Workbook(str(path))
+
+
+def test_rows_keep_excel_s_numbers_below_blank_rows_above_the_table(data_dir):
+    # A table typed from B3 (rows 1-2 and column A left blank, as many people lay out a
+    # sheet). calamine's range starts at the first used cell, so the rows were numbered from
+    # it: the order in Excel's row 4 landed as row 2, the bad one in row 5 was quarantined as
+    # "row 3", a row the user finds blank.
+    s = make_settings(data_dir)
+    book = new_book(s, "orders", "orders.xlsx")
+    sheet = book.add_worksheet()
+    sheet.write_row(2, 1, ORDERS)
+    sheet.write_row(3, 1, ["o1", "c1", "2024-01-02 09:00", "completed", 10.5])
+    sheet.write_row(4, 1, ["o2", "c1", "2024-01-03 09:00", "completed"])
+    book.close()
+    (report,) = land(s, "orders")
+    assert (report.status, report.rows_landed, report.rows_quarantined) == ("landed", 1, 1)
+    got = query(s, "select order_id, gross_amount, _row_number from raw_orders").rows()
+    assert got == [("o1", Decimal("10.5"), 4)]
+    assert quarantined(s) == [(5, "gross_amount is missing")]
+
+
+def test_a_title_two_rows_down_keeps_the_rows_excel_shows(data_dir):
+    # The title in A2 (row 1 blank), a blank row, the header in row 4: first record row 5.
+    s = make_settings(data_dir)
+    book = new_book(s, "contacts", "Kontakte.xlsx")
+    sheet = book.add_worksheet("Kontakte")
+    sheet.write_row(1, 0, ["Kontakte (Export 2024-04-02)"])
+    sheet.write_row(3, 0, ["contact_id", "email", "created_at"])
+    sheet.write_row(4, 0, ["c1", "a@example.de", "2024-01-02"])
+    sheet.write_row(5, 0, ["c2", "b@example.de", "02.01.2024"])
+    book.close()
+    (report,) = land(s, "contacts")
+    assert report.rows_landed == 1
+    got = query(s, "select contact_id, _row_number from raw_contacts").rows()
+    assert got == [("c1", 5)]
+    assert quarantined(s) == [
+        (6, "created_at: cannot read '02.01.2024' as an ISO 8601 timestamp"),
+    ]
+
+
+def test_excel_error_cells_are_quarantined_naming_the_column_and_the_error(data_dir):
+    # Formulas that failed: calamine reads an error cell as an empty one, so a discount whose
+    # VLOOKUP found nothing (#N/A) landed as no discount (net 100 instead of unknown), a
+    # #DIV/0! amount was quarantined as "gross_amount is missing" and a #REF! contact as
+    # "neither contact_id nor email is given", though the cells are not empty in Excel.
+    s = make_settings(data_dir)
+    book = new_book(s, "orders", "Bestellungen.xlsx")
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, [*ORDERS, "discount_amount", "Notiz"])
+    sheet.write_row(1, 0, ["o1", "c1", "2024-01-02", "completed", 100])
+    sheet.write_formula(1, 5, "=VLOOKUP(A2,Rabatte!A:B,2,FALSE)", None, "#N/A")
+    sheet.write_row(2, 0, ["o2", "c1", "2024-01-03", "completed"])
+    sheet.write_formula(2, 4, "=E9/F9", None, "#DIV/0!")
+    sheet.write_row(3, 0, ["o3"])
+    sheet.write_formula(3, 1, "=Kunden!#REF!", None, "#REF!")
+    sheet.write_row(3, 2, ["2024-01-04", "completed", 5])
+    sheet.write_formula(3, 5, "=1/0", None, "#DIV/0!")
+    # An error in a column no mapping reads (the user's own note) costs the row nothing.
+    sheet.write_row(4, 0, ["o4", "c2", "2024-01-05", "completed", 7, 1])
+    sheet.write_formula(4, 6, "=Notizen", None, "#NAME?")
+    book.close()
+    (report,) = land(s, "orders")
+    assert (report.status, report.rows_landed, report.rows_quarantined) == ("landed", 1, 3)
+    got = query(s, "select order_id, gross_amount, discount_amount, _row_number from raw_orders")
+    assert got.rows() == [("o4", Decimal("7"), Decimal("1"), 5)]
+    failed = (
+        "(a formula that failed), not a value: correct it or paste the values, and deliver again"
+    )
+    assert quarantined(s) == [
+        (2, f"discount_amount: the cell holds Excel's error #N/A {failed}"),
+        (3, f"gross_amount: the cell holds Excel's error #DIV/0! {failed}"),
+        (
+            4,
+            f"contact_id: the cell holds Excel's error #REF! {failed}; "
+            f"discount_amount: the cell holds Excel's error #DIV/0! {failed}",
+        ),
+    ]
+
+
+def test_an_error_cell_in_a_vendor_column_names_the_vendor_s_column(data_dir):
+    # A HubSpot contacts export with a formula column: the reason names the canonical column
+    # and the vendor's, as every other reason does.
+    s = make_settings(data_dir)
+    book = new_book(s, "contacts", "hubspot.xlsx")
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, ["Record ID", "First Name", "Email", "Create Date"])
+    sheet.write_row(1, 0, ["101", "Ioana", "ioana@example.ro", "2024-03-01 10:00"])
+    sheet.write_row(2, 0, ["102", "Ștefan"])
+    sheet.write_formula(2, 2, "=LOWER(Sheet2!C3)", None, "#VALUE!")
+    sheet.write_string(2, 3, "2024-03-02 11:00")
+    book.close()
+    (report,) = land(s, "contacts")
+    assert (report.rows_landed, report.rows_quarantined) == (1, 1)
+    assert query(s, "select contact_id, first_name from raw_contacts").rows() == [("101", "Ioana")]
+    assert quarantined(s) == [
+        (
+            3,
+            "email ('Email'): the cell holds Excel's error #VALUE! (a formula that failed), "
+            "not a value: correct it or paste the values, and deliver again",
+        )
+    ]
+
+
+def test_a_hidden_first_sheet_is_not_the_sheet_read(data_dir):
+    # A template whose first sheet is a hidden lookup table: Excel shows "Kontakte" as the
+    # first tab, and the user who exported it calls that the first sheet. The hidden sheet
+    # was read and the file refused as an unknown header (Land, Code).
+    s = make_settings(data_dir)
+    book = new_book(s, "contacts", "Vorlage.xlsx")
+    lookup = book.add_worksheet("Listen")
+    lookup.write_row(0, 0, ["Land", "Code"])
+    lookup.write_row(1, 0, ["Slovenija", "SI"])
+    lookup.hide()
+    data = book.add_worksheet("Kontakte")
+    data.write_row(0, 0, ["contact_id", "first_name", "country", "created_at"])
+    data.write_row(1, 0, ["c1", "Žiga", "SI", "2024-01-02"])
+    data.activate()
+    book.close()
+    (report,) = land(s, "contacts")
+    assert (report.status, report.rows_landed) == ("landed", 1)
+    assert query(s, "select contact_id, first_name, country from raw_contacts").rows() == [
+        ("c1", "Žiga", "SI")
+    ]
+
+
+def test_a_workbook_with_no_cell_is_refused_and_its_neighbour_lands(data_dir):
+    # A workbook saved with nothing in it (an export that found no rows, as some tools write
+    # it): its sheet has no column at all, and counting its rows' values raised polars'
+    # "expected at least 1 input in null.sum_horizontal()" out of the whole ingestion, so
+    # the good file beside it did not land either.
+    s = make_settings(data_dir)
+    new_book(s, "contacts", "a_leer.xlsx").close()
+    book = new_book(s, "contacts", "b_kontakte.xlsx")
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, ["contact_id", "created_at"])
+    sheet.write_row(1, 0, ["c1", "2024-01-02"])
+    book.close()
+    empty, good = land(s, "contacts")
+    assert (empty.status, empty.reason) == ("refused", "the first sheet is empty")
+    assert (s.quarantine_dir / "crm" / "contacts" / "a_leer.xlsx").exists()
+    assert (good.status, good.rows_landed) == ("landed", 1)
