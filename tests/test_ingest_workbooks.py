@@ -165,3 +165,38 @@ def test_a_workbook_with_no_cell_is_refused_and_its_neighbour_lands(data_dir):
     assert (empty.status, empty.reason) == ("refused", "the first sheet is empty")
     assert (s.quarantine_dir / "crm" / "contacts" / "a_leer.xlsx").exists()
     assert (good.status, good.rows_landed) == ("landed", 1)
+
+
+def test_a_number_shown_with_leading_zeros_lands_as_excel_shows_it(data_dir):
+    # A customer number 00123 typed into Excel is the number 123; the column formatted
+    # "00000" (Excel's "Zip Code") shows 00123, and Excel's own CSV export writes 00123.
+    # calamine read 123: the contact delivered as CSV and then as the workbook was two
+    # contacts, 00123 and 123. A number in the General format stays as it is.
+    s = make_settings(data_dir)
+    csv = "contact_id,email,created_at,updated_at\r\n00123,ana@example.ro,2024-01-02,2024-01-02\r\n"
+    path = s.landing_dir / "crm" / "contacts" / "a_export.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text(csv, encoding="utf-8")
+    book = new_book(s, "contacts", "b_kontakte.xlsx")
+    sheet = book.add_worksheet("Kunden")
+    zip_code = book.add_format({"num_format": "00000"})
+    six = book.add_format({"num_format": "000000"})
+    sheet.write_row(1, 1, ["contact_id", "email", "created_at", "updated_at"])
+    sheet.write_number(2, 1, 123, zip_code)
+    sheet.write_row(2, 2, ["ana.pop@example.ro", "2024-01-02", "2024-02-01"])
+    sheet.write_number(3, 1, 456)
+    sheet.write_row(3, 2, ["ion@example.ro", "2024-01-03", "2024-01-03"])
+    sheet.write_number(4, 1, 7, six)
+    sheet.write_row(4, 2, ["eva@example.si", "2024-01-04", "2024-01-04"])
+    book.close()
+    land(s, "contacts")
+    got = query(
+        s,
+        "select contact_id, email, _row_number from raw_contacts order by _source_file, 3",
+    ).rows()
+    assert got == [
+        ("00123", "ana@example.ro", 2),
+        ("00123", "ana.pop@example.ro", 3),
+        ("456", "ion@example.ro", 4),
+        ("000007", "eva@example.si", 5),
+    ]

@@ -32,6 +32,7 @@ from pipeline.ingest.lines import (
     unended_line_quotes_odd,
     without_lines,
 )
+from pipeline.ingest.padded_numbers import padded_numbers
 
 ROW = "_row_number"
 # first line of a file -> its column names when the file has no header row, else None
@@ -750,7 +751,28 @@ def _first_sheet(path: Path) -> tuple[pl.DataFrame, list[tuple[int, int, str]], 
         # "Expected string but got 'Error(Div0)'": the only cells text cannot hold.
         kind = cell.detail.rsplit("Error(", 1)[-1].rstrip(")'")
         errors.append((cell.position[0], cell.position[1], kind))
-    return pl.DataFrame(pl.from_arrow(batch)), errors, loaded.name
+    df = pl.DataFrame(pl.from_arrow(batch))
+    columns = loaded.available_columns()
+    first_column = columns[0].absolute_index if columns else 0
+    return _as_shown(df, padded_numbers(path, loaded.name, first_column)), errors, loaded.name
+
+
+def _as_shown(df: pl.DataFrame, padded: dict[tuple[int, int], str]) -> pl.DataFrame:
+    """``df`` with the numbers a ``00000`` format shows with leading zeros written so
+    (:mod:`pipeline.ingest.padded_numbers`): ``00123``, not ``123``. A cell is rewritten only
+    where calamine read the same number, so a misplaced cell changes nothing."""
+    by_column: dict[int, dict[int, str]] = {}
+    for (row, col), text in padded.items():
+        if col < df.width and row < df.height:
+            by_column.setdefault(col, {})[row] = text
+    replaced = []
+    for col, cells in by_column.items():
+        values = df.to_series(col).to_list()
+        for row, text in cells.items():
+            if values[row] is not None and values[row].lstrip("0") == text.lstrip("0"):
+                values[row] = text
+        replaced.append(pl.Series(df.columns[col], values, pl.String))
+    return df.with_columns(replaced)
 
 
 def _with_cell_errors(
