@@ -97,6 +97,7 @@ PYTHON_TARGETS: dict[str, tuple[str, list[str]]] = {
             "tests/test_ingest_parse_plan.py",
             "tests/test_ingest_parse_values.py",
             "tests/test_ingest_formats.py",
+            "tests/test_ingest_workbooks.py",
             "tests/test_ingest_vendors.py",
             "tests/test_ingest_quarantine.py",
             "tests/test_ingest_deliveries.py::test_multi_group_thousands_separators",
