@@ -200,3 +200,28 @@ def test_a_number_shown_with_leading_zeros_lands_as_excel_shows_it(data_dir):
         ("456", "ion@example.ro", 4),
         ("000007", "eva@example.si", 5),
     ]
+
+
+def test_a_time_of_day_cell_is_no_timestamp(data_dir):
+    # A time typed alone (09:45, formatted hh:mm) is the serial 0.40625: calamine dates it
+    # 1899-12-31, and the contact landed as created on 1899-12-31 09:45, a customer of a
+    # cohort 124 years before any other. It reads as Excel shows it, 09:45:00, which is no
+    # timestamp: the row is quarantined saying so; a date-time cell beside it lands.
+    import datetime as dt
+
+    s = make_settings(data_dir)
+    book = new_book(s, "contacts", "kontakte.xlsx")
+    sheet = book.add_worksheet()
+    stamp = book.add_format({"num_format": "dd.mm.yyyy hh:mm"})
+    time = book.add_format({"num_format": "hh:mm"})
+    sheet.write_row(0, 0, ["contact_id", "first_name", "created_at"])
+    sheet.write_row(1, 0, ["c1", "Μαρία"])
+    sheet.write_datetime(1, 2, dt.datetime(2024, 3, 1, 9, 0), stamp)
+    sheet.write_row(2, 0, ["c2", "Ольга"])
+    sheet.write_datetime(2, 2, dt.time(9, 45), time)
+    book.close()
+    (report,) = land(s, "contacts")
+    assert (report.rows_landed, report.rows_quarantined) == (1, 1)
+    got = query(s, "select contact_id, first_name, created_at from raw_contacts").rows()
+    assert got == [("c1", "Μαρία", dt.datetime(2024, 3, 1, 9, 0))]
+    assert quarantined(s) == [(3, "created_at: cannot read '09:45:00' as an ISO 8601 timestamp")]

@@ -50,6 +50,8 @@ SPARE_COLUMNS = 8
 # A workbook's column of the error cells (#N/A, #DIV/0!) of the column of that index: calamine
 # reads an error cell as an empty one, and a failed VLOOKUP landed as no discount.
 CELL_ERROR = "_cell_error_"
+# The day calamine gives a cell holding only a time of day (Excel's serial 0).
+TIME_ONLY_DAY = "1899-12-31 "
 # calamine's names of Excel's errors -> what the cell shows.
 EXCEL_ERRORS = {
     "Div0": "#DIV/0!",
@@ -751,10 +753,24 @@ def _first_sheet(path: Path) -> tuple[pl.DataFrame, list[tuple[int, int, str]], 
         # "Expected string but got 'Error(Div0)'": the only cells text cannot hold.
         kind = cell.detail.rsplit("Error(", 1)[-1].rstrip(")'")
         errors.append((cell.position[0], cell.position[1], kind))
-    df = pl.DataFrame(pl.from_arrow(batch))
+    df = _times_of_day(pl.DataFrame(pl.from_arrow(batch)))
     columns = loaded.available_columns()
     first_column = columns[0].absolute_index if columns else 0
     return _as_shown(df, padded_numbers(path, loaded.name, first_column)), errors, loaded.name
+
+
+def _times_of_day(df: pl.DataFrame) -> pl.DataFrame:
+    """``df`` with a time-of-day cell (``09:45`` formatted ``hh:mm``) read as Excel shows it,
+    ``09:45:00``: calamine dates it on the day before Excel's first (1899-12-31, serial 0),
+    and a contact's ``created_at`` typed as a time landed as created in 1899 (a first
+    response so typed was said to be "'1899-12-31 09:45:00' … before created_at"). No real
+    date of a 1900-based workbook falls on that day. As the time alone it is no timestamp,
+    and its row is quarantined saying what it holds."""
+    if df.is_empty():
+        return df
+    found = df.select(pl.all().str.starts_with(TIME_ONLY_DAY).any()).row(0, named=True)
+    pattern = rf"^{TIME_ONLY_DAY}(\d{{2}}:\d{{2}}:\d{{2}}(?:\.\d+)?)$"
+    return df.with_columns(pl.col(n).str.replace(pattern, "$1") for n, hit in found.items() if hit)
 
 
 def _as_shown(df: pl.DataFrame, padded: dict[tuple[int, int], str]) -> pl.DataFrame:
