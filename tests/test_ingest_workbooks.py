@@ -225,3 +225,39 @@ def test_a_time_of_day_cell_is_no_timestamp(data_dir):
     got = query(s, "select contact_id, first_name, created_at from raw_contacts").rows()
     assert got == [("c1", "Μαρία", dt.datetime(2024, 3, 1, 9, 0))]
     assert quarantined(s) == [(3, "created_at: cannot read '09:45:00' as an ISO 8601 timestamp")]
+
+
+def test_the_header_is_looked_for_from_the_first_used_row(data_dir):
+    # Five blank rows, a report's title and four more blank rows above the header in row 11:
+    # the ten rows looked at for the header start at the first used row (6), as they did when
+    # calamine's range started there; counted from row 1 they end at row 10 and the file was
+    # refused. Rows keep Excel's numbers: the record is row 12.
+    s = make_settings(data_dir)
+    book = new_book(s, "contacts", "bericht.xlsx")
+    sheet = book.add_worksheet("Bericht")
+    sheet.write_row(5, 0, ["Kontakte Q1", "2024-04-02"])
+    sheet.write_row(10, 0, ["contact_id", "email", "created_at"])
+    sheet.write_row(11, 0, ["c1", "jure@primer.si", "2024-01-02"])
+    book.close()
+    (report,) = land(s, "contacts")
+    assert (report.status, report.rows_landed) == ("landed", 1)
+    got = query(s, "select contact_id, _row_number from raw_contacts").rows()
+    assert got == [("c1", 12)]
+
+
+def test_a_sheet_with_no_header_in_its_first_used_rows_is_refused_saying_where_it_looked(
+    data_dir,
+):
+    s = make_settings(data_dir)
+    book = new_book(s, "contacts", "bericht.xlsx")
+    sheet = book.add_worksheet("Bericht")
+    sheet.write_row(2, 0, ["Kunde", "E-Mail", "Angelegt"])
+    sheet.write_row(3, 0, ["c1", "a@example.de", "2024-01-02"])
+    book.close()
+    (report,) = land(s, "contacts")
+    assert report.status == "refused"
+    assert report.reason.startswith(
+        "none of the first 2 rows (from row 3, the first used) of the first sheet, 'Bericht', "
+        "names the columns a mapping of this folder looks for (row 3 read as the header): "
+        "unknown header"
+    )

@@ -694,8 +694,12 @@ def _read_excel(path: Path, names_header: HeaderTest | None = None) -> Table:
         raise FileRefused(f"not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from None
     if df.width == 0:  # no cell at all: counting the values of its rows raised polars' error
         raise FileRefused(_empty_sheet(path, "is empty"))
-    top = df.head(TITLE_ROWS)
-    rows = enumerate(top.iter_rows())
+    # The rows looked at start at the first used one: blank rows above the table are rows
+    # Excel shows (and numbers), not a report's title.
+    used = df.select(pl.any_horizontal(pl.all().is_not_null()).arg_true().first()).item()
+    start = used or 0
+    top = df.slice(start, TITLE_ROWS)
+    rows = enumerate(top.iter_rows(), start)
     named = next((i for i, row in rows if names_header(row)), None) if names_header else None
     note = None
     if named is not None:
@@ -703,11 +707,12 @@ def _read_excel(path: Path, names_header: HeaderTest | None = None) -> Table:
     else:
         filled = top.select(pl.sum_horizontal(pl.all().is_not_null())).to_series().to_list()
         # Every row above the first with two values holds one at most: a title, a date, blank.
-        first = next((i for i, n in enumerate(filled) if n >= 2), 0)
+        first = next((i for i, n in enumerate(filled, start) if n >= 2), start)
         if names_header is not None and not df.is_empty():
+            below = f" (from row {start + 1}, the first used)" if start else ""
             note = (
-                f"none of the first {min(TITLE_ROWS, df.height)} rows of the first sheet, "
-                f"{sheet!r}, names the columns a mapping of this folder looks for (row "
+                f"none of the first {top.height} rows{below} of the first sheet, {sheet!r}, "
+                "names the columns a mapping of this folder looks for (row "
                 f"{first + 1} read as the header)"
             )
     if df.height <= first + 1:
