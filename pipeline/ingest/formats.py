@@ -726,9 +726,8 @@ def _read_excel(path: Path, names_header: HeaderTest | None = None) -> Table:
     layout = (
         "xlsx (first sheet)" if first == 0 else f"xlsx (first sheet, header in row {first + 1})"
     )
-    table = Table(header, frame.with_columns(pl.col(ROW).cast(pl.Int64)), layout, note=note)
-    table.cell_errors = cell_errors
-    return table
+    frame = frame.with_columns(pl.col(ROW).cast(pl.Int64))
+    return Table(header, frame, layout, note=note, cell_errors=cell_errors)
 
 
 def _first_sheet(path: Path) -> tuple[pl.DataFrame, list[tuple[int, int, str]], str]:
