@@ -62,7 +62,7 @@ def test_spreadsheet_rounded_ids_that_collide_refuse_the_file(data_dir):
     assert report.reason.startswith(
         "the key column 'mention_id' was damaged by a spreadsheet: 3 of 3 ids are in scientific "
         "notation (e.g. '5.70306E+17'), rounded so that only 2 distinct ids remain and 1 of them "
-        "are shared by different records (e.g. '5.70306E+17' in rows 2 and 3)"
+        "is shared by different records (e.g. '5.70306E+17' in rows 2 and 3)"
     )
 
 

@@ -202,6 +202,64 @@ def test_a_number_shown_with_leading_zeros_lands_as_excel_shows_it(data_dir):
     ]
 
 
+TWEETS = ["tweet_id", "airline_sentiment", "airline", "name", "text", "tweet_created"]
+
+
+def tweets_book(settings, name: str) -> xlsxwriter.Workbook:
+    path = settings.landing_dir / "social" / "mentions" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return xlsxwriter.Workbook(str(path))
+
+
+def test_a_number_past_15_digits_lands_as_excel_holds_it(data_dir):
+    # Tweets.csv (shared data) opened in Excel and saved as a workbook: its tweet ids are
+    # number cells that Excel holds to 15 significant digits (5.70306133677761E+17 for the
+    # tweet 570306133677760513). calamine wrote each as its double's exact integer,
+    # 570306133677761024, a number shown nowhere. An id typed as text keeps its digits.
+    s = make_settings(data_dir)
+    book = tweets_book(s, "tweets.xlsx")
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, TWEETS)
+    when = "2015-02-24 11:35:52 -0800"
+    sheet.write_row(1, 0, [5.70306133677761e17, "neutral", "Virgin America", "cairdin", "a", when])
+    sheet.write_row(2, 0, [5.70301130888122e17, "positive", "Delta", "jnardino", "b", when])
+    sheet.write_string(3, 0, "570306133677760513")
+    sheet.write_row(3, 1, ["negative", "United", "ana", "c", when])
+    sheet.write_row(4, 0, [1234567890123456, "neutral", "United", "ion", "d", when])
+    book.close()
+    (report,) = land(s, "social_mentions")
+    assert (report.status, report.rows_landed) == ("landed", 4)
+    got = query(s, "select mention_id, _row_number from raw_social_mentions order by 2").rows()
+    assert got == [
+        ("5.70306133677761E+17", 2),
+        ("5.70301130888122E+17", 3),
+        ("570306133677760513", 4),
+        ("1.23456789012346E+15", 5),  # 16 digits: Excel holds 1234567890123460
+    ]
+
+
+def test_ids_excel_rounded_to_one_number_refuse_the_file(data_dir):
+    # Two tweets, 570306133677760513 and 570306133677760999, pasted into Excel: both are held
+    # as 5.70306133677761E+17. calamine wrote one integer for both, and the second tweet was
+    # taken for a repeat of the first and dropped in silence; written as Excel holds them, the
+    # spreadsheet's damage is seen, as in a CSV export, and the file refused with its reason.
+    s = make_settings(data_dir)
+    book = tweets_book(s, "tweets.xlsx")
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, TWEETS)
+    when = "2015-02-24 11:35:52 -0800"
+    sheet.write_row(1, 0, [5.70306133677761e17, "neutral", "Virgin America", "cairdin", "a", when])
+    sheet.write_row(2, 0, [5.70306133677761e17, "negative", "United", "ana", "late again", when])
+    book.close()
+    (report,) = land(s, "social_mentions")
+    assert report.status == "refused"
+    assert report.reason.startswith(
+        "the key column 'tweet_id' was damaged by a spreadsheet: 2 of 2 ids are in scientific "
+        "notation (e.g. '5.70306133677761E+17'), rounded so that only 1 distinct id remains and "
+        "1 of them is shared by different records (e.g. '5.70306133677761E+17' in rows 2 and 3)"
+    )
+
+
 def test_a_time_of_day_cell_is_no_timestamp(data_dir):
     # A time typed alone (09:45, formatted hh:mm) is the serial 0.40625: calamine dates it
     # 1899-12-31, and the contact landed as created on 1899-12-31 09:45, a customer of a

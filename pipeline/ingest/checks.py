@@ -66,7 +66,8 @@ def damaged_key(
     return (
         f"the key column {key_label} was damaged by a spreadsheet: {scientific} of {total} ids "
         f"are in scientific notation (e.g. '{example}'), rounded so that only {distinct} "
-        f"distinct ids remain and {colliding} of them are shared by different records "
+        f"distinct {agreeing(distinct, 'id remains', 'ids remain')} and {colliding} of them "
+        f"{agreeing(colliding, 'is', 'are')} shared by different records "
         f"(e.g. '{example}' in rows {example_rows}). The original ids cannot be recovered; "
         f"export the id column formatted as text and deliver the file again"
     )

@@ -32,7 +32,7 @@ from pipeline.ingest.lines import (
     unended_line_quotes_odd,
     without_lines,
 )
-from pipeline.ingest.padded_numbers import padded_numbers
+from pipeline.ingest.padded_numbers import long_numbers, padded_numbers
 
 ROW = "_row_number"
 # first line of a file -> its column names when the file has no header row, else None
@@ -50,6 +50,8 @@ SPARE_COLUMNS = 8
 # A workbook's column of the error cells (#N/A, #DIV/0!) of the column of that index: calamine
 # reads an error cell as an empty one, and a failed VLOOKUP landed as no discount.
 CELL_ERROR = "_cell_error_"
+# A whole number of more than 15 digits as calamine writes a number cell (Excel holds 15).
+LONG_DIGITS = r"^-?\d{16,}$"
 # The day calamine gives a cell holding only a time of day (Excel's serial 0).
 TIME_ONLY_DAY = "1899-12-31 "
 # calamine's names of Excel's errors -> what the cell shows.
@@ -760,7 +762,37 @@ def _first_sheet(path: Path) -> tuple[pl.DataFrame, list[tuple[int, int, str]], 
     df = _times_of_day(pl.DataFrame(pl.from_arrow(batch)))
     columns = loaded.available_columns()
     first_column = columns[0].absolute_index if columns else 0
-    return _as_shown(df, padded_numbers(path, loaded.name, first_column)), errors, loaded.name
+    df = _as_shown(df, padded_numbers(path, loaded.name, first_column))
+    if _has_long_digits(df):
+        df = _as_held(df, long_numbers(path, loaded.name, first_column))
+    return df, errors, loaded.name
+
+
+def _has_long_digits(df: pl.DataFrame) -> bool:
+    """Whether a cell reads as a whole number of more than 15 digits (:func:`_as_held`)."""
+    if df.is_empty():
+        return False
+    found = df.select(pl.any_horizontal(pl.all().str.contains(LONG_DIGITS).any()))
+    return bool(found.item())
+
+
+def _as_held(df: pl.DataFrame, held: dict[tuple[int, int], tuple[int, str]]) -> pl.DataFrame:
+    """``df`` with each number cell of more than 15 digits written as Excel holds it
+    (:func:`pipeline.ingest.padded_numbers.long_numbers`): ``5.70306133677761E+17``, not
+    calamine's ``570306133677761024``, where calamine read that number."""
+    by_column: dict[int, dict[int, tuple[int, str]]] = {}
+    for (row, col), found in held.items():
+        if col < df.width and row < df.height:
+            by_column.setdefault(col, {})[row] = found
+    replaced = []
+    for col, cells in by_column.items():
+        values = df.to_series(col).to_list()
+        for row, (number, text) in cells.items():
+            read = values[row]
+            if read is not None and read.lstrip("-").isdigit() and int(read) == number:
+                values[row] = text
+        replaced.append(pl.Series(df.columns[col], values, pl.String))
+    return df.with_columns(replaced)
 
 
 def _times_of_day(df: pl.DataFrame) -> pl.DataFrame:

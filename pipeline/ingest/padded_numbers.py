@@ -1,4 +1,5 @@
-"""Number cells a workbook shows with leading zeros, as Excel shows them.
+"""Number cells a workbook shows with leading zeros, as Excel shows them, and numbers of more
+than 15 digits, as Excel holds them.
 
 A customer number or postcode ``00123`` typed into Excel becomes the number 123; the user
 formats the column ``00000`` (Excel's "Zip Code", de-DE "Postleitzahl") and sees ``00123``.
@@ -23,6 +24,11 @@ RELATIONSHIP = "{http://schemas.openxmlformats.org/officeDocument/2006/relations
 ZEROS = re.compile(r"0{2,}")
 REFERENCE = re.compile(rb'\br="([A-Z]+)([0-9]+)"')
 TYPE = re.compile(rb'\bt="([^"]*)"')
+# A number cell's value past 15 digits: written out, or in the E notation the XML uses.
+LONG_VALUE = rb"-?(?:\d{16,}(?:\.\d*)?|\d(?:\.\d+)?[Ee]\+?(?:1[5-9]|[2-9]\d|\d{3}))"
+LONG_CELL = re.compile(
+    rb"<c\s([^>]*)>(?:<f\b[^>]*/>|<f\b[^>]*>[^<]*</f>)?<v>(" + LONG_VALUE + rb")</v>"
+)
 
 
 def padded_numbers(path: Path, sheet: str, first_column: int) -> dict[tuple[int, int], str]:
@@ -56,6 +62,44 @@ def padded_numbers(path: Path, sheet: str, first_column: int) -> dict[tuple[int,
             row, column = int(ref.group(2)) - 1, _column_index(ref.group(1).decode())
             found[(row, column - first_column)] = str(int(number)).zfill(widths[style.decode()])
     return found
+
+
+def long_numbers(
+    path: Path, sheet: str, first_column: int
+) -> dict[tuple[int, int], tuple[int, str]]:
+    """The number cells of ``sheet`` past 15 digits, as ``(row, column) -> (the whole number
+    calamine reads, the number as Excel holds it)``, counted as :func:`padded_numbers` does.
+
+    Excel keeps 15 significant digits: an 18-digit id typed or pasted into a number cell is
+    stored rounded (570306133677760513 as 5.70306133677761E+17), and calamine writes the
+    double's exact integer, 570306133677761024, a number the user sees nowhere. Written in
+    Excel's scientific notation, the rounding shows, and ids that rounded to one are caught as
+    a spreadsheet's damage (``pipeline.ingest.checks.damaged_key``), as in a CSV. A text cell
+    holding the digits (``t="s"``, an id typed as text) keeps them."""
+    with zipfile.ZipFile(path) as book:
+        part = _sheet_part(book, sheet)
+        if part is None:
+            return {}
+        xml = book.read(part)
+    found: dict[tuple[int, int], tuple[int, str]] = {}
+    for attributes, value in LONG_CELL.findall(xml):
+        ref = REFERENCE.search(attributes)
+        kind = TYPE.search(attributes)
+        number = _number(value)
+        if ref is None or (kind and kind.group(1) != b"n") or number is None:
+            continue
+        if abs(number) >= 1e15 and number.is_integer():
+            row, column = int(ref.group(2)) - 1, _column_index(ref.group(1).decode())
+            found[(row, column - first_column)] = (int(number), excel_digits(number))
+    return found
+
+
+def excel_digits(number: float) -> str:
+    """``number`` as Excel holds it, in its scientific notation: 15 significant digits, the
+    mantissa's trailing zeros dropped (``5.7030613367776E+17``)."""
+    mantissa, exponent = f"{number:.14E}".split("E")
+    mantissa = mantissa.rstrip("0").rstrip(".")
+    return f"{mantissa}E+{int(exponent)}" if int(exponent) >= 0 else f"{mantissa}E{exponent}"
 
 
 def _padding_styles(book: zipfile.ZipFile) -> dict[str, int]:
