@@ -27,6 +27,8 @@ RECORD = "_record"
 # A line-item row next to a row that could not be read (Plan._beside_lost).
 BESIDE_LOST = "_beside_lost"
 AWARE_DIRECTIVES = ("%z", "%:z", "%::z", "%#z")
+# Directives of a time of day (chrono): a format with none of them states a date alone.
+TIME_DIRECTIVES = ("%H", "%k", "%I", "%l", "%M", "%S", "%T", "%R", "%X", "%r", "%c", "%s")
 # How a workbook's date cell reads (calamine renders it so, fractions of a second when set).
 DATE_CELL = "%Y-%m-%d %H:%M:%S%.f"
 # ISO 8601 and "YYYY-MM-DD HH:MM[:SS]": date, hours:minutes, seconds, fraction, offset.
@@ -66,7 +68,12 @@ def iso_parts(text: pl.Expr) -> pl.Expr:
 
 
 def parse_iso(parts: pl.Expr, timezone: str) -> pl.Expr:
-    """:func:`iso_parts` → naive UTC; text without an offset is wall time in ``timezone``."""
+    """:func:`iso_parts` → naive UTC; text without an offset is wall time in ``timezone``.
+
+    A date without a time of day or offset (``2024-02-01``) is that day at 00:00 UTC, not the
+    instant its midnight is in ``timezone``: east of UTC that instant is on the day before, so
+    a purchase dated the 1st counted in the month before and one dated the day after as_of
+    counted on as_of (the marts' days, months and as_of are UTC)."""
     date, hm, sec, frac, off = (parts.struct.field(str(i)) for i in range(1, 6))
     wall = pl.concat_str(
         date, pl.lit(" "), hm.fill_null("00:00"), pl.lit(":"), sec.fill_null("00")
@@ -78,15 +85,21 @@ def parse_iso(parts: pl.Expr, timezone: str) -> pl.Expr:
     minutes = hours * 60 + digits.str.slice(3, 2).cast(pl.Int32, strict=False).fill_null(0)
     minutes = pl.when(off.str.starts_with("-")).then(-minutes).otherwise(minutes)
     minutes = pl.when(off.str.to_uppercase() == "Z").then(0).otherwise(minutes)
+    # A date alone names a day, not an instant: it stays that day (00:00 UTC) in every zone.
     return (
-        pl.when(off.is_null())
+        pl.when(off.is_null() & hm.is_null())
+        .then(wall)
+        .when(off.is_null())
         .then(_local_to_utc(wall, timezone))
         .otherwise(wall - pl.duration(minutes=minutes))
     )
 
 
 def parse_timestamp(text: pl.Expr, fmt: str, timezone: str) -> pl.Expr:
-    """Text in a stated format to a naive UTC ``Datetime('us')``; unreadable text → null."""
+    """Text in a stated format to a naive UTC ``Datetime('us')``; unreadable text → null.
+
+    A format without a time of day (``%d.%m.%Y``, ``%Y%m%d``) reads a day, kept as 00:00 UTC
+    of that day whatever the zone (see :func:`parse_iso`)."""
     if fmt in ("epoch_s", "epoch_ms"):
         number = text.str.strip_chars()
         number = pl.when(number.str.contains(r"^-?\d+(\.\d+)?$")).then(number)
@@ -98,6 +111,8 @@ def parse_timestamp(text: pl.Expr, fmt: str, timezone: str) -> pl.Expr:
     parsed = text.str.strip_chars().str.strptime(pl.Datetime("us"), fmt, strict=False)
     if any(d in fmt for d in AWARE_DIRECTIVES):
         return parsed.dt.replace_time_zone(None)
+    if not any(d in fmt for d in TIME_DIRECTIVES):
+        return parsed
     return _local_to_utc(parsed, timezone)
 
 
@@ -337,7 +352,11 @@ def _typed(
         value = parse_timestamp(src, fmt, tz)
         if workbook:  # a date cell, read as its wall time, naive like the stated format
             local = src.str.strptime(pl.Datetime("us"), DATE_CELL, strict=False)
-            value = pl.coalesce(value, _local_to_utc(local, tz))
+            utc = _local_to_utc(local, tz)
+            # Under a format of days (no time of day) a cell at 00:00:00 holds a day, kept.
+            if not any(d in fmt for d in TIME_DIRECTIVES):
+                utc = pl.when(local.dt.time() == pl.time(0)).then(local).otherwise(utc)
+            value = pl.coalesce(value, utc)
         return value, what
     if typ == "date":
         value = src.str.strip_chars().str.strptime(pl.Date, mapping.date_format, strict=False)

@@ -1,0 +1,102 @@
+"""Times as exports write them, landed from a real landing folder and read back from the
+warehouse (and, for a day's month, from the marts): a date without a time of day in a zone
+east of UTC, a two-digit year where the format states four, and an epoch number too large for
+its unit. Each lands as the export means it, or its row is quarantined naming file, row and
+reason; the file's other rows land."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ingest_support import FIXTURES, drop, land, make_settings, query
+from marts_fixtures import build_all, records, write_settings
+
+from pipeline.config import Settings
+from pipeline.ingest import core as ingest
+from pipeline.warehouse import open_warehouse
+
+
+def quarantined(settings) -> list[tuple]:
+    """(file, row, reason) of every quarantined row, in file and row order."""
+    sql = "select source_file, row_number, reason from quarantine_rows order by 1, 2"
+    return query(settings, sql).rows()
+
+
+def test_a_date_without_a_time_keeps_its_day_and_month_east_of_utc(data_dir):
+    # Bucharest is UTC+2 in winter, UTC+3 in summer. A date alone names a day, not the instant
+    # its midnight is in Bucharest: read as local midnight, "2024-02-01" was 2024-01-31 22:00
+    # UTC, a January purchase, and "2024-04-01" was 2024-03-31 21:00 UTC, a purchase on as_of
+    # 2024-03-31 one day before it happened (the contract's months and as_of are UTC).
+    contacts = (
+        "contact_id,email,created_at\n"
+        "c1,one@x.test,2023-06-01\n"
+        "c2,two@x.test,2023-06-01\n"
+        "c3,three@x.test,2023-06-01\n"
+        "c4,four@x.test,2024-04-01\n"  # created the day after as_of: does not exist yet
+    )
+    orders = (
+        "order_id,contact_id,ordered_at,status,gross_amount\n"
+        "o1,c1,2024-02-01,completed,10\n"  # February, not January
+        "o2,c2,2024-04-01,completed,10\n"  # after as_of: not yet happened
+        "o3,c3,2024-03-31,completed,10\n"  # on as_of
+        "o4,c2,2024-02-01 00:30:00,completed,10\n"  # a wall time: 2024-01-31 22:30 UTC
+    )
+    for folder, text in (("crm/contacts", contacts), ("crm/orders", orders)):
+        target = data_dir / "landing" / folder
+        target.mkdir(parents=True)
+        (target / "export.csv").write_text(text, encoding="utf-8")
+    settings = Settings.resolve(
+        data_dir=str(data_dir), as_of="2024-03-31", timezone="Europe/Bucharest"
+    )
+    with open_warehouse(settings.warehouse_path) as con:
+        for entity in (
+            "contacts",
+            "orders",
+            "tickets",
+            "surveys",
+            "email_events",
+            "social_mentions",
+        ):
+            reports = ingest.ingest_entity(con, settings, entity)
+            assert all(r.status == "landed" and not r.rows_quarantined for r in reports), reports
+        write_settings(con, "2024-03-31")
+        build_all(con)
+        landed = records(con, "select order_id, ordered_at from raw_orders order by 1")
+        months = records(con, "select month, new_customers from retention_monthly order by 1")
+        contacts_on_as_of = records(con, "select contact_id from int_contacts order by 1")
+        days = records(
+            con,
+            "select c.contact_id, l.recency_days from loyalty_customers l "
+            "join int_customers c using (customer_id) order by 1",
+        )
+    assert {r["order_id"]: r["ordered_at"] for r in landed} == {
+        "o1": dt.datetime(2024, 2, 1),
+        "o2": dt.datetime(2024, 4, 1),
+        "o3": dt.datetime(2024, 3, 31),
+        "o4": dt.datetime(2024, 1, 31, 22, 30),
+    }
+    # c2's first purchase is o4 (January, UTC); c1's is o1 (February); c3's o3 (March).
+    assert {str(r["month"]): r["new_customers"] for r in months} == {
+        "2024-01-01": 1,
+        "2024-02-01": 1,
+        "2024-03-01": 1,
+    }
+    assert [r["contact_id"] for r in contacts_on_as_of] == ["c1", "c2", "c3"]
+    # as_of 2024-03-31 - 2024-02-01 = 29 + 30 = 59 days; c2's last purchase is o4 (60 days).
+    assert {r["contact_id"]: r["recency_days"] for r in days} == {"c1": 59, "c2": 60, "c3": 0}
+
+
+def test_a_dated_export_in_a_stated_format_keeps_its_day(data_dir):
+    # The CDNOW log's dates (YYYYMMDD) in a data directory set to Athens (UTC+2): each
+    # purchase stays on its own day, 1997-01-01 is not 1996-12-31 22:00 UTC.
+    s = make_settings(data_dir, timezone="Europe/Athens")
+    drop(s, "orders", "CDNOW_master.txt", (FIXTURES / "cdnow.txt").read_bytes())
+    (report,) = land(s, "orders")
+    assert (report.status, report.rows_landed, report.rows_quarantined) == ("landed", 4, 0)
+    got = query(s, "select order_id, ordered_at from raw_orders order by 1").rows()
+    assert got == [
+        ("00001-19970101-1", dt.datetime(1997, 1, 1)),
+        ("00002-19970112-1", dt.datetime(1997, 1, 12)),
+        ("00002-19970112-2", dt.datetime(1997, 1, 12)),
+        ("00003-19970102-1", dt.datetime(1997, 1, 2)),
+    ]
