@@ -100,3 +100,40 @@ def test_a_dated_export_in_a_stated_format_keeps_its_day(data_dir):
         ("00002-19970112-2", dt.datetime(1997, 1, 12)),
         ("00003-19970102-1", dt.datetime(1997, 1, 2)),
     ]
+
+
+SALESFORCE_HEAD = (
+    '"First Name","Last Name","Contact ID","Email","Phone","Mailing Country","Lead Source",'
+    '"Birthdate","Created Date","Last Modified Date"\n'
+)
+
+
+def test_a_two_digit_year_where_the_format_states_four_is_quarantined(data_dir):
+    # Salesforce's US format is M/D/YYYY. "1/5/24" (a report exported with a short-year
+    # locale, or typed by hand) was read as the year 24 AD, a contact created 2,000 years
+    # ago and a birth date in the year 85; such a row is quarantined, naming the value.
+    s = make_settings(data_dir)
+    body = SALESFORCE_HEAD + (
+        '"Maria","Ionescu","003A","maria@example.ro","","RO","Web","3/14/1985",'
+        '"1/5/2024 9:30 AM",""\n'
+        '"Sam","Lee","003B","sam@example.com","","US","Web","","1/5/24 9:30 AM",""\n'
+        '"Ana","Pop","003C","ana@example.ro","","RO","Web","3/14/85","1/6/2024 9:30 AM",""\n'
+    )
+    drop(s, "contacts", "sf.csv", body)
+    (report,) = land(s, "contacts")
+    assert (report.status, report.rows_landed, report.rows_quarantined) == ("landed", 1, 2)
+    got = query(s, "select contact_id, created_at, birth_date from raw_contacts").rows()
+    assert got == [("003A", dt.datetime(2024, 1, 5, 9, 30), dt.date(1985, 3, 14))]
+    assert quarantined(s) == [
+        (
+            "crm/contacts/sf.csv",
+            3,
+            "created_at ('Created Date'): cannot read '1/5/24 9:30 AM' as a timestamp in "
+            "format %m/%d/%Y %I:%M %p",
+        ),
+        (
+            "crm/contacts/sf.csv",
+            4,
+            "birth_date ('Birthdate'): cannot read '3/14/85' as a date in format %m/%d/%Y",
+        ),
+    ]

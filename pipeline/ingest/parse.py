@@ -108,12 +108,22 @@ def parse_timestamp(text: pl.Expr, fmt: str, timezone: str) -> pl.Expr:
         return pl.from_epoch(micros, time_unit="us")
     if fmt == "iso":
         return parse_iso(iso_parts(text), timezone)
-    parsed = text.str.strip_chars().str.strptime(pl.Datetime("us"), fmt, strict=False)
+    parsed = _four_digit_year(
+        text.str.strip_chars().str.strptime(pl.Datetime("us"), fmt, strict=False), fmt
+    )
     if any(d in fmt for d in AWARE_DIRECTIVES):
         return parsed.dt.replace_time_zone(None)
     if not any(d in fmt for d in TIME_DIRECTIVES):
         return parsed
     return _local_to_utc(parsed, timezone)
+
+
+def _four_digit_year(parsed: pl.Expr, fmt: str) -> pl.Expr:
+    """``parsed`` where ``fmt``'s ``%Y`` read a year of four digits, else null: chrono's
+    ``%Y`` takes any number of digits, and ``1/5/24`` under ``%m/%d/%Y`` was the year 24."""
+    if "%Y" not in fmt:
+        return parsed
+    return pl.when(parsed.dt.year().is_between(1000, 9999)).then(parsed)
 
 
 def _local_to_utc(naive: pl.Expr, timezone: str) -> pl.Expr:
@@ -360,6 +370,7 @@ def _typed(
         return value, what
     if typ == "date":
         value = src.str.strip_chars().str.strptime(pl.Date, mapping.date_format, strict=False)
+        value = _four_digit_year(value, mapping.date_format)
         what = f"a date in format {mapping.date_format}"
         if workbook:  # a date cell holds a day (its time 00:00:00)
             cell = src.str.strptime(pl.Datetime("us"), DATE_CELL, strict=False)
