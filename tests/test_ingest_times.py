@@ -137,3 +137,54 @@ def test_a_two_digit_year_where_the_format_states_four_is_quarantined(data_dir):
             "birth_date ('Birthdate'): cannot read '3/14/85' as a date in format %m/%d/%Y",
         ),
     ]
+
+
+EPOCH_MAPPING = """
+name = "shop_epoch"
+entity = "orders"
+signature = ["id", "customer", "paid_at", "total"]
+
+[format]
+timestamp = "epoch_s"
+
+[columns]
+order_id = "id"
+contact_id = "customer"
+ordered_at = "paid_at"
+gross_amount = "total"
+
+[constants]
+status = "completed"
+"""
+
+
+def test_an_epoch_number_too_large_for_its_unit_is_quarantined_not_the_file(data_dir):
+    # Epoch seconds stated; one row has microseconds (16 digits): as seconds it is beyond any
+    # date, and the whole file was refused, "cannot be read as csv: conversion from `f64` to
+    # `i64` failed", naming no row. Now that row is quarantined and the others land.
+    s = make_settings(data_dir)
+    (s.data_dir / "vendors").mkdir()
+    (s.data_dir / "vendors" / "shop_epoch.toml").write_text(EPOCH_MAPPING, encoding="utf-8")
+    body = (
+        "id,customer,paid_at,total\n"
+        "1,c1,1700000000,10\n"
+        "2,c2,1700000000000000,10\n"
+        "3,c3,1700000000.5,10\n"
+    )
+    drop(s, "orders", "epoch.csv", body)
+    (report,) = land(s, "orders")
+    assert (report.status, report.rows_landed, report.rows_quarantined) == ("landed", 2, 1)
+    got = query(s, "select order_id, ordered_at from raw_orders order by 1").rows()
+    # 1,700,000,000 s after 1970-01-01 is 2023-11-14 22:13:20 UTC (19,675 days + 80,000 s).
+    assert got == [
+        ("1", dt.datetime(2023, 11, 14, 22, 13, 20)),
+        ("3", dt.datetime(2023, 11, 14, 22, 13, 20, 500000)),
+    ]
+    assert quarantined(s) == [
+        (
+            "crm/orders/epoch.csv",
+            3,
+            "ordered_at ('paid_at'): cannot read '1700000000000000' as a timestamp in format "
+            "epoch_s",
+        )
+    ]

@@ -104,7 +104,9 @@ def parse_timestamp(text: pl.Expr, fmt: str, timezone: str) -> pl.Expr:
         number = text.str.strip_chars()
         number = pl.when(number.str.contains(r"^-?\d+(\.\d+)?$")).then(number)
         scale = 1_000_000 if fmt == "epoch_s" else 1_000
-        micros = (number.cast(pl.Float64) * scale).round(0).cast(pl.Int64)
+        # A number beyond any date in this unit (microseconds stated as seconds) is no value,
+        # so its row is quarantined; a strict cast failed the whole file, naming no row.
+        micros = (number.cast(pl.Float64) * scale).round(0).cast(pl.Int64, strict=False)
         return pl.from_epoch(micros, time_unit="us")
     if fmt == "iso":
         return parse_iso(iso_parts(text), timezone)
