@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from ingest_support import FIXTURES, drop, land, make_settings, query
 from marts_fixtures import build_all, records, write_settings
 
 from pipeline.config import Settings
 from pipeline.ingest import core as ingest
+from pipeline.ingest import duckdb_csv
 from pipeline.warehouse import open_warehouse
 
 
@@ -187,4 +189,55 @@ def test_an_epoch_number_too_large_for_its_unit_is_quarantined_not_the_file(data
             "ordered_at ('paid_at'): cannot read '1700000000000000' as a timestamp in format "
             "epoch_s",
         )
+    ]
+
+
+# Offsets as ISO 8601 writes them (India +05:30, Newfoundland -03:30, Z) with fractions, and
+# three values no export means: an offset of 25 hours, one of 99 minutes, and a fraction
+# after the minutes ("10:30.5" is half past 10:30 and 30 seconds in ISO 8601, not 10:30:00.5).
+OFFSET_ORDERS = (
+    "order_id,contact_id,ordered_at,status,gross_amount\n"
+    "o1,c1,2024-01-31T23:30:00.25+05:30,completed,10\n"
+    "o2,c1,2024-01-31T21:00:00-0330,completed,10\n"
+    "o3,c1,2024-01-31 23:59:59.999Z,completed,10\n"
+    "o4,c1,2024-01-31T10:30:00+25:00,completed,10\n"
+    "o5,c1,2024-01-31T10:30:00+05:99,completed,10\n"
+    "o6,c1,2024-01-31T10:30.5,completed,10\n"
+)
+
+
+@pytest.mark.parametrize("route", ["polars", "duckdb"])
+def test_offsets_are_read_as_written_and_impossible_ones_are_quarantined(
+    data_dir, monkeypatch, route
+):
+    # "+25:00" was read as 25 hours (2024-01-30 09:30 UTC), "+05:99" as 6 h 39 min, and
+    # "10:30.5" as 10:30:00.5: three wrong instants. Both parsers (polars for small files,
+    # DuckDB's reader from 2 MB) now quarantine them; the others land, worked out by hand.
+    parsed_by_duckdb = []
+    if route == "duckdb":
+        monkeypatch.setattr(duckdb_csv, "MIN_BYTES", 0)
+
+        def watched(*args, **kwargs):
+            parsed = duckdb_csv.parse_with_duckdb(*args, **kwargs)
+            parsed_by_duckdb.append(parsed is not None)
+            return parsed
+
+        monkeypatch.setattr(ingest, "parse_with_duckdb", watched)
+    s = make_settings(data_dir)
+    drop(s, "orders", "offsets.csv", OFFSET_ORDERS)
+    (report,) = land(s, "orders")
+    # DuckDB's reader took the file itself; it did not hand it to polars.
+    assert parsed_by_duckdb == ([True] if route == "duckdb" else [])
+    assert (report.status, report.rows_landed, report.rows_quarantined) == ("landed", 3, 3)
+    got = query(s, "select order_id, ordered_at from raw_orders order by 1").rows()
+    assert got == [
+        ("o1", dt.datetime(2024, 1, 31, 18, 0, 0, 250000)),  # 23:30:00.25 - 5:30
+        ("o2", dt.datetime(2024, 2, 1, 0, 30)),  # 21:00 + 3:30: February in UTC
+        ("o3", dt.datetime(2024, 1, 31, 23, 59, 59, 999000)),
+    ]
+    reason = "ordered_at: cannot read '{}' as an ISO 8601 timestamp"
+    assert quarantined(s) == [
+        ("crm/orders/offsets.csv", 5, reason.format("2024-01-31T10:30:00+25:00")),
+        ("crm/orders/offsets.csv", 6, reason.format("2024-01-31T10:30:00+05:99")),
+        ("crm/orders/offsets.csv", 7, reason.format("2024-01-31T10:30.5")),
     ]

@@ -31,11 +31,14 @@ AWARE_DIRECTIVES = ("%z", "%:z", "%::z", "%#z")
 TIME_DIRECTIVES = ("%H", "%k", "%I", "%l", "%M", "%S", "%T", "%R", "%X", "%r", "%c", "%s")
 # How a workbook's date cell reads (calamine renders it so, fractions of a second when set).
 DATE_CELL = "%Y-%m-%d %H:%M:%S%.f"
-# ISO 8601 and "YYYY-MM-DD HH:MM[:SS]": date, hours:minutes, seconds, fraction, offset.
+# ISO 8601 and "YYYY-MM-DD HH:MM[:SS]": date, hours:minutes, seconds, fraction, offset. A
+# fraction follows the seconds only: ISO's "10:30.5" is a fraction of a minute (10:30:30).
 ISO_PATTERN = (
-    r"^\s*(\d{4}-\d{2}-\d{2})(?:[Tt ](\d{2}:\d{2})(?::(\d{2}))?(?:[.,](\d{1,9}))?)?"
+    r"^\s*(\d{4}-\d{2}-\d{2})(?:[Tt ](\d{2}:\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
     r"\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?\s*$"
 )
+# The largest offset a zone has (Kiribati, +14:00); beyond it a value is no time anyone wrote.
+MAX_OFFSET_HOURS = 14
 AMOUNT = pl.Decimal(18, 4)
 QTY, PRICE = "__qty", "__price"
 
@@ -82,16 +85,21 @@ def parse_iso(parts: pl.Expr, timezone: str) -> pl.Expr:
     wall = wall + pl.duration(microseconds=micros)
     digits = off.str.replace(":", "", literal=True)
     hours = digits.str.slice(1, 2).cast(pl.Int32, strict=False)
-    minutes = hours * 60 + digits.str.slice(3, 2).cast(pl.Int32, strict=False).fill_null(0)
+    past_hour = digits.str.slice(3, 2).cast(pl.Int32, strict=False).fill_null(0)
+    minutes = hours * 60 + past_hour
     minutes = pl.when(off.str.starts_with("-")).then(-minutes).otherwise(minutes)
-    minutes = pl.when(off.str.to_uppercase() == "Z").then(0).otherwise(minutes)
+    is_z = off.str.to_uppercase() == "Z"
+    minutes = pl.when(is_z).then(0).otherwise(minutes)
+    # "+25:00" or "+05:99" is no offset: read, it moved the time by a day or 39 minutes.
+    possible = is_z | ((hours <= MAX_OFFSET_HOURS) & (past_hour < 60))
     # A date alone names a day, not an instant: it stays that day (00:00 UTC) in every zone.
     return (
         pl.when(off.is_null() & hm.is_null())
         .then(wall)
         .when(off.is_null())
         .then(_local_to_utc(wall, timezone))
-        .otherwise(wall - pl.duration(minutes=minutes))
+        .when(possible)
+        .then(wall - pl.duration(minutes=minutes))
     )
 
 
