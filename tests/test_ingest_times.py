@@ -15,6 +15,7 @@ from marts_fixtures import build_all, records, write_settings
 from pipeline.config import Settings
 from pipeline.ingest import core as ingest
 from pipeline.ingest import duckdb_csv
+from pipeline.ingest.mappings import MappingError
 from pipeline.warehouse import open_warehouse
 
 
@@ -241,3 +242,22 @@ def test_offsets_are_read_as_written_and_impossible_ones_are_quarantined(
         ("crm/orders/offsets.csv", 6, reason.format("2024-01-31T10:30:00+05:99")),
         ("crm/orders/offsets.csv", 7, reason.format("2024-01-31T10:30.5")),
     ]
+
+
+def test_a_mapping_zone_that_does_not_exist_stops_the_run_naming_file_and_key(data_dir):
+    # "Europe/Bucuresti" (the Romanian spelling) in a shop's mapping: the run stopped inside
+    # the parse with polars' "ComputeError: unable to parse time zone", naming neither the
+    # mapping file nor its key. A mapping is checked when it is read, so the message says both.
+    s = make_settings(data_dir)
+    zoned = EPOCH_MAPPING.replace('timestamp = "epoch_s"', 'timestamp = "%d.%m.%Y %H:%M"')
+    zoned = zoned.replace("[columns]", 'timezone = "Europe/Bucuresti"\n\n[columns]')
+    path = s.data_dir / "vendors" / "shop_epoch.toml"
+    path.parent.mkdir()
+    path.write_text(zoned, encoding="utf-8")
+    drop(s, "orders", "shop.csv", "id,customer,paid_at,total\n1,c1,01.02.2024 10:00,10\n")
+    with pytest.raises(MappingError) as refused:
+        land(s, "orders")
+    assert str(refused.value) == (
+        f"{path}: [format] timezone 'Europe/Bucuresti' is not a time zone "
+        "(an IANA name such as Europe/Bucharest; did you mean 'Europe/Bucharest'?)"
+    )
