@@ -261,3 +261,48 @@ def test_a_mapping_zone_that_does_not_exist_stops_the_run_naming_file_and_key(da
         f"{path}: [format] timezone 'Europe/Bucuresti' is not a time zone "
         "(an IANA name such as Europe/Bucharest; did you mean 'Europe/Bucharest'?)"
     )
+
+
+def test_a_file_whose_dates_are_day_first_under_a_month_first_mapping_is_refused(data_dir):
+    # A Salesforce report exported by a user with the English (UK) locale writes 05/01/2024
+    # for 5 January; the shipped mapping states the US order, %m/%d/%Y. Every date whose day
+    # was 12 or less landed a wrong month (5 January as 1 May, here Maria and Ana), and the
+    # others were quarantined one by one. Values only the other order reads, and none only
+    # the stated one reads, show the file's order: it is refused whole, naming a value.
+    s = make_settings(data_dir)
+    body = SALESFORCE_HEAD + (
+        '"Maria","Ionescu","003A","maria@example.ro","","GB","Web","","05/01/2024 9:30 AM",""\n'
+        '"Sam","Lee","003B","sam@example.com","","GB","Web","","13/01/2024 9:30 AM",""\n'
+        '"Ana","Pop","003C","ana@example.ro","","GB","Web","","12/02/2024 4:15 PM",""\n'
+    )
+    drop(s, "contacts", "sf_uk.csv", body)
+    (report,) = land(s, "contacts")
+    assert report.status == "refused"
+    assert report.reason == (
+        "created_at ('Created Date'): the file writes its dates day first, and the mapping "
+        "'salesforce_contacts' states month first (%m/%d/%Y %I:%M %p): '13/01/2024 9:30 AM' "
+        "(row 3) is only a date day first, and no date of the file is only one month first, "
+        "so its other dates would be misread (a day taken for a month). State the export's "
+        'format, %d/%m/%Y %I:%M %p, in a copy of the mapping (docs/vendors.md, "Mapping '
+        'files") and deliver the file again'
+    )
+    assert query(s, "select count(*) from raw_contacts").item() == 0
+
+
+def test_a_month_first_file_with_days_after_the_twelfth_lands(data_dir):
+    # The same dates in the US order the mapping states: 1/13/2024 proves it, and the row
+    # that is a date only day first (a typo, 13/01/2024) is quarantined on its own.
+    s = make_settings(data_dir)
+    body = SALESFORCE_HEAD + (
+        '"Maria","Ionescu","003A","maria@example.ro","","US","Web","","01/05/2024 9:30 AM",""\n'
+        '"Sam","Lee","003B","sam@example.com","","US","Web","","01/13/2024 9:30 AM",""\n'
+        '"Ana","Pop","003C","ana@example.ro","","US","Web","","13/01/2024 4:15 PM",""\n'
+    )
+    drop(s, "contacts", "sf_us.csv", body)
+    (report,) = land(s, "contacts")
+    assert (report.status, report.rows_landed, report.rows_quarantined) == ("landed", 2, 1)
+    got = query(s, "select contact_id, created_at from raw_contacts order by 1").rows()
+    assert got == [
+        ("003A", dt.datetime(2024, 1, 5, 9, 30)),
+        ("003B", dt.datetime(2024, 1, 13, 9, 30)),
+    ]

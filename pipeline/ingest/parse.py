@@ -423,6 +423,66 @@ def decide_decimals(
     )
 
 
+def _swapped(fmt: str) -> str | None:
+    """``fmt`` with its day and month exchanged (``%m/%d/%Y`` → ``%d/%m/%Y``), or None when
+    it does not write both as numbers before the year: a year first is followed by the month
+    (``%Y-%m-%d``, ``%Y%m%d``) in every locale, so only the US and European orders can be
+    taken one for the other."""
+    year = min((fmt.index(y) for y in ("%Y", "%y") if y in fmt), default=-1)
+    if "%m" not in fmt or "%d" not in fmt or year < max(fmt.index("%m"), fmt.index("%d")):
+        return None
+    return "%d".join(part.replace("%d", "%m") for part in fmt.split("%m"))
+
+
+def day_month_order(
+    table: Table, mapping: Mapping, lookup: dict[str, str], entity: Entity
+) -> str | None:
+    """Reason to refuse a delivery whose dates are written in the other day/month order than
+    its mapping states, else None.
+
+    The order is the mapping's, never guessed per row; but a file is written in one order,
+    and when some of a column's values are dates only in the other order (``13/01/2024``
+    under ``%m/%d/%Y``) and none is a date only in the stated one, the file is in the other
+    order, and its values with a day of 12 or less would land a wrong month. Such a file is
+    refused whole (read the stated way, a UK export's 5 January was 1 May); a row that only
+    the other order reads, in a file that shows the stated order elsewhere, is quarantined
+    as every unreadable value is."""
+    formats = {c: mapping.timestamp_format_of(c) for c in entity.timestamp_columns}
+    formats.update({c: mapping.date_format for c, t in entity.columns.items() if t == "date"})
+    checked = {c: (f, _swapped(f)) for c, f in formats.items() if _swapped(f) is not None}
+    if not checked:
+        return None
+    vendor = {name: blank_to_null(pl.col(actual)) for name, actual in lookup.items()}
+    sources = _sources(mapping, entity, vendor)
+    exprs = []
+    for col, (fmt, other) in checked.items():
+        text = sources[col].str.strip_chars()
+        stated = text.str.strptime(pl.Datetime("us"), fmt, strict=False).is_not_null()
+        swapped = text.str.strptime(pl.Datetime("us"), other, strict=False).is_not_null()
+        only_other = swapped & ~stated
+        exprs += [
+            (stated & ~swapped).any().alias(f"{col}.stated"),
+            text.filter(only_other).first().alias(f"{col}.value"),
+            pl.col(ROW).filter(only_other).first().alias(f"{col}.row"),
+        ]
+    found = table.frame.select(exprs).collect().row(0, named=True)
+    for col, (fmt, other) in checked.items():
+        value = found[f"{col}.value"]
+        if value is None or found[f"{col}.stated"]:
+            continue
+        day_first = fmt.index("%d") < fmt.index("%m")
+        stated_order, file_order = ("day", "month") if day_first else ("month", "day")
+        return (
+            f"{vendor_label(mapping, col)}: the file writes its dates {file_order} first, and "
+            f"the mapping '{mapping.name}' states {stated_order} first ({fmt}): '{value}' "
+            f"(row {found[f'{col}.row']}) is only a date {file_order} first, and no date of "
+            f"the file is only one {stated_order} first, so its other dates would be misread "
+            f"(a day taken for a month). State the export's format, {other}, in a copy of "
+            'the mapping (docs/vendors.md, "Mapping files") and deliver the file again'
+        )
+    return None
+
+
 def plan(
     table: Table,
     mapping: Mapping,
