@@ -365,7 +365,12 @@ def _typed(
         what = {"iso": "an ISO 8601 timestamp"}.get(fmt, f"a timestamp in format {fmt}")
         if workbook and fmt != "iso":
             what += " or a date cell"
-        if tz != "UTC" and not any(d in fmt for d in AWARE_DIRECTIVES):
+        # Only a wall time is read in the zone: an epoch number, an offset's time and a day
+        # alone (parse_iso) are not, so no daylight-saving gap can refuse them.
+        wall = fmt == "iso" or (
+            any(d in fmt for d in TIME_DIRECTIVES) and not any(d in fmt for d in AWARE_DIRECTIVES)
+        )
+        if tz != "UTC" and wall:
             what += f" (or a time that does not exist in {tz})"
         if fmt == "iso":  # the parts were extracted into their own column, once
             return parse_iso(pl.col(_iso(col)), tz), what
