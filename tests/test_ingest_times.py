@@ -1,8 +1,10 @@
 """Times as exports write them, landed from a real landing folder and read back from the
 warehouse (and, for a day's month, from the marts): a date without a time of day in a zone
-east of UTC, a two-digit year where the format states four, and an epoch number too large for
-its unit. Each lands as the export means it, or its row is quarantined naming file, row and
-reason; the file's other rows land."""
+east of UTC, a two-digit year where the format states four, an epoch number too large for its
+unit, offsets (real and impossible) on both parse routes, a mapping's zone that does not
+exist, and a file written day first under a month-first mapping. Each lands as the export
+means it, or its row is quarantined naming file, row and reason while the file's other rows
+land; a file whose own values show it would be misread is refused whole, saying why."""
 
 from __future__ import annotations
 
