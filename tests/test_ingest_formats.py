@@ -201,7 +201,10 @@ currency = "EUR"
         "Bestellnummer;Kunde;Datum;Summe\n"
         "B1;K1;02/03/2024 14:05;1.234,50 €\n"
         "B2;K1;13/03/2024 14:05;12,00\n"  # day first: month 13 does not exist
-        "B3;K1;02/04/2024 09:00;12.50\n",  # '.' is a thousands separator here: 12.50 is no number
+        # '.' is a thousands separator here: 12.50 is no number. Its date, 14 February, is
+        # only a date month first: the file shows the stated order, so 13/03 is one row's
+        # mistake (without it the file would be day first, refused: test_ingest_times.py).
+        "B3;K1;02/14/2024 09:00;12.50\n",
     )
     (report,) = land(s, "orders")
     assert report.mapping == "my_shop"

@@ -52,7 +52,7 @@ from pipeline.ingest.mappings import (
     names_columns_of,
     recognise,
 )
-from pipeline.ingest.parse import Plan, plan
+from pipeline.ingest.parse import Plan, day_month_order, plan
 from pipeline.ingest.report import FileReport
 from pipeline.ingest.staging import Staging
 from pipeline.sqltext import literal
@@ -504,6 +504,10 @@ def _parse(
         elsewhere = belongs_elsewhere(table.header, entity.name, user_dir)
         note = f"{table.note}: " if table.note else ""
         raise FileRefused(note + refused.reason + elsewhere) from None
+    # A file whose dates are in the other day/month order than the mapping states is refused
+    # before any of it is read the stated way (only a format naming %m and %d is looked at).
+    if reason := day_month_order(table, read.mapping, lookup, entity):
+        raise FileRefused(reason)
     # Canonical CSV through DuckDB's reader when it reads it exactly as polars would.
     tz = settings.timezone
     read.parsed = parse_with_duckdb(table, read.mapping, lookup, entity, tz, work, stage=stage)

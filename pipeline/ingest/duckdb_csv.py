@@ -43,7 +43,7 @@ from pipeline.ingest.decimals import AMBIGUOUS, DECIMAL_PATTERN, NUMBER_NOISE
 from pipeline.ingest.event_id import event_id_sql
 from pipeline.ingest.formats import EXTRA_PREFIX, ROW, SPARE_COLUMNS, Table
 from pipeline.ingest.mappings import Mapping
-from pipeline.ingest.parse import BAD, ISO_PATTERN, decide_decimals, plan
+from pipeline.ingest.parse import BAD, ISO_PATTERN, MAX_OFFSET_HOURS, decide_decimals, plan
 from pipeline.sqltext import literal, sql_path
 from pipeline.warehouse import rows, run
 
@@ -205,18 +205,19 @@ def _iso_value(parts: str) -> str:
     )
     micros = f"coalesce(try_cast(rpad(left({frac}, 6), 6, '0') as bigint), 0)"
     digits = f"replace({off}, ':', '')"
-    minutes = (
-        f"(try_cast(substr({digits}, 2, 2) as integer) * 60 "
-        f"+ coalesce(try_cast(substr({digits}, 4, 2) as integer), 0))"
-    )
+    hours = f"try_cast(substr({digits}, 2, 2) as integer)"
+    past_hour = f"coalesce(try_cast(substr({digits}, 4, 2) as integer), 0)"
+    minutes = f"({hours} * 60 + {past_hour})"
     signed = (
         f"case when upper({off}) = 'Z' then 0 when starts_with({off}, '-') then -{minutes} "
         f"else {minutes} end"
     )
+    # An offset no zone has ("+25:00", "+05:99") is no value, as in parse.parse_iso.
+    possible = f"(upper({off}) = 'Z' or ({hours} <= {MAX_OFFSET_HOURS} and {past_hour} < 60))"
     # A leap second (":60") is refused here; polars reads it, and the file goes its way.
     return (
         f"case when {off} is null then {wall} + to_microseconds({micros}) "
-        f"else {wall} + to_microseconds({micros}) - to_minutes({signed}) end"
+        f"when {possible} then {wall} + to_microseconds({micros}) - to_minutes({signed}) end"
     )
 
 

@@ -7,11 +7,15 @@ The canonical format of each entity is a mapping too, built from ``pipeline/enti
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import available_timezones
+
+import polars as pl
 
 from pipeline.entities import ENTITIES, Entity
 from pipeline.ingest.decode import DECLARABLE, codec_of
@@ -180,6 +184,8 @@ def parse_mapping(raw: dict, where: str, default_name: str) -> Mapping:
     decimal = fmt.get("decimal", ".")
     if decimal not in (".", ","):
         raise MappingError(f"{where}: [format] decimal must be '.' or ','")
+    if "timezone" in fmt:
+        _check_zone(fmt["timezone"], where)
     encoding = fmt.get("encoding")
     if encoding is not None and codec_of(str(encoding)) is None:
         raise MappingError(
@@ -228,6 +234,21 @@ def parse_mapping(raw: dict, where: str, default_name: str) -> Mapping:
         headerless_line=str(headerless.get("first_line", "")),
         encoding=str(encoding) if encoding is not None else None,
     )
+
+
+def _check_zone(zone: object, where: str) -> None:
+    """MappingError unless ``zone`` is one polars reads naive times in: checked when the
+    mapping is read, since the parse would stop the run with polars' message naming neither
+    the file nor the key."""
+    try:
+        pl.Series([None], dtype=pl.Datetime("us")).dt.replace_time_zone(str(zone))
+    except pl.exceptions.PolarsError:
+        close = difflib.get_close_matches(str(zone), sorted(available_timezones()), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise MappingError(
+            f"{where}: [format] timezone {zone!r} is not a time zone "
+            f"(an IANA name such as Europe/Bucharest{hint})"
+        ) from None
 
 
 def headerless_columns(mappings: list[Mapping]):

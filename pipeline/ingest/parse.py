@@ -27,13 +27,18 @@ RECORD = "_record"
 # A line-item row next to a row that could not be read (Plan._beside_lost).
 BESIDE_LOST = "_beside_lost"
 AWARE_DIRECTIVES = ("%z", "%:z", "%::z", "%#z")
+# Directives of a time of day (chrono): a format with none of them states a date alone.
+TIME_DIRECTIVES = ("%H", "%k", "%I", "%l", "%M", "%S", "%T", "%R", "%X", "%r", "%c", "%s")
 # How a workbook's date cell reads (calamine renders it so, fractions of a second when set).
 DATE_CELL = "%Y-%m-%d %H:%M:%S%.f"
-# ISO 8601 and "YYYY-MM-DD HH:MM[:SS]": date, hours:minutes, seconds, fraction, offset.
+# ISO 8601 and "YYYY-MM-DD HH:MM[:SS]": date, hours:minutes, seconds, fraction, offset. A
+# fraction follows the seconds only: ISO's "10:30.5" is a fraction of a minute (10:30:30).
 ISO_PATTERN = (
-    r"^\s*(\d{4}-\d{2}-\d{2})(?:[Tt ](\d{2}:\d{2})(?::(\d{2}))?(?:[.,](\d{1,9}))?)?"
+    r"^\s*(\d{4}-\d{2}-\d{2})(?:[Tt ](\d{2}:\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
     r"\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?\s*$"
 )
+# The largest offset a zone has (Kiribati, +14:00); beyond it a value is no time anyone wrote.
+MAX_OFFSET_HOURS = 14
 AMOUNT = pl.Decimal(18, 4)
 QTY, PRICE = "__qty", "__price"
 
@@ -66,7 +71,12 @@ def iso_parts(text: pl.Expr) -> pl.Expr:
 
 
 def parse_iso(parts: pl.Expr, timezone: str) -> pl.Expr:
-    """:func:`iso_parts` → naive UTC; text without an offset is wall time in ``timezone``."""
+    """:func:`iso_parts` → naive UTC; text without an offset is wall time in ``timezone``.
+
+    A date without a time of day or offset (``2024-02-01``) is that day at 00:00 UTC, not the
+    instant its midnight is in ``timezone``: east of UTC that instant is on the day before, so
+    a purchase dated the 1st counted in the month before and one dated the day after as_of
+    counted on as_of (the marts' days, months and as_of are UTC)."""
     date, hm, sec, frac, off = (parts.struct.field(str(i)) for i in range(1, 6))
     wall = pl.concat_str(
         date, pl.lit(" "), hm.fill_null("00:00"), pl.lit(":"), sec.fill_null("00")
@@ -75,30 +85,55 @@ def parse_iso(parts: pl.Expr, timezone: str) -> pl.Expr:
     wall = wall + pl.duration(microseconds=micros)
     digits = off.str.replace(":", "", literal=True)
     hours = digits.str.slice(1, 2).cast(pl.Int32, strict=False)
-    minutes = hours * 60 + digits.str.slice(3, 2).cast(pl.Int32, strict=False).fill_null(0)
+    past_hour = digits.str.slice(3, 2).cast(pl.Int32, strict=False).fill_null(0)
+    minutes = hours * 60 + past_hour
     minutes = pl.when(off.str.starts_with("-")).then(-minutes).otherwise(minutes)
-    minutes = pl.when(off.str.to_uppercase() == "Z").then(0).otherwise(minutes)
+    is_z = off.str.to_uppercase() == "Z"
+    minutes = pl.when(is_z).then(0).otherwise(minutes)
+    # "+25:00" or "+05:99" is no offset: read, it moved the time by a day or 39 minutes.
+    possible = is_z | ((hours <= MAX_OFFSET_HOURS) & (past_hour < 60))
+    # A date alone names a day, not an instant: it stays that day (00:00 UTC) in every zone.
     return (
-        pl.when(off.is_null())
+        pl.when(off.is_null() & hm.is_null())
+        .then(wall)
+        .when(off.is_null())
         .then(_local_to_utc(wall, timezone))
-        .otherwise(wall - pl.duration(minutes=minutes))
+        .when(possible)
+        .then(wall - pl.duration(minutes=minutes))
     )
 
 
 def parse_timestamp(text: pl.Expr, fmt: str, timezone: str) -> pl.Expr:
-    """Text in a stated format to a naive UTC ``Datetime('us')``; unreadable text → null."""
+    """Text in a stated format to a naive UTC ``Datetime('us')``; unreadable text → null.
+
+    A format without a time of day (``%d.%m.%Y``, ``%Y%m%d``) reads a day, kept as 00:00 UTC
+    of that day whatever the zone (see :func:`parse_iso`)."""
     if fmt in ("epoch_s", "epoch_ms"):
         number = text.str.strip_chars()
         number = pl.when(number.str.contains(r"^-?\d+(\.\d+)?$")).then(number)
         scale = 1_000_000 if fmt == "epoch_s" else 1_000
-        micros = (number.cast(pl.Float64) * scale).round(0).cast(pl.Int64)
+        # A number beyond any date in this unit (microseconds stated as seconds) is no value,
+        # so its row is quarantined; a strict cast failed the whole file, naming no row.
+        micros = (number.cast(pl.Float64) * scale).round(0).cast(pl.Int64, strict=False)
         return pl.from_epoch(micros, time_unit="us")
     if fmt == "iso":
         return parse_iso(iso_parts(text), timezone)
-    parsed = text.str.strip_chars().str.strptime(pl.Datetime("us"), fmt, strict=False)
+    parsed = _four_digit_year(
+        text.str.strip_chars().str.strptime(pl.Datetime("us"), fmt, strict=False), fmt
+    )
     if any(d in fmt for d in AWARE_DIRECTIVES):
         return parsed.dt.replace_time_zone(None)
+    if not any(d in fmt for d in TIME_DIRECTIVES):
+        return parsed
     return _local_to_utc(parsed, timezone)
+
+
+def _four_digit_year(parsed: pl.Expr, fmt: str) -> pl.Expr:
+    """``parsed`` where ``fmt``'s ``%Y`` read a year of four digits, else null: chrono's
+    ``%Y`` takes any number of digits, and ``1/5/24`` under ``%m/%d/%Y`` was the year 24."""
+    if "%Y" not in fmt:
+        return parsed
+    return pl.when(parsed.dt.year().is_between(1000, 9999)).then(parsed)
 
 
 def _local_to_utc(naive: pl.Expr, timezone: str) -> pl.Expr:
@@ -337,17 +372,27 @@ def _typed(
         what = {"iso": "an ISO 8601 timestamp"}.get(fmt, f"a timestamp in format {fmt}")
         if workbook and fmt != "iso":
             what += " or a date cell"
-        if tz != "UTC" and not any(d in fmt for d in AWARE_DIRECTIVES):
+        # Only a wall time is read in the zone: an epoch number, an offset's time and a day
+        # alone (parse_iso) are not, so no daylight-saving gap can refuse them.
+        wall = fmt == "iso" or (
+            any(d in fmt for d in TIME_DIRECTIVES) and not any(d in fmt for d in AWARE_DIRECTIVES)
+        )
+        if tz != "UTC" and wall:
             what += f" (or a time that does not exist in {tz})"
         if fmt == "iso":  # the parts were extracted into their own column, once
             return parse_iso(pl.col(_iso(col)), tz), what
         value = parse_timestamp(src, fmt, tz)
         if workbook:  # a date cell, read as its wall time, naive like the stated format
             local = src.str.strptime(pl.Datetime("us"), DATE_CELL, strict=False)
-            value = pl.coalesce(value, _local_to_utc(local, tz))
+            utc = _local_to_utc(local, tz)
+            # Under a format of days (no time of day) a cell at 00:00:00 holds a day, kept.
+            if not any(d in fmt for d in TIME_DIRECTIVES):
+                utc = pl.when(local.dt.time() == pl.time(0)).then(local).otherwise(utc)
+            value = pl.coalesce(value, utc)
         return value, what
     if typ == "date":
         value = src.str.strip_chars().str.strptime(pl.Date, mapping.date_format, strict=False)
+        value = _four_digit_year(value, mapping.date_format)
         what = f"a date in format {mapping.date_format}"
         if workbook:  # a date cell holds a day (its time 00:00:00)
             cell = src.str.strptime(pl.Datetime("us"), DATE_CELL, strict=False)
@@ -388,6 +433,66 @@ def decide_decimals(
         [sources[c] for c in amounts],
         mapping.decimal if mapping.decimal_stated and not workbook else None,
     )
+
+
+def _swapped(fmt: str) -> str | None:
+    """``fmt`` with its day and month exchanged (``%m/%d/%Y`` → ``%d/%m/%Y``), or None when
+    it does not write both as numbers before the year: a year first is followed by the month
+    (``%Y-%m-%d``, ``%Y%m%d``) in every locale, so only the US and European orders can be
+    taken one for the other."""
+    year = min((fmt.index(y) for y in ("%Y", "%y") if y in fmt), default=-1)
+    if "%m" not in fmt or "%d" not in fmt or year < max(fmt.index("%m"), fmt.index("%d")):
+        return None
+    return "%d".join(part.replace("%d", "%m") for part in fmt.split("%m"))
+
+
+def day_month_order(
+    table: Table, mapping: Mapping, lookup: dict[str, str], entity: Entity
+) -> str | None:
+    """Reason to refuse a delivery whose dates are written in the other day/month order than
+    its mapping states, else None.
+
+    The order is the mapping's, never guessed per row; but a file is written in one order,
+    and when some of a column's values are dates only in the other order (``13/01/2024``
+    under ``%m/%d/%Y``) and none is a date only in the stated one, the file is in the other
+    order, and its values with a day of 12 or less would land a wrong month. Such a file is
+    refused whole (read the stated way, a UK export's 5 January was 1 May); a row that only
+    the other order reads, in a file that shows the stated order elsewhere, is quarantined
+    as every unreadable value is."""
+    formats = {c: mapping.timestamp_format_of(c) for c in entity.timestamp_columns}
+    formats.update({c: mapping.date_format for c, t in entity.columns.items() if t == "date"})
+    checked = {c: (f, _swapped(f)) for c, f in formats.items() if _swapped(f) is not None}
+    if not checked:
+        return None
+    vendor = {name: blank_to_null(pl.col(actual)) for name, actual in lookup.items()}
+    sources = _sources(mapping, entity, vendor)
+    exprs = []
+    for col, (fmt, other) in checked.items():
+        text = sources[col].str.strip_chars()
+        stated = text.str.strptime(pl.Datetime("us"), fmt, strict=False).is_not_null()
+        swapped = text.str.strptime(pl.Datetime("us"), other, strict=False).is_not_null()
+        only_other = swapped & ~stated
+        exprs += [
+            (stated & ~swapped).any().alias(f"{col}.stated"),
+            text.filter(only_other).first().alias(f"{col}.value"),
+            pl.col(ROW).filter(only_other).first().alias(f"{col}.row"),
+        ]
+    found = table.frame.select(exprs).collect().row(0, named=True)
+    for col, (fmt, other) in checked.items():
+        value = found[f"{col}.value"]
+        if value is None or found[f"{col}.stated"]:
+            continue
+        day_first = fmt.index("%d") < fmt.index("%m")
+        stated_order, file_order = ("day", "month") if day_first else ("month", "day")
+        return (
+            f"{vendor_label(mapping, col)}: the file writes its dates {file_order} first, and "
+            f"the mapping '{mapping.name}' states {stated_order} first ({fmt}): '{value}' "
+            f"(row {found[f'{col}.row']}) is only a date {file_order} first, and no date of "
+            f"the file is only one {stated_order} first, so its other dates would be misread "
+            f"(a day taken for a month). State the export's format, {other}, in a copy of "
+            'the mapping (docs/vendors.md, "Mapping files") and deliver the file again'
+        )
+    return None
 
 
 def plan(

@@ -38,8 +38,11 @@ LINEAGE = {"_source_file": pl.String(), "_row_number": pl.Int64(), "_delivery_se
 
 
 def _timestamp(text: str, zone: ZoneInfo) -> dt.datetime:
-    """An ISO 8601 timestamp as naive UTC; a naive one is read in ``zone``."""
+    """An ISO 8601 timestamp as naive UTC; a naive one is read in ``zone``, and a date alone
+    is that day at 00:00 UTC (a day, not the instant of its midnight in ``zone``)."""
     value = dt.datetime.fromisoformat(text)
+    if len(text.strip()) == len("YYYY-MM-DD"):
+        return value
     if value.tzinfo is None:
         value = value.replace(tzinfo=zone)
     return value.astimezone(dt.UTC).replace(tzinfo=None)
