@@ -14,6 +14,7 @@ import pytest
 from ingest_support import drop, land, make_settings
 from marts_fixtures import build_all, records, write_settings
 
+from pipeline.cli.summary import print_summary
 from pipeline.ingest import core as ingest_core
 from pipeline.ingest import duckdb_csv
 from pipeline.warehouse import open_warehouse
@@ -119,3 +120,41 @@ def test_ids_padded_with_spaces_name_the_same_record(
         }
     ]
     assert merged == [{"natural_key": "contact:c1", "merged_contacts": 1}]
+
+
+def test_the_run_summary_reports_the_merges(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """contracts.md: "Merges are counted and reported". c1, c2 and c3 share ann@x.test once
+    normalised and merge onto c2 (the oldest); c4 and c5 share bob@x.test and merge onto c4 (the
+    same created_at, then the lower contact_id); c6 stands alone. So 5 contacts merged into 2
+    customers, which the run summary says (nothing showed the merges outside the warehouse's
+    int_customers before)."""
+    s = make_settings(tmp_path)
+    drop(
+        s,
+        "contacts",
+        "contacts.csv",
+        "contact_id,email,created_at\n"
+        "c1,ann@x.test,2024-01-05 00:00:00\n"
+        "c2,ANN@x.test ,2024-01-01 00:00:00\n"
+        "c3,ann@x.test,2024-02-01 00:00:00\n"
+        "c4,bob@x.test,2024-01-01 00:00:00\n"
+        "c5,bob@x.test,2024-01-01 00:00:00\n"
+        "c6,cy@x.test,2024-01-01 00:00:00\n",
+    )
+    for entity in ("contacts", "orders", "tickets", "surveys", "email_events", "social_mentions"):
+        land(s, entity)
+    with open_warehouse(s.warehouse_path) as con:
+        write_settings(con, "2024-06-30")
+        build_all(con)
+        survivors = records(con, "select contact_id, merged_contacts from int_customers order by 1")
+    assert survivors == [
+        {"contact_id": "c2", "merged_contacts": 3},
+        {"contact_id": "c4", "merged_contacts": 2},
+        {"contact_id": "c6", "merged_contacts": 1},
+    ]
+    print_summary(s, "test")
+    out = capsys.readouterr().out
+    assert (
+        "5 contacts sharing an e-mail merged into 2 customers (each keeps its oldest "
+        "contact's attributes)" in out
+    )
