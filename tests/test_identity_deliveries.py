@@ -17,6 +17,7 @@ from marts_fixtures import build_all, records, write_settings
 from pipeline.cli.summary import print_summary
 from pipeline.ingest import core as ingest_core
 from pipeline.ingest import duckdb_csv
+from pipeline.validation import ValidationLog, make_landed_validator
 from pipeline.warehouse import open_warehouse
 
 
@@ -158,3 +159,30 @@ def test_the_run_summary_reports_the_merges(tmp_path: Path, capsys: pytest.Captu
         "5 contacts sharing an e-mail merged into 2 customers (each keeps its oldest "
         "contact's attributes)" in out
     )
+
+
+def test_a_key_dated_once_and_undated_once_in_one_file_is_refused_saying_why(
+    tmp_path: Path,
+) -> None:
+    """contracts.md: two versions of one key in one file with no updated_at to order them make
+    the file's key check fail. c2 comes dated (row 2) and undated (row 3): nothing tells which
+    is current, so the file is refused and c1 (row 4) does not land either; the reason says so
+    in the contract's words, not only as the suite's expectation on `_key_versions`."""
+    s = make_settings(tmp_path)
+    drop(
+        s,
+        "contacts",
+        "contacts.csv",
+        "contact_id,email,created_at,country,updated_at\n"
+        "c2,z@x.test,2024-01-10 00:00:00,DE,2024-03-01 00:00:00\n"
+        "c2,z@x.test,2024-01-10 00:00:00,NL,\n"
+        "c1,y@x.test,2024-01-10 00:00:00,FR,2024-03-01 00:00:00\n",
+    )
+    (report,) = land(s, "contacts", make_landed_validator(s, ValidationLog(tmp_path, "run-1")))
+    assert (report.status, report.rows_landed) == ("refused", 0)
+    assert (
+        "expect_column_values_to_not_be_null on updated_at where _key_versions > 1: "
+        "1 of 2 rows unexpected, e.g. null (row 3) — a key of this file comes in more than one "
+        "version and the row named has no updated_at, so nothing tells which version is current: "
+        "give every version of a key its updated_at, or deliver one version per key"
+    ) in report.reason
