@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from ingest_support import drop, land, make_settings
+from ingest_support import drop, land, make_settings, query
 from marts_fixtures import build_all, records, write_settings
 
 from pipeline.cli.summary import print_summary
@@ -19,6 +19,9 @@ from pipeline.ingest import core as ingest_core
 from pipeline.ingest import duckdb_csv
 from pipeline.validation import ValidationLog, make_landed_validator
 from pipeline.warehouse import open_warehouse
+
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def customer_id(natural_key: str) -> str:
@@ -186,3 +189,30 @@ def test_a_key_dated_once_and_undated_once_in_one_file_is_refused_saying_why(
         "version and the row named has no updated_at, so nothing tells which version is current: "
         "give every version of a key its updated_at, or deliver one version per key"
     ) in report.reason
+
+
+def test_a_tie_with_a_version_already_replaced_is_no_conflict(tmp_path: Path) -> None:
+    """contracts.md, Upserts: the later updated_at wins; with equal ones, the later delivery.
+    c1 lands AA updated 01-05, then BB updated 01-07 (current), then CC updated 01-05 again:
+    CC ties AA, which BB replaced already, and loses to BB (01-05 < 01-07). It lands, as any
+    older version does, but replaces nothing: the file's report named it "1 row replaces a
+    landed version with the same updated_at but other contents: the later delivery wins",
+    which was not so. A tie with the current version is still named (DD, updated 01-07)."""
+    s = make_settings(tmp_path)
+    header = "contact_id,email,created_at,country,updated_at\n"
+    for name, country, updated_at in (
+        ("1.csv", "AA", "2024-01-05"),
+        ("2.csv", "BB", "2024-01-07"),
+        ("3.csv", "CC", "2024-01-05"),
+    ):
+        drop(s, "contacts", name, header + f"c1,a@x.test,2024-01-01,{country},{updated_at}\n")
+        report = land(s, "contacts")[-1]
+        assert (report.source_file, report.rows_landed) == (f"crm/contacts/{name}", 1)
+        assert report.reason is None, report.reason  # no note of a conflict, nor anything else
+    stg_contacts = (REPO / "sql" / "staging" / "stg_contacts.sql").read_text()
+    assert query(s, stg_contacts).select("contact_id", "country").rows() == [("c1", "BB")]
+    drop(s, "contacts", "4.csv", header + "c1,a@x.test,2024-01-01,DD,2024-01-07\n")
+    report = land(s, "contacts")[-1]
+    assert (report.source_file, report.rows_landed) == ("crm/contacts/4.csv", 1)
+    assert "1 row replaces a landed version with the same updated_at" in report.summary()
+    assert query(s, stg_contacts).select("contact_id", "country").rows() == [("c1", "DD")]
