@@ -20,7 +20,6 @@ from pipeline.ingest import duckdb_csv
 from pipeline.validation import ValidationLog, make_landed_validator
 from pipeline.warehouse import open_warehouse
 
-
 REPO = Path(__file__).resolve().parent.parent
 
 
