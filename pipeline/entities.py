@@ -46,6 +46,13 @@ class Entity:
     def timestamp_columns(self) -> list[str]:
         return [c for c, t in self.columns.items() if t == "timestamp"]
 
+    @property
+    def id_columns(self) -> list[str]:
+        """The ids that identity reads: the key and the ``contact_id`` a record names. They land
+        without the white space around them, so that ``"c1 "`` (a padded CHAR column, a typed
+        cell) is the record ``c1`` of another export (contracts.md, "Identity")."""
+        return [c for c in dict.fromkeys([self.key, "contact_id"]) if c in self.columns]
+
 
 SCORE_RANGES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
 

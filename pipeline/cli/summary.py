@@ -132,7 +132,8 @@ def print_outputs(settings: Settings, marts: list[tuple], published: bool = True
 def print_headlines(con, settings: Settings, published: bool = True) -> None:
     """The headline figures, each with what it means (definitions: docs/metrics.md), from the
     marts the pipeline publishes only: a removed mart's table left in the warehouse is stale
-    (``published``: whether this run published them, as the heading says)."""
+    (``published``: whether this run published them, as the heading says); and the contacts
+    merged by e-mail, from ``int_customers``."""
     lines: list[str] = []
     served = set(mart_names())
     if "retention_monthly" in served and table_exists(con, "marts", "retention_monthly"):
@@ -160,6 +161,20 @@ def print_headlines(con, settings: Settings, published: bool = True) -> None:
                 lines.append(
                     f"return on relationship {ror:.1%} = of the customers helped by support in "
                     "the last 12 months, the share who bought again (2+ purchases) or were referred"
+                )
+    if table_exists(con, "intermediate", "int_customers"):
+        # contracts.md "Identity": merges are counted (int_customers.merged_contacts) and
+        # reported, here, so that contacts a CRM holds twice are seen without a query.
+        for customers, contacts in rows(
+            con,
+            "select count(*), coalesce(sum(merged_contacts), 0) "
+            "from intermediate.int_customers where merged_contacts > 1",
+        ):
+            if customers:
+                lines.append(
+                    f"{counted(contacts, 'contact')} sharing an e-mail merged into "
+                    f"{counted(customers, 'customer')} (each keeps its oldest contact's "
+                    "attributes)"
                 )
     if lines:
         unpublished = "" if published else ", from the warehouse's marts, unpublished"

@@ -293,7 +293,7 @@ def _verbatim(col: str, typ: str, entity: Entity) -> bool:
     """Whether a canonical column's value is its text as delivered (``v_<col>`` is
     ``s_<col>``), so that the parse keeps one copy of it."""
     typed = typ in ("timestamp", "date", "integer") or typ.startswith("decimal")
-    return not typed and col not in entity.enums
+    return not typed and col not in entity.enums and col not in entity.id_columns
 
 
 def _value(col: str, typ: str, entity: Entity, separator: str) -> str:
@@ -320,6 +320,8 @@ def _value(col: str, typ: str, entity: Entity, separator: str) -> str:
         same = _settled(entity.enums[col])
         stripped = f"lower({_strip(src)})"
         return f"case when {src} in ({same}) then {src} else {stripped} end" if same else stripped
+    if col in entity.id_columns:  # "c1 " is the record c1 (Entity.id_columns)
+        return _strip(src)
     return src
 
 

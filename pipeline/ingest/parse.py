@@ -405,6 +405,9 @@ def _typed(
         return parse_integer(src), "a whole number"
     if col in entity.enums:
         return src.str.strip_chars().str.to_lowercase(), None
+    if col in entity.id_columns:
+        # "c1 " from a padded export is the record c1 of the others (Entity.id_columns).
+        return src.str.strip_chars(), None
     return src, None
 
 

@@ -7,9 +7,11 @@ Two kinds of row are found in a delivery:
   then replaced. Without ``updated_at`` the later delivery wins, so a re-sent old export
   (gzipped, renamed: new bytes, the same rows) would otherwise revert every later update. Such a
   row is held back and quarantined with its reason.
-* **conflict**: the row has the same ``updated_at`` as a landed version of its key but other
+* **conflict**: the row has the same ``updated_at`` as its key's current version but other
   contents. The contract says the later delivery wins then (spec/contracts.md, "Upserts"), so
   it lands; it is counted and named in the run summary, so that the change is never silent.
+  A tie with a version already replaced is none: the row replaces nothing (it loses to the
+  current version's later ``updated_at``, or wins over an undated one by delivery, as usual).
 
 A row equal to its key's current version lands as before (it changes nothing).
 """
@@ -97,7 +99,7 @@ def hold_back(
             from old group by k
         ),
         current as (
-            select o.k, o.h, o.place
+            select o.k, o.h, o.place, o.updated_at
             from old o join bounds b using (k)
             where o.pos >= b.since
             qualify row_number() over (
@@ -112,13 +114,13 @@ def hold_back(
             join old o on o.k = n.k and o.h = n.h
             group by n._row_number
         ),
+        -- A tie with the current version, which the row replaces: one with a version already
+        -- replaced would be named as winning when it does not.
         conflicts as (
-            select n._row_number, any_value(n.k) as k, any_value(n.updated_at) as updated_at,
-                   arg_min(o.place, o.pos) as was
+            select n._row_number, n.k, n.updated_at, c.place as was
             from candidates n
-            join old o on o.k = n.k and o.updated_at = n.updated_at and o.h <> n.h
+            join current c on c.k = n.k and c.updated_at = n.updated_at and c.h <> n.h
             where n._row_number not in (select _row_number from superseded)
-            group by n._row_number
         ),
         held as (
             select _row_number, {superseded_reason} as _reason from superseded
