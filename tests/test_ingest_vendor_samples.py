@@ -81,6 +81,25 @@ def test_render_inverts_value_maps_and_line_items(sample):
     assert lines["Financial Status"].to_list() == [inverse[s] for s in orders["status"]]
 
 
+def test_render_writes_scores_on_the_vendors_scale():
+    # HubSpot's CSAT answers 0, 1, 2 are the contract's 1, 3, 5; a CSAT 4 has no HubSpot answer
+    # (the row stays canonical), an NPS 4 is written as it is.
+    hubspot = load_mapping_file(SHIPPED_DIR / "hubspot_feedback.toml")
+    surveys = pl.DataFrame(
+        {c: [None] * 5 for c in ENTITIES["surveys"].columns},
+        schema={c: pl.String for c in ENTITIES["surveys"].columns},
+    ).with_columns(
+        response_id=pl.Series(["r1", "r2", "r3", "r4", "r5"]),
+        responded_at=pl.lit(dt.datetime(2024, 5, 1, 9, 30)),
+        survey_type=pl.Series(["csat", "csat", "csat", "csat", "nps"]),
+        score=pl.Series([5, 3, 1, 4, 4], dtype=pl.Int32),
+    )
+    assert carries(surveys, hubspot).to_list() == [True, True, True, False, True]
+    written = render(surveys.filter(carries(surveys, hubspot)), hubspot)
+    assert written["Rating"].to_list() == ["2", "1", "0", "4"]
+    assert written["Survey type"].to_list() == ["CSAT", "CSAT", "CSAT", "NPS"]
+
+
 def test_render_refuses_what_it_cannot_write():
     uci = load_mapping_file(SHIPPED_DIR / "uci_online_retail.toml")
     with pytest.raises(NotRenderable, match="patterns and templates cannot be inverted"):

@@ -37,6 +37,7 @@ TOP_KEYS = {
     "headerless",
     "minutes_after",
     "aggregate",
+    "scores",
 }
 FORMAT_KEYS = {"timestamp", "timestamps", "date", "decimal", "timezone", "encoding"}
 
@@ -77,6 +78,9 @@ class Mapping:
     templates: dict[str, str] = field(default_factory=dict)  # "{Vendor col}-{n}"
     minutes_after: dict[str, tuple[str, str]] = field(default_factory=dict)
     aggregate: Aggregate | None = None
+    # surveys: canonical survey type -> {vendor score -> contract score}, for a tool whose
+    # scale differs from the contract's (HubSpot's CSAT answers 0, 1, 2 for 1–5)
+    scores: dict[str, dict[str, str]] = field(default_factory=dict)
     # A file without a header row: its column names, for files whose first line matches
     # ``headerless_line`` (a regular expression), e.g. the CDNOW sample
     headerless: tuple[str, ...] = ()
@@ -173,6 +177,22 @@ def parse_mapping(raw: dict, where: str, default_name: str) -> Mapping:
             raise MappingError(
                 f"{where}: [minutes_after] {col} must be [<timestamp column>, <vendor column>]"
             )
+    scores = {
+        str(kind): {str(k).strip(): str(v) for k, v in table.items()}
+        for kind, table in _table(raw, "scores", where).items()
+    }
+    if scores:
+        if entity.name != "surveys":
+            raise MappingError(f"{where}: [scores] only applies to surveys")
+        kinds = entity.enums["survey_type"]
+        if set(scores) - set(kinds):
+            raise MappingError(
+                f"{where}: [scores] names {sorted(set(scores) - set(kinds))}, which are not "
+                f"survey types ({', '.join(kinds)})"
+            )
+        for kind, table in scores.items():
+            if not all(v.strip().lstrip("+-").isdigit() for v in table.values()):
+                raise MappingError(f"{where}: [scores.{kind}] values must be whole numbers")
     agg = raw.get("aggregate")
     aggregate = None
     if agg is not None:
@@ -230,6 +250,7 @@ def parse_mapping(raw: dict, where: str, default_name: str) -> Mapping:
         templates={str(k): str(v) for k, v in templates.items()},
         minutes_after=minutes_after,  # type: ignore[arg-type]
         aggregate=aggregate,
+        scores=scores,
         headerless=tuple(headerless.get("columns", ())),
         headerless_line=str(headerless.get("first_line", "")),
         encoding=str(encoding) if encoding is not None else None,

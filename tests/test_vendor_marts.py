@@ -1,0 +1,105 @@
+"""Vendor exports as the tools write them, landed by the real ingestion and counted by the real
+marts, against figures worked out by hand from the vendor's own documentation (as_of 2024-04-30).
+
+HubSpot feedback submissions: HubSpot's own knowledge base ("HubSpot's feedback submission
+properties", knowledge.hubspot.com/customer-feedback/feedback-submission-properties) gives each
+survey's ratings: an NPS answer 0–10 (detractor 0–6, passive 7–8, promoter 9–10), a CES answer
+1–7 (detractor 1–3, passive 4–5, promoter 6–7), and a customer satisfaction (CSAT) answer 0, 1
+or 2 (detractor 0, passive 1, promoter 2): three faces, not the contract's 1–5.
+"""
+
+from __future__ import annotations
+
+import pytest
+from marts_fixtures import build_all, records, write_settings
+
+from pipeline.config import Settings
+from pipeline.entities import ENTITIES
+from pipeline.ingest import core as ingest
+from pipeline.warehouse import open_warehouse
+
+HUBSPOT_CONTACTS = """Record ID,First Name,Last Name,Email,Create Date,Last Modified Date
+101,Ana,Pop,ana.pop@example.ro,2024-01-05 10:00,2024-01-05 10:00
+102,Ion,Rus,ion.rus@example.ro,2024-01-06 10:00,2024-01-06 10:00
+103,Eva,Lang,eva.lang@example.de,2024-01-07 10:00,2024-01-07 10:00
+104,Sam,Hill,sam.hill@example.com,2024-01-08 10:00,2024-01-08 10:00
+105,Mia,Berg,mia.berg@example.se,2024-01-09 10:00,2024-01-09 10:00
+"""
+
+# One answer per contact and survey, all in April 2024. HubSpot's CSAT ratings: 2 = happy,
+# 1 = neutral, 0 = unhappy.
+HUBSPOT_FEEDBACK = """Record ID,Survey name,Survey type,Rating,Response,Submitted at,Contact ID,\
+Contact email,Associated Ticket ID
+7001,Support CSAT,CSAT,2,Quick and kind answer,2024-04-02 12:00,101,ana.pop@example.ro,5001
+7002,Support CSAT,CSAT,1,It was fine,2024-04-03 12:00,102,ion.rus@example.ro,5002
+7003,Support CSAT,CSAT,0,Nobody answered for a week,2024-04-04 12:00,103,eva.lang@example.de,5003
+7004,Quarterly NPS,NPS,9,,2024-04-05 12:00,101,ana.pop@example.ro,
+7005,Quarterly NPS,NPS,6,,2024-04-05 13:00,104,sam.hill@example.com,
+7006,Support CES,CES,7,,2024-04-06 12:00,105,mia.berg@example.se,5004
+7007,Support CES,CES,2,,2024-04-06 13:00,102,ion.rus@example.ro,5005
+"""
+
+
+@pytest.fixture(scope="module")
+def hubspot(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("hubspot")
+    for folder, text in (
+        ("crm/contacts", HUBSPOT_CONTACTS),
+        ("crm/surveys", HUBSPOT_FEEDBACK),
+    ):
+        target = data_dir / "landing" / folder
+        target.mkdir(parents=True)
+        (target / "hubspot-export.csv").write_text(text, encoding="utf-8")
+    settings = Settings.resolve(data_dir=str(data_dir), as_of="2024-04-30", timezone="UTC")
+    with open_warehouse(settings.warehouse_path) as con:
+        reports = {}
+        for entity in ENTITIES:  # every raw table exists, empty when nothing was delivered
+            for report in ingest.ingest_entity(con, settings, entity):
+                reports[entity] = report
+        write_settings(con, "2024-04-30")
+        build_all(con)
+        yield con, reports
+
+
+def test_hubspot_feedback_lands_every_answer_on_the_contract_scales(hubspot):
+    con, reports = hubspot
+    assert reports["surveys"].mapping == "hubspot_feedback"
+    assert (reports["surveys"].rows_landed, reports["surveys"].rows_quarantined) == (7, 0)
+    got = records(con, "select response_id, survey_type, score from raw_surveys order by 1")
+    # CSAT: happy (2) is 5, neutral (1) is 3, unhappy (0) is 1; NPS and CES as answered.
+    assert [(r["response_id"], r["survey_type"], r["score"]) for r in got] == [
+        ("7001", "csat", 5),
+        ("7002", "csat", 3),
+        ("7003", "csat", 1),
+        ("7004", "nps", 9),
+        ("7005", "nps", 6),
+        ("7006", "ces", 7),
+        ("7007", "ces", 2),
+    ]
+
+
+def test_hubspot_feedback_figures_in_satisfaction_monthly(hubspot):
+    con, _ = hubspot
+    (april,) = records(
+        con,
+        "select csat_responses, csat, nps_responses, nps, ces_responses, ces, "
+        "dissatisfied_customers from satisfaction_monthly where month = '2024-04-01'",
+    )
+    # CSAT: 3 answers, 1 happy: 1/3. NPS: 1 promoter, 1 detractor of 2: 0. CES: (7 + 2) / 2.
+    # Dissatisfied: Eva (unhappy CSAT), Sam (NPS 6), Ion (CES 2); Ion's neutral CSAT is none.
+    assert april == {
+        "csat_responses": 3,
+        "csat": pytest.approx(1 / 3),
+        "nps_responses": 2,
+        "nps": 0.0,
+        "ces_responses": 2,
+        "ces": 4.5,
+        "dissatisfied_customers": 3,
+    }
+
+
+def test_hubspot_feedback_dissatisfaction_signals(hubspot):
+    con, _ = hubspot
+    got = records(con, "select source_id from int_dissatisfaction_signals order by 1")
+    # The unhappy CSAT, NPS 6 and CES 2; not the happy (2) or neutral (1) CSAT answers.
+    assert [r["source_id"] for r in got] == ["7003", "7005", "7007"]
