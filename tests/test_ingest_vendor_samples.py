@@ -116,8 +116,9 @@ def test_render_refuses_what_it_cannot_write():
 # file's header and lines as the generator must render them, and every canonical column worked
 # out by hand from the line and the mapping's documented reading of it: the mapping's column
 # label, its value map (HubSpot's "Paid Search" is `paid`, "CES" is `ces`; Klaviyo's "Received
-# Email" is `delivered`; a blank Sentiment is no sentiment), ISO times with `Z` stored as naive
-# UTC, a blank cell stored as NULL, text (an e-mail's case, a handle's `@`) kept as delivered
+# Email" is `sent`, and a `delivered` event, which Klaviyo has no name for, is written as is;
+# a blank Sentiment is no sentiment), ISO times with `Z` stored as naive UTC, a blank cell
+# stored as NULL, text (an e-mail's case, a handle's `@`) kept as delivered
 # (raw keeps what was delivered; staging normalises). The round trip above passes a mapping that
 # is wrong both ways (it renders and reads back with the same mistake); these lines are fixed
 # text, so a wrong rendering or a wrong reading fails. Orders and tickets are absent: their
@@ -238,7 +239,7 @@ VENDOR_SAMPLE_ROWS: dict[str, tuple[str, list[tuple[str, dict]]]] = {
         [
             (
                 "E0000000000001,katerina.makri22@gmail.example,cmp-20240102-newsletter,"
-                'Weekly newsletter – 02 Jan 2024,sent,2024-01-02T09:23:30Z,""',
+                'Weekly newsletter – 02 Jan 2024,Received Email,2024-01-02T09:23:30Z,""',
                 {
                     "event_id": "E0000000000001",
                     "email": "katerina.makri22@gmail.example",
@@ -251,7 +252,7 @@ VENDOR_SAMPLE_ROWS: dict[str, tuple[str, list[tuple[str, dict]]]] = {
             ),
             (
                 "E0000000000002,katerina.makri22@gmail.example,cmp-20240102-newsletter,"
-                'Weekly newsletter – 02 Jan 2024,Received Email,2024-01-02T09:24:24Z,""',
+                'Weekly newsletter – 02 Jan 2024,delivered,2024-01-02T09:24:24Z,""',
                 {
                     "event_id": "E0000000000002",
                     "email": "katerina.makri22@gmail.example",

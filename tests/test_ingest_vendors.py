@@ -305,7 +305,7 @@ def test_klaviyo_events(data_dir):
     )
     assert report.mapping == "klaviyo_events"
     assert got == [
-        ("4JpcbHz5Fm", "RmSgTq", "August promo", "delivered"),
+        ("4JpcbHz5Fm", "RmSgTq", "August promo", "sent"),  # Klaviyo logs no other send event
         ("4JpcbHz5Fn", "RmSgTq", "August promo", "open"),
         ("4JpcbHz5Fo", "RmSgTq", "August promo", "click"),
         ("4JpcbHz5Fp", "RmSgTq", "August promo", "spam_complaint"),

@@ -6,6 +6,12 @@ properties", knowledge.hubspot.com/customer-feedback/feedback-submission-propert
 survey's ratings: an NPS answer 0–10 (detractor 0–6, passive 7–8, promoter 9–10), a CES answer
 1–7 (detractor 1–3, passive 4–5, promoter 6–7), and a customer satisfaction (CSAT) answer 0, 1
 or 2 (detractor 0, passive 1, promoter 2): three faces, not the contract's 1–5.
+
+Klaviyo email metric events: Klaviyo's email metrics ("Email metrics reference",
+help.klaviyo.com/hc/en-us/articles/360036974872) are Received, Opened, Clicked, Bounced,
+Dropped and Marked as Spam Email, and Unsubscribed: no event says an email was sent but
+"Received Email", "when a recipient receives an email". email_monthly counts a recipient from
+their first sent event and leaves out recipients without one.
 """
 
 from __future__ import annotations
@@ -40,12 +46,32 @@ Contact email,Associated Ticket ID
 """
 
 
+# One campaign, four recipients: all received it; Ana opened and clicked, Ion opened and
+# unsubscribed, Eva marked it as spam, Sam's bounced.
+KLAVIYO_EVENTS = """Event ID,Event,Timestamp,Email,Profile ID,Campaign Name,Message ID,Subject,URL
+4Jp01,Received Email,2024-04-10 08:00:00,ana.pop@example.ro,01HA,April promo,RmSgTq,Spring,
+4Jp02,Received Email,2024-04-10 08:00:01,ion.rus@example.ro,01HB,April promo,RmSgTq,Spring,
+4Jp03,Received Email,2024-04-10 08:00:02,eva.lang@example.de,01HC,April promo,RmSgTq,Spring,
+4Jp04,Received Email,2024-04-10 08:00:03,sam.hill@example.com,01HD,April promo,RmSgTq,Spring,
+4Jp05,Bounced Email,2024-04-10 08:00:09,sam.hill@example.com,01HD,April promo,RmSgTq,Spring,
+4Jp06,Opened Email,2024-04-10 09:00:00,ana.pop@example.ro,01HA,April promo,RmSgTq,Spring,
+4Jp07,Clicked Email,2024-04-10 09:01:00,ana.pop@example.ro,01HA,April promo,RmSgTq,Spring,\
+https://shop.example.ro/spring
+4Jp08,Opened Email,2024-04-11 19:00:00,ion.rus@example.ro,01HB,April promo,RmSgTq,Spring,
+4Jp09,Unsubscribed from Email Marketing,2024-04-11 19:02:00,ion.rus@example.ro,01HB,\
+April promo,RmSgTq,Spring,
+4Jp10,Marked Email as Spam,2024-04-12 07:00:00,eva.lang@example.de,01HC,April promo,RmSgTq,\
+Spring,
+"""
+
+
 @pytest.fixture(scope="module")
 def hubspot(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("hubspot")
     for folder, text in (
         ("crm/contacts", HUBSPOT_CONTACTS),
         ("crm/surveys", HUBSPOT_FEEDBACK),
+        ("email/events", KLAVIYO_EVENTS),
     ):
         target = data_dir / "landing" / folder
         target.mkdir(parents=True)
@@ -100,6 +126,58 @@ def test_hubspot_feedback_figures_in_satisfaction_monthly(hubspot):
 
 def test_hubspot_feedback_dissatisfaction_signals(hubspot):
     con, _ = hubspot
-    got = records(con, "select source_id from int_dissatisfaction_signals order by 1")
+    got = records(
+        con,
+        "select source_id from int_dissatisfaction_signals "
+        "where signal_type like '%_response' order by 1",
+    )
     # The unhappy CSAT, NPS 6 and CES 2; not the happy (2) or neutral (1) CSAT answers.
     assert [r["source_id"] for r in got] == ["7003", "7005", "7007"]
+
+
+def test_klaviyo_events_figures_in_email_monthly(hubspot):
+    con, reports = hubspot
+    assert reports["email_events"].mapping == "klaviyo_events"
+    assert reports["email_events"].rows_quarantined == 0
+    got = records(
+        con,
+        "select month, campaign_id, campaign_name, sent, delivered, bounced, unique_opens, "
+        "unique_clicks, unsubscribes, spam_complaints, open_rate, click_rate, "
+        "unsubscribe_rate from email_monthly",
+    )
+    # Sent to 4 (each received it), Sam's bounced: delivered 3. Opens Ana and Ion, click Ana,
+    # unsubscribe Ion, spam Eva; rates over the 3 delivered.
+    assert [{**r, "month": str(r["month"])} for r in got] == [
+        {
+            "month": "2024-04-01",
+            "campaign_id": "RmSgTq",
+            "campaign_name": "April promo",
+            "sent": 4,
+            "delivered": 3,
+            "bounced": 1,
+            "unique_opens": 2,
+            "unique_clicks": 1,
+            "unsubscribes": 1,
+            "spam_complaints": 1,
+            "open_rate": pytest.approx(2 / 3),
+            "click_rate": pytest.approx(1 / 3),
+            "unsubscribe_rate": pytest.approx(1 / 3),
+        }
+    ]
+
+
+def test_klaviyo_events_figures_in_customer_360(hubspot):
+    con, _ = hubspot
+    got = records(
+        con,
+        "select c.contact_id, emails_delivered_90d, opens_90d, clicks_90d, is_unsubscribed "
+        "from customer_360 join int_customers c using (customer_id) order by 1",
+    )
+    # Mia got nothing; Sam's bounced; Ion unsubscribed (Eva's spam complaint is no unsubscribe).
+    assert [tuple(r.values()) for r in got] == [
+        ("101", 1, 1, 1, False),
+        ("102", 1, 1, 0, True),
+        ("103", 1, 0, 0, False),
+        ("104", 0, 0, 0, False),
+        ("105", 0, 0, 0, False),
+    ]
