@@ -263,3 +263,13 @@ def test_scores_tables_are_checked():
         assert str(refused.value).startswith(f"m.toml: {message}"), raw
     ok = parse_mapping(raw_mapping("surveys", scores={"csat": {" 2 ": 5}}), "m.toml", "m")
     assert ok.scores == {"csat": {"2": "5"}}
+
+
+def test_lists_tables_are_checked():
+    # no separating character, and a column the entity does not have
+    with pytest.raises(MappingError, match=r"^m.toml: \[lists\] values must name the separating"):
+        parse_mapping(raw_mapping(lists={"contact_id": ""}), "m.toml", "m")
+    with pytest.raises(MappingError, match=r"^m.toml: \[lists\] names \['owner'\]"):
+        parse_mapping(raw_mapping(lists={"owner": ";"}), "m.toml", "m")
+    ok = parse_mapping(raw_mapping(lists={"contact_id": ";,"}), "m.toml", "m")
+    assert ok.lists == {"contact_id": ";,"}

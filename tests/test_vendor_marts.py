@@ -46,6 +46,19 @@ Contact email,Associated Ticket ID
 """
 
 
+# HubSpot deals, with the associated contacts' IDs and e-mails: a deal may be associated with
+# several contacts (HubSpot's "Associate records": "you associate the deal to the three contact
+# records"), and the export then lists them in one cell.
+HUBSPOT_DEALS = """Record ID,Deal Name,Pipeline,Deal Stage,Amount,Currency,Close Date,Create Date,\
+Last Modified Date,Associated Contact IDs,Associated Contact Email
+9001,Pop and Rus joint plan,Sales Pipeline,Closed won,1200,EUR,2024-02-10 15:00,2024-01-20 10:00,\
+2024-02-10 15:05,101;102,ana.pop@example.ro;ion.rus@example.ro
+9002,Rus add-on,Sales Pipeline,Closed won,300,EUR,2024-03-11 09:00,2024-01-21 10:00,\
+2024-03-11 09:01,102,ion.rus@example.ro
+9003,Lang pilot,Sales Pipeline,Closed lost,500,EUR,2024-03-12 09:00,2024-01-22 10:00,\
+2024-03-12 09:01,103,eva.lang@example.de
+"""
+
 # One campaign, four recipients: all received it; Ana opened and clicked, Ion opened and
 # unsubscribed, Eva marked it as spam, Sam's bounced.
 KLAVIYO_EVENTS = """Event ID,Event,Timestamp,Email,Profile ID,Campaign Name,Message ID,Subject,URL
@@ -71,6 +84,7 @@ def hubspot(tmp_path_factory):
     for folder, text in (
         ("crm/contacts", HUBSPOT_CONTACTS),
         ("crm/surveys", HUBSPOT_FEEDBACK),
+        ("crm/orders", HUBSPOT_DEALS),
         ("email/events", KLAVIYO_EVENTS),
     ):
         target = data_dir / "landing" / folder
@@ -180,4 +194,31 @@ def test_klaviyo_events_figures_in_customer_360(hubspot):
         ("103", 1, 0, 0, False),
         ("104", 0, 0, 0, False),
         ("105", 0, 0, 0, False),
+    ]
+
+
+def test_hubspot_deal_of_several_contacts_is_quarantined_not_a_customer_of_its_own(hubspot):
+    con, reports = hubspot
+    assert (reports["orders"].rows_landed, reports["orders"].rows_quarantined) == (2, 1)
+    (bad,) = records(con, "select row_number, reason from quarantine_rows where entity = 'orders'")
+    assert bad == {
+        "row_number": 2,
+        "reason": "contact_id ('Associated Contact IDs') names 2 records ('101', '102'), and "
+        "the row belongs to one customer only, which the export does not say: keep one in the "
+        "cell (or associate one) and deliver the row again; email ('Associated Contact Email') "
+        "names 2 records ('ana.pop@example.ro', 'ion.rus@example.ro'), and the row belongs to "
+        "one customer only, which the export does not say: keep one in the cell (or associate "
+        "one) and deliver the row again",
+    }
+    # Ion's add-on is the one qualifying purchase (Eva's deal was lost); the joint deal landed
+    # before as a customer "101;102" of its own, a second customer with 1,200 of revenue.
+    got = records(con, "select customers, repeat_customers from loyalty_summary")
+    assert got == [{"customers": 1, "repeat_customers": 0}]
+    got = records(
+        con,
+        "select c.contact_id, l.purchases, l.revenue from loyalty_customers l "
+        "join int_customers c using (customer_id)",
+    )
+    assert [(r["contact_id"], r["purchases"], float(r["revenue"])) for r in got] == [
+        ("102", 1, 300.0)
     ]

@@ -38,6 +38,7 @@ TOP_KEYS = {
     "minutes_after",
     "aggregate",
     "scores",
+    "lists",
 }
 FORMAT_KEYS = {"timestamp", "timestamps", "date", "decimal", "timezone", "encoding"}
 
@@ -81,6 +82,9 @@ class Mapping:
     # surveys: canonical survey type -> {vendor score -> contract score}, for a tool whose
     # scale differs from the contract's (HubSpot's CSAT answers 0, 1, 2 for 1–5)
     scores: dict[str, dict[str, str]] = field(default_factory=dict)
+    # canonical column -> the characters that separate the records a vendor cell may list
+    # (HubSpot's associations: a deal with two contacts); a cell listing two quarantines its row
+    lists: dict[str, str] = field(default_factory=dict)
     # A file without a header row: its column names, for files whose first line matches
     # ``headerless_line`` (a regular expression), e.g. the CDNOW sample
     headerless: tuple[str, ...] = ()
@@ -151,8 +155,12 @@ def parse_mapping(raw: dict, where: str, default_name: str) -> Mapping:
         col: [(str(k), str(v)) for k, v in table.items()]
         for col, table in _table(raw, "patterns", where).items()
     }
+    lists = {str(k): str(v) for k, v in _table(raw, "lists", where).items()}
+    if not all(lists.values()):
+        raise MappingError(f"{where}: [lists] values must name the separating characters")
     for section, names in [
         ("columns", columns),
+        ("lists", lists),
         ("constants", constants),
         ("templates", templates),
         ("minutes_after", minutes_after),
@@ -251,6 +259,7 @@ def parse_mapping(raw: dict, where: str, default_name: str) -> Mapping:
         minutes_after=minutes_after,  # type: ignore[arg-type]
         aggregate=aggregate,
         scores=scores,
+        lists=lists,
         headerless=tuple(headerless.get("columns", ())),
         headerless_line=str(headerless.get("first_line", "")),
         encoding=str(encoding) if encoding is not None else None,

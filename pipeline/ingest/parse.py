@@ -9,6 +9,7 @@ bad rows, so a clean file pays nothing for its messages.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -707,14 +708,34 @@ def _contract_checks(
             )
         )
     checks.extend(row_rules(entity, label, aggregate=mapping.aggregate is not None))
+    for col, separators in mapping.lists.items():
+        # A cell listing several records (a HubSpot deal associated with two contacts): the
+        # order is one customer's, and the export does not say whose.
+        chars = re.escape(separators)
+        listed = pl.col(_src(col)).str.extract_all(f"[^{chars}\\s][^{chars}]*")
+        named = listed.list.eval(pl.element().str.strip_chars()).list.join("', '")
+        checks.append(
+            (
+                listed.list.len().fill_null(0) > 1,  # a blank cell: no check (null would drop it)
+                pl.format(
+                    f"{label[col]} names {{}} records ('{{}}'), and the row belongs to one "
+                    "customer only, which the export does not say: keep one in the cell (or "
+                    "associate one) and deliver the row again",
+                    listed.list.len(),
+                    named,
+                ),
+            )
+        )
     for survey_type, table in mapping.scores.items():
         # A scale of its own (HubSpot's CSAT 0, 1, 2): any other answer is no answer it knows.
         delivered = pl.col(_src(DELIVERED_SCORE))
         checks.append(
             (
-                (pl.col(_val("survey_type")) == survey_type)
-                & delivered.is_not_null()
-                & ~_score_key(delivered).is_in(list(table)),
+                (
+                    (pl.col(_val("survey_type")) == survey_type)
+                    & delivered.is_not_null()
+                    & ~_score_key(delivered).is_in(list(table))
+                ).fill_null(False),  # a null check would drop its row from good and bad alike
                 pl.format(
                     f"{label['score']} '{{}}' is not one of the {survey_type} answers of "
                     f"{mapping.name}: {', '.join(table)}",
