@@ -33,15 +33,16 @@ HUBSPOT_CONTACTS = """Record ID,First Name,Last Name,Email,Create Date,Last Modi
 """
 
 # One answer per contact and survey, all in April 2024. HubSpot's CSAT ratings: 2 = happy,
-# 1 = neutral, 0 = unhappy.
+# 1 = neutral, 0 = unhappy. Survey types as the short labels and as the names HubSpot's
+# knowledge base gives its surveys ("Customer loyalty survey (NPS)", …).
 HUBSPOT_FEEDBACK = """Record ID,Survey name,Survey type,Rating,Response,Submitted at,Contact ID,\
 Contact email,Associated Ticket ID
 7001,Support CSAT,CSAT,2,Quick and kind answer,2024-04-02 12:00,101,ana.pop@example.ro,5001
 7002,Support CSAT,CSAT,1,It was fine,2024-04-03 12:00,102,ion.rus@example.ro,5002
 7003,Support CSAT,CSAT,0,Nobody answered for a week,2024-04-04 12:00,103,eva.lang@example.de,5003
 7004,Quarterly NPS,NPS,9,,2024-04-05 12:00,101,ana.pop@example.ro,
-7005,Quarterly NPS,NPS,6,,2024-04-05 13:00,104,sam.hill@example.com,
-7006,Support CES,CES,7,,2024-04-06 12:00,105,mia.berg@example.se,5004
+7005,Quarterly NPS,Customer loyalty survey (NPS),6,,2024-04-05 13:00,104,sam.hill@example.com,
+7006,Support CES,Customer support survey (CES),7,,2024-04-06 12:00,105,mia.berg@example.se,5004
 7007,Support CES,CES,2,,2024-04-06 13:00,102,ion.rus@example.ro,5005
 """
 
