@@ -269,7 +269,10 @@ def test_lists_tables_are_checked():
     # no separating character, and a column the entity does not have
     with pytest.raises(MappingError, match=r"^m.toml: \[lists\] values must name the separating"):
         parse_mapping(raw_mapping(lists={"contact_id": ""}), "m.toml", "m")
-    with pytest.raises(MappingError, match=r"^m.toml: \[lists\] names \['owner'\]"):
+    with pytest.raises(MappingError, match=r"^m.toml: \[lists\] names \['owner'\], which"):
         parse_mapping(raw_mapping(lists={"owner": ";"}), "m.toml", "m")
+    # a column of the entity, but not one that links a customer
+    with pytest.raises(MappingError, match=r"^m.toml: \[lists\] names \['order_id'\]: only"):
+        parse_mapping(raw_mapping(lists={"order_id": ";"}), "m.toml", "m")
     ok = parse_mapping(raw_mapping(lists={"contact_id": ";,"}), "m.toml", "m")
     assert ok.lists == {"contact_id": ";,"}

@@ -201,6 +201,11 @@ def parse_mapping(raw: dict, where: str, default_name: str) -> Mapping:
         for kind, table in scores.items():
             if not all(v.strip().lstrip("+-").isdigit() for v in table.values()):
                 raise MappingError(f"{where}: [scores.{kind}] values must be whole numbers")
+    if set(lists) - {"contact_id", "email"}:
+        raise MappingError(
+            f"{where}: [lists] names {sorted(set(lists) - {'contact_id', 'email'})}: only the "
+            "columns that link a row to its customer (contact_id, email) may list records"
+        )
     agg = raw.get("aggregate")
     aggregate = None
     if agg is not None:

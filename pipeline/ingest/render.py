@@ -100,10 +100,10 @@ def render(frame: pl.DataFrame, mapping: Mapping) -> pl.DataFrame:
             text = text.replace_strict(inverse, default=None)
         if col == "score" and mapping.scores:
             for kind, table in mapping.scores.items():
-                inverse: dict[str, str] = {}
+                answer_of: dict[str, str] = {}  # contract score -> the first vendor answer
                 for answer, score in table.items():
-                    inverse.setdefault(score, answer)
-                answer = value.cast(pl.String).replace_strict(inverse, default=None)
+                    answer_of.setdefault(score, answer)
+                answer = value.cast(pl.String).replace_strict(answer_of, default=None)
                 text = pl.when(pl.col("survey_type") == kind).then(answer).otherwise(text)
         out.setdefault(mapping.columns[col][0], text)
     for col, (base, minutes_col) in mapping.minutes_after.items():
