@@ -5,7 +5,10 @@ HubSpot feedback submissions: HubSpot's own knowledge base ("HubSpot's feedback 
 properties", knowledge.hubspot.com/customer-feedback/feedback-submission-properties) gives each
 survey's ratings: an NPS answer 0–10 (detractor 0–6, passive 7–8, promoter 9–10), a CES answer
 1–7 (detractor 1–3, passive 4–5, promoter 6–7), and a customer satisfaction (CSAT) answer 0, 1
-or 2 (detractor 0, passive 1, promoter 2): three faces, not the contract's 1–5.
+or 2 (detractor 0, passive 1, promoter 2): three answers, not the contract's 1–5.
+
+HubSpot deals: a deal may be associated with several contacts, and the export lists them in one
+cell; an order is one customer's.
 
 Klaviyo email metric events: Klaviyo's email metrics ("Email metrics reference",
 help.klaviyo.com/hc/en-us/articles/360036974872) are Received, Opened, Clicked, Bounced,
