@@ -147,7 +147,11 @@ def test_a_user_folder_adds_its_mappings_last(tmp_path):
 
 def raw_mapping(entity: str = "orders", **extra) -> dict:
     """A minimal valid mapping of ``entity`` plus ``extra`` top-level keys."""
-    columns = {"orders": {"order_id": "Id", "ordered_at": "Date"}, "tickets": {"ticket_id": "Id"}}
+    columns = {
+        "orders": {"order_id": "Id", "ordered_at": "Date"},
+        "tickets": {"ticket_id": "Id"},
+        "surveys": {"response_id": "Id"},
+    }
     return {"entity": entity, "signature": ["Id"], "columns": columns[entity], **extra}
 
 
@@ -241,3 +245,34 @@ def test_canonical_files_decide_their_decimal_separator_from_their_values(tmp_pa
     assert (report.status, report.rows_landed, report.rows_quarantined) == ("landed", 2, 0)
     got = query(settings, "select order_id, gross_amount from raw_orders order by 1")
     assert got.rows() == [("O1", Decimal("12.5000")), ("O2", Decimal("1234.5600"))]
+
+
+def test_scores_tables_are_checked():
+    cases = [
+        # [scores] on another entity than surveys
+        (raw_mapping(scores={"csat": {"0": 1}}), "[scores] only applies to surveys"),
+        # a survey type the contract does not have, and a score that is no whole number
+        (raw_mapping("surveys", scores={"stars": {"0": 1}}),
+         "[scores] names ['stars'], which are not survey types (nps, csat, ces)"),
+        (raw_mapping("surveys", scores={"csat": {"0": "low"}}),
+         "[scores.csat] values must be whole numbers"),
+    ]  # fmt: skip
+    for raw, message in cases:
+        with pytest.raises(MappingError) as refused:
+            parse_mapping(raw, "m.toml", "m")
+        assert str(refused.value).startswith(f"m.toml: {message}"), raw
+    ok = parse_mapping(raw_mapping("surveys", scores={"csat": {" 2 ": 5}}), "m.toml", "m")
+    assert ok.scores == {"csat": {"2": "5"}}
+
+
+def test_lists_tables_are_checked():
+    # no separating character, and a column the entity does not have
+    with pytest.raises(MappingError, match=r"^m.toml: \[lists\] values must name the separating"):
+        parse_mapping(raw_mapping(lists={"contact_id": ""}), "m.toml", "m")
+    with pytest.raises(MappingError, match=r"^m.toml: \[lists\] names \['owner'\], which"):
+        parse_mapping(raw_mapping(lists={"owner": ";"}), "m.toml", "m")
+    # a column of the entity, but not one that links a customer
+    with pytest.raises(MappingError, match=r"^m.toml: \[lists\] names \['order_id'\]: only"):
+        parse_mapping(raw_mapping(lists={"order_id": ";"}), "m.toml", "m")
+    ok = parse_mapping(raw_mapping(lists={"contact_id": ";,"}), "m.toml", "m")
+    assert ok.lists == {"contact_id": ";,"}

@@ -81,6 +81,25 @@ def test_render_inverts_value_maps_and_line_items(sample):
     assert lines["Financial Status"].to_list() == [inverse[s] for s in orders["status"]]
 
 
+def test_render_writes_scores_on_the_vendors_scale():
+    # HubSpot's CSAT answers 0, 1, 2 are the contract's 1, 3, 5; a CSAT 4 has no HubSpot answer
+    # (the row stays canonical), an NPS 4 is written as it is.
+    hubspot = load_mapping_file(SHIPPED_DIR / "hubspot_feedback.toml")
+    surveys = pl.DataFrame(
+        {c: [None] * 5 for c in ENTITIES["surveys"].columns},
+        schema={c: pl.String for c in ENTITIES["surveys"].columns},
+    ).with_columns(
+        response_id=pl.Series(["r1", "r2", "r3", "r4", "r5"]),
+        responded_at=pl.lit(dt.datetime(2024, 5, 1, 9, 30)),
+        survey_type=pl.Series(["csat", "csat", "csat", "csat", "nps"]),
+        score=pl.Series([5, 3, 1, 4, 4], dtype=pl.Int32),
+    )
+    assert carries(surveys, hubspot).to_list() == [True, True, True, False, True]
+    written = render(surveys.filter(carries(surveys, hubspot)), hubspot)
+    assert written["Rating"].to_list() == ["2", "1", "0", "4"]
+    assert written["Survey type"].to_list() == ["CSAT", "CSAT", "CSAT", "NPS"]
+
+
 def test_render_refuses_what_it_cannot_write():
     uci = load_mapping_file(SHIPPED_DIR / "uci_online_retail.toml")
     with pytest.raises(NotRenderable, match="patterns and templates cannot be inverted"):
@@ -97,8 +116,9 @@ def test_render_refuses_what_it_cannot_write():
 # file's header and lines as the generator must render them, and every canonical column worked
 # out by hand from the line and the mapping's documented reading of it: the mapping's column
 # label, its value map (HubSpot's "Paid Search" is `paid`, "CES" is `ces`; Klaviyo's "Received
-# Email" is `delivered`; a blank Sentiment is no sentiment), ISO times with `Z` stored as naive
-# UTC, a blank cell stored as NULL, text (an e-mail's case, a handle's `@`) kept as delivered
+# Email" is `sent`, and a `delivered` event, which Klaviyo has no name for, is written as is;
+# a blank Sentiment is no sentiment), ISO times with `Z` stored as naive UTC, a blank cell
+# stored as NULL, text (an e-mail's case, a handle's `@`) kept as delivered
 # (raw keeps what was delivered; staging normalises). The round trip above passes a mapping that
 # is wrong both ways (it renders and reads back with the same mistake); these lines are fixed
 # text, so a wrong rendering or a wrong reading fails. Orders and tickets are absent: their
@@ -219,7 +239,7 @@ VENDOR_SAMPLE_ROWS: dict[str, tuple[str, list[tuple[str, dict]]]] = {
         [
             (
                 "E0000000000001,katerina.makri22@gmail.example,cmp-20240102-newsletter,"
-                'Weekly newsletter – 02 Jan 2024,sent,2024-01-02T09:23:30Z,""',
+                'Weekly newsletter – 02 Jan 2024,Received Email,2024-01-02T09:23:30Z,""',
                 {
                     "event_id": "E0000000000001",
                     "email": "katerina.makri22@gmail.example",
@@ -232,7 +252,7 @@ VENDOR_SAMPLE_ROWS: dict[str, tuple[str, list[tuple[str, dict]]]] = {
             ),
             (
                 "E0000000000002,katerina.makri22@gmail.example,cmp-20240102-newsletter,"
-                'Weekly newsletter – 02 Jan 2024,Received Email,2024-01-02T09:24:24Z,""',
+                'Weekly newsletter – 02 Jan 2024,delivered,2024-01-02T09:24:24Z,""',
                 {
                     "event_id": "E0000000000002",
                     "email": "katerina.makri22@gmail.example",

@@ -238,11 +238,17 @@ def test_hubspot_feedback(data_dir):
         "response_id",
     )
     assert report.mapping == "hubspot_feedback"
+    # HubSpot's CSAT answers are 0 (unhappy), 1 (neutral), 2 (happy): 2 is the contract's 5,
+    # 0 its 1; a 4 is no answer of HubSpot's CSAT (it landed as a satisfied 4 before).
     assert got == [
         ("7001", "nps", 9, "Great service, thank you!", None),
-        ("7002", "csat", 2, "Slow answer", "5002"),
+        ("7002", "csat", 5, "Quick answer, thanks", "5002"),
+        ("7005", "csat", 1, "Slow answer", "5005"),
     ]
-    assert bad == [(4, "score 8 is outside the ces range 1–7")]
+    assert bad == [
+        (4, "score 8 is outside the ces range 1–7"),
+        (5, "score ('Rating') '4' is not one of the csat answers of hubspot_feedback: 0, 1, 2"),
+    ]
 
 
 def test_mailchimp_unsubscribed(data_dir):
@@ -299,7 +305,7 @@ def test_klaviyo_events(data_dir):
     )
     assert report.mapping == "klaviyo_events"
     assert got == [
-        ("4JpcbHz5Fm", "RmSgTq", "August promo", "delivered"),
+        ("4JpcbHz5Fm", "RmSgTq", "August promo", "sent"),  # Klaviyo logs no other send event
         ("4JpcbHz5Fn", "RmSgTq", "August promo", "open"),
         ("4JpcbHz5Fo", "RmSgTq", "August promo", "click"),
         ("4JpcbHz5Fp", "RmSgTq", "August promo", "spam_complaint"),

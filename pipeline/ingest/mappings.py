@@ -37,6 +37,8 @@ TOP_KEYS = {
     "headerless",
     "minutes_after",
     "aggregate",
+    "scores",
+    "lists",
 }
 FORMAT_KEYS = {"timestamp", "timestamps", "date", "decimal", "timezone", "encoding"}
 
@@ -77,6 +79,12 @@ class Mapping:
     templates: dict[str, str] = field(default_factory=dict)  # "{Vendor col}-{n}"
     minutes_after: dict[str, tuple[str, str]] = field(default_factory=dict)
     aggregate: Aggregate | None = None
+    # surveys: canonical survey type -> {vendor score -> contract score}, for a tool whose
+    # scale differs from the contract's (HubSpot's CSAT answers 0, 1, 2 for 1–5)
+    scores: dict[str, dict[str, str]] = field(default_factory=dict)
+    # canonical column -> the characters that separate the records a vendor cell may list
+    # (HubSpot's associations: a deal with two contacts); a cell listing two quarantines its row
+    lists: dict[str, str] = field(default_factory=dict)
     # A file without a header row: its column names, for files whose first line matches
     # ``headerless_line`` (a regular expression), e.g. the CDNOW sample
     headerless: tuple[str, ...] = ()
@@ -147,8 +155,12 @@ def parse_mapping(raw: dict, where: str, default_name: str) -> Mapping:
         col: [(str(k), str(v)) for k, v in table.items()]
         for col, table in _table(raw, "patterns", where).items()
     }
+    lists = {str(k): str(v) for k, v in _table(raw, "lists", where).items()}
+    if not all(lists.values()):
+        raise MappingError(f"{where}: [lists] values must name the separating characters")
     for section, names in [
         ("columns", columns),
+        ("lists", lists),
         ("constants", constants),
         ("templates", templates),
         ("minutes_after", minutes_after),
@@ -173,6 +185,27 @@ def parse_mapping(raw: dict, where: str, default_name: str) -> Mapping:
             raise MappingError(
                 f"{where}: [minutes_after] {col} must be [<timestamp column>, <vendor column>]"
             )
+    scores = {
+        str(kind): {str(k).strip(): str(v) for k, v in table.items()}
+        for kind, table in _table(raw, "scores", where).items()
+    }
+    if scores:
+        if entity.name != "surveys":
+            raise MappingError(f"{where}: [scores] only applies to surveys")
+        kinds = entity.enums["survey_type"]
+        if set(scores) - set(kinds):
+            raise MappingError(
+                f"{where}: [scores] names {sorted(set(scores) - set(kinds))}, which are not "
+                f"survey types ({', '.join(kinds)})"
+            )
+        for kind, table in scores.items():
+            if not all(v.strip().lstrip("+-").isdigit() for v in table.values()):
+                raise MappingError(f"{where}: [scores.{kind}] values must be whole numbers")
+    if set(lists) - {"contact_id", "email"}:
+        raise MappingError(
+            f"{where}: [lists] names {sorted(set(lists) - {'contact_id', 'email'})}: only the "
+            "columns that link a row to its customer (contact_id, email) may list records"
+        )
     agg = raw.get("aggregate")
     aggregate = None
     if agg is not None:
@@ -230,6 +263,8 @@ def parse_mapping(raw: dict, where: str, default_name: str) -> Mapping:
         templates={str(k): str(v) for k, v in templates.items()},
         minutes_after=minutes_after,  # type: ignore[arg-type]
         aggregate=aggregate,
+        scores=scores,
+        lists=lists,
         headerless=tuple(headerless.get("columns", ())),
         headerless_line=str(headerless.get("first_line", "")),
         encoding=str(encoding) if encoding is not None else None,

@@ -9,6 +9,7 @@ bad rows, so a clean file pays nothing for its messages.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -211,6 +212,28 @@ def _template(template: str, vendor: dict[str, pl.Expr]) -> pl.Expr:
     return pl.format(fmt, *exprs)
 
 
+DELIVERED_SCORE = "__score_delivered"  # a [scores] mapping's score before rescaling
+
+
+def _score_key(score: pl.Expr) -> pl.Expr:
+    """A delivered score as a ``[scores]`` table's key: trimmed, a workbook's ``2.0`` as ``2``."""
+    return score.str.strip_chars().str.replace(r"\.0+$", "")
+
+
+def _rescaled(score: pl.Expr, survey_type: pl.Expr, scores: dict[str, dict[str, str]]) -> pl.Expr:
+    """A survey's score on the contract's scale, by its (canonical) type's ``[scores]`` table.
+
+    A score its type's table does not list is kept as delivered; its row is quarantined
+    (:func:`_contract_checks`), naming the answers the table knows."""
+    kind = survey_type.str.strip_chars().str.to_lowercase()
+    text = _score_key(score)
+    out = score
+    for name, table in scores.items():
+        rescaled = text.replace_strict(list(table), list(table.values()), default=score)
+        out = pl.when(kind == name).then(rescaled).otherwise(out)
+    return out
+
+
 def _unreadable(label: str, src: pl.Expr, what: str) -> pl.Expr:
     return pl.format(f"{label}: cannot read '{{}}' as {what}", src)
 
@@ -344,6 +367,9 @@ def _sources(mapping: Mapping, entity: Entity, vendor: dict[str, pl.Expr]) -> di
         else:
             src = none
         sources[col] = _apply_value_maps(src, mapping, col)
+    if mapping.scores:
+        sources[DELIVERED_SCORE] = sources["score"]
+        sources["score"] = _rescaled(sources["score"], sources["survey_type"], mapping.scores)
     if mapping.aggregate:
         sources[QTY] = vendor.get(mapping.aggregate.quantity, none)
         sources[PRICE] = vendor.get(mapping.aggregate.unit_price, none)
@@ -685,6 +711,41 @@ def _contract_checks(
             )
         )
     checks.extend(row_rules(entity, label, aggregate=mapping.aggregate is not None))
+    for col, separators in mapping.lists.items():
+        # A cell listing several records (a HubSpot deal associated with two contacts): the
+        # order is one customer's, and the export does not say whose.
+        chars = re.escape(separators)
+        listed = pl.col(_src(col)).str.extract_all(f"[^{chars}\\s][^{chars}]*")
+        named = listed.list.eval(pl.element().str.strip_chars()).list.join("', '")
+        checks.append(
+            (
+                listed.list.len().fill_null(0) > 1,  # a blank cell: no check (null would drop it)
+                pl.format(
+                    f"{label[col]} names {{}} records ('{{}}'), and the row belongs to one "
+                    "customer only, which the export does not say: keep one in the cell (or "
+                    "associate one) and deliver the row again",
+                    listed.list.len(),
+                    named,
+                ),
+            )
+        )
+    for survey_type, table in mapping.scores.items():
+        # A scale of its own (HubSpot's CSAT 0, 1, 2): any other answer is no answer it knows.
+        delivered = pl.col(_src(DELIVERED_SCORE))
+        checks.append(
+            (
+                (
+                    (pl.col(_val("survey_type")) == survey_type)
+                    & delivered.is_not_null()
+                    & ~_score_key(delivered).is_in(list(table))
+                ).fill_null(False),  # a null check would drop its row from good and bad alike
+                pl.format(
+                    f"{label['score']} '{{}}' is not one of the {survey_type} answers of "
+                    f"{mapping.name}: {', '.join(table)}",
+                    delivered,
+                ),
+            )
+        )
     if "score" in entity.columns:
         score, kind = pl.col(_val("score")), pl.col(_val("survey_type"))
         for survey_type, (low, high) in SCORE_RANGES.items():

@@ -62,6 +62,10 @@ def carries(frame: pl.DataFrame, mapping: Mapping) -> pl.Series:
             checks.append(pl.col(col).is_null() | (pl.col(col) == mapping.constants[col]))
         elif col not in placed:
             checks.append(pl.col(col).is_null())
+    for kind, table in mapping.scores.items():
+        # a score the vendor's scale has no answer for (HubSpot's CSAT has no 2 or 4)
+        answers = [int(v) for v in table.values()]
+        checks.append((pl.col("survey_type") != kind) | pl.col("score").is_in(answers))
     return frame.select(pl.all_horizontal(checks).alias("carried")).to_series()
 
 
@@ -94,6 +98,13 @@ def render(frame: pl.DataFrame, mapping: Mapping) -> pl.DataFrame:
             present = frame[col].drop_nulls().unique().cast(pl.String).to_list()
             inverse = _inverse_values(mapping, col, present)
             text = text.replace_strict(inverse, default=None)
+        if col == "score" and mapping.scores:
+            for kind, table in mapping.scores.items():
+                answer_of: dict[str, str] = {}  # contract score -> the first vendor answer
+                for answer, score in table.items():
+                    answer_of.setdefault(score, answer)
+                answer = value.cast(pl.String).replace_strict(answer_of, default=None)
+                text = pl.when(pl.col("survey_type") == kind).then(answer).otherwise(text)
         out.setdefault(mapping.columns[col][0], text)
     for col, (base, minutes_col) in mapping.minutes_after.items():
         minutes = (pl.col(col) - pl.col(base)).dt.total_milliseconds() / 60_000
