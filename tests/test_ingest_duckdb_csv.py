@@ -153,6 +153,29 @@ def test_decimal_comma_file_with_semicolons(tmp_path: Path) -> None:
     ]
 
 
+def test_currency_words_after_the_number_read_as_polars_reads_them(tmp_path: Path) -> None:
+    # Polish, Czech and Russian Excel: the currency as a word after the amount, stripped by
+    # RE2 as by polars (the route reads them itself: no row flagged, none sent to polars).
+    text = ORDERS_HEADER.replace(",", ";") + (
+        "o1;c1;;2025-01-02T10:00:00Z;completed;PLN;1 234,56 zł;34,56 ZŁ;0;\n"
+        "o2;c2;;2025-01-03T10:00:00Z;completed;CZK;12,50 Kč;0;0;\n"
+        "o3;c3;;2025-01-04T10:00:00Z;completed;RUB;1\u00a0234,56 руб.;0;0 р.;\n"
+    )
+    src = tmp_path / "orders_pl.csv"
+    src.write_text(text, encoding="utf-8")
+    parsed = parse(src, "orders", tmp_path)
+    assert parsed is not None
+    good, _, _, counts = parsed
+    assert counts == (3, 3, 0)
+    rows = pl.read_parquet(good).sort("_row_number")
+    assert rows["gross_amount"].to_list() == [
+        Decimal("1234.5600"),
+        Decimal("12.5000"),
+        Decimal("1234.5600"),
+    ]
+    assert rows["discount_amount"].to_list() == [Decimal("34.5600"), Decimal("0"), Decimal("0")]
+
+
 def test_utf16_text_is_decoded_then_read(tmp_path: Path, every_size: None) -> None:
     settings = make_settings(tmp_path)
     text = EVENTS_HEADER + (
@@ -264,6 +287,10 @@ STRINGS = [
     "€1'234.50",
     "1,250",
     "0,125",
+    "1 234,56 zł",  # currency words after the number: Polish, Czech (any case), Russian
+    "12,50 KČ",
+    "1\u00a0234,56 руб.",
+    "12,50 złoty",
     "12",
     "",
 ]

@@ -15,9 +15,18 @@ from dataclasses import dataclass
 
 import polars as pl
 
-# Currency symbols, spaces (also non-breaking), apostrophes (Swiss thousands) and a leading or
-# trailing ISO currency code.
-NUMBER_NOISE = r"[\s\u00a0\u202f'’\p{Sc}]|^[A-Za-z]{3}|[A-Za-z]{3}$"
+# The currencies that Polish, Czech, Russian and Bulgarian spreadsheets write after the amount
+# as a word, not a sign (``1 234,56 zł``, ``12,50 Kč``, ``1 234,56 руб.``): Unicode has no
+# currency sign for them (``\p{Sc}`` has ₽ but not руб.), and they were read as no number.
+# Only at the end, any case; ``lei`` (Romanian) is a three-letter word the ISO rule takes.
+CURRENCY_WORDS = ("zł", "kč", "руб.", "руб", "р.", "лв.", "лв")
+# Currency symbols, spaces (also non-breaking), apostrophes (Swiss thousands), a leading or
+# trailing ISO currency code, and a trailing currency word.
+NUMBER_NOISE = (
+    r"[\s\u00a0\u202f'’\p{Sc}]|^[A-Za-z]{3}|[A-Za-z]{3}$|(?i:"
+    + "|".join(w.replace(".", r"\.") for w in CURRENCY_WORDS)
+    + ")$"
+)
 # A thousands group never starts with 0: '0.125' reads only with '.' as decimal separator.
 DECIMAL_PATTERN = {
     ".": r"^[+-]?([1-9]\d{0,2}(,\d{3})+|\d+)(\.\d+)?$",
