@@ -4,6 +4,10 @@ where a figure depends on them, the marts: every value worked out by hand.
 - Polish, Czech and Russian spreadsheets write the currency after the number as a word, not a
   sign: ``1 234,56 zł``, ``12,50 Kč``, ``1 234,56 руб.`` (spec/contracts.md: currency symbols are
   stripped). They were quarantined as unreadable.
+- An amount that is a number but too large for ``DECIMAL(18,4)`` (14 digits before the decimal
+  separator) is quarantined saying so, not "cannot read".
+- A line-item export (Shopify) whose order total does not fit is quarantined, order by order,
+  instead of stopping the whole delivery with polars' conversion error.
 """
 
 from __future__ import annotations
@@ -78,3 +82,59 @@ def test_a_word_that_is_no_currency_still_makes_the_amount_unreadable(data_dir):
     assert query(settings, "select order_id, gross_amount from raw_orders").rows() == [
         ("o3", Decimal("7.2500"))
     ]
+
+
+def test_an_amount_too_large_for_its_column_is_quarantined_saying_so(data_dir):
+    settings = make_settings(data_dir)
+    # 15 digits before the decimal point (one more than DECIMAL(18,4) holds) and the largest
+    # amount that fits, 14 nines and four decimals.
+    orders = (
+        "order_id,contact_id,ordered_at,status,gross_amount,discount_amount\n"
+        "o1,c1,2024-03-01 10:00:00,completed,123456789012345,0\n"
+        "o2,c1,2024-03-02 10:00:00,completed,99999999999999.9999,0\n"
+        'o3,c1,2024-03-03 10:00:00,completed,"1,000,000,000,000,000.00",0\n'
+    )
+    drop(settings, "orders", "o.csv", orders)
+    land(settings, "orders")
+    reasons = query(settings, "select row_number, reason from quarantine_rows order by 1").rows()
+    too_large = (
+        "gross_amount: '{}' is too large: an amount holds at most 14 digits before the "
+        "decimal separator (DECIMAL(18,4))"
+    )
+    assert reasons == [
+        (2, too_large.format("123456789012345")),
+        (4, too_large.format("1,000,000,000,000,000.00")),
+    ]
+    assert query(settings, "select order_id, gross_amount from raw_orders").rows() == [
+        ("o2", Decimal("99999999999999.9999"))
+    ]
+
+
+SHOPIFY_HEADER = (
+    "Name,Email,Financial Status,Currency,Discount Amount,Created at,Lineitem quantity,"
+    "Lineitem name,Lineitem price,Refunded Amount\n"
+)
+
+
+def test_a_line_item_order_whose_total_does_not_fit_is_quarantined_not_a_crash(data_dir):
+    settings = make_settings(data_dir)
+    # #1001: a barcode typed into the quantity: 4006381333931 × 25.00 = 100,159,533,348,275.00,
+    # 15 digits before the point. Each line alone is a readable number. #1002 beside it is an
+    # ordinary order: 2 × 5.00 + 1 × 0.25 = 10.25, less its discount of 1.00.
+    lines = SHOPIFY_HEADER + (
+        "#1001,a@x.test,paid,EUR,0.00,2024-05-01 10:00:00 +0000,1,Mug,5.00,0.00\n"
+        "#1001,,,,,,4006381333931,Teapot,25.00,\n"
+        "#1002,b@x.test,paid,EUR,1.00,2024-05-02 10:00:00 +0000,2,Mug,5.00,0.00\n"
+        "#1002,,,,,,1,Spoon,0.25,\n"
+    )
+    drop(settings, "orders", "shop.csv", lines)
+    (report,) = land(settings, "orders")
+    assert (report.status, report.rows_read, report.rows_quarantined) == ("landed", 4, 2)
+    landed = query(settings, "select order_id, gross_amount, discount_amount from raw_orders")
+    assert landed.rows() == [("#1002", Decimal("10.2500"), Decimal("1.0000"))]
+    reasons = query(settings, "select row_number, reason from quarantine_rows order by 1").rows()
+    why = (
+        "order '#1001': its lines total 100159533348280.0000 (quantity × price), which is too "
+        "large: an amount holds at most 14 digits before the decimal separator (DECIMAL(18,4))"
+    )
+    assert reasons == [(2, why), (3, why)]

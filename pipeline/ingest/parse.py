@@ -40,6 +40,12 @@ ISO_PATTERN = (
 # The largest offset a zone has (Kiribati, +14:00); beyond it a value is no time anyone wrote.
 MAX_OFFSET_HOURS = 14
 AMOUNT = pl.Decimal(18, 4)
+# What an amount holds before its decimal separator: 18 digits, 4 of them decimals.
+AMOUNT_DIGITS = 14
+TOO_LARGE = (
+    f"is too large: an amount holds at most {AMOUNT_DIGITS} digits before the decimal "
+    "separator (DECIMAL(18,4))"
+)
 QTY, PRICE = "__qty", "__price"
 
 
@@ -213,6 +219,14 @@ def _template(template: str, vendor: dict[str, pl.Expr]) -> pl.Expr:
 
 def _unreadable(label: str, src: pl.Expr, what: str) -> pl.Expr:
     return pl.format(f"{label}: cannot read '{{}}' as {what}", src)
+
+
+def _unreadable_amount(label: str, src: pl.Expr, decimal: str, what: str) -> pl.Expr:
+    """Why an amount's text gave no value: a number too large for :data:`AMOUNT` (saying
+    "cannot read" of ``123456789012345`` sent people looking for a typo), or no number."""
+    digits = clean_number(src, decimal).str.contains(rf"^[+-]?[0-9]{{{AMOUNT_DIGITS + 1},}}")
+    too_large = pl.format(f"{label}: '{{}}' {TOO_LARGE}", src)
+    return pl.when(digits.fill_null(False)).then(too_large).otherwise(_unreadable(label, src, what))
 
 
 @dataclass
@@ -535,12 +549,12 @@ def plan(
         values.append(value.alias(_val(col)))
         src = pl.col(_src(col))
         if what:
-            result.checks.append(
-                (
-                    src.is_not_null() & pl.col(_val(col)).is_null(),
-                    _unreadable(label[col], src, what),
-                )
+            why = (
+                _unreadable_amount(label[col], src, dec.separator, what)
+                if typ.startswith("decimal")
+                else _unreadable(label[col], src, what)
             )
+            result.checks.append((src.is_not_null() & pl.col(_val(col)).is_null(), why))
         if typ.startswith("decimal") and (check := decimals.ambiguity_check(src, label[col], dec)):
             result.checks.append(check)
     if mapping.aggregate:
@@ -556,7 +570,7 @@ def plan(
             result.checks.append(
                 (
                     src.is_not_null() & pl.col(_val(name)).is_null(),
-                    _unreadable(f"'{vendor_col}'", src, "a number"),
+                    _unreadable_amount(f"'{vendor_col}'", src, dec.separator, "a number"),
                 )
             )
     frame = frame.with_columns(values)
@@ -575,6 +589,7 @@ def plan(
     # Line-item exports carry order-level fields only on an order's first line.
     if mapping.aggregate:
         frame = frame.with_columns(_fill_order_fields(entity, prefixes=(_src, _val)))
+        result.checks.append(_order_total_check(entity))
     names = table.frame.collect_schema().names()
     spare = [c for c in names if c.startswith(EXTRA_PREFIX)]
     _contract_checks(result, table.header, spare, mapping, label)
@@ -691,6 +706,19 @@ def _contract_checks(
                     pl.format(f"score {{}} is outside the {survey_type} range {low}–{high}", score),
                 )
             )
+
+
+def _order_total_check(entity: Entity) -> tuple[pl.Expr, pl.Expr]:
+    """``(is bad, why)`` for the lines of an order whose total (the gross that
+    :func:`_orders_from_lines` makes) does not fit :data:`AMOUNT`: each line fits, their sum
+    need not (a barcode typed as a quantity), and the sum's conversion stopped the delivery."""
+    key = pl.col(_val(entity.key))
+    total = (pl.col(_val(QTY)) * pl.col(_val(PRICE))).sum().over(key)
+    bad = total.is_not_null() & total.cast(AMOUNT, strict=False).is_null()
+    why = pl.format(
+        f"order '{{}}': its lines total {{}} (quantity × price), which {TOO_LARGE}", key, total
+    )
+    return bad, why
 
 
 def _orders_from_lines(lines: pl.LazyFrame, entity: Entity) -> pl.LazyFrame:
