@@ -138,3 +138,30 @@ def test_a_line_item_order_whose_total_does_not_fit_is_quarantined_not_a_crash(d
         "large: an amount holds at most 14 digits before the decimal separator (DECIMAL(18,4))"
     )
     assert reasons == [(2, why), (3, why)]
+
+
+def test_negatives_as_accounting_and_sap_write_them(data_dir):
+    settings = make_settings(data_dir)
+    # Credit notes (cancelled orders may carry a negative gross, as the UCI file's do) written
+    # in accounting brackets, with SAP's trailing minus and with the Unicode minus (U+2212);
+    # a discount in brackets on a completed order is a negative discount, quarantined as such.
+    orders = ORDERS_HEADER + (
+        "o1;c1;2024-03-01 10:00:00;cancelled;EUR;(12,50 €);0\n"
+        "o2;c1;2024-03-02 10:00:00;cancelled;EUR;1.234,56-;0\n"
+        "o3;c1;2024-03-03 10:00:00;cancelled;PLN;\u22127,25 zł;0\n"
+        "o4;c1;2024-03-04 10:00:00;completed;EUR;20,00;(5,00)\n"
+        "o5;c1;2024-03-05 10:00:00;completed;EUR;+12,00;-0\n"
+    )
+    drop(settings, "orders", "o.csv", orders)
+    land(settings, "orders")
+    landed = query(settings, "select order_id, gross_amount, discount_amount from raw_orders")
+    assert sorted(landed.rows()) == [
+        ("o1", Decimal("-12.5000"), Decimal("0.0000")),
+        ("o2", Decimal("-1234.5600"), Decimal("0.0000")),
+        ("o3", Decimal("-7.2500"), Decimal("0.0000")),
+        ("o5", Decimal("12.0000"), Decimal("0.0000")),
+    ]
+    reasons = query(settings, "select row_number, reason from quarantine_rows").rows()
+    assert reasons == [
+        (5, "discount_amount '(5,00)' is negative; amounts cannot be negative"),
+    ]

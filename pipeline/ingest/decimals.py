@@ -52,9 +52,19 @@ class Decimals:
     evidence: str  # "mapping", "values" or "default", for messages
 
 
+# Negatives as accounting writes them, made '-' before the number: brackets ``(12,50 €)``,
+# SAP's trailing minus ``1.234,56-``, the Unicode minus ``−7,25``. Each was "cannot read": a
+# credit note lost, a negative discount not said to be negative. (pattern, replacement) pairs,
+# applied in order after the noise is gone; the replacement's group is ``$1`` in polars.
+NEGATIVE_FORMS = ((r"^\((.+)\)$", "-$1"), (r"^([^-].*)-$", "-$1"), ("\u2212", "-"))
+
+
 def strip_noise(text: pl.Expr) -> pl.Expr:
-    """Amount text without currency, spaces and apostrophes."""
-    return text.str.replace_all(NUMBER_NOISE, "")
+    """Amount text without currency, spaces and apostrophes, a negative with a leading '-'."""
+    text = text.str.replace_all(NUMBER_NOISE, "")
+    for pattern, replacement in NEGATIVE_FORMS:
+        text = text.str.replace(pattern, replacement)
+    return text
 
 
 def decide(frame: pl.LazyFrame, sources: list[pl.Expr], stated: str | None) -> Decimals:

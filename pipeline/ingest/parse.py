@@ -16,7 +16,7 @@ import polars as pl
 
 from pipeline.entities import SCORE_RANGES, Entity
 from pipeline.ingest import decimals
-from pipeline.ingest.decimals import DECIMAL_PATTERN, NUMBER_NOISE
+from pipeline.ingest.decimals import DECIMAL_PATTERN
 from pipeline.ingest.formats import EXTRA_PREFIX, RAW, ROW, UNREADABLE, Table
 from pipeline.ingest.mappings import Mapping, template_fields, vendor_label
 from pipeline.ingest.rules import row_rules
@@ -156,7 +156,7 @@ def _local_to_utc(naive: pl.Expr, timezone: str) -> pl.Expr:
 def clean_number(text: pl.Expr, decimal: str) -> pl.Expr:
     """Text of an amount without currency, spaces and thousands separators, '.' as decimal;
     null when it is not a number written with the stated decimal separator."""
-    t = text.str.replace_all(NUMBER_NOISE, "")
+    t = decimals.strip_noise(text)
     t = pl.when(t.str.contains(DECIMAL_PATTERN[decimal])).then(t)
     if decimal == ",":
         return t.str.replace_all(".", "", literal=True).str.replace(",", ".", literal=True)
