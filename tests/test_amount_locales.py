@@ -8,6 +8,8 @@ where a figure depends on them, the marts: every value worked out by hand.
   separator) is quarantined saying so, not "cannot read".
 - A line-item export (Shopify) whose order total does not fit is quarantined, order by order,
   instead of stopping the whole delivery with polars' conversion error.
+- Negatives as accounting writes them, ``(12,50 €)``, SAP's ``1.234,56-`` and the Unicode minus
+  ``−7,25``, are negative numbers: a credit note lands, a bracketed discount is said negative.
 """
 
 from __future__ import annotations
