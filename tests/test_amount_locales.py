@@ -10,6 +10,7 @@ where a figure depends on them, the marts: every value worked out by hand.
   instead of stopping the whole delivery with polars' conversion error.
 - Negatives as accounting writes them, ``(12,50 €)``, SAP's ``1.234,56-`` and the Unicode minus
   ``−7,25``, are negative numbers: a credit note lands, a bracketed discount is said negative.
+- The dash Excel's Accounting format shows for 0 (``€ -`` in a CSV it saved) is 0.
 """
 
 from __future__ import annotations
@@ -166,4 +167,28 @@ def test_negatives_as_accounting_and_sap_write_them(data_dir):
     reasons = query(settings, "select row_number, reason from quarantine_rows").rows()
     assert reasons == [
         (5, "discount_amount '(5,00)' is negative; amounts cannot be negative"),
+    ]
+
+
+def test_excel_s_accounting_zero_dash_is_zero(data_dir):
+    settings = make_settings(data_dir)
+    # A sheet in Excel's Accounting format shows 0 as a dash; "Save as CSV" writes what it
+    # shows: "€ -", " -   ", "-   zł". The discount is 0 (and the refund too), not unreadable.
+    orders = (
+        "order_id;contact_id;ordered_at;status;currency;gross_amount;discount_amount;"
+        "refund_amount\n"
+        "o1;c1;2024-03-01 10:00:00;completed;EUR;€ 12,50;€ -;€ -\n"
+        "o2;c1;2024-03-02 10:00:00;completed;EUR; 20,00 ; -   ;2,00\n"
+        "o3;c1;2024-03-03 10:00:00;completed;PLN;7,25 zł;-   zł;\n"
+    )
+    drop(settings, "orders", "o.csv", orders)
+    land(settings, "orders")
+    assert query(settings, "select row_number, reason from quarantine_rows").rows() == []
+    landed = query(
+        settings, "select order_id, gross_amount, discount_amount, refund_amount from raw_orders"
+    )
+    assert sorted(landed.rows()) == [
+        ("o1", Decimal("12.5000"), Decimal("0.0000"), Decimal("0.0000")),
+        ("o2", Decimal("20.0000"), Decimal("0.0000"), Decimal("2.0000")),
+        ("o3", Decimal("7.2500"), Decimal("0.0000"), None),
     ]

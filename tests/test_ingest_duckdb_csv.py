@@ -320,6 +320,8 @@ STRINGS = [
     "(12,50 €)",  # negatives as accounting writes them
     "1.234,56-",
     "\u22127,25",
+    "€ -",  # Excel's accounting zero
+    " -   ",
     "12",
     "",
 ]

@@ -52,17 +52,25 @@ class Decimals:
     evidence: str  # "mapping", "values" or "default", for messages
 
 
-# Negatives as accounting writes them, made '-' before the number: brackets ``(12,50 €)``,
-# SAP's trailing minus ``1.234,56-``, the Unicode minus ``−7,25``. Each was "cannot read": a
-# credit note lost, a negative discount not said to be negative. (pattern, replacement) pairs,
-# applied in order after the noise is gone; the replacement's group is ``$1`` in polars.
-NEGATIVE_FORMS = ((r"^\((.+)\)$", "-$1"), (r"^([^-].*)-$", "-$1"), ("\u2212", "-"))
+# Signs as accounting writes them, made a plain number: a negative in brackets ``(12,50 €)``,
+# with SAP's trailing minus ``1.234,56-`` or the Unicode minus ``−7,25`` gets a leading '-';
+# Excel's Accounting format shows 0 as a dash, and "Save as CSV" writes ``€ -``: 0. Each was
+# "cannot read": a credit note or a zero discount lost, a negative discount not said to be
+# negative. (pattern, replacement) pairs, applied in order after the noise is gone; the
+# replacement's group is ``$1`` in polars.
+SIGN_FORMS = (
+    (r"^\((.+)\)$", "-$1"),
+    (r"^([^-].*)-$", "-$1"),
+    ("\u2212", "-"),
+    (r"^-$", "0"),
+)
 
 
 def strip_noise(text: pl.Expr) -> pl.Expr:
-    """Amount text without currency, spaces and apostrophes, a negative with a leading '-'."""
+    """Amount text without currency, spaces and apostrophes; a negative with a leading '-', an
+    accounting zero ('-') as 0."""
     text = text.str.replace_all(NUMBER_NOISE, "")
-    for pattern, replacement in NEGATIVE_FORMS:
+    for pattern, replacement in SIGN_FORMS:
         text = text.str.replace(pattern, replacement)
     return text
 

@@ -39,7 +39,7 @@ import polars as pl
 from pipeline.entities import SCORE_RANGES, Entity
 from pipeline.ingest import decimals, rules
 from pipeline.ingest.checks import SCIENTIFIC
-from pipeline.ingest.decimals import AMBIGUOUS, DECIMAL_PATTERN, NEGATIVE_FORMS, NUMBER_NOISE
+from pipeline.ingest.decimals import AMBIGUOUS, DECIMAL_PATTERN, NUMBER_NOISE, SIGN_FORMS
 from pipeline.ingest.event_id import event_id_sql
 from pipeline.ingest.formats import EXTRA_PREFIX, ROW, SPARE_COLUMNS, Table
 from pipeline.ingest.mappings import Mapping
@@ -233,7 +233,7 @@ def _noise_free(col: str, separator: str) -> str:
     src = f"s_{col}"
     plain = f"regexp_full_match({src}, '{_plain_number(separator)}')"
     text = f"regexp_replace({src}, {literal(re2(NUMBER_NOISE))}, '', 'g')"
-    for pattern, replacement in NEGATIVE_FORMS:
+    for pattern, replacement in SIGN_FORMS:
         group = replacement.replace("$1", "\\1")  # DuckDB's back-reference
         text = f"regexp_replace({text}, {literal(re2(pattern))}, {literal(group)})"
     return f"case when not {plain} then {text} end"
