@@ -10,7 +10,8 @@ where a figure depends on them, the marts: every value worked out by hand.
   instead of stopping the whole delivery with polars' conversion error.
 - Negatives as accounting writes them, ``(12,50 €)``, SAP's ``1.234,56-`` and the Unicode minus
   ``−7,25``, are negative numbers: a credit note lands, a bracketed discount is said negative.
-- The dash Excel's Accounting format shows for 0 (``€ -`` in a CSV it saved) is 0.
+- The dash Excel's Accounting format shows for 0 (``€ -`` in a CSV it saved) is 0; a bare
+  ``-`` typed by hand stays unreadable.
 """
 
 from __future__ import annotations
@@ -180,10 +181,14 @@ def test_excel_s_accounting_zero_dash_is_zero(data_dir):
         "o1;c1;2024-03-01 10:00:00;completed;EUR;€ 12,50;€ -;€ -\n"
         "o2;c1;2024-03-02 10:00:00;completed;EUR; 20,00 ; -   ;2,00\n"
         "o3;c1;2024-03-03 10:00:00;completed;PLN;7,25 zł;-   zł;\n"
+        "o4;c1;2024-03-04 10:00:00;completed;PLN;7,25;-;\n"
     )
     drop(settings, "orders", "o.csv", orders)
     land(settings, "orders")
-    assert query(settings, "select row_number, reason from quarantine_rows").rows() == []
+    # A bare dash, typed by hand, says no value is known: not read as 0.
+    assert query(settings, "select row_number, reason from quarantine_rows").rows() == [
+        (5, "discount_amount: cannot read '-' as a number with ',' as decimal separator")
+    ]
     landed = query(
         settings, "select order_id, gross_amount, discount_amount, refund_amount from raw_orders"
     )

@@ -322,6 +322,7 @@ STRINGS = [
     "\u22127,25",
     "€ -",  # Excel's accounting zero
     " -   ",
+    "-",  # a bare dash typed by hand: no value
     "12",
     "",
 ]

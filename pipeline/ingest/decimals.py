@@ -53,26 +53,25 @@ class Decimals:
 
 
 # Signs as accounting writes them, made a plain number: a negative in brackets ``(12,50 €)``,
-# with SAP's trailing minus ``1.234,56-`` or the Unicode minus ``−7,25`` gets a leading '-';
-# Excel's Accounting format shows 0 as a dash, and "Save as CSV" writes ``€ -``: 0. Each was
-# "cannot read": a credit note or a zero discount lost, a negative discount not said to be
-# negative. (pattern, replacement) pairs, applied in order after the noise is gone; the
-# replacement's group is ``$1`` in polars.
-SIGN_FORMS = (
-    (r"^\((.+)\)$", "-$1"),
-    (r"^([^-].*)-$", "-$1"),
-    ("\u2212", "-"),
-    (r"^-$", "0"),
-)
+# with SAP's trailing minus ``1.234,56-`` or the Unicode minus ``−7,25`` gets a leading '-'.
+# Each was "cannot read": a credit note lost, a negative discount not said to be negative.
+# (pattern, replacement) pairs, applied in order after the noise is gone; the replacement's
+# group is ``$1`` in polars.
+SIGN_FORMS = ((r"^\((.+)\)$", "-$1"), (r"^([^-].*)-$", "-$1"), ("\u2212", "-"))
 
 
 def strip_noise(text: pl.Expr) -> pl.Expr:
-    """Amount text without currency, spaces and apostrophes; a negative with a leading '-', an
-    accounting zero ('-') as 0."""
-    text = text.str.replace_all(NUMBER_NOISE, "")
+    """Amount text without currency, spaces and apostrophes; a negative with a leading '-', and
+    Excel's accounting zero as 0.
+
+    Excel's Accounting format shows 0 as a dash, and "Save as CSV" writes what it shows:
+    ``€ -``, `` -   ``, ``-   zł`` (every zero discount of such a file was quarantined). A
+    bare ``-`` stays unreadable: typed by hand, it says no value is known, not 0."""
+    cleaned = text.str.replace_all(NUMBER_NOISE, "")
     for pattern, replacement in SIGN_FORMS:
-        text = text.str.replace(pattern, replacement)
-    return text
+        cleaned = cleaned.str.replace(pattern, replacement)
+    zero = (cleaned == "-") & (text != "-")
+    return pl.when(~zero | zero.is_null()).then(cleaned).otherwise(pl.lit("0"))  # keeps the name
 
 
 def decide(frame: pl.LazyFrame, sources: list[pl.Expr], stated: str | None) -> Decimals:

@@ -236,7 +236,11 @@ def _noise_free(col: str, separator: str) -> str:
     for pattern, replacement in SIGN_FORMS:
         group = replacement.replace("$1", "\\1")  # DuckDB's back-reference
         text = f"regexp_replace({text}, {literal(re2(pattern))}, {literal(group)})"
-    return f"case when not {plain} then {text} end"
+    # Excel's accounting zero: a dash that came with noise (decimals.strip_noise).
+    return (
+        f"case when not {plain} then "
+        f"case when {text} = '-' and {src} <> '-' then '0' else {text} end end"
+    )
 
 
 def _decimal_value(col: str, separator: str) -> str:
