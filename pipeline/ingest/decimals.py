@@ -15,9 +15,18 @@ from dataclasses import dataclass
 
 import polars as pl
 
-# Currency symbols, spaces (also non-breaking), apostrophes (Swiss thousands) and a leading or
-# trailing ISO currency code.
-NUMBER_NOISE = r"[\s\u00a0\u202f'’\p{Sc}]|^[A-Za-z]{3}|[A-Za-z]{3}$"
+# The currencies that Polish, Czech, Russian and Bulgarian spreadsheets write after the amount
+# as a word, not a sign (``1 234,56 zł``, ``12,50 Kč``, ``1 234,56 руб.``): Unicode has no
+# currency sign for them (``\p{Sc}`` has ₽ but not руб.), and they were read as no number.
+# Only at the end, any case; ``lei`` (Romanian) is a three-letter word the ISO rule takes.
+CURRENCY_WORDS = ("zł", "kč", "руб.", "руб", "р.", "лв.", "лв")
+# Currency symbols, spaces (also non-breaking), apostrophes (Swiss thousands), a leading or
+# trailing ISO currency code, and a trailing currency word.
+NUMBER_NOISE = (
+    r"[\s\u00a0\u202f'’\p{Sc}]|^[A-Za-z]{3}|[A-Za-z]{3}$|(?i:"
+    + "|".join(w.replace(".", r"\.") for w in CURRENCY_WORDS)
+    + ")$"
+)
 # A thousands group never starts with 0: '0.125' reads only with '.' as decimal separator.
 DECIMAL_PATTERN = {
     ".": r"^[+-]?([1-9]\d{0,2}(,\d{3})+|\d+)(\.\d+)?$",
@@ -43,9 +52,26 @@ class Decimals:
     evidence: str  # "mapping", "values" or "default", for messages
 
 
+# Signs as accounting writes them, made a plain number: a negative in brackets ``(12,50 €)``,
+# with SAP's trailing minus ``1.234,56-`` or the Unicode minus ``−7,25`` gets a leading '-'.
+# Each was "cannot read": a credit note lost, a negative discount not said to be negative.
+# (pattern, replacement) pairs, applied in order after the noise is gone; the replacement's
+# group is ``$1`` in polars.
+SIGN_FORMS = ((r"^\((.+)\)$", "-$1"), (r"^([^-].*)-$", "-$1"), ("\u2212", "-"))
+
+
 def strip_noise(text: pl.Expr) -> pl.Expr:
-    """Amount text without currency, spaces and apostrophes."""
-    return text.str.replace_all(NUMBER_NOISE, "")
+    """Amount text without currency, spaces and apostrophes; a negative with a leading '-', and
+    Excel's accounting zero as 0.
+
+    Excel's Accounting format shows 0 as a dash, and "Save as CSV" writes what it shows:
+    ``€ -``, `` -   ``, ``-   zł`` (every zero discount of such a file was quarantined). A
+    bare ``-`` stays unreadable: typed by hand, it says no value is known, not 0."""
+    cleaned = text.str.replace_all(NUMBER_NOISE, "")
+    for pattern, replacement in SIGN_FORMS:
+        cleaned = cleaned.str.replace(pattern, replacement)
+    zero = (cleaned == "-") & (text != "-")
+    return pl.when(~zero | zero.is_null()).then(cleaned).otherwise(pl.lit("0"))  # keeps the name
 
 
 def decide(frame: pl.LazyFrame, sources: list[pl.Expr], stated: str | None) -> Decimals:

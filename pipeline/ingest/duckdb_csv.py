@@ -39,7 +39,7 @@ import polars as pl
 from pipeline.entities import SCORE_RANGES, Entity
 from pipeline.ingest import decimals, rules
 from pipeline.ingest.checks import SCIENTIFIC
-from pipeline.ingest.decimals import AMBIGUOUS, DECIMAL_PATTERN, NUMBER_NOISE
+from pipeline.ingest.decimals import AMBIGUOUS, DECIMAL_PATTERN, NUMBER_NOISE, SIGN_FORMS
 from pipeline.ingest.event_id import event_id_sql
 from pipeline.ingest.formats import EXTRA_PREFIX, ROW, SPARE_COLUMNS, Table
 from pipeline.ingest.mappings import Mapping
@@ -232,8 +232,15 @@ def _noise_free(col: str, separator: str) -> str:
     not plain numbers."""
     src = f"s_{col}"
     plain = f"regexp_full_match({src}, '{_plain_number(separator)}')"
-    noise = literal(re2(NUMBER_NOISE))
-    return f"case when not {plain} then regexp_replace({src}, {noise}, '', 'g') end"
+    text = f"regexp_replace({src}, {literal(re2(NUMBER_NOISE))}, '', 'g')"
+    for pattern, replacement in SIGN_FORMS:
+        group = replacement.replace("$1", "\\1")  # DuckDB's back-reference
+        text = f"regexp_replace({text}, {literal(re2(pattern))}, {literal(group)})"
+    # Excel's accounting zero: a dash that came with noise (decimals.strip_noise).
+    return (
+        f"case when not {plain} then "
+        f"case when {text} = '-' and {src} <> '-' then '0' else {text} end end"
+    )
 
 
 def _decimal_value(col: str, separator: str) -> str:

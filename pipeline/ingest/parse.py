@@ -17,7 +17,7 @@ import polars as pl
 
 from pipeline.entities import SCORE_RANGES, Entity
 from pipeline.ingest import decimals
-from pipeline.ingest.decimals import DECIMAL_PATTERN, NUMBER_NOISE
+from pipeline.ingest.decimals import DECIMAL_PATTERN
 from pipeline.ingest.formats import EXTRA_PREFIX, RAW, ROW, UNREADABLE, Table
 from pipeline.ingest.mappings import Mapping, template_fields, vendor_label
 from pipeline.ingest.rules import row_rules
@@ -41,6 +41,12 @@ ISO_PATTERN = (
 # The largest offset a zone has (Kiribati, +14:00); beyond it a value is no time anyone wrote.
 MAX_OFFSET_HOURS = 14
 AMOUNT = pl.Decimal(18, 4)
+# What an amount holds before its decimal separator: 18 digits, 4 of them decimals.
+AMOUNT_DIGITS = 14
+TOO_LARGE = (
+    f"is too large: an amount holds at most {AMOUNT_DIGITS} digits before the decimal "
+    "separator (DECIMAL(18,4))"
+)
 QTY, PRICE = "__qty", "__price"
 
 
@@ -151,7 +157,7 @@ def _local_to_utc(naive: pl.Expr, timezone: str) -> pl.Expr:
 def clean_number(text: pl.Expr, decimal: str) -> pl.Expr:
     """Text of an amount without currency, spaces and thousands separators, '.' as decimal;
     null when it is not a number written with the stated decimal separator."""
-    t = text.str.replace_all(NUMBER_NOISE, "")
+    t = decimals.strip_noise(text)
     t = pl.when(t.str.contains(DECIMAL_PATTERN[decimal])).then(t)
     if decimal == ",":
         return t.str.replace_all(".", "", literal=True).str.replace(",", ".", literal=True)
@@ -236,6 +242,14 @@ def _rescaled(score: pl.Expr, survey_type: pl.Expr, scores: dict[str, dict[str, 
 
 def _unreadable(label: str, src: pl.Expr, what: str) -> pl.Expr:
     return pl.format(f"{label}: cannot read '{{}}' as {what}", src)
+
+
+def _unreadable_amount(label: str, src: pl.Expr, decimal: str, what: str) -> pl.Expr:
+    """Why an amount's text gave no value: a number too large for :data:`AMOUNT` (saying
+    "cannot read" of ``123456789012345`` sent people looking for a typo), or no number."""
+    digits = clean_number(src, decimal).str.contains(rf"^[+-]?[0-9]{{{AMOUNT_DIGITS + 1},}}")
+    too_large = pl.format(f"{label}: '{{}}' {TOO_LARGE}", src)
+    return pl.when(digits.fill_null(False)).then(too_large).otherwise(_unreadable(label, src, what))
 
 
 @dataclass
@@ -564,12 +578,12 @@ def plan(
         values.append(value.alias(_val(col)))
         src = pl.col(_src(col))
         if what:
-            result.checks.append(
-                (
-                    src.is_not_null() & pl.col(_val(col)).is_null(),
-                    _unreadable(label[col], src, what),
-                )
+            why = (
+                _unreadable_amount(label[col], src, dec.separator, what)
+                if typ.startswith("decimal")
+                else _unreadable(label[col], src, what)
             )
+            result.checks.append((src.is_not_null() & pl.col(_val(col)).is_null(), why))
         if typ.startswith("decimal") and (check := decimals.ambiguity_check(src, label[col], dec)):
             result.checks.append(check)
     if mapping.aggregate:
@@ -585,7 +599,7 @@ def plan(
             result.checks.append(
                 (
                     src.is_not_null() & pl.col(_val(name)).is_null(),
-                    _unreadable(f"'{vendor_col}'", src, "a number"),
+                    _unreadable_amount(f"'{vendor_col}'", src, dec.separator, "a number"),
                 )
             )
     frame = frame.with_columns(values)
@@ -604,6 +618,7 @@ def plan(
     # Line-item exports carry order-level fields only on an order's first line.
     if mapping.aggregate:
         frame = frame.with_columns(_fill_order_fields(entity, prefixes=(_src, _val)))
+        result.checks.append(_order_total_check(entity))
     names = table.frame.collect_schema().names()
     spare = [c for c in names if c.startswith(EXTRA_PREFIX)]
     _contract_checks(result, table.header, spare, mapping, label)
@@ -755,6 +770,19 @@ def _contract_checks(
                     pl.format(f"score {{}} is outside the {survey_type} range {low}–{high}", score),
                 )
             )
+
+
+def _order_total_check(entity: Entity) -> tuple[pl.Expr, pl.Expr]:
+    """``(is bad, why)`` for the lines of an order whose total (the gross that
+    :func:`_orders_from_lines` makes) does not fit :data:`AMOUNT`: each line fits, their sum
+    need not (a barcode typed as a quantity), and the sum's conversion stopped the delivery."""
+    key = pl.col(_val(entity.key))
+    total = (pl.col(_val(QTY)) * pl.col(_val(PRICE))).sum().over(key)
+    bad = total.is_not_null() & total.cast(AMOUNT, strict=False).is_null()
+    why = pl.format(
+        f"order '{{}}': its lines total {{}} (quantity × price), which {TOO_LARGE}", key, total
+    )
+    return bad, why
 
 
 def _orders_from_lines(lines: pl.LazyFrame, entity: Entity) -> pl.LazyFrame:
