@@ -88,6 +88,38 @@ def test_a_word_that_is_no_currency_still_makes_the_amount_unreadable(data_dir):
     ]
 
 
+def test_only_a_currency_code_is_stripped_not_any_three_letters(data_dir):
+    # Every three letters before or after a number were stripped as an ISO currency code:
+    # '2 mln' (Polish and Romanian for million) read as 2, '100 tys' (thousand) as 100, a
+    # typo 'abc12' as 12, wrong by a million, a thousand or a guess. Codes ISO 4217 knows
+    # ('EUR', 'ron', 'RON' before the number) and Romanian 'lei' are still stripped.
+    settings = make_settings(data_dir)
+    orders = ORDERS_HEADER + (
+        "o1;c1;2024-03-01 10:00:00;completed;PLN;2 mln;0\n"
+        "o2;c1;2024-03-02 10:00:00;completed;PLN;100 tys;0\n"
+        "o3;c1;2024-03-03 10:00:00;completed;PLN;abc12,00;0\n"
+        "o4;c1;2024-03-04 10:00:00;completed;EUR;12,50 EUR;0\n"
+        "o5;c1;2024-03-05 10:00:00;completed;RON;RON 7,25;0\n"
+        "o6;c1;2024-03-06 10:00:00;completed;RON;12,5 lei;1,00 ron\n"
+        "o7;c1;2024-03-07 10:00:00;completed;RON;3,75 Lei;0\n"
+    )
+    drop(settings, "orders", "o.csv", orders)
+    land(settings, "orders")
+    reasons = query(settings, "select row_number, reason from quarantine_rows order by 1").rows()
+    assert reasons == [
+        (2, "gross_amount: cannot read '2 mln' as a number with ',' as decimal separator"),
+        (3, "gross_amount: cannot read '100 tys' as a number with ',' as decimal separator"),
+        (4, "gross_amount: cannot read 'abc12,00' as a number with ',' as decimal separator"),
+    ]
+    landed = query(settings, "select order_id, gross_amount, discount_amount from raw_orders")
+    assert sorted(landed.rows()) == [
+        ("o4", Decimal("12.5000"), Decimal("0.0000")),
+        ("o5", Decimal("7.2500"), Decimal("0.0000")),
+        ("o6", Decimal("12.5000"), Decimal("1.0000")),
+        ("o7", Decimal("3.7500"), Decimal("0.0000")),
+    ]
+
+
 def test_an_amount_too_large_for_its_column_is_quarantined_saying_so(data_dir):
     settings = make_settings(data_dir)
     # 15 digits before the decimal point (one more than DECIMAL(18,4) holds) and the largest

@@ -317,6 +317,10 @@ STRINGS = [
     "12,50 KČ",
     "1\u00a0234,56 руб.",
     "12,50 złoty",
+    "2 mln",  # three letters that are no currency code stay; a code or 'lei' in any case goes
+    "abc12",
+    "eur 12,50",
+    "12,5 Lei",
     "(12,50 €)",  # negatives as accounting writes them
     "1.234,56-",
     "\u22127,25",

@@ -19,13 +19,29 @@ import polars as pl
 # as a word, not a sign (``1 234,56 zł``, ``12,50 Kč``, ``1 234,56 руб.``): Unicode has no
 # currency sign for them (``\p{Sc}`` has ₽ but not руб.), and they were read as no number.
 # Only at the end, any case; ``lei`` (Romanian) is a three-letter word the ISO rule takes.
-CURRENCY_WORDS = ("zł", "kč", "руб.", "руб", "р.", "лв.", "лв")
+# Romanian writes ``lei`` (the plural of leu; RON is the code).
+CURRENCY_WORDS = ("zł", "kč", "руб.", "руб", "р.", "лв.", "лв", "lei")
+# ISO 4217's codes in use, and the ones an older export may still carry (the euro's
+# predecessors and the currencies the project's locales replaced): only these are stripped
+# as a code; any three letters were, and '2 mln' read as 2, '100 tys' as 100.
+CURRENCY_CODES = (
+    "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN "
+    "BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR "
+    "FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD "
+    "JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT "
+    "MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG "
+    "QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB "
+    "TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XOF XPF YER "
+    "ZAR ZMW ZWL "
+    "ATS BEF BGL CYP DEM EEK ESP FIM FRF GRD HRK IEP ITL LTL LUF LVL MTL NLG PTE ROL RUR SIT SKK"
+).split()
+_CODES = "|".join(CURRENCY_CODES)
 # Currency symbols, spaces (also non-breaking), apostrophes (Swiss thousands), a leading or
-# trailing ISO currency code, and a trailing currency word.
+# trailing currency code (any case), and a trailing currency word.
 NUMBER_NOISE = (
-    r"[\s\u00a0\u202f'’\p{Sc}]|^[A-Za-z]{3}|[A-Za-z]{3}$|(?i:"
+    rf"[\s\u00a0\u202f'’\p{{Sc}}]|(?i:^(?:{_CODES})|(?:{_CODES})$|(?:"
     + "|".join(w.replace(".", r"\.") for w in CURRENCY_WORDS)
-    + ")$"
+    + ")$)"
 )
 # A thousands group never starts with 0: '0.125' reads only with '.' as decimal separator.
 DECIMAL_PATTERN = {
