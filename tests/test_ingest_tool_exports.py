@@ -210,6 +210,46 @@ def test_json_lines_with_a_bom_crlf_and_blank_lines_at_the_end(data_dir):
     assert got.rows() == [("c1", "Ana", 1), ("c2", "Σοφία", 2)]
 
 
+@pytest.mark.parametrize("name", ["orders.json", "orders.jsonl"])
+def test_json_numbers_are_read_as_json_writes_them(data_dir, name):
+    # A JSON number has one decimal mark, '.', and no thousands: 12.345 is twelve and a bit.
+    # Read as text it was "ambiguous" (12345 with a thousands dot?) and its row quarantined,
+    # and a number in E notation (1.5e3, in a .json array) was "cannot read". A string
+    # "1.250" is text the tool wrote, as in a CSV: still ambiguous, still quarantined. (In a
+    # .jsonl file a column is read as numbers when all its values are JSON numbers.)
+    s = make_settings(data_dir)
+    orders = [
+        {"order_id": "o1", "contact_id": "c1", "ordered_at": "2024-03-01 10:00:00",
+         "status": "completed", "gross_amount": 12.345, "discount_amount": 0,
+         "refund_amount": "0"},
+        {"order_id": "o2", "contact_id": "c1", "ordered_at": "2024-03-02 10:00:00",
+         "status": "completed", "gross_amount": 1.5e3, "discount_amount": 2.125,
+         "refund_amount": "0"},
+        {"order_id": "o3", "contact_id": "c1", "ordered_at": "2024-03-03 10:00:00",
+         "status": "completed", "gross_amount": 100, "discount_amount": 0.5,
+         "refund_amount": "0"},
+        {"order_id": "o4", "contact_id": "c1", "ordered_at": "2024-03-04 10:00:00",
+         "status": "completed", "gross_amount": 10, "discount_amount": 0,
+         "refund_amount": "1.250"},
+    ]  # fmt: skip
+    if name.endswith(".jsonl"):
+        text = "\n".join(json.dumps(o) for o in orders) + "\n"
+    else:  # the E notation as a tool writes it (json.dumps writes 1500.0)
+        text = json.dumps(orders).replace("1500.0", "1.5e3")
+    drop(s, "orders", name, text)
+    (report,) = land(s, "orders")
+    assert (report.rows_landed, report.rows_quarantined) == (3, 1)
+    got = query(s, "select order_id, gross_amount, discount_amount from raw_orders order by 1")
+    assert got.rows() == [
+        ("o1", Decimal("12.3450"), Decimal("0.0000")),
+        ("o2", Decimal("1500.0000"), Decimal("2.1250")),
+        ("o3", Decimal("100.0000"), Decimal("0.5000")),
+    ]
+    ((row, reason),) = quarantined(s)
+    assert (row, reason.split(":")[0]) == (4, "refund_amount")
+    assert "'1.250' is ambiguous" in reason
+
+
 def test_an_api_response_saved_as_json_lands_its_one_array(data_dir):
     # Graph-API style: {"data": [...], "paging": {...}}. It was refused: "the JSON file is not
     # an array of objects". The one key holding an array of objects is the export.

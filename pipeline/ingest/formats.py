@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import partial
 from itertools import islice
 from pathlib import Path
@@ -50,6 +52,10 @@ SPARE_COLUMNS = 8
 # A workbook's column of the error cells (#N/A, #DIV/0!) of the column of that index: calamine
 # reads an error cell as an empty one, and a failed VLOOKUP landed as no discount.
 CELL_ERROR = "_cell_error_"
+# A JSON number with three decimals and at most three digits before them (12.345), which as
+# text would read as a thousands group too (:func:`_json_number`; polars: ``${1}0``).
+THREE_DECIMALS = r"^(-?[1-9]\d{0,2}\.\d{3})$"
+_THREE_DECIMALS = re.compile(THREE_DECIMALS)
 # A whole number of more than 15 digits as calamine writes a number cell (Excel holds 15).
 LONG_DIGITS = r"^-?\d{16,}$"
 # The day calamine gives a cell holding only a time of day (Excel's serial 0).
@@ -308,7 +314,8 @@ def _read_jsonl(
     key twice is flagged :data:`UNREADABLE` (:func:`_lines_naming_a_key_twice`) unless
     ``repeats`` is False (lines this module wrote itself)."""
     try:
-        keys = pl.scan_ndjson(path, infer_schema_length=None).collect_schema().names()
+        schema = pl.scan_ndjson(path, infer_schema_length=None).collect_schema()
+        keys = schema.names()
     except pl.exceptions.PolarsError as exc:
         if workdir is None:
             raise FileRefused(f"not valid JSON Lines: {exc}") from None
@@ -316,8 +323,11 @@ def _read_jsonl(
     if not keys:
         raise FileRefused("the file holds no JSON objects")
     header = clean_header(keys)
-    frame = pl.scan_ndjson(path, schema={k: pl.String for k in keys}).rename(
-        dict(zip(keys, header, strict=True))
+    floats = [k for k, t in schema.items() if t.is_float()]
+    frame = (
+        pl.scan_ndjson(path, schema={k: pl.String for k in keys})
+        .with_columns(pl.col(floats).str.replace(THREE_DECIMALS, "${1}0"))
+        .rename(dict(zip(keys, header, strict=True)))
     )
     frame = frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
     bad = _lines_naming_a_key_twice(path) if repeats else []
@@ -463,7 +473,7 @@ def _read_json_array(path: Path, workdir: Path, encoding: str) -> Table:
     try:
         with path.open(encoding="utf-8") as fh:
             # Numbers stay as written ("2.50", ids longer than a double holds).
-            records = json.load(fh, parse_float=str, parse_int=str, object_pairs_hook=hook)
+            records = json.load(fh, parse_float=_json_number, parse_int=str, object_pairs_hook=hook)
     except json.JSONDecodeError as exc:
         is_array = exc.doc.lstrip().startswith("[")
         ends_open = is_array and not exc.doc.rstrip().endswith("]")
@@ -516,6 +526,18 @@ def _read_json_array(path: Path, workdir: Path, encoding: str) -> Table:
             flagged = pl.concat([flagged, unreadable], how="diagonal_relaxed")
         table.frame = flagged
     return table
+
+
+def _json_number(text: str) -> str:
+    """A JSON number's text in a form only '.' reads as a decimal mark: a JSON number has no
+    other, and no thousands separator, but as text ``12.345`` was "ambiguous" (12345 with a
+    thousands dot?) and its row quarantined, and ``1.5e3`` unreadable. So ``12.3450`` and
+    ``1500``; a JSON string ``"1.250"`` stays as the tool wrote it."""
+    if "e" in text or "E" in text:
+        text = format(Decimal(text), "f")
+    if len(text) <= 8 and text[-4:-3] == "." and _THREE_DECIMALS.fullmatch(text):
+        return text + "0"
+    return text
 
 
 class _JsonObject(dict):
