@@ -260,6 +260,28 @@ def test_ids_excel_rounded_to_one_number_refuse_the_file(data_dir):
     )
 
 
+def test_a_number_cell_with_three_decimals_is_no_thousands_group(data_dir):
+    # A unit price 12.345 (a number cell) read as text "12.345" was ambiguous, 12345 with a
+    # thousands dot?, and its row quarantined, though a number cell has no thousands
+    # separator. "1.250" typed as text in a German sheet may well mean 1250: still quarantined.
+    s = make_settings(data_dir)
+    book = new_book(s, "orders", "Bestellungen.xlsx")
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, [*ORDERS, "discount_amount"])
+    sheet.write_row(1, 0, ["o1", "c1", "2024-01-02", "completed", 12.345, 0])
+    sheet.write_row(2, 0, ["o2", "c1", "2024-01-03", "completed", 100, -0.125])
+    sheet.write_row(3, 0, ["o3", "c1", "2024-01-04", "completed", 20])
+    sheet.write_string(3, 5, "1.250")
+    book.close()
+    (report,) = land(s, "orders")
+    assert (report.rows_landed, report.rows_quarantined) == (1, 2)
+    got = query(s, "select order_id, gross_amount from raw_orders").rows()
+    assert got == [("o1", Decimal("12.3450"))]
+    reasons = dict(quarantined(s))
+    assert reasons[3] == "discount_amount '-0.125' is negative; amounts cannot be negative"
+    assert reasons[4].startswith("discount_amount: '1.250' is ambiguous")
+
+
 def test_a_time_of_day_cell_is_no_timestamp(data_dir):
     # A time typed alone (09:45, formatted hh:mm) is the serial 0.40625: calamine dates it
     # 1899-12-31, and the contact landed as created on 1899-12-31 09:45, a customer of a

@@ -34,7 +34,7 @@ from pipeline.ingest.lines import (
     unended_line_quotes_odd,
     without_lines,
 )
-from pipeline.ingest.padded_numbers import long_numbers, padded_numbers
+from pipeline.ingest.padded_numbers import held_numbers, padded_numbers
 
 ROW = "_row_number"
 # first line of a file -> its column names when the file has no header row, else None
@@ -785,33 +785,36 @@ def _first_sheet(path: Path) -> tuple[pl.DataFrame, list[tuple[int, int, str]], 
     columns = loaded.available_columns()
     first_column = columns[0].absolute_index if columns else 0
     df = _as_shown(df, padded_numbers(path, loaded.name, first_column))
-    if _has_long_digits(df):
-        df = _as_held(df, long_numbers(path, loaded.name, first_column))
+    if _has_held_candidates(df):
+        df = _as_held(df, held_numbers(path, loaded.name, first_column))
     return df, errors, loaded.name
 
 
-def _has_long_digits(df: pl.DataFrame) -> bool:
-    """Whether a cell reads as a whole number of more than 15 digits (:func:`_as_held`)."""
+def _has_held_candidates(df: pl.DataFrame) -> bool:
+    """Whether a cell reads as a whole number of more than 15 digits, or as a number with three
+    decimals, which a number cell may hold otherwise (:func:`_as_held`)."""
     if df.is_empty():
         return False
-    found = df.select(pl.any_horizontal(pl.all().str.contains(LONG_DIGITS).any()))
+    found = df.select(
+        pl.any_horizontal(pl.all().str.contains(f"{LONG_DIGITS}|{THREE_DECIMALS}").any())
+    )
     return bool(found.item())
 
 
-def _as_held(df: pl.DataFrame, held: dict[tuple[int, int], tuple[int, str]]) -> pl.DataFrame:
-    """``df`` with each number cell of more than 15 digits written as Excel holds it
-    (:func:`pipeline.ingest.padded_numbers.long_numbers`): ``5.70306133677761E+17``, not
-    calamine's ``570306133677761024``, where calamine read that number."""
-    by_column: dict[int, dict[int, tuple[int, str]]] = {}
+def _as_held(df: pl.DataFrame, held: dict[tuple[int, int], tuple[str, str]]) -> pl.DataFrame:
+    """``df`` with the number cells calamine writes otherwise than Excel holds them written as
+    :func:`pipeline.ingest.padded_numbers.held_numbers` says (``5.70306133677761E+17``, not
+    ``570306133677761024``; ``12.3450``, not the ambiguous ``12.345``), where calamine wrote
+    what it says."""
+    by_column: dict[int, dict[int, tuple[str, str]]] = {}
     for (row, col), found in held.items():
         if col < df.width and row < df.height:
             by_column.setdefault(col, {})[row] = found
     replaced = []
     for col, cells in by_column.items():
         values = df.to_series(col).to_list()
-        for row, (number, text) in cells.items():
-            read = values[row]
-            if read is not None and read.lstrip("-").isdigit() and int(read) == number:
+        for row, (read, text) in cells.items():
+            if values[row] == read:
                 values[row] = text
         replaced.append(pl.Series(df.columns[col], values, pl.String))
     return df.with_columns(replaced)

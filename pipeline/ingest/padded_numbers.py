@@ -1,5 +1,5 @@
-"""Number cells a workbook shows with leading zeros, as Excel shows them, and numbers of more
-than 15 digits, as Excel holds them.
+"""Number cells a workbook shows with leading zeros, as Excel shows them, and numbers calamine
+writes otherwise than Excel holds them (past 15 digits, or with three decimals).
 
 A customer number or postcode ``00123`` typed into Excel becomes the number 123; the user
 formats the column ``00000`` (Excel's "Zip Code", de-DE "Postleitzahl") and sees ``00123``.
@@ -24,11 +24,15 @@ RELATIONSHIP = "{http://schemas.openxmlformats.org/officeDocument/2006/relations
 ZEROS = re.compile(r"0{2,}")
 REFERENCE = re.compile(rb'\br="([A-Z]+)([0-9]+)"')
 TYPE = re.compile(rb'\bt="([^"]*)"')
-# A number cell's value past 15 digits: written out, or in the E notation the XML uses.
-LONG_VALUE = rb"-?(?:\d{16,}(?:\.\d*)?|\d(?:\.\d+)?[Ee]\+?(?:1[5-9]|[2-9]\d|\d{3}))"
-LONG_CELL = re.compile(
-    rb"<c\s([^>]*)>(?:<f\b[^>]*/>|<f\b[^>]*>[^<]*</f>)?<v>(" + LONG_VALUE + rb")</v>"
+# A number cell's value past 15 digits (written out, or in the E notation the XML uses), or
+# with three decimals after at most three digits (the double's digits as the XML keeps them).
+HELD_VALUE = rb"-?(?:\d{16,}(?:\.\d*)?|\d(?:\.\d+)?[Ee]\+?(?:1[5-9]|[2-9]\d|\d{3})|\d{1,3}\.\d{3,})"
+HELD_CELL = re.compile(
+    rb"<c\s([^>]*)>(?:<f\b[^>]*/>|<f\b[^>]*>[^<]*</f>)?<v>(" + HELD_VALUE + rb")</v>"
 )
+# A number's text with three decimals after at most three digits (12.345): read as text, the
+# dot may be a thousands separator, and the row was quarantined as ambiguous.
+THREE_DECIMALS = re.compile(r"-?[1-9]\d{0,2}\.\d{3}")
 
 
 def padded_numbers(path: Path, sheet: str, first_column: int) -> dict[tuple[int, int], str]:
@@ -64,33 +68,41 @@ def padded_numbers(path: Path, sheet: str, first_column: int) -> dict[tuple[int,
     return found
 
 
-def long_numbers(
+def held_numbers(
     path: Path, sheet: str, first_column: int
-) -> dict[tuple[int, int], tuple[int, str]]:
-    """The number cells of ``sheet`` past 15 digits, as ``(row, column) -> (the whole number
-    calamine reads, the number as Excel holds it)``, counted as :func:`padded_numbers` does.
+) -> dict[tuple[int, int], tuple[str, str]]:
+    """The number cells of ``sheet`` that calamine writes otherwise than Excel holds them, as
+    ``(row, column) -> (calamine's text, the text to land)``, counted as
+    :func:`padded_numbers` does. A text cell (``t="s"``: typed as text) keeps its text.
 
-    Excel keeps 15 significant digits: an 18-digit id typed or pasted into a number cell is
-    stored rounded (570306133677760513 as 5.70306133677761E+17), and calamine writes the
-    double's exact integer, 570306133677761024, a number the user sees nowhere. Written in
-    Excel's scientific notation, the rounding shows, and ids that rounded to one are caught as
-    a spreadsheet's damage (``pipeline.ingest.checks.damaged_key``), as in a CSV. A text cell
-    holding the digits (``t="s"``, an id typed as text) keeps them."""
+    - Past 15 digits: Excel keeps 15 significant digits, so an 18-digit id typed or pasted
+      into a number cell is stored rounded (570306133677760513 as 5.70306133677761E+17), and
+      calamine writes the double's exact integer, 570306133677761024, a number the user sees
+      nowhere. Written in Excel's scientific notation, the rounding shows, and ids that
+      rounded to one are caught as a spreadsheet's damage (``pipeline.ingest.checks
+      .damaged_key``), as in a CSV.
+    - Three decimals (``12.345``): a number cell has no thousands separator, but its text is
+      the ambiguous ``1,250`` kind, and its row was quarantined; ``12.3450`` reads one way."""
     with zipfile.ZipFile(path) as book:
         part = _sheet_part(book, sheet)
         if part is None:
             return {}
         xml = book.read(part)
-    found: dict[tuple[int, int], tuple[int, str]] = {}
-    for attributes, value in LONG_CELL.findall(xml):
+    found: dict[tuple[int, int], tuple[str, str]] = {}
+    for attributes, value in HELD_CELL.findall(xml):
         ref = REFERENCE.search(attributes)
         kind = TYPE.search(attributes)
         number = _number(value)
         if ref is None or (kind and kind.group(1) != b"n") or number is None:
             continue
         if abs(number) >= 1e15 and number.is_integer():
-            row, column = int(ref.group(2)) - 1, _column_index(ref.group(1).decode())
-            found[(row, column - first_column)] = (int(number), excel_digits(number))
+            held = (str(int(number)), excel_digits(number))
+        elif THREE_DECIMALS.fullmatch(shown := repr(number)):
+            held = (shown, shown + "0")
+        else:
+            continue
+        row, column = int(ref.group(2)) - 1, _column_index(ref.group(1).decode())
+        found[(row, column - first_column)] = held
     return found
 
 
