@@ -157,3 +157,51 @@ def test_lexicon_negation_flips_the_next_words():
     score = lexicon_scorer({"gut": 2.0})
     assert score("gut") == pytest.approx(2 / math.sqrt(19))
     assert score("nicht gut") == pytest.approx(-2 / math.sqrt(19))
+
+
+def test_a_delivered_language_the_text_contradicts_is_not_scored(tmp_path):
+    # A listening tool's tag is the account's or its own guess on a short post. A text that
+    # says it is in another language is left unscored under its delivered tag (the language
+    # column keeps what was delivered); one that says nothing either way keeps the tag's scorer.
+    labelled = [("Das war gut", "positive")] * 10 + [("Einfach furchtbar", "negative")] * 10
+    _plugin(tmp_path / "sentiment", labelled)
+    rows = score_mentions(
+        frame(
+            [
+                # German, py3langid: de 0.97. VADER would read "super" alone: +0.636 positive.
+                ("de as en", "Super schlecht, nie wieder!", "en", None),
+                # Romanian without diacritics, py3langid unsure (0.47), but "nu" is a Romanian
+                # function word and there is no English one. VADER: +0.599 positive.
+                ("ro as en", "Super, livrare rapida, nu recomand deloc", "en", None),
+                # Russian, py3langid: ru 0.61. VADER finds no word of its lexicon: 0.0 neutral.
+                ("ru as en", "Супер, больше никогда не закажу", "en", None),
+                # Slovenian tagged German, py3langid: sl 0.56. The German lexicon would read
+                # "super" (+1.5) alone: positive.
+                ("sl as de", "Super slabo, nikoli več!", "de", None),
+                # English, py3langid: en 0.87: scored by VADER ("thanks", "great": positive).
+                ("en as en", "Thanks, great crew!", "en", None),
+                # Nothing tells: the tag's scorer. VADER: "top" 0.8, "!" +0.292 → 1.092;
+                # 1.092 / √(1.092² + 15) = 0.2714, positive.
+                ("says nothing", "Top!", "en", None),
+            ]
+        ),
+        load_scorers(tmp_path / "sentiment"),
+    )
+    got = {
+        r["mention_id"]: (
+            r["language"],
+            r["language_source"],
+            r["sentiment"],
+            r["sentiment_source"],
+            r["scorer"],
+        )
+        for r in rows.iter_rows(named=True)
+    }
+    assert got == {
+        "de as en": ("en", "delivered", None, "unscored", None),
+        "ro as en": ("en", "delivered", None, "unscored", None),
+        "ru as en": ("en", "delivered", None, "unscored", None),
+        "sl as de": ("de", "delivered", None, "unscored", None),
+        "en as en": ("en", "delivered", "positive", "scored", "vader"),
+        "says nothing": ("en", "delivered", "positive", "scored", "vader"),
+    }

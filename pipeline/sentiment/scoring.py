@@ -5,8 +5,9 @@ Every mention gets a language: the delivered one (``language_source = 'delivered
 :func:`detect_language` (py3langid's shipped model, ``'detected'``), else NULL (``'unknown'``).
 A mention keeps its delivered sentiment. One without is scored only by the scorer of its
 language (:mod:`pipeline.sentiment.scorers`: VADER for English, a user's measured lexicon or
-model for another); any other is left ``unscored`` (sentiment NULL) and counted, never guessed.
-English's lexicon is never applied to another language. See ``docs/sentiment.md``.
+model for another), and a delivered language only when the text does not contradict it
+(:func:`contradicts`); any other is left ``unscored`` (sentiment NULL) and counted, never
+guessed. English's lexicon is never applied to another language. See ``docs/sentiment.md``.
 """
 
 from __future__ import annotations
@@ -120,6 +121,41 @@ def detect_language(text: str | None) -> str | None:
     return "en" if ascii_only and top_language(prose) == "en" else None
 
 
+@cache
+def _function_words() -> dict[str, frozenset[str]]:
+    # Each language's own list; words English shares with the others are no evidence either way.
+    lists = {"en": ENGLISH_WORDS}
+    lists.update(
+        {lang: words - SHARED_WITH_ENGLISH for lang, words in OTHER_LANGUAGE_WORDS.items()}
+    )
+    return lists
+
+
+def contradicts(text: str | None, language: str) -> bool:
+    """Whether ``text`` itself says it is not in its delivered ``language``: py3langid names
+    another language with a probability of at least 0.5, or another language's function words
+    outnumber the delivered language's own.
+
+    A listening tool's language tag is often the account's or a guess on a short post ("Super
+    schlecht, nie wieder!" tagged ``en``); scoring such a text with the tagged language's scorer
+    would read another language with its lexicon (VADER's "super": positive). A text that says
+    nothing either way ("Top!") keeps its delivered language's scorer.
+    """
+    prose = _prose(text)
+    said, _ = identify(prose)
+    if said is not None and said != language:
+        return True
+    words = [w.lower() for w in _WORD.findall(prose)]
+    lists = _function_words()
+    own = lists.get(language, frozenset())
+    own_count = sum(1 for w in words if w in own)
+    return any(
+        sum(1 for w in words if w in theirs and w not in own) > own_count
+        for lang, theirs in lists.items()
+        if lang != language
+    )
+
+
 def looks_english(text: str | None) -> bool:
     """Whether undeclared ``text`` reads as English; False means "not scored by VADER"."""
     return detect_language(text) == "en"
@@ -188,6 +224,16 @@ def score_mentions(
     for lang, scorer in scorers.items():
         todo = base.filter(
             pl.col("sentiment").is_null() & (pl.col("language_final") == lang) & has_text
+        )
+        # A delivered language the text contradicts is not scored: that would read the text
+        # with another language's scorer. Only delivered languages are asked; a detected one
+        # is the text's own answer already.
+        against = pl.col("text").map_elements(
+            lambda t, lang=lang: contradicts(t, lang), return_dtype=pl.Boolean
+        )
+        delivered_lang = todo.filter(pl.col("_origin") == "delivered")
+        todo = pl.concat(
+            [todo.filter(pl.col("_origin") != "delivered"), delivered_lang.filter(~against)]
         )
         if todo.height:
             parts.append(
