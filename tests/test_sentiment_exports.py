@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
+import duckdb
 import pytest
 from marts_fixtures import build_all, records, write_settings
 
@@ -43,10 +47,11 @@ def customer(contact_id: str) -> str:
     return hashlib.sha256(f"contact:{contact_id}".encode()).hexdigest()[:16]
 
 
-@pytest.fixture(scope="module")
-def landed(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("listening")
-    for folder, text in (("crm/contacts", CONTACTS), ("social/mentions", MENTIONS)):
+@contextmanager
+def land(data_dir: Path, mentions: str) -> Iterator[tuple[duckdb.DuckDBPyConnection, dict]]:
+    """Land the contacts and ``mentions`` as exports, build every model, yield the warehouse
+    and the ingestion report per entity."""
+    for folder, text in (("crm/contacts", CONTACTS), ("social/mentions", mentions)):
         target = data_dir / "landing" / folder
         target.mkdir(parents=True)
         (target / "listening-export.csv").write_text(text, encoding="utf-8")
@@ -59,6 +64,12 @@ def landed(tmp_path_factory):
         write_settings(con, "2024-04-30")
         build_all(con)
         yield con, reports
+
+
+@pytest.fixture(scope="module")
+def landed(tmp_path_factory):
+    with land(tmp_path_factory.mktemp("listening"), MENTIONS) as landed:
+        yield landed
 
 
 def test_every_mention_keeps_its_tag_and_is_scored_only_in_its_own_language(landed):
@@ -152,3 +163,37 @@ def test_customer_360_social_columns(landed):
         customer("c2"): (2, 1, True),  # Eva: posts 1 (unscored) and 3 (negative); 6 is a blog
         customer("c3"): (1, 0, False),  # Sam: post 2 (positive)
     }
+
+
+# Language tags as locales write them: with an underscore (en_US, Java and POSIX) as well as a
+# hyphen (en-US, BCP 47). Both are the contract's ISO 639-1 code with a region.
+TAGGED = """Date,Network,Author,Author Name,Text,Sentiment,Language,Url,Brand Reply Date
+2024-04-02 10:00:00,Twitter,@sam_hill,Sam Hill,"Thanks, great crew!",,en_US,https://x.com/s/1,
+2024-04-03 10:00:00,Twitter,@sam_hill,Sam Hill,"Thanks, great crew!",,en-US,https://x.com/s/2,
+2024-04-04 10:00:00,Twitter,@sam_hill,Sam Hill,ok,,en_GB,https://x.com/s/3,
+2024-04-05 10:00:00,Twitter,@ana_pop,Ana Pop,"Foarte bun, mulţumesc",,ro_RO,https://x.com/a/4,
+"""
+
+
+def test_a_region_after_an_underscore_is_still_the_delivered_language(tmp_path):
+    with land(tmp_path, TAGGED) as (con, _):
+        got = {
+            r["mention_id"]: (r["language"], r["language_source"], r["sentiment_source"])
+            for r in records(con, "select * from int_mention_sentiment")
+        }
+        languages = records(
+            con,
+            "select language, mentions, language_delivered, language_detected "
+            "from social_language_monthly order by language",
+        )
+    assert got == {
+        "https://x.com/s/1": ("en", "delivered", "scored"),
+        "https://x.com/s/2": ("en", "delivered", "scored"),
+        # "ok" tells no language: only its tag makes it English, scored by VADER (neutral).
+        "https://x.com/s/3": ("en", "delivered", "scored"),
+        "https://x.com/a/4": ("ro", "delivered", "unscored"),  # no Romanian scorer
+    }
+    assert languages == [
+        {"language": "en", "mentions": 3, "language_delivered": 3, "language_detected": 0},
+        {"language": "ro", "mentions": 1, "language_delivered": 1, "language_detected": 0},
+    ]
