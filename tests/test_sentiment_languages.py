@@ -10,7 +10,7 @@ import math
 import polars as pl
 import pytest
 
-from pipeline.sentiment.scorers import MIN_LABELLED, lexicon_scorer, load_scorers
+from pipeline.sentiment.scorers import MIN_LABELLED, NEGATIONS, lexicon_scorer, load_scorers
 from pipeline.sentiment.scoring import detect_language, normalise_language, score_mentions
 
 # Short complaints whose one "English" word (super, top) VADER's lexicon rates positive.
@@ -205,3 +205,18 @@ def test_a_delivered_language_the_text_contradicts_is_not_scored(tmp_path):
         "en as en": ("en", "delivered", "positive", "scored", "vader"),
         "says nothing": ("en", "delivered", "positive", "scored", "vader"),
     }
+
+
+def test_lexicon_reads_romanian_cedilla_and_comma_letters_and_decomposed_text_alike():
+    # Romanian ș ț (comma below, U+0219 U+021B) are written ş ţ (cedilla, U+015F U+0163) by
+    # Windows-1250 and old keyboards, and "ș" may arrive decomposed (s + U+0326). They are the
+    # same letters: a lexicon in either form reads text in any of them.
+    comma = lexicon_scorer({"mulțumit": 2.0}, NEGATIONS)
+    cedilla = lexicon_scorer({"mulţumit": 2.0})
+    plus = 2 / math.sqrt(19)  # one word of weight 2: 2 / √(4 + 15)
+    for text in ("Sunt mulțumit", "Sunt mulţumit", "Sunt mul\u0163umit", "Sunt mult\u0326umit"):
+        assert comma(text) == pytest.approx(plus), text
+        assert cedilla(text) == pytest.approx(plus), text
+    # "niciodată" (never) flips the next two words however its ă is written (NFD: a + U+0306).
+    assert comma("niciodat\u0103 mulţumit") == pytest.approx(-plus)
+    assert comma("niciodata\u0306 mulţumit") == pytest.approx(-plus)

@@ -25,6 +25,7 @@ import importlib
 import math
 import re
 import tomllib
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -54,13 +55,27 @@ class Scorer:
     labelled: int  # how many labelled texts it was measured on
 
 
+# Romanian ș ț (comma below) as Windows-1250 and old keyboards write them: ş ţ (cedilla).
+_CEDILLA_TO_COMMA = str.maketrans("şŞţŢ", "șȘțȚ")
+
+
+def fold(text: str) -> str:
+    """``text`` as a lexicon looks words up: composed (NFC, so "s" + a combining comma is "ș"),
+    Romanian cedilla letters as comma letters, lower case. They are the same letters written
+    two ways, so a lexicon in one form must read text in the other."""
+    return unicodedata.normalize("NFC", text).translate(_CEDILLA_TO_COMMA).lower()
+
+
 def lexicon_scorer(weights: dict[str, float], negations: frozenset[str] = NEGATIONS):
     """A VADER-like scorer from a word → weight lexicon: the sum of the weights of the words
-    found (a negation word flips the next two), normalised as VADER does: s / sqrt(s² + 15)."""
+    found (a negation word flips the next two), normalised as VADER does: s / sqrt(s² + 15).
+    Words, negations and text are compared :func:`fold`-ed."""
+    weights = {fold(word): weight for word, weight in weights.items()}
+    negations = frozenset(fold(word) for word in negations)
 
     def score(text: str) -> float:
         total, flip = 0.0, 0
-        for word in _WORDS.findall(text.lower()):
+        for word in _WORDS.findall(fold(text)):
             if word in negations:
                 flip = 2
                 continue
