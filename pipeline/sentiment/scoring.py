@@ -79,8 +79,10 @@ _LATIN = re.compile(r"[A-Za-z\u00C0-\u024F]")
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 
 
-# Words of the lists above that English texts use too ("club in Denver", "non-stop"): no evidence.
-SHARED_WITH_ENGLISH = frozenset("a e i o in non die am war will hat also man so to on".split())
+# Words of the lists above that English texts use too ("club in Denver", "non-stop"), and English
+# function words other languages use ("to": the Greek article in Greeklish; "an": German): no
+# evidence either way.
+SHARED_WITH_ENGLISH = frozenset("a e i o in non die am war will hat also man so to on an".split())
 
 
 @cache
@@ -99,7 +101,8 @@ def detect_language(text: str | None) -> str | None:
 
     py3langid's answer when its probability is at least 0.5. Below that (short texts), English
     only when the text is Latin-script and either has more English function words than other
-    languages' or, with none either way, py3langid's own first choice is English; else None.
+    languages' (words both use, :data:`SHARED_WITH_ENGLISH`, count for neither) or, with none
+    either way, py3langid's own first choice is English; else None.
     VADER's lexicon is no evidence: "super" and "top" are words in German, Romanian and
     Slovenian too.
     """
@@ -113,7 +116,7 @@ def detect_language(text: str | None) -> str | None:
     if sum(1 for ch in letters if _LATIN.match(ch)) * 2 < len(letters):
         return None  # mostly a non-Latin script py3langid is unsure of
     words = [w.lower() for w in _WORD.findall(prose)]
-    english = sum(1 for w in words if w in ENGLISH_WORDS)
+    english = sum(1 for w in words if w in ENGLISH_WORDS and w not in SHARED_WITH_ENGLISH)
     other = sum(1 for w in words if w in _other_words())
     if english or other:
         return "en" if english > other else None
@@ -124,11 +127,8 @@ def detect_language(text: str | None) -> str | None:
 @cache
 def _function_words() -> dict[str, frozenset[str]]:
     # Each language's own list; words English shares with the others are no evidence either way.
-    lists = {"en": ENGLISH_WORDS}
-    lists.update(
-        {lang: words - SHARED_WITH_ENGLISH for lang, words in OTHER_LANGUAGE_WORDS.items()}
-    )
-    return lists
+    lists = {"en": ENGLISH_WORDS, **OTHER_LANGUAGE_WORDS}
+    return {lang: words - SHARED_WITH_ENGLISH for lang, words in lists.items()}
 
 
 def contradicts(text: str | None, language: str) -> bool:
