@@ -211,7 +211,7 @@ def test_lexicon_reads_romanian_cedilla_and_comma_letters_and_decomposed_text_al
     # Romanian ș ț (comma below, U+0219 U+021B) are written ş ţ (cedilla, U+015F U+0163) by
     # Windows-1250 and old keyboards, and "ș" may arrive decomposed (s + U+0326). They are the
     # same letters: a lexicon in either form reads text in any of them.
-    comma = lexicon_scorer({"mulțumit": 2.0}, NEGATIONS)
+    comma = lexicon_scorer({"mulțumit": 2.0}, NEGATIONS["ro"])
     cedilla = lexicon_scorer({"mulţumit": 2.0})
     plus = 2 / math.sqrt(19)  # one word of weight 2: 2 / √(4 + 15)
     for text in ("Sunt mulțumit", "Sunt mulţumit", "Sunt mul\u0163umit", "Sunt mult\u0326umit"):
@@ -220,3 +220,38 @@ def test_lexicon_reads_romanian_cedilla_and_comma_letters_and_decomposed_text_al
     # "niciodată" (never) flips the next two words however its ă is written (NFD: a + U+0306).
     assert comma("niciodat\u0103 mulţumit") == pytest.approx(-plus)
     assert comma("niciodata\u0306 mulţumit") == pytest.approx(-plus)
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("Nisem zadovoljna", "zadovoljna"),  # sl: "I am not satisfied" (nisem = ne + sem)
+        ("Nismo zadovoljni", "zadovoljni"),  # sl: "we are not satisfied"
+        ("Ich habe keinen guten Service bekommen", "guten"),  # de: kein, inflected
+        ("Das war niemals gut", "gut"),  # de: never
+        ("Δε μου άρεσε", "άρεσε"),  # el: δε, δεν before a consonant
+        ("Μην το αγοράσετε", "αγοράσετε"),  # el: μην, μη before a vowel or stop
+        ("Niciodata bun", "bun"),  # ro: niciodată typed without its diacritic
+        ("Никогда хороший", "хороший"),  # ru: never
+    ],
+)
+def test_lexicon_negation_in_each_users_language(text, word):
+    # A lexicon that rates the word +2 reads it negated: -2 / √(4 + 15).
+    assert lexicon_scorer({word: 2.0})(text) == pytest.approx(-2 / math.sqrt(19))
+
+
+def test_a_romanian_lexicon_does_not_read_ne_as_a_negation(tmp_path):
+    # "Ne place mult" is "we like it a lot": Romanian "ne" is "us", a negation only in Slovenian
+    # and Russian. 20 labelled texts, all right: "place" +2 → 2/√19 = 0.459 positive; "nu place"
+    # negated → -0.459 negative.
+    folder = tmp_path / "sentiment"
+    folder.mkdir()
+    (folder / "scorers.toml").write_text(
+        '[ro]\nlexicon = "ro.tsv"\nlabelled = "ro.csv"\n', encoding="utf-8"
+    )
+    (folder / "ro.tsv").write_text("place\t2\n", encoding="utf-8")
+    labelled = ["Îmi place,positive"] * 10 + ["Nu îmi place,negative"] * 10
+    (folder / "ro.csv").write_text("text,sentiment\n" + "\n".join(labelled), encoding="utf-8")
+    scorer = load_scorers(folder)["ro"]
+    assert scorer.score("Ne place mult") == pytest.approx(2 / math.sqrt(19))
+    assert scorer.score("Nu ne place") == pytest.approx(-2 / math.sqrt(19))
