@@ -161,12 +161,29 @@ def looks_english(text: str | None) -> bool:
     return detect_language(text) == "en"
 
 
+# ISO 639-2 codes (bibliographic and terminology) of the users' languages, as some exports
+# write them, to the contract's ISO 639-1: 'eng' apart from 'en' split English in two rows of
+# social_language_monthly and left it unscored.
+ISO_639_2 = {
+    "eng": "en",
+    "deu": "de",
+    "ger": "de",
+    "ron": "ro",
+    "rum": "ro",
+    "ell": "el",
+    "gre": "el",
+    "rus": "ru",
+    "slv": "sl",
+}
+
+
 def normalise_language(code: str | None) -> str | None:
-    """A delivered language tag as its primary ISO 639 code: 'EN' / 'en-US' / 'pt_BR' → 'en',
-    'en', 'pt'; blank → None."""
+    """A delivered language tag as its primary ISO 639-1 code: 'EN' / 'en-US' / 'pt_BR' /
+    'eng' → 'en', 'en', 'pt', 'en' (:data:`ISO_639_2`); blank → None."""
     if code is None or not code.strip():
         return None
-    return re.split(r"[-_]", code.strip().lower(), maxsplit=1)[0]
+    primary = re.split(r"[-_]", code.strip().lower(), maxsplit=1)[0]
+    return ISO_639_2.get(primary, primary)
 
 
 def sentiment_label(
