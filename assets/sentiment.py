@@ -40,7 +40,8 @@ from pipeline.warehouse import Warehouse
                     "text",
                     description=(
                         "delivered | scored (by the scorer of its language) | unscored "
-                        "(no measured scorer for its language, unknown language, no text)"
+                        "(no measured scorer for its language, unknown language, a delivered "
+                        "language its text contradicts, no text)"
                     ),
                 ),
                 dg.TableColumn(

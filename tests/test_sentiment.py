@@ -29,6 +29,11 @@ NOT_ENGLISH = {
     "ru": "Рейс задержали, и персонал был не очень вежлив.",
     "el": "Η πτήση καθυστέρησε και το προσωπικό δεν ήταν ευγενικό.",
     "de-short": "Danke für den tollen Service!",
+    # Short posts whose one function word English shares: "to" is the Greek article in
+    # Greeklish ("very good product, I recommend it"), "an" a German preposition ("the goods
+    # arrived broken", umlaut-free). Either was English by that word alone, and VADER scored 0.
+    "el-latin": "Poly kalo proion, to proteino",
+    "de-ascii": "Ware kam kaputt an",
 }
 ENGLISH = [
     "The flight was late and the staff were not very friendly.",

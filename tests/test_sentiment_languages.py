@@ -10,7 +10,7 @@ import math
 import polars as pl
 import pytest
 
-from pipeline.sentiment.scorers import MIN_LABELLED, lexicon_scorer, load_scorers
+from pipeline.sentiment.scorers import MIN_LABELLED, NEGATIONS, lexicon_scorer, load_scorers
 from pipeline.sentiment.scoring import detect_language, normalise_language, score_mentions
 
 # Short complaints whose one "English" word (super, top) VADER's lexicon rates positive.
@@ -157,3 +157,101 @@ def test_lexicon_negation_flips_the_next_words():
     score = lexicon_scorer({"gut": 2.0})
     assert score("gut") == pytest.approx(2 / math.sqrt(19))
     assert score("nicht gut") == pytest.approx(-2 / math.sqrt(19))
+
+
+def test_a_delivered_language_the_text_contradicts_is_not_scored(tmp_path):
+    # A listening tool's tag is the account's or its own guess on a short post. A text that
+    # says it is in another language is left unscored under its delivered tag (the language
+    # column keeps what was delivered); one that says nothing either way keeps the tag's scorer.
+    labelled = [("Das war gut", "positive")] * 10 + [("Einfach furchtbar", "negative")] * 10
+    _plugin(tmp_path / "sentiment", labelled)
+    rows = score_mentions(
+        frame(
+            [
+                # German, py3langid: de 0.97. VADER would read "super" alone: +0.636 positive.
+                ("de as en", "Super schlecht, nie wieder!", "en", None),
+                # Romanian without diacritics, py3langid unsure (0.47), but "nu" is a Romanian
+                # function word and there is no English one. VADER: +0.599 positive.
+                ("ro as en", "Super, livrare rapida, nu recomand deloc", "en", None),
+                # Russian, py3langid: ru 0.61. VADER finds no word of its lexicon: 0.0 neutral.
+                ("ru as en", "Супер, больше никогда не закажу", "en", None),
+                # Slovenian tagged German, py3langid: sl 0.56. The German lexicon would read
+                # "super" (+1.5) alone: positive.
+                ("sl as de", "Super slabo, nikoli več!", "de", None),
+                # English, py3langid: en 0.87: scored by VADER ("thanks", "great": positive).
+                ("en as en", "Thanks, great crew!", "en", None),
+                # Nothing tells: the tag's scorer. VADER: "top" 0.8, "!" +0.292 → 1.092;
+                # 1.092 / √(1.092² + 15) = 0.2714, positive.
+                ("says nothing", "Top!", "en", None),
+            ]
+        ),
+        load_scorers(tmp_path / "sentiment"),
+    )
+    got = {
+        r["mention_id"]: (
+            r["language"],
+            r["language_source"],
+            r["sentiment"],
+            r["sentiment_source"],
+            r["scorer"],
+        )
+        for r in rows.iter_rows(named=True)
+    }
+    assert got == {
+        "de as en": ("en", "delivered", None, "unscored", None),
+        "ro as en": ("en", "delivered", None, "unscored", None),
+        "ru as en": ("en", "delivered", None, "unscored", None),
+        "sl as de": ("de", "delivered", None, "unscored", None),
+        "en as en": ("en", "delivered", "positive", "scored", "vader"),
+        "says nothing": ("en", "delivered", "positive", "scored", "vader"),
+    }
+
+
+def test_lexicon_reads_romanian_cedilla_and_comma_letters_and_decomposed_text_alike():
+    # Romanian ș ț (comma below, U+0219 U+021B) are written ş ţ (cedilla, U+015F U+0163) by
+    # Windows-1250 and old keyboards, and "ș" may arrive decomposed (s + U+0326). They are the
+    # same letters: a lexicon in either form reads text in any of them.
+    comma = lexicon_scorer({"mulțumit": 2.0}, NEGATIONS["ro"])
+    cedilla = lexicon_scorer({"mulţumit": 2.0})
+    plus = 2 / math.sqrt(19)  # one word of weight 2: 2 / √(4 + 15)
+    for text in ("Sunt mulțumit", "Sunt mulţumit", "Sunt mul\u0163umit", "Sunt mult\u0326umit"):
+        assert comma(text) == pytest.approx(plus), text
+        assert cedilla(text) == pytest.approx(plus), text
+    # "niciodată" (never) flips the next two words however its ă is written (NFD: a + U+0306).
+    assert comma("niciodat\u0103 mulţumit") == pytest.approx(-plus)
+    assert comma("niciodata\u0306 mulţumit") == pytest.approx(-plus)
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("Nisem zadovoljna", "zadovoljna"),  # sl: "I am not satisfied" (nisem = ne + sem)
+        ("Nismo zadovoljni", "zadovoljni"),  # sl: "we are not satisfied"
+        ("Ich habe keinen guten Service bekommen", "guten"),  # de: kein, inflected
+        ("Das war niemals gut", "gut"),  # de: never
+        ("Δε μου άρεσε", "άρεσε"),  # el: δε, δεν before a consonant
+        ("Μην το αγοράσετε", "αγοράσετε"),  # el: μην, μη before a vowel or stop
+        ("Niciodata bun", "bun"),  # ro: niciodată typed without its diacritic
+        ("Никогда хороший", "хороший"),  # ru: never
+    ],
+)
+def test_lexicon_negation_in_each_users_language(text, word):
+    # A lexicon that rates the word +2 reads it negated: -2 / √(4 + 15).
+    assert lexicon_scorer({word: 2.0})(text) == pytest.approx(-2 / math.sqrt(19))
+
+
+def test_a_romanian_lexicon_does_not_read_ne_as_a_negation(tmp_path):
+    # "Ne place mult" is "we like it a lot": Romanian "ne" is "us", a negation only in Slovenian
+    # and Russian. 20 labelled texts, all right: "place" +2 → 2/√19 = 0.459 positive; "nu place"
+    # negated → -0.459 negative.
+    folder = tmp_path / "sentiment"
+    folder.mkdir()
+    (folder / "scorers.toml").write_text(
+        '[ro]\nlexicon = "ro.tsv"\nlabelled = "ro.csv"\n', encoding="utf-8"
+    )
+    (folder / "ro.tsv").write_text("place\t2\n", encoding="utf-8")
+    labelled = ["Îmi place,positive"] * 10 + ["Nu îmi place,negative"] * 10
+    (folder / "ro.csv").write_text("text,sentiment\n" + "\n".join(labelled), encoding="utf-8")
+    scorer = load_scorers(folder)["ro"]
+    assert scorer.score("Ne place mult") == pytest.approx(2 / math.sqrt(19))
+    assert scorer.score("Nu ne place") == pytest.approx(-2 / math.sqrt(19))

@@ -146,3 +146,25 @@ def test_build_counts_and_rebuilds_when_the_parent_has_no_build_log(tmp_path):
     second = build_mention_sentiment(con)
     assert {k: second[k] for k in want} == want
     con.close()
+
+
+def test_three_letter_codes_of_the_users_languages_become_their_two_letter_code():
+    # ISO 639-2 (bibliographic and terminology codes), as some exports write them: the
+    # contract's column is ISO 639-1, and 'eng' apart from 'en' split a language in two rows of
+    # social_language_monthly and left English unscored.
+    tags = ["eng", "ENG", "deu", "ger", "ron", "rum", "ell", "gre", "rus", "slv", "slv-SI"]
+    assert [normalise_language(t) for t in tags] == [
+        "en", "en", "de", "de", "ro", "ro", "el", "el", "ru", "sl", "sl",
+    ]  # fmt: skip
+    assert normalise_language("hrv") == "hrv"  # not a users' language: kept as delivered
+    (row,) = score_mentions(
+        pl.DataFrame(
+            {"mention_id": ["m"], "text": ["Thanks, great crew!"], "language": ["eng"]},
+        ).with_columns(pl.lit(None, dtype=pl.String).alias("sentiment"))
+    ).iter_rows(named=True)
+    assert (row["language"], row["language_source"], row["sentiment"], row["scorer"]) == (
+        "en",
+        "delivered",
+        "positive",
+        "vader",
+    )

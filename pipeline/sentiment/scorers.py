@@ -25,6 +25,7 @@ import importlib
 import math
 import re
 import tomllib
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -36,11 +37,25 @@ MIN_ACCURACY = 0.7
 MIN_LABELLED = 20
 SETTINGS_FILE = "scorers.toml"
 _WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
-# Words that flip the next two words' polarity (a small list per language a lexicon may extend
-# with ``negations`` in scorers.toml).
-NEGATIONS = frozenset(
-    "not no never nicht kein keine nie ne nu nici niciodată ni nikoli όχι δεν μη не нет".split()
-)
+# Words that flip the next two words' polarity, per language (a lexicon may add its own with
+# ``negations`` in scorers.toml), as the users write them: German "kein" inflected, Slovenian
+# "ni" with its person (nisem: "I am not"), Greek δε and μην (δεν and μη before some letters),
+# Romanian without its diacritic as typed on phones. Per language because one language's
+# negation is another's plain word: Slovenian "ne" (not) is Romanian "us" ("Ne place": we like
+# it).
+NEGATIONS: dict[str, frozenset[str]] = {
+    lang: frozenset(words.split())
+    for lang, words in {
+        "en": "not no never",
+        "de": "nicht kein keine keinen keinem keiner keines nie niemals nichts",
+        "ro": "nu nici niciodată niciodata",
+        "sl": "ne ni nisem nisi nisva nista nismo niste niso nikoli nikdar",
+        "el": "όχι οχι δεν δε μη μην ποτέ ποτε",
+        "ru": "не нет ни никогда",
+    }.items()
+}
+# A language without a list of its own gets every list's words.
+ANY_NEGATION = frozenset().union(*NEGATIONS.values())
 
 
 @dataclass(frozen=True)
@@ -54,13 +69,27 @@ class Scorer:
     labelled: int  # how many labelled texts it was measured on
 
 
-def lexicon_scorer(weights: dict[str, float], negations: frozenset[str] = NEGATIONS):
+# Romanian ș ț (comma below) as Windows-1250 and old keyboards write them: ş ţ (cedilla).
+_CEDILLA_TO_COMMA = str.maketrans("şŞţŢ", "șȘțȚ")
+
+
+def fold(text: str) -> str:
+    """``text`` as a lexicon looks words up: composed (NFC, so "s" + a combining comma is "ș"),
+    Romanian cedilla letters as comma letters, lower case. They are the same letters written
+    two ways, so a lexicon in one form must read text in the other."""
+    return unicodedata.normalize("NFC", text).translate(_CEDILLA_TO_COMMA).lower()
+
+
+def lexicon_scorer(weights: dict[str, float], negations: frozenset[str] = ANY_NEGATION):
     """A VADER-like scorer from a word → weight lexicon: the sum of the weights of the words
-    found (a negation word flips the next two), normalised as VADER does: s / sqrt(s² + 15)."""
+    found (a negation word flips the next two), normalised as VADER does: s / sqrt(s² + 15).
+    Words, negations and text are compared :func:`fold`-ed."""
+    weights = {fold(word): weight for word, weight in weights.items()}
+    negations = frozenset(fold(word) for word in negations)
 
     def score(text: str) -> float:
         total, flip = 0.0, 0
-        for word in _WORDS.findall(text.lower()):
+        for word in _WORDS.findall(fold(text)):
             if word in negations:
                 flip = 2
                 continue
@@ -130,7 +159,8 @@ def load_scorers(
             (log or print)(f"{where}: English is scored by VADER; ignored")
             continue
         if "lexicon" in spec:
-            negations = NEGATIONS | frozenset(spec.get("negations", []))
+            own = NEGATIONS.get(lang, ANY_NEGATION)
+            negations = own | frozenset(spec.get("negations", []))
             fn = lexicon_scorer(read_lexicon(folder / spec["lexicon"]), negations)
             name = f"lexicon {spec['lexicon']}"
         elif "model" in spec:

@@ -5,8 +5,9 @@ Every mention gets a language: the delivered one (``language_source = 'delivered
 :func:`detect_language` (py3langid's shipped model, ``'detected'``), else NULL (``'unknown'``).
 A mention keeps its delivered sentiment. One without is scored only by the scorer of its
 language (:mod:`pipeline.sentiment.scorers`: VADER for English, a user's measured lexicon or
-model for another); any other is left ``unscored`` (sentiment NULL) and counted, never guessed.
-English's lexicon is never applied to another language. See ``docs/sentiment.md``.
+model for another), and a delivered language only when the text does not contradict it
+(:func:`contradicts`); any other is left ``unscored`` (sentiment NULL) and counted, never
+guessed. English's lexicon is never applied to another language. See ``docs/sentiment.md``.
 """
 
 from __future__ import annotations
@@ -78,8 +79,10 @@ _LATIN = re.compile(r"[A-Za-z\u00C0-\u024F]")
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 
 
-# Words of the lists above that English texts use too ("club in Denver", "non-stop"): no evidence.
-SHARED_WITH_ENGLISH = frozenset("a e i o in non die am war will hat also man so to on".split())
+# Words of the lists above that English texts use too ("club in Denver", "non-stop"), and English
+# function words other languages use ("to": the Greek article in Greeklish; "an": German): no
+# evidence either way.
+SHARED_WITH_ENGLISH = frozenset("a e i o in non die am war will hat also man so to on an".split())
 
 
 @cache
@@ -98,7 +101,8 @@ def detect_language(text: str | None) -> str | None:
 
     py3langid's answer when its probability is at least 0.5. Below that (short texts), English
     only when the text is Latin-script and either has more English function words than other
-    languages' or, with none either way, py3langid's own first choice is English; else None.
+    languages' (words both use, :data:`SHARED_WITH_ENGLISH`, count for neither) or, with none
+    either way, py3langid's own first choice is English; else None.
     VADER's lexicon is no evidence: "super" and "top" are words in German, Romanian and
     Slovenian too.
     """
@@ -112,7 +116,7 @@ def detect_language(text: str | None) -> str | None:
     if sum(1 for ch in letters if _LATIN.match(ch)) * 2 < len(letters):
         return None  # mostly a non-Latin script py3langid is unsure of
     words = [w.lower() for w in _WORD.findall(prose)]
-    english = sum(1 for w in words if w in ENGLISH_WORDS)
+    english = sum(1 for w in words if w in ENGLISH_WORDS and w not in SHARED_WITH_ENGLISH)
     other = sum(1 for w in words if w in _other_words())
     if english or other:
         return "en" if english > other else None
@@ -120,17 +124,66 @@ def detect_language(text: str | None) -> str | None:
     return "en" if ascii_only and top_language(prose) == "en" else None
 
 
+@cache
+def _function_words() -> dict[str, frozenset[str]]:
+    # Each language's own list; words English shares with the others are no evidence either way.
+    lists = {"en": ENGLISH_WORDS, **OTHER_LANGUAGE_WORDS}
+    return {lang: words - SHARED_WITH_ENGLISH for lang, words in lists.items()}
+
+
+def contradicts(text: str | None, language: str) -> bool:
+    """Whether ``text`` itself says it is not in its delivered ``language``: py3langid names
+    another language with a probability of at least 0.5, or another language's function words
+    outnumber the delivered language's own.
+
+    A listening tool's language tag is often the account's or a guess on a short post ("Super
+    schlecht, nie wieder!" tagged ``en``); scoring such a text with the tagged language's scorer
+    would read another language with its lexicon (VADER's "super": positive). A text that says
+    nothing either way ("Top!") keeps its delivered language's scorer.
+    """
+    prose = _prose(text)
+    said, _ = identify(prose)
+    if said is not None and said != language:
+        return True
+    words = [w.lower() for w in _WORD.findall(prose)]
+    lists = _function_words()
+    own = lists.get(language, frozenset())
+    own_count = sum(1 for w in words if w in own)
+    return any(
+        sum(1 for w in words if w in theirs and w not in own) > own_count
+        for lang, theirs in lists.items()
+        if lang != language
+    )
+
+
 def looks_english(text: str | None) -> bool:
     """Whether undeclared ``text`` reads as English; False means "not scored by VADER"."""
     return detect_language(text) == "en"
 
 
+# ISO 639-2 codes (bibliographic and terminology) of the users' languages, as some exports
+# write them, to the contract's ISO 639-1: 'eng' apart from 'en' split English in two rows of
+# social_language_monthly and left it unscored.
+ISO_639_2 = {
+    "eng": "en",
+    "deu": "de",
+    "ger": "de",
+    "ron": "ro",
+    "rum": "ro",
+    "ell": "el",
+    "gre": "el",
+    "rus": "ru",
+    "slv": "sl",
+}
+
+
 def normalise_language(code: str | None) -> str | None:
-    """A delivered language tag as its primary ISO 639 code: 'EN' / 'en-US' / 'pt_BR' → 'en',
-    'en', 'pt'; blank → None."""
+    """A delivered language tag as its primary ISO 639-1 code: 'EN' / 'en-US' / 'pt_BR' /
+    'eng' → 'en', 'en', 'pt', 'en' (:data:`ISO_639_2`); blank → None."""
     if code is None or not code.strip():
         return None
-    return re.split(r"[-_]", code.strip().lower(), maxsplit=1)[0]
+    primary = re.split(r"[-_]", code.strip().lower(), maxsplit=1)[0]
+    return ISO_639_2.get(primary, primary)
 
 
 def sentiment_label(
@@ -188,6 +241,16 @@ def score_mentions(
     for lang, scorer in scorers.items():
         todo = base.filter(
             pl.col("sentiment").is_null() & (pl.col("language_final") == lang) & has_text
+        )
+        # A delivered language the text contradicts is not scored: that would read the text
+        # with another language's scorer. Only delivered languages are asked; a detected one
+        # is the text's own answer already.
+        against = pl.col("text").map_elements(
+            lambda t, lang=lang: contradicts(t, lang), return_dtype=pl.Boolean
+        )
+        delivered_lang = todo.filter(pl.col("_origin") == "delivered")
+        todo = pl.concat(
+            [todo.filter(pl.col("_origin") != "delivered"), delivered_lang.filter(~against)]
         )
         if todo.height:
             parts.append(

@@ -1,8 +1,8 @@
 -- social_monthly: one row per (month, platform) with at least one mention posted on or before
 -- as_of. Sentiment is the delivered one, else the score of the mention's language's measured
 -- scorer (VADER for English); a mention left unscored (no scorer for its language, unknown
--- language, no text) counts in mentions and sentiment_unscored but in none of
--- positive/neutral/negative.
+-- language, a delivered language its text contradicts, no text) counts in mentions and
+-- sentiment_unscored but in none of positive/neutral/negative.
 -- Portability: quantile_cont (Spark: percentile_cont / percentile).
 with months as (
     select

@@ -46,8 +46,9 @@ select
     author_name,
     text,
     -- A language code or nothing: free text here (a name, an address) would reach a mart.
+    -- A region follows a hyphen (BCP 47: en-US) or an underscore (locales: en_US).
     case
-        when regexp_matches(lower(trim(language)), '^[a-z]{2,3}(-[a-z0-9]{2,8})?$')
+        when regexp_matches(lower(trim(language)), '^[a-z]{2,3}([-_][a-z0-9]{2,8})?$')
             then lower(trim(language))
     end as language,
     posted_at,
