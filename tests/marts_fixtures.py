@@ -7,18 +7,23 @@ the SQL models are tested on exactly the values written in each test.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import polars as pl
 
+from pipeline.config import Settings
 from pipeline.email_hash import hmac_pads
 from pipeline.engine import SQL_DIR, build_models, discover_models
 from pipeline.engine.settings_table import RunSettings, write_settings_table
 from pipeline.entities import ENTITIES, LINEAGE_COLUMNS, raw_table_ddl
+from pipeline.ingest.core import ingest_entity
+from pipeline.ingest.report import FileReport
 from pipeline.sentiment.scoring import build_mention_sentiment
-from pipeline.warehouse import prepare, run
+from pipeline.warehouse import open_warehouse, prepare, run
 
 
 def new_warehouse(tmp_path: Path) -> duckdb.DuckDBPyConnection:
@@ -91,3 +96,26 @@ def records(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
     rel = con.sql(sql)
     names = rel.columns
     return [dict(zip(names, row, strict=True)) for row in rel.fetchall()]
+
+
+@contextmanager
+def exports_built(
+    data_dir: Path,
+    exports: dict[str, str],
+    as_of: str,
+    timezone: str = "UTC",
+    name: str = "export.csv",
+) -> Iterator[tuple[duckdb.DuckDBPyConnection, dict[str, list[FileReport]]]]:
+    """Write each export (landing folder -> its text, as ``name``), land every entity through
+    the real ingestion (each raw table exists, empty when nothing was delivered), write the
+    settings and build every model; yields the warehouse and the reports per entity."""
+    for folder, text in exports.items():
+        target = data_dir / "landing" / folder
+        target.mkdir(parents=True)
+        (target / name).write_text(text, encoding="utf-8")
+    settings = Settings.resolve(data_dir=str(data_dir), as_of=as_of, timezone=timezone)
+    with open_warehouse(settings.warehouse_path) as con:
+        reports = {entity: ingest_entity(con, settings, entity) for entity in ENTITIES}
+        write_settings(con, as_of)
+        build_all(con)
+        yield con, reports

@@ -12,13 +12,11 @@ import datetime as dt
 
 import pytest
 from ingest_support import FIXTURES, drop, land, make_settings, query
-from marts_fixtures import build_all, records, write_settings
+from marts_fixtures import exports_built, records
 
-from pipeline.config import Settings
 from pipeline.ingest import core as ingest
 from pipeline.ingest import duckdb_csv
 from pipeline.ingest.mappings import MappingError
-from pipeline.warehouse import open_warehouse
 
 
 def quarantined(settings) -> list[tuple]:
@@ -46,26 +44,10 @@ def test_a_date_without_a_time_keeps_its_day_and_month_east_of_utc(data_dir):
         "o3,c3,2024-03-31,completed,10\n"  # on as_of
         "o4,c2,2024-02-01 00:30:00,completed,10\n"  # a wall time: 2024-01-31 22:30 UTC
     )
-    for folder, text in (("crm/contacts", contacts), ("crm/orders", orders)):
-        target = data_dir / "landing" / folder
-        target.mkdir(parents=True)
-        (target / "export.csv").write_text(text, encoding="utf-8")
-    settings = Settings.resolve(
-        data_dir=str(data_dir), as_of="2024-03-31", timezone="Europe/Bucharest"
-    )
-    with open_warehouse(settings.warehouse_path) as con:
-        for entity in (
-            "contacts",
-            "orders",
-            "tickets",
-            "surveys",
-            "email_events",
-            "social_mentions",
-        ):
-            reports = ingest.ingest_entity(con, settings, entity)
-            assert all(r.status == "landed" and not r.rows_quarantined for r in reports), reports
-        write_settings(con, "2024-03-31")
-        build_all(con)
+    exports = {"crm/contacts": contacts, "crm/orders": orders}
+    with exports_built(data_dir, exports, "2024-03-31", "Europe/Bucharest") as (con, reports):
+        for found in reports.values():
+            assert all(r.status == "landed" and not r.rows_quarantined for r in found), found
         landed = records(con, "select order_id, ordered_at from raw_orders order by 1")
         months = records(con, "select month, new_customers from retention_monthly order by 1")
         contacts_on_as_of = records(con, "select contact_id from int_contacts order by 1")

@@ -7,11 +7,7 @@ as_of = 2024-03-31. Canonical CSVs are landed with ``ingest_entity`` and the mar
 from __future__ import annotations
 
 import pytest
-from marts_fixtures import build_all, records, write_settings
-
-from pipeline.config import Settings
-from pipeline.ingest import core as ingest
-from pipeline.warehouse import open_warehouse
+from marts_fixtures import exports_built, records
 
 CONTACTS = """contact_id,email,created_at
 c1,one@x.test,2023-01-01 00:00:00
@@ -38,26 +34,10 @@ o5,c5,2024-03-31 23:30:00,completed,10
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("ingested")
-    for folder, text in (("crm/contacts", CONTACTS), ("crm/orders", ORDERS)):
-        target = data_dir / "landing" / folder
-        target.mkdir(parents=True)
-        (target / "export.csv").write_text(text, encoding="utf-8")
-    settings = Settings.resolve(
-        data_dir=str(data_dir), as_of="2024-03-31", timezone="Europe/Bucharest"
-    )
-    with open_warehouse(settings.warehouse_path) as con:
-        for entity in (
-            "contacts",
-            "orders",
-            "tickets",
-            "surveys",
-            "email_events",
-            "social_mentions",
-        ):
-            reports = ingest.ingest_entity(con, settings, entity)
-            assert all(r.status == "landed" and not r.rows_quarantined for r in reports), reports
-        write_settings(con, "2024-03-31")
-        build_all(con)
+    exports = {"crm/contacts": CONTACTS, "crm/orders": ORDERS}
+    with exports_built(data_dir, exports, "2024-03-31", "Europe/Bucharest") as (con, reports):
+        for found in reports.values():
+            assert all(r.status == "landed" and not r.rows_quarantined for r in found), found
         yield con
 
 

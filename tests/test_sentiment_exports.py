@@ -16,12 +16,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from marts_fixtures import build_all, records, write_settings
-
-from pipeline.config import Settings
-from pipeline.entities import ENTITIES
-from pipeline.ingest import core as ingest
-from pipeline.warehouse import open_warehouse
+from marts_fixtures import exports_built, records
 
 CONTACTS = """contact_id,email,created_at,twitter_handle,facebook_handle,language
 c1,ana@example.ro,2024-01-01 10:00:00,ana_pop,,ro
@@ -51,19 +46,10 @@ def customer(contact_id: str) -> str:
 def land(data_dir: Path, mentions: str) -> Iterator[tuple[duckdb.DuckDBPyConnection, dict]]:
     """Land the contacts and ``mentions`` as exports, build every model, yield the warehouse
     and the ingestion report per entity."""
-    for folder, text in (("crm/contacts", CONTACTS), ("social/mentions", mentions)):
-        target = data_dir / "landing" / folder
-        target.mkdir(parents=True)
-        (target / "listening-export.csv").write_text(text, encoding="utf-8")
-    settings = Settings.resolve(data_dir=str(data_dir), as_of="2024-04-30", timezone="UTC")
-    with open_warehouse(settings.warehouse_path) as con:
-        reports = {}
-        for entity in ENTITIES:  # every raw table exists, empty when nothing was delivered
-            for report in ingest.ingest_entity(con, settings, entity):
-                reports[entity] = report
-        write_settings(con, "2024-04-30")
-        build_all(con)
-        yield con, reports
+    exports = {"crm/contacts": CONTACTS, "social/mentions": mentions}
+    with exports_built(data_dir, exports, "2024-04-30", name="listening-export.csv") as built:
+        con, reports = built
+        yield con, {entity: found[-1] for entity, found in reports.items() if found}
 
 
 @pytest.fixture(scope="module")

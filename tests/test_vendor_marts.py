@@ -20,12 +20,7 @@ their first sent event and leaves out recipients without one.
 from __future__ import annotations
 
 import pytest
-from marts_fixtures import build_all, records, write_settings
-
-from pipeline.config import Settings
-from pipeline.entities import ENTITIES
-from pipeline.ingest import core as ingest
-from pipeline.warehouse import open_warehouse
+from marts_fixtures import exports_built, records
 
 HUBSPOT_CONTACTS = """Record ID,First Name,Last Name,Email,Create Date,Last Modified Date
 101,Ana,Pop,ana.pop@example.ro,2024-01-05 10:00,2024-01-05 10:00
@@ -85,24 +80,15 @@ Spring,
 @pytest.fixture(scope="module")
 def hubspot(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("hubspot")
-    for folder, text in (
-        ("crm/contacts", HUBSPOT_CONTACTS),
-        ("crm/surveys", HUBSPOT_FEEDBACK),
-        ("crm/orders", HUBSPOT_DEALS),
-        ("email/events", KLAVIYO_EVENTS),
-    ):
-        target = data_dir / "landing" / folder
-        target.mkdir(parents=True)
-        (target / "hubspot-export.csv").write_text(text, encoding="utf-8")
-    settings = Settings.resolve(data_dir=str(data_dir), as_of="2024-04-30", timezone="UTC")
-    with open_warehouse(settings.warehouse_path) as con:
-        reports = {}
-        for entity in ENTITIES:  # every raw table exists, empty when nothing was delivered
-            for report in ingest.ingest_entity(con, settings, entity):
-                reports[entity] = report
-        write_settings(con, "2024-04-30")
-        build_all(con)
-        yield con, reports
+    exports = {
+        "crm/contacts": HUBSPOT_CONTACTS,
+        "crm/surveys": HUBSPOT_FEEDBACK,
+        "crm/orders": HUBSPOT_DEALS,
+        "email/events": KLAVIYO_EVENTS,
+    }
+    with exports_built(data_dir, exports, "2024-04-30", name="hubspot-export.csv") as built:
+        con, reports = built
+        yield con, {entity: found[-1] for entity, found in reports.items() if found}
 
 
 def test_hubspot_feedback_lands_every_answer_on_the_contract_scales(hubspot):
