@@ -784,7 +784,7 @@ def _first_sheet(path: Path) -> tuple[pl.DataFrame, list[tuple[int, int, str]], 
     df = _times_of_day(pl.DataFrame(pl.from_arrow(batch)))
     columns = loaded.available_columns()
     first_column = columns[0].absolute_index if columns else 0
-    df = _as_shown(df, padded_numbers(path, loaded.name, first_column))
+    df = _as_held(df, padded_numbers(path, loaded.name, first_column))
     if _has_held_candidates(df):
         df = _as_held(df, held_numbers(path, loaded.name, first_column))
     return df, errors, loaded.name
@@ -802,10 +802,11 @@ def _has_held_candidates(df: pl.DataFrame) -> bool:
 
 
 def _as_held(df: pl.DataFrame, held: dict[tuple[int, int], tuple[str, str]]) -> pl.DataFrame:
-    """``df`` with the number cells calamine writes otherwise than Excel holds them written as
-    :func:`pipeline.ingest.padded_numbers.held_numbers` says (``5.70306133677761E+17``, not
-    ``570306133677761024``; ``12.3450``, not the ambiguous ``12.345``), where calamine wrote
-    what it says."""
+    """``df`` with number cells written as Excel shows or holds them, ``(row, column) ->
+    (calamine's text, the text to land)`` (:mod:`pipeline.ingest.padded_numbers`): ``00123``,
+    not ``123``; ``5.70306133677761E+17``, not ``570306133677761024``; ``12.3450``, not the
+    ambiguous ``12.345``. A cell is rewritten only where calamine wrote that text, so a
+    misplaced cell changes nothing."""
     by_column: dict[int, dict[int, tuple[str, str]]] = {}
     for (row, col), found in held.items():
         if col < df.width and row < df.height:
@@ -832,24 +833,6 @@ def _times_of_day(df: pl.DataFrame) -> pl.DataFrame:
     found = df.select(pl.all().str.starts_with(TIME_ONLY_DAY).any()).row(0, named=True)
     pattern = rf"^{TIME_ONLY_DAY}(\d{{2}}:\d{{2}}:\d{{2}}(?:\.\d+)?)$"
     return df.with_columns(pl.col(n).str.replace(pattern, "$1") for n, hit in found.items() if hit)
-
-
-def _as_shown(df: pl.DataFrame, padded: dict[tuple[int, int], str]) -> pl.DataFrame:
-    """``df`` with the numbers a ``00000`` format shows with leading zeros written so
-    (:mod:`pipeline.ingest.padded_numbers`): ``00123``, not ``123``. A cell is rewritten only
-    where calamine read the same number, so a misplaced cell changes nothing."""
-    by_column: dict[int, dict[int, str]] = {}
-    for (row, col), text in padded.items():
-        if col < df.width and row < df.height:
-            by_column.setdefault(col, {})[row] = text
-    replaced = []
-    for col, cells in by_column.items():
-        values = df.to_series(col).to_list()
-        for row, text in cells.items():
-            if values[row] is not None and values[row].lstrip("0") == text.lstrip("0"):
-                values[row] = text
-        replaced.append(pl.Series(df.columns[col], values, pl.String))
-    return df.with_columns(replaced)
 
 
 def _with_cell_errors(

@@ -35,11 +35,13 @@ HELD_CELL = re.compile(
 THREE_DECIMALS = re.compile(r"-?[1-9]\d{0,2}\.\d{3}")
 
 
-def padded_numbers(path: Path, sheet: str, first_column: int) -> dict[tuple[int, int], str]:
+def padded_numbers(
+    path: Path, sheet: str, first_column: int
+) -> dict[tuple[int, int], tuple[str, str]]:
     """The cells of ``sheet`` holding a whole number shown with leading zeros, as
-    ``(row, column) -> text shown``, both counted from 0: rows from the sheet's row 1,
-    columns from ``first_column`` (the sheet's first used column, where calamine's frame
-    starts); empty when no style pads."""
+    ``(row, column) -> (calamine's text, the text shown)``, both counted from 0: rows from
+    the sheet's row 1, columns from ``first_column`` (the sheet's first used column, where
+    calamine's frame starts); empty when no style pads."""
     with zipfile.ZipFile(path) as book:
         widths = _padding_styles(book)
         if not widths:
@@ -55,7 +57,7 @@ def padded_numbers(path: Path, sheet: str, first_column: int) -> dict[tuple[int,
         rb'<c\s([^>]*?\bs="(' + styles + rb')"[^>]*)>(?:<f\b[^>]*/>|<f\b[^>]*>[^<]*</f>)?'
         rb"<v>([^<]*)</v>"
     )
-    found: dict[tuple[int, int], str] = {}
+    found: dict[tuple[int, int], tuple[str, str]] = {}
     for attributes, style, value in cells.findall(xml):
         ref = REFERENCE.search(attributes)
         kind = TYPE.search(attributes)
@@ -64,7 +66,8 @@ def padded_numbers(path: Path, sheet: str, first_column: int) -> dict[tuple[int,
             continue
         if number.is_integer() and number >= 0:
             row, column = int(ref.group(2)) - 1, _column_index(ref.group(1).decode())
-            found[(row, column - first_column)] = str(int(number)).zfill(widths[style.decode()])
+            whole = str(int(number))
+            found[(row, column - first_column)] = (whole, whole.zfill(widths[style.decode()]))
     return found
 
 
