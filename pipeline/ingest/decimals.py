@@ -15,11 +15,10 @@ from dataclasses import dataclass
 
 import polars as pl
 
-# The currencies that Polish, Czech, Russian and Bulgarian spreadsheets write after the amount
-# as a word, not a sign (``1 234,56 zł``, ``12,50 Kč``, ``1 234,56 руб.``): Unicode has no
-# currency sign for them (``\p{Sc}`` has ₽ but not руб.), and they were read as no number.
-# Only at the end, any case; ``lei`` (Romanian) is a three-letter word the ISO rule takes.
-# Romanian writes ``lei`` (the plural of leu; RON is the code).
+# The currencies that Polish, Czech, Russian, Bulgarian and Romanian spreadsheets write after
+# the amount as a word, not a sign or a code (``1 234,56 zł``, ``12,50 Kč``, ``1 234,56 руб.``,
+# ``12,5 lei``: lei is the plural of leu, RON its code): Unicode has no currency sign for them
+# (``\p{Sc}`` has ₽ but not руб.), and they were read as no number. Only at the end, any case.
 CURRENCY_WORDS = ("zł", "kč", "руб.", "руб", "р.", "лв.", "лв", "lei")
 # ISO 4217's codes in use, and the ones an older export may still carry (the euro's
 # predecessors and the currencies the project's locales replaced): only these are stripped
@@ -51,6 +50,10 @@ DECIMAL_PATTERN = {
 # One separator followed by exactly three digits: a thousands group or three decimals (a
 # leading 0 is never a thousands group: 0.125 is not ambiguous).
 AMBIGUOUS = r"^[+-]?[1-9]\d{0,2}[.,]\d{3}$"
+# The '.' kind of it, as a number's own text is written (a JSON number, a workbook's number
+# cell: neither has a thousands separator): a fourth decimal makes it read one way, 12.3450.
+# Group 1 is the number.
+DOT_AMBIGUOUS = r"^(-?[1-9]\d{0,2}\.\d{3})$"
 OTHER = {".": ",", ",": "."}
 # The rows whose values decide: reading every row cost 6 s per million rows (three amount
 # columns, on a busy 2-core machine), and a later value that contradicts the decision is

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pipeline.ingest.decimals import DOT_AMBIGUOUS
 from pipeline.ingest.decode import Declared, decode_delivery
 from pipeline.ingest.errors import FileRefused, Unreadable
 from pipeline.ingest.lines import (
@@ -34,7 +34,7 @@ from pipeline.ingest.lines import (
     unended_line_quotes_odd,
     without_lines,
 )
-from pipeline.ingest.padded_numbers import held_numbers, padded_numbers
+from pipeline.ingest.padded_numbers import THREE_DECIMALS, held_numbers, padded_numbers
 
 ROW = "_row_number"
 # first line of a file -> its column names when the file has no header row, else None
@@ -52,10 +52,6 @@ SPARE_COLUMNS = 8
 # A workbook's column of the error cells (#N/A, #DIV/0!) of the column of that index: calamine
 # reads an error cell as an empty one, and a failed VLOOKUP landed as no discount.
 CELL_ERROR = "_cell_error_"
-# A JSON number with three decimals and at most three digits before them (12.345), which as
-# text would read as a thousands group too (:func:`_json_number`; polars: ``${1}0``).
-THREE_DECIMALS = r"^(-?[1-9]\d{0,2}\.\d{3})$"
-_THREE_DECIMALS = re.compile(THREE_DECIMALS)
 # A whole number of more than 15 digits as calamine writes a number cell (Excel holds 15).
 LONG_DIGITS = r"^-?\d{16,}$"
 # The day calamine gives a cell holding only a time of day (Excel's serial 0).
@@ -326,7 +322,7 @@ def _read_jsonl(
     floats = [k for k, t in schema.items() if t.is_float()]
     frame = (
         pl.scan_ndjson(path, schema={k: pl.String for k in keys})
-        .with_columns(pl.col(floats).str.replace(THREE_DECIMALS, "${1}0"))
+        .with_columns(pl.col(floats).str.replace(DOT_AMBIGUOUS, "${1}0"))
         .rename(dict(zip(keys, header, strict=True)))
     )
     frame = frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
@@ -535,7 +531,7 @@ def _json_number(text: str) -> str:
     ``1500``; a JSON string ``"1.250"`` stays as the tool wrote it."""
     if "e" in text or "E" in text:
         text = format(Decimal(text), "f")
-    if len(text) <= 8 and text[-4:-3] == "." and _THREE_DECIMALS.fullmatch(text):
+    if len(text) <= 8 and text[-4:-3] == "." and THREE_DECIMALS.fullmatch(text):
         return text + "0"
     return text
 
@@ -796,7 +792,7 @@ def _has_held_candidates(df: pl.DataFrame) -> bool:
     if df.is_empty():
         return False
     found = df.select(
-        pl.any_horizontal(pl.all().str.contains(f"{LONG_DIGITS}|{THREE_DECIMALS}").any())
+        pl.any_horizontal(pl.all().str.contains(f"{LONG_DIGITS}|{DOT_AMBIGUOUS}").any())
     )
     return bool(found.item())
 

@@ -18,6 +18,8 @@ import zipfile
 from pathlib import Path
 from xml.etree import ElementTree
 
+from pipeline.ingest.decimals import DOT_AMBIGUOUS
+
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 RELATIONSHIP = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 # A format showing a whole number in at least this many digits, zeros in front: 00000.
@@ -32,7 +34,7 @@ HELD_CELL = re.compile(
 )
 # A number's text with three decimals after at most three digits (12.345): read as text, the
 # dot may be a thousands separator, and the row was quarantined as ambiguous.
-THREE_DECIMALS = re.compile(r"-?[1-9]\d{0,2}\.\d{3}")
+THREE_DECIMALS = re.compile(DOT_AMBIGUOUS)
 
 
 def padded_numbers(

@@ -30,6 +30,18 @@ BESIDE_LOST = "_beside_lost"
 AWARE_DIRECTIVES = ("%z", "%:z", "%::z", "%#z")
 # Directives of a time of day (chrono): a format with none of them states a date alone.
 TIME_DIRECTIVES = ("%H", "%k", "%I", "%l", "%M", "%S", "%T", "%R", "%X", "%r", "%c", "%s")
+
+
+def states_offset(fmt: str) -> bool:
+    """Whether a timestamp format states its UTC offset (read as written, in no zone)."""
+    return any(d in fmt for d in AWARE_DIRECTIVES)
+
+
+def states_time(fmt: str) -> bool:
+    """Whether a timestamp format states a time of day (without one it states a day)."""
+    return any(d in fmt for d in TIME_DIRECTIVES)
+
+
 # How a workbook's date cell reads (calamine renders it so, fractions of a second when set).
 DATE_CELL = "%Y-%m-%d %H:%M:%S%.f"
 # ISO 8601 and "YYYY-MM-DD HH:MM[:SS]": date, hours:minutes, seconds, fraction, offset. A
@@ -128,9 +140,9 @@ def parse_timestamp(text: pl.Expr, fmt: str, timezone: str) -> pl.Expr:
     parsed = _four_digit_year(
         text.str.strip_chars().str.strptime(pl.Datetime("us"), fmt, strict=False), fmt
     )
-    if any(d in fmt for d in AWARE_DIRECTIVES):
+    if states_offset(fmt):
         return parsed.dt.replace_time_zone(None)
-    if not any(d in fmt for d in TIME_DIRECTIVES):
+    if not states_time(fmt):
         return parsed
     return _local_to_utc(parsed, timezone)
 
@@ -414,9 +426,7 @@ def _typed(
             what += " or a date cell"
         # Only a wall time is read in the zone: an epoch number, an offset's time and a day
         # alone (parse_iso) are not, so no daylight-saving gap can refuse them.
-        wall = fmt == "iso" or (
-            any(d in fmt for d in TIME_DIRECTIVES) and not any(d in fmt for d in AWARE_DIRECTIVES)
-        )
+        wall = fmt == "iso" or (states_time(fmt) and not states_offset(fmt))
         if tz != "UTC" and wall:
             what += f" (or a time that does not exist in {tz})"
         if fmt == "iso":  # the parts were extracted into their own column, once
@@ -426,7 +436,7 @@ def _typed(
             local = src.str.strptime(pl.Datetime("us"), DATE_CELL, strict=False)
             utc = _local_to_utc(local, tz)
             # Under a format of days (no time of day) a cell at 00:00:00 holds a day, kept.
-            if not any(d in fmt for d in TIME_DIRECTIVES):
+            if not states_time(fmt):
                 utc = pl.when(local.dt.time() == pl.time(0)).then(local).otherwise(utc)
             value = pl.coalesce(value, utc)
         return value, what

@@ -11,7 +11,7 @@ import polars as pl
 
 from pipeline.entities import ENTITIES
 from pipeline.ingest.mappings import Mapping
-from pipeline.ingest.parse import AWARE_DIRECTIVES
+from pipeline.ingest.parse import states_offset
 
 
 class NotRenderable(ValueError):
@@ -44,7 +44,7 @@ def _timestamp_text(col: pl.Expr, fmt: str, timezone: str) -> pl.Expr:
         return col.dt.epoch("ms").cast(pl.String)
     if fmt == "iso":
         return col.dt.to_string("%Y-%m-%dT%H:%M:%S%.fZ")
-    if any(d in fmt for d in AWARE_DIRECTIVES):
+    if states_offset(fmt):
         return col.dt.replace_time_zone("UTC").dt.to_string(fmt)
     local = col.dt.replace_time_zone("UTC").dt.convert_time_zone(timezone)
     return local.dt.to_string(fmt)
