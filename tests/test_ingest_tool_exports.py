@@ -250,6 +250,21 @@ def test_json_numbers_are_read_as_json_writes_them(data_dir, name):
     assert "'1.250' is ambiguous" in reason
 
 
+def test_a_cut_json_array_reads_its_numbers_as_the_whole_file_does(data_dir):
+    # A download stopped inside the last object: the whole objects before it are read by a
+    # second parse, which read 12.345 as text (ambiguous, quarantined) while the whole file's
+    # parse reads it as the JSON number it is.
+    s = make_settings(data_dir)
+    order = {"order_id": "o1", "contact_id": "c1", "ordered_at": "2024-03-01 10:00:00",
+             "status": "completed", "gross_amount": 12.345}  # fmt: skip
+    text = json.dumps([order]).removesuffix("]") + ', {"order_id": "o2", "contact_'
+    drop(s, "orders", "orders.json", text)
+    (report,) = land(s, "orders")
+    assert (report.rows_landed, report.rows_quarantined) == (1, 1)
+    got = query(s, "select order_id, gross_amount from raw_orders").rows()
+    assert got == [("o1", Decimal("12.3450"))]
+
+
 def test_an_api_response_saved_as_json_lands_its_one_array(data_dir):
     # Graph-API style: {"data": [...], "paging": {...}}. It was refused: "the JSON file is not
     # an array of objects". The one key holding an array of objects is the export.

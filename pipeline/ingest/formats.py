@@ -631,9 +631,10 @@ class _CutTail:
 def _cut_array(doc: str, hook: Callable[[list], dict]) -> tuple[list[dict], _CutTail] | None:
     """The whole objects of a JSON array that ends inside its last element, and that element's
     text; None when the array breaks before it (an element that closes yet does not parse,
-    a missing comma): only a break at the very end is a file cut short. ``hook`` notes an
-    object naming a key twice, as the whole file's parse does."""
-    decoder = json.JSONDecoder(parse_float=str, parse_int=str, object_pairs_hook=hook)
+    a missing comma): only a break at the very end is a file cut short. Read as the whole
+    file's parse reads it: ``hook`` notes an object naming a key twice, numbers are
+    :func:`_json_number`'s."""
+    decoder = json.JSONDecoder(parse_float=_json_number, parse_int=str, object_pairs_hook=hook)
     i = _skip_space(doc, 0) + 1  # past the "["
     records: list[dict] = []
     while True:
