@@ -196,7 +196,7 @@ def test_report_states_targets_met_or_not() -> None:
     }
     text = bench_module("report").render(results)
     # Full build 300 s / yardstick 100 s = 3.0 ×, above 1.5 ×: not met.
-    assert "300.0 s vs 100.0 s = 3.0 ×" in text
+    assert "300.0 s vs 100.0 s = 3.00 ×" in text
     # +1 day 20 s / 300 s = 6.7 % ≤ 15 % (the 100k target): met.
     # 600,000 rows / 300 s = 2,000 rows/s.
     assert "| 100,000: 20.0 s vs 300.0 s = 7% | yes |" in text
