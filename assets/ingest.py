@@ -38,10 +38,11 @@ SKIPPED_AS_LANDED = ": skipped: same bytes as "
 
 def files_table(
     reports: list[ingest_core.FileReport],
-    reasons: dict[str, list[ReasonGroup]] | None = None,
+    reasons: dict[tuple[str, str], list[ReasonGroup]] | None = None,
 ) -> str:
     """The run's deliveries as a markdown list for the asset's metadata; ``reasons`` gives
-    each file's quarantine reasons (grouped, with counts and example lines)."""
+    each file's quarantine reasons by (file, entity): grouped, with counts and example lines.
+    A file's parts (another entity's rows of it, a companion mapping's) follow its counts."""
     reasons = reasons or {}
     # A list, not a table: the UI shows a metadata value in a cell about 430 px wide and cuts
     # a table off at its right edge (seen with two columns); list items wrap.
@@ -51,13 +52,18 @@ def files_table(
             parts = [f"landed via {r.mapping}: {r.counts()}"]
             if r.reason:
                 parts.append(r.reason)
+            parts += [f"and {part.part_text()}" for part in r.parts]
         else:
             parts = [f"{r.status}: {r.reason}" if r.reason else r.status]
         if r.encoding and r.encoding_decided != "utf8":  # say so unless plain UTF-8
             parts.append(f"text {r.encoding} ({r.encoding_decided})")
-        why = reasons_markdown(reasons.get(r.source_file, []))
+        why = reasons_markdown(reasons.get((r.source_file, r.entity), []))
         if why:
             parts.append(f"quarantined: {why}")
+        for part in r.parts:
+            why = reasons_markdown(reasons.get((part.source_file, part.entity), []))
+            if why:
+                parts.append(f"{part.entity} quarantined: {why}")
         lines.append(f"- **{r.source_file}**: " + "; ".join(parts).replace("\n", " "))
     return "\n".join(lines)
 
@@ -94,9 +100,11 @@ def ingest_metadata(
     raw_rows = int(scalar(con, f"select count(*) from raw.{entity.raw_table}"))
     # Bad rows beside the data, as CSV, and their reasons for the files table.
     csvs = write_run_csvs(con, settings, context.run.run_id, entity.name)
-    reasons: dict[str, list[ReasonGroup]] = {}
-    for group in reason_groups(con, run_id=context.run.run_id, entity=entity.name):
-        reasons.setdefault(group.source_file, []).append(group)
+    reasons: dict[tuple[str, str], list[ReasonGroup]] = {}
+    entities = {entity.name} | {p.entity for r in reports for p in r.parts}
+    for name in sorted(entities):
+        for group in reason_groups(con, run_id=context.run.run_id, entity=name):
+            reasons.setdefault((group.source_file, group.entity), []).append(group)
     by_status = {s: sum(r.status == s for r in reports) for s in ("landed", "refused", "skipped")}
     return {
         "files": dg.MetadataValue.md(files_table(reports, reasons) if reports else "no files"),

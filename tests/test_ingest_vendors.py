@@ -9,7 +9,7 @@ import pytest
 from ingest_support import FIXTURES, drop, land, make_settings, query
 
 from pipeline.entities import ENTITIES
-from pipeline.ingest.mappings import SHIPPED_DIR, load_mapping_file
+from pipeline.ingest.mappings import SHIPPED_DIR, load_companions, load_mapping_file
 
 D = dt.datetime
 
@@ -26,8 +26,12 @@ def land_fixture(data_dir, name: str, entity: str, columns: str, order: str):
 
 
 def test_every_shipped_mapping_has_a_fixture_and_valid_columns():
+    # A companion reads its host's files: the host's fixture is its own (zendesk_satisfaction
+    # reads zendesk_tickets.csv, test_zendesk_tickets).
+    companions = {c.name for e in ENTITIES for cs in load_companions(e).values() for c in cs}
     shipped = sorted(p.stem for p in SHIPPED_DIR.glob("*.toml"))
-    assert shipped == sorted(p.stem for p in FIXTURES.iterdir())
+    assert companions == {"zendesk_satisfaction"}
+    assert sorted(set(shipped) - companions) == sorted(p.stem for p in FIXTURES.iterdir())
     for path in SHIPPED_DIR.glob("*.toml"):
         mapping = load_mapping_file(path)
         assert mapping.name == path.stem
@@ -227,6 +231,19 @@ def test_zendesk_tickets(data_dir):
     assert bad == [
         (4, "created_at ('Created at'): cannot read 'not a date' as an ISO 8601 timestamp")
     ]
+    # The rated tickets are CSAT responses (companion zendesk_satisfaction): good 5, bad 1, at
+    # Solved at, else (33 has none) Updated at; 32 was offered a survey and did not answer.
+    s = make_settings(data_dir)
+    got = query(
+        s, "select response_id, ticket_id, responded_at, survey_type, score from raw_surveys"
+    ).rows()
+    assert sorted(got) == [
+        ("zendesk-31", "31", D(2024, 6, 2, 10), "csat", 5),
+        ("zendesk-33", "33", D(2024, 6, 4, 12, 30), "csat", 1),
+    ]
+    (part,) = report.parts
+    assert (part.rows_read, part.rows_landed, part.rows_quarantined) == (3, 2, 0)
+    assert part.reason == "1 row skipped, the ticket was not rated: 'Satisfaction Score' offered 1"
 
 
 def test_hubspot_feedback(data_dir):

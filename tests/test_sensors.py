@@ -113,6 +113,20 @@ def test_new_file_gives_one_run_and_the_same_file_again_none(
     assert copy.run_requests == []
 
 
+def test_a_tickets_file_also_runs_the_surveys_its_export_may_hold(
+    data_dir: Path, instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Zendesk's ticket export lands survey responses with its tickets (the companion mapping
+    # zendesk_satisfaction): raw_surveys runs too, so that what reads it is rebuilt in the run.
+    monkeypatch.setenv("PIPELINE_SETTLE_SECONDS", "0")
+    drop(data_dir, "crm/tickets/export.csv", "Id\n1\n")
+    (request,) = evaluate(data_dir, instance, None).run_requests
+    selected = {k.to_user_string() for k in request.asset_selection}
+    assert {"raw_tickets", "raw_surveys"} <= selected
+    assert "raw_orders" not in selected
+    assert request.tags["pipeline/entities"] == "tickets"
+
+
 def test_growing_file_is_not_picked_up(
     data_dir: Path, instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -24,6 +24,7 @@ from pipeline.config import PipelineConfig, setting
 from pipeline.entities import ENTITIES
 from pipeline.ingest.landing import stray_files_text
 from pipeline.ingest.ledger import file_sha256, text_sha256
+from pipeline.ingest.mappings import MappingError, entities_fed
 from pipeline.words import counted
 
 SETTLE_ENV = "PIPELINE_SETTLE_SECONDS"
@@ -213,11 +214,23 @@ def stray_files_said(landing_dir: Path) -> str:
     return f"{lines[0]} {', '.join(lines[1:])}" if lines else ""
 
 
-def run_selection(batch: Batch, asset_graph, instance: dg.DagsterInstance) -> list[dg.AssetKey]:
-    """The batch's raw assets, plus raw assets never materialised, and everything downstream."""
+def run_selection(
+    batch: Batch, asset_graph, instance: dg.DagsterInstance, user_dir: Path | None = None
+) -> list[dg.AssetKey]:
+    """The batch's raw assets, plus raw assets never materialised, and everything downstream.
+
+    A folder whose mappings name companions feeds their entities too (a Zendesk ticket export
+    lands survey responses): their raw assets are run, so that what reads them is rebuilt in
+    the same run. ``user_dir`` holds the user's mappings."""
     raw_keys = {dg.AssetKey(ENTITIES[e].raw_table) for e in ENTITIES}
     known = set(asset_graph.get_all_asset_keys())
-    roots = {dg.AssetKey(ENTITIES[e].raw_table) for e in batch.entities}
+    fed = set(batch.entities)
+    for entity in batch.entities:
+        try:
+            fed |= entities_fed(entity, user_dir)
+        except MappingError:  # the run fails on it, saying why; the batch's own still run
+            pass
+    roots = {dg.AssetKey(ENTITIES[e].raw_table) for e in fed}
     # Staging reads every raw table: one that never ran would be missing from the warehouse.
     roots |= {k for k in raw_keys & known if instance.get_latest_materialization_event(k) is None}
     # The run's marts describe the current as_of.
@@ -277,7 +290,12 @@ def build_landing_sensor(minimum_interval_seconds: int | None = None) -> dg.Sens
             context.log.warning(stray)
         if context.repository_def is None:
             raise dg.DagsterInvariantViolationError("landing_files needs the code location")
-        keys = run_selection(batch, context.repository_def.asset_graph, context.instance)
+        keys = run_selection(
+            batch,
+            context.repository_def.asset_graph,
+            context.instance,
+            settings.data_dir / "vendors",
+        )
         context.log.info(
             f"new files for {', '.join(batch.entities)}: {', '.join(batch.files)}; "
             f"the run builds {settings.describe_as_of()}"

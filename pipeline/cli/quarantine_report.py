@@ -129,10 +129,11 @@ def _list_rows(
             ):
                 echo(f"{src}\t{line}\t{why}")
             return total
-        current = None
+        current: tuple[str, str] | None = None
         for g in reason_groups(con, entity=entity, source_file=source_file, reason=reason):
-            if g.source_file != current:
-                current = g.source_file
+            # By entity too: a file's companion part quarantines rows of another entity
+            if (g.source_file, g.entity) != current:
+                current = (g.source_file, g.entity)
                 echo(f"{g.source_file} ({g.entity}):")
             echo(describe_groups([g], indent="  ")[0])
         echo(

@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -48,11 +48,12 @@ from pipeline.ingest.mappings import (
     Mapping,
     belongs_elsewhere,
     headerless_columns,
+    load_companions,
     load_mappings,
     names_columns_of,
     recognise,
 )
-from pipeline.ingest.parse import Plan, day_month_order, plan
+from pipeline.ingest.parse import Plan, day_month_order, plan, skip_rows
 from pipeline.ingest.report import FileReport
 from pipeline.ingest.staging import Staging
 from pipeline.sqltext import literal
@@ -169,6 +170,9 @@ class _Plan:
     # landed since is parsed for nothing, then skipped as landed (the loop reads the ledger).
     known: set[str]
     hashes: dict[str, tuple[ledger.FileStat, str]]  # files' hashes as last read (STATS_DDL)
+    # Mappings of other entities reading the same files, by their host's name (a Zendesk
+    # ticket export's satisfaction ratings: surveys)
+    companions: dict[str, list[Mapping]] = field(default_factory=dict)
 
 
 class Ingestion:
@@ -309,6 +313,10 @@ class Ingestion:
             ent = ENTITIES[entity]
             ensure_tables(self.con, ent)
             seen = ledger.delivered(self.con)
+            companions = load_companions(entity, self.settings.data_dir / "vendors")
+            # The entities its files' parts land in (surveys, for Zendesk's ticket export)
+            for other in {m.entity for found in companions.values() for m in found}:
+                ensure_tables(self.con, ENTITIES[other])
             self._plans[entity] = _Plan(
                 ent,
                 load_mappings(entity, self.settings.data_dir / "vendors"),
@@ -317,6 +325,7 @@ class Ingestion:
                 ),
                 {sha for sha, (_, status) in seen.items() if status != "refused"},
                 ledger.hashed_before(self.con),
+                companions,
             )
         return self._plans[entity]
 
@@ -334,6 +343,7 @@ class Ingestion:
                 skip=plan.known,
                 stage=stage,
                 hashes=plan.hashes,
+                companions=plan.companions,
             )
             if delivery.parsed is not None and isinstance(delivery.parsed[0], str):
                 delivery.drop = functools.partial(staging.drop, stage)  # on the main thread
@@ -415,6 +425,11 @@ class _Read:
     encoding: tuple[str | None, str | None] = (None, None)  # (encoding, how it was decided)
     drop: Callable[[], None] | None = None  # removes the staged parse, on the main thread
     stat: ledger.FileStat | None = None  # the file's stat when hashed now (not from the cache)
+    # Rows the mapping's [skip_rows] left out: how many, and the report's note on them
+    skipped: tuple[int, str] = (0, "")
+    # The same file read by the mapping's companions, one read each (its sha is the part's
+    # ledger key, ``ledger.part_sha256``); they land with the file, in its transaction
+    parts: list[_Read] = field(default_factory=list)
 
     def __enter__(self) -> _Read:
         return self
@@ -423,6 +438,8 @@ class _Read:
         self.close()
 
     def close(self) -> None:
+        for part in self.parts:
+            part.close()
         if self.work is not None:
             self.work.cleanup()
             self.work = None
@@ -439,6 +456,7 @@ def _read(
     skip: set[str],
     stage: Stage | None = None,
     hashes: dict[str, tuple[ledger.FileStat, str]] | None = None,
+    companions: dict[str, list[Mapping]] | None = None,
 ) -> _Read:
     """Hash a delivery and, if its bytes are new, parse it (thread-safe): canonical CSV into
     ``stage`` when given, else into Parquet files.
@@ -464,13 +482,13 @@ def _read(
         if not supported(path.name):
             raise FileRefused(f"unsupported file type; accepted: {', '.join(SUPPORTED_SUFFIXES)}")
         try:
-            _parse(read, path, entity, settings, mappings, stage)
+            _parse(read, path, entity, settings, mappings, stage, companions=companions)
         except Unreadable as refused:
             if not refused.delimited:
                 raise
             # Rows whose quotes the reader could not read (1,"x"y,3): set them aside and
             # read the rest; none found, the refusal stands (lines.quote_faults).
-            _parse(read, path, entity, settings, mappings, stage, refused)
+            _parse(read, path, entity, settings, mappings, stage, refused, companions)
     except FileRefused as refused:
         read.refused = refused.reason
     except BaseException:
@@ -487,9 +505,11 @@ def _parse(
     mappings: list[Mapping],
     stage: Stage | None,
     faults: Unreadable | None = None,
+    companions: dict[str, list[Mapping]] | None = None,
 ) -> None:
     """Open, recognise and parse a delivery into ``read``; ``faults``: the reader's refusal of
-    a first reading (``open_table``)."""
+    a first reading (``open_table``). The recognised mapping's ``companions`` parse it too,
+    each into a part of ``read``."""
     assert read.work is not None
     work = Path(read.work.name)
     declared = declaration(settings.landing_dir / entity.landing_path, path, mappings)
@@ -508,11 +528,46 @@ def _parse(
     # before any of it is read the stated way (only a format naming %m and %d is looked at).
     if reason := day_month_order(table, read.mapping, lookup, entity):
         raise FileRefused(reason)
+    # Rows the mapping says are none of its entity's are counted, not read (a companion's
+    # unrated tickets); the canonical mapping has none.
+    whole = table  # what the companions read
+    table, count, note = skip_rows(table, read.mapping, lookup)
+    read.skipped = (count, note)
     # Canonical CSV through DuckDB's reader when it reads it exactly as polars would.
     tz = settings.timezone
     read.parsed = parse_with_duckdb(table, read.mapping, lookup, entity, tz, work, stage=stage)
     if read.parsed is None:
         read.parsed = _run_plan(plan(table, read.mapping, lookup, entity, tz), table, work)
+    for part in read.parts:  # a first reading's, before the reader's refusal
+        part.close()
+    read.parts = [
+        _read_part(read.sha, whole, companion, settings)
+        for companion in (companions or {}).get(read.mapping.name, [])
+    ]
+
+
+def _read_part(sha: str, table: Table, mapping: Mapping, settings: Settings) -> _Read:
+    """The part of a delivery (hash ``sha``, opened as ``table``) that a companion mapping
+    reads: its rows of the companion's entity, parsed into a work folder of its own, the
+    rows its ``[skip_rows]`` leaves out counted. ``refused`` says why it cannot be read, which
+    refuses the delivery: a file lands whole or not at all."""
+    entity = ENTITIES[mapping.entity]
+    work = tempfile.TemporaryDirectory(prefix=work_folder_prefix(), dir=settings.data_dir)
+    part = _Read(ledger.part_sha256(sha, mapping.name), work, mapping=mapping)
+    try:
+        _, lookup = recognise(table.header, [mapping])
+        if reason := day_month_order(table, mapping, lookup, entity):
+            raise FileRefused(reason)
+        table, count, note = skip_rows(table, mapping, lookup)
+        part.skipped = (count, note)
+        steps = plan(table, mapping, lookup, entity, settings.timezone)
+        part.parsed = _run_plan(steps, table, Path(work.name))
+    except FileRefused as refused:
+        part.refused = refused.reason
+    except BaseException:
+        part.close()
+        raise
+    return part
 
 
 @dataclass
@@ -533,9 +588,25 @@ class _File:
     reason: str | None = None  # refused before its suite (the contract, a damaged key, …)
     held: int = 0  # rows held back: superseded by a version landed before (versions.py)
     landings: int = 0  # deliveries landed before it was checked (:class:`_Group`)
+    # Its companions' parts (another entity's rows of the same file), checked alike
+    parts: list[_File] | None = None
 
     def prepare(self, con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
-        """The checks before the suite: the file's refusal reason, or its good rows' select."""
+        """The checks before the suite: the file's refusal reason, or its good rows' select;
+        then its parts' (a part that cannot land refuses the file)."""
+        self._prepare(con, entity)
+        if self.parts is None:
+            self.parts = [
+                _File(self.path, self.rel, p, self.seq, None) for p in self.delivery.parts
+            ]
+        for part in self.parts:
+            companion = part.delivery.mapping
+            assert companion is not None
+            part._prepare(con, ENTITIES[companion.entity])
+            if self.reason is None and part.reason is not None:
+                self.reason = f"{_part_label(companion)}: {part.reason}"
+
+    def _prepare(self, con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
         mapping = self.delivery.mapping
         try:
             if self.delivery.refused is not None or self.delivery.parsed is None or not mapping:
@@ -548,6 +619,8 @@ class _File:
                 entity, good, checks.every_key_delivered(con, good, entity)
             )
             self.notes = [self.retry] if self.retry else []
+            if self.delivery.skipped[0]:
+                self.notes.append(self.delivery.skipped[1])
             self.bad_parts = [bad]
             if reason is None and self.n_good and self.delivery.work is not None:
                 held = Path(self.delivery.work.name) / "held.parquet"
@@ -601,8 +674,8 @@ class _Group:
     def takes(self, file: _File) -> bool:
         """Add ``file`` when it can wait for the group's run (a small file, checked, with good
         rows, room left); a file refused before its suite or a large one is landed alone."""
-        if self.grouped is None or file.reason is not None or not file.n_good:
-            return False
+        if self.grouped is None or file.reason is not None or not file.n_good or file.parts:
+            return False  # a file with parts is validated alone: each part by its own suite
         if sum(f.n_good for f in self.files) + file.n_good > GROUP_ROWS:
             return False
         self.files.append(file)
@@ -656,6 +729,31 @@ def _flush(
             file.delivery.close()
 
 
+def _part_label(companion: Mapping) -> str:
+    """How a refusal names a companion's part of a file: ``its surveys rows (…)``."""
+    return f"its {companion.entity} rows ({companion.name})"
+
+
+def _landed_report(entity: Entity, file: _File) -> FileReport:
+    """The report of ``file`` (a delivery or a part of one) as it lands: rows read are its
+    rows landed, quarantined and skipped (``[skip_rows]``)."""
+    mapping = file.delivery.mapping
+    assert mapping is not None and file.notes is not None
+    report = FileReport(
+        file.rel,
+        entity.name,
+        mapping.name,
+        "landed",
+        file.n_read + file.delivery.skipped[0],
+        file.n_good,
+        file.n_bad,
+        "; ".join(file.notes) or None,
+    )
+    report.combined = mapping.aggregate is not None
+    report.encoding, report.encoding_decided = file.delivery.encoding
+    return report
+
+
 def _finish(
     con: duckdb.DuckDBPyConnection,
     settings: Settings,
@@ -664,29 +762,35 @@ def _finish(
     run_id: str,
     validator: Validator | None,
 ) -> FileReport:
-    """Run ``file``'s landed suite (unless ``validator`` is None), then land it or refuse it."""
+    """Run ``file``'s landed suite (unless ``validator`` is None), and each part's by its own
+    entity's suite, then land them together or refuse the file."""
     delivery, rel, retry = file.delivery, file.rel, file.retry
     mapping = delivery.mapping
     try:
         reason = file.reason
         if reason is None and validator is not None and file.n_good:
             reason = validator(entity, DeliveredRows(con, file.select, file.n_good), rel)
+        for part in file.parts or []:
+            companion = part.delivery.mapping
+            assert companion is not None
+            if reason is None and validator is not None and part.n_good:
+                found = validator(
+                    ENTITIES[companion.entity], DeliveredRows(con, part.select, part.n_good), rel
+                )
+                reason = f"{_part_label(companion)}: {found}" if found else None
         if reason:
             raise FileRefused(reason)
-        assert mapping is not None and file.notes is not None and file.bad_parts is not None
-        report = FileReport(
-            rel,
-            entity.name,
-            mapping.name,
-            "landed",
-            file.n_read,
-            file.n_good,
-            file.n_bad,
-            "; ".join(file.notes) or None,
-        )
-        report.combined = mapping.aggregate is not None
-        report.encoding, report.encoding_decided = delivery.encoding
-        _land(con, report, delivery.sha, file.seq, run_id, file.select, file.bad_parts)
+        assert file.bad_parts is not None
+        report = _landed_report(entity, file)
+        parts = []
+        for part in file.parts or []:
+            companion = part.delivery.mapping
+            assert companion is not None
+            part_report = _landed_report(ENTITIES[companion.entity], part)
+            part_report.encoding, part_report.encoding_decided = delivery.encoding
+            parts.append((part, part_report))
+        report.parts = [part_report for _, part_report in parts]
+        _land(con, report, delivery.sha, file.seq, run_id, file.select, file.bad_parts, parts)
         return report
     except FileRefused as refused:
         name = mapping.name if mapping is not None else None
@@ -745,32 +849,54 @@ def _land(
     run_id: str,
     select: str,
     bad: list[Path],
+    parts: Sequence[tuple[_File, FileReport]] = (),
 ) -> None:
-    """Append the good rows, quarantine the bad ones and record the delivery, atomically."""
+    """Append the good rows, quarantine the bad ones and record the delivery, atomically; with
+    the delivery, its companions' ``parts``, each under its own ledger key and entity."""
     run(con, "begin transaction")
     try:
-        run(
-            con,
-            f"insert into raw.{ENTITIES[report.entity].raw_table} by name "
-            f"select *, ? as _source_file, ? as _delivery_seq, ? as _file_sha256, "
-            f"? as _loaded_at from ({select})",
-            [report.source_file, seq, sha, ledger.utc_now()],
-        )
-        for part in bad:
-            quarantine.insert_rows(
-                con,
-                part,
-                entity=report.entity,
-                source_file=report.source_file,
-                sha=sha,
-                run_id=run_id,
-            )
+        _insert(con, report, sha, seq, run_id, select, bad)
         ledger.forget_refusal(con, sha)
         ledger.record(con, report, sha=sha, delivery_seq=seq, run_id=run_id)
+        for part, part_report in parts:
+            assert part.bad_parts is not None
+            key = part.delivery.sha
+            _insert(con, part_report, key, seq, run_id, part.select, part.bad_parts)
+            ledger.forget_refusal(con, key)
+            ledger.record(con, part_report, sha=key, delivery_seq=seq, run_id=run_id)
         run(con, "commit")
     except BaseException:
         run(con, "rollback")
         raise
+
+
+def _insert(
+    con: duckdb.DuckDBPyConnection,
+    report: FileReport,
+    sha: str,
+    seq: int,
+    run_id: str,
+    select: str,
+    bad: Sequence[Path | str],
+) -> None:
+    """Append a delivery's good rows to its raw table and its bad rows to the quarantine
+    (inside the caller's transaction)."""
+    run(
+        con,
+        f"insert into raw.{ENTITIES[report.entity].raw_table} by name "
+        f"select *, ? as _source_file, ? as _delivery_seq, ? as _file_sha256, "
+        f"? as _loaded_at from ({select})",
+        [report.source_file, seq, sha, ledger.utc_now()],
+    )
+    for part in bad:
+        quarantine.insert_rows(
+            con,
+            part,
+            entity=report.entity,
+            source_file=report.source_file,
+            sha=sha,
+            run_id=run_id,
+        )
 
 
 def _refuse(

@@ -109,6 +109,14 @@ def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def part_sha256(sha: str, mapping: str) -> str:
+    """The ledger key of the rows a companion ``mapping`` lands from the delivery with hash
+    ``sha`` (docs/vendors.md, "Companions"): a hash of both, so that the part has a ledger row
+    of its own (its entity, counts and quarantined rows) beside the file's, and its raw and
+    quarantined rows carry it as their ``_file_sha256`` / ``file_sha256``."""
+    return text_sha256(f"{sha} {mapping}")
+
+
 def ensure_ledger(con: duckdb.DuckDBPyConnection) -> None:
     """Create ``meta.ingest_ledger`` when it is missing."""
     run(con, "create schema if not exists meta")

@@ -39,8 +39,11 @@ TOP_KEYS = {
     "aggregate",
     "scores",
     "lists",
+    "companions",
+    "skip_rows",
 }
 FORMAT_KEYS = {"timestamp", "timestamps", "date", "decimal", "timezone", "encoding"}
+SKIP_ROWS_KEYS = {"column", "values", "reason"}
 
 
 class MappingError(ValueError):
@@ -53,6 +56,18 @@ class Aggregate:
 
     quantity: str  # vendor column
     unit_price: str  # vendor column
+
+
+@dataclass(frozen=True)
+class SkipRows:
+    """Rows of an export that are not its entity's records: ``column`` holds one of
+    ``values`` (trimmed, lower case; "" is a blank cell). They are counted in the file's report
+    with ``reason``, neither landed nor quarantined (Zendesk's unrated tickets are no survey
+    responses, and no error either)."""
+
+    column: str  # vendor column, one of the signature's
+    values: tuple[str, ...]
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -89,6 +104,11 @@ class Mapping:
     # ``headerless_line`` (a regular expression), e.g. the CDNOW sample
     headerless: tuple[str, ...] = ()
     headerless_line: str = ""
+    # Mappings of other entities that read the same file (their names): a delivery this
+    # mapping recognises lands their rows too (Zendesk's ticket export: its satisfaction
+    # ratings are survey responses). A companion is used only so, never for its own folder.
+    companions: tuple[str, ...] = ()
+    skip_rows: SkipRows | None = None
     path: Path | None = None
     encoding: str | None = None  # declared text encoding ([format] encoding), else detected
 
@@ -101,6 +121,8 @@ class Mapping:
         cols = set(self.signature) | {c for names in self.columns.values() for c in names}
         cols |= {c for t in self.templates.values() for c in template_fields(t) if c != "n"}
         cols |= {m for _, m in self.minutes_after.values()}
+        if self.skip_rows:
+            cols.add(self.skip_rows.column)
         if self.aggregate:
             cols |= {self.aggregate.quantity, self.aggregate.unit_price}
         return cols
@@ -186,7 +208,8 @@ def parse_mapping(raw: dict, where: str, default_name: str) -> Mapping:
                 f"{where}: [minutes_after] {col} must be [<timestamp column>, <vendor column>]"
             )
     scores = {
-        str(kind): {str(k).strip(): str(v) for k, v in table.items()}
+        # answers match case-insensitively (parse._score_key): Zendesk's "Good" is "good"
+        str(kind): {str(k).strip().lower(): str(v) for k, v in table.items()}
         for kind, table in _table(raw, "scores", where).items()
     }
     if scores:
@@ -242,6 +265,9 @@ def parse_mapping(raw: dict, where: str, default_name: str) -> Mapping:
             re.compile(headerless["first_line"])
         except re.error as exc:
             raise MappingError(f"{where}: [headerless] first_line: {exc}") from None
+    companions = raw.get("companions", [])
+    if not isinstance(companions, list) or not all(isinstance(c, str) for c in companions):
+        raise MappingError(f"{where}: companions must be a list of mapping names")
     return Mapping(
         name=raw.get("name", default_name),
         entity=entity.name,
@@ -268,6 +294,38 @@ def parse_mapping(raw: dict, where: str, default_name: str) -> Mapping:
         headerless=tuple(headerless.get("columns", ())),
         headerless_line=str(headerless.get("first_line", "")),
         encoding=str(encoding) if encoding is not None else None,
+        companions=tuple(companions),
+        skip_rows=_skip_rows(_table(raw, "skip_rows", where), signature, where),
+    )
+
+
+def _skip_rows(table: dict, signature: list[str], where: str) -> SkipRows | None:
+    """``[skip_rows]`` validated: a signature column (so every file the mapping recognises has
+    it), the values that mark a row as none of the entity's, and the reason the report gives."""
+    if not table:
+        return None
+    values = table.get("values")
+    if (
+        set(table) != SKIP_ROWS_KEYS
+        or not isinstance(table["column"], str)
+        or not isinstance(table["reason"], str)
+        or not table["reason"].strip()
+        or not isinstance(values, list)
+        or not values
+        or not all(isinstance(v, str) for v in values)
+    ):
+        raise MappingError(
+            f"{where}: [skip_rows] needs column (a vendor column), values (a list of its values "
+            'that are not rows of the entity; "" for a blank cell) and reason (what the report '
+            "says of them)"
+        )
+    if table["column"].lower() not in {c.lower() for c in signature}:
+        raise MappingError(
+            f"{where}: [skip_rows] column {table['column']!r} must be one of the signature's "
+            "columns, so that every file the mapping recognises has it"
+        )
+    return SkipRows(
+        table["column"], tuple(v.strip().lower() for v in values), table["reason"].strip()
     )
 
 
@@ -310,16 +368,70 @@ def load_mapping_file(path: Path) -> Mapping:
     return Mapping(**{**mapping.__dict__, "path": path})
 
 
-def load_mappings(entity: str, user_dir: Path | None = None) -> list[Mapping]:
-    """Every mapping of an entity: canonical first, then shipped, then the user's own."""
+def _every_mapping(user_dir: Path | None) -> dict[str, Mapping]:
+    """Every mapping by name, of every entity: shipped, then the user's own (which replace
+    shipped ones of the same name)."""
     found: dict[str, Mapping] = {}
     dirs = [SHIPPED_DIR] + ([user_dir] if user_dir and user_dir.is_dir() else [])
     for folder in dirs:
         for path in sorted(folder.glob("*.toml")):
             mapping = load_mapping_file(path)
-            if mapping.entity == entity:
-                found[mapping.name] = mapping
-    return [canonical_mapping(ENTITIES[entity]), *found.values()]
+            found[mapping.name] = mapping
+    return found
+
+
+def load_mappings(entity: str, user_dir: Path | None = None) -> list[Mapping]:
+    """Every mapping of an entity: canonical first, then shipped, then the user's own.
+
+    A mapping another one names as its companion is left out: it reads its host's files (in
+    the host's folder), and recognising them in its own folder would land only its part."""
+    found = _every_mapping(user_dir)
+    companions = {name for m in found.values() for name in m.companions}
+    own = [m for m in found.values() if m.entity == entity and m.name not in companions]
+    return [canonical_mapping(ENTITIES[entity]), *own]
+
+
+def load_companions(entity: str, user_dir: Path | None = None) -> dict[str, list[Mapping]]:
+    """The companions of ``entity``'s mappings, by the name of the mapping naming them
+    (``companions = [...]``): the mappings of other entities that read the same files.
+
+    Checked here, naming the file and the key: a companion must exist, be of another entity,
+    name no companions itself, and have a signature the host's columns hold, so that every
+    file its host recognises is one it reads."""
+    found = _every_mapping(user_dir)
+    out: dict[str, list[Mapping]] = {}
+    for host in found.values():
+        if host.entity != entity or not host.companions:
+            continue
+        where = f"{host.path or host.name}: companions"
+        for name in host.companions:
+            companion = found.get(name)
+            if companion is None:
+                raise MappingError(f"{where} names {name!r}, which is no mapping")
+            if companion.entity == host.entity:
+                raise MappingError(
+                    f"{where} names {name!r}, a mapping of {entity} too: a companion lands "
+                    "another entity's rows from the same file"
+                )
+            if companion.companions:
+                raise MappingError(f"{where} names {name!r}, which names companions itself")
+            held = {c.lower() for c in host.signature}
+            lacking = [c for c in companion.signature if c.lower() not in held]
+            if lacking:
+                raise MappingError(
+                    f"{where} names {name!r}, whose signature columns "
+                    f"{', '.join(repr(c) for c in lacking)} are not in {host.name!r}'s "
+                    "signature: a file it recognises need not have them"
+                )
+            out.setdefault(host.name, []).append(companion)
+    return out
+
+
+def entities_fed(entity: str, user_dir: Path | None = None) -> set[str]:
+    """The entities a delivery into ``entity``'s folder may land rows of: itself and its
+    mappings' companions' entities (the landing sensor runs their raw assets too)."""
+    companions = load_companions(entity, user_dir)
+    return {entity} | {m.entity for found in companions.values() for m in found}
 
 
 def vendor_label(mapping: Mapping, col: str) -> str:

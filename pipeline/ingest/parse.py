@@ -9,6 +9,7 @@ bad rows, so a clean file pays nothing for its messages.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from pipeline.ingest.decimals import DECIMAL_PATTERN
 from pipeline.ingest.formats import EXTRA_PREFIX, RAW, ROW, UNREADABLE, Table
 from pipeline.ingest.mappings import Mapping, template_fields, vendor_label
 from pipeline.ingest.rules import row_rules
+from pipeline.words import counted
 
 BAD = "_bad"
 REASON = "_reason"
@@ -234,8 +236,9 @@ DELIVERED_SCORE = "__score_delivered"  # a [scores] mapping's score before resca
 
 
 def _score_key(score: pl.Expr) -> pl.Expr:
-    """A delivered score as a ``[scores]`` table's key: trimmed, a workbook's ``2.0`` as ``2``."""
-    return score.str.strip_chars().str.replace(r"\.0+$", "")
+    """A delivered score as a ``[scores]`` table's key: trimmed, lower case (Zendesk writes
+    ``Good``), a workbook's ``2.0`` as ``2``."""
+    return score.str.strip_chars().str.to_lowercase().str.replace(r"\.0+$", "")
 
 
 def _rescaled(score: pl.Expr, survey_type: pl.Expr, scores: dict[str, dict[str, str]]) -> pl.Expr:
@@ -250,6 +253,41 @@ def _rescaled(score: pl.Expr, survey_type: pl.Expr, scores: dict[str, dict[str, 
         rescaled = text.replace_strict(list(table), list(table.values()), default=score)
         out = pl.when(kind == name).then(rescaled).otherwise(out)
     return out
+
+
+def skip_rows(table: Table, mapping: Mapping, lookup: dict[str, str]) -> tuple[Table, int, str]:
+    """``table`` without the rows the mapping's ``[skip_rows]`` says are none of its entity's,
+    how many they are, and the report's note on them ("" when none): which values, how often.
+
+    A row that could not be read (:data:`UNREADABLE`) is never skipped: its cells are blank,
+    and it is quarantined with its reason like any other."""
+    rule = mapping.skip_rows
+    if rule is None:
+        return table, 0, ""
+    cell = pl.col(lookup[rule.column])
+    value = cell.str.strip_chars().str.to_lowercase().fill_null("")
+    skipped = value.is_in(list(rule.values))
+    if UNREADABLE in table.frame.collect_schema().names():
+        skipped = skipped & pl.col(UNREADABLE).is_null()
+    n, key, shown = "__skip_n", "__skip_value", "__skip_shown"  # no vendor column's names
+    counts = (
+        table.frame.filter(skipped)
+        .group_by(value.alias(key))
+        .agg(pl.len().alias(n), cell.str.strip_chars().drop_nulls().first().alias(shown))
+        .sort([n, key], descending=[True, False])
+        .collect()
+    )
+    # The plan reads the frame without them: the file's text is no longer what is read, so
+    # DuckDB's reader (duckdb_csv, which reads the text) is not used for it.
+    kept = dataclasses.replace(table, frame=table.frame.filter(~skipped), text=None)
+    total = int(counts[n].sum()) if counts.height else 0
+    if not total:
+        return kept, 0, ""
+    values = ", ".join(
+        f"{spelt or '(blank)'} {count:,}" for spelt, count in counts.select(shown, n).rows()
+    )
+    note = f"{counted(total, 'row')} skipped, {rule.reason}: '{rule.column}' {values}"
+    return kept, total, note
 
 
 def _unreadable(label: str, src: pl.Expr, what: str) -> pl.Expr:
@@ -593,7 +631,11 @@ def plan(
                 if typ.startswith("decimal")
                 else _unreadable(label[col], src, what)
             )
-            result.checks.append((src.is_not_null() & pl.col(_val(col)).is_null(), why))
+            unread = src.is_not_null() & pl.col(_val(col)).is_null()
+            if col == "score":  # an answer a [scores] table lacks is said so, not as unread
+                for survey_type, answers in mapping.scores.items():
+                    unread = unread & ~_unlisted_answer(survey_type, answers)
+            result.checks.append((unread, why))
         if typ.startswith("decimal") and (check := decimals.ambiguity_check(src, label[col], dec)):
             result.checks.append(check)
     if mapping.aggregate:
@@ -759,11 +801,7 @@ def _contract_checks(
         delivered = pl.col(_src(DELIVERED_SCORE))
         checks.append(
             (
-                (
-                    (pl.col(_val("survey_type")) == survey_type)
-                    & delivered.is_not_null()
-                    & ~_score_key(delivered).is_in(list(table))
-                ).fill_null(False),  # a null check would drop its row from good and bad alike
+                _unlisted_answer(survey_type, table),
                 pl.format(
                     f"{label['score']} '{{}}' is not one of the {survey_type} answers of "
                     f"{mapping.name}: {', '.join(table)}",
@@ -780,6 +818,16 @@ def _contract_checks(
                     pl.format(f"score {{}} is outside the {survey_type} range {low}–{high}", score),
                 )
             )
+
+
+def _unlisted_answer(survey_type: str, table: dict[str, str]) -> pl.Expr:
+    """Whether a row of ``survey_type`` delivers an answer its ``[scores]`` table lacks."""
+    delivered = pl.col(_src(DELIVERED_SCORE))
+    return (
+        (pl.col(_val("survey_type")) == survey_type)
+        & delivered.is_not_null()
+        & ~_score_key(delivered).is_in(list(table))
+    ).fill_null(False)  # a null check would drop its row from good and bad alike
 
 
 def _order_total_check(entity: Entity) -> tuple[pl.Expr, pl.Expr]:

@@ -113,19 +113,22 @@ def reason_groups(
         with rules as ({_RULES_SQL} {where}),
         ranked as (
             select *,
-                count(*) over (partition by source_file, rule) as n,
-                row_number() over (partition by source_file, rule order by row_number) as k
+                count(*) over (partition by source_file, entity, rule) as n,
+                row_number() over (
+                    partition by source_file, entity, rule order by row_number
+                ) as k
             from rules
         )
         select entity, source_file, rule, n, row_number, reason
         from ranked where k <= ?
-        order by source_file, n desc, rule, row_number
+        order by source_file, entity, n desc, rule, row_number
         """,
         [*params, examples],
     )
-    groups: dict[tuple[str, str], ReasonGroup] = {}
+    # By entity too: one file may land rows of two (a companion's part, docs/vendors.md)
+    groups: dict[tuple[str, str, str], ReasonGroup] = {}
     for ent, src, rule, n, line, full in found:
-        group = groups.setdefault((src, rule), ReasonGroup(ent, src, rule, int(n)))
+        group = groups.setdefault((src, ent, rule), ReasonGroup(ent, src, rule, int(n)))
         group.examples.append((int(line), full))
     return list(groups.values())
 
@@ -170,16 +173,26 @@ def combined_mappings(settings: Settings, entity: str) -> set[str]:
     return {m.name for m in mappings if m.aggregate is not None}
 
 
+def is_part(src: str, entity: str) -> bool:
+    """Whether a ledger row of ``entity`` from the file ``src`` is a companion's part of it
+    (the file lies in another entity's folder)."""
+    return not src.startswith(ENTITIES[entity].landing_path + "/")
+
+
 def rows_csv_path(settings: Settings, con: duckdb.DuckDBPyConnection, sha: str, src: str) -> Path:
     """Where a delivery's bad rows go: ``quarantine/<src>.rows.csv``; a later delivery under
-    the same name with bad rows of its own gets the first 8 digits of its hash in front."""
+    the same name with bad rows of its own gets the first 8 digits of its hash in front. A
+    companion's part of it has its own: ``<src>.<entity>.rows.csv``."""
+    found = rows(con, "select entity from meta.ingest_ledger where file_sha256 = ?", [sha])
+    entity = found[0][0] if found else None
     first = rows(
         con,
         "select file_sha256 from meta.ingest_ledger where source_file = ? "
-        "and rows_quarantined > 0 order by delivery_seq limit 1",
-        [src],
+        "and entity is not distinct from ? and rows_quarantined > 0 order by delivery_seq limit 1",
+        [src, entity],
     )
-    target = settings.quarantine_dir / f"{src}.rows.csv"
+    part = f".{entity}" if entity in ENTITIES and is_part(src, entity) else ""
+    target = settings.quarantine_dir / f"{src}{part}.rows.csv"
     if first and first[0][0] != sha:
         target = target.with_name(f"{sha[:8]}-{target.name}")
     return target
@@ -222,12 +235,14 @@ def _cell(value: object) -> str:
 def write_run_csvs(
     con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str, entity: str
 ) -> list[Path]:
-    """Write the CSV of every delivery of ``entity`` that quarantined rows in ``run_id``."""
+    """Write the CSV of every delivery of ``entity`` that quarantined rows in ``run_id``, and
+    of the parts its files gave other entities (which land with them)."""
     deliveries = rows(
         con,
         "select file_sha256, source_file from meta.ingest_ledger "
-        "where run_id = ? and entity = ? and rows_quarantined > 0 order by delivery_seq",
-        [run_id, entity],
+        "where run_id = ? and (entity = ? or starts_with(source_file, ?)) "
+        "and rows_quarantined > 0 order by delivery_seq, entity",
+        [run_id, entity, ENTITIES[entity].landing_path + "/"],
     )
     written = [write_rows_csv(con, settings, sha, src) for sha, src in deliveries]
     return [p for p in written if p is not None]
@@ -239,9 +254,10 @@ def run_files(
     """The files of ``run_id``, one per path: (source_file, entity, mapping, status, rows_read,
     rows_landed, rows_quarantined, reason, file_sha256, encoding, encoding_decided).
 
-    ``reports`` are the run's own, by path (its raw assets' ``run_files`` metadata); each takes
-    its hash from the ledger row of its path. The ledger alone is keyed by hash and keeps the
-    last path's outcome only: the same bytes refused as crm/contacts/a.csv and landed as
+    ``reports`` are the run's own, by path (its raw assets' ``run_files`` metadata), each
+    followed by its parts (a companion's rows of the same file, another entity's); each takes
+    its hash from the ledger row of its path and entity. The ledger alone is keyed by hash and
+    keeps the last path's outcome only: the same bytes refused as crm/contacts/a.csv and landed as
     crm/orders/a.csv in one run left no word of the refusal. Ledger rows of the run whose path
     no report has (an entity whose ingest raised records no metadata) follow; without
     ``reports`` (a run outside Dagster), the ledger's rows are all there is.
@@ -255,24 +271,42 @@ def run_files(
         "where run_id = ? order by delivery_seq",
         [run_id],
     )
+    ledger_rows = _parts_after_files(ledger_rows)
     if reports is None:
         return ledger_rows
-    sha_of = {row[0]: row[8] for row in ledger_rows}
+    sha_of = {(row[0], row[1]): row[8] for row in ledger_rows}
     said = [
         (r.source_file, r.entity, r.mapping, r.status, r.rows_read, r.rows_landed,
-         r.rows_quarantined, r.reason, sha_of.get(r.source_file), r.encoding,
+         r.rows_quarantined, r.reason, sha_of.get((r.source_file, r.entity)), r.encoding,
          r.encoding_decided)
-        for r in reports
+        for report in reports
+        for r in [report, *report.parts]
     ]  # fmt: skip
-    paths = {r.source_file for r in reports}
-    return said + [row for row in ledger_rows if row[0] not in paths]
+    paths = {(r[0], r[1]) for r in said}
+    return said + [row for row in ledger_rows if (row[0], row[1]) not in paths]
+
+
+def _parts_after_files(found: list[tuple]) -> list[tuple]:
+    """Ledger rows of a run with each file's parts right after it: they share its
+    delivery_seq, which alone leaves their order to chance."""
+    files = [r for r in found if not is_part(r[0], r[1])]
+    parts = [r for r in found if is_part(r[0], r[1])]
+    out = []
+    for row in files:
+        out.append(row)
+        out += [p for p in parts if p[0] == row[0]]
+    return out + [p for p in parts if p not in out]
 
 
 def needs_attention(files: Sequence[tuple]) -> int:
-    """How many of :func:`run_files`' files were refused or had rows quarantined."""
-    return sum(
-        status == "refused" or (quarantined or 0) > 0
-        for _, _, _, status, _, _, quarantined, *_ in files
+    """How many of :func:`run_files`' files were refused or had rows quarantined (a file
+    whose companion's part quarantined rows counts once)."""
+    return len(
+        {
+            src
+            for src, _, _, status, _, _, quarantined, *_ in files
+            if status == "refused" or (quarantined or 0) > 0
+        }
     )
 
 
@@ -287,9 +321,9 @@ def summary_lines(
     counts, refusals, skips, ``notes`` per landed file, and the quarantine reasons with where
     the rows were written."""
     files = run_files(con, run_id, reports)
-    groups: dict[str, list[ReasonGroup]] = {}
+    groups: dict[tuple[str, str], list[ReasonGroup]] = {}
     for g in reason_groups(con, run_id=run_id):
-        groups.setdefault(g.source_file, []).append(g)
+        groups.setdefault((g.source_file, g.entity), []).append(g)
     combined: dict[str, set[str]] = {}
     out = []
     refused = 0
@@ -308,13 +342,16 @@ def summary_lines(
             combined[entity] = combined_mappings(settings, entity)
         # A landed file's reason is a note: a retry, rows held back as old or conflicting versions.
         note = f" ({reason})" if reason else ""
-        out.append(
-            f"  {src}: {counts_text(read, landed, quarantined, mapping in combined[entity])}"
-            f"{text}{note}"
-        )
-        out.extend(f"    {note}" for note in (notes or {}).get(src, []))
+        counts = counts_text(read, landed, quarantined, mapping in combined[entity])
+        if is_part(src, entity):
+            # A companion's part of a file (its surveys rows, say), under the file's line.
+            out.append(f"    and {entity} via {mapping}: {counts}{note}")
+        else:
+            out.append(f"  {src}: {counts}{text}{note}")
+            # The file's notes, its parts' included (the suites' outcomes are by file)
+            out.extend(f"    {note}" for note in (notes or {}).get(src, []))
         if quarantined:
-            out.extend(describe_groups(groups.get(src, [])))
+            out.extend(describe_groups(groups.get((src, entity), [])))
             out.append(f"    rows in {rows_csv_path(settings, con, sha, src)}")
     if refused:
         # The way back for a refused file, said once under the list: each line says why and

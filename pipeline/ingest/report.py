@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from pipeline.words import counted
 
@@ -35,6 +35,9 @@ class FileReport:
     # at one an earlier run met: every run meets every delivery ever made again, so these are
     # counted, not listed in the run summary. A new path with such bytes is listed, once.
     earlier_run: bool = False
+    # Another entity's rows the same file gave through its mapping's companions (a Zendesk
+    # ticket export's satisfaction ratings: surveys), one report each, landed with it
+    parts: list[FileReport] = field(default_factory=list)
 
     def as_json(self) -> dict:
         """The report as the ``run_files`` metadata holds it (:func:`from_json` reads it)."""
@@ -43,11 +46,18 @@ class FileReport:
     @classmethod
     def from_json(cls, doc: dict) -> FileReport:
         """The report :meth:`as_json` wrote; keys it does not know (a later version's) are left."""
-        return cls(**{k: v for k, v in doc.items() if k in cls.__dataclass_fields__})
+        known = {k: v for k, v in doc.items() if k in cls.__dataclass_fields__}
+        known["parts"] = [cls.from_json(part) for part in known.get("parts") or []]
+        return cls(**known)
 
     def counts(self) -> str:
         """The delivery's row counts in words (see :func:`counts_text`)."""
         return counts_text(self.rows_read, self.rows_landed, self.rows_quarantined, self.combined)
+
+    def part_text(self) -> str:
+        """A part's counts as its file's line says them: ``surveys via …: 6 rows read, …``."""
+        note = f" ({self.reason})" if self.reason else ""
+        return f"{self.entity} via {self.mapping}: {self.counts()}{note}"
 
     def summary(self) -> str:
         """One line for the run log."""
@@ -55,7 +65,8 @@ class FileReport:
             line = f"{self.source_file}: landed via {self.mapping}: {self.counts()}"
             if self.encoding and self.encoding_decided != "utf8":  # say so unless plain UTF-8
                 line += f"; text {self.encoding} ({self.encoding_decided})"
-            return line + (f" ({self.reason})" if self.reason else "")
+            line += f" ({self.reason})" if self.reason else ""
+            return "".join([line, *(f"; and {p.part_text()}" for p in self.parts)])
         return f"{self.source_file}: {self.status}: {self.reason}"
 
 
