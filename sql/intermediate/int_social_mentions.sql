@@ -15,6 +15,7 @@ mentions as (
         author_handle,
         language,
         posted_at,
+        unrecognised_sentiment,
         brand_replied_at
     from stg_social_mentions
 ),
@@ -105,6 +106,7 @@ posted as (
         mentions.author_handle,
         mentions.language,
         mentions.posted_at,
+        mentions.unrecognised_sentiment,
         case
             when mentions.brand_replied_at < settings.as_of_end then mentions.brand_replied_at
         end as brand_replied_at
@@ -125,6 +127,7 @@ select
     cast(date_trunc('month', posted.posted_at) as date) as posted_month,
     sentiments.sentiment,
     sentiments.sentiment_source,
+    posted.unrecognised_sentiment,
     posted.brand_replied_at,
     (epoch(posted.brand_replied_at) - epoch(posted.posted_at)) / 60.0 as response_minutes
 from posted

@@ -52,7 +52,17 @@ select
             then lower(trim(language))
     end as language,
     posted_at,
-    nullif(lower(trim(sentiment)), '') as sentiment,
+    -- Ingestion lands one of the three lower case; another label as delivered (pipeline/
+    -- entities.py, open_enums). Such a label is no sentiment here, so the mention is scored as
+    -- one delivered without, and is kept apart to be counted (social_monthly.
+    -- sentiment_unrecognised), never read as a sentiment: compared as landed, since lower()
+    -- would read 'posİtive' (a Turkish dotted I) as 'positive'.
+    case
+        when sentiment in ('positive', 'neutral', 'negative') then sentiment
+    end as sentiment,
+    case
+        when sentiment not in ('positive', 'neutral', 'negative') then nullif(sentiment, '')
+    end as unrecognised_sentiment,
     brand_replied_at,
     url,
     _source_file,
