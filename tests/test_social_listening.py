@@ -13,6 +13,7 @@ and the landed suite names its rows (docs/sentiment.md).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -237,3 +238,156 @@ def test_staging_reads_the_three_and_keeps_another_label_apart(tmp_path):
         ("m5", None, "pos\u0130tive"),
         ("m6", "neutral", None),
     ]
+
+
+def monthly(con, *columns: str) -> dict[str, tuple]:
+    """social_monthly's April rows by platform: the ``columns`` asked for."""
+    rows = records(con, "select * from social_monthly where month = date '2024-04-01'")
+    return {r["platform"]: tuple(r[c] for c in columns) for r in rows}
+
+
+# Networks as the tools name them: the network or the kind of profile on it.
+NETWORKS = HEADER + (
+    "2024-04-02 10:00:00,Instagram Business,eva.insta,Eva,Love it,Positive,en,"
+    "https://instagram.com/p/1,\n"
+    "2024-04-03 10:00:00,LinkedIn Company Page,acme-fans,Acme fans,Nice,Positive,en,"
+    "https://linkedin.com/feed/2,\n"
+    "2024-04-04 10:00:00,Facebook Page,ana.pop,Ana,Bine,Positive,ro,https://fb.com/a/3,\n"
+    "2024-04-05 10:00:00,X (formerly Twitter),@sam_hill,Sam,Good,Positive,en,https://x.com/s/4,\n"
+    "2024-04-06 10:00:00,YouTube,somebody,Somebody,Ok,Neutral,en,https://youtube.com/5,\n"
+    "2024-04-07 10:00:00,TikTok,@ana_pop,Ana,Ok,Neutral,en,https://tiktok.com/6,\n"
+)
+
+
+def test_a_kind_of_profile_is_its_network(tmp_path):
+    with built(tmp_path, NETWORKS) as (con, _):
+        got = monthly(con, "mentions", "linked_mentions")
+    # Before, the first four were 'other' (mentions 6, linked 0): Eva's Instagram post, Ana's
+    # Facebook post and Sam's tweet were never linked to them.
+    assert got == {
+        "instagram": (1, 1),
+        "linkedin": (1, 0),
+        "facebook": (1, 1),
+        "twitter": (1, 1),
+        # YouTube and TikTok are no platform of the contract; 'other' never links, though
+        # ana_pop is Ana's Twitter handle.
+        "other": (2, 0),
+    }
+
+
+# Handles in the CRM as links to the profile, as people paste them.
+LINKED_CONTACTS = (
+    "contact_id,email,created_at,twitter_handle,facebook_handle,instagram_handle,linkedin_handle\n"
+    "c1,ana@example.ro,2024-01-01 10:00:00,https://twitter.com/Ana_Pop,"
+    "https://www.facebook.com/ana.pop/,instagram.com/ana_insta,"
+    "https://www.linkedin.com/in/ana-pop/\n"
+    "c2,eva@example.de,2024-01-01 10:00:00,,https://www.facebook.com/profile.php?id=100012345,,\n"
+)
+BY_LINK = HEADER + (
+    "2024-04-02 10:00:00,Twitter,@Ana_Pop,Ana,a,Positive,en,https://x.com/a/1,\n"
+    "2024-04-03 10:00:00,Twitter,https://x.com/ana_pop,Ana,b,Positive,en,https://x.com/a/2,\n"
+    "2024-04-04 10:00:00,Facebook,ana.pop,Ana,c,Positive,en,https://fb.com/a/3,\n"
+    "2024-04-05 10:00:00,Instagram,https://www.instagram.com/ana_insta/,Ana,d,Positive,en,"
+    "https://instagram.com/p/4,\n"
+    "2024-04-06 10:00:00,LinkedIn,ana-pop,Ana,e,Positive,en,https://linkedin.com/feed/5,\n"
+    "2024-04-07 10:00:00,Facebook,https://www.facebook.com/profile.php?id=100012345,Eva,f,"
+    "Positive,en,https://fb.com/e/6,\n"
+    # A link to a post, not to a profile: no handle in it.
+    "2024-04-08 10:00:00,Instagram,https://www.instagram.com/p/C123/,Ana,g,Positive,en,"
+    "https://instagram.com/p/7,\n"
+    "2024-04-09 10:00:00,Blog,https://twitter.com/ana_pop,Ana,h,Positive,en,https://b.ro/8,\n"
+)
+
+
+def test_a_link_to_a_profile_is_its_handle(tmp_path):
+    exports = {"crm/contacts": LINKED_CONTACTS, "social/mentions": BY_LINK}
+    with exports_built(tmp_path, exports, AS_OF) as (con, _):
+        got = monthly(con, "mentions", "linked_mentions")
+        handles = records(
+            con,
+            "select contact_id, twitter_handle, facebook_handle, instagram_handle, "
+            "linkedin_handle from stg_contacts order by contact_id",
+        )
+        people = {
+            r["customer_id"]: r["mentions_12m"]
+            for r in records(con, "select customer_id, mentions_12m from customer_360")
+        }
+    assert handles == [
+        {
+            "contact_id": "c1",
+            "twitter_handle": "ana_pop",
+            "facebook_handle": "ana.pop",
+            "instagram_handle": "ana_insta",
+            "linkedin_handle": "ana-pop",
+        },
+        {
+            "contact_id": "c2",
+            "twitter_handle": None,
+            # Facebook's numbered profile names no handle: kept, lower case, as delivered.
+            "facebook_handle": "https://www.facebook.com/profile.php?id=100012345",
+            "instagram_handle": None,
+            "linkedin_handle": None,
+        },
+    ]
+    # Before, only post 6 linked (the same link on both sides): linked 0, 1, 0, 0.
+    assert got == {
+        "twitter": (2, 2),  # posts 1 and 2
+        "facebook": (2, 2),  # posts 3 (Ana) and 6 (Eva)
+        "instagram": (2, 1),  # post 4; post 7's link is a post's
+        "linkedin": (1, 1),
+        "blog": (1, 0),  # a blog never links
+    }
+    assert people == {customer("c1"): 5, customer("c2"): 1}
+
+
+def customer(contact_id: str) -> str:
+    """The published key of a contact (contracts.md, "The published key")."""
+    return hashlib.sha256(f"contact:{contact_id}".encode()).hexdigest()[:16]
+
+
+# One tool's two exports: the first with its Mention Id column, the second without (every row
+# is then keyed by its URL). Posts 101 and 102 are in both; 103 only in the second. Two forum
+# replies share their thread's URL under their own ids.
+WITH_IDS = (
+    "Mention Id,"
+    + HEADER
+    + (
+        "101,2024-04-02 10:00:00,Twitter,@ana_pop,Ana,Awful,Negative,en,"
+        "https://x.com/ana_pop/status/101,2024-04-02 10:30:00\n"
+        "102,2024-04-03 10:00:00,Twitter,@sam_hill,Sam,Great,Positive,en,"
+        "https://x.com/sam_hill/status/102,\n"
+        "201,2024-04-04 10:00:00,Forums,ann,Ann,Meh,Neutral,en,https://forum.example/t/9,\n"
+        "202,2024-04-04 11:00:00,Forums,bob,Bob,Meh,Neutral,en,https://forum.example/t/9,\n"
+    )
+)
+WITHOUT_IDS = HEADER + (
+    "2024-04-02 10:00:00,Twitter,@ana_pop,Ana,Awful,Negative,en,https://x.com/ana_pop/status/101,"
+    "2024-04-02 10:30:00\n"
+    "2024-04-03 10:00:00,Twitter,@sam_hill,Sam,Great,Positive,en,"
+    "https://x.com/sam_hill/status/102,\n"
+    "2024-04-05 10:00:00,Twitter,@eva_lang,Eva,Fine,Neutral,en,"
+    "https://x.com/eva_lang/status/103,\n"
+)
+
+
+def test_one_post_in_two_exports_keyed_apart_counts_once(tmp_path):
+    exports = {
+        "crm/contacts": CONTACTS,
+        "social/mentions/1": WITH_IDS,
+        "social/mentions/2": WITHOUT_IDS,
+    }
+    with exports_built(tmp_path, exports, AS_OF) as (con, reports):
+        assert [r.rows_landed for r in reports["social_mentions"]] == [4, 3]
+        got = monthly(
+            con, "mentions", "positive", "neutral", "negative", "linked_mentions", "replied"
+        )
+        people = {
+            r["customer_id"]: r["mentions_12m"]
+            for r in records(con, "select customer_id, mentions_12m from customer_360")
+        }
+    # Before: twitter (5, 2, 1, 2, 5, 2): posts 101 and 102 twice, Ana's reply twice.
+    assert got == {
+        "twitter": (3, 1, 1, 1, 3, 1),
+        "other": (2, 0, 2, 0, 0, 0),  # the two forum replies stay two
+    }
+    assert people == {customer("c1"): 1, customer("c2"): 1, customer("c3"): 1}

@@ -42,7 +42,26 @@ select
         '[phone]',
         'g'
     ) as platform,
-    nullif(regexp_replace(lower(trim(author_handle)), '^@', ''), '') as author_handle,
+    -- Lower case without a leading '@'; a link to the author's profile on the mention's
+    -- network is its handle (the same patterns as in stg_contacts).
+    nullif(
+        regexp_replace(
+            case lower(trim(platform))
+                when 'twitter' then coalesce(nullif(regexp_extract(lower(trim(author_handle)), '^(?:https?://)?(?:www\.|mobile\.|m\.)?(?:twitter|x)\.com/@?([^/?#]+)/?(?:[?#].*)?$', 1), ''), lower(trim(author_handle)))
+                when 'facebook' then
+                    case
+                        when lower(trim(author_handle)) like '%profile.php%' then lower(trim(author_handle))
+                        else coalesce(nullif(regexp_extract(lower(trim(author_handle)), '^(?:https?://)?(?:www\.|m\.|web\.)?(?:facebook|fb)\.com/([^/?#]+)/?(?:[?#].*)?$', 1), ''), lower(trim(author_handle)))
+                    end
+                when 'instagram' then coalesce(nullif(regexp_extract(lower(trim(author_handle)), '^(?:https?://)?(?:www\.)?instagram\.com/([^/?#]+)/?(?:[?#].*)?$', 1), ''), lower(trim(author_handle)))
+                when 'linkedin' then coalesce(nullif(regexp_extract(lower(trim(author_handle)), '^(?:https?://)?(?:[a-z]{2,3}\.)?linkedin\.com/(?:in|company)/([^/?#]+)/?(?:[?#].*)?$', 1), ''), lower(trim(author_handle)))
+                else lower(trim(author_handle))
+            end,
+            '^@',
+            ''
+        ),
+        ''
+    ) as author_handle,
     author_name,
     text,
     -- A language code or nothing: free text here (a name, an address) would reach a mart.
