@@ -31,6 +31,10 @@ class Entity:
     required: tuple[str, ...]
     contact_or_email: bool = False  # a row must carry contact_id or email
     enums: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Enum columns whose other values land trimmed as delivered instead of quarantining their
+    # row: an optional value the pipeline can do without. A sentiment it cannot read ("Mixed")
+    # is scored like a missing one and counted apart; the landed suite names such rows.
+    open_enums: tuple[str, ...] = ()
 
     @property
     def landing_path(self) -> str:
@@ -205,6 +209,7 @@ ENTITIES: dict[str, Entity] = {
                 "platform": ("twitter", "facebook", "instagram", "linkedin", "blog", "other"),
                 "sentiment": ("positive", "neutral", "negative"),
             },
+            open_enums=("sentiment",),
         ),
     ]
 }

@@ -105,10 +105,11 @@ def test_render_refuses_what_it_cannot_write():
     with pytest.raises(NotRenderable, match="patterns and templates cannot be inverted"):
         render(pl.DataFrame(), uci)
     listening = load_mapping_file(SHIPPED_DIR / "social_listening.toml")
+    # Any network the mapping does not list reads as 'other': none reads back as 'myspace'.
     mentions = pl.DataFrame(
         {c: [None] for c in ENTITIES["social_mentions"].columns}, schema_overrides={}
-    ).with_columns(sentiment=pl.lit("mixed"))
-    with pytest.raises(NotRenderable, match="no vendor value of sentiment reads back as 'mixed'"):
+    ).with_columns(platform=pl.lit("myspace"))
+    with pytest.raises(NotRenderable, match="no vendor value of platform reads back as 'myspace'"):
         render(mentions, listening)
 
 

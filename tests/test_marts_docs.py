@@ -27,9 +27,10 @@ SPEC_COLUMNS = {
     "fcr_rate complaints dissatisfied_customers silent_dissatisfied_customers silent_share",
     "social_monthly": "month platform is_complete mentions positive neutral negative net_sentiment "
     "linked_mentions replied response_rate median_response_minutes sentiment_delivered "
-    "sentiment_scored sentiment_unscored",
+    "sentiment_scored sentiment_unscored sentiment_unrecognised",
     "social_language_monthly": "month platform language is_complete mentions language_delivered "
-    "language_detected sentiment_delivered sentiment_scored sentiment_unscored unscored_share "
+    "language_detected sentiment_delivered sentiment_scored sentiment_unscored "
+    "sentiment_unrecognised unscored_share "
     "positive neutral negative",
     "email_monthly": "month campaign_id campaign_name sent delivered bounced unique_opens "
     "unique_clicks unsubscribes spam_complaints open_rate click_rate unsubscribe_rate",

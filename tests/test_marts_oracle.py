@@ -275,10 +275,21 @@ def test_edge_monthly_by_hand(edge_marts):
     }
     # Linked mentions: XM1 -> XC8 (oldest holder of edge_handle), XM3 -> XC4 (shared_ig tie on
     # created_at: XC4), XM5 -> XC10 ("XC10" < "XC9"), XM8 -> XC4 (via merged XC5); XM2 and XM7
-    # are blog, XM6's handle belongs to a contact that does not exist yet.
+    # are blog, XM6's handle belongs to a contact that does not exist yet. XM9 ("Mixed") is
+    # unlinked and its label is no sentiment: counted in mentions and sentiment_unrecognised.
     social = edge_marts["social_monthly"].filter(pl.col("month") == dt.date(2026, 10, 1))
-    totals = social.select(pl.col("mentions").sum(), pl.col("linked_mentions").sum())
-    assert totals.row(0, named=True) == {"mentions": 6, "linked_mentions": 4}
+    totals = social.select(
+        pl.col("mentions").sum(),
+        pl.col("linked_mentions").sum(),
+        pl.col("sentiment_delivered").sum(),
+        pl.col("sentiment_unrecognised").sum(),
+    )
+    assert totals.row(0, named=True) == {
+        "mentions": 7,
+        "linked_mentions": 4,
+        "sentiment_delivered": 6,
+        "sentiment_unrecognised": 1,
+    }
 
 
 def test_oracle_upsert_rule():

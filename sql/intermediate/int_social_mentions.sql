@@ -1,22 +1,57 @@
 -- Social mentions posted on or before as_of, with their final language and sentiment (delivered,
 -- else detected / scored: int_mention_sentiment) and the customer they link to: by (platform, normalised handle) to the
 -- contact holding that handle (the oldest if several), then onto the customer that contact
--- merged into. 'blog' and 'other' never link. A brand reply after as_of is no reply.
+-- merged into. 'blog' and 'other' never link. A brand reply after as_of is no reply. A post
+-- delivered once under the tool's id and once under its URL counts once (below).
 with settings as (
     select
         as_of_end
     from pipeline_settings
 ),
 
-mentions as (
+delivered as (
     select
         mention_id,
         platform,
         author_handle,
         language,
         posted_at,
-        brand_replied_at
+        unrecognised_sentiment,
+        brand_replied_at,
+        url
     from stg_social_mentions
+),
+
+-- One post delivered twice under two keys: a listening export keys a mention by the tool's
+-- Mention Id, or by its URL when the export has no such column or cell (social_listening.toml),
+-- so the same post in two exports had two keys and counted twice. A mention keyed by its URL
+-- is dropped when a mention keyed otherwise carries that URL on the same network by the same
+-- author; mentions keyed by their ids are never merged (a forum thread's URL may be shared).
+keyed_by_id as (
+    select distinct
+        url,
+        platform,
+        author_handle
+    from delivered
+    where url is not null
+        and mention_id <> url
+),
+
+mentions as (
+    select
+        delivered.mention_id,
+        delivered.platform,
+        delivered.author_handle,
+        delivered.language,
+        delivered.posted_at,
+        delivered.unrecognised_sentiment,
+        delivered.brand_replied_at
+    from delivered
+    left join keyed_by_id
+        on delivered.mention_id = keyed_by_id.url
+        and delivered.platform = keyed_by_id.platform
+        and delivered.author_handle = keyed_by_id.author_handle
+    where keyed_by_id.url is null
 ),
 
 sentiments as (
@@ -105,6 +140,7 @@ posted as (
         mentions.author_handle,
         mentions.language,
         mentions.posted_at,
+        mentions.unrecognised_sentiment,
         case
             when mentions.brand_replied_at < settings.as_of_end then mentions.brand_replied_at
         end as brand_replied_at
@@ -125,6 +161,7 @@ select
     cast(date_trunc('month', posted.posted_at) as date) as posted_month,
     sentiments.sentiment,
     sentiments.sentiment_source,
+    posted.unrecognised_sentiment,
     posted.brand_replied_at,
     (epoch(posted.brand_replied_at) - epoch(posted.posted_at)) / 60.0 as response_minutes
 from posted

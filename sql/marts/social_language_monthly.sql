@@ -17,7 +17,8 @@ mentions as (
         coalesce(language, 'unknown') as language,
         language_source,
         sentiment,
-        sentiment_source
+        sentiment_source,
+        unrecognised_sentiment
     from int_social_mentions
 ),
 
@@ -32,6 +33,7 @@ monthly as (
         count(case when sentiment_source = 'delivered' then 1 end) as sentiment_delivered,
         count(case when sentiment_source = 'scored' then 1 end) as sentiment_scored,
         count(case when sentiment is null then 1 end) as sentiment_unscored,
+        count(unrecognised_sentiment) as sentiment_unrecognised,
         count(case when sentiment = 'positive' then 1 end) as positive,
         count(case when sentiment = 'neutral' then 1 end) as neutral,
         count(case when sentiment = 'negative' then 1 end) as negative
@@ -53,6 +55,7 @@ select
     monthly.sentiment_delivered,
     monthly.sentiment_scored,
     monthly.sentiment_unscored,
+    monthly.sentiment_unrecognised,
     cast(monthly.sentiment_unscored as double) / monthly.mentions as unscored_share,
     monthly.positive,
     monthly.neutral,

@@ -19,6 +19,7 @@ mentions as (
         posted_month,
         sentiment,
         sentiment_source,
+        unrecognised_sentiment,
         brand_replied_at,
         response_minutes
     from int_social_mentions
@@ -35,6 +36,7 @@ monthly as (
         count(case when sentiment_source = 'delivered' then 1 end) as sentiment_delivered,
         count(case when sentiment_source = 'scored' then 1 end) as sentiment_scored,
         count(case when sentiment is null then 1 end) as sentiment_unscored,
+        count(unrecognised_sentiment) as sentiment_unrecognised,
         count(customer_id) as linked_mentions,
         count(brand_replied_at) as replied,
         quantile_cont(response_minutes, 0.5) as median_response_minutes
@@ -59,7 +61,8 @@ select
     monthly.median_response_minutes,
     monthly.sentiment_delivered,
     monthly.sentiment_scored,
-    monthly.sentiment_unscored
+    monthly.sentiment_unscored,
+    monthly.sentiment_unrecognised
 from monthly
 inner join months
     on monthly.month = months.month

@@ -100,10 +100,45 @@ select
         'g'
     ) as acquisition_source,
     birth_date,
-    nullif(regexp_replace(lower(trim(twitter_handle)), '^@', ''), '') as twitter_handle,
-    nullif(regexp_replace(lower(trim(facebook_handle)), '^@', ''), '') as facebook_handle,
-    nullif(regexp_replace(lower(trim(instagram_handle)), '^@', ''), '') as instagram_handle,
-    nullif(regexp_replace(lower(trim(linkedin_handle)), '^@', ''), '') as linkedin_handle,
+    -- A handle lower case without a leading '@'; a link to the profile (https://x.com/Ana_Pop,
+    -- instagram.com/eva.lang/, linkedin.com/in/eva-lang) is its handle, so that it links the
+    -- mentions of that handle (the same patterns as in stg_social_mentions). Facebook's
+    -- profile.php?id=… names no handle and stays as delivered.
+    nullif(
+        regexp_replace(
+            coalesce(nullif(regexp_extract(lower(trim(twitter_handle)), '^(?:https?://)?(?:www\.|mobile\.|m\.)?(?:twitter|x)\.com/@?([^/?#]+)/?(?:[?#].*)?$', 1), ''), lower(trim(twitter_handle))),
+            '^@',
+            ''
+        ),
+        ''
+    ) as twitter_handle,
+    case
+        when lower(facebook_handle) like '%profile.php%' then lower(trim(facebook_handle))
+        else nullif(
+            regexp_replace(
+                coalesce(nullif(regexp_extract(lower(trim(facebook_handle)), '^(?:https?://)?(?:www\.|m\.|web\.)?(?:facebook|fb)\.com/([^/?#]+)/?(?:[?#].*)?$', 1), ''), lower(trim(facebook_handle))),
+                '^@',
+                ''
+            ),
+            ''
+        )
+    end as facebook_handle,
+    nullif(
+        regexp_replace(
+            coalesce(nullif(regexp_extract(lower(trim(instagram_handle)), '^(?:https?://)?(?:www\.)?instagram\.com/([^/?#]+)/?(?:[?#].*)?$', 1), ''), lower(trim(instagram_handle))),
+            '^@',
+            ''
+        ),
+        ''
+    ) as instagram_handle,
+    nullif(
+        regexp_replace(
+            coalesce(nullif(regexp_extract(lower(trim(linkedin_handle)), '^(?:https?://)?(?:[a-z]{2,3}\.)?linkedin\.com/(?:in|company)/([^/?#]+)/?(?:[?#].*)?$', 1), ''), lower(trim(linkedin_handle))),
+            '^@',
+            ''
+        ),
+        ''
+    ) as linkedin_handle,
     updated_at,
     _source_file,
     _row_number,

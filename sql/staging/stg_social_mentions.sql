@@ -42,7 +42,26 @@ select
         '[phone]',
         'g'
     ) as platform,
-    nullif(regexp_replace(lower(trim(author_handle)), '^@', ''), '') as author_handle,
+    -- Lower case without a leading '@'; a link to the author's profile on the mention's
+    -- network is its handle (the same patterns as in stg_contacts).
+    nullif(
+        regexp_replace(
+            case lower(trim(platform))
+                when 'twitter' then coalesce(nullif(regexp_extract(lower(trim(author_handle)), '^(?:https?://)?(?:www\.|mobile\.|m\.)?(?:twitter|x)\.com/@?([^/?#]+)/?(?:[?#].*)?$', 1), ''), lower(trim(author_handle)))
+                when 'facebook' then
+                    case
+                        when lower(trim(author_handle)) like '%profile.php%' then lower(trim(author_handle))
+                        else coalesce(nullif(regexp_extract(lower(trim(author_handle)), '^(?:https?://)?(?:www\.|m\.|web\.)?(?:facebook|fb)\.com/([^/?#]+)/?(?:[?#].*)?$', 1), ''), lower(trim(author_handle)))
+                    end
+                when 'instagram' then coalesce(nullif(regexp_extract(lower(trim(author_handle)), '^(?:https?://)?(?:www\.)?instagram\.com/([^/?#]+)/?(?:[?#].*)?$', 1), ''), lower(trim(author_handle)))
+                when 'linkedin' then coalesce(nullif(regexp_extract(lower(trim(author_handle)), '^(?:https?://)?(?:[a-z]{2,3}\.)?linkedin\.com/(?:in|company)/([^/?#]+)/?(?:[?#].*)?$', 1), ''), lower(trim(author_handle)))
+                else lower(trim(author_handle))
+            end,
+            '^@',
+            ''
+        ),
+        ''
+    ) as author_handle,
     author_name,
     text,
     -- A language code or nothing: free text here (a name, an address) would reach a mart.
@@ -52,7 +71,17 @@ select
             then lower(trim(language))
     end as language,
     posted_at,
-    nullif(lower(trim(sentiment)), '') as sentiment,
+    -- Ingestion lands one of the three lower case; another label as delivered (pipeline/
+    -- entities.py, open_enums). Such a label is no sentiment here, so the mention is scored as
+    -- one delivered without, and is kept apart to be counted (social_monthly.
+    -- sentiment_unrecognised), never read as a sentiment: compared as landed, since lower()
+    -- would read 'posİtive' (a Turkish dotted I) as 'positive'.
+    case
+        when sentiment in ('positive', 'neutral', 'negative') then sentiment
+    end as sentiment,
+    case
+        when sentiment not in ('positive', 'neutral', 'negative') then nullif(sentiment, '')
+    end as unrecognised_sentiment,
     brand_replied_at,
     url,
     _source_file,

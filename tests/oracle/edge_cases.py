@@ -5,7 +5,8 @@ Written next to a generated landing folder (as_of 2026-10-31), they land after i
 on e-mails that differ in case and spaces, created_at ties, a contact created after as_of,
 non-contact customers keyed by contact_id and by e-mail, records of a non-customer, events on
 the as_of boundary, missing ``agent_replies``/``reopens``, the SLA boundary, a campaign with no
-``delivered`` event, a shared social handle, and re-delivered immutable keys.
+``delivered`` event, a shared social handle, a sentiment label none of the three, and
+re-delivered immutable keys.
 """
 
 from __future__ import annotations
@@ -289,6 +290,16 @@ DELIVERY_1: dict[str, list[dict[str, str]]] = {
         _mention("XM6", "twitter", "future_handle", "2026-10-12T11:00:00Z", sentiment="negative"),
         # An unlinked negative mention long before any other record.
         _mention("XM7", "blog", "early_blogger", "2024-06-15T10:00:00Z", sentiment="negative"),
+        # A label none of the three: lands, scored as one without a sentiment, counted apart.
+        _mention(
+            "XM9",
+            "twitter",
+            "mixed_feelings",
+            "2026-10-14T10:00:00Z",
+            sentiment="Mixed",
+            text="Great crew, awful delay",
+            language="en",
+        ),
     ],
 }
 

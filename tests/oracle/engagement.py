@@ -6,7 +6,7 @@ import polars as pl
 
 from .common import month_of, ratio
 from .identity import Identity
-from .satisfaction import email_events, mentions
+from .satisfaction import delivered_sentiment, email_events, mentions, unrecognised_sentiment
 from .settings import OracleSettings
 
 FLAGS = {
@@ -24,7 +24,9 @@ def social_monthly(
 ) -> pl.DataFrame:
     """Mentions, sentiment, linking and brand replies per (month, platform)."""
     delivered = identity.social_mentions.select(
-        "mention_id", pl.col("sentiment").alias("_delivered")
+        "mention_id",
+        delivered_sentiment().alias("_delivered"),
+        unrecognised_sentiment().alias("_unrecognised"),
     )
     m = mentions(identity, sentiment, settings).join(delivered, on="mention_id", how="left")
     m = m.with_columns(
@@ -51,6 +53,7 @@ def social_monthly(
             .cast(pl.Int64)
             .alias("sentiment_scored"),
             pl.col("sentiment").is_null().sum().cast(pl.Int64).alias("sentiment_unscored"),
+            pl.col("_unrecognised").sum().cast(pl.Int64).alias("sentiment_unrecognised"),
         )
         .with_columns(
             (pl.col("month").dt.month_end() <= settings.as_of).alias("is_complete"),
@@ -73,6 +76,7 @@ def social_monthly(
             "sentiment_delivered",
             "sentiment_scored",
             "sentiment_unscored",
+            "sentiment_unrecognised",
         )
     )
 
@@ -87,7 +91,8 @@ def social_language_monthly(
     sentiment, scored = the rest."""
     delivered = identity.social_mentions.select(
         "mention_id",
-        pl.col("sentiment").alias("_delivered"),
+        delivered_sentiment().alias("_delivered"),
+        unrecognised_sentiment().alias("_unrecognised"),
         pl.col("language")
         .str.strip_chars()
         .str.to_lowercase()
@@ -126,6 +131,7 @@ def social_language_monthly(
                 "sentiment_scored"
             ),
             count(pl.col("sentiment").is_null()).alias("sentiment_unscored"),
+            count(pl.col("_unrecognised")).alias("sentiment_unrecognised"),
             count(pl.col("sentiment") == "positive").alias("positive"),
             count(pl.col("sentiment") == "neutral").alias("neutral"),
             count(pl.col("sentiment") == "negative").alias("negative"),
@@ -145,6 +151,7 @@ def social_language_monthly(
             "sentiment_delivered",
             "sentiment_scored",
             "sentiment_unscored",
+            "sentiment_unrecognised",
             "unscored_share",
             "positive",
             "neutral",

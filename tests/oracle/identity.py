@@ -184,7 +184,7 @@ def link_mentions(mentions: pl.DataFrame, contacts: pl.DataFrame) -> pl.DataFram
             [
                 contacts.select(
                     pl.lit(p).alias("platform"),
-                    norm_handle(f"{p}_handle").alias("handle_norm"),
+                    norm_handle(f"{p}_handle", p).alias("handle_norm"),
                     "created_at",
                     "contact_id",
                     "survivor_id",

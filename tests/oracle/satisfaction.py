@@ -33,6 +33,21 @@ def surveys(identity: Identity, settings: OracleSettings) -> pl.DataFrame:
     return identity.surveys.filter(happened("responded_at", settings))
 
 
+SENTIMENTS = ("positive", "neutral", "negative")
+
+
+def delivered_sentiment() -> pl.Expr:
+    """The raw sentiment when it is one of the three (any case); another label is none
+    (docs/open-rules.md R11)."""
+    label = pl.col("sentiment").str.strip_chars().str.to_lowercase()
+    return pl.when(label.is_in(SENTIMENTS)).then(label)
+
+
+def unrecognised_sentiment() -> pl.Expr:
+    """Whether the raw sentiment is a label other than the three ('Mixed')."""
+    return pl.col("sentiment").is_not_null() & delivered_sentiment().is_null()
+
+
 def mentions(identity: Identity, sentiment: pl.DataFrame, settings: OracleSettings) -> pl.DataFrame:
     """Mentions posted by as_of with their sentiment (delivered, else the scored table)."""
     scored = sentiment.select("mention_id", pl.col("sentiment").alias("_scored"))
@@ -40,7 +55,7 @@ def mentions(identity: Identity, sentiment: pl.DataFrame, settings: OracleSettin
         identity.social_mentions.filter(happened("posted_at", settings))
         .join(scored, on="mention_id", how="left")
         .with_columns(
-            pl.coalesce("sentiment", "_scored").alias("sentiment"),
+            pl.coalesce(delivered_sentiment(), "_scored").alias("sentiment"),
             pl.when(happened("brand_replied_at", settings))
             .then(pl.col("brand_replied_at"))
             .otherwise(None)

@@ -53,9 +53,57 @@ def norm_email(column: str) -> pl.Expr:
     return _blank_as_null(pl.col(column).str.strip_chars().str.to_lowercase())
 
 
-def norm_handle(column: str) -> pl.Expr:
-    """A social handle in lower case without a leading ``@`` (empty = none)."""
-    return _blank_as_null(pl.col(column).str.strip_chars().str.to_lowercase().str.strip_prefix("@"))
+# A link to a profile on each network, whose one group is the handle (docs/open-rules.md R12).
+PROFILE_LINKS = {
+    "twitter": (
+        r"^(?:https?://)?(?:www\.|mobile\.|m\.)?(?:twitter|x)\.com/@?([^/?#]+)/?(?:[?#].*)?$"
+    ),
+    "facebook": (
+        r"^(?:https?://)?(?:www\.|m\.|web\.)?(?:facebook|fb)\.com/([^/?#]+)/?(?:[?#].*)?$"
+    ),
+    "instagram": r"^(?:https?://)?(?:www\.)?instagram\.com/([^/?#]+)/?(?:[?#].*)?$",
+    "linkedin": (
+        r"^(?:https?://)?(?:[a-z]{2,3}\.)?linkedin\.com/(?:in|company)/([^/?#]+)/?(?:[?#].*)?$"
+    ),
+}
+
+
+def _handle_of(text: pl.Expr, platform: str) -> pl.Expr:
+    """The handle a profile link on ``platform`` names, else ``text`` (Facebook's
+    ``profile.php?id=`` names none)."""
+    handle = pl.coalesce(text.str.extract(PROFILE_LINKS[platform], 1), text)
+    if platform == "facebook":
+        return pl.when(text.str.contains("profile.php", literal=True)).then(text).otherwise(handle)
+    return handle
+
+
+def norm_handle(column: str, platform: str | pl.Expr) -> pl.Expr:
+    """A social handle in lower case without a leading ``@`` (empty = none); a link to a
+    profile on ``platform`` (a network's name, or a column holding it) is its handle."""
+    text = pl.col(column).str.strip_chars().str.to_lowercase()
+    if isinstance(platform, str):
+        handle = _handle_of(text, platform) if platform in PROFILE_LINKS else text
+    else:
+        handle = text
+        for name in PROFILE_LINKS:
+            handle = pl.when(platform == name).then(_handle_of(text, name)).otherwise(handle)
+    return _blank_as_null(handle.str.strip_prefix("@"))
+
+
+def one_copy_per_post(mentions: pl.DataFrame) -> pl.DataFrame:
+    """Drop a mention keyed by its URL when a mention keyed otherwise carries that URL on the
+    same platform by the same author: one post under two keys (docs/open-rules.md R13)."""
+    by_id = (
+        mentions.filter(pl.col("url").is_not_null() & (pl.col("mention_id") != pl.col("url")))
+        .select(pl.col("url").alias("mention_id"), "platform", "handle_norm")
+        .unique()
+        .with_columns(pl.lit(True).alias("_again"))
+    )
+    return (
+        mentions.join(by_id, on=["mention_id", "platform", "handle_norm"], how="left")
+        .filter(pl.col("_again").is_null())
+        .drop("_again")
+    )
 
 
 def resolve_raw(raw: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
@@ -100,7 +148,9 @@ def resolve_raw(raw: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
             norm_email("email").alias("email_norm")
         ),
         "email_events": first_versions(events, "_event_key"),
-        "social_mentions": first_versions(raw["social_mentions"], "mention_id").with_columns(
-            norm_handle("author_handle").alias("handle_norm")
+        "social_mentions": one_copy_per_post(
+            first_versions(raw["social_mentions"], "mention_id").with_columns(
+                norm_handle("author_handle", pl.col("platform")).alias("handle_norm")
+            )
         ),
     }
