@@ -26,6 +26,7 @@ from pipeline.config import (
     ConfigError,
     Settings,
     check_environment,
+    date_problem,
     setting,
 )
 from pipeline.entities import ENTITIES
@@ -94,10 +95,7 @@ def prepare_run(as_of: str | None = None) -> tuple[Settings, NotifySettings] | i
         # stands in for); ``Settings.resolve`` takes the date as it is.
         as_of_date = setting("PIPELINE_AS_OF", as_of) if as_of else None
     except ConfigError:
-        print(
-            f"configuration error: --as-of {as_of!r} is not a date; write it as YYYY-MM-DD",
-            file=sys.stderr,
-        )
+        print(f"configuration error: --as-of {date_problem(as_of)}", file=sys.stderr)
         return EXIT_CONFIG
     try:
         data_dir = setting("PIPELINE_DATA_DIR")
