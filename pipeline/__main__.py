@@ -32,6 +32,28 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _day(text: str) -> str:
+    """``generate --as-of``: a day written YYYY-MM-DD, else argparse's error naming the option
+    (a bad date ended in a traceback: generate reads no setting, so no check ran before)."""
+    from pipeline.config import date_problem
+
+    if (problem := date_problem(text)) is not None:
+        raise argparse.ArgumentTypeError(problem)
+    return text
+
+
+def _customers(text: str) -> int:
+    """``--customers`` of ``generate`` and ``demo``: a whole number of at least 1 (0 ended in
+    the generator's traceback)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value}: generate at least one customer")
+    return value
+
+
 def _use_data_dir(args: argparse.Namespace) -> None:
     """``--data-dir`` wins over PIPELINE_DATA_DIR (and reaches every process started later)."""
     if getattr(args, "data_dir", None):
@@ -178,11 +200,14 @@ def main(argv: list[str] | None = None) -> int:
         default=argparse.SUPPRESS,  # required: no "(default: None)" in the help
         help="data directory to write landing/ into",
     )
-    gen.add_argument("--customers", type=int, default=1000, help="how many customers to generate")
+    gen.add_argument(
+        "--customers", type=_customers, default=1000, help="how many customers to generate"
+    )
     gen.add_argument("--seed", type=int, default=42, help="random seed (same seed, same files)")
     gen.add_argument(
         "--as-of",
         metavar="DATE",
+        type=_day,
         default=argparse.SUPPRESS,  # the help says the default in words
         help="last day of the generated history (YYYY-MM-DD); default: today (UTC)",
     )
@@ -262,7 +287,9 @@ def main(argv: list[str] | None = None) -> int:
         cmd_demo,
         exit_statuses_text(),
     )
-    demo.add_argument("--customers", type=int, default=DEMO_CUSTOMERS, help="how many customers")
+    demo.add_argument(
+        "--customers", type=_customers, default=DEMO_CUSTOMERS, help="how many customers"
+    )
     _add_data_dir(demo)
 
     add(

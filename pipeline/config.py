@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import dagster as dg
 
@@ -41,22 +41,39 @@ class ConfigError(ValueError):
     """A configuration value that cannot be used; the message says which and why."""
 
 
+def date_problem(text: str) -> str | None:
+    """Why ``text`` is no date written YYYY-MM-DD (as an option or a setting takes it), or
+    None. A value in that very shape is told what is wrong with its day: '2024-13-01' was
+    told to be written as YYYY-MM-DD, as it was."""
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError as err:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return f"{text!r} is no day of the calendar ({err})"
+        return f"{text!r} is not a date; write it as YYYY-MM-DD"
+    return None
+
+
 def _date(name: str, text: str) -> dt.date | None:
     if not text:
         return None  # today, or the demo's date (see Settings.resolve)
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise ConfigError(f"{name}={text!r} is not a date; write it as YYYY-MM-DD") from None
+    if (problem := date_problem(text)) is not None:
+        raise ConfigError(f"{name}={problem}")
+    return dt.date.fromisoformat(text)
 
 
 def _zone(name: str, text: str) -> str:
     try:
         ZoneInfo(text)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            f"{name}={text!r} is not an IANA time zone (e.g. Europe/Bucharest)"
-        ) from None
+        # The zone meant, as a mapping's [format] timezone names it (pipeline/ingest/mappings.py):
+        # 'Europe/Bucarest' and 'utc' were answered "e.g. Europe/Bucharest" whatever they meant.
+        zones = {zone.lower(): zone for zone in available_timezones()}
+        close = zones.get(text.lower()) or next(
+            iter(difflib.get_close_matches(text, sorted(zones.values()), n=1)), None
+        )
+        hint = f"; did you mean {close}?" if close else " (e.g. Europe/Bucharest)"
+        raise ConfigError(f"{name}={text!r} is not an IANA time zone{hint}") from None
     return text
 
 

@@ -4,7 +4,9 @@ so the sample data is generated and run once, not once per test):
 1. ``generate`` a tiny data set for today, plus a real export's odd rows (an order dated three
    days after as_of), in a path holding a ``'``;
 2. ``run`` as of today: every mart is published, the future order lands with its note;
-3. ``run`` again on the same files: nothing new lands and every mart keeps its rows;
+3. ``run`` again on the same files, and one file dropped into a misspelt folder
+   (``crm/order/``): nothing new lands, every mart keeps its rows, and the run exits 3 (the
+   file is not read: someone should look);
 4. a second delivery, and a ``run`` killed as soon as ingestion has started: warehouse and
    serving stay consistent;
 5. the next ``run``, with one more delivery holding a bad row, completes (the dead run's
@@ -118,8 +120,12 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Story:
     if s.first.returncode != 0:
         return s
     s.counts = serving_counts(data_dir)
+    stray = data_dir / "landing" / "crm" / "order" / "orders_typo.csv"  # `order`, not `orders`
+    stray.parent.mkdir()
+    stray.write_text((data_dir / "landing" / "crm" / "orders" / "orders_extra.csv").read_text())
     s.second = cli("run", data_dir=data_dir, **env)
     s.counts_again = serving_counts(data_dir)
+    stray.unlink()  # the later steps count the deliveries under landing/
 
     # A second delivery (the day before as_of); the run is killed as soon as ingestion started.
     s.loyalty_before_kill = serving_rows(data_dir, LOYALTY)
@@ -200,7 +206,6 @@ def test_a_row_dated_after_as_of_lands_with_its_note(story: Story) -> None:
 
 def test_the_same_files_again_land_nothing_and_change_no_mart(story: Story) -> None:
     second = story.second
-    assert second.returncode == 0, second.stderr
     assert "files read in this run" not in second.stdout
     # The steps that skip say why once, under their own name ("serving_marts: serving_marts:
     # same code, …" named the step twice).
@@ -208,6 +213,18 @@ def test_the_same_files_again_land_nothing_and_change_no_mart(story: Story) -> N
         assert f"{step}: {step}:" not in second.stdout
     assert "     serving_marts: same code, inputs unchanged since its last build (" in second.stdout
     assert story.counts_again == story.counts
+
+
+def test_a_file_outside_the_entity_folders_exits_3(story: Story) -> None:
+    # Step 3's file in crm/order/ is never read: the run said so and exited 0, "every file
+    # landed whole", so cron saw nothing wrong while the file waited for ever.
+    second = story.second
+    assert second.returncode == 3, second.stdout + second.stderr
+    assert "\nnot read: 1 file in " in second.stdout
+    assert "\n  crm/order/orders_typo.csv\n" in second.stdout
+    assert second.stderr.splitlines()[-1] == (
+        "1 file outside the entity folders not read: see above (exit status 3)"
+    )
 
 
 def test_killed_run_leaves_everything_consistent(story: Story) -> None:

@@ -61,6 +61,63 @@ def test_a_bad_as_of_option_is_named_as_the_option(tmp_path, monkeypatch, capsys
     ]
 
 
+def test_a_date_written_right_but_no_day_says_what_is_wrong_with_it(tmp_path, monkeypatch, capsys):
+    # Written as YYYY-MM-DD, yet no day: "write it as YYYY-MM-DD" sent the user looking at
+    # the shape they had right.
+    (tmp_path / "landing").mkdir()
+    monkeypatch.setenv("PIPELINE_DATA_DIR", str(tmp_path))
+    assert main(["run", "--as-of", "2024-02-30"]) == 2
+    monkeypatch.setenv("PIPELINE_AS_OF", "2024-13-01")
+    assert main(["run"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "configuration error: --as-of '2024-02-30' is no day of the calendar "
+        "(day is out of range for month)",
+        "configuration error: PIPELINE_AS_OF='2024-13-01' is no day of the calendar "
+        "(month must be in 1..12)",
+    ]
+
+
+def test_a_mistyped_time_zone_is_named_with_the_zone_it_misspells(tmp_path, monkeypatch, capsys):
+    (tmp_path / "landing").mkdir()
+    monkeypatch.setenv("PIPELINE_DATA_DIR", str(tmp_path))
+    for zone in ("Europe/Bucarest", "America/Sao_Paolo", "utc", "Mars/Olympus"):
+        monkeypatch.setenv("PIPELINE_TIMEZONE", zone)
+        assert main(["run"]) == 2
+    # Each was answered "(e.g. Europe/Bucharest)", whatever zone it meant.
+    assert capsys.readouterr().err.splitlines() == [
+        "configuration error: PIPELINE_TIMEZONE='Europe/Bucarest' is not an IANA time zone; "
+        "did you mean Europe/Bucharest?",
+        "configuration error: PIPELINE_TIMEZONE='America/Sao_Paolo' is not an IANA time zone; "
+        "did you mean America/Sao_Paulo?",
+        "configuration error: PIPELINE_TIMEZONE='utc' is not an IANA time zone; did you mean UTC?",
+        "configuration error: PIPELINE_TIMEZONE='Mars/Olympus' is not an IANA time zone "
+        "(e.g. Europe/Bucharest)",
+    ]
+
+
+@pytest.mark.parametrize(
+    "args, said",
+    [
+        (
+            ["generate", "--as-of", "2024-13-01"],
+            "argument --as-of: '2024-13-01' is no day of the calendar (month must be in 1..12)",
+        ),
+        (["generate", "--as-of", "31/10/2026"], "argument --as-of: '31/10/2026' is not a date"),
+        (["generate", "--customers", "0"], "argument --customers: 0: generate at least one"),
+        (["demo", "--customers", "-5"], "argument --customers: -5: generate at least one"),
+    ],
+)
+def test_generate_and_demo_name_a_bad_option_without_a_traceback(tmp_path, capsys, args, said):
+    # generate reads no setting, so nothing checked its options: a bad date or count ended in
+    # a traceback (ValueError: month must be in 1..12) after the command had started.
+    with pytest.raises(SystemExit) as stopped:
+        main([*args, "--out" if args[0] == "generate" else "--data-dir", str(tmp_path / "d")])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert said in err.splitlines()[-1], err
+    assert not (tmp_path / "d").exists()  # nothing written
+
+
 def test_the_as_of_option_is_parsed_once(tmp_path, monkeypatch):
     (tmp_path / "landing").mkdir()
     monkeypatch.setenv("PIPELINE_DATA_DIR", str(tmp_path))

@@ -566,6 +566,44 @@ def test_warm_worker_terminate_and_cold_fallback(ui) -> None:
 
 
 @pytest.mark.e2e
+def test_a_second_ui_on_the_same_data_directory_is_refused(ui, tmp_path: Path) -> None:
+    """A second `pipeline ui` on the module's data directory, on another port (as the busy
+    port's message suggests), stops at once naming the first; it used to start a second
+    daemon on the same instance ("Another SENSOR daemon is still sending heartbeats") and
+    replace the first's warm run worker address."""
+    data_dir, _, proc = ui
+    second = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "ui", "--port", str(free_port())],
+        cwd=REPO_ROOT,
+        env=child_env(data_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, err = second.communicate(timeout=DEADLINE_SECONDS)
+    except subprocess.TimeoutExpired:
+        os.killpg(second.pid, signal.SIGKILL)
+        second.communicate()
+        pytest.fail("a second `pipeline ui` on the same data directory kept running")
+    assert second.returncode == 2, out + err
+    home = data_dir / "dagster_home"
+    assert err.splitlines() == [
+        f"another `pipeline ui` (pid {proc.pid}, http://127.0.0.1:{ui_port(proc)}) serves this "
+        f"data directory's Dagster instance ({home}): open that one, or stop it before starting "
+        "another; two on one instance would each run the sensors, the schedule and the run "
+        "queue"
+    ]
+    assert proc.poll() is None  # the first carries on
+
+
+def ui_port(proc: subprocess.Popen) -> str:
+    """The port `pipeline ui` ``proc`` was started with."""
+    return proc.args[proc.args.index("--port") + 1]
+
+
+@pytest.mark.e2e
 def test_ctrl_c_stops_the_webserver_and_the_daemon_cleanly(ui) -> None:
     """Last on the module's ui: Ctrl-C stops the webserver, the daemon and the worker (if any
     is left) and exits 0. (The exit status does not depend on the worker: `pipeline ui` stops

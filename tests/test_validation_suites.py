@@ -10,6 +10,7 @@ import pytest
 
 from pipeline.engine import discover_models
 from pipeline.entities import ENTITIES
+from pipeline.ingest.rules import TIME_ORDER
 from pipeline.predict.docs import PREDICTION_MARTS
 from pipeline.validation.suites import (
     EXPECTATIONS_DIR,
@@ -80,6 +81,15 @@ def test_landed_suites_agree_with_the_entity_contract(entity):
         if e["type"] == "expect_column_values_to_be_in_set"
     }
     assert named == dict.fromkeys(ent.open_enums, "warning")
+    # Nor the row rules on times (pipeline/ingest/rules.py): a ticket answered or solved before
+    # its creation is quarantined by ingestion, so a landed expectation on it could never fail
+    # (two such warnings were added to landed_tickets.json after the rule, docs/open-rules.md R9).
+    ordered = {
+        (e["kwargs"]["column_A"], e["kwargs"]["column_B"])
+        for e in exps
+        if e["type"] == "expect_column_pair_values_a_to_be_greater_than_b"
+    }
+    assert ordered.isdisjoint(TIME_ORDER.get(entity, ()))
     # Columns and types are checked once per file by landed.delivered_types
     # (tests/test_validation_landed.py), not by an expectation per column.
     assert not [e for e in exps if e["type"].endswith("_in_type_list")]

@@ -6,7 +6,8 @@ Exit statuses (README, docs/operations.md), so that cron and CI can tell the cas
 - 1: the run failed (a step or a blocking check failed);
 - 2: configuration error (a ``PIPELINE_*`` setting, ``--as-of``, no landing folder, a data
   directory that cannot be written, a model or suite file that cannot be loaded);
-- 3: the run completed, but files were refused or rows quarantined: a human should look;
+- 3: the run completed, but files were refused or rows quarantined, or files lie outside the
+  entity folders of ``landing/`` and were not read: a human should look;
 - 4: another run holds the warehouse (its pid is named); nothing was done.
 """
 
@@ -25,6 +26,7 @@ from pipeline.config import (
     ConfigError,
     Settings,
     check_environment,
+    date_problem,
     setting,
 )
 from pipeline.entities import ENTITIES
@@ -45,7 +47,8 @@ EXIT_STATUSES = {
     EXIT_FAILED: "the run failed (a step or a blocking check)",
     EXIT_CONFIG: "configuration error (a PIPELINE_* setting, --as-of, no landing folder, a "
     "data directory that cannot be written, a model or suite file that cannot be loaded)",
-    EXIT_NEEDS_ATTENTION: "completed, but files were refused or rows quarantined",
+    EXIT_NEEDS_ATTENTION: "completed, but files were refused or rows quarantined, or files lie "
+    "outside the entity folders of landing/ (not read)",
     EXIT_BUSY: "another run holds the warehouse (its pid is named); nothing was done",
 }
 
@@ -92,10 +95,7 @@ def prepare_run(as_of: str | None = None) -> tuple[Settings, NotifySettings] | i
         # stands in for); ``Settings.resolve`` takes the date as it is.
         as_of_date = setting("PIPELINE_AS_OF", as_of) if as_of else None
     except ConfigError:
-        print(
-            f"configuration error: --as-of {as_of!r} is not a date; write it as YYYY-MM-DD",
-            file=sys.stderr,
-        )
+        print(f"configuration error: --as-of {date_problem(as_of)}", file=sys.stderr)
         return EXIT_CONFIG
     try:
         data_dir = setting("PIPELINE_DATA_DIR")
@@ -196,6 +196,7 @@ def run_once(settings: Settings, notify_settings: NotifySettings, trigger: str) 
     from pipeline.cli.summary import print_summary, run_reports
     from pipeline.cli.warehouse_hold import other_runs_active
     from pipeline.event_log import pooled_event_log, quick_commits
+    from pipeline.ingest.landing import files_outside_entity_folders
     from pipeline.progress import root_cause
     from pipeline.run_process import frozen_heap
     from pipeline.warehouse import open_warehouse
@@ -239,16 +240,22 @@ def run_once(settings: Settings, notify_settings: NotifySettings, trigger: str) 
             print_summary(settings, result.run_id, reports, published)
             notify_cli_run(instance, result.run_id, notify_settings)
             attention = files_needing_attention(settings, result.run_id, reports)
+    # A file dropped into crm/order/ is never read; exit 0 told cron that every file landed.
+    stray = len(files_outside_entity_folders(settings.landing_dir))
     if not result.success:
         print("\nthe run failed:", file=sys.stderr)
         for event in result.get_step_failure_events():
             error = event.step_failure_data.error if event.step_failure_data else None
             print(f"  {event.step_key}: {root_cause(error)}", file=sys.stderr)
         return EXIT_FAILED
-    if attention:
+    if attention or stray:
+        said = []
+        if attention:
+            said.append(f"{counted(attention, 'file')} refused or with rows quarantined")
+        if stray:
+            said.append(f"{counted(stray, 'file')} outside the entity folders not read")
         print(
-            f"\n{counted(attention, 'file')} refused or with rows quarantined: see above "
-            f"(exit status {EXIT_NEEDS_ATTENTION})",
+            f"\n{' and '.join(said)}: see above (exit status {EXIT_NEEDS_ATTENTION})",
             file=sys.stderr,
         )
         return EXIT_NEEDS_ATTENTION

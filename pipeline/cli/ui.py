@@ -15,12 +15,19 @@ time, before a worker is started and as soon as one is seen dead, the run launch
 (:func:`~pipeline.automation.worker_address.write_down_note`): a run launched before the new
 worker is ready goes cold at once, its log saying that the worker is starting or restarting,
 instead of trying the dead worker's address.
+
+One ``pipeline ui`` per instance: it holds ``$DAGSTER_HOME/ui.lock`` (``flock``, released
+when the process ends, however it ends) with its pid and address in it. A second one on the
+same data directory stops at once, naming the first and where it serves: started on another
+port (as a busy port's message suggested), it ran a second daemon on the instance, which
+Dagster does not support, and its warm run worker's address and note replaced the first's.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import fcntl
 import ipaddress
 import json
 import os
@@ -45,6 +52,7 @@ WORKER = "warm run worker"
 # each start is not started forever, its warm-up's CPU taken from the runs it should serve.
 WORKER_RESTARTS = 3
 WORKER_RESTART_WINDOW_SECONDS = 600.0
+UI_LOCK = "ui.lock"
 
 
 def _executable(name: str) -> str:
@@ -246,6 +254,22 @@ class WorkerKeeper:
         print(text, file=sys.stderr, flush=True)
 
 
+def hold_instance(home: Path, address: str) -> int | str:
+    """Take ``home``'s ``ui.lock`` for as long as this process lives and write ``address``
+    (with our pid) in it: the lock's descriptor; or, when another process holds it, what that
+    one wrote (its pid and address)."""
+    fd = os.open(home / UI_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip()
+        os.close(fd)
+        return holder or "pid unknown"
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"pid {os.getpid()}, {address}\n".encode(), 0)
+    return fd
+
+
 def port_hint(port: int) -> str:
     """How to pick another port, in the words of what started us: make sets MAKELEVEL."""
     if os.environ.get("MAKELEVEL"):
@@ -260,11 +284,8 @@ def _raise_keyboard_interrupt(signum, frame) -> None:
 def main(host: str = "127.0.0.1", port: int = 3000) -> int:
     """Run the webserver, the daemon and the warm run worker until Ctrl-C (0) or until the
     webserver or the daemon exits (1); a worker that exits is started again (WorkerKeeper),
-    and without one runs are launched cold."""
-    import dagster as dg
-
-    from pipeline.automation.instance import recover_interrupted_runs
-
+    and without one runs are launched cold; 2 on a configuration error, a busy port or
+    another ``pipeline ui`` on the same instance."""
     try:
         # Every setting now, with one line: the daemon would otherwise fail on it at each tick.
         check_environment()
@@ -272,10 +293,35 @@ def main(host: str = "127.0.0.1", port: int = 3000) -> int:
     except ConfigError as err:
         print(f"configuration error: {err}", file=sys.stderr)
         return 2
+    env = dagster_env(settings)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    # Before the port: a second `pipeline ui` on this data directory is refused whatever its
+    # port (another port only started a second daemon on the same instance).
+    lock = hold_instance(Path(env["DAGSTER_HOME"]), f"http://{shown}:{port}")
+    if isinstance(lock, str):
+        print(
+            f"another `pipeline ui` ({lock}) serves this data directory's Dagster instance "
+            f"({env['DAGSTER_HOME']}): open that one, or stop it before starting another; two "
+            "on one instance would each run the sensors, the schedule and the run queue",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        return serve(host, port, env, settings)
+    finally:
+        os.close(lock)  # releases it; the process's end would too
+
+
+def serve(host: str, port: int, env: dict[str, str], settings: Settings) -> int:
+    """:func:`main`'s work once the instance is ours: the three processes until Ctrl-C (0) or
+    until the webserver or the daemon exits (1); 2 when the port is in use."""
+    import dagster as dg
+
+    from pipeline.automation.instance import recover_interrupted_runs
+
     if not port_free(host, port):
         print(f"port {port} on {host} is in use: {port_hint(port + 1)}", file=sys.stderr)
         return 2
-    env = dagster_env(settings)
     os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
     with dg.DagsterInstance.get() as instance:
         # Runs of an earlier session that was killed still hold the warehouse slot.
