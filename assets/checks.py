@@ -134,8 +134,8 @@ def _landed_entry(entity: Entity) -> CheckEntry:
     description = (
         f"Deliveries of {entity.name} in this run against expectations/landed_{entity.name}"
         ".json (run before insert). ERROR if the suite refused a file; WARN for quarantined "
-        "rows, files refused on reading or rows dated after as_of (they land; the marts ignore "
-        "them until as_of reaches them)."
+        "rows, files refused on reading, rows dated after as_of (they land; the marts ignore "
+        "them until as_of reaches them) or another warning (orders in more than one currency)."
     )
     spec = dg.AssetCheckSpec(
         CHECK_NAMES["landed"], asset=entity.raw_table, blocking=True, description=description

@@ -11,15 +11,21 @@ quarantined, never guessed.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import polars as pl
 
-# The currencies that Polish, Czech, Russian, Bulgarian and Romanian spreadsheets write after
-# the amount as a word, not a sign or a code (``1 234,56 zł``, ``12,50 Kč``, ``1 234,56 руб.``,
-# ``12,5 lei``: lei is the plural of leu, RON its code): Unicode has no currency sign for them
-# (``\p{Sc}`` has ₽ but not руб.), and they were read as no number. Only at the end, any case.
-CURRENCY_WORDS = ("zł", "kč", "руб.", "руб", "р.", "лв.", "лв", "lei")
+# The currencies that Polish, Czech, Russian, Bulgarian, Romanian, Hungarian, Croatian and
+# Nordic spreadsheets write after the amount as a word, not a sign or a code (``1 234,56 zł``,
+# ``12,50 Kč``, ``1 234,56 руб.``, ``12,5 lei``: lei is the plural of leu, RON its code;
+# ``1 234 Ft``, ``12,50 kn``, ``1 234,50 kr``): Unicode has no currency sign for them
+# (``\p{Sc}`` has ₽ but not руб.), and they were read as no number. At the end, any case.
+CURRENCY_WORDS = ("zł", "kč", "руб.", "руб", "р.", "лв.", "лв", "lei", "ft", "kn", "kr.", "kr")
+# Written before the amount: kr by Norwegian and Danish spreadsheets (``kr 1 234,50``), a
+# dollar with its country by Brazilian ones (``R$ 1.234,56``) and many exports (``US$ 12``,
+# ``HK$ 12``); the $ alone was stripped and the letters left, and the amount was unreadable.
+LEADING_WORDS = ("kr.", "kr", "r$", "us$", "a$", "au$", "ca$", "nz$", "hk$", "s$", "mx$")
 # ISO 4217's codes in use, and the ones an older export may still carry (the euro's
 # predecessors and the currencies the project's locales replaced): only these are stripped
 # as a code; any three letters were, and '2 mln' read as 2, '100 tys' as 100.
@@ -35,13 +41,20 @@ CURRENCY_CODES = (
     "ATS BEF BGL CYP DEM EEK ESP FIM FRF GRD HRK IEP ITL LTL LUF LVL MTL NLG PTE ROL RUR SIT SKK"
 ).split()
 _CODES = "|".join(CURRENCY_CODES)
-# Currency symbols, spaces (also non-breaking), apostrophes (Swiss thousands), a leading or
-# trailing currency code (any case), and a trailing currency word.
-NUMBER_NOISE = (
-    rf"[\s\u00a0\u202f'’\p{{Sc}}]|(?i:^(?:{_CODES})|(?:{_CODES})$|(?:"
-    + "|".join(w.replace(".", r"\.") for w in CURRENCY_WORDS)
-    + ")$)"
-)
+_LEADING = "|".join(re.escape(w) for w in LEADING_WORDS)
+_WORDS = "|".join(re.escape(w) for w in CURRENCY_WORDS)
+# A currency as an amount writes it besides a sign: a leading or trailing code (any case), a
+# trailing word (kr also leading). Codes first: KRW 1000 is no kr.
+_MARKS = rf"(?i:^(?:{_CODES}|{_LEADING})|(?:{_CODES})$|(?:{_WORDS})$)"
+# A currency sign, but not one of a fraction of a unit (¢ cent, ₥ mill, ₰ pfennig): 50¢ is
+# 0.50, and stripped it landed as 50.
+_SIGN = r"[^\P{Sc}¢₥₰]"
+# Currency signs, spaces (also non-breaking), apostrophes (Swiss thousands) and the
+# currency's code or word.
+NUMBER_NOISE = rf"[\s\u00a0\u202f'’]|{_SIGN}|{_MARKS}"
+# What of an amount's text names its currency (pipeline/ingest/currency.py): exactly what
+# NUMBER_NOISE strips as currency.
+CURRENCY_MARK = rf"{_SIGN}|{_MARKS}"
 # A thousands group never starts with 0: '0.125' reads only with '.' as decimal separator.
 DECIMAL_PATTERN = {
     ".": r"^[+-]?([1-9]\d{0,2}(,\d{3})+|\d+)(\.\d+)?$",

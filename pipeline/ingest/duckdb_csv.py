@@ -37,9 +37,15 @@ import duckdb
 import polars as pl
 
 from pipeline.entities import SCORE_RANGES, Entity
-from pipeline.ingest import decimals, rules
+from pipeline.ingest import currency, decimals, rules
 from pipeline.ingest.checks import SCIENTIFIC
-from pipeline.ingest.decimals import AMBIGUOUS, DECIMAL_PATTERN, NUMBER_NOISE, SIGN_FORMS
+from pipeline.ingest.decimals import (
+    AMBIGUOUS,
+    CURRENCY_MARK,
+    DECIMAL_PATTERN,
+    NUMBER_NOISE,
+    SIGN_FORMS,
+)
 from pipeline.ingest.event_id import event_id_sql
 from pipeline.ingest.formats import EXTRA_PREFIX, ROW, SPARE_COLUMNS, Table
 from pipeline.ingest.mappings import Mapping
@@ -262,6 +268,60 @@ def _decimal_value(col: str, separator: str) -> str:
     )
 
 
+def _landed_currency(mark: str) -> str:
+    """SQL of ``currency.landed`` of a lower-cased mark."""
+    whens = " ".join(f"when {literal(k)} then {literal(v)}" for k, v in currency.LANDED.items())
+    return f"case {mark} {whens} else upper({mark}) end"
+
+
+def _currency_columns(entity: Entity) -> str:
+    """SQL of the select items ``mk`` (``currency.amount_marks``: the marks of the row's
+    amounts that are more than plain numbers, ``n_<col>`` not null, one per line; null when
+    none is) and ``d_currency`` (``currency.delivered``).
+
+    A currency of three capitals that is no word :data:`currency.LANDED` knows (EUR: nearly
+    every row) is its own; other ASCII text is lower-cased and looked up as polars does; text
+    beyond ASCII (``€``, ``zł`` in the column) is left to parse.py, whose lower-casing may
+    differ from DuckDB's (:func:`_currency_check` flags it)."""
+    amounts = [c for c, t in entity.columns.items() if t.startswith("decimal")]
+    texts = ", ".join(f"case when n_{c} is not null then s_{c} end" for c in amounts)
+    pattern = literal(re2(f"(?m){CURRENCY_MARK}"))
+    found = f"regexp_extract_all(concat_ws(chr(10), {texts}), {pattern})"
+    any_text = " or ".join(f"n_{c} is not null" for c in amounts)
+    marks = f"case when {any_text} then list_transform({found}, lambda x: lower(x)) end"
+    words = ", ".join(
+        literal(w.upper()) for w in currency.LANDED if w.isascii() and w.isalpha() and len(w) == 3
+    )
+    settled = "regexp_full_match(s_currency, '[A-Z]{3}')" + (
+        f" and s_currency not in ({words})" if words else ""
+    )
+    slow = _landed_currency(f"lower({_strip('s_currency')})")
+    delivered = (
+        f"case when s_currency is null then null when {settled} then s_currency else {slow} end"
+    )
+    return f"{marks} as mk, {delivered} as d_currency"
+
+
+def _currency_check() -> str:
+    """SQL of ``currency.check``'s ``is bad``, and of a currency text beyond ASCII (left to
+    parse.py: a row it finds good sends the file to polars). Only a row whose amounts name a
+    currency is compared (a CASE: the lists and lookups cost 0.6 s of CPU per million rows
+    when every row paid for them)."""
+    code = _landed_currency("mk[1]")
+    several = "len(list_distinct(list_transform(mk, lambda x: " + _landed_currency("x") + "))) > 1"
+    known = ", ".join(literal(c) for c in currency.KNOWN)
+    compatible = ", ".join(literal(p) for p in currency.COMPATIBLE)
+    contradicts = (
+        f"d_currency is not null and {code} in ({known}) and d_currency <> {code} "
+        f"and (mk[1] || '|' || d_currency) not in ({compatible})"
+    )
+    beyond_ascii = "strlen(s_currency) <> length(s_currency)"  # more bytes than characters
+    return (
+        f"case when {beyond_ascii} then true when mk is null or len(mk) = 0 then false "
+        f"else {several} or ({contradicts}) end"
+    )
+
+
 # The shapes nearly every canonical timestamp has, read without the general pattern's group
 # extraction (ten times dearer): exactly what parse_iso makes of them, with ASCII digits.
 ISO_FAST = (
@@ -338,6 +398,10 @@ def _value(col: str, typ: str, entity: Entity, separator: str) -> str:
         return f"case when {src} in ({same}) then {src} else {stripped} end" if same else stripped
     if col in entity.id_columns:  # "c1 " is the record c1 (Entity.id_columns)
         return _strip(src)
+    if col == "currency":  # as delivered, else as the amounts name it (_currency_columns)
+        return (
+            f"coalesce(d_currency, case when mk is not null then {_landed_currency('mk[1]')} end)"
+        )
     return src
 
 
@@ -391,6 +455,8 @@ def _checks(entity: Entity, header: int, dec: decimals.Decimals) -> list[str]:
             checks.append(
                 f"v_survey_type = {literal(kind)} and (v_score < {low} or v_score > {high})"
             )
+    if "currency" in entity.columns:
+        checks.append(_currency_check())
     return checks
 
 
@@ -420,6 +486,7 @@ def _parse(
         for c, t in entity.columns.items()
         if t.startswith("decimal")
     ]
+    marks = f", {_currency_columns(entity)}" if "currency" in entity.columns else ""
     values = [f"{_value(c, t, entity, dec.separator)} as v_{c}" for c, t in entity.columns.items()]
     checks = _checks(entity, len(header), dec)
     keys = list(dict.fromkeys([entity.key, *entity.required]))
@@ -442,7 +509,8 @@ def _parse(
         with s as (select rowid + 2 as {ROW}, *, {", ".join(sources)} from {q}rd),
         f as (select *{"".join(", " + e for e in fast)} from s),
         i as (select *{"".join(", " + e for e in iso)} from f),
-        v as (select *, {", ".join(values)} from i)
+        m as (select *{marks} from i),
+        v as (select *, {", ".join(values)} from m)
         select {ROW}, {", ".join(kept)},
                ({" or ".join(f"coalesce({c}, false)" for c in checks)}) as {BAD}
         from v

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.ingest.decimals import DOT_AMBIGUOUS
+from pipeline.ingest.decimals import DOT_AMBIGUOUS, LEADING_WORDS
 from pipeline.ingest.decode import Declared, decode_delivery
 from pipeline.ingest.errors import FileRefused, Unreadable
 from pipeline.ingest.lines import (
@@ -34,7 +34,12 @@ from pipeline.ingest.lines import (
     unended_line_quotes_odd,
     without_lines,
 )
-from pipeline.ingest.padded_numbers import THREE_DECIMALS, held_numbers, padded_numbers
+from pipeline.ingest.padded_numbers import (
+    THREE_DECIMALS,
+    currency_numbers,
+    held_numbers,
+    padded_numbers,
+)
 
 ROW = "_row_number"
 # first line of a file -> its column names when the file has no header row, else None
@@ -784,6 +789,7 @@ def _first_sheet(path: Path) -> tuple[pl.DataFrame, list[tuple[int, int, str]], 
     df = _as_held(df, padded_numbers(path, loaded.name, first_column))
     if _has_held_candidates(df):
         df = _as_held(df, held_numbers(path, loaded.name, first_column))
+    df = _with_currency(df, currency_numbers(path, loaded.name, first_column))
     return df, errors, loaded.name
 
 
@@ -814,6 +820,28 @@ def _as_held(df: pl.DataFrame, held: dict[tuple[int, int], tuple[str, str]]) -> 
         for row, (read, text) in cells.items():
             if values[row] == read:
                 values[row] = text
+        replaced.append(pl.Series(df.columns[col], values, pl.String))
+    return df.with_columns(replaced)
+
+
+def _with_currency(df: pl.DataFrame, shown: dict[tuple[int, int], str]) -> pl.DataFrame:
+    """``df`` with each number cell whose format shows a currency followed by it, as Excel
+    shows the amount (``12.5 €``): the currency is then the amount's, as in a CSV Excel saved
+    (pipeline/ingest/currency.py). ``shown``: ``(row, column) -> currency``
+    (:func:`padded_numbers.currency_numbers`)."""
+    by_column: dict[int, dict[int, str]] = {}
+    for (row, col), currency in shown.items():
+        if col < df.width and row < df.height:
+            by_column.setdefault(col, {})[row] = currency
+    replaced = []
+    for col, cells in by_column.items():
+        values = df.to_series(col).to_list()
+        for row, currency in cells.items():
+            if values[row] is None:
+                continue
+            # R$ is read before the amount only (decimals.LEADING_WORDS), a word after it.
+            leading = currency.lower() in LEADING_WORDS
+            values[row] = f"{currency} {values[row]}" if leading else f"{values[row]} {currency}"
         replaced.append(pl.Series(df.columns[col], values, pl.String))
     return df.with_columns(replaced)
 

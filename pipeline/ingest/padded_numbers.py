@@ -1,5 +1,6 @@
-"""Number cells a workbook shows with leading zeros, as Excel shows them, and numbers calamine
-writes otherwise than Excel holds them (past 15 digits, or with three decimals).
+"""Number cells a workbook shows with leading zeros, as Excel shows them, numbers calamine
+writes otherwise than Excel holds them (past 15 digits, or with three decimals), and amounts
+whose number format shows their currency.
 
 A customer number or postcode ``00123`` typed into Excel becomes the number 123; the user
 formats the column ``00000`` (Excel's "Zip Code", de-DE "Postleitzahl") and sees ``00123``.
@@ -14,11 +15,13 @@ from __future__ import annotations
 
 import posixpath
 import re
+import unicodedata
 import zipfile
 from pathlib import Path
 from xml.etree import ElementTree
 
-from pipeline.ingest.decimals import DOT_AMBIGUOUS
+from pipeline.ingest.currency import LANDED
+from pipeline.ingest.decimals import CURRENCY_CODES, DOT_AMBIGUOUS
 
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 RELATIONSHIP = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
@@ -35,6 +38,11 @@ HELD_CELL = re.compile(
 # A number's text with three decimals after at most three digits (12.345): read as text, the
 # dot may be a thousands separator, and the row was quarantined as ambiguous.
 THREE_DECIMALS = re.compile(DOT_AMBIGUOUS)
+# Where a number format writes a currency: Excel's currency tag ``[$€-x-euro2]``, ``[$zł-415]``
+# or ``[$EUR]`` (after '-' a locale; ``[$-409]`` is a locale alone), a quoted literal
+# (``"zł"``, ``"Kč"``) or an escaped or bare sign (``\$``, ``€``, ``£``).
+CURRENCY_TAG = re.compile(r"\[\$([^\]\-]+)[^\]]*\]")
+FORMAT_LITERAL = re.compile(r'"([^"]*)"|\\(.)|(\[[^\]]*\])|(.)')
 
 
 def padded_numbers(
@@ -108,6 +116,76 @@ def held_numbers(
             continue
         row, column = int(ref.group(2)) - 1, _column_index(ref.group(1).decode())
         found[(row, column - first_column)] = held
+    return found
+
+
+def currency_numbers(path: Path, sheet: str, first_column: int) -> dict[tuple[int, int], str]:
+    """The number cells of ``sheet`` whose number format shows a currency, as ``(row, column)
+    -> the currency as the format writes it`` (``€``, ``zł``, ``EUR``), counted as
+    :func:`padded_numbers` does; empty when no style shows one.
+
+    A cell formatted ``#,##0.00 [$€-x-euro2]`` shows ``12,50 €`` and holds the number 12.5:
+    calamine reads the number, and the currency the user sees was lost (an order landed with
+    no currency, or passed a currency column it contradicts). Excel's built-in currency
+    formats (ids 5 to 8) show the computer's own currency and say none: nothing is read."""
+    with zipfile.ZipFile(path) as book:
+        shown = _currency_styles(book)
+        if not shown:
+            return {}
+        part = _sheet_part(book, sheet)
+        if part is None:
+            return {}
+        xml = book.read(part)
+    styles = b"|".join(str(index).encode() for index in shown)
+    cells = re.compile(
+        rb'<c\s([^>]*?\bs="(' + styles + rb')"[^>]*)>(?:<f\b[^>]*/>|<f\b[^>]*>[^<]*</f>)?'
+        rb"<v>([^<]*)</v>"
+    )
+    found: dict[tuple[int, int], str] = {}
+    for attributes, style, value in cells.findall(xml):
+        ref = REFERENCE.search(attributes)
+        kind = TYPE.search(attributes)
+        if ref is None or (kind and kind.group(1) != b"n") or _number(value) is None:
+            continue
+        row, column = int(ref.group(2)) - 1, _column_index(ref.group(1).decode())
+        found[(row, column - first_column)] = shown[style.decode()]
+    return found
+
+
+def format_currency(code: str) -> str | None:
+    """The currency a number format code shows (``#,##0.00 [$€-x-euro2]`` → ``€``,
+    ``#,##0.00\\ "zł"`` → ``zł``), or None: the first currency tag, quoted literal or sign
+    that names a currency as an amount's text would (pipeline/ingest/currency.py)."""
+    tagged = CURRENCY_TAG.search(code)
+    if tagged and _names_currency(tagged.group(1)):
+        return tagged.group(1)
+    for quoted, escaped, _, bare in FORMAT_LITERAL.findall(code):
+        text = (quoted or escaped or bare).strip()
+        if text and _names_currency(text):
+            return text
+    return None
+
+
+def _names_currency(text: str) -> bool:
+    """Whether ``text`` is a currency sign, word or ISO code alone."""
+    one_sign = len(text) == 1 and unicodedata.category(text) == "Sc" and text not in "¢₥₰"
+    return one_sign or text.lower() in LANDED or text.upper() in CURRENCY_CODES
+
+
+def _currency_styles(book: zipfile.ZipFile) -> dict[str, str]:
+    """Cell style index -> the currency its number format shows (:func:`format_currency`)."""
+    try:
+        root = ElementTree.fromstring(book.read("xl/styles.xml"))
+    except KeyError:
+        return {}
+    codes = {fmt.get("numFmtId"): fmt.get("formatCode", "") for fmt in root.iter(f"{MAIN}numFmt")}
+    xfs = root.find(f"{MAIN}cellXfs")
+    if xfs is None:
+        return {}
+    found = {}
+    for index, xf in enumerate(xfs.iter(f"{MAIN}xf")):
+        if (currency := format_currency(codes.get(xf.get("numFmtId"), ""))) is not None:
+            found[str(index)] = currency
     return found
 
 

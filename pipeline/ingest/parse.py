@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from pipeline.entities import SCORE_RANGES, Entity
-from pipeline.ingest import decimals
+from pipeline.ingest import currency, decimals
 from pipeline.ingest.decimals import DECIMAL_PATTERN
 from pipeline.ingest.formats import EXTRA_PREFIX, RAW, ROW, UNREADABLE, Table
 from pipeline.ingest.mappings import Mapping, template_fields, vendor_label
@@ -500,10 +500,25 @@ def _typed(
             known = lowered.is_in(list(entity.enums[col])) & ascii_only
             return pl.when(known).then(lowered).otherwise(src.str.strip_chars()), None
         return lowered, None
+    if col == "currency":  # as delivered, else as the amounts name it (pipeline/ingest/currency.py)
+        return currency.value(src, [text for _, text in _amounts(entity, mapping)]), None
     if col in entity.id_columns:
         # "c1 " from a padded export is the record c1 of the others (Entity.id_columns).
         return src.str.strip_chars(), None
     return src, None
+
+
+def _amounts(entity: Entity, mapping: Mapping) -> list[tuple[str, pl.Expr]]:
+    """``(label, source text)`` of the amounts of a row: the entity's, and a line-item
+    export's unit price (the currency its text names is the row's, pipeline/ingest/currency.py)."""
+    amounts = [
+        (vendor_label(mapping, c), pl.col(_src(c)))
+        for c, typ in entity.columns.items()
+        if typ.startswith("decimal")
+    ]
+    if mapping.aggregate:
+        amounts.append((f"'{mapping.aggregate.unit_price}'", pl.col(_src(PRICE))))
+    return amounts
 
 
 def decide_decimals(
@@ -681,6 +696,13 @@ def plan(
     names = table.frame.collect_schema().names()
     spare = [c for c in names if c.startswith(EXTRA_PREFIX)]
     _contract_checks(result, table.header, spare, mapping, label)
+    if "currency" in entity.columns:
+        text, landed_as = pl.col(_src("currency")), pl.col(_val("currency"))
+        amounts = _amounts(entity, mapping)
+        result.checks.append(currency.check(text, landed_as, label["currency"], amounts))
+        if mapping.aggregate:
+            key = pl.col(_val(entity.key))
+            result.checks.append(currency.order_check(pl.col(_val("currency")), key))
     errors = _cell_errors(table, mapping, lookup, entity, label)
     if errors is not None:
         result.cell_errors = errors

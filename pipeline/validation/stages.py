@@ -264,7 +264,17 @@ class LandedValidation:
             parts.append(f"{counted(quarantined, 'row')} quarantined")
         landed = [f.outcome for f in self.files if f.outcome and f.status == "landed"]
         future = after_as_of_text(rows_after_as_of(landed))
-        return "; ".join(parts + ([future] if future else []))
+        # The other warnings by file and expectation: the check warned of a file in two
+        # currencies saying only "1 file, 3 rows landed".
+        warned = [
+            f"{f.source_file}: {e.describe()}"
+            for f in self.files
+            if f.outcome is not None and f.status == "landed"
+            for e in f.outcome.warnings
+            if not (e.advice or "").startswith(AFTER_AS_OF)
+        ]
+        more = [f"and {counted(len(warned) - 3, 'more warning')}"] if len(warned) > 3 else []
+        return "; ".join(parts + ([future] if future else []) + warned[:3] + more)
 
     def markdown(self) -> str:
         """The files as a markdown table."""
