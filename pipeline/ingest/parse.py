@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from pipeline.entities import SCORE_RANGES, Entity
+from pipeline.entities import IDENTITY_EDGES, SCORE_RANGES, Entity
 from pipeline.ingest import decimals
 from pipeline.ingest.decimals import DECIMAL_PATTERN
 from pipeline.ingest.formats import EXTRA_PREFIX, RAW, ROW, UNREADABLE, Table
@@ -455,9 +455,10 @@ def _typed(
         return parse_integer(src), "a whole number"
     if col in entity.enums:
         return src.str.strip_chars().str.to_lowercase(), None
-    if col in entity.id_columns:
-        # "c1 " from a padded export is the record c1 of the others (Entity.id_columns).
-        return src.str.strip_chars(), None
+    if col in entity.identity_columns:
+        # "c1 " from a padded export is the record c1 of the others, and "Mu\u0308ller@…" from
+        # a Mac the "Müller@…" of a PC (Entity.identity_columns).
+        return src.str.strip_chars(IDENTITY_EDGES).str.normalize("NFC"), None
     return src, None
 
 

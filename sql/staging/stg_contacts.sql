@@ -1,4 +1,8 @@
 -- One row per CRM contact: its latest version, with e-mail and social handles normalised.
+-- Normalised: lower(trim()), then final sigma 'ς' read as 'σ' and 'i' + U+0307 (dot above) as 'i',
+-- so that an address lower-cased by another tool (JavaScript, Java and Python write 'σοφος' for
+-- 'ΣΟΦΟΣ' and 'i̇' for 'İ', DuckDB 'σοφοσ' and 'i') is the same customer (docs/contracts.md,
+-- "Identity"). Every staging model and pipeline.ingest.event_id normalise e-mails so.
 -- Latest version (contracts.md "Identity → Upserts"): read in delivery order, a version replaces
 -- the one before unless both carry an updated_at and the earlier one is later. So the winner is,
 -- among the versions from the last one without updated_at onwards, the one with the latest
@@ -61,7 +65,7 @@ ranked as (
 
 select
     contact_id,
-    nullif(lower(trim(email)), '') as email,
+    nullif(replace(replace(lower(trim(email)), 'ς', 'σ'), 'i̇', 'i'), '') as email,
     first_name,
     last_name,
     phone,
@@ -100,10 +104,10 @@ select
         'g'
     ) as acquisition_source,
     birth_date,
-    nullif(regexp_replace(lower(trim(twitter_handle)), '^@', ''), '') as twitter_handle,
-    nullif(regexp_replace(lower(trim(facebook_handle)), '^@', ''), '') as facebook_handle,
-    nullif(regexp_replace(lower(trim(instagram_handle)), '^@', ''), '') as instagram_handle,
-    nullif(regexp_replace(lower(trim(linkedin_handle)), '^@', ''), '') as linkedin_handle,
+    nullif(regexp_replace(replace(replace(lower(trim(twitter_handle)), 'ς', 'σ'), 'i̇', 'i'), '^@', ''), '') as twitter_handle,
+    nullif(regexp_replace(replace(replace(lower(trim(facebook_handle)), 'ς', 'σ'), 'i̇', 'i'), '^@', ''), '') as facebook_handle,
+    nullif(regexp_replace(replace(replace(lower(trim(instagram_handle)), 'ς', 'σ'), 'i̇', 'i'), '^@', ''), '') as instagram_handle,
+    nullif(regexp_replace(replace(replace(lower(trim(linkedin_handle)), 'ς', 'σ'), 'i̇', 'i'), '^@', ''), '') as linkedin_handle,
     updated_at,
     _source_file,
     _row_number,

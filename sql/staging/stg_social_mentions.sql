@@ -42,7 +42,7 @@ select
         '[phone]',
         'g'
     ) as platform,
-    nullif(regexp_replace(lower(trim(author_handle)), '^@', ''), '') as author_handle,
+    nullif(regexp_replace(replace(replace(lower(trim(author_handle)), 'ς', 'σ'), 'i̇', 'i'), '^@', ''), '') as author_handle,
     author_name,
     text,
     -- A language code or nothing: free text here (a name, an address) would reach a mart.
