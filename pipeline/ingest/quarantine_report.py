@@ -36,7 +36,7 @@ from pipeline.entities import ENTITIES
 from pipeline.ingest.mappings import MappingError, load_mappings
 from pipeline.ingest.report import FileReport, counts_text
 from pipeline.warehouse import rows, table_exists
-from pipeline.words import agreeing
+from pipeline.words import agreeing, markdown_text
 
 EXAMPLES = 3
 # Where a reason quotes a row's value (pipeline/ingest/parse.py words them): blanked, so that
@@ -338,9 +338,6 @@ def refused_todo(n: int) -> str:
 
 
 def reasons_markdown(groups: Sequence[ReasonGroup]) -> str:
-    """A file's groups on one markdown line: ``2 × rule (lines 6, 7)`` joined by ``; ``
-    (a line break would end the list item in the UI's markdown)."""
-    return "; ".join(
-        f"{g.count:,} × {g.rule} ({g.lines()})".replace("|", "\\|").replace("\n", " ")
-        for g in groups
-    )
+    """A file's groups on one markdown line: ``2 × rule (lines 6, 7)`` joined by ``; ``, the
+    delivered text a rule quotes shown as written (:func:`pipeline.words.markdown_text`)."""
+    return "; ".join(markdown_text(f"{g.count:,} × {g.rule} ({g.lines()})") for g in groups)
