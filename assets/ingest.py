@@ -30,7 +30,7 @@ from pipeline.ingest.quarantine_report import (
 from pipeline.ingest.report import REFUSED_FILES_KEY, RUN_FILES_KEY
 from pipeline.validation.landed import landed_validator
 from pipeline.warehouse import Warehouse, scalar
-from pipeline.words import counted
+from pipeline.words import counted, markdown_text
 
 # How a delivery landed before reads in its report's summary (pipeline/ingest/core.py).
 SKIPPED_AS_LANDED = ": skipped: same bytes as "
@@ -57,14 +57,16 @@ def files_table(
             parts = [f"{r.status}: {r.reason}" if r.reason else r.status]
         if r.encoding and r.encoding_decided != "utf8":  # say so unless plain UTF-8
             parts.append(f"text {r.encoding} ({r.encoding_decided})")
+        # A reason quotes the file's own text (its header, how it begins): shown as written.
+        said = [markdown_text(p) for p in parts]
         why = reasons_markdown(reasons.get((r.source_file, r.entity), []))
         if why:
-            parts.append(f"quarantined: {why}")
+            said.append(f"quarantined: {why}")
         for part in r.parts:
             why = reasons_markdown(reasons.get((part.source_file, part.entity), []))
             if why:
-                parts.append(f"{part.entity} quarantined: {why}")
-        lines.append(f"- **{r.source_file}**: " + "; ".join(parts).replace("\n", " "))
+                said.append(f"{part.entity} quarantined: {why}")
+        lines.append(f"- **{markdown_text(r.source_file)}**: " + "; ".join(said).replace("\n", " "))
     return "\n".join(lines)
 
 

@@ -28,7 +28,7 @@ import duckdb
 
 from pipeline.engine import SQL_DIR, discover_models
 from pipeline.engine.settings_table import RunSettings, settings_table_sql
-from pipeline.entities import ENTITIES, LINEAGE_COLUMNS, Entity
+from pipeline.entities import ENTITIES, IDENTITY_EDGES, LINEAGE_COLUMNS, Entity
 from pipeline.ingest.core import EVENT_ID_SQL, landing_files
 from pipeline.sentiment.scoring import build_mention_sentiment
 from pipeline.sqltext import literal, sql_path
@@ -74,7 +74,8 @@ def is_canonical(path: Path, entity: Entity) -> bool:
 
 def typed_column(entity: Entity, col: str) -> str:
     """SQL turning the text column ``col`` into its canonical type, as the canonical mapping
-    does: blank text is absent, enum values are trimmed and lower-cased, timestamps are UTC."""
+    does: blank text is absent, enum values are trimmed and lower-cased, ids, e-mails and handles
+    lose IDENTITY_EDGES at their ends and are composed (NFC), timestamps are UTC."""
     typ = entity.columns[col]
     if typ == "timestamp":
         # With TimeZone = 'UTC' a naive text is read as UTC and an offset is honoured.
@@ -83,6 +84,9 @@ def typed_column(entity: Entity, col: str) -> str:
         return f"cast(nullif(trim({col}), '') as {typ})"
     if col in entity.enums:
         return f"nullif(lower(trim({col})), '')"
+    if col in entity.identity_columns:
+        edges = literal(IDENTITY_EDGES)
+        return f"case when trim({col}) <> '' then nfc_normalize(trim({col}, {edges})) end"
     return f"case when trim({col}) <> '' then {col} end"
 
 

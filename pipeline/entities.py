@@ -57,6 +57,27 @@ class Entity:
         cell) is the record ``c1`` of another export (contracts.md, "Identity")."""
         return [c for c in dict.fromkeys([self.key, "contact_id"]) if c in self.columns]
 
+    @property
+    def identity_columns(self) -> list[str]:
+        """The text identity matches on: the ids (:attr:`id_columns`), the e-mail and the social
+        handles. They land without :data:`IDENTITY_EDGES` around them and composed (Unicode NFC),
+        so that one address or id written two ways (a trailing tab, a zero-width space pasted
+        from a web page, ``ü`` decomposed by a Mac export) names one customer
+        (docs/operations.md, "Rules for deliveries")."""
+        handles = [c for c in self.columns if c.endswith("_handle")]
+        wanted = [*self.id_columns, "email", *handles]
+        return [c for c in dict.fromkeys(wanted) if c in self.columns]
+
+
+# What an id, an e-mail or a handle loses at its ends: Unicode White_Space (polars'
+# ``strip_chars()``), the separators U+001C-U+001F Python's ``str.strip()`` takes too, and the
+# invisible characters copy and paste leave: zero-width space, word joiner, and the byte-order
+# mark of a file pasted or concatenated into another. None of them is part of an address.
+IDENTITY_EDGES = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
+    + "".join(chr(c) for c in range(0x2000, 0x200B))
+    + "\u2028\u2029\u202f\u205f\u3000\u200b\u2060\ufeff"
+)
 
 SCORE_RANGES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
 

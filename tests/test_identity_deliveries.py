@@ -125,6 +125,111 @@ def test_ids_padded_with_spaces_name_the_same_record(
     assert merged == [{"natural_key": "contact:c1", "merged_contacts": 1}]
 
 
+def sha256_hex(text: str) -> str:
+    """sha256 hex of UTF-8 text, by hand."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_one_customer_written_two_ways_is_one_customer(
+    tmp_path: Path, route: tuple[str, list]
+) -> None:
+    """An address or id as other tools and hands write it names the same customer; a
+    look-alike in another alphabet does not (contracts.md "Identity"; docs/operations.md).
+
+    Contacts from a PC: c1's address ends in a tab (a cell copied from a table), c2 has
+    `müller` composed, c3 `σοφος` (final sigma), c4 plain, c5 `аnn` with a Cyrillic `а`, c6
+    `i̇pek` as JavaScript lower-cases `İPEK` (i + U+0307), c7 the twitter handle `@Ana_Pop`
+    behind a zero-width space (pasted from a web page). From a Mac the next day: c8 with
+    `MÜLLER` decomposed (U + U+0308), created after c2. The orders name them as other exports
+    do: `ANN@X.TEST`, `Müller` decomposed, `ΣΟΦΟΣ`, `c4` followed by a zero-width space,
+    the Cyrillic `аnn`, `İPEK`; one mention by `ana_pop`.
+
+    By hand: c8 merges onto c2 (one normalised e-mail, c2 older); every order links to its
+    contact, none is a customer outside the CRM: 7 customers (c1-c7), c1-c6 with one purchase of
+    10, 20, 30, 40, 50, 60, c7 with the mention. email_sha256 is sha256 of the normalised
+    e-mail: `müller@x.de` composed, `σοφοσ@x.gr`, `ipek@x.tr` (the recipe in
+    docs/contracts.md). Before, the trailing tab, the zero-width spaces, the decomposed ü, the
+    final sigma and the dotted i each split a customer: c1, c2, c3, c4 and c6 had no purchase
+    beside five customers outside the CRM holding them, c8 stood alone, and the mention linked
+    to nobody.
+    """
+    s = make_settings(tmp_path)
+    drop(
+        s,
+        "contacts",
+        "1_contacts.csv",
+        "contact_id,email,created_at,twitter_handle\n"
+        "c1,ann@x.test\t,2024-01-01 00:00:00,\n"
+        "c2,m\u00fcller@x.de,2024-01-02 00:00:00,\n"
+        "c3,\u03c3\u03bf\u03c6\u03bf\u03c2@x.gr,2024-01-03 00:00:00,\n"
+        "c4,ivan@x.ru,2024-01-04 00:00:00,\n"
+        "c5,\u0430nn@x.test,2024-01-05 00:00:00,\n"
+        "c6,i\u0307pek@x.tr,2024-01-06 00:00:00,\n"
+        "c7,ana@x.ro,2024-01-07 00:00:00,\u200b@Ana_Pop\n",
+    )
+    drop(
+        s,
+        "contacts",
+        "2_contacts.csv",
+        "contact_id,email,created_at\nc8,MU\u0308LLER@X.DE,2024-02-01 00:00:00\n",
+    )
+    drop(
+        s,
+        "orders",
+        "1_orders.csv",
+        "order_id,contact_id,email,ordered_at,status,gross_amount\n"
+        "o1,,ANN@X.TEST,2024-03-01 10:00:00,completed,10\n"
+        "o2,,Mu\u0308ller@x.de,2024-03-02 10:00:00,completed,20\n"
+        "o3,,\u03a3\u039f\u03a6\u039f\u03a3@X.GR,2024-03-03 10:00:00,completed,30\n"
+        "o4,c4\u200b,,2024-03-04 10:00:00,completed,40\n"
+        "o5,,\u0430nn@x.test,2024-03-05 10:00:00,completed,50\n"
+        "o6,,\u0130PEK@X.TR,2024-03-06 10:00:00,completed,60\n",
+    )
+    drop(
+        s,
+        "social_mentions",
+        "1_mentions.csv",
+        "mention_id,platform,author_handle,posted_at,sentiment\n"
+        "m1,twitter,ana_pop,2024-04-01 09:00:00,positive\n",
+    )
+    for entity in ("contacts", "orders", "tickets", "surveys", "email_events", "social_mentions"):
+        for report in land(s, entity):
+            assert report.status == "landed", (report.source_file, report.reason)
+    name, parsed_by_duckdb = route
+    assert len(parsed_by_duckdb) == {"polars": 0, "duckdb": 4}[name]
+    with open_warehouse(s.warehouse_path) as con:
+        write_settings(con, "2024-06-30")
+        build_all(con)
+        customers = records(
+            con,
+            "select customer_id, email_sha256, purchases, revenue, mentions_12m "
+            "from marts.customer_360 order by revenue",
+        )
+        merged = records(con, "select natural_key, merged_contacts from int_customers order by 1")
+    by_hand = [
+        ("c7", "ana@x.ro", 0, 0, 1),
+        ("c1", "ann@x.test", 1, 10, 0),
+        ("c2", "m\u00fcller@x.de", 1, 20, 0),
+        ("c3", "\u03c3\u03bf\u03c6\u03bf\u03c3@x.gr", 1, 30, 0),
+        ("c4", "ivan@x.ru", 1, 40, 0),
+        ("c5", "\u0430nn@x.test", 1, 50, 0),
+        ("c6", "ipek@x.tr", 1, 60, 0),
+    ]
+    assert customers == [
+        {
+            "customer_id": customer_id(f"contact:{contact}"),
+            "email_sha256": sha256_hex(email),
+            "purchases": purchases,
+            "revenue": Decimal(revenue),
+            "mentions_12m": mentions,
+        }
+        for contact, email, purchases, revenue, mentions in by_hand
+    ]
+    assert merged == [
+        {"natural_key": f"contact:c{n}", "merged_contacts": 2 if n == 2 else 1} for n in range(1, 8)
+    ]
+
+
 def test_the_run_summary_reports_the_merges(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     """contracts.md: "Merges are counted and reported". c1, c2 and c3 share ann@x.test once
     normalised and merge onto c2 (the oldest); c4 and c5 share bob@x.test and merge onto c4 (the

@@ -792,3 +792,55 @@ def test_a_workbook_s_number_cells_are_numbers_whatever_decimal_the_mapping_stat
         4,
         "gross_amount ('Summe'): cannot read '12,00' as a number with '.' as decimal separator",
     )
+
+
+CRM_RO = """entity = "contacts"
+signature = ["Cod client", "Adresă e-mail", "Dată creare"]
+[format]
+timestamp = "%d.%m.%Y %H:%M"
+[columns]
+contact_id = "Cod client"
+email = "Adresă e-mail"
+first_name = "Prenume"
+created_at = "Dată creare"
+"""
+
+
+def test_a_users_header_in_romanian_is_recognised_however_it_is_written(data_dir):
+    """A user's mapping names the Romanian columns as typed (composed ă, plain spaces). The same
+    header from a Mac export (decomposed: ``a`` + U+0306), with a no-break space copied from a web
+    page, and in capitals lands through it. Before, the first two were refused as an unknown
+    header that printed exactly like the mapping's ('… which lacks 'Adresă e-mail'. Header: Cod
+    client, Adresă e-mail, …'): nothing on screen told what differed."""
+    s = make_settings(data_dir)
+    (data_dir / "vendors").mkdir()
+    (data_dir / "vendors" / "crm_ro.toml").write_text(CRM_RO, encoding="utf-8")
+    row = "c1;ștefan@x.ro;Ștefan;01.02.2024 10:00\n"
+    headers = {
+        "1_mac.csv": "Cod client;Adresa\u0306 e-mail;Prenume;Data\u0306 creare\n",
+        "2_web.csv": "Cod\u00a0client;Adresă\u00a0e-mail;Prenume;Dată creare\n",
+        "3_caps.csv": "COD CLIENT;ADRESĂ E-MAIL;PRENUME;DATĂ CREARE\n",
+    }
+    for name, header in headers.items():
+        drop(s, "contacts", name, header + row.replace("c1", name[0]))
+    reports = land(s, "contacts")
+    assert [(r.status, r.mapping, r.rows_landed) for r in reports] == [("landed", "crm_ro", 1)] * 3
+    got = query(s, "select contact_id, email, first_name from raw_contacts order by 1").rows()
+    assert got == [(n, "ștefan@x.ro", "Ștefan") for n in ("1", "2", "3")]
+
+
+def test_a_header_naming_a_column_twice_in_two_forms_is_refused(data_dir):
+    # Composed and decomposed, the one column a mapping reads: which value is the e-mail?
+    s = make_settings(data_dir)
+    (data_dir / "vendors").mkdir()
+    (data_dir / "vendors" / "crm_ro.toml").write_text(CRM_RO, encoding="utf-8")
+    drop(
+        s,
+        "contacts",
+        "twice.csv",
+        "Cod client;Adresă e-mail;Dată creare;Adresa\u0306 e-mail\n"
+        "c1;a@x.ro;01.02.2024 10:00;b@x.ro\n",
+    )
+    (report,) = land(s, "contacts")
+    assert report.status == "refused"
+    assert report.reason == "the header names the column 'Adresa\u0306 e-mail' twice"

@@ -92,7 +92,7 @@ def test_shopify_lines_reasons_and_csv(data_dir: Path) -> None:
     ]
     assert path == s.quarantine_dir / "crm" / "orders" / "shopify.csv.rows.csv"
     assert path.stat().st_mode & 0o777 == 0o600  # personal data: the owner only
-    with path.open(encoding="utf-8", newline="") as fh:
+    with path.open(encoding="utf-8-sig", newline="") as fh:
         got = list(csv.DictReader(fh))
     assert [(r["file"], r["line"], r["Name"], r["Lineitem quantity"]) for r in got] == [
         ("crm/orders/shopify.csv", "6", "#1004", "1"),
@@ -118,7 +118,7 @@ def test_ingest_asset_writes_csv_and_reasons_and_summary(data_dir: Path, capsys)
     ) in meta["files"].value
     csv_path = s.quarantine_dir / "crm" / "orders" / "a.csv.rows.csv"
     assert str(csv_path) in meta["quarantined_rows_csv"].value
-    lines = csv_path.read_text(encoding="utf-8").splitlines()
+    lines = csv_path.read_text(encoding="utf-8-sig").splitlines()
     assert lines[0] == "file,line,reason," + ORDERS_HEADER.strip()
     assert lines[1] == (
         "crm/orders/a.csv,3,gross_amount: cannot read 'five' as a number with '.' as decimal "
@@ -233,3 +233,27 @@ def test_listing_another_data_dir_with_data_dir_option(
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "crm/orders/a.csv (orders):"
     assert out[-1] == f"3 quarantined rows; every row and its values: {s.quarantine_dir}/"
+
+
+def test_the_rows_csv_opens_in_excel_with_its_letters(data_dir: Path) -> None:
+    """The quarantined rows' CSV is for a spreadsheet: Excel reads a CSV without a byte-order
+    mark in the computer's ANSI code page, so the Romanian, Greek and Russian values of a row
+    showed as `È˜tefan`, `Î•Î»Î­Î½Î·`. Written UTF-8 with the mark, every reader (Excel, this
+    pipeline, polars, Python's utf-8-sig) has the values exactly; the header starts at `file`."""
+    s = make_settings(data_dir)
+    drop(
+        s,
+        "surveys",
+        "s.csv",
+        "response_id,contact_id,responded_at,survey_type,score,comment\n"
+        "r1,c1,2024-03-01 10:00:00,nps,11,Ștefan: Δεν ήρθε ποτέ; Иван\n",
+    )
+    (report,) = land(s, "surveys")
+    assert report.rows_quarantined == 1
+    with open_warehouse(s.warehouse_path) as con:
+        sha = rows(con, "select file_sha256 from meta.ingest_ledger")[0][0]
+        path = write_rows_csv(con, s, sha, "crm/surveys/s.csv")
+    assert path is not None and path.read_bytes().startswith(b"\xef\xbb\xbffile,line,reason,")
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        (row,) = csv.DictReader(fh)
+    assert (row["line"], row["comment"]) == ("2", "Ștefan: Δεν ήρθε ποτέ; Иван")

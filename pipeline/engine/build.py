@@ -14,6 +14,7 @@ from pipeline.engine.kinds import SEQ, BuildContext
 from pipeline.engine.result import BuildResult
 from pipeline.engine.rewrite import ModelError
 from pipeline.warehouse import frame, run, scalar
+from pipeline.words import markdown_text
 
 
 def build(
@@ -96,9 +97,13 @@ def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool
 
 
 def preview_markdown(con: duckdb.DuckDBPyConnection, table: str, limit: int = 10) -> str:
-    """The first rows of a table as a markdown table, for asset metadata."""
+    """The first rows of a table as a markdown table, for asset metadata; values show as
+    delivered (a comment's ``|``, ``*`` or second line neither splits nor formats its row)."""
     df = frame(con, f"select * from {table} limit {int(limit)}")
-    header = "| " + " | ".join(df.columns) + " |"
+    header = "| " + " | ".join(markdown_text(c) for c in df.columns) + " |"
     rule = "|" + "---|" * len(df.columns)
-    body = ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in df.rows()]
+    body = [
+        "| " + " | ".join("" if v is None else markdown_text(v) for v in row) + " |"
+        for row in df.rows()
+    ]
     return "\n".join([header, rule, *body])

@@ -13,7 +13,7 @@ from pathlib import Path
 from pipeline.ingest.decode import BOMS, Declared, _chunks, codec_of, open_bytes
 from pipeline.ingest.errors import FileRefused
 from pipeline.ingest.formats import detect_delimiter
-from pipeline.ingest.mappings import Mapping
+from pipeline.ingest.mappings import Mapping, header_key
 
 FOLDER_SETTINGS = ".landing.toml"
 FOLDER_KEYS = {"encoding"}
@@ -57,8 +57,8 @@ def mapping_declaration(path: Path, mappings: list[Mapping]) -> Declared | None:
     for mapping in declaring:
         line = first.decode(mapping.encoding or "", errors="replace")
         delimiter = detect_delimiter(line, path.name) or " "
-        names = {n.strip().strip('"').lower() for n in line.split(delimiter)}
-        if all(s.lower() in names for s in mapping.signature):
+        names = {header_key(n.strip().strip('"')) for n in line.split(delimiter)}
+        if all(header_key(s) in names for s in mapping.signature):
             return Declared(mapping.encoding or "", f"mapping {mapping.name}")
     return None
 

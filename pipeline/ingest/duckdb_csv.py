@@ -36,7 +36,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipeline.entities import SCORE_RANGES, Entity
+from pipeline.entities import IDENTITY_EDGES, SCORE_RANGES, Entity
 from pipeline.ingest import currency, decimals, rules
 from pipeline.ingest.checks import SCIENTIFIC
 from pipeline.ingest.decimals import (
@@ -56,6 +56,8 @@ from pipeline.warehouse import rows, run
 # Unicode White_Space, which polars' (Rust's) ``\s`` and ``strip_chars()`` mean; RE2's ``\s``
 # is ASCII only. Written for inside a character class.
 WS = r"\t\n\x{0b}\f\r \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}"
+# What an id, an e-mail or a handle loses at its ends (entities.IDENTITY_EDGES), likewise.
+EDGES = "".join(f"\\x{{{ord(c):x}}}" for c in IDENTITY_EDGES)
 # The reader's own database: a share of memory like the ingest connection's, spilling beyond.
 MEMORY_LIMIT = "1GB"
 # Smaller files go the polars route: this one's fixed cost (a schema, the bad rows' plan)
@@ -200,6 +202,15 @@ def _strip(x: str) -> str:
     edges = f"regexp_matches({x}, '^[{WS}]|[{WS}]$')"
     strip = f"regexp_replace({x}, '^[{WS}]+|[{WS}]+$', '', 'g')"
     return f"case when {visible} then {x} when {edges} then {strip} else {x} end"
+
+
+def _identity(x: str) -> str:
+    """SQL of an id, e-mail or handle as it lands (``parse._typed``): without
+    :data:`EDGES` around it, composed (NFC; DuckDB leaves ASCII text as it is at once)."""
+    visible = f"ascii({x}) between 33 and 126 and ascii(right({x}, 1)) between 33 and 126"
+    edges = f"regexp_matches({x}, '^[{EDGES}]|[{EDGES}]$')"
+    strip = f"regexp_replace({x}, '^[{EDGES}]+|[{EDGES}]+$', '', 'g')"
+    return f"nfc_normalize(case when {visible} then {x} when {edges} then {strip} else {x} end)"
 
 
 def _iso_value(parts: str) -> str:
@@ -360,7 +371,7 @@ def _verbatim(col: str, typ: str, entity: Entity) -> bool:
     """Whether a canonical column's value is its text as delivered (``v_<col>`` is
     ``s_<col>``), so that the parse keeps one copy of it."""
     typed = typ in ("timestamp", "date", "integer") or typ.startswith("decimal")
-    return not typed and col not in entity.enums and col not in entity.id_columns
+    return not typed and col not in entity.enums and col not in entity.identity_columns
 
 
 def _value(col: str, typ: str, entity: Entity, separator: str) -> str:
@@ -396,8 +407,8 @@ def _value(col: str, typ: str, entity: Entity, separator: str) -> str:
         same = _settled(entity.enums[col])
         stripped = f"lower({_strip(src)})"
         return f"case when {src} in ({same}) then {src} else {stripped} end" if same else stripped
-    if col in entity.id_columns:  # "c1 " is the record c1 (Entity.id_columns)
-        return _strip(src)
+    if col in entity.identity_columns:  # "c1 " is the record c1 (Entity.identity_columns)
+        return _identity(src)
     if col == "currency":  # as delivered, else as the amounts name it (_currency_columns)
         return (
             f"coalesce(d_currency, case when mk is not null then {_landed_currency('mk[1]')} end)"
@@ -492,7 +503,12 @@ def _parse(
     keys = list(dict.fromkeys([entity.key, *entity.required]))
     # The text of the key and required columns, for the keys (checks.damaged_key); a
     # column whose value is its text is kept once, as its value (half the strings to copy).
-    text = {c: f"v_{c}" if _verbatim(c, entity.columns[c], entity) else f"s_{c}" for c in keys}
+    # So is a required e-mail or handle: it only tells rows apart there, as its value does.
+    once = [c for c in entity.identity_columns if c != entity.key]
+    text = {
+        c: f"v_{c}" if _verbatim(c, entity.columns[c], entity) or c in once else f"s_{c}"
+        for c in keys
+    }
     kept = [t for t in text.values() if t.startswith("s_")] + [f"v_{c}" for c in entity.columns]
     # An e-mail event delivered without its event_id gets the one made from its contents here,
     # once: in the good rows' view it was made again on every read (the checks, the landed

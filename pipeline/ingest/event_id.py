@@ -1,5 +1,6 @@
 """The key of an e-mail event delivered without one (documented in docs/vendors.md and the
-contract): sha256 of "lower(trim(email))|campaign_id|event_type|occurred_at", occurred_at in
+contract): sha256 of "email|campaign_id|event_type|occurred_at", the e-mail normalised as in
+staging (lower(trim(email)), final sigma read as σ and i + U+0307 as i), occurred_at in
 UTC as ISO 8601 "YYYY-MM-DDTHH:MM:SS" plus ".ffffff" only when it has microseconds (Python's
 datetime.isoformat())."""
 
@@ -13,7 +14,8 @@ def event_id_sql(prefix: str = "") -> str:
         f"{prefix}{c}" for c in ("email", "campaign_id", "event_type", "occurred_at")
     )
     return (
-        f"sha256(lower(trim({email})) || '|' || {campaign} || '|' || {kind} || '|' || "
+        f"sha256(replace(replace(lower(trim({email})), 'ς', 'σ'), 'i\u0307', 'i') || '|' || "
+        f"{campaign} || '|' || {kind} || '|' || "
         f"strftime({at}, '%Y-%m-%dT%H:%M:%S') || "
         f"case when microsecond({at}) % 1000000 = 0 then '' "
         f"else '.' || lpad(cast(microsecond({at}) % 1000000 as text), 6, '0') end)"

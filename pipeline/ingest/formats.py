@@ -34,6 +34,7 @@ from pipeline.ingest.lines import (
     unended_line_quotes_odd,
     without_lines,
 )
+from pipeline.ingest.mappings import header_key
 from pipeline.ingest.padded_numbers import (
     THREE_DECIMALS,
     currency_numbers,
@@ -134,11 +135,11 @@ def clean_header(names: list[str]) -> list[str]:
 
 
 def refuse_duplicates(names: list[str]) -> None:
-    """Refuse a header naming a column twice (case-insensitively): which value would be the
-    column's? Empty names (a trailing delimiter) are no columns anyone reads."""
+    """Refuse a header naming a column twice (as mappings match names: ``header_key``): which
+    value would be the column's? Empty names (a trailing delimiter) are no columns anyone reads."""
     seen: set[str] = set()
     for name in names:
-        key = str(name).replace("\ufeff", "").strip().lower()
+        key = header_key(name)
         if key in seen:
             raise FileRefused(f"the header names the column {name.strip()!r} twice")
         if key:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -440,14 +441,27 @@ def vendor_label(mapping: Mapping, col: str) -> str:
     return col if vendor == col else f"{col} ('{vendor}')"
 
 
+# Removed from a header name before it is matched (header_key).
+_INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u2060"))
+
+
+def header_key(name: object) -> str:
+    """How a header name is matched with a mapping's: compatibility-composed (NFKC: a name
+    decomposed by a Mac export, a no-break space from a copied header, full-width letters),
+    without a byte-order mark or zero-width space, white space runs as one space, and case
+    folded (``ADRESĂ E-MAIL`` is ``Adresă e-mail``; German ``STRASSE`` is ``Straße``)."""
+    text = unicodedata.normalize("NFKC", str(name)).translate(_INVISIBLE)
+    return " ".join(text.split()).casefold()
+
+
 def names_columns_of(mappings: list[Mapping]) -> Callable[[tuple], bool]:
     """Whether a row's cells name every signature column of one of ``mappings`` (as
-    :func:`recognise` matches them: case-insensitively, without surrounding spaces), to find
-    a workbook's header below a report's title."""
-    signatures = [{c.lower() for c in m.signature} for m in mappings]
+    :func:`recognise` matches them, by :func:`header_key`), to find a workbook's header below
+    a report's title."""
+    signatures = [{header_key(c) for c in m.signature} for m in mappings]
 
     def names(cells: tuple) -> bool:
-        found = {str(c).replace("\ufeff", "").strip().lower() for c in cells if c is not None}
+        found = {header_key(c) for c in cells if c is not None}
         return any(signature <= found for signature in signatures)
 
     return names
@@ -458,17 +472,17 @@ def recognise(header: list[str], mappings: list[Mapping]) -> tuple[Mapping, dict
 
     Returns the mapping and a lookup from its vendor column names to the header's spelling
     (names match case-insensitively). An unknown header is refused with the closest mapping
-    and the columns it lacks.
+    and the columns it lacks. Names match by :func:`header_key`.
     """
-    by_lower = {h.lower(): h for h in header}
-    matches = [m for m in mappings if all(s.lower() in by_lower for s in m.signature)]
+    by_key = {header_key(h): h for h in header}
+    matches = [m for m in mappings if all(header_key(s) in by_key for s in m.signature)]
     if matches:
         best = max(matches, key=lambda m: len(m.signature))
-        lookup = {c: by_lower[c.lower()] for c in best.vendor_columns() if c.lower() in by_lower}
-        return best, lookup
+        found = {c: header_key(c) for c in best.vendor_columns()}
+        return best, {c: by_key[k] for c, k in found.items() if k in by_key}
 
     def missing(m: Mapping) -> list[str]:
-        return [s for s in m.signature if s.lower() not in by_lower]
+        return [s for s in m.signature if header_key(s) not in by_key]
 
     closest = min(mappings, key=lambda m: (len(missing(m)) / len(m.signature), len(missing(m))))
     if len(missing(closest)) * 2 > len(closest.signature):

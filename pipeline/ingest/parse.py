@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from pipeline.entities import SCORE_RANGES, Entity
+from pipeline.entities import IDENTITY_EDGES, SCORE_RANGES, Entity
 from pipeline.ingest import currency, decimals
 from pipeline.ingest.decimals import DECIMAL_PATTERN
 from pipeline.ingest.formats import EXTRA_PREFIX, RAW, ROW, UNREADABLE, Table
@@ -502,9 +502,10 @@ def _typed(
         return lowered, None
     if col == "currency":  # as delivered, else as the amounts name it (pipeline/ingest/currency.py)
         return currency.value(src, [text for _, text in _amounts(entity, mapping)]), None
-    if col in entity.id_columns:
-        # "c1 " from a padded export is the record c1 of the others (Entity.id_columns).
-        return src.str.strip_chars(), None
+    if col in entity.identity_columns:
+        # "c1 " from a padded export is the record c1 of the others, and "Mu\u0308ller@…" from
+        # a Mac the "Müller@…" of a PC (Entity.identity_columns).
+        return src.str.strip_chars(IDENTITY_EDGES).str.normalize("NFC"), None
     return src, None
 
 

@@ -8,7 +8,8 @@ reason, the values as read as JSON). This module
   the ``raw_*`` assets' *files* table and ``python -m pipeline quarantine``
   (pipeline/cli/quarantine_report.py);
 - writes each delivery's bad rows to ``quarantine/<path under landing>.rows.csv`` (file, line,
-  reason, then the delivery's own columns as read), which any spreadsheet or tool opens;
+  reason, then the delivery's own columns as read; UTF-8 with a byte-order mark, as Excel needs
+  it), which any spreadsheet or tool opens;
 - words the counts of a line-item export ("6 lines read, 2 quarantined, the other 4 combined
   into 3 orders, 3 landed"), where rows read and rows landed count different things.
 
@@ -36,7 +37,7 @@ from pipeline.entities import ENTITIES
 from pipeline.ingest.mappings import MappingError, load_mappings
 from pipeline.ingest.report import FileReport, counts_text
 from pipeline.warehouse import rows, table_exists
-from pipeline.words import agreeing
+from pipeline.words import agreeing, markdown_text
 
 EXAMPLES = 3
 # Where a reason quotes a row's value (pipeline/ingest/parse.py words them): blanked, so that
@@ -218,7 +219,9 @@ def write_rows_csv(
     target = rows_csv_path(settings, con, sha, src)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+    # With a byte-order mark: Excel reads a CSV without one in the computer's ANSI code page,
+    # and a Romanian, Greek or Russian value would show garbled (Ștefan as È˜tefan).
+    with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as fh:
         out = csv.writer(fh)
         out.writerow(["file", "line", "reason", *names])
         for (line, reason, _), rec in zip(found, records, strict=True):
@@ -375,9 +378,6 @@ def refused_todo(n: int) -> str:
 
 
 def reasons_markdown(groups: Sequence[ReasonGroup]) -> str:
-    """A file's groups on one markdown line: ``2 × rule (lines 6, 7)`` joined by ``; ``
-    (a line break would end the list item in the UI's markdown)."""
-    return "; ".join(
-        f"{g.count:,} × {g.rule} ({g.lines()})".replace("|", "\\|").replace("\n", " ")
-        for g in groups
-    )
+    """A file's groups on one markdown line: ``2 × rule (lines 6, 7)`` joined by ``; ``, the
+    delivered text a rule quotes shown as written (:func:`pipeline.words.markdown_text`)."""
+    return "; ".join(markdown_text(f"{g.count:,} × {g.rule} ({g.lines()})") for g in groups)

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from pipeline.validation.suites import condition_text, expectation_columns
-from pipeline.words import counted
+from pipeline.words import counted, markdown_text
 
 MAX_EXAMPLES = 5
 # How index columns are named in messages.
@@ -195,8 +195,8 @@ def expectation_outcome(result: Any, index: list[str]) -> ExpectationOutcome:
 
 
 def cell(value: object) -> str:
-    """``value`` for a markdown table cell."""
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    """``value`` for a markdown table cell (:func:`pipeline.words.markdown_text`)."""
+    return markdown_text(value)
 
 
 def markdown_table(outcomes: list[SuiteOutcome], failed_only: bool = False) -> str:

@@ -285,7 +285,7 @@ class LandedValidation:
         for f in self.files:
             suite = f.outcome.status if f.outcome else "not run"
             lines.append(
-                f"| {f.source_file} | {f.status} | {f.rows_read} | {f.rows_landed} "
+                f"| {cell(f.source_file)} | {f.status} | {f.rows_read} | {f.rows_landed} "
                 f"| {f.rows_quarantined} | {suite} | {cell(f.reason or '')} |"
             )
         return "\n".join(lines)

@@ -1,4 +1,8 @@
 -- One row per CRM contact: its latest version, with e-mail and social handles normalised.
+-- Normalised: lower(trim()), then final sigma 'ς' read as 'σ' and 'i' + U+0307 (dot above) as 'i',
+-- so that an address lower-cased by another tool (JavaScript, Java and Python write 'σοφος' for
+-- 'ΣΟΦΟΣ' and 'i̇' for 'İ', DuckDB 'σοφοσ' and 'i') is the same customer (docs/contracts.md,
+-- "Identity"). Every staging model and pipeline.ingest.event_id normalise e-mails so.
 -- Latest version (contracts.md "Identity → Upserts"): read in delivery order, a version replaces
 -- the one before unless both carry an updated_at and the earlier one is later. So the winner is,
 -- among the versions from the last one without updated_at onwards, the one with the latest
@@ -61,7 +65,7 @@ ranked as (
 
 select
     contact_id,
-    nullif(lower(trim(email)), '') as email,
+    nullif(replace(replace(lower(trim(email)), 'ς', 'σ'), 'i̇', 'i'), '') as email,
     first_name,
     last_name,
     phone,
@@ -106,17 +110,17 @@ select
     -- profile.php?id=… names no handle and stays as delivered.
     nullif(
         regexp_replace(
-            coalesce(nullif(regexp_extract(lower(trim(twitter_handle)), '^(?:https?://)?(?:www\.|mobile\.|m\.)?(?:twitter|x)\.com/@?([^/?#]+)/?(?:[?#].*)?$', 1), ''), lower(trim(twitter_handle))),
+            coalesce(nullif(regexp_extract(replace(replace(lower(trim(twitter_handle)), 'ς', 'σ'), 'i̇', 'i'), '^(?:https?://)?(?:www\.|mobile\.|m\.)?(?:twitter|x)\.com/@?([^/?#]+)/?(?:[?#].*)?$', 1), ''), replace(replace(lower(trim(twitter_handle)), 'ς', 'σ'), 'i̇', 'i')),
             '^@',
             ''
         ),
         ''
     ) as twitter_handle,
     case
-        when lower(facebook_handle) like '%profile.php%' then lower(trim(facebook_handle))
+        when lower(facebook_handle) like '%profile.php%' then replace(replace(lower(trim(facebook_handle)), 'ς', 'σ'), 'i̇', 'i')
         else nullif(
             regexp_replace(
-                coalesce(nullif(regexp_extract(lower(trim(facebook_handle)), '^(?:https?://)?(?:www\.|m\.|web\.)?(?:facebook|fb)\.com/([^/?#]+)/?(?:[?#].*)?$', 1), ''), lower(trim(facebook_handle))),
+                coalesce(nullif(regexp_extract(replace(replace(lower(trim(facebook_handle)), 'ς', 'σ'), 'i̇', 'i'), '^(?:https?://)?(?:www\.|m\.|web\.)?(?:facebook|fb)\.com/([^/?#]+)/?(?:[?#].*)?$', 1), ''), replace(replace(lower(trim(facebook_handle)), 'ς', 'σ'), 'i̇', 'i')),
                 '^@',
                 ''
             ),
@@ -125,7 +129,7 @@ select
     end as facebook_handle,
     nullif(
         regexp_replace(
-            coalesce(nullif(regexp_extract(lower(trim(instagram_handle)), '^(?:https?://)?(?:www\.)?instagram\.com/([^/?#]+)/?(?:[?#].*)?$', 1), ''), lower(trim(instagram_handle))),
+            coalesce(nullif(regexp_extract(replace(replace(lower(trim(instagram_handle)), 'ς', 'σ'), 'i̇', 'i'), '^(?:https?://)?(?:www\.)?instagram\.com/([^/?#]+)/?(?:[?#].*)?$', 1), ''), replace(replace(lower(trim(instagram_handle)), 'ς', 'σ'), 'i̇', 'i')),
             '^@',
             ''
         ),
@@ -133,7 +137,7 @@ select
     ) as instagram_handle,
     nullif(
         regexp_replace(
-            coalesce(nullif(regexp_extract(lower(trim(linkedin_handle)), '^(?:https?://)?(?:[a-z]{2,3}\.)?linkedin\.com/(?:in|company)/([^/?#]+)/?(?:[?#].*)?$', 1), ''), lower(trim(linkedin_handle))),
+            coalesce(nullif(regexp_extract(replace(replace(lower(trim(linkedin_handle)), 'ς', 'σ'), 'i̇', 'i'), '^(?:https?://)?(?:[a-z]{2,3}\.)?linkedin\.com/(?:in|company)/([^/?#]+)/?(?:[?#].*)?$', 1), ''), replace(replace(lower(trim(linkedin_handle)), 'ς', 'σ'), 'i̇', 'i')),
             '^@',
             ''
         ),

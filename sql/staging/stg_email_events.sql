@@ -10,7 +10,7 @@
 with source as (
     select
         event_id,
-        nullif(lower(trim(email)), '') as email,
+        nullif(replace(replace(lower(trim(email)), 'ς', 'σ'), 'i̇', 'i'), '') as email,
         campaign_id,
         campaign_name,
         lower(trim(event_type)) as event_type,

@@ -52,7 +52,7 @@ normalised as (
     select
         order_id,
         nullif(trim(contact_id), '') as contact_id,
-        nullif(lower(trim(email)), '') as email,
+        nullif(replace(replace(lower(trim(email)), 'ς', 'σ'), 'i̇', 'i'), '') as email,
         ordered_at,
         lower(trim(status)) as status,
         nullif(upper(trim(currency)), '') as currency,

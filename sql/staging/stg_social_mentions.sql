@@ -47,15 +47,15 @@ select
     nullif(
         regexp_replace(
             case lower(trim(platform))
-                when 'twitter' then coalesce(nullif(regexp_extract(lower(trim(author_handle)), '^(?:https?://)?(?:www\.|mobile\.|m\.)?(?:twitter|x)\.com/@?([^/?#]+)/?(?:[?#].*)?$', 1), ''), lower(trim(author_handle)))
+                when 'twitter' then coalesce(nullif(regexp_extract(replace(replace(lower(trim(author_handle)), 'ς', 'σ'), 'i̇', 'i'), '^(?:https?://)?(?:www\.|mobile\.|m\.)?(?:twitter|x)\.com/@?([^/?#]+)/?(?:[?#].*)?$', 1), ''), replace(replace(lower(trim(author_handle)), 'ς', 'σ'), 'i̇', 'i'))
                 when 'facebook' then
                     case
-                        when lower(trim(author_handle)) like '%profile.php%' then lower(trim(author_handle))
-                        else coalesce(nullif(regexp_extract(lower(trim(author_handle)), '^(?:https?://)?(?:www\.|m\.|web\.)?(?:facebook|fb)\.com/([^/?#]+)/?(?:[?#].*)?$', 1), ''), lower(trim(author_handle)))
+                        when replace(replace(lower(trim(author_handle)), 'ς', 'σ'), 'i̇', 'i') like '%profile.php%' then replace(replace(lower(trim(author_handle)), 'ς', 'σ'), 'i̇', 'i')
+                        else coalesce(nullif(regexp_extract(replace(replace(lower(trim(author_handle)), 'ς', 'σ'), 'i̇', 'i'), '^(?:https?://)?(?:www\.|m\.|web\.)?(?:facebook|fb)\.com/([^/?#]+)/?(?:[?#].*)?$', 1), ''), replace(replace(lower(trim(author_handle)), 'ς', 'σ'), 'i̇', 'i'))
                     end
-                when 'instagram' then coalesce(nullif(regexp_extract(lower(trim(author_handle)), '^(?:https?://)?(?:www\.)?instagram\.com/([^/?#]+)/?(?:[?#].*)?$', 1), ''), lower(trim(author_handle)))
-                when 'linkedin' then coalesce(nullif(regexp_extract(lower(trim(author_handle)), '^(?:https?://)?(?:[a-z]{2,3}\.)?linkedin\.com/(?:in|company)/([^/?#]+)/?(?:[?#].*)?$', 1), ''), lower(trim(author_handle)))
-                else lower(trim(author_handle))
+                when 'instagram' then coalesce(nullif(regexp_extract(replace(replace(lower(trim(author_handle)), 'ς', 'σ'), 'i̇', 'i'), '^(?:https?://)?(?:www\.)?instagram\.com/([^/?#]+)/?(?:[?#].*)?$', 1), ''), replace(replace(lower(trim(author_handle)), 'ς', 'σ'), 'i̇', 'i'))
+                when 'linkedin' then coalesce(nullif(regexp_extract(replace(replace(lower(trim(author_handle)), 'ς', 'σ'), 'i̇', 'i'), '^(?:https?://)?(?:[a-z]{2,3}\.)?linkedin\.com/(?:in|company)/([^/?#]+)/?(?:[?#].*)?$', 1), ''), replace(replace(lower(trim(author_handle)), 'ς', 'σ'), 'i̇', 'i'))
+                else replace(replace(lower(trim(author_handle)), 'ς', 'σ'), 'i̇', 'i')
             end,
             '^@',
             ''

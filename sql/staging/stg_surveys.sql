@@ -28,7 +28,7 @@ ranked as (
 select
     response_id,
     nullif(trim(contact_id), '') as contact_id,
-    nullif(lower(trim(email)), '') as email,
+    nullif(replace(replace(lower(trim(email)), 'ς', 'σ'), 'i̇', 'i'), '') as email,
     responded_at,
     lower(trim(survey_type)) as survey_type,
     score,

@@ -52,7 +52,7 @@ ranked as (
 select
     ticket_id,
     nullif(trim(contact_id), '') as contact_id,
-    nullif(lower(trim(email)), '') as email,
+    nullif(replace(replace(lower(trim(email)), 'ς', 'σ'), 'i̇', 'i'), '') as email,
     created_at,
     lower(trim(channel)) as channel,
     lower(trim(category)) as category,

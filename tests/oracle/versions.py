@@ -48,9 +48,20 @@ def _blank_as_null(text: pl.Expr) -> pl.Expr:
     return pl.when(text == "").then(None).otherwise(text)
 
 
+def _lower(column: str) -> pl.Expr:
+    """docs/open-rules.md R14: without white space, U+001C-U+001F, zero-width space, word joiner
+    or byte-order mark at the ends, composed (NFC), lower case with final sigma as sigma and
+    i + combining dot above as i (polars lower-cases as Python does: 'σοφος', 'i̇')."""
+    spaces = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000"
+    edges = spaces + "".join(map(chr, range(0x2000, 0x200B))) + "\u200b\u2060\ufeff"
+    lower = pl.col(column).str.strip_chars(edges).str.normalize("NFC").str.to_lowercase()
+    sigma = lower.str.replace_all("ς", "σ", literal=True)
+    return sigma.str.replace_all("i\u0307", "i", literal=True)
+
+
 def norm_email(column: str) -> pl.Expr:
-    """``lower(trim(email))``, with an empty result read as no e-mail."""
-    return _blank_as_null(pl.col(column).str.strip_chars().str.to_lowercase())
+    """``lower(trim(email))`` as R14 reads it, with an empty result read as no e-mail."""
+    return _blank_as_null(_lower(column))
 
 
 # A link to a profile on each network, whose one group is the handle (docs/open-rules.md R12).
@@ -80,7 +91,7 @@ def _handle_of(text: pl.Expr, platform: str) -> pl.Expr:
 def norm_handle(column: str, platform: str | pl.Expr) -> pl.Expr:
     """A social handle in lower case without a leading ``@`` (empty = none); a link to a
     profile on ``platform`` (a network's name, or a column holding it) is its handle."""
-    text = pl.col(column).str.strip_chars().str.to_lowercase()
+    text = _lower(column)  # R14
     if isinstance(platform, str):
         handle = _handle_of(text, platform) if platform in PROFILE_LINKS else text
     else:
