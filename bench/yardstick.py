@@ -85,8 +85,13 @@ def typed_column(entity: Entity, col: str) -> str:
     if col in entity.enums:
         return f"nullif(lower(trim({col})), '')"
     if col in entity.identity_columns:
+        # trim() with a set of characters costs 3 s per 6M values against 0.5 s for trim():
+        # only a value with an invisible first or last character is trimmed so (as the
+        # pipeline's DuckDB route does, pipeline/ingest/duckdb_csv._identity).
         edges = literal(IDENTITY_EDGES)
-        return f"case when trim({col}) <> '' then nfc_normalize(trim({col}, {edges})) end"
+        visible = f"ascii({col}) between 33 and 126 and ascii(right({col}, 1)) between 33 and 126"
+        value = f"case when {visible} then {col} else trim({col}, {edges}) end"
+        return f"case when trim({col}) <> '' then nfc_normalize({value}) end"
     return f"case when trim({col}) <> '' then {col} end"
 
 
