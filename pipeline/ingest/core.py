@@ -853,17 +853,16 @@ def _land(
 ) -> None:
     """Append the good rows, quarantine the bad ones and record the delivery, atomically; with
     the delivery, its companions' ``parts``, each under its own ledger key and entity."""
+    deliveries: list[tuple[FileReport, str, str, Sequence[Path]]] = [(report, sha, select, bad)]
+    for part, part_report in parts:
+        assert part.bad_parts is not None
+        deliveries.append((part_report, part.delivery.sha, part.select, part.bad_parts))
     run(con, "begin transaction")
     try:
-        _insert(con, report, sha, seq, run_id, select, bad)
-        ledger.forget_refusal(con, sha)
-        ledger.record(con, report, sha=sha, delivery_seq=seq, run_id=run_id)
-        for part, part_report in parts:
-            assert part.bad_parts is not None
-            key = part.delivery.sha
-            _insert(con, part_report, key, seq, run_id, part.select, part.bad_parts)
+        for landed, key, rows_select, bad_rows in deliveries:
+            _insert(con, landed, key, seq, run_id, rows_select, bad_rows)
             ledger.forget_refusal(con, key)
-            ledger.record(con, part_report, sha=key, delivery_seq=seq, run_id=run_id)
+            ledger.record(con, landed, sha=key, delivery_seq=seq, run_id=run_id)
         run(con, "commit")
     except BaseException:
         run(con, "rollback")
