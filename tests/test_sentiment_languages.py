@@ -46,6 +46,35 @@ def test_short_complaints_with_super_or_top_are_never_positive(key):
     assert row["language"] != "en"
 
 
+# Greek and Russian typed in Latin letters: all ASCII, py3langid unsure, none of the function
+# words of the other lists, so step 3's last branch read them as English and VADER, finding no
+# word of its lexicon, counted each as a neutral mention.
+TRANSLITERATED = {
+    "el-money": "Ta lefta mou piso",  # "mou" (my)
+    "el-product": "Poly kalo proion",  # "poly" (very)
+    "el-never": "Einai apaisio, den to xanagorazo",  # "einai" (is)
+    "ru-service": "Ochen plokhoy servis, bolshe ne kuplyu",  # "ochen" (very), "bolshe" (more)
+    "ru-thanks": "Spasibo, vse khorosho",  # "spasibo" (thanks), "vse" (all), "khorosho" (good)
+}
+
+
+@pytest.mark.parametrize("key", TRANSLITERATED)
+def test_greek_and_russian_in_latin_letters_are_not_read_as_english(key):
+    text = TRANSLITERATED[key]
+    (row,) = score_mentions(frame([(key, text, None, None)])).iter_rows(named=True)
+    assert (row["language"], row["sentiment"], row["sentiment_source"]) == (None, None, "unscored")
+    # Tagged English by a listening tool, the text contradicts the tag: unscored as well.
+    (row,) = score_mentions(frame([(key, text, "en", None)])).iter_rows(named=True)
+    assert (row["language"], row["sentiment_source"]) == ("en", "unscored")
+
+
+def test_english_words_left_out_of_the_transliteration_lists_keep_english():
+    # "DEN" (Denver), "ton", "ya": English texts use them, so they are in neither list.
+    texts = ["Stuck at DEN again", "A ton of delays, see ya"]
+    rows = score_mentions(frame([(t, t, None, None) for t in texts]))
+    assert [r["language"] for r in rows.iter_rows(named=True)] == ["en", "en"]
+
+
 def test_language_origins():
     got = {
         r["mention_id"]: (r["language"], r["language_source"])

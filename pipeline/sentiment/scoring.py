@@ -71,6 +71,18 @@ OTHER_LANGUAGE_WORDS: dict[str, frozenset[str]] = {
         "această sunt".split()
     ),
     "sl": frozenset("in je ni jaz ti z za na da se zelo hvala ampak sem smo".split()),
+    # Greek and Russian written in Latin letters (Greeklish, transliteration), as people type
+    # them on a phone without the other keyboard: all ASCII, so py3langid's first choice there
+    # was English and VADER scored them neutral. Left out, as words English texts use: "den"
+    # (Denver's airport), "ton", "ta", "na", "ne", "ya", "net", "me", "to", "my", "no", "on".
+    "el": frozenset(
+        "kai einai mou sou tou tis tin stin sto stous apo gia pou tha poly poli pio alla oxi "
+        "ochi nai mas sas exei exo kala kalo giati pote tipota akoma ola".split()
+    ),
+    "ru": frozenset(
+        "eto ochen chto kak vse vsyo uzhe bolshe menya mne tebya spasibo pozhaluysta privet "
+        "khorosho plokho vy oni ona tak zdes tut seychas kogda pochemu".split()
+    ),
 }
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
 # Handles, hashtags, links and HTML entities name things; they say nothing about the language.
