@@ -152,6 +152,14 @@ def _table(raw: dict, key: str, where: str) -> dict:
     return value
 
 
+def value_key(text: str) -> str:
+    """How a value map's key (``[values]``, ``[scores]``, ``[skip_rows]``) is matched with a
+    delivered value: trimmed, lower case and composed (Unicode NFC), as the delivered value is
+    (``parse._value_key``), so that ``Finalizată`` from a Mac export (``a`` + U+0306) is the
+    ``Finalizată`` a user typed."""
+    return unicodedata.normalize("NFC", text.strip().lower())
+
+
 def parse_mapping(raw: dict, where: str, default_name: str) -> Mapping:
     """Validate a mapping read from TOML; errors name the file and the offending key."""
     unknown = set(raw) - TOP_KEYS
@@ -175,7 +183,8 @@ def parse_mapping(raw: dict, where: str, default_name: str) -> Mapping:
         for col, table in _table(raw, "values", where).items()
     }
     patterns = {
-        col: [(str(k), str(v)) for k, v in table.items()]
+        # composed, as the values they are matched with (parse._apply_value_maps)
+        col: [(unicodedata.normalize("NFC", str(k)), str(v)) for k, v in table.items()]
         for col, table in _table(raw, "patterns", where).items()
     }
     lists = {str(k): str(v) for k, v in _table(raw, "lists", where).items()}
@@ -209,8 +218,8 @@ def parse_mapping(raw: dict, where: str, default_name: str) -> Mapping:
                 f"{where}: [minutes_after] {col} must be [<timestamp column>, <vendor column>]"
             )
     scores = {
-        # answers match case-insensitively (parse._score_key): Zendesk's "Good" is "good"
-        str(kind): {str(k).strip().lower(): str(v) for k, v in table.items()}
+        # answers match as value maps do (parse._score_key): Zendesk's "Good" is "good"
+        str(kind): {value_key(str(k)): str(v) for k, v in table.items()}
         for kind, table in _table(raw, "scores", where).items()
     }
     if scores:
@@ -320,14 +329,12 @@ def _skip_rows(table: dict, signature: list[str], where: str) -> SkipRows | None
             'that are not rows of the entity; "" for a blank cell) and reason (what the report '
             "says of them)"
         )
-    if table["column"].lower() not in {c.lower() for c in signature}:
+    if header_key(table["column"]) not in {header_key(c) for c in signature}:
         raise MappingError(
             f"{where}: [skip_rows] column {table['column']!r} must be one of the signature's "
             "columns, so that every file the mapping recognises has it"
         )
-    return SkipRows(
-        table["column"], tuple(v.strip().lower() for v in values), table["reason"].strip()
-    )
+    return SkipRows(table["column"], tuple(map(value_key, values)), table["reason"].strip())
 
 
 def _check_zone(zone: object, where: str) -> None:
@@ -416,8 +423,8 @@ def load_companions(entity: str, user_dir: Path | None = None) -> dict[str, list
                 )
             if companion.companions:
                 raise MappingError(f"{where} names {name!r}, which names companions itself")
-            held = {c.lower() for c in host.signature}
-            lacking = [c for c in companion.signature if c.lower() not in held]
+            held = {header_key(c) for c in host.signature}  # as a header matches them
+            lacking = [c for c in companion.signature if header_key(c) not in held]
             if lacking:
                 raise MappingError(
                     f"{where} names {name!r}, whose signature columns "
