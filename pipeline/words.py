@@ -24,6 +24,25 @@ def agreeing(n: int, one: str, many: str) -> str:
     return one if n == 1 else many
 
 
+# Escapes of the characters that show as nothing or break a line, written as Python writes them.
+_SHORT_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def visible(text: str) -> str:
+    """``text`` with every character that prints as nothing, as a blank or as a line break
+    replaced by its escape (``\\u200b``): controls, format characters (zero-width space, the
+    byte-order mark), spaces other than U+0020, the line and paragraph separators, i.e. what
+    ``str.isprintable`` refuses. A rule holding them (a suite's regex) reads as what it is."""
+    return "".join(c if c.isprintable() else _escape(c) for c in text)
+
+
+def _escape(char: str) -> str:
+    if char in _SHORT_ESCAPES:
+        return _SHORT_ESCAPES[char]
+    code = ord(char)
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
 def markdown_text(value: object) -> str:
     """``value`` as it reads, for a markdown table cell or list item: markup characters
     escaped and line breaks as spaces, so that a delivered comment (``**Δεν** | ήρθε``, a

@@ -84,6 +84,40 @@ def test_a_model_that_cannot_load_exits_2_naming_file_line_and_fix(tmp_path):
     assert (code / "README.md").read_text() == readme
 
 
+@pytest.mark.parametrize(
+    "toml, text",
+    [
+        # bad TOML: tomllib's reason, with the line and column
+        (
+            'entity = "orders"\nsignature = ["Order"\n[columns]\n',
+            "not valid TOML (Unclosed array (at line 3, column 1))",
+        ),
+        # an unknown key (a misspelt section), named with the ones allowed
+        (
+            'entity = "orders"\nsignature = ["Order"]\n[colums]\norder_id = "Order"\n',
+            "unknown keys ['colums'] (allowed: ['aggregate', 'columns', 'companions', ",
+        ),
+        # a required key missing
+        ('signature = ["Order"]\n[columns]\norder_id = "Order"\n', "entity is missing (one of "),
+    ],
+    ids=["toml", "unknown", "missing"],
+)
+def test_a_broken_vendor_mapping_exits_2_naming_file_and_key(tmp_path, toml, text):
+    # Every ingestion step reads every mapping: such a file failed the whole run with exit
+    # status 1, as a broken run, and its reason was one step failure among six. It is a
+    # configuration to correct, as a bad setting is: said in one line before anything runs.
+    (tmp_path / "landing").mkdir()
+    (tmp_path / "vendors").mkdir()
+    path = tmp_path / "vendors" / "my_shop.toml"
+    path.write_text(toml, encoding="utf-8")
+    commands = ("run", "watch") if toml.startswith("signature") else ("run",)
+    for command in commands:  # a watcher stops at its start the same way
+        result = cli(command, data_dir=tmp_path)
+        one_line_error(result, 2, f"configuration error: vendor mapping {path}: {text}")
+        assert result.stderr.strip().endswith("; nothing was done")
+    assert not (tmp_path / "warehouse.duckdb").exists()
+
+
 def test_bad_as_of_option_exits_2(tmp_path):
     (tmp_path / "landing").mkdir()
     result = cli("run", "--as-of", "31/10/2026", data_dir=tmp_path)

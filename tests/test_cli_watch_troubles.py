@@ -220,8 +220,8 @@ def watch_troubles(data_dir: Path, disk_untested: str) -> Troubles:
     # The landing folder unreadable (as after a chmod or a change of owner): said once; a file
     # delivered meanwhile is picked up once it is readable again. It lands while
     # warehouse.duckdb is not a DuckDB database, then while the demo's date file is edited
-    # wrong (read first at each look), then while the disk is full: no run until all three
-    # are right again.
+    # wrong (read first at each look), then while a vendor mapping is saved without its
+    # signature, then while the disk is full: no run until all four are right again.
     if not untested:
         landing.chmod(0)
         watcher.wait_for(f"configuration error: cannot read {landing}")
@@ -234,11 +234,17 @@ def watch_troubles(data_dir: Path, disk_untested: str) -> Troubles:
     watcher.wait_for("cannot open the run lock or the warehouse")
     demo_date.write_text("31/10/2026\n", encoding="utf-8")
     watcher.wait_for("not a date")
-    right_date = data_dir / ".as_of.right"  # written now: there is no room for it later
+    # Written now, both: there is no room for them later.
+    right_date = data_dir / ".as_of.right"
     right_date.write_text("2026-10-31\n", encoding="utf-8")
+    (data_dir / "vendors").mkdir()
+    mapping = data_dir / "vendors" / "my_shop.toml"
+    mapping.write_text('entity = "orders"\n', encoding="utf-8")
     filler = None if disk_untested else fill(data_dir)
     warehouse.unlink()
     right_date.replace(demo_date)
+    watcher.wait_for("configuration error: vendor mapping")
+    mapping.unlink()
     if filler is not None:
         watcher.wait_for(f"the disk holding {data_dir} is full")
         filler.unlink()
@@ -294,6 +300,12 @@ def test_configuration_errors_after_the_start_are_said_once_and_the_watcher_carr
     bad_date = [line for line in lines if "not a date" in line]
     assert len(bad_date) == 1 and "'31/10/2026'" in bad_date[0], out
     assert bad_date[0].endswith("; trying again at each look")
+    bad_mapping = [line for line in lines if "vendor mapping" in line]
+    assert bad_mapping == [
+        f"configuration error: vendor mapping {troubles.data_dir}/vendors/my_shop.toml: "
+        "signature is missing (a list of vendor column names); nothing was done; trying again "
+        "at each look"
+    ], out
     held = [line for line in lines if "is open in another process" in line]
     assert len(held) == 1 and f"(pid {os.getpid()})" in held[0], out
     # The first file ran once the date was right again, as of the demo's date.

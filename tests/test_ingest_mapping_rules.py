@@ -16,6 +16,7 @@ from pipeline.ingest.mappings import (
     Mapping,
     MappingError,
     canonical_mapping,
+    load_mapping_file,
     load_mappings,
     parse_mapping,
     recognise,
@@ -276,3 +277,34 @@ def test_lists_tables_are_checked():
         parse_mapping(raw_mapping(lists={"order_id": ";"}), "m.toml", "m")
     ok = parse_mapping(raw_mapping(lists={"contact_id": ";,"}), "m.toml", "m")
     assert ok.lists == {"contact_id": ";,"}
+
+
+MY_SHOP = 'entity = "orders"\nsignature = ["Comandă"]\n[columns]\norder_id = "Comandă"\n'
+
+
+def test_a_mapping_file_as_windows_editors_save_it(tmp_path):
+    # Notepad saves UTF-8 with a byte-order mark: tomllib read it as an invalid statement at
+    # line 1, column 1. Saved as "ANSI" (Windows-1250's ă is 0xE3) it stopped the run with
+    # Python's UnicodeDecodeError, naming neither the file nor what to do.
+    path = tmp_path / "my_shop.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + MY_SHOP.encode("utf-8"))
+    assert load_mapping_file(path).signature == ("Comandă",)
+    path.write_bytes(MY_SHOP.encode("cp1250"))
+    with pytest.raises(MappingError) as refused:
+        load_mapping_file(path)
+    assert str(refused.value) == f"{path}: not UTF-8 text (byte 0xe3 on line 2): save it as UTF-8"
+
+
+def test_a_section_of_the_wrong_shape_is_refused_naming_it():
+    # [values] status = "x" (a line that belongs under [values.status]) stopped the run with
+    # Python's "'str' object has no attribute 'items'"; a signature written as one string was
+    # read as the columns O, r, d, e, r, which no export has.
+    with pytest.raises(MappingError) as refused:
+        parse_mapping(raw_mapping(values={"status": "completed"}), "m.toml", "m")
+    assert str(refused.value) == (
+        "m.toml: [values] status must be a table ([values.status], one line per value)"
+    )
+    with pytest.raises(MappingError, match=r"^m\.toml: signature must be a non-empty list"):
+        parse_mapping(raw_mapping(signature="Order"), "m.toml", "m")
+    with pytest.raises(MappingError, match=r"^m\.toml: signature is missing"):
+        parse_mapping({"entity": "orders"}, "m.toml", "m")

@@ -844,3 +844,107 @@ def test_a_header_naming_a_column_twice_in_two_forms_is_refused(data_dir):
     (report,) = land(s, "contacts")
     assert report.status == "refused"
     assert report.reason == "the header names the column 'Adresa\u0306 e-mail' twice"
+
+
+SHOP_RO = """entity = "orders"
+signature = ["Comandă", "Client", "Dată", "Total", "Stare"]
+[format]
+timestamp = "%d.%m.%Y %H:%M"
+decimal = ","
+[constants]
+currency = "RON"
+[columns]
+order_id = "Comandă"
+contact_id = "Client"
+ordered_at = "Dată"
+gross_amount = "Total"
+status = "Stare"
+[values.status]
+"Finalizată" = "completed"
+"În așteptare" = "pending"
+[patterns.status]
+"^Anulată" = "cancelled"
+"""
+
+
+def test_a_users_value_map_reads_a_value_however_it_is_composed(data_dir):
+    """The user's map names the Romanian statuses as typed (composed ă, î, ș). A Mac export
+    writes them decomposed: ``a`` + U+0306, ``I`` + U+0302, ``s`` + U+0326, which print the
+    same. Before, o2–o5 were quarantined ("status ('Stare') 'finalizată' is not one of …",
+    naming a value that reads exactly as the map's key); each now lands with its status."""
+    s = make_settings(data_dir)
+    (data_dir / "vendors").mkdir()
+    (data_dir / "vendors" / "shop_ro.toml").write_text(SHOP_RO, encoding="utf-8")
+    drop(
+        s,
+        "orders",
+        "comenzi.csv",
+        "Comandă;Client;Dată;Total;Stare\n"
+        "o1;c1;01.02.2024 10:00;12,50;Finalizată\n"  # as the map: composed
+        "o2;c1;02.02.2024 10:00;13,50;Finalizata\u0306\n"
+        "o3;c1;03.02.2024 10:00;14,50;FINALIZATA\u0306\n"
+        "o4;c1;04.02.2024 10:00;15,50;I\u0302n as\u0326teptare\n"
+        "o5;c1;05.02.2024 10:00;16,50;Anulata\u0306 de client\n"  # the pattern ^Anulată
+        "o6;c1;06.02.2024 10:00;17,50;Finalizat\n",  # no such status: quarantined
+    )
+    (report,) = land(s, "orders")
+    assert (report.mapping, report.rows_landed, report.rows_quarantined) == ("shop_ro", 5, 1)
+    got = query(s, "select order_id, status from raw_orders order by order_id").rows()
+    assert got == [
+        ("o1", "completed"),
+        ("o2", "completed"),
+        ("o3", "completed"),
+        ("o4", "pending"),
+        ("o5", "cancelled"),
+    ]
+    assert query(s, "select row_number, reason from quarantine_rows").rows() == [
+        (7, "status ('Stare') 'finalizat' is not one of completed, pending, cancelled, refunded")
+    ]
+
+
+SURVEYS_RO = """entity = "surveys"
+signature = ["Răspuns", "E-mail", "Dată", "Evaluare"]
+[format]
+timestamp = "%d.%m.%Y %H:%M"
+[constants]
+survey_type = "csat"
+[columns]
+response_id = "Răspuns"
+email = "E-mail"
+responded_at = "Dată"
+score = "Evaluare"
+[scores.csat]
+"Bună" = "5"
+"Slabă" = "1"
+[skip_rows]
+column = "Evaluare"
+values = ["Neevaluată"]
+reason = "the answer was not rated"
+"""
+
+
+def test_a_users_scores_and_skipped_values_read_a_value_however_it_is_composed(data_dir):
+    """``[scores]`` answers and ``[skip_rows]`` values are maps too. From a Mac export
+    (decomposed ă): before, r2 and r3 were quarantined as answers the table lacks ("score
+    ('Evaluare') 'Bună' is not one of the csat answers of surveys_ro: bună, slabă") and r5 was
+    not skipped but quarantined the same way; now r1–r3 land as 5, 5, 1 and r4 and r5 are
+    skipped, counted by value."""
+    s = make_settings(data_dir)
+    (data_dir / "vendors").mkdir()
+    (data_dir / "vendors" / "surveys_ro.toml").write_text(SURVEYS_RO, encoding="utf-8")
+    drop(
+        s,
+        "surveys",
+        "sondaj.csv",
+        "Răspuns;E-mail;Dată;Evaluare\n"
+        "r1;ana@x.ro;01.02.2024 10:00;Bună\n"
+        "r2;ion@x.ro;02.02.2024 10:00;Buna\u0306\n"
+        "r3;dan@x.ro;03.02.2024 10:00;SLABA\u0306\n"
+        "r4;eva@x.ro;04.02.2024 10:00;Neevaluată\n"
+        "r5;ilie@x.ro;05.02.2024 10:00;Neevaluata\u0306\n",
+    )
+    (report,) = land(s, "surveys")
+    assert (report.rows_landed, report.rows_quarantined) == (3, 0), report.reason
+    assert report.reason == "2 rows skipped, the answer was not rated: 'Evaluare' Neevaluată 2"
+    got = query(s, "select response_id, score from raw_surveys order by 1").rows()
+    assert got == [("r1", 5), ("r2", 5), ("r3", 1)]

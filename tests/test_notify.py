@@ -371,18 +371,17 @@ def test_command_line_run_that_fails_sends_its_own_notice(
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     monkeypatch.setenv("PIPELINE_AS_OF", "2026-10-31")
     monkeypatch.setenv("PIPELINE_NOTIFY_WEBHOOK", settings.webhook or "")
-    # A real run that fails: a user's vendor mapping without a signature stops every
-    # ingestion step (the mappings are read before any file).
-    (data_dir / "vendors").mkdir()
-    (data_dir / "vendors" / "broken.toml").write_text('entity = "orders"\n', encoding="utf-8")
+    # A real run that fails: a file stands where the serving folder should be (a mistaken
+    # copy), so publishing the marts fails. (A broken vendor mapping failed the run here
+    # before; it is a configuration error now, exit status 2, and no run starts.)
+    (data_dir / "serving").write_text("not a folder\n", encoding="utf-8")
     assert main(["run"]) == 1
     _, body = posts.get_nowait()
     assert body["event"] == "run_failed"
     assert body["as_of"] == "2026-10-31"
-    assert any(
-        "broken.toml: signature must be a non-empty list of vendor column names" in w
-        for w in body["what_happened"]
-    )
+    assert body["what_happened"] == [
+        f"step serving_marts failed: [Errno 17] File exists: '{data_dir / 'serving'}'"
+    ]
     assert "sent 1 notice: Run failed for as_of 2026-10-31" in capsys.readouterr().out
     # The run is tagged, so the daemon's sensors do not send the same notice again.
     instance = dg.DagsterInstance.from_config(str(data_dir / "dagster_home"))

@@ -2,9 +2,10 @@
 
 One generated data set (40 customers) plus the oracle's hand-made edge deliveries and the rows
 below (fractional seconds, naive timestamps in the daylight-saving hours of Europe/Bucharest,
-NULLs, three currencies, equal purchases that tie in ntile) is landed twice and run through the
-real Dagster assets (GX checks and charts left out), once with ``PIPELINE_ENGINE=duckdb`` and
-once with ``PIPELINE_ENGINE=spark`` (local Spark, ANSI on, UTC). Both warehouses then hold every
+NULLs, three currencies, equal purchases that tie in ntile, identity text written two ways) is
+landed twice and run through the real Dagster assets (GX checks and charts left out), once with
+``PIPELINE_ENGINE=duckdb`` and once with ``PIPELINE_ENGINE=spark`` (local Spark, ANSI on, UTC).
+Both warehouses then hold every
 model (the Spark run copies its Parquet back) and both ``serving/marts.duckdb`` files every mart:
 same column names, same kind of type, same rows both ways (floats to a relative 1e-9).
 """
@@ -17,6 +18,7 @@ import hashlib
 import hmac
 import shutil
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
@@ -44,7 +46,55 @@ MASTER = SPARK_MASTER
 # Europe/Bucharest: 2026-03-29 03:30 does not exist there (clocks jump 03:00 -> 04:00) and
 # 2026-10-25 03:30 happens twice; fractions of a second reach epoch() differences.
 EDGE_ROWS = {
+    # Identity text (docs/open-rules.md R14), each contact's address or handle written another
+    # way by the order or mention naming it: final sigma (JavaScript's, Java's and Python's
+    # lower case of ΣΟΦΟΣ), i + U+0307 (theirs of İ), ü decomposed by a Mac export behind a
+    # zero-width space, an address ending in a tab. Both engines must fold them alike: Spark's
+    # lower() is Java's, DuckDB's is not.
+    "contacts": [
+        {
+            "contact_id": "SG1",
+            "email": "\u03c3\u03bf\u03c6\u03bf\u03c2@x.gr",  # σοφος
+            "created_at": "2026-01-05 10:00:00",
+            "twitter_handle": "\u03a3\u039f\u03a6\u039f\u03a3_GR",  # ΣΟΦΟΣ_GR
+        },
+        {
+            "contact_id": "SG2",
+            "email": "\u0130PEK@X.TR",  # İPEK
+            "created_at": "2026-01-06 10:00:00",
+            "twitter_handle": "@\u0130pek_T",  # @İpek_T
+        },
+        {
+            "contact_id": "SG3",
+            "email": "\u200bMU\u0308LLER@x.de",  # MÜLLER decomposed, a zero-width space before
+            "created_at": "2026-01-07 10:00:00",
+        },
+    ],
     "orders": [
+        {
+            "order_id": "SO5",
+            "email": "\u03a3\u039f\u03a6\u039f\u03a3@X.GR",  # ΣΟΦΟΣ
+            "ordered_at": "2026-09-01 10:00:00",
+            "status": "completed",
+            "currency": "EUR",
+            "gross_amount": "30.00",
+        },
+        {
+            "order_id": "SO6",
+            "email": "i\u0307pek@x.tr",  # i̇pek, as JavaScript lower-cases İPEK
+            "ordered_at": "2026-09-02 10:00:00",
+            "status": "completed",
+            "currency": "EUR",
+            "gross_amount": "40.00",
+        },
+        {
+            "order_id": "SO7",
+            "email": "m\u00fcller@x.de\t",  # müller composed, a tab after it
+            "ordered_at": "2026-09-03 10:00:00",
+            "status": "completed",
+            "currency": "EUR",
+            "gross_amount": "50.00",
+        },
         {
             "order_id": "SO1",
             "contact_id": "SC1",
@@ -109,6 +159,22 @@ EDGE_ROWS = {
             "posted_at": "2026-10-25 03:30:00.75",
             "brand_replied_at": "2026-10-25 03:31:10.5",
             "sentiment": "",
+        },
+        {
+            "mention_id": "SM2",
+            "platform": "twitter",
+            "author_handle": "\u03c3\u03bf\u03c6\u03bf\u03c2_gr",  # σοφος_gr
+            "text": "great service",
+            "posted_at": "2026-10-01 12:00:00",
+            "sentiment": "positive",
+        },
+        {
+            "mention_id": "SM3",
+            "platform": "twitter",
+            "author_handle": "i\u0307pek_t",  # i̇pek_t
+            "text": "late delivery",
+            "posted_at": "2026-10-02 12:00:00",
+            "sentiment": "negative",
         },
     ],
 }
@@ -253,6 +319,40 @@ def test_edge_rows_reached_the_marts(runs):
     st2 = tickets.filter(pl.col("ticket_id") == "ST2").row(0, named=True)
     # Created 00:59:59.5 UTC, answered 01:00:00.25 UTC: 0.75 s = 0.75 / 3600 h (fractions kept).
     assert st2["first_response_hours"] == pytest.approx(0.75 / 3600, rel=1e-9)
+
+
+def test_identity_text_names_one_customer_on_spark(runs):
+    # By hand (R14): each order and mention names its contact, none is a customer outside the
+    # CRM. email_sha256 is sha256 of the folded address: σοφοσ@x.gr, ipek@x.tr, müller@x.de
+    # (composed). The comparisons above hold DuckDB's run to the same rows.
+    customers, _ = _table(runs["spark"] / "warehouse.duckdb", "marts.customer_360")
+    got = (
+        customers.filter(pl.col("customer_id").is_in([_contact(c) for c in ("SG1", "SG2", "SG3")]))
+        .select("customer_id", "email_sha256", "purchases", "revenue", "mentions_12m")
+        .sort("revenue")
+        .rows()
+    )
+    assert got == [
+        (_contact("SG1"), _sha256("\u03c3\u03bf\u03c6\u03bf\u03c3@x.gr"), 1, Decimal(30), 1),
+        (_contact("SG2"), _sha256("ipek@x.tr"), 1, Decimal(40), 1),
+        (_contact("SG3"), _sha256("m\u00fcller@x.de"), 1, Decimal(50), 0),
+    ]
+    orders, _ = _table(runs["spark"] / "warehouse.duckdb", "intermediate.int_orders")
+    linked = orders.filter(pl.col("order_id").is_in(["SO5", "SO6", "SO7"])).sort("order_id")
+    assert linked.select("natural_key", "is_contact").rows() == [
+        ("contact:SG1", True),
+        ("contact:SG2", True),
+        ("contact:SG3", True),
+    ]
+
+
+def _contact(contact_id: str) -> str:
+    """customer_id of a CRM contact by hand: the first 16 hex digits of sha256("contact:" id)."""
+    return _sha256(f"contact:{contact_id}")[:16]
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def test_each_run_shows_its_engine(runs):

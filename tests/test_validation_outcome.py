@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import pytest
 
 from pipeline.validation.runner import run_suite_sql, sql_source
-from pipeline.validation.suites import Suite
+from pipeline.validation.suites import Suite, read_suite
 from pipeline.warehouse import run
 
 pytest.importorskip("great_expectations")
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def test_an_expectation_gx_cannot_evaluate_and_a_bound_in_words(tmp_path):
@@ -44,3 +48,34 @@ def test_an_expectation_gx_cannot_evaluate_and_a_bound_in_words(tmp_path):
         ["3"],
     )
     assert outcome.status == "error" and [e.columns for e in outcome.warnings] == ["id"]
+
+
+def test_a_regex_holding_invisible_characters_is_printed_with_them_escaped(tmp_path):
+    # The staging suites' e-mail rule spells out Python's \s: raw U+001C–U+001F, U+0085,
+    # U+00A0, U+1680, U+2000–U+200A, U+2028, U+2029, U+202F, U+205F and U+3000 in its text.
+    # Printed as they are, the failure message showed blanks where the rule names characters,
+    # and U+2028 and U+2029 broke it over three lines of a log. An address with a capital
+    # (a row landed by hand, say) fails it; the real suite, run in DuckDB by GX.
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    run(
+        con,
+        "create table contacts as select * from (values ('c1', timestamp '2024-01-01', "
+        "'Ana@x.ro', 'f.csv', 2)) t(contact_id, created_at, email, _source_file, _row_number)",
+    )
+    suite = read_suite(REPO / "expectations" / "staging_contacts.json")
+    with sql_source(con) as source:
+        outcome = run_suite_sql(
+            source, suite, "select * from contacts", 1, target="stg_contacts", batch="all",
+            run_id="r",
+        )  # fmt: skip
+    con.close()
+    (failed,) = outcome.errors
+    spaces = (
+        r"\t\n\x0b\f\r \u001c-\u001f\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f"
+        r"\u205f\u3000"
+    )
+    assert failed.describe() == (
+        f"expect_column_values_to_not_match_regex on email regex [A-Z]|^[{spaces}]|[{spaces}]$"
+        ": 1 of 1 rows unexpected, e.g. Ana@x.ro (file f.csv, row 2)"
+    )
+    assert outcome.reason().isprintable()  # one line, every character visible

@@ -5,7 +5,8 @@ Exit statuses (README, docs/operations.md), so that cron and CI can tell the cas
 - 0: the run succeeded and every file of it landed whole;
 - 1: the run failed (a step or a blocking check failed);
 - 2: configuration error (a ``PIPELINE_*`` setting, ``--as-of``, no landing folder, a data
-  directory that cannot be written, a model or suite file that cannot be loaded);
+  directory that cannot be written, a model, suite or vendor mapping file that cannot be
+  loaded);
 - 3: the run completed, but files were refused or rows quarantined, or files lie outside the
   entity folders of ``landing/`` and were not read: a human should look;
 - 4: another run holds the warehouse (its pid is named); nothing was done.
@@ -46,7 +47,8 @@ EXIT_STATUSES = {
     EXIT_OK: "the run succeeded and every file landed whole",
     EXIT_FAILED: "the run failed (a step or a blocking check)",
     EXIT_CONFIG: "configuration error (a PIPELINE_* setting, --as-of, no landing folder, a "
-    "data directory that cannot be written, a model or suite file that cannot be loaded)",
+    "data directory that cannot be written, a model, suite or vendor mapping file that cannot "
+    "be loaded)",
     EXIT_NEEDS_ATTENTION: "completed, but files were refused or rows quarantined, or files lie "
     "outside the entity folders of landing/ (not read)",
     EXIT_BUSY: "another run holds the warehouse (its pid is named); nothing was done",
@@ -117,7 +119,25 @@ def prepare_run(as_of: str | None = None) -> tuple[Settings, NotifySettings] | i
             with suppress(OSError):
                 settings.data_dir.rmdir()
         return EXIT_CONFIG
+    if (problem := mappings_problem(settings)) is not None:
+        print(problem, file=sys.stderr)
+        return EXIT_CONFIG
     return settings, notify_settings
+
+
+def mappings_problem(settings: Settings) -> str | None:
+    """One line naming the vendor mapping that cannot be used (bad TOML with its line, an
+    unknown or missing key, a companion that cannot be one) and why; None when all can.
+
+    Every ingestion step reads every mapping, so such a file failed the whole run (exit 1,
+    a failed run) for what is a configuration to correct, as a bad setting is."""
+    from pipeline.ingest.mappings import MappingError, check_mapping_files
+
+    try:
+        check_mapping_files(settings.data_dir / "vendors")
+    except MappingError as err:
+        return f"configuration error: vendor mapping {err}; nothing was done"
+    return None
 
 
 def no_landing_text(data_dir: Path, existed: bool = True) -> str:

@@ -114,7 +114,13 @@ def marks(text: pl.Expr) -> pl.Expr:
     """The currency signs, codes and words of an amount's text, lower-cased, in order (a list;
     null for a plain number or none): what :data:`decimals.NUMBER_NOISE` strips as currency."""
     found = _may_name(text).str.extract_all(CURRENCY_MARK)
-    return found.list.eval(pl.element().str.to_lowercase())
+    return found.list.eval(_lowered(pl.element()))
+
+
+def _lowered(mark: pl.Expr) -> pl.Expr:
+    """A mark as :data:`LANDED` knows it: lower case, composed (a Mac export's ``Kč`` is ``c`` +
+    U+030C, which CURRENCY_MARK finds too: decimals._spellings)."""
+    return mark.str.to_lowercase().str.normalize("NFC")
 
 
 def landed(mark: pl.Expr) -> pl.Expr:
@@ -130,7 +136,7 @@ def delivered(text: pl.Expr) -> pl.Expr:
     Three capitals that are no word (EUR: nearly every row) are their own; only the others
     are looked up (0.07 s of CPU for 541,909 rows when every row was)."""
     settled = text.str.contains("^[A-Z]{3}$") & ~text.is_in(_CAPITAL_WORDS)
-    rest = pl.when(~settled).then(text).str.strip_chars().str.to_lowercase()
+    rest = _lowered(pl.when(~settled).then(text).str.strip_chars())
     return pl.when(settled).then(text).otherwise(landed(rest))
 
 
@@ -141,7 +147,7 @@ def amount_marks(amounts: list[pl.Expr]) -> pl.Expr:
     line's ends are its amount's ends)."""
     lines = pl.concat_str([_may_name(a) for a in amounts], separator="\n", ignore_nulls=True)
     found = pl.when(lines != "").then(lines).str.extract_all(f"(?m){CURRENCY_MARK}")
-    return found.list.eval(pl.element().str.to_lowercase())
+    return found.list.eval(_lowered(pl.element()))
 
 
 def value(currency: pl.Expr, amounts: list[pl.Expr]) -> pl.Expr:

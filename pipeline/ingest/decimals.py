@@ -12,6 +12,7 @@ quarantined, never guessed.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 import polars as pl
@@ -41,8 +42,18 @@ CURRENCY_CODES = (
     "ATS BEF BGL CYP DEM EEK ESP FIM FRF GRD HRK IEP ITL LTL LUF LVL MTL NLG PTE ROL RUR SIT SKK"
 ).split()
 _CODES = "|".join(CURRENCY_CODES)
-_LEADING = "|".join(re.escape(w) for w in LEADING_WORDS)
-_WORDS = "|".join(re.escape(w) for w in CURRENCY_WORDS)
+
+
+def _spellings(words: tuple[str, ...]) -> str:
+    """The words as a pattern's alternatives, each composed and decomposed (NFD): ``Kč`` from a
+    Mac export is ``c`` + U+030C, which the composed word alone left unread (the amount was
+    quarantined as no number). ``currency.marks`` composes what it finds."""
+    forms = dict.fromkeys(f for w in words for f in (w, unicodedata.normalize("NFD", w)))
+    return "|".join(re.escape(f) for f in forms)
+
+
+_LEADING = _spellings(LEADING_WORDS)
+_WORDS = _spellings(CURRENCY_WORDS)
 # A currency as an amount writes it besides a sign: a leading or trailing code (any case), a
 # trailing word (kr also leading). Codes first: KRW 1000 is no kr.
 _MARKS = rf"(?i:^(?:{_CODES}|{_LEADING})|(?:{_CODES})$|(?:{_WORDS})$)"

@@ -299,7 +299,10 @@ def _currency_columns(entity: Entity) -> str:
     pattern = literal(re2(f"(?m){CURRENCY_MARK}"))
     found = f"regexp_extract_all(concat_ws(chr(10), {texts}), {pattern})"
     any_text = " or ".join(f"n_{c} is not null" for c in amounts)
-    marks = f"case when {any_text} then list_transform({found}, lambda x: lower(x)) end"
+    # Composed as currency._lowered does: a decomposed Kč is found by the pattern too.
+    marks = (
+        f"case when {any_text} then list_transform({found}, lambda x: nfc_normalize(lower(x))) end"
+    )
     words = ", ".join(
         literal(w.upper()) for w in currency.LANDED if w.isascii() and w.isalpha() and len(w) == 3
     )

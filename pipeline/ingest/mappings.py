@@ -152,12 +152,34 @@ def _table(raw: dict, key: str, where: str) -> dict:
     return value
 
 
+def _tables(raw: dict, key: str, where: str) -> dict[str, dict]:
+    """A section of one table per canonical column (``[values.status]``): a value that is no
+    table (``status = "x"`` under ``[values]``) stopped the run with Python's AttributeError."""
+    tables = _table(raw, key, where)
+    for col, table in tables.items():
+        if not isinstance(table, dict):
+            raise MappingError(
+                f"{where}: [{key}] {col} must be a table ([{key}.{col}], one line per value)"
+            )
+    return tables
+
+
+def value_key(text: str) -> str:
+    """How a value map's key (``[values]``, ``[scores]``, ``[skip_rows]``) is matched with a
+    delivered value: trimmed, lower case and composed (Unicode NFC), as the delivered value is
+    (``parse._value_key``), so that ``Finalizată`` from a Mac export (``a`` + U+0306) is the
+    ``Finalizată`` a user typed."""
+    return unicodedata.normalize("NFC", text.strip().lower())
+
+
 def parse_mapping(raw: dict, where: str, default_name: str) -> Mapping:
     """Validate a mapping read from TOML; errors name the file and the offending key."""
     unknown = set(raw) - TOP_KEYS
     if unknown:
         raise MappingError(f"{where}: unknown keys {sorted(unknown)} (allowed: {sorted(TOP_KEYS)})")
     entity_name = raw.get("entity")
+    if entity_name is None:
+        raise MappingError(f"{where}: entity is missing (one of {sorted(ENTITIES)})")
     if entity_name not in ENTITIES:
         raise MappingError(
             f"{where}: entity must be one of {sorted(ENTITIES)}, not {entity_name!r}"
@@ -172,11 +194,12 @@ def parse_mapping(raw: dict, where: str, default_name: str) -> Mapping:
     minutes_after = {k: tuple(v) for k, v in _table(raw, "minutes_after", where).items()}
     values = {
         col: {str(k): str(v) for k, v in table.items()}
-        for col, table in _table(raw, "values", where).items()
+        for col, table in _tables(raw, "values", where).items()
     }
     patterns = {
-        col: [(str(k), str(v)) for k, v in table.items()]
-        for col, table in _table(raw, "patterns", where).items()
+        # composed, as the values they are matched with (parse._apply_value_maps)
+        col: [(unicodedata.normalize("NFC", str(k)), str(v)) for k, v in table.items()]
+        for col, table in _tables(raw, "patterns", where).items()
     }
     lists = {str(k): str(v) for k, v in _table(raw, "lists", where).items()}
     if not all(lists.values()):
@@ -209,9 +232,9 @@ def parse_mapping(raw: dict, where: str, default_name: str) -> Mapping:
                 f"{where}: [minutes_after] {col} must be [<timestamp column>, <vendor column>]"
             )
     scores = {
-        # answers match case-insensitively (parse._score_key): Zendesk's "Good" is "good"
-        str(kind): {str(k).strip().lower(): str(v) for k, v in table.items()}
-        for kind, table in _table(raw, "scores", where).items()
+        # answers match as value maps do (parse._score_key): Zendesk's "Good" is "good"
+        str(kind): {value_key(str(k)): str(v) for k, v in table.items()}
+        for kind, table in _tables(raw, "scores", where).items()
     }
     if scores:
         if entity.name != "surveys":
@@ -249,7 +272,12 @@ def parse_mapping(raw: dict, where: str, default_name: str) -> Mapping:
             f"{where}: [format] encoding {encoding!r} is not one of {', '.join(DECLARABLE)}"
         )
     signature = raw.get("signature")
-    if not signature or not all(isinstance(s, str) for s in signature):
+    if signature is None:
+        raise MappingError(f"{where}: signature is missing (a list of vendor column names)")
+    # A string is no list: "Order" was read as the columns O, r, d, e, r.
+    if not (
+        isinstance(signature, list) and signature and all(isinstance(s, str) for s in signature)
+    ):
         raise MappingError(f"{where}: signature must be a non-empty list of vendor column names")
     headerless = _table(raw, "headerless", where)
     if headerless and (
@@ -320,14 +348,12 @@ def _skip_rows(table: dict, signature: list[str], where: str) -> SkipRows | None
             'that are not rows of the entity; "" for a blank cell) and reason (what the report '
             "says of them)"
         )
-    if table["column"].lower() not in {c.lower() for c in signature}:
+    if header_key(table["column"]) not in {header_key(c) for c in signature}:
         raise MappingError(
             f"{where}: [skip_rows] column {table['column']!r} must be one of the signature's "
             "columns, so that every file the mapping recognises has it"
         )
-    return SkipRows(
-        table["column"], tuple(v.strip().lower() for v in values), table["reason"].strip()
-    )
+    return SkipRows(table["column"], tuple(map(value_key, values)), table["reason"].strip())
 
 
 def _check_zone(zone: object, where: str) -> None:
@@ -360,11 +386,23 @@ def headerless_columns(mappings: list[Mapping]):
 
 
 def load_mapping_file(path: Path) -> Mapping:
-    """Read and validate one mapping file."""
+    """Read and validate one mapping file.
+
+    A byte-order mark is allowed (Windows Notepad writes one before UTF-8, and TOML's parser
+    took it for an invalid statement); text in another encoding is refused saying so, not with
+    Python's UnicodeDecodeError."""
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
         raise MappingError(f"{path}: not valid TOML ({exc})") from None
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise MappingError(
+            f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} on line {line}): save "
+            "it as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise MappingError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     mapping = parse_mapping(raw, str(path), path.stem)
     return Mapping(**{**mapping.__dict__, "path": path})
 
@@ -399,7 +437,21 @@ def load_companions(entity: str, user_dir: Path | None = None) -> dict[str, list
     Checked here, naming the file and the key: a companion must exist, be of another entity,
     name no companions itself, and have a signature the host's columns hold, so that every
     file its host recognises is one it reads."""
+    return _companions(_every_mapping(user_dir), entity)
+
+
+def check_mapping_files(user_dir: Path | None) -> None:
+    """Read and validate every mapping, shipped and the user's, and every companion named:
+    MappingError naming the file and the key at the first that cannot be used. Run before a
+    run starts, so that a broken mapping is a configuration error, said in one line, rather
+    than every ingestion step of the run failing on it."""
     found = _every_mapping(user_dir)
+    for entity in ENTITIES:
+        _companions(found, entity)
+
+
+def _companions(found: dict[str, Mapping], entity: str) -> dict[str, list[Mapping]]:
+    """:func:`load_companions` among the mappings ``found``."""
     out: dict[str, list[Mapping]] = {}
     for host in found.values():
         if host.entity != entity or not host.companions:
@@ -416,8 +468,8 @@ def load_companions(entity: str, user_dir: Path | None = None) -> dict[str, list
                 )
             if companion.companions:
                 raise MappingError(f"{where} names {name!r}, which names companions itself")
-            held = {c.lower() for c in host.signature}
-            lacking = [c for c in companion.signature if c.lower() not in held]
+            held = {header_key(c) for c in host.signature}  # as a header matches them
+            lacking = [c for c in companion.signature if header_key(c) not in held]
             if lacking:
                 raise MappingError(
                     f"{where} names {name!r}, whose signature columns "
