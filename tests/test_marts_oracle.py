@@ -23,7 +23,7 @@ import pytest
 from oracle import OracleSettings, compute_marts
 from oracle.common import ntile
 from oracle.compare import diff_frames
-from oracle.edge_cases import write_edge_deliveries
+from oracle.edge_cases import BRAND_HANDLES, write_edge_deliveries
 from oracle.landing import read_landing
 from oracle.marts import MART_KEYS
 from oracle.versions import latest_versions
@@ -68,7 +68,7 @@ CONFIGS = {
         sla_hours=8,
         edge_cases=True,
         # The edge deliveries' posts by the brand's own accounts (oracle/edge_cases.py).
-        brand_handles="twitter:@Edge_Brand, facebook:https://www.facebook.com/EdgeBrand/",
+        brand_handles=BRAND_HANDLES,
     ),
     # as_of mid-month: the last month is open and two weeks of exports lie after as_of; naive
     # timestamps read in Bucharest time (UTC+2/+3), which moves some across a month boundary.

@@ -62,6 +62,8 @@ def _mention(mid: str, platform: str, handle: str, at: str, **values: str) -> di
     )
 
 
+# PIPELINE_BRAND_HANDLES of the runs that land these deliveries: XM10-XM12 are the brand's.
+BRAND_HANDLES = "twitter:@Edge_Brand, facebook:https://www.facebook.com/EdgeBrand/"
 MERGE = "edge.merge@example.com"
 OUTSIDER = "outsider1@example.com"
 NOBUY = "nobuy@example.com"
