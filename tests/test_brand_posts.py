@@ -13,9 +13,11 @@ the real layer assets in one Dagster run (their checks and the serving step left
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import polars as pl
 import pytest
 from ingest_support import drop
@@ -23,10 +25,13 @@ from marts_fixtures import records
 
 from assets.ingest import INGEST_ASSETS
 from assets.models import build_model_assets
+from assets.predictions import PREDICTION_ASSETS
 from assets.sentiment import SENTIMENT_ASSETS
+from assets.serving import SERVING_FILE, build_serving_asset
 from assets.settings import pipeline_settings
 from pipeline.cli.summary import print_summary, run_reports
 from pipeline.config import PipelineConfig, Settings
+from pipeline.engine import mart_names
 from pipeline.handles import normal_handle
 from pipeline.warehouse import Warehouse, open_warehouse, scalar
 
@@ -52,12 +57,14 @@ m4,twitter,@AcmeShop,"@ana_pop Sorry, a new one is on its way",en,2024-04-02 10:
 
 
 def pipeline_run(
-    data_dir: Path, as_of: str, instance: dg.DagsterInstance | None = None
+    data_dir: Path, as_of: str, instance: dg.DagsterInstance | None = None, serving: bool = False
 ) -> dg.ExecuteInProcessResult:
-    """One Dagster run of the settings, the ingestion, the sentiment and every SQL model."""
+    """One Dagster run of the settings, the ingestion, the sentiment and every SQL model (with
+    ``serving``, also the predictions and the serving publication)."""
     config = PipelineConfig(data_dir=str(data_dir), as_of=as_of, timezone="UTC")
+    published = [*PREDICTION_ASSETS, build_serving_asset(mart_names())] if serving else []
     return dg.materialize(
-        [pipeline_settings, *INGEST_ASSETS, *SENTIMENT_ASSETS, *build_model_assets()],
+        [pipeline_settings, *INGEST_ASSETS, *SENTIMENT_ASSETS, *build_model_assets(), *published],
         resources={"config": config, "warehouse": Warehouse(config=config)},
         instance=instance,
     )
@@ -214,6 +221,36 @@ def test_a_change_of_the_setting_rebuilds_what_it_reaches(acme, monkeypatch, cap
     with open_warehouse(acme.warehouse_path) as con:
         got = social_april(con)
         assert (got["mentions"], got["negative"], got["linked_mentions"]) == (4, 2, 3)
+
+
+def test_the_publication_names_the_handles_the_marts_were_built_with(acme, monkeypatch):
+    def published(setting: str) -> tuple[list[object], bool]:
+        """The publication's brand_handles after a run with ``setting``, and whether serving
+        was skipped as unchanged."""
+        monkeypatch.setenv(SETTING, setting)
+        result = pipeline_run(acme.data_dir, AS_OF, instance, serving=True)
+        (mat,) = result.asset_materializations_for_node("serving_marts")
+        with duckdb.connect(str(acme.serving_dir / SERVING_FILE), read_only=True) as reader:
+            found = {
+                json.dumps(json.loads(text).get("brand_handles"))
+                for (text,) in reader.sql("select settings from publication").fetchall()
+            }
+        (handles,) = found  # one row per mart, all alike
+        return json.loads(handles), "skipped" in mat.metadata
+
+    instance = dg.DagsterInstance.ephemeral()
+    # A BI reader of social_monthly is told whose posts it leaves out.
+    assert published("twitter:@AcmeShop") == (["twitter:acmeshop"], False)
+    # Another account, whose posts none landed: no mart changes, but the settings the marts
+    # were built with did, so the publication is written again and says so.
+    assert published("twitter:@AcmeShop, instagram:acme.shop") == (
+        ["instagram:acme.shop", "twitter:acmeshop"],
+        False,
+    )
+    assert published("instagram:acme.shop,twitter:AcmeShop") == (
+        ["instagram:acme.shop", "twitter:acmeshop"],
+        True,
+    )
 
 
 # Ways of writing an account in an export, and the platform they are written for: the setting
