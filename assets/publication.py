@@ -50,7 +50,8 @@ PUBLICATION_COLUMNS = {
     "published_at": "When the serving files were written (UTC).",
     "code_version": "Version of the pipeline that built the marts (package version + git commit).",
     "settings": "The run settings the marts were built with (JSON: as_of, as_of_end, "
-    "churn_days, sla_hours, timezone).",
+    "churn_days, sla_hours, timezone; brand_handles, the brand's own accounts whose posts the "
+    "social marts leave out, when PIPELINE_BRAND_HANDLES names any).",
 }
 
 # Columns of meta.pipeline_settings never published: the HMAC pads of PIPELINE_EMAIL_HASH_KEY
@@ -266,6 +267,12 @@ def publication_info(con: duckdb.DuckDBPyConnection, publication_id: str) -> Pub
                 for name, value in zip(found.columns, values[0], strict=True)
                 if name not in UNPUBLISHED_SETTINGS
             }
+    # The brand's own accounts (docs/open-rules.md R15): their posts are in no social figure, so
+    # a reader of the social marts is told which; absent when none is set, as before the setting.
+    if table_exists(con, "meta", "brand_handles"):
+        handles = rows(con, "select platform, handle from meta.brand_handles order by all")
+        if handles:
+            settings["brand_handles"] = [f"{platform}:{handle}" for platform, handle in handles]
     as_of = settings.get("as_of")
     return PublicationInfo(
         publication_id=publication_id,

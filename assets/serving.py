@@ -48,7 +48,7 @@ from pipeline.engine import discover_models, skip
 from pipeline.engine.leftovers import LeftTable, left_tables, left_tables_text, said_once
 from pipeline.sqltext import identifier, literal, sql_path
 from pipeline.validation.state import suite_readers
-from pipeline.warehouse import Warehouse, rows, run, scalar
+from pipeline.warehouse import Warehouse, rows, run, scalar, table_exists
 from pipeline.words import agreeing, counted
 
 # DuckDB 1.x clients (what BI drivers bundle) cannot read 2.0's default storage format; v1.0.0
@@ -56,6 +56,7 @@ from pipeline.words import agreeing, counted
 SERVING_STORAGE_VERSION = "v1.0.0"
 SERVING_FILE = "marts.duckdb"
 SETTINGS_TABLE = ("meta", "pipeline_settings")  # as_of, published with every publication
+BRAND_TABLE = ("meta", "brand_handles")  # published with it too, when the setting names any
 # What shapes a publication besides the marts' rows: this code and the marts' descriptions.
 SERVING_CODE = [
     Path(__file__),
@@ -655,7 +656,10 @@ def build_serving_asset(marts: list[str]) -> dg.AssetsDefinition:
             # Every mart and the settings as last published, the files in place: the new
             # publication would hold the same rows (pipeline.engine.skip), so none is written.
             prints = skip.Fingerprints(con)
-            seen = skip.inputs(con, [("marts", m) for m in marts] + [SETTINGS_TABLE], prints)
+            published = [("marts", m) for m in marts] + [SETTINGS_TABLE]
+            if table_exists(con, *BRAND_TABLE):  # a warehouse of before the setting has none
+                published.append(BRAND_TABLE)
+            seen = skip.inputs(con, published, prints)
             previous = previous_publication(settings.serving_dir)
             seen[PUBLISHED_INPUT] = {"columns": [], "content": previous[0] if previous else None}
             version = skip.code_version(SERVING_CODE, SERVING_STORAGE_VERSION, marts)

@@ -25,6 +25,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import dagster as dg
 
+from pipeline.handles import PLATFORMS, PROFILE_LINKS, normal_handle
+
 MIN_CHURN_DAYS = 31
 # ``python -m pipeline demo`` writes its as_of here, so the UI's runs on the demo data build the
 # demo's date (not today) unless PIPELINE_AS_OF says otherwise.
@@ -178,6 +180,48 @@ def _rate(name: str, text: str) -> float:
     return value
 
 
+_BRAND_EXAMPLE = "e.g. twitter:@acme, instagram:acme.shop"
+
+
+def _brand_handles(name: str, text: str) -> tuple[tuple[str, str], ...]:
+    """``platform:handle`` entries, comma-separated, as (platform, normalised handle) pairs in
+    the order written, each once (docs/open-rules.md R15; pipeline/handles.py)."""
+    found: dict[tuple[str, str], None] = {}
+    for entry in (e.strip() for e in text.split(",")):
+        if not entry:
+            continue  # a trailing comma, or two in a row
+        written_platform, colon, written = (part.strip() for part in entry.partition(":"))
+        platform = written_platform.lower()
+        if not colon:
+            raise ConfigError(
+                f"{name}: {entry!r} names no platform; write each handle as platform:handle "
+                f"({_BRAND_EXAMPLE})"
+            )
+        if platform not in PLATFORMS:
+            close = (
+                "twitter"
+                if platform == "x"
+                else next(iter(difflib.get_close_matches(platform, PLATFORMS, n=1)), None)
+            )
+            hint = f"; did you mean {close}?" if close else ""
+            raise ConfigError(
+                f"{name}: {entry!r}: {written_platform!r} is not a platform of the mentions "
+                f"(one of {', '.join(PLATFORMS)}){hint}"
+            )
+        handle = normal_handle(platform, written)
+        if handle is None:
+            raise ConfigError(f"{name}: {entry!r} names no handle after the platform")
+        # A link left whole is no account on the network (a post, another network's page): a
+        # slip in the setting, which would leave the brand's posts counted as mentions.
+        if platform in PROFILE_LINKS and "/" in handle and "profile.php" not in handle:
+            raise ConfigError(
+                f"{name}: {entry!r} is a link, but not to a profile on {platform}; write the "
+                f"account's handle ({_BRAND_EXAMPLE})"
+            )
+        found[(platform, handle)] = None
+    return tuple(found)
+
+
 MIN_SECRET_CHARS = 16  # a short key can be guessed along with the addresses
 
 
@@ -226,6 +270,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PIPELINE_LAKE_DIR", "", "the Parquet tables Spark reads and writes; empty: `<data dir>/lake`", _optional(_path)),  # noqa: E501
     Setting("PIPELINE_FRESHNESS_DAYS", "3", "days without new data before every mart's `fresh_data` check warns", _number(int, 1)),  # noqa: E501
     Setting("PIPELINE_CLV_MONTHLY_DISCOUNT", "0.01", "monthly discount rate d of `customer_predictions.predicted_clv_365d`, in [0, 1)", _rate),  # noqa: E501
+    Setting("PIPELINE_BRAND_HANDLES", "", "the brand's own accounts, `platform:handle` comma-separated (e.g. `twitter:@acme, instagram:acme.shop`): their posts are no mentions (docs/open-rules.md R15); empty: none", _brand_handles),  # noqa: E501
     Setting("PIPELINE_EMAIL_HASH_KEY", "", "a secret of at least 16 characters: `email_sha256` becomes HMAC-SHA256 keyed with it; unset: plain SHA-256", _optional(_secret)),  # noqa: E501
     Setting("PIPELINE_NOTIFY_WEBHOOK", "", "URL that gets a JSON POST when a run fails, a file is refused or a blocking check fails", _optional(_url)),  # noqa: E501
     Setting("PIPELINE_NOTIFY_SMTP_HOST", "", "SMTP server for the same notices by e-mail (then also set _FROM and _TO)", _optional(_text)),  # noqa: E501

@@ -41,11 +41,14 @@ def write_settings(
     churn_days: int = 90,
     sla_hours: float = 24.0,
     email_hash_key: str | None = None,
+    brand_handles: tuple[tuple[str, str], ...] = (),
 ) -> None:
-    """Write ``meta.pipeline_settings`` the way the pipeline_settings asset does."""
+    """Write ``meta.pipeline_settings`` (and ``meta.brand_handles``: normalised (platform,
+    handle) pairs) the way the pipeline_settings asset does."""
     inner, outer = hmac_pads(email_hash_key)
     day = dt.date.fromisoformat(as_of)
-    write_settings_table(con, RunSettings(day, churn_days, sla_hours, "UTC", inner, outer))
+    row = RunSettings(day, churn_days, sla_hours, "UTC", inner, outer, brand_handles)
+    write_settings_table(con, row)
 
 
 def insert_rows(

@@ -173,7 +173,10 @@ def test_the_marts_come_from_discovery():
 
 
 def test_the_settings_table_is_written_alike_by_parameters_and_by_script(tmp_path):
-    settings = RunSettings(dt.date(2026, 10, 31), 90, 24.0, "Europe/Bucharest", b"\x00\xff", None)
+    brand = (("twitter", "acme"), ("facebook", "o'neil"))  # a quote written into the script
+    settings = RunSettings(
+        dt.date(2026, 10, 31), 90, 24.0, "Europe/Bucharest", b"\x00\xff", None, brand
+    )
     # as_of_end: 00:00 of the day after as_of.
     expected = [
         (
@@ -186,8 +189,14 @@ def test_the_settings_table_is_written_alike_by_parameters_and_by_script(tmp_pat
             None,
         )
     ]
+    handles = "select * from meta.brand_handles order by all"
     with open_warehouse(tmp_path / "w.duckdb") as con:
         write_settings_table(con, settings)
         assert rows(con, "select * from meta.pipeline_settings") == expected
+        assert rows(con, handles) == [("facebook", "o'neil"), ("twitter", "acme")]
         run(con, settings_table_sql(settings))
         assert rows(con, "select * from meta.pipeline_settings") == expected
+        assert rows(con, handles) == [("facebook", "o'neil"), ("twitter", "acme")]
+        # None (the default): the table stands, empty, for the models to read.
+        run(con, settings_table_sql(RunSettings(dt.date(2026, 10, 31), 90, 24.0)))
+        assert rows(con, handles) == []

@@ -23,7 +23,7 @@ import pytest
 from oracle import OracleSettings, compute_marts
 from oracle.common import ntile
 from oracle.compare import diff_frames
-from oracle.edge_cases import write_edge_deliveries
+from oracle.edge_cases import BRAND_HANDLES, write_edge_deliveries
 from oracle.landing import read_landing
 from oracle.marts import MART_KEYS
 from oracle.versions import latest_versions
@@ -47,6 +47,7 @@ class Config:
     sla_hours: float | None = None
     edge_cases: bool = False
     timezone: str = "UTC"  # zone of the naive timestamps (about 4 % of the generated ones)
+    brand_handles: str | None = None  # PIPELINE_BRAND_HANDLES
 
     @property
     def settings(self) -> OracleSettings:
@@ -54,13 +55,20 @@ class Config:
             as_of=self.as_of,
             churn_days=90 if self.churn_days is None else self.churn_days,
             sla_hours=24.0 if self.sla_hours is None else self.sla_hours,
+            brand_handles=self.brand_handles or "",
         )
 
 
 CONFIGS = {
     "defaults": Config(seed=7, as_of=GENERATED_AS_OF),
     "edge_cases": Config(
-        seed=23, as_of=GENERATED_AS_OF, churn_days=60, sla_hours=8, edge_cases=True
+        seed=23,
+        as_of=GENERATED_AS_OF,
+        churn_days=60,
+        sla_hours=8,
+        edge_cases=True,
+        # The edge deliveries' posts by the brand's own accounts (oracle/edge_cases.py).
+        brand_handles=BRAND_HANDLES,
     ),
     # as_of mid-month: the last month is open and two weeks of exports lie after as_of; naive
     # timestamps read in Bucharest time (UTC+2/+3), which moves some across a month boundary.
@@ -124,6 +132,7 @@ def _env(data_dir: Path, config: Config) -> dict[str, str | None]:
         "PIPELINE_TIMEZONE": config.timezone,
         "PIPELINE_CHURN_DAYS": None if config.churn_days is None else str(config.churn_days),
         "PIPELINE_SLA_HOURS": None if config.sla_hours is None else str(config.sla_hours),
+        "PIPELINE_BRAND_HANDLES": config.brand_handles,
     }
 
 
@@ -256,8 +265,10 @@ def test_edge_monthly_by_hand(edge_marts):
         "tickets_solved": 2,
         "fcr_rate": 0.5,
     }
-    # The unlinked negative blog mention of 2024-06 opens the satisfaction months.
+    # The unlinked negative blog mention of 2024-06 opens the satisfaction months; the brand's
+    # own negative XM10 of 2024-05 is no mention, so no signal either (R15): it opens nothing.
     assert edge_marts["satisfaction_monthly"]["month"].min() == dt.date(2024, 6, 1)
+    assert edge_marts["social_monthly"]["month"].min() == dt.date(2024, 6, 1)
     email = edge_marts["email_monthly"].sort("month", "campaign_id")
     # cmp-edge has no delivered event: delivered = sent and not bounced. September: nobuy (sent
     # 09-30, again 10-02) -> 1 sent, 1 delivered, 1 click. October: merge, outsider1 (bounced),
@@ -277,6 +288,7 @@ def test_edge_monthly_by_hand(edge_marts):
     # created_at: XC4), XM5 -> XC10 ("XC10" < "XC9"), XM8 -> XC4 (via merged XC5); XM2 and XM7
     # are blog, XM6's handle belongs to a contact that does not exist yet. XM9 ("Mixed") is
     # unlinked and its label is no sentiment: counted in mentions and sentiment_unrecognised.
+    # XM11 and XM12 (delivered again under its URL) are the brand's own posts: not counted.
     social = edge_marts["social_monthly"].filter(pl.col("month") == dt.date(2026, 10, 1))
     totals = social.select(
         pl.col("mentions").sum(),

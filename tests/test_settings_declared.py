@@ -55,6 +55,27 @@ def test_help_epilog_names_every_setting_with_its_default():
         ("PIPELINE_AS_OF", "31/10/2026", "YYYY-MM-DD"),
         ("PIPELINE_CHURN_DAYS", "14", "PIPELINE_CHURN_DAYS=14 is too short"),
         ("PIPELINE_SLA_HOURS", "0", "PIPELINE_SLA_HOURS=0.0 must be positive"),
+        (
+            "PIPELINE_BRAND_HANDLES",
+            "twitter:@acme, twiter:acme_help",
+            "PIPELINE_BRAND_HANDLES: 'twiter:acme_help': 'twiter' is not a platform of the "
+            "mentions (one of twitter, facebook, instagram, linkedin, blog, other); did you mean "
+            "twitter?",
+        ),
+        ("PIPELINE_BRAND_HANDLES", "X:@acme", "blog, other); did you mean twitter?"),
+        (
+            "PIPELINE_BRAND_HANDLES",
+            "@acme",
+            "PIPELINE_BRAND_HANDLES: '@acme' names no platform; write each handle as "
+            "platform:handle (e.g. twitter:@acme, instagram:acme.shop)",
+        ),
+        ("PIPELINE_BRAND_HANDLES", "twitter:@", "'twitter:@' names no handle after the platform"),
+        (
+            "PIPELINE_BRAND_HANDLES",
+            "instagram:https://www.facebook.com/acme",
+            "'instagram:https://www.facebook.com/acme' is a link, but not to a profile on "
+            "instagram",
+        ),
     ],
 )
 def test_each_bad_value_is_refused_at_start(data_dir, monkeypatch, name, value, message):

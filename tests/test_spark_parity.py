@@ -27,7 +27,7 @@ import polars as pl
 import pytest
 from helpers import SPARK_MASTER
 from oracle.compare import diff_frames
-from oracle.edge_cases import write_edge_deliveries
+from oracle.edge_cases import BRAND_HANDLES, write_edge_deliveries
 
 from pipeline.definitions import build_definitions
 from pipeline.email_hash import hmac_pads
@@ -200,6 +200,8 @@ def _run(job: dg.JobDefinition, data_dir: Path, engine: str) -> dg.ExecuteInProc
             "PIPELINE_TIMEZONE": "Europe/Bucharest",
             "PIPELINE_ENGINE": engine,
             "PIPELINE_SPARK_MASTER": MASTER,
+            # The edge deliveries' brand posts: int_brand_posts has rows on both engines.
+            "PIPELINE_BRAND_HANDLES": BRAND_HANDLES,
         }.items():
             mp.setenv(name, value)
         mp.delenv("PIPELINE_LAKE_DIR", raising=False)
@@ -319,6 +321,11 @@ def test_edge_rows_reached_the_marts(runs):
     st2 = tickets.filter(pl.col("ticket_id") == "ST2").row(0, named=True)
     # Created 00:59:59.5 UTC, answered 01:00:00.25 UTC: 0.75 s = 0.75 / 3600 h (fractions kept).
     assert st2["first_response_hours"] == pytest.approx(0.75 / 3600, rel=1e-9)
+    # The brand's own posts of the edge deliveries (R13: XM12 once), left out on Spark too.
+    brand, _ = _table(runs["spark"] / "warehouse.duckdb", "intermediate.int_brand_posts")
+    assert sorted(brand["mention_id"]) == ["XM10", "XM11", "XM12"]
+    mentions, _ = _table(runs["spark"] / "warehouse.duckdb", "intermediate.int_social_mentions")
+    assert mentions.filter(pl.col("mention_id").str.contains("XM1[0-2]|edge_brand")).height == 0
 
 
 def test_identity_text_names_one_customer_on_spark(runs):

@@ -132,8 +132,9 @@ def print_outputs(settings: Settings, marts: list[tuple], published: bool = True
 def print_headlines(con, settings: Settings, published: bool = True) -> None:
     """The headline figures, each with what it means (definitions: docs/metrics.md), from the
     marts the pipeline publishes only: a removed mart's table left in the warehouse is stale
-    (``published``: whether this run published them, as the heading says); and the contacts
-    merged by e-mail, from ``int_customers``."""
+    (``published``: whether this run published them, as the heading says); the contacts
+    merged by e-mail, from ``int_customers``; and the brand's own posts left out of the social
+    figures, from ``int_brand_posts``."""
     lines: list[str] = []
     served = set(mart_names())
     if "retention_monthly" in served and table_exists(con, "marts", "retention_monthly"):
@@ -176,6 +177,7 @@ def print_headlines(con, settings: Settings, published: bool = True) -> None:
                     f"{counted(customers, 'customer')} (each keeps its oldest contact's "
                     "attributes)"
                 )
+    lines += brand_posts_lines(con)
     if lines:
         unpublished = "" if published else ", from the warehouse's marts, unpublished"
         print(
@@ -188,3 +190,29 @@ def print_headlines(con, settings: Settings, published: bool = True) -> None:
             "  (the charts' cohort retention is another measure: the share of the customers "
             "who first bought in a month who buy again k months later)"
         )
+
+
+def brand_posts_lines(con) -> list[str]:
+    """How many posts by the brand's own accounts the social figures leave out (docs/open-rules.md
+    R15), once ``PIPELINE_BRAND_HANDLES`` names any: like the merges, a rule that changes the
+    figures is counted where it is seen without a query, and a count of 0 shows a misspelt
+    handle."""
+    if not (
+        table_exists(con, "meta", "brand_handles")
+        and table_exists(con, "intermediate", "int_brand_posts")
+    ):
+        return []
+    handles = [
+        f"{platform}:{handle}"
+        for platform, handle in rows(
+            con, "select platform, handle from meta.brand_handles order by platform, handle"
+        )
+    ]
+    if not handles:
+        return []
+    posts = rows(con, "select count(*) from intermediate.int_brand_posts")[0][0]
+    return [
+        f"{counted(posts, 'post')} by the brand's own accounts left out of the social figures "
+        f"as no mentions of the brand (PIPELINE_BRAND_HANDLES: {', '.join(handles)}; listed in "
+        "intermediate.int_brand_posts)"
+    ]

@@ -12,6 +12,8 @@ from pipeline.predict.docs import PREDICTION_MARTS
 
 PYTHON_TABLES: dict[str, tuple[str, str | None]] = {
     "pipeline_settings": ("meta", "pipeline_settings"),
+    # The brand's own handles (PIPELINE_BRAND_HANDLES), written with the settings.
+    "brand_handles": ("meta", "pipeline_settings"),
     "ingest_ledger": ("meta", None),
     "quarantine_rows": ("meta", None),
     **{e.raw_table: ("raw", e.raw_table) for e in ENTITIES.values()},

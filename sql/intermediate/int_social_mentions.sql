@@ -2,7 +2,8 @@
 -- else detected / scored: int_mention_sentiment) and the customer they link to: by (platform, normalised handle) to the
 -- contact holding that handle (the oldest if several), then onto the customer that contact
 -- merged into. 'blog' and 'other' never link. A brand reply after as_of is no reply. A post
--- delivered once under the tool's id and once under its URL counts once (below).
+-- delivered once under the tool's id and once under its URL counts once (below). The brand's
+-- own posts are no mentions and are left out (int_brand_posts; docs/open-rules.md R15).
 with settings as (
     select
         as_of_end
@@ -37,6 +38,14 @@ keyed_by_id as (
         and mention_id <> url
 ),
 
+-- A post by one of the brand's own accounts is not one about the brand: left out here, so that
+-- it counts in no social figure, is no dissatisfaction signal and links to no customer.
+brand_posts as (
+    select
+        mention_id
+    from int_brand_posts
+),
+
 mentions as (
     select
         delivered.mention_id,
@@ -51,7 +60,10 @@ mentions as (
         on delivered.mention_id = keyed_by_id.url
         and delivered.platform = keyed_by_id.platform
         and delivered.author_handle = keyed_by_id.author_handle
+    left join brand_posts
+        on delivered.mention_id = brand_posts.mention_id
     where keyed_by_id.url is null
+        and brand_posts.mention_id is null
 ),
 
 sentiments as (

@@ -5,8 +5,9 @@ Written next to a generated landing folder (as_of 2026-10-31), they land after i
 on e-mails that differ in case and spaces, created_at ties, a contact created after as_of,
 non-contact customers keyed by contact_id and by e-mail, records of a non-customer, events on
 the as_of boundary, missing ``agent_replies``/``reopens``, the SLA boundary, a campaign with no
-``delivered`` event, a shared social handle, a sentiment label none of the three, and
-re-delivered immutable keys.
+``delivered`` event, a shared social handle, a sentiment label none of the three,
+re-delivered immutable keys, and posts by the brand's own accounts (the edge configuration sets
+``PIPELINE_BRAND_HANDLES`` to ``twitter:@Edge_Brand`` and Facebook's ``EdgeBrand``).
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ def _mention(mid: str, platform: str, handle: str, at: str, **values: str) -> di
     )
 
 
+# PIPELINE_BRAND_HANDLES of the runs that land these deliveries: XM10-XM12 are the brand's.
+BRAND_HANDLES = "twitter:@Edge_Brand, facebook:https://www.facebook.com/EdgeBrand/"
 MERGE = "edge.merge@example.com"
 OUTSIDER = "outsider1@example.com"
 NOBUY = "nobuy@example.com"
@@ -300,6 +303,34 @@ DELIVERY_1: dict[str, list[dict[str, str]]] = {
             text="Great crew, awful delay",
             language="en",
         ),
+        # The brand's own posts (docs/open-rules.md R15): no mentions. XM10, a negative reply
+        # before any other record, would open satisfaction_monthly in May 2024 as a signal
+        # and social_monthly a twitter row there; its author is written as a profile link.
+        _mention(
+            "XM10",
+            "twitter",
+            "https://x.com/EDGE_Brand",
+            "2024-05-02T10:00:00Z",
+            sentiment="negative",
+            text="We are sorry to hear that",
+        ),
+        _mention(
+            "XM11",
+            "facebook",
+            "EdgeBrand",
+            "2026-10-15T10:00:00Z",
+            sentiment="positive",
+            brand_replied_at="2026-10-15T11:00:00Z",
+        ),
+        # Delivered again under its URL in DELIVERY_2 (R13): one post, the brand's.
+        _mention(
+            "XM12",
+            "twitter",
+            "@edge_brand",
+            "2026-10-16T10:00:00Z",
+            sentiment="neutral",
+            url="https://x.com/edge_brand/status/12",
+        ),
     ],
 }
 
@@ -339,6 +370,14 @@ DELIVERY_2: dict[str, list[dict[str, str]]] = {
     ],
     "social_mentions": [
         _mention("XM1", "twitter", "EDGE_handle", "2026-10-10T10:00:00Z", sentiment="positive"),
+        _mention(
+            "https://x.com/edge_brand/status/12",
+            "twitter",
+            "Edge_Brand",
+            "2026-10-16T10:00:00Z",
+            sentiment="neutral",
+            url="https://x.com/edge_brand/status/12",
+        ),
     ],
 }
 

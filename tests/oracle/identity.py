@@ -205,6 +205,21 @@ def link_mentions(mentions: pl.DataFrame, contacts: pl.DataFrame) -> pl.DataFram
     )
 
 
+def without_brand_posts(mentions: pl.DataFrame, settings: OracleSettings) -> pl.DataFrame:
+    """Mentions less the posts of the brand's own accounts, matched by platform and handle,
+    each handle of the setting normalised as an author's is (docs/open-rules.md R15)."""
+    entries = [e.strip() for e in settings.brand_handles.split(",") if e.strip()]
+    written = [entry.partition(":") for entry in entries]
+    brand = pl.DataFrame(
+        {
+            "platform": [platform.strip().lower() for platform, _, _ in written],
+            "written": [handle.strip() for _, _, handle in written],
+        },
+        schema={"platform": pl.String, "written": pl.String},
+    ).with_columns(norm_handle("written", pl.col("platform")).alias("handle_norm"))
+    return mentions.join(brand, on=["platform", "handle_norm"], how="anti")
+
+
 def resolve_identity(resolved: dict[str, pl.DataFrame], settings: OracleSettings) -> Identity:
     """Contacts, customers and every record's customer key, as contracts.md defines them."""
     contacts = existing_contacts(resolved["contacts"], settings)
@@ -217,5 +232,7 @@ def resolve_identity(resolved: dict[str, pl.DataFrame], settings: OracleSettings
         tickets=attach(link_records(resolved["tickets"], contacts), customers),
         surveys=attach(link_records(resolved["surveys"], contacts), customers),
         email_events=link_email_events(resolved["email_events"], customers),
-        social_mentions=link_mentions(resolved["social_mentions"], contacts),
+        social_mentions=link_mentions(
+            without_brand_posts(resolved["social_mentions"], settings), contacts
+        ),
     )

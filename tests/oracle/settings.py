@@ -13,6 +13,8 @@ class OracleSettings:
     as_of: dt.date
     churn_days: int = 90
     sla_hours: float = 24.0
+    # PIPELINE_BRAND_HANDLES as written: ``platform:handle`` entries, comma-separated
+    brand_handles: str = ""
 
     @property
     def as_of_end(self) -> dt.datetime:
