@@ -293,6 +293,13 @@ def main(host: str = "127.0.0.1", port: int = 3000) -> int:
     except ConfigError as err:
         print(f"configuration error: {err}", file=sys.stderr)
         return 2
+    # A broken vendor mapping, likewise: each run the sensor or the schedule launched would
+    # fail on it, one failed run after another, where `pipeline run` says it in one line.
+    from pipeline.cli.run import mappings_problem
+
+    if (problem := mappings_problem(settings)) is not None:
+        print(problem, file=sys.stderr)
+        return 2
     env = dagster_env(settings)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     # Before the port: a second `pipeline ui` on this data directory is refused whatever its
