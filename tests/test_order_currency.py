@@ -379,3 +379,67 @@ def test_a_workbook_amount_lands_in_the_currency_its_number_format_shows(data_di
             "amount and deliver the row again",
         )
     ]
+
+
+def test_a_workbook_currency_tag_whose_locale_fixes_the_dollar_or_krone_lands_its_code(data_dir):
+    # Excel's currency tag names a sign and a Windows locale (LCID, hex): '[$$-1009]' is the
+    # dollar as en-CA writes it, the Canadian dollar; '[$kr-41D]' the krona of sv-SE. The
+    # sign alone names several currencies, and '$' and 'kr' landed as written, though the
+    # format said which. Where the sign is the locale's own currency's, its ISO code lands
+    # (o1-o4, o7-o9, o17-o23); a sign naming one currency lands as before (o5, o6, o10-o16);
+    # a sign that is not the locale's currency (o24: the dollar in de-DE, whose currency is
+    # the euro) lands as written. o25: a CAD row whose amount the format shows in US dollars
+    # is quarantined, as a CSV's '12 USD' under CAD is ('$' alone was no contradiction).
+    settings = make_settings(data_dir)
+    path = settings.landing_dir / "crm" / "orders" / "orders.xlsx"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book = xlsxwriter.Workbook(str(path))
+    rows = [
+        ("o1", None, "[$$-409]#,##0.00", "USD"),  # en-US
+        ("o2", None, "[$$-1009]#,##0.00", "CAD"),  # en-CA
+        ("o3", None, "[$$-C09]#,##0.00", "AUD"),  # en-AU
+        ("o4", None, "[$$-1409]#,##0.00", "NZD"),  # en-NZ
+        ("o5", None, "[$£-809]#,##0.00", "GBP"),  # en-GB
+        ("o6", None, "#,##0.00 [$€-407]", "EUR"),  # de-DE
+        ("o7", None, "#,##0.00 [$kr-406]", "DKK"),  # da-DK
+        ("o8", None, "#,##0.00 [$kr-41D]", "SEK"),  # sv-SE
+        ("o9", None, "[$kr-414] #,##0.00", "NOK"),  # nb-NO, the sign before the number
+        ("o10", None, "#,##0.00 [$руб.-419]", "RUB"),  # ru-RU
+        ("o11", None, "#,##0.00 [$лв.-402]", "BGN"),  # bg-BG
+        ("o12", None, "#,##0.00 [$Kč-405]", "CZK"),  # cs-CZ
+        ("o13", None, "#,##0.00 [$zł-415]", "PLN"),  # pl-PL
+        ("o14", None, "#,##0.00 [$lei-418]", "RON"),  # ro-RO
+        ("o15", None, "#,##0 [$Ft-40E]", "HUF"),  # hu-HU
+        ("o16", None, "[$CHF-807] #,##0.00", "CHF"),  # de-CH
+        ("o17", None, "#,##0.00 [$kr.-406]", "DKK"),  # da-DK as Windows writes its sign
+        ("o18", None, "[$$-C0C]#,##0.00", "CAD"),  # fr-CA
+        ("o19", None, "[$¥-411]#,##0", "JPY"),  # ja-JP
+        ("o20", None, "[$¥-804]#,##0.00", "CNY"),  # zh-CN
+        ("o21", None, "#,##0.00 [$kr.-40F]", "ISK"),  # is-IS
+        ("o22", None, "[$$-80A]#,##0.00", "MXN"),  # es-MX
+        ("o23", None, "#,##0.00 [$kr-814]", "NOK"),  # nn-NO
+        ("o24", None, "[$$-407]#,##0.00", "$"),  # the dollar, written in de-DE
+        ("o25", "CAD", "[$$-409]#,##0.00", None),
+    ]
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, ["order_id", "contact_id", "ordered_at", "status", "currency"])
+    sheet.write_row(0, 5, ["gross_amount", "discount_amount"])
+    for row, (order, delivered, num_format, _) in enumerate(rows, start=1):
+        style = book.add_format({"num_format": num_format})
+        sheet.write_row(row, 0, [order, "c1", f"2024-03-{row:02d} 10:00", "completed"])
+        if delivered:
+            sheet.write_string(row, 4, delivered)
+        sheet.write_number(row, 5, 12, style)
+        sheet.write_number(row, 6, 0, style)
+    book.close()
+    (report,) = land(settings, "orders")
+    assert (report.status, report.rows_landed, report.rows_quarantined) == ("landed", 24, 1)
+    assert landed(settings) == [(o, c, Decimal("12.0000")) for o, _, _, c in rows[:-1]]
+    reasons = query(settings, "select row_number, reason from quarantine_rows").rows()
+    assert reasons == [
+        (
+            26,
+            "currency is 'CAD' but gross_amount '12 USD' names USD: correct the currency or the "
+            "amount and deliver the row again",
+        )
+    ]

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from xml.etree import ElementTree
 
-from pipeline.ingest.currency import LANDED
+from pipeline.ingest.currency import COMPATIBLE, LANDED
 from pipeline.ingest.decimals import CURRENCY_CODES, DOT_AMBIGUOUS
 
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -40,10 +40,49 @@ HELD_CELL = re.compile(
 # dot may be a thousands separator, and the row was quarantined as ambiguous.
 THREE_DECIMALS = re.compile(DOT_AMBIGUOUS)
 # Where a number format writes a currency: Excel's currency tag ``[$€-x-euro2]``, ``[$zł-415]``
-# or ``[$EUR]`` (after '-' a locale; ``[$-409]`` is a locale alone), a quoted literal
+# or ``[$EUR]`` (after '-' a locale, group 2; ``[$-409]`` is a locale alone), a quoted literal
 # (``"zł"``, ``"Kč"``) or an escaped or bare sign (``\$``, ``€``, ``£``).
-CURRENCY_TAG = re.compile(r"\[\$([^\]\-]+)[^\]]*\]")
+CURRENCY_TAG = re.compile(r"\[\$([^\]\-]+)(?:-([^\]]*))?\]")
 FORMAT_LITERAL = re.compile(r'"([^"]*)"|\\(.)|(\[[^\]]*\])|(.)')
+# A tag's locale: a Windows LCID in hex, whose two low bytes are the language ID (ECMA-376
+# 18.8.31: the higher two a calendar and a number system). Newer Excel writes a language tag
+# (``[$$-en-CA]``) only in ``formatCode16`` ([MS-XLSX] 2.5.4), beside the LCID's formatCode.
+LCID = re.compile(r"[0-9A-Fa-f]{1,8}")
+# A locale's currency, by LCID (the tag in the comment): the locales whose sign names several
+# currencies ($, kr, ¥), and some whose sign names one (there the locale changes nothing:
+# bg-BG's лв. is BGN by itself, the € Bulgaria writes since 2026 EUR). The LCIDs are
+# [MS-LCID]'s (Microsoft, "Windows Language Code Identifier (LCID) Reference",
+# https://learn.microsoft.com/openspecs/windows_protocols/ms-lcid/), checked against Microsoft's
+# tables of them: "Locale ID (LCID) Chart" (https://learn.microsoft.com/previous-versions/
+# 0h88fahh(v=vs.80)), "Language Codes" (https://learn.microsoft.com/previous-versions/
+# cc977546(v=technet.10)) and Office's locale IDs with their BCP 47 tags ([MS-OE376],
+# https://learn.microsoft.com/openspecs/office_standards/ms-oe376/
+# 6c085406-a698-4e12-9d4d-c3b0ee3dbc4a).
+LOCALE_CURRENCIES = {
+    0x0409: "USD",  # en-US
+    0x1009: "CAD",  # en-CA
+    0x0C0C: "CAD",  # fr-CA
+    0x0C09: "AUD",  # en-AU
+    0x1409: "NZD",  # en-NZ
+    0x080A: "MXN",  # es-MX
+    0x0809: "GBP",  # en-GB
+    0x0407: "EUR",  # de-DE
+    0x0807: "CHF",  # de-CH
+    0x0406: "DKK",  # da-DK
+    0x041D: "SEK",  # sv-SE
+    0x0414: "NOK",  # nb-NO
+    0x0814: "NOK",  # nn-NO
+    0x040F: "ISK",  # is-IS
+    0x0411: "JPY",  # ja-JP
+    0x0804: "CNY",  # zh-CN
+    0x0419: "RUB",  # ru-RU
+    0x0402: "BGN",  # bg-BG
+    0x0405: "CZK",  # cs-CZ
+    0x0415: "PLN",  # pl-PL
+    0x0418: "RON",  # ro-RO
+    0x040E: "HUF",  # hu-HU
+}
+_MAY_STAND_FOR = frozenset(COMPATIBLE)
 
 
 def padded_numbers(
@@ -149,12 +188,26 @@ def format_currency(code: str) -> str | None:
     that names a currency as an amount's text would (pipeline/ingest/currency.py)."""
     tagged = CURRENCY_TAG.search(code)
     if tagged and _names_currency(tagged.group(1)):
-        return tagged.group(1)
+        return _in_locale(tagged.group(1), tagged.group(2))
     for quoted, escaped, _, bare in FORMAT_LITERAL.findall(code):
         text = (quoted or escaped or bare).strip()
         if text and _names_currency(text):
             return text
     return None
+
+
+def _in_locale(sign: str, locale: str | None) -> str:
+    """A tag's ``sign`` as the ISO code of its locale's currency where the sign names several
+    and that one among them (``[$$-1009]``, en-CA: CAD; ``[$kr-41D]``, sv-SE: SEK), else as
+    written: the dollar of ``[$$-407]`` is not de-DE's currency, and which dollar it is the
+    tag does not say; ``€`` and ``zł`` name theirs alone."""
+    if locale is None or not LCID.fullmatch(locale):
+        return sign
+    code = LOCALE_CURRENCIES.get(int(locale, 16) & 0xFFFF)
+    mark = sign.lower()
+    if code is None or LANDED.get(mark, sign.upper()) == code:
+        return sign
+    return code if f"{mark}|{code}" in _MAY_STAND_FOR else sign
 
 
 def _names_currency(text: str) -> bool:

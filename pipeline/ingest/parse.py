@@ -86,6 +86,10 @@ def _iso(col: str) -> str:
     return f"__iso_{col}"
 
 
+def _marks(col: str) -> str:
+    return f"__marks_{col}"
+
+
 def iso_parts(text: pl.Expr) -> pl.Expr:
     """The parts of ISO 8601 / ``YYYY-MM-DD HH:MM[:SS]`` text, as a struct (computed once)."""
     return text.str.extract_groups(ISO_PATTERN)
@@ -327,12 +331,20 @@ class Plan:
     cell_errors: pl.Expr | None = None
     aggregate: bool = False
     windowed: bool = False  # a template counts rows: sources need the whole file, not a filter
+    # The amounts whose currency marks are found once per row (_amount_marks), for the
+    # currency's value and check; empty where the entity has no currency.
+    marked: list[str] = field(default_factory=list)
 
     def with_sources(self, frame: pl.LazyFrame) -> pl.LazyFrame:
-        """Add the source text columns again (the Parquet file keeps only the typed values)."""
+        """Add the source text columns again (the Parquet file keeps only the typed values);
+        a line-item export's with the currency marks of its amounts, found before an order's
+        amounts are copied to its other lines, and copied with them (:func:`_fill_marks`)."""
         frame = frame.with_columns(e.alias(_src(c)) for c, e in self.sources.items())
         if self.aggregate:
-            frame = frame.with_columns(_fill_order_fields(self.entity, prefixes=(_src,)))
+            frame = frame.with_columns(_amount_marks(self.marked)).with_columns(
+                *_fill_order_fields(self.entity, prefixes=(_src,)),
+                *_fill_marks(self.entity, self.marked),
+            )
         return frame
 
     def reason(self) -> pl.Expr:
@@ -376,6 +388,8 @@ class Plan:
                 if self.windowed
                 else self.with_sources(scan.filter(pl.col(BAD)))
             )
+            # The currency check's marks, found again for the bad rows only.
+            rows = rows.with_columns(_amount_marks(self.marked))
             return rows.select(
                 pl.col(ROW), self.reason().alias(REASON), self.record().alias(RECORD)
             )
@@ -435,7 +449,7 @@ def _sources(mapping: Mapping, entity: Entity, vendor: dict[str, pl.Expr]) -> di
             src = pl.lit(mapping.constants[col], dtype=pl.String)
         elif col in mapping.templates:
             src = _template(mapping.templates[col], vendor)
-        elif any(v in vendor for v in mapping.columns.get(col, ())):
+        elif _read_from_file(mapping, col, vendor):
             src = pl.coalesce([vendor[v] for v in mapping.columns[col] if v in vendor])
         else:
             src = none
@@ -451,6 +465,11 @@ def _sources(mapping: Mapping, entity: Entity, vendor: dict[str, pl.Expr]) -> di
     return sources
 
 
+def _read_from_file(mapping: Mapping, col: str, vendor: dict[str, pl.Expr]) -> bool:
+    """Whether one of the columns the mapping reads ``col`` from is in the file."""
+    return any(v in vendor for v in mapping.columns.get(col, ()))
+
+
 def _typed(
     col: str,
     typ: str,
@@ -459,6 +478,7 @@ def _typed(
     tz: str,
     decimal: str,
     workbook: bool = False,
+    marked: list[str] | None = None,
 ) -> tuple[pl.Expr, str | None]:
     """A canonical column's typed value from its source, and what its text should have been.
 
@@ -510,7 +530,7 @@ def _typed(
             return pl.when(known).then(lowered).otherwise(src.str.strip_chars()), None
         return lowered, None
     if col == "currency":  # as delivered, else as the amounts name it (pipeline/ingest/currency.py)
-        return currency.value(src, [text for _, text in _amounts(entity, mapping)]), None
+        return currency.value(src, [pl.col(_marks(c)) for c in marked or []]), None
     if col in entity.identity_columns:
         # "c1 " from a padded export is the record c1 of the others, and "Mu\u0308ller@…" from
         # a Mac the "Müller@…" of a PC (Entity.identity_columns).
@@ -518,17 +538,50 @@ def _typed(
     return src, None
 
 
-def _amounts(entity: Entity, mapping: Mapping) -> list[tuple[str, pl.Expr]]:
-    """``(label, source text)`` of the amounts of a row: the entity's, and a line-item
-    export's unit price (the currency its text names is the row's, pipeline/ingest/currency.py)."""
+def _marked_amounts(entity: Entity, mapping: Mapping, vendor: dict[str, pl.Expr]) -> list[str]:
+    """The amounts of a row that may name its currency, in column order: the entity's, and a
+    line-item export's unit price (pipeline/ingest/currency.py), each where the file or the
+    mapping gives it (an amount it does not give is null and names nothing: the UCI file's
+    gross, discount and refund)."""
+    if "currency" not in entity.columns:
+        return []
+    given = {*mapping.constants, *mapping.templates}
     amounts = [
-        (vendor_label(mapping, c), pl.col(_src(c)))
+        c
         for c, typ in entity.columns.items()
-        if typ.startswith("decimal")
+        if typ.startswith("decimal") and (c in given or _read_from_file(mapping, c, vendor))
     ]
-    if mapping.aggregate:
-        amounts.append((f"'{mapping.aggregate.unit_price}'", pl.col(_src(PRICE))))
+    if mapping.aggregate and mapping.aggregate.unit_price in vendor:
+        amounts.append(PRICE)
     return amounts
+
+
+def _amount_marks(columns: list[str]) -> list[pl.Expr]:
+    """Each amount's currency marks (``currency.amount_marks`` of its source text), as the
+    column :func:`_marks` names: found once, and read by the currency's value and its check
+    (each found them on its own, in two polars contexts that did not share the work)."""
+    return [currency.amount_marks([pl.col(_src(c))]).alias(_marks(c)) for c in columns]
+
+
+def _amount_label(mapping: Mapping, col: str) -> str:
+    """How a reason names an amount: the canonical column and the vendor's, or the unit price."""
+    if col == PRICE and mapping.aggregate:
+        return f"'{mapping.aggregate.unit_price}'"
+    return vendor_label(mapping, col)
+
+
+def _fill_marks(entity: Entity, columns: list[str]) -> list[pl.Expr]:
+    """The marks of an order-level amount given only on an order's first line, copied to its
+    other lines as :func:`_fill_order_fields` copies the amount (a line without the amount
+    gets the marks of the first line that has it: their row check reads the copied amount)."""
+    key = _val(entity.key)
+    filled = []
+    for col in columns:
+        if col in entity.columns and col != entity.key:
+            src, marks = pl.col(_src(col)), pl.col(_marks(col))
+            first = marks.filter(src.is_not_null()).first().over(key)
+            filled.append(pl.when(src.is_null()).then(first).otherwise(marks).alias(_marks(col)))
+    return filled
 
 
 def decide_decimals(
@@ -644,7 +697,10 @@ def plan(
         sources,
         aggregate=mapping.aggregate is not None,
         windowed=bool(mapping.templates),
+        marked=_marked_amounts(entity, mapping, vendor),
     )
+    if result.marked:
+        frame = frame.with_columns(_amount_marks(result.marked))
     label = {c: vendor_label(mapping, c) for c in entity.columns}
     # The decimal separator is decided once for the whole file (the mapping, or its values).
     dec = dec or decide_decimals(table.frame, mapping, lookup, entity, table.workbook)
@@ -654,7 +710,9 @@ def plan(
     for col, typ in entity.columns.items():
         if col in mapping.minutes_after:
             continue
-        value, what = _typed(col, typ, mapping, entity, tz, dec.separator, table.workbook)
+        value, what = _typed(
+            col, typ, mapping, entity, tz, dec.separator, table.workbook, result.marked
+        )
         values.append(value.alias(_val(col)))
         src = pl.col(_src(col))
         if what:
@@ -701,14 +759,19 @@ def plan(
 
     # Line-item exports carry order-level fields only on an order's first line.
     if mapping.aggregate:
-        frame = frame.with_columns(_fill_order_fields(entity, prefixes=(_src, _val)))
+        frame = frame.with_columns(
+            *_fill_order_fields(entity, prefixes=(_src, _val)),
+            *_fill_marks(entity, result.marked),
+        )
         result.checks.append(_order_total_check(entity))
     names = table.frame.collect_schema().names()
     spare = [c for c in names if c.startswith(EXTRA_PREFIX)]
     _contract_checks(result, table.header, spare, mapping, label)
     if "currency" in entity.columns:
         text, landed_as = pl.col(_src("currency")), pl.col(_val("currency"))
-        amounts = _amounts(entity, mapping)
+        amounts = [
+            (_amount_label(mapping, c), pl.col(_src(c)), pl.col(_marks(c))) for c in result.marked
+        ]
         result.checks.append(currency.check(text, landed_as, label["currency"], amounts))
         if mapping.aggregate:
             key = pl.col(_val(entity.key))
