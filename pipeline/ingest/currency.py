@@ -96,6 +96,10 @@ COMPATIBLE = sorted(
     | {f"{m}|{c}" for m, codes in SEVERAL.items() for c in codes}
     | {f"kr.|{c}" for c in SEVERAL["kr"]}
 )
+# "CODE|sign": a delivered sign that names several currencies, and one of them named by the
+# row's amount (`kr` with `12,00 SEK`, `$` with `US$ 5`): the row lands in the amount's code.
+# It contradicts nothing; as written (`kr`), it would be summed with the NOK rows' `kr`.
+REFINED = sorted({f"{c}|{AS_WRITTEN[m]}" for m, codes in SEVERAL.items() for c in codes})
 # Words of three letters a currency column may hold as codes are written: LEI is RON.
 _CAPITAL_WORDS = [w.upper() for w in LANDED if w.isascii() and w.isalpha() and len(w) == 3]
 # Marks whose currency is known (a code, or a sign or word listed here): an unknown sign
@@ -161,12 +165,16 @@ def first_mark(marks: list[pl.Expr]) -> pl.Expr:
 
 
 def value(currency: pl.Expr, marks: list[pl.Expr]) -> pl.Expr:
-    """The currency a row lands with: as delivered, else the first its amounts name.
+    """The currency a row lands with: as delivered, else the first its amounts name; a
+    delivered sign of several currencies (``kr``) as the one of them its amounts name (SEK:
+    :data:`REFINED`).
 
     ``marks``: each amount's :func:`amount_marks`, found once for the row and read here and by
     :func:`check`, which found them again (on the UCI file's 541,909 prices 0.19 s of CPU for
     both, 0.08 s since)."""
-    return pl.coalesce(delivered(currency), landed(first_mark(marks)))
+    given, named = delivered(currency), landed(first_mark(marks))
+    refined = pl.concat_str(named, pl.lit("|"), given).is_in(REFINED)  # null: no pair
+    return pl.when(refined).then(named).otherwise(pl.coalesce(given, named))
 
 
 def check(

@@ -325,9 +325,11 @@ def _currency_check() -> str:
     several = "len(list_distinct(list_transform(mk, lambda x: " + _landed_currency("x") + "))) > 1"
     known = ", ".join(literal(c) for c in currency.KNOWN)
     compatible = ", ".join(literal(p) for p in currency.COMPATIBLE)
+    refined = ", ".join(literal(p) for p in currency.REFINED)
     contradicts = (
         f"d_currency is not null and {code} in ({known}) and d_currency <> {code} "
-        f"and (mk[1] || '|' || d_currency) not in ({compatible})"
+        f"and (mk[1] || '|' || d_currency) not in ({compatible}) "
+        f"and ({code} || '|' || d_currency) not in ({refined})"
     )
     beyond_ascii = "strlen(s_currency) <> length(s_currency)"  # more bytes than characters
     return (
@@ -413,8 +415,11 @@ def _value(col: str, typ: str, entity: Entity, separator: str) -> str:
     if col in entity.identity_columns:  # "c1 " is the record c1 (Entity.identity_columns)
         return _identity(src)
     if col == "currency":  # as delivered, else as the amounts name it (_currency_columns)
+        named = f"case when mk is not null then {_landed_currency('mk[1]')} end"
+        refined = ", ".join(literal(p) for p in currency.REFINED)  # `kr` with `12 SEK`: SEK
         return (
-            f"coalesce(d_currency, case when mk is not null then {_landed_currency('mk[1]')} end)"
+            f"case when ({named} || '|' || d_currency) in ({refined}) then {named} "
+            f"else coalesce(d_currency, {named}) end"
         )
     return src
 
