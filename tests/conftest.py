@@ -20,6 +20,7 @@ SLOW_FILES = (
     "test_cli_e2e.py",  # 48 s: generate, run, run again, a killed run, two more runs
     "test_removed_model.py",  # 34 s: demo and four runs on a copy of the code
     "test_warm_launcher.py",  # 29 s: a real warm run worker killed and restarted
+    "test_incremental_deliveries.py",  # ~30 s: six in-process runs, day by day and once
     "test_marts_oracle.py",  # 24 s: four in-process runs of 300 customers
     "test_cli_exit_status.py",  # 20 s: a dozen command lines refused at their settings
     "test_sensors.py",  # 2 s alone; its interrupted-runs test took ~60 s in some full runs

@@ -21,7 +21,12 @@ def customer_summary(days: pl.DataFrame, calibration_end: dt.date) -> pl.DataFra
     recency_weeks, age_weeks and monetary (mean amount of the repeat days, NULL without any).
     """
     first = pl.col("day").min()
-    amount_first = pl.col("amount").sort_by("day").first()
+    # The repeat days' amounts summed in day order: a plain sum() adds a customer's days in
+    # the order polars' threads meet them, which varies from run to run, and the Gamma-Gamma
+    # fit turns the last bits of m_x into p, q, γ differing in the 7th digit (a mart built
+    # day by day then differed from one rebuilt from the same files). Sorted first, the group
+    # is summed whole, in one order: the same bits every run (tests/test_predict_formulas.py).
+    repeat_amount = pl.col("amount").sort_by("day").slice(1).sum()
     return (
         days.lazy()
         .filter(pl.col("day") <= calibration_end)
@@ -30,7 +35,7 @@ def customer_summary(days: pl.DataFrame, calibration_end: dt.date) -> pl.DataFra
             frequency=(pl.len() - 1).cast(pl.Int64),
             recency_weeks=(pl.col("day").max() - first).dt.total_days() / WEEK_DAYS,
             age_weeks=(pl.lit(calibration_end) - first).dt.total_days() / WEEK_DAYS,
-            repeat_amount=pl.col("amount").sum() - amount_first,
+            repeat_amount=repeat_amount,
         )
         .with_columns(
             monetary=pl.when(pl.col("frequency") > 0).then(
