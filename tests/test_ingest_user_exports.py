@@ -885,10 +885,12 @@ def test_a_users_value_map_reads_a_value_however_it_is_composed(data_dir):
         "o3;c1;03.02.2024 10:00;14,50;FINALIZATA\u0306\n"
         "o4;c1;04.02.2024 10:00;15,50;I\u0302n as\u0326teptare\n"
         "o5;c1;05.02.2024 10:00;16,50;Anulata\u0306 de client\n"  # the pattern ^Anulată
-        "o6;c1;06.02.2024 10:00;17,50;Finalizat\n",  # no such status: quarantined
+        "o6;c1;06.02.2024 10:00;17,50;Finalizat\n"  # no such status: quarantined
+        # ş with a cedilla (U+015F), as Windows-1250 writes the map's ș (comma, U+0219):
+        "o7;c1;07.02.2024 10:00;18,50;În aşteptare\n",
     )
     (report,) = land(s, "orders")
-    assert (report.mapping, report.rows_landed, report.rows_quarantined) == ("shop_ro", 5, 1)
+    assert (report.mapping, report.rows_landed, report.rows_quarantined) == ("shop_ro", 6, 1)
     got = query(s, "select order_id, status from raw_orders order by order_id").rows()
     assert got == [
         ("o1", "completed"),
@@ -896,6 +898,7 @@ def test_a_users_value_map_reads_a_value_however_it_is_composed(data_dir):
         ("o3", "completed"),
         ("o4", "pending"),
         ("o5", "cancelled"),
+        ("o7", "pending"),
     ]
     assert query(s, "select row_number, reason from quarantine_rows").rows() == [
         (7, "status ('Stare') 'finalizat' is not one of completed, pending, cancelled, refunded")

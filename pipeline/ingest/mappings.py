@@ -164,12 +164,21 @@ def _tables(raw: dict, key: str, where: str) -> dict[str, dict]:
     return tables
 
 
+# Romanian ș ț (comma below) as Windows-1250, which has no comma letters, and older keyboards
+# write them: ş ţ (cedilla). One letter to a Romanian reader; lower case only (keys are).
+CEDILLA = ("ş", "ţ")
+COMMA = ("ș", "ț")
+CEDILLA_TO_COMMA = str.maketrans(dict(zip(CEDILLA, COMMA, strict=True)))
+
+
 def value_key(text: str) -> str:
     """How a value map's key (``[values]``, ``[scores]``, ``[skip_rows]``) is matched with a
     delivered value: trimmed, lower case and composed (Unicode NFC), as the delivered value is
     (``parse._value_key``), so that ``Finalizată`` from a Mac export (``a`` + U+0306) is the
-    ``Finalizată`` a user typed."""
-    return unicodedata.normalize("NFC", text.strip().lower())
+    ``Finalizată`` a user typed; Romanian ``ş`` ``ţ`` (cedilla, as Windows-1250 and older
+    keyboards write them) are the ``ș`` ``ț`` (comma below) of a key typed today, and the
+    other way round."""
+    return unicodedata.normalize("NFC", text.strip().lower()).translate(CEDILLA_TO_COMMA)
 
 
 def parse_mapping(raw: dict, where: str, default_name: str) -> Mapping:

@@ -20,7 +20,14 @@ from pipeline.entities import IDENTITY_EDGES, SCORE_RANGES, Entity
 from pipeline.ingest import currency, decimals
 from pipeline.ingest.decimals import DECIMAL_PATTERN
 from pipeline.ingest.formats import EXTRA_PREFIX, RAW, ROW, UNREADABLE, Table
-from pipeline.ingest.mappings import Mapping, template_fields, value_key, vendor_label
+from pipeline.ingest.mappings import (
+    CEDILLA,
+    COMMA,
+    Mapping,
+    template_fields,
+    value_key,
+    vendor_label,
+)
 from pipeline.ingest.rules import row_rules
 from pipeline.words import counted
 
@@ -195,11 +202,13 @@ def parse_integer(text: pl.Expr) -> pl.Expr:
 
 def _value_key(text: pl.Expr) -> pl.Expr:
     """A delivered value as a value map's keys are (``mappings.value_key``): trimmed, lower case,
-    composed (NFC: a Mac export's ``Finalizată`` is ``a`` + U+0306, the key a user typed ``ă``)."""
+    composed (NFC: a Mac export's ``Finalizată`` is ``a`` + U+0306, the key a user typed ``ă``),
+    Romanian cedilla ``ş`` ``ţ`` as comma ``ș`` ``ț``."""
     # 0.14 s of CPU per million values (one thread; the lookup itself costs 0.07 s). Testing
     # for text beyond ASCII first saved half of that on ASCII values and cost half as much
     # again on the others (0.27 s against 0.18 s per million Romanian ones).
-    return text.str.strip_chars().str.to_lowercase().str.normalize("NFC")
+    folded = text.str.strip_chars().str.to_lowercase().str.normalize("NFC")
+    return folded.str.replace_many(list(CEDILLA), list(COMMA))  # ş ţ as ș ț (value_key)
 
 
 def _apply_value_maps(src: pl.Expr, mapping: Mapping, col: str) -> pl.Expr:
