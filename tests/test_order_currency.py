@@ -33,6 +33,24 @@ def landed(settings) -> list[tuple]:
     return query(settings, sql).rows()
 
 
+def parse_route(monkeypatch, route: str) -> list[str]:
+    """Send a canonical file of any size through ``route`` (DuckDB's reader from 0 bytes, or
+    polars as the floor leaves small files); the list returned gets one entry per file DuckDB
+    parsed (the real parse, noted), so a test can say which route a file took."""
+    if route == "duckdb":
+        monkeypatch.setattr(duckdb_csv, "MIN_BYTES", 0)
+    parsed_by_duckdb: list[str] = []
+
+    def parse(table, *args, **kwargs):
+        parsed = duckdb_csv.parse_with_duckdb(table, *args, **kwargs)
+        if parsed is not None:
+            parsed_by_duckdb.append(route)
+        return parsed
+
+    monkeypatch.setattr(ingest_core, "parse_with_duckdb", parse)
+    return parsed_by_duckdb
+
+
 def test_the_currency_an_amount_names_lands_when_none_is_delivered(data_dir):
     settings = make_settings(data_dir)
     # No currency column: each amount names its own, as a sign, a word or an ISO code (',' as
@@ -96,17 +114,7 @@ def test_a_currency_word_lands_however_it_is_composed(data_dir, monkeypatch, rou
     # as 'KČ' decomposed: no ISO code, and a second currency beside o1's CZK for the landed
     # check. (The DuckDB route reads a.csv itself and leaves b.csv, whose currency column
     # holds text beyond ASCII, to polars.)
-    if route == "duckdb":
-        monkeypatch.setattr(duckdb_csv, "MIN_BYTES", 0)
-    parsed_by_duckdb: list[str] = []
-
-    def parse(table, *args, **kwargs):  # the real parse, noting which files it took
-        parsed = duckdb_csv.parse_with_duckdb(table, *args, **kwargs)
-        if parsed is not None:
-            parsed_by_duckdb.append(route)
-        return parsed
-
-    monkeypatch.setattr(ingest_core, "parse_with_duckdb", parse)
+    parsed_by_duckdb = parse_route(monkeypatch, route)
     settings = make_settings(data_dir)
     drop(
         settings,
@@ -145,17 +153,7 @@ def test_a_delivered_sign_of_several_currencies_takes_the_one_its_amount_names(
     # quarantined ("currency is 'kr' but gross_amount '12,00 SEK' names SEK: correct …"),
     # though nothing in it is wrong; it lands in the amount's code. An amount naming a code
     # the sign is not (kr with EUR) still contradicts it, and a plain amount keeps the sign.
-    if route == "duckdb":
-        monkeypatch.setattr(duckdb_csv, "MIN_BYTES", 0)
-    parsed_by_duckdb: list[str] = []
-
-    def parse(table, *args, **kwargs):  # the real parse, noting which files it took
-        parsed = duckdb_csv.parse_with_duckdb(table, *args, **kwargs)
-        if parsed is not None:
-            parsed_by_duckdb.append(route)
-        return parsed
-
-    monkeypatch.setattr(ingest_core, "parse_with_duckdb", parse)
+    parsed_by_duckdb = parse_route(monkeypatch, route)
     settings = make_settings(data_dir)
     orders = WITH_CURRENCY + (
         "o1;c1;2024-03-01 10:00:00;completed;kr;12,00 SEK;0\n"
