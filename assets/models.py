@@ -27,6 +27,7 @@ from pipeline.engine import (
     discover_models,
     preview_markdown,
     skip,
+    upstream,
 )
 from pipeline.engine.leftovers import forget_removed, left_tables_once, left_tables_text
 from pipeline.progress import SUMMARY
@@ -126,6 +127,10 @@ def layer_asset(
         selected = {key.to_user_string() for key in context.selected_asset_keys}
         layers = {m.name: m.layer for m in all_models or models}
         if spark_engine.engine() == "spark":
+            with warehouse.connect() as con:
+                problems = unbuildable(context, con, warehouse, models, layers, selected)
+            if problems:
+                raise dg.Failure(description="\n".join(problems), allow_retries=False)
             yield from _build_on_spark(context, warehouse, models, all_models or models, selected)
             with warehouse.connect() as con:
                 forget_and_say_removed(context, con, layers)  # the checks' state
@@ -133,10 +138,11 @@ def layer_asset(
             return
         with warehouse.connect() as con:
             forget_and_say_removed(context, con, layers)
+            problems = unbuildable(context, con, warehouse, models, layers, selected)
             prints = skip.Fingerprints(con)  # shared by the step's models
-            for model in models:  # already in dependency order
-                if model.name not in selected:
-                    continue
+            # In dependency order already; none when the selection cannot be built.
+            chosen = [] if problems else [m for m in models if m.name in selected]
+            for model in chosen:
                 result = skip.build_model(con, model, layers, context.run.run_id, prints)
                 how = result.description
                 if model.incremental and result.mode is BuildMode.FULL_REBUILD:
@@ -170,9 +176,40 @@ def layer_asset(
                         "engine": "duckdb",
                     },
                 )
-            yield from evaluate_checks(context, con, warehouse.settings(), checks)
+            if not problems:
+                yield from evaluate_checks(context, con, warehouse.settings(), checks)
+        if problems:
+            # Raised with the connection closed (dagster-duckdb's is not closed on an error):
+            # the step's own message, first on the run's page.
+            raise dg.Failure(description="\n".join(problems), allow_retries=False)
 
     return _build
+
+
+def unbuildable(
+    context: dg.AssetExecutionContext,
+    con,
+    warehouse: Warehouse,
+    models: list[Model],
+    layers: dict[str, str],
+    selected: set[str],
+) -> list[str]:
+    """Why the step's selected models would not describe this run's as_of (none: they can be
+    built): ``meta.pipeline_settings`` holds another date (pipeline_settings is not in the run),
+    or a parent this run does not build is absent or was built for another as_of
+    (pipeline/engine/upstream.py). Each reason names what to select instead."""
+    chosen = [m for m in models if m.name in selected]
+    if not chosen:
+        return []
+    problem = upstream.settings_problem(con, warehouse.settings().as_of, chosen[0].name)
+    problems = [problem] if problem else []
+    # The run's whole selection (None or empty: every asset, as a full run or the refresh job).
+    run_keys = context.run.asset_selection
+    if not problems and run_keys:
+        in_run = {key.to_user_string() for key in run_keys}
+        readers = upstream.settings_readers(discover_models())
+        problems = upstream.parent_problems(con, chosen, layers, readers, in_run)
+    return problems
 
 
 def forget_and_say_removed(context: dg.AssetExecutionContext, con, models) -> None:

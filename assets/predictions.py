@@ -20,7 +20,7 @@ import polars as pl
 
 from assets.charts import image_markdown, picture_stamp, stamped_picture
 from assets.checks import CheckEntry, checks_of, evaluate_checks, fail_if_blocked
-from pipeline.engine import skip
+from pipeline.engine import skip, upstream
 from pipeline.predict.build import build_predictions
 from pipeline.predict.charts import draw_holdout, draw_p_alive
 from pipeline.predict.docs import PREDICTION_MARTS, mart_doc
@@ -103,6 +103,12 @@ def _predict(context: dg.AssetExecutionContext, warehouse: Warehouse):
     started = time.perf_counter()
     version = skip.code_version(CODE, discount, HOLDOUT_WEEKS)
     with warehouse.connect() as con:
+        # The fit's as_of is the warehouse's settings': refused when they hold another date
+        # than this run's (pipeline_settings not selected; pipeline/engine/upstream.py).
+        problem = upstream.settings_problem(con, settings.as_of, "customer_predictions")
+        if problem:
+            con.close()  # dagster-duckdb's connection is not closed on an error
+            raise dg.Failure(description=problem, allow_retries=False)
         seen = skip.inputs(con, INPUTS)
         why = skip.why_unchanged(
             con, "predictions", version, seen, [("marts", n) for n in PREDICTION_MARTS]

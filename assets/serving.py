@@ -44,7 +44,7 @@ from assets.publication import (
     write_publication_table,
 )
 from pipeline import pii
-from pipeline.engine import discover_models, skip
+from pipeline.engine import discover_models, skip, upstream
 from pipeline.engine.leftovers import LeftTable, left_tables, left_tables_text, said_once
 from pipeline.sqltext import identifier, literal, sql_path
 from pipeline.validation.state import suite_readers
@@ -646,6 +646,12 @@ def build_serving_asset(marts: list[str]) -> dg.AssetsDefinition:
         settings = warehouse.settings()
         target = settings.serving_dir / SERVING_FILE
         with warehouse.connect() as con:
+            # Before anything is published: the marts as of this run's date, all of them
+            # (a run of a few assets with another as_of leaves them mixed; engine/upstream.py).
+            problem = upstream.serving_problem(con, settings.as_of, discover_models())
+            if problem:
+                con.close()  # dagster-duckdb's connection is not closed on an error
+                raise dg.Failure(description=problem, allow_retries=False)
             # Tables of removed models: never published (only ``marts`` are), dropped by
             # nobody but the operator, listed in the metadata. Said once a run, by its first
             # layer step (assets/models.py, which also forgets their records); here only when

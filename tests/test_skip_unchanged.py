@@ -14,6 +14,7 @@ import pytest
 from helpers import bench_module
 
 from assets.charts import CHART_ASSETS
+from assets.models import build_model_assets
 from assets.predictions import PREDICTION_ASSETS
 from assets.serving import build_serving_asset
 from assets.settings import pipeline_settings
@@ -198,11 +199,19 @@ def test_changed_code_or_a_build_elsewhere_is_not_skipped() -> None:
         assert skip.why_unchanged(con, "m", "v1", seen, [("main", "m")]) is None
 
 
-def _publish(data_dir: Path, as_of: str) -> dg.ExecuteInProcessResult:
-    """Settings, predictions, serving and charts as one real Dagster run on ``data_dir``."""
+def _publish(data_dir: Path, as_of: str, models: bool = False) -> dg.ExecuteInProcessResult:
+    """Settings, predictions, serving and charts (and with ``models`` the SQL models) as one
+    real Dagster run on ``data_dir``."""
     config = PipelineConfig(data_dir=str(data_dir), as_of=as_of, timezone="UTC")
+    sql = build_model_assets() if models else []
     return dg.materialize(
-        [pipeline_settings, *PREDICTION_ASSETS, build_serving_asset(mart_names()), *CHART_ASSETS],
+        [
+            pipeline_settings,
+            *sql,
+            *PREDICTION_ASSETS,
+            build_serving_asset(mart_names()),
+            *CHART_ASSETS,
+        ],
         resources={"config": config, "warehouse": Warehouse(config=config)},
     )
 
@@ -232,7 +241,8 @@ def test_unchanged_marts_are_not_fitted_published_or_drawn_again(delivered) -> N
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
         skipped = {s.target for s in skip.skipped_in(con, second.run_id)}
     assert skipped == {"predictions", "serving_marts"}
-    # Another as_of changes meta.pipeline_settings, an input of both: they run again.
-    third = _publish(data_dir, (AS_OF + dt.timedelta(days=1)).isoformat())
+    # Another as_of changes meta.pipeline_settings, an input of both: they run again (with the
+    # models, rebuilt for it: serving refuses marts of another date, tests/test_subset_runs.py).
+    third = _publish(data_dir, (AS_OF + dt.timedelta(days=1)).isoformat(), models=True)
     assert "skipped" not in str(_meta(third, "predictions") + _meta(third, "serving_marts"))
     assert serving.read_bytes() != published
