@@ -1,9 +1,17 @@
-"""Counts as the pipeline says them to people: "1 row", "2 rows", "1,250 rows"; and delivered
-text shown as it is in the UI's markdown."""
+"""Counts as the pipeline says them to people: "1 row", "2 rows", "1,250 rows"; delivered
+text shown as it is in the UI's markdown; and Romanian's two ways of writing ș ț."""
 
 from __future__ import annotations
 
 import re
+
+# Romanian ș ț (comma below) as Windows-1250, which has no comma letters, and older keyboards
+# write them: ş ţ (cedilla). One letter to a Romanian reader, so a value map's key
+# (pipeline/ingest/mappings.py) and a lexicon's word (pipeline/sentiment/scorers.py) in one form
+# read text in the other.
+CEDILLA = "şŞţŢ"
+COMMA = "șȘțȚ"
+CEDILLA_TO_COMMA = str.maketrans(CEDILLA, COMMA)
 
 # What markdown would read as markup in a table cell or a list item: the cell's end (|),
 # emphasis (* and _ at a word's edge; ``customer_id`` stays as it is), code, links, raw HTML,

@@ -21,6 +21,7 @@ import polars as pl
 from pipeline.entities import ENTITIES, Entity
 from pipeline.ingest.decode import DECLARABLE, codec_of
 from pipeline.ingest.errors import FileRefused
+from pipeline.words import CEDILLA_TO_COMMA
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "vendors"
 TOP_KEYS = {
@@ -162,13 +163,6 @@ def _tables(raw: dict, key: str, where: str) -> dict[str, dict]:
                 f"{where}: [{key}] {col} must be a table ([{key}.{col}], one line per value)"
             )
     return tables
-
-
-# Romanian ș ț (comma below) as Windows-1250, which has no comma letters, and older keyboards
-# write them: ş ţ (cedilla). One letter to a Romanian reader; lower case only (keys are).
-CEDILLA = ("ş", "ţ")
-COMMA = ("ș", "ț")
-CEDILLA_TO_COMMA = str.maketrans(dict(zip(CEDILLA, COMMA, strict=True)))
 
 
 def value_key(text: str) -> str:

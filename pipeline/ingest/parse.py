@@ -20,16 +20,9 @@ from pipeline.entities import IDENTITY_EDGES, SCORE_RANGES, Entity
 from pipeline.ingest import currency, decimals
 from pipeline.ingest.decimals import DECIMAL_PATTERN
 from pipeline.ingest.formats import EXTRA_PREFIX, RAW, ROW, UNREADABLE, Table
-from pipeline.ingest.mappings import (
-    CEDILLA,
-    COMMA,
-    Mapping,
-    template_fields,
-    value_key,
-    vendor_label,
-)
+from pipeline.ingest.mappings import Mapping, template_fields, value_key, vendor_label
 from pipeline.ingest.rules import row_rules
-from pipeline.words import counted
+from pipeline.words import CEDILLA, COMMA, counted
 
 BAD = "_bad"
 REASON = "_reason"

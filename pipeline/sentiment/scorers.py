@@ -33,6 +33,8 @@ from pathlib import Path
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+from pipeline.words import CEDILLA_TO_COMMA
+
 MIN_ACCURACY = 0.7
 MIN_LABELLED = 20
 SETTINGS_FILE = "scorers.toml"
@@ -69,15 +71,11 @@ class Scorer:
     labelled: int  # how many labelled texts it was measured on
 
 
-# Romanian ș ț (comma below) as Windows-1250 and old keyboards write them: ş ţ (cedilla).
-_CEDILLA_TO_COMMA = str.maketrans("şŞţŢ", "șȘțȚ")
-
-
 def fold(text: str) -> str:
     """``text`` as a lexicon looks words up: composed (NFC, so "s" + a combining comma is "ș"),
     Romanian cedilla letters as comma letters, lower case. They are the same letters written
     two ways, so a lexicon in one form must read text in the other."""
-    return unicodedata.normalize("NFC", text).translate(_CEDILLA_TO_COMMA).lower()
+    return unicodedata.normalize("NFC", text).translate(CEDILLA_TO_COMMA).lower()
 
 
 def lexicon_scorer(weights: dict[str, float], negations: frozenset[str] = ANY_NEGATION):
