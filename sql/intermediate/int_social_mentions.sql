@@ -2,15 +2,16 @@
 -- else detected / scored: int_mention_sentiment) and the customer they link to: by (platform, normalised handle) to the
 -- contact holding that handle (the oldest if several), then onto the customer that contact
 -- merged into. 'blog' and 'other' never link. A brand reply after as_of is no reply. A post
--- delivered once under the tool's id and once under its URL counts once (below). The brand's
--- own posts are no mentions and are left out (int_brand_posts; docs/open-rules.md R15).
+-- delivered once under the tool's id and once under its URL counts once (int_social_posts,
+-- docs/open-rules.md R13). The brand's own posts are no mentions and are left out
+-- (int_brand_posts; R15).
 with settings as (
     select
         as_of_end
     from pipeline_settings
 ),
 
-delivered as (
+posts as (
     select
         mention_id,
         platform,
@@ -18,24 +19,8 @@ delivered as (
         language,
         posted_at,
         unrecognised_sentiment,
-        brand_replied_at,
-        url
-    from stg_social_mentions
-),
-
--- One post delivered twice under two keys: a listening export keys a mention by the tool's
--- Mention Id, or by its URL when the export has no such column or cell (social_listening.toml),
--- so the same post in two exports had two keys and counted twice. A mention keyed by its URL
--- is dropped when a mention keyed otherwise carries that URL on the same network by the same
--- author; mentions keyed by their ids are never merged (a forum thread's URL may be shared).
-keyed_by_id as (
-    select distinct
-        url,
-        platform,
-        author_handle
-    from delivered
-    where url is not null
-        and mention_id <> url
+        brand_replied_at
+    from int_social_posts
 ),
 
 -- A post by one of the brand's own accounts is not one about the brand: left out here, so that
@@ -48,22 +33,17 @@ brand_posts as (
 
 mentions as (
     select
-        delivered.mention_id,
-        delivered.platform,
-        delivered.author_handle,
-        delivered.language,
-        delivered.posted_at,
-        delivered.unrecognised_sentiment,
-        delivered.brand_replied_at
-    from delivered
-    left join keyed_by_id
-        on delivered.mention_id = keyed_by_id.url
-        and delivered.platform = keyed_by_id.platform
-        and delivered.author_handle = keyed_by_id.author_handle
+        posts.mention_id,
+        posts.platform,
+        posts.author_handle,
+        posts.language,
+        posts.posted_at,
+        posts.unrecognised_sentiment,
+        posts.brand_replied_at
+    from posts
     left join brand_posts
-        on delivered.mention_id = brand_posts.mention_id
-    where keyed_by_id.url is null
-        and brand_posts.mention_id is null
+        on posts.mention_id = brand_posts.mention_id
+    where brand_posts.mention_id is null
 ),
 
 sentiments as (
