@@ -1,5 +1,6 @@
 """The ``int_mention_sentiment`` asset: language and sentiment of every mention, delivered or
-detected and scored by a measured scorer of the mention's language.
+detected and scored by a measured scorer of the mention's language. The brand's own posts
+(``meta.brand_handles``, written by ``pipeline_settings``) are no mentions and are not scored.
 
 The scoring itself lives in ``pipeline.sentiment.scoring``; this module only wires it into Dagster.
 """
@@ -19,12 +20,14 @@ from pipeline.warehouse import Warehouse
     name="int_mention_sentiment",
     group_name="intermediate",
     kinds={"polars", "duckdb"},
-    deps=[dg.AssetKey("stg_social_mentions")],
+    # pipeline_settings writes meta.brand_handles: the brand's own posts are not scored.
+    deps=[dg.AssetKey("stg_social_mentions"), dg.AssetKey("pipeline_settings")],
     pool="warehouse",
     description=(
         "Final language and sentiment of every social mention: as delivered, else detected "
         "(py3langid) and scored by its language's measured scorer (VADER for English), else "
-        "unscored (NULL, never guessed)."
+        "unscored (NULL, never guessed). The brand's own posts (PIPELINE_BRAND_HANDLES) are "
+        "no mentions and are not scored."
     ),
     metadata={
         "dagster/column_schema": dg.TableSchema(

@@ -223,6 +223,84 @@ def test_a_change_of_the_setting_rebuilds_what_it_reaches(acme, monkeypatch, cap
         assert (got["mentions"], got["negative"], got["linked_mentions"]) == (4, 2, 3)
 
 
+# The same tweets, the brand's apology (m4) without the tool's label: a post the scorer would read.
+UNLABELLED = MENTIONS.replace("2024-04-02 10:30:00,negative,", "2024-04-02 10:30:00,,")
+# The marts that read the mentions, directly or not (every reader of int_social_mentions).
+SOCIAL_MARTS = (
+    "social_monthly",
+    "social_language_monthly",
+    "satisfaction_monthly",
+    "customer_360",
+    "channel_retention",
+    "loyalty_customers",
+    "loyalty_summary",
+)
+
+
+def scoring(result: dg.ExecuteInProcessResult) -> dict[str, object]:
+    """What the run's sentiment step did: mentions looked at, scored in the table, rebuilt."""
+    (mat,) = result.asset_materializations_for_node("int_mention_sentiment")
+    return {key: mat.metadata[key].value for key in ("looked_at", "scored", "rebuilt")}
+
+
+def social_marts(con) -> dict[str, list[dict[str, object]]]:
+    """Every row of each of the social marts, in a fixed order."""
+    return {name: records(con, f"select * from {name} order by all") for name in SOCIAL_MARTS}
+
+
+def test_the_brands_posts_are_not_scored(data_dir, monkeypatch):
+    settings = Settings.resolve(data_dir=str(data_dir), as_of=AS_OF, timezone="UTC")
+    drop(settings, "contacts", "contacts.csv", CONTACTS)
+    drop(settings, "social_mentions", "listening.csv", UNLABELLED)
+    instance = dg.DagsterInstance.ephemeral()
+    monkeypatch.setenv(SETTING, "twitter:@AcmeShop")
+    first = pipeline_run(data_dir, AS_OF, instance)
+    # m1-m3 came labelled; m4, the brand's, is no mention: not looked at, not in the table.
+    # Before, all 4 were looked at and m4 was scored (the table held it, 1 scored).
+    assert scoring(first) == {"looked_at": 3, "scored": 0, "rebuilt": True}
+    sentiment = (
+        "select mention_id, sentiment, sentiment_source, compound from int_mention_sentiment"
+    )
+    with open_warehouse(settings.warehouse_path) as con:
+        assert {r["mention_id"] for r in records(con, sentiment)} == {"m1", "m2", "m3"}
+        marts = social_marts(con)
+    assert (social_april_of(marts)["mentions"], social_april_of(marts)["negative"]) == (3, 1)
+
+    # Unset: m4 is a mention again, and only it is scored (the others are kept as they were).
+    # By hand: VADER's lexicon gives "sorry" -0.3 and nothing else in the text a valence, so
+    # the compound is -0.3 / sqrt(0.3^2 + 15) = -0.0772, at or below -0.05: negative.
+    monkeypatch.delenv(SETTING)
+    second = pipeline_run(data_dir, AS_OF, instance)
+    assert scoring(second) == {"looked_at": 1, "scored": 1, "rebuilt": False}
+    with open_warehouse(settings.warehouse_path) as con:
+        (m4,) = records(con, f"{sentiment} where mention_id = 'm4'")
+        assert (m4["sentiment"], m4["sentiment_source"]) == ("negative", "scored")
+        assert m4["compound"] == pytest.approx(-0.3 / (0.3**2 + 15) ** 0.5, abs=1e-4)
+        got = social_april(con)
+        assert (got["mentions"], got["negative"]) == (4, 2)
+
+    # The handle set again: m4's row is dropped, nothing is scored, and every social mart is
+    # as in the first run, row for row.
+    monkeypatch.setenv(SETTING, "twitter:acmeshop")
+    third = pipeline_run(data_dir, AS_OF, instance)
+    assert scoring(third) == {"looked_at": 0, "scored": 0, "rebuilt": False}
+    with open_warehouse(settings.warehouse_path) as con:
+        assert {r["mention_id"] for r in records(con, sentiment)} == {"m1", "m2", "m3"}
+        assert social_marts(con) == marts
+
+    # The same again: the table is left as it was (its readers skipped, their inputs unchanged).
+    fourth = pipeline_run(data_dir, AS_OF, instance)
+    assert scoring(fourth) == {"looked_at": 0, "scored": 0, "rebuilt": False}
+    assert builds(fourth)["int_social_mentions"] == "skipped"
+
+
+def social_april_of(marts: dict[str, list[dict[str, object]]]) -> dict[str, object]:
+    """April's Twitter row of social_monthly, from :func:`social_marts`."""
+    (row,) = [r for r in marts["social_monthly"] if r["platform"] == "twitter"]
+    assert row["month"] == APRIL
+    return row
+
+
 def test_the_publication_names_the_handles_the_marts_were_built_with(acme, monkeypatch):
     def published(setting: str) -> tuple[list[object], bool]:
         """The publication's brand_handles after a run with ``setting``, and whether serving
@@ -351,5 +429,10 @@ def test_the_airline_file_counts_no_airlines_own_tweet(shared_data, data_dir, mo
             every["negative"],
         )
         brand = records(con, "select mention_id, author_handle from int_brand_posts")
+        # Only the mentions have a sentiment row: the three airlines' tweets were not looked
+        # at (before, the table held all 14,485).
+        scored = records(con, "select mention_id from int_mention_sentiment")
+    assert len(scored) == 14_485 - 3
+    assert not {r["mention_id"] for r in scored} & set(own["tweet_id"])
     assert {r["mention_id"] for r in brand} == set(own["tweet_id"])
     assert sorted(r["author_handle"] for r in brand) == ["jetblue", "jetblue", "southwestair"]

@@ -186,8 +186,9 @@ class Fingerprints:
             if content is not None and recorded_build == build:
                 found["content"] = content
             elif recorded_build != build:
-                # Built in Python (int_mention_sentiment records a build every run, new
-                # mentions or not): hashed here, if small enough.
+                # Built in Python (int_mention_sentiment records a build whenever
+                # stg_social_mentions was built, new mentions or not): hashed here, if small
+                # enough.
                 source = f"{identifier(schema)}.{identifier(table)}"
                 if int(rows(self.con, f"select count(*) from {source}")[0][0]) <= HASH_ROWS:
                     found["content"] = content_hash(self.con, schema, table)

@@ -23,15 +23,21 @@ import duckdb
 import polars as pl
 
 from pipeline.engine import BuildLog
+from pipeline.engine.settings_table import BRAND_COLUMNS, BRAND_TABLE
 from pipeline.language import identify, top_language
 from pipeline.sentiment.scorers import Scorer, load_scorers
-from pipeline.warehouse import frame, rows, run, table_exists
+from pipeline.warehouse import frame, rows, run, scalar, table_exists
 
 # VADER's authors' thresholds on the compound score (Hutto & Gilbert 2014); docs/sentiment.md
 # measures them against the human labels of the Twitter US-airline file.
 POSITIVE_THRESHOLD = 0.05
 NEGATIVE_THRESHOLD = -0.05
 TABLE = "int_mention_sentiment"
+# The brand's handles the table was last built with (meta.brand_handles then): their posts are
+# no mentions (docs/open-rules.md R15) and are not scored; a change of the setting scores or
+# drops only the posts of the handles it added or removed.
+SCORED_HANDLES = "meta.sentiment_brand_handles"
+PARENT = "stg_social_mentions"
 
 # Frequent function words: English ones, and those of the languages our users write in.
 ENGLISH_WORDS = frozenset(
@@ -322,6 +328,13 @@ def scorers_dir(data_dir: Path) -> Path:
     return data_dir / "sentiment"
 
 
+def _handles(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
+    """A select of the (platform, handle) pairs of ``table`` (schema.name); None when the
+    table does not exist."""
+    schema, name = table.split(".")
+    return f"select platform, handle from {table}" if table_exists(con, schema, name) else None
+
+
 def build_mention_sentiment(
     con: duckdb.DuckDBPyConnection,
     folder: Path | None = None,
@@ -329,6 +342,12 @@ def build_mention_sentiment(
 ) -> dict[str, int]:
     """Build ``intermediate.int_mention_sentiment`` from ``stg_social_mentions``: only the
     mentions it changed since the last build when the engine can tell, else all of them.
+
+    The brand's own posts (an author in ``meta.brand_handles``) are no mentions and are not
+    scored (docs/open-rules.md R15): a change of the handles drops the rows of the posts of the
+    handles it added and scores those of the handles it removed, nothing else. With neither a
+    new mention nor another handle the table is left as it was, unrecorded, so that its readers
+    are skipped (a run of orders runs this step too: it reads the settings).
 
     ``folder`` holds the user's scorers (:func:`scorers_dir`). Returns how many mentions (in the
     whole table) were delivered with a sentiment, scored, and left unscored, and whether the
@@ -340,11 +359,43 @@ def build_mention_sentiment(
     run(con, "create schema if not exists intermediate")
     run(con, "begin transaction")
     try:
-        log = BuildLog(con)
-        delta = log.parent_delta(TABLE, version, "stg_social_mentions")
-        rebuilt = delta is None or not table_exists(con, "intermediate", TABLE)
-        source = "staging.stg_social_mentions" if rebuilt else f"({delta.inserted()}) as delta"
-        scored = score_mentions(frame(con, f"select {columns} from {source}"), scorers)
+        build_log = BuildLog(con)
+        delta = build_log.parent_delta(TABLE, version, PARENT)
+        # Without the settings (a step run alone on a new warehouse) the brand has no handles.
+        brand = _handles(con, BRAND_TABLE) or (
+            "select cast(null as text) as platform, cast(null as text) as handle where false"
+        )
+        scored_with = _handles(con, SCORED_HANDLES)
+        rebuilt = (
+            delta is None or scored_with is None or not table_exists(con, "intermediate", TABLE)
+        )
+        taken = f"(({brand}) except ({scored_with}))"  # handles the brand's since the last build
+        freed = f"(({scored_with}) except ({brand}))"  # handles no longer the brand's
+        if rebuilt:
+            source = "staging.stg_social_mentions"
+        else:
+            builds = build_log.builds([TABLE, PARENT])
+            read = builds[TABLE].parent_builds.get(PARENT)
+            new_posts = PARENT in builds and builds[PARENT].build_id != read
+            if not new_posts and not scalar(
+                con, f"select count(*) from ({taken} union all {freed}) as changed"
+            ):
+                run(con, "commit")  # nothing to score or drop
+                return _counts(con, scorers, rebuilt=False, looked_at=0)
+            # The new posts, and every post of a handle no longer the brand's (not scored when
+            # it was); the union keeps a post that is both once (stg_social_mentions only gains
+            # posts, so the delta's copy is the table's).
+            source = (
+                f"(select {columns}, platform, author_handle from ({delta.inserted()}) as delta "
+                f"union select {columns}, platform, author_handle "
+                f"from staging.stg_social_mentions as stg semi join {freed} as freed "
+                "on stg.platform = freed.platform and stg.author_handle = freed.handle)"
+            )
+        mentions = (
+            f"select {columns} from {source} as posts anti join ({brand}) as brand "
+            "on posts.platform = brand.platform and posts.author_handle = brand.handle"
+        )
+        scored = score_mentions(frame(con, mentions), scorers)
         con.register("scored_mentions_frame", scored.to_arrow())
         try:
             select = (
@@ -354,19 +405,34 @@ def build_mention_sentiment(
             if rebuilt:
                 run(con, f"create or replace table intermediate.{TABLE} as {select}")
             else:
+                # The posts the delta rewrote, and those of a handle that became the brand's.
                 run(
                     con,
                     f"delete from intermediate.{TABLE} where mention_id in "
-                    f"(select mention_id from ({delta.select}) as delta)",
+                    f"(select mention_id from ({delta.select}) as delta) "
+                    f"or mention_id in (select stg.mention_id from staging.stg_social_mentions "
+                    f"as stg semi join {taken} as taken "
+                    "on stg.platform = taken.platform and stg.author_handle = taken.handle)",
                 )
                 run(con, f"insert into intermediate.{TABLE} {select}")
         finally:
             con.unregister("scored_mentions_frame")
-        log.record(TABLE, version, ["stg_social_mentions"])
+        handle_columns = ", ".join(f"{c} {t}" for c, t in BRAND_COLUMNS.items())
+        run(con, f"create or replace table {SCORED_HANDLES} ({handle_columns})")
+        run(con, f"insert into {SCORED_HANDLES} {brand}")
+        build_log.record(TABLE, version, [PARENT])
         run(con, "commit")
     except Exception:
         run(con, "rollback")
         raise
+    return _counts(con, scorers, rebuilt=rebuilt, looked_at=scored.height)
+
+
+def _counts(
+    con: duckdb.DuckDBPyConnection, scorers: dict[str, Scorer], rebuilt: bool, looked_at: int
+) -> dict[str, int]:
+    """The step's figures: mentions in the table by sentiment source, the scorers, whether the
+    table was rebuilt and how many mentions this build looked at."""
     counts = dict.fromkeys(("delivered", "scored", "unscored"), 0)
     for source_kind, n in rows(
         con, f"select sentiment_source, count(*) from intermediate.{TABLE} group by 1"
@@ -378,5 +444,5 @@ def build_mention_sentiment(
         for lang, sc in sorted(scorers.items())
     )
     counts["rebuilt"] = int(rebuilt)
-    counts["new"] = scored.height
+    counts["new"] = looked_at
     return counts
