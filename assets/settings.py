@@ -7,7 +7,6 @@ is plain SQL that runs unchanged in the DuckDB CLI against the warehouse.
 
 import dagster as dg
 
-from pipeline.config import setting
 from pipeline.email_hash import hash_key, hmac_pads
 from pipeline.engine.settings_table import RunSettings, write_settings_table
 from pipeline.warehouse import Warehouse
@@ -31,8 +30,9 @@ def pipeline_settings(
     # PIPELINE_EMAIL_HASH_KEY (pipeline/email_hash.py): the HMAC pads, NULL for plain SHA-256.
     key = hash_key()
     inner, outer = hmac_pads(key)
-    # PIPELINE_BRAND_HANDLES (docs/open-rules.md R15): (platform, normalised handle) pairs.
-    brand = setting("PIPELINE_BRAND_HANDLES")
+    # PIPELINE_BRAND_HANDLES, or the run's own (docs/open-rules.md R15): (platform, normalised
+    # handle) pairs.
+    brand = s.brand_handles
     with warehouse.connect() as con:
         row = RunSettings(s.as_of, s.churn_days, s.sla_hours, s.timezone, inner, outer, brand)
         write_settings_table(con, row)

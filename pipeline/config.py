@@ -370,6 +370,8 @@ class Settings:
     sla_hours: float
     # Where as_of came from: "given" (launchpad, --as-of), "PIPELINE_AS_OF", "demo", "today".
     as_of_source: str = "today"
+    # The brand's own accounts, (platform, normalised handle) pairs (docs/open-rules.md R15).
+    brand_handles: tuple[tuple[str, str], ...] = ()
 
     @property
     def landing_dir(self) -> Path:
@@ -414,6 +416,7 @@ class Settings:
         timezone: str | None = None,
         churn_days: int | str | None = None,
         sla_hours: float | str | None = None,
+        brand_handles: str | None = None,
     ) -> Settings:
         """Resolve each value from the argument, else ``PIPELINE_*``, else its default; an
         ``as_of`` given as a date was parsed by the caller (``--as-of``), and is not again."""
@@ -439,6 +442,7 @@ class Settings:
             churn_days=setting("PIPELINE_CHURN_DAYS", given(churn_days)),
             sla_hours=setting("PIPELINE_SLA_HOURS", given(sla_hours)),
             as_of_source=source,
+            brand_handles=setting("PIPELINE_BRAND_HANDLES", given(brand_handles)),
         )
 
 
@@ -459,7 +463,10 @@ class PipelineConfig(dg.ConfigurableResource):
     """Where the data lives and what the marts describe; empty fields fall back to PIPELINE_*.
 
     Set ``as_of`` in the launchpad (``resources: config: config: as_of: "2026-10-31"``) to build
-    an older date; every asset reads it through this resource.
+    an older date; every asset reads it through this resource. The values the models read from
+    ``meta.pipeline_settings`` and ``meta.brand_handles`` (churn days, SLA hours, time zone, the
+    brand's handles) may be set per run the same way; the secret e-mail hash key may not (a
+    run's configuration is stored in plain text with the run).
     """
 
     data_dir: str | None = None
@@ -467,6 +474,8 @@ class PipelineConfig(dg.ConfigurableResource):
     timezone: str | None = None
     churn_days: int | None = None
     sla_hours: float | None = None
+    # PIPELINE_BRAND_HANDLES as written there: `platform:handle` entries, comma-separated.
+    brand_handles: str | None = None
 
     def settings(self) -> Settings:
         """The resolved settings of this run."""
@@ -476,6 +485,7 @@ class PipelineConfig(dg.ConfigurableResource):
             timezone=self.timezone,
             churn_days=self.churn_days,
             sla_hours=self.sla_hours,
+            brand_handles=self.brand_handles,
         )
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:

@@ -30,7 +30,7 @@ from assets.sentiment import SENTIMENT_ASSETS
 from assets.serving import SERVING_FILE, build_serving_asset
 from assets.settings import pipeline_settings
 from pipeline.cli.summary import print_summary, run_reports
-from pipeline.config import PipelineConfig, Settings
+from pipeline.config import ConfigError, PipelineConfig, Settings
 from pipeline.engine import mart_names
 from pipeline.handles import normal_handle
 from pipeline.warehouse import Warehouse, open_warehouse, scalar
@@ -57,11 +57,18 @@ m4,twitter,@AcmeShop,"@ana_pop Sorry, a new one is on its way",en,2024-04-02 10:
 
 
 def pipeline_run(
-    data_dir: Path, as_of: str, instance: dg.DagsterInstance | None = None, serving: bool = False
+    data_dir: Path,
+    as_of: str,
+    instance: dg.DagsterInstance | None = None,
+    serving: bool = False,
+    brand_handles: str | None = None,
 ) -> dg.ExecuteInProcessResult:
     """One Dagster run of the settings, the ingestion, the sentiment and every SQL model (with
-    ``serving``, also the predictions and the serving publication)."""
-    config = PipelineConfig(data_dir=str(data_dir), as_of=as_of, timezone="UTC")
+    ``serving``, also the predictions and the serving publication); ``brand_handles`` is the
+    run's own setting, as the launchpad gives it."""
+    config = PipelineConfig(
+        data_dir=str(data_dir), as_of=as_of, timezone="UTC", brand_handles=brand_handles
+    )
     published = [*PREDICTION_ASSETS, build_serving_asset(mart_names())] if serving else []
     return dg.materialize(
         [pipeline_settings, *INGEST_ASSETS, *SENTIMENT_ASSETS, *build_model_assets(), *published],
@@ -221,6 +228,29 @@ def test_a_change_of_the_setting_rebuilds_what_it_reaches(acme, monkeypatch, cap
     with open_warehouse(acme.warehouse_path) as con:
         got = social_april(con)
         assert (got["mentions"], got["negative"], got["linked_mentions"]) == (4, 2, 3)
+
+
+def test_the_handles_may_be_set_for_one_run(acme, monkeypatch):
+    # As as_of, churn_days and sla_hours, which the models read from the same settings tables:
+    # the launchpad's `resources: config: config: brand_handles` wins over the environment.
+    monkeypatch.setenv(SETTING, "instagram:acme.shop")
+    instance = dg.DagsterInstance.ephemeral()
+    pipeline_run(acme.data_dir, AS_OF, instance, brand_handles="twitter:@AcmeShop")
+    handles = "select platform, handle from brand_handles"
+    with open_warehouse(acme.warehouse_path) as con:
+        assert records(con, handles) == [{"platform": "twitter", "handle": "acmeshop"}]
+        assert [r["mention_id"] for r in records(con, "select * from int_brand_posts")] == ["m4"]
+        got = social_april(con)
+        assert (got["mentions"], got["negative"], got["linked_mentions"]) == (3, 1, 2)
+    # The next run without it takes the environment's again, as a run without as_of does.
+    pipeline_run(acme.data_dir, AS_OF, instance)
+    with open_warehouse(acme.warehouse_path) as con:
+        assert records(con, handles) == [{"platform": "instagram", "handle": "acme.shop"}]
+        assert social_april(con)["mentions"] == 4
+    # A misspelt entry is refused as the variable's is, before anything is written.
+    config = PipelineConfig(data_dir=str(acme.data_dir), as_of=AS_OF, brand_handles="twiter:a")
+    with pytest.raises(ConfigError, match="'twiter' is not a platform .*did you mean twitter"):
+        config.settings()
 
 
 # The same tweets, the brand's apology (m4) without the tool's label: a post the scorer would read.
