@@ -230,25 +230,19 @@ def test_a_change_of_the_setting_rebuilds_what_it_reaches(acme, monkeypatch, cap
         assert (got["mentions"], got["negative"], got["linked_mentions"]) == (4, 2, 3)
 
 
-def test_the_handles_may_be_set_for_one_run(acme, monkeypatch):
+def test_the_handles_may_be_set_for_one_run(data_dir, monkeypatch):
     # As as_of, churn_days and sla_hours, which the models read from the same settings tables:
-    # the launchpad's `resources: config: config: brand_handles` wins over the environment.
+    # the launchpad's `resources: config: config: brand_handles` wins over the environment for
+    # its run, read as the variable is (the runs of test_the_brands_posts_are_not_scored take
+    # it through the pipeline_settings asset); a run without it takes the variable's.
     monkeypatch.setenv(SETTING, "instagram:acme.shop")
-    instance = dg.DagsterInstance.ephemeral()
-    pipeline_run(acme.data_dir, AS_OF, instance, brand_handles="twitter:@AcmeShop")
-    handles = "select platform, handle from brand_handles"
-    with open_warehouse(acme.warehouse_path) as con:
-        assert records(con, handles) == [{"platform": "twitter", "handle": "acmeshop"}]
-        assert [r["mention_id"] for r in records(con, "select * from int_brand_posts")] == ["m4"]
-        got = social_april(con)
-        assert (got["mentions"], got["negative"], got["linked_mentions"]) == (3, 1, 2)
-    # The next run without it takes the environment's again, as a run without as_of does.
-    pipeline_run(acme.data_dir, AS_OF, instance)
-    with open_warehouse(acme.warehouse_path) as con:
-        assert records(con, handles) == [{"platform": "instagram", "handle": "acme.shop"}]
-        assert social_april(con)["mentions"] == 4
-    # A misspelt entry is refused as the variable's is, before anything is written.
-    config = PipelineConfig(data_dir=str(acme.data_dir), as_of=AS_OF, brand_handles="twiter:a")
+    config = PipelineConfig(data_dir=str(data_dir), as_of=AS_OF, brand_handles="twitter:@Acme")
+    assert config.settings().brand_handles == (("twitter", "acme"),)
+    assert PipelineConfig(data_dir=str(data_dir), as_of=AS_OF).settings().brand_handles == (
+        ("instagram", "acme.shop"),
+    )
+    # A misspelt entry is refused as the variable's is: the run fails at its start.
+    config = PipelineConfig(data_dir=str(data_dir), as_of=AS_OF, brand_handles="twiter:a")
     with pytest.raises(ConfigError, match="'twiter' is not a platform .*did you mean twitter"):
         config.settings()
 
@@ -283,8 +277,9 @@ def test_the_brands_posts_are_not_scored(data_dir, monkeypatch):
     drop(settings, "contacts", "contacts.csv", CONTACTS)
     drop(settings, "social_mentions", "listening.csv", UNLABELLED)
     instance = dg.DagsterInstance.ephemeral()
-    monkeypatch.setenv(SETTING, "twitter:@AcmeShop")
-    first = pipeline_run(data_dir, AS_OF, instance)
+    monkeypatch.delenv(SETTING, raising=False)
+    # The handle set for this run only, as the launchpad sets it.
+    first = pipeline_run(data_dir, AS_OF, instance, brand_handles="twitter:@AcmeShop")
     # m1-m3 came labelled; m4, the brand's, is no mention: not looked at, not in the table.
     # Before, all 4 were looked at and m4 was scored (the table held it, 1 scored).
     assert scoring(first) == {"looked_at": 3, "scored": 0, "rebuilt": True}
@@ -296,10 +291,10 @@ def test_the_brands_posts_are_not_scored(data_dir, monkeypatch):
         marts = social_marts(con)
     assert (social_april_of(marts)["mentions"], social_april_of(marts)["negative"]) == (3, 1)
 
-    # Unset: m4 is a mention again, and only it is scored (the others are kept as they were).
+    # A run without it (and no PIPELINE_BRAND_HANDLES): m4 is a mention again, and only it is
+    # scored (the others are kept as they were).
     # By hand: VADER's lexicon gives "sorry" -0.3 and nothing else in the text a valence, so
     # the compound is -0.3 / sqrt(0.3^2 + 15) = -0.0772, at or below -0.05: negative.
-    monkeypatch.delenv(SETTING)
     second = pipeline_run(data_dir, AS_OF, instance)
     assert scoring(second) == {"looked_at": 1, "scored": 1, "rebuilt": False}
     with open_warehouse(settings.warehouse_path) as con:
@@ -309,8 +304,8 @@ def test_the_brands_posts_are_not_scored(data_dir, monkeypatch):
         got = social_april(con)
         assert (got["mentions"], got["negative"]) == (4, 2)
 
-    # The handle set again: m4's row is dropped, nothing is scored, and every social mart is
-    # as in the first run, row for row.
+    # The handle set again, in the environment: m4's row is dropped, nothing is scored, and
+    # every social mart is as in the first run, row for row.
     monkeypatch.setenv(SETTING, "twitter:acmeshop")
     third = pipeline_run(data_dir, AS_OF, instance)
     assert scoring(third) == {"looked_at": 0, "scored": 0, "rebuilt": False}
