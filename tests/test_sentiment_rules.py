@@ -128,13 +128,14 @@ def test_build_counts_and_rebuilds_when_the_parent_has_no_build_log(tmp_path):
     run(con, "create schema staging")
     run(
         con,
-        "create table staging.stg_social_mentions "
-        "(mention_id varchar, text varchar, language varchar, sentiment varchar)",
+        "create table staging.stg_social_mentions (mention_id varchar, platform varchar, "
+        "author_handle varchar, text varchar, language varchar, sentiment varchar)",
     )
     run(
         con,
         "insert into staging.stg_social_mentions values "
-        "('a', 'x', null, 'negative'), ('b', 'The flight was great.', null, null)",
+        "('a', 'twitter', 'ana', 'x', null, 'negative'), "
+        "('b', 'twitter', 'sam', 'The flight was great.', null, null)",
     )
     # a keeps its delivered sentiment; b is detected English ("the", "was") and scored by
     # VADER; nothing is left unscored, which must count 0, not be missing or guessed.
