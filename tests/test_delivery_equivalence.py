@@ -6,7 +6,10 @@ and rearranged CSV (rows shuffled, columns reversed, CRLF, every value quoted, s
 files, renamed); each is built with the real ingestion and SQL models, and every mart must
 equal the plain CSV's, row for row, exactly (floats too: the same rows reach the same
 expressions). ``pipeline run`` on the same variants gave the same serving file, the
-Python-built prediction marts included.
+Python-built prediction marts included (docs/vendors.md, "One record, any delivery").
+
+Then the one way found to deliver the same lines with another figure: a line-item export
+split inside an order (``test_an_order_split_across_two_files_is_named``).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pathlib import Path
 
 import pytest
 import xlsxwriter
+from ingest_support import drop, land, make_settings, query
 from marts_fixtures import build_all, write_settings
 
 from pipeline.config import Settings
@@ -189,3 +193,68 @@ def test_the_plain_csv_build_has_figures_to_compare(built) -> None:
 def test_every_mart_is_the_same_whatever_the_delivery(built, variant: str) -> None:
     for name, expected in built["csv"].items():
         assert built[variant][name] == expected, f"{name} differs as {variant}"
+
+
+# UCI Online Retail lines (docs/vendors.md): three invoices, 536366 of three lines.
+UCI_HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+UCI_LINES = [
+    f"{invoice},{code},{name},{quantity},2010-12-01 {time}:00,{price},{customer},United Kingdom\n"
+    for invoice, code, name, quantity, time, price, customer in [
+        ("536365", "85123A", "WHITE HANGING HEART T-LIGHT HOLDER", 6, "08:26", "2.55", 17850),
+        ("536366", "22633", "HAND WARMER UNION JACK", 6, "08:28", "1.85", 17850),
+        ("536366", "22632", "HAND WARMER RED POLKA DOT", 6, "08:28", "1.85", 17850),
+        ("536366", "84029G", "KNITTED UNION FLAG HOT WATER BOTTLE", 2, "08:28", "3.39", 17850),
+        ("536367", "84879", "ASSORTED COLOUR BIRD ORNAMENT", 32, "08:34", "1.69", 13047),
+    ]
+]
+
+
+def _built_totals(settings: Settings) -> list[tuple]:
+    """Each order's gross amount in the staging model, the one version the marts read."""
+    with open_warehouse(settings.warehouse_path) as con:
+        for entity in ENTITIES:  # the other raw tables, empty, for the models to read
+            ingest_entity(con, settings, entity)
+        write_settings(con, "2010-12-31")
+        build_all(con)
+    sql = "select order_id, gross_amount from staging.stg_orders order by order_id"
+    return query(settings, sql).rows()
+
+
+def test_an_order_split_across_two_files_is_named(data_dir: Path) -> None:
+    # An export cut by row count inside invoice 536366: its first line in part 1, its other
+    # two in part 2. Each file's lines are summed on their own, and part 2's 536366 (6 × 1.85
+    # + 2 × 3.39 = 17.88) replaces part 1's (6 × 1.85 = 11.10): the later delivery wins
+    # (contracts.md, "Upserts"), and the whole invoice, 28.98, is in neither. That stays the
+    # contract's figure; it was said nowhere (no note on either file).
+    settings = make_settings(data_dir)
+    drop(settings, "orders", "retail_part1.csv", UCI_HEADER + "".join(UCI_LINES[:2]))
+    drop(settings, "orders", "retail_part2.csv", UCI_HEADER + "".join(UCI_LINES[2:]))
+    first, second = land(settings, "orders")
+    assert (first.rows_read, first.rows_landed, first.reason) == (2, 2, None)
+    assert (second.rows_read, second.rows_landed) == (3, 2)
+    assert second.reason == (
+        "order_id '536366', this file's first, is the last of crm/orders/retail_part1.csv "
+        "(landed before) with other lines: an export split inside it? Only its lines here "
+        "count (the later delivery wins, contract), the ones there no longer do: deliver all "
+        "of its lines in one file"
+    )
+    assert _built_totals(settings) == [
+        ("536365", Decimal("15.30")),  # 6 × 2.55
+        ("536366", Decimal("17.88")),
+        ("536367", Decimal("54.08")),  # 32 × 1.69
+    ]
+
+
+def test_files_cut_between_orders_or_resending_one_whole_are_not_named(data_dir) -> None:
+    # Cut between invoices; then a later export of overlapping dates that begins with the
+    # last invoice of part 2 again, all of its lines: the same version, nothing lost.
+    settings = make_settings(data_dir)
+    drop(settings, "orders", "retail_part1.csv", UCI_HEADER + "".join(UCI_LINES[:4]))
+    drop(settings, "orders", "retail_part2.csv", UCI_HEADER + "".join(UCI_LINES[4:]))
+    assert [r.reason for r in land(settings, "orders")] == [None, None]
+    drop(settings, "orders", "retail_part3.csv", UCI_HEADER + UCI_LINES[4] + UCI_LINES[4]
+         .replace("536367", "536368").replace("84879", "22745"))  # fmt: skip
+    third = [r for r in land(settings, "orders") if r.status == "landed"]
+    assert [(r.source_file, r.rows_landed, r.reason) for r in third] == [
+        ("crm/orders/retail_part3.csv", 2, None)
+    ]

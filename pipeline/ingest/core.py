@@ -631,6 +631,10 @@ class _File:
                     self.select = versions.without_held(self.select, held)
                     self.n_good, self.n_bad = self.n_good - superseded, self.n_bad + superseded
                     self.bad_parts.append(held)
+            if reason is None and self.n_good and mapping.aggregate is not None:
+                # Lines summed per file: an order cut in two by a split export loses a part.
+                split = versions.split_order(con, entity, self.select)
+                self.notes += [split] if split else []
             self.reason = reason
         except FileRefused as refused:
             self.reason = refused.reason
