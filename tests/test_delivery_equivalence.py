@@ -8,8 +8,10 @@ equal the plain CSV's, row for row, exactly (floats too: the same rows reach the
 expressions). ``pipeline run`` on the same variants gave the same serving file, the
 Python-built prediction marts included (docs/vendors.md, "One record, any delivery").
 
-Then the one way found to deliver the same lines with another figure: a line-item export
-split inside an order (``test_an_order_split_across_two_files_is_named``).
+Then the one way found to deliver the same records with another figure, by the contract
+(a file is one delivery; the later one wins): a file split inside an order of a line-item
+export, or between two records a mapping numbers within each file (CDNOW's ``{n}``). The
+figure stays; the later file's report now names the order (``versions.split_order``).
 """
 
 from __future__ import annotations
@@ -257,4 +259,37 @@ def test_files_cut_between_orders_or_resending_one_whole_are_not_named(data_dir)
     third = [r for r in land(settings, "orders") if r.status == "landed"]
     assert [(r.source_file, r.rows_landed, r.reason) for r in third] == [
         ("crm/orders/retail_part3.csv", 2, None)
+    ]
+
+
+# The CDNOW log's mapping numbers a customer's purchases of a day: '{customer_id}-{date}-{n}'.
+CDNOW_LINES = [
+    " customer_id  date number_of_cds  dollar_value\n",
+    " 00001 19970101  1   11.77\n",
+    " 00002 19970112  1   12.00\n",
+    " 00002 19970112  5   77.00\n",
+    " 00003 19970102  2   20.76\n",
+]
+
+
+def test_purchases_numbered_per_file_and_split_between_files_are_named(data_dir) -> None:
+    # Cut between customer 00002's two purchases of 12 January 1997: each file numbers its
+    # purchase 1, so both are order 00002-19970112-1, and the second file's (77.00) replaces
+    # the first's (12.00). One file gives -1 and -2, 89.00 together. It was said nowhere.
+    settings = make_settings(data_dir)
+    drop(settings, "orders", "cdnow_1.txt", "".join(CDNOW_LINES[:3]))
+    drop(settings, "orders", "cdnow_2.txt", CDNOW_LINES[0] + "".join(CDNOW_LINES[3:]))
+    first, second = land(settings, "orders")
+    assert (first.rows_landed, first.reason, second.rows_landed) == (2, None, 2)
+    assert second.reason == (
+        "order_id '00002-19970112-1', this file's first, is the last of crm/orders/cdnow_1.txt "
+        "(landed before) with other values: the mapping numbers its ids within each file "
+        "('{customer_id}-{date}-{n}'), so two records split between two files can get one id? "
+        "Only the one here counts (the later delivery wins, contract), the one there no longer "
+        "does: deliver them in one file"
+    )
+    assert _built_totals(settings) == [
+        ("00001-19970101-1", Decimal("11.77")),
+        ("00002-19970112-1", Decimal("77.00")),
+        ("00003-19970102-1", Decimal("20.76")),
     ]

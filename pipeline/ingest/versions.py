@@ -146,7 +146,9 @@ def hold_back(
     return int(superseded), int(total - superseded)
 
 
-def split_order(con: duckdb.DuckDBPyConnection, entity: Entity, select: str) -> str | None:
+def split_order(
+    con: duckdb.DuckDBPyConnection, entity: Entity, select: str, numbered: str | None = None
+) -> str | None:
     """What the run summary says when a line-item delivery's first order is the last order of
     the file its current version came from, with other contents (else None).
 
@@ -158,7 +160,11 @@ def split_order(con: duckdb.DuckDBPyConnection, entity: Entity, select: str) -> 
     stays the contract's; the note names the order and the file, so the export can be sent
     again whole. An order re-sent whole (an export of overlapping dates) is the same version
     and is not named; one changed (a refund) ending one file and beginning the next is named
-    too, as the two cannot be told apart."""
+    too, as the two cannot be told apart.
+
+    ``numbered``: the key's template, when it numbers records within a file (``{n}``, CDNOW's
+    ``{customer_id}-{date}-{n}``): a file split between a customer's two purchases of one day
+    numbers both 1, and the later replaces the earlier as a version of the same order."""
     table = f"raw.{entity.raw_table}"
     key, cols = entity.key, list(entity.columns)
     row_hash = f"hash({', '.join(cols)})"
@@ -184,6 +190,13 @@ def split_order(con: duckdb.DuckDBPyConnection, entity: Entity, select: str) -> 
     if not found:
         return None
     order, earlier = found[0]
+    if numbered:
+        return (
+            f"{key} '{order}', this file's first, is the last of {earlier} (landed before) with "
+            f"other values: the mapping numbers its ids within each file ('{numbered}'), so two "
+            "records split between two files can get one id? Only the one here counts (the later "
+            "delivery wins, contract), the one there no longer does: deliver them in one file"
+        )
     return (
         f"{key} '{order}', this file's first, is the last of {earlier} (landed before) with "
         "other lines: an export split inside it? Only its lines here count (the later delivery "
