@@ -22,6 +22,7 @@ SLOW_FILES = (
     "test_warm_launcher.py",  # 29 s: a real warm run worker killed and restarted
     "test_incremental_deliveries.py",  # ~30 s: six in-process runs, day by day and once
     "test_marts_oracle.py",  # 24 s: four in-process runs of 300 customers
+    "test_delivery_equivalence.py",  # ~20 s: one sample built seven ways, in process
     "test_cli_exit_status.py",  # 20 s: a dozen command lines refused at their settings
     "test_sensors.py",  # 2 s alone; its interrupted-runs test took ~60 s in some full runs
     "test_serving_publication.py",

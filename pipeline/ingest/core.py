@@ -631,6 +631,13 @@ class _File:
                     self.select = versions.without_held(self.select, held)
                     self.n_good, self.n_bad = self.n_good - superseded, self.n_bad + superseded
                     self.bad_parts.append(held)
+            numbered = mapping.templates.get(entity.key, "")
+            numbered = numbered if "{n}" in numbered else None
+            if reason is None and self.n_good and (mapping.aggregate or numbered):
+                # Lines summed, or ids numbered, per file: a record cut in two by a split
+                # export, or two given one id, lose a part.
+                split = versions.split_order(con, entity, self.select, numbered)
+                self.notes += [split] if split else []
             self.reason = reason
         except FileRefused as refused:
             self.reason = refused.reason

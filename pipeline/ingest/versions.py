@@ -146,6 +146,64 @@ def hold_back(
     return int(superseded), int(total - superseded)
 
 
+def split_order(
+    con: duckdb.DuckDBPyConnection, entity: Entity, select: str, numbered: str | None = None
+) -> str | None:
+    """What the run summary says when a line-item delivery's first order is the last order of
+    the file its current version came from, with other contents (else None).
+
+    A line-item export cut into files by row count (a file per 10,000 lines, a split for a
+    spreadsheet) cuts an order's lines in two when it cuts inside one: each file's lines are
+    summed into an order of their own, and the later file's, holding only the order's last
+    lines, replaces the earlier's (no ``updated_at``: the later delivery wins, contract), so
+    the lines in the earlier file were no longer counted, and nothing said so. The figure
+    stays the contract's; the note names the order and the file, so the export can be sent
+    again whole. An order re-sent whole (an export of overlapping dates) is the same version
+    and is not named; one changed (a refund) ending one file and beginning the next is named
+    too, as the two cannot be told apart.
+
+    ``numbered``: the key's template, when it numbers records within a file (``{n}``, CDNOW's
+    ``{customer_id}-{date}-{n}``): a file split between a customer's two purchases of one day
+    numbers both 1, and the later replaces the earlier as a version of the same order."""
+    table = f"raw.{entity.raw_table}"
+    key, cols = entity.key, list(entity.columns)
+    row_hash = f"hash({', '.join(cols)})"
+    found = rows(
+        con,
+        f"""
+        with first as (
+            select {key} as k, {row_hash} as h from ({select}) order by _row_number limit 1
+        ),
+        current as (
+            select {key} as k, {row_hash} as h, _source_file, _delivery_seq, _row_number
+            from {table} where {key} = (select k from first)
+            order by _delivery_seq desc, _row_number desc limit 1
+        )
+        select c.k, c._source_file
+        from current c join first f on f.k = c.k and f.h <> c.h
+        where c._row_number = (
+            select max(_row_number) from {table}
+            where _delivery_seq = c._delivery_seq and _source_file = c._source_file
+        )
+        """,
+    )
+    if not found:
+        return None
+    order, earlier = found[0]
+    if numbered:
+        return (
+            f"{key} '{order}', this file's first, is the last of {earlier} (landed before) with "
+            f"other values: the mapping numbers its ids within each file ('{numbered}'), so two "
+            "records split between two files can get one id? Only the one here counts (the later "
+            "delivery wins, contract), the one there no longer does: deliver them in one file"
+        )
+    return (
+        f"{key} '{order}', this file's first, is the last of {earlier} (landed before) with "
+        "other lines: an export split inside it? Only its lines here count (the later delivery "
+        "wins, contract), the ones there no longer do: deliver all of its lines in one file"
+    )
+
+
 def without_held(select: str, held: Path) -> str:
     """``select`` without the rows written to ``held``."""
     return (
