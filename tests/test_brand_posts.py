@@ -169,7 +169,7 @@ def test_a_post_by_the_brand_counts_in_no_social_figure(acme, monkeypatch, capsy
     assert "  social/mentions/listening.csv: 4 rows read, 4 landed, 0 quarantined" in out
     assert (
         "  1 post by the brand's own accounts left out of the social figures as no mentions of "
-        "the brand (PIPELINE_BRAND_HANDLES: twitter:acmeshop; listed in "
+        "the brand (brand handles: twitter:acmeshop; listed in "
         "intermediate.int_brand_posts)"
     ) in out
 

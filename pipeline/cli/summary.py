@@ -196,7 +196,8 @@ def brand_posts_lines(con) -> list[str]:
     """How many posts by the brand's own accounts the social figures leave out (docs/open-rules.md
     R15), once ``PIPELINE_BRAND_HANDLES`` names any: like the merges, a rule that changes the
     figures is counted where it is seen without a query, and a count of 0 shows a misspelt
-    handle."""
+    handle. The handles are the run's (``brand_handles`` of the launchpad, else the setting), so
+    the line names neither."""
     if not (
         table_exists(con, "meta", "brand_handles")
         and table_exists(con, "intermediate", "int_brand_posts")
@@ -213,6 +214,6 @@ def brand_posts_lines(con) -> list[str]:
     posts = rows(con, "select count(*) from intermediate.int_brand_posts")[0][0]
     return [
         f"{counted(posts, 'post')} by the brand's own accounts left out of the social figures "
-        f"as no mentions of the brand (PIPELINE_BRAND_HANDLES: {', '.join(handles)}; listed in "
+        f"as no mentions of the brand (brand handles: {', '.join(handles)}; listed in "
         "intermediate.int_brand_posts)"
     ]
