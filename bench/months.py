@@ -184,8 +184,16 @@ def compare(args: argparse.Namespace) -> None:
     out: Path = args.out
     start = dt.date.fromisoformat(args.start)
     landing = out / "data" / "landing"
+    record = out / "compare.jsonl"
+    done = (
+        {json.loads(line)["n"] for line in record.read_text().splitlines()}
+        if (record.exists())
+        else set()
+    )
     for kept in sorted(out.glob("marts_[0-9][0-9][0-9].duckdb")):
         n = int(kept.stem.split("_")[1])
+        if n in done:
+            continue
         day = start + dt.timedelta(days=n)
         fresh = out / f"fresh_{n:03d}"
         if fresh.exists():
@@ -203,7 +211,7 @@ def compare(args: argparse.Namespace) -> None:
         result["n"] = n
         result["sizes"] = sizes(fresh)
         result["differences"] = mart_differences(kept, fresh / "serving" / "marts.duckdb")
-        with (out / "compare.jsonl").open("a") as f:
+        with record.open("a") as f:
             f.write(json.dumps(result) + "\n")
         say(f"checkpoint {n}: {result['differences'] or 'the same marts'}")
 
@@ -247,7 +255,10 @@ def mart_differences(kept: Path, fresh: Path) -> dict[str, int]:
 def table(args: argparse.Namespace) -> None:
     """Print the growth table of ``days.jsonl`` (every ``--every`` days) in Markdown."""
     days = [json.loads(line) for line in (args.out / "days.jsonl").read_text().splitlines()]
-    keys = sorted({k for d in days for k in d["sizes"]})
+    # One row per part, not per run: each run's captured-output folder has its own entry.
+    keys = sorted(
+        {k for d in days for k in d["sizes"] if not k.startswith("dagster_home/storage/")}
+    )
     shown = [d for d in days if d["n"] % args.every == 0 or d is days[-1]]
     print("| part | " + " | ".join(f"day {d['n']}" for d in shown) + " |")
     print("|---|" + "---:|" * len(shown))
