@@ -18,7 +18,12 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipeline.automation.history import HISTORY_DAYS_ENV, history_days, prune_run_history
+from pipeline.automation.history import (
+    HISTORY_DAYS_ENV,
+    SENSOR_BATCH,
+    history_days,
+    prune_run_history,
+)
 from pipeline.automation.instance import recover_interrupted_runs
 from pipeline.automation.schedules import AS_OF_TAG, REFRESH_JOB, TRIGGER_TAG
 from pipeline.config import PipelineConfig, setting
@@ -334,7 +339,7 @@ def build_interrupted_runs_sensor() -> dg.SensorDefinition:
         # The runs of the UI, the landing sensor and the nightly schedule never pass through
         # `pipeline run`, which deletes the old ones otherwise (pipeline/automation/history.py).
         days = history_days()
-        forgotten = prune_run_history(context.instance, days)
+        forgotten = prune_run_history(context.instance, days, limit=SENSOR_BATCH)
         said = (
             f"; deleted {counted(len(forgotten), 'run')} older than {days} days from the "
             f"history ({HISTORY_DAYS_ENV})"
