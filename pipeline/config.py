@@ -269,6 +269,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PIPELINE_SPARK_MASTER", "local[*]", "the Spark master with PIPELINE_ENGINE=spark: `local[*]`, `spark://host:7077`, or `sc://host:15002` (Spark Connect)", _text),  # noqa: E501
     Setting("PIPELINE_LAKE_DIR", "", "the Parquet tables Spark reads and writes; empty: `<data dir>/lake`", _optional(_path)),  # noqa: E501
     Setting("PIPELINE_FRESHNESS_DAYS", "3", "days without new data before every mart's `fresh_data` check warns", _number(int, 1)),  # noqa: E501
+    Setting("PIPELINE_RUN_HISTORY_DAYS", "90", "days Dagster's history keeps a finished run (its events, log file and captured output) before they are deleted (`0`: for ever)", _number(int, 0)),  # noqa: E501
     Setting("PIPELINE_CLV_MONTHLY_DISCOUNT", "0.01", "monthly discount rate d of `customer_predictions.predicted_clv_365d`, in [0, 1)", _rate),  # noqa: E501
     Setting("PIPELINE_BRAND_HANDLES", "", "the brand's own accounts, `platform:handle` comma-separated (e.g. `twitter:@acme, instagram:acme.shop`): their posts are no mentions (docs/open-rules.md R15); empty: none", _brand_handles),  # noqa: E501
     Setting("PIPELINE_EMAIL_HASH_KEY", "", "a secret of at least 16 characters: `email_sha256` becomes HMAC-SHA256 keyed with it; unset: plain SHA-256", _optional(_secret)),  # noqa: E501

@@ -18,6 +18,12 @@ from pathlib import Path
 
 import dagster as dg
 
+from pipeline.automation.history import (
+    HISTORY_DAYS_ENV,
+    SENSOR_BATCH,
+    history_days,
+    prune_run_history,
+)
 from pipeline.automation.instance import recover_interrupted_runs
 from pipeline.automation.schedules import AS_OF_TAG, REFRESH_JOB, TRIGGER_TAG
 from pipeline.config import PipelineConfig, setting
@@ -324,20 +330,31 @@ def build_interrupted_runs_sensor() -> dg.SensorDefinition:
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=(
             "Marks runs whose process is gone (killed, crashed) as failed and frees their slot "
-            "in the warehouse pool, so later runs are not blocked behind them."
+            "in the warehouse pool, so later runs are not blocked behind them; deletes the "
+            "runs older than PIPELINE_RUN_HISTORY_DAYS from the history."
         ),
     )
     def interrupted_runs(context: dg.SensorEvaluationContext) -> dg.SkipReason:
         recovered = recover_interrupted_runs(context.instance)
+        # The runs of the UI, the landing sensor and the nightly schedule never pass through
+        # `pipeline run`, which deletes the old ones otherwise (pipeline/automation/history.py).
+        days = history_days()
+        forgotten = prune_run_history(context.instance, days, limit=SENSOR_BATCH)
+        said = (
+            f"; deleted {counted(len(forgotten), 'run')} older than {days} days from the "
+            f"history ({HISTORY_DAYS_ENV})"
+            if forgotten
+            else ""
+        )
         if recovered:
             context.log.warning(f"marked interrupted runs failed: {', '.join(recovered)}")
             # Named: the tick list is where an operator looks for which runs were failed.
             return dg.SkipReason(
                 f"marked {counted(len(recovered), 'interrupted run')} failed "
                 f"(their process was gone): "
-                f"{some_of(recovered)}"
+                f"{some_of(recovered)}{said}"
             )
-        return dg.SkipReason("no interrupted runs")
+        return dg.SkipReason(f"no interrupted runs{said}")
 
     return interrupted_runs
 

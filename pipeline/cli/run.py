@@ -73,6 +73,36 @@ def _instance(data_dir):
     return instance
 
 
+def forget_old_runs(data_dir: Path) -> None:
+    """Delete the runs older than ``PIPELINE_RUN_HISTORY_DAYS`` from Dagster's history
+    (pipeline/automation/history.py), saying how many; a failure is said and the run goes on.
+
+    Done before the run, outside :func:`~pipeline.event_log.quick_commits`, whose kept
+    connections would hold the removed files open."""
+    import dagster as dg
+
+    from pipeline.automation.history import HISTORY_DAYS_ENV, history_days, prune_run_history
+    from pipeline.automation.instance import resolve_dagster_home
+
+    days = history_days()
+    try:
+        with dg.DagsterInstance.from_config(str(resolve_dagster_home(data_dir))) as instance:
+            deleted = prune_run_history(instance, days)
+    except Exception as err:  # noqa: BLE001 - old history must never stop tonight's run
+        print(
+            f"warning: could not delete runs older than {days} days from Dagster's history "
+            f"({HISTORY_DAYS_ENV}): {err}; the run goes on",
+            file=sys.stderr,
+        )
+        return
+    if deleted:
+        print(
+            f"deleted {counted(len(deleted), 'run')} older than {days} days from Dagster's "
+            f"history ({HISTORY_DAYS_ENV})",
+            flush=True,
+        )
+
+
 def files_needing_attention(
     settings: Settings, run_id: str, reports: list[FileReport] | None = None
 ) -> int:
@@ -226,6 +256,7 @@ def run_once(settings: Settings, notify_settings: NotifySettings, trigger: str) 
     run_config: dict = {"loggers": {"progress": {}}}
     # The run builds exactly the date announced above, whatever the environment says.
     run_config["resources"] = {"config": {"config": {"as_of": str(settings.as_of)}}}
+    forget_old_runs(settings.data_dir)
     # Dagster's event log without an fsync per event (pipeline/event_log.py).
     with quick_commits(resolve_dagster_home(settings.data_dir)):
         instance = _instance(settings.data_dir)
