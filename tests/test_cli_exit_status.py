@@ -21,9 +21,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import REPO_ROOT, cli, cli_env
-
-from pipeline.__main__ import main
+from helpers import REPO_ROOT, cli, cli_env, refused_in_process
 
 pytestmark = pytest.mark.e2e
 # A hang guard, as helpers.cli's, not a speed limit: each command line imports Dagster before
@@ -38,25 +36,6 @@ def one_line_error(result: subprocess.CompletedProcess, status: int, text: str) 
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and text in lines[0], result.stderr
     assert "Traceback" not in result.stdout + result.stderr
-
-
-def refused_in_process(
-    args: list[str],
-    data_dir: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    **env: str,
-) -> subprocess.CompletedProcess:
-    """``python -m pipeline ARGS`` as :func:`helpers.cli` runs it (the same environment), by the
-    command line's ``main`` in this process: what it returned and printed, as a process's."""
-    for name, value in cli_env(data_dir, **env).items():
-        if os.environ.get(name) != value:
-            monkeypatch.setenv(name, value)
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    capsys.readouterr()  # what the test printed before: not the command's
-    status = main(args)
-    said = capsys.readouterr()
-    return subprocess.CompletedProcess(args, status, said.out, said.err)
 
 
 @pytest.mark.parametrize(
