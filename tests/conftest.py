@@ -18,7 +18,7 @@ SLOW_FILES = (
     "test_cli_e2e.py",  # 129 s, 94 s: generate, run, run again, a killed run, two more runs
     "test_e2e_daemon.py",  # 121 s, 177 s: webserver + daemon, sensor, launchpad, warm worker
     "test_spark_parity.py",  # with test_spark_validation.py (same worker, SAME_WORKER):
-    "test_spark_validation.py",  # 75 s, 216 s (beside another session's Spark tests)
+    "test_spark_validation.py",  # 75 s, 224 s (beside another session's Spark tests)
     "test_removed_model.py",  # 115 s, 123 s: demo and four runs on a copy of the code
     "test_cli_watch_troubles.py",  # 112 s, 169 s: a watcher's troubles, a failed run tried again
     "test_marts_oracle.py",  # 112 s, 111 s: four in-process runs of 300 customers
