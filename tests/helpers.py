@@ -65,6 +65,32 @@ def cli(*args: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess:
     )
 
 
+def refused_in_process(
+    args: list[str],
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    **env: str,
+) -> subprocess.CompletedProcess:
+    """``python -m pipeline ARGS`` as :func:`cli` runs it (the same environment), by the command
+    line's ``main`` in this process: what it returned and printed, as a process's.
+
+    For a command refused at its start (a setting, an option, a mapping): the same code from
+    the arguments to the exit status, without a process that costs about 1.5 s of CPU to import
+    Dagster and refuse. What only a process shows (the status ``exit_now`` gives the shell,
+    nothing else on stderr from the imports) needs :func:`cli` (docs/testing.md)."""
+    from pipeline.__main__ import main
+
+    for name, value in cli_env(data_dir, **env).items():
+        if os.environ.get(name) != value:
+            monkeypatch.setenv(name, value)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    capsys.readouterr()  # what the test printed before: not the command's
+    status = main(args)
+    said = capsys.readouterr()
+    return subprocess.CompletedProcess(args, status, said.out, said.err)
+
+
 def start_cli(*args: str, data_dir: Path, **env: str) -> subprocess.Popen:
     """:func:`cli` started, not awaited: its stdout (stderr merged) is a text pipe to read."""
     return subprocess.Popen(

@@ -35,6 +35,7 @@ from helpers import (
     NEW_EMAIL,
     cli,
     delta_orders_csv,
+    refused_in_process,
     serving_rows,
     start_cli,
     warehouse_rows,
@@ -271,14 +272,16 @@ def test_a_failed_run_for_an_older_date_exits_1_and_runs_are_tagged(story: Story
     assert story.tags == [("cli", story.older_as_of), ("cli", story.today)]
 
 
-def test_bad_configuration_exits_with_a_clear_message(tmp_path):
+# Refused at the start, checked in this process (helpers.refused_in_process): the exit status 2
+# of a real process is tests/test_cli_exit_status.py's.
+def test_bad_configuration_exits_with_a_clear_message(tmp_path, monkeypatch, capsys):
     (tmp_path / "landing").mkdir()
-    result = cli("run", data_dir=tmp_path, PIPELINE_CHURN_DAYS="14")
+    result = refused_in_process(["run"], tmp_path, monkeypatch, capsys, PIPELINE_CHURN_DAYS="14")
     assert result.returncode == 2
     assert "PIPELINE_CHURN_DAYS=14 is too short" in result.stderr
 
 
-def test_missing_landing_folder_is_explained(tmp_path):
-    result = cli("run", data_dir=tmp_path / "nothing-here")
+def test_missing_landing_folder_is_explained(tmp_path, monkeypatch, capsys):
+    result = refused_in_process(["run"], tmp_path / "nothing-here", monkeypatch, capsys)
     assert result.returncode == 2
     assert "no landing folder" in result.stderr

@@ -3,6 +3,14 @@
 Here 2 (configuration error) and 4 (another process holds the warehouse). 0 (ok), 3 (rows
 quarantined) and 1 (failed), with --as-of and the run's tags, are steps of the command-line story
 in tests/test_cli_e2e.py: they need full runs, which there build on one data directory.
+
+A refused setting, ``--as-of`` or vendor mapping of ``run`` is checked by the command line's
+``main`` in this process (:func:`refused_in_process`): the same code from the arguments to the
+exit status, without a process that costs about 1.5 s of CPU to import Dagster and refuse. What
+only a process shows (the exit status ``exit_now`` gives cron, nothing else on stderr from the
+imports) is asserted by this file's other tests, each a real process refusing at its start: a
+read-only data directory, the UI's settings, a watcher and a UI on a broken mapping, a model
+that cannot load, a held warehouse.
 """
 
 import os
@@ -13,7 +21,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import REPO_ROOT, cli, cli_env
+from helpers import REPO_ROOT, cli, cli_env, refused_in_process
 
 pytestmark = pytest.mark.e2e
 # A hang guard, as helpers.cli's, not a speed limit: each command line imports Dagster before
@@ -41,9 +49,9 @@ def one_line_error(result: subprocess.CompletedProcess, status: int, text: str) 
         ({"PIPELINE_SETTLE_SECONDS": "soon"}, "PIPELINE_SETTLE_SECONDS='soon' is not a number"),
     ],
 )
-def test_bad_settings_exit_2_with_one_line(tmp_path, env, text):
+def test_bad_settings_exit_2_with_one_line(tmp_path, monkeypatch, capsys, env, text):
     (tmp_path / "landing").mkdir()
-    result = cli("run", data_dir=tmp_path, **env)
+    result = refused_in_process(["run"], tmp_path, monkeypatch, capsys, **env)
     one_line_error(result, 2, f"configuration error: {text}")
 
 
@@ -102,7 +110,9 @@ def test_a_model_that_cannot_load_exits_2_naming_file_line_and_fix(tmp_path):
     ],
     ids=["toml", "unknown", "missing"],
 )
-def test_a_broken_vendor_mapping_exits_2_naming_file_and_key(tmp_path, toml, text):
+def test_a_broken_vendor_mapping_exits_2_naming_file_and_key(
+    tmp_path, monkeypatch, capsys, toml, text
+):
     # Every ingestion step reads every mapping: such a file failed the whole run with exit
     # status 1, as a broken run, and its reason was one step failure among six. It is a
     # configuration to correct, as a bad setting is: said in one line before anything runs.
@@ -111,18 +121,20 @@ def test_a_broken_vendor_mapping_exits_2_naming_file_and_key(tmp_path, toml, tex
     path = tmp_path / "vendors" / "my_shop.toml"
     path.write_text(toml, encoding="utf-8")
     # A watcher and the UI stop at their start the same way (the UI's sensor would otherwise
-    # launch one failing run after another).
-    commands = ("run", "watch", "ui") if toml.startswith("signature") else ("run",)
-    for command in commands:
-        result = cli(command, data_dir=tmp_path)
+    # launch one failing run after another): real processes, which would start their sensor or
+    # their warm-up if the check were missed.
+    commands = ("watch", "ui") if toml.startswith("signature") else ()
+    results = [refused_in_process(["run"], tmp_path, monkeypatch, capsys)]
+    results += [cli(command, data_dir=tmp_path) for command in commands]
+    for result in results:
         one_line_error(result, 2, f"configuration error: vendor mapping {path}: {text}")
         assert result.stderr.strip().endswith("; nothing was done")
     assert not (tmp_path / "warehouse.duckdb").exists()
 
 
-def test_bad_as_of_option_exits_2(tmp_path):
+def test_bad_as_of_option_exits_2(tmp_path, monkeypatch, capsys):
     (tmp_path / "landing").mkdir()
-    result = cli("run", "--as-of", "31/10/2026", data_dir=tmp_path)
+    result = refused_in_process(["run", "--as-of", "31/10/2026"], tmp_path, monkeypatch, capsys)
     one_line_error(result, 2, "configuration error: --as-of '31/10/2026' is not a date")
 
 

@@ -1,11 +1,13 @@
-"""``python -m pipeline watch`` as a user runs it: a real watcher process on a tiny data directory.
+"""``python -m pipeline watch`` as a user runs it: real watcher processes on a tiny data directory.
 
-One watcher (settle 0, a look every 0.2 s) is started on an empty landing folder and fed three
-deliveries one after another: a good order, a file that is refused, a second good order that
-lands while another writer holds the run lock (said once; run after the lock is released). Each
-must start one run of its own, printing its exit status; a SIGTERM sent during the last run
-lets it finish, then the watcher exits 0. A second watcher started on the same data directory
-finds every file already in the ledger, runs nothing, and exits 0 at once on SIGTERM while idle.
+Three watchers (settle 0, a look every 0.2 s), one after another, on one data directory fed three
+deliveries: the first, started on an empty landing folder, runs a good order and is stopped
+during that run (said in the singular: 1 run). The second finds that file in the ledger (1 file)
+and runs a file that is refused and a second good order that lands while another writer holds
+the run lock (said once; run after the lock is released). Each delivery must start one run of
+its own, printing its exit status; a SIGTERM sent during a run lets it finish, then the watcher
+exits 0. The third finds every file already in the ledger, runs nothing, and exits 0 at once on
+SIGTERM while idle.
 A watcher that meets troubles after its start, and one whose run fails and is tried again, are
 in tests/test_cli_watch_troubles.py (the helpers of both: tests/watch_support.py).
 No sleeps: each step waits for the watcher's output line, with a deadline.
@@ -43,77 +45,84 @@ def holding_run_lock(data_dir: Path):
         os.close(fd)
 
 
-# First in the file: a worker is sent its next file when two tests of this one are left,
-# so the file ends with the story's quick tests, not with this watcher's start.
-def test_one_run_and_one_file_known_are_said_in_the_singular(tmp_path: Path) -> None:
-    (tmp_path / "landing").mkdir()
-    first = Watcher.start(tmp_path)
-    first.wait_for("ready, watching")
-    drop(tmp_path, "orders_late_1.csv", delta_orders_csv("2026-10-30 10:00:00"))
-    first.wait_for("new files: crm/orders/orders_late_1.csv")
-    # Stopped during its one run: the run finishes, then the watcher's farewell.
-    assert first.stop() == 0, "\n".join(first.lines)
-    assert first.lines[-1] == "stopped after 1 run", "\n".join(first.lines)
-    second = Watcher.start(tmp_path)
-    ready = second.wait_for("ready, watching")
-    assert "; 1 file in landing already in the ledger; " in ready, ready
-    assert second.stop() == 0
-
-
 @dataclass
 class Story:
     data_dir: Path
     first: Watcher
     first_status: int
     second: Watcher
+    second_ready: str
     second_status: int
+    third: Watcher
+    third_status: int
 
 
 @pytest.fixture(scope="module")
 def story(tmp_path_factory: pytest.TempPathFactory) -> Story:
+    """Three watchers, one after another, on one data directory: the first runs one file and is
+    stopped during that run; the second finds it in the ledger and runs two more deliveries; the
+    third finds both landed files and runs nothing. (The first one's run was a story of its own,
+    said in the singular, on a directory of its own: one watcher start and one run more.)"""
     data_dir = tmp_path_factory.mktemp("watch")
     (data_dir / "landing").mkdir()
     first = Watcher.start(data_dir)
     first.wait_for("ready, watching")
     drop(data_dir, "orders_late_1.csv", delta_orders_csv("2026-10-30 10:00:00"))
-    first.wait_for("exit status")
+    first.wait_for("new files: crm/orders/orders_late_1.csv")
+    first_status = first.stop()  # during its one run: the run finishes, then the watcher ends
+
+    second = Watcher.start(data_dir)
+    second_ready = second.wait_for("ready, watching")
     drop(data_dir, "orders_broken.csv", "order_no;buyer\n1;someone\n")
-    first.wait_for("exit status")
+    second.wait_for("exit status")
     second_order = delta_orders_csv("2026-10-31 09:00:00").replace("E2E-LATE-1", "E2E-LATE-2")
     # Another writer (this process, as a `pipeline run` would) holds the run lock while the file
     # lands: the watcher says so once and runs the file at a look after the lock is released.
     with holding_run_lock(data_dir):
         drop(data_dir, "orders_late_2.csv", second_order.replace("80.00", "20.00"))
-        first.wait_for("trying again at each look")
-    first.wait_for("new files: crm/orders/orders_late_2.csv")
-    first_status = first.stop()  # during the run: it finishes, then the watcher ends
+        second.wait_for("trying again at each look")
+    second.wait_for("new files: crm/orders/orders_late_2.csv")
+    second_status = second.stop()  # during the run: it finishes, then the watcher ends
 
-    second = Watcher.start(data_dir)
-    second.wait_for("ready, watching")
-    second_status = second.stop()  # idle
-    return Story(data_dir, first, first_status, second, second_status)
+    third = Watcher.start(data_dir)
+    third.wait_for("ready, watching")
+    third_status = third.stop()  # idle
+    return Story(
+        data_dir, first, first_status, second, second_ready, second_status, third, third_status
+    )
+
+
+def test_one_run_and_one_file_known_are_said_in_the_singular(story: Story) -> None:
+    out = "\n".join(story.first.lines)
+    assert story.first_status == 0, out
+    # Stopped during its one run: the run finishes, then the watcher's farewell.
+    assert story.first.lines[-1] == "stopped after 1 run", out
+    assert "; 1 file in landing already in the ledger; " in story.second_ready, story.second_ready
 
 
 def test_each_delivery_starts_one_run_with_its_exit_status(story: Story) -> None:
-    out = "\n".join(story.first.lines)
-    assert story.first_status == 0, out
-    statuses = [line for line in story.first.lines if line.startswith("exit status")]
-    # good file: 0; the refused file: 3 (a human should look); the second good file: 0
-    assert [s.split(":")[0] for s in statuses] == [
-        "exit status 0",
-        "exit status 3",
-        "exit status 0",
+    for watcher, status in ((story.first, story.first_status), (story.second, story.second_status)):
+        out = "\n".join(watcher.lines)
+        assert status == 0, out
+        assert "SIGTERM: stopping after this run" in out
+    statuses = [
+        line.split(":")[0]
+        for watcher in (story.first, story.second)
+        for line in watcher.lines
+        if line.startswith("exit status")
     ]
+    # good file: 0; the refused file: 3 (a human should look); the second good file: 0
+    assert statuses == ["exit status 0", "exit status 3", "exit status 0"]
+    out = "\n".join(story.second.lines)
     # The busy warehouse, said once (the watcher looked every 0.2 s while it waited), naming us.
-    busy = [line for line in story.first.lines if "trying again at each look" in line]
+    busy = [line for line in story.second.lines if "trying again at each look" in line]
     assert len(busy) == 1 and f"another run holds the warehouse (pid {os.getpid()})" in busy[0]
-    assert "SIGTERM: stopping after this run" in out
-    assert "stopped after 3 runs" in out
+    assert "stopped after 2 runs" in out
     assert "crm/orders/orders_broken.csv" in out and "refused" in out
 
 
 def test_the_runs_land_the_good_files_and_build_the_marts(story: Story) -> None:
-    # Read after both watchers ended. By hand: the buyer's orders of 80.00 (30 Oct 10:00) and
+    # Read after the watchers ended. By hand: the buyer's orders of 80.00 (30 Oct 10:00) and
     # 20.00 (31 Oct 09:00), both completed: two purchases, revenue 100.00.
     orders = warehouse_rows(
         story.data_dir, "select order_id, gross_amount from raw.raw_orders order by order_id"
@@ -141,8 +150,8 @@ def test_runs_are_recorded_in_the_dagster_instance_tagged_watch(story: Story) ->
 
 
 def test_a_restarted_watcher_runs_nothing_landed_and_stops_at_once_when_idle(story: Story) -> None:
-    out = "\n".join(story.second.lines)
-    assert story.second_status == 0, out
+    out = "\n".join(story.third.lines)
+    assert story.third_status == 0, out
     assert "new files" not in out
     # The two landed files are still in landing/, known to the ledger (the refused one was
     # moved to quarantine): the watcher counts them as done.
