@@ -26,7 +26,7 @@ from pipeline.config import setting
 
 HISTORY_DAYS_ENV = "PIPELINE_RUN_HISTORY_DAYS"
 # Runs deleted per call: a first call on a years-old instance deletes a batch per run, not all
-# of them before the run starts (about 0.1-0.4 s a run). A sensor tick takes fewer: Dagster
+# of them after one run (about 0.1-0.4 s a run). A sensor tick takes fewer: Dagster
 # gives a sensor's evaluation 60 s.
 BATCH = 200
 SENSOR_BATCH = 20
