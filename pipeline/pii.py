@@ -59,6 +59,33 @@ PHONE = (
 )
 """A phone number; dates (2026-10-31, 31.10.2026), prices and order numbers are not."""
 
+# Columns of personal data by name (spec/contracts.md: raw e-mail, names, phone numbers, birth
+# dates, social handles): never in a serving mart (assets.serving's guard refuses them), shown
+# as PERSONAL_MASK in every model's preview (which Dagster's event log keeps).
+PERSONAL_COLUMNS = frozenset(
+    {
+        "email",
+        "email_address",
+        "first_name",
+        "last_name",
+        "full_name",
+        "name",
+        "phone",
+        "phone_number",
+        "author_name",
+        "author_handle",
+        "birth_date",
+    }
+)
+PERSONAL_MASK = "[personal]"
+
+
+def personal_column(name: str) -> bool:
+    """Whether a column named ``name`` holds personal data: one of PERSONAL_COLUMNS or a social
+    handle (``twitter_handle``, …)."""
+    return name.lower() in PERSONAL_COLUMNS or name.lower().endswith("_handle")
+
+
 EMAIL_MASK = "[email]"
 PHONE_MASK = "[phone]"
 
