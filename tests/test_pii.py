@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import re
+import stat
 from pathlib import Path
 
 import dagster as dg
@@ -27,6 +29,8 @@ from pipeline import pii
 from pipeline.config import ConfigError, PipelineConfig, Settings
 from pipeline.email_hash import hash_key, hmac_pads
 from pipeline.engine import SQL_DIR, build_models, discover_models, preview_markdown
+from pipeline.validation.docs import write_index
+from pipeline.validation.log import log_path
 from pipeline.validation.outcome import escape_values
 from pipeline.validation.stages import validate_assets
 from pipeline.validation.suites import EXPECTATIONS_DIR, read_suites
@@ -415,3 +419,25 @@ def test_model_previews_show_no_personal_data(tmp_path):
     )
     assert r"Call me on \[phone\]" in previews["stg_surveys"]
     con.close()
+
+
+def test_what_holds_a_failed_checks_examples_is_readable_by_its_owner_only(tmp_path, monkeypatch):
+    """A failed check's Data Docs page, the site's index and the run's validation log quote the
+    unexpected values, here a phone number in a mart: written 0600, as the quarantine CSV files
+    are (they were 0644 under the usual umask 022, readable by every account on the machine)."""
+    con = new_warehouse(tmp_path)
+    monkeypatch.setenv("PIPELINE_DATA_DOCS", "all")
+    run(con, "create table marts.leaky as select 'call +44 20 7946 0958' as campaign_name")
+    settings = Settings.resolve(data_dir=str(tmp_path), as_of="2024-03-31")
+    suite = read_suites()["marts_no_personal_data"]
+    old = os.umask(0o022)
+    try:
+        (outcome,) = validate_assets(con, settings, [("leaky", [suite])], "r1")["leaky"].outcomes
+        index = write_index(settings)
+    finally:
+        os.umask(old)
+    con.close()
+    page, log = Path(outcome.docs_path), log_path(tmp_path, "r1")
+    for path in (page, index, log):
+        assert "+44 20 7946 0958" in path.read_text(encoding="utf-8"), path
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
