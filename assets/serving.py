@@ -73,21 +73,7 @@ PARQUET_VERSIONS = "parquet_versions"
 
 # Personal data the contract forbids in the serving marts (spec/contracts.md): raw e-mail, names,
 # phone numbers, social handles. Marts carry customer_id and email_sha256 instead.
-FORBIDDEN_COLUMNS = frozenset(
-    {
-        "email",
-        "email_address",
-        "first_name",
-        "last_name",
-        "full_name",
-        "name",
-        "phone",
-        "phone_number",
-        "author_name",
-        "author_handle",
-        "birth_date",
-    }
-)
+FORBIDDEN_COLUMNS = pii.PERSONAL_COLUMNS
 EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}"
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
 # The scan's patterns as one alternation (pipeline.pii.any_of): a value matches it exactly when
@@ -120,7 +106,7 @@ def assert_no_personal_data(
             [schema, mart],
         )
     for column, _ in columns:
-        if column.lower() in FORBIDDEN_COLUMNS or column.lower().endswith("_handle"):
+        if pii.personal_column(column):
             raise PersonalDataError(
                 f"mart {mart!r} has column {column!r}: personal data is never published to "
                 "serving (publish customer_id / email_sha256 instead)"

@@ -14,7 +14,9 @@ Letters of other scripts are "any character outside ASCII" (``[^\\x00-\\x7F\\xa0
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from functools import cache
 
 # A character of a name or a domain label: ASCII letters and digits, or anything outside ASCII
 # (internationalised addresses: jane.doe@пример.рф) except the no-break space.
@@ -57,6 +59,33 @@ PHONE = (
 )
 """A phone number; dates (2026-10-31, 31.10.2026), prices and order numbers are not."""
 
+# Columns of personal data by name (spec/contracts.md: raw e-mail, names, phone numbers, birth
+# dates, social handles): never in a serving mart (assets.serving's guard refuses them), shown
+# as PERSONAL_MASK in every model's preview (which Dagster's event log keeps).
+PERSONAL_COLUMNS = frozenset(
+    {
+        "email",
+        "email_address",
+        "first_name",
+        "last_name",
+        "full_name",
+        "name",
+        "phone",
+        "phone_number",
+        "author_name",
+        "author_handle",
+        "birth_date",
+    }
+)
+PERSONAL_MASK = "[personal]"
+
+
+def personal_column(name: str) -> bool:
+    """Whether a column named ``name`` holds personal data: one of PERSONAL_COLUMNS or a social
+    handle (``twitter_handle``, …)."""
+    return name.lower() in PERSONAL_COLUMNS or name.lower().endswith("_handle")
+
+
 EMAIL_MASK = "[email]"
 PHONE_MASK = "[phone]"
 
@@ -74,6 +103,19 @@ def mask_sql(column: str) -> str:
     for pattern, mask in MASKS:
         sql = f"regexp_replace({sql}, '{pattern}', '{mask}', 'g')"
     return sql
+
+
+@cache
+def _compiled() -> tuple[tuple[re.Pattern[str], str], ...]:
+    return tuple((re.compile(pattern), mask) for pattern, mask in MASKS)
+
+
+def mask_text(text: str) -> str:
+    """``text`` with its e-mail addresses and phone numbers masked, as the staging SQL masks
+    them: for what leaves the machine (a notice), which names where a value is, not the value."""
+    for pattern, mask in _compiled():
+        text = pattern.sub(mask, text)
+    return text
 
 
 def any_of(patterns: Iterable[str]) -> str:

@@ -387,3 +387,49 @@ def test_command_line_run_that_fails_sends_its_own_notice(
     instance = dg.DagsterInstance.from_config(str(data_dir / "dagster_home"))
     (run_record,) = instance.get_runs()
     assert run_record.tags[SENT_INLINE_TAG] == "cli"
+
+
+def test_a_notice_names_where_personal_data_is_not_what_it_is(
+    data_dir: Path, servers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A delivery whose campaign id is a person's address: the mart guard stops the run, and
+    the notice, which leaves the machine, names the mart, the column and the reason with the
+    address masked (it sent the address before). The check's Data Docs page,
+    on this machine and readable by its owner only, still shows it, so the row can be found."""
+    settings, posts, _ = servers
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.setenv("PIPELINE_AS_OF", "2024-12-31")
+    monkeypatch.setenv("PIPELINE_NOTIFY_WEBHOOK", settings.webhook or "")
+    drop(
+        make_settings(data_dir),
+        "email_events",
+        "e.csv",
+        "event_id,email,campaign_id,campaign_name,event_type,occurred_at\n"
+        "E1,ann@x.test,jane.doe@example.com,Spring sale,sent,2024-02-01 08:00:00\n",
+    )
+    assert main(["run"]) == 1
+    _, body = posts.get_nowait()
+    assert body["event"] == "run_failed"
+    sent = json.dumps(body, ensure_ascii=False)
+    assert "jane.doe@example.com" not in sent
+    (check,) = [w for w in body["what_happened"] if w.startswith("check ")]
+    assert check.startswith("check mart_expectations on email_monthly failed: 1 expectation ")
+    assert check.endswith("1 of 14 rows unexpected, e.g. [email] (mart_column campaign_id)")
+    assert body["text"].count("[email] (mart_column campaign_id)") == 1
+    # The check's description, in Dagster's event log for the run history's 90 days and shown to
+    # everyone the UI serves, is masked alike; the value is on its Data Docs page (0600).
+    instance = dg.DagsterInstance.from_config(str(data_dir / "dagster_home"))
+    (run_record,) = instance.get_runs()
+    (evaluation,) = [
+        e.dagster_event.asset_check_evaluation_data
+        for e in instance.all_logs(
+            run_record.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+        )
+        if not e.dagster_event.asset_check_evaluation_data.passed
+    ]
+    assert evaluation.description.endswith("e.g. [email] (mart_column campaign_id)")
+    # Nor does any other event of the run (the check's table of expectations, a model's preview).
+    for stored in (data_dir / "dagster_home" / "history").rglob("*.db"):
+        assert b"jane.doe@example.com" not in stored.read_bytes(), stored
+    page = Path(evaluation.metadata["data_docs"].value)
+    assert "jane.doe@example.com" in page.read_text(encoding="utf-8")

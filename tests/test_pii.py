@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import re
+import stat
 from pathlib import Path
 
 import dagster as dg
@@ -26,7 +28,9 @@ from assets.settings import pipeline_settings
 from pipeline import pii
 from pipeline.config import ConfigError, PipelineConfig, Settings
 from pipeline.email_hash import hash_key, hmac_pads
-from pipeline.engine import SQL_DIR, build_models, discover_models
+from pipeline.engine import SQL_DIR, build_models, discover_models, preview_markdown
+from pipeline.validation.docs import write_index
+from pipeline.validation.log import log_path
 from pipeline.validation.outcome import escape_values
 from pipeline.validation.stages import validate_assets
 from pipeline.validation.suites import EXPECTATIONS_DIR, read_suites
@@ -378,3 +382,62 @@ def test_a_delivered_language_that_is_not_a_code_never_reaches_a_mart(tmp_path):
         ("m2", "pt-br"),
         ("m3", None),
     ]
+
+
+def test_model_previews_show_no_personal_data(tmp_path):
+    """Every model's ``preview`` goes into Dagster's event log (kept for
+    PIPELINE_RUN_HISTORY_DAYS, readable by everyone the UI serves, untouched when a customer is
+    erased from the warehouse). A contact's name, phone, address and handles show masked; the
+    row stays findable by its id, file and line. Before, stg_contacts' preview showed them."""
+    con = new_warehouse(tmp_path)
+    write_settings(con, "2024-03-31")
+    insert_rows(con, "contacts", [
+        {"contact_id": "C1", "email": "ann.smith@x.test", "first_name": "Ann",
+         "last_name": "Smithson", "phone": "+44 20 7946 0958", "birth_date": "1980-05-17",
+         "created_at": "2023-01-01 00:00:00", "twitter_handle": "annsmithson80"},
+    ])  # fmt: skip
+    insert_rows(con, "surveys", [
+        {"response_id": "R1", "contact_id": "C1", "responded_at": "2024-02-01 08:00:00",
+         "survey_type": "nps", "score": 9, "comment": "Call me on 020 7946 0958"},
+    ])  # fmt: skip
+    build_all(con)
+    models = [m for m in discover_models(SQL_DIR) if m.layer != "marts"]
+    previews = {m.name: preview_markdown(con, m.qualified_name) for m in models}
+    for name, preview in previews.items():
+        for value in ("ann.smith@x.test", "Smithson", "7946 0958", "1980-05-17", "annsmithson80"):
+            assert value not in preview, (name, value)
+    header, _, row = previews["stg_contacts"].split("\n")
+
+    def cells(line: str) -> list[str]:
+        return [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+
+    found = dict(zip(cells(header), cells(row), strict=True))
+    assert (found["contact_id"], found["email"], found["first_name"]) == (
+        "C1",
+        r"\[personal\]",  # markdown_text escapes the brackets
+        r"\[personal\]",
+    )
+    assert r"Call me on \[phone\]" in previews["stg_surveys"]
+    con.close()
+
+
+def test_what_holds_a_failed_checks_examples_is_readable_by_its_owner_only(tmp_path, monkeypatch):
+    """A failed check's Data Docs page, the site's index and the run's validation log quote the
+    unexpected values, here a phone number in a mart: written 0600, as the quarantine CSV files
+    are (they were 0644 under the usual umask 022, readable by every account on the machine)."""
+    con = new_warehouse(tmp_path)
+    monkeypatch.setenv("PIPELINE_DATA_DOCS", "all")
+    run(con, "create table marts.leaky as select 'call +44 20 7946 0958' as campaign_name")
+    settings = Settings.resolve(data_dir=str(tmp_path), as_of="2024-03-31")
+    suite = read_suites()["marts_no_personal_data"]
+    old = os.umask(0o022)
+    try:
+        (outcome,) = validate_assets(con, settings, [("leaky", [suite])], "r1")["leaky"].outcomes
+        index = write_index(settings)
+    finally:
+        os.umask(old)
+    con.close()
+    page, log = Path(outcome.docs_path), log_path(tmp_path, "r1")
+    for path in (page, index, log):
+        assert "+44 20 7946 0958" in path.read_text(encoding="utf-8"), path
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path

@@ -34,6 +34,7 @@ import dagster as dg
 
 from pipeline.config import ConfigError, Settings, setting
 from pipeline.ingest.report import REFUSED_FILES_KEY
+from pipeline.pii import mask_text
 from pipeline.words import counted
 
 WEBHOOK_ENV = "PIPELINE_NOTIFY_WEBHOOK"
@@ -108,6 +109,13 @@ class Notice:
     what_happened: list[str]
     what_to_do: list[str]
     job: str = ""
+
+    def __post_init__(self) -> None:
+        # A notice leaves the machine (a chat channel, a mailbox), which the contract's personal
+        # data must not: a check's examples, a step's error or a refusal can quote a delivered
+        # value (an address in a campaign id). The line keeps the file, row, column and reason;
+        # the value is on the check's page and in the run summary, on this machine.
+        self.what_happened = [mask_text(line) for line in self.what_happened]
 
     def payload(self) -> dict:
         """The JSON body of the webhook (``text`` for chat tools that show one field)."""

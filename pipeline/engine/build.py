@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline import pii
 from pipeline.engine.build_log import BuildLog
 from pipeline.engine.discovery import SQL_DIR, Model, discover_models
 from pipeline.engine.kinds import SEQ, BuildContext
@@ -98,12 +99,25 @@ def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool
 
 def preview_markdown(con: duckdb.DuckDBPyConnection, table: str, limit: int = 10) -> str:
     """The first rows of a table as a markdown table, for asset metadata; values show as
-    delivered (a comment's ``|``, ``*`` or second line neither splits nor formats its row)."""
+    delivered (a comment's ``|``, ``*`` or second line neither splits nor formats its row),
+    except personal data: Dagster's event log keeps the preview for its run history, open to
+    everyone the UI serves and untouched when a customer is erased from the warehouse, so a
+    personal column (``pii.personal_column``) shows ``[personal]`` and an address or a phone
+    number in other text ``[email]`` / ``[phone]``; the id, file and line find the row."""
     df = frame(con, f"select * from {table} limit {int(limit)}")
     header = "| " + " | ".join(markdown_text(c) for c in df.columns) + " |"
     rule = "|" + "---|" * len(df.columns)
+    personal = [pii.personal_column(c) for c in df.columns]
+
+    def shown(value: object, hidden: bool) -> str:
+        if value is None:
+            return ""
+        if hidden:
+            return markdown_text(pii.PERSONAL_MASK)
+        return markdown_text(pii.mask_text(value) if isinstance(value, str) else value)
+
     body = [
-        "| " + " | ".join("" if v is None else markdown_text(v) for v in row) + " |"
+        "| " + " | ".join(shown(v, h) for v, h in zip(row, personal, strict=True)) + " |"
         for row in df.rows()
     ]
     return "\n".join([header, rule, *body])

@@ -5,6 +5,7 @@ delete the pages of runs whose log has been pruned."""
 from __future__ import annotations
 
 import html
+import os
 import shutil
 from pathlib import Path
 
@@ -49,16 +50,19 @@ def write_index(settings: Settings) -> Path:
         if run_dir.is_dir() and run_dir.name not in kept:
             shutil.rmtree(run_dir, ignore_errors=True)
     index = index_path(settings)
-    index.write_text(
-        "<!doctype html><meta charset='utf-8'><title>Validation results</title>"
-        "<style>body{font-family:sans-serif}td,th{padding:2px 8px;text-align:left}"
-        ".error{background:#fdd}.warning{background:#ffd}</style>"
-        "<h1>Validation results</h1><p>Newest run first. Pages are rendered by Great "
-        "Expectations; suites are in the repository's <code>expectations/</code>.</p>"
-        "<table><tr><th>run</th><th>stage</th><th>suite</th><th>batch</th><th>rows</th>"
-        "<th>status</th><th>failed expectations</th><th>details</th></tr>"
-        + "".join(rows)
-        + "</table>",
-        encoding="utf-8",
-    )
+    # Owner-only, as the quarantine CSV files: the failed expectations quote unexpected values.
+    fd = os.open(index, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an index written before this rule was 0644
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(
+            "<!doctype html><meta charset='utf-8'><title>Validation results</title>"
+            "<style>body{font-family:sans-serif}td,th{padding:2px 8px;text-align:left}"
+            ".error{background:#fdd}.warning{background:#ffd}</style>"
+            "<h1>Validation results</h1><p>Newest run first. Pages are rendered by Great "
+            "Expectations; suites are in the repository's <code>expectations/</code>.</p>"
+            "<table><tr><th>run</th><th>stage</th><th>suite</th><th>batch</th><th>rows</th>"
+            "<th>status</th><th>failed expectations</th><th>details</th></tr>"
+            + "".join(rows)
+            + "</table>"
+        )
     return index

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from pipeline.pii import mask_text
 from pipeline.validation.suites import condition_text, expectation_columns
 from pipeline.words import counted, markdown_text, visible
 
@@ -216,8 +217,11 @@ def markdown_table(outcomes: list[SuiteOutcome], failed_only: bool = False) -> s
         expectation = e.expectation + (f" {e.expected}" if e.expected else "")
         observed = f"could not be evaluated: {e.error}" if e.error else e.observed
         mark = "✅" if e.success else ("❌" if e.severity == "critical" else "⚠️")
+        # Masked: the table is check metadata, which Dagster's event log keeps; the values as
+        # found are on the Data Docs page (0600).
+        examples = mask_text("; ".join(e.examples[:MAX_EXAMPLES]))
         lines.append(
             f"| {cell(suite)} | {cell(expectation)} | {cell(column)} | {e.severity} "
-            f"| {mark} | {cell(observed)} | {cell('; '.join(e.examples[:MAX_EXAMPLES]))} |"
+            f"| {mark} | {cell(observed)} | {cell(examples)} |"
         )
     return "\n".join(lines)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import itertools
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -241,4 +242,9 @@ def _render(session: _Session, docs_dir: Path, suite: Suite, result, batch_id: s
     finally:
         store.remove_key(key)
     url = urls[0].get("site_url") if urls else None
-    return unquote(urlparse(url).path) if url else None
+    if not url:
+        return None
+    page = unquote(urlparse(url).path)
+    # Owner-only, as the quarantine CSV files: the page lists unexpected values as delivered.
+    os.chmod(page, 0o600)
+    return page

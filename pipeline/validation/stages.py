@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from pipeline.config import Settings
+from pipeline.pii import mask_text
 from pipeline.validation.batches import Batch, MissingTable, build_batch, personal_data_batch
 from pipeline.validation.docs import data_docs_dir
 from pipeline.validation.log import ValidationLog, read_log
@@ -57,7 +58,9 @@ class AssetValidation:
             met = "its 1 expectation met" if total == 1 else f"all {total:,} expectations met"
             return f"{met} ({rows_seen})"
         described = " | ".join(e.describe() for e in failed[:3])
-        return f"{counted(len(failed), 'expectation')} failed: {described}"
+        # Masked: the description is kept in Dagster's event log and shown to everyone the UI
+        # serves; the examples as found are on the Data Docs page (0600).
+        return mask_text(f"{counted(len(failed), 'expectation')} failed: {described}")
 
 
 def suites_for(asset: str, layer: str, suites: dict[str, Suite]) -> list[Suite]:
@@ -274,7 +277,8 @@ class LandedValidation:
             if not (e.advice or "").startswith(AFTER_AS_OF)
         ]
         more = [f"and {counted(len(warned) - 3, 'more warning')}"] if len(warned) > 3 else []
-        return "; ".join(parts + ([future] if future else []) + warned[:3] + more)
+        # Masked as AssetValidation.summary: a refusal or a warning can quote a delivered value.
+        return mask_text("; ".join(parts + ([future] if future else []) + warned[:3] + more))
 
     def markdown(self) -> str:
         """The files as a markdown table."""
