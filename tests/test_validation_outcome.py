@@ -79,3 +79,37 @@ def test_a_regex_holding_invisible_characters_is_printed_with_them_escaped(tmp_p
         ": 1 of 1 rows unexpected, e.g. Ana@x.ro (file f.csv, row 2)"
     )
     assert outcome.reason().isprintable()  # one line, every character visible
+
+
+def test_a_long_regex_is_quoted_by_its_start(tmp_path):
+    # The personal-data guard's e-mail rule (expectations/marts_no_personal_data.json) is about
+    # 1,000 characters: quoted whole, a failure's line (and the notice sent of it) was that rule
+    # with the example and the advice at its far end. Now its first 300 characters and its
+    # length; the real suite, run in DuckDB by GX, on a mart value holding an address.
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    run(
+        con,
+        "create table published as select * from (values ('email_monthly', 'campaign_name', "
+        "'Spring for ana@x.ro')) t(mart, mart_column, value)",
+    )
+    suite = read_suite(REPO / "expectations" / "marts_no_personal_data.json")
+    rule = next(
+        e["kwargs"]["regex"]
+        for e in suite.expectations
+        if e["kwargs"].get("regex", "").startswith("(?i)")
+    )
+    with sql_source(con) as source:
+        outcome = run_suite_sql(
+            source, suite, "select * from published", 1, target="marts", batch="all", run_id="r"
+        )
+    con.close()
+    (failed,) = outcome.errors
+    described = failed.describe()
+    whole = len(rule)
+    assert whole > 900  # the rule as the suite holds it (visible() escapes none of it)
+    assert described.startswith(
+        f"expect_column_values_to_not_match_regex on value regex {rule[:300]}… "
+        f"({whole:,} characters, whole in the suite file): 1 of 1 rows unexpected, e.g. "
+        "Spring for ana@x.ro"
+    )
+    assert len(described) < 500
