@@ -14,9 +14,12 @@ Letters of other scripts are "any character outside ASCII" (``[^\\x00-\\x7F\\xa0
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from functools import cache
+from pathlib import Path
+from typing import IO
 
 # A character of a name or a domain label: ASCII letters and digits, or anything outside ASCII
 # (internationalised addresses: jane.doe@пример.рф) except the no-break space.
@@ -129,3 +132,14 @@ def any_of(patterns: Iterable[str]) -> str:
 def matches_sql(column: str) -> str:
     """A SQL predicate: ``column`` holds something any mask's pattern finds."""
     return f"regexp_matches({column}, '{any_of(p for p, _ in MASKS)}')"
+
+
+def open_owner_only(path: Path, *, append: bool = False, **text: str | None) -> IO[str]:
+    """``path`` opened for text, readable by its owner only (0600), also when it existed with
+    looser rights: the files that hold delivered values as found (the quarantine CSV files, the
+    checks' logs and Data Docs index), personal data included. ``text``: ``encoding``,
+    ``newline``."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
+    fd = os.open(path, flags, 0o600)
+    os.fchmod(fd, 0o600)  # one written before this rule, or by another umask
+    return os.fdopen(fd, "a" if append else "w", **text)

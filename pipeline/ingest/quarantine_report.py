@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +35,7 @@ from pipeline.config import Settings
 from pipeline.entities import ENTITIES
 from pipeline.ingest.mappings import MappingError, load_mappings
 from pipeline.ingest.report import FileReport, counts_text
+from pipeline.pii import open_owner_only
 from pipeline.warehouse import rows, table_exists
 from pipeline.words import agreeing, markdown_text
 
@@ -218,10 +218,9 @@ def write_rows_csv(
     names = [f"{c} (as delivered)" if c in ("file", "line", "reason") else c for c in columns]
     target = rows_csv_path(settings, con, sha, src)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     # With a byte-order mark: Excel reads a CSV without one in the computer's ANSI code page,
     # and a Romanian, Greek or Russian value would show garbled (Ștefan as È˜tefan).
-    with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as fh:
+    with open_owner_only(target, encoding="utf-8-sig", newline="") as fh:
         out = csv.writer(fh)
         out.writerow(["file", "line", "reason", *names])
         for (line, reason, _), rec in zip(found, records, strict=True):

@@ -5,11 +5,11 @@ delete the pages of runs whose log has been pruned."""
 from __future__ import annotations
 
 import html
-import os
 import shutil
 from pathlib import Path
 
 from pipeline.config import Settings
+from pipeline.pii import open_owner_only
 from pipeline.validation.log import log_dir, read_log
 
 INDEX_RUNS = 10  # runs listed in the index (pages of older logged runs stay on disk)
@@ -51,9 +51,7 @@ def write_index(settings: Settings) -> Path:
             shutil.rmtree(run_dir, ignore_errors=True)
     index = index_path(settings)
     # Owner-only, as the quarantine CSV files: the failed expectations quote unexpected values.
-    fd = os.open(index, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)  # an index written before this rule was 0644
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+    with open_owner_only(index, encoding="utf-8") as fh:
         fh.write(
             "<!doctype html><meta charset='utf-8'><title>Validation results</title>"
             "<style>body{font-family:sans-serif}td,th{padding:2px 8px;text-align:left}"

@@ -7,11 +7,11 @@ read the log back. Only the newest :data:`KEEP_RUNS` logs are kept.
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import asdict
 from pathlib import Path
 
+from pipeline.pii import open_owner_only
 from pipeline.validation.outcome import SuiteOutcome
 
 KEEP_RUNS = 50
@@ -41,8 +41,7 @@ class ValidationLog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # Owner-only, as the quarantine CSV files: an outcome quotes unexpected values, which
         # may be a person's address or phone number (docs/operations.md "What goes where").
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        with os.fdopen(fd, "a", encoding="utf-8") as fh:
+        with open_owner_only(self.path, append=True, encoding="utf-8") as fh:
             fh.write(json.dumps(asdict(outcome), ensure_ascii=False, default=str) + "\n")
         if new:
             logs = sorted(log_dir(self.data_dir).glob("*.jsonl"), key=lambda p: p.stat().st_mtime)
