@@ -16,6 +16,20 @@ pytest.importorskip("great_expectations")
 REPO = Path(__file__).resolve().parent.parent
 
 
+def _real_suite(tmp_path: Path, table: str, suite_file: str, target: str):
+    """The suite ``expectations/<suite_file>`` and its outcome, run by GX in DuckDB over the
+    rows of ``table`` (a select)."""
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    run(con, f"create table t as {table}")
+    suite = read_suite(REPO / "expectations" / suite_file)
+    with sql_source(con) as source:
+        outcome = run_suite_sql(
+            source, suite, "select * from t", 1, target=target, batch="all", run_id="r"
+        )
+    con.close()
+    return suite, outcome
+
+
 def test_an_expectation_gx_cannot_evaluate_and_a_bound_in_words(tmp_path):
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     run(con, "create table people as select * from (values (1, 'a'), (2, 'b'), (3, 'c')) t(id, n)")
@@ -56,19 +70,13 @@ def test_a_regex_holding_invisible_characters_is_printed_with_them_escaped(tmp_p
     # Printed as they are, the failure message showed blanks where the rule names characters,
     # and U+2028 and U+2029 broke it over three lines of a log. An address with a capital
     # (a row landed by hand, say) fails it; the real suite, run in DuckDB by GX.
-    con = duckdb.connect(str(tmp_path / "w.duckdb"))
-    run(
-        con,
-        "create table contacts as select * from (values ('c1', timestamp '2024-01-01', "
-        "'Ana@x.ro', 'f.csv', 2)) t(contact_id, created_at, email, _source_file, _row_number)",
+    _, outcome = _real_suite(
+        tmp_path,
+        "select * from (values ('c1', timestamp '2024-01-01', 'Ana@x.ro', 'f.csv', 2)) "
+        "v(contact_id, created_at, email, _source_file, _row_number)",
+        "staging_contacts.json",
+        "stg_contacts",
     )
-    suite = read_suite(REPO / "expectations" / "staging_contacts.json")
-    with sql_source(con) as source:
-        outcome = run_suite_sql(
-            source, suite, "select * from contacts", 1, target="stg_contacts", batch="all",
-            run_id="r",
-        )  # fmt: skip
-    con.close()
     (failed,) = outcome.errors
     spaces = (
         r"\t\n\x0b\f\r \u001c-\u001f\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f"
@@ -86,23 +94,18 @@ def test_a_long_regex_is_quoted_by_its_start(tmp_path):
     # 1,000 characters: quoted whole, a failure's line (and the notice sent of it) was that rule
     # with the example and the advice at its far end. Now its first 300 characters and its
     # length; the real suite, run in DuckDB by GX, on a mart value holding an address.
-    con = duckdb.connect(str(tmp_path / "w.duckdb"))
-    run(
-        con,
-        "create table published as select * from (values ('email_monthly', 'campaign_name', "
-        "'Spring for ana@x.ro')) t(mart, mart_column, value)",
+    suite, outcome = _real_suite(
+        tmp_path,
+        "select * from (values ('email_monthly', 'campaign_name', 'Spring for ana@x.ro')) "
+        "v(mart, mart_column, value)",
+        "marts_no_personal_data.json",
+        "marts",
     )
-    suite = read_suite(REPO / "expectations" / "marts_no_personal_data.json")
     rule = next(
         e["kwargs"]["regex"]
         for e in suite.expectations
         if e["kwargs"].get("regex", "").startswith("(?i)")
     )
-    with sql_source(con) as source:
-        outcome = run_suite_sql(
-            source, suite, "select * from published", 1, target="marts", batch="all", run_id="r"
-        )
-    con.close()
     (failed,) = outcome.errors
     described = failed.describe()
     whole = len(rule)
