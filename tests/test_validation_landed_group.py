@@ -222,3 +222,29 @@ def test_a_key_undated_in_one_file_and_dated_in_another_fails_the_group_not_the_
         ("crm/orders/c.csv", 3, "passed"),
     ]
     assert not any(GROUPED in o.batch for o in outcomes)
+
+
+def test_a_backlog_of_small_files_is_validated_in_runs_of_at_most_100_files(ingest):
+    # 120 one-order files dropped at once (a holiday's backlog): runs of 100 and 20 files, in
+    # landing order. One run over all of them grew faster than its files (800 files: 79 s)
+    # and 2,000 ran out of DuckDB's memory, landing none.
+    files = {f"f{i:03d}.csv": f"o{i},c1,,2024-06-01,completed,EUR,{i + 1},,,\n" for i in range(120)}
+    reports, outcomes, ledger, landed = ingest(files)
+    assert [r.status for r in reports] == ["landed"] * 120
+    assert [seq for *_, seq in ledger] == list(range(1, 121))
+    assert len(landed) == 120
+    assert [(o.target, o.rows) for o in outcomes[99:101]] == [
+        ("crm/orders/f099.csv", 100),
+        ("crm/orders/f100.csv", 20),
+    ]
+    # Each file's batch names its group by count, first and last file: the whole list in
+    # every file's outcome made the run's validation log grow as the square of the files
+    # (11 MB for 500 files).
+    assert outcomes[0].batch == (
+        "1 row delivered in crm/orders/f000.csv; validated in one run of 100 deliveries "
+        "(crm/orders/f000.csv … crm/orders/f099.csv): the counts are the group's"
+    )
+    assert outcomes[119].batch == (
+        "1 row delivered in crm/orders/f119.csv; validated in one run of 20 deliveries "
+        "(crm/orders/f100.csv … crm/orders/f119.csv): the counts are the group's"
+    )
