@@ -341,3 +341,30 @@ def test_ingest_assets_materialise_with_metadata(data_dir):
     assert orders["rows_quarantined"].value == 1
     assert "- **crm/orders/b.csv**: refused: unknown header" in orders["files"].value
     assert mats["raw_contacts"]["dagster/row_count"].value == 0
+
+
+def test_the_files_entry_counts_the_deliveries_of_earlier_runs(data_dir):
+    # Every run meets every delivery ever made again: 60 files landed by the first run are one
+    # line of the second run's entry, beside its own new file (before: 61 lines, and a
+    # backlog of 2,000 files made every later run's entry 2,000 lines long).
+    s = make_settings(data_dir)
+    for i in range(60):
+        drop(
+            s, "orders", f"f{i:02d}.csv", ORDERS_HEADER + f"o{i},c1,,2024-01-01,pending,EUR,5,,,\n"
+        )
+    warehouse = Warehouse(config=PipelineConfig(data_dir=str(data_dir), as_of="2024-12-31"))
+
+    def files_entry() -> str:
+        result = dg.materialize(
+            INGEST_ASSETS, selection=["raw_orders"], resources={"warehouse": warehouse}
+        )
+        (mat,) = result.get_asset_materialization_events()
+        return mat.materialization.metadata["files"].value
+
+    assert len(files_entry().splitlines()) == 60
+    drop(s, "orders", "g.csv", ORDERS_HEADER + "o99,c1,,2024-01-02,pending,EUR,7,,,\n")
+    assert files_entry() == (
+        "- **crm/orders/g.csv**: landed via canonical_orders: 1 row read, 1 landed, "
+        "0 quarantined\n"
+        "- 60 files landed in earlier runs: skipped (same bytes)"
+    )
