@@ -257,3 +257,32 @@ def test_the_rows_csv_opens_in_excel_with_its_letters(data_dir: Path) -> None:
     with path.open(encoding="utf-8-sig", newline="") as fh:
         (row,) = csv.DictReader(fh)
     assert (row["line"], row["comment"]) == ("2", "Ștefan: Δεν ήρθε ποτέ; Иван")
+
+
+def test_a_backlog_summary_counts_the_files_that_landed_whole_after_the_first_20(
+    data_dir: Path,
+) -> None:
+    # 60 one-order files and one with a bad row, dropped at once: the 20 first files that
+    # landed whole are listed, the quarantined one with its reason wherever it comes, the
+    # other 40 counted in one line (before: 61 lines, 2,000 for a holiday's backlog).
+    s = make_settings(data_dir)
+    for i in range(60):
+        drop(
+            s, "orders", f"f{i:02d}.csv", ORDERS_HEADER + f"o{i},c1,,2024-01-01,pending,EUR,5,,,\n"
+        )
+    drop(s, "orders", "f30b.csv", ORDERS_HEADER + "o99,c1,,2024-01-01,shipped,EUR,5,,,\n")
+    reports = land(s, "orders")
+    assert len(reports) == 61
+    with open_warehouse(s.warehouse_path) as con:
+        text = summary_lines(con, s, "test")
+    assert text[:20] == [
+        f"  crm/orders/f{i:02d}.csv: 1 row read, 1 landed, 0 quarantined" for i in range(20)
+    ]
+    assert text[20:] == [
+        "  crm/orders/f30b.csv: 1 row read, 0 landed, 1 quarantined",
+        "    1 × status '…' is not one of completed, pending, cancelled, refunded (line 2), "
+        "e.g. status 'shipped' is not one of completed, pending, cancelled, refunded",
+        f"    rows in {s.quarantine_dir / 'crm' / 'orders' / 'f30b.csv.rows.csv'}",
+        "  … and 40 more files landed whole (40 rows; the ingest ledger, meta.ingest_ledger, "
+        "lists each)",
+    ]

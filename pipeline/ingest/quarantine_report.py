@@ -37,7 +37,7 @@ from pipeline.ingest.mappings import MappingError, load_mappings
 from pipeline.ingest.report import FileReport, counts_text
 from pipeline.pii import open_owner_only
 from pipeline.warehouse import rows, table_exists
-from pipeline.words import agreeing, markdown_text
+from pipeline.words import agreeing, counted, markdown_text
 
 EXAMPLES = 3
 # Where a reason quotes a row's value (pipeline/ingest/parse.py words them): blanked, so that
@@ -327,18 +327,20 @@ def summary_lines(
     for g in reason_groups(con, run_id=run_id):
         groups.setdefault((g.source_file, g.entity), []).append(g)
     combined: dict[str, set[str]] = {}
-    out = []
+    # Each file's lines, its parts' after it; whether it landed whole with nothing to say, and
+    # its rows landed (a file with a part never is: the part's line says what became of it)
+    blocks: list[tuple[bool, int, list[str]]] = []
     refused = 0
     for src, entity, mapping, status, read, landed, quarantined, reason, sha, enc, how in files:
         # The encoding read and how it was decided, when it is not plain UTF-8 (the usual case).
         text = f" [text {enc}, {how}]" if enc and how != "utf8" else ""
         if status == "refused":
             moved = settings.quarantine_dir / ENTITIES[entity].landing_path
-            out.append(f"  {src}: REFUSED — {reason}{text} (moved to {moved}/)")
+            blocks.append((False, 0, [f"  {src}: REFUSED — {reason}{text} (moved to {moved}/)"]))
             refused += 1
             continue
         if status == "skipped":  # the same bytes as another file of this run, or a hidden name
-            out.append(f"  {src}: skipped — {reason}")
+            blocks.append((False, 0, [f"  {src}: skipped — {reason}"]))
             continue
         if entity not in combined:
             combined[entity] = combined_mappings(settings, entity)
@@ -347,14 +349,18 @@ def summary_lines(
         counts = counts_text(read, landed, quarantined, mapping in combined[entity])
         if is_part(src, entity):
             # A companion's part of a file (its surveys rows, say), under the file's line.
-            out.append(f"    and {entity} via {mapping}: {counts}{note}")
+            out = (blocks.pop()[2] if blocks else []) + [
+                f"    and {entity} via {mapping}: {counts}{note}"
+            ]
         else:
-            out.append(f"  {src}: {counts}{text}{note}")
+            out = [f"  {src}: {counts}{text}{note}"]
             # The file's notes, its parts' included (the suites' outcomes are by file)
             out.extend(f"    {note}" for note in (notes or {}).get(src, []))
         if quarantined:
             out.extend(describe_groups(groups.get((src, entity), [])))
             out.append(f"    rows in {rows_csv_path(settings, con, sha, src)}")
+        blocks.append((len(out) == 1 and not text and not note, landed or 0, out))
+    out = _plain_counted(blocks)
     if refused:
         # The way back for a refused file, said once under the list: each line says why and
         # where it went, none what to do next.
@@ -362,6 +368,29 @@ def summary_lines(
             f"  {agreeing(refused, 'the refused file', 'the refused files')}: "
             f"{refused_todo(refused)}; python -m pipeline quarantine lists "
             f"{agreeing(refused, 'it', 'them')} with the reasons"
+        )
+    return out
+
+
+# Files that landed whole with nothing to say, listed before the rest are counted: a backlog of
+# 2,000 small files gave a summary of 2,000 such lines, in which a refusal was hard to find.
+PLAIN_SHOWN = 20
+
+
+def _plain_counted(blocks: Sequence[tuple[bool, int, list[str]]]) -> list[str]:
+    """The blocks' lines, the plain ones (landed whole, nothing to say) after the first
+    :data:`PLAIN_SHOWN` counted in one line at the end."""
+    out, shown, more, rows_more = [], 0, 0, 0
+    for plain, landed, lines in blocks:
+        if plain and shown >= PLAIN_SHOWN:
+            more, rows_more = more + 1, rows_more + landed
+            continue
+        shown += plain
+        out += lines
+    if more:
+        out.append(
+            f"  … and {counted(more, 'more file')} landed whole ({counted(rows_more, 'row')}; "
+            "the ingest ledger, meta.ingest_ledger, lists each)"
         )
     return out
 
