@@ -347,3 +347,24 @@ def _stop_orphans(under: Path) -> None:
     for proc in psutil.process_iter(["cmdline"]):
         if any(str(under) in part for part in proc.info["cmdline"] or []):
             proc.kill()
+
+
+def test_a_backlog_is_named_by_its_first_files_and_counted_in_the_tick_log(
+    data_dir: Path,
+    instance: dg.DagsterInstance,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    # 60 files at once are one run; the tick's log line names 5 and counts the rest (before:
+    # every path, one line of 2,000 paths for a holiday's backlog).
+    monkeypatch.setenv("PIPELINE_SETTLE_SECONDS", "0")
+    for i in range(60):
+        drop(data_dir, f"{ORDERS}/o{i:02d}.csv", f"order_id\nA{i}\n")
+    (request,) = evaluate(data_dir, instance, None).run_requests
+    assert request.tags["pipeline/files"] == "60"
+    # The tick's log, as the daemon's console shows it
+    (line,) = [x for x in capfd.readouterr().err.splitlines() if "new files for" in x]
+    assert (
+        "new files for orders (60 files): crm/orders/o00.csv, crm/orders/o01.csv, "
+        "crm/orders/o02.csv, crm/orders/o03.csv, crm/orders/o04.csv and 55 more; the run builds"
+    ) in line

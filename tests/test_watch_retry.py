@@ -127,3 +127,13 @@ def test_retry_waits_that_make_no_sense_are_refused_saying_why() -> None:
     )
     with pytest.raises(ValueError, match="^--retry-after 0 --retry-max 1800: "):
         Backoff.given(0, 1800)
+
+
+def test_a_backlog_is_named_by_its_first_five_files_before_its_run(landing: Path) -> None:
+    # 2,000 files copied in at once made the line before the run 2,000 paths long.
+    watcher = Watcher(None, 1.0, Stopper(), Backoff(60, 1800))
+    new = [f"crm/orders/o{i:04d}.csv" for i in range(2000)]
+    assert watcher.run_heading(new, {}) == (
+        "new files: crm/orders/o0000.csv, crm/orders/o0001.csv, crm/orders/o0002.csv, "
+        "crm/orders/o0003.csv, crm/orders/o0004.csv and 1,995 more"
+    )

@@ -250,7 +250,7 @@ def some_of(names: list[str], shown: int = 5) -> str:
     """The first ``shown`` of ``names`` and how many more: a tick's message is one line in the
     UI, and a list cut short without saying so reads as the whole list."""
     more = len(names) - shown
-    return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")
+    return ", ".join(names[:shown]) + (f" and {more:,} more" if more > 0 else "")
 
 
 def build_landing_sensor(minimum_interval_seconds: int | None = None) -> dg.SensorDefinition:
@@ -303,7 +303,10 @@ def build_landing_sensor(minimum_interval_seconds: int | None = None) -> dg.Sens
             settings.data_dir / "vendors",
         )
         context.log.info(
-            f"new files for {', '.join(batch.entities)}: {', '.join(batch.files)}; "
+            # Named as a skip message names the files it waits for: a backlog of 2,000 files
+            # made one log line of 2,000 paths.
+            f"new files for {', '.join(batch.entities)} ({counted(len(batch.files), 'file')}): "
+            f"{some_of(list(batch.files))}; "
             f"the run builds {settings.describe_as_of()}"
         )
         request = dg.RunRequest(

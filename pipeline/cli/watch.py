@@ -365,7 +365,7 @@ class Watcher:
         """Look at landing/ once and run for new complete files; the next state."""
         import duckdb
 
-        from pipeline.automation.sensors import LandingState, scan, settle_seconds
+        from pipeline.automation.sensors import LandingState, scan, settle_seconds, some_of
         from pipeline.cli.run import prepare_run
         from pipeline.cli.run_lock import WarehouseBusy, run_lock
 
@@ -416,7 +416,9 @@ class Watcher:
                 if batch is not None:
                     new = sorted(rel for rel, (_, sha) in batch.files.items() if sha not in known)
                     if not new:
-                        self.say_once(f"already in the ledger, no run: {', '.join(batch.files)}")
+                        self.say_once(
+                            f"already in the ledger, no run: {some_of(list(batch.files))}"
+                        )
                         return next_state
                 elif not again:  # a retry, but its files were refused, removed or changed
                     print(
@@ -475,18 +477,24 @@ class Watcher:
     def run_heading(self, new: list[str], again: dict[str, str]) -> str:
         """The line before a run: its new files, or the attempt of the failed run's files it
         tries again, with the wait before the next attempt should this one fail."""
+        from pipeline.automation.sensors import some_of
+
+        # The first five files and how many more: a backlog of 2,000 files was one line of
+        # 2,000 paths, before each run and each retry.
         if self.retry is None or not again:
-            return f"new files: {', '.join(new)}"
+            return f"new files: {some_of(new)}"
         attempt = self.retry.failures + 1
         then = said_seconds(self.backoff.wait(attempt))
-        files = ", ".join(sorted(again))
+        files = some_of(sorted(again))
         if new:
-            return f"new files: {', '.join(new)}; with them again, attempt {attempt}: {files}"
+            return f"new files: {some_of(new)}; with them again, attempt {attempt}: {files}"
         return f"trying again, attempt {attempt} (if it fails, the next in {then}): {files}"
 
     def after_run(self, code: int, ran: dict[str, str], landing: Path, ledger: dict) -> None:
         """Forget the retry after a run that completed; after a failed one, say when its files
         are tried next (those refused, or gone from ``landing``, never)."""
+        from pipeline.automation.sensors import some_of
+
         if code in COMPLETED:
             self.retry = None
             return
@@ -502,7 +510,7 @@ class Watcher:
         self.retry = Retry(files, failures, time.monotonic() + wait)
         at = time.strftime("%H:%M:%S", time.localtime(time.time() + wait))
         print(
-            f"the run failed: trying {', '.join(sorted(files))} again in {said_seconds(wait)} "
+            f"the run failed: trying {some_of(sorted(files))} again in {said_seconds(wait)} "
             f"(at {at}; attempt {failures + 1}), or at once with a new or changed file",
             flush=True,
         )
