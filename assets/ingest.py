@@ -18,7 +18,7 @@ import dagster as dg
 import duckdb
 
 from assets.checks import CheckEntry, checks_of, evaluate_checks, fail_if_blocked
-from pipeline.config import Settings
+from pipeline.config import TRIGGER_TAG, Settings, setting
 from pipeline.entities import ENTITIES, Entity
 from pipeline.ingest import core as ingest_core
 from pipeline.ingest.quarantine_report import (
@@ -32,6 +32,9 @@ from pipeline.validation.landed import landed_validator
 from pipeline.warehouse import Warehouse, scalar
 from pipeline.words import counted, markdown_text
 
+# The triggers of runs started for files that settled (pipeline/automation/sensors.py).
+WATCHED = ("sensor", "watch")
+SETTLE_ENV = "PIPELINE_SETTLE_SECONDS"  # how long a file must stay unchanged to be complete
 # How a delivery landed before reads in its report's summary (pipeline/ingest/core.py).
 SKIPPED_AS_LANDED = ": skipped: same bytes as "
 
@@ -171,10 +174,15 @@ def build_ingest_asset(checks: Sequence[CheckEntry] = ()) -> dg.AssetsDefinition
         settings = warehouse.settings()
         failed: dict[str, Exception] = {}
         chosen = [e for e in entities if e.raw_table in selected]
+        # A run the landing sensor or the watcher started was for the files that settled: one
+        # still being copied beside them waits for its own run (pipeline/ingest/landing.py).
+        watched = context.run.tags.get(TRIGGER_TAG) in WATCHED
+        settle = setting(SETTLE_ENV) if watched else None
         with warehouse.connect() as con:
             # One read-ahead for all: the next entity's first file is parsed while this one
             # lands its last and its metadata is gathered (pipeline/ingest/core.py).
-            with ingest_core.Ingestion(con, settings, [e.name for e in chosen]) as ingestion:
+            names = [e.name for e in chosen]
+            with ingest_core.Ingestion(con, settings, names, settle) as ingestion:
                 for entity in chosen:
                     try:
                         metadata = ingest_metadata(context, con, settings, entity, ingestion)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing, contextmanager
@@ -42,6 +43,8 @@ from pipeline.ingest.landing import (
     Entry,
     landing_entries,
     remove_stale_work,
+    settled,
+    unsettled_reason,
     work_folder_prefix,
 )
 from pipeline.ingest.mappings import (
@@ -202,9 +205,16 @@ class Ingestion:
     read_ahead = True
 
     def __init__(
-        self, con: duckdb.DuckDBPyConnection, settings: Settings, order: Sequence[str]
+        self,
+        con: duckdb.DuckDBPyConnection,
+        settings: Settings,
+        order: Sequence[str],
+        settle: float | None = None,
     ) -> None:
+        """``settle``: leave a file changed less than this many seconds ago, without a
+        marker, for a later run (a run the landing sensor or the watcher started)."""
         self.con, self.settings, self.order = con, settings, list(order)
+        self.settle = settle
         self._plans: dict[str, _Plan] = {}
         # The file read ahead: (entity, index in its entries, the read).
         self._ahead: tuple[str, int, Future[_Read]] | None = None
@@ -271,8 +281,10 @@ class Ingestion:
                     before = seen.get(delivery.sha)
                     earlier = delivery.sha not in self.decided  # before is an earlier run's
                     decided = None  # the hash, once this file is landed or refused here
-                    if entry.kind in ("hidden", "outside"):
-                        why = HIDDEN_REASON if entry.kind == "hidden" else OUTSIDE_REASON
+                    if entry.kind in ("hidden", "outside", "unsettled"):
+                        why = {"hidden": HIDDEN_REASON, "outside": OUTSIDE_REASON}.get(
+                            entry.kind
+                        ) or unsettled_reason(self.settle or 0)
                         report = FileReport(rel, entity, None, "skipped", 0, 0, 0, why)
                     elif before is not None and before[1] != "refused":
                         first, status = before
@@ -321,12 +333,15 @@ class Ingestion:
             # The entities its files' parts land in (surveys, for Zendesk's ticket export)
             for other in {m.entity for found in companions.values() for m in found}:
                 ensure_tables(self.con, ENTITIES[other])
+            entries = landing_entries(
+                self.settings.landing_dir / ent.landing_path, self.settings.landing_dir
+            )
+            if self.settle:
+                entries = settled(entries, self.settle, time.time())
             self._plans[entity] = _Plan(
                 ent,
                 load_mappings(entity, self.settings.data_dir / "vendors"),
-                landing_entries(
-                    self.settings.landing_dir / ent.landing_path, self.settings.landing_dir
-                ),
+                entries,
                 {sha for sha, (_, status) in seen.items() if status != "refused"},
                 ledger.hashed_before(self.con),
                 companions,
@@ -468,7 +483,7 @@ def _read(
     A link is refused unread: its "hash" is that of its path, so that the ledger can record it.
     """
     path = entry.path
-    if entry.kind in ("hidden", "outside"):
+    if entry.kind in ("hidden", "outside", "unsettled"):
         return _Read("")
     if entry.kind == "link":
         where = path.relative_to(settings.landing_dir).as_posix()

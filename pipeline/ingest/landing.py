@@ -34,12 +34,46 @@ HIDDEN_REASON = "a hidden file (its name starts with '.') is not read; rename it
 OUTSIDE_REASON = (
     "the folder leads outside landing through a symbolic link above it; nothing in it is read"
 )
+# The markers a sender writes beside a file once it is complete (the landing sensor's too).
+COMPLETE_MARKERS = (".done", ".ready")
+
+
+def unsettled_reason(settle: float) -> str:
+    """Why a file changed within ``settle`` seconds is left for a later run."""
+    return (
+        f"still being written? changed less than {settle:g} s ago (PIPELINE_SETTLE_SECONDS), "
+        "without a .done/.ready marker beside it: left for a later run"
+    )
+
+
+def settled(entries: list[Entry], settle: float, now: float) -> list[Entry]:
+    """``entries`` with each file changed less than ``settle`` seconds before ``now`` and
+    without a marker beside it made ``unsettled``: a copy under way, not to be read yet.
+
+    The landing sensor and the watcher start a run for the files that settled; the run lists
+    the folder again and found a file still being copied beside them: it landed its first
+    half, the cut last line quarantined, and the whole file again once copied."""
+    out = []
+    for entry in entries:
+        if entry.kind == "file" and not any(
+            entry.path.with_name(entry.path.name + m).exists() for m in COMPLETE_MARKERS
+        ):
+            try:
+                # Dated more than 2 s ahead: a sender's clock, no copy under way (else it would
+                # wait until that time, its run long requested).
+                if -2 < now - os.lstat(entry.path).st_mtime < settle:
+                    entry = Entry(entry.path, "unsettled")
+            except OSError:  # gone since it was listed: its read says so
+                pass
+        out.append(entry)
+    return out
 
 
 @dataclass(frozen=True)
 class Entry:
     """One thing found in a landing folder: a ``file`` to read, a ``link`` to refuse, a
-    ``hidden`` delivery to mention, or the folder itself when it is ``outside`` landing."""
+    ``hidden`` delivery to mention, or the folder itself when it is ``outside`` landing; a
+    file still being written is ``unsettled`` (:func:`settled`)."""
 
     path: Path
     kind: str
