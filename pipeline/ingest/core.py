@@ -171,10 +171,10 @@ class _Plan:
     entity: Entity
     mappings: list[Mapping]
     entries: list[Entry]
-    # Read by the worker thread: a snapshot, not the ledger the landing loop updates. A refused
-    # delivery is tried again when it comes back (a mapping added, a file moved). Taken before
-    # the entity lands, maybe while the one before it lands: a file with the same bytes as one
-    # landed since is parsed for nothing, then skipped as landed (the loop reads the ledger).
+    # Read by the worker thread: a snapshot, not the ledger the landing loop updates, with the
+    # hashes landed since added as they land. A refused delivery is tried again when it comes
+    # back (a mapping added, a file moved). A file read ahead of the landing of one with the
+    # same bytes is parsed for nothing, then skipped as landed (the loop reads the ledger).
     known: set[str]
     hashes: dict[str, tuple[ledger.FileStat, str]]  # files' hashes as last read (STATS_DDL)
     # Mappings of other entities reading the same files, by their host's name (a Zendesk
@@ -262,6 +262,11 @@ class Ingestion:
         def done(report: FileReport, sha: str | None = None) -> None:
             if sha is not None:  # landed or refused now
                 self.decided.add(sha)
+            if sha is not None and report.status == "landed":
+                # Its copies read after this are skipped unparsed (the loop says so from the
+                # ledger): 300 copies of one file were each parsed, then skipped.
+                for other in self._plans.values():
+                    other.known.add(sha)
             if log:
                 log(report.summary())
             reports.append(report)

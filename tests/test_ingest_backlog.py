@@ -1,6 +1,7 @@
-"""A run the landing sensor or the watcher started leaves a file still being written: a file
-changed within the settle period, without a ``.done``/``.ready`` marker, lands at a later run
-(before, such a run landed the half a copy had written, its cut last line quarantined)."""
+"""Deliveries as they land in a backlog: a run the landing sensor or the watcher started leaves
+a file still being written (changed within the settle period, without a ``.done``/``.ready``
+marker) for a later run, where before it landed the half a copy had written, its cut last line
+quarantined; copies of a file landed in the run are skipped without being parsed."""
 
 from __future__ import annotations
 
@@ -81,3 +82,26 @@ def test_a_run_the_watcher_started_leaves_a_file_still_being_written(data_dir: P
     assert "crm/orders/b.csv**: skipped: still being written? changed less than 30 s" in (
         meta["files"].value
     )
+
+
+def test_copies_of_a_file_landed_in_the_run_are_not_parsed(data_dir: Path, monkeypatch) -> None:
+    # 30 copies of one export (a tool writing the same file under each campaign's name, in
+    # folders by day): one lands, 29 are skipped; only the copies read ahead of its landing
+    # (at most two) are parsed. Before, each of the 29 was parsed, then skipped.
+    import pipeline.ingest.core as core
+
+    parsed: list[str] = []
+    real = core._parse
+
+    def counting(read, path, *args, **kwargs):
+        parsed.append(path.name)
+        return real(read, path, *args, **kwargs)
+
+    monkeypatch.setattr(core, "_parse", counting)
+    s = make_settings(data_dir)
+    for i in range(30):
+        drop(s, "orders", f"day{i % 3}/c{i:02d}.csv", ORDERS + ROWS)
+    reports = _land(s, settle=None)
+    assert [r[1] for r in reports] == ["landed"] + ["skipped"] * 29
+    assert reports[1][3] == "same bytes as crm/orders/day0/c00.csv (landed)"
+    assert 1 <= len(parsed) <= 3, parsed
