@@ -286,3 +286,22 @@ def test_a_backlog_summary_counts_the_files_that_landed_whole_after_the_first_20
         "  … and 40 more files landed whole (40 rows; the ingest ledger, meta.ingest_ledger, "
         "lists each)",
     ]
+
+
+def test_a_summary_counts_the_copies_skipped_after_the_first_20(data_dir: Path) -> None:
+    # One export under 31 names: it lands once, 20 copies are listed with the file they
+    # repeat, the other 10 counted (before: 31 lines).
+    s = make_settings(data_dir)
+    for i in range(31):
+        drop(s, "orders", f"c{i:02d}.csv", ORDERS_HEADER + "o1,c1,,2024-01-01,pending,EUR,5,,,\n")
+    reports = land(s, "orders")
+    with open_warehouse(s.warehouse_path) as con:
+        text = summary_lines(con, s, "test", reports=reports)
+    assert text[0] == "  crm/orders/c00.csv: 1 row read, 1 landed, 0 quarantined"
+    assert text[1:21] == [
+        f"  crm/orders/c{i:02d}.csv: skipped — same bytes as crm/orders/c00.csv (landed)"
+        for i in range(1, 21)
+    ]
+    assert text[21:] == [
+        "  … and 10 more files skipped: the same bytes as a file landed or listed above"
+    ]

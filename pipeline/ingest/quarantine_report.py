@@ -327,20 +327,22 @@ def summary_lines(
     for g in reason_groups(con, run_id=run_id):
         groups.setdefault((g.source_file, g.entity), []).append(g)
     combined: dict[str, set[str]] = {}
-    # Each file's lines, its parts' after it; whether it landed whole with nothing to say, and
-    # its rows landed (a file with a part never is: the part's line says what became of it)
-    blocks: list[tuple[bool, int, list[str]]] = []
+    # Each file's lines, its parts' after it; whether it landed whole with nothing to say
+    # ("plain"; a file with a part never is: the part's line says what became of it) or is a
+    # copy of another ("copy"), and its rows landed
+    blocks: list[tuple[str, int, list[str]]] = []
     refused = 0
     for src, entity, mapping, status, read, landed, quarantined, reason, sha, enc, how in files:
         # The encoding read and how it was decided, when it is not plain UTF-8 (the usual case).
         text = f" [text {enc}, {how}]" if enc and how != "utf8" else ""
         if status == "refused":
             moved = settings.quarantine_dir / ENTITIES[entity].landing_path
-            blocks.append((False, 0, [f"  {src}: REFUSED — {reason}{text} (moved to {moved}/)"]))
+            blocks.append(("", 0, [f"  {src}: REFUSED — {reason}{text} (moved to {moved}/)"]))
             refused += 1
             continue
         if status == "skipped":  # the same bytes as another file of this run, or a hidden name
-            blocks.append((False, 0, [f"  {src}: skipped — {reason}"]))
+            copy = "copy" if (reason or "").startswith("same bytes as ") else ""
+            blocks.append((copy, 0, [f"  {src}: skipped — {reason}"]))
             continue
         if entity not in combined:
             combined[entity] = combined_mappings(settings, entity)
@@ -359,7 +361,8 @@ def summary_lines(
         if quarantined:
             out.extend(describe_groups(groups.get((src, entity), [])))
             out.append(f"    rows in {rows_csv_path(settings, con, sha, src)}")
-        blocks.append((len(out) == 1 and not text and not note, landed or 0, out))
+        plain = len(out) == 1 and not text and not note
+        blocks.append(("plain" if plain else "", landed or 0, out))
     out = _plain_counted(blocks)
     if refused:
         # The way back for a refused file, said once under the list: each line says why and
@@ -372,25 +375,36 @@ def summary_lines(
     return out
 
 
-# Files that landed whole with nothing to say, listed before the rest are counted: a backlog of
-# 2,000 small files gave a summary of 2,000 such lines, in which a refusal was hard to find.
+# Files that landed whole with nothing to say, and copies of another file skipped, listed up to
+# this many each before the rest are counted: a backlog of 2,000 small files gave a summary of
+# 2,000 such lines, in which a refusal was hard to find.
 PLAIN_SHOWN = 20
 
 
-def _plain_counted(blocks: Sequence[tuple[bool, int, list[str]]]) -> list[str]:
-    """The blocks' lines, the plain ones (landed whole, nothing to say) after the first
-    :data:`PLAIN_SHOWN` counted in one line at the end."""
-    out, shown, more, rows_more = [], 0, 0, 0
-    for plain, landed, lines in blocks:
-        if plain and shown >= PLAIN_SHOWN:
-            more, rows_more = more + 1, rows_more + landed
+def _plain_counted(blocks: Sequence[tuple[str, int, list[str]]]) -> list[str]:
+    """The blocks' lines, the plain ones (landed whole, nothing to say) and the copies after
+    the first :data:`PLAIN_SHOWN` of each counted in a line each at the end."""
+    out: list[str] = []
+    shown = {"plain": 0, "copy": 0}
+    more = {"plain": [0, 0], "copy": [0, 0]}  # files, rows
+    for kind, landed, lines in blocks:
+        if kind and shown[kind] >= PLAIN_SHOWN:
+            more[kind][0] += 1
+            more[kind][1] += landed
             continue
-        shown += plain
+        if kind:
+            shown[kind] += 1
         out += lines
-    if more:
+    files, rows_more = more["plain"]
+    if files:
         out.append(
-            f"  … and {counted(more, 'more file')} landed whole ({counted(rows_more, 'row')}; "
+            f"  … and {counted(files, 'more file')} landed whole ({counted(rows_more, 'row')}; "
             "the ingest ledger, meta.ingest_ledger, lists each)"
+        )
+    if copies := more["copy"][0]:
+        out.append(
+            f"  … and {counted(copies, 'more file')} skipped: the same bytes as a file landed "
+            "or listed above"
         )
     return out
 
