@@ -22,6 +22,7 @@ from pipeline.config import TRIGGER_TAG, Settings, setting
 from pipeline.entities import ENTITIES, Entity
 from pipeline.ingest import core as ingest_core
 from pipeline.ingest.quarantine_report import (
+    PLAIN_SHOWN,
     ReasonGroup,
     reason_groups,
     reasons_markdown,
@@ -50,7 +51,18 @@ def files_table(
     # A list, not a table: the UI shows a metadata value in a cell about 430 px wide and cuts
     # a table off at its right edge (seen with two columns); list items wrap.
     lines = []
+    # Files that landed whole with nothing to say, and copies skipped, past the first
+    # PLAIN_SHOWN of each: counted (a backlog of 2,000 files was 2,000 lines, ~250 kB)
+    shown = {"plain": 0, "copy": 0}
+    more = {"plain": [0, 0], "copy": [0, 0]}  # files, rows landed
     for r in reports:
+        kind = _kind(r, reasons)
+        if kind and shown[kind] >= PLAIN_SHOWN:
+            more[kind][0] += 1
+            more[kind][1] += r.rows_landed
+            continue
+        if kind:
+            shown[kind] += 1
         if r.status == "landed":
             parts = [f"landed via {r.mapping}: {r.counts()}"]
             if r.reason:
@@ -70,7 +82,24 @@ def files_table(
             if why:
                 said.append(f"{part.entity} quarantined: {why}")
         lines.append(f"- **{markdown_text(r.source_file)}**: " + "; ".join(said).replace("\n", " "))
+    if files := more["plain"][0]:
+        lines.append(
+            f"- and {counted(files, 'more file')} landed whole "
+            f"({counted(more['plain'][1], 'row')}; `run_files` and `meta.ingest_ledger` list each)"
+        )
+    if copies := more["copy"][0]:
+        lines.append(f"- and {counted(copies, 'more file')} skipped: the same bytes as one above")
     return "\n".join(lines)
+
+
+def _kind(r: ingest_core.FileReport, reasons: dict[tuple[str, str], list[ReasonGroup]]) -> str:
+    """``plain`` for a file that landed whole with nothing to say, ``copy`` for one skipped
+    as the same bytes as another, else ``""`` (always listed)."""
+    if r.status == "skipped" and (r.reason or "").startswith("same bytes as "):
+        return "copy"
+    said = r.reason or r.parts or r.rows_quarantined or (r.source_file, r.entity) in reasons
+    noted = r.encoding and r.encoding_decided != "utf8"
+    return "plain" if r.status == "landed" and not said and not noted else ""
 
 
 def ingest_metadata(
