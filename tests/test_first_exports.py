@@ -34,6 +34,8 @@ import pytest
 from pipeline.engine import mart_names
 from pipeline.entities import ENTITIES
 
+pytestmark = pytest.mark.slow  # four runs of every asset: about 36 s of CPU
+
 MARTS = set(mart_names())
 D = dt.date
 CONTACTS = (
