@@ -12,6 +12,7 @@ characters (``MetadataEntry.tsx``: ``expandSmallValues && mdStr.length < 1000``)
 """
 
 import base64
+import contextlib
 import hashlib
 import io
 import json
@@ -145,6 +146,18 @@ def draw_curve(curve: pl.DataFrame) -> bytes:
     return _png(fig)
 
 
+def remove_pictures(folder: Path, *names: str) -> str:
+    """Delete the pictures ``names`` drawn by an earlier run from data that is gone (every order
+    of a cohort cancelled): the run summary lists the files in docs/ as charts to look at.
+    Says what it removed ("" if nothing), for the step's log."""
+    removed = []
+    for name in names:
+        with contextlib.suppress(FileNotFoundError):
+            (folder / name).unlink()
+            removed.append(name)
+    return f"; removed {' and '.join(removed)} of earlier data" if removed else ""
+
+
 def write_png(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file, so a viewer never sees half a PNG."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -205,7 +218,8 @@ def retention_charts(
         con.close()
     metadata: dict[str, object] = {"cohorts": matrix.height, "curve_points": curve.height}
     if matrix.is_empty():
-        context.log.info("no cohorts yet: no charts drawn")
+        removed = remove_pictures(settings.docs_dir, HEATMAP_FILE, CURVE_FILE)
+        context.log.info(f"no cohorts yet: no charts drawn{removed}")
         return dg.MaterializeResult(metadata=metadata)
     heatmap_path = settings.docs_dir / HEATMAP_FILE
     # One stamp per picture, of what that picture shows: a delivery in the open month changes
@@ -229,6 +243,10 @@ def retention_charts(
                 # A percentage (23.4, not 0.234…) that the UI can still plot across runs.
                 pct = round(float(hit["retention_rate"][0]) * 100, 1)
                 metadata[f"retention_month_{k}_pct"] = dg.MetadataValue.float(pct)
+    else:
+        removed = remove_pictures(settings.docs_dir, CURVE_FILE)
+        if removed:
+            context.log.info(f"no complete month after a first purchase: no curve{removed}")
     metadata["pictures_drawn"] = dg.MetadataValue.json(drawn)
     if drawn:
         shown = [HEATMAP_FILE] + ([] if curve.is_empty() else [CURVE_FILE])
