@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import io
 import json
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -131,19 +132,30 @@ def draw_heatmap(matrix: pl.DataFrame) -> bytes:
     return _png(fig)
 
 
-def draw_curve(curve: pl.DataFrame) -> bytes:
-    """The retention curve: weighted share of cohorts buying again k months later."""
+def curve_figure(curve: pl.DataFrame):  # noqa: ANN201 - a matplotlib Figure
+    """The retention curve's figure: weighted share of cohorts buying again k months later."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(7, 4))
     ax = fig.add_subplot()
-    ax.plot(curve["k"].to_list(), curve["retention_rate"].to_list(), marker="o")
+    ks = curve["k"].to_list()
+    ax.plot(ks, curve["retention_rate"].to_list(), marker="o")
+    # Whole months, at most 12 ticks: matplotlib's own put a first month's single point on an
+    # axis of -0.06 … 0.06 months.
+    last = max(ks, default=0)
+    ax.set_xticks(range(0, last + 1, math.ceil((last + 1) / 12)))
+    ax.set_xlim(-0.5, last + 0.5)
     ax.set_ylim(0, 1.05)
     ax.set_xlabel("months since first purchase")
     ax.set_ylabel("share of cohort buying")
     ax.set_title("Retention curve (all cohorts, complete months, weighted by size)")
     ax.grid(alpha=0.3)
-    return _png(fig)
+    return fig
+
+
+def draw_curve(curve: pl.DataFrame) -> bytes:
+    """The retention curve as a PNG."""
+    return _png(curve_figure(curve))
 
 
 def remove_pictures(folder: Path, *names: str) -> str:

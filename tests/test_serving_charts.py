@@ -6,8 +6,9 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import polars as pl
 
-from assets.charts import CURVE_FILE, HEATMAP_FILE, retention_charts
+from assets.charts import CURVE_FILE, HEATMAP_FILE, curve_figure, retention_charts
 from assets.serving import publish
 from pipeline.config import PipelineConfig
 from pipeline.warehouse import open_warehouse, run
@@ -131,3 +132,12 @@ def test_pictures_of_cohorts_that_are_gone_are_removed(data_dir: Path) -> None:
     )
     assert october["cohorts"].value == 1 and october["curve_points"].value == 0
     assert (docs / HEATMAP_FILE).exists() and not (docs / CURVE_FILE).exists()
+
+
+def test_the_curve_counts_months_in_whole_numbers() -> None:
+    # A first month's single point was drawn on an axis of -0.06 … 0.06 months.
+    one = curve_figure(pl.DataFrame({"k": [0], "retention_rate": [1.0]}))
+    assert list(one.axes[0].get_xticks()) == [0]
+    # Up to 12 ticks: 30 points (k = 0 … 29) every ceil(30 / 12) = 3 months.
+    many = curve_figure(pl.DataFrame({"k": list(range(30)), "retention_rate": [0.5] * 30}))
+    assert list(many.axes[0].get_xticks()) == list(range(0, 30, 3))
