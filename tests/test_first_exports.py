@@ -16,7 +16,8 @@ Three data directories, four runs, built once for the file (a module fixture):
 
 The predictions' too-little-data cases (one customer, nobody bought twice, everything on one
 day) are the fit's rule, "fewer than 20 customers with frequency >= 1": every prediction column
-NULL and the reason in ``prediction_model.status`` (here and in tests/test_predict_formulas.py).
+NULL and the reason in ``prediction_model.status``; so are 25 repeat buyers all alike, which
+identify no parameter (the last two tests, on ``predict`` alone, without a run).
 """
 
 from __future__ import annotations
@@ -334,3 +335,46 @@ def test_empty_marts_keep_the_columns_and_types_of_full_ones(first: FirstDays) -
         parquet = first.nothing_usable / "serving" / "parquet" / f"{table}.parquet"
         described = duckdb.sql(f"describe select * from read_parquet('{parquet}')").fetchall()
         assert [(c[0], c[1]) for c in described] == full[table], table
+
+
+def first_day_prediction(rows: list[tuple[str, dt.date, float]]):
+    """The predictions of purchase days (customer, day, amount) as of 2026-10-31."""
+    import polars as pl
+
+    from pipeline.predict.model import predict
+
+    days = pl.DataFrame(
+        rows,
+        schema={"customer_id": pl.String, "day": pl.Date, "amount": pl.Float64},
+        orient="row",
+    )
+    return predict(days, D(2026, 10, 31), 0.01, dt.datetime(2026, 11, 1))
+
+
+def test_every_purchase_on_one_day_is_no_repeat_buyer() -> None:
+    # 25 customers, each with one purchase day 2026-06-15 (two orders that day are one day).
+    got = first_day_prediction([(f"c{i:02}", D(2026, 6, 15), 10.0 + i) for i in range(25)])
+    assert got.bg_status == "too few repeat customers to fit: 0 with frequency >= 1, 20 needed"
+    assert got.customers["frequency"].to_list() == [0] * 25
+    # 06-15 → 10-31: 138 days.
+    assert got.customers["age_weeks"].to_list() == pytest.approx([138 / 7] * 25)
+    assert got.customers["p_alive"].null_count() == 25
+    assert got.model["value"].null_count() == 7
+
+
+def test_repeat_buyers_all_alike_are_not_a_fit() -> None:
+    # 25 repeat buyers, every one on 2026-01-01 and 2026-01-02 for 10: enough customers, but no
+    # spread to estimate from; the optimiser runs a parameter to its bound, and nothing absurd
+    # is published.
+    alike = [(f"c{i:02}", D(2026, 1, d), 10.0) for i in range(25) for d in (1, 2)]
+    got = first_day_prediction(alike)
+    assert got.bg_status == (
+        "BG/NBD fit did not converge: a parameter ran to the edge of its range (e^±12): "
+        "the data do not identify it"
+    )
+    assert got.gg_status == got.bg_status
+    predicted = got.customers.select(
+        "p_alive", "expected_purchases_365d", "expected_order_value", "predicted_clv_365d"
+    )
+    assert predicted.null_count().row(0) == (25, 25, 25, 25)
+    assert got.model["value"].null_count() == 7
