@@ -324,6 +324,10 @@ def test_nothing_usable_is_refused_with_reasons_and_every_mart_is_published(
     ]
     assert "retention_charts: no cohorts yet: no charts drawn" in out
     assert not list((d / "docs").glob("*.png"))
+    # The headlines' note on the charts' measure is for charts there are.
+    assert "0 customers with at least one qualifying purchase" in out
+    assert "the charts' cohort retention is another measure" not in out
+    assert "the charts' cohort retention is another measure" in first.runs["shop day 2"].out
 
 
 def test_empty_marts_keep_the_columns_and_types_of_full_ones(first: FirstDays) -> None:

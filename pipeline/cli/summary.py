@@ -186,10 +186,11 @@ def print_headlines(con, settings: Settings, published: bool = True) -> None:
         )
         for line in lines:
             print(f"  {line}")
-        print(
-            "  (the charts' cohort retention is another measure: the share of the customers "
-            "who first bought in a month who buy again k months later)"
-        )
+        if (settings.docs_dir / "cohort_heatmap.png").exists():  # no cohort, no chart
+            print(
+                "  (the charts' cohort retention is another measure: the share of the customers "
+                "who first bought in a month who buy again k months later)"
+            )
 
 
 def brand_posts_lines(con) -> list[str]:
