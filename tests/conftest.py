@@ -26,7 +26,7 @@ SLOW_FILES = (
     "test_warm_launcher.py",  # 94 s, 125 s: a real warm run worker killed and restarted
     "test_incremental_deliveries.py",  # 92 s, 105 s: six in-process runs, day by day and once
     "test_delivery_equivalence.py",  # ~20 s: one sample built seven ways, in process
-    "test_first_exports.py",  # 98 s under load 7 alone: four in-process runs, 36 s of CPU
+    "test_first_exports.py",  # 82-115 s under load 9-11: four in-process runs, 34-40 s CPU
     "test_brand_posts.py",  # 100 s, 88 s: in-process runs with and without the brand's handles
     "test_cli_exit_status.py",  # 146 s, 101 s: command lines refused at their start
     "test_serving_publication.py",  # 60 s (the DuckDB 1.x venv built), 26 s

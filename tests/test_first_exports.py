@@ -35,7 +35,7 @@ import pytest
 from pipeline.engine import mart_names
 from pipeline.entities import ENTITIES
 
-pytestmark = pytest.mark.slow  # four runs of every asset: about 36 s of CPU
+pytestmark = pytest.mark.slow  # four runs of every asset: 34-40 s of CPU
 
 MARTS = set(mart_names())
 D = dt.date
