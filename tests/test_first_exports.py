@@ -382,3 +382,22 @@ def test_repeat_buyers_all_alike_are_not_a_fit() -> None:
     )
     assert predicted.null_count().row(0) == (25, 25, 25, 25)
     assert got.model["value"].null_count() == 7
+
+
+def test_no_rate_is_nan_or_infinite(first: FirstDays) -> None:
+    # Zero denominators give NULL (metrics.md, conventions), never NaN or ±inf.
+    for d in (first.shop, first.no_crm, first.nothing_usable):
+        doubles = [
+            (t, c)
+            for t, cols in served_columns(d).items()
+            for c, kind in cols
+            if kind == "DOUBLE" and t in MARTS
+        ]
+        assert len(doubles) > 30
+        bad = {
+            (t, c): n
+            for t, c in doubles
+            for (n,) in rows(d, f'select count(*) from {t} where not isfinite("{c}")')
+            if n
+        }
+        assert bad == {}, d.name
