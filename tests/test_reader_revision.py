@@ -30,6 +30,8 @@ create table meta.ingest_ledger (
     delivery_seq bigint, run_id text, landed_at timestamp
 )
 """
+
+
 def old_warehouse(con: duckdb.DuckDBPyConnection) -> None:
     """An older release's ledger: two deliveries landed, one refused, no revision column."""
     run(con, "create schema if not exists meta")
