@@ -27,7 +27,7 @@ SLOW_FILES = (
     "test_incremental_deliveries.py",  # 92 s, 105 s: six in-process runs, day by day and once
     "test_delivery_equivalence.py",  # ~20 s: one sample built seven ways, in process
     "test_brand_posts.py",  # 100 s, 88 s: in-process runs with and without the brand's handles
-    "test_reland.py",  # 46 s: four in-process runs of a tiny landing/, two of them relands
+    "test_reland.py",  # 46 s, 83 s: four in-process runs of a tiny landing/, two of them relands
     "test_cli_exit_status.py",  # 146 s, 101 s: command lines refused at their start
     "test_serving_publication.py",  # 60 s (the DuckDB 1.x venv built), 26 s
     "test_subset_runs.py",  # 60 s, 35 s

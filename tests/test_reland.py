@@ -9,7 +9,8 @@ file of its own) and two survey answers, C1's a CSAT 5 in October 2026.
    "Upgrading"): C1's answer 2 in raw.raw_surveys, its delivery's reader revision NULL, and every
    model's record made an older release's (as after an upgrade: rebuilt whole from raw).
 3. ``run``: the marts now hold the older reading; its summary says so, once.
-4. ``reland`` while another ``pipeline run`` holds run.lock: refused, nothing moved.
+4. ``reland`` while a run of the UI is in progress, and while another ``pipeline run`` holds
+   run.lock: refused, nothing moved.
 5. ``reland`` whose run fails (the validation folder is a file): the old warehouse put back.
 6. contacts_c3.csv removed from landing/, then ``reland``: every other delivery read again, the
    difference per mart reported, the file not read again named, the old warehouse kept.
@@ -33,8 +34,10 @@ from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
+from dagster._core.test_utils import create_run_for_test
 from helpers import cli_env
 
 from pipeline.ingest.revision import READER_REVISION, older_readings
@@ -91,6 +94,7 @@ class Story:
     revisions: list[tuple]
     second: subprocess.CompletedProcess
     old_satisfaction: list[tuple]
+    ui_busy: tuple[str, subprocess.CompletedProcess]  # the UI's run id, reland's outcome
     busy: subprocess.CompletedProcess
     busy_files: list[str]
     failed: subprocess.CompletedProcess
@@ -142,6 +146,14 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Story:
     assert second.returncode == 0, second.stdout + second.stderr
     old_satisfaction = query(warehouse, SATISFACTION)
 
+    # A run of the UI in progress (between two of its steps it holds no file).
+    instance = dg.DagsterInstance.from_config(str(data / "dagster_home"))
+    try:
+        ui_run = create_run_for_test(instance, status=dg.DagsterRunStatus.STARTED)
+        ui_busy = command(data, "reland")
+        instance.delete_run(ui_run.run_id)
+    finally:
+        instance.dispose()
     # Another `pipeline run` holds run.lock (a descriptor of its own: flock is per open file).
     fd = os.open(data / "run.lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -184,6 +196,7 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Story:
         revisions,
         second,
         old_satisfaction,
+        (ui_run.run_id, ui_busy),
         busy,
         busy_files,
         failed,
@@ -219,6 +232,12 @@ def test_a_run_on_an_older_reading_says_so_once_and_exits_as_before(story: Story
 
 
 def test_reland_is_refused_while_another_run_holds_the_warehouse(story: Story) -> None:
+    run_id, ui_busy = story.ui_busy
+    assert ui_busy.returncode == 4, ui_busy.stdout + ui_busy.stderr
+    assert ui_busy.stderr.strip() == (
+        f"another run holds the warehouse (pid unknown): run {run_id} of the UI is in "
+        "progress; nothing was moved: wait for it to finish, then reland"
+    )
     assert story.busy.returncode == 4, story.busy.stdout + story.busy.stderr
     assert story.busy.stderr.strip() == (
         f"another run holds the warehouse (pid 4242): a `pipeline run` is in progress "

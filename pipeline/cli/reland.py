@@ -99,15 +99,15 @@ def reland_held(settings, notify_settings) -> int:  # noqa: ANN001 - run_once's
     """The body of :func:`reland`, the run lock held."""
     import dagster as dg
 
-    from pipeline.automation.instance import resolve_dagster_home
-    from pipeline.cli.run import run_once
+    from pipeline.cli.run import _instance, run_once
     from pipeline.cli.run_lock import WarehouseBusy
     from pipeline.cli.warehouse_hold import RUNNING
     from pipeline.ingest.revision import READER_REVISION
 
     # A run from the UI between two of its steps holds no file: moving the warehouse under it
-    # would split its run between two warehouses.
-    with dg.DagsterInstance.from_config(str(resolve_dagster_home(settings.data_dir))) as inst:
+    # would split its run between two warehouses. (Runs whose process is gone are marked
+    # failed first, as by `run`.)
+    with _instance(settings.data_dir) as inst:
         active = inst.get_run_records(dg.RunsFilter(statuses=RUNNING), limit=1)
     if active:
         raise WarehouseBusy(None, f"run {active[0].dagster_run.run_id} of the UI is in progress")
