@@ -138,7 +138,10 @@ def reland_held(settings, notify_settings) -> int:  # noqa: ANN001 - run_once's
             file=sys.stderr,
         )
         return EXIT_FAILED
-    print("\n" + "\n".join(comparison(before, warehouse, settings.landing_dir)))
+    try:
+        print("\n" + "\n".join(comparison(before, warehouse, settings.landing_dir)))
+    except duckdb.Error as err:  # the new warehouse is in place all the same
+        print(f"\ncould not compare the old warehouse with the new: {err}", file=sys.stderr)
     print(
         f"\nthe old warehouse is kept at {before}, as it was (nothing of it is lost); once "
         f"satisfied with the new one, remove it: {removal(before)}"
@@ -180,14 +183,18 @@ class MartDifference:
         if self.new_rows is None:
             return f"{name} only in the old warehouse ({counted(self.old_rows, 'row')})"
         said = f"{counted(self.old_rows, 'row')} before, {self.new_rows:,} now"
-        if not (self.only_old or self.only_new):
-            text = f"{name} equal ({said})"
-        else:
-            text = (
-                f"{name} differs: {self.only_old:,} of the old rows not in the new, "
-                f"{self.only_new:,} of the new not in the old ({said})"
+        if self.only_old or self.only_new:
+            rows = (
+                f"{self.only_old:,} of the old rows not in the new, {self.only_new:,} of the "
+                "new not in the old"
             )
-        return text + (f"; {self.columns}" if self.columns else "")
+        else:
+            rows = "the same rows"
+        if self.columns:  # rows compared on the columns both have
+            return f"{name} differs: {self.columns}; {rows} in the others ({said})"
+        if self.only_old or self.only_new:
+            return f"{name} differs: {rows} ({said})"
+        return f"{name} equal ({said})"
 
     @property
     def equal(self) -> bool:
@@ -234,8 +241,6 @@ def mart_differences(con: duckdb.DuckDBPyConnection, marts: list[str]) -> list[M
             said.append(f"new columns {', '.join(added)}")
         if dropped := [c for c in old if c not in new]:
             said.append(f"columns no longer built {', '.join(dropped)}")
-        if said:
-            said.append("rows compared on the others")
         cols = ", ".join(f'"{c}"' for c in common)
         old_t, new_t = f'old.marts."{mart}"', f'new.marts."{mart}"'
         found.append(
@@ -247,12 +252,12 @@ def mart_differences(con: duckdb.DuckDBPyConnection, marts: list[str]) -> list[M
                     con,
                     f"select count(*) from (select {cols} from {old_t} except all "
                     f"select {cols} from {new_t})",
-                ),  # fmt: skip
+                ),
                 _count(
                     con,
                     f"select count(*) from (select {cols} from {new_t} except all "
                     f"select {cols} from {old_t})",
-                ),  # fmt: skip
+                ),
                 "; ".join(said),
             )
         )
