@@ -130,11 +130,15 @@ def reland_held(settings, notify_settings) -> int:  # noqa: ANN001 - run_once's
         put_back(warehouse, before, failed)
         raise
     if status == EXIT_FAILED:
-        put_back(warehouse, before, failed)
+        kept = (
+            f"the new one is kept for inspection at {failed} (remove it when done: "
+            f"{removal(failed)})"
+            if put_back(warehouse, before, failed)
+            else "the run made no new one"
+        )
         print(
             f"\nreland failed (the run's error is above): the old warehouse is back at "
-            f"{warehouse}, as it was; the new one is kept for inspection at {failed} "
-            f"(remove it when done: {removal(failed)})",
+            f"{warehouse}, as it was; {kept}",
             file=sys.stderr,
         )
         return EXIT_FAILED
@@ -149,13 +153,16 @@ def reland_held(settings, notify_settings) -> int:  # noqa: ANN001 - run_once's
     return EXIT_OK
 
 
-def put_back(warehouse: Path, before: Path, failed: Path) -> None:
-    """The new warehouse (if any) aside to ``failed``, the old one back in its place."""
-    if warehouse.exists():
+def put_back(warehouse: Path, before: Path, failed: Path) -> bool:
+    """The new warehouse (if any) aside to ``failed``, the old one back in its place; whether
+    there was a new one."""
+    made = warehouse.exists()
+    if made:
         move(warehouse, failed)
     elif wal(warehouse).exists():  # a log without its file: kept with the failed run's
         os.rename(wal(warehouse), wal(failed))
     move(before, warehouse)
+    return made
 
 
 def removal(path: Path) -> str:
