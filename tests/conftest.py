@@ -28,6 +28,7 @@ SLOW_FILES = (
     "test_delivery_equivalence.py",  # ~20 s: one sample built seven ways, in process
     "test_first_exports.py",  # 82-115 s under load 9-11: four in-process runs, 34-40 s CPU
     "test_brand_posts.py",  # 100 s, 88 s: in-process runs with and without the brand's handles
+    "test_reland.py",  # 46 s, 83 s: four in-process runs of a tiny landing/, two of them relands
     "test_cli_exit_status.py",  # 146 s, 101 s: command lines refused at their start
     "test_serving_publication.py",  # 60 s (the DuckDB 1.x venv built), 26 s
     "test_subset_runs.py",  # 60 s, 35 s
