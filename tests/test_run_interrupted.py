@@ -31,6 +31,7 @@ import pytest
 from helpers import REPO_ROOT, cli, cli_env, serving_rows, start_cli, warehouse_rows
 
 from assets.charts import stamped_picture
+from pipeline.automation.instance import DAGSTER_YAML, ensure_instance_config
 
 # One mention without a language or a sentiment: the scorer asks py3langid for its language.
 MENTIONS = (
@@ -193,3 +194,41 @@ def test_a_killed_runs_picture_file_is_removed_by_the_next(tmp_path: Path) -> No
         False,
     )
     assert not orphan.exists()
+
+
+@e2e
+def test_a_dagster_yaml_cut_short_by_a_full_disk_is_never_left(tmp_path: Path) -> None:
+    # The first run of a data directory writes dagster_home/dagster.yaml (the warehouse pool,
+    # the run queue); a full disk there left the part written, which every later run kept: an
+    # empty file is Dagster's defaults, with no pool, so two writers could collide.
+    home = tmp_path / "dagster_home"
+    code = (
+        "import resource, sys\n"
+        "from pathlib import Path\n"
+        "from pipeline.automation.instance import ensure_instance_config\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (200, 200))\n"
+        "ensure_instance_config(Path(sys.argv[1]))\n"
+    )
+    full = subprocess.run(
+        [sys.executable, "-c", code, str(home)], cwd=REPO_ROOT, capture_output=True, text=True
+    )
+    assert full.returncode == 1
+    assert "[Errno 27] File too large" in full.stderr
+    assert [p.name for p in home.iterdir()] == []  # neither 200 bytes of it nor a temporary file
+    ensure_instance_config(home)
+    assert (home / "dagster.yaml").read_text(encoding="utf-8") == DAGSTER_YAML
+
+
+@pytest.mark.parametrize("kept", [0, 200, len(DAGSTER_YAML) - 1])
+def test_a_dagster_yaml_left_cut_short_is_written_whole(tmp_path: Path, kept: int) -> None:
+    # What a full disk or a kill left before (the first ``kept`` characters of it).
+    (tmp_path / "dagster.yaml").write_text(DAGSTER_YAML[:kept], encoding="utf-8")
+    ensure_instance_config(tmp_path)
+    assert (tmp_path / "dagster.yaml").read_text(encoding="utf-8") == DAGSTER_YAML
+
+
+def test_a_dagster_yaml_edited_by_hand_is_kept(tmp_path: Path) -> None:
+    edited = DAGSTER_YAML.replace("dequeue_interval_seconds: 1", "dequeue_interval_seconds: 2")
+    (tmp_path / "dagster.yaml").write_text(edited, encoding="utf-8")
+    ensure_instance_config(tmp_path)
+    assert (tmp_path / "dagster.yaml").read_text(encoding="utf-8") == edited
