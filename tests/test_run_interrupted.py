@@ -18,6 +18,7 @@ by a killed run is removed by the next (one was left in ``docs/`` for good).
 
 from __future__ import annotations
 
+import csv
 import os
 import resource
 import signal
@@ -27,6 +28,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import pytest
 from helpers import REPO_ROOT, cli, cli_env, serving_rows, start_cli, warehouse_rows
 
@@ -42,6 +44,15 @@ MENTIONS = (
     ",2026-10-30T09:00:00Z,,,\n"
 )
 MENTIONS_FILE = "social/mentions/mentions_full_disk.csv"
+# A good order and one whose status is none of the contract's (quarantined).
+ORDERS_BAD = "orders_interrupted_a.csv"
+ORDERS_BULK = "orders_interrupted_b.csv"
+ORDERS_WITH_A_BAD_ROW = (
+    "order_id,contact_id,email,ordered_at,status,currency,gross_amount,discount_amount,"
+    "refund_amount,updated_at\n"
+    "INT-1,,int.buyer@example.com,2026-10-29T10:00:00Z,completed,EUR,50.00,0,0,\n"
+    "INT-2,,int.buyer@example.com,2026-10-29T11:00:00Z,shipped,EUR,60.00,0,0,\n"
+)
 
 
 @dataclass
@@ -90,12 +101,22 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Story:
         preexec_fn=_file_size_limit(limit),
     )
 
+    # Two order deliveries: one with a bad row, then one of 20,000 orders, during which the run
+    # is stopped (the first has landed; its entity's quarantine CSV files were still to come).
+    orders = data_dir / "landing" / "crm" / "orders"
+    (orders / ORDERS_BAD).write_text(ORDERS_WITH_A_BAD_ROW, encoding="utf-8")
+    with duckdb.connect() as con:
+        con.execute(
+            "copy (select * exclude (range) replace ('BULK-' || range as order_id) from "
+            f"(select * from read_csv('{orders / 'orders_0001.csv'}', all_varchar = true) "
+            f"limit 1) as one, range(20000)) to '{orders / ORDERS_BULK}' (header)"
+        )
     interrupted = start_cli("run", data_dir=data_dir)
     said = []
     assert interrupted.stdout is not None
     for line in interrupted.stdout:
         said.append(line)
-        if line.rstrip().endswith("… sql_intermediate"):
+        if f"crm/orders/{ORDERS_BAD}: landed" in line:
             interrupted.send_signal(signal.SIGINT)
     interrupted.wait(timeout=600)
 
@@ -130,10 +151,32 @@ def test_a_full_disk_names_the_folder_and_the_reason(story: Story) -> None:
 def test_ctrl_c_says_the_run_was_interrupted(story: Story) -> None:
     assert story.interrupted_status == 1, story.interrupted_output
     assert (
-        "sql_intermediate: interrupted (Ctrl-C or SIGTERM): what the step had not committed "
+        "raw_ingest: interrupted (Ctrl-C or SIGTERM): what the step had not committed "
         "was rolled back; the next run carries on from there"
     ) in story.interrupted_output
     assert "DagsterExecutionInterruptedError" not in story.interrupted_output
+
+
+@e2e
+def test_rows_quarantined_before_a_stop_are_in_their_csv(story: Story) -> None:
+    # The delivery landed before the stop, so the next run skips it; its bad row was in the
+    # warehouse but in no CSV file, which only its entity's end of ingestion wrote.
+    ledger = warehouse_rows(
+        story.data_dir,
+        "select count(*), sum(rows_landed), sum(rows_quarantined) from meta.ingest_ledger "
+        f"where source_file = 'crm/orders/{ORDERS_BAD}'",
+    )
+    assert ledger == [(1, 1, 1)]
+    csv_file = story.data_dir / "quarantine" / "crm" / "orders" / f"{ORDERS_BAD}.rows.csv"
+    assert csv_file.is_file(), sorted(p.name for p in csv_file.parent.parent.rglob("*"))
+    header, *found = csv.reader(csv_file.read_text(encoding="utf-8-sig").splitlines())
+    assert header[:4] == ["file", "line", "reason", "order_id"]
+    assert [row[:2] + [row[3]] for row in found] == [[f"crm/orders/{ORDERS_BAD}", "3", "INT-2"]]
+    assert found[0][2].startswith("status 'shipped' is not one of ")
+    assert warehouse_rows(
+        story.data_dir,
+        "select count(*) from raw.raw_orders where starts_with(order_id, 'BULK-')",
+    ) == [(20000,)]
 
 
 @e2e
