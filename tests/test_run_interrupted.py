@@ -7,13 +7,16 @@ built once), and the run after each (docs/operations.md, "Recovering from a kill
    fails at ``int_mention_sentiment``, whose language model py3langid unpacks into a temporary
    file of 65 MB, and says where and why (it said ``OSError: [Errno 27] File too large`` and the
    polars expression it came from, naming no file);
-3. a run stopped by SIGINT (Ctrl-C) as ``sql_intermediate`` starts: it says it was
-   interrupted (it said ``dagster._core.errors.DagsterExecutionInterruptedError``);
+3. two order deliveries, one with a bad row, and a run stopped by SIGINT (Ctrl-C) once that
+   one has landed, during the other (20,000 orders): it says it was interrupted (it said
+   ``dagster._core.errors.DagsterExecutionInterruptedError``), and the landed delivery's
+   quarantine CSV is there (it was never written: the entity's end wrote them);
 4. the next run completes, lands nothing twice and publishes the warehouse's marts.
 
 A run killed during ingestion is tests/test_cli_e2e.py's; kills at every other step were tried
-by hand and are in docs/operations.md. Also here, in process: a picture's temporary file left
-by a killed run is removed by the next (one was left in ``docs/`` for good).
+by hand and are in docs/operations.md. Also here: a picture's temporary file left by a killed
+run is removed by the next (one was left in ``docs/`` for good), and a ``dagster.yaml`` cut
+short by a full disk is neither left (a process under ``ulimit -f``) nor kept.
 """
 
 from __future__ import annotations
