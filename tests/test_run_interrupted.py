@@ -37,6 +37,8 @@ from helpers import REPO_ROOT, cli, cli_env, serving_rows, start_cli, warehouse_
 
 from assets.charts import stamped_picture
 from pipeline.automation.instance import DAGSTER_YAML, ensure_instance_config
+from pipeline.validation.log import ValidationLog, log_path, read_log
+from pipeline.validation.outcome import SuiteOutcome
 
 # One mention without a language or a sentiment: the scorer asks py3langid for its language.
 MENTIONS = (
@@ -278,3 +280,28 @@ def test_a_dagster_yaml_edited_by_hand_is_kept(tmp_path: Path) -> None:
     (tmp_path / "dagster.yaml").write_text(edited, encoding="utf-8")
     ensure_instance_config(tmp_path)
     assert (tmp_path / "dagster.yaml").read_text(encoding="utf-8") == edited
+
+
+def _outcome(target: str) -> SuiteOutcome:
+    return SuiteOutcome(
+        "landed_orders", "landed", "raw_orders", target, "run-a", 3, "the file", 0.1, []
+    )
+
+
+def test_a_run_log_cut_short_by_a_stop_is_read_without_its_last_record(tmp_path: Path) -> None:
+    # A kill or a full disk in the middle of an append leaves a record cut short; every later
+    # run read it in its landed checks' Data Docs index (the newest 10 logs) and failed
+    # raw_ingest with "JSONDecodeError: Expecting value: line 1 column 58 (char 57)".
+    log = ValidationLog(tmp_path, "run-a")
+    log(_outcome("crm/orders/a.csv"))
+    log(_outcome("crm/orders/b.csv"))
+    path = log_path(tmp_path, "run-a")
+    first, second, _ = path.read_text(encoding="utf-8").split("\n")
+    path.write_text(f"{first}\n{second[:57]}", encoding="utf-8")
+    assert [o.target for o in read_log(tmp_path, "run-a")] == ["crm/orders/a.csv"]
+    # Appended to again: the new record is a line of its own, the piece left is not read.
+    log(_outcome("crm/orders/c.csv"))
+    assert [o.target for o in read_log(tmp_path, "run-a")] == [
+        "crm/orders/a.csv",
+        "crm/orders/c.csv",
+    ]
