@@ -24,7 +24,7 @@ SLOW_FILES = (
     "test_marts_oracle.py",  # 112 s, 111 s: four in-process runs of 300 customers
     "test_cli_watch.py",  # 95 s, 174 s: three watcher starts (four before the fourth pass)
     "test_warm_launcher.py",  # 94 s, 125 s: a real warm run worker killed and restarted
-    "test_run_interrupted.py",  # 129 s at load 10 (2026-12-08): generate and four runs
+    "test_run_interrupted.py",  # 91-135 s at load 9-10, 46 s of CPU: generate and four runs
     "test_incremental_deliveries.py",  # 92 s, 105 s: six in-process runs, day by day and once
     "test_delivery_equivalence.py",  # ~20 s: one sample built seven ways, in process
     "test_brand_posts.py",  # 100 s, 88 s: in-process runs with and without the brand's handles
