@@ -18,12 +18,14 @@ import io
 import json
 import math
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import polars as pl
+import psutil
 
 from assets.serving import PARQUET_DIR
 from pipeline.config import PipelineConfig
@@ -54,6 +56,7 @@ def picture_stamp(code: Sequence[Path], *shown: object) -> str:
 def stamped_picture(path: Path, stamp: str, draw) -> tuple[bytes, bool]:
     """The PNG at ``path`` if it was drawn from ``stamp``'s data, else ``draw()`` written there;
     and whether it was drawn."""
+    remove_orphan_pictures(path.parent)
     stamp_file = path.parent / STAMP_FILE
     try:
         drawn = json.loads(stamp_file.read_text(encoding="utf-8")).get(path.name)
@@ -168,6 +171,22 @@ def remove_pictures(folder: Path, *names: str) -> str:
             (folder / name).unlink()
             removed.append(name)
     return f"; removed {' and '.join(removed)} of earlier data" if removed else ""
+
+
+# write_png's temporary name: the picture's name and the writer's pid.
+_PICTURE_TMP = re.compile(r"\..+\.png\.([0-9]+)\.tmp")
+
+
+def remove_orphan_pictures(folder: Path) -> list[Path]:
+    """Delete the temporary PNG files (:func:`write_png`) of writers that are gone: a run
+    killed between writing one and renaming it left it in ``folder`` for good."""
+    removed = []
+    for tmp in folder.glob(".*.png.*.tmp"):
+        found = _PICTURE_TMP.fullmatch(tmp.name)
+        if found and not psutil.pid_exists(int(found.group(1))):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
 
 
 def write_png(path: Path, data: bytes) -> None:

@@ -24,6 +24,7 @@ SLOW_FILES = (
     "test_marts_oracle.py",  # 112 s, 111 s: four in-process runs of 300 customers
     "test_cli_watch.py",  # 95 s, 174 s: three watcher starts (four before the fourth pass)
     "test_warm_launcher.py",  # 94 s, 125 s: a real warm run worker killed and restarted
+    "test_run_interrupted.py",  # 91-135 s at load 9-10, 46 s of CPU: generate and four runs
     "test_incremental_deliveries.py",  # 92 s, 105 s: six in-process runs, day by day and once
     "test_delivery_equivalence.py",  # ~20 s: one sample built seven ways, in process
     "test_first_exports.py",  # 82-115 s under load 9-11: four in-process runs, 34-40 s CPU
