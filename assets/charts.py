@@ -12,16 +12,20 @@ characters (``MetadataEntry.tsx``: ``expandSmallValues && mdStr.length < 1000``)
 """
 
 import base64
+import contextlib
 import hashlib
 import io
 import json
+import math
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import polars as pl
+import psutil
 
 from assets.serving import PARQUET_DIR
 from pipeline.config import PipelineConfig
@@ -52,6 +56,7 @@ def picture_stamp(code: Sequence[Path], *shown: object) -> str:
 def stamped_picture(path: Path, stamp: str, draw) -> tuple[bytes, bool]:
     """The PNG at ``path`` if it was drawn from ``stamp``'s data, else ``draw()`` written there;
     and whether it was drawn."""
+    remove_orphan_pictures(path.parent)
     stamp_file = path.parent / STAMP_FILE
     try:
         drawn = json.loads(stamp_file.read_text(encoding="utf-8")).get(path.name)
@@ -130,19 +135,58 @@ def draw_heatmap(matrix: pl.DataFrame) -> bytes:
     return _png(fig)
 
 
-def draw_curve(curve: pl.DataFrame) -> bytes:
-    """The retention curve: weighted share of cohorts buying again k months later."""
+def curve_figure(curve: pl.DataFrame):  # noqa: ANN201 - a matplotlib Figure
+    """The retention curve's figure: weighted share of cohorts buying again k months later."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(7, 4))
     ax = fig.add_subplot()
-    ax.plot(curve["k"].to_list(), curve["retention_rate"].to_list(), marker="o")
+    ks = curve["k"].to_list()
+    ax.plot(ks, curve["retention_rate"].to_list(), marker="o")
+    # Whole months, at most 12 ticks: matplotlib's own put a first month's single point on an
+    # axis of -0.06 … 0.06 months.
+    last = max(ks, default=0)
+    ax.set_xticks(range(0, last + 1, math.ceil((last + 1) / 12)))
+    ax.set_xlim(-0.5, last + 0.5)
     ax.set_ylim(0, 1.05)
     ax.set_xlabel("months since first purchase")
     ax.set_ylabel("share of cohort buying")
     ax.set_title("Retention curve (all cohorts, complete months, weighted by size)")
     ax.grid(alpha=0.3)
-    return _png(fig)
+    return fig
+
+
+def draw_curve(curve: pl.DataFrame) -> bytes:
+    """The retention curve as a PNG."""
+    return _png(curve_figure(curve))
+
+
+def remove_pictures(folder: Path, *names: str) -> str:
+    """Delete the pictures ``names`` drawn by an earlier run from data that is gone (every order
+    of a cohort cancelled): the run summary lists the files in docs/ as charts to look at.
+    Says what it removed ("" if nothing), for the step's log."""
+    removed = []
+    for name in names:
+        with contextlib.suppress(FileNotFoundError):
+            (folder / name).unlink()
+            removed.append(name)
+    return f"; removed {' and '.join(removed)} of earlier data" if removed else ""
+
+
+# write_png's temporary name: the picture's name and the writer's pid.
+_PICTURE_TMP = re.compile(r"\..+\.png\.([0-9]+)\.tmp")
+
+
+def remove_orphan_pictures(folder: Path) -> list[Path]:
+    """Delete the temporary PNG files (:func:`write_png`) of writers that are gone: a run
+    killed between writing one and renaming it left it in ``folder`` for good."""
+    removed = []
+    for tmp in folder.glob(".*.png.*.tmp"):
+        found = _PICTURE_TMP.fullmatch(tmp.name)
+        if found and not psutil.pid_exists(int(found.group(1))):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
 
 
 def write_png(path: Path, data: bytes) -> None:
@@ -205,7 +249,8 @@ def retention_charts(
         con.close()
     metadata: dict[str, object] = {"cohorts": matrix.height, "curve_points": curve.height}
     if matrix.is_empty():
-        context.log.info("no cohorts yet: no charts drawn")
+        removed = remove_pictures(settings.docs_dir, HEATMAP_FILE, CURVE_FILE)
+        context.log.info(f"no cohorts yet: no charts drawn{removed}")
         return dg.MaterializeResult(metadata=metadata)
     heatmap_path = settings.docs_dir / HEATMAP_FILE
     # One stamp per picture, of what that picture shows: a delivery in the open month changes
@@ -229,6 +274,10 @@ def retention_charts(
                 # A percentage (23.4, not 0.234…) that the UI can still plot across runs.
                 pct = round(float(hit["retention_rate"][0]) * 100, 1)
                 metadata[f"retention_month_{k}_pct"] = dg.MetadataValue.float(pct)
+    else:
+        removed = remove_pictures(settings.docs_dir, CURVE_FILE)
+        if removed:
+            context.log.info(f"no complete month after a first purchase: no curve{removed}")
     metadata["pictures_drawn"] = dg.MetadataValue.json(drawn)
     if drawn:
         shown = [HEATMAP_FILE] + ([] if curve.is_empty() else [CURVE_FILE])

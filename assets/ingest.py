@@ -18,7 +18,7 @@ import dagster as dg
 import duckdb
 
 from assets.checks import CheckEntry, checks_of, evaluate_checks, fail_if_blocked
-from pipeline.config import TRIGGER_TAG, Settings, setting
+from pipeline.config import SENT_INLINE_TAG, TRIGGER_TAG, Settings, setting
 from pipeline.entities import ENTITIES, Entity
 from pipeline.ingest import core as ingest_core
 from pipeline.ingest.quarantine_report import (
@@ -29,6 +29,7 @@ from pipeline.ingest.quarantine_report import (
     write_run_csvs,
 )
 from pipeline.ingest.report import REFUSED_FILES_KEY, RUN_FILES_KEY
+from pipeline.ingest.revision import older_readings, older_readings_text
 from pipeline.validation.landed import landed_validator
 from pipeline.warehouse import Warehouse, scalar
 from pipeline.words import counted, markdown_text
@@ -220,6 +221,13 @@ def build_ingest_asset(checks: Sequence[CheckEntry] = ()) -> dg.AssetsDefinition
                         failed[entity.raw_table] = err
                         continue
                     yield dg.MaterializeResult(asset_key=entity.raw_table, metadata=metadata)
+            # Deliveries an older release read (pipeline/ingest/revision.py), said once a run:
+            # here for a run of the UI, the sensor or the schedule; a command-line run says it
+            # in its summary (pipeline/cli/summary.py), which this warning would repeat.
+            if context.run.tags.get(SENT_INLINE_TAG) != "cli":
+                older = older_readings_text(older_readings(con), settings.data_dir)
+                if older:
+                    context.log.warning("\n".join(older))
             landed = [c for c in checks if c[0].asset_key.to_user_string() not in failed]
             yield from evaluate_checks(context, con, settings, landed)
         if failed:

@@ -18,7 +18,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from assets.charts import image_markdown, picture_stamp, stamped_picture
+from assets.charts import image_markdown, picture_stamp, remove_pictures, stamped_picture
 from assets.checks import CheckEntry, checks_of, evaluate_checks, fail_if_blocked
 from pipeline.engine import skip, upstream
 from pipeline.predict.build import build_predictions
@@ -154,8 +154,16 @@ def _predict(context: dg.AssetExecutionContext, warehouse: Warehouse):
         stamp = picture_stamp(PICTURE_CODE, sorted(params.items()), max_frequency, age)
         picture, _ = stamped_picture(path, stamp, lambda: draw_p_alive(params, max_frequency, age))
         pictures["p_alive_heatmap"] = image_markdown("P(alive)", picture, path)
+    else:
+        # An earlier fit's picture: docs/ is where the run summary sends the user to look.
+        removed = remove_pictures(settings.docs_dir, P_ALIVE_FILE)
+        if removed:
+            context.log.info(f"no P(alive) picture without a fit{removed}")
     if table is None:
         pictures["holdout"] = f"no holdout comparison (fit to {start}): {holdout_status}"
+        removed = remove_pictures(settings.docs_dir, HOLDOUT_FILE)
+        if removed:
+            context.log.info(f"no holdout picture without a holdout comparison{removed}")
     else:
         title = f"Holdout {start} to {as_of}: actual vs BG/NBD fitted to {start}"
         path = settings.docs_dir / HOLDOUT_FILE

@@ -79,6 +79,13 @@ def cmd_watch(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_reland(args: argparse.Namespace) -> int:
+    from pipeline.cli.reland import reland
+
+    _use_data_dir(args)
+    return reland(as_of=getattr(args, "as_of", None))
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from pipeline.cli.run import EXIT_CONFIG, run_pipeline
     from pipeline.config import DEMO_AS_OF_FILE, ConfigError, check_environment
@@ -278,6 +285,29 @@ def main(argv: list[str] | None = None) -> int:
         help="the longest wait between two tries of a failed run's files",
     )
     _add_data_dir(watch)
+
+    from pipeline.cli.reland import exit_statuses_text as reland_statuses
+
+    reland = add(
+        "reland",
+        "read every delivery in landing/ again with this release (after an upgrade)",
+        "Read every delivery in landing/ again with this release: a delivery is landed once, so "
+        "after an upgrade the warehouse keeps the older release's reading of what it landed "
+        "(every run says how many deliveries an older reader landed). Moves warehouse.duckdb "
+        "aside to warehouse.before-reland-YYYYMMDD-HHMMSS.duckdb, runs every asset as `run` "
+        "does, then compares the two: the ledgers, the deliveries not landed again (their file "
+        "gone from or replaced in landing/) and every published mart's rows. The old warehouse "
+        "is kept (remove it once satisfied); a failed run puts it back.",
+        cmd_reland,
+        reland_statuses(),
+    )
+    reland.add_argument(
+        "--as-of",
+        metavar="DATE",
+        default=argparse.SUPPRESS,
+        help="the date the marts describe (YYYY-MM-DD); default: as for `run`",
+    )
+    _add_data_dir(reland)
 
     demo = add(
         "demo",

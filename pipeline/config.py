@@ -263,7 +263,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PIPELINE_SENSOR_INTERVAL_SECONDS", "30", "seconds between landing sensor evaluations (read when the code location loads)", _number(int, 1)),  # noqa: E501
     Setting("PIPELINE_NIGHTLY_CRON", "0 2 * * *", "when the nightly refresh runs (five-field cron)", _cron),  # noqa: E501
     Setting("PIPELINE_DATA_DOCS", "failures", "which validated batches get a Data Docs page: `failures` (a batch with a failed expectation), `all`, `off`", _choice("all", "failures", "off")),  # noqa: E501
-    Setting("PIPELINE_MAX_SHRINK", "0.25", "a mart that lost more than this share of its rows since the last good run fails its check (`1`: never)", _number(float, 0, 1)),  # noqa: E501
+    Setting("PIPELINE_MAX_SHRINK", "0.25", "a mart that lost more than this share of its rows since the last good run (of 20 rows or more) fails its check (`1`: never)", _number(float, 0, 1)),  # noqa: E501
     Setting("PIPELINE_DUCKDB_MEMORY_LIMIT", "3GB", "DuckDB's memory for the warehouse before it spills to disk (ingestion uses 1GB)", _memory),  # noqa: E501
     Setting("PIPELINE_ENGINE", "duckdb", "where the SQL models run: `duckdb`, or `spark` (docs/scale-out.md)", _choice("duckdb", "spark")),  # noqa: E501
     Setting("PIPELINE_SPARK_MASTER", "local[*]", "the Spark master with PIPELINE_ENGINE=spark: `local[*]`, `spark://host:7077`, or `sc://host:15002` (Spark Connect)", _text),  # noqa: E501

@@ -88,12 +88,25 @@ def not_run(message: str) -> str | None:
     return f"not run: {', '.join(steps)} {how}"
 
 
+# Dagster's error for a step stopped by SIGINT (Ctrl-C) or SIGTERM: its message is its class
+# name alone, which told the person who pressed Ctrl-C nothing.
+INTERRUPTED = "DagsterExecutionInterruptedError"
+# Every step keeps its writes to transactions (a delivery, a model, the checks' records) or to
+# temporary names (serving, pictures): what it had not committed is gone (docs/operations.md).
+INTERRUPTED_TEXT = (
+    "interrupted (Ctrl-C or SIGTERM): what the step had not committed was rolled back; the next "
+    "run carries on from there"
+)
+
+
 def root_cause(error) -> str:
     """The innermost message of a Dagster error chain: what actually went wrong."""
     if error is None:
         return "failed"
     while error.cause is not None:
         error = error.cause
+    if error.cls_name == INTERRUPTED:
+        return INTERRUPTED_TEXT
     message = error.message.strip()
     if error.cls_name == "Failure":
         # A dg.Failure is a step's own message to the operator ("1 blocking check failed: …");

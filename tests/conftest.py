@@ -24,9 +24,12 @@ SLOW_FILES = (
     "test_marts_oracle.py",  # 112 s, 111 s: four in-process runs of 300 customers
     "test_cli_watch.py",  # 95 s, 174 s: three watcher starts (four before the fourth pass)
     "test_warm_launcher.py",  # 94 s, 125 s: a real warm run worker killed and restarted
+    "test_run_interrupted.py",  # 91-135 s at load 9-10, 46 s of CPU: generate and four runs
     "test_incremental_deliveries.py",  # 92 s, 105 s: six in-process runs, day by day and once
     "test_delivery_equivalence.py",  # ~20 s: one sample built seven ways, in process
+    "test_first_exports.py",  # 82-115 s under load 9-11: four in-process runs, 34-40 s CPU
     "test_brand_posts.py",  # 100 s, 88 s: in-process runs with and without the brand's handles
+    "test_reland.py",  # 46 s, 83 s: four in-process runs of a tiny landing/, two of them relands
     "test_cli_exit_status.py",  # 146 s, 101 s: command lines refused at their start
     "test_serving_publication.py",  # 60 s (the DuckDB 1.x venv built), 26 s
     "test_subset_runs.py",  # 60 s, 35 s

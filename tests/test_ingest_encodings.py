@@ -470,7 +470,7 @@ def test_old_ledger_gets_the_encoding_columns(data_dir):
                 "where table_name = 'ingest_ledger' order by ordinal_position",
             )
         ]
-    assert cols[-2:] == ["encoding", "encoding_decided"]
+    assert cols[-3:] == ["encoding", "encoding_decided", "reader_revision"]
 
 
 def test_words_are_collected_from_late_chunks_with_new_bytes():

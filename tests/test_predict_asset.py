@@ -151,9 +151,16 @@ def test_too_few_repeat_customers_publishes_nulls_and_the_reason(data_dir, monke
         ("o4", "c@x.test", day + dt.timedelta(days=3), "7"),
     ]
     load_orders(data_dir, "2024-06-30", orders)
+    # The pictures of an earlier run's fit (its repeat orders since cancelled): the run summary
+    # lists what is in docs/ as charts to look at, so a picture of no fit must not stay there.
+    docs = data_dir / "docs"
+    docs.mkdir()
+    for name in ("p_alive_heatmap.png", "prediction_holdout.png"):
+        (docs / name).write_bytes(b"\x89PNG of an earlier fit")
     instance = dg.DagsterInstance.ephemeral()
     result = run_asset(data_dir, "2024-06-30", monkeypatch, instance)
     assert result.success  # the run does not fail
+    assert sorted(p.name for p in docs.glob("*.png")) == []
     # The run log says there was no fit, and why; not "fitted in 0.03s (too few …)".
     said = [e.user_message for e in instance.all_logs(result.run_id) if e.dagster_event is None]
     assert (

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import polars as pl
 
-from assets.charts import CURVE_FILE, HEATMAP_FILE, retention_charts
+from assets.charts import CURVE_FILE, HEATMAP_FILE, curve_figure, retention_charts
 from assets.serving import publish
 from pipeline.config import PipelineConfig
 from pipeline.warehouse import open_warehouse, run
@@ -88,3 +89,55 @@ def test_a_change_in_a_complete_month_redraws_both(data_dir: Path) -> None:
     (mat,) = result.asset_materializations_for_node("retention_charts")
     assert mat.metadata["pictures_drawn"].value == [HEATMAP_FILE, CURVE_FILE]
     assert mat.metadata["retention_month_1_pct"].value == 75.0  # 3 of cohort 08's 4
+
+
+def charts_of(data_dir: Path, cohorts: str, months: str) -> dict:
+    """Publish ``cohorts`` and ``months`` (the values of the two marts) and run the charts step."""
+    with open_warehouse(data_dir / "warehouse.duckdb") as con:
+        run(
+            con,
+            f"create or replace table marts.cohort_retention as select * from ({cohorts}) "
+            "as t(cohort_month, months_since_first, cohort_size, retained_customers, "
+            "retention_rate)",
+        )
+        run(
+            con,
+            f"create or replace table marts.retention_monthly as select * from ({months}) "
+            "as t(month, is_complete)",
+        )
+        publish(con, data_dir / "serving", ["cohort_retention", "retention_monthly"])
+    result = dg.materialize(
+        [retention_charts], resources={"config": PipelineConfig(data_dir=str(data_dir))}
+    )
+    (mat,) = result.asset_materializations_for_node("retention_charts")
+    return mat.metadata
+
+
+def test_pictures_of_cohorts_that_are_gone_are_removed(data_dir: Path) -> None:
+    # A new shop's first orders, drawn; the next day they are all cancelled (test orders): no
+    # cohort is left, and pictures of the old ones were kept (and listed by the run summary).
+    docs = data_dir / "docs"
+    draw(data_dir, september_k1=1)
+    assert (docs / HEATMAP_FILE).exists() and (docs / CURVE_FILE).exists()
+    none = "select * from (values (date '2026-08-01', 0, 1, 1, 1.0)) limit 0"
+    gone = charts_of(data_dir, none, "select * from (values (date '2026-08-01', true)) limit 0")
+    assert gone["cohorts"].value == 0
+    assert not (docs / HEATMAP_FILE).exists() and not (docs / CURVE_FILE).exists()
+    # One buyer again, in the open month: a heat map of one cell; no complete month, no curve.
+    draw(data_dir, september_k1=1)
+    october = charts_of(
+        data_dir,
+        "values (date '2026-10-01', 0, 1, 1, 1.0)",
+        "values (date '2026-10-01', false)",
+    )
+    assert october["cohorts"].value == 1 and october["curve_points"].value == 0
+    assert (docs / HEATMAP_FILE).exists() and not (docs / CURVE_FILE).exists()
+
+
+def test_the_curve_counts_months_in_whole_numbers() -> None:
+    # A first month's single point was drawn on an axis of -0.06 … 0.06 months.
+    one = curve_figure(pl.DataFrame({"k": [0], "retention_rate": [1.0]}))
+    assert list(one.axes[0].get_xticks()) == [0]
+    # Up to 12 ticks: 30 points (k = 0 … 29) every ceil(30 / 12) = 3 months.
+    many = curve_figure(pl.DataFrame({"k": list(range(30)), "retention_rate": [0.5] * 30}))
+    assert list(many.axes[0].get_xticks()) == list(range(0, 30, 3))

@@ -50,11 +50,15 @@ def con():
     [
         (None, 0.25, 0),  # no good run yet: any count
         (0, 0.25, 0),  # the last good run had no rows
-        (12, 0.25, 9),  # 12 x 0.75 = 9 exactly: 9, not 10
-        (10, 0.25, 8),  # 7.5 rounds up
-        (12, 0.5, 6),
-        (7, 0.0, 7),  # no shrink allowed: every row
-        (10, 0.7, 3),  # 10 x (1 - 0.7) is 3.0000000000000004 in floats: still 3
+        (24, 0.25, 18),  # 24 x 0.75 = 18 exactly: 18, not 19
+        (30, 0.25, 23),  # 22.5 rounds up
+        (24, 0.5, 12),
+        (27, 0.0, 27),  # no shrink allowed: every row
+        (20, 0.7, 6),  # 20 x (1 - 0.7) is 6.000000000000001 in floats: still 6
+        (20, 0.25, 15),  # 20 rows: the first count held to the share
+        (19, 0.25, 0),  # fewer: one cancelled order may be a large share, any count
+        (3, 0.25, 0),  # 3 buyers, one order cancelled: 2 is not lost input
+        (3, 0.0, 0),
     ],
 )
 def test_the_shrink_floor_is_the_ceiling_of_the_rows_kept(last_good, shrink, floor):

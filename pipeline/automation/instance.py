@@ -74,13 +74,34 @@ def _sha256(text: str) -> str:
 
 
 def ensure_instance_config(home: Path) -> Path:
-    """Create ``home`` and its dagster.yaml (warehouse pool, run queue) if missing; return it."""
+    """Create ``home`` and its dagster.yaml (warehouse pool, run queue) if missing; return it.
+
+    Also written again: a file an earlier version wrote, and one cut short (the start of this
+    text, empty included), which a full disk or a kill left before it was written whole. The
+    file is written under a temporary name and renamed, so neither is left any more."""
     home = Path(home).resolve()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists() or _sha256(config.read_text(encoding="utf-8")) in _PREVIOUS_YAML_SHA256:
-        config.write_text(DAGSTER_YAML, encoding="utf-8")
+    text = config.read_text(encoding="utf-8") if config.exists() else None
+    if (
+        text is None
+        or _sha256(text) in _PREVIOUS_YAML_SHA256
+        or (text != DAGSTER_YAML and DAGSTER_YAML.startswith(text))
+    ):
+        _write_whole(config, DAGSTER_YAML)
     return home
+
+
+def _write_whole(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in its folder: ``path`` is the whole
+    text or as it was, never part of it (an empty dagster.yaml is Dagster's defaults: no pool)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def ensure_dagster_home(data_dir: Path) -> Path:

@@ -8,6 +8,7 @@ from pipeline.engine.skip import skipped_in
 from pipeline.ingest.landing import stray_files_text
 from pipeline.ingest.quarantine_report import summary_lines
 from pipeline.ingest.report import RUN_FILES_KEY, FileReport
+from pipeline.ingest.revision import older_readings, older_readings_text
 from pipeline.validation.log import read_log
 from pipeline.validation.outcome import SuiteOutcome
 from pipeline.validation.stages import after_as_of_text, rows_after_as_of
@@ -47,7 +48,8 @@ def print_summary(
 ) -> None:
     """Print per-file ingest results of ``run_id`` (``reports``: the run's own, by path, from
     :func:`run_reports`; else the ledger's rows of the run), the files in landing/ no run
-    reads, mart row counts and a few headline figures; ``published``: whether the run's
+    reads, the deliveries an older reader revision landed, mart row counts and a few headline
+    figures; ``published``: whether the run's
     serving step published (else the marts are said to be the warehouse's, unpublished).
 
     Opens the warehouse read-write: the run just finished in this process, which is the writer.
@@ -70,6 +72,11 @@ def print_summary(
             print("\n".join(files))
         if stray:
             print("\n".join(stray))
+        # Deliveries an older release read: the marts keep its reading until they are read
+        # again (pipeline/ingest/revision.py). Said, not an error: the exit status is the run's.
+        older = older_readings_text(older_readings(con), settings.data_dir)
+        if older:
+            print("\n" + "\n".join(older))
         skipped = skipped_in(con, run_id)
         if skipped:
             # What the run left as it was, and why (pipeline/engine/skip.py): a small delivery
@@ -186,10 +193,11 @@ def print_headlines(con, settings: Settings, published: bool = True) -> None:
         )
         for line in lines:
             print(f"  {line}")
-        print(
-            "  (the charts' cohort retention is another measure: the share of the customers "
-            "who first bought in a month who buy again k months later)"
-        )
+        if (settings.docs_dir / "cohort_heatmap.png").exists():  # no cohort, no chart
+            print(
+                "  (the charts' cohort retention is another measure: the share of the customers "
+                "who first bought in a month who buy again k months later)"
+            )
 
 
 def brand_posts_lines(con) -> list[str]:

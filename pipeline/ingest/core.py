@@ -57,6 +57,7 @@ from pipeline.ingest.mappings import (
     recognise,
 )
 from pipeline.ingest.parse import Plan, day_month_order, plan, skip_rows
+from pipeline.ingest.quarantine_report import write_rows_csv
 from pipeline.ingest.report import FileReport
 from pipeline.ingest.staging import Staging
 from pipeline.sqltext import literal
@@ -823,7 +824,10 @@ def _finish(
             part_report.encoding, part_report.encoding_decided = delivery.encoding
             parts.append((part, part_report))
         report.parts = [part_report for _, part_report in parts]
-        _land(con, report, delivery.sha, file.seq, run_id, file.select, file.bad_parts, parts)
+        _land(
+            con, report, delivery.sha, file.seq, run_id, file.select, file.bad_parts, parts,
+            settings,
+        )  # fmt: skip
         return report
     except FileRefused as refused:
         name = mapping.name if mapping is not None else None
@@ -883,9 +887,12 @@ def _land(
     select: str,
     bad: list[Path],
     parts: Sequence[tuple[_File, FileReport]] = (),
+    settings: Settings | None = None,
 ) -> None:
     """Append the good rows, quarantine the bad ones and record the delivery, atomically; with
-    the delivery, its companions' ``parts``, each under its own ledger key and entity."""
+    the delivery, its companions' ``parts``, each under its own ledger key and entity. With
+    ``settings``, each one's quarantined rows are also written to its CSV file before the
+    commit."""
     deliveries: list[tuple[FileReport, str, str, Sequence[Path]]] = [(report, sha, select, bad)]
     for part, part_report in parts:
         assert part.bad_parts is not None
@@ -896,6 +903,14 @@ def _land(
             _insert(con, landed, key, seq, run_id, rows_select, bad_rows)
             ledger.forget_refusal(con, key)
             ledger.record(con, landed, sha=key, delivery_seq=seq, run_id=run_id)
+        # Before the commit: written only at the end of the entity's files, a CSV was never
+        # written when the run stopped in between (Ctrl-C, a kill, a later file's error), as the
+        # next run skips the delivery. A stop after this and before the commit lands the
+        # delivery again, and its CSV is written again whole (the same path).
+        if settings is not None:
+            for landed, key, _, _ in deliveries:
+                if landed.rows_quarantined:
+                    write_rows_csv(con, settings, key, landed.source_file)
         run(con, "commit")
     except BaseException:
         run(con, "rollback")

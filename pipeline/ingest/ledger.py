@@ -11,6 +11,7 @@ import duckdb
 import polars as pl
 
 from pipeline.ingest.report import FileReport
+from pipeline.ingest.revision import READER_REVISION
 from pipeline.warehouse import add_missing_columns, rows, run, scalar
 
 LEDGER_DDL = """
@@ -28,11 +29,13 @@ create table if not exists meta.ingest_ledger (
     run_id text,
     landed_at timestamp,
     encoding text,
-    encoding_decided text
+    encoding_decided text,
+    reader_revision integer
 )
 """
-# Columns added after the first release: an older warehouse's ledger gets them on open.
-LATER_COLUMNS = {"encoding": "text", "encoding_decided": "text"}
+# Columns added after the first release: an older warehouse's ledger gets them on open (its
+# rows' reader_revision NULL: landed before revisions were recorded; pipeline/ingest/revision.py).
+LATER_COLUMNS = {"encoding": "text", "encoding_decided": "text", "reader_revision": "integer"}
 # The hash of each landing file as last read, with what os.lstat said of it then. Every run
 # lists every delivery ever made, and hashing them all again cost about 1 s per GB (timed once
 # by hand; an estimated 7 s a run at 1M customers). A file whose size, mtime, change time and
@@ -169,12 +172,14 @@ def record(
     delivery_seq: int,
     run_id: str,
 ) -> None:
-    """Add a delivery's ledger row (inside the caller's transaction)."""
+    """Add a delivery's ledger row (inside the caller's transaction), with the reader revision
+    that read it."""
     run(
         con,
         "insert into meta.ingest_ledger (file_sha256, source_file, entity, mapping, status, "
         "reason, rows_read, rows_landed, rows_quarantined, delivery_seq, run_id, landed_at, "
-        "encoding, encoding_decided) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "encoding, encoding_decided, reader_revision) "
+        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             sha,
             report.source_file,
@@ -190,6 +195,7 @@ def record(
             utc_now(),
             report.encoding,
             report.encoding_decided,
+            READER_REVISION,
         ],
     )
 

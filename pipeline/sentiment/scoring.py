@@ -24,7 +24,7 @@ import polars as pl
 
 from pipeline.engine import BuildLog
 from pipeline.engine.settings_table import BRAND_COLUMNS, BRAND_TABLE
-from pipeline.language import identify, top_language
+from pipeline.language import identify, load_model, top_language
 from pipeline.sentiment.scorers import Scorer, load_scorers
 from pipeline.warehouse import frame, rows, run, scalar, table_exists
 
@@ -243,6 +243,12 @@ def score_mentions(
         .otherwise(pl.lit("unknown"))
         .alias("_origin")
     )
+    if base.filter(
+        (pl.col("_origin") == "pending") | pl.col("sentiment").is_null() & has_text
+    ).height:
+        # Loaded here, not by the first text inside the expressions below: a model that
+        # cannot be unpacked (a full disk) is said once, as itself (LanguageModelError).
+        load_model()
     pending = base.filter(pl.col("_origin") == "pending").select(
         "mention_id", detected.alias("_detected")
     )
