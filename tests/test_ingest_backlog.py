@@ -14,7 +14,7 @@ from ingest_support import drop, make_settings, query
 
 from assets.ingest import INGEST_ASSETS
 from pipeline.config import PipelineConfig
-from pipeline.ingest.core import Ingestion
+from pipeline.ingest.core import Ingestion, ingest_entity
 from pipeline.warehouse import Warehouse, open_warehouse
 
 ORDERS = (
@@ -105,3 +105,27 @@ def test_copies_of_a_file_landed_in_the_run_are_not_parsed(data_dir: Path, monke
     assert [r[1] for r in reports] == ["landed"] + ["skipped"] * 29
     assert reports[1][3] == "same bytes as crm/orders/day0/c00.csv (landed)"
     assert 1 <= len(parsed) <= 3, parsed
+
+
+def test_a_backlog_is_logged_by_its_first_20_files_then_every_100th(data_dir: Path) -> None:
+    # Each line is a Dagster event and a line of `pipeline run`'s progress: 130 files that
+    # landed whole gave 130 (2,000 for a holiday's backlog); a refused one is always said.
+    s = make_settings(data_dir)
+    for i in range(130):
+        drop(s, "orders", f"f{i:03d}.csv", ORDERS + f"o{i},c1,,2024-02-01,completed,EUR,5,,,\n")
+    drop(s, "orders", "f050b.csv", "nonsense\n1\n")
+    lines: list[str] = []
+    with open_warehouse(s.warehouse_path) as con:
+        reports = ingest_entity(con, s, "orders", run_id="test", log=lines.append)
+    assert len(reports) == 131
+    assert lines[:20] == [
+        f"crm/orders/f{i:03d}.csv: landed via canonical_orders: 1 row read, 1 landed, 0 quarantined"
+        for i in range(20)
+    ]
+    assert lines[20].startswith("crm/orders/f050b.csv: refused: unknown header")
+    assert lines[21:] == [
+        "100 files of orders landed whole so far, 101 of 131 looked at; the latest: "
+        "crm/orders/f099.csv: landed via canonical_orders: 1 row read, 1 landed, 0 quarantined",
+        "130 files of orders landed whole so far, 131 of 131 looked at; the latest: "
+        "crm/orders/f129.csv: landed via canonical_orders: 1 row read, 1 landed, 0 quarantined",
+    ]

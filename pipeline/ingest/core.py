@@ -62,6 +62,7 @@ from pipeline.ingest.report import FileReport
 from pipeline.ingest.staging import Staging
 from pipeline.sqltext import literal
 from pipeline.warehouse import run, scalar
+from pipeline.words import counted
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,11 @@ GROUP_ROWS = 500_000
 # scans grow faster than its files (a run over 800 files of 60 e-mail events took 79 s, over
 # 200 of 240 about 3 s; 2,000 of 24 ran out of DuckDB's memory, MEMORY_LIMIT, and landed none).
 GROUP_FILES = 100
+# Files that landed whole with nothing to say: each logged up to this many an entity, then every
+# LOGGED_EVERY-th with the count so far. Each line is an event Dagster stores and the command
+# line prints: a backlog of 2,000 files gave 2,000 of them.
+LOGGED_PLAIN = 20
+LOGGED_EVERY = 100
 # DuckDB's share of memory while a delivery lands; beyond it, it spills to disk. Its default
 # (80 % of RAM) let a 1 GB file's checks and insert take 4.6 GB.
 MEMORY_LIMIT = "1GB"
@@ -260,6 +266,8 @@ class Ingestion:
         hashed: dict[str, tuple[ledger.FileStat, str]] = {}
         group = _Group(con, settings, ent, run_id, validator)
 
+        plain = [0]  # files that landed whole with nothing to say, so far
+
         def done(report: FileReport, sha: str | None = None) -> None:
             if sha is not None:  # landed or refused now
                 self.decided.add(sha)
@@ -268,9 +276,20 @@ class Ingestion:
                 # ledger): 300 copies of one file were each parsed, then skipped.
                 for other in self._plans.values():
                     other.known.add(sha)
-            if log:
-                log(report.summary())
             reports.append(report)
+            if log is None:
+                return
+            if _plain(report):
+                plain[0] += 1
+                if plain[0] > LOGGED_PLAIN:  # a backlog's progress, not a line (event) a file
+                    if plain[0] % LOGGED_EVERY == 0 or len(reports) == len(plan.entries):
+                        log(
+                            f"{counted(plain[0], 'file')} of {entity} landed whole so far, "
+                            f"{len(reports):,} of {len(plan.entries):,} looked at; the latest: "
+                            f"{report.summary()}"
+                        )
+                    return
+            log(report.summary())
 
         # Closed in this order: the group's files, then the file read ahead if it is this
         # entity's (the next entity's first is kept for it).
@@ -761,6 +780,17 @@ def _flush(
     finally:
         for file in files:
             file.delivery.close()
+
+
+def _plain(report: FileReport) -> bool:
+    """Whether ``report`` is of a file that landed whole with nothing to say."""
+    return (
+        report.status == "landed"
+        and not report.reason
+        and not report.parts
+        and not report.rows_quarantined
+        and (not report.encoding or report.encoding_decided == "utf8")
+    )
 
 
 def _part_label(companion: Mapping) -> str:
