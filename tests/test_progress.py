@@ -2,7 +2,13 @@
 ride on materialisations and check evaluations (their ``summary`` metadata), so the steps need
 no log event for them; a real Dagster run with the logger, its printed lines read back."""
 
+import os
+import signal
+import threading
+import time
+
 import dagster as dg
+import duckdb
 import pytest
 
 from pipeline.progress import SUMMARY, not_run, progress_logger, root_cause
@@ -98,3 +104,37 @@ def test_a_step_left_out_names_each_upstream_step_once() -> None:
     )
     assert not_run(said) == "not run: sql_marts, predictions were not run"
     assert not_run("published 12 marts") is None
+
+
+@dg.asset
+def _long_query():
+    # A statement of a few seconds, stopped by SIGINT as Ctrl-C would: DuckDB's client takes the
+    # signal between the statement's tasks and raises its own RuntimeError, not Dagster's.
+    starting = threading.Event()
+
+    def stop_once_started() -> None:
+        starting.wait()
+        time.sleep(0.3)  # the statement below runs 2-6 s
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=stop_once_started, daemon=True).start()
+    with duckdb.connect() as con:
+        starting.set()
+        con.execute("select count(*) from range(500000000) t(i) where i % 7 = 3").fetchall()
+
+
+def test_ctrl_c_during_a_duckdb_statement_is_said_as_an_interruption() -> None:
+    job = dg.Definitions(assets=[_long_query]).resolve_implicit_global_asset_job_def()
+    result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    (event,) = result.get_step_failure_events()
+    error = event.step_failure_data.error
+    while error.cause is not None:
+        error = error.cause
+    assert (error.cls_name, error.message.strip()) == (
+        "RuntimeError",
+        "RuntimeError: Query interrupted",
+    )
+    assert root_cause(event.step_failure_data.error) == (
+        "interrupted (Ctrl-C or SIGTERM): what the step had not committed was rolled back; the "
+        "next run carries on from there"
+    )
