@@ -26,7 +26,7 @@ from pipeline.ingest.quarantine_report import (
     ReasonGroup,
     reason_groups,
     reasons_markdown,
-    write_run_csvs,
+    run_csvs,
 )
 from pipeline.ingest.report import REFUSED_FILES_KEY, RUN_FILES_KEY
 from pipeline.ingest.revision import older_readings, older_readings_text
@@ -134,7 +134,7 @@ def ingest_metadata(
         )
     raw_rows = int(scalar(con, f"select count(*) from raw.{entity.raw_table}"))
     # Bad rows beside the data, as CSV, and their reasons for the files table.
-    csvs = write_run_csvs(con, settings, context.run.run_id, entity.name)
+    csvs = run_csvs(con, settings, context.run.run_id, entity.name)
     reasons: dict[tuple[str, str], list[ReasonGroup]] = {}
     entities = {entity.name} | {p.entity for r in reports for p in r.parts}
     for name in sorted(entities):

@@ -234,11 +234,13 @@ def _cell(value: object) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-def write_run_csvs(
+def run_csvs(
     con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str, entity: str
 ) -> list[Path]:
-    """Write the CSV of every delivery of ``entity`` that quarantined rows in ``run_id``, and
-    of the parts its files gave other entities (which land with them)."""
+    """The CSV of every delivery of ``entity`` that quarantined rows in ``run_id``, and of the
+    parts its files gave other entities (which land with them). Each was written with its
+    delivery, before the commit (``core._land``); one missing (removed by hand since) is
+    written again from ``meta.quarantine_rows``."""
     deliveries = rows(
         con,
         "select file_sha256, source_file from meta.ingest_ledger "
@@ -246,7 +248,11 @@ def write_run_csvs(
         "and rows_quarantined > 0 order by delivery_seq, entity",
         [run_id, entity, ENTITIES[entity].landing_path + "/"],
     )
-    written = [write_rows_csv(con, settings, sha, src) for sha, src in deliveries]
+    paths = [rows_csv_path(settings, con, sha, src) for sha, src in deliveries]
+    written = [
+        path if path.exists() else write_rows_csv(con, settings, sha, src)
+        for path, (sha, src) in zip(paths, deliveries, strict=True)
+    ]
     return [p for p in written if p is not None]
 
 
