@@ -8,44 +8,47 @@ from pathlib import Path
 import pytest
 from helpers import SHARED_DATA, SPARK_MASTER, skip_unless_ci
 
-# The longest test files, longest first, by the seconds each took in two whole `make test`s
-# before and after the fourth pass (2026-12-07 21:52 and 22:24, docs/testing.md, "The fourth
-# pass"). Both ran under load 5-14 from other sessions, which stretched the processes' stories
-# most; the Spark pair keeps the place the idle runs of the third pass gave it (67-115 s, its
-# JVM on both cores part of the time). Started first, the long files do not end up alone at the
-# end of the run. A file not listed keeps its place after them.
+# The longest test files, longest first, by the seconds of test time each took in the whole
+# `make test` of the fifth pass (2026-12-08 00:35, 29 min 20 s under load 9-13 from other
+# sessions, docs/testing.md, "The fifth pass"), the Spark pair counted as one (SAME_WORKER).
+# Started first, the long files do not end up alone at the end of the run: replayed with that
+# run's durations (each worker taking the next file when it is free), this order leaves the two
+# workers 5 s of test time apart, the fourth pass's order 0 s (the run itself: 1,682 s of test
+# time per worker, 1,761 s of wall). A file not listed keeps its place after them.
 SLOW_FILES = (
-    "test_cli_e2e.py",  # 129 s, 94 s: generate, run, run again, a killed run, two more runs
-    "test_e2e_daemon.py",  # 121 s, 177 s: webserver + daemon, sensor, launchpad, warm worker
+    "test_e2e_daemon.py",  # 260 s: webserver + daemon, sensor, launchpad, warm worker
+    "test_cli_watch.py",  # 230 s: three watcher starts (its first test's set-up 229 s)
     "test_spark_parity.py",  # with test_spark_validation.py (same worker, SAME_WORKER):
-    "test_spark_validation.py",  # 75 s, 224 s (beside another session's Spark tests)
-    "test_removed_model.py",  # 115 s, 123 s: demo and four runs on a copy of the code
-    "test_cli_watch_troubles.py",  # 112 s, 169 s: a watcher's troubles, a failed run tried again
-    "test_marts_oracle.py",  # 112 s, 111 s: four in-process runs of 300 customers
-    "test_cli_watch.py",  # 95 s, 174 s: three watcher starts (four before the fourth pass)
-    "test_warm_launcher.py",  # 94 s, 125 s: a real warm run worker killed and restarted
+    "test_spark_validation.py",  # 214 s + 13 s
+    "test_cli_watch_troubles.py",  # 223 s: a watcher's troubles, a failed run tried again
+    "test_brand_posts.py",  # 208 s (fourteen in-process runs; thirteen since this pass)
+    "test_warm_launcher.py",  # 178 s: a real warm run worker killed and restarted
+    "test_marts_oracle.py",  # 171 s: four in-process runs of 300 customers
+    "test_cli_e2e.py",  # 161 s: generate, run, run again, a killed run, two more runs
+    "test_removed_model.py",  # 155 s: demo and four runs on a copy of the code
+    "test_cli_exit_status.py",  # 149 s: command lines refused at their start
+    "test_incremental_deliveries.py",  # 139 s: six in-process runs, day by day and once
     "test_run_interrupted.py",  # 91-135 s at load 9-10, 46 s of CPU: generate and four runs
-    "test_incremental_deliveries.py",  # 92 s, 105 s: six in-process runs, day by day and once
-    "test_delivery_equivalence.py",  # ~20 s: one sample built seven ways, in process
     "test_first_exports.py",  # 82-115 s under load 9-11: four in-process runs, 34-40 s CPU
-    "test_brand_posts.py",  # 100 s, 88 s: in-process runs with and without the brand's handles
+    "test_delivery_equivalence.py",  # 81 s: one sample built seven ways, in process
     "test_reland.py",  # 46 s, 83 s: four in-process runs of a tiny landing/, two of them relands
-    "test_cli_exit_status.py",  # 146 s, 101 s: command lines refused at their start
-    "test_serving_publication.py",  # 60 s (the DuckDB 1.x venv built), 26 s
-    "test_subset_runs.py",  # 60 s, 35 s
-    "test_run_history.py",  # ~40 s under load: small real Dagster runs, aged and deleted
-    "test_validation_e2e.py",
-    "test_skip_unchanged.py",
-    "test_notify.py",
-    "test_identity_deliveries.py",
-    "test_ingest_real_files.py",
-    "test_validation_landed.py",
-    "test_order_currency.py",
-    "test_ingest_duckdb_csv.py",
-    "test_ingest_deliveries.py",
-    "test_sensors.py",  # 2 s alone; its interrupted-runs test took ~60 s in some full runs
-    "test_validation_stages.py",
-    "test_incremental_models.py",
+    "test_notify.py",  # 64 s
+    "test_order_currency.py",  # 58 s
+    "test_identity_deliveries.py",  # 46 s
+    "test_validation_e2e.py",  # 38 s
+    "test_skip_unchanged.py",  # 37 s
+    "test_ingest_real_files.py",  # 36 s
+    "test_ingest_duckdb_csv.py",  # 36 s
+    "test_social_listening.py",  # 35 s
+    "test_serving_publication.py",  # 34 s (the DuckDB 1.x venv built in a fresh worktree)
+    "test_validation_stages.py",  # 32 s
+    "test_ingest_companions.py",  # 31 s
+    "test_ingest_core.py",  # 28 s
+    "test_subset_runs.py",  # 27 s
+    "test_incremental_models.py",  # 25 s
+    "test_sentiment.py",  # 25 s
+    "test_sensors.py",  # 21 s; its interrupted-runs test took ~60 s in some full runs
+    "test_run_history.py",  # 19 s
 )
 
 

@@ -61,14 +61,30 @@ def fill(con: duckdb.DuckDBPyConnection) -> None:
     ])  # fmt: skip
 
 
+# The first warehouse built by :func:`built_warehouse` in this process (a test process or an
+# xdist worker), which later calls copy instead of building the same rows again.
+_TEMPLATE: list[Path] = []
+
+
 def built_warehouse(tmp_path_factory, name: str) -> Path:
     """A warehouse file with every model built from :func:`fill`, for tests to copy (the
-    validation, step and Spark validation tests share it)."""
+    validation, step, subset-run, left-table and Spark validation tests share it).
+
+    Each call returns a file of its own, in a folder named ``name``: the first built, the
+    others copies of it (the same rows and builds; six calls in a whole run, one or two
+    builds).
+    """
     folder = tmp_path_factory.mktemp(name)
+    if _TEMPLATE and _TEMPLATE[0].is_file():
+        shutil.copy(_TEMPLATE[0], folder / "warehouse.duckdb")
+        return folder / "warehouse.duckdb"
     con = new_warehouse(folder)
     fill(con)
     build_all(con)
     con.close()
+    template = tmp_path_factory.mktemp("built_template") / "warehouse.duckdb"
+    shutil.copy(folder / "warehouse.duckdb", template)
+    _TEMPLATE[:] = [template]
     return folder / "warehouse.duckdb"
 
 
