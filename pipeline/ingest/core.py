@@ -916,13 +916,12 @@ def _land(
     run_id: str,
     select: str,
     bad: list[Path],
-    parts: Sequence[tuple[_File, FileReport]] = (),
-    settings: Settings | None = None,
+    parts: Sequence[tuple[_File, FileReport]],
+    settings: Settings,
 ) -> None:
     """Append the good rows, quarantine the bad ones and record the delivery, atomically; with
-    the delivery, its companions' ``parts``, each under its own ledger key and entity. With
-    ``settings``, each one's quarantined rows are also written to its CSV file before the
-    commit."""
+    the delivery, its companions' ``parts``, each under its own ledger key and entity; each
+    one's quarantined rows are written to its CSV file before the commit."""
     deliveries: list[tuple[FileReport, str, str, Sequence[Path]]] = [(report, sha, select, bad)]
     for part, part_report in parts:
         assert part.bad_parts is not None
@@ -937,10 +936,9 @@ def _land(
         # written when the run stopped in between (Ctrl-C, a kill, a later file's error), as the
         # next run skips the delivery. A stop after this and before the commit lands the
         # delivery again, and its CSV is written again whole (the same path).
-        if settings is not None:
-            for landed, key, _, _ in deliveries:
-                if landed.rows_quarantined:
-                    write_rows_csv(con, settings, key, landed.source_file)
+        for landed, key, _, _ in deliveries:
+            if landed.rows_quarantined:
+                write_rows_csv(con, settings, key, landed.source_file)
         run(con, "commit")
     except BaseException:
         run(con, "rollback")
