@@ -376,3 +376,47 @@ def test_the_files_entry_counts_the_deliveries_of_earlier_runs(data_dir):
         "0 quarantined\n"
         "- 60 files landed in earlier runs: skipped (same bytes)"
     )
+
+
+def test_a_refusal_is_on_record_before_its_file_leaves_landing(data_dir, monkeypatch):
+    # A run killed right after the refused file was moved to quarantine/ (here: the move, then
+    # an interrupt as Ctrl-C would raise) left the refusal unrecorded: the file was gone from
+    # landing, so no later run listed it. The refusal is committed first; a stop before the
+    # move leaves the file in landing, refused again by the next run.
+    s = make_settings(data_dir)
+    drop(s, "orders", "empty.csv", "")
+    real_move = quarantine.move_aside
+
+    def move_then_stop(*args, **kwargs):
+        real_move(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(quarantine, "move_aside", move_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        land(s, "orders")
+    assert (s.quarantine_dir / "crm" / "orders" / "empty.csv").exists()
+    ((source, status, reason),) = query(
+        s, "select source_file, status, reason from ingest_ledger"
+    ).rows()
+    assert (source, status) == ("crm/orders/empty.csv", "refused")
+    assert reason.startswith("the file is empty (0 bytes")
+
+
+def test_a_refused_file_that_cannot_be_moved_is_recorded_as_staying(data_dir, monkeypatch):
+    s = make_settings(data_dir)
+    original = drop(s, "orders", "empty.csv", "")
+
+    def cannot_move(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(quarantine, "move_aside", cannot_move)
+    (report,) = land(s, "orders")
+    assert original.exists()
+    assert report.reason.startswith("the file is empty (0 bytes")
+    assert report.reason.endswith(
+        f"; it could not be moved to {s.quarantine_dir / 'crm' / 'orders'} (Permission denied): "
+        "it stays in landing"
+    )
+    assert query(s, "select status, reason from ingest_ledger").rows() == [
+        ("refused", report.reason)
+    ]

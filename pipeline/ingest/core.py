@@ -983,21 +983,31 @@ def _refuse(
     path: Path,
     target_dir: Path,
 ) -> None:
-    """Record a refused delivery and move it to ``target_dir`` with its reason.
+    """Record a refused delivery, then move it to ``target_dir`` with its reason.
 
-    A file that cannot be moved (a read-only landing folder) stays where it is and the reason
-    says so: the refusal is recorded and the other files and runs carry on. It is tried again,
-    and refused again, on every run until it is removed or can be moved.
+    Recorded first: a run stopped between the two (a kill, Ctrl-C) leaves the file in landing,
+    refused again by the next run; moved first, it left the file in quarantine/ and no refusal
+    on record, so no run listed it. A file that cannot be moved (a read-only landing folder)
+    stays where it is and its recorded reason says so: the other files and runs carry on. It
+    is tried again, and refused again, on every run until it is removed or can be moved.
     """
+    _record_refusal(con, report, sha, seq, run_id)
+    try:
+        quarantine.move_aside(path, target_dir, report.reason or "", sha)
+    except OSError as exc:
+        report.reason = (
+            f"{report.reason}; it could not be moved to {target_dir} "
+            f"({exc.strerror or exc}): it stays in landing"
+        )
+        _record_refusal(con, report, sha, seq, run_id)
+
+
+def _record_refusal(
+    con: duckdb.DuckDBPyConnection, report: FileReport, sha: str, seq: int, run_id: str
+) -> None:
+    """Put ``report``'s refusal in the ledger in place of any earlier one of ``sha``."""
     run(con, "begin transaction")
     try:
-        try:
-            quarantine.move_aside(path, target_dir, report.reason or "", sha)
-        except OSError as exc:
-            report.reason = (
-                f"{report.reason}; it could not be moved to {target_dir} "
-                f"({exc.strerror or exc}): it stays in landing"
-            )
         ledger.forget_refusal(con, sha)
         ledger.record(con, report, sha=sha, delivery_seq=seq, run_id=run_id)
         run(con, "commit")
