@@ -32,8 +32,7 @@ from pipeline.cli.run import (
     EXIT_CONFIG,
     EXIT_FAILED,
     EXIT_OK,
-    definitions_problem,
-    prepare_run,
+    prepare_loaded_run,
 )
 from pipeline.words import agreeing, counted
 
@@ -70,13 +69,10 @@ def move(source: Path, target: Path) -> None:
 def reland(as_of: str | None = None) -> int:
     """Move the warehouse aside, land every delivery again in one run, compare; the exit
     status (see above)."""
-    prepared = prepare_run(as_of)
+    prepared = prepare_loaded_run(as_of)
     if isinstance(prepared, int):
         return prepared
     settings, notify_settings = prepared
-    if (problem := definitions_problem()) is not None:
-        print(problem, file=sys.stderr)
-        return EXIT_CONFIG
     if not settings.warehouse_path.exists():
         print(
             f"configuration error: no warehouse at {settings.warehouse_path}: nothing was "

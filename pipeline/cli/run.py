@@ -220,15 +220,25 @@ def definitions_problem() -> str | None:
     return None
 
 
-def run_pipeline(as_of: str | None = None, trigger: str = "cli") -> int:
-    """Materialise every asset once against PIPELINE_DATA_DIR; the exit status (see above)."""
+def prepare_loaded_run(as_of: str | None = None) -> tuple[Settings, NotifySettings] | int:
+    """:func:`prepare_run`, then the job loaded (:func:`definitions_problem`): what ``run``,
+    ``reland`` and ``watch`` check before they take the run lock; EXIT_CONFIG, the reason
+    printed, when either fails."""
     prepared = prepare_run(as_of)
     if isinstance(prepared, int):
         return prepared
-    settings, notify_settings = prepared
     if (problem := definitions_problem()) is not None:
         print(problem, file=sys.stderr)
         return EXIT_CONFIG
+    return prepared
+
+
+def run_pipeline(as_of: str | None = None, trigger: str = "cli") -> int:
+    """Materialise every asset once against PIPELINE_DATA_DIR; the exit status (see above)."""
+    prepared = prepare_loaded_run(as_of)
+    if isinstance(prepared, int):
+        return prepared
+    settings, notify_settings = prepared
     from pipeline.cli.run_lock import WarehouseBusy, run_lock
 
     try:

@@ -324,15 +324,12 @@ class Watcher:
 
     def main(self) -> int:
         """Warm up, then watch until a signal; the exit status."""
-        from pipeline.cli.run import definitions_problem, prepare_run
+        from pipeline.cli.run import prepare_loaded_run
         from pipeline.cli.run_lock import WarehouseBusy, run_lock
 
-        prepared = prepare_run(self.as_of)
+        prepared = prepare_loaded_run(self.as_of)  # a file it cannot load: one line, as `run`
         if isinstance(prepared, int):
             return prepared
-        if (problem := definitions_problem()) is not None:  # one line, as `run` says it
-            print(problem, file=sys.stderr)
-            return EXIT_CONFIG
         settings = prepared[0]
         landing = settings.landing_dir
         seconds = warm_up()
