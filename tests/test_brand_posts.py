@@ -205,13 +205,7 @@ def test_a_change_of_the_setting_rebuilds_what_it_reaches(acme, monkeypatch, cap
         "int_social_mentions",
         "int_dissatisfaction_signals",
         "int_customer_engagement",
-        "social_monthly",
-        "social_language_monthly",
-        "satisfaction_monthly",
-        "customer_360",
-        "channel_retention",
-        "loyalty_customers",
-        "loyalty_summary",
+        *SOCIAL_MARTS,
     }
     assert {name for name, how in second.items() if how != "skipped"} == reached
     assert "stg_social_mentions" in second  # every model was in the run, the others skipped
